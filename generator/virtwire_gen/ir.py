@@ -1,0 +1,241 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Intermediate representation of an XDR (.x) specification.
+
+The parser builds these dataclasses; resolve.py fills in the computed fields
+(resolved constant values, procedure tables); the emitters only read them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
+
+
+class XdrError(Exception):
+    """An error in a .x file, reported as file:line:col: message."""
+
+    def __init__(self, loc: "Loc", message: str):
+        super().__init__(f"{loc}: {message}")
+        self.loc = loc
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Loc:
+    file: str
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+@dataclass
+class Comment:
+    text: str  # including the /* */ markers
+    loc: Loc
+    end_line: int
+
+    @property
+    def is_doc(self) -> bool:
+        return self.text.startswith("/**")
+
+    def body_lines(self) -> List[str]:
+        """The comment's lines without markers and leading '*'."""
+        body = self.text[2:-2] if self.text.startswith("/*") else self.text[2:]
+        lines = []
+        for ln in body.splitlines():
+            ln = ln.strip()
+            while ln.startswith("*"):
+                ln = ln[1:]
+            lines.append(ln.strip())
+        return lines
+
+
+@dataclass
+class Value:
+    """An integer constant in the source: a literal or a name."""
+
+    loc: Loc
+    literal: Optional[int] = None  # set for literals
+    name: Optional[str] = None  # set for references
+    resolved: Optional[int] = None  # filled by resolve
+    external: bool = False  # the name comes from the constants table
+
+    def __str__(self) -> str:
+        return self.name if self.name is not None else str(self.literal)
+
+
+# Base type kinds.
+PRIMITIVES = (
+    "int", "uint", "hyper", "uhyper", "float", "double", "quadruple",
+    "bool", "char", "uchar", "short", "ushort",
+)
+
+
+@dataclass
+class TypeRef:
+    """A type as written: a primitive kind, string, opaque, void, or a name."""
+
+    kind: str  # one of PRIMITIVES, "string", "opaque", "void", "named"
+    loc: Loc
+    name: Optional[str] = None  # for "named"
+    # Inline definitions (struct/union/enum written in place of a type name)
+    # are lifted by the parser into named definitions; name refers to them.
+
+
+@dataclass
+class Decl:
+    """A declaration: a type, a name and a shape."""
+
+    type: TypeRef
+    name: Optional[str]  # None for void
+    shape: str  # "scalar", "fixed", "var", "optional", "void"
+    loc: Loc
+    size: Optional[Value] = None  # [N] or <N>; None for <>
+    tags: List[str] = field(default_factory=list)  # trailing comment words
+
+    @property
+    def is_void(self) -> bool:
+        return self.shape == "void"
+
+    def max_len(self) -> Optional[int]:
+        """The <N> bound, or None if unbounded (var shape only)."""
+        if self.size is None:
+            return None
+        return self.size.resolved
+
+
+@dataclass
+class Const:
+    name: str
+    value: Value
+    loc: Loc
+    doc: Optional[str] = None
+
+
+@dataclass
+class EnumMember:
+    name: str
+    value: Optional[Value]  # None: previous + 1
+    loc: Loc
+    resolved: int = 0
+    annotations: Dict[str, List[str]] = field(default_factory=dict)
+    tags: List[str] = field(default_factory=list)
+
+
+@dataclass
+class Enum:
+    name: str
+    members: List[EnumMember]
+    loc: Loc
+    tags: List[str] = field(default_factory=list)
+
+
+@dataclass
+class Struct:
+    name: str
+    fields: List[Decl]
+    loc: Loc
+    tags: List[str] = field(default_factory=list)
+
+
+@dataclass
+class UnionArm:
+    cases: List[Value]  # empty for the default arm
+    decl: Decl
+
+
+@dataclass
+class Union:
+    name: str
+    discriminant: Decl
+    arms: List[UnionArm]
+    default: Optional[UnionArm]
+    loc: Loc
+    tags: List[str] = field(default_factory=list)
+
+
+@dataclass
+class Typedef:
+    name: str
+    decl: Decl
+    loc: Loc
+    tags: List[str] = field(default_factory=list)
+
+
+@dataclass
+class Procedure:
+    name: str
+    number: Value
+    ret: TypeRef
+    args: List[TypeRef]
+    loc: Loc
+
+
+@dataclass
+class Version:
+    name: str
+    number: Value
+    procedures: List[Procedure]
+    loc: Loc
+
+
+@dataclass
+class Program:
+    name: str
+    number: Value
+    versions: List[Version]
+    loc: Loc
+
+
+@dataclass
+class PassThrough:
+    text: str
+    loc: Loc
+
+
+TypeDef = (Enum, Struct, Union, Typedef)
+
+
+@dataclass
+class Spec:
+    """One parsed .x file."""
+
+    file: str
+    definitions: list  # Const, Enum, Struct, Union, Typedef, Program, in order
+    passthrough: List[PassThrough]
+
+    def types(self):
+        return [d for d in self.definitions if isinstance(d, TypeDef)]
+
+
+# ---------------------------------------------------------------------------
+# What resolve.py computes for the emitters.
+
+
+@dataclass
+class ProcInfo:
+    """One procedure, in libvirt's convention or from a program block."""
+
+    name: str  # the constant, e.g. REMOTE_PROC_CONNECT_OPEN
+    short: str  # CONNECT_OPEN
+    number: int
+    args: Optional[str]  # type names, None for void
+    ret: Optional[str]
+    msg: Optional[str]
+    loc: Loc
+    annotations: Dict[str, List[str]] = field(default_factory=dict)
+    tags: List[str] = field(default_factory=list)
+    overrides: Dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ProgramInfo:
+    name: str  # e.g. "remote"
+    number: int
+    version: int
+    number_name: Optional[str]  # the constant naming the program number
+    version_name: Optional[str]
+    procs: List[ProcInfo]
+    loc: Loc

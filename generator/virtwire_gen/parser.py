@@ -1,0 +1,386 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Recursive-descent parser for XDR (.x) files.
+
+The grammar is RFC 4506 section 6.3 plus rpcgen's extensions: constants and
+array sizes naming other constants, 'unsigned' alone, char/short/long,
+'struct NAME' as a type specifier, program/version/procedure definitions,
+'%' pass-through lines, and the comments libvirt uses for annotations.
+Inline struct/union/enum bodies inside declarations are lifted into named
+definitions called OUTER_FIELD.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Dict, List, Optional, Tuple
+
+from .ir import (Comment, Const, Decl, Enum, EnumMember, Loc, Procedure, Program,
+                 Spec, Struct, TypeRef, Typedef, Union, UnionArm, Value, Version,
+                 XdrError)
+from .lexer import Token, tokenize
+
+KEYWORDS = {
+    "bool", "case", "char", "const", "default", "double", "enum", "float",
+    "hyper", "int", "long", "opaque", "program", "quadruple", "short", "string",
+    "struct", "switch", "typedef", "union", "unsigned", "version", "void",
+}
+
+_ANNOTATION = re.compile(r"^@([A-Za-z_][A-Za-z0-9_]*)\s*:\s*(.*)$")
+
+
+def parse_annotations(comment: Optional[Comment]) -> Dict[str, List[str]]:
+    """'@key: value' lines of a doc comment, in order, values kept as text."""
+    out: Dict[str, List[str]] = {}
+    if comment is None:
+        return out
+    for ln in comment.body_lines():
+        m = _ANNOTATION.match(ln)
+        if m:
+            out.setdefault(m.group(1), []).append(m.group(2).strip())
+    return out
+
+
+class Parser:
+    def __init__(self, text: str, filename: str):
+        self.filename = filename
+        self.tokens, self.passthrough = tokenize(text, filename)
+        self.pos = 0
+        self.defs: list = []
+        self._consumed: set = set()  # ids of comments used as trailing tags
+
+    # -- token helpers ------------------------------------------------------
+    @property
+    def tok(self) -> Token:
+        return self.tokens[self.pos]
+
+    def next(self) -> Token:
+        t = self.tokens[self.pos]
+        if t.kind != "eof":
+            self.pos += 1
+        return t
+
+    def at(self, text: str) -> bool:
+        t = self.tok
+        return t.kind in ("punct", "ident") and t.text == text
+
+    def accept(self, text: str) -> Optional[Token]:
+        if self.at(text):
+            return self.next()
+        return None
+
+    def expect(self, text: str, what: Optional[str] = None) -> Token:
+        if not self.at(text):
+            self.error(f"expected {what or repr(text)}")
+        return self.next()
+
+    def error(self, message: str, tok: Optional[Token] = None):
+        t = tok or self.tok
+        found = "end of file" if t.kind == "eof" else repr(t.text)
+        raise XdrError(t.loc, f"{message}, found {found}")
+
+    def ident(self, what: str = "identifier") -> Token:
+        t = self.tok
+        if t.kind != "ident" or t.text in KEYWORDS:
+            self.error(f"expected {what}")
+        return self.next()
+
+    def trailing(self, prev: Token) -> List[str]:
+        """Words of the comments that follow prev on the same line."""
+        words: List[str] = []
+        for c in self.tok.comments:
+            if c.loc.line == prev.end_line and id(c) not in self._consumed:
+                self._consumed.add(id(c))
+                for ln in c.body_lines():
+                    words.extend(ln.split())
+        return words
+
+    def doc(self, tok: Token) -> Optional[Comment]:
+        """The last doc comment before tok that was not a trailing comment."""
+        docs = [c for c in tok.comments if id(c) not in self._consumed and c.is_doc]
+        return docs[-1] if docs else None
+
+    # -- values -------------------------------------------------------------
+    def value(self, allow_names: bool = True) -> Value:
+        t = self.tok
+        if t.kind == "punct" and t.text == "-":
+            self.next()
+            n = self.tok
+            if n.kind != "number":
+                self.error("expected a number after '-'")
+            self.next()
+            return Value(t.loc, literal=-n.value)
+        if t.kind == "number":
+            self.next()
+            return Value(t.loc, literal=t.value)
+        if allow_names and t.kind == "ident" and t.text not in KEYWORDS:
+            self.next()
+            return Value(t.loc, name=t.text)
+        self.error("expected a constant")
+
+    # -- top level ----------------------------------------------------------
+    def parse(self) -> Spec:
+        while self.tok.kind != "eof":
+            self.definition()
+        return Spec(self.filename, self.defs, self.passthrough)
+
+    def definition(self):
+        t = self.tok
+        if self.accept("const"):
+            name = self.ident("constant name")
+            self.expect("=")
+            val = self.value()
+            end = self.expect(";")
+            self.trailing(end)
+            self.defs.append(Const(name.text, val, name.loc))
+        elif self.accept("typedef"):
+            decl = self.declaration(outer=None)
+            if decl.is_void:
+                self.error("typedef of void", t)
+            end = self.expect(";")
+            decl.tags = self.trailing(end)
+            self.defs.append(Typedef(decl.name, decl, decl.loc, decl.tags))
+        elif self.at("enum") or self.at("struct") or self.at("union"):
+            kw = self.next().text
+            name = self.ident(f"{kw} name")
+            self.type_body(kw, name.text, name.loc)
+            self.expect(";")
+        elif self.accept("program"):
+            self.program(t)
+        elif t.kind == "punct" and t.text == "-":
+            self.error("expected a definition")
+        else:
+            self.error("expected a definition (const, typedef, enum, struct, union or program)")
+
+    def type_body(self, kw: str, name: str, loc: Loc):
+        """Parses the body of an enum/struct/union named name; appends it."""
+        if kw == "enum":
+            self.defs.append(self.enum_body(name, loc))
+        elif kw == "struct":
+            self.defs.append(self.struct_body(name, loc))
+        else:
+            self.defs.append(self.union_body(name, loc))
+
+    def enum_body(self, name: str, loc: Loc) -> Enum:
+        brace = self.expect("{")
+        tags = self.trailing(brace)
+        members: List[EnumMember] = []
+        while True:
+            mt = self.ident("enum member name")
+            doc = self.doc(mt)
+            val = None
+            if self.accept("="):
+                val = self.value()
+            m = EnumMember(mt.text, val, mt.loc, annotations=parse_annotations(doc))
+            members.append(m)
+            last = self.tokens[self.pos - 1]
+            if self.at(","):
+                last = self.next()
+                m.tags = self.trailing(last)
+                continue
+            m.tags = self.trailing(last)
+            break
+        self.expect("}", "',' or '}'")
+        return Enum(name, members, loc, tags)
+
+    def struct_body(self, name: str, loc: Loc) -> Struct:
+        brace = self.expect("{")
+        tags = self.trailing(brace)
+        fields: List[Decl] = []
+        while not self.at("}"):
+            d = self.declaration(outer=name)
+            if d.is_void:
+                self.error("void is not allowed as a struct member")
+            end = self.expect(";")
+            d.tags = self.trailing(end)
+            fields.append(d)
+        if not fields:
+            self.error(f"struct {name} has no members")
+        self.expect("}")
+        names = [f.name for f in fields]
+        for i, f in enumerate(fields):
+            if f.name in names[:i]:
+                raise XdrError(f.loc, f"duplicate member '{f.name}' in struct {name}")
+        return Struct(name, fields, loc, tags)
+
+    def union_body(self, name: str, loc: Loc) -> Union:
+        self.expect("switch")
+        self.expect("(")
+        disc = self.declaration(outer=name)
+        if disc.shape != "scalar":
+            raise XdrError(disc.loc, "union discriminant must be a plain int, unsigned int, bool or enum")
+        self.expect(")")
+        brace = self.expect("{")
+        tags = self.trailing(brace)
+        arms: List[UnionArm] = []
+        default = None
+        while not self.at("}"):
+            if self.accept("default"):
+                if default is not None:
+                    self.error("second default arm")
+                self.expect(":")
+                d = self.declaration(outer=name)
+                end = self.expect(";")
+                d.tags = self.trailing(end)
+                default = UnionArm([], d)
+                continue
+            if not self.at("case"):
+                self.error("expected 'case', 'default' or '}'")
+            cases = []
+            while self.accept("case"):
+                cases.append(self.value())
+                self.expect(":")
+            d = self.declaration(outer=name)
+            end = self.expect(";")
+            d.tags = self.trailing(end)
+            arms.append(UnionArm(cases, d))
+        if not arms and default is None:
+            self.error(f"union {name} has no arms")
+        self.expect("}")
+        return Union(name, disc, arms, default, loc, tags)
+
+    # -- declarations -------------------------------------------------------
+    def type_specifier(self, outer: Optional[str], declname_hint: str = "") -> TypeRef:
+        t = self.tok
+        if self.accept("unsigned"):
+            if self.accept("int") or self.accept("long"):
+                return TypeRef("uint", t.loc)
+            if self.accept("hyper"):
+                return TypeRef("uhyper", t.loc)
+            if self.accept("char"):
+                return TypeRef("uchar", t.loc)
+            if self.accept("short"):
+                return TypeRef("ushort", t.loc)
+            return TypeRef("uint", t.loc)  # bare 'unsigned'
+        simple = {"int": "int", "long": "int", "hyper": "hyper", "float": "float",
+                  "double": "double", "quadruple": "quadruple", "bool": "bool",
+                  "char": "char", "short": "short"}
+        if t.kind == "ident" and t.text in simple:
+            self.next()
+            return TypeRef(simple[t.text], t.loc)
+        if t.text in ("struct", "union", "enum") and t.kind == "ident":
+            kw = self.next().text
+            if self.tok.kind == "ident" and self.tok.text not in KEYWORDS:
+                name = self.next()
+                if self.at("{") or (kw == "union" and self.at("switch")):
+                    self.type_body(kw, name.text, name.loc)
+                return TypeRef("named", name.loc, name.text)
+            # anonymous inline body: lift it under a derived name
+            if outer is None:
+                self.error(f"anonymous {kw} needs a name here")
+            lifted = self._lift_name(outer)
+            self.type_body(kw, lifted, t.loc)
+            return TypeRef("named", t.loc, lifted)
+        if t.kind == "ident" and t.text not in KEYWORDS:
+            self.next()
+            return TypeRef("named", t.loc, t.text)
+        self.error("expected a type")
+
+    def _lift_name(self, outer: str) -> str:
+        # The declarator name is not known yet; peek past the body is not
+        # possible, so number the lifted types within their parent.
+        self._lift_count = getattr(self, "_lift_count", 0) + 1
+        return f"{outer}_anon{self._lift_count}"
+
+    def declaration(self, outer: Optional[str]) -> Decl:
+        t = self.tok
+        if self.accept("void"):
+            return Decl(TypeRef("void", t.loc), None, "void", t.loc)
+        if self.accept("opaque"):
+            name = self.ident("name")
+            if self.accept("["):
+                size = self.value()
+                self.expect("]")
+                return Decl(TypeRef("opaque", t.loc), name.text, "fixed", name.loc, size)
+            if self.accept("<"):
+                size = None if self.at(">") else self.value()
+                self.expect(">")
+                return Decl(TypeRef("opaque", t.loc), name.text, "var", name.loc, size)
+            self.error("expected '[' or '<' after opaque name")
+        if self.accept("string"):
+            name = self.ident("name")
+            if not self.accept("<"):
+                self.error("expected '<' after string name")
+            size = None if self.at(">") else self.value()
+            self.expect(">")
+            return Decl(TypeRef("string", t.loc), name.text, "var", name.loc, size)
+        ty = self.type_specifier(outer)
+        if self.accept("*"):
+            name = self.ident("name")
+            return Decl(ty, name.text, "optional", name.loc)
+        name = self.ident("name")
+        if self.accept("["):
+            size = self.value()
+            self.expect("]")
+            return Decl(ty, name.text, "fixed", name.loc, size)
+        if self.accept("<"):
+            size = None if self.at(">") else self.value()
+            self.expect(">")
+            return Decl(ty, name.text, "var", name.loc, size)
+        return Decl(ty, name.text, "scalar", name.loc)
+
+    # -- programs -----------------------------------------------------------
+    def program(self, kw: Token):
+        name = self.ident("program name")
+        self.expect("{")
+        versions = []
+        while self.at("version"):
+            vt = self.next()
+            vname = self.ident("version name")
+            self.expect("{")
+            procs = []
+            while not self.at("}"):
+                procs.append(self.procedure())
+            if not procs:
+                self.error("version has no procedures")
+            self.expect("}")
+            self.expect("=")
+            vnum = self.value()
+            self.expect(";")
+            versions.append(Version(vname.text, vnum, procs, vt.loc))
+        if not versions:
+            self.error("expected 'version'")
+        self.expect("}")
+        self.expect("=")
+        num = self.value()
+        end = self.expect(";")
+        self.trailing(end)
+        self.defs.append(Program(name.text, num, versions, kw.loc))
+
+    def procedure(self) -> Procedure:
+        t = self.tok
+        ret = self.proc_type()
+        name = self.ident("procedure name")
+        self.expect("(")
+        args = [self.proc_type()]
+        while self.accept(","):
+            args.append(self.proc_type())
+        self.expect(")")
+        self.expect("=")
+        num = self.value()
+        self.expect(";")
+        if len(args) == 1 and args[0].kind == "void":
+            args = []
+        elif any(a.kind == "void" for a in args):
+            raise XdrError(t.loc, "void must be the only argument")
+        return Procedure(name.text, num, ret, args, name.loc)
+
+    def proc_type(self) -> TypeRef:
+        t = self.tok
+        if self.accept("void"):
+            return TypeRef("void", t.loc)
+        if self.at("string") or self.at("opaque"):
+            self.error("procedure argument and result types must be named types")
+        return self.type_specifier(outer=None)
+
+
+def parse(text: str, filename: str) -> Spec:
+    return Parser(text, filename).parse()
+
+
+def parse_file(path: str, display_name: Optional[str] = None) -> Spec:
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except UnicodeDecodeError as e:
+        raise XdrError(Loc(display_name or path, 1, 1), f"not UTF-8 text: {e.reason}") from None
+    return parse(text, display_name or path)

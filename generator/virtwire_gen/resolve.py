@@ -1,0 +1,438 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Semantic analysis: constants, type references, sizes and programs.
+
+A Model wraps one parsed Spec (plus the Specs it imports) and answers what
+the emitters need: the value of every constant, what each type name refers
+to, the smallest and largest encoding of every type, which types own heap
+memory, and the procedure tables.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Set
+
+from .ir import (Const, Decl, Enum, Loc, ProcInfo, Program, ProgramInfo, Spec,
+                 Struct, TypeDef, TypeRef, Typedef, Union, Value, XdrError)
+
+U32_MAX = 0xFFFFFFFF
+
+# Wire sizes of the primitive kinds (char and short take a whole XDR word).
+PRIMITIVE_WIRE = {
+    "int": 4, "uint": 4, "bool": 4, "char": 4, "uchar": 4, "short": 4,
+    "ushort": 4, "float": 4, "hyper": 8, "uhyper": 8, "double": 8,
+}
+
+
+def pad4(n: int) -> int:
+    return (n + 3) & ~3
+
+
+class Model:
+    def __init__(self, spec: Spec, imports: List[Spec], external: Dict[str, int],
+                 overrides: Optional[Dict[str, Dict[str, str]]] = None):
+        self.spec = spec
+        self.imports = imports
+        self.external = dict(external)
+        self.overrides = overrides or {}
+        self.consts: Dict[str, int] = {}  # every constant visible, resolved
+        self.local_consts: List[Const] = []
+        self.types: Dict[str, object] = {}  # name -> Enum/Struct/Union/Typedef
+        self.origin: Dict[str, str] = {}  # type name -> spec file it comes from
+        self.external_used: Set[str] = set()
+        self.programs: List[ProgramInfo] = []
+        self._min: Dict[str, int] = {}
+        self._max: Dict[str, Optional[int]] = {}
+        self._heap: Dict[str, bool] = {}
+        self._pending_consts: Dict[str, Const] = {}  # every const definition
+        self._seen_values: Dict[str, Loc] = {}  # const and enum member names
+        self._enum_done: Set[str] = set()
+
+        for s in imports:
+            self._collect(s, local=False)
+        self._collect(spec, local=True)
+        for s in imports + [spec]:
+            self._resolve_values(s)
+        self._check_types(spec)
+        self._programs(spec)
+
+    # -- symbols ------------------------------------------------------------
+    def _collect(self, spec: Spec, local: bool):
+        for d in spec.definitions:
+            if isinstance(d, Const):
+                self._define_value(d.name, d.loc)
+                self._pending_consts[d.name] = d
+                if local:
+                    self.local_consts.append(d)
+            elif isinstance(d, TypeDef):
+                if d.name in self.types:
+                    raise XdrError(d.loc, f"type '{d.name}' is already defined")
+                self.types[d.name] = d
+                self.origin[d.name] = spec.file
+                if isinstance(d, Enum):
+                    for m in d.members:
+                        self._define_value(m.name, m.loc)
+
+    def _define_value(self, name: str, loc: Loc):
+        seen = self._seen_values
+        if name in seen:
+            raise XdrError(loc, f"'{name}' is already defined at {seen[name]}")
+        seen[name] = loc
+
+    def _resolve_values(self, spec: Spec):
+        for d in spec.definitions:
+            if isinstance(d, Const):
+                self.const_value(d.name, d.loc)
+            elif isinstance(d, Enum):
+                self._resolve_enum(d)
+        for d in spec.definitions:
+            for decl in self._decls_of(d):
+                if decl.size is not None:
+                    self.value(decl.size)
+                    if decl.size.resolved < 0 or decl.size.resolved > U32_MAX:
+                        raise XdrError(decl.size.loc, f"array size {decl.size.resolved} out of range")
+            if isinstance(d, Union):
+                for arm in d.arms:
+                    for c in arm.cases:
+                        self.value(c)
+
+    @staticmethod
+    def _decls_of(d) -> List[Decl]:
+        if isinstance(d, Struct):
+            return list(d.fields)
+        if isinstance(d, Union):
+            arms = [a.decl for a in d.arms]
+            if d.default:
+                arms.append(d.default.decl)
+            return [d.discriminant] + arms
+        if isinstance(d, Typedef):
+            return [d.decl]
+        return []
+
+    def _resolve_enum(self, e: Enum):
+        if e.name in self._enum_done:
+            return
+        prev = -1
+        for m in e.members:
+            if m.value is None:
+                m.resolved = prev + 1
+            else:
+                m.resolved = self.value(m.value)
+            if not -0x80000000 <= m.resolved <= 0x7FFFFFFF:
+                raise XdrError(m.loc, f"enum value {m.resolved} does not fit in 32 bits")
+            self.consts[m.name] = m.resolved
+            prev = m.resolved
+        self._enum_done.add(e.name)
+
+    def const_value(self, name: str, loc: Loc, stack: Optional[List[str]] = None) -> int:
+        if name in self.consts:
+            return self.consts[name]
+        stack = stack or []
+        c = self._pending_consts.get(name)
+        if c is not None:
+            if name in stack:
+                raise XdrError(c.loc, f"constant '{name}' refers to itself")
+            v = self._value(c.value, stack + [name])
+            self.consts[name] = v
+            return v
+        for t in self.types.values():
+            if isinstance(t, Enum):
+                for m in t.members:
+                    if m.name == name:
+                        self._resolve_enum(t)
+                        return self.consts[name]
+        if name in self.external:
+            self.external_used.add(name)
+            return self.external[name]
+        raise XdrError(loc, f"undefined constant '{name}' (define it in the .x file or "
+                            f"in the constants table)")
+
+    def _value(self, v: Value, stack: List[str]) -> int:
+        if v.literal is not None:
+            v.resolved = v.literal
+        else:
+            v.resolved = self.const_value(v.name, v.loc, stack)
+            v.external = v.name not in self._pending_consts and not self._is_enum_member(v.name)
+        return v.resolved
+
+    def _is_enum_member(self, name: str) -> bool:
+        return any(isinstance(t, Enum) and any(m.name == name for m in t.members)
+                   for t in self.types.values())
+
+    def value(self, v: Value) -> int:
+        if v.resolved is None:
+            self._value(v, [])
+        return v.resolved
+
+    # -- types --------------------------------------------------------------
+    def lookup(self, ref: TypeRef):
+        t = self.types.get(ref.name)
+        if t is None:
+            raise XdrError(ref.loc, f"undefined type '{ref.name}'")
+        return t
+
+    def underlying(self, ref: TypeRef) -> TypeRef:
+        """Follows scalar typedefs to the type they name."""
+        seen = set()
+        while ref.kind == "named":
+            t = self.lookup(ref)
+            if isinstance(t, Typedef) and t.decl.shape == "scalar" and t.name not in seen:
+                seen.add(t.name)
+                ref = t.decl.type
+                continue
+            break
+        return ref
+
+    def _check_types(self, spec: Spec):
+        for d in spec.definitions:
+            for decl in self._decls_of(d):
+                self._check_decl(decl)
+            if isinstance(d, Union):
+                self._check_union(d)
+        for d in spec.types():
+            self.min_size(d.name)
+            self.max_size(d.name)
+
+    def _check_decl(self, decl: Decl):
+        k = decl.type.kind
+        if k == "quadruple":
+            raise XdrError(decl.type.loc, "quadruple is not supported: C has no portable "
+                                          "128-bit floating type")
+        if k == "named":
+            self.lookup(decl.type)
+        if k == "string" and decl.shape != "var":
+            raise XdrError(decl.loc, "string must be declared as string NAME<N> or NAME<>")
+        if k == "opaque" and decl.shape not in ("fixed", "var"):
+            raise XdrError(decl.loc, "opaque must be declared with [N] or <N>")
+
+    def _check_union(self, u: Union):
+        disc = self.underlying(u.discriminant.type)
+        ok = disc.kind in ("int", "uint", "bool") or (
+            disc.kind == "named" and isinstance(self.lookup(disc), Enum))
+        if not ok:
+            raise XdrError(u.discriminant.loc, "union discriminant must be int, unsigned int, "
+                                                "bool or an enum")
+        seen: Dict[int, Loc] = {}
+        for arm in u.arms:
+            for c in arm.cases:
+                v = c.resolved
+                if disc.kind == "uint":
+                    v &= U32_MAX
+                if v in seen:
+                    raise XdrError(c.loc, f"duplicate case value {c.resolved} (first at {seen[v]})")
+                seen[v] = c.loc
+        names = [a.decl.name for a in u.arms + ([u.default] if u.default else []) if a.decl.name]
+        for i, n in enumerate(names):
+            if n in names[:i]:
+                raise XdrError(u.loc, f"duplicate arm name '{n}' in union {u.name}")
+
+    # -- sizes --------------------------------------------------------------
+    def min_size(self, name: str) -> int:
+        if name in self._min:
+            return self._min[name]
+        self._min[name] = 4  # provisional, only reachable through optional data
+        t = self.types[name]
+        if isinstance(t, Enum):
+            v = 4
+        elif isinstance(t, Struct):
+            v = sum(self.decl_min(f) for f in t.fields)
+        elif isinstance(t, Union):
+            arms = [a.decl for a in t.arms] + ([t.default.decl] if t.default else [])
+            v = 4 + min(self.decl_min(a) for a in arms)
+        else:
+            v = self.decl_min(t.decl)
+        self._min[name] = v
+        return v
+
+    def decl_min(self, d: Decl) -> int:
+        if d.shape == "void":
+            return 0
+        if d.shape == "optional" or d.shape == "var":
+            return 4
+        one = self.elem_min(d.type)
+        if d.shape == "fixed":
+            n = d.size.resolved
+            return pad4(n) if d.type.kind == "opaque" else n * one
+        return one
+
+    def elem_min(self, t: TypeRef) -> int:
+        if t.kind in PRIMITIVE_WIRE:
+            return PRIMITIVE_WIRE[t.kind]
+        if t.kind == "opaque":
+            return 1
+        if t.kind == "string":
+            return 4
+        return self.min_size(t.name)
+
+    def max_size(self, name: str) -> Optional[int]:
+        """Largest encoding of a type in bytes, or None if unbounded."""
+        if name in self._max:
+            return self._max[name]
+        self._max[name] = None  # recursion means unbounded
+        t = self.types[name]
+        if isinstance(t, Enum):
+            v = 4
+        elif isinstance(t, Struct):
+            v = 0
+            for f in t.fields:
+                m = self.decl_max(f)
+                v = None if m is None or v is None else v + m
+        elif isinstance(t, Union):
+            arms = [a.decl for a in t.arms] + ([t.default.decl] if t.default else [])
+            sizes = [self.decl_max(a) for a in arms]
+            v = None if any(s is None for s in sizes) else 4 + max(sizes)
+        else:
+            v = self.decl_max(t.decl)
+        self._max[name] = v
+        return v
+
+    def decl_max(self, d: Decl) -> Optional[int]:
+        if d.shape == "void":
+            return 0
+        k = d.type.kind
+        if d.shape == "optional":
+            m = self.elem_max(d.type)
+            return None if m is None else 4 + m
+        if d.shape == "fixed":
+            n = d.size.resolved
+            if k == "opaque":
+                return pad4(n)
+            m = self.elem_max(d.type)
+            return None if m is None else n * m
+        if d.shape == "var":
+            if d.size is None:
+                return None
+            n = d.size.resolved
+            if k in ("opaque", "string"):
+                return 4 + pad4(n)
+            m = self.elem_max(d.type)
+            return None if m is None else 4 + n * m
+        return self.elem_max(d.type)
+
+    def elem_max(self, t: TypeRef) -> Optional[int]:
+        if t.kind in PRIMITIVE_WIRE:
+            return PRIMITIVE_WIRE[t.kind]
+        return self.max_size(t.name)
+
+    def fixed_size(self, t: TypeRef) -> Optional[int]:
+        """The encoded size of an element type if every value has it."""
+        lo, hi = self.elem_min(t), self.elem_max(t)
+        return lo if lo == hi else None
+
+    def has_heap(self, name: str, stack: Optional[Set[str]] = None) -> bool:
+        """Whether a value of this type can own heap memory (needs _free)."""
+        if name in self._heap:
+            return self._heap[name]
+        stack = stack or set()
+        if name in stack:
+            return True
+        stack = stack | {name}
+        t = self.types[name]
+        if isinstance(t, Enum):
+            v = False
+        else:
+            v = any(self.decl_heap(d, stack) for d in self._decls_of(t))
+        self._heap[name] = v
+        return v
+
+    def decl_heap(self, d: Decl, stack: Optional[Set[str]] = None) -> bool:
+        if d.shape in ("void",):
+            return False
+        if d.shape in ("optional", "var"):
+            return True
+        if d.type.kind == "named":
+            return self.has_heap(d.type.name, stack)
+        return False
+
+    # -- programs -----------------------------------------------------------
+    def _programs(self, spec: Spec):
+        for d in spec.definitions:
+            if isinstance(d, Program):
+                self.programs.extend(self._rpcgen_program(d))
+        for d in spec.definitions:
+            if isinstance(d, Enum) and (d.name.endswith("_procedure") or d.name.endswith("Procedure")):
+                p = self._libvirt_program(d)
+                if p:
+                    self.programs.append(p)
+        known = {pr.name for p in self.programs for pr in p.procs}
+        for p in self.programs:
+            for pr in p.procs:
+                pr.overrides = dict(self.overrides.get(pr.name, {}))
+        self.unknown_overrides = sorted(n for n in self.overrides if n not in known)
+
+    def _rpcgen_program(self, prog: Program) -> List[ProgramInfo]:
+        out = []
+        num = self.value(prog.number)
+        for ver in prog.versions:
+            procs = []
+            for pr in ver.procedures:
+                if len(pr.args) > 1:
+                    raise XdrError(pr.loc, "procedures with several arguments (rpcgen -N) are "
+                                           "not supported")
+                args = self._proc_type(pr.args[0]) if pr.args else None
+                procs.append(ProcInfo(pr.name, pr.name, self.value(pr.number), args,
+                                      self._proc_type(pr.ret), None, pr.loc))
+            procs.sort(key=lambda p: p.number)
+            self._check_unique(procs)
+            out.append(ProgramInfo(f"{prog.name}_{ver.name}" if len(prog.versions) > 1 else prog.name,
+                                   num, self.value(ver.number), prog.name, ver.name, procs, prog.loc))
+        return out
+
+    def _proc_type(self, t: TypeRef) -> Optional[str]:
+        if t.kind == "void":
+            return None
+        if t.kind != "named":
+            raise XdrError(t.loc, "procedure argument and result types must be void or a named type")
+        self.lookup(t)
+        return t.name
+
+    @staticmethod
+    def _check_unique(procs: List[ProcInfo]):
+        for a, b in zip(procs, procs[1:]):
+            if a.number == b.number:
+                raise XdrError(b.loc, f"procedure number {b.number} used twice ({a.name}, {b.name})")
+
+    def _libvirt_program(self, e: Enum) -> Optional[ProgramInfo]:
+        """libvirt's convention: const P_PROGRAM, P_PROTOCOL_VERSION (or
+        P_PROGRAM_VERSION) and enum ..._procedure { P_PROC_NAME = n, ... }
+        with argument structs named like the procedure."""
+        first = e.members[0].name
+        idx = first.find("_PROC_")
+        if idx < 0:
+            return None
+        base = first[:idx]
+        prefix = first[:idx + 6]
+        for m in e.members:
+            if not m.name.startswith(prefix):
+                raise XdrError(m.loc, f"procedure '{m.name}' does not start with '{prefix}'")
+        pname = f"{base}_PROGRAM"
+        if pname not in self.consts and pname not in self._pending_consts:
+            raise XdrError(e.loc, f"procedure enum {e.name}: no constant {pname}")
+        vname = next((v for v in (f"{base}_PROTOCOL_VERSION", f"{base}_PROGRAM_VERSION")
+                      if v in self._pending_consts), None)
+        if vname is None:
+            raise XdrError(e.loc, f"procedure enum {e.name}: no constant {base}_PROTOCOL_VERSION "
+                                  f"or {base}_PROGRAM_VERSION")
+        if e.name.endswith("_procedure"):
+            sprefix = e.name[:-len("procedure")]
+            short_name = sprefix.rstrip("_")
+
+            def candidates(short):
+                low = short.lower()
+                return [f"{sprefix}{low}_args", f"{sprefix}{low}_ret", f"{sprefix}{low}_msg"]
+        else:
+            sprefix = e.name[:-len("Procedure")]
+            short_name = sprefix
+
+            def candidates(short):
+                camel = "".join(w.capitalize() for w in short.split("_"))
+                return [f"{sprefix}{camel}Args", f"{sprefix}{camel}Ret", f"{sprefix}{camel}Msg"]
+        procs = []
+        for m in e.members:
+            short = m.name[len(prefix):]
+            a, r, g = (c if c in self.types else None for c in candidates(short))
+            procs.append(ProcInfo(m.name, short, m.resolved, a, r, g, m.loc,
+                                  dict(m.annotations), list(m.tags)))
+        procs.sort(key=lambda p: p.number)
+        self._check_unique(procs)
+        return ProgramInfo(short_name, self.consts[pname], self.consts[vname], pname, vname,
+                           procs, e.loc)

@@ -1,0 +1,531 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * virtwire XDR codec runtime (RFC 4506).
+ *
+ * Generated code (generator/virtwire-gen) calls the primitives below; users
+ * mostly need only the arena, virtwire_encode() and virtwire_decode().
+ *
+ * Encoding writes into a caller-supplied bounded buffer (virtwire_enc) and
+ * never allocates.  Decoding reads from a byte range (virtwire_dec) and
+ * allocates every pointer it fills in from one of two places:
+ *
+ *   - an arena (virtwire_arena): the normal mode.  The whole decoded value is
+ *     released at once with virtwire_arena_reset() or virtwire_arena_fini();
+ *     the per-type _free() functions must not be called on it.
+ *   - the heap (arena == NULL): every pointer comes from calloc() and the
+ *     generated <type>_free() releases it, like rpcgen's xdr_free().
+ *
+ * Limits enforced while decoding, before any allocation:
+ *   - every <max> bound of a string, opaque or variable-length array;
+ *   - a length word must be justified by the bytes left: a string or opaque of
+ *     n bytes needs n (plus padding) bytes left, an array of n elements needs
+ *     n times the element's smallest encoding;
+ *   - enum values must be declared, union discriminants must select an arm,
+ *     bools and optional-data flags must be 0 or 1, char and short values
+ *     must fit their C types;
+ *   - optional data nests at most max_depth levels (linked lists).
+ *
+ * Padding: XDR pads opaque data and strings to a multiple of four with zero
+ * bytes.  The encoder always writes zeros.  The decoder by default ignores
+ * the value of padding bytes, as libtirpc and libvirt do, so that anything a
+ * libvirt peer accepts, virtwire accepts too; padding carries no data, so
+ * nothing is lost.  Set VIRTWIRE_DEC_STRICT_PADDING to reject non-zero
+ * padding with VIRTWIRE_EPADDING instead.
+ *
+ * Strings are decoded into NUL-terminated char arrays.  A string that
+ * contains a NUL byte on the wire is accepted (libvirt accepts it too) and C
+ * code sees it cut at the first NUL; re-encoding it gives the shorter string.
+ */
+#ifndef VIRTWIRE_XDR_H
+#define VIRTWIRE_XDR_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "virtwire_error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Version of the interface between generated code and this runtime.
+ *  Generated headers refuse to compile against another version. */
+#define VIRTWIRE_CODEC_VERSION 1
+
+#if UINT_MAX != 0xffffffffu
+#error "virtwire needs a 32-bit int"
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define VIRTWIRE_LIKELY(x) __builtin_expect(!!(x), 1)
+#define VIRTWIRE_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define VIRTWIRE_LIKELY(x) (x)
+#define VIRTWIRE_UNLIKELY(x) (x)
+#endif
+
+/** Evaluate an expression returning an error code; return it if negative. */
+#define VIRTWIRE_TRY(expr)                                                     \
+    do {                                                                       \
+        int virtwire_try_rc_ = (expr);                                         \
+        if (VIRTWIRE_UNLIKELY(virtwire_try_rc_ < 0))                           \
+            return virtwire_try_rc_;                                           \
+    } while (0)
+
+/* ------------------------------------------------------------------------ */
+/* Arena                                                                    */
+/* ------------------------------------------------------------------------ */
+
+typedef struct virtwire_arena_block virtwire_arena_block;
+
+/**
+ * A bump allocator for decoded values.  Initialise with
+ * VIRTWIRE_ARENA_INIT or virtwire_arena_init(); the structure may live on the
+ * stack.  Not thread-safe: use one arena per thread or per message.
+ *
+ * virtwire_arena_reset() frees everything allocated but keeps one block (the
+ * largest no bigger than `keep`) for reuse, so decoding message after message
+ * into one arena touches no fresh pages once it has warmed up.
+ */
+typedef struct virtwire_arena {
+    virtwire_arena_block *head; /* most recent block first */
+    unsigned char *cur;         /* next free byte in head */
+    unsigned char *lim;         /* end of head's data */
+    size_t keep;                /* largest block kept by reset */
+    size_t allocs;              /* calls to malloc made by this arena */
+} virtwire_arena;
+
+/** Default for virtwire_arena.keep: 8 MiB. */
+#define VIRTWIRE_ARENA_KEEP_DEFAULT ((size_t)8 << 20)
+/** Alignment of every arena allocation. */
+#define VIRTWIRE_ARENA_ALIGN 8u
+
+#define VIRTWIRE_ARENA_INIT { NULL, NULL, NULL, VIRTWIRE_ARENA_KEEP_DEFAULT, 0 }
+
+void virtwire_arena_init(virtwire_arena *a);
+/** Frees all allocations; keeps one block of at most a->keep bytes. */
+void virtwire_arena_reset(virtwire_arena *a);
+/** Frees all allocations and every block. The arena may be reused. */
+void virtwire_arena_fini(virtwire_arena *a);
+/** Slow path of virtwire_arena_alloc(); not for direct use. */
+void *virtwire_arena_alloc_slow(virtwire_arena *a, size_t n);
+
+/** Allocates n bytes aligned to VIRTWIRE_ARENA_ALIGN; NULL if out of memory.
+ *  The memory is not zeroed. */
+static inline void *virtwire_arena_alloc(virtwire_arena *a, size_t n)
+{
+    if (VIRTWIRE_LIKELY(n <= (size_t)(a->lim - a->cur))) {
+        void *p = a->cur;
+        size_t r = (n + (VIRTWIRE_ARENA_ALIGN - 1)) & ~(size_t)(VIRTWIRE_ARENA_ALIGN - 1);
+        /* r may pass lim by the padding only; clamp keeps cur <= lim */
+        a->cur = r <= (size_t)(a->lim - a->cur) ? a->cur + r : a->lim;
+        return p;
+    }
+    return virtwire_arena_alloc_slow(a, n);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Encoder                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/** A bounded output buffer.  p advances as values are written. */
+typedef struct virtwire_enc {
+    unsigned char *p;
+    unsigned char *end;
+} virtwire_enc;
+
+static inline void virtwire_enc_init(virtwire_enc *e, void *buf, size_t len)
+{
+    e->p = (unsigned char *)buf;
+    e->end = (unsigned char *)buf + len;
+}
+
+static inline size_t virtwire_pad4(size_t n)
+{
+    return (4 - (n & 3)) & 3;
+}
+
+static inline void virtwire_store_u32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24);
+    p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8);
+    p[3] = (unsigned char)v;
+}
+
+static inline uint32_t virtwire_load_u32(const unsigned char *p)
+{
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
+           ((uint32_t)p[2] << 8) | (uint32_t)p[3];
+}
+
+static inline int virtwire_enc_need(const virtwire_enc *e, size_t n)
+{
+    return VIRTWIRE_LIKELY(n <= (size_t)(e->end - e->p)) ? 0 : VIRTWIRE_ENOSPACE;
+}
+
+static inline int virtwire_put_u32(virtwire_enc *e, uint32_t v)
+{
+    VIRTWIRE_TRY(virtwire_enc_need(e, 4));
+    virtwire_store_u32(e->p, v);
+    e->p += 4;
+    return 0;
+}
+
+static inline int virtwire_put_i32(virtwire_enc *e, int32_t v)
+{
+    return virtwire_put_u32(e, (uint32_t)v);
+}
+
+static inline int virtwire_put_u64(virtwire_enc *e, uint64_t v)
+{
+    VIRTWIRE_TRY(virtwire_enc_need(e, 8));
+    virtwire_store_u32(e->p, (uint32_t)(v >> 32));
+    virtwire_store_u32(e->p + 4, (uint32_t)v);
+    e->p += 8;
+    return 0;
+}
+
+static inline int virtwire_put_i64(virtwire_enc *e, int64_t v)
+{
+    return virtwire_put_u64(e, (uint64_t)v);
+}
+
+static inline int virtwire_put_bool(virtwire_enc *e, int v)
+{
+    return virtwire_put_u32(e, v ? 1u : 0u);
+}
+
+static inline int virtwire_put_float(virtwire_enc *e, float v)
+{
+    uint32_t u;
+    memcpy(&u, &v, 4);
+    return virtwire_put_u32(e, u);
+}
+
+static inline int virtwire_put_double(virtwire_enc *e, double v)
+{
+    uint64_t u;
+    memcpy(&u, &v, 8);
+    return virtwire_put_u64(e, u);
+}
+
+/** Writes n bytes then zero padding to a multiple of 4 (no length word). */
+static inline int virtwire_put_fixed_opaque(virtwire_enc *e, const void *src, size_t n)
+{
+    size_t pad = virtwire_pad4(n);
+    VIRTWIRE_TRY(virtwire_enc_need(e, n + pad));
+    if (n)
+        memcpy(e->p, src, n);
+    e->p += n;
+    for (size_t i = 0; i < pad; i++)
+        *e->p++ = 0;
+    return 0;
+}
+
+/** Writes variable-length opaque data: length word, bytes, padding. */
+static inline int virtwire_put_opaque(virtwire_enc *e, const void *src, uint32_t len, uint32_t max)
+{
+    if (VIRTWIRE_UNLIKELY(len > max))
+        return VIRTWIRE_ETOOLONG;
+    if (VIRTWIRE_UNLIKELY(len && !src))
+        return VIRTWIRE_ENULL;
+    VIRTWIRE_TRY(virtwire_enc_need(e, 4 + (size_t)len + virtwire_pad4(len)));
+    virtwire_store_u32(e->p, len);
+    e->p += 4;
+    return virtwire_put_fixed_opaque(e, src, len);
+}
+
+/** Writes a NUL-terminated string of at most max bytes. */
+int virtwire_put_string(virtwire_enc *e, const char *s, uint32_t max);
+
+/** Encoded size of a string (length word, bytes, padding). */
+static inline size_t virtwire_string_size(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    return 4 + n + virtwire_pad4(n);
+}
+
+/** Checks a variable array's length before its elements are written. */
+static inline int virtwire_put_array_len(virtwire_enc *e, uint32_t len, const void *val, uint32_t max)
+{
+    if (VIRTWIRE_UNLIKELY(len > max))
+        return VIRTWIRE_ETOOLONG;
+    if (VIRTWIRE_UNLIKELY(len && !val))
+        return VIRTWIRE_ENULL;
+    return virtwire_put_u32(e, len);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Decoder                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/** Reject non-zero padding bytes (see the top of this file). */
+#define VIRTWIRE_DEC_STRICT_PADDING 0x1u
+
+/** Default nesting limit for optional data. */
+#define VIRTWIRE_DEC_MAX_DEPTH_DEFAULT 1024u
+
+/** A byte range being decoded. */
+typedef struct virtwire_dec {
+    const unsigned char *p;
+    const unsigned char *end;
+    virtwire_arena *arena; /* NULL: allocate from the heap */
+    unsigned depth;        /* current optional-data nesting */
+    unsigned max_depth;
+    unsigned flags;        /* VIRTWIRE_DEC_* */
+} virtwire_dec;
+
+/** Initialises a decoder over buf[0..len).  arena may be NULL (heap mode). */
+static inline void virtwire_dec_init(virtwire_dec *d, const void *buf, size_t len, virtwire_arena *arena)
+{
+    d->p = (const unsigned char *)buf;
+    d->end = (const unsigned char *)buf + len;
+    d->arena = arena;
+    d->depth = 0;
+    d->max_depth = VIRTWIRE_DEC_MAX_DEPTH_DEFAULT;
+    d->flags = 0;
+}
+
+static inline size_t virtwire_dec_left(const virtwire_dec *d)
+{
+    return (size_t)(d->end - d->p);
+}
+
+static inline int virtwire_dec_need(const virtwire_dec *d, size_t n)
+{
+    return VIRTWIRE_LIKELY(n <= virtwire_dec_left(d)) ? 0 : VIRTWIRE_ETRUNCATED;
+}
+
+/** Allocates n bytes for decoded data: from the arena, or zeroed from the
+ *  heap.  n is always justified by the input (see the bounds above). */
+void *virtwire_dec_alloc_heap(size_t n);
+
+static inline void *virtwire_dec_alloc(virtwire_dec *d, size_t n)
+{
+    if (d->arena)
+        return virtwire_arena_alloc(d->arena, n);
+    return virtwire_dec_alloc_heap(n);
+}
+
+/** Frees heap-mode memory (what the generated _free functions call). */
+void virtwire_free(void *p);
+
+static inline int virtwire_get_u32(virtwire_dec *d, uint32_t *v)
+{
+    VIRTWIRE_TRY(virtwire_dec_need(d, 4));
+    *v = virtwire_load_u32(d->p);
+    d->p += 4;
+    return 0;
+}
+
+static inline int virtwire_get_i32(virtwire_dec *d, int32_t *v)
+{
+    uint32_t u;
+    VIRTWIRE_TRY(virtwire_get_u32(d, &u));
+    *v = (int32_t)u;
+    return 0;
+}
+
+/* int and unsigned int are 32 bits (checked above); these read into the C
+ * types that generated structures use. */
+static inline int virtwire_get_int(virtwire_dec *d, int *v)
+{
+    return virtwire_get_i32(d, (int32_t *)v);
+}
+
+static inline int virtwire_get_uint(virtwire_dec *d, unsigned int *v)
+{
+    return virtwire_get_u32(d, (uint32_t *)v);
+}
+
+static inline int virtwire_get_u64(virtwire_dec *d, uint64_t *v)
+{
+    VIRTWIRE_TRY(virtwire_dec_need(d, 8));
+    *v = ((uint64_t)virtwire_load_u32(d->p) << 32) | virtwire_load_u32(d->p + 4);
+    d->p += 8;
+    return 0;
+}
+
+static inline int virtwire_get_i64(virtwire_dec *d, int64_t *v)
+{
+    uint64_t u;
+    VIRTWIRE_TRY(virtwire_get_u64(d, &u));
+    *v = (int64_t)u;
+    return 0;
+}
+
+static inline int virtwire_get_bool(virtwire_dec *d, int *v)
+{
+    uint32_t u;
+    VIRTWIRE_TRY(virtwire_get_u32(d, &u));
+    if (VIRTWIRE_UNLIKELY(u > 1))
+        return VIRTWIRE_EBOOL;
+    *v = (int)u;
+    return 0;
+}
+
+static inline int virtwire_get_char(virtwire_dec *d, char *v)
+{
+    int32_t i;
+    VIRTWIRE_TRY(virtwire_get_i32(d, &i));
+    if (VIRTWIRE_UNLIKELY(i < CHAR_MIN || i > CHAR_MAX))
+        return VIRTWIRE_ERANGE;
+    *v = (char)i;
+    return 0;
+}
+
+static inline int virtwire_get_uchar(virtwire_dec *d, unsigned char *v)
+{
+    uint32_t u;
+    VIRTWIRE_TRY(virtwire_get_u32(d, &u));
+    if (VIRTWIRE_UNLIKELY(u > UCHAR_MAX))
+        return VIRTWIRE_ERANGE;
+    *v = (unsigned char)u;
+    return 0;
+}
+
+static inline int virtwire_get_short(virtwire_dec *d, short *v)
+{
+    int32_t i;
+    VIRTWIRE_TRY(virtwire_get_i32(d, &i));
+    if (VIRTWIRE_UNLIKELY(i < SHRT_MIN || i > SHRT_MAX))
+        return VIRTWIRE_ERANGE;
+    *v = (short)i;
+    return 0;
+}
+
+static inline int virtwire_get_ushort(virtwire_dec *d, unsigned short *v)
+{
+    uint32_t u;
+    VIRTWIRE_TRY(virtwire_get_u32(d, &u));
+    if (VIRTWIRE_UNLIKELY(u > USHRT_MAX))
+        return VIRTWIRE_ERANGE;
+    *v = (unsigned short)u;
+    return 0;
+}
+
+static inline int virtwire_get_float(virtwire_dec *d, float *v)
+{
+    uint32_t u;
+    VIRTWIRE_TRY(virtwire_get_u32(d, &u));
+    memcpy(v, &u, 4);
+    return 0;
+}
+
+static inline int virtwire_get_double(virtwire_dec *d, double *v)
+{
+    uint64_t u;
+    VIRTWIRE_TRY(virtwire_get_u64(d, &u));
+    memcpy(v, &u, 8);
+    return 0;
+}
+
+/** Skips (or, in strict mode, checks) the padding after n data bytes. */
+static inline int virtwire_get_pad(virtwire_dec *d, size_t n)
+{
+    size_t pad = virtwire_pad4(n);
+    if (VIRTWIRE_UNLIKELY(d->flags & VIRTWIRE_DEC_STRICT_PADDING)) {
+        for (size_t i = 0; i < pad; i++)
+            if (d->p[i])
+                return VIRTWIRE_EPADDING;
+    }
+    d->p += pad;
+    return 0;
+}
+
+/** Reads n bytes of fixed-length opaque data into dst, then padding. */
+static inline int virtwire_get_fixed_opaque(virtwire_dec *d, void *dst, size_t n)
+{
+    VIRTWIRE_TRY(virtwire_dec_need(d, n + virtwire_pad4(n)));
+    if (n)
+        memcpy(dst, d->p, n);
+    d->p += n;
+    return virtwire_get_pad(d, n);
+}
+
+/** Reads variable-length opaque data of at most max bytes into a new
+ *  allocation (*val is NULL when the length is 0). */
+int virtwire_get_opaque(virtwire_dec *d, unsigned int *len, char **val, uint32_t max);
+
+/** Reads a string of at most max bytes into a new NUL-terminated
+ *  allocation. */
+int virtwire_get_string(virtwire_dec *d, char **s, uint32_t max);
+
+/**
+ * Reads the element count of a variable-length array, checks it against max
+ * and against the input left (each element needs at least min_wire bytes),
+ * then allocates count * elem_size bytes (*val is NULL when the count is 0).
+ * In heap mode the elements are zeroed.
+ */
+int virtwire_get_array(virtwire_dec *d, unsigned int *len, void **val, uint32_t max,
+                       size_t min_wire, size_t elem_size);
+
+/** Reads the flag of optional data; on 1 allocates elem_size bytes into
+ *  *val and enters one nesting level (leave with virtwire_dec_leave()). */
+int virtwire_get_optional(virtwire_dec *d, void **val, size_t elem_size);
+
+static inline void virtwire_dec_leave(virtwire_dec *d)
+{
+    d->depth--;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Type descriptors and whole-value helpers                                 */
+/* ------------------------------------------------------------------------ */
+
+/** Describes one XDR type of a generated protocol. */
+typedef struct virtwire_type {
+    const char *name;      /* the .x name */
+    size_t size;           /* sizeof the C type */
+    uint64_t max_size;     /* largest encoding in bytes; 0 if unbounded */
+    size_t min_size;       /* smallest encoding in bytes */
+    int (*encode)(virtwire_enc *e, const void *v);
+    int (*decode)(virtwire_dec *d, void *v);
+    void (*free)(void *v);
+    size_t (*encoded_size)(const void *v);
+} virtwire_type;
+
+/**
+ * Encodes v as type t into buf[0..cap).  On success *len (if not NULL) gets
+ * the number of bytes written.
+ */
+int virtwire_encode(const virtwire_type *t, const void *v, void *buf, size_t cap, size_t *len);
+
+/**
+ * Decodes exactly len bytes as type t into *v (zeroed first).  With an arena,
+ * every allocation comes from it; with arena == NULL they come from the heap
+ * and, on failure, are released before returning.  Bytes left over give
+ * VIRTWIRE_ETRAILING.
+ */
+int virtwire_decode(const virtwire_type *t, const void *buf, size_t len, virtwire_arena *arena, void *v);
+
+/** Used by generated code: defines T_desc for type T from its typed
+ *  functions. */
+#define VIRTWIRE_DEFINE_TYPE(T, max, min)                                      \
+    static int T##_encode_v(virtwire_enc *e, const void *v)                    \
+    {                                                                          \
+        return T##_encode(e, (const T *)v);                                    \
+    }                                                                          \
+    static int T##_decode_v(virtwire_dec *d, void *v)                          \
+    {                                                                          \
+        return T##_decode(d, (T *)v);                                          \
+    }                                                                          \
+    static void T##_free_v(void *v)                                            \
+    {                                                                          \
+        T##_free((T *)v);                                                      \
+    }                                                                          \
+    static size_t T##_size_v(const void *v)                                    \
+    {                                                                          \
+        return T##_size((const T *)v);                                         \
+    }                                                                          \
+    const virtwire_type T##_desc = { #T, sizeof(T), (max), (min), T##_encode_v, \
+                                     T##_decode_v, T##_free_v, T##_size_v }
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VIRTWIRE_XDR_H */
