@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""The generated codecs against a real libvirtd, checked with python3-libvirt.
+
+usage: test_hello.py HELLO_LIBVIRTD_BINARY
+
+Starts a private libvirtd (test driver), runs examples/hello-libvirtd against
+it, and compares what it printed with what libvirt's own Python binding
+reports for the same daemon: host name, library version, every domain's id,
+name and UUID, and the error of a failed lookup.
+"""
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PRIVATE = os.path.join(HERE, "private-libvirtd")
+PY_LIBVIRT = "/usr/bin/python3"  # Debian's interpreter, where python3-libvirt lives
+
+REFERENCE = r"""
+import json, sys, libvirt
+c = libvirt.open(sys.argv[1])
+doms = [{"id": d.ID(), "name": d.name(), "uuid": d.UUIDString().replace("-", "")}
+        for d in c.listAllDomains()]
+err = None
+try:
+    c.lookupByName("no-such-domain")
+except libvirt.libvirtError as e:
+    err = [e.get_error_code(), e.get_error_domain(), e.get_error_message()]
+print(json.dumps({"host": c.getHostname(), "ver": c.getLibVersion(), "doms": doms, "err": err}))
+c.close()
+"""
+
+
+class HelloLibvirtd(unittest.TestCase):
+    binary = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="vw-lvd-")
+        subprocess.run([PRIVATE, "start", cls.dir], check=True, stdout=subprocess.DEVNULL,
+                       timeout=30)
+        cls.sock = os.path.join(cls.dir, "libvirt-sock")
+
+    @classmethod
+    def tearDownClass(cls):
+        subprocess.run([PRIVATE, "stop", cls.dir], timeout=30)
+
+    def test_against_python_libvirt(self):
+        import json
+        ours = subprocess.run([self.binary, self.sock], capture_output=True, text=True,
+                              timeout=30)
+        self.assertEqual(ours.returncode, 0, ours.stderr)
+        ref = subprocess.run([PY_LIBVIRT, "-c", REFERENCE, f"test+unix:///default?socket={self.sock}"],
+                             capture_output=True, text=True, timeout=30, check=True)
+        ref = json.loads(ref.stdout)
+        out = ours.stdout
+        self.assertIn("auth types: 0\n", out)  # auth_unix_rw = "none"
+        self.assertIn("opened test:///default\n", out)
+        self.assertIn(f"hostname: {ref['host']}\n", out)
+        self.assertIn(f"libvirt version: {ref['ver']}\n", out)
+        self.assertIn(f"domains: {len(ref['doms'])}\n", out)
+        got = re.findall(r"^  id=(-?\d+) name=(\S+) uuid=([0-9a-f]{32})$", out, re.M)
+        self.assertEqual(sorted(got), sorted((str(d["id"]), d["name"], d["uuid"]) for d in ref["doms"]))
+        code, domain, message = ref["err"]
+        self.assertEqual(code, 42)
+        self.assertIn(f'lookup no-such-domain: error code={code} domain={domain} message="', out)
+        self.assertIn("Domain not found", message)
+        self.assertIn("closed\n", out)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        sys.exit(__doc__.strip())
+    HelloLibvirtd.binary = os.path.abspath(sys.argv.pop(1))
+    unittest.main()
