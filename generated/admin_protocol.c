@@ -34,8 +34,8 @@ VIRTWIRE_DEFINE_TYPE(admin_nonnull_string, 4194308u, 4u);
 int admin_string_encode(virtwire_enc *e, const admin_string *v)
 {
     VIRTWIRE_TRY(virtwire_put_bool(e, (*v) != NULL));
-    if ((*v))
-        VIRTWIRE_TRY(admin_nonnull_string_encode(e, &(*(*v))));
+    if (*v)
+        VIRTWIRE_TRY(admin_nonnull_string_encode(e, (*v)));
     return 0;
 }
 
@@ -45,8 +45,8 @@ int admin_string_decode(virtwire_dec *d, admin_string *v)
         void *vw_p;
         VIRTWIRE_TRY(virtwire_get_optional(d, &vw_p, sizeof(*(*v))));
         (*v) = vw_p;
-        if ((*v)) {
-            VIRTWIRE_TRY(admin_nonnull_string_decode(d, &(*(*v))));
+        if (*v) {
+            VIRTWIRE_TRY(admin_nonnull_string_decode(d, (*v)));
             virtwire_dec_leave(d);
         }
     }
@@ -55,8 +55,8 @@ int admin_string_decode(virtwire_dec *d, admin_string *v)
 
 void admin_string_free(admin_string *v)
 {
-    if ((*v)) {
-        admin_nonnull_string_free(&(*(*v)));
+    if (*v) {
+        admin_nonnull_string_free((*v));
         virtwire_free((*v));
         (*v) = NULL;
     }
@@ -65,8 +65,8 @@ void admin_string_free(admin_string *v)
 size_t admin_string_size(const admin_string *v)
 {
     size_t n = 4;
-    if ((*v))
-        n += admin_nonnull_string_size(&(*(*v)));
+    if (*v)
+        n += admin_nonnull_string_size((*v));
     return n;
 }
 

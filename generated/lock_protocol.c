@@ -60,8 +60,8 @@ VIRTWIRE_DEFINE_TYPE(virLockSpaceProtocolNonNullString, 65540u, 4u);
 int virLockSpaceProtocolString_encode(virtwire_enc *e, const virLockSpaceProtocolString *v)
 {
     VIRTWIRE_TRY(virtwire_put_bool(e, (*v) != NULL));
-    if ((*v))
-        VIRTWIRE_TRY(virLockSpaceProtocolNonNullString_encode(e, &(*(*v))));
+    if (*v)
+        VIRTWIRE_TRY(virLockSpaceProtocolNonNullString_encode(e, (*v)));
     return 0;
 }
 
@@ -71,8 +71,8 @@ int virLockSpaceProtocolString_decode(virtwire_dec *d, virLockSpaceProtocolStrin
         void *vw_p;
         VIRTWIRE_TRY(virtwire_get_optional(d, &vw_p, sizeof(*(*v))));
         (*v) = vw_p;
-        if ((*v)) {
-            VIRTWIRE_TRY(virLockSpaceProtocolNonNullString_decode(d, &(*(*v))));
+        if (*v) {
+            VIRTWIRE_TRY(virLockSpaceProtocolNonNullString_decode(d, (*v)));
             virtwire_dec_leave(d);
         }
     }
@@ -81,8 +81,8 @@ int virLockSpaceProtocolString_decode(virtwire_dec *d, virLockSpaceProtocolStrin
 
 void virLockSpaceProtocolString_free(virLockSpaceProtocolString *v)
 {
-    if ((*v)) {
-        virLockSpaceProtocolNonNullString_free(&(*(*v)));
+    if (*v) {
+        virLockSpaceProtocolNonNullString_free((*v));
         virtwire_free((*v));
         (*v) = NULL;
     }
@@ -91,8 +91,8 @@ void virLockSpaceProtocolString_free(virLockSpaceProtocolString *v)
 size_t virLockSpaceProtocolString_size(const virLockSpaceProtocolString *v)
 {
     size_t n = 4;
-    if ((*v))
-        n += virLockSpaceProtocolNonNullString_size(&(*(*v)));
+    if (*v)
+        n += virLockSpaceProtocolNonNullString_size((*v));
     return n;
 }
 

@@ -60,8 +60,8 @@ VIRTWIRE_DEFINE_TYPE(virLogManagerProtocolNonNullString, 4194308u, 4u);
 int virLogManagerProtocolString_encode(virtwire_enc *e, const virLogManagerProtocolString *v)
 {
     VIRTWIRE_TRY(virtwire_put_bool(e, (*v) != NULL));
-    if ((*v))
-        VIRTWIRE_TRY(virLogManagerProtocolNonNullString_encode(e, &(*(*v))));
+    if (*v)
+        VIRTWIRE_TRY(virLogManagerProtocolNonNullString_encode(e, (*v)));
     return 0;
 }
 
@@ -71,8 +71,8 @@ int virLogManagerProtocolString_decode(virtwire_dec *d, virLogManagerProtocolStr
         void *vw_p;
         VIRTWIRE_TRY(virtwire_get_optional(d, &vw_p, sizeof(*(*v))));
         (*v) = vw_p;
-        if ((*v)) {
-            VIRTWIRE_TRY(virLogManagerProtocolNonNullString_decode(d, &(*(*v))));
+        if (*v) {
+            VIRTWIRE_TRY(virLogManagerProtocolNonNullString_decode(d, (*v)));
             virtwire_dec_leave(d);
         }
     }
@@ -81,8 +81,8 @@ int virLogManagerProtocolString_decode(virtwire_dec *d, virLogManagerProtocolStr
 
 void virLogManagerProtocolString_free(virLogManagerProtocolString *v)
 {
-    if ((*v)) {
-        virLogManagerProtocolNonNullString_free(&(*(*v)));
+    if (*v) {
+        virLogManagerProtocolNonNullString_free((*v));
         virtwire_free((*v));
         (*v) = NULL;
     }
@@ -91,8 +91,8 @@ void virLogManagerProtocolString_free(virLogManagerProtocolString *v)
 size_t virLogManagerProtocolString_size(const virLogManagerProtocolString *v)
 {
     size_t n = 4;
-    if ((*v))
-        n += virLogManagerProtocolNonNullString_size(&(*(*v)));
+    if (*v)
+        n += virLogManagerProtocolNonNullString_size((*v));
     return n;
 }
 

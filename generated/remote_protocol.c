@@ -34,8 +34,8 @@ VIRTWIRE_DEFINE_TYPE(remote_nonnull_string, 4194308u, 4u);
 int remote_string_encode(virtwire_enc *e, const remote_string *v)
 {
     VIRTWIRE_TRY(virtwire_put_bool(e, (*v) != NULL));
-    if ((*v))
-        VIRTWIRE_TRY(remote_nonnull_string_encode(e, &(*(*v))));
+    if (*v)
+        VIRTWIRE_TRY(remote_nonnull_string_encode(e, (*v)));
     return 0;
 }
 
@@ -45,8 +45,8 @@ int remote_string_decode(virtwire_dec *d, remote_string *v)
         void *vw_p;
         VIRTWIRE_TRY(virtwire_get_optional(d, &vw_p, sizeof(*(*v))));
         (*v) = vw_p;
-        if ((*v)) {
-            VIRTWIRE_TRY(remote_nonnull_string_decode(d, &(*(*v))));
+        if (*v) {
+            VIRTWIRE_TRY(remote_nonnull_string_decode(d, (*v)));
             virtwire_dec_leave(d);
         }
     }
@@ -55,8 +55,8 @@ int remote_string_decode(virtwire_dec *d, remote_string *v)
 
 void remote_string_free(remote_string *v)
 {
-    if ((*v)) {
-        remote_nonnull_string_free(&(*(*v)));
+    if (*v) {
+        remote_nonnull_string_free((*v));
         virtwire_free((*v));
         (*v) = NULL;
     }
@@ -65,8 +65,8 @@ void remote_string_free(remote_string *v)
 size_t remote_string_size(const remote_string *v)
 {
     size_t n = 4;
-    if ((*v))
-        n += remote_nonnull_string_size(&(*(*v)));
+    if (*v)
+        n += remote_nonnull_string_size((*v));
     return n;
 }
 
@@ -466,8 +466,8 @@ VIRTWIRE_DEFINE_TYPE(remote_nonnull_domain_snapshot, 8388636u, 28u);
 int remote_domain_encode(virtwire_enc *e, const remote_domain *v)
 {
     VIRTWIRE_TRY(virtwire_put_bool(e, (*v) != NULL));
-    if ((*v))
-        VIRTWIRE_TRY(remote_nonnull_domain_encode(e, &(*(*v))));
+    if (*v)
+        VIRTWIRE_TRY(remote_nonnull_domain_encode(e, (*v)));
     return 0;
 }
 
@@ -477,8 +477,8 @@ int remote_domain_decode(virtwire_dec *d, remote_domain *v)
         void *vw_p;
         VIRTWIRE_TRY(virtwire_get_optional(d, &vw_p, sizeof(*(*v))));
         (*v) = vw_p;
-        if ((*v)) {
-            VIRTWIRE_TRY(remote_nonnull_domain_decode(d, &(*(*v))));
+        if (*v) {
+            VIRTWIRE_TRY(remote_nonnull_domain_decode(d, (*v)));
             virtwire_dec_leave(d);
         }
     }
@@ -487,8 +487,8 @@ int remote_domain_decode(virtwire_dec *d, remote_domain *v)
 
 void remote_domain_free(remote_domain *v)
 {
-    if ((*v)) {
-        remote_nonnull_domain_free(&(*(*v)));
+    if (*v) {
+        remote_nonnull_domain_free((*v));
         virtwire_free((*v));
         (*v) = NULL;
     }
@@ -497,8 +497,8 @@ void remote_domain_free(remote_domain *v)
 size_t remote_domain_size(const remote_domain *v)
 {
     size_t n = 4;
-    if ((*v))
-        n += remote_nonnull_domain_size(&(*(*v)));
+    if (*v)
+        n += remote_nonnull_domain_size((*v));
     return n;
 }
 
@@ -508,8 +508,8 @@ VIRTWIRE_DEFINE_TYPE(remote_domain, 4194332u, 4u);
 int remote_network_encode(virtwire_enc *e, const remote_network *v)
 {
     VIRTWIRE_TRY(virtwire_put_bool(e, (*v) != NULL));
-    if ((*v))
-        VIRTWIRE_TRY(remote_nonnull_network_encode(e, &(*(*v))));
+    if (*v)
+        VIRTWIRE_TRY(remote_nonnull_network_encode(e, (*v)));
     return 0;
 }
 
@@ -519,8 +519,8 @@ int remote_network_decode(virtwire_dec *d, remote_network *v)
         void *vw_p;
         VIRTWIRE_TRY(virtwire_get_optional(d, &vw_p, sizeof(*(*v))));
         (*v) = vw_p;
-        if ((*v)) {
-            VIRTWIRE_TRY(remote_nonnull_network_decode(d, &(*(*v))));
+        if (*v) {
+            VIRTWIRE_TRY(remote_nonnull_network_decode(d, (*v)));
             virtwire_dec_leave(d);
         }
     }
@@ -529,8 +529,8 @@ int remote_network_decode(virtwire_dec *d, remote_network *v)
 
 void remote_network_free(remote_network *v)
 {
-    if ((*v)) {
-        remote_nonnull_network_free(&(*(*v)));
+    if (*v) {
+        remote_nonnull_network_free((*v));
         virtwire_free((*v));
         (*v) = NULL;
     }
@@ -539,8 +539,8 @@ void remote_network_free(remote_network *v)
 size_t remote_network_size(const remote_network *v)
 {
     size_t n = 4;
-    if ((*v))
-        n += remote_nonnull_network_size(&(*(*v)));
+    if (*v)
+        n += remote_nonnull_network_size((*v));
     return n;
 }
 
@@ -550,8 +550,8 @@ VIRTWIRE_DEFINE_TYPE(remote_network, 4194328u, 4u);
 int remote_network_port_encode(virtwire_enc *e, const remote_network_port *v)
 {
     VIRTWIRE_TRY(virtwire_put_bool(e, (*v) != NULL));
-    if ((*v))
-        VIRTWIRE_TRY(remote_nonnull_network_port_encode(e, &(*(*v))));
+    if (*v)
+        VIRTWIRE_TRY(remote_nonnull_network_port_encode(e, (*v)));
     return 0;
 }
 
@@ -561,8 +561,8 @@ int remote_network_port_decode(virtwire_dec *d, remote_network_port *v)
         void *vw_p;
         VIRTWIRE_TRY(virtwire_get_optional(d, &vw_p, sizeof(*(*v))));
         (*v) = vw_p;
-        if ((*v)) {
-            VIRTWIRE_TRY(remote_nonnull_network_port_decode(d, &(*(*v))));
+        if (*v) {
+            VIRTWIRE_TRY(remote_nonnull_network_port_decode(d, (*v)));
             virtwire_dec_leave(d);
         }
     }
@@ -571,8 +571,8 @@ int remote_network_port_decode(virtwire_dec *d, remote_network_port *v)
 
 void remote_network_port_free(remote_network_port *v)
 {
-    if ((*v)) {
-        remote_nonnull_network_port_free(&(*(*v)));
+    if (*v) {
+        remote_nonnull_network_port_free((*v));
         virtwire_free((*v));
         (*v) = NULL;
     }
@@ -581,8 +581,8 @@ void remote_network_port_free(remote_network_port *v)
 size_t remote_network_port_size(const remote_network_port *v)
 {
     size_t n = 4;
-    if ((*v))
-        n += remote_nonnull_network_port_size(&(*(*v)));
+    if (*v)
+        n += remote_nonnull_network_port_size((*v));
     return n;
 }
 
@@ -592,8 +592,8 @@ VIRTWIRE_DEFINE_TYPE(remote_network_port, 4194344u, 4u);
 int remote_nwfilter_encode(virtwire_enc *e, const remote_nwfilter *v)
 {
     VIRTWIRE_TRY(virtwire_put_bool(e, (*v) != NULL));
-    if ((*v))
-        VIRTWIRE_TRY(remote_nonnull_nwfilter_encode(e, &(*(*v))));
+    if (*v)
+        VIRTWIRE_TRY(remote_nonnull_nwfilter_encode(e, (*v)));
     return 0;
 }
 
@@ -603,8 +603,8 @@ int remote_nwfilter_decode(virtwire_dec *d, remote_nwfilter *v)
         void *vw_p;
         VIRTWIRE_TRY(virtwire_get_optional(d, &vw_p, sizeof(*(*v))));
         (*v) = vw_p;
-        if ((*v)) {
-            VIRTWIRE_TRY(remote_nonnull_nwfilter_decode(d, &(*(*v))));
+        if (*v) {
+            VIRTWIRE_TRY(remote_nonnull_nwfilter_decode(d, (*v)));
             virtwire_dec_leave(d);
         }
     }
@@ -613,8 +613,8 @@ int remote_nwfilter_decode(virtwire_dec *d, remote_nwfilter *v)
 
 void remote_nwfilter_free(remote_nwfilter *v)
 {
-    if ((*v)) {
-        remote_nonnull_nwfilter_free(&(*(*v)));
+    if (*v) {
+        remote_nonnull_nwfilter_free((*v));
         virtwire_free((*v));
         (*v) = NULL;
     }
@@ -623,8 +623,8 @@ void remote_nwfilter_free(remote_nwfilter *v)
 size_t remote_nwfilter_size(const remote_nwfilter *v)
 {
     size_t n = 4;
-    if ((*v))
-        n += remote_nonnull_nwfilter_size(&(*(*v)));
+    if (*v)
+        n += remote_nonnull_nwfilter_size((*v));
     return n;
 }
 
@@ -634,8 +634,8 @@ VIRTWIRE_DEFINE_TYPE(remote_nwfilter, 4194328u, 4u);
 int remote_nwfilter_binding_encode(virtwire_enc *e, const remote_nwfilter_binding *v)
 {
     VIRTWIRE_TRY(virtwire_put_bool(e, (*v) != NULL));
-    if ((*v))
-        VIRTWIRE_TRY(remote_nonnull_nwfilter_binding_encode(e, &(*(*v))));
+    if (*v)
+        VIRTWIRE_TRY(remote_nonnull_nwfilter_binding_encode(e, (*v)));
     return 0;
 }
 
@@ -645,8 +645,8 @@ int remote_nwfilter_binding_decode(virtwire_dec *d, remote_nwfilter_binding *v)
         void *vw_p;
         VIRTWIRE_TRY(virtwire_get_optional(d, &vw_p, sizeof(*(*v))));
         (*v) = vw_p;
-        if ((*v)) {
-            VIRTWIRE_TRY(remote_nonnull_nwfilter_binding_decode(d, &(*(*v))));
+        if (*v) {
+            VIRTWIRE_TRY(remote_nonnull_nwfilter_binding_decode(d, (*v)));
             virtwire_dec_leave(d);
         }
     }
@@ -655,8 +655,8 @@ int remote_nwfilter_binding_decode(virtwire_dec *d, remote_nwfilter_binding *v)
 
 void remote_nwfilter_binding_free(remote_nwfilter_binding *v)
 {
-    if ((*v)) {
-        remote_nonnull_nwfilter_binding_free(&(*(*v)));
+    if (*v) {
+        remote_nonnull_nwfilter_binding_free((*v));
         virtwire_free((*v));
         (*v) = NULL;
     }
@@ -665,8 +665,8 @@ void remote_nwfilter_binding_free(remote_nwfilter_binding *v)
 size_t remote_nwfilter_binding_size(const remote_nwfilter_binding *v)
 {
     size_t n = 4;
-    if ((*v))
-        n += remote_nonnull_nwfilter_binding_size(&(*(*v)));
+    if (*v)
+        n += remote_nonnull_nwfilter_binding_size((*v));
     return n;
 }
 
@@ -676,8 +676,8 @@ VIRTWIRE_DEFINE_TYPE(remote_nwfilter_binding, 8388620u, 4u);
 int remote_storage_pool_encode(virtwire_enc *e, const remote_storage_pool *v)
 {
     VIRTWIRE_TRY(virtwire_put_bool(e, (*v) != NULL));
-    if ((*v))
-        VIRTWIRE_TRY(remote_nonnull_storage_pool_encode(e, &(*(*v))));
+    if (*v)
+        VIRTWIRE_TRY(remote_nonnull_storage_pool_encode(e, (*v)));
     return 0;
 }
 
@@ -687,8 +687,8 @@ int remote_storage_pool_decode(virtwire_dec *d, remote_storage_pool *v)
         void *vw_p;
         VIRTWIRE_TRY(virtwire_get_optional(d, &vw_p, sizeof(*(*v))));
         (*v) = vw_p;
-        if ((*v)) {
-            VIRTWIRE_TRY(remote_nonnull_storage_pool_decode(d, &(*(*v))));
+        if (*v) {
+            VIRTWIRE_TRY(remote_nonnull_storage_pool_decode(d, (*v)));
             virtwire_dec_leave(d);
         }
     }
@@ -697,8 +697,8 @@ int remote_storage_pool_decode(virtwire_dec *d, remote_storage_pool *v)
 
 void remote_storage_pool_free(remote_storage_pool *v)
 {
-    if ((*v)) {
-        remote_nonnull_storage_pool_free(&(*(*v)));
+    if (*v) {
+        remote_nonnull_storage_pool_free((*v));
         virtwire_free((*v));
         (*v) = NULL;
     }
@@ -707,8 +707,8 @@ void remote_storage_pool_free(remote_storage_pool *v)
 size_t remote_storage_pool_size(const remote_storage_pool *v)
 {
     size_t n = 4;
-    if ((*v))
-        n += remote_nonnull_storage_pool_size(&(*(*v)));
+    if (*v)
+        n += remote_nonnull_storage_pool_size((*v));
     return n;
 }
 
@@ -718,8 +718,8 @@ VIRTWIRE_DEFINE_TYPE(remote_storage_pool, 4194328u, 4u);
 int remote_storage_vol_encode(virtwire_enc *e, const remote_storage_vol *v)
 {
     VIRTWIRE_TRY(virtwire_put_bool(e, (*v) != NULL));
-    if ((*v))
-        VIRTWIRE_TRY(remote_nonnull_storage_vol_encode(e, &(*(*v))));
+    if (*v)
+        VIRTWIRE_TRY(remote_nonnull_storage_vol_encode(e, (*v)));
     return 0;
 }
 
@@ -729,8 +729,8 @@ int remote_storage_vol_decode(virtwire_dec *d, remote_storage_vol *v)
         void *vw_p;
         VIRTWIRE_TRY(virtwire_get_optional(d, &vw_p, sizeof(*(*v))));
         (*v) = vw_p;
-        if ((*v)) {
-            VIRTWIRE_TRY(remote_nonnull_storage_vol_decode(d, &(*(*v))));
+        if (*v) {
+            VIRTWIRE_TRY(remote_nonnull_storage_vol_decode(d, (*v)));
             virtwire_dec_leave(d);
         }
     }
@@ -739,8 +739,8 @@ int remote_storage_vol_decode(virtwire_dec *d, remote_storage_vol *v)
 
 void remote_storage_vol_free(remote_storage_vol *v)
 {
-    if ((*v)) {
-        remote_nonnull_storage_vol_free(&(*(*v)));
+    if (*v) {
+        remote_nonnull_storage_vol_free((*v));
         virtwire_free((*v));
         (*v) = NULL;
     }
@@ -749,8 +749,8 @@ void remote_storage_vol_free(remote_storage_vol *v)
 size_t remote_storage_vol_size(const remote_storage_vol *v)
 {
     size_t n = 4;
-    if ((*v))
-        n += remote_nonnull_storage_vol_size(&(*(*v)));
+    if (*v)
+        n += remote_nonnull_storage_vol_size((*v));
     return n;
 }
 
@@ -760,8 +760,8 @@ VIRTWIRE_DEFINE_TYPE(remote_storage_vol, 12582928u, 4u);
 int remote_node_device_encode(virtwire_enc *e, const remote_node_device *v)
 {
     VIRTWIRE_TRY(virtwire_put_bool(e, (*v) != NULL));
-    if ((*v))
-        VIRTWIRE_TRY(remote_nonnull_node_device_encode(e, &(*(*v))));
+    if (*v)
+        VIRTWIRE_TRY(remote_nonnull_node_device_encode(e, (*v)));
     return 0;
 }
 
@@ -771,8 +771,8 @@ int remote_node_device_decode(virtwire_dec *d, remote_node_device *v)
         void *vw_p;
         VIRTWIRE_TRY(virtwire_get_optional(d, &vw_p, sizeof(*(*v))));
         (*v) = vw_p;
-        if ((*v)) {
-            VIRTWIRE_TRY(remote_nonnull_node_device_decode(d, &(*(*v))));
+        if (*v) {
+            VIRTWIRE_TRY(remote_nonnull_node_device_decode(d, (*v)));
             virtwire_dec_leave(d);
         }
     }
@@ -781,8 +781,8 @@ int remote_node_device_decode(virtwire_dec *d, remote_node_device *v)
 
 void remote_node_device_free(remote_node_device *v)
 {
-    if ((*v)) {
-        remote_nonnull_node_device_free(&(*(*v)));
+    if (*v) {
+        remote_nonnull_node_device_free((*v));
         virtwire_free((*v));
         (*v) = NULL;
     }
@@ -791,8 +791,8 @@ void remote_node_device_free(remote_node_device *v)
 size_t remote_node_device_size(const remote_node_device *v)
 {
     size_t n = 4;
-    if ((*v))
-        n += remote_nonnull_node_device_size(&(*(*v)));
+    if (*v)
+        n += remote_nonnull_node_device_size((*v));
     return n;
 }
 
@@ -802,8 +802,8 @@ VIRTWIRE_DEFINE_TYPE(remote_node_device, 4194312u, 4u);
 int remote_secret_encode(virtwire_enc *e, const remote_secret *v)
 {
     VIRTWIRE_TRY(virtwire_put_bool(e, (*v) != NULL));
-    if ((*v))
-        VIRTWIRE_TRY(remote_nonnull_secret_encode(e, &(*(*v))));
+    if (*v)
+        VIRTWIRE_TRY(remote_nonnull_secret_encode(e, (*v)));
     return 0;
 }
 
@@ -813,8 +813,8 @@ int remote_secret_decode(virtwire_dec *d, remote_secret *v)
         void *vw_p;
         VIRTWIRE_TRY(virtwire_get_optional(d, &vw_p, sizeof(*(*v))));
         (*v) = vw_p;
-        if ((*v)) {
-            VIRTWIRE_TRY(remote_nonnull_secret_decode(d, &(*(*v))));
+        if (*v) {
+            VIRTWIRE_TRY(remote_nonnull_secret_decode(d, (*v)));
             virtwire_dec_leave(d);
         }
     }
@@ -823,8 +823,8 @@ int remote_secret_decode(virtwire_dec *d, remote_secret *v)
 
 void remote_secret_free(remote_secret *v)
 {
-    if ((*v)) {
-        remote_nonnull_secret_free(&(*(*v)));
+    if (*v) {
+        remote_nonnull_secret_free((*v));
         virtwire_free((*v));
         (*v) = NULL;
     }
@@ -833,8 +833,8 @@ void remote_secret_free(remote_secret *v)
 size_t remote_secret_size(const remote_secret *v)
 {
     size_t n = 4;
-    if ((*v))
-        n += remote_nonnull_secret_size(&(*(*v)));
+    if (*v)
+        n += remote_nonnull_secret_size((*v));
     return n;
 }
 

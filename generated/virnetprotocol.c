@@ -170,8 +170,8 @@ VIRTWIRE_DEFINE_TYPE(virNetMessageNonnullString, 4194308u, 4u);
 int virNetMessageString_encode(virtwire_enc *e, const virNetMessageString *v)
 {
     VIRTWIRE_TRY(virtwire_put_bool(e, (*v) != NULL));
-    if ((*v))
-        VIRTWIRE_TRY(virNetMessageNonnullString_encode(e, &(*(*v))));
+    if (*v)
+        VIRTWIRE_TRY(virNetMessageNonnullString_encode(e, (*v)));
     return 0;
 }
 
@@ -181,8 +181,8 @@ int virNetMessageString_decode(virtwire_dec *d, virNetMessageString *v)
         void *vw_p;
         VIRTWIRE_TRY(virtwire_get_optional(d, &vw_p, sizeof(*(*v))));
         (*v) = vw_p;
-        if ((*v)) {
-            VIRTWIRE_TRY(virNetMessageNonnullString_decode(d, &(*(*v))));
+        if (*v) {
+            VIRTWIRE_TRY(virNetMessageNonnullString_decode(d, (*v)));
             virtwire_dec_leave(d);
         }
     }
@@ -191,8 +191,8 @@ int virNetMessageString_decode(virtwire_dec *d, virNetMessageString *v)
 
 void virNetMessageString_free(virNetMessageString *v)
 {
-    if ((*v)) {
-        virNetMessageNonnullString_free(&(*(*v)));
+    if (*v) {
+        virNetMessageNonnullString_free((*v));
         virtwire_free((*v));
         (*v) = NULL;
     }
@@ -201,8 +201,8 @@ void virNetMessageString_free(virNetMessageString *v)
 size_t virNetMessageString_size(const virNetMessageString *v)
 {
     size_t n = 4;
-    if ((*v))
-        n += virNetMessageNonnullString_size(&(*(*v)));
+    if (*v)
+        n += virNetMessageNonnullString_size((*v));
     return n;
 }
 
@@ -272,8 +272,8 @@ VIRTWIRE_DEFINE_TYPE(virNetMessageNonnullNetwork, 4194324u, 20u);
 int virNetMessageDomain_encode(virtwire_enc *e, const virNetMessageDomain *v)
 {
     VIRTWIRE_TRY(virtwire_put_bool(e, (*v) != NULL));
-    if ((*v))
-        VIRTWIRE_TRY(virNetMessageNonnullDomain_encode(e, &(*(*v))));
+    if (*v)
+        VIRTWIRE_TRY(virNetMessageNonnullDomain_encode(e, (*v)));
     return 0;
 }
 
@@ -283,8 +283,8 @@ int virNetMessageDomain_decode(virtwire_dec *d, virNetMessageDomain *v)
         void *vw_p;
         VIRTWIRE_TRY(virtwire_get_optional(d, &vw_p, sizeof(*(*v))));
         (*v) = vw_p;
-        if ((*v)) {
-            VIRTWIRE_TRY(virNetMessageNonnullDomain_decode(d, &(*(*v))));
+        if (*v) {
+            VIRTWIRE_TRY(virNetMessageNonnullDomain_decode(d, (*v)));
             virtwire_dec_leave(d);
         }
     }
@@ -293,8 +293,8 @@ int virNetMessageDomain_decode(virtwire_dec *d, virNetMessageDomain *v)
 
 void virNetMessageDomain_free(virNetMessageDomain *v)
 {
-    if ((*v)) {
-        virNetMessageNonnullDomain_free(&(*(*v)));
+    if (*v) {
+        virNetMessageNonnullDomain_free((*v));
         virtwire_free((*v));
         (*v) = NULL;
     }
@@ -303,8 +303,8 @@ void virNetMessageDomain_free(virNetMessageDomain *v)
 size_t virNetMessageDomain_size(const virNetMessageDomain *v)
 {
     size_t n = 4;
-    if ((*v))
-        n += virNetMessageNonnullDomain_size(&(*(*v)));
+    if (*v)
+        n += virNetMessageNonnullDomain_size((*v));
     return n;
 }
 
@@ -314,8 +314,8 @@ VIRTWIRE_DEFINE_TYPE(virNetMessageDomain, 4194332u, 4u);
 int virNetMessageNetwork_encode(virtwire_enc *e, const virNetMessageNetwork *v)
 {
     VIRTWIRE_TRY(virtwire_put_bool(e, (*v) != NULL));
-    if ((*v))
-        VIRTWIRE_TRY(virNetMessageNonnullNetwork_encode(e, &(*(*v))));
+    if (*v)
+        VIRTWIRE_TRY(virNetMessageNonnullNetwork_encode(e, (*v)));
     return 0;
 }
 
@@ -325,8 +325,8 @@ int virNetMessageNetwork_decode(virtwire_dec *d, virNetMessageNetwork *v)
         void *vw_p;
         VIRTWIRE_TRY(virtwire_get_optional(d, &vw_p, sizeof(*(*v))));
         (*v) = vw_p;
-        if ((*v)) {
-            VIRTWIRE_TRY(virNetMessageNonnullNetwork_decode(d, &(*(*v))));
+        if (*v) {
+            VIRTWIRE_TRY(virNetMessageNonnullNetwork_decode(d, (*v)));
             virtwire_dec_leave(d);
         }
     }
@@ -335,8 +335,8 @@ int virNetMessageNetwork_decode(virtwire_dec *d, virNetMessageNetwork *v)
 
 void virNetMessageNetwork_free(virNetMessageNetwork *v)
 {
-    if ((*v)) {
-        virNetMessageNonnullNetwork_free(&(*(*v)));
+    if (*v) {
+        virNetMessageNonnullNetwork_free((*v));
         virtwire_free((*v));
         (*v) = NULL;
     }
@@ -345,8 +345,8 @@ void virNetMessageNetwork_free(virNetMessageNetwork *v)
 size_t virNetMessageNetwork_size(const virNetMessageNetwork *v)
 {
     size_t n = 4;
-    if ((*v))
-        n += virNetMessageNonnullNetwork_size(&(*(*v)));
+    if (*v)
+        n += virNetMessageNonnullNetwork_size((*v));
     return n;
 }
 

@@ -49,11 +49,28 @@ def indent(lines: List[str], n: int = 1) -> List[str]:
     return [pad + ln if ln else ln for ln in lines]
 
 
+def _wrapped(lv: str) -> bool:
+    """Whether lv is one parenthesised expression: (…)."""
+    if not (lv.startswith("(") and lv.endswith(")")):
+        return False
+    depth = 0
+    for i, c in enumerate(lv):
+        depth += (c == "(") - (c == ")")
+        if depth == 0 and i < len(lv) - 1:
+            return False
+    return True
+
+
 def addr(lv: str) -> str:
-    """&lv, simplified for the (*v) accessor of typedefs."""
-    if lv.startswith("(*") and lv.endswith(")") and lv.count("(") == 1:
+    """&lv, written without &* when lv is a dereference (*p)."""
+    if _wrapped(lv) and lv.startswith("(*"):
         return lv[2:-1]
     return f"&{lv}"
+
+
+def cond(lv: str) -> str:
+    """lv as an if-condition, without doubled parentheses."""
+    return lv[1:-1] if _wrapped(lv) else lv
 
 
 class Access:
@@ -132,7 +149,7 @@ class DeclCode:
             return []
         if d.shape == "optional":
             return [f"VIRTWIRE_TRY(virtwire_put_bool(e, {a.lv} != NULL));",
-                    f"if ({a.lv})",
+                    f"if ({cond(a.lv)})",
                     "    " + self.enc_elem(d.type, f"(*{a.lv})")]
         if d.shape == "fixed":
             if k == "opaque":
@@ -164,7 +181,7 @@ class DeclCode:
                     "    void *vw_p;",
                     f"    VIRTWIRE_TRY(virtwire_get_optional(d, &vw_p, sizeof(*{a.lv})));",
                     f"    {a.lv} = vw_p;",
-                    f"    if ({a.lv}) {{",
+                    f"    if ({cond(a.lv)}) {{",
                     "        " + self.dec_elem(d.type, f"(*{a.lv})"),
                     "        virtwire_dec_leave(d);",
                     "    }",
@@ -204,7 +221,7 @@ class DeclCode:
             body = []
             if self.elem_heap(d.type):
                 body.append("    " + self.free_elem(d.type, f"(*{a.lv})"))
-            return [f"if ({a.lv}) {{"] + body + [
+            return [f"if ({cond(a.lv)}) {{"] + body + [
                 f"    virtwire_free({a.lv});", f"    {a.lv} = NULL;", "}"]
         if d.shape == "fixed":
             if k != "opaque" and self.elem_heap(d.type):
@@ -240,7 +257,7 @@ class DeclCode:
             return lo, []
         if d.shape == "optional":
             c, expr = self.size_elem(d.type, f"(*{a.lv})")
-            return 4, [f"if ({a.lv})", f"    n += {expr or c};"]
+            return 4, [f"if ({cond(a.lv)})", f"    n += {expr or c};"]
         if d.shape == "fixed":
             return 0, [f"for (unsigned int i = 0; i < {self.bound(d)}; i++)",
                        f"    n += {self.size_elem(d.type, f'{a.lv}[i]')[1]};"]

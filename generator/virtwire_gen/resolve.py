@@ -23,6 +23,9 @@ PRIMITIVE_WIRE = {
 }
 
 
+BUILTIN_CONSTANTS = {"FALSE": 0, "TRUE": 1}
+
+
 def pad4(n: int) -> int:
     return (n + 3) & ~3
 
@@ -143,6 +146,8 @@ class Model:
         if name in self.external:
             self.external_used.add(name)
             return self.external[name]
+        if name in BUILTIN_CONSTANTS:  # RFC 4506: bool is enum { FALSE = 0, TRUE = 1 }
+            return BUILTIN_CONSTANTS[name]
         raise XdrError(loc, f"undefined constant '{name}' (define it in the .x file or "
                             f"in the constants table)")
 
@@ -151,6 +156,7 @@ class Model:
             v.resolved = v.literal
         else:
             v.resolved = self.const_value(v.name, v.loc, stack)
+            # names the header does not define are emitted as numbers
             v.external = v.name not in self._pending_consts and not self._is_enum_member(v.name)
         return v.resolved
 
