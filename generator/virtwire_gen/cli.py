@@ -73,6 +73,6 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"{e.loc}: error: {e.message}", file=sys.stderr)
         return 1
     except OSError as e:
-        print(f"virtwire-gen: {e.filename or ''}: {e.strerror}", file=sys.stderr)
+        print(f"{e.filename or 'virtwire-gen'}: error: {e.strerror}", file=sys.stderr)
         return 1
     return 0

@@ -6,7 +6,7 @@ array sizes naming other constants, 'unsigned' alone, char/short/long,
 'struct NAME' as a type specifier, program/version/procedure definitions,
 '%' pass-through lines, and the comments libvirt uses for annotations.
 Inline struct/union/enum bodies inside declarations are lifted into named
-definitions called OUTER_FIELD.
+definitions called OUTER_anonN (N counts them through the file).
 """
 
 from __future__ import annotations
@@ -135,7 +135,7 @@ class Parser:
         elif self.accept("typedef"):
             decl = self.declaration(outer=None)
             if decl.is_void:
-                self.error("typedef of void", t)
+                raise XdrError(decl.loc, "typedef of void")
             end = self.expect(";")
             decl.tags = self.trailing(end)
             self.defs.append(Typedef(decl.name, decl, decl.loc, decl.tags))
@@ -189,7 +189,7 @@ class Parser:
         while not self.at("}"):
             d = self.declaration(outer=name)
             if d.is_void:
-                self.error("void is not allowed as a struct member")
+                raise XdrError(d.loc, "void is not allowed as a struct member")
             end = self.expect(";")
             d.tags = self.trailing(end)
             fields.append(d)
@@ -214,9 +214,10 @@ class Parser:
         arms: List[UnionArm] = []
         default = None
         while not self.at("}"):
+            dt = self.tok
             if self.accept("default"):
                 if default is not None:
-                    self.error("second default arm")
+                    raise XdrError(dt.loc, f"second default arm in union {name}")
                 self.expect(":")
                 d = self.declaration(outer=name)
                 end = self.expect(";")
@@ -378,9 +379,16 @@ def parse(text: str, filename: str) -> Spec:
 
 
 def parse_file(path: str, display_name: Optional[str] = None) -> Spec:
+    with open(path, "rb") as f:
+        data = f.read()
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
+        text = data.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise XdrError(Loc(display_name or path, 1, 1), f"not UTF-8 text: {e.reason}") from None
+        start = data.rfind(b"\n", 0, e.start) + 1
+        line = data.count(b"\n", 0, e.start) + 1
+        col = len(data[start:e.start].decode("utf-8")) + 1
+        raise XdrError(Loc(display_name or path, line, col),
+                       f"not UTF-8 text: {e.reason}") from None
+    # universal newlines, as open(..., encoding=...) did
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     return parse(text, display_name or path)

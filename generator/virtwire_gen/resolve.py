@@ -340,6 +340,22 @@ class Model:
         self._heap[name] = v
         return v
 
+    def is_recursive(self, name: str) -> bool:
+        """Whether a value of this type can contain another value of it
+        (through optional data or a variable-length array)."""
+        seen: Set[str] = set()
+        todo = [name]
+        while todo:
+            for d in self._decls_of(self.types[todo.pop()]):
+                if d.type.kind != "named":
+                    continue
+                if d.type.name == name:
+                    return True
+                if d.type.name not in seen:
+                    seen.add(d.type.name)
+                    todo.append(d.type.name)
+        return False
+
     def decl_heap(self, d: Decl, stack: Optional[Set[str]] = None) -> bool:
         if d.shape in ("void",):
             return False

@@ -1,0 +1,372 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""virtwire-gen's command line: error messages for broken .x input, --help,
+--passthrough, determinism.
+
+Every broken input must give exactly one line on stderr,
+`FILE:LINE:COL: error: MESSAGE`, exit status 1, no Python traceback, and
+write no output file. The positions below were counted by hand in the
+source text next to them.
+
+Needs only Python: the generated code itself is compiled and checked by the
+C harnesses next to this file.
+"""
+
+import filecmp
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+GENERATOR = os.path.join(REPO, "generator", "virtwire-gen")
+
+
+def run_generator(args, cwd):
+    return subprocess.run([sys.executable, GENERATOR] + args, cwd=cwd, capture_output=True,
+                          text=True, timeout=60)
+
+
+# (file name, .x text, line, column, part of the message).  Columns count
+# from 1; the comment on each case says which token the position names.
+ERROR_CASES = [
+    # the '}' that comes where the ';' should be
+    ("missing_semicolon",
+     "struct a {\n"
+     "    int x\n"
+     "};\n",
+     3, 1, "expected ';'"),
+    # NOPE inside [ ]
+    ("undefined_constant",
+     "struct a {\n"
+     "    int x[NOPE];\n"
+     "};\n",
+     2, 11, "undefined constant 'NOPE'"),
+    # the type name
+    ("undefined_type",
+     "struct a {\n"
+     "    missing_t x;\n"
+     "};\n",
+     2, 5, "undefined type 'missing_t'"),
+    ("undefined_type_in_procedure",
+     "program P {\n"
+     "  version V {\n"
+     "    void F(nothing_t) = 1;\n"
+     "  } = 1;\n"
+     "} = 1;\n",
+     3, 12, "undefined type 'nothing_t'"),
+    # the second definition's name
+    ("duplicate_type",
+     "struct a { int x; };\n"
+     "union a switch (int d) { default: void; };\n",
+     2, 7, "type 'a' is already defined"),
+    ("duplicate_constant",
+     "const A = 1;\n"
+     "const A = 2;\n",
+     2, 7, "'A' is already defined at duplicate_constant.x:1:7"),
+    # an enum member and a constant share one name space
+    ("duplicate_enum_member",
+     "enum color { X, Y };\n"
+     "const Y = 3;\n",
+     2, 7, "'Y' is already defined at duplicate_enum_member.x:1:17"),
+    ("duplicate_member",
+     "struct a {\n"
+     "    int x;\n"
+     "    hyper x;\n"
+     "};\n",
+     3, 11, "duplicate member 'x'"),
+    # the second label: 0x1 is 1 again
+    ("duplicate_case",
+     "union u switch (int d) {\n"
+     "case 1:\n"
+     "    int a;\n"
+     "case 0x1:\n"
+     "    int b;\n"
+     "};\n",
+     4, 6, "duplicate case value 1 (first at duplicate_case.x:2:6)"),
+    # an enum label and a literal with the same value
+    ("duplicate_case_enum",
+     "enum color { A, B };\n"
+     "union u switch (color d) {\n"
+     "case A:\n"
+     "    void;\n"
+     "case 0:\n"
+     "    void;\n"
+     "};\n",
+     5, 6, "duplicate case value 0"),
+    # -1 and 0xFFFFFFFF are one unsigned value
+    ("duplicate_case_unsigned",
+     "union u switch (unsigned int d) {\n"
+     "case -1:\n"
+     "    void;\n"
+     "case 0xFFFFFFFF:\n"
+     "    void;\n"
+     "};\n",
+     4, 6, "duplicate case value 4294967295"),
+    ("bad_number_suffix", "const A = 12abc;\n", 1, 11, "invalid number '12abc'"),
+    ("bad_number_octal", "const A = 09;\n", 1, 11, "invalid number '09'"),
+    ("bad_number_hex", "const A = 0x;\n", 1, 11, "invalid number '0x'"),
+    ("minus_without_number", "const A = - ;\n", 1, 13, "expected a number after '-'"),
+    # where the comment starts
+    ("unterminated_comment",
+     "struct a { int x; };\n"
+     "/* never\n"
+     "closed\n",
+     2, 1, "unterminated comment"),
+    # the ';' where '<' should be
+    ("string_without_bound",
+     "struct a {\n"
+     "    string s;\n"
+     "};\n",
+     2, 13, "expected '<' after string name"),
+    ("opaque_without_size",
+     "struct a {\n"
+     "    opaque o;\n"
+     "};\n",
+     2, 13, "expected '[' or '<' after opaque name"),
+    # the struct's name
+    ("recursive_without_optional",
+     "struct a {\n"
+     "    int x;\n"
+     "    a next;\n"
+     "};\n",
+     1, 8, "type 'a' contains itself; use optional data (*)"),
+    # the quadruple keyword
+    ("quadruple",
+     "struct a {\n"
+     "  quadruple q;\n"
+     "};\n",
+     2, 3, "quadruple is not supported"),
+    # the procedure's name
+    ("several_arguments",
+     "struct a { int x; };\n"
+     "program P {\n"
+     "  version V {\n"
+     "    void F(a, a) = 1;\n"
+     "  } = 1;\n"
+     "} = 1;\n",
+     4, 10, "procedures with several arguments"),
+    ("string_argument",
+     "program P {\n"
+     "  version V {\n"
+     "    void F(string) = 1;\n"
+     "  } = 1;\n"
+     "} = 1;\n",
+     3, 12, "procedure argument and result types must be named types"),
+    ("duplicate_procedure_number",
+     "struct a { int x; };\n"
+     "program P {\n"
+     "  version V {\n"
+     "    void F(a) = 1;\n"
+     "    void G(void) = 1;\n"
+     "  } = 1;\n"
+     "} = 1;\n",
+     5, 10, "procedure number 1 used twice (F, G)"),
+    ("enum_value_too_big",
+     "enum e {\n"
+     "    BIG = 0x80000000\n"
+     "};\n",
+     2, 5, "enum value 2147483648 does not fit in 32 bits"),
+    ("negative_array_size",
+     "struct a {\n"
+     "    int v[-1];\n"
+     "};\n",
+     2, 11, "array size -1 out of range"),
+    ("bad_discriminant",
+     "union u switch (hyper h) {\n"
+     "case 1:\n"
+     "    void;\n"
+     "};\n",
+     1, 23, "union discriminant must be int, unsigned int, bool or an enum"),
+    ("constant_cycle",
+     "const A = B;\n"
+     "const B = A;\n",
+     1, 7, "constant 'A' refers to itself"),
+    ("unexpected_character",
+     "struct a {\n"
+     "    int x; @\n"
+     "};\n",
+     2, 12, "unexpected character '@'"),
+    ("preprocessor_line", "#define X 1\n", 1, 1, "C preprocessor directives are not supported"),
+    ("keyword_as_name", "struct int { int x; };\n", 1, 8, "expected struct name"),
+    ("end_of_file",
+     "struct a {\n"
+     "    int x;\n",
+     3, 1, "found end of file"),
+    ("procedure_enum_without_program",
+     "enum x_procedure {\n"
+     "    X_PROC_A = 1\n"
+     "};\n",
+     1, 6, "no constant X_PROGRAM"),
+    ("procedure_prefix",
+     "const X_PROGRAM = 1;\n"
+     "const X_PROTOCOL_VERSION = 1;\n"
+     "enum x_procedure {\n"
+     "    X_PROC_A = 1,\n"
+     "    Y_PROC_B = 2\n"
+     "};\n",
+     5, 5, "procedure 'Y_PROC_B' does not start with 'X_PROC_'"),
+    # the procedure constant the annotation belongs to
+    ("bad_generate_annotation",
+     "const X_PROGRAM = 1;\n"
+     "const X_PROTOCOL_VERSION = 1;\n"
+     "enum x_procedure {\n"
+     "    /**\n"
+     "     * @generate: sometimes\n"
+     "     */\n"
+     "    X_PROC_A = 1\n"
+     "};\n",
+     7, 5, "unknown @generate value 'sometimes'"),
+]
+
+
+class GeneratorTestCase(unittest.TestCase):
+    def setUp(self):
+        self._tmp = tempfile.TemporaryDirectory()
+        self.tmp = self._tmp.name
+        self.addCleanup(self._tmp.cleanup)
+
+    def write(self, name, data):
+        path = os.path.join(self.tmp, name)
+        with open(path, "wb") as f:
+            f.write(data.encode() if isinstance(data, str) else data)
+        return path
+
+    def assert_error(self, args, where, message):
+        """Runs the generator in the temp dir and checks the one error line.
+        where is the expected 'FILE:LINE:COL' text."""
+        r = run_generator(args + ["--out-dir", "out"], self.tmp)
+        self.assertNotIn("Traceback", r.stderr)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertEqual(r.stdout, "")
+        lines = r.stderr.splitlines()
+        self.assertEqual(len(lines), 1, r.stderr)
+        self.assertTrue(lines[0].startswith(where + ": error: "),
+                        f"want {where}: error: ..., got {lines[0]!r}")
+        self.assertIn(message, lines[0])
+        out = os.path.join(self.tmp, "out")
+        self.assertEqual(os.listdir(out) if os.path.isdir(out) else [], [],
+                         "nothing may be written on error")
+
+
+class ErrorTests(GeneratorTestCase):
+    def test_broken_inputs(self):
+        for name, text, line, col, message in ERROR_CASES:
+            with self.subTest(name):
+                self.write(name + ".x", text)
+                self.assert_error([name + ".x"], f"{name}.x:{line}:{col}", message)
+
+    def test_not_utf8(self):
+        # 0xff can start no UTF-8 sequence: the first byte of the file
+        self.write("latin1.x", b"\xffconst A = 1;\n")
+        self.assert_error(["latin1.x"], "latin1.x:1:1", "not UTF-8")
+
+    def test_error_in_imported_file(self):
+        # the position is in the imported file: the '}' after 'int y'
+        self.write("imp.x", "struct b { int y };\n")
+        self.write("main.x", "struct a { b x; };\n")
+        self.assert_error(["main.x", "--import", "imp.x"], "imp.x:1:18", "expected ';'")
+
+    def test_bad_constants_table(self):
+        # column of the value: after NAME and the tab
+        self.write("t.x", "struct a {\n    int v[EXTX];\n};\n")
+        self.write("bad.tsv", "# comment\nEXTX\tzz\n")
+        self.assert_error(["t.x", "--constants", "bad.tsv"], "bad.tsv:2:6", "invalid value 'zz'")
+
+    def test_bad_overrides_table(self):
+        self.write("t.x", "struct a { int x; };\n")
+        self.write("bad.tsv", "X_PROC_A\tfds=sideways\n")
+        self.assert_error(["t.x", "--overrides", "bad.tsv"], "bad.tsv:1:1",
+                          "unknown override 'fds=sideways'")
+
+    def test_constant_from_table_is_used(self):
+        # the same input is fine once the table defines the name
+        self.write("t.x", "struct a {\n    int v[EXTX];\n};\n")
+        self.write("good.tsv", "EXTX\t2\n")
+        r = run_generator(["t.x", "--constants", "good.tsv", "--out-dir", "out"], self.tmp)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(os.path.join(self.tmp, "out", "t.h"), encoding="utf-8") as f:
+            self.assertIn("int v[2 /* EXTX */];", f.read())
+
+    def test_missing_file(self):
+        r = run_generator(["missing.x", "--out-dir", "out"], self.tmp)
+        self.assertEqual(r.returncode, 1)
+        self.assertNotIn("Traceback", r.stderr)
+        lines = r.stderr.splitlines()
+        self.assertEqual(len(lines), 1, r.stderr)
+        self.assertIn("missing.x", lines[0])
+        self.assertIn("No such file or directory", lines[0])
+
+    def test_usage_error(self):
+        # argparse: no input file
+        r = run_generator(["--out-dir", "out"], self.tmp)
+        self.assertEqual(r.returncode, 2)
+        self.assertNotIn("Traceback", r.stderr)
+        self.assertIn("usage: virtwire-gen", r.stderr)
+
+
+class CommandLineTests(GeneratorTestCase):
+    def test_help(self):
+        r = run_generator(["--help"], self.tmp)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        for option in ("--constants", "--out-dir", "--import", "--overrides", "--passthrough"):
+            self.assertIn(option, r.stdout)
+
+    def test_deterministic(self):
+        """Two runs give identical bytes, and the output does not depend on
+        where the input file is (no paths in the output)."""
+        copy = os.path.join(self.tmp, "elsewhere")
+        os.makedirs(copy)
+        for name in ("libvirt_style.x", "libvirt_style.tsv"):
+            shutil.copy(os.path.join(HERE, name), copy)
+        runs = [
+            [os.path.join(HERE, "libvirt_style.x"), "--overrides",
+             os.path.join(HERE, "libvirt_style.tsv")],
+            [os.path.join(HERE, "libvirt_style.x"), "--overrides",
+             os.path.join(HERE, "libvirt_style.tsv")],
+            ["libvirt_style.x", "--overrides", "libvirt_style.tsv"],
+        ]
+        for i, args in enumerate(runs):
+            cwd = copy if i == 2 else self.tmp
+            r = run_generator(args + ["--out-dir", os.path.join(self.tmp, f"run{i}")], cwd)
+            self.assertEqual(r.returncode, 0, r.stderr)
+        for name in ("libvirt_style.h", "libvirt_style.c"):
+            first = os.path.join(self.tmp, "run0", name)
+            for i in (1, 2):
+                self.assertTrue(filecmp.cmp(first, os.path.join(self.tmp, f"run{i}", name),
+                                            shallow=False), f"{name} differs in run {i}")
+            with open(first, encoding="utf-8") as f:
+                text = f.read()
+            self.assertNotIn(HERE, text)
+            self.assertNotIn(self.tmp, text)
+
+    def test_passthrough_default_lists_lines(self):
+        """Without --passthrough the %-lines are only named in a comment."""
+        r = run_generator([os.path.join(HERE, "passthrough.x"), "--out-dir", "out"], self.tmp)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(os.path.join(self.tmp, "out", "passthrough.h"), encoding="utf-8") as f:
+            header = f.read()
+        self.assertIn(" *   %#define PASSTHROUGH_MARKER 1234\n", header)
+        self.assertIn(" *   %#define PASSTHROUGH_LAST (PASSTHROUGH_MARKER + 1)\n", header)
+        self.assertIsNone(re.search(r"^#define PASSTHROUGH_MARKER", header, re.M))
+
+    def test_passthrough_copies_lines(self):
+        """With --passthrough the lines are copied, in order, without '%'."""
+        r = run_generator([os.path.join(HERE, "passthrough.x"), "--passthrough",
+                           "--out-dir", "out"], self.tmp)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(os.path.join(self.tmp, "out", "passthrough.h"), encoding="utf-8") as f:
+            header = f.read()
+        want = ("#define PASSTHROUGH_MARKER 1234\n"
+                "/* a pass-through C comment */\n"
+                "#define PASSTHROUGH_LAST (PASSTHROUGH_MARKER + 1)\n")
+        self.assertIn(want, header)
+        self.assertNotIn("%#define", header)
+
+
+if __name__ == "__main__":
+    unittest.main()
