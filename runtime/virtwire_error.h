@@ -42,6 +42,59 @@ typedef enum virtwire_error {
     VIRTWIRE_EDEPTH = -12,
     /** An invalid argument was passed by the caller. */
     VIRTWIRE_EINVAL = -13,
+
+    /* Transport (virtwire_transport.h): "fatal" errors are latched and
+     * refuse further input; the others drop one frame. */
+    /** A length word below 28 or above 33554436 (fatal). */
+    VIRTWIRE_EFRAME_LENGTH = -20,
+    /** A message type value that libvirt does not define (fatal). */
+    VIRTWIRE_EMSG_TYPE = -21,
+    /** A message status value that libvirt does not define (dropped;
+     *  a server answers a CALL with an ERROR reply, like libvirt). */
+    VIRTWIRE_EMSG_STATUS = -22,
+    /** A message type this role never receives: a server receiving a REPLY,
+     *  REPLY_WITH_FDS or a MESSAGE other than keepalive (dropped); a client
+     *  receiving a CALL or CALL_WITH_FDS (fatal).  Also returned by the send
+     *  functions for a type the peer's role would reject. */
+    VIRTWIRE_EMSG_ROLE = -23,
+    /** A status that libvirt rejects with this type, e.g. a CALL that is
+     *  not OK or a REPLY that is CONTINUE (dropped; a server answers a CALL
+     *  with an ERROR reply).  Also returned by the send functions. */
+    VIRTWIRE_EMSG_COMBINATION = -24,
+    /** A *_WITH_FDS frame announcing more than 32 fds (fatal), or a send of
+     *  more than 32 fds. */
+    VIRTWIRE_EFDS_MAX = -25,
+    /** An fd offered while the transport expects bytes (fatal). */
+    VIRTWIRE_EFD_UNEXPECTED = -26,
+    /** Bytes offered while the transport expects fds (fatal). */
+    VIRTWIRE_EFD_MISSING = -27,
+    /** A *_WITH_FDS frame too short to hold its fd count (fatal). */
+    VIRTWIRE_EFRAME_SHORT = -28,
+    /** A REPLY whose program, version and serial match no call in flight
+     *  (fatal, like libvirt's client). */
+    VIRTWIRE_EREPLY_SERIAL = -29,
+    /** A frame for a program and version that nobody registered (dropped;
+     *  a server answers a CALL with an ERROR reply, like libvirt). */
+    VIRTWIRE_EPROGRAM = -30,
+    /** A STREAM or STREAM_HOLE packet for no open stream (dropped: libvirt
+     *  too ignores late packets of a closed stream). */
+    VIRTWIRE_ESTREAM = -31,
+    /** A STREAM_HOLE on a stream not opened with VIRTWIRE_STREAM_SPARSE
+     *  (dropped). */
+    VIRTWIRE_ESTREAM_HOLE = -32,
+    /** A remote_error or stream hole payload that does not decode
+     *  (dropped; a REPLY still completes its call, see on_error). */
+    VIRTWIRE_EPAYLOAD = -33,
+    /** The peer stopped answering keepalive PINGs (fatal). */
+    VIRTWIRE_EKEEPALIVE = -34,
+    /** A callback returned a negative value (fatal). */
+    VIRTWIRE_ECALLBACK = -35,
+    /** on_send returned a negative value (fatal when the transport was
+     *  sending on its own: a PONG or an automatic error reply). */
+    VIRTWIRE_ESEND = -36,
+    /** receive, receive_fd or keepalive_tick called from a callback of
+     *  the same transport, or a send from on_send (not latched). */
+    VIRTWIRE_EREENTRANT = -37,
 } virtwire_error;
 
 /** Returns a static, human-readable description of an error code.

@@ -60,6 +60,14 @@ void *virtwire_arena_alloc_slow(virtwire_arena *a, size_t n)
 
 void virtwire_arena_reset(virtwire_arena *a)
 {
+    /* Steady state of an arena reused message after message: a single block,
+     * the one to keep.  Rewind it and be done. */
+    virtwire_arena_block *h = a->head;
+    if (h && !h->next && h->size <= a->keep) {
+        a->cur = block_data(h);
+        a->lim = a->cur + h->size;
+        return;
+    }
     virtwire_arena_block *keep = NULL;
     virtwire_arena_block *b = a->head;
     while (b) {
@@ -109,64 +117,156 @@ void virtwire_free(void *p)
 /* Out-of-line primitives                                                   */
 /* ------------------------------------------------------------------------ */
 
-int virtwire_put_string(virtwire_enc *e, const char *s, uint32_t max)
+/* A string is first looked for a NUL in its first STRING_PROBE bytes with
+ * strnlen() (vectorised in the C library); a shorter one, the common case,
+ * is then copied with virtwire_copy_bytes(). */
+#define STRING_PROBE ((size_t)256)
+/* A longer one goes to stpncpy(), which copies and looks for the NUL in the
+ * same pass.  It also fills the rest of its n bytes with zeros, so it is
+ * given chunks that grow with the string: the zeros written past the end
+ * are never more than the string itself, nor more than STRING_CHUNK_MAX. */
+#define STRING_CHUNK_MAX ((size_t)16384)
+
+/* Copies s into out up to its NUL, reading at most lim bytes of s and
+ * writing at most lim bytes to out; returns the length copied.  lim bytes
+ * copied means no NUL among s[0..lim): the string may or may not end right
+ * there. */
+static size_t copy_until_nul(unsigned char *out, const char *s, size_t lim)
+{
+    size_t probe = lim < STRING_PROBE ? lim : STRING_PROBE;
+    size_t i = strnlen(s, probe);
+    virtwire_copy_bytes(out, (const unsigned char *)s, i);
+    if (VIRTWIRE_LIKELY(i < probe))
+        return i;
+    size_t chunk = STRING_PROBE;
+    while (i < lim) {
+        size_t want = lim - i < chunk ? lim - i : chunk;
+        char *dst = (char *)out + i;
+        size_t k = (size_t)(stpncpy(dst, s + i, want) - dst);
+        i += k;
+        if (k < want)
+            break;
+        if (chunk < STRING_CHUNK_MAX)
+            chunk *= 2;
+    }
+    return i;
+}
+
+/* strnlen(s, max + 1) without overflow where size_t is 32 bits: enough to
+ * tell whether s is longer than max. */
+static size_t strnlen_past(const char *s, size_t max)
+{
+    return strnlen(s, max == SIZE_MAX ? SIZE_MAX : max + 1);
+}
+
+/*
+ * One pass over the string: it is copied into the output right after the
+ * room for its length word while the NUL is looked for, bounded both by max
+ * and by the output space.  Only when the output fills up before the NUL is
+ * the rest of the string scanned (never further than max + 1 bytes), to
+ * report ETOOLONG rather than ENOSPACE for a string longer than max, as
+ * before.  On error e->p does not move; bytes after it may have been
+ * written.
+ */
+int virtwire_put_string_slow(virtwire_enc *e, const char *s, uint32_t max)
 {
     if (VIRTWIRE_UNLIKELY(!s))
         return VIRTWIRE_ENULL;
-    /* Never scan further than the bound: a string longer than max is an
-     * error whatever its length. */
-    size_t len = strnlen(s, (size_t)max + 1);
-    if (VIRTWIRE_UNLIKELY(len > max))
-        return VIRTWIRE_ETOOLONG;
-    VIRTWIRE_TRY(virtwire_enc_need(e, 4 + len + virtwire_pad4(len)));
-    virtwire_store_u32(e->p, (uint32_t)len);
-    e->p += 4;
-    return virtwire_put_fixed_opaque(e, s, len);
+    unsigned char *p = e->p;
+    size_t room = (size_t)(e->end - p);
+    size_t lim = room < 4 ? 0 : room - 4;
+    if (lim > max)
+        lim = max;
+    size_t len = lim ? copy_until_nul(p + 4, s, lim) : 0;
+    if (VIRTWIRE_UNLIKELY(len == lim)) {
+        /* No NUL among the bytes that fit: find out how long s is. */
+        len += strnlen_past(s + len, (size_t)max - len);
+        if (VIRTWIRE_UNLIKELY(len > max))
+            return VIRTWIRE_ETOOLONG;
+        if (VIRTWIRE_UNLIKELY(len > lim))
+            return VIRTWIRE_ENOSPACE;
+    }
+    if (VIRTWIRE_UNLIKELY(4 + len + virtwire_pad4(len) > room))
+        return VIRTWIRE_ENOSPACE;
+    virtwire_store_u32(p, (uint32_t)len);
+    e->p = virtwire_store_pad(p + 4 + len, len);
+    return 0;
 }
 
-/* Reads a length word bounded by max and by the bytes left (with padding). */
-static int get_bytes_len(virtwire_dec *d, uint32_t *len, uint32_t max)
+/*
+ * Reads a length word bounded by max and by the bytes left (with padding)
+ * at p = d->p.  On error d->p moves past the length word when it was read,
+ * as a virtwire_get_u32() of it would.
+ */
+static int get_bytes_len(virtwire_dec *d, const unsigned char *p, uint32_t *len, uint32_t max)
 {
-    uint32_t n;
-    VIRTWIRE_TRY(virtwire_get_u32(d, &n));
-    if (VIRTWIRE_UNLIKELY(n > max))
+    size_t left = (size_t)(d->end - p);
+    if (VIRTWIRE_UNLIKELY(left < 4))
+        return VIRTWIRE_ETRUNCATED;
+    uint32_t n = virtwire_load_u32(p);
+    if (VIRTWIRE_UNLIKELY(n > max)) {
+        d->p = p + 4;
         return VIRTWIRE_ETOOLONG;
-    VIRTWIRE_TRY(virtwire_dec_need(d, (size_t)n + virtwire_pad4(n)));
+    }
+    if (VIRTWIRE_UNLIKELY((size_t)n + virtwire_pad4(n) > left - 4)) {
+        d->p = p + 4;
+        return VIRTWIRE_ETRUNCATED;
+    }
     *len = n;
+    return 0;
+}
+
+/* Ends the read of n data bytes at p (after their length word): padding
+ * check, then d->p past the padding.  On a padding error d->p stops after
+ * the data. */
+static int finish_bytes(virtwire_dec *d, const unsigned char *p, uint32_t n)
+{
+    if (VIRTWIRE_UNLIKELY(virtwire_check_pad(d, p + n, n) < 0)) {
+        d->p = p + n;
+        return VIRTWIRE_EPADDING;
+    }
+    d->p = p + n + virtwire_pad4(n);
     return 0;
 }
 
 int virtwire_get_opaque(virtwire_dec *d, unsigned int *len, char **val, uint32_t max)
 {
+    const unsigned char *p = d->p;
     uint32_t n;
-    VIRTWIRE_TRY(get_bytes_len(d, &n, max));
+    VIRTWIRE_TRY(get_bytes_len(d, p, &n, max));
+    p += 4;
     if (n == 0) {
+        d->p = p;
         *len = 0;
         *val = NULL;
         return 0;
     }
-    char *p = virtwire_dec_alloc(d, n);
-    if (VIRTWIRE_UNLIKELY(!p))
+    unsigned char *out = virtwire_dec_alloc(d, n);
+    if (VIRTWIRE_UNLIKELY(!out)) {
+        d->p = p;
         return VIRTWIRE_ENOMEM;
-    memcpy(p, d->p, n);
-    d->p += n;
-    *val = p;
+    }
+    virtwire_copy_bytes(out, p, n);
+    *val = (char *)out;
     *len = n;
-    return virtwire_get_pad(d, n);
+    return finish_bytes(d, p, n);
 }
 
 int virtwire_get_string(virtwire_dec *d, char **s, uint32_t max)
 {
+    const unsigned char *p = d->p;
     uint32_t n;
-    VIRTWIRE_TRY(get_bytes_len(d, &n, max));
-    char *p = virtwire_dec_alloc(d, (size_t)n + 1);
-    if (VIRTWIRE_UNLIKELY(!p))
+    VIRTWIRE_TRY(get_bytes_len(d, p, &n, max));
+    p += 4;
+    unsigned char *out = virtwire_dec_alloc(d, (size_t)n + 1);
+    if (VIRTWIRE_UNLIKELY(!out)) {
+        d->p = p;
         return VIRTWIRE_ENOMEM;
-    memcpy(p, d->p, n);
-    p[n] = '\0';
-    d->p += n;
-    *s = p;
-    return virtwire_get_pad(d, n);
+    }
+    virtwire_copy_bytes(out, p, n);
+    out[n] = '\0';
+    *s = (char *)out;
+    return finish_bytes(d, p, n);
 }
 
 int virtwire_get_array(virtwire_dec *d, unsigned int *len, void **val, uint32_t max,
@@ -233,6 +333,10 @@ int virtwire_decode(const virtwire_type *t, const void *buf, size_t len, virtwir
 {
     if (!t || !v || (!buf && len))
         return VIRTWIRE_EINVAL;
+    /* Zeroed first, as documented: a decode that fails half-way leaves the
+     * fields it never reached NULL or 0, which heap mode's t->free() below
+     * relies on. */
+    memset(v, 0, t->size);
     virtwire_dec d;
     virtwire_dec_init(&d, buf, len, arena);
     int rc = t->decode(&d, v);

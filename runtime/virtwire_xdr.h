@@ -6,8 +6,10 @@
  * mostly need only the arena, virtwire_encode() and virtwire_decode().
  *
  * Encoding writes into a caller-supplied bounded buffer (virtwire_enc) and
- * never allocates.  Decoding reads from a byte range (virtwire_dec) and
- * allocates every pointer it fills in from one of two places:
+ * never allocates.  A primitive that fails leaves the position where it was,
+ * though it may have written into the buffer past it.  Decoding reads from a
+ * byte range (virtwire_dec) and allocates every pointer it fills in from one
+ * of two places:
  *
  *   - an arena (virtwire_arena): the normal mode.  The whole decoded value is
  *     released at once with virtwire_arena_reset() or virtwire_arena_fini();
@@ -147,18 +149,68 @@ static inline size_t virtwire_pad4(size_t n)
     return (4 - (n & 3)) & 3;
 }
 
+/*
+ * Big-endian loads and stores.  With GCC and clang they compile to one move
+ * (plus a byte swap on little-endian machines); the byte-by-byte fallback is
+ * for other compilers.  memcpy keeps unaligned addresses legal.
+ */
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__BYTE_ORDER__) &&                  \
+    (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ || __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__)
+#define VIRTWIRE_FAST_ENDIAN 1
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define VIRTWIRE_BE32(v) __builtin_bswap32(v)
+#define VIRTWIRE_BE64(v) __builtin_bswap64(v)
+#else
+#define VIRTWIRE_BE32(v) (v)
+#define VIRTWIRE_BE64(v) (v)
+#endif
+#endif
+
 static inline void virtwire_store_u32(unsigned char *p, uint32_t v)
 {
+#ifdef VIRTWIRE_FAST_ENDIAN
+    v = VIRTWIRE_BE32(v);
+    memcpy(p, &v, 4);
+#else
     p[0] = (unsigned char)(v >> 24);
     p[1] = (unsigned char)(v >> 16);
     p[2] = (unsigned char)(v >> 8);
     p[3] = (unsigned char)v;
+#endif
 }
 
 static inline uint32_t virtwire_load_u32(const unsigned char *p)
 {
+#ifdef VIRTWIRE_FAST_ENDIAN
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return VIRTWIRE_BE32(v);
+#else
     return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
            ((uint32_t)p[2] << 8) | (uint32_t)p[3];
+#endif
+}
+
+static inline void virtwire_store_u64(unsigned char *p, uint64_t v)
+{
+#ifdef VIRTWIRE_FAST_ENDIAN
+    v = VIRTWIRE_BE64(v);
+    memcpy(p, &v, 8);
+#else
+    virtwire_store_u32(p, (uint32_t)(v >> 32));
+    virtwire_store_u32(p + 4, (uint32_t)v);
+#endif
+}
+
+static inline uint64_t virtwire_load_u64(const unsigned char *p)
+{
+#ifdef VIRTWIRE_FAST_ENDIAN
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return VIRTWIRE_BE64(v);
+#else
+    return ((uint64_t)virtwire_load_u32(p) << 32) | virtwire_load_u32(p + 4);
+#endif
 }
 
 static inline int virtwire_enc_need(const virtwire_enc *e, size_t n)
@@ -166,11 +218,21 @@ static inline int virtwire_enc_need(const virtwire_enc *e, size_t n)
     return VIRTWIRE_LIKELY(n <= (size_t)(e->end - e->p)) ? 0 : VIRTWIRE_ENOSPACE;
 }
 
+/*
+ * The writers below read e->p once into a local and store it back last.
+ * Byte stores may alias anything, e->p included, so code that writes through
+ * e->p and then updates it makes the compiler reload e->p from memory after
+ * every store: a store-to-load round trip on the critical path of every
+ * value.  With the local, consecutive inlined writers keep the position in a
+ * register.
+ */
 static inline int virtwire_put_u32(virtwire_enc *e, uint32_t v)
 {
-    VIRTWIRE_TRY(virtwire_enc_need(e, 4));
-    virtwire_store_u32(e->p, v);
-    e->p += 4;
+    unsigned char *p = e->p;
+    if (VIRTWIRE_UNLIKELY((size_t)(e->end - p) < 4))
+        return VIRTWIRE_ENOSPACE;
+    virtwire_store_u32(p, v);
+    e->p = p + 4;
     return 0;
 }
 
@@ -181,10 +243,11 @@ static inline int virtwire_put_i32(virtwire_enc *e, int32_t v)
 
 static inline int virtwire_put_u64(virtwire_enc *e, uint64_t v)
 {
-    VIRTWIRE_TRY(virtwire_enc_need(e, 8));
-    virtwire_store_u32(e->p, (uint32_t)(v >> 32));
-    virtwire_store_u32(e->p + 4, (uint32_t)v);
-    e->p += 8;
+    unsigned char *p = e->p;
+    if (VIRTWIRE_UNLIKELY((size_t)(e->end - p) < 8))
+        return VIRTWIRE_ENOSPACE;
+    virtwire_store_u64(p, v);
+    e->p = p + 8;
     return 0;
 }
 
@@ -212,16 +275,30 @@ static inline int virtwire_put_double(virtwire_enc *e, double v)
     return virtwire_put_u64(e, u);
 }
 
+/* Writes the zero padding after n data bytes at p; returns the end.  (Not
+ * a loop: the compiler would make a call to memset of it.) */
+static inline unsigned char *virtwire_store_pad(unsigned char *p, size_t n)
+{
+    size_t pad = virtwire_pad4(n);
+    if (pad > 0)
+        p[0] = 0;
+    if (pad > 1)
+        p[1] = 0;
+    if (pad > 2)
+        p[2] = 0;
+    return p + pad;
+}
+
 /** Writes n bytes then zero padding to a multiple of 4 (no length word). */
 static inline int virtwire_put_fixed_opaque(virtwire_enc *e, const void *src, size_t n)
 {
+    unsigned char *p = e->p;
     size_t pad = virtwire_pad4(n);
-    VIRTWIRE_TRY(virtwire_enc_need(e, n + pad));
+    if (VIRTWIRE_UNLIKELY(n + pad < n || n + pad > (size_t)(e->end - p)))
+        return VIRTWIRE_ENOSPACE;
     if (n)
-        memcpy(e->p, src, n);
-    e->p += n;
-    for (size_t i = 0; i < pad; i++)
-        *e->p++ = 0;
+        memcpy(p, src, n);
+    e->p = virtwire_store_pad(p + n, n);
     return 0;
 }
 
@@ -232,14 +309,86 @@ static inline int virtwire_put_opaque(virtwire_enc *e, const void *src, uint32_t
         return VIRTWIRE_ETOOLONG;
     if (VIRTWIRE_UNLIKELY(len && !src))
         return VIRTWIRE_ENULL;
-    VIRTWIRE_TRY(virtwire_enc_need(e, 4 + (size_t)len + virtwire_pad4(len)));
-    virtwire_store_u32(e->p, len);
-    e->p += 4;
-    return virtwire_put_fixed_opaque(e, src, len);
+    unsigned char *p = e->p;
+    if (VIRTWIRE_UNLIKELY(4 + (size_t)len + virtwire_pad4(len) > (size_t)(e->end - p)))
+        return VIRTWIRE_ENOSPACE;
+    virtwire_store_u32(p, len);
+    if (len)
+        memcpy(p + 4, src, len);
+    e->p = virtwire_store_pad(p + 4 + len, len);
+    return 0;
 }
 
-/** Writes a NUL-terminated string of at most max bytes. */
-int virtwire_put_string(virtwire_enc *e, const char *s, uint32_t max);
+/*
+ * Copies n bytes.  Strings and opaque data on the wire are mostly short
+ * (names, field names, UUIDs), and for them a call to memcpy costs more than
+ * the copy: up to 32 bytes are moved inline with at most two loads and two
+ * stores (overlapping when n is not a power of two), never touching a byte
+ * outside src[0..n) or dst[0..n).
+ */
+static inline void virtwire_copy_bytes(unsigned char *dst, const unsigned char *src, size_t n)
+{
+    if (n >= 16 && n <= 32) {
+        unsigned char a[16], b[16];
+        memcpy(a, src, 16);
+        memcpy(b, src + n - 16, 16);
+        memcpy(dst, a, 16);
+        memcpy(dst + n - 16, b, 16);
+    } else if (n >= 8 && n < 16) {
+        uint64_t a, b;
+        memcpy(&a, src, 8);
+        memcpy(&b, src + n - 8, 8);
+        memcpy(dst, &a, 8);
+        memcpy(dst + n - 8, &b, 8);
+    } else if (n >= 4 && n < 8) {
+        uint32_t a, b;
+        memcpy(&a, src, 4);
+        memcpy(&b, src + n - 4, 4);
+        memcpy(dst, &a, 4);
+        memcpy(dst + n - 4, &b, 4);
+    } else if (n < 4) {
+        for (size_t i = 0; i < n; i++)
+            dst[i] = src[i];
+    } else {
+        memcpy(dst, src, n);
+    }
+}
+
+/** Strings shorter than this take the inline path of virtwire_put_string(). */
+#define VIRTWIRE_SHORT_STRING 32u
+
+/** General case of virtwire_put_string(); not for direct use. */
+int virtwire_put_string_slow(virtwire_enc *e, const char *s, uint32_t max);
+
+/**
+ * Writes a NUL-terminated string of at most max bytes.
+ *
+ * Inline path: when the output has room for any short string and max allows
+ * one, a single bounded memchr() tells whether s is short; if so, it is
+ * written here with no further check needed (its length is below max, and
+ * length word, bytes and padding fit).  Every other case, errors included,
+ * is left to virtwire_put_string_slow().
+ */
+static inline int virtwire_put_string(virtwire_enc *e, const char *s, uint32_t max)
+{
+    unsigned char *p = e->p;
+    if (VIRTWIRE_LIKELY(s && max >= VIRTWIRE_SHORT_STRING &&
+                        (size_t)(e->end - p) >= 4 + VIRTWIRE_SHORT_STRING)) {
+        /* C11 memchr reads no further than the match: never past the NUL. */
+        const char *nul = (const char *)memchr(s, 0, VIRTWIRE_SHORT_STRING);
+        if (VIRTWIRE_LIKELY(nul != NULL)) {
+            size_t len = (size_t)(nul - s);
+            virtwire_store_u32(p, (uint32_t)len);
+            /* Zero the word holding the end of the string and its padding
+             * (it is within the room checked above), then copy over it. */
+            virtwire_store_u32(p + 4 + (len & ~(size_t)3), 0);
+            virtwire_copy_bytes(p + 4, (const unsigned char *)s, len);
+            e->p = p + 4 + len + virtwire_pad4(len);
+            return 0;
+        }
+    }
+    return virtwire_put_string_slow(e, s, max);
+}
 
 /** Encoded size of a string (length word, bytes, padding). */
 static inline size_t virtwire_string_size(const char *s)
@@ -313,11 +462,15 @@ static inline void *virtwire_dec_alloc(virtwire_dec *d, size_t n)
 /** Frees heap-mode memory (what the generated _free functions call). */
 void virtwire_free(void *p);
 
+/* The readers read d->p once into a local, like the writers (see
+ * virtwire_put_u32). */
 static inline int virtwire_get_u32(virtwire_dec *d, uint32_t *v)
 {
-    VIRTWIRE_TRY(virtwire_dec_need(d, 4));
-    *v = virtwire_load_u32(d->p);
-    d->p += 4;
+    const unsigned char *p = d->p;
+    if (VIRTWIRE_UNLIKELY((size_t)(d->end - p) < 4))
+        return VIRTWIRE_ETRUNCATED;
+    *v = virtwire_load_u32(p);
+    d->p = p + 4;
     return 0;
 }
 
@@ -343,9 +496,11 @@ static inline int virtwire_get_uint(virtwire_dec *d, unsigned int *v)
 
 static inline int virtwire_get_u64(virtwire_dec *d, uint64_t *v)
 {
-    VIRTWIRE_TRY(virtwire_dec_need(d, 8));
-    *v = ((uint64_t)virtwire_load_u32(d->p) << 32) | virtwire_load_u32(d->p + 4);
-    d->p += 8;
+    const unsigned char *p = d->p;
+    if (VIRTWIRE_UNLIKELY((size_t)(d->end - p) < 8))
+        return VIRTWIRE_ETRUNCATED;
+    *v = virtwire_load_u64(p);
+    d->p = p + 8;
     return 0;
 }
 
@@ -423,27 +578,42 @@ static inline int virtwire_get_double(virtwire_dec *d, double *v)
     return 0;
 }
 
+/** In strict mode, checks the padding that follows n data bytes at p (the
+ *  caller has checked that it is within the input). */
+static inline int virtwire_check_pad(const virtwire_dec *d, const unsigned char *p, size_t n)
+{
+    if (VIRTWIRE_UNLIKELY(d->flags & VIRTWIRE_DEC_STRICT_PADDING)) {
+        size_t pad = virtwire_pad4(n);
+        for (size_t i = 0; i < pad; i++)
+            if (p[i])
+                return VIRTWIRE_EPADDING;
+    }
+    return 0;
+}
+
 /** Skips (or, in strict mode, checks) the padding after n data bytes. */
 static inline int virtwire_get_pad(virtwire_dec *d, size_t n)
 {
-    size_t pad = virtwire_pad4(n);
-    if (VIRTWIRE_UNLIKELY(d->flags & VIRTWIRE_DEC_STRICT_PADDING)) {
-        for (size_t i = 0; i < pad; i++)
-            if (d->p[i])
-                return VIRTWIRE_EPADDING;
-    }
-    d->p += pad;
+    VIRTWIRE_TRY(virtwire_check_pad(d, d->p, n));
+    d->p += virtwire_pad4(n);
     return 0;
 }
 
 /** Reads n bytes of fixed-length opaque data into dst, then padding. */
 static inline int virtwire_get_fixed_opaque(virtwire_dec *d, void *dst, size_t n)
 {
-    VIRTWIRE_TRY(virtwire_dec_need(d, n + virtwire_pad4(n)));
+    const unsigned char *p = d->p;
+    size_t pad = virtwire_pad4(n);
+    if (VIRTWIRE_UNLIKELY(n + pad < n || n + pad > (size_t)(d->end - p)))
+        return VIRTWIRE_ETRUNCATED;
     if (n)
-        memcpy(dst, d->p, n);
-    d->p += n;
-    return virtwire_get_pad(d, n);
+        memcpy(dst, p, n);
+    if (VIRTWIRE_UNLIKELY(virtwire_check_pad(d, p + n, n) < 0)) {
+        d->p = p + n; /* stops after the data, as virtwire_get_pad() does */
+        return VIRTWIRE_EPADDING;
+    }
+    d->p = p + n + pad;
+    return 0;
 }
 
 /** Reads variable-length opaque data of at most max bytes into a new

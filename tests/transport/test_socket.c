@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * fd passing over a real AF_UNIX socket, the way libvirt does it: the frame
+ * bytes, then each fd in its own sendmsg() with a one-byte dummy payload and
+ * SCM_RIGHTS.  The receiving side reads no more than need() asks for, so it
+ * never reads past a frame that announces fds, and frames sent right after
+ * the fds arrive intact.  The fds are checked by reading through them.
+ */
+#define _GNU_SOURCE /* struct cmsghdr, CMSG_* on glibc with -std=c11 */
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "tlib.h"
+
+#define REMOTE 0x20008086u
+
+typedef struct peer {
+    virtwire_transport *t;
+    virtwire_transport_program *p;
+    int sock;
+    tl_buf log;
+    int kept_fd; /* the fd a callback took */
+} peer;
+
+static int send_fd(int sock, int fd)
+{
+    char dummy = 0;
+    struct iovec iov = { &dummy, 1 };
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } ctl;
+    memset(&ctl, 0, sizeof(ctl));
+    struct msghdr mh = { 0 };
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = ctl.buf;
+    mh.msg_controllen = sizeof(ctl.buf);
+    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    return sendmsg(sock, &mh, 0) == 1 ? 0 : -1;
+}
+
+static int recv_fd(int sock)
+{
+    char dummy;
+    struct iovec iov = { &dummy, 1 };
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } ctl;
+    struct msghdr mh = { 0 };
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = ctl.buf;
+    mh.msg_controllen = sizeof(ctl.buf);
+    if (recvmsg(sock, &mh, MSG_CMSG_CLOEXEC) != 1)
+        return -1;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+    if (!c || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int)))
+        return -1;
+    int fd;
+    memcpy(&fd, CMSG_DATA(c), sizeof(int));
+    return fd;
+}
+
+static int on_send(virtwire_transport *t, const struct iovec *iov, size_t niov, const int *fds,
+                   size_t nfds, void *opaque)
+{
+    peer *me = opaque;
+    (void)t;
+    size_t total = 0;
+    for (size_t i = 0; i < niov; i++)
+        total += iov[i].iov_len;
+    /* Small frames on a blocking socket: one writev() does it. */
+    if (writev(me->sock, iov, (int)niov) != (ssize_t)total)
+        return -1;
+    for (size_t i = 0; i < nfds; i++)
+        if (send_fd(me->sock, fds[i]) < 0)
+            return -1;
+    return 0;
+}
+
+/* Reads and feeds until n callbacks have been logged. */
+static int pump_until(peer *me, size_t lines)
+{
+    unsigned char buf[4096];
+    for (;;) {
+        size_t have = 0;
+        for (size_t i = 0; i < me->log.len; i++)
+            have += me->log.p[i] == '\n';
+        if (have >= lines)
+            return 0;
+        virtwire_need need = virtwire_transport_need(me->t);
+        if (need.kind == VIRTWIRE_NEED_FDS) {
+            int fd = recv_fd(me->sock);
+            if (fd < 0 || virtwire_transport_receive_fd(me->t, fd) < 0)
+                return -1;
+            continue;
+        }
+        if (need.kind != VIRTWIRE_NEED_BYTES)
+            return -1;
+        size_t want = need.count < sizeof(buf) ? need.count : sizeof(buf);
+        ssize_t n = read(me->sock, buf, want);
+        if (n <= 0)
+            return -1;
+        if (virtwire_transport_receive(me->t, buf, (size_t)n) != n)
+            return -1;
+    }
+}
+
+static int keep_fd(peer *me, const virtwire_transport_msg *m)
+{
+    if (m->nfds) {
+        me->kept_fd = m->fds[0];
+        m->fds[0] = -1;
+    }
+    return 0;
+}
+
+static int server_call(virtwire_transport_program *p, const virtwire_transport_msg *m, void *o)
+{
+    peer *me = o;
+    (void)p;
+    tl_log_msg(&me->log, 'C', m);
+    return keep_fd(me, m);
+}
+
+static int client_reply(virtwire_transport_program *p, const virtwire_transport_msg *m, void *o)
+{
+    peer *me = o;
+    (void)p;
+    tl_log_msg(&me->log, 'R', m);
+    return keep_fd(me, m);
+}
+
+static void peer_init(peer *me, virtwire_transport_role role, int sock)
+{
+    memset(me, 0, sizeof(*me));
+    me->sock = sock;
+    me->kept_fd = -1;
+    virtwire_transport_callbacks cbs = { .on_send = on_send };
+    virtwire_transport_program_callbacks pcbs = { .on_call = server_call, .on_reply = client_reply };
+    CHECK_INT(virtwire_transport_new(role, &cbs, me, &me->t), 0);
+    CHECK_INT(virtwire_transport_register(me->t, REMOTE, 1, &pcbs, me, &me->p), 0);
+}
+
+int main(void)
+{
+    int sv[2], to_server[2], to_client[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0 || pipe(to_server) != 0 || pipe(to_client) != 0)
+        return 1;
+    peer c, s;
+    peer_init(&c, VIRTWIRE_TRANSPORT_CLIENT, sv[0]);
+    peer_init(&s, VIRTWIRE_TRANSPORT_SERVER, sv[1]);
+
+    /* Client: a CALL_WITH_FDS carrying a pipe's write end, and right
+     * behind its fd, another CALL. */
+    unsigned char args[4] = { 0, 0, 0, 7 };
+    CHECK_INT(virtwire_transport_send(c.p, 310, VIR_NET_CALL_WITH_FDS, VIR_NET_OK, 0, args, 4,
+                                      &to_server[1], 1),
+              0);
+    CHECK_INT(virtwire_transport_send(c.p, 1, VIR_NET_CALL, VIR_NET_OK, 0, args, 4, NULL, 0), 1);
+    close(to_server[1]);
+    CHECK_INT(pump_until(&s, 2), 0);
+    CHECK_STR(tl_buf_str(&s.log),
+              "C prog=20008086 vers=1 proc=310 type=4 serial=0 status=0 len=4 data=00000007 fds=1\n"
+              "C prog=20008086 vers=1 proc=1 type=0 serial=1 status=0 len=4 data=00000007 fds=0\n");
+    CHECK(s.kept_fd >= 0);
+    CHECK_INT(write(s.kept_fd, "to server", 9), 9);
+    close(s.kept_fd);
+    char got[16] = { 0 };
+    CHECK_INT(read(to_server[0], got, sizeof(got)), 9);
+    CHECK_STR(got, "to server");
+
+    /* Server: REPLY_WITH_FDS with a pipe's read end, then the other reply. */
+    CHECK_INT(virtwire_transport_send(s.p, 310, VIR_NET_REPLY_WITH_FDS, VIR_NET_OK, 0, NULL, 0,
+                                      &to_client[0], 1),
+              0);
+    CHECK_INT(virtwire_transport_send(s.p, 1, VIR_NET_REPLY, VIR_NET_OK, 1, NULL, 0, NULL, 0), 1);
+    close(to_client[0]);
+    CHECK_INT(pump_until(&c, 2), 0);
+    CHECK_STR(tl_buf_str(&c.log),
+              "R prog=20008086 vers=1 proc=310 type=5 serial=0 status=0 len=0 data= fds=1\n"
+              "R prog=20008086 vers=1 proc=1 type=1 serial=1 status=0 len=0 data= fds=0\n");
+    CHECK(c.kept_fd >= 0);
+    CHECK_INT(write(to_client[1], "to client", 9), 9);
+    memset(got, 0, sizeof(got));
+    CHECK_INT(read(c.kept_fd, got, sizeof(got)), 9);
+    CHECK_STR(got, "to client");
+    close(c.kept_fd);
+    close(to_client[1]);
+    close(to_server[0]);
+
+    virtwire_transport_free(c.t);
+    virtwire_transport_free(s.t);
+    tl_buf_free(&c.log);
+    tl_buf_free(&s.log);
+    close(sv[0]);
+    close(sv[1]);
+    return tl_done("transport.socket");
+}
