@@ -43,15 +43,23 @@ void *virtwire_arena_alloc_slow(virtwire_arena *a, size_t n)
     if (want < n || want > SIZE_MAX / 2 - BLOCK_HDR)
         return NULL;
     /* Grow geometrically so that a value of total size S costs O(log S)
-     * blocks; a big request gets a block of its own size at least. */
-    size_t size = a->head ? a->head->size * 2 : BLOCK_MIN;
-    if (size < want)
-        size = want;
+     * blocks.  A request bigger than the next block would be gets a block
+     * of exactly its size, linked behind the current one, which goes on
+     * serving small requests: a big string then costs its own size, not
+     * three times it. */
+    size_t grow = a->head ? a->head->size * 2 : BLOCK_MIN;
+    int exact = a->head && want > grow;
+    size_t size = want > grow ? want : grow;
     virtwire_arena_block *b = malloc(BLOCK_HDR + size);
     if (!b)
         return NULL;
     a->allocs++;
     b->size = size;
+    if (exact) {
+        b->next = a->head->next;
+        a->head->next = b;
+        return block_data(b);
+    }
     use_block(a, b);
     void *p = a->cur;
     a->cur += want;

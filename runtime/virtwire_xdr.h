@@ -114,8 +114,8 @@ void virtwire_arena_fini(virtwire_arena *a);
 /** Slow path of virtwire_arena_alloc(); not for direct use. */
 void *virtwire_arena_alloc_slow(virtwire_arena *a, size_t n);
 
-/** Allocates n bytes aligned to VIRTWIRE_ARENA_ALIGN; NULL if out of memory.
- *  The memory is not zeroed. */
+/** Allocates n > 0 bytes aligned to VIRTWIRE_ARENA_ALIGN; NULL if out of
+ *  memory (or n == 0).  The memory is not zeroed. */
 static inline void *virtwire_arena_alloc(virtwire_arena *a, size_t n)
 {
     if (VIRTWIRE_LIKELY(n <= (size_t)(a->lim - a->cur))) {

@@ -109,6 +109,14 @@ class DeclCode:
 
     def __init__(self, model: Model):
         self.m = model
+        self.local = {t.name for t in model.spec.types()}
+
+    def worker(self, name: str, op: str) -> str:
+        """The function that encodes or decodes a nested value: the static
+        inline worker for a type of this module (callable through a shared
+        library's interposition barrier, so the compiler may inline it), the
+        public function for an imported type."""
+        return f"vw_{name}_{op}" if name in self.local else f"{name}_{op}"
 
     # -- values and types ---------------------------------------------------
     def value(self, v: Optional[Value], unsigned: bool = False) -> str:
@@ -154,7 +162,7 @@ class DeclCode:
     def enc_elem(self, t: TypeRef, lv: str) -> str:
         if t.kind in PUT:
             return f"VIRTWIRE_TRY(virtwire_put_{PUT[t.kind]}(e, {lv}));"
-        return f"VIRTWIRE_TRY({t.name}_encode(e, {addr(lv)}));"
+        return f"VIRTWIRE_TRY({self.worker(t.name, 'encode')}(e, {addr(lv)}));"
 
     def encode(self, d: Decl, a: Access) -> List[str]:
         k = d.type.kind
@@ -183,7 +191,7 @@ class DeclCode:
     def dec_elem(self, t: TypeRef, lv: str) -> str:
         if t.kind in GET:
             return f"VIRTWIRE_TRY(virtwire_get_{GET[t.kind]}(d, &{lv}));"
-        return f"VIRTWIRE_TRY({t.name}_decode(d, {addr(lv)}));"
+        return f"VIRTWIRE_TRY({self.worker(t.name, 'decode')}(d, {addr(lv)}));"
 
     def decode(self, d: Decl, a: Access) -> List[str]:
         k = d.type.kind
@@ -334,8 +342,12 @@ class TypeEmitter:
             size = ["(void)v;", f"return {const};"]
         mx = self.m.max_size(n)
         return (self.helpers()
-                + self.function(f"int {n}_encode(virtwire_enc *e, const {n} *v)", enc)
-                + self.function(f"int {n}_decode(virtwire_dec *d, {n} *v)", dec)
+                + self.function(f"static inline int vw_{n}_encode(virtwire_enc *e, const {n} *v)", enc)
+                + self.function(f"static inline int vw_{n}_decode(virtwire_dec *d, {n} *v)", dec)
+                + self.function(f"int {n}_encode(virtwire_enc *e, const {n} *v)",
+                                [f"return vw_{n}_encode(e, v);"])
+                + self.function(f"int {n}_decode(virtwire_dec *d, {n} *v)",
+                                [f"return vw_{n}_decode(d, v);"])
                 + self.function(f"void {n}_free({n} *v)", fre)
                 + self.function(f"size_t {n}_size(const {n} *v)", size)
                 + [f"VIRTWIRE_DEFINE_TYPE({n}, {mx if mx is not None and mx < 2 ** 64 else 0}u, "
@@ -675,6 +687,9 @@ class ModuleEmitter:
             if isinstance(t, Enum):
                 file_scope += [(m.name, m.loc) for m in t.members]
         for name, loc in file_scope:
+            if name.startswith("vw_"):
+                raise XdrError(loc, f"'{name}': names starting with vw_ are reserved for the "
+                                    f"generated code")
             if name in C_KEYWORDS or name in GENERATED_LOCALS:
                 raise XdrError(loc, f"'{name}' cannot be used as a name here: it is a C keyword "
                                     f"or the name of a parameter in the generated code")
@@ -738,6 +753,12 @@ class ModuleEmitter:
     # -- source -------------------------------------------------------------
     def source(self) -> str:
         out = [BANNER.format(src=self.src).rstrip("\n"), f'#include "{self.base}.h"', ""]
+        if self.types:
+            out.append("/* The workers that nested values are encoded and decoded with. */")
+            for t in self.types:
+                out.append(f"static inline int vw_{t.name}_encode(virtwire_enc *e, const {t.name} *v);")
+                out.append(f"static inline int vw_{t.name}_decode(virtwire_dec *d, {t.name} *v);")
+            out.append("")
         for t in self.types:
             out.append(f"/* {type(t.node).__name__.lower()} {t.name} */")
             out += t.functions()
