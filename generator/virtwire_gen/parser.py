@@ -138,6 +138,8 @@ class Parser:
                 raise XdrError(decl.loc, "typedef of void")
             end = self.expect(";")
             decl.tags = self.trailing(end)
+            if self._self_alias(decl):
+                return  # rpcgen's 'typedef struct X X;': X already names the type
             self.defs.append(Typedef(decl.name, decl, decl.loc, decl.tags))
         elif self.at("enum") or self.at("struct") or self.at("union"):
             kw = self.next().text
@@ -150,6 +152,14 @@ class Parser:
             self.error("expected a definition")
         else:
             self.error("expected a definition (const, typedef, enum, struct, union or program)")
+
+    def _self_alias(self, decl: Decl) -> bool:
+        """'typedef struct X X;' after struct X (libvirt 9.0.0's
+        log_protocol.x has two): rpcgen emits nothing for it."""
+        return (decl.shape == "scalar" and decl.type.kind == "named"
+                and decl.type.name == decl.name
+                and any(isinstance(d, (Enum, Struct, Union)) and d.name == decl.name
+                        for d in self.defs))
 
     def type_body(self, kw: str, name: str, loc: Loc):
         """Parses the body of an enum/struct/union named name; appends it."""
