@@ -117,7 +117,7 @@ static inline int vw_admin_string_encode(virtwire_enc *e, const admin_string *v)
 {
     VIRTWIRE_TRY(virtwire_put_bool(e, (*v) != NULL));
     if (*v)
-        VIRTWIRE_TRY(vw_admin_nonnull_string_encode(e, (*v)));
+        VIRTWIRE_TRY(virtwire_put_string(e, (*(*v)), ADMIN_STRING_MAX));
     return 0;
 }
 
@@ -128,7 +128,7 @@ static inline int vw_admin_string_decode(virtwire_dec *d, admin_string *v)
         VIRTWIRE_TRY(virtwire_get_optional(d, &vw_p, sizeof(*(*v))));
         (*v) = vw_p;
         if (*v) {
-            VIRTWIRE_TRY(vw_admin_nonnull_string_decode(d, (*v)));
+            VIRTWIRE_TRY(virtwire_get_string(d, &(*(*v)), ADMIN_STRING_MAX));
             virtwire_dec_leave(d);
         }
     }
@@ -188,7 +188,7 @@ static inline int vw_admin_typed_param_value_encode(virtwire_enc *e, const admin
         VIRTWIRE_TRY(virtwire_put_i32(e, v->admin_typed_param_value_u.b));
         break;
     case 7 /* VIR_TYPED_PARAM_STRING */:
-        VIRTWIRE_TRY(vw_admin_nonnull_string_encode(e, &v->admin_typed_param_value_u.s));
+        VIRTWIRE_TRY(virtwire_put_string(e, v->admin_typed_param_value_u.s, ADMIN_STRING_MAX));
         break;
     default:
         return VIRTWIRE_EUNION;
@@ -219,7 +219,7 @@ static inline int vw_admin_typed_param_value_decode(virtwire_dec *d, admin_typed
         VIRTWIRE_TRY(virtwire_get_int(d, &v->admin_typed_param_value_u.b));
         break;
     case 7 /* VIR_TYPED_PARAM_STRING */:
-        VIRTWIRE_TRY(vw_admin_nonnull_string_decode(d, &v->admin_typed_param_value_u.s));
+        VIRTWIRE_TRY(virtwire_get_string(d, &v->admin_typed_param_value_u.s, ADMIN_STRING_MAX));
         break;
     default:
         return VIRTWIRE_EUNION;
@@ -296,14 +296,14 @@ VIRTWIRE_DEFINE_TYPE(admin_typed_param_value, 4194312u, 8u);
 /* struct admin_typed_param */
 static inline int vw_admin_typed_param_encode(virtwire_enc *e, const admin_typed_param *v)
 {
-    VIRTWIRE_TRY(vw_admin_nonnull_string_encode(e, &v->field));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->field, ADMIN_STRING_MAX));
     VIRTWIRE_TRY(vw_admin_typed_param_value_encode(e, &v->value));
     return 0;
 }
 
 static inline int vw_admin_typed_param_decode(virtwire_dec *d, admin_typed_param *v)
 {
-    VIRTWIRE_TRY(vw_admin_nonnull_string_decode(d, &v->field));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->field, ADMIN_STRING_MAX));
     VIRTWIRE_TRY(vw_admin_typed_param_value_decode(d, &v->value));
     return 0;
 }
@@ -337,13 +337,13 @@ VIRTWIRE_DEFINE_TYPE(admin_typed_param, 8388620u, 12u);
 /* struct admin_nonnull_server */
 static inline int vw_admin_nonnull_server_encode(virtwire_enc *e, const admin_nonnull_server *v)
 {
-    VIRTWIRE_TRY(vw_admin_nonnull_string_encode(e, &v->name));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->name, ADMIN_STRING_MAX));
     return 0;
 }
 
 static inline int vw_admin_nonnull_server_decode(virtwire_dec *d, admin_nonnull_server *v)
 {
-    VIRTWIRE_TRY(vw_admin_nonnull_string_decode(d, &v->name));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->name, ADMIN_STRING_MAX));
     return 0;
 }
 
@@ -579,14 +579,14 @@ VIRTWIRE_DEFINE_TYPE(admin_connect_list_servers_ret, 68719542280u, 8u);
 /* struct admin_connect_lookup_server_args */
 static inline int vw_admin_connect_lookup_server_args_encode(virtwire_enc *e, const admin_connect_lookup_server_args *v)
 {
-    VIRTWIRE_TRY(vw_admin_nonnull_string_encode(e, &v->name));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->name, ADMIN_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
 }
 
 static inline int vw_admin_connect_lookup_server_args_decode(virtwire_dec *d, admin_connect_lookup_server_args *v)
 {
-    VIRTWIRE_TRY(vw_admin_nonnull_string_decode(d, &v->name));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->name, ADMIN_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
 }
@@ -1319,14 +1319,14 @@ VIRTWIRE_DEFINE_TYPE(admin_connect_get_logging_outputs_args, 4u, 4u);
 /* struct admin_connect_get_logging_outputs_ret */
 static inline int vw_admin_connect_get_logging_outputs_ret_encode(virtwire_enc *e, const admin_connect_get_logging_outputs_ret *v)
 {
-    VIRTWIRE_TRY(vw_admin_nonnull_string_encode(e, &v->outputs));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->outputs, ADMIN_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->noutputs));
     return 0;
 }
 
 static inline int vw_admin_connect_get_logging_outputs_ret_decode(virtwire_dec *d, admin_connect_get_logging_outputs_ret *v)
 {
-    VIRTWIRE_TRY(vw_admin_nonnull_string_decode(d, &v->outputs));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->outputs, ADMIN_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->noutputs));
     return 0;
 }

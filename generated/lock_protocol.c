@@ -109,7 +109,7 @@ static inline int vw_virLockSpaceProtocolString_encode(virtwire_enc *e, const vi
 {
     VIRTWIRE_TRY(virtwire_put_bool(e, (*v) != NULL));
     if (*v)
-        VIRTWIRE_TRY(vw_virLockSpaceProtocolNonNullString_encode(e, (*v)));
+        VIRTWIRE_TRY(virtwire_put_string(e, (*(*v)), VIR_LOCK_SPACE_PROTOCOL_STRING_MAX));
     return 0;
 }
 
@@ -120,7 +120,7 @@ static inline int vw_virLockSpaceProtocolString_decode(virtwire_dec *d, virLockS
         VIRTWIRE_TRY(virtwire_get_optional(d, &vw_p, sizeof(*(*v))));
         (*v) = vw_p;
         if (*v) {
-            VIRTWIRE_TRY(vw_virLockSpaceProtocolNonNullString_decode(d, (*v)));
+            VIRTWIRE_TRY(virtwire_get_string(d, &(*(*v)), VIR_LOCK_SPACE_PROTOCOL_STRING_MAX));
             virtwire_dec_leave(d);
         }
     }
@@ -160,7 +160,7 @@ VIRTWIRE_DEFINE_TYPE(virLockSpaceProtocolString, 65544u, 4u);
 static inline int vw_virLockSpaceProtocolOwner_encode(virtwire_enc *e, const virLockSpaceProtocolOwner *v)
 {
     VIRTWIRE_TRY(vw_virLockSpaceProtocolUUID_encode(e, &v->uuid));
-    VIRTWIRE_TRY(vw_virLockSpaceProtocolNonNullString_encode(e, &v->name));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->name, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->id));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->pid));
     return 0;
@@ -169,7 +169,7 @@ static inline int vw_virLockSpaceProtocolOwner_encode(virtwire_enc *e, const vir
 static inline int vw_virLockSpaceProtocolOwner_decode(virtwire_dec *d, virLockSpaceProtocolOwner *v)
 {
     VIRTWIRE_TRY(vw_virLockSpaceProtocolUUID_decode(d, &v->uuid));
-    VIRTWIRE_TRY(vw_virLockSpaceProtocolNonNullString_decode(d, &v->name));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->name, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->id));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->pid));
     return 0;
@@ -277,14 +277,14 @@ VIRTWIRE_DEFINE_TYPE(virLockSpaceProtocolRestrictArgs, 4u, 4u);
 /* struct virLockSpaceProtocolNewArgs */
 static inline int vw_virLockSpaceProtocolNewArgs_encode(virtwire_enc *e, const virLockSpaceProtocolNewArgs *v)
 {
-    VIRTWIRE_TRY(vw_virLockSpaceProtocolNonNullString_encode(e, &v->path));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->path, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
 }
 
 static inline int vw_virLockSpaceProtocolNewArgs_decode(virtwire_dec *d, virLockSpaceProtocolNewArgs *v)
 {
-    VIRTWIRE_TRY(vw_virLockSpaceProtocolNonNullString_decode(d, &v->path));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->path, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
 }
@@ -316,16 +316,16 @@ VIRTWIRE_DEFINE_TYPE(virLockSpaceProtocolNewArgs, 65544u, 8u);
 /* struct virLockSpaceProtocolCreateResourceArgs */
 static inline int vw_virLockSpaceProtocolCreateResourceArgs_encode(virtwire_enc *e, const virLockSpaceProtocolCreateResourceArgs *v)
 {
-    VIRTWIRE_TRY(vw_virLockSpaceProtocolNonNullString_encode(e, &v->path));
-    VIRTWIRE_TRY(vw_virLockSpaceProtocolNonNullString_encode(e, &v->name));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->path, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->name, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
 }
 
 static inline int vw_virLockSpaceProtocolCreateResourceArgs_decode(virtwire_dec *d, virLockSpaceProtocolCreateResourceArgs *v)
 {
-    VIRTWIRE_TRY(vw_virLockSpaceProtocolNonNullString_decode(d, &v->path));
-    VIRTWIRE_TRY(vw_virLockSpaceProtocolNonNullString_decode(d, &v->name));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->path, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->name, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
 }
@@ -359,16 +359,16 @@ VIRTWIRE_DEFINE_TYPE(virLockSpaceProtocolCreateResourceArgs, 131084u, 12u);
 /* struct virLockSpaceProtocolDeleteResourceArgs */
 static inline int vw_virLockSpaceProtocolDeleteResourceArgs_encode(virtwire_enc *e, const virLockSpaceProtocolDeleteResourceArgs *v)
 {
-    VIRTWIRE_TRY(vw_virLockSpaceProtocolNonNullString_encode(e, &v->path));
-    VIRTWIRE_TRY(vw_virLockSpaceProtocolNonNullString_encode(e, &v->name));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->path, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->name, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
 }
 
 static inline int vw_virLockSpaceProtocolDeleteResourceArgs_decode(virtwire_dec *d, virLockSpaceProtocolDeleteResourceArgs *v)
 {
-    VIRTWIRE_TRY(vw_virLockSpaceProtocolNonNullString_decode(d, &v->path));
-    VIRTWIRE_TRY(vw_virLockSpaceProtocolNonNullString_decode(d, &v->name));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->path, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->name, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
 }
@@ -402,16 +402,16 @@ VIRTWIRE_DEFINE_TYPE(virLockSpaceProtocolDeleteResourceArgs, 131084u, 12u);
 /* struct virLockSpaceProtocolAcquireResourceArgs */
 static inline int vw_virLockSpaceProtocolAcquireResourceArgs_encode(virtwire_enc *e, const virLockSpaceProtocolAcquireResourceArgs *v)
 {
-    VIRTWIRE_TRY(vw_virLockSpaceProtocolNonNullString_encode(e, &v->path));
-    VIRTWIRE_TRY(vw_virLockSpaceProtocolNonNullString_encode(e, &v->name));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->path, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->name, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
 }
 
 static inline int vw_virLockSpaceProtocolAcquireResourceArgs_decode(virtwire_dec *d, virLockSpaceProtocolAcquireResourceArgs *v)
 {
-    VIRTWIRE_TRY(vw_virLockSpaceProtocolNonNullString_decode(d, &v->path));
-    VIRTWIRE_TRY(vw_virLockSpaceProtocolNonNullString_decode(d, &v->name));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->path, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->name, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
 }
@@ -445,16 +445,16 @@ VIRTWIRE_DEFINE_TYPE(virLockSpaceProtocolAcquireResourceArgs, 131084u, 12u);
 /* struct virLockSpaceProtocolReleaseResourceArgs */
 static inline int vw_virLockSpaceProtocolReleaseResourceArgs_encode(virtwire_enc *e, const virLockSpaceProtocolReleaseResourceArgs *v)
 {
-    VIRTWIRE_TRY(vw_virLockSpaceProtocolNonNullString_encode(e, &v->path));
-    VIRTWIRE_TRY(vw_virLockSpaceProtocolNonNullString_encode(e, &v->name));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->path, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->name, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
 }
 
 static inline int vw_virLockSpaceProtocolReleaseResourceArgs_decode(virtwire_dec *d, virLockSpaceProtocolReleaseResourceArgs *v)
 {
-    VIRTWIRE_TRY(vw_virLockSpaceProtocolNonNullString_decode(d, &v->path));
-    VIRTWIRE_TRY(vw_virLockSpaceProtocolNonNullString_decode(d, &v->name));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->path, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->name, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
 }
@@ -488,13 +488,13 @@ VIRTWIRE_DEFINE_TYPE(virLockSpaceProtocolReleaseResourceArgs, 131084u, 12u);
 /* struct virLockSpaceProtocolCreateLockSpaceArgs */
 static inline int vw_virLockSpaceProtocolCreateLockSpaceArgs_encode(virtwire_enc *e, const virLockSpaceProtocolCreateLockSpaceArgs *v)
 {
-    VIRTWIRE_TRY(vw_virLockSpaceProtocolNonNullString_encode(e, &v->path));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->path, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX));
     return 0;
 }
 
 static inline int vw_virLockSpaceProtocolCreateLockSpaceArgs_decode(virtwire_dec *d, virLockSpaceProtocolCreateLockSpaceArgs *v)
 {
-    VIRTWIRE_TRY(vw_virLockSpaceProtocolNonNullString_decode(d, &v->path));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->path, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX));
     return 0;
 }
 

@@ -113,7 +113,7 @@ static inline int vw_virLogManagerProtocolString_encode(virtwire_enc *e, const v
 {
     VIRTWIRE_TRY(virtwire_put_bool(e, (*v) != NULL));
     if (*v)
-        VIRTWIRE_TRY(vw_virLogManagerProtocolNonNullString_encode(e, (*v)));
+        VIRTWIRE_TRY(virtwire_put_string(e, (*(*v)), VIR_LOG_MANAGER_PROTOCOL_STRING_MAX));
     return 0;
 }
 
@@ -124,7 +124,7 @@ static inline int vw_virLogManagerProtocolString_decode(virtwire_dec *d, virLogM
         VIRTWIRE_TRY(virtwire_get_optional(d, &vw_p, sizeof(*(*v))));
         (*v) = vw_p;
         if (*v) {
-            VIRTWIRE_TRY(vw_virLogManagerProtocolNonNullString_decode(d, (*v)));
+            VIRTWIRE_TRY(virtwire_get_string(d, &(*(*v)), VIR_LOG_MANAGER_PROTOCOL_STRING_MAX));
             virtwire_dec_leave(d);
         }
     }
@@ -164,14 +164,14 @@ VIRTWIRE_DEFINE_TYPE(virLogManagerProtocolString, 4194312u, 4u);
 static inline int vw_virLogManagerProtocolDomain_encode(virtwire_enc *e, const virLogManagerProtocolDomain *v)
 {
     VIRTWIRE_TRY(vw_virLogManagerProtocolUUID_encode(e, &v->uuid));
-    VIRTWIRE_TRY(vw_virLogManagerProtocolNonNullString_encode(e, &v->name));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->name, VIR_LOG_MANAGER_PROTOCOL_STRING_MAX));
     return 0;
 }
 
 static inline int vw_virLogManagerProtocolDomain_decode(virtwire_dec *d, virLogManagerProtocolDomain *v)
 {
     VIRTWIRE_TRY(vw_virLogManagerProtocolUUID_decode(d, &v->uuid));
-    VIRTWIRE_TRY(vw_virLogManagerProtocolNonNullString_decode(d, &v->name));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->name, VIR_LOG_MANAGER_PROTOCOL_STRING_MAX));
     return 0;
 }
 
@@ -287,18 +287,18 @@ VIRTWIRE_DEFINE_TYPE(virLogManagerProtocolDomainOpenLogFileFlags, 4u, 4u);
 /* struct virLogManagerProtocolDomainOpenLogFileArgs */
 static inline int vw_virLogManagerProtocolDomainOpenLogFileArgs_encode(virtwire_enc *e, const virLogManagerProtocolDomainOpenLogFileArgs *v)
 {
-    VIRTWIRE_TRY(vw_virLogManagerProtocolNonNullString_encode(e, &v->driver));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->driver, VIR_LOG_MANAGER_PROTOCOL_STRING_MAX));
     VIRTWIRE_TRY(vw_virLogManagerProtocolDomain_encode(e, &v->dom));
-    VIRTWIRE_TRY(vw_virLogManagerProtocolNonNullString_encode(e, &v->path));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->path, VIR_LOG_MANAGER_PROTOCOL_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
 }
 
 static inline int vw_virLogManagerProtocolDomainOpenLogFileArgs_decode(virtwire_dec *d, virLogManagerProtocolDomainOpenLogFileArgs *v)
 {
-    VIRTWIRE_TRY(vw_virLogManagerProtocolNonNullString_decode(d, &v->driver));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->driver, VIR_LOG_MANAGER_PROTOCOL_STRING_MAX));
     VIRTWIRE_TRY(vw_virLogManagerProtocolDomain_decode(d, &v->dom));
-    VIRTWIRE_TRY(vw_virLogManagerProtocolNonNullString_decode(d, &v->path));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->path, VIR_LOG_MANAGER_PROTOCOL_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
 }
@@ -370,14 +370,14 @@ VIRTWIRE_DEFINE_TYPE(virLogManagerProtocolDomainOpenLogFileRet, 16u, 16u);
 /* struct virLogManagerProtocolDomainGetLogFilePositionArgs */
 static inline int vw_virLogManagerProtocolDomainGetLogFilePositionArgs_encode(virtwire_enc *e, const virLogManagerProtocolDomainGetLogFilePositionArgs *v)
 {
-    VIRTWIRE_TRY(vw_virLogManagerProtocolNonNullString_encode(e, &v->path));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->path, VIR_LOG_MANAGER_PROTOCOL_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
 }
 
 static inline int vw_virLogManagerProtocolDomainGetLogFilePositionArgs_decode(virtwire_dec *d, virLogManagerProtocolDomainGetLogFilePositionArgs *v)
 {
-    VIRTWIRE_TRY(vw_virLogManagerProtocolNonNullString_decode(d, &v->path));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->path, VIR_LOG_MANAGER_PROTOCOL_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
 }
@@ -445,7 +445,7 @@ VIRTWIRE_DEFINE_TYPE(virLogManagerProtocolDomainGetLogFilePositionRet, 16u, 16u)
 /* struct virLogManagerProtocolDomainReadLogFileArgs */
 static inline int vw_virLogManagerProtocolDomainReadLogFileArgs_encode(virtwire_enc *e, const virLogManagerProtocolDomainReadLogFileArgs *v)
 {
-    VIRTWIRE_TRY(vw_virLogManagerProtocolNonNullString_encode(e, &v->path));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->path, VIR_LOG_MANAGER_PROTOCOL_STRING_MAX));
     VIRTWIRE_TRY(vw_virLogManagerProtocolLogFilePosition_encode(e, &v->pos));
     VIRTWIRE_TRY(virtwire_put_u64(e, v->maxlen));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
@@ -454,7 +454,7 @@ static inline int vw_virLogManagerProtocolDomainReadLogFileArgs_encode(virtwire_
 
 static inline int vw_virLogManagerProtocolDomainReadLogFileArgs_decode(virtwire_dec *d, virLogManagerProtocolDomainReadLogFileArgs *v)
 {
-    VIRTWIRE_TRY(vw_virLogManagerProtocolNonNullString_decode(d, &v->path));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->path, VIR_LOG_MANAGER_PROTOCOL_STRING_MAX));
     VIRTWIRE_TRY(vw_virLogManagerProtocolLogFilePosition_decode(d, &v->pos));
     VIRTWIRE_TRY(virtwire_get_u64(d, &v->maxlen));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
@@ -488,13 +488,13 @@ VIRTWIRE_DEFINE_TYPE(virLogManagerProtocolDomainReadLogFileArgs, 4194336u, 32u);
 /* struct virLogManagerProtocolDomainReadLogFileRet */
 static inline int vw_virLogManagerProtocolDomainReadLogFileRet_encode(virtwire_enc *e, const virLogManagerProtocolDomainReadLogFileRet *v)
 {
-    VIRTWIRE_TRY(vw_virLogManagerProtocolNonNullString_encode(e, &v->data));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->data, VIR_LOG_MANAGER_PROTOCOL_STRING_MAX));
     return 0;
 }
 
 static inline int vw_virLogManagerProtocolDomainReadLogFileRet_decode(virtwire_dec *d, virLogManagerProtocolDomainReadLogFileRet *v)
 {
-    VIRTWIRE_TRY(vw_virLogManagerProtocolNonNullString_decode(d, &v->data));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->data, VIR_LOG_MANAGER_PROTOCOL_STRING_MAX));
     return 0;
 }
 
@@ -525,20 +525,20 @@ VIRTWIRE_DEFINE_TYPE(virLogManagerProtocolDomainReadLogFileRet, 4194308u, 4u);
 /* struct virLogManagerProtocolDomainAppendLogFileArgs */
 static inline int vw_virLogManagerProtocolDomainAppendLogFileArgs_encode(virtwire_enc *e, const virLogManagerProtocolDomainAppendLogFileArgs *v)
 {
-    VIRTWIRE_TRY(vw_virLogManagerProtocolNonNullString_encode(e, &v->driver));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->driver, VIR_LOG_MANAGER_PROTOCOL_STRING_MAX));
     VIRTWIRE_TRY(vw_virLogManagerProtocolDomain_encode(e, &v->dom));
-    VIRTWIRE_TRY(vw_virLogManagerProtocolNonNullString_encode(e, &v->path));
-    VIRTWIRE_TRY(vw_virLogManagerProtocolNonNullString_encode(e, &v->message));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->path, VIR_LOG_MANAGER_PROTOCOL_STRING_MAX));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->message, VIR_LOG_MANAGER_PROTOCOL_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
 }
 
 static inline int vw_virLogManagerProtocolDomainAppendLogFileArgs_decode(virtwire_dec *d, virLogManagerProtocolDomainAppendLogFileArgs *v)
 {
-    VIRTWIRE_TRY(vw_virLogManagerProtocolNonNullString_decode(d, &v->driver));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->driver, VIR_LOG_MANAGER_PROTOCOL_STRING_MAX));
     VIRTWIRE_TRY(vw_virLogManagerProtocolDomain_decode(d, &v->dom));
-    VIRTWIRE_TRY(vw_virLogManagerProtocolNonNullString_decode(d, &v->path));
-    VIRTWIRE_TRY(vw_virLogManagerProtocolNonNullString_decode(d, &v->message));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->path, VIR_LOG_MANAGER_PROTOCOL_STRING_MAX));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->message, VIR_LOG_MANAGER_PROTOCOL_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
 }

@@ -34,7 +34,7 @@ static inline int vw_qemu_procedure_decode(virtwire_dec *d, qemu_procedure *v);
 static inline int vw_qemu_domain_monitor_command_args_encode(virtwire_enc *e, const qemu_domain_monitor_command_args *v)
 {
     VIRTWIRE_TRY(remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(remote_nonnull_string_encode(e, &v->cmd));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->cmd, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
 }
@@ -42,7 +42,7 @@ static inline int vw_qemu_domain_monitor_command_args_encode(virtwire_enc *e, co
 static inline int vw_qemu_domain_monitor_command_args_decode(virtwire_dec *d, qemu_domain_monitor_command_args *v)
 {
     VIRTWIRE_TRY(remote_nonnull_domain_decode(d, &v->dom));
-    VIRTWIRE_TRY(remote_nonnull_string_decode(d, &v->cmd));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->cmd, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
 }
@@ -76,13 +76,13 @@ VIRTWIRE_DEFINE_TYPE(qemu_domain_monitor_command_args, 8388640u, 32u);
 /* struct qemu_domain_monitor_command_ret */
 static inline int vw_qemu_domain_monitor_command_ret_encode(virtwire_enc *e, const qemu_domain_monitor_command_ret *v)
 {
-    VIRTWIRE_TRY(remote_nonnull_string_encode(e, &v->result));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->result, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_qemu_domain_monitor_command_ret_decode(virtwire_dec *d, qemu_domain_monitor_command_ret *v)
 {
-    VIRTWIRE_TRY(remote_nonnull_string_decode(d, &v->result));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->result, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -189,7 +189,7 @@ VIRTWIRE_DEFINE_TYPE(qemu_domain_attach_ret, 4194328u, 24u);
 static inline int vw_qemu_domain_agent_command_args_encode(virtwire_enc *e, const qemu_domain_agent_command_args *v)
 {
     VIRTWIRE_TRY(remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(remote_nonnull_string_encode(e, &v->cmd));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->cmd, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_i32(e, v->timeout));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
@@ -198,7 +198,7 @@ static inline int vw_qemu_domain_agent_command_args_encode(virtwire_enc *e, cons
 static inline int vw_qemu_domain_agent_command_args_decode(virtwire_dec *d, qemu_domain_agent_command_args *v)
 {
     VIRTWIRE_TRY(remote_nonnull_domain_decode(d, &v->dom));
-    VIRTWIRE_TRY(remote_nonnull_string_decode(d, &v->cmd));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->cmd, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_int(d, &v->timeout));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
@@ -387,7 +387,7 @@ static inline int vw_qemu_domain_monitor_event_msg_encode(virtwire_enc *e, const
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
     VIRTWIRE_TRY(remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(remote_nonnull_string_encode(e, &v->event));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->event, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_i64(e, v->seconds));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->micros));
     VIRTWIRE_TRY(remote_string_encode(e, &v->details));
@@ -398,7 +398,7 @@ static inline int vw_qemu_domain_monitor_event_msg_decode(virtwire_dec *d, qemu_
 {
     VIRTWIRE_TRY(virtwire_get_int(d, &v->callbackID));
     VIRTWIRE_TRY(remote_nonnull_domain_decode(d, &v->dom));
-    VIRTWIRE_TRY(remote_nonnull_string_decode(d, &v->event));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->event, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_i64(d, &v->seconds));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->micros));
     VIRTWIRE_TRY(remote_string_decode(d, &v->details));
@@ -437,7 +437,7 @@ VIRTWIRE_DEFINE_TYPE(qemu_domain_monitor_event_msg, 12582964u, 48u);
 static inline int vw_qemu_domain_monitor_command_with_files_args_encode(virtwire_enc *e, const qemu_domain_monitor_command_with_files_args *v)
 {
     VIRTWIRE_TRY(remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(remote_nonnull_string_encode(e, &v->cmd));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->cmd, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
 }
@@ -445,7 +445,7 @@ static inline int vw_qemu_domain_monitor_command_with_files_args_encode(virtwire
 static inline int vw_qemu_domain_monitor_command_with_files_args_decode(virtwire_dec *d, qemu_domain_monitor_command_with_files_args *v)
 {
     VIRTWIRE_TRY(remote_nonnull_domain_decode(d, &v->dom));
-    VIRTWIRE_TRY(remote_nonnull_string_decode(d, &v->cmd));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->cmd, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
 }
@@ -479,13 +479,13 @@ VIRTWIRE_DEFINE_TYPE(qemu_domain_monitor_command_with_files_args, 8388640u, 32u)
 /* struct qemu_domain_monitor_command_with_files_ret */
 static inline int vw_qemu_domain_monitor_command_with_files_ret_encode(virtwire_enc *e, const qemu_domain_monitor_command_with_files_ret *v)
 {
-    VIRTWIRE_TRY(remote_nonnull_string_encode(e, &v->result));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->result, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_qemu_domain_monitor_command_with_files_ret_decode(virtwire_dec *d, qemu_domain_monitor_command_with_files_ret *v)
 {
-    VIRTWIRE_TRY(remote_nonnull_string_decode(d, &v->result));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->result, REMOTE_STRING_MAX));
     return 0;
 }
 

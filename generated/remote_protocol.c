@@ -1479,7 +1479,7 @@ static inline int vw_remote_string_encode(virtwire_enc *e, const remote_string *
 {
     VIRTWIRE_TRY(virtwire_put_bool(e, (*v) != NULL));
     if (*v)
-        VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, (*v)));
+        VIRTWIRE_TRY(virtwire_put_string(e, (*(*v)), REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -1490,7 +1490,7 @@ static inline int vw_remote_string_decode(virtwire_dec *d, remote_string *v)
         VIRTWIRE_TRY(virtwire_get_optional(d, &vw_p, sizeof(*(*v))));
         (*v) = vw_p;
         if (*v) {
-            VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, (*v)));
+            VIRTWIRE_TRY(virtwire_get_string(d, &(*(*v)), REMOTE_STRING_MAX));
             virtwire_dec_leave(d);
         }
     }
@@ -1565,7 +1565,7 @@ VIRTWIRE_DEFINE_TYPE(remote_uuid, 16u, 16u);
 /* struct remote_nonnull_domain */
 static inline int vw_remote_nonnull_domain_encode(virtwire_enc *e, const remote_nonnull_domain *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->name));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(vw_remote_uuid_encode(e, &v->uuid));
     VIRTWIRE_TRY(virtwire_put_i32(e, v->id));
     return 0;
@@ -1573,7 +1573,7 @@ static inline int vw_remote_nonnull_domain_encode(virtwire_enc *e, const remote_
 
 static inline int vw_remote_nonnull_domain_decode(virtwire_dec *d, remote_nonnull_domain *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->name));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->name, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(vw_remote_uuid_decode(d, &v->uuid));
     VIRTWIRE_TRY(virtwire_get_int(d, &v->id));
     return 0;
@@ -1606,14 +1606,14 @@ VIRTWIRE_DEFINE_TYPE(remote_nonnull_domain, 4194328u, 24u);
 /* struct remote_nonnull_network */
 static inline int vw_remote_nonnull_network_encode(virtwire_enc *e, const remote_nonnull_network *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->name));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(vw_remote_uuid_encode(e, &v->uuid));
     return 0;
 }
 
 static inline int vw_remote_nonnull_network_decode(virtwire_dec *d, remote_nonnull_network *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->name));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->name, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(vw_remote_uuid_decode(d, &v->uuid));
     return 0;
 }
@@ -1684,14 +1684,14 @@ VIRTWIRE_DEFINE_TYPE(remote_nonnull_network_port, 4194340u, 36u);
 /* struct remote_nonnull_nwfilter */
 static inline int vw_remote_nonnull_nwfilter_encode(virtwire_enc *e, const remote_nonnull_nwfilter *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->name));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(vw_remote_uuid_encode(e, &v->uuid));
     return 0;
 }
 
 static inline int vw_remote_nonnull_nwfilter_decode(virtwire_dec *d, remote_nonnull_nwfilter *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->name));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->name, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(vw_remote_uuid_decode(d, &v->uuid));
     return 0;
 }
@@ -1723,15 +1723,15 @@ VIRTWIRE_DEFINE_TYPE(remote_nonnull_nwfilter, 4194324u, 20u);
 /* struct remote_nonnull_nwfilter_binding */
 static inline int vw_remote_nonnull_nwfilter_binding_encode(virtwire_enc *e, const remote_nonnull_nwfilter_binding *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->portdev));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->filtername));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->portdev, REMOTE_STRING_MAX));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->filtername, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_nonnull_nwfilter_binding_decode(virtwire_dec *d, remote_nonnull_nwfilter_binding *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->portdev));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->filtername));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->portdev, REMOTE_STRING_MAX));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->filtername, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -1764,15 +1764,15 @@ VIRTWIRE_DEFINE_TYPE(remote_nonnull_nwfilter_binding, 8388616u, 8u);
 /* struct remote_nonnull_interface */
 static inline int vw_remote_nonnull_interface_encode(virtwire_enc *e, const remote_nonnull_interface *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->name));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->mac));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->mac, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_nonnull_interface_decode(virtwire_dec *d, remote_nonnull_interface *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->name));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->mac));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->name, REMOTE_STRING_MAX));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->mac, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -1805,14 +1805,14 @@ VIRTWIRE_DEFINE_TYPE(remote_nonnull_interface, 8388616u, 8u);
 /* struct remote_nonnull_storage_pool */
 static inline int vw_remote_nonnull_storage_pool_encode(virtwire_enc *e, const remote_nonnull_storage_pool *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->name));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(vw_remote_uuid_encode(e, &v->uuid));
     return 0;
 }
 
 static inline int vw_remote_nonnull_storage_pool_decode(virtwire_dec *d, remote_nonnull_storage_pool *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->name));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->name, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(vw_remote_uuid_decode(d, &v->uuid));
     return 0;
 }
@@ -1844,17 +1844,17 @@ VIRTWIRE_DEFINE_TYPE(remote_nonnull_storage_pool, 4194324u, 20u);
 /* struct remote_nonnull_storage_vol */
 static inline int vw_remote_nonnull_storage_vol_encode(virtwire_enc *e, const remote_nonnull_storage_vol *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->pool));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->name));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->key));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->pool, REMOTE_STRING_MAX));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->key, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_nonnull_storage_vol_decode(virtwire_dec *d, remote_nonnull_storage_vol *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->pool));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->name));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->key));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->pool, REMOTE_STRING_MAX));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->name, REMOTE_STRING_MAX));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->key, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -1889,13 +1889,13 @@ VIRTWIRE_DEFINE_TYPE(remote_nonnull_storage_vol, 12582924u, 12u);
 /* struct remote_nonnull_node_device */
 static inline int vw_remote_nonnull_node_device_encode(virtwire_enc *e, const remote_nonnull_node_device *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->name));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_nonnull_node_device_decode(virtwire_dec *d, remote_nonnull_node_device *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->name));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->name, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -1928,7 +1928,7 @@ static inline int vw_remote_nonnull_secret_encode(virtwire_enc *e, const remote_
 {
     VIRTWIRE_TRY(vw_remote_uuid_encode(e, &v->uuid));
     VIRTWIRE_TRY(virtwire_put_i32(e, v->usageType));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->usageID));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->usageID, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -1936,7 +1936,7 @@ static inline int vw_remote_nonnull_secret_decode(virtwire_dec *d, remote_nonnul
 {
     VIRTWIRE_TRY(vw_remote_uuid_decode(d, &v->uuid));
     VIRTWIRE_TRY(virtwire_get_int(d, &v->usageType));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->usageID));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->usageID, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -1967,14 +1967,14 @@ VIRTWIRE_DEFINE_TYPE(remote_nonnull_secret, 4194328u, 24u);
 /* struct remote_nonnull_domain_checkpoint */
 static inline int vw_remote_nonnull_domain_checkpoint_encode(virtwire_enc *e, const remote_nonnull_domain_checkpoint *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->name));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
     return 0;
 }
 
 static inline int vw_remote_nonnull_domain_checkpoint_decode(virtwire_dec *d, remote_nonnull_domain_checkpoint *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->name));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->name, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(vw_remote_nonnull_domain_decode(d, &v->dom));
     return 0;
 }
@@ -2008,14 +2008,14 @@ VIRTWIRE_DEFINE_TYPE(remote_nonnull_domain_checkpoint, 8388636u, 28u);
 /* struct remote_nonnull_domain_snapshot */
 static inline int vw_remote_nonnull_domain_snapshot_encode(virtwire_enc *e, const remote_nonnull_domain_snapshot *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->name));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
     return 0;
 }
 
 static inline int vw_remote_nonnull_domain_snapshot_decode(virtwire_dec *d, remote_nonnull_domain_snapshot *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->name));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->name, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(vw_remote_nonnull_domain_decode(d, &v->dom));
     return 0;
 }
@@ -2694,7 +2694,7 @@ static inline int vw_remote_typed_param_value_encode(virtwire_enc *e, const remo
         VIRTWIRE_TRY(virtwire_put_i32(e, v->remote_typed_param_value_u.b));
         break;
     case 7 /* VIR_TYPED_PARAM_STRING */:
-        VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->remote_typed_param_value_u.s));
+        VIRTWIRE_TRY(virtwire_put_string(e, v->remote_typed_param_value_u.s, REMOTE_STRING_MAX));
         break;
     default:
         return VIRTWIRE_EUNION;
@@ -2725,7 +2725,7 @@ static inline int vw_remote_typed_param_value_decode(virtwire_dec *d, remote_typ
         VIRTWIRE_TRY(virtwire_get_int(d, &v->remote_typed_param_value_u.b));
         break;
     case 7 /* VIR_TYPED_PARAM_STRING */:
-        VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->remote_typed_param_value_u.s));
+        VIRTWIRE_TRY(virtwire_get_string(d, &v->remote_typed_param_value_u.s, REMOTE_STRING_MAX));
         break;
     default:
         return VIRTWIRE_EUNION;
@@ -2802,14 +2802,14 @@ VIRTWIRE_DEFINE_TYPE(remote_typed_param_value, 4194312u, 8u);
 /* struct remote_typed_param */
 static inline int vw_remote_typed_param_encode(virtwire_enc *e, const remote_typed_param *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->field));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->field, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(vw_remote_typed_param_value_encode(e, &v->value));
     return 0;
 }
 
 static inline int vw_remote_typed_param_decode(virtwire_dec *d, remote_typed_param *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->field));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->field, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(vw_remote_typed_param_value_decode(d, &v->value));
     return 0;
 }
@@ -2843,14 +2843,14 @@ VIRTWIRE_DEFINE_TYPE(remote_typed_param, 8388620u, 12u);
 /* struct remote_node_get_cpu_stats */
 static inline int vw_remote_node_get_cpu_stats_encode(virtwire_enc *e, const remote_node_get_cpu_stats *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->field));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->field, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u64(e, v->value));
     return 0;
 }
 
 static inline int vw_remote_node_get_cpu_stats_decode(virtwire_dec *d, remote_node_get_cpu_stats *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->field));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->field, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_u64(d, &v->value));
     return 0;
 }
@@ -2882,14 +2882,14 @@ VIRTWIRE_DEFINE_TYPE(remote_node_get_cpu_stats, 4194316u, 12u);
 /* struct remote_node_get_memory_stats */
 static inline int vw_remote_node_get_memory_stats_encode(virtwire_enc *e, const remote_node_get_memory_stats *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->field));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->field, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u64(e, v->value));
     return 0;
 }
 
 static inline int vw_remote_node_get_memory_stats_decode(virtwire_dec *d, remote_node_get_memory_stats *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->field));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->field, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_u64(d, &v->value));
     return 0;
 }
@@ -2921,14 +2921,14 @@ VIRTWIRE_DEFINE_TYPE(remote_node_get_memory_stats, 4194316u, 12u);
 /* struct remote_domain_disk_error */
 static inline int vw_remote_domain_disk_error_encode(virtwire_enc *e, const remote_domain_disk_error *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->disk));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->disk, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_i32(e, v->error));
     return 0;
 }
 
 static inline int vw_remote_domain_disk_error_decode(virtwire_dec *d, remote_domain_disk_error *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->disk));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->disk, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_int(d, &v->error));
     return 0;
 }
@@ -3071,13 +3071,13 @@ VIRTWIRE_DEFINE_TYPE(remote_connect_supports_feature_ret, 4u, 4u);
 /* struct remote_connect_get_type_ret */
 static inline int vw_remote_connect_get_type_ret_encode(virtwire_enc *e, const remote_connect_get_type_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->type));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->type, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_connect_get_type_ret_decode(virtwire_dec *d, remote_connect_get_type_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->type));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->type, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -3180,13 +3180,13 @@ VIRTWIRE_DEFINE_TYPE(remote_connect_get_lib_version_ret, 8u, 8u);
 /* struct remote_connect_get_hostname_ret */
 static inline int vw_remote_connect_get_hostname_ret_encode(virtwire_enc *e, const remote_connect_get_hostname_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->hostname));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->hostname, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_connect_get_hostname_ret_decode(virtwire_dec *d, remote_connect_get_hostname_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->hostname));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->hostname, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -3253,13 +3253,13 @@ VIRTWIRE_DEFINE_TYPE(remote_connect_get_sysinfo_args, 4u, 4u);
 /* struct remote_connect_get_sysinfo_ret */
 static inline int vw_remote_connect_get_sysinfo_ret_encode(virtwire_enc *e, const remote_connect_get_sysinfo_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->sysinfo));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->sysinfo, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_connect_get_sysinfo_ret_decode(virtwire_dec *d, remote_connect_get_sysinfo_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->sysinfo));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->sysinfo, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -3290,13 +3290,13 @@ VIRTWIRE_DEFINE_TYPE(remote_connect_get_sysinfo_ret, 4194308u, 4u);
 /* struct remote_connect_get_uri_ret */
 static inline int vw_remote_connect_get_uri_ret_encode(virtwire_enc *e, const remote_connect_get_uri_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->uri));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->uri, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_connect_get_uri_ret_decode(virtwire_dec *d, remote_connect_get_uri_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->uri));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->uri, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -3452,13 +3452,13 @@ VIRTWIRE_DEFINE_TYPE(remote_node_get_info_ret, 160u, 160u);
 /* struct remote_connect_get_capabilities_ret */
 static inline int vw_remote_connect_get_capabilities_ret_encode(virtwire_enc *e, const remote_connect_get_capabilities_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->capabilities));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->capabilities, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_connect_get_capabilities_ret_decode(virtwire_dec *d, remote_connect_get_capabilities_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->capabilities));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->capabilities, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -3540,13 +3540,13 @@ VIRTWIRE_DEFINE_TYPE(remote_connect_get_domain_capabilities_args, 16777252u, 20u
 /* struct remote_connect_get_domain_capabilities_ret */
 static inline int vw_remote_connect_get_domain_capabilities_ret_encode(virtwire_enc *e, const remote_connect_get_domain_capabilities_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->capabilities));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->capabilities, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_connect_get_domain_capabilities_ret_decode(virtwire_dec *d, remote_connect_get_domain_capabilities_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->capabilities));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->capabilities, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -3919,14 +3919,14 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_get_scheduler_type_args, 4194328u, 24u);
 /* struct remote_domain_get_scheduler_type_ret */
 static inline int vw_remote_domain_get_scheduler_type_ret_encode(virtwire_enc *e, const remote_domain_get_scheduler_type_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->type));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->type, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_i32(e, v->nparams));
     return 0;
 }
 
 static inline int vw_remote_domain_get_scheduler_type_ret_decode(virtwire_dec *d, remote_domain_get_scheduler_type_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->type));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->type, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_int(d, &v->nparams));
     return 0;
 }
@@ -4547,7 +4547,7 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_get_memory_parameters_ret, 134217928u, 8u);
 static inline int vw_remote_domain_block_resize_args_encode(virtwire_enc *e, const remote_domain_block_resize_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->disk));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->disk, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u64(e, v->size));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
@@ -4556,7 +4556,7 @@ static inline int vw_remote_domain_block_resize_args_encode(virtwire_enc *e, con
 static inline int vw_remote_domain_block_resize_args_decode(virtwire_dec *d, remote_domain_block_resize_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_decode(d, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->disk));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->disk, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_u64(d, &v->size));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
@@ -4886,14 +4886,14 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_get_perf_events_ret, 536871684u, 4u);
 static inline int vw_remote_domain_block_stats_args_encode(virtwire_enc *e, const remote_domain_block_stats_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->path));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->path, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_domain_block_stats_args_decode(virtwire_dec *d, remote_domain_block_stats_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_decode(d, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->path));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->path, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -4971,7 +4971,7 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_block_stats_ret, 40u, 40u);
 static inline int vw_remote_domain_block_stats_flags_args_encode(virtwire_enc *e, const remote_domain_block_stats_flags_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->path));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->path, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_i32(e, v->nparams));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
@@ -4980,7 +4980,7 @@ static inline int vw_remote_domain_block_stats_flags_args_encode(virtwire_enc *e
 static inline int vw_remote_domain_block_stats_flags_args_decode(virtwire_dec *d, remote_domain_block_stats_flags_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_decode(d, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->path));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->path, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_int(d, &v->nparams));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
@@ -5068,14 +5068,14 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_block_stats_flags_ret, 134217928u, 8u);
 static inline int vw_remote_domain_interface_stats_args_encode(virtwire_enc *e, const remote_domain_interface_stats_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->device));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->device, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_domain_interface_stats_args_decode(virtwire_dec *d, remote_domain_interface_stats_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_decode(d, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->device));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->device, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -5159,7 +5159,7 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_interface_stats_ret, 64u, 64u);
 static inline int vw_remote_domain_set_interface_parameters_args_encode(virtwire_enc *e, const remote_domain_set_interface_parameters_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->device));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->device, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->params.params_len, v->params.params_val, REMOTE_DOMAIN_INTERFACE_PARAMETERS_MAX));
     for (unsigned int i = 0; i < v->params.params_len; i++)
         VIRTWIRE_TRY(vw_remote_typed_param_encode(e, &v->params.params_val[i]));
@@ -5170,7 +5170,7 @@ static inline int vw_remote_domain_set_interface_parameters_args_encode(virtwire
 static inline int vw_remote_domain_set_interface_parameters_args_decode(virtwire_dec *d, remote_domain_set_interface_parameters_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_decode(d, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->device));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->device, REMOTE_STRING_MAX));
     {
         void *vw_p;
         VIRTWIRE_TRY(virtwire_get_array(d, &v->params.params_len, &vw_p, REMOTE_DOMAIN_INTERFACE_PARAMETERS_MAX, 12, sizeof(*v->params.params_val)));
@@ -5219,7 +5219,7 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_set_interface_parameters_args, 142606564u, 36
 static inline int vw_remote_domain_get_interface_parameters_args_encode(virtwire_enc *e, const remote_domain_get_interface_parameters_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->device));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->device, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_i32(e, v->nparams));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
@@ -5228,7 +5228,7 @@ static inline int vw_remote_domain_get_interface_parameters_args_encode(virtwire
 static inline int vw_remote_domain_get_interface_parameters_args_decode(virtwire_dec *d, remote_domain_get_interface_parameters_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_decode(d, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->device));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->device, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_int(d, &v->nparams));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
@@ -5442,7 +5442,7 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_memory_stats_ret, 12292u, 4u);
 static inline int vw_remote_domain_block_peek_args_encode(virtwire_enc *e, const remote_domain_block_peek_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->path));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->path, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u64(e, v->offset));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->size));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
@@ -5452,7 +5452,7 @@ static inline int vw_remote_domain_block_peek_args_encode(virtwire_enc *e, const
 static inline int vw_remote_domain_block_peek_args_decode(virtwire_dec *d, remote_domain_block_peek_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_decode(d, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->path));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->path, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_u64(d, &v->offset));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->size));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
@@ -5610,7 +5610,7 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_memory_peek_ret, 4194308u, 4u);
 static inline int vw_remote_domain_get_block_info_args_encode(virtwire_enc *e, const remote_domain_get_block_info_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->path));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->path, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
 }
@@ -5618,7 +5618,7 @@ static inline int vw_remote_domain_get_block_info_args_encode(virtwire_enc *e, c
 static inline int vw_remote_domain_get_block_info_args_decode(virtwire_dec *d, remote_domain_get_block_info_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_decode(d, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->path));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->path, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
 }
@@ -5811,14 +5811,14 @@ VIRTWIRE_DEFINE_TYPE(remote_connect_num_of_domains_ret, 4u, 4u);
 /* struct remote_domain_create_xml_args */
 static inline int vw_remote_domain_create_xml_args_encode(virtwire_enc *e, const remote_domain_create_xml_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->xml_desc));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->xml_desc, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
 }
 
 static inline int vw_remote_domain_create_xml_args_decode(virtwire_dec *d, remote_domain_create_xml_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->xml_desc));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->xml_desc, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
 }
@@ -5887,14 +5887,14 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_create_xml_ret, 4194328u, 24u);
 /* struct remote_domain_create_xml_with_files_args */
 static inline int vw_remote_domain_create_xml_with_files_args_encode(virtwire_enc *e, const remote_domain_create_xml_with_files_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->xml_desc));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->xml_desc, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
 }
 
 static inline int vw_remote_domain_create_xml_with_files_args_decode(virtwire_dec *d, remote_domain_create_xml_with_files_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->xml_desc));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->xml_desc, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
 }
@@ -6109,13 +6109,13 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_lookup_by_uuid_ret, 4194328u, 24u);
 /* struct remote_domain_lookup_by_name_args */
 static inline int vw_remote_domain_lookup_by_name_args_encode(virtwire_enc *e, const remote_domain_lookup_by_name_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->name));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_domain_lookup_by_name_args_decode(virtwire_dec *d, remote_domain_lookup_by_name_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->name));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->name, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -6567,13 +6567,13 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_get_os_type_args, 4194328u, 24u);
 /* struct remote_domain_get_os_type_ret */
 static inline int vw_remote_domain_get_os_type_ret_encode(virtwire_enc *e, const remote_domain_get_os_type_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->type));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->type, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_domain_get_os_type_ret_decode(virtwire_dec *d, remote_domain_get_os_type_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->type));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->type, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -6919,14 +6919,14 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_get_info_ret, 32u, 32u);
 static inline int vw_remote_domain_save_args_encode(virtwire_enc *e, const remote_domain_save_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->to));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->to, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_domain_save_args_decode(virtwire_dec *d, remote_domain_save_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_decode(d, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->to));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->to, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -6960,7 +6960,7 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_save_args, 8388636u, 28u);
 static inline int vw_remote_domain_save_flags_args_encode(virtwire_enc *e, const remote_domain_save_flags_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->to));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->to, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(vw_remote_string_encode(e, &v->dxml));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
@@ -6969,7 +6969,7 @@ static inline int vw_remote_domain_save_flags_args_encode(virtwire_enc *e, const
 static inline int vw_remote_domain_save_flags_args_decode(virtwire_dec *d, remote_domain_save_flags_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_decode(d, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->to));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->to, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(vw_remote_string_decode(d, &v->dxml));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
@@ -7062,13 +7062,13 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_save_params_args, 541066016u, 32u);
 /* struct remote_domain_restore_args */
 static inline int vw_remote_domain_restore_args_encode(virtwire_enc *e, const remote_domain_restore_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->from));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->from, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_domain_restore_args_decode(virtwire_dec *d, remote_domain_restore_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->from));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->from, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -7099,7 +7099,7 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_restore_args, 4194308u, 4u);
 /* struct remote_domain_restore_flags_args */
 static inline int vw_remote_domain_restore_flags_args_encode(virtwire_enc *e, const remote_domain_restore_flags_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->from));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->from, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(vw_remote_string_encode(e, &v->dxml));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
@@ -7107,7 +7107,7 @@ static inline int vw_remote_domain_restore_flags_args_encode(virtwire_enc *e, co
 
 static inline int vw_remote_domain_restore_flags_args_decode(virtwire_dec *d, remote_domain_restore_flags_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->from));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->from, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(vw_remote_string_decode(d, &v->dxml));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
@@ -7194,14 +7194,14 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_restore_params_args, 536871688u, 8u);
 /* struct remote_domain_save_image_get_xml_desc_args */
 static inline int vw_remote_domain_save_image_get_xml_desc_args_encode(virtwire_enc *e, const remote_domain_save_image_get_xml_desc_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->file));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->file, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
 }
 
 static inline int vw_remote_domain_save_image_get_xml_desc_args_decode(virtwire_dec *d, remote_domain_save_image_get_xml_desc_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->file));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->file, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
 }
@@ -7233,13 +7233,13 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_save_image_get_xml_desc_args, 4194312u, 8u);
 /* struct remote_domain_save_image_get_xml_desc_ret */
 static inline int vw_remote_domain_save_image_get_xml_desc_ret_encode(virtwire_enc *e, const remote_domain_save_image_get_xml_desc_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->xml));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_domain_save_image_get_xml_desc_ret_decode(virtwire_dec *d, remote_domain_save_image_get_xml_desc_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->xml));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->xml, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -7270,16 +7270,16 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_save_image_get_xml_desc_ret, 4194308u, 4u);
 /* struct remote_domain_save_image_define_xml_args */
 static inline int vw_remote_domain_save_image_define_xml_args_encode(virtwire_enc *e, const remote_domain_save_image_define_xml_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->file));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->dxml));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->file, REMOTE_STRING_MAX));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->dxml, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
 }
 
 static inline int vw_remote_domain_save_image_define_xml_args_decode(virtwire_dec *d, remote_domain_save_image_define_xml_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->file));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->dxml));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->file, REMOTE_STRING_MAX));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->dxml, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
 }
@@ -7314,7 +7314,7 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_save_image_define_xml_args, 8388620u, 12u);
 static inline int vw_remote_domain_core_dump_args_encode(virtwire_enc *e, const remote_domain_core_dump_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->to));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->to, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
 }
@@ -7322,7 +7322,7 @@ static inline int vw_remote_domain_core_dump_args_encode(virtwire_enc *e, const 
 static inline int vw_remote_domain_core_dump_args_decode(virtwire_dec *d, remote_domain_core_dump_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_decode(d, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->to));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->to, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
 }
@@ -7357,7 +7357,7 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_core_dump_args, 8388640u, 32u);
 static inline int vw_remote_domain_core_dump_with_format_args_encode(virtwire_enc *e, const remote_domain_core_dump_with_format_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->to));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->to, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->dumpformat));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
@@ -7366,7 +7366,7 @@ static inline int vw_remote_domain_core_dump_with_format_args_encode(virtwire_en
 static inline int vw_remote_domain_core_dump_with_format_args_decode(virtwire_dec *d, remote_domain_core_dump_with_format_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_decode(d, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->to));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->to, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->dumpformat));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
@@ -7518,13 +7518,13 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_get_xml_desc_args, 4194332u, 28u);
 /* struct remote_domain_get_xml_desc_ret */
 static inline int vw_remote_domain_get_xml_desc_ret_encode(virtwire_enc *e, const remote_domain_get_xml_desc_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->xml));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_domain_get_xml_desc_ret_decode(virtwire_dec *d, remote_domain_get_xml_desc_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->xml));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->xml, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -7645,7 +7645,7 @@ static inline int vw_remote_domain_migrate_perform_args_encode(virtwire_enc *e, 
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
     VIRTWIRE_TRY(virtwire_put_opaque(e, v->cookie.cookie_val, v->cookie.cookie_len, REMOTE_MIGRATE_COOKIE_MAX));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->uri));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->uri, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u64(e, v->flags));
     VIRTWIRE_TRY(vw_remote_string_encode(e, &v->dname));
     VIRTWIRE_TRY(virtwire_put_u64(e, v->resource));
@@ -7656,7 +7656,7 @@ static inline int vw_remote_domain_migrate_perform_args_decode(virtwire_dec *d, 
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_decode(d, &v->dom));
     VIRTWIRE_TRY(virtwire_get_opaque(d, &v->cookie.cookie_len, &v->cookie.cookie_val, REMOTE_MIGRATE_COOKIE_MAX));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->uri));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->uri, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_u64(d, &v->flags));
     VIRTWIRE_TRY(vw_remote_string_decode(d, &v->dname));
     VIRTWIRE_TRY(virtwire_get_u64(d, &v->resource));
@@ -7698,18 +7698,18 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_perform_args, 16777272u, 52u);
 /* struct remote_domain_migrate_finish_args */
 static inline int vw_remote_domain_migrate_finish_args_encode(virtwire_enc *e, const remote_domain_migrate_finish_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->dname));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->dname, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_opaque(e, v->cookie.cookie_val, v->cookie.cookie_len, REMOTE_MIGRATE_COOKIE_MAX));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->uri));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->uri, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u64(e, v->flags));
     return 0;
 }
 
 static inline int vw_remote_domain_migrate_finish_args_decode(virtwire_dec *d, remote_domain_migrate_finish_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->dname));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->dname, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_opaque(d, &v->cookie.cookie_len, &v->cookie.cookie_val, REMOTE_MIGRATE_COOKIE_MAX));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->uri));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->uri, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_u64(d, &v->flags));
     return 0;
 }
@@ -7788,7 +7788,7 @@ static inline int vw_remote_domain_migrate_prepare2_args_encode(virtwire_enc *e,
     VIRTWIRE_TRY(virtwire_put_u64(e, v->flags));
     VIRTWIRE_TRY(vw_remote_string_encode(e, &v->dname));
     VIRTWIRE_TRY(virtwire_put_u64(e, v->resource));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->dom_xml));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->dom_xml, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -7798,7 +7798,7 @@ static inline int vw_remote_domain_migrate_prepare2_args_decode(virtwire_dec *d,
     VIRTWIRE_TRY(virtwire_get_u64(d, &v->flags));
     VIRTWIRE_TRY(vw_remote_string_decode(d, &v->dname));
     VIRTWIRE_TRY(virtwire_get_u64(d, &v->resource));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->dom_xml));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->dom_xml, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -7876,9 +7876,9 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_prepare2_ret, 8388620u, 8u);
 /* struct remote_domain_migrate_finish2_args */
 static inline int vw_remote_domain_migrate_finish2_args_encode(virtwire_enc *e, const remote_domain_migrate_finish2_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->dname));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->dname, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_opaque(e, v->cookie.cookie_val, v->cookie.cookie_len, REMOTE_MIGRATE_COOKIE_MAX));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->uri));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->uri, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u64(e, v->flags));
     VIRTWIRE_TRY(virtwire_put_i32(e, v->retcode));
     return 0;
@@ -7886,9 +7886,9 @@ static inline int vw_remote_domain_migrate_finish2_args_encode(virtwire_enc *e, 
 
 static inline int vw_remote_domain_migrate_finish2_args_decode(virtwire_dec *d, remote_domain_migrate_finish2_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->dname));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->dname, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_opaque(d, &v->cookie.cookie_len, &v->cookie.cookie_val, REMOTE_MIGRATE_COOKIE_MAX));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->uri));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->uri, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_u64(d, &v->flags));
     VIRTWIRE_TRY(virtwire_get_int(d, &v->retcode));
     return 0;
@@ -8002,7 +8002,7 @@ static inline int vw_remote_connect_list_defined_domains_ret_encode(virtwire_enc
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->names.names_len, v->names.names_val, REMOTE_DOMAIN_LIST_MAX));
     for (unsigned int i = 0; i < v->names.names_len; i++)
-        VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->names.names_val[i]));
+        VIRTWIRE_TRY(virtwire_put_string(e, v->names.names_val[i], REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -8014,7 +8014,7 @@ static inline int vw_remote_connect_list_defined_domains_ret_decode(virtwire_dec
         v->names.names_val = vw_p;
     }
     for (unsigned int i = 0; i < v->names.names_len; i++)
-        VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->names.names_val[i]));
+        VIRTWIRE_TRY(virtwire_get_string(d, &v->names.names_val[i], REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -8275,13 +8275,13 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_create_with_files_ret, 4194328u, 24u);
 /* struct remote_domain_define_xml_args */
 static inline int vw_remote_domain_define_xml_args_encode(virtwire_enc *e, const remote_domain_define_xml_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->xml));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_domain_define_xml_args_decode(virtwire_dec *d, remote_domain_define_xml_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->xml));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->xml, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -8349,14 +8349,14 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_define_xml_ret, 4194328u, 24u);
 /* struct remote_domain_define_xml_flags_args */
 static inline int vw_remote_domain_define_xml_flags_args_encode(virtwire_enc *e, const remote_domain_define_xml_flags_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->xml));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
 }
 
 static inline int vw_remote_domain_define_xml_flags_args_decode(virtwire_dec *d, remote_domain_define_xml_flags_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->xml));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->xml, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
 }
@@ -9821,14 +9821,14 @@ VIRTWIRE_DEFINE_TYPE(remote_node_get_security_model_ret, 2064u, 8u);
 static inline int vw_remote_domain_attach_device_args_encode(virtwire_enc *e, const remote_domain_attach_device_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->xml));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_domain_attach_device_args_decode(virtwire_dec *d, remote_domain_attach_device_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_decode(d, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->xml));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->xml, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -9862,7 +9862,7 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_attach_device_args, 8388636u, 28u);
 static inline int vw_remote_domain_attach_device_flags_args_encode(virtwire_enc *e, const remote_domain_attach_device_flags_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->xml));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
 }
@@ -9870,7 +9870,7 @@ static inline int vw_remote_domain_attach_device_flags_args_encode(virtwire_enc 
 static inline int vw_remote_domain_attach_device_flags_args_decode(virtwire_dec *d, remote_domain_attach_device_flags_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_decode(d, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->xml));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->xml, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
 }
@@ -9905,14 +9905,14 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_attach_device_flags_args, 8388640u, 32u);
 static inline int vw_remote_domain_detach_device_args_encode(virtwire_enc *e, const remote_domain_detach_device_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->xml));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_domain_detach_device_args_decode(virtwire_dec *d, remote_domain_detach_device_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_decode(d, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->xml));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->xml, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -9946,7 +9946,7 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_detach_device_args, 8388636u, 28u);
 static inline int vw_remote_domain_detach_device_flags_args_encode(virtwire_enc *e, const remote_domain_detach_device_flags_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->xml));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
 }
@@ -9954,7 +9954,7 @@ static inline int vw_remote_domain_detach_device_flags_args_encode(virtwire_enc 
 static inline int vw_remote_domain_detach_device_flags_args_decode(virtwire_dec *d, remote_domain_detach_device_flags_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_decode(d, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->xml));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->xml, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
 }
@@ -9989,7 +9989,7 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_detach_device_flags_args, 8388640u, 32u);
 static inline int vw_remote_domain_update_device_flags_args_encode(virtwire_enc *e, const remote_domain_update_device_flags_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->xml));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
 }
@@ -9997,7 +9997,7 @@ static inline int vw_remote_domain_update_device_flags_args_encode(virtwire_enc 
 static inline int vw_remote_domain_update_device_flags_args_decode(virtwire_dec *d, remote_domain_update_device_flags_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_decode(d, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->xml));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->xml, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
 }
@@ -10032,7 +10032,7 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_update_device_flags_args, 8388640u, 32u);
 static inline int vw_remote_domain_detach_device_alias_args_encode(virtwire_enc *e, const remote_domain_detach_device_alias_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->alias));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->alias, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
 }
@@ -10040,7 +10040,7 @@ static inline int vw_remote_domain_detach_device_alias_args_encode(virtwire_enc 
 static inline int vw_remote_domain_detach_device_alias_args_decode(virtwire_dec *d, remote_domain_detach_device_alias_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_decode(d, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->alias));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->alias, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
 }
@@ -10284,13 +10284,13 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_get_metadata_args, 8388648u, 36u);
 /* struct remote_domain_get_metadata_ret */
 static inline int vw_remote_domain_get_metadata_ret_encode(virtwire_enc *e, const remote_domain_get_metadata_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->metadata));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->metadata, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_domain_get_metadata_ret_decode(virtwire_dec *d, remote_domain_get_metadata_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->metadata));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->metadata, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -10322,7 +10322,7 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_get_metadata_ret, 4194308u, 4u);
 static inline int vw_remote_domain_block_job_abort_args_encode(virtwire_enc *e, const remote_domain_block_job_abort_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->path));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->path, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
 }
@@ -10330,7 +10330,7 @@ static inline int vw_remote_domain_block_job_abort_args_encode(virtwire_enc *e, 
 static inline int vw_remote_domain_block_job_abort_args_decode(virtwire_dec *d, remote_domain_block_job_abort_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_decode(d, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->path));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->path, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
 }
@@ -10365,7 +10365,7 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_block_job_abort_args, 8388640u, 32u);
 static inline int vw_remote_domain_get_block_job_info_args_encode(virtwire_enc *e, const remote_domain_get_block_job_info_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->path));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->path, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
 }
@@ -10373,7 +10373,7 @@ static inline int vw_remote_domain_get_block_job_info_args_encode(virtwire_enc *
 static inline int vw_remote_domain_get_block_job_info_args_decode(virtwire_dec *d, remote_domain_get_block_job_info_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_decode(d, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->path));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->path, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
 }
@@ -10452,7 +10452,7 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_get_block_job_info_ret, 32u, 32u);
 static inline int vw_remote_domain_block_job_set_speed_args_encode(virtwire_enc *e, const remote_domain_block_job_set_speed_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->path));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->path, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u64(e, v->bandwidth));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
@@ -10461,7 +10461,7 @@ static inline int vw_remote_domain_block_job_set_speed_args_encode(virtwire_enc 
 static inline int vw_remote_domain_block_job_set_speed_args_decode(virtwire_dec *d, remote_domain_block_job_set_speed_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_decode(d, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->path));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->path, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_u64(d, &v->bandwidth));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
@@ -10497,7 +10497,7 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_block_job_set_speed_args, 8388648u, 40u);
 static inline int vw_remote_domain_block_pull_args_encode(virtwire_enc *e, const remote_domain_block_pull_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->path));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->path, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u64(e, v->bandwidth));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
@@ -10506,7 +10506,7 @@ static inline int vw_remote_domain_block_pull_args_encode(virtwire_enc *e, const
 static inline int vw_remote_domain_block_pull_args_decode(virtwire_dec *d, remote_domain_block_pull_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_decode(d, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->path));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->path, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_u64(d, &v->bandwidth));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
@@ -10542,7 +10542,7 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_block_pull_args, 8388648u, 40u);
 static inline int vw_remote_domain_block_rebase_args_encode(virtwire_enc *e, const remote_domain_block_rebase_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->path));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->path, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(vw_remote_string_encode(e, &v->base));
     VIRTWIRE_TRY(virtwire_put_u64(e, v->bandwidth));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
@@ -10552,7 +10552,7 @@ static inline int vw_remote_domain_block_rebase_args_encode(virtwire_enc *e, con
 static inline int vw_remote_domain_block_rebase_args_decode(virtwire_dec *d, remote_domain_block_rebase_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_decode(d, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->path));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->path, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(vw_remote_string_decode(d, &v->base));
     VIRTWIRE_TRY(virtwire_get_u64(d, &v->bandwidth));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
@@ -10591,8 +10591,8 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_block_rebase_args, 12582960u, 44u);
 static inline int vw_remote_domain_block_copy_args_encode(virtwire_enc *e, const remote_domain_block_copy_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->path));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->destxml));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->path, REMOTE_STRING_MAX));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->destxml, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->params.params_len, v->params.params_val, REMOTE_DOMAIN_BLOCK_COPY_PARAMETERS_MAX));
     for (unsigned int i = 0; i < v->params.params_len; i++)
         VIRTWIRE_TRY(vw_remote_typed_param_encode(e, &v->params.params_val[i]));
@@ -10603,8 +10603,8 @@ static inline int vw_remote_domain_block_copy_args_encode(virtwire_enc *e, const
 static inline int vw_remote_domain_block_copy_args_decode(virtwire_dec *d, remote_domain_block_copy_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_decode(d, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->path));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->destxml));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->path, REMOTE_STRING_MAX));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->destxml, REMOTE_STRING_MAX));
     {
         void *vw_p;
         VIRTWIRE_TRY(virtwire_get_array(d, &v->params.params_len, &vw_p, REMOTE_DOMAIN_BLOCK_COPY_PARAMETERS_MAX, 12, sizeof(*v->params.params_val)));
@@ -10655,7 +10655,7 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_block_copy_args, 146800872u, 40u);
 static inline int vw_remote_domain_block_commit_args_encode(virtwire_enc *e, const remote_domain_block_commit_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->disk));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->disk, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(vw_remote_string_encode(e, &v->base));
     VIRTWIRE_TRY(vw_remote_string_encode(e, &v->top));
     VIRTWIRE_TRY(virtwire_put_u64(e, v->bandwidth));
@@ -10666,7 +10666,7 @@ static inline int vw_remote_domain_block_commit_args_encode(virtwire_enc *e, con
 static inline int vw_remote_domain_block_commit_args_decode(virtwire_dec *d, remote_domain_block_commit_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_decode(d, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->disk));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->disk, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(vw_remote_string_decode(d, &v->base));
     VIRTWIRE_TRY(vw_remote_string_decode(d, &v->top));
     VIRTWIRE_TRY(virtwire_get_u64(d, &v->bandwidth));
@@ -10708,7 +10708,7 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_block_commit_args, 16777272u, 48u);
 static inline int vw_remote_domain_set_block_io_tune_args_encode(virtwire_enc *e, const remote_domain_set_block_io_tune_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->disk));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->disk, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->params.params_len, v->params.params_val, REMOTE_DOMAIN_BLOCK_IO_TUNE_PARAMETERS_MAX));
     for (unsigned int i = 0; i < v->params.params_len; i++)
         VIRTWIRE_TRY(vw_remote_typed_param_encode(e, &v->params.params_val[i]));
@@ -10719,7 +10719,7 @@ static inline int vw_remote_domain_set_block_io_tune_args_encode(virtwire_enc *e
 static inline int vw_remote_domain_set_block_io_tune_args_decode(virtwire_dec *d, remote_domain_set_block_io_tune_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_decode(d, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->disk));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->disk, REMOTE_STRING_MAX));
     {
         void *vw_p;
         VIRTWIRE_TRY(virtwire_get_array(d, &v->params.params_len, &vw_p, REMOTE_DOMAIN_BLOCK_IO_TUNE_PARAMETERS_MAX, 12, sizeof(*v->params.params_val)));
@@ -10865,7 +10865,7 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_get_block_io_tune_ret, 268435848u, 8u);
 static inline int vw_remote_domain_set_throttle_group_args_encode(virtwire_enc *e, const remote_domain_set_throttle_group_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->group));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->group, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->params.params_len, v->params.params_val, REMOTE_DOMAIN_BLOCK_IO_TUNE_PARAMETERS_MAX));
     for (unsigned int i = 0; i < v->params.params_len; i++)
         VIRTWIRE_TRY(vw_remote_typed_param_encode(e, &v->params.params_val[i]));
@@ -10876,7 +10876,7 @@ static inline int vw_remote_domain_set_throttle_group_args_encode(virtwire_enc *
 static inline int vw_remote_domain_set_throttle_group_args_decode(virtwire_dec *d, remote_domain_set_throttle_group_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_decode(d, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->group));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->group, REMOTE_STRING_MAX));
     {
         void *vw_p;
         VIRTWIRE_TRY(virtwire_get_array(d, &v->params.params_len, &vw_p, REMOTE_DOMAIN_BLOCK_IO_TUNE_PARAMETERS_MAX, 12, sizeof(*v->params.params_val)));
@@ -11103,13 +11103,13 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_get_hostname_args, 4194332u, 28u);
 /* struct remote_domain_get_hostname_ret */
 static inline int vw_remote_domain_get_hostname_ret_encode(virtwire_enc *e, const remote_domain_get_hostname_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->hostname));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->hostname, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_domain_get_hostname_ret_decode(virtwire_dec *d, remote_domain_get_hostname_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->hostname));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->hostname, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -11214,7 +11214,7 @@ static inline int vw_remote_connect_list_networks_ret_encode(virtwire_enc *e, co
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->names.names_len, v->names.names_val, REMOTE_NETWORK_LIST_MAX));
     for (unsigned int i = 0; i < v->names.names_len; i++)
-        VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->names.names_val[i]));
+        VIRTWIRE_TRY(virtwire_put_string(e, v->names.names_val[i], REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -11226,7 +11226,7 @@ static inline int vw_remote_connect_list_networks_ret_decode(virtwire_dec *d, re
         v->names.names_val = vw_p;
     }
     for (unsigned int i = 0; i < v->names.names_len; i++)
-        VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->names.names_val[i]));
+        VIRTWIRE_TRY(virtwire_get_string(d, &v->names.names_val[i], REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -11336,7 +11336,7 @@ static inline int vw_remote_connect_list_defined_networks_ret_encode(virtwire_en
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->names.names_len, v->names.names_val, REMOTE_NETWORK_LIST_MAX));
     for (unsigned int i = 0; i < v->names.names_len; i++)
-        VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->names.names_val[i]));
+        VIRTWIRE_TRY(virtwire_put_string(e, v->names.names_val[i], REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -11348,7 +11348,7 @@ static inline int vw_remote_connect_list_defined_networks_ret_decode(virtwire_de
         v->names.names_val = vw_p;
     }
     for (unsigned int i = 0; i < v->names.names_len; i++)
-        VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->names.names_val[i]));
+        VIRTWIRE_TRY(virtwire_get_string(d, &v->names.names_val[i], REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -11457,13 +11457,13 @@ VIRTWIRE_DEFINE_TYPE(remote_network_lookup_by_uuid_ret, 4194324u, 20u);
 /* struct remote_network_lookup_by_name_args */
 static inline int vw_remote_network_lookup_by_name_args_encode(virtwire_enc *e, const remote_network_lookup_by_name_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->name));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_network_lookup_by_name_args_decode(virtwire_dec *d, remote_network_lookup_by_name_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->name));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->name, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -11531,13 +11531,13 @@ VIRTWIRE_DEFINE_TYPE(remote_network_lookup_by_name_ret, 4194324u, 20u);
 /* struct remote_network_create_xml_args */
 static inline int vw_remote_network_create_xml_args_encode(virtwire_enc *e, const remote_network_create_xml_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->xml));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_network_create_xml_args_decode(virtwire_dec *d, remote_network_create_xml_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->xml));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->xml, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -11605,14 +11605,14 @@ VIRTWIRE_DEFINE_TYPE(remote_network_create_xml_ret, 4194324u, 20u);
 /* struct remote_network_create_xml_flags_args */
 static inline int vw_remote_network_create_xml_flags_args_encode(virtwire_enc *e, const remote_network_create_xml_flags_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->xml));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
 }
 
 static inline int vw_remote_network_create_xml_flags_args_decode(virtwire_dec *d, remote_network_create_xml_flags_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->xml));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->xml, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
 }
@@ -11681,13 +11681,13 @@ VIRTWIRE_DEFINE_TYPE(remote_network_create_xml_flags_ret, 4194324u, 20u);
 /* struct remote_network_define_xml_args */
 static inline int vw_remote_network_define_xml_args_encode(virtwire_enc *e, const remote_network_define_xml_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->xml));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_network_define_xml_args_decode(virtwire_dec *d, remote_network_define_xml_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->xml));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->xml, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -11755,14 +11755,14 @@ VIRTWIRE_DEFINE_TYPE(remote_network_define_xml_ret, 4194324u, 20u);
 /* struct remote_network_define_xml_flags_args */
 static inline int vw_remote_network_define_xml_flags_args_encode(virtwire_enc *e, const remote_network_define_xml_flags_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->xml));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
 }
 
 static inline int vw_remote_network_define_xml_flags_args_decode(virtwire_dec *d, remote_network_define_xml_flags_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->xml));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->xml, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
 }
@@ -11872,7 +11872,7 @@ static inline int vw_remote_network_update_args_encode(virtwire_enc *e, const re
     VIRTWIRE_TRY(virtwire_put_u32(e, v->command));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->section));
     VIRTWIRE_TRY(virtwire_put_i32(e, v->parentIndex));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->xml));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
 }
@@ -11883,7 +11883,7 @@ static inline int vw_remote_network_update_args_decode(virtwire_dec *d, remote_n
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->command));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->section));
     VIRTWIRE_TRY(virtwire_get_int(d, &v->parentIndex));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->xml));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->xml, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
 }
@@ -12030,13 +12030,13 @@ VIRTWIRE_DEFINE_TYPE(remote_network_get_xml_desc_args, 4194328u, 24u);
 /* struct remote_network_get_xml_desc_ret */
 static inline int vw_remote_network_get_xml_desc_ret_encode(virtwire_enc *e, const remote_network_get_xml_desc_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->xml));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_network_get_xml_desc_ret_decode(virtwire_dec *d, remote_network_get_xml_desc_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->xml));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->xml, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -12104,13 +12104,13 @@ VIRTWIRE_DEFINE_TYPE(remote_network_get_bridge_name_args, 4194324u, 20u);
 /* struct remote_network_get_bridge_name_ret */
 static inline int vw_remote_network_get_bridge_name_ret_encode(virtwire_enc *e, const remote_network_get_bridge_name_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->name));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_network_get_bridge_name_ret_decode(virtwire_dec *d, remote_network_get_bridge_name_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->name));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->name, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -12327,7 +12327,7 @@ static inline int vw_remote_connect_list_nwfilters_ret_encode(virtwire_enc *e, c
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->names.names_len, v->names.names_val, REMOTE_NWFILTER_LIST_MAX));
     for (unsigned int i = 0; i < v->names.names_len; i++)
-        VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->names.names_val[i]));
+        VIRTWIRE_TRY(virtwire_put_string(e, v->names.names_val[i], REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -12339,7 +12339,7 @@ static inline int vw_remote_connect_list_nwfilters_ret_decode(virtwire_dec *d, r
         v->names.names_val = vw_p;
     }
     for (unsigned int i = 0; i < v->names.names_len; i++)
-        VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->names.names_val[i]));
+        VIRTWIRE_TRY(virtwire_get_string(d, &v->names.names_val[i], REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -12448,13 +12448,13 @@ VIRTWIRE_DEFINE_TYPE(remote_nwfilter_lookup_by_uuid_ret, 4194324u, 20u);
 /* struct remote_nwfilter_lookup_by_name_args */
 static inline int vw_remote_nwfilter_lookup_by_name_args_encode(virtwire_enc *e, const remote_nwfilter_lookup_by_name_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->name));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_nwfilter_lookup_by_name_args_decode(virtwire_dec *d, remote_nwfilter_lookup_by_name_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->name));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->name, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -12522,13 +12522,13 @@ VIRTWIRE_DEFINE_TYPE(remote_nwfilter_lookup_by_name_ret, 4194324u, 20u);
 /* struct remote_nwfilter_define_xml_args */
 static inline int vw_remote_nwfilter_define_xml_args_encode(virtwire_enc *e, const remote_nwfilter_define_xml_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->xml));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_nwfilter_define_xml_args_decode(virtwire_dec *d, remote_nwfilter_define_xml_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->xml));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->xml, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -12596,14 +12596,14 @@ VIRTWIRE_DEFINE_TYPE(remote_nwfilter_define_xml_ret, 4194324u, 20u);
 /* struct remote_nwfilter_define_xml_flags_args */
 static inline int vw_remote_nwfilter_define_xml_flags_args_encode(virtwire_enc *e, const remote_nwfilter_define_xml_flags_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->xml));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
 }
 
 static inline int vw_remote_nwfilter_define_xml_flags_args_decode(virtwire_dec *d, remote_nwfilter_define_xml_flags_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->xml));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->xml, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
 }
@@ -12748,13 +12748,13 @@ VIRTWIRE_DEFINE_TYPE(remote_nwfilter_get_xml_desc_args, 4194328u, 24u);
 /* struct remote_nwfilter_get_xml_desc_ret */
 static inline int vw_remote_nwfilter_get_xml_desc_ret_encode(virtwire_enc *e, const remote_nwfilter_get_xml_desc_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->xml));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_nwfilter_get_xml_desc_ret_decode(virtwire_dec *d, remote_nwfilter_get_xml_desc_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->xml));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->xml, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -12859,7 +12859,7 @@ static inline int vw_remote_connect_list_interfaces_ret_encode(virtwire_enc *e, 
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->names.names_len, v->names.names_val, REMOTE_INTERFACE_LIST_MAX));
     for (unsigned int i = 0; i < v->names.names_len; i++)
-        VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->names.names_val[i]));
+        VIRTWIRE_TRY(virtwire_put_string(e, v->names.names_val[i], REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -12871,7 +12871,7 @@ static inline int vw_remote_connect_list_interfaces_ret_decode(virtwire_dec *d, 
         v->names.names_val = vw_p;
     }
     for (unsigned int i = 0; i < v->names.names_len; i++)
-        VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->names.names_val[i]));
+        VIRTWIRE_TRY(virtwire_get_string(d, &v->names.names_val[i], REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -12981,7 +12981,7 @@ static inline int vw_remote_connect_list_defined_interfaces_ret_encode(virtwire_
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->names.names_len, v->names.names_val, REMOTE_INTERFACE_LIST_MAX));
     for (unsigned int i = 0; i < v->names.names_len; i++)
-        VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->names.names_val[i]));
+        VIRTWIRE_TRY(virtwire_put_string(e, v->names.names_val[i], REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -12993,7 +12993,7 @@ static inline int vw_remote_connect_list_defined_interfaces_ret_decode(virtwire_
         v->names.names_val = vw_p;
     }
     for (unsigned int i = 0; i < v->names.names_len; i++)
-        VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->names.names_val[i]));
+        VIRTWIRE_TRY(virtwire_get_string(d, &v->names.names_val[i], REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -13029,13 +13029,13 @@ VIRTWIRE_DEFINE_TYPE(remote_connect_list_defined_interfaces_ret, 68719542276u, 4
 /* struct remote_interface_lookup_by_name_args */
 static inline int vw_remote_interface_lookup_by_name_args_encode(virtwire_enc *e, const remote_interface_lookup_by_name_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->name));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_interface_lookup_by_name_args_decode(virtwire_dec *d, remote_interface_lookup_by_name_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->name));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->name, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -13103,13 +13103,13 @@ VIRTWIRE_DEFINE_TYPE(remote_interface_lookup_by_name_ret, 8388616u, 8u);
 /* struct remote_interface_lookup_by_mac_string_args */
 static inline int vw_remote_interface_lookup_by_mac_string_args_encode(virtwire_enc *e, const remote_interface_lookup_by_mac_string_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->mac));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->mac, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_interface_lookup_by_mac_string_args_decode(virtwire_dec *d, remote_interface_lookup_by_mac_string_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->mac));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->mac, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -13216,13 +13216,13 @@ VIRTWIRE_DEFINE_TYPE(remote_interface_get_xml_desc_args, 8388620u, 12u);
 /* struct remote_interface_get_xml_desc_ret */
 static inline int vw_remote_interface_get_xml_desc_ret_encode(virtwire_enc *e, const remote_interface_get_xml_desc_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->xml));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_interface_get_xml_desc_ret_decode(virtwire_dec *d, remote_interface_get_xml_desc_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->xml));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->xml, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -13253,14 +13253,14 @@ VIRTWIRE_DEFINE_TYPE(remote_interface_get_xml_desc_ret, 4194308u, 4u);
 /* struct remote_interface_define_xml_args */
 static inline int vw_remote_interface_define_xml_args_encode(virtwire_enc *e, const remote_interface_define_xml_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->xml));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
 }
 
 static inline int vw_remote_interface_define_xml_args_decode(virtwire_dec *d, remote_interface_define_xml_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->xml));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->xml, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
 }
@@ -13599,13 +13599,13 @@ VIRTWIRE_DEFINE_TYPE(remote_auth_list_ret, 84u, 4u);
 /* struct remote_auth_sasl_init_ret */
 static inline int vw_remote_auth_sasl_init_ret_encode(virtwire_enc *e, const remote_auth_sasl_init_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->mechlist));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->mechlist, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_auth_sasl_init_ret_decode(virtwire_dec *d, remote_auth_sasl_init_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->mechlist));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->mechlist, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -13636,7 +13636,7 @@ VIRTWIRE_DEFINE_TYPE(remote_auth_sasl_init_ret, 4194308u, 4u);
 /* struct remote_auth_sasl_start_args */
 static inline int vw_remote_auth_sasl_start_args_encode(virtwire_enc *e, const remote_auth_sasl_start_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->mech));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->mech, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_i32(e, v->nil));
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->data.data_len, v->data.data_val, REMOTE_AUTH_SASL_DATA_MAX));
     for (unsigned int i = 0; i < v->data.data_len; i++)
@@ -13646,7 +13646,7 @@ static inline int vw_remote_auth_sasl_start_args_encode(virtwire_enc *e, const r
 
 static inline int vw_remote_auth_sasl_start_args_decode(virtwire_dec *d, remote_auth_sasl_start_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->mech));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->mech, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_int(d, &v->nil));
     {
         void *vw_p;
@@ -13950,7 +13950,7 @@ static inline int vw_remote_connect_list_storage_pools_ret_encode(virtwire_enc *
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->names.names_len, v->names.names_val, REMOTE_STORAGE_POOL_LIST_MAX));
     for (unsigned int i = 0; i < v->names.names_len; i++)
-        VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->names.names_val[i]));
+        VIRTWIRE_TRY(virtwire_put_string(e, v->names.names_val[i], REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -13962,7 +13962,7 @@ static inline int vw_remote_connect_list_storage_pools_ret_decode(virtwire_dec *
         v->names.names_val = vw_p;
     }
     for (unsigned int i = 0; i < v->names.names_len; i++)
-        VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->names.names_val[i]));
+        VIRTWIRE_TRY(virtwire_get_string(d, &v->names.names_val[i], REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -14072,7 +14072,7 @@ static inline int vw_remote_connect_list_defined_storage_pools_ret_encode(virtwi
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->names.names_len, v->names.names_val, REMOTE_STORAGE_POOL_LIST_MAX));
     for (unsigned int i = 0; i < v->names.names_len; i++)
-        VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->names.names_val[i]));
+        VIRTWIRE_TRY(virtwire_put_string(e, v->names.names_val[i], REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -14084,7 +14084,7 @@ static inline int vw_remote_connect_list_defined_storage_pools_ret_decode(virtwi
         v->names.names_val = vw_p;
     }
     for (unsigned int i = 0; i < v->names.names_len; i++)
-        VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->names.names_val[i]));
+        VIRTWIRE_TRY(virtwire_get_string(d, &v->names.names_val[i], REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -14120,7 +14120,7 @@ VIRTWIRE_DEFINE_TYPE(remote_connect_list_defined_storage_pools_ret, 68719542276u
 /* struct remote_connect_find_storage_pool_sources_args */
 static inline int vw_remote_connect_find_storage_pool_sources_args_encode(virtwire_enc *e, const remote_connect_find_storage_pool_sources_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->type));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->type, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(vw_remote_string_encode(e, &v->srcSpec));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
@@ -14128,7 +14128,7 @@ static inline int vw_remote_connect_find_storage_pool_sources_args_encode(virtwi
 
 static inline int vw_remote_connect_find_storage_pool_sources_args_decode(virtwire_dec *d, remote_connect_find_storage_pool_sources_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->type));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->type, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(vw_remote_string_decode(d, &v->srcSpec));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
@@ -14163,13 +14163,13 @@ VIRTWIRE_DEFINE_TYPE(remote_connect_find_storage_pool_sources_args, 8388624u, 12
 /* struct remote_connect_find_storage_pool_sources_ret */
 static inline int vw_remote_connect_find_storage_pool_sources_ret_encode(virtwire_enc *e, const remote_connect_find_storage_pool_sources_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->xml));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_connect_find_storage_pool_sources_ret_decode(virtwire_dec *d, remote_connect_find_storage_pool_sources_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->xml));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->xml, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -14273,13 +14273,13 @@ VIRTWIRE_DEFINE_TYPE(remote_storage_pool_lookup_by_uuid_ret, 4194324u, 20u);
 /* struct remote_storage_pool_lookup_by_name_args */
 static inline int vw_remote_storage_pool_lookup_by_name_args_encode(virtwire_enc *e, const remote_storage_pool_lookup_by_name_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->name));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_storage_pool_lookup_by_name_args_decode(virtwire_dec *d, remote_storage_pool_lookup_by_name_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->name));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->name, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -14421,13 +14421,13 @@ VIRTWIRE_DEFINE_TYPE(remote_storage_pool_lookup_by_volume_ret, 4194324u, 20u);
 /* struct remote_storage_pool_lookup_by_target_path_args */
 static inline int vw_remote_storage_pool_lookup_by_target_path_args_encode(virtwire_enc *e, const remote_storage_pool_lookup_by_target_path_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->path));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->path, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_storage_pool_lookup_by_target_path_args_decode(virtwire_dec *d, remote_storage_pool_lookup_by_target_path_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->path));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->path, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -14495,14 +14495,14 @@ VIRTWIRE_DEFINE_TYPE(remote_storage_pool_lookup_by_target_path_ret, 4194324u, 20
 /* struct remote_storage_pool_create_xml_args */
 static inline int vw_remote_storage_pool_create_xml_args_encode(virtwire_enc *e, const remote_storage_pool_create_xml_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->xml));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
 }
 
 static inline int vw_remote_storage_pool_create_xml_args_decode(virtwire_dec *d, remote_storage_pool_create_xml_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->xml));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->xml, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
 }
@@ -14571,14 +14571,14 @@ VIRTWIRE_DEFINE_TYPE(remote_storage_pool_create_xml_ret, 4194324u, 20u);
 /* struct remote_storage_pool_define_xml_args */
 static inline int vw_remote_storage_pool_define_xml_args_encode(virtwire_enc *e, const remote_storage_pool_define_xml_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->xml));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
 }
 
 static inline int vw_remote_storage_pool_define_xml_args_decode(virtwire_dec *d, remote_storage_pool_define_xml_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->xml));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->xml, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
 }
@@ -14916,13 +14916,13 @@ VIRTWIRE_DEFINE_TYPE(remote_storage_pool_get_xml_desc_args, 4194328u, 24u);
 /* struct remote_storage_pool_get_xml_desc_ret */
 static inline int vw_remote_storage_pool_get_xml_desc_ret_encode(virtwire_enc *e, const remote_storage_pool_get_xml_desc_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->xml));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_storage_pool_get_xml_desc_ret_decode(virtwire_dec *d, remote_storage_pool_get_xml_desc_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->xml));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->xml, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -15258,7 +15258,7 @@ static inline int vw_remote_storage_pool_list_volumes_ret_encode(virtwire_enc *e
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->names.names_len, v->names.names_val, REMOTE_STORAGE_VOL_LIST_MAX));
     for (unsigned int i = 0; i < v->names.names_len; i++)
-        VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->names.names_val[i]));
+        VIRTWIRE_TRY(virtwire_put_string(e, v->names.names_val[i], REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -15270,7 +15270,7 @@ static inline int vw_remote_storage_pool_list_volumes_ret_decode(virtwire_dec *d
         v->names.names_val = vw_p;
     }
     for (unsigned int i = 0; i < v->names.names_len; i++)
-        VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->names.names_val[i]));
+        VIRTWIRE_TRY(virtwire_get_string(d, &v->names.names_val[i], REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -15307,14 +15307,14 @@ VIRTWIRE_DEFINE_TYPE(remote_storage_pool_list_volumes_ret, 68719542276u, 4u);
 static inline int vw_remote_storage_vol_lookup_by_name_args_encode(virtwire_enc *e, const remote_storage_vol_lookup_by_name_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_storage_pool_encode(e, &v->pool));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->name));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_storage_vol_lookup_by_name_args_decode(virtwire_dec *d, remote_storage_vol_lookup_by_name_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_storage_pool_decode(d, &v->pool));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->name));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->name, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -15384,13 +15384,13 @@ VIRTWIRE_DEFINE_TYPE(remote_storage_vol_lookup_by_name_ret, 12582924u, 12u);
 /* struct remote_storage_vol_lookup_by_key_args */
 static inline int vw_remote_storage_vol_lookup_by_key_args_encode(virtwire_enc *e, const remote_storage_vol_lookup_by_key_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->key));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->key, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_storage_vol_lookup_by_key_args_decode(virtwire_dec *d, remote_storage_vol_lookup_by_key_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->key));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->key, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -15458,13 +15458,13 @@ VIRTWIRE_DEFINE_TYPE(remote_storage_vol_lookup_by_key_ret, 12582924u, 12u);
 /* struct remote_storage_vol_lookup_by_path_args */
 static inline int vw_remote_storage_vol_lookup_by_path_args_encode(virtwire_enc *e, const remote_storage_vol_lookup_by_path_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->path));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->path, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_storage_vol_lookup_by_path_args_decode(virtwire_dec *d, remote_storage_vol_lookup_by_path_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->path));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->path, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -15533,7 +15533,7 @@ VIRTWIRE_DEFINE_TYPE(remote_storage_vol_lookup_by_path_ret, 12582924u, 12u);
 static inline int vw_remote_storage_vol_create_xml_args_encode(virtwire_enc *e, const remote_storage_vol_create_xml_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_storage_pool_encode(e, &v->pool));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->xml));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
 }
@@ -15541,7 +15541,7 @@ static inline int vw_remote_storage_vol_create_xml_args_encode(virtwire_enc *e, 
 static inline int vw_remote_storage_vol_create_xml_args_decode(virtwire_dec *d, remote_storage_vol_create_xml_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_storage_pool_decode(d, &v->pool));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->xml));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->xml, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
 }
@@ -15613,7 +15613,7 @@ VIRTWIRE_DEFINE_TYPE(remote_storage_vol_create_xml_ret, 12582924u, 12u);
 static inline int vw_remote_storage_vol_create_xml_from_args_encode(virtwire_enc *e, const remote_storage_vol_create_xml_from_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_storage_pool_encode(e, &v->pool));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->xml));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(vw_remote_nonnull_storage_vol_encode(e, &v->clonevol));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
@@ -15622,7 +15622,7 @@ static inline int vw_remote_storage_vol_create_xml_from_args_encode(virtwire_enc
 static inline int vw_remote_storage_vol_create_xml_from_args_decode(virtwire_dec *d, remote_storage_vol_create_xml_from_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_storage_pool_decode(d, &v->pool));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->xml));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->xml, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(vw_remote_nonnull_storage_vol_decode(d, &v->clonevol));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
@@ -15854,13 +15854,13 @@ VIRTWIRE_DEFINE_TYPE(remote_storage_vol_get_xml_desc_args, 12582928u, 16u);
 /* struct remote_storage_vol_get_xml_desc_ret */
 static inline int vw_remote_storage_vol_get_xml_desc_ret_encode(virtwire_enc *e, const remote_storage_vol_get_xml_desc_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->xml));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_storage_vol_get_xml_desc_ret_decode(virtwire_dec *d, remote_storage_vol_get_xml_desc_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->xml));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->xml, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -16084,13 +16084,13 @@ VIRTWIRE_DEFINE_TYPE(remote_storage_vol_get_path_args, 12582924u, 12u);
 /* struct remote_storage_vol_get_path_ret */
 static inline int vw_remote_storage_vol_get_path_ret_encode(virtwire_enc *e, const remote_storage_vol_get_path_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->name));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_storage_vol_get_path_ret_decode(virtwire_dec *d, remote_storage_vol_get_path_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->name));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->name, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -16280,7 +16280,7 @@ static inline int vw_remote_node_list_devices_ret_encode(virtwire_enc *e, const 
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->names.names_len, v->names.names_val, REMOTE_NODE_DEVICE_LIST_MAX));
     for (unsigned int i = 0; i < v->names.names_len; i++)
-        VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->names.names_val[i]));
+        VIRTWIRE_TRY(virtwire_put_string(e, v->names.names_val[i], REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -16292,7 +16292,7 @@ static inline int vw_remote_node_list_devices_ret_decode(virtwire_dec *d, remote
         v->names.names_val = vw_p;
     }
     for (unsigned int i = 0; i < v->names.names_len; i++)
-        VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->names.names_val[i]));
+        VIRTWIRE_TRY(virtwire_get_string(d, &v->names.names_val[i], REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -16328,13 +16328,13 @@ VIRTWIRE_DEFINE_TYPE(remote_node_list_devices_ret, 274878169092u, 4u);
 /* struct remote_node_device_lookup_by_name_args */
 static inline int vw_remote_node_device_lookup_by_name_args_encode(virtwire_enc *e, const remote_node_device_lookup_by_name_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->name));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_node_device_lookup_by_name_args_decode(virtwire_dec *d, remote_node_device_lookup_by_name_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->name));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->name, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -16402,16 +16402,16 @@ VIRTWIRE_DEFINE_TYPE(remote_node_device_lookup_by_name_ret, 4194308u, 4u);
 /* struct remote_node_device_lookup_scsi_host_by_wwn_args */
 static inline int vw_remote_node_device_lookup_scsi_host_by_wwn_args_encode(virtwire_enc *e, const remote_node_device_lookup_scsi_host_by_wwn_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->wwnn));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->wwpn));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->wwnn, REMOTE_STRING_MAX));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->wwpn, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
 }
 
 static inline int vw_remote_node_device_lookup_scsi_host_by_wwn_args_decode(virtwire_dec *d, remote_node_device_lookup_scsi_host_by_wwn_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->wwnn));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->wwpn));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->wwnn, REMOTE_STRING_MAX));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->wwpn, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
 }
@@ -16482,14 +16482,14 @@ VIRTWIRE_DEFINE_TYPE(remote_node_device_lookup_scsi_host_by_wwn_ret, 4194308u, 4
 /* struct remote_node_device_get_xml_desc_args */
 static inline int vw_remote_node_device_get_xml_desc_args_encode(virtwire_enc *e, const remote_node_device_get_xml_desc_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->name));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
 }
 
 static inline int vw_remote_node_device_get_xml_desc_args_decode(virtwire_dec *d, remote_node_device_get_xml_desc_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->name));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->name, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
 }
@@ -16521,13 +16521,13 @@ VIRTWIRE_DEFINE_TYPE(remote_node_device_get_xml_desc_args, 4194312u, 8u);
 /* struct remote_node_device_get_xml_desc_ret */
 static inline int vw_remote_node_device_get_xml_desc_ret_encode(virtwire_enc *e, const remote_node_device_get_xml_desc_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->xml));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_node_device_get_xml_desc_ret_decode(virtwire_dec *d, remote_node_device_get_xml_desc_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->xml));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->xml, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -16558,13 +16558,13 @@ VIRTWIRE_DEFINE_TYPE(remote_node_device_get_xml_desc_ret, 4194308u, 4u);
 /* struct remote_node_device_get_parent_args */
 static inline int vw_remote_node_device_get_parent_args_encode(virtwire_enc *e, const remote_node_device_get_parent_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->name));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_node_device_get_parent_args_decode(virtwire_dec *d, remote_node_device_get_parent_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->name));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->name, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -16632,13 +16632,13 @@ VIRTWIRE_DEFINE_TYPE(remote_node_device_get_parent_ret, 4194312u, 4u);
 /* struct remote_node_device_num_of_caps_args */
 static inline int vw_remote_node_device_num_of_caps_args_encode(virtwire_enc *e, const remote_node_device_num_of_caps_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->name));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_node_device_num_of_caps_args_decode(virtwire_dec *d, remote_node_device_num_of_caps_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->name));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->name, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -16705,14 +16705,14 @@ VIRTWIRE_DEFINE_TYPE(remote_node_device_num_of_caps_ret, 4u, 4u);
 /* struct remote_node_device_list_caps_args */
 static inline int vw_remote_node_device_list_caps_args_encode(virtwire_enc *e, const remote_node_device_list_caps_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->name));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_i32(e, v->maxnames));
     return 0;
 }
 
 static inline int vw_remote_node_device_list_caps_args_decode(virtwire_dec *d, remote_node_device_list_caps_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->name));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->name, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_int(d, &v->maxnames));
     return 0;
 }
@@ -16746,7 +16746,7 @@ static inline int vw_remote_node_device_list_caps_ret_encode(virtwire_enc *e, co
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->names.names_len, v->names.names_val, REMOTE_NODE_DEVICE_CAPS_LIST_MAX));
     for (unsigned int i = 0; i < v->names.names_len; i++)
-        VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->names.names_val[i]));
+        VIRTWIRE_TRY(virtwire_put_string(e, v->names.names_val[i], REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -16758,7 +16758,7 @@ static inline int vw_remote_node_device_list_caps_ret_decode(virtwire_dec *d, re
         v->names.names_val = vw_p;
     }
     for (unsigned int i = 0; i < v->names.names_len; i++)
-        VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->names.names_val[i]));
+        VIRTWIRE_TRY(virtwire_get_string(d, &v->names.names_val[i], REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -16794,13 +16794,13 @@ VIRTWIRE_DEFINE_TYPE(remote_node_device_list_caps_ret, 274878169092u, 4u);
 /* struct remote_node_device_dettach_args */
 static inline int vw_remote_node_device_dettach_args_encode(virtwire_enc *e, const remote_node_device_dettach_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->name));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_node_device_dettach_args_decode(virtwire_dec *d, remote_node_device_dettach_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->name));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->name, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -16831,7 +16831,7 @@ VIRTWIRE_DEFINE_TYPE(remote_node_device_dettach_args, 4194308u, 4u);
 /* struct remote_node_device_detach_flags_args */
 static inline int vw_remote_node_device_detach_flags_args_encode(virtwire_enc *e, const remote_node_device_detach_flags_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->name));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(vw_remote_string_encode(e, &v->driverName));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
@@ -16839,7 +16839,7 @@ static inline int vw_remote_node_device_detach_flags_args_encode(virtwire_enc *e
 
 static inline int vw_remote_node_device_detach_flags_args_decode(virtwire_dec *d, remote_node_device_detach_flags_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->name));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->name, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(vw_remote_string_decode(d, &v->driverName));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
@@ -16874,13 +16874,13 @@ VIRTWIRE_DEFINE_TYPE(remote_node_device_detach_flags_args, 8388624u, 12u);
 /* struct remote_node_device_re_attach_args */
 static inline int vw_remote_node_device_re_attach_args_encode(virtwire_enc *e, const remote_node_device_re_attach_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->name));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_node_device_re_attach_args_decode(virtwire_dec *d, remote_node_device_re_attach_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->name));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->name, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -16911,13 +16911,13 @@ VIRTWIRE_DEFINE_TYPE(remote_node_device_re_attach_args, 4194308u, 4u);
 /* struct remote_node_device_reset_args */
 static inline int vw_remote_node_device_reset_args_encode(virtwire_enc *e, const remote_node_device_reset_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->name));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_node_device_reset_args_decode(virtwire_dec *d, remote_node_device_reset_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->name));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->name, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -16948,14 +16948,14 @@ VIRTWIRE_DEFINE_TYPE(remote_node_device_reset_args, 4194308u, 4u);
 /* struct remote_node_device_create_xml_args */
 static inline int vw_remote_node_device_create_xml_args_encode(virtwire_enc *e, const remote_node_device_create_xml_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->xml_desc));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->xml_desc, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
 }
 
 static inline int vw_remote_node_device_create_xml_args_decode(virtwire_dec *d, remote_node_device_create_xml_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->xml_desc));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->xml_desc, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
 }
@@ -17024,13 +17024,13 @@ VIRTWIRE_DEFINE_TYPE(remote_node_device_create_xml_ret, 4194308u, 4u);
 /* struct remote_node_device_destroy_args */
 static inline int vw_remote_node_device_destroy_args_encode(virtwire_enc *e, const remote_node_device_destroy_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->name));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_node_device_destroy_args_decode(virtwire_dec *d, remote_node_device_destroy_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->name));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->name, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -17061,14 +17061,14 @@ VIRTWIRE_DEFINE_TYPE(remote_node_device_destroy_args, 4194308u, 4u);
 /* struct remote_node_device_define_xml_args */
 static inline int vw_remote_node_device_define_xml_args_encode(virtwire_enc *e, const remote_node_device_define_xml_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->xml_desc));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->xml_desc, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
 }
 
 static inline int vw_remote_node_device_define_xml_args_decode(virtwire_dec *d, remote_node_device_define_xml_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->xml_desc));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->xml_desc, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
 }
@@ -17137,14 +17137,14 @@ VIRTWIRE_DEFINE_TYPE(remote_node_device_define_xml_ret, 4194308u, 4u);
 /* struct remote_node_device_undefine_args */
 static inline int vw_remote_node_device_undefine_args_encode(virtwire_enc *e, const remote_node_device_undefine_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->name));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
 }
 
 static inline int vw_remote_node_device_undefine_args_decode(virtwire_dec *d, remote_node_device_undefine_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->name));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->name, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
 }
@@ -17176,14 +17176,14 @@ VIRTWIRE_DEFINE_TYPE(remote_node_device_undefine_args, 4194312u, 8u);
 /* struct remote_node_device_create_args */
 static inline int vw_remote_node_device_create_args_encode(virtwire_enc *e, const remote_node_device_create_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->name));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
 }
 
 static inline int vw_remote_node_device_create_args_decode(virtwire_dec *d, remote_node_device_create_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->name));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->name, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
 }
@@ -17215,13 +17215,13 @@ VIRTWIRE_DEFINE_TYPE(remote_node_device_create_args, 4194312u, 8u);
 /* struct remote_node_device_get_autostart_args */
 static inline int vw_remote_node_device_get_autostart_args_encode(virtwire_enc *e, const remote_node_device_get_autostart_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->name));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_node_device_get_autostart_args_decode(virtwire_dec *d, remote_node_device_get_autostart_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->name));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->name, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -17288,14 +17288,14 @@ VIRTWIRE_DEFINE_TYPE(remote_node_device_get_autostart_ret, 4u, 4u);
 /* struct remote_node_device_set_autostart_args */
 static inline int vw_remote_node_device_set_autostart_args_encode(virtwire_enc *e, const remote_node_device_set_autostart_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->name));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_i32(e, v->autostart));
     return 0;
 }
 
 static inline int vw_remote_node_device_set_autostart_args_decode(virtwire_dec *d, remote_node_device_set_autostart_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->name));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->name, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_int(d, &v->autostart));
     return 0;
 }
@@ -17327,13 +17327,13 @@ VIRTWIRE_DEFINE_TYPE(remote_node_device_set_autostart_args, 4194312u, 8u);
 /* struct remote_node_device_is_persistent_args */
 static inline int vw_remote_node_device_is_persistent_args_encode(virtwire_enc *e, const remote_node_device_is_persistent_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->name));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_node_device_is_persistent_args_decode(virtwire_dec *d, remote_node_device_is_persistent_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->name));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->name, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -17400,13 +17400,13 @@ VIRTWIRE_DEFINE_TYPE(remote_node_device_is_persistent_ret, 4u, 4u);
 /* struct remote_node_device_is_active_args */
 static inline int vw_remote_node_device_is_active_args_encode(virtwire_enc *e, const remote_node_device_is_active_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->name));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_node_device_is_active_args_decode(virtwire_dec *d, remote_node_device_is_active_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->name));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->name, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -17473,16 +17473,16 @@ VIRTWIRE_DEFINE_TYPE(remote_node_device_is_active_ret, 4u, 4u);
 /* struct remote_node_device_update_args */
 static inline int vw_remote_node_device_update_args_encode(virtwire_enc *e, const remote_node_device_update_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->name));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->xml_desc));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->xml_desc, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
 }
 
 static inline int vw_remote_node_device_update_args_decode(virtwire_dec *d, remote_node_device_update_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->name));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->xml_desc));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->name, REMOTE_STRING_MAX));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->xml_desc, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
 }
@@ -17668,16 +17668,16 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_event_callback_lifecycle_msg, 4194340u, 36u);
 /* struct remote_connect_domain_xml_from_native_args */
 static inline int vw_remote_connect_domain_xml_from_native_args_encode(virtwire_enc *e, const remote_connect_domain_xml_from_native_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->nativeFormat));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->nativeConfig));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->nativeFormat, REMOTE_STRING_MAX));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->nativeConfig, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
 }
 
 static inline int vw_remote_connect_domain_xml_from_native_args_decode(virtwire_dec *d, remote_connect_domain_xml_from_native_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->nativeFormat));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->nativeConfig));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->nativeFormat, REMOTE_STRING_MAX));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->nativeConfig, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
 }
@@ -17711,13 +17711,13 @@ VIRTWIRE_DEFINE_TYPE(remote_connect_domain_xml_from_native_args, 8388620u, 12u);
 /* struct remote_connect_domain_xml_from_native_ret */
 static inline int vw_remote_connect_domain_xml_from_native_ret_encode(virtwire_enc *e, const remote_connect_domain_xml_from_native_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->domainXml));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->domainXml, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_connect_domain_xml_from_native_ret_decode(virtwire_dec *d, remote_connect_domain_xml_from_native_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->domainXml));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->domainXml, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -17748,16 +17748,16 @@ VIRTWIRE_DEFINE_TYPE(remote_connect_domain_xml_from_native_ret, 4194308u, 4u);
 /* struct remote_connect_domain_xml_to_native_args */
 static inline int vw_remote_connect_domain_xml_to_native_args_encode(virtwire_enc *e, const remote_connect_domain_xml_to_native_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->nativeFormat));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->domainXml));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->nativeFormat, REMOTE_STRING_MAX));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->domainXml, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
 }
 
 static inline int vw_remote_connect_domain_xml_to_native_args_decode(virtwire_dec *d, remote_connect_domain_xml_to_native_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->nativeFormat));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->domainXml));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->nativeFormat, REMOTE_STRING_MAX));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->domainXml, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
 }
@@ -17791,13 +17791,13 @@ VIRTWIRE_DEFINE_TYPE(remote_connect_domain_xml_to_native_args, 8388620u, 12u);
 /* struct remote_connect_domain_xml_to_native_ret */
 static inline int vw_remote_connect_domain_xml_to_native_ret_encode(virtwire_enc *e, const remote_connect_domain_xml_to_native_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->nativeConfig));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->nativeConfig, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_connect_domain_xml_to_native_ret_decode(virtwire_dec *d, remote_connect_domain_xml_to_native_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->nativeConfig));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->nativeConfig, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -17902,7 +17902,7 @@ static inline int vw_remote_connect_list_secrets_ret_encode(virtwire_enc *e, con
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->uuids.uuids_len, v->uuids.uuids_val, REMOTE_SECRET_LIST_MAX));
     for (unsigned int i = 0; i < v->uuids.uuids_len; i++)
-        VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->uuids.uuids_val[i]));
+        VIRTWIRE_TRY(virtwire_put_string(e, v->uuids.uuids_val[i], REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -17914,7 +17914,7 @@ static inline int vw_remote_connect_list_secrets_ret_decode(virtwire_dec *d, rem
         v->uuids.uuids_val = vw_p;
     }
     for (unsigned int i = 0; i < v->uuids.uuids_len; i++)
-        VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->uuids.uuids_val[i]));
+        VIRTWIRE_TRY(virtwire_get_string(d, &v->uuids.uuids_val[i], REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -18023,14 +18023,14 @@ VIRTWIRE_DEFINE_TYPE(remote_secret_lookup_by_uuid_ret, 4194328u, 24u);
 /* struct remote_secret_define_xml_args */
 static inline int vw_remote_secret_define_xml_args_encode(virtwire_enc *e, const remote_secret_define_xml_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->xml));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
 }
 
 static inline int vw_remote_secret_define_xml_args_decode(virtwire_dec *d, remote_secret_define_xml_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->xml));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->xml, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
 }
@@ -18138,13 +18138,13 @@ VIRTWIRE_DEFINE_TYPE(remote_secret_get_xml_desc_args, 4194332u, 28u);
 /* struct remote_secret_get_xml_desc_ret */
 static inline int vw_remote_secret_get_xml_desc_ret_encode(virtwire_enc *e, const remote_secret_get_xml_desc_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->xml));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_secret_get_xml_desc_ret_decode(virtwire_dec *d, remote_secret_get_xml_desc_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->xml));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->xml, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -18336,14 +18336,14 @@ VIRTWIRE_DEFINE_TYPE(remote_secret_undefine_args, 4194328u, 24u);
 static inline int vw_remote_secret_lookup_by_usage_args_encode(virtwire_enc *e, const remote_secret_lookup_by_usage_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->usageType));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->usageID));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->usageID, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_secret_lookup_by_usage_args_decode(virtwire_dec *d, remote_secret_lookup_by_usage_args *v)
 {
     VIRTWIRE_TRY(virtwire_get_int(d, &v->usageType));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->usageID));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->usageID, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -18414,7 +18414,7 @@ static inline int vw_remote_domain_migrate_prepare_tunnel_args_encode(virtwire_e
     VIRTWIRE_TRY(virtwire_put_u64(e, v->flags));
     VIRTWIRE_TRY(vw_remote_string_encode(e, &v->dname));
     VIRTWIRE_TRY(virtwire_put_u64(e, v->resource));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->dom_xml));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->dom_xml, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -18423,7 +18423,7 @@ static inline int vw_remote_domain_migrate_prepare_tunnel_args_decode(virtwire_d
     VIRTWIRE_TRY(virtwire_get_u64(d, &v->flags));
     VIRTWIRE_TRY(vw_remote_string_decode(d, &v->dname));
     VIRTWIRE_TRY(virtwire_get_u64(d, &v->resource));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->dom_xml));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->dom_xml, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -19076,14 +19076,14 @@ VIRTWIRE_DEFINE_TYPE(remote_interface_is_active_ret, 4u, 4u);
 /* struct remote_connect_compare_cpu_args */
 static inline int vw_remote_connect_compare_cpu_args_encode(virtwire_enc *e, const remote_connect_compare_cpu_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->xml));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
 }
 
 static inline int vw_remote_connect_compare_cpu_args_decode(virtwire_dec *d, remote_connect_compare_cpu_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->xml));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->xml, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
 }
@@ -19153,7 +19153,7 @@ static inline int vw_remote_connect_baseline_cpu_args_encode(virtwire_enc *e, co
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->xmlCPUs.xmlCPUs_len, v->xmlCPUs.xmlCPUs_val, REMOTE_CPU_BASELINE_MAX));
     for (unsigned int i = 0; i < v->xmlCPUs.xmlCPUs_len; i++)
-        VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->xmlCPUs.xmlCPUs_val[i]));
+        VIRTWIRE_TRY(virtwire_put_string(e, v->xmlCPUs.xmlCPUs_val[i], REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
 }
@@ -19166,7 +19166,7 @@ static inline int vw_remote_connect_baseline_cpu_args_decode(virtwire_dec *d, re
         v->xmlCPUs.xmlCPUs_val = vw_p;
     }
     for (unsigned int i = 0; i < v->xmlCPUs.xmlCPUs_len; i++)
-        VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->xmlCPUs.xmlCPUs_val[i]));
+        VIRTWIRE_TRY(virtwire_get_string(d, &v->xmlCPUs.xmlCPUs_val[i], REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
 }
@@ -19203,13 +19203,13 @@ VIRTWIRE_DEFINE_TYPE(remote_connect_baseline_cpu_args, 1073742856u, 8u);
 /* struct remote_connect_baseline_cpu_ret */
 static inline int vw_remote_connect_baseline_cpu_ret_encode(virtwire_enc *e, const remote_connect_baseline_cpu_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->cpu));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->cpu, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_connect_baseline_cpu_ret_decode(virtwire_dec *d, remote_connect_baseline_cpu_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->cpu));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->cpu, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -20266,8 +20266,8 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_event_callback_watchdog_msg, 4194336u, 32u);
 static inline int vw_remote_domain_event_io_error_msg_encode(virtwire_enc *e, const remote_domain_event_io_error_msg *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->srcPath));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->devAlias));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->srcPath, REMOTE_STRING_MAX));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->devAlias, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_i32(e, v->action));
     return 0;
 }
@@ -20275,8 +20275,8 @@ static inline int vw_remote_domain_event_io_error_msg_encode(virtwire_enc *e, co
 static inline int vw_remote_domain_event_io_error_msg_decode(virtwire_dec *d, remote_domain_event_io_error_msg *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_decode(d, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->srcPath));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->devAlias));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->srcPath, REMOTE_STRING_MAX));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->devAlias, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_int(d, &v->action));
     return 0;
 }
@@ -20352,20 +20352,20 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_event_callback_io_error_msg, 12582952u, 40u);
 static inline int vw_remote_domain_event_io_error_reason_msg_encode(virtwire_enc *e, const remote_domain_event_io_error_reason_msg *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->srcPath));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->devAlias));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->srcPath, REMOTE_STRING_MAX));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->devAlias, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_i32(e, v->action));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->reason));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->reason, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_domain_event_io_error_reason_msg_decode(virtwire_dec *d, remote_domain_event_io_error_reason_msg *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_decode(d, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->srcPath));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->devAlias));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->srcPath, REMOTE_STRING_MAX));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->devAlias, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_int(d, &v->action));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->reason));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->reason, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -20442,16 +20442,16 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_event_callback_io_error_reason_msg, 16777260u
 static inline int vw_remote_domain_event_graphics_address_encode(virtwire_enc *e, const remote_domain_event_graphics_address *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->family));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->node));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->service));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->node, REMOTE_STRING_MAX));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->service, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_domain_event_graphics_address_decode(virtwire_dec *d, remote_domain_event_graphics_address *v)
 {
     VIRTWIRE_TRY(virtwire_get_int(d, &v->family));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->node));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->service));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->node, REMOTE_STRING_MAX));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->service, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -20484,15 +20484,15 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_event_graphics_address, 8388620u, 12u);
 /* struct remote_domain_event_graphics_identity */
 static inline int vw_remote_domain_event_graphics_identity_encode(virtwire_enc *e, const remote_domain_event_graphics_identity *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->type));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->name));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->type, REMOTE_STRING_MAX));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_domain_event_graphics_identity_decode(virtwire_dec *d, remote_domain_event_graphics_identity *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->type));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->name));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->type, REMOTE_STRING_MAX));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->name, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -20529,7 +20529,7 @@ static inline int vw_remote_domain_event_graphics_msg_encode(virtwire_enc *e, co
     VIRTWIRE_TRY(virtwire_put_i32(e, v->phase));
     VIRTWIRE_TRY(vw_remote_domain_event_graphics_address_encode(e, &v->local));
     VIRTWIRE_TRY(vw_remote_domain_event_graphics_address_encode(e, &v->remote));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->authScheme));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->authScheme, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->subject.subject_len, v->subject.subject_val, REMOTE_DOMAIN_EVENT_GRAPHICS_IDENTITY_MAX));
     for (unsigned int i = 0; i < v->subject.subject_len; i++)
         VIRTWIRE_TRY(vw_remote_domain_event_graphics_identity_encode(e, &v->subject.subject_val[i]));
@@ -20542,7 +20542,7 @@ static inline int vw_remote_domain_event_graphics_msg_decode(virtwire_dec *d, re
     VIRTWIRE_TRY(virtwire_get_int(d, &v->phase));
     VIRTWIRE_TRY(vw_remote_domain_event_graphics_address_decode(d, &v->local));
     VIRTWIRE_TRY(vw_remote_domain_event_graphics_address_decode(d, &v->remote));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->authScheme));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->authScheme, REMOTE_STRING_MAX));
     {
         void *vw_p;
         VIRTWIRE_TRY(virtwire_get_array(d, &v->subject.subject_len, &vw_p, REMOTE_DOMAIN_EVENT_GRAPHICS_IDENTITY_MAX, 8, sizeof(*v->subject.subject_val)));
@@ -20633,7 +20633,7 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_event_callback_graphics_msg, 192938208u, 64u)
 static inline int vw_remote_domain_event_block_job_msg_encode(virtwire_enc *e, const remote_domain_event_block_job_msg *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->path));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->path, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_i32(e, v->type));
     VIRTWIRE_TRY(virtwire_put_i32(e, v->status));
     return 0;
@@ -20642,7 +20642,7 @@ static inline int vw_remote_domain_event_block_job_msg_encode(virtwire_enc *e, c
 static inline int vw_remote_domain_event_block_job_msg_decode(virtwire_dec *d, remote_domain_event_block_job_msg *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_decode(d, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->path));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->path, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_int(d, &v->type));
     VIRTWIRE_TRY(virtwire_get_int(d, &v->status));
     return 0;
@@ -20719,7 +20719,7 @@ static inline int vw_remote_domain_event_disk_change_msg_encode(virtwire_enc *e,
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
     VIRTWIRE_TRY(vw_remote_string_encode(e, &v->oldSrcPath));
     VIRTWIRE_TRY(vw_remote_string_encode(e, &v->newSrcPath));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->devAlias));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->devAlias, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_i32(e, v->reason));
     return 0;
 }
@@ -20729,7 +20729,7 @@ static inline int vw_remote_domain_event_disk_change_msg_decode(virtwire_dec *d,
     VIRTWIRE_TRY(vw_remote_nonnull_domain_decode(d, &v->dom));
     VIRTWIRE_TRY(vw_remote_string_decode(d, &v->oldSrcPath));
     VIRTWIRE_TRY(vw_remote_string_decode(d, &v->newSrcPath));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->devAlias));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->devAlias, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_int(d, &v->reason));
     return 0;
 }
@@ -20807,7 +20807,7 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_event_callback_disk_change_msg, 16777268u, 44
 static inline int vw_remote_domain_event_tray_change_msg_encode(virtwire_enc *e, const remote_domain_event_tray_change_msg *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->devAlias));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->devAlias, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_i32(e, v->reason));
     return 0;
 }
@@ -20815,7 +20815,7 @@ static inline int vw_remote_domain_event_tray_change_msg_encode(virtwire_enc *e,
 static inline int vw_remote_domain_event_tray_change_msg_decode(virtwire_dec *d, remote_domain_event_tray_change_msg *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_decode(d, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->devAlias));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->devAlias, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_int(d, &v->reason));
     return 0;
 }
@@ -21392,13 +21392,13 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_managed_save_get_xml_desc_args, 4194332u, 28u
 /* struct remote_domain_managed_save_get_xml_desc_ret */
 static inline int vw_remote_domain_managed_save_get_xml_desc_ret_encode(virtwire_enc *e, const remote_domain_managed_save_get_xml_desc_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->xml));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_domain_managed_save_get_xml_desc_ret_decode(virtwire_dec *d, remote_domain_managed_save_get_xml_desc_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->xml));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->xml, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -21473,7 +21473,7 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_managed_save_define_xml_args, 8388644u, 32u);
 static inline int vw_remote_domain_snapshot_create_xml_args_encode(virtwire_enc *e, const remote_domain_snapshot_create_xml_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->xml_desc));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->xml_desc, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
 }
@@ -21481,7 +21481,7 @@ static inline int vw_remote_domain_snapshot_create_xml_args_encode(virtwire_enc 
 static inline int vw_remote_domain_snapshot_create_xml_args_decode(virtwire_dec *d, remote_domain_snapshot_create_xml_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_decode(d, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->xml_desc));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->xml_desc, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
 }
@@ -21591,13 +21591,13 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_snapshot_get_xml_desc_args, 8388640u, 32u);
 /* struct remote_domain_snapshot_get_xml_desc_ret */
 static inline int vw_remote_domain_snapshot_get_xml_desc_ret_encode(virtwire_enc *e, const remote_domain_snapshot_get_xml_desc_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->xml));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_domain_snapshot_get_xml_desc_ret_decode(virtwire_dec *d, remote_domain_snapshot_get_xml_desc_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->xml));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->xml, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -21746,7 +21746,7 @@ static inline int vw_remote_domain_snapshot_list_names_ret_encode(virtwire_enc *
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->names.names_len, v->names.names_val, REMOTE_DOMAIN_SNAPSHOT_LIST_MAX));
     for (unsigned int i = 0; i < v->names.names_len; i++)
-        VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->names.names_val[i]));
+        VIRTWIRE_TRY(virtwire_put_string(e, v->names.names_val[i], REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -21758,7 +21758,7 @@ static inline int vw_remote_domain_snapshot_list_names_ret_decode(virtwire_dec *
         v->names.names_val = vw_p;
     }
     for (unsigned int i = 0; i < v->names.names_len; i++)
-        VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->names.names_val[i]));
+        VIRTWIRE_TRY(virtwire_get_string(d, &v->names.names_val[i], REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -22005,7 +22005,7 @@ static inline int vw_remote_domain_snapshot_list_children_names_ret_encode(virtw
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->names.names_len, v->names.names_val, REMOTE_DOMAIN_SNAPSHOT_LIST_MAX));
     for (unsigned int i = 0; i < v->names.names_len; i++)
-        VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->names.names_val[i]));
+        VIRTWIRE_TRY(virtwire_put_string(e, v->names.names_val[i], REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -22017,7 +22017,7 @@ static inline int vw_remote_domain_snapshot_list_children_names_ret_decode(virtw
         v->names.names_val = vw_p;
     }
     for (unsigned int i = 0; i < v->names.names_len; i++)
-        VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->names.names_val[i]));
+        VIRTWIRE_TRY(virtwire_get_string(d, &v->names.names_val[i], REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -22147,7 +22147,7 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_snapshot_list_all_children_ret, 137439412232u
 static inline int vw_remote_domain_snapshot_lookup_by_name_args_encode(virtwire_enc *e, const remote_domain_snapshot_lookup_by_name_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->name));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
 }
@@ -22155,7 +22155,7 @@ static inline int vw_remote_domain_snapshot_lookup_by_name_args_encode(virtwire_
 static inline int vw_remote_domain_snapshot_lookup_by_name_args_decode(virtwire_dec *d, remote_domain_snapshot_lookup_by_name_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_decode(d, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->name));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->name, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
 }
@@ -22980,14 +22980,14 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_begin3_args, 12582968u, 48u);
 static inline int vw_remote_domain_migrate_begin3_ret_encode(virtwire_enc *e, const remote_domain_migrate_begin3_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_opaque(e, v->cookie_out.cookie_out_val, v->cookie_out.cookie_out_len, REMOTE_MIGRATE_COOKIE_MAX));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->xml));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_domain_migrate_begin3_ret_decode(virtwire_dec *d, remote_domain_migrate_begin3_ret *v)
 {
     VIRTWIRE_TRY(virtwire_get_opaque(d, &v->cookie_out.cookie_out_len, &v->cookie_out.cookie_out_val, REMOTE_MIGRATE_COOKIE_MAX));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->xml));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->xml, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -23027,7 +23027,7 @@ static inline int vw_remote_domain_migrate_prepare3_args_encode(virtwire_enc *e,
     VIRTWIRE_TRY(virtwire_put_u64(e, v->flags));
     VIRTWIRE_TRY(vw_remote_string_encode(e, &v->dname));
     VIRTWIRE_TRY(virtwire_put_u64(e, v->resource));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->dom_xml));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->dom_xml, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -23038,7 +23038,7 @@ static inline int vw_remote_domain_migrate_prepare3_args_decode(virtwire_dec *d,
     VIRTWIRE_TRY(virtwire_get_u64(d, &v->flags));
     VIRTWIRE_TRY(vw_remote_string_decode(d, &v->dname));
     VIRTWIRE_TRY(virtwire_get_u64(d, &v->resource));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->dom_xml));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->dom_xml, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -23124,7 +23124,7 @@ static inline int vw_remote_domain_migrate_prepare_tunnel3_args_encode(virtwire_
     VIRTWIRE_TRY(virtwire_put_u64(e, v->flags));
     VIRTWIRE_TRY(vw_remote_string_encode(e, &v->dname));
     VIRTWIRE_TRY(virtwire_put_u64(e, v->resource));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->dom_xml));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->dom_xml, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -23134,7 +23134,7 @@ static inline int vw_remote_domain_migrate_prepare_tunnel3_args_decode(virtwire_
     VIRTWIRE_TRY(virtwire_get_u64(d, &v->flags));
     VIRTWIRE_TRY(vw_remote_string_decode(d, &v->dname));
     VIRTWIRE_TRY(virtwire_get_u64(d, &v->resource));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->dom_xml));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->dom_xml, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -23312,7 +23312,7 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_perform3_ret, 4194308u, 4u);
 /* struct remote_domain_migrate_finish3_args */
 static inline int vw_remote_domain_migrate_finish3_args_encode(virtwire_enc *e, const remote_domain_migrate_finish3_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->dname));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->dname, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_opaque(e, v->cookie_in.cookie_in_val, v->cookie_in.cookie_in_len, REMOTE_MIGRATE_COOKIE_MAX));
     VIRTWIRE_TRY(vw_remote_string_encode(e, &v->dconnuri));
     VIRTWIRE_TRY(vw_remote_string_encode(e, &v->uri));
@@ -23323,7 +23323,7 @@ static inline int vw_remote_domain_migrate_finish3_args_encode(virtwire_enc *e, 
 
 static inline int vw_remote_domain_migrate_finish3_args_decode(virtwire_dec *d, remote_domain_migrate_finish3_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->dname));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->dname, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_opaque(d, &v->cookie_in.cookie_in_len, &v->cookie_in.cookie_in_val, REMOTE_MIGRATE_COOKIE_MAX));
     VIRTWIRE_TRY(vw_remote_string_decode(d, &v->dconnuri));
     VIRTWIRE_TRY(vw_remote_string_decode(d, &v->uri));
@@ -25036,14 +25036,14 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_begin3_params_args, 541066016u, 32u);
 static inline int vw_remote_domain_migrate_begin3_params_ret_encode(virtwire_enc *e, const remote_domain_migrate_begin3_params_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_opaque(e, v->cookie_out.cookie_out_val, v->cookie_out.cookie_out_len, REMOTE_MIGRATE_COOKIE_MAX));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->xml));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_domain_migrate_begin3_params_ret_decode(virtwire_dec *d, remote_domain_migrate_begin3_params_ret *v)
 {
     VIRTWIRE_TRY(virtwire_get_opaque(d, &v->cookie_out.cookie_out_len, &v->cookie_out.cookie_out_val, REMOTE_MIGRATE_COOKIE_MAX));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->xml));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->xml, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -25549,14 +25549,14 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_confirm3_params_args, 545260328u, 40u
 static inline int vw_remote_domain_event_device_removed_msg_encode(virtwire_enc *e, const remote_domain_event_device_removed_msg *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->devAlias));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->devAlias, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_domain_event_device_removed_msg_decode(virtwire_dec *d, remote_domain_event_device_removed_msg *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_decode(d, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->devAlias));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->devAlias, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -25630,7 +25630,7 @@ static inline int vw_remote_domain_event_block_job_2_msg_encode(virtwire_enc *e,
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->dst));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->dst, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_i32(e, v->type));
     VIRTWIRE_TRY(virtwire_put_i32(e, v->status));
     return 0;
@@ -25640,7 +25640,7 @@ static inline int vw_remote_domain_event_block_job_2_msg_decode(virtwire_dec *d,
 {
     VIRTWIRE_TRY(virtwire_get_int(d, &v->callbackID));
     VIRTWIRE_TRY(vw_remote_nonnull_domain_decode(d, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->dst));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->dst, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_int(d, &v->type));
     VIRTWIRE_TRY(virtwire_get_int(d, &v->status));
     return 0;
@@ -25677,7 +25677,7 @@ static inline int vw_remote_domain_event_block_threshold_msg_encode(virtwire_enc
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->dev));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->dev, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(vw_remote_string_encode(e, &v->path));
     VIRTWIRE_TRY(virtwire_put_u64(e, v->threshold));
     VIRTWIRE_TRY(virtwire_put_u64(e, v->excess));
@@ -25688,7 +25688,7 @@ static inline int vw_remote_domain_event_block_threshold_msg_decode(virtwire_dec
 {
     VIRTWIRE_TRY(virtwire_get_int(d, &v->callbackID));
     VIRTWIRE_TRY(vw_remote_nonnull_domain_decode(d, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->dev));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->dev, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(vw_remote_string_decode(d, &v->path));
     VIRTWIRE_TRY(virtwire_get_u64(d, &v->threshold));
     VIRTWIRE_TRY(virtwire_get_u64(d, &v->excess));
@@ -25784,7 +25784,7 @@ static inline int vw_remote_domain_event_callback_device_added_msg_encode(virtwi
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->devAlias));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->devAlias, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -25792,7 +25792,7 @@ static inline int vw_remote_domain_event_callback_device_added_msg_decode(virtwi
 {
     VIRTWIRE_TRY(virtwire_get_int(d, &v->callbackID));
     VIRTWIRE_TRY(vw_remote_nonnull_domain_decode(d, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->devAlias));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->devAlias, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -25861,7 +25861,7 @@ VIRTWIRE_DEFINE_TYPE(remote_connect_event_connection_closed_msg, 4u, 4u);
 /* struct remote_connect_get_cpu_model_names_args */
 static inline int vw_remote_connect_get_cpu_model_names_args_encode(virtwire_enc *e, const remote_connect_get_cpu_model_names_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->arch));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->arch, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_i32(e, v->need_results));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
@@ -25869,7 +25869,7 @@ static inline int vw_remote_connect_get_cpu_model_names_args_encode(virtwire_enc
 
 static inline int vw_remote_connect_get_cpu_model_names_args_decode(virtwire_dec *d, remote_connect_get_cpu_model_names_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->arch));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->arch, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_int(d, &v->need_results));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
@@ -25904,7 +25904,7 @@ static inline int vw_remote_connect_get_cpu_model_names_ret_encode(virtwire_enc 
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->models.models_len, v->models.models_val, REMOTE_CONNECT_CPU_MODELS_MAX));
     for (unsigned int i = 0; i < v->models.models_len; i++)
-        VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->models.models_val[i]));
+        VIRTWIRE_TRY(virtwire_put_string(e, v->models.models_val[i], REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_i32(e, v->ret));
     return 0;
 }
@@ -25917,7 +25917,7 @@ static inline int vw_remote_connect_get_cpu_model_names_ret_decode(virtwire_dec 
         v->models.models_val = vw_p;
     }
     for (unsigned int i = 0; i < v->models.models_len; i++)
-        VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->models.models_val[i]));
+        VIRTWIRE_TRY(virtwire_get_string(d, &v->models.models_val[i], REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_int(d, &v->ret));
     return 0;
 }
@@ -26251,13 +26251,13 @@ VIRTWIRE_DEFINE_TYPE(remote_network_get_metadata_args, 8388644u, 32u);
 /* struct remote_network_get_metadata_ret */
 static inline int vw_remote_network_get_metadata_ret_encode(virtwire_enc *e, const remote_network_get_metadata_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->metadata));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->metadata, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_network_get_metadata_ret_decode(virtwire_dec *d, remote_network_get_metadata_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->metadata));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->metadata, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -26677,7 +26677,7 @@ static inline int vw_remote_domain_fsfreeze_args_encode(virtwire_enc *e, const r
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->mountpoints.mountpoints_len, v->mountpoints.mountpoints_val, REMOTE_DOMAIN_FSFREEZE_MOUNTPOINTS_MAX));
     for (unsigned int i = 0; i < v->mountpoints.mountpoints_len; i++)
-        VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->mountpoints.mountpoints_val[i]));
+        VIRTWIRE_TRY(virtwire_put_string(e, v->mountpoints.mountpoints_val[i], REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
 }
@@ -26691,7 +26691,7 @@ static inline int vw_remote_domain_fsfreeze_args_decode(virtwire_dec *d, remote_
         v->mountpoints.mountpoints_val = vw_p;
     }
     for (unsigned int i = 0; i < v->mountpoints.mountpoints_len; i++)
-        VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->mountpoints.mountpoints_val[i]));
+        VIRTWIRE_TRY(virtwire_get_string(d, &v->mountpoints.mountpoints_val[i], REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
 }
@@ -26769,7 +26769,7 @@ static inline int vw_remote_domain_fsthaw_args_encode(virtwire_enc *e, const rem
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->mountpoints.mountpoints_len, v->mountpoints.mountpoints_val, REMOTE_DOMAIN_FSFREEZE_MOUNTPOINTS_MAX));
     for (unsigned int i = 0; i < v->mountpoints.mountpoints_len; i++)
-        VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->mountpoints.mountpoints_val[i]));
+        VIRTWIRE_TRY(virtwire_put_string(e, v->mountpoints.mountpoints_val[i], REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
 }
@@ -26783,7 +26783,7 @@ static inline int vw_remote_domain_fsthaw_args_decode(virtwire_dec *d, remote_do
         v->mountpoints.mountpoints_val = vw_p;
     }
     for (unsigned int i = 0; i < v->mountpoints.mountpoints_len; i++)
-        VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->mountpoints.mountpoints_val[i]));
+        VIRTWIRE_TRY(virtwire_get_string(d, &v->mountpoints.mountpoints_val[i], REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
 }
@@ -27061,12 +27061,12 @@ VIRTWIRE_DEFINE_TYPE(remote_node_alloc_pages_ret, 4u, 4u);
 /* struct remote_network_dhcp_lease */
 static inline int vw_remote_network_dhcp_lease_encode(virtwire_enc *e, const remote_network_dhcp_lease *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->iface));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->iface, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_i64(e, v->expirytime));
     VIRTWIRE_TRY(virtwire_put_i32(e, v->type));
     VIRTWIRE_TRY(vw_remote_string_encode(e, &v->mac));
     VIRTWIRE_TRY(vw_remote_string_encode(e, &v->iaid));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->ipaddr));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->ipaddr, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->prefix));
     VIRTWIRE_TRY(vw_remote_string_encode(e, &v->hostname));
     VIRTWIRE_TRY(vw_remote_string_encode(e, &v->clientid));
@@ -27075,12 +27075,12 @@ static inline int vw_remote_network_dhcp_lease_encode(virtwire_enc *e, const rem
 
 static inline int vw_remote_network_dhcp_lease_decode(virtwire_dec *d, remote_network_dhcp_lease *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->iface));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->iface, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_i64(d, &v->expirytime));
     VIRTWIRE_TRY(virtwire_get_int(d, &v->type));
     VIRTWIRE_TRY(vw_remote_string_decode(d, &v->mac));
     VIRTWIRE_TRY(vw_remote_string_decode(d, &v->iaid));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->ipaddr));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->ipaddr, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->prefix));
     VIRTWIRE_TRY(vw_remote_string_decode(d, &v->hostname));
     VIRTWIRE_TRY(vw_remote_string_decode(d, &v->clientid));
@@ -27422,27 +27422,27 @@ VIRTWIRE_DEFINE_TYPE(remote_connect_get_all_domain_stats_ret, 36028917278507012u
 /* struct remote_domain_fsinfo */
 static inline int vw_remote_domain_fsinfo_encode(virtwire_enc *e, const remote_domain_fsinfo *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->mountpoint));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->name));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->fstype));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->mountpoint, REMOTE_STRING_MAX));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->fstype, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->dev_aliases.dev_aliases_len, v->dev_aliases.dev_aliases_val, REMOTE_DOMAIN_FSINFO_DISKS_MAX));
     for (unsigned int i = 0; i < v->dev_aliases.dev_aliases_len; i++)
-        VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->dev_aliases.dev_aliases_val[i]));
+        VIRTWIRE_TRY(virtwire_put_string(e, v->dev_aliases.dev_aliases_val[i], REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_domain_fsinfo_decode(virtwire_dec *d, remote_domain_fsinfo *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->mountpoint));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->name));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->fstype));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->mountpoint, REMOTE_STRING_MAX));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->name, REMOTE_STRING_MAX));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->fstype, REMOTE_STRING_MAX));
     {
         void *vw_p;
         VIRTWIRE_TRY(virtwire_get_array(d, &v->dev_aliases.dev_aliases_len, &vw_p, REMOTE_DOMAIN_FSINFO_DISKS_MAX, 4, sizeof(*v->dev_aliases.dev_aliases_val)));
         v->dev_aliases.dev_aliases_val = vw_p;
     }
     for (unsigned int i = 0; i < v->dev_aliases.dev_aliases_len; i++)
-        VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->dev_aliases.dev_aliases_val[i]));
+        VIRTWIRE_TRY(virtwire_get_string(d, &v->dev_aliases.dev_aliases_val[i], REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -27576,7 +27576,7 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_get_fsinfo_ret, 278099398664u, 8u);
 static inline int vw_remote_domain_ip_addr_encode(virtwire_enc *e, const remote_domain_ip_addr *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->type));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->addr));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->addr, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->prefix));
     return 0;
 }
@@ -27584,7 +27584,7 @@ static inline int vw_remote_domain_ip_addr_encode(virtwire_enc *e, const remote_
 static inline int vw_remote_domain_ip_addr_decode(virtwire_dec *d, remote_domain_ip_addr *v)
 {
     VIRTWIRE_TRY(virtwire_get_int(d, &v->type));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->addr));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->addr, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->prefix));
     return 0;
 }
@@ -27616,7 +27616,7 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_ip_addr, 4194316u, 12u);
 /* struct remote_domain_interface */
 static inline int vw_remote_domain_interface_encode(virtwire_enc *e, const remote_domain_interface *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->name));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(vw_remote_string_encode(e, &v->hwaddr));
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->addrs.addrs_len, v->addrs.addrs_val, REMOTE_DOMAIN_IP_ADDR_MAX));
     for (unsigned int i = 0; i < v->addrs.addrs_len; i++)
@@ -27626,7 +27626,7 @@ static inline int vw_remote_domain_interface_encode(virtwire_enc *e, const remot
 
 static inline int vw_remote_domain_interface_decode(virtwire_dec *d, remote_domain_interface *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->name));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->name, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(vw_remote_string_decode(d, &v->hwaddr));
     {
         void *vw_p;
@@ -28029,7 +28029,7 @@ static inline int vw_remote_domain_event_callback_device_removal_failed_msg_enco
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->devAlias));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->devAlias, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -28037,7 +28037,7 @@ static inline int vw_remote_domain_event_callback_device_removal_failed_msg_deco
 {
     VIRTWIRE_TRY(virtwire_get_int(d, &v->callbackID));
     VIRTWIRE_TRY(vw_remote_nonnull_domain_decode(d, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->devAlias));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->devAlias, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -28160,7 +28160,7 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_get_guest_vcpus_ret, 536871684u, 4u);
 static inline int vw_remote_domain_set_guest_vcpus_args_encode(virtwire_enc *e, const remote_domain_set_guest_vcpus_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->cpumap));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->cpumap, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_i32(e, v->state));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
@@ -28169,7 +28169,7 @@ static inline int vw_remote_domain_set_guest_vcpus_args_encode(virtwire_enc *e, 
 static inline int vw_remote_domain_set_guest_vcpus_args_decode(virtwire_dec *d, remote_domain_set_guest_vcpus_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_decode(d, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->cpumap));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->cpumap, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_int(d, &v->state));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
@@ -28205,7 +28205,7 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_set_guest_vcpus_args, 8388644u, 36u);
 static inline int vw_remote_domain_set_vcpu_args_encode(virtwire_enc *e, const remote_domain_set_vcpu_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->cpumap));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->cpumap, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_i32(e, v->state));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
@@ -28214,7 +28214,7 @@ static inline int vw_remote_domain_set_vcpu_args_encode(virtwire_enc *e, const r
 static inline int vw_remote_domain_set_vcpu_args_decode(virtwire_dec *d, remote_domain_set_vcpu_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_decode(d, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->cpumap));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->cpumap, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_int(d, &v->state));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
@@ -28533,7 +28533,7 @@ VIRTWIRE_DEFINE_TYPE(remote_secret_event_value_changed_msg, 4194332u, 28u);
 static inline int vw_remote_domain_set_block_threshold_args_encode(virtwire_enc *e, const remote_domain_set_block_threshold_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->dev));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->dev, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u64(e, v->threshold));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
@@ -28542,7 +28542,7 @@ static inline int vw_remote_domain_set_block_threshold_args_encode(virtwire_enc 
 static inline int vw_remote_domain_set_block_threshold_args_decode(virtwire_dec *d, remote_domain_set_block_threshold_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_decode(d, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->dev));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->dev, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_u64(d, &v->threshold));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
@@ -28624,7 +28624,7 @@ static inline int vw_remote_connect_compare_hypervisor_cpu_args_encode(virtwire_
     VIRTWIRE_TRY(vw_remote_string_encode(e, &v->arch));
     VIRTWIRE_TRY(vw_remote_string_encode(e, &v->machine));
     VIRTWIRE_TRY(vw_remote_string_encode(e, &v->virttype));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->xmlCPU));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->xmlCPU, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
 }
@@ -28635,7 +28635,7 @@ static inline int vw_remote_connect_compare_hypervisor_cpu_args_decode(virtwire_
     VIRTWIRE_TRY(vw_remote_string_decode(d, &v->arch));
     VIRTWIRE_TRY(vw_remote_string_decode(d, &v->machine));
     VIRTWIRE_TRY(vw_remote_string_decode(d, &v->virttype));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->xmlCPU));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->xmlCPU, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
 }
@@ -28717,7 +28717,7 @@ static inline int vw_remote_connect_baseline_hypervisor_cpu_args_encode(virtwire
     VIRTWIRE_TRY(vw_remote_string_encode(e, &v->virttype));
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->xmlCPUs.xmlCPUs_len, v->xmlCPUs.xmlCPUs_val, REMOTE_CPU_BASELINE_MAX));
     for (unsigned int i = 0; i < v->xmlCPUs.xmlCPUs_len; i++)
-        VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->xmlCPUs.xmlCPUs_val[i]));
+        VIRTWIRE_TRY(virtwire_put_string(e, v->xmlCPUs.xmlCPUs_val[i], REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
 }
@@ -28734,7 +28734,7 @@ static inline int vw_remote_connect_baseline_hypervisor_cpu_args_decode(virtwire
         v->xmlCPUs.xmlCPUs_val = vw_p;
     }
     for (unsigned int i = 0; i < v->xmlCPUs.xmlCPUs_len; i++)
-        VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->xmlCPUs.xmlCPUs_val[i]));
+        VIRTWIRE_TRY(virtwire_get_string(d, &v->xmlCPUs.xmlCPUs_val[i], REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
 }
@@ -28779,13 +28779,13 @@ VIRTWIRE_DEFINE_TYPE(remote_connect_baseline_hypervisor_cpu_args, 1090520104u, 2
 /* struct remote_connect_baseline_hypervisor_cpu_ret */
 static inline int vw_remote_connect_baseline_hypervisor_cpu_ret_encode(virtwire_enc *e, const remote_connect_baseline_hypervisor_cpu_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->cpu));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->cpu, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_connect_baseline_hypervisor_cpu_ret_decode(virtwire_dec *d, remote_connect_baseline_hypervisor_cpu_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->cpu));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->cpu, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -29051,13 +29051,13 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_set_launch_security_state_args, 541066016u, 3
 /* struct remote_nwfilter_binding_lookup_by_port_dev_args */
 static inline int vw_remote_nwfilter_binding_lookup_by_port_dev_args_encode(virtwire_enc *e, const remote_nwfilter_binding_lookup_by_port_dev_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->name));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_nwfilter_binding_lookup_by_port_dev_args_decode(virtwire_dec *d, remote_nwfilter_binding_lookup_by_port_dev_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->name));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->name, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -29125,14 +29125,14 @@ VIRTWIRE_DEFINE_TYPE(remote_nwfilter_binding_lookup_by_port_dev_ret, 8388616u, 8
 /* struct remote_nwfilter_binding_create_xml_args */
 static inline int vw_remote_nwfilter_binding_create_xml_args_encode(virtwire_enc *e, const remote_nwfilter_binding_create_xml_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->xml));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
 }
 
 static inline int vw_remote_nwfilter_binding_create_xml_args_decode(virtwire_dec *d, remote_nwfilter_binding_create_xml_args *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->xml));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->xml, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
 }
@@ -29277,13 +29277,13 @@ VIRTWIRE_DEFINE_TYPE(remote_nwfilter_binding_get_xml_desc_args, 8388620u, 12u);
 /* struct remote_nwfilter_binding_get_xml_desc_ret */
 static inline int vw_remote_nwfilter_binding_get_xml_desc_ret_encode(virtwire_enc *e, const remote_nwfilter_binding_get_xml_desc_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->xml));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_nwfilter_binding_get_xml_desc_ret_decode(virtwire_dec *d, remote_nwfilter_binding_get_xml_desc_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->xml));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->xml, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -29440,13 +29440,13 @@ VIRTWIRE_DEFINE_TYPE(remote_connect_get_storage_pool_capabilities_args, 4u, 4u);
 /* struct remote_connect_get_storage_pool_capabilities_ret */
 static inline int vw_remote_connect_get_storage_pool_capabilities_ret_encode(virtwire_enc *e, const remote_connect_get_storage_pool_capabilities_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->capabilities));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->capabilities, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_connect_get_storage_pool_capabilities_ret_decode(virtwire_dec *d, remote_connect_get_storage_pool_capabilities_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->capabilities));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->capabilities, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -29647,7 +29647,7 @@ VIRTWIRE_DEFINE_TYPE(remote_network_port_lookup_by_uuid_ret, 4194340u, 36u);
 static inline int vw_remote_network_port_create_xml_args_encode(virtwire_enc *e, const remote_network_port_create_xml_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_network_encode(e, &v->network));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->xml));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
 }
@@ -29655,7 +29655,7 @@ static inline int vw_remote_network_port_create_xml_args_encode(virtwire_enc *e,
 static inline int vw_remote_network_port_create_xml_args_decode(virtwire_dec *d, remote_network_port_create_xml_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_network_decode(d, &v->network));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->xml));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->xml, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
 }
@@ -29914,13 +29914,13 @@ VIRTWIRE_DEFINE_TYPE(remote_network_port_get_xml_desc_args, 4194344u, 40u);
 /* struct remote_network_port_get_xml_desc_ret */
 static inline int vw_remote_network_port_get_xml_desc_ret_encode(virtwire_enc *e, const remote_network_port_get_xml_desc_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->xml));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_network_port_get_xml_desc_ret_decode(virtwire_dec *d, remote_network_port_get_xml_desc_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->xml));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->xml, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -29991,7 +29991,7 @@ VIRTWIRE_DEFINE_TYPE(remote_network_port_delete_args, 4194344u, 40u);
 static inline int vw_remote_domain_checkpoint_create_xml_args_encode(virtwire_enc *e, const remote_domain_checkpoint_create_xml_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->xml_desc));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->xml_desc, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
 }
@@ -29999,7 +29999,7 @@ static inline int vw_remote_domain_checkpoint_create_xml_args_encode(virtwire_en
 static inline int vw_remote_domain_checkpoint_create_xml_args_decode(virtwire_dec *d, remote_domain_checkpoint_create_xml_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_decode(d, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->xml_desc));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->xml_desc, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
 }
@@ -30109,13 +30109,13 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_checkpoint_get_xml_desc_args, 8388640u, 32u);
 /* struct remote_domain_checkpoint_get_xml_desc_ret */
 static inline int vw_remote_domain_checkpoint_get_xml_desc_ret_encode(virtwire_enc *e, const remote_domain_checkpoint_get_xml_desc_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->xml));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_domain_checkpoint_get_xml_desc_ret_decode(virtwire_dec *d, remote_domain_checkpoint_get_xml_desc_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->xml));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->xml, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -30333,7 +30333,7 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_checkpoint_list_all_children_ret, 13743941223
 static inline int vw_remote_domain_checkpoint_lookup_by_name_args_encode(virtwire_enc *e, const remote_domain_checkpoint_lookup_by_name_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->name));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
 }
@@ -30341,7 +30341,7 @@ static inline int vw_remote_domain_checkpoint_lookup_by_name_args_encode(virtwir
 static inline int vw_remote_domain_checkpoint_lookup_by_name_args_decode(virtwire_dec *d, remote_domain_checkpoint_lookup_by_name_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_decode(d, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->name));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->name, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
 }
@@ -30748,7 +30748,7 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_agent_set_response_timeout_ret, 4u, 4u);
 static inline int vw_remote_domain_backup_begin_args_encode(virtwire_enc *e, const remote_domain_backup_begin_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->backup_xml));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->backup_xml, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(vw_remote_string_encode(e, &v->checkpoint_xml));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
@@ -30757,7 +30757,7 @@ static inline int vw_remote_domain_backup_begin_args_encode(virtwire_enc *e, con
 static inline int vw_remote_domain_backup_begin_args_decode(virtwire_dec *d, remote_domain_backup_begin_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_decode(d, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->backup_xml));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->backup_xml, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(vw_remote_string_decode(d, &v->checkpoint_xml));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
@@ -30833,13 +30833,13 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_backup_get_xml_desc_args, 4194332u, 28u);
 /* struct remote_domain_backup_get_xml_desc_ret */
 static inline int vw_remote_domain_backup_get_xml_desc_ret_encode(virtwire_enc *e, const remote_domain_backup_get_xml_desc_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->xml));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
     return 0;
 }
 
 static inline int vw_remote_domain_backup_get_xml_desc_ret_decode(virtwire_dec *d, remote_domain_backup_get_xml_desc_ret *v)
 {
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->xml));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->xml, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -30871,7 +30871,7 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_backup_get_xml_desc_ret, 4194308u, 4u);
 static inline int vw_remote_domain_authorized_ssh_keys_get_args_encode(virtwire_enc *e, const remote_domain_authorized_ssh_keys_get_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->user));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->user, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
 }
@@ -30879,7 +30879,7 @@ static inline int vw_remote_domain_authorized_ssh_keys_get_args_encode(virtwire_
 static inline int vw_remote_domain_authorized_ssh_keys_get_args_decode(virtwire_dec *d, remote_domain_authorized_ssh_keys_get_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_decode(d, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->user));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->user, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
 }
@@ -30915,7 +30915,7 @@ static inline int vw_remote_domain_authorized_ssh_keys_get_ret_encode(virtwire_e
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->keys.keys_len, v->keys.keys_val, REMOTE_DOMAIN_AUTHORIZED_SSH_KEYS_MAX));
     for (unsigned int i = 0; i < v->keys.keys_len; i++)
-        VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->keys.keys_val[i]));
+        VIRTWIRE_TRY(virtwire_put_string(e, v->keys.keys_val[i], REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -30927,7 +30927,7 @@ static inline int vw_remote_domain_authorized_ssh_keys_get_ret_decode(virtwire_d
         v->keys.keys_val = vw_p;
     }
     for (unsigned int i = 0; i < v->keys.keys_len; i++)
-        VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->keys.keys_val[i]));
+        VIRTWIRE_TRY(virtwire_get_string(d, &v->keys.keys_val[i], REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -30964,10 +30964,10 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_authorized_ssh_keys_get_ret, 8589942788u, 4u)
 static inline int vw_remote_domain_authorized_ssh_keys_set_args_encode(virtwire_enc *e, const remote_domain_authorized_ssh_keys_set_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->user));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->user, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->keys.keys_len, v->keys.keys_val, REMOTE_DOMAIN_AUTHORIZED_SSH_KEYS_MAX));
     for (unsigned int i = 0; i < v->keys.keys_len; i++)
-        VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->keys.keys_val[i]));
+        VIRTWIRE_TRY(virtwire_put_string(e, v->keys.keys_val[i], REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
 }
@@ -30975,14 +30975,14 @@ static inline int vw_remote_domain_authorized_ssh_keys_set_args_encode(virtwire_
 static inline int vw_remote_domain_authorized_ssh_keys_set_args_decode(virtwire_dec *d, remote_domain_authorized_ssh_keys_set_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_decode(d, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->user));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->user, REMOTE_STRING_MAX));
     {
         void *vw_p;
         VIRTWIRE_TRY(virtwire_get_array(d, &v->keys.keys_len, &vw_p, REMOTE_DOMAIN_AUTHORIZED_SSH_KEYS_MAX, 4, sizeof(*v->keys.keys_val)));
         v->keys.keys_val = vw_p;
     }
     for (unsigned int i = 0; i < v->keys.keys_len; i++)
-        VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->keys.keys_val[i]));
+        VIRTWIRE_TRY(virtwire_get_string(d, &v->keys.keys_val[i], REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
 }
@@ -31064,7 +31064,7 @@ static inline int vw_remote_domain_get_messages_ret_encode(virtwire_enc *e, cons
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->msgs.msgs_len, v->msgs.msgs_val, REMOTE_DOMAIN_MESSAGES_MAX));
     for (unsigned int i = 0; i < v->msgs.msgs_len; i++)
-        VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->msgs.msgs_val[i]));
+        VIRTWIRE_TRY(virtwire_put_string(e, v->msgs.msgs_val[i], REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -31076,7 +31076,7 @@ static inline int vw_remote_domain_get_messages_ret_decode(virtwire_dec *d, remo
         v->msgs.msgs_val = vw_p;
     }
     for (unsigned int i = 0; i < v->msgs.msgs_len; i++)
-        VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->msgs.msgs_val[i]));
+        VIRTWIRE_TRY(virtwire_get_string(d, &v->msgs.msgs_val[i], REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -31196,7 +31196,7 @@ static inline int vw_remote_domain_event_memory_device_size_change_msg_encode(vi
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->alias));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->alias, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u64(e, v->size));
     return 0;
 }
@@ -31205,7 +31205,7 @@ static inline int vw_remote_domain_event_memory_device_size_change_msg_decode(vi
 {
     VIRTWIRE_TRY(virtwire_get_int(d, &v->callbackID));
     VIRTWIRE_TRY(vw_remote_nonnull_domain_decode(d, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->alias));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->alias, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_u64(d, &v->size));
     return 0;
 }
@@ -31240,7 +31240,7 @@ VIRTWIRE_DEFINE_TYPE(remote_domain_event_memory_device_size_change_msg, 8388648u
 static inline int vw_remote_domain_fd_associate_args_encode(virtwire_enc *e, const remote_domain_fd_associate_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->name));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
     return 0;
 }
@@ -31248,7 +31248,7 @@ static inline int vw_remote_domain_fd_associate_args_encode(virtwire_enc *e, con
 static inline int vw_remote_domain_fd_associate_args_decode(virtwire_dec *d, remote_domain_fd_associate_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_decode(d, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->name));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->name, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
 }
@@ -31396,9 +31396,9 @@ static inline int vw_remote_domain_event_nic_mac_change_msg_encode(virtwire_enc 
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->alias));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->oldMAC));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_encode(e, &v->newMAC));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->alias, REMOTE_STRING_MAX));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->oldMAC, REMOTE_STRING_MAX));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->newMAC, REMOTE_STRING_MAX));
     return 0;
 }
 
@@ -31406,9 +31406,9 @@ static inline int vw_remote_domain_event_nic_mac_change_msg_decode(virtwire_dec 
 {
     VIRTWIRE_TRY(virtwire_get_int(d, &v->callbackID));
     VIRTWIRE_TRY(vw_remote_nonnull_domain_decode(d, &v->dom));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->alias));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->oldMAC));
-    VIRTWIRE_TRY(vw_remote_nonnull_string_decode(d, &v->newMAC));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->alias, REMOTE_STRING_MAX));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->oldMAC, REMOTE_STRING_MAX));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->newMAC, REMOTE_STRING_MAX));
     return 0;
 }
 

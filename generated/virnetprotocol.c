@@ -247,7 +247,7 @@ static inline int vw_virNetMessageString_encode(virtwire_enc *e, const virNetMes
 {
     VIRTWIRE_TRY(virtwire_put_bool(e, (*v) != NULL));
     if (*v)
-        VIRTWIRE_TRY(vw_virNetMessageNonnullString_encode(e, (*v)));
+        VIRTWIRE_TRY(virtwire_put_string(e, (*(*v)), VIR_NET_MESSAGE_STRING_MAX));
     return 0;
 }
 
@@ -258,7 +258,7 @@ static inline int vw_virNetMessageString_decode(virtwire_dec *d, virNetMessageSt
         VIRTWIRE_TRY(virtwire_get_optional(d, &vw_p, sizeof(*(*v))));
         (*v) = vw_p;
         if (*v) {
-            VIRTWIRE_TRY(vw_virNetMessageNonnullString_decode(d, (*v)));
+            VIRTWIRE_TRY(virtwire_get_string(d, &(*(*v)), VIR_NET_MESSAGE_STRING_MAX));
             virtwire_dec_leave(d);
         }
     }
@@ -297,7 +297,7 @@ VIRTWIRE_DEFINE_TYPE(virNetMessageString, 4194312u, 4u);
 /* struct virNetMessageNonnullDomain */
 static inline int vw_virNetMessageNonnullDomain_encode(virtwire_enc *e, const virNetMessageNonnullDomain *v)
 {
-    VIRTWIRE_TRY(vw_virNetMessageNonnullString_encode(e, &v->name));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->name, VIR_NET_MESSAGE_STRING_MAX));
     VIRTWIRE_TRY(vw_virNetMessageUUID_encode(e, &v->uuid));
     VIRTWIRE_TRY(virtwire_put_i32(e, v->id));
     return 0;
@@ -305,7 +305,7 @@ static inline int vw_virNetMessageNonnullDomain_encode(virtwire_enc *e, const vi
 
 static inline int vw_virNetMessageNonnullDomain_decode(virtwire_dec *d, virNetMessageNonnullDomain *v)
 {
-    VIRTWIRE_TRY(vw_virNetMessageNonnullString_decode(d, &v->name));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->name, VIR_NET_MESSAGE_STRING_MAX));
     VIRTWIRE_TRY(vw_virNetMessageUUID_decode(d, &v->uuid));
     VIRTWIRE_TRY(virtwire_get_int(d, &v->id));
     return 0;
@@ -338,14 +338,14 @@ VIRTWIRE_DEFINE_TYPE(virNetMessageNonnullDomain, 4194328u, 24u);
 /* struct virNetMessageNonnullNetwork */
 static inline int vw_virNetMessageNonnullNetwork_encode(virtwire_enc *e, const virNetMessageNonnullNetwork *v)
 {
-    VIRTWIRE_TRY(vw_virNetMessageNonnullString_encode(e, &v->name));
+    VIRTWIRE_TRY(virtwire_put_string(e, v->name, VIR_NET_MESSAGE_STRING_MAX));
     VIRTWIRE_TRY(vw_virNetMessageUUID_encode(e, &v->uuid));
     return 0;
 }
 
 static inline int vw_virNetMessageNonnullNetwork_decode(virtwire_dec *d, virNetMessageNonnullNetwork *v)
 {
-    VIRTWIRE_TRY(vw_virNetMessageNonnullString_decode(d, &v->name));
+    VIRTWIRE_TRY(virtwire_get_string(d, &v->name, VIR_NET_MESSAGE_STRING_MAX));
     VIRTWIRE_TRY(vw_virNetMessageUUID_decode(d, &v->uuid));
     return 0;
 }

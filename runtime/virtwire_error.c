@@ -40,6 +40,12 @@ static const struct {
     { VIRTWIRE_ECALLBACK, "VIRTWIRE_ECALLBACK", "a callback asked to stop" },
     { VIRTWIRE_ESEND, "VIRTWIRE_ESEND", "on_send failed" },
     { VIRTWIRE_EREENTRANT, "VIRTWIRE_EREENTRANT", "called from a callback of the same transport" },
+    { VIRTWIRE_EURI, "VIRTWIRE_EURI", "malformed URI" },
+    { VIRTWIRE_EURI_TRANSPORT, "VIRTWIRE_EURI_TRANSPORT", "unknown transport in URI scheme" },
+    { VIRTWIRE_EURI_UNIX_HOST, "VIRTWIRE_EURI_UNIX_HOST", "unix transport with a remote host" },
+    { VIRTWIRE_EURI_PARAM, "VIRTWIRE_EURI_PARAM", "invalid URI parameter" },
+    { VIRTWIRE_EURI_SOCKET, "VIRTWIRE_EURI_SOCKET", "URI designates no such socket" },
+    { VIRTWIRE_EUNSUPPORTED_TRANSPORT, "VIRTWIRE_EUNSUPPORTED_TRANSPORT", "transport not supported yet" },
 };
 
 static int find(int code)

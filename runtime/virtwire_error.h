@@ -95,6 +95,30 @@ typedef enum virtwire_error {
     /** receive, receive_fd or keepalive_tick called from a callback of
      *  the same transport, or a send from on_send (not latched). */
     VIRTWIRE_EREENTRANT = -37,
+
+    /* Connection URIs (virtwire_uri.h). */
+    /** A URI that is not RFC 3986 syntax, has no scheme, a port outside
+     *  0-65535, a control character (raw or percent-encoded) or a
+     *  malformed percent-escape; also qemu://system and qemu://session
+     *  (which libvirt rejects too: qemu:///system was meant). */
+    VIRTWIRE_EURI = -40,
+    /** The transport after '+' in the scheme is not one of unix, tcp, tls,
+     *  ssh, libssh, libssh2 or ext. */
+    VIRTWIRE_EURI_TRANSPORT = -41,
+    /** The unix transport with a host: unix sockets are local only. */
+    VIRTWIRE_EURI_UNIX_HOST = -42,
+    /** A parameter the client uses has an invalid value: no_sanity,
+     *  no_verify or no_tty not an integer, mode not auto|legacy|direct,
+     *  proxy not auto|netcat|native; or, for an admin socket, a parameter
+     *  other than socket. */
+    VIRTWIRE_EURI_PARAM = -43,
+    /** The URI designates no socket for the use asked: a TCP, TLS or ext
+     *  URI, direct mode over SSH, an admin URI whose scheme is not libvirtd
+     *  or virt..., or whose path is neither /system nor /session. */
+    VIRTWIRE_EURI_SOCKET = -44,
+    /** A transport that virtwire does not implement yet (TLS, SSH, libssh,
+     *  libssh2, ext). */
+    VIRTWIRE_EUNSUPPORTED_TRANSPORT = -45,
 } virtwire_error;
 
 /** Returns a static, human-readable description of an error code.

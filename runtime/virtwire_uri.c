@@ -133,10 +133,15 @@ static int ok_path(int c)
     return is_pchar(c) || c == '/';
 }
 
-/* Query and fragment. */
 static int ok_query(int c)
 {
     return is_pchar(c) || c == '/' || c == '?';
+}
+
+/* libxml2 also takes '[' and ']' in a fragment (not in a query). */
+static int ok_fragment(int c)
+{
+    return ok_query(c) || c == '[' || c == ']';
 }
 
 static int ok_scheme_rest(int c)
@@ -211,7 +216,6 @@ static char *pool_put(pool *pl, span s, int decode)
 /* The syntactic pieces of a URI, before decoding. */
 typedef struct pieces {
     span scheme;
-    int has_authority;
     int has_user;
     span user;
     span host;      /* without brackets */
@@ -296,7 +300,7 @@ static int split_authority(span a, pieces *pc)
         }
     }
     if (has_port) {
-        /* A port needs a host, and digits (libxml2 refuses "host:"). */
+        /* A port needs a host and at least one digit. */
         if (pc->host.n == 0)
             return VIRTWIRE_EURI;
         return parse_port(port, &pc->port);
@@ -325,7 +329,6 @@ static int split(span rest, pieces *pc)
         rest.p += 2;
         rest.n -= 2;
         size_t n = span_until(rest, "/?#");
-        pc->has_authority = 1;
         if ((rc = split_authority((span){ rest.p, n }, pc)) < 0)
             return rc;
         rest.p += n;
@@ -351,7 +354,7 @@ static int split(span rest, pieces *pc)
     if (rest.n > 0 && rest.p[0] == '#') {
         pc->has_fragment = 1;
         pc->fragment = (span){ rest.p + 1, rest.n - 1 };
-        if (check_chars(pc->fragment, ok_query) < 0)
+        if (check_chars(pc->fragment, ok_fragment) < 0)
             return VIRTWIRE_EURI;
     }
     return 0;
@@ -495,59 +498,54 @@ static int enum_index(const char *value, const char *const *names, int count)
  */
 static int extract_remote(virtwire_uri *uri, virtwire_uri_param *params)
 {
-    static const struct {
+    virtwire_uri_remote *r = &uri->remote;
+    const char *mode = NULL;     /* checked after the loop */
+    const char *proxy = NULL;    /* checked after the loop */
+    const char *authfile = NULL; /* read by libvirt's auth code, never sent */
+    const struct {
         const char *name;
-        size_t offset;
+        const char **slot;
     } strings[] = {
-        { "name", offsetof(virtwire_uri_remote, name) },
-        { "command", offsetof(virtwire_uri_remote, command) },
-        { "socket", offsetof(virtwire_uri_remote, socket) },
-        { "auth", offsetof(virtwire_uri_remote, auth) },
-        { "sshauth", offsetof(virtwire_uri_remote, sshauth) },
-        { "netcat", offsetof(virtwire_uri_remote, netcat) },
-        { "keyfile", offsetof(virtwire_uri_remote, keyfile) },
-        { "pkipath", offsetof(virtwire_uri_remote, pkipath) },
-        { "known_hosts", offsetof(virtwire_uri_remote, known_hosts) },
-        { "known_hosts_verify", offsetof(virtwire_uri_remote, known_hosts_verify) },
-        { "tls_priority", offsetof(virtwire_uri_remote, tls_priority) },
+        { "name", &r->name },
+        { "command", &r->command },
+        { "socket", &r->socket },
+        { "auth", &r->auth },
+        { "sshauth", &r->sshauth },
+        { "netcat", &r->netcat },
+        { "keyfile", &r->keyfile },
+        { "pkipath", &r->pkipath },
+        { "known_hosts", &r->known_hosts },
+        { "known_hosts_verify", &r->known_hosts_verify },
+        { "tls_priority", &r->tls_priority },
+        { "mode", &mode },
+        { "proxy", &proxy },
+        { "authfile", &authfile },
     };
-    static const struct {
+    const struct {
         const char *name;
-        size_t offset;
+        int *slot;
     } ints[] = {
-        { "no_sanity", offsetof(virtwire_uri_remote, no_sanity) },
-        { "no_verify", offsetof(virtwire_uri_remote, no_verify) },
-        { "no_tty", offsetof(virtwire_uri_remote, no_tty) },
+        { "no_sanity", &r->no_sanity },
+        { "no_verify", &r->no_verify },
+        { "no_tty", &r->no_tty },
     };
     static const char *const modes[] = { "auto", "legacy", "direct" };
     static const char *const proxies[] = { "auto", "netcat", "native" };
-    const char *mode = NULL;
-    const char *proxy = NULL;
-    char *base = (char *)&uri->remote;
 
     for (size_t i = 0; i < uri->nparams; i++) {
         virtwire_uri_param *p = &params[i];
-        for (size_t s = 0; s < sizeof strings / sizeof strings[0]; s++)
-            if (ascii_caseeq(p->name, strings[s].name)) {
-                memcpy(base + strings[s].offset, &p->value, sizeof p->value);
-                p->consumed = 1;
-            }
-        for (size_t s = 0; s < sizeof ints / sizeof ints[0]; s++)
-            if (ascii_caseeq(p->name, ints[s].name)) {
-                int v;
-                if (parse_int_param(p->value, &v) < 0)
-                    return VIRTWIRE_EURI_PARAM;
-                memcpy(base + ints[s].offset, &v, sizeof v);
-                p->consumed = 1;
-            }
-        if (ascii_caseeq(p->name, "mode")) {
-            mode = p->value;
+        for (size_t s = 0; s < sizeof strings / sizeof strings[0]; s++) {
+            if (!ascii_caseeq(p->name, strings[s].name))
+                continue;
             p->consumed = 1;
-        } else if (ascii_caseeq(p->name, "proxy")) {
-            proxy = p->value;
+            *strings[s].slot = p->value;
+        }
+        for (size_t s = 0; s < sizeof ints / sizeof ints[0]; s++) {
+            if (!ascii_caseeq(p->name, ints[s].name))
+                continue;
             p->consumed = 1;
-        } else if (ascii_caseeq(p->name, "authfile")) {
-            p->consumed = 1; /* read by the client's auth code, not sent */
+            if (parse_int_param(p->value, ints[s].slot) < 0)
+                return VIRTWIRE_EURI_PARAM;
         }
     }
 
@@ -1029,9 +1027,11 @@ int virtwire_uri_socket_path_env(const virtwire_uri *uri, unsigned int flags,
 {
     const unsigned int known = VIRTWIRE_URI_READONLY | VIRTWIRE_URI_ADMIN |
                                VIRTWIRE_URI_DIRECT_FALLBACK;
-    if (!uri || !buf || len == 0 || (flags & ~known))
+    if (!buf || len == 0)
         return VIRTWIRE_EINVAL;
     buf[0] = '\0';
+    if (!uri || (flags & ~known))
+        return VIRTWIRE_EINVAL;
 
     int lock_log = strcmp(uri->driver, "virtlockd") == 0 ||
                    strcmp(uri->driver, "virtlogd") == 0;

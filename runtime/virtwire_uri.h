@@ -34,8 +34,11 @@
  *
  * Where virtwire departs from libvirt 11.3.0 (all of them inputs libvirt
  * accepts and virtwire rejects, or a libvirt bug not reproduced):
- *   - ports above 65535, an empty port ("host:/") and a bracketed host that
- *     is not an IPv6 address are malformed;
+ *   - ports above 65535 or of more than 5 digits, a port without a host
+ *     ("//:5/", "//user@:5/") and a bracketed host that is not an IPv6
+ *     address are malformed;
+ *   - an empty user ("//@host/") is "" (libxml2 2.9 returns the rest of
+ *     the URI as the user);
  *   - a percent-escape decoding to a control character (%00-%1F, %7F) is
  *     malformed (libvirt silently truncates at %00);
  *   - a query section that is just "=" is skipped, like "=value" is;
@@ -56,37 +59,7 @@
 extern "C" {
 #endif
 
-/* ------------------------------------------------------------------------ */
-/* Error codes.                                                              */
-/* BEGIN block to move into virtwire_error.h (enum virtwire_error, with the */
-/* matching lines in the table of virtwire_error.c); delete it from here    */
-/* then: keeping both is a compile error, on purpose.                       */
-/* ------------------------------------------------------------------------ */
-enum {
-    /** A URI that is not RFC 3986 syntax, has no scheme, a port outside
-     *  0-65535, a control character (raw or percent-encoded) or a
-     *  malformed percent-escape; also qemu://system and qemu://session
-     *  (which libvirt rejects too: qemu:///system was meant). */
-    VIRTWIRE_EURI = -40,
-    /** The transport after '+' in the scheme is not one of unix, tcp, tls,
-     *  ssh, libssh, libssh2 or ext. */
-    VIRTWIRE_EURI_TRANSPORT = -41,
-    /** The unix transport with a host: unix sockets are local only. */
-    VIRTWIRE_EURI_UNIX_HOST = -42,
-    /** A parameter the client uses has an invalid value: no_sanity,
-     *  no_verify or no_tty not an integer, mode not auto|legacy|direct,
-     *  proxy not auto|netcat|native; or, for an admin socket, a parameter
-     *  other than socket. */
-    VIRTWIRE_EURI_PARAM = -43,
-    /** The URI designates no socket for the use asked: a TCP, TLS or ext
-     *  URI, direct mode over SSH, an admin URI whose scheme is not libvirtd
-     *  or virt..., or whose path is neither /system nor /session. */
-    VIRTWIRE_EURI_SOCKET = -44,
-    /** A transport that virtwire does not implement yet (TLS, SSH, libssh,
-     *  libssh2, ext). */
-    VIRTWIRE_EUNSUPPORTED_TRANSPORT = -45,
-};
-/* END block to move into virtwire_error.h.                                 */
+/* Error codes: VIRTWIRE_EURI ... VIRTWIRE_EUNSUPPORTED_TRANSPORT in virtwire_error.h. */
 
 /** Longest URI accepted, in bytes (VIRTWIRE_ETOOLONG beyond). */
 #define VIRTWIRE_URI_MAX_LENGTH 8192
@@ -245,8 +218,8 @@ typedef struct virtwire_uri_env {
  *     exists, else see VIRTWIRE_URI_DIRECT_FALLBACK.  Over SSH (the path is
  *     the remote host's), auto means legacy and direct is refused.
  *
- * URIs whose scheme is virtlockd or virtlogd (no transport, no host) name
- * those daemons: /run/libvirt/virtlockd-sock for the path /system,
+ * URIs whose driver is virtlockd or virtlogd (unix transport) name those
+ * daemons, with no read-only socket and ?socket= still winning: /run/libvirt/virtlockd-sock for the path /system,
  * <rundir>/virtlockd-sock for /session.
  *
  * With VIRTWIRE_URI_ADMIN, as libvirt-admin: the scheme names the daemon,

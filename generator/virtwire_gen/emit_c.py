@@ -118,6 +118,17 @@ class DeclCode:
         public function for an imported type."""
         return f"vw_{name}_{op}" if name in self.local else f"{name}_{op}"
 
+    def string_typedef(self, t: TypeRef) -> Optional[Decl]:
+        """The string declaration behind a typedef such as
+        remote_nonnull_string, the commonest type of all: values of it are
+        coded in place with the string primitive instead of a call."""
+        if t.kind != "named":
+            return None
+        td = self.m.types.get(t.name)
+        if isinstance(td, Typedef) and td.decl.shape == "var" and td.decl.type.kind == "string":
+            return td.decl
+        return None
+
     # -- values and types ---------------------------------------------------
     def value(self, v: Optional[Value], unsigned: bool = False) -> str:
         """A constant as C text: its name when the header defines it."""
@@ -162,6 +173,9 @@ class DeclCode:
     def enc_elem(self, t: TypeRef, lv: str) -> str:
         if t.kind in PUT:
             return f"VIRTWIRE_TRY(virtwire_put_{PUT[t.kind]}(e, {lv}));"
+        sd = self.string_typedef(t)
+        if sd is not None:
+            return f"VIRTWIRE_TRY(virtwire_put_string(e, {lv}, {self.bound(sd)}));"
         return f"VIRTWIRE_TRY({self.worker(t.name, 'encode')}(e, {addr(lv)}));"
 
     def encode(self, d: Decl, a: Access) -> List[str]:
@@ -191,6 +205,9 @@ class DeclCode:
     def dec_elem(self, t: TypeRef, lv: str) -> str:
         if t.kind in GET:
             return f"VIRTWIRE_TRY(virtwire_get_{GET[t.kind]}(d, &{lv}));"
+        sd = self.string_typedef(t)
+        if sd is not None:
+            return f"VIRTWIRE_TRY(virtwire_get_string(d, &{lv}, {self.bound(sd)}));"
         return f"VIRTWIRE_TRY({self.worker(t.name, 'decode')}(d, {addr(lv)}));"
 
     def decode(self, d: Decl, a: Access) -> List[str]:
