@@ -46,6 +46,12 @@ static const struct {
     { VIRTWIRE_EURI_PARAM, "VIRTWIRE_EURI_PARAM", "invalid URI parameter" },
     { VIRTWIRE_EURI_SOCKET, "VIRTWIRE_EURI_SOCKET", "URI designates no such socket" },
     { VIRTWIRE_EUNSUPPORTED_TRANSPORT, "VIRTWIRE_EUNSUPPORTED_TRANSPORT", "transport not supported yet" },
+    { VIRTWIRE_ECLOSED, "VIRTWIRE_ECLOSED", "connection closed" },
+    { VIRTWIRE_EIO, "VIRTWIRE_EIO", "socket error" },
+    { VIRTWIRE_EREMOTE, "VIRTWIRE_EREMOTE", "the daemon reported an error" },
+    { VIRTWIRE_ETIMEDOUT, "VIRTWIRE_ETIMEDOUT", "call timed out" },
+    { VIRTWIRE_EUNSUPPORTED, "VIRTWIRE_EUNSUPPORTED", "procedure not supported by the daemon" },
+    { VIRTWIRE_EAUTH, "VIRTWIRE_EAUTH", "no supported authentication method" },
 };
 
 static int find(int code)

@@ -119,6 +119,22 @@ typedef enum virtwire_error {
     /** A transport that virtwire does not implement yet (TLS, SSH, libssh,
      *  libssh2, ext). */
     VIRTWIRE_EUNSUPPORTED_TRANSPORT = -45,
+
+    /* Connections and clients (virtwire_conn.h, virtwire_client.h). */
+    /** The connection is closed: the peer hung up, or it was closed
+     *  locally; every call in flight fails with this. */
+    VIRTWIRE_ECLOSED = -50,
+    /** A system call failed on the connection's socket (see errno). */
+    VIRTWIRE_EIO = -51,
+    /** The daemon answered with a remote_error (the call's error field). */
+    VIRTWIRE_EREMOTE = -52,
+    /** The call's timeout passed before its reply arrived. */
+    VIRTWIRE_ETIMEDOUT = -53,
+    /** The daemon does not know the procedure (libvirt's "unknown
+     *  procedure" error, VIR_ERR_RPC), or the feature is not offered. */
+    VIRTWIRE_EUNSUPPORTED = -54,
+    /** The daemon offers no authentication method virtwire implements. */
+    VIRTWIRE_EAUTH = -55,
 } virtwire_error;
 
 /** Returns a static, human-readable description of an error code.
