@@ -689,6 +689,11 @@ class ModuleEmitter:
                 add(t.name + suffix, f"function {t.name}{suffix}")
         for p in self.programs:
             add(p.symbol(), f"program table {p.symbol()}")
+            for pr in p.p.procs:
+                for kind in ("call", "stream", "on"):
+                    name = f"{p.p.name}_{kind}_{pr.short.lower()}"
+                    add(name, f"client function {name}")
+                    add(name + "_async", f"client function {name}_async")
         add(self.base, f"protocol descriptor {self.base}")
         self.check_c_names()
 

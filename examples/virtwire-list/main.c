@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * virtwire-list: a libvirt client written with the generated typed calls.
+ *
+ *   virtwire-list URI                 list every domain with its state
+ *   virtwire-list URI xml NAME        print a domain's XML
+ *   virtwire-list URI events SECONDS  print lifecycle events for a while
+ *
+ * URI is any libvirt URI virtwire supports (unix or TCP), for example
+ * test+unix:///default?socket=/run/libvirt/libvirt-sock.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "remote_protocol_client.h"
+
+/* virDomainState, as virsh prints it. */
+static const char *state_name(int state)
+{
+    static const char *const names[] = {
+        "no state", "running", "idle", "paused", "in shutdown", "shut off", "crashed",
+        "pmsuspended",
+    };
+    return state >= 0 && state < (int)(sizeof(names) / sizeof(names[0])) ? names[state] : "unknown";
+}
+
+/* virDomainEventType. */
+static const char *event_name(int event)
+{
+    static const char *const names[] = {
+        "Defined", "Undefined", "Started", "Suspended", "Resumed", "Stopped", "Shutdown",
+        "PMSuspended", "Crashed",
+    };
+    return event >= 0 && event < (int)(sizeof(names) / sizeof(names[0])) ? names[event] : "Unknown";
+}
+
+static int fail(const char *what, int rc, const virNetMessageError *err)
+{
+    if (rc == VIRTWIRE_EREMOTE && err && err->message)
+        fprintf(stderr, "%s: %s\n", what, *err->message);
+    else
+        fprintf(stderr, "%s: %s\n", what, virtwire_strerror(rc));
+    return 1;
+}
+
+static int list(virtwire_client *c, virtwire_arena *arena)
+{
+    virNetMessageError err;
+    virtwire_call_opts opts = { .arena = arena, .timeout_ms = -1, .error = &err };
+    remote_connect_list_all_domains_args la = { .need_results = 1, .flags = 0 };
+    remote_connect_list_all_domains_ret doms;
+    int rc = remote_call_connect_list_all_domains(c, &la, &doms, &opts);
+    if (rc < 0)
+        return fail("list", rc, &err);
+    printf(" %-5s %-20s %s\n", "Id", "Name", "State");
+    for (unsigned int i = 0; i < doms.domains.domains_len; i++) {
+        remote_domain_get_state_args sa = { .dom = doms.domains.domains_val[i], .flags = 0 };
+        remote_domain_get_state_ret st;
+        rc = remote_call_domain_get_state(c, &sa, &st, &opts);
+        if (rc < 0)
+            return fail("state", rc, &err);
+        char id[12] = "-"; /* inactive domains have id -1, shown as virsh does */
+        if (sa.dom.id >= 0)
+            snprintf(id, sizeof(id), "%d", sa.dom.id);
+        printf(" %-5s %-20s %s\n", id, sa.dom.name, state_name(st.state));
+    }
+    return 0;
+}
+
+static int xml(virtwire_client *c, virtwire_arena *arena, char *name)
+{
+    virNetMessageError err;
+    virtwire_call_opts opts = { .arena = arena, .timeout_ms = -1, .error = &err };
+    remote_domain_lookup_by_name_args la = { .name = name };
+    remote_domain_lookup_by_name_ret lr;
+    int rc = remote_call_domain_lookup_by_name(c, &la, &lr, &opts);
+    if (rc < 0)
+        return fail(name, rc, &err);
+    remote_domain_get_xml_desc_args xa = { .dom = lr.dom, .flags = 0 };
+    remote_domain_get_xml_desc_ret xr;
+    rc = remote_call_domain_get_xml_desc(c, &xa, &xr, &opts);
+    if (rc < 0)
+        return fail(name, rc, &err);
+    fputs(xr.xml, stdout);
+    return 0;
+}
+
+static void on_lifecycle(virtwire_client *c, const virtwire_program *prog, int32_t proc,
+                         const void *msg, void *opaque)
+{
+    const remote_domain_event_callback_lifecycle_msg *m = msg;
+    (void)c, (void)prog, (void)proc, (void)opaque;
+    printf("event 'lifecycle' for domain '%s': %s %d\n", m->msg.dom.name, event_name(m->msg.event),
+           m->msg.detail);
+    fflush(stdout);
+}
+
+static int events(virtwire_client *c, virtwire_arena *arena, int seconds)
+{
+    virNetMessageError err;
+    virtwire_call_opts opts = { .arena = arena, .timeout_ms = -1, .error = &err };
+    int id = remote_on_domain_event_callback_lifecycle(c, on_lifecycle, NULL);
+    if (id < 0)
+        return fail("events", id, NULL);
+    remote_connect_domain_event_callback_register_any_args ra = { .eventID = 0, .dom = NULL };
+    remote_connect_domain_event_callback_register_any_ret rr;
+    int rc = remote_call_connect_domain_event_callback_register_any(c, &ra, &rr, &opts);
+    if (rc < 0)
+        return fail("register", rc, &err);
+    printf("watching lifecycle events for %d s\n", seconds);
+    fflush(stdout);
+    struct timespec ts = { .tv_sec = seconds, .tv_nsec = 0 };
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+    remote_connect_domain_event_callback_deregister_any_args da = { .callbackID = rr.callbackID };
+    rc = remote_call_connect_domain_event_callback_deregister_any(c, &da, &opts);
+    virtwire_client_remove_event(c, id);
+    return rc < 0 ? fail("deregister", rc, &err) : 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2 && argc != 4) {
+        fprintf(stderr, "usage: %s URI [xml NAME | events SECONDS]\n", argv[0]);
+        return 2;
+    }
+    virtwire_client *c;
+    int rc = virtwire_client_connect(argv[1], NULL, &c);
+    if (rc < 0)
+        return fail(argv[1], rc, NULL);
+    virtwire_arena arena = VIRTWIRE_ARENA_INIT;
+    int status;
+    if (argc == 2)
+        status = list(c, &arena);
+    else if (strcmp(argv[2], "xml") == 0)
+        status = xml(c, &arena, argv[3]);
+    else if (strcmp(argv[2], "events") == 0)
+        status = events(c, &arena, atoi(argv[3]));
+    else {
+        fprintf(stderr, "unknown command %s\n", argv[2]);
+        status = 2;
+    }
+    virtwire_client_close(c);
+    virtwire_arena_fini(&arena);
+    return status;
+}

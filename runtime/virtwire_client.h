@@ -1,0 +1,354 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * virtwire client: typed calls to a libvirt daemon over one connection,
+ * from any number of threads.
+ *
+ *   virtwire_client *c;
+ *   int rc = virtwire_client_connect("qemu:///system", NULL, &c);
+ *   remote_connect_get_hostname_ret ret;
+ *   virtwire_arena arena = VIRTWIRE_ARENA_INIT;
+ *   virNetMessageError err;
+ *   virtwire_call_opts o = { .arena = &arena, .timeout_ms = -1, .error = &err };
+ *   rc = virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_HOSTNAME,
+ *                             NULL, &ret, &o);
+ *   if (rc == VIRTWIRE_EREMOTE) printf("%s\n", err.message ? *err.message : "");
+ *   virtwire_arena_fini(&arena);
+ *   virtwire_client_close(c);
+ *
+ * Threads.  A client starts one I/O thread that owns the socket (a
+ * virtwire_conn) and the sans-I/O transport: it polls the socket and a
+ * wake-up pipe, reads, writes and dispatches replies, events and stream
+ * packets.  Callers send from their own threads (the transport and the
+ * connection are guarded by one mutex) and sleep on a condition variable of
+ * their own until the I/O thread hands them their reply, matched by
+ * program and serial.  Every function here is thread-safe, except
+ * virtwire_client_close(), which must be the last call on the client.
+ *
+ * Callbacks (asynchronous completions, events, on_close) run on the I/O
+ * thread, one at a time, in the order the frames arrived, with no lock
+ * held.  They may start asynchronous calls and send on streams, but must
+ * not make synchronous calls (the reply would have to be read by the very
+ * thread that waits for it: virtwire_client_call() returns VIRTWIRE_EINVAL
+ * there) nor call virtwire_client_close().  A slow callback delays every
+ * other reply.
+ *
+ * Connection death.  When the peer hangs up, a socket call fails, the
+ * transport latches a fatal error or own keepalive PINGs go unanswered,
+ * every call in flight fails at once with VIRTWIRE_ECLOSED (asynchronous
+ * ones through their callback), blocked stream reads return
+ * VIRTWIRE_ECLOSED, the on_close callback runs, and later calls fail at
+ * once with VIRTWIRE_ECLOSED.  virtwire_client_error() tells why.
+ *
+ * Errors: every function returns 0 (or a count) or a negative
+ * virtwire_error: VIRTWIRE_ECLOSED, VIRTWIRE_EREMOTE (the daemon answered
+ * with a remote_error), VIRTWIRE_EUNSUPPORTED (the daemon does not know the
+ * procedure), VIRTWIRE_ETIMEDOUT, VIRTWIRE_EAUTH, codec errors for values
+ * that do not encode or replies that do not decode, and the connection's
+ * errors from virtwire_client_connect().
+ */
+#ifndef VIRTWIRE_CLIENT_H
+#define VIRTWIRE_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "virnetprotocol.h"
+#include "virtwire_error.h"
+#include "virtwire_program.h"
+#include "virtwire_xdr.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct virtwire_client virtwire_client;
+
+/* virtwire_client_options.flags */
+/** Open read-only: the -sock-ro socket, and CONNECT_OPEN with
+ *  VIR_CONNECT_RO (1). */
+#define VIRTWIRE_CLIENT_READONLY 0x1u
+/** The URI names a daemon's admin socket (libvirtd:///system,
+ *  virtqemud:///session ...): the handshake is ADMIN_PROC_CONNECT_OPEN on
+ *  the admin program. */
+#define VIRTWIRE_CLIENT_ADMIN 0x2u
+/** No handshake at all: the connection is usable for raw calls as soon as
+ *  it is connected (tests, or a peer that is not a libvirt daemon). */
+#define VIRTWIRE_CLIENT_NO_OPEN 0x4u
+
+/** Connection options.  Zero-initialise; NULL means all defaults. */
+typedef struct virtwire_client_options {
+    unsigned int flags; /* VIRTWIRE_CLIENT_* */
+    /** Timeout of calls whose virtwire_call_opts.timeout_ms is negative
+     *  (or that pass no options), in milliseconds; 0: wait forever. */
+    int call_timeout_ms;
+    /** Timeout of each handshake call; 0 gives 30000. */
+    int open_timeout_ms;
+    /** Own keepalive PINGs every keepalive_interval_ms of silence, giving
+     *  up after keepalive_count unanswered ones (libvirt's client: 5000 and
+     *  5).  0: no own PINGs.  They start only when the daemon says it
+     *  supports keepalive (CONNECT_SUPPORTS_FEATURE 10); the daemon's PINGs
+     *  are always answered. */
+    unsigned int keepalive_interval_ms;
+    unsigned int keepalive_count;
+    /** The name sent in CONNECT_OPEN instead of the one derived from the
+     *  URI (virtwire_uri_open_name()); with virtwire_client_adopt(), NULL
+     *  sends a null name (the daemon picks its default driver). */
+    const char *open_name;
+    /** Flags sent in CONNECT_OPEN (or ADMIN_PROC_CONNECT_OPEN) besides
+     *  VIR_CONNECT_RO, which VIRTWIRE_CLIENT_READONLY adds. */
+    unsigned int open_flags;
+} virtwire_client_options;
+
+/**
+ * Connects to the daemon a libvirt URI designates (see virtwire_uri.h and
+ * virtwire_conn_connect_uri()), starts the I/O thread and performs
+ * libvirt's open handshake (unless VIRTWIRE_CLIENT_NO_OPEN):
+ *
+ *   remote URIs: AUTH_LIST (NONE or POLKIT accepted: with POLKIT the daemon
+ *   authorises by the peer's credentials; anything else gives
+ *   VIRTWIRE_EAUTH), CONNECT_SUPPORTS_FEATURE(VIR_DRV_FEATURE_PROGRAM_KEEPALIVE),
+ *   then CONNECT_OPEN with the URI's name and flags;
+ *   admin (VIRTWIRE_CLIENT_ADMIN): ADMIN_PROC_CONNECT_OPEN {open_flags}.
+ *
+ * On success *out is a client to close with virtwire_client_close().
+ * Returns 0 or a negative error (the URI's or the socket's errors, a
+ * handshake call's error, VIRTWIRE_EAUTH, VIRTWIRE_ENOMEM); *out is NULL
+ * then.
+ */
+int virtwire_client_connect(const char *uri, const virtwire_client_options *opts,
+                            virtwire_client **out);
+
+/**
+ * The same over an already connected socket, which the client takes over
+ * in every case (it is closed on failure).  is_unix: non-zero for a unix
+ * socket (fds may be passed).  The handshake is the remote one unless
+ * opts->flags has VIRTWIRE_CLIENT_ADMIN or VIRTWIRE_CLIENT_NO_OPEN.
+ */
+int virtwire_client_adopt(int fd, int is_unix, const virtwire_client_options *opts,
+                          virtwire_client **out);
+
+/**
+ * Closes the client: sends CONNECT_CLOSE (ADMIN_PROC_CONNECT_CLOSE) if the
+ * handshake opened the connection and it is still alive (waiting 2 s at
+ * most), shuts the socket down, joins the I/O thread, fails whatever is
+ * still in flight with VIRTWIRE_ECLOSED (asynchronous callbacks run before
+ * this returns), and frees everything.  Open streams must have been
+ * released with virtwire_client_stream_free() before.  Must not be called
+ * from a client callback.  NULL is fine.
+ */
+void virtwire_client_close(virtwire_client *c);
+
+/** 0 while the connection is alive; afterwards why it died:
+ *  VIRTWIRE_ECLOSED (hang-up or local close), VIRTWIRE_EIO, or the
+ *  transport's fatal error (VIRTWIRE_EKEEPALIVE, VIRTWIRE_EREPLY_SERIAL ...). */
+int virtwire_client_error(const virtwire_client *c);
+
+/* ------------------------------------------------------------------------ */
+/* Calls                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * Options and extra results of one call.  Zero-initialise, then set what
+ * is needed; a NULL virtwire_call_opts means heap mode, the client's
+ * default timeout, no fds and no error details.
+ */
+typedef struct virtwire_call_opts {
+    /** Where ret (and *error) are decoded.  NULL: heap mode, release them
+     *  with the type's _free() (virNetMessageError_free() for *error).  The
+     *  arena is written by the I/O thread while the call is in flight:
+     *  nothing else may use it meanwhile. */
+    virtwire_arena *arena;
+    /** Milliseconds to wait for the reply: negative for the client's
+     *  default, 0 for no limit.  On expiry the call returns
+     *  VIRTWIRE_ETIMEDOUT; a reply arriving later is discarded. */
+    int timeout_ms;
+    /** fds sent with a procedure flagged VIRTWIRE_PROC_FDS_CALL
+     *  (CALL_WITH_FDS; at most 32), borrowed for the duration of the call.
+     *  Any fds make the call a CALL_WITH_FDS. */
+    const int *fds;
+    size_t nfds;
+    /** fds received with a REPLY_WITH_FDS: up to ret_fds_max go into
+     *  ret_fds (nret_fds says how many; the caller owns them, close-on-exec
+     *  set); any beyond that are closed. */
+    int *ret_fds;
+    size_t ret_fds_max;
+    size_t nret_fds;
+    /** When not NULL and the call returns VIRTWIRE_EREMOTE or
+     *  VIRTWIRE_EUNSUPPORTED because of a remote_error, the decoded error
+     *  (zeroed when the reply's error payload was empty); zeroed
+     *  otherwise.  Allocated like ret. */
+    virNetMessageError *error;
+} virtwire_call_opts;
+
+/**
+ * Calls procedure proc of program prog (a generated table such as
+ * remote_program or admin_program) and waits for its reply.
+ *
+ * args points to the procedure's args type (NULL when it has none); ret to
+ * its ret type, which is filled on success (may be NULL to ignore the
+ * result, or when there is none).  Returns:
+ *   0                       success, ret filled;
+ *   VIRTWIRE_EREMOTE        the daemon answered with a remote_error (see
+ *                           opts->error);
+ *   VIRTWIRE_EUNSUPPORTED   the daemon does not know the procedure (its
+ *                           error is VIR_ERR_RPC "unknown procedure...",
+ *                           which libvirt reports as VIR_ERR_NO_SUPPORT);
+ *   VIRTWIRE_ETIMEDOUT      no reply within the timeout;
+ *   VIRTWIRE_ECLOSED        the connection is (or went) dead;
+ *   VIRTWIRE_EINVAL         unknown procedure in prog, an event procedure,
+ *                           or a call from a client callback;
+ *   VIRTWIRE_ESEND          fds given on a TCP connection (the connection
+ *                           refuses them and stays usable);
+ *   a codec error           args do not encode, or the reply does not
+ *                           decode (ret is then untouched in heap mode);
+ *   a transport error       e.g. VIRTWIRE_EFRAME_LENGTH for huge args.
+ */
+int virtwire_client_call(virtwire_client *c, const virtwire_program *prog, int32_t proc,
+                         const void *args, void *ret, virtwire_call_opts *opts);
+
+/** What an asynchronous call's callback gets. */
+typedef struct virtwire_call_result {
+    int rc;                           /* as virtwire_client_call() returns */
+    /** The decoded ret (rc == 0 and the procedure has one), else NULL.
+     *  Arena mode: lives in the arena.  Heap mode: freed after the callback
+     *  returns, unless the callback sets *steal_ret to 1 (it then owns ret
+     *  and frees it with the type's _free() and free()). */
+    void *ret;
+    int *steal_ret;
+    /** The remote_error (rc VIRTWIRE_EREMOTE or VIRTWIRE_EUNSUPPORTED from
+     *  an error reply), else NULL; valid during the callback only. */
+    const virNetMessageError *error;
+    /** fds of a REPLY_WITH_FDS: owned by the callback, which closes them. */
+    const int *fds;
+    size_t nfds;
+} virtwire_call_result;
+
+typedef void (*virtwire_client_done_fn)(virtwire_client *c, const virtwire_call_result *r,
+                                        void *opaque);
+
+/**
+ * Sends a call and returns without waiting: done runs exactly once on the
+ * I/O thread (possibly before this function returns) with the outcome.
+ * opts may be NULL; its arena, timeout_ms and fds are used as for
+ * virtwire_client_call() (the timeout is enforced by the I/O thread);
+ * ret_fds, error are ignored (see virtwire_call_result).  Returns 0 when
+ * the call was sent (done will run), or an error (done will not run).
+ */
+int virtwire_client_call_async(virtwire_client *c, const virtwire_program *prog, int32_t proc,
+                               const void *args, const virtwire_call_opts *opts,
+                               virtwire_client_done_fn done, void *opaque);
+
+/* ------------------------------------------------------------------------ */
+/* Events and connection death                                              */
+/* ------------------------------------------------------------------------ */
+
+/** An event: msg is the decoded _msg value of the procedure, valid during
+ *  the call only. */
+typedef void (*virtwire_client_event_fn)(virtwire_client *c, const virtwire_program *prog,
+                                         int32_t proc, const void *msg, void *opaque);
+
+/**
+ * Calls fn for every MESSAGE frame of procedure proc of program prog (a
+ * procedure flagged VIRTWIRE_PROC_MESSAGE).  Several handlers may be
+ * registered for one procedure: they run in registration order.  Messages
+ * of procedures nobody handles, or that do not decode, are dropped.  The
+ * daemon only sends events after a registration call (e.g.
+ * REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY): register the
+ * handler first.  Returns a handler id (> 0) for
+ * virtwire_client_remove_event(), VIRTWIRE_EINVAL (not an event
+ * procedure) or VIRTWIRE_ENOMEM.
+ */
+int virtwire_client_on_event(virtwire_client *c, const virtwire_program *prog, int32_t proc,
+                             virtwire_client_event_fn fn, void *opaque);
+
+/** Removes a handler.  When this returns, the handler is not running and
+ *  will not run again (unless called from the handler itself, which is
+ *  allowed).  Returns 0 or VIRTWIRE_EINVAL (unknown id). */
+int virtwire_client_remove_event(virtwire_client *c, int id);
+
+/** reason: why the connection died, as virtwire_client_error(). */
+typedef void (*virtwire_client_close_fn)(virtwire_client *c, int reason, void *opaque);
+
+/** Sets the callback run (once, on the I/O thread) when the connection
+ *  dies; not run for virtwire_client_close().  NULL removes it. */
+void virtwire_client_on_close(virtwire_client *c, virtwire_client_close_fn fn, void *opaque);
+
+/* ------------------------------------------------------------------------ */
+/* Streams                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A stream procedure (flagged VIRTWIRE_PROC_STREAM_READ or _WRITE:
+ * DOMAIN_SCREENSHOT, STORAGE_VOL_UPLOAD, ...) starts with an ordinary call
+ * whose later packets share its serial.  virtwire_client_stream_call()
+ * makes the call, opens the stream and returns a handle:
+ *
+ *   read streams (daemon to client): virtwire_client_stream_recv() until it
+ *   returns 0 (end of data), then virtwire_client_stream_finish();
+ *   write streams: virtwire_client_stream_send() (and _send_hole() on
+ *   sparse ones), then virtwire_client_stream_finish(), which sends the
+ *   end and waits for the daemon's confirmation;
+ *   either way virtwire_client_stream_abort() gives up, and
+ *   virtwire_client_stream_free() releases the handle.
+ *
+ * A stream handle is for one thread at a time.
+ */
+typedef struct virtwire_client_stream virtwire_client_stream;
+
+/** What virtwire_client_stream_recv() returns for a hole (larger than any
+ *  byte count it returns). */
+#define VIRTWIRE_CLIENT_STREAM_HOLE 0x7fffffff
+
+/**
+ * Calls a stream procedure like virtwire_client_call() and, when it
+ * succeeds, returns the open stream in *out.  Packets the daemon sends
+ * before the reply are kept.  Returns what virtwire_client_call() returns,
+ * or VIRTWIRE_EINVAL for a procedure that opens no stream.
+ */
+int virtwire_client_stream_call(virtwire_client *c, const virtwire_program *prog, int32_t proc,
+                                const void *args, void *ret, virtwire_call_opts *opts,
+                                virtwire_client_stream **out);
+
+/**
+ * Receives the next data of a read stream into buf (at most len bytes),
+ * waiting at most timeout_ms (negative: the client's default; 0: forever).
+ * Returns the number of bytes (> 0), 0 at the end of the data, or
+ * VIRTWIRE_ETIMEDOUT, VIRTWIRE_ECLOSED, VIRTWIRE_EREMOTE (the daemon
+ * aborted the stream; its error in *error when error is not NULL, heap
+ * mode), VIRTWIRE_EINVAL.  On a sparse stream a hole comes back as
+ * VIRTWIRE_CLIENT_STREAM_HOLE with its length in *hole (data never crosses
+ * a hole); hole may be NULL on streams without holes (a hole then gives
+ * VIRTWIRE_EINVAL and is skipped).  Streams of procedures flagged
+ * VIRTWIRE_PROC_STREAM_SPARSE accept holes whatever the call's flags said.
+ */
+long virtwire_client_stream_recv(virtwire_client_stream *s, void *buf, size_t len,
+                                 int64_t *hole, int timeout_ms, virNetMessageError *error);
+
+/** Sends len bytes of data (split into packets as libvirt does). */
+int virtwire_client_stream_send(virtwire_client_stream *s, const void *data, size_t len);
+
+/** Sends a hole of length bytes (sparse write streams only). */
+int virtwire_client_stream_send_hole(virtwire_client_stream *s, int64_t length);
+
+/**
+ * Finishes the stream: a write stream sends its end and waits (timeout_ms
+ * as for recv) for the daemon's confirmation; a read stream must have
+ * received its end (recv returned 0) and sends the confirmation.  Returns
+ * 0, VIRTWIRE_EREMOTE (the daemon's error in *error if not NULL, heap
+ * mode), VIRTWIRE_ETIMEDOUT, VIRTWIRE_ECLOSED or VIRTWIRE_EINVAL.
+ */
+int virtwire_client_stream_finish(virtwire_client_stream *s, int timeout_ms,
+                                  virNetMessageError *error);
+
+/** Aborts the stream (a client abort; packets still arriving are dropped).
+ *  Returns 0 or VIRTWIRE_ECLOSED. */
+int virtwire_client_stream_abort(virtwire_client_stream *s);
+
+/** Releases the handle (aborting the stream if it is still open). */
+void virtwire_client_stream_free(virtwire_client_stream *s);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VIRTWIRE_CLIENT_H */

@@ -1,0 +1,847 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * virtwire connections: see virtwire_conn.h.
+ *
+ * Output is a byte queue plus a queue of fds, each fd recorded with the
+ * absolute output position (bytes ever written) after which it goes, so that
+ * every fd leaves right after the last byte of its frame and before any byte
+ * of the next one.
+ */
+#define _GNU_SOURCE /* MSG_CMSG_CLOEXEC, SOCK_CLOEXEC, F_DUPFD_CLOEXEC, CMSG_* */
+#include "virtwire_conn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Read buffer: frames wholly inside one read are dispatched without a copy,
+ * so it holds a full stream packet (262120 bytes of data + header). */
+#define READ_BUF_SIZE (256u * 1024u + 64u)
+
+typedef struct queued_fd {
+    int fd;        /* our dup(), closed once sent */
+    uint64_t pos;  /* goes once this many bytes have been written in all */
+} queued_fd;
+
+struct virtwire_conn {
+    int fd;
+    int is_unix;
+    virtwire_transport *t;
+    /* The caller's callbacks and opaque, called through the trampolines. */
+    virtwire_transport_callbacks user;
+    void *user_opaque;
+
+    /* Output: q[qhead .. qhead+qlen) is not written yet; written counts the
+     * bytes written since the start (position of q[qhead]). */
+    unsigned char *q;
+    size_t qhead, qlen, qcap;
+    uint64_t written;
+    queued_fd *fdq;
+    size_t fdq_head, fdq_len, fdq_cap;
+
+    /* Input: bytes read but not yet consumed by the transport (only when a
+     * frame waiting for fds stopped it; see feed_bytes()). */
+    unsigned char *rbuf;
+    size_t rstart, rend;
+
+    int rerr;  /* sticky: reading is over (EOF, socket or transport error) */
+    int werr;  /* sticky: writing failed */
+    int saved_errno;
+    atomic_int shut; /* virtwire_conn_shutdown() was called */
+};
+
+/* ------------------------------------------------------------------------ */
+/* Small helpers                                                            */
+/* ------------------------------------------------------------------------ */
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Milliseconds left until deadline (-1: none), for poll(). */
+static int time_left(int64_t deadline)
+{
+    if (deadline < 0)
+        return -1;
+    int64_t left = deadline - now_ms();
+    if (left <= 0)
+        return 0;
+    return left > INT32_MAX ? INT32_MAX : (int)left;
+}
+
+static int64_t deadline_after(int timeout_ms)
+{
+    return timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+}
+
+/* Maps a failed socket call's errno to our code, keeping errno. */
+static int sock_error(virtwire_conn *c, int err)
+{
+    c->saved_errno = err;
+    errno = err;
+    return (err == EPIPE || err == ECONNRESET) ? VIRTWIRE_ECLOSED : VIRTWIRE_EIO;
+}
+
+static int set_nonblock_cloexec(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+        return -1;
+    int fdfl = fcntl(fd, F_GETFD);
+    if (fdfl < 0 || fcntl(fd, F_SETFD, fdfl | FD_CLOEXEC) < 0)
+        return -1;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Sending                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* One fd with its dummy byte, as libvirt sends it.  Returns 1 when sent,
+ * 0 when the socket is full, or a negative code. */
+static int send_one_fd(virtwire_conn *c, int fd)
+{
+    char dummy = 0;
+    struct iovec iov = { &dummy, 1 };
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } ctl;
+    memset(&ctl, 0, sizeof(ctl));
+    struct msghdr mh = { 0 };
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = ctl.buf;
+    mh.msg_controllen = sizeof(ctl.buf);
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+    for (;;) {
+        ssize_t n = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+        if (n == 1)
+            return 1;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return 0;
+        return sock_error(c, n < 0 ? errno : EIO);
+    }
+}
+
+/* Writes iov without blocking.  Returns the bytes written (maybe 0) or a
+ * negative code. */
+static ssize_t send_iov(virtwire_conn *c, const struct iovec *iov, size_t niov)
+{
+    struct msghdr mh = { 0 };
+    mh.msg_iov = (struct iovec *)iov;
+    mh.msg_iovlen = niov;
+    for (;;) {
+        ssize_t n = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+        if (n >= 0)
+            return n;
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return 0;
+        return sock_error(c, errno);
+    }
+}
+
+static int queue_bytes(virtwire_conn *c, const void *p, size_t n)
+{
+    if (n == 0)
+        return 0;
+    if (c->qcap - c->qhead - c->qlen < n) {
+        /* Slide the unwritten bytes to the front, then grow if needed. */
+        if (c->qhead) {
+            memmove(c->q, c->q + c->qhead, c->qlen);
+            c->qhead = 0;
+        }
+        if (c->qcap - c->qlen < n) {
+            size_t cap = c->qcap ? c->qcap : 4096;
+            while (cap - c->qlen < n) {
+                if (cap > SIZE_MAX / 2)
+                    return VIRTWIRE_ENOMEM;
+                cap *= 2;
+            }
+            unsigned char *q = realloc(c->q, cap);
+            if (!q)
+                return VIRTWIRE_ENOMEM;
+            c->q = q;
+            c->qcap = cap;
+        }
+    }
+    memcpy(c->q + c->qhead + c->qlen, p, n);
+    c->qlen += n;
+    return 0;
+}
+
+/* Queues a dup() of fd, to go once pos bytes have been written. */
+static int queue_fd(virtwire_conn *c, int fd, uint64_t pos)
+{
+    if (c->fdq_head + c->fdq_len == c->fdq_cap) {
+        if (c->fdq_head) {
+            memmove(c->fdq, c->fdq + c->fdq_head, c->fdq_len * sizeof(*c->fdq));
+            c->fdq_head = 0;
+        } else {
+            size_t cap = c->fdq_cap ? c->fdq_cap * 2 : 8;
+            queued_fd *q = realloc(c->fdq, cap * sizeof(*q));
+            if (!q)
+                return VIRTWIRE_ENOMEM;
+            c->fdq = q;
+            c->fdq_cap = cap;
+        }
+    }
+    int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (dup_fd < 0)
+        return sock_error(c, errno);
+    c->fdq[c->fdq_head + c->fdq_len++] = (queued_fd){ dup_fd, pos };
+    return 0;
+}
+
+static void drop_output(virtwire_conn *c)
+{
+    for (size_t i = 0; i < c->fdq_len; i++)
+        close(c->fdq[c->fdq_head + i].fd);
+    c->fdq_head = c->fdq_len = 0;
+    c->qhead = c->qlen = 0;
+}
+
+/* A write failed: writing is over; what is queued will never go. */
+static int write_failed(virtwire_conn *c, int code)
+{
+    if (!c->werr)
+        c->werr = code;
+    drop_output(c);
+    return c->werr;
+}
+
+/* Writes queued output until done or the socket is full.  Returns 0
+ * (output may remain) or the sticky write error. */
+static int write_queue(virtwire_conn *c)
+{
+    if (c->werr)
+        return c->werr;
+    for (;;) {
+        if (c->fdq_len && c->fdq[c->fdq_head].pos == c->written) {
+            int rc = send_one_fd(c, c->fdq[c->fdq_head].fd);
+            if (rc < 0)
+                return write_failed(c, rc);
+            if (rc == 0)
+                return 0;
+            close(c->fdq[c->fdq_head].fd);
+            c->fdq_head++;
+            if (--c->fdq_len == 0)
+                c->fdq_head = 0;
+            continue;
+        }
+        if (c->qlen == 0)
+            return 0;
+        size_t n = c->qlen;
+        if (c->fdq_len && c->fdq[c->fdq_head].pos - c->written < n)
+            n = (size_t)(c->fdq[c->fdq_head].pos - c->written);
+        struct iovec iov = { c->q + c->qhead, n };
+        ssize_t w = send_iov(c, &iov, 1);
+        if (w < 0)
+            return write_failed(c, (int)w);
+        if (w == 0)
+            return 0;
+        c->qhead += (size_t)w;
+        c->qlen -= (size_t)w;
+        c->written += (uint64_t)w;
+        if (c->qlen == 0)
+            c->qhead = 0;
+    }
+}
+
+/* Queues what is left of iov after its first skip bytes. */
+static int queue_iov_rest(virtwire_conn *c, const struct iovec *iov, size_t niov, size_t skip)
+{
+    for (size_t i = 0; i < niov; i++) {
+        size_t len = iov[i].iov_len;
+        if (skip >= len) {
+            skip -= len;
+            continue;
+        }
+        int rc = queue_bytes(c, (const unsigned char *)iov[i].iov_base + skip, len - skip);
+        if (rc < 0)
+            return rc;
+        skip = 0;
+    }
+    return 0;
+}
+
+/*
+ * The transport's on_send.  With nothing queued, the frame is written
+ * straight from the caller's chunks (big stream payloads are not copied
+ * when the socket takes them); the rest is copied into the queue, and fds
+ * not sent at once are dup()ed, since they are only borrowed.
+ */
+static int conn_on_send(virtwire_transport *t, const struct iovec *iov, size_t niov,
+                        const int *fds, size_t nfds, void *opaque)
+{
+    virtwire_conn *c = opaque;
+    (void)t;
+    if (nfds && !c->is_unix)
+        return VIRTWIRE_EINVAL;
+    if (atomic_load(&c->shut))
+        return VIRTWIRE_ECLOSED;
+    /* Earlier output first; if the socket takes it all, this frame may go
+     * straight out too. */
+    if (c->qlen || c->fdq_len)
+        write_queue(c);
+    if (c->werr)
+        return c->werr;
+    size_t total = 0;
+    for (size_t i = 0; i < niov; i++)
+        total += iov[i].iov_len;
+
+    size_t sent = 0;
+    size_t fds_sent = 0;
+    if (c->qlen == 0 && c->fdq_len == 0) {
+        ssize_t w = total ? send_iov(c, iov, niov) : 0;
+        if (w < 0)
+            return write_failed(c, (int)w);
+        sent = (size_t)w;
+        c->written += (uint64_t)w;
+        while (sent == total && fds_sent < nfds) {
+            int rc = send_one_fd(c, fds[fds_sent]);
+            if (rc < 0)
+                return write_failed(c, rc);
+            if (rc == 0)
+                break;
+            fds_sent++;
+        }
+    }
+    int rc = queue_iov_rest(c, iov, niov, sent);
+    /* Every remaining fd goes after the last byte of this frame. */
+    uint64_t end = c->written + c->qlen;
+    for (size_t i = fds_sent; rc == 0 && i < nfds; i++)
+        rc = queue_fd(c, fds[i], end);
+    if (rc < 0) {
+        /* Part of the frame may be on the wire already: the stream of
+         * frames is broken for good. */
+        if (sent || fds_sent || c->qlen)
+            write_failed(c, rc);
+        return rc;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Receiving                                                                */
+/* ------------------------------------------------------------------------ */
+
+/* Receives one fd (one recvmsg, one dummy byte).  Returns 1 with *fd set,
+ * 0 when nothing is there yet, or a negative code. */
+static int recv_one_fd(virtwire_conn *c, int *fd)
+{
+    char dummy;
+    struct iovec iov = { &dummy, 1 };
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } ctl;
+    for (;;) {
+        struct msghdr mh = { 0 };
+        mh.msg_iov = &iov;
+        mh.msg_iovlen = 1;
+        mh.msg_control = ctl.buf;
+        mh.msg_controllen = sizeof(ctl.buf);
+        ssize_t n = recvmsg(c->fd, &mh, MSG_CMSG_CLOEXEC);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return 0;
+        if (n < 0)
+            return sock_error(c, errno);
+        if (n == 0)
+            return VIRTWIRE_ECLOSED;
+        /* The kernel closes fds that did not fit (MSG_CTRUNC): only the
+         * first one of a message counts, as with libvirt. */
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+        if (!cm || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
+            cm->cmsg_len < CMSG_LEN(sizeof(int)))
+            return VIRTWIRE_EFD_MISSING;
+        memcpy(fd, CMSG_DATA(cm), sizeof(int));
+        return 1;
+    }
+}
+
+/* Feeds rbuf[rstart .. rend) to the transport.  Returns 0 or its error. */
+static int feed_bytes(virtwire_conn *c)
+{
+    while (c->rstart < c->rend) {
+        virtwire_need need = virtwire_transport_need(c->t);
+        if (need.kind != VIRTWIRE_NEED_BYTES)
+            return 0; /* fds first: the rest waits for them */
+        ssize_t n = virtwire_transport_receive(c->t, c->rbuf + c->rstart, c->rend - c->rstart);
+        if (n < 0)
+            return (int)n;
+        c->rstart += (size_t)n;
+        if (n == 0)
+            return 0;
+    }
+    c->rstart = c->rend = 0;
+    return 0;
+}
+
+/*
+ * Reads what the transport needs until the socket has no more.  Returns 0
+ * (socket drained) or the code that ends reading.
+ */
+static int read_loop(virtwire_conn *c)
+{
+    for (;;) {
+        if (atomic_load(&c->shut))
+            return VIRTWIRE_ECLOSED;
+        virtwire_need need = virtwire_transport_need(c->t);
+        if (need.kind == VIRTWIRE_NEED_NOTHING)
+            return virtwire_transport_error(c->t);
+        if (need.kind == VIRTWIRE_NEED_FDS) {
+            if (!c->is_unix)
+                return VIRTWIRE_EFD_MISSING; /* fds never pass over TCP */
+            int fd = -1;
+            int rc = recv_one_fd(c, &fd);
+            if (rc <= 0)
+                return rc;
+            rc = virtwire_transport_receive_fd(c->t, fd);
+            if (rc == 0)
+                rc = feed_bytes(c); /* bytes read past the frame, if any */
+            if (rc < 0)
+                return rc;
+            continue;
+        }
+        /* On a unix socket never read past a frame that may announce fds:
+         * the fds come after its last byte. */
+        size_t want = READ_BUF_SIZE;
+        if (c->is_unix && need.count < want)
+            want = need.count;
+        ssize_t n = recv(c->fd, c->rbuf, want, 0);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return 0;
+            return sock_error(c, errno);
+        }
+        if (n == 0)
+            return VIRTWIRE_ECLOSED; /* also in the middle of a frame */
+        c->rstart = 0;
+        c->rend = (size_t)n;
+        int rc = feed_bytes(c);
+        if (rc < 0)
+            return rc;
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Processing                                                               */
+/* ------------------------------------------------------------------------ */
+
+int virtwire_conn_process(virtwire_conn *c, short revents)
+{
+    if (!c)
+        return VIRTWIRE_EINVAL;
+    if (c->rerr)
+        return c->rerr;
+    if (atomic_load(&c->shut))
+        return c->rerr = VIRTWIRE_ECLOSED;
+    if (revents & POLLNVAL) {
+        c->saved_errno = errno = EBADF;
+        return c->rerr = VIRTWIRE_EIO;
+    }
+    int saved = 0;
+    write_queue(c);
+    /* A failed write still lets us read what the peer sent before. */
+    if (revents == 0 || (revents & (POLLIN | POLLHUP | POLLERR)) || c->werr) {
+        int rc = read_loop(c);
+        if (rc < 0) {
+            saved = errno;
+            c->rerr = rc;
+        }
+    }
+    /* Callbacks may have queued replies (a PONG, say). */
+    if (!c->rerr && (c->qlen || c->fdq_len))
+        write_queue(c);
+    if (c->rerr) {
+        errno = saved;
+        return c->rerr;
+    }
+    if (c->werr) {
+        errno = c->saved_errno;
+        return c->werr;
+    }
+    return 0;
+}
+
+short virtwire_conn_events(const virtwire_conn *c)
+{
+    if (!c || c->rerr || atomic_load(&c->shut))
+        return 0;
+    short ev = POLLIN;
+    if (!c->werr && (c->qlen || c->fdq_len))
+        ev |= POLLOUT;
+    return ev;
+}
+
+/* Polls the socket for ev until deadline, retrying EINTR.  Returns the
+ * revents (0 on timeout) or a negative code. */
+static int wait_for(virtwire_conn *c, short ev, int64_t deadline)
+{
+    for (;;) {
+        struct pollfd p = { c->fd, ev, 0 };
+        int n = poll(&p, 1, time_left(deadline));
+        if (n >= 0)
+            return n ? p.revents : 0;
+        if (errno != EINTR)
+            return sock_error(c, errno);
+    }
+}
+
+int virtwire_conn_run_once(virtwire_conn *c, int timeout_ms)
+{
+    if (!c)
+        return VIRTWIRE_EINVAL;
+    short ev = virtwire_conn_events(c);
+    if (ev == 0)
+        return virtwire_conn_process(c, POLLIN);
+    int64_t ka = virtwire_transport_keepalive_timeout(c->t);
+    int wait_ms = timeout_ms;
+    if (ka >= 0 && (wait_ms < 0 || ka < wait_ms))
+        wait_ms = (int)ka;
+    int revents = wait_for(c, ev, deadline_after(wait_ms));
+    if (revents < 0)
+        return c->rerr = revents;
+    if (revents) {
+        int rc = virtwire_conn_process(c, (short)revents);
+        if (rc < 0)
+            return rc;
+    }
+    if (ka >= 0) {
+        int rc = virtwire_transport_keepalive_tick(c->t);
+        if (rc < 0)
+            return c->rerr = rc;
+        /* A PING may have been queued. */
+        if (c->qlen || c->fdq_len)
+            write_queue(c);
+    }
+    return 0;
+}
+
+int virtwire_conn_flush(virtwire_conn *c, int timeout_ms)
+{
+    if (!c)
+        return VIRTWIRE_EINVAL;
+    int64_t deadline = deadline_after(timeout_ms);
+    for (;;) {
+        if (atomic_load(&c->shut))
+            return VIRTWIRE_ECLOSED;
+        int rc = write_queue(c);
+        if (rc < 0)
+            return rc;
+        if (c->qlen == 0 && c->fdq_len == 0)
+            return 0;
+        int revents = wait_for(c, POLLOUT, deadline);
+        if (revents < 0)
+            return revents;
+        if (revents == 0)
+            return VIRTWIRE_ETIMEDOUT;
+        /* POLLERR and POLLHUP: the next write reports the error. */
+    }
+}
+
+size_t virtwire_conn_pending_output(const virtwire_conn *c)
+{
+    return c ? c->qlen + c->fdq_len : 0;
+}
+
+int virtwire_conn_errno(const virtwire_conn *c)
+{
+    return c ? c->saved_errno : 0;
+}
+
+void virtwire_conn_shutdown(virtwire_conn *c)
+{
+    if (!c)
+        return;
+    atomic_store(&c->shut, 1);
+    /* Wakes a poll() on the socket in any thread (POLLIN | POLLHUP). */
+    shutdown(c->fd, SHUT_RDWR);
+}
+
+virtwire_transport *virtwire_conn_transport(virtwire_conn *c)
+{
+    return c ? c->t : NULL;
+}
+
+int virtwire_conn_fd(const virtwire_conn *c)
+{
+    return c ? c->fd : -1;
+}
+
+int virtwire_conn_is_unix(const virtwire_conn *c)
+{
+    return c ? c->is_unix : 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Life cycle                                                               */
+/* ------------------------------------------------------------------------ */
+
+/* Trampolines: the transport's opaque is the connection; the caller's
+ * callbacks get the caller's opaque. */
+static void tramp_on_error(virtwire_transport *t, int code, const virNetMessageHeader *hdr,
+                           int fatal, void *opaque)
+{
+    virtwire_conn *c = opaque;
+    c->user.on_error(t, code, hdr, fatal, c->user_opaque);
+}
+
+static void tramp_on_keepalive_dead(virtwire_transport *t, void *opaque)
+{
+    virtwire_conn *c = opaque;
+    c->user.on_keepalive_dead(t, c->user_opaque);
+}
+
+static uint64_t tramp_clock_ms(void *opaque)
+{
+    virtwire_conn *c = opaque;
+    return c->user.clock_ms(c->user_opaque);
+}
+
+void virtwire_conn_free(virtwire_conn *c)
+{
+    if (!c)
+        return;
+    drop_output(c);
+    virtwire_transport_free(c->t);
+    if (c->fd >= 0)
+        close(c->fd);
+    free(c->q);
+    free(c->fdq);
+    free(c->rbuf);
+    free(c);
+}
+
+int virtwire_conn_adopt(int fd, int is_unix, virtwire_transport_role role,
+                        const virtwire_transport_callbacks *cbs, void *opaque,
+                        virtwire_conn **out)
+{
+    if (out)
+        *out = NULL;
+    if (fd < 0 || !out || (role != VIRTWIRE_TRANSPORT_CLIENT && role != VIRTWIRE_TRANSPORT_SERVER)) {
+        if (fd >= 0)
+            close(fd);
+        return VIRTWIRE_EINVAL;
+    }
+    if (set_nonblock_cloexec(fd) < 0) {
+        int err = errno;
+        close(fd);
+        errno = err;
+        return VIRTWIRE_EIO;
+    }
+    if (!is_unix) {
+        int one = 1;
+        /* Small calls must not wait for Nagle; harmless if not TCP. */
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    }
+    virtwire_conn *c = calloc(1, sizeof(*c));
+    if (!c) {
+        close(fd);
+        return VIRTWIRE_ENOMEM;
+    }
+    c->fd = fd;
+    c->is_unix = is_unix ? 1 : 0;
+    atomic_init(&c->shut, 0);
+    if (cbs)
+        c->user = *cbs;
+    c->user_opaque = opaque;
+    virtwire_transport_callbacks tc = { .on_send = conn_on_send };
+    if (c->user.on_error)
+        tc.on_error = tramp_on_error;
+    if (c->user.on_keepalive_dead)
+        tc.on_keepalive_dead = tramp_on_keepalive_dead;
+    if (c->user.clock_ms)
+        tc.clock_ms = tramp_clock_ms;
+    c->rbuf = malloc(READ_BUF_SIZE);
+    int rc = c->rbuf ? virtwire_transport_new(role, &tc, c, &c->t) : VIRTWIRE_ENOMEM;
+    if (rc < 0) {
+        virtwire_conn_free(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+/* Waits for a non-blocking connect() in progress.  Returns 0 or -1 with
+ * errno set. */
+static int finish_connect(int fd)
+{
+    for (;;) {
+        struct pollfd p = { fd, POLLOUT, 0 };
+        int n = poll(&p, 1, -1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        int err = 0;
+        socklen_t len = sizeof(err);
+        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+            return -1;
+        if (err) {
+            errno = err;
+            return -1;
+        }
+        return 0;
+    }
+}
+
+int virtwire_conn_connect_unix(const char *path, virtwire_transport_role role,
+                               const virtwire_transport_callbacks *cbs, void *opaque,
+                               virtwire_conn **out)
+{
+    if (out)
+        *out = NULL;
+    struct sockaddr_un sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    if (!path || !out || !*path || strlen(path) >= sizeof(sa.sun_path))
+        return VIRTWIRE_EINVAL;
+    memcpy(sa.sun_path, path, strlen(path));
+    /* Blocking connect: a unix connect completes at once or fails, and a
+     * non-blocking one would fail with EAGAIN on a full backlog. */
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return VIRTWIRE_EIO;
+    int rc;
+    do
+        rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+    while (rc < 0 && errno == EINTR);
+    if (rc < 0 && errno != EISCONN) {
+        int err = errno;
+        close(fd);
+        errno = err;
+        return VIRTWIRE_EIO;
+    }
+    return virtwire_conn_adopt(fd, 1, role, cbs, opaque, out);
+}
+
+/* Connects a new TCP socket to one address.  Returns the fd or -1. */
+static int tcp_connect_one(const struct addrinfo *ai)
+{
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                    ai->ai_protocol);
+    if (fd < 0)
+        return -1;
+    if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+        return fd;
+    /* EINTR: the connection goes on in the background, like EINPROGRESS. */
+    if ((errno == EINPROGRESS || errno == EINTR) && finish_connect(fd) == 0)
+        return fd;
+    int err = errno;
+    close(fd);
+    errno = err;
+    return -1;
+}
+
+int virtwire_conn_connect_tcp(const char *host, int port, virtwire_transport_role role,
+                              const virtwire_transport_callbacks *cbs, void *opaque,
+                              virtwire_conn **out)
+{
+    if (out)
+        *out = NULL;
+    if (!host || !out || port < 1 || port > 65535)
+        return VIRTWIRE_EINVAL;
+    char service[8];
+    snprintf(service, sizeof(service), "%d", port);
+    struct addrinfo hints;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_ADDRCONFIG | AI_NUMERICSERV;
+    struct addrinfo *res = NULL;
+    int gai = getaddrinfo(host, service, &hints, &res);
+    if (gai != 0) {
+        if (gai != EAI_SYSTEM)
+            errno = gai == EAI_MEMORY ? ENOMEM : ENOENT;
+        return VIRTWIRE_EIO;
+    }
+    int fd = -1;
+    int err = ENOENT;
+    for (const struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
+        fd = tcp_connect_one(ai);
+        if (fd < 0)
+            err = errno;
+    }
+    freeaddrinfo(res);
+    if (fd < 0) {
+        errno = err;
+        return VIRTWIRE_EIO;
+    }
+    return virtwire_conn_adopt(fd, 0, role, cbs, opaque, out);
+}
+
+int virtwire_conn_connect_parsed_uri(const virtwire_uri *uri, unsigned flags,
+                                     virtwire_transport_role role,
+                                     const virtwire_transport_callbacks *cbs, void *opaque,
+                                     virtwire_conn **out)
+{
+    if (out)
+        *out = NULL;
+    if (!uri || !out)
+        return VIRTWIRE_EINVAL;
+    int rc = virtwire_uri_supported(uri);
+    if (rc < 0)
+        return rc;
+    if (uri->transport == VIRTWIRE_URI_TRANSPORT_TCP) {
+        if (flags & VIRTWIRE_URI_ADMIN)
+            return VIRTWIRE_EURI_SOCKET; /* admin sockets are local */
+        if (flags & ~(VIRTWIRE_URI_READONLY | VIRTWIRE_URI_DIRECT_FALLBACK))
+            return VIRTWIRE_EINVAL;
+        int port = virtwire_uri_tcp_port(uri);
+        if (port < 0)
+            return port;
+        return virtwire_conn_connect_tcp(virtwire_uri_connect_host(uri), port, role, cbs,
+                                         opaque, out);
+    }
+    char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    rc = virtwire_uri_socket_path(uri, flags, path, sizeof(path));
+    if (rc < 0)
+        return rc;
+    return virtwire_conn_connect_unix(path, role, cbs, opaque, out);
+}
+
+int virtwire_conn_connect_uri(const char *uri, unsigned flags, virtwire_transport_role role,
+                              const virtwire_transport_callbacks *cbs, void *opaque,
+                              virtwire_conn **out)
+{
+    if (out)
+        *out = NULL;
+    virtwire_uri *u = NULL;
+    int rc = virtwire_uri_parse(uri, &u);
+    if (rc < 0)
+        return rc;
+    rc = virtwire_conn_connect_parsed_uri(u, flags, role, cbs, opaque, out);
+    int err = errno;
+    virtwire_uri_free(u);
+    errno = err;
+    return rc;
+}

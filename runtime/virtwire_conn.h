@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * virtwire connections: a sans-I/O transport (virtwire_transport.h) bound
+ * to a non-blocking socket, unix or TCP.
+ *
+ * The connection owns the socket and the transport.  It provides the
+ * transport's on_send: each frame is written at once when the socket takes
+ * it, and whatever it does not take is queued (copied) and written later by
+ * virtwire_conn_process() or virtwire_conn_flush().  Received bytes and fds
+ * are fed to the transport, whose callbacks fire inside process().
+ *
+ * Driving a connection from any event loop:
+ *
+ *   struct pollfd p = { virtwire_conn_fd(c), virtwire_conn_events(c), 0 };
+ *   poll(&p, 1, timeout);
+ *   rc = virtwire_conn_process(c, p.revents);   // 0, or the connection is over
+ *
+ * or, blocking, virtwire_conn_run_once(c, timeout_ms).
+ *
+ * File descriptors (unix sockets only) go exactly as with libvirt: all the
+ * bytes of a frame first, then one sendmsg() per fd carrying one '\0' byte
+ * and one SCM_RIGHTS message; the receiving side reads no byte past a frame
+ * that announces fds (at most virtwire_transport_need().count bytes per
+ * read) and then one recvmsg() per fd, with MSG_CMSG_CLOEXEC.  Received fds
+ * belong to the transport (see virtwire_transport_msg).  Sending fds over a
+ * TCP connection fails: on_send returns VIRTWIRE_EINVAL, so the transport's
+ * send function returns VIRTWIRE_ESEND.
+ *
+ * Output queue: there is no cap.  What the socket does not take at once is
+ * copied into the queue, with a dup() of each fd still to send; the caller
+ * controls what it sends, and should watch virtwire_conn_pending_output()
+ * (e.g. stop writing stream data above some amount until process() or
+ * flush() has drained it).
+ *
+ * Errors are sticky: once process() has returned VIRTWIRE_ECLOSED,
+ * VIRTWIRE_EIO or a fatal transport error, every later call returns it
+ * again; the only thing left to do is virtwire_conn_free().  A write
+ * failure is reported after the bytes already received have been fed to
+ * the transport (the peer's last replies are not lost).  EPIPE and
+ * ECONNRESET count as the peer hanging up: VIRTWIRE_ECLOSED.
+ *
+ * Threads: a connection is not thread-safe, like its transport: one thread
+ * at a time calls process(), run_once(), flush() and the transport's
+ * functions (sending included: on_send writes to the socket).  The one
+ * exception is virtwire_conn_shutdown(), which any thread may call at any
+ * time, e.g. to wake a thread blocked in run_once() or in its own poll().
+ * Callbacks must not call virtwire_conn_free(), process(), run_once() or
+ * flush() on their own connection.
+ *
+ * SIGPIPE is never raised: every write uses MSG_NOSIGNAL.
+ */
+#ifndef VIRTWIRE_CONN_H
+#define VIRTWIRE_CONN_H
+
+#include <stddef.h>
+
+#include "virtwire_error.h"
+#include "virtwire_transport.h"
+#include "virtwire_uri.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct virtwire_conn virtwire_conn;
+
+/*
+ * Creating a connection.  Each function creates the transport in role with
+ * cbs: cbs->on_send is ignored (the connection provides it); on_error,
+ * on_keepalive_dead and clock_ms are called with opaque, as if they had been
+ * given to virtwire_transport_new() directly.  The socket is non-blocking
+ * and close-on-exec.  On failure *out is NULL and the code is one of
+ * VIRTWIRE_EINVAL, VIRTWIRE_ENOMEM or VIRTWIRE_EIO (errno says why).
+ */
+
+/** Connects to the unix socket at path (VIRTWIRE_EINVAL when it does not
+ *  fit in sun_path). */
+int virtwire_conn_connect_unix(const char *path, virtwire_transport_role role,
+                               const virtwire_transport_callbacks *cbs, void *opaque,
+                               virtwire_conn **out);
+
+/** Connects over TCP to host (a name or an address) and port (1-65535),
+ *  trying each address getaddrinfo() gives in turn; sets TCP_NODELAY.
+ *  A name that does not resolve gives VIRTWIRE_EIO with errno ENOENT (or
+ *  the system's errno for EAI_SYSTEM). */
+int virtwire_conn_connect_tcp(const char *host, int port, virtwire_transport_role role,
+                              const virtwire_transport_callbacks *cbs, void *opaque,
+                              virtwire_conn **out);
+
+/** Adopts a connected stream socket (accepted, or one end of a
+ *  socketpair): makes it non-blocking and close-on-exec.  is_unix says
+ *  whether fds may pass (TCP_NODELAY is set when it is not).  Takes
+ *  ownership of fd: it is closed on error too. */
+int virtwire_conn_adopt(int fd, int is_unix, virtwire_transport_role role,
+                        const virtwire_transport_callbacks *cbs, void *opaque,
+                        virtwire_conn **out);
+
+/**
+ * Connects as a libvirt URI says: the unix socket of
+ * virtwire_uri_socket_path(uri, flags) (flags: VIRTWIRE_URI_READONLY,
+ * VIRTWIRE_URI_ADMIN, VIRTWIRE_URI_DIRECT_FALLBACK), or TCP to
+ * virtwire_uri_connect_host() and virtwire_uri_tcp_port() (READONLY and
+ * DIRECT_FALLBACK mean nothing there; ADMIN gives VIRTWIRE_EURI_SOCKET).
+ * Other transports give VIRTWIRE_EUNSUPPORTED_TRANSPORT; parse and socket
+ * path errors are returned as they are.  The name to send in CONNECT_OPEN is
+ * the caller's business: virtwire_uri_open_name().
+ */
+int virtwire_conn_connect_uri(const char *uri, unsigned flags, virtwire_transport_role role,
+                              const virtwire_transport_callbacks *cbs, void *opaque,
+                              virtwire_conn **out);
+
+/** The same with a URI already parsed (to derive the open name from the
+ *  same parse). */
+int virtwire_conn_connect_parsed_uri(const virtwire_uri *uri, unsigned flags,
+                                     virtwire_transport_role role,
+                                     const virtwire_transport_callbacks *cbs, void *opaque,
+                                     virtwire_conn **out);
+
+/* ------------------------------------------------------------------------ */
+
+/** The connection's transport (owned by the connection). */
+virtwire_transport *virtwire_conn_transport(virtwire_conn *c);
+
+/** The socket, for the caller's poll(); do not read, write or close it. */
+int virtwire_conn_fd(const virtwire_conn *c);
+
+/** Whether the socket is a unix socket (may carry fds). */
+int virtwire_conn_is_unix(const virtwire_conn *c);
+
+/** The poll() events the connection waits for: POLLIN unless it is closed
+ *  or failed (then 0), and POLLOUT while output is queued. */
+short virtwire_conn_events(const virtwire_conn *c);
+
+/**
+ * One non-blocking step: writes queued output, then reads (when revents
+ * has POLLIN, POLLHUP or POLLERR, or is 0, which means "try") what the
+ * transport needs until the socket has no more, feeding the transport; its
+ * callbacks fire inside.  Then writes again whatever the callbacks queued.
+ *
+ * Returns 0, or (sticky) VIRTWIRE_ECLOSED (end of file, even in the middle
+ * of a frame; EPIPE, ECONNRESET; after virtwire_conn_shutdown()),
+ * VIRTWIRE_EIO (errno, also in virtwire_conn_errno(), says why),
+ * VIRTWIRE_EFD_MISSING (an fd was due and a plain byte came, or any fd on
+ * a TCP connection), or the transport's fatal error.
+ */
+int virtwire_conn_process(virtwire_conn *c, short revents);
+
+/**
+ * Blocking convenience: polls for up to timeout_ms (-1: no limit) and
+ * processes once.  When the transport's own keepalive PINGs are on, the
+ * wait is cut short to call virtwire_transport_keepalive_tick() in time.
+ * Returns 0 (also on timeout) or an error as process() does (or the
+ * tick's: VIRTWIRE_EKEEPALIVE).
+ */
+int virtwire_conn_run_once(virtwire_conn *c, int timeout_ms);
+
+/**
+ * Blocking: writes all queued output, waiting up to timeout_ms (-1: no
+ * limit).  It does not read, so a peer that stops reading while it is
+ * itself blocked writing to us makes it wait for the timeout.  Returns 0,
+ * VIRTWIRE_ETIMEDOUT (output still queued), or an error as process() does.
+ */
+int virtwire_conn_flush(virtwire_conn *c, int timeout_ms);
+
+/** Bytes queued but not yet written, counting one per fd still to send
+ *  (its dummy byte). */
+size_t virtwire_conn_pending_output(const virtwire_conn *c);
+
+/** The errno of the last VIRTWIRE_EIO or VIRTWIRE_ECLOSED caused by a
+ *  system call (0 for a plain end of file). */
+int virtwire_conn_errno(const virtwire_conn *c);
+
+/**
+ * shutdown(SHUT_RDWR) on the socket: the peer sees end of file, and any
+ * thread blocked in poll() on the socket wakes up; later calls of process()
+ * return VIRTWIRE_ECLOSED.  Safe from any thread, any number of times,
+ * while another thread uses the connection (but not concurrently with
+ * virtwire_conn_free()).
+ */
+void virtwire_conn_shutdown(virtwire_conn *c);
+
+/** Closes the socket and every fd still queued, frees the transport (which
+ *  closes the received fds it holds) and the connection.  NULL is fine. */
+void virtwire_conn_free(virtwire_conn *c);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VIRTWIRE_CONN_H */

@@ -1,0 +1,503 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The client against a real libvirtd 9.0.0 with the test driver:
+ * handshake, simple calls checked against the system (hostname, the
+ * daemon's --version), a remote_error, 100 defined domains listed and
+ * looked up from 8 threads (10,000 calls on one connection, every reply
+ * checked against its call), pipelined asynchronous calls, a procedure
+ * newer than the daemon, lifecycle events, the screenshot stream (checked
+ * against the PNG file the test driver sends), a read-only connection and
+ * the admin program.
+ *
+ *   test_client_libvirtd PRIVATE_LIBVIRTD_SCRIPT
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <pthread.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "admin_protocol.h"
+#include "clib.h"
+#include "remote_protocol.h"
+
+#define NDOMAINS 100
+#define NTHREADS 8
+#define NCALLS 10000
+#define SCREENSHOT_FILE "/usr/share/libvirt/test-screenshot.png"
+
+static clib_daemon daemon_;
+static char dom_uuid[NDOMAINS][16];
+
+static void dom_name(char *buf, size_t len, int i)
+{
+    snprintf(buf, len, "vw%03d", i);
+}
+
+/* The version libvirtd itself prints: "... (libvirt) 9.0.0". */
+static uint64_t daemon_version(void)
+{
+    FILE *p = popen("/usr/sbin/libvirtd --version", "r");
+    unsigned a = 0, b = 0, c = 0;
+    char line[256] = "";
+    if (p) {
+        if (!fgets(line, sizeof line, p))
+            line[0] = 0;
+        pclose(p);
+    }
+    const char *v = strstr(line, ") ");
+    if (!v || sscanf(v + 2, "%u.%u.%u", &a, &b, &c) != 3)
+        return 0;
+    return (uint64_t)a * 1000000u + b * 1000u + c;
+}
+
+static void test_simple_calls(virtwire_client *c)
+{
+    virtwire_arena arena = VIRTWIRE_ARENA_INIT;
+    virtwire_call_opts o = { .arena = &arena, .timeout_ms = 5000 };
+
+    remote_connect_get_hostname_ret h;
+    CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_HOSTNAME, NULL, &h,
+                                  &o), 0);
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    /* libvirt may add the domain (canonical name): ours is a prefix. */
+    CHECK(h.hostname && strncmp(h.hostname, host, strlen(host)) == 0);
+
+    remote_connect_get_version_ret v;
+    CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_VERSION, NULL, &v,
+                                  &o), 0);
+    CHECK(v.hv_ver == 2); /* the test driver's hypervisor version */
+
+    remote_connect_get_lib_version_ret lv;
+    CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_LIB_VERSION, NULL,
+                                  &lv, &o), 0);
+    CHECK(lv.lib_ver == daemon_version() && lv.lib_ver != 0);
+
+    /* The test driver's one built-in domain, "test", running as id 1. */
+    remote_connect_list_all_domains_args la = { 1, 0 };
+    remote_connect_list_all_domains_ret lr;
+    CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_LIST_ALL_DOMAINS, &la,
+                                  &lr, &o), 0);
+    CHECK(lr.ret == 1 && lr.domains.domains_len == 1);
+    CHECK(lr.domains.domains_len == 1 && strcmp(lr.domains.domains_val[0].name, "test") == 0 &&
+          lr.domains.domains_val[0].id == 1);
+
+    /* A remote_error, decoded into the arena. */
+    virNetMessageError err;
+    o.error = &err;
+    remote_domain_lookup_by_name_args na = { "no-such-domain" };
+    remote_domain_lookup_by_name_ret nr;
+    CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME, &na, &nr,
+                                  &o), VIRTWIRE_EREMOTE);
+    CHECK(err.code == 42 && err.domain == 12); /* VIR_ERR_NO_DOMAIN, VIR_FROM_TEST */
+    /* virerror.c's text for VIR_ERR_NO_DOMAIN */
+    CHECK(err.message && strncmp(*err.message, "Domain not found", 16) == 0);
+
+    /* The same in heap mode: the caller frees. */
+    virtwire_call_opts ho = { .timeout_ms = 5000, .error = &err };
+    CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME, &na, &nr,
+                                  &ho), VIRTWIRE_EREMOTE);
+    CHECK(err.code == 42);
+    virNetMessageError_free(&err);
+
+    /* A procedure added after 9.0.0 (GET_AUTOSTART_ONCE, 449). */
+    remote_domain_get_autostart_once_args aa = { lr.domains.domains_val[0] };
+    remote_domain_get_autostart_once_ret ar;
+    CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_AUTOSTART_ONCE, &aa,
+                                  &ar, &o), VIRTWIRE_EUNSUPPORTED);
+    CHECK(err.code == 39 && err.message && strstr(*err.message, "449"));
+    CHECK(virtwire_client_error(c) == 0); /* the connection lives on */
+
+    /* Not a procedure of the table, and an event procedure. */
+    CHECK_RC(virtwire_client_call(c, &remote_program, 100000, NULL, NULL, &o), VIRTWIRE_EINVAL);
+    CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE,
+                                  NULL, NULL, &o), VIRTWIRE_EINVAL);
+    virtwire_arena_fini(&arena);
+}
+
+static void test_define_and_list(virtwire_client *c)
+{
+    virtwire_arena arena = VIRTWIRE_ARENA_INIT;
+    virtwire_call_opts o = { .arena = &arena, .timeout_ms = 5000 };
+    for (int i = 0; i < NDOMAINS; i++) {
+        char name[16], xml[256];
+        dom_name(name, sizeof name, i);
+        snprintf(xml, sizeof xml,
+                 "<domain type='test'><name>%s</name><memory>1024</memory>"
+                 "<os><type>hvm</type></os></domain>", name);
+        remote_domain_define_xml_args a = { xml };
+        remote_domain_define_xml_ret r;
+        CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_DEFINE_XML, &a, &r,
+                                      &o), 0);
+        CHECK(strcmp(r.dom.name, name) == 0);
+        memcpy(dom_uuid[i], r.dom.uuid, 16);
+        virtwire_arena_reset(&arena);
+    }
+    remote_connect_list_all_domains_args la = { 1, 0 };
+    remote_connect_list_all_domains_ret lr;
+    CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_LIST_ALL_DOMAINS, &la,
+                                  &lr, &o), 0);
+    CHECK(lr.ret == NDOMAINS + 1 && lr.domains.domains_len == NDOMAINS + 1);
+    int seen[NDOMAINS] = { 0 };
+    for (unsigned i = 0; i < lr.domains.domains_len; i++) {
+        int k;
+        if (sscanf(lr.domains.domains_val[i].name, "vw%d", &k) == 1 && k >= 0 && k < NDOMAINS &&
+            memcmp(lr.domains.domains_val[i].uuid, dom_uuid[k], 16) == 0)
+            seen[k]++;
+    }
+    for (int i = 0; i < NDOMAINS; i++)
+        CHECK(seen[i] == 1);
+    virtwire_arena_fini(&arena);
+}
+
+/* ---- 8 threads, 10,000 calls -------------------------------------------- */
+
+typedef struct worker {
+    virtwire_client *c;
+    int index;
+    int calls, ok, wrong;
+} worker;
+
+static void *lookup_worker(void *arg)
+{
+    worker *w = arg;
+    virtwire_arena arena = VIRTWIRE_ARENA_INIT;
+    unsigned seed = (unsigned)w->index * 7919u + 1u;
+    for (int n = 0; n < w->calls; n++) {
+        virtwire_call_opts o = { .arena = &arena, .timeout_ms = 10000 };
+        seed = seed * 1103515245u + 12345u;
+        int i = (int)((seed >> 16) % NDOMAINS);
+        char name[16];
+        dom_name(name, sizeof name, i);
+        remote_domain_lookup_by_name_args a = { name };
+        remote_domain_lookup_by_name_ret r;
+        int rc = virtwire_client_call(w->c, &remote_program, REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME,
+                                      &a, &r, &o);
+        if (rc == 0 && strcmp(r.dom.name, name) == 0 && memcmp(r.dom.uuid, dom_uuid[i], 16) == 0)
+            w->ok++;
+        else
+            w->wrong++;
+        virtwire_arena_reset(&arena);
+    }
+    virtwire_arena_fini(&arena);
+    return NULL;
+}
+
+static void test_threads(virtwire_client *c)
+{
+    pthread_t th[NTHREADS];
+    worker w[NTHREADS];
+    uint64_t t0 = clib_now_ms();
+    for (int i = 0; i < NTHREADS; i++) {
+        w[i] = (worker){ c, i, NCALLS / NTHREADS, 0, 0 };
+        CHECK(pthread_create(&th[i], NULL, lookup_worker, &w[i]) == 0);
+    }
+    int ok = 0, wrong = 0;
+    for (int i = 0; i < NTHREADS; i++) {
+        pthread_join(th[i], NULL);
+        ok += w[i].ok;
+        wrong += w[i].wrong;
+    }
+    printf("threads: %d calls in %llu ms, %d wrong\n", ok + wrong,
+           (unsigned long long)(clib_now_ms() - t0), wrong);
+    CHECK(ok == NCALLS && wrong == 0);
+}
+
+/* ---- asynchronous calls -------------------------------------------------- */
+
+typedef struct async_state {
+    pthread_mutex_t m;
+    pthread_cond_t cv;
+    int done, ok, wrong;
+    uint64_t want_ver;
+} async_state;
+
+static void async_done(virtwire_client *c, const virtwire_call_result *r, void *opaque)
+{
+    async_state *s = opaque;
+    (void)c;
+    const remote_connect_get_lib_version_ret *v = r->ret;
+    pthread_mutex_lock(&s->m);
+    if (r->rc == 0 && v && v->lib_ver == s->want_ver)
+        s->ok++;
+    else
+        s->wrong++;
+    s->done++;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->m);
+}
+
+typedef struct async_lookup {
+    async_state *s;
+    int index;
+} async_lookup;
+
+static void async_lookup_done(virtwire_client *c, const virtwire_call_result *r, void *opaque)
+{
+    async_lookup *l = opaque;
+    (void)c;
+    const remote_domain_lookup_by_name_ret *ret = r->ret;
+    char name[16];
+    dom_name(name, sizeof name, l->index);
+    pthread_mutex_lock(&l->s->m);
+    if (r->rc == 0 && ret && strcmp(ret->dom.name, name) == 0 &&
+        memcmp(ret->dom.uuid, dom_uuid[l->index], 16) == 0)
+        l->s->ok++;
+    else
+        l->s->wrong++;
+    l->s->done++;
+    pthread_cond_signal(&l->s->cv);
+    pthread_mutex_unlock(&l->s->m);
+}
+
+static void wait_done(async_state *s, int n)
+{
+    uint64_t end = clib_now_ms() + 20000;
+    pthread_mutex_lock(&s->m);
+    while (s->done < n && clib_now_ms() < end) {
+        pthread_mutex_unlock(&s->m);
+        clib_sleep_ms(1);
+        pthread_mutex_lock(&s->m);
+    }
+    pthread_mutex_unlock(&s->m);
+}
+
+static void test_async(virtwire_client *c)
+{
+    async_state s = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0,
+                      daemon_version() };
+    enum { N = 1000 };
+    int sent = 0;
+    for (int i = 0; i < N; i++)
+        sent += virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_GET_LIB_VERSION,
+                                           NULL, NULL, async_done, &s) == 0;
+    CHECK(sent == N);
+    wait_done(&s, N);
+    CHECK(s.done == N && s.ok == N && s.wrong == 0);
+
+    /* Lookups in heap mode: each callback checks its own domain. */
+    async_state s2 = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0 };
+    static async_lookup l[NDOMAINS];
+    static char names[NDOMAINS][16];
+    for (int i = 0; i < NDOMAINS; i++) {
+        l[i] = (async_lookup){ &s2, i };
+        dom_name(names[i], sizeof names[i], i);
+        remote_domain_lookup_by_name_args a = { names[i] };
+        CHECK_RC(virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME,
+                                            &a, NULL, async_lookup_done, &l[i]), 0);
+    }
+    wait_done(&s2, NDOMAINS);
+    CHECK(s2.done == NDOMAINS && s2.ok == NDOMAINS);
+}
+
+/* ---- events ------------------------------------------------------------- */
+
+typedef struct events {
+    pthread_mutex_t m;
+    int callback_id;
+    int started, stopped, other;
+} events;
+
+static void on_lifecycle(virtwire_client *c, const virtwire_program *prog, int32_t proc,
+                         const void *msg, void *opaque)
+{
+    events *e = opaque;
+    const remote_domain_event_callback_lifecycle_msg *m = msg;
+    (void)c;
+    CHECK(prog == &remote_program && proc == REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE);
+    pthread_mutex_lock(&e->m);
+    if (m->callbackID == e->callback_id && strcmp(m->msg.dom.name, "vw007") == 0 &&
+        memcmp(m->msg.dom.uuid, dom_uuid[7], 16) == 0) {
+        if (m->msg.event == 2) /* VIR_DOMAIN_EVENT_STARTED */
+            e->started++;
+        else if (m->msg.event == 5) /* VIR_DOMAIN_EVENT_STOPPED */
+            e->stopped++;
+        else
+            e->other++;
+    } else {
+        e->other++;
+    }
+    pthread_mutex_unlock(&e->m);
+}
+
+static void test_events(virtwire_client *c)
+{
+    static events e = { PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, 0 };
+    int id = virtwire_client_on_event(c, &remote_program,
+                                      REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE, on_lifecycle, &e);
+    CHECK(id > 0);
+    CHECK_RC(virtwire_client_on_event(c, &remote_program, REMOTE_PROC_CONNECT_OPEN, on_lifecycle,
+                                      &e), VIRTWIRE_EINVAL);
+
+    virtwire_arena arena = VIRTWIRE_ARENA_INIT;
+    virtwire_call_opts o = { .arena = &arena, .timeout_ms = 5000 };
+    remote_connect_domain_event_callback_register_any_args ra = { 0 /* LIFECYCLE */, NULL };
+    remote_connect_domain_event_callback_register_any_ret rr;
+    CHECK_RC(virtwire_client_call(c, &remote_program,
+                                  REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, &ra, &rr,
+                                  &o), 0);
+    pthread_mutex_lock(&e.m);
+    e.callback_id = rr.callbackID;
+    pthread_mutex_unlock(&e.m);
+
+    remote_nonnull_domain dom = { "vw007", { 0 }, -1 };
+    memcpy(dom.uuid, dom_uuid[7], 16);
+    remote_domain_create_args ca = { dom };
+    CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_CREATE, &ca, NULL, &o), 0);
+    remote_domain_destroy_args da = { dom };
+    CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_DESTROY, &da, NULL, &o),
+             0);
+
+    uint64_t end = clib_now_ms() + 5000;
+    int started = 0, stopped = 0;
+    while (clib_now_ms() < end) {
+        pthread_mutex_lock(&e.m);
+        started = e.started;
+        stopped = e.stopped;
+        pthread_mutex_unlock(&e.m);
+        if (started && stopped)
+            break;
+        clib_sleep_ms(5);
+    }
+    CHECK(started == 1 && stopped == 1 && e.other == 0);
+
+    /* After removal, no more events reach the handler. */
+    CHECK_RC(virtwire_client_remove_event(c, id), 0);
+    CHECK_RC(virtwire_client_remove_event(c, id), VIRTWIRE_EINVAL);
+    CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_CREATE, &ca, NULL, &o), 0);
+    CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_DESTROY, &da, NULL, &o),
+             0);
+    clib_sleep_ms(200);
+    pthread_mutex_lock(&e.m);
+    CHECK(e.started == 1 && e.stopped == 1);
+    pthread_mutex_unlock(&e.m);
+    virtwire_arena_fini(&arena);
+}
+
+/* ---- the screenshot stream ---------------------------------------------- */
+
+static unsigned char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    unsigned char *buf = malloc(1 << 20);
+    *len = buf ? fread(buf, 1, 1 << 20, f) : 0;
+    fclose(f);
+    return buf;
+}
+
+static void test_screenshot(virtwire_client *c)
+{
+    size_t want_len = 0;
+    unsigned char *want = read_file(SCREENSHOT_FILE, &want_len);
+    CHECK(want && want_len > 1000);
+    if (!want)
+        return;
+    virtwire_arena arena = VIRTWIRE_ARENA_INIT;
+    virtwire_call_opts o = { .arena = &arena, .timeout_ms = 5000 };
+    remote_nonnull_domain dom = { "test", { 0 }, 1 };
+    remote_domain_lookup_by_name_args la = { "test" };
+    remote_domain_lookup_by_name_ret lr;
+    CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME, &la, &lr,
+                                  &o), 0);
+    dom = lr.dom;
+    remote_domain_screenshot_args sa = { dom, 0, 0 };
+    remote_domain_screenshot_ret sr;
+    virtwire_client_stream *s = NULL;
+    CHECK_RC(virtwire_client_stream_call(c, &remote_program, REMOTE_PROC_DOMAIN_SCREENSHOT, &sa,
+                                         &sr, &o, &s), 0);
+    CHECK(sr.mime && strcmp(*sr.mime, "image/png") == 0);
+    unsigned char *got = malloc(want_len + 65536);
+    size_t n = 0;
+    long r;
+    while (s && got && (r = virtwire_client_stream_recv(s, got + n, 4096, NULL, 5000, NULL)) > 0)
+        n += (size_t)r;
+    CHECK(n == want_len && memcmp(got, want, want_len) == 0);
+    CHECK_RC(virtwire_client_stream_finish(s, 5000, NULL), 0);
+    virtwire_client_stream_free(s);
+    /* The connection is still good. */
+    CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_LIB_VERSION, NULL,
+                                  NULL, &o), 0);
+    free(got);
+    free(want);
+    virtwire_arena_fini(&arena);
+}
+
+/* ---- read-only and admin connections ------------------------------------ */
+
+static void test_readonly(void)
+{
+    virtwire_client_options ro = { .flags = VIRTWIRE_CLIENT_READONLY };
+    virtwire_client *c = NULL;
+    CHECK_RC(virtwire_client_connect(daemon_.uri_ro, &ro, &c), 0);
+    if (!c)
+        return;
+    virNetMessageError err;
+    virtwire_call_opts o = { .timeout_ms = 5000, .error = &err };
+    remote_domain_define_xml_args a = { "<domain type='test'><name>ro</name></domain>" };
+    remote_domain_define_xml_ret r;
+    CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_DEFINE_XML, &a, &r, &o),
+             VIRTWIRE_EREMOTE);
+    CHECK(err.code == 29); /* VIR_ERR_OPERATION_DENIED */
+    CHECK(err.message && strstr(*err.message, "read only access"));
+    virNetMessageError_free(&err);
+    virtwire_client_close(c);
+}
+
+static void test_admin(void)
+{
+    virtwire_client_options ao = { .flags = VIRTWIRE_CLIENT_ADMIN };
+    virtwire_client *c = NULL;
+    CHECK_RC(virtwire_client_connect(daemon_.admin_uri, &ao, &c), 0);
+    if (!c)
+        return;
+    virtwire_arena arena = VIRTWIRE_ARENA_INIT;
+    virtwire_call_opts o = { .arena = &arena, .timeout_ms = 5000 };
+    admin_connect_list_servers_args a = { 1, 0 };
+    admin_connect_list_servers_ret r;
+    CHECK_RC(virtwire_client_call(c, &admin_program, ADMIN_PROC_CONNECT_LIST_SERVERS, &a, &r, &o),
+             0);
+    int libvirtd = 0, admin = 0;
+    for (unsigned i = 0; i < r.servers.servers_len; i++) {
+        libvirtd += strcmp(r.servers.servers_val[i].name, "libvirtd") == 0;
+        admin += strcmp(r.servers.servers_val[i].name, "admin") == 0;
+    }
+    CHECK(r.ret == 2 && r.servers.servers_len == 2 && libvirtd == 1 && admin == 1);
+    virtwire_arena_fini(&arena);
+    virtwire_client_close(c);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s PRIVATE_LIBVIRTD_SCRIPT\n", argv[0]);
+        return 2;
+    }
+    clib_daemon_start(&daemon_, argv[1]);
+
+    virtwire_client *c = NULL;
+    virtwire_client_options opts = { .call_timeout_ms = 10000 };
+    CHECK_RC(virtwire_client_connect(daemon_.uri, &opts, &c), 0);
+    if (!c)
+        return clib_finish("client.libvirtd");
+    uint64_t t;
+#define STEP(call)                                                                       \
+    t = clib_now_ms();                                                                   \
+    call;                                                                                \
+    printf("%-28s %5llu ms\n", #call, (unsigned long long)(clib_now_ms() - t))
+    STEP(test_simple_calls(c));
+    /* c stays open: the test driver's state lives while a connection does. */
+    STEP(test_define_and_list(c));
+    STEP(test_threads(c));
+    STEP(test_async(c));
+    STEP(test_events(c));
+    STEP(test_screenshot(c));
+    STEP(test_readonly());
+    STEP(test_admin());
+    CHECK(virtwire_client_error(c) == 0);
+    virtwire_client_close(c);
+    clib_daemon_stop(&daemon_);
+    return clib_finish("client.libvirtd");
+}

@@ -1,0 +1,441 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The client against an in-process peer (a virtwire_conn in the server
+ * role on the other end of a socketpair), for what a real libvirtd cannot
+ * be made to do on demand: the handshake's exact arguments and an
+ * authentication method we do not implement, replies that come late or
+ * never, fds both ways, a client-to-server sparse stream, a sparse
+ * download, and close() with calls in flight.
+ *
+ *   test_client_local [ignored]
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <pthread.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "clib.h"
+#include "remote_protocol.h"
+#include "virtwire_conn.h"
+
+/* ---- the fake daemon ------------------------------------------------------ */
+
+typedef struct peer {
+    pthread_mutex_t m;
+    virtwire_conn *conn;
+    virtwire_transport_program *tp;
+    pthread_t thread;
+    int stop;
+    /* behaviour */
+    remote_auth_type auth[2];
+    unsigned nauth;
+    int hold_next;    /* do not answer the next GET_LIB_VERSION */
+    int held;         /* a call is held */
+    uint32_t held_serial;
+    /* what it saw */
+    int saw_auth, saw_feature, saw_open, saw_close;
+    char open_name[64];
+    unsigned open_flags;
+    int graphics_read_end;
+    char upload[256];
+    int upload_ok;
+    uint32_t upload_serial, download_serial;
+} peer;
+
+static peer P;
+
+static int64_t reply(virtwire_transport_program *tp, const virtwire_transport_msg *m,
+                     const virtwire_type *t, const void *v)
+{
+    return virtwire_transport_send_value(tp, m->hdr.proc, VIR_NET_REPLY, VIR_NET_OK,
+                                         m->hdr.serial, t, v, NULL, 0);
+}
+
+static void lib_version(virtwire_transport_program *tp, const virtwire_transport_msg *m)
+{
+    if (P.hold_next) {
+        P.hold_next = 0;
+        P.held = 1;
+        P.held_serial = m->hdr.serial;
+        return;
+    }
+    remote_connect_get_lib_version_ret r = { 222 };
+    if (P.held) {
+        /* The late reply first: the client must drop it. */
+        remote_connect_get_lib_version_ret late = { 111 };
+        virtwire_transport_send_value(tp, m->hdr.proc, VIR_NET_REPLY, VIR_NET_OK, P.held_serial,
+                                      &remote_connect_get_lib_version_ret_desc, &late, NULL, 0);
+        P.held = 0;
+    }
+    reply(tp, m, &remote_connect_get_lib_version_ret_desc, &r);
+}
+
+static void download(virtwire_transport_program *tp, const virtwire_transport_msg *m)
+{
+    remote_storage_vol_download_args a;
+    virtwire_arena arena = VIRTWIRE_ARENA_INIT;
+    CHECK(virtwire_decode(&remote_storage_vol_download_args_desc, m->payload, m->payload_len,
+                          &arena, &a) == 0);
+    virtwire_arena_fini(&arena);
+    uint32_t s = m->hdr.serial;
+    P.download_serial = s;
+    CHECK(virtwire_transport_stream_open(tp, m->hdr.proc, s, VIRTWIRE_STREAM_SPARSE) == 0);
+    reply(tp, m, NULL, NULL);
+    virtwire_transport_stream_send_data(tp, m->hdr.proc, s, "abc", 3);
+    virtwire_transport_stream_send_hole(tp, m->hdr.proc, s, 5000, 0);
+    virtwire_transport_stream_send_data(tp, m->hdr.proc, s, "xyz", 3);
+    virtwire_transport_stream_send_eof(tp, m->hdr.proc, s);
+}
+
+static int on_call(virtwire_transport_program *tp, const virtwire_transport_msg *m, void *opaque)
+{
+    (void)opaque;
+    virtwire_arena arena = VIRTWIRE_ARENA_INIT;
+    pthread_mutex_lock(&P.m);
+    switch (m->hdr.proc) {
+    case REMOTE_PROC_AUTH_LIST: {
+        remote_auth_list_ret r = { { P.nauth, P.auth } };
+        P.saw_auth++;
+        reply(tp, m, &remote_auth_list_ret_desc, &r);
+        break;
+    }
+    case REMOTE_PROC_CONNECT_SUPPORTS_FEATURE: {
+        remote_connect_supports_feature_args a;
+        if (virtwire_decode(&remote_connect_supports_feature_args_desc, m->payload,
+                            m->payload_len, &arena, &a) == 0)
+            P.saw_feature = a.feature;
+        remote_connect_supports_feature_ret r = { 1 };
+        reply(tp, m, &remote_connect_supports_feature_ret_desc, &r);
+        break;
+    }
+    case REMOTE_PROC_CONNECT_OPEN: {
+        remote_connect_open_args a;
+        if (virtwire_decode(&remote_connect_open_args_desc, m->payload, m->payload_len, &arena,
+                            &a) == 0) {
+            snprintf(P.open_name, sizeof P.open_name, "%s", a.name ? *a.name : "(null)");
+            P.open_flags = a.flags;
+        }
+        P.saw_open++;
+        reply(tp, m, NULL, NULL);
+        break;
+    }
+    case REMOTE_PROC_CONNECT_CLOSE:
+        P.saw_close++;
+        reply(tp, m, NULL, NULL);
+        break;
+    case REMOTE_PROC_CONNECT_GET_LIB_VERSION:
+        lib_version(tp, m);
+        break;
+    case REMOTE_PROC_DOMAIN_CREATE_WITH_FILES: {
+        /* Answer with what the passed fd gives to read. */
+        char buf[32] = "";
+        ssize_t n = m->nfds == 1 ? read(m->fds[0], buf, sizeof buf - 1) : -1;
+        buf[n > 0 ? n : 0] = 0;
+        remote_domain_create_with_files_ret r = { { buf, { 0 }, (int)m->nfds } };
+        reply(tp, m, &remote_domain_create_with_files_ret_desc, &r);
+        break;
+    }
+    case REMOTE_PROC_DOMAIN_OPEN_GRAPHICS_FD: {
+        int p[2];
+        CHECK(pipe(p) == 0);
+        P.graphics_read_end = p[0];
+        virtwire_transport_send(tp, m->hdr.proc, VIR_NET_REPLY_WITH_FDS, VIR_NET_OK,
+                                m->hdr.serial, NULL, 0, &p[1], 1);
+        close(p[1]);
+        break;
+    }
+    case REMOTE_PROC_STORAGE_VOL_UPLOAD:
+        P.upload_serial = m->hdr.serial;
+        CHECK(virtwire_transport_stream_open(tp, m->hdr.proc, m->hdr.serial,
+                                             VIRTWIRE_STREAM_SPARSE) == 0);
+        reply(tp, m, NULL, NULL);
+        break;
+    case REMOTE_PROC_STORAGE_VOL_DOWNLOAD:
+        download(tp, m);
+        break;
+    default:
+        CHECK(!"unexpected procedure");
+    }
+    pthread_mutex_unlock(&P.m);
+    virtwire_arena_fini(&arena);
+    return 0;
+}
+
+static int on_stream(virtwire_transport_program *tp, const virtwire_transport_msg *m, void *opaque)
+{
+    (void)opaque;
+    pthread_mutex_lock(&P.m);
+    size_t used = strlen(P.upload);
+    char *out = P.upload + used;
+    size_t room = sizeof P.upload - used;
+    if (m->hdr.type == VIR_NET_STREAM_HOLE)
+        snprintf(out, room, "H%lld|", (long long)m->hole->length);
+    else if (m->hdr.status == VIR_NET_CONTINUE)
+        snprintf(out, room, "%.*s|", (int)m->payload_len, (const char *)m->payload);
+    else if (m->hdr.status == VIR_NET_OK) {
+        /* The client's finish: confirm, as libvirtd does. */
+        if (m->hdr.serial == P.upload_serial)
+            P.upload_ok++;
+        virtwire_transport_stream_finish(tp, m->hdr.proc, m->hdr.serial);
+    }
+    pthread_mutex_unlock(&P.m);
+    return 0;
+}
+
+static void *peer_main(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        pthread_mutex_lock(&P.m);
+        int stop = P.stop;
+        pthread_mutex_unlock(&P.m);
+        if (stop || virtwire_conn_run_once(P.conn, 20) < 0)
+            break;
+    }
+    return NULL;
+}
+
+/* Starts the peer; returns the client's end of the socketpair. */
+static int peer_start(void)
+{
+    int sv[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+    memset(&P, 0, sizeof P);
+    P.m = m;
+    P.graphics_read_end = -1;
+    P.auth[0] = REMOTE_AUTH_NONE;
+    P.nauth = 1;
+    static const virtwire_transport_callbacks cbs;
+    CHECK(virtwire_conn_adopt(sv[1], 1, VIRTWIRE_TRANSPORT_SERVER, &cbs, NULL, &P.conn) == 0);
+    static const virtwire_transport_program_callbacks pcbs = { .on_call = on_call,
+                                                               .on_stream = on_stream };
+    CHECK(virtwire_transport_register(virtwire_conn_transport(P.conn), REMOTE_PROGRAM,
+                                      REMOTE_PROTOCOL_VERSION, &pcbs, NULL, &P.tp) == 0);
+    CHECK(pthread_create(&P.thread, NULL, peer_main, NULL) == 0);
+    return sv[0];
+}
+
+static void peer_stop(void)
+{
+    pthread_mutex_lock(&P.m);
+    P.stop = 1;
+    pthread_mutex_unlock(&P.m);
+    pthread_join(P.thread, NULL);
+    virtwire_conn_free(P.conn);
+    if (P.graphics_read_end >= 0)
+        close(P.graphics_read_end);
+}
+
+/* ---- tests ---------------------------------------------------------------- */
+
+static int get_lib_version(virtwire_client *c, int timeout_ms, uint64_t *v)
+{
+    remote_connect_get_lib_version_ret r = { 0 };
+    virtwire_call_opts o = { .timeout_ms = timeout_ms };
+    int rc = virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_LIB_VERSION, NULL,
+                                  &r, &o);
+    *v = r.lib_ver;
+    return rc;
+}
+
+static void test_handshake(void)
+{
+    int fd = peer_start();
+    pthread_mutex_lock(&P.m);
+    P.auth[0] = REMOTE_AUTH_POLKIT;
+    pthread_mutex_unlock(&P.m);
+    virtwire_client_options o = { .flags = VIRTWIRE_CLIENT_READONLY,
+                                  .open_name = "test:///default" };
+    virtwire_client *c = NULL;
+    CHECK_RC(virtwire_client_adopt(fd, 1, &o, &c), 0);
+    virtwire_client_close(c);
+    peer_stop();
+    CHECK(P.saw_auth == 1 && P.saw_feature == 10 && P.saw_open == 1 && P.saw_close == 1);
+    CHECK(strcmp(P.open_name, "test:///default") == 0 && P.open_flags == 1);
+}
+
+static void test_auth_refused(void)
+{
+    int fd = peer_start();
+    pthread_mutex_lock(&P.m);
+    P.auth[0] = REMOTE_AUTH_SASL;
+    pthread_mutex_unlock(&P.m);
+    virtwire_client *c = NULL;
+    CHECK_RC(virtwire_client_adopt(fd, 1, NULL, &c), VIRTWIRE_EAUTH);
+    CHECK(c == NULL);
+    peer_stop();
+    CHECK(P.saw_auth == 1 && P.saw_open == 0 && P.saw_close == 0);
+}
+
+typedef struct async_box {
+    pthread_mutex_t m;
+    int done, rc;
+} async_box;
+
+static void async_done(virtwire_client *c, const virtwire_call_result *r, void *opaque)
+{
+    async_box *b = opaque;
+    (void)c;
+    pthread_mutex_lock(&b->m);
+    b->done++;
+    b->rc = r->rc;
+    pthread_mutex_unlock(&b->m);
+}
+
+static void test_timeouts(void)
+{
+    int fd = peer_start();
+    virtwire_client_options o = { .flags = VIRTWIRE_CLIENT_NO_OPEN };
+    virtwire_client *c = NULL;
+    CHECK_RC(virtwire_client_adopt(fd, 1, &o, &c), 0);
+    if (!c)
+        return;
+    uint64_t v = 0;
+    pthread_mutex_lock(&P.m);
+    P.hold_next = 1;
+    pthread_mutex_unlock(&P.m);
+    uint64_t t0 = clib_now_ms();
+    CHECK_RC(get_lib_version(c, 200, &v), VIRTWIRE_ETIMEDOUT);
+    uint64_t took = clib_now_ms() - t0;
+    CHECK(took >= 190 && took < 1500);
+    /* The peer now answers the held call late, then this one. */
+    CHECK_RC(get_lib_version(c, 5000, &v), 0);
+    CHECK(v == 222);
+
+    /* The same for an asynchronous call. */
+    static async_box b = { PTHREAD_MUTEX_INITIALIZER, 0, 0 };
+    pthread_mutex_lock(&P.m);
+    P.hold_next = 1;
+    pthread_mutex_unlock(&P.m);
+    virtwire_call_opts ao = { .timeout_ms = 150 };
+    CHECK_RC(virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_GET_LIB_VERSION,
+                                        NULL, &ao, async_done, &b), 0);
+    clib_sleep_ms(600);
+    pthread_mutex_lock(&b.m);
+    CHECK(b.done == 1 && b.rc == VIRTWIRE_ETIMEDOUT);
+    pthread_mutex_unlock(&b.m);
+    CHECK_RC(get_lib_version(c, 5000, &v), 0);
+    CHECK(v == 222 && virtwire_client_error(c) == 0);
+
+    /* close() with a call in flight: its callback runs before close
+     * returns, with ECLOSED. */
+    pthread_mutex_lock(&P.m);
+    P.hold_next = 1;
+    pthread_mutex_unlock(&P.m);
+    CHECK_RC(virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_GET_LIB_VERSION,
+                                        NULL, NULL, async_done, &b), 0);
+    clib_sleep_ms(50);
+    virtwire_client_close(c);
+    CHECK(b.done == 2 && b.rc == VIRTWIRE_ECLOSED);
+    peer_stop();
+}
+
+static void test_fds(void)
+{
+    int fd = peer_start();
+    virtwire_client_options o = { .flags = VIRTWIRE_CLIENT_NO_OPEN };
+    virtwire_client *c = NULL;
+    CHECK_RC(virtwire_client_adopt(fd, 1, &o, &c), 0);
+    if (!c)
+        return;
+    virtwire_arena arena = VIRTWIRE_ARENA_INIT;
+
+    int p[2];
+    CHECK(pipe(p) == 0);
+    CHECK(write(p[1], "hello", 5) == 5);
+    remote_domain_create_with_files_args a = { { "d", { 0 }, 0 }, 0 };
+    remote_domain_create_with_files_ret r;
+    virtwire_call_opts co = { .arena = &arena, .timeout_ms = 5000, .fds = &p[0], .nfds = 1 };
+    CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_CREATE_WITH_FILES, &a, &r,
+                                  &co), 0);
+    CHECK(strcmp(r.dom.name, "hello") == 0 && r.dom.id == 1);
+    close(p[0]);
+    close(p[1]);
+
+    int got[2] = { -1, -1 };
+    remote_domain_open_graphics_fd_args ga = { { "d", { 0 }, 0 }, 0, 0 };
+    virtwire_call_opts go = { .arena = &arena, .timeout_ms = 5000, .ret_fds = got,
+                              .ret_fds_max = 2 };
+    CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_OPEN_GRAPHICS_FD, &ga,
+                                  NULL, &go), 0);
+    CHECK(go.nret_fds == 1 && got[0] >= 0 && got[1] == -1);
+    if (go.nret_fds == 1) {
+        CHECK(write(got[0], "x", 1) == 1);
+        close(got[0]);
+        char ch = 0;
+        pthread_mutex_lock(&P.m);
+        CHECK(read(P.graphics_read_end, &ch, 1) == 1 && ch == 'x');
+        pthread_mutex_unlock(&P.m);
+    }
+    virtwire_arena_fini(&arena);
+    virtwire_client_close(c);
+    peer_stop();
+}
+
+static void test_streams(void)
+{
+    int fd = peer_start();
+    virtwire_client_options o = { .flags = VIRTWIRE_CLIENT_NO_OPEN };
+    virtwire_client *c = NULL;
+    CHECK_RC(virtwire_client_adopt(fd, 1, &o, &c), 0);
+    if (!c)
+        return;
+    remote_nonnull_storage_vol vol = { "pool", "vol", "key" };
+
+    /* Upload with a hole. */
+    remote_storage_vol_upload_args ua = { vol, 0, 0, 1 /* SPARSE_STREAM */ };
+    virtwire_client_stream *s = NULL;
+    CHECK_RC(virtwire_client_stream_call(c, &remote_program, REMOTE_PROC_STORAGE_VOL_UPLOAD, &ua,
+                                         NULL, NULL, &s), 0);
+    CHECK_RC(virtwire_client_stream_send(s, "abc", 3), 0);
+    CHECK_RC(virtwire_client_stream_send_hole(s, 1000), 0);
+    CHECK_RC(virtwire_client_stream_send(s, "defg", 4), 0);
+    CHECK_RC(virtwire_client_stream_finish(s, 5000, NULL), 0);
+    CHECK_RC(virtwire_client_stream_send(s, "late", 4), VIRTWIRE_EINVAL);
+    virtwire_client_stream_free(s);
+    pthread_mutex_lock(&P.m);
+    /* The empty CONTINUE is the end of data libvirt's client sends. */
+    CHECK(strcmp(P.upload, "abc|H1000|defg|") == 0 && P.upload_ok == 1);
+    P.upload[0] = 0;
+    pthread_mutex_unlock(&P.m);
+
+    /* Download with a hole. */
+    remote_storage_vol_download_args da = { vol, 0, 0, 1 };
+    CHECK_RC(virtwire_client_stream_call(c, &remote_program, REMOTE_PROC_STORAGE_VOL_DOWNLOAD, &da,
+                                         NULL, NULL, &s), 0);
+    char buf[16];
+    int64_t hole = -1;
+    CHECK(virtwire_client_stream_recv(s, buf, 2, &hole, 5000, NULL) == 2 && memcmp(buf, "ab", 2) == 0);
+    CHECK(virtwire_client_stream_recv(s, buf, 16, &hole, 5000, NULL) == 1 && buf[0] == 'c');
+    CHECK(virtwire_client_stream_recv(s, buf, 16, &hole, 5000, NULL) ==
+              VIRTWIRE_CLIENT_STREAM_HOLE && hole == 5000);
+    CHECK(virtwire_client_stream_recv(s, buf, 16, &hole, 5000, NULL) == 3 &&
+          memcmp(buf, "xyz", 3) == 0 && hole == 0);
+    CHECK(virtwire_client_stream_recv(s, buf, 16, &hole, 5000, NULL) == 0);
+    CHECK_RC(virtwire_client_stream_finish(s, 5000, NULL), 0);
+    virtwire_client_stream_free(s);
+    /* The client's finish reached the peer (it echoed OK back). */
+    pthread_mutex_lock(&P.m);
+    CHECK(strcmp(P.upload, "") == 0);
+    pthread_mutex_unlock(&P.m);
+
+    /* A stream procedure is required. */
+    CHECK_RC(virtwire_client_stream_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_LIB_VERSION,
+                                         NULL, NULL, NULL, &s), VIRTWIRE_EINVAL);
+    CHECK(virtwire_client_error(c) == 0);
+    virtwire_client_close(c);
+    peer_stop();
+}
+
+int main(void)
+{
+    test_handshake();
+    test_auth_refused();
+    test_timeouts();
+    test_fds();
+    test_streams();
+    return clib_finish("client.local");
+}

@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""examples/virtwire-list (the generated typed client calls) against a real
+libvirtd, checked against virsh on the same daemon.
+
+usage: test_list.py VIRTWIRE_LIST_BINARY
+"""
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PRIVATE = os.path.join(HERE, "private-libvirtd")
+
+
+class VirtwireList(unittest.TestCase):
+    binary = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="vw-lvd-")
+        subprocess.run([PRIVATE, "start", cls.dir], check=True, stdout=subprocess.DEVNULL, timeout=30)
+        cls.uri = f"test+unix:///default?socket={os.path.join(cls.dir, 'libvirt-sock')}"
+        # test:///default keeps its state only while a connection is open: hold one
+        # (an event watcher that outlives every check) and define an inactive domain.
+        cls.holder = subprocess.Popen([cls.binary, cls.uri, "events", "60"], stdout=subprocess.PIPE,
+                                      text=True)
+        cls.holder.stdout.readline()
+        xml = ("<domain type='test'><name>vw-inactive</name><memory>1024</memory>"
+               "<os><type>hvm</type></os></domain>")
+        with tempfile.NamedTemporaryFile("w", suffix=".xml", delete=False) as f:
+            f.write(xml)
+        cls.virsh("define", f.name)
+        os.unlink(f.name)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.holder.kill()
+        cls.holder.wait()
+        subprocess.run([PRIVATE, "stop", cls.dir], timeout=30)
+
+    @classmethod
+    def virsh(cls, *args):
+        return subprocess.run(["virsh", "-c", cls.uri, *args], capture_output=True, text=True,
+                              check=True, timeout=30).stdout
+
+    def ours(self, *args):
+        r = subprocess.run([self.binary, self.uri, *args], capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r.stdout
+
+    @staticmethod
+    def rows(text):
+        out = set()
+        for line in text.splitlines():
+            m = re.match(r"^\s*(-|\d+)\s+(\S+)\s+(.+?)\s*$", line)
+            if m and m.group(1) != "Id":
+                out.add(m.groups())
+        return out
+
+    def test_list_matches_virsh(self):
+        ref = self.rows(self.virsh("list", "--all"))
+        self.assertIn(("-", "vw-inactive", "shut off"), ref)
+        self.assertEqual(self.rows(self.ours()), ref)
+
+    def test_xml_matches_virsh(self):
+        # virsh prints one newline after the daemon's XML, which ends in one already
+        self.assertEqual(self.ours("xml", "test"), self.virsh("dumpxml", "test")[:-1])
+
+    def test_missing_domain(self):
+        r = subprocess.run([self.binary, self.uri, "xml", "no-such-domain"], capture_output=True,
+                           text=True, timeout=30)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("Domain not found", r.stderr)
+
+    def test_events(self):
+        watcher = subprocess.Popen([self.binary, self.uri, "events", "4"], stdout=subprocess.PIPE,
+                                   text=True)
+        self.assertIn("watching", watcher.stdout.readline())
+        self.virsh("suspend", "test")
+        self.virsh("resume", "test")
+        out, _ = watcher.communicate(timeout=30)
+        self.assertEqual(watcher.returncode, 0)
+        self.assertIn("event 'lifecycle' for domain 'test': Suspended 0", out)
+        self.assertIn("event 'lifecycle' for domain 'test': Resumed 0", out)
+        self.assertLess(out.index("Suspended"), out.index("Resumed"))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        sys.exit(__doc__.strip())
+    VirtwireList.binary = os.path.abspath(sys.argv.pop(1))
+    unittest.main()
