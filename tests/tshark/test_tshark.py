@@ -1,0 +1,233 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Our client's TCP traffic, dissected by tshark's libvirt dissector (from
+libvirt-wireshark, libvirt's own protocol description): no malformed packet
+and no expert warning, and the dissector really decoded our frames (the
+procedures we called, the strings we sent and received).
+
+A private libvirtd listens on a free TCP port; tshark captures that port on
+the loopback while examples/virtwire-list lists the domains, prints the XML
+of "test", and watches lifecycle events while virsh (over TCP too) suspends
+and resumes "test".
+
+usage: test_tshark.py VIRTWIRE_LIST_BINARY
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PRIVATE = os.path.join(HERE, "..", "libvirtd", "private-libvirtd")
+
+# Procedure numbers, from libvirt's remote_protocol.x.
+CONNECT_OPEN, CONNECT_CLOSE = 1, 2
+DOMAIN_GET_XML_DESC, DOMAIN_LOOKUP_BY_NAME = 14, 23
+CONNECT_SUPPORTS_FEATURE, AUTH_LIST = 60, 66
+DOMAIN_GET_STATE, CONNECT_LIST_ALL_DOMAINS = 212, 273
+EVENT_REGISTER_ANY, EVENT_DEREGISTER_ANY, EVENT_LIFECYCLE = 316, 317, 318
+HANDSHAKE = [AUTH_LIST, CONNECT_SUPPORTS_FEATURE, CONNECT_OPEN]
+# virNetMessageType
+CALL, REPLY, MESSAGE = 0, 1, 2
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Tshark(unittest.TestCase):
+    binary = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tshark = shutil.which("tshark")
+        if not cls.tshark:
+            raise RuntimeError("tshark not found: tests/install-deps installs tshark and "
+                               "libvirt-wireshark")
+        protocols = subprocess.run([cls.tshark, "-G", "protocols"], capture_output=True,
+                                   text=True, timeout=30).stdout
+        if "\tlibvirt\t" not in protocols and not protocols.startswith("libvirt\t"):
+            raise RuntimeError("tshark has no libvirt dissector: install libvirt-wireshark")
+        cls.dir = tempfile.mkdtemp(prefix="vw-ts-")
+        cls.pcap = os.path.join(cls.dir, "capture.pcapng")
+        cls.port = free_port()
+        cls.capture = None
+        ok = False
+        try:
+            subprocess.run([PRIVATE, "start", cls.dir, str(cls.port)], check=True,
+                           stdout=subprocess.DEVNULL, timeout=30)
+            cls.uri = f"test+tcp://127.0.0.1:{cls.port}/default"
+            cls.start_capture()
+            cls.run_clients()
+            ok = True
+        finally:
+            cls.stop_capture()
+            subprocess.run([PRIVATE, "stop", cls.dir], timeout=30)
+            if not ok:  # tearDownClass will not run
+                shutil.rmtree(cls.dir, ignore_errors=True)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    @classmethod
+    def start_capture(cls):
+        cls.capture = subprocess.Popen(
+            [cls.tshark, "-i", "lo", "-f", f"tcp port {cls.port}", "-w", cls.pcap],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        # tshark says "Capturing on 'Loopback: lo'" once the capture runs.
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            line = cls.capture.stderr.readline()
+            if not line:
+                raise RuntimeError(f"tshark exited: {cls.capture.wait()}")
+            if line.startswith("Capturing on"):
+                break
+        else:
+            raise RuntimeError("tshark did not say it was capturing within 20 s")
+        # It says so a little before packets reach the file: connect to the
+        # port (the daemon accepts and sees us leave) until the file grows.
+        base = None
+        while time.monotonic() < deadline:
+            size = os.path.getsize(cls.pcap) if os.path.exists(cls.pcap) else None
+            if base is not None and size > base:
+                return
+            if base is None and size is not None:
+                base = size
+            with socket.create_connection(("127.0.0.1", cls.port), timeout=5):
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("tshark captured nothing within 20 s")
+
+    @classmethod
+    def stop_capture(cls):
+        if not cls.capture:
+            return
+        time.sleep(0.5)  # the last packets reach the file
+        cls.capture.send_signal(signal.SIGINT)
+        try:
+            cls.capture.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            cls.capture.kill()
+            cls.capture.wait()
+
+    @classmethod
+    def ours(cls, *args):
+        r = subprocess.run([cls.binary, cls.uri, *args], capture_output=True, text=True,
+                           timeout=30)
+        if r.returncode != 0:
+            raise RuntimeError(f"virtwire-list {' '.join(args)}: {r.stderr}")
+        return r.stdout
+
+    @classmethod
+    def virsh(cls, *args):
+        subprocess.run(["virsh", "-c", cls.uri, *args], check=True, capture_output=True,
+                       timeout=30)
+
+    @classmethod
+    def run_clients(cls):
+        """Three connections of ours, then virsh's."""
+        cls.listing = cls.ours()
+        cls.xml = cls.ours("xml", "test")
+        watcher = subprocess.Popen([cls.binary, cls.uri, "events", "3"], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+        try:
+            # Registered once it says so: virsh's connections come after.
+            first = watcher.stdout.readline()
+            if not first.startswith("watching"):
+                raise RuntimeError(f"virtwire-list events: {first!r}")
+            cls.virsh("suspend", "test")
+            cls.virsh("resume", "test")
+            out, err = watcher.communicate(timeout=30)
+        finally:
+            if watcher.poll() is None:
+                watcher.kill()
+                watcher.wait()
+        if watcher.returncode != 0:
+            raise RuntimeError(f"virtwire-list events: {err}")
+        cls.events = out
+
+    def dissect(self, *args):
+        r = subprocess.run([self.tshark, "-r", self.pcap, "-d", f"tcp.port=={self.port},libvirt",
+                            *args], capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r.stdout
+
+    def sessions(self):
+        """{tcp.stream: [(type, procedure, status) of every libvirt frame]}.
+        A segment may carry several frames: their fields come comma-separated."""
+        out = self.dissect("-Y", "libvirt", "-T", "fields", "-e", "tcp.stream",
+                           "-e", "libvirt.type", "-e", "libvirt.procedure", "-e", "libvirt.status")
+        sessions = {}
+        for line in out.splitlines():
+            stream, *cols = line.split("\t")
+            cols = [c.split(",") for c in cols]
+            sessions.setdefault(int(stream), []).extend(
+                tuple(int(v) for v in f) for f in zip(*cols))
+        return sessions
+
+    def session(self, proc):
+        """The TCP stream and frames of the one session that called proc."""
+        found = [(s, f) for s, f in self.sessions().items() if (CALL, proc, 0) in f]
+        self.assertEqual(len(found), 1, f"sessions calling {proc}: {found}")
+        return found[0]
+
+    @staticmethod
+    def calls(frames):
+        return [p for t, p, _ in frames if t == CALL]
+
+    def test_clients_worked(self):
+        # The session did what it should, so that the capture is worth dissecting.
+        self.assertRegex(self.listing, r"\n\s*1\s+test\s+running\n")
+        self.assertIn("<name>test</name>", self.xml)
+        self.assertIn("event 'lifecycle' for domain 'test': Suspended", self.events)
+        self.assertIn("event 'lifecycle' for domain 'test': Resumed", self.events)
+
+    def test_nothing_malformed(self):
+        self.assertEqual(self.dissect("-Y", "_ws.malformed || _ws.expert.severity >= warning"), "")
+
+    def test_list_session_decoded(self):
+        stream, frames = self.session(CONNECT_LIST_ALL_DOMAINS)
+        calls = self.calls(frames)
+        self.assertEqual(calls[:4], HANDSHAKE + [CONNECT_LIST_ALL_DOMAINS])
+        self.assertEqual(calls[-1], CONNECT_CLOSE)
+        self.assertIn(DOMAIN_GET_STATE, calls)
+        # Every call answered with an OK reply of the same procedure.
+        replies = [p for t, p, s in frames if t == REPLY and s == 0]
+        self.assertEqual(replies, calls)
+        names = self.dissect("-Y", f"tcp.stream == {stream}", "-T", "fields", "-e",
+                             "libvirt.remote_connect_list_all_domains_ret.domains.domains")
+        self.assertTrue(names.strip(), "the LIST_ALL_DOMAINS reply's domains were not decoded")
+
+    def test_xml_session_decoded(self):
+        stream, frames = self.session(DOMAIN_GET_XML_DESC)
+        self.assertEqual(self.calls(frames), HANDSHAKE + [DOMAIN_LOOKUP_BY_NAME,
+                                                          DOMAIN_GET_XML_DESC, CONNECT_CLOSE])
+        name = self.dissect("-Y", f"tcp.stream == {stream}", "-T", "fields",
+                            "-e", "libvirt.remote_domain_lookup_by_name_args.name").split()
+        self.assertEqual(name, ["test"])
+        xml = self.dissect("-Y", f"tcp.stream == {stream}", "-T", "fields",
+                           "-e", "libvirt.remote_domain_get_xml_desc_ret.xml")
+        self.assertIn("<name>test</name>", xml)
+
+    def test_events_session_decoded(self):
+        _, frames = self.session(EVENT_REGISTER_ANY)
+        self.assertEqual(self.calls(frames), HANDSHAKE + [EVENT_REGISTER_ANY,
+                                                          EVENT_DEREGISTER_ANY, CONNECT_CLOSE])
+        events = [p for t, p, _ in frames if t == MESSAGE]
+        self.assertEqual(events, [EVENT_LIFECYCLE, EVENT_LIFECYCLE])
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    Tshark.binary = sys.argv.pop(1)
+    unittest.main(verbosity=2)
