@@ -11,6 +11,7 @@ from typing import List, Optional
 from . import __version__
 from .emit_c import ModuleEmitter, write_file
 from .emit_client import ClientEmitter
+from .emit_server import ServerEmitter
 from .ir import XdrError
 from .parser import parse_file
 from .resolve import Model
@@ -27,8 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="virtwire-gen",
         description="Generate typed C encoders, decoders and procedure tables for the virtwire "
                     "runtime from an XDR (.x) file. Writes DIR/NAME.h and DIR/NAME.c (types, "
-                    "codecs, procedure tables) and DIR/NAME_client.h (typed calls for "
-                    "virtwire_client), where NAME is the .x file's base name.")
+                    "codecs, procedure tables), DIR/NAME_client.h (typed calls for virtwire_client) "
+                    "and DIR/NAME_server.h (typed handler tables for virtwire_server), where NAME "
+                    "is the .x file's base name.")
     p.add_argument("xfile", metavar="FILE.x", help="the XDR specification to compile")
     p.add_argument("--out-dir", required=True, metavar="DIR", help="where to write NAME.h and NAME.c")
     p.add_argument("--constants", metavar="FILE",
@@ -61,10 +63,12 @@ def generate(xfile: str, out_dir: str, constants: Optional[str] = None,
                        passthrough)
     header, source = em.header(), em.source()
     client = ClientEmitter(model, base, os.path.basename(xfile)).header()
+    server = ServerEmitter(model, base, os.path.basename(xfile)).header()
     os.makedirs(out_dir, exist_ok=True)
     write_file(os.path.join(out_dir, base + ".h"), header)
     write_file(os.path.join(out_dir, base + ".c"), source)
     write_file(os.path.join(out_dir, base + "_client.h"), client)
+    write_file(os.path.join(out_dir, base + "_server.h"), server)
     return model
 
 

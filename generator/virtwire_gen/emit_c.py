@@ -689,8 +689,10 @@ class ModuleEmitter:
                 add(t.name + suffix, f"function {t.name}{suffix}")
         for p in self.programs:
             add(p.symbol(), f"program table {p.symbol()}")
+            for suffix in ("_server_handlers", "_server_binding", "_server_bind"):
+                add(p.p.name + suffix, f"server table {p.p.name}{suffix}")
             for pr in p.p.procs:
-                for kind in ("call", "stream", "on"):
+                for kind in ("call", "stream", "on", "serve", "send"):
                     name = f"{p.p.name}_{kind}_{pr.short.lower()}"
                     add(name, f"client function {name}")
                     add(name + "_async", f"client function {name}_async")

@@ -1,0 +1,970 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * virtwire-mockd: a small libvirt-compatible daemon built on the virtwire
+ * server (runtime/virtwire_server.h).  An in-memory "hypervisor" with three
+ * domains (one running, two shut off) and one storage pool holding one
+ * volume, enough for real virsh and python3-libvirt:
+ *
+ *   virtwire-mockd SOCKET_PATH [--tcp PORT] [--max-requests N]
+ *   virsh -c 'test+unix:///default?socket=SOCKET_PATH' list --all
+ *
+ * Served: the open handshake, domain listing, lookup, info, state,
+ * start / destroy / suspend / resume with lifecycle events, event
+ * registration, screenshot (a PNG made here), volume lookup, info, upload
+ * and download with holes.  Any other procedure gets libvirt's "unknown
+ * procedure" error and is logged to stderr.
+ *
+ * Single-threaded, like the server it runs on; SIGTERM and SIGINT stop it.
+ */
+#define _GNU_SOURCE
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "remote_protocol.h"
+#include "virtwire_server.h"
+
+/* libvirt constants (libvirt-domain.h, libvirt-storage.h, virterror.h). */
+enum { ST_RUNNING = 1, ST_PAUSED = 3, ST_SHUTOFF = 5 };
+enum { EV_STARTED = 2, EV_SUSPENDED = 3, EV_RESUMED = 4, EV_STOPPED = 5 };
+enum { EVD_STARTED_BOOTED = 0, EVD_SUSPENDED_PAUSED = 0, EVD_RESUMED_UNPAUSED = 0,
+       EVD_STOPPED_DESTROYED = 1 };
+enum { REASON_RUNNING_BOOTED = 1, REASON_PAUSED_USER = 1, REASON_SHUTOFF_DESTROYED = 2,
+       REASON_SHUTOFF_SHUTDOWN = 1 };
+/* Features answered yes (libvirt's VIR_DRV_FEATURE_*): the remote driver
+ * then uses keepalive, the callback form of event registration and the
+ * close callback. */
+#define FEATURE_PROGRAM_KEEPALIVE 10
+#define FEATURE_REMOTE_EVENT_CALLBACK 14
+#define FEATURE_REMOTE_CLOSE_CALLBACK 15
+#define EVENT_ID_LIFECYCLE 0
+#define ERR_NO_DOMAIN 42
+#define ERR_OPERATION_INVALID 55
+#define ERR_NO_STORAGE_POOL 49
+#define ERR_NO_STORAGE_VOL 50
+#define ERR_INVALID_ARG 8
+#define FROM_TEST 12
+#define FROM_STORAGE 18
+#define VOL_SPARSE_STREAM 1u /* VIR_STORAGE_VOL_{UP,DOWN}LOAD_SPARSE_STREAM */
+
+#define VOL_CAPACITY ((size_t)4 << 20)
+#define PNG_W 16
+#define PNG_H 16
+
+typedef struct domain {
+    const char *name;
+    unsigned char uuid[16];
+    int id; /* -1 when shut off */
+    int state, reason;
+    uint64_t max_mem_kib, mem_kib;
+    unsigned short vcpus;
+} domain;
+
+/* The volume's bytes, and which of them hold data (the rest is hole). */
+typedef struct volume {
+    unsigned char *data;
+    unsigned char *allocated; /* one flag per byte: simple, 4 MiB */
+    size_t capacity;
+} volume;
+
+typedef struct mockd {
+    virtwire_server *srv;
+    domain doms[3];
+    int next_id;
+    volume vol;
+    unsigned char png[4096];
+    size_t png_len;
+    int next_callback_id;
+} mockd;
+
+/* Per-client state: the lifecycle callbacks it registered. */
+#define MAX_CALLBACKS 64
+typedef struct client_state {
+    int callback_ids[MAX_CALLBACKS];
+    int callback_dom[MAX_CALLBACKS]; /* index into doms, -1: any */
+    size_t ncallbacks;
+} client_state;
+
+static mockd M;
+
+/* ------------------------------------------------------------------------ */
+/* A small PNG: 16x16 RGB, pixel (x, y) = (16x, 16y, 128), stored deflate.  */
+/* ------------------------------------------------------------------------ */
+
+static uint32_t crc32_png(const unsigned char *p, size_t n, uint32_t crc)
+{
+    crc = ~crc;
+    for (size_t i = 0; i < n; i++) {
+        crc ^= p[i];
+        for (int k = 0; k < 8; k++)
+            crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+    }
+    return ~crc;
+}
+
+static void put32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24);
+    p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8);
+    p[3] = (unsigned char)v;
+}
+
+/* Appends a chunk: length, type, data, CRC of type and data. */
+static void png_chunk(mockd *m, const char *type, const unsigned char *data, size_t len)
+{
+    unsigned char *p = m->png + m->png_len;
+    put32(p, (uint32_t)len);
+    memcpy(p + 4, type, 4);
+    if (len)
+        memcpy(p + 8, data, len);
+    put32(p + 8 + len, crc32_png(p + 4, len + 4, 0));
+    m->png_len += 12 + len;
+}
+
+static void make_png(mockd *m)
+{
+    static const unsigned char sig[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
+    memcpy(m->png, sig, 8);
+    m->png_len = 8;
+    unsigned char ihdr[13] = { 0 };
+    put32(ihdr, PNG_W);
+    put32(ihdr + 4, PNG_H);
+    ihdr[8] = 8; /* bit depth */
+    ihdr[9] = 2; /* colour type RGB */
+    png_chunk(m, "IHDR", ihdr, sizeof ihdr);
+
+    /* Raw scanlines: filter byte 0, then RGB triples. */
+    enum { ROW = 1 + 3 * PNG_W, RAW = ROW * PNG_H };
+    unsigned char raw[RAW];
+    for (int y = 0; y < PNG_H; y++) {
+        unsigned char *r = raw + y * ROW;
+        r[0] = 0;
+        for (int x = 0; x < PNG_W; x++) {
+            r[1 + 3 * x] = (unsigned char)(16 * x);
+            r[2 + 3 * x] = (unsigned char)(16 * y);
+            r[3 + 3 * x] = 128;
+        }
+    }
+    /* zlib stream: header, one final stored block, Adler-32. */
+    unsigned char z[2 + 5 + RAW + 4];
+    z[0] = 0x78;
+    z[1] = 0x01;
+    z[2] = 1; /* BFINAL, stored */
+    z[3] = RAW & 0xff;
+    z[4] = RAW >> 8;
+    z[5] = (unsigned char)~(RAW & 0xff);
+    z[6] = (unsigned char)~(RAW >> 8);
+    memcpy(z + 7, raw, RAW);
+    uint32_t a = 1, b = 0;
+    for (size_t i = 0; i < RAW; i++) {
+        a = (a + raw[i]) % 65521u;
+        b = (b + a) % 65521u;
+    }
+    put32(z + 7 + RAW, (b << 16) | a);
+    png_chunk(m, "IDAT", z, sizeof z);
+    png_chunk(m, "IEND", NULL, 0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The hypervisor                                                           */
+/* ------------------------------------------------------------------------ */
+
+static void mockd_init(mockd *m)
+{
+    static const char *names[3] = { "test", "vm1", "vm2" };
+    for (int i = 0; i < 3; i++) {
+        domain *d = &m->doms[i];
+        d->name = names[i];
+        for (int k = 0; k < 16; k++)
+            d->uuid[k] = (unsigned char)(0x10 * (i + 1) + k);
+        d->max_mem_kib = 1048576u * (unsigned)(i + 1);
+        d->mem_kib = 524288u * (unsigned)(i + 1);
+        d->vcpus = (unsigned short)(i + 1);
+        d->id = -1;
+        d->state = ST_SHUTOFF;
+        d->reason = REASON_SHUTOFF_SHUTDOWN;
+    }
+    m->next_id = 1;
+    m->doms[0].id = m->next_id++;
+    m->doms[0].state = ST_RUNNING;
+    m->doms[0].reason = REASON_RUNNING_BOOTED;
+    m->vol.capacity = VOL_CAPACITY;
+    m->vol.data = calloc(1, VOL_CAPACITY);
+    m->vol.allocated = calloc(1, VOL_CAPACITY);
+    if (!m->vol.data || !m->vol.allocated) {
+        fprintf(stderr, "virtwire-mockd: out of memory\n");
+        exit(1);
+    }
+    m->next_callback_id = 1;
+    make_png(m);
+}
+
+static void fill_dom(remote_nonnull_domain *out, domain *d)
+{
+    out->name = (char *)d->name;
+    memcpy(out->uuid, d->uuid, 16);
+    out->id = d->id;
+}
+
+static domain *find_dom(const remote_nonnull_domain *ref)
+{
+    for (int i = 0; i < 3; i++)
+        if (strcmp(M.doms[i].name, ref->name) == 0)
+            return &M.doms[i];
+    return NULL;
+}
+
+static int no_domain(virtwire_server_call *call, const char *name)
+{
+    return virtwire_server_call_error(call, ERR_NO_DOMAIN, FROM_TEST,
+                                      "Domain not found: no domain with matching name '%s'",
+                                      name);
+}
+
+/* Looks up the call's domain argument (the first member of every args
+ * struct taking a domain), failing the call when it does not exist. */
+#define DOM_ARG(call, type, var)                                                  \
+    const type *a_ = (call)->args;                                                \
+    domain *var = find_dom(&a_->dom);                                             \
+    if (!var)                                                                     \
+        return no_domain(call, a_->dom.name)
+
+/* Sends a lifecycle event to every client, once per matching callback. */
+typedef struct lifecycle_event {
+    domain *d;
+    int event, detail;
+} lifecycle_event;
+
+static void emit_to_client(virtwire_server_client *c, void *opaque)
+{
+    const lifecycle_event *ev = opaque;
+    client_state *cs = virtwire_server_client_get_data(c);
+    int di = (int)(ev->d - M.doms);
+    for (size_t i = 0; cs && i < cs->ncallbacks; i++) {
+        if (cs->callback_dom[i] >= 0 && cs->callback_dom[i] != di)
+            continue;
+        remote_domain_event_callback_lifecycle_msg msg = { .callbackID = cs->callback_ids[i] };
+        fill_dom(&msg.msg.dom, ev->d);
+        msg.msg.event = ev->event;
+        msg.msg.detail = ev->detail;
+        virtwire_server_send_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE,
+                                   &msg);
+    }
+}
+
+static void emit_lifecycle(domain *d, int event, int detail)
+{
+    lifecycle_event ev = { d, event, detail };
+    virtwire_server_foreach_client(M.srv, emit_to_client, &ev);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Connection handlers                                                      */
+/* ------------------------------------------------------------------------ */
+
+static int h_auth_list(virtwire_server_call *call, void *opaque)
+{
+    (void)opaque;
+    remote_auth_list_ret *r = call->ret;
+    remote_auth_type *t = virtwire_server_call_alloc(call, sizeof *t);
+    if (!t)
+        return -1;
+    *t = REMOTE_AUTH_NONE;
+    r->types.types_len = 1;
+    r->types.types_val = t;
+    return 0;
+}
+
+static int h_supports_feature(virtwire_server_call *call, void *opaque)
+{
+    (void)opaque;
+    const remote_connect_supports_feature_args *a = call->args;
+    remote_connect_supports_feature_ret *r = call->ret;
+    r->supported = a->feature == FEATURE_PROGRAM_KEEPALIVE ||
+                   a->feature == FEATURE_REMOTE_EVENT_CALLBACK ||
+                   a->feature == FEATURE_REMOTE_CLOSE_CALLBACK;
+    return 0;
+}
+
+static int h_void(virtwire_server_call *call, void *opaque)
+{
+    (void)call;
+    (void)opaque;
+    return 0;
+}
+
+static int h_get_uri(virtwire_server_call *call, void *opaque)
+{
+    (void)opaque;
+    remote_connect_get_uri_ret *r = call->ret;
+    r->uri = (char *)"test:///default";
+    return 0;
+}
+
+static int h_get_type(virtwire_server_call *call, void *opaque)
+{
+    (void)opaque;
+    remote_connect_get_type_ret *r = call->ret;
+    r->type = (char *)"TEST";
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Domain handlers                                                          */
+/* ------------------------------------------------------------------------ */
+
+/* VIR_CONNECT_LIST_DOMAINS_ACTIVE / _INACTIVE; other filters are ignored. */
+#define LIST_ACTIVE 1u
+#define LIST_INACTIVE 2u
+
+static int listed(const domain *d, unsigned flags)
+{
+    unsigned both = LIST_ACTIVE | LIST_INACTIVE;
+    if ((flags & both) == 0 || (flags & both) == both)
+        return 1;
+    return (flags & LIST_ACTIVE) ? d->state != ST_SHUTOFF : d->state == ST_SHUTOFF;
+}
+
+static int h_list_all_domains(virtwire_server_call *call, void *opaque)
+{
+    (void)opaque;
+    const remote_connect_list_all_domains_args *a = call->args;
+    remote_connect_list_all_domains_ret *r = call->ret;
+    remote_nonnull_domain *v = virtwire_server_call_alloc(call, 3 * sizeof *v);
+    if (!v)
+        return -1;
+    unsigned n = 0;
+    for (int i = 0; i < 3; i++)
+        if (listed(&M.doms[i], a->flags))
+            fill_dom(&v[n++], &M.doms[i]);
+    r->ret = n;
+    if (a->need_results) {
+        r->domains.domains_len = n;
+        r->domains.domains_val = v;
+    }
+    return 0;
+}
+
+static int h_lookup_by_name(virtwire_server_call *call, void *opaque)
+{
+    (void)opaque;
+    const remote_domain_lookup_by_name_args *a = call->args;
+    remote_domain_lookup_by_name_ret *r = call->ret;
+    remote_nonnull_domain ref = { .name = a->name };
+    domain *d = find_dom(&ref);
+    if (!d)
+        return no_domain(call, a->name);
+    fill_dom(&r->dom, d);
+    return 0;
+}
+
+static int h_lookup_by_uuid(virtwire_server_call *call, void *opaque)
+{
+    (void)opaque;
+    const remote_domain_lookup_by_uuid_args *a = call->args;
+    remote_domain_lookup_by_uuid_ret *r = call->ret;
+    for (int i = 0; i < 3; i++) {
+        if (memcmp(M.doms[i].uuid, a->uuid, 16) == 0) {
+            fill_dom(&r->dom, &M.doms[i]);
+            return 0;
+        }
+    }
+    return virtwire_server_call_error(call, ERR_NO_DOMAIN, FROM_TEST,
+                                      "Domain not found: no domain with matching uuid");
+}
+
+static int h_lookup_by_id(virtwire_server_call *call, void *opaque)
+{
+    (void)opaque;
+    const remote_domain_lookup_by_id_args *a = call->args;
+    remote_domain_lookup_by_id_ret *r = call->ret;
+    for (int i = 0; i < 3; i++) {
+        if (M.doms[i].id >= 0 && M.doms[i].id == a->id) {
+            fill_dom(&r->dom, &M.doms[i]);
+            return 0;
+        }
+    }
+    return virtwire_server_call_error(call, ERR_NO_DOMAIN, FROM_TEST,
+                                      "Domain not found: no domain with matching id %d", a->id);
+}
+
+static int h_get_info(virtwire_server_call *call, void *opaque)
+{
+    (void)opaque;
+    DOM_ARG(call, remote_domain_get_info_args, d);
+    remote_domain_get_info_ret *r = call->ret;
+    r->state = (unsigned char)d->state;
+    r->maxMem = d->max_mem_kib;
+    r->memory = d->state == ST_SHUTOFF ? d->max_mem_kib : d->mem_kib;
+    r->nrVirtCpu = d->vcpus;
+    r->cpuTime = d->state == ST_SHUTOFF ? 0 : 1234567890ull;
+    return 0;
+}
+
+static int h_get_state(virtwire_server_call *call, void *opaque)
+{
+    (void)opaque;
+    DOM_ARG(call, remote_domain_get_state_args, d);
+    remote_domain_get_state_ret *r = call->ret;
+    r->state = d->state;
+    r->reason = d->reason;
+    return 0;
+}
+
+static int not_valid(virtwire_server_call *call, const char *why)
+{
+    return virtwire_server_call_error(call, ERR_OPERATION_INVALID, FROM_TEST,
+                                      "Requested operation is not valid: %s", why);
+}
+
+static int start_domain(virtwire_server_call *call, domain *d)
+{
+    if (d->state != ST_SHUTOFF)
+        return not_valid(call, "domain is already running");
+    d->id = M.next_id++;
+    d->state = ST_RUNNING;
+    d->reason = REASON_RUNNING_BOOTED;
+    emit_lifecycle(d, EV_STARTED, EVD_STARTED_BOOTED);
+    return 0;
+}
+
+static int h_create(virtwire_server_call *call, void *opaque)
+{
+    (void)opaque;
+    DOM_ARG(call, remote_domain_create_args, d);
+    return start_domain(call, d);
+}
+
+static int h_create_with_flags(virtwire_server_call *call, void *opaque)
+{
+    (void)opaque;
+    DOM_ARG(call, remote_domain_create_with_flags_args, d);
+    remote_domain_create_with_flags_ret *r = call->ret;
+    if (start_domain(call, d) < 0)
+        return -1;
+    fill_dom(&r->dom, d);
+    return 0;
+}
+
+static int h_destroy(virtwire_server_call *call, void *opaque)
+{
+    (void)opaque;
+    DOM_ARG(call, remote_domain_destroy_args, d);
+    if (d->state == ST_SHUTOFF)
+        return not_valid(call, "domain is not running");
+    d->id = -1;
+    d->state = ST_SHUTOFF;
+    d->reason = REASON_SHUTOFF_DESTROYED;
+    emit_lifecycle(d, EV_STOPPED, EVD_STOPPED_DESTROYED);
+    return 0;
+}
+
+static int h_suspend(virtwire_server_call *call, void *opaque)
+{
+    (void)opaque;
+    DOM_ARG(call, remote_domain_suspend_args, d);
+    if (d->state != ST_RUNNING)
+        return not_valid(call, "domain is not running");
+    d->state = ST_PAUSED;
+    d->reason = REASON_PAUSED_USER;
+    emit_lifecycle(d, EV_SUSPENDED, EVD_SUSPENDED_PAUSED);
+    return 0;
+}
+
+static int h_resume(virtwire_server_call *call, void *opaque)
+{
+    (void)opaque;
+    DOM_ARG(call, remote_domain_resume_args, d);
+    if (d->state != ST_PAUSED)
+        return not_valid(call, "domain is not paused");
+    d->state = ST_RUNNING;
+    d->reason = REASON_RUNNING_BOOTED;
+    emit_lifecycle(d, EV_RESUMED, EVD_RESUMED_UNPAUSED);
+    return 0;
+}
+
+static int h_get_os_type(virtwire_server_call *call, void *opaque)
+{
+    (void)opaque;
+    DOM_ARG(call, remote_domain_get_os_type_args, d);
+    (void)d;
+    remote_domain_get_os_type_ret *r = call->ret;
+    r->type = (char *)"hvm";
+    return 0;
+}
+
+static int h_zero_int(virtwire_server_call *call, void *opaque)
+{
+    /* autostart, has-managed-save: 0; every such ret is one int */
+    (void)opaque;
+    DOM_ARG(call, remote_domain_get_autostart_args, d);
+    (void)d;
+    return 0;
+}
+
+static int h_is_persistent(virtwire_server_call *call, void *opaque)
+{
+    (void)opaque;
+    DOM_ARG(call, remote_domain_is_persistent_args, d);
+    (void)d;
+    ((remote_domain_is_persistent_ret *)call->ret)->persistent = 1;
+    return 0;
+}
+
+static int h_is_active(virtwire_server_call *call, void *opaque)
+{
+    (void)opaque;
+    DOM_ARG(call, remote_domain_is_active_args, d);
+    ((remote_domain_is_active_ret *)call->ret)->active = d->state != ST_SHUTOFF;
+    return 0;
+}
+
+static int h_get_xml_desc(virtwire_server_call *call, void *opaque)
+{
+    (void)opaque;
+    DOM_ARG(call, remote_domain_get_xml_desc_args, d);
+    char buf[512];
+    snprintf(buf, sizeof buf,
+             "<domain type='test'>\n  <name>%s</name>\n  <memory unit='KiB'>%llu</memory>\n"
+             "  <vcpu>%u</vcpu>\n  <os>\n    <type>hvm</type>\n  </os>\n</domain>\n",
+             d->name, (unsigned long long)d->max_mem_kib, (unsigned)d->vcpus);
+    remote_domain_get_xml_desc_ret *r = call->ret;
+    r->xml = virtwire_server_call_strdup(call, buf);
+    return r->xml ? 0 : -1;
+}
+
+static int h_get_messages(virtwire_server_call *call, void *opaque)
+{
+    /* No messages: the empty list in ret as it is. */
+    (void)opaque;
+    DOM_ARG(call, remote_domain_get_messages_args, d);
+    (void)d;
+    return 0;
+}
+
+static int h_security_model(virtwire_server_call *call, void *opaque)
+{
+    /* No security driver: empty model and doi, as the test driver. */
+    (void)call;
+    (void)opaque;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Events                                                                   */
+/* ------------------------------------------------------------------------ */
+
+static int h_event_register(virtwire_server_call *call, void *opaque)
+{
+    (void)opaque;
+    const remote_connect_domain_event_callback_register_any_args *a = call->args;
+    remote_connect_domain_event_callback_register_any_ret *r = call->ret;
+    client_state *cs = virtwire_server_client_get_data(call->client);
+    int di = -1;
+    if (a->dom) {
+        domain *d = find_dom(a->dom);
+        if (!d)
+            return no_domain(call, a->dom->name);
+        di = (int)(d - M.doms);
+    }
+    r->callbackID = M.next_callback_id++;
+    /* Only lifecycle events are ever emitted; other IDs register fine. */
+    if (a->eventID == EVENT_ID_LIFECYCLE && cs->ncallbacks < MAX_CALLBACKS) {
+        cs->callback_ids[cs->ncallbacks] = r->callbackID;
+        cs->callback_dom[cs->ncallbacks++] = di;
+    }
+    return 0;
+}
+
+static int h_event_deregister(virtwire_server_call *call, void *opaque)
+{
+    (void)opaque;
+    const remote_connect_domain_event_callback_deregister_any_args *a = call->args;
+    client_state *cs = virtwire_server_client_get_data(call->client);
+    for (size_t i = 0; i < cs->ncallbacks; i++) {
+        if (cs->callback_ids[i] == a->callbackID) {
+            cs->ncallbacks--;
+            cs->callback_ids[i] = cs->callback_ids[cs->ncallbacks];
+            cs->callback_dom[i] = cs->callback_dom[cs->ncallbacks];
+            break;
+        }
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Screenshot: a read stream of the PNG                                     */
+/* ------------------------------------------------------------------------ */
+
+static int screenshot_pull(virtwire_server_stream *s, void *opaque)
+{
+    (void)opaque;
+    if (virtwire_server_stream_send(s, M.png, M.png_len) < 0)
+        return -1;
+    return virtwire_server_stream_send_eof(s);
+}
+
+static int h_screenshot(virtwire_server_call *call, void *opaque)
+{
+    (void)opaque;
+    DOM_ARG(call, remote_domain_screenshot_args, d);
+    if (d->state == ST_SHUTOFF)
+        return not_valid(call, "domain is not running");
+    static const virtwire_server_stream_callbacks cbs = { .on_pull = screenshot_pull };
+    if (!virtwire_server_call_stream(call, 0, &cbs, NULL))
+        return -1;
+    remote_domain_screenshot_ret *r = call->ret;
+    char **mime = virtwire_server_call_alloc(call, sizeof *mime);
+    if (!mime)
+        return -1;
+    *mime = (char *)"image/png";
+    r->mime = mime;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Storage: pool "default", volume "disk.img"                               */
+/* ------------------------------------------------------------------------ */
+
+static const unsigned char POOL_UUID[16] = { 0xaa, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 };
+#define POOL_NAME "default"
+#define VOL_NAME "disk.img"
+#define VOL_KEY "/mock/default/disk.img"
+
+static void fill_vol(remote_nonnull_storage_vol *v)
+{
+    v->pool = (char *)POOL_NAME;
+    v->name = (char *)VOL_NAME;
+    v->key = (char *)VOL_KEY;
+}
+
+static int check_vol(virtwire_server_call *call, const remote_nonnull_storage_vol *v)
+{
+    if (strcmp(v->pool, POOL_NAME) != 0 || strcmp(v->name, VOL_NAME) != 0)
+        return virtwire_server_call_error(call, ERR_NO_STORAGE_VOL, FROM_STORAGE,
+                                          "Storage volume not found: no storage vol with matching name '%s'",
+                                          v->name);
+    return 0;
+}
+
+static int h_pool_lookup_by_name(virtwire_server_call *call, void *opaque)
+{
+    (void)opaque;
+    const remote_storage_pool_lookup_by_name_args *a = call->args;
+    remote_storage_pool_lookup_by_name_ret *r = call->ret;
+    if (strcmp(a->name, POOL_NAME) != 0)
+        return virtwire_server_call_error(call, ERR_NO_STORAGE_POOL, FROM_STORAGE,
+                                          "Storage pool not found: no storage pool with matching name '%s'",
+                                          a->name);
+    r->pool.name = (char *)POOL_NAME;
+    memcpy(r->pool.uuid, POOL_UUID, 16);
+    return 0;
+}
+
+static int h_pool_is_active(virtwire_server_call *call, void *opaque)
+{
+    (void)opaque;
+    const remote_storage_pool_is_active_args *a = call->args;
+    if (strcmp(a->pool.name, POOL_NAME) != 0)
+        return virtwire_server_call_error(call, ERR_NO_STORAGE_POOL, FROM_STORAGE,
+                                          "Storage pool not found: no storage pool with matching name '%s'",
+                                          a->pool.name);
+    ((remote_storage_pool_is_active_ret *)call->ret)->active = 1;
+    return 0;
+}
+
+static int h_pool_lookup_by_volume(virtwire_server_call *call, void *opaque)
+{
+    (void)opaque;
+    const remote_storage_pool_lookup_by_volume_args *a = call->args;
+    if (check_vol(call, &a->vol) < 0)
+        return -1;
+    remote_storage_pool_lookup_by_volume_ret *r = call->ret;
+    r->pool.name = (char *)POOL_NAME;
+    memcpy(r->pool.uuid, POOL_UUID, 16);
+    return 0;
+}
+
+static int h_vol_lookup_by_name(virtwire_server_call *call, void *opaque)
+{
+    (void)opaque;
+    const remote_storage_vol_lookup_by_name_args *a = call->args;
+    remote_storage_vol_lookup_by_name_ret *r = call->ret;
+    remote_nonnull_storage_vol v = { .pool = a->pool.name, .name = a->name, .key = (char *)"" };
+    if (check_vol(call, &v) < 0)
+        return -1;
+    fill_vol(&r->vol);
+    return 0;
+}
+
+static size_t vol_allocation(void)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < M.vol.capacity; i++)
+        n += M.vol.allocated[i];
+    return n;
+}
+
+static int h_vol_get_info(virtwire_server_call *call, void *opaque)
+{
+    (void)opaque;
+    const remote_storage_vol_get_info_args *a = call->args;
+    if (check_vol(call, &a->vol) < 0)
+        return -1;
+    remote_storage_vol_get_info_ret *r = call->ret;
+    r->type = 0; /* VIR_STORAGE_VOL_FILE */
+    r->capacity = M.vol.capacity;
+    r->allocation = vol_allocation();
+    return 0;
+}
+
+/* A transfer window of the volume: [pos, end). */
+typedef struct vol_xfer {
+    size_t pos, end;
+    int sparse;
+} vol_xfer;
+
+static int window(virtwire_server_call *call, uint64_t offset, uint64_t length, vol_xfer *x)
+{
+    if (offset > M.vol.capacity || length > M.vol.capacity - offset)
+        return virtwire_server_call_error(call, ERR_INVALID_ARG, FROM_STORAGE,
+                                          "invalid argument: range beyond the volume's capacity");
+    x->pos = (size_t)offset;
+    x->end = length ? (size_t)(offset + length) : M.vol.capacity;
+    return 0;
+}
+
+static int upload_data(virtwire_server_stream *s, const void *data, size_t len, void *opaque)
+{
+    vol_xfer *x = opaque;
+    if (len > x->end - x->pos) {
+        virtwire_server_stream_error(s, ERR_INVALID_ARG, FROM_STORAGE,
+                                     "invalid argument: data beyond the upload range");
+        return -1;
+    }
+    memcpy(M.vol.data + x->pos, data, len);
+    memset(M.vol.allocated + x->pos, 1, len);
+    x->pos += len;
+    return 0;
+}
+
+static int upload_hole(virtwire_server_stream *s, int64_t length, void *opaque)
+{
+    vol_xfer *x = opaque;
+    if (length < 0 || (uint64_t)length > x->end - x->pos) {
+        virtwire_server_stream_error(s, ERR_INVALID_ARG, FROM_STORAGE,
+                                     "invalid argument: hole beyond the upload range");
+        return -1;
+    }
+    memset(M.vol.data + x->pos, 0, (size_t)length);
+    memset(M.vol.allocated + x->pos, 0, (size_t)length);
+    x->pos += (size_t)length;
+    return 0;
+}
+
+static void xfer_close(virtwire_server_stream *s, void *opaque)
+{
+    (void)s;
+    free(opaque);
+}
+
+static int h_vol_upload(virtwire_server_call *call, void *opaque)
+{
+    (void)opaque;
+    const remote_storage_vol_upload_args *a = call->args;
+    vol_xfer *x = calloc(1, sizeof *x);
+    if (!x)
+        return -1;
+    if (check_vol(call, &a->vol) < 0 || window(call, a->offset, a->length, x) < 0) {
+        free(x);
+        return -1;
+    }
+    x->sparse = (a->flags & VOL_SPARSE_STREAM) != 0;
+    static const virtwire_server_stream_callbacks cbs = {
+        .on_data = upload_data, .on_hole = upload_hole, .on_close = xfer_close,
+    };
+    if (!virtwire_server_call_stream(call, x->sparse, &cbs, x)) {
+        free(x);
+        return -1;
+    }
+    return 0;
+}
+
+/* Sends the next run of the download: data, or a hole when sparse. */
+static int download_pull(virtwire_server_stream *s, void *opaque)
+{
+    vol_xfer *x = opaque;
+    if (x->pos == x->end)
+        return virtwire_server_stream_send_eof(s);
+    const unsigned char *al = M.vol.allocated;
+    int in_data = !x->sparse || al[x->pos];
+    size_t run = x->pos;
+    size_t limit = x->end - x->pos > 262120 ? x->pos + 262120 : x->end;
+    if (x->sparse)
+        while (run < (in_data ? limit : x->end) && (al[run] != 0) == in_data)
+            run++;
+    else
+        run = limit;
+    int rc = in_data ? virtwire_server_stream_send(s, M.vol.data + x->pos, run - x->pos)
+                     : virtwire_server_stream_send_hole(s, (int64_t)(run - x->pos));
+    x->pos = run;
+    return rc;
+}
+
+static int h_vol_download(virtwire_server_call *call, void *opaque)
+{
+    (void)opaque;
+    const remote_storage_vol_download_args *a = call->args;
+    vol_xfer *x = calloc(1, sizeof *x);
+    if (!x)
+        return -1;
+    if (check_vol(call, &a->vol) < 0 || window(call, a->offset, a->length, x) < 0) {
+        free(x);
+        return -1;
+    }
+    x->sparse = (a->flags & VOL_SPARSE_STREAM) != 0;
+    static const virtwire_server_stream_callbacks cbs = {
+        .on_pull = download_pull, .on_close = xfer_close,
+    };
+    if (!virtwire_server_call_stream(call, x->sparse, &cbs, x)) {
+        free(x);
+        return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Main                                                                     */
+/* ------------------------------------------------------------------------ */
+
+static int on_open(virtwire_server_client *c, void *opaque)
+{
+    (void)opaque;
+    client_state *cs = calloc(1, sizeof *cs);
+    if (!cs)
+        return -1;
+    virtwire_server_client_set_data(c, cs);
+    return 0;
+}
+
+static void on_close(virtwire_server_client *c, void *opaque)
+{
+    (void)opaque;
+    free(virtwire_server_client_get_data(c));
+}
+
+static void on_unknown(virtwire_server_client *c, uint32_t prog, int32_t proc, void *opaque)
+{
+    (void)c;
+    (void)opaque;
+    const virtwire_proc *p = virtwire_program_find(&remote_program, proc);
+    fprintf(stderr, "virtwire-mockd: unknown procedure %d (%s) of program 0x%x\n", (int)proc,
+            p && prog == remote_program.program ? p->name : "?", (unsigned)prog);
+}
+
+static const struct {
+    int32_t proc;
+    virtwire_server_handler fn;
+} HANDLERS[] = {
+    { REMOTE_PROC_AUTH_LIST, h_auth_list },
+    { REMOTE_PROC_CONNECT_SUPPORTS_FEATURE, h_supports_feature },
+    { REMOTE_PROC_CONNECT_OPEN, h_void },
+    { REMOTE_PROC_CONNECT_CLOSE, h_void },
+    { REMOTE_PROC_CONNECT_GET_URI, h_get_uri },
+    { REMOTE_PROC_CONNECT_GET_TYPE, h_get_type },
+    { REMOTE_PROC_CONNECT_REGISTER_CLOSE_CALLBACK, h_void },
+    { REMOTE_PROC_CONNECT_UNREGISTER_CLOSE_CALLBACK, h_void },
+    { REMOTE_PROC_CONNECT_LIST_ALL_DOMAINS, h_list_all_domains },
+    { REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME, h_lookup_by_name },
+    { REMOTE_PROC_DOMAIN_LOOKUP_BY_UUID, h_lookup_by_uuid },
+    { REMOTE_PROC_DOMAIN_LOOKUP_BY_ID, h_lookup_by_id },
+    { REMOTE_PROC_DOMAIN_GET_INFO, h_get_info },
+    { REMOTE_PROC_DOMAIN_GET_STATE, h_get_state },
+    { REMOTE_PROC_DOMAIN_CREATE, h_create },
+    { REMOTE_PROC_DOMAIN_CREATE_WITH_FLAGS, h_create_with_flags },
+    { REMOTE_PROC_DOMAIN_DESTROY, h_destroy },
+    { REMOTE_PROC_DOMAIN_SUSPEND, h_suspend },
+    { REMOTE_PROC_DOMAIN_RESUME, h_resume },
+    { REMOTE_PROC_DOMAIN_GET_OS_TYPE, h_get_os_type },
+    { REMOTE_PROC_DOMAIN_GET_AUTOSTART, h_zero_int },
+    { REMOTE_PROC_DOMAIN_HAS_MANAGED_SAVE_IMAGE, h_zero_int },
+    { REMOTE_PROC_DOMAIN_IS_PERSISTENT, h_is_persistent },
+    { REMOTE_PROC_DOMAIN_IS_ACTIVE, h_is_active },
+    { REMOTE_PROC_DOMAIN_GET_XML_DESC, h_get_xml_desc },
+    { REMOTE_PROC_DOMAIN_GET_MESSAGES, h_get_messages },
+    { REMOTE_PROC_NODE_GET_SECURITY_MODEL, h_security_model },
+    { REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, h_event_register },
+    { REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, h_event_deregister },
+    { REMOTE_PROC_DOMAIN_SCREENSHOT, h_screenshot },
+    { REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_NAME, h_pool_lookup_by_name },
+    { REMOTE_PROC_STORAGE_POOL_IS_ACTIVE, h_pool_is_active },
+    { REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_VOLUME, h_pool_lookup_by_volume },
+    { REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_NAME, h_vol_lookup_by_name },
+    { REMOTE_PROC_STORAGE_VOL_GET_INFO, h_vol_get_info },
+    { REMOTE_PROC_STORAGE_VOL_UPLOAD, h_vol_upload },
+    { REMOTE_PROC_STORAGE_VOL_DOWNLOAD, h_vol_download },
+};
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    if (M.srv)
+        virtwire_server_stop(M.srv);
+}
+
+static int usage(void)
+{
+    fprintf(stderr, "usage: virtwire-mockd SOCKET_PATH [--tcp PORT] [--max-requests N]\n");
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return usage();
+    const char *path = argv[1];
+    int tcp_port = -1;
+    unsigned max_requests = 0;
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--tcp") == 0 && i + 1 < argc)
+            tcp_port = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--max-requests") == 0 && i + 1 < argc)
+            max_requests = (unsigned)atoi(argv[++i]);
+        else
+            return usage();
+    }
+    mockd_init(&M);
+    virtwire_server_callbacks cbs = { .on_open = on_open, .on_close = on_close,
+                                   .on_unknown = on_unknown };
+    if (virtwire_server_new(&cbs, NULL, &M.srv) < 0 ||
+        virtwire_server_register(M.srv, &remote_program) < 0)
+        return 1;
+    for (size_t i = 0; i < sizeof HANDLERS / sizeof HANDLERS[0]; i++)
+        virtwire_server_set_handler(M.srv, &remote_program, HANDLERS[i].proc, HANDLERS[i].fn,
+                                    NULL);
+    if (max_requests && virtwire_server_set_max_client_requests(M.srv, max_requests) < 0)
+        return usage();
+    if (virtwire_server_listen_unix(M.srv, path) < 0) {
+        perror("virtwire-mockd: listen");
+        return 1;
+    }
+    if (tcp_port >= 0 && virtwire_server_listen_tcp(M.srv, NULL, tcp_port) < 0) {
+        perror("virtwire-mockd: listen tcp");
+        return 1;
+    }
+    struct sigaction sa = { .sa_handler = on_signal };
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    /* Ready: tests wait for this line. */
+    printf("virtwire-mockd: listening on %s\n", path);
+    fflush(stdout);
+    int rc = virtwire_server_run(M.srv);
+    virtwire_server_free(M.srv);
+    free(M.vol.data);
+    free(M.vol.allocated);
+    return rc < 0 ? 1 : 0;
+}

@@ -1,0 +1,117 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Typed server dispatch: <base>_server.h, over runtime/virtwire_server.h.
+
+Per program, a table of typed handlers, one member per procedure that is
+called (events are sent, not called):
+
+    typedef struct remote_server_handlers {
+        int (*connect_open)(virtwire_server_call *call,
+                            const remote_connect_open_args *args, void *opaque);
+        int (*domain_lookup_by_name)(virtwire_server_call *call,
+                                     const remote_domain_lookup_by_name_args *args,
+                                     remote_domain_lookup_by_name_ret *ret, void *opaque);
+        ...
+    } remote_server_handlers;
+
+remote_server_bind() installs every non-NULL member as the procedure's
+handler (the others keep libvirt's "unknown procedure" error), and
+remote_send_<event>() sends a typed event.  Everything is static inline.
+"""
+
+from __future__ import annotations
+
+from typing import List
+
+from .emit_c import BANNER, C_KEYWORDS, indent
+from .emit_client import ClientEmitter
+from .resolve import Model
+
+
+class ServerEmitter:
+    def __init__(self, model: Model, base: str, src_name: str):
+        self.m = model
+        self.base = base
+        self.src = src_name
+
+    def proc_const(self, pr) -> str:
+        return pr.name if pr.name in self.m.consts else str(pr.number)
+
+    @staticmethod
+    def params(pr) -> List[str]:
+        out = ["virtwire_server_call *call"]
+        if pr.args:
+            out.append(f"const {pr.args} *args")
+        if pr.ret:
+            out.append(f"{pr.ret} *ret")
+        return out + ["void *opaque"]
+
+    @staticmethod
+    def member(pr) -> str:
+        """The handler's member name: the procedure's short name, with a
+        trailing _ when it is a C keyword (lock's REGISTER, RESTRICT)."""
+        short = pr.short.lower()
+        return short + "_" if short in C_KEYWORDS else short
+
+    def program(self, prog) -> List[str]:
+        n = prog.name
+        calls = [pr for pr in prog.procs if not pr.msg]
+        events = [pr for pr in prog.procs if pr.msg]
+        return (self.handlers(n, calls) if calls else []) + self.events(n, events)
+
+    def handlers(self, n: str, calls) -> List[str]:
+        out = [f"/* Program {n}: the handlers of its {len(calls)} called procedures. */",
+               f"typedef struct {n}_server_handlers {{"]
+        for pr in calls:
+            out.append(f"    int (*{self.member(pr)})({', '.join(self.params(pr))});")
+        out += [f"}} {n}_server_handlers;", "",
+                f"/** Handlers and the opaque pointer they get; must outlive the server. */",
+                f"typedef struct {n}_server_binding {{",
+                f"    const {n}_server_handlers *handlers;",
+                "    void *opaque;",
+                f"}} {n}_server_binding;", ""]
+        for pr in calls:
+            short, member = pr.short.lower(), self.member(pr)
+            args = [] + (["call->args"] if pr.args else []) + (["call->ret"] if pr.ret else [])
+            out += [f"static inline int {n}_serve_{short}(virtwire_server_call *call, void *opaque)",
+                    "{",
+                    f"    const {n}_server_binding *b = (const {n}_server_binding *)opaque;",
+                    f"    return b->handlers->{member}({', '.join(['call'] + args + ['b->opaque'])});",
+                    "}", ""]
+        body = []
+        for pr in calls:
+            short, member = pr.short.lower(), self.member(pr)
+            body += [f"if (b->handlers->{member} &&",
+                     f"    (rc = virtwire_server_set_handler(srv, &{n}_program, {self.proc_const(pr)}, "
+                     f"{n}_serve_{short}, (void *)b)) < 0)",
+                     "    return rc;"]
+        out += [f"/** Installs every handler b->handlers has; returns 0 or the first error of",
+                f" *  virtwire_server_set_handler() (register {n}_program first). */",
+                f"static inline int {n}_server_bind(virtwire_server *srv, const {n}_server_binding *b)",
+                "{",
+                "    int rc = 0;"] + indent(body) + ["    return rc;", "}", ""]
+        return out
+
+    def events(self, n: str, events) -> List[str]:
+        out = []
+        for pr in events:
+            out += [f"/* {pr.name} = {pr.number} */",
+                    f"static inline int {n}_send_{pr.short.lower()}(virtwire_server_client *c, "
+                    f"const {pr.msg} *msg)",
+                    "{",
+                    f"    return virtwire_server_send_event(c, &{n}_program, {self.proc_const(pr)}, msg);",
+                    "}", ""]
+        return out
+
+    def header(self) -> str:
+        guard = ("VIRTWIRE_GEN_" + "".join(c if c.isalnum() else "_" for c in self.base.upper())
+                 + "_SERVER_H")
+        out = [BANNER.format(src=self.src).rstrip("\n"), f"#ifndef {guard}", f"#define {guard}", "",
+               '#include "virtwire_server.h"', f'#include "{self.base}.h"', "",
+               "#ifdef __cplusplus", 'extern "C" {', "#endif", ""]
+        progs = [p for p in self.m.programs if ClientEmitter.carries_data(p)]
+        if not progs:
+            out += [f"/* {self.src} defines no program with calls. */", ""]
+        for prog in progs:
+            out += self.program(prog)
+        out += ["#ifdef __cplusplus", "}", "#endif", "", f"#endif /* {guard} */", ""]
+        return "\n".join(out)

@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * virtwire server: a libvirt-compatible RPC server on top of connections
+ * (virtwire_conn.h), dispatching calls to typed handlers through the
+ * generated procedure tables (virtwire_program.h).
+ *
+ * Threads: none.  The server is a single-threaded event loop: one poll()
+ * over the listening sockets and every client connection, driven by
+ * virtwire_server_run_once() or virtwire_server_run().  Handlers, stream
+ * callbacks and client callbacks all run on that thread, one at a time, so
+ * they need no locking; they must not block.  A handler that cannot answer
+ * at once returns VIRTWIRE_SERVER_DEFER and completes the call later with
+ * virtwire_server_call_complete() (from the loop's thread).
+ *
+ *   virtwire_server *srv;
+ *   virtwire_server_new(NULL, &srv);
+ *   virtwire_server_register(srv, &remote_program, NULL, NULL);
+ *   virtwire_server_set_handler(srv, &remote_program, REMOTE_PROC_CONNECT_OPEN, open_fn, st);
+ *   virtwire_server_listen_unix(srv, "/run/x.sock");
+ *   virtwire_server_run(srv);    // until virtwire_server_stop()
+ *
+ * Calls: the arguments are decoded with the procedure's args type into a
+ * per-call arena; the handler fills call->ret (zeroed, the procedure's ret
+ * type), which is encoded when the call completes (what it points to must
+ * live until then: the call's arena is the natural place), or fails the
+ * call with an error (virtwire_server_call_error()).  A procedure without a
+ * handler gets libvirt's own answer: VIR_ERR_RPC (39), VIR_FROM_RPC (7),
+ * "unknown procedure: N".  fds arrive with CALL_WITH_FDS in call->fds and
+ * leave with REPLY_WITH_FDS from call->ret_fds, per the procedure table's
+ * flags.  Keepalive PINGs are answered by the transport.
+ *
+ * Outstanding requests: each client may have at most max_client_requests
+ * calls (default 5, libvirt's max_client_requests) handed to handlers and
+ * not yet answered.  Beyond that the server stops reading from the client;
+ * calls that arrived in the same read are kept, in order, and dispatched as
+ * earlier ones complete.
+ */
+#ifndef VIRTWIRE_SERVER_H
+#define VIRTWIRE_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "virnetprotocol.h"
+#include "virtwire_conn.h"
+#include "virtwire_error.h"
+#include "virtwire_program.h"
+#include "virtwire_xdr.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* libvirt's error numbers the server itself uses (virerror.h). */
+#define VIRTWIRE_VIR_ERR_INTERNAL_ERROR 1
+#define VIRTWIRE_VIR_ERR_RPC 39
+#define VIRTWIRE_VIR_FROM_RPC 7
+/** virErrorLevel VIR_ERR_ERROR: the level of every error a daemon sends. */
+#define VIRTWIRE_VIR_ERR_LEVEL_ERROR 2
+
+/** Handlers return this to answer later with virtwire_server_call_complete(). */
+#define VIRTWIRE_SERVER_DEFER 1
+
+/** Default and largest number of unanswered calls per client. */
+#define VIRTWIRE_SERVER_MAX_CLIENT_REQUESTS_DEFAULT 5
+#define VIRTWIRE_SERVER_MAX_FDS 32
+
+typedef struct virtwire_server virtwire_server;
+typedef struct virtwire_server_client virtwire_server_client;
+typedef struct virtwire_server_stream virtwire_server_stream;
+
+/** One call being handled.  Owned by the server; valid until completed. */
+typedef struct virtwire_server_call {
+    virtwire_server_client *client;
+    const virtwire_program *prog;
+    const virtwire_proc *proc;
+    uint32_t serial;
+    /** Decoded arguments (NULL for void), in arena. */
+    const void *args;
+    /** Zeroed return value of proc->ret's type (NULL for void), in arena. */
+    void *ret;
+    /** Per-call arena, freed when the call completes. */
+    virtwire_arena *arena;
+    /** fds received with CALL_WITH_FDS.  The server closes those still
+     *  >= 0 when the call completes: take one by setting its slot to -1. */
+    int fds[VIRTWIRE_SERVER_MAX_FDS];
+    size_t nfds;
+    /** fds to send with REPLY_WITH_FDS (borrowed: the server does not
+     *  close them). */
+    int ret_fds[VIRTWIRE_SERVER_MAX_FDS];
+    size_t nret_fds;
+    /** The error sent when the handler fails (see virtwire_server_call_error()). */
+    virNetMessageError error;
+    int has_error;
+} virtwire_server_call;
+
+/** Returns 0 (send call->ret), a negative value (send call->error, or an
+ *  internal error when none was set) or VIRTWIRE_SERVER_DEFER. */
+typedef int (*virtwire_server_handler)(virtwire_server_call *call, void *opaque);
+
+/** Client life cycle, both optional.  on_open may set the client's state
+ *  (virtwire_server_client_set_data()) and return < 0 to refuse it;
+ *  on_close runs once when the client goes, before it is freed. */
+typedef struct virtwire_server_callbacks {
+    int (*on_open)(virtwire_server_client *c, void *opaque);
+    void (*on_close)(virtwire_server_client *c, void *opaque);
+    /** Optional: a call to a procedure without a handler was answered with
+     *  "unknown procedure" (for logging). */
+    void (*on_unknown)(virtwire_server_client *c, uint32_t prog, int32_t proc, void *opaque);
+} virtwire_server_callbacks;
+
+/** Creates a server; cbs may be NULL and is copied. */
+int virtwire_server_new(const virtwire_server_callbacks *cbs, void *opaque,
+                        virtwire_server **out);
+
+/** Closes every client and listener (unlinking unix socket paths it
+ *  created) and frees the server.  NULL is fine. */
+void virtwire_server_free(virtwire_server *srv);
+
+/** Unanswered calls allowed per client (1..1000).  Returns 0 or EINVAL. */
+int virtwire_server_set_max_client_requests(virtwire_server *srv, unsigned int n);
+
+/** Serves prog (before any client connects).  Returns 0, EINVAL
+ *  (already registered) or ENOMEM. */
+int virtwire_server_register(virtwire_server *srv, const virtwire_program *prog);
+
+/** Sets the handler of one procedure of a registered program.  Returns 0 or
+ *  VIRTWIRE_EINVAL (program not registered, procedure not in its table). */
+int virtwire_server_set_handler(virtwire_server *srv, const virtwire_program *prog, int32_t proc,
+                                virtwire_server_handler fn, void *opaque);
+
+/** Listens on a unix socket at path (an existing socket file there is
+ *  replaced).  Returns 0, EINVAL (path too long) or EIO (errno says why). */
+int virtwire_server_listen_unix(virtwire_server *srv, const char *path);
+
+/** Listens on TCP (host NULL: the loopback address; port 0: any, see
+ *  virtwire_server_tcp_port()).  Returns 0 or VIRTWIRE_EIO. */
+int virtwire_server_listen_tcp(virtwire_server *srv, const char *host, int port);
+
+/** The port of the last TCP listener, or -1. */
+int virtwire_server_tcp_port(const virtwire_server *srv);
+
+/** One round of the loop: poll up to timeout_ms (-1: no limit), accept,
+ *  read, dispatch, write.  Returns 0 or VIRTWIRE_EIO (poll failed). */
+int virtwire_server_run_once(virtwire_server *srv, int timeout_ms);
+
+/** Runs the loop until virtwire_server_stop().  Returns 0 or an error of
+ *  run_once(). */
+int virtwire_server_run(virtwire_server *srv);
+
+/** Makes run() return after the current round (from a handler, or from a
+ *  signal handler: it only sets a flag). */
+void virtwire_server_stop(virtwire_server *srv);
+
+/** Number of clients connected. */
+size_t virtwire_server_nclients(const virtwire_server *srv);
+
+/* ------------------------------------------------------------------------ */
+/* Calls                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/** Fills call->error (message copied into the call's arena; level 2, like
+ *  every daemon error) and returns -1, for `return virtwire_server_call_error(...)`. */
+int virtwire_server_call_error(virtwire_server_call *call, int code, int domain, const char *fmt,
+                               ...) __attribute__((format(printf, 4, 5)));
+
+/** Copies s into the call's arena (for string fields of ret); NULL on
+ *  out of memory. */
+char *virtwire_server_call_strdup(virtwire_server_call *call, const char *s);
+
+/** Zeroed memory from the call's arena. */
+void *virtwire_server_call_alloc(virtwire_server_call *call, size_t n);
+
+/** Completes a deferred call: rc as a handler's return value (not DEFER).
+ *  The call is freed.  A call whose client has gone is just freed. */
+void virtwire_server_call_complete(virtwire_server_call *call, int rc);
+
+/* ------------------------------------------------------------------------ */
+/* Clients                                                                  */
+/* ------------------------------------------------------------------------ */
+
+void virtwire_server_client_set_data(virtwire_server_client *c, void *data);
+void *virtwire_server_client_get_data(const virtwire_server_client *c);
+virtwire_server *virtwire_server_client_server(const virtwire_server_client *c);
+/** Calls handed to handlers and not yet answered. */
+unsigned int virtwire_server_client_outstanding(const virtwire_server_client *c);
+/** Closes the client after the current round (output already queued is
+ *  attempted once). */
+void virtwire_server_client_close(virtwire_server_client *c);
+
+/** Calls fn for each connected client (fn must not free anything). */
+void virtwire_server_foreach_client(virtwire_server *srv,
+                                    void (*fn)(virtwire_server_client *c, void *opaque),
+                                    void *opaque);
+
+/** Sends an event: a MESSAGE of procedure proc (which must have a msg type)
+ *  with msg encoded with that type, serial 1 as libvirt does.  Returns 0 or
+ *  an error (VIRTWIRE_EINVAL for a procedure without a msg type). */
+int virtwire_server_send_event(virtwire_server_client *c, const virtwire_program *prog,
+                               int32_t proc, const void *msg);
+
+/** The same to every client; fn (optional) chooses which: returns nonzero
+ *  to send.  Returns the number of clients it was sent to. */
+size_t virtwire_server_broadcast_event(virtwire_server *srv, const virtwire_program *prog,
+                                       int32_t proc, const void *msg,
+                                       int (*fn)(virtwire_server_client *c, void *opaque),
+                                       void *opaque);
+
+/* ------------------------------------------------------------------------ */
+/* Streams                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * Stream callbacks, each optional.  Data callbacks return 0, or < 0 to end
+ * the stream with STREAM/ERROR (the error set with
+ * virtwire_server_stream_error(), else an internal error).
+ */
+typedef struct virtwire_server_stream_callbacks {
+    /** Write streams: data and holes from the client. */
+    int (*on_data)(virtwire_server_stream *s, const void *data, size_t len, void *opaque);
+    int (*on_hole)(virtwire_server_stream *s, int64_t length, void *opaque);
+    /** The client's end of data (empty CONTINUE); optional. */
+    int (*on_eof)(virtwire_server_stream *s, void *opaque);
+    /** The client finished (STREAM/OK): return 0 to confirm with STREAM/OK. */
+    int (*on_finish)(virtwire_server_stream *s, void *opaque);
+    /** The client aborted (STREAM/ERROR). */
+    void (*on_abort)(virtwire_server_stream *s, void *opaque);
+    /** Read streams: the client can take more (the connection's output queue
+     *  is short).  Send with virtwire_server_stream_send*(); called again
+     *  every round until virtwire_server_stream_send_eof(). */
+    int (*on_pull)(virtwire_server_stream *s, void *opaque);
+    /** The stream is going away (finished, aborted, failed, client gone). */
+    void (*on_close)(virtwire_server_stream *s, void *opaque);
+} virtwire_server_stream_callbacks;
+
+/**
+ * Attaches a stream to the call (the procedure must be a stream procedure).
+ * It opens when the call's OK reply goes out; if the call fails instead it
+ * is discarded (on_close runs).  sparse: holes allowed (the handler checks
+ * the procedure's sparse flag in the arguments).  cbs is copied.
+ * Returns the stream or NULL (not a stream procedure, one already
+ * attached, out of memory).
+ */
+virtwire_server_stream *virtwire_server_call_stream(virtwire_server_call *call, int sparse,
+                                                    const virtwire_server_stream_callbacks *cbs,
+                                                    void *opaque);
+
+int virtwire_server_stream_send(virtwire_server_stream *s, const void *data, size_t len);
+int virtwire_server_stream_send_hole(virtwire_server_stream *s, int64_t length);
+/** End of data; the stream then waits for the client's finish. */
+int virtwire_server_stream_send_eof(virtwire_server_stream *s);
+/** Sets the error the stream ends with when a callback fails. */
+void virtwire_server_stream_error(virtwire_server_stream *s, int code, int domain,
+                                  const char *message);
+virtwire_server_client *virtwire_server_stream_client(const virtwire_server_stream *s);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VIRTWIRE_SERVER_H */

@@ -1,0 +1,360 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Real libvirt clients against examples/virtwire-mockd (runtime/virtwire_server.c).
+
+usage: test_mockd.py GROUP MOCKD LIMIT_SERVER
+
+Each group starts its own daemon on a fresh socket and stops it at the end;
+every subprocess has a timeout.  Expected values come from the mock's
+documented inventory (one running domain "test", "vm1" and "vm2" shut off,
+pool "default" with the 4 MiB volume "disk.img"), from libvirt's own
+output formats, and from libvirt's wording of its errors.
+"""
+import os
+import select
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import zlib
+
+GROUP, MOCKD, LIMIT_SERVER = sys.argv[1], sys.argv[2], sys.argv[3]
+TIMEOUT = 20
+REMOTE_PROGRAM = 0x20008086
+
+
+class Daemon:
+    """A daemon on a unix socket in a short temporary directory."""
+
+    def __init__(self, argv_tail=(), exe=None):
+        base = tempfile.gettempdir()  # honours TMPDIR
+        self.dir = tempfile.mkdtemp(prefix="vw.", dir=base)
+        self.sock = os.path.join(self.dir, "s")
+        self.log = open(os.path.join(self.dir, "log"), "w+")
+        self.proc = subprocess.Popen([exe or MOCKD, self.sock, *argv_tail],
+                                     stdout=subprocess.PIPE, stderr=self.log, text=True)
+        line = self.proc.stdout.readline()
+        assert line, "daemon did not start"
+        self.uri = "test+unix:///default?socket=" + self.sock
+
+    def stop(self, exits_itself=False):
+        if not exits_itself and self.proc.poll() is None:
+            self.proc.terminate()
+        rc = self.proc.wait(timeout=TIMEOUT)
+        self.log.seek(0)
+        log = self.log.read()
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+        # ASan/UBSan reports go to stderr: a clean run has none.
+        assert "ERROR: AddressSanitizer" not in log and "runtime error" not in log, log
+        assert rc == 0, (rc, log)
+        return log
+
+
+def virsh(d, *args, ok=True):
+    r = subprocess.run(["virsh", "-c", d.uri, *args], capture_output=True, text=True,
+                       timeout=TIMEOUT)
+    if ok:
+        assert r.returncode == 0, (args, r.stdout, r.stderr)
+    return r
+
+
+def table_rows(out):
+    """The rows of `virsh list` as [id, name, state] lists."""
+    lines = out.strip().splitlines()[2:]
+    return [[line.split()[0], line.split()[1], " ".join(line.split()[2:])] for line in lines]
+
+
+def dominfo(d, name):
+    out = virsh(d, "dominfo", name).stdout
+    return {k.strip(): v.strip() for k, v in
+            (line.split(":", 1) for line in out.splitlines() if ":" in line)}
+
+
+# --------------------------------------------------------------------------
+
+
+def test_virsh(d):
+    assert table_rows(virsh(d, "list", "--all").stdout) == [
+        ["1", "test", "running"], ["-", "vm1", "shut off"], ["-", "vm2", "shut off"]]
+    info = dominfo(d, "test")
+    assert info["Id"] == "1" and info["Name"] == "test", info
+    assert info["UUID"] == "10111213-1415-1617-1819-1a1b1c1d1e1f", info
+    assert info["OS Type"] == "hvm" and info["State"] == "running", info
+    assert info["CPU(s)"] == "1" and info["Max memory"] == "1048576 KiB", info
+    assert info["Used memory"] == "524288 KiB" and info["Persistent"] == "yes", info
+    assert dominfo(d, "vm2")["State"] == "shut off"
+
+    assert "Domain 'vm1' started" in virsh(d, "start", "vm1").stdout
+    assert dominfo(d, "vm1")["State"] == "running"
+    assert dominfo(d, "vm1")["Id"] == "2"
+    assert "Domain 'vm1' suspended" in virsh(d, "suspend", "vm1").stdout
+    assert dominfo(d, "vm1")["State"] == "paused"
+    assert "Domain 'vm1' resumed" in virsh(d, "resume", "vm1").stdout
+    assert dominfo(d, "vm1")["State"] == "running"
+    rows = table_rows(virsh(d, "list").stdout)
+    assert rows == [["1", "test", "running"], ["2", "vm1", "running"]], rows
+    assert "Domain 'vm1' destroyed" in virsh(d, "destroy", "vm1").stdout
+    assert dominfo(d, "vm1")["State"] == "shut off"
+    # The daemon's errors reach virsh as libvirt formats them.
+    r = virsh(d, "destroy", "vm2", ok=False)
+    assert r.returncode == 1 and "domain is not running" in r.stderr, r.stderr
+    r = virsh(d, "dominfo", "nosuch", ok=False)
+    assert r.returncode == 1 and "failed to get domain 'nosuch'" in r.stderr, r.stderr
+
+
+class LineReader:
+    """Lines of a pipe, with a timeout (select on the raw fd, own buffer)."""
+
+    def __init__(self, f):
+        self.fd, self.buf = f.fileno(), b""
+
+    def line(self, timeout):
+        end = time.time() + timeout
+        while b"\n" not in self.buf:
+            left = end - time.time()
+            if left <= 0 or not select.select([self.fd], [], [], left)[0]:
+                return None
+            chunk = os.read(self.fd, 4096)
+            if not chunk:
+                return None
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line.decode().strip()
+
+
+def test_events(d):
+    ev = subprocess.Popen(["virsh", "-c", d.uri, "event", "--loop", "--event", "lifecycle"],
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        lines = LineReader(ev.stdout)
+        # virsh prints nothing once registered: cycle vm1 until its events
+        # show that the registration is in place.
+        deadline = time.time() + TIMEOUT
+        while time.time() < deadline:
+            virsh(d, "start", "vm1")
+            virsh(d, "destroy", "vm1")
+            line = lines.line(0.5)
+            if line:
+                # Registration may have landed between start and destroy.
+                assert line in ("event 'lifecycle' for domain 'vm1': Started Booted",
+                                "event 'lifecycle' for domain 'vm1': Stopped Destroyed"), line
+                break
+        else:
+            raise AssertionError("virsh event got nothing")
+        for cmd in (("start", "vm2"), ("suspend", "vm2"), ("resume", "vm2"),
+                    ("destroy", "vm2")):
+            virsh(d, *cmd)
+        expected = ["event 'lifecycle' for domain 'vm2': Started Booted",
+                    "event 'lifecycle' for domain 'vm2': Suspended Paused",
+                    "event 'lifecycle' for domain 'vm2': Resumed Unpaused",
+                    "event 'lifecycle' for domain 'vm2': Stopped Destroyed"]
+        got = []
+        while len(got) < len(expected):
+            line = lines.line(TIMEOUT)
+            assert line is not None, got
+            if line.startswith("event 'lifecycle' for domain 'vm1'"):
+                continue  # a late pair of the warm-up
+            got.append(line)
+        assert got == expected, got
+    finally:
+        ev.terminate()
+        ev.wait(timeout=TIMEOUT)
+
+
+def png_pixels(data):
+    """Decodes an 8-bit RGB, non-interlaced PNG with filter 0 (Python's zlib)."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, chunks = 8, []
+    while pos < len(data):
+        (n,) = struct.unpack(">I", data[pos:pos + 4])
+        typ, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + n]
+        (crc,) = struct.unpack(">I", data[pos + 8 + n:pos + 12 + n])
+        assert zlib.crc32(typ + body) == crc, typ
+        chunks.append((typ, body))
+        pos += 12 + n
+    assert chunks[0][0] == b"IHDR" and chunks[-1][0] == b"IEND"
+    w, h, depth, ctype, _, _, interlace = struct.unpack(">IIBBBBB", chunks[0][1])
+    assert (depth, ctype, interlace) == (8, 2, 0)
+    raw = zlib.decompress(b"".join(b for t, b in chunks if t == b"IDAT"))
+    rows = [raw[y * (1 + 3 * w):(y + 1) * (1 + 3 * w)] for y in range(h)]
+    assert all(r[0] == 0 for r in rows)
+    return w, h, [[tuple(r[1 + 3 * x:4 + 3 * x]) for x in range(w)] for r in rows]
+
+
+def test_screenshot(d):
+    path = os.path.join(d.dir, "shot.png")
+    out = virsh(d, "screenshot", "test", path).stdout
+    assert "with type of image/png" in out, out
+    w, h, px = png_pixels(open(path, "rb").read())
+    # The mock's documented image: 16x16, pixel (x, y) = (16x, 16y, 128).
+    assert (w, h) == (16, 16)
+    assert all(px[y][x] == (16 * x, 16 * y, 128) for y in range(16) for x in range(16))
+    r = virsh(d, "screenshot", "vm1", path + ".2", ok=False)
+    assert r.returncode == 1 and "domain is not running" in r.stderr, r.stderr
+
+
+def data_and_holes(path):
+    """[(kind, start, end)] of a file, from SEEK_DATA / SEEK_HOLE."""
+    out, size = [], os.path.getsize(path)
+    with open(path, "rb") as f:
+        fd, pos = f.fileno(), 0
+        while pos < size:
+            try:
+                data = os.lseek(fd, pos, os.SEEK_DATA)
+            except OSError:
+                data = size
+            if data > pos:
+                out.append(("hole", pos, data))
+            if data >= size:
+                break
+            hole = os.lseek(fd, data, os.SEEK_HOLE)
+            out.append(("data", data, hole))
+            pos = hole
+    return out
+
+
+def test_volume(d):
+    mib = 1 << 20
+    src = os.path.join(d.dir, "src.img")
+    with open(src, "wb") as f:
+        f.truncate(4 * mib)
+        f.write(os.urandom(mib))
+        f.seek(3 * mib)
+        f.write(os.urandom(mib))
+    layout = data_and_holes(src)
+    if layout != [("data", 0, mib), ("hole", mib, 3 * mib), ("data", 3 * mib, 4 * mib)]:
+        raise SystemExit("the file system of TMPDIR does not keep holes: %r" % layout)
+    virsh(d, "vol-upload", "--pool", "default", "disk.img", src, "--sparse")
+    info = virsh(d, "vol-info", "--pool", "default", "disk.img").stdout
+    # Only the data was stored: the hole came as a hole.
+    assert "Allocation:     2.00 MiB" in info and "Capacity:       4.00 MiB" in info, info
+    dst = os.path.join(d.dir, "dst.img")
+    virsh(d, "vol-download", "--pool", "default", "disk.img", dst, "--sparse")
+    assert open(src, "rb").read() == open(dst, "rb").read()
+    assert data_and_holes(dst) == layout, data_and_holes(dst)
+    assert os.stat(dst).st_blocks * 512 <= 2 * mib + 64 * 1024
+    # Without --sparse the same bytes come as data (the file has no hole).
+    full = os.path.join(d.dir, "full.img")
+    virsh(d, "vol-download", "--pool", "default", "disk.img", full)
+    assert open(full, "rb").read() == open(src, "rb").read()
+    assert os.stat(full).st_blocks * 512 >= 4 * mib
+
+
+def test_python(d):
+    import libvirt
+    conn = libvirt.open(d.uri)
+    try:
+        doms = {dom.name(): dom for dom in conn.listAllDomains()}
+        assert sorted(doms) == ["test", "vm1", "vm2"]
+        t = conn.lookupByName("test")
+        assert t.info() == [libvirt.VIR_DOMAIN_RUNNING, 1048576, 524288, 1, 1234567890]
+        assert t.UUIDString() == "10111213-1415-1617-1819-1a1b1c1d1e1f"
+        vm1 = conn.lookupByName("vm1")
+        assert vm1.info()[0] == libvirt.VIR_DOMAIN_SHUTOFF
+        assert vm1.create() == 0
+        assert vm1.info()[0] == libvirt.VIR_DOMAIN_RUNNING and vm1.isActive() == 1
+        assert vm1.destroy() == 0
+        assert vm1.state() == [libvirt.VIR_DOMAIN_SHUTOFF, 2]  # destroyed
+        try:
+            conn.lookupByName("nosuch")
+            raise AssertionError("lookup of a missing domain succeeded")
+        except libvirt.libvirtError as e:
+            assert e.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN, e.get_error_code()
+    finally:
+        conn.close()
+
+
+# -- raw wire checks (frames built here, independent of the project's codecs)
+
+
+def frame(proc, serial, payload=b"", prog=REMOTE_PROGRAM):
+    return struct.pack(">IIIiiII", 28 + len(payload), prog, 1, proc, 0, serial, 0) + payload
+
+
+def read_frame(s):
+    def exact(n):
+        buf = b""
+        while len(buf) < n:
+            chunk = s.recv(n - len(buf))
+            assert chunk, "connection closed"
+            buf += chunk
+        return buf
+    (n,) = struct.unpack(">I", exact(4))
+    body = exact(n - 4)
+    return struct.unpack(">IIiiII", body[:24]), body[24:]
+
+
+def xdr_string(b, pos):
+    (n,) = struct.unpack(">I", b[pos:pos + 4])
+    return b[pos + 4:pos + 4 + n].decode(), pos + 4 + ((n + 3) & ~3)
+
+
+def test_unknown(d):
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(TIMEOUT)
+    s.connect(d.sock)
+    # NETWORK_LOOKUP_BY_NAME (40): the mock has no network procedures.
+    s.sendall(frame(40, 7, struct.pack(">I", 3) + b"net\0"))
+    (prog, vers, proc, typ, serial, status), body = read_frame(s)
+    assert (prog, vers, proc, typ, serial, status) == (REMOTE_PROGRAM, 1, 40, 1, 7, 1)
+    code, domain, has_msg = struct.unpack(">iiI", body[:12])
+    msg, pos = xdr_string(body, 12)
+    (level,) = struct.unpack(">i", body[pos:pos + 4])
+    # libvirt's virnetserverprogram.c: VIR_ERR_RPC, VIR_FROM_RPC, level ERROR.
+    assert (code, domain, has_msg, msg, level) == (39, 7, 1, "unknown procedure: 40", 2), \
+        (code, domain, msg, level)
+    # dom, str1..3 absent, int1, int2, net absent: 44 bytes in all without the message.
+    assert len(body) == pos + 4 + 4 + 12 + 8 + 4
+    s.close()
+    # What virsh makes of it.
+    r = virsh(d, "net-list", ok=False)
+    assert r.returncode == 1 and "unknown procedure" in r.stderr, r.stderr
+
+
+def test_limit(_unused):
+    for limit, calls in ((5, 12), (2, 7)):
+        d = Daemon([str(limit)], exe=LIMIT_SERVER)
+        try:
+            s = socket.socket(socket.AF_UNIX)
+            s.settimeout(TIMEOUT)
+            s.connect(d.sock)
+            # All calls pipelined in one write: CONNECT_GET_LIB_VERSION (157).
+            s.sendall(b"".join(frame(157, 100 + i) for i in range(calls)))
+            got = []
+            for _ in range(calls):
+                hdr, body = read_frame(s)
+                assert hdr[3:] == (1, hdr[4], 0), hdr  # REPLY, OK
+                got.append((hdr[4], struct.unpack(">Q", body)[0]))
+            s.close()
+        finally:
+            d.stop(exits_itself=True)  # it exits once its client has gone
+        # Every call answered once, in order; the handler never held more
+        # than the limit at once, and held exactly the limit while the
+        # client had more waiting.
+        assert [g[0] for g in got] == [100 + i for i in range(calls)], got
+        held = [g[1] for g in got]
+        full, rest = divmod(calls, limit)
+        assert held == [limit] * (full * limit) + [rest] * rest, (limit, held)
+
+
+TESTS = {"virsh": test_virsh, "events": test_events, "screenshot": test_screenshot,
+         "volume": test_volume, "python": test_python, "unknown": test_unknown,
+         "limit": test_limit}
+
+if __name__ == "__main__":
+    start = time.time()
+    if GROUP == "limit":
+        test_limit(None)
+    else:
+        daemon = Daemon()
+        try:
+            TESTS[GROUP](daemon)
+        finally:
+            log = daemon.stop()
+        if GROUP == "virsh":
+            # virsh's own needs are all served: nothing was unknown to the mock.
+            assert "unknown procedure" not in log, log
+    print("server.%s: ok (%.1f s)" % (GROUP, time.time() - start))
