@@ -75,18 +75,29 @@ class ClientEmitter:
                 "fn, opaque);",
                 "}", ""]
 
+    def program(self, prog) -> List[str]:
+        out = [f"/* Program {prog.name}: {len(prog.procs)} procedures. */", ""]
+        for pr in prog.procs:
+            out += self.event_function(prog, pr) if pr.msg else self.call_functions(prog, pr)
+        return out
+
     def header(self) -> str:
-        guard = ("VIRTWIRE_GEN_" + "".join(c if c.isalnum() else "_" for c in self.base.upper())
-                 + "_CLIENT_H")
-        out = [BANNER.format(src=self.src).rstrip("\n"), f"#ifndef {guard}", f"#define {guard}", "",
-               '#include "virtwire_client.h"', f'#include "{self.base}.h"', "",
-               "#ifdef __cplusplus", 'extern "C" {', "#endif", ""]
-        progs = [p for p in self.m.programs if self.carries_data(p)]
-        if not progs:
-            out += [f"/* {self.src} defines no program with calls. */", ""]
-        for prog in progs:
-            out += [f"/* Program {prog.name}: {len(prog.procs)} procedures. */", ""]
-            for pr in prog.procs:
-                out += self.event_function(prog, pr) if pr.msg else self.call_functions(prog, pr)
-        out += ["#ifdef __cplusplus", "}", "#endif", "", f"#endif /* {guard} */", ""]
-        return "\n".join(out)
+        return wrapper_header(self, "client")
+
+
+def wrapper_header(emitter, role: str) -> str:
+    """<base>_<role>.h: the guard, the includes and emitter.program() for
+    every program that carries data (shared by the client and server
+    emitters)."""
+    guard = ("VIRTWIRE_GEN_" + "".join(c if c.isalnum() else "_" for c in emitter.base.upper())
+             + f"_{role.upper()}_H")
+    out = [BANNER.format(src=emitter.src).rstrip("\n"), f"#ifndef {guard}", f"#define {guard}", "",
+           f'#include "virtwire_{role}.h"', f'#include "{emitter.base}.h"', "",
+           "#ifdef __cplusplus", 'extern "C" {', "#endif", ""]
+    progs = [p for p in emitter.m.programs if ClientEmitter.carries_data(p)]
+    if not progs:
+        out += [f"/* {emitter.src} defines no program with calls. */", ""]
+    for prog in progs:
+        out += emitter.program(prog)
+    out += ["#ifdef __cplusplus", "}", "#endif", "", f"#endif /* {guard} */", ""]
+    return "\n".join(out)

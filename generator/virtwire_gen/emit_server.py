@@ -22,8 +22,8 @@ from __future__ import annotations
 
 from typing import List
 
-from .emit_c import BANNER, C_KEYWORDS, indent
-from .emit_client import ClientEmitter
+from .emit_c import C_KEYWORDS, indent
+from .emit_client import wrapper_header
 from .resolve import Model
 
 
@@ -103,15 +103,4 @@ class ServerEmitter:
         return out
 
     def header(self) -> str:
-        guard = ("VIRTWIRE_GEN_" + "".join(c if c.isalnum() else "_" for c in self.base.upper())
-                 + "_SERVER_H")
-        out = [BANNER.format(src=self.src).rstrip("\n"), f"#ifndef {guard}", f"#define {guard}", "",
-               '#include "virtwire_server.h"', f'#include "{self.base}.h"', "",
-               "#ifdef __cplusplus", 'extern "C" {', "#endif", ""]
-        progs = [p for p in self.m.programs if ClientEmitter.carries_data(p)]
-        if not progs:
-            out += [f"/* {self.src} defines no program with calls. */", ""]
-        for prog in progs:
-            out += self.program(prog)
-        out += ["#ifdef __cplusplus", "}", "#endif", "", f"#endif /* {guard} */", ""]
-        return "\n".join(out)
+        return wrapper_header(self, "server")
