@@ -12,16 +12,61 @@ extern "C" {
 
 /* Program virLXCMonitor: 2 procedures. */
 
-/* VIR_LXC_MONITOR_PROC_EXIT_EVENT = 1: fn gets a const virLXCMonitorExitEventMsg * as msg. */
-static inline int virLXCMonitor_on_exit_event(virtwire_client *c, virtwire_client_event_fn fn, void *opaque)
+/** A typed event handler's registration, owned by the caller: it must
+ *  stay valid until virtwire_client_remove_event() of the id that
+ *  virLXCMonitor_on_<event>() returned (or the client is closed). */
+typedef struct virLXCMonitor_event_binding {
+    void (*fn)(void);  /* the typed handler */
+    void *opaque;
+    int callback_id;   /* only this callbackID; -1: every one */
+} virLXCMonitor_event_binding;
+
+/* VIR_LXC_MONITOR_PROC_EXIT_EVENT = 1 */
+typedef void (*virLXCMonitor_exit_event_fn)(virtwire_client *c, const virLXCMonitorExitEventMsg *msg, void *opaque);
+
+static inline void virLXCMonitor_dispatch_exit_event(virtwire_client *c, const virtwire_program *prog,
+                                          int32_t proc, const void *msg, void *opaque)
 {
-    return virtwire_client_on_event(c, &virLXCMonitor_program, VIR_LXC_MONITOR_PROC_EXIT_EVENT, fn, opaque);
+    const virLXCMonitor_event_binding *b = (const virLXCMonitor_event_binding *)opaque;
+    const virLXCMonitorExitEventMsg *m = (const virLXCMonitorExitEventMsg *)msg;
+    (void)prog;
+    (void)proc;
+    ((virLXCMonitor_exit_event_fn)b->fn)(c, m, b->opaque);
 }
 
-/* VIR_LXC_MONITOR_PROC_INIT_EVENT = 2: fn gets a const virLXCMonitorInitEventMsg * as msg. */
-static inline int virLXCMonitor_on_init_event(virtwire_client *c, virtwire_client_event_fn fn, void *opaque)
+/** Calls fn for every VIR_LXC_MONITOR_PROC_EXIT_EVENT message; callback_id: unused (this event carries no callbackID); pass -1.
+ *  Returns the id for virtwire_client_remove_event() or an error. */
+static inline int virLXCMonitor_on_exit_event(virtwire_client *c, virLXCMonitor_event_binding *b, virLXCMonitor_exit_event_fn fn,
+                                  int callback_id, void *opaque)
 {
-    return virtwire_client_on_event(c, &virLXCMonitor_program, VIR_LXC_MONITOR_PROC_INIT_EVENT, fn, opaque);
+    b->fn = (void (*)(void))fn;
+    b->opaque = opaque;
+    b->callback_id = callback_id;
+    return virtwire_client_on_event(c, &virLXCMonitor_program, VIR_LXC_MONITOR_PROC_EXIT_EVENT, virLXCMonitor_dispatch_exit_event, b);
+}
+
+/* VIR_LXC_MONITOR_PROC_INIT_EVENT = 2 */
+typedef void (*virLXCMonitor_init_event_fn)(virtwire_client *c, const virLXCMonitorInitEventMsg *msg, void *opaque);
+
+static inline void virLXCMonitor_dispatch_init_event(virtwire_client *c, const virtwire_program *prog,
+                                          int32_t proc, const void *msg, void *opaque)
+{
+    const virLXCMonitor_event_binding *b = (const virLXCMonitor_event_binding *)opaque;
+    const virLXCMonitorInitEventMsg *m = (const virLXCMonitorInitEventMsg *)msg;
+    (void)prog;
+    (void)proc;
+    ((virLXCMonitor_init_event_fn)b->fn)(c, m, b->opaque);
+}
+
+/** Calls fn for every VIR_LXC_MONITOR_PROC_INIT_EVENT message; callback_id: unused (this event carries no callbackID); pass -1.
+ *  Returns the id for virtwire_client_remove_event() or an error. */
+static inline int virLXCMonitor_on_init_event(virtwire_client *c, virLXCMonitor_event_binding *b, virLXCMonitor_init_event_fn fn,
+                                  int callback_id, void *opaque)
+{
+    b->fn = (void (*)(void))fn;
+    b->opaque = opaque;
+    b->callback_id = callback_id;
+    return virtwire_client_on_event(c, &virLXCMonitor_program, VIR_LXC_MONITOR_PROC_INIT_EVENT, virLXCMonitor_dispatch_init_event, b);
 }
 
 #ifdef __cplusplus

@@ -12,6 +12,15 @@ extern "C" {
 
 /* Program qemu: 7 procedures. */
 
+/** A typed event handler's registration, owned by the caller: it must
+ *  stay valid until virtwire_client_remove_event() of the id that
+ *  qemu_on_<event>() returned (or the client is closed). */
+typedef struct qemu_event_binding {
+    void (*fn)(void);  /* the typed handler */
+    void *opaque;
+    int callback_id;   /* only this callbackID; -1: every one */
+} qemu_event_binding;
+
 /* QEMU_PROC_DOMAIN_MONITOR_COMMAND = 1 */
 static inline int qemu_call_domain_monitor_command(virtwire_client *c, const qemu_domain_monitor_command_args *args, qemu_domain_monitor_command_ret *ret, virtwire_call_opts *opts)
 {
@@ -67,10 +76,30 @@ static inline int qemu_call_connect_domain_monitor_event_deregister_async(virtwi
     return virtwire_client_call_async(c, &qemu_program, QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_DEREGISTER, args, opts, done, opaque);
 }
 
-/* QEMU_PROC_DOMAIN_MONITOR_EVENT = 6: fn gets a const qemu_domain_monitor_event_msg * as msg. */
-static inline int qemu_on_domain_monitor_event(virtwire_client *c, virtwire_client_event_fn fn, void *opaque)
+/* QEMU_PROC_DOMAIN_MONITOR_EVENT = 6 */
+typedef void (*qemu_domain_monitor_event_fn)(virtwire_client *c, const qemu_domain_monitor_event_msg *msg, void *opaque);
+
+static inline void qemu_dispatch_domain_monitor_event(virtwire_client *c, const virtwire_program *prog,
+                                          int32_t proc, const void *msg, void *opaque)
 {
-    return virtwire_client_on_event(c, &qemu_program, QEMU_PROC_DOMAIN_MONITOR_EVENT, fn, opaque);
+    const qemu_event_binding *b = (const qemu_event_binding *)opaque;
+    const qemu_domain_monitor_event_msg *m = (const qemu_domain_monitor_event_msg *)msg;
+    (void)prog;
+    (void)proc;
+    if (b->callback_id >= 0 && m->callbackID != b->callback_id)
+        return;
+    ((qemu_domain_monitor_event_fn)b->fn)(c, m, b->opaque);
+}
+
+/** Calls fn for every QEMU_PROC_DOMAIN_MONITOR_EVENT message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  Returns the id for virtwire_client_remove_event() or an error. */
+static inline int qemu_on_domain_monitor_event(virtwire_client *c, qemu_event_binding *b, qemu_domain_monitor_event_fn fn,
+                                  int callback_id, void *opaque)
+{
+    b->fn = (void (*)(void))fn;
+    b->opaque = opaque;
+    b->callback_id = callback_id;
+    return virtwire_client_on_event(c, &qemu_program, QEMU_PROC_DOMAIN_MONITOR_EVENT, qemu_dispatch_domain_monitor_event, b);
 }
 
 /* QEMU_PROC_DOMAIN_MONITOR_COMMAND_WITH_FILES = 7 */

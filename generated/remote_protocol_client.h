@@ -12,6 +12,15 @@ extern "C" {
 
 /* Program remote: 453 procedures. */
 
+/** A typed event handler's registration, owned by the caller: it must
+ *  stay valid until virtwire_client_remove_event() of the id that
+ *  remote_on_<event>() returned (or the client is closed). */
+typedef struct remote_event_binding {
+    void (*fn)(void);  /* the typed handler */
+    void *opaque;
+    int callback_id;   /* only this callbackID; -1: every one */
+} remote_event_binding;
+
 /* REMOTE_PROC_CONNECT_OPEN = 1 */
 static inline int remote_call_connect_open(virtwire_client *c, const remote_connect_open_args *args, virtwire_call_opts *opts)
 {
@@ -1178,10 +1187,28 @@ static inline int remote_call_connect_domain_event_deregister_async(virtwire_cli
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_DOMAIN_EVENT_DEREGISTER, NULL, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_LIFECYCLE = 107: fn gets a const remote_domain_event_lifecycle_msg * as msg. */
-static inline int remote_on_domain_event_lifecycle(virtwire_client *c, virtwire_client_event_fn fn, void *opaque)
+/* REMOTE_PROC_DOMAIN_EVENT_LIFECYCLE = 107 */
+typedef void (*remote_domain_event_lifecycle_fn)(virtwire_client *c, const remote_domain_event_lifecycle_msg *msg, void *opaque);
+
+static inline void remote_dispatch_domain_event_lifecycle(virtwire_client *c, const virtwire_program *prog,
+                                          int32_t proc, const void *msg, void *opaque)
 {
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_LIFECYCLE, fn, opaque);
+    const remote_event_binding *b = (const remote_event_binding *)opaque;
+    const remote_domain_event_lifecycle_msg *m = (const remote_domain_event_lifecycle_msg *)msg;
+    (void)prog;
+    (void)proc;
+    ((remote_domain_event_lifecycle_fn)b->fn)(c, m, b->opaque);
+}
+
+/** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_LIFECYCLE message; callback_id: unused (this event carries no callbackID); pass -1.
+ *  Returns the id for virtwire_client_remove_event() or an error. */
+static inline int remote_on_domain_event_lifecycle(virtwire_client *c, remote_event_binding *b, remote_domain_event_lifecycle_fn fn,
+                                  int callback_id, void *opaque)
+{
+    b->fn = (void (*)(void))fn;
+    b->opaque = opaque;
+    b->callback_id = callback_id;
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_LIFECYCLE, remote_dispatch_domain_event_lifecycle, b);
 }
 
 /* REMOTE_PROC_DOMAIN_MIGRATE_PREPARE2 = 108 */
@@ -1860,34 +1887,124 @@ static inline int remote_call_connect_domain_event_deregister_any_async(virtwire
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_DOMAIN_EVENT_DEREGISTER_ANY, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_REBOOT = 169: fn gets a const remote_domain_event_reboot_msg * as msg. */
-static inline int remote_on_domain_event_reboot(virtwire_client *c, virtwire_client_event_fn fn, void *opaque)
+/* REMOTE_PROC_DOMAIN_EVENT_REBOOT = 169 */
+typedef void (*remote_domain_event_reboot_fn)(virtwire_client *c, const remote_domain_event_reboot_msg *msg, void *opaque);
+
+static inline void remote_dispatch_domain_event_reboot(virtwire_client *c, const virtwire_program *prog,
+                                          int32_t proc, const void *msg, void *opaque)
 {
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_REBOOT, fn, opaque);
+    const remote_event_binding *b = (const remote_event_binding *)opaque;
+    const remote_domain_event_reboot_msg *m = (const remote_domain_event_reboot_msg *)msg;
+    (void)prog;
+    (void)proc;
+    ((remote_domain_event_reboot_fn)b->fn)(c, m, b->opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_RTC_CHANGE = 170: fn gets a const remote_domain_event_rtc_change_msg * as msg. */
-static inline int remote_on_domain_event_rtc_change(virtwire_client *c, virtwire_client_event_fn fn, void *opaque)
+/** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_REBOOT message; callback_id: unused (this event carries no callbackID); pass -1.
+ *  Returns the id for virtwire_client_remove_event() or an error. */
+static inline int remote_on_domain_event_reboot(virtwire_client *c, remote_event_binding *b, remote_domain_event_reboot_fn fn,
+                                  int callback_id, void *opaque)
 {
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_RTC_CHANGE, fn, opaque);
+    b->fn = (void (*)(void))fn;
+    b->opaque = opaque;
+    b->callback_id = callback_id;
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_REBOOT, remote_dispatch_domain_event_reboot, b);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_WATCHDOG = 171: fn gets a const remote_domain_event_watchdog_msg * as msg. */
-static inline int remote_on_domain_event_watchdog(virtwire_client *c, virtwire_client_event_fn fn, void *opaque)
+/* REMOTE_PROC_DOMAIN_EVENT_RTC_CHANGE = 170 */
+typedef void (*remote_domain_event_rtc_change_fn)(virtwire_client *c, const remote_domain_event_rtc_change_msg *msg, void *opaque);
+
+static inline void remote_dispatch_domain_event_rtc_change(virtwire_client *c, const virtwire_program *prog,
+                                          int32_t proc, const void *msg, void *opaque)
 {
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_WATCHDOG, fn, opaque);
+    const remote_event_binding *b = (const remote_event_binding *)opaque;
+    const remote_domain_event_rtc_change_msg *m = (const remote_domain_event_rtc_change_msg *)msg;
+    (void)prog;
+    (void)proc;
+    ((remote_domain_event_rtc_change_fn)b->fn)(c, m, b->opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_IO_ERROR = 172: fn gets a const remote_domain_event_io_error_msg * as msg. */
-static inline int remote_on_domain_event_io_error(virtwire_client *c, virtwire_client_event_fn fn, void *opaque)
+/** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_RTC_CHANGE message; callback_id: unused (this event carries no callbackID); pass -1.
+ *  Returns the id for virtwire_client_remove_event() or an error. */
+static inline int remote_on_domain_event_rtc_change(virtwire_client *c, remote_event_binding *b, remote_domain_event_rtc_change_fn fn,
+                                  int callback_id, void *opaque)
 {
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_IO_ERROR, fn, opaque);
+    b->fn = (void (*)(void))fn;
+    b->opaque = opaque;
+    b->callback_id = callback_id;
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_RTC_CHANGE, remote_dispatch_domain_event_rtc_change, b);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_GRAPHICS = 173: fn gets a const remote_domain_event_graphics_msg * as msg. */
-static inline int remote_on_domain_event_graphics(virtwire_client *c, virtwire_client_event_fn fn, void *opaque)
+/* REMOTE_PROC_DOMAIN_EVENT_WATCHDOG = 171 */
+typedef void (*remote_domain_event_watchdog_fn)(virtwire_client *c, const remote_domain_event_watchdog_msg *msg, void *opaque);
+
+static inline void remote_dispatch_domain_event_watchdog(virtwire_client *c, const virtwire_program *prog,
+                                          int32_t proc, const void *msg, void *opaque)
 {
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_GRAPHICS, fn, opaque);
+    const remote_event_binding *b = (const remote_event_binding *)opaque;
+    const remote_domain_event_watchdog_msg *m = (const remote_domain_event_watchdog_msg *)msg;
+    (void)prog;
+    (void)proc;
+    ((remote_domain_event_watchdog_fn)b->fn)(c, m, b->opaque);
+}
+
+/** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_WATCHDOG message; callback_id: unused (this event carries no callbackID); pass -1.
+ *  Returns the id for virtwire_client_remove_event() or an error. */
+static inline int remote_on_domain_event_watchdog(virtwire_client *c, remote_event_binding *b, remote_domain_event_watchdog_fn fn,
+                                  int callback_id, void *opaque)
+{
+    b->fn = (void (*)(void))fn;
+    b->opaque = opaque;
+    b->callback_id = callback_id;
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_WATCHDOG, remote_dispatch_domain_event_watchdog, b);
+}
+
+/* REMOTE_PROC_DOMAIN_EVENT_IO_ERROR = 172 */
+typedef void (*remote_domain_event_io_error_fn)(virtwire_client *c, const remote_domain_event_io_error_msg *msg, void *opaque);
+
+static inline void remote_dispatch_domain_event_io_error(virtwire_client *c, const virtwire_program *prog,
+                                          int32_t proc, const void *msg, void *opaque)
+{
+    const remote_event_binding *b = (const remote_event_binding *)opaque;
+    const remote_domain_event_io_error_msg *m = (const remote_domain_event_io_error_msg *)msg;
+    (void)prog;
+    (void)proc;
+    ((remote_domain_event_io_error_fn)b->fn)(c, m, b->opaque);
+}
+
+/** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_IO_ERROR message; callback_id: unused (this event carries no callbackID); pass -1.
+ *  Returns the id for virtwire_client_remove_event() or an error. */
+static inline int remote_on_domain_event_io_error(virtwire_client *c, remote_event_binding *b, remote_domain_event_io_error_fn fn,
+                                  int callback_id, void *opaque)
+{
+    b->fn = (void (*)(void))fn;
+    b->opaque = opaque;
+    b->callback_id = callback_id;
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_IO_ERROR, remote_dispatch_domain_event_io_error, b);
+}
+
+/* REMOTE_PROC_DOMAIN_EVENT_GRAPHICS = 173 */
+typedef void (*remote_domain_event_graphics_fn)(virtwire_client *c, const remote_domain_event_graphics_msg *msg, void *opaque);
+
+static inline void remote_dispatch_domain_event_graphics(virtwire_client *c, const virtwire_program *prog,
+                                          int32_t proc, const void *msg, void *opaque)
+{
+    const remote_event_binding *b = (const remote_event_binding *)opaque;
+    const remote_domain_event_graphics_msg *m = (const remote_domain_event_graphics_msg *)msg;
+    (void)prog;
+    (void)proc;
+    ((remote_domain_event_graphics_fn)b->fn)(c, m, b->opaque);
+}
+
+/** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_GRAPHICS message; callback_id: unused (this event carries no callbackID); pass -1.
+ *  Returns the id for virtwire_client_remove_event() or an error. */
+static inline int remote_on_domain_event_graphics(virtwire_client *c, remote_event_binding *b, remote_domain_event_graphics_fn fn,
+                                  int callback_id, void *opaque)
+{
+    b->fn = (void (*)(void))fn;
+    b->opaque = opaque;
+    b->callback_id = callback_id;
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_GRAPHICS, remote_dispatch_domain_event_graphics, b);
 }
 
 /* REMOTE_PROC_DOMAIN_UPDATE_DEVICE_FLAGS = 174 */
@@ -2121,10 +2238,28 @@ static inline int remote_call_domain_get_block_info_async(virtwire_client *c, co
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_GET_BLOCK_INFO, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_IO_ERROR_REASON = 195: fn gets a const remote_domain_event_io_error_reason_msg * as msg. */
-static inline int remote_on_domain_event_io_error_reason(virtwire_client *c, virtwire_client_event_fn fn, void *opaque)
+/* REMOTE_PROC_DOMAIN_EVENT_IO_ERROR_REASON = 195 */
+typedef void (*remote_domain_event_io_error_reason_fn)(virtwire_client *c, const remote_domain_event_io_error_reason_msg *msg, void *opaque);
+
+static inline void remote_dispatch_domain_event_io_error_reason(virtwire_client *c, const virtwire_program *prog,
+                                          int32_t proc, const void *msg, void *opaque)
 {
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_IO_ERROR_REASON, fn, opaque);
+    const remote_event_binding *b = (const remote_event_binding *)opaque;
+    const remote_domain_event_io_error_reason_msg *m = (const remote_domain_event_io_error_reason_msg *)msg;
+    (void)prog;
+    (void)proc;
+    ((remote_domain_event_io_error_reason_fn)b->fn)(c, m, b->opaque);
+}
+
+/** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_IO_ERROR_REASON message; callback_id: unused (this event carries no callbackID); pass -1.
+ *  Returns the id for virtwire_client_remove_event() or an error. */
+static inline int remote_on_domain_event_io_error_reason(virtwire_client *c, remote_event_binding *b, remote_domain_event_io_error_reason_fn fn,
+                                  int callback_id, void *opaque)
+{
+    b->fn = (void (*)(void))fn;
+    b->opaque = opaque;
+    b->callback_id = callback_id;
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_IO_ERROR_REASON, remote_dispatch_domain_event_io_error_reason, b);
 }
 
 /* REMOTE_PROC_DOMAIN_CREATE_WITH_FLAGS = 196 */
@@ -2460,10 +2595,28 @@ static inline int remote_call_domain_get_scheduler_parameters_flags_async(virtwi
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_GET_SCHEDULER_PARAMETERS_FLAGS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CONTROL_ERROR = 224: fn gets a const remote_domain_event_control_error_msg * as msg. */
-static inline int remote_on_domain_event_control_error(virtwire_client *c, virtwire_client_event_fn fn, void *opaque)
+/* REMOTE_PROC_DOMAIN_EVENT_CONTROL_ERROR = 224 */
+typedef void (*remote_domain_event_control_error_fn)(virtwire_client *c, const remote_domain_event_control_error_msg *msg, void *opaque);
+
+static inline void remote_dispatch_domain_event_control_error(virtwire_client *c, const virtwire_program *prog,
+                                          int32_t proc, const void *msg, void *opaque)
 {
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CONTROL_ERROR, fn, opaque);
+    const remote_event_binding *b = (const remote_event_binding *)opaque;
+    const remote_domain_event_control_error_msg *m = (const remote_domain_event_control_error_msg *)msg;
+    (void)prog;
+    (void)proc;
+    ((remote_domain_event_control_error_fn)b->fn)(c, m, b->opaque);
+}
+
+/** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_CONTROL_ERROR message; callback_id: unused (this event carries no callbackID); pass -1.
+ *  Returns the id for virtwire_client_remove_event() or an error. */
+static inline int remote_on_domain_event_control_error(virtwire_client *c, remote_event_binding *b, remote_domain_event_control_error_fn fn,
+                                  int callback_id, void *opaque)
+{
+    b->fn = (void (*)(void))fn;
+    b->opaque = opaque;
+    b->callback_id = callback_id;
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CONTROL_ERROR, remote_dispatch_domain_event_control_error, b);
 }
 
 /* REMOTE_PROC_DOMAIN_PIN_VCPU_FLAGS = 225 */
@@ -2642,10 +2795,28 @@ static inline int remote_call_domain_block_pull_async(virtwire_client *c, const 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_BLOCK_PULL, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB = 241: fn gets a const remote_domain_event_block_job_msg * as msg. */
-static inline int remote_on_domain_event_block_job(virtwire_client *c, virtwire_client_event_fn fn, void *opaque)
+/* REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB = 241 */
+typedef void (*remote_domain_event_block_job_fn)(virtwire_client *c, const remote_domain_event_block_job_msg *msg, void *opaque);
+
+static inline void remote_dispatch_domain_event_block_job(virtwire_client *c, const virtwire_program *prog,
+                                          int32_t proc, const void *msg, void *opaque)
 {
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB, fn, opaque);
+    const remote_event_binding *b = (const remote_event_binding *)opaque;
+    const remote_domain_event_block_job_msg *m = (const remote_domain_event_block_job_msg *)msg;
+    (void)prog;
+    (void)proc;
+    ((remote_domain_event_block_job_fn)b->fn)(c, m, b->opaque);
+}
+
+/** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB message; callback_id: unused (this event carries no callbackID); pass -1.
+ *  Returns the id for virtwire_client_remove_event() or an error. */
+static inline int remote_on_domain_event_block_job(virtwire_client *c, remote_event_binding *b, remote_domain_event_block_job_fn fn,
+                                  int callback_id, void *opaque)
+{
+    b->fn = (void (*)(void))fn;
+    b->opaque = opaque;
+    b->callback_id = callback_id;
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB, remote_dispatch_domain_event_block_job, b);
 }
 
 /* REMOTE_PROC_DOMAIN_MIGRATE_GET_MAX_SPEED = 242 */
@@ -2714,10 +2885,28 @@ static inline int remote_call_domain_snapshot_list_children_names_async(virtwire
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_CHILDREN_NAMES, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_DISK_CHANGE = 248: fn gets a const remote_domain_event_disk_change_msg * as msg. */
-static inline int remote_on_domain_event_disk_change(virtwire_client *c, virtwire_client_event_fn fn, void *opaque)
+/* REMOTE_PROC_DOMAIN_EVENT_DISK_CHANGE = 248 */
+typedef void (*remote_domain_event_disk_change_fn)(virtwire_client *c, const remote_domain_event_disk_change_msg *msg, void *opaque);
+
+static inline void remote_dispatch_domain_event_disk_change(virtwire_client *c, const virtwire_program *prog,
+                                          int32_t proc, const void *msg, void *opaque)
 {
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_DISK_CHANGE, fn, opaque);
+    const remote_event_binding *b = (const remote_event_binding *)opaque;
+    const remote_domain_event_disk_change_msg *m = (const remote_domain_event_disk_change_msg *)msg;
+    (void)prog;
+    (void)proc;
+    ((remote_domain_event_disk_change_fn)b->fn)(c, m, b->opaque);
+}
+
+/** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_DISK_CHANGE message; callback_id: unused (this event carries no callbackID); pass -1.
+ *  Returns the id for virtwire_client_remove_event() or an error. */
+static inline int remote_on_domain_event_disk_change(virtwire_client *c, remote_event_binding *b, remote_domain_event_disk_change_fn fn,
+                                  int callback_id, void *opaque)
+{
+    b->fn = (void (*)(void))fn;
+    b->opaque = opaque;
+    b->callback_id = callback_id;
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_DISK_CHANGE, remote_dispatch_domain_event_disk_change, b);
 }
 
 /* REMOTE_PROC_DOMAIN_OPEN_GRAPHICS = 249 */
@@ -2929,22 +3118,76 @@ static inline int remote_call_domain_pm_wakeup_async(virtwire_client *c, const r
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_PM_WAKEUP, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_TRAY_CHANGE = 268: fn gets a const remote_domain_event_tray_change_msg * as msg. */
-static inline int remote_on_domain_event_tray_change(virtwire_client *c, virtwire_client_event_fn fn, void *opaque)
+/* REMOTE_PROC_DOMAIN_EVENT_TRAY_CHANGE = 268 */
+typedef void (*remote_domain_event_tray_change_fn)(virtwire_client *c, const remote_domain_event_tray_change_msg *msg, void *opaque);
+
+static inline void remote_dispatch_domain_event_tray_change(virtwire_client *c, const virtwire_program *prog,
+                                          int32_t proc, const void *msg, void *opaque)
 {
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_TRAY_CHANGE, fn, opaque);
+    const remote_event_binding *b = (const remote_event_binding *)opaque;
+    const remote_domain_event_tray_change_msg *m = (const remote_domain_event_tray_change_msg *)msg;
+    (void)prog;
+    (void)proc;
+    ((remote_domain_event_tray_change_fn)b->fn)(c, m, b->opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_PMWAKEUP = 269: fn gets a const remote_domain_event_pmwakeup_msg * as msg. */
-static inline int remote_on_domain_event_pmwakeup(virtwire_client *c, virtwire_client_event_fn fn, void *opaque)
+/** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_TRAY_CHANGE message; callback_id: unused (this event carries no callbackID); pass -1.
+ *  Returns the id for virtwire_client_remove_event() or an error. */
+static inline int remote_on_domain_event_tray_change(virtwire_client *c, remote_event_binding *b, remote_domain_event_tray_change_fn fn,
+                                  int callback_id, void *opaque)
 {
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_PMWAKEUP, fn, opaque);
+    b->fn = (void (*)(void))fn;
+    b->opaque = opaque;
+    b->callback_id = callback_id;
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_TRAY_CHANGE, remote_dispatch_domain_event_tray_change, b);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_PMSUSPEND = 270: fn gets a const remote_domain_event_pmsuspend_msg * as msg. */
-static inline int remote_on_domain_event_pmsuspend(virtwire_client *c, virtwire_client_event_fn fn, void *opaque)
+/* REMOTE_PROC_DOMAIN_EVENT_PMWAKEUP = 269 */
+typedef void (*remote_domain_event_pmwakeup_fn)(virtwire_client *c, const remote_domain_event_pmwakeup_msg *msg, void *opaque);
+
+static inline void remote_dispatch_domain_event_pmwakeup(virtwire_client *c, const virtwire_program *prog,
+                                          int32_t proc, const void *msg, void *opaque)
 {
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_PMSUSPEND, fn, opaque);
+    const remote_event_binding *b = (const remote_event_binding *)opaque;
+    const remote_domain_event_pmwakeup_msg *m = (const remote_domain_event_pmwakeup_msg *)msg;
+    (void)prog;
+    (void)proc;
+    ((remote_domain_event_pmwakeup_fn)b->fn)(c, m, b->opaque);
+}
+
+/** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_PMWAKEUP message; callback_id: unused (this event carries no callbackID); pass -1.
+ *  Returns the id for virtwire_client_remove_event() or an error. */
+static inline int remote_on_domain_event_pmwakeup(virtwire_client *c, remote_event_binding *b, remote_domain_event_pmwakeup_fn fn,
+                                  int callback_id, void *opaque)
+{
+    b->fn = (void (*)(void))fn;
+    b->opaque = opaque;
+    b->callback_id = callback_id;
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_PMWAKEUP, remote_dispatch_domain_event_pmwakeup, b);
+}
+
+/* REMOTE_PROC_DOMAIN_EVENT_PMSUSPEND = 270 */
+typedef void (*remote_domain_event_pmsuspend_fn)(virtwire_client *c, const remote_domain_event_pmsuspend_msg *msg, void *opaque);
+
+static inline void remote_dispatch_domain_event_pmsuspend(virtwire_client *c, const virtwire_program *prog,
+                                          int32_t proc, const void *msg, void *opaque)
+{
+    const remote_event_binding *b = (const remote_event_binding *)opaque;
+    const remote_domain_event_pmsuspend_msg *m = (const remote_domain_event_pmsuspend_msg *)msg;
+    (void)prog;
+    (void)proc;
+    ((remote_domain_event_pmsuspend_fn)b->fn)(c, m, b->opaque);
+}
+
+/** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_PMSUSPEND message; callback_id: unused (this event carries no callbackID); pass -1.
+ *  Returns the id for virtwire_client_remove_event() or an error. */
+static inline int remote_on_domain_event_pmsuspend(virtwire_client *c, remote_event_binding *b, remote_domain_event_pmsuspend_fn fn,
+                                  int callback_id, void *opaque)
+{
+    b->fn = (void (*)(void))fn;
+    b->opaque = opaque;
+    b->callback_id = callback_id;
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_PMSUSPEND, remote_dispatch_domain_event_pmsuspend, b);
 }
 
 /* REMOTE_PROC_DOMAIN_SNAPSHOT_IS_CURRENT = 271 */
@@ -3002,10 +3245,28 @@ static inline int remote_call_domain_snapshot_list_all_children_async(virtwire_c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_ALL_CHILDREN, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_BALLOON_CHANGE = 276: fn gets a const remote_domain_event_balloon_change_msg * as msg. */
-static inline int remote_on_domain_event_balloon_change(virtwire_client *c, virtwire_client_event_fn fn, void *opaque)
+/* REMOTE_PROC_DOMAIN_EVENT_BALLOON_CHANGE = 276 */
+typedef void (*remote_domain_event_balloon_change_fn)(virtwire_client *c, const remote_domain_event_balloon_change_msg *msg, void *opaque);
+
+static inline void remote_dispatch_domain_event_balloon_change(virtwire_client *c, const virtwire_program *prog,
+                                          int32_t proc, const void *msg, void *opaque)
 {
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_BALLOON_CHANGE, fn, opaque);
+    const remote_event_binding *b = (const remote_event_binding *)opaque;
+    const remote_domain_event_balloon_change_msg *m = (const remote_domain_event_balloon_change_msg *)msg;
+    (void)prog;
+    (void)proc;
+    ((remote_domain_event_balloon_change_fn)b->fn)(c, m, b->opaque);
+}
+
+/** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_BALLOON_CHANGE message; callback_id: unused (this event carries no callbackID); pass -1.
+ *  Returns the id for virtwire_client_remove_event() or an error. */
+static inline int remote_on_domain_event_balloon_change(virtwire_client *c, remote_event_binding *b, remote_domain_event_balloon_change_fn fn,
+                                  int callback_id, void *opaque)
+{
+    b->fn = (void (*)(void))fn;
+    b->opaque = opaque;
+    b->callback_id = callback_id;
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_BALLOON_CHANGE, remote_dispatch_domain_event_balloon_change, b);
 }
 
 /* REMOTE_PROC_DOMAIN_GET_HOSTNAME = 277 */
@@ -3173,10 +3434,28 @@ static inline int remote_call_network_update_async(virtwire_client *c, const rem
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NETWORK_UPDATE, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_PMSUSPEND_DISK = 292: fn gets a const remote_domain_event_pmsuspend_disk_msg * as msg. */
-static inline int remote_on_domain_event_pmsuspend_disk(virtwire_client *c, virtwire_client_event_fn fn, void *opaque)
+/* REMOTE_PROC_DOMAIN_EVENT_PMSUSPEND_DISK = 292 */
+typedef void (*remote_domain_event_pmsuspend_disk_fn)(virtwire_client *c, const remote_domain_event_pmsuspend_disk_msg *msg, void *opaque);
+
+static inline void remote_dispatch_domain_event_pmsuspend_disk(virtwire_client *c, const virtwire_program *prog,
+                                          int32_t proc, const void *msg, void *opaque)
 {
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_PMSUSPEND_DISK, fn, opaque);
+    const remote_event_binding *b = (const remote_event_binding *)opaque;
+    const remote_domain_event_pmsuspend_disk_msg *m = (const remote_domain_event_pmsuspend_disk_msg *)msg;
+    (void)prog;
+    (void)proc;
+    ((remote_domain_event_pmsuspend_disk_fn)b->fn)(c, m, b->opaque);
+}
+
+/** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_PMSUSPEND_DISK message; callback_id: unused (this event carries no callbackID); pass -1.
+ *  Returns the id for virtwire_client_remove_event() or an error. */
+static inline int remote_on_domain_event_pmsuspend_disk(virtwire_client *c, remote_event_binding *b, remote_domain_event_pmsuspend_disk_fn fn,
+                                  int callback_id, void *opaque)
+{
+    b->fn = (void (*)(void))fn;
+    b->opaque = opaque;
+    b->callback_id = callback_id;
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_PMSUSPEND_DISK, remote_dispatch_domain_event_pmsuspend_disk, b);
 }
 
 /* REMOTE_PROC_NODE_GET_CPU_MAP = 293 */
@@ -3387,10 +3666,28 @@ static inline int remote_call_domain_create_with_files_async(virtwire_client *c,
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_CREATE_WITH_FILES, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_DEVICE_REMOVED = 311: fn gets a const remote_domain_event_device_removed_msg * as msg. */
-static inline int remote_on_domain_event_device_removed(virtwire_client *c, virtwire_client_event_fn fn, void *opaque)
+/* REMOTE_PROC_DOMAIN_EVENT_DEVICE_REMOVED = 311 */
+typedef void (*remote_domain_event_device_removed_fn)(virtwire_client *c, const remote_domain_event_device_removed_msg *msg, void *opaque);
+
+static inline void remote_dispatch_domain_event_device_removed(virtwire_client *c, const virtwire_program *prog,
+                                          int32_t proc, const void *msg, void *opaque)
 {
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_DEVICE_REMOVED, fn, opaque);
+    const remote_event_binding *b = (const remote_event_binding *)opaque;
+    const remote_domain_event_device_removed_msg *m = (const remote_domain_event_device_removed_msg *)msg;
+    (void)prog;
+    (void)proc;
+    ((remote_domain_event_device_removed_fn)b->fn)(c, m, b->opaque);
+}
+
+/** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_DEVICE_REMOVED message; callback_id: unused (this event carries no callbackID); pass -1.
+ *  Returns the id for virtwire_client_remove_event() or an error. */
+static inline int remote_on_domain_event_device_removed(virtwire_client *c, remote_event_binding *b, remote_domain_event_device_removed_fn fn,
+                                  int callback_id, void *opaque)
+{
+    b->fn = (void (*)(void))fn;
+    b->opaque = opaque;
+    b->callback_id = callback_id;
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_DEVICE_REMOVED, remote_dispatch_domain_event_device_removed, b);
 }
 
 /* REMOTE_PROC_CONNECT_GET_CPU_MODEL_NAMES = 312 */
@@ -3426,10 +3723,30 @@ static inline int remote_call_connect_network_event_deregister_any_async(virtwir
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_NETWORK_EVENT_DEREGISTER_ANY, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NETWORK_EVENT_LIFECYCLE = 315: fn gets a const remote_network_event_lifecycle_msg * as msg. */
-static inline int remote_on_network_event_lifecycle(virtwire_client *c, virtwire_client_event_fn fn, void *opaque)
+/* REMOTE_PROC_NETWORK_EVENT_LIFECYCLE = 315 */
+typedef void (*remote_network_event_lifecycle_fn)(virtwire_client *c, const remote_network_event_lifecycle_msg *msg, void *opaque);
+
+static inline void remote_dispatch_network_event_lifecycle(virtwire_client *c, const virtwire_program *prog,
+                                          int32_t proc, const void *msg, void *opaque)
 {
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_NETWORK_EVENT_LIFECYCLE, fn, opaque);
+    const remote_event_binding *b = (const remote_event_binding *)opaque;
+    const remote_network_event_lifecycle_msg *m = (const remote_network_event_lifecycle_msg *)msg;
+    (void)prog;
+    (void)proc;
+    if (b->callback_id >= 0 && m->callbackID != b->callback_id)
+        return;
+    ((remote_network_event_lifecycle_fn)b->fn)(c, m, b->opaque);
+}
+
+/** Calls fn for every REMOTE_PROC_NETWORK_EVENT_LIFECYCLE message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  Returns the id for virtwire_client_remove_event() or an error. */
+static inline int remote_on_network_event_lifecycle(virtwire_client *c, remote_event_binding *b, remote_network_event_lifecycle_fn fn,
+                                  int callback_id, void *opaque)
+{
+    b->fn = (void (*)(void))fn;
+    b->opaque = opaque;
+    b->callback_id = callback_id;
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_NETWORK_EVENT_LIFECYCLE, remote_dispatch_network_event_lifecycle, b);
 }
 
 /* REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY = 316 */
@@ -3454,100 +3771,420 @@ static inline int remote_call_connect_domain_event_callback_deregister_any_async
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE = 318: fn gets a const remote_domain_event_callback_lifecycle_msg * as msg. */
-static inline int remote_on_domain_event_callback_lifecycle(virtwire_client *c, virtwire_client_event_fn fn, void *opaque)
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE = 318 */
+typedef void (*remote_domain_event_callback_lifecycle_fn)(virtwire_client *c, const remote_domain_event_callback_lifecycle_msg *msg, void *opaque);
+
+static inline void remote_dispatch_domain_event_callback_lifecycle(virtwire_client *c, const virtwire_program *prog,
+                                          int32_t proc, const void *msg, void *opaque)
 {
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE, fn, opaque);
+    const remote_event_binding *b = (const remote_event_binding *)opaque;
+    const remote_domain_event_callback_lifecycle_msg *m = (const remote_domain_event_callback_lifecycle_msg *)msg;
+    (void)prog;
+    (void)proc;
+    if (b->callback_id >= 0 && m->callbackID != b->callback_id)
+        return;
+    ((remote_domain_event_callback_lifecycle_fn)b->fn)(c, m, b->opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_REBOOT = 319: fn gets a const remote_domain_event_callback_reboot_msg * as msg. */
-static inline int remote_on_domain_event_callback_reboot(virtwire_client *c, virtwire_client_event_fn fn, void *opaque)
+/** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  Returns the id for virtwire_client_remove_event() or an error. */
+static inline int remote_on_domain_event_callback_lifecycle(virtwire_client *c, remote_event_binding *b, remote_domain_event_callback_lifecycle_fn fn,
+                                  int callback_id, void *opaque)
 {
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_REBOOT, fn, opaque);
+    b->fn = (void (*)(void))fn;
+    b->opaque = opaque;
+    b->callback_id = callback_id;
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE, remote_dispatch_domain_event_callback_lifecycle, b);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_RTC_CHANGE = 320: fn gets a const remote_domain_event_callback_rtc_change_msg * as msg. */
-static inline int remote_on_domain_event_callback_rtc_change(virtwire_client *c, virtwire_client_event_fn fn, void *opaque)
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_REBOOT = 319 */
+typedef void (*remote_domain_event_callback_reboot_fn)(virtwire_client *c, const remote_domain_event_callback_reboot_msg *msg, void *opaque);
+
+static inline void remote_dispatch_domain_event_callback_reboot(virtwire_client *c, const virtwire_program *prog,
+                                          int32_t proc, const void *msg, void *opaque)
 {
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_RTC_CHANGE, fn, opaque);
+    const remote_event_binding *b = (const remote_event_binding *)opaque;
+    const remote_domain_event_callback_reboot_msg *m = (const remote_domain_event_callback_reboot_msg *)msg;
+    (void)prog;
+    (void)proc;
+    if (b->callback_id >= 0 && m->callbackID != b->callback_id)
+        return;
+    ((remote_domain_event_callback_reboot_fn)b->fn)(c, m, b->opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_WATCHDOG = 321: fn gets a const remote_domain_event_callback_watchdog_msg * as msg. */
-static inline int remote_on_domain_event_callback_watchdog(virtwire_client *c, virtwire_client_event_fn fn, void *opaque)
+/** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_CALLBACK_REBOOT message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  Returns the id for virtwire_client_remove_event() or an error. */
+static inline int remote_on_domain_event_callback_reboot(virtwire_client *c, remote_event_binding *b, remote_domain_event_callback_reboot_fn fn,
+                                  int callback_id, void *opaque)
 {
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_WATCHDOG, fn, opaque);
+    b->fn = (void (*)(void))fn;
+    b->opaque = opaque;
+    b->callback_id = callback_id;
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_REBOOT, remote_dispatch_domain_event_callback_reboot, b);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR = 322: fn gets a const remote_domain_event_callback_io_error_msg * as msg. */
-static inline int remote_on_domain_event_callback_io_error(virtwire_client *c, virtwire_client_event_fn fn, void *opaque)
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_RTC_CHANGE = 320 */
+typedef void (*remote_domain_event_callback_rtc_change_fn)(virtwire_client *c, const remote_domain_event_callback_rtc_change_msg *msg, void *opaque);
+
+static inline void remote_dispatch_domain_event_callback_rtc_change(virtwire_client *c, const virtwire_program *prog,
+                                          int32_t proc, const void *msg, void *opaque)
 {
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR, fn, opaque);
+    const remote_event_binding *b = (const remote_event_binding *)opaque;
+    const remote_domain_event_callback_rtc_change_msg *m = (const remote_domain_event_callback_rtc_change_msg *)msg;
+    (void)prog;
+    (void)proc;
+    if (b->callback_id >= 0 && m->callbackID != b->callback_id)
+        return;
+    ((remote_domain_event_callback_rtc_change_fn)b->fn)(c, m, b->opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_GRAPHICS = 323: fn gets a const remote_domain_event_callback_graphics_msg * as msg. */
-static inline int remote_on_domain_event_callback_graphics(virtwire_client *c, virtwire_client_event_fn fn, void *opaque)
+/** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_CALLBACK_RTC_CHANGE message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  Returns the id for virtwire_client_remove_event() or an error. */
+static inline int remote_on_domain_event_callback_rtc_change(virtwire_client *c, remote_event_binding *b, remote_domain_event_callback_rtc_change_fn fn,
+                                  int callback_id, void *opaque)
 {
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_GRAPHICS, fn, opaque);
+    b->fn = (void (*)(void))fn;
+    b->opaque = opaque;
+    b->callback_id = callback_id;
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_RTC_CHANGE, remote_dispatch_domain_event_callback_rtc_change, b);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR_REASON = 324: fn gets a const remote_domain_event_callback_io_error_reason_msg * as msg. */
-static inline int remote_on_domain_event_callback_io_error_reason(virtwire_client *c, virtwire_client_event_fn fn, void *opaque)
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_WATCHDOG = 321 */
+typedef void (*remote_domain_event_callback_watchdog_fn)(virtwire_client *c, const remote_domain_event_callback_watchdog_msg *msg, void *opaque);
+
+static inline void remote_dispatch_domain_event_callback_watchdog(virtwire_client *c, const virtwire_program *prog,
+                                          int32_t proc, const void *msg, void *opaque)
 {
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR_REASON, fn, opaque);
+    const remote_event_binding *b = (const remote_event_binding *)opaque;
+    const remote_domain_event_callback_watchdog_msg *m = (const remote_domain_event_callback_watchdog_msg *)msg;
+    (void)prog;
+    (void)proc;
+    if (b->callback_id >= 0 && m->callbackID != b->callback_id)
+        return;
+    ((remote_domain_event_callback_watchdog_fn)b->fn)(c, m, b->opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_CONTROL_ERROR = 325: fn gets a const remote_domain_event_callback_control_error_msg * as msg. */
-static inline int remote_on_domain_event_callback_control_error(virtwire_client *c, virtwire_client_event_fn fn, void *opaque)
+/** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_CALLBACK_WATCHDOG message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  Returns the id for virtwire_client_remove_event() or an error. */
+static inline int remote_on_domain_event_callback_watchdog(virtwire_client *c, remote_event_binding *b, remote_domain_event_callback_watchdog_fn fn,
+                                  int callback_id, void *opaque)
 {
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_CONTROL_ERROR, fn, opaque);
+    b->fn = (void (*)(void))fn;
+    b->opaque = opaque;
+    b->callback_id = callback_id;
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_WATCHDOG, remote_dispatch_domain_event_callback_watchdog, b);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BLOCK_JOB = 326: fn gets a const remote_domain_event_callback_block_job_msg * as msg. */
-static inline int remote_on_domain_event_callback_block_job(virtwire_client *c, virtwire_client_event_fn fn, void *opaque)
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR = 322 */
+typedef void (*remote_domain_event_callback_io_error_fn)(virtwire_client *c, const remote_domain_event_callback_io_error_msg *msg, void *opaque);
+
+static inline void remote_dispatch_domain_event_callback_io_error(virtwire_client *c, const virtwire_program *prog,
+                                          int32_t proc, const void *msg, void *opaque)
 {
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BLOCK_JOB, fn, opaque);
+    const remote_event_binding *b = (const remote_event_binding *)opaque;
+    const remote_domain_event_callback_io_error_msg *m = (const remote_domain_event_callback_io_error_msg *)msg;
+    (void)prog;
+    (void)proc;
+    if (b->callback_id >= 0 && m->callbackID != b->callback_id)
+        return;
+    ((remote_domain_event_callback_io_error_fn)b->fn)(c, m, b->opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DISK_CHANGE = 327: fn gets a const remote_domain_event_callback_disk_change_msg * as msg. */
-static inline int remote_on_domain_event_callback_disk_change(virtwire_client *c, virtwire_client_event_fn fn, void *opaque)
+/** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  Returns the id for virtwire_client_remove_event() or an error. */
+static inline int remote_on_domain_event_callback_io_error(virtwire_client *c, remote_event_binding *b, remote_domain_event_callback_io_error_fn fn,
+                                  int callback_id, void *opaque)
 {
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DISK_CHANGE, fn, opaque);
+    b->fn = (void (*)(void))fn;
+    b->opaque = opaque;
+    b->callback_id = callback_id;
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR, remote_dispatch_domain_event_callback_io_error, b);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_TRAY_CHANGE = 328: fn gets a const remote_domain_event_callback_tray_change_msg * as msg. */
-static inline int remote_on_domain_event_callback_tray_change(virtwire_client *c, virtwire_client_event_fn fn, void *opaque)
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_GRAPHICS = 323 */
+typedef void (*remote_domain_event_callback_graphics_fn)(virtwire_client *c, const remote_domain_event_callback_graphics_msg *msg, void *opaque);
+
+static inline void remote_dispatch_domain_event_callback_graphics(virtwire_client *c, const virtwire_program *prog,
+                                          int32_t proc, const void *msg, void *opaque)
 {
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_TRAY_CHANGE, fn, opaque);
+    const remote_event_binding *b = (const remote_event_binding *)opaque;
+    const remote_domain_event_callback_graphics_msg *m = (const remote_domain_event_callback_graphics_msg *)msg;
+    (void)prog;
+    (void)proc;
+    if (b->callback_id >= 0 && m->callbackID != b->callback_id)
+        return;
+    ((remote_domain_event_callback_graphics_fn)b->fn)(c, m, b->opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMWAKEUP = 329: fn gets a const remote_domain_event_callback_pmwakeup_msg * as msg. */
-static inline int remote_on_domain_event_callback_pmwakeup(virtwire_client *c, virtwire_client_event_fn fn, void *opaque)
+/** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_CALLBACK_GRAPHICS message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  Returns the id for virtwire_client_remove_event() or an error. */
+static inline int remote_on_domain_event_callback_graphics(virtwire_client *c, remote_event_binding *b, remote_domain_event_callback_graphics_fn fn,
+                                  int callback_id, void *opaque)
 {
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMWAKEUP, fn, opaque);
+    b->fn = (void (*)(void))fn;
+    b->opaque = opaque;
+    b->callback_id = callback_id;
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_GRAPHICS, remote_dispatch_domain_event_callback_graphics, b);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND = 330: fn gets a const remote_domain_event_callback_pmsuspend_msg * as msg. */
-static inline int remote_on_domain_event_callback_pmsuspend(virtwire_client *c, virtwire_client_event_fn fn, void *opaque)
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR_REASON = 324 */
+typedef void (*remote_domain_event_callback_io_error_reason_fn)(virtwire_client *c, const remote_domain_event_callback_io_error_reason_msg *msg, void *opaque);
+
+static inline void remote_dispatch_domain_event_callback_io_error_reason(virtwire_client *c, const virtwire_program *prog,
+                                          int32_t proc, const void *msg, void *opaque)
 {
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND, fn, opaque);
+    const remote_event_binding *b = (const remote_event_binding *)opaque;
+    const remote_domain_event_callback_io_error_reason_msg *m = (const remote_domain_event_callback_io_error_reason_msg *)msg;
+    (void)prog;
+    (void)proc;
+    if (b->callback_id >= 0 && m->callbackID != b->callback_id)
+        return;
+    ((remote_domain_event_callback_io_error_reason_fn)b->fn)(c, m, b->opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BALLOON_CHANGE = 331: fn gets a const remote_domain_event_callback_balloon_change_msg * as msg. */
-static inline int remote_on_domain_event_callback_balloon_change(virtwire_client *c, virtwire_client_event_fn fn, void *opaque)
+/** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR_REASON message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  Returns the id for virtwire_client_remove_event() or an error. */
+static inline int remote_on_domain_event_callback_io_error_reason(virtwire_client *c, remote_event_binding *b, remote_domain_event_callback_io_error_reason_fn fn,
+                                  int callback_id, void *opaque)
 {
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BALLOON_CHANGE, fn, opaque);
+    b->fn = (void (*)(void))fn;
+    b->opaque = opaque;
+    b->callback_id = callback_id;
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR_REASON, remote_dispatch_domain_event_callback_io_error_reason, b);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND_DISK = 332: fn gets a const remote_domain_event_callback_pmsuspend_disk_msg * as msg. */
-static inline int remote_on_domain_event_callback_pmsuspend_disk(virtwire_client *c, virtwire_client_event_fn fn, void *opaque)
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_CONTROL_ERROR = 325 */
+typedef void (*remote_domain_event_callback_control_error_fn)(virtwire_client *c, const remote_domain_event_callback_control_error_msg *msg, void *opaque);
+
+static inline void remote_dispatch_domain_event_callback_control_error(virtwire_client *c, const virtwire_program *prog,
+                                          int32_t proc, const void *msg, void *opaque)
 {
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND_DISK, fn, opaque);
+    const remote_event_binding *b = (const remote_event_binding *)opaque;
+    const remote_domain_event_callback_control_error_msg *m = (const remote_domain_event_callback_control_error_msg *)msg;
+    (void)prog;
+    (void)proc;
+    if (b->callback_id >= 0 && m->callbackID != b->callback_id)
+        return;
+    ((remote_domain_event_callback_control_error_fn)b->fn)(c, m, b->opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED = 333: fn gets a const remote_domain_event_callback_device_removed_msg * as msg. */
-static inline int remote_on_domain_event_callback_device_removed(virtwire_client *c, virtwire_client_event_fn fn, void *opaque)
+/** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_CALLBACK_CONTROL_ERROR message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  Returns the id for virtwire_client_remove_event() or an error. */
+static inline int remote_on_domain_event_callback_control_error(virtwire_client *c, remote_event_binding *b, remote_domain_event_callback_control_error_fn fn,
+                                  int callback_id, void *opaque)
 {
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED, fn, opaque);
+    b->fn = (void (*)(void))fn;
+    b->opaque = opaque;
+    b->callback_id = callback_id;
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_CONTROL_ERROR, remote_dispatch_domain_event_callback_control_error, b);
+}
+
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BLOCK_JOB = 326 */
+typedef void (*remote_domain_event_callback_block_job_fn)(virtwire_client *c, const remote_domain_event_callback_block_job_msg *msg, void *opaque);
+
+static inline void remote_dispatch_domain_event_callback_block_job(virtwire_client *c, const virtwire_program *prog,
+                                          int32_t proc, const void *msg, void *opaque)
+{
+    const remote_event_binding *b = (const remote_event_binding *)opaque;
+    const remote_domain_event_callback_block_job_msg *m = (const remote_domain_event_callback_block_job_msg *)msg;
+    (void)prog;
+    (void)proc;
+    if (b->callback_id >= 0 && m->callbackID != b->callback_id)
+        return;
+    ((remote_domain_event_callback_block_job_fn)b->fn)(c, m, b->opaque);
+}
+
+/** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BLOCK_JOB message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  Returns the id for virtwire_client_remove_event() or an error. */
+static inline int remote_on_domain_event_callback_block_job(virtwire_client *c, remote_event_binding *b, remote_domain_event_callback_block_job_fn fn,
+                                  int callback_id, void *opaque)
+{
+    b->fn = (void (*)(void))fn;
+    b->opaque = opaque;
+    b->callback_id = callback_id;
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BLOCK_JOB, remote_dispatch_domain_event_callback_block_job, b);
+}
+
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DISK_CHANGE = 327 */
+typedef void (*remote_domain_event_callback_disk_change_fn)(virtwire_client *c, const remote_domain_event_callback_disk_change_msg *msg, void *opaque);
+
+static inline void remote_dispatch_domain_event_callback_disk_change(virtwire_client *c, const virtwire_program *prog,
+                                          int32_t proc, const void *msg, void *opaque)
+{
+    const remote_event_binding *b = (const remote_event_binding *)opaque;
+    const remote_domain_event_callback_disk_change_msg *m = (const remote_domain_event_callback_disk_change_msg *)msg;
+    (void)prog;
+    (void)proc;
+    if (b->callback_id >= 0 && m->callbackID != b->callback_id)
+        return;
+    ((remote_domain_event_callback_disk_change_fn)b->fn)(c, m, b->opaque);
+}
+
+/** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DISK_CHANGE message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  Returns the id for virtwire_client_remove_event() or an error. */
+static inline int remote_on_domain_event_callback_disk_change(virtwire_client *c, remote_event_binding *b, remote_domain_event_callback_disk_change_fn fn,
+                                  int callback_id, void *opaque)
+{
+    b->fn = (void (*)(void))fn;
+    b->opaque = opaque;
+    b->callback_id = callback_id;
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DISK_CHANGE, remote_dispatch_domain_event_callback_disk_change, b);
+}
+
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_TRAY_CHANGE = 328 */
+typedef void (*remote_domain_event_callback_tray_change_fn)(virtwire_client *c, const remote_domain_event_callback_tray_change_msg *msg, void *opaque);
+
+static inline void remote_dispatch_domain_event_callback_tray_change(virtwire_client *c, const virtwire_program *prog,
+                                          int32_t proc, const void *msg, void *opaque)
+{
+    const remote_event_binding *b = (const remote_event_binding *)opaque;
+    const remote_domain_event_callback_tray_change_msg *m = (const remote_domain_event_callback_tray_change_msg *)msg;
+    (void)prog;
+    (void)proc;
+    if (b->callback_id >= 0 && m->callbackID != b->callback_id)
+        return;
+    ((remote_domain_event_callback_tray_change_fn)b->fn)(c, m, b->opaque);
+}
+
+/** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_CALLBACK_TRAY_CHANGE message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  Returns the id for virtwire_client_remove_event() or an error. */
+static inline int remote_on_domain_event_callback_tray_change(virtwire_client *c, remote_event_binding *b, remote_domain_event_callback_tray_change_fn fn,
+                                  int callback_id, void *opaque)
+{
+    b->fn = (void (*)(void))fn;
+    b->opaque = opaque;
+    b->callback_id = callback_id;
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_TRAY_CHANGE, remote_dispatch_domain_event_callback_tray_change, b);
+}
+
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMWAKEUP = 329 */
+typedef void (*remote_domain_event_callback_pmwakeup_fn)(virtwire_client *c, const remote_domain_event_callback_pmwakeup_msg *msg, void *opaque);
+
+static inline void remote_dispatch_domain_event_callback_pmwakeup(virtwire_client *c, const virtwire_program *prog,
+                                          int32_t proc, const void *msg, void *opaque)
+{
+    const remote_event_binding *b = (const remote_event_binding *)opaque;
+    const remote_domain_event_callback_pmwakeup_msg *m = (const remote_domain_event_callback_pmwakeup_msg *)msg;
+    (void)prog;
+    (void)proc;
+    if (b->callback_id >= 0 && m->callbackID != b->callback_id)
+        return;
+    ((remote_domain_event_callback_pmwakeup_fn)b->fn)(c, m, b->opaque);
+}
+
+/** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMWAKEUP message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  Returns the id for virtwire_client_remove_event() or an error. */
+static inline int remote_on_domain_event_callback_pmwakeup(virtwire_client *c, remote_event_binding *b, remote_domain_event_callback_pmwakeup_fn fn,
+                                  int callback_id, void *opaque)
+{
+    b->fn = (void (*)(void))fn;
+    b->opaque = opaque;
+    b->callback_id = callback_id;
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMWAKEUP, remote_dispatch_domain_event_callback_pmwakeup, b);
+}
+
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND = 330 */
+typedef void (*remote_domain_event_callback_pmsuspend_fn)(virtwire_client *c, const remote_domain_event_callback_pmsuspend_msg *msg, void *opaque);
+
+static inline void remote_dispatch_domain_event_callback_pmsuspend(virtwire_client *c, const virtwire_program *prog,
+                                          int32_t proc, const void *msg, void *opaque)
+{
+    const remote_event_binding *b = (const remote_event_binding *)opaque;
+    const remote_domain_event_callback_pmsuspend_msg *m = (const remote_domain_event_callback_pmsuspend_msg *)msg;
+    (void)prog;
+    (void)proc;
+    if (b->callback_id >= 0 && m->callbackID != b->callback_id)
+        return;
+    ((remote_domain_event_callback_pmsuspend_fn)b->fn)(c, m, b->opaque);
+}
+
+/** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  Returns the id for virtwire_client_remove_event() or an error. */
+static inline int remote_on_domain_event_callback_pmsuspend(virtwire_client *c, remote_event_binding *b, remote_domain_event_callback_pmsuspend_fn fn,
+                                  int callback_id, void *opaque)
+{
+    b->fn = (void (*)(void))fn;
+    b->opaque = opaque;
+    b->callback_id = callback_id;
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND, remote_dispatch_domain_event_callback_pmsuspend, b);
+}
+
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BALLOON_CHANGE = 331 */
+typedef void (*remote_domain_event_callback_balloon_change_fn)(virtwire_client *c, const remote_domain_event_callback_balloon_change_msg *msg, void *opaque);
+
+static inline void remote_dispatch_domain_event_callback_balloon_change(virtwire_client *c, const virtwire_program *prog,
+                                          int32_t proc, const void *msg, void *opaque)
+{
+    const remote_event_binding *b = (const remote_event_binding *)opaque;
+    const remote_domain_event_callback_balloon_change_msg *m = (const remote_domain_event_callback_balloon_change_msg *)msg;
+    (void)prog;
+    (void)proc;
+    if (b->callback_id >= 0 && m->callbackID != b->callback_id)
+        return;
+    ((remote_domain_event_callback_balloon_change_fn)b->fn)(c, m, b->opaque);
+}
+
+/** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BALLOON_CHANGE message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  Returns the id for virtwire_client_remove_event() or an error. */
+static inline int remote_on_domain_event_callback_balloon_change(virtwire_client *c, remote_event_binding *b, remote_domain_event_callback_balloon_change_fn fn,
+                                  int callback_id, void *opaque)
+{
+    b->fn = (void (*)(void))fn;
+    b->opaque = opaque;
+    b->callback_id = callback_id;
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BALLOON_CHANGE, remote_dispatch_domain_event_callback_balloon_change, b);
+}
+
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND_DISK = 332 */
+typedef void (*remote_domain_event_callback_pmsuspend_disk_fn)(virtwire_client *c, const remote_domain_event_callback_pmsuspend_disk_msg *msg, void *opaque);
+
+static inline void remote_dispatch_domain_event_callback_pmsuspend_disk(virtwire_client *c, const virtwire_program *prog,
+                                          int32_t proc, const void *msg, void *opaque)
+{
+    const remote_event_binding *b = (const remote_event_binding *)opaque;
+    const remote_domain_event_callback_pmsuspend_disk_msg *m = (const remote_domain_event_callback_pmsuspend_disk_msg *)msg;
+    (void)prog;
+    (void)proc;
+    if (b->callback_id >= 0 && m->callbackID != b->callback_id)
+        return;
+    ((remote_domain_event_callback_pmsuspend_disk_fn)b->fn)(c, m, b->opaque);
+}
+
+/** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND_DISK message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  Returns the id for virtwire_client_remove_event() or an error. */
+static inline int remote_on_domain_event_callback_pmsuspend_disk(virtwire_client *c, remote_event_binding *b, remote_domain_event_callback_pmsuspend_disk_fn fn,
+                                  int callback_id, void *opaque)
+{
+    b->fn = (void (*)(void))fn;
+    b->opaque = opaque;
+    b->callback_id = callback_id;
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND_DISK, remote_dispatch_domain_event_callback_pmsuspend_disk, b);
+}
+
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED = 333 */
+typedef void (*remote_domain_event_callback_device_removed_fn)(virtwire_client *c, const remote_domain_event_callback_device_removed_msg *msg, void *opaque);
+
+static inline void remote_dispatch_domain_event_callback_device_removed(virtwire_client *c, const virtwire_program *prog,
+                                          int32_t proc, const void *msg, void *opaque)
+{
+    const remote_event_binding *b = (const remote_event_binding *)opaque;
+    const remote_domain_event_callback_device_removed_msg *m = (const remote_domain_event_callback_device_removed_msg *)msg;
+    (void)prog;
+    (void)proc;
+    if (b->callback_id >= 0 && m->callbackID != b->callback_id)
+        return;
+    ((remote_domain_event_callback_device_removed_fn)b->fn)(c, m, b->opaque);
+}
+
+/** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  Returns the id for virtwire_client_remove_event() or an error. */
+static inline int remote_on_domain_event_callback_device_removed(virtwire_client *c, remote_event_binding *b, remote_domain_event_callback_device_removed_fn fn,
+                                  int callback_id, void *opaque)
+{
+    b->fn = (void (*)(void))fn;
+    b->opaque = opaque;
+    b->callback_id = callback_id;
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED, remote_dispatch_domain_event_callback_device_removed, b);
 }
 
 /* REMOTE_PROC_DOMAIN_CORE_DUMP_WITH_FORMAT = 334 */
@@ -3605,10 +4242,30 @@ static inline int remote_call_domain_set_time_async(virtwire_client *c, const re
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_SET_TIME, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB_2 = 339: fn gets a const remote_domain_event_block_job_2_msg * as msg. */
-static inline int remote_on_domain_event_block_job_2(virtwire_client *c, virtwire_client_event_fn fn, void *opaque)
+/* REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB_2 = 339 */
+typedef void (*remote_domain_event_block_job_2_fn)(virtwire_client *c, const remote_domain_event_block_job_2_msg *msg, void *opaque);
+
+static inline void remote_dispatch_domain_event_block_job_2(virtwire_client *c, const virtwire_program *prog,
+                                          int32_t proc, const void *msg, void *opaque)
 {
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB_2, fn, opaque);
+    const remote_event_binding *b = (const remote_event_binding *)opaque;
+    const remote_domain_event_block_job_2_msg *m = (const remote_domain_event_block_job_2_msg *)msg;
+    (void)prog;
+    (void)proc;
+    if (b->callback_id >= 0 && m->callbackID != b->callback_id)
+        return;
+    ((remote_domain_event_block_job_2_fn)b->fn)(c, m, b->opaque);
+}
+
+/** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB_2 message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  Returns the id for virtwire_client_remove_event() or an error. */
+static inline int remote_on_domain_event_block_job_2(virtwire_client *c, remote_event_binding *b, remote_domain_event_block_job_2_fn fn,
+                                  int callback_id, void *opaque)
+{
+    b->fn = (void (*)(void))fn;
+    b->opaque = opaque;
+    b->callback_id = callback_id;
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB_2, remote_dispatch_domain_event_block_job_2, b);
 }
 
 /* REMOTE_PROC_NODE_GET_FREE_PAGES = 340 */
@@ -3677,10 +4334,30 @@ static inline int remote_call_domain_block_copy_async(virtwire_client *c, const 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_BLOCK_COPY, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_TUNABLE = 346: fn gets a const remote_domain_event_callback_tunable_msg * as msg. */
-static inline int remote_on_domain_event_callback_tunable(virtwire_client *c, virtwire_client_event_fn fn, void *opaque)
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_TUNABLE = 346 */
+typedef void (*remote_domain_event_callback_tunable_fn)(virtwire_client *c, const remote_domain_event_callback_tunable_msg *msg, void *opaque);
+
+static inline void remote_dispatch_domain_event_callback_tunable(virtwire_client *c, const virtwire_program *prog,
+                                          int32_t proc, const void *msg, void *opaque)
 {
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_TUNABLE, fn, opaque);
+    const remote_event_binding *b = (const remote_event_binding *)opaque;
+    const remote_domain_event_callback_tunable_msg *m = (const remote_domain_event_callback_tunable_msg *)msg;
+    (void)prog;
+    (void)proc;
+    if (b->callback_id >= 0 && m->callbackID != b->callback_id)
+        return;
+    ((remote_domain_event_callback_tunable_fn)b->fn)(c, m, b->opaque);
+}
+
+/** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_CALLBACK_TUNABLE message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  Returns the id for virtwire_client_remove_event() or an error. */
+static inline int remote_on_domain_event_callback_tunable(virtwire_client *c, remote_event_binding *b, remote_domain_event_callback_tunable_fn fn,
+                                  int callback_id, void *opaque)
+{
+    b->fn = (void (*)(void))fn;
+    b->opaque = opaque;
+    b->callback_id = callback_id;
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_TUNABLE, remote_dispatch_domain_event_callback_tunable, b);
 }
 
 /* REMOTE_PROC_NODE_ALLOC_PAGES = 347 */
@@ -3694,10 +4371,30 @@ static inline int remote_call_node_alloc_pages_async(virtwire_client *c, const r
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NODE_ALLOC_PAGES, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_AGENT_LIFECYCLE = 348: fn gets a const remote_domain_event_callback_agent_lifecycle_msg * as msg. */
-static inline int remote_on_domain_event_callback_agent_lifecycle(virtwire_client *c, virtwire_client_event_fn fn, void *opaque)
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_AGENT_LIFECYCLE = 348 */
+typedef void (*remote_domain_event_callback_agent_lifecycle_fn)(virtwire_client *c, const remote_domain_event_callback_agent_lifecycle_msg *msg, void *opaque);
+
+static inline void remote_dispatch_domain_event_callback_agent_lifecycle(virtwire_client *c, const virtwire_program *prog,
+                                          int32_t proc, const void *msg, void *opaque)
 {
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_AGENT_LIFECYCLE, fn, opaque);
+    const remote_event_binding *b = (const remote_event_binding *)opaque;
+    const remote_domain_event_callback_agent_lifecycle_msg *m = (const remote_domain_event_callback_agent_lifecycle_msg *)msg;
+    (void)prog;
+    (void)proc;
+    if (b->callback_id >= 0 && m->callbackID != b->callback_id)
+        return;
+    ((remote_domain_event_callback_agent_lifecycle_fn)b->fn)(c, m, b->opaque);
+}
+
+/** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_CALLBACK_AGENT_LIFECYCLE message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  Returns the id for virtwire_client_remove_event() or an error. */
+static inline int remote_on_domain_event_callback_agent_lifecycle(virtwire_client *c, remote_event_binding *b, remote_domain_event_callback_agent_lifecycle_fn fn,
+                                  int callback_id, void *opaque)
+{
+    b->fn = (void (*)(void))fn;
+    b->opaque = opaque;
+    b->callback_id = callback_id;
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_AGENT_LIFECYCLE, remote_dispatch_domain_event_callback_agent_lifecycle, b);
 }
 
 /* REMOTE_PROC_DOMAIN_GET_FSINFO = 349 */
@@ -3755,10 +4452,30 @@ static inline int remote_call_domain_interface_addresses_async(virtwire_client *
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_INTERFACE_ADDRESSES, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_ADDED = 354: fn gets a const remote_domain_event_callback_device_added_msg * as msg. */
-static inline int remote_on_domain_event_callback_device_added(virtwire_client *c, virtwire_client_event_fn fn, void *opaque)
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_ADDED = 354 */
+typedef void (*remote_domain_event_callback_device_added_fn)(virtwire_client *c, const remote_domain_event_callback_device_added_msg *msg, void *opaque);
+
+static inline void remote_dispatch_domain_event_callback_device_added(virtwire_client *c, const virtwire_program *prog,
+                                          int32_t proc, const void *msg, void *opaque)
 {
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_ADDED, fn, opaque);
+    const remote_event_binding *b = (const remote_event_binding *)opaque;
+    const remote_domain_event_callback_device_added_msg *m = (const remote_domain_event_callback_device_added_msg *)msg;
+    (void)prog;
+    (void)proc;
+    if (b->callback_id >= 0 && m->callbackID != b->callback_id)
+        return;
+    ((remote_domain_event_callback_device_added_fn)b->fn)(c, m, b->opaque);
+}
+
+/** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_ADDED message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  Returns the id for virtwire_client_remove_event() or an error. */
+static inline int remote_on_domain_event_callback_device_added(virtwire_client *c, remote_event_binding *b, remote_domain_event_callback_device_added_fn fn,
+                                  int callback_id, void *opaque)
+{
+    b->fn = (void (*)(void))fn;
+    b->opaque = opaque;
+    b->callback_id = callback_id;
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_ADDED, remote_dispatch_domain_event_callback_device_added, b);
 }
 
 /* REMOTE_PROC_DOMAIN_ADD_IOTHREAD = 355 */
@@ -3805,10 +4522,30 @@ static inline int remote_call_domain_rename_async(virtwire_client *c, const remo
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_RENAME, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_MIGRATION_ITERATION = 359: fn gets a const remote_domain_event_callback_migration_iteration_msg * as msg. */
-static inline int remote_on_domain_event_callback_migration_iteration(virtwire_client *c, virtwire_client_event_fn fn, void *opaque)
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_MIGRATION_ITERATION = 359 */
+typedef void (*remote_domain_event_callback_migration_iteration_fn)(virtwire_client *c, const remote_domain_event_callback_migration_iteration_msg *msg, void *opaque);
+
+static inline void remote_dispatch_domain_event_callback_migration_iteration(virtwire_client *c, const virtwire_program *prog,
+                                          int32_t proc, const void *msg, void *opaque)
 {
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_MIGRATION_ITERATION, fn, opaque);
+    const remote_event_binding *b = (const remote_event_binding *)opaque;
+    const remote_domain_event_callback_migration_iteration_msg *m = (const remote_domain_event_callback_migration_iteration_msg *)msg;
+    (void)prog;
+    (void)proc;
+    if (b->callback_id >= 0 && m->callbackID != b->callback_id)
+        return;
+    ((remote_domain_event_callback_migration_iteration_fn)b->fn)(c, m, b->opaque);
+}
+
+/** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_CALLBACK_MIGRATION_ITERATION message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  Returns the id for virtwire_client_remove_event() or an error. */
+static inline int remote_on_domain_event_callback_migration_iteration(virtwire_client *c, remote_event_binding *b, remote_domain_event_callback_migration_iteration_fn fn,
+                                  int callback_id, void *opaque)
+{
+    b->fn = (void (*)(void))fn;
+    b->opaque = opaque;
+    b->callback_id = callback_id;
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_MIGRATION_ITERATION, remote_dispatch_domain_event_callback_migration_iteration, b);
 }
 
 /* REMOTE_PROC_CONNECT_REGISTER_CLOSE_CALLBACK = 360 */
@@ -3833,16 +4570,54 @@ static inline int remote_call_connect_unregister_close_callback_async(virtwire_c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_UNREGISTER_CLOSE_CALLBACK, NULL, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_EVENT_CONNECTION_CLOSED = 362: fn gets a const remote_connect_event_connection_closed_msg * as msg. */
-static inline int remote_on_connect_event_connection_closed(virtwire_client *c, virtwire_client_event_fn fn, void *opaque)
+/* REMOTE_PROC_CONNECT_EVENT_CONNECTION_CLOSED = 362 */
+typedef void (*remote_connect_event_connection_closed_fn)(virtwire_client *c, const remote_connect_event_connection_closed_msg *msg, void *opaque);
+
+static inline void remote_dispatch_connect_event_connection_closed(virtwire_client *c, const virtwire_program *prog,
+                                          int32_t proc, const void *msg, void *opaque)
 {
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_CONNECT_EVENT_CONNECTION_CLOSED, fn, opaque);
+    const remote_event_binding *b = (const remote_event_binding *)opaque;
+    const remote_connect_event_connection_closed_msg *m = (const remote_connect_event_connection_closed_msg *)msg;
+    (void)prog;
+    (void)proc;
+    ((remote_connect_event_connection_closed_fn)b->fn)(c, m, b->opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_JOB_COMPLETED = 363: fn gets a const remote_domain_event_callback_job_completed_msg * as msg. */
-static inline int remote_on_domain_event_callback_job_completed(virtwire_client *c, virtwire_client_event_fn fn, void *opaque)
+/** Calls fn for every REMOTE_PROC_CONNECT_EVENT_CONNECTION_CLOSED message; callback_id: unused (this event carries no callbackID); pass -1.
+ *  Returns the id for virtwire_client_remove_event() or an error. */
+static inline int remote_on_connect_event_connection_closed(virtwire_client *c, remote_event_binding *b, remote_connect_event_connection_closed_fn fn,
+                                  int callback_id, void *opaque)
 {
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_JOB_COMPLETED, fn, opaque);
+    b->fn = (void (*)(void))fn;
+    b->opaque = opaque;
+    b->callback_id = callback_id;
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_CONNECT_EVENT_CONNECTION_CLOSED, remote_dispatch_connect_event_connection_closed, b);
+}
+
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_JOB_COMPLETED = 363 */
+typedef void (*remote_domain_event_callback_job_completed_fn)(virtwire_client *c, const remote_domain_event_callback_job_completed_msg *msg, void *opaque);
+
+static inline void remote_dispatch_domain_event_callback_job_completed(virtwire_client *c, const virtwire_program *prog,
+                                          int32_t proc, const void *msg, void *opaque)
+{
+    const remote_event_binding *b = (const remote_event_binding *)opaque;
+    const remote_domain_event_callback_job_completed_msg *m = (const remote_domain_event_callback_job_completed_msg *)msg;
+    (void)prog;
+    (void)proc;
+    if (b->callback_id >= 0 && m->callbackID != b->callback_id)
+        return;
+    ((remote_domain_event_callback_job_completed_fn)b->fn)(c, m, b->opaque);
+}
+
+/** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_CALLBACK_JOB_COMPLETED message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  Returns the id for virtwire_client_remove_event() or an error. */
+static inline int remote_on_domain_event_callback_job_completed(virtwire_client *c, remote_event_binding *b, remote_domain_event_callback_job_completed_fn fn,
+                                  int callback_id, void *opaque)
+{
+    b->fn = (void (*)(void))fn;
+    b->opaque = opaque;
+    b->callback_id = callback_id;
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_JOB_COMPLETED, remote_dispatch_domain_event_callback_job_completed, b);
 }
 
 /* REMOTE_PROC_DOMAIN_MIGRATE_START_POST_COPY = 364 */
@@ -3878,10 +4653,30 @@ static inline int remote_call_domain_set_perf_events_async(virtwire_client *c, c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_SET_PERF_EVENTS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVAL_FAILED = 367: fn gets a const remote_domain_event_callback_device_removal_failed_msg * as msg. */
-static inline int remote_on_domain_event_callback_device_removal_failed(virtwire_client *c, virtwire_client_event_fn fn, void *opaque)
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVAL_FAILED = 367 */
+typedef void (*remote_domain_event_callback_device_removal_failed_fn)(virtwire_client *c, const remote_domain_event_callback_device_removal_failed_msg *msg, void *opaque);
+
+static inline void remote_dispatch_domain_event_callback_device_removal_failed(virtwire_client *c, const virtwire_program *prog,
+                                          int32_t proc, const void *msg, void *opaque)
 {
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVAL_FAILED, fn, opaque);
+    const remote_event_binding *b = (const remote_event_binding *)opaque;
+    const remote_domain_event_callback_device_removal_failed_msg *m = (const remote_domain_event_callback_device_removal_failed_msg *)msg;
+    (void)prog;
+    (void)proc;
+    if (b->callback_id >= 0 && m->callbackID != b->callback_id)
+        return;
+    ((remote_domain_event_callback_device_removal_failed_fn)b->fn)(c, m, b->opaque);
+}
+
+/** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVAL_FAILED message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  Returns the id for virtwire_client_remove_event() or an error. */
+static inline int remote_on_domain_event_callback_device_removal_failed(virtwire_client *c, remote_event_binding *b, remote_domain_event_callback_device_removal_failed_fn fn,
+                                  int callback_id, void *opaque)
+{
+    b->fn = (void (*)(void))fn;
+    b->opaque = opaque;
+    b->callback_id = callback_id;
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVAL_FAILED, remote_dispatch_domain_event_callback_device_removal_failed, b);
 }
 
 /* REMOTE_PROC_CONNECT_STORAGE_POOL_EVENT_REGISTER_ANY = 368 */
@@ -3906,10 +4701,30 @@ static inline int remote_call_connect_storage_pool_event_deregister_any_async(vi
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_STORAGE_POOL_EVENT_DEREGISTER_ANY, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_STORAGE_POOL_EVENT_LIFECYCLE = 370: fn gets a const remote_storage_pool_event_lifecycle_msg * as msg. */
-static inline int remote_on_storage_pool_event_lifecycle(virtwire_client *c, virtwire_client_event_fn fn, void *opaque)
+/* REMOTE_PROC_STORAGE_POOL_EVENT_LIFECYCLE = 370 */
+typedef void (*remote_storage_pool_event_lifecycle_fn)(virtwire_client *c, const remote_storage_pool_event_lifecycle_msg *msg, void *opaque);
+
+static inline void remote_dispatch_storage_pool_event_lifecycle(virtwire_client *c, const virtwire_program *prog,
+                                          int32_t proc, const void *msg, void *opaque)
 {
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_STORAGE_POOL_EVENT_LIFECYCLE, fn, opaque);
+    const remote_event_binding *b = (const remote_event_binding *)opaque;
+    const remote_storage_pool_event_lifecycle_msg *m = (const remote_storage_pool_event_lifecycle_msg *)msg;
+    (void)prog;
+    (void)proc;
+    if (b->callback_id >= 0 && m->callbackID != b->callback_id)
+        return;
+    ((remote_storage_pool_event_lifecycle_fn)b->fn)(c, m, b->opaque);
+}
+
+/** Calls fn for every REMOTE_PROC_STORAGE_POOL_EVENT_LIFECYCLE message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  Returns the id for virtwire_client_remove_event() or an error. */
+static inline int remote_on_storage_pool_event_lifecycle(virtwire_client *c, remote_event_binding *b, remote_storage_pool_event_lifecycle_fn fn,
+                                  int callback_id, void *opaque)
+{
+    b->fn = (void (*)(void))fn;
+    b->opaque = opaque;
+    b->callback_id = callback_id;
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_STORAGE_POOL_EVENT_LIFECYCLE, remote_dispatch_storage_pool_event_lifecycle, b);
 }
 
 /* REMOTE_PROC_DOMAIN_GET_GUEST_VCPUS = 371 */
@@ -3934,10 +4749,30 @@ static inline int remote_call_domain_set_guest_vcpus_async(virtwire_client *c, c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_SET_GUEST_VCPUS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_STORAGE_POOL_EVENT_REFRESH = 373: fn gets a const remote_storage_pool_event_refresh_msg * as msg. */
-static inline int remote_on_storage_pool_event_refresh(virtwire_client *c, virtwire_client_event_fn fn, void *opaque)
+/* REMOTE_PROC_STORAGE_POOL_EVENT_REFRESH = 373 */
+typedef void (*remote_storage_pool_event_refresh_fn)(virtwire_client *c, const remote_storage_pool_event_refresh_msg *msg, void *opaque);
+
+static inline void remote_dispatch_storage_pool_event_refresh(virtwire_client *c, const virtwire_program *prog,
+                                          int32_t proc, const void *msg, void *opaque)
 {
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_STORAGE_POOL_EVENT_REFRESH, fn, opaque);
+    const remote_event_binding *b = (const remote_event_binding *)opaque;
+    const remote_storage_pool_event_refresh_msg *m = (const remote_storage_pool_event_refresh_msg *)msg;
+    (void)prog;
+    (void)proc;
+    if (b->callback_id >= 0 && m->callbackID != b->callback_id)
+        return;
+    ((remote_storage_pool_event_refresh_fn)b->fn)(c, m, b->opaque);
+}
+
+/** Calls fn for every REMOTE_PROC_STORAGE_POOL_EVENT_REFRESH message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  Returns the id for virtwire_client_remove_event() or an error. */
+static inline int remote_on_storage_pool_event_refresh(virtwire_client *c, remote_event_binding *b, remote_storage_pool_event_refresh_fn fn,
+                                  int callback_id, void *opaque)
+{
+    b->fn = (void (*)(void))fn;
+    b->opaque = opaque;
+    b->callback_id = callback_id;
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_STORAGE_POOL_EVENT_REFRESH, remote_dispatch_storage_pool_event_refresh, b);
 }
 
 /* REMOTE_PROC_CONNECT_NODE_DEVICE_EVENT_REGISTER_ANY = 374 */
@@ -3962,16 +4797,56 @@ static inline int remote_call_connect_node_device_event_deregister_any_async(vir
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_NODE_DEVICE_EVENT_DEREGISTER_ANY, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NODE_DEVICE_EVENT_LIFECYCLE = 376: fn gets a const remote_node_device_event_lifecycle_msg * as msg. */
-static inline int remote_on_node_device_event_lifecycle(virtwire_client *c, virtwire_client_event_fn fn, void *opaque)
+/* REMOTE_PROC_NODE_DEVICE_EVENT_LIFECYCLE = 376 */
+typedef void (*remote_node_device_event_lifecycle_fn)(virtwire_client *c, const remote_node_device_event_lifecycle_msg *msg, void *opaque);
+
+static inline void remote_dispatch_node_device_event_lifecycle(virtwire_client *c, const virtwire_program *prog,
+                                          int32_t proc, const void *msg, void *opaque)
 {
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_NODE_DEVICE_EVENT_LIFECYCLE, fn, opaque);
+    const remote_event_binding *b = (const remote_event_binding *)opaque;
+    const remote_node_device_event_lifecycle_msg *m = (const remote_node_device_event_lifecycle_msg *)msg;
+    (void)prog;
+    (void)proc;
+    if (b->callback_id >= 0 && m->callbackID != b->callback_id)
+        return;
+    ((remote_node_device_event_lifecycle_fn)b->fn)(c, m, b->opaque);
 }
 
-/* REMOTE_PROC_NODE_DEVICE_EVENT_UPDATE = 377: fn gets a const remote_node_device_event_update_msg * as msg. */
-static inline int remote_on_node_device_event_update(virtwire_client *c, virtwire_client_event_fn fn, void *opaque)
+/** Calls fn for every REMOTE_PROC_NODE_DEVICE_EVENT_LIFECYCLE message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  Returns the id for virtwire_client_remove_event() or an error. */
+static inline int remote_on_node_device_event_lifecycle(virtwire_client *c, remote_event_binding *b, remote_node_device_event_lifecycle_fn fn,
+                                  int callback_id, void *opaque)
 {
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_NODE_DEVICE_EVENT_UPDATE, fn, opaque);
+    b->fn = (void (*)(void))fn;
+    b->opaque = opaque;
+    b->callback_id = callback_id;
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_NODE_DEVICE_EVENT_LIFECYCLE, remote_dispatch_node_device_event_lifecycle, b);
+}
+
+/* REMOTE_PROC_NODE_DEVICE_EVENT_UPDATE = 377 */
+typedef void (*remote_node_device_event_update_fn)(virtwire_client *c, const remote_node_device_event_update_msg *msg, void *opaque);
+
+static inline void remote_dispatch_node_device_event_update(virtwire_client *c, const virtwire_program *prog,
+                                          int32_t proc, const void *msg, void *opaque)
+{
+    const remote_event_binding *b = (const remote_event_binding *)opaque;
+    const remote_node_device_event_update_msg *m = (const remote_node_device_event_update_msg *)msg;
+    (void)prog;
+    (void)proc;
+    if (b->callback_id >= 0 && m->callbackID != b->callback_id)
+        return;
+    ((remote_node_device_event_update_fn)b->fn)(c, m, b->opaque);
+}
+
+/** Calls fn for every REMOTE_PROC_NODE_DEVICE_EVENT_UPDATE message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  Returns the id for virtwire_client_remove_event() or an error. */
+static inline int remote_on_node_device_event_update(virtwire_client *c, remote_event_binding *b, remote_node_device_event_update_fn fn,
+                                  int callback_id, void *opaque)
+{
+    b->fn = (void (*)(void))fn;
+    b->opaque = opaque;
+    b->callback_id = callback_id;
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_NODE_DEVICE_EVENT_UPDATE, remote_dispatch_node_device_event_update, b);
 }
 
 /* REMOTE_PROC_STORAGE_VOL_GET_INFO_FLAGS = 378 */
@@ -3985,10 +4860,30 @@ static inline int remote_call_storage_vol_get_info_flags_async(virtwire_client *
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_STORAGE_VOL_GET_INFO_FLAGS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_METADATA_CHANGE = 379: fn gets a const remote_domain_event_callback_metadata_change_msg * as msg. */
-static inline int remote_on_domain_event_callback_metadata_change(virtwire_client *c, virtwire_client_event_fn fn, void *opaque)
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_METADATA_CHANGE = 379 */
+typedef void (*remote_domain_event_callback_metadata_change_fn)(virtwire_client *c, const remote_domain_event_callback_metadata_change_msg *msg, void *opaque);
+
+static inline void remote_dispatch_domain_event_callback_metadata_change(virtwire_client *c, const virtwire_program *prog,
+                                          int32_t proc, const void *msg, void *opaque)
 {
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_METADATA_CHANGE, fn, opaque);
+    const remote_event_binding *b = (const remote_event_binding *)opaque;
+    const remote_domain_event_callback_metadata_change_msg *m = (const remote_domain_event_callback_metadata_change_msg *)msg;
+    (void)prog;
+    (void)proc;
+    if (b->callback_id >= 0 && m->callbackID != b->callback_id)
+        return;
+    ((remote_domain_event_callback_metadata_change_fn)b->fn)(c, m, b->opaque);
+}
+
+/** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_CALLBACK_METADATA_CHANGE message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  Returns the id for virtwire_client_remove_event() or an error. */
+static inline int remote_on_domain_event_callback_metadata_change(virtwire_client *c, remote_event_binding *b, remote_domain_event_callback_metadata_change_fn fn,
+                                  int callback_id, void *opaque)
+{
+    b->fn = (void (*)(void))fn;
+    b->opaque = opaque;
+    b->callback_id = callback_id;
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_METADATA_CHANGE, remote_dispatch_domain_event_callback_metadata_change, b);
 }
 
 /* REMOTE_PROC_CONNECT_SECRET_EVENT_REGISTER_ANY = 380 */
@@ -4013,16 +4908,56 @@ static inline int remote_call_connect_secret_event_deregister_any_async(virtwire
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_SECRET_EVENT_DEREGISTER_ANY, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_SECRET_EVENT_LIFECYCLE = 382: fn gets a const remote_secret_event_lifecycle_msg * as msg. */
-static inline int remote_on_secret_event_lifecycle(virtwire_client *c, virtwire_client_event_fn fn, void *opaque)
+/* REMOTE_PROC_SECRET_EVENT_LIFECYCLE = 382 */
+typedef void (*remote_secret_event_lifecycle_fn)(virtwire_client *c, const remote_secret_event_lifecycle_msg *msg, void *opaque);
+
+static inline void remote_dispatch_secret_event_lifecycle(virtwire_client *c, const virtwire_program *prog,
+                                          int32_t proc, const void *msg, void *opaque)
 {
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_SECRET_EVENT_LIFECYCLE, fn, opaque);
+    const remote_event_binding *b = (const remote_event_binding *)opaque;
+    const remote_secret_event_lifecycle_msg *m = (const remote_secret_event_lifecycle_msg *)msg;
+    (void)prog;
+    (void)proc;
+    if (b->callback_id >= 0 && m->callbackID != b->callback_id)
+        return;
+    ((remote_secret_event_lifecycle_fn)b->fn)(c, m, b->opaque);
 }
 
-/* REMOTE_PROC_SECRET_EVENT_VALUE_CHANGED = 383: fn gets a const remote_secret_event_value_changed_msg * as msg. */
-static inline int remote_on_secret_event_value_changed(virtwire_client *c, virtwire_client_event_fn fn, void *opaque)
+/** Calls fn for every REMOTE_PROC_SECRET_EVENT_LIFECYCLE message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  Returns the id for virtwire_client_remove_event() or an error. */
+static inline int remote_on_secret_event_lifecycle(virtwire_client *c, remote_event_binding *b, remote_secret_event_lifecycle_fn fn,
+                                  int callback_id, void *opaque)
 {
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_SECRET_EVENT_VALUE_CHANGED, fn, opaque);
+    b->fn = (void (*)(void))fn;
+    b->opaque = opaque;
+    b->callback_id = callback_id;
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_SECRET_EVENT_LIFECYCLE, remote_dispatch_secret_event_lifecycle, b);
+}
+
+/* REMOTE_PROC_SECRET_EVENT_VALUE_CHANGED = 383 */
+typedef void (*remote_secret_event_value_changed_fn)(virtwire_client *c, const remote_secret_event_value_changed_msg *msg, void *opaque);
+
+static inline void remote_dispatch_secret_event_value_changed(virtwire_client *c, const virtwire_program *prog,
+                                          int32_t proc, const void *msg, void *opaque)
+{
+    const remote_event_binding *b = (const remote_event_binding *)opaque;
+    const remote_secret_event_value_changed_msg *m = (const remote_secret_event_value_changed_msg *)msg;
+    (void)prog;
+    (void)proc;
+    if (b->callback_id >= 0 && m->callbackID != b->callback_id)
+        return;
+    ((remote_secret_event_value_changed_fn)b->fn)(c, m, b->opaque);
+}
+
+/** Calls fn for every REMOTE_PROC_SECRET_EVENT_VALUE_CHANGED message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  Returns the id for virtwire_client_remove_event() or an error. */
+static inline int remote_on_secret_event_value_changed(virtwire_client *c, remote_event_binding *b, remote_secret_event_value_changed_fn fn,
+                                  int callback_id, void *opaque)
+{
+    b->fn = (void (*)(void))fn;
+    b->opaque = opaque;
+    b->callback_id = callback_id;
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_SECRET_EVENT_VALUE_CHANGED, remote_dispatch_secret_event_value_changed, b);
 }
 
 /* REMOTE_PROC_DOMAIN_SET_VCPU = 384 */
@@ -4036,10 +4971,30 @@ static inline int remote_call_domain_set_vcpu_async(virtwire_client *c, const re
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_SET_VCPU, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_BLOCK_THRESHOLD = 385: fn gets a const remote_domain_event_block_threshold_msg * as msg. */
-static inline int remote_on_domain_event_block_threshold(virtwire_client *c, virtwire_client_event_fn fn, void *opaque)
+/* REMOTE_PROC_DOMAIN_EVENT_BLOCK_THRESHOLD = 385 */
+typedef void (*remote_domain_event_block_threshold_fn)(virtwire_client *c, const remote_domain_event_block_threshold_msg *msg, void *opaque);
+
+static inline void remote_dispatch_domain_event_block_threshold(virtwire_client *c, const virtwire_program *prog,
+                                          int32_t proc, const void *msg, void *opaque)
 {
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_BLOCK_THRESHOLD, fn, opaque);
+    const remote_event_binding *b = (const remote_event_binding *)opaque;
+    const remote_domain_event_block_threshold_msg *m = (const remote_domain_event_block_threshold_msg *)msg;
+    (void)prog;
+    (void)proc;
+    if (b->callback_id >= 0 && m->callbackID != b->callback_id)
+        return;
+    ((remote_domain_event_block_threshold_fn)b->fn)(c, m, b->opaque);
+}
+
+/** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_BLOCK_THRESHOLD message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  Returns the id for virtwire_client_remove_event() or an error. */
+static inline int remote_on_domain_event_block_threshold(virtwire_client *c, remote_event_binding *b, remote_domain_event_block_threshold_fn fn,
+                                  int callback_id, void *opaque)
+{
+    b->fn = (void (*)(void))fn;
+    b->opaque = opaque;
+    b->callback_id = callback_id;
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_BLOCK_THRESHOLD, remote_dispatch_domain_event_block_threshold, b);
 }
 
 /* REMOTE_PROC_DOMAIN_SET_BLOCK_THRESHOLD = 386 */
@@ -4449,10 +5404,30 @@ static inline int remote_call_domain_backup_get_xml_desc_async(virtwire_client *
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_BACKUP_GET_XML_DESC, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_MEMORY_FAILURE = 423: fn gets a const remote_domain_event_memory_failure_msg * as msg. */
-static inline int remote_on_domain_event_memory_failure(virtwire_client *c, virtwire_client_event_fn fn, void *opaque)
+/* REMOTE_PROC_DOMAIN_EVENT_MEMORY_FAILURE = 423 */
+typedef void (*remote_domain_event_memory_failure_fn)(virtwire_client *c, const remote_domain_event_memory_failure_msg *msg, void *opaque);
+
+static inline void remote_dispatch_domain_event_memory_failure(virtwire_client *c, const virtwire_program *prog,
+                                          int32_t proc, const void *msg, void *opaque)
 {
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_MEMORY_FAILURE, fn, opaque);
+    const remote_event_binding *b = (const remote_event_binding *)opaque;
+    const remote_domain_event_memory_failure_msg *m = (const remote_domain_event_memory_failure_msg *)msg;
+    (void)prog;
+    (void)proc;
+    if (b->callback_id >= 0 && m->callbackID != b->callback_id)
+        return;
+    ((remote_domain_event_memory_failure_fn)b->fn)(c, m, b->opaque);
+}
+
+/** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_MEMORY_FAILURE message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  Returns the id for virtwire_client_remove_event() or an error. */
+static inline int remote_on_domain_event_memory_failure(virtwire_client *c, remote_event_binding *b, remote_domain_event_memory_failure_fn fn,
+                                  int callback_id, void *opaque)
+{
+    b->fn = (void (*)(void))fn;
+    b->opaque = opaque;
+    b->callback_id = callback_id;
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_MEMORY_FAILURE, remote_dispatch_domain_event_memory_failure, b);
 }
 
 /* REMOTE_PROC_DOMAIN_AUTHORIZED_SSH_KEYS_GET = 424 */
@@ -4609,10 +5584,30 @@ static inline int remote_call_network_create_xml_flags_async(virtwire_client *c,
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NETWORK_CREATE_XML_FLAGS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_MEMORY_DEVICE_SIZE_CHANGE = 438: fn gets a const remote_domain_event_memory_device_size_change_msg * as msg. */
-static inline int remote_on_domain_event_memory_device_size_change(virtwire_client *c, virtwire_client_event_fn fn, void *opaque)
+/* REMOTE_PROC_DOMAIN_EVENT_MEMORY_DEVICE_SIZE_CHANGE = 438 */
+typedef void (*remote_domain_event_memory_device_size_change_fn)(virtwire_client *c, const remote_domain_event_memory_device_size_change_msg *msg, void *opaque);
+
+static inline void remote_dispatch_domain_event_memory_device_size_change(virtwire_client *c, const virtwire_program *prog,
+                                          int32_t proc, const void *msg, void *opaque)
 {
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_MEMORY_DEVICE_SIZE_CHANGE, fn, opaque);
+    const remote_event_binding *b = (const remote_event_binding *)opaque;
+    const remote_domain_event_memory_device_size_change_msg *m = (const remote_domain_event_memory_device_size_change_msg *)msg;
+    (void)prog;
+    (void)proc;
+    if (b->callback_id >= 0 && m->callbackID != b->callback_id)
+        return;
+    ((remote_domain_event_memory_device_size_change_fn)b->fn)(c, m, b->opaque);
+}
+
+/** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_MEMORY_DEVICE_SIZE_CHANGE message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  Returns the id for virtwire_client_remove_event() or an error. */
+static inline int remote_on_domain_event_memory_device_size_change(virtwire_client *c, remote_event_binding *b, remote_domain_event_memory_device_size_change_fn fn,
+                                  int callback_id, void *opaque)
+{
+    b->fn = (void (*)(void))fn;
+    b->opaque = opaque;
+    b->callback_id = callback_id;
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_MEMORY_DEVICE_SIZE_CHANGE, remote_dispatch_domain_event_memory_device_size_change, b);
 }
 
 /* REMOTE_PROC_DOMAIN_SET_LAUNCH_SECURITY_STATE = 439 */
@@ -4692,10 +5687,30 @@ static inline int remote_call_network_get_metadata_async(virtwire_client *c, con
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NETWORK_GET_METADATA, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NETWORK_EVENT_CALLBACK_METADATA_CHANGE = 446: fn gets a const remote_network_event_callback_metadata_change_msg * as msg. */
-static inline int remote_on_network_event_callback_metadata_change(virtwire_client *c, virtwire_client_event_fn fn, void *opaque)
+/* REMOTE_PROC_NETWORK_EVENT_CALLBACK_METADATA_CHANGE = 446 */
+typedef void (*remote_network_event_callback_metadata_change_fn)(virtwire_client *c, const remote_network_event_callback_metadata_change_msg *msg, void *opaque);
+
+static inline void remote_dispatch_network_event_callback_metadata_change(virtwire_client *c, const virtwire_program *prog,
+                                          int32_t proc, const void *msg, void *opaque)
 {
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_NETWORK_EVENT_CALLBACK_METADATA_CHANGE, fn, opaque);
+    const remote_event_binding *b = (const remote_event_binding *)opaque;
+    const remote_network_event_callback_metadata_change_msg *m = (const remote_network_event_callback_metadata_change_msg *)msg;
+    (void)prog;
+    (void)proc;
+    if (b->callback_id >= 0 && m->callbackID != b->callback_id)
+        return;
+    ((remote_network_event_callback_metadata_change_fn)b->fn)(c, m, b->opaque);
+}
+
+/** Calls fn for every REMOTE_PROC_NETWORK_EVENT_CALLBACK_METADATA_CHANGE message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  Returns the id for virtwire_client_remove_event() or an error. */
+static inline int remote_on_network_event_callback_metadata_change(virtwire_client *c, remote_event_binding *b, remote_network_event_callback_metadata_change_fn fn,
+                                  int callback_id, void *opaque)
+{
+    b->fn = (void (*)(void))fn;
+    b->opaque = opaque;
+    b->callback_id = callback_id;
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_NETWORK_EVENT_CALLBACK_METADATA_CHANGE, remote_dispatch_network_event_callback_metadata_change, b);
 }
 
 /* REMOTE_PROC_NODE_DEVICE_UPDATE = 447 */
@@ -4764,10 +5779,30 @@ static inline int remote_call_domain_del_throttle_group_async(virtwire_client *c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_DEL_THROTTLE_GROUP, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_NIC_MAC_CHANGE = 453: fn gets a const remote_domain_event_nic_mac_change_msg * as msg. */
-static inline int remote_on_domain_event_nic_mac_change(virtwire_client *c, virtwire_client_event_fn fn, void *opaque)
+/* REMOTE_PROC_DOMAIN_EVENT_NIC_MAC_CHANGE = 453 */
+typedef void (*remote_domain_event_nic_mac_change_fn)(virtwire_client *c, const remote_domain_event_nic_mac_change_msg *msg, void *opaque);
+
+static inline void remote_dispatch_domain_event_nic_mac_change(virtwire_client *c, const virtwire_program *prog,
+                                          int32_t proc, const void *msg, void *opaque)
 {
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_NIC_MAC_CHANGE, fn, opaque);
+    const remote_event_binding *b = (const remote_event_binding *)opaque;
+    const remote_domain_event_nic_mac_change_msg *m = (const remote_domain_event_nic_mac_change_msg *)msg;
+    (void)prog;
+    (void)proc;
+    if (b->callback_id >= 0 && m->callbackID != b->callback_id)
+        return;
+    ((remote_domain_event_nic_mac_change_fn)b->fn)(c, m, b->opaque);
+}
+
+/** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_NIC_MAC_CHANGE message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  Returns the id for virtwire_client_remove_event() or an error. */
+static inline int remote_on_domain_event_nic_mac_change(virtwire_client *c, remote_event_binding *b, remote_domain_event_nic_mac_change_fn fn,
+                                  int callback_id, void *opaque)
+{
+    b->fn = (void (*)(void))fn;
+    b->opaque = opaque;
+    b->callback_id = callback_id;
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_NIC_MAC_CHANGE, remote_dispatch_domain_event_nic_mac_change, b);
 }
 
 #ifdef __cplusplus

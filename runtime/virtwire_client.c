@@ -1,16 +1,18 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * virtwire client: one I/O thread per connection, callers blocked on
- * condition variables of their own, see virtwire_client.h.
+ * virtwire client: one I/O thread per connection, and synchronous callers
+ * that read for themselves when nobody else does ("passing the buck", see
+ * below and virtwire_client.h).
  *
  * Locking: one mutex (c->lock) guards the connection, its transport, the
- * table of calls in flight, the streams, the handlers and the job queue.
- * Callers hold it while they send (the connection writes at once, queueing
- * what the socket does not take) and while they wait.  The I/O thread
- * drops it only around poll() and while it runs user callbacks: transport
+ * table of calls in flight, the streams, the handlers, the job queue and
+ * the I/O role.  Callers hold it while they send (the connection writes at
+ * once, queueing what the socket does not take) and while they wait.  The
+ * owner of the I/O role (the I/O thread or a caller) drops it only around
+ * poll(); the I/O thread also while it runs user callbacks: transport
  * callbacks (which fire inside virtwire_conn_process(), under the lock)
- * never call user code, they queue jobs that the I/O thread runs once it
- * has released the lock.
+ * never call user code, they queue jobs that only the I/O thread runs,
+ * once it has released the lock.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -51,6 +53,19 @@ typedef struct client_program {
     virtwire_transport_program *tp;
 } client_program;
 
+/* Work for the I/O thread to do without the lock: user callbacks. */
+typedef enum job_kind { JOB_DONE, JOB_EVENT, JOB_CLOSED } job_kind;
+
+typedef struct job {
+    struct job *next;
+    job_kind kind;
+    struct pending *call;        /* JOB_DONE */
+    const virtwire_program *prog; /* JOB_EVENT */
+    int32_t proc;
+    void *msg;
+    virtwire_arena arena;
+} job;
+
 /* A call in flight.  Synchronous calls live on the caller's stack and
  * point at the caller's outputs; asynchronous ones on the heap with
  * outputs of their own. */
@@ -70,6 +85,7 @@ typedef struct pending {
     size_t nret_fds;
     /* synchronous */
     pthread_cond_t *cond;
+    struct pending *wnext; /* list of callers waiting (c->waiters) */
     /* asynchronous */
     int async;
     virtwire_client_done_fn done_fn;
@@ -78,20 +94,8 @@ typedef struct pending {
     int has_error;
     virNetMessageError err_buf;
     int fd_buf[MAX_FDS];
+    job done_job; /* asynchronous: its completion, allocated with the call */
 } pending;
-
-/* Work for the I/O thread to do without the lock: user callbacks. */
-typedef enum job_kind { JOB_DONE, JOB_EVENT, JOB_CLOSED } job_kind;
-
-typedef struct job {
-    struct job *next;
-    job_kind kind;
-    pending *call;               /* JOB_DONE */
-    const virtwire_program *prog; /* JOB_EVENT */
-    int32_t proc;
-    void *msg;
-    virtwire_arena arena;
-} job;
 
 typedef struct handler {
     struct handler *next;
@@ -135,7 +139,16 @@ struct virtwire_client {
     virtwire_transport *t;
     pthread_t thread;
     int thread_started;
-    int wake[2]; /* self-pipe: [0] polled by the I/O thread */
+    int wake[2]; /* self-pipe: [0] polled by whoever owns the I/O role */
+    int wake_pending; /* a byte is in the pipe, not yet drained */
+    /* The I/O role (see "Passing the buck" below). */
+    int io_owner;          /* IO_BG, IO_FREE or IO_CALLER */
+    pthread_t owner_tid;   /* the caller owning it (IO_CALLER) */
+    int want_role;         /* a caller asked the I/O thread to yield it */
+    uint64_t free_since;   /* when the role last became IO_FREE */
+    pthread_cond_t bg_cond; /* the I/O thread's standby */
+    struct pending *waiters; /* synchronous calls waiting for their reply */
+    size_t npending_async;
     int dead;    /* 0, or why the connection died */
     int closing;
     int opened;  /* the handshake opened the connection */
@@ -204,17 +217,94 @@ static uint64_t deadline_for(const virtwire_client *c, int timeout_ms)
     return timeout_ms > 0 ? now_ms() + (uint64_t)timeout_ms : 0;
 }
 
-static void wake_io(virtwire_client *c)
+static int on_io_thread(const virtwire_client *c)
 {
+    return c->thread_started && pthread_equal(pthread_self(), c->thread);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Passing the buck                                                         */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * One thread at a time owns the I/O role: it polls the socket and the
+ * wake-up pipe, reads, and completes the calls whose replies arrive.  The
+ * owner is the I/O thread (IO_BG), a synchronous caller (IO_CALLER), or
+ * nobody (IO_FREE).  A synchronous caller that finds the role free takes
+ * it for as long as it waits for its own reply, so that a call costs no
+ * thread switch; when its reply is in, it hands the role to another
+ * waiting caller, or to the I/O thread when asynchronous calls or streams
+ * need a reader, or leaves it free.  The I/O thread takes a free role back
+ * after STANDBY_MS without callers (so that events, the daemon's PINGs, a
+ * hang-up and keepalive are handled on an idle connection), and yields it
+ * to a waiting caller that asks (want_role) when no asynchronous call or
+ * stream needs it.  User callbacks always run on the I/O thread: an owning
+ * caller only queues them (jobs) and signals bg_cond.
+ */
+enum { IO_BG, IO_FREE, IO_CALLER };
+#define STANDBY_MS 5
+
+/* Asynchronous calls and streams need a reader even when no caller waits. */
+static int bg_needed(const virtwire_client *c)
+{
+    return c->npending_async > 0 || c->streams != NULL;
+}
+
+static int is_owner(const virtwire_client *c)
+{
+    if (c->io_owner == IO_BG)
+        return on_io_thread(c);
+    return c->io_owner == IO_CALLER && pthread_equal(c->owner_tid, pthread_self());
+}
+
+/* Wakes the owner of the I/O role from its poll() (lock held), e.g. to
+ * poll for POLLOUT or recompute its timeout.  Nothing to do when the
+ * caller is the owner (it recomputes before polling) or a byte is already
+ * in the pipe. */
+static void wake_owner(virtwire_client *c)
+{
+    if (c->io_owner == IO_FREE || c->wake_pending || is_owner(c))
+        return;
     char b = 0;
-    /* A full pipe already guarantees a wake-up. */
+    c->wake_pending = 1;
     ssize_t n = write(c->wake[1], &b, 1);
     (void)n;
 }
 
-static int on_io_thread(const virtwire_client *c)
+/* Makes the I/O thread look at its jobs and state (lock held). */
+static void kick_bg(virtwire_client *c)
 {
-    return c->thread_started && pthread_equal(pthread_self(), c->thread);
+    if (c->io_owner == IO_BG)
+        wake_owner(c);
+    else
+        pthread_cond_signal(&c->bg_cond);
+}
+
+/* Makes sure somebody reads (lock held): the I/O thread takes a free role. */
+static void ensure_reader(virtwire_client *c)
+{
+    if (c->io_owner != IO_FREE)
+        return;
+    c->io_owner = IO_BG;
+    pthread_cond_signal(&c->bg_cond);
+}
+
+/* The role has just become free (lock held): a waiting caller takes it,
+ * or the I/O thread when it is needed. */
+static void role_freed(virtwire_client *c)
+{
+    c->io_owner = IO_FREE;
+    c->free_since = now_ms();
+    for (struct pending *w = c->waiters; w; w = w->wnext) {
+        if (!w->done) {
+            pthread_cond_signal(w->cond);
+            return;
+        }
+    }
+    if (bg_needed(c))
+        ensure_reader(c);
+    if (c->jobs)
+        kick_bg(c);
 }
 
 static void queue_job(virtwire_client *c, job *j)
@@ -241,6 +331,8 @@ static void pending_add(virtwire_client *c, pending *p)
     pending **b = bucket(c, p->serial);
     p->next = *b;
     *b = p;
+    if (p->async)
+        c->npending_async++;
     if (p->async && p->deadline_ms)
         c->npending_async_timed++;
 }
@@ -253,6 +345,8 @@ static pending *pending_take(virtwire_client *c, virtwire_transport_program *tp,
         pending *p = *pp;
         if (p->tp == tp && p->serial == serial) {
             *pp = p->next;
+            if (p->async)
+                c->npending_async--;
             if (p->async && p->deadline_ms)
                 c->npending_async_timed--;
             return p;
@@ -276,14 +370,8 @@ static void pending_finish(virtwire_client *c, pending *p, int rc)
         pthread_cond_signal(p->cond);
         return;
     }
-    job *j = calloc(1, sizeof *j);
-    if (!j) {
-        /* Cannot happen in practice; the callback is lost rather than the
-         * process: free what the call holds. */
-        free(p->ret);
-        free(p);
-        return;
-    }
+    /* The job was allocated with the call: completing needs no memory. */
+    job *j = &p->done_job;
     j->kind = JOB_DONE;
     j->call = p;
     queue_job(c, j);
@@ -344,6 +432,7 @@ static void fail_all(virtwire_client *c)
         }
     }
     c->npending_async_timed = 0;
+    c->npending_async = 0;
     for (virtwire_client_stream *s = c->streams; s; s = s->next)
         pthread_cond_broadcast(&s->cond);
 }
@@ -372,6 +461,7 @@ static void expire_async(virtwire_client *c, uint64_t now)
             pending *p = *pp;
             if (p->async && p->deadline_ms && p->deadline_ms <= now) {
                 *pp = p->next;
+                c->npending_async--;
                 c->npending_async_timed--;
                 pending_finish(c, p, VIRTWIRE_ETIMEDOUT);
             } else {
@@ -621,8 +711,8 @@ static void run_jobs(virtwire_client *c)
             return;
         switch (j->kind) {
         case JOB_DONE:
-            run_done(c, j->call);
-            break;
+            run_done(c, j->call); /* frees the call, and j with it */
+            continue;
         case JOB_EVENT:
             run_event(c, j);
             virtwire_arena_fini(&j->arena);
@@ -649,32 +739,35 @@ static int poll_timeout(virtwire_client *c)
     return t < 0 ? -1 : t > 60000 ? 60000 : (int)t;
 }
 
+/* Empties the wake-up pipe (lock held). */
 static void drain_wake(virtwire_client *c)
 {
     char buf[64];
     while (read(c->wake[0], buf, sizeof buf) > 0)
         ;
+    c->wake_pending = 0;
 }
 
-/* One round: poll, then do what the socket and the clock say. */
-static int io_round(virtwire_client *c)
+/* Polls the socket and the wake-up pipe for up to timeout ms, dropping the
+ * lock meanwhile, then does what the socket and the clock say: reads and
+ * dispatches, ticks keepalive, expires asynchronous calls.  For the owner
+ * of the I/O role only.  Returns c->dead. */
+static int io_round(virtwire_client *c, int timeout)
 {
-    pthread_mutex_lock(&c->lock);
     struct pollfd pfd[2] = {
         { virtwire_conn_fd(c->conn), virtwire_conn_events(c->conn), 0 },
         { c->wake[0], POLLIN, 0 },
     };
-    int timeout = poll_timeout(c);
     pthread_mutex_unlock(&c->lock);
-
     int n = poll(pfd, 2, timeout);
-    if (n < 0 && errno != EINTR)
-        return VIRTWIRE_EIO;
+    int poll_errno = n < 0 ? errno : 0;
+    pthread_mutex_lock(&c->lock);
+
     if (pfd[1].revents)
         drain_wake(c);
-
-    pthread_mutex_lock(&c->lock);
     int rc = 0;
+    if (n < 0 && poll_errno != EINTR)
+        rc = VIRTWIRE_EIO;
     if (c->closing)
         rc = VIRTWIRE_ECLOSED;
     if (rc == 0 && n > 0 && pfd[0].revents)
@@ -688,17 +781,55 @@ static int io_round(virtwire_client *c)
     expire_async(c, now_ms());
     if (rc < 0)
         mark_dead(c, rc);
-    int dead = c->dead;
-    pthread_mutex_unlock(&c->lock);
-    run_jobs(c);
-    return dead;
+    return c->dead;
 }
 
+/* The I/O thread owns the role: one round, then yields the role to a
+ * caller that asked for it if nothing needs the I/O thread. */
+static void bg_round(virtwire_client *c)
+{
+    io_round(c, poll_timeout(c));
+    if (c->want_role && !c->dead && !c->closing && !bg_needed(c)) {
+        c->want_role = 0;
+        role_freed(c);
+    }
+}
+
+/* The I/O thread: runs the jobs (user callbacks), reads while it owns the
+ * I/O role, and otherwise stands by, taking a free role back once no
+ * caller has used it for STANDBY_MS (or at once when asynchronous calls or
+ * streams need a reader).  Ends when the connection is dead and every job
+ * has run. */
 static void *io_main(void *arg)
 {
     virtwire_client *c = arg;
-    while (io_round(c) == 0)
-        ;
+    pthread_mutex_lock(&c->lock);
+    for (;;) {
+        if (c->jobs) {
+            pthread_mutex_unlock(&c->lock);
+            run_jobs(c);
+            pthread_mutex_lock(&c->lock);
+            continue;
+        }
+        if (c->dead)
+            break;
+        if (c->closing) {
+            mark_dead(c, VIRTWIRE_ECLOSED);
+            continue;
+        }
+        if (c->io_owner == IO_BG) {
+            bg_round(c);
+            continue;
+        }
+        uint64_t now = now_ms();
+        if (c->io_owner == IO_FREE && (bg_needed(c) || now >= c->free_since + STANDBY_MS)) {
+            c->io_owner = IO_BG;
+            continue;
+        }
+        uint64_t until = c->io_owner == IO_FREE ? c->free_since + STANDBY_MS : now + STANDBY_MS;
+        cond_wait_until(&c->bg_cond, &c->lock, until);
+    }
+    pthread_mutex_unlock(&c->lock);
     return NULL;
 }
 
@@ -750,17 +881,18 @@ static int send_call(virtwire_client *c, const virtwire_program *prog, pending *
         int fatal = virtwire_transport_error(c->t);
         if (fatal) {
             mark_dead(c, fatal);
-            wake_io(c); /* the I/O thread runs the close jobs */
+            kick_bg(c); /* the I/O thread runs the close jobs */
             return VIRTWIRE_ECLOSED;
         }
         return rc;
     }
     p->serial = (uint32_t)serial;
     pending_add(c, p);
-    /* What the socket did not take at once needs POLLOUT: tell the I/O
-     * thread, which polls with the events of before. */
+    /* What the socket did not take at once needs POLLOUT: tell the owner
+     * of the I/O role, which polls with the events of before (a caller
+     * that takes the role itself polls with the new ones). */
     if (virtwire_conn_pending_output(c->conn))
-        wake_io(c);
+        wake_owner(c);
     return 0;
 }
 
@@ -773,16 +905,73 @@ static int check_proc(const virtwire_program *prog, int32_t number, const virtwi
     return 0;
 }
 
-/* Waits (lock held) for p to finish or its deadline to pass. */
+static void time_out(virtwire_client *c, pending *p)
+{
+    pending_unlink(c, p);
+    p->rc = VIRTWIRE_ETIMEDOUT;
+    p->done = 1;
+}
+
+/* The poll() timeout of a caller owning the I/O role: the I/O thread's
+ * (keepalive, asynchronous deadlines), cut to the call's deadline. */
+static int caller_timeout(virtwire_client *c, uint64_t deadline)
+{
+    int t = poll_timeout(c);
+    if (deadline) {
+        uint64_t now = now_ms();
+        int64_t d = deadline > now ? (int64_t)(deadline - now) : 0;
+        if (t < 0 || d < t)
+            t = d > 60000 ? 60000 : (int)d;
+    }
+    return t;
+}
+
+/* The caller owns the I/O role (lock held) until its reply is in, its
+ * deadline passed or the connection died; callbacks the rounds queue go
+ * to the I/O thread at once.  Then it passes the role on. */
+static void caller_io(virtwire_client *c, pending *p, uint64_t deadline)
+{
+    c->io_owner = IO_CALLER;
+    c->owner_tid = pthread_self();
+    while (!p->done) {
+        io_round(c, caller_timeout(c, deadline));
+        if (c->jobs)
+            pthread_cond_signal(&c->bg_cond);
+        if (!p->done && deadline && now_ms() >= deadline)
+            time_out(c, p);
+    }
+    role_freed(c);
+}
+
+/* Waits (lock held) for p to finish or its deadline to pass, owning the
+ * I/O role whenever it is free. */
 static void wait_call(virtwire_client *c, pending *p, uint64_t deadline)
 {
+    p->wnext = c->waiters;
+    c->waiters = p;
     while (!p->done) {
-        if (cond_wait_until(p->cond, &c->lock, deadline) == ETIMEDOUT && !p->done) {
-            pending_unlink(c, p);
-            p->rc = VIRTWIRE_ETIMEDOUT;
-            p->done = 1;
+        if (c->io_owner == IO_FREE) {
+            caller_io(c, p, deadline);
+            break;
+        }
+        /* The I/O thread reads: ask it for the role when it does not need
+         * it (it yields after its current round). */
+        if (c->io_owner == IO_BG && !c->want_role && !bg_needed(c)) {
+            c->want_role = 1;
+            wake_owner(c);
+        }
+        if (cond_wait_until(p->cond, &c->lock, deadline) == ETIMEDOUT && !p->done)
+            time_out(c, p);
+    }
+    for (pending **pp = &c->waiters; *pp; pp = &(*pp)->wnext) {
+        if (*pp == p) {
+            *pp = p->wnext;
+            break;
         }
     }
+    /* Handed the role just as the call ended (timeout): pass it on. */
+    if (c->io_owner == IO_FREE && c->waiters)
+        role_freed(c);
 }
 
 /* A synchronous call; when stream_flags is non-zero the stream is opened
@@ -865,6 +1054,7 @@ int virtwire_client_call_async(virtwire_client *c, const virtwire_program *prog,
         opts = &none;
     if (opts->nfds > MAX_FDS)
         return VIRTWIRE_EFDS_MAX;
+    /* One allocation holds the call and its completion job. */
     pending *p = calloc(1, sizeof *p);
     if (!p)
         return VIRTWIRE_ENOMEM;
@@ -888,9 +1078,13 @@ int virtwire_client_call_async(virtwire_client *c, const virtwire_program *prog,
         pthread_mutex_lock(&c->lock);
         p->deadline_ms = deadline_for(c, opts->timeout_ms);
         rc = send_call(c, prog, p, buf, len, opts->fds, opts->nfds);
-        /* The I/O thread must recompute its poll timeout. */
-        if (rc == 0 && p->deadline_ms)
-            wake_io(c);
+        if (rc == 0) {
+            /* Somebody must read the reply; an owner that polls must
+             * recompute its timeout. */
+            ensure_reader(c);
+            if (p->deadline_ms)
+                wake_owner(c);
+        }
         pthread_mutex_unlock(&c->lock);
     }
     if (buf != stack)
@@ -1025,8 +1219,8 @@ static int remote_handshake(virtwire_client *c, const virtwire_client_options *o
         pthread_mutex_lock(&c->lock);
         rc = virtwire_transport_keepalive_start(c->t, o->keepalive_interval_ms,
                                                 o->keepalive_count);
+        wake_owner(c); /* the poll timeout changed */
         pthread_mutex_unlock(&c->lock);
-        wake_io(c); /* the poll timeout changed */
     }
 
     char *n = (char *)name;
@@ -1067,11 +1261,25 @@ static virtwire_client *client_new(const virtwire_client_options *o)
         free(c);
         return NULL;
     }
-    if (cond_init(&c->handler_cond) < 0 || pipe(c->wake) < 0) {
+    if (cond_init(&c->handler_cond) < 0) {
         pthread_mutex_destroy(&c->lock);
         free(c);
         return NULL;
     }
+    if (cond_init(&c->bg_cond) < 0) {
+        pthread_cond_destroy(&c->handler_cond);
+        pthread_mutex_destroy(&c->lock);
+        free(c);
+        return NULL;
+    }
+    if (pipe(c->wake) < 0) {
+        pthread_cond_destroy(&c->bg_cond);
+        pthread_cond_destroy(&c->handler_cond);
+        pthread_mutex_destroy(&c->lock);
+        free(c);
+        return NULL;
+    }
+    c->io_owner = IO_BG;
     for (int i = 0; i < 2; i++) {
         fcntl(c->wake[i], F_SETFL, O_NONBLOCK);
         fcntl(c->wake[i], F_SETFD, FD_CLOEXEC);
@@ -1099,6 +1307,7 @@ static void client_free(virtwire_client *c)
     if (c->wake[1] >= 0)
         close(c->wake[1]);
     pthread_cond_destroy(&c->handler_cond);
+    pthread_cond_destroy(&c->bg_cond);
     pthread_mutex_destroy(&c->lock);
     free(c);
 }
@@ -1209,8 +1418,9 @@ void virtwire_client_close(virtwire_client *c)
     /* Wakes the I/O thread even if it is not in poll() yet: it checks
      * closing after every poll. */
     virtwire_conn_shutdown(c->conn);
+    wake_owner(c);
+    pthread_cond_signal(&c->bg_cond);
     pthread_mutex_unlock(&c->lock);
-    wake_io(c);
     if (c->thread_started)
         pthread_join(c->thread, NULL);
     /* The I/O thread failed everything and ran the callbacks; a
@@ -1270,6 +1480,7 @@ static void packet_free(packet *k)
 static packet *stream_wait(virtwire_client_stream *s, uint64_t deadline, int *rc)
 {
     virtwire_client *c = s->c;
+    ensure_reader(c); /* packets come in through the I/O role's owner */
     while (!s->head) {
         if (c->dead) {
             *rc = VIRTWIRE_ECLOSED;
@@ -1357,8 +1568,10 @@ static int stream_send_locked(virtwire_client_stream *s, int rc)
         mark_dead(c, virtwire_transport_error(c->t));
         rc = VIRTWIRE_ECLOSED;
     }
-    if (virtwire_conn_pending_output(c->conn))
-        wake_io(c);
+    if (virtwire_conn_pending_output(c->conn)) {
+        ensure_reader(c);
+        wake_owner(c);
+    }
     return rc;
 }
 

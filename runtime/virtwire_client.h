@@ -15,17 +15,25 @@
  *   virtwire_arena_fini(&arena);
  *   virtwire_client_close(c);
  *
- * Threads.  A client starts one I/O thread that owns the socket (a
- * virtwire_conn) and the sans-I/O transport: it polls the socket and a
- * wake-up pipe, reads, writes and dispatches replies, events and stream
- * packets.  Callers send from their own threads (the transport and the
- * connection are guarded by one mutex) and sleep on a condition variable of
- * their own until the I/O thread hands them their reply, matched by
- * program and serial.  Every function here is thread-safe, except
+ * Threads.  A client starts one I/O thread; the socket (a virtwire_conn)
+ * and the sans-I/O transport are guarded by one mutex.  Callers send from
+ * their own threads.  Reading is done by whichever thread holds the "I/O
+ * role": a synchronous caller that finds nobody else reading takes it for
+ * as long as it waits, polling the socket itself, so that an uncontended
+ * call involves no other thread; replies for other callers it reads are
+ * handed to them (matched by program and serial) and they sleep on a
+ * condition variable of their own meanwhile.  When its reply is in, it
+ * passes the role to another waiting caller, or to the I/O thread when
+ * asynchronous calls or streams are in flight.  The I/O thread takes the
+ * role back after a few milliseconds without callers, so that events, the
+ * daemon's keepalive PINGs and a hang-up are handled on an idle connection
+ * too (an event arriving just after a synchronous call may thus wait a few
+ * milliseconds).  Every function here is thread-safe, except
  * virtwire_client_close(), which must be the last call on the client.
  *
- * Callbacks (asynchronous completions, events, on_close) run on the I/O
- * thread, one at a time, in the order the frames arrived, with no lock
+ * Callbacks (asynchronous completions, events, on_close) always run on the
+ * I/O thread, never on a calling thread (a caller that reads only queues
+ * them), one at a time, in the order the frames arrived, with no lock
  * held.  They may start asynchronous calls and send on streams, but must
  * not make synchronous calls (the reply would have to be read by the very
  * thread that waits for it: virtwire_client_call() returns VIRTWIRE_EINVAL

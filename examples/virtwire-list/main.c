@@ -89,11 +89,10 @@ static int xml(virtwire_client *c, virtwire_arena *arena, char *name)
     return 0;
 }
 
-static void on_lifecycle(virtwire_client *c, const virtwire_program *prog, int32_t proc,
-                         const void *msg, void *opaque)
+static void on_lifecycle(virtwire_client *c, const remote_domain_event_callback_lifecycle_msg *m,
+                         void *opaque)
 {
-    const remote_domain_event_callback_lifecycle_msg *m = msg;
-    (void)c, (void)prog, (void)proc, (void)opaque;
+    (void)c, (void)opaque;
     printf("event 'lifecycle' for domain '%s': %s %d\n", m->msg.dom.name, event_name(m->msg.event),
            m->msg.detail);
     fflush(stdout);
@@ -103,14 +102,17 @@ static int events(virtwire_client *c, virtwire_arena *arena, int seconds)
 {
     virNetMessageError err;
     virtwire_call_opts opts = { .arena = arena, .timeout_ms = -1, .error = &err };
-    int id = remote_on_domain_event_callback_lifecycle(c, on_lifecycle, NULL);
-    if (id < 0)
-        return fail("events", id, NULL);
+    /* Ask the daemon for lifecycle events (event id 0) of every domain, then
+     * take the messages that carry the callbackID it returned. */
     remote_connect_domain_event_callback_register_any_args ra = { .eventID = 0, .dom = NULL };
     remote_connect_domain_event_callback_register_any_ret rr;
     int rc = remote_call_connect_domain_event_callback_register_any(c, &ra, &rr, &opts);
     if (rc < 0)
         return fail("register", rc, &err);
+    remote_event_binding binding;
+    int id = remote_on_domain_event_callback_lifecycle(c, &binding, on_lifecycle, rr.callbackID, NULL);
+    if (id < 0)
+        return fail("events", id, NULL);
     printf("watching lifecycle events for %d s\n", seconds);
     fflush(stdout);
     struct timespec ts = { .tv_sec = seconds, .tv_nsec = 0 };

@@ -14,6 +14,10 @@
  * and download with holes.  Any other procedure gets libvirt's "unknown
  * procedure" error and is logged to stderr.
  *
+ * The handlers are typed (the generated remote_protocol_server.h): one
+ * remote_server_handlers table installed with remote_server_bind(), and
+ * events sent with remote_send_<event>().
+ *
  * Single-threaded, like the server it runs on; SIGTERM and SIGINT stop it.
  */
 #define _GNU_SOURCE
@@ -23,8 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "remote_protocol.h"
-#include "virtwire_server.h"
+#include "remote_protocol_server.h"
 
 /* libvirt constants (libvirt-domain.h, libvirt-storage.h, virterror.h). */
 enum { ST_RUNNING = 1, ST_PAUSED = 3, ST_SHUTOFF = 5 };
@@ -224,13 +227,15 @@ static int no_domain(virtwire_server_call *call, const char *name)
                                       name);
 }
 
-/* Looks up the call's domain argument (the first member of every args
- * struct taking a domain), failing the call when it does not exist. */
-#define DOM_ARG(call, type, var)                                                  \
-    const type *a_ = (call)->args;                                                \
-    domain *var = find_dom(&a_->dom);                                             \
-    if (!var)                                                                     \
-        return no_domain(call, a_->dom.name)
+/* The domain a call names, or NULL after failing the call with libvirt's
+ * "no domain" error (the handler then returns -1). */
+static domain *call_dom(virtwire_server_call *call, const remote_nonnull_domain *ref)
+{
+    domain *d = find_dom(ref);
+    if (!d)
+        no_domain(call, ref->name);
+    return d;
+}
 
 /* Sends a lifecycle event to every client, once per matching callback. */
 typedef struct lifecycle_event {
@@ -250,8 +255,7 @@ static void emit_to_client(virtwire_server_client *c, void *opaque)
         fill_dom(&msg.msg.dom, ev->d);
         msg.msg.event = ev->event;
         msg.msg.detail = ev->detail;
-        virtwire_server_send_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE,
-                                   &msg);
+        remote_send_domain_event_callback_lifecycle(c, &msg);
     }
 }
 
@@ -265,10 +269,9 @@ static void emit_lifecycle(domain *d, int event, int detail)
 /* Connection handlers                                                      */
 /* ------------------------------------------------------------------------ */
 
-static int h_auth_list(virtwire_server_call *call, void *opaque)
+static int h_auth_list(virtwire_server_call *call, remote_auth_list_ret *r, void *opaque)
 {
     (void)opaque;
-    remote_auth_list_ret *r = call->ret;
     remote_auth_type *t = virtwire_server_call_alloc(call, sizeof *t);
     if (!t)
         return -1;
@@ -278,36 +281,49 @@ static int h_auth_list(virtwire_server_call *call, void *opaque)
     return 0;
 }
 
-static int h_supports_feature(virtwire_server_call *call, void *opaque)
+static int h_supports_feature(virtwire_server_call *call,
+                              const remote_connect_supports_feature_args *a,
+                              remote_connect_supports_feature_ret *r, void *opaque)
 {
+    (void)call;
     (void)opaque;
-    const remote_connect_supports_feature_args *a = call->args;
-    remote_connect_supports_feature_ret *r = call->ret;
     r->supported = a->feature == FEATURE_PROGRAM_KEEPALIVE ||
                    a->feature == FEATURE_REMOTE_EVENT_CALLBACK ||
                    a->feature == FEATURE_REMOTE_CLOSE_CALLBACK;
     return 0;
 }
 
-static int h_void(virtwire_server_call *call, void *opaque)
+/* Any name opens the one mock hypervisor. */
+static int h_connect_open(virtwire_server_call *call, const remote_connect_open_args *a,
+                          void *opaque)
+{
+    (void)call;
+    (void)a;
+    (void)opaque;
+    return 0;
+}
+
+/* CONNECT_CLOSE and the close callback (un)registration: nothing to do,
+ * the server itself closes the client. */
+static int h_no_op(virtwire_server_call *call, void *opaque)
 {
     (void)call;
     (void)opaque;
     return 0;
 }
 
-static int h_get_uri(virtwire_server_call *call, void *opaque)
+static int h_get_uri(virtwire_server_call *call, remote_connect_get_uri_ret *r, void *opaque)
 {
+    (void)call;
     (void)opaque;
-    remote_connect_get_uri_ret *r = call->ret;
     r->uri = (char *)"test:///default";
     return 0;
 }
 
-static int h_get_type(virtwire_server_call *call, void *opaque)
+static int h_get_type(virtwire_server_call *call, remote_connect_get_type_ret *r, void *opaque)
 {
+    (void)call;
     (void)opaque;
-    remote_connect_get_type_ret *r = call->ret;
     r->type = (char *)"TEST";
     return 0;
 }
@@ -328,11 +344,11 @@ static int listed(const domain *d, unsigned flags)
     return (flags & LIST_ACTIVE) ? d->state != ST_SHUTOFF : d->state == ST_SHUTOFF;
 }
 
-static int h_list_all_domains(virtwire_server_call *call, void *opaque)
+static int h_list_all_domains(virtwire_server_call *call,
+                              const remote_connect_list_all_domains_args *a,
+                              remote_connect_list_all_domains_ret *r, void *opaque)
 {
     (void)opaque;
-    const remote_connect_list_all_domains_args *a = call->args;
-    remote_connect_list_all_domains_ret *r = call->ret;
     remote_nonnull_domain *v = virtwire_server_call_alloc(call, 3 * sizeof *v);
     if (!v)
         return -1;
@@ -348,24 +364,24 @@ static int h_list_all_domains(virtwire_server_call *call, void *opaque)
     return 0;
 }
 
-static int h_lookup_by_name(virtwire_server_call *call, void *opaque)
+static int h_lookup_by_name(virtwire_server_call *call,
+                            const remote_domain_lookup_by_name_args *a,
+                            remote_domain_lookup_by_name_ret *r, void *opaque)
 {
     (void)opaque;
-    const remote_domain_lookup_by_name_args *a = call->args;
-    remote_domain_lookup_by_name_ret *r = call->ret;
     remote_nonnull_domain ref = { .name = a->name };
-    domain *d = find_dom(&ref);
+    domain *d = call_dom(call, &ref);
     if (!d)
-        return no_domain(call, a->name);
+        return -1;
     fill_dom(&r->dom, d);
     return 0;
 }
 
-static int h_lookup_by_uuid(virtwire_server_call *call, void *opaque)
+static int h_lookup_by_uuid(virtwire_server_call *call,
+                            const remote_domain_lookup_by_uuid_args *a,
+                            remote_domain_lookup_by_uuid_ret *r, void *opaque)
 {
     (void)opaque;
-    const remote_domain_lookup_by_uuid_args *a = call->args;
-    remote_domain_lookup_by_uuid_ret *r = call->ret;
     for (int i = 0; i < 3; i++) {
         if (memcmp(M.doms[i].uuid, a->uuid, 16) == 0) {
             fill_dom(&r->dom, &M.doms[i]);
@@ -376,11 +392,10 @@ static int h_lookup_by_uuid(virtwire_server_call *call, void *opaque)
                                       "Domain not found: no domain with matching uuid");
 }
 
-static int h_lookup_by_id(virtwire_server_call *call, void *opaque)
+static int h_lookup_by_id(virtwire_server_call *call, const remote_domain_lookup_by_id_args *a,
+                          remote_domain_lookup_by_id_ret *r, void *opaque)
 {
     (void)opaque;
-    const remote_domain_lookup_by_id_args *a = call->args;
-    remote_domain_lookup_by_id_ret *r = call->ret;
     for (int i = 0; i < 3; i++) {
         if (M.doms[i].id >= 0 && M.doms[i].id == a->id) {
             fill_dom(&r->dom, &M.doms[i]);
@@ -391,11 +406,13 @@ static int h_lookup_by_id(virtwire_server_call *call, void *opaque)
                                       "Domain not found: no domain with matching id %d", a->id);
 }
 
-static int h_get_info(virtwire_server_call *call, void *opaque)
+static int h_get_info(virtwire_server_call *call, const remote_domain_get_info_args *a,
+                      remote_domain_get_info_ret *r, void *opaque)
 {
     (void)opaque;
-    DOM_ARG(call, remote_domain_get_info_args, d);
-    remote_domain_get_info_ret *r = call->ret;
+    domain *d = call_dom(call, &a->dom);
+    if (!d)
+        return -1;
     r->state = (unsigned char)d->state;
     r->maxMem = d->max_mem_kib;
     r->memory = d->state == ST_SHUTOFF ? d->max_mem_kib : d->mem_kib;
@@ -404,11 +421,13 @@ static int h_get_info(virtwire_server_call *call, void *opaque)
     return 0;
 }
 
-static int h_get_state(virtwire_server_call *call, void *opaque)
+static int h_get_state(virtwire_server_call *call, const remote_domain_get_state_args *a,
+                       remote_domain_get_state_ret *r, void *opaque)
 {
     (void)opaque;
-    DOM_ARG(call, remote_domain_get_state_args, d);
-    remote_domain_get_state_ret *r = call->ret;
+    domain *d = call_dom(call, &a->dom);
+    if (!d)
+        return -1;
     r->state = d->state;
     r->reason = d->reason;
     return 0;
@@ -431,28 +450,34 @@ static int start_domain(virtwire_server_call *call, domain *d)
     return 0;
 }
 
-static int h_create(virtwire_server_call *call, void *opaque)
+static int h_create(virtwire_server_call *call, const remote_domain_create_args *a, void *opaque)
 {
     (void)opaque;
-    DOM_ARG(call, remote_domain_create_args, d);
+    domain *d = call_dom(call, &a->dom);
+    if (!d)
+        return -1;
     return start_domain(call, d);
 }
 
-static int h_create_with_flags(virtwire_server_call *call, void *opaque)
+static int h_create_with_flags(virtwire_server_call *call,
+                               const remote_domain_create_with_flags_args *a,
+                               remote_domain_create_with_flags_ret *r, void *opaque)
 {
     (void)opaque;
-    DOM_ARG(call, remote_domain_create_with_flags_args, d);
-    remote_domain_create_with_flags_ret *r = call->ret;
-    if (start_domain(call, d) < 0)
+    domain *d = call_dom(call, &a->dom);
+    if (!d || start_domain(call, d) < 0)
         return -1;
     fill_dom(&r->dom, d);
     return 0;
 }
 
-static int h_destroy(virtwire_server_call *call, void *opaque)
+static int h_destroy(virtwire_server_call *call, const remote_domain_destroy_args *a,
+                     void *opaque)
 {
     (void)opaque;
-    DOM_ARG(call, remote_domain_destroy_args, d);
+    domain *d = call_dom(call, &a->dom);
+    if (!d)
+        return -1;
     if (d->state == ST_SHUTOFF)
         return not_valid(call, "domain is not running");
     d->id = -1;
@@ -462,10 +487,13 @@ static int h_destroy(virtwire_server_call *call, void *opaque)
     return 0;
 }
 
-static int h_suspend(virtwire_server_call *call, void *opaque)
+static int h_suspend(virtwire_server_call *call, const remote_domain_suspend_args *a,
+                     void *opaque)
 {
     (void)opaque;
-    DOM_ARG(call, remote_domain_suspend_args, d);
+    domain *d = call_dom(call, &a->dom);
+    if (!d)
+        return -1;
     if (d->state != ST_RUNNING)
         return not_valid(call, "domain is not running");
     d->state = ST_PAUSED;
@@ -474,10 +502,12 @@ static int h_suspend(virtwire_server_call *call, void *opaque)
     return 0;
 }
 
-static int h_resume(virtwire_server_call *call, void *opaque)
+static int h_resume(virtwire_server_call *call, const remote_domain_resume_args *a, void *opaque)
 {
     (void)opaque;
-    DOM_ARG(call, remote_domain_resume_args, d);
+    domain *d = call_dom(call, &a->dom);
+    if (!d)
+        return -1;
     if (d->state != ST_PAUSED)
         return not_valid(call, "domain is not paused");
     d->state = ST_RUNNING;
@@ -486,69 +516,86 @@ static int h_resume(virtwire_server_call *call, void *opaque)
     return 0;
 }
 
-static int h_get_os_type(virtwire_server_call *call, void *opaque)
+static int h_get_os_type(virtwire_server_call *call, const remote_domain_get_os_type_args *a,
+                         remote_domain_get_os_type_ret *r, void *opaque)
 {
     (void)opaque;
-    DOM_ARG(call, remote_domain_get_os_type_args, d);
-    (void)d;
-    remote_domain_get_os_type_ret *r = call->ret;
+    if (!call_dom(call, &a->dom))
+        return -1;
     r->type = (char *)"hvm";
     return 0;
 }
 
-static int h_zero_int(virtwire_server_call *call, void *opaque)
+/* Autostart and managed save: 0, the zeroed ret as it is. */
+static int h_get_autostart(virtwire_server_call *call, const remote_domain_get_autostart_args *a,
+                           remote_domain_get_autostart_ret *r, void *opaque)
 {
-    /* autostart, has-managed-save: 0; every such ret is one int */
+    (void)r;
     (void)opaque;
-    DOM_ARG(call, remote_domain_get_autostart_args, d);
-    (void)d;
+    return call_dom(call, &a->dom) ? 0 : -1;
+}
+
+static int h_has_managed_save(virtwire_server_call *call,
+                              const remote_domain_has_managed_save_image_args *a,
+                              remote_domain_has_managed_save_image_ret *r, void *opaque)
+{
+    (void)r;
+    (void)opaque;
+    return call_dom(call, &a->dom) ? 0 : -1;
+}
+
+static int h_is_persistent(virtwire_server_call *call, const remote_domain_is_persistent_args *a,
+                           remote_domain_is_persistent_ret *r, void *opaque)
+{
+    (void)opaque;
+    if (!call_dom(call, &a->dom))
+        return -1;
+    r->persistent = 1;
     return 0;
 }
 
-static int h_is_persistent(virtwire_server_call *call, void *opaque)
+static int h_is_active(virtwire_server_call *call, const remote_domain_is_active_args *a,
+                       remote_domain_is_active_ret *r, void *opaque)
 {
     (void)opaque;
-    DOM_ARG(call, remote_domain_is_persistent_args, d);
-    (void)d;
-    ((remote_domain_is_persistent_ret *)call->ret)->persistent = 1;
+    domain *d = call_dom(call, &a->dom);
+    if (!d)
+        return -1;
+    r->active = d->state != ST_SHUTOFF;
     return 0;
 }
 
-static int h_is_active(virtwire_server_call *call, void *opaque)
+static int h_get_xml_desc(virtwire_server_call *call, const remote_domain_get_xml_desc_args *a,
+                          remote_domain_get_xml_desc_ret *r, void *opaque)
 {
     (void)opaque;
-    DOM_ARG(call, remote_domain_is_active_args, d);
-    ((remote_domain_is_active_ret *)call->ret)->active = d->state != ST_SHUTOFF;
-    return 0;
-}
-
-static int h_get_xml_desc(virtwire_server_call *call, void *opaque)
-{
-    (void)opaque;
-    DOM_ARG(call, remote_domain_get_xml_desc_args, d);
+    domain *d = call_dom(call, &a->dom);
+    if (!d)
+        return -1;
     char buf[512];
     snprintf(buf, sizeof buf,
              "<domain type='test'>\n  <name>%s</name>\n  <memory unit='KiB'>%llu</memory>\n"
              "  <vcpu>%u</vcpu>\n  <os>\n    <type>hvm</type>\n  </os>\n</domain>\n",
              d->name, (unsigned long long)d->max_mem_kib, (unsigned)d->vcpus);
-    remote_domain_get_xml_desc_ret *r = call->ret;
     r->xml = virtwire_server_call_strdup(call, buf);
     return r->xml ? 0 : -1;
 }
 
-static int h_get_messages(virtwire_server_call *call, void *opaque)
+static int h_get_messages(virtwire_server_call *call, const remote_domain_get_messages_args *a,
+                          remote_domain_get_messages_ret *r, void *opaque)
 {
     /* No messages: the empty list in ret as it is. */
+    (void)r;
     (void)opaque;
-    DOM_ARG(call, remote_domain_get_messages_args, d);
-    (void)d;
-    return 0;
+    return call_dom(call, &a->dom) ? 0 : -1;
 }
 
-static int h_security_model(virtwire_server_call *call, void *opaque)
+static int h_security_model(virtwire_server_call *call, remote_node_get_security_model_ret *r,
+                            void *opaque)
 {
     /* No security driver: empty model and doi, as the test driver. */
     (void)call;
+    (void)r;
     (void)opaque;
     return 0;
 }
@@ -557,17 +604,18 @@ static int h_security_model(virtwire_server_call *call, void *opaque)
 /* Events                                                                   */
 /* ------------------------------------------------------------------------ */
 
-static int h_event_register(virtwire_server_call *call, void *opaque)
+static int h_event_register(virtwire_server_call *call,
+                            const remote_connect_domain_event_callback_register_any_args *a,
+                            remote_connect_domain_event_callback_register_any_ret *r,
+                            void *opaque)
 {
     (void)opaque;
-    const remote_connect_domain_event_callback_register_any_args *a = call->args;
-    remote_connect_domain_event_callback_register_any_ret *r = call->ret;
     client_state *cs = virtwire_server_client_get_data(call->client);
     int di = -1;
     if (a->dom) {
-        domain *d = find_dom(a->dom);
+        domain *d = call_dom(call, a->dom);
         if (!d)
-            return no_domain(call, a->dom->name);
+            return -1;
         di = (int)(d - M.doms);
     }
     r->callbackID = M.next_callback_id++;
@@ -579,10 +627,11 @@ static int h_event_register(virtwire_server_call *call, void *opaque)
     return 0;
 }
 
-static int h_event_deregister(virtwire_server_call *call, void *opaque)
+static int h_event_deregister(virtwire_server_call *call,
+                              const remote_connect_domain_event_callback_deregister_any_args *a,
+                              void *opaque)
 {
     (void)opaque;
-    const remote_connect_domain_event_callback_deregister_any_args *a = call->args;
     client_state *cs = virtwire_server_client_get_data(call->client);
     for (size_t i = 0; i < cs->ncallbacks; i++) {
         if (cs->callback_ids[i] == a->callbackID) {
@@ -607,16 +656,18 @@ static int screenshot_pull(virtwire_server_stream *s, void *opaque)
     return virtwire_server_stream_send_eof(s);
 }
 
-static int h_screenshot(virtwire_server_call *call, void *opaque)
+static int h_screenshot(virtwire_server_call *call, const remote_domain_screenshot_args *a,
+                        remote_domain_screenshot_ret *r, void *opaque)
 {
     (void)opaque;
-    DOM_ARG(call, remote_domain_screenshot_args, d);
+    domain *d = call_dom(call, &a->dom);
+    if (!d)
+        return -1;
     if (d->state == ST_SHUTOFF)
         return not_valid(call, "domain is not running");
     static const virtwire_server_stream_callbacks cbs = { .on_pull = screenshot_pull };
     if (!virtwire_server_call_stream(call, 0, &cbs, NULL))
         return -1;
-    remote_domain_screenshot_ret *r = call->ret;
     char **mime = virtwire_server_call_alloc(call, sizeof *mime);
     if (!mime)
         return -1;
@@ -641,6 +692,21 @@ static void fill_vol(remote_nonnull_storage_vol *v)
     v->key = (char *)VOL_KEY;
 }
 
+static void fill_pool(remote_nonnull_storage_pool *p)
+{
+    p->name = (char *)POOL_NAME;
+    memcpy(p->uuid, POOL_UUID, 16);
+}
+
+static int check_pool(virtwire_server_call *call, const char *name)
+{
+    if (strcmp(name, POOL_NAME) != 0)
+        return virtwire_server_call_error(call, ERR_NO_STORAGE_POOL, FROM_STORAGE,
+                                          "Storage pool not found: no storage pool with matching name '%s'",
+                                          name);
+    return 0;
+}
+
 static int check_vol(virtwire_server_call *call, const remote_nonnull_storage_vol *v)
 {
     if (strcmp(v->pool, POOL_NAME) != 0 || strcmp(v->name, VOL_NAME) != 0)
@@ -650,49 +716,44 @@ static int check_vol(virtwire_server_call *call, const remote_nonnull_storage_vo
     return 0;
 }
 
-static int h_pool_lookup_by_name(virtwire_server_call *call, void *opaque)
+static int h_pool_lookup_by_name(virtwire_server_call *call,
+                                 const remote_storage_pool_lookup_by_name_args *a,
+                                 remote_storage_pool_lookup_by_name_ret *r, void *opaque)
 {
     (void)opaque;
-    const remote_storage_pool_lookup_by_name_args *a = call->args;
-    remote_storage_pool_lookup_by_name_ret *r = call->ret;
-    if (strcmp(a->name, POOL_NAME) != 0)
-        return virtwire_server_call_error(call, ERR_NO_STORAGE_POOL, FROM_STORAGE,
-                                          "Storage pool not found: no storage pool with matching name '%s'",
-                                          a->name);
-    r->pool.name = (char *)POOL_NAME;
-    memcpy(r->pool.uuid, POOL_UUID, 16);
+    if (check_pool(call, a->name) < 0)
+        return -1;
+    fill_pool(&r->pool);
     return 0;
 }
 
-static int h_pool_is_active(virtwire_server_call *call, void *opaque)
+static int h_pool_is_active(virtwire_server_call *call,
+                            const remote_storage_pool_is_active_args *a,
+                            remote_storage_pool_is_active_ret *r, void *opaque)
 {
     (void)opaque;
-    const remote_storage_pool_is_active_args *a = call->args;
-    if (strcmp(a->pool.name, POOL_NAME) != 0)
-        return virtwire_server_call_error(call, ERR_NO_STORAGE_POOL, FROM_STORAGE,
-                                          "Storage pool not found: no storage pool with matching name '%s'",
-                                          a->pool.name);
-    ((remote_storage_pool_is_active_ret *)call->ret)->active = 1;
+    if (check_pool(call, a->pool.name) < 0)
+        return -1;
+    r->active = 1;
     return 0;
 }
 
-static int h_pool_lookup_by_volume(virtwire_server_call *call, void *opaque)
+static int h_pool_lookup_by_volume(virtwire_server_call *call,
+                                   const remote_storage_pool_lookup_by_volume_args *a,
+                                   remote_storage_pool_lookup_by_volume_ret *r, void *opaque)
 {
     (void)opaque;
-    const remote_storage_pool_lookup_by_volume_args *a = call->args;
     if (check_vol(call, &a->vol) < 0)
         return -1;
-    remote_storage_pool_lookup_by_volume_ret *r = call->ret;
-    r->pool.name = (char *)POOL_NAME;
-    memcpy(r->pool.uuid, POOL_UUID, 16);
+    fill_pool(&r->pool);
     return 0;
 }
 
-static int h_vol_lookup_by_name(virtwire_server_call *call, void *opaque)
+static int h_vol_lookup_by_name(virtwire_server_call *call,
+                                const remote_storage_vol_lookup_by_name_args *a,
+                                remote_storage_vol_lookup_by_name_ret *r, void *opaque)
 {
     (void)opaque;
-    const remote_storage_vol_lookup_by_name_args *a = call->args;
-    remote_storage_vol_lookup_by_name_ret *r = call->ret;
     remote_nonnull_storage_vol v = { .pool = a->pool.name, .name = a->name, .key = (char *)"" };
     if (check_vol(call, &v) < 0)
         return -1;
@@ -708,19 +769,17 @@ static size_t vol_allocation(void)
     return n;
 }
 
-static int h_vol_get_info(virtwire_server_call *call, void *opaque)
+static int h_vol_get_info(virtwire_server_call *call, const remote_storage_vol_get_info_args *a,
+                          remote_storage_vol_get_info_ret *r, void *opaque)
 {
     (void)opaque;
-    const remote_storage_vol_get_info_args *a = call->args;
     if (check_vol(call, &a->vol) < 0)
         return -1;
-    remote_storage_vol_get_info_ret *r = call->ret;
     r->type = 0; /* VIR_STORAGE_VOL_FILE */
     r->capacity = M.vol.capacity;
     r->allocation = vol_allocation();
     return 0;
 }
-
 /* A transfer window of the volume: [pos, end). */
 typedef struct vol_xfer {
     size_t pos, end;
@@ -771,10 +830,10 @@ static void xfer_close(virtwire_server_stream *s, void *opaque)
     free(opaque);
 }
 
-static int h_vol_upload(virtwire_server_call *call, void *opaque)
+static int h_vol_upload(virtwire_server_call *call, const remote_storage_vol_upload_args *a,
+                         void *opaque)
 {
     (void)opaque;
-    const remote_storage_vol_upload_args *a = call->args;
     vol_xfer *x = calloc(1, sizeof *x);
     if (!x)
         return -1;
@@ -814,10 +873,10 @@ static int download_pull(virtwire_server_stream *s, void *opaque)
     return rc;
 }
 
-static int h_vol_download(virtwire_server_call *call, void *opaque)
+static int h_vol_download(virtwire_server_call *call, const remote_storage_vol_download_args *a,
+                           void *opaque)
 {
     (void)opaque;
-    const remote_storage_vol_download_args *a = call->args;
     vol_xfer *x = calloc(1, sizeof *x);
     if (!x)
         return -1;
@@ -865,48 +924,50 @@ static void on_unknown(virtwire_server_client *c, uint32_t prog, int32_t proc, v
             p && prog == remote_program.program ? p->name : "?", (unsigned)prog);
 }
 
-static const struct {
-    int32_t proc;
-    virtwire_server_handler fn;
-} HANDLERS[] = {
-    { REMOTE_PROC_AUTH_LIST, h_auth_list },
-    { REMOTE_PROC_CONNECT_SUPPORTS_FEATURE, h_supports_feature },
-    { REMOTE_PROC_CONNECT_OPEN, h_void },
-    { REMOTE_PROC_CONNECT_CLOSE, h_void },
-    { REMOTE_PROC_CONNECT_GET_URI, h_get_uri },
-    { REMOTE_PROC_CONNECT_GET_TYPE, h_get_type },
-    { REMOTE_PROC_CONNECT_REGISTER_CLOSE_CALLBACK, h_void },
-    { REMOTE_PROC_CONNECT_UNREGISTER_CLOSE_CALLBACK, h_void },
-    { REMOTE_PROC_CONNECT_LIST_ALL_DOMAINS, h_list_all_domains },
-    { REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME, h_lookup_by_name },
-    { REMOTE_PROC_DOMAIN_LOOKUP_BY_UUID, h_lookup_by_uuid },
-    { REMOTE_PROC_DOMAIN_LOOKUP_BY_ID, h_lookup_by_id },
-    { REMOTE_PROC_DOMAIN_GET_INFO, h_get_info },
-    { REMOTE_PROC_DOMAIN_GET_STATE, h_get_state },
-    { REMOTE_PROC_DOMAIN_CREATE, h_create },
-    { REMOTE_PROC_DOMAIN_CREATE_WITH_FLAGS, h_create_with_flags },
-    { REMOTE_PROC_DOMAIN_DESTROY, h_destroy },
-    { REMOTE_PROC_DOMAIN_SUSPEND, h_suspend },
-    { REMOTE_PROC_DOMAIN_RESUME, h_resume },
-    { REMOTE_PROC_DOMAIN_GET_OS_TYPE, h_get_os_type },
-    { REMOTE_PROC_DOMAIN_GET_AUTOSTART, h_zero_int },
-    { REMOTE_PROC_DOMAIN_HAS_MANAGED_SAVE_IMAGE, h_zero_int },
-    { REMOTE_PROC_DOMAIN_IS_PERSISTENT, h_is_persistent },
-    { REMOTE_PROC_DOMAIN_IS_ACTIVE, h_is_active },
-    { REMOTE_PROC_DOMAIN_GET_XML_DESC, h_get_xml_desc },
-    { REMOTE_PROC_DOMAIN_GET_MESSAGES, h_get_messages },
-    { REMOTE_PROC_NODE_GET_SECURITY_MODEL, h_security_model },
-    { REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, h_event_register },
-    { REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, h_event_deregister },
-    { REMOTE_PROC_DOMAIN_SCREENSHOT, h_screenshot },
-    { REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_NAME, h_pool_lookup_by_name },
-    { REMOTE_PROC_STORAGE_POOL_IS_ACTIVE, h_pool_is_active },
-    { REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_VOLUME, h_pool_lookup_by_volume },
-    { REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_NAME, h_vol_lookup_by_name },
-    { REMOTE_PROC_STORAGE_VOL_GET_INFO, h_vol_get_info },
-    { REMOTE_PROC_STORAGE_VOL_UPLOAD, h_vol_upload },
-    { REMOTE_PROC_STORAGE_VOL_DOWNLOAD, h_vol_download },
+
+/* Everything the mock serves; the rest gets "unknown procedure". */
+static const remote_server_handlers handlers = {
+    .auth_list = h_auth_list,
+    .connect_supports_feature = h_supports_feature,
+    .connect_open = h_connect_open,
+    .connect_close = h_no_op,
+    .connect_get_uri = h_get_uri,
+    .connect_get_type = h_get_type,
+    .connect_register_close_callback = h_no_op,
+    .connect_unregister_close_callback = h_no_op,
+    .connect_list_all_domains = h_list_all_domains,
+    .domain_lookup_by_name = h_lookup_by_name,
+    .domain_lookup_by_uuid = h_lookup_by_uuid,
+    .domain_lookup_by_id = h_lookup_by_id,
+    .domain_get_info = h_get_info,
+    .domain_get_state = h_get_state,
+    .domain_create = h_create,
+    .domain_create_with_flags = h_create_with_flags,
+    .domain_destroy = h_destroy,
+    .domain_suspend = h_suspend,
+    .domain_resume = h_resume,
+    .domain_get_os_type = h_get_os_type,
+    .domain_get_autostart = h_get_autostart,
+    .domain_has_managed_save_image = h_has_managed_save,
+    .domain_is_persistent = h_is_persistent,
+    .domain_is_active = h_is_active,
+    .domain_get_xml_desc = h_get_xml_desc,
+    .domain_get_messages = h_get_messages,
+    .node_get_security_model = h_security_model,
+    .connect_domain_event_callback_register_any = h_event_register,
+    .connect_domain_event_callback_deregister_any = h_event_deregister,
+    .domain_screenshot = h_screenshot,
+    .storage_pool_lookup_by_name = h_pool_lookup_by_name,
+    .storage_pool_is_active = h_pool_is_active,
+    .storage_pool_lookup_by_volume = h_pool_lookup_by_volume,
+    .storage_vol_lookup_by_name = h_vol_lookup_by_name,
+    .storage_vol_get_info = h_vol_get_info,
+    .storage_vol_upload = h_vol_upload,
+    .storage_vol_download = h_vol_download,
 };
+
+/* The handlers share the global M, so they need no opaque pointer. */
+static const remote_server_binding binding = { &handlers, NULL };
 
 static void on_signal(int sig)
 {
@@ -940,11 +1001,9 @@ int main(int argc, char **argv)
     virtwire_server_callbacks cbs = { .on_open = on_open, .on_close = on_close,
                                    .on_unknown = on_unknown };
     if (virtwire_server_new(&cbs, NULL, &M.srv) < 0 ||
-        virtwire_server_register(M.srv, &remote_program) < 0)
+        virtwire_server_register(M.srv, &remote_program) < 0 ||
+        remote_server_bind(M.srv, &binding) < 0)
         return 1;
-    for (size_t i = 0; i < sizeof HANDLERS / sizeof HANDLERS[0]; i++)
-        virtwire_server_set_handler(M.srv, &remote_program, HANDLERS[i].proc, HANDLERS[i].fn,
-                                    NULL);
     if (max_requests && virtwire_server_set_max_client_requests(M.srv, max_requests) < 0)
         return usage();
     if (virtwire_server_listen_unix(M.srv, path) < 0) {

@@ -689,13 +689,15 @@ class ModuleEmitter:
                 add(t.name + suffix, f"function {t.name}{suffix}")
         for p in self.programs:
             add(p.symbol(), f"program table {p.symbol()}")
-            for suffix in ("_server_handlers", "_server_binding", "_server_bind"):
+            for suffix in ("_server_handlers", "_server_binding", "_server_bind", "_event_binding"):
                 add(p.p.name + suffix, f"server table {p.p.name}{suffix}")
             for pr in p.p.procs:
-                for kind in ("call", "stream", "on", "serve", "send"):
+                for kind in ("call", "stream", "on", "serve", "send", "dispatch"):
                     name = f"{p.p.name}_{kind}_{pr.short.lower()}"
                     add(name, f"client function {name}")
                     add(name + "_async", f"client function {name}_async")
+                fn_type = f"{p.p.name}_{pr.short.lower()}_fn"
+                add(fn_type, f"event handler type {fn_type}")
         add(self.base, f"protocol descriptor {self.base}")
         self.check_c_names()
 

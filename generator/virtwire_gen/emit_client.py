@@ -12,7 +12,9 @@ asynchronous call whose argument and result types are the procedure's own:
             const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque);
 
 stream procedures also get remote_stream_<name>() (virtwire_client_stream_call)
-and events remote_on_<name>() (virtwire_client_on_event).  All are static
+and events a typed handler type and remote_on_<name>() (virtwire_client_on_event
+through a dispatcher that, for the *_CALLBACK_* events, keeps only the
+callbackID the handler was registered for).  All are static
 inline wrappers: the header costs nothing to code that does not use it.
 """
 
@@ -66,17 +68,62 @@ class ClientEmitter:
                     "}", ""]
         return out
 
+    def has_callback_id(self, msg: str) -> bool:
+        """Whether an event's message starts with 'int callbackID' (the
+        *_EVENT_CALLBACK_* events): such events are demultiplexed by the
+        callbackID their registration call returned."""
+        t = self.m.types.get(msg)
+        fields = getattr(t, "fields", None)
+        return bool(fields) and fields[0].name == "callbackID" and fields[0].type.kind == "int" \
+            and fields[0].shape == "scalar"
+
+    def event_binding(self, prog) -> List[str]:
+        n = prog.name
+        return [f"/** A typed event handler's registration, owned by the caller: it must",
+                f" *  stay valid until virtwire_client_remove_event() of the id that",
+                f" *  {n}_on_<event>() returned (or the client is closed). */",
+                f"typedef struct {n}_event_binding {{",
+                "    void (*fn)(void);  /* the typed handler */",
+                "    void *opaque;",
+                "    int callback_id;   /* only this callbackID; -1: every one */",
+                f"}} {n}_event_binding;", ""]
+
     def event_function(self, prog, pr) -> List[str]:
-        fn = f"{prog.name}_on_{pr.short.lower()}"
-        return [f"/* {pr.name} = {pr.number}: fn gets a const {pr.msg} * as msg. */",
-                f"static inline int {fn}(virtwire_client *c, virtwire_client_event_fn fn, void *opaque)",
+        n, short = prog.name, pr.short.lower()
+        fn_t = f"{n}_{short}_fn"
+        demux = self.has_callback_id(pr.msg)
+        filt = (["    if (b->callback_id >= 0 && m->callbackID != b->callback_id)", "        return;"]
+                if demux else [])
+        doc = ("callback_id: the callbackID the registration call returned, or -1 for all"
+               if demux else "callback_id: unused (this event carries no callbackID); pass -1")
+        return [f"/* {pr.name} = {pr.number} */",
+                f"typedef void (*{fn_t})(virtwire_client *c, const {pr.msg} *msg, void *opaque);",
+                "",
+                f"static inline void {n}_dispatch_{short}(virtwire_client *c, const virtwire_program *prog,",
+                "                                          int32_t proc, const void *msg, void *opaque)",
                 "{",
-                f"    return virtwire_client_on_event(c, &{prog.name}_program, {self.proc_const(prog, pr)}, "
-                "fn, opaque);",
+                f"    const {n}_event_binding *b = (const {n}_event_binding *)opaque;",
+                f"    const {pr.msg} *m = (const {pr.msg} *)msg;",
+                "    (void)prog;",
+                "    (void)proc;"] + filt + [
+                f"    (({fn_t})b->fn)(c, m, b->opaque);",
+                "}", "",
+                f"/** Calls fn for every {pr.name} message; {doc}.",
+                " *  Returns the id for virtwire_client_remove_event() or an error. */",
+                f"static inline int {n}_on_{short}(virtwire_client *c, {n}_event_binding *b, {fn_t} fn,",
+                "                                  int callback_id, void *opaque)",
+                "{",
+                "    b->fn = (void (*)(void))fn;",
+                "    b->opaque = opaque;",
+                "    b->callback_id = callback_id;",
+                f"    return virtwire_client_on_event(c, &{n}_program, {self.proc_const(prog, pr)}, "
+                f"{n}_dispatch_{short}, b);",
                 "}", ""]
 
     def program(self, prog) -> List[str]:
         out = [f"/* Program {prog.name}: {len(prog.procs)} procedures. */", ""]
+        if any(pr.msg for pr in prog.procs):
+            out += self.event_binding(prog)
         for pr in prog.procs:
             out += self.event_function(prog, pr) if pr.msg else self.call_functions(prog, pr)
         return out

@@ -340,14 +340,46 @@ def test_limit(_unused):
         assert held == [limit] * (full * limit) + [rest] * rest, (limit, held)
 
 
+def free_tcp_port():
+    """A loopback port free a moment ago: the kernel's pick for port 0."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Endpoint:
+    """What virsh() needs of a daemon: a URI."""
+
+    def __init__(self, uri):
+        self.uri = uri
+
+
+def test_tcp(_unused):
+    """virsh over TCP (--tcp PORT), with the unix listener of the same daemon
+    seeing the same state."""
+    port = free_tcp_port()
+    d = Daemon(("--tcp", str(port)))
+    try:
+        tcp = Endpoint("test+tcp://127.0.0.1:%d/default" % port)
+        assert table_rows(virsh(tcp, "list", "--all").stdout) == [
+            ["1", "test", "running"], ["-", "vm1", "shut off"], ["-", "vm2", "shut off"]]
+        assert "Domain 'vm1' started" in virsh(tcp, "start", "vm1").stdout
+        # One daemon behind both listeners: the unix client sees the change.
+        assert table_rows(virsh(d, "list").stdout) == [
+            ["1", "test", "running"], ["2", "vm1", "running"]]
+    finally:
+        log = d.stop()
+    assert "unknown procedure" not in log, log
+
+
 TESTS = {"virsh": test_virsh, "events": test_events, "screenshot": test_screenshot,
          "volume": test_volume, "python": test_python, "unknown": test_unknown,
-         "limit": test_limit}
+         "limit": test_limit, "tcp": test_tcp}
 
 if __name__ == "__main__":
     start = time.time()
-    if GROUP == "limit":
-        test_limit(None)
+    if GROUP in ("limit", "tcp"):  # these start their own daemon
+        TESTS[GROUP](None)
     else:
         daemon = Daemon()
         try:

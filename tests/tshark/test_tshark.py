@@ -81,7 +81,7 @@ class Tshark(unittest.TestCase):
     @classmethod
     def start_capture(cls):
         cls.capture = subprocess.Popen(
-            [cls.tshark, "-i", "lo", "-f", f"tcp port {cls.port}", "-w", cls.pcap],
+            [cls.tshark, "-i", "lo", "-B", "64", "-f", f"tcp port {cls.port}", "-w", cls.pcap],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         # tshark says "Capturing on 'Loopback: lo'" once the capture runs.
         deadline = time.monotonic() + 20
@@ -192,7 +192,12 @@ class Tshark(unittest.TestCase):
         self.assertIn("event 'lifecycle' for domain 'test': Resumed", self.events)
 
     def test_nothing_malformed(self):
-        self.assertEqual(self.dissect("-Y", "_ws.malformed || _ws.expert.severity >= warning"), "")
+        # TCP's own sequence analysis (a duplicate or SACK ack when the
+        # loaded machine drops a captured packet) says nothing about
+        # libvirt's framing: every other warning, and any malformed packet,
+        # fails the test.
+        self.assertEqual(self.dissect(
+            "-Y", "_ws.malformed || (_ws.expert.severity >= warning && !tcp.analysis.flags)"), "")
 
     def test_list_session_decoded(self):
         stream, frames = self.session(CONNECT_LIST_ALL_DOMAINS)
