@@ -64,6 +64,12 @@ typedef struct job {
     int32_t proc;
     void *msg;
     virtwire_arena arena;
+    /* JOB_CLOSED: the death it reports, and whether the user is told: a
+     * connection that died on its own is reported even when
+     * virtwire_client_close() comes before the job runs; one that
+     * virtwire_client_close() ended is not. */
+    int why;
+    int notify;
 } job;
 
 /* A call in flight.  Synchronous calls live on the caller's stack and
@@ -151,6 +157,7 @@ struct virtwire_client {
     size_t npending_async;
     int dead;    /* 0, or why the connection died */
     int closing;
+    int close_called; /* virtwire_client_close() began: deaths are not reported */
     int opened;  /* the handshake opened the connection */
     int admin;
     int default_timeout_ms;
@@ -447,6 +454,8 @@ static void mark_dead(virtwire_client *c, int why)
     job *j = calloc(1, sizeof *j);
     if (j) {
         j->kind = JOB_CLOSED;
+        j->why = c->dead;
+        j->notify = !c->close_called;
         queue_job(c, j);
     }
 }
@@ -703,9 +712,8 @@ static void run_jobs(virtwire_client *c)
             if (!c->jobs)
                 c->jobs_tail = NULL;
         }
-        virtwire_client_close_fn close_fn = c->closing ? NULL : c->close_fn;
+        virtwire_client_close_fn close_fn = c->close_fn;
         void *close_opaque = c->close_opaque;
-        int why = c->dead;
         pthread_mutex_unlock(&c->lock);
         if (!j)
             return;
@@ -718,8 +726,8 @@ static void run_jobs(virtwire_client *c)
             virtwire_arena_fini(&j->arena);
             break;
         case JOB_CLOSED:
-            if (close_fn)
-                close_fn(c, why, close_opaque);
+            if (close_fn && j->notify)
+                close_fn(c, j->why, close_opaque);
             break;
         }
         free(j);
@@ -1406,6 +1414,9 @@ void virtwire_client_close(virtwire_client *c)
 {
     if (!c)
         return;
+    pthread_mutex_lock(&c->lock);
+    c->close_called = 1; /* the daemon hangs up after CONNECT_CLOSE */
+    pthread_mutex_unlock(&c->lock);
     if (c->opened && virtwire_client_error(c) == 0) {
         virtwire_call_opts o = { .timeout_ms = CLOSE_TIMEOUT_MS };
         if (c->admin)
