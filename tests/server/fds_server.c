@@ -30,8 +30,10 @@
 
 /* ret_fds are borrowed by the server: the reply (or a dup() of each fd in
  * the connection's output queue) is out when the loop round that completed
- * the call ends, so the pipe end is closed after that round. */
-#define MAX_PENDING 16
+ * the call ends, so the pipe end is closed after that round.  One round
+ * may serve every call the client makes (it reads until the socket is
+ * empty), so there is room for all of them: the test makes 20. */
+#define MAX_PENDING 256
 static int to_close[MAX_PENDING];
 static size_t nto_close;
 
