@@ -151,6 +151,7 @@ struct virtwire_client {
     int io_owner;          /* IO_BG, IO_FREE or IO_CALLER */
     pthread_t owner_tid;   /* the caller owning it (IO_CALLER) */
     int want_role;         /* a caller asked the I/O thread to yield it */
+    int batching;          /* the I/O thread runs callbacks: their calls are corked */
     uint64_t free_since;   /* when the role last became IO_FREE */
     pthread_cond_t bg_cond; /* the I/O thread's standby */
     struct pending *waiters; /* synchronous calls waiting for their reply */
@@ -814,9 +815,18 @@ static void *io_main(void *arg)
     pthread_mutex_lock(&c->lock);
     for (;;) {
         if (c->jobs) {
+            /* Calls the callbacks make are batched: one write for all. */
+            c->batching = 1;
             pthread_mutex_unlock(&c->lock);
             run_jobs(c);
             pthread_mutex_lock(&c->lock);
+            c->batching = 0;
+            if (virtwire_conn_pending_output(c->conn)) {
+                virtwire_conn_flush(c->conn, 0);
+                /* What the socket did not take needs POLLOUT. */
+                if (virtwire_conn_pending_output(c->conn))
+                    wake_owner(c);
+            }
             continue;
         }
         if (c->dead)
@@ -881,9 +891,14 @@ static int send_call(virtwire_client *c, const virtwire_program *prog, pending *
     if (rc < 0)
         return rc;
     int with_fds = nfds > 0 || (p->proc->flags & VIRTWIRE_PROC_FDS_CALL);
+    /* A call from a callback waits for the I/O thread's one write after
+     * its callbacks (see io_main()). */
+    int batch = c->batching && on_io_thread(c);
+    virtwire_conn_cork(c->conn, batch);
     int64_t serial = virtwire_transport_send(p->tp, p->proc->number,
                                              with_fds ? VIR_NET_CALL_WITH_FDS : VIR_NET_CALL,
                                              VIR_NET_OK, 0, payload, len, fds, nfds);
+    virtwire_conn_cork(c->conn, 0);
     if (serial < 0) {
         rc = (int)serial;
         int fatal = virtwire_transport_error(c->t);
@@ -899,7 +914,7 @@ static int send_call(virtwire_client *c, const virtwire_program *prog, pending *
     /* What the socket did not take at once needs POLLOUT: tell the owner
      * of the I/O role, which polls with the events of before (a caller
      * that takes the role itself polls with the new ones). */
-    if (virtwire_conn_pending_output(c->conn))
+    if (!batch && virtwire_conn_pending_output(c->conn))
         wake_owner(c);
     return 0;
 }

@@ -51,11 +51,13 @@ struct virtwire_conn {
     queued_fd *fdq;
     size_t fdq_head, fdq_len, fdq_cap;
 
-    /* Input: bytes read but not yet consumed by the transport (only when a
-     * frame waiting for fds stopped it; see feed_bytes()). */
+    /* Input: bytes read but not yet consumed by the transport. */
     unsigned char *rbuf;
     size_t rstart, rend;
+    int rfd;     /* an fd received with the last byte read, not yet used (-1) */
+    int drained; /* the last read found the socket empty */
 
+    int corked; /* see virtwire_conn_cork() */
     int rerr;  /* sticky: reading is over (EOF, socket or transport error) */
     int werr;  /* sticky: writing failed */
     int saved_errno;
@@ -305,7 +307,7 @@ static int conn_on_send(virtwire_transport *t, const struct iovec *iov, size_t n
         return VIRTWIRE_ECLOSED;
     /* Earlier output first; if the socket takes it all, this frame may go
      * straight out too. */
-    if (c->qlen || c->fdq_len)
+    if ((c->qlen || c->fdq_len) && !c->corked)
         write_queue(c);
     if (c->werr)
         return c->werr;
@@ -315,7 +317,7 @@ static int conn_on_send(virtwire_transport *t, const struct iovec *iov, size_t n
 
     size_t sent = 0;
     size_t fds_sent = 0;
-    if (c->qlen == 0 && c->fdq_len == 0) {
+    if (c->qlen == 0 && c->fdq_len == 0 && !c->corked) {
         ssize_t w = total ? send_iov(c, iov, niov) : 0;
         if (w < 0)
             return write_failed(c, (int)w);
@@ -349,106 +351,140 @@ static int conn_on_send(virtwire_transport *t, const struct iovec *iov, size_t n
 /* Receiving                                                                */
 /* ------------------------------------------------------------------------ */
 
-/* Receives one fd (one recvmsg, one dummy byte).  Returns 1 with *fd set,
- * 0 when nothing is there yet, or a negative code. */
-static int recv_one_fd(virtwire_conn *c, int *fd)
+/*
+ * Reads once into the empty read buffer: everything the socket has, up to
+ * READ_BUF_SIZE.  On a unix socket the read is a recvmsg() with room for
+ * one fd (MSG_CMSG_CLOEXEC): Linux ends a read of a stream socket right
+ * after the bytes that carry fds, so an fd that comes is the one of the
+ * read's last byte, the dummy byte libvirt sends with each fd; it waits in
+ * c->rfd until the transport asks for it.  Sets c->drained when the
+ * socket is found empty.  A short read is not taken as empty: reading on
+ * until EAGAIN or end of file keeps process() right for edge-triggered
+ * event loops that do not report hang-ups apart.  Returns the bytes read, 0 when the socket
+ * is empty, or a negative code.
+ */
+static ssize_t read_some(virtwire_conn *c)
 {
-    char dummy;
-    struct iovec iov = { &dummy, 1 };
+    /* An fd still here came with bytes already used up as frame bytes (a
+     * peer that does not follow the protocol): nobody will ask for it. */
+    if (c->rfd >= 0) {
+        close(c->rfd);
+        c->rfd = -1;
+    }
     union {
         char buf[CMSG_SPACE(sizeof(int))];
         struct cmsghdr align;
     } ctl;
+    struct iovec iov = { c->rbuf, READ_BUF_SIZE };
     for (;;) {
         struct msghdr mh = { 0 };
         mh.msg_iov = &iov;
         mh.msg_iovlen = 1;
-        mh.msg_control = ctl.buf;
-        mh.msg_controllen = sizeof(ctl.buf);
+        if (c->is_unix) {
+            mh.msg_control = ctl.buf;
+            mh.msg_controllen = sizeof(ctl.buf);
+        }
         ssize_t n = recvmsg(c->fd, &mh, MSG_CMSG_CLOEXEC);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return 0;
-        if (n < 0)
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                c->drained = 1;
+                return 0;
+            }
             return sock_error(c, errno);
+        }
         if (n == 0)
-            return VIRTWIRE_ECLOSED;
-        /* The kernel closes fds that did not fit (MSG_CTRUNC): only the
-         * first one of a message counts, as with libvirt. */
-        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-        if (!cm || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
-            cm->cmsg_len < CMSG_LEN(sizeof(int)))
-            return VIRTWIRE_EFD_MISSING;
-        memcpy(fd, CMSG_DATA(cm), sizeof(int));
-        return 1;
+            return VIRTWIRE_ECLOSED; /* also in the middle of a frame */
+        for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); c->is_unix && cm;
+             cm = CMSG_NXTHDR(&mh, cm)) {
+            if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
+                cm->cmsg_len < CMSG_LEN(sizeof(int)))
+                continue;
+            /* One fd per message, as libvirt sends them: the kernel has
+             * closed any that did not fit (MSG_CTRUNC). */
+            memcpy(&c->rfd, CMSG_DATA(cm), sizeof(int));
+        }
+        c->rstart = 0;
+        c->rend = (size_t)n;
+        return n;
     }
 }
 
-/* Feeds rbuf[rstart .. rend) to the transport.  Returns 0 or its error. */
+/* Feeds rbuf[rstart .. rend) to the transport until it is used up or the
+ * transport waits for fds.  Returns 0 or the transport's error. */
 static int feed_bytes(virtwire_conn *c)
 {
     while (c->rstart < c->rend) {
         virtwire_need need = virtwire_transport_need(c->t);
         if (need.kind != VIRTWIRE_NEED_BYTES)
-            return 0; /* fds first: the rest waits for them */
+            return 0;
         ssize_t n = virtwire_transport_receive(c->t, c->rbuf + c->rstart, c->rend - c->rstart);
         if (n < 0)
             return (int)n;
+        if (n == 0) /* cannot happen: receive() stops only where fds are due */
+            return virtwire_transport_error(c->t) ? virtwire_transport_error(c->t)
+                                                  : VIRTWIRE_EFD_MISSING;
         c->rstart += (size_t)n;
-        if (n == 0)
-            return 0;
     }
-    c->rstart = c->rend = 0;
     return 0;
 }
 
+/* Hands the transport the fd it waits for, with its dummy byte, the next
+ * byte read.  Returns 0, 1 when the socket has nothing more yet, or a
+ * negative code. */
+static int feed_fd(virtwire_conn *c)
+{
+    if (!c->is_unix)
+        return VIRTWIRE_EFD_MISSING; /* fds never pass over TCP */
+    if (c->rstart == c->rend) {
+        if (c->drained)
+            return 1;
+        ssize_t n = read_some(c);
+        if (n <= 0)
+            return n < 0 ? (int)n : 1;
+    }
+    if (c->rfd < 0)
+        return VIRTWIRE_EFD_MISSING; /* a plain byte came where an fd was due */
+    int fd = c->rfd;
+    c->rfd = -1;
+    c->rstart++; /* the dummy byte */
+    return virtwire_transport_receive_fd(c->t, fd); /* owns fd, even on error */
+}
+
 /*
- * Reads what the transport needs until the socket has no more.  Returns 0
- * (socket drained) or the code that ends reading.
+ * Reads and feeds the transport until the socket has no more.  Bytes are
+ * read as many as the socket has, past the ends of frames: the fds of a
+ * frame come with the dummy bytes after it, each in a read of its own (see
+ * read_some()).  Returns 0 (socket drained) or the code that ends reading.
  */
 static int read_loop(virtwire_conn *c)
 {
+    c->drained = 0;
     for (;;) {
         if (atomic_load(&c->shut))
             return VIRTWIRE_ECLOSED;
         virtwire_need need = virtwire_transport_need(c->t);
         if (need.kind == VIRTWIRE_NEED_NOTHING)
             return virtwire_transport_error(c->t);
+        int rc;
         if (need.kind == VIRTWIRE_NEED_FDS) {
-            if (!c->is_unix)
-                return VIRTWIRE_EFD_MISSING; /* fds never pass over TCP */
-            int fd = -1;
-            int rc = recv_one_fd(c, &fd);
-            if (rc <= 0)
-                return rc;
-            rc = virtwire_transport_receive_fd(c->t, fd);
-            if (rc == 0)
-                rc = feed_bytes(c); /* bytes read past the frame, if any */
+            rc = feed_fd(c);
+            if (rc != 0)
+                return rc > 0 ? 0 : rc;
+            continue;
+        }
+        if (c->rstart < c->rend) {
+            rc = feed_bytes(c);
             if (rc < 0)
                 return rc;
             continue;
         }
-        /* On a unix socket never read past a frame that may announce fds:
-         * the fds come after its last byte. */
-        size_t want = READ_BUF_SIZE;
-        if (c->is_unix && need.count < want)
-            want = need.count;
-        ssize_t n = recv(c->fd, c->rbuf, want, 0);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                return 0;
-            return sock_error(c, errno);
-        }
-        if (n == 0)
-            return VIRTWIRE_ECLOSED; /* also in the middle of a frame */
-        c->rstart = 0;
-        c->rend = (size_t)n;
-        int rc = feed_bytes(c);
-        if (rc < 0)
-            return rc;
+        if (c->drained)
+            return 0;
+        ssize_t n = read_some(c);
+        if (n < 0)
+            return (int)n;
     }
 }
 
@@ -568,6 +604,12 @@ int virtwire_conn_flush(virtwire_conn *c, int timeout_ms)
     }
 }
 
+void virtwire_conn_cork(virtwire_conn *c, int on)
+{
+    if (c)
+        c->corked = on != 0;
+}
+
 size_t virtwire_conn_pending_output(const virtwire_conn *c)
 {
     return c ? c->qlen + c->fdq_len : 0;
@@ -635,6 +677,8 @@ void virtwire_conn_free(virtwire_conn *c)
     virtwire_transport_free(c->t);
     if (c->fd >= 0)
         close(c->fd);
+    if (c->rfd >= 0)
+        close(c->rfd);
     free(c->q);
     free(c->fdq);
     free(c->rbuf);
@@ -670,6 +714,7 @@ int virtwire_conn_adopt(int fd, int is_unix, virtwire_transport_role role,
     }
     c->fd = fd;
     c->is_unix = is_unix ? 1 : 0;
+    c->rfd = -1;
     atomic_init(&c->shut, 0);
     if (cbs)
         c->user = *cbs;

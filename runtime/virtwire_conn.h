@@ -19,9 +19,12 @@
  *
  * File descriptors (unix sockets only) go exactly as with libvirt: all the
  * bytes of a frame first, then one sendmsg() per fd carrying one '\0' byte
- * and one SCM_RIGHTS message; the receiving side reads no byte past a frame
- * that announces fds (at most virtwire_transport_need().count bytes per
- * read) and then one recvmsg() per fd, with MSG_CMSG_CLOEXEC.  Received fds
+ * and one SCM_RIGHTS message.  The receiving side reads as much as the
+ * socket has in one recvmsg() (MSG_CMSG_CLOEXEC), frames after frames:
+ * Linux ends a read of a stream socket right after bytes that carry fds, so
+ * each fd arrives with the read that ends with its dummy byte, and waits
+ * until the transport asks for it.  A plain byte where an fd is due is
+ * VIRTWIRE_EFD_MISSING; an fd nobody asked for is closed.  Received fds
  * belong to the transport (see virtwire_transport_msg).  Sending fds over a
  * TCP connection fails: on_send returns VIRTWIRE_EINVAL, so the transport's
  * send function returns VIRTWIRE_ESEND.
@@ -161,6 +164,15 @@ int virtwire_conn_run_once(virtwire_conn *c, int timeout_ms);
  * VIRTWIRE_ETIMEDOUT (output still queued), or an error as process() does.
  */
 int virtwire_conn_flush(virtwire_conn *c, int timeout_ms);
+
+/**
+ * Output batching: while corked (on non-zero), frames sent are queued
+ * (copied) instead of written.  Uncorking writes nothing by itself: what was
+ * queued goes out with the next frame sent uncorked, or by process() or
+ * flush().  For a sender about to send several small frames in a row, so
+ * that one write takes them all.
+ */
+void virtwire_conn_cork(virtwire_conn *c, int on);
 
 /** Bytes queued but not yet written, counting one per fd still to send
  *  (its dummy byte). */

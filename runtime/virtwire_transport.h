@@ -28,10 +28,12 @@
  *
  * Reading more than need().count bytes at a time is fine on a connection
  * that never carries fds; receive() consumes as many whole frames as it is
- * given.  On a unix socket that may carry fds, read at most need().count
- * bytes: receive() stops at the end of a frame that announces fds and will
- * not accept bytes until they have arrived, exactly like libvirt, which
- * never reads past such a frame.
+ * given.  receive() stops at the end of a frame that announces fds and will
+ * not accept bytes until they have arrived.  On a unix socket that may
+ * carry fds, either read at most need().count bytes, as libvirt does, or
+ * read more and keep what follows the frame until its fds are fed:
+ * virtwire_conn does the latter, relying on Linux ending a read of a
+ * stream socket right after the bytes that carry fds.
  *
  * Threads: a transport is not thread-safe; use it from one thread at a time.
  *

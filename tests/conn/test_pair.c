@@ -578,6 +578,45 @@ static void test_errors(void)
     close(sp[0]);
     side_fini(&sv);
 
+    /* 3b. A unix server receiving a plain CALL whose bytes carry an fd
+     *     nobody asked for: the call is served, the fd closed. */
+    {
+        static const unsigned char plain_call[] = {
+            0x00, 0x00, 0x00, 0x1c, 0x20, 0x00, 0x80, 0x86, 0x00, 0x00, 0x00, 0x01,
+            0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+            0x00, 0x00, 0x00, 0x00,
+        };
+        CHECK_INT(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+        side_init(&sv, sp[1], 1, VIRTWIRE_TRANSPORT_SERVER);
+        int u[2];
+        CHECK_INT(pipe(u), 0);
+        union {
+            char buf[CMSG_SPACE(sizeof(int))];
+            struct cmsghdr align;
+        } ctl;
+        memset(&ctl, 0, sizeof ctl);
+        struct iovec iov = { (void *)plain_call, sizeof plain_call };
+        struct msghdr mh = { 0 };
+        mh.msg_iov = &iov;
+        mh.msg_iovlen = 1;
+        mh.msg_control = ctl.buf;
+        mh.msg_controllen = sizeof ctl.buf;
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(cm), &u[1], sizeof(int));
+        CHECK_INT(sendmsg(sp[0], &mh, 0), (ssize_t)sizeof plain_call);
+        close(u[1]);
+        CHECK_INT(virtwire_conn_run_once(sv.c, TIMEOUT), 0);
+        CHECK_INT(sv.calls, 1);
+        CHECK_INT(sv.bad, 0);
+        check_pipe_eof(u[0]); /* the server holds no copy of the write end */
+        close(u[0]);
+        close(sp[0]);
+        side_fini(&sv);
+    }
+
     /* 4. flush() against a peer that does not read times out; once the
      *    peer reads, it completes, and the peer got exactly one frame. */
     CHECK_INT(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
