@@ -9,6 +9,10 @@
  * round.  Calls live on the heap from dispatch to completion; a deferred
  * call whose client is gone is orphaned (client = NULL) and freed when its
  * handler completes it.
+ *
+ * Keepalive: each client's transport keeps its own PING timer on the
+ * server's monotonic clock; the loop polls no longer than the nearest
+ * deadline and ticks the timers that are due after every poll.
  */
 #define _GNU_SOURCE
 
@@ -28,12 +32,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "remote_protocol.h"
 #include "virtwire_transport.h"
 
 #define MAX_LISTENERS 8
 /* A read stream is pulled for more data while less than this is queued. */
 #define STREAM_PULL_BELOW ((size_t)1 << 20)
 #define MAX_CLIENT_REQUESTS_LIMIT 1000u
+/* libvirt's VIR_DRV_FEATURE_PROGRAM_KEEPALIVE. */
+#define FEATURE_PROGRAM_KEEPALIVE 10
 
 typedef struct call_impl call_impl;
 
@@ -91,7 +98,9 @@ struct virtwire_server_client {
     backlog_msg *backlog, *backlog_tail;
     virtwire_server_stream *streams;
     int closing;
+    int error;  /* why it is closing: see virtwire_server_client_error() */
     int opened; /* on_open accepted it: on_close is due */
+    int keepalive; /* own PINGs started */
 };
 
 typedef struct listener {
@@ -111,10 +120,22 @@ struct virtwire_server {
     virtwire_server_client *clients;
     size_t nclients;
     unsigned int max_requests;
+    int ka_interval_ms; /* <= 0: no own PINGs */
+    unsigned int ka_count;
     volatile int stop;
 };
 
 static const virtwire_transport_program_callbacks program_cbs;
+
+/* Marks the client for reaping at the end of the round, keeping the first
+ * reason. */
+static void client_fail(virtwire_server_client *c, int why)
+{
+    if (!c->closing) {
+        c->closing = 1;
+        c->error = why;
+    }
+}
 
 /* ------------------------------------------------------------------------ */
 /* Errors                                                                   */
@@ -391,6 +412,20 @@ static void call_unlink(virtwire_server_client *c, call_impl *ci)
     }
 }
 
+/* A CONNECT_SUPPORTS_FEATURE(VIR_DRV_FEATURE_PROGRAM_KEEPALIVE) of the
+ * remote program answered yes: libvirtd starts pinging the client there
+ * (remoteDispatchConnectSupportsFeature). */
+static int announces_keepalive(const virtwire_server_call *call)
+{
+    const virtwire_proc *p = call->proc;
+    if (p->args != &remote_connect_supports_feature_args_desc ||
+        p->ret != &remote_connect_supports_feature_ret_desc)
+        return 0;
+    const remote_connect_supports_feature_args *a = call->args;
+    const remote_connect_supports_feature_ret *r = call->ret;
+    return a->feature == FEATURE_PROGRAM_KEEPALIVE && r->supported != 0;
+}
+
 /* Sends the reply of a handled call: ret or error, then opens its stream. */
 static void call_reply(call_impl *ci, int rc)
 {
@@ -424,6 +459,8 @@ static void call_reply(call_impl *ci, int rc)
     if (sent < 0 && virtwire_transport_error(virtwire_transport_program_transport(ci->tp)) == 0)
         send_plain_error(ci->tp, proc->number, call->serial, VIRTWIRE_VIR_ERR_RPC,
                          "Unable to encode message payload");
+    else if (sent >= 0 && announces_keepalive(call))
+        virtwire_server_client_start_keepalive(call->client);
 }
 
 void virtwire_server_call_complete(virtwire_server_call *call, int rc)
@@ -510,7 +547,7 @@ static void backlog_push(virtwire_server_client *c, const virtwire_transport_msg
 {
     backlog_msg *b = malloc(sizeof *b + m->payload_len);
     if (!b) {
-        c->closing = 1; /* cannot keep the call: drop the client */
+        client_fail(c, VIRTWIRE_ENOMEM); /* cannot keep the call: drop the client */
         return;
     }
     b->next = NULL;
@@ -624,6 +661,33 @@ void virtwire_server_client_close(virtwire_server_client *c)
     c->closing = 1;
 }
 
+int virtwire_server_client_error(const virtwire_server_client *c)
+{
+    return c->error;
+}
+
+int virtwire_server_client_start_keepalive(virtwire_server_client *c)
+{
+    if (!c)
+        return VIRTWIRE_EINVAL;
+    virtwire_server *srv = c->srv;
+    if (c->closing)
+        return VIRTWIRE_ECLOSED;
+    if (c->keepalive || srv->ka_interval_ms <= 0)
+        return 0; /* already on, or off by configuration: as libvirt */
+    int rc = virtwire_transport_keepalive_start(virtwire_conn_transport(c->conn),
+                                                (unsigned int)srv->ka_interval_ms, srv->ka_count);
+    if (rc < 0)
+        return rc;
+    c->keepalive = 1;
+    return 0;
+}
+
+int virtwire_server_client_keepalive(const virtwire_server_client *c)
+{
+    return c->keepalive;
+}
+
 static void client_free(virtwire_server_client *c)
 {
     virtwire_server *srv = c->srv;
@@ -722,6 +786,8 @@ int virtwire_server_new(const virtwire_server_callbacks *cbs, void *opaque,
     srv->opaque = opaque;
     srv->tcp_port = -1;
     srv->max_requests = VIRTWIRE_SERVER_MAX_CLIENT_REQUESTS_DEFAULT;
+    srv->ka_interval_ms = VIRTWIRE_SERVER_KEEPALIVE_INTERVAL_MS_DEFAULT;
+    srv->ka_count = VIRTWIRE_SERVER_KEEPALIVE_COUNT_DEFAULT;
     *out = srv;
     return 0;
 }
@@ -757,6 +823,15 @@ int virtwire_server_set_max_client_requests(virtwire_server *srv, unsigned int n
     if (!srv || n < 1 || n > MAX_CLIENT_REQUESTS_LIMIT)
         return VIRTWIRE_EINVAL;
     srv->max_requests = n;
+    return 0;
+}
+
+int virtwire_server_set_keepalive(virtwire_server *srv, int interval_ms, unsigned int count)
+{
+    if (!srv)
+        return VIRTWIRE_EINVAL;
+    srv->ka_interval_ms = interval_ms > 0 ? interval_ms : 0;
+    srv->ka_count = count;
     return 0;
 }
 
@@ -920,14 +995,23 @@ static short client_events(const virtwire_server_client *c)
     return ev;
 }
 
-/* Work that needs no input: kept calls and read streams. */
+/* Work that needs no input: kept calls, read streams, keepalive. */
 static void client_idle_work(virtwire_server_client *c)
 {
+    virtwire_transport *t = virtwire_conn_transport(c->conn);
     backlog_pump(c);
     if (!c->closing)
         pull_streams(c);
-    if (!c->closing && virtwire_conn_process(c->conn, POLLOUT) < 0)
-        c->closing = 1;
+    if (!c->closing && virtwire_transport_keepalive_timeout(t) == 0) {
+        int rc = virtwire_transport_keepalive_tick(t); /* a PING, or death */
+        if (rc < 0)
+            client_fail(c, rc);
+    }
+    if (!c->closing) {
+        int rc = virtwire_conn_process(c->conn, POLLOUT);
+        if (rc < 0)
+            client_fail(c, rc);
+    }
 }
 
 int virtwire_server_run_once(virtwire_server *srv, int timeout_ms)
@@ -946,6 +1030,9 @@ int virtwire_server_run_once(virtwire_server *srv, int timeout_ms)
     for (virtwire_server_client *c = srv->clients; c; c = c->next) {
         if ((c->backlog && !throttled(c)) || wants_pull(c))
             timeout_ms = 0; /* work to do without waiting */
+        int64_t ka = virtwire_transport_keepalive_timeout(virtwire_conn_transport(c->conn));
+        if (ka >= 0 && (timeout_ms < 0 || ka < timeout_ms))
+            timeout_ms = (int)ka; /* ka <= the interval, an int */
         who[k] = c;
         pfd[k++] = (struct pollfd){ virtwire_conn_fd(c->conn), client_events(c), 0 };
     }
@@ -963,8 +1050,11 @@ int virtwire_server_run_once(virtwire_server *srv, int timeout_ms)
             continue;
         }
         virtwire_server_client *c = who[i];
-        if (!c->closing && virtwire_conn_process(c->conn, pfd[i].revents) < 0)
-            c->closing = 1;
+        if (!c->closing) {
+            int prc = virtwire_conn_process(c->conn, pfd[i].revents);
+            if (prc < 0)
+                client_fail(c, prc);
+        }
     }
     for (virtwire_server_client *c = srv->clients; c; c = c->next)
         if (!c->closing)

@@ -27,7 +27,30 @@
  * handler gets libvirt's own answer: VIR_ERR_RPC (39), VIR_FROM_RPC (7),
  * "unknown procedure: N".  fds arrive with CALL_WITH_FDS in call->fds and
  * leave with REPLY_WITH_FDS from call->ret_fds, per the procedure table's
- * flags.  Keepalive PINGs are answered by the transport.
+ * flags.
+ *
+ * Keepalive, as libvirtd does it: PINGs from any client are always answered
+ * (by the transport).  The server pings a client of its own only once the
+ * client has announced keepalive support: a CALL of the remote program's
+ * CONNECT_SUPPORTS_FEATURE for VIR_DRV_FEATURE_PROGRAM_KEEPALIVE (10) whose
+ * handler answered supported != 0 (libvirt clients ask before CONNECT_OPEN,
+ * and only when they have an event loop to answer PINGs with).  Handlers of
+ * other programs may start it with virtwire_server_client_start_keepalive().
+ * From then on, whenever keepalive_interval passes without any frame from
+ * the client, the server sends a PING (program 0x6b656570, procedure 1,
+ * MESSAGE, serial 0); after keepalive_count PINGs in a row go unanswered,
+ * that is after interval x (count + 1) of silence, the client is dropped
+ * like one that hung up: its connection is closed, its streams end
+ * (on_close of each), its kept calls are discarded, its deferred calls are
+ * orphaned, and on_close runs; virtwire_server_client_error() then says
+ * VIRTWIRE_EKEEPALIVE.  Any frame from the client counts as an answer.
+ * Defaults: libvirtd's keepalive_interval = 5 (seconds) and
+ * keepalive_count = 5; an interval <= 0 disables own PINGs (clients are
+ * still told yes and their PINGs answered), count 0 drops a client after
+ * one interval of silence without pinging.  A client at its
+ * max_client_requests limit is not read from, so its answers wait too:
+ * handlers that keep max_client_requests calls for longer than
+ * interval x (count + 1) get the client dropped, as with libvirtd.
  *
  * Outstanding requests: each client may have at most max_client_requests
  * calls (default 5, libvirt's max_client_requests) handed to handlers and
@@ -60,6 +83,10 @@ extern "C" {
 
 /** Handlers return this to answer later with virtwire_server_call_complete(). */
 #define VIRTWIRE_SERVER_DEFER 1
+
+/** libvirtd's keepalive_interval (5 s) and keepalive_count defaults. */
+#define VIRTWIRE_SERVER_KEEPALIVE_INTERVAL_MS_DEFAULT 5000
+#define VIRTWIRE_SERVER_KEEPALIVE_COUNT_DEFAULT 5
 
 /** Default and largest number of unanswered calls per client. */
 #define VIRTWIRE_SERVER_MAX_CLIENT_REQUESTS_DEFAULT 5
@@ -119,6 +146,12 @@ void virtwire_server_free(virtwire_server *srv);
 
 /** Unanswered calls allowed per client (1..1000).  Returns 0 or EINVAL. */
 int virtwire_server_set_max_client_requests(virtwire_server *srv, unsigned int n);
+
+/** Own keepalive PINGs (see the top of this file): every interval_ms of a
+ *  client's silence, dropping it after count unanswered ones; interval_ms
+ *  <= 0 disables them.  Applies to clients whose keepalive starts
+ *  afterwards.  Returns 0 or VIRTWIRE_EINVAL (srv NULL). */
+int virtwire_server_set_keepalive(virtwire_server *srv, int interval_ms, unsigned int count);
 
 /** Serves prog (before any client connects).  Returns 0, EINVAL
  *  (already registered) or ENOMEM. */
@@ -187,6 +220,24 @@ unsigned int virtwire_server_client_outstanding(const virtwire_server_client *c)
 /** Closes the client after the current round (output already queued is
  *  attempted once). */
 void virtwire_server_client_close(virtwire_server_client *c);
+
+/** Why the client is going (e.g. in on_close): 0 while it is not, or when
+ *  the server closed it (virtwire_server_client_close(),
+ *  virtwire_server_free()); VIRTWIRE_EKEEPALIVE when it stopped answering
+ *  keepalive PINGs; VIRTWIRE_ECLOSED when it hung up; otherwise the
+ *  connection's error (VIRTWIRE_EIO, a fatal transport error,
+ *  VIRTWIRE_ENOMEM). */
+int virtwire_server_client_error(const virtwire_server_client *c);
+
+/** Starts own keepalive PINGs to the client, as libvirtd does when the
+ *  client announces keepalive support (the server does this itself for the
+ *  remote program's CONNECT_SUPPORTS_FEATURE).  Returns 0 (also when they are already on or
+ *  disabled by virtwire_server_set_keepalive()), VIRTWIRE_ECLOSED (the
+ *  client is going) or VIRTWIRE_EINVAL. */
+int virtwire_server_client_start_keepalive(virtwire_server_client *c);
+
+/** Whether own keepalive PINGs to the client are on. */
+int virtwire_server_client_keepalive(const virtwire_server_client *c);
 
 /** Calls fn for each connected client (fn must not free anything). */
 void virtwire_server_foreach_client(virtwire_server *srv,

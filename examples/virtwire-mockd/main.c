@@ -6,7 +6,13 @@
  * volume, enough for real virsh and python3-libvirt:
  *
  *   virtwire-mockd SOCKET_PATH [--tcp PORT] [--max-requests N]
+ *                  [--keepalive-interval SECONDS] [--keepalive-count N]
  *   virsh -c 'test+unix:///default?socket=SOCKET_PATH' list --all
+ *
+ * The options are libvirtd.conf's max_client_requests, keepalive_interval
+ * (seconds, default 5; 0 or less disables the daemon's own PINGs) and
+ * keepalive_count (default 5).  A client dropped because it stopped
+ * answering keepalive PINGs is logged to stderr.
  *
  * Served: the open handshake, domain listing, lookup, info, state,
  * start / destroy / suspend / resume with lifecycle events, event
@@ -912,6 +918,8 @@ static int on_open(virtwire_server_client *c, void *opaque)
 static void on_close(virtwire_server_client *c, void *opaque)
 {
     (void)opaque;
+    if (virtwire_server_client_error(c) == VIRTWIRE_EKEEPALIVE)
+        fprintf(stderr, "virtwire-mockd: client dropped: keepalive timeout\n");
     free(virtwire_server_client_get_data(c));
 }
 
@@ -978,7 +986,8 @@ static void on_signal(int sig)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: virtwire-mockd SOCKET_PATH [--tcp PORT] [--max-requests N]\n");
+    fprintf(stderr, "usage: virtwire-mockd SOCKET_PATH [--tcp PORT] [--max-requests N]\n"
+                    "         [--keepalive-interval SECONDS] [--keepalive-count N]\n");
     return 2;
 }
 
@@ -989,14 +998,23 @@ int main(int argc, char **argv)
     const char *path = argv[1];
     int tcp_port = -1;
     unsigned max_requests = 0;
+    long ka_interval = VIRTWIRE_SERVER_KEEPALIVE_INTERVAL_MS_DEFAULT / 1000;
+    long ka_count = VIRTWIRE_SERVER_KEEPALIVE_COUNT_DEFAULT;
     for (int i = 2; i < argc; i++) {
         if (strcmp(argv[i], "--tcp") == 0 && i + 1 < argc)
             tcp_port = atoi(argv[++i]);
         else if (strcmp(argv[i], "--max-requests") == 0 && i + 1 < argc)
             max_requests = (unsigned)atoi(argv[++i]);
+        else if (strcmp(argv[i], "--keepalive-interval") == 0 && i + 1 < argc)
+            ka_interval = strtol(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--keepalive-count") == 0 && i + 1 < argc)
+            ka_count = strtol(argv[++i], NULL, 10);
         else
             return usage();
     }
+    /* Seconds, as in libvirtd.conf; the server counts milliseconds. */
+    if (ka_interval > 1000000 || ka_count < 0 || ka_count > 1000000)
+        return usage();
     mockd_init(&M);
     virtwire_server_callbacks cbs = { .on_open = on_open, .on_close = on_close,
                                    .on_unknown = on_unknown };
@@ -1006,6 +1024,9 @@ int main(int argc, char **argv)
         return 1;
     if (max_requests && virtwire_server_set_max_client_requests(M.srv, max_requests) < 0)
         return usage();
+    if (virtwire_server_set_keepalive(M.srv, ka_interval > 0 ? (int)(ka_interval * 1000) : 0,
+                                      (unsigned)ka_count) < 0)
+        return 1;
     if (virtwire_server_listen_unix(M.srv, path) < 0) {
         perror("virtwire-mockd: listen");
         return 1;

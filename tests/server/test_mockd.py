@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Real libvirt clients against examples/virtwire-mockd (runtime/virtwire_server.c).
 
-usage: test_mockd.py GROUP MOCKD LIMIT_SERVER
+usage: test_mockd.py GROUP MOCKD LIMIT_SERVER KEEPALIVE_SERVER
 
 Each group starts its own daemon on a fresh socket and stops it at the end;
 every subprocess has a timeout.  Expected values come from the mock's
@@ -20,7 +20,7 @@ import tempfile
 import time
 import zlib
 
-GROUP, MOCKD, LIMIT_SERVER = sys.argv[1], sys.argv[2], sys.argv[3]
+GROUP, MOCKD, LIMIT_SERVER, KEEPALIVE_SERVER = sys.argv[1:5]
 TIMEOUT = 20
 REMOTE_PROGRAM = 0x20008086
 
@@ -372,13 +372,229 @@ def test_tcp(_unused):
     assert "unknown procedure" not in log, log
 
 
+# -- keepalive: the daemon's own PINGs (libvirtd's keepalive_interval and
+# keepalive_count; here 1 s and 1, so a silent client goes after 2 s)
+
+# length 28, program 0x6b656570 version 1, procedure PING (1) or PONG (2),
+# type MESSAGE (2), serial 0, status OK
+PING = bytes.fromhex("0000001c 6b656570 00000001 00000001 00000002 00000000 00000000")
+PONG = bytes.fromhex("0000001c 6b656570 00000001 00000002 00000002 00000000 00000000")
+KA_ARGS = ("--keepalive-interval", "1", "--keepalive-count", "1")
+DROPPED = "virtwire-mockd: client dropped: keepalive timeout"
+
+
+def call(s, proc, serial, payload=b""):
+    """One call; returns the body of its reply (checked to be REPLY, OK)."""
+    s.sendall(frame(proc, serial, payload))
+    hdr, body = read_frame(s)
+    assert hdr == (REMOTE_PROGRAM, 1, proc, 1, serial, 0), hdr
+    return body
+
+
+def raw_client(d, announce):
+    """A connection that starts as libvirt's remote driver does: AUTH_LIST
+    (66), CONNECT_SUPPORTS_FEATURE (60) for keepalive (10) when announce,
+    CONNECT_OPEN (1).  Returns the socket and the time of the last reply:
+    the client's last frame was sent just before."""
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(TIMEOUT)
+    s.connect(d.sock)
+    assert call(s, 66, 1) == struct.pack(">II", 1, 0)  # [REMOTE_AUTH_NONE]
+    if announce:
+        assert call(s, 60, 2, struct.pack(">i", 10)) == struct.pack(">i", 1)  # supported
+    name = b"test:///default"
+    call(s, 1, 3, struct.pack(">II", 1, len(name)) + name + b"\0" + struct.pack(">I", 0))
+    return s, time.monotonic()
+
+
+def read_raw_frame(s):
+    """The next whole frame as bytes, or None at end of file."""
+    def exact(n):
+        buf = b""
+        while len(buf) < n:
+            chunk = s.recv(n - len(buf))
+            if not chunk:
+                assert not buf, "end of file inside a frame"
+                return None
+            buf += chunk
+        return buf
+    head = exact(4)
+    if head is None:
+        return None
+    (n,) = struct.unpack(">I", head)
+    return head + exact(n - 4)
+
+
+def silent_until_dropped(s, t0):
+    """[(seconds since t0, frame)] received until end of file."""
+    got = []
+    while True:
+        f = read_raw_frame(s)
+        got.append((time.monotonic() - t0, f))
+        if f is None:
+            return got
+
+
+def near(t, want, early=0.15, late=0.8):
+    return want - early <= t <= want + late
+
+
+def test_keepalive(_unused):
+    """A client that announced keepalive and never answers gets count PINGs,
+    one per interval of silence, and is dropped after interval x (count + 1);
+    one that answers each PING with a PONG stays."""
+    for interval, count in ((1, 1), (1, 2), (1, 0)):
+        d = Daemon(("--keepalive-interval", str(interval), "--keepalive-count", str(count)))
+        try:
+            s, t0 = raw_client(d, announce=True)
+            got = silent_until_dropped(s, t0)
+            s.close()
+            times = [t for t, _ in got]
+            frames = [f for _, f in got]
+            assert frames == [PING] * count + [None], (interval, count, frames)
+            for i in range(count):
+                assert near(times[i], interval * (i + 1)), (interval, count, times)
+            assert near(times[-1], interval * (count + 1)), (interval, count, times)
+        finally:
+            log = d.stop()
+        assert log.count(DROPPED) == 1, log
+
+    d = Daemon(KA_ARGS)
+    try:
+        s, t0 = raw_client(d, announce=True)
+        pings = 0
+        while time.monotonic() - t0 < 4.5:  # twice the time to be dropped
+            f = read_raw_frame(s)
+            assert f == PING, f
+            pings += 1
+            s.sendall(PONG)
+        # Each PONG restarted the clock: a PING a second, never dropped.
+        assert pings >= 4, pings
+        # Still served.
+        body = call(s, 3, 9)  # CONNECT_GET_TYPE
+        assert xdr_string(body, 0)[0] == "TEST", body
+        s.close()
+    finally:
+        log = d.stop()
+    assert DROPPED not in log, log
+
+
+def test_keepalive_loop(_unused):
+    """keepalive_server.c: a loop that polls with no timeout of its own
+    wakes for the keepalive deadlines (0.7 s, count 1); the silent client,
+    held at its limit of one call with two more kept, an upload stream open,
+    is dropped after 1.4 s, and everything it had is released."""
+    d = Daemon(("700", "1"), exe=KEEPALIVE_SERVER)
+    try:
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(TIMEOUT)
+        s.connect(d.sock)
+        assert call(s, 60, 1, struct.pack(">i", 10)) == struct.pack(">i", 1)
+        # STORAGE_VOL_UPLOAD (208): vol {pool, name, key}, offset, length, flags
+        vol = b"".join(struct.pack(">I", 1) + c + b"\0\0\0" for c in (b"p", b"v", b"k"))
+        assert call(s, 208, 2, vol + struct.pack(">QQI", 0, 0, 0)) == b""
+        # Three CONNECT_GET_LIB_VERSION (157): one held, two kept.
+        s.sendall(b"".join(frame(157, 10 + i) for i in range(3)))
+        t0 = time.monotonic()
+        got = silent_until_dropped(s, t0)
+        s.close()
+        frames = [f for _, f in got]
+        times = [t for t, _ in got]
+        assert frames == [PING, None], frames
+        assert near(times[0], 0.7) and near(times[1], 1.4), times
+    finally:
+        d.stop(exits_itself=True)  # it exits once its client has gone
+    out = d.proc.stdout.read().splitlines()
+    assert out == ["stream closed", "closed keepalive 1 1", "orphaned 1"], out
+
+
+def test_keepalive_silent(_unused):
+    """A client that never announced keepalive is never pinged nor dropped,
+    while one that did, on the same daemon, is."""
+    d = Daemon(KA_ARGS)
+    try:
+        quiet, _ = raw_client(d, announce=False)
+        # Also one that asked about another feature (REMOTE_EVENT_CALLBACK).
+        other, _ = raw_client(d, announce=False)
+        assert call(other, 60, 4, struct.pack(">i", 14)) == struct.pack(">i", 1)
+        pinged, t0 = raw_client(d, announce=True)
+        assert read_raw_frame(pinged) == PING
+        assert read_raw_frame(pinged) is None  # dropped after 2 s
+        while time.monotonic() - t0 < 4.5:
+            r, _, _ = select.select([quiet, other], [], [], 4.5 - (time.monotonic() - t0))
+            assert not r, "a client that did not announce keepalive got %r" % \
+                (r[0].recv(64),)
+        for s in (quiet, other):
+            body = call(s, 3, 9)  # CONNECT_GET_TYPE: still connected
+            assert xdr_string(body, 0)[0] == "TEST", body
+            s.close()
+        pinged.close()
+    finally:
+        log = d.stop()
+    assert log.count(DROPPED) == 1, log
+
+
+# python3-libvirt in a process of its own: MODE "loop" registers the default
+# event loop and runs it in a thread (the client then announces keepalive
+# and answers the daemon's PINGs from there), "noloop" registers it but never
+# runs it (announced, never answered), "none" registers none (never
+# announced).  It lists the domains, stays idle IDLE seconds, lists again.
+PY_CLIENT = r"""
+import sys, threading, time, libvirt
+mode, uri, idle = sys.argv[1], sys.argv[2], float(sys.argv[3])
+if mode != "none":
+    libvirt.virEventRegisterDefaultImpl()
+if mode == "loop":
+    def run():
+        while True:
+            libvirt.virEventRunDefaultImpl()
+    threading.Thread(target=run, daemon=True).start()
+conn = libvirt.open(uri)
+before = sorted(d.name() for d in conn.listAllDomains())
+time.sleep(idle)
+try:
+    after = sorted(d.name() for d in conn.listAllDomains())
+    print("ok" if after == before == ["test", "vm1", "vm2"] else "bad %r %r" % (before, after))
+    print("alive %d" % conn.isAlive())
+except libvirt.libvirtError as e:
+    print("error %d %s" % (e.get_error_code(), e))
+"""
+
+
+def py_client(d, mode, idle):
+    r = subprocess.run([sys.executable, "-c", PY_CLIENT, mode, d.uri, str(idle)],
+                       capture_output=True, text=True, timeout=TIMEOUT)
+    assert r.returncode == 0, (mode, r.stdout, r.stderr)
+    return r.stdout.split("\n")
+
+
+def test_keepalive_python(_unused):
+    """python3-libvirt with a running event loop stays connected through
+    five intervals of idleness (2.5 times what drops a silent client) and
+    can still call; the same client without the loop running is dropped;
+    one without an event loop never announces keepalive and stays."""
+    d = Daemon(KA_ARGS)
+    try:
+        out = py_client(d, "loop", 5)
+        assert out[:2] == ["ok", "alive 1"], out
+        out = py_client(d, "noloop", 4)
+        assert out[0].startswith("error 38 "), out  # VIR_ERR_SYSTEM_ERROR: end of file
+        out = py_client(d, "none", 4)
+        assert out[:2] == ["ok", "alive 1"], out
+    finally:
+        log = d.stop()
+    assert log.count(DROPPED) == 1, log
+
+
 TESTS = {"virsh": test_virsh, "events": test_events, "screenshot": test_screenshot,
          "volume": test_volume, "python": test_python, "unknown": test_unknown,
-         "limit": test_limit, "tcp": test_tcp}
+         "limit": test_limit, "tcp": test_tcp, "keepalive": test_keepalive,
+         "keepalive_loop": test_keepalive_loop,
+         "keepalive_silent": test_keepalive_silent, "keepalive_python": test_keepalive_python}
 
 if __name__ == "__main__":
     start = time.time()
-    if GROUP in ("limit", "tcp"):  # these start their own daemon
+    if GROUP in ("limit", "tcp") or GROUP.startswith("keepalive"):  # own daemons
         TESTS[GROUP](None)
     else:
         daemon = Daemon()
