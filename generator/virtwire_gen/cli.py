@@ -26,11 +26,16 @@ def base_name(path: str) -> str:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="virtwire-gen",
+        usage="%(prog)s [options] --out-dir DIR FILE.x\n"
+              "       %(prog)s diff [options] OLD NEW",
         description="Generate typed C encoders, decoders and procedure tables for the virtwire "
                     "runtime from an XDR (.x) file. Writes DIR/NAME.h and DIR/NAME.c (types, "
                     "codecs, procedure tables), DIR/NAME_client.h (typed calls for virtwire_client) "
                     "and DIR/NAME_server.h (typed handler tables for virtwire_server), where NAME "
-                    "is the .x file's base name.")
+                    "is the .x file's base name.",
+        epilog="'virtwire-gen diff OLD NEW' compares two versions of a protocol (two .x files "
+               "or two directories of them) and says which changes are wire-incompatible; see "
+               "'virtwire-gen diff --help'. To compile a file named 'diff', write './diff'.")
     p.add_argument("xfile", metavar="FILE.x", help="the XDR specification to compile")
     p.add_argument("--out-dir", required=True, metavar="DIR", help="where to write NAME.h and NAME.c")
     p.add_argument("--constants", metavar="FILE",
@@ -73,6 +78,10 @@ def generate(xfile: str, out_dir: str, constants: Optional[str] = None,
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["diff"]:
+        from .diff import main as diff_main
+        return diff_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         generate(args.xfile, args.out_dir, args.constants, args.overrides, args.imports,
