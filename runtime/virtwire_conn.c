@@ -401,9 +401,18 @@ static ssize_t read_some(virtwire_conn *c)
             if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
                 cm->cmsg_len < CMSG_LEN(sizeof(int)))
                 continue;
-            /* One fd per message, as libvirt sends them: the kernel has
-             * closed any that did not fit (MSG_CTRUNC). */
-            memcpy(&c->rfd, CMSG_DATA(cm), sizeof(int));
+            /* One fd per message, as libvirt sends them: the first is
+             * kept, the others closed (the kernel closed any that did not
+             * fit the buffer, which has room for more than one). */
+            size_t nfds = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+            for (size_t i = 0; i < nfds; i++) {
+                int fd;
+                memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+                if (c->rfd < 0)
+                    c->rfd = fd;
+                else
+                    close(fd);
+            }
         }
         c->rstart = 0;
         c->rend = (size_t)n;

@@ -617,6 +617,50 @@ static void test_errors(void)
         side_fini(&sv);
     }
 
+    /* 3c. The fd of call_fds_frame sent with a second one in the same
+     *     message: the first is the call's, the second is closed. */
+    {
+        CHECK_INT(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+        side_init(&sv, sp[1], 1, VIRTWIRE_TRANSPORT_SERVER);
+        int u[2], w[2];
+        CHECK_INT(pipe(u), 0);
+        CHECK_INT(pipe(w), 0);
+        CHECK_INT(ct_write_all(sp[0], call_fds_frame, sizeof(call_fds_frame)), 0);
+        union {
+            char buf[CMSG_SPACE(2 * sizeof(int))];
+            struct cmsghdr align;
+        } ctl;
+        memset(&ctl, 0, sizeof ctl);
+        char dummy = 0;
+        struct iovec iov = { &dummy, 1 };
+        struct msghdr mh = { 0 };
+        mh.msg_iov = &iov;
+        mh.msg_iovlen = 1;
+        mh.msg_control = ctl.buf;
+        mh.msg_controllen = sizeof ctl.buf;
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(2 * sizeof(int));
+        int two[2] = { u[1], w[1] };
+        memcpy(CMSG_DATA(cm), two, sizeof two);
+        CHECK_INT(sendmsg(sp[0], &mh, 0), 1);
+        close(u[1]);
+        close(w[1]);
+        CHECK_INT(virtwire_conn_run_once(sv.c, TIMEOUT), 0);
+        CHECK_INT(sv.calls, 1);
+        CHECK_INT(sv.nkept, 1);
+        check_pipe_eof(w[0]); /* the second fd was closed */
+        CHECK_INT(ct_write_all(sv.kept[0], "first", 5), 0);
+        check_pipe_reads(u[0], "first");
+        close(sv.kept[0]);
+        sv.nkept = 0;
+        close(u[0]);
+        close(w[0]);
+        close(sp[0]);
+        side_fini(&sv);
+    }
+
     /* 4. flush() against a peer that does not read times out; once the
      *    peer reads, it completes, and the peer got exactly one frame. */
     CHECK_INT(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
