@@ -836,26 +836,35 @@ static void xfer_close(virtwire_server_stream *s, void *opaque)
     free(opaque);
 }
 
-static int h_vol_upload(virtwire_server_call *call, const remote_storage_vol_upload_args *a,
-                         void *opaque)
+/* Opens the transfer of a volume upload or download: the volume and the
+ * window checked, the stream opened on the call with cbs. */
+static int start_xfer(virtwire_server_call *call, const remote_nonnull_storage_vol *vol,
+                      uint64_t offset, uint64_t length, unsigned int flags,
+                      const virtwire_server_stream_callbacks *cbs)
 {
-    (void)opaque;
     vol_xfer *x = calloc(1, sizeof *x);
     if (!x)
         return -1;
-    if (check_vol(call, &a->vol) < 0 || window(call, a->offset, a->length, x) < 0) {
+    if (check_vol(call, vol) < 0 || window(call, offset, length, x) < 0) {
         free(x);
         return -1;
     }
-    x->sparse = (a->flags & VOL_SPARSE_STREAM) != 0;
-    static const virtwire_server_stream_callbacks cbs = {
-        .on_data = upload_data, .on_hole = upload_hole, .on_close = xfer_close,
-    };
-    if (!virtwire_server_call_stream(call, x->sparse, &cbs, x)) {
+    x->sparse = (flags & VOL_SPARSE_STREAM) != 0;
+    if (!virtwire_server_call_stream(call, x->sparse, cbs, x)) {
         free(x);
         return -1;
     }
     return 0;
+}
+
+static int h_vol_upload(virtwire_server_call *call, const remote_storage_vol_upload_args *a,
+                         void *opaque)
+{
+    (void)opaque;
+    static const virtwire_server_stream_callbacks cbs = {
+        .on_data = upload_data, .on_hole = upload_hole, .on_close = xfer_close,
+    };
+    return start_xfer(call, &a->vol, a->offset, a->length, a->flags, &cbs);
 }
 
 /* Sends the next run of the download: data, or a hole when sparse. */
@@ -883,22 +892,10 @@ static int h_vol_download(virtwire_server_call *call, const remote_storage_vol_d
                            void *opaque)
 {
     (void)opaque;
-    vol_xfer *x = calloc(1, sizeof *x);
-    if (!x)
-        return -1;
-    if (check_vol(call, &a->vol) < 0 || window(call, a->offset, a->length, x) < 0) {
-        free(x);
-        return -1;
-    }
-    x->sparse = (a->flags & VOL_SPARSE_STREAM) != 0;
     static const virtwire_server_stream_callbacks cbs = {
         .on_pull = download_pull, .on_close = xfer_close,
     };
-    if (!virtwire_server_call_stream(call, x->sparse, &cbs, x)) {
-        free(x);
-        return -1;
-    }
-    return 0;
+    return start_xfer(call, &a->vol, a->offset, a->length, a->flags, &cbs);
 }
 
 /* ------------------------------------------------------------------------ */
