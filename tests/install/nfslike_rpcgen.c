@@ -11,46 +11,10 @@
 #include <rpc/rpc.h>
 
 #include "nfslike.h" /* rpcgen's */
+#include "nfslike_bytes.h"
 
 static int failures;
 static int checks;
-
-/* Hex with spaces and '|' between words to bytes; returns the count. */
-static size_t unhex(const char *hex, unsigned char *out, size_t cap)
-{
-    size_t n = 0;
-    int hi = -1;
-    for (const char *p = hex; *p; p++) {
-        int v;
-        if (*p >= '0' && *p <= '9')
-            v = *p - '0';
-        else if (*p >= 'a' && *p <= 'f')
-            v = *p - 'a' + 10;
-        else if (*p == ' ' || *p == '|')
-            continue;
-        else
-            abort();
-        if (hi < 0) {
-            hi = v;
-        } else {
-            if (n == cap)
-                abort();
-            out[n++] = (unsigned char)(hi << 4 | v);
-            hi = -1;
-        }
-    }
-    if (hi >= 0)
-        abort();
-    return n;
-}
-
-static void dump(const char *what, const unsigned char *b, size_t n)
-{
-    fprintf(stderr, "  %s (%zu bytes):", what, n);
-    for (size_t i = 0; i < n; i++)
-        fprintf(stderr, "%s%02x", i % 4 ? "" : " ", b[i]);
-    fputc('\n', stderr);
-}
 
 /* Encodes v with proc into buf; returns the length, or (size_t)-1. */
 static size_t encode(xdrproc_t proc, void *v, unsigned char *buf, size_t cap)

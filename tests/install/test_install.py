@@ -50,7 +50,8 @@ LIBVIRT_MODULES = ["virnetprotocol", "virkeepaliveprotocol", "remote_protocol", 
                    "lxc_protocol", "admin_protocol", "lock_protocol", "log_protocol",
                    "lxc_monitor_protocol"]
 # What the consumer projects take from tests/install/.
-CONSUMER_FILES = ["nfslike.x", "nfslike_virtwire.c", "nfslike_cases.h", "libversion.c"]
+CONSUMER_FILES = ["nfslike.x", "nfslike_virtwire.c", "nfslike_cases.h", "nfslike_bytes.h",
+                  "libversion.c"]
 
 
 def run(cmd, timeout=240, **kw):
