@@ -19,12 +19,12 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include <dirent.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "remote_protocol_server.h"
+#include "conn_tlib.h" /* ct_count_fds() */
 
 #define GRAPHICS_DATA "graphics-fd-data"
 
@@ -36,18 +36,6 @@
 #define MAX_PENDING 256
 static int to_close[MAX_PENDING];
 static size_t nto_close;
-
-static int count_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    int n = 0;
-    if (!d)
-        return -1;
-    while (readdir(d))
-        n++;
-    closedir(d);
-    return n;
-}
 
 static int h_create_xml_with_files(virtwire_server_call *call,
                                    const remote_domain_create_xml_with_files_args *a,
@@ -108,7 +96,7 @@ int main(int argc, char **argv)
         perror("fds_server");
         return 1;
     }
-    int before = count_fds();
+    int before = ct_count_fds();
     printf("ready\n");
     fflush(stdout);
     /* Ends when the test's client has come and gone (bounded by the test). */
@@ -122,7 +110,7 @@ int main(int argc, char **argv)
         else if (seen)
             break;
     }
-    int after = count_fds();
+    int after = ct_count_fds();
     virtwire_server_free(srv);
     if (after != before) {
         fprintf(stderr, "fds_server: %d fds before the client, %d after\n", before, after);

@@ -22,28 +22,16 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "remote_protocol_server.h"
+#include "conn_tlib.h" /* ct_count_fds() */
 
 #define MAX_HELD 16
 
 static virtwire_server_call *held[MAX_HELD];
 static size_t nheld;
-
-static int count_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    int n = 0;
-    if (!d)
-        return -1;
-    while (readdir(d))
-        n++;
-    closedir(d);
-    return n;
-}
 
 static int h_supports_feature(virtwire_server_call *call,
                               const remote_connect_supports_feature_args *a,
@@ -123,7 +111,7 @@ int main(int argc, char **argv)
         perror("keepalive_server");
         return 1;
     }
-    int before = count_fds();
+    int before = ct_count_fds();
     printf("ready\n");
     fflush(stdout);
     /* Ends when the test's client has come and gone (bounded by the test). */
@@ -143,7 +131,7 @@ int main(int argc, char **argv)
         virtwire_server_call_complete(held[i], 0);
     }
     printf("orphaned %zu\n", orphaned);
-    int after = count_fds();
+    int after = ct_count_fds();
     virtwire_server_free(srv);
     if (after != before) {
         fprintf(stderr, "keepalive_server: %d fds before the client, %d after\n", before, after);

@@ -20,7 +20,6 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,12 +31,13 @@
 #include <unistd.h>
 
 #include "remote_protocol_client.h"
+#include "conn_tlib.h" /* ct_count_fds() */
 
 #define ROUNDS 10
 #define NPIPES 3
 #define GRAPHICS_DATA "graphics-fd-data" /* what fds_server writes */
 
-#define CHECK(cond)                                                                     \
+#define REQUIRE(cond)                                                                     \
     do {                                                                                \
         if (!(cond)) {                                                                  \
             fprintf(stderr, "test_server_fds: %s:%d: failed: %s\n", __FILE__, __LINE__, \
@@ -46,24 +46,13 @@
         }                                                                               \
     } while (0)
 
-static int count_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    int n = 0;
-    CHECK(d != NULL);
-    while (readdir(d))
-        n++;
-    closedir(d);
-    return n;
-}
-
 /* Starts the server and waits for its "ready" line. */
 static pid_t start_server(const char *exe, const char *sock)
 {
     int p[2];
-    CHECK(pipe(p) == 0);
+    REQUIRE(pipe(p) == 0);
     pid_t pid = fork();
-    CHECK(pid >= 0);
+    REQUIRE(pid >= 0);
     if (pid == 0) {
         dup2(p[1], 1);
         close(p[0]);
@@ -73,7 +62,7 @@ static pid_t start_server(const char *exe, const char *sock)
     }
     close(p[1]);
     char line[16] = { 0 };
-    CHECK(read(p[0], line, sizeof line - 1) > 0 && strcmp(line, "ready\n") == 0);
+    REQUIRE(read(p[0], line, sizeof line - 1) > 0 && strcmp(line, "ready\n") == 0);
     close(p[0]);
     return pid;
 }
@@ -81,15 +70,15 @@ static pid_t start_server(const char *exe, const char *sock)
 static virtwire_client *connect_to(const char *sock)
 {
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    CHECK(fd >= 0);
+    REQUIRE(fd >= 0);
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    CHECK(strlen(sock) < sizeof sa.sun_path);
+    REQUIRE(strlen(sock) < sizeof sa.sun_path);
     strcpy(sa.sun_path, sock);
-    CHECK(connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0);
+    REQUIRE(connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0);
     /* The server has no open handshake: raw calls only. */
     virtwire_client_options o = { .flags = VIRTWIRE_CLIENT_NO_OPEN, .call_timeout_ms = 10000 };
     virtwire_client *c = NULL;
-    CHECK(virtwire_client_adopt(fd, 1, &o, &c) == 0);
+    REQUIRE(virtwire_client_adopt(fd, 1, &o, &c) == 0);
     return c;
 }
 
@@ -100,9 +89,9 @@ static void create_with_files(virtwire_client *c, int round)
     char want[NPIPES + 1] = { 0 };
     for (int i = 0; i < NPIPES; i++) {
         int p[2];
-        CHECK(pipe(p) == 0);
+        REQUIRE(pipe(p) == 0);
         want[i] = (char)('a' + (round * NPIPES + i) % 26);
-        CHECK(write(p[1], &want[i], 1) == 1);
+        REQUIRE(write(p[1], &want[i], 1) == 1);
         close(p[1]);
         rd[i] = p[0];
     }
@@ -110,14 +99,14 @@ static void create_with_files(virtwire_client *c, int round)
     virtwire_call_opts o = { .arena = &arena, .timeout_ms = -1, .fds = rd, .nfds = NPIPES };
     remote_domain_create_xml_with_files_args args = { .xml_desc = (char *)"<domain/>" };
     remote_domain_create_xml_with_files_ret ret;
-    CHECK(remote_call_domain_create_xml_with_files(c, &args, &ret, &o) == 0);
-    CHECK(strcmp(ret.dom.name, want) == 0);
-    CHECK(ret.dom.id == NPIPES);
+    REQUIRE(remote_call_domain_create_xml_with_files(c, &args, &ret, &o) == 0);
+    REQUIRE(strcmp(ret.dom.name, want) == 0);
+    REQUIRE(ret.dom.id == NPIPES);
     for (int i = 0; i < NPIPES; i++) {
         char b;
         /* Still ours, and empty: the server consumed the byte. */
-        CHECK(fcntl(rd[i], F_GETFD) >= 0);
-        CHECK(read(rd[i], &b, 1) == 0);
+        REQUIRE(fcntl(rd[i], F_GETFD) >= 0);
+        REQUIRE(read(rd[i], &b, 1) == 0);
         close(rd[i]);
     }
     virtwire_arena_fini(&arena);
@@ -129,22 +118,22 @@ static void open_graphics_fd(virtwire_client *c)
     int got[4] = { -1, -1, -1, -1 };
     virtwire_call_opts o = { .timeout_ms = -1, .ret_fds = got, .ret_fds_max = 4 };
     remote_domain_open_graphics_fd_args args = { .dom = { .name = (char *)"test" } };
-    CHECK(remote_call_domain_open_graphics_fd(c, &args, &o) == 0);
-    CHECK(o.nret_fds == 1 && got[0] >= 0 && got[1] == -1);
-    CHECK(fcntl(got[0], F_GETFD) & FD_CLOEXEC);
+    REQUIRE(remote_call_domain_open_graphics_fd(c, &args, &o) == 0);
+    REQUIRE(o.nret_fds == 1 && got[0] >= 0 && got[1] == -1);
+    REQUIRE(fcntl(got[0], F_GETFD) & FD_CLOEXEC);
     char buf[64];
     size_t len = 0;
     ssize_t n;
     while ((n = read(got[0], buf + len, sizeof buf - len)) > 0)
         len += (size_t)n;
-    CHECK(n == 0);
-    CHECK(len == strlen(GRAPHICS_DATA) && memcmp(buf, GRAPHICS_DATA, len) == 0);
+    REQUIRE(n == 0);
+    REQUIRE(len == strlen(GRAPHICS_DATA) && memcmp(buf, GRAPHICS_DATA, len) == 0);
     close(got[0]);
 
     /* No room for the fd: the client must close it (checked by the count). */
     virtwire_call_opts none = { .timeout_ms = -1 };
-    CHECK(remote_call_domain_open_graphics_fd(c, &args, &none) == 0);
-    CHECK(none.nret_fds == 0);
+    REQUIRE(remote_call_domain_open_graphics_fd(c, &args, &none) == 0);
+    REQUIRE(none.nret_fds == 0);
 }
 
 int main(int argc, char **argv)
@@ -157,22 +146,22 @@ int main(int argc, char **argv)
     snprintf(sock, sizeof sock, "fds.%ld.sock", (long)getpid());
     pid_t server = start_server(argv[1], sock);
 
-    int before = count_fds();
+    int before = ct_count_fds();
     virtwire_client *c = connect_to(sock);
     for (int round = 0; round < ROUNDS; round++) {
         create_with_files(c, round);
         open_graphics_fd(c);
     }
     virtwire_client_close(c);
-    int after = count_fds();
+    int after = ct_count_fds();
     if (after != before) {
         fprintf(stderr, "test_server_fds: %d fds before, %d after\n", before, after);
         return 1;
     }
 
     int status;
-    CHECK(waitpid(server, &status, 0) == server);
-    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    REQUIRE(waitpid(server, &status, 0) == server);
+    REQUIRE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     printf("server.fds: ok (%d rounds)\n", ROUNDS);
     return 0;
 }
