@@ -385,7 +385,9 @@ class EnumEmitter(TypeEmitter):
 
     def valid_expr(self, x: str) -> List[str]:
         vals = sorted({m.resolved for m in self.node.members})
-        if vals == list(range(vals[0], vals[-1] + 1)):
+        # Contiguous values (distinct, sorted): compared by count, since a
+        # range built from the values could be billions long.
+        if vals[-1] - vals[0] + 1 == len(vals):
             if vals[0] == 0:
                 return [f"return (uint32_t){x} <= {vals[-1]}u;"]
             return [f"return {x} >= {vals[0]} && {x} <= {vals[-1]};"]

@@ -49,6 +49,7 @@ class Model:
         self._pending_consts: Dict[str, Const] = {}  # every const definition
         self._seen_values: Dict[str, Loc] = {}  # const and enum member names
         self._enum_done: Set[str] = set()
+        self._enum_active: Set[str] = set()  # enums whose members are being resolved
 
         for s in imports:
             self._collect(s, local=False)
@@ -114,6 +115,7 @@ class Model:
     def _resolve_enum(self, e: Enum):
         if e.name in self._enum_done:
             return
+        self._enum_active.add(e.name)
         prev = -1
         for m in e.members:
             if m.value is None:
@@ -124,6 +126,7 @@ class Model:
                 raise XdrError(m.loc, f"enum value {m.resolved} does not fit in 32 bits")
             self.consts[m.name] = m.resolved
             prev = m.resolved
+        self._enum_active.discard(e.name)
         self._enum_done.add(e.name)
 
     def const_value(self, name: str, loc: Loc, stack: Optional[List[str]] = None) -> int:
@@ -141,6 +144,12 @@ class Model:
             if isinstance(t, Enum):
                 for m in t.members:
                     if m.name == name:
+                        # Members resolve in order: one not known yet while
+                        # its enum is being resolved comes after the member
+                        # that uses it (or is that member).
+                        if t.name in self._enum_active:
+                            raise XdrError(loc, f"'{name}' is used before its value is "
+                                                f"defined (enum '{t.name}')")
                         self._resolve_enum(t)
                         return self.consts[name]
         if name in self.external:
