@@ -38,6 +38,7 @@ install(DIRECTORY ${PROJECT_SOURCE_DIR}/generator/virtwire_gen
         FILES_MATCHING PATTERN "*.py" PATTERN "__pycache__" EXCLUDE)
 install(FILES ${PROJECT_SOURCE_DIR}/protocol/constants.tsv
               ${PROJECT_SOURCE_DIR}/protocol/overrides.tsv
+              ${PROJECT_SOURCE_DIR}/protocol/events.tsv
         DESTINATION ${VIRTWIRE_INSTALL_DATADIR}/protocol)
 file(RELATIVE_PATH VIRTWIRE_GEN_PACKAGE_DIR ${CMAKE_INSTALL_FULL_BINDIR}
      ${CMAKE_INSTALL_FULL_DATADIR}/virtwire/generator)

@@ -113,6 +113,95 @@ static inline int qemu_call_domain_monitor_command_with_files_async(virtwire_cli
     return virtwire_client_call_async(c, &qemu_program, QEMU_PROC_DOMAIN_MONITOR_COMMAND_WITH_FILES, args, opts, done, opaque);
 }
 
+/*
+ * Event registrations, as libvirt's virConnectDomainEventRegisterAny() and
+ * its siblings make them: each
+ *   qemu_register_<family>_event[_<event>](c, &reg, [args...,] fn, opaque, opts)
+ * calls the family's registration procedure, with the event's eventID and
+ * the procedure's other arguments as args (an optional object or name:
+ * NULL for all), and binds the typed handler fn to the messages that carry
+ * the callbackID of the reply (protocol/events.tsv says which message
+ * belongs to which eventID).  Returns 0 (reg->callback_id is then the
+ * daemon's callbackID) or a negative error, as
+ * virtwire_client_register_event() does; no handler remains on error.  The
+ * daemon takes one registration per event and object on a connection (a
+ * second is refused, VIRTWIRE_EREMOTE): libvirt's own client shares it
+ * among its callbacks.
+ *
+ * No event is lost between the reply and the binding: the handler is in
+ * place before the call is sent and keeps what arrives until the reply;
+ * then the kept messages of its callbackID run first, in arrival order,
+ * and fn sees nothing but its own callbackID.  fn runs on the client's I/O
+ * thread, possibly before the helper returns.
+ *
+ * qemu_deregister_event(c, &reg, opts) removes the handler, then calls the
+ * family's deregistration procedure: once it returns (whatever the call
+ * gave), fn is not running and will not run again.  Neither may be called
+ * from a client callback (their calls are synchronous).
+ */
+
+/** A registration, owned by the caller: valid until qemu_deregister_event()
+ *  (or the client is closed). */
+typedef struct qemu_event_registration {
+    qemu_event_binding binding; /* fn and opaque; the client keeps the callbackID */
+    int handler_id;             /* for virtwire_client_remove_event() */
+    int callback_id;            /* the daemon's callbackID */
+    int32_t deregister_proc;    /* the procedure that ends it */
+} qemu_event_registration;
+
+/** What the helpers below share. */
+static inline int qemu_register_event_common(virtwire_client *c, qemu_event_registration *reg,
+                                             int32_t register_proc, const void *args,
+                                             int32_t event_proc, virtwire_client_event_fn dispatch,
+                                             void (*fn)(void), void *opaque,
+                                             int32_t deregister_proc, virtwire_call_opts *opts)
+{
+    reg->binding.fn = fn;
+    reg->binding.opaque = opaque;
+    reg->binding.callback_id = -1;
+    reg->callback_id = -1;
+    reg->deregister_proc = deregister_proc;
+    int id = virtwire_client_register_event(c, &qemu_program, register_proc, args, event_proc,
+                                            dispatch, &reg->binding, opts, &reg->callback_id);
+    reg->handler_id = id > 0 ? id : 0;
+    return id < 0 ? id : 0;
+}
+
+/** Registers with QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_REGISTER
+ *  and calls fn for each QEMU_PROC_DOMAIN_MONITOR_EVENT of the new callbackID. */
+static inline int qemu_register_domain_monitor_event(virtwire_client *c, qemu_event_registration *reg, remote_domain dom, const char *event, unsigned int flags, qemu_domain_monitor_event_fn fn, void *opaque, virtwire_call_opts *opts)
+{
+    char *event_str = (char *)event;
+    qemu_connect_domain_monitor_event_register_args args = { .dom = dom, .event = event ? &event_str : NULL, .flags = flags };
+    return qemu_register_event_common(c, reg, QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_REGISTER, &args,
+                                      QEMU_PROC_DOMAIN_MONITOR_EVENT, qemu_dispatch_domain_monitor_event,
+                                      (void (*)(void))fn, opaque, QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_DEREGISTER, opts);
+}
+
+/** Ends a registration of a qemu_register_*() helper, as libvirt does:
+ *  removes the handler (events still on their way are dropped), then makes
+ *  the deregistration call with its callbackID.  Returns 0, the call's
+ *  error, or VIRTWIRE_EINVAL for a registration already ended. */
+static inline int qemu_deregister_event(virtwire_client *c, qemu_event_registration *reg,
+                                        virtwire_call_opts *opts)
+{
+    int rc = reg->handler_id > 0 ? virtwire_client_remove_event(c, reg->handler_id)
+                                 : VIRTWIRE_EINVAL;
+    reg->handler_id = 0;
+    if (rc < 0)
+        return rc;
+    switch (reg->deregister_proc) {
+    case QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_DEREGISTER: {
+        qemu_connect_domain_monitor_event_deregister_args args = { .callbackID = reg->callback_id };
+        rc = qemu_call_connect_domain_monitor_event_deregister(c, &args, opts);
+        break;
+    }
+    default:
+        rc = VIRTWIRE_EINVAL;
+    }
+    return rc;
+}
+
 #ifdef __cplusplus
 }
 #endif

@@ -5805,6 +5805,464 @@ static inline int remote_on_domain_event_nic_mac_change(virtwire_client *c, remo
     return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_NIC_MAC_CHANGE, remote_dispatch_domain_event_nic_mac_change, b);
 }
 
+/*
+ * Event registrations, as libvirt's virConnectDomainEventRegisterAny() and
+ * its siblings make them: each
+ *   remote_register_<family>_event[_<event>](c, &reg, [args...,] fn, opaque, opts)
+ * calls the family's registration procedure, with the event's eventID and
+ * the procedure's other arguments as args (an optional object or name:
+ * NULL for all), and binds the typed handler fn to the messages that carry
+ * the callbackID of the reply (protocol/events.tsv says which message
+ * belongs to which eventID).  Returns 0 (reg->callback_id is then the
+ * daemon's callbackID) or a negative error, as
+ * virtwire_client_register_event() does; no handler remains on error.  The
+ * daemon takes one registration per event and object on a connection (a
+ * second is refused, VIRTWIRE_EREMOTE): libvirt's own client shares it
+ * among its callbacks.
+ *
+ * No event is lost between the reply and the binding: the handler is in
+ * place before the call is sent and keeps what arrives until the reply;
+ * then the kept messages of its callbackID run first, in arrival order,
+ * and fn sees nothing but its own callbackID.  fn runs on the client's I/O
+ * thread, possibly before the helper returns.
+ *
+ * remote_deregister_event(c, &reg, opts) removes the handler, then calls the
+ * family's deregistration procedure: once it returns (whatever the call
+ * gave), fn is not running and will not run again.  Neither may be called
+ * from a client callback (their calls are synchronous).
+ */
+
+/** A registration, owned by the caller: valid until remote_deregister_event()
+ *  (or the client is closed). */
+typedef struct remote_event_registration {
+    remote_event_binding binding; /* fn and opaque; the client keeps the callbackID */
+    int handler_id;             /* for virtwire_client_remove_event() */
+    int callback_id;            /* the daemon's callbackID */
+    int32_t deregister_proc;    /* the procedure that ends it */
+} remote_event_registration;
+
+/** What the helpers below share. */
+static inline int remote_register_event_common(virtwire_client *c, remote_event_registration *reg,
+                                               int32_t register_proc, const void *args,
+                                               int32_t event_proc, virtwire_client_event_fn dispatch,
+                                               void (*fn)(void), void *opaque,
+                                               int32_t deregister_proc, virtwire_call_opts *opts)
+{
+    reg->binding.fn = fn;
+    reg->binding.opaque = opaque;
+    reg->binding.callback_id = -1;
+    reg->callback_id = -1;
+    reg->deregister_proc = deregister_proc;
+    int id = virtwire_client_register_event(c, &remote_program, register_proc, args, event_proc,
+                                            dispatch, &reg->binding, opts, &reg->callback_id);
+    reg->handler_id = id > 0 ? id : 0;
+    return id < 0 ? id : 0;
+}
+
+/** Registers with REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY for VIR_DOMAIN_EVENT_ID_LIFECYCLE (0)
+ *  and calls fn for each REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE of the new callbackID. */
+static inline int remote_register_domain_event_lifecycle(virtwire_client *c, remote_event_registration *reg, remote_domain dom, remote_domain_event_callback_lifecycle_fn fn, void *opaque, virtwire_call_opts *opts)
+{
+    remote_connect_domain_event_callback_register_any_args args = { .eventID = 0 /* VIR_DOMAIN_EVENT_ID_LIFECYCLE */, .dom = dom };
+    return remote_register_event_common(c, reg, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, &args,
+                                        REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE, remote_dispatch_domain_event_callback_lifecycle,
+                                        (void (*)(void))fn, opaque, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, opts);
+}
+
+/** Registers with REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY for VIR_DOMAIN_EVENT_ID_REBOOT (1)
+ *  and calls fn for each REMOTE_PROC_DOMAIN_EVENT_CALLBACK_REBOOT of the new callbackID. */
+static inline int remote_register_domain_event_reboot(virtwire_client *c, remote_event_registration *reg, remote_domain dom, remote_domain_event_callback_reboot_fn fn, void *opaque, virtwire_call_opts *opts)
+{
+    remote_connect_domain_event_callback_register_any_args args = { .eventID = 1 /* VIR_DOMAIN_EVENT_ID_REBOOT */, .dom = dom };
+    return remote_register_event_common(c, reg, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, &args,
+                                        REMOTE_PROC_DOMAIN_EVENT_CALLBACK_REBOOT, remote_dispatch_domain_event_callback_reboot,
+                                        (void (*)(void))fn, opaque, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, opts);
+}
+
+/** Registers with REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY for VIR_DOMAIN_EVENT_ID_RTC_CHANGE (2)
+ *  and calls fn for each REMOTE_PROC_DOMAIN_EVENT_CALLBACK_RTC_CHANGE of the new callbackID. */
+static inline int remote_register_domain_event_rtc_change(virtwire_client *c, remote_event_registration *reg, remote_domain dom, remote_domain_event_callback_rtc_change_fn fn, void *opaque, virtwire_call_opts *opts)
+{
+    remote_connect_domain_event_callback_register_any_args args = { .eventID = 2 /* VIR_DOMAIN_EVENT_ID_RTC_CHANGE */, .dom = dom };
+    return remote_register_event_common(c, reg, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, &args,
+                                        REMOTE_PROC_DOMAIN_EVENT_CALLBACK_RTC_CHANGE, remote_dispatch_domain_event_callback_rtc_change,
+                                        (void (*)(void))fn, opaque, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, opts);
+}
+
+/** Registers with REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY for VIR_DOMAIN_EVENT_ID_WATCHDOG (3)
+ *  and calls fn for each REMOTE_PROC_DOMAIN_EVENT_CALLBACK_WATCHDOG of the new callbackID. */
+static inline int remote_register_domain_event_watchdog(virtwire_client *c, remote_event_registration *reg, remote_domain dom, remote_domain_event_callback_watchdog_fn fn, void *opaque, virtwire_call_opts *opts)
+{
+    remote_connect_domain_event_callback_register_any_args args = { .eventID = 3 /* VIR_DOMAIN_EVENT_ID_WATCHDOG */, .dom = dom };
+    return remote_register_event_common(c, reg, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, &args,
+                                        REMOTE_PROC_DOMAIN_EVENT_CALLBACK_WATCHDOG, remote_dispatch_domain_event_callback_watchdog,
+                                        (void (*)(void))fn, opaque, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, opts);
+}
+
+/** Registers with REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY for VIR_DOMAIN_EVENT_ID_IO_ERROR (4)
+ *  and calls fn for each REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR of the new callbackID. */
+static inline int remote_register_domain_event_io_error(virtwire_client *c, remote_event_registration *reg, remote_domain dom, remote_domain_event_callback_io_error_fn fn, void *opaque, virtwire_call_opts *opts)
+{
+    remote_connect_domain_event_callback_register_any_args args = { .eventID = 4 /* VIR_DOMAIN_EVENT_ID_IO_ERROR */, .dom = dom };
+    return remote_register_event_common(c, reg, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, &args,
+                                        REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR, remote_dispatch_domain_event_callback_io_error,
+                                        (void (*)(void))fn, opaque, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, opts);
+}
+
+/** Registers with REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY for VIR_DOMAIN_EVENT_ID_GRAPHICS (5)
+ *  and calls fn for each REMOTE_PROC_DOMAIN_EVENT_CALLBACK_GRAPHICS of the new callbackID. */
+static inline int remote_register_domain_event_graphics(virtwire_client *c, remote_event_registration *reg, remote_domain dom, remote_domain_event_callback_graphics_fn fn, void *opaque, virtwire_call_opts *opts)
+{
+    remote_connect_domain_event_callback_register_any_args args = { .eventID = 5 /* VIR_DOMAIN_EVENT_ID_GRAPHICS */, .dom = dom };
+    return remote_register_event_common(c, reg, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, &args,
+                                        REMOTE_PROC_DOMAIN_EVENT_CALLBACK_GRAPHICS, remote_dispatch_domain_event_callback_graphics,
+                                        (void (*)(void))fn, opaque, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, opts);
+}
+
+/** Registers with REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY for VIR_DOMAIN_EVENT_ID_IO_ERROR_REASON (6)
+ *  and calls fn for each REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR_REASON of the new callbackID. */
+static inline int remote_register_domain_event_io_error_reason(virtwire_client *c, remote_event_registration *reg, remote_domain dom, remote_domain_event_callback_io_error_reason_fn fn, void *opaque, virtwire_call_opts *opts)
+{
+    remote_connect_domain_event_callback_register_any_args args = { .eventID = 6 /* VIR_DOMAIN_EVENT_ID_IO_ERROR_REASON */, .dom = dom };
+    return remote_register_event_common(c, reg, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, &args,
+                                        REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR_REASON, remote_dispatch_domain_event_callback_io_error_reason,
+                                        (void (*)(void))fn, opaque, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, opts);
+}
+
+/** Registers with REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY for VIR_DOMAIN_EVENT_ID_CONTROL_ERROR (7)
+ *  and calls fn for each REMOTE_PROC_DOMAIN_EVENT_CALLBACK_CONTROL_ERROR of the new callbackID. */
+static inline int remote_register_domain_event_control_error(virtwire_client *c, remote_event_registration *reg, remote_domain dom, remote_domain_event_callback_control_error_fn fn, void *opaque, virtwire_call_opts *opts)
+{
+    remote_connect_domain_event_callback_register_any_args args = { .eventID = 7 /* VIR_DOMAIN_EVENT_ID_CONTROL_ERROR */, .dom = dom };
+    return remote_register_event_common(c, reg, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, &args,
+                                        REMOTE_PROC_DOMAIN_EVENT_CALLBACK_CONTROL_ERROR, remote_dispatch_domain_event_callback_control_error,
+                                        (void (*)(void))fn, opaque, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, opts);
+}
+
+/** Registers with REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY for VIR_DOMAIN_EVENT_ID_BLOCK_JOB (8)
+ *  and calls fn for each REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BLOCK_JOB of the new callbackID. */
+static inline int remote_register_domain_event_block_job(virtwire_client *c, remote_event_registration *reg, remote_domain dom, remote_domain_event_callback_block_job_fn fn, void *opaque, virtwire_call_opts *opts)
+{
+    remote_connect_domain_event_callback_register_any_args args = { .eventID = 8 /* VIR_DOMAIN_EVENT_ID_BLOCK_JOB */, .dom = dom };
+    return remote_register_event_common(c, reg, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, &args,
+                                        REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BLOCK_JOB, remote_dispatch_domain_event_callback_block_job,
+                                        (void (*)(void))fn, opaque, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, opts);
+}
+
+/** Registers with REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY for VIR_DOMAIN_EVENT_ID_DISK_CHANGE (9)
+ *  and calls fn for each REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DISK_CHANGE of the new callbackID. */
+static inline int remote_register_domain_event_disk_change(virtwire_client *c, remote_event_registration *reg, remote_domain dom, remote_domain_event_callback_disk_change_fn fn, void *opaque, virtwire_call_opts *opts)
+{
+    remote_connect_domain_event_callback_register_any_args args = { .eventID = 9 /* VIR_DOMAIN_EVENT_ID_DISK_CHANGE */, .dom = dom };
+    return remote_register_event_common(c, reg, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, &args,
+                                        REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DISK_CHANGE, remote_dispatch_domain_event_callback_disk_change,
+                                        (void (*)(void))fn, opaque, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, opts);
+}
+
+/** Registers with REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY for VIR_DOMAIN_EVENT_ID_TRAY_CHANGE (10)
+ *  and calls fn for each REMOTE_PROC_DOMAIN_EVENT_CALLBACK_TRAY_CHANGE of the new callbackID. */
+static inline int remote_register_domain_event_tray_change(virtwire_client *c, remote_event_registration *reg, remote_domain dom, remote_domain_event_callback_tray_change_fn fn, void *opaque, virtwire_call_opts *opts)
+{
+    remote_connect_domain_event_callback_register_any_args args = { .eventID = 10 /* VIR_DOMAIN_EVENT_ID_TRAY_CHANGE */, .dom = dom };
+    return remote_register_event_common(c, reg, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, &args,
+                                        REMOTE_PROC_DOMAIN_EVENT_CALLBACK_TRAY_CHANGE, remote_dispatch_domain_event_callback_tray_change,
+                                        (void (*)(void))fn, opaque, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, opts);
+}
+
+/** Registers with REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY for VIR_DOMAIN_EVENT_ID_PMWAKEUP (11)
+ *  and calls fn for each REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMWAKEUP of the new callbackID. */
+static inline int remote_register_domain_event_pmwakeup(virtwire_client *c, remote_event_registration *reg, remote_domain dom, remote_domain_event_callback_pmwakeup_fn fn, void *opaque, virtwire_call_opts *opts)
+{
+    remote_connect_domain_event_callback_register_any_args args = { .eventID = 11 /* VIR_DOMAIN_EVENT_ID_PMWAKEUP */, .dom = dom };
+    return remote_register_event_common(c, reg, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, &args,
+                                        REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMWAKEUP, remote_dispatch_domain_event_callback_pmwakeup,
+                                        (void (*)(void))fn, opaque, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, opts);
+}
+
+/** Registers with REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY for VIR_DOMAIN_EVENT_ID_PMSUSPEND (12)
+ *  and calls fn for each REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND of the new callbackID. */
+static inline int remote_register_domain_event_pmsuspend(virtwire_client *c, remote_event_registration *reg, remote_domain dom, remote_domain_event_callback_pmsuspend_fn fn, void *opaque, virtwire_call_opts *opts)
+{
+    remote_connect_domain_event_callback_register_any_args args = { .eventID = 12 /* VIR_DOMAIN_EVENT_ID_PMSUSPEND */, .dom = dom };
+    return remote_register_event_common(c, reg, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, &args,
+                                        REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND, remote_dispatch_domain_event_callback_pmsuspend,
+                                        (void (*)(void))fn, opaque, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, opts);
+}
+
+/** Registers with REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY for VIR_DOMAIN_EVENT_ID_BALLOON_CHANGE (13)
+ *  and calls fn for each REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BALLOON_CHANGE of the new callbackID. */
+static inline int remote_register_domain_event_balloon_change(virtwire_client *c, remote_event_registration *reg, remote_domain dom, remote_domain_event_callback_balloon_change_fn fn, void *opaque, virtwire_call_opts *opts)
+{
+    remote_connect_domain_event_callback_register_any_args args = { .eventID = 13 /* VIR_DOMAIN_EVENT_ID_BALLOON_CHANGE */, .dom = dom };
+    return remote_register_event_common(c, reg, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, &args,
+                                        REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BALLOON_CHANGE, remote_dispatch_domain_event_callback_balloon_change,
+                                        (void (*)(void))fn, opaque, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, opts);
+}
+
+/** Registers with REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY for VIR_DOMAIN_EVENT_ID_PMSUSPEND_DISK (14)
+ *  and calls fn for each REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND_DISK of the new callbackID. */
+static inline int remote_register_domain_event_pmsuspend_disk(virtwire_client *c, remote_event_registration *reg, remote_domain dom, remote_domain_event_callback_pmsuspend_disk_fn fn, void *opaque, virtwire_call_opts *opts)
+{
+    remote_connect_domain_event_callback_register_any_args args = { .eventID = 14 /* VIR_DOMAIN_EVENT_ID_PMSUSPEND_DISK */, .dom = dom };
+    return remote_register_event_common(c, reg, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, &args,
+                                        REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND_DISK, remote_dispatch_domain_event_callback_pmsuspend_disk,
+                                        (void (*)(void))fn, opaque, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, opts);
+}
+
+/** Registers with REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY for VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED (15)
+ *  and calls fn for each REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED of the new callbackID. */
+static inline int remote_register_domain_event_device_removed(virtwire_client *c, remote_event_registration *reg, remote_domain dom, remote_domain_event_callback_device_removed_fn fn, void *opaque, virtwire_call_opts *opts)
+{
+    remote_connect_domain_event_callback_register_any_args args = { .eventID = 15 /* VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED */, .dom = dom };
+    return remote_register_event_common(c, reg, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, &args,
+                                        REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED, remote_dispatch_domain_event_callback_device_removed,
+                                        (void (*)(void))fn, opaque, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, opts);
+}
+
+/** Registers with REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY for VIR_DOMAIN_EVENT_ID_BLOCK_JOB_2 (16)
+ *  and calls fn for each REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB_2 of the new callbackID. */
+static inline int remote_register_domain_event_block_job_2(virtwire_client *c, remote_event_registration *reg, remote_domain dom, remote_domain_event_block_job_2_fn fn, void *opaque, virtwire_call_opts *opts)
+{
+    remote_connect_domain_event_callback_register_any_args args = { .eventID = 16 /* VIR_DOMAIN_EVENT_ID_BLOCK_JOB_2 */, .dom = dom };
+    return remote_register_event_common(c, reg, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, &args,
+                                        REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB_2, remote_dispatch_domain_event_block_job_2,
+                                        (void (*)(void))fn, opaque, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, opts);
+}
+
+/** Registers with REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY for VIR_DOMAIN_EVENT_ID_TUNABLE (17)
+ *  and calls fn for each REMOTE_PROC_DOMAIN_EVENT_CALLBACK_TUNABLE of the new callbackID. */
+static inline int remote_register_domain_event_tunable(virtwire_client *c, remote_event_registration *reg, remote_domain dom, remote_domain_event_callback_tunable_fn fn, void *opaque, virtwire_call_opts *opts)
+{
+    remote_connect_domain_event_callback_register_any_args args = { .eventID = 17 /* VIR_DOMAIN_EVENT_ID_TUNABLE */, .dom = dom };
+    return remote_register_event_common(c, reg, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, &args,
+                                        REMOTE_PROC_DOMAIN_EVENT_CALLBACK_TUNABLE, remote_dispatch_domain_event_callback_tunable,
+                                        (void (*)(void))fn, opaque, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, opts);
+}
+
+/** Registers with REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY for VIR_DOMAIN_EVENT_ID_AGENT_LIFECYCLE (18)
+ *  and calls fn for each REMOTE_PROC_DOMAIN_EVENT_CALLBACK_AGENT_LIFECYCLE of the new callbackID. */
+static inline int remote_register_domain_event_agent_lifecycle(virtwire_client *c, remote_event_registration *reg, remote_domain dom, remote_domain_event_callback_agent_lifecycle_fn fn, void *opaque, virtwire_call_opts *opts)
+{
+    remote_connect_domain_event_callback_register_any_args args = { .eventID = 18 /* VIR_DOMAIN_EVENT_ID_AGENT_LIFECYCLE */, .dom = dom };
+    return remote_register_event_common(c, reg, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, &args,
+                                        REMOTE_PROC_DOMAIN_EVENT_CALLBACK_AGENT_LIFECYCLE, remote_dispatch_domain_event_callback_agent_lifecycle,
+                                        (void (*)(void))fn, opaque, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, opts);
+}
+
+/** Registers with REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY for VIR_DOMAIN_EVENT_ID_DEVICE_ADDED (19)
+ *  and calls fn for each REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_ADDED of the new callbackID. */
+static inline int remote_register_domain_event_device_added(virtwire_client *c, remote_event_registration *reg, remote_domain dom, remote_domain_event_callback_device_added_fn fn, void *opaque, virtwire_call_opts *opts)
+{
+    remote_connect_domain_event_callback_register_any_args args = { .eventID = 19 /* VIR_DOMAIN_EVENT_ID_DEVICE_ADDED */, .dom = dom };
+    return remote_register_event_common(c, reg, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, &args,
+                                        REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_ADDED, remote_dispatch_domain_event_callback_device_added,
+                                        (void (*)(void))fn, opaque, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, opts);
+}
+
+/** Registers with REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY for VIR_DOMAIN_EVENT_ID_MIGRATION_ITERATION (20)
+ *  and calls fn for each REMOTE_PROC_DOMAIN_EVENT_CALLBACK_MIGRATION_ITERATION of the new callbackID. */
+static inline int remote_register_domain_event_migration_iteration(virtwire_client *c, remote_event_registration *reg, remote_domain dom, remote_domain_event_callback_migration_iteration_fn fn, void *opaque, virtwire_call_opts *opts)
+{
+    remote_connect_domain_event_callback_register_any_args args = { .eventID = 20 /* VIR_DOMAIN_EVENT_ID_MIGRATION_ITERATION */, .dom = dom };
+    return remote_register_event_common(c, reg, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, &args,
+                                        REMOTE_PROC_DOMAIN_EVENT_CALLBACK_MIGRATION_ITERATION, remote_dispatch_domain_event_callback_migration_iteration,
+                                        (void (*)(void))fn, opaque, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, opts);
+}
+
+/** Registers with REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY for VIR_DOMAIN_EVENT_ID_JOB_COMPLETED (21)
+ *  and calls fn for each REMOTE_PROC_DOMAIN_EVENT_CALLBACK_JOB_COMPLETED of the new callbackID. */
+static inline int remote_register_domain_event_job_completed(virtwire_client *c, remote_event_registration *reg, remote_domain dom, remote_domain_event_callback_job_completed_fn fn, void *opaque, virtwire_call_opts *opts)
+{
+    remote_connect_domain_event_callback_register_any_args args = { .eventID = 21 /* VIR_DOMAIN_EVENT_ID_JOB_COMPLETED */, .dom = dom };
+    return remote_register_event_common(c, reg, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, &args,
+                                        REMOTE_PROC_DOMAIN_EVENT_CALLBACK_JOB_COMPLETED, remote_dispatch_domain_event_callback_job_completed,
+                                        (void (*)(void))fn, opaque, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, opts);
+}
+
+/** Registers with REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY for VIR_DOMAIN_EVENT_ID_DEVICE_REMOVAL_FAILED (22)
+ *  and calls fn for each REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVAL_FAILED of the new callbackID. */
+static inline int remote_register_domain_event_device_removal_failed(virtwire_client *c, remote_event_registration *reg, remote_domain dom, remote_domain_event_callback_device_removal_failed_fn fn, void *opaque, virtwire_call_opts *opts)
+{
+    remote_connect_domain_event_callback_register_any_args args = { .eventID = 22 /* VIR_DOMAIN_EVENT_ID_DEVICE_REMOVAL_FAILED */, .dom = dom };
+    return remote_register_event_common(c, reg, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, &args,
+                                        REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVAL_FAILED, remote_dispatch_domain_event_callback_device_removal_failed,
+                                        (void (*)(void))fn, opaque, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, opts);
+}
+
+/** Registers with REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY for VIR_DOMAIN_EVENT_ID_METADATA_CHANGE (23)
+ *  and calls fn for each REMOTE_PROC_DOMAIN_EVENT_CALLBACK_METADATA_CHANGE of the new callbackID. */
+static inline int remote_register_domain_event_metadata_change(virtwire_client *c, remote_event_registration *reg, remote_domain dom, remote_domain_event_callback_metadata_change_fn fn, void *opaque, virtwire_call_opts *opts)
+{
+    remote_connect_domain_event_callback_register_any_args args = { .eventID = 23 /* VIR_DOMAIN_EVENT_ID_METADATA_CHANGE */, .dom = dom };
+    return remote_register_event_common(c, reg, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, &args,
+                                        REMOTE_PROC_DOMAIN_EVENT_CALLBACK_METADATA_CHANGE, remote_dispatch_domain_event_callback_metadata_change,
+                                        (void (*)(void))fn, opaque, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, opts);
+}
+
+/** Registers with REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY for VIR_DOMAIN_EVENT_ID_BLOCK_THRESHOLD (24)
+ *  and calls fn for each REMOTE_PROC_DOMAIN_EVENT_BLOCK_THRESHOLD of the new callbackID. */
+static inline int remote_register_domain_event_block_threshold(virtwire_client *c, remote_event_registration *reg, remote_domain dom, remote_domain_event_block_threshold_fn fn, void *opaque, virtwire_call_opts *opts)
+{
+    remote_connect_domain_event_callback_register_any_args args = { .eventID = 24 /* VIR_DOMAIN_EVENT_ID_BLOCK_THRESHOLD */, .dom = dom };
+    return remote_register_event_common(c, reg, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, &args,
+                                        REMOTE_PROC_DOMAIN_EVENT_BLOCK_THRESHOLD, remote_dispatch_domain_event_block_threshold,
+                                        (void (*)(void))fn, opaque, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, opts);
+}
+
+/** Registers with REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY for VIR_DOMAIN_EVENT_ID_MEMORY_FAILURE (25)
+ *  and calls fn for each REMOTE_PROC_DOMAIN_EVENT_MEMORY_FAILURE of the new callbackID. */
+static inline int remote_register_domain_event_memory_failure(virtwire_client *c, remote_event_registration *reg, remote_domain dom, remote_domain_event_memory_failure_fn fn, void *opaque, virtwire_call_opts *opts)
+{
+    remote_connect_domain_event_callback_register_any_args args = { .eventID = 25 /* VIR_DOMAIN_EVENT_ID_MEMORY_FAILURE */, .dom = dom };
+    return remote_register_event_common(c, reg, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, &args,
+                                        REMOTE_PROC_DOMAIN_EVENT_MEMORY_FAILURE, remote_dispatch_domain_event_memory_failure,
+                                        (void (*)(void))fn, opaque, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, opts);
+}
+
+/** Registers with REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY for VIR_DOMAIN_EVENT_ID_MEMORY_DEVICE_SIZE_CHANGE (26)
+ *  and calls fn for each REMOTE_PROC_DOMAIN_EVENT_MEMORY_DEVICE_SIZE_CHANGE of the new callbackID. */
+static inline int remote_register_domain_event_memory_device_size_change(virtwire_client *c, remote_event_registration *reg, remote_domain dom, remote_domain_event_memory_device_size_change_fn fn, void *opaque, virtwire_call_opts *opts)
+{
+    remote_connect_domain_event_callback_register_any_args args = { .eventID = 26 /* VIR_DOMAIN_EVENT_ID_MEMORY_DEVICE_SIZE_CHANGE */, .dom = dom };
+    return remote_register_event_common(c, reg, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, &args,
+                                        REMOTE_PROC_DOMAIN_EVENT_MEMORY_DEVICE_SIZE_CHANGE, remote_dispatch_domain_event_memory_device_size_change,
+                                        (void (*)(void))fn, opaque, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, opts);
+}
+
+/** Registers with REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY for VIR_DOMAIN_EVENT_ID_NIC_MAC_CHANGE (27)
+ *  and calls fn for each REMOTE_PROC_DOMAIN_EVENT_NIC_MAC_CHANGE of the new callbackID. */
+static inline int remote_register_domain_event_nic_mac_change(virtwire_client *c, remote_event_registration *reg, remote_domain dom, remote_domain_event_nic_mac_change_fn fn, void *opaque, virtwire_call_opts *opts)
+{
+    remote_connect_domain_event_callback_register_any_args args = { .eventID = 27 /* VIR_DOMAIN_EVENT_ID_NIC_MAC_CHANGE */, .dom = dom };
+    return remote_register_event_common(c, reg, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, &args,
+                                        REMOTE_PROC_DOMAIN_EVENT_NIC_MAC_CHANGE, remote_dispatch_domain_event_nic_mac_change,
+                                        (void (*)(void))fn, opaque, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, opts);
+}
+
+/** Registers with REMOTE_PROC_CONNECT_NETWORK_EVENT_REGISTER_ANY for VIR_NETWORK_EVENT_ID_LIFECYCLE (0)
+ *  and calls fn for each REMOTE_PROC_NETWORK_EVENT_LIFECYCLE of the new callbackID. */
+static inline int remote_register_network_event_lifecycle(virtwire_client *c, remote_event_registration *reg, remote_network net, remote_network_event_lifecycle_fn fn, void *opaque, virtwire_call_opts *opts)
+{
+    remote_connect_network_event_register_any_args args = { .eventID = 0 /* VIR_NETWORK_EVENT_ID_LIFECYCLE */, .net = net };
+    return remote_register_event_common(c, reg, REMOTE_PROC_CONNECT_NETWORK_EVENT_REGISTER_ANY, &args,
+                                        REMOTE_PROC_NETWORK_EVENT_LIFECYCLE, remote_dispatch_network_event_lifecycle,
+                                        (void (*)(void))fn, opaque, REMOTE_PROC_CONNECT_NETWORK_EVENT_DEREGISTER_ANY, opts);
+}
+
+/** Registers with REMOTE_PROC_CONNECT_NETWORK_EVENT_REGISTER_ANY for VIR_NETWORK_EVENT_ID_METADATA_CHANGE (1)
+ *  and calls fn for each REMOTE_PROC_NETWORK_EVENT_CALLBACK_METADATA_CHANGE of the new callbackID. */
+static inline int remote_register_network_event_metadata_change(virtwire_client *c, remote_event_registration *reg, remote_network net, remote_network_event_callback_metadata_change_fn fn, void *opaque, virtwire_call_opts *opts)
+{
+    remote_connect_network_event_register_any_args args = { .eventID = 1 /* VIR_NETWORK_EVENT_ID_METADATA_CHANGE */, .net = net };
+    return remote_register_event_common(c, reg, REMOTE_PROC_CONNECT_NETWORK_EVENT_REGISTER_ANY, &args,
+                                        REMOTE_PROC_NETWORK_EVENT_CALLBACK_METADATA_CHANGE, remote_dispatch_network_event_callback_metadata_change,
+                                        (void (*)(void))fn, opaque, REMOTE_PROC_CONNECT_NETWORK_EVENT_DEREGISTER_ANY, opts);
+}
+
+/** Registers with REMOTE_PROC_CONNECT_STORAGE_POOL_EVENT_REGISTER_ANY for VIR_STORAGE_POOL_EVENT_ID_LIFECYCLE (0)
+ *  and calls fn for each REMOTE_PROC_STORAGE_POOL_EVENT_LIFECYCLE of the new callbackID. */
+static inline int remote_register_storage_pool_event_lifecycle(virtwire_client *c, remote_event_registration *reg, remote_storage_pool pool, remote_storage_pool_event_lifecycle_fn fn, void *opaque, virtwire_call_opts *opts)
+{
+    remote_connect_storage_pool_event_register_any_args args = { .eventID = 0 /* VIR_STORAGE_POOL_EVENT_ID_LIFECYCLE */, .pool = pool };
+    return remote_register_event_common(c, reg, REMOTE_PROC_CONNECT_STORAGE_POOL_EVENT_REGISTER_ANY, &args,
+                                        REMOTE_PROC_STORAGE_POOL_EVENT_LIFECYCLE, remote_dispatch_storage_pool_event_lifecycle,
+                                        (void (*)(void))fn, opaque, REMOTE_PROC_CONNECT_STORAGE_POOL_EVENT_DEREGISTER_ANY, opts);
+}
+
+/** Registers with REMOTE_PROC_CONNECT_STORAGE_POOL_EVENT_REGISTER_ANY for VIR_STORAGE_POOL_EVENT_ID_REFRESH (1)
+ *  and calls fn for each REMOTE_PROC_STORAGE_POOL_EVENT_REFRESH of the new callbackID. */
+static inline int remote_register_storage_pool_event_refresh(virtwire_client *c, remote_event_registration *reg, remote_storage_pool pool, remote_storage_pool_event_refresh_fn fn, void *opaque, virtwire_call_opts *opts)
+{
+    remote_connect_storage_pool_event_register_any_args args = { .eventID = 1 /* VIR_STORAGE_POOL_EVENT_ID_REFRESH */, .pool = pool };
+    return remote_register_event_common(c, reg, REMOTE_PROC_CONNECT_STORAGE_POOL_EVENT_REGISTER_ANY, &args,
+                                        REMOTE_PROC_STORAGE_POOL_EVENT_REFRESH, remote_dispatch_storage_pool_event_refresh,
+                                        (void (*)(void))fn, opaque, REMOTE_PROC_CONNECT_STORAGE_POOL_EVENT_DEREGISTER_ANY, opts);
+}
+
+/** Registers with REMOTE_PROC_CONNECT_NODE_DEVICE_EVENT_REGISTER_ANY for VIR_NODE_DEVICE_EVENT_ID_LIFECYCLE (0)
+ *  and calls fn for each REMOTE_PROC_NODE_DEVICE_EVENT_LIFECYCLE of the new callbackID. */
+static inline int remote_register_node_device_event_lifecycle(virtwire_client *c, remote_event_registration *reg, remote_node_device dev, remote_node_device_event_lifecycle_fn fn, void *opaque, virtwire_call_opts *opts)
+{
+    remote_connect_node_device_event_register_any_args args = { .eventID = 0 /* VIR_NODE_DEVICE_EVENT_ID_LIFECYCLE */, .dev = dev };
+    return remote_register_event_common(c, reg, REMOTE_PROC_CONNECT_NODE_DEVICE_EVENT_REGISTER_ANY, &args,
+                                        REMOTE_PROC_NODE_DEVICE_EVENT_LIFECYCLE, remote_dispatch_node_device_event_lifecycle,
+                                        (void (*)(void))fn, opaque, REMOTE_PROC_CONNECT_NODE_DEVICE_EVENT_DEREGISTER_ANY, opts);
+}
+
+/** Registers with REMOTE_PROC_CONNECT_NODE_DEVICE_EVENT_REGISTER_ANY for VIR_NODE_DEVICE_EVENT_ID_UPDATE (1)
+ *  and calls fn for each REMOTE_PROC_NODE_DEVICE_EVENT_UPDATE of the new callbackID. */
+static inline int remote_register_node_device_event_update(virtwire_client *c, remote_event_registration *reg, remote_node_device dev, remote_node_device_event_update_fn fn, void *opaque, virtwire_call_opts *opts)
+{
+    remote_connect_node_device_event_register_any_args args = { .eventID = 1 /* VIR_NODE_DEVICE_EVENT_ID_UPDATE */, .dev = dev };
+    return remote_register_event_common(c, reg, REMOTE_PROC_CONNECT_NODE_DEVICE_EVENT_REGISTER_ANY, &args,
+                                        REMOTE_PROC_NODE_DEVICE_EVENT_UPDATE, remote_dispatch_node_device_event_update,
+                                        (void (*)(void))fn, opaque, REMOTE_PROC_CONNECT_NODE_DEVICE_EVENT_DEREGISTER_ANY, opts);
+}
+
+/** Registers with REMOTE_PROC_CONNECT_SECRET_EVENT_REGISTER_ANY for VIR_SECRET_EVENT_ID_LIFECYCLE (0)
+ *  and calls fn for each REMOTE_PROC_SECRET_EVENT_LIFECYCLE of the new callbackID. */
+static inline int remote_register_secret_event_lifecycle(virtwire_client *c, remote_event_registration *reg, remote_secret secret, remote_secret_event_lifecycle_fn fn, void *opaque, virtwire_call_opts *opts)
+{
+    remote_connect_secret_event_register_any_args args = { .eventID = 0 /* VIR_SECRET_EVENT_ID_LIFECYCLE */, .secret = secret };
+    return remote_register_event_common(c, reg, REMOTE_PROC_CONNECT_SECRET_EVENT_REGISTER_ANY, &args,
+                                        REMOTE_PROC_SECRET_EVENT_LIFECYCLE, remote_dispatch_secret_event_lifecycle,
+                                        (void (*)(void))fn, opaque, REMOTE_PROC_CONNECT_SECRET_EVENT_DEREGISTER_ANY, opts);
+}
+
+/** Registers with REMOTE_PROC_CONNECT_SECRET_EVENT_REGISTER_ANY for VIR_SECRET_EVENT_ID_VALUE_CHANGED (1)
+ *  and calls fn for each REMOTE_PROC_SECRET_EVENT_VALUE_CHANGED of the new callbackID. */
+static inline int remote_register_secret_event_value_changed(virtwire_client *c, remote_event_registration *reg, remote_secret secret, remote_secret_event_value_changed_fn fn, void *opaque, virtwire_call_opts *opts)
+{
+    remote_connect_secret_event_register_any_args args = { .eventID = 1 /* VIR_SECRET_EVENT_ID_VALUE_CHANGED */, .secret = secret };
+    return remote_register_event_common(c, reg, REMOTE_PROC_CONNECT_SECRET_EVENT_REGISTER_ANY, &args,
+                                        REMOTE_PROC_SECRET_EVENT_VALUE_CHANGED, remote_dispatch_secret_event_value_changed,
+                                        (void (*)(void))fn, opaque, REMOTE_PROC_CONNECT_SECRET_EVENT_DEREGISTER_ANY, opts);
+}
+
+/** Ends a registration of a remote_register_*() helper, as libvirt does:
+ *  removes the handler (events still on their way are dropped), then makes
+ *  the deregistration call with its callbackID.  Returns 0, the call's
+ *  error, or VIRTWIRE_EINVAL for a registration already ended. */
+static inline int remote_deregister_event(virtwire_client *c, remote_event_registration *reg,
+                                          virtwire_call_opts *opts)
+{
+    int rc = reg->handler_id > 0 ? virtwire_client_remove_event(c, reg->handler_id)
+                                 : VIRTWIRE_EINVAL;
+    reg->handler_id = 0;
+    if (rc < 0)
+        return rc;
+    switch (reg->deregister_proc) {
+    case REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY: {
+        remote_connect_domain_event_callback_deregister_any_args args = { .callbackID = reg->callback_id };
+        rc = remote_call_connect_domain_event_callback_deregister_any(c, &args, opts);
+        break;
+    }
+    case REMOTE_PROC_CONNECT_NETWORK_EVENT_DEREGISTER_ANY: {
+        remote_connect_network_event_deregister_any_args args = { .callbackID = reg->callback_id };
+        rc = remote_call_connect_network_event_deregister_any(c, &args, opts);
+        break;
+    }
+    case REMOTE_PROC_CONNECT_STORAGE_POOL_EVENT_DEREGISTER_ANY: {
+        remote_connect_storage_pool_event_deregister_any_args args = { .callbackID = reg->callback_id };
+        rc = remote_call_connect_storage_pool_event_deregister_any(c, &args, opts);
+        break;
+    }
+    case REMOTE_PROC_CONNECT_NODE_DEVICE_EVENT_DEREGISTER_ANY: {
+        remote_connect_node_device_event_deregister_any_args args = { .callbackID = reg->callback_id };
+        rc = remote_call_connect_node_device_event_deregister_any(c, &args, opts);
+        break;
+    }
+    case REMOTE_PROC_CONNECT_SECRET_EVENT_DEREGISTER_ANY: {
+        remote_connect_secret_event_deregister_any_args args = { .callbackID = reg->callback_id };
+        rc = remote_call_connect_secret_event_deregister_any(c, &args, opts);
+        break;
+    }
+    default:
+        rc = VIRTWIRE_EINVAL;
+    }
+    return rc;
+}
+
 #ifdef __cplusplus
 }
 #endif

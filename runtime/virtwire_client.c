@@ -54,7 +54,7 @@ typedef struct client_program {
 } client_program;
 
 /* Work for the I/O thread to do without the lock: user callbacks. */
-typedef enum job_kind { JOB_DONE, JOB_EVENT, JOB_CLOSED } job_kind;
+typedef enum job_kind { JOB_DONE, JOB_EVENT, JOB_CLOSED, JOB_BIND } job_kind;
 
 typedef struct job {
     struct job *next;
@@ -64,6 +64,10 @@ typedef struct job {
     int32_t proc;
     void *msg;
     virtwire_arena arena;
+    /* JOB_EVENT: owners (the job queue, and handlers that keep the event
+     * until their registration's reply is in); freed at 0, lock held. */
+    int refs;
+    int handler_id; /* JOB_BIND: the handler whose registration's reply came */
     /* JOB_CLOSED: the death it reports, and whether the user is told: a
      * connection that died on its own is reported even when
      * virtwire_client_close() comes before the job runs; one that
@@ -89,6 +93,9 @@ typedef struct pending {
     int *ret_fds;
     size_t ret_fds_max;
     size_t nret_fds;
+    /* virtwire_client_register_event(): queued when the reply decodes,
+     * after the handler learnt its callbackID (NULL once queued). */
+    struct job *bind_job;
     /* synchronous */
     pthread_cond_t *cond;
     struct pending *wnext; /* list of callers waiting (c->waiters) */
@@ -103,13 +110,26 @@ typedef struct pending {
     job done_job; /* asynchronous: its completion, allocated with the call */
 } pending;
 
+/* An event a handler keeps while its registration call is in flight. */
+typedef struct kept_event {
+    struct kept_event *next;
+    struct job *job;
+} kept_event;
+
 typedef struct handler {
     struct handler *next;
-    int id;
+    int id; /* the list is in increasing id order */
     const virtwire_program *prog;
     int32_t proc;
     virtwire_client_event_fn fn;
     void *opaque;
+    /* virtwire_client_register_event(): only messages whose leading int
+     * is callback_id; until the JOB_BIND job of the registration's reply
+     * runs (held), every message is kept instead, in arrival order. */
+    int bound;
+    int held;
+    int callback_id;
+    kept_event *kept, *kept_tail;
 } handler;
 
 /* One packet received on a stream, kept until read. */
@@ -325,6 +345,43 @@ static void queue_job(virtwire_client *c, job *j)
     c->jobs_tail = j;
 }
 
+/* Drops one owner of an event job (lock held). */
+static void job_unref(job *j)
+{
+    if (--j->refs > 0)
+        return;
+    virtwire_arena_fini(&j->arena);
+    free(j);
+}
+
+/* The leading int of a decoded message or reply: the callbackID of the
+ * *_CALLBACK_* events and of their registration replies. */
+static int leading_int(const void *v)
+{
+    int x;
+    memcpy(&x, v, sizeof x);
+    return x;
+}
+
+static handler *handler_find(virtwire_client *c, int id)
+{
+    for (handler *h = c->handlers; h; h = h->next)
+        if (h->id == id)
+            return h;
+    return NULL;
+}
+
+/* Releases the events a handler keeps (lock held). */
+static void drop_kept(kept_event *k)
+{
+    while (k) {
+        kept_event *next = k->next;
+        job_unref(k->job);
+        free(k);
+        k = next;
+    }
+}
+
 /* ------------------------------------------------------------------------ */
 /* Calls in flight                                                          */
 /* ------------------------------------------------------------------------ */
@@ -503,7 +560,20 @@ static int on_reply(virtwire_transport_program *tp, const virtwire_transport_msg
     pending *p = pending_take(c, tp, m->hdr.serial);
     if (!p)
         return 0; /* timed out: the caller is gone, drop the reply */
-    pending_finish(c, p, decode_reply(p, m));
+    int rc = decode_reply(p, m);
+    if (rc == 0 && p->bind_job) {
+        /* A registration: the handler learns its callbackID now, in frame
+         * order with the events (which are queued by on_message under this
+         * same lock), and the events it kept meanwhile are sorted out by
+         * the JOB_BIND job, which runs after every earlier event. */
+        handler *h = handler_find(c, p->bind_job->handler_id);
+        if (h) {
+            h->callback_id = leading_int(p->ret);
+            queue_job(c, p->bind_job);
+            p->bind_job = NULL;
+        }
+    }
+    pending_finish(c, p, rc);
     return 0;
 }
 
@@ -536,6 +606,7 @@ static int on_message(virtwire_transport_program *tp, const virtwire_transport_m
     j->kind = JOB_EVENT;
     j->prog = prog;
     j->proc = m->hdr.proc;
+    j->refs = 1;
     queue_job(c, j);
     return 0;
 }
@@ -653,6 +724,23 @@ static int program_handle(virtwire_client *c, const virtwire_program *prog,
 /* The I/O thread                                                           */
 /* ------------------------------------------------------------------------ */
 
+/* A held handler keeps the event (lock held).  Without memory the event
+ * is lost for this handler only. */
+static void keep_event(handler *h, job *j)
+{
+    kept_event *k = malloc(sizeof *k);
+    if (!k)
+        return;
+    k->next = NULL;
+    k->job = j;
+    j->refs++;
+    if (h->kept_tail)
+        h->kept_tail->next = k;
+    else
+        h->kept = k;
+    h->kept_tail = k;
+}
+
 static void run_event(virtwire_client *c, job *j)
 {
     /* Handlers run one by one, each looked up again under the lock so
@@ -661,8 +749,17 @@ static void run_event(virtwire_client *c, job *j)
     for (;;) {
         pthread_mutex_lock(&c->lock);
         handler *h = c->handlers;
-        while (h && !(h->id > last && h->prog == j->prog && h->proc == j->proc))
-            h = h->next;
+        for (; h; h = h->next) {
+            if (h->id <= last || h->prog != j->prog || h->proc != j->proc)
+                continue;
+            if (h->held) {
+                keep_event(h, j);
+                continue;
+            }
+            if (h->bound && leading_int(j->msg) != h->callback_id)
+                continue;
+            break;
+        }
         virtwire_client_event_fn fn = h ? h->fn : NULL;
         void *opaque = h ? h->opaque : NULL;
         c->running_handler = h ? h->id : 0;
@@ -674,6 +771,42 @@ static void run_event(virtwire_client *c, job *j)
         pthread_mutex_lock(&c->lock);
         c->running_handler = 0;
         pthread_cond_broadcast(&c->handler_cond);
+        pthread_mutex_unlock(&c->lock);
+    }
+}
+
+/* The reply of handler_id's registration came: its kept events that
+ * carry its callbackID run now, in arrival order, before any later event;
+ * the others are dropped. */
+static void run_bind(virtwire_client *c, int handler_id)
+{
+    pthread_mutex_lock(&c->lock);
+    handler *h = handler_find(c, handler_id);
+    kept_event *k = NULL;
+    if (h) {
+        h->held = 0;
+        k = h->kept;
+        h->kept = h->kept_tail = NULL;
+    }
+    pthread_mutex_unlock(&c->lock);
+    while (k) {
+        kept_event *next = k->next;
+        job *j = k->job;
+        free(k);
+        k = next;
+        pthread_mutex_lock(&c->lock);
+        h = handler_find(c, handler_id); /* it may have been removed meanwhile */
+        int run = h && leading_int(j->msg) == h->callback_id;
+        virtwire_client_event_fn fn = run ? h->fn : NULL;
+        void *opaque = run ? h->opaque : NULL;
+        c->running_handler = run ? handler_id : 0;
+        pthread_mutex_unlock(&c->lock);
+        if (run)
+            fn(c, j->prog, j->proc, j->msg, opaque);
+        pthread_mutex_lock(&c->lock);
+        c->running_handler = 0;
+        pthread_cond_broadcast(&c->handler_cond);
+        job_unref(j);
         pthread_mutex_unlock(&c->lock);
     }
 }
@@ -724,7 +857,12 @@ static void run_jobs(virtwire_client *c)
             continue;
         case JOB_EVENT:
             run_event(c, j);
-            virtwire_arena_fini(&j->arena);
+            pthread_mutex_lock(&c->lock);
+            job_unref(j);
+            pthread_mutex_unlock(&c->lock);
+            continue;
+        case JOB_BIND:
+            run_bind(c, j->handler_id);
             break;
         case JOB_CLOSED:
             if (close_fn && j->notify)
@@ -997,11 +1135,13 @@ static void wait_call(virtwire_client *c, pending *p, uint64_t deadline)
         role_freed(c);
 }
 
-/* A synchronous call; when stream_flags is non-zero the stream is opened
- * right after the call is sent, so that no early packet is lost. */
+/* A synchronous call; when stream is not NULL the stream is opened right
+ * after the call is sent, so that no early packet is lost.  *bind (if
+ * bind is not NULL) is the JOB_BIND job of a registration: NULL on return
+ * when the reply queued it. */
 static int call_common(virtwire_client *c, const virtwire_program *prog, int32_t number,
                        const void *args, void *ret, virtwire_call_opts *opts,
-                       virtwire_client_stream *stream)
+                       virtwire_client_stream *stream, job **bind)
 {
     virtwire_call_opts none = { .timeout_ms = -1 };
     const virtwire_proc *proc;
@@ -1030,7 +1170,7 @@ static int call_common(virtwire_client *c, const virtwire_program *prog, int32_t
     pending p = {
         .proc = proc, .ret = ret, .arena = opts->arena, .error = opts->error,
         .ret_fds = opts->ret_fds, .ret_fds_max = opts->ret_fds ? opts->ret_fds_max : 0,
-        .cond = &cond,
+        .bind_job = bind ? *bind : NULL, .cond = &cond,
     };
     uint64_t deadline = deadline_for(c, opts->timeout_ms);
 
@@ -1051,6 +1191,8 @@ static int call_common(virtwire_client *c, const virtwire_program *prog, int32_t
         wait_call(c, &p, deadline);
     else
         p.rc = rc;
+    if (bind)
+        *bind = p.bind_job;
     pthread_mutex_unlock(&c->lock);
     pthread_cond_destroy(&cond);
     if (buf != stack)
@@ -1062,7 +1204,7 @@ static int call_common(virtwire_client *c, const virtwire_program *prog, int32_t
 int virtwire_client_call(virtwire_client *c, const virtwire_program *prog, int32_t proc,
                          const void *args, void *ret, virtwire_call_opts *opts)
 {
-    return call_common(c, prog, proc, args, ret, opts, NULL);
+    return call_common(c, prog, proc, args, ret, opts, NULL, NULL);
 }
 
 int virtwire_client_call_async(virtwire_client *c, const virtwire_program *prog, int32_t number,
@@ -1123,12 +1265,10 @@ int virtwire_client_call_async(virtwire_client *c, const virtwire_program *prog,
 /* Events                                                                   */
 /* ------------------------------------------------------------------------ */
 
-int virtwire_client_on_event(virtwire_client *c, const virtwire_program *prog, int32_t proc,
-                             virtwire_client_event_fn fn, void *opaque)
+/* Adds a handler; bound: a registration's, held until its reply. */
+static int add_handler(virtwire_client *c, const virtwire_program *prog, int32_t proc,
+                       virtwire_client_event_fn fn, void *opaque, int bound)
 {
-    const virtwire_proc *p = prog ? virtwire_program_find(prog, proc) : NULL;
-    if (!c || !fn || !p || !p->msg)
-        return VIRTWIRE_EINVAL;
     handler *h = calloc(1, sizeof *h);
     if (!h)
         return VIRTWIRE_ENOMEM;
@@ -1136,6 +1276,7 @@ int virtwire_client_on_event(virtwire_client *c, const virtwire_program *prog, i
     h->proc = proc;
     h->fn = fn;
     h->opaque = opaque;
+    h->bound = h->held = bound;
     pthread_mutex_lock(&c->lock);
     virtwire_transport_program *tp;
     int rc = program_handle(c, prog, &tp);
@@ -1157,6 +1298,53 @@ int virtwire_client_on_event(virtwire_client *c, const virtwire_program *prog, i
     return rc;
 }
 
+int virtwire_client_on_event(virtwire_client *c, const virtwire_program *prog, int32_t proc,
+                             virtwire_client_event_fn fn, void *opaque)
+{
+    const virtwire_proc *p = prog ? virtwire_program_find(prog, proc) : NULL;
+    if (!c || !fn || !p || !p->msg)
+        return VIRTWIRE_EINVAL;
+    return add_handler(c, prog, proc, fn, opaque, 0);
+}
+
+int virtwire_client_register_event(virtwire_client *c, const virtwire_program *prog,
+                                   int32_t register_proc, const void *args, int32_t event_proc,
+                                   virtwire_client_event_fn fn, void *opaque,
+                                   virtwire_call_opts *opts, int *callback_id)
+{
+    const virtwire_proc *rp, *ep = prog ? virtwire_program_find(prog, event_proc) : NULL;
+    if (!c || !fn || check_proc(prog, register_proc, &rp) < 0 || !rp->ret ||
+        rp->ret->size < sizeof(int) || !ep || !ep->msg || ep->msg->size < sizeof(int) ||
+        on_io_thread(c))
+        return VIRTWIRE_EINVAL;
+    job *bind = calloc(1, sizeof *bind);
+    void *ret = calloc(1, rp->ret->size);
+    if (!bind || !ret) {
+        free(bind);
+        free(ret);
+        return VIRTWIRE_ENOMEM;
+    }
+    /* The handler exists, holding every event, before the call is sent. */
+    int id = add_handler(c, prog, event_proc, fn, opaque, 1);
+    int rc = id;
+    if (id > 0) {
+        bind->kind = JOB_BIND;
+        bind->handler_id = id;
+        rc = call_common(c, prog, register_proc, args, ret, opts, NULL, &bind);
+        if (rc == 0 && bind)
+            rc = VIRTWIRE_EINVAL; /* the handler was removed meanwhile */
+        if (rc == 0 && callback_id)
+            *callback_id = leading_int(ret);
+        if (rc < 0)
+            virtwire_client_remove_event(c, id);
+        if (rc == 0 && !(opts && opts->arena))
+            rp->ret->free(ret);
+    }
+    free(bind); /* NULL once queued: the I/O thread frees it */
+    free(ret);
+    return rc < 0 ? rc : id;
+}
+
 int virtwire_client_remove_event(virtwire_client *c, int id)
 {
     if (!c)
@@ -1170,6 +1358,8 @@ int virtwire_client_remove_event(virtwire_client *c, int id)
             break;
         }
     }
+    if (h)
+        drop_kept(h->kept);
     while (h && c->running_handler == id && !on_io_thread(c))
         pthread_cond_wait(&c->handler_cond, &c->lock);
     pthread_mutex_unlock(&c->lock);
@@ -1322,6 +1512,7 @@ static void client_free(virtwire_client *c)
     while (c->handlers) {
         handler *h = c->handlers;
         c->handlers = h->next;
+        drop_kept(h->kept);
         free(h);
     }
     virtwire_conn_free(c->conn);
@@ -1484,7 +1675,7 @@ int virtwire_client_stream_call(virtwire_client *c, const virtwire_program *prog
     s->c = c;
     s->proc = proc;
     s->flags = p->flags;
-    int rc = call_common(c, prog, proc, args, ret, opts, s);
+    int rc = call_common(c, prog, proc, args, ret, opts, s, NULL);
     if (rc < 0) {
         s->finished = 1; /* nothing to abort: the daemon refused the call */
         virtwire_client_stream_free(s);

@@ -262,12 +262,43 @@ typedef void (*virtwire_client_event_fn)(virtwire_client *c, const virtwire_prog
  * of procedures nobody handles, or that do not decode, are dropped.  The
  * daemon only sends events after a registration call (e.g.
  * REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY): register the
- * handler first.  Returns a handler id (> 0) for
+ * handler first, or let virtwire_client_register_event() do both.
+ * Returns a handler id (> 0) for
  * virtwire_client_remove_event(), VIRTWIRE_EINVAL (not an event
  * procedure) or VIRTWIRE_ENOMEM.
  */
 int virtwire_client_on_event(virtwire_client *c, const virtwire_program *prog, int32_t proc,
                              virtwire_client_event_fn fn, void *opaque);
+
+/**
+ * Registers for events with the daemon and binds a handler to them in one
+ * step, as libvirt's virConnectDomainEventRegisterAny() does: calls
+ * register_proc (a procedure whose reply starts with `int callbackID`, such
+ * as REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY) with args and
+ * opts as virtwire_client_call() would, and calls fn for exactly the
+ * messages of event_proc (an event whose message starts with `int
+ * callbackID`) that carry the callbackID of the reply.  The generated
+ * <module>_client.h wraps this per event (remote_register_...()).
+ *
+ * No event is lost between the reply and the binding: the handler exists,
+ * keeping every event_proc message, before the call is sent; when the
+ * reply comes, the kept messages that carry its callbackID run first, in
+ * the order they arrived (including any the daemon sent before its reply),
+ * and the others are dropped; from then on the handler sees only its own
+ * callbackID.  fn runs on the I/O thread like every event handler, possibly
+ * before this function returns.
+ *
+ * On success *callback_id (if not NULL) is the daemon's callbackID (for
+ * the matching deregistration call) and the return value is the handler id
+ * for virtwire_client_remove_event(), > 0.  Otherwise a negative error as
+ * virtwire_client_call() returns (VIRTWIRE_EINVAL also for procedures that
+ * do not fit, or a call from a client callback), and no handler remains;
+ * after VIRTWIRE_ETIMEDOUT the daemon may hold a registration nobody knows.
+ */
+int virtwire_client_register_event(virtwire_client *c, const virtwire_program *prog,
+                                   int32_t register_proc, const void *args, int32_t event_proc,
+                                   virtwire_client_event_fn fn, void *opaque,
+                                   virtwire_call_opts *opts, int *callback_id);
 
 /** Removes a handler.  When this returns, the handler is not running and
  *  will not run again (unless called from the handler itself, which is

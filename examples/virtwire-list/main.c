@@ -102,25 +102,18 @@ static int events(virtwire_client *c, virtwire_arena *arena, int seconds)
 {
     virNetMessageError err;
     virtwire_call_opts opts = { .arena = arena, .timeout_ms = -1, .error = &err };
-    /* Ask the daemon for lifecycle events (event id 0) of every domain, then
-     * take the messages that carry the callbackID it returned. */
-    remote_connect_domain_event_callback_register_any_args ra = { .eventID = 0, .dom = NULL };
-    remote_connect_domain_event_callback_register_any_ret rr;
-    int rc = remote_call_connect_domain_event_callback_register_any(c, &ra, &rr, &opts);
+    /* Lifecycle events of every domain (dom NULL): the daemon's registration
+     * and the handler for the callbackID it returns, in one step. */
+    remote_event_registration reg;
+    int rc = remote_register_domain_event_lifecycle(c, &reg, NULL, on_lifecycle, NULL, &opts);
     if (rc < 0)
         return fail("register", rc, &err);
-    remote_event_binding binding;
-    int id = remote_on_domain_event_callback_lifecycle(c, &binding, on_lifecycle, rr.callbackID, NULL);
-    if (id < 0)
-        return fail("events", id, NULL);
     printf("watching lifecycle events for %d s\n", seconds);
     fflush(stdout);
     struct timespec ts = { .tv_sec = seconds, .tv_nsec = 0 };
     while (nanosleep(&ts, &ts) != 0)
         ;
-    remote_connect_domain_event_callback_deregister_any_args da = { .callbackID = rr.callbackID };
-    rc = remote_call_connect_domain_event_callback_deregister_any(c, &da, &opts);
-    virtwire_client_remove_event(c, id);
+    rc = remote_deregister_event(c, &reg, &opts);
     return rc < 0 ? fail("deregister", rc, &err) : 0;
 }
 

@@ -15,7 +15,8 @@ from .emit_server import ServerEmitter
 from .ir import XdrError
 from .parser import parse_file
 from .resolve import Model
-from .tables import DEFAULT_CONSTANTS, DEFAULT_OVERRIDES, read_constants, read_overrides
+from .tables import (DEFAULT_CONSTANTS, DEFAULT_EVENTS, DEFAULT_OVERRIDES, read_constants,
+                     read_events, read_overrides)
 
 
 def base_name(path: str) -> str:
@@ -44,6 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overrides", metavar="FILE",
                    help="table of per-procedure facts the .x does not state (fd passing, "
                         "bidirectional streams); default: the project's protocol/overrides.tsv")
+    p.add_argument("--events", metavar="FILE",
+                   help="table of event registrations: which message the daemon sends for "
+                        "which eventID (family and event rows); default: the project's "
+                        "protocol/events.tsv")
     p.add_argument("--import", dest="imports", action="append", default=[], metavar="OTHER.x",
                    help="a .x file whose types and constants FILE.x uses; its generated header "
                         "OTHER.h is included (repeatable)")
@@ -56,10 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def generate(xfile: str, out_dir: str, constants: Optional[str] = None,
              overrides: Optional[str] = None, imports: Optional[List[str]] = None,
-             passthrough: bool = False) -> Model:
+             passthrough: bool = False, events: Optional[str] = None) -> Model:
     ext = read_constants(constants or DEFAULT_CONSTANTS)
     ov_path = overrides or DEFAULT_OVERRIDES
     ov = read_overrides(ov_path) if os.path.exists(ov_path) or overrides else {}
+    ev_path = events or DEFAULT_EVENTS
+    ev = read_events(ev_path) if os.path.exists(ev_path) or events else []
     specs = [parse_file(i) for i in (imports or [])]
     spec = parse_file(xfile)
     model = Model(spec, specs, ext, ov)
@@ -67,7 +74,7 @@ def generate(xfile: str, out_dir: str, constants: Optional[str] = None,
     em = ModuleEmitter(model, base, os.path.basename(xfile), [base_name(i) for i in imports or []],
                        passthrough)
     header, source = em.header(), em.source()
-    client = ClientEmitter(model, base, os.path.basename(xfile)).header()
+    client = ClientEmitter(model, base, os.path.basename(xfile), ev).header()
     server = ServerEmitter(model, base, os.path.basename(xfile)).header()
     os.makedirs(out_dir, exist_ok=True)
     write_file(os.path.join(out_dir, base + ".h"), header)
@@ -85,7 +92,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         generate(args.xfile, args.out_dir, args.constants, args.overrides, args.imports,
-                 args.passthrough)
+                 args.passthrough, args.events)
     except XdrError as e:
         print(f"{e.loc}: error: {e.message}", file=sys.stderr)
         return 1

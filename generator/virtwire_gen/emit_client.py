@@ -14,23 +14,32 @@ asynchronous call whose argument and result types are the procedure's own:
 stream procedures also get remote_stream_<name>() (virtwire_client_stream_call)
 and events a typed handler type and remote_on_<name>() (virtwire_client_on_event
 through a dispatcher that, for the *_CALLBACK_* events, keeps only the
-callbackID the handler was registered for).  All are static
-inline wrappers: the header costs nothing to code that does not use it.
+callbackID the handler was registered for).  The events of protocol/events.tsv
+also get one-step registrations, remote_register_<family>_event_<name>()
+(virtwire_client_register_event: the daemon's REGISTER_ANY call and the typed
+handler for the callbackID it returns), and remote_deregister_event().  All
+are static inline wrappers: the header costs nothing to code that does not
+use it.
 """
 
 from __future__ import annotations
 
-from typing import List
+from typing import List, Optional
 
-from .emit_c import BANNER
+from .emit_c import BANNER, DeclCode
+from .ir import Struct, Typedef, XdrError
 from .resolve import Model
+from .tables import EventRow
 
 
 class ClientEmitter:
-    def __init__(self, model: Model, base: str, src_name: str):
+    def __init__(self, model: Model, base: str, src_name: str,
+                 events: Optional[List[EventRow]] = None):
         self.m = model
         self.base = base
         self.src = src_name
+        self.events = events or []
+        self.code = DeclCode(model)
 
     @staticmethod
     def carries_data(prog) -> bool:
@@ -120,12 +129,193 @@ class ClientEmitter:
                 f"{n}_dispatch_{short}, b);",
                 "}", ""]
 
+    # -- one-step event registrations (protocol/events.tsv) ------------------
+    def struct_fields(self, name: Optional[str], row_loc, what: str):
+        t = self.m.types.get(name) if name else None
+        if not isinstance(t, Struct):
+            raise XdrError(row_loc, f"{what} has no struct type")
+        return t.fields
+
+    @staticmethod
+    def is_int(f, name: Optional[str] = None) -> bool:
+        return f.type.kind == "int" and f.shape == "scalar" and (name is None or f.name == name)
+
+    def registrations(self, prog):
+        """[(row, register ProcInfo, deregister ProcInfo, msg ProcInfo)] for
+        the rows of events.tsv this program has every procedure of, checked
+        against the .x: registrations reply with int callbackID first, the
+        messages start with it, deregistrations take only it."""
+        procs = {pr.name: pr for pr in prog.procs}
+        out = []
+        for row in self.events:
+            fam = row.family
+            if fam.program != prog.name:
+                continue
+            reg, dereg, msg = procs.get(fam.register), procs.get(fam.deregister), procs.get(row.msg)
+            if not (reg and dereg and msg):
+                continue  # a release older than the event
+            if not msg.msg or not self.has_callback_id(msg.msg):
+                raise XdrError(row.loc, f"{row.msg} is not an event whose message starts with "
+                                        "int callbackID")
+            ret = self.struct_fields(reg.ret, fam.loc, f"the reply of {reg.name}")
+            if not self.is_int(ret[0], "callbackID"):
+                raise XdrError(fam.loc, f"the reply of {reg.name} does not start with int "
+                                        "callbackID")
+            args = self.struct_fields(reg.args, fam.loc, f"{reg.name}")
+            if row.event_id is not None and not any(self.is_int(f, "eventID") for f in args):
+                raise XdrError(row.loc, f"{reg.name} takes no int eventID")
+            dargs = self.struct_fields(dereg.args, fam.loc, f"{dereg.name}")
+            if len(dargs) != 1 or not self.is_int(dargs[0]) or dereg.ret:
+                raise XdrError(fam.loc, f"{dereg.name} does not take just an int callbackID")
+            out.append((row, reg, dereg, msg))
+        return out
+
+    def string_param(self, f) -> bool:
+        """An optional string (remote_string): taken as const char *."""
+        t = self.m.types.get(f.type.name) if f.type.kind == "named" else None
+        return (f.shape == "scalar" and isinstance(t, Typedef) and t.decl.shape == "optional"
+                and self.code.string_typedef(t.decl.type) is not None)
+
+    def registration_doc(self, n: str) -> List[str]:
+        pad = " " * len(f"static inline int {n}_register_event_common(")
+        return [
+            "/*",
+            " * Event registrations, as libvirt's virConnectDomainEventRegisterAny() and",
+            " * its siblings make them: each",
+            f" *   {n}_register_<family>_event[_<event>](c, &reg, [args...,] fn, opaque, opts)",
+            " * calls the family's registration procedure, with the event's eventID and",
+            " * the procedure's other arguments as args (an optional object or name:",
+            " * NULL for all), and binds the typed handler fn to the messages that carry",
+            " * the callbackID of the reply (protocol/events.tsv says which message",
+            " * belongs to which eventID).  Returns 0 (reg->callback_id is then the",
+            " * daemon's callbackID) or a negative error, as",
+            " * virtwire_client_register_event() does; no handler remains on error.  The",
+            " * daemon takes one registration per event and object on a connection (a",
+            " * second is refused, VIRTWIRE_EREMOTE): libvirt's own client shares it",
+            " * among its callbacks.",
+            " *",
+            " * No event is lost between the reply and the binding: the handler is in",
+            " * place before the call is sent and keeps what arrives until the reply;",
+            " * then the kept messages of its callbackID run first, in arrival order,",
+            " * and fn sees nothing but its own callbackID.  fn runs on the client's I/O",
+            " * thread, possibly before the helper returns.",
+            " *",
+            f" * {n}_deregister_event(c, &reg, opts) removes the handler, then calls the",
+            " * family's deregistration procedure: once it returns (whatever the call",
+            " * gave), fn is not running and will not run again.  Neither may be called",
+            " * from a client callback (their calls are synchronous).",
+            " */",
+            "",
+            f"/** A registration, owned by the caller: valid until {n}_deregister_event()",
+            " *  (or the client is closed). */",
+            f"typedef struct {n}_event_registration {{",
+            f"    {n}_event_binding binding; /* fn and opaque; the client keeps the callbackID */",
+            "    int handler_id;             /* for virtwire_client_remove_event() */",
+            "    int callback_id;            /* the daemon's callbackID */",
+            "    int32_t deregister_proc;    /* the procedure that ends it */",
+            f"}} {n}_event_registration;",
+            "",
+            "/** What the helpers below share. */",
+            f"static inline int {n}_register_event_common(virtwire_client *c, "
+            f"{n}_event_registration *reg,",
+            f"{pad}int32_t register_proc, const void *args,",
+            f"{pad}int32_t event_proc, virtwire_client_event_fn dispatch,",
+            f"{pad}void (*fn)(void), void *opaque,",
+            f"{pad}int32_t deregister_proc, virtwire_call_opts *opts)",
+            "{",
+            "    reg->binding.fn = fn;",
+            "    reg->binding.opaque = opaque;",
+            "    reg->binding.callback_id = -1;",
+            "    reg->callback_id = -1;",
+            "    reg->deregister_proc = deregister_proc;",
+            f"    int id = virtwire_client_register_event(c, &{n}_program, register_proc, args, "
+            "event_proc,",
+            "                                            dispatch, &reg->binding, opts, "
+            "&reg->callback_id);",
+            "    reg->handler_id = id > 0 ? id : 0;",
+            "    return id < 0 ? id : 0;",
+            "}",
+            ""]
+
+    def register_function(self, prog, row: EventRow, reg, dereg, msg) -> List[str]:
+        n = prog.name
+        fam = row.family
+        prefix = f"VIR_{fam.name.upper()}_EVENT_ID_"
+        suffix = (row.event_id or "").lower()
+        if row.event_id and row.event_id.startswith(prefix):
+            suffix = row.event_id[len(prefix):].lower()
+        fname = f"{n}_register_{fam.name}_event" + (f"_{suffix}" if suffix else "")
+        params = ["virtwire_client *c", f"{n}_event_registration *reg"]
+        inits, pre = [], []
+        for f in self.struct_fields(reg.args, fam.loc, reg.name):
+            if row.event_id is not None and self.is_int(f, "eventID"):
+                inits.append(f".eventID = {row.number} /* {row.event_id} */")
+            elif self.string_param(f):
+                params.append(f"const char *{f.name}")
+                pre.append(f"    char *{f.name}_str = (char *){f.name};")
+                inits.append(f".{f.name} = {f.name} ? &{f.name}_str : NULL")
+            else:
+                params.append(self.code.declare(f, f.name))
+                inits.append(f".{f.name} = {f.name}")
+        params += [f"{n}_{msg.short.lower()}_fn fn", "void *opaque", "virtwire_call_opts *opts"]
+        what = f" for {row.event_id} ({row.number})" if row.event_id else ""
+        pad = " " * len(f"    return {n}_register_event_common(")
+        return [f"/** Registers with {reg.name}{what}",
+                f" *  and calls fn for each {msg.name} of the new callbackID. */",
+                f"static inline int {fname}({', '.join(params)})",
+                "{"] + pre + [
+                f"    {reg.args} args = {{ {', '.join(inits)} }};",
+                f"    return {n}_register_event_common(c, reg, {self.proc_const(prog, reg)}, "
+                "&args,",
+                f"{pad}{self.proc_const(prog, msg)}, {n}_dispatch_{msg.short.lower()},",
+                f"{pad}(void (*)(void))fn, opaque, {self.proc_const(prog, dereg)}, opts);",
+                "}", ""]
+
+    def deregister_function(self, prog, families) -> List[str]:
+        n = prog.name
+        out = [f"/** Ends a registration of a {n}_register_*() helper, as libvirt does:",
+               " *  removes the handler (events still on their way are dropped), then makes",
+               " *  the deregistration call with its callbackID.  Returns 0, the call's",
+               " *  error, or VIRTWIRE_EINVAL for a registration already ended. */",
+               f"static inline int {n}_deregister_event(virtwire_client *c, "
+               f"{n}_event_registration *reg,",
+               " " * len(f"static inline int {n}_deregister_event(") + "virtwire_call_opts *opts)",
+               "{",
+               "    int rc = reg->handler_id > 0 ? virtwire_client_remove_event(c, reg->handler_id)",
+               "                                 : VIRTWIRE_EINVAL;",
+               "    reg->handler_id = 0;",
+               "    if (rc < 0)",
+               "        return rc;",
+               "    switch (reg->deregister_proc) {"]
+        for dereg in families:
+            field = self.struct_fields(dereg.args, None, dereg.name)[0].name
+            out += [f"    case {self.proc_const(prog, dereg)}: {{",
+                    f"        {dereg.args} args = {{ .{field} = reg->callback_id }};",
+                    f"        rc = {n}_call_{dereg.short.lower()}(c, &args, opts);",
+                    "        break;",
+                    "    }"]
+        out += ["    default:",
+                "        rc = VIRTWIRE_EINVAL;",
+                "    }",
+                "    return rc;",
+                "}", ""]
+        return out
+
     def program(self, prog) -> List[str]:
         out = [f"/* Program {prog.name}: {len(prog.procs)} procedures. */", ""]
         if any(pr.msg for pr in prog.procs):
             out += self.event_binding(prog)
         for pr in prog.procs:
             out += self.event_function(prog, pr) if pr.msg else self.call_functions(prog, pr)
+        regs = self.registrations(prog)
+        if regs:
+            out += self.registration_doc(prog.name)
+            deregs = []
+            for row, reg, dereg, msg in regs:
+                out += self.register_function(prog, row, reg, dereg, msg)
+                if dereg not in deregs:
+                    deregs.append(dereg)
+            out += self.deregister_function(prog, deregs)
         return out
 
     def header(self) -> str:

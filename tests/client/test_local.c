@@ -5,7 +5,8 @@
  * be made to do on demand: the handshake's exact arguments and an
  * authentication method we do not implement, replies that come late or
  * never, fds both ways, a client-to-server sparse stream, a sparse
- * download, and close() with calls in flight.
+ * download, close() with calls in flight, and events sent before the reply
+ * of the registration that asked for them.
  *
  *   test_client_local [ignored]
  */
@@ -17,7 +18,7 @@
 #include <unistd.h>
 
 #include "clib.h"
-#include "remote_protocol.h"
+#include "remote_protocol_client.h"
 #include "virtwire_conn.h"
 
 /* ---- the fake daemon ------------------------------------------------------ */
@@ -42,6 +43,11 @@ typedef struct peer {
     char upload[256];
     int upload_ok;
     uint32_t upload_serial, download_serial;
+    /* event registrations: the callbackID the next one gets, whether the
+     * reply waits a while after the early events, what was deregistered */
+    int next_callback;
+    int reply_delay_ms;
+    int deregistered;
 } peer;
 
 static peer P;
@@ -70,6 +76,48 @@ static void lib_version(virtwire_transport_program *tp, const virtwire_transport
         P.held = 0;
     }
     reply(tp, m, &remote_connect_get_lib_version_ret_desc, &r);
+}
+
+/* A lifecycle event for callbackID cb; the domain's name tells the events
+ * apart. */
+static void lifecycle(virtwire_transport_program *tp, int cb, const char *name)
+{
+    remote_domain_event_callback_lifecycle_msg e = { cb, { { (char *)name, { 0 }, -1 }, 2, 0 } };
+    CHECK(virtwire_transport_send_value(tp, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE,
+                                        VIR_NET_MESSAGE, VIR_NET_OK, 0,
+                                        &remote_domain_event_callback_lifecycle_msg_desc, &e,
+                                        NULL, 0) >= 0);
+}
+
+/* A registration whose callbackID's events come before, around and after
+ * the reply, mixed with another callbackID's; one for a single domain is
+ * refused, with events around the error that no registration may see. */
+static void register_any(virtwire_transport_program *tp, const virtwire_transport_msg *m,
+                         virtwire_arena *arena)
+{
+    remote_connect_domain_event_callback_register_any_args a;
+    CHECK(virtwire_decode(&remote_connect_domain_event_callback_register_any_args_desc, m->payload,
+                          m->payload_len, arena, &a) == 0);
+    int cb = P.next_callback++;
+    lifecycle(tp, cb, "early1");
+    lifecycle(tp, 999, "other1");
+    lifecycle(tp, cb, "early2");
+    if (P.reply_delay_ms)
+        clib_sleep_ms((unsigned)P.reply_delay_ms);
+    if (a.dom) {
+        remote_error e = { 1, 10, NULL, 2, NULL, NULL, NULL, NULL, 0, 0, NULL };
+        char *msg = "refused";
+        e.message = &msg;
+        virtwire_transport_send_value(tp, m->hdr.proc, VIR_NET_REPLY, VIR_NET_ERROR, m->hdr.serial,
+                                      &remote_error_desc, &e, NULL, 0);
+        lifecycle(tp, cb, "after-error");
+        return;
+    }
+    remote_connect_domain_event_callback_register_any_ret r = { cb };
+    reply(tp, m, &remote_connect_domain_event_callback_register_any_ret_desc, &r);
+    lifecycle(tp, cb, "late1");
+    lifecycle(tp, 999, "other2");
+    lifecycle(tp, cb, "late2");
 }
 
 static void download(virtwire_transport_program *tp, const virtwire_transport_msg *m)
@@ -155,6 +203,19 @@ static int on_call(virtwire_transport_program *tp, const virtwire_transport_msg 
     case REMOTE_PROC_STORAGE_VOL_DOWNLOAD:
         download(tp, m);
         break;
+    case REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY:
+        register_any(tp, m, &arena);
+        break;
+    case REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY: {
+        remote_connect_domain_event_callback_deregister_any_args a;
+        CHECK(virtwire_decode(&remote_connect_domain_event_callback_deregister_any_args_desc,
+                              m->payload, m->payload_len, &arena, &a) == 0);
+        P.deregistered = a.callbackID;
+        reply(tp, m, NULL, NULL);
+        /* Late: the client must not hand it to the removed handler. */
+        lifecycle(tp, a.callbackID, "after-deregister");
+        break;
+    }
     default:
         CHECK(!"unexpected procedure");
     }
@@ -430,6 +491,127 @@ static void test_streams(void)
     peer_stop();
 }
 
+/* ---- events sent before the registration's reply ------------------------- */
+
+typedef struct seen {
+    pthread_mutex_t m;
+    int n;
+    int cb[16];
+    char name[16][24];
+} seen;
+
+static void seen_add(seen *s, int cb, const char *name)
+{
+    pthread_mutex_lock(&s->m);
+    if (s->n < 16) {
+        s->cb[s->n] = cb;
+        snprintf(s->name[s->n], sizeof s->name[0], "%s", name);
+        s->n++;
+    }
+    pthread_mutex_unlock(&s->m);
+}
+
+static int seen_count(seen *s)
+{
+    pthread_mutex_lock(&s->m);
+    int n = s->n;
+    pthread_mutex_unlock(&s->m);
+    return n;
+}
+
+static void typed_lifecycle(virtwire_client *c, const remote_domain_event_callback_lifecycle_msg *m,
+                            void *opaque)
+{
+    (void)c;
+    seen_add(opaque, m->callbackID, m->msg.dom.name);
+}
+
+/* Every lifecycle message the client receives, whatever its callbackID. */
+static void raw_lifecycle(virtwire_client *c, const virtwire_program *prog, int32_t proc,
+                          const void *msg, void *opaque)
+{
+    const remote_domain_event_callback_lifecycle_msg *m = msg;
+    (void)c, (void)prog, (void)proc;
+    seen_add(opaque, m->callbackID, m->msg.dom.name);
+}
+
+/* Waits until s has n entries (5 s at most). */
+static void wait_seen(seen *s, int n)
+{
+    uint64_t end = clib_now_ms() + 5000;
+    while (seen_count(s) < n && clib_now_ms() < end)
+        clib_sleep_ms(2);
+}
+
+static void test_early_events(int reply_delay_ms)
+{
+    int fd = peer_start();
+    pthread_mutex_lock(&P.m);
+    P.next_callback = 7;
+    P.reply_delay_ms = reply_delay_ms;
+    pthread_mutex_unlock(&P.m);
+    virtwire_client *c = NULL;
+    virtwire_client_options o = { .call_timeout_ms = 5000 };
+    CHECK_RC(virtwire_client_adopt(fd, 1, &o, &c), 0);
+    if (!c) {
+        peer_stop();
+        return;
+    }
+    static seen all, mine, refused;
+    pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+    memset(&all, 0, sizeof all);
+    memset(&mine, 0, sizeof mine);
+    memset(&refused, 0, sizeof refused);
+    all.m = mine.m = refused.m = m;
+    CHECK(virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE,
+                                   raw_lifecycle, &all) > 0);
+
+    /* The events of callbackID 7 sent before the reply are not lost, and
+     * come first, in order; callbackID 999's never reach the handler. */
+    remote_event_registration reg;
+    virtwire_call_opts co = { .timeout_ms = 5000 };
+    CHECK_RC(remote_register_domain_event_lifecycle(c, &reg, NULL, typed_lifecycle, &mine, &co), 0);
+    CHECK(reg.callback_id == 7 && reg.handler_id > 0);
+    wait_seen(&all, 6);
+    wait_seen(&mine, 4);
+    clib_sleep_ms(50);
+    CHECK(seen_count(&all) == 6);
+    CHECK(seen_count(&mine) == 4);
+    static const char *const want[] = { "early1", "early2", "late1", "late2" };
+    for (int i = 0; i < 4 && i < mine.n; i++)
+        CHECK(mine.cb[i] == 7 && strcmp(mine.name[i], want[i]) == 0);
+
+    /* A refused registration: its error, and no handler left behind (the
+     * events sent for its would-be callbackID 8 reach nobody but "all"). */
+    virNetMessageError err;
+    virtwire_call_opts eo = { .timeout_ms = 5000, .error = &err };
+    remote_event_registration bad;
+    remote_nonnull_domain dom = { "refused", { 0 }, -1 };
+    CHECK_RC(remote_register_domain_event_lifecycle(c, &bad, &dom, typed_lifecycle, &refused, &eo),
+             VIRTWIRE_EREMOTE);
+    CHECK(err.code == 1 && err.message && strcmp(*err.message, "refused") == 0);
+    virNetMessageError_free(&err);
+    CHECK(bad.handler_id == 0);
+    CHECK_RC(remote_deregister_event(c, &bad, NULL), VIRTWIRE_EINVAL);
+    wait_seen(&all, 10);
+    CHECK(seen_count(&all) == 10);
+
+    /* Deregistered: the daemon learns the callbackID, and an event still in
+     * flight does not reach the handler. */
+    CHECK_RC(remote_deregister_event(c, &reg, &co), 0);
+    CHECK_RC(remote_deregister_event(c, &reg, &co), VIRTWIRE_EINVAL);
+    wait_seen(&all, 11);
+    clib_sleep_ms(50);
+    CHECK(seen_count(&all) == 11 && strcmp(all.name[10], "after-deregister") == 0);
+    CHECK(seen_count(&mine) == 4 && seen_count(&refused) == 0);
+    pthread_mutex_lock(&P.m);
+    CHECK(P.deregistered == 7);
+    pthread_mutex_unlock(&P.m);
+    CHECK(virtwire_client_error(c) == 0);
+    virtwire_client_close(c);
+    peer_stop();
+}
+
 int main(void)
 {
     test_handshake();
@@ -437,5 +619,7 @@ int main(void)
     test_timeouts();
     test_fds();
     test_streams();
+    test_early_events(0);
+    test_early_events(100);
     return clib_finish("client.local");
 }

@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """virtwire-gen's command line: error messages for broken .x input, --help,
---passthrough, determinism.
+--passthrough, --events, determinism.
 
 Every broken input must give exactly one line on stderr,
 `FILE:LINE:COL: error: MESSAGE`, exit status 1, no Python traceback, and
 write no output file. The positions below were counted by hand in the
 source text next to them.
 
-Needs only Python: the generated code itself is compiled and checked by the
-C harnesses next to this file.
+Needs only Python, and a C compiler ($VIRTWIRE_CC, default cc) for the
+event registration helpers --events adds; the rest of the generated code is
+compiled and checked by the C harnesses next to this file.
 """
 
 import filecmp
@@ -24,6 +25,49 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 GENERATOR = os.path.join(REPO, "generator", "virtwire-gen")
+CC = os.environ.get("VIRTWIRE_CC", "cc")
+CFLAGS = ["-std=c11", "-Wall", "-Wextra", "-Wshadow", "-Wstrict-prototypes",
+          "-Wmissing-prototypes", "-Werror"]
+
+# A libvirt-style program with one event family: a registration that
+# returns a callbackID, its deregistration, an event that carries the
+# callbackID first and one that does not.
+EVENTS_X = """\
+const EV_PROGRAM = 0x7e570001;
+const EV_PROTOCOL_VERSION = 1;
+typedef string ev_nonnull_string<64>;
+typedef ev_nonnull_string *ev_string;
+struct ev_nonnull_thing {
+    ev_nonnull_string name;
+};
+typedef ev_nonnull_thing *ev_thing;
+struct ev_connect_thing_event_register_any_args {
+    int eventID;
+    ev_thing thing;
+    ev_string label;
+};
+struct ev_connect_thing_event_register_any_ret {
+    int callbackID;
+};
+struct ev_connect_thing_event_deregister_any_args {
+    int callbackID;
+};
+struct ev_thing_event_ping_msg {
+    int callbackID;
+    ev_nonnull_thing thing;
+};
+struct ev_thing_event_plain_msg {
+    int n;
+};
+enum ev_procedure {
+    EV_PROC_CONNECT_THING_EVENT_REGISTER_ANY = 1,
+    EV_PROC_CONNECT_THING_EVENT_DEREGISTER_ANY = 2,
+    EV_PROC_THING_EVENT_PING = 3,
+    EV_PROC_THING_EVENT_PLAIN = 4
+};
+"""
+EVENTS_FAMILY = ("family\tev\tthing\tEV_PROC_CONNECT_THING_EVENT_REGISTER_ANY\t"
+                 "EV_PROC_CONNECT_THING_EVENT_DEREGISTER_ANY\n")
 
 
 def run_generator(args, cwd):
@@ -283,6 +327,65 @@ class ErrorTests(GeneratorTestCase):
         self.assert_error(["t.x", "--overrides", "bad.tsv"], "bad.tsv:1:1",
                           "unknown override 'fds=sideways'")
 
+    def test_bad_events_table(self):
+        self.write("t.x", "struct a { int x; };\n")
+        self.write("bad.tsv", "# comment\nfamilies\tev\tthing\tA\tB\n")
+        self.assert_error(["t.x", "--events", "bad.tsv"], "bad.tsv:2:1",
+                          "unknown row kind 'families'")
+
+    def test_events_table_event_before_family(self):
+        self.write("t.x", "struct a { int x; };\n")
+        self.write("bad.tsv", "event\tev\tthing\tVIR_THING_EVENT_ID_PING\t0\tEV_PROC_X\n")
+        self.assert_error(["t.x", "--events", "bad.tsv"], "bad.tsv:1:1",
+                          "which no family row above declares")
+
+    def test_events_table_bad_number(self):
+        # column of the number: after four columns and their tabs
+        self.write("t.x", "struct a { int x; };\n")
+        self.write("bad.tsv", EVENTS_FAMILY +
+                   "event\tev\tthing\tVIR_THING_EVENT_ID_PING\tzero\tEV_PROC_X\n")
+        self.assert_error(["t.x", "--events", "bad.tsv"], "bad.tsv:2:40", "invalid number 'zero'")
+
+    def test_events_table_message_without_callback_id(self):
+        self.write("ev.x", EVENTS_X)
+        self.write("bad.tsv", EVENTS_FAMILY +
+                   "event\tev\tthing\tVIR_THING_EVENT_ID_PLAIN\t0\tEV_PROC_THING_EVENT_PLAIN\n")
+        self.assert_error(["ev.x", "--events", "bad.tsv"], "bad.tsv:2:1",
+                          "EV_PROC_THING_EVENT_PLAIN is not an event whose message starts with "
+                          "int callbackID")
+
+    def test_events_table_gives_helpers(self):
+        """The registration helper of each event row and the program's
+        deregistration, which compile cleanly; rows of other programs and
+        of procedures the .x lacks are left out."""
+        self.write("ev.x", EVENTS_X)
+        self.write("ev.tsv", EVENTS_FAMILY +
+                   "event\tev\tthing\tVIR_THING_EVENT_ID_PING\t0\tEV_PROC_THING_EVENT_PING\n"
+                   "event\tev\tthing\tVIR_THING_EVENT_ID_NEWER\t1\tEV_PROC_THING_EVENT_NEWER\n"
+                   "family\tother\tthing\tO_PROC_A\tO_PROC_B\n"
+                   "event\tother\tthing\tVIR_THING_EVENT_ID_PING\t0\tO_PROC_C\n")
+        r = run_generator(["ev.x", "--events", "ev.tsv", "--out-dir", "out"], self.tmp)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(os.path.join(self.tmp, "out", "ev_client.h"), encoding="utf-8") as f:
+            header = f.read()
+        self.assertIn("static inline int ev_register_thing_event_ping(virtwire_client *c, "
+                      "ev_event_registration *reg, ev_thing thing, const char *label, "
+                      "ev_thing_event_ping_fn fn, void *opaque, virtwire_call_opts *opts)", header)
+        self.assertIn(".eventID = 0 /* VIR_THING_EVENT_ID_PING */, .thing = thing, "
+                      ".label = label ? &label_str : NULL", header)
+        self.assertIn("static inline int ev_deregister_event(", header)
+        self.assertIn("case EV_PROC_CONNECT_THING_EVENT_DEREGISTER_ANY:", header)
+        self.assertNotIn("newer", header)
+        self.assertNotIn("O_PROC", header)
+        self.write("use.c", '#include "ev_client.h"\n'
+                            "int use(void);\n"
+                            "int use(void) { return (int)sizeof(ev_event_registration); }\n")
+        cc = subprocess.run([CC] + CFLAGS + ["-I", os.path.join(REPO, "runtime"),
+                                             "-I", os.path.join(REPO, "generated"), "-I", "out",
+                                             "-c", "use.c", "-o", "use.o"],
+                            cwd=self.tmp, capture_output=True, text=True, timeout=60)
+        self.assertEqual(cc.returncode, 0, cc.stderr)
+
     def test_constant_from_table_is_used(self):
         # the same input is fine once the table defines the name
         self.write("t.x", "struct a {\n    int v[EXTX];\n};\n")
@@ -313,7 +416,8 @@ class CommandLineTests(GeneratorTestCase):
     def test_help(self):
         r = run_generator(["--help"], self.tmp)
         self.assertEqual(r.returncode, 0, r.stderr)
-        for option in ("--constants", "--out-dir", "--import", "--overrides", "--passthrough"):
+        for option in ("--constants", "--out-dir", "--import", "--overrides", "--events",
+                       "--passthrough"):
             self.assertIn(option, r.stdout)
 
     def test_deterministic(self):

@@ -147,7 +147,8 @@ class InstalledPackage(unittest.TestCase):
                     f"{ENV['VW_LIBDIR']}/cmake/virtwire/VirtwireGenerate.cmake",
                     "share/virtwire/generator/virtwire_gen/cli.py",
                     "share/virtwire/protocol/constants.tsv",
-                    "share/virtwire/protocol/overrides.tsv"]:
+                    "share/virtwire/protocol/overrides.tsv",
+                    "share/virtwire/protocol/events.tsv"]:
             self.assertTrue(os.path.isfile(os.path.join(self.prefix, rel)), rel)
         self.assertTrue(os.access(self.gen, os.X_OK))
         for pc in PC_FILES:
