@@ -1019,6 +1019,21 @@ static int encode_args(const virtwire_proc *proc, const void *args, unsigned cha
     return rc;
 }
 
+/* After a send failed with VIRTWIRE_ESEND (lock held): whether the
+ * connection can no longer write (the peer hung up, or the socket failed),
+ * as opposed to a frame the connection refused (fds over TCP).  The owner
+ * of the I/O role is woken to read what the peer sent before and to record
+ * the death; until then, senders get VIRTWIRE_ECLOSED from here. */
+static int write_side_dead(virtwire_client *c)
+{
+    int rc = virtwire_conn_flush(c->conn, 0);
+    if (rc != VIRTWIRE_ECLOSED && rc != VIRTWIRE_EIO)
+        return 0;
+    ensure_reader(c);
+    wake_owner(c);
+    return 1;
+}
+
 /* Sends the call (lock held) and registers p under its serial. */
 static int send_call(virtwire_client *c, const virtwire_program *prog, pending *p,
                      const unsigned char *payload, size_t len, const int *fds, size_t nfds)
@@ -1045,6 +1060,8 @@ static int send_call(virtwire_client *c, const virtwire_program *prog, pending *
             kick_bg(c); /* the I/O thread runs the close jobs */
             return VIRTWIRE_ECLOSED;
         }
+        if (rc == VIRTWIRE_ESEND && write_side_dead(c))
+            return VIRTWIRE_ECLOSED;
         return rc;
     }
     p->serial = (uint32_t)serial;
@@ -1783,6 +1800,8 @@ static int stream_send_locked(virtwire_client_stream *s, int rc)
     virtwire_client *c = s->c;
     if (rc < 0 && virtwire_transport_error(c->t)) {
         mark_dead(c, virtwire_transport_error(c->t));
+        rc = VIRTWIRE_ECLOSED;
+    } else if (rc == VIRTWIRE_ESEND && write_side_dead(c)) {
         rc = VIRTWIRE_ECLOSED;
     }
     if (virtwire_conn_pending_output(c->conn)) {

@@ -58,6 +58,7 @@ struct virtwire_conn {
     int drained; /* the last read found the socket empty */
 
     int corked; /* see virtwire_conn_cork() */
+    int paused; /* see virtwire_conn_pause_reading() */
     int rerr;  /* sticky: reading is over (EOF, socket or transport error) */
     int werr;  /* sticky: writing failed */
     int saved_errno;
@@ -465,14 +466,18 @@ static int feed_fd(virtwire_conn *c)
  * Reads and feeds the transport until the socket has no more.  Bytes are
  * read as many as the socket has, past the ends of frames: the fds of a
  * frame come with the dummy bytes after it, each in a read of its own (see
- * read_some()).  Returns 0 (socket drained) or the code that ends reading.
+ * read_some()).  Stops early when reading is paused, unless hung_up (the
+ * peer can send nothing more: what it sent is read to the end).  Returns
+ * 0 (socket drained, or paused) or the code that ends reading.
  */
-static int read_loop(virtwire_conn *c)
+static int read_loop(virtwire_conn *c, int hung_up)
 {
     c->drained = 0;
     for (;;) {
         if (atomic_load(&c->shut))
             return VIRTWIRE_ECLOSED;
+        if (c->paused && !hung_up) /* what was read waits */
+            return 0;
         virtwire_need need = virtwire_transport_need(c->t);
         if (need.kind == VIRTWIRE_NEED_NOTHING)
             return virtwire_transport_error(c->t);
@@ -515,9 +520,11 @@ int virtwire_conn_process(virtwire_conn *c, short revents)
     }
     int saved = 0;
     write_queue(c);
-    /* A failed write still lets us read what the peer sent before. */
-    if (revents == 0 || (revents & (POLLIN | POLLHUP | POLLERR)) || c->werr) {
-        int rc = read_loop(c);
+    /* A failed write still lets us read what the peer sent before; so does
+     * a hang-up while reading is paused. */
+    int hung_up = (revents & (POLLHUP | POLLERR)) || c->werr;
+    if ((!c->paused && (revents == 0 || (revents & POLLIN))) || hung_up) {
+        int rc = read_loop(c, hung_up);
         if (rc < 0) {
             saved = errno;
             c->rerr = rc;
@@ -541,7 +548,7 @@ short virtwire_conn_events(const virtwire_conn *c)
 {
     if (!c || c->rerr || atomic_load(&c->shut))
         return 0;
-    short ev = POLLIN;
+    short ev = c->paused ? 0 : POLLIN;
     if (!c->werr && (c->qlen || c->fdq_len))
         ev |= POLLOUT;
     return ev;
@@ -566,12 +573,13 @@ int virtwire_conn_run_once(virtwire_conn *c, int timeout_ms)
     if (!c)
         return VIRTWIRE_EINVAL;
     short ev = virtwire_conn_events(c);
-    if (ev == 0)
+    if (ev == 0 && !c->paused)
         return virtwire_conn_process(c, POLLIN);
     int64_t ka = virtwire_transport_keepalive_timeout(c->t);
     int wait_ms = timeout_ms;
     if (ka >= 0 && (wait_ms < 0 || ka < wait_ms))
         wait_ms = (int)ka;
+    /* Paused with nothing to write, ev is 0: a hang-up still ends the wait. */
     int revents = wait_for(c, ev, deadline_after(wait_ms));
     if (revents < 0)
         return c->rerr = revents;
@@ -617,6 +625,12 @@ void virtwire_conn_cork(virtwire_conn *c, int on)
 {
     if (c)
         c->corked = on != 0;
+}
+
+void virtwire_conn_pause_reading(virtwire_conn *c, int on)
+{
+    if (c)
+        c->paused = on != 0;
 }
 
 size_t virtwire_conn_pending_output(const virtwire_conn *c)

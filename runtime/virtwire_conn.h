@@ -174,6 +174,20 @@ int virtwire_conn_flush(virtwire_conn *c, int timeout_ms);
  */
 void virtwire_conn_cork(virtwire_conn *c, int on);
 
+/**
+ * Flow control of input: while paused (on non-zero), process() and
+ * run_once() read nothing from the socket and events() has no POLLIN;
+ * output is still written.  Once the peer has hung up (revents POLLHUP or
+ * POLLERR, or a write failed), what it sent is read to the end anyway,
+ * since nothing more can come.  A callback may pause its own connection:
+ * the frames already read go on being dispatched, then reading stops, and
+ * what was read past them waits in the connection.  After resuming, call
+ * process() with revents 0 to feed it (the socket may have nothing new to
+ * report).  For a server that must not take more calls from a client, e.g.
+ * one that does not read its replies.
+ */
+void virtwire_conn_pause_reading(virtwire_conn *c, int on);
+
 /** Bytes queued but not yet written, counting one per fd still to send
  *  (its dummy byte). */
 size_t virtwire_conn_pending_output(const virtwire_conn *c);

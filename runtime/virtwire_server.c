@@ -38,6 +38,10 @@
 #define MAX_LISTENERS 8
 /* A read stream is pulled for more data while less than this is queued. */
 #define STREAM_PULL_BELOW ((size_t)1 << 20)
+/* A client is not read from while this much of its output is queued, so
+ * that one that does not read its replies cannot make the server queue
+ * them without bound. */
+#define CLIENT_OUTPUT_HIGH ((size_t)1 << 20)
 #define MAX_CLIENT_REQUESTS_LIMIT 1000u
 /* libvirt's VIR_DRV_FEATURE_PROGRAM_KEEPALIVE. */
 #define FEATURE_PROGRAM_KEEPALIVE 10
@@ -100,6 +104,7 @@ struct virtwire_server_client {
     int closing;
     int error;  /* why it is closing: see virtwire_server_client_error() */
     int opened; /* on_open accepted it: on_close is due */
+    int paused; /* its connection's reading is paused (see stop_reading()) */
     int keepalive; /* own PINGs started */
 };
 
@@ -543,6 +548,12 @@ static int throttled(const virtwire_server_client *c)
     return c->outstanding >= c->srv->max_requests;
 }
 
+/* Too much output waits for the client to read it. */
+static int output_full(const virtwire_server_client *c)
+{
+    return virtwire_conn_pending_output(c->conn) >= CLIENT_OUTPUT_HIGH;
+}
+
 static void backlog_push(virtwire_server_client *c, const virtwire_transport_msg *m)
 {
     backlog_msg *b = malloc(sizeof *b + m->payload_len);
@@ -569,7 +580,7 @@ static void backlog_push(virtwire_server_client *c, const virtwire_transport_msg
 /* Dispatches kept calls while the client is under its limit. */
 static void backlog_pump(virtwire_server_client *c)
 {
-    while (c->backlog && !throttled(c) && !c->closing) {
+    while (c->backlog && !throttled(c) && !output_full(c) && !c->closing) {
         backlog_msg *b = c->backlog;
         c->backlog = b->next;
         if (!c->backlog)
@@ -582,14 +593,25 @@ static void backlog_pump(virtwire_server_client *c)
     }
 }
 
+/* Whether the client must not be read from: at its limit of calls, with
+ * calls kept, or with replies it has not read. */
+static int stop_reading(const virtwire_server_client *c)
+{
+    return c->backlog || throttled(c) || output_full(c);
+}
+
 static int on_call(virtwire_transport_program *tp, const virtwire_transport_msg *m, void *opaque)
 {
     virtwire_server_client *c = opaque;
     (void)tp;
     if (c->closing)
         return 0;
-    if (c->backlog || throttled(c)) {
+    if (stop_reading(c)) {
+        /* Kept; and no more is read (the connection reads greedily) until
+         * the client is under its limits again. */
         backlog_push(c, m);
+        virtwire_conn_pause_reading(c->conn, 1);
+        c->paused = 1;
         return 0;
     }
     dispatch(c, &m->hdr, m->payload, m->payload_len, m->fds, m->nfds);
@@ -986,11 +1008,12 @@ static void reap_clients(virtwire_server *srv)
 }
 
 /* The events to poll a client for: no POLLIN while it is at its limit, so
- * that it cannot pile up more calls than it may have answered. */
+ * that it cannot pile up more calls than it may have answered, nor while
+ * its replies wait for it to read them. */
 static short client_events(const virtwire_server_client *c)
 {
     short ev = virtwire_conn_events(c->conn);
-    if (c->backlog || throttled(c))
+    if (stop_reading(c))
         ev &= (short)~POLLIN;
     return ev;
 }
@@ -1008,7 +1031,14 @@ static void client_idle_work(virtwire_server_client *c)
             client_fail(c, rc);
     }
     if (!c->closing) {
-        int rc = virtwire_conn_process(c->conn, POLLOUT);
+        short rev = POLLOUT;
+        if (c->paused && !stop_reading(c)) {
+            /* Resumed: feed what was read before the pause at once. */
+            virtwire_conn_pause_reading(c->conn, 0);
+            c->paused = 0;
+            rev = 0;
+        }
+        int rc = virtwire_conn_process(c->conn, rev);
         if (rc < 0)
             client_fail(c, rc);
     }
@@ -1028,7 +1058,8 @@ int virtwire_server_run_once(virtwire_server *srv, int timeout_ms)
     for (size_t i = 0; i < srv->nlisteners; i++)
         pfd[k++] = (struct pollfd){ srv->listeners[i].fd, POLLIN, 0 };
     for (virtwire_server_client *c = srv->clients; c; c = c->next) {
-        if ((c->backlog && !throttled(c)) || wants_pull(c))
+        if ((c->backlog && !throttled(c) && !output_full(c)) || (c->paused && !stop_reading(c)) ||
+            wants_pull(c))
             timeout_ms = 0; /* work to do without waiting */
         int64_t ka = virtwire_transport_keepalive_timeout(virtwire_conn_transport(c->conn));
         if (ka >= 0 && (timeout_ms < 0 || ka < timeout_ms))

@@ -56,7 +56,10 @@
  * calls (default 5, libvirt's max_client_requests) handed to handlers and
  * not yet answered.  Beyond that the server stops reading from the client;
  * calls that arrived in the same read are kept, in order, and dispatched as
- * earlier ones complete.
+ * earlier ones complete.  The server also stops reading from a client while
+ * 1 MiB or more of output waits for it (replies, events, stream data), so
+ * that a client that does not read what it asked for cannot make the
+ * server queue without bound; its answers to PINGs wait too, as above.
  */
 #ifndef VIRTWIRE_SERVER_H
 #define VIRTWIRE_SERVER_H
