@@ -194,6 +194,7 @@ struct virtwire_client {
     virtwire_client_stream *streams;
     virtwire_client_close_fn close_fn;
     void *close_opaque;
+    job closed_job; /* JOB_CLOSED: dying needs no memory */
 };
 
 static const virtwire_transport_program_callbacks program_cbs;
@@ -469,9 +470,12 @@ static int decode_reply(pending *p, const virtwire_transport_msg *m)
             memset(p->error, 0, sizeof *p->error);
             /* Decoded again from the payload: the transport's copy is
              * borrowed, ours must live in the caller's arena or heap. */
-            if (m->payload_len &&
-                virtwire_decode(&virNetMessageError_desc, m->payload, m->payload_len, p->arena,
-                                p->error) < 0)
+            int drc = m->payload_len ? virtwire_decode(&virNetMessageError_desc, m->payload,
+                                                       m->payload_len, p->arena, p->error)
+                                     : 0;
+            if (drc == VIRTWIRE_ENOMEM)
+                return drc; /* the error is lost: say why */
+            if (drc < 0)
                 memset(p->error, 0, sizeof *p->error);
             p->has_error = 1;
         }
@@ -509,13 +513,11 @@ static void mark_dead(virtwire_client *c, int why)
         return;
     c->dead = why < 0 ? why : VIRTWIRE_ECLOSED;
     fail_all(c);
-    job *j = calloc(1, sizeof *j);
-    if (j) {
-        j->kind = JOB_CLOSED;
-        j->why = c->dead;
-        j->notify = !c->close_called;
-        queue_job(c, j);
-    }
+    job *j = &c->closed_job;
+    j->kind = JOB_CLOSED;
+    j->why = c->dead;
+    j->notify = !c->close_called;
+    queue_job(c, j);
 }
 
 /* Asynchronous calls whose deadline passed. */
@@ -593,15 +595,25 @@ static int on_message(virtwire_transport_program *tp, const virtwire_transport_m
         wanted |= h->prog == prog && h->proc == m->hdr.proc;
     if (!wanted)
         return 0;
+    /* An event lost for want of memory would leave the application's view
+     * of the daemon wrong for good: the connection dies instead, and says
+     * why. */
     job *j = calloc(1, sizeof *j);
-    if (!j)
-        return 0;
+    if (!j) {
+        mark_dead(c, VIRTWIRE_ENOMEM);
+        return -1;
+    }
     virtwire_arena_init(&j->arena);
     j->msg = virtwire_arena_alloc(&j->arena, proc->msg->size ? proc->msg->size : 1);
-    if (!j->msg || virtwire_decode(proc->msg, m->payload, m->payload_len, &j->arena, j->msg) < 0) {
+    int rc = j->msg ? virtwire_decode(proc->msg, m->payload, m->payload_len, &j->arena, j->msg)
+                    : VIRTWIRE_ENOMEM;
+    if (rc < 0) {
         virtwire_arena_fini(&j->arena);
         free(j);
-        return 0; /* an event that does not decode is dropped */
+        if (rc != VIRTWIRE_ENOMEM)
+            return 0; /* an event that does not decode is dropped */
+        mark_dead(c, VIRTWIRE_ENOMEM);
+        return -1;
     }
     j->kind = JOB_EVENT;
     j->prog = prog;
@@ -630,8 +642,10 @@ static int on_stream(virtwire_transport_program *tp, const virtwire_transport_ms
     size_t len = m->hdr.type == VIR_NET_STREAM && m->hdr.status == VIR_NET_CONTINUE
                      ? m->payload_len : 0;
     packet *k = calloc(1, sizeof *k + len);
-    if (!k)
-        return -1; /* losing data silently is worse than dying */
+    if (!k) {
+        mark_dead(c, VIRTWIRE_ENOMEM); /* losing data silently is worse than dying */
+        return -1;
+    }
     if (m->hdr.type == VIR_NET_STREAM_HOLE) {
         k->kind = PKT_HOLE;
         k->hole = m->hole ? m->hole->length : 0;
@@ -867,7 +881,7 @@ static void run_jobs(virtwire_client *c)
         case JOB_CLOSED:
             if (close_fn && j->notify)
                 close_fn(c, j->why, close_opaque);
-            break;
+            continue; /* c->closed_job */
         }
         free(j);
     }
@@ -1055,10 +1069,13 @@ static int send_call(virtwire_client *c, const virtwire_program *prog, pending *
     if (serial < 0) {
         rc = (int)serial;
         int fatal = virtwire_transport_error(c->t);
-        if (fatal) {
-            mark_dead(c, fatal);
+        int werr = virtwire_conn_write_error(c->conn);
+        if (fatal || werr) {
+            /* Writing is over for good (werr: on_send could not queue the
+             * frame): the connection is dead. */
+            mark_dead(c, fatal ? fatal : werr);
             kick_bg(c); /* the I/O thread runs the close jobs */
-            return VIRTWIRE_ECLOSED;
+            return !fatal && werr == VIRTWIRE_ENOMEM ? VIRTWIRE_ENOMEM : VIRTWIRE_ECLOSED;
         }
         if (rc == VIRTWIRE_ESEND && write_side_dead(c))
             return VIRTWIRE_ECLOSED;
@@ -1152,6 +1169,20 @@ static void wait_call(virtwire_client *c, pending *p, uint64_t deadline)
         role_freed(c);
 }
 
+/* Sends a client abort of a stream (lock held); a send that kills the
+ * connection kills it here. */
+static void stream_send_abort(virtwire_client *c, virtwire_transport_program *tp, int32_t proc,
+                              uint32_t serial)
+{
+    int rc = virtwire_transport_stream_abort(tp, proc, serial);
+    int why = virtwire_transport_error(c->t);
+    if (rc < 0 && (why || (why = virtwire_conn_write_error(c->conn)))) {
+        mark_dead(c, why);
+        kick_bg(c);
+    } else if (virtwire_conn_pending_output(c->conn))
+        wake_owner(c);
+}
+
 /* A synchronous call; when stream is not NULL the stream is opened right
  * after the call is sent, so that no early packet is lost.  *bind (if
  * bind is not NULL) is the JOB_BIND job of a registration: NULL on return
@@ -1193,15 +1224,17 @@ static int call_common(virtwire_client *c, const virtwire_program *prog, int32_t
 
     pthread_mutex_lock(&c->lock);
     rc = send_call(c, prog, &p, buf, len, opts->fds, opts->nfds);
+    int stream_rc = 0;
     if (rc == 0 && stream) {
         unsigned sflags = (proc->flags & VIRTWIRE_PROC_STREAM_SPARSE) ? VIRTWIRE_STREAM_SPARSE : 0;
         stream->tp = p.tp;
         stream->serial = p.serial;
-        if (virtwire_transport_stream_open(p.tp, proc->number, p.serial, sflags) == 0) {
+        stream_rc = virtwire_transport_stream_open(p.tp, proc->number, p.serial, sflags);
+        if (stream_rc == 0) {
             stream->next = c->streams;
             c->streams = stream;
         } else {
-            stream->finished = 1; /* cannot happen: serials are fresh */
+            stream->finished = 1; /* out of memory: see below */
         }
     }
     if (rc == 0)
@@ -1210,6 +1243,18 @@ static int call_common(virtwire_client *c, const virtwire_program *prog, int32_t
         p.rc = rc;
     if (bind)
         *bind = p.bind_job;
+    if (p.rc == 0 && stream_rc < 0) {
+        /* The daemon opened a stream we cannot follow: abort it, and undo
+         * the call's results. */
+        if (!c->dead)
+            stream_send_abort(c, p.tp, proc->number, p.serial);
+        if (ret && proc->ret && !opts->arena)
+            proc->ret->free(ret);
+        for (size_t i = 0; i < p.nret_fds; i++)
+            close(p.ret_fds[i]);
+        p.nret_fds = 0;
+        p.rc = stream_rc;
+    }
     pthread_mutex_unlock(&c->lock);
     pthread_cond_destroy(&cond);
     if (buf != stack)
@@ -1560,6 +1605,10 @@ static int start(virtwire_client *c, const virtwire_client_options *o, const cha
     }
     c->thread_started = 1;
     int rc = handshake(c, o, name);
+    if (rc == VIRTWIRE_ECLOSED) {
+        int why = virtwire_client_error(c); /* why it died, if it did */
+        rc = why < 0 ? why : rc;
+    }
     if (rc < 0) {
         virtwire_client_close(c);
         return rc;
@@ -1798,9 +1847,12 @@ long virtwire_client_stream_recv(virtwire_client_stream *s, void *buf, size_t le
 static int stream_send_locked(virtwire_client_stream *s, int rc)
 {
     virtwire_client *c = s->c;
-    if (rc < 0 && virtwire_transport_error(c->t)) {
-        mark_dead(c, virtwire_transport_error(c->t));
-        rc = VIRTWIRE_ECLOSED;
+    int werr = virtwire_conn_write_error(c->conn);
+    if (rc < 0 && (virtwire_transport_error(c->t) || werr)) {
+        int fatal = virtwire_transport_error(c->t);
+        mark_dead(c, fatal ? fatal : werr);
+        kick_bg(c); /* the I/O thread runs the close jobs */
+        rc = !fatal && werr == VIRTWIRE_ENOMEM ? VIRTWIRE_ENOMEM : VIRTWIRE_ECLOSED;
     } else if (rc == VIRTWIRE_ESEND && write_side_dead(c)) {
         rc = VIRTWIRE_ECLOSED;
     }

@@ -53,6 +53,15 @@
  * procedure), VIRTWIRE_ETIMEDOUT, VIRTWIRE_EAUTH, codec errors for values
  * that do not encode or replies that do not decode, and the connection's
  * errors from virtwire_client_connect().
+ *
+ * Out of memory.  A call that cannot allocate what it needs (its encoded
+ * arguments, its decoded reply or remote_error, its frame in the output
+ * queue, its stream) returns VIRTWIRE_ENOMEM.  The I/O thread cannot
+ * return anything: when it cannot allocate what it must keep (an incoming
+ * frame, an event, a stream packet, output that was partly written), the
+ * connection dies with VIRTWIRE_ENOMEM as its reason (virtwire_client_error(),
+ * on_close), and everything fails with VIRTWIRE_ECLOSED as after any death:
+ * nothing is lost silently.
  */
 #ifndef VIRTWIRE_CLIENT_H
 #define VIRTWIRE_CLIENT_H
@@ -120,8 +129,9 @@ typedef struct virtwire_client_options {
  *
  * On success *out is a client to close with virtwire_client_close().
  * Returns 0 or a negative error (the URI's or the socket's errors, a
- * handshake call's error, VIRTWIRE_EAUTH, VIRTWIRE_ENOMEM); *out is NULL
- * then.
+ * handshake call's error, VIRTWIRE_EAUTH, VIRTWIRE_ENOMEM; when the
+ * connection died during the handshake, why, as virtwire_client_error()
+ * says); *out is NULL then.
  */
 int virtwire_client_connect(const char *uri, const virtwire_client_options *opts,
                             virtwire_client **out);
@@ -147,8 +157,9 @@ int virtwire_client_adopt(int fd, int is_unix, const virtwire_client_options *op
 void virtwire_client_close(virtwire_client *c);
 
 /** 0 while the connection is alive; afterwards why it died:
- *  VIRTWIRE_ECLOSED (hang-up or local close), VIRTWIRE_EIO, or the
- *  transport's fatal error (VIRTWIRE_EKEEPALIVE, VIRTWIRE_EREPLY_SERIAL ...). */
+ *  VIRTWIRE_ECLOSED (hang-up or local close), VIRTWIRE_EIO, VIRTWIRE_ENOMEM,
+ *  or the transport's fatal error (VIRTWIRE_EKEEPALIVE,
+ *  VIRTWIRE_EREPLY_SERIAL ...). */
 int virtwire_client_error(const virtwire_client *c);
 
 /* ------------------------------------------------------------------------ */
@@ -259,7 +270,8 @@ typedef void (*virtwire_client_event_fn)(virtwire_client *c, const virtwire_prog
  * Calls fn for every MESSAGE frame of procedure proc of program prog (a
  * procedure flagged VIRTWIRE_PROC_MESSAGE).  Several handlers may be
  * registered for one procedure: they run in registration order.  Messages
- * of procedures nobody handles, or that do not decode, are dropped.  The
+ * of procedures nobody handles, or that do not decode, are dropped (one
+ * there is no memory for kills the connection, see "Out of memory").  The
  * daemon only sends events after a registration call (e.g.
  * REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY): register the
  * handler first, or let virtwire_client_register_event() do both.
@@ -342,7 +354,9 @@ typedef struct virtwire_client_stream virtwire_client_stream;
  * Calls a stream procedure like virtwire_client_call() and, when it
  * succeeds, returns the open stream in *out.  Packets the daemon sends
  * before the reply are kept.  Returns what virtwire_client_call() returns,
- * or VIRTWIRE_EINVAL for a procedure that opens no stream.
+ * VIRTWIRE_EINVAL for a procedure that opens no stream, or VIRTWIRE_ENOMEM
+ * when the call succeeded but there is no memory to follow its stream (the
+ * daemon's stream is then aborted, and ret released in heap mode).
  */
 int virtwire_client_stream_call(virtwire_client *c, const virtwire_program *prog, int32_t proc,
                                 const void *args, void *ret, virtwire_call_opts *opts,

@@ -339,11 +339,10 @@ static int conn_on_send(virtwire_transport *t, const struct iovec *iov, size_t n
     for (size_t i = fds_sent; rc == 0 && i < nfds; i++)
         rc = queue_fd(c, fds[i], end);
     if (rc < 0) {
-        /* Part of the frame may be on the wire already: the stream of
-         * frames is broken for good. */
-        if (sent || fds_sent || c->qlen)
-            write_failed(c, rc);
-        return rc;
+        /* Part of the frame may be on the wire already, and a frame that
+         * is lost whole (a reply, say) leaves the peer waiting: the
+         * stream of frames is broken for good either way. */
+        return write_failed(c, rc);
     }
     return 0;
 }
@@ -527,7 +526,9 @@ int virtwire_conn_process(virtwire_conn *c, short revents)
         int rc = read_loop(c, hung_up);
         if (rc < 0) {
             saved = errno;
-            c->rerr = rc;
+            /* The transport could not send (a PONG, say) because writing
+             * failed: the write error says why. */
+            c->rerr = rc == VIRTWIRE_ESEND && c->werr ? c->werr : rc;
         }
     }
     /* Callbacks may have queued replies (a PONG, say). */
@@ -636,6 +637,11 @@ void virtwire_conn_pause_reading(virtwire_conn *c, int on)
 size_t virtwire_conn_pending_output(const virtwire_conn *c)
 {
     return c ? c->qlen + c->fdq_len : 0;
+}
+
+int virtwire_conn_write_error(const virtwire_conn *c)
+{
+    return c ? c->werr : VIRTWIRE_EINVAL;
 }
 
 int virtwire_conn_errno(const virtwire_conn *c)

@@ -33,13 +33,18 @@
  * copied into the queue, with a dup() of each fd still to send; the caller
  * controls what it sends, and should watch virtwire_conn_pending_output()
  * (e.g. stop writing stream data above some amount until process() or
- * flush() has drained it).
+ * flush() has drained it).  When the queue cannot take a frame (out of
+ * memory, or no fd left for a dup()), writing is over as after a write
+ * error, with VIRTWIRE_ENOMEM or VIRTWIRE_EIO as the error: a frame lost
+ * whole, a reply say, would leave the peer waiting for it.  The
+ * transport's send function then returns VIRTWIRE_ESEND, and
+ * virtwire_conn_write_error() says why.
  *
  * Errors are sticky: once process() has returned VIRTWIRE_ECLOSED,
- * VIRTWIRE_EIO or a fatal transport error, every later call returns it
- * again; the only thing left to do is virtwire_conn_free().  A write
- * failure is reported after the bytes already received have been fed to
- * the transport (the peer's last replies are not lost).  EPIPE and
+ * VIRTWIRE_EIO, VIRTWIRE_ENOMEM or a fatal transport error, every later
+ * call returns it again; the only thing left to do is virtwire_conn_free().
+ * A write failure is reported after the bytes already received have been
+ * fed to the transport (the peer's last replies are not lost).  EPIPE and
  * ECONNRESET count as the peer hanging up: VIRTWIRE_ECLOSED.
  *
  * Threads: a connection is not thread-safe, like its transport: one thread
@@ -143,6 +148,7 @@ short virtwire_conn_events(const virtwire_conn *c);
  * Returns 0, or (sticky) VIRTWIRE_ECLOSED (end of file, even in the middle
  * of a frame; EPIPE, ECONNRESET; after virtwire_conn_shutdown()),
  * VIRTWIRE_EIO (errno, also in virtwire_conn_errno(), says why),
+ * VIRTWIRE_ENOMEM (the output queue could not take a frame),
  * VIRTWIRE_EFD_MISSING (an fd was due and a plain byte came, or any fd on
  * a TCP connection), or the transport's fatal error.
  */
@@ -191,6 +197,11 @@ void virtwire_conn_pause_reading(virtwire_conn *c, int on);
 /** Bytes queued but not yet written, counting one per fd still to send
  *  (its dummy byte). */
 size_t virtwire_conn_pending_output(const virtwire_conn *c);
+
+/** 0 while frames can be written; afterwards the sticky error that ended
+ *  writing (VIRTWIRE_ECLOSED, VIRTWIRE_EIO, VIRTWIRE_ENOMEM): why the
+ *  transport's send functions fail with VIRTWIRE_ESEND. */
+int virtwire_conn_write_error(const virtwire_conn *c);
 
 /** The errno of the last VIRTWIRE_EIO or VIRTWIRE_ECLOSED caused by a
  *  system call (0 for a plain end of file). */

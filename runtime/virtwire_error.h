@@ -90,7 +90,7 @@ typedef enum virtwire_error {
     /** A callback returned a negative value (fatal). */
     VIRTWIRE_ECALLBACK = -35,
     /** on_send returned a negative value (fatal when the transport was
-     *  sending on its own: a PONG or an automatic error reply). */
+     *  sending on its own: a PING, a PONG or an automatic error reply). */
     VIRTWIRE_ESEND = -36,
     /** receive, receive_fd or keepalive_tick called from a callback of
      *  the same transport, or a send from on_send (not latched). */

@@ -165,6 +165,20 @@ static int error_fill(virNetMessageError *e, virtwire_arena *arena, int code, in
     return 0;
 }
 
+/* What a call that ran out of memory is answered with. */
+static char oom_message[] = "out of memory";
+
+/* Fills e with VIR_ERR_INTERNAL_ERROR "out of memory" (no allocation). */
+static void error_fill_oom(virNetMessageError *e)
+{
+    static char *slot = oom_message;
+    memset(e, 0, sizeof *e);
+    e->code = VIRTWIRE_VIR_ERR_INTERNAL_ERROR;
+    e->domain = VIRTWIRE_VIR_FROM_RPC;
+    e->level = VIRTWIRE_VIR_ERR_LEVEL_ERROR;
+    e->message = &slot;
+}
+
 int virtwire_server_call_error(virtwire_server_call *call, int code, int domain, const char *fmt,
                                ...)
 {
@@ -174,7 +188,9 @@ int virtwire_server_call_error(virtwire_server_call *call, int code, int domain,
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    call->has_error = error_fill(&call->error, &ci->arena, code, domain, buf) == 0;
+    if (error_fill(&call->error, &ci->arena, code, domain, buf) < 0)
+        error_fill_oom(&call->error); /* no room for the message */
+    call->has_error = 1;
     return -1;
 }
 
@@ -196,13 +212,32 @@ void *virtwire_server_call_alloc(virtwire_server_call *call, size_t n)
 }
 
 /* Sends an error reply built on the stack (no arena needed). */
-static void send_plain_error(virtwire_transport_program *tp, int32_t proc, uint32_t serial,
-                             int code, const char *msg)
+static int64_t send_plain_error(virtwire_transport_program *tp, int32_t proc, uint32_t serial,
+                                int code, const char *msg)
 {
     char *m = (char *)msg;
     virNetMessageError e = { .code = code, .domain = VIRTWIRE_VIR_FROM_RPC, .message = &m,
                              .level = VIRTWIRE_VIR_ERR_LEVEL_ERROR };
-    virtwire_transport_send_error(tp, proc, serial, &e);
+    return virtwire_transport_send_error(tp, proc, serial, &e);
+}
+
+/* Answers a call that ran out of memory; a client that cannot even be
+ * told is dropped. */
+static void send_oom_error(virtwire_server_client *c, virtwire_transport_program *tp,
+                           int32_t proc, uint32_t serial)
+{
+    if (send_plain_error(tp, proc, serial, VIRTWIRE_VIR_ERR_INTERNAL_ERROR, oom_message) ==
+        VIRTWIRE_ENOMEM)
+        client_fail(c, VIRTWIRE_ENOMEM);
+}
+
+/* send_plain_error(), or the out-of-memory error when there is no memory
+ * for that one. */
+static void reply_error(virtwire_server_client *c, virtwire_transport_program *tp, int32_t proc,
+                        uint32_t serial, int code, const char *msg)
+{
+    if (send_plain_error(tp, proc, serial, code, msg) == VIRTWIRE_ENOMEM)
+        send_oom_error(c, tp, proc, serial);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -238,7 +273,9 @@ static void stream_fail(virtwire_server_stream *s)
         .message = &m,
         .level = VIRTWIRE_VIR_ERR_LEVEL_ERROR,
     };
-    virtwire_transport_stream_send_error(s->tp, s->proc, s->serial, &e);
+    if (virtwire_transport_stream_send_error(s->tp, s->proc, s->serial, &e) == VIRTWIRE_ENOMEM &&
+        s->client)
+        client_fail(s->client, VIRTWIRE_ENOMEM);
     stream_unlink_free(s);
 }
 
@@ -325,7 +362,8 @@ static int stream_packet(virtwire_server_stream *s, const virtwire_transport_msg
     } else if (h->status == VIR_NET_OK) {
         rc = s->cbs.on_finish ? s->cbs.on_finish(s, s->opaque) : 0;
         if (rc == 0) {
-            virtwire_transport_stream_finish(s->tp, s->proc, s->serial);
+            if (virtwire_transport_stream_finish(s->tp, s->proc, s->serial) == VIRTWIRE_ENOMEM)
+                client_fail(s->client, VIRTWIRE_ENOMEM);
             stream_unlink_free(s);
             return 0;
         }
@@ -333,7 +371,8 @@ static int stream_packet(virtwire_server_stream *s, const virtwire_transport_msg
         /* Client abort: confirm with an empty packet, as libvirt does. */
         if (s->cbs.on_abort)
             s->cbs.on_abort(s, s->opaque);
-        virtwire_transport_stream_send_eof(s->tp, s->proc, s->serial);
+        if (virtwire_transport_stream_send_eof(s->tp, s->proc, s->serial) == VIRTWIRE_ENOMEM)
+            client_fail(s->client, VIRTWIRE_ENOMEM);
         stream_unlink_free(s);
         return 0;
     }
@@ -435,13 +474,19 @@ static int announces_keepalive(const virtwire_server_call *call)
 static void call_reply(call_impl *ci, int rc)
 {
     virtwire_server_call *call = &ci->pub;
+    virtwire_server_client *c = call->client;
     const virtwire_proc *proc = call->proc;
+    int64_t sent;
     if (rc < 0) {
         if (call->has_error)
-            virtwire_transport_send_error(ci->tp, proc->number, call->serial, &call->error);
+            sent = virtwire_transport_send_error(ci->tp, proc->number, call->serial,
+                                                 &call->error);
         else
-            send_plain_error(ci->tp, proc->number, call->serial, VIRTWIRE_VIR_ERR_INTERNAL_ERROR,
-                             "internal error: the handler failed");
+            sent = send_plain_error(ci->tp, proc->number, call->serial,
+                                    VIRTWIRE_VIR_ERR_INTERNAL_ERROR,
+                                    "internal error: the handler failed");
+        if (sent == VIRTWIRE_ENOMEM)
+            send_oom_error(c, ci->tp, proc->number, call->serial);
         return;
     }
     virtwire_server_stream *s = ci->stream;
@@ -449,23 +494,36 @@ static void call_reply(call_impl *ci, int rc)
         /* Open before the reply: the client may send stream data right
          * after reading it, in the same read as far as we are concerned. */
         unsigned f = s->sparse ? VIRTWIRE_STREAM_SPARSE : 0;
-        if (virtwire_transport_stream_open(ci->tp, s->proc, s->serial, f) == 0) {
-            s->opened = 1;
-            s->client = call->client;
-            s->next = call->client->streams;
-            call->client->streams = s;
-            ci->stream = NULL;
+        if (virtwire_transport_stream_open(ci->tp, s->proc, s->serial, f) < 0) {
+            /* No stream, no OK reply: call_free() discards it. */
+            send_oom_error(c, ci->tp, proc->number, call->serial);
+            return;
         }
+        s->opened = 1;
+        s->client = c;
+        s->next = c->streams;
+        c->streams = s;
+        ci->stream = NULL;
     }
     int with_fds = call->nret_fds > 0 || (proc->flags & VIRTWIRE_PROC_FDS_REPLY);
-    int64_t sent = virtwire_transport_send_value(
+    sent = virtwire_transport_send_value(
         ci->tp, proc->number, with_fds ? VIR_NET_REPLY_WITH_FDS : VIR_NET_REPLY, VIR_NET_OK,
         call->serial, proc->ret, call->ret, call->ret_fds, call->nret_fds);
-    if (sent < 0 && virtwire_transport_error(virtwire_transport_program_transport(ci->tp)) == 0)
-        send_plain_error(ci->tp, proc->number, call->serial, VIRTWIRE_VIR_ERR_RPC,
-                         "Unable to encode message payload");
-    else if (sent >= 0 && announces_keepalive(call))
-        virtwire_server_client_start_keepalive(call->client);
+    if (sent >= 0) {
+        if (announces_keepalive(call))
+            virtwire_server_client_start_keepalive(c);
+        return;
+    }
+    /* The client is told the call failed: the stream is not for it. */
+    if (s)
+        stream_unlink_free(s);
+    if (virtwire_transport_error(virtwire_transport_program_transport(ci->tp)) != 0)
+        return;
+    if (sent == VIRTWIRE_ENOMEM)
+        send_oom_error(c, ci->tp, proc->number, call->serial);
+    else
+        reply_error(c, ci->tp, proc->number, call->serial, VIRTWIRE_VIR_ERR_RPC,
+                    "Unable to encode message payload");
 }
 
 void virtwire_server_call_complete(virtwire_server_call *call, int rc)
@@ -494,15 +552,14 @@ static void dispatch(virtwire_server_client *c, const virNetMessageHeader *hdr,
     if (!proc || !sp->fns[pi]) {
         char msg[64];
         snprintf(msg, sizeof msg, "unknown procedure: %d", (int)hdr->proc);
-        send_plain_error(tp, hdr->proc, hdr->serial, VIRTWIRE_VIR_ERR_RPC, msg);
+        reply_error(c, tp, hdr->proc, hdr->serial, VIRTWIRE_VIR_ERR_RPC, msg);
         if (srv->cbs.on_unknown)
             srv->cbs.on_unknown(c, hdr->prog, hdr->proc, srv->opaque);
         return;
     }
     call_impl *ci = calloc(1, sizeof *ci);
     if (!ci) {
-        send_plain_error(tp, hdr->proc, hdr->serial, VIRTWIRE_VIR_ERR_INTERNAL_ERROR,
-                         "out of memory");
+        send_oom_error(c, tp, hdr->proc, hdr->serial);
         return;
     }
     virtwire_arena_init(&ci->arena);
@@ -527,10 +584,15 @@ static void dispatch(virtwire_server_client *c, const virNetMessageHeader *hdr,
     }
     if (rc == 0 && proc->ret && !(call->ret = virtwire_server_call_alloc(call, proc->ret->size)))
         rc = VIRTWIRE_ENOMEM;
+    if (rc == VIRTWIRE_ENOMEM) {
+        send_oom_error(c, tp, hdr->proc, hdr->serial);
+        call_free(ci);
+        return;
+    }
     if (rc < 0) {
         /* libvirt's wording when a payload does not decode */
-        send_plain_error(tp, hdr->proc, hdr->serial, VIRTWIRE_VIR_ERR_RPC,
-                         "Unable to decode message payload");
+        reply_error(c, tp, hdr->proc, hdr->serial, VIRTWIRE_VIR_ERR_RPC,
+                    "Unable to decode message payload");
         call_free(ci);
         return;
     }
@@ -752,8 +814,12 @@ static void client_add(virtwire_server *srv, int fd, int is_unix)
     c->srv = srv;
     c->tps = calloc(srv->nprograms ? srv->nprograms : 1, sizeof *c->tps);
     virtwire_transport_callbacks cbs = { .clock_ms = clock_ms };
-    if (!c->tps ||
-        virtwire_conn_adopt(fd, is_unix, VIRTWIRE_TRANSPORT_SERVER, &cbs, c, &c->conn) < 0) {
+    if (!c->tps) {
+        close(fd);
+        free(c);
+        return;
+    }
+    if (virtwire_conn_adopt(fd, is_unix, VIRTWIRE_TRANSPORT_SERVER, &cbs, c, &c->conn) < 0) {
         free(c->tps);
         free(c);
         return; /* adopt closed fd */

@@ -60,6 +60,18 @@
  * 1 MiB or more of output waits for it (replies, events, stream data), so
  * that a client that does not read what it asked for cannot make the
  * server queue without bound; its answers to PINGs wait too, as above.
+ *
+ * Out of memory: a call the server cannot allocate for (its decoded
+ * arguments, its reply value, its encoded reply, its stream, the message of
+ * virtwire_server_call_error()) is answered with VIR_ERR_INTERNAL_ERROR
+ * (1), VIR_FROM_RPC (7), "out of memory", and the client stays.  A client
+ * is dropped, with virtwire_server_client_error() VIRTWIRE_ENOMEM, when the
+ * server cannot keep what it must (an incoming frame, a call beyond the
+ * max_client_requests limit, output the socket did not take) or cannot even
+ * send that error; a connection the server cannot allocate a client for is
+ * closed as soon as it is accepted (on_open does not run).
+ * virtwire_server_run_once() returns VIRTWIRE_ENOMEM when it cannot
+ * allocate its poll set; nothing is lost, and the next call tries again.
  */
 #ifndef VIRTWIRE_SERVER_H
 #define VIRTWIRE_SERVER_H
@@ -177,11 +189,13 @@ int virtwire_server_listen_tcp(virtwire_server *srv, const char *host, int port)
 int virtwire_server_tcp_port(const virtwire_server *srv);
 
 /** One round of the loop: poll up to timeout_ms (-1: no limit), accept,
- *  read, dispatch, write.  Returns 0 or VIRTWIRE_EIO (poll failed). */
+ *  read, dispatch, write.  Returns 0, VIRTWIRE_EIO (poll failed) or
+ *  VIRTWIRE_ENOMEM (no round was run). */
 int virtwire_server_run_once(virtwire_server *srv, int timeout_ms);
 
 /** Runs the loop until virtwire_server_stop().  Returns 0 or an error of
- *  run_once(). */
+ *  run_once() (VIRTWIRE_ENOMEM included: the caller decides whether to go
+ *  on). */
 int virtwire_server_run(virtwire_server *srv);
 
 /** Makes run() return after the current round (from a handler, or from a
@@ -196,7 +210,8 @@ size_t virtwire_server_nclients(const virtwire_server *srv);
 /* ------------------------------------------------------------------------ */
 
 /** Fills call->error (message copied into the call's arena; level 2, like
- *  every daemon error) and returns -1, for `return virtwire_server_call_error(...)`. */
+ *  every daemon error; without memory for the message, the out-of-memory
+ *  error instead) and returns -1, for `return virtwire_server_call_error(...)`. */
 int virtwire_server_call_error(virtwire_server_call *call, int code, int domain, const char *fmt,
                                ...) __attribute__((format(printf, 4, 5)));
 

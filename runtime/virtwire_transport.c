@@ -940,7 +940,8 @@ static int reject_call(virtwire_transport *t, int code, const virtwire_transport
 }
 
 /* Decodes a payload into the per-message arena.  Like libvirt, bytes after
- * the value are ignored. */
+ * the value are ignored.  Returns 0, VIRTWIRE_EPAYLOAD, or VIRTWIRE_ENOMEM
+ * (the frame is dropped either way: the code says why). */
 static int decode_payload(virtwire_transport *t, const virtwire_type *vtype,
                           const virtwire_transport_msg *m, void *out)
 {
@@ -948,7 +949,8 @@ static int decode_payload(virtwire_transport *t, const virtwire_type *vtype,
     virtwire_dec_init(&d, m->payload, m->payload_len, &t->arena);
     t->arena_used = 1;
     memset(out, 0, vtype->size);
-    return vtype->decode(&d, out) < 0 ? VIRTWIRE_EPAYLOAD : 0;
+    int rc = vtype->decode(&d, out);
+    return rc == VIRTWIRE_ENOMEM ? rc : rc < 0 ? VIRTWIRE_EPAYLOAD : 0;
 }
 
 static int keepalive_receive(virtwire_transport *t, const virtwire_transport_msg *m)
@@ -977,12 +979,14 @@ static int stream_receive(virtwire_transport *t, virtwire_transport_msg *m)
     if (m->hdr.type == VIR_NET_STREAM_HOLE) {
         if (!(s->flags & VIRTWIRE_STREAM_SPARSE))
             return drop(t, VIRTWIRE_ESTREAM_HOLE, m);
-        if (decode_payload(t, &virNetStreamHole_desc, m, &hole) < 0)
-            return drop(t, VIRTWIRE_EPAYLOAD, m);
+        int rc = decode_payload(t, &virNetStreamHole_desc, m, &hole);
+        if (rc < 0)
+            return drop(t, rc, m);
         m->hole = &hole;
     } else if (m->hdr.status == VIR_NET_ERROR && m->payload_len) {
-        if (decode_payload(t, &virNetMessageError_desc, m, &err) < 0)
-            return drop(t, VIRTWIRE_EPAYLOAD, m);
+        int rc = decode_payload(t, &virNetMessageError_desc, m, &err);
+        if (rc < 0)
+            return drop(t, rc, m);
         m->error = &err;
     }
     /* Book-keeping before the callback, which may open or close streams. */
@@ -1021,8 +1025,9 @@ static int client_reply(virtwire_transport *t, virtwire_transport_msg *m)
         return drop(t, bit ? VIRTWIRE_EMSG_COMBINATION : VIRTWIRE_EMSG_STATUS, m);
     virNetMessageError err;
     if (m->hdr.status == VIR_NET_ERROR) {
-        if (decode_payload(t, &virNetMessageError_desc, m, &err) < 0)
-            return drop(t, VIRTWIRE_EPAYLOAD, m);
+        int rc = decode_payload(t, &virNetMessageError_desc, m, &err);
+        if (rc < 0)
+            return drop(t, rc, m);
         m->error = &err;
     }
     return deliver(t, p, p->cbs.on_reply, m);

@@ -119,7 +119,8 @@ const char *virtwire_transport_error_name(int code);
  *      STREAM, STREAM_HOLE: an open stream (server: same proc too), else
  *      ESTREAM (dropped); holes only on sparse streams (ESTREAM_HOLE);
  *   7. ERROR payloads (remote_error, when not empty) and holes are decoded,
- *      else EPAYLOAD (dropped).
+ *      else EPAYLOAD (dropped), or ENOMEM (dropped) when decoding them runs
+ *      out of memory.
  *
  * Every complete frame, dropped or not, counts as keepalive liveness.
  */

@@ -5,12 +5,15 @@
  *   virtwire-list URI                 list every domain with its state
  *   virtwire-list URI xml NAME        print a domain's XML
  *   virtwire-list URI events SECONDS  print lifecycle events for a while
+ *                                     (SIGINT or SIGTERM ends it early)
  *
  * URI is any libvirt URI virtwire supports (unix or TCP), for example
  * test+unix:///default?socket=/run/libvirt/libvirt-sock.
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,8 +113,14 @@ static int events(virtwire_client *c, virtwire_arena *arena, int seconds)
         return fail("register", rc, &err);
     printf("watching lifecycle events for %d s\n", seconds);
     fflush(stdout);
+    /* Until the time is up or SIGINT / SIGTERM comes (main() blocked them
+     * in every thread, so that they wait here). */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
     struct timespec ts = { .tv_sec = seconds, .tv_nsec = 0 };
-    while (nanosleep(&ts, &ts) != 0)
+    while (sigtimedwait(&stop, NULL, &ts) < 0 && errno == EINTR)
         ;
     rc = remote_deregister_event(c, &reg, &opts);
     return rc < 0 ? fail("deregister", rc, &err) : 0;
@@ -122,6 +131,15 @@ int main(int argc, char **argv)
     if (argc != 2 && argc != 4) {
         fprintf(stderr, "usage: %s URI [xml NAME | events SECONDS]\n", argv[0]);
         return 2;
+    }
+    if (argc == 4 && strcmp(argv[2], "events") == 0) {
+        /* Blocked before the client starts its thread, which inherits the
+         * mask: events() waits for them. */
+        sigset_t stop;
+        sigemptyset(&stop);
+        sigaddset(&stop, SIGINT);
+        sigaddset(&stop, SIGTERM);
+        pthread_sigmask(SIG_BLOCK, &stop, NULL);
     }
     virtwire_client *c;
     int rc = virtwire_client_connect(argv[1], NULL, &c);

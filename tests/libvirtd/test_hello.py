@@ -19,6 +19,8 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PRIVATE = os.path.join(HERE, "private-libvirtd")
+# Our programs start through this (under valgrind with VIRTWIRE_VALGRIND=1).
+LAUNCH = os.path.join(HERE, "..", "valgrind", "launch")
 PY_LIBVIRT = "/usr/bin/python3"  # Debian's interpreter, where python3-libvirt lives
 
 REFERENCE = r"""
@@ -52,8 +54,8 @@ class HelloLibvirtd(unittest.TestCase):
 
     def test_against_python_libvirt(self):
         import json
-        ours = subprocess.run([self.binary, self.sock], capture_output=True, text=True,
-                              timeout=30)
+        ours = subprocess.run([LAUNCH, self.binary, self.sock], capture_output=True, text=True,
+                              timeout=60)
         self.assertEqual(ours.returncode, 0, ours.stderr)
         ref = subprocess.run([PY_LIBVIRT, "-c", REFERENCE, f"test+unix:///default?socket={self.sock}"],
                              capture_output=True, text=True, timeout=30, check=True)

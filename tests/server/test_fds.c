@@ -16,7 +16,9 @@
  * the fds it held before connecting, and the server (which checks its own)
  * must exit with status 0.
  *
- *   test_server_fds FDS_SERVER
+ *   test_server_fds [LAUNCHER] FDS_SERVER
+ *
+ * LAUNCHER, when given, runs the server (tests/valgrind/launch).
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -46,8 +48,9 @@
         }                                                                               \
     } while (0)
 
-/* Starts the server and waits for its "ready" line. */
-static pid_t start_server(const char *exe, const char *sock)
+/* Starts the server (through launcher, if not NULL) and waits for its
+ * "ready" line. */
+static pid_t start_server(const char *launcher, const char *exe, const char *sock)
 {
     int p[2];
     REQUIRE(pipe(p) == 0);
@@ -57,7 +60,10 @@ static pid_t start_server(const char *exe, const char *sock)
         dup2(p[1], 1);
         close(p[0]);
         close(p[1]);
-        execl(exe, exe, sock, (char *)NULL);
+        if (launcher)
+            execl(launcher, launcher, exe, sock, (char *)NULL);
+        else
+            execl(exe, exe, sock, (char *)NULL);
         _exit(127);
     }
     close(p[1]);
@@ -138,13 +144,13 @@ static void open_graphics_fd(virtwire_client *c)
 
 int main(int argc, char **argv)
 {
-    if (argc != 2)
+    if (argc != 2 && argc != 3)
         return 2;
     alarm(40); /* bounded whatever happens */
     signal(SIGPIPE, SIG_IGN);
     char sock[64];
     snprintf(sock, sizeof sock, "fds.%ld.sock", (long)getpid());
-    pid_t server = start_server(argv[1], sock);
+    pid_t server = start_server(argc == 3 ? argv[1] : NULL, argv[argc - 1], sock);
 
     int before = ct_count_fds();
     virtwire_client *c = connect_to(sock);

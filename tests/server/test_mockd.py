@@ -21,6 +21,8 @@ import time
 import zlib
 
 GROUP, MOCKD, LIMIT_SERVER, KEEPALIVE_SERVER = sys.argv[1:5]
+# Our programs start through this (under valgrind with VIRTWIRE_VALGRIND=1).
+LAUNCH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "valgrind", "launch")
 TIMEOUT = 20
 REMOTE_PROGRAM = 0x20008086
 
@@ -33,7 +35,7 @@ class Daemon:
         self.dir = tempfile.mkdtemp(prefix="vw.", dir=base)
         self.sock = os.path.join(self.dir, "s")
         self.log = open(os.path.join(self.dir, "log"), "w+")
-        self.proc = subprocess.Popen([exe or MOCKD, self.sock, *argv_tail],
+        self.proc = subprocess.Popen([LAUNCH, exe or MOCKD, self.sock, *argv_tail],
                                      stdout=subprocess.PIPE, stderr=self.log, text=True)
         line = self.proc.stdout.readline()
         assert line, "daemon did not start"

@@ -25,6 +25,8 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PRIVATE = os.path.join(HERE, "..", "libvirtd", "private-libvirtd")
+# Our programs start through this (under valgrind with VIRTWIRE_VALGRIND=1).
+LAUNCH = os.path.join(HERE, "..", "valgrind", "launch")
 
 # Procedure numbers, from libvirt's remote_protocol.x.
 CONNECT_OPEN, CONNECT_CLOSE = 1, 2
@@ -121,8 +123,8 @@ class Tshark(unittest.TestCase):
 
     @classmethod
     def ours(cls, *args):
-        r = subprocess.run([cls.binary, cls.uri, *args], capture_output=True, text=True,
-                           timeout=30)
+        r = subprocess.run([LAUNCH, cls.binary, cls.uri, *args], capture_output=True, text=True,
+                           timeout=60)
         if r.returncode != 0:
             raise RuntimeError(f"virtwire-list {' '.join(args)}: {r.stderr}")
         return r.stdout
@@ -137,8 +139,8 @@ class Tshark(unittest.TestCase):
         """Three connections of ours, then virsh's."""
         cls.listing = cls.ours()
         cls.xml = cls.ours("xml", "test")
-        watcher = subprocess.Popen([cls.binary, cls.uri, "events", "3"], stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, text=True)
+        watcher = subprocess.Popen([LAUNCH, cls.binary, cls.uri, "events", "3"],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             # Registered once it says so: virsh's connections come after.
             first = watcher.stdout.readline()

@@ -83,6 +83,10 @@ class VendoringTest(unittest.TestCase):
         # -O1: remote_protocol.c alone takes ~17 s at -O2
         cmd = readme_command().replace(" -O2 ", " -O1 -Wall -Wextra -Werror ")
         self.assertIn("-Werror", cmd)
+        # In the sanitizer build the vendored program runs sanitized too.
+        san = os.environ.get("VIRTWIRE_SANITIZE", "")
+        if san:
+            cmd += f" -fsanitize={san} -fno-omit-frame-pointer -fno-sanitize-recover=all"
         with tempfile.TemporaryDirectory() as tmp:
             copy_vendored(tmp)
             build = subprocess.run(["sh", "-c", cmd], cwd=tmp, capture_output=True, text=True,
