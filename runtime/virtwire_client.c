@@ -14,7 +14,7 @@
  * never call user code, they queue jobs that only the I/O thread runs,
  * once it has released the lock.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* pipe2 */
 
 #include "virtwire_client.h"
 
@@ -512,6 +512,10 @@ static void mark_dead(virtwire_client *c, int why)
     if (c->dead)
         return;
     c->dead = why < 0 ? why : VIRTWIRE_ECLOSED;
+    /* Like libvirt's client: a dead connection is closed at once, so the
+     * daemon sees end of file without waiting for virtwire_client_close(). */
+    if (c->conn)
+        virtwire_conn_shutdown(c->conn);
     fail_all(c);
     job *j = &c->closed_job;
     j->kind = JOB_CLOSED;
@@ -1547,7 +1551,8 @@ static virtwire_client *client_new(const virtwire_client_options *o)
         free(c);
         return NULL;
     }
-    if (pipe(c->wake) < 0) {
+    /* Close-on-exec from the start: another thread may fork and exec. */
+    if (pipe2(c->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
         pthread_cond_destroy(&c->bg_cond);
         pthread_cond_destroy(&c->handler_cond);
         pthread_mutex_destroy(&c->lock);
@@ -1555,10 +1560,6 @@ static virtwire_client *client_new(const virtwire_client_options *o)
         return NULL;
     }
     c->io_owner = IO_BG;
-    for (int i = 0; i < 2; i++) {
-        fcntl(c->wake[i], F_SETFL, O_NONBLOCK);
-        fcntl(c->wake[i], F_SETFD, FD_CLOEXEC);
-    }
     c->default_timeout_ms = o->call_timeout_ms > 0 ? o->call_timeout_ms : 0;
     c->admin = (o->flags & VIRTWIRE_CLIENT_ADMIN) != 0;
     return c;

@@ -42,10 +42,12 @@
  *
  * Connection death.  When the peer hangs up, a socket call fails, the
  * transport latches a fatal error or own keepalive PINGs go unanswered,
- * every call in flight fails at once with VIRTWIRE_ECLOSED (asynchronous
- * ones through their callback), blocked stream reads return
- * VIRTWIRE_ECLOSED, the on_close callback runs, and later calls fail at
- * once with VIRTWIRE_ECLOSED.  virtwire_client_error() tells why.
+ * the socket is shut down (the daemon sees end of file, as when libvirt's
+ * client closes a connection), every call in flight fails at once with
+ * VIRTWIRE_ECLOSED (asynchronous ones through their callback), blocked
+ * stream reads return VIRTWIRE_ECLOSED, the on_close callback runs, and
+ * later calls fail at once with VIRTWIRE_ECLOSED.  virtwire_client_error()
+ * tells why.
  *
  * Errors: every function returns 0 (or a count) or a negative
  * virtwire_error: VIRTWIRE_ECLOSED, VIRTWIRE_EREMOTE (the daemon answered
@@ -193,9 +195,8 @@ typedef struct virtwire_call_opts {
     size_t ret_fds_max;
     size_t nret_fds;
     /** When not NULL and the call returns VIRTWIRE_EREMOTE or
-     *  VIRTWIRE_EUNSUPPORTED because of a remote_error, the decoded error
-     *  (zeroed when the reply's error payload was empty); zeroed
-     *  otherwise.  Allocated like ret. */
+     *  VIRTWIRE_EUNSUPPORTED because of a remote_error, the decoded error;
+     *  zeroed otherwise.  Allocated like ret. */
     virNetMessageError *error;
 } virtwire_call_opts;
 
@@ -220,6 +221,11 @@ typedef struct virtwire_call_opts {
  *                           refuses them and stays usable);
  *   a codec error           args do not encode, or the reply does not
  *                           decode (ret is then untouched in heap mode);
+ *   VIRTWIRE_EMSG_STATUS, VIRTWIRE_EMSG_COMBINATION, VIRTWIRE_EPAYLOAD
+ *                           the reply has a status libvirt does not allow
+ *                           in a reply, or an error payload that does not
+ *                           decode (the transport refused it; the
+ *                           connection stays usable);
  *   a transport error       e.g. VIRTWIRE_EFRAME_LENGTH for huge args.
  */
 int virtwire_client_call(virtwire_client *c, const virtwire_program *prog, int32_t proc,

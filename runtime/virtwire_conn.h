@@ -24,7 +24,8 @@
  * Linux ends a read of a stream socket right after bytes that carry fds, so
  * each fd arrives with the read that ends with its dummy byte, and waits
  * until the transport asks for it.  A plain byte where an fd is due is
- * VIRTWIRE_EFD_MISSING; an fd nobody asked for is closed.  Received fds
+ * VIRTWIRE_EFD_MISSING; an fd nobody asked for is closed, and so is every
+ * fd but the first of a message that carries several.  Received fds
  * belong to the transport (see virtwire_transport_msg).  Sending fds over a
  * TCP connection fails: on_send returns VIRTWIRE_EINVAL, so the transport's
  * send function returns VIRTWIRE_ESEND.

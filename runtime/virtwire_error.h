@@ -76,8 +76,9 @@ typedef enum virtwire_error {
     /** A frame for a program and version that nobody registered (dropped;
      *  a server answers a CALL with an ERROR reply, like libvirt). */
     VIRTWIRE_EPROGRAM = -30,
-    /** A STREAM or STREAM_HOLE packet for no open stream (dropped: libvirt
-     *  too ignores late packets of a closed stream). */
+    /** A STREAM or STREAM_HOLE packet for no open stream, or after the
+     *  peer's own final packet on it (dropped: libvirt too ignores late
+     *  packets of a closed stream). */
     VIRTWIRE_ESTREAM = -31,
     /** A STREAM_HOLE on a stream not opened with VIRTWIRE_STREAM_SPARSE
      *  (dropped). */

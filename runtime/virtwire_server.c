@@ -45,6 +45,13 @@
 #define MAX_CLIENT_REQUESTS_LIMIT 1000u
 /* libvirt's VIR_DRV_FEATURE_PROGRAM_KEEPALIVE. */
 #define FEATURE_PROGRAM_KEEPALIVE 10
+/* Most bytes kept for the calls of a throttled client (room for two of
+ * the largest), and most output queued for a client when the transport
+ * answers refused calls itself: a client that goes beyond either while it
+ * reads nothing is disconnected.  A read round lasts until the socket is
+ * empty, so throttling alone cannot stop a client that keeps writing. */
+#define BACKLOG_MAX ((size_t)2 * VIR_NET_MESSAGE_MAX)
+#define OUTPUT_MAX ((size_t)64 << 20)
 
 typedef struct call_impl call_impl;
 
@@ -100,6 +107,7 @@ struct virtwire_server_client {
     unsigned int outstanding;
     call_impl *calls;
     backlog_msg *backlog, *backlog_tail;
+    size_t backlog_bytes;
     virtwire_server_stream *streams;
     int closing;
     int error;  /* why it is closing: see virtwire_server_client_error() */
@@ -610,6 +618,15 @@ static int throttled(const virtwire_server_client *c)
     return c->outstanding >= c->srv->max_requests;
 }
 
+/* Drops a client that would take more memory than it may (its error is
+ * VIRTWIRE_ENOMEM) at once: shutting the socket down also ends the read
+ * round in progress. */
+static void drop_client(virtwire_server_client *c)
+{
+    client_fail(c, VIRTWIRE_ENOMEM);
+    virtwire_conn_shutdown(c->conn);
+}
+
 /* Too much output waits for the client to read it. */
 static int output_full(const virtwire_server_client *c)
 {
@@ -618,11 +635,13 @@ static int output_full(const virtwire_server_client *c)
 
 static void backlog_push(virtwire_server_client *c, const virtwire_transport_msg *m)
 {
-    backlog_msg *b = malloc(sizeof *b + m->payload_len);
+    size_t size = sizeof(backlog_msg) + m->payload_len;
+    backlog_msg *b = c->backlog_bytes + size <= BACKLOG_MAX ? malloc(size) : NULL;
     if (!b) {
-        client_fail(c, VIRTWIRE_ENOMEM); /* cannot keep the call: drop the client */
+        drop_client(c); /* cannot keep the call */
         return;
     }
+    c->backlog_bytes += size;
     b->next = NULL;
     b->hdr = m->hdr;
     b->len = m->payload_len;
@@ -647,6 +666,7 @@ static void backlog_pump(virtwire_server_client *c)
         c->backlog = b->next;
         if (!c->backlog)
             c->backlog_tail = NULL;
+        c->backlog_bytes -= sizeof *b + b->len;
         dispatch(c, &b->hdr, b->payload, b->len, b->fds, b->nfds);
         for (size_t i = 0; i < b->nfds; i++)
             if (b->fds[i] >= 0)
@@ -796,6 +816,18 @@ static void client_free(virtwire_server_client *c)
     free(c);
 }
 
+/* A frame the transport refused, and maybe answered itself. */
+static void on_error(virtwire_transport *t, int code, const virNetMessageHeader *hdr, int fatal,
+                     void *opaque)
+{
+    virtwire_server_client *c = opaque;
+    (void)t;
+    (void)code;
+    (void)hdr;
+    if (!fatal && !c->closing && virtwire_conn_pending_output(c->conn) > OUTPUT_MAX)
+        drop_client(c);
+}
+
 static uint64_t clock_ms(void *opaque)
 {
     (void)opaque;
@@ -813,7 +845,7 @@ static void client_add(virtwire_server *srv, int fd, int is_unix)
     }
     c->srv = srv;
     c->tps = calloc(srv->nprograms ? srv->nprograms : 1, sizeof *c->tps);
-    virtwire_transport_callbacks cbs = { .clock_ms = clock_ms };
+    virtwire_transport_callbacks cbs = { .on_error = on_error, .clock_ms = clock_ms };
     if (!c->tps) {
         close(fd);
         free(c);

@@ -60,6 +60,10 @@
  * 1 MiB or more of output waits for it (replies, events, stream data), so
  * that a client that does not read what it asked for cannot make the
  * server queue without bound; its answers to PINGs wait too, as above.
+ * The calls kept meanwhile may take 64 MiB; a client that sends more is
+ * disconnected, and so is one for which the transport's own answers to
+ * refused calls queue more than 64 MiB of output
+ * (virtwire_server_client_error(): VIRTWIRE_ENOMEM).
  *
  * Out of memory: a call the server cannot allocate for (its decoded
  * arguments, its reply value, its encoded reply, its stream, the message of

@@ -965,8 +965,9 @@ static int stream_receive(virtwire_transport *t, virtwire_transport_msg *m)
 {
     virtwire_transport_program *p = find_program(t, m->hdr.prog, m->hdr.vers);
     stream_entry *s = p ? stream_find(t, p, m->hdr.serial) : NULL;
-    /* libvirt's server also matches the procedure, its client does not. */
-    if (!s || (t->role == VIRTWIRE_TRANSPORT_SERVER && s->proc != m->hdr.proc))
+    /* libvirt's server also matches the procedure, its client does not.
+     * Nothing may follow the peer's own final packet. */
+    if (!s || s->recv_end || (t->role == VIRTWIRE_TRANSPORT_SERVER && s->proc != m->hdr.proc))
         return drop(t, VIRTWIRE_ESTREAM, m);
     unsigned bit = status_bit((uint32_t)m->hdr.status);
     if (!bit)

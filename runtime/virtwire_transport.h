@@ -116,11 +116,13 @@ const char *virtwire_transport_error_name(int code);
  *      serial, else EREPLY_SERIAL (fatal); the call is complete from here
  *      on, whatever follows;
  *      client MESSAGE: registered program, else EPROGRAM (dropped);
- *      STREAM, STREAM_HOLE: an open stream (server: same proc too), else
- *      ESTREAM (dropped); holes only on sparse streams (ESTREAM_HOLE);
- *   7. ERROR payloads (remote_error, when not empty) and holes are decoded,
- *      else EPAYLOAD (dropped), or ENOMEM (dropped) when decoding them runs
- *      out of memory.
+ *      STREAM, STREAM_HOLE: an open stream (server: same proc too) whose
+ *      peer has not sent its final packet yet, else ESTREAM (dropped);
+ *      holes only on sparse streams (ESTREAM_HOLE);
+ *   7. payloads decoded here, else EPAYLOAD (dropped): the remote_error of
+ *      a REPLY with status ERROR (an empty one fails too), that of a
+ *      STREAM with status ERROR when not empty, and holes; ENOMEM
+ *      (dropped) when decoding them runs out of memory.
  *
  * Every complete frame, dropped or not, counts as keepalive liveness.
  */
@@ -361,7 +363,8 @@ int64_t virtwire_transport_send_error(virtwire_transport_program *p, int32_t pro
  * A stream is closed, and forgotten, once a final packet (status OK or
  * ERROR) has gone each way: finish (client OK, server OK or ERROR), abort
  * (client ERROR, server OK or ERROR).  After a server's error the client
- * should abort or call virtwire_transport_stream_close().
+ * should abort or call virtwire_transport_stream_close().  Packets the peer
+ * sends after its own final packet are dropped (VIRTWIRE_ESTREAM).
  *
  * The send helpers below do not require the stream to be open; they update
  * its state when it is.

@@ -1,0 +1,1643 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Runs the bad-input catalogue through the real runtime and checks, for
+ * every case, the exact error and the state the runtime is left in (see
+ * README.md in this directory for the catalogue's format).
+ *
+ *   bad_input_run CATALOGUE [--min N] [LAYER-OR-CASE-PREFIX...]
+ *
+ * Layers: transport (the sans-I/O transport in either role, input fed
+ * whole and again one byte at a time), conn (a virtwire_conn over a real
+ * socketpair or TCP connection, the peer scripted), payload (the generated
+ * decoders, arena and heap mode), uri (the URI parser and the functions
+ * that use its result), client (virtwire_client over a socketpair with a
+ * scripted daemon) and server (virtwire_server on a unix socket with a
+ * scripted client).  Every case also checks that each fd it passed was
+ * closed by the runtime and that the process has no more fds open after
+ * the case than before.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "admin_protocol.h"
+#include "lock_protocol.h"
+#include "log_protocol.h"
+#include "lxc_protocol.h"
+#include "qemu_protocol.h"
+#include "remote_protocol.h"
+#include "script.h"
+#include "virkeepaliveprotocol.h"
+#include "virnetprotocol.h"
+#include "virtwire_client.h"
+#include "virtwire_conn.h"
+#include "virtwire_server.h"
+#include "virtwire_transport.h"
+#include "virtwire_uri.h"
+
+#define PROC_LIB_VERSION 157 /* REMOTE_PROC_CONNECT_GET_LIB_VERSION */
+#define PROC_HOSTNAME 59     /* REMOTE_PROC_CONNECT_GET_HOSTNAME */
+#define PROC_LOOKUP 23       /* REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME */
+#define PROC_LIFECYCLE 107   /* REMOTE_PROC_DOMAIN_EVENT_LIFECYCLE */
+#define PROC_UPLOAD 208      /* REMOTE_PROC_STORAGE_VOL_UPLOAD */
+#define LIB_VERSION 42       /* what the scripted peers answer */
+
+/* ------------------------------------------------------------------------ */
+/* The catalogue                                                            */
+/* ------------------------------------------------------------------------ */
+
+typedef struct bcase {
+    char *name;
+    char *layer;  /* first word of "layer" */
+    char *role;   /* the rest of "layer" */
+    char *setup;
+    char *input;
+    char *expect;
+    char *note;
+    int line;
+} bcase;
+
+static const char *catalogue_path;
+static const bcase *cur;
+static int cur_failed;
+static int total_failed;
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 1, 2)))
+#endif
+static void failf(const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "%s:%d: %s: ", catalogue_path, cur ? cur->line : 0, cur ? cur->name : "?");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    cur_failed = 1;
+}
+
+static const char *ename(int code)
+{
+    const char *n = virtwire_error_name(code);
+    return n ? n : "(unknown code)";
+}
+
+#define CHECK_CODE(got, want, what)                                                      \
+    do {                                                                                 \
+        int got_ = (int)(got), want_ = (int)(want);                                      \
+        if (got_ != want_)                                                               \
+            failf("%s: got %s (%d), want %s", (what), ename(got_), got_, ename(want_));  \
+    } while (0)
+
+#define CHECK(cond, ...)                                                                 \
+    do {                                                                                 \
+        if (!(cond))                                                                     \
+            failf(__VA_ARGS__);                                                          \
+    } while (0)
+
+static char *xstrdup(const char *s)
+{
+    char *d = strdup(s);
+    if (!d)
+        abort();
+    return d;
+}
+
+/* Appends " text" to *field (continuation lines). */
+static void append(char **field, const char *text)
+{
+    size_t a = *field ? strlen(*field) : 0, b = strlen(text);
+    char *n = realloc(*field, a + b + 2);
+    if (!n)
+        abort();
+    if (a)
+        n[a++] = ' ';
+    memcpy(n + a, text, b + 1);
+    *field = n;
+}
+
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' || s[n - 1] == '\r'))
+        s[--n] = 0;
+    return s;
+}
+
+static size_t load_catalogue(const char *path, bcase **out)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        perror(path);
+        exit(2);
+    }
+    bcase *cases = NULL;
+    size_t n = 0;
+    char line[16384];
+    char **last = NULL;
+    int lineno = 0;
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        char *t = trim(line);
+        if (!*t || *t == '#')
+            continue;
+        if (line[0] == ' ' || line[0] == '\t') {
+            if (!last) {
+                fprintf(stderr, "%s:%d: continuation line outside a field\n", path, lineno);
+                exit(2);
+            }
+            append(last, t);
+            continue;
+        }
+        char *sp = t + strcspn(t, " \t");
+        char *val = *sp ? trim(sp + 1) : sp;
+        *sp = 0;
+        if (strcmp(t, "case") == 0) {
+            bcase *c = realloc(cases, (n + 1) * sizeof *c);
+            if (!c)
+                abort();
+            cases = c;
+            memset(&cases[n], 0, sizeof *cases);
+            cases[n].name = xstrdup(val);
+            cases[n].line = lineno;
+            n++;
+            last = NULL;
+            continue;
+        }
+        if (!n) {
+            fprintf(stderr, "%s:%d: field before the first case\n", path, lineno);
+            exit(2);
+        }
+        bcase *c = &cases[n - 1];
+        if (strcmp(t, "layer") == 0) {
+            char *r = val + strcspn(val, " \t");
+            if (*r)
+                *r++ = 0;
+            c->layer = xstrdup(val);
+            c->role = xstrdup(trim(r));
+            last = &c->role;
+        } else if (strcmp(t, "setup") == 0) {
+            last = &c->setup;
+            append(last, val);
+        } else if (strcmp(t, "input") == 0) {
+            last = &c->input;
+            append(last, val);
+        } else if (strcmp(t, "expect") == 0) {
+            last = &c->expect;
+            append(last, val);
+        } else if (strcmp(t, "note") == 0) {
+            last = &c->note; /* for readers only */
+            append(last, val);
+        } else {
+            fprintf(stderr, "%s:%d: unknown field \"%s\"\n", path, lineno, t);
+            exit(2);
+        }
+    }
+    fclose(f);
+    for (size_t i = 0; i < n; i++) {
+        if (!cases[i].layer || !cases[i].expect) {
+            fprintf(stderr, "%s:%d: case %s lacks layer or expect\n", path, cases[i].line,
+                    cases[i].name);
+            exit(2);
+        }
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(cases[i].name, cases[j].name) == 0) {
+                fprintf(stderr, "%s:%d: case %s defined twice\n", path, cases[i].line,
+                        cases[i].name);
+                exit(2);
+            }
+        }
+    }
+    *out = cases;
+    return n;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The expectation: CODE STATE [ARGS] [key=value...]                        */
+/* ------------------------------------------------------------------------ */
+
+#define MAX_WORDS 16
+
+typedef struct expectation {
+    int code;           /* the error the runtime must give */
+    char state[32];
+    char *args[MAX_WORDS]; /* positional words after the state */
+    size_t nargs;
+    /* key=value options */
+    int calls;   /* program callbacks the input itself causes (transport, conn) */
+    int events;  /* event handler runs (client) */
+    int after;   /* frames the peer gets before the one checked (server) */
+    int data;    /* stream data callbacks (server) */
+    int drops;   /* non-fatal errors before a fatal one (transport, conn) */
+    int fds;     /* fds the call hands to the caller (client) */
+} expectation;
+
+static int code_by_name(const char *name, int *code)
+{
+    if (strcmp(name, "-") == 0) {
+        *code = 0;
+        return 0;
+    }
+    for (int c = 0; c >= -200; c--) {
+        const char *n = virtwire_error_name(c);
+        if (n && strcmp(n, name) == 0) {
+            *code = c;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Splits s into words; a word may be a "quoted string" (quotes dropped). */
+static size_t split_words(char *s, char **w, size_t max)
+{
+    size_t n = 0;
+    while (*s && n < max) {
+        while (*s == ' ' || *s == '\t')
+            s++;
+        if (!*s)
+            break;
+        if (*s == '"') {
+            w[n++] = ++s;
+            while (*s && *s != '"')
+                s++;
+        } else {
+            w[n++] = s;
+            while (*s && *s != ' ' && *s != '\t')
+                s++;
+        }
+        if (*s)
+            *s++ = 0;
+    }
+    return n;
+}
+
+static char expect_storage[4096];
+
+static int parse_expect(const bcase *c, expectation *e)
+{
+    memset(e, 0, sizeof *e);
+    snprintf(expect_storage, sizeof expect_storage, "%s", c->expect);
+    char *w[MAX_WORDS];
+    size_t n = split_words(expect_storage, w, MAX_WORDS);
+    if (n < 2 || code_by_name(w[0], &e->code) < 0) {
+        failf("bad expect line \"%s\"", c->expect);
+        return -1;
+    }
+    snprintf(e->state, sizeof e->state, "%s", w[1]);
+    static const char *const keys[] = { "calls", "events", "after", "data", "drops", "fds" };
+    for (size_t i = 2; i < n; i++) {
+        char *eq = strchr(w[i], '=');
+        size_t k = 0;
+        while (eq && k < 6 && !(strlen(keys[k]) == (size_t)(eq - w[i]) &&
+                                strncmp(w[i], keys[k], strlen(keys[k])) == 0))
+            k++;
+        if (!eq || k == 6) {
+            e->args[e->nargs++] = w[i];
+            continue;
+        }
+        int v = atoi(eq + 1);
+        int *slot[] = { &e->calls, &e->events, &e->after, &e->data, &e->drops, &e->fds };
+        *slot[k] = v;
+    }
+    return 0;
+}
+
+static int state_is(const expectation *e, const char *s)
+{
+    return strcmp(e->state, s) == 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Helpers: fds passed, frames, sockets, time                               */
+/* ------------------------------------------------------------------------ */
+
+/* Read ends of the pipes whose write ends were passed as fds: once every
+ * copy of the write end is closed, reading gives end of file. */
+static int watch[256];
+static size_t nwatch;
+
+static int watched_fd(void)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0) {
+        perror("pipe2");
+        exit(2);
+    }
+    fcntl(p[0], F_SETFL, O_NONBLOCK);
+    watch[nwatch++] = p[0];
+    return p[1];
+}
+
+static void check_watched_closed(const char *when)
+{
+    for (size_t i = 0; i < nwatch; i++) {
+        char b;
+        ssize_t r = read(watch[i], &b, 1);
+        CHECK(r == 0, "fd %zu passed by the peer is still open %s", i + 1, when);
+    }
+}
+
+static void watch_clear(void)
+{
+    for (size_t i = 0; i < nwatch; i++)
+        close(watch[i]);
+    nwatch = 0;
+}
+
+static int count_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n - 1;
+}
+
+/* fds open when the runner started, which are not the runtime's. */
+static unsigned char inherited[1024];
+
+static void note_inherited(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        int fd = atoi(e->d_name);
+        if (e->d_name[0] != '.' && fd < (int)sizeof inherited)
+            inherited[fd] = 1;
+    }
+    closedir(d);
+}
+
+/* Every fd the runtime has opened or received must be close-on-exec (the
+ * runner opens its own with O_CLOEXEC too). */
+static void check_cloexec(const char *when)
+{
+    DIR *d = opendir("/proc/self/fd");
+    int self = dirfd(d);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        int fd = atoi(e->d_name);
+        if (e->d_name[0] == '.' || fd == self || (fd < (int)sizeof inherited && inherited[fd]))
+            continue;
+        int fl = fcntl(fd, F_GETFD);
+        CHECK(fl >= 0 && (fl & FD_CLOEXEC), "fd %d is not close-on-exec %s", fd, when);
+    }
+    closedir(d);
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static uint32_t load32(const unsigned char *p)
+{
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+typedef struct frame {
+    virNetMessageHeader hdr;
+    const unsigned char *payload;
+    size_t len;
+} frame;
+
+/* Splits b into complete frames; returns how many (at most max). */
+static size_t split_frames(const bi_buf *b, frame *f, size_t max, size_t *rest)
+{
+    size_t off = 0, n = 0;
+    while (n < max && b->len - off >= 28) {
+        uint32_t len = load32(b->p + off);
+        if (len < 28 || len > b->len - off)
+            break;
+        const unsigned char *h = b->p + off + 4;
+        f[n].hdr.prog = load32(h);
+        f[n].hdr.vers = load32(h + 4);
+        f[n].hdr.proc = (int32_t)load32(h + 8);
+        f[n].hdr.type = (virNetMessageType)load32(h + 12);
+        f[n].hdr.serial = load32(h + 16);
+        f[n].hdr.status = (virNetMessageStatus)load32(h + 20);
+        f[n].payload = h + 24;
+        f[n].len = len - 28;
+        n++;
+        off += len;
+    }
+    if (rest)
+        *rest = b->len - off;
+    return n;
+}
+
+/* Checks that f is a REPLY with status ERROR carrying a remote_error of
+ * code with a message starting with prefix. */
+static void check_error_reply(const frame *f, const char *code, const char *prefix)
+{
+    CHECK(f->hdr.type == VIR_NET_REPLY && f->hdr.status == VIR_NET_ERROR,
+          "reply type %d status %d, want REPLY/ERROR", f->hdr.type, f->hdr.status);
+    virtwire_arena a = VIRTWIRE_ARENA_INIT;
+    virNetMessageError e;
+    int rc = virtwire_decode(&virNetMessageError_desc, f->payload, f->len, &a, &e);
+    CHECK_CODE(rc, 0, "decoding the error reply");
+    if (rc == 0) {
+        CHECK(e.code == atoi(code), "error reply code %d, want %s", e.code, code);
+        const char *m = e.message ? *e.message : "";
+        CHECK(strncmp(m, prefix, strlen(prefix)) == 0, "error reply message \"%s\", want \"%s...\"",
+              m, prefix);
+    }
+    virtwire_arena_fini(&a);
+}
+
+/* A good frame for a receiver in role: a CALL (server) or an event
+ * (client), each dispatched to a program callback. */
+static void good_frame(virtwire_transport_role role, bi_buf *b, uint32_t serial)
+{
+    bi_buf_u32(b, 28);
+    bi_buf_u32(b, REMOTE_PROGRAM);
+    bi_buf_u32(b, REMOTE_PROTOCOL_VERSION);
+    if (role == VIRTWIRE_TRANSPORT_SERVER) {
+        bi_buf_u32(b, PROC_LIB_VERSION);
+        bi_buf_u32(b, VIR_NET_CALL);
+        bi_buf_u32(b, serial);
+    } else {
+        bi_buf_u32(b, PROC_LIFECYCLE);
+        bi_buf_u32(b, VIR_NET_MESSAGE);
+        bi_buf_u32(b, 1);
+    }
+    bi_buf_u32(b, VIR_NET_OK);
+}
+
+static const unsigned char PONG[28] = {
+    0, 0, 0, 0x1c, 0x6b, 0x65, 0x65, 0x70, 0, 0, 0, 1, 0, 0, 0, 2,
+    0, 0, 0, 2,    0,    0,    0,    0,    0, 0, 0, 0,
+};
+
+static int write_all(int fd, const void *p, size_t n)
+{
+    const unsigned char *c = p;
+    while (n) {
+        ssize_t w = send(fd, c, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        c += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Sends bytes carrying n new watched fds in one SCM_RIGHTS message, then
+ * closes our copies. */
+static int send_fds(int sock, const bi_buf *bytes, size_t n)
+{
+    int fds[8];
+    if (n < 1 || n > 8)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        fds[i] = watched_fd();
+    union {
+        char buf[CMSG_SPACE(sizeof(fds))];
+        struct cmsghdr align;
+    } ctl;
+    memset(&ctl, 0, sizeof ctl);
+    struct iovec iov = { bytes->p, bytes->len };
+    struct msghdr mh = { 0 };
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = ctl.buf;
+    mh.msg_controllen = CMSG_SPACE(n * sizeof(int));
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(n * sizeof(int));
+    memcpy(CMSG_DATA(cm), fds, n * sizeof(int));
+    ssize_t w = sendmsg(sock, &mh, MSG_NOSIGNAL);
+    for (size_t i = 0; i < n; i++)
+        close(fds[i]);
+    return w == (ssize_t)bytes->len ? 0 : -1;
+}
+
+/* Plays a script's bytes, fds and end of file on a blocking socket. */
+static int play(int sock, const bi_script *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        const bi_op *op = &s->ops[i];
+        int rc = 0;
+        if (op->kind == BI_BYTES)
+            rc = write_all(sock, op->bytes.p, op->bytes.len);
+        else if (op->kind == BI_FD)
+            rc = send_fds(sock, &op->bytes, op->arg);
+        else if (op->kind == BI_EOF)
+            rc = shutdown(sock, SHUT_WR);
+        else
+            rc = -1; /* tick() means nothing on a socket */
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Reads what the socket has within timeout_ms into b; returns 1 on end of
+ * file, 0 otherwise. */
+static int drain(int sock, bi_buf *b, int timeout_ms)
+{
+    struct pollfd p = { sock, POLLIN, 0 };
+    while (poll(&p, 1, timeout_ms) > 0) {
+        unsigned char tmp[65536];
+        ssize_t n = recv(sock, tmp, sizeof tmp, MSG_DONTWAIT);
+        if (n == 0)
+            return 1;
+        if (n < 0)
+            return errno == EAGAIN ? 0 : 1;
+        bi_buf_add(b, tmp, (size_t)n);
+        timeout_ms = 0;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Transport and conn: a recording endpoint                                 */
+/* ------------------------------------------------------------------------ */
+
+typedef struct recorder {
+    virtwire_transport *t;
+    virtwire_transport_program *remote;
+    bi_buf sent;
+    int errs[16];
+    int fatal[16];
+    int with_hdr[16];
+    size_t nerrs;
+    int dispatched;
+    int dead;
+    uint64_t now;
+} recorder;
+
+static int rec_send(virtwire_transport *t, const struct iovec *iov, size_t niov, const int *fds,
+                    size_t nfds, void *opaque)
+{
+    recorder *r = opaque;
+    (void)t;
+    (void)fds;
+    (void)nfds;
+    for (size_t i = 0; i < niov; i++)
+        bi_buf_add(&r->sent, iov[i].iov_base, iov[i].iov_len);
+    return 0;
+}
+
+static void rec_error(virtwire_transport *t, int code, const virNetMessageHeader *hdr, int fatal,
+                      void *opaque)
+{
+    recorder *r = opaque;
+    (void)t;
+    if (r->nerrs < 16) {
+        r->errs[r->nerrs] = code;
+        r->fatal[r->nerrs] = fatal;
+        r->with_hdr[r->nerrs] = hdr != NULL;
+    }
+    r->nerrs++;
+}
+
+static void rec_dead(virtwire_transport *t, void *opaque)
+{
+    (void)t;
+    ((recorder *)opaque)->dead++;
+}
+
+static uint64_t rec_clock(void *opaque)
+{
+    return ((recorder *)opaque)->now;
+}
+
+static int rec_cb(virtwire_transport_program *p, const virtwire_transport_msg *m, void *opaque)
+{
+    (void)p;
+    (void)m;
+    ((recorder *)opaque)->dispatched++;
+    return 0;
+}
+
+static const virtwire_transport_program_callbacks rec_prog_cbs = {
+    rec_cb, rec_cb, rec_cb, rec_cb,
+};
+
+static size_t count_errors(const recorder *r, int fatal)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->nerrs && i < 16; i++)
+        n += r->fatal[i] == fatal;
+    return n;
+}
+
+static int parse_role(const char *word, virtwire_transport_role *role)
+{
+    if (strncmp(word, "server", 6) == 0)
+        *role = VIRTWIRE_TRANSPORT_SERVER;
+    else if (strncmp(word, "client", 6) == 0)
+        *role = VIRTWIRE_TRANSPORT_CLIENT;
+    else
+        return -1;
+    return 0;
+}
+
+/* Registers the remote program, sends the client's first CALL (serial 0,
+ * which REPLY cases answer) and applies the setup: "stream PROC",
+ * "stream-sparse PROC", "stream-finished PROC" (our side has sent its
+ * finish) or "keepalive INTERVAL COUNT".  Returns the keepalive count or 0. */
+static int endpoint_setup(recorder *r, virtwire_transport_role role, const char *setup)
+{
+    if (virtwire_transport_register(r->t, REMOTE_PROGRAM, REMOTE_PROTOCOL_VERSION, &rec_prog_cbs,
+                                    r, &r->remote) < 0)
+        failf("register failed");
+    if (role == VIRTWIRE_TRANSPORT_CLIENT)
+        CHECK(virtwire_transport_send(r->remote, PROC_LIB_VERSION, VIR_NET_CALL, VIR_NET_OK, 0,
+                                      NULL, 0, NULL, 0) == 0,
+              "the first call did not get serial 0");
+    int kcount = 0;
+    if (setup) {
+        char what[32] = "";
+        unsigned a = 0, b = 0;
+        int n = sscanf(setup, "%31s %u %u", what, &a, &b);
+        if (n >= 2 && strncmp(what, "stream", 6) == 0) {
+            unsigned flags = strcmp(what, "stream-sparse") == 0 ? VIRTWIRE_STREAM_SPARSE : 0;
+            CHECK(virtwire_transport_stream_open(r->remote, (int32_t)a, 0, flags) == 0,
+                  "stream_open failed");
+            if (strcmp(what, "stream-finished") == 0)
+                CHECK(virtwire_transport_stream_finish(r->remote, (int32_t)a, 0) == 0,
+                      "stream_finish failed");
+        } else if (n == 3 && strcmp(what, "keepalive") == 0) {
+            CHECK(virtwire_transport_keepalive_start(r->t, a, b) == 0, "keepalive_start failed");
+            kcount = (int)b;
+        } else {
+            failf("unknown setup \"%s\"", setup);
+        }
+    }
+    bi_buf_free(&r->sent);
+    return kcount;
+}
+
+/* The checks common to transport and conn cases once the input is in:
+ * code is the first error returned. */
+static void check_outcome(recorder *r, const expectation *e, int code, const char *mode)
+{
+    CHECK(r->dispatched == e->calls, "%s: %d callbacks, want %d", mode, r->dispatched, e->calls);
+    if (state_is(e, "fatal")) {
+        CHECK_CODE(code, e->code, "the input's error");
+        CHECK(count_errors(r, 0) == (size_t)e->drops, "%s: %zu non-fatal errors, want %d", mode,
+              count_errors(r, 0), e->drops);
+        return;
+    }
+    CHECK_CODE(code, 0, "the input's error");
+    CHECK(count_errors(r, 1) == 0, "%s: a fatal error was reported", mode);
+    if (state_is(e, "dropped") || state_is(e, "replied")) {
+        CHECK(count_errors(r, 0) == 1 && r->errs[0] == e->code && r->with_hdr[0],
+              "%s: on_error got %zu errors (first %s), want one %s with its header", mode,
+              r->nerrs, r->nerrs ? ename(r->errs[0]) : "none", ename(e->code));
+    } else if (state_is(e, "ignored") || state_is(e, "pong")) {
+        CHECK(e->code == 0, "state %s goes with code -", e->state);
+        CHECK(r->nerrs == 0, "%s: on_error got %s, want nothing", mode, ename(r->errs[0]));
+    } else {
+        failf("unknown state \"%s\"", e->state);
+    }
+    frame f[4];
+    size_t rest;
+    size_t nf = split_frames(&r->sent, f, 4, &rest);
+    if (state_is(e, "replied")) {
+        CHECK(nf == 1 && rest == 0, "%s: %zu frames sent, want 1 error reply", mode, nf);
+        if (nf >= 1 && e->nargs >= 2)
+            check_error_reply(&f[0], e->args[0], e->args[1]);
+        else if (e->nargs < 2)
+            failf("replied needs CODE \"MESSAGE\"");
+    } else if (state_is(e, "pong")) {
+        CHECK(r->sent.len == sizeof PONG && memcmp(r->sent.p, PONG, sizeof PONG) == 0,
+              "%s: sent %zu bytes, want exactly one PONG", mode, r->sent.len);
+    } else {
+        CHECK(r->sent.len == 0, "%s: sent %zu bytes (%zu frames), want nothing", mode,
+              r->sent.len, nf);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Layer: transport                                                         */
+/* ------------------------------------------------------------------------ */
+
+static void run_transport_mode(const bcase *c, const expectation *e, const bi_script *s,
+                               virtwire_transport_role role, int bytewise)
+{
+    const char *mode = bytewise ? "byte by byte" : "whole";
+    recorder r;
+    memset(&r, 0, sizeof r);
+    r.now = 1000000;
+    virtwire_transport_callbacks cbs = { rec_send, rec_error, rec_dead, rec_clock };
+    if (virtwire_transport_new(role, &cbs, &r, &r.t) < 0) {
+        failf("transport_new failed");
+        return;
+    }
+    int kcount = endpoint_setup(&r, role, c->setup);
+
+    int code = 0;
+    for (size_t i = 0; i < s->n && code == 0; i++) {
+        const bi_op *op = &s->ops[i];
+        if (op->kind == BI_BYTES) {
+            const unsigned char *p = op->bytes.p;
+            size_t left = op->bytes.len;
+            while (left && code == 0) {
+                ssize_t n = virtwire_transport_receive(r.t, p, bytewise ? 1 : left);
+                if (n < 0)
+                    code = (int)n;
+                else if (n == 0)
+                    failf("%s: receive consumed nothing", mode), code = 1;
+                else {
+                    p += n;
+                    left -= (size_t)n;
+                }
+            }
+        } else if (op->kind == BI_FD) {
+            if (op->bytes.len != 1 || op->arg != 1)
+                failf("the transport takes fd() alone");
+            code = virtwire_transport_receive_fd(r.t, watched_fd());
+        } else if (op->kind == BI_TICK) {
+            r.now += op->arg;
+            code = virtwire_transport_keepalive_tick(r.t);
+        } else {
+            failf("eof() means nothing to the transport");
+        }
+    }
+    check_outcome(&r, e, code, mode);
+
+    int before = r.dispatched;
+    bi_buf good = { 0 };
+    good_frame(role, &good, 77);
+    ssize_t n = virtwire_transport_receive(r.t, good.p, good.len);
+    if (state_is(e, "fatal")) {
+        /* Latched: the same code for everything, nothing dispatched. */
+        CHECK_CODE(virtwire_transport_error(r.t), e->code, "transport_error()");
+        CHECK_CODE(n, e->code, "receive() after the error");
+        CHECK_CODE(virtwire_transport_receive_fd(r.t, watched_fd()), e->code,
+                   "receive_fd() after the error");
+        CHECK(virtwire_transport_need(r.t).kind == VIRTWIRE_NEED_NOTHING,
+              "%s: need() is not NOTHING after a fatal error", mode);
+        CHECK(r.dispatched == before, "%s: a frame was dispatched after the fatal error", mode);
+        CHECK(count_errors(&r, 1) == 1 && r.errs[e->drops] == e->code,
+              "%s: on_error reported %zu fatal errors, want one %s", mode, count_errors(&r, 1),
+              ename(e->code));
+        if (e->code == VIRTWIRE_EKEEPALIVE) {
+            CHECK(r.dead == 1, "%s: on_keepalive_dead ran %d times", mode, r.dead);
+            CHECK(r.sent.len == (size_t)kcount * 28, "%s: %zu bytes of PINGs, want %d PINGs",
+                  mode, r.sent.len, kcount);
+        }
+        check_watched_closed("after the fatal error");
+    } else {
+        /* The next good frame is processed. */
+        CHECK_CODE(n < 0 ? n : 0, 0, "receive() of a good frame after the bad input");
+        CHECK(r.dispatched == before + 1, "%s: the good frame after the bad input was not "
+              "dispatched", mode);
+        CHECK(virtwire_transport_need(r.t).kind == VIRTWIRE_NEED_BYTES,
+              "%s: need() is not BYTES", mode);
+        check_watched_closed("after the frame was handled");
+    }
+    bi_buf_free(&good);
+    virtwire_transport_free(r.t);
+    check_watched_closed("after virtwire_transport_free()");
+    watch_clear();
+    bi_buf_free(&r.sent);
+}
+
+static void run_transport(const bcase *c, const expectation *e)
+{
+    virtwire_transport_role role;
+    if (parse_role(c->role, &role) < 0) {
+        failf("role must be server or client");
+        return;
+    }
+    bi_script s;
+    char err[256];
+    if (bi_compile(c->input, 0, &s, err, sizeof err) < 0) {
+        failf("input: %s", err);
+        return;
+    }
+    run_transport_mode(c, e, &s, role, 0);
+    run_transport_mode(c, e, &s, role, 1);
+    bi_script_free(&s);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Layer: conn                                                              */
+/* ------------------------------------------------------------------------ */
+
+/* A connected TCP pair over the loopback interface. */
+static int tcp_pair(int sv[2])
+{
+    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t al = sizeof a;
+    if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof a) < 0 || listen(l, 1) < 0 ||
+        getsockname(l, (struct sockaddr *)&a, &al) < 0)
+        return -1;
+    sv[1] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (sv[1] < 0 || connect(sv[1], (struct sockaddr *)&a, sizeof a) < 0)
+        return -1;
+    sv[0] = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+    close(l);
+    return sv[0] < 0 ? -1 : 0;
+}
+
+/* Processes until the socket is quiet for a while or an error comes. */
+static int conn_pump(virtwire_conn *conn)
+{
+    int rc = virtwire_conn_process(conn, 0);
+    for (int i = 0; i < 50 && rc == 0; i++) {
+        struct pollfd p = { virtwire_conn_fd(conn), POLLIN, 0 };
+        if (poll(&p, 1, 20) <= 0)
+            break;
+        rc = virtwire_conn_process(conn, p.revents);
+    }
+    return rc;
+}
+
+static void run_conn(const bcase *c, const expectation *e)
+{
+    virtwire_transport_role role;
+    char kind[16] = "";
+    if (parse_role(c->role, &role) < 0 || sscanf(c->role, "%*s %15s", kind) != 1 ||
+        (strcmp(kind, "unix") && strcmp(kind, "tcp"))) {
+        failf("role must be \"server|client unix|tcp\"");
+        return;
+    }
+    int is_unix = strcmp(kind, "unix") == 0;
+    bi_script s;
+    char err[256];
+    if (bi_compile(c->input, 0, &s, err, sizeof err) < 0) {
+        failf("input: %s", err);
+        return;
+    }
+    int sv[2];
+    if (is_unix ? socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) : tcp_pair(sv)) {
+        failf("cannot make a socket pair: %s", strerror(errno));
+        bi_script_free(&s);
+        return;
+    }
+    recorder r;
+    memset(&r, 0, sizeof r);
+    r.now = 1000000;
+    virtwire_transport_callbacks cbs = { NULL, rec_error, rec_dead, rec_clock };
+    virtwire_conn *conn;
+    if (virtwire_conn_adopt(sv[0], is_unix, role, &cbs, &r, &conn) < 0) {
+        failf("conn_adopt failed");
+        close(sv[1]);
+        bi_script_free(&s);
+        return;
+    }
+    r.t = virtwire_conn_transport(conn);
+    endpoint_setup(&r, role, c->setup);
+    bi_buf junk = { 0 };
+    if (role == VIRTWIRE_TRANSPORT_CLIENT)
+        drain(sv[1], &junk, 100); /* the first CALL */
+    bi_buf_free(&junk);
+
+    CHECK(play(sv[1], &s) == 0, "the peer could not send the input: %s", strerror(errno));
+    int code = conn_pump(conn);
+    check_cloexec("after the input");
+    bi_buf seen = { 0 };
+    drain(sv[1], &seen, 0);
+    r.sent = seen; /* what the peer got is what the transport sent */
+    check_outcome(&r, e, code, is_unix ? "unix" : "tcp");
+    r.sent = (bi_buf){ 0 };
+
+    int before = r.dispatched;
+    bi_buf good = { 0 };
+    good_frame(role, &good, 77);
+    write_all(sv[1], good.p, good.len);
+    int rc = conn_pump(conn);
+    if (state_is(e, "fatal")) {
+        CHECK_CODE(rc, e->code, "process() after the error (sticky)");
+        CHECK(virtwire_conn_events(conn) == 0, "events() is not 0 after a fatal error");
+        CHECK(r.dispatched == before, "a frame was dispatched after the fatal error");
+    } else {
+        CHECK_CODE(rc, 0, "process() of a good frame after the bad input");
+        CHECK(r.dispatched == before + 1, "the good frame after the bad input was not "
+              "dispatched");
+        check_watched_closed("after the frame was handled");
+    }
+    bi_buf_free(&seen);
+    bi_buf_free(&good);
+    virtwire_conn_free(conn);
+    close(sv[1]);
+    check_watched_closed("after virtwire_conn_free()");
+    watch_clear();
+    bi_script_free(&s);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Layer: payload                                                           */
+/* ------------------------------------------------------------------------ */
+
+static const virtwire_protocol *const protocols[] = {
+    &remote_protocol, &virnetprotocol, &qemu_protocol, &lxc_protocol, &admin_protocol,
+    &virkeepaliveprotocol, &lock_protocol, &log_protocol,
+};
+
+static const virtwire_type *find_type(const char *name)
+{
+    for (size_t i = 0; i < sizeof protocols / sizeof protocols[0]; i++) {
+        const virtwire_type *t = virtwire_protocol_find_type(protocols[i], name);
+        if (t)
+            return t;
+    }
+    return NULL;
+}
+
+/* virtwire_decode() with decoder flags. */
+static int decode_flags(const virtwire_type *t, const void *buf, size_t len, virtwire_arena *a,
+                        void *v, unsigned flags)
+{
+    if (!flags)
+        return virtwire_decode(t, buf, len, a, v);
+    memset(v, 0, t->size);
+    virtwire_dec d;
+    virtwire_dec_init(&d, buf, len, a);
+    d.flags = flags;
+    int rc = t->decode(&d, v);
+    if (rc == 0 && d.p != d.end)
+        rc = VIRTWIRE_ETRAILING;
+    if (rc < 0 && !a)
+        t->free(v);
+    return rc;
+}
+
+static void run_payload(const bcase *c, const expectation *e)
+{
+    const virtwire_type *t = find_type(c->role);
+    if (!t) {
+        failf("unknown type \"%s\"", c->role);
+        return;
+    }
+    unsigned flags = 0;
+    if (c->setup && strcmp(c->setup, "strict-padding") == 0)
+        flags = VIRTWIRE_DEC_STRICT_PADDING;
+    else if (c->setup)
+        failf("unknown setup \"%s\"", c->setup);
+    bi_script s;
+    bi_buf in = { 0 };
+    char err[256];
+    if (bi_compile(c->input, 0, &s, err, sizeof err) < 0 || bi_script_bytes(&s, &in) < 0) {
+        failf("input: %s", err);
+        return;
+    }
+    /* An exact-size copy, so that the sanitizers see any read past it. */
+    unsigned char *exact = malloc(in.len ? in.len : 1);
+    memcpy(exact, in.p ? in.p : (unsigned char *)"", in.len);
+    void *v = malloc(t->size ? t->size : 1);
+
+    virtwire_arena a = VIRTWIRE_ARENA_INIT;
+    int rc = decode_flags(t, exact, in.len, &a, v, flags);
+    CHECK_CODE(rc, e->code, "decode into an arena");
+    if (state_is(e, "rejected-noalloc"))
+        CHECK(a.allocs == 0, "the arena allocated %zu blocks before rejecting the input",
+              a.allocs);
+    virtwire_arena_fini(&a);
+
+    rc = decode_flags(t, exact, in.len, NULL, v, flags);
+    CHECK_CODE(rc, e->code, "decode on the heap");
+    if (rc == 0)
+        t->free(v);
+
+    if (state_is(e, "accepted"))
+        CHECK(e->code == 0, "accepted goes with code -");
+    else if (!state_is(e, "rejected") && !state_is(e, "rejected-noalloc"))
+        failf("unknown state \"%s\"", e->state);
+    free(v);
+    free(exact);
+    bi_buf_free(&in);
+    bi_script_free(&s);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Layer: uri                                                               */
+/* ------------------------------------------------------------------------ */
+
+static int env_exists(const char *path, void *opaque)
+{
+    (void)path;
+    (void)opaque;
+    return 0;
+}
+
+static const char *env_getenv(const char *name, void *opaque)
+{
+    (void)name;
+    (void)opaque;
+    return NULL;
+}
+
+static void run_uri(const bcase *c, const expectation *e)
+{
+    bi_script s;
+    bi_buf in = { 0 };
+    char err[256];
+    if (bi_compile(c->input, 0, &s, err, sizeof err) < 0 || bi_script_bytes(&s, &in) < 0) {
+        failf("input: %s", err);
+        return;
+    }
+    bi_buf_add(&in, "", 0); /* NUL-terminated */
+    const char *text = (const char *)in.p;
+    CHECK(strlen(text) == in.len, "a URI cannot hold a NUL byte");
+    const char *act = c->role;
+    int rc;
+    if (strcmp(act, "parse") == 0) {
+        virtwire_uri *u = (virtwire_uri *)1;
+        rc = virtwire_uri_parse(text, &u);
+        CHECK(rc == 0 || u == NULL, "a failed parse left *out set");
+        virtwire_uri_free(rc == 0 ? u : NULL);
+    } else if (strncmp(act, "socket", 6) == 0) {
+        unsigned flags = strcmp(act, "socket-ro") == 0      ? VIRTWIRE_URI_READONLY
+                         : strcmp(act, "socket-admin") == 0 ? VIRTWIRE_URI_ADMIN
+                                                            : 0;
+        virtwire_uri *u;
+        rc = virtwire_uri_parse(text, &u);
+        CHECK_CODE(rc, 0, "parsing the URI");
+        if (rc == 0) {
+            virtwire_uri_env env = { env_exists, env_getenv, NULL, NULL };
+            char path[256];
+            rc = virtwire_uri_socket_path_env(u, flags, &env, path, sizeof path);
+            virtwire_uri_free(u);
+        }
+    } else if (strncmp(act, "connect", 7) == 0) {
+        unsigned flags = strcmp(act, "connect-admin") == 0 ? VIRTWIRE_URI_ADMIN : 0;
+        virtwire_conn *conn = (virtwire_conn *)1;
+        rc = virtwire_conn_connect_uri(text, flags, VIRTWIRE_TRANSPORT_CLIENT, NULL, NULL, &conn);
+        CHECK(rc == 0 || conn == NULL, "a failed connect left *out set");
+        if (rc == 0)
+            virtwire_conn_free(conn);
+    } else if (strcmp(act, "client") == 0) {
+        virtwire_client *cl = (virtwire_client *)1;
+        rc = virtwire_client_connect(text, NULL, &cl);
+        CHECK(rc == 0 || cl == NULL, "a failed connect left *out set");
+        if (rc == 0)
+            virtwire_client_close(cl);
+    } else {
+        failf("unknown uri action \"%s\"", act);
+        rc = 0;
+    }
+    CHECK_CODE(rc, e->code, act);
+    CHECK(state_is(e, "rejected"), "the uri layer's state is rejected");
+    bi_buf_free(&in);
+    bi_script_free(&s);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Layer: client                                                            */
+/* ------------------------------------------------------------------------ */
+
+typedef struct fake_daemon {
+    int sock;
+    const char *input;
+    int usable;         /* answer a second call properly */
+    int eof;            /* the client closed the connection (atomic) */
+    char err[256];
+} fake_daemon;
+
+/* Reads one whole frame (blocking, 5 s at most). */
+static int read_frame(int sock, bi_buf *b, frame *f)
+{
+    uint64_t deadline = now_ms() + 5000;
+    for (;;) {
+        size_t rest;
+        if (split_frames(b, f, 1, &rest) == 1)
+            return 0;
+        uint64_t now = now_ms();
+        struct pollfd p = { sock, POLLIN, 0 };
+        if (now >= deadline || poll(&p, 1, (int)(deadline - now)) <= 0)
+            return -1;
+        unsigned char tmp[4096];
+        ssize_t n = recv(sock, tmp, sizeof tmp, 0);
+        if (n <= 0)
+            return -1;
+        bi_buf_add(b, tmp, (size_t)n);
+    }
+}
+
+static void consume(bi_buf *b, size_t n)
+{
+    memmove(b->p, b->p + n, b->len - n);
+    b->len -= n;
+}
+
+static void *fake_daemon_main(void *arg)
+{
+    fake_daemon *d = arg;
+    bi_buf in = { 0 };
+    frame f;
+    if (read_frame(d->sock, &in, &f) < 0) {
+        snprintf(d->err, sizeof d->err, "the client's call never came");
+        goto out;
+    }
+    uint32_t serial = f.hdr.serial;
+    consume(&in, f.len + 28);
+    bi_script s;
+    if (bi_compile(d->input, serial, &s, d->err, sizeof d->err) < 0)
+        goto out;
+    if (play(d->sock, &s) < 0)
+        snprintf(d->err, sizeof d->err, "could not send the input: %s", strerror(errno));
+    bi_script_free(&s);
+    if (d->usable && !d->err[0]) {
+        if (read_frame(d->sock, &in, &f) < 0) {
+            snprintf(d->err, sizeof d->err, "the second call never came");
+            goto out;
+        }
+        bi_buf r = { 0 };
+        bi_buf_u32(&r, 36);
+        bi_buf_u32(&r, REMOTE_PROGRAM);
+        bi_buf_u32(&r, REMOTE_PROTOCOL_VERSION);
+        bi_buf_u32(&r, (uint32_t)f.hdr.proc);
+        bi_buf_u32(&r, VIR_NET_REPLY);
+        bi_buf_u32(&r, f.hdr.serial);
+        bi_buf_u32(&r, VIR_NET_OK);
+        bi_buf_u64(&r, LIB_VERSION);
+        consume(&in, f.len + 28);
+        write_all(d->sock, r.p, r.len);
+        bi_buf_free(&r);
+    }
+    /* Until the client closes the connection. */
+    bi_buf rest = { 0 };
+    uint64_t deadline = now_ms() + 10000;
+    while (!drain(d->sock, &rest, 100) && now_ms() < deadline)
+        ;
+    __atomic_store_n(&d->eof, 1, __ATOMIC_SEQ_CST);
+    bi_buf_free(&rest);
+out:
+    bi_buf_free(&in);
+    return NULL;
+}
+
+static int events_seen;
+
+static void on_event(virtwire_client *c, const virtwire_program *prog, int32_t proc,
+                     const void *msg, void *opaque)
+{
+    (void)c;
+    (void)prog;
+    (void)proc;
+    (void)msg;
+    (void)opaque;
+    __atomic_add_fetch(&events_seen, 1, __ATOMIC_SEQ_CST);
+}
+
+static void run_client(const bcase *c, const expectation *e)
+{
+    int32_t proc;
+    if (strcmp(c->role, "lib_version") == 0)
+        proc = PROC_LIB_VERSION;
+    else if (strcmp(c->role, "hostname") == 0)
+        proc = PROC_HOSTNAME;
+    else {
+        failf("role must be lib_version or hostname");
+        return;
+    }
+    int usable = state_is(e, "usable");
+    if (!usable && !state_is(e, "closed")) {
+        failf("state must be usable or closed REASON");
+        return;
+    }
+    int reason = 0;
+    if (!usable && (e->nargs != 1 || code_by_name(e->args[0], &reason) < 0)) {
+        failf("closed needs the reason code");
+        return;
+    }
+    bi_script s;
+    char err[256];
+    if (bi_compile(c->input, 0, &s, err, sizeof err) < 0) {
+        failf("input: %s", err);
+        return;
+    }
+    bi_script_free(&s);
+
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+        failf("socketpair: %s", strerror(errno));
+        return;
+    }
+    virtwire_client_options o = { .flags = VIRTWIRE_CLIENT_NO_OPEN, .call_timeout_ms = 5000 };
+    virtwire_client *cl;
+    int rc = virtwire_client_adopt(sv[0], 1, &o, &cl);
+    if (rc < 0) {
+        failf("client_adopt: %s", ename(rc));
+        close(sv[1]);
+        return;
+    }
+    events_seen = 0;
+    int want_fds = 0;
+    if (c->setup && strcmp(c->setup, "event") == 0)
+        CHECK(virtwire_client_on_event(cl, &remote_program, PROC_LIFECYCLE, on_event, NULL) > 0,
+              "on_event failed");
+    else if (c->setup && strcmp(c->setup, "ret-fds") == 0)
+        want_fds = 1;
+    else if (c->setup)
+        failf("unknown setup \"%s\"", c->setup);
+
+    fake_daemon d = { sv[1], c->input, usable, 0, "" };
+    pthread_t th;
+    pthread_create(&th, NULL, fake_daemon_main, &d);
+
+    virtwire_arena arena = VIRTWIRE_ARENA_INIT;
+    union {
+        remote_connect_get_lib_version_ret v;
+        remote_connect_get_hostname_ret h;
+    } ret;
+    int ret_fds[4];
+    virtwire_call_opts co = { .arena = &arena, .timeout_ms = -1 };
+    if (want_fds) {
+        co.ret_fds = ret_fds;
+        co.ret_fds_max = 4;
+    }
+    rc = virtwire_client_call(cl, &remote_program, proc, NULL, &ret, &co);
+    CHECK_CODE(rc, e->code, "the call");
+    CHECK(co.nret_fds == (size_t)e->fds, "the call handed over %zu fds, want %d", co.nret_fds,
+          e->fds);
+    size_t nret_fds = co.nret_fds;
+
+    remote_connect_get_lib_version_ret v = { 0 };
+    co = (virtwire_call_opts){ .arena = &arena, .timeout_ms = -1 };
+    int rc2 = virtwire_client_call(cl, &remote_program, PROC_LIB_VERSION, NULL, &v, &co);
+    if (usable) {
+        CHECK_CODE(virtwire_client_error(cl), 0, "client_error() after the bad input");
+        CHECK_CODE(rc2, 0, "a second call");
+        CHECK(rc2 != 0 || v.lib_ver == LIB_VERSION, "the second call got %llu",
+              (unsigned long long)v.lib_ver);
+    } else {
+        CHECK_CODE(virtwire_client_error(cl), reason, "client_error()");
+        CHECK_CODE(rc2, VIRTWIRE_ECLOSED, "a call after the connection died");
+        /* The daemon sees the connection closed before the application
+         * closes the client, as with libvirt. */
+        uint64_t deadline = now_ms() + 2000;
+        while (!__atomic_load_n(&d.eof, __ATOMIC_SEQ_CST) && now_ms() < deadline)
+            usleep(1000);
+        CHECK(__atomic_load_n(&d.eof, __ATOMIC_SEQ_CST),
+              "the daemon's end is still open after the connection died");
+    }
+    check_cloexec("while the client is open");
+    for (size_t i = 0; i < nret_fds; i++)
+        close(ret_fds[i]);
+    virtwire_client_close(cl);
+    pthread_join(th, NULL);
+    CHECK(!d.err[0], "fake daemon: %s", d.err);
+    CHECK(events_seen == e->events, "%d events delivered, want %d", events_seen, e->events);
+    virtwire_arena_fini(&arena);
+    close(sv[1]);
+    check_watched_closed("after virtwire_client_close()");
+    watch_clear();
+}
+
+/* ------------------------------------------------------------------------ */
+/* Layer: server                                                            */
+/* ------------------------------------------------------------------------ */
+
+static int stream_data_seen;
+static int server_close_reason; /* virtwire_server_client_error() in on_close */
+
+static void server_on_close(virtwire_server_client *c, void *opaque)
+{
+    (void)opaque;
+    server_close_reason = virtwire_server_client_error(c);
+}
+
+static int h_lib_version(virtwire_server_call *call, void *opaque)
+{
+    (void)opaque;
+    ((remote_connect_get_lib_version_ret *)call->ret)->lib_ver = LIB_VERSION;
+    return 0;
+}
+
+static int h_lookup(virtwire_server_call *call, void *opaque)
+{
+    (void)opaque;
+    const remote_domain_lookup_by_name_args *a = call->args;
+    remote_domain_lookup_by_name_ret *r = call->ret;
+    r->dom.name = (char *)a->name;
+    r->dom.id = 1;
+    return 0;
+}
+
+static int up_data(virtwire_server_stream *s, const void *data, size_t len, void *opaque)
+{
+    (void)s;
+    (void)data;
+    (void)len;
+    (void)opaque;
+    stream_data_seen++;
+    return 0;
+}
+
+static int up_hole(virtwire_server_stream *s, int64_t length, void *opaque)
+{
+    (void)s;
+    (void)length;
+    (void)opaque;
+    stream_data_seen++;
+    return 0;
+}
+
+static int h_upload(virtwire_server_call *call, void *opaque)
+{
+    (void)opaque;
+    const remote_storage_vol_upload_args *a = call->args;
+    static const virtwire_server_stream_callbacks cbs = { .on_data = up_data,
+                                                           .on_hole = up_hole };
+    return virtwire_server_call_stream(call, (a->flags & 1) != 0, &cbs, NULL) ? 0 : -1;
+}
+
+/* Runs the server until the peer has n frames or end of file, or for
+ * `rounds` rounds; collects what the peer gets in b.  Returns 1 at end of
+ * file. */
+static int server_rounds(virtwire_server *srv, int peer, bi_buf *b, size_t n, int rounds)
+{
+    for (int i = 0; i < rounds; i++) {
+        virtwire_server_run_once(srv, 10);
+        if (drain(peer, b, 0))
+            return 1;
+        frame f[8];
+        if (n && split_frames(b, f, 8, NULL) >= n)
+            return 0;
+    }
+    return 0;
+}
+
+/* setup flood: the peer writes the input without ever reading, running
+ * the server between writes, until all is written, the server stops
+ * reading (20 rounds without progress) or drops the peer.  Returns the
+ * bytes written; *dropped is set when the server hung up. */
+static size_t flood(virtwire_server *srv, int peer, const bi_buf *in, int *dropped)
+{
+    size_t off = 0;
+    int idle = 0;
+    *dropped = 0;
+    while (off < in->len && idle < 20) {
+        ssize_t w = send(peer, in->p + off, in->len - off, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (w < 0 && errno != EAGAIN) {
+            *dropped = 1;
+            break;
+        }
+        off += w > 0 ? (size_t)w : 0;
+        idle = w > 0 ? 0 : idle + 1;
+        virtwire_server_run_once(srv, w > 0 ? 0 : 5);
+    }
+    return off;
+}
+
+/* After a flood the server was throttled on: reads every reply while the
+ * server catches up, completes the last call, and checks that each call
+ * got its reply (an answer or an error). */
+static void flood_replies(virtwire_server *srv, int peer, const bi_buf *in, size_t written)
+{
+    size_t calls = (written + 27) / 28;
+    size_t end = calls * 28; /* the last call completed as room comes */
+    bi_buf got = { 0 };
+    size_t replies = 0, bad = 0;
+    for (int i = 0; i < 2000 && replies < calls; i++) {
+        if (written < end) {
+            ssize_t w = send(peer, in->p + written, end - written, MSG_DONTWAIT | MSG_NOSIGNAL);
+            written += w > 0 ? (size_t)w : 0;
+        }
+        virtwire_server_run_once(srv, 1);
+        if (drain(peer, &got, 0))
+            break;
+        frame f[64];
+        size_t rest, n;
+        while ((n = split_frames(&got, f, 64, &rest)) > 0) {
+            for (size_t k = 0; k < n; k++)
+                bad += f[k].hdr.type != VIR_NET_REPLY;
+            replies += n;
+            memmove(got.p, got.p + got.len - rest, rest);
+            got.len = rest;
+        }
+    }
+    CHECK(replies == calls && bad == 0, "%zu calls written, %zu replies (%zu of them not a "
+          "REPLY)", calls, replies, bad);
+    bi_buf_free(&got);
+}
+
+static void run_server(const bcase *c, const expectation *e)
+{
+    bi_script s;
+    char err[256];
+    if (bi_compile(c->input, 0, &s, err, sizeof err) < 0) {
+        failf("input: %s", err);
+        return;
+    }
+    virtwire_server *srv;
+    static const virtwire_server_callbacks scbs = { .on_close = server_on_close };
+    virtwire_server_new(&scbs, NULL, &srv);
+    server_close_reason = 1;
+    virtwire_server_register(srv, &remote_program);
+    virtwire_server_set_handler(srv, &remote_program, PROC_LIB_VERSION, h_lib_version, NULL);
+    virtwire_server_set_handler(srv, &remote_program, PROC_LOOKUP, h_lookup, NULL);
+    virtwire_server_set_handler(srv, &remote_program, PROC_UPLOAD, h_upload, NULL);
+    char path[64];
+    snprintf(path, sizeof path, "bad-input-%d.sock", (int)getpid());
+    if (virtwire_server_listen_unix(srv, path) < 0) {
+        failf("listen on %s: %s", path, strerror(errno));
+        virtwire_server_free(srv);
+        bi_script_free(&s);
+        return;
+    }
+    int peer = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+    if (connect(peer, (struct sockaddr *)&sa, sizeof sa) < 0)
+        failf("connect: %s", strerror(errno));
+    for (int i = 0; i < 100 && virtwire_server_nclients(srv) == 0; i++)
+        virtwire_server_run_once(srv, 10);
+    CHECK(virtwire_server_nclients(srv) == 1, "the server did not accept the peer");
+    stream_data_seen = 0;
+
+    static const expectation after_flood = { .state = "silent" };
+    if (c->setup && strcmp(c->setup, "flood") == 0) {
+        bi_buf in = { 0 };
+        int dropped;
+        if (bi_script_bytes(&s, &in) < 0)
+            failf("a flood is bytes only");
+        size_t written = flood(srv, peer, &in, &dropped);
+        if (state_is(e, "throttled")) {
+            size_t max = e->nargs ? strtoul(e->args[0], NULL, 0) : 0;
+            CHECK(!dropped && written < in.len && written <= max,
+                  "the peer wrote %zu of %zu bytes%s, want the server to stop reading by %zu",
+                  written, in.len, dropped ? " and was dropped" : "", max);
+            if (!dropped)
+                flood_replies(srv, peer, &in, written);
+        } else if (state_is(e, "closed")) {
+            bi_buf rest = { 0 };
+            for (int i = 0; i < 50 && !dropped; i++) {
+                virtwire_server_run_once(srv, 10);
+                dropped = drain(peer, &rest, 0);
+                rest.len = 0;
+            }
+            bi_buf_free(&rest);
+            CHECK(dropped, "the server did not drop the peer (%zu of %zu bytes written)", written,
+                  in.len);
+            CHECK(virtwire_server_nclients(srv) == 0, "the server still has the client");
+            CHECK_CODE(server_close_reason, e->code, "virtwire_server_client_error()");
+        } else {
+            failf("a flood ends throttled MAX or closed");
+        }
+        bi_buf_free(&in);
+        if (!state_is(e, "closed")) {
+            e = &after_flood; /* then the usable check */
+        } else {
+            close(peer);
+            virtwire_server_free(srv);
+            watch_clear();
+            bi_script_free(&s);
+            return;
+        }
+    } else if (c->setup) {
+        failf("unknown setup \"%s\"", c->setup);
+    } else {
+        CHECK(play(peer, &s) == 0, "the peer could not send the input: %s", strerror(errno));
+    }
+    bi_buf got = { 0 };
+    size_t want = (size_t)e->after + (state_is(e, "replied") ? 1 : 0);
+    int eof = server_rounds(srv, peer, &got, want, state_is(e, "closed") ? 100 : 20);
+    if (want)
+        eof |= server_rounds(srv, peer, &got, 0, 3); /* anything more? */
+    check_cloexec("while the server runs");
+    frame f[8];
+    size_t rest;
+    size_t nf = split_frames(&got, f, 8, &rest);
+    for (size_t i = 0; i < nf && i < (size_t)e->after; i++)
+        CHECK(f[i].hdr.status == VIR_NET_OK, "frame %zu the peer got has status %d", i + 1,
+              f[i].hdr.status);
+    CHECK(stream_data_seen == e->data, "%d stream data callbacks, want %d", stream_data_seen,
+          e->data);
+    int usable = 1;
+    if (state_is(e, "replied")) {
+        CHECK(nf == want && rest == 0 && !eof, "the peer got %zu frames%s, want %zu", nf,
+              eof ? " and end of file" : "", want);
+        if (e->nargs < 2)
+            failf("replied needs CODE \"MESSAGE\"");
+        else if (nf >= want)
+            check_error_reply(&f[want - 1], e->args[0], e->args[1]);
+    } else if (state_is(e, "silent")) {
+        CHECK(nf == want && rest == 0 && !eof, "the peer got %zu frames%s, want %zu", nf,
+              eof ? " and end of file" : "", want);
+    } else if (state_is(e, "closed")) {
+        CHECK(eof && nf == want, "the peer got %zu frames and %s, want %zu and end of file", nf,
+              eof ? "end of file" : "no end of file", want);
+        CHECK(virtwire_server_nclients(srv) == 0, "the server still has the client");
+        CHECK_CODE(server_close_reason, e->code, "virtwire_server_client_error()");
+        usable = 0;
+    } else {
+        failf("unknown state \"%s\"", e->state);
+        usable = 0;
+    }
+    if (usable) {
+        check_watched_closed("after the server handled the input");
+        bi_buf good = { 0 }, ans = { 0 };
+        good_frame(VIRTWIRE_TRANSPORT_SERVER, &good, 4242);
+        write_all(peer, good.p, good.len);
+        server_rounds(srv, peer, &ans, 1, 50);
+        frame g;
+        CHECK(split_frames(&ans, &g, 1, NULL) == 1 && g.hdr.type == VIR_NET_REPLY &&
+                  g.hdr.status == VIR_NET_OK && g.hdr.serial == 4242 && g.len == 8 &&
+                  load32(g.payload + 4) == LIB_VERSION,
+              "a good call after the bad input was not answered");
+        bi_buf_free(&good);
+        bi_buf_free(&ans);
+    }
+    close(peer);
+    for (int i = 0; i < 50 && virtwire_server_nclients(srv) > 0; i++)
+        virtwire_server_run_once(srv, 10);
+    virtwire_server_free(srv);
+    check_watched_closed("after virtwire_server_free()");
+    watch_clear();
+    bi_buf_free(&got);
+    bi_script_free(&s);
+}
+
+/* ------------------------------------------------------------------------ */
+
+static const struct {
+    const char *name;
+    void (*run)(const bcase *, const expectation *);
+} layers[] = {
+    { "transport", run_transport }, { "conn", run_conn },     { "payload", run_payload },
+    { "uri", run_uri },             { "client", run_client }, { "server", run_server },
+};
+
+static int selected(const bcase *c, char **filters, int nfilters)
+{
+    if (nfilters == 0)
+        return 1;
+    for (int i = 0; i < nfilters; i++)
+        if (strcmp(c->layer, filters[i]) == 0 ||
+            strncmp(c->name, filters[i], strlen(filters[i])) == 0)
+            return 1;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s CATALOGUE [--min N] [LAYER-OR-CASE-PREFIX...]\n", argv[0]);
+        return 2;
+    }
+    catalogue_path = argv[1];
+    note_inherited();
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    size_t min = 0;
+    int first = 2;
+    if (argc > 3 && strcmp(argv[2], "--min") == 0) {
+        min = (size_t)atoi(argv[3]);
+        first = 4;
+    }
+    bcase *cases;
+    size_t n = load_catalogue(catalogue_path, &cases);
+    if (n < min) {
+        fprintf(stderr, "%s has %zu cases, want at least %zu\n", catalogue_path, n, min);
+        return 1;
+    }
+    size_t ran = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!selected(&cases[i], argv + first, argc - first))
+            continue;
+        cur = &cases[i];
+        cur_failed = 0;
+        expectation e;
+        int fds_before = count_fds();
+        size_t l = 0;
+        while (l < sizeof layers / sizeof layers[0] && strcmp(layers[l].name, cur->layer))
+            l++;
+        if (l == sizeof layers / sizeof layers[0])
+            failf("unknown layer \"%s\"", cur->layer);
+        else if (parse_expect(cur, &e) == 0)
+            layers[l].run(cur, &e);
+        int fds_after = count_fds();
+        CHECK(fds_after == fds_before, "%d fds open after the case, %d before", fds_after,
+              fds_before);
+        printf("%s %s\n", cur_failed ? "FAIL" : "ok  ", cur->name);
+        total_failed += cur_failed;
+        ran++;
+    }
+    if (ran == 0) {
+        fprintf(stderr, "no case matched\n");
+        return 1;
+    }
+    printf("%zu cases, %d failed\n", ran, total_failed);
+    return total_failed ? 1 : 0;
+}
