@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/*
+/**
+ * @file
  * virtwire client: typed calls to a libvirt daemon over one connection,
  * from any number of threads.
  *
+ * @code
  *   virtwire_client *c;
  *   int rc = virtwire_client_connect("qemu:///system", NULL, &c);
  *   remote_connect_get_hostname_ret ret;
@@ -14,6 +16,7 @@
  *   if (rc == VIRTWIRE_EREMOTE) printf("%s\n", err.message ? *err.message : "");
  *   virtwire_arena_fini(&arena);
  *   virtwire_client_close(c);
+ * @endcode
  *
  * Threads.  A client starts one I/O thread; the socket (a virtwire_conn)
  * and the sans-I/O transport are guarded by one mutex.  Callers send from
@@ -80,6 +83,7 @@
 extern "C" {
 #endif
 
+/** A client connection (opaque). */
 typedef struct virtwire_client virtwire_client;
 
 /* virtwire_client_options.flags */
@@ -96,7 +100,7 @@ typedef struct virtwire_client virtwire_client;
 
 /** Connection options.  Zero-initialise; NULL means all defaults. */
 typedef struct virtwire_client_options {
-    unsigned int flags; /* VIRTWIRE_CLIENT_* */
+    unsigned int flags; /**< VIRTWIRE_CLIENT_* */
     /** Timeout of calls whose virtwire_call_opts.timeout_ms is negative
      *  (or that pass no options), in milliseconds; 0: wait forever. */
     int call_timeout_ms;
@@ -108,6 +112,7 @@ typedef struct virtwire_client_options {
      *  supports keepalive (CONNECT_SUPPORTS_FEATURE 10); the daemon's PINGs
      *  are always answered. */
     unsigned int keepalive_interval_ms;
+    /** See keepalive_interval_ms. */
     unsigned int keepalive_count;
     /** The name sent in CONNECT_OPEN instead of the one derived from the
      *  URI (virtwire_uri_open_name()); with virtwire_client_adopt(), NULL
@@ -187,13 +192,13 @@ typedef struct virtwire_call_opts {
      *  (CALL_WITH_FDS; at most 32), borrowed for the duration of the call.
      *  Any fds make the call a CALL_WITH_FDS. */
     const int *fds;
-    size_t nfds;
+    size_t nfds; /**< number of fds */
     /** fds received with a REPLY_WITH_FDS: up to ret_fds_max go into
      *  ret_fds (nret_fds says how many; the caller owns them, close-on-exec
      *  set); any beyond that are closed. */
     int *ret_fds;
-    size_t ret_fds_max;
-    size_t nret_fds;
+    size_t ret_fds_max; /**< room in ret_fds */
+    size_t nret_fds;    /**< set by the call: fds stored in ret_fds */
     /** When not NULL and the call returns VIRTWIRE_EREMOTE or
      *  VIRTWIRE_EUNSUPPORTED because of a remote_error, the decoded error;
      *  zeroed otherwise.  Allocated like ret. */
@@ -233,21 +238,23 @@ int virtwire_client_call(virtwire_client *c, const virtwire_program *prog, int32
 
 /** What an asynchronous call's callback gets. */
 typedef struct virtwire_call_result {
-    int rc;                           /* as virtwire_client_call() returns */
+    int rc; /**< as virtwire_client_call() returns */
     /** The decoded ret (rc == 0 and the procedure has one), else NULL.
      *  Arena mode: lives in the arena.  Heap mode: freed after the callback
      *  returns, unless the callback sets *steal_ret to 1 (it then owns ret
      *  and frees it with the type's _free() and free()). */
     void *ret;
+    /** Heap mode: set *steal_ret to 1 to keep ret (see ret). */
     int *steal_ret;
     /** The remote_error (rc VIRTWIRE_EREMOTE or VIRTWIRE_EUNSUPPORTED from
      *  an error reply), else NULL; valid during the callback only. */
     const virNetMessageError *error;
     /** fds of a REPLY_WITH_FDS: owned by the callback, which closes them. */
     const int *fds;
-    size_t nfds;
+    size_t nfds; /**< number of fds */
 } virtwire_call_result;
 
+/** An asynchronous call's completion callback (on the I/O thread). */
 typedef void (*virtwire_client_done_fn)(virtwire_client *c, const virtwire_call_result *r,
                                         void *opaque);
 
@@ -296,7 +303,7 @@ int virtwire_client_on_event(virtwire_client *c, const virtwire_program *prog, i
  * opts as virtwire_client_call() would, and calls fn for exactly the
  * messages of event_proc (an event whose message starts with `int
  * callbackID`) that carry the callbackID of the reply.  The generated
- * <module>_client.h wraps this per event (remote_register_...()).
+ * `MODULE_client.h` wraps this per event (remote_register_...()).
  *
  * No event is lost between the reply and the binding: the handler exists,
  * keeping every event_proc message, before the call is sent; when the
@@ -334,7 +341,9 @@ void virtwire_client_on_close(virtwire_client *c, virtwire_client_close_fn fn, v
 /* Streams                                                                  */
 /* ------------------------------------------------------------------------ */
 
-/*
+/**
+ * A client's handle on an open stream.
+ *
  * A stream procedure (flagged VIRTWIRE_PROC_STREAM_READ or _WRITE:
  * DOMAIN_SCREENSHOT, STORAGE_VOL_UPLOAD, ...) starts with an ordinary call
  * whose later packets share its serial.  virtwire_client_stream_call()

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/*
+/**
+ * @file
  * virtwire connections: a sans-I/O transport (virtwire_transport.h) bound
  * to a non-blocking socket, unix or TCP.
  *
@@ -11,9 +12,11 @@
  *
  * Driving a connection from any event loop:
  *
+ * @code
  *   struct pollfd p = { virtwire_conn_fd(c), virtwire_conn_events(c), 0 };
  *   poll(&p, 1, timeout);
  *   rc = virtwire_conn_process(c, p.revents);   // 0, or the connection is over
+ * @endcode
  *
  * or, blocking, virtwire_conn_run_once(c, timeout_ms).
  *
@@ -71,6 +74,7 @@
 extern "C" {
 #endif
 
+/** A connection: a socket and its transport (opaque). */
 typedef struct virtwire_conn virtwire_conn;
 
 /*

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/*
+/**
+ * @file
  * virtwire error codes.
  *
  * Every virtwire function that can fail returns 0 (or a non-negative count)
@@ -13,13 +14,15 @@
 extern "C" {
 #endif
 
+/** Error codes: 0 for success, negative values for failures. */
 typedef enum virtwire_error {
+    /** Success. */
     VIRTWIRE_OK = 0,
     /** Memory allocation failed. */
     VIRTWIRE_ENOMEM = -1,
     /** The input ended before the value it describes (decode). */
     VIRTWIRE_ETRUNCATED = -2,
-    /** A string, opaque or array length exceeds its <max> bound
+    /** A string, opaque or array length exceeds its `<max>` bound
      *  (decode and encode). */
     VIRTWIRE_ETOOLONG = -3,
     /** An enum value that the protocol does not declare. */

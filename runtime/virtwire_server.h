@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/*
+/**
+ * @file
  * virtwire server: a libvirt-compatible RPC server on top of connections
  * (virtwire_conn.h), dispatching calls to typed handlers through the
  * generated procedure tables (virtwire_program.h).
@@ -12,12 +13,14 @@
  * at once returns VIRTWIRE_SERVER_DEFER and completes the call later with
  * virtwire_server_call_complete() (from the loop's thread).
  *
+ * @code
  *   virtwire_server *srv;
- *   virtwire_server_new(NULL, &srv);
- *   virtwire_server_register(srv, &remote_program, NULL, NULL);
+ *   virtwire_server_new(NULL, NULL, &srv);
+ *   virtwire_server_register(srv, &remote_program);
  *   virtwire_server_set_handler(srv, &remote_program, REMOTE_PROC_CONNECT_OPEN, open_fn, st);
  *   virtwire_server_listen_unix(srv, "/run/x.sock");
  *   virtwire_server_run(srv);    // until virtwire_server_stop()
+ * @endcode
  *
  * Calls: the arguments are decoded with the procedure's args type into a
  * per-call arena; the handler fills call->ret (zeroed, the procedure's ret
@@ -94,8 +97,12 @@ extern "C" {
 #endif
 
 /* libvirt's error numbers the server itself uses (virerror.h). */
+/** virErrorNumber VIR_ERR_INTERNAL_ERROR: sent when a handler or a stream
+ *  callback fails without setting an error. */
 #define VIRTWIRE_VIR_ERR_INTERNAL_ERROR 1
+/** virErrorNumber VIR_ERR_RPC: the error of an unknown procedure. */
 #define VIRTWIRE_VIR_ERR_RPC 39
+/** virErrorDomain VIR_FROM_RPC: the domain of the server's own errors. */
 #define VIRTWIRE_VIR_FROM_RPC 7
 /** virErrorLevel VIR_ERR_ERROR: the level of every error a daemon sends. */
 #define VIRTWIRE_VIR_ERR_LEVEL_ERROR 2
@@ -103,24 +110,30 @@ extern "C" {
 /** Handlers return this to answer later with virtwire_server_call_complete(). */
 #define VIRTWIRE_SERVER_DEFER 1
 
-/** libvirtd's keepalive_interval (5 s) and keepalive_count defaults. */
+/** libvirtd's keepalive_interval default (5 s). */
 #define VIRTWIRE_SERVER_KEEPALIVE_INTERVAL_MS_DEFAULT 5000
+/** libvirtd's keepalive_count default. */
 #define VIRTWIRE_SERVER_KEEPALIVE_COUNT_DEFAULT 5
 
-/** Default and largest number of unanswered calls per client. */
+/** Default number of unanswered calls per client (libvirtd's
+ *  max_client_requests). */
 #define VIRTWIRE_SERVER_MAX_CLIENT_REQUESTS_DEFAULT 5
+/** The most fds one call or reply carries (libvirt's limit). */
 #define VIRTWIRE_SERVER_MAX_FDS 32
 
+/** A server: listeners, clients and registered programs (opaque). */
 typedef struct virtwire_server virtwire_server;
+/** One connected client of a server (opaque). */
 typedef struct virtwire_server_client virtwire_server_client;
+/** A stream attached to a call (opaque). */
 typedef struct virtwire_server_stream virtwire_server_stream;
 
 /** One call being handled.  Owned by the server; valid until completed. */
 typedef struct virtwire_server_call {
-    virtwire_server_client *client;
-    const virtwire_program *prog;
-    const virtwire_proc *proc;
-    uint32_t serial;
+    virtwire_server_client *client; /**< the client that made the call */
+    const virtwire_program *prog;   /**< its program */
+    const virtwire_proc *proc;      /**< its procedure, from prog's table */
+    uint32_t serial;                /**< its serial */
     /** Decoded arguments (NULL for void), in arena. */
     const void *args;
     /** Zeroed return value of proc->ret's type (NULL for void), in arena. */
@@ -130,14 +143,14 @@ typedef struct virtwire_server_call {
     /** fds received with CALL_WITH_FDS.  The server closes those still
      *  >= 0 when the call completes: take one by setting its slot to -1. */
     int fds[VIRTWIRE_SERVER_MAX_FDS];
-    size_t nfds;
+    size_t nfds; /**< number of entries in fds */
     /** fds to send with REPLY_WITH_FDS (borrowed: the server does not
      *  close them). */
     int ret_fds[VIRTWIRE_SERVER_MAX_FDS];
-    size_t nret_fds;
+    size_t nret_fds; /**< number of entries in ret_fds */
     /** The error sent when the handler fails (see virtwire_server_call_error()). */
     virNetMessageError error;
-    int has_error;
+    int has_error; /**< non-zero once error is set */
 } virtwire_server_call;
 
 /** Returns 0 (send call->ret), a negative value (send call->error, or an
@@ -148,7 +161,9 @@ typedef int (*virtwire_server_handler)(virtwire_server_call *call, void *opaque)
  *  (virtwire_server_client_set_data()) and return < 0 to refuse it;
  *  on_close runs once when the client goes, before it is freed. */
 typedef struct virtwire_server_callbacks {
+    /** A client connected: 0 to accept it, < 0 to close it. */
     int (*on_open)(virtwire_server_client *c, void *opaque);
+    /** The client is going (see virtwire_server_client_error()). */
     void (*on_close)(virtwire_server_client *c, void *opaque);
     /** Optional: a call to a procedure without a handler was answered with
      *  "unknown procedure" (for logging). */
@@ -234,8 +249,12 @@ void virtwire_server_call_complete(virtwire_server_call *call, int rc);
 /* Clients                                                                  */
 /* ------------------------------------------------------------------------ */
 
+/** Attaches the caller's state to a client (the server never frees it:
+ *  on_close is the place). */
 void virtwire_server_client_set_data(virtwire_server_client *c, void *data);
+/** The state set with virtwire_server_client_set_data(), or NULL. */
 void *virtwire_server_client_get_data(const virtwire_server_client *c);
+/** The server the client is connected to. */
 virtwire_server *virtwire_server_client_server(const virtwire_server_client *c);
 /** Calls handed to handlers and not yet answered. */
 unsigned int virtwire_server_client_outstanding(const virtwire_server_client *c);
@@ -291,6 +310,7 @@ size_t virtwire_server_broadcast_event(virtwire_server *srv, const virtwire_prog
 typedef struct virtwire_server_stream_callbacks {
     /** Write streams: data and holes from the client. */
     int (*on_data)(virtwire_server_stream *s, const void *data, size_t len, void *opaque);
+    /** Write streams: a hole of length bytes (sparse streams only). */
     int (*on_hole)(virtwire_server_stream *s, int64_t length, void *opaque);
     /** The client's end of data (empty CONTINUE); optional. */
     int (*on_eof)(virtwire_server_stream *s, void *opaque);
@@ -318,13 +338,21 @@ virtwire_server_stream *virtwire_server_call_stream(virtwire_server_call *call, 
                                                     const virtwire_server_stream_callbacks *cbs,
                                                     void *opaque);
 
+/** Read streams: sends len bytes of data, split into packets as libvirt
+ *  does (what the socket does not take at once is copied into the
+ *  connection's output queue).  Returns 0, VIRTWIRE_EINVAL (the stream is
+ *  not open, or its end was sent) or a send error. */
 int virtwire_server_stream_send(virtwire_server_stream *s, const void *data, size_t len);
+/** Read streams: sends a hole of length bytes.  Returns 0,
+ *  VIRTWIRE_EINVAL (the stream is not open or not sparse, its end was
+ *  sent, or length < 0) or a send error. */
 int virtwire_server_stream_send_hole(virtwire_server_stream *s, int64_t length);
 /** End of data; the stream then waits for the client's finish. */
 int virtwire_server_stream_send_eof(virtwire_server_stream *s);
 /** Sets the error the stream ends with when a callback fails. */
 void virtwire_server_stream_error(virtwire_server_stream *s, int code, int domain,
                                   const char *message);
+/** The client the stream belongs to. */
 virtwire_server_client *virtwire_server_stream_client(const virtwire_server_stream *s);
 
 #ifdef __cplusplus

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/*
+/**
+ * @file
  * virtwire sans-I/O transport: libvirt's RPC framing, serials, programs,
  * file descriptors, streams and keepalive as a state machine that never
  * touches a socket, a thread or a timer.
@@ -11,6 +12,7 @@
  * transport wants to transmit comes out through the on_send callback as a
  * list of chunks (ready for writev()) plus the fds to pass after them.
  *
+ * @code
  *   virtwire_transport *t;
  *   virtwire_transport_new(VIRTWIRE_TRANSPORT_CLIENT, &cbs, ctx, &t);
  *   virtwire_transport_register(t, REMOTE_PROGRAM, REMOTE_PROTOCOL_VERSION,
@@ -25,6 +27,7 @@
  *       else if (need.kind == VIRTWIRE_NEED_FDS)
  *           recvmsg() one fd; virtwire_transport_receive_fd(t, newfd)
  *   }
+ * @endcode
  *
  * Reading more than need().count bytes at a time is fine on a connection
  * that never carries fds; receive() consumes as many whole frames as it is
@@ -131,25 +134,28 @@ const char *virtwire_transport_error_name(int code);
 /* Types                                                                    */
 /* ------------------------------------------------------------------------ */
 
+/** A transport: one connection's message layer (opaque). */
 typedef struct virtwire_transport virtwire_transport;
 /** A registered program and version: what messages are sent with. */
 typedef struct virtwire_transport_program virtwire_transport_program;
 
+/** Which side of the connection the transport is. */
 typedef enum virtwire_transport_role {
-    VIRTWIRE_TRANSPORT_CLIENT = 0,
-    VIRTWIRE_TRANSPORT_SERVER = 1,
+    VIRTWIRE_TRANSPORT_CLIENT = 0, /**< sends calls, receives replies and events */
+    VIRTWIRE_TRANSPORT_SERVER = 1, /**< receives calls, sends replies and events */
 } virtwire_transport_role;
 
 /** What the transport expects next. */
 typedef enum virtwire_need_kind {
-    VIRTWIRE_NEED_BYTES = 0, /* count more bytes at least (count >= 1) */
-    VIRTWIRE_NEED_FDS = 1,   /* exactly count more fds before any byte */
-    VIRTWIRE_NEED_NOTHING = 2, /* a fatal error is latched */
+    VIRTWIRE_NEED_BYTES = 0, /**< count more bytes at least (count >= 1) */
+    VIRTWIRE_NEED_FDS = 1,   /**< exactly count more fds before any byte */
+    VIRTWIRE_NEED_NOTHING = 2, /**< a fatal error is latched */
 } virtwire_need_kind;
 
+/** What virtwire_transport_need() returns. */
 typedef struct virtwire_need {
-    virtwire_need_kind kind;
-    size_t count;
+    virtwire_need_kind kind; /**< bytes, fds or nothing */
+    size_t count;            /**< how many bytes (at least) or fds (exactly) */
 } virtwire_need;
 
 /**
@@ -163,13 +169,13 @@ typedef struct virtwire_need {
  * from then on the callback owns it and must close it.
  */
 typedef struct virtwire_transport_msg {
-    virNetMessageHeader hdr;
+    virNetMessageHeader hdr; /**< the decoded, checked header */
     /** Undecoded payload: after the header, and after the fd count of a
      *  *_WITH_FDS frame.  For STREAM/CONTINUE these are the raw data bytes. */
     const unsigned char *payload;
-    size_t payload_len;
-    int *fds;
-    size_t nfds;
+    size_t payload_len; /**< bytes at payload */
+    int *fds;           /**< received fds (see above) */
+    size_t nfds;        /**< number of fds */
     /** Status ERROR with a non-empty payload: the decoded remote_error
      *  (NULL otherwise: a client's stream abort has an empty payload). */
     const virNetMessageError *error;
@@ -249,6 +255,7 @@ int virtwire_transport_new(virtwire_transport_role role, const virtwire_transpor
  *  every received fd it still owns.  NULL is allowed. */
 void virtwire_transport_free(virtwire_transport *t);
 
+/** The role the transport was created with. */
 virtwire_transport_role virtwire_transport_get_role(const virtwire_transport *t);
 
 /** The latched fatal error, or 0 while the transport is healthy. */
@@ -265,6 +272,7 @@ int virtwire_transport_register(virtwire_transport *t, uint32_t program, uint32_
                                 const virtwire_transport_program_callbacks *cbs, void *opaque,
                                 virtwire_transport_program **out);
 
+/** The transport a program handle belongs to. */
 virtwire_transport *virtwire_transport_program_transport(const virtwire_transport_program *p);
 
 /* ------------------------------------------------------------------------ */
@@ -336,7 +344,7 @@ int64_t virtwire_transport_sendv(virtwire_transport_program *p, int32_t proc, vi
                                  size_t nfds);
 
 /**
- * Encodes value (of the generated type vtype, e.g. &remote_connect_open_args_desc;
+ * Encodes value (of the generated type vtype, e.g. `&remote_connect_open_args_desc`;
  * NULL for a void payload) into a buffer of the transport's, then sends it
  * like virtwire_transport_send().  Encoding errors are returned as they are.
  */
@@ -370,7 +378,7 @@ int64_t virtwire_transport_send_error(virtwire_transport_program *p, int32_t pro
  * its state when it is.
  */
 
-/** The stream may carry STREAM_HOLE packets (@sparseflag was set). */
+/** The stream may carry STREAM_HOLE packets (`@sparseflag` was set). */
 #define VIRTWIRE_STREAM_SPARSE 0x1u
 
 /** Opens the stream (p's program and version, proc, serial).
@@ -436,6 +444,7 @@ int virtwire_transport_stream_send_error(virtwire_transport_program *p, int32_t 
 int virtwire_transport_keepalive_start(virtwire_transport *t, unsigned int interval_ms,
                                        unsigned int count);
 
+/** Stops own PINGs (PINGs from the peer are still answered). */
 void virtwire_transport_keepalive_stop(virtwire_transport *t);
 
 /** Call when keepalive_timeout() says so (calling more often is harmless).

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/*
+/**
+ * @file
  * libvirt connection URIs.
  *
- *   driver[+transport]://[user@][host][:port]/path[?params][#fragment]
+ *   `driver[+transport]://[user@][host][:port]/path[?params][#fragment]`
  *
  * virtwire_uri_parse() splits a URI the way libvirt does (libvirt parses it
  * with libxml2's RFC 3986 parser, then its remote driver splits the scheme
@@ -16,6 +17,7 @@
  *   - virtwire_uri_connect_host() and virtwire_uri_tcp_port() give the TCP
  *     endpoint.
  *
+ * @code
  *   virtwire_uri *uri;
  *   if (virtwire_uri_parse("qemu:///system", &uri) == 0) {
  *       char path[108];
@@ -25,6 +27,7 @@
  *       free(name);
  *       virtwire_uri_free(uri);
  *   }
+ * @endcode
  *
  * URIs may come from users, so the parser treats its input as untrusted:
  * at most VIRTWIRE_URI_MAX_LENGTH bytes, a single allocation bounded by a
@@ -64,32 +67,35 @@ extern "C" {
 /** Longest URI accepted, in bytes (VIRTWIRE_ETOOLONG beyond). */
 #define VIRTWIRE_URI_MAX_LENGTH 8192
 
-/** Default TCP ports of libvirtd's TCP and TLS listeners. */
+/** Default TCP port of libvirtd's TCP listener. */
 #define VIRTWIRE_URI_TCP_PORT 16509
+/** Default TCP port of libvirtd's TLS listener. */
 #define VIRTWIRE_URI_TLS_PORT 16514
 
+/** The transport after '+' in the scheme (unix when there is none and no
+ *  host, tls when there is a host). */
 typedef enum virtwire_uri_transport {
-    VIRTWIRE_URI_TRANSPORT_UNIX,
-    VIRTWIRE_URI_TRANSPORT_TCP,
-    VIRTWIRE_URI_TRANSPORT_TLS,
-    VIRTWIRE_URI_TRANSPORT_SSH,
-    VIRTWIRE_URI_TRANSPORT_LIBSSH,
-    VIRTWIRE_URI_TRANSPORT_LIBSSH2,
-    VIRTWIRE_URI_TRANSPORT_EXT,
+    VIRTWIRE_URI_TRANSPORT_UNIX,    /**< unix */
+    VIRTWIRE_URI_TRANSPORT_TCP,     /**< tcp */
+    VIRTWIRE_URI_TRANSPORT_TLS,     /**< tls */
+    VIRTWIRE_URI_TRANSPORT_SSH,     /**< ssh */
+    VIRTWIRE_URI_TRANSPORT_LIBSSH,  /**< libssh */
+    VIRTWIRE_URI_TRANSPORT_LIBSSH2, /**< libssh2 */
+    VIRTWIRE_URI_TRANSPORT_EXT,     /**< ext */
 } virtwire_uri_transport;
 
 /** ?mode=: which daemon a unix connection goes to. */
 typedef enum virtwire_uri_mode {
     VIRTWIRE_URI_MODE_AUTO,   /**< the modular daemon if its socket exists */
     VIRTWIRE_URI_MODE_LEGACY, /**< libvirtd (libvirt-sock) */
-    VIRTWIRE_URI_MODE_DIRECT, /**< the modular daemon (virt<driver>d-sock) */
+    VIRTWIRE_URI_MODE_DIRECT, /**< the modular daemon (`virt<driver>d-sock`) */
 } virtwire_uri_mode;
 
 /** ?proxy=: how SSH transports reach the remote socket. */
 typedef enum virtwire_uri_proxy {
-    VIRTWIRE_URI_PROXY_AUTO,
-    VIRTWIRE_URI_PROXY_NETCAT,
-    VIRTWIRE_URI_PROXY_NATIVE,
+    VIRTWIRE_URI_PROXY_AUTO,   /**< auto */
+    VIRTWIRE_URI_PROXY_NETCAT, /**< netcat */
+    VIRTWIRE_URI_PROXY_NATIVE, /**< native */
 } virtwire_uri_proxy;
 
 /** One query parameter, in URI order. */
@@ -109,29 +115,29 @@ typedef struct virtwire_uri_param {
  */
 typedef struct virtwire_uri_remote {
     const char *name;   /**< the CONNECT_OPEN name, verbatim */
-    const char *command;
+    const char *command; /**< ?command= (ext transport) */
     const char *socket; /**< the unix socket path, overriding the default */
-    const char *auth;
-    const char *sshauth;
-    const char *netcat;
-    const char *keyfile;
-    const char *pkipath;
-    const char *known_hosts;
-    const char *known_hosts_verify;
-    const char *tls_priority;
+    const char *auth;    /**< ?auth= */
+    const char *sshauth; /**< ?sshauth= */
+    const char *netcat;  /**< ?netcat= */
+    const char *keyfile; /**< ?keyfile= */
+    const char *pkipath; /**< ?pkipath= */
+    const char *known_hosts;        /**< ?known_hosts= */
+    const char *known_hosts_verify; /**< ?known_hosts_verify= */
+    const char *tls_priority;       /**< ?tls_priority= */
     virtwire_uri_mode mode;   /**< AUTO unless ?mode= says otherwise */
     int has_proxy;            /**< ?proxy= given (libvirt then picks) */
     virtwire_uri_proxy proxy; /**< meaningful when has_proxy */
-    int no_sanity;            /**< integer values, 0 when absent */
-    int no_verify;
-    int no_tty;
+    int no_sanity;            /**< ?no_sanity=, 0 when absent */
+    int no_verify;            /**< ?no_verify=, 0 when absent */
+    int no_tty;               /**< ?no_tty=, 0 when absent */
 } virtwire_uri_remote;
 
 /** A parsed URI.  Immutable; every string lives as long as the URI. */
 typedef struct virtwire_uri {
     const char *scheme;   /**< as written: "qemu+tcp" */
     const char *driver;   /**< the scheme before '+', as written: "qemu" */
-    virtwire_uri_transport transport;
+    virtwire_uri_transport transport; /**< named, or implied */
     int transport_explicit; /**< non-zero when the scheme names it */
     const char *user;     /**< percent-decoded; NULL when absent */
     /** Percent-decoded, without the brackets of an IPv6 literal; NULL when
@@ -141,9 +147,9 @@ typedef struct virtwire_uri {
     const char *path;     /**< percent-decoded; "" when absent */
     const char *query;    /**< raw text after '?'; NULL when absent */
     const char *fragment; /**< percent-decoded; NULL when absent */
-    size_t nparams;
-    const virtwire_uri_param *params;
-    virtwire_uri_remote remote;
+    size_t nparams;       /**< number of query parameters */
+    const virtwire_uri_param *params; /**< the query parameters, in order */
+    virtwire_uri_remote remote; /**< the parameters the client uses */
 } virtwire_uri;
 
 /**
@@ -196,7 +202,7 @@ typedef struct virtwire_uri_env {
     const char *(*getenv)(const char *name, void *opaque);
     /** The effective uid.  Default (NULL): geteuid(). */
     const uid_t *euid;
-    void *opaque;
+    void *opaque; /**< passed to exists and getenv */
 } virtwire_uri_env;
 
 /**
@@ -207,10 +213,10 @@ typedef struct virtwire_uri_env {
  *   - session or system: session when the path is "/session" or the scheme
  *     starts with "test+", and the effective uid is not 0;
  *   - system: /var/run/libvirt/libvirt-sock (libvirtd) or
- *     /var/run/libvirt/virt<driver>d-sock (the modular daemon), "-sock-ro"
+ *     `/var/run/libvirt/virt<driver>d-sock` (the modular daemon), "-sock-ro"
  *     with VIRTWIRE_URI_READONLY (libvirt writes /var/run, not /run: the
  *     path may be used on an SSH server, and /var/run always leads to /run);
- *   - session: <rundir>/libvirt-sock or <rundir>/virt<driver>d-sock (no
+ *   - session: `<rundir>/libvirt-sock` or `<rundir>/virt<driver>d-sock` (no
  *     read-only socket), rundir being $XDG_RUNTIME_DIR/libvirt, else
  *     $XDG_CACHE_HOME/libvirt, else $HOME/.cache/libvirt;
  *   - ?mode=legacy picks libvirtd, direct the modular daemon, auto (default)
@@ -220,10 +226,10 @@ typedef struct virtwire_uri_env {
  *
  * URIs whose driver is virtlockd or virtlogd (unix transport) name those
  * daemons, with no read-only socket and ?socket= still winning: /run/libvirt/virtlockd-sock for the path /system,
- * <rundir>/virtlockd-sock for /session.
+ * `<rundir>/virtlockd-sock` for /session.
  *
  * With VIRTWIRE_URI_ADMIN, as libvirt-admin: the scheme names the daemon,
- * libvirtd (libvirt-admin-sock) or virt... (<scheme>-admin-sock, e.g.
+ * libvirtd (libvirt-admin-sock) or virt... (`<scheme>-admin-sock`, e.g.
  * virtqemud:///system gives /run/libvirt/virtqemud-admin-sock), the path
  * is /system (/run/libvirt) or /session (rundir), whatever the uid; the
  * only parameter allowed is socket (which wins).

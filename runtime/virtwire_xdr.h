@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/*
+/**
+ * @file
  * virtwire XDR codec runtime (RFC 4506).
  *
  * Generated code (generator/virtwire-gen) calls the primitives below; users
@@ -15,10 +16,10 @@
  *     released at once with virtwire_arena_reset() or virtwire_arena_fini();
  *     the per-type _free() functions must not be called on it.
  *   - the heap (arena == NULL): every pointer comes from calloc() and the
- *     generated <type>_free() releases it, like rpcgen's xdr_free().
+ *     generated `<type>_free()` releases it, like rpcgen's xdr_free().
  *
  * Limits enforced while decoding, before any allocation:
- *   - every <max> bound of a string, opaque or variable-length array;
+ *   - every `<max>` bound of a string, opaque or variable-length array;
  *   - a length word must be justified by the bytes left: a string or opaque of
  *     n bytes needs n (plus padding) bytes left, an array of n elements needs
  *     n times the element's smallest encoding;
@@ -64,7 +65,9 @@ extern "C" {
 #define VIRTWIRE_LIKELY(x) __builtin_expect(!!(x), 1)
 #define VIRTWIRE_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #else
+/** Branch hint: x is usually true. */
 #define VIRTWIRE_LIKELY(x) (x)
+/** Branch hint: x is usually false. */
 #define VIRTWIRE_UNLIKELY(x) (x)
 #endif
 
@@ -80,6 +83,7 @@ extern "C" {
 /* Arena                                                                    */
 /* ------------------------------------------------------------------------ */
 
+/** One block of an arena's memory (internal). */
 typedef struct virtwire_arena_block virtwire_arena_block;
 
 /**
@@ -92,11 +96,11 @@ typedef struct virtwire_arena_block virtwire_arena_block;
  * into one arena touches no fresh pages once it has warmed up.
  */
 typedef struct virtwire_arena {
-    virtwire_arena_block *head; /* most recent block first */
-    unsigned char *cur;         /* next free byte in head */
-    unsigned char *lim;         /* end of head's data */
-    size_t keep;                /* largest block kept by reset */
-    size_t allocs;              /* calls to malloc made by this arena */
+    virtwire_arena_block *head; /**< most recent block first */
+    unsigned char *cur;         /**< next free byte in head */
+    unsigned char *lim;         /**< end of head's data */
+    size_t keep;                /**< largest block kept by reset */
+    size_t allocs;              /**< calls to malloc made by this arena */
 } virtwire_arena;
 
 /** Default for virtwire_arena.keep: 8 MiB. */
@@ -104,8 +108,10 @@ typedef struct virtwire_arena {
 /** Alignment of every arena allocation. */
 #define VIRTWIRE_ARENA_ALIGN 8u
 
+/** Static initialiser of an empty arena. */
 #define VIRTWIRE_ARENA_INIT { NULL, NULL, NULL, VIRTWIRE_ARENA_KEEP_DEFAULT, 0 }
 
+/** Initialises an empty arena (the same as VIRTWIRE_ARENA_INIT). */
 void virtwire_arena_init(virtwire_arena *a);
 /** Frees all allocations; keeps one block of at most a->keep bytes. */
 void virtwire_arena_reset(virtwire_arena *a);
@@ -134,16 +140,18 @@ static inline void *virtwire_arena_alloc(virtwire_arena *a, size_t n)
 
 /** A bounded output buffer.  p advances as values are written. */
 typedef struct virtwire_enc {
-    unsigned char *p;
-    unsigned char *end;
+    unsigned char *p;   /**< next byte to write */
+    unsigned char *end; /**< end of the buffer */
 } virtwire_enc;
 
+/** Initialises an encoder over buf[0..len). */
 static inline void virtwire_enc_init(virtwire_enc *e, void *buf, size_t len)
 {
     e->p = (unsigned char *)buf;
     e->end = (unsigned char *)buf + len;
 }
 
+/** Padding bytes after n data bytes (0 to 3). */
 static inline size_t virtwire_pad4(size_t n)
 {
     return (4 - (n & 3)) & 3;
@@ -166,6 +174,7 @@ static inline size_t virtwire_pad4(size_t n)
 #endif
 #endif
 
+/** Stores v big-endian at p (4 bytes, any alignment). */
 static inline void virtwire_store_u32(unsigned char *p, uint32_t v)
 {
 #ifdef VIRTWIRE_FAST_ENDIAN
@@ -179,6 +188,7 @@ static inline void virtwire_store_u32(unsigned char *p, uint32_t v)
 #endif
 }
 
+/** Loads a big-endian 32-bit value from p (any alignment). */
 static inline uint32_t virtwire_load_u32(const unsigned char *p)
 {
 #ifdef VIRTWIRE_FAST_ENDIAN
@@ -191,6 +201,7 @@ static inline uint32_t virtwire_load_u32(const unsigned char *p)
 #endif
 }
 
+/** Stores v big-endian at p (8 bytes, any alignment). */
 static inline void virtwire_store_u64(unsigned char *p, uint64_t v)
 {
 #ifdef VIRTWIRE_FAST_ENDIAN
@@ -202,6 +213,7 @@ static inline void virtwire_store_u64(unsigned char *p, uint64_t v)
 #endif
 }
 
+/** Loads a big-endian 64-bit value from p (any alignment). */
 static inline uint64_t virtwire_load_u64(const unsigned char *p)
 {
 #ifdef VIRTWIRE_FAST_ENDIAN
@@ -213,6 +225,7 @@ static inline uint64_t virtwire_load_u64(const unsigned char *p)
 #endif
 }
 
+/** 0 when n more bytes fit, else VIRTWIRE_ENOSPACE. */
 static inline int virtwire_enc_need(const virtwire_enc *e, size_t n)
 {
     return VIRTWIRE_LIKELY(n <= (size_t)(e->end - e->p)) ? 0 : VIRTWIRE_ENOSPACE;
@@ -226,6 +239,8 @@ static inline int virtwire_enc_need(const virtwire_enc *e, size_t n)
  * value.  With the local, consecutive inlined writers keep the position in a
  * register.
  */
+/** Writes an unsigned int.  Returns 0 or VIRTWIRE_ENOSPACE, like every
+ *  writer. */
 static inline int virtwire_put_u32(virtwire_enc *e, uint32_t v)
 {
     unsigned char *p = e->p;
@@ -236,11 +251,13 @@ static inline int virtwire_put_u32(virtwire_enc *e, uint32_t v)
     return 0;
 }
 
+/** Writes an int. */
 static inline int virtwire_put_i32(virtwire_enc *e, int32_t v)
 {
     return virtwire_put_u32(e, (uint32_t)v);
 }
 
+/** Writes an unsigned hyper. */
 static inline int virtwire_put_u64(virtwire_enc *e, uint64_t v)
 {
     unsigned char *p = e->p;
@@ -251,16 +268,19 @@ static inline int virtwire_put_u64(virtwire_enc *e, uint64_t v)
     return 0;
 }
 
+/** Writes a hyper. */
 static inline int virtwire_put_i64(virtwire_enc *e, int64_t v)
 {
     return virtwire_put_u64(e, (uint64_t)v);
 }
 
+/** Writes a bool: 1 for any non-zero v, else 0. */
 static inline int virtwire_put_bool(virtwire_enc *e, int v)
 {
     return virtwire_put_u32(e, v ? 1u : 0u);
 }
 
+/** Writes a float (IEEE 754 single precision). */
 static inline int virtwire_put_float(virtwire_enc *e, float v)
 {
     uint32_t u;
@@ -268,6 +288,7 @@ static inline int virtwire_put_float(virtwire_enc *e, float v)
     return virtwire_put_u32(e, u);
 }
 
+/** Writes a double (IEEE 754 double precision). */
 static inline int virtwire_put_double(virtwire_enc *e, double v)
 {
     uint64_t u;
@@ -275,8 +296,8 @@ static inline int virtwire_put_double(virtwire_enc *e, double v)
     return virtwire_put_u64(e, u);
 }
 
-/* Writes the zero padding after n data bytes at p; returns the end.  (Not
- * a loop: the compiler would make a call to memset of it.) */
+/** Writes the zero padding after n data bytes at p; returns the end.  (Not
+ *  a loop: the compiler would make a call to memset of it.) */
 static inline unsigned char *virtwire_store_pad(unsigned char *p, size_t n)
 {
     size_t pad = virtwire_pad4(n);
@@ -319,7 +340,7 @@ static inline int virtwire_put_opaque(virtwire_enc *e, const void *src, uint32_t
     return 0;
 }
 
-/*
+/**
  * Copies n bytes.  Strings and opaque data on the wire are mostly short
  * (names, field names, UUIDs), and for them a call to memcpy costs more than
  * the copy: up to 32 bytes are moved inline with at most two loads and two
@@ -419,12 +440,12 @@ static inline int virtwire_put_array_len(virtwire_enc *e, uint32_t len, const vo
 
 /** A byte range being decoded. */
 typedef struct virtwire_dec {
-    const unsigned char *p;
-    const unsigned char *end;
-    virtwire_arena *arena; /* NULL: allocate from the heap */
-    unsigned depth;        /* current optional-data nesting */
-    unsigned max_depth;
-    unsigned flags;        /* VIRTWIRE_DEC_* */
+    const unsigned char *p;   /**< next byte to read */
+    const unsigned char *end; /**< end of the input */
+    virtwire_arena *arena; /**< NULL: allocate from the heap */
+    unsigned depth;        /**< current optional-data nesting */
+    unsigned max_depth;    /**< nesting limit (VIRTWIRE_EDEPTH beyond) */
+    unsigned flags;        /**< VIRTWIRE_DEC_* */
 } virtwire_dec;
 
 /** Initialises a decoder over buf[0..len).  arena may be NULL (heap mode). */
@@ -438,20 +459,23 @@ static inline void virtwire_dec_init(virtwire_dec *d, const void *buf, size_t le
     d->flags = 0;
 }
 
+/** Bytes left to decode. */
 static inline size_t virtwire_dec_left(const virtwire_dec *d)
 {
     return (size_t)(d->end - d->p);
 }
 
+/** 0 when n more bytes are left, else VIRTWIRE_ETRUNCATED. */
 static inline int virtwire_dec_need(const virtwire_dec *d, size_t n)
 {
     return VIRTWIRE_LIKELY(n <= virtwire_dec_left(d)) ? 0 : VIRTWIRE_ETRUNCATED;
 }
 
-/** Allocates n bytes for decoded data: from the arena, or zeroed from the
- *  heap.  n is always justified by the input (see the bounds above). */
+/** Heap mode of virtwire_dec_alloc(): zeroed memory from calloc(). */
 void *virtwire_dec_alloc_heap(size_t n);
 
+/** Allocates n bytes for decoded data: from the arena, or zeroed from the
+ *  heap.  n is always justified by the input (see the bounds above). */
 static inline void *virtwire_dec_alloc(virtwire_dec *d, size_t n)
 {
     if (d->arena)
@@ -464,6 +488,8 @@ void virtwire_free(void *p);
 
 /* The readers read d->p once into a local, like the writers (see
  * virtwire_put_u32). */
+/** Reads an unsigned int.  Returns 0 or VIRTWIRE_ETRUNCATED, like every
+ *  reader, plus the range errors named below. */
 static inline int virtwire_get_u32(virtwire_dec *d, uint32_t *v)
 {
     const unsigned char *p = d->p;
@@ -474,6 +500,7 @@ static inline int virtwire_get_u32(virtwire_dec *d, uint32_t *v)
     return 0;
 }
 
+/** Reads an int. */
 static inline int virtwire_get_i32(virtwire_dec *d, int32_t *v)
 {
     uint32_t u;
@@ -484,16 +511,19 @@ static inline int virtwire_get_i32(virtwire_dec *d, int32_t *v)
 
 /* int and unsigned int are 32 bits (checked above); these read into the C
  * types that generated structures use. */
+/** Reads an int into a C int. */
 static inline int virtwire_get_int(virtwire_dec *d, int *v)
 {
     return virtwire_get_i32(d, (int32_t *)v);
 }
 
+/** Reads an unsigned int into a C unsigned int. */
 static inline int virtwire_get_uint(virtwire_dec *d, unsigned int *v)
 {
     return virtwire_get_u32(d, (uint32_t *)v);
 }
 
+/** Reads an unsigned hyper. */
 static inline int virtwire_get_u64(virtwire_dec *d, uint64_t *v)
 {
     const unsigned char *p = d->p;
@@ -504,6 +534,7 @@ static inline int virtwire_get_u64(virtwire_dec *d, uint64_t *v)
     return 0;
 }
 
+/** Reads a hyper. */
 static inline int virtwire_get_i64(virtwire_dec *d, int64_t *v)
 {
     uint64_t u;
@@ -512,6 +543,7 @@ static inline int virtwire_get_i64(virtwire_dec *d, int64_t *v)
     return 0;
 }
 
+/** Reads a bool: VIRTWIRE_EBOOL unless 0 or 1. */
 static inline int virtwire_get_bool(virtwire_dec *d, int *v)
 {
     uint32_t u;
@@ -522,6 +554,8 @@ static inline int virtwire_get_bool(virtwire_dec *d, int *v)
     return 0;
 }
 
+/** Reads a char (an int on the wire): VIRTWIRE_ERANGE outside char's
+ *  range. */
 static inline int virtwire_get_char(virtwire_dec *d, char *v)
 {
     int32_t i;
@@ -532,6 +566,7 @@ static inline int virtwire_get_char(virtwire_dec *d, char *v)
     return 0;
 }
 
+/** Reads an unsigned char: VIRTWIRE_ERANGE above UCHAR_MAX. */
 static inline int virtwire_get_uchar(virtwire_dec *d, unsigned char *v)
 {
     uint32_t u;
@@ -542,6 +577,7 @@ static inline int virtwire_get_uchar(virtwire_dec *d, unsigned char *v)
     return 0;
 }
 
+/** Reads a short: VIRTWIRE_ERANGE outside short's range. */
 static inline int virtwire_get_short(virtwire_dec *d, short *v)
 {
     int32_t i;
@@ -552,6 +588,7 @@ static inline int virtwire_get_short(virtwire_dec *d, short *v)
     return 0;
 }
 
+/** Reads an unsigned short: VIRTWIRE_ERANGE above USHRT_MAX. */
 static inline int virtwire_get_ushort(virtwire_dec *d, unsigned short *v)
 {
     uint32_t u;
@@ -562,6 +599,7 @@ static inline int virtwire_get_ushort(virtwire_dec *d, unsigned short *v)
     return 0;
 }
 
+/** Reads a float. */
 static inline int virtwire_get_float(virtwire_dec *d, float *v)
 {
     uint32_t u;
@@ -570,6 +608,7 @@ static inline int virtwire_get_float(virtwire_dec *d, float *v)
     return 0;
 }
 
+/** Reads a double. */
 static inline int virtwire_get_double(virtwire_dec *d, double *v)
 {
     uint64_t u;
@@ -637,6 +676,7 @@ int virtwire_get_array(virtwire_dec *d, unsigned int *len, void **val, uint32_t 
  *  *val and enters one nesting level (leave with virtwire_dec_leave()). */
 int virtwire_get_optional(virtwire_dec *d, void **val, size_t elem_size);
 
+/** Leaves the nesting level entered by virtwire_get_optional(). */
 static inline void virtwire_dec_leave(virtwire_dec *d)
 {
     d->depth--;
@@ -648,13 +688,17 @@ static inline void virtwire_dec_leave(virtwire_dec *d)
 
 /** Describes one XDR type of a generated protocol. */
 typedef struct virtwire_type {
-    const char *name;      /* the .x name */
-    size_t size;           /* sizeof the C type */
-    uint64_t max_size;     /* largest encoding in bytes; 0 if unbounded */
-    size_t min_size;       /* smallest encoding in bytes */
+    const char *name;      /**< the .x name */
+    size_t size;           /**< sizeof the C type */
+    uint64_t max_size;     /**< largest encoding in bytes; 0 if unbounded */
+    size_t min_size;       /**< smallest encoding in bytes */
+    /** The type's _encode() function. */
     int (*encode)(virtwire_enc *e, const void *v);
+    /** The type's _decode() function. */
     int (*decode)(virtwire_dec *d, void *v);
+    /** The type's _free() function (heap mode). */
     void (*free)(void *v);
+    /** The type's _size() function. */
     size_t (*encoded_size)(const void *v);
 } virtwire_type;
 

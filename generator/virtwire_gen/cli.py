@@ -11,6 +11,7 @@ from typing import List, Optional
 from . import __version__
 from .emit_c import ModuleEmitter, write_file
 from .emit_client import ClientEmitter
+from .emit_json import JsonEmitter
 from .emit_server import ServerEmitter
 from .ir import XdrError
 from .parser import parse_file
@@ -55,13 +56,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--passthrough", action="store_true",
                    help="copy the .x file's %%-lines into the header (off by default: libvirt's "
                         "name libvirt-internal headers)")
+    p.add_argument("--json", action="store_true",
+                   help="write DIR/NAME_json.h and DIR/NAME_json.c instead: JSON conversion of "
+                        "every type with jansson, for tools (the codecs need no library; this "
+                        "code needs jansson and the tool's virtwire_json.h)")
     p.add_argument("--version", action="version", version=f"virtwire-gen {__version__}")
     return p
 
 
 def generate(xfile: str, out_dir: str, constants: Optional[str] = None,
              overrides: Optional[str] = None, imports: Optional[List[str]] = None,
-             passthrough: bool = False, events: Optional[str] = None) -> Model:
+             passthrough: bool = False, events: Optional[str] = None,
+             json: bool = False) -> Model:
     ext = read_constants(constants or DEFAULT_CONSTANTS)
     ov_path = overrides or DEFAULT_OVERRIDES
     ov = read_overrides(ov_path) if os.path.exists(ov_path) or overrides else {}
@@ -71,6 +77,13 @@ def generate(xfile: str, out_dir: str, constants: Optional[str] = None,
     spec = parse_file(xfile)
     model = Model(spec, specs, ext, ov)
     base = base_name(xfile)
+    if json:
+        je = JsonEmitter(model, base, os.path.basename(xfile), [base_name(i) for i in imports or []])
+        header, source = je.header(), je.source()
+        os.makedirs(out_dir, exist_ok=True)
+        write_file(os.path.join(out_dir, base + "_json.h"), header)
+        write_file(os.path.join(out_dir, base + "_json.c"), source)
+        return model
     em = ModuleEmitter(model, base, os.path.basename(xfile), [base_name(i) for i in imports or []],
                        passthrough)
     header, source = em.header(), em.source()
@@ -92,7 +105,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         generate(args.xfile, args.out_dir, args.constants, args.overrides, args.imports,
-                 args.passthrough, args.events)
+                 args.passthrough, args.events, args.json)
     except XdrError as e:
         print(f"{e.loc}: error: {e.message}", file=sys.stderr)
         return 1

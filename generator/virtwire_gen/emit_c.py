@@ -687,7 +687,8 @@ class ModuleEmitter:
         for t in self.m.spec.types():
             add(t.name, f"type {t.name}")
         for t in self.m.spec.types():
-            for suffix in ("_encode", "_decode", "_free", "_size", "_desc", "_MAX_SIZE", "_valid"):
+            for suffix in ("_encode", "_decode", "_free", "_size", "_desc", "_MAX_SIZE", "_valid",
+                           "_to_json", "_from_json"):
                 add(t.name + suffix, f"function {t.name}{suffix}")
         for p in self.programs:
             add(p.symbol(), f"program table {p.symbol()}")
@@ -701,6 +702,7 @@ class ModuleEmitter:
                 fn_type = f"{p.p.name}_{pr.short.lower()}_fn"
                 add(fn_type, f"event handler type {fn_type}")
         add(self.base, f"protocol descriptor {self.base}")
+        add(self.base + "_json", f"JSON converter table {self.base}_json")
         self.check_c_names()
 
     def check_c_names(self):

@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""The API reference: Doxygen over docs/Doxyfile (the runtime headers and
+the guides) must warn about nothing, with undocumented declarations counted
+as warnings, and the result must hold a page for every public header, with
+every function and type it declares, and for every guide.
+
+usage: test_reference.py DOXYGEN DOXYFILE OUTDIR   (run from the source tree)
+"""
+import glob
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+DOXYGEN, DOXYFILE, OUT = sys.argv[1:4]
+
+if shutil.which(DOXYGEN) is None:
+    sys.exit(f"test_reference: {DOXYGEN} not found (tests/install-deps installs doxygen)")
+
+# The settings that make this test mean something stay as they are.
+settings = {}
+with open(DOXYFILE) as f:
+    for line in f:
+        m = re.match(r"^([A-Z_]+)\s*=\s*(.*?)\s*$", line)
+        if m:
+            settings[m.group(1)] = m.group(2)
+for key, want in (("WARN_AS_ERROR", "FAIL_ON_WARNINGS"), ("WARN_IF_UNDOCUMENTED", "YES"),
+                  ("WARN_IF_DOC_ERROR", "YES"), ("EXTRACT_ALL", "NO"),
+                  ("EXTRACT_STATIC", "YES")):
+    assert settings.get(key) == want, (key, settings.get(key), want)
+
+shutil.rmtree(OUT, ignore_errors=True)
+config = f"@INCLUDE = {DOXYFILE}\nOUTPUT_DIRECTORY = {OUT}\n"
+r = subprocess.run([DOXYGEN, "-"], input=config, capture_output=True, text=True, timeout=300)
+assert r.returncode == 0 and not r.stderr.strip(), (r.returncode, r.stderr)
+html = os.path.join(OUT, "html")
+
+
+def page(path):
+    with open(os.path.join(html, path), encoding="utf-8") as f:
+        return f.read()
+
+
+def doxygen_name(name):
+    return name.replace("_", "__").replace(".", "_8")
+
+
+# Declarations outside comments: functions, typedef names, macros.
+DECL = re.compile(r"^(?:[A-Za-z_][\w \t*]*?[\s*])?(virtwire_\w+)\s*\(", re.M)
+TYPEDEF = re.compile(r"\}\s*(virtwire_\w+)\s*;|typedef\s+[^;(]*?\b(virtwire_\w+)\s*;")
+MACRO = re.compile(r"^#define\s+(VIRTWIRE_\w+)", re.M)
+headers = sorted(glob.glob("runtime/*.h"))
+assert len(headers) >= 8, headers
+for h in headers:
+    with open(h) as f:
+        text = f.read()
+    code = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
+    names = set(DECL.findall(code))
+    names |= {a or b for a, b in TYPEDEF.findall(code)}
+    names |= {m for m in MACRO.findall(code)
+              if not m.endswith("_H") and "BE32" not in m and "BE64" not in m
+              and m != "VIRTWIRE_FAST_ENDIAN"}
+    assert names, h
+    doc = page(doxygen_name(os.path.basename(h)) + ".html")
+    missing = sorted(n for n in names if not re.search(r"\b%s\b" % re.escape(n), doc))
+    assert not missing, (h, missing)
+
+guides = sorted(glob.glob("docs/guides/*.md")) + ["docs/vendoring.md"]
+assert len(guides) >= 6, guides
+for g in guides:
+    name = "md_" + g[:-3].replace("/", "_") + ".html"
+    with open(g) as f:
+        title = re.search(r"^# (.+)$", f.read(), re.M).group(1)
+    assert title in page(name), (g, name, title)
+assert "virtwire API reference" in page("index.html")
+print(f"ok: {len(headers)} headers, {len(guides)} guides")

@@ -1,0 +1,390 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * virtwire: call any libvirt procedure with JSON arguments, watch events,
+ * move stream data, list procedures, and decode captured traffic.  See
+ * README.md in this directory and `virtwire --help`.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "tool.h"
+
+#include "admin_protocol_json.h"
+#include "lock_protocol_json.h"
+#include "log_protocol_json.h"
+#include "lxc_monitor_protocol_json.h"
+#include "lxc_protocol_json.h"
+#include "qemu_protocol_json.h"
+#include "remote_protocol_json.h"
+#include "virkeepaliveprotocol_json.h"
+#include "virnetprotocol_json.h"
+
+#ifndef VIRTWIRE_TOOL_VERSION
+#define VIRTWIRE_TOOL_VERSION "0"
+#endif
+
+static const char usage_text[] =
+    "usage: virtwire [--pretty] COMMAND ...\n"
+    "\n"
+    "  call [--readonly] [--timeout SECONDS] URI PROCEDURE [ARGS]\n"
+    "      call PROCEDURE with ARGS (JSON; '-' reads stdin; absent: all members\n"
+    "      zero) and print its reply as JSON\n"
+    "  events [--readonly] [--count N] [--timeout SECONDS] URI\n"
+    "      register for every event the daemon offers and print them as JSON\n"
+    "      lines until N events, SECONDS or SIGINT\n"
+    "  download [--readonly] [--timeout SECONDS] URI PROCEDURE ARGS FILE\n"
+    "      call a procedure that streams data to the client (screenshot,\n"
+    "      volume download) and write the data to FILE ('-': stdout)\n"
+    "  upload [--sparse] [--timeout SECONDS] URI PROCEDURE ARGS FILE\n"
+    "      call a procedure that streams data to the daemon (volume upload)\n"
+    "      and send FILE ('-': stdin); --sparse sends its holes as holes\n"
+    "  procs [--json] [PROGRAM]\n"
+    "      list procedures with their argument, return and message types\n"
+    "  decode [--port PORT] [FILE]\n"
+    "      print every libvirt frame of a capture (pcap, pcapng, or the raw\n"
+    "      bytes of one connection) as a JSON line\n"
+    "\n"
+    "PROCEDURE: REMOTE_PROC_CONNECT_GET_HOSTNAME, connect_get_hostname (remote),\n"
+    "PROGRAM:NAME (qemu:domain_monitor_command, admin:connect_list_servers) or\n"
+    "PROGRAM:NUMBER.  Programs: remote, qemu, lxc, admin (admin procedures\n"
+    "connect to an admin socket: libvirtd:///system?socket=...), and for procs\n"
+    "and decode also keepalive, lock, log, lxc_monitor.\n"
+    "\n"
+    "Exit status: 0 success, 1 the daemon answered with an error (printed as\n"
+    "JSON on stderr), 2 usage (unknown procedure, bad JSON, bad arguments),\n"
+    "3 connection failed or lost, 4 timed out, 5 other failures.\n";
+
+int vt_pretty;
+
+int vt_error(int code, const char *fmt, ...)
+{
+    va_list ap;
+    fputs("virtwire: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return code;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Modules and programs                                                     */
+/* ------------------------------------------------------------------------ */
+
+static const virtwire_json_module *const modules[] = {
+    &virnetprotocol_json,   &virkeepaliveprotocol_json, &remote_protocol_json,
+    &qemu_protocol_json,    &lxc_protocol_json,         &admin_protocol_json,
+    &lock_protocol_json,    &log_protocol_json,         &lxc_monitor_protocol_json,
+};
+#define NMODULES (sizeof(modules) / sizeof(modules[0]))
+
+/* Short names of the programs whose table names are long. */
+static const struct {
+    const char *alias;
+    const char *name;
+} aliases[] = {
+    { "lock", "virLockSpaceProtocol" },
+    { "log", "virLogManagerProtocol" },
+    { "lxc_monitor", "virLXCMonitor" },
+    { "lxc-monitor", "virLXCMonitor" },
+};
+
+size_t vt_program_count(void)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < NMODULES; i++)
+        n += modules[i]->protocol->nprograms;
+    return n;
+}
+
+const virtwire_program *vt_program(size_t i)
+{
+    for (size_t m = 0; m < NMODULES; m++) {
+        if (i < modules[m]->protocol->nprograms)
+            return modules[m]->protocol->programs[i];
+        i -= modules[m]->protocol->nprograms;
+    }
+    return NULL;
+}
+
+const virtwire_program *vt_program_by_name(const char *name)
+{
+    for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
+        if (strcasecmp(aliases[i].alias, name) == 0)
+            name = aliases[i].name;
+    for (size_t i = 0; i < vt_program_count(); i++)
+        if (strcasecmp(vt_program(i)->name, name) == 0)
+            return vt_program(i);
+    return NULL;
+}
+
+const virtwire_program *vt_program_by_number(uint32_t prog, uint32_t vers)
+{
+    for (size_t i = 0; i < vt_program_count(); i++)
+        if (vt_program(i)->program == prog && vt_program(i)->version == vers)
+            return vt_program(i);
+    return NULL;
+}
+
+static int all_digits(const char *s)
+{
+    if (!*s)
+        return 0;
+    for (; *s; s++)
+        if (!isdigit((unsigned char)*s))
+            return 0;
+    return 1;
+}
+
+static const virtwire_proc *find_in(const virtwire_program *p, const char *name)
+{
+    if (all_digits(name)) {
+        errno = 0;
+        long n = strtol(name, NULL, 10);
+        return errno || n > INT32_MAX ? NULL : virtwire_program_find(p, (int32_t)n);
+    }
+    return virtwire_program_find_name(p, name);
+}
+
+const virtwire_proc *vt_resolve(const char *spec, const virtwire_program **prog)
+{
+    char name[256];
+    if (strlen(spec) >= sizeof(name)) {
+        vt_error(VT_USAGE, "unknown procedure '%.40s...'", spec);
+        return NULL;
+    }
+    /* Dashes may stand for underscores (connect-get-hostname). */
+    size_t n = 0;
+    for (const char *s = spec; *s; s++)
+        name[n++] = *s == '-' ? '_' : *s;
+    name[n] = '\0';
+    char *colon = strchr(name, ':');
+    if (colon) {
+        *colon = '\0';
+        /* The program part keeps its dashes: "lxc-monitor". */
+        char pname[256];
+        memcpy(pname, spec, (size_t)(colon - name));
+        pname[colon - name] = '\0';
+        const virtwire_program *p = vt_program_by_name(pname);
+        if (!p) {
+            vt_error(VT_USAGE, "unknown program '%s' in '%s' (programs: remote, qemu, lxc, "
+                     "admin, keepalive, lock, log, lxc_monitor)", pname, spec);
+            return NULL;
+        }
+        const virtwire_proc *pr = find_in(p, colon + 1);
+        if (!pr) {
+            vt_error(VT_USAGE, "unknown procedure '%s' of program %s (virtwire procs %s lists "
+                     "them)", colon + 1, p->name, p->name);
+            return NULL;
+        }
+        *prog = p;
+        return pr;
+    }
+    /* A full constant name names its program. */
+    for (size_t i = 0; i < vt_program_count(); i++) {
+        const virtwire_program *p = vt_program(i);
+        for (size_t k = 0; k < p->nprocs; k++)
+            if (strcasecmp(p->procs[k].name, name) == 0) {
+                *prog = p;
+                return &p->procs[k];
+            }
+    }
+    const virtwire_proc *pr = find_in(&remote_program, name);
+    if (!pr) {
+        vt_error(VT_USAGE, "unknown procedure '%s' (virtwire procs lists them; other "
+                 "programs' procedures as PROGRAM:NAME)", spec);
+        return NULL;
+    }
+    *prog = &remote_program;
+    return pr;
+}
+
+const virtwire_json_type *vt_json_type(const virtwire_type *t)
+{
+    for (size_t i = 0; i < NMODULES; i++) {
+        const virtwire_json_type *j = virtwire_json_find(modules[i], t);
+        if (j)
+            return j;
+    }
+    return NULL;
+}
+
+json_t *vt_to_json(const virtwire_type *t, const void *v)
+{
+    if (!t)
+        return json_null();
+    const virtwire_json_type *j = vt_json_type(t);
+    return j ? j->to_json(v) : NULL;
+}
+
+void vt_print(FILE *f, json_t *j)
+{
+    if (!j) {
+        fputs("null\n", f);
+        return;
+    }
+    size_t flags = JSON_ENCODE_ANY | (vt_pretty ? JSON_INDENT(2) : JSON_COMPACT);
+    json_dumpf(j, f, flags);
+    fputc('\n', f);
+    fflush(f);
+    json_decref(j);
+}
+
+int vt_exit_code(int rc)
+{
+    switch (rc) {
+    case 0:
+        return VT_OK;
+    case VIRTWIRE_EREMOTE:
+    case VIRTWIRE_EUNSUPPORTED:
+        return VT_REMOTE;
+    case VIRTWIRE_ECLOSED:
+    case VIRTWIRE_EIO:
+    case VIRTWIRE_EKEEPALIVE:
+    case VIRTWIRE_EAUTH:
+    case VIRTWIRE_EUNSUPPORTED_TRANSPORT:
+        return VT_CONNECT;
+    case VIRTWIRE_ETIMEDOUT:
+        return VT_TIMEOUT;
+    case VIRTWIRE_EURI:
+    case VIRTWIRE_EURI_TRANSPORT:
+    case VIRTWIRE_EURI_UNIX_HOST:
+    case VIRTWIRE_EURI_PARAM:
+    case VIRTWIRE_EURI_SOCKET:
+        return VT_USAGE;
+    default:
+        return VT_FAIL;
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* procs                                                                    */
+/* ------------------------------------------------------------------------ */
+
+static const struct {
+    uint32_t flag;
+    const char *name;
+} proc_flags[] = {
+    { VIRTWIRE_PROC_STREAM_READ, "stream-read" },
+    { VIRTWIRE_PROC_STREAM_WRITE, "stream-write" },
+    { VIRTWIRE_PROC_STREAM_SPARSE, "sparse" },
+    { VIRTWIRE_PROC_FDS_CALL, "fds-call" },
+    { VIRTWIRE_PROC_FDS_REPLY, "fds-reply" },
+    { VIRTWIRE_PROC_MESSAGE, "event" },
+    { VIRTWIRE_PROC_PRIORITY_HIGH, "priority-high" },
+};
+
+static json_t *proc_json(const virtwire_program *p, const virtwire_proc *pr)
+{
+    json_t *flags = json_array();
+    for (size_t i = 0; i < sizeof(proc_flags) / sizeof(proc_flags[0]); i++)
+        if (pr->flags & proc_flags[i].flag)
+            json_array_append_new(flags, json_string(proc_flags[i].name));
+    return json_pack("{s:s, s:i, s:s, s:s?, s:s?, s:s?, s:o}", "program", p->name, "number",
+                     (int)pr->number, "name", pr->name, "args",
+                     pr->args ? pr->args->name : NULL, "ret", pr->ret ? pr->ret->name : NULL,
+                     "msg", pr->msg ? pr->msg->name : NULL, "flags", flags);
+}
+
+static int cmd_procs(int argc, char **argv)
+{
+    int as_json = 0;
+    const char *only = NULL;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            as_json = 1;
+        else if (argv[i][0] == '-' || only)
+            return vt_error(VT_USAGE, "usage: virtwire procs [--json] [PROGRAM]");
+        else
+            only = argv[i];
+    }
+    const virtwire_program *want = NULL;
+    if (only && !(want = vt_program_by_name(only)))
+        return vt_error(VT_USAGE, "unknown program '%s' (programs: remote, qemu, lxc, admin, "
+                        "keepalive, lock, log, lxc_monitor)", only);
+    json_t *all = as_json ? json_array() : NULL;
+    for (size_t i = 0; i < vt_program_count(); i++) {
+        const virtwire_program *p = vt_program(i);
+        if (want && p != want)
+            continue;
+        for (size_t k = 0; k < p->nprocs; k++) {
+            const virtwire_proc *pr = &p->procs[k];
+            if (as_json) {
+                json_array_append_new(all, proc_json(p, pr));
+                continue;
+            }
+            char flags[128] = "";
+            size_t o = 0;
+            for (size_t f = 0; f < sizeof(proc_flags) / sizeof(proc_flags[0]); f++)
+                if (pr->flags & proc_flags[f].flag)
+                    o += (size_t)snprintf(flags + o, sizeof(flags) - o, "%s%s", o ? "," : "",
+                                          proc_flags[f].name);
+            printf("%s\t%d\t%s\t%s\t%s\t%s\t%s\n", p->name, (int)pr->number, pr->name,
+                   pr->args ? pr->args->name : "-", pr->ret ? pr->ret->name : "-",
+                   pr->msg ? pr->msg->name : "-", o ? flags : "-");
+        }
+    }
+    if (as_json)
+        vt_print(stdout, all);
+    return fflush(stdout) == 0 ? VT_OK : VT_FAIL;
+}
+
+/* ------------------------------------------------------------------------ */
+
+int main(int argc, char **argv)
+{
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        if (strcmp(argv[i], "--pretty") == 0) {
+            vt_pretty = 1;
+        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(usage_text, stdout);
+            return VT_OK;
+        } else if (strcmp(argv[i], "--version") == 0) {
+            printf("virtwire %s\n", VIRTWIRE_TOOL_VERSION);
+            return VT_OK;
+        } else {
+            return vt_error(VT_USAGE, "unknown option '%s' (virtwire --help lists them)",
+                            argv[i]);
+        }
+    }
+    if (i >= argc) {
+        fputs(usage_text, stderr);
+        return VT_USAGE;
+    }
+    const char *cmd = argv[i];
+    int sub_argc = argc - i - 1;
+    char **sub_argv = argv + i + 1;
+    /* --pretty may also follow the command. */
+    int k = 0;
+    for (int j = 0; j < sub_argc; j++) {
+        if (strcmp(sub_argv[j], "--pretty") == 0)
+            vt_pretty = 1;
+        else
+            sub_argv[k++] = sub_argv[j];
+    }
+    sub_argc = k;
+    if (strcmp(cmd, "call") == 0)
+        return vt_cmd_call(sub_argc, sub_argv);
+    if (strcmp(cmd, "events") == 0)
+        return vt_cmd_events(sub_argc, sub_argv);
+    if (strcmp(cmd, "download") == 0)
+        return vt_cmd_download(sub_argc, sub_argv);
+    if (strcmp(cmd, "upload") == 0)
+        return vt_cmd_upload(sub_argc, sub_argv);
+    if (strcmp(cmd, "procs") == 0)
+        return cmd_procs(sub_argc, sub_argv);
+    if (strcmp(cmd, "decode") == 0)
+        return vt_cmd_decode(sub_argc, sub_argv);
+    if (strcmp(cmd, "help") == 0) {
+        fputs(usage_text, stdout);
+        return VT_OK;
+    }
+    return vt_error(VT_USAGE, "unknown command '%s' (virtwire --help lists them)", cmd);
+}
