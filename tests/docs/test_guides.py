@@ -8,12 +8,13 @@ usage: test_guides.py GROUP NAME=PATH...
   calls         guide-calls against a private libvirtd, checked with virsh,
                 and against guide-server for timeouts
   streams       guide-streams against virtwire-mockd, checked with virsh
+  events        guide-events against virtwire-mockd, checked with virsh
   fds           guide-fds (its own server and client)
   server        guide-server with virsh, python3-libvirt and raw sockets
   regenerating  guide-procs built on libvirt 9.0.0's and 11.3.0's bindings,
                 against `virtwire-gen diff` of the two releases
 
-NAME=PATH gives the programs and directories: calls, streams, fds, server,
+NAME=PATH gives the programs and directories: calls, streams, events, fds, server,
 mockd, private (tests/libvirtd/private-libvirtd), procs9 and procs11
 (guide-procs on each release's bindings), xdr9 and xdr11 (the releases'
 .x files), gen (generator/virtwire-gen).
@@ -169,6 +170,31 @@ def test_streams():
         with open(shot, "rb") as a, open(theirs, "rb") as b:
             mine = a.read()
             assert mine[:8] == b"\x89PNG\r\n\x1a\n" and mine == b.read()
+    finally:
+        d.stop()
+
+
+# --------------------------------------------------------------------------
+
+
+def test_events():
+    d = Daemon(BIN["mockd"])
+    try:
+        out = run([BIN["events"], d.uri, "test", "vm1"]).stdout.splitlines()
+        ids = re.fullmatch(r"callbackIDs (\d+) and (\d+)", out[0])
+        assert ids and ids.group(1) != ids.group(2), out
+        assert out[1:] == [
+            "every domain:",
+            "  suspended test", "  resumed test", "  started vm1", "  stopped vm1",
+            "one domain:",
+            "  suspended test", "  resumed test",
+        ], out
+        # The changes happened, as virsh sees them.
+        assert virsh(d.uri, "domstate", "test").stdout.strip() == "running"
+        assert virsh(d.uri, "domstate", "vm1").stdout.strip() == "shut off"
+        # A domain that does not exist: the lookup's remote_error, exit 1.
+        r = run([BIN["events"], d.uri, "test", "nosuch"], ok=False)
+        assert r.returncode == 1 and "lookup:" in r.stderr and "nosuch" in r.stderr, r
     finally:
         d.stop()
 
@@ -349,6 +375,6 @@ def test_regenerating():
                           "ret=remote_domain_get_info_ret"), out
 
 
-{"calls": test_calls, "streams": test_streams, "fds": test_fds, "server": test_server,
+{"calls": test_calls, "streams": test_streams, "events": test_events, "fds": test_fds, "server": test_server,
  "regenerating": test_regenerating}[GROUP]()
 print("ok: " + GROUP)
