@@ -20,6 +20,9 @@ import tempfile
 import time
 import zlib
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from sparse import data_and_holes  # noqa: E402
+
 GROUP, MOCKD, LIMIT_SERVER, KEEPALIVE_SERVER = sys.argv[1:5]
 # Our programs start through this (under valgrind with VIRTWIRE_VALGRIND=1).
 LAUNCH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "valgrind", "launch")
@@ -196,26 +199,6 @@ def test_screenshot(d):
     assert all(px[y][x] == (16 * x, 16 * y, 128) for y in range(16) for x in range(16))
     r = virsh(d, "screenshot", "vm1", path + ".2", ok=False)
     assert r.returncode == 1 and "domain is not running" in r.stderr, r.stderr
-
-
-def data_and_holes(path):
-    """[(kind, start, end)] of a file, from SEEK_DATA / SEEK_HOLE."""
-    out, size = [], os.path.getsize(path)
-    with open(path, "rb") as f:
-        fd, pos = f.fileno(), 0
-        while pos < size:
-            try:
-                data = os.lseek(fd, pos, os.SEEK_DATA)
-            except OSError:
-                data = size
-            if data > pos:
-                out.append(("hole", pos, data))
-            if data >= size:
-                break
-            hole = os.lseek(fd, data, os.SEEK_HOLE)
-            out.append(("data", data, hole))
-            pos = hole
-    return out
 
 
 def test_volume(d):

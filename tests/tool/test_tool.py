@@ -43,6 +43,9 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from sparse import data_and_holes  # noqa: E402
+
 GROUP, TOOL, MOCKD, XDIR = sys.argv[1:5]
 HERE = os.path.dirname(os.path.abspath(__file__))
 PRIVATE = os.path.join(HERE, "..", "libvirtd", "private-libvirtd")
@@ -586,25 +589,6 @@ def test_events():
 
 # --------------------------------------------------------------------------
 # streams
-
-
-def data_and_holes(path):
-    out, size = [], os.path.getsize(path)
-    with open(path, "rb") as f:
-        fd, pos = f.fileno(), 0
-        while pos < size:
-            try:
-                data = os.lseek(fd, pos, os.SEEK_DATA)
-            except OSError:
-                data = size
-            if data > pos:
-                out.append(("hole", pos, data))
-            if data >= size:
-                break
-            hole = os.lseek(fd, data, os.SEEK_HOLE)
-            out.append(("data", data, hole))
-            pos = hole
-    return out
 
 
 def sparse_file(path):
