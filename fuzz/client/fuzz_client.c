@@ -43,8 +43,14 @@
  *              byte, which libvirt never does.
  *
  * Hangs are findings: every wait here is bounded (10 s), and aborts
- * beyond.  Decoded replies and events must encode again.  No fd may be
- * left open: the count of open fds is the same before and after.
+ * beyond, printing where the call threads are and what the kernel says of
+ * each thread (with VIRTWIRE_FUZZ_GDB set, gdb's backtraces too).  The
+ * wait for a call made on a thread of its own starts once that thread
+ * runs: under ASan, a thread just created has been seen not to run for
+ * over 10 s now and then (held before its first instruction, ahead of any
+ * code of ours), which is the system's delay, not the client's; it gets
+ * START_WAIT_MS.  Decoded replies and events must encode again.  No fd
+ * may be left open: the count of open fds is the same before and after.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -71,6 +77,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define WAIT_MS 10000
+#define START_WAIT_MS 20000
 #define MAX_CALLS 32
 #define MAX_THREADS 4
 #define FIRST_SERIAL 3u
@@ -81,9 +88,77 @@ static const virtwire_program *const programs[] = {
 };
 #define NPROGRAMS (sizeof(programs) / sizeof(programs[0]))
 
+/* What the calls on threads of their own are doing, for the report of a
+ * hang: 0 not started yet, 1 calling, 2 returned (g_thread_rc). */
+static _Atomic int g_thread_state[MAX_THREADS];
+static _Atomic int g_thread_rc[MAX_THREADS];
+static _Atomic int g_thread_tid[MAX_THREADS];
+static _Atomic int g_waiting_call = -1; /* the call whose CALL frame is read */
+static _Atomic int g_nthreads;
+static _Atomic int g_daemon_fd = -1; /* the daemon's end of the socket */
+
+/* Prints each thread of the process as the kernel sees it, and where the
+ * calls on threads of their own are. */
+static void print_calls(void)
+{
+    for (int i = 0; i < g_nthreads; i++)
+        fprintf(stderr, "fuzz_client: call thread %d (task %d): %s, rc %d\n", i, g_thread_tid[i],
+                g_thread_state[i] == 0   ? "not started"
+                : g_thread_state[i] == 1 ? "in its call"
+                                         : "returned",
+                g_thread_rc[i]);
+}
+
+static void report_threads(void)
+{
+    print_calls();
+    fprintf(stderr, "fuzz_client: waiting for the CALL of call %d\n", g_waiting_call);
+    int unread = -1;
+    if (g_daemon_fd >= 0 && ioctl(g_daemon_fd, FIONREAD, &unread) == 0)
+        fprintf(stderr, "fuzz_client: %d bytes unread on the daemon's end\n", unread);
+    DIR *d = opendir("/proc/self/task");
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        static const char *const files[] = { "stat", "wchan", "stack" };
+        for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+            char path[300], buf[2048];
+            snprintf(path, sizeof(path), "/proc/self/task/%s/%s", e->d_name, files[i]);
+            FILE *f = fopen(path, "r");
+            if (!f)
+                continue;
+            size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+            fclose(f);
+            buf[n] = 0;
+            fprintf(stderr, "fuzz_client: task %s %s: %s\n", e->d_name, files[i], buf);
+        }
+    }
+    closedir(d);
+    /* With VIRTWIRE_FUZZ_GDB set, the user stacks too. */
+    if (getenv("VIRTWIRE_FUZZ_GDB")) {
+        char cmd[128];
+        snprintf(cmd, sizeof(cmd), "gdb -p %d -batch -ex 'thread apply all bt' >&2 </dev/null",
+                 (int)getpid());
+        if (system(cmd) != 0)
+            fprintf(stderr, "fuzz_client: gdb failed\n");
+    }
+    print_calls(); /* once more: a late thread has moved on since */
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
 static void fail(const char *what)
 {
     fprintf(stderr, "fuzz_client: %s\n", what);
+    report_threads();
     abort();
 }
 
@@ -91,6 +166,15 @@ static void fuzz_check(int cond, const char *what)
 {
     if (!cond)
         fail(what);
+}
+
+/* Waits until call thread i runs its first statement. */
+static void wait_started(int i)
+{
+    for (int waited = 0; g_thread_state[i] == 0; waited++) {
+        fuzz_check(waited < START_WAIT_MS, "a call thread was not run by the system");
+        sleep_ms(1);
+    }
 }
 
 /* ------------------------------------------------------------------------ */
@@ -334,6 +418,7 @@ static void on_event(virtwire_client *c, const virtwire_program *prog, int32_t p
 
 typedef struct call {
     session *s;
+    int slot; /* index in g_thread_state, for calls on threads of their own */
     virtwire_client *c;
     const virtwire_program *prog;
     const virtwire_proc *proc;
@@ -386,6 +471,8 @@ static size_t threads_done(session *s)
 static void *sync_call(void *arg)
 {
     call *k = arg;
+    g_thread_tid[k->slot] = (int)gettid();
+    g_thread_state[k->slot] = 1;
     void *ret = k->proc->ret ? calloc(1, k->proc->ret->size ? k->proc->ret->size : 1) : NULL;
     int fds[4];
     virNetMessageError err;
@@ -394,6 +481,8 @@ static void *sync_call(void *arg)
         .ret_fds_max = 4, .error = &err,
     };
     int rc = virtwire_client_call(k->c, k->prog, k->proc->number, k->args, ret, &o);
+    g_thread_rc[k->slot] = rc;
+    g_thread_state[k->slot] = 2;
     if (rc == 0 && ret)
         check_encodes(k->proc->ret, ret);
     if (rc == 0 && ret && k->heap)
@@ -411,10 +500,14 @@ static void *sync_call(void *arg)
 static void *stream_call(void *arg)
 {
     call *k = arg;
+    g_thread_tid[k->slot] = (int)gettid();
+    g_thread_state[k->slot] = 1;
     void *ret = k->proc->ret ? calloc(1, k->proc->ret->size ? k->proc->ret->size : 1) : NULL;
     virtwire_call_opts o = { .arena = &k->arena, .timeout_ms = 0 };
     virtwire_client_stream *st;
     int rc = virtwire_client_stream_call(k->c, k->prog, k->proc->number, k->args, ret, &o, &st);
+    g_thread_rc[k->slot] = rc;
+    g_thread_state[k->slot] = 2;
     if (rc == 0) {
         virNetMessageError err;
         if (k->proc->flags & VIRTWIRE_PROC_STREAM_READ) {
@@ -464,12 +557,6 @@ static void *zero_args(session *s, const virtwire_proc *proc)
     return v;
 }
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
 
 static int open_fds(void)
 {
@@ -514,9 +601,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const uint8_t *tokens = calls + 3u * ncalls;
     size_t ntokens = size - 2 - 3u * ncalls;
 
+    g_nthreads = 0;
     int fds_before = open_fds();
     int sv[2];
     fuzz_check(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0, "socketpair");
+    g_daemon_fd = sv[0];
 
     session s = { .flags = data[0] };
     pthread_mutex_init(&s.lock, NULL);
@@ -579,9 +668,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int streaming =
             (proc->flags & (VIRTWIRE_PROC_STREAM_READ | VIRTWIRE_PROC_STREAM_WRITE)) != 0;
         if ((streaming || (d[0] & 0x80)) && nthreads < MAX_THREADS) {
+            k->slot = (int)nthreads;
+            g_thread_state[nthreads] = 0;
+            g_thread_rc[nthreads] = 0;
+            g_thread_tid[nthreads] = 0;
+            g_nthreads = (int)nthreads + 1;
             fuzz_check(pthread_create(&threads[nthreads], NULL, streaming ? stream_call : sync_call,
                                       k) == 0, "pthread_create");
-            thread_calls[nthreads++] = k;
+            thread_calls[nthreads] = k;
+            wait_started((int)nthreads++);
         } else if (streaming) {
             free(k);
             continue;
@@ -591,6 +686,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                        "an asynchronous call was not sent");
             s.async_started++;
         }
+        g_waiting_call = (int)i;
         fuzz_check(read_call(sv[0], serial) == proc->number, "the CALL is not the one made");
         serial++;
     }
@@ -643,6 +739,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     virtwire_client_close(c);
     fuzz_check(s.async_done == s.async_started, "an asynchronous call never completed");
+    g_daemon_fd = -1;
     close(sv[0]);
     virtwire_arena_fini(&s.arena);
     pthread_cond_destroy(&s.cond);
