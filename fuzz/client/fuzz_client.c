@@ -44,13 +44,20 @@
  *
  * Hangs are findings: every wait here is bounded (10 s), and aborts
  * beyond, printing where the call threads are and what the kernel says of
- * each thread (with VIRTWIRE_FUZZ_GDB set, gdb's backtraces too).  The
- * wait for a call made on a thread of its own starts once that thread
- * runs: under ASan, a thread just created has been seen not to run for
- * over 10 s now and then (held before its first instruction, ahead of any
- * code of ours), which is the system's delay, not the client's; it gets
- * START_WAIT_MS.  Decoded replies and events must encode again.  No fd
- * may be left open: the count of open fds is the same before and after.
+ * each thread (with VIRTWIRE_FUZZ_GDB set, gdb's backtraces too).
+ *
+ * Under ASan on a 2-vCPU VM, a thread has been seen, now and then (about
+ * once in 50,000 inputs), not to run for over 10 s although runnable: a
+ * thread just created, held before its first instruction; a call thread
+ * held before it sent its call.  Each time it went on the moment this
+ * file's own 10 s wait ended, as if its wake-up had waited for that CPU
+ * to wake for a timer.  That is the system's delay, not the client's, so
+ * the waits here are cut into SLICE_MS slices (the CPU wakes that often),
+ * and the wait for a call made on a thread of its own starts once that
+ * thread runs (START_WAIT_MS at most).
+ *
+ * Decoded replies and events must encode again.  No fd may be left open:
+ * the count of open fds is the same before and after.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -78,6 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define WAIT_MS 10000
 #define START_WAIT_MS 20000
+#define SLICE_MS 100
 #define MAX_CALLS 32
 #define MAX_THREADS 4
 #define FIRST_SERIAL 3u
@@ -199,7 +207,9 @@ static void read_exact(int fd, unsigned char *buf, size_t n)
 {
     while (n) {
         struct pollfd p = { fd, POLLIN, 0 };
-        int r = poll(&p, 1, WAIT_MS);
+        int r = 0;
+        for (int waited = 0; r == 0 && waited < WAIT_MS; waited += SLICE_MS)
+            r = poll(&p, 1, SLICE_MS);
         fuzz_check(r > 0, "the client sent no call");
         ssize_t got = read(fd, buf, n);
         if (got < 0 && (errno == EINTR || errno == EAGAIN))
@@ -580,13 +590,18 @@ static int client_dead(void *opaque)
 
 static void wait_closed(session *s)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += WAIT_MS / 1000;
     pthread_mutex_lock(&s->lock);
-    while (!s->closed)
-        fuzz_check(pthread_cond_timedwait(&s->cond, &s->lock, &until) == 0,
-                   "the client did not notice the end of file");
+    for (int waited = 0; !s->closed; waited += SLICE_MS) {
+        fuzz_check(waited < WAIT_MS, "the client did not notice the end of file");
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += SLICE_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&s->cond, &s->lock, &until);
+    }
     pthread_mutex_unlock(&s->lock);
 }
 
