@@ -669,6 +669,8 @@ static int xfer_start(xfer *x, int argc, char **argv, const char *cmd, const cha
     return VT_OK;
 }
 
+/* Prints the call's result when status is VT_OK, and releases what
+ * xfer_start() set up, whether it succeeded or not. */
 static int xfer_end(xfer *x, int status, FILE *ret_to)
 {
     if (status == VT_OK)
@@ -694,12 +696,8 @@ int vt_cmd_download(int argc, char **argv)
         "virtwire download [--readonly] [--timeout SECONDS] URI PROCEDURE ARGS FILE";
     xfer x;
     int status = xfer_start(&x, argc, argv, "download", usage, OPT_READONLY | OPT_TIMEOUT);
-    if (status != VT_OK) {
-        if (x.c)
-            virtwire_client_close(x.c);
-        virtwire_arena_fini(&x.arena);
-        return status;
-    }
+    if (status != VT_OK)
+        return xfer_end(&x, status, NULL);
     const char *path = x.o.pos[3];
     int to_stdout = strcmp(path, "-") == 0;
     int fd = to_stdout ? STDOUT_FILENO : open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
@@ -770,12 +768,8 @@ int vt_cmd_upload(int argc, char **argv)
         "virtwire upload [--sparse] [--timeout SECONDS] URI PROCEDURE ARGS FILE";
     xfer x;
     int status = xfer_start(&x, argc, argv, "upload", usage, OPT_TIMEOUT | OPT_SPARSE);
-    if (status != VT_OK) {
-        if (x.c)
-            virtwire_client_close(x.c);
-        virtwire_arena_fini(&x.arena);
-        return status;
-    }
+    if (status != VT_OK)
+        return xfer_end(&x, status, NULL);
     const char *path = x.o.pos[3];
     int from_stdin = strcmp(path, "-") == 0;
     int fd = from_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
