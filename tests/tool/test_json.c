@@ -38,23 +38,13 @@
 #include "fill_virkeepaliveprotocol.h"
 #include "fill_virnetprotocol.h"
 
+#include "json_tlib.h"
+
 #define SEEDS 8u
 #define FULL_EVERY 4u /* seeds 1 and 5 make full values */
 /* Wire bytes per value: full values of the largest types are cut to this
  * (vw_fill.h), which keeps the test fast. */
 #define BUDGET ((size_t)16 << 10)
-
-static int failures;
-
-#define CHECK(cond, ...)                                                       \
-    do {                                                                       \
-        if (!(cond)) {                                                         \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);               \
-            fprintf(stderr, __VA_ARGS__);                                      \
-            fputc('\n', stderr);                                               \
-            failures++;                                                        \
-        }                                                                      \
-    } while (0)
 
 static const struct {
     const vw_fill_entry *fill;
@@ -191,16 +181,6 @@ static int parse(const virtwire_json_type *jt, const char *text, void *v, virtwi
     json_decref(j);
     snprintf(msg, n, "%s", rc < 0 ? virtwire_json_error(&ctx) : "");
     return rc;
-}
-
-static const virtwire_json_type *find(const virtwire_json_module *m, const virtwire_type *t)
-{
-    const virtwire_json_type *jt = virtwire_json_find(m, t);
-    if (!jt) {
-        fprintf(stderr, "no converter for %s\n", t->name);
-        exit(1);
-    }
-    return jt;
 }
 
 static void expect_error(const virtwire_json_type *jt, const char *text, const char *want)

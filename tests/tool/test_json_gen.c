@@ -16,27 +16,7 @@
 #include "recursive_json.h"
 #include "unions_json.h"
 
-static int failures;
-
-#define CHECK(cond, ...)                                                       \
-    do {                                                                       \
-        if (!(cond)) {                                                         \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);               \
-            fprintf(stderr, __VA_ARGS__);                                      \
-            fputc('\n', stderr);                                               \
-            failures++;                                                        \
-        }                                                                      \
-    } while (0)
-
-static const virtwire_json_type *find(const virtwire_json_module *m, const virtwire_type *t)
-{
-    const virtwire_json_type *jt = virtwire_json_find(m, t);
-    if (!jt) {
-        fprintf(stderr, "no converter for %s\n", t->name);
-        exit(1);
-    }
-    return jt;
-}
+#include "json_tlib.h"
 
 /* v as JSON must be want; want read back must encode like v. */
 static void check(const virtwire_json_module *m, const virtwire_type *t, const void *v,
