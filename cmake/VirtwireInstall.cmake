@@ -23,7 +23,9 @@ install(TARGETS ${_targets} EXPORT virtwireTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-file(GLOB _headers CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/runtime/*.h)
+# Public headers are runtime/LAYER/virtwire_*.h; *_internal.h stay in the tree.
+file(GLOB _headers CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/runtime/*/virtwire_*.h)
+list(FILTER _headers EXCLUDE REGEX "_internal\\.h$")
 foreach(m ${VIRTWIRE_LIBVIRT_MODULES})
   foreach(suffix "" _client _server)
     list(APPEND _headers ${VIRTWIRE_GENERATED_DIR}/${m}${suffix}.h)
@@ -92,13 +94,15 @@ function(virtwire_pc file lib requires libs_private description)
 endfunction()
 virtwire_pc(virtwire virtwire "" ""
   "libvirt's RPC protocol without libvirt: XDR codec runtime, URIs, procedure tables")
-virtwire_pc(virtwire-libvirt virtwire_libvirt virtwire ""
+virtwire_pc(virtwire-virnet virtwire_virnet virtwire ""
+  "virtwire: codecs of libvirt ${VIRTWIRE_LIBVIRT_VERSION}'s message header and keepalive protocols")
+virtwire_pc(virtwire-libvirt virtwire_libvirt virtwire-virnet ""
   "virtwire: codecs and procedure tables of libvirt ${VIRTWIRE_LIBVIRT_VERSION}'s protocols")
-virtwire_pc(virtwire-transport virtwire_transport virtwire-libvirt ""
+virtwire_pc(virtwire-transport virtwire_transport virtwire-virnet ""
   "virtwire: libvirt's message layer without I/O")
 virtwire_pc(virtwire-conn virtwire_conn virtwire-transport ""
   "virtwire: libvirt connections over unix and TCP sockets")
-virtwire_pc(virtwire-client virtwire_client virtwire-conn -pthread
+virtwire_pc(virtwire-client virtwire_client "virtwire-conn = ${PROJECT_VERSION}, virtwire-libvirt" -pthread
   "virtwire: threaded libvirt RPC client")
 virtwire_pc(virtwire-server virtwire_server virtwire-conn -pthread
   "virtwire: event-loop libvirt RPC server")

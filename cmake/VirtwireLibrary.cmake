@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# virtwire_library(NAME EXPORT [GENERATED] SOURCES files... [INCLUDE dir]
+# virtwire_library(NAME EXPORT [GENERATED] SOURCES files... [INCLUDE dirs...]
 #                  [LINK targets...])
 #
 # Compiles SOURCES once, as position-independent code, into two libraries:
@@ -10,8 +10,8 @@
 # Both are installed and exported as virtwire::EXPORT (shared) and
 # virtwire::EXPORT_static, names that also exist in the tree as aliases.
 # LINK lists static libraries of this project (their _shared twins are used
-# for NAME_shared) and other targets (used by both).  INCLUDE is the
-# directory of the library's headers in the tree; installed, every header is
+# for NAME_shared) and other targets (used by both).  INCLUDE names the
+# directories of the library's headers in the tree; installed, every header is
 # in <includedir>/virtwire.
 #
 # The runtime's shared libraries export only the virtwire_* symbols
@@ -29,7 +29,7 @@ endif()
 include(GNUInstallDirs)
 
 function(virtwire_library name export)
-  cmake_parse_arguments(L "GENERATED" "INCLUDE" "SOURCES;LINK" ${ARGN})
+  cmake_parse_arguments(L "GENERATED" "" "SOURCES;INCLUDE;LINK" ${ARGN})
   add_library(${name}_objects OBJECT ${L_SOURCES})
   set_target_properties(${name}_objects PROPERTIES POSITION_INDEPENDENT_CODE ON)
   if(L_INCLUDE)
@@ -71,7 +71,9 @@ function(virtwire_library name export)
 
   foreach(t ${name} ${name}_shared)
     if(L_INCLUDE)
-      target_include_directories(${t} PUBLIC $<BUILD_INTERFACE:${L_INCLUDE}>)
+      foreach(dir ${L_INCLUDE})
+        target_include_directories(${t} PUBLIC $<BUILD_INTERFACE:${dir}>)
+      endforeach()
     endif()
     target_include_directories(${t} PUBLIC
                                $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}/virtwire>)

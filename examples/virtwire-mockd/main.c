@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * virtwire-mockd: a small libvirt-compatible daemon built on the virtwire
- * server (runtime/virtwire_server.h).  An in-memory "hypervisor" with three
+ * server (runtime/server/virtwire_server.h).  An in-memory "hypervisor" with three
  * domains (one running, two shut off) and one storage pool holding one
  * volume, enough for real virsh and python3-libvirt:
  *

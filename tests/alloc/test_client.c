@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Allocation failures in the client (runtime/virtwire_client.c, its
+ * Allocation failures in the client (runtime/client, its
  * connection and transport) against a real private libvirtd (test driver,
  * with a node file of one running domain "test", which gives each
  * connection state of its own): connect (the handshake, own keepalive on), synchronous calls in

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Allocation failures in the server (runtime/virtwire_server.c, its
+ * Allocation failures in the server (runtime/server, its
  * connections and transports): a scripted client on a unix socket, writing
  * frames by hand and reading the answers, while the test runs the server's
  * loop.  The script: CONNECT_SUPPORTS_FEATURE (keepalive), CONNECT_OPEN,

@@ -51,7 +51,7 @@ def doxygen_name(name):
 DECL = re.compile(r"^(?:[A-Za-z_][\w \t*]*?[\s*])?(virtwire_\w+)\s*\(", re.M)
 TYPEDEF = re.compile(r"\}\s*(virtwire_\w+)\s*;|typedef\s+[^;(]*?\b(virtwire_\w+)\s*;")
 MACRO = re.compile(r"^#define\s+(VIRTWIRE_\w+)", re.M)
-headers = sorted(glob.glob("runtime/*.h"))
+headers = sorted(h for h in glob.glob("runtime/*/virtwire_*.h") if not h.endswith("_internal.h"))
 assert len(headers) >= 8, headers
 for h in headers:
     with open(h) as f:

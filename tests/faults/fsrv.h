@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * An in-process server for the fault tests (runtime/virtwire_server.h on a
+ * An in-process server for the fault tests (runtime/server/virtwire_server.h on a
  * unix or TCP listener), run by the test's own thread or by a thread of
  * its own, that counts what happens to its clients:
  *

@@ -14,6 +14,7 @@ compiled and checked by the C harnesses next to this file.
 """
 
 import filecmp
+import glob
 import os
 import re
 import shutil
@@ -380,7 +381,9 @@ class ErrorTests(GeneratorTestCase):
         self.write("use.c", '#include "ev_client.h"\n'
                             "int use(void);\n"
                             "int use(void) { return (int)sizeof(ev_event_registration); }\n")
-        cc = subprocess.run([CC] + CFLAGS + ["-I", os.path.join(REPO, "runtime"),
+        runtime = [a for d in sorted(glob.glob(os.path.join(REPO, "runtime", "*", "")))
+                   for a in ("-I", d)]
+        cc = subprocess.run([CC] + CFLAGS + runtime + [
                                              "-I", os.path.join(REPO, "generated"), "-I", "out",
                                              "-c", "use.c", "-o", "use.o"],
                             cwd=self.tmp, capture_output=True, text=True, timeout=60)

@@ -24,7 +24,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 GENERATOR = os.path.join(REPO, "generator", "virtwire-gen")
-RUNTIME = os.path.join(REPO, "runtime")
+RUNTIME = os.path.join(REPO, "runtime", "core")
 CC = os.environ.get("VIRTWIRE_CC", "cc")
 CFLAGS = ["-std=c11", "-Wall", "-Wextra", "-Wshadow", "-Wstrict-prototypes",
           "-Wmissing-prototypes", "-Werror"]

@@ -38,13 +38,14 @@ ENV = os.environ
 # library -> the library of ours it is linked against directly
 LIBS = {
     "virtwire": None,
-    "virtwire_libvirt": "virtwire",
-    "virtwire_transport": "virtwire_libvirt",
+    "virtwire_virnet": "virtwire",
+    "virtwire_libvirt": "virtwire",  # and, through pkg-config and CMake, virtwire_virnet
+    "virtwire_transport": "virtwire_virnet",
     "virtwire_conn": "virtwire_transport",
     "virtwire_client": "virtwire_conn",
     "virtwire_server": "virtwire_conn",
 }
-PC_FILES = ["virtwire", "virtwire-libvirt", "virtwire-transport", "virtwire-conn",
+PC_FILES = ["virtwire", "virtwire-virnet", "virtwire-libvirt", "virtwire-transport", "virtwire-conn",
             "virtwire-client", "virtwire-server"]
 LIBVIRT_MODULES = ["virnetprotocol", "virkeepaliveprotocol", "remote_protocol", "qemu_protocol",
                    "lxc_protocol", "admin_protocol", "lock_protocol", "log_protocol",
@@ -130,7 +131,8 @@ class InstalledPackage(unittest.TestCase):
     # -- what is installed ----------------------------------------------------
 
     def test_headers(self):
-        want = {os.path.basename(h) for h in glob.glob(os.path.join(REPO, "runtime", "*.h"))}
+        want = {os.path.basename(h) for h in glob.glob(os.path.join(REPO, "runtime", "*", "virtwire_*.h"))
+                if not h.endswith("_internal.h")}
         want |= {m + s + ".h" for m in LIBVIRT_MODULES for s in ("", "_client", "_server")}
         self.assertEqual(set(os.listdir(self.incdir)), want)
         # the generated headers are the build's
@@ -192,10 +194,11 @@ class InstalledPackage(unittest.TestCase):
             names = exported(os.path.join(self.libdir, f"lib{lib}.so"))
             archive = archive_globals(os.path.join(self.libdir, f"lib{lib}.a"))
             self.assertTrue(names, lib)
-            if lib == "virtwire_libvirt":
+            if lib in ("virtwire_libvirt", "virtwire_virnet"):
                 self.assertEqual(names, archive)
                 self.assertFalse({n for n in names if n.startswith("virtwire_")})
-                self.assertIn("remote_program", names)
+                self.assertIn("remote_program" if lib == "virtwire_libvirt"
+                              else "virNetMessageHeader_encode", names)
             else:
                 self.assertEqual({n for n in names if not n.startswith("virtwire_")}, set(), lib)
                 self.assertEqual(names, {n for n in archive if n.startswith("virtwire_")}, lib)
@@ -254,7 +257,7 @@ class InstalledPackage(unittest.TestCase):
         libs = self.pkg_config("--libs", "virtwire-client").split()
         self.assertEqual(libs[0], f"-L{self.libdir}")
         self.assertEqual(libs[1:], ["-lvirtwire_client", "-lvirtwire_conn", "-lvirtwire_transport",
-                                    "-lvirtwire_libvirt", "-lvirtwire"])
+                                    "-lvirtwire_libvirt", "-lvirtwire_virnet", "-lvirtwire"])
         self.assertIn("-pthread", self.pkg_config("--static", "--libs", "virtwire-server").split())
         self.assertEqual(self.pkg_config("--variable=virtwire_gen", "virtwire"), self.gen)
         self.assertEqual(self.pkg_config("--variable=libvirt_version", "virtwire-libvirt"),

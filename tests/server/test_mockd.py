@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""Real libvirt clients against examples/virtwire-mockd (runtime/virtwire_server.c).
+"""Real libvirt clients against examples/virtwire-mockd (runtime/server).
 
 usage: test_mockd.py GROUP MOCKD LIMIT_SERVER KEEPALIVE_SERVER
 

@@ -404,11 +404,11 @@ static void test_callbacks_and_misuse(void)
 
     /* Every transport code has a name and a text; others fall through. */
     for (int code = VIRTWIRE_EREENTRANT; code <= VIRTWIRE_EFRAME_LENGTH; code++) {
-        CHECK(virtwire_transport_error_name(code) != NULL);
-        CHECK(strcmp(virtwire_transport_strerror(code), "unknown error") != 0);
+        CHECK(virtwire_error_name(code) != NULL);
+        CHECK(strcmp(virtwire_strerror(code), "unknown error") != 0);
     }
-    CHECK_STR(virtwire_transport_strerror(VIRTWIRE_ENOMEM), "out of memory");
-    CHECK(virtwire_transport_error_name(-19) == NULL);
+    CHECK_STR(virtwire_strerror(VIRTWIRE_ENOMEM), "out of memory");
+    CHECK(virtwire_error_name(-19) == NULL);
 }
 
 /* xorshift32: a fixed-seed generator, so that failures replay. */

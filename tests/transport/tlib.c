@@ -238,7 +238,7 @@ static void on_error(virtwire_transport *t, int code, const virNetMessageHeader 
     tl_endpoint *e = opaque;
     (void)t;
     tl_buf_printf(&e->log, "E %s %s", fatal ? "fatal" : "dropped",
-                  virtwire_transport_error_name(code));
+                  virtwire_error_name(code));
     if (hdr)
         tl_buf_printf(&e->log, " type=%d serial=%u status=%d", (int)hdr->type, hdr->serial,
                       (int)hdr->status);

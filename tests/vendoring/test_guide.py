@@ -25,7 +25,7 @@ CC = os.environ.get("VIRTWIRE_CC", "cc")
 
 
 def expand(pattern):
-    """runtime/x.{c,h} -> [runtime/x.c, runtime/x.h]."""
+    """runtime/core/x.{c,h} -> [runtime/core/x.c, runtime/core/x.h]."""
     m = re.fullmatch(r"(.*)\{([^}]*)\}(.*)", pattern)
     if not m:
         return [pattern]
@@ -60,7 +60,7 @@ class VendoringGuide(unittest.TestCase):
         table = layers()
         self.assertEqual(list(table), ["codec", "uri", "transport", "conn", "client", "server"])
         listed = {f for files, _ in table.values() for f in files}
-        runtime = {os.path.relpath(p, REPO) for p in glob.glob(os.path.join(REPO, "runtime", "*.[ch]"))}
+        runtime = {os.path.relpath(p, REPO) for p in glob.glob(os.path.join(REPO, "runtime", "*", "*.[ch]"))}
         self.assertEqual(runtime - listed, set(), "runtime files the guide does not list")
         for f in listed:
             self.assertTrue(os.path.isfile(os.path.join(REPO, f)), f)

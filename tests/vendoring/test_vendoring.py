@@ -4,7 +4,7 @@
 generated/ alone, with the one cc command its README shows, and prints the
 bytes libvirt-wire.md quotes.
 
-The test copies only the files a vendoring project copies (runtime/*.[ch],
+The test copies only the files a vendoring project copies (runtime/core/*.[ch],
 generated/*.[ch], the example's main.c) into a temporary directory, runs the
 README's command there with plain `cc` (at -O1 instead of -O2 to save time,
 and with -Wall -Wextra -Werror), runs the program and compares its output
@@ -65,7 +65,7 @@ def readme_command():
 
 def copy_vendored(dest):
     """Copies what a vendoring project copies, and nothing else."""
-    for sub in ("runtime", "generated"):
+    for sub in ("runtime/core", "generated"):
         os.makedirs(os.path.join(dest, sub))
         for path in glob.glob(os.path.join(REPO, sub, "*.[ch]")):
             shutil.copy(path, os.path.join(dest, sub))
@@ -76,7 +76,7 @@ def copy_vendored(dest):
 class VendoringTest(unittest.TestCase):
     def test_readme_command(self):
         cmd = readme_command()
-        self.assertEqual(cmd, "cc -std=c11 -O2 -Iruntime -Igenerated runtime/*.c generated/*.c "
+        self.assertEqual(cmd, "cc -std=c11 -O2 -Iruntime/core -Igenerated runtime/core/*.c generated/*.c "
                               "examples/vendor-codec/main.c -o vendor-codec")
 
     def test_build_and_run(self):

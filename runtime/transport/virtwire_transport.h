@@ -64,6 +64,7 @@
 
 #include "virnetprotocol.h"
 #include "virtwire_error.h"
+#include "virtwire_facts.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -80,12 +81,6 @@ extern "C" {
  * and refuses further input, like libvirt closing the connection; otherwise
  * the frame is dropped, reported through on_error, and receiving goes on.
  */
-
-/** Same as virtwire_strerror(); kept for symmetry with the transport API. */
-const char *virtwire_transport_strerror(int code);
-
-/** Same as virtwire_error_name(). */
-const char *virtwire_transport_error_name(int code);
 
 /*
  * What a received frame goes through, in order (libvirt's checks, from

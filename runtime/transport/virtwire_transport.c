@@ -17,14 +17,15 @@
 #include <unistd.h>
 
 #include "virkeepaliveprotocol.h"
+#include "virtwire_facts.h"
 
-/* Frame geometry (libvirt-wire.md, "Frame"). */
-#define LEN_WORD 4u
-#define HEADER_LEN 24u
-#define FDS_WORD 4u
-#define FRAME_MIN (LEN_WORD + HEADER_LEN)
-#define FRAME_MAX ((uint32_t)VIR_NET_MESSAGE_MAX + LEN_WORD)
-#define FDS_MAX VIR_NET_MESSAGE_NUM_FDS_MAX
+/* Frame geometry (docs/protocol.md, "Frames"), short names for this file. */
+#define LEN_WORD VIRTWIRE_FRAME_LEN_WORD
+#define HEADER_LEN VIRTWIRE_FRAME_HEADER_LEN
+#define FDS_WORD VIRTWIRE_FRAME_FDS_WORD
+#define FRAME_MIN VIRTWIRE_FRAME_MIN
+#define FRAME_MAX VIRTWIRE_FRAME_MAX
+#define FDS_MAX VIRTWIRE_FDS_MAX
 /* Offset of the type word in the header. */
 #define HEADER_TYPE_OFFSET 12u
 
@@ -33,26 +34,6 @@
  * packets (262120 bytes of data) stay below it and reuse the buffer. */
 #define RX_KEEP ((size_t)1 << 20)
 #define RX_FIRST_ALLOC ((size_t)4096)
-
-/* libvirt's error numbers used in the errors the server sends on its own
- * (virerror.h: VIR_ERR_RPC, VIR_FROM_RPC, VIR_ERR_ERROR). */
-#define LIBVIRT_ERR_RPC 39
-#define LIBVIRT_FROM_RPC 7
-#define LIBVIRT_ERR_LEVEL_ERROR 2
-
-/* ------------------------------------------------------------------------ */
-/* Error texts                                                              */
-/* ------------------------------------------------------------------------ */
-
-const char *virtwire_transport_strerror(int code)
-{
-    return virtwire_strerror(code);
-}
-
-const char *virtwire_transport_error_name(int code)
-{
-    return virtwire_error_name(code);
-}
 
 /* ------------------------------------------------------------------------ */
 /* What each role accepts                                                   */
@@ -300,7 +281,7 @@ int virtwire_transport_new(virtwire_transport_role role, const virtwire_transpor
     t->cbs = *cbs;
     t->opaque = opaque;
     t->state = RX_LENGTH;
-    t->stream_packet_max = VIR_NET_MESSAGE_LEGACY_PAYLOAD_MAX;
+    t->stream_packet_max = VIRTWIRE_STREAM_PACKET_MAX;
     virtwire_arena_init(&t->arena);
     *out = t;
     return 0;
@@ -922,10 +903,10 @@ static int reject_call(virtwire_transport *t, int code, const virtwire_transport
     char *textp = text;
     virNetMessageError err;
     memset(&err, 0, sizeof(err));
-    err.code = LIBVIRT_ERR_RPC;
-    err.domain = LIBVIRT_FROM_RPC;
+    err.code = VIRTWIRE_VIR_ERR_RPC;
+    err.domain = VIRTWIRE_VIR_FROM_RPC;
     err.message = &textp;
-    err.level = LIBVIRT_ERR_LEVEL_ERROR;
+    err.level = VIRTWIRE_VIR_ERR_LEVEL_ERROR;
 
     report(t, code, &m->hdr, 0);
     size_t len;

@@ -89,23 +89,13 @@
 #include "virnetprotocol.h"
 #include "virtwire_conn.h"
 #include "virtwire_error.h"
+#include "virtwire_facts.h"
 #include "virtwire_program.h"
 #include "virtwire_xdr.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* libvirt's error numbers the server itself uses (virerror.h). */
-/** virErrorNumber VIR_ERR_INTERNAL_ERROR: sent when a handler or a stream
- *  callback fails without setting an error. */
-#define VIRTWIRE_VIR_ERR_INTERNAL_ERROR 1
-/** virErrorNumber VIR_ERR_RPC: the error of an unknown procedure. */
-#define VIRTWIRE_VIR_ERR_RPC 39
-/** virErrorDomain VIR_FROM_RPC: the domain of the server's own errors. */
-#define VIRTWIRE_VIR_FROM_RPC 7
-/** virErrorLevel VIR_ERR_ERROR: the level of every error a daemon sends. */
-#define VIRTWIRE_VIR_ERR_LEVEL_ERROR 2
 
 /** Handlers return this to answer later with virtwire_server_call_complete(). */
 #define VIRTWIRE_SERVER_DEFER 1
@@ -118,9 +108,6 @@ extern "C" {
 /** Default number of unanswered calls per client (libvirtd's
  *  max_client_requests). */
 #define VIRTWIRE_SERVER_MAX_CLIENT_REQUESTS_DEFAULT 5
-/** The most fds one call or reply carries (libvirt's limit). */
-#define VIRTWIRE_SERVER_MAX_FDS 32
-
 /** A server: listeners, clients and registered programs (opaque). */
 typedef struct virtwire_server virtwire_server;
 /** One connected client of a server (opaque). */
@@ -142,11 +129,11 @@ typedef struct virtwire_server_call {
     virtwire_arena *arena;
     /** fds received with CALL_WITH_FDS.  The server closes those still
      *  >= 0 when the call completes: take one by setting its slot to -1. */
-    int fds[VIRTWIRE_SERVER_MAX_FDS];
+    int fds[VIRTWIRE_FDS_MAX];
     size_t nfds; /**< number of entries in fds */
     /** fds to send with REPLY_WITH_FDS (borrowed: the server does not
      *  close them). */
-    int ret_fds[VIRTWIRE_SERVER_MAX_FDS];
+    int ret_fds[VIRTWIRE_FDS_MAX];
     size_t nret_fds; /**< number of entries in ret_fds */
     /** The error sent when the handler fails (see virtwire_server_call_error()). */
     virNetMessageError error;

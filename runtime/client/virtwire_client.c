@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * virtwire client: creating, connecting and closing a client.
+ * See virtwire_client.h for the API and virtwire_client_internal.h for how
+ * the client's files divide the work, its locking and its threads.
+ */
+#define _GNU_SOURCE /* pipe2 */
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "virtwire_client_internal.h"
+
+void virtwire_client_on_close(virtwire_client *c, virtwire_client_close_fn fn, void *opaque)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->lock);
+    c->close_fn = fn;
+    c->close_opaque = opaque;
+    pthread_mutex_unlock(&c->lock);
+}
+
+int virtwire_client_error(const virtwire_client *c)
+{
+    if (!c)
+        return VIRTWIRE_EINVAL;
+    virtwire_client *m = (virtwire_client *)c;
+    pthread_mutex_lock(&m->lock);
+    int rc = m->dead;
+    pthread_mutex_unlock(&m->lock);
+    return rc;
+}
+
+static virtwire_client *client_new(const virtwire_client_options *o)
+{
+    virtwire_client *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->wake[0] = c->wake[1] = -1;
+    if (pthread_mutex_init(&c->lock, NULL) != 0) {
+        free(c);
+        return NULL;
+    }
+    if (vw_client_cond_init(&c->handler_cond) < 0) {
+        pthread_mutex_destroy(&c->lock);
+        free(c);
+        return NULL;
+    }
+    if (vw_client_cond_init(&c->bg_cond) < 0) {
+        pthread_cond_destroy(&c->handler_cond);
+        pthread_mutex_destroy(&c->lock);
+        free(c);
+        return NULL;
+    }
+    /* Close-on-exec from the start: another thread may fork and exec. */
+    if (pipe2(c->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
+        pthread_cond_destroy(&c->bg_cond);
+        pthread_cond_destroy(&c->handler_cond);
+        pthread_mutex_destroy(&c->lock);
+        free(c);
+        return NULL;
+    }
+    c->io_owner = IO_BG;
+    c->default_timeout_ms = o->call_timeout_ms > 0 ? o->call_timeout_ms : 0;
+    c->admin = (o->flags & VIRTWIRE_CLIENT_ADMIN) != 0;
+    return c;
+}
+
+static void client_free(virtwire_client *c)
+{
+    while (c->programs) {
+        client_program *cp = c->programs;
+        c->programs = cp->next;
+        free(cp);
+    }
+    while (c->handlers) {
+        handler *h = c->handlers;
+        c->handlers = h->next;
+        vw_client_drop_kept(h->kept);
+        free(h);
+    }
+    virtwire_conn_free(c->conn);
+    if (c->wake[0] >= 0)
+        close(c->wake[0]);
+    if (c->wake[1] >= 0)
+        close(c->wake[1]);
+    pthread_cond_destroy(&c->handler_cond);
+    pthread_cond_destroy(&c->bg_cond);
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+}
+
+/* Starts the I/O thread on a connected client, then the handshake. */
+static int start(virtwire_client *c, const virtwire_client_options *o, const char *name,
+                 virtwire_client **out)
+{
+    c->t = virtwire_conn_transport(c->conn);
+    if (pthread_create(&c->thread, NULL, vw_client_io_main, c) != 0) {
+        client_free(c);
+        return VIRTWIRE_ENOMEM;
+    }
+    c->thread_started = 1;
+    int rc = vw_client_handshake(c, o, name);
+    if (rc == VIRTWIRE_ECLOSED) {
+        int why = virtwire_client_error(c); /* why it died, if it did */
+        rc = why < 0 ? why : rc;
+    }
+    if (rc < 0) {
+        virtwire_client_close(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+int virtwire_client_connect(const char *uri, const virtwire_client_options *opts,
+                            virtwire_client **out)
+{
+    static const virtwire_client_options defaults;
+    if (!out)
+        return VIRTWIRE_EINVAL;
+    *out = NULL;
+    if (!uri)
+        return VIRTWIRE_EINVAL;
+    const virtwire_client_options *o = opts ? opts : &defaults;
+    virtwire_uri *u;
+    int rc = virtwire_uri_parse(uri, &u);
+    if (rc < 0)
+        return rc;
+    char *name = NULL;
+    if (!o->open_name && !(o->flags & (VIRTWIRE_CLIENT_ADMIN | VIRTWIRE_CLIENT_NO_OPEN)) &&
+        !(name = virtwire_uri_open_name(u))) {
+        virtwire_uri_free(u);
+        return VIRTWIRE_ENOMEM;
+    }
+    virtwire_client *c = client_new(o);
+    if (!c) {
+        free(name);
+        virtwire_uri_free(u);
+        return VIRTWIRE_ENOMEM;
+    }
+    unsigned flags = ((o->flags & VIRTWIRE_CLIENT_READONLY) ? VIRTWIRE_URI_READONLY : 0) |
+                     ((o->flags & VIRTWIRE_CLIENT_ADMIN) ? VIRTWIRE_URI_ADMIN : 0);
+    rc = virtwire_conn_connect_parsed_uri(u, flags, VIRTWIRE_TRANSPORT_CLIENT, &vw_client_conn_cbs, c,
+                                          &c->conn);
+    virtwire_uri_free(u);
+    if (rc < 0) {
+        free(name);
+        client_free(c);
+        return rc;
+    }
+    rc = start(c, o, o->open_name ? o->open_name : name, out);
+    free(name);
+    return rc;
+}
+
+int virtwire_client_adopt(int fd, int is_unix, const virtwire_client_options *opts,
+                          virtwire_client **out)
+{
+    static const virtwire_client_options defaults;
+    if (!out) {
+        if (fd >= 0)
+            close(fd);
+        return VIRTWIRE_EINVAL;
+    }
+    *out = NULL;
+    const virtwire_client_options *o = opts ? opts : &defaults;
+    virtwire_client *c = client_new(o);
+    if (!c) {
+        close(fd);
+        return VIRTWIRE_ENOMEM;
+    }
+    int rc = virtwire_conn_adopt(fd, is_unix, VIRTWIRE_TRANSPORT_CLIENT, &vw_client_conn_cbs, c, &c->conn);
+    if (rc < 0) {
+        client_free(c);
+        return rc;
+    }
+    return start(c, o, o->open_name, out);
+}
+
+void virtwire_client_close(virtwire_client *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->lock);
+    c->close_called = 1; /* the daemon hangs up after CONNECT_CLOSE */
+    pthread_mutex_unlock(&c->lock);
+    if (c->opened && virtwire_client_error(c) == 0)
+        vw_client_goodbye(c);
+    pthread_mutex_lock(&c->lock);
+    c->closing = 1;
+    /* Wakes the I/O thread even if it is not in poll() yet: it checks
+     * closing after every poll. */
+    virtwire_conn_shutdown(c->conn);
+    vw_client_wake_owner(c);
+    pthread_cond_signal(&c->bg_cond);
+    pthread_mutex_unlock(&c->lock);
+    if (c->thread_started)
+        pthread_join(c->thread, NULL);
+    /* The I/O thread failed everything and ran the callbacks; a
+     * connection that never got a thread has nothing in flight. */
+    pthread_mutex_lock(&c->lock);
+    vw_client_mark_dead(c, VIRTWIRE_ECLOSED);
+    pthread_mutex_unlock(&c->lock);
+    c->thread_started = 0;
+    vw_client_run_jobs(c);
+    client_free(c);
+}

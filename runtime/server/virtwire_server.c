@@ -1,0 +1,308 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * virtwire server: the server itself, its programs and handlers, its
+ * listeners and the single-threaded poll() loop over listeners and client
+ * connections.  See virtwire_server.h for the API and
+ * virtwire_server_internal.h for how the server's files divide the work
+ * and who owns what.
+ */
+#define _GNU_SOURCE /* accept4 */
+
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "virtwire_server_internal.h"
+
+/* ------------------------------------------------------------------------ */
+/* Server                                                                   */
+/* ------------------------------------------------------------------------ */
+
+int virtwire_server_new(const virtwire_server_callbacks *cbs, void *opaque,
+                        virtwire_server **out)
+{
+    if (!out)
+        return VIRTWIRE_EINVAL;
+    virtwire_server *srv = calloc(1, sizeof *srv);
+    if (!srv)
+        return VIRTWIRE_ENOMEM;
+    if (cbs)
+        srv->cbs = *cbs;
+    srv->opaque = opaque;
+    srv->tcp_port = -1;
+    srv->max_requests = VIRTWIRE_SERVER_MAX_CLIENT_REQUESTS_DEFAULT;
+    srv->ka_interval_ms = VIRTWIRE_SERVER_KEEPALIVE_INTERVAL_MS_DEFAULT;
+    srv->ka_count = VIRTWIRE_SERVER_KEEPALIVE_COUNT_DEFAULT;
+    *out = srv;
+    return 0;
+}
+
+void virtwire_server_free(virtwire_server *srv)
+{
+    if (!srv)
+        return;
+    while (srv->clients) {
+        virtwire_server_client *c = srv->clients;
+        srv->clients = c->next;
+        vw_server_client_free(c);
+    }
+    for (size_t i = 0; i < srv->nlisteners; i++) {
+        close(srv->listeners[i].fd);
+        if (srv->listeners[i].path) {
+            unlink(srv->listeners[i].path);
+            free(srv->listeners[i].path);
+        }
+    }
+    while (srv->programs) {
+        server_program *sp = srv->programs;
+        srv->programs = sp->next;
+        free(sp->fns);
+        free(sp->opaques);
+        free(sp);
+    }
+    free(srv);
+}
+
+server_program *vw_server_program_find(virtwire_server *srv, uint32_t prog, uint32_t vers,
+                                       size_t *index)
+{
+    size_t i = 0;
+    for (server_program *sp = srv->programs; sp; sp = sp->next, i++) {
+        if (sp->prog->program == prog && sp->prog->version == vers) {
+            if (index)
+                *index = i;
+            return sp;
+        }
+    }
+    return NULL;
+}
+
+int virtwire_server_set_max_client_requests(virtwire_server *srv, unsigned int n)
+{
+    if (!srv || n < 1 || n > MAX_CLIENT_REQUESTS_LIMIT)
+        return VIRTWIRE_EINVAL;
+    srv->max_requests = n;
+    return 0;
+}
+
+int virtwire_server_set_keepalive(virtwire_server *srv, int interval_ms, unsigned int count)
+{
+    if (!srv)
+        return VIRTWIRE_EINVAL;
+    srv->ka_interval_ms = interval_ms > 0 ? interval_ms : 0;
+    srv->ka_count = count;
+    return 0;
+}
+
+int virtwire_server_register(virtwire_server *srv, const virtwire_program *prog)
+{
+    if (!srv || !prog || vw_server_program_find(srv, prog->program, prog->version, NULL))
+        return VIRTWIRE_EINVAL;
+    server_program *sp = calloc(1, sizeof *sp);
+    if (!sp)
+        return VIRTWIRE_ENOMEM;
+    size_t n = prog->nprocs ? prog->nprocs : 1;
+    sp->fns = calloc(n, sizeof *sp->fns);
+    sp->opaques = calloc(n, sizeof *sp->opaques);
+    if (!sp->fns || !sp->opaques) {
+        free(sp->fns);
+        free(sp->opaques);
+        free(sp);
+        return VIRTWIRE_ENOMEM;
+    }
+    sp->prog = prog;
+    /* Appended: the index of a program is its position in this list. */
+    server_program **pp = &srv->programs;
+    while (*pp)
+        pp = &(*pp)->next;
+    *pp = sp;
+    srv->nprograms++;
+    return 0;
+}
+
+int virtwire_server_set_handler(virtwire_server *srv, const virtwire_program *prog, int32_t proc,
+                                virtwire_server_handler fn, void *opaque)
+{
+    server_program *sp = srv && prog ? vw_server_program_find(srv, prog->program, prog->version, NULL)
+                                     : NULL;
+    const virtwire_proc *p = sp ? virtwire_program_find(sp->prog, proc) : NULL;
+    if (!p)
+        return VIRTWIRE_EINVAL;
+    size_t i = (size_t)(p - sp->prog->procs);
+    sp->fns[i] = fn;
+    sp->opaques[i] = opaque;
+    return 0;
+}
+
+static int listener_add(virtwire_server *srv, int fd, int is_unix, const char *path)
+{
+    if (srv->nlisteners == MAX_LISTENERS) {
+        close(fd);
+        return VIRTWIRE_EINVAL;
+    }
+    listener *l = &srv->listeners[srv->nlisteners];
+    l->path = path ? strdup(path) : NULL;
+    if (path && !l->path) {
+        close(fd);
+        return VIRTWIRE_ENOMEM;
+    }
+    l->fd = fd;
+    l->is_unix = is_unix;
+    srv->nlisteners++;
+    return 0;
+}
+
+int virtwire_server_listen_unix(virtwire_server *srv, const char *path)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    if (!srv || !path || strlen(path) >= sizeof sa.sun_path)
+        return VIRTWIRE_EINVAL;
+    strcpy(sa.sun_path, path);
+    struct stat st;
+    if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+        unlink(path); /* a stale socket of an earlier run */
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return VIRTWIRE_EIO;
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 64) < 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return VIRTWIRE_EIO;
+    }
+    return listener_add(srv, fd, 1, path);
+}
+
+int virtwire_server_listen_tcp(virtwire_server *srv, const char *host, int port)
+{
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+    struct addrinfo *res = NULL;
+    char ps[16];
+    if (!srv || port < 0 || port > 65535)
+        return VIRTWIRE_EINVAL;
+    snprintf(ps, sizeof ps, "%d", port);
+    if (getaddrinfo(host ? host : "127.0.0.1", ps, &hints, &res) != 0)
+        return VIRTWIRE_EIO;
+    int fd = -1;
+    for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            continue;
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 64) < 0) {
+            close(fd);
+            fd = -1;
+        }
+    }
+    freeaddrinfo(res);
+    if (fd < 0)
+        return VIRTWIRE_EIO;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+        char serv[16];
+        if (getnameinfo((struct sockaddr *)&ss, sl, NULL, 0, serv, sizeof serv,
+                        NI_NUMERICSERV) == 0)
+            srv->tcp_port = atoi(serv);
+    }
+    return listener_add(srv, fd, 0, NULL);
+}
+
+int virtwire_server_tcp_port(const virtwire_server *srv)
+{
+    return srv->tcp_port;
+}
+
+void virtwire_server_stop(virtwire_server *srv)
+{
+    srv->stop = 1;
+}
+
+static void accept_all(virtwire_server *srv, listener *l)
+{
+    for (;;) {
+        int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0)
+            return; /* EAGAIN, or a client that went before we took it */
+        vw_server_client_add(srv, fd, l->is_unix);
+    }
+}
+
+static void reap_clients(virtwire_server *srv)
+{
+    for (virtwire_server_client **pp = &srv->clients; *pp;) {
+        virtwire_server_client *c = *pp;
+        if (c->closing) {
+            *pp = c->next;
+            srv->nclients--;
+            vw_server_client_free(c);
+        } else {
+            pp = &c->next;
+        }
+    }
+}
+
+int virtwire_server_run_once(virtwire_server *srv, int timeout_ms)
+{
+    size_t n = srv->nlisteners + srv->nclients;
+    struct pollfd *pfd = calloc(n ? n : 1, sizeof *pfd);
+    virtwire_server_client **who = calloc(n ? n : 1, sizeof *who);
+    if (!pfd || !who) {
+        free(pfd);
+        free(who);
+        return VIRTWIRE_ENOMEM;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < srv->nlisteners; i++)
+        pfd[k++] = (struct pollfd){ srv->listeners[i].fd, POLLIN, 0 };
+    for (virtwire_server_client *c = srv->clients; c; c = c->next) {
+        who[k] = c;
+        vw_server_client_poll(c, &pfd[k++], &timeout_ms);
+    }
+    int rc = poll(pfd, k, timeout_ms);
+    if (rc < 0 && errno != EINTR) {
+        free(pfd);
+        free(who);
+        return VIRTWIRE_EIO;
+    }
+    for (size_t i = 0; rc > 0 && i < k; i++) {
+        if (!pfd[i].revents)
+            continue;
+        if (i < srv->nlisteners) {
+            accept_all(srv, &srv->listeners[i]);
+            continue;
+        }
+        virtwire_server_client *c = who[i];
+        if (!c->closing) {
+            int prc = virtwire_conn_process(c->conn, pfd[i].revents);
+            if (prc < 0)
+                vw_server_client_fail(c, prc);
+        }
+    }
+    for (virtwire_server_client *c = srv->clients; c; c = c->next)
+        if (!c->closing)
+            vw_server_client_idle_work(c);
+    reap_clients(srv);
+    free(pfd);
+    free(who);
+    return 0;
+}
+
+int virtwire_server_run(virtwire_server *srv)
+{
+    while (!srv->stop) {
+        int rc = virtwire_server_run_once(srv, 1000);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
