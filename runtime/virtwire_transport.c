@@ -18,7 +18,7 @@
 
 #include "virkeepaliveprotocol.h"
 
-/* Frame geometry (libvirt-wire.md, "Frame"). */
+/* Frame geometry (docs/protocol.md, "Framing"). */
 #define LEN_WORD 4u
 #define HEADER_LEN 24u
 #define FDS_WORD 4u
