@@ -19,7 +19,7 @@
 #include "virkeepaliveprotocol.h"
 #include "virtwire_facts.h"
 
-/* Frame geometry (docs/protocol.md, "Frames"), short names for this file. */
+/* Frame geometry (docs/protocol.md, "Framing"), short names for this file. */
 #define LEN_WORD VIRTWIRE_FRAME_LEN_WORD
 #define HEADER_LEN VIRTWIRE_FRAME_HEADER_LEN
 #define FDS_WORD VIRTWIRE_FRAME_FDS_WORD

@@ -304,7 +304,7 @@ static int eq_pin(const void *va, const void *vb)
 
 /* ---- virNetMessageHeader { unsigned prog; unsigned vers; int proc;
  *      virNetMessageType type; unsigned serial; virNetMessageStatus status; }
- *      The CONNECT_OPEN call seen on the wire (libvirt-wire.md). */
+ *      The CONNECT_OPEN call seen on the wire (docs/protocol.md, "Connection setup"). */
 
 static virNetMessageHeader v_header = { 0x20008086, 1, 1, VIR_NET_CALL, 2, VIR_NET_OK };
 static const unsigned char w_header[] = {

@@ -309,7 +309,7 @@ static void test_remote_program(void)
         CHECK(virtwire_program_find(p, missing[i]) == NULL);
     }
 
-    /* flags, from libvirt-wire.md: streams, fds, events */
+    /* flags, from docs/protocol.md ("Streams", "File descriptors"): streams, fds, events */
     enum {
         RD = VIRTWIRE_PROC_STREAM_READ,
         WR = VIRTWIRE_PROC_STREAM_WRITE,
@@ -348,8 +348,9 @@ static void test_remote_program(void)
 }
 
 /* The fd-passing procedures of every program are exactly those listed in
- * libvirt-wire.md; procedures are sorted, find() finds each of them, and
- * MESSAGE is set exactly on the procedures with a _msg type. */
+ * docs/protocol.md, "File descriptors"; procedures are sorted, find() finds
+ * each of them, and MESSAGE is set exactly on the procedures with a _msg
+ * type. */
 static void test_all_programs(void)
 {
     static const struct { const virtwire_program *p; uint32_t number; size_t nprocs; } progs[] = {
@@ -481,7 +482,7 @@ static void test_find_type(void)
 
 static void test_max_sizes(void)
 {
-    /* constants of virnetprotocol.x (libvirt-wire.md) */
+    /* constants of virnetprotocol.x (docs/protocol.md, "Limits") */
     CHECK_INT(VIR_NET_MESSAGE_MAX, 33554432);
     CHECK_INT(VIR_NET_MESSAGE_HEADER_MAX, 24);
     CHECK_INT(VIR_NET_MESSAGE_PAYLOAD_MAX, 33554408);

@@ -450,8 +450,8 @@ static void test_fds(void)
 }
 
 /* A REPLY frame for serial 0 of proc 1 with payload 0000002a, as
- * libvirt-wire.md lays it out (length, prog, vers, proc, type, serial,
- * status, payload). */
+ * docs/protocol.md, "Header", lays it out (length, prog, vers, proc, type,
+ * serial, status, payload). */
 static const unsigned char reply_frame[] = {
     0x00, 0x00, 0x00, 0x20, 0x20, 0x00, 0x80, 0x86, 0x00, 0x00, 0x00, 0x01,
     0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00,
@@ -842,8 +842,9 @@ static void test_keepalive(void)
     CHECK_INT(rc, VIRTWIRE_EKEEPALIVE);
     CHECK_INT(k.dead, 1);
     CHECK_INT(k.user_send, 0);
-    /* The silent peer got PINGs, byte for byte as libvirt-wire.md quotes
-     * them: 0000001c 6b656570 00000001 00000001 00000002 00000000 00000000. */
+    /* The silent peer got PINGs, byte for byte as docs/protocol.md,
+     * "Keepalive", quotes them:
+     * 0000001c 6b656570 00000001 00000001 00000002 00000000 00000000. */
     static const unsigned char ping[28] = {
         0x00, 0x00, 0x00, 0x1c, 0x6b, 0x65, 0x65, 0x70, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00,
         0x00, 0x01, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,

@@ -67,7 +67,7 @@ for h in headers:
     missing = sorted(n for n in names if not re.search(r"\b%s\b" % re.escape(n), doc))
     assert not missing, (h, missing)
 
-guides = sorted(glob.glob("docs/guides/*.md")) + ["docs/vendoring.md"]
+guides = sorted(glob.glob("docs/guides/*.md")) + ["docs/vendoring.md", "docs/protocol.md"]
 assert len(guides) >= 6, guides
 for g in guides:
     name = "md_" + g[:-3].replace("/", "_") + ".html"

@@ -2,11 +2,12 @@
 /*
  * Byte-exact frames of every message type, in both directions.
  *
- * The expected bytes are written out by hand from libvirt-wire.md (the
- * PING and CONNECT_OPEN frames are quoted there from real traffic) and from
- * the XDR layout of virNetMessageHeader, remote_error and virNetStreamHole;
- * none comes from the code under test.  Each outgoing frame is also fed to
- * a peer, whose decoded view is checked.
+ * The expected bytes are written out by hand from docs/protocol.md (the
+ * PING and CONNECT_OPEN frames are quoted there from real traffic, in
+ * "Keepalive" and "Connection setup") and from the XDR layout of
+ * virNetMessageHeader, remote_error and virNetStreamHole; none comes from
+ * the code under test.  Each outgoing frame is also fed to a peer, whose
+ * decoded view is checked.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
@@ -33,7 +34,7 @@ static void test_ping_pong(void)
     tl_endpoint_init(&c, "client", VIRTWIRE_TRANSPORT_CLIENT);
     tl_endpoint_init(&s, "server", VIRTWIRE_TRANSPORT_SERVER);
 
-    /* libvirt-wire.md, "Keepalive": the PING bytes. */
+    /* docs/protocol.md, "Keepalive": the PING bytes. */
     c.now = 1000;
     CHECK_INT(virtwire_transport_keepalive_start(c.t, 5000, 5), 0);
     c.now = 6000;
@@ -63,7 +64,7 @@ static void test_connect_open(void)
     tl_register(&s, REMOTE_PROGRAM, REMOTE_PROTOCOL_VERSION);
 
     /* virsh's order: AUTH_LIST (serial 0), SUPPORTS_FEATURE (1), then
-     * CONNECT_OPEN with serial 2 (libvirt-wire.md, "Connection setup"). */
+     * CONNECT_OPEN with serial 2 (docs/protocol.md, "Connection setup"). */
     CHECK_INT(virtwire_transport_send(rc, REMOTE_PROC_AUTH_LIST, VIR_NET_CALL, VIR_NET_OK, 77,
                                       NULL, 0, NULL, 0),
               0);

@@ -8,7 +8,8 @@
  * fake clock.
  *
  * Expected callback logs are written by hand from the protocol rules in
- * libvirt-wire.md.
+ * docs/protocol.md ("Message types and statuses" and the sections after
+ * it).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
@@ -608,7 +609,7 @@ static void test_calls_random_walk(void)
 /* ------------------------------------------------------------------------ */
 
 
-/* The PING frame of libvirt-wire.md, counted in what e sent. */
+/* The PING frame of docs/protocol.md ("Keepalive"), counted in what e sent. */
 static size_t pings_sent(tl_endpoint *e)
 {
     unsigned char ping[28];

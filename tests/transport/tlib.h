@@ -47,7 +47,8 @@ int tl_done(const char *name);
 /**
  * Parses hex into out (at most cap bytes) and returns the length.  Spaces,
  * '|' and newlines are ignored; "text" inserts the bytes of text, so the
- * frames quoted in libvirt-wire.md can be written as they are quoted.
+ * frames quoted in docs/protocol.md can be written as they are quoted (its
+ * "Sources and notation" describes the notation).
  */
 size_t tl_hex(const char *s, unsigned char *out, size_t cap);
 

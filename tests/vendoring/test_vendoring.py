@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Vendoring: examples/vendor-codec builds from copies of runtime/ and
 generated/ alone, with the one cc command its README shows, and prints the
-bytes libvirt-wire.md quotes.
+bytes docs/protocol.md quotes ("Connection setup").
 
 The test copies only the files a vendoring project copies (runtime/core/*.[ch],
 generated/*.[ch], the example's main.c) into a temporary directory, runs the
@@ -23,8 +23,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 EXAMPLE = os.path.join(REPO, "examples", "vendor-codec")
 
-# The CONNECT_OPEN call virsh sends first after auth (libvirt-wire.md, "First
-# CALL bytes seen"), serial 2:
+# The CONNECT_OPEN call virsh sends first after auth (docs/protocol.md,
+# "Connection setup"), serial 2:
 CALL_FRAME = " ".join([
     "00000038",  # length word: 4 + 24 + 28 = 56 = 0x38, itself included
     # virNetMessageHeader, six words
@@ -98,9 +98,10 @@ class VendoringTest(unittest.TestCase):
         self.assertEqual(run.returncode, 0, run.stderr)
         self.assertEqual(run.stdout.splitlines(), EXPECTED_OUTPUT)
 
-    def test_frame_matches_libvirt_wire_md(self):
-        """libvirt-wire.md quotes the frame with the string as text followed
-        by its padding byte; spelled out, that is CALL_FRAME."""
+    def test_frame_matches_protocol_md(self):
+        """docs/protocol.md, "Connection setup", quotes the frame with the
+        string as text followed by its padding byte; spelled out, that is
+        CALL_FRAME."""
         quoted = ('00000038 20008086 00000001 00000001 00000000 00000002 00000000 | '
                   '00000001 0000000f "test:///default" 00 | 00000000')
         spelled = re.sub(r'"([^"]*)"', lambda m: m.group(1).encode().hex(), quoted)
