@@ -96,8 +96,9 @@ static int on_any(virtwire_transport_program *p, const virtwire_transport_msg *m
 static virtwire_transport *make(virtwire_transport_role role, bench_ep *e,
                                 virtwire_transport_program **p)
 {
-    virtwire_transport_callbacks cbs = { .on_send = on_send };
+    virtwire_transport_callbacks cbs = { .size = sizeof cbs, .on_send = on_send };
     virtwire_transport_program_callbacks pcbs = {
+        .size = sizeof pcbs,
         .on_call = on_any, .on_reply = on_any, .on_message = on_any, .on_stream = on_any,
     };
     virtwire_transport *t;

@@ -671,7 +671,7 @@ static int h_screenshot(virtwire_server_call *call, const remote_domain_screensh
         return -1;
     if (d->state == ST_SHUTOFF)
         return not_valid(call, "domain is not running");
-    static const virtwire_server_stream_callbacks cbs = { .on_pull = screenshot_pull };
+    static const virtwire_server_stream_callbacks cbs = { .size = sizeof cbs, .on_pull = screenshot_pull };
     if (!virtwire_server_call_stream(call, 0, &cbs, NULL))
         return -1;
     char **mime = virtwire_server_call_alloc(call, sizeof *mime);
@@ -862,6 +862,7 @@ static int h_vol_upload(virtwire_server_call *call, const remote_storage_vol_upl
 {
     (void)opaque;
     static const virtwire_server_stream_callbacks cbs = {
+        .size = sizeof cbs,
         .on_data = upload_data, .on_hole = upload_hole, .on_close = xfer_close,
     };
     return start_xfer(call, &a->vol, a->offset, a->length, a->flags, &cbs);
@@ -893,6 +894,7 @@ static int h_vol_download(virtwire_server_call *call, const remote_storage_vol_d
 {
     (void)opaque;
     static const virtwire_server_stream_callbacks cbs = {
+        .size = sizeof cbs,
         .on_pull = download_pull, .on_close = xfer_close,
     };
     return start_xfer(call, &a->vol, a->offset, a->length, a->flags, &cbs);
@@ -1013,7 +1015,7 @@ int main(int argc, char **argv)
     if (ka_interval > 1000000 || ka_count < 0 || ka_count > 1000000)
         return usage();
     mockd_init(&M);
-    virtwire_server_callbacks cbs = { .on_open = on_open, .on_close = on_close,
+    virtwire_server_callbacks cbs = { .size = sizeof cbs, .on_open = on_open, .on_close = on_close,
                                    .on_unknown = on_unknown };
     if (virtwire_server_new(&cbs, NULL, &M.srv) < 0 ||
         virtwire_server_register(M.srv, &remote_program) < 0 ||

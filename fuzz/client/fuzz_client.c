@@ -487,6 +487,7 @@ static void *sync_call(void *arg)
     int fds[4];
     virNetMessageError err;
     virtwire_call_opts o = {
+        .size = sizeof o,
         .arena = k->heap ? NULL : &k->arena, .timeout_ms = 0, .ret_fds = fds,
         .ret_fds_max = 4, .error = &err,
     };
@@ -513,7 +514,7 @@ static void *stream_call(void *arg)
     g_thread_tid[k->slot] = (int)gettid();
     g_thread_state[k->slot] = 1;
     void *ret = k->proc->ret ? calloc(1, k->proc->ret->size ? k->proc->ret->size : 1) : NULL;
-    virtwire_call_opts o = { .arena = &k->arena, .timeout_ms = 0 };
+    virtwire_call_opts o = { .size = sizeof o, .arena = &k->arena, .timeout_ms = 0 };
     virtwire_client_stream *st;
     int rc = virtwire_client_stream_call(k->c, k->prog, k->proc->number, k->args, ret, &o, &st);
     g_thread_rc[k->slot] = rc;
@@ -632,6 +633,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     pthread_t hs_thread;
     fuzz_check(pthread_create(&hs_thread, NULL, serve_handshake, &hs) == 0, "pthread_create");
     virtwire_client_options opts = {
+        .size = sizeof opts,
         .keepalive_interval_ms = (data[0] & 1) ? 60000 : 0,
         .keepalive_count = 5,
         .open_name = "test:///default",
@@ -696,7 +698,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             free(k);
             continue;
         } else {
-            virtwire_call_opts o = { .arena = k->heap ? NULL : &k->arena, .timeout_ms = 0 };
+            virtwire_call_opts o = { .size = sizeof o, .arena = k->heap ? NULL : &k->arena, .timeout_ms = 0 };
             fuzz_check(virtwire_client_call_async(c, prog, proc->number, args, &o, on_done, k) == 0,
                        "an asynchronous call was not sent");
             s.async_started++;

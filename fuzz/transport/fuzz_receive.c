@@ -146,12 +146,13 @@ static void check_fds_closed(void)
 
 static virtwire_transport *setup(ctx *c, virtwire_transport_role role, const scenario *sc)
 {
-    virtwire_transport_callbacks cbs = { .on_send = on_send, .clock_ms = clock_ms };
+    virtwire_transport_callbacks cbs = { .size = sizeof cbs, .on_send = on_send, .clock_ms = clock_ms };
     virtwire_transport *t;
     (void)dev_null(); /* opened once, kept: not a leak */
     if (virtwire_transport_new(role, &cbs, c, &t) != 0)
         abort();
     virtwire_transport_program_callbacks pcbs = {
+        .size = sizeof pcbs,
         .on_call = on_msg, .on_reply = on_msg, .on_message = on_msg, .on_stream = on_msg,
     };
     virtwire_transport_program *p, *q;

@@ -102,7 +102,7 @@ static int socket_code_ok(int rc)
 static int socket_path(const virtwire_uri *u, unsigned flags, env_ctx *e, const uid_t *euid,
                        size_t len, char **out)
 {
-    virtwire_uri_env env = { fake_exists, fake_getenv, euid, e };
+    virtwire_uri_env env = { sizeof env, fake_exists, fake_getenv, euid, e };
     char *buf = malloc(len);
     fuzz_check(buf != NULL);
     memset(buf, 'x', len);

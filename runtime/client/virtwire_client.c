@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "virtwire_client_internal.h"
+#include "virtwire_sized_internal.h"
 
 void virtwire_client_on_close(virtwire_client *c, virtwire_client_close_fn fn, void *opaque)
 {
@@ -119,13 +120,13 @@ static int start(virtwire_client *c, const virtwire_client_options *o, const cha
 int virtwire_client_connect(const char *uri, const virtwire_client_options *opts,
                             virtwire_client **out)
 {
-    static const virtwire_client_options defaults;
+    virtwire_client_options mine = { .size = sizeof mine };
     if (!out)
         return VIRTWIRE_EINVAL;
     *out = NULL;
-    if (!uri)
+    if (!uri || (opts && vw_sized_copy(&mine, sizeof mine, opts) < 0))
         return VIRTWIRE_EINVAL;
-    const virtwire_client_options *o = opts ? opts : &defaults;
+    const virtwire_client_options *o = &mine;
     virtwire_uri *u;
     int rc = virtwire_uri_parse(uri, &u);
     if (rc < 0)
@@ -144,8 +145,8 @@ int virtwire_client_connect(const char *uri, const virtwire_client_options *opts
     }
     unsigned flags = ((o->flags & VIRTWIRE_CLIENT_READONLY) ? VIRTWIRE_URI_READONLY : 0) |
                      ((o->flags & VIRTWIRE_CLIENT_ADMIN) ? VIRTWIRE_URI_ADMIN : 0);
-    rc = virtwire_conn_connect_parsed_uri(u, flags, VIRTWIRE_TRANSPORT_CLIENT, &vw_client_conn_cbs, c,
-                                          &c->conn);
+    rc = virtwire_conn_connect_parsed_uri(u, flags, VIRTWIRE_TRANSPORT_CLIENT,
+                                          &vw_client_conn_cbs, c, &c->conn);
     virtwire_uri_free(u);
     if (rc < 0) {
         free(name);
@@ -160,20 +161,23 @@ int virtwire_client_connect(const char *uri, const virtwire_client_options *opts
 int virtwire_client_adopt(int fd, int is_unix, const virtwire_client_options *opts,
                           virtwire_client **out)
 {
-    static const virtwire_client_options defaults;
-    if (!out) {
+    virtwire_client_options mine = { .size = sizeof mine };
+    if (!out || (opts && vw_sized_copy(&mine, sizeof mine, opts) < 0)) {
         if (fd >= 0)
             close(fd);
+        if (out)
+            *out = NULL;
         return VIRTWIRE_EINVAL;
     }
     *out = NULL;
-    const virtwire_client_options *o = opts ? opts : &defaults;
+    const virtwire_client_options *o = &mine;
     virtwire_client *c = client_new(o);
     if (!c) {
         close(fd);
         return VIRTWIRE_ENOMEM;
     }
-    int rc = virtwire_conn_adopt(fd, is_unix, VIRTWIRE_TRANSPORT_CLIENT, &vw_client_conn_cbs, c, &c->conn);
+    int rc = virtwire_conn_adopt(fd, is_unix, VIRTWIRE_TRANSPORT_CLIENT, &vw_client_conn_cbs, c,
+                                 &c->conn);
     if (rc < 0) {
         client_free(c);
         return rc;

@@ -98,8 +98,12 @@ typedef struct virtwire_client virtwire_client;
  *  it is connected (tests, or a peer that is not a libvirt daemon). */
 #define VIRTWIRE_CLIENT_NO_OPEN 0x4u
 
-/** Connection options.  Zero-initialise; NULL means all defaults. */
+/** Connection options.  Set size to sizeof the structure and leave what
+ *  is not used zero (see "Structures that can grow" in
+ *  docs/reference.md); NULL means all defaults. */
 typedef struct virtwire_client_options {
+    /** sizeof(virtwire_client_options) as the caller was compiled. */
+    size_t size;
     unsigned int flags; /**< VIRTWIRE_CLIENT_* */
     /** Timeout of calls whose virtwire_call_opts.timeout_ms is negative
      *  (or that pass no options), in milliseconds; 0: wait forever. */
@@ -174,11 +178,15 @@ int virtwire_client_error(const virtwire_client *c);
 /* ------------------------------------------------------------------------ */
 
 /**
- * Options and extra results of one call.  Zero-initialise, then set what
- * is needed; a NULL virtwire_call_opts means heap mode, the client's
- * default timeout, no fds and no error details.
+ * Options and extra results of one call.  Set size to sizeof the structure
+ * and leave what is not used zero, e.g. `{ .size = sizeof o, .arena = &a,
+ * .timeout_ms = -1 }`; a NULL virtwire_call_opts means heap mode, the
+ * client's default timeout, no fds and no error details.  A size that
+ * cannot be valid makes the call return VIRTWIRE_EINVAL.
  */
 typedef struct virtwire_call_opts {
+    /** sizeof(virtwire_call_opts) as the caller was compiled. */
+    size_t size;
     /** Where ret (and *error) are decoded.  NULL: heap mode, release them
      *  with the type's _free() (virNetMessageError_free() for *error).  The
      *  arena is written by the I/O thread while the call is in flight:

@@ -7,12 +7,14 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 
 #include "virtwire_client_internal.h"
+#include "virtwire_sized_internal.h"
 
 static pending **bucket(virtwire_client *c, uint32_t serial)
 {
@@ -363,19 +365,33 @@ static void wait_call(virtwire_client *c, pending *p, uint64_t deadline)
         vw_client_role_freed(c);
 }
 
+int vw_client_opts_in(const virtwire_call_opts *user, virtwire_call_opts *mine)
+{
+    if (!user) {
+        *mine = (virtwire_call_opts){ .size = sizeof *mine, .timeout_ms = -1 };
+        return 0;
+    }
+    return vw_sized_copy(mine, sizeof *mine, user);
+}
+
+void vw_client_opts_out(virtwire_call_opts *user, size_t nret_fds)
+{
+    if (user && vw_sized_has(user, offsetof(virtwire_call_opts, nret_fds), sizeof nret_fds))
+        user->nret_fds = nret_fds;
+}
+
 int vw_client_call_common(virtwire_client *c, const virtwire_program *prog, int32_t number,
-                       const void *args, void *ret, virtwire_call_opts *opts,
+                       const void *args, void *ret, virtwire_call_opts *user_opts,
                        virtwire_client_stream *stream, job **bind)
 {
-    virtwire_call_opts none = { .timeout_ms = -1 };
+    virtwire_call_opts mine, *opts = &mine;
     const virtwire_proc *proc;
-    if (!c || vw_client_check_proc(prog, number, &proc) < 0 || vw_client_on_io_thread(c))
+    if (!c || vw_client_check_proc(prog, number, &proc) < 0 || vw_client_on_io_thread(c) ||
+        vw_client_opts_in(user_opts, &mine) < 0)
         return VIRTWIRE_EINVAL;
-    if (!opts)
-        opts = &none;
+    vw_client_opts_out(user_opts, 0);
     if (opts->nfds > VIRTWIRE_FDS_MAX)
         return VIRTWIRE_EFDS_MAX;
-    opts->nret_fds = 0;
     if (opts->error)
         memset(opts->error, 0, sizeof *opts->error);
 
@@ -435,7 +451,7 @@ int vw_client_call_common(virtwire_client *c, const virtwire_program *prog, int3
     pthread_cond_destroy(&cond);
     if (buf != stack)
         free(buf);
-    opts->nret_fds = p.nret_fds;
+    vw_client_opts_out(user_opts, p.nret_fds);
     return p.rc;
 }
 
@@ -446,15 +462,14 @@ int virtwire_client_call(virtwire_client *c, const virtwire_program *prog, int32
 }
 
 int virtwire_client_call_async(virtwire_client *c, const virtwire_program *prog, int32_t number,
-                               const void *args, const virtwire_call_opts *opts,
+                               const void *args, const virtwire_call_opts *user_opts,
                                virtwire_client_done_fn done, void *opaque)
 {
     const virtwire_proc *proc;
-    if (!c || !done || vw_client_check_proc(prog, number, &proc) < 0)
+    virtwire_call_opts mine, *opts = &mine;
+    if (!c || !done || vw_client_check_proc(prog, number, &proc) < 0 ||
+        vw_client_opts_in(user_opts, &mine) < 0)
         return VIRTWIRE_EINVAL;
-    virtwire_call_opts none = { .timeout_ms = -1 };
-    if (!opts)
-        opts = &none;
     if (opts->nfds > VIRTWIRE_FDS_MAX)
         return VIRTWIRE_EFDS_MAX;
     /* One allocation holds the call and its completion job. */

@@ -222,9 +222,10 @@ int virtwire_client_register_event(virtwire_client *c, const virtwire_program *p
                                    virtwire_call_opts *opts, int *callback_id)
 {
     const virtwire_proc *rp, *ep = prog ? virtwire_program_find(prog, event_proc) : NULL;
+    virtwire_call_opts mine;
     if (!c || !fn || vw_client_check_proc(prog, register_proc, &rp) < 0 || !rp->ret ||
         rp->ret->size < sizeof(int) || !ep || !ep->msg || ep->msg->size < sizeof(int) ||
-        vw_client_on_io_thread(c))
+        vw_client_on_io_thread(c) || vw_client_opts_in(opts, &mine) < 0)
         return VIRTWIRE_EINVAL;
     job *bind = calloc(1, sizeof *bind);
     void *ret = calloc(1, rp->ret->size);
@@ -246,7 +247,7 @@ int virtwire_client_register_event(virtwire_client *c, const virtwire_program *p
             *callback_id = vw_client_leading_int(ret);
         if (rc < 0)
             virtwire_client_remove_event(c, id);
-        if (rc == 0 && !(opts && opts->arena))
+        if (rc == 0 && !mine.arena)
             rp->ret->free(ret);
     }
     free(bind); /* NULL once queued: the I/O thread frees it */

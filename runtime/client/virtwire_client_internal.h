@@ -324,6 +324,13 @@ int vw_client_write_side_dead(virtwire_client *c);
 
 int vw_client_check_proc(const virtwire_program *prog, int32_t number, const virtwire_proc **out);
 
+/* A caller's call options (NULL: the defaults) checked and copied into
+ * *mine, see virtwire_sized_internal.h: 0 or VIRTWIRE_EINVAL. */
+int vw_client_opts_in(const virtwire_call_opts *user, virtwire_call_opts *mine);
+/* Writes the call's results back into the caller's options, where they
+ * have room for them. */
+void vw_client_opts_out(virtwire_call_opts *user, size_t nret_fds);
+
 /* A synchronous call; when stream is not NULL the stream is opened right
  * after the call is sent, so that no early packet is lost.  *bind (if
  * bind is not NULL) is the JOB_BIND job of a registration: NULL on return

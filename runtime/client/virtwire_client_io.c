@@ -170,6 +170,7 @@ static void on_keepalive_dead(virtwire_transport *t, void *opaque)
 }
 
 static const virtwire_transport_program_callbacks program_cbs = {
+    .size = sizeof program_cbs,
     .on_reply = vw_client_on_reply,
     .on_message = vw_client_on_message,
     .on_stream = vw_client_on_stream,
@@ -346,6 +347,7 @@ void *vw_client_io_main(void *arg)
 }
 
 const virtwire_transport_callbacks vw_client_conn_cbs = {
+    .size = sizeof vw_client_conn_cbs,
     .on_error = on_error,
     .on_keepalive_dead = on_keepalive_dead,
     .clock_ms = clock_cb,

@@ -11,7 +11,7 @@
 static int open_call(virtwire_client *c, int timeout, const virtwire_program *prog, int32_t proc,
                      const void *args, void *ret, virtwire_arena *arena)
 {
-    virtwire_call_opts o = { .arena = arena, .timeout_ms = timeout };
+    virtwire_call_opts o = { .size = sizeof o, .arena = arena, .timeout_ms = timeout };
     return virtwire_client_call(c, prog, proc, args, ret, &o);
 }
 
@@ -82,7 +82,7 @@ int vw_client_handshake(virtwire_client *c, const virtwire_client_options *o, co
 
 void vw_client_goodbye(virtwire_client *c)
 {
-    virtwire_call_opts o = { .timeout_ms = CLOSE_TIMEOUT_MS };
+    virtwire_call_opts o = { .size = sizeof o, .timeout_ms = CLOSE_TIMEOUT_MS };
     if (c->admin)
         virtwire_client_call(c, &admin_program, ADMIN_PROC_CONNECT_CLOSE, NULL, NULL, &o);
     else

@@ -26,6 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "virtwire_sized_internal.h"
+
 /* Read buffer: frames wholly inside one read are dispatched without a copy,
  * so it holds a full stream packet (262120 bytes of data + header). */
 #define READ_BUF_SIZE (256u * 1024u + 64u)
@@ -718,9 +720,11 @@ int virtwire_conn_adopt(int fd, int is_unix, virtwire_transport_role role,
                         const virtwire_transport_callbacks *cbs, void *opaque,
                         virtwire_conn **out)
 {
+    virtwire_transport_callbacks user = { .size = sizeof user };
     if (out)
         *out = NULL;
-    if (fd < 0 || !out || (role != VIRTWIRE_TRANSPORT_CLIENT && role != VIRTWIRE_TRANSPORT_SERVER)) {
+    if (fd < 0 || !out || (role != VIRTWIRE_TRANSPORT_CLIENT && role != VIRTWIRE_TRANSPORT_SERVER) ||
+        (cbs && vw_sized_copy(&user, sizeof user, cbs) < 0)) {
         if (fd >= 0)
             close(fd);
         return VIRTWIRE_EINVAL;
@@ -745,10 +749,9 @@ int virtwire_conn_adopt(int fd, int is_unix, virtwire_transport_role role,
     c->is_unix = is_unix ? 1 : 0;
     c->rfd = -1;
     atomic_init(&c->shut, 0);
-    if (cbs)
-        c->user = *cbs;
+    c->user = user;
     c->user_opaque = opaque;
-    virtwire_transport_callbacks tc = { .on_send = conn_on_send };
+    virtwire_transport_callbacks tc = { .size = sizeof tc, .on_send = conn_on_send };
     if (c->user.on_error)
         tc.on_error = tramp_on_error;
     if (c->user.on_keepalive_dead)

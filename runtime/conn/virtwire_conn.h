@@ -79,7 +79,8 @@ typedef struct virtwire_conn virtwire_conn;
 
 /*
  * Creating a connection.  Each function creates the transport in role with
- * cbs: cbs->on_send is ignored (the connection provides it); on_error,
+ * cbs (NULL for none; its size set as for virtwire_transport_new()):
+ * cbs->on_send is ignored (the connection provides it); on_error,
  * on_keepalive_dead and clock_ms are called with opaque, as if they had been
  * given to virtwire_transport_new() directly.  The socket is non-blocking
  * and close-on-exec.  On failure *out is NULL and the code is one of

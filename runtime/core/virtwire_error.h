@@ -149,6 +149,29 @@ const char *virtwire_strerror(int code);
  *  for an unknown code. */
 const char *virtwire_error_name(int code);
 
+/**
+ * Whether an error code means, wherever a function returns it, that the
+ * connection it concerns is over: a transport that latched it refuses all
+ * further input, a connection or client that returns it can only be freed
+ * or closed.  Non-zero for VIRTWIRE_EFRAME_LENGTH, VIRTWIRE_EMSG_TYPE,
+ * VIRTWIRE_EFD_UNEXPECTED, VIRTWIRE_EFD_MISSING, VIRTWIRE_EFRAME_SHORT,
+ * VIRTWIRE_EREPLY_SERIAL, VIRTWIRE_EKEEPALIVE, VIRTWIRE_ECALLBACK,
+ * VIRTWIRE_ECLOSED, VIRTWIRE_EIO and VIRTWIRE_EAUTH; zero for every other
+ * code, success included.
+ *
+ * Four codes are fatal in some places only, and give zero here: a message
+ * type the role never receives (VIRTWIRE_EMSG_ROLE: fatal for a client,
+ * one frame dropped for a server), too many fds (VIRTWIRE_EFDS_MAX: fatal
+ * when received, a refused send otherwise), a failed send
+ * (VIRTWIRE_ESEND: fatal when the transport was sending on its own) and
+ * VIRTWIRE_ENOMEM (fatal when the I/O thread or the server loop could not
+ * keep what it must).  Where they come from, the object's own error says
+ * whether it is over: virtwire_transport_error(),
+ * virtwire_conn_write_error(), virtwire_client_error(),
+ * virtwire_server_client_error().
+ */
+int virtwire_error_is_fatal(int code);
+
 #ifdef __cplusplus
 }
 #endif

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "virtwire_server_internal.h"
+#include "virtwire_sized_internal.h"
 
 /* ------------------------------------------------------------------------ */
 /* Server                                                                   */
@@ -28,13 +29,13 @@
 int virtwire_server_new(const virtwire_server_callbacks *cbs, void *opaque,
                         virtwire_server **out)
 {
-    if (!out)
+    virtwire_server_callbacks mine = { .size = sizeof mine };
+    if (!out || (cbs && vw_sized_copy(&mine, sizeof mine, cbs) < 0))
         return VIRTWIRE_EINVAL;
     virtwire_server *srv = calloc(1, sizeof *srv);
     if (!srv)
         return VIRTWIRE_ENOMEM;
-    if (cbs)
-        srv->cbs = *cbs;
+    srv->cbs = mine;
     srv->opaque = opaque;
     srv->tcp_port = -1;
     srv->max_requests = VIRTWIRE_SERVER_MAX_CLIENT_REQUESTS_DEFAULT;

@@ -148,6 +148,9 @@ typedef int (*virtwire_server_handler)(virtwire_server_call *call, void *opaque)
  *  (virtwire_server_client_set_data()) and return < 0 to refuse it;
  *  on_close runs once when the client goes, before it is freed. */
 typedef struct virtwire_server_callbacks {
+    /** sizeof(virtwire_server_callbacks) as the caller was compiled: see
+     *  "Structures that can grow" in docs/reference.md. */
+    size_t size;
     /** A client connected: 0 to accept it, < 0 to close it. */
     int (*on_open)(virtwire_server_client *c, void *opaque);
     /** The client is going (see virtwire_server_client_error()). */
@@ -157,7 +160,9 @@ typedef struct virtwire_server_callbacks {
     void (*on_unknown)(virtwire_server_client *c, uint32_t prog, int32_t proc, void *opaque);
 } virtwire_server_callbacks;
 
-/** Creates a server; cbs may be NULL and is copied. */
+/** Creates a server; cbs may be NULL and is copied.  Returns 0,
+ *  VIRTWIRE_EINVAL (out NULL, a cbs->size that cannot be valid) or
+ *  VIRTWIRE_ENOMEM. */
 int virtwire_server_new(const virtwire_server_callbacks *cbs, void *opaque,
                         virtwire_server **out);
 
@@ -292,9 +297,12 @@ size_t virtwire_server_broadcast_event(virtwire_server *srv, const virtwire_prog
 /**
  * Stream callbacks, each optional.  Data callbacks return 0, or < 0 to end
  * the stream with STREAM/ERROR (the error set with
- * virtwire_server_stream_error(), else an internal error).
+ * virtwire_server_stream_error(), else an internal error).  Set size as
+ * for virtwire_server_callbacks.
  */
 typedef struct virtwire_server_stream_callbacks {
+    /** sizeof(virtwire_server_stream_callbacks) as the caller was compiled. */
+    size_t size;
     /** Write streams: data and holes from the client. */
     int (*on_data)(virtwire_server_stream *s, const void *data, size_t len, void *opaque);
     /** Write streams: a hole of length bytes (sparse streams only). */
@@ -319,7 +327,7 @@ typedef struct virtwire_server_stream_callbacks {
  * is discarded (on_close runs).  sparse: holes allowed (the handler checks
  * the procedure's sparse flag in the arguments).  cbs is copied.
  * Returns the stream or NULL (not a stream procedure, one already
- * attached, out of memory).
+ * attached, a cbs->size that cannot be valid, out of memory).
  */
 virtwire_server_stream *virtwire_server_call_stream(virtwire_server_call *call, int sparse,
                                                     const virtwire_server_stream_callbacks *cbs,

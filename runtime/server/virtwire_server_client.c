@@ -114,6 +114,7 @@ static int on_call(virtwire_transport_program *tp, const virtwire_transport_msg 
 }
 
 static const virtwire_transport_program_callbacks program_cbs = {
+    .size = sizeof program_cbs,
     .on_call = on_call,
     .on_stream = vw_server_on_stream,
 };
@@ -274,7 +275,8 @@ void vw_server_client_add(virtwire_server *srv, int fd, int is_unix)
     }
     c->srv = srv;
     c->tps = calloc(srv->nprograms ? srv->nprograms : 1, sizeof *c->tps);
-    virtwire_transport_callbacks cbs = { .on_error = on_error, .clock_ms = clock_ms };
+    virtwire_transport_callbacks cbs = { .size = sizeof cbs, .on_error = on_error,
+                                         .clock_ms = clock_ms };
     if (!c->tps) {
         close(fd);
         free(c);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "virtwire_server_internal.h"
+#include "virtwire_sized_internal.h"
 
 void vw_server_stream_unlink_free(virtwire_server_stream *s)
 {
@@ -61,7 +62,9 @@ virtwire_server_stream *virtwire_server_call_stream(virtwire_server_call *call, 
 {
     call_impl *ci = (call_impl *)call;
     uint32_t f = call->proc->flags;
-    if (ci->stream || !(f & (VIRTWIRE_PROC_STREAM_READ | VIRTWIRE_PROC_STREAM_WRITE)) || !cbs)
+    virtwire_server_stream_callbacks mine;
+    if (ci->stream || !(f & (VIRTWIRE_PROC_STREAM_READ | VIRTWIRE_PROC_STREAM_WRITE)) || !cbs ||
+        vw_sized_copy(&mine, sizeof mine, cbs) < 0)
         return NULL;
     virtwire_server_stream *s = calloc(1, sizeof *s);
     if (!s)
@@ -71,7 +74,7 @@ virtwire_server_stream *virtwire_server_call_stream(virtwire_server_call *call, 
     s->serial = call->serial;
     s->sparse = sparse != 0;
     s->read = (f & VIRTWIRE_PROC_STREAM_READ) != 0;
-    s->cbs = *cbs;
+    s->cbs = mine;
     s->opaque = opaque;
     ci->stream = s;
     return s;

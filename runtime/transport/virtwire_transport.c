@@ -18,6 +18,7 @@
 
 #include "virkeepaliveprotocol.h"
 #include "virtwire_facts.h"
+#include "virtwire_sized_internal.h"
 
 /* Frame geometry (docs/protocol.md, "Framing"), short names for this file. */
 #define LEN_WORD VIRTWIRE_FRAME_LEN_WORD
@@ -271,14 +272,15 @@ int virtwire_transport_new(virtwire_transport_role role, const virtwire_transpor
     if (!out)
         return VIRTWIRE_EINVAL;
     *out = NULL;
-    if (!cbs || !cbs->on_send ||
+    virtwire_transport_callbacks mine;
+    if (!cbs || vw_sized_copy(&mine, sizeof mine, cbs) < 0 || !mine.on_send ||
         (role != VIRTWIRE_TRANSPORT_CLIENT && role != VIRTWIRE_TRANSPORT_SERVER))
         return VIRTWIRE_EINVAL;
     virtwire_transport *t = calloc(1, sizeof(*t));
     if (!t)
         return VIRTWIRE_ENOMEM;
     t->role = role;
-    t->cbs = *cbs;
+    t->cbs = mine;
     t->opaque = opaque;
     t->state = RX_LENGTH;
     t->stream_packet_max = VIRTWIRE_STREAM_PACKET_MAX;
@@ -342,10 +344,12 @@ int virtwire_transport_register(virtwire_transport *t, uint32_t program, uint32_
                                 const virtwire_transport_program_callbacks *cbs, void *opaque,
                                 virtwire_transport_program **out)
 {
+    virtwire_transport_program_callbacks mine;
     if (!t || !cbs || !out)
         return VIRTWIRE_EINVAL;
     *out = NULL;
-    if (program == KEEPALIVE_PROGRAM || find_program(t, program, version))
+    if (program == KEEPALIVE_PROGRAM || find_program(t, program, version) ||
+        vw_sized_copy(&mine, sizeof mine, cbs) < 0)
         return VIRTWIRE_EINVAL;
     void *grown = grow_array(t->progs, &t->progs_cap, t->nprogs + 1, sizeof(*t->progs));
     if (!grown)
@@ -357,7 +361,7 @@ int virtwire_transport_register(virtwire_transport *t, uint32_t program, uint32_
     p->t = t;
     p->program = program;
     p->version = version;
-    p->cbs = *cbs;
+    p->cbs = mine;
     p->opaque = opaque;
     t->progs[t->nprogs++] = p;
     *out = p;

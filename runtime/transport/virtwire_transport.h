@@ -179,11 +179,14 @@ typedef struct virtwire_transport_msg {
 } virtwire_transport_msg;
 
 /**
- * Connection-wide callbacks.  Initialise the structure with zeros (or
- * designated initialisers) so that members added later stay NULL; the
- * transport keeps its own copy.
+ * Connection-wide callbacks.  Set size to sizeof the structure and leave
+ * what is not used zero, e.g. `{ .size = sizeof cbs, .on_send = f }`: see
+ * "Structures that can grow" in docs/reference.md.  The transport keeps
+ * its own copy.
  */
 typedef struct virtwire_transport_callbacks {
+    /** sizeof(virtwire_transport_callbacks) as the caller was compiled. */
+    size_t size;
     /**
      * Required.  Transmit one frame: the niov chunks in order, then each of
      * the nfds fds (libvirt sends each fd in its own sendmsg() carrying one
@@ -220,9 +223,13 @@ typedef struct virtwire_transport_callbacks {
  * Callbacks of one program.  Each returns 0, or a negative value to stop:
  * the transport then latches VIRTWIRE_ECALLBACK.  A NULL callback drops the
  * messages it would get (a NULL on_call makes the server answer CALLs as
- * for an unregistered program).
+ * for an unregistered program).  Set size as for
+ * virtwire_transport_callbacks.
  */
 typedef struct virtwire_transport_program_callbacks {
+    /** sizeof(virtwire_transport_program_callbacks) as the caller was
+     *  compiled. */
+    size_t size;
     /** Server: a CALL or CALL_WITH_FDS (status OK). */
     int (*on_call)(virtwire_transport_program *p, const virtwire_transport_msg *m, void *opaque);
     /** Client: the REPLY or REPLY_WITH_FDS (OK or ERROR) of a call sent
@@ -241,7 +248,8 @@ typedef struct virtwire_transport_program_callbacks {
 
 /**
  * Creates a transport.  cbs is copied; cbs->on_send is required.
- * Returns 0, VIRTWIRE_EINVAL or VIRTWIRE_ENOMEM.
+ * Returns 0, VIRTWIRE_EINVAL (also for a cbs->size that cannot be valid)
+ * or VIRTWIRE_ENOMEM.
  */
 int virtwire_transport_new(virtwire_transport_role role, const virtwire_transport_callbacks *cbs,
                            void *opaque, virtwire_transport **out);
@@ -260,8 +268,8 @@ int virtwire_transport_error(const virtwire_transport *t);
  * Registers program and version (matched together, like libvirt) and gives
  * the handle to send with.  The keepalive program is built in and cannot be
  * registered.  The handle lives until virtwire_transport_free().
- * Returns 0, VIRTWIRE_EINVAL (NULL argument, already registered, keepalive)
- * or VIRTWIRE_ENOMEM.
+ * Returns 0, VIRTWIRE_EINVAL (NULL argument, already registered, keepalive,
+ * a cbs->size that cannot be valid) or VIRTWIRE_ENOMEM.
  */
 int virtwire_transport_register(virtwire_transport *t, uint32_t program, uint32_t version,
                                 const virtwire_transport_program_callbacks *cbs, void *opaque,

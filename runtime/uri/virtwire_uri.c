@@ -18,6 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "virtwire_sized_internal.h"
+
 /* ------------------------------------------------------------------------ */
 /* Character classes (ASCII only: the input has no other bytes by then)     */
 /* ------------------------------------------------------------------------ */
@@ -1030,7 +1032,8 @@ int virtwire_uri_socket_path_env(const virtwire_uri *uri, unsigned int flags,
     if (!buf || len == 0)
         return VIRTWIRE_EINVAL;
     buf[0] = '\0';
-    if (!uri || (flags & ~known))
+    virtwire_uri_env mine;
+    if (!uri || (flags & ~known) || (env && vw_sized_copy(&mine, sizeof mine, env) < 0))
         return VIRTWIRE_EINVAL;
 
     int lock_log = strcmp(uri->driver, "virtlockd") == 0 ||
@@ -1040,7 +1043,7 @@ int virtwire_uri_socket_path_env(const virtwire_uri *uri, unsigned int flags,
         ((flags & VIRTWIRE_URI_ADMIN) || lock_log))
         return VIRTWIRE_EINVAL;
 
-    hooks h = make_hooks(env);
+    hooks h = make_hooks(env ? &mine : NULL);
     pathbuf pb = { buf, len, 0, 0 };
     int rc;
     if (flags & VIRTWIRE_URI_ADMIN)

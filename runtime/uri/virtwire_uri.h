@@ -194,8 +194,11 @@ char *virtwire_uri_open_name(const virtwire_uri *uri);
 #define VIRTWIRE_URI_DIRECT_FALLBACK 0x4u
 
 /** Hooks for virtwire_uri_socket_path_env(), so that tests and sandboxes
- *  can choose the answers; a NULL member takes the default. */
+ *  can choose the answers; a NULL member takes the default.  Set size as
+ *  described in "Structures that can grow" (docs/reference.md). */
 typedef struct virtwire_uri_env {
+    /** sizeof(virtwire_uri_env) as the caller was compiled. */
+    size_t size;
     /** Non-zero if path exists.  Default: access(path, F_OK) == 0. */
     int (*exists)(const char *path, void *opaque);
     /** An environment variable or NULL.  Default: getenv(). */

@@ -157,7 +157,7 @@ static int session(void *opaque)
     pthread_mutex_init(&st.lock, NULL);
     pthread_cond_init(&st.cond, NULL);
 
-    virtwire_client_options o = { .keepalive_interval_ms = 2000, .keepalive_count = 3,
+    virtwire_client_options o = { .size = sizeof o, .keepalive_interval_ms = 2000, .keepalive_count = 3,
                                   .call_timeout_ms = TIMEOUT_MS };
     CALL(virtwire_client_connect(uri, &o, &c), 0);
     virtwire_client_on_close(c, on_close, NULL);
@@ -173,14 +173,14 @@ static int session(void *opaque)
     int found = lr.domains.domains_len == 1 && strcmp(lr.domains.domains_val[0].name, "test") == 0;
     remote_connect_list_all_domains_ret_free(&lr);
     EXPECT(found);
-    virtwire_call_opts ao = { .arena = &arena, .timeout_ms = -1 };
+    virtwire_call_opts ao = { .size = sizeof ao, .arena = &arena, .timeout_ms = -1 };
     CALL(remote_call_connect_list_all_domains(c, &la, &lr, &ao), 0);
     EXPECT(lr.domains.domains_len == 1 && lr.ret == 1);
     virtwire_arena_reset(&arena);
 
     /* An error reply and its details (heap mode). */
     virNetMessageError err;
-    virtwire_call_opts eo = { .timeout_ms = -1, .error = &err };
+    virtwire_call_opts eo = { .size = sizeof eo, .timeout_ms = -1, .error = &err };
     remote_domain_lookup_by_name_args nl = { "nosuch" };
     remote_domain_lookup_by_name_ret nr;
     CALL(remote_call_domain_lookup_by_name(c, &nl, &nr, &eo), VIRTWIRE_EREMOTE);

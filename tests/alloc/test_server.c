@@ -186,7 +186,7 @@ static int up_finish(virtwire_server_stream *s, void *opaque)
 static int h_upload(virtwire_server_call *call, void *opaque)
 {
     (void)opaque;
-    virtwire_server_stream_callbacks cbs = { .on_data = up_data, .on_hole = up_hole,
+    virtwire_server_stream_callbacks cbs = { .size = sizeof cbs, .on_data = up_data, .on_hole = up_hole,
                                              .on_eof = up_eof, .on_finish = up_finish };
     return virtwire_server_call_stream(call, 1, &cbs, NULL) ? 0 : oom(call);
 }
@@ -219,13 +219,13 @@ static int h_screenshot(virtwire_server_call *call, void *opaque)
     if (!mime || !(*mime = virtwire_server_call_strdup(call, "image/png")))
         return oom(call);
     r->mime = mime;
-    virtwire_server_stream_callbacks cbs = { .on_pull = shot_pull, .on_finish = shot_finish };
+    virtwire_server_stream_callbacks cbs = { .size = sizeof cbs, .on_pull = shot_pull, .on_finish = shot_finish };
     return virtwire_server_call_stream(call, 0, &cbs, NULL) ? 0 : oom(call);
 }
 
 static int server_setup(const char *path)
 {
-    virtwire_server_callbacks cbs = { .on_open = on_open, .on_close = on_close };
+    virtwire_server_callbacks cbs = { .size = sizeof cbs, .on_open = on_open, .on_close = on_close };
     int rc = virtwire_server_new(&cbs, NULL, &S.srv);
     if (rc == 0)
         rc = virtwire_server_register(S.srv, &remote_program);

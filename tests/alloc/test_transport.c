@@ -305,12 +305,12 @@ static int side_new(side *s, const char *name, virtwire_transport_role role)
     memset(s, 0, sizeof *s);
     s->out = out;
     s->name = name;
-    virtwire_transport_callbacks cbs = { .on_send = on_send, .on_error = on_error,
+    virtwire_transport_callbacks cbs = { .size = sizeof cbs, .on_send = on_send, .on_error = on_error,
                                          .clock_ms = clock_ms };
     int rc = virtwire_transport_new(role, &cbs, s, &s->t);
     if (rc < 0)
         return rc;
-    virtwire_transport_program_callbacks pc = { 0 };
+    virtwire_transport_program_callbacks pc = { .size = sizeof pc };
     if (role == VIRTWIRE_TRANSPORT_SERVER) {
         pc.on_call = s_on_call;
         pc.on_stream = s_on_stream;

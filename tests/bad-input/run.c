@@ -635,6 +635,7 @@ static int rec_cb(virtwire_transport_program *p, const virtwire_transport_msg *m
 }
 
 static const virtwire_transport_program_callbacks rec_prog_cbs = {
+    sizeof rec_prog_cbs,
     rec_cb, rec_cb, rec_cb, rec_cb,
 };
 
@@ -693,11 +694,28 @@ static int endpoint_setup(recorder *r, virtwire_transport_role role, const char 
     return kcount;
 }
 
+/* virtwire_error_is_fatal() agrees with what the runtime did: a code that
+ * ended the connection is fatal, unless it is one of the four that are
+ * fatal in some places only; one that dropped a frame is not fatal. */
+static void check_fatality(const expectation *e, int ended)
+{
+    int code = e->code;
+    int sometimes = code == VIRTWIRE_EMSG_ROLE || code == VIRTWIRE_EFDS_MAX ||
+                    code == VIRTWIRE_ESEND || code == VIRTWIRE_ENOMEM;
+    if (ended && !sometimes)
+        CHECK(virtwire_error_is_fatal(code), "%s ended the connection but is not fatal",
+              ename(code));
+    if (!ended)
+        CHECK(!virtwire_error_is_fatal(code), "%s dropped a frame but is fatal", ename(code));
+}
+
 /* The checks common to transport and conn cases once the input is in:
  * code is the first error returned. */
 static void check_outcome(recorder *r, const expectation *e, int code, const char *mode)
 {
     CHECK(r->dispatched == e->calls, "%s: %d callbacks, want %d", mode, r->dispatched, e->calls);
+    if (state_is(e, "fatal") || state_is(e, "dropped") || state_is(e, "replied"))
+        check_fatality(e, state_is(e, "fatal"));
     if (state_is(e, "fatal")) {
         CHECK_CODE(code, e->code, "the input's error");
         CHECK(count_errors(r, 0) == (size_t)e->drops, "%s: %zu non-fatal errors, want %d", mode,
@@ -745,7 +763,7 @@ static void run_transport_mode(const bcase *c, const expectation *e, const bi_sc
     recorder r;
     memset(&r, 0, sizeof r);
     r.now = 1000000;
-    virtwire_transport_callbacks cbs = { rec_send, rec_error, rec_dead, rec_clock };
+    virtwire_transport_callbacks cbs = { sizeof cbs, rec_send, rec_error, rec_dead, rec_clock };
     if (virtwire_transport_new(role, &cbs, &r, &r.t) < 0) {
         failf("transport_new failed");
         return;
@@ -897,7 +915,7 @@ static void run_conn(const bcase *c, const expectation *e)
     recorder r;
     memset(&r, 0, sizeof r);
     r.now = 1000000;
-    virtwire_transport_callbacks cbs = { NULL, rec_error, rec_dead, rec_clock };
+    virtwire_transport_callbacks cbs = { sizeof cbs, NULL, rec_error, rec_dead, rec_clock };
     virtwire_conn *conn;
     if (virtwire_conn_adopt(sv[0], is_unix, role, &cbs, &r, &conn) < 0) {
         failf("conn_adopt failed");
@@ -1074,7 +1092,7 @@ static void run_uri(const bcase *c, const expectation *e)
         rc = virtwire_uri_parse(text, &u);
         CHECK_CODE(rc, 0, "parsing the URI");
         if (rc == 0) {
-            virtwire_uri_env env = { env_exists, env_getenv, NULL, NULL };
+            virtwire_uri_env env = { sizeof env, env_exists, env_getenv, NULL, NULL };
             char path[256];
             rc = virtwire_uri_socket_path_env(u, flags, &env, path, sizeof path);
             virtwire_uri_free(u);
@@ -1234,7 +1252,7 @@ static void run_client(const bcase *c, const expectation *e)
         failf("socketpair: %s", strerror(errno));
         return;
     }
-    virtwire_client_options o = { .flags = VIRTWIRE_CLIENT_NO_OPEN, .call_timeout_ms = 5000 };
+    virtwire_client_options o = { .size = sizeof o, .flags = VIRTWIRE_CLIENT_NO_OPEN, .call_timeout_ms = 5000 };
     virtwire_client *cl;
     int rc = virtwire_client_adopt(sv[0], 1, &o, &cl);
     if (rc < 0) {
@@ -1262,7 +1280,7 @@ static void run_client(const bcase *c, const expectation *e)
         remote_connect_get_hostname_ret h;
     } ret;
     int ret_fds[4];
-    virtwire_call_opts co = { .arena = &arena, .timeout_ms = -1 };
+    virtwire_call_opts co = { .size = sizeof co, .arena = &arena, .timeout_ms = -1 };
     if (want_fds) {
         co.ret_fds = ret_fds;
         co.ret_fds_max = 4;
@@ -1274,7 +1292,7 @@ static void run_client(const bcase *c, const expectation *e)
     size_t nret_fds = co.nret_fds;
 
     remote_connect_get_lib_version_ret v = { 0 };
-    co = (virtwire_call_opts){ .arena = &arena, .timeout_ms = -1 };
+    co = (virtwire_call_opts){ .size = sizeof(virtwire_call_opts), .arena = &arena, .timeout_ms = -1 };
     int rc2 = virtwire_client_call(cl, &remote_program, PROC_LIB_VERSION, NULL, &v, &co);
     if (usable) {
         CHECK_CODE(virtwire_client_error(cl), 0, "client_error() after the bad input");
@@ -1358,7 +1376,7 @@ static int h_upload(virtwire_server_call *call, void *opaque)
 {
     (void)opaque;
     const remote_storage_vol_upload_args *a = call->args;
-    static const virtwire_server_stream_callbacks cbs = { .on_data = up_data,
+    static const virtwire_server_stream_callbacks cbs = { .size = sizeof cbs, .on_data = up_data,
                                                            .on_hole = up_hole };
     return virtwire_server_call_stream(call, (a->flags & 1) != 0, &cbs, NULL) ? 0 : -1;
 }
@@ -1442,7 +1460,7 @@ static void run_server(const bcase *c, const expectation *e)
         return;
     }
     virtwire_server *srv;
-    static const virtwire_server_callbacks scbs = { .on_close = server_on_close };
+    static const virtwire_server_callbacks scbs = { .size = sizeof scbs, .on_close = server_on_close };
     virtwire_server_new(&scbs, NULL, &srv);
     server_close_reason = 1;
     virtwire_server_register(srv, &remote_program);

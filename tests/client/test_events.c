@@ -117,7 +117,7 @@ static void on_pool(virtwire_client *c, const remote_storage_pool_event_lifecycl
 
 static virtwire_arena arena = VIRTWIRE_ARENA_INIT;
 static virNetMessageError err;
-static virtwire_call_opts opts = { .arena = &arena, .timeout_ms = 10000, .error = &err };
+static virtwire_call_opts opts = { .size = sizeof opts, .arena = &arena, .timeout_ms = 10000, .error = &err };
 
 static remote_nonnull_domain define_domain(virtwire_client *c, const char *name)
 {
@@ -189,7 +189,7 @@ int main(int argc, char **argv)
     }
     clib_daemon_start(&daemon_, argv[1]);
     virtwire_client *c = NULL, *ctl = NULL;
-    virtwire_client_options o = { .call_timeout_ms = 10000 };
+    virtwire_client_options o = { .size = sizeof o, .call_timeout_ms = 10000 };
     CHECK_RC(virtwire_client_connect(daemon_.uri, &o, &c), 0);
     CHECK_RC(virtwire_client_connect(daemon_.uri, &o, &ctl), 0);
     if (!c || !ctl)

@@ -27,7 +27,7 @@ static void idle_survives(const clib_daemon *d)
     clib_sleep_ms(3500); /* more than three intervals, no call of ours */
     CHECK_RC(virtwire_client_error(c), 0);
     virtwire_arena arena = VIRTWIRE_ARENA_INIT;
-    virtwire_call_opts opts = { .arena = &arena, .timeout_ms = 5000 };
+    virtwire_call_opts opts = { .size = sizeof opts, .arena = &arena, .timeout_ms = 5000 };
     remote_connect_get_lib_version_ret ver;
     CHECK_RC(remote_call_connect_get_lib_version(c, &ver, &opts), 0);
     CHECK(ver.lib_ver >= 9000000);
@@ -46,7 +46,7 @@ static void create_with_files(const clib_daemon *d)
     int fds[2] = { p1[0], p2[0] };
     virtwire_arena arena = VIRTWIRE_ARENA_INIT;
     virNetMessageError err;
-    virtwire_call_opts opts = { .arena = &arena, .timeout_ms = 5000, .fds = fds, .nfds = 2,
+    virtwire_call_opts opts = { .size = sizeof opts, .arena = &arena, .timeout_ms = 5000, .fds = fds, .nfds = 2,
                                 .error = &err };
     remote_domain_create_xml_with_files_args args = {
         .xml_desc = "<domain type='test'><name>vw-fds</name><memory>1024</memory>"
@@ -59,7 +59,7 @@ static void create_with_files(const clib_daemon *d)
     CHECK(ret.dom.id > 0);
     /* The fds were lent for the call only: ours are still open. */
     CHECK(fcntl(p1[0], F_GETFD) >= 0 && fcntl(p2[0], F_GETFD) >= 0);
-    virtwire_call_opts plain = { .arena = &arena, .timeout_ms = 5000, .error = &err };
+    virtwire_call_opts plain = { .size = sizeof plain, .arena = &arena, .timeout_ms = 5000, .error = &err };
     remote_domain_destroy_args da = { .dom = ret.dom };
     CHECK_RC(remote_call_domain_destroy(c, &da, &plain), 0);
     close(p1[0]), close(p1[1]), close(p2[0]), close(p2[1]);

@@ -28,14 +28,14 @@ static clib_daemon daemon_;
 static int lib_version(virtwire_client *c, int timeout_ms)
 {
     remote_connect_get_lib_version_ret r;
-    virtwire_call_opts o = { .timeout_ms = timeout_ms };
+    virtwire_call_opts o = { .size = sizeof o, .timeout_ms = timeout_ms };
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_LIB_VERSION, NULL, &r,
                                 &o);
 }
 
 static void test_keepalive_alive(void)
 {
-    virtwire_client_options opts = { .keepalive_interval_ms = 200, .keepalive_count = 2 };
+    virtwire_client_options opts = { .size = sizeof opts, .keepalive_interval_ms = 200, .keepalive_count = 2 };
     virtwire_client *c = NULL;
     CHECK_RC(virtwire_client_connect(daemon_.uri, &opts, &c), 0);
     if (!c)
@@ -50,7 +50,7 @@ static void test_keepalive_alive(void)
 
 static void test_keepalive_dead(pid_t pid)
 {
-    virtwire_client_options opts = { .keepalive_interval_ms = 100, .keepalive_count = 2 };
+    virtwire_client_options opts = { .size = sizeof opts, .keepalive_interval_ms = 100, .keepalive_count = 2 };
     virtwire_client *c = NULL;
     CHECK_RC(virtwire_client_connect(daemon_.uri, &opts, &c), 0);
     if (!c)

@@ -54,7 +54,7 @@ static uint64_t daemon_version(void)
 static void test_simple_calls(virtwire_client *c)
 {
     virtwire_arena arena = VIRTWIRE_ARENA_INIT;
-    virtwire_call_opts o = { .arena = &arena, .timeout_ms = 5000 };
+    virtwire_call_opts o = { .size = sizeof o, .arena = &arena, .timeout_ms = 5000 };
 
     remote_connect_get_hostname_ret h;
     CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_HOSTNAME, NULL, &h,
@@ -95,7 +95,7 @@ static void test_simple_calls(virtwire_client *c)
     CHECK(err.message && strncmp(*err.message, "Domain not found", 16) == 0);
 
     /* The same in heap mode: the caller frees. */
-    virtwire_call_opts ho = { .timeout_ms = 5000, .error = &err };
+    virtwire_call_opts ho = { .size = sizeof ho, .timeout_ms = 5000, .error = &err };
     CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME, &na, &nr,
                                   &ho), VIRTWIRE_EREMOTE);
     CHECK(err.code == 42);
@@ -119,7 +119,7 @@ static void test_simple_calls(virtwire_client *c)
 static void test_define_and_list(virtwire_client *c)
 {
     virtwire_arena arena = VIRTWIRE_ARENA_INIT;
-    virtwire_call_opts o = { .arena = &arena, .timeout_ms = 5000 };
+    virtwire_call_opts o = { .size = sizeof o, .arena = &arena, .timeout_ms = 5000 };
     for (int i = 0; i < NDOMAINS; i++) {
         char name[16], xml[256];
         dom_name(name, sizeof name, i);
@@ -165,7 +165,7 @@ static void *lookup_worker(void *arg)
     virtwire_arena arena = VIRTWIRE_ARENA_INIT;
     unsigned seed = (unsigned)w->index * 7919u + 1u;
     for (int n = 0; n < w->calls; n++) {
-        virtwire_call_opts o = { .arena = &arena, .timeout_ms = 10000 };
+        virtwire_call_opts o = { .size = sizeof o, .arena = &arena, .timeout_ms = 10000 };
         seed = seed * 1103515245u + 12345u;
         int i = (int)((seed >> 16) % NDOMAINS);
         char name[16];
@@ -331,7 +331,7 @@ static void test_events(virtwire_client *c)
                                       &e), VIRTWIRE_EINVAL);
 
     virtwire_arena arena = VIRTWIRE_ARENA_INIT;
-    virtwire_call_opts o = { .arena = &arena, .timeout_ms = 5000 };
+    virtwire_call_opts o = { .size = sizeof o, .arena = &arena, .timeout_ms = 5000 };
     remote_connect_domain_event_callback_register_any_args ra = { 0 /* LIFECYCLE */, NULL };
     remote_connect_domain_event_callback_register_any_ret rr;
     CHECK_RC(virtwire_client_call(c, &remote_program,
@@ -396,7 +396,7 @@ static void test_screenshot(virtwire_client *c)
     if (!want)
         return;
     virtwire_arena arena = VIRTWIRE_ARENA_INIT;
-    virtwire_call_opts o = { .arena = &arena, .timeout_ms = 5000 };
+    virtwire_call_opts o = { .size = sizeof o, .arena = &arena, .timeout_ms = 5000 };
     remote_nonnull_domain dom = { "test", { 0 }, 1 };
     remote_domain_lookup_by_name_args la = { "test" };
     remote_domain_lookup_by_name_ret lr;
@@ -429,13 +429,13 @@ static void test_screenshot(virtwire_client *c)
 
 static void test_readonly(void)
 {
-    virtwire_client_options ro = { .flags = VIRTWIRE_CLIENT_READONLY };
+    virtwire_client_options ro = { .size = sizeof ro, .flags = VIRTWIRE_CLIENT_READONLY };
     virtwire_client *c = NULL;
     CHECK_RC(virtwire_client_connect(daemon_.uri_ro, &ro, &c), 0);
     if (!c)
         return;
     virNetMessageError err;
-    virtwire_call_opts o = { .timeout_ms = 5000, .error = &err };
+    virtwire_call_opts o = { .size = sizeof o, .timeout_ms = 5000, .error = &err };
     remote_domain_define_xml_args a = { "<domain type='test'><name>ro</name></domain>" };
     remote_domain_define_xml_ret r;
     CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_DEFINE_XML, &a, &r, &o),
@@ -448,13 +448,13 @@ static void test_readonly(void)
 
 static void test_admin(void)
 {
-    virtwire_client_options ao = { .flags = VIRTWIRE_CLIENT_ADMIN };
+    virtwire_client_options ao = { .size = sizeof ao, .flags = VIRTWIRE_CLIENT_ADMIN };
     virtwire_client *c = NULL;
     CHECK_RC(virtwire_client_connect(daemon_.admin_uri, &ao, &c), 0);
     if (!c)
         return;
     virtwire_arena arena = VIRTWIRE_ARENA_INIT;
-    virtwire_call_opts o = { .arena = &arena, .timeout_ms = 5000 };
+    virtwire_call_opts o = { .size = sizeof o, .arena = &arena, .timeout_ms = 5000 };
     admin_connect_list_servers_args a = { 1, 0 };
     admin_connect_list_servers_ret r;
     CHECK_RC(virtwire_client_call(c, &admin_program, ADMIN_PROC_CONNECT_LIST_SERVERS, &a, &r, &o),
@@ -478,7 +478,7 @@ int main(int argc, char **argv)
     clib_daemon_start(&daemon_, argv[1]);
 
     virtwire_client *c = NULL;
-    virtwire_client_options opts = { .call_timeout_ms = 10000 };
+    virtwire_client_options opts = { .size = sizeof opts, .call_timeout_ms = 10000 };
     CHECK_RC(virtwire_client_connect(daemon_.uri, &opts, &c), 0);
     if (!c)
         return clib_finish("client.libvirtd");

@@ -269,9 +269,9 @@ static int peer_start(void)
     P.graphics_read_end = -1;
     P.auth[0] = REMOTE_AUTH_NONE;
     P.nauth = 1;
-    static const virtwire_transport_callbacks cbs;
+    static const virtwire_transport_callbacks cbs = { .size = sizeof cbs };
     CHECK(virtwire_conn_adopt(sv[1], 1, VIRTWIRE_TRANSPORT_SERVER, &cbs, NULL, &P.conn) == 0);
-    static const virtwire_transport_program_callbacks pcbs = { .on_call = on_call,
+    static const virtwire_transport_program_callbacks pcbs = { .size = sizeof pcbs, .on_call = on_call,
                                                                .on_stream = on_stream };
     CHECK(virtwire_transport_register(virtwire_conn_transport(P.conn), REMOTE_PROGRAM,
                                       REMOTE_PROTOCOL_VERSION, &pcbs, NULL, &P.tp) == 0);
@@ -295,7 +295,7 @@ static void peer_stop(void)
 static int get_lib_version(virtwire_client *c, int timeout_ms, uint64_t *v)
 {
     remote_connect_get_lib_version_ret r = { 0 };
-    virtwire_call_opts o = { .timeout_ms = timeout_ms };
+    virtwire_call_opts o = { .size = sizeof o, .timeout_ms = timeout_ms };
     int rc = virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_LIB_VERSION, NULL,
                                   &r, &o);
     *v = r.lib_ver;
@@ -308,7 +308,7 @@ static void test_handshake(void)
     pthread_mutex_lock(&P.m);
     P.auth[0] = REMOTE_AUTH_POLKIT;
     pthread_mutex_unlock(&P.m);
-    virtwire_client_options o = { .flags = VIRTWIRE_CLIENT_READONLY,
+    virtwire_client_options o = { .size = sizeof o, .flags = VIRTWIRE_CLIENT_READONLY,
                                   .open_name = "test:///default" };
     virtwire_client *c = NULL;
     CHECK_RC(virtwire_client_adopt(fd, 1, &o, &c), 0);
@@ -316,6 +316,50 @@ static void test_handshake(void)
     peer_stop();
     CHECK(P.saw_auth == 1 && P.saw_feature == 10 && P.saw_open == 1 && P.saw_close == 1);
     CHECK(strcmp(P.open_name, "test:///default") == 0 && P.open_flags == 1);
+}
+
+/* Options without a size are refused before anything is sent; a larger
+ * structure is fine when what this library does not know of is zero, and
+ * results go back only where the caller has room for them. */
+static void test_sized_options(void)
+{
+    int fd = peer_start();
+    virtwire_client_options bad = { .open_name = "test:///default" };
+    virtwire_client *c = NULL;
+    CHECK_RC(virtwire_client_adopt(fd, 1, &bad, &c), VIRTWIRE_EINVAL);
+    CHECK(c == NULL);
+    peer_stop();
+
+    fd = peer_start();
+    virtwire_client_options o = { .size = sizeof o, .open_name = "test:///default" };
+    CHECK_RC(virtwire_client_adopt(fd, 1, &o, &c), 0);
+    uint64_t v = 0;
+    remote_connect_get_lib_version_ret r = { 0 };
+    virtwire_call_opts zero = { .timeout_ms = -1 };
+    CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_LIB_VERSION, NULL,
+                                  &r, &zero),
+             VIRTWIRE_EINVAL);
+    struct {
+        virtwire_call_opts known;
+        int later;
+    } newer = { .known = { .size = sizeof newer, .timeout_ms = -1 } };
+    CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_LIB_VERSION, NULL,
+                                  &r, &newer.known),
+             0);
+    newer.later = 1;
+    CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_LIB_VERSION, NULL,
+                                  &r, &newer.known),
+             VIRTWIRE_EINVAL);
+    /* An older caller's structure ends before nret_fds: it is not written. */
+    virtwire_call_opts older = { .size = offsetof(virtwire_call_opts, nret_fds),
+                                 .timeout_ms = -1, .nret_fds = 77 };
+    CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_LIB_VERSION, NULL,
+                                  &r, &older),
+             0);
+    CHECK(older.nret_fds == 77);
+    CHECK_RC(get_lib_version(c, -1, &v), 0);
+    virtwire_client_close(c);
+    peer_stop();
 }
 
 static void test_auth_refused(void)
@@ -349,7 +393,7 @@ static void async_done(virtwire_client *c, const virtwire_call_result *r, void *
 static void test_timeouts(void)
 {
     int fd = peer_start();
-    virtwire_client_options o = { .flags = VIRTWIRE_CLIENT_NO_OPEN };
+    virtwire_client_options o = { .size = sizeof o, .flags = VIRTWIRE_CLIENT_NO_OPEN };
     virtwire_client *c = NULL;
     CHECK_RC(virtwire_client_adopt(fd, 1, &o, &c), 0);
     if (!c)
@@ -371,7 +415,7 @@ static void test_timeouts(void)
     pthread_mutex_lock(&P.m);
     P.hold_next = 1;
     pthread_mutex_unlock(&P.m);
-    virtwire_call_opts ao = { .timeout_ms = 150 };
+    virtwire_call_opts ao = { .size = sizeof ao, .timeout_ms = 150 };
     CHECK_RC(virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_GET_LIB_VERSION,
                                         NULL, &ao, async_done, &b), 0);
     clib_sleep_ms(600);
@@ -397,7 +441,7 @@ static void test_timeouts(void)
 static void test_fds(void)
 {
     int fd = peer_start();
-    virtwire_client_options o = { .flags = VIRTWIRE_CLIENT_NO_OPEN };
+    virtwire_client_options o = { .size = sizeof o, .flags = VIRTWIRE_CLIENT_NO_OPEN };
     virtwire_client *c = NULL;
     CHECK_RC(virtwire_client_adopt(fd, 1, &o, &c), 0);
     if (!c)
@@ -409,7 +453,7 @@ static void test_fds(void)
     CHECK(write(p[1], "hello", 5) == 5);
     remote_domain_create_with_files_args a = { { "d", { 0 }, 0 }, 0 };
     remote_domain_create_with_files_ret r;
-    virtwire_call_opts co = { .arena = &arena, .timeout_ms = 5000, .fds = &p[0], .nfds = 1 };
+    virtwire_call_opts co = { .size = sizeof co, .arena = &arena, .timeout_ms = 5000, .fds = &p[0], .nfds = 1 };
     CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_CREATE_WITH_FILES, &a, &r,
                                   &co), 0);
     CHECK(strcmp(r.dom.name, "hello") == 0 && r.dom.id == 1);
@@ -418,7 +462,7 @@ static void test_fds(void)
 
     int got[2] = { -1, -1 };
     remote_domain_open_graphics_fd_args ga = { { "d", { 0 }, 0 }, 0, 0 };
-    virtwire_call_opts go = { .arena = &arena, .timeout_ms = 5000, .ret_fds = got,
+    virtwire_call_opts go = { .size = sizeof go, .arena = &arena, .timeout_ms = 5000, .ret_fds = got,
                               .ret_fds_max = 2 };
     CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_OPEN_GRAPHICS_FD, &ga,
                                   NULL, &go), 0);
@@ -439,7 +483,7 @@ static void test_fds(void)
 static void test_streams(void)
 {
     int fd = peer_start();
-    virtwire_client_options o = { .flags = VIRTWIRE_CLIENT_NO_OPEN };
+    virtwire_client_options o = { .size = sizeof o, .flags = VIRTWIRE_CLIENT_NO_OPEN };
     virtwire_client *c = NULL;
     CHECK_RC(virtwire_client_adopt(fd, 1, &o, &c), 0);
     if (!c)
@@ -551,7 +595,7 @@ static void test_early_events(int reply_delay_ms)
     P.reply_delay_ms = reply_delay_ms;
     pthread_mutex_unlock(&P.m);
     virtwire_client *c = NULL;
-    virtwire_client_options o = { .call_timeout_ms = 5000 };
+    virtwire_client_options o = { .size = sizeof o, .call_timeout_ms = 5000 };
     CHECK_RC(virtwire_client_adopt(fd, 1, &o, &c), 0);
     if (!c) {
         peer_stop();
@@ -569,7 +613,7 @@ static void test_early_events(int reply_delay_ms)
     /* The events of callbackID 7 sent before the reply are not lost, and
      * come first, in order; callbackID 999's never reach the handler. */
     remote_event_registration reg;
-    virtwire_call_opts co = { .timeout_ms = 5000 };
+    virtwire_call_opts co = { .size = sizeof co, .timeout_ms = 5000 };
     CHECK_RC(remote_register_domain_event_lifecycle(c, &reg, NULL, typed_lifecycle, &mine, &co), 0);
     CHECK(reg.callback_id == 7 && reg.handler_id > 0);
     wait_seen(&all, 6);
@@ -584,7 +628,7 @@ static void test_early_events(int reply_delay_ms)
     /* A refused registration: its error, and no handler left behind (the
      * events sent for its would-be callbackID 8 reach nobody but "all"). */
     virNetMessageError err;
-    virtwire_call_opts eo = { .timeout_ms = 5000, .error = &err };
+    virtwire_call_opts eo = { .size = sizeof eo, .timeout_ms = 5000, .error = &err };
     remote_event_registration bad;
     remote_nonnull_domain dom = { "refused", { 0 }, -1 };
     CHECK_RC(remote_register_domain_event_lifecycle(c, &bad, &dom, typed_lifecycle, &refused, &eo),
@@ -615,6 +659,7 @@ static void test_early_events(int reply_delay_ms)
 int main(void)
 {
     test_handshake();
+    test_sized_options();
     test_auth_refused();
     test_timeouts();
     test_fds();

@@ -59,7 +59,7 @@ static void rpc_init(rpc *r, virtwire_conn *c)
 {
     memset(r, 0, sizeof(*r));
     r->c = c;
-    virtwire_transport_program_callbacks pc = { .on_reply = on_reply };
+    virtwire_transport_program_callbacks pc = { .size = sizeof pc, .on_reply = on_reply };
     CHECK_INT(virtwire_transport_register(virtwire_conn_transport(c), REMOTE_PROGRAM,
                                           REMOTE_PROTOCOL_VERSION, &pc, r, &r->p),
               0);
@@ -151,7 +151,7 @@ static void close_session(rpc *r, virtwire_arena *a)
 
 static void test_unix_raw(const char *sock)
 {
-    virtwire_transport_callbacks cbs = { 0 };
+    virtwire_transport_callbacks cbs = { .size = sizeof cbs };
     virtwire_conn *c = NULL;
     CHECK_INT(virtwire_conn_connect_unix(sock, VIRTWIRE_TRANSPORT_CLIENT, &cbs, NULL, &c), 0);
     if (!c)
@@ -204,7 +204,7 @@ static void test_unix_raw(const char *sock)
 
 static void test_uri(const char *uri)
 {
-    virtwire_transport_callbacks cbs = { 0 };
+    virtwire_transport_callbacks cbs = { .size = sizeof cbs };
     virtwire_conn *c = NULL;
     CHECK_INT(virtwire_conn_connect_uri(uri, 0, VIRTWIRE_TRANSPORT_CLIENT, &cbs, NULL, &c), 0);
     if (!c)

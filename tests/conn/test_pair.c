@@ -152,6 +152,7 @@ static void on_error(virtwire_transport *t, int code, const virNetMessageHeader 
 }
 
 static const virtwire_transport_program_callbacks prog_cbs = {
+    .size = sizeof prog_cbs,
     .on_call = on_call, .on_reply = on_reply, .on_stream = on_stream,
 };
 
@@ -159,7 +160,7 @@ static const virtwire_transport_program_callbacks prog_cbs = {
 static void side_init(side *s, int sock, int is_unix, virtwire_transport_role role)
 {
     memset(s, 0, sizeof(*s));
-    virtwire_transport_callbacks cbs = { .on_error = on_error };
+    virtwire_transport_callbacks cbs = { .size = sizeof cbs, .on_error = on_error };
     CHECK_INT(virtwire_conn_adopt(sock, is_unix, role, &cbs, s, &s->c), 0);
     CHECK_INT(virtwire_transport_register(virtwire_conn_transport(s->c), REMOTE, 1, &prog_cbs, s,
                                           &s->p),
@@ -697,7 +698,7 @@ static void test_errors(void)
 
     /* 5. Connecting: errors. */
     virtwire_conn *c = (virtwire_conn *)&c;
-    virtwire_transport_callbacks none = { 0 };
+    virtwire_transport_callbacks none = { .size = sizeof none };
     errno = 0;
     CHECK_INT(virtwire_conn_connect_unix("no-such-dir/no-such-socket", VIRTWIRE_TRANSPORT_CLIENT,
                                          &none, NULL, &c),
@@ -759,7 +760,7 @@ static void test_tcp(void)
 
     side cl, sv;
     memset(&cl, 0, sizeof(cl));
-    virtwire_transport_callbacks cbs = { .on_error = on_error };
+    virtwire_transport_callbacks cbs = { .size = sizeof cbs, .on_error = on_error };
     CHECK_INT(virtwire_conn_connect_tcp("localhost", ntohs(sa.sin_port), VIRTWIRE_TRANSPORT_CLIENT,
                                         &cbs, &cl, &cl.c),
               0);
@@ -830,7 +831,7 @@ static void test_keepalive(void)
     int sp[2];
     CHECK_INT(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
     ka_ctx k = { 0, 0 };
-    virtwire_transport_callbacks cbs = { .on_send = ka_send, .on_keepalive_dead = ka_dead,
+    virtwire_transport_callbacks cbs = { .size = sizeof cbs, .on_send = ka_send, .on_keepalive_dead = ka_dead,
                                          .clock_ms = ka_clock };
     virtwire_conn *c = NULL;
     CHECK_INT(virtwire_conn_adopt(sp[0], 1, VIRTWIRE_TRANSPORT_CLIENT, &cbs, &k, &c), 0);

@@ -157,6 +157,7 @@ static int h_upload(virtwire_server_call *call, void *opaque)
     ss->s = s;
     ss->seed = (uint32_t)a->offset;
     static const virtwire_server_stream_callbacks cbs = {
+        .size = sizeof cbs,
         .on_data = up_data, .on_finish = up_finish, .on_abort = up_abort, .on_close = up_close,
     };
     if (!virtwire_server_call_stream(call, 0, &cbs, ss)) {
@@ -211,6 +212,7 @@ static int h_download(virtwire_server_call *call, void *opaque)
     ss->seed = (uint32_t)a->offset;
     ss->total = a->length;
     static const virtwire_server_stream_callbacks cbs = {
+        .size = sizeof cbs,
         .on_pull = down_pull, .on_close = down_close, .on_finish = down_finish,
     };
     if (!virtwire_server_call_stream(call, 0, &cbs, ss)) {
@@ -240,7 +242,7 @@ static void on_close(virtwire_server_client *c, void *opaque)
 void fsrv_init(fsrv *s, const char *name, int tcp)
 {
     memset(s, 0, sizeof *s);
-    virtwire_server_callbacks cbs = { .on_open = on_open, .on_close = on_close };
+    virtwire_server_callbacks cbs = { .size = sizeof cbs, .on_open = on_open, .on_close = on_close };
     if (virtwire_server_new(&cbs, s, &s->srv) < 0 ||
         virtwire_server_register(s->srv, &remote_program) < 0) {
         fprintf(stderr, "fsrv: cannot create the server\n");

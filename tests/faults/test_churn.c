@@ -162,7 +162,7 @@ static void test_connections(void)
         remote_domain_lookup_by_name_args a = { (char *)"vm1" };
         remote_domain_lookup_by_name_ret r;
         virtwire_arena arena = VIRTWIRE_ARENA_INIT;
-        virtwire_call_opts o = { .arena = &arena, .timeout_ms = 5000 };
+        virtwire_call_opts o = { .size = sizeof o, .arena = &arena, .timeout_ms = 5000 };
         CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME, &a,
                                       &r, &o),
                  0);

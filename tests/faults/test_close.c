@@ -98,7 +98,7 @@ static virtwire_client *connect_to(const flib_peer *p)
 static int lib_version(virtwire_client *c, int timeout_ms)
 {
     remote_connect_get_lib_version_ret r = { 0 };
-    virtwire_call_opts o = { .timeout_ms = timeout_ms };
+    virtwire_call_opts o = { .size = sizeof o, .timeout_ms = timeout_ms };
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_LIB_VERSION, NULL, &r,
                                 &o);
 }
@@ -190,7 +190,7 @@ static void client_cut(size_t cut, size_t big_len)
         k[i].c = c;
         pthread_create(&k[i].th, NULL, caller_main, &k[i]);
     }
-    virtwire_call_opts ao = { .timeout_ms = 10000 };
+    virtwire_call_opts ao = { .size = sizeof ao, .timeout_ms = 10000 };
     CHECK_RC(virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_GET_LIB_VERSION,
                                         NULL, &ao, on_done_cb, &done),
              0);
@@ -289,7 +289,7 @@ static void client_fds(int nsend)
         char *name = (char *)"test";
         remote_domain_open_graphics_fd_args a = { { name, { 0 }, 1 }, 0, 0 };
         int got[8];
-        virtwire_call_opts o = { .timeout_ms = 10000, .ret_fds = got, .ret_fds_max = 8 };
+        virtwire_call_opts o = { .size = sizeof o, .timeout_ms = 10000, .ret_fds = got, .ret_fds_max = 8 };
         CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_OPEN_GRAPHICS_FD, &a,
                                       NULL, &o),
                  VIRTWIRE_ECLOSED);

@@ -46,7 +46,7 @@ static void *sync_caller(void *arg)
     int *bad = arg;
     for (int i = 0; i < NCALLS; i++) {
         remote_connect_get_lib_version_ret r = { 0 };
-        virtwire_call_opts o = { .timeout_ms = 20000 };
+        virtwire_call_opts o = { .size = sizeof o, .timeout_ms = 20000 };
         int rc = virtwire_client_call(C, &remote_program, REMOTE_PROC_CONNECT_GET_LIB_VERSION,
                                       NULL, &r, &o);
         if (rc != 0 || r.lib_ver != 42) {
@@ -68,7 +68,7 @@ static void *fd_caller(void *arg)
         remote_domain_create_with_files_args a = { { name, { 0 }, 1 }, 0 };
         remote_domain_create_with_files_ret r;
         virtwire_arena arena = VIRTWIRE_ARENA_INIT;
-        virtwire_call_opts o = { .arena = &arena, .timeout_ms = 20000, .fds = fds, .nfds = 3 };
+        virtwire_call_opts o = { .size = sizeof o, .arena = &arena, .timeout_ms = 20000, .fds = fds, .nfds = 3 };
         int rc = virtwire_client_call(C, &remote_program, REMOTE_PROC_DOMAIN_CREATE_WITH_FILES, &a,
                                       &r, &o);
         if (rc != 0 || r.dom.id != 3 || strcmp(r.dom.name, "test") != 0)
@@ -124,7 +124,7 @@ static void test_calls(void)
 
     char uri[200];
     snprintf(uri, sizeof uri, "test+unix:///default?socket=%s", S.path);
-    virtwire_client_options co = { .keepalive_interval_ms = 100, .keepalive_count = 2 };
+    virtwire_client_options co = { .size = sizeof co, .keepalive_interval_ms = 100, .keepalive_count = 2 };
     CHECK_RC(virtwire_client_connect(uri, &co, &C), 0);
     if (!C) {
         flib_storm_stop();
@@ -138,7 +138,7 @@ static void test_calls(void)
     for (int i = 0; i < NBIG; i++) {
         texts[i] = text(BIG_LEN, (uint32_t)i);
         remote_connect_domain_xml_from_native_args a = { (char *)"n", texts[i], 0 };
-        virtwire_call_opts o = { .timeout_ms = 20000 };
+        virtwire_call_opts o = { .size = sizeof o, .timeout_ms = 20000 };
         CHECK_RC(virtwire_client_call_async(C, &remote_program,
                                             REMOTE_PROC_CONNECT_DOMAIN_XML_FROM_NATIVE, &a, &o,
                                             big_done, &b),
@@ -192,7 +192,7 @@ static void test_calls(void)
      * stretched by the signals. */
     uint64_t t0 = flib_now_ms();
     remote_connect_get_hostname_ret hr;
-    virtwire_call_opts ho = { .timeout_ms = 300 };
+    virtwire_call_opts ho = { .size = sizeof ho, .timeout_ms = 300 };
     CHECK_RC(virtwire_client_call(C, &remote_program, REMOTE_PROC_CONNECT_GET_HOSTNAME, NULL, &hr,
                                   &ho),
              VIRTWIRE_ETIMEDOUT);
@@ -270,13 +270,13 @@ static void test_conn(void)
     CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
     flib_bufsize(sv[0], 4096, 4096);
     flib_bufsize(sv[1], 4096, 4096);
-    static const virtwire_transport_callbacks cbs;
+    static const virtwire_transport_callbacks cbs = { .size = sizeof cbs };
     virtwire_conn *a = NULL, *b = NULL;
     CHECK_RC(virtwire_conn_adopt(sv[0], 1, VIRTWIRE_TRANSPORT_CLIENT, &cbs, NULL, &a), 0);
     CHECK_RC(virtwire_conn_adopt(sv[1], 1, VIRTWIRE_TRANSPORT_SERVER, &cbs, NULL, &b), 0);
     receiver r = { b, 0, 0 };
-    static const virtwire_transport_program_callbacks send_cbs;
-    static const virtwire_transport_program_callbacks recv_cbs = { .on_call = on_call };
+    static const virtwire_transport_program_callbacks send_cbs = { .size = sizeof send_cbs };
+    static const virtwire_transport_program_callbacks recv_cbs = { .size = sizeof recv_cbs, .on_call = on_call };
     virtwire_transport_program *tp = NULL, *rp = NULL;
     CHECK_RC(virtwire_transport_register(virtwire_conn_transport(a), REMOTE_PROGRAM,
                                          REMOTE_PROTOCOL_VERSION, &send_cbs, NULL, &tp),

@@ -64,7 +64,7 @@ static void *wait_call(void *arg)
 {
     waiter *w = arg;
     remote_connect_get_lib_version_ret r;
-    virtwire_call_opts o = { .timeout_ms = 0 }; /* no limit of its own */
+    virtwire_call_opts o = { .size = sizeof o, .timeout_ms = 0 }; /* no limit of its own */
     w->rc = virtwire_client_call(w->c, &remote_program, REMOTE_PROC_CONNECT_GET_LIB_VERSION, NULL,
                                  &r, &o);
     w->at = flib_now_ms();
@@ -101,7 +101,7 @@ static void expect_death(virtwire_client *c, watch *w, uint64_t t0, int call)
         CHECK(k.at - t0 <= DEADLINE + SLACK);
     }
     remote_connect_get_lib_version_ret r;
-    virtwire_call_opts o = { .timeout_ms = 5000 };
+    virtwire_call_opts o = { .size = sizeof o, .timeout_ms = 5000 };
     CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_LIB_VERSION, NULL,
                                   &r, &o),
              VIRTWIRE_ECLOSED);
@@ -111,7 +111,7 @@ static virtwire_client *connect_ka(const char *path, watch *w)
 {
     char uri[200];
     snprintf(uri, sizeof uri, "test+unix:///default?socket=%s", path);
-    virtwire_client_options o = { .keepalive_interval_ms = INTERVAL, .keepalive_count = COUNT };
+    virtwire_client_options o = { .size = sizeof o, .keepalive_interval_ms = INTERVAL, .keepalive_count = COUNT };
     virtwire_client *c = NULL;
     CHECK_RC(virtwire_client_connect(uri, &o, &c), 0);
     pthread_mutex_init(&w->m, NULL);
@@ -241,7 +241,7 @@ static void test_alive(void)
         CHECK(w.closed == 0);
         CHECK_RC(virtwire_client_error(c), 0);
         remote_connect_get_lib_version_ret r = { 0 };
-        virtwire_call_opts o = { .timeout_ms = 5000 };
+        virtwire_call_opts o = { .size = sizeof o, .timeout_ms = 5000 };
         CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_LIB_VERSION,
                                       NULL, &r, &o),
                  0);
@@ -268,7 +268,7 @@ static void test_mockd(void)
         remote_domain_lookup_by_name_args a = { (char *)"test" };
         remote_domain_lookup_by_name_ret r;
         virtwire_arena arena = VIRTWIRE_ARENA_INIT;
-        virtwire_call_opts o = { .arena = &arena, .timeout_ms = 5000 };
+        virtwire_call_opts o = { .size = sizeof o, .arena = &arena, .timeout_ms = 5000 };
         CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME, &a,
                                       &r, &o),
                  0);

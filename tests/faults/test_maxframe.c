@@ -196,7 +196,7 @@ static void test_client(void)
     }
     long r_stream = flib_rss_kib(0);
     remote_connect_get_lib_version_ret lv = { 0 };
-    virtwire_call_opts o = { .timeout_ms = 30000 };
+    virtwire_call_opts o = { .size = sizeof o, .timeout_ms = 30000 };
     CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_LIB_VERSION, NULL,
                                   &lv, &o),
              0);

@@ -220,10 +220,10 @@ static void test_conn(void)
     flib_bufsize(sv[0], 1024, 1024);
     flib_bufsize(sv[1], 1024, 1024);
     virtwire_conn *c = NULL;
-    static const virtwire_transport_callbacks cbs;
+    static const virtwire_transport_callbacks cbs = { .size = sizeof cbs };
     CHECK_RC(virtwire_conn_adopt(sv[0], 1, VIRTWIRE_TRANSPORT_CLIENT, &cbs, NULL, &c), 0);
     virtwire_transport_program *tp = NULL;
-    static const virtwire_transport_program_callbacks pcbs;
+    static const virtwire_transport_program_callbacks pcbs = { .size = sizeof pcbs };
     CHECK_RC(virtwire_transport_register(virtwire_conn_transport(c), REMOTE_PROGRAM,
                                          REMOTE_PROTOCOL_VERSION, &pcbs, NULL, &tp),
              0);
@@ -379,7 +379,7 @@ static void test_client(void)
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     snprintf(sa.sun_path, sizeof sa.sun_path, "%s", p.path);
     CHECK(connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0);
-    virtwire_client_options o = { .open_name = "test:///default" };
+    virtwire_client_options o = { .size = sizeof o, .open_name = "test:///default" };
     virtwire_client *c = NULL;
     CHECK_RC(virtwire_client_adopt(fd, 1, &o, &c), 0);
     if (c) {
@@ -391,7 +391,7 @@ static void test_client(void)
             texts[i] = text(BIG_LEN, 100u + (uint32_t)i);
             remote_connect_domain_xml_from_native_args a = { (char *)"native", texts[i],
                                                              100u + (unsigned)i };
-            virtwire_call_opts co = { .arena = &arenas[i], .timeout_ms = 20000 };
+            virtwire_call_opts co = { .size = sizeof co, .arena = &arenas[i], .timeout_ms = 20000 };
             CHECK_RC(virtwire_client_call_async(c, &remote_program,
                                                 REMOTE_PROC_CONNECT_DOMAIN_XML_FROM_NATIVE, &a,
                                                 &co, big_done, &b),
@@ -681,13 +681,13 @@ static void test_pause(void)
     int fds0 = flib_count_fds(0);
     int sv[2];
     CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
-    static const virtwire_transport_callbacks cbs;
+    static const virtwire_transport_callbacks cbs = { .size = sizeof cbs };
     virtwire_conn *a = NULL, *b = NULL;
     CHECK_RC(virtwire_conn_adopt(sv[0], 1, VIRTWIRE_TRANSPORT_CLIENT, &cbs, NULL, &a), 0);
     CHECK_RC(virtwire_conn_adopt(sv[1], 1, VIRTWIRE_TRANSPORT_SERVER, &cbs, NULL, &b), 0);
     pauser r = { b, 0, 3 };
-    static const virtwire_transport_program_callbacks send_cbs;
-    static const virtwire_transport_program_callbacks recv_cbs = { .on_call = pause_on_call };
+    static const virtwire_transport_program_callbacks send_cbs = { .size = sizeof send_cbs };
+    static const virtwire_transport_program_callbacks recv_cbs = { .size = sizeof recv_cbs, .on_call = pause_on_call };
     virtwire_transport_program *tp = NULL, *rp = NULL;
     CHECK_RC(virtwire_transport_register(virtwire_conn_transport(a), REMOTE_PROGRAM,
                                          REMOTE_PROTOCOL_VERSION, &send_cbs, NULL, &tp),
@@ -828,7 +828,7 @@ static void async_done(virtwire_client *c, const virtwire_call_result *r, void *
 static int lib_version(virtwire_client *c, int timeout_ms, uint64_t *v)
 {
     remote_connect_get_lib_version_ret r = { 0 };
-    virtwire_call_opts o = { .timeout_ms = timeout_ms };
+    virtwire_call_opts o = { .size = sizeof o, .timeout_ms = timeout_ms };
     int rc = virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_LIB_VERSION, NULL,
                                   &r, &o);
     *v = r.lib_ver;
@@ -838,7 +838,7 @@ static int lib_version(virtwire_client *c, int timeout_ms, uint64_t *v)
 static int hostname(virtwire_client *c, int timeout_ms)
 {
     remote_connect_get_hostname_ret r = { NULL };
-    virtwire_call_opts o = { .timeout_ms = timeout_ms };
+    virtwire_call_opts o = { .size = sizeof o, .timeout_ms = timeout_ms };
     int rc = virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_HOSTNAME, NULL, &r,
                                   &o);
     if (rc == 0) {
@@ -880,7 +880,7 @@ static void test_trickle_client(void)
         CHECK(v2 > v1);
 
         int done = 0;
-        virtwire_call_opts ao = { .timeout_ms = 150 };
+        virtwire_call_opts ao = { .size = sizeof ao, .timeout_ms = 150 };
         t0 = flib_now_ms();
         CHECK_RC(virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_GET_HOSTNAME,
                                             NULL, &ao, async_done, &done),
@@ -904,7 +904,7 @@ static void test_trickle_client(void)
 
     /* The handshake itself under a timeout shorter than a reply. */
     flib_peer_start(&p, "trickle", script_trickle, NULL);
-    virtwire_client_options o = { .open_timeout_ms = 20 };
+    virtwire_client_options o = { .size = sizeof o, .open_timeout_ms = 20 };
     c = NULL;
     t0 = flib_now_ms();
     CHECK_RC(virtwire_client_connect(uri, &o, &c), VIRTWIRE_ETIMEDOUT);

@@ -24,7 +24,7 @@ int main(int argc, char **argv)
     }
     virtwire_arena arena = VIRTWIRE_ARENA_INIT;
     virNetMessageError err;
-    virtwire_call_opts opts = { .arena = &arena, .timeout_ms = 10000, .error = &err };
+    virtwire_call_opts opts = { .size = sizeof opts, .arena = &arena, .timeout_ms = 10000, .error = &err };
     remote_connect_get_lib_version_ret ver;
     rc = remote_call_connect_get_lib_version(c, &ver, &opts);
     if (rc < 0) {

@@ -75,7 +75,7 @@ static int h_vol_upload(virtwire_server_call *call, const remote_storage_vol_upl
 {
     (void)a;
     (void)opaque;
-    static const virtwire_server_stream_callbacks cbs = { .on_data = upload_data,
+    static const virtwire_server_stream_callbacks cbs = { .size = sizeof cbs, .on_data = upload_data,
                                                           .on_close = upload_close };
     return virtwire_server_call_stream(call, 0, &cbs, NULL) ? 0 : -1;
 }
@@ -100,7 +100,7 @@ int main(int argc, char **argv)
 {
     if (argc != 4)
         return 2;
-    virtwire_server_callbacks cbs = { .on_close = on_close };
+    virtwire_server_callbacks cbs = { .size = sizeof cbs, .on_close = on_close };
     virtwire_server *srv;
     if (virtwire_server_new(&cbs, NULL, &srv) < 0 ||
         virtwire_server_register(srv, &remote_program) < 0 ||

@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -365,9 +366,9 @@ static void test_callbacks_and_misuse(void)
     /* on_send must not send. */
     virtwire_transport *t;
     virtwire_transport_program *p = NULL;
-    virtwire_transport_callbacks cbs = { .on_send = send_in_on_send };
+    virtwire_transport_callbacks cbs = { .size = sizeof cbs, .on_send = send_in_on_send };
     CHECK_INT(virtwire_transport_new(VIRTWIRE_TRANSPORT_CLIENT, &cbs, &p, &t), 0);
-    virtwire_transport_program_callbacks pcbs = { 0 };
+    virtwire_transport_program_callbacks pcbs = { .size = sizeof pcbs };
     CHECK_INT(virtwire_transport_register(t, REMOTE, 1, &pcbs, NULL, &p), 0);
     CHECK_INT(virtwire_transport_send(p, 1, VIR_NET_CALL, VIR_NET_OK, 0, NULL, 0, NULL, 0), 0);
     CHECK(virtwire_transport_program_transport(p) == t);
@@ -409,6 +410,14 @@ static void test_callbacks_and_misuse(void)
     }
     CHECK_STR(virtwire_strerror(VIRTWIRE_ENOMEM), "out of memory");
     CHECK(virtwire_error_name(-19) == NULL);
+    /* Fatal wherever returned, fatal in some places only, never fatal
+     * (tests/bad-input checks each against what the runtime did). */
+    CHECK(virtwire_error_is_fatal(VIRTWIRE_EFRAME_LENGTH));
+    CHECK(virtwire_error_is_fatal(VIRTWIRE_ECLOSED));
+    CHECK(!virtwire_error_is_fatal(VIRTWIRE_EMSG_ROLE));
+    CHECK(!virtwire_error_is_fatal(VIRTWIRE_EPROGRAM));
+    CHECK(!virtwire_error_is_fatal(VIRTWIRE_OK));
+    CHECK(!virtwire_error_is_fatal(-19));
 }
 
 /* xorshift32: a fixed-seed generator, so that failures replay. */
@@ -498,8 +507,71 @@ static void test_garbage(void)
     CHECK(delivered > 1000 && dropped > 1000 && fatal > 1000 && with_fds > 10);
 }
 
+static void never_on_error(virtwire_transport *t, int code, const virNetMessageHeader *hdr,
+                           int fatal, void *opaque)
+{
+    (void)t, (void)code, (void)hdr, (void)fatal, (void)opaque;
+    CHECK(!"on_error past the caller's size was called");
+}
+
+/* Structures that can grow (docs/reference.md): the size word says which
+ * members the caller knows of. */
+static void test_sized_structures(void)
+{
+    virtwire_transport *t = NULL;
+    virtwire_transport_program *p = NULL;
+    virtwire_transport_callbacks cbs = { .on_send = send_in_on_send };
+
+    /* No size: refused, whatever the members say. */
+    CHECK_INT(virtwire_transport_new(VIRTWIRE_TRANSPORT_CLIENT, &cbs, NULL, &t), VIRTWIRE_EINVAL);
+    CHECK(t == NULL);
+    /* A size below the size word itself, or absurdly large: refused. */
+    cbs.size = sizeof(size_t) - 1;
+    CHECK_INT(virtwire_transport_new(VIRTWIRE_TRANSPORT_CLIENT, &cbs, NULL, &t), VIRTWIRE_EINVAL);
+    cbs.size = (size_t)1 << 20;
+    CHECK_INT(virtwire_transport_new(VIRTWIRE_TRANSPORT_CLIENT, &cbs, NULL, &t), VIRTWIRE_EINVAL);
+
+    /* A caller built against a newer header: its structure is larger.
+     * Unknown members that are zero are fine; a non-zero one is refused
+     * rather than ignored. */
+    struct {
+        virtwire_transport_callbacks known;
+        void (*later)(void);
+    } newer = { .known = { .on_send = send_in_on_send } };
+    newer.known.size = sizeof newer;
+    CHECK_INT(virtwire_transport_new(VIRTWIRE_TRANSPORT_CLIENT, &newer.known, NULL, &t), 0);
+    virtwire_transport_free(t);
+    t = NULL;
+    newer.later = (void (*)(void))test_sized_structures;
+    CHECK_INT(virtwire_transport_new(VIRTWIRE_TRANSPORT_CLIENT, &newer.known, NULL, &t),
+              VIRTWIRE_EINVAL);
+    CHECK(t == NULL);
+
+    /* A caller built against an older header: members past its size are
+     * taken as NULL even when its memory holds something there. */
+    virtwire_transport_callbacks older = { .size = offsetof(virtwire_transport_callbacks,
+                                                            on_error),
+                                           .on_send = send_in_on_send,
+                                           .on_error = never_on_error };
+    CHECK_INT(virtwire_transport_new(VIRTWIRE_TRANSPORT_CLIENT, &older, NULL, &t), 0);
+    /* A frame of an unknown type is fatal and reported to on_error, which
+     * must not be called: the caller did not know of it. */
+    static const unsigned char bad_type[] = { 0, 0, 0, 28, 0x20, 0, 0x80, 0x86, 0, 0, 0, 1,
+                                              0, 0, 0, 1, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0 };
+    CHECK(virtwire_transport_receive(t, bad_type, sizeof bad_type) < 0);
+    CHECK_INT(virtwire_transport_error(t), VIRTWIRE_EMSG_TYPE);
+
+    /* The same rule for program callbacks. */
+    virtwire_transport_program_callbacks pcbs = { 0 };
+    CHECK_INT(virtwire_transport_register(t, REMOTE, 1, &pcbs, NULL, &p), VIRTWIRE_EINVAL);
+    pcbs.size = sizeof pcbs;
+    CHECK_INT(virtwire_transport_register(t, REMOTE, 1, &pcbs, NULL, &p), 0);
+    virtwire_transport_free(t);
+}
+
 int main(void)
 {
+    test_sized_structures();
     test_length_word();
     test_type_and_status();
     test_replies();

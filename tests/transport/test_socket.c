@@ -145,8 +145,8 @@ static void peer_init(peer *me, virtwire_transport_role role, int sock)
     memset(me, 0, sizeof(*me));
     me->sock = sock;
     me->kept_fd = -1;
-    virtwire_transport_callbacks cbs = { .on_send = on_send };
-    virtwire_transport_program_callbacks pcbs = { .on_call = server_call, .on_reply = client_reply };
+    virtwire_transport_callbacks cbs = { .size = sizeof cbs, .on_send = on_send };
+    virtwire_transport_program_callbacks pcbs = { .size = sizeof pcbs, .on_call = server_call, .on_reply = client_reply };
     CHECK_INT(virtwire_transport_new(role, &cbs, me, &me->t), 0);
     CHECK_INT(virtwire_transport_register(me->t, REMOTE, 1, &pcbs, me, &me->p), 0);
 }

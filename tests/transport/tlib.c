@@ -263,6 +263,7 @@ void tl_endpoint_init(tl_endpoint *e, const char *name, virtwire_transport_role 
     memset(e, 0, sizeof(*e));
     e->name = name;
     virtwire_transport_callbacks cbs = {
+        .size = sizeof cbs,
         .on_send = on_send,
         .on_error = on_error,
         .on_keepalive_dead = on_dead,
@@ -292,6 +293,7 @@ void tl_endpoint_fini(tl_endpoint *e)
 virtwire_transport_program *tl_register(tl_endpoint *e, uint32_t program, uint32_t version)
 {
     static const virtwire_transport_program_callbacks cbs = {
+        .size = sizeof cbs,
         .on_call = on_call,
         .on_reply = on_reply,
         .on_message = on_message,

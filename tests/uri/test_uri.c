@@ -565,7 +565,7 @@ static void group_sockets(void)
         CHECK(rc == 0, "%s: parse rc %d", c->uri, rc);
         if (rc != 0)
             continue;
-        virtwire_uri_env env = { world_exists, world_getenv, &c->euid, (void *)&c->world };
+        virtwire_uri_env env = { sizeof env, world_exists, world_getenv, &c->euid, (void *)&c->world };
         char buf[256];
         memset(buf, 'x', sizeof buf);
         rc = virtwire_uri_socket_path_env(uri, c->flags, &env, buf, sizeof buf);
@@ -590,7 +590,7 @@ static void group_buffer(void)
     size_t n = strlen(want);
     struct world world = { NOFILES };
     uid_t root = 0;
-    virtwire_uri_env env = { world_exists, world_getenv, &root, &world };
+    virtwire_uri_env env = { sizeof env, world_exists, world_getenv, &root, &world };
     char buf[64];
 
     CHECK(virtwire_uri_parse("qemu:///system", &uri) == 0, "parse");
@@ -619,7 +619,7 @@ static void group_buffer(void)
     longdir[sizeof longdir - 1] = '\0';
     struct world far = { NOFILES, .xdg_runtime_dir = longdir };
     uid_t user = 1000;
-    virtwire_uri_env env2 = { world_exists, world_getenv, &user, &far };
+    virtwire_uri_env env2 = { sizeof env2, world_exists, world_getenv, &user, &far };
     CHECK(virtwire_uri_parse("qemu:///session", &uri) == 0, "parse");
     if (!uri)
         return;

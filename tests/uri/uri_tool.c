@@ -81,7 +81,7 @@ static void report(const char *text, const virtwire_uri_env *env, unsigned int f
 int main(int argc, char **argv)
 {
     uid_t euid;
-    virtwire_uri_env env = { 0 };
+    virtwire_uri_env env = { .size = sizeof env };
     unsigned int flags = 0;
     int i = 1;
 

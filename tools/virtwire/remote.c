@@ -175,6 +175,7 @@ static int connect_to(const char *uri, const virtwire_program *prog, const opts 
                       virtwire_client **c)
 {
     virtwire_client_options co = {
+        .size = sizeof co,
         .flags = (o->readonly ? VIRTWIRE_CLIENT_READONLY : 0) |
                  (prog == &admin_program ? VIRTWIRE_CLIENT_ADMIN : 0),
         .keepalive_interval_ms = 5000,
@@ -293,7 +294,7 @@ int vt_cmd_call(int argc, char **argv)
     void *ret = alloc_ret(pr, &arena);
     virNetMessageError err;
     int fds[32];
-    virtwire_call_opts co = { .arena = &arena, .timeout_ms = o.timeout_ms, .error = &err,
+    virtwire_call_opts co = { .size = sizeof co, .arena = &arena, .timeout_ms = o.timeout_ms, .error = &err,
                               .ret_fds = fds, .ret_fds_max = 32 };
     rc = virtwire_client_call(c, prog, pr->number, args, ret, &co);
     for (size_t i = 0; i < co.nret_fds; i++)
@@ -409,7 +410,7 @@ static int register_one(virtwire_client *c, const virtwire_program *prog,
     json_decref(j);
     void *ret = rc == 0 ? alloc_ret(pr, &arena) : NULL;
     if (rc == 0) {
-        virtwire_call_opts co = { .arena = &arena, .timeout_ms = timeout_ms };
+        virtwire_call_opts co = { .size = sizeof co, .arena = &arena, .timeout_ms = timeout_ms };
         rc = virtwire_client_call(c, prog, pr->number, args, ret, &co);
     }
     if (rc == 0) {
@@ -426,7 +427,7 @@ static int register_one(virtwire_client *c, const virtwire_program *prog,
 static void deregister(virtwire_client *c, const reg *r, int timeout_ms)
 {
     remote_connect_domain_event_callback_deregister_any_args a = { .callbackID = r->callback_id };
-    virtwire_call_opts co = { .timeout_ms = timeout_ms };
+    virtwire_call_opts co = { .size = sizeof co, .timeout_ms = timeout_ms };
     /* Every deregistration's argument is { int callbackID; }. */
     if (r->dereg->args && r->dereg->args->size == sizeof(a))
         virtwire_client_call(c, r->prog, r->dereg->number, &a, NULL, &co);
@@ -662,7 +663,7 @@ static int xfer_start(xfer *x, int argc, char **argv, const char *cmd, const cha
         return rc;
     x->ret = alloc_ret(x->pr, &x->arena);
     virNetMessageError err;
-    virtwire_call_opts co = { .arena = &x->arena, .timeout_ms = x->o.timeout_ms, .error = &err };
+    virtwire_call_opts co = { .size = sizeof co, .arena = &x->arena, .timeout_ms = x->o.timeout_ms, .error = &err };
     rc = virtwire_client_stream_call(x->c, x->prog, x->pr->number, args, x->ret, &co, &x->s);
     if (rc < 0)
         return call_failed(x->pr->name, rc, &err);

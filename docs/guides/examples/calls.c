@@ -68,7 +68,7 @@ static int timeouts(virtwire_client *c)
 {
     virtwire_arena arena = VIRTWIRE_ARENA_INIT;
     virNetMessageError err;
-    virtwire_call_opts opts = { .arena = &arena, .timeout_ms = 50, .error = &err };
+    virtwire_call_opts opts = { .size = sizeof opts, .arena = &arena, .timeout_ms = 50, .error = &err };
     remote_connect_get_sysinfo_args sa = { .flags = 0 };
     remote_connect_get_sysinfo_ret sr;
     int status = 0;
@@ -107,7 +107,7 @@ int main(int argc, char **argv)
     const char *domain = argc > 2 && !timeout_walk ? argv[2] : "test";
 
     /* Calls without a timeout of their own wait at most 10 s. */
-    virtwire_client_options copts = { .call_timeout_ms = 10000 };
+    virtwire_client_options copts = { .size = sizeof copts, .call_timeout_ms = 10000 };
     virtwire_client *c;
     int rc = virtwire_client_connect(uri, &copts, &c);
     if (rc < 0) {
@@ -124,7 +124,7 @@ int main(int argc, char **argv)
      * released together by virtwire_arena_reset(). */
     virtwire_arena arena = VIRTWIRE_ARENA_INIT;
     virNetMessageError err;
-    virtwire_call_opts opts = { .arena = &arena, .timeout_ms = 5000, .error = &err };
+    virtwire_call_opts opts = { .size = sizeof opts, .arena = &arena, .timeout_ms = 5000, .error = &err };
     int status = 0;
 
     remote_connect_get_hostname_ret host;
@@ -161,7 +161,7 @@ int main(int argc, char **argv)
     virtwire_arena_reset(&arena);
 
     /* Heap mode (no arena): the reply is the caller's to free. */
-    virtwire_call_opts heap = { .timeout_ms = -1 /* the client's default */ };
+    virtwire_call_opts heap = { .size = sizeof heap, .timeout_ms = -1 /* the client's default */ };
     remote_connect_list_all_domains_args la = { .need_results = 1, .flags = 0 };
     remote_connect_list_all_domains_ret all;
     rc = remote_call_connect_list_all_domains(c, &la, &all, &heap);

@@ -118,7 +118,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: guide-events URI DOMAIN OTHER\n");
         return 2;
     }
-    virtwire_client_options copts = { .call_timeout_ms = TIMEOUT_MS };
+    virtwire_client_options copts = { .size = sizeof copts, .call_timeout_ms = TIMEOUT_MS };
     virtwire_client *c;
     int rc = virtwire_client_connect(argv[1], &copts, &c);
     if (rc < 0)
@@ -126,7 +126,7 @@ int main(int argc, char **argv)
 
     virtwire_arena arena = VIRTWIRE_ARENA_INIT;
     virNetMessageError err;
-    virtwire_call_opts opts = { .arena = &arena, .timeout_ms = TIMEOUT_MS, .error = &err };
+    virtwire_call_opts opts = { .size = sizeof opts, .arena = &arena, .timeout_ms = TIMEOUT_MS, .error = &err };
     remote_domain_lookup_by_name_args la = { .name = argv[2] }, lb = { .name = argv[3] };
     remote_domain_lookup_by_name_ret dom, other;
     if ((rc = remote_call_domain_lookup_by_name(c, &la, &dom, &opts)) < 0 ||

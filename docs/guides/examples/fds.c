@@ -128,7 +128,7 @@ static int pipe_with(const char *line)
 static int client(const char *uri)
 {
     /* The server above only knows two procedures: no open handshake. */
-    virtwire_client_options copts = { .flags = VIRTWIRE_CLIENT_NO_OPEN, .call_timeout_ms = 5000 };
+    virtwire_client_options copts = { .size = sizeof copts, .flags = VIRTWIRE_CLIENT_NO_OPEN, .call_timeout_ms = 5000 };
     virtwire_client *c;
     int rc = virtwire_client_connect(uri, &copts, &c);
     if (rc < 0) {
@@ -150,7 +150,7 @@ static int client(const char *uri)
 
     /* Passing: the fds are lent to the call and stay the caller's. */
     int fds[2] = { pipe_with("alpha\n"), pipe_with("beta\n") };
-    virtwire_call_opts opts = { .arena = &arena, .error = &err, .timeout_ms = -1,
+    virtwire_call_opts opts = { .size = sizeof opts, .arena = &arena, .error = &err, .timeout_ms = -1,
                                 .fds = fds, .nfds = 2 };
     remote_domain_create_xml_with_files_args ca = { .xml_desc = (char *)"<domain/>" };
     remote_domain_create_xml_with_files_ret cr;
@@ -168,7 +168,7 @@ static int client(const char *uri)
     /* Receiving: up to ret_fds_max fds land in ret_fds, owned by the caller
      * (close-on-exec set); any beyond that are closed. */
     int got[1];
-    virtwire_call_opts ropts = { .arena = &arena, .error = &err, .timeout_ms = -1,
+    virtwire_call_opts ropts = { .size = sizeof ropts, .arena = &arena, .error = &err, .timeout_ms = -1,
                                  .ret_fds = got, .ret_fds_max = 1 };
     remote_domain_open_graphics_fd_args ga = { .dom = { .name = (char *)"demo" }, .idx = 0 };
     rc = remote_call_domain_open_graphics_fd(c, &ga, &ropts);

@@ -159,7 +159,7 @@ static int h_screenshot(virtwire_server_call *call, const remote_domain_screensh
                                           "Domain not found: no domain with matching name '%s'",
                                           a->dom.name);
     /* The stream opens when the reply (the MIME type) has gone out. */
-    static const virtwire_server_stream_callbacks cbs = { .on_pull = screenshot_pull };
+    static const virtwire_server_stream_callbacks cbs = { .size = sizeof cbs, .on_pull = screenshot_pull };
     if (!virtwire_server_call_stream(call, 0, &cbs, NULL))
         return -1;
     char **mime = virtwire_server_call_alloc(call, sizeof *mime);
@@ -229,7 +229,7 @@ int main(int argc, char **argv)
             ka_count = (unsigned)atoi(argv[i + 1]);
     }
 
-    virtwire_server_callbacks cbs = { .on_close = on_close, .on_unknown = on_unknown };
+    virtwire_server_callbacks cbs = { .size = sizeof cbs, .on_close = on_close, .on_unknown = on_unknown };
     static const remote_server_binding binding = { &handlers, NULL };
     virtwire_server *srv;
     if (virtwire_server_new(&cbs, NULL, &srv) < 0)

@@ -175,7 +175,7 @@ static int screenshot(virtwire_client *c, const char *domain, const char *path)
 {
     virtwire_arena arena = VIRTWIRE_ARENA_INIT;
     virNetMessageError err;
-    virtwire_call_opts opts = { .arena = &arena, .timeout_ms = TIMEOUT_MS, .error = &err };
+    virtwire_call_opts opts = { .size = sizeof opts, .arena = &arena, .timeout_ms = TIMEOUT_MS, .error = &err };
     remote_domain_lookup_by_name_args la = { .name = (char *)domain };
     remote_domain_lookup_by_name_ret lr;
     int rc = remote_call_domain_lookup_by_name(c, &la, &lr, &opts);
@@ -224,7 +224,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: guide-streams URI POOL VOLUME DOMAIN SCREENSHOT_FILE\n");
         return 2;
     }
-    virtwire_client_options copts = { .call_timeout_ms = TIMEOUT_MS };
+    virtwire_client_options copts = { .size = sizeof copts, .call_timeout_ms = TIMEOUT_MS };
     virtwire_client *c;
     int rc = virtwire_client_connect(argv[1], &copts, &c);
     if (rc < 0)
@@ -233,7 +233,7 @@ int main(int argc, char **argv)
     /* The volume: its pool, then the volume in it, then its size. */
     virtwire_arena arena = VIRTWIRE_ARENA_INIT;
     virNetMessageError err;
-    virtwire_call_opts opts = { .arena = &arena, .timeout_ms = TIMEOUT_MS, .error = &err };
+    virtwire_call_opts opts = { .size = sizeof opts, .arena = &arena, .timeout_ms = TIMEOUT_MS, .error = &err };
     remote_storage_pool_lookup_by_name_args pa = { .name = argv[2] };
     remote_storage_pool_lookup_by_name_ret pr;
     remote_storage_vol_lookup_by_name_ret vr;
