@@ -24,6 +24,7 @@ install(TARGETS ${_targets} EXPORT virtwireTargets
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 file(GLOB _headers CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/runtime/*.h)
+list(APPEND _headers ${VIRTWIRE_GENERATED_DIR}/libvirt_protocols.h)
 foreach(m ${VIRTWIRE_LIBVIRT_MODULES})
   foreach(suffix "" _client _server)
     list(APPEND _headers ${VIRTWIRE_GENERATED_DIR}/${m}${suffix}.h)

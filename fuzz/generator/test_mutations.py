@@ -153,7 +153,7 @@ def inputs():
         xdir = os.environ.get(var)
         if not xdir:
             sys.exit(f"test_mutations: ${var} is not set (the build sets it)")
-        for name, imports in MODULES:
+        for name, imports, _ in MODULES:
             weight = 1 if name == "remote_protocol" else 40
             out.append((os.path.join(xdir, name + ".x"), name,
                         [os.path.join(xdir, i + ".x") for i in imports], weight))

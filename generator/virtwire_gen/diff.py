@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Set, Tuple
 
 from .ir import Decl, Enum, ProcInfo, Spec, Struct, TypeRef, Typedef, Union, XdrError
-from .libvirt import MODULES
+from .libvirt import find as find_module
 from .parser import parse_file
 from .resolve import Model
 from .tables import DEFAULT_CONSTANTS, DEFAULT_OVERRIDES, read_constants, read_overrides
@@ -895,11 +895,11 @@ class Loader:
 def libvirt_imports(path: str) -> List[str]:
     """The files a libvirt module imports, from its own directory."""
     base = os.path.basename(path)[:-2] if path.endswith(".x") else os.path.basename(path)
-    for name, imports in MODULES:
-        if name == base:
-            d = os.path.dirname(path)
-            return [p for p in (os.path.join(d, i + ".x") for i in imports) if os.path.exists(p)]
-    return []
+    module = find_module(base)
+    if module is None:
+        return []
+    d = os.path.dirname(path)
+    return [p for p in (os.path.join(d, i + ".x") for i in module.imports) if os.path.exists(p)]
 
 
 def diff_files(pairs, loader: Loader) -> List[FileDiff]:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from typing import List, Optional
 
-from .emit_c import BANNER, DeclCode
+from .emit_c import BANNER, DeclCode, guard_name
 from .ir import Struct, Typedef, XdrError
 from .resolve import Model
 from .tables import EventRow
@@ -326,8 +326,7 @@ def wrapper_header(emitter, role: str) -> str:
     """<base>_<role>.h: the guard, the includes and emitter.program() for
     every program that carries data (shared by the client and server
     emitters)."""
-    guard = ("VIRTWIRE_GEN_" + "".join(c if c.isalnum() else "_" for c in emitter.base.upper())
-             + f"_{role.upper()}_H")
+    guard = guard_name(f"{emitter.base}_{role}")
     out = [BANNER.format(src=emitter.src).rstrip("\n"), f"#ifndef {guard}", f"#define {guard}", "",
            f'#include "virtwire_{role}.h"', f'#include "{emitter.base}.h"', "",
            "#ifdef __cplusplus", 'extern "C" {', "#endif", ""]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import List, Optional
 
-from .emit_c import BANNER, Access, DeclCode, ModuleEmitter, addr, cond, indent
+from .emit_c import BANNER, Access, DeclCode, ModuleEmitter, addr, cond, guard_name, indent
 from .ir import Decl, Enum, Struct, TypeRef, Typedef, Union
 from .resolve import Model
 
@@ -148,8 +148,7 @@ class JsonEmitter:
         self.code = JsonCode(model)
 
     def header(self) -> str:
-        guard = ("VIRTWIRE_GEN_" + "".join(c if c.isalnum() else "_" for c in self.base.upper())
-                 + "_JSON_H")
+        guard = guard_name(self.base + "_json")
         out = [BANNER.format(src=self.src).rstrip("\n"), f"#ifndef {guard}", f"#define {guard}", "",
                '#include "virtwire_json.h"', f'#include "{self.base}.h"']
         out += [f'#include "{b}_json.h"' for b in self.imports]
