@@ -641,7 +641,6 @@ class ModuleEmitter:
         self.code = DeclCode(model)
         self.types = [EMITTERS[type(t)](model, self.code, t) for t in self.ordered_types()]
         self.programs = [ProgramEmitter(model, p) for p in model.programs]
-        self.check_names()
 
     def ordered_types(self):
         """Local types in source order, each after the types it needs
@@ -677,61 +676,31 @@ class ModuleEmitter:
             visit(t)
         return out
 
-    def check_names(self):
-        """Generated names must not collide with each other or with .x names."""
-        seen: Dict[str, str] = {}
+    @staticmethod
+    def file_names(base: str) -> List[str]:
+        """The files this emitter writes for the module base."""
+        return [f"{base}.h", f"{base}.c"]
 
-        def add(name: str, what: str):
-            if name in seen and seen[name] != what:
-                raise XdrError(Loc(self.m.spec.file, 1, 1),
-                               f"generated name '{name}' ({what}) collides with {seen[name]}")
-            seen[name] = what
+    @staticmethod
+    def declared_names(model: Model, base: str) -> List[Tuple[str, str]]:
+        """The file-scope C names the header and source define, each with
+        what it is: the .x file's constants and types, the codec functions
+        and size macro of every type, the program tables and the protocol
+        descriptor."""
+        out = [(name, f"constant {name}") for name in model.consts]
+        out += [(t.name, f"type {t.name}") for t in model.spec.types()]
+        for t in model.spec.types():
+            for suffix in ("_encode", "_decode", "_free", "_size", "_desc", "_MAX_SIZE", "_valid"):
+                out.append((t.name + suffix, f"function {t.name}{suffix}"))
+        for p in model.programs:
+            out.append((f"{p.name}_program", f"program table {p.name}_program"))
+        out.append((base, f"protocol descriptor {base}"))
+        return out
 
-        for name in self.m.consts:
-            add(name, f"constant {name}")
-        for t in self.m.spec.types():
-            add(t.name, f"type {t.name}")
-        for t in self.m.spec.types():
-            for suffix in ("_encode", "_decode", "_free", "_size", "_desc", "_MAX_SIZE", "_valid",
-                           "_to_json", "_from_json"):
-                add(t.name + suffix, f"function {t.name}{suffix}")
-        for p in self.programs:
-            add(p.symbol(), f"program table {p.symbol()}")
-            for suffix in ("_server_handlers", "_server_binding", "_server_bind", "_event_binding"):
-                add(p.p.name + suffix, f"server table {p.p.name}{suffix}")
-            for pr in p.p.procs:
-                for kind in ("call", "stream", "on", "serve", "send", "dispatch"):
-                    name = f"{p.p.name}_{kind}_{pr.short.lower()}"
-                    add(name, f"client function {name}")
-                    add(name + "_async", f"client function {name}_async")
-                fn_type = f"{p.p.name}_{pr.short.lower()}_fn"
-                add(fn_type, f"event handler type {fn_type}")
-        add(self.base, f"protocol descriptor {self.base}")
-        add(self.base + "_json", f"JSON converter table {self.base}_json")
-        self.check_c_names()
-
-    def check_c_names(self):
-        """Every name the .x gives must be usable as it is in C."""
-        file_loc = Loc(self.m.spec.file, 1, 1)
-        if not self.base.isidentifier() or not self.base.isascii() or self.base in C_KEYWORDS:
-            raise XdrError(file_loc, f"the module name '{self.base}' (from the file name) is not "
-                                     f"a usable C identifier; rename the file")
-        file_scope = [(c.name, c.loc) for c in self.m.local_consts]
-        for t in self.m.spec.types():
-            file_scope.append((t.name, t.loc))
-            if isinstance(t, Enum):
-                file_scope += [(m.name, m.loc) for m in t.members]
-        for name, loc in file_scope:
-            if name.startswith("vw_"):
-                raise XdrError(loc, f"'{name}': names starting with vw_ are reserved for the "
-                                    f"generated code")
-            if name in C_KEYWORDS or name in GENERATED_LOCALS:
-                raise XdrError(loc, f"'{name}' cannot be used as a name here: it is a C keyword "
-                                    f"or the name of a parameter in the generated code")
-        for t in self.m.spec.types():
-            for d in Model._decls_of(t):
-                if d.name in C_KEYWORDS:
-                    raise XdrError(d.loc, f"'{d.name}' is a C keyword")
+    def outputs(self) -> List[Tuple[str, str]]:
+        """(file name, text) of each file."""
+        h, c = self.file_names(self.base)
+        return [(h, self.header()), (c, self.source())]
 
     # -- header -------------------------------------------------------------
     def header(self) -> str:
@@ -816,6 +785,30 @@ class ModuleEmitter:
                        f"{len(self.programs)},"])
         out += ["};", ""]
         return "\n".join(out)
+
+
+def check_c_names(model: Model, base: str):
+    """Every name the .x gives must be usable as it is in C."""
+    file_loc = Loc(model.spec.file, 1, 1)
+    if not base.isidentifier() or not base.isascii() or base in C_KEYWORDS:
+        raise XdrError(file_loc, f"the module name '{base}' (from the file name) is not "
+                                 f"a usable C identifier; rename the file")
+    file_scope = [(c.name, c.loc) for c in model.local_consts]
+    for t in model.spec.types():
+        file_scope.append((t.name, t.loc))
+        if isinstance(t, Enum):
+            file_scope += [(m.name, m.loc) for m in t.members]
+    for name, loc in file_scope:
+        if name.startswith("vw_"):
+            raise XdrError(loc, f"'{name}': names starting with vw_ are reserved for the "
+                                f"generated code")
+        if name in C_KEYWORDS or name in GENERATED_LOCALS:
+            raise XdrError(loc, f"'{name}' cannot be used as a name here: it is a C keyword "
+                                f"or the name of a parameter in the generated code")
+    for t in model.spec.types():
+        for d in Model._decls_of(t):
+            if d.name in C_KEYWORDS:
+                raise XdrError(d.loc, f"'{d.name}' is a C keyword")
 
 
 def write_file(path: str, text: str):

@@ -24,7 +24,7 @@ use it.
 
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from .emit_c import BANNER, DeclCode, guard_name
 from .ir import Struct, Typedef, XdrError
@@ -40,6 +40,35 @@ class ClientEmitter:
         self.src = src_name
         self.events = events or []
         self.code = DeclCode(model)
+
+    @staticmethod
+    def file_names(base: str) -> List[str]:
+        """The files this emitter writes for the module base."""
+        return [f"{base}_client.h"]
+
+    @staticmethod
+    def declared_names(model: Model, base: str) -> List[Tuple[str, str]]:
+        """The file-scope C names the header defines, each with what it is
+        (the per-event registrations of protocol/events.tsv aside)."""
+        out = []
+        for p in model.programs:
+            for suffix in ("_event_binding", "_event_registration"):
+                out.append((p.name + suffix, f"client type {p.name}{suffix}"))
+            for name in (f"{p.name}_register_event_common", f"{p.name}_deregister_event"):
+                out.append((name, f"client function {name}"))
+            for pr in p.procs:
+                short = pr.short.lower()
+                for name in (f"{p.name}_call_{short}", f"{p.name}_call_{short}_async",
+                             f"{p.name}_stream_{short}", f"{p.name}_on_{short}",
+                             f"{p.name}_dispatch_{short}"):
+                    out.append((name, f"client function {name}"))
+                fn_type = f"{p.name}_{short}_fn"
+                out.append((fn_type, f"event handler type {fn_type}"))
+        return out
+
+    def outputs(self) -> List[Tuple[str, str]]:
+        """(file name, text) of each file."""
+        return [(self.file_names(self.base)[0], self.header())]
 
     @staticmethod
     def carries_data(prog) -> bool:

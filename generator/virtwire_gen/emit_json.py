@@ -15,7 +15,7 @@ dependencies.
 
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from .emit_c import BANNER, Access, DeclCode, ModuleEmitter, addr, cond, guard_name, indent
 from .ir import Decl, Enum, Struct, TypeRef, Typedef, Union
@@ -143,9 +143,30 @@ class JsonEmitter:
         self.base = base
         self.src = src_name
         self.imports = import_bases
-        # The codec emitter's order (dependencies first) and its name checks.
+        # The codec emitter's order: dependencies first.
         self.types = [t.node for t in ModuleEmitter(model, base, src_name, import_bases).types]
         self.code = JsonCode(model)
+
+    @staticmethod
+    def file_names(base: str) -> List[str]:
+        """The files this emitter writes for the module base."""
+        return [f"{base}_json.h", f"{base}_json.c"]
+
+    @staticmethod
+    def declared_names(model: Model, base: str) -> List[Tuple[str, str]]:
+        """The file-scope C names the header and source define, each with
+        what it is."""
+        out = []
+        for t in model.spec.types():
+            for suffix in ("_to_json", "_from_json"):
+                out.append((t.name + suffix, f"function {t.name}{suffix}"))
+        out.append((base + "_json", f"JSON converter table {base}_json"))
+        return out
+
+    def outputs(self) -> List[Tuple[str, str]]:
+        """(file name, text) of each file."""
+        h, c = self.file_names(self.base)
+        return [(h, self.header()), (c, self.source())]
 
     def header(self) -> str:
         guard = guard_name(self.base + "_json")

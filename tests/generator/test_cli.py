@@ -265,6 +265,31 @@ ERROR_CASES = [
      "    X_PROC_A = 1\n"
      "};\n",
      7, 5, "unknown @generate value 'sometimes'"),
+    # names of every emitter are checked against each other, whichever
+    # files are written: here the codecs, against the JSON conversion's
+    # names, the typed client calls' and the server handlers'
+    ("collision_with_json_name",
+     "struct a { int x; };\n"
+     "struct a_to_json { int y; };\n",
+     1, 1, "generated name 'a_to_json' (function a_to_json) collides with type a_to_json"),
+    ("collision_with_client_name",
+     "const X_PROGRAM = 1;\n"
+     "const X_PROTOCOL_VERSION = 1;\n"
+     "struct x_call_ping { int y; };\n"
+     "enum x_procedure {\n"
+     "    X_PROC_PING = 1\n"
+     "};\n",
+     1, 1, "generated name 'x_call_ping' (client function x_call_ping) collides with "
+           "type x_call_ping"),
+    ("collision_with_server_name",
+     "const X_PROGRAM = 1;\n"
+     "const X_PROTOCOL_VERSION = 1;\n"
+     "struct x_serve_ping { int y; };\n"
+     "enum x_procedure {\n"
+     "    X_PROC_PING = 1\n"
+     "};\n",
+     1, 1, "generated name 'x_serve_ping' (server function x_serve_ping) collides with "
+           "type x_serve_ping"),
 ]
 
 
