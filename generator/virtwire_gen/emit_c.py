@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 from typing import Dict, List, Optional, Tuple
 
-from .ir import Const, Decl, Loc, Enum, Struct, TypeRef, Typedef, Union, Value, XdrError
+from .ir import Comment, Const, Decl, Loc, Enum, Struct, TypeRef, Typedef, Union, Value, XdrError
 from .resolve import Model, U32_MAX
 
 C_PRIMITIVE = {
@@ -62,9 +62,68 @@ def guard_name(name: str) -> str:
     return "VIRTWIRE_GEN_" + "".join(c if c.isalnum() else "_" for c in name.upper()) + "_H"
 
 
+def origin(loc: Loc) -> str:
+    """Where a definition is in its .x file, as FILE.x:LINE: the base name
+    only, so that the output does not depend on where the file was."""
+    return f"{os.path.basename(loc.file)}:{loc.line}"
+
+
+def comment_safe(text: str) -> str:
+    """Text that can stand inside a C comment: no '*/' to end it early, no
+    '/*' (a -Wcomment warning) and no trigraph (a -Wtrigraphs warning)."""
+    return text.replace("*/", "* /").replace("/*", "/ *").replace("??", "? ?")
+
+
+def c_comments(comments: List[Comment]) -> List[str]:
+    """.x comments as C comments, one for each, their lines as written (a
+    doc comment's /** becomes /*: the generated headers are no Doxygen
+    input)."""
+    out: List[str] = []
+    for c in comments:
+        lines = [comment_safe(ln) for ln in c.text_lines()]
+        if not lines:
+            continue
+        if len(lines) == 1:
+            out.append(f"/* {lines[0]} */")
+            continue
+        out.append(f"/* {lines[0]}")
+        out += [f" * {ln}" if ln else " *" for ln in lines[1:]]
+        out.append(" */")
+    return out
+
+
+def with_trailing(line: str, comments: List[Comment]) -> str:
+    """line followed by the .x comments that ended its line there (each
+    made one line)."""
+    for c in comments:
+        text = " ".join(comment_safe(ln).strip() for ln in c.text_lines() if ln.strip())
+        if text:
+            line += f" /* {text} */"
+    return line
+
+
 def indent(lines: List[str], n: int = 1) -> List[str]:
     pad = "    " * n
     return [pad + ln if ln else ln for ln in lines]
+
+
+def initializer(groups: List[List[str]], width: int = 90) -> List[str]:
+    """A designated initializer, '{ .a = x, .b = y, ... },', over as many
+    lines as it needs: each non-empty group of members starts a line, and a
+    line longer than width is broken between two members."""
+    lines: List[str] = []
+    for group in groups:
+        cur = ""
+        for item in group:
+            if cur and len(cur) + 2 + len(item) > width:
+                lines.append(cur)
+                cur = item
+            else:
+                cur = f"{cur}, {item}" if cur else item
+        if cur:
+            lines.append(cur)
+    return [("{ " if i == 0 else "  ") + ln + (" }," if i == len(lines) - 1 else ",")
+            for i, ln in enumerate(lines)]
 
 
 def _wrapped(lv: str) -> bool:
@@ -385,8 +444,10 @@ class EnumEmitter(TypeEmitter):
         body = []
         for i, m in enumerate(e.members):
             comma = "," if i + 1 < len(e.members) else ""
-            body.append(f"{m.name} = {m.resolved}{comma}")
-        return [f"enum {e.name} {{"] + indent(body) + ["};", f"typedef enum {e.name} {e.name};"]
+            body += c_comments(m.comments)
+            body.append(with_trailing(f"{m.name} = {m.resolved}{comma}", m.trailing))
+        return ([with_trailing(f"enum {e.name} {{", e.trailing)] + indent(body)
+                + ["};", f"typedef enum {e.name} {e.name};"])
 
     def valid_expr(self, x: str) -> List[str]:
         vals = sorted({m.resolved for m in self.node.members})
@@ -421,8 +482,11 @@ class EnumEmitter(TypeEmitter):
 class StructEmitter(TypeEmitter):
     def c_definition(self) -> List[str]:
         s: Struct = self.node
-        body = [self.code.declare(f, f.name) + ";" for f in s.fields]
-        return [f"struct {s.name} {{"] + indent(body) + ["};"]
+        body = []
+        for f in s.fields:
+            body += c_comments(f.comments)
+            body.append(with_trailing(self.code.declare(f, f.name) + ";", f.trailing))
+        return [with_trailing(f"struct {s.name} {{", s.trailing)] + indent(body) + ["};"]
 
     def each(self, fn) -> List[str]:
         out = []
@@ -459,12 +523,16 @@ class UnionEmitter(TypeEmitter):
 
     def c_definition(self) -> List[str]:
         u: Union = self.node
-        members = [self.code.declare(a.decl, a.decl.name) + ";" for a in self.arms()
-                   if not a.decl.is_void]
+        members = []
+        for a in self.arms():
+            if not a.decl.is_void:
+                members += c_comments(a.decl.comments)
+                members.append(with_trailing(self.code.declare(a.decl, a.decl.name) + ";",
+                                             a.decl.trailing))
         body = [self.code.declare(self.disc, self.disc.name) + ";"]
         if members:
             body += ["union {"] + indent(members) + [f"}} {u.name}_u;"]
-        return [f"struct {u.name} {{"] + indent(body) + ["};"]
+        return [with_trailing(f"struct {u.name} {{", u.trailing)] + indent(body) + ["};"]
 
     def case_label(self, c: Value) -> str:
         unsigned = self.m.underlying(self.disc.type).kind == "uint"
@@ -511,7 +579,7 @@ class UnionEmitter(TypeEmitter):
 class TypedefEmitter(TypeEmitter):
     def c_definition(self) -> List[str]:
         t: Typedef = self.node
-        return [f"typedef {self.code.declare(t.decl, t.name)};"]
+        return [with_trailing(f"typedef {self.code.declare(t.decl, t.name)};", t.decl.trailing)]
 
     def access(self) -> Access:
         return Access.typedef(self.name)
@@ -605,16 +673,28 @@ class ProgramEmitter:
                     out.append(f"static const char *const {sym}[] = {{ "
                                + ", ".join(self.cstr(v) for v in vals) + ", NULL };")
                     lists[key] = sym
-            desc = [f"&{t}_desc" if t else "NULL" for t in (pr.args, pr.ret, pr.msg)]
             sparse = pr.annotations.get("sparseflag")
             number = pr.name if pr.name in self.m.consts else str(pr.number)
-            rows.append(f"{{ {number}, {self.cstr(pr.name)}, {desc[0]}, {desc[1]}, {desc[2]},\n"
-                        f"      {self.flags(pr)}, {self.generate(pr)}, "
-                        f"{self.stream_param(pr, 'readstream')}, {self.stream_param(pr, 'writestream')}, "
-                        f"{self.cstr(sparse[-1] if sparse else None)}, {lists.get('acl', 'NULL')}, "
-                        f"{lists.get('aclfilter', 'NULL')} }},")
+            # Members that are zero or NULL are left out; the stream
+            # parameters are written always (-1: none).
+            flags, generate = self.flags(pr), self.generate(pr)
+            if not p.from_enum:  # else the procedure enum in the header has them
+                rows += c_comments(pr.comments)
+            rows.append(f"/* {self.origin(pr.loc)} */")
+            rows += initializer([
+                [f".number = {number}", f".name = {self.cstr(pr.name)}"],
+                [f".{role} = &{t}_desc" for role, t in
+                 (("args", pr.args), ("ret", pr.ret), ("msg", pr.msg)) if t],
+                ([f".flags = {flags}"] if flags != "0" else [])
+                + ([f".generate = {generate}"] if generate != "VIRTWIRE_GENERATE_UNSET" else []),
+                [f".readstream = {self.stream_param(pr, 'readstream')}",
+                 f".writestream = {self.stream_param(pr, 'writestream')}"]
+                + ([f".sparseflag = {self.cstr(sparse[-1])}"] if sparse else [])
+                + [f".{key} = {sym}" for key, sym in lists.items()],
+            ])
         if out:
             out.append("")
+        out.append(f"/* Program {p.name} ({self.origin(p.loc)}): its procedures, by number. */")
         out.append(f"static const virtwire_proc {p.name}_procs[] = {{")
         out += indent(rows)
         out.append("};")
@@ -622,10 +702,15 @@ class ProgramEmitter:
         num = p.number_name if p.number_name in self.m.consts else f"{p.number}u"
         ver = p.version_name if p.version_name in self.m.consts else f"{p.version}u"
         out.append(f"const virtwire_program {self.symbol()} = {{")
-        out += indent([f'"{p.name}",', f"{num},", f"{ver},", f"{p.name}_procs,",
-                       f"sizeof({p.name}_procs) / sizeof({p.name}_procs[0]),"])
+        out += indent([f'.name = "{p.name}",', f".program = {num},", f".version = {ver},",
+                       f".procs = {p.name}_procs,",
+                       f".nprocs = sizeof({p.name}_procs) / sizeof({p.name}_procs[0]),"])
         out += ["};", ""]
         return out
+
+    @staticmethod
+    def origin(loc: Loc) -> str:
+        return origin(loc)
 
 
 class ModuleEmitter:
@@ -724,16 +809,19 @@ class ModuleEmitter:
                         for p in pt] + [" */", ""]
         out += ["#ifdef __cplusplus", 'extern "C" {', "#endif", ""]
         if self.m.local_consts:
-            out.append("/* Constants */")
-            for c in self.m.local_consts:
-                out.append(f"#define {c.name} {self.const_text(self.m.consts[c.name])}")
-            out.append("")
+            out += ["/* Constants */", ""]
+            for group in self.const_groups():
+                out += c_comments(group[0].comments) + [f"/* {origin(group[0].loc)} */"]
+                out += [with_trailing(f"#define {c.name} {self.const_text(self.m.consts[c.name])}",
+                                      c.trailing) for c in group]
+                out.append("")
         fwd = [t for t in self.types if isinstance(t.node, (Struct, Union))]
         if fwd:
             for t in sorted(fwd, key=lambda t: t.name):
                 out.append(f"typedef struct {t.name} {t.name};")
             out.append("")
         for t in self.types:
+            out += c_comments(t.node.comments) + [f"/* {origin(t.node.loc)} */"]
             out += t.c_definition() + [""]
         if self.types:
             out.append("/* Codec functions: see virtwire_xdr.h for the conventions. */")
@@ -741,10 +829,25 @@ class ModuleEmitter:
                 out += t.prototypes()
             out.append("")
         for p in self.programs:
-            out.append(f"extern const virtwire_program {p.symbol()};")
+            if not p.p.from_enum:  # the procedure enum above carries its comment
+                out += c_comments(p.p.comments)
+            out += [f"/* {origin(p.p.loc)} */", f"extern const virtwire_program {p.symbol()};"]
         out += [f"extern const virtwire_protocol {self.base};", "",
                 "#ifdef __cplusplus", "}", "#endif", "", f"#endif /* {guard} */", ""]
         return "\n".join(out)
+
+    def const_groups(self) -> List[List[Const]]:
+        """The module's constants in groups: a constant with a comment of
+        its own, or not on the line after the one before, starts a group."""
+        groups: List[List[Const]] = []
+        for c in self.m.local_consts:
+            prev = groups[-1][-1] if groups else None
+            if (prev is None or c.comments or c.loc.file != prev.loc.file
+                    or c.loc.line != prev.loc.line + 1):
+                groups.append([c])
+            else:
+                groups[-1].append(c)
+        return groups
 
     @staticmethod
     def const_text(v: int) -> str:
@@ -764,7 +867,7 @@ class ModuleEmitter:
                 out.append(f"static inline int vw_{t.name}_decode(virtwire_dec *d, {t.name} *v);")
             out.append("")
         for t in self.types:
-            out.append(f"/* {type(t.node).__name__.lower()} {t.name} */")
+            out.append(f"/* {type(t.node).__name__.lower()} {t.name}, {origin(t.node.loc)} */")
             out += t.functions()
         for p in self.programs:
             out += p.source()
@@ -778,11 +881,13 @@ class ModuleEmitter:
             out += indent([f"&{p.symbol()}," for p in self.programs])
             out += ["};", ""]
         out.append(f"const virtwire_protocol {self.base} = {{")
-        out += indent([f'"{self.base}",',
-                       f"{self.base}_type_list," if type_list else "NULL,",
-                       f"{len(type_list)},",
-                       f"{self.base}_program_list," if self.programs else "NULL,",
-                       f"{len(self.programs)},"])
+        members = [f'.name = "{self.base}",']
+        if type_list:
+            members += [f".types = {self.base}_type_list,", f".ntypes = {len(type_list)},"]
+        if self.programs:
+            members += [f".programs = {self.base}_program_list,",
+                        f".nprograms = {len(self.programs)},"]
+        out += indent(members)
         out += ["};", ""]
         return "\n".join(out)
 

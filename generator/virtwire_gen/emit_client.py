@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from typing import List, Optional, Tuple
 
-from .emit_c import BANNER, DeclCode, guard_name
+from .emit_c import BANNER, DeclCode, guard_name, origin
 from .ir import Struct, Typedef, XdrError
 from .resolve import Model
 from .tables import EventRow
@@ -88,7 +88,7 @@ class ClientEmitter:
         sync = params + ([f"{pr.ret} *ret"] if pr.ret else []) + ["virtwire_call_opts *opts"]
         args = "args" if pr.args else "NULL"
         ret = "ret" if pr.ret else "NULL"
-        out = [f"/* {pr.name} = {pr.number} */",
+        out = [f"/* {pr.name} = {pr.number} ({origin(pr.loc)}) */",
                f"static inline int {fn}({', '.join(sync)})",
                "{",
                f"    return virtwire_client_call(c, &{prog.name}_program, {num}, {args}, {ret}, opts);",
@@ -134,7 +134,7 @@ class ClientEmitter:
                 if demux else [])
         doc = ("callback_id: the callbackID the registration call returned, or -1 for all"
                if demux else "callback_id: unused (this event carries no callbackID); pass -1")
-        return [f"/* {pr.name} = {pr.number} */",
+        return [f"/* {pr.name} = {pr.number} ({origin(pr.loc)}) */",
                 f"typedef void (*{fn_t})(virtwire_client *c, const {pr.msg} *msg, void *opaque);",
                 "",
                 f"static inline void {n}_dispatch_{short}(virtwire_client *c, const virtwire_program *prog,",

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from typing import List, Optional, Tuple
 
-from .emit_c import BANNER, Access, DeclCode, ModuleEmitter, addr, cond, guard_name, indent
+from .emit_c import (BANNER, Access, DeclCode, ModuleEmitter, addr, cond, guard_name, indent,
+                     initializer)
 from .ir import Decl, Enum, Struct, TypeRef, Typedef, Union
 from .resolve import Model
 
@@ -187,7 +188,7 @@ class JsonEmitter:
     # -- per construct ------------------------------------------------------
     def enum(self, e: Enum) -> List[str]:
         n = e.name
-        rows = [f"{{ {c_string(m.name)}, {m.resolved} }}," for m in e.members]
+        rows = [f"{{ .name = {c_string(m.name)}, .value = {m.resolved} }}," for m in e.members]
         count = f"sizeof(vw_{n}_members) / sizeof(vw_{n}_members[0])"
         return ([f"static const vwj_enum_member vw_{n}_members[] = {{"] + indent(rows) + ["};", ""]
                 + [f"json_t *{n}_to_json(const {n} *v)", "{",
@@ -305,11 +306,15 @@ class JsonEmitter:
         names = sorted(local)
         if names:
             out.append(f"static const virtwire_json_type {self.base}_json_types[] = {{")
-            out += indent([f"{{ &{n}_desc, vw_{n}_tj, vw_{n}_fj }}," for n in names])
+            for n in names:
+                out += indent(initializer([[f".type = &{n}_desc", f".to_json = vw_{n}_tj",
+                                            f".from_json = vw_{n}_fj"]]))
             out += ["};", ""]
         out.append(f"const virtwire_json_module {self.base}_json = {{")
-        out += indent([f"&{self.base},", f"{self.base}_json_types," if names else "NULL,",
-                       f"{len(names)},"])
+        members = [f".protocol = &{self.base},"]
+        if names:
+            members += [f".types = {self.base}_json_types,", f".ntypes = {len(names)},"]
+        out += indent(members)
         out += ["};", ""]
         return "\n".join(out)
 

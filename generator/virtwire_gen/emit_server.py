@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import List, Tuple
 
-from .emit_c import C_KEYWORDS, indent
+from .emit_c import C_KEYWORDS, indent, origin
 from .emit_client import wrapper_header
 from .resolve import Model
 
@@ -116,7 +116,7 @@ class ServerEmitter:
     def events(self, n: str, events) -> List[str]:
         out = []
         for pr in events:
-            out += [f"/* {pr.name} = {pr.number} */",
+            out += [f"/* {pr.name} = {pr.number} ({origin(pr.loc)}) */",
                     f"static inline int {n}_send_{pr.short.lower()}(virtwire_server_client *c, "
                     f"const {pr.msg} *msg)",
                     "{",
