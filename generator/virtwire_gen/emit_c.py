@@ -18,7 +18,7 @@ in source order (dependencies first), tables sorted.
 from __future__ import annotations
 
 import os
-from typing import Dict, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
 from .ir import Comment, Const, Decl, Loc, Enum, Struct, TypeRef, Typedef, Union, Value, XdrError
 from .resolve import Model, U32_MAX
