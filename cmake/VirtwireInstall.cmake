@@ -26,6 +26,7 @@ install(TARGETS ${_targets} EXPORT virtwireTargets
 # Public headers are runtime/LAYER/virtwire_*.h; *_internal.h stay in the tree.
 file(GLOB _headers CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/runtime/*/virtwire_*.h)
 list(FILTER _headers EXCLUDE REGEX "_internal\\.h$")
+list(APPEND _headers ${VIRTWIRE_GENERATED_DIR}/libvirt_protocols.h)
 foreach(m ${VIRTWIRE_LIBVIRT_MODULES})
   foreach(suffix "" _client _server)
     list(APPEND _headers ${VIRTWIRE_GENERATED_DIR}/${m}${suffix}.h)

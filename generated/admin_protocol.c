@@ -74,7 +74,7 @@ static inline int vw_admin_connect_daemon_shutdown_args_decode(virtwire_dec *d, 
 static inline int vw_admin_procedure_encode(virtwire_enc *e, const admin_procedure *v);
 static inline int vw_admin_procedure_decode(virtwire_dec *d, admin_procedure *v);
 
-/* typedef admin_nonnull_string */
+/* typedef admin_nonnull_string, admin_protocol.x:50 */
 static inline int vw_admin_nonnull_string_encode(virtwire_enc *e, const admin_nonnull_string *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, (*v), ADMIN_STRING_MAX));
@@ -112,7 +112,7 @@ size_t admin_nonnull_string_size(const admin_nonnull_string *v)
 
 VIRTWIRE_DEFINE_TYPE(admin_nonnull_string, 4194308u, 4u);
 
-/* typedef admin_string */
+/* typedef admin_string, admin_protocol.x:53 */
 static inline int vw_admin_string_encode(virtwire_enc *e, const admin_string *v)
 {
     VIRTWIRE_TRY(virtwire_put_bool(e, (*v) != NULL));
@@ -164,7 +164,7 @@ size_t admin_string_size(const admin_string *v)
 
 VIRTWIRE_DEFINE_TYPE(admin_string, 4194312u, 4u);
 
-/* union admin_typed_param_value */
+/* union admin_typed_param_value, admin_protocol.x:55 */
 static inline int vw_admin_typed_param_value_encode(virtwire_enc *e, const admin_typed_param_value *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->type));
@@ -293,7 +293,7 @@ size_t admin_typed_param_value_size(const admin_typed_param_value *v)
 
 VIRTWIRE_DEFINE_TYPE(admin_typed_param_value, 4194312u, 8u);
 
-/* struct admin_typed_param */
+/* struct admin_typed_param, admin_protocol.x:72 */
 static inline int vw_admin_typed_param_encode(virtwire_enc *e, const admin_typed_param *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->field, ADMIN_STRING_MAX));
@@ -334,7 +334,7 @@ size_t admin_typed_param_size(const admin_typed_param *v)
 
 VIRTWIRE_DEFINE_TYPE(admin_typed_param, 8388620u, 12u);
 
-/* struct admin_nonnull_server */
+/* struct admin_nonnull_server, admin_protocol.x:78 */
 static inline int vw_admin_nonnull_server_encode(virtwire_enc *e, const admin_nonnull_server *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->name, ADMIN_STRING_MAX));
@@ -371,7 +371,7 @@ size_t admin_nonnull_server_size(const admin_nonnull_server *v)
 
 VIRTWIRE_DEFINE_TYPE(admin_nonnull_server, 4194308u, 4u);
 
-/* struct admin_nonnull_client */
+/* struct admin_nonnull_client, admin_protocol.x:83 */
 static inline int vw_admin_nonnull_client_encode(virtwire_enc *e, const admin_nonnull_client *v)
 {
     VIRTWIRE_TRY(vw_admin_nonnull_server_encode(e, &v->srv));
@@ -414,7 +414,7 @@ size_t admin_nonnull_client_size(const admin_nonnull_client *v)
 
 VIRTWIRE_DEFINE_TYPE(admin_nonnull_client, 4194328u, 24u);
 
-/* struct admin_connect_open_args */
+/* struct admin_connect_open_args, admin_protocol.x:92 */
 static inline int vw_admin_connect_open_args_encode(virtwire_enc *e, const admin_connect_open_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
@@ -450,7 +450,7 @@ size_t admin_connect_open_args_size(const admin_connect_open_args *v)
 
 VIRTWIRE_DEFINE_TYPE(admin_connect_open_args, 4u, 4u);
 
-/* struct admin_connect_get_lib_version_ret */
+/* struct admin_connect_get_lib_version_ret, admin_protocol.x:96 */
 static inline int vw_admin_connect_get_lib_version_ret_encode(virtwire_enc *e, const admin_connect_get_lib_version_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_u64(e, v->libVer));
@@ -486,7 +486,7 @@ size_t admin_connect_get_lib_version_ret_size(const admin_connect_get_lib_versio
 
 VIRTWIRE_DEFINE_TYPE(admin_connect_get_lib_version_ret, 8u, 8u);
 
-/* struct admin_connect_list_servers_args */
+/* struct admin_connect_list_servers_args, admin_protocol.x:100 */
 static inline int vw_admin_connect_list_servers_args_encode(virtwire_enc *e, const admin_connect_list_servers_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_u32(e, v->need_results));
@@ -524,7 +524,7 @@ size_t admin_connect_list_servers_args_size(const admin_connect_list_servers_arg
 
 VIRTWIRE_DEFINE_TYPE(admin_connect_list_servers_args, 8u, 8u);
 
-/* struct admin_connect_list_servers_ret */
+/* struct admin_connect_list_servers_ret, admin_protocol.x:105 */
 static inline int vw_admin_connect_list_servers_ret_encode(virtwire_enc *e, const admin_connect_list_servers_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->servers.servers_len, v->servers.servers_val, ADMIN_SERVER_LIST_MAX));
@@ -576,7 +576,7 @@ size_t admin_connect_list_servers_ret_size(const admin_connect_list_servers_ret 
 
 VIRTWIRE_DEFINE_TYPE(admin_connect_list_servers_ret, 68719542280u, 8u);
 
-/* struct admin_connect_lookup_server_args */
+/* struct admin_connect_lookup_server_args, admin_protocol.x:110 */
 static inline int vw_admin_connect_lookup_server_args_encode(virtwire_enc *e, const admin_connect_lookup_server_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->name, ADMIN_STRING_MAX));
@@ -615,7 +615,7 @@ size_t admin_connect_lookup_server_args_size(const admin_connect_lookup_server_a
 
 VIRTWIRE_DEFINE_TYPE(admin_connect_lookup_server_args, 4194312u, 8u);
 
-/* struct admin_connect_lookup_server_ret */
+/* struct admin_connect_lookup_server_ret, admin_protocol.x:115 */
 static inline int vw_admin_connect_lookup_server_ret_encode(virtwire_enc *e, const admin_connect_lookup_server_ret *v)
 {
     VIRTWIRE_TRY(vw_admin_nonnull_server_encode(e, &v->srv));
@@ -652,7 +652,7 @@ size_t admin_connect_lookup_server_ret_size(const admin_connect_lookup_server_re
 
 VIRTWIRE_DEFINE_TYPE(admin_connect_lookup_server_ret, 4194308u, 4u);
 
-/* struct admin_server_get_threadpool_parameters_args */
+/* struct admin_server_get_threadpool_parameters_args, admin_protocol.x:119 */
 static inline int vw_admin_server_get_threadpool_parameters_args_encode(virtwire_enc *e, const admin_server_get_threadpool_parameters_args *v)
 {
     VIRTWIRE_TRY(vw_admin_nonnull_server_encode(e, &v->srv));
@@ -691,7 +691,7 @@ size_t admin_server_get_threadpool_parameters_args_size(const admin_server_get_t
 
 VIRTWIRE_DEFINE_TYPE(admin_server_get_threadpool_parameters_args, 4194312u, 8u);
 
-/* struct admin_server_get_threadpool_parameters_ret */
+/* struct admin_server_get_threadpool_parameters_ret, admin_protocol.x:124 */
 static inline int vw_admin_server_get_threadpool_parameters_ret_encode(virtwire_enc *e, const admin_server_get_threadpool_parameters_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->params.params_len, v->params.params_val, ADMIN_SERVER_THREADPOOL_PARAMETERS_MAX));
@@ -741,7 +741,7 @@ size_t admin_server_get_threadpool_parameters_ret_size(const admin_server_get_th
 
 VIRTWIRE_DEFINE_TYPE(admin_server_get_threadpool_parameters_ret, 268435844u, 4u);
 
-/* struct admin_server_set_threadpool_parameters_args */
+/* struct admin_server_set_threadpool_parameters_args, admin_protocol.x:128 */
 static inline int vw_admin_server_set_threadpool_parameters_args_encode(virtwire_enc *e, const admin_server_set_threadpool_parameters_args *v)
 {
     VIRTWIRE_TRY(vw_admin_nonnull_server_encode(e, &v->srv));
@@ -797,7 +797,7 @@ size_t admin_server_set_threadpool_parameters_args_size(const admin_server_set_t
 
 VIRTWIRE_DEFINE_TYPE(admin_server_set_threadpool_parameters_args, 272630156u, 12u);
 
-/* struct admin_server_list_clients_args */
+/* struct admin_server_list_clients_args, admin_protocol.x:134 */
 static inline int vw_admin_server_list_clients_args_encode(virtwire_enc *e, const admin_server_list_clients_args *v)
 {
     VIRTWIRE_TRY(vw_admin_nonnull_server_encode(e, &v->srv));
@@ -838,7 +838,7 @@ size_t admin_server_list_clients_args_size(const admin_server_list_clients_args 
 
 VIRTWIRE_DEFINE_TYPE(admin_server_list_clients_args, 4194316u, 12u);
 
-/* struct admin_server_list_clients_ret */
+/* struct admin_server_list_clients_ret, admin_protocol.x:140 */
 static inline int vw_admin_server_list_clients_ret_encode(virtwire_enc *e, const admin_server_list_clients_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->clients.clients_len, v->clients.clients_val, ADMIN_CLIENT_LIST_MAX));
@@ -890,7 +890,7 @@ size_t admin_server_list_clients_ret_size(const admin_server_list_clients_ret *v
 
 VIRTWIRE_DEFINE_TYPE(admin_server_list_clients_ret, 68719869960u, 8u);
 
-/* struct admin_server_lookup_client_args */
+/* struct admin_server_lookup_client_args, admin_protocol.x:145 */
 static inline int vw_admin_server_lookup_client_args_encode(virtwire_enc *e, const admin_server_lookup_client_args *v)
 {
     VIRTWIRE_TRY(vw_admin_nonnull_server_encode(e, &v->srv));
@@ -931,7 +931,7 @@ size_t admin_server_lookup_client_args_size(const admin_server_lookup_client_arg
 
 VIRTWIRE_DEFINE_TYPE(admin_server_lookup_client_args, 4194320u, 16u);
 
-/* struct admin_server_lookup_client_ret */
+/* struct admin_server_lookup_client_ret, admin_protocol.x:151 */
 static inline int vw_admin_server_lookup_client_ret_encode(virtwire_enc *e, const admin_server_lookup_client_ret *v)
 {
     VIRTWIRE_TRY(vw_admin_nonnull_client_encode(e, &v->clnt));
@@ -968,7 +968,7 @@ size_t admin_server_lookup_client_ret_size(const admin_server_lookup_client_ret 
 
 VIRTWIRE_DEFINE_TYPE(admin_server_lookup_client_ret, 4194328u, 24u);
 
-/* struct admin_client_get_info_args */
+/* struct admin_client_get_info_args, admin_protocol.x:155 */
 static inline int vw_admin_client_get_info_args_encode(virtwire_enc *e, const admin_client_get_info_args *v)
 {
     VIRTWIRE_TRY(vw_admin_nonnull_client_encode(e, &v->clnt));
@@ -1007,7 +1007,7 @@ size_t admin_client_get_info_args_size(const admin_client_get_info_args *v)
 
 VIRTWIRE_DEFINE_TYPE(admin_client_get_info_args, 4194332u, 28u);
 
-/* struct admin_client_get_info_ret */
+/* struct admin_client_get_info_ret, admin_protocol.x:160 */
 static inline int vw_admin_client_get_info_ret_encode(virtwire_enc *e, const admin_client_get_info_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->params.params_len, v->params.params_val, ADMIN_CLIENT_INFO_PARAMETERS_MAX));
@@ -1057,7 +1057,7 @@ size_t admin_client_get_info_ret_size(const admin_client_get_info_ret *v)
 
 VIRTWIRE_DEFINE_TYPE(admin_client_get_info_ret, 536871684u, 4u);
 
-/* struct admin_client_close_args */
+/* struct admin_client_close_args, admin_protocol.x:164 */
 static inline int vw_admin_client_close_args_encode(virtwire_enc *e, const admin_client_close_args *v)
 {
     VIRTWIRE_TRY(vw_admin_nonnull_client_encode(e, &v->clnt));
@@ -1096,7 +1096,7 @@ size_t admin_client_close_args_size(const admin_client_close_args *v)
 
 VIRTWIRE_DEFINE_TYPE(admin_client_close_args, 4194332u, 28u);
 
-/* struct admin_server_get_client_limits_args */
+/* struct admin_server_get_client_limits_args, admin_protocol.x:169 */
 static inline int vw_admin_server_get_client_limits_args_encode(virtwire_enc *e, const admin_server_get_client_limits_args *v)
 {
     VIRTWIRE_TRY(vw_admin_nonnull_server_encode(e, &v->srv));
@@ -1135,7 +1135,7 @@ size_t admin_server_get_client_limits_args_size(const admin_server_get_client_li
 
 VIRTWIRE_DEFINE_TYPE(admin_server_get_client_limits_args, 4194312u, 8u);
 
-/* struct admin_server_get_client_limits_ret */
+/* struct admin_server_get_client_limits_ret, admin_protocol.x:174 */
 static inline int vw_admin_server_get_client_limits_ret_encode(virtwire_enc *e, const admin_server_get_client_limits_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->params.params_len, v->params.params_val, ADMIN_SERVER_CLIENT_LIMITS_MAX));
@@ -1185,7 +1185,7 @@ size_t admin_server_get_client_limits_ret_size(const admin_server_get_client_lim
 
 VIRTWIRE_DEFINE_TYPE(admin_server_get_client_limits_ret, 268435844u, 4u);
 
-/* struct admin_server_set_client_limits_args */
+/* struct admin_server_set_client_limits_args, admin_protocol.x:178 */
 static inline int vw_admin_server_set_client_limits_args_encode(virtwire_enc *e, const admin_server_set_client_limits_args *v)
 {
     VIRTWIRE_TRY(vw_admin_nonnull_server_encode(e, &v->srv));
@@ -1241,7 +1241,7 @@ size_t admin_server_set_client_limits_args_size(const admin_server_set_client_li
 
 VIRTWIRE_DEFINE_TYPE(admin_server_set_client_limits_args, 272630156u, 12u);
 
-/* struct admin_server_update_tls_files_args */
+/* struct admin_server_update_tls_files_args, admin_protocol.x:184 */
 static inline int vw_admin_server_update_tls_files_args_encode(virtwire_enc *e, const admin_server_update_tls_files_args *v)
 {
     VIRTWIRE_TRY(vw_admin_nonnull_server_encode(e, &v->srv));
@@ -1280,7 +1280,7 @@ size_t admin_server_update_tls_files_args_size(const admin_server_update_tls_fil
 
 VIRTWIRE_DEFINE_TYPE(admin_server_update_tls_files_args, 4194312u, 8u);
 
-/* struct admin_connect_get_logging_outputs_args */
+/* struct admin_connect_get_logging_outputs_args, admin_protocol.x:189 */
 static inline int vw_admin_connect_get_logging_outputs_args_encode(virtwire_enc *e, const admin_connect_get_logging_outputs_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
@@ -1316,7 +1316,7 @@ size_t admin_connect_get_logging_outputs_args_size(const admin_connect_get_loggi
 
 VIRTWIRE_DEFINE_TYPE(admin_connect_get_logging_outputs_args, 4u, 4u);
 
-/* struct admin_connect_get_logging_outputs_ret */
+/* struct admin_connect_get_logging_outputs_ret, admin_protocol.x:193 */
 static inline int vw_admin_connect_get_logging_outputs_ret_encode(virtwire_enc *e, const admin_connect_get_logging_outputs_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->outputs, ADMIN_STRING_MAX));
@@ -1355,7 +1355,7 @@ size_t admin_connect_get_logging_outputs_ret_size(const admin_connect_get_loggin
 
 VIRTWIRE_DEFINE_TYPE(admin_connect_get_logging_outputs_ret, 4194312u, 8u);
 
-/* struct admin_connect_get_logging_filters_args */
+/* struct admin_connect_get_logging_filters_args, admin_protocol.x:198 */
 static inline int vw_admin_connect_get_logging_filters_args_encode(virtwire_enc *e, const admin_connect_get_logging_filters_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
@@ -1391,7 +1391,7 @@ size_t admin_connect_get_logging_filters_args_size(const admin_connect_get_loggi
 
 VIRTWIRE_DEFINE_TYPE(admin_connect_get_logging_filters_args, 4u, 4u);
 
-/* struct admin_connect_get_logging_filters_ret */
+/* struct admin_connect_get_logging_filters_ret, admin_protocol.x:202 */
 static inline int vw_admin_connect_get_logging_filters_ret_encode(virtwire_enc *e, const admin_connect_get_logging_filters_ret *v)
 {
     VIRTWIRE_TRY(vw_admin_string_encode(e, &v->filters));
@@ -1430,7 +1430,7 @@ size_t admin_connect_get_logging_filters_ret_size(const admin_connect_get_loggin
 
 VIRTWIRE_DEFINE_TYPE(admin_connect_get_logging_filters_ret, 4194316u, 8u);
 
-/* struct admin_connect_set_logging_outputs_args */
+/* struct admin_connect_set_logging_outputs_args, admin_protocol.x:207 */
 static inline int vw_admin_connect_set_logging_outputs_args_encode(virtwire_enc *e, const admin_connect_set_logging_outputs_args *v)
 {
     VIRTWIRE_TRY(vw_admin_string_encode(e, &v->outputs));
@@ -1469,7 +1469,7 @@ size_t admin_connect_set_logging_outputs_args_size(const admin_connect_set_loggi
 
 VIRTWIRE_DEFINE_TYPE(admin_connect_set_logging_outputs_args, 4194316u, 8u);
 
-/* struct admin_connect_set_logging_filters_args */
+/* struct admin_connect_set_logging_filters_args, admin_protocol.x:212 */
 static inline int vw_admin_connect_set_logging_filters_args_encode(virtwire_enc *e, const admin_connect_set_logging_filters_args *v)
 {
     VIRTWIRE_TRY(vw_admin_string_encode(e, &v->filters));
@@ -1508,7 +1508,7 @@ size_t admin_connect_set_logging_filters_args_size(const admin_connect_set_loggi
 
 VIRTWIRE_DEFINE_TYPE(admin_connect_set_logging_filters_args, 4194316u, 8u);
 
-/* struct admin_connect_set_daemon_timeout_args */
+/* struct admin_connect_set_daemon_timeout_args, admin_protocol.x:217 */
 static inline int vw_admin_connect_set_daemon_timeout_args_encode(virtwire_enc *e, const admin_connect_set_daemon_timeout_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_u32(e, v->timeout));
@@ -1546,7 +1546,7 @@ size_t admin_connect_set_daemon_timeout_args_size(const admin_connect_set_daemon
 
 VIRTWIRE_DEFINE_TYPE(admin_connect_set_daemon_timeout_args, 8u, 8u);
 
-/* struct admin_connect_daemon_shutdown_args */
+/* struct admin_connect_daemon_shutdown_args, admin_protocol.x:222 */
 static inline int vw_admin_connect_daemon_shutdown_args_encode(virtwire_enc *e, const admin_connect_daemon_shutdown_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
@@ -1582,7 +1582,7 @@ size_t admin_connect_daemon_shutdown_args_size(const admin_connect_daemon_shutdo
 
 VIRTWIRE_DEFINE_TYPE(admin_connect_daemon_shutdown_args, 4u, 4u);
 
-/* enum admin_procedure */
+/* enum admin_procedure, admin_protocol.x:230 */
 static int admin_procedure_valid(int32_t x)
 {
     return x >= 1 && x <= 20;
@@ -1629,55 +1629,129 @@ size_t admin_procedure_size(const admin_procedure *v)
 
 VIRTWIRE_DEFINE_TYPE(admin_procedure, 4u, 4u);
 
+/* Program admin (admin_protocol.x:230): its procedures, by number. */
 static const virtwire_proc admin_procs[] = {
-    { ADMIN_PROC_CONNECT_OPEN, "ADMIN_PROC_CONNECT_OPEN", &admin_connect_open_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, NULL, NULL },
-    { ADMIN_PROC_CONNECT_CLOSE, "ADMIN_PROC_CONNECT_CLOSE", NULL, NULL, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, NULL, NULL },
-    { ADMIN_PROC_CONNECT_GET_LIB_VERSION, "ADMIN_PROC_CONNECT_GET_LIB_VERSION", NULL, &admin_connect_get_lib_version_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, NULL, NULL },
-    { ADMIN_PROC_CONNECT_LIST_SERVERS, "ADMIN_PROC_CONNECT_LIST_SERVERS", &admin_connect_list_servers_args_desc, &admin_connect_list_servers_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, NULL, NULL },
-    { ADMIN_PROC_CONNECT_LOOKUP_SERVER, "ADMIN_PROC_CONNECT_LOOKUP_SERVER", &admin_connect_lookup_server_args_desc, &admin_connect_lookup_server_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, NULL, NULL },
-    { ADMIN_PROC_SERVER_GET_THREADPOOL_PARAMETERS, "ADMIN_PROC_SERVER_GET_THREADPOOL_PARAMETERS", &admin_server_get_threadpool_parameters_args_desc, &admin_server_get_threadpool_parameters_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, NULL, NULL },
-    { ADMIN_PROC_SERVER_SET_THREADPOOL_PARAMETERS, "ADMIN_PROC_SERVER_SET_THREADPOOL_PARAMETERS", &admin_server_set_threadpool_parameters_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, NULL, NULL },
-    { ADMIN_PROC_SERVER_LIST_CLIENTS, "ADMIN_PROC_SERVER_LIST_CLIENTS", &admin_server_list_clients_args_desc, &admin_server_list_clients_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, NULL, NULL },
-    { ADMIN_PROC_SERVER_LOOKUP_CLIENT, "ADMIN_PROC_SERVER_LOOKUP_CLIENT", &admin_server_lookup_client_args_desc, &admin_server_lookup_client_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, NULL, NULL },
-    { ADMIN_PROC_CLIENT_GET_INFO, "ADMIN_PROC_CLIENT_GET_INFO", &admin_client_get_info_args_desc, &admin_client_get_info_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, NULL, NULL },
-    { ADMIN_PROC_CLIENT_CLOSE, "ADMIN_PROC_CLIENT_CLOSE", &admin_client_close_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, NULL, NULL },
-    { ADMIN_PROC_SERVER_GET_CLIENT_LIMITS, "ADMIN_PROC_SERVER_GET_CLIENT_LIMITS", &admin_server_get_client_limits_args_desc, &admin_server_get_client_limits_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, NULL, NULL },
-    { ADMIN_PROC_SERVER_SET_CLIENT_LIMITS, "ADMIN_PROC_SERVER_SET_CLIENT_LIMITS", &admin_server_set_client_limits_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, NULL, NULL },
-    { ADMIN_PROC_CONNECT_GET_LOGGING_OUTPUTS, "ADMIN_PROC_CONNECT_GET_LOGGING_OUTPUTS", &admin_connect_get_logging_outputs_args_desc, &admin_connect_get_logging_outputs_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, NULL, NULL },
-    { ADMIN_PROC_CONNECT_GET_LOGGING_FILTERS, "ADMIN_PROC_CONNECT_GET_LOGGING_FILTERS", &admin_connect_get_logging_filters_args_desc, &admin_connect_get_logging_filters_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, NULL, NULL },
-    { ADMIN_PROC_CONNECT_SET_LOGGING_OUTPUTS, "ADMIN_PROC_CONNECT_SET_LOGGING_OUTPUTS", &admin_connect_set_logging_outputs_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, NULL, NULL },
-    { ADMIN_PROC_CONNECT_SET_LOGGING_FILTERS, "ADMIN_PROC_CONNECT_SET_LOGGING_FILTERS", &admin_connect_set_logging_filters_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, NULL, NULL },
-    { ADMIN_PROC_SERVER_UPDATE_TLS_FILES, "ADMIN_PROC_SERVER_UPDATE_TLS_FILES", &admin_server_update_tls_files_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, NULL, NULL },
-    { ADMIN_PROC_CONNECT_SET_DAEMON_TIMEOUT, "ADMIN_PROC_CONNECT_SET_DAEMON_TIMEOUT", &admin_connect_set_daemon_timeout_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, NULL, NULL },
-    { ADMIN_PROC_CONNECT_DAEMON_SHUTDOWN, "ADMIN_PROC_CONNECT_DAEMON_SHUTDOWN", &admin_connect_daemon_shutdown_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, NULL, NULL },
+    /* admin_protocol.x:251 */
+    { .number = ADMIN_PROC_CONNECT_OPEN, .name = "ADMIN_PROC_CONNECT_OPEN",
+      .args = &admin_connect_open_args_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1 },
+    /* admin_protocol.x:256 */
+    { .number = ADMIN_PROC_CONNECT_CLOSE, .name = "ADMIN_PROC_CONNECT_CLOSE",
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1 },
+    /* admin_protocol.x:261 */
+    { .number = ADMIN_PROC_CONNECT_GET_LIB_VERSION, .name = "ADMIN_PROC_CONNECT_GET_LIB_VERSION",
+      .ret = &admin_connect_get_lib_version_ret_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1 },
+    /* admin_protocol.x:266 */
+    { .number = ADMIN_PROC_CONNECT_LIST_SERVERS, .name = "ADMIN_PROC_CONNECT_LIST_SERVERS",
+      .args = &admin_connect_list_servers_args_desc, .ret = &admin_connect_list_servers_ret_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1 },
+    /* admin_protocol.x:271 */
+    { .number = ADMIN_PROC_CONNECT_LOOKUP_SERVER, .name = "ADMIN_PROC_CONNECT_LOOKUP_SERVER",
+      .args = &admin_connect_lookup_server_args_desc,
+      .ret = &admin_connect_lookup_server_ret_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1 },
+    /* admin_protocol.x:276 */
+    { .number = ADMIN_PROC_SERVER_GET_THREADPOOL_PARAMETERS,
+      .name = "ADMIN_PROC_SERVER_GET_THREADPOOL_PARAMETERS",
+      .args = &admin_server_get_threadpool_parameters_args_desc,
+      .ret = &admin_server_get_threadpool_parameters_ret_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1 },
+    /* admin_protocol.x:281 */
+    { .number = ADMIN_PROC_SERVER_SET_THREADPOOL_PARAMETERS,
+      .name = "ADMIN_PROC_SERVER_SET_THREADPOOL_PARAMETERS",
+      .args = &admin_server_set_threadpool_parameters_args_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1 },
+    /* admin_protocol.x:286 */
+    { .number = ADMIN_PROC_SERVER_LIST_CLIENTS, .name = "ADMIN_PROC_SERVER_LIST_CLIENTS",
+      .args = &admin_server_list_clients_args_desc, .ret = &admin_server_list_clients_ret_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1 },
+    /* admin_protocol.x:291 */
+    { .number = ADMIN_PROC_SERVER_LOOKUP_CLIENT, .name = "ADMIN_PROC_SERVER_LOOKUP_CLIENT",
+      .args = &admin_server_lookup_client_args_desc, .ret = &admin_server_lookup_client_ret_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1 },
+    /* admin_protocol.x:296 */
+    { .number = ADMIN_PROC_CLIENT_GET_INFO, .name = "ADMIN_PROC_CLIENT_GET_INFO",
+      .args = &admin_client_get_info_args_desc, .ret = &admin_client_get_info_ret_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1 },
+    /* admin_protocol.x:301 */
+    { .number = ADMIN_PROC_CLIENT_CLOSE, .name = "ADMIN_PROC_CLIENT_CLOSE",
+      .args = &admin_client_close_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1 },
+    /* admin_protocol.x:306 */
+    { .number = ADMIN_PROC_SERVER_GET_CLIENT_LIMITS,
+      .name = "ADMIN_PROC_SERVER_GET_CLIENT_LIMITS",
+      .args = &admin_server_get_client_limits_args_desc,
+      .ret = &admin_server_get_client_limits_ret_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1 },
+    /* admin_protocol.x:311 */
+    { .number = ADMIN_PROC_SERVER_SET_CLIENT_LIMITS,
+      .name = "ADMIN_PROC_SERVER_SET_CLIENT_LIMITS",
+      .args = &admin_server_set_client_limits_args_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1 },
+    /* admin_protocol.x:316 */
+    { .number = ADMIN_PROC_CONNECT_GET_LOGGING_OUTPUTS,
+      .name = "ADMIN_PROC_CONNECT_GET_LOGGING_OUTPUTS",
+      .args = &admin_connect_get_logging_outputs_args_desc,
+      .ret = &admin_connect_get_logging_outputs_ret_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1 },
+    /* admin_protocol.x:321 */
+    { .number = ADMIN_PROC_CONNECT_GET_LOGGING_FILTERS,
+      .name = "ADMIN_PROC_CONNECT_GET_LOGGING_FILTERS",
+      .args = &admin_connect_get_logging_filters_args_desc,
+      .ret = &admin_connect_get_logging_filters_ret_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1 },
+    /* admin_protocol.x:326 */
+    { .number = ADMIN_PROC_CONNECT_SET_LOGGING_OUTPUTS,
+      .name = "ADMIN_PROC_CONNECT_SET_LOGGING_OUTPUTS",
+      .args = &admin_connect_set_logging_outputs_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1 },
+    /* admin_protocol.x:331 */
+    { .number = ADMIN_PROC_CONNECT_SET_LOGGING_FILTERS,
+      .name = "ADMIN_PROC_CONNECT_SET_LOGGING_FILTERS",
+      .args = &admin_connect_set_logging_filters_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1 },
+    /* admin_protocol.x:336 */
+    { .number = ADMIN_PROC_SERVER_UPDATE_TLS_FILES, .name = "ADMIN_PROC_SERVER_UPDATE_TLS_FILES",
+      .args = &admin_server_update_tls_files_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1 },
+    /* admin_protocol.x:341 */
+    { .number = ADMIN_PROC_CONNECT_SET_DAEMON_TIMEOUT,
+      .name = "ADMIN_PROC_CONNECT_SET_DAEMON_TIMEOUT",
+      .args = &admin_connect_set_daemon_timeout_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1 },
+    /* admin_protocol.x:346 */
+    { .number = ADMIN_PROC_CONNECT_DAEMON_SHUTDOWN, .name = "ADMIN_PROC_CONNECT_DAEMON_SHUTDOWN",
+      .args = &admin_connect_daemon_shutdown_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1 },
 };
 
 const virtwire_program admin_program = {
-    "admin",
-    ADMIN_PROGRAM,
-    ADMIN_PROTOCOL_VERSION,
-    admin_procs,
-    sizeof(admin_procs) / sizeof(admin_procs[0]),
+    .name = "admin",
+    .program = ADMIN_PROGRAM,
+    .version = ADMIN_PROTOCOL_VERSION,
+    .procs = admin_procs,
+    .nprocs = sizeof(admin_procs) / sizeof(admin_procs[0]),
 };
 
 static const virtwire_type *const admin_protocol_type_list[] = {
@@ -1723,9 +1797,9 @@ static const virtwire_program *const admin_protocol_program_list[] = {
 };
 
 const virtwire_protocol admin_protocol = {
-    "admin_protocol",
-    admin_protocol_type_list,
-    35,
-    admin_protocol_program_list,
-    1,
+    .name = "admin_protocol",
+    .types = admin_protocol_type_list,
+    .ntypes = 35,
+    .programs = admin_protocol_program_list,
+    .nprograms = 1,
 };

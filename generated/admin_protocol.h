@@ -23,12 +23,36 @@ extern "C" {
 #endif
 
 /* Constants */
+
+/* Length of long, but not unbounded, strings.
+ * This is an arbitrary limit designed to stop the decoder from trying
+ * to allocate unbounded amounts of memory when fed with a bad message.
+ */
+/* admin_protocol.x:32 */
 #define ADMIN_STRING_MAX 4194304
+
+/* Upper limit on list of servers */
+/* admin_protocol.x:35 */
 #define ADMIN_SERVER_LIST_MAX 16384
+
+/* Upper limit on number of threadpool parameters */
+/* admin_protocol.x:38 */
 #define ADMIN_SERVER_THREADPOOL_PARAMETERS_MAX 32
+
+/* Upper limit on list of clients */
+/* admin_protocol.x:41 */
 #define ADMIN_CLIENT_LIST_MAX 16384
+
+/* Upper limit on number of client info parameters */
+/* admin_protocol.x:44 */
 #define ADMIN_CLIENT_INFO_PARAMETERS_MAX 64
+
+/* Upper limit on number of client processing controls */
+/* admin_protocol.x:47 */
 #define ADMIN_SERVER_CLIENT_LIMITS_MAX 32
+
+/* Define the program number, protocol version and procedure numbers here. */
+/* admin_protocol.x:227 */
 #define ADMIN_PROGRAM 110102160
 #define ADMIN_PROTOCOL_VERSION 1
 
@@ -65,10 +89,15 @@ typedef struct admin_server_update_tls_files_args admin_server_update_tls_files_
 typedef struct admin_typed_param admin_typed_param;
 typedef struct admin_typed_param_value admin_typed_param_value;
 
+/* A long string, which may NOT be NULL. */
+/* admin_protocol.x:50 */
 typedef char *admin_nonnull_string;
 
+/* A long string, which may be NULL. */
+/* admin_protocol.x:53 */
 typedef admin_nonnull_string *admin_string;
 
+/* admin_protocol.x:55 */
 struct admin_typed_param_value {
     int type;
     union {
@@ -82,15 +111,20 @@ struct admin_typed_param_value {
     } admin_typed_param_value_u;
 };
 
+/* admin_protocol.x:72 */
 struct admin_typed_param {
     admin_nonnull_string field;
     admin_typed_param_value value;
 };
 
+/* A server which may NOT be NULL */
+/* admin_protocol.x:78 */
 struct admin_nonnull_server {
     admin_nonnull_string name;
 };
 
+/* A client which may NOT be NULL */
+/* admin_protocol.x:83 */
 struct admin_nonnull_client {
     admin_nonnull_server srv;
     uint64_t id;
@@ -98,160 +132,226 @@ struct admin_nonnull_client {
     unsigned int transport;
 };
 
+/* admin_protocol.x:92 */
 struct admin_connect_open_args {
     unsigned int flags;
 };
 
+/* admin_protocol.x:96 */
 struct admin_connect_get_lib_version_ret {
     uint64_t libVer;
 };
 
+/* admin_protocol.x:100 */
 struct admin_connect_list_servers_args {
     unsigned int need_results;
     unsigned int flags;
 };
 
-struct admin_connect_list_servers_ret {
+/* admin_protocol.x:105 */
+struct admin_connect_list_servers_ret { /* insert@1 */
     struct { unsigned int servers_len; admin_nonnull_server *servers_val; } servers;
     unsigned int ret;
 };
 
+/* admin_protocol.x:110 */
 struct admin_connect_lookup_server_args {
     admin_nonnull_string name;
     unsigned int flags;
 };
 
+/* admin_protocol.x:115 */
 struct admin_connect_lookup_server_ret {
     admin_nonnull_server srv;
 };
 
+/* admin_protocol.x:119 */
 struct admin_server_get_threadpool_parameters_args {
     admin_nonnull_server srv;
     unsigned int flags;
 };
 
+/* admin_protocol.x:124 */
 struct admin_server_get_threadpool_parameters_ret {
     struct { unsigned int params_len; admin_typed_param *params_val; } params;
 };
 
+/* admin_protocol.x:128 */
 struct admin_server_set_threadpool_parameters_args {
     admin_nonnull_server srv;
     struct { unsigned int params_len; admin_typed_param *params_val; } params;
     unsigned int flags;
 };
 
+/* admin_protocol.x:134 */
 struct admin_server_list_clients_args {
     admin_nonnull_server srv;
     unsigned int need_results;
     unsigned int flags;
 };
 
-struct admin_server_list_clients_ret {
+/* admin_protocol.x:140 */
+struct admin_server_list_clients_ret { /* insert@1 */
     struct { unsigned int clients_len; admin_nonnull_client *clients_val; } clients;
     unsigned int ret;
 };
 
+/* admin_protocol.x:145 */
 struct admin_server_lookup_client_args {
     admin_nonnull_server srv;
     uint64_t id;
     unsigned int flags;
 };
 
+/* admin_protocol.x:151 */
 struct admin_server_lookup_client_ret {
     admin_nonnull_client clnt;
 };
 
+/* admin_protocol.x:155 */
 struct admin_client_get_info_args {
     admin_nonnull_client clnt;
     unsigned int flags;
 };
 
-struct admin_client_get_info_ret {
+/* admin_protocol.x:160 */
+struct admin_client_get_info_ret { /* insert@1 */
     struct { unsigned int params_len; admin_typed_param *params_val; } params;
 };
 
+/* admin_protocol.x:164 */
 struct admin_client_close_args {
     admin_nonnull_client clnt;
     unsigned int flags;
 };
 
+/* admin_protocol.x:169 */
 struct admin_server_get_client_limits_args {
     admin_nonnull_server srv;
     unsigned int flags;
 };
 
+/* admin_protocol.x:174 */
 struct admin_server_get_client_limits_ret {
     struct { unsigned int params_len; admin_typed_param *params_val; } params;
 };
 
+/* admin_protocol.x:178 */
 struct admin_server_set_client_limits_args {
     admin_nonnull_server srv;
     struct { unsigned int params_len; admin_typed_param *params_val; } params;
     unsigned int flags;
 };
 
+/* admin_protocol.x:184 */
 struct admin_server_update_tls_files_args {
     admin_nonnull_server srv;
     unsigned int flags;
 };
 
+/* admin_protocol.x:189 */
 struct admin_connect_get_logging_outputs_args {
     unsigned int flags;
 };
 
+/* admin_protocol.x:193 */
 struct admin_connect_get_logging_outputs_ret {
     admin_nonnull_string outputs;
     unsigned int noutputs;
 };
 
+/* admin_protocol.x:198 */
 struct admin_connect_get_logging_filters_args {
     unsigned int flags;
 };
 
+/* admin_protocol.x:202 */
 struct admin_connect_get_logging_filters_ret {
     admin_string filters;
     unsigned int nfilters;
 };
 
+/* admin_protocol.x:207 */
 struct admin_connect_set_logging_outputs_args {
     admin_string outputs;
     unsigned int flags;
 };
 
+/* admin_protocol.x:212 */
 struct admin_connect_set_logging_filters_args {
     admin_string filters;
     unsigned int flags;
 };
 
+/* admin_protocol.x:217 */
 struct admin_connect_set_daemon_timeout_args {
     unsigned int timeout;
     unsigned int flags;
 };
 
+/* admin_protocol.x:222 */
 struct admin_connect_daemon_shutdown_args {
     unsigned int flags;
 };
 
+/* admin_protocol.x:230 */
 enum admin_procedure {
+    /* Each function must be preceded by a comment providing one or
+     * more annotations:
+     *
+     * - @generate: none|client|server|both
+     *
+     *   Whether to generate the dispatch stubs for the server
+     *   and/or client code.
+     *
+     * - @readstream: paramnumber
+     * - @writestream: paramnumber
+     *
+     *   The @readstream or @writestream annotations let daemon and src/remote
+     *   create a stream.  The direction is defined from the src/remote point
+     *   of view.  A readstream transfers data from daemon to src/remote.  The
+     *   <paramnumber> specifies at which offset the stream parameter is inserted
+     *   in the function parameter list.
+     */
+    /* @generate: none */
     ADMIN_PROC_CONNECT_OPEN = 1,
+    /* @generate: none */
     ADMIN_PROC_CONNECT_CLOSE = 2,
+    /* @generate: both */
     ADMIN_PROC_CONNECT_GET_LIB_VERSION = 3,
+    /* @generate: both */
     ADMIN_PROC_CONNECT_LIST_SERVERS = 4,
+    /* @generate: both */
     ADMIN_PROC_CONNECT_LOOKUP_SERVER = 5,
+    /* @generate: none */
     ADMIN_PROC_SERVER_GET_THREADPOOL_PARAMETERS = 6,
+    /* @generate: none */
     ADMIN_PROC_SERVER_SET_THREADPOOL_PARAMETERS = 7,
+    /* @generate: both */
     ADMIN_PROC_SERVER_LIST_CLIENTS = 8,
+    /* @generate: both */
     ADMIN_PROC_SERVER_LOOKUP_CLIENT = 9,
+    /* @generate: none */
     ADMIN_PROC_CLIENT_GET_INFO = 10,
+    /* @generate: both */
     ADMIN_PROC_CLIENT_CLOSE = 11,
+    /* @generate: none */
     ADMIN_PROC_SERVER_GET_CLIENT_LIMITS = 12,
+    /* @generate: none */
     ADMIN_PROC_SERVER_SET_CLIENT_LIMITS = 13,
+    /* @generate: none */
     ADMIN_PROC_CONNECT_GET_LOGGING_OUTPUTS = 14,
+    /* @generate: none */
     ADMIN_PROC_CONNECT_GET_LOGGING_FILTERS = 15,
+    /* @generate: both */
     ADMIN_PROC_CONNECT_SET_LOGGING_OUTPUTS = 16,
+    /* @generate: both */
     ADMIN_PROC_CONNECT_SET_LOGGING_FILTERS = 17,
+    /* @generate: both */
     ADMIN_PROC_SERVER_UPDATE_TLS_FILES = 18,
+    /* @generate: both */
     ADMIN_PROC_CONNECT_SET_DAEMON_TIMEOUT = 19,
+    /* @generate: both */
     ADMIN_PROC_CONNECT_DAEMON_SHUTDOWN = 20
 };
 typedef enum admin_procedure admin_procedure;
@@ -468,6 +568,7 @@ void admin_procedure_free(admin_procedure *v);
 size_t admin_procedure_size(const admin_procedure *v);
 extern const virtwire_type admin_procedure_desc;
 
+/* admin_protocol.x:230 */
 extern const virtwire_program admin_program;
 extern const virtwire_protocol admin_protocol;
 

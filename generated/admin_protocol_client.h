@@ -12,7 +12,7 @@ extern "C" {
 
 /* Program admin: 20 procedures. */
 
-/* ADMIN_PROC_CONNECT_OPEN = 1 */
+/* ADMIN_PROC_CONNECT_OPEN = 1 (admin_protocol.x:251) */
 static inline int admin_call_connect_open(virtwire_client *c, const admin_connect_open_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &admin_program, ADMIN_PROC_CONNECT_OPEN, args, NULL, opts);
@@ -23,7 +23,7 @@ static inline int admin_call_connect_open_async(virtwire_client *c, const admin_
     return virtwire_client_call_async(c, &admin_program, ADMIN_PROC_CONNECT_OPEN, args, opts, done, opaque);
 }
 
-/* ADMIN_PROC_CONNECT_CLOSE = 2 */
+/* ADMIN_PROC_CONNECT_CLOSE = 2 (admin_protocol.x:256) */
 static inline int admin_call_connect_close(virtwire_client *c, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &admin_program, ADMIN_PROC_CONNECT_CLOSE, NULL, NULL, opts);
@@ -34,7 +34,7 @@ static inline int admin_call_connect_close_async(virtwire_client *c, const virtw
     return virtwire_client_call_async(c, &admin_program, ADMIN_PROC_CONNECT_CLOSE, NULL, opts, done, opaque);
 }
 
-/* ADMIN_PROC_CONNECT_GET_LIB_VERSION = 3 */
+/* ADMIN_PROC_CONNECT_GET_LIB_VERSION = 3 (admin_protocol.x:261) */
 static inline int admin_call_connect_get_lib_version(virtwire_client *c, admin_connect_get_lib_version_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &admin_program, ADMIN_PROC_CONNECT_GET_LIB_VERSION, NULL, ret, opts);
@@ -45,7 +45,7 @@ static inline int admin_call_connect_get_lib_version_async(virtwire_client *c, c
     return virtwire_client_call_async(c, &admin_program, ADMIN_PROC_CONNECT_GET_LIB_VERSION, NULL, opts, done, opaque);
 }
 
-/* ADMIN_PROC_CONNECT_LIST_SERVERS = 4 */
+/* ADMIN_PROC_CONNECT_LIST_SERVERS = 4 (admin_protocol.x:266) */
 static inline int admin_call_connect_list_servers(virtwire_client *c, const admin_connect_list_servers_args *args, admin_connect_list_servers_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &admin_program, ADMIN_PROC_CONNECT_LIST_SERVERS, args, ret, opts);
@@ -56,7 +56,7 @@ static inline int admin_call_connect_list_servers_async(virtwire_client *c, cons
     return virtwire_client_call_async(c, &admin_program, ADMIN_PROC_CONNECT_LIST_SERVERS, args, opts, done, opaque);
 }
 
-/* ADMIN_PROC_CONNECT_LOOKUP_SERVER = 5 */
+/* ADMIN_PROC_CONNECT_LOOKUP_SERVER = 5 (admin_protocol.x:271) */
 static inline int admin_call_connect_lookup_server(virtwire_client *c, const admin_connect_lookup_server_args *args, admin_connect_lookup_server_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &admin_program, ADMIN_PROC_CONNECT_LOOKUP_SERVER, args, ret, opts);
@@ -67,7 +67,7 @@ static inline int admin_call_connect_lookup_server_async(virtwire_client *c, con
     return virtwire_client_call_async(c, &admin_program, ADMIN_PROC_CONNECT_LOOKUP_SERVER, args, opts, done, opaque);
 }
 
-/* ADMIN_PROC_SERVER_GET_THREADPOOL_PARAMETERS = 6 */
+/* ADMIN_PROC_SERVER_GET_THREADPOOL_PARAMETERS = 6 (admin_protocol.x:276) */
 static inline int admin_call_server_get_threadpool_parameters(virtwire_client *c, const admin_server_get_threadpool_parameters_args *args, admin_server_get_threadpool_parameters_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &admin_program, ADMIN_PROC_SERVER_GET_THREADPOOL_PARAMETERS, args, ret, opts);
@@ -78,7 +78,7 @@ static inline int admin_call_server_get_threadpool_parameters_async(virtwire_cli
     return virtwire_client_call_async(c, &admin_program, ADMIN_PROC_SERVER_GET_THREADPOOL_PARAMETERS, args, opts, done, opaque);
 }
 
-/* ADMIN_PROC_SERVER_SET_THREADPOOL_PARAMETERS = 7 */
+/* ADMIN_PROC_SERVER_SET_THREADPOOL_PARAMETERS = 7 (admin_protocol.x:281) */
 static inline int admin_call_server_set_threadpool_parameters(virtwire_client *c, const admin_server_set_threadpool_parameters_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &admin_program, ADMIN_PROC_SERVER_SET_THREADPOOL_PARAMETERS, args, NULL, opts);
@@ -89,7 +89,7 @@ static inline int admin_call_server_set_threadpool_parameters_async(virtwire_cli
     return virtwire_client_call_async(c, &admin_program, ADMIN_PROC_SERVER_SET_THREADPOOL_PARAMETERS, args, opts, done, opaque);
 }
 
-/* ADMIN_PROC_SERVER_LIST_CLIENTS = 8 */
+/* ADMIN_PROC_SERVER_LIST_CLIENTS = 8 (admin_protocol.x:286) */
 static inline int admin_call_server_list_clients(virtwire_client *c, const admin_server_list_clients_args *args, admin_server_list_clients_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &admin_program, ADMIN_PROC_SERVER_LIST_CLIENTS, args, ret, opts);
@@ -100,7 +100,7 @@ static inline int admin_call_server_list_clients_async(virtwire_client *c, const
     return virtwire_client_call_async(c, &admin_program, ADMIN_PROC_SERVER_LIST_CLIENTS, args, opts, done, opaque);
 }
 
-/* ADMIN_PROC_SERVER_LOOKUP_CLIENT = 9 */
+/* ADMIN_PROC_SERVER_LOOKUP_CLIENT = 9 (admin_protocol.x:291) */
 static inline int admin_call_server_lookup_client(virtwire_client *c, const admin_server_lookup_client_args *args, admin_server_lookup_client_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &admin_program, ADMIN_PROC_SERVER_LOOKUP_CLIENT, args, ret, opts);
@@ -111,7 +111,7 @@ static inline int admin_call_server_lookup_client_async(virtwire_client *c, cons
     return virtwire_client_call_async(c, &admin_program, ADMIN_PROC_SERVER_LOOKUP_CLIENT, args, opts, done, opaque);
 }
 
-/* ADMIN_PROC_CLIENT_GET_INFO = 10 */
+/* ADMIN_PROC_CLIENT_GET_INFO = 10 (admin_protocol.x:296) */
 static inline int admin_call_client_get_info(virtwire_client *c, const admin_client_get_info_args *args, admin_client_get_info_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &admin_program, ADMIN_PROC_CLIENT_GET_INFO, args, ret, opts);
@@ -122,7 +122,7 @@ static inline int admin_call_client_get_info_async(virtwire_client *c, const adm
     return virtwire_client_call_async(c, &admin_program, ADMIN_PROC_CLIENT_GET_INFO, args, opts, done, opaque);
 }
 
-/* ADMIN_PROC_CLIENT_CLOSE = 11 */
+/* ADMIN_PROC_CLIENT_CLOSE = 11 (admin_protocol.x:301) */
 static inline int admin_call_client_close(virtwire_client *c, const admin_client_close_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &admin_program, ADMIN_PROC_CLIENT_CLOSE, args, NULL, opts);
@@ -133,7 +133,7 @@ static inline int admin_call_client_close_async(virtwire_client *c, const admin_
     return virtwire_client_call_async(c, &admin_program, ADMIN_PROC_CLIENT_CLOSE, args, opts, done, opaque);
 }
 
-/* ADMIN_PROC_SERVER_GET_CLIENT_LIMITS = 12 */
+/* ADMIN_PROC_SERVER_GET_CLIENT_LIMITS = 12 (admin_protocol.x:306) */
 static inline int admin_call_server_get_client_limits(virtwire_client *c, const admin_server_get_client_limits_args *args, admin_server_get_client_limits_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &admin_program, ADMIN_PROC_SERVER_GET_CLIENT_LIMITS, args, ret, opts);
@@ -144,7 +144,7 @@ static inline int admin_call_server_get_client_limits_async(virtwire_client *c, 
     return virtwire_client_call_async(c, &admin_program, ADMIN_PROC_SERVER_GET_CLIENT_LIMITS, args, opts, done, opaque);
 }
 
-/* ADMIN_PROC_SERVER_SET_CLIENT_LIMITS = 13 */
+/* ADMIN_PROC_SERVER_SET_CLIENT_LIMITS = 13 (admin_protocol.x:311) */
 static inline int admin_call_server_set_client_limits(virtwire_client *c, const admin_server_set_client_limits_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &admin_program, ADMIN_PROC_SERVER_SET_CLIENT_LIMITS, args, NULL, opts);
@@ -155,7 +155,7 @@ static inline int admin_call_server_set_client_limits_async(virtwire_client *c, 
     return virtwire_client_call_async(c, &admin_program, ADMIN_PROC_SERVER_SET_CLIENT_LIMITS, args, opts, done, opaque);
 }
 
-/* ADMIN_PROC_CONNECT_GET_LOGGING_OUTPUTS = 14 */
+/* ADMIN_PROC_CONNECT_GET_LOGGING_OUTPUTS = 14 (admin_protocol.x:316) */
 static inline int admin_call_connect_get_logging_outputs(virtwire_client *c, const admin_connect_get_logging_outputs_args *args, admin_connect_get_logging_outputs_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &admin_program, ADMIN_PROC_CONNECT_GET_LOGGING_OUTPUTS, args, ret, opts);
@@ -166,7 +166,7 @@ static inline int admin_call_connect_get_logging_outputs_async(virtwire_client *
     return virtwire_client_call_async(c, &admin_program, ADMIN_PROC_CONNECT_GET_LOGGING_OUTPUTS, args, opts, done, opaque);
 }
 
-/* ADMIN_PROC_CONNECT_GET_LOGGING_FILTERS = 15 */
+/* ADMIN_PROC_CONNECT_GET_LOGGING_FILTERS = 15 (admin_protocol.x:321) */
 static inline int admin_call_connect_get_logging_filters(virtwire_client *c, const admin_connect_get_logging_filters_args *args, admin_connect_get_logging_filters_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &admin_program, ADMIN_PROC_CONNECT_GET_LOGGING_FILTERS, args, ret, opts);
@@ -177,7 +177,7 @@ static inline int admin_call_connect_get_logging_filters_async(virtwire_client *
     return virtwire_client_call_async(c, &admin_program, ADMIN_PROC_CONNECT_GET_LOGGING_FILTERS, args, opts, done, opaque);
 }
 
-/* ADMIN_PROC_CONNECT_SET_LOGGING_OUTPUTS = 16 */
+/* ADMIN_PROC_CONNECT_SET_LOGGING_OUTPUTS = 16 (admin_protocol.x:326) */
 static inline int admin_call_connect_set_logging_outputs(virtwire_client *c, const admin_connect_set_logging_outputs_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &admin_program, ADMIN_PROC_CONNECT_SET_LOGGING_OUTPUTS, args, NULL, opts);
@@ -188,7 +188,7 @@ static inline int admin_call_connect_set_logging_outputs_async(virtwire_client *
     return virtwire_client_call_async(c, &admin_program, ADMIN_PROC_CONNECT_SET_LOGGING_OUTPUTS, args, opts, done, opaque);
 }
 
-/* ADMIN_PROC_CONNECT_SET_LOGGING_FILTERS = 17 */
+/* ADMIN_PROC_CONNECT_SET_LOGGING_FILTERS = 17 (admin_protocol.x:331) */
 static inline int admin_call_connect_set_logging_filters(virtwire_client *c, const admin_connect_set_logging_filters_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &admin_program, ADMIN_PROC_CONNECT_SET_LOGGING_FILTERS, args, NULL, opts);
@@ -199,7 +199,7 @@ static inline int admin_call_connect_set_logging_filters_async(virtwire_client *
     return virtwire_client_call_async(c, &admin_program, ADMIN_PROC_CONNECT_SET_LOGGING_FILTERS, args, opts, done, opaque);
 }
 
-/* ADMIN_PROC_SERVER_UPDATE_TLS_FILES = 18 */
+/* ADMIN_PROC_SERVER_UPDATE_TLS_FILES = 18 (admin_protocol.x:336) */
 static inline int admin_call_server_update_tls_files(virtwire_client *c, const admin_server_update_tls_files_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &admin_program, ADMIN_PROC_SERVER_UPDATE_TLS_FILES, args, NULL, opts);
@@ -210,7 +210,7 @@ static inline int admin_call_server_update_tls_files_async(virtwire_client *c, c
     return virtwire_client_call_async(c, &admin_program, ADMIN_PROC_SERVER_UPDATE_TLS_FILES, args, opts, done, opaque);
 }
 
-/* ADMIN_PROC_CONNECT_SET_DAEMON_TIMEOUT = 19 */
+/* ADMIN_PROC_CONNECT_SET_DAEMON_TIMEOUT = 19 (admin_protocol.x:341) */
 static inline int admin_call_connect_set_daemon_timeout(virtwire_client *c, const admin_connect_set_daemon_timeout_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &admin_program, ADMIN_PROC_CONNECT_SET_DAEMON_TIMEOUT, args, NULL, opts);
@@ -221,7 +221,7 @@ static inline int admin_call_connect_set_daemon_timeout_async(virtwire_client *c
     return virtwire_client_call_async(c, &admin_program, ADMIN_PROC_CONNECT_SET_DAEMON_TIMEOUT, args, opts, done, opaque);
 }
 
-/* ADMIN_PROC_CONNECT_DAEMON_SHUTDOWN = 20 */
+/* ADMIN_PROC_CONNECT_DAEMON_SHUTDOWN = 20 (admin_protocol.x:346) */
 static inline int admin_call_connect_daemon_shutdown(virtwire_client *c, const admin_connect_daemon_shutdown_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &admin_program, ADMIN_PROC_CONNECT_DAEMON_SHUTDOWN, args, NULL, opts);

@@ -30,7 +30,7 @@ static inline int vw_virLockSpaceProtocolCreateLockSpaceArgs_decode(virtwire_dec
 static inline int vw_virLockSpaceProtocolProcedure_encode(virtwire_enc *e, const virLockSpaceProtocolProcedure *v);
 static inline int vw_virLockSpaceProtocolProcedure_decode(virtwire_dec *d, virLockSpaceProtocolProcedure *v);
 
-/* typedef virLockSpaceProtocolUUID */
+/* typedef virLockSpaceProtocolUUID, lock_protocol.x:7 */
 static inline int vw_virLockSpaceProtocolUUID_encode(virtwire_enc *e, const virLockSpaceProtocolUUID *v)
 {
     VIRTWIRE_TRY(virtwire_put_fixed_opaque(e, (*v), 16 /* VIR_UUID_BUFLEN */));
@@ -66,7 +66,7 @@ size_t virLockSpaceProtocolUUID_size(const virLockSpaceProtocolUUID *v)
 
 VIRTWIRE_DEFINE_TYPE(virLockSpaceProtocolUUID, 16u, 16u);
 
-/* typedef virLockSpaceProtocolNonNullString */
+/* typedef virLockSpaceProtocolNonNullString, lock_protocol.x:16 */
 static inline int vw_virLockSpaceProtocolNonNullString_encode(virtwire_enc *e, const virLockSpaceProtocolNonNullString *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, (*v), VIR_LOCK_SPACE_PROTOCOL_STRING_MAX));
@@ -104,7 +104,7 @@ size_t virLockSpaceProtocolNonNullString_size(const virLockSpaceProtocolNonNullS
 
 VIRTWIRE_DEFINE_TYPE(virLockSpaceProtocolNonNullString, 65540u, 4u);
 
-/* typedef virLockSpaceProtocolString */
+/* typedef virLockSpaceProtocolString, lock_protocol.x:19 */
 static inline int vw_virLockSpaceProtocolString_encode(virtwire_enc *e, const virLockSpaceProtocolString *v)
 {
     VIRTWIRE_TRY(virtwire_put_bool(e, (*v) != NULL));
@@ -156,7 +156,7 @@ size_t virLockSpaceProtocolString_size(const virLockSpaceProtocolString *v)
 
 VIRTWIRE_DEFINE_TYPE(virLockSpaceProtocolString, 65544u, 4u);
 
-/* struct virLockSpaceProtocolOwner */
+/* struct virLockSpaceProtocolOwner, lock_protocol.x:21 */
 static inline int vw_virLockSpaceProtocolOwner_encode(virtwire_enc *e, const virLockSpaceProtocolOwner *v)
 {
     VIRTWIRE_TRY(vw_virLockSpaceProtocolUUID_encode(e, &v->uuid));
@@ -199,7 +199,7 @@ size_t virLockSpaceProtocolOwner_size(const virLockSpaceProtocolOwner *v)
 
 VIRTWIRE_DEFINE_TYPE(virLockSpaceProtocolOwner, 65564u, 28u);
 
-/* struct virLockSpaceProtocolRegisterArgs */
+/* struct virLockSpaceProtocolRegisterArgs, lock_protocol.x:28 */
 static inline int vw_virLockSpaceProtocolRegisterArgs_encode(virtwire_enc *e, const virLockSpaceProtocolRegisterArgs *v)
 {
     VIRTWIRE_TRY(vw_virLockSpaceProtocolOwner_encode(e, &v->owner));
@@ -238,7 +238,7 @@ size_t virLockSpaceProtocolRegisterArgs_size(const virLockSpaceProtocolRegisterA
 
 VIRTWIRE_DEFINE_TYPE(virLockSpaceProtocolRegisterArgs, 65568u, 32u);
 
-/* struct virLockSpaceProtocolRestrictArgs */
+/* struct virLockSpaceProtocolRestrictArgs, lock_protocol.x:33 */
 static inline int vw_virLockSpaceProtocolRestrictArgs_encode(virtwire_enc *e, const virLockSpaceProtocolRestrictArgs *v)
 {
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
@@ -274,7 +274,7 @@ size_t virLockSpaceProtocolRestrictArgs_size(const virLockSpaceProtocolRestrictA
 
 VIRTWIRE_DEFINE_TYPE(virLockSpaceProtocolRestrictArgs, 4u, 4u);
 
-/* struct virLockSpaceProtocolNewArgs */
+/* struct virLockSpaceProtocolNewArgs, lock_protocol.x:37 */
 static inline int vw_virLockSpaceProtocolNewArgs_encode(virtwire_enc *e, const virLockSpaceProtocolNewArgs *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->path, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX));
@@ -313,7 +313,7 @@ size_t virLockSpaceProtocolNewArgs_size(const virLockSpaceProtocolNewArgs *v)
 
 VIRTWIRE_DEFINE_TYPE(virLockSpaceProtocolNewArgs, 65544u, 8u);
 
-/* struct virLockSpaceProtocolCreateResourceArgs */
+/* struct virLockSpaceProtocolCreateResourceArgs, lock_protocol.x:42 */
 static inline int vw_virLockSpaceProtocolCreateResourceArgs_encode(virtwire_enc *e, const virLockSpaceProtocolCreateResourceArgs *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->path, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX));
@@ -356,7 +356,7 @@ size_t virLockSpaceProtocolCreateResourceArgs_size(const virLockSpaceProtocolCre
 
 VIRTWIRE_DEFINE_TYPE(virLockSpaceProtocolCreateResourceArgs, 131084u, 12u);
 
-/* struct virLockSpaceProtocolDeleteResourceArgs */
+/* struct virLockSpaceProtocolDeleteResourceArgs, lock_protocol.x:48 */
 static inline int vw_virLockSpaceProtocolDeleteResourceArgs_encode(virtwire_enc *e, const virLockSpaceProtocolDeleteResourceArgs *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->path, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX));
@@ -399,7 +399,7 @@ size_t virLockSpaceProtocolDeleteResourceArgs_size(const virLockSpaceProtocolDel
 
 VIRTWIRE_DEFINE_TYPE(virLockSpaceProtocolDeleteResourceArgs, 131084u, 12u);
 
-/* struct virLockSpaceProtocolAcquireResourceArgs */
+/* struct virLockSpaceProtocolAcquireResourceArgs, lock_protocol.x:54 */
 static inline int vw_virLockSpaceProtocolAcquireResourceArgs_encode(virtwire_enc *e, const virLockSpaceProtocolAcquireResourceArgs *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->path, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX));
@@ -442,7 +442,7 @@ size_t virLockSpaceProtocolAcquireResourceArgs_size(const virLockSpaceProtocolAc
 
 VIRTWIRE_DEFINE_TYPE(virLockSpaceProtocolAcquireResourceArgs, 131084u, 12u);
 
-/* struct virLockSpaceProtocolReleaseResourceArgs */
+/* struct virLockSpaceProtocolReleaseResourceArgs, lock_protocol.x:60 */
 static inline int vw_virLockSpaceProtocolReleaseResourceArgs_encode(virtwire_enc *e, const virLockSpaceProtocolReleaseResourceArgs *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->path, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX));
@@ -485,7 +485,7 @@ size_t virLockSpaceProtocolReleaseResourceArgs_size(const virLockSpaceProtocolRe
 
 VIRTWIRE_DEFINE_TYPE(virLockSpaceProtocolReleaseResourceArgs, 131084u, 12u);
 
-/* struct virLockSpaceProtocolCreateLockSpaceArgs */
+/* struct virLockSpaceProtocolCreateLockSpaceArgs, lock_protocol.x:66 */
 static inline int vw_virLockSpaceProtocolCreateLockSpaceArgs_encode(virtwire_enc *e, const virLockSpaceProtocolCreateLockSpaceArgs *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->path, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX));
@@ -522,7 +522,7 @@ size_t virLockSpaceProtocolCreateLockSpaceArgs_size(const virLockSpaceProtocolCr
 
 VIRTWIRE_DEFINE_TYPE(virLockSpaceProtocolCreateLockSpaceArgs, 65540u, 4u);
 
-/* enum virLockSpaceProtocolProcedure */
+/* enum virLockSpaceProtocolProcedure, lock_protocol.x:75 */
 static int virLockSpaceProtocolProcedure_valid(int32_t x)
 {
     return x >= 1 && x <= 8;
@@ -578,31 +578,62 @@ static const char *const virLockSpaceProtocol_acl_6[] = { "none", NULL };
 static const char *const virLockSpaceProtocol_acl_7[] = { "none", NULL };
 static const char *const virLockSpaceProtocol_acl_8[] = { "none", NULL };
 
+/* Program virLockSpaceProtocol (lock_protocol.x:75): its procedures, by number. */
 static const virtwire_proc virLockSpaceProtocol_procs[] = {
-    { VIR_LOCK_SPACE_PROTOCOL_PROC_REGISTER, "VIR_LOCK_SPACE_PROTOCOL_PROC_REGISTER", &virLockSpaceProtocolRegisterArgs_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, virLockSpaceProtocol_acl_1, NULL },
-    { VIR_LOCK_SPACE_PROTOCOL_PROC_RESTRICT, "VIR_LOCK_SPACE_PROTOCOL_PROC_RESTRICT", &virLockSpaceProtocolRestrictArgs_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, virLockSpaceProtocol_acl_2, NULL },
-    { VIR_LOCK_SPACE_PROTOCOL_PROC_NEW, "VIR_LOCK_SPACE_PROTOCOL_PROC_NEW", &virLockSpaceProtocolNewArgs_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, virLockSpaceProtocol_acl_3, NULL },
-    { VIR_LOCK_SPACE_PROTOCOL_PROC_CREATE_RESOURCE, "VIR_LOCK_SPACE_PROTOCOL_PROC_CREATE_RESOURCE", &virLockSpaceProtocolCreateResourceArgs_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, virLockSpaceProtocol_acl_4, NULL },
-    { VIR_LOCK_SPACE_PROTOCOL_PROC_DELETE_RESOURCE, "VIR_LOCK_SPACE_PROTOCOL_PROC_DELETE_RESOURCE", &virLockSpaceProtocolDeleteResourceArgs_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, virLockSpaceProtocol_acl_5, NULL },
-    { VIR_LOCK_SPACE_PROTOCOL_PROC_ACQUIRE_RESOURCE, "VIR_LOCK_SPACE_PROTOCOL_PROC_ACQUIRE_RESOURCE", &virLockSpaceProtocolAcquireResourceArgs_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, virLockSpaceProtocol_acl_6, NULL },
-    { VIR_LOCK_SPACE_PROTOCOL_PROC_RELEASE_RESOURCE, "VIR_LOCK_SPACE_PROTOCOL_PROC_RELEASE_RESOURCE", &virLockSpaceProtocolReleaseResourceArgs_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, virLockSpaceProtocol_acl_7, NULL },
-    { VIR_LOCK_SPACE_PROTOCOL_PROC_CREATE_LOCKSPACE, "VIR_LOCK_SPACE_PROTOCOL_PROC_CREATE_LOCKSPACE", NULL, NULL, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, virLockSpaceProtocol_acl_8, NULL },
+    /* lock_protocol.x:106 */
+    { .number = VIR_LOCK_SPACE_PROTOCOL_PROC_REGISTER,
+      .name = "VIR_LOCK_SPACE_PROTOCOL_PROC_REGISTER",
+      .args = &virLockSpaceProtocolRegisterArgs_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = virLockSpaceProtocol_acl_1 },
+    /* lock_protocol.x:112 */
+    { .number = VIR_LOCK_SPACE_PROTOCOL_PROC_RESTRICT,
+      .name = "VIR_LOCK_SPACE_PROTOCOL_PROC_RESTRICT",
+      .args = &virLockSpaceProtocolRestrictArgs_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = virLockSpaceProtocol_acl_2 },
+    /* lock_protocol.x:118 */
+    { .number = VIR_LOCK_SPACE_PROTOCOL_PROC_NEW, .name = "VIR_LOCK_SPACE_PROTOCOL_PROC_NEW",
+      .args = &virLockSpaceProtocolNewArgs_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = virLockSpaceProtocol_acl_3 },
+    /* lock_protocol.x:124 */
+    { .number = VIR_LOCK_SPACE_PROTOCOL_PROC_CREATE_RESOURCE,
+      .name = "VIR_LOCK_SPACE_PROTOCOL_PROC_CREATE_RESOURCE",
+      .args = &virLockSpaceProtocolCreateResourceArgs_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = virLockSpaceProtocol_acl_4 },
+    /* lock_protocol.x:130 */
+    { .number = VIR_LOCK_SPACE_PROTOCOL_PROC_DELETE_RESOURCE,
+      .name = "VIR_LOCK_SPACE_PROTOCOL_PROC_DELETE_RESOURCE",
+      .args = &virLockSpaceProtocolDeleteResourceArgs_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = virLockSpaceProtocol_acl_5 },
+    /* lock_protocol.x:136 */
+    { .number = VIR_LOCK_SPACE_PROTOCOL_PROC_ACQUIRE_RESOURCE,
+      .name = "VIR_LOCK_SPACE_PROTOCOL_PROC_ACQUIRE_RESOURCE",
+      .args = &virLockSpaceProtocolAcquireResourceArgs_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = virLockSpaceProtocol_acl_6 },
+    /* lock_protocol.x:142 */
+    { .number = VIR_LOCK_SPACE_PROTOCOL_PROC_RELEASE_RESOURCE,
+      .name = "VIR_LOCK_SPACE_PROTOCOL_PROC_RELEASE_RESOURCE",
+      .args = &virLockSpaceProtocolReleaseResourceArgs_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = virLockSpaceProtocol_acl_7 },
+    /* lock_protocol.x:148 */
+    { .number = VIR_LOCK_SPACE_PROTOCOL_PROC_CREATE_LOCKSPACE,
+      .name = "VIR_LOCK_SPACE_PROTOCOL_PROC_CREATE_LOCKSPACE",
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = virLockSpaceProtocol_acl_8 },
 };
 
 const virtwire_program virLockSpaceProtocol_program = {
-    "virLockSpaceProtocol",
-    VIR_LOCK_SPACE_PROTOCOL_PROGRAM,
-    VIR_LOCK_SPACE_PROTOCOL_PROGRAM_VERSION,
-    virLockSpaceProtocol_procs,
-    sizeof(virLockSpaceProtocol_procs) / sizeof(virLockSpaceProtocol_procs[0]),
+    .name = "virLockSpaceProtocol",
+    .program = VIR_LOCK_SPACE_PROTOCOL_PROGRAM,
+    .version = VIR_LOCK_SPACE_PROTOCOL_PROGRAM_VERSION,
+    .procs = virLockSpaceProtocol_procs,
+    .nprocs = sizeof(virLockSpaceProtocol_procs) / sizeof(virLockSpaceProtocol_procs[0]),
 };
 
 static const virtwire_type *const lock_protocol_type_list[] = {
@@ -626,9 +657,9 @@ static const virtwire_program *const lock_protocol_program_list[] = {
 };
 
 const virtwire_protocol lock_protocol = {
-    "lock_protocol",
-    lock_protocol_type_list,
-    13,
-    lock_protocol_program_list,
-    1,
+    .name = "lock_protocol",
+    .types = lock_protocol_type_list,
+    .ntypes = 13,
+    .programs = lock_protocol_program_list,
+    .nprograms = 1,
 };

@@ -23,7 +23,16 @@ extern "C" {
 #endif
 
 /* Constants */
+
+/* Length of long, but not unbounded, strings.
+ * This is an arbitrary limit designed to stop the decoder from trying
+ * to allocate unbounded amounts of memory when fed with a bad message.
+ */
+/* lock_protocol.x:13 */
 #define VIR_LOCK_SPACE_PROTOCOL_STRING_MAX 65536
+
+/* Define the program number, protocol version and procedure numbers here. */
+/* lock_protocol.x:72 */
 #define VIR_LOCK_SPACE_PROTOCOL_PROGRAM 245874415
 #define VIR_LOCK_SPACE_PROTOCOL_PROGRAM_VERSION 1
 
@@ -37,12 +46,18 @@ typedef struct virLockSpaceProtocolRegisterArgs virLockSpaceProtocolRegisterArgs
 typedef struct virLockSpaceProtocolReleaseResourceArgs virLockSpaceProtocolReleaseResourceArgs;
 typedef struct virLockSpaceProtocolRestrictArgs virLockSpaceProtocolRestrictArgs;
 
+/* lock_protocol.x:7 */
 typedef char virLockSpaceProtocolUUID[16 /* VIR_UUID_BUFLEN */];
 
+/* A long string, which may NOT be NULL. */
+/* lock_protocol.x:16 */
 typedef char *virLockSpaceProtocolNonNullString;
 
+/* A long string, which may be NULL. */
+/* lock_protocol.x:19 */
 typedef virLockSpaceProtocolNonNullString *virLockSpaceProtocolString;
 
+/* lock_protocol.x:21 */
 struct virLockSpaceProtocolOwner {
     virLockSpaceProtocolUUID uuid;
     virLockSpaceProtocolNonNullString name;
@@ -50,56 +65,114 @@ struct virLockSpaceProtocolOwner {
     unsigned int pid;
 };
 
+/* lock_protocol.x:28 */
 struct virLockSpaceProtocolRegisterArgs {
     virLockSpaceProtocolOwner owner;
     unsigned int flags;
 };
 
+/* lock_protocol.x:33 */
 struct virLockSpaceProtocolRestrictArgs {
     unsigned int flags;
 };
 
+/* lock_protocol.x:37 */
 struct virLockSpaceProtocolNewArgs {
     virLockSpaceProtocolNonNullString path;
     unsigned int flags;
 };
 
+/* lock_protocol.x:42 */
 struct virLockSpaceProtocolCreateResourceArgs {
     virLockSpaceProtocolNonNullString path;
     virLockSpaceProtocolNonNullString name;
     unsigned int flags;
 };
 
+/* lock_protocol.x:48 */
 struct virLockSpaceProtocolDeleteResourceArgs {
     virLockSpaceProtocolNonNullString path;
     virLockSpaceProtocolNonNullString name;
     unsigned int flags;
 };
 
+/* lock_protocol.x:54 */
 struct virLockSpaceProtocolAcquireResourceArgs {
     virLockSpaceProtocolNonNullString path;
     virLockSpaceProtocolNonNullString name;
     unsigned int flags;
 };
 
+/* lock_protocol.x:60 */
 struct virLockSpaceProtocolReleaseResourceArgs {
     virLockSpaceProtocolNonNullString path;
     virLockSpaceProtocolNonNullString name;
     unsigned int flags;
 };
 
+/* lock_protocol.x:66 */
 struct virLockSpaceProtocolCreateLockSpaceArgs {
     virLockSpaceProtocolNonNullString path;
 };
 
+/* lock_protocol.x:75 */
 enum virLockSpaceProtocolProcedure {
+    /* Each function must be preceded by a comment providing one or
+     * more annotations:
+     *
+     * - @generate: none|client|server|both
+     *
+     *   Whether to generate the dispatch stubs for the server
+     *   and/or client code.
+     *
+     * - @readstream: paramnumber
+     * - @writestream: paramnumber
+     *
+     *   The @readstream or @writestream annotations let daemon and src/remote
+     *   create a stream.  The direction is defined from the src/remote point
+     *   of view.  A readstream transfers data from daemon to src/remote.  The
+     *   <paramnumber> specifies at which offset the stream parameter is inserted
+     *   in the function parameter list.
+     *
+     * - @priority: low|high
+     *
+     *   Each API that might eventually access hypervisor's  monitor (and thus
+     *   block) MUST fall into low priority. However, there are some exceptions
+     *   to this rule, e.g. domainDestroy. Other APIs MAY  be marked as high
+     *   priority. If in doubt, it's safe to choose low. Low is taken as default,
+     *   and thus can be left out.
+     */
+    /* @generate: none
+     * @acl: none
+     */
     VIR_LOCK_SPACE_PROTOCOL_PROC_REGISTER = 1,
+    /* @generate: none
+     * @acl: none
+     */
     VIR_LOCK_SPACE_PROTOCOL_PROC_RESTRICT = 2,
+    /* @generate: none
+     * @acl: none
+     */
     VIR_LOCK_SPACE_PROTOCOL_PROC_NEW = 3,
+    /* @generate: none
+     * @acl: none
+     */
     VIR_LOCK_SPACE_PROTOCOL_PROC_CREATE_RESOURCE = 4,
+    /* @generate: none
+     * @acl: none
+     */
     VIR_LOCK_SPACE_PROTOCOL_PROC_DELETE_RESOURCE = 5,
+    /* @generate: none
+     * @acl: none
+     */
     VIR_LOCK_SPACE_PROTOCOL_PROC_ACQUIRE_RESOURCE = 6,
+    /* @generate: none
+     * @acl: none
+     */
     VIR_LOCK_SPACE_PROTOCOL_PROC_RELEASE_RESOURCE = 7,
+    /* @generate: none
+     * @acl: none
+     */
     VIR_LOCK_SPACE_PROTOCOL_PROC_CREATE_LOCKSPACE = 8
 };
 typedef enum virLockSpaceProtocolProcedure virLockSpaceProtocolProcedure;
@@ -184,6 +257,7 @@ void virLockSpaceProtocolProcedure_free(virLockSpaceProtocolProcedure *v);
 size_t virLockSpaceProtocolProcedure_size(const virLockSpaceProtocolProcedure *v);
 extern const virtwire_type virLockSpaceProtocolProcedure_desc;
 
+/* lock_protocol.x:75 */
 extern const virtwire_program virLockSpaceProtocol_program;
 extern const virtwire_protocol lock_protocol;
 

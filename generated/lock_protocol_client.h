@@ -12,7 +12,7 @@ extern "C" {
 
 /* Program virLockSpaceProtocol: 8 procedures. */
 
-/* VIR_LOCK_SPACE_PROTOCOL_PROC_REGISTER = 1 */
+/* VIR_LOCK_SPACE_PROTOCOL_PROC_REGISTER = 1 (lock_protocol.x:106) */
 static inline int virLockSpaceProtocol_call_register(virtwire_client *c, const virLockSpaceProtocolRegisterArgs *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &virLockSpaceProtocol_program, VIR_LOCK_SPACE_PROTOCOL_PROC_REGISTER, args, NULL, opts);
@@ -23,7 +23,7 @@ static inline int virLockSpaceProtocol_call_register_async(virtwire_client *c, c
     return virtwire_client_call_async(c, &virLockSpaceProtocol_program, VIR_LOCK_SPACE_PROTOCOL_PROC_REGISTER, args, opts, done, opaque);
 }
 
-/* VIR_LOCK_SPACE_PROTOCOL_PROC_RESTRICT = 2 */
+/* VIR_LOCK_SPACE_PROTOCOL_PROC_RESTRICT = 2 (lock_protocol.x:112) */
 static inline int virLockSpaceProtocol_call_restrict(virtwire_client *c, const virLockSpaceProtocolRestrictArgs *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &virLockSpaceProtocol_program, VIR_LOCK_SPACE_PROTOCOL_PROC_RESTRICT, args, NULL, opts);
@@ -34,7 +34,7 @@ static inline int virLockSpaceProtocol_call_restrict_async(virtwire_client *c, c
     return virtwire_client_call_async(c, &virLockSpaceProtocol_program, VIR_LOCK_SPACE_PROTOCOL_PROC_RESTRICT, args, opts, done, opaque);
 }
 
-/* VIR_LOCK_SPACE_PROTOCOL_PROC_NEW = 3 */
+/* VIR_LOCK_SPACE_PROTOCOL_PROC_NEW = 3 (lock_protocol.x:118) */
 static inline int virLockSpaceProtocol_call_new(virtwire_client *c, const virLockSpaceProtocolNewArgs *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &virLockSpaceProtocol_program, VIR_LOCK_SPACE_PROTOCOL_PROC_NEW, args, NULL, opts);
@@ -45,7 +45,7 @@ static inline int virLockSpaceProtocol_call_new_async(virtwire_client *c, const 
     return virtwire_client_call_async(c, &virLockSpaceProtocol_program, VIR_LOCK_SPACE_PROTOCOL_PROC_NEW, args, opts, done, opaque);
 }
 
-/* VIR_LOCK_SPACE_PROTOCOL_PROC_CREATE_RESOURCE = 4 */
+/* VIR_LOCK_SPACE_PROTOCOL_PROC_CREATE_RESOURCE = 4 (lock_protocol.x:124) */
 static inline int virLockSpaceProtocol_call_create_resource(virtwire_client *c, const virLockSpaceProtocolCreateResourceArgs *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &virLockSpaceProtocol_program, VIR_LOCK_SPACE_PROTOCOL_PROC_CREATE_RESOURCE, args, NULL, opts);
@@ -56,7 +56,7 @@ static inline int virLockSpaceProtocol_call_create_resource_async(virtwire_clien
     return virtwire_client_call_async(c, &virLockSpaceProtocol_program, VIR_LOCK_SPACE_PROTOCOL_PROC_CREATE_RESOURCE, args, opts, done, opaque);
 }
 
-/* VIR_LOCK_SPACE_PROTOCOL_PROC_DELETE_RESOURCE = 5 */
+/* VIR_LOCK_SPACE_PROTOCOL_PROC_DELETE_RESOURCE = 5 (lock_protocol.x:130) */
 static inline int virLockSpaceProtocol_call_delete_resource(virtwire_client *c, const virLockSpaceProtocolDeleteResourceArgs *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &virLockSpaceProtocol_program, VIR_LOCK_SPACE_PROTOCOL_PROC_DELETE_RESOURCE, args, NULL, opts);
@@ -67,7 +67,7 @@ static inline int virLockSpaceProtocol_call_delete_resource_async(virtwire_clien
     return virtwire_client_call_async(c, &virLockSpaceProtocol_program, VIR_LOCK_SPACE_PROTOCOL_PROC_DELETE_RESOURCE, args, opts, done, opaque);
 }
 
-/* VIR_LOCK_SPACE_PROTOCOL_PROC_ACQUIRE_RESOURCE = 6 */
+/* VIR_LOCK_SPACE_PROTOCOL_PROC_ACQUIRE_RESOURCE = 6 (lock_protocol.x:136) */
 static inline int virLockSpaceProtocol_call_acquire_resource(virtwire_client *c, const virLockSpaceProtocolAcquireResourceArgs *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &virLockSpaceProtocol_program, VIR_LOCK_SPACE_PROTOCOL_PROC_ACQUIRE_RESOURCE, args, NULL, opts);
@@ -78,7 +78,7 @@ static inline int virLockSpaceProtocol_call_acquire_resource_async(virtwire_clie
     return virtwire_client_call_async(c, &virLockSpaceProtocol_program, VIR_LOCK_SPACE_PROTOCOL_PROC_ACQUIRE_RESOURCE, args, opts, done, opaque);
 }
 
-/* VIR_LOCK_SPACE_PROTOCOL_PROC_RELEASE_RESOURCE = 7 */
+/* VIR_LOCK_SPACE_PROTOCOL_PROC_RELEASE_RESOURCE = 7 (lock_protocol.x:142) */
 static inline int virLockSpaceProtocol_call_release_resource(virtwire_client *c, const virLockSpaceProtocolReleaseResourceArgs *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &virLockSpaceProtocol_program, VIR_LOCK_SPACE_PROTOCOL_PROC_RELEASE_RESOURCE, args, NULL, opts);
@@ -89,7 +89,7 @@ static inline int virLockSpaceProtocol_call_release_resource_async(virtwire_clie
     return virtwire_client_call_async(c, &virLockSpaceProtocol_program, VIR_LOCK_SPACE_PROTOCOL_PROC_RELEASE_RESOURCE, args, opts, done, opaque);
 }
 
-/* VIR_LOCK_SPACE_PROTOCOL_PROC_CREATE_LOCKSPACE = 8 */
+/* VIR_LOCK_SPACE_PROTOCOL_PROC_CREATE_LOCKSPACE = 8 (lock_protocol.x:148) */
 static inline int virLockSpaceProtocol_call_create_lockspace(virtwire_client *c, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &virLockSpaceProtocol_program, VIR_LOCK_SPACE_PROTOCOL_PROC_CREATE_LOCKSPACE, NULL, NULL, opts);

@@ -34,7 +34,7 @@ static inline int vw_virLogManagerProtocolDomainAppendLogFileRet_decode(virtwire
 static inline int vw_virLogManagerProtocolProcedure_encode(virtwire_enc *e, const virLogManagerProtocolProcedure *v);
 static inline int vw_virLogManagerProtocolProcedure_decode(virtwire_dec *d, virLogManagerProtocolProcedure *v);
 
-/* typedef virLogManagerProtocolUUID */
+/* typedef virLogManagerProtocolUUID, log_protocol.x:7 */
 static inline int vw_virLogManagerProtocolUUID_encode(virtwire_enc *e, const virLogManagerProtocolUUID *v)
 {
     VIRTWIRE_TRY(virtwire_put_fixed_opaque(e, (*v), 16 /* VIR_UUID_BUFLEN */));
@@ -70,7 +70,7 @@ size_t virLogManagerProtocolUUID_size(const virLogManagerProtocolUUID *v)
 
 VIRTWIRE_DEFINE_TYPE(virLogManagerProtocolUUID, 16u, 16u);
 
-/* typedef virLogManagerProtocolNonNullString */
+/* typedef virLogManagerProtocolNonNullString, log_protocol.x:16 */
 static inline int vw_virLogManagerProtocolNonNullString_encode(virtwire_enc *e, const virLogManagerProtocolNonNullString *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, (*v), VIR_LOG_MANAGER_PROTOCOL_STRING_MAX));
@@ -108,7 +108,7 @@ size_t virLogManagerProtocolNonNullString_size(const virLogManagerProtocolNonNul
 
 VIRTWIRE_DEFINE_TYPE(virLogManagerProtocolNonNullString, 4194308u, 4u);
 
-/* typedef virLogManagerProtocolString */
+/* typedef virLogManagerProtocolString, log_protocol.x:19 */
 static inline int vw_virLogManagerProtocolString_encode(virtwire_enc *e, const virLogManagerProtocolString *v)
 {
     VIRTWIRE_TRY(virtwire_put_bool(e, (*v) != NULL));
@@ -160,7 +160,7 @@ size_t virLogManagerProtocolString_size(const virLogManagerProtocolString *v)
 
 VIRTWIRE_DEFINE_TYPE(virLogManagerProtocolString, 4194312u, 4u);
 
-/* struct virLogManagerProtocolDomain */
+/* struct virLogManagerProtocolDomain, log_protocol.x:21 */
 static inline int vw_virLogManagerProtocolDomain_encode(virtwire_enc *e, const virLogManagerProtocolDomain *v)
 {
     VIRTWIRE_TRY(vw_virLogManagerProtocolUUID_encode(e, &v->uuid));
@@ -199,7 +199,7 @@ size_t virLogManagerProtocolDomain_size(const virLogManagerProtocolDomain *v)
 
 VIRTWIRE_DEFINE_TYPE(virLogManagerProtocolDomain, 4194324u, 20u);
 
-/* struct virLogManagerProtocolLogFilePosition */
+/* struct virLogManagerProtocolLogFilePosition, log_protocol.x:26 */
 static inline int vw_virLogManagerProtocolLogFilePosition_encode(virtwire_enc *e, const virLogManagerProtocolLogFilePosition *v)
 {
     VIRTWIRE_TRY(virtwire_put_u64(e, v->inode));
@@ -237,7 +237,7 @@ size_t virLogManagerProtocolLogFilePosition_size(const virLogManagerProtocolLogF
 
 VIRTWIRE_DEFINE_TYPE(virLogManagerProtocolLogFilePosition, 16u, 16u);
 
-/* enum virLogManagerProtocolDomainOpenLogFileFlags */
+/* enum virLogManagerProtocolDomainOpenLogFileFlags, log_protocol.x:31 */
 static int virLogManagerProtocolDomainOpenLogFileFlags_valid(int32_t x)
 {
     return x >= 1 && x <= 1;
@@ -284,7 +284,7 @@ size_t virLogManagerProtocolDomainOpenLogFileFlags_size(const virLogManagerProto
 
 VIRTWIRE_DEFINE_TYPE(virLogManagerProtocolDomainOpenLogFileFlags, 4u, 4u);
 
-/* struct virLogManagerProtocolDomainOpenLogFileArgs */
+/* struct virLogManagerProtocolDomainOpenLogFileArgs, log_protocol.x:38 */
 static inline int vw_virLogManagerProtocolDomainOpenLogFileArgs_encode(virtwire_enc *e, const virLogManagerProtocolDomainOpenLogFileArgs *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->driver, VIR_LOG_MANAGER_PROTOCOL_STRING_MAX));
@@ -331,7 +331,7 @@ size_t virLogManagerProtocolDomainOpenLogFileArgs_size(const virLogManagerProtoc
 
 VIRTWIRE_DEFINE_TYPE(virLogManagerProtocolDomainOpenLogFileArgs, 12582944u, 32u);
 
-/* struct virLogManagerProtocolDomainOpenLogFileRet */
+/* struct virLogManagerProtocolDomainOpenLogFileRet, log_protocol.x:45 */
 static inline int vw_virLogManagerProtocolDomainOpenLogFileRet_encode(virtwire_enc *e, const virLogManagerProtocolDomainOpenLogFileRet *v)
 {
     VIRTWIRE_TRY(vw_virLogManagerProtocolLogFilePosition_encode(e, &v->pos));
@@ -367,7 +367,7 @@ size_t virLogManagerProtocolDomainOpenLogFileRet_size(const virLogManagerProtoco
 
 VIRTWIRE_DEFINE_TYPE(virLogManagerProtocolDomainOpenLogFileRet, 16u, 16u);
 
-/* struct virLogManagerProtocolDomainGetLogFilePositionArgs */
+/* struct virLogManagerProtocolDomainGetLogFilePositionArgs, log_protocol.x:49 */
 static inline int vw_virLogManagerProtocolDomainGetLogFilePositionArgs_encode(virtwire_enc *e, const virLogManagerProtocolDomainGetLogFilePositionArgs *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->path, VIR_LOG_MANAGER_PROTOCOL_STRING_MAX));
@@ -406,7 +406,7 @@ size_t virLogManagerProtocolDomainGetLogFilePositionArgs_size(const virLogManage
 
 VIRTWIRE_DEFINE_TYPE(virLogManagerProtocolDomainGetLogFilePositionArgs, 4194312u, 8u);
 
-/* struct virLogManagerProtocolDomainGetLogFilePositionRet */
+/* struct virLogManagerProtocolDomainGetLogFilePositionRet, log_protocol.x:54 */
 static inline int vw_virLogManagerProtocolDomainGetLogFilePositionRet_encode(virtwire_enc *e, const virLogManagerProtocolDomainGetLogFilePositionRet *v)
 {
     VIRTWIRE_TRY(vw_virLogManagerProtocolLogFilePosition_encode(e, &v->pos));
@@ -442,7 +442,7 @@ size_t virLogManagerProtocolDomainGetLogFilePositionRet_size(const virLogManager
 
 VIRTWIRE_DEFINE_TYPE(virLogManagerProtocolDomainGetLogFilePositionRet, 16u, 16u);
 
-/* struct virLogManagerProtocolDomainReadLogFileArgs */
+/* struct virLogManagerProtocolDomainReadLogFileArgs, log_protocol.x:58 */
 static inline int vw_virLogManagerProtocolDomainReadLogFileArgs_encode(virtwire_enc *e, const virLogManagerProtocolDomainReadLogFileArgs *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->path, VIR_LOG_MANAGER_PROTOCOL_STRING_MAX));
@@ -485,7 +485,7 @@ size_t virLogManagerProtocolDomainReadLogFileArgs_size(const virLogManagerProtoc
 
 VIRTWIRE_DEFINE_TYPE(virLogManagerProtocolDomainReadLogFileArgs, 4194336u, 32u);
 
-/* struct virLogManagerProtocolDomainReadLogFileRet */
+/* struct virLogManagerProtocolDomainReadLogFileRet, log_protocol.x:65 */
 static inline int vw_virLogManagerProtocolDomainReadLogFileRet_encode(virtwire_enc *e, const virLogManagerProtocolDomainReadLogFileRet *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->data, VIR_LOG_MANAGER_PROTOCOL_STRING_MAX));
@@ -522,7 +522,7 @@ size_t virLogManagerProtocolDomainReadLogFileRet_size(const virLogManagerProtoco
 
 VIRTWIRE_DEFINE_TYPE(virLogManagerProtocolDomainReadLogFileRet, 4194308u, 4u);
 
-/* struct virLogManagerProtocolDomainAppendLogFileArgs */
+/* struct virLogManagerProtocolDomainAppendLogFileArgs, log_protocol.x:69 */
 static inline int vw_virLogManagerProtocolDomainAppendLogFileArgs_encode(virtwire_enc *e, const virLogManagerProtocolDomainAppendLogFileArgs *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->driver, VIR_LOG_MANAGER_PROTOCOL_STRING_MAX));
@@ -573,7 +573,7 @@ size_t virLogManagerProtocolDomainAppendLogFileArgs_size(const virLogManagerProt
 
 VIRTWIRE_DEFINE_TYPE(virLogManagerProtocolDomainAppendLogFileArgs, 16777252u, 36u);
 
-/* struct virLogManagerProtocolDomainAppendLogFileRet */
+/* struct virLogManagerProtocolDomainAppendLogFileRet, log_protocol.x:77 */
 static inline int vw_virLogManagerProtocolDomainAppendLogFileRet_encode(virtwire_enc *e, const virLogManagerProtocolDomainAppendLogFileRet *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->ret));
@@ -609,7 +609,7 @@ size_t virLogManagerProtocolDomainAppendLogFileRet_size(const virLogManagerProto
 
 VIRTWIRE_DEFINE_TYPE(virLogManagerProtocolDomainAppendLogFileRet, 4u, 4u);
 
-/* enum virLogManagerProtocolProcedure */
+/* enum virLogManagerProtocolProcedure, log_protocol.x:85 */
 static int virLogManagerProtocolProcedure_valid(int32_t x)
 {
     return x >= 1 && x <= 4;
@@ -661,23 +661,44 @@ static const char *const virLogManagerProtocol_acl_2[] = { "none", NULL };
 static const char *const virLogManagerProtocol_acl_3[] = { "none", NULL };
 static const char *const virLogManagerProtocol_acl_4[] = { "none", NULL };
 
+/* Program virLogManagerProtocol (log_protocol.x:85): its procedures, by number. */
 static const virtwire_proc virLogManagerProtocol_procs[] = {
-    { VIR_LOG_MANAGER_PROTOCOL_PROC_DOMAIN_OPEN_LOG_FILE, "VIR_LOG_MANAGER_PROTOCOL_PROC_DOMAIN_OPEN_LOG_FILE", &virLogManagerProtocolDomainOpenLogFileArgs_desc, &virLogManagerProtocolDomainOpenLogFileRet_desc, NULL,
-      VIRTWIRE_PROC_FDS_REPLY, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, virLogManagerProtocol_acl_1, NULL },
-    { VIR_LOG_MANAGER_PROTOCOL_PROC_DOMAIN_GET_LOG_FILE_POSITION, "VIR_LOG_MANAGER_PROTOCOL_PROC_DOMAIN_GET_LOG_FILE_POSITION", &virLogManagerProtocolDomainGetLogFilePositionArgs_desc, &virLogManagerProtocolDomainGetLogFilePositionRet_desc, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, virLogManagerProtocol_acl_2, NULL },
-    { VIR_LOG_MANAGER_PROTOCOL_PROC_DOMAIN_READ_LOG_FILE, "VIR_LOG_MANAGER_PROTOCOL_PROC_DOMAIN_READ_LOG_FILE", &virLogManagerProtocolDomainReadLogFileArgs_desc, &virLogManagerProtocolDomainReadLogFileRet_desc, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, virLogManagerProtocol_acl_3, NULL },
-    { VIR_LOG_MANAGER_PROTOCOL_PROC_DOMAIN_APPEND_LOG_FILE, "VIR_LOG_MANAGER_PROTOCOL_PROC_DOMAIN_APPEND_LOG_FILE", &virLogManagerProtocolDomainAppendLogFileArgs_desc, &virLogManagerProtocolDomainAppendLogFileRet_desc, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, virLogManagerProtocol_acl_4, NULL },
+    /* log_protocol.x:116 */
+    { .number = VIR_LOG_MANAGER_PROTOCOL_PROC_DOMAIN_OPEN_LOG_FILE,
+      .name = "VIR_LOG_MANAGER_PROTOCOL_PROC_DOMAIN_OPEN_LOG_FILE",
+      .args = &virLogManagerProtocolDomainOpenLogFileArgs_desc,
+      .ret = &virLogManagerProtocolDomainOpenLogFileRet_desc,
+      .flags = VIRTWIRE_PROC_FDS_REPLY, .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = virLogManagerProtocol_acl_1 },
+    /* log_protocol.x:122 */
+    { .number = VIR_LOG_MANAGER_PROTOCOL_PROC_DOMAIN_GET_LOG_FILE_POSITION,
+      .name = "VIR_LOG_MANAGER_PROTOCOL_PROC_DOMAIN_GET_LOG_FILE_POSITION",
+      .args = &virLogManagerProtocolDomainGetLogFilePositionArgs_desc,
+      .ret = &virLogManagerProtocolDomainGetLogFilePositionRet_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = virLogManagerProtocol_acl_2 },
+    /* log_protocol.x:128 */
+    { .number = VIR_LOG_MANAGER_PROTOCOL_PROC_DOMAIN_READ_LOG_FILE,
+      .name = "VIR_LOG_MANAGER_PROTOCOL_PROC_DOMAIN_READ_LOG_FILE",
+      .args = &virLogManagerProtocolDomainReadLogFileArgs_desc,
+      .ret = &virLogManagerProtocolDomainReadLogFileRet_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = virLogManagerProtocol_acl_3 },
+    /* log_protocol.x:134 */
+    { .number = VIR_LOG_MANAGER_PROTOCOL_PROC_DOMAIN_APPEND_LOG_FILE,
+      .name = "VIR_LOG_MANAGER_PROTOCOL_PROC_DOMAIN_APPEND_LOG_FILE",
+      .args = &virLogManagerProtocolDomainAppendLogFileArgs_desc,
+      .ret = &virLogManagerProtocolDomainAppendLogFileRet_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = virLogManagerProtocol_acl_4 },
 };
 
 const virtwire_program virLogManagerProtocol_program = {
-    "virLogManagerProtocol",
-    VIR_LOG_MANAGER_PROTOCOL_PROGRAM,
-    VIR_LOG_MANAGER_PROTOCOL_PROGRAM_VERSION,
-    virLogManagerProtocol_procs,
-    sizeof(virLogManagerProtocol_procs) / sizeof(virLogManagerProtocol_procs[0]),
+    .name = "virLogManagerProtocol",
+    .program = VIR_LOG_MANAGER_PROTOCOL_PROGRAM,
+    .version = VIR_LOG_MANAGER_PROTOCOL_PROGRAM_VERSION,
+    .procs = virLogManagerProtocol_procs,
+    .nprocs = sizeof(virLogManagerProtocol_procs) / sizeof(virLogManagerProtocol_procs[0]),
 };
 
 static const virtwire_type *const log_protocol_type_list[] = {
@@ -703,9 +724,9 @@ static const virtwire_program *const log_protocol_program_list[] = {
 };
 
 const virtwire_protocol log_protocol = {
-    "log_protocol",
-    log_protocol_type_list,
-    15,
-    log_protocol_program_list,
-    1,
+    .name = "log_protocol",
+    .types = log_protocol_type_list,
+    .ntypes = 15,
+    .programs = log_protocol_program_list,
+    .nprograms = 1,
 };

@@ -23,7 +23,16 @@ extern "C" {
 #endif
 
 /* Constants */
+
+/* Length of long, but not unbounded, strings.
+ * This is an arbitrary limit designed to stop the decoder from trying
+ * to allocate unbounded amounts of memory when fed with a bad message.
+ */
+/* log_protocol.x:13 */
 #define VIR_LOG_MANAGER_PROTOCOL_STRING_MAX 4194304
+
+/* Define the program number, protocol version and procedure numbers here. */
+/* log_protocol.x:82 */
 #define VIR_LOG_MANAGER_PROTOCOL_PROGRAM 0x87539319u
 #define VIR_LOG_MANAGER_PROTOCOL_PROGRAM_VERSION 1
 
@@ -38,27 +47,39 @@ typedef struct virLogManagerProtocolDomainReadLogFileArgs virLogManagerProtocolD
 typedef struct virLogManagerProtocolDomainReadLogFileRet virLogManagerProtocolDomainReadLogFileRet;
 typedef struct virLogManagerProtocolLogFilePosition virLogManagerProtocolLogFilePosition;
 
+/* log_protocol.x:7 */
 typedef char virLogManagerProtocolUUID[16 /* VIR_UUID_BUFLEN */];
 
+/* A long string, which may NOT be NULL. */
+/* log_protocol.x:16 */
 typedef char *virLogManagerProtocolNonNullString;
 
+/* A long string, which may be NULL. */
+/* log_protocol.x:19 */
 typedef virLogManagerProtocolNonNullString *virLogManagerProtocolString;
 
+/* log_protocol.x:21 */
 struct virLogManagerProtocolDomain {
     virLogManagerProtocolUUID uuid;
     virLogManagerProtocolNonNullString name;
 };
 
+/* log_protocol.x:26 */
 struct virLogManagerProtocolLogFilePosition {
     uint64_t inode;
     uint64_t offset;
 };
 
+/* log_protocol.x:31 */
 enum virLogManagerProtocolDomainOpenLogFileFlags {
     VIR_LOG_MANAGER_PROTOCOL_DOMAIN_OPEN_LOG_FILE_TRUNCATE = 1
 };
 typedef enum virLogManagerProtocolDomainOpenLogFileFlags virLogManagerProtocolDomainOpenLogFileFlags;
 
+/* Obtain a file handle suitable for writing to a
+ * log file for a domain
+ */
+/* log_protocol.x:38 */
 struct virLogManagerProtocolDomainOpenLogFileArgs {
     virLogManagerProtocolNonNullString driver;
     virLogManagerProtocolDomain dom;
@@ -66,19 +87,23 @@ struct virLogManagerProtocolDomainOpenLogFileArgs {
     unsigned int flags;
 };
 
+/* log_protocol.x:45 */
 struct virLogManagerProtocolDomainOpenLogFileRet {
     virLogManagerProtocolLogFilePosition pos;
 };
 
+/* log_protocol.x:49 */
 struct virLogManagerProtocolDomainGetLogFilePositionArgs {
     virLogManagerProtocolNonNullString path;
     unsigned int flags;
 };
 
+/* log_protocol.x:54 */
 struct virLogManagerProtocolDomainGetLogFilePositionRet {
     virLogManagerProtocolLogFilePosition pos;
 };
 
+/* log_protocol.x:58 */
 struct virLogManagerProtocolDomainReadLogFileArgs {
     virLogManagerProtocolNonNullString path;
     virLogManagerProtocolLogFilePosition pos;
@@ -86,10 +111,12 @@ struct virLogManagerProtocolDomainReadLogFileArgs {
     unsigned int flags;
 };
 
+/* log_protocol.x:65 */
 struct virLogManagerProtocolDomainReadLogFileRet {
     virLogManagerProtocolNonNullString data;
 };
 
+/* log_protocol.x:69 */
 struct virLogManagerProtocolDomainAppendLogFileArgs {
     virLogManagerProtocolNonNullString driver;
     virLogManagerProtocolDomain dom;
@@ -98,14 +125,53 @@ struct virLogManagerProtocolDomainAppendLogFileArgs {
     unsigned int flags;
 };
 
+/* log_protocol.x:77 */
 struct virLogManagerProtocolDomainAppendLogFileRet {
     int ret;
 };
 
+/* log_protocol.x:85 */
 enum virLogManagerProtocolProcedure {
+    /* Each function must be preceded by a comment providing one or
+     * more annotations:
+     *
+     * - @generate: none|client|server|both
+     *
+     *   Whether to generate the dispatch stubs for the server
+     *   and/or client code.
+     *
+     * - @readstream: paramnumber
+     * - @writestream: paramnumber
+     *
+     *   The @readstream or @writestream annotations let daemon and src/remote
+     *   create a stream.  The direction is defined from the src/remote point
+     *   of view.  A readstream transfers data from daemon to src/remote.  The
+     *   <paramnumber> specifies at which offset the stream parameter is inserted
+     *   in the function parameter list.
+     *
+     * - @priority: low|high
+     *
+     *   Each API that might eventually access hypervisor's  monitor (and thus
+     *   block) MUST fall into low priority. However, there are some exceptions
+     *   to this rule, e.g. domainDestroy. Other APIs MAY  be marked as high
+     *   priority. If in doubt, it's safe to choose low. Low is taken as default,
+     *   and thus can be left out.
+     */
+    /* @generate: none
+     * @acl: none
+     */
     VIR_LOG_MANAGER_PROTOCOL_PROC_DOMAIN_OPEN_LOG_FILE = 1,
+    /* @generate: none
+     * @acl: none
+     */
     VIR_LOG_MANAGER_PROTOCOL_PROC_DOMAIN_GET_LOG_FILE_POSITION = 2,
+    /* @generate: none
+     * @acl: none
+     */
     VIR_LOG_MANAGER_PROTOCOL_PROC_DOMAIN_READ_LOG_FILE = 3,
+    /* @generate: none
+     * @acl: none
+     */
     VIR_LOG_MANAGER_PROTOCOL_PROC_DOMAIN_APPEND_LOG_FILE = 4
 };
 typedef enum virLogManagerProtocolProcedure virLogManagerProtocolProcedure;
@@ -202,6 +268,7 @@ void virLogManagerProtocolProcedure_free(virLogManagerProtocolProcedure *v);
 size_t virLogManagerProtocolProcedure_size(const virLogManagerProtocolProcedure *v);
 extern const virtwire_type virLogManagerProtocolProcedure_desc;
 
+/* log_protocol.x:85 */
 extern const virtwire_program virLogManagerProtocol_program;
 extern const virtwire_protocol log_protocol;
 

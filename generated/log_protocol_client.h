@@ -12,7 +12,7 @@ extern "C" {
 
 /* Program virLogManagerProtocol: 4 procedures. */
 
-/* VIR_LOG_MANAGER_PROTOCOL_PROC_DOMAIN_OPEN_LOG_FILE = 1 */
+/* VIR_LOG_MANAGER_PROTOCOL_PROC_DOMAIN_OPEN_LOG_FILE = 1 (log_protocol.x:116) */
 static inline int virLogManagerProtocol_call_domain_open_log_file(virtwire_client *c, const virLogManagerProtocolDomainOpenLogFileArgs *args, virLogManagerProtocolDomainOpenLogFileRet *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &virLogManagerProtocol_program, VIR_LOG_MANAGER_PROTOCOL_PROC_DOMAIN_OPEN_LOG_FILE, args, ret, opts);
@@ -23,7 +23,7 @@ static inline int virLogManagerProtocol_call_domain_open_log_file_async(virtwire
     return virtwire_client_call_async(c, &virLogManagerProtocol_program, VIR_LOG_MANAGER_PROTOCOL_PROC_DOMAIN_OPEN_LOG_FILE, args, opts, done, opaque);
 }
 
-/* VIR_LOG_MANAGER_PROTOCOL_PROC_DOMAIN_GET_LOG_FILE_POSITION = 2 */
+/* VIR_LOG_MANAGER_PROTOCOL_PROC_DOMAIN_GET_LOG_FILE_POSITION = 2 (log_protocol.x:122) */
 static inline int virLogManagerProtocol_call_domain_get_log_file_position(virtwire_client *c, const virLogManagerProtocolDomainGetLogFilePositionArgs *args, virLogManagerProtocolDomainGetLogFilePositionRet *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &virLogManagerProtocol_program, VIR_LOG_MANAGER_PROTOCOL_PROC_DOMAIN_GET_LOG_FILE_POSITION, args, ret, opts);
@@ -34,7 +34,7 @@ static inline int virLogManagerProtocol_call_domain_get_log_file_position_async(
     return virtwire_client_call_async(c, &virLogManagerProtocol_program, VIR_LOG_MANAGER_PROTOCOL_PROC_DOMAIN_GET_LOG_FILE_POSITION, args, opts, done, opaque);
 }
 
-/* VIR_LOG_MANAGER_PROTOCOL_PROC_DOMAIN_READ_LOG_FILE = 3 */
+/* VIR_LOG_MANAGER_PROTOCOL_PROC_DOMAIN_READ_LOG_FILE = 3 (log_protocol.x:128) */
 static inline int virLogManagerProtocol_call_domain_read_log_file(virtwire_client *c, const virLogManagerProtocolDomainReadLogFileArgs *args, virLogManagerProtocolDomainReadLogFileRet *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &virLogManagerProtocol_program, VIR_LOG_MANAGER_PROTOCOL_PROC_DOMAIN_READ_LOG_FILE, args, ret, opts);
@@ -45,7 +45,7 @@ static inline int virLogManagerProtocol_call_domain_read_log_file_async(virtwire
     return virtwire_client_call_async(c, &virLogManagerProtocol_program, VIR_LOG_MANAGER_PROTOCOL_PROC_DOMAIN_READ_LOG_FILE, args, opts, done, opaque);
 }
 
-/* VIR_LOG_MANAGER_PROTOCOL_PROC_DOMAIN_APPEND_LOG_FILE = 4 */
+/* VIR_LOG_MANAGER_PROTOCOL_PROC_DOMAIN_APPEND_LOG_FILE = 4 (log_protocol.x:134) */
 static inline int virLogManagerProtocol_call_domain_append_log_file(virtwire_client *c, const virLogManagerProtocolDomainAppendLogFileArgs *args, virLogManagerProtocolDomainAppendLogFileRet *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &virLogManagerProtocol_program, VIR_LOG_MANAGER_PROTOCOL_PROC_DOMAIN_APPEND_LOG_FILE, args, ret, opts);

@@ -12,7 +12,7 @@ static inline int vw_virLXCMonitorInitEventMsg_decode(virtwire_dec *d, virLXCMon
 static inline int vw_virLXCMonitorProcedure_encode(virtwire_enc *e, const virLXCMonitorProcedure *v);
 static inline int vw_virLXCMonitorProcedure_decode(virtwire_dec *d, virLXCMonitorProcedure *v);
 
-/* enum virLXCMonitorExitStatus */
+/* enum virLXCMonitorExitStatus, lxc_monitor_protocol.x:9 */
 static int virLXCMonitorExitStatus_valid(int32_t x)
 {
     return (uint32_t)x <= 2u;
@@ -59,7 +59,7 @@ size_t virLXCMonitorExitStatus_size(const virLXCMonitorExitStatus *v)
 
 VIRTWIRE_DEFINE_TYPE(virLXCMonitorExitStatus, 4u, 4u);
 
-/* struct virLXCMonitorExitEventMsg */
+/* struct virLXCMonitorExitEventMsg, lxc_monitor_protocol.x:15 */
 static inline int vw_virLXCMonitorExitEventMsg_encode(virtwire_enc *e, const virLXCMonitorExitEventMsg *v)
 {
     VIRTWIRE_TRY(vw_virLXCMonitorExitStatus_encode(e, &v->status));
@@ -95,7 +95,7 @@ size_t virLXCMonitorExitEventMsg_size(const virLXCMonitorExitEventMsg *v)
 
 VIRTWIRE_DEFINE_TYPE(virLXCMonitorExitEventMsg, 4u, 4u);
 
-/* struct virLXCMonitorInitEventMsg */
+/* struct virLXCMonitorInitEventMsg, lxc_monitor_protocol.x:19 */
 static inline int vw_virLXCMonitorInitEventMsg_encode(virtwire_enc *e, const virLXCMonitorInitEventMsg *v)
 {
     VIRTWIRE_TRY(virtwire_put_u64(e, v->initpid));
@@ -131,7 +131,7 @@ size_t virLXCMonitorInitEventMsg_size(const virLXCMonitorInitEventMsg *v)
 
 VIRTWIRE_DEFINE_TYPE(virLXCMonitorInitEventMsg, 8u, 8u);
 
-/* enum virLXCMonitorProcedure */
+/* enum virLXCMonitorProcedure, lxc_monitor_protocol.x:26 */
 static int virLXCMonitorProcedure_valid(int32_t x)
 {
     return x >= 1 && x <= 2;
@@ -178,19 +178,26 @@ size_t virLXCMonitorProcedure_size(const virLXCMonitorProcedure *v)
 
 VIRTWIRE_DEFINE_TYPE(virLXCMonitorProcedure, 4u, 4u);
 
+/* Program virLXCMonitor (lxc_monitor_protocol.x:26): its procedures, by number. */
 static const virtwire_proc virLXCMonitor_procs[] = {
-    { VIR_LXC_MONITOR_PROC_EXIT_EVENT, "VIR_LXC_MONITOR_PROC_EXIT_EVENT", NULL, NULL, &virLXCMonitorExitEventMsg_desc,
-      VIRTWIRE_PROC_MESSAGE, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, NULL, NULL },
-    { VIR_LXC_MONITOR_PROC_INIT_EVENT, "VIR_LXC_MONITOR_PROC_INIT_EVENT", NULL, NULL, &virLXCMonitorInitEventMsg_desc,
-      VIRTWIRE_PROC_MESSAGE, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, NULL, NULL },
+    /* lxc_monitor_protocol.x:27 */
+    { .number = VIR_LXC_MONITOR_PROC_EXIT_EVENT, .name = "VIR_LXC_MONITOR_PROC_EXIT_EVENT",
+      .msg = &virLXCMonitorExitEventMsg_desc,
+      .flags = VIRTWIRE_PROC_MESSAGE, .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1 },
+    /* lxc_monitor_protocol.x:28 */
+    { .number = VIR_LXC_MONITOR_PROC_INIT_EVENT, .name = "VIR_LXC_MONITOR_PROC_INIT_EVENT",
+      .msg = &virLXCMonitorInitEventMsg_desc,
+      .flags = VIRTWIRE_PROC_MESSAGE, .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1 },
 };
 
 const virtwire_program virLXCMonitor_program = {
-    "virLXCMonitor",
-    VIR_LXC_MONITOR_PROGRAM,
-    VIR_LXC_MONITOR_PROGRAM_VERSION,
-    virLXCMonitor_procs,
-    sizeof(virLXCMonitor_procs) / sizeof(virLXCMonitor_procs[0]),
+    .name = "virLXCMonitor",
+    .program = VIR_LXC_MONITOR_PROGRAM,
+    .version = VIR_LXC_MONITOR_PROGRAM_VERSION,
+    .procs = virLXCMonitor_procs,
+    .nprocs = sizeof(virLXCMonitor_procs) / sizeof(virLXCMonitor_procs[0]),
 };
 
 static const virtwire_type *const lxc_monitor_protocol_type_list[] = {
@@ -205,9 +212,9 @@ static const virtwire_program *const lxc_monitor_protocol_program_list[] = {
 };
 
 const virtwire_protocol lxc_monitor_protocol = {
-    "lxc_monitor_protocol",
-    lxc_monitor_protocol_type_list,
-    4,
-    lxc_monitor_protocol_program_list,
-    1,
+    .name = "lxc_monitor_protocol",
+    .types = lxc_monitor_protocol_type_list,
+    .ntypes = 4,
+    .programs = lxc_monitor_protocol_program_list,
+    .nprograms = 1,
 };

@@ -22,12 +22,15 @@ extern "C" {
 #endif
 
 /* Constants */
+
+/* lxc_monitor_protocol.x:23 */
 #define VIR_LXC_MONITOR_PROGRAM 305402420
 #define VIR_LXC_MONITOR_PROGRAM_VERSION 1
 
 typedef struct virLXCMonitorExitEventMsg virLXCMonitorExitEventMsg;
 typedef struct virLXCMonitorInitEventMsg virLXCMonitorInitEventMsg;
 
+/* lxc_monitor_protocol.x:9 */
 enum virLXCMonitorExitStatus {
     VIR_LXC_MONITOR_EXIT_STATUS_ERROR = 0,
     VIR_LXC_MONITOR_EXIT_STATUS_SHUTDOWN = 1,
@@ -35,17 +38,20 @@ enum virLXCMonitorExitStatus {
 };
 typedef enum virLXCMonitorExitStatus virLXCMonitorExitStatus;
 
+/* lxc_monitor_protocol.x:15 */
 struct virLXCMonitorExitEventMsg {
     virLXCMonitorExitStatus status;
 };
 
+/* lxc_monitor_protocol.x:19 */
 struct virLXCMonitorInitEventMsg {
     uint64_t initpid;
 };
 
+/* lxc_monitor_protocol.x:26 */
 enum virLXCMonitorProcedure {
-    VIR_LXC_MONITOR_PROC_EXIT_EVENT = 1,
-    VIR_LXC_MONITOR_PROC_INIT_EVENT = 2
+    VIR_LXC_MONITOR_PROC_EXIT_EVENT = 1, /* skipgen skipgen */
+    VIR_LXC_MONITOR_PROC_INIT_EVENT = 2 /* skipgen skipgen */
 };
 typedef enum virLXCMonitorProcedure virLXCMonitorProcedure;
 
@@ -75,6 +81,7 @@ void virLXCMonitorProcedure_free(virLXCMonitorProcedure *v);
 size_t virLXCMonitorProcedure_size(const virLXCMonitorProcedure *v);
 extern const virtwire_type virLXCMonitorProcedure_desc;
 
+/* lxc_monitor_protocol.x:26 */
 extern const virtwire_program virLXCMonitor_program;
 extern const virtwire_protocol lxc_monitor_protocol;
 

@@ -21,7 +21,7 @@ typedef struct virLXCMonitor_event_binding {
     int callback_id;   /* only this callbackID; -1: every one */
 } virLXCMonitor_event_binding;
 
-/* VIR_LXC_MONITOR_PROC_EXIT_EVENT = 1 */
+/* VIR_LXC_MONITOR_PROC_EXIT_EVENT = 1 (lxc_monitor_protocol.x:27) */
 typedef void (*virLXCMonitor_exit_event_fn)(virtwire_client *c, const virLXCMonitorExitEventMsg *msg, void *opaque);
 
 static inline void virLXCMonitor_dispatch_exit_event(virtwire_client *c, const virtwire_program *prog,
@@ -45,7 +45,7 @@ static inline int virLXCMonitor_on_exit_event(virtwire_client *c, virLXCMonitor_
     return virtwire_client_on_event(c, &virLXCMonitor_program, VIR_LXC_MONITOR_PROC_EXIT_EVENT, virLXCMonitor_dispatch_exit_event, b);
 }
 
-/* VIR_LXC_MONITOR_PROC_INIT_EVENT = 2 */
+/* VIR_LXC_MONITOR_PROC_INIT_EVENT = 2 (lxc_monitor_protocol.x:28) */
 typedef void (*virLXCMonitor_init_event_fn)(virtwire_client *c, const virLXCMonitorInitEventMsg *msg, void *opaque);
 
 static inline void virLXCMonitor_dispatch_init_event(virtwire_client *c, const virtwire_program *prog,

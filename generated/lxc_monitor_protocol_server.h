@@ -10,13 +10,13 @@
 extern "C" {
 #endif
 
-/* VIR_LXC_MONITOR_PROC_EXIT_EVENT = 1 */
+/* VIR_LXC_MONITOR_PROC_EXIT_EVENT = 1 (lxc_monitor_protocol.x:27) */
 static inline int virLXCMonitor_send_exit_event(virtwire_server_client *c, const virLXCMonitorExitEventMsg *msg)
 {
     return virtwire_server_send_event(c, &virLXCMonitor_program, VIR_LXC_MONITOR_PROC_EXIT_EVENT, msg);
 }
 
-/* VIR_LXC_MONITOR_PROC_INIT_EVENT = 2 */
+/* VIR_LXC_MONITOR_PROC_INIT_EVENT = 2 (lxc_monitor_protocol.x:28) */
 static inline int virLXCMonitor_send_init_event(virtwire_server_client *c, const virLXCMonitorInitEventMsg *msg)
 {
     return virtwire_server_send_event(c, &virLXCMonitor_program, VIR_LXC_MONITOR_PROC_INIT_EVENT, msg);

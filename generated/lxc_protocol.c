@@ -8,7 +8,7 @@ static inline int vw_lxc_domain_open_namespace_args_decode(virtwire_dec *d, lxc_
 static inline int vw_lxc_procedure_encode(virtwire_enc *e, const lxc_procedure *v);
 static inline int vw_lxc_procedure_decode(virtwire_dec *d, lxc_procedure *v);
 
-/* struct lxc_domain_open_namespace_args */
+/* struct lxc_domain_open_namespace_args, lxc_protocol.x:27 */
 static inline int vw_lxc_domain_open_namespace_args_encode(virtwire_enc *e, const lxc_domain_open_namespace_args *v)
 {
     VIRTWIRE_TRY(remote_nonnull_domain_encode(e, &v->dom));
@@ -47,7 +47,7 @@ size_t lxc_domain_open_namespace_args_size(const lxc_domain_open_namespace_args 
 
 VIRTWIRE_DEFINE_TYPE(lxc_domain_open_namespace_args, 4194332u, 28u);
 
-/* enum lxc_procedure */
+/* enum lxc_procedure, lxc_protocol.x:37 */
 static int lxc_procedure_valid(int32_t x)
 {
     return x >= 1 && x <= 1;
@@ -96,17 +96,21 @@ VIRTWIRE_DEFINE_TYPE(lxc_procedure, 4u, 4u);
 
 static const char *const lxc_acl_1[] = { "domain:open_namespace", NULL };
 
+/* Program lxc (lxc_protocol.x:37): its procedures, by number. */
 static const virtwire_proc lxc_procs[] = {
-    { LXC_PROC_DOMAIN_OPEN_NAMESPACE, "LXC_PROC_DOMAIN_OPEN_NAMESPACE", &lxc_domain_open_namespace_args_desc, NULL, NULL,
-      VIRTWIRE_PROC_FDS_REPLY, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, lxc_acl_1, NULL },
+    /* lxc_protocol.x:68 */
+    { .number = LXC_PROC_DOMAIN_OPEN_NAMESPACE, .name = "LXC_PROC_DOMAIN_OPEN_NAMESPACE",
+      .args = &lxc_domain_open_namespace_args_desc,
+      .flags = VIRTWIRE_PROC_FDS_REPLY, .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = lxc_acl_1 },
 };
 
 const virtwire_program lxc_program = {
-    "lxc",
-    LXC_PROGRAM,
-    LXC_PROTOCOL_VERSION,
-    lxc_procs,
-    sizeof(lxc_procs) / sizeof(lxc_procs[0]),
+    .name = "lxc",
+    .program = LXC_PROGRAM,
+    .version = LXC_PROTOCOL_VERSION,
+    .procs = lxc_procs,
+    .nprocs = sizeof(lxc_procs) / sizeof(lxc_procs[0]),
 };
 
 static const virtwire_type *const lxc_protocol_type_list[] = {
@@ -119,9 +123,9 @@ static const virtwire_program *const lxc_protocol_program_list[] = {
 };
 
 const virtwire_protocol lxc_protocol = {
-    "lxc_protocol",
-    lxc_protocol_type_list,
-    2,
-    lxc_protocol_program_list,
-    1,
+    .name = "lxc_protocol",
+    .types = lxc_protocol_type_list,
+    .ntypes = 2,
+    .programs = lxc_protocol_program_list,
+    .nprograms = 1,
 };

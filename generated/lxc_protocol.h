@@ -24,17 +24,52 @@ extern "C" {
 #endif
 
 /* Constants */
+
+/* Define the program number, protocol version and procedure numbers here. */
+/* lxc_protocol.x:34 */
 #define LXC_PROGRAM 425984
 #define LXC_PROTOCOL_VERSION 1
 
 typedef struct lxc_domain_open_namespace_args lxc_domain_open_namespace_args;
 
+/* ----- Protocol. ----- */
+/* lxc_protocol.x:27 */
 struct lxc_domain_open_namespace_args {
     remote_nonnull_domain dom;
     unsigned int flags;
 };
 
+/* lxc_protocol.x:37 */
 enum lxc_procedure {
+    /* Each function must be preceded by a comment providing one or
+     * more annotations:
+     *
+     * - @generate: none|client|server|both
+     *
+     *   Whether to generate the dispatch stubs for the server
+     *   and/or client code.
+     *
+     * - @readstream: paramnumber
+     * - @writestream: paramnumber
+     *
+     *   The @readstream or @writestream annotations let daemon and src/remote
+     *   create a stream.  The direction is defined from the src/remote point
+     *   of view.  A readstream transfers data from daemon to src/remote.  The
+     *   <paramnumber> specifies at which offset the stream parameter is inserted
+     *   in the function parameter list.
+     *
+     * - @priority: low|high
+     *
+     *   Each API that might eventually access hypervisor's monitor (and thus
+     *   block) MUST fall into low priority. However, there are some exceptions
+     *   to this rule, e.g. domainDestroy. Other APIs MAY be marked as high
+     *   priority. If in doubt, it's safe to choose low. Low is taken as default,
+     *   and thus can be left out.
+     */
+    /* @generate: none
+     * @priority: low
+     * @acl: domain:open_namespace
+     */
     LXC_PROC_DOMAIN_OPEN_NAMESPACE = 1
 };
 typedef enum lxc_procedure lxc_procedure;
@@ -53,6 +88,7 @@ void lxc_procedure_free(lxc_procedure *v);
 size_t lxc_procedure_size(const lxc_procedure *v);
 extern const virtwire_type lxc_procedure_desc;
 
+/* lxc_protocol.x:37 */
 extern const virtwire_program lxc_program;
 extern const virtwire_protocol lxc_protocol;
 

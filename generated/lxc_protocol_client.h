@@ -12,7 +12,7 @@ extern "C" {
 
 /* Program lxc: 1 procedures. */
 
-/* LXC_PROC_DOMAIN_OPEN_NAMESPACE = 1 */
+/* LXC_PROC_DOMAIN_OPEN_NAMESPACE = 1 (lxc_protocol.x:68) */
 static inline int lxc_call_domain_open_namespace(virtwire_client *c, const lxc_domain_open_namespace_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &lxc_program, LXC_PROC_DOMAIN_OPEN_NAMESPACE, args, NULL, opts);

@@ -30,7 +30,7 @@ static inline int vw_qemu_domain_monitor_command_with_files_ret_decode(virtwire_
 static inline int vw_qemu_procedure_encode(virtwire_enc *e, const qemu_procedure *v);
 static inline int vw_qemu_procedure_decode(virtwire_dec *d, qemu_procedure *v);
 
-/* struct qemu_domain_monitor_command_args */
+/* struct qemu_domain_monitor_command_args, qemu_protocol.x:27 */
 static inline int vw_qemu_domain_monitor_command_args_encode(virtwire_enc *e, const qemu_domain_monitor_command_args *v)
 {
     VIRTWIRE_TRY(remote_nonnull_domain_encode(e, &v->dom));
@@ -73,7 +73,7 @@ size_t qemu_domain_monitor_command_args_size(const qemu_domain_monitor_command_a
 
 VIRTWIRE_DEFINE_TYPE(qemu_domain_monitor_command_args, 8388640u, 32u);
 
-/* struct qemu_domain_monitor_command_ret */
+/* struct qemu_domain_monitor_command_ret, qemu_protocol.x:33 */
 static inline int vw_qemu_domain_monitor_command_ret_encode(virtwire_enc *e, const qemu_domain_monitor_command_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->result, REMOTE_STRING_MAX));
@@ -110,7 +110,7 @@ size_t qemu_domain_monitor_command_ret_size(const qemu_domain_monitor_command_re
 
 VIRTWIRE_DEFINE_TYPE(qemu_domain_monitor_command_ret, 4194308u, 4u);
 
-/* struct qemu_domain_attach_args */
+/* struct qemu_domain_attach_args, qemu_protocol.x:38 */
 static inline int vw_qemu_domain_attach_args_encode(virtwire_enc *e, const qemu_domain_attach_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_u32(e, v->pid_value));
@@ -148,7 +148,7 @@ size_t qemu_domain_attach_args_size(const qemu_domain_attach_args *v)
 
 VIRTWIRE_DEFINE_TYPE(qemu_domain_attach_args, 8u, 8u);
 
-/* struct qemu_domain_attach_ret */
+/* struct qemu_domain_attach_ret, qemu_protocol.x:43 */
 static inline int vw_qemu_domain_attach_ret_encode(virtwire_enc *e, const qemu_domain_attach_ret *v)
 {
     VIRTWIRE_TRY(remote_nonnull_domain_encode(e, &v->dom));
@@ -185,7 +185,7 @@ size_t qemu_domain_attach_ret_size(const qemu_domain_attach_ret *v)
 
 VIRTWIRE_DEFINE_TYPE(qemu_domain_attach_ret, 4194328u, 24u);
 
-/* struct qemu_domain_agent_command_args */
+/* struct qemu_domain_agent_command_args, qemu_protocol.x:47 */
 static inline int vw_qemu_domain_agent_command_args_encode(virtwire_enc *e, const qemu_domain_agent_command_args *v)
 {
     VIRTWIRE_TRY(remote_nonnull_domain_encode(e, &v->dom));
@@ -230,7 +230,7 @@ size_t qemu_domain_agent_command_args_size(const qemu_domain_agent_command_args 
 
 VIRTWIRE_DEFINE_TYPE(qemu_domain_agent_command_args, 8388644u, 36u);
 
-/* struct qemu_domain_agent_command_ret */
+/* struct qemu_domain_agent_command_ret, qemu_protocol.x:54 */
 static inline int vw_qemu_domain_agent_command_ret_encode(virtwire_enc *e, const qemu_domain_agent_command_ret *v)
 {
     VIRTWIRE_TRY(remote_string_encode(e, &v->result));
@@ -267,7 +267,7 @@ size_t qemu_domain_agent_command_ret_size(const qemu_domain_agent_command_ret *v
 
 VIRTWIRE_DEFINE_TYPE(qemu_domain_agent_command_ret, 4194312u, 4u);
 
-/* struct qemu_connect_domain_monitor_event_register_args */
+/* struct qemu_connect_domain_monitor_event_register_args, qemu_protocol.x:59 */
 static inline int vw_qemu_connect_domain_monitor_event_register_args_encode(virtwire_enc *e, const qemu_connect_domain_monitor_event_register_args *v)
 {
     VIRTWIRE_TRY(remote_domain_encode(e, &v->dom));
@@ -310,7 +310,7 @@ size_t qemu_connect_domain_monitor_event_register_args_size(const qemu_connect_d
 
 VIRTWIRE_DEFINE_TYPE(qemu_connect_domain_monitor_event_register_args, 8388648u, 12u);
 
-/* struct qemu_connect_domain_monitor_event_register_ret */
+/* struct qemu_connect_domain_monitor_event_register_ret, qemu_protocol.x:65 */
 static inline int vw_qemu_connect_domain_monitor_event_register_ret_encode(virtwire_enc *e, const qemu_connect_domain_monitor_event_register_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
@@ -346,7 +346,7 @@ size_t qemu_connect_domain_monitor_event_register_ret_size(const qemu_connect_do
 
 VIRTWIRE_DEFINE_TYPE(qemu_connect_domain_monitor_event_register_ret, 4u, 4u);
 
-/* struct qemu_connect_domain_monitor_event_deregister_args */
+/* struct qemu_connect_domain_monitor_event_deregister_args, qemu_protocol.x:69 */
 static inline int vw_qemu_connect_domain_monitor_event_deregister_args_encode(virtwire_enc *e, const qemu_connect_domain_monitor_event_deregister_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
@@ -382,7 +382,7 @@ size_t qemu_connect_domain_monitor_event_deregister_args_size(const qemu_connect
 
 VIRTWIRE_DEFINE_TYPE(qemu_connect_domain_monitor_event_deregister_args, 4u, 4u);
 
-/* struct qemu_domain_monitor_event_msg */
+/* struct qemu_domain_monitor_event_msg, qemu_protocol.x:73 */
 static inline int vw_qemu_domain_monitor_event_msg_encode(virtwire_enc *e, const qemu_domain_monitor_event_msg *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
@@ -433,7 +433,7 @@ size_t qemu_domain_monitor_event_msg_size(const qemu_domain_monitor_event_msg *v
 
 VIRTWIRE_DEFINE_TYPE(qemu_domain_monitor_event_msg, 12582964u, 48u);
 
-/* struct qemu_domain_monitor_command_with_files_args */
+/* struct qemu_domain_monitor_command_with_files_args, qemu_protocol.x:82 */
 static inline int vw_qemu_domain_monitor_command_with_files_args_encode(virtwire_enc *e, const qemu_domain_monitor_command_with_files_args *v)
 {
     VIRTWIRE_TRY(remote_nonnull_domain_encode(e, &v->dom));
@@ -476,7 +476,7 @@ size_t qemu_domain_monitor_command_with_files_args_size(const qemu_domain_monito
 
 VIRTWIRE_DEFINE_TYPE(qemu_domain_monitor_command_with_files_args, 8388640u, 32u);
 
-/* struct qemu_domain_monitor_command_with_files_ret */
+/* struct qemu_domain_monitor_command_with_files_ret, qemu_protocol.x:88 */
 static inline int vw_qemu_domain_monitor_command_with_files_ret_encode(virtwire_enc *e, const qemu_domain_monitor_command_with_files_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->result, REMOTE_STRING_MAX));
@@ -513,7 +513,7 @@ size_t qemu_domain_monitor_command_with_files_ret_size(const qemu_domain_monitor
 
 VIRTWIRE_DEFINE_TYPE(qemu_domain_monitor_command_with_files_ret, 4194308u, 4u);
 
-/* enum qemu_procedure */
+/* enum qemu_procedure, qemu_protocol.x:97 */
 static int qemu_procedure_valid(int32_t x)
 {
     return x >= 1 && x <= 7;
@@ -569,29 +569,58 @@ static const char *const qemu_acl_5[] = { "connect:write", NULL };
 static const char *const qemu_acl_6[] = { "none", NULL };
 static const char *const qemu_acl_7[] = { "domain:write", NULL };
 
+/* Program qemu (qemu_protocol.x:97): its procedures, by number. */
 static const virtwire_proc qemu_procs[] = {
-    { QEMU_PROC_DOMAIN_MONITOR_COMMAND, "QEMU_PROC_DOMAIN_MONITOR_COMMAND", &qemu_domain_monitor_command_args_desc, &qemu_domain_monitor_command_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, qemu_acl_1, NULL },
-    { QEMU_PROC_DOMAIN_ATTACH, "QEMU_PROC_DOMAIN_ATTACH", &qemu_domain_attach_args_desc, &qemu_domain_attach_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, qemu_acl_2, NULL },
-    { QEMU_PROC_DOMAIN_AGENT_COMMAND, "QEMU_PROC_DOMAIN_AGENT_COMMAND", &qemu_domain_agent_command_args_desc, &qemu_domain_agent_command_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, qemu_acl_3, NULL },
-    { QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_REGISTER, "QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_REGISTER", &qemu_connect_domain_monitor_event_register_args_desc, &qemu_connect_domain_monitor_event_register_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, qemu_acl_4, qemu_aclfilter_4 },
-    { QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_DEREGISTER, "QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_DEREGISTER", &qemu_connect_domain_monitor_event_deregister_args_desc, NULL, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, qemu_acl_5, NULL },
-    { QEMU_PROC_DOMAIN_MONITOR_EVENT, "QEMU_PROC_DOMAIN_MONITOR_EVENT", NULL, NULL, &qemu_domain_monitor_event_msg_desc,
-      VIRTWIRE_PROC_MESSAGE, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, qemu_acl_6, NULL },
-    { QEMU_PROC_DOMAIN_MONITOR_COMMAND_WITH_FILES, "QEMU_PROC_DOMAIN_MONITOR_COMMAND_WITH_FILES", &qemu_domain_monitor_command_with_files_args_desc, &qemu_domain_monitor_command_with_files_ret_desc, NULL,
-      VIRTWIRE_PROC_FDS_CALL | VIRTWIRE_PROC_FDS_REPLY, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, qemu_acl_7, NULL },
+    /* qemu_protocol.x:128 */
+    { .number = QEMU_PROC_DOMAIN_MONITOR_COMMAND, .name = "QEMU_PROC_DOMAIN_MONITOR_COMMAND",
+      .args = &qemu_domain_monitor_command_args_desc,
+      .ret = &qemu_domain_monitor_command_ret_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = qemu_acl_1 },
+    /* qemu_protocol.x:136 */
+    { .number = QEMU_PROC_DOMAIN_ATTACH, .name = "QEMU_PROC_DOMAIN_ATTACH",
+      .args = &qemu_domain_attach_args_desc, .ret = &qemu_domain_attach_ret_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = qemu_acl_2 },
+    /* qemu_protocol.x:143 */
+    { .number = QEMU_PROC_DOMAIN_AGENT_COMMAND, .name = "QEMU_PROC_DOMAIN_AGENT_COMMAND",
+      .args = &qemu_domain_agent_command_args_desc, .ret = &qemu_domain_agent_command_ret_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = qemu_acl_3 },
+    /* qemu_protocol.x:152 */
+    { .number = QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_REGISTER,
+      .name = "QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_REGISTER",
+      .args = &qemu_connect_domain_monitor_event_register_args_desc,
+      .ret = &qemu_connect_domain_monitor_event_register_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = qemu_acl_4, .aclfilter = qemu_aclfilter_4 },
+    /* qemu_protocol.x:159 */
+    { .number = QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_DEREGISTER,
+      .name = "QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_DEREGISTER",
+      .args = &qemu_connect_domain_monitor_event_deregister_args_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = qemu_acl_5 },
+    /* qemu_protocol.x:165 */
+    { .number = QEMU_PROC_DOMAIN_MONITOR_EVENT, .name = "QEMU_PROC_DOMAIN_MONITOR_EVENT",
+      .msg = &qemu_domain_monitor_event_msg_desc,
+      .flags = VIRTWIRE_PROC_MESSAGE, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = qemu_acl_6 },
+    /* qemu_protocol.x:172 */
+    { .number = QEMU_PROC_DOMAIN_MONITOR_COMMAND_WITH_FILES,
+      .name = "QEMU_PROC_DOMAIN_MONITOR_COMMAND_WITH_FILES",
+      .args = &qemu_domain_monitor_command_with_files_args_desc,
+      .ret = &qemu_domain_monitor_command_with_files_ret_desc,
+      .flags = VIRTWIRE_PROC_FDS_CALL | VIRTWIRE_PROC_FDS_REPLY,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = qemu_acl_7 },
 };
 
 const virtwire_program qemu_program = {
-    "qemu",
-    QEMU_PROGRAM,
-    QEMU_PROTOCOL_VERSION,
-    qemu_procs,
-    sizeof(qemu_procs) / sizeof(qemu_procs[0]),
+    .name = "qemu",
+    .program = QEMU_PROGRAM,
+    .version = QEMU_PROTOCOL_VERSION,
+    .procs = qemu_procs,
+    .nprocs = sizeof(qemu_procs) / sizeof(qemu_procs[0]),
 };
 
 static const virtwire_type *const qemu_protocol_type_list[] = {
@@ -615,9 +644,9 @@ static const virtwire_program *const qemu_protocol_program_list[] = {
 };
 
 const virtwire_protocol qemu_protocol = {
-    "qemu_protocol",
-    qemu_protocol_type_list,
-    13,
-    qemu_protocol_program_list,
-    1,
+    .name = "qemu_protocol",
+    .types = qemu_protocol_type_list,
+    .ntypes = 13,
+    .programs = qemu_protocol_program_list,
+    .nprograms = 1,
 };

@@ -24,6 +24,9 @@ extern "C" {
 #endif
 
 /* Constants */
+
+/* Define the program number, protocol version and procedure numbers here. */
+/* qemu_protocol.x:94 */
 #define QEMU_PROGRAM 536903815
 #define QEMU_PROTOCOL_VERSION 1
 
@@ -40,25 +43,31 @@ typedef struct qemu_domain_monitor_command_with_files_args qemu_domain_monitor_c
 typedef struct qemu_domain_monitor_command_with_files_ret qemu_domain_monitor_command_with_files_ret;
 typedef struct qemu_domain_monitor_event_msg qemu_domain_monitor_event_msg;
 
+/* ----- Protocol. ----- */
+/* qemu_protocol.x:27 */
 struct qemu_domain_monitor_command_args {
     remote_nonnull_domain dom;
     remote_nonnull_string cmd;
     unsigned int flags;
 };
 
+/* qemu_protocol.x:33 */
 struct qemu_domain_monitor_command_ret {
     remote_nonnull_string result;
 };
 
+/* qemu_protocol.x:38 */
 struct qemu_domain_attach_args {
     unsigned int pid_value;
     unsigned int flags;
 };
 
+/* qemu_protocol.x:43 */
 struct qemu_domain_attach_ret {
     remote_nonnull_domain dom;
 };
 
+/* qemu_protocol.x:47 */
 struct qemu_domain_agent_command_args {
     remote_nonnull_domain dom;
     remote_nonnull_string cmd;
@@ -66,24 +75,29 @@ struct qemu_domain_agent_command_args {
     unsigned int flags;
 };
 
+/* qemu_protocol.x:54 */
 struct qemu_domain_agent_command_ret {
     remote_string result;
 };
 
+/* qemu_protocol.x:59 */
 struct qemu_connect_domain_monitor_event_register_args {
     remote_domain dom;
     remote_string event;
     unsigned int flags;
 };
 
+/* qemu_protocol.x:65 */
 struct qemu_connect_domain_monitor_event_register_ret {
     int callbackID;
 };
 
+/* qemu_protocol.x:69 */
 struct qemu_connect_domain_monitor_event_deregister_args {
     int callbackID;
 };
 
+/* qemu_protocol.x:73 */
 struct qemu_domain_monitor_event_msg {
     int callbackID;
     remote_nonnull_domain dom;
@@ -93,23 +107,81 @@ struct qemu_domain_monitor_event_msg {
     remote_string details;
 };
 
+/* qemu_protocol.x:82 */
 struct qemu_domain_monitor_command_with_files_args {
     remote_nonnull_domain dom;
     remote_nonnull_string cmd;
     unsigned int flags;
 };
 
+/* qemu_protocol.x:88 */
 struct qemu_domain_monitor_command_with_files_ret {
     remote_nonnull_string result;
 };
 
+/* qemu_protocol.x:97 */
 enum qemu_procedure {
+    /* Each function must be preceded by a comment providing one or
+     * more annotations:
+     *
+     * - @generate: none|client|server|both
+     *
+     *   Whether to generate the dispatch stubs for the server
+     *   and/or client code.
+     *
+     * - @readstream: paramnumber
+     * - @writestream: paramnumber
+     *
+     *   The @readstream or @writestream annotations let daemon and src/remote
+     *   create a stream.  The direction is defined from the src/remote point
+     *   of view.  A readstream transfers data from daemon to src/remote.  The
+     *   <paramnumber> specifies at which offset the stream parameter is inserted
+     *   in the function parameter list.
+     *
+     * - @priority: low|high
+     *
+     *   Each API that might eventually access hypervisor's monitor (and thus
+     *   block) MUST fall into low priority. However, there are some exceptions
+     *   to this rule, e.g. domainDestroy. Other APIs MAY be marked as high
+     *   priority. If in doubt, it's safe to choose low. Low is taken as default,
+     *   and thus can be left out.
+     */
+    /* @generate: none
+     * @priority: low
+     * @acl: domain:write
+     */
     QEMU_PROC_DOMAIN_MONITOR_COMMAND = 1,
+    /* @generate: both
+     * @priority: low
+     * @acl: domain:start
+     * @acl: domain:write
+     */
     QEMU_PROC_DOMAIN_ATTACH = 2,
+    /* @generate: both
+     * @priority: low
+     * @acl: domain:write
+     */
     QEMU_PROC_DOMAIN_AGENT_COMMAND = 3,
+    /* @generate: none
+     * @priority: high
+     * @acl: connect:search_domains
+     * @acl: connect:write
+     * @aclfilter: domain:getattr
+     */
     QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_REGISTER = 4,
+    /* @generate: none
+     * @priority: high
+     * @acl: connect:write
+     */
     QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_DEREGISTER = 5,
+    /* @generate: both
+     * @acl: none
+     */
     QEMU_PROC_DOMAIN_MONITOR_EVENT = 6,
+    /* @generate: none
+     * @priority: low
+     * @acl: domain:write
+     */
     QEMU_PROC_DOMAIN_MONITOR_COMMAND_WITH_FILES = 7
 };
 typedef enum qemu_procedure qemu_procedure;
@@ -194,6 +266,7 @@ void qemu_procedure_free(qemu_procedure *v);
 size_t qemu_procedure_size(const qemu_procedure *v);
 extern const virtwire_type qemu_procedure_desc;
 
+/* qemu_protocol.x:97 */
 extern const virtwire_program qemu_program;
 extern const virtwire_protocol qemu_protocol;
 

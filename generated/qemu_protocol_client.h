@@ -21,7 +21,7 @@ typedef struct qemu_event_binding {
     int callback_id;   /* only this callbackID; -1: every one */
 } qemu_event_binding;
 
-/* QEMU_PROC_DOMAIN_MONITOR_COMMAND = 1 */
+/* QEMU_PROC_DOMAIN_MONITOR_COMMAND = 1 (qemu_protocol.x:128) */
 static inline int qemu_call_domain_monitor_command(virtwire_client *c, const qemu_domain_monitor_command_args *args, qemu_domain_monitor_command_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &qemu_program, QEMU_PROC_DOMAIN_MONITOR_COMMAND, args, ret, opts);
@@ -32,7 +32,7 @@ static inline int qemu_call_domain_monitor_command_async(virtwire_client *c, con
     return virtwire_client_call_async(c, &qemu_program, QEMU_PROC_DOMAIN_MONITOR_COMMAND, args, opts, done, opaque);
 }
 
-/* QEMU_PROC_DOMAIN_ATTACH = 2 */
+/* QEMU_PROC_DOMAIN_ATTACH = 2 (qemu_protocol.x:136) */
 static inline int qemu_call_domain_attach(virtwire_client *c, const qemu_domain_attach_args *args, qemu_domain_attach_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &qemu_program, QEMU_PROC_DOMAIN_ATTACH, args, ret, opts);
@@ -43,7 +43,7 @@ static inline int qemu_call_domain_attach_async(virtwire_client *c, const qemu_d
     return virtwire_client_call_async(c, &qemu_program, QEMU_PROC_DOMAIN_ATTACH, args, opts, done, opaque);
 }
 
-/* QEMU_PROC_DOMAIN_AGENT_COMMAND = 3 */
+/* QEMU_PROC_DOMAIN_AGENT_COMMAND = 3 (qemu_protocol.x:143) */
 static inline int qemu_call_domain_agent_command(virtwire_client *c, const qemu_domain_agent_command_args *args, qemu_domain_agent_command_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &qemu_program, QEMU_PROC_DOMAIN_AGENT_COMMAND, args, ret, opts);
@@ -54,7 +54,7 @@ static inline int qemu_call_domain_agent_command_async(virtwire_client *c, const
     return virtwire_client_call_async(c, &qemu_program, QEMU_PROC_DOMAIN_AGENT_COMMAND, args, opts, done, opaque);
 }
 
-/* QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_REGISTER = 4 */
+/* QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_REGISTER = 4 (qemu_protocol.x:152) */
 static inline int qemu_call_connect_domain_monitor_event_register(virtwire_client *c, const qemu_connect_domain_monitor_event_register_args *args, qemu_connect_domain_monitor_event_register_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &qemu_program, QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_REGISTER, args, ret, opts);
@@ -65,7 +65,7 @@ static inline int qemu_call_connect_domain_monitor_event_register_async(virtwire
     return virtwire_client_call_async(c, &qemu_program, QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_REGISTER, args, opts, done, opaque);
 }
 
-/* QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_DEREGISTER = 5 */
+/* QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_DEREGISTER = 5 (qemu_protocol.x:159) */
 static inline int qemu_call_connect_domain_monitor_event_deregister(virtwire_client *c, const qemu_connect_domain_monitor_event_deregister_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &qemu_program, QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_DEREGISTER, args, NULL, opts);
@@ -76,7 +76,7 @@ static inline int qemu_call_connect_domain_monitor_event_deregister_async(virtwi
     return virtwire_client_call_async(c, &qemu_program, QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_DEREGISTER, args, opts, done, opaque);
 }
 
-/* QEMU_PROC_DOMAIN_MONITOR_EVENT = 6 */
+/* QEMU_PROC_DOMAIN_MONITOR_EVENT = 6 (qemu_protocol.x:165) */
 typedef void (*qemu_domain_monitor_event_fn)(virtwire_client *c, const qemu_domain_monitor_event_msg *msg, void *opaque);
 
 static inline void qemu_dispatch_domain_monitor_event(virtwire_client *c, const virtwire_program *prog,
@@ -102,7 +102,7 @@ static inline int qemu_on_domain_monitor_event(virtwire_client *c, qemu_event_bi
     return virtwire_client_on_event(c, &qemu_program, QEMU_PROC_DOMAIN_MONITOR_EVENT, qemu_dispatch_domain_monitor_event, b);
 }
 
-/* QEMU_PROC_DOMAIN_MONITOR_COMMAND_WITH_FILES = 7 */
+/* QEMU_PROC_DOMAIN_MONITOR_COMMAND_WITH_FILES = 7 (qemu_protocol.x:172) */
 static inline int qemu_call_domain_monitor_command_with_files(virtwire_client *c, const qemu_domain_monitor_command_with_files_args *args, qemu_domain_monitor_command_with_files_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &qemu_program, QEMU_PROC_DOMAIN_MONITOR_COMMAND_WITH_FILES, args, ret, opts);

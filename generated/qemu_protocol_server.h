@@ -88,7 +88,7 @@ static inline int qemu_server_bind(virtwire_server *srv, const qemu_server_bindi
     return rc;
 }
 
-/* QEMU_PROC_DOMAIN_MONITOR_EVENT = 6 */
+/* QEMU_PROC_DOMAIN_MONITOR_EVENT = 6 (qemu_protocol.x:165) */
 static inline int qemu_send_domain_monitor_event(virtwire_server_client *c, const qemu_domain_monitor_event_msg *msg)
 {
     return virtwire_server_send_event(c, &qemu_program, QEMU_PROC_DOMAIN_MONITOR_EVENT, msg);

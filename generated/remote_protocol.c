@@ -1436,7 +1436,7 @@ static inline int vw_remote_domain_event_nic_mac_change_msg_decode(virtwire_dec 
 static inline int vw_remote_procedure_encode(virtwire_enc *e, const remote_procedure *v);
 static inline int vw_remote_procedure_decode(virtwire_dec *d, remote_procedure *v);
 
-/* typedef remote_nonnull_string */
+/* typedef remote_nonnull_string, remote_protocol.x:51 */
 static inline int vw_remote_nonnull_string_encode(virtwire_enc *e, const remote_nonnull_string *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, (*v), REMOTE_STRING_MAX));
@@ -1474,7 +1474,7 @@ size_t remote_nonnull_string_size(const remote_nonnull_string *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_nonnull_string, 4194308u, 4u);
 
-/* typedef remote_string */
+/* typedef remote_string, remote_protocol.x:54 */
 static inline int vw_remote_string_encode(virtwire_enc *e, const remote_string *v)
 {
     VIRTWIRE_TRY(virtwire_put_bool(e, (*v) != NULL));
@@ -1526,7 +1526,7 @@ size_t remote_string_size(const remote_string *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_string, 4194312u, 4u);
 
-/* typedef remote_uuid */
+/* typedef remote_uuid, remote_protocol.x:297 */
 static inline int vw_remote_uuid_encode(virtwire_enc *e, const remote_uuid *v)
 {
     VIRTWIRE_TRY(virtwire_put_fixed_opaque(e, (*v), 16 /* VIR_UUID_BUFLEN */));
@@ -1562,7 +1562,7 @@ size_t remote_uuid_size(const remote_uuid *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_uuid, 16u, 16u);
 
-/* struct remote_nonnull_domain */
+/* struct remote_nonnull_domain, remote_protocol.x:300 */
 static inline int vw_remote_nonnull_domain_encode(virtwire_enc *e, const remote_nonnull_domain *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
@@ -1603,7 +1603,7 @@ size_t remote_nonnull_domain_size(const remote_nonnull_domain *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_nonnull_domain, 4194328u, 24u);
 
-/* struct remote_nonnull_network */
+/* struct remote_nonnull_network, remote_protocol.x:307 */
 static inline int vw_remote_nonnull_network_encode(virtwire_enc *e, const remote_nonnull_network *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
@@ -1642,7 +1642,7 @@ size_t remote_nonnull_network_size(const remote_nonnull_network *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_nonnull_network, 4194324u, 20u);
 
-/* struct remote_nonnull_network_port */
+/* struct remote_nonnull_network_port, remote_protocol.x:312 */
 static inline int vw_remote_nonnull_network_port_encode(virtwire_enc *e, const remote_nonnull_network_port *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_network_encode(e, &v->net));
@@ -1681,7 +1681,7 @@ size_t remote_nonnull_network_port_size(const remote_nonnull_network_port *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_nonnull_network_port, 4194340u, 36u);
 
-/* struct remote_nonnull_nwfilter */
+/* struct remote_nonnull_nwfilter, remote_protocol.x:318 */
 static inline int vw_remote_nonnull_nwfilter_encode(virtwire_enc *e, const remote_nonnull_nwfilter *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
@@ -1720,7 +1720,7 @@ size_t remote_nonnull_nwfilter_size(const remote_nonnull_nwfilter *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_nonnull_nwfilter, 4194324u, 20u);
 
-/* struct remote_nonnull_nwfilter_binding */
+/* struct remote_nonnull_nwfilter_binding, remote_protocol.x:324 */
 static inline int vw_remote_nonnull_nwfilter_binding_encode(virtwire_enc *e, const remote_nonnull_nwfilter_binding *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->portdev, REMOTE_STRING_MAX));
@@ -1761,7 +1761,7 @@ size_t remote_nonnull_nwfilter_binding_size(const remote_nonnull_nwfilter_bindin
 
 VIRTWIRE_DEFINE_TYPE(remote_nonnull_nwfilter_binding, 8388616u, 8u);
 
-/* struct remote_nonnull_interface */
+/* struct remote_nonnull_interface, remote_protocol.x:330 */
 static inline int vw_remote_nonnull_interface_encode(virtwire_enc *e, const remote_nonnull_interface *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
@@ -1802,7 +1802,7 @@ size_t remote_nonnull_interface_size(const remote_nonnull_interface *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_nonnull_interface, 8388616u, 8u);
 
-/* struct remote_nonnull_storage_pool */
+/* struct remote_nonnull_storage_pool, remote_protocol.x:336 */
 static inline int vw_remote_nonnull_storage_pool_encode(virtwire_enc *e, const remote_nonnull_storage_pool *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
@@ -1841,7 +1841,7 @@ size_t remote_nonnull_storage_pool_size(const remote_nonnull_storage_pool *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_nonnull_storage_pool, 4194324u, 20u);
 
-/* struct remote_nonnull_storage_vol */
+/* struct remote_nonnull_storage_vol, remote_protocol.x:342 */
 static inline int vw_remote_nonnull_storage_vol_encode(virtwire_enc *e, const remote_nonnull_storage_vol *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->pool, REMOTE_STRING_MAX));
@@ -1886,7 +1886,7 @@ size_t remote_nonnull_storage_vol_size(const remote_nonnull_storage_vol *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_nonnull_storage_vol, 12582924u, 12u);
 
-/* struct remote_nonnull_node_device */
+/* struct remote_nonnull_node_device, remote_protocol.x:349 */
 static inline int vw_remote_nonnull_node_device_encode(virtwire_enc *e, const remote_nonnull_node_device *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
@@ -1923,7 +1923,7 @@ size_t remote_nonnull_node_device_size(const remote_nonnull_node_device *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_nonnull_node_device, 4194308u, 4u);
 
-/* struct remote_nonnull_secret */
+/* struct remote_nonnull_secret, remote_protocol.x:354 */
 static inline int vw_remote_nonnull_secret_encode(virtwire_enc *e, const remote_nonnull_secret *v)
 {
     VIRTWIRE_TRY(vw_remote_uuid_encode(e, &v->uuid));
@@ -1964,7 +1964,7 @@ size_t remote_nonnull_secret_size(const remote_nonnull_secret *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_nonnull_secret, 4194328u, 24u);
 
-/* struct remote_nonnull_domain_checkpoint */
+/* struct remote_nonnull_domain_checkpoint, remote_protocol.x:361 */
 static inline int vw_remote_nonnull_domain_checkpoint_encode(virtwire_enc *e, const remote_nonnull_domain_checkpoint *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
@@ -2005,7 +2005,7 @@ size_t remote_nonnull_domain_checkpoint_size(const remote_nonnull_domain_checkpo
 
 VIRTWIRE_DEFINE_TYPE(remote_nonnull_domain_checkpoint, 8388636u, 28u);
 
-/* struct remote_nonnull_domain_snapshot */
+/* struct remote_nonnull_domain_snapshot, remote_protocol.x:367 */
 static inline int vw_remote_nonnull_domain_snapshot_encode(virtwire_enc *e, const remote_nonnull_domain_snapshot *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
@@ -2046,7 +2046,7 @@ size_t remote_nonnull_domain_snapshot_size(const remote_nonnull_domain_snapshot 
 
 VIRTWIRE_DEFINE_TYPE(remote_nonnull_domain_snapshot, 8388636u, 28u);
 
-/* typedef remote_domain */
+/* typedef remote_domain, remote_protocol.x:373 */
 static inline int vw_remote_domain_encode(virtwire_enc *e, const remote_domain *v)
 {
     VIRTWIRE_TRY(virtwire_put_bool(e, (*v) != NULL));
@@ -2098,7 +2098,7 @@ size_t remote_domain_size(const remote_domain *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_domain, 4194332u, 4u);
 
-/* typedef remote_network */
+/* typedef remote_network, remote_protocol.x:374 */
 static inline int vw_remote_network_encode(virtwire_enc *e, const remote_network *v)
 {
     VIRTWIRE_TRY(virtwire_put_bool(e, (*v) != NULL));
@@ -2150,7 +2150,7 @@ size_t remote_network_size(const remote_network *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_network, 4194328u, 4u);
 
-/* typedef remote_network_port */
+/* typedef remote_network_port, remote_protocol.x:375 */
 static inline int vw_remote_network_port_encode(virtwire_enc *e, const remote_network_port *v)
 {
     VIRTWIRE_TRY(virtwire_put_bool(e, (*v) != NULL));
@@ -2202,7 +2202,7 @@ size_t remote_network_port_size(const remote_network_port *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_network_port, 4194344u, 4u);
 
-/* typedef remote_nwfilter */
+/* typedef remote_nwfilter, remote_protocol.x:376 */
 static inline int vw_remote_nwfilter_encode(virtwire_enc *e, const remote_nwfilter *v)
 {
     VIRTWIRE_TRY(virtwire_put_bool(e, (*v) != NULL));
@@ -2254,7 +2254,7 @@ size_t remote_nwfilter_size(const remote_nwfilter *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_nwfilter, 4194328u, 4u);
 
-/* typedef remote_nwfilter_binding */
+/* typedef remote_nwfilter_binding, remote_protocol.x:377 */
 static inline int vw_remote_nwfilter_binding_encode(virtwire_enc *e, const remote_nwfilter_binding *v)
 {
     VIRTWIRE_TRY(virtwire_put_bool(e, (*v) != NULL));
@@ -2306,7 +2306,7 @@ size_t remote_nwfilter_binding_size(const remote_nwfilter_binding *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_nwfilter_binding, 8388620u, 4u);
 
-/* typedef remote_storage_pool */
+/* typedef remote_storage_pool, remote_protocol.x:378 */
 static inline int vw_remote_storage_pool_encode(virtwire_enc *e, const remote_storage_pool *v)
 {
     VIRTWIRE_TRY(virtwire_put_bool(e, (*v) != NULL));
@@ -2358,7 +2358,7 @@ size_t remote_storage_pool_size(const remote_storage_pool *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool, 4194328u, 4u);
 
-/* typedef remote_storage_vol */
+/* typedef remote_storage_vol, remote_protocol.x:379 */
 static inline int vw_remote_storage_vol_encode(virtwire_enc *e, const remote_storage_vol *v)
 {
     VIRTWIRE_TRY(virtwire_put_bool(e, (*v) != NULL));
@@ -2410,7 +2410,7 @@ size_t remote_storage_vol_size(const remote_storage_vol *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_vol, 12582928u, 4u);
 
-/* typedef remote_node_device */
+/* typedef remote_node_device, remote_protocol.x:380 */
 static inline int vw_remote_node_device_encode(virtwire_enc *e, const remote_node_device *v)
 {
     VIRTWIRE_TRY(virtwire_put_bool(e, (*v) != NULL));
@@ -2462,7 +2462,7 @@ size_t remote_node_device_size(const remote_node_device *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_node_device, 4194312u, 4u);
 
-/* typedef remote_secret */
+/* typedef remote_secret, remote_protocol.x:381 */
 static inline int vw_remote_secret_encode(virtwire_enc *e, const remote_secret *v)
 {
     VIRTWIRE_TRY(virtwire_put_bool(e, (*v) != NULL));
@@ -2514,7 +2514,7 @@ size_t remote_secret_size(const remote_secret *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_secret, 4194332u, 4u);
 
-/* struct remote_error */
+/* struct remote_error, remote_protocol.x:391 */
 static inline int vw_remote_error_encode(virtwire_enc *e, const remote_error *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->code));
@@ -2581,7 +2581,7 @@ size_t remote_error_size(const remote_error *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_error, 25165928u, 44u);
 
-/* enum remote_auth_type */
+/* enum remote_auth_type, remote_protocol.x:406 */
 static int remote_auth_type_valid(int32_t x)
 {
     return (uint32_t)x <= 2u;
@@ -2628,7 +2628,7 @@ size_t remote_auth_type_size(const remote_auth_type *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_auth_type, 4u, 4u);
 
-/* struct remote_vcpu_info */
+/* struct remote_vcpu_info, remote_protocol.x:414 */
 static inline int vw_remote_vcpu_info_encode(virtwire_enc *e, const remote_vcpu_info *v)
 {
     VIRTWIRE_TRY(virtwire_put_u32(e, v->number));
@@ -2670,7 +2670,7 @@ size_t remote_vcpu_info_size(const remote_vcpu_info *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_vcpu_info, 20u, 20u);
 
-/* union remote_typed_param_value */
+/* union remote_typed_param_value, remote_protocol.x:424 */
 static inline int vw_remote_typed_param_value_encode(virtwire_enc *e, const remote_typed_param_value *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->type));
@@ -2799,7 +2799,7 @@ size_t remote_typed_param_value_size(const remote_typed_param_value *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_typed_param_value, 4194312u, 8u);
 
-/* struct remote_typed_param */
+/* struct remote_typed_param, remote_protocol.x:441 */
 static inline int vw_remote_typed_param_encode(virtwire_enc *e, const remote_typed_param *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->field, REMOTE_STRING_MAX));
@@ -2840,7 +2840,7 @@ size_t remote_typed_param_size(const remote_typed_param *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_typed_param, 8388620u, 12u);
 
-/* struct remote_node_get_cpu_stats */
+/* struct remote_node_get_cpu_stats, remote_protocol.x:446 */
 static inline int vw_remote_node_get_cpu_stats_encode(virtwire_enc *e, const remote_node_get_cpu_stats *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->field, REMOTE_STRING_MAX));
@@ -2879,7 +2879,7 @@ size_t remote_node_get_cpu_stats_size(const remote_node_get_cpu_stats *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_node_get_cpu_stats, 4194316u, 12u);
 
-/* struct remote_node_get_memory_stats */
+/* struct remote_node_get_memory_stats, remote_protocol.x:451 */
 static inline int vw_remote_node_get_memory_stats_encode(virtwire_enc *e, const remote_node_get_memory_stats *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->field, REMOTE_STRING_MAX));
@@ -2918,7 +2918,7 @@ size_t remote_node_get_memory_stats_size(const remote_node_get_memory_stats *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_node_get_memory_stats, 4194316u, 12u);
 
-/* struct remote_domain_disk_error */
+/* struct remote_domain_disk_error, remote_protocol.x:456 */
 static inline int vw_remote_domain_disk_error_encode(virtwire_enc *e, const remote_domain_disk_error *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->disk, REMOTE_STRING_MAX));
@@ -2957,7 +2957,7 @@ size_t remote_domain_disk_error_size(const remote_domain_disk_error *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_disk_error, 4194312u, 8u);
 
-/* struct remote_connect_open_args */
+/* struct remote_connect_open_args, remote_protocol.x:488 */
 static inline int vw_remote_connect_open_args_encode(virtwire_enc *e, const remote_connect_open_args *v)
 {
     VIRTWIRE_TRY(vw_remote_string_encode(e, &v->name));
@@ -2996,7 +2996,7 @@ size_t remote_connect_open_args_size(const remote_connect_open_args *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_open_args, 4194316u, 8u);
 
-/* struct remote_connect_supports_feature_args */
+/* struct remote_connect_supports_feature_args, remote_protocol.x:496 */
 static inline int vw_remote_connect_supports_feature_args_encode(virtwire_enc *e, const remote_connect_supports_feature_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->feature));
@@ -3032,7 +3032,7 @@ size_t remote_connect_supports_feature_args_size(const remote_connect_supports_f
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_supports_feature_args, 4u, 4u);
 
-/* struct remote_connect_supports_feature_ret */
+/* struct remote_connect_supports_feature_ret, remote_protocol.x:500 */
 static inline int vw_remote_connect_supports_feature_ret_encode(virtwire_enc *e, const remote_connect_supports_feature_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->supported));
@@ -3068,7 +3068,7 @@ size_t remote_connect_supports_feature_ret_size(const remote_connect_supports_fe
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_supports_feature_ret, 4u, 4u);
 
-/* struct remote_connect_get_type_ret */
+/* struct remote_connect_get_type_ret, remote_protocol.x:504 */
 static inline int vw_remote_connect_get_type_ret_encode(virtwire_enc *e, const remote_connect_get_type_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->type, REMOTE_STRING_MAX));
@@ -3105,7 +3105,7 @@ size_t remote_connect_get_type_ret_size(const remote_connect_get_type_ret *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_get_type_ret, 4194308u, 4u);
 
-/* struct remote_connect_get_version_ret */
+/* struct remote_connect_get_version_ret, remote_protocol.x:508 */
 static inline int vw_remote_connect_get_version_ret_encode(virtwire_enc *e, const remote_connect_get_version_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_u64(e, v->hv_ver));
@@ -3141,7 +3141,7 @@ size_t remote_connect_get_version_ret_size(const remote_connect_get_version_ret 
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_get_version_ret, 8u, 8u);
 
-/* struct remote_connect_get_lib_version_ret */
+/* struct remote_connect_get_lib_version_ret, remote_protocol.x:512 */
 static inline int vw_remote_connect_get_lib_version_ret_encode(virtwire_enc *e, const remote_connect_get_lib_version_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_u64(e, v->lib_ver));
@@ -3177,7 +3177,7 @@ size_t remote_connect_get_lib_version_ret_size(const remote_connect_get_lib_vers
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_get_lib_version_ret, 8u, 8u);
 
-/* struct remote_connect_get_hostname_ret */
+/* struct remote_connect_get_hostname_ret, remote_protocol.x:516 */
 static inline int vw_remote_connect_get_hostname_ret_encode(virtwire_enc *e, const remote_connect_get_hostname_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->hostname, REMOTE_STRING_MAX));
@@ -3214,7 +3214,7 @@ size_t remote_connect_get_hostname_ret_size(const remote_connect_get_hostname_re
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_get_hostname_ret, 4194308u, 4u);
 
-/* struct remote_connect_get_sysinfo_args */
+/* struct remote_connect_get_sysinfo_args, remote_protocol.x:520 */
 static inline int vw_remote_connect_get_sysinfo_args_encode(virtwire_enc *e, const remote_connect_get_sysinfo_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
@@ -3250,7 +3250,7 @@ size_t remote_connect_get_sysinfo_args_size(const remote_connect_get_sysinfo_arg
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_get_sysinfo_args, 4u, 4u);
 
-/* struct remote_connect_get_sysinfo_ret */
+/* struct remote_connect_get_sysinfo_ret, remote_protocol.x:524 */
 static inline int vw_remote_connect_get_sysinfo_ret_encode(virtwire_enc *e, const remote_connect_get_sysinfo_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->sysinfo, REMOTE_STRING_MAX));
@@ -3287,7 +3287,7 @@ size_t remote_connect_get_sysinfo_ret_size(const remote_connect_get_sysinfo_ret 
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_get_sysinfo_ret, 4194308u, 4u);
 
-/* struct remote_connect_get_uri_ret */
+/* struct remote_connect_get_uri_ret, remote_protocol.x:528 */
 static inline int vw_remote_connect_get_uri_ret_encode(virtwire_enc *e, const remote_connect_get_uri_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->uri, REMOTE_STRING_MAX));
@@ -3324,7 +3324,7 @@ size_t remote_connect_get_uri_ret_size(const remote_connect_get_uri_ret *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_get_uri_ret, 4194308u, 4u);
 
-/* struct remote_connect_get_max_vcpus_args */
+/* struct remote_connect_get_max_vcpus_args, remote_protocol.x:532 */
 static inline int vw_remote_connect_get_max_vcpus_args_encode(virtwire_enc *e, const remote_connect_get_max_vcpus_args *v)
 {
     VIRTWIRE_TRY(vw_remote_string_encode(e, &v->type));
@@ -3361,7 +3361,7 @@ size_t remote_connect_get_max_vcpus_args_size(const remote_connect_get_max_vcpus
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_get_max_vcpus_args, 4194312u, 4u);
 
-/* struct remote_connect_get_max_vcpus_ret */
+/* struct remote_connect_get_max_vcpus_ret, remote_protocol.x:539 */
 static inline int vw_remote_connect_get_max_vcpus_ret_encode(virtwire_enc *e, const remote_connect_get_max_vcpus_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->max_vcpus));
@@ -3397,7 +3397,7 @@ size_t remote_connect_get_max_vcpus_ret_size(const remote_connect_get_max_vcpus_
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_get_max_vcpus_ret, 4u, 4u);
 
-/* struct remote_node_get_info_ret */
+/* struct remote_node_get_info_ret, remote_protocol.x:543 */
 static inline int vw_remote_node_get_info_ret_encode(virtwire_enc *e, const remote_node_get_info_ret *v)
 {
     for (unsigned int i = 0; i < 32; i++)
@@ -3449,7 +3449,7 @@ size_t remote_node_get_info_ret_size(const remote_node_get_info_ret *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_node_get_info_ret, 160u, 160u);
 
-/* struct remote_connect_get_capabilities_ret */
+/* struct remote_connect_get_capabilities_ret, remote_protocol.x:554 */
 static inline int vw_remote_connect_get_capabilities_ret_encode(virtwire_enc *e, const remote_connect_get_capabilities_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->capabilities, REMOTE_STRING_MAX));
@@ -3486,7 +3486,7 @@ size_t remote_connect_get_capabilities_ret_size(const remote_connect_get_capabil
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_get_capabilities_ret, 4194308u, 4u);
 
-/* struct remote_connect_get_domain_capabilities_args */
+/* struct remote_connect_get_domain_capabilities_args, remote_protocol.x:558 */
 static inline int vw_remote_connect_get_domain_capabilities_args_encode(virtwire_enc *e, const remote_connect_get_domain_capabilities_args *v)
 {
     VIRTWIRE_TRY(vw_remote_string_encode(e, &v->emulatorbin));
@@ -3537,7 +3537,7 @@ size_t remote_connect_get_domain_capabilities_args_size(const remote_connect_get
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_get_domain_capabilities_args, 16777252u, 20u);
 
-/* struct remote_connect_get_domain_capabilities_ret */
+/* struct remote_connect_get_domain_capabilities_ret, remote_protocol.x:566 */
 static inline int vw_remote_connect_get_domain_capabilities_ret_encode(virtwire_enc *e, const remote_connect_get_domain_capabilities_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->capabilities, REMOTE_STRING_MAX));
@@ -3574,7 +3574,7 @@ size_t remote_connect_get_domain_capabilities_ret_size(const remote_connect_get_
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_get_domain_capabilities_ret, 4194308u, 4u);
 
-/* struct remote_node_get_cpu_stats_args */
+/* struct remote_node_get_cpu_stats_args, remote_protocol.x:570 */
 static inline int vw_remote_node_get_cpu_stats_args_encode(virtwire_enc *e, const remote_node_get_cpu_stats_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->cpuNum));
@@ -3614,7 +3614,7 @@ size_t remote_node_get_cpu_stats_args_size(const remote_node_get_cpu_stats_args 
 
 VIRTWIRE_DEFINE_TYPE(remote_node_get_cpu_stats_args, 12u, 12u);
 
-/* struct remote_node_get_cpu_stats_ret */
+/* struct remote_node_get_cpu_stats_ret, remote_protocol.x:576 */
 static inline int vw_remote_node_get_cpu_stats_ret_encode(virtwire_enc *e, const remote_node_get_cpu_stats_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->params.params_len, v->params.params_val, REMOTE_NODE_CPU_STATS_MAX));
@@ -3666,7 +3666,7 @@ size_t remote_node_get_cpu_stats_ret_size(const remote_node_get_cpu_stats_ret *v
 
 VIRTWIRE_DEFINE_TYPE(remote_node_get_cpu_stats_ret, 67109064u, 8u);
 
-/* struct remote_node_get_memory_stats_args */
+/* struct remote_node_get_memory_stats_args, remote_protocol.x:581 */
 static inline int vw_remote_node_get_memory_stats_args_encode(virtwire_enc *e, const remote_node_get_memory_stats_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->nparams));
@@ -3706,7 +3706,7 @@ size_t remote_node_get_memory_stats_args_size(const remote_node_get_memory_stats
 
 VIRTWIRE_DEFINE_TYPE(remote_node_get_memory_stats_args, 12u, 12u);
 
-/* struct remote_node_get_memory_stats_ret */
+/* struct remote_node_get_memory_stats_ret, remote_protocol.x:587 */
 static inline int vw_remote_node_get_memory_stats_ret_encode(virtwire_enc *e, const remote_node_get_memory_stats_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->params.params_len, v->params.params_val, REMOTE_NODE_MEMORY_STATS_MAX));
@@ -3758,7 +3758,7 @@ size_t remote_node_get_memory_stats_ret_size(const remote_node_get_memory_stats_
 
 VIRTWIRE_DEFINE_TYPE(remote_node_get_memory_stats_ret, 67109064u, 8u);
 
-/* struct remote_node_get_cells_free_memory_args */
+/* struct remote_node_get_cells_free_memory_args, remote_protocol.x:592 */
 static inline int vw_remote_node_get_cells_free_memory_args_encode(virtwire_enc *e, const remote_node_get_cells_free_memory_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->startCell));
@@ -3796,7 +3796,7 @@ size_t remote_node_get_cells_free_memory_args_size(const remote_node_get_cells_f
 
 VIRTWIRE_DEFINE_TYPE(remote_node_get_cells_free_memory_args, 8u, 8u);
 
-/* struct remote_node_get_cells_free_memory_ret */
+/* struct remote_node_get_cells_free_memory_ret, remote_protocol.x:597 */
 static inline int vw_remote_node_get_cells_free_memory_ret_encode(virtwire_enc *e, const remote_node_get_cells_free_memory_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->cells.cells_len, v->cells.cells_val, REMOTE_NODE_MAX_CELLS));
@@ -3843,7 +3843,7 @@ size_t remote_node_get_cells_free_memory_ret_size(const remote_node_get_cells_fr
 
 VIRTWIRE_DEFINE_TYPE(remote_node_get_cells_free_memory_ret, 8196u, 4u);
 
-/* struct remote_node_get_free_memory_ret */
+/* struct remote_node_get_free_memory_ret, remote_protocol.x:601 */
 static inline int vw_remote_node_get_free_memory_ret_encode(virtwire_enc *e, const remote_node_get_free_memory_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_u64(e, v->freeMem));
@@ -3879,7 +3879,7 @@ size_t remote_node_get_free_memory_ret_size(const remote_node_get_free_memory_re
 
 VIRTWIRE_DEFINE_TYPE(remote_node_get_free_memory_ret, 8u, 8u);
 
-/* struct remote_domain_get_scheduler_type_args */
+/* struct remote_domain_get_scheduler_type_args, remote_protocol.x:605 */
 static inline int vw_remote_domain_get_scheduler_type_args_encode(virtwire_enc *e, const remote_domain_get_scheduler_type_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -3916,7 +3916,7 @@ size_t remote_domain_get_scheduler_type_args_size(const remote_domain_get_schedu
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_scheduler_type_args, 4194328u, 24u);
 
-/* struct remote_domain_get_scheduler_type_ret */
+/* struct remote_domain_get_scheduler_type_ret, remote_protocol.x:609 */
 static inline int vw_remote_domain_get_scheduler_type_ret_encode(virtwire_enc *e, const remote_domain_get_scheduler_type_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->type, REMOTE_STRING_MAX));
@@ -3955,7 +3955,7 @@ size_t remote_domain_get_scheduler_type_ret_size(const remote_domain_get_schedul
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_scheduler_type_ret, 4194312u, 8u);
 
-/* struct remote_domain_get_scheduler_parameters_args */
+/* struct remote_domain_get_scheduler_parameters_args, remote_protocol.x:614 */
 static inline int vw_remote_domain_get_scheduler_parameters_args_encode(virtwire_enc *e, const remote_domain_get_scheduler_parameters_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -3994,7 +3994,7 @@ size_t remote_domain_get_scheduler_parameters_args_size(const remote_domain_get_
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_scheduler_parameters_args, 4194332u, 28u);
 
-/* struct remote_domain_get_scheduler_parameters_ret */
+/* struct remote_domain_get_scheduler_parameters_ret, remote_protocol.x:619 */
 static inline int vw_remote_domain_get_scheduler_parameters_ret_encode(virtwire_enc *e, const remote_domain_get_scheduler_parameters_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->params.params_len, v->params.params_val, REMOTE_DOMAIN_SCHEDULER_PARAMETERS_MAX));
@@ -4044,7 +4044,7 @@ size_t remote_domain_get_scheduler_parameters_ret_size(const remote_domain_get_s
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_scheduler_parameters_ret, 134217924u, 4u);
 
-/* struct remote_domain_get_scheduler_parameters_flags_args */
+/* struct remote_domain_get_scheduler_parameters_flags_args, remote_protocol.x:623 */
 static inline int vw_remote_domain_get_scheduler_parameters_flags_args_encode(virtwire_enc *e, const remote_domain_get_scheduler_parameters_flags_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -4085,7 +4085,7 @@ size_t remote_domain_get_scheduler_parameters_flags_args_size(const remote_domai
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_scheduler_parameters_flags_args, 4194336u, 32u);
 
-/* struct remote_domain_get_scheduler_parameters_flags_ret */
+/* struct remote_domain_get_scheduler_parameters_flags_ret, remote_protocol.x:629 */
 static inline int vw_remote_domain_get_scheduler_parameters_flags_ret_encode(virtwire_enc *e, const remote_domain_get_scheduler_parameters_flags_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->params.params_len, v->params.params_val, REMOTE_DOMAIN_SCHEDULER_PARAMETERS_MAX));
@@ -4135,7 +4135,7 @@ size_t remote_domain_get_scheduler_parameters_flags_ret_size(const remote_domain
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_scheduler_parameters_flags_ret, 134217924u, 4u);
 
-/* struct remote_domain_set_scheduler_parameters_args */
+/* struct remote_domain_set_scheduler_parameters_args, remote_protocol.x:633 */
 static inline int vw_remote_domain_set_scheduler_parameters_args_encode(virtwire_enc *e, const remote_domain_set_scheduler_parameters_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -4189,7 +4189,7 @@ size_t remote_domain_set_scheduler_parameters_args_size(const remote_domain_set_
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_set_scheduler_parameters_args, 138412252u, 28u);
 
-/* struct remote_domain_set_scheduler_parameters_flags_args */
+/* struct remote_domain_set_scheduler_parameters_flags_args, remote_protocol.x:638 */
 static inline int vw_remote_domain_set_scheduler_parameters_flags_args_encode(virtwire_enc *e, const remote_domain_set_scheduler_parameters_flags_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -4245,7 +4245,7 @@ size_t remote_domain_set_scheduler_parameters_flags_args_size(const remote_domai
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_set_scheduler_parameters_flags_args, 138412256u, 32u);
 
-/* struct remote_domain_set_blkio_parameters_args */
+/* struct remote_domain_set_blkio_parameters_args, remote_protocol.x:644 */
 static inline int vw_remote_domain_set_blkio_parameters_args_encode(virtwire_enc *e, const remote_domain_set_blkio_parameters_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -4301,7 +4301,7 @@ size_t remote_domain_set_blkio_parameters_args_size(const remote_domain_set_blki
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_set_blkio_parameters_args, 138412256u, 32u);
 
-/* struct remote_domain_get_blkio_parameters_args */
+/* struct remote_domain_get_blkio_parameters_args, remote_protocol.x:650 */
 static inline int vw_remote_domain_get_blkio_parameters_args_encode(virtwire_enc *e, const remote_domain_get_blkio_parameters_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -4342,7 +4342,7 @@ size_t remote_domain_get_blkio_parameters_args_size(const remote_domain_get_blki
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_blkio_parameters_args, 4194336u, 32u);
 
-/* struct remote_domain_get_blkio_parameters_ret */
+/* struct remote_domain_get_blkio_parameters_ret, remote_protocol.x:656 */
 static inline int vw_remote_domain_get_blkio_parameters_ret_encode(virtwire_enc *e, const remote_domain_get_blkio_parameters_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->params.params_len, v->params.params_val, REMOTE_DOMAIN_BLKIO_PARAMETERS_MAX));
@@ -4394,7 +4394,7 @@ size_t remote_domain_get_blkio_parameters_ret_size(const remote_domain_get_blkio
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_blkio_parameters_ret, 134217928u, 8u);
 
-/* struct remote_domain_set_memory_parameters_args */
+/* struct remote_domain_set_memory_parameters_args, remote_protocol.x:661 */
 static inline int vw_remote_domain_set_memory_parameters_args_encode(virtwire_enc *e, const remote_domain_set_memory_parameters_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -4450,7 +4450,7 @@ size_t remote_domain_set_memory_parameters_args_size(const remote_domain_set_mem
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_set_memory_parameters_args, 138412256u, 32u);
 
-/* struct remote_domain_get_memory_parameters_args */
+/* struct remote_domain_get_memory_parameters_args, remote_protocol.x:667 */
 static inline int vw_remote_domain_get_memory_parameters_args_encode(virtwire_enc *e, const remote_domain_get_memory_parameters_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -4491,7 +4491,7 @@ size_t remote_domain_get_memory_parameters_args_size(const remote_domain_get_mem
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_memory_parameters_args, 4194336u, 32u);
 
-/* struct remote_domain_get_memory_parameters_ret */
+/* struct remote_domain_get_memory_parameters_ret, remote_protocol.x:673 */
 static inline int vw_remote_domain_get_memory_parameters_ret_encode(virtwire_enc *e, const remote_domain_get_memory_parameters_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->params.params_len, v->params.params_val, REMOTE_DOMAIN_MEMORY_PARAMETERS_MAX));
@@ -4543,7 +4543,7 @@ size_t remote_domain_get_memory_parameters_ret_size(const remote_domain_get_memo
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_memory_parameters_ret, 134217928u, 8u);
 
-/* struct remote_domain_block_resize_args */
+/* struct remote_domain_block_resize_args, remote_protocol.x:678 */
 static inline int vw_remote_domain_block_resize_args_encode(virtwire_enc *e, const remote_domain_block_resize_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -4588,7 +4588,7 @@ size_t remote_domain_block_resize_args_size(const remote_domain_block_resize_arg
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_block_resize_args, 8388648u, 40u);
 
-/* struct remote_domain_set_numa_parameters_args */
+/* struct remote_domain_set_numa_parameters_args, remote_protocol.x:685 */
 static inline int vw_remote_domain_set_numa_parameters_args_encode(virtwire_enc *e, const remote_domain_set_numa_parameters_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -4644,7 +4644,7 @@ size_t remote_domain_set_numa_parameters_args_size(const remote_domain_set_numa_
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_set_numa_parameters_args, 138412256u, 32u);
 
-/* struct remote_domain_get_numa_parameters_args */
+/* struct remote_domain_get_numa_parameters_args, remote_protocol.x:691 */
 static inline int vw_remote_domain_get_numa_parameters_args_encode(virtwire_enc *e, const remote_domain_get_numa_parameters_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -4685,7 +4685,7 @@ size_t remote_domain_get_numa_parameters_args_size(const remote_domain_get_numa_
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_numa_parameters_args, 4194336u, 32u);
 
-/* struct remote_domain_get_numa_parameters_ret */
+/* struct remote_domain_get_numa_parameters_ret, remote_protocol.x:697 */
 static inline int vw_remote_domain_get_numa_parameters_ret_encode(virtwire_enc *e, const remote_domain_get_numa_parameters_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->params.params_len, v->params.params_val, REMOTE_DOMAIN_NUMA_PARAMETERS_MAX));
@@ -4737,7 +4737,7 @@ size_t remote_domain_get_numa_parameters_ret_size(const remote_domain_get_numa_p
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_numa_parameters_ret, 134217928u, 8u);
 
-/* struct remote_domain_set_perf_events_args */
+/* struct remote_domain_set_perf_events_args, remote_protocol.x:702 */
 static inline int vw_remote_domain_set_perf_events_args_encode(virtwire_enc *e, const remote_domain_set_perf_events_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -4793,7 +4793,7 @@ size_t remote_domain_set_perf_events_args_size(const remote_domain_set_perf_even
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_set_perf_events_args, 541066016u, 32u);
 
-/* struct remote_domain_get_perf_events_args */
+/* struct remote_domain_get_perf_events_args, remote_protocol.x:708 */
 static inline int vw_remote_domain_get_perf_events_args_encode(virtwire_enc *e, const remote_domain_get_perf_events_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -4832,7 +4832,7 @@ size_t remote_domain_get_perf_events_args_size(const remote_domain_get_perf_even
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_perf_events_args, 4194332u, 28u);
 
-/* struct remote_domain_get_perf_events_ret */
+/* struct remote_domain_get_perf_events_ret, remote_protocol.x:713 */
 static inline int vw_remote_domain_get_perf_events_ret_encode(virtwire_enc *e, const remote_domain_get_perf_events_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->params.params_len, v->params.params_val, REMOTE_DOMAIN_PERF_EVENTS_MAX));
@@ -4882,7 +4882,7 @@ size_t remote_domain_get_perf_events_ret_size(const remote_domain_get_perf_event
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_perf_events_ret, 536871684u, 4u);
 
-/* struct remote_domain_block_stats_args */
+/* struct remote_domain_block_stats_args, remote_protocol.x:717 */
 static inline int vw_remote_domain_block_stats_args_encode(virtwire_enc *e, const remote_domain_block_stats_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -4923,7 +4923,7 @@ size_t remote_domain_block_stats_args_size(const remote_domain_block_stats_args 
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_block_stats_args, 8388636u, 28u);
 
-/* struct remote_domain_block_stats_ret */
+/* struct remote_domain_block_stats_ret, remote_protocol.x:722 */
 static inline int vw_remote_domain_block_stats_ret_encode(virtwire_enc *e, const remote_domain_block_stats_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i64(e, v->rd_req));
@@ -4967,7 +4967,7 @@ size_t remote_domain_block_stats_ret_size(const remote_domain_block_stats_ret *v
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_block_stats_ret, 40u, 40u);
 
-/* struct remote_domain_block_stats_flags_args */
+/* struct remote_domain_block_stats_flags_args, remote_protocol.x:730 */
 static inline int vw_remote_domain_block_stats_flags_args_encode(virtwire_enc *e, const remote_domain_block_stats_flags_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -5012,7 +5012,7 @@ size_t remote_domain_block_stats_flags_args_size(const remote_domain_block_stats
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_block_stats_flags_args, 8388644u, 36u);
 
-/* struct remote_domain_block_stats_flags_ret */
+/* struct remote_domain_block_stats_flags_ret, remote_protocol.x:737 */
 static inline int vw_remote_domain_block_stats_flags_ret_encode(virtwire_enc *e, const remote_domain_block_stats_flags_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->params.params_len, v->params.params_val, REMOTE_DOMAIN_BLOCK_STATS_PARAMETERS_MAX));
@@ -5064,7 +5064,7 @@ size_t remote_domain_block_stats_flags_ret_size(const remote_domain_block_stats_
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_block_stats_flags_ret, 134217928u, 8u);
 
-/* struct remote_domain_interface_stats_args */
+/* struct remote_domain_interface_stats_args, remote_protocol.x:742 */
 static inline int vw_remote_domain_interface_stats_args_encode(virtwire_enc *e, const remote_domain_interface_stats_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -5105,7 +5105,7 @@ size_t remote_domain_interface_stats_args_size(const remote_domain_interface_sta
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_interface_stats_args, 8388636u, 28u);
 
-/* struct remote_domain_interface_stats_ret */
+/* struct remote_domain_interface_stats_ret, remote_protocol.x:747 */
 static inline int vw_remote_domain_interface_stats_ret_encode(virtwire_enc *e, const remote_domain_interface_stats_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i64(e, v->rx_bytes));
@@ -5155,7 +5155,7 @@ size_t remote_domain_interface_stats_ret_size(const remote_domain_interface_stat
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_interface_stats_ret, 64u, 64u);
 
-/* struct remote_domain_set_interface_parameters_args */
+/* struct remote_domain_set_interface_parameters_args, remote_protocol.x:758 */
 static inline int vw_remote_domain_set_interface_parameters_args_encode(virtwire_enc *e, const remote_domain_set_interface_parameters_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -5215,7 +5215,7 @@ size_t remote_domain_set_interface_parameters_args_size(const remote_domain_set_
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_set_interface_parameters_args, 142606564u, 36u);
 
-/* struct remote_domain_get_interface_parameters_args */
+/* struct remote_domain_get_interface_parameters_args, remote_protocol.x:765 */
 static inline int vw_remote_domain_get_interface_parameters_args_encode(virtwire_enc *e, const remote_domain_get_interface_parameters_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -5260,7 +5260,7 @@ size_t remote_domain_get_interface_parameters_args_size(const remote_domain_get_
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_interface_parameters_args, 8388644u, 36u);
 
-/* struct remote_domain_get_interface_parameters_ret */
+/* struct remote_domain_get_interface_parameters_ret, remote_protocol.x:772 */
 static inline int vw_remote_domain_get_interface_parameters_ret_encode(virtwire_enc *e, const remote_domain_get_interface_parameters_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->params.params_len, v->params.params_val, REMOTE_DOMAIN_INTERFACE_PARAMETERS_MAX));
@@ -5312,7 +5312,7 @@ size_t remote_domain_get_interface_parameters_ret_size(const remote_domain_get_i
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_interface_parameters_ret, 134217928u, 8u);
 
-/* struct remote_domain_memory_stats_args */
+/* struct remote_domain_memory_stats_args, remote_protocol.x:777 */
 static inline int vw_remote_domain_memory_stats_args_encode(virtwire_enc *e, const remote_domain_memory_stats_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -5353,7 +5353,7 @@ size_t remote_domain_memory_stats_args_size(const remote_domain_memory_stats_arg
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_memory_stats_args, 4194336u, 32u);
 
-/* struct remote_domain_memory_stat */
+/* struct remote_domain_memory_stat, remote_protocol.x:783 */
 static inline int vw_remote_domain_memory_stat_encode(virtwire_enc *e, const remote_domain_memory_stat *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->tag));
@@ -5391,7 +5391,7 @@ size_t remote_domain_memory_stat_size(const remote_domain_memory_stat *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_memory_stat, 12u, 12u);
 
-/* struct remote_domain_memory_stats_ret */
+/* struct remote_domain_memory_stats_ret, remote_protocol.x:788 */
 static inline int vw_remote_domain_memory_stats_ret_encode(virtwire_enc *e, const remote_domain_memory_stats_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->stats.stats_len, v->stats.stats_val, REMOTE_DOMAIN_MEMORY_STATS_MAX));
@@ -5438,7 +5438,7 @@ size_t remote_domain_memory_stats_ret_size(const remote_domain_memory_stats_ret 
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_memory_stats_ret, 12292u, 4u);
 
-/* struct remote_domain_block_peek_args */
+/* struct remote_domain_block_peek_args, remote_protocol.x:792 */
 static inline int vw_remote_domain_block_peek_args_encode(virtwire_enc *e, const remote_domain_block_peek_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -5485,7 +5485,7 @@ size_t remote_domain_block_peek_args_size(const remote_domain_block_peek_args *v
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_block_peek_args, 8388652u, 44u);
 
-/* struct remote_domain_block_peek_ret */
+/* struct remote_domain_block_peek_ret, remote_protocol.x:800 */
 static inline int vw_remote_domain_block_peek_ret_encode(virtwire_enc *e, const remote_domain_block_peek_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_opaque(e, v->buffer.buffer_val, v->buffer.buffer_len, REMOTE_DOMAIN_BLOCK_PEEK_BUFFER_MAX));
@@ -5524,7 +5524,7 @@ size_t remote_domain_block_peek_ret_size(const remote_domain_block_peek_ret *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_block_peek_ret, 4194308u, 4u);
 
-/* struct remote_domain_memory_peek_args */
+/* struct remote_domain_memory_peek_args, remote_protocol.x:804 */
 static inline int vw_remote_domain_memory_peek_args_encode(virtwire_enc *e, const remote_domain_memory_peek_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -5567,7 +5567,7 @@ size_t remote_domain_memory_peek_args_size(const remote_domain_memory_peek_args 
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_memory_peek_args, 4194344u, 40u);
 
-/* struct remote_domain_memory_peek_ret */
+/* struct remote_domain_memory_peek_ret, remote_protocol.x:811 */
 static inline int vw_remote_domain_memory_peek_ret_encode(virtwire_enc *e, const remote_domain_memory_peek_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_opaque(e, v->buffer.buffer_val, v->buffer.buffer_len, REMOTE_DOMAIN_MEMORY_PEEK_BUFFER_MAX));
@@ -5606,7 +5606,7 @@ size_t remote_domain_memory_peek_ret_size(const remote_domain_memory_peek_ret *v
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_memory_peek_ret, 4194308u, 4u);
 
-/* struct remote_domain_get_block_info_args */
+/* struct remote_domain_get_block_info_args, remote_protocol.x:815 */
 static inline int vw_remote_domain_get_block_info_args_encode(virtwire_enc *e, const remote_domain_get_block_info_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -5649,7 +5649,7 @@ size_t remote_domain_get_block_info_args_size(const remote_domain_get_block_info
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_block_info_args, 8388640u, 32u);
 
-/* struct remote_domain_get_block_info_ret */
+/* struct remote_domain_get_block_info_ret, remote_protocol.x:821 */
 static inline int vw_remote_domain_get_block_info_ret_encode(virtwire_enc *e, const remote_domain_get_block_info_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_u64(e, v->allocation));
@@ -5689,7 +5689,7 @@ size_t remote_domain_get_block_info_ret_size(const remote_domain_get_block_info_
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_block_info_ret, 24u, 24u);
 
-/* struct remote_connect_list_domains_args */
+/* struct remote_connect_list_domains_args, remote_protocol.x:827 */
 static inline int vw_remote_connect_list_domains_args_encode(virtwire_enc *e, const remote_connect_list_domains_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->maxids));
@@ -5725,7 +5725,7 @@ size_t remote_connect_list_domains_args_size(const remote_connect_list_domains_a
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_domains_args, 4u, 4u);
 
-/* struct remote_connect_list_domains_ret */
+/* struct remote_connect_list_domains_ret, remote_protocol.x:831 */
 static inline int vw_remote_connect_list_domains_ret_encode(virtwire_enc *e, const remote_connect_list_domains_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->ids.ids_len, v->ids.ids_val, REMOTE_DOMAIN_LIST_MAX));
@@ -5772,7 +5772,7 @@ size_t remote_connect_list_domains_ret_size(const remote_connect_list_domains_re
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_domains_ret, 65540u, 4u);
 
-/* struct remote_connect_num_of_domains_ret */
+/* struct remote_connect_num_of_domains_ret, remote_protocol.x:835 */
 static inline int vw_remote_connect_num_of_domains_ret_encode(virtwire_enc *e, const remote_connect_num_of_domains_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->num));
@@ -5808,7 +5808,7 @@ size_t remote_connect_num_of_domains_ret_size(const remote_connect_num_of_domain
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_num_of_domains_ret, 4u, 4u);
 
-/* struct remote_domain_create_xml_args */
+/* struct remote_domain_create_xml_args, remote_protocol.x:839 */
 static inline int vw_remote_domain_create_xml_args_encode(virtwire_enc *e, const remote_domain_create_xml_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->xml_desc, REMOTE_STRING_MAX));
@@ -5847,7 +5847,7 @@ size_t remote_domain_create_xml_args_size(const remote_domain_create_xml_args *v
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_create_xml_args, 4194312u, 8u);
 
-/* struct remote_domain_create_xml_ret */
+/* struct remote_domain_create_xml_ret, remote_protocol.x:844 */
 static inline int vw_remote_domain_create_xml_ret_encode(virtwire_enc *e, const remote_domain_create_xml_ret *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -5884,7 +5884,7 @@ size_t remote_domain_create_xml_ret_size(const remote_domain_create_xml_ret *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_create_xml_ret, 4194328u, 24u);
 
-/* struct remote_domain_create_xml_with_files_args */
+/* struct remote_domain_create_xml_with_files_args, remote_protocol.x:848 */
 static inline int vw_remote_domain_create_xml_with_files_args_encode(virtwire_enc *e, const remote_domain_create_xml_with_files_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->xml_desc, REMOTE_STRING_MAX));
@@ -5923,7 +5923,7 @@ size_t remote_domain_create_xml_with_files_args_size(const remote_domain_create_
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_create_xml_with_files_args, 4194312u, 8u);
 
-/* struct remote_domain_create_xml_with_files_ret */
+/* struct remote_domain_create_xml_with_files_ret, remote_protocol.x:853 */
 static inline int vw_remote_domain_create_xml_with_files_ret_encode(virtwire_enc *e, const remote_domain_create_xml_with_files_ret *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -5960,7 +5960,7 @@ size_t remote_domain_create_xml_with_files_ret_size(const remote_domain_create_x
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_create_xml_with_files_ret, 4194328u, 24u);
 
-/* struct remote_domain_lookup_by_id_args */
+/* struct remote_domain_lookup_by_id_args, remote_protocol.x:857 */
 static inline int vw_remote_domain_lookup_by_id_args_encode(virtwire_enc *e, const remote_domain_lookup_by_id_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->id));
@@ -5996,7 +5996,7 @@ size_t remote_domain_lookup_by_id_args_size(const remote_domain_lookup_by_id_arg
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_lookup_by_id_args, 4u, 4u);
 
-/* struct remote_domain_lookup_by_id_ret */
+/* struct remote_domain_lookup_by_id_ret, remote_protocol.x:861 */
 static inline int vw_remote_domain_lookup_by_id_ret_encode(virtwire_enc *e, const remote_domain_lookup_by_id_ret *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -6033,7 +6033,7 @@ size_t remote_domain_lookup_by_id_ret_size(const remote_domain_lookup_by_id_ret 
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_lookup_by_id_ret, 4194328u, 24u);
 
-/* struct remote_domain_lookup_by_uuid_args */
+/* struct remote_domain_lookup_by_uuid_args, remote_protocol.x:865 */
 static inline int vw_remote_domain_lookup_by_uuid_args_encode(virtwire_enc *e, const remote_domain_lookup_by_uuid_args *v)
 {
     VIRTWIRE_TRY(vw_remote_uuid_encode(e, &v->uuid));
@@ -6069,7 +6069,7 @@ size_t remote_domain_lookup_by_uuid_args_size(const remote_domain_lookup_by_uuid
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_lookup_by_uuid_args, 16u, 16u);
 
-/* struct remote_domain_lookup_by_uuid_ret */
+/* struct remote_domain_lookup_by_uuid_ret, remote_protocol.x:869 */
 static inline int vw_remote_domain_lookup_by_uuid_ret_encode(virtwire_enc *e, const remote_domain_lookup_by_uuid_ret *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -6106,7 +6106,7 @@ size_t remote_domain_lookup_by_uuid_ret_size(const remote_domain_lookup_by_uuid_
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_lookup_by_uuid_ret, 4194328u, 24u);
 
-/* struct remote_domain_lookup_by_name_args */
+/* struct remote_domain_lookup_by_name_args, remote_protocol.x:873 */
 static inline int vw_remote_domain_lookup_by_name_args_encode(virtwire_enc *e, const remote_domain_lookup_by_name_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
@@ -6143,7 +6143,7 @@ size_t remote_domain_lookup_by_name_args_size(const remote_domain_lookup_by_name
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_lookup_by_name_args, 4194308u, 4u);
 
-/* struct remote_domain_lookup_by_name_ret */
+/* struct remote_domain_lookup_by_name_ret, remote_protocol.x:877 */
 static inline int vw_remote_domain_lookup_by_name_ret_encode(virtwire_enc *e, const remote_domain_lookup_by_name_ret *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -6180,7 +6180,7 @@ size_t remote_domain_lookup_by_name_ret_size(const remote_domain_lookup_by_name_
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_lookup_by_name_ret, 4194328u, 24u);
 
-/* struct remote_domain_suspend_args */
+/* struct remote_domain_suspend_args, remote_protocol.x:881 */
 static inline int vw_remote_domain_suspend_args_encode(virtwire_enc *e, const remote_domain_suspend_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -6217,7 +6217,7 @@ size_t remote_domain_suspend_args_size(const remote_domain_suspend_args *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_suspend_args, 4194328u, 24u);
 
-/* struct remote_domain_resume_args */
+/* struct remote_domain_resume_args, remote_protocol.x:885 */
 static inline int vw_remote_domain_resume_args_encode(virtwire_enc *e, const remote_domain_resume_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -6254,7 +6254,7 @@ size_t remote_domain_resume_args_size(const remote_domain_resume_args *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_resume_args, 4194328u, 24u);
 
-/* struct remote_domain_pm_suspend_for_duration_args */
+/* struct remote_domain_pm_suspend_for_duration_args, remote_protocol.x:889 */
 static inline int vw_remote_domain_pm_suspend_for_duration_args_encode(virtwire_enc *e, const remote_domain_pm_suspend_for_duration_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -6297,7 +6297,7 @@ size_t remote_domain_pm_suspend_for_duration_args_size(const remote_domain_pm_su
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_pm_suspend_for_duration_args, 4194344u, 40u);
 
-/* struct remote_domain_pm_wakeup_args */
+/* struct remote_domain_pm_wakeup_args, remote_protocol.x:896 */
 static inline int vw_remote_domain_pm_wakeup_args_encode(virtwire_enc *e, const remote_domain_pm_wakeup_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -6336,7 +6336,7 @@ size_t remote_domain_pm_wakeup_args_size(const remote_domain_pm_wakeup_args *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_pm_wakeup_args, 4194332u, 28u);
 
-/* struct remote_domain_shutdown_args */
+/* struct remote_domain_shutdown_args, remote_protocol.x:901 */
 static inline int vw_remote_domain_shutdown_args_encode(virtwire_enc *e, const remote_domain_shutdown_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -6373,7 +6373,7 @@ size_t remote_domain_shutdown_args_size(const remote_domain_shutdown_args *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_shutdown_args, 4194328u, 24u);
 
-/* struct remote_domain_reboot_args */
+/* struct remote_domain_reboot_args, remote_protocol.x:905 */
 static inline int vw_remote_domain_reboot_args_encode(virtwire_enc *e, const remote_domain_reboot_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -6412,7 +6412,7 @@ size_t remote_domain_reboot_args_size(const remote_domain_reboot_args *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_reboot_args, 4194332u, 28u);
 
-/* struct remote_domain_reset_args */
+/* struct remote_domain_reset_args, remote_protocol.x:910 */
 static inline int vw_remote_domain_reset_args_encode(virtwire_enc *e, const remote_domain_reset_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -6451,7 +6451,7 @@ size_t remote_domain_reset_args_size(const remote_domain_reset_args *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_reset_args, 4194332u, 28u);
 
-/* struct remote_domain_destroy_args */
+/* struct remote_domain_destroy_args, remote_protocol.x:915 */
 static inline int vw_remote_domain_destroy_args_encode(virtwire_enc *e, const remote_domain_destroy_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -6488,7 +6488,7 @@ size_t remote_domain_destroy_args_size(const remote_domain_destroy_args *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_destroy_args, 4194328u, 24u);
 
-/* struct remote_domain_destroy_flags_args */
+/* struct remote_domain_destroy_flags_args, remote_protocol.x:919 */
 static inline int vw_remote_domain_destroy_flags_args_encode(virtwire_enc *e, const remote_domain_destroy_flags_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -6527,7 +6527,7 @@ size_t remote_domain_destroy_flags_args_size(const remote_domain_destroy_flags_a
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_destroy_flags_args, 4194332u, 28u);
 
-/* struct remote_domain_get_os_type_args */
+/* struct remote_domain_get_os_type_args, remote_protocol.x:924 */
 static inline int vw_remote_domain_get_os_type_args_encode(virtwire_enc *e, const remote_domain_get_os_type_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -6564,7 +6564,7 @@ size_t remote_domain_get_os_type_args_size(const remote_domain_get_os_type_args 
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_os_type_args, 4194328u, 24u);
 
-/* struct remote_domain_get_os_type_ret */
+/* struct remote_domain_get_os_type_ret, remote_protocol.x:928 */
 static inline int vw_remote_domain_get_os_type_ret_encode(virtwire_enc *e, const remote_domain_get_os_type_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->type, REMOTE_STRING_MAX));
@@ -6601,7 +6601,7 @@ size_t remote_domain_get_os_type_ret_size(const remote_domain_get_os_type_ret *v
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_os_type_ret, 4194308u, 4u);
 
-/* struct remote_domain_get_max_memory_args */
+/* struct remote_domain_get_max_memory_args, remote_protocol.x:932 */
 static inline int vw_remote_domain_get_max_memory_args_encode(virtwire_enc *e, const remote_domain_get_max_memory_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -6638,7 +6638,7 @@ size_t remote_domain_get_max_memory_args_size(const remote_domain_get_max_memory
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_max_memory_args, 4194328u, 24u);
 
-/* struct remote_domain_get_max_memory_ret */
+/* struct remote_domain_get_max_memory_ret, remote_protocol.x:936 */
 static inline int vw_remote_domain_get_max_memory_ret_encode(virtwire_enc *e, const remote_domain_get_max_memory_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_u64(e, v->memory));
@@ -6674,7 +6674,7 @@ size_t remote_domain_get_max_memory_ret_size(const remote_domain_get_max_memory_
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_max_memory_ret, 8u, 8u);
 
-/* struct remote_domain_set_max_memory_args */
+/* struct remote_domain_set_max_memory_args, remote_protocol.x:940 */
 static inline int vw_remote_domain_set_max_memory_args_encode(virtwire_enc *e, const remote_domain_set_max_memory_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -6713,7 +6713,7 @@ size_t remote_domain_set_max_memory_args_size(const remote_domain_set_max_memory
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_set_max_memory_args, 4194336u, 32u);
 
-/* struct remote_domain_set_memory_args */
+/* struct remote_domain_set_memory_args, remote_protocol.x:945 */
 static inline int vw_remote_domain_set_memory_args_encode(virtwire_enc *e, const remote_domain_set_memory_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -6752,7 +6752,7 @@ size_t remote_domain_set_memory_args_size(const remote_domain_set_memory_args *v
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_set_memory_args, 4194336u, 32u);
 
-/* struct remote_domain_set_memory_flags_args */
+/* struct remote_domain_set_memory_flags_args, remote_protocol.x:950 */
 static inline int vw_remote_domain_set_memory_flags_args_encode(virtwire_enc *e, const remote_domain_set_memory_flags_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -6793,7 +6793,7 @@ size_t remote_domain_set_memory_flags_args_size(const remote_domain_set_memory_f
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_set_memory_flags_args, 4194340u, 36u);
 
-/* struct remote_domain_set_memory_stats_period_args */
+/* struct remote_domain_set_memory_stats_period_args, remote_protocol.x:956 */
 static inline int vw_remote_domain_set_memory_stats_period_args_encode(virtwire_enc *e, const remote_domain_set_memory_stats_period_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -6834,7 +6834,7 @@ size_t remote_domain_set_memory_stats_period_args_size(const remote_domain_set_m
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_set_memory_stats_period_args, 4194336u, 32u);
 
-/* struct remote_domain_get_info_args */
+/* struct remote_domain_get_info_args, remote_protocol.x:962 */
 static inline int vw_remote_domain_get_info_args_encode(virtwire_enc *e, const remote_domain_get_info_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -6871,7 +6871,7 @@ size_t remote_domain_get_info_args_size(const remote_domain_get_info_args *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_info_args, 4194328u, 24u);
 
-/* struct remote_domain_get_info_ret */
+/* struct remote_domain_get_info_ret, remote_protocol.x:966 */
 static inline int vw_remote_domain_get_info_ret_encode(virtwire_enc *e, const remote_domain_get_info_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_u32(e, v->state));
@@ -6915,7 +6915,7 @@ size_t remote_domain_get_info_ret_size(const remote_domain_get_info_ret *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_info_ret, 32u, 32u);
 
-/* struct remote_domain_save_args */
+/* struct remote_domain_save_args, remote_protocol.x:974 */
 static inline int vw_remote_domain_save_args_encode(virtwire_enc *e, const remote_domain_save_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -6956,7 +6956,7 @@ size_t remote_domain_save_args_size(const remote_domain_save_args *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_save_args, 8388636u, 28u);
 
-/* struct remote_domain_save_flags_args */
+/* struct remote_domain_save_flags_args, remote_protocol.x:979 */
 static inline int vw_remote_domain_save_flags_args_encode(virtwire_enc *e, const remote_domain_save_flags_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -7003,7 +7003,7 @@ size_t remote_domain_save_flags_args_size(const remote_domain_save_flags_args *v
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_save_flags_args, 12582952u, 36u);
 
-/* struct remote_domain_save_params_args */
+/* struct remote_domain_save_params_args, remote_protocol.x:986 */
 static inline int vw_remote_domain_save_params_args_encode(virtwire_enc *e, const remote_domain_save_params_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -7059,7 +7059,7 @@ size_t remote_domain_save_params_args_size(const remote_domain_save_params_args 
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_save_params_args, 541066016u, 32u);
 
-/* struct remote_domain_restore_args */
+/* struct remote_domain_restore_args, remote_protocol.x:992 */
 static inline int vw_remote_domain_restore_args_encode(virtwire_enc *e, const remote_domain_restore_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->from, REMOTE_STRING_MAX));
@@ -7096,7 +7096,7 @@ size_t remote_domain_restore_args_size(const remote_domain_restore_args *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_restore_args, 4194308u, 4u);
 
-/* struct remote_domain_restore_flags_args */
+/* struct remote_domain_restore_flags_args, remote_protocol.x:996 */
 static inline int vw_remote_domain_restore_flags_args_encode(virtwire_enc *e, const remote_domain_restore_flags_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->from, REMOTE_STRING_MAX));
@@ -7139,7 +7139,7 @@ size_t remote_domain_restore_flags_args_size(const remote_domain_restore_flags_a
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_restore_flags_args, 8388624u, 12u);
 
-/* struct remote_domain_restore_params_args */
+/* struct remote_domain_restore_params_args, remote_protocol.x:1002 */
 static inline int vw_remote_domain_restore_params_args_encode(virtwire_enc *e, const remote_domain_restore_params_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->params.params_len, v->params.params_val, REMOTE_DOMAIN_SAVE_PARAMS_MAX));
@@ -7191,7 +7191,7 @@ size_t remote_domain_restore_params_args_size(const remote_domain_restore_params
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_restore_params_args, 536871688u, 8u);
 
-/* struct remote_domain_save_image_get_xml_desc_args */
+/* struct remote_domain_save_image_get_xml_desc_args, remote_protocol.x:1007 */
 static inline int vw_remote_domain_save_image_get_xml_desc_args_encode(virtwire_enc *e, const remote_domain_save_image_get_xml_desc_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->file, REMOTE_STRING_MAX));
@@ -7230,7 +7230,7 @@ size_t remote_domain_save_image_get_xml_desc_args_size(const remote_domain_save_
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_save_image_get_xml_desc_args, 4194312u, 8u);
 
-/* struct remote_domain_save_image_get_xml_desc_ret */
+/* struct remote_domain_save_image_get_xml_desc_ret, remote_protocol.x:1012 */
 static inline int vw_remote_domain_save_image_get_xml_desc_ret_encode(virtwire_enc *e, const remote_domain_save_image_get_xml_desc_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
@@ -7267,7 +7267,7 @@ size_t remote_domain_save_image_get_xml_desc_ret_size(const remote_domain_save_i
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_save_image_get_xml_desc_ret, 4194308u, 4u);
 
-/* struct remote_domain_save_image_define_xml_args */
+/* struct remote_domain_save_image_define_xml_args, remote_protocol.x:1016 */
 static inline int vw_remote_domain_save_image_define_xml_args_encode(virtwire_enc *e, const remote_domain_save_image_define_xml_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->file, REMOTE_STRING_MAX));
@@ -7310,7 +7310,7 @@ size_t remote_domain_save_image_define_xml_args_size(const remote_domain_save_im
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_save_image_define_xml_args, 8388620u, 12u);
 
-/* struct remote_domain_core_dump_args */
+/* struct remote_domain_core_dump_args, remote_protocol.x:1022 */
 static inline int vw_remote_domain_core_dump_args_encode(virtwire_enc *e, const remote_domain_core_dump_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -7353,7 +7353,7 @@ size_t remote_domain_core_dump_args_size(const remote_domain_core_dump_args *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_core_dump_args, 8388640u, 32u);
 
-/* struct remote_domain_core_dump_with_format_args */
+/* struct remote_domain_core_dump_with_format_args, remote_protocol.x:1028 */
 static inline int vw_remote_domain_core_dump_with_format_args_encode(virtwire_enc *e, const remote_domain_core_dump_with_format_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -7398,7 +7398,7 @@ size_t remote_domain_core_dump_with_format_args_size(const remote_domain_core_du
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_core_dump_with_format_args, 8388644u, 36u);
 
-/* struct remote_domain_screenshot_args */
+/* struct remote_domain_screenshot_args, remote_protocol.x:1035 */
 static inline int vw_remote_domain_screenshot_args_encode(virtwire_enc *e, const remote_domain_screenshot_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -7439,7 +7439,7 @@ size_t remote_domain_screenshot_args_size(const remote_domain_screenshot_args *v
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_screenshot_args, 4194336u, 32u);
 
-/* struct remote_domain_screenshot_ret */
+/* struct remote_domain_screenshot_ret, remote_protocol.x:1041 */
 static inline int vw_remote_domain_screenshot_ret_encode(virtwire_enc *e, const remote_domain_screenshot_ret *v)
 {
     VIRTWIRE_TRY(vw_remote_string_encode(e, &v->mime));
@@ -7476,7 +7476,7 @@ size_t remote_domain_screenshot_ret_size(const remote_domain_screenshot_ret *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_screenshot_ret, 4194312u, 4u);
 
-/* struct remote_domain_get_xml_desc_args */
+/* struct remote_domain_get_xml_desc_args, remote_protocol.x:1045 */
 static inline int vw_remote_domain_get_xml_desc_args_encode(virtwire_enc *e, const remote_domain_get_xml_desc_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -7515,7 +7515,7 @@ size_t remote_domain_get_xml_desc_args_size(const remote_domain_get_xml_desc_arg
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_xml_desc_args, 4194332u, 28u);
 
-/* struct remote_domain_get_xml_desc_ret */
+/* struct remote_domain_get_xml_desc_ret, remote_protocol.x:1050 */
 static inline int vw_remote_domain_get_xml_desc_ret_encode(virtwire_enc *e, const remote_domain_get_xml_desc_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
@@ -7552,7 +7552,7 @@ size_t remote_domain_get_xml_desc_ret_size(const remote_domain_get_xml_desc_ret 
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_xml_desc_ret, 4194308u, 4u);
 
-/* struct remote_domain_migrate_prepare_args */
+/* struct remote_domain_migrate_prepare_args, remote_protocol.x:1054 */
 static inline int vw_remote_domain_migrate_prepare_args_encode(virtwire_enc *e, const remote_domain_migrate_prepare_args *v)
 {
     VIRTWIRE_TRY(vw_remote_string_encode(e, &v->uri_in));
@@ -7597,7 +7597,7 @@ size_t remote_domain_migrate_prepare_args_size(const remote_domain_migrate_prepa
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_prepare_args, 8388640u, 24u);
 
-/* struct remote_domain_migrate_prepare_ret */
+/* struct remote_domain_migrate_prepare_ret, remote_protocol.x:1061 */
 static inline int vw_remote_domain_migrate_prepare_ret_encode(virtwire_enc *e, const remote_domain_migrate_prepare_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_opaque(e, v->cookie.cookie_val, v->cookie.cookie_len, REMOTE_MIGRATE_COOKIE_MAX));
@@ -7640,7 +7640,7 @@ size_t remote_domain_migrate_prepare_ret_size(const remote_domain_migrate_prepar
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_prepare_ret, 8388620u, 8u);
 
-/* struct remote_domain_migrate_perform_args */
+/* struct remote_domain_migrate_perform_args, remote_protocol.x:1066 */
 static inline int vw_remote_domain_migrate_perform_args_encode(virtwire_enc *e, const remote_domain_migrate_perform_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -7695,7 +7695,7 @@ size_t remote_domain_migrate_perform_args_size(const remote_domain_migrate_perfo
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_perform_args, 16777272u, 52u);
 
-/* struct remote_domain_migrate_finish_args */
+/* struct remote_domain_migrate_finish_args, remote_protocol.x:1075 */
 static inline int vw_remote_domain_migrate_finish_args_encode(virtwire_enc *e, const remote_domain_migrate_finish_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->dname, REMOTE_STRING_MAX));
@@ -7744,7 +7744,7 @@ size_t remote_domain_migrate_finish_args_size(const remote_domain_migrate_finish
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_finish_args, 12582932u, 20u);
 
-/* struct remote_domain_migrate_finish_ret */
+/* struct remote_domain_migrate_finish_ret, remote_protocol.x:1082 */
 static inline int vw_remote_domain_migrate_finish_ret_encode(virtwire_enc *e, const remote_domain_migrate_finish_ret *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->ddom));
@@ -7781,7 +7781,7 @@ size_t remote_domain_migrate_finish_ret_size(const remote_domain_migrate_finish_
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_finish_ret, 4194328u, 24u);
 
-/* struct remote_domain_migrate_prepare2_args */
+/* struct remote_domain_migrate_prepare2_args, remote_protocol.x:1086 */
 static inline int vw_remote_domain_migrate_prepare2_args_encode(virtwire_enc *e, const remote_domain_migrate_prepare2_args *v)
 {
     VIRTWIRE_TRY(vw_remote_string_encode(e, &v->uri_in));
@@ -7830,7 +7830,7 @@ size_t remote_domain_migrate_prepare2_args_size(const remote_domain_migrate_prep
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_prepare2_args, 12582948u, 28u);
 
-/* struct remote_domain_migrate_prepare2_ret */
+/* struct remote_domain_migrate_prepare2_ret, remote_protocol.x:1094 */
 static inline int vw_remote_domain_migrate_prepare2_ret_encode(virtwire_enc *e, const remote_domain_migrate_prepare2_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_opaque(e, v->cookie.cookie_val, v->cookie.cookie_len, REMOTE_MIGRATE_COOKIE_MAX));
@@ -7873,7 +7873,7 @@ size_t remote_domain_migrate_prepare2_ret_size(const remote_domain_migrate_prepa
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_prepare2_ret, 8388620u, 8u);
 
-/* struct remote_domain_migrate_finish2_args */
+/* struct remote_domain_migrate_finish2_args, remote_protocol.x:1099 */
 static inline int vw_remote_domain_migrate_finish2_args_encode(virtwire_enc *e, const remote_domain_migrate_finish2_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->dname, REMOTE_STRING_MAX));
@@ -7924,7 +7924,7 @@ size_t remote_domain_migrate_finish2_args_size(const remote_domain_migrate_finis
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_finish2_args, 12582936u, 24u);
 
-/* struct remote_domain_migrate_finish2_ret */
+/* struct remote_domain_migrate_finish2_ret, remote_protocol.x:1107 */
 static inline int vw_remote_domain_migrate_finish2_ret_encode(virtwire_enc *e, const remote_domain_migrate_finish2_ret *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->ddom));
@@ -7961,7 +7961,7 @@ size_t remote_domain_migrate_finish2_ret_size(const remote_domain_migrate_finish
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_finish2_ret, 4194328u, 24u);
 
-/* struct remote_connect_list_defined_domains_args */
+/* struct remote_connect_list_defined_domains_args, remote_protocol.x:1111 */
 static inline int vw_remote_connect_list_defined_domains_args_encode(virtwire_enc *e, const remote_connect_list_defined_domains_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->maxnames));
@@ -7997,7 +7997,7 @@ size_t remote_connect_list_defined_domains_args_size(const remote_connect_list_d
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_defined_domains_args, 4u, 4u);
 
-/* struct remote_connect_list_defined_domains_ret */
+/* struct remote_connect_list_defined_domains_ret, remote_protocol.x:1115 */
 static inline int vw_remote_connect_list_defined_domains_ret_encode(virtwire_enc *e, const remote_connect_list_defined_domains_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->names.names_len, v->names.names_val, REMOTE_DOMAIN_LIST_MAX));
@@ -8047,7 +8047,7 @@ size_t remote_connect_list_defined_domains_ret_size(const remote_connect_list_de
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_defined_domains_ret, 68719542276u, 4u);
 
-/* struct remote_connect_num_of_defined_domains_ret */
+/* struct remote_connect_num_of_defined_domains_ret, remote_protocol.x:1119 */
 static inline int vw_remote_connect_num_of_defined_domains_ret_encode(virtwire_enc *e, const remote_connect_num_of_defined_domains_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->num));
@@ -8083,7 +8083,7 @@ size_t remote_connect_num_of_defined_domains_ret_size(const remote_connect_num_o
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_num_of_defined_domains_ret, 4u, 4u);
 
-/* struct remote_domain_create_args */
+/* struct remote_domain_create_args, remote_protocol.x:1123 */
 static inline int vw_remote_domain_create_args_encode(virtwire_enc *e, const remote_domain_create_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -8120,7 +8120,7 @@ size_t remote_domain_create_args_size(const remote_domain_create_args *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_create_args, 4194328u, 24u);
 
-/* struct remote_domain_create_with_flags_args */
+/* struct remote_domain_create_with_flags_args, remote_protocol.x:1127 */
 static inline int vw_remote_domain_create_with_flags_args_encode(virtwire_enc *e, const remote_domain_create_with_flags_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -8159,7 +8159,7 @@ size_t remote_domain_create_with_flags_args_size(const remote_domain_create_with
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_create_with_flags_args, 4194332u, 28u);
 
-/* struct remote_domain_create_with_flags_ret */
+/* struct remote_domain_create_with_flags_ret, remote_protocol.x:1132 */
 static inline int vw_remote_domain_create_with_flags_ret_encode(virtwire_enc *e, const remote_domain_create_with_flags_ret *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -8196,7 +8196,7 @@ size_t remote_domain_create_with_flags_ret_size(const remote_domain_create_with_
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_create_with_flags_ret, 4194328u, 24u);
 
-/* struct remote_domain_create_with_files_args */
+/* struct remote_domain_create_with_files_args, remote_protocol.x:1136 */
 static inline int vw_remote_domain_create_with_files_args_encode(virtwire_enc *e, const remote_domain_create_with_files_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -8235,7 +8235,7 @@ size_t remote_domain_create_with_files_args_size(const remote_domain_create_with
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_create_with_files_args, 4194332u, 28u);
 
-/* struct remote_domain_create_with_files_ret */
+/* struct remote_domain_create_with_files_ret, remote_protocol.x:1141 */
 static inline int vw_remote_domain_create_with_files_ret_encode(virtwire_enc *e, const remote_domain_create_with_files_ret *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -8272,7 +8272,7 @@ size_t remote_domain_create_with_files_ret_size(const remote_domain_create_with_
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_create_with_files_ret, 4194328u, 24u);
 
-/* struct remote_domain_define_xml_args */
+/* struct remote_domain_define_xml_args, remote_protocol.x:1145 */
 static inline int vw_remote_domain_define_xml_args_encode(virtwire_enc *e, const remote_domain_define_xml_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
@@ -8309,7 +8309,7 @@ size_t remote_domain_define_xml_args_size(const remote_domain_define_xml_args *v
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_define_xml_args, 4194308u, 4u);
 
-/* struct remote_domain_define_xml_ret */
+/* struct remote_domain_define_xml_ret, remote_protocol.x:1149 */
 static inline int vw_remote_domain_define_xml_ret_encode(virtwire_enc *e, const remote_domain_define_xml_ret *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -8346,7 +8346,7 @@ size_t remote_domain_define_xml_ret_size(const remote_domain_define_xml_ret *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_define_xml_ret, 4194328u, 24u);
 
-/* struct remote_domain_define_xml_flags_args */
+/* struct remote_domain_define_xml_flags_args, remote_protocol.x:1153 */
 static inline int vw_remote_domain_define_xml_flags_args_encode(virtwire_enc *e, const remote_domain_define_xml_flags_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
@@ -8385,7 +8385,7 @@ size_t remote_domain_define_xml_flags_args_size(const remote_domain_define_xml_f
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_define_xml_flags_args, 4194312u, 8u);
 
-/* struct remote_domain_define_xml_flags_ret */
+/* struct remote_domain_define_xml_flags_ret, remote_protocol.x:1158 */
 static inline int vw_remote_domain_define_xml_flags_ret_encode(virtwire_enc *e, const remote_domain_define_xml_flags_ret *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -8422,7 +8422,7 @@ size_t remote_domain_define_xml_flags_ret_size(const remote_domain_define_xml_fl
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_define_xml_flags_ret, 4194328u, 24u);
 
-/* struct remote_domain_undefine_args */
+/* struct remote_domain_undefine_args, remote_protocol.x:1162 */
 static inline int vw_remote_domain_undefine_args_encode(virtwire_enc *e, const remote_domain_undefine_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -8459,7 +8459,7 @@ size_t remote_domain_undefine_args_size(const remote_domain_undefine_args *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_undefine_args, 4194328u, 24u);
 
-/* struct remote_domain_undefine_flags_args */
+/* struct remote_domain_undefine_flags_args, remote_protocol.x:1166 */
 static inline int vw_remote_domain_undefine_flags_args_encode(virtwire_enc *e, const remote_domain_undefine_flags_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -8498,7 +8498,7 @@ size_t remote_domain_undefine_flags_args_size(const remote_domain_undefine_flags
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_undefine_flags_args, 4194332u, 28u);
 
-/* struct remote_domain_inject_nmi_args */
+/* struct remote_domain_inject_nmi_args, remote_protocol.x:1171 */
 static inline int vw_remote_domain_inject_nmi_args_encode(virtwire_enc *e, const remote_domain_inject_nmi_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -8537,7 +8537,7 @@ size_t remote_domain_inject_nmi_args_size(const remote_domain_inject_nmi_args *v
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_inject_nmi_args, 4194332u, 28u);
 
-/* struct remote_domain_send_key_args */
+/* struct remote_domain_send_key_args, remote_protocol.x:1176 */
 static inline int vw_remote_domain_send_key_args_encode(virtwire_enc *e, const remote_domain_send_key_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -8594,7 +8594,7 @@ size_t remote_domain_send_key_args_size(const remote_domain_send_key_args *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_send_key_args, 4194408u, 40u);
 
-/* struct remote_domain_send_process_signal_args */
+/* struct remote_domain_send_process_signal_args, remote_protocol.x:1184 */
 static inline int vw_remote_domain_send_process_signal_args_encode(virtwire_enc *e, const remote_domain_send_process_signal_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -8637,7 +8637,7 @@ size_t remote_domain_send_process_signal_args_size(const remote_domain_send_proc
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_send_process_signal_args, 4194344u, 40u);
 
-/* struct remote_domain_set_vcpus_args */
+/* struct remote_domain_set_vcpus_args, remote_protocol.x:1191 */
 static inline int vw_remote_domain_set_vcpus_args_encode(virtwire_enc *e, const remote_domain_set_vcpus_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -8676,7 +8676,7 @@ size_t remote_domain_set_vcpus_args_size(const remote_domain_set_vcpus_args *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_set_vcpus_args, 4194332u, 28u);
 
-/* struct remote_domain_set_vcpus_flags_args */
+/* struct remote_domain_set_vcpus_flags_args, remote_protocol.x:1196 */
 static inline int vw_remote_domain_set_vcpus_flags_args_encode(virtwire_enc *e, const remote_domain_set_vcpus_flags_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -8717,7 +8717,7 @@ size_t remote_domain_set_vcpus_flags_args_size(const remote_domain_set_vcpus_fla
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_set_vcpus_flags_args, 4194336u, 32u);
 
-/* struct remote_domain_get_vcpus_flags_args */
+/* struct remote_domain_get_vcpus_flags_args, remote_protocol.x:1202 */
 static inline int vw_remote_domain_get_vcpus_flags_args_encode(virtwire_enc *e, const remote_domain_get_vcpus_flags_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -8756,7 +8756,7 @@ size_t remote_domain_get_vcpus_flags_args_size(const remote_domain_get_vcpus_fla
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_vcpus_flags_args, 4194332u, 28u);
 
-/* struct remote_domain_get_vcpus_flags_ret */
+/* struct remote_domain_get_vcpus_flags_ret, remote_protocol.x:1207 */
 static inline int vw_remote_domain_get_vcpus_flags_ret_encode(virtwire_enc *e, const remote_domain_get_vcpus_flags_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->num));
@@ -8792,7 +8792,7 @@ size_t remote_domain_get_vcpus_flags_ret_size(const remote_domain_get_vcpus_flag
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_vcpus_flags_ret, 4u, 4u);
 
-/* struct remote_domain_pin_vcpu_args */
+/* struct remote_domain_pin_vcpu_args, remote_protocol.x:1211 */
 static inline int vw_remote_domain_pin_vcpu_args_encode(virtwire_enc *e, const remote_domain_pin_vcpu_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -8837,7 +8837,7 @@ size_t remote_domain_pin_vcpu_args_size(const remote_domain_pin_vcpu_args *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_pin_vcpu_args, 4196384u, 32u);
 
-/* struct remote_domain_pin_vcpu_flags_args */
+/* struct remote_domain_pin_vcpu_flags_args, remote_protocol.x:1217 */
 static inline int vw_remote_domain_pin_vcpu_flags_args_encode(virtwire_enc *e, const remote_domain_pin_vcpu_flags_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -8884,7 +8884,7 @@ size_t remote_domain_pin_vcpu_flags_args_size(const remote_domain_pin_vcpu_flags
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_pin_vcpu_flags_args, 4196388u, 36u);
 
-/* struct remote_domain_get_vcpu_pin_info_args */
+/* struct remote_domain_get_vcpu_pin_info_args, remote_protocol.x:1224 */
 static inline int vw_remote_domain_get_vcpu_pin_info_args_encode(virtwire_enc *e, const remote_domain_get_vcpu_pin_info_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -8927,7 +8927,7 @@ size_t remote_domain_get_vcpu_pin_info_args_size(const remote_domain_get_vcpu_pi
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_vcpu_pin_info_args, 4194340u, 36u);
 
-/* struct remote_domain_get_vcpu_pin_info_ret */
+/* struct remote_domain_get_vcpu_pin_info_ret, remote_protocol.x:1231 */
 static inline int vw_remote_domain_get_vcpu_pin_info_ret_encode(virtwire_enc *e, const remote_domain_get_vcpu_pin_info_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_opaque(e, v->cpumaps.cpumaps_val, v->cpumaps.cpumaps_len, REMOTE_CPUMAPS_MAX));
@@ -8968,7 +8968,7 @@ size_t remote_domain_get_vcpu_pin_info_ret_size(const remote_domain_get_vcpu_pin
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_vcpu_pin_info_ret, 8388616u, 8u);
 
-/* struct remote_domain_pin_emulator_args */
+/* struct remote_domain_pin_emulator_args, remote_protocol.x:1236 */
 static inline int vw_remote_domain_pin_emulator_args_encode(virtwire_enc *e, const remote_domain_pin_emulator_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -9013,7 +9013,7 @@ size_t remote_domain_pin_emulator_args_size(const remote_domain_pin_emulator_arg
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_pin_emulator_args, 4196384u, 32u);
 
-/* struct remote_domain_get_emulator_pin_info_args */
+/* struct remote_domain_get_emulator_pin_info_args, remote_protocol.x:1242 */
 static inline int vw_remote_domain_get_emulator_pin_info_args_encode(virtwire_enc *e, const remote_domain_get_emulator_pin_info_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -9054,7 +9054,7 @@ size_t remote_domain_get_emulator_pin_info_args_size(const remote_domain_get_emu
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_emulator_pin_info_args, 4194336u, 32u);
 
-/* struct remote_domain_get_emulator_pin_info_ret */
+/* struct remote_domain_get_emulator_pin_info_ret, remote_protocol.x:1248 */
 static inline int vw_remote_domain_get_emulator_pin_info_ret_encode(virtwire_enc *e, const remote_domain_get_emulator_pin_info_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_opaque(e, v->cpumaps.cpumaps_val, v->cpumaps.cpumaps_len, REMOTE_CPUMAPS_MAX));
@@ -9095,7 +9095,7 @@ size_t remote_domain_get_emulator_pin_info_ret_size(const remote_domain_get_emul
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_emulator_pin_info_ret, 8388616u, 8u);
 
-/* struct remote_domain_get_vcpus_args */
+/* struct remote_domain_get_vcpus_args, remote_protocol.x:1253 */
 static inline int vw_remote_domain_get_vcpus_args_encode(virtwire_enc *e, const remote_domain_get_vcpus_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -9136,7 +9136,7 @@ size_t remote_domain_get_vcpus_args_size(const remote_domain_get_vcpus_args *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_vcpus_args, 4194336u, 32u);
 
-/* struct remote_domain_get_vcpus_ret */
+/* struct remote_domain_get_vcpus_ret, remote_protocol.x:1259 */
 static inline int vw_remote_domain_get_vcpus_ret_encode(virtwire_enc *e, const remote_domain_get_vcpus_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->info.info_len, v->info.info_val, REMOTE_VCPUINFO_MAX));
@@ -9189,7 +9189,7 @@ size_t remote_domain_get_vcpus_ret_size(const remote_domain_get_vcpus_ret *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_vcpus_ret, 8716296u, 8u);
 
-/* struct remote_domain_get_max_vcpus_args */
+/* struct remote_domain_get_max_vcpus_args, remote_protocol.x:1264 */
 static inline int vw_remote_domain_get_max_vcpus_args_encode(virtwire_enc *e, const remote_domain_get_max_vcpus_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -9226,7 +9226,7 @@ size_t remote_domain_get_max_vcpus_args_size(const remote_domain_get_max_vcpus_a
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_max_vcpus_args, 4194328u, 24u);
 
-/* struct remote_domain_get_max_vcpus_ret */
+/* struct remote_domain_get_max_vcpus_ret, remote_protocol.x:1268 */
 static inline int vw_remote_domain_get_max_vcpus_ret_encode(virtwire_enc *e, const remote_domain_get_max_vcpus_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->num));
@@ -9262,7 +9262,7 @@ size_t remote_domain_get_max_vcpus_ret_size(const remote_domain_get_max_vcpus_re
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_max_vcpus_ret, 4u, 4u);
 
-/* struct remote_domain_iothread_info */
+/* struct remote_domain_iothread_info, remote_protocol.x:1272 */
 static inline int vw_remote_domain_iothread_info_encode(virtwire_enc *e, const remote_domain_iothread_info *v)
 {
     VIRTWIRE_TRY(virtwire_put_u32(e, v->iothread_id));
@@ -9303,7 +9303,7 @@ size_t remote_domain_iothread_info_size(const remote_domain_iothread_info *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_iothread_info, 2056u, 8u);
 
-/* struct remote_domain_get_iothread_info_args */
+/* struct remote_domain_get_iothread_info_args, remote_protocol.x:1277 */
 static inline int vw_remote_domain_get_iothread_info_args_encode(virtwire_enc *e, const remote_domain_get_iothread_info_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -9342,7 +9342,7 @@ size_t remote_domain_get_iothread_info_args_size(const remote_domain_get_iothrea
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_iothread_info_args, 4194332u, 28u);
 
-/* struct remote_domain_get_iothread_info_ret */
+/* struct remote_domain_get_iothread_info_ret, remote_protocol.x:1282 */
 static inline int vw_remote_domain_get_iothread_info_ret_encode(virtwire_enc *e, const remote_domain_get_iothread_info_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->info.info_len, v->info.info_val, REMOTE_IOTHREAD_INFO_MAX));
@@ -9394,7 +9394,7 @@ size_t remote_domain_get_iothread_info_ret_size(const remote_domain_get_iothread
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_iothread_info_ret, 33685512u, 8u);
 
-/* struct remote_domain_pin_iothread_args */
+/* struct remote_domain_pin_iothread_args, remote_protocol.x:1287 */
 static inline int vw_remote_domain_pin_iothread_args_encode(virtwire_enc *e, const remote_domain_pin_iothread_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -9441,7 +9441,7 @@ size_t remote_domain_pin_iothread_args_size(const remote_domain_pin_iothread_arg
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_pin_iothread_args, 4196388u, 36u);
 
-/* struct remote_domain_add_iothread_args */
+/* struct remote_domain_add_iothread_args, remote_protocol.x:1294 */
 static inline int vw_remote_domain_add_iothread_args_encode(virtwire_enc *e, const remote_domain_add_iothread_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -9482,7 +9482,7 @@ size_t remote_domain_add_iothread_args_size(const remote_domain_add_iothread_arg
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_add_iothread_args, 4194336u, 32u);
 
-/* struct remote_domain_del_iothread_args */
+/* struct remote_domain_del_iothread_args, remote_protocol.x:1300 */
 static inline int vw_remote_domain_del_iothread_args_encode(virtwire_enc *e, const remote_domain_del_iothread_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -9523,7 +9523,7 @@ size_t remote_domain_del_iothread_args_size(const remote_domain_del_iothread_arg
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_del_iothread_args, 4194336u, 32u);
 
-/* struct remote_domain_set_iothread_params_args */
+/* struct remote_domain_set_iothread_params_args, remote_protocol.x:1306 */
 static inline int vw_remote_domain_set_iothread_params_args_encode(virtwire_enc *e, const remote_domain_set_iothread_params_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -9581,7 +9581,7 @@ size_t remote_domain_set_iothread_params_args_size(const remote_domain_set_iothr
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_set_iothread_params_args, 541066020u, 36u);
 
-/* struct remote_domain_get_security_label_args */
+/* struct remote_domain_get_security_label_args, remote_protocol.x:1313 */
 static inline int vw_remote_domain_get_security_label_args_encode(virtwire_enc *e, const remote_domain_get_security_label_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -9618,7 +9618,7 @@ size_t remote_domain_get_security_label_args_size(const remote_domain_get_securi
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_security_label_args, 4194328u, 24u);
 
-/* struct remote_domain_get_security_label_ret */
+/* struct remote_domain_get_security_label_ret, remote_protocol.x:1317 */
 static inline int vw_remote_domain_get_security_label_ret_encode(virtwire_enc *e, const remote_domain_get_security_label_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->label.label_len, v->label.label_val, REMOTE_SECURITY_LABEL_MAX));
@@ -9667,7 +9667,7 @@ size_t remote_domain_get_security_label_ret_size(const remote_domain_get_securit
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_security_label_ret, 16396u, 8u);
 
-/* struct remote_domain_get_security_label_list_args */
+/* struct remote_domain_get_security_label_list_args, remote_protocol.x:1322 */
 static inline int vw_remote_domain_get_security_label_list_args_encode(virtwire_enc *e, const remote_domain_get_security_label_list_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -9704,7 +9704,7 @@ size_t remote_domain_get_security_label_list_args_size(const remote_domain_get_s
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_security_label_list_args, 4194328u, 24u);
 
-/* struct remote_domain_get_security_label_list_ret */
+/* struct remote_domain_get_security_label_list_ret, remote_protocol.x:1326 */
 static inline int vw_remote_domain_get_security_label_list_ret_encode(virtwire_enc *e, const remote_domain_get_security_label_list_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->labels.labels_len, v->labels.labels_val, REMOTE_SECURITY_LABEL_LIST_MAX));
@@ -9756,7 +9756,7 @@ size_t remote_domain_get_security_label_list_ret_size(const remote_domain_get_se
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_security_label_list_ret, 1049352u, 8u);
 
-/* struct remote_node_get_security_model_ret */
+/* struct remote_node_get_security_model_ret, remote_protocol.x:1331 */
 static inline int vw_remote_node_get_security_model_ret_encode(virtwire_enc *e, const remote_node_get_security_model_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->model.model_len, v->model.model_val, REMOTE_SECURITY_MODEL_MAX));
@@ -9817,7 +9817,7 @@ size_t remote_node_get_security_model_ret_size(const remote_node_get_security_mo
 
 VIRTWIRE_DEFINE_TYPE(remote_node_get_security_model_ret, 2064u, 8u);
 
-/* struct remote_domain_attach_device_args */
+/* struct remote_domain_attach_device_args, remote_protocol.x:1336 */
 static inline int vw_remote_domain_attach_device_args_encode(virtwire_enc *e, const remote_domain_attach_device_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -9858,7 +9858,7 @@ size_t remote_domain_attach_device_args_size(const remote_domain_attach_device_a
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_attach_device_args, 8388636u, 28u);
 
-/* struct remote_domain_attach_device_flags_args */
+/* struct remote_domain_attach_device_flags_args, remote_protocol.x:1341 */
 static inline int vw_remote_domain_attach_device_flags_args_encode(virtwire_enc *e, const remote_domain_attach_device_flags_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -9901,7 +9901,7 @@ size_t remote_domain_attach_device_flags_args_size(const remote_domain_attach_de
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_attach_device_flags_args, 8388640u, 32u);
 
-/* struct remote_domain_detach_device_args */
+/* struct remote_domain_detach_device_args, remote_protocol.x:1347 */
 static inline int vw_remote_domain_detach_device_args_encode(virtwire_enc *e, const remote_domain_detach_device_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -9942,7 +9942,7 @@ size_t remote_domain_detach_device_args_size(const remote_domain_detach_device_a
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_detach_device_args, 8388636u, 28u);
 
-/* struct remote_domain_detach_device_flags_args */
+/* struct remote_domain_detach_device_flags_args, remote_protocol.x:1352 */
 static inline int vw_remote_domain_detach_device_flags_args_encode(virtwire_enc *e, const remote_domain_detach_device_flags_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -9985,7 +9985,7 @@ size_t remote_domain_detach_device_flags_args_size(const remote_domain_detach_de
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_detach_device_flags_args, 8388640u, 32u);
 
-/* struct remote_domain_update_device_flags_args */
+/* struct remote_domain_update_device_flags_args, remote_protocol.x:1358 */
 static inline int vw_remote_domain_update_device_flags_args_encode(virtwire_enc *e, const remote_domain_update_device_flags_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -10028,7 +10028,7 @@ size_t remote_domain_update_device_flags_args_size(const remote_domain_update_de
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_update_device_flags_args, 8388640u, 32u);
 
-/* struct remote_domain_detach_device_alias_args */
+/* struct remote_domain_detach_device_alias_args, remote_protocol.x:1364 */
 static inline int vw_remote_domain_detach_device_alias_args_encode(virtwire_enc *e, const remote_domain_detach_device_alias_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -10071,7 +10071,7 @@ size_t remote_domain_detach_device_alias_args_size(const remote_domain_detach_de
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_detach_device_alias_args, 8388640u, 32u);
 
-/* struct remote_domain_get_autostart_args */
+/* struct remote_domain_get_autostart_args, remote_protocol.x:1370 */
 static inline int vw_remote_domain_get_autostart_args_encode(virtwire_enc *e, const remote_domain_get_autostart_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -10108,7 +10108,7 @@ size_t remote_domain_get_autostart_args_size(const remote_domain_get_autostart_a
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_autostart_args, 4194328u, 24u);
 
-/* struct remote_domain_get_autostart_ret */
+/* struct remote_domain_get_autostart_ret, remote_protocol.x:1374 */
 static inline int vw_remote_domain_get_autostart_ret_encode(virtwire_enc *e, const remote_domain_get_autostart_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->autostart));
@@ -10144,7 +10144,7 @@ size_t remote_domain_get_autostart_ret_size(const remote_domain_get_autostart_re
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_autostart_ret, 4u, 4u);
 
-/* struct remote_domain_set_autostart_args */
+/* struct remote_domain_set_autostart_args, remote_protocol.x:1378 */
 static inline int vw_remote_domain_set_autostart_args_encode(virtwire_enc *e, const remote_domain_set_autostart_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -10183,7 +10183,7 @@ size_t remote_domain_set_autostart_args_size(const remote_domain_set_autostart_a
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_set_autostart_args, 4194332u, 28u);
 
-/* struct remote_domain_set_metadata_args */
+/* struct remote_domain_set_metadata_args, remote_protocol.x:1383 */
 static inline int vw_remote_domain_set_metadata_args_encode(virtwire_enc *e, const remote_domain_set_metadata_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -10236,7 +10236,7 @@ size_t remote_domain_set_metadata_args_size(const remote_domain_set_metadata_arg
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_set_metadata_args, 16777272u, 44u);
 
-/* struct remote_domain_get_metadata_args */
+/* struct remote_domain_get_metadata_args, remote_protocol.x:1392 */
 static inline int vw_remote_domain_get_metadata_args_encode(virtwire_enc *e, const remote_domain_get_metadata_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -10281,7 +10281,7 @@ size_t remote_domain_get_metadata_args_size(const remote_domain_get_metadata_arg
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_metadata_args, 8388648u, 36u);
 
-/* struct remote_domain_get_metadata_ret */
+/* struct remote_domain_get_metadata_ret, remote_protocol.x:1399 */
 static inline int vw_remote_domain_get_metadata_ret_encode(virtwire_enc *e, const remote_domain_get_metadata_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->metadata, REMOTE_STRING_MAX));
@@ -10318,7 +10318,7 @@ size_t remote_domain_get_metadata_ret_size(const remote_domain_get_metadata_ret 
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_metadata_ret, 4194308u, 4u);
 
-/* struct remote_domain_block_job_abort_args */
+/* struct remote_domain_block_job_abort_args, remote_protocol.x:1403 */
 static inline int vw_remote_domain_block_job_abort_args_encode(virtwire_enc *e, const remote_domain_block_job_abort_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -10361,7 +10361,7 @@ size_t remote_domain_block_job_abort_args_size(const remote_domain_block_job_abo
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_block_job_abort_args, 8388640u, 32u);
 
-/* struct remote_domain_get_block_job_info_args */
+/* struct remote_domain_get_block_job_info_args, remote_protocol.x:1409 */
 static inline int vw_remote_domain_get_block_job_info_args_encode(virtwire_enc *e, const remote_domain_get_block_job_info_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -10404,7 +10404,7 @@ size_t remote_domain_get_block_job_info_args_size(const remote_domain_get_block_
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_block_job_info_args, 8388640u, 32u);
 
-/* struct remote_domain_get_block_job_info_ret */
+/* struct remote_domain_get_block_job_info_ret, remote_protocol.x:1415 */
 static inline int vw_remote_domain_get_block_job_info_ret_encode(virtwire_enc *e, const remote_domain_get_block_job_info_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->found));
@@ -10448,7 +10448,7 @@ size_t remote_domain_get_block_job_info_ret_size(const remote_domain_get_block_j
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_block_job_info_ret, 32u, 32u);
 
-/* struct remote_domain_block_job_set_speed_args */
+/* struct remote_domain_block_job_set_speed_args, remote_protocol.x:1423 */
 static inline int vw_remote_domain_block_job_set_speed_args_encode(virtwire_enc *e, const remote_domain_block_job_set_speed_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -10493,7 +10493,7 @@ size_t remote_domain_block_job_set_speed_args_size(const remote_domain_block_job
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_block_job_set_speed_args, 8388648u, 40u);
 
-/* struct remote_domain_block_pull_args */
+/* struct remote_domain_block_pull_args, remote_protocol.x:1430 */
 static inline int vw_remote_domain_block_pull_args_encode(virtwire_enc *e, const remote_domain_block_pull_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -10538,7 +10538,7 @@ size_t remote_domain_block_pull_args_size(const remote_domain_block_pull_args *v
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_block_pull_args, 8388648u, 40u);
 
-/* struct remote_domain_block_rebase_args */
+/* struct remote_domain_block_rebase_args, remote_protocol.x:1436 */
 static inline int vw_remote_domain_block_rebase_args_encode(virtwire_enc *e, const remote_domain_block_rebase_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -10587,7 +10587,7 @@ size_t remote_domain_block_rebase_args_size(const remote_domain_block_rebase_arg
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_block_rebase_args, 12582960u, 44u);
 
-/* struct remote_domain_block_copy_args */
+/* struct remote_domain_block_copy_args, remote_protocol.x:1443 */
 static inline int vw_remote_domain_block_copy_args_encode(virtwire_enc *e, const remote_domain_block_copy_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -10651,7 +10651,7 @@ size_t remote_domain_block_copy_args_size(const remote_domain_block_copy_args *v
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_block_copy_args, 146800872u, 40u);
 
-/* struct remote_domain_block_commit_args */
+/* struct remote_domain_block_commit_args, remote_protocol.x:1450 */
 static inline int vw_remote_domain_block_commit_args_encode(virtwire_enc *e, const remote_domain_block_commit_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -10704,7 +10704,7 @@ size_t remote_domain_block_commit_args_size(const remote_domain_block_commit_arg
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_block_commit_args, 16777272u, 48u);
 
-/* struct remote_domain_set_block_io_tune_args */
+/* struct remote_domain_set_block_io_tune_args, remote_protocol.x:1459 */
 static inline int vw_remote_domain_set_block_io_tune_args_encode(virtwire_enc *e, const remote_domain_set_block_io_tune_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -10764,7 +10764,7 @@ size_t remote_domain_set_block_io_tune_args_size(const remote_domain_set_block_i
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_set_block_io_tune_args, 276824484u, 36u);
 
-/* struct remote_domain_get_block_io_tune_args */
+/* struct remote_domain_get_block_io_tune_args, remote_protocol.x:1466 */
 static inline int vw_remote_domain_get_block_io_tune_args_encode(virtwire_enc *e, const remote_domain_get_block_io_tune_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -10809,7 +10809,7 @@ size_t remote_domain_get_block_io_tune_args_size(const remote_domain_get_block_i
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_block_io_tune_args, 8388648u, 36u);
 
-/* struct remote_domain_get_block_io_tune_ret */
+/* struct remote_domain_get_block_io_tune_ret, remote_protocol.x:1473 */
 static inline int vw_remote_domain_get_block_io_tune_ret_encode(virtwire_enc *e, const remote_domain_get_block_io_tune_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->params.params_len, v->params.params_val, REMOTE_DOMAIN_BLOCK_IO_TUNE_PARAMETERS_MAX));
@@ -10861,7 +10861,7 @@ size_t remote_domain_get_block_io_tune_ret_size(const remote_domain_get_block_io
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_block_io_tune_ret, 268435848u, 8u);
 
-/* struct remote_domain_set_throttle_group_args */
+/* struct remote_domain_set_throttle_group_args, remote_protocol.x:1478 */
 static inline int vw_remote_domain_set_throttle_group_args_encode(virtwire_enc *e, const remote_domain_set_throttle_group_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -10921,7 +10921,7 @@ size_t remote_domain_set_throttle_group_args_size(const remote_domain_set_thrott
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_set_throttle_group_args, 276824484u, 36u);
 
-/* struct remote_domain_del_throttle_group_args */
+/* struct remote_domain_del_throttle_group_args, remote_protocol.x:1485 */
 static inline int vw_remote_domain_del_throttle_group_args_encode(virtwire_enc *e, const remote_domain_del_throttle_group_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -10964,7 +10964,7 @@ size_t remote_domain_del_throttle_group_args_size(const remote_domain_del_thrott
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_del_throttle_group_args, 8388644u, 32u);
 
-/* struct remote_domain_get_cpu_stats_args */
+/* struct remote_domain_get_cpu_stats_args, remote_protocol.x:1491 */
 static inline int vw_remote_domain_get_cpu_stats_args_encode(virtwire_enc *e, const remote_domain_get_cpu_stats_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -11009,7 +11009,7 @@ size_t remote_domain_get_cpu_stats_args_size(const remote_domain_get_cpu_stats_a
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_cpu_stats_args, 4194344u, 40u);
 
-/* struct remote_domain_get_cpu_stats_ret */
+/* struct remote_domain_get_cpu_stats_ret, remote_protocol.x:1499 */
 static inline int vw_remote_domain_get_cpu_stats_ret_encode(virtwire_enc *e, const remote_domain_get_cpu_stats_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->params.params_len, v->params.params_val, REMOTE_DOMAIN_GET_CPU_STATS_MAX));
@@ -11061,7 +11061,7 @@ size_t remote_domain_get_cpu_stats_ret_size(const remote_domain_get_cpu_stats_re
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_cpu_stats_ret, 17179893768u, 8u);
 
-/* struct remote_domain_get_hostname_args */
+/* struct remote_domain_get_hostname_args, remote_protocol.x:1504 */
 static inline int vw_remote_domain_get_hostname_args_encode(virtwire_enc *e, const remote_domain_get_hostname_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -11100,7 +11100,7 @@ size_t remote_domain_get_hostname_args_size(const remote_domain_get_hostname_arg
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_hostname_args, 4194332u, 28u);
 
-/* struct remote_domain_get_hostname_ret */
+/* struct remote_domain_get_hostname_ret, remote_protocol.x:1509 */
 static inline int vw_remote_domain_get_hostname_ret_encode(virtwire_enc *e, const remote_domain_get_hostname_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->hostname, REMOTE_STRING_MAX));
@@ -11137,7 +11137,7 @@ size_t remote_domain_get_hostname_ret_size(const remote_domain_get_hostname_ret 
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_hostname_ret, 4194308u, 4u);
 
-/* struct remote_connect_num_of_networks_ret */
+/* struct remote_connect_num_of_networks_ret, remote_protocol.x:1515 */
 static inline int vw_remote_connect_num_of_networks_ret_encode(virtwire_enc *e, const remote_connect_num_of_networks_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->num));
@@ -11173,7 +11173,7 @@ size_t remote_connect_num_of_networks_ret_size(const remote_connect_num_of_netwo
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_num_of_networks_ret, 4u, 4u);
 
-/* struct remote_connect_list_networks_args */
+/* struct remote_connect_list_networks_args, remote_protocol.x:1519 */
 static inline int vw_remote_connect_list_networks_args_encode(virtwire_enc *e, const remote_connect_list_networks_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->maxnames));
@@ -11209,7 +11209,7 @@ size_t remote_connect_list_networks_args_size(const remote_connect_list_networks
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_networks_args, 4u, 4u);
 
-/* struct remote_connect_list_networks_ret */
+/* struct remote_connect_list_networks_ret, remote_protocol.x:1523 */
 static inline int vw_remote_connect_list_networks_ret_encode(virtwire_enc *e, const remote_connect_list_networks_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->names.names_len, v->names.names_val, REMOTE_NETWORK_LIST_MAX));
@@ -11259,7 +11259,7 @@ size_t remote_connect_list_networks_ret_size(const remote_connect_list_networks_
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_networks_ret, 68719542276u, 4u);
 
-/* struct remote_connect_num_of_defined_networks_ret */
+/* struct remote_connect_num_of_defined_networks_ret, remote_protocol.x:1527 */
 static inline int vw_remote_connect_num_of_defined_networks_ret_encode(virtwire_enc *e, const remote_connect_num_of_defined_networks_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->num));
@@ -11295,7 +11295,7 @@ size_t remote_connect_num_of_defined_networks_ret_size(const remote_connect_num_
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_num_of_defined_networks_ret, 4u, 4u);
 
-/* struct remote_connect_list_defined_networks_args */
+/* struct remote_connect_list_defined_networks_args, remote_protocol.x:1531 */
 static inline int vw_remote_connect_list_defined_networks_args_encode(virtwire_enc *e, const remote_connect_list_defined_networks_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->maxnames));
@@ -11331,7 +11331,7 @@ size_t remote_connect_list_defined_networks_args_size(const remote_connect_list_
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_defined_networks_args, 4u, 4u);
 
-/* struct remote_connect_list_defined_networks_ret */
+/* struct remote_connect_list_defined_networks_ret, remote_protocol.x:1535 */
 static inline int vw_remote_connect_list_defined_networks_ret_encode(virtwire_enc *e, const remote_connect_list_defined_networks_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->names.names_len, v->names.names_val, REMOTE_NETWORK_LIST_MAX));
@@ -11381,7 +11381,7 @@ size_t remote_connect_list_defined_networks_ret_size(const remote_connect_list_d
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_defined_networks_ret, 68719542276u, 4u);
 
-/* struct remote_network_lookup_by_uuid_args */
+/* struct remote_network_lookup_by_uuid_args, remote_protocol.x:1539 */
 static inline int vw_remote_network_lookup_by_uuid_args_encode(virtwire_enc *e, const remote_network_lookup_by_uuid_args *v)
 {
     VIRTWIRE_TRY(vw_remote_uuid_encode(e, &v->uuid));
@@ -11417,7 +11417,7 @@ size_t remote_network_lookup_by_uuid_args_size(const remote_network_lookup_by_uu
 
 VIRTWIRE_DEFINE_TYPE(remote_network_lookup_by_uuid_args, 16u, 16u);
 
-/* struct remote_network_lookup_by_uuid_ret */
+/* struct remote_network_lookup_by_uuid_ret, remote_protocol.x:1543 */
 static inline int vw_remote_network_lookup_by_uuid_ret_encode(virtwire_enc *e, const remote_network_lookup_by_uuid_ret *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_network_encode(e, &v->net));
@@ -11454,7 +11454,7 @@ size_t remote_network_lookup_by_uuid_ret_size(const remote_network_lookup_by_uui
 
 VIRTWIRE_DEFINE_TYPE(remote_network_lookup_by_uuid_ret, 4194324u, 20u);
 
-/* struct remote_network_lookup_by_name_args */
+/* struct remote_network_lookup_by_name_args, remote_protocol.x:1547 */
 static inline int vw_remote_network_lookup_by_name_args_encode(virtwire_enc *e, const remote_network_lookup_by_name_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
@@ -11491,7 +11491,7 @@ size_t remote_network_lookup_by_name_args_size(const remote_network_lookup_by_na
 
 VIRTWIRE_DEFINE_TYPE(remote_network_lookup_by_name_args, 4194308u, 4u);
 
-/* struct remote_network_lookup_by_name_ret */
+/* struct remote_network_lookup_by_name_ret, remote_protocol.x:1551 */
 static inline int vw_remote_network_lookup_by_name_ret_encode(virtwire_enc *e, const remote_network_lookup_by_name_ret *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_network_encode(e, &v->net));
@@ -11528,7 +11528,7 @@ size_t remote_network_lookup_by_name_ret_size(const remote_network_lookup_by_nam
 
 VIRTWIRE_DEFINE_TYPE(remote_network_lookup_by_name_ret, 4194324u, 20u);
 
-/* struct remote_network_create_xml_args */
+/* struct remote_network_create_xml_args, remote_protocol.x:1555 */
 static inline int vw_remote_network_create_xml_args_encode(virtwire_enc *e, const remote_network_create_xml_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
@@ -11565,7 +11565,7 @@ size_t remote_network_create_xml_args_size(const remote_network_create_xml_args 
 
 VIRTWIRE_DEFINE_TYPE(remote_network_create_xml_args, 4194308u, 4u);
 
-/* struct remote_network_create_xml_ret */
+/* struct remote_network_create_xml_ret, remote_protocol.x:1559 */
 static inline int vw_remote_network_create_xml_ret_encode(virtwire_enc *e, const remote_network_create_xml_ret *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_network_encode(e, &v->net));
@@ -11602,7 +11602,7 @@ size_t remote_network_create_xml_ret_size(const remote_network_create_xml_ret *v
 
 VIRTWIRE_DEFINE_TYPE(remote_network_create_xml_ret, 4194324u, 20u);
 
-/* struct remote_network_create_xml_flags_args */
+/* struct remote_network_create_xml_flags_args, remote_protocol.x:1563 */
 static inline int vw_remote_network_create_xml_flags_args_encode(virtwire_enc *e, const remote_network_create_xml_flags_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
@@ -11641,7 +11641,7 @@ size_t remote_network_create_xml_flags_args_size(const remote_network_create_xml
 
 VIRTWIRE_DEFINE_TYPE(remote_network_create_xml_flags_args, 4194312u, 8u);
 
-/* struct remote_network_create_xml_flags_ret */
+/* struct remote_network_create_xml_flags_ret, remote_protocol.x:1568 */
 static inline int vw_remote_network_create_xml_flags_ret_encode(virtwire_enc *e, const remote_network_create_xml_flags_ret *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_network_encode(e, &v->net));
@@ -11678,7 +11678,7 @@ size_t remote_network_create_xml_flags_ret_size(const remote_network_create_xml_
 
 VIRTWIRE_DEFINE_TYPE(remote_network_create_xml_flags_ret, 4194324u, 20u);
 
-/* struct remote_network_define_xml_args */
+/* struct remote_network_define_xml_args, remote_protocol.x:1572 */
 static inline int vw_remote_network_define_xml_args_encode(virtwire_enc *e, const remote_network_define_xml_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
@@ -11715,7 +11715,7 @@ size_t remote_network_define_xml_args_size(const remote_network_define_xml_args 
 
 VIRTWIRE_DEFINE_TYPE(remote_network_define_xml_args, 4194308u, 4u);
 
-/* struct remote_network_define_xml_ret */
+/* struct remote_network_define_xml_ret, remote_protocol.x:1576 */
 static inline int vw_remote_network_define_xml_ret_encode(virtwire_enc *e, const remote_network_define_xml_ret *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_network_encode(e, &v->net));
@@ -11752,7 +11752,7 @@ size_t remote_network_define_xml_ret_size(const remote_network_define_xml_ret *v
 
 VIRTWIRE_DEFINE_TYPE(remote_network_define_xml_ret, 4194324u, 20u);
 
-/* struct remote_network_define_xml_flags_args */
+/* struct remote_network_define_xml_flags_args, remote_protocol.x:1580 */
 static inline int vw_remote_network_define_xml_flags_args_encode(virtwire_enc *e, const remote_network_define_xml_flags_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
@@ -11791,7 +11791,7 @@ size_t remote_network_define_xml_flags_args_size(const remote_network_define_xml
 
 VIRTWIRE_DEFINE_TYPE(remote_network_define_xml_flags_args, 4194312u, 8u);
 
-/* struct remote_network_define_xml_flags_ret */
+/* struct remote_network_define_xml_flags_ret, remote_protocol.x:1585 */
 static inline int vw_remote_network_define_xml_flags_ret_encode(virtwire_enc *e, const remote_network_define_xml_flags_ret *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_network_encode(e, &v->net));
@@ -11828,7 +11828,7 @@ size_t remote_network_define_xml_flags_ret_size(const remote_network_define_xml_
 
 VIRTWIRE_DEFINE_TYPE(remote_network_define_xml_flags_ret, 4194324u, 20u);
 
-/* struct remote_network_undefine_args */
+/* struct remote_network_undefine_args, remote_protocol.x:1589 */
 static inline int vw_remote_network_undefine_args_encode(virtwire_enc *e, const remote_network_undefine_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_network_encode(e, &v->net));
@@ -11865,7 +11865,7 @@ size_t remote_network_undefine_args_size(const remote_network_undefine_args *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_network_undefine_args, 4194324u, 20u);
 
-/* struct remote_network_update_args */
+/* struct remote_network_update_args, remote_protocol.x:1593 */
 static inline int vw_remote_network_update_args_encode(virtwire_enc *e, const remote_network_update_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_network_encode(e, &v->net));
@@ -11914,7 +11914,7 @@ size_t remote_network_update_args_size(const remote_network_update_args *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_network_update_args, 8388648u, 40u);
 
-/* struct remote_network_create_args */
+/* struct remote_network_create_args, remote_protocol.x:1602 */
 static inline int vw_remote_network_create_args_encode(virtwire_enc *e, const remote_network_create_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_network_encode(e, &v->net));
@@ -11951,7 +11951,7 @@ size_t remote_network_create_args_size(const remote_network_create_args *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_network_create_args, 4194324u, 20u);
 
-/* struct remote_network_destroy_args */
+/* struct remote_network_destroy_args, remote_protocol.x:1606 */
 static inline int vw_remote_network_destroy_args_encode(virtwire_enc *e, const remote_network_destroy_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_network_encode(e, &v->net));
@@ -11988,7 +11988,7 @@ size_t remote_network_destroy_args_size(const remote_network_destroy_args *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_network_destroy_args, 4194324u, 20u);
 
-/* struct remote_network_get_xml_desc_args */
+/* struct remote_network_get_xml_desc_args, remote_protocol.x:1610 */
 static inline int vw_remote_network_get_xml_desc_args_encode(virtwire_enc *e, const remote_network_get_xml_desc_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_network_encode(e, &v->net));
@@ -12027,7 +12027,7 @@ size_t remote_network_get_xml_desc_args_size(const remote_network_get_xml_desc_a
 
 VIRTWIRE_DEFINE_TYPE(remote_network_get_xml_desc_args, 4194328u, 24u);
 
-/* struct remote_network_get_xml_desc_ret */
+/* struct remote_network_get_xml_desc_ret, remote_protocol.x:1615 */
 static inline int vw_remote_network_get_xml_desc_ret_encode(virtwire_enc *e, const remote_network_get_xml_desc_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
@@ -12064,7 +12064,7 @@ size_t remote_network_get_xml_desc_ret_size(const remote_network_get_xml_desc_re
 
 VIRTWIRE_DEFINE_TYPE(remote_network_get_xml_desc_ret, 4194308u, 4u);
 
-/* struct remote_network_get_bridge_name_args */
+/* struct remote_network_get_bridge_name_args, remote_protocol.x:1619 */
 static inline int vw_remote_network_get_bridge_name_args_encode(virtwire_enc *e, const remote_network_get_bridge_name_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_network_encode(e, &v->net));
@@ -12101,7 +12101,7 @@ size_t remote_network_get_bridge_name_args_size(const remote_network_get_bridge_
 
 VIRTWIRE_DEFINE_TYPE(remote_network_get_bridge_name_args, 4194324u, 20u);
 
-/* struct remote_network_get_bridge_name_ret */
+/* struct remote_network_get_bridge_name_ret, remote_protocol.x:1623 */
 static inline int vw_remote_network_get_bridge_name_ret_encode(virtwire_enc *e, const remote_network_get_bridge_name_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
@@ -12138,7 +12138,7 @@ size_t remote_network_get_bridge_name_ret_size(const remote_network_get_bridge_n
 
 VIRTWIRE_DEFINE_TYPE(remote_network_get_bridge_name_ret, 4194308u, 4u);
 
-/* struct remote_network_get_autostart_args */
+/* struct remote_network_get_autostart_args, remote_protocol.x:1627 */
 static inline int vw_remote_network_get_autostart_args_encode(virtwire_enc *e, const remote_network_get_autostart_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_network_encode(e, &v->net));
@@ -12175,7 +12175,7 @@ size_t remote_network_get_autostart_args_size(const remote_network_get_autostart
 
 VIRTWIRE_DEFINE_TYPE(remote_network_get_autostart_args, 4194324u, 20u);
 
-/* struct remote_network_get_autostart_ret */
+/* struct remote_network_get_autostart_ret, remote_protocol.x:1631 */
 static inline int vw_remote_network_get_autostart_ret_encode(virtwire_enc *e, const remote_network_get_autostart_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->autostart));
@@ -12211,7 +12211,7 @@ size_t remote_network_get_autostart_ret_size(const remote_network_get_autostart_
 
 VIRTWIRE_DEFINE_TYPE(remote_network_get_autostart_ret, 4u, 4u);
 
-/* struct remote_network_set_autostart_args */
+/* struct remote_network_set_autostart_args, remote_protocol.x:1635 */
 static inline int vw_remote_network_set_autostart_args_encode(virtwire_enc *e, const remote_network_set_autostart_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_network_encode(e, &v->net));
@@ -12250,7 +12250,7 @@ size_t remote_network_set_autostart_args_size(const remote_network_set_autostart
 
 VIRTWIRE_DEFINE_TYPE(remote_network_set_autostart_args, 4194328u, 24u);
 
-/* struct remote_connect_num_of_nwfilters_ret */
+/* struct remote_connect_num_of_nwfilters_ret, remote_protocol.x:1642 */
 static inline int vw_remote_connect_num_of_nwfilters_ret_encode(virtwire_enc *e, const remote_connect_num_of_nwfilters_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->num));
@@ -12286,7 +12286,7 @@ size_t remote_connect_num_of_nwfilters_ret_size(const remote_connect_num_of_nwfi
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_num_of_nwfilters_ret, 4u, 4u);
 
-/* struct remote_connect_list_nwfilters_args */
+/* struct remote_connect_list_nwfilters_args, remote_protocol.x:1646 */
 static inline int vw_remote_connect_list_nwfilters_args_encode(virtwire_enc *e, const remote_connect_list_nwfilters_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->maxnames));
@@ -12322,7 +12322,7 @@ size_t remote_connect_list_nwfilters_args_size(const remote_connect_list_nwfilte
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_nwfilters_args, 4u, 4u);
 
-/* struct remote_connect_list_nwfilters_ret */
+/* struct remote_connect_list_nwfilters_ret, remote_protocol.x:1650 */
 static inline int vw_remote_connect_list_nwfilters_ret_encode(virtwire_enc *e, const remote_connect_list_nwfilters_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->names.names_len, v->names.names_val, REMOTE_NWFILTER_LIST_MAX));
@@ -12372,7 +12372,7 @@ size_t remote_connect_list_nwfilters_ret_size(const remote_connect_list_nwfilter
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_nwfilters_ret, 68719542276u, 4u);
 
-/* struct remote_nwfilter_lookup_by_uuid_args */
+/* struct remote_nwfilter_lookup_by_uuid_args, remote_protocol.x:1654 */
 static inline int vw_remote_nwfilter_lookup_by_uuid_args_encode(virtwire_enc *e, const remote_nwfilter_lookup_by_uuid_args *v)
 {
     VIRTWIRE_TRY(vw_remote_uuid_encode(e, &v->uuid));
@@ -12408,7 +12408,7 @@ size_t remote_nwfilter_lookup_by_uuid_args_size(const remote_nwfilter_lookup_by_
 
 VIRTWIRE_DEFINE_TYPE(remote_nwfilter_lookup_by_uuid_args, 16u, 16u);
 
-/* struct remote_nwfilter_lookup_by_uuid_ret */
+/* struct remote_nwfilter_lookup_by_uuid_ret, remote_protocol.x:1658 */
 static inline int vw_remote_nwfilter_lookup_by_uuid_ret_encode(virtwire_enc *e, const remote_nwfilter_lookup_by_uuid_ret *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_nwfilter_encode(e, &v->nwfilter));
@@ -12445,7 +12445,7 @@ size_t remote_nwfilter_lookup_by_uuid_ret_size(const remote_nwfilter_lookup_by_u
 
 VIRTWIRE_DEFINE_TYPE(remote_nwfilter_lookup_by_uuid_ret, 4194324u, 20u);
 
-/* struct remote_nwfilter_lookup_by_name_args */
+/* struct remote_nwfilter_lookup_by_name_args, remote_protocol.x:1662 */
 static inline int vw_remote_nwfilter_lookup_by_name_args_encode(virtwire_enc *e, const remote_nwfilter_lookup_by_name_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
@@ -12482,7 +12482,7 @@ size_t remote_nwfilter_lookup_by_name_args_size(const remote_nwfilter_lookup_by_
 
 VIRTWIRE_DEFINE_TYPE(remote_nwfilter_lookup_by_name_args, 4194308u, 4u);
 
-/* struct remote_nwfilter_lookup_by_name_ret */
+/* struct remote_nwfilter_lookup_by_name_ret, remote_protocol.x:1666 */
 static inline int vw_remote_nwfilter_lookup_by_name_ret_encode(virtwire_enc *e, const remote_nwfilter_lookup_by_name_ret *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_nwfilter_encode(e, &v->nwfilter));
@@ -12519,7 +12519,7 @@ size_t remote_nwfilter_lookup_by_name_ret_size(const remote_nwfilter_lookup_by_n
 
 VIRTWIRE_DEFINE_TYPE(remote_nwfilter_lookup_by_name_ret, 4194324u, 20u);
 
-/* struct remote_nwfilter_define_xml_args */
+/* struct remote_nwfilter_define_xml_args, remote_protocol.x:1670 */
 static inline int vw_remote_nwfilter_define_xml_args_encode(virtwire_enc *e, const remote_nwfilter_define_xml_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
@@ -12556,7 +12556,7 @@ size_t remote_nwfilter_define_xml_args_size(const remote_nwfilter_define_xml_arg
 
 VIRTWIRE_DEFINE_TYPE(remote_nwfilter_define_xml_args, 4194308u, 4u);
 
-/* struct remote_nwfilter_define_xml_ret */
+/* struct remote_nwfilter_define_xml_ret, remote_protocol.x:1674 */
 static inline int vw_remote_nwfilter_define_xml_ret_encode(virtwire_enc *e, const remote_nwfilter_define_xml_ret *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_nwfilter_encode(e, &v->nwfilter));
@@ -12593,7 +12593,7 @@ size_t remote_nwfilter_define_xml_ret_size(const remote_nwfilter_define_xml_ret 
 
 VIRTWIRE_DEFINE_TYPE(remote_nwfilter_define_xml_ret, 4194324u, 20u);
 
-/* struct remote_nwfilter_define_xml_flags_args */
+/* struct remote_nwfilter_define_xml_flags_args, remote_protocol.x:1678 */
 static inline int vw_remote_nwfilter_define_xml_flags_args_encode(virtwire_enc *e, const remote_nwfilter_define_xml_flags_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
@@ -12632,7 +12632,7 @@ size_t remote_nwfilter_define_xml_flags_args_size(const remote_nwfilter_define_x
 
 VIRTWIRE_DEFINE_TYPE(remote_nwfilter_define_xml_flags_args, 4194312u, 8u);
 
-/* struct remote_nwfilter_define_xml_flags_ret */
+/* struct remote_nwfilter_define_xml_flags_ret, remote_protocol.x:1683 */
 static inline int vw_remote_nwfilter_define_xml_flags_ret_encode(virtwire_enc *e, const remote_nwfilter_define_xml_flags_ret *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_nwfilter_encode(e, &v->nwfilter));
@@ -12669,7 +12669,7 @@ size_t remote_nwfilter_define_xml_flags_ret_size(const remote_nwfilter_define_xm
 
 VIRTWIRE_DEFINE_TYPE(remote_nwfilter_define_xml_flags_ret, 4194324u, 20u);
 
-/* struct remote_nwfilter_undefine_args */
+/* struct remote_nwfilter_undefine_args, remote_protocol.x:1687 */
 static inline int vw_remote_nwfilter_undefine_args_encode(virtwire_enc *e, const remote_nwfilter_undefine_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_nwfilter_encode(e, &v->nwfilter));
@@ -12706,7 +12706,7 @@ size_t remote_nwfilter_undefine_args_size(const remote_nwfilter_undefine_args *v
 
 VIRTWIRE_DEFINE_TYPE(remote_nwfilter_undefine_args, 4194324u, 20u);
 
-/* struct remote_nwfilter_get_xml_desc_args */
+/* struct remote_nwfilter_get_xml_desc_args, remote_protocol.x:1691 */
 static inline int vw_remote_nwfilter_get_xml_desc_args_encode(virtwire_enc *e, const remote_nwfilter_get_xml_desc_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_nwfilter_encode(e, &v->nwfilter));
@@ -12745,7 +12745,7 @@ size_t remote_nwfilter_get_xml_desc_args_size(const remote_nwfilter_get_xml_desc
 
 VIRTWIRE_DEFINE_TYPE(remote_nwfilter_get_xml_desc_args, 4194328u, 24u);
 
-/* struct remote_nwfilter_get_xml_desc_ret */
+/* struct remote_nwfilter_get_xml_desc_ret, remote_protocol.x:1696 */
 static inline int vw_remote_nwfilter_get_xml_desc_ret_encode(virtwire_enc *e, const remote_nwfilter_get_xml_desc_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
@@ -12782,7 +12782,7 @@ size_t remote_nwfilter_get_xml_desc_ret_size(const remote_nwfilter_get_xml_desc_
 
 VIRTWIRE_DEFINE_TYPE(remote_nwfilter_get_xml_desc_ret, 4194308u, 4u);
 
-/* struct remote_connect_num_of_interfaces_ret */
+/* struct remote_connect_num_of_interfaces_ret, remote_protocol.x:1703 */
 static inline int vw_remote_connect_num_of_interfaces_ret_encode(virtwire_enc *e, const remote_connect_num_of_interfaces_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->num));
@@ -12818,7 +12818,7 @@ size_t remote_connect_num_of_interfaces_ret_size(const remote_connect_num_of_int
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_num_of_interfaces_ret, 4u, 4u);
 
-/* struct remote_connect_list_interfaces_args */
+/* struct remote_connect_list_interfaces_args, remote_protocol.x:1707 */
 static inline int vw_remote_connect_list_interfaces_args_encode(virtwire_enc *e, const remote_connect_list_interfaces_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->maxnames));
@@ -12854,7 +12854,7 @@ size_t remote_connect_list_interfaces_args_size(const remote_connect_list_interf
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_interfaces_args, 4u, 4u);
 
-/* struct remote_connect_list_interfaces_ret */
+/* struct remote_connect_list_interfaces_ret, remote_protocol.x:1711 */
 static inline int vw_remote_connect_list_interfaces_ret_encode(virtwire_enc *e, const remote_connect_list_interfaces_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->names.names_len, v->names.names_val, REMOTE_INTERFACE_LIST_MAX));
@@ -12904,7 +12904,7 @@ size_t remote_connect_list_interfaces_ret_size(const remote_connect_list_interfa
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_interfaces_ret, 68719542276u, 4u);
 
-/* struct remote_connect_num_of_defined_interfaces_ret */
+/* struct remote_connect_num_of_defined_interfaces_ret, remote_protocol.x:1715 */
 static inline int vw_remote_connect_num_of_defined_interfaces_ret_encode(virtwire_enc *e, const remote_connect_num_of_defined_interfaces_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->num));
@@ -12940,7 +12940,7 @@ size_t remote_connect_num_of_defined_interfaces_ret_size(const remote_connect_nu
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_num_of_defined_interfaces_ret, 4u, 4u);
 
-/* struct remote_connect_list_defined_interfaces_args */
+/* struct remote_connect_list_defined_interfaces_args, remote_protocol.x:1719 */
 static inline int vw_remote_connect_list_defined_interfaces_args_encode(virtwire_enc *e, const remote_connect_list_defined_interfaces_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->maxnames));
@@ -12976,7 +12976,7 @@ size_t remote_connect_list_defined_interfaces_args_size(const remote_connect_lis
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_defined_interfaces_args, 4u, 4u);
 
-/* struct remote_connect_list_defined_interfaces_ret */
+/* struct remote_connect_list_defined_interfaces_ret, remote_protocol.x:1723 */
 static inline int vw_remote_connect_list_defined_interfaces_ret_encode(virtwire_enc *e, const remote_connect_list_defined_interfaces_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->names.names_len, v->names.names_val, REMOTE_INTERFACE_LIST_MAX));
@@ -13026,7 +13026,7 @@ size_t remote_connect_list_defined_interfaces_ret_size(const remote_connect_list
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_defined_interfaces_ret, 68719542276u, 4u);
 
-/* struct remote_interface_lookup_by_name_args */
+/* struct remote_interface_lookup_by_name_args, remote_protocol.x:1727 */
 static inline int vw_remote_interface_lookup_by_name_args_encode(virtwire_enc *e, const remote_interface_lookup_by_name_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
@@ -13063,7 +13063,7 @@ size_t remote_interface_lookup_by_name_args_size(const remote_interface_lookup_b
 
 VIRTWIRE_DEFINE_TYPE(remote_interface_lookup_by_name_args, 4194308u, 4u);
 
-/* struct remote_interface_lookup_by_name_ret */
+/* struct remote_interface_lookup_by_name_ret, remote_protocol.x:1731 */
 static inline int vw_remote_interface_lookup_by_name_ret_encode(virtwire_enc *e, const remote_interface_lookup_by_name_ret *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_interface_encode(e, &v->iface));
@@ -13100,7 +13100,7 @@ size_t remote_interface_lookup_by_name_ret_size(const remote_interface_lookup_by
 
 VIRTWIRE_DEFINE_TYPE(remote_interface_lookup_by_name_ret, 8388616u, 8u);
 
-/* struct remote_interface_lookup_by_mac_string_args */
+/* struct remote_interface_lookup_by_mac_string_args, remote_protocol.x:1735 */
 static inline int vw_remote_interface_lookup_by_mac_string_args_encode(virtwire_enc *e, const remote_interface_lookup_by_mac_string_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->mac, REMOTE_STRING_MAX));
@@ -13137,7 +13137,7 @@ size_t remote_interface_lookup_by_mac_string_args_size(const remote_interface_lo
 
 VIRTWIRE_DEFINE_TYPE(remote_interface_lookup_by_mac_string_args, 4194308u, 4u);
 
-/* struct remote_interface_lookup_by_mac_string_ret */
+/* struct remote_interface_lookup_by_mac_string_ret, remote_protocol.x:1739 */
 static inline int vw_remote_interface_lookup_by_mac_string_ret_encode(virtwire_enc *e, const remote_interface_lookup_by_mac_string_ret *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_interface_encode(e, &v->iface));
@@ -13174,7 +13174,7 @@ size_t remote_interface_lookup_by_mac_string_ret_size(const remote_interface_loo
 
 VIRTWIRE_DEFINE_TYPE(remote_interface_lookup_by_mac_string_ret, 8388616u, 8u);
 
-/* struct remote_interface_get_xml_desc_args */
+/* struct remote_interface_get_xml_desc_args, remote_protocol.x:1743 */
 static inline int vw_remote_interface_get_xml_desc_args_encode(virtwire_enc *e, const remote_interface_get_xml_desc_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_interface_encode(e, &v->iface));
@@ -13213,7 +13213,7 @@ size_t remote_interface_get_xml_desc_args_size(const remote_interface_get_xml_de
 
 VIRTWIRE_DEFINE_TYPE(remote_interface_get_xml_desc_args, 8388620u, 12u);
 
-/* struct remote_interface_get_xml_desc_ret */
+/* struct remote_interface_get_xml_desc_ret, remote_protocol.x:1748 */
 static inline int vw_remote_interface_get_xml_desc_ret_encode(virtwire_enc *e, const remote_interface_get_xml_desc_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
@@ -13250,7 +13250,7 @@ size_t remote_interface_get_xml_desc_ret_size(const remote_interface_get_xml_des
 
 VIRTWIRE_DEFINE_TYPE(remote_interface_get_xml_desc_ret, 4194308u, 4u);
 
-/* struct remote_interface_define_xml_args */
+/* struct remote_interface_define_xml_args, remote_protocol.x:1752 */
 static inline int vw_remote_interface_define_xml_args_encode(virtwire_enc *e, const remote_interface_define_xml_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
@@ -13289,7 +13289,7 @@ size_t remote_interface_define_xml_args_size(const remote_interface_define_xml_a
 
 VIRTWIRE_DEFINE_TYPE(remote_interface_define_xml_args, 4194312u, 8u);
 
-/* struct remote_interface_define_xml_ret */
+/* struct remote_interface_define_xml_ret, remote_protocol.x:1757 */
 static inline int vw_remote_interface_define_xml_ret_encode(virtwire_enc *e, const remote_interface_define_xml_ret *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_interface_encode(e, &v->iface));
@@ -13326,7 +13326,7 @@ size_t remote_interface_define_xml_ret_size(const remote_interface_define_xml_re
 
 VIRTWIRE_DEFINE_TYPE(remote_interface_define_xml_ret, 8388616u, 8u);
 
-/* struct remote_interface_undefine_args */
+/* struct remote_interface_undefine_args, remote_protocol.x:1761 */
 static inline int vw_remote_interface_undefine_args_encode(virtwire_enc *e, const remote_interface_undefine_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_interface_encode(e, &v->iface));
@@ -13363,7 +13363,7 @@ size_t remote_interface_undefine_args_size(const remote_interface_undefine_args 
 
 VIRTWIRE_DEFINE_TYPE(remote_interface_undefine_args, 8388616u, 8u);
 
-/* struct remote_interface_create_args */
+/* struct remote_interface_create_args, remote_protocol.x:1765 */
 static inline int vw_remote_interface_create_args_encode(virtwire_enc *e, const remote_interface_create_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_interface_encode(e, &v->iface));
@@ -13402,7 +13402,7 @@ size_t remote_interface_create_args_size(const remote_interface_create_args *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_interface_create_args, 8388620u, 12u);
 
-/* struct remote_interface_destroy_args */
+/* struct remote_interface_destroy_args, remote_protocol.x:1770 */
 static inline int vw_remote_interface_destroy_args_encode(virtwire_enc *e, const remote_interface_destroy_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_interface_encode(e, &v->iface));
@@ -13441,7 +13441,7 @@ size_t remote_interface_destroy_args_size(const remote_interface_destroy_args *v
 
 VIRTWIRE_DEFINE_TYPE(remote_interface_destroy_args, 8388620u, 12u);
 
-/* struct remote_interface_change_begin_args */
+/* struct remote_interface_change_begin_args, remote_protocol.x:1775 */
 static inline int vw_remote_interface_change_begin_args_encode(virtwire_enc *e, const remote_interface_change_begin_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
@@ -13477,7 +13477,7 @@ size_t remote_interface_change_begin_args_size(const remote_interface_change_beg
 
 VIRTWIRE_DEFINE_TYPE(remote_interface_change_begin_args, 4u, 4u);
 
-/* struct remote_interface_change_commit_args */
+/* struct remote_interface_change_commit_args, remote_protocol.x:1779 */
 static inline int vw_remote_interface_change_commit_args_encode(virtwire_enc *e, const remote_interface_change_commit_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
@@ -13513,7 +13513,7 @@ size_t remote_interface_change_commit_args_size(const remote_interface_change_co
 
 VIRTWIRE_DEFINE_TYPE(remote_interface_change_commit_args, 4u, 4u);
 
-/* struct remote_interface_change_rollback_args */
+/* struct remote_interface_change_rollback_args, remote_protocol.x:1783 */
 static inline int vw_remote_interface_change_rollback_args_encode(virtwire_enc *e, const remote_interface_change_rollback_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
@@ -13549,7 +13549,7 @@ size_t remote_interface_change_rollback_args_size(const remote_interface_change_
 
 VIRTWIRE_DEFINE_TYPE(remote_interface_change_rollback_args, 4u, 4u);
 
-/* struct remote_auth_list_ret */
+/* struct remote_auth_list_ret, remote_protocol.x:1790 */
 static inline int vw_remote_auth_list_ret_encode(virtwire_enc *e, const remote_auth_list_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->types.types_len, v->types.types_val, REMOTE_AUTH_TYPE_LIST_MAX));
@@ -13596,7 +13596,7 @@ size_t remote_auth_list_ret_size(const remote_auth_list_ret *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_auth_list_ret, 84u, 4u);
 
-/* struct remote_auth_sasl_init_ret */
+/* struct remote_auth_sasl_init_ret, remote_protocol.x:1794 */
 static inline int vw_remote_auth_sasl_init_ret_encode(virtwire_enc *e, const remote_auth_sasl_init_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->mechlist, REMOTE_STRING_MAX));
@@ -13633,7 +13633,7 @@ size_t remote_auth_sasl_init_ret_size(const remote_auth_sasl_init_ret *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_auth_sasl_init_ret, 4194308u, 4u);
 
-/* struct remote_auth_sasl_start_args */
+/* struct remote_auth_sasl_start_args, remote_protocol.x:1798 */
 static inline int vw_remote_auth_sasl_start_args_encode(virtwire_enc *e, const remote_auth_sasl_start_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->mech, REMOTE_STRING_MAX));
@@ -13686,7 +13686,7 @@ size_t remote_auth_sasl_start_args_size(const remote_auth_sasl_start_args *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_auth_sasl_start_args, 4456460u, 12u);
 
-/* struct remote_auth_sasl_start_ret */
+/* struct remote_auth_sasl_start_ret, remote_protocol.x:1804 */
 static inline int vw_remote_auth_sasl_start_ret_encode(virtwire_enc *e, const remote_auth_sasl_start_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->complete));
@@ -13737,7 +13737,7 @@ size_t remote_auth_sasl_start_ret_size(const remote_auth_sasl_start_ret *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_auth_sasl_start_ret, 262156u, 12u);
 
-/* struct remote_auth_sasl_step_args */
+/* struct remote_auth_sasl_step_args, remote_protocol.x:1810 */
 static inline int vw_remote_auth_sasl_step_args_encode(virtwire_enc *e, const remote_auth_sasl_step_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->nil));
@@ -13786,7 +13786,7 @@ size_t remote_auth_sasl_step_args_size(const remote_auth_sasl_step_args *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_auth_sasl_step_args, 262152u, 8u);
 
-/* struct remote_auth_sasl_step_ret */
+/* struct remote_auth_sasl_step_ret, remote_protocol.x:1815 */
 static inline int vw_remote_auth_sasl_step_ret_encode(virtwire_enc *e, const remote_auth_sasl_step_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->complete));
@@ -13837,7 +13837,7 @@ size_t remote_auth_sasl_step_ret_size(const remote_auth_sasl_step_ret *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_auth_sasl_step_ret, 262156u, 12u);
 
-/* struct remote_auth_polkit_ret */
+/* struct remote_auth_polkit_ret, remote_protocol.x:1821 */
 static inline int vw_remote_auth_polkit_ret_encode(virtwire_enc *e, const remote_auth_polkit_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->complete));
@@ -13873,7 +13873,7 @@ size_t remote_auth_polkit_ret_size(const remote_auth_polkit_ret *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_auth_polkit_ret, 4u, 4u);
 
-/* struct remote_connect_num_of_storage_pools_ret */
+/* struct remote_connect_num_of_storage_pools_ret, remote_protocol.x:1829 */
 static inline int vw_remote_connect_num_of_storage_pools_ret_encode(virtwire_enc *e, const remote_connect_num_of_storage_pools_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->num));
@@ -13909,7 +13909,7 @@ size_t remote_connect_num_of_storage_pools_ret_size(const remote_connect_num_of_
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_num_of_storage_pools_ret, 4u, 4u);
 
-/* struct remote_connect_list_storage_pools_args */
+/* struct remote_connect_list_storage_pools_args, remote_protocol.x:1833 */
 static inline int vw_remote_connect_list_storage_pools_args_encode(virtwire_enc *e, const remote_connect_list_storage_pools_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->maxnames));
@@ -13945,7 +13945,7 @@ size_t remote_connect_list_storage_pools_args_size(const remote_connect_list_sto
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_storage_pools_args, 4u, 4u);
 
-/* struct remote_connect_list_storage_pools_ret */
+/* struct remote_connect_list_storage_pools_ret, remote_protocol.x:1837 */
 static inline int vw_remote_connect_list_storage_pools_ret_encode(virtwire_enc *e, const remote_connect_list_storage_pools_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->names.names_len, v->names.names_val, REMOTE_STORAGE_POOL_LIST_MAX));
@@ -13995,7 +13995,7 @@ size_t remote_connect_list_storage_pools_ret_size(const remote_connect_list_stor
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_storage_pools_ret, 68719542276u, 4u);
 
-/* struct remote_connect_num_of_defined_storage_pools_ret */
+/* struct remote_connect_num_of_defined_storage_pools_ret, remote_protocol.x:1841 */
 static inline int vw_remote_connect_num_of_defined_storage_pools_ret_encode(virtwire_enc *e, const remote_connect_num_of_defined_storage_pools_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->num));
@@ -14031,7 +14031,7 @@ size_t remote_connect_num_of_defined_storage_pools_ret_size(const remote_connect
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_num_of_defined_storage_pools_ret, 4u, 4u);
 
-/* struct remote_connect_list_defined_storage_pools_args */
+/* struct remote_connect_list_defined_storage_pools_args, remote_protocol.x:1845 */
 static inline int vw_remote_connect_list_defined_storage_pools_args_encode(virtwire_enc *e, const remote_connect_list_defined_storage_pools_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->maxnames));
@@ -14067,7 +14067,7 @@ size_t remote_connect_list_defined_storage_pools_args_size(const remote_connect_
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_defined_storage_pools_args, 4u, 4u);
 
-/* struct remote_connect_list_defined_storage_pools_ret */
+/* struct remote_connect_list_defined_storage_pools_ret, remote_protocol.x:1849 */
 static inline int vw_remote_connect_list_defined_storage_pools_ret_encode(virtwire_enc *e, const remote_connect_list_defined_storage_pools_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->names.names_len, v->names.names_val, REMOTE_STORAGE_POOL_LIST_MAX));
@@ -14117,7 +14117,7 @@ size_t remote_connect_list_defined_storage_pools_ret_size(const remote_connect_l
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_defined_storage_pools_ret, 68719542276u, 4u);
 
-/* struct remote_connect_find_storage_pool_sources_args */
+/* struct remote_connect_find_storage_pool_sources_args, remote_protocol.x:1853 */
 static inline int vw_remote_connect_find_storage_pool_sources_args_encode(virtwire_enc *e, const remote_connect_find_storage_pool_sources_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->type, REMOTE_STRING_MAX));
@@ -14160,7 +14160,7 @@ size_t remote_connect_find_storage_pool_sources_args_size(const remote_connect_f
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_find_storage_pool_sources_args, 8388624u, 12u);
 
-/* struct remote_connect_find_storage_pool_sources_ret */
+/* struct remote_connect_find_storage_pool_sources_ret, remote_protocol.x:1859 */
 static inline int vw_remote_connect_find_storage_pool_sources_ret_encode(virtwire_enc *e, const remote_connect_find_storage_pool_sources_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
@@ -14197,7 +14197,7 @@ size_t remote_connect_find_storage_pool_sources_ret_size(const remote_connect_fi
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_find_storage_pool_sources_ret, 4194308u, 4u);
 
-/* struct remote_storage_pool_lookup_by_uuid_args */
+/* struct remote_storage_pool_lookup_by_uuid_args, remote_protocol.x:1863 */
 static inline int vw_remote_storage_pool_lookup_by_uuid_args_encode(virtwire_enc *e, const remote_storage_pool_lookup_by_uuid_args *v)
 {
     VIRTWIRE_TRY(vw_remote_uuid_encode(e, &v->uuid));
@@ -14233,7 +14233,7 @@ size_t remote_storage_pool_lookup_by_uuid_args_size(const remote_storage_pool_lo
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_lookup_by_uuid_args, 16u, 16u);
 
-/* struct remote_storage_pool_lookup_by_uuid_ret */
+/* struct remote_storage_pool_lookup_by_uuid_ret, remote_protocol.x:1867 */
 static inline int vw_remote_storage_pool_lookup_by_uuid_ret_encode(virtwire_enc *e, const remote_storage_pool_lookup_by_uuid_ret *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_storage_pool_encode(e, &v->pool));
@@ -14270,7 +14270,7 @@ size_t remote_storage_pool_lookup_by_uuid_ret_size(const remote_storage_pool_loo
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_lookup_by_uuid_ret, 4194324u, 20u);
 
-/* struct remote_storage_pool_lookup_by_name_args */
+/* struct remote_storage_pool_lookup_by_name_args, remote_protocol.x:1871 */
 static inline int vw_remote_storage_pool_lookup_by_name_args_encode(virtwire_enc *e, const remote_storage_pool_lookup_by_name_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
@@ -14307,7 +14307,7 @@ size_t remote_storage_pool_lookup_by_name_args_size(const remote_storage_pool_lo
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_lookup_by_name_args, 4194308u, 4u);
 
-/* struct remote_storage_pool_lookup_by_name_ret */
+/* struct remote_storage_pool_lookup_by_name_ret, remote_protocol.x:1875 */
 static inline int vw_remote_storage_pool_lookup_by_name_ret_encode(virtwire_enc *e, const remote_storage_pool_lookup_by_name_ret *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_storage_pool_encode(e, &v->pool));
@@ -14344,7 +14344,7 @@ size_t remote_storage_pool_lookup_by_name_ret_size(const remote_storage_pool_loo
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_lookup_by_name_ret, 4194324u, 20u);
 
-/* struct remote_storage_pool_lookup_by_volume_args */
+/* struct remote_storage_pool_lookup_by_volume_args, remote_protocol.x:1879 */
 static inline int vw_remote_storage_pool_lookup_by_volume_args_encode(virtwire_enc *e, const remote_storage_pool_lookup_by_volume_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_storage_vol_encode(e, &v->vol));
@@ -14381,7 +14381,7 @@ size_t remote_storage_pool_lookup_by_volume_args_size(const remote_storage_pool_
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_lookup_by_volume_args, 12582924u, 12u);
 
-/* struct remote_storage_pool_lookup_by_volume_ret */
+/* struct remote_storage_pool_lookup_by_volume_ret, remote_protocol.x:1883 */
 static inline int vw_remote_storage_pool_lookup_by_volume_ret_encode(virtwire_enc *e, const remote_storage_pool_lookup_by_volume_ret *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_storage_pool_encode(e, &v->pool));
@@ -14418,7 +14418,7 @@ size_t remote_storage_pool_lookup_by_volume_ret_size(const remote_storage_pool_l
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_lookup_by_volume_ret, 4194324u, 20u);
 
-/* struct remote_storage_pool_lookup_by_target_path_args */
+/* struct remote_storage_pool_lookup_by_target_path_args, remote_protocol.x:1887 */
 static inline int vw_remote_storage_pool_lookup_by_target_path_args_encode(virtwire_enc *e, const remote_storage_pool_lookup_by_target_path_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->path, REMOTE_STRING_MAX));
@@ -14455,7 +14455,7 @@ size_t remote_storage_pool_lookup_by_target_path_args_size(const remote_storage_
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_lookup_by_target_path_args, 4194308u, 4u);
 
-/* struct remote_storage_pool_lookup_by_target_path_ret */
+/* struct remote_storage_pool_lookup_by_target_path_ret, remote_protocol.x:1891 */
 static inline int vw_remote_storage_pool_lookup_by_target_path_ret_encode(virtwire_enc *e, const remote_storage_pool_lookup_by_target_path_ret *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_storage_pool_encode(e, &v->pool));
@@ -14492,7 +14492,7 @@ size_t remote_storage_pool_lookup_by_target_path_ret_size(const remote_storage_p
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_lookup_by_target_path_ret, 4194324u, 20u);
 
-/* struct remote_storage_pool_create_xml_args */
+/* struct remote_storage_pool_create_xml_args, remote_protocol.x:1895 */
 static inline int vw_remote_storage_pool_create_xml_args_encode(virtwire_enc *e, const remote_storage_pool_create_xml_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
@@ -14531,7 +14531,7 @@ size_t remote_storage_pool_create_xml_args_size(const remote_storage_pool_create
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_create_xml_args, 4194312u, 8u);
 
-/* struct remote_storage_pool_create_xml_ret */
+/* struct remote_storage_pool_create_xml_ret, remote_protocol.x:1900 */
 static inline int vw_remote_storage_pool_create_xml_ret_encode(virtwire_enc *e, const remote_storage_pool_create_xml_ret *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_storage_pool_encode(e, &v->pool));
@@ -14568,7 +14568,7 @@ size_t remote_storage_pool_create_xml_ret_size(const remote_storage_pool_create_
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_create_xml_ret, 4194324u, 20u);
 
-/* struct remote_storage_pool_define_xml_args */
+/* struct remote_storage_pool_define_xml_args, remote_protocol.x:1904 */
 static inline int vw_remote_storage_pool_define_xml_args_encode(virtwire_enc *e, const remote_storage_pool_define_xml_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
@@ -14607,7 +14607,7 @@ size_t remote_storage_pool_define_xml_args_size(const remote_storage_pool_define
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_define_xml_args, 4194312u, 8u);
 
-/* struct remote_storage_pool_define_xml_ret */
+/* struct remote_storage_pool_define_xml_ret, remote_protocol.x:1909 */
 static inline int vw_remote_storage_pool_define_xml_ret_encode(virtwire_enc *e, const remote_storage_pool_define_xml_ret *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_storage_pool_encode(e, &v->pool));
@@ -14644,7 +14644,7 @@ size_t remote_storage_pool_define_xml_ret_size(const remote_storage_pool_define_
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_define_xml_ret, 4194324u, 20u);
 
-/* struct remote_storage_pool_build_args */
+/* struct remote_storage_pool_build_args, remote_protocol.x:1913 */
 static inline int vw_remote_storage_pool_build_args_encode(virtwire_enc *e, const remote_storage_pool_build_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_storage_pool_encode(e, &v->pool));
@@ -14683,7 +14683,7 @@ size_t remote_storage_pool_build_args_size(const remote_storage_pool_build_args 
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_build_args, 4194328u, 24u);
 
-/* struct remote_storage_pool_undefine_args */
+/* struct remote_storage_pool_undefine_args, remote_protocol.x:1918 */
 static inline int vw_remote_storage_pool_undefine_args_encode(virtwire_enc *e, const remote_storage_pool_undefine_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_storage_pool_encode(e, &v->pool));
@@ -14720,7 +14720,7 @@ size_t remote_storage_pool_undefine_args_size(const remote_storage_pool_undefine
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_undefine_args, 4194324u, 20u);
 
-/* struct remote_storage_pool_create_args */
+/* struct remote_storage_pool_create_args, remote_protocol.x:1922 */
 static inline int vw_remote_storage_pool_create_args_encode(virtwire_enc *e, const remote_storage_pool_create_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_storage_pool_encode(e, &v->pool));
@@ -14759,7 +14759,7 @@ size_t remote_storage_pool_create_args_size(const remote_storage_pool_create_arg
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_create_args, 4194328u, 24u);
 
-/* struct remote_storage_pool_destroy_args */
+/* struct remote_storage_pool_destroy_args, remote_protocol.x:1927 */
 static inline int vw_remote_storage_pool_destroy_args_encode(virtwire_enc *e, const remote_storage_pool_destroy_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_storage_pool_encode(e, &v->pool));
@@ -14796,7 +14796,7 @@ size_t remote_storage_pool_destroy_args_size(const remote_storage_pool_destroy_a
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_destroy_args, 4194324u, 20u);
 
-/* struct remote_storage_pool_delete_args */
+/* struct remote_storage_pool_delete_args, remote_protocol.x:1931 */
 static inline int vw_remote_storage_pool_delete_args_encode(virtwire_enc *e, const remote_storage_pool_delete_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_storage_pool_encode(e, &v->pool));
@@ -14835,7 +14835,7 @@ size_t remote_storage_pool_delete_args_size(const remote_storage_pool_delete_arg
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_delete_args, 4194328u, 24u);
 
-/* struct remote_storage_pool_refresh_args */
+/* struct remote_storage_pool_refresh_args, remote_protocol.x:1936 */
 static inline int vw_remote_storage_pool_refresh_args_encode(virtwire_enc *e, const remote_storage_pool_refresh_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_storage_pool_encode(e, &v->pool));
@@ -14874,7 +14874,7 @@ size_t remote_storage_pool_refresh_args_size(const remote_storage_pool_refresh_a
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_refresh_args, 4194328u, 24u);
 
-/* struct remote_storage_pool_get_xml_desc_args */
+/* struct remote_storage_pool_get_xml_desc_args, remote_protocol.x:1941 */
 static inline int vw_remote_storage_pool_get_xml_desc_args_encode(virtwire_enc *e, const remote_storage_pool_get_xml_desc_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_storage_pool_encode(e, &v->pool));
@@ -14913,7 +14913,7 @@ size_t remote_storage_pool_get_xml_desc_args_size(const remote_storage_pool_get_
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_get_xml_desc_args, 4194328u, 24u);
 
-/* struct remote_storage_pool_get_xml_desc_ret */
+/* struct remote_storage_pool_get_xml_desc_ret, remote_protocol.x:1946 */
 static inline int vw_remote_storage_pool_get_xml_desc_ret_encode(virtwire_enc *e, const remote_storage_pool_get_xml_desc_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
@@ -14950,7 +14950,7 @@ size_t remote_storage_pool_get_xml_desc_ret_size(const remote_storage_pool_get_x
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_get_xml_desc_ret, 4194308u, 4u);
 
-/* struct remote_storage_pool_get_info_args */
+/* struct remote_storage_pool_get_info_args, remote_protocol.x:1950 */
 static inline int vw_remote_storage_pool_get_info_args_encode(virtwire_enc *e, const remote_storage_pool_get_info_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_storage_pool_encode(e, &v->pool));
@@ -14987,7 +14987,7 @@ size_t remote_storage_pool_get_info_args_size(const remote_storage_pool_get_info
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_get_info_args, 4194324u, 20u);
 
-/* struct remote_storage_pool_get_info_ret */
+/* struct remote_storage_pool_get_info_ret, remote_protocol.x:1954 */
 static inline int vw_remote_storage_pool_get_info_ret_encode(virtwire_enc *e, const remote_storage_pool_get_info_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_u32(e, v->state));
@@ -15029,7 +15029,7 @@ size_t remote_storage_pool_get_info_ret_size(const remote_storage_pool_get_info_
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_get_info_ret, 28u, 28u);
 
-/* struct remote_storage_pool_get_autostart_args */
+/* struct remote_storage_pool_get_autostart_args, remote_protocol.x:1961 */
 static inline int vw_remote_storage_pool_get_autostart_args_encode(virtwire_enc *e, const remote_storage_pool_get_autostart_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_storage_pool_encode(e, &v->pool));
@@ -15066,7 +15066,7 @@ size_t remote_storage_pool_get_autostart_args_size(const remote_storage_pool_get
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_get_autostart_args, 4194324u, 20u);
 
-/* struct remote_storage_pool_get_autostart_ret */
+/* struct remote_storage_pool_get_autostart_ret, remote_protocol.x:1965 */
 static inline int vw_remote_storage_pool_get_autostart_ret_encode(virtwire_enc *e, const remote_storage_pool_get_autostart_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->autostart));
@@ -15102,7 +15102,7 @@ size_t remote_storage_pool_get_autostart_ret_size(const remote_storage_pool_get_
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_get_autostart_ret, 4u, 4u);
 
-/* struct remote_storage_pool_set_autostart_args */
+/* struct remote_storage_pool_set_autostart_args, remote_protocol.x:1969 */
 static inline int vw_remote_storage_pool_set_autostart_args_encode(virtwire_enc *e, const remote_storage_pool_set_autostart_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_storage_pool_encode(e, &v->pool));
@@ -15141,7 +15141,7 @@ size_t remote_storage_pool_set_autostart_args_size(const remote_storage_pool_set
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_set_autostart_args, 4194328u, 24u);
 
-/* struct remote_storage_pool_num_of_volumes_args */
+/* struct remote_storage_pool_num_of_volumes_args, remote_protocol.x:1974 */
 static inline int vw_remote_storage_pool_num_of_volumes_args_encode(virtwire_enc *e, const remote_storage_pool_num_of_volumes_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_storage_pool_encode(e, &v->pool));
@@ -15178,7 +15178,7 @@ size_t remote_storage_pool_num_of_volumes_args_size(const remote_storage_pool_nu
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_num_of_volumes_args, 4194324u, 20u);
 
-/* struct remote_storage_pool_num_of_volumes_ret */
+/* struct remote_storage_pool_num_of_volumes_ret, remote_protocol.x:1978 */
 static inline int vw_remote_storage_pool_num_of_volumes_ret_encode(virtwire_enc *e, const remote_storage_pool_num_of_volumes_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->num));
@@ -15214,7 +15214,7 @@ size_t remote_storage_pool_num_of_volumes_ret_size(const remote_storage_pool_num
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_num_of_volumes_ret, 4u, 4u);
 
-/* struct remote_storage_pool_list_volumes_args */
+/* struct remote_storage_pool_list_volumes_args, remote_protocol.x:1982 */
 static inline int vw_remote_storage_pool_list_volumes_args_encode(virtwire_enc *e, const remote_storage_pool_list_volumes_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_storage_pool_encode(e, &v->pool));
@@ -15253,7 +15253,7 @@ size_t remote_storage_pool_list_volumes_args_size(const remote_storage_pool_list
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_list_volumes_args, 4194328u, 24u);
 
-/* struct remote_storage_pool_list_volumes_ret */
+/* struct remote_storage_pool_list_volumes_ret, remote_protocol.x:1987 */
 static inline int vw_remote_storage_pool_list_volumes_ret_encode(virtwire_enc *e, const remote_storage_pool_list_volumes_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->names.names_len, v->names.names_val, REMOTE_STORAGE_VOL_LIST_MAX));
@@ -15303,7 +15303,7 @@ size_t remote_storage_pool_list_volumes_ret_size(const remote_storage_pool_list_
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_list_volumes_ret, 68719542276u, 4u);
 
-/* struct remote_storage_vol_lookup_by_name_args */
+/* struct remote_storage_vol_lookup_by_name_args, remote_protocol.x:1995 */
 static inline int vw_remote_storage_vol_lookup_by_name_args_encode(virtwire_enc *e, const remote_storage_vol_lookup_by_name_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_storage_pool_encode(e, &v->pool));
@@ -15344,7 +15344,7 @@ size_t remote_storage_vol_lookup_by_name_args_size(const remote_storage_vol_look
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_vol_lookup_by_name_args, 8388632u, 24u);
 
-/* struct remote_storage_vol_lookup_by_name_ret */
+/* struct remote_storage_vol_lookup_by_name_ret, remote_protocol.x:2000 */
 static inline int vw_remote_storage_vol_lookup_by_name_ret_encode(virtwire_enc *e, const remote_storage_vol_lookup_by_name_ret *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_storage_vol_encode(e, &v->vol));
@@ -15381,7 +15381,7 @@ size_t remote_storage_vol_lookup_by_name_ret_size(const remote_storage_vol_looku
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_vol_lookup_by_name_ret, 12582924u, 12u);
 
-/* struct remote_storage_vol_lookup_by_key_args */
+/* struct remote_storage_vol_lookup_by_key_args, remote_protocol.x:2004 */
 static inline int vw_remote_storage_vol_lookup_by_key_args_encode(virtwire_enc *e, const remote_storage_vol_lookup_by_key_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->key, REMOTE_STRING_MAX));
@@ -15418,7 +15418,7 @@ size_t remote_storage_vol_lookup_by_key_args_size(const remote_storage_vol_looku
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_vol_lookup_by_key_args, 4194308u, 4u);
 
-/* struct remote_storage_vol_lookup_by_key_ret */
+/* struct remote_storage_vol_lookup_by_key_ret, remote_protocol.x:2008 */
 static inline int vw_remote_storage_vol_lookup_by_key_ret_encode(virtwire_enc *e, const remote_storage_vol_lookup_by_key_ret *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_storage_vol_encode(e, &v->vol));
@@ -15455,7 +15455,7 @@ size_t remote_storage_vol_lookup_by_key_ret_size(const remote_storage_vol_lookup
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_vol_lookup_by_key_ret, 12582924u, 12u);
 
-/* struct remote_storage_vol_lookup_by_path_args */
+/* struct remote_storage_vol_lookup_by_path_args, remote_protocol.x:2012 */
 static inline int vw_remote_storage_vol_lookup_by_path_args_encode(virtwire_enc *e, const remote_storage_vol_lookup_by_path_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->path, REMOTE_STRING_MAX));
@@ -15492,7 +15492,7 @@ size_t remote_storage_vol_lookup_by_path_args_size(const remote_storage_vol_look
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_vol_lookup_by_path_args, 4194308u, 4u);
 
-/* struct remote_storage_vol_lookup_by_path_ret */
+/* struct remote_storage_vol_lookup_by_path_ret, remote_protocol.x:2016 */
 static inline int vw_remote_storage_vol_lookup_by_path_ret_encode(virtwire_enc *e, const remote_storage_vol_lookup_by_path_ret *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_storage_vol_encode(e, &v->vol));
@@ -15529,7 +15529,7 @@ size_t remote_storage_vol_lookup_by_path_ret_size(const remote_storage_vol_looku
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_vol_lookup_by_path_ret, 12582924u, 12u);
 
-/* struct remote_storage_vol_create_xml_args */
+/* struct remote_storage_vol_create_xml_args, remote_protocol.x:2020 */
 static inline int vw_remote_storage_vol_create_xml_args_encode(virtwire_enc *e, const remote_storage_vol_create_xml_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_storage_pool_encode(e, &v->pool));
@@ -15572,7 +15572,7 @@ size_t remote_storage_vol_create_xml_args_size(const remote_storage_vol_create_x
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_vol_create_xml_args, 8388636u, 28u);
 
-/* struct remote_storage_vol_create_xml_ret */
+/* struct remote_storage_vol_create_xml_ret, remote_protocol.x:2026 */
 static inline int vw_remote_storage_vol_create_xml_ret_encode(virtwire_enc *e, const remote_storage_vol_create_xml_ret *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_storage_vol_encode(e, &v->vol));
@@ -15609,7 +15609,7 @@ size_t remote_storage_vol_create_xml_ret_size(const remote_storage_vol_create_xm
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_vol_create_xml_ret, 12582924u, 12u);
 
-/* struct remote_storage_vol_create_xml_from_args */
+/* struct remote_storage_vol_create_xml_from_args, remote_protocol.x:2030 */
 static inline int vw_remote_storage_vol_create_xml_from_args_encode(virtwire_enc *e, const remote_storage_vol_create_xml_from_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_storage_pool_encode(e, &v->pool));
@@ -15656,7 +15656,7 @@ size_t remote_storage_vol_create_xml_from_args_size(const remote_storage_vol_cre
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_vol_create_xml_from_args, 20971560u, 40u);
 
-/* struct remote_storage_vol_create_xml_from_ret */
+/* struct remote_storage_vol_create_xml_from_ret, remote_protocol.x:2037 */
 static inline int vw_remote_storage_vol_create_xml_from_ret_encode(virtwire_enc *e, const remote_storage_vol_create_xml_from_ret *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_storage_vol_encode(e, &v->vol));
@@ -15693,7 +15693,7 @@ size_t remote_storage_vol_create_xml_from_ret_size(const remote_storage_vol_crea
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_vol_create_xml_from_ret, 12582924u, 12u);
 
-/* struct remote_storage_vol_delete_args */
+/* struct remote_storage_vol_delete_args, remote_protocol.x:2041 */
 static inline int vw_remote_storage_vol_delete_args_encode(virtwire_enc *e, const remote_storage_vol_delete_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_storage_vol_encode(e, &v->vol));
@@ -15732,7 +15732,7 @@ size_t remote_storage_vol_delete_args_size(const remote_storage_vol_delete_args 
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_vol_delete_args, 12582928u, 16u);
 
-/* struct remote_storage_vol_wipe_args */
+/* struct remote_storage_vol_wipe_args, remote_protocol.x:2046 */
 static inline int vw_remote_storage_vol_wipe_args_encode(virtwire_enc *e, const remote_storage_vol_wipe_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_storage_vol_encode(e, &v->vol));
@@ -15771,7 +15771,7 @@ size_t remote_storage_vol_wipe_args_size(const remote_storage_vol_wipe_args *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_vol_wipe_args, 12582928u, 16u);
 
-/* struct remote_storage_vol_wipe_pattern_args */
+/* struct remote_storage_vol_wipe_pattern_args, remote_protocol.x:2051 */
 static inline int vw_remote_storage_vol_wipe_pattern_args_encode(virtwire_enc *e, const remote_storage_vol_wipe_pattern_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_storage_vol_encode(e, &v->vol));
@@ -15812,7 +15812,7 @@ size_t remote_storage_vol_wipe_pattern_args_size(const remote_storage_vol_wipe_p
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_vol_wipe_pattern_args, 12582932u, 20u);
 
-/* struct remote_storage_vol_get_xml_desc_args */
+/* struct remote_storage_vol_get_xml_desc_args, remote_protocol.x:2057 */
 static inline int vw_remote_storage_vol_get_xml_desc_args_encode(virtwire_enc *e, const remote_storage_vol_get_xml_desc_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_storage_vol_encode(e, &v->vol));
@@ -15851,7 +15851,7 @@ size_t remote_storage_vol_get_xml_desc_args_size(const remote_storage_vol_get_xm
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_vol_get_xml_desc_args, 12582928u, 16u);
 
-/* struct remote_storage_vol_get_xml_desc_ret */
+/* struct remote_storage_vol_get_xml_desc_ret, remote_protocol.x:2062 */
 static inline int vw_remote_storage_vol_get_xml_desc_ret_encode(virtwire_enc *e, const remote_storage_vol_get_xml_desc_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
@@ -15888,7 +15888,7 @@ size_t remote_storage_vol_get_xml_desc_ret_size(const remote_storage_vol_get_xml
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_vol_get_xml_desc_ret, 4194308u, 4u);
 
-/* struct remote_storage_vol_get_info_args */
+/* struct remote_storage_vol_get_info_args, remote_protocol.x:2066 */
 static inline int vw_remote_storage_vol_get_info_args_encode(virtwire_enc *e, const remote_storage_vol_get_info_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_storage_vol_encode(e, &v->vol));
@@ -15925,7 +15925,7 @@ size_t remote_storage_vol_get_info_args_size(const remote_storage_vol_get_info_a
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_vol_get_info_args, 12582924u, 12u);
 
-/* struct remote_storage_vol_get_info_ret */
+/* struct remote_storage_vol_get_info_ret, remote_protocol.x:2070 */
 static inline int vw_remote_storage_vol_get_info_ret_encode(virtwire_enc *e, const remote_storage_vol_get_info_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->type));
@@ -15965,7 +15965,7 @@ size_t remote_storage_vol_get_info_ret_size(const remote_storage_vol_get_info_re
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_vol_get_info_ret, 20u, 20u);
 
-/* struct remote_storage_vol_get_info_flags_args */
+/* struct remote_storage_vol_get_info_flags_args, remote_protocol.x:2076 */
 static inline int vw_remote_storage_vol_get_info_flags_args_encode(virtwire_enc *e, const remote_storage_vol_get_info_flags_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_storage_vol_encode(e, &v->vol));
@@ -16004,7 +16004,7 @@ size_t remote_storage_vol_get_info_flags_args_size(const remote_storage_vol_get_
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_vol_get_info_flags_args, 12582928u, 16u);
 
-/* struct remote_storage_vol_get_info_flags_ret */
+/* struct remote_storage_vol_get_info_flags_ret, remote_protocol.x:2081 */
 static inline int vw_remote_storage_vol_get_info_flags_ret_encode(virtwire_enc *e, const remote_storage_vol_get_info_flags_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->type));
@@ -16044,7 +16044,7 @@ size_t remote_storage_vol_get_info_flags_ret_size(const remote_storage_vol_get_i
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_vol_get_info_flags_ret, 20u, 20u);
 
-/* struct remote_storage_vol_get_path_args */
+/* struct remote_storage_vol_get_path_args, remote_protocol.x:2087 */
 static inline int vw_remote_storage_vol_get_path_args_encode(virtwire_enc *e, const remote_storage_vol_get_path_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_storage_vol_encode(e, &v->vol));
@@ -16081,7 +16081,7 @@ size_t remote_storage_vol_get_path_args_size(const remote_storage_vol_get_path_a
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_vol_get_path_args, 12582924u, 12u);
 
-/* struct remote_storage_vol_get_path_ret */
+/* struct remote_storage_vol_get_path_ret, remote_protocol.x:2091 */
 static inline int vw_remote_storage_vol_get_path_ret_encode(virtwire_enc *e, const remote_storage_vol_get_path_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
@@ -16118,7 +16118,7 @@ size_t remote_storage_vol_get_path_ret_size(const remote_storage_vol_get_path_re
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_vol_get_path_ret, 4194308u, 4u);
 
-/* struct remote_storage_vol_resize_args */
+/* struct remote_storage_vol_resize_args, remote_protocol.x:2095 */
 static inline int vw_remote_storage_vol_resize_args_encode(virtwire_enc *e, const remote_storage_vol_resize_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_storage_vol_encode(e, &v->vol));
@@ -16159,7 +16159,7 @@ size_t remote_storage_vol_resize_args_size(const remote_storage_vol_resize_args 
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_vol_resize_args, 12582936u, 24u);
 
-/* struct remote_node_num_of_devices_args */
+/* struct remote_node_num_of_devices_args, remote_protocol.x:2103 */
 static inline int vw_remote_node_num_of_devices_args_encode(virtwire_enc *e, const remote_node_num_of_devices_args *v)
 {
     VIRTWIRE_TRY(vw_remote_string_encode(e, &v->cap));
@@ -16198,7 +16198,7 @@ size_t remote_node_num_of_devices_args_size(const remote_node_num_of_devices_arg
 
 VIRTWIRE_DEFINE_TYPE(remote_node_num_of_devices_args, 4194316u, 8u);
 
-/* struct remote_node_num_of_devices_ret */
+/* struct remote_node_num_of_devices_ret, remote_protocol.x:2108 */
 static inline int vw_remote_node_num_of_devices_ret_encode(virtwire_enc *e, const remote_node_num_of_devices_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->num));
@@ -16234,7 +16234,7 @@ size_t remote_node_num_of_devices_ret_size(const remote_node_num_of_devices_ret 
 
 VIRTWIRE_DEFINE_TYPE(remote_node_num_of_devices_ret, 4u, 4u);
 
-/* struct remote_node_list_devices_args */
+/* struct remote_node_list_devices_args, remote_protocol.x:2112 */
 static inline int vw_remote_node_list_devices_args_encode(virtwire_enc *e, const remote_node_list_devices_args *v)
 {
     VIRTWIRE_TRY(vw_remote_string_encode(e, &v->cap));
@@ -16275,7 +16275,7 @@ size_t remote_node_list_devices_args_size(const remote_node_list_devices_args *v
 
 VIRTWIRE_DEFINE_TYPE(remote_node_list_devices_args, 4194320u, 12u);
 
-/* struct remote_node_list_devices_ret */
+/* struct remote_node_list_devices_ret, remote_protocol.x:2118 */
 static inline int vw_remote_node_list_devices_ret_encode(virtwire_enc *e, const remote_node_list_devices_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->names.names_len, v->names.names_val, REMOTE_NODE_DEVICE_LIST_MAX));
@@ -16325,7 +16325,7 @@ size_t remote_node_list_devices_ret_size(const remote_node_list_devices_ret *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_node_list_devices_ret, 274878169092u, 4u);
 
-/* struct remote_node_device_lookup_by_name_args */
+/* struct remote_node_device_lookup_by_name_args, remote_protocol.x:2122 */
 static inline int vw_remote_node_device_lookup_by_name_args_encode(virtwire_enc *e, const remote_node_device_lookup_by_name_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
@@ -16362,7 +16362,7 @@ size_t remote_node_device_lookup_by_name_args_size(const remote_node_device_look
 
 VIRTWIRE_DEFINE_TYPE(remote_node_device_lookup_by_name_args, 4194308u, 4u);
 
-/* struct remote_node_device_lookup_by_name_ret */
+/* struct remote_node_device_lookup_by_name_ret, remote_protocol.x:2126 */
 static inline int vw_remote_node_device_lookup_by_name_ret_encode(virtwire_enc *e, const remote_node_device_lookup_by_name_ret *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_node_device_encode(e, &v->dev));
@@ -16399,7 +16399,7 @@ size_t remote_node_device_lookup_by_name_ret_size(const remote_node_device_looku
 
 VIRTWIRE_DEFINE_TYPE(remote_node_device_lookup_by_name_ret, 4194308u, 4u);
 
-/* struct remote_node_device_lookup_scsi_host_by_wwn_args */
+/* struct remote_node_device_lookup_scsi_host_by_wwn_args, remote_protocol.x:2130 */
 static inline int vw_remote_node_device_lookup_scsi_host_by_wwn_args_encode(virtwire_enc *e, const remote_node_device_lookup_scsi_host_by_wwn_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->wwnn, REMOTE_STRING_MAX));
@@ -16442,7 +16442,7 @@ size_t remote_node_device_lookup_scsi_host_by_wwn_args_size(const remote_node_de
 
 VIRTWIRE_DEFINE_TYPE(remote_node_device_lookup_scsi_host_by_wwn_args, 8388620u, 12u);
 
-/* struct remote_node_device_lookup_scsi_host_by_wwn_ret */
+/* struct remote_node_device_lookup_scsi_host_by_wwn_ret, remote_protocol.x:2136 */
 static inline int vw_remote_node_device_lookup_scsi_host_by_wwn_ret_encode(virtwire_enc *e, const remote_node_device_lookup_scsi_host_by_wwn_ret *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_node_device_encode(e, &v->dev));
@@ -16479,7 +16479,7 @@ size_t remote_node_device_lookup_scsi_host_by_wwn_ret_size(const remote_node_dev
 
 VIRTWIRE_DEFINE_TYPE(remote_node_device_lookup_scsi_host_by_wwn_ret, 4194308u, 4u);
 
-/* struct remote_node_device_get_xml_desc_args */
+/* struct remote_node_device_get_xml_desc_args, remote_protocol.x:2140 */
 static inline int vw_remote_node_device_get_xml_desc_args_encode(virtwire_enc *e, const remote_node_device_get_xml_desc_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
@@ -16518,7 +16518,7 @@ size_t remote_node_device_get_xml_desc_args_size(const remote_node_device_get_xm
 
 VIRTWIRE_DEFINE_TYPE(remote_node_device_get_xml_desc_args, 4194312u, 8u);
 
-/* struct remote_node_device_get_xml_desc_ret */
+/* struct remote_node_device_get_xml_desc_ret, remote_protocol.x:2145 */
 static inline int vw_remote_node_device_get_xml_desc_ret_encode(virtwire_enc *e, const remote_node_device_get_xml_desc_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
@@ -16555,7 +16555,7 @@ size_t remote_node_device_get_xml_desc_ret_size(const remote_node_device_get_xml
 
 VIRTWIRE_DEFINE_TYPE(remote_node_device_get_xml_desc_ret, 4194308u, 4u);
 
-/* struct remote_node_device_get_parent_args */
+/* struct remote_node_device_get_parent_args, remote_protocol.x:2149 */
 static inline int vw_remote_node_device_get_parent_args_encode(virtwire_enc *e, const remote_node_device_get_parent_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
@@ -16592,7 +16592,7 @@ size_t remote_node_device_get_parent_args_size(const remote_node_device_get_pare
 
 VIRTWIRE_DEFINE_TYPE(remote_node_device_get_parent_args, 4194308u, 4u);
 
-/* struct remote_node_device_get_parent_ret */
+/* struct remote_node_device_get_parent_ret, remote_protocol.x:2153 */
 static inline int vw_remote_node_device_get_parent_ret_encode(virtwire_enc *e, const remote_node_device_get_parent_ret *v)
 {
     VIRTWIRE_TRY(vw_remote_string_encode(e, &v->parentName));
@@ -16629,7 +16629,7 @@ size_t remote_node_device_get_parent_ret_size(const remote_node_device_get_paren
 
 VIRTWIRE_DEFINE_TYPE(remote_node_device_get_parent_ret, 4194312u, 4u);
 
-/* struct remote_node_device_num_of_caps_args */
+/* struct remote_node_device_num_of_caps_args, remote_protocol.x:2157 */
 static inline int vw_remote_node_device_num_of_caps_args_encode(virtwire_enc *e, const remote_node_device_num_of_caps_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
@@ -16666,7 +16666,7 @@ size_t remote_node_device_num_of_caps_args_size(const remote_node_device_num_of_
 
 VIRTWIRE_DEFINE_TYPE(remote_node_device_num_of_caps_args, 4194308u, 4u);
 
-/* struct remote_node_device_num_of_caps_ret */
+/* struct remote_node_device_num_of_caps_ret, remote_protocol.x:2161 */
 static inline int vw_remote_node_device_num_of_caps_ret_encode(virtwire_enc *e, const remote_node_device_num_of_caps_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->num));
@@ -16702,7 +16702,7 @@ size_t remote_node_device_num_of_caps_ret_size(const remote_node_device_num_of_c
 
 VIRTWIRE_DEFINE_TYPE(remote_node_device_num_of_caps_ret, 4u, 4u);
 
-/* struct remote_node_device_list_caps_args */
+/* struct remote_node_device_list_caps_args, remote_protocol.x:2165 */
 static inline int vw_remote_node_device_list_caps_args_encode(virtwire_enc *e, const remote_node_device_list_caps_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
@@ -16741,7 +16741,7 @@ size_t remote_node_device_list_caps_args_size(const remote_node_device_list_caps
 
 VIRTWIRE_DEFINE_TYPE(remote_node_device_list_caps_args, 4194312u, 8u);
 
-/* struct remote_node_device_list_caps_ret */
+/* struct remote_node_device_list_caps_ret, remote_protocol.x:2170 */
 static inline int vw_remote_node_device_list_caps_ret_encode(virtwire_enc *e, const remote_node_device_list_caps_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->names.names_len, v->names.names_val, REMOTE_NODE_DEVICE_CAPS_LIST_MAX));
@@ -16791,7 +16791,7 @@ size_t remote_node_device_list_caps_ret_size(const remote_node_device_list_caps_
 
 VIRTWIRE_DEFINE_TYPE(remote_node_device_list_caps_ret, 274878169092u, 4u);
 
-/* struct remote_node_device_dettach_args */
+/* struct remote_node_device_dettach_args, remote_protocol.x:2174 */
 static inline int vw_remote_node_device_dettach_args_encode(virtwire_enc *e, const remote_node_device_dettach_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
@@ -16828,7 +16828,7 @@ size_t remote_node_device_dettach_args_size(const remote_node_device_dettach_arg
 
 VIRTWIRE_DEFINE_TYPE(remote_node_device_dettach_args, 4194308u, 4u);
 
-/* struct remote_node_device_detach_flags_args */
+/* struct remote_node_device_detach_flags_args, remote_protocol.x:2178 */
 static inline int vw_remote_node_device_detach_flags_args_encode(virtwire_enc *e, const remote_node_device_detach_flags_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
@@ -16871,7 +16871,7 @@ size_t remote_node_device_detach_flags_args_size(const remote_node_device_detach
 
 VIRTWIRE_DEFINE_TYPE(remote_node_device_detach_flags_args, 8388624u, 12u);
 
-/* struct remote_node_device_re_attach_args */
+/* struct remote_node_device_re_attach_args, remote_protocol.x:2184 */
 static inline int vw_remote_node_device_re_attach_args_encode(virtwire_enc *e, const remote_node_device_re_attach_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
@@ -16908,7 +16908,7 @@ size_t remote_node_device_re_attach_args_size(const remote_node_device_re_attach
 
 VIRTWIRE_DEFINE_TYPE(remote_node_device_re_attach_args, 4194308u, 4u);
 
-/* struct remote_node_device_reset_args */
+/* struct remote_node_device_reset_args, remote_protocol.x:2188 */
 static inline int vw_remote_node_device_reset_args_encode(virtwire_enc *e, const remote_node_device_reset_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
@@ -16945,7 +16945,7 @@ size_t remote_node_device_reset_args_size(const remote_node_device_reset_args *v
 
 VIRTWIRE_DEFINE_TYPE(remote_node_device_reset_args, 4194308u, 4u);
 
-/* struct remote_node_device_create_xml_args */
+/* struct remote_node_device_create_xml_args, remote_protocol.x:2192 */
 static inline int vw_remote_node_device_create_xml_args_encode(virtwire_enc *e, const remote_node_device_create_xml_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->xml_desc, REMOTE_STRING_MAX));
@@ -16984,7 +16984,7 @@ size_t remote_node_device_create_xml_args_size(const remote_node_device_create_x
 
 VIRTWIRE_DEFINE_TYPE(remote_node_device_create_xml_args, 4194312u, 8u);
 
-/* struct remote_node_device_create_xml_ret */
+/* struct remote_node_device_create_xml_ret, remote_protocol.x:2197 */
 static inline int vw_remote_node_device_create_xml_ret_encode(virtwire_enc *e, const remote_node_device_create_xml_ret *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_node_device_encode(e, &v->dev));
@@ -17021,7 +17021,7 @@ size_t remote_node_device_create_xml_ret_size(const remote_node_device_create_xm
 
 VIRTWIRE_DEFINE_TYPE(remote_node_device_create_xml_ret, 4194308u, 4u);
 
-/* struct remote_node_device_destroy_args */
+/* struct remote_node_device_destroy_args, remote_protocol.x:2201 */
 static inline int vw_remote_node_device_destroy_args_encode(virtwire_enc *e, const remote_node_device_destroy_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
@@ -17058,7 +17058,7 @@ size_t remote_node_device_destroy_args_size(const remote_node_device_destroy_arg
 
 VIRTWIRE_DEFINE_TYPE(remote_node_device_destroy_args, 4194308u, 4u);
 
-/* struct remote_node_device_define_xml_args */
+/* struct remote_node_device_define_xml_args, remote_protocol.x:2205 */
 static inline int vw_remote_node_device_define_xml_args_encode(virtwire_enc *e, const remote_node_device_define_xml_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->xml_desc, REMOTE_STRING_MAX));
@@ -17097,7 +17097,7 @@ size_t remote_node_device_define_xml_args_size(const remote_node_device_define_x
 
 VIRTWIRE_DEFINE_TYPE(remote_node_device_define_xml_args, 4194312u, 8u);
 
-/* struct remote_node_device_define_xml_ret */
+/* struct remote_node_device_define_xml_ret, remote_protocol.x:2210 */
 static inline int vw_remote_node_device_define_xml_ret_encode(virtwire_enc *e, const remote_node_device_define_xml_ret *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_node_device_encode(e, &v->dev));
@@ -17134,7 +17134,7 @@ size_t remote_node_device_define_xml_ret_size(const remote_node_device_define_xm
 
 VIRTWIRE_DEFINE_TYPE(remote_node_device_define_xml_ret, 4194308u, 4u);
 
-/* struct remote_node_device_undefine_args */
+/* struct remote_node_device_undefine_args, remote_protocol.x:2214 */
 static inline int vw_remote_node_device_undefine_args_encode(virtwire_enc *e, const remote_node_device_undefine_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
@@ -17173,7 +17173,7 @@ size_t remote_node_device_undefine_args_size(const remote_node_device_undefine_a
 
 VIRTWIRE_DEFINE_TYPE(remote_node_device_undefine_args, 4194312u, 8u);
 
-/* struct remote_node_device_create_args */
+/* struct remote_node_device_create_args, remote_protocol.x:2219 */
 static inline int vw_remote_node_device_create_args_encode(virtwire_enc *e, const remote_node_device_create_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
@@ -17212,7 +17212,7 @@ size_t remote_node_device_create_args_size(const remote_node_device_create_args 
 
 VIRTWIRE_DEFINE_TYPE(remote_node_device_create_args, 4194312u, 8u);
 
-/* struct remote_node_device_get_autostart_args */
+/* struct remote_node_device_get_autostart_args, remote_protocol.x:2224 */
 static inline int vw_remote_node_device_get_autostart_args_encode(virtwire_enc *e, const remote_node_device_get_autostart_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
@@ -17249,7 +17249,7 @@ size_t remote_node_device_get_autostart_args_size(const remote_node_device_get_a
 
 VIRTWIRE_DEFINE_TYPE(remote_node_device_get_autostart_args, 4194308u, 4u);
 
-/* struct remote_node_device_get_autostart_ret */
+/* struct remote_node_device_get_autostart_ret, remote_protocol.x:2228 */
 static inline int vw_remote_node_device_get_autostart_ret_encode(virtwire_enc *e, const remote_node_device_get_autostart_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->autostart));
@@ -17285,7 +17285,7 @@ size_t remote_node_device_get_autostart_ret_size(const remote_node_device_get_au
 
 VIRTWIRE_DEFINE_TYPE(remote_node_device_get_autostart_ret, 4u, 4u);
 
-/* struct remote_node_device_set_autostart_args */
+/* struct remote_node_device_set_autostart_args, remote_protocol.x:2232 */
 static inline int vw_remote_node_device_set_autostart_args_encode(virtwire_enc *e, const remote_node_device_set_autostart_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
@@ -17324,7 +17324,7 @@ size_t remote_node_device_set_autostart_args_size(const remote_node_device_set_a
 
 VIRTWIRE_DEFINE_TYPE(remote_node_device_set_autostart_args, 4194312u, 8u);
 
-/* struct remote_node_device_is_persistent_args */
+/* struct remote_node_device_is_persistent_args, remote_protocol.x:2237 */
 static inline int vw_remote_node_device_is_persistent_args_encode(virtwire_enc *e, const remote_node_device_is_persistent_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
@@ -17361,7 +17361,7 @@ size_t remote_node_device_is_persistent_args_size(const remote_node_device_is_pe
 
 VIRTWIRE_DEFINE_TYPE(remote_node_device_is_persistent_args, 4194308u, 4u);
 
-/* struct remote_node_device_is_persistent_ret */
+/* struct remote_node_device_is_persistent_ret, remote_protocol.x:2241 */
 static inline int vw_remote_node_device_is_persistent_ret_encode(virtwire_enc *e, const remote_node_device_is_persistent_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->persistent));
@@ -17397,7 +17397,7 @@ size_t remote_node_device_is_persistent_ret_size(const remote_node_device_is_per
 
 VIRTWIRE_DEFINE_TYPE(remote_node_device_is_persistent_ret, 4u, 4u);
 
-/* struct remote_node_device_is_active_args */
+/* struct remote_node_device_is_active_args, remote_protocol.x:2245 */
 static inline int vw_remote_node_device_is_active_args_encode(virtwire_enc *e, const remote_node_device_is_active_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
@@ -17434,7 +17434,7 @@ size_t remote_node_device_is_active_args_size(const remote_node_device_is_active
 
 VIRTWIRE_DEFINE_TYPE(remote_node_device_is_active_args, 4194308u, 4u);
 
-/* struct remote_node_device_is_active_ret */
+/* struct remote_node_device_is_active_ret, remote_protocol.x:2249 */
 static inline int vw_remote_node_device_is_active_ret_encode(virtwire_enc *e, const remote_node_device_is_active_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->active));
@@ -17470,7 +17470,7 @@ size_t remote_node_device_is_active_ret_size(const remote_node_device_is_active_
 
 VIRTWIRE_DEFINE_TYPE(remote_node_device_is_active_ret, 4u, 4u);
 
-/* struct remote_node_device_update_args */
+/* struct remote_node_device_update_args, remote_protocol.x:2253 */
 static inline int vw_remote_node_device_update_args_encode(virtwire_enc *e, const remote_node_device_update_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
@@ -17513,7 +17513,7 @@ size_t remote_node_device_update_args_size(const remote_node_device_update_args 
 
 VIRTWIRE_DEFINE_TYPE(remote_node_device_update_args, 8388620u, 12u);
 
-/* struct remote_connect_domain_event_register_ret */
+/* struct remote_connect_domain_event_register_ret, remote_protocol.x:2266 */
 static inline int vw_remote_connect_domain_event_register_ret_encode(virtwire_enc *e, const remote_connect_domain_event_register_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->cb_registered));
@@ -17549,7 +17549,7 @@ size_t remote_connect_domain_event_register_ret_size(const remote_connect_domain
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_domain_event_register_ret, 4u, 4u);
 
-/* struct remote_connect_domain_event_deregister_ret */
+/* struct remote_connect_domain_event_deregister_ret, remote_protocol.x:2270 */
 static inline int vw_remote_connect_domain_event_deregister_ret_encode(virtwire_enc *e, const remote_connect_domain_event_deregister_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->cb_registered));
@@ -17585,7 +17585,7 @@ size_t remote_connect_domain_event_deregister_ret_size(const remote_connect_doma
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_domain_event_deregister_ret, 4u, 4u);
 
-/* struct remote_domain_event_lifecycle_msg */
+/* struct remote_domain_event_lifecycle_msg, remote_protocol.x:2274 */
 static inline int vw_remote_domain_event_lifecycle_msg_encode(virtwire_enc *e, const remote_domain_event_lifecycle_msg *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -17626,7 +17626,7 @@ size_t remote_domain_event_lifecycle_msg_size(const remote_domain_event_lifecycl
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_lifecycle_msg, 4194336u, 32u);
 
-/* struct remote_domain_event_callback_lifecycle_msg */
+/* struct remote_domain_event_callback_lifecycle_msg, remote_protocol.x:2279 */
 static inline int vw_remote_domain_event_callback_lifecycle_msg_encode(virtwire_enc *e, const remote_domain_event_callback_lifecycle_msg *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
@@ -17665,7 +17665,7 @@ size_t remote_domain_event_callback_lifecycle_msg_size(const remote_domain_event
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_callback_lifecycle_msg, 4194340u, 36u);
 
-/* struct remote_connect_domain_xml_from_native_args */
+/* struct remote_connect_domain_xml_from_native_args, remote_protocol.x:2285 */
 static inline int vw_remote_connect_domain_xml_from_native_args_encode(virtwire_enc *e, const remote_connect_domain_xml_from_native_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->nativeFormat, REMOTE_STRING_MAX));
@@ -17708,7 +17708,7 @@ size_t remote_connect_domain_xml_from_native_args_size(const remote_connect_doma
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_domain_xml_from_native_args, 8388620u, 12u);
 
-/* struct remote_connect_domain_xml_from_native_ret */
+/* struct remote_connect_domain_xml_from_native_ret, remote_protocol.x:2291 */
 static inline int vw_remote_connect_domain_xml_from_native_ret_encode(virtwire_enc *e, const remote_connect_domain_xml_from_native_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->domainXml, REMOTE_STRING_MAX));
@@ -17745,7 +17745,7 @@ size_t remote_connect_domain_xml_from_native_ret_size(const remote_connect_domai
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_domain_xml_from_native_ret, 4194308u, 4u);
 
-/* struct remote_connect_domain_xml_to_native_args */
+/* struct remote_connect_domain_xml_to_native_args, remote_protocol.x:2296 */
 static inline int vw_remote_connect_domain_xml_to_native_args_encode(virtwire_enc *e, const remote_connect_domain_xml_to_native_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->nativeFormat, REMOTE_STRING_MAX));
@@ -17788,7 +17788,7 @@ size_t remote_connect_domain_xml_to_native_args_size(const remote_connect_domain
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_domain_xml_to_native_args, 8388620u, 12u);
 
-/* struct remote_connect_domain_xml_to_native_ret */
+/* struct remote_connect_domain_xml_to_native_ret, remote_protocol.x:2302 */
 static inline int vw_remote_connect_domain_xml_to_native_ret_encode(virtwire_enc *e, const remote_connect_domain_xml_to_native_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->nativeConfig, REMOTE_STRING_MAX));
@@ -17825,7 +17825,7 @@ size_t remote_connect_domain_xml_to_native_ret_size(const remote_connect_domain_
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_domain_xml_to_native_ret, 4194308u, 4u);
 
-/* struct remote_connect_num_of_secrets_ret */
+/* struct remote_connect_num_of_secrets_ret, remote_protocol.x:2307 */
 static inline int vw_remote_connect_num_of_secrets_ret_encode(virtwire_enc *e, const remote_connect_num_of_secrets_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->num));
@@ -17861,7 +17861,7 @@ size_t remote_connect_num_of_secrets_ret_size(const remote_connect_num_of_secret
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_num_of_secrets_ret, 4u, 4u);
 
-/* struct remote_connect_list_secrets_args */
+/* struct remote_connect_list_secrets_args, remote_protocol.x:2311 */
 static inline int vw_remote_connect_list_secrets_args_encode(virtwire_enc *e, const remote_connect_list_secrets_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->maxuuids));
@@ -17897,7 +17897,7 @@ size_t remote_connect_list_secrets_args_size(const remote_connect_list_secrets_a
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_secrets_args, 4u, 4u);
 
-/* struct remote_connect_list_secrets_ret */
+/* struct remote_connect_list_secrets_ret, remote_protocol.x:2315 */
 static inline int vw_remote_connect_list_secrets_ret_encode(virtwire_enc *e, const remote_connect_list_secrets_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->uuids.uuids_len, v->uuids.uuids_val, REMOTE_SECRET_LIST_MAX));
@@ -17947,7 +17947,7 @@ size_t remote_connect_list_secrets_ret_size(const remote_connect_list_secrets_re
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_secrets_ret, 68719542276u, 4u);
 
-/* struct remote_secret_lookup_by_uuid_args */
+/* struct remote_secret_lookup_by_uuid_args, remote_protocol.x:2319 */
 static inline int vw_remote_secret_lookup_by_uuid_args_encode(virtwire_enc *e, const remote_secret_lookup_by_uuid_args *v)
 {
     VIRTWIRE_TRY(vw_remote_uuid_encode(e, &v->uuid));
@@ -17983,7 +17983,7 @@ size_t remote_secret_lookup_by_uuid_args_size(const remote_secret_lookup_by_uuid
 
 VIRTWIRE_DEFINE_TYPE(remote_secret_lookup_by_uuid_args, 16u, 16u);
 
-/* struct remote_secret_lookup_by_uuid_ret */
+/* struct remote_secret_lookup_by_uuid_ret, remote_protocol.x:2323 */
 static inline int vw_remote_secret_lookup_by_uuid_ret_encode(virtwire_enc *e, const remote_secret_lookup_by_uuid_ret *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_secret_encode(e, &v->secret));
@@ -18020,7 +18020,7 @@ size_t remote_secret_lookup_by_uuid_ret_size(const remote_secret_lookup_by_uuid_
 
 VIRTWIRE_DEFINE_TYPE(remote_secret_lookup_by_uuid_ret, 4194328u, 24u);
 
-/* struct remote_secret_define_xml_args */
+/* struct remote_secret_define_xml_args, remote_protocol.x:2327 */
 static inline int vw_remote_secret_define_xml_args_encode(virtwire_enc *e, const remote_secret_define_xml_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
@@ -18059,7 +18059,7 @@ size_t remote_secret_define_xml_args_size(const remote_secret_define_xml_args *v
 
 VIRTWIRE_DEFINE_TYPE(remote_secret_define_xml_args, 4194312u, 8u);
 
-/* struct remote_secret_define_xml_ret */
+/* struct remote_secret_define_xml_ret, remote_protocol.x:2332 */
 static inline int vw_remote_secret_define_xml_ret_encode(virtwire_enc *e, const remote_secret_define_xml_ret *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_secret_encode(e, &v->secret));
@@ -18096,7 +18096,7 @@ size_t remote_secret_define_xml_ret_size(const remote_secret_define_xml_ret *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_secret_define_xml_ret, 4194328u, 24u);
 
-/* struct remote_secret_get_xml_desc_args */
+/* struct remote_secret_get_xml_desc_args, remote_protocol.x:2336 */
 static inline int vw_remote_secret_get_xml_desc_args_encode(virtwire_enc *e, const remote_secret_get_xml_desc_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_secret_encode(e, &v->secret));
@@ -18135,7 +18135,7 @@ size_t remote_secret_get_xml_desc_args_size(const remote_secret_get_xml_desc_arg
 
 VIRTWIRE_DEFINE_TYPE(remote_secret_get_xml_desc_args, 4194332u, 28u);
 
-/* struct remote_secret_get_xml_desc_ret */
+/* struct remote_secret_get_xml_desc_ret, remote_protocol.x:2341 */
 static inline int vw_remote_secret_get_xml_desc_ret_encode(virtwire_enc *e, const remote_secret_get_xml_desc_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
@@ -18172,7 +18172,7 @@ size_t remote_secret_get_xml_desc_ret_size(const remote_secret_get_xml_desc_ret 
 
 VIRTWIRE_DEFINE_TYPE(remote_secret_get_xml_desc_ret, 4194308u, 4u);
 
-/* struct remote_secret_set_value_args */
+/* struct remote_secret_set_value_args, remote_protocol.x:2345 */
 static inline int vw_remote_secret_set_value_args_encode(virtwire_enc *e, const remote_secret_set_value_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_secret_encode(e, &v->secret));
@@ -18217,7 +18217,7 @@ size_t remote_secret_set_value_args_size(const remote_secret_set_value_args *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_secret_set_value_args, 4259872u, 32u);
 
-/* struct remote_secret_get_value_args */
+/* struct remote_secret_get_value_args, remote_protocol.x:2351 */
 static inline int vw_remote_secret_get_value_args_encode(virtwire_enc *e, const remote_secret_get_value_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_secret_encode(e, &v->secret));
@@ -18256,7 +18256,7 @@ size_t remote_secret_get_value_args_size(const remote_secret_get_value_args *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_secret_get_value_args, 4194332u, 28u);
 
-/* struct remote_secret_get_value_ret */
+/* struct remote_secret_get_value_ret, remote_protocol.x:2356 */
 static inline int vw_remote_secret_get_value_ret_encode(virtwire_enc *e, const remote_secret_get_value_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_opaque(e, v->value.value_val, v->value.value_len, REMOTE_SECRET_VALUE_MAX));
@@ -18295,7 +18295,7 @@ size_t remote_secret_get_value_ret_size(const remote_secret_get_value_ret *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_secret_get_value_ret, 65540u, 4u);
 
-/* struct remote_secret_undefine_args */
+/* struct remote_secret_undefine_args, remote_protocol.x:2360 */
 static inline int vw_remote_secret_undefine_args_encode(virtwire_enc *e, const remote_secret_undefine_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_secret_encode(e, &v->secret));
@@ -18332,7 +18332,7 @@ size_t remote_secret_undefine_args_size(const remote_secret_undefine_args *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_secret_undefine_args, 4194328u, 24u);
 
-/* struct remote_secret_lookup_by_usage_args */
+/* struct remote_secret_lookup_by_usage_args, remote_protocol.x:2364 */
 static inline int vw_remote_secret_lookup_by_usage_args_encode(virtwire_enc *e, const remote_secret_lookup_by_usage_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->usageType));
@@ -18371,7 +18371,7 @@ size_t remote_secret_lookup_by_usage_args_size(const remote_secret_lookup_by_usa
 
 VIRTWIRE_DEFINE_TYPE(remote_secret_lookup_by_usage_args, 4194312u, 8u);
 
-/* struct remote_secret_lookup_by_usage_ret */
+/* struct remote_secret_lookup_by_usage_ret, remote_protocol.x:2369 */
 static inline int vw_remote_secret_lookup_by_usage_ret_encode(virtwire_enc *e, const remote_secret_lookup_by_usage_ret *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_secret_encode(e, &v->secret));
@@ -18408,7 +18408,7 @@ size_t remote_secret_lookup_by_usage_ret_size(const remote_secret_lookup_by_usag
 
 VIRTWIRE_DEFINE_TYPE(remote_secret_lookup_by_usage_ret, 4194328u, 24u);
 
-/* struct remote_domain_migrate_prepare_tunnel_args */
+/* struct remote_domain_migrate_prepare_tunnel_args, remote_protocol.x:2373 */
 static inline int vw_remote_domain_migrate_prepare_tunnel_args_encode(virtwire_enc *e, const remote_domain_migrate_prepare_tunnel_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_u64(e, v->flags));
@@ -18453,7 +18453,7 @@ size_t remote_domain_migrate_prepare_tunnel_args_size(const remote_domain_migrat
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_prepare_tunnel_args, 8388636u, 24u);
 
-/* struct remote_connect_is_secure_ret */
+/* struct remote_connect_is_secure_ret, remote_protocol.x:2381 */
 static inline int vw_remote_connect_is_secure_ret_encode(virtwire_enc *e, const remote_connect_is_secure_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->secure));
@@ -18489,7 +18489,7 @@ size_t remote_connect_is_secure_ret_size(const remote_connect_is_secure_ret *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_is_secure_ret, 4u, 4u);
 
-/* struct remote_domain_is_active_args */
+/* struct remote_domain_is_active_args, remote_protocol.x:2386 */
 static inline int vw_remote_domain_is_active_args_encode(virtwire_enc *e, const remote_domain_is_active_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -18526,7 +18526,7 @@ size_t remote_domain_is_active_args_size(const remote_domain_is_active_args *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_is_active_args, 4194328u, 24u);
 
-/* struct remote_domain_is_active_ret */
+/* struct remote_domain_is_active_ret, remote_protocol.x:2390 */
 static inline int vw_remote_domain_is_active_ret_encode(virtwire_enc *e, const remote_domain_is_active_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->active));
@@ -18562,7 +18562,7 @@ size_t remote_domain_is_active_ret_size(const remote_domain_is_active_ret *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_is_active_ret, 4u, 4u);
 
-/* struct remote_domain_is_persistent_args */
+/* struct remote_domain_is_persistent_args, remote_protocol.x:2395 */
 static inline int vw_remote_domain_is_persistent_args_encode(virtwire_enc *e, const remote_domain_is_persistent_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -18599,7 +18599,7 @@ size_t remote_domain_is_persistent_args_size(const remote_domain_is_persistent_a
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_is_persistent_args, 4194328u, 24u);
 
-/* struct remote_domain_is_persistent_ret */
+/* struct remote_domain_is_persistent_ret, remote_protocol.x:2399 */
 static inline int vw_remote_domain_is_persistent_ret_encode(virtwire_enc *e, const remote_domain_is_persistent_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->persistent));
@@ -18635,7 +18635,7 @@ size_t remote_domain_is_persistent_ret_size(const remote_domain_is_persistent_re
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_is_persistent_ret, 4u, 4u);
 
-/* struct remote_domain_is_updated_args */
+/* struct remote_domain_is_updated_args, remote_protocol.x:2403 */
 static inline int vw_remote_domain_is_updated_args_encode(virtwire_enc *e, const remote_domain_is_updated_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -18672,7 +18672,7 @@ size_t remote_domain_is_updated_args_size(const remote_domain_is_updated_args *v
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_is_updated_args, 4194328u, 24u);
 
-/* struct remote_domain_is_updated_ret */
+/* struct remote_domain_is_updated_ret, remote_protocol.x:2407 */
 static inline int vw_remote_domain_is_updated_ret_encode(virtwire_enc *e, const remote_domain_is_updated_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->updated));
@@ -18708,7 +18708,7 @@ size_t remote_domain_is_updated_ret_size(const remote_domain_is_updated_ret *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_is_updated_ret, 4u, 4u);
 
-/* struct remote_network_is_active_args */
+/* struct remote_network_is_active_args, remote_protocol.x:2411 */
 static inline int vw_remote_network_is_active_args_encode(virtwire_enc *e, const remote_network_is_active_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_network_encode(e, &v->net));
@@ -18745,7 +18745,7 @@ size_t remote_network_is_active_args_size(const remote_network_is_active_args *v
 
 VIRTWIRE_DEFINE_TYPE(remote_network_is_active_args, 4194324u, 20u);
 
-/* struct remote_network_is_active_ret */
+/* struct remote_network_is_active_ret, remote_protocol.x:2415 */
 static inline int vw_remote_network_is_active_ret_encode(virtwire_enc *e, const remote_network_is_active_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->active));
@@ -18781,7 +18781,7 @@ size_t remote_network_is_active_ret_size(const remote_network_is_active_ret *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_network_is_active_ret, 4u, 4u);
 
-/* struct remote_network_is_persistent_args */
+/* struct remote_network_is_persistent_args, remote_protocol.x:2419 */
 static inline int vw_remote_network_is_persistent_args_encode(virtwire_enc *e, const remote_network_is_persistent_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_network_encode(e, &v->net));
@@ -18818,7 +18818,7 @@ size_t remote_network_is_persistent_args_size(const remote_network_is_persistent
 
 VIRTWIRE_DEFINE_TYPE(remote_network_is_persistent_args, 4194324u, 20u);
 
-/* struct remote_network_is_persistent_ret */
+/* struct remote_network_is_persistent_ret, remote_protocol.x:2423 */
 static inline int vw_remote_network_is_persistent_ret_encode(virtwire_enc *e, const remote_network_is_persistent_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->persistent));
@@ -18854,7 +18854,7 @@ size_t remote_network_is_persistent_ret_size(const remote_network_is_persistent_
 
 VIRTWIRE_DEFINE_TYPE(remote_network_is_persistent_ret, 4u, 4u);
 
-/* struct remote_storage_pool_is_active_args */
+/* struct remote_storage_pool_is_active_args, remote_protocol.x:2428 */
 static inline int vw_remote_storage_pool_is_active_args_encode(virtwire_enc *e, const remote_storage_pool_is_active_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_storage_pool_encode(e, &v->pool));
@@ -18891,7 +18891,7 @@ size_t remote_storage_pool_is_active_args_size(const remote_storage_pool_is_acti
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_is_active_args, 4194324u, 20u);
 
-/* struct remote_storage_pool_is_active_ret */
+/* struct remote_storage_pool_is_active_ret, remote_protocol.x:2432 */
 static inline int vw_remote_storage_pool_is_active_ret_encode(virtwire_enc *e, const remote_storage_pool_is_active_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->active));
@@ -18927,7 +18927,7 @@ size_t remote_storage_pool_is_active_ret_size(const remote_storage_pool_is_activ
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_is_active_ret, 4u, 4u);
 
-/* struct remote_storage_pool_is_persistent_args */
+/* struct remote_storage_pool_is_persistent_args, remote_protocol.x:2436 */
 static inline int vw_remote_storage_pool_is_persistent_args_encode(virtwire_enc *e, const remote_storage_pool_is_persistent_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_storage_pool_encode(e, &v->pool));
@@ -18964,7 +18964,7 @@ size_t remote_storage_pool_is_persistent_args_size(const remote_storage_pool_is_
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_is_persistent_args, 4194324u, 20u);
 
-/* struct remote_storage_pool_is_persistent_ret */
+/* struct remote_storage_pool_is_persistent_ret, remote_protocol.x:2440 */
 static inline int vw_remote_storage_pool_is_persistent_ret_encode(virtwire_enc *e, const remote_storage_pool_is_persistent_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->persistent));
@@ -19000,7 +19000,7 @@ size_t remote_storage_pool_is_persistent_ret_size(const remote_storage_pool_is_p
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_is_persistent_ret, 4u, 4u);
 
-/* struct remote_interface_is_active_args */
+/* struct remote_interface_is_active_args, remote_protocol.x:2445 */
 static inline int vw_remote_interface_is_active_args_encode(virtwire_enc *e, const remote_interface_is_active_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_interface_encode(e, &v->iface));
@@ -19037,7 +19037,7 @@ size_t remote_interface_is_active_args_size(const remote_interface_is_active_arg
 
 VIRTWIRE_DEFINE_TYPE(remote_interface_is_active_args, 8388616u, 8u);
 
-/* struct remote_interface_is_active_ret */
+/* struct remote_interface_is_active_ret, remote_protocol.x:2449 */
 static inline int vw_remote_interface_is_active_ret_encode(virtwire_enc *e, const remote_interface_is_active_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->active));
@@ -19073,7 +19073,7 @@ size_t remote_interface_is_active_ret_size(const remote_interface_is_active_ret 
 
 VIRTWIRE_DEFINE_TYPE(remote_interface_is_active_ret, 4u, 4u);
 
-/* struct remote_connect_compare_cpu_args */
+/* struct remote_connect_compare_cpu_args, remote_protocol.x:2454 */
 static inline int vw_remote_connect_compare_cpu_args_encode(virtwire_enc *e, const remote_connect_compare_cpu_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
@@ -19112,7 +19112,7 @@ size_t remote_connect_compare_cpu_args_size(const remote_connect_compare_cpu_arg
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_compare_cpu_args, 4194312u, 8u);
 
-/* struct remote_connect_compare_cpu_ret */
+/* struct remote_connect_compare_cpu_ret, remote_protocol.x:2459 */
 static inline int vw_remote_connect_compare_cpu_ret_encode(virtwire_enc *e, const remote_connect_compare_cpu_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->result));
@@ -19148,7 +19148,7 @@ size_t remote_connect_compare_cpu_ret_size(const remote_connect_compare_cpu_ret 
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_compare_cpu_ret, 4u, 4u);
 
-/* struct remote_connect_baseline_cpu_args */
+/* struct remote_connect_baseline_cpu_args, remote_protocol.x:2464 */
 static inline int vw_remote_connect_baseline_cpu_args_encode(virtwire_enc *e, const remote_connect_baseline_cpu_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->xmlCPUs.xmlCPUs_len, v->xmlCPUs.xmlCPUs_val, REMOTE_CPU_BASELINE_MAX));
@@ -19200,7 +19200,7 @@ size_t remote_connect_baseline_cpu_args_size(const remote_connect_baseline_cpu_a
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_baseline_cpu_args, 1073742856u, 8u);
 
-/* struct remote_connect_baseline_cpu_ret */
+/* struct remote_connect_baseline_cpu_ret, remote_protocol.x:2469 */
 static inline int vw_remote_connect_baseline_cpu_ret_encode(virtwire_enc *e, const remote_connect_baseline_cpu_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->cpu, REMOTE_STRING_MAX));
@@ -19237,7 +19237,7 @@ size_t remote_connect_baseline_cpu_ret_size(const remote_connect_baseline_cpu_re
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_baseline_cpu_ret, 4194308u, 4u);
 
-/* struct remote_domain_get_job_info_args */
+/* struct remote_domain_get_job_info_args, remote_protocol.x:2474 */
 static inline int vw_remote_domain_get_job_info_args_encode(virtwire_enc *e, const remote_domain_get_job_info_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -19274,7 +19274,7 @@ size_t remote_domain_get_job_info_args_size(const remote_domain_get_job_info_arg
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_job_info_args, 4194328u, 24u);
 
-/* struct remote_domain_get_job_info_ret */
+/* struct remote_domain_get_job_info_ret, remote_protocol.x:2478 */
 static inline int vw_remote_domain_get_job_info_ret_encode(virtwire_enc *e, const remote_domain_get_job_info_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->type));
@@ -19332,7 +19332,7 @@ size_t remote_domain_get_job_info_ret_size(const remote_domain_get_job_info_ret 
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_job_info_ret, 92u, 92u);
 
-/* struct remote_domain_get_job_stats_args */
+/* struct remote_domain_get_job_stats_args, remote_protocol.x:2498 */
 static inline int vw_remote_domain_get_job_stats_args_encode(virtwire_enc *e, const remote_domain_get_job_stats_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -19371,7 +19371,7 @@ size_t remote_domain_get_job_stats_args_size(const remote_domain_get_job_stats_a
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_job_stats_args, 4194332u, 28u);
 
-/* struct remote_domain_get_job_stats_ret */
+/* struct remote_domain_get_job_stats_ret, remote_protocol.x:2503 */
 static inline int vw_remote_domain_get_job_stats_ret_encode(virtwire_enc *e, const remote_domain_get_job_stats_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->type));
@@ -19423,7 +19423,7 @@ size_t remote_domain_get_job_stats_ret_size(const remote_domain_get_job_stats_re
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_job_stats_ret, 536871688u, 8u);
 
-/* struct remote_domain_abort_job_args */
+/* struct remote_domain_abort_job_args, remote_protocol.x:2509 */
 static inline int vw_remote_domain_abort_job_args_encode(virtwire_enc *e, const remote_domain_abort_job_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -19460,7 +19460,7 @@ size_t remote_domain_abort_job_args_size(const remote_domain_abort_job_args *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_abort_job_args, 4194328u, 24u);
 
-/* struct remote_domain_abort_job_flags_args */
+/* struct remote_domain_abort_job_flags_args, remote_protocol.x:2514 */
 static inline int vw_remote_domain_abort_job_flags_args_encode(virtwire_enc *e, const remote_domain_abort_job_flags_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -19499,7 +19499,7 @@ size_t remote_domain_abort_job_flags_args_size(const remote_domain_abort_job_fla
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_abort_job_flags_args, 4194332u, 28u);
 
-/* struct remote_domain_migrate_get_max_downtime_args */
+/* struct remote_domain_migrate_get_max_downtime_args, remote_protocol.x:2520 */
 static inline int vw_remote_domain_migrate_get_max_downtime_args_encode(virtwire_enc *e, const remote_domain_migrate_get_max_downtime_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -19538,7 +19538,7 @@ size_t remote_domain_migrate_get_max_downtime_args_size(const remote_domain_migr
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_get_max_downtime_args, 4194332u, 28u);
 
-/* struct remote_domain_migrate_get_max_downtime_ret */
+/* struct remote_domain_migrate_get_max_downtime_ret, remote_protocol.x:2525 */
 static inline int vw_remote_domain_migrate_get_max_downtime_ret_encode(virtwire_enc *e, const remote_domain_migrate_get_max_downtime_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_u64(e, v->downtime));
@@ -19574,7 +19574,7 @@ size_t remote_domain_migrate_get_max_downtime_ret_size(const remote_domain_migra
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_get_max_downtime_ret, 8u, 8u);
 
-/* struct remote_domain_migrate_set_max_downtime_args */
+/* struct remote_domain_migrate_set_max_downtime_args, remote_protocol.x:2529 */
 static inline int vw_remote_domain_migrate_set_max_downtime_args_encode(virtwire_enc *e, const remote_domain_migrate_set_max_downtime_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -19615,7 +19615,7 @@ size_t remote_domain_migrate_set_max_downtime_args_size(const remote_domain_migr
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_set_max_downtime_args, 4194340u, 36u);
 
-/* struct remote_domain_migrate_get_compression_cache_args */
+/* struct remote_domain_migrate_get_compression_cache_args, remote_protocol.x:2535 */
 static inline int vw_remote_domain_migrate_get_compression_cache_args_encode(virtwire_enc *e, const remote_domain_migrate_get_compression_cache_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -19654,7 +19654,7 @@ size_t remote_domain_migrate_get_compression_cache_args_size(const remote_domain
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_get_compression_cache_args, 4194332u, 28u);
 
-/* struct remote_domain_migrate_get_compression_cache_ret */
+/* struct remote_domain_migrate_get_compression_cache_ret, remote_protocol.x:2540 */
 static inline int vw_remote_domain_migrate_get_compression_cache_ret_encode(virtwire_enc *e, const remote_domain_migrate_get_compression_cache_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_u64(e, v->cacheSize));
@@ -19690,7 +19690,7 @@ size_t remote_domain_migrate_get_compression_cache_ret_size(const remote_domain_
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_get_compression_cache_ret, 8u, 8u);
 
-/* struct remote_domain_migrate_set_compression_cache_args */
+/* struct remote_domain_migrate_set_compression_cache_args, remote_protocol.x:2544 */
 static inline int vw_remote_domain_migrate_set_compression_cache_args_encode(virtwire_enc *e, const remote_domain_migrate_set_compression_cache_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -19731,7 +19731,7 @@ size_t remote_domain_migrate_set_compression_cache_args_size(const remote_domain
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_set_compression_cache_args, 4194340u, 36u);
 
-/* struct remote_domain_migrate_set_max_speed_args */
+/* struct remote_domain_migrate_set_max_speed_args, remote_protocol.x:2550 */
 static inline int vw_remote_domain_migrate_set_max_speed_args_encode(virtwire_enc *e, const remote_domain_migrate_set_max_speed_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -19772,7 +19772,7 @@ size_t remote_domain_migrate_set_max_speed_args_size(const remote_domain_migrate
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_set_max_speed_args, 4194340u, 36u);
 
-/* struct remote_domain_migrate_get_max_speed_args */
+/* struct remote_domain_migrate_get_max_speed_args, remote_protocol.x:2556 */
 static inline int vw_remote_domain_migrate_get_max_speed_args_encode(virtwire_enc *e, const remote_domain_migrate_get_max_speed_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -19811,7 +19811,7 @@ size_t remote_domain_migrate_get_max_speed_args_size(const remote_domain_migrate
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_get_max_speed_args, 4194332u, 28u);
 
-/* struct remote_domain_migrate_get_max_speed_ret */
+/* struct remote_domain_migrate_get_max_speed_ret, remote_protocol.x:2561 */
 static inline int vw_remote_domain_migrate_get_max_speed_ret_encode(virtwire_enc *e, const remote_domain_migrate_get_max_speed_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_u64(e, v->bandwidth));
@@ -19847,7 +19847,7 @@ size_t remote_domain_migrate_get_max_speed_ret_size(const remote_domain_migrate_
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_get_max_speed_ret, 8u, 8u);
 
-/* struct remote_connect_domain_event_register_any_args */
+/* struct remote_connect_domain_event_register_any_args, remote_protocol.x:2566 */
 static inline int vw_remote_connect_domain_event_register_any_args_encode(virtwire_enc *e, const remote_connect_domain_event_register_any_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->eventID));
@@ -19883,7 +19883,7 @@ size_t remote_connect_domain_event_register_any_args_size(const remote_connect_d
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_domain_event_register_any_args, 4u, 4u);
 
-/* struct remote_connect_domain_event_deregister_any_args */
+/* struct remote_connect_domain_event_deregister_any_args, remote_protocol.x:2570 */
 static inline int vw_remote_connect_domain_event_deregister_any_args_encode(virtwire_enc *e, const remote_connect_domain_event_deregister_any_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->eventID));
@@ -19919,7 +19919,7 @@ size_t remote_connect_domain_event_deregister_any_args_size(const remote_connect
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_domain_event_deregister_any_args, 4u, 4u);
 
-/* struct remote_connect_domain_event_callback_register_any_args */
+/* struct remote_connect_domain_event_callback_register_any_args, remote_protocol.x:2574 */
 static inline int vw_remote_connect_domain_event_callback_register_any_args_encode(virtwire_enc *e, const remote_connect_domain_event_callback_register_any_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->eventID));
@@ -19958,7 +19958,7 @@ size_t remote_connect_domain_event_callback_register_any_args_size(const remote_
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_domain_event_callback_register_any_args, 4194336u, 8u);
 
-/* struct remote_connect_domain_event_callback_register_any_ret */
+/* struct remote_connect_domain_event_callback_register_any_ret, remote_protocol.x:2579 */
 static inline int vw_remote_connect_domain_event_callback_register_any_ret_encode(virtwire_enc *e, const remote_connect_domain_event_callback_register_any_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
@@ -19994,7 +19994,7 @@ size_t remote_connect_domain_event_callback_register_any_ret_size(const remote_c
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_domain_event_callback_register_any_ret, 4u, 4u);
 
-/* struct remote_connect_domain_event_callback_deregister_any_args */
+/* struct remote_connect_domain_event_callback_deregister_any_args, remote_protocol.x:2583 */
 static inline int vw_remote_connect_domain_event_callback_deregister_any_args_encode(virtwire_enc *e, const remote_connect_domain_event_callback_deregister_any_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
@@ -20030,7 +20030,7 @@ size_t remote_connect_domain_event_callback_deregister_any_args_size(const remot
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_domain_event_callback_deregister_any_args, 4u, 4u);
 
-/* struct remote_domain_event_reboot_msg */
+/* struct remote_domain_event_reboot_msg, remote_protocol.x:2587 */
 static inline int vw_remote_domain_event_reboot_msg_encode(virtwire_enc *e, const remote_domain_event_reboot_msg *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -20067,7 +20067,7 @@ size_t remote_domain_event_reboot_msg_size(const remote_domain_event_reboot_msg 
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_reboot_msg, 4194328u, 24u);
 
-/* struct remote_domain_event_callback_reboot_msg */
+/* struct remote_domain_event_callback_reboot_msg, remote_protocol.x:2590 */
 static inline int vw_remote_domain_event_callback_reboot_msg_encode(virtwire_enc *e, const remote_domain_event_callback_reboot_msg *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
@@ -20106,7 +20106,7 @@ size_t remote_domain_event_callback_reboot_msg_size(const remote_domain_event_ca
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_callback_reboot_msg, 4194332u, 28u);
 
-/* struct remote_domain_event_rtc_change_msg */
+/* struct remote_domain_event_rtc_change_msg, remote_protocol.x:2595 */
 static inline int vw_remote_domain_event_rtc_change_msg_encode(virtwire_enc *e, const remote_domain_event_rtc_change_msg *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -20145,7 +20145,7 @@ size_t remote_domain_event_rtc_change_msg_size(const remote_domain_event_rtc_cha
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_rtc_change_msg, 4194336u, 32u);
 
-/* struct remote_domain_event_callback_rtc_change_msg */
+/* struct remote_domain_event_callback_rtc_change_msg, remote_protocol.x:2599 */
 static inline int vw_remote_domain_event_callback_rtc_change_msg_encode(virtwire_enc *e, const remote_domain_event_callback_rtc_change_msg *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
@@ -20184,7 +20184,7 @@ size_t remote_domain_event_callback_rtc_change_msg_size(const remote_domain_even
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_callback_rtc_change_msg, 4194340u, 36u);
 
-/* struct remote_domain_event_watchdog_msg */
+/* struct remote_domain_event_watchdog_msg, remote_protocol.x:2604 */
 static inline int vw_remote_domain_event_watchdog_msg_encode(virtwire_enc *e, const remote_domain_event_watchdog_msg *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -20223,7 +20223,7 @@ size_t remote_domain_event_watchdog_msg_size(const remote_domain_event_watchdog_
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_watchdog_msg, 4194332u, 28u);
 
-/* struct remote_domain_event_callback_watchdog_msg */
+/* struct remote_domain_event_callback_watchdog_msg, remote_protocol.x:2608 */
 static inline int vw_remote_domain_event_callback_watchdog_msg_encode(virtwire_enc *e, const remote_domain_event_callback_watchdog_msg *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
@@ -20262,7 +20262,7 @@ size_t remote_domain_event_callback_watchdog_msg_size(const remote_domain_event_
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_callback_watchdog_msg, 4194336u, 32u);
 
-/* struct remote_domain_event_io_error_msg */
+/* struct remote_domain_event_io_error_msg, remote_protocol.x:2613 */
 static inline int vw_remote_domain_event_io_error_msg_encode(virtwire_enc *e, const remote_domain_event_io_error_msg *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -20309,7 +20309,7 @@ size_t remote_domain_event_io_error_msg_size(const remote_domain_event_io_error_
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_io_error_msg, 12582948u, 36u);
 
-/* struct remote_domain_event_callback_io_error_msg */
+/* struct remote_domain_event_callback_io_error_msg, remote_protocol.x:2619 */
 static inline int vw_remote_domain_event_callback_io_error_msg_encode(virtwire_enc *e, const remote_domain_event_callback_io_error_msg *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
@@ -20348,7 +20348,7 @@ size_t remote_domain_event_callback_io_error_msg_size(const remote_domain_event_
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_callback_io_error_msg, 12582952u, 40u);
 
-/* struct remote_domain_event_io_error_reason_msg */
+/* struct remote_domain_event_io_error_reason_msg, remote_protocol.x:2624 */
 static inline int vw_remote_domain_event_io_error_reason_msg_encode(virtwire_enc *e, const remote_domain_event_io_error_reason_msg *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -20399,7 +20399,7 @@ size_t remote_domain_event_io_error_reason_msg_size(const remote_domain_event_io
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_io_error_reason_msg, 16777256u, 40u);
 
-/* struct remote_domain_event_callback_io_error_reason_msg */
+/* struct remote_domain_event_callback_io_error_reason_msg, remote_protocol.x:2631 */
 static inline int vw_remote_domain_event_callback_io_error_reason_msg_encode(virtwire_enc *e, const remote_domain_event_callback_io_error_reason_msg *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
@@ -20438,7 +20438,7 @@ size_t remote_domain_event_callback_io_error_reason_msg_size(const remote_domain
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_callback_io_error_reason_msg, 16777260u, 44u);
 
-/* struct remote_domain_event_graphics_address */
+/* struct remote_domain_event_graphics_address, remote_protocol.x:2636 */
 static inline int vw_remote_domain_event_graphics_address_encode(virtwire_enc *e, const remote_domain_event_graphics_address *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->family));
@@ -20481,7 +20481,7 @@ size_t remote_domain_event_graphics_address_size(const remote_domain_event_graph
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_graphics_address, 8388620u, 12u);
 
-/* struct remote_domain_event_graphics_identity */
+/* struct remote_domain_event_graphics_identity, remote_protocol.x:2644 */
 static inline int vw_remote_domain_event_graphics_identity_encode(virtwire_enc *e, const remote_domain_event_graphics_identity *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->type, REMOTE_STRING_MAX));
@@ -20522,7 +20522,7 @@ size_t remote_domain_event_graphics_identity_size(const remote_domain_event_grap
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_graphics_identity, 8388616u, 8u);
 
-/* struct remote_domain_event_graphics_msg */
+/* struct remote_domain_event_graphics_msg, remote_protocol.x:2649 */
 static inline int vw_remote_domain_event_graphics_msg_encode(virtwire_enc *e, const remote_domain_event_graphics_msg *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -20590,7 +20590,7 @@ size_t remote_domain_event_graphics_msg_size(const remote_domain_event_graphics_
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_graphics_msg, 192938204u, 60u);
 
-/* struct remote_domain_event_callback_graphics_msg */
+/* struct remote_domain_event_callback_graphics_msg, remote_protocol.x:2657 */
 static inline int vw_remote_domain_event_callback_graphics_msg_encode(virtwire_enc *e, const remote_domain_event_callback_graphics_msg *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
@@ -20629,7 +20629,7 @@ size_t remote_domain_event_callback_graphics_msg_size(const remote_domain_event_
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_callback_graphics_msg, 192938208u, 64u);
 
-/* struct remote_domain_event_block_job_msg */
+/* struct remote_domain_event_block_job_msg, remote_protocol.x:2662 */
 static inline int vw_remote_domain_event_block_job_msg_encode(virtwire_enc *e, const remote_domain_event_block_job_msg *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -20674,7 +20674,7 @@ size_t remote_domain_event_block_job_msg_size(const remote_domain_event_block_jo
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_block_job_msg, 8388644u, 36u);
 
-/* struct remote_domain_event_callback_block_job_msg */
+/* struct remote_domain_event_callback_block_job_msg, remote_protocol.x:2668 */
 static inline int vw_remote_domain_event_callback_block_job_msg_encode(virtwire_enc *e, const remote_domain_event_callback_block_job_msg *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
@@ -20713,7 +20713,7 @@ size_t remote_domain_event_callback_block_job_msg_size(const remote_domain_event
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_callback_block_job_msg, 8388648u, 40u);
 
-/* struct remote_domain_event_disk_change_msg */
+/* struct remote_domain_event_disk_change_msg, remote_protocol.x:2673 */
 static inline int vw_remote_domain_event_disk_change_msg_encode(virtwire_enc *e, const remote_domain_event_disk_change_msg *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -20764,7 +20764,7 @@ size_t remote_domain_event_disk_change_msg_size(const remote_domain_event_disk_c
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_disk_change_msg, 16777264u, 40u);
 
-/* struct remote_domain_event_callback_disk_change_msg */
+/* struct remote_domain_event_callback_disk_change_msg, remote_protocol.x:2680 */
 static inline int vw_remote_domain_event_callback_disk_change_msg_encode(virtwire_enc *e, const remote_domain_event_callback_disk_change_msg *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
@@ -20803,7 +20803,7 @@ size_t remote_domain_event_callback_disk_change_msg_size(const remote_domain_eve
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_callback_disk_change_msg, 16777268u, 44u);
 
-/* struct remote_domain_event_tray_change_msg */
+/* struct remote_domain_event_tray_change_msg, remote_protocol.x:2685 */
 static inline int vw_remote_domain_event_tray_change_msg_encode(virtwire_enc *e, const remote_domain_event_tray_change_msg *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -20846,7 +20846,7 @@ size_t remote_domain_event_tray_change_msg_size(const remote_domain_event_tray_c
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_tray_change_msg, 8388640u, 32u);
 
-/* struct remote_domain_event_callback_tray_change_msg */
+/* struct remote_domain_event_callback_tray_change_msg, remote_protocol.x:2690 */
 static inline int vw_remote_domain_event_callback_tray_change_msg_encode(virtwire_enc *e, const remote_domain_event_callback_tray_change_msg *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
@@ -20885,7 +20885,7 @@ size_t remote_domain_event_callback_tray_change_msg_size(const remote_domain_eve
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_callback_tray_change_msg, 8388644u, 36u);
 
-/* struct remote_domain_event_pmwakeup_msg */
+/* struct remote_domain_event_pmwakeup_msg, remote_protocol.x:2695 */
 static inline int vw_remote_domain_event_pmwakeup_msg_encode(virtwire_enc *e, const remote_domain_event_pmwakeup_msg *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -20922,7 +20922,7 @@ size_t remote_domain_event_pmwakeup_msg_size(const remote_domain_event_pmwakeup_
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_pmwakeup_msg, 4194328u, 24u);
 
-/* struct remote_domain_event_callback_pmwakeup_msg */
+/* struct remote_domain_event_callback_pmwakeup_msg, remote_protocol.x:2698 */
 static inline int vw_remote_domain_event_callback_pmwakeup_msg_encode(virtwire_enc *e, const remote_domain_event_callback_pmwakeup_msg *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
@@ -20963,7 +20963,7 @@ size_t remote_domain_event_callback_pmwakeup_msg_size(const remote_domain_event_
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_callback_pmwakeup_msg, 4194336u, 32u);
 
-/* struct remote_domain_event_pmsuspend_msg */
+/* struct remote_domain_event_pmsuspend_msg, remote_protocol.x:2704 */
 static inline int vw_remote_domain_event_pmsuspend_msg_encode(virtwire_enc *e, const remote_domain_event_pmsuspend_msg *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -21000,7 +21000,7 @@ size_t remote_domain_event_pmsuspend_msg_size(const remote_domain_event_pmsuspen
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_pmsuspend_msg, 4194328u, 24u);
 
-/* struct remote_domain_event_callback_pmsuspend_msg */
+/* struct remote_domain_event_callback_pmsuspend_msg, remote_protocol.x:2707 */
 static inline int vw_remote_domain_event_callback_pmsuspend_msg_encode(virtwire_enc *e, const remote_domain_event_callback_pmsuspend_msg *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
@@ -21041,7 +21041,7 @@ size_t remote_domain_event_callback_pmsuspend_msg_size(const remote_domain_event
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_callback_pmsuspend_msg, 4194336u, 32u);
 
-/* struct remote_domain_event_balloon_change_msg */
+/* struct remote_domain_event_balloon_change_msg, remote_protocol.x:2713 */
 static inline int vw_remote_domain_event_balloon_change_msg_encode(virtwire_enc *e, const remote_domain_event_balloon_change_msg *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -21080,7 +21080,7 @@ size_t remote_domain_event_balloon_change_msg_size(const remote_domain_event_bal
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_balloon_change_msg, 4194336u, 32u);
 
-/* struct remote_domain_event_callback_balloon_change_msg */
+/* struct remote_domain_event_callback_balloon_change_msg, remote_protocol.x:2717 */
 static inline int vw_remote_domain_event_callback_balloon_change_msg_encode(virtwire_enc *e, const remote_domain_event_callback_balloon_change_msg *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
@@ -21119,7 +21119,7 @@ size_t remote_domain_event_callback_balloon_change_msg_size(const remote_domain_
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_callback_balloon_change_msg, 4194340u, 36u);
 
-/* struct remote_domain_event_pmsuspend_disk_msg */
+/* struct remote_domain_event_pmsuspend_disk_msg, remote_protocol.x:2722 */
 static inline int vw_remote_domain_event_pmsuspend_disk_msg_encode(virtwire_enc *e, const remote_domain_event_pmsuspend_disk_msg *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -21156,7 +21156,7 @@ size_t remote_domain_event_pmsuspend_disk_msg_size(const remote_domain_event_pms
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_pmsuspend_disk_msg, 4194328u, 24u);
 
-/* struct remote_domain_event_callback_pmsuspend_disk_msg */
+/* struct remote_domain_event_callback_pmsuspend_disk_msg, remote_protocol.x:2725 */
 static inline int vw_remote_domain_event_callback_pmsuspend_disk_msg_encode(virtwire_enc *e, const remote_domain_event_callback_pmsuspend_disk_msg *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
@@ -21197,7 +21197,7 @@ size_t remote_domain_event_callback_pmsuspend_disk_msg_size(const remote_domain_
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_callback_pmsuspend_disk_msg, 4194336u, 32u);
 
-/* struct remote_domain_managed_save_args */
+/* struct remote_domain_managed_save_args, remote_protocol.x:2731 */
 static inline int vw_remote_domain_managed_save_args_encode(virtwire_enc *e, const remote_domain_managed_save_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -21236,7 +21236,7 @@ size_t remote_domain_managed_save_args_size(const remote_domain_managed_save_arg
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_managed_save_args, 4194332u, 28u);
 
-/* struct remote_domain_has_managed_save_image_args */
+/* struct remote_domain_has_managed_save_image_args, remote_protocol.x:2736 */
 static inline int vw_remote_domain_has_managed_save_image_args_encode(virtwire_enc *e, const remote_domain_has_managed_save_image_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -21275,7 +21275,7 @@ size_t remote_domain_has_managed_save_image_args_size(const remote_domain_has_ma
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_has_managed_save_image_args, 4194332u, 28u);
 
-/* struct remote_domain_has_managed_save_image_ret */
+/* struct remote_domain_has_managed_save_image_ret, remote_protocol.x:2741 */
 static inline int vw_remote_domain_has_managed_save_image_ret_encode(virtwire_enc *e, const remote_domain_has_managed_save_image_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->result));
@@ -21311,7 +21311,7 @@ size_t remote_domain_has_managed_save_image_ret_size(const remote_domain_has_man
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_has_managed_save_image_ret, 4u, 4u);
 
-/* struct remote_domain_managed_save_remove_args */
+/* struct remote_domain_managed_save_remove_args, remote_protocol.x:2745 */
 static inline int vw_remote_domain_managed_save_remove_args_encode(virtwire_enc *e, const remote_domain_managed_save_remove_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -21350,7 +21350,7 @@ size_t remote_domain_managed_save_remove_args_size(const remote_domain_managed_s
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_managed_save_remove_args, 4194332u, 28u);
 
-/* struct remote_domain_managed_save_get_xml_desc_args */
+/* struct remote_domain_managed_save_get_xml_desc_args, remote_protocol.x:2750 */
 static inline int vw_remote_domain_managed_save_get_xml_desc_args_encode(virtwire_enc *e, const remote_domain_managed_save_get_xml_desc_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -21389,7 +21389,7 @@ size_t remote_domain_managed_save_get_xml_desc_args_size(const remote_domain_man
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_managed_save_get_xml_desc_args, 4194332u, 28u);
 
-/* struct remote_domain_managed_save_get_xml_desc_ret */
+/* struct remote_domain_managed_save_get_xml_desc_ret, remote_protocol.x:2755 */
 static inline int vw_remote_domain_managed_save_get_xml_desc_ret_encode(virtwire_enc *e, const remote_domain_managed_save_get_xml_desc_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
@@ -21426,7 +21426,7 @@ size_t remote_domain_managed_save_get_xml_desc_ret_size(const remote_domain_mana
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_managed_save_get_xml_desc_ret, 4194308u, 4u);
 
-/* struct remote_domain_managed_save_define_xml_args */
+/* struct remote_domain_managed_save_define_xml_args, remote_protocol.x:2759 */
 static inline int vw_remote_domain_managed_save_define_xml_args_encode(virtwire_enc *e, const remote_domain_managed_save_define_xml_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -21469,7 +21469,7 @@ size_t remote_domain_managed_save_define_xml_args_size(const remote_domain_manag
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_managed_save_define_xml_args, 8388644u, 32u);
 
-/* struct remote_domain_snapshot_create_xml_args */
+/* struct remote_domain_snapshot_create_xml_args, remote_protocol.x:2765 */
 static inline int vw_remote_domain_snapshot_create_xml_args_encode(virtwire_enc *e, const remote_domain_snapshot_create_xml_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -21512,7 +21512,7 @@ size_t remote_domain_snapshot_create_xml_args_size(const remote_domain_snapshot_
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_snapshot_create_xml_args, 8388640u, 32u);
 
-/* struct remote_domain_snapshot_create_xml_ret */
+/* struct remote_domain_snapshot_create_xml_ret, remote_protocol.x:2771 */
 static inline int vw_remote_domain_snapshot_create_xml_ret_encode(virtwire_enc *e, const remote_domain_snapshot_create_xml_ret *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_snapshot_encode(e, &v->snap));
@@ -21549,7 +21549,7 @@ size_t remote_domain_snapshot_create_xml_ret_size(const remote_domain_snapshot_c
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_snapshot_create_xml_ret, 8388636u, 28u);
 
-/* struct remote_domain_snapshot_get_xml_desc_args */
+/* struct remote_domain_snapshot_get_xml_desc_args, remote_protocol.x:2775 */
 static inline int vw_remote_domain_snapshot_get_xml_desc_args_encode(virtwire_enc *e, const remote_domain_snapshot_get_xml_desc_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_snapshot_encode(e, &v->snap));
@@ -21588,7 +21588,7 @@ size_t remote_domain_snapshot_get_xml_desc_args_size(const remote_domain_snapsho
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_snapshot_get_xml_desc_args, 8388640u, 32u);
 
-/* struct remote_domain_snapshot_get_xml_desc_ret */
+/* struct remote_domain_snapshot_get_xml_desc_ret, remote_protocol.x:2780 */
 static inline int vw_remote_domain_snapshot_get_xml_desc_ret_encode(virtwire_enc *e, const remote_domain_snapshot_get_xml_desc_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
@@ -21625,7 +21625,7 @@ size_t remote_domain_snapshot_get_xml_desc_ret_size(const remote_domain_snapshot
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_snapshot_get_xml_desc_ret, 4194308u, 4u);
 
-/* struct remote_domain_snapshot_num_args */
+/* struct remote_domain_snapshot_num_args, remote_protocol.x:2784 */
 static inline int vw_remote_domain_snapshot_num_args_encode(virtwire_enc *e, const remote_domain_snapshot_num_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -21664,7 +21664,7 @@ size_t remote_domain_snapshot_num_args_size(const remote_domain_snapshot_num_arg
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_snapshot_num_args, 4194332u, 28u);
 
-/* struct remote_domain_snapshot_num_ret */
+/* struct remote_domain_snapshot_num_ret, remote_protocol.x:2789 */
 static inline int vw_remote_domain_snapshot_num_ret_encode(virtwire_enc *e, const remote_domain_snapshot_num_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->num));
@@ -21700,7 +21700,7 @@ size_t remote_domain_snapshot_num_ret_size(const remote_domain_snapshot_num_ret 
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_snapshot_num_ret, 4u, 4u);
 
-/* struct remote_domain_snapshot_list_names_args */
+/* struct remote_domain_snapshot_list_names_args, remote_protocol.x:2793 */
 static inline int vw_remote_domain_snapshot_list_names_args_encode(virtwire_enc *e, const remote_domain_snapshot_list_names_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -21741,7 +21741,7 @@ size_t remote_domain_snapshot_list_names_args_size(const remote_domain_snapshot_
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_snapshot_list_names_args, 4194336u, 32u);
 
-/* struct remote_domain_snapshot_list_names_ret */
+/* struct remote_domain_snapshot_list_names_ret, remote_protocol.x:2799 */
 static inline int vw_remote_domain_snapshot_list_names_ret_encode(virtwire_enc *e, const remote_domain_snapshot_list_names_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->names.names_len, v->names.names_val, REMOTE_DOMAIN_SNAPSHOT_LIST_MAX));
@@ -21791,7 +21791,7 @@ size_t remote_domain_snapshot_list_names_ret_size(const remote_domain_snapshot_l
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_snapshot_list_names_ret, 68719542276u, 4u);
 
-/* struct remote_domain_list_all_snapshots_args */
+/* struct remote_domain_list_all_snapshots_args, remote_protocol.x:2803 */
 static inline int vw_remote_domain_list_all_snapshots_args_encode(virtwire_enc *e, const remote_domain_list_all_snapshots_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -21832,7 +21832,7 @@ size_t remote_domain_list_all_snapshots_args_size(const remote_domain_list_all_s
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_list_all_snapshots_args, 4194336u, 32u);
 
-/* struct remote_domain_list_all_snapshots_ret */
+/* struct remote_domain_list_all_snapshots_ret, remote_protocol.x:2809 */
 static inline int vw_remote_domain_list_all_snapshots_ret_encode(virtwire_enc *e, const remote_domain_list_all_snapshots_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->snapshots.snapshots_len, v->snapshots.snapshots_val, REMOTE_DOMAIN_SNAPSHOT_LIST_MAX));
@@ -21884,7 +21884,7 @@ size_t remote_domain_list_all_snapshots_ret_size(const remote_domain_list_all_sn
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_list_all_snapshots_ret, 137439412232u, 8u);
 
-/* struct remote_domain_snapshot_num_children_args */
+/* struct remote_domain_snapshot_num_children_args, remote_protocol.x:2814 */
 static inline int vw_remote_domain_snapshot_num_children_args_encode(virtwire_enc *e, const remote_domain_snapshot_num_children_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_snapshot_encode(e, &v->snap));
@@ -21923,7 +21923,7 @@ size_t remote_domain_snapshot_num_children_args_size(const remote_domain_snapsho
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_snapshot_num_children_args, 8388640u, 32u);
 
-/* struct remote_domain_snapshot_num_children_ret */
+/* struct remote_domain_snapshot_num_children_ret, remote_protocol.x:2819 */
 static inline int vw_remote_domain_snapshot_num_children_ret_encode(virtwire_enc *e, const remote_domain_snapshot_num_children_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->num));
@@ -21959,7 +21959,7 @@ size_t remote_domain_snapshot_num_children_ret_size(const remote_domain_snapshot
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_snapshot_num_children_ret, 4u, 4u);
 
-/* struct remote_domain_snapshot_list_children_names_args */
+/* struct remote_domain_snapshot_list_children_names_args, remote_protocol.x:2823 */
 static inline int vw_remote_domain_snapshot_list_children_names_args_encode(virtwire_enc *e, const remote_domain_snapshot_list_children_names_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_snapshot_encode(e, &v->snap));
@@ -22000,7 +22000,7 @@ size_t remote_domain_snapshot_list_children_names_args_size(const remote_domain_
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_snapshot_list_children_names_args, 8388644u, 36u);
 
-/* struct remote_domain_snapshot_list_children_names_ret */
+/* struct remote_domain_snapshot_list_children_names_ret, remote_protocol.x:2829 */
 static inline int vw_remote_domain_snapshot_list_children_names_ret_encode(virtwire_enc *e, const remote_domain_snapshot_list_children_names_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->names.names_len, v->names.names_val, REMOTE_DOMAIN_SNAPSHOT_LIST_MAX));
@@ -22050,7 +22050,7 @@ size_t remote_domain_snapshot_list_children_names_ret_size(const remote_domain_s
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_snapshot_list_children_names_ret, 68719542276u, 4u);
 
-/* struct remote_domain_snapshot_list_all_children_args */
+/* struct remote_domain_snapshot_list_all_children_args, remote_protocol.x:2833 */
 static inline int vw_remote_domain_snapshot_list_all_children_args_encode(virtwire_enc *e, const remote_domain_snapshot_list_all_children_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_snapshot_encode(e, &v->snapshot));
@@ -22091,7 +22091,7 @@ size_t remote_domain_snapshot_list_all_children_args_size(const remote_domain_sn
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_snapshot_list_all_children_args, 8388644u, 36u);
 
-/* struct remote_domain_snapshot_list_all_children_ret */
+/* struct remote_domain_snapshot_list_all_children_ret, remote_protocol.x:2839 */
 static inline int vw_remote_domain_snapshot_list_all_children_ret_encode(virtwire_enc *e, const remote_domain_snapshot_list_all_children_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->snapshots.snapshots_len, v->snapshots.snapshots_val, REMOTE_DOMAIN_SNAPSHOT_LIST_MAX));
@@ -22143,7 +22143,7 @@ size_t remote_domain_snapshot_list_all_children_ret_size(const remote_domain_sna
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_snapshot_list_all_children_ret, 137439412232u, 8u);
 
-/* struct remote_domain_snapshot_lookup_by_name_args */
+/* struct remote_domain_snapshot_lookup_by_name_args, remote_protocol.x:2844 */
 static inline int vw_remote_domain_snapshot_lookup_by_name_args_encode(virtwire_enc *e, const remote_domain_snapshot_lookup_by_name_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -22186,7 +22186,7 @@ size_t remote_domain_snapshot_lookup_by_name_args_size(const remote_domain_snaps
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_snapshot_lookup_by_name_args, 8388640u, 32u);
 
-/* struct remote_domain_snapshot_lookup_by_name_ret */
+/* struct remote_domain_snapshot_lookup_by_name_ret, remote_protocol.x:2850 */
 static inline int vw_remote_domain_snapshot_lookup_by_name_ret_encode(virtwire_enc *e, const remote_domain_snapshot_lookup_by_name_ret *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_snapshot_encode(e, &v->snap));
@@ -22223,7 +22223,7 @@ size_t remote_domain_snapshot_lookup_by_name_ret_size(const remote_domain_snapsh
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_snapshot_lookup_by_name_ret, 8388636u, 28u);
 
-/* struct remote_domain_has_current_snapshot_args */
+/* struct remote_domain_has_current_snapshot_args, remote_protocol.x:2854 */
 static inline int vw_remote_domain_has_current_snapshot_args_encode(virtwire_enc *e, const remote_domain_has_current_snapshot_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -22262,7 +22262,7 @@ size_t remote_domain_has_current_snapshot_args_size(const remote_domain_has_curr
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_has_current_snapshot_args, 4194332u, 28u);
 
-/* struct remote_domain_has_current_snapshot_ret */
+/* struct remote_domain_has_current_snapshot_ret, remote_protocol.x:2859 */
 static inline int vw_remote_domain_has_current_snapshot_ret_encode(virtwire_enc *e, const remote_domain_has_current_snapshot_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->result));
@@ -22298,7 +22298,7 @@ size_t remote_domain_has_current_snapshot_ret_size(const remote_domain_has_curre
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_has_current_snapshot_ret, 4u, 4u);
 
-/* struct remote_domain_snapshot_get_parent_args */
+/* struct remote_domain_snapshot_get_parent_args, remote_protocol.x:2863 */
 static inline int vw_remote_domain_snapshot_get_parent_args_encode(virtwire_enc *e, const remote_domain_snapshot_get_parent_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_snapshot_encode(e, &v->snap));
@@ -22337,7 +22337,7 @@ size_t remote_domain_snapshot_get_parent_args_size(const remote_domain_snapshot_
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_snapshot_get_parent_args, 8388640u, 32u);
 
-/* struct remote_domain_snapshot_get_parent_ret */
+/* struct remote_domain_snapshot_get_parent_ret, remote_protocol.x:2868 */
 static inline int vw_remote_domain_snapshot_get_parent_ret_encode(virtwire_enc *e, const remote_domain_snapshot_get_parent_ret *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_snapshot_encode(e, &v->snap));
@@ -22374,7 +22374,7 @@ size_t remote_domain_snapshot_get_parent_ret_size(const remote_domain_snapshot_g
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_snapshot_get_parent_ret, 8388636u, 28u);
 
-/* struct remote_domain_snapshot_current_args */
+/* struct remote_domain_snapshot_current_args, remote_protocol.x:2872 */
 static inline int vw_remote_domain_snapshot_current_args_encode(virtwire_enc *e, const remote_domain_snapshot_current_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -22413,7 +22413,7 @@ size_t remote_domain_snapshot_current_args_size(const remote_domain_snapshot_cur
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_snapshot_current_args, 4194332u, 28u);
 
-/* struct remote_domain_snapshot_current_ret */
+/* struct remote_domain_snapshot_current_ret, remote_protocol.x:2877 */
 static inline int vw_remote_domain_snapshot_current_ret_encode(virtwire_enc *e, const remote_domain_snapshot_current_ret *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_snapshot_encode(e, &v->snap));
@@ -22450,7 +22450,7 @@ size_t remote_domain_snapshot_current_ret_size(const remote_domain_snapshot_curr
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_snapshot_current_ret, 8388636u, 28u);
 
-/* struct remote_domain_snapshot_is_current_args */
+/* struct remote_domain_snapshot_is_current_args, remote_protocol.x:2881 */
 static inline int vw_remote_domain_snapshot_is_current_args_encode(virtwire_enc *e, const remote_domain_snapshot_is_current_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_snapshot_encode(e, &v->snap));
@@ -22489,7 +22489,7 @@ size_t remote_domain_snapshot_is_current_args_size(const remote_domain_snapshot_
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_snapshot_is_current_args, 8388640u, 32u);
 
-/* struct remote_domain_snapshot_is_current_ret */
+/* struct remote_domain_snapshot_is_current_ret, remote_protocol.x:2886 */
 static inline int vw_remote_domain_snapshot_is_current_ret_encode(virtwire_enc *e, const remote_domain_snapshot_is_current_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->current));
@@ -22525,7 +22525,7 @@ size_t remote_domain_snapshot_is_current_ret_size(const remote_domain_snapshot_i
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_snapshot_is_current_ret, 4u, 4u);
 
-/* struct remote_domain_snapshot_has_metadata_args */
+/* struct remote_domain_snapshot_has_metadata_args, remote_protocol.x:2890 */
 static inline int vw_remote_domain_snapshot_has_metadata_args_encode(virtwire_enc *e, const remote_domain_snapshot_has_metadata_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_snapshot_encode(e, &v->snap));
@@ -22564,7 +22564,7 @@ size_t remote_domain_snapshot_has_metadata_args_size(const remote_domain_snapsho
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_snapshot_has_metadata_args, 8388640u, 32u);
 
-/* struct remote_domain_snapshot_has_metadata_ret */
+/* struct remote_domain_snapshot_has_metadata_ret, remote_protocol.x:2895 */
 static inline int vw_remote_domain_snapshot_has_metadata_ret_encode(virtwire_enc *e, const remote_domain_snapshot_has_metadata_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->metadata));
@@ -22600,7 +22600,7 @@ size_t remote_domain_snapshot_has_metadata_ret_size(const remote_domain_snapshot
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_snapshot_has_metadata_ret, 4u, 4u);
 
-/* struct remote_domain_revert_to_snapshot_args */
+/* struct remote_domain_revert_to_snapshot_args, remote_protocol.x:2899 */
 static inline int vw_remote_domain_revert_to_snapshot_args_encode(virtwire_enc *e, const remote_domain_revert_to_snapshot_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_snapshot_encode(e, &v->snap));
@@ -22639,7 +22639,7 @@ size_t remote_domain_revert_to_snapshot_args_size(const remote_domain_revert_to_
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_revert_to_snapshot_args, 8388640u, 32u);
 
-/* struct remote_domain_snapshot_delete_args */
+/* struct remote_domain_snapshot_delete_args, remote_protocol.x:2904 */
 static inline int vw_remote_domain_snapshot_delete_args_encode(virtwire_enc *e, const remote_domain_snapshot_delete_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_snapshot_encode(e, &v->snap));
@@ -22678,7 +22678,7 @@ size_t remote_domain_snapshot_delete_args_size(const remote_domain_snapshot_dele
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_snapshot_delete_args, 8388640u, 32u);
 
-/* struct remote_domain_open_console_args */
+/* struct remote_domain_open_console_args, remote_protocol.x:2909 */
 static inline int vw_remote_domain_open_console_args_encode(virtwire_enc *e, const remote_domain_open_console_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -22721,7 +22721,7 @@ size_t remote_domain_open_console_args_size(const remote_domain_open_console_arg
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_open_console_args, 8388644u, 32u);
 
-/* struct remote_domain_open_channel_args */
+/* struct remote_domain_open_channel_args, remote_protocol.x:2915 */
 static inline int vw_remote_domain_open_channel_args_encode(virtwire_enc *e, const remote_domain_open_channel_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -22764,7 +22764,7 @@ size_t remote_domain_open_channel_args_size(const remote_domain_open_channel_arg
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_open_channel_args, 8388644u, 32u);
 
-/* struct remote_storage_vol_upload_args */
+/* struct remote_storage_vol_upload_args, remote_protocol.x:2921 */
 static inline int vw_remote_storage_vol_upload_args_encode(virtwire_enc *e, const remote_storage_vol_upload_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_storage_vol_encode(e, &v->vol));
@@ -22807,7 +22807,7 @@ size_t remote_storage_vol_upload_args_size(const remote_storage_vol_upload_args 
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_vol_upload_args, 12582944u, 32u);
 
-/* struct remote_storage_vol_download_args */
+/* struct remote_storage_vol_download_args, remote_protocol.x:2928 */
 static inline int vw_remote_storage_vol_download_args_encode(virtwire_enc *e, const remote_storage_vol_download_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_storage_vol_encode(e, &v->vol));
@@ -22850,7 +22850,7 @@ size_t remote_storage_vol_download_args_size(const remote_storage_vol_download_a
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_vol_download_args, 12582944u, 32u);
 
-/* struct remote_domain_get_state_args */
+/* struct remote_domain_get_state_args, remote_protocol.x:2935 */
 static inline int vw_remote_domain_get_state_args_encode(virtwire_enc *e, const remote_domain_get_state_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -22889,7 +22889,7 @@ size_t remote_domain_get_state_args_size(const remote_domain_get_state_args *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_state_args, 4194332u, 28u);
 
-/* struct remote_domain_get_state_ret */
+/* struct remote_domain_get_state_ret, remote_protocol.x:2940 */
 static inline int vw_remote_domain_get_state_ret_encode(virtwire_enc *e, const remote_domain_get_state_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->state));
@@ -22927,7 +22927,7 @@ size_t remote_domain_get_state_ret_size(const remote_domain_get_state_ret *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_state_ret, 8u, 8u);
 
-/* struct remote_domain_migrate_begin3_args */
+/* struct remote_domain_migrate_begin3_args, remote_protocol.x:2945 */
 static inline int vw_remote_domain_migrate_begin3_args_encode(virtwire_enc *e, const remote_domain_migrate_begin3_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -22976,7 +22976,7 @@ size_t remote_domain_migrate_begin3_args_size(const remote_domain_migrate_begin3
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_begin3_args, 12582968u, 48u);
 
-/* struct remote_domain_migrate_begin3_ret */
+/* struct remote_domain_migrate_begin3_ret, remote_protocol.x:2953 */
 static inline int vw_remote_domain_migrate_begin3_ret_encode(virtwire_enc *e, const remote_domain_migrate_begin3_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_opaque(e, v->cookie_out.cookie_out_val, v->cookie_out.cookie_out_len, REMOTE_MIGRATE_COOKIE_MAX));
@@ -23019,7 +23019,7 @@ size_t remote_domain_migrate_begin3_ret_size(const remote_domain_migrate_begin3_
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_begin3_ret, 8388616u, 8u);
 
-/* struct remote_domain_migrate_prepare3_args */
+/* struct remote_domain_migrate_prepare3_args, remote_protocol.x:2958 */
 static inline int vw_remote_domain_migrate_prepare3_args_encode(virtwire_enc *e, const remote_domain_migrate_prepare3_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_opaque(e, v->cookie_in.cookie_in_val, v->cookie_in.cookie_in_len, REMOTE_MIGRATE_COOKIE_MAX));
@@ -23074,7 +23074,7 @@ size_t remote_domain_migrate_prepare3_args_size(const remote_domain_migrate_prep
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_prepare3_args, 16777256u, 32u);
 
-/* struct remote_domain_migrate_prepare3_ret */
+/* struct remote_domain_migrate_prepare3_ret, remote_protocol.x:2967 */
 static inline int vw_remote_domain_migrate_prepare3_ret_encode(virtwire_enc *e, const remote_domain_migrate_prepare3_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_opaque(e, v->cookie_out.cookie_out_val, v->cookie_out.cookie_out_len, REMOTE_MIGRATE_COOKIE_MAX));
@@ -23117,7 +23117,7 @@ size_t remote_domain_migrate_prepare3_ret_size(const remote_domain_migrate_prepa
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_prepare3_ret, 8388620u, 8u);
 
-/* struct remote_domain_migrate_prepare_tunnel3_args */
+/* struct remote_domain_migrate_prepare_tunnel3_args, remote_protocol.x:2972 */
 static inline int vw_remote_domain_migrate_prepare_tunnel3_args_encode(virtwire_enc *e, const remote_domain_migrate_prepare_tunnel3_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_opaque(e, v->cookie_in.cookie_in_val, v->cookie_in.cookie_in_len, REMOTE_MIGRATE_COOKIE_MAX));
@@ -23168,7 +23168,7 @@ size_t remote_domain_migrate_prepare_tunnel3_args_size(const remote_domain_migra
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_prepare_tunnel3_args, 12582944u, 28u);
 
-/* struct remote_domain_migrate_prepare_tunnel3_ret */
+/* struct remote_domain_migrate_prepare_tunnel3_ret, remote_protocol.x:2980 */
 static inline int vw_remote_domain_migrate_prepare_tunnel3_ret_encode(virtwire_enc *e, const remote_domain_migrate_prepare_tunnel3_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_opaque(e, v->cookie_out.cookie_out_val, v->cookie_out.cookie_out_len, REMOTE_MIGRATE_COOKIE_MAX));
@@ -23207,7 +23207,7 @@ size_t remote_domain_migrate_prepare_tunnel3_ret_size(const remote_domain_migrat
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_prepare_tunnel3_ret, 4194308u, 4u);
 
-/* struct remote_domain_migrate_perform3_args */
+/* struct remote_domain_migrate_perform3_args, remote_protocol.x:2984 */
 static inline int vw_remote_domain_migrate_perform3_args_encode(virtwire_enc *e, const remote_domain_migrate_perform3_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -23270,7 +23270,7 @@ size_t remote_domain_migrate_perform3_args_size(const remote_domain_migrate_perf
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_perform3_args, 25165900u, 60u);
 
-/* struct remote_domain_migrate_perform3_ret */
+/* struct remote_domain_migrate_perform3_ret, remote_protocol.x:2995 */
 static inline int vw_remote_domain_migrate_perform3_ret_encode(virtwire_enc *e, const remote_domain_migrate_perform3_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_opaque(e, v->cookie_out.cookie_out_val, v->cookie_out.cookie_out_len, REMOTE_MIGRATE_COOKIE_MAX));
@@ -23309,7 +23309,7 @@ size_t remote_domain_migrate_perform3_ret_size(const remote_domain_migrate_perfo
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_perform3_ret, 4194308u, 4u);
 
-/* struct remote_domain_migrate_finish3_args */
+/* struct remote_domain_migrate_finish3_args, remote_protocol.x:2999 */
 static inline int vw_remote_domain_migrate_finish3_args_encode(virtwire_enc *e, const remote_domain_migrate_finish3_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->dname, REMOTE_STRING_MAX));
@@ -23364,7 +23364,7 @@ size_t remote_domain_migrate_finish3_args_size(const remote_domain_migrate_finis
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_finish3_args, 16777252u, 28u);
 
-/* struct remote_domain_migrate_finish3_ret */
+/* struct remote_domain_migrate_finish3_ret, remote_protocol.x:3008 */
 static inline int vw_remote_domain_migrate_finish3_ret_encode(virtwire_enc *e, const remote_domain_migrate_finish3_ret *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -23407,7 +23407,7 @@ size_t remote_domain_migrate_finish3_ret_size(const remote_domain_migrate_finish
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_finish3_ret, 8388636u, 28u);
 
-/* struct remote_domain_migrate_confirm3_args */
+/* struct remote_domain_migrate_confirm3_args, remote_protocol.x:3013 */
 static inline int vw_remote_domain_migrate_confirm3_args_encode(virtwire_enc *e, const remote_domain_migrate_confirm3_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -23454,7 +23454,7 @@ size_t remote_domain_migrate_confirm3_args_size(const remote_domain_migrate_conf
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_confirm3_args, 8388648u, 40u);
 
-/* struct remote_domain_event_control_error_msg */
+/* struct remote_domain_event_control_error_msg, remote_protocol.x:3020 */
 static inline int vw_remote_domain_event_control_error_msg_encode(virtwire_enc *e, const remote_domain_event_control_error_msg *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -23491,7 +23491,7 @@ size_t remote_domain_event_control_error_msg_size(const remote_domain_event_cont
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_control_error_msg, 4194328u, 24u);
 
-/* struct remote_domain_event_callback_control_error_msg */
+/* struct remote_domain_event_callback_control_error_msg, remote_protocol.x:3023 */
 static inline int vw_remote_domain_event_callback_control_error_msg_encode(virtwire_enc *e, const remote_domain_event_callback_control_error_msg *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
@@ -23530,7 +23530,7 @@ size_t remote_domain_event_callback_control_error_msg_size(const remote_domain_e
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_callback_control_error_msg, 4194332u, 28u);
 
-/* struct remote_domain_get_control_info_args */
+/* struct remote_domain_get_control_info_args, remote_protocol.x:3028 */
 static inline int vw_remote_domain_get_control_info_args_encode(virtwire_enc *e, const remote_domain_get_control_info_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -23569,7 +23569,7 @@ size_t remote_domain_get_control_info_args_size(const remote_domain_get_control_
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_control_info_args, 4194332u, 28u);
 
-/* struct remote_domain_get_control_info_ret */
+/* struct remote_domain_get_control_info_ret, remote_protocol.x:3033 */
 static inline int vw_remote_domain_get_control_info_ret_encode(virtwire_enc *e, const remote_domain_get_control_info_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_u32(e, v->state));
@@ -23609,7 +23609,7 @@ size_t remote_domain_get_control_info_ret_size(const remote_domain_get_control_i
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_control_info_ret, 16u, 16u);
 
-/* struct remote_domain_open_graphics_args */
+/* struct remote_domain_open_graphics_args, remote_protocol.x:3039 */
 static inline int vw_remote_domain_open_graphics_args_encode(virtwire_enc *e, const remote_domain_open_graphics_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -23650,7 +23650,7 @@ size_t remote_domain_open_graphics_args_size(const remote_domain_open_graphics_a
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_open_graphics_args, 4194336u, 32u);
 
-/* struct remote_domain_open_graphics_fd_args */
+/* struct remote_domain_open_graphics_fd_args, remote_protocol.x:3045 */
 static inline int vw_remote_domain_open_graphics_fd_args_encode(virtwire_enc *e, const remote_domain_open_graphics_fd_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -23691,7 +23691,7 @@ size_t remote_domain_open_graphics_fd_args_size(const remote_domain_open_graphic
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_open_graphics_fd_args, 4194336u, 32u);
 
-/* struct remote_node_suspend_for_duration_args */
+/* struct remote_node_suspend_for_duration_args, remote_protocol.x:3051 */
 static inline int vw_remote_node_suspend_for_duration_args_encode(virtwire_enc *e, const remote_node_suspend_for_duration_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_u32(e, v->target));
@@ -23731,7 +23731,7 @@ size_t remote_node_suspend_for_duration_args_size(const remote_node_suspend_for_
 
 VIRTWIRE_DEFINE_TYPE(remote_node_suspend_for_duration_args, 16u, 16u);
 
-/* struct remote_domain_shutdown_flags_args */
+/* struct remote_domain_shutdown_flags_args, remote_protocol.x:3057 */
 static inline int vw_remote_domain_shutdown_flags_args_encode(virtwire_enc *e, const remote_domain_shutdown_flags_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -23770,7 +23770,7 @@ size_t remote_domain_shutdown_flags_args_size(const remote_domain_shutdown_flags
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_shutdown_flags_args, 4194332u, 28u);
 
-/* struct remote_domain_get_disk_errors_args */
+/* struct remote_domain_get_disk_errors_args, remote_protocol.x:3062 */
 static inline int vw_remote_domain_get_disk_errors_args_encode(virtwire_enc *e, const remote_domain_get_disk_errors_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -23811,7 +23811,7 @@ size_t remote_domain_get_disk_errors_args_size(const remote_domain_get_disk_erro
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_disk_errors_args, 4194336u, 32u);
 
-/* struct remote_domain_get_disk_errors_ret */
+/* struct remote_domain_get_disk_errors_ret, remote_protocol.x:3068 */
 static inline int vw_remote_domain_get_disk_errors_ret_encode(virtwire_enc *e, const remote_domain_get_disk_errors_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->errors.errors_len, v->errors.errors_val, REMOTE_DOMAIN_DISK_ERRORS_MAX));
@@ -23863,7 +23863,7 @@ size_t remote_domain_get_disk_errors_ret_size(const remote_domain_get_disk_error
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_disk_errors_ret, 1073743880u, 8u);
 
-/* struct remote_connect_list_all_domains_args */
+/* struct remote_connect_list_all_domains_args, remote_protocol.x:3073 */
 static inline int vw_remote_connect_list_all_domains_args_encode(virtwire_enc *e, const remote_connect_list_all_domains_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->need_results));
@@ -23901,7 +23901,7 @@ size_t remote_connect_list_all_domains_args_size(const remote_connect_list_all_d
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_all_domains_args, 8u, 8u);
 
-/* struct remote_connect_list_all_domains_ret */
+/* struct remote_connect_list_all_domains_ret, remote_protocol.x:3078 */
 static inline int vw_remote_connect_list_all_domains_ret_encode(virtwire_enc *e, const remote_connect_list_all_domains_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->domains.domains_len, v->domains.domains_val, REMOTE_DOMAIN_LIST_MAX));
@@ -23953,7 +23953,7 @@ size_t remote_connect_list_all_domains_ret_size(const remote_connect_list_all_do
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_all_domains_ret, 68719869960u, 8u);
 
-/* struct remote_connect_list_all_storage_pools_args */
+/* struct remote_connect_list_all_storage_pools_args, remote_protocol.x:3083 */
 static inline int vw_remote_connect_list_all_storage_pools_args_encode(virtwire_enc *e, const remote_connect_list_all_storage_pools_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->need_results));
@@ -23991,7 +23991,7 @@ size_t remote_connect_list_all_storage_pools_args_size(const remote_connect_list
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_all_storage_pools_args, 8u, 8u);
 
-/* struct remote_connect_list_all_storage_pools_ret */
+/* struct remote_connect_list_all_storage_pools_ret, remote_protocol.x:3088 */
 static inline int vw_remote_connect_list_all_storage_pools_ret_encode(virtwire_enc *e, const remote_connect_list_all_storage_pools_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->pools.pools_len, v->pools.pools_val, REMOTE_STORAGE_POOL_LIST_MAX));
@@ -24043,7 +24043,7 @@ size_t remote_connect_list_all_storage_pools_ret_size(const remote_connect_list_
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_all_storage_pools_ret, 68719804424u, 8u);
 
-/* struct remote_storage_pool_list_all_volumes_args */
+/* struct remote_storage_pool_list_all_volumes_args, remote_protocol.x:3093 */
 static inline int vw_remote_storage_pool_list_all_volumes_args_encode(virtwire_enc *e, const remote_storage_pool_list_all_volumes_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_storage_pool_encode(e, &v->pool));
@@ -24084,7 +24084,7 @@ size_t remote_storage_pool_list_all_volumes_args_size(const remote_storage_pool_
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_list_all_volumes_args, 4194332u, 28u);
 
-/* struct remote_storage_pool_list_all_volumes_ret */
+/* struct remote_storage_pool_list_all_volumes_ret, remote_protocol.x:3099 */
 static inline int vw_remote_storage_pool_list_all_volumes_ret_encode(virtwire_enc *e, const remote_storage_pool_list_all_volumes_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->vols.vols_len, v->vols.vols_val, REMOTE_STORAGE_VOL_LIST_MAX));
@@ -24136,7 +24136,7 @@ size_t remote_storage_pool_list_all_volumes_ret_size(const remote_storage_pool_l
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_list_all_volumes_ret, 206158626824u, 8u);
 
-/* struct remote_connect_list_all_networks_args */
+/* struct remote_connect_list_all_networks_args, remote_protocol.x:3104 */
 static inline int vw_remote_connect_list_all_networks_args_encode(virtwire_enc *e, const remote_connect_list_all_networks_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->need_results));
@@ -24174,7 +24174,7 @@ size_t remote_connect_list_all_networks_args_size(const remote_connect_list_all_
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_all_networks_args, 8u, 8u);
 
-/* struct remote_connect_list_all_networks_ret */
+/* struct remote_connect_list_all_networks_ret, remote_protocol.x:3109 */
 static inline int vw_remote_connect_list_all_networks_ret_encode(virtwire_enc *e, const remote_connect_list_all_networks_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->nets.nets_len, v->nets.nets_val, REMOTE_NETWORK_LIST_MAX));
@@ -24226,7 +24226,7 @@ size_t remote_connect_list_all_networks_ret_size(const remote_connect_list_all_n
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_all_networks_ret, 68719804424u, 8u);
 
-/* struct remote_connect_list_all_interfaces_args */
+/* struct remote_connect_list_all_interfaces_args, remote_protocol.x:3114 */
 static inline int vw_remote_connect_list_all_interfaces_args_encode(virtwire_enc *e, const remote_connect_list_all_interfaces_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->need_results));
@@ -24264,7 +24264,7 @@ size_t remote_connect_list_all_interfaces_args_size(const remote_connect_list_al
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_all_interfaces_args, 8u, 8u);
 
-/* struct remote_connect_list_all_interfaces_ret */
+/* struct remote_connect_list_all_interfaces_ret, remote_protocol.x:3119 */
 static inline int vw_remote_connect_list_all_interfaces_ret_encode(virtwire_enc *e, const remote_connect_list_all_interfaces_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->ifaces.ifaces_len, v->ifaces.ifaces_val, REMOTE_INTERFACE_LIST_MAX));
@@ -24316,7 +24316,7 @@ size_t remote_connect_list_all_interfaces_ret_size(const remote_connect_list_all
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_all_interfaces_ret, 137439084552u, 8u);
 
-/* struct remote_connect_list_all_node_devices_args */
+/* struct remote_connect_list_all_node_devices_args, remote_protocol.x:3124 */
 static inline int vw_remote_connect_list_all_node_devices_args_encode(virtwire_enc *e, const remote_connect_list_all_node_devices_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->need_results));
@@ -24354,7 +24354,7 @@ size_t remote_connect_list_all_node_devices_args_size(const remote_connect_list_
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_all_node_devices_args, 8u, 8u);
 
-/* struct remote_connect_list_all_node_devices_ret */
+/* struct remote_connect_list_all_node_devices_ret, remote_protocol.x:3129 */
 static inline int vw_remote_connect_list_all_node_devices_ret_encode(virtwire_enc *e, const remote_connect_list_all_node_devices_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->devices.devices_len, v->devices.devices_val, REMOTE_NODE_DEVICE_LIST_MAX));
@@ -24406,7 +24406,7 @@ size_t remote_connect_list_all_node_devices_ret_size(const remote_connect_list_a
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_all_node_devices_ret, 274878169096u, 8u);
 
-/* struct remote_connect_list_all_nwfilters_args */
+/* struct remote_connect_list_all_nwfilters_args, remote_protocol.x:3134 */
 static inline int vw_remote_connect_list_all_nwfilters_args_encode(virtwire_enc *e, const remote_connect_list_all_nwfilters_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->need_results));
@@ -24444,7 +24444,7 @@ size_t remote_connect_list_all_nwfilters_args_size(const remote_connect_list_all
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_all_nwfilters_args, 8u, 8u);
 
-/* struct remote_connect_list_all_nwfilters_ret */
+/* struct remote_connect_list_all_nwfilters_ret, remote_protocol.x:3139 */
 static inline int vw_remote_connect_list_all_nwfilters_ret_encode(virtwire_enc *e, const remote_connect_list_all_nwfilters_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->filters.filters_len, v->filters.filters_val, REMOTE_NWFILTER_LIST_MAX));
@@ -24496,7 +24496,7 @@ size_t remote_connect_list_all_nwfilters_ret_size(const remote_connect_list_all_
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_all_nwfilters_ret, 68719804424u, 8u);
 
-/* struct remote_connect_list_all_secrets_args */
+/* struct remote_connect_list_all_secrets_args, remote_protocol.x:3144 */
 static inline int vw_remote_connect_list_all_secrets_args_encode(virtwire_enc *e, const remote_connect_list_all_secrets_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->need_results));
@@ -24534,7 +24534,7 @@ size_t remote_connect_list_all_secrets_args_size(const remote_connect_list_all_s
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_all_secrets_args, 8u, 8u);
 
-/* struct remote_connect_list_all_secrets_ret */
+/* struct remote_connect_list_all_secrets_ret, remote_protocol.x:3149 */
 static inline int vw_remote_connect_list_all_secrets_ret_encode(virtwire_enc *e, const remote_connect_list_all_secrets_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->secrets.secrets_len, v->secrets.secrets_val, REMOTE_SECRET_LIST_MAX));
@@ -24586,7 +24586,7 @@ size_t remote_connect_list_all_secrets_ret_size(const remote_connect_list_all_se
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_all_secrets_ret, 68719869960u, 8u);
 
-/* struct remote_node_set_memory_parameters_args */
+/* struct remote_node_set_memory_parameters_args, remote_protocol.x:3154 */
 static inline int vw_remote_node_set_memory_parameters_args_encode(virtwire_enc *e, const remote_node_set_memory_parameters_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->params.params_len, v->params.params_val, REMOTE_NODE_MEMORY_PARAMETERS_MAX));
@@ -24638,7 +24638,7 @@ size_t remote_node_set_memory_parameters_args_size(const remote_node_set_memory_
 
 VIRTWIRE_DEFINE_TYPE(remote_node_set_memory_parameters_args, 536871688u, 8u);
 
-/* struct remote_node_get_memory_parameters_args */
+/* struct remote_node_get_memory_parameters_args, remote_protocol.x:3159 */
 static inline int vw_remote_node_get_memory_parameters_args_encode(virtwire_enc *e, const remote_node_get_memory_parameters_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->nparams));
@@ -24676,7 +24676,7 @@ size_t remote_node_get_memory_parameters_args_size(const remote_node_get_memory_
 
 VIRTWIRE_DEFINE_TYPE(remote_node_get_memory_parameters_args, 8u, 8u);
 
-/* struct remote_node_get_memory_parameters_ret */
+/* struct remote_node_get_memory_parameters_ret, remote_protocol.x:3164 */
 static inline int vw_remote_node_get_memory_parameters_ret_encode(virtwire_enc *e, const remote_node_get_memory_parameters_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->params.params_len, v->params.params_val, REMOTE_NODE_MEMORY_PARAMETERS_MAX));
@@ -24728,7 +24728,7 @@ size_t remote_node_get_memory_parameters_ret_size(const remote_node_get_memory_p
 
 VIRTWIRE_DEFINE_TYPE(remote_node_get_memory_parameters_ret, 536871688u, 8u);
 
-/* struct remote_node_get_cpu_map_args */
+/* struct remote_node_get_cpu_map_args, remote_protocol.x:3169 */
 static inline int vw_remote_node_get_cpu_map_args_encode(virtwire_enc *e, const remote_node_get_cpu_map_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->need_map));
@@ -24768,7 +24768,7 @@ size_t remote_node_get_cpu_map_args_size(const remote_node_get_cpu_map_args *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_node_get_cpu_map_args, 12u, 12u);
 
-/* struct remote_node_get_cpu_map_ret */
+/* struct remote_node_get_cpu_map_ret, remote_protocol.x:3175 */
 static inline int vw_remote_node_get_cpu_map_ret_encode(virtwire_enc *e, const remote_node_get_cpu_map_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_opaque(e, v->cpumap.cpumap_val, v->cpumap.cpumap_len, REMOTE_CPUMAP_MAX));
@@ -24811,7 +24811,7 @@ size_t remote_node_get_cpu_map_ret_size(const remote_node_get_cpu_map_ret *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_node_get_cpu_map_ret, 2060u, 12u);
 
-/* struct remote_domain_fstrim_args */
+/* struct remote_domain_fstrim_args, remote_protocol.x:3181 */
 static inline int vw_remote_domain_fstrim_args_encode(virtwire_enc *e, const remote_domain_fstrim_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -24856,7 +24856,7 @@ size_t remote_domain_fstrim_args_size(const remote_domain_fstrim_args *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_fstrim_args, 8388652u, 40u);
 
-/* struct remote_domain_get_time_args */
+/* struct remote_domain_get_time_args, remote_protocol.x:3188 */
 static inline int vw_remote_domain_get_time_args_encode(virtwire_enc *e, const remote_domain_get_time_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -24895,7 +24895,7 @@ size_t remote_domain_get_time_args_size(const remote_domain_get_time_args *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_time_args, 4194332u, 28u);
 
-/* struct remote_domain_get_time_ret */
+/* struct remote_domain_get_time_ret, remote_protocol.x:3193 */
 static inline int vw_remote_domain_get_time_ret_encode(virtwire_enc *e, const remote_domain_get_time_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i64(e, v->seconds));
@@ -24933,7 +24933,7 @@ size_t remote_domain_get_time_ret_size(const remote_domain_get_time_ret *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_time_ret, 12u, 12u);
 
-/* struct remote_domain_set_time_args */
+/* struct remote_domain_set_time_args, remote_protocol.x:3198 */
 static inline int vw_remote_domain_set_time_args_encode(virtwire_enc *e, const remote_domain_set_time_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -24976,7 +24976,7 @@ size_t remote_domain_set_time_args_size(const remote_domain_set_time_args *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_set_time_args, 4194344u, 40u);
 
-/* struct remote_domain_migrate_begin3_params_args */
+/* struct remote_domain_migrate_begin3_params_args, remote_protocol.x:3205 */
 static inline int vw_remote_domain_migrate_begin3_params_args_encode(virtwire_enc *e, const remote_domain_migrate_begin3_params_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -25032,7 +25032,7 @@ size_t remote_domain_migrate_begin3_params_args_size(const remote_domain_migrate
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_begin3_params_args, 541066016u, 32u);
 
-/* struct remote_domain_migrate_begin3_params_ret */
+/* struct remote_domain_migrate_begin3_params_ret, remote_protocol.x:3211 */
 static inline int vw_remote_domain_migrate_begin3_params_ret_encode(virtwire_enc *e, const remote_domain_migrate_begin3_params_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_opaque(e, v->cookie_out.cookie_out_val, v->cookie_out.cookie_out_len, REMOTE_MIGRATE_COOKIE_MAX));
@@ -25075,7 +25075,7 @@ size_t remote_domain_migrate_begin3_params_ret_size(const remote_domain_migrate_
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_begin3_params_ret, 8388616u, 8u);
 
-/* struct remote_domain_migrate_prepare3_params_args */
+/* struct remote_domain_migrate_prepare3_params_args, remote_protocol.x:3216 */
 static inline int vw_remote_domain_migrate_prepare3_params_args_encode(virtwire_enc *e, const remote_domain_migrate_prepare3_params_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->params.params_len, v->params.params_val, REMOTE_DOMAIN_MIGRATE_PARAM_LIST_MAX));
@@ -25133,7 +25133,7 @@ size_t remote_domain_migrate_prepare3_params_args_size(const remote_domain_migra
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_prepare3_params_args, 541065996u, 12u);
 
-/* struct remote_domain_migrate_prepare3_params_ret */
+/* struct remote_domain_migrate_prepare3_params_ret, remote_protocol.x:3222 */
 static inline int vw_remote_domain_migrate_prepare3_params_ret_encode(virtwire_enc *e, const remote_domain_migrate_prepare3_params_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_opaque(e, v->cookie_out.cookie_out_val, v->cookie_out.cookie_out_len, REMOTE_MIGRATE_COOKIE_MAX));
@@ -25176,7 +25176,7 @@ size_t remote_domain_migrate_prepare3_params_ret_size(const remote_domain_migrat
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_prepare3_params_ret, 8388620u, 8u);
 
-/* struct remote_domain_migrate_prepare_tunnel3_params_args */
+/* struct remote_domain_migrate_prepare_tunnel3_params_args, remote_protocol.x:3227 */
 static inline int vw_remote_domain_migrate_prepare_tunnel3_params_args_encode(virtwire_enc *e, const remote_domain_migrate_prepare_tunnel3_params_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->params.params_len, v->params.params_val, REMOTE_DOMAIN_MIGRATE_PARAM_LIST_MAX));
@@ -25234,7 +25234,7 @@ size_t remote_domain_migrate_prepare_tunnel3_params_args_size(const remote_domai
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_prepare_tunnel3_params_args, 541065996u, 12u);
 
-/* struct remote_domain_migrate_prepare_tunnel3_params_ret */
+/* struct remote_domain_migrate_prepare_tunnel3_params_ret, remote_protocol.x:3233 */
 static inline int vw_remote_domain_migrate_prepare_tunnel3_params_ret_encode(virtwire_enc *e, const remote_domain_migrate_prepare_tunnel3_params_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_opaque(e, v->cookie_out.cookie_out_val, v->cookie_out.cookie_out_len, REMOTE_MIGRATE_COOKIE_MAX));
@@ -25273,7 +25273,7 @@ size_t remote_domain_migrate_prepare_tunnel3_params_ret_size(const remote_domain
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_prepare_tunnel3_params_ret, 4194308u, 4u);
 
-/* struct remote_domain_migrate_perform3_params_args */
+/* struct remote_domain_migrate_perform3_params_args, remote_protocol.x:3237 */
 static inline int vw_remote_domain_migrate_perform3_params_args_encode(virtwire_enc *e, const remote_domain_migrate_perform3_params_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -25339,7 +25339,7 @@ size_t remote_domain_migrate_perform3_params_args_size(const remote_domain_migra
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_perform3_params_args, 549454636u, 40u);
 
-/* struct remote_domain_migrate_perform3_params_ret */
+/* struct remote_domain_migrate_perform3_params_ret, remote_protocol.x:3245 */
 static inline int vw_remote_domain_migrate_perform3_params_ret_encode(virtwire_enc *e, const remote_domain_migrate_perform3_params_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_opaque(e, v->cookie_out.cookie_out_val, v->cookie_out.cookie_out_len, REMOTE_MIGRATE_COOKIE_MAX));
@@ -25378,7 +25378,7 @@ size_t remote_domain_migrate_perform3_params_ret_size(const remote_domain_migrat
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_perform3_params_ret, 4194308u, 4u);
 
-/* struct remote_domain_migrate_finish3_params_args */
+/* struct remote_domain_migrate_finish3_params_args, remote_protocol.x:3249 */
 static inline int vw_remote_domain_migrate_finish3_params_args_encode(virtwire_enc *e, const remote_domain_migrate_finish3_params_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->params.params_len, v->params.params_val, REMOTE_DOMAIN_MIGRATE_PARAM_LIST_MAX));
@@ -25438,7 +25438,7 @@ size_t remote_domain_migrate_finish3_params_args_size(const remote_domain_migrat
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_finish3_params_args, 541066000u, 16u);
 
-/* struct remote_domain_migrate_finish3_params_ret */
+/* struct remote_domain_migrate_finish3_params_ret, remote_protocol.x:3256 */
 static inline int vw_remote_domain_migrate_finish3_params_ret_encode(virtwire_enc *e, const remote_domain_migrate_finish3_params_ret *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -25481,7 +25481,7 @@ size_t remote_domain_migrate_finish3_params_ret_size(const remote_domain_migrate
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_finish3_params_ret, 8388636u, 28u);
 
-/* struct remote_domain_migrate_confirm3_params_args */
+/* struct remote_domain_migrate_confirm3_params_args, remote_protocol.x:3261 */
 static inline int vw_remote_domain_migrate_confirm3_params_args_encode(virtwire_enc *e, const remote_domain_migrate_confirm3_params_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -25545,7 +25545,7 @@ size_t remote_domain_migrate_confirm3_params_args_size(const remote_domain_migra
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_confirm3_params_args, 545260328u, 40u);
 
-/* struct remote_domain_event_device_removed_msg */
+/* struct remote_domain_event_device_removed_msg, remote_protocol.x:3272 */
 static inline int vw_remote_domain_event_device_removed_msg_encode(virtwire_enc *e, const remote_domain_event_device_removed_msg *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -25586,7 +25586,7 @@ size_t remote_domain_event_device_removed_msg_size(const remote_domain_event_dev
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_device_removed_msg, 8388636u, 28u);
 
-/* struct remote_domain_event_callback_device_removed_msg */
+/* struct remote_domain_event_callback_device_removed_msg, remote_protocol.x:3276 */
 static inline int vw_remote_domain_event_callback_device_removed_msg_encode(virtwire_enc *e, const remote_domain_event_callback_device_removed_msg *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
@@ -25625,7 +25625,7 @@ size_t remote_domain_event_callback_device_removed_msg_size(const remote_domain_
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_callback_device_removed_msg, 8388640u, 32u);
 
-/* struct remote_domain_event_block_job_2_msg */
+/* struct remote_domain_event_block_job_2_msg, remote_protocol.x:3281 */
 static inline int vw_remote_domain_event_block_job_2_msg_encode(virtwire_enc *e, const remote_domain_event_block_job_2_msg *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
@@ -25672,7 +25672,7 @@ size_t remote_domain_event_block_job_2_msg_size(const remote_domain_event_block_
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_block_job_2_msg, 8388648u, 40u);
 
-/* struct remote_domain_event_block_threshold_msg */
+/* struct remote_domain_event_block_threshold_msg, remote_protocol.x:3289 */
 static inline int vw_remote_domain_event_block_threshold_msg_encode(virtwire_enc *e, const remote_domain_event_block_threshold_msg *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
@@ -25723,7 +25723,7 @@ size_t remote_domain_event_block_threshold_msg_size(const remote_domain_event_bl
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_block_threshold_msg, 12582968u, 52u);
 
-/* struct remote_domain_event_callback_tunable_msg */
+/* struct remote_domain_event_callback_tunable_msg, remote_protocol.x:3298 */
 static inline int vw_remote_domain_event_callback_tunable_msg_encode(virtwire_enc *e, const remote_domain_event_callback_tunable_msg *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
@@ -25779,7 +25779,7 @@ size_t remote_domain_event_callback_tunable_msg_size(const remote_domain_event_c
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_callback_tunable_msg, 17184088096u, 32u);
 
-/* struct remote_domain_event_callback_device_added_msg */
+/* struct remote_domain_event_callback_device_added_msg, remote_protocol.x:3304 */
 static inline int vw_remote_domain_event_callback_device_added_msg_encode(virtwire_enc *e, const remote_domain_event_callback_device_added_msg *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
@@ -25822,7 +25822,7 @@ size_t remote_domain_event_callback_device_added_msg_size(const remote_domain_ev
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_callback_device_added_msg, 8388640u, 32u);
 
-/* struct remote_connect_event_connection_closed_msg */
+/* struct remote_connect_event_connection_closed_msg, remote_protocol.x:3310 */
 static inline int vw_remote_connect_event_connection_closed_msg_encode(virtwire_enc *e, const remote_connect_event_connection_closed_msg *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->reason));
@@ -25858,7 +25858,7 @@ size_t remote_connect_event_connection_closed_msg_size(const remote_connect_even
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_event_connection_closed_msg, 4u, 4u);
 
-/* struct remote_connect_get_cpu_model_names_args */
+/* struct remote_connect_get_cpu_model_names_args, remote_protocol.x:3314 */
 static inline int vw_remote_connect_get_cpu_model_names_args_encode(virtwire_enc *e, const remote_connect_get_cpu_model_names_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->arch, REMOTE_STRING_MAX));
@@ -25899,7 +25899,7 @@ size_t remote_connect_get_cpu_model_names_args_size(const remote_connect_get_cpu
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_get_cpu_model_names_args, 4194316u, 12u);
 
-/* struct remote_connect_get_cpu_model_names_ret */
+/* struct remote_connect_get_cpu_model_names_ret, remote_protocol.x:3320 */
 static inline int vw_remote_connect_get_cpu_model_names_ret_encode(virtwire_enc *e, const remote_connect_get_cpu_model_names_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->models.models_len, v->models.models_val, REMOTE_CONNECT_CPU_MODELS_MAX));
@@ -25951,7 +25951,7 @@ size_t remote_connect_get_cpu_model_names_ret_size(const remote_connect_get_cpu_
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_get_cpu_model_names_ret, 34359771144u, 8u);
 
-/* struct remote_connect_network_event_register_any_args */
+/* struct remote_connect_network_event_register_any_args, remote_protocol.x:3325 */
 static inline int vw_remote_connect_network_event_register_any_args_encode(virtwire_enc *e, const remote_connect_network_event_register_any_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->eventID));
@@ -25990,7 +25990,7 @@ size_t remote_connect_network_event_register_any_args_size(const remote_connect_
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_network_event_register_any_args, 4194332u, 8u);
 
-/* struct remote_connect_network_event_register_any_ret */
+/* struct remote_connect_network_event_register_any_ret, remote_protocol.x:3330 */
 static inline int vw_remote_connect_network_event_register_any_ret_encode(virtwire_enc *e, const remote_connect_network_event_register_any_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
@@ -26026,7 +26026,7 @@ size_t remote_connect_network_event_register_any_ret_size(const remote_connect_n
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_network_event_register_any_ret, 4u, 4u);
 
-/* struct remote_connect_network_event_deregister_any_args */
+/* struct remote_connect_network_event_deregister_any_args, remote_protocol.x:3334 */
 static inline int vw_remote_connect_network_event_deregister_any_args_encode(virtwire_enc *e, const remote_connect_network_event_deregister_any_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
@@ -26062,7 +26062,7 @@ size_t remote_connect_network_event_deregister_any_args_size(const remote_connec
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_network_event_deregister_any_args, 4u, 4u);
 
-/* struct remote_network_event_lifecycle_msg */
+/* struct remote_network_event_lifecycle_msg, remote_protocol.x:3338 */
 static inline int vw_remote_network_event_lifecycle_msg_encode(virtwire_enc *e, const remote_network_event_lifecycle_msg *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
@@ -26105,7 +26105,7 @@ size_t remote_network_event_lifecycle_msg_size(const remote_network_event_lifecy
 
 VIRTWIRE_DEFINE_TYPE(remote_network_event_lifecycle_msg, 4194336u, 32u);
 
-/* struct remote_network_event_callback_metadata_change_msg */
+/* struct remote_network_event_callback_metadata_change_msg, remote_protocol.x:3345 */
 static inline int vw_remote_network_event_callback_metadata_change_msg_encode(virtwire_enc *e, const remote_network_event_callback_metadata_change_msg *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
@@ -26150,7 +26150,7 @@ size_t remote_network_event_callback_metadata_change_msg_size(const remote_netwo
 
 VIRTWIRE_DEFINE_TYPE(remote_network_event_callback_metadata_change_msg, 8388644u, 32u);
 
-/* struct remote_network_set_metadata_args */
+/* struct remote_network_set_metadata_args, remote_protocol.x:3352 */
 static inline int vw_remote_network_set_metadata_args_encode(virtwire_enc *e, const remote_network_set_metadata_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_network_encode(e, &v->network));
@@ -26203,7 +26203,7 @@ size_t remote_network_set_metadata_args_size(const remote_network_set_metadata_a
 
 VIRTWIRE_DEFINE_TYPE(remote_network_set_metadata_args, 16777268u, 40u);
 
-/* struct remote_network_get_metadata_args */
+/* struct remote_network_get_metadata_args, remote_protocol.x:3361 */
 static inline int vw_remote_network_get_metadata_args_encode(virtwire_enc *e, const remote_network_get_metadata_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_network_encode(e, &v->network));
@@ -26248,7 +26248,7 @@ size_t remote_network_get_metadata_args_size(const remote_network_get_metadata_a
 
 VIRTWIRE_DEFINE_TYPE(remote_network_get_metadata_args, 8388644u, 32u);
 
-/* struct remote_network_get_metadata_ret */
+/* struct remote_network_get_metadata_ret, remote_protocol.x:3368 */
 static inline int vw_remote_network_get_metadata_ret_encode(virtwire_enc *e, const remote_network_get_metadata_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->metadata, REMOTE_STRING_MAX));
@@ -26285,7 +26285,7 @@ size_t remote_network_get_metadata_ret_size(const remote_network_get_metadata_re
 
 VIRTWIRE_DEFINE_TYPE(remote_network_get_metadata_ret, 4194308u, 4u);
 
-/* struct remote_connect_storage_pool_event_register_any_args */
+/* struct remote_connect_storage_pool_event_register_any_args, remote_protocol.x:3372 */
 static inline int vw_remote_connect_storage_pool_event_register_any_args_encode(virtwire_enc *e, const remote_connect_storage_pool_event_register_any_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->eventID));
@@ -26324,7 +26324,7 @@ size_t remote_connect_storage_pool_event_register_any_args_size(const remote_con
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_storage_pool_event_register_any_args, 4194332u, 8u);
 
-/* struct remote_connect_storage_pool_event_register_any_ret */
+/* struct remote_connect_storage_pool_event_register_any_ret, remote_protocol.x:3377 */
 static inline int vw_remote_connect_storage_pool_event_register_any_ret_encode(virtwire_enc *e, const remote_connect_storage_pool_event_register_any_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
@@ -26360,7 +26360,7 @@ size_t remote_connect_storage_pool_event_register_any_ret_size(const remote_conn
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_storage_pool_event_register_any_ret, 4u, 4u);
 
-/* struct remote_connect_storage_pool_event_deregister_any_args */
+/* struct remote_connect_storage_pool_event_deregister_any_args, remote_protocol.x:3381 */
 static inline int vw_remote_connect_storage_pool_event_deregister_any_args_encode(virtwire_enc *e, const remote_connect_storage_pool_event_deregister_any_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
@@ -26396,7 +26396,7 @@ size_t remote_connect_storage_pool_event_deregister_any_args_size(const remote_c
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_storage_pool_event_deregister_any_args, 4u, 4u);
 
-/* struct remote_storage_pool_event_lifecycle_msg */
+/* struct remote_storage_pool_event_lifecycle_msg, remote_protocol.x:3385 */
 static inline int vw_remote_storage_pool_event_lifecycle_msg_encode(virtwire_enc *e, const remote_storage_pool_event_lifecycle_msg *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
@@ -26439,7 +26439,7 @@ size_t remote_storage_pool_event_lifecycle_msg_size(const remote_storage_pool_ev
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_event_lifecycle_msg, 4194336u, 32u);
 
-/* struct remote_storage_pool_event_refresh_msg */
+/* struct remote_storage_pool_event_refresh_msg, remote_protocol.x:3392 */
 static inline int vw_remote_storage_pool_event_refresh_msg_encode(virtwire_enc *e, const remote_storage_pool_event_refresh_msg *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
@@ -26478,7 +26478,7 @@ size_t remote_storage_pool_event_refresh_msg_size(const remote_storage_pool_even
 
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_event_refresh_msg, 4194328u, 24u);
 
-/* struct remote_connect_node_device_event_register_any_args */
+/* struct remote_connect_node_device_event_register_any_args, remote_protocol.x:3397 */
 static inline int vw_remote_connect_node_device_event_register_any_args_encode(virtwire_enc *e, const remote_connect_node_device_event_register_any_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->eventID));
@@ -26517,7 +26517,7 @@ size_t remote_connect_node_device_event_register_any_args_size(const remote_conn
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_node_device_event_register_any_args, 4194316u, 8u);
 
-/* struct remote_connect_node_device_event_register_any_ret */
+/* struct remote_connect_node_device_event_register_any_ret, remote_protocol.x:3402 */
 static inline int vw_remote_connect_node_device_event_register_any_ret_encode(virtwire_enc *e, const remote_connect_node_device_event_register_any_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
@@ -26553,7 +26553,7 @@ size_t remote_connect_node_device_event_register_any_ret_size(const remote_conne
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_node_device_event_register_any_ret, 4u, 4u);
 
-/* struct remote_connect_node_device_event_deregister_any_args */
+/* struct remote_connect_node_device_event_deregister_any_args, remote_protocol.x:3406 */
 static inline int vw_remote_connect_node_device_event_deregister_any_args_encode(virtwire_enc *e, const remote_connect_node_device_event_deregister_any_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
@@ -26589,7 +26589,7 @@ size_t remote_connect_node_device_event_deregister_any_args_size(const remote_co
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_node_device_event_deregister_any_args, 4u, 4u);
 
-/* struct remote_node_device_event_lifecycle_msg */
+/* struct remote_node_device_event_lifecycle_msg, remote_protocol.x:3410 */
 static inline int vw_remote_node_device_event_lifecycle_msg_encode(virtwire_enc *e, const remote_node_device_event_lifecycle_msg *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
@@ -26632,7 +26632,7 @@ size_t remote_node_device_event_lifecycle_msg_size(const remote_node_device_even
 
 VIRTWIRE_DEFINE_TYPE(remote_node_device_event_lifecycle_msg, 4194320u, 16u);
 
-/* struct remote_node_device_event_update_msg */
+/* struct remote_node_device_event_update_msg, remote_protocol.x:3417 */
 static inline int vw_remote_node_device_event_update_msg_encode(virtwire_enc *e, const remote_node_device_event_update_msg *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
@@ -26671,7 +26671,7 @@ size_t remote_node_device_event_update_msg_size(const remote_node_device_event_u
 
 VIRTWIRE_DEFINE_TYPE(remote_node_device_event_update_msg, 4194312u, 8u);
 
-/* struct remote_domain_fsfreeze_args */
+/* struct remote_domain_fsfreeze_args, remote_protocol.x:3422 */
 static inline int vw_remote_domain_fsfreeze_args_encode(virtwire_enc *e, const remote_domain_fsfreeze_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -26727,7 +26727,7 @@ size_t remote_domain_fsfreeze_args_size(const remote_domain_fsfreeze_args *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_fsfreeze_args, 1077937184u, 32u);
 
-/* struct remote_domain_fsfreeze_ret */
+/* struct remote_domain_fsfreeze_ret, remote_protocol.x:3428 */
 static inline int vw_remote_domain_fsfreeze_ret_encode(virtwire_enc *e, const remote_domain_fsfreeze_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->filesystems));
@@ -26763,7 +26763,7 @@ size_t remote_domain_fsfreeze_ret_size(const remote_domain_fsfreeze_ret *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_fsfreeze_ret, 4u, 4u);
 
-/* struct remote_domain_fsthaw_args */
+/* struct remote_domain_fsthaw_args, remote_protocol.x:3432 */
 static inline int vw_remote_domain_fsthaw_args_encode(virtwire_enc *e, const remote_domain_fsthaw_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -26819,7 +26819,7 @@ size_t remote_domain_fsthaw_args_size(const remote_domain_fsthaw_args *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_fsthaw_args, 1077937184u, 32u);
 
-/* struct remote_domain_fsthaw_ret */
+/* struct remote_domain_fsthaw_ret, remote_protocol.x:3438 */
 static inline int vw_remote_domain_fsthaw_ret_encode(virtwire_enc *e, const remote_domain_fsthaw_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->filesystems));
@@ -26855,7 +26855,7 @@ size_t remote_domain_fsthaw_ret_size(const remote_domain_fsthaw_ret *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_fsthaw_ret, 4u, 4u);
 
-/* struct remote_node_get_free_pages_args */
+/* struct remote_node_get_free_pages_args, remote_protocol.x:3442 */
 static inline int vw_remote_node_get_free_pages_args_encode(virtwire_enc *e, const remote_node_get_free_pages_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->pages.pages_len, v->pages.pages_val, REMOTE_NODE_MAX_CELLS));
@@ -26908,7 +26908,7 @@ size_t remote_node_get_free_pages_args_size(const remote_node_get_free_pages_arg
 
 VIRTWIRE_DEFINE_TYPE(remote_node_get_free_pages_args, 4112u, 16u);
 
-/* struct remote_node_get_free_pages_ret */
+/* struct remote_node_get_free_pages_ret, remote_protocol.x:3449 */
 static inline int vw_remote_node_get_free_pages_ret_encode(virtwire_enc *e, const remote_node_get_free_pages_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->counts.counts_len, v->counts.counts_val, REMOTE_NODE_MAX_CELLS));
@@ -26955,7 +26955,7 @@ size_t remote_node_get_free_pages_ret_size(const remote_node_get_free_pages_ret 
 
 VIRTWIRE_DEFINE_TYPE(remote_node_get_free_pages_ret, 8196u, 4u);
 
-/* struct remote_node_alloc_pages_args */
+/* struct remote_node_alloc_pages_args, remote_protocol.x:3453 */
 static inline int vw_remote_node_alloc_pages_args_encode(virtwire_enc *e, const remote_node_alloc_pages_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->pageSizes.pageSizes_len, v->pageSizes.pageSizes_val, REMOTE_NODE_MAX_CELLS));
@@ -27022,7 +27022,7 @@ size_t remote_node_alloc_pages_args_size(const remote_node_alloc_pages_args *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_node_alloc_pages_args, 12308u, 20u);
 
-/* struct remote_node_alloc_pages_ret */
+/* struct remote_node_alloc_pages_ret, remote_protocol.x:3461 */
 static inline int vw_remote_node_alloc_pages_ret_encode(virtwire_enc *e, const remote_node_alloc_pages_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->ret));
@@ -27058,7 +27058,7 @@ size_t remote_node_alloc_pages_ret_size(const remote_node_alloc_pages_ret *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_node_alloc_pages_ret, 4u, 4u);
 
-/* struct remote_network_dhcp_lease */
+/* struct remote_network_dhcp_lease, remote_protocol.x:3465 */
 static inline int vw_remote_network_dhcp_lease_encode(virtwire_enc *e, const remote_network_dhcp_lease *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->iface, REMOTE_STRING_MAX));
@@ -27121,7 +27121,7 @@ size_t remote_network_dhcp_lease_size(const remote_network_dhcp_lease *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_network_dhcp_lease, 25165880u, 40u);
 
-/* struct remote_network_get_dhcp_leases_args */
+/* struct remote_network_get_dhcp_leases_args, remote_protocol.x:3477 */
 static inline int vw_remote_network_get_dhcp_leases_args_encode(virtwire_enc *e, const remote_network_get_dhcp_leases_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_network_encode(e, &v->net));
@@ -27166,7 +27166,7 @@ size_t remote_network_get_dhcp_leases_args_size(const remote_network_get_dhcp_le
 
 VIRTWIRE_DEFINE_TYPE(remote_network_get_dhcp_leases_args, 8388644u, 32u);
 
-/* struct remote_network_get_dhcp_leases_ret */
+/* struct remote_network_get_dhcp_leases_ret, remote_protocol.x:3484 */
 static inline int vw_remote_network_get_dhcp_leases_ret_encode(virtwire_enc *e, const remote_network_get_dhcp_leases_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->leases.leases_len, v->leases.leases_val, REMOTE_NETWORK_DHCP_LEASES_MAX));
@@ -27218,7 +27218,7 @@ size_t remote_network_get_dhcp_leases_ret_size(const remote_network_get_dhcp_lea
 
 VIRTWIRE_DEFINE_TYPE(remote_network_get_dhcp_leases_ret, 1649271111688u, 8u);
 
-/* struct remote_domain_stats_record */
+/* struct remote_domain_stats_record, remote_protocol.x:3489 */
 static inline int vw_remote_domain_stats_record_encode(virtwire_enc *e, const remote_domain_stats_record *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -27272,7 +27272,7 @@ size_t remote_domain_stats_record_size(const remote_domain_stats_record *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_stats_record, 2199030595612u, 28u);
 
-/* struct remote_connect_get_all_domain_stats_args */
+/* struct remote_connect_get_all_domain_stats_args, remote_protocol.x:3494 */
 static inline int vw_remote_connect_get_all_domain_stats_args_encode(virtwire_enc *e, const remote_connect_get_all_domain_stats_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->doms.doms_len, v->doms.doms_val, REMOTE_DOMAIN_LIST_MAX));
@@ -27326,7 +27326,7 @@ size_t remote_connect_get_all_domain_stats_args_size(const remote_connect_get_al
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_get_all_domain_stats_args, 68719869964u, 12u);
 
-/* struct remote_domain_event_callback_agent_lifecycle_msg */
+/* struct remote_domain_event_callback_agent_lifecycle_msg, remote_protocol.x:3500 */
 static inline int vw_remote_domain_event_callback_agent_lifecycle_msg_encode(virtwire_enc *e, const remote_domain_event_callback_agent_lifecycle_msg *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
@@ -27369,7 +27369,7 @@ size_t remote_domain_event_callback_agent_lifecycle_msg_size(const remote_domain
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_callback_agent_lifecycle_msg, 4194340u, 36u);
 
-/* struct remote_connect_get_all_domain_stats_ret */
+/* struct remote_connect_get_all_domain_stats_ret, remote_protocol.x:3508 */
 static inline int vw_remote_connect_get_all_domain_stats_ret_encode(virtwire_enc *e, const remote_connect_get_all_domain_stats_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->retStats.retStats_len, v->retStats.retStats_val, REMOTE_DOMAIN_LIST_MAX));
@@ -27419,7 +27419,7 @@ size_t remote_connect_get_all_domain_stats_ret_size(const remote_connect_get_all
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_get_all_domain_stats_ret, 36028917278507012u, 4u);
 
-/* struct remote_domain_fsinfo */
+/* struct remote_domain_fsinfo, remote_protocol.x:3512 */
 static inline int vw_remote_domain_fsinfo_encode(virtwire_enc *e, const remote_domain_fsinfo *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->mountpoint, REMOTE_STRING_MAX));
@@ -27481,7 +27481,7 @@ size_t remote_domain_fsinfo_size(const remote_domain_fsinfo *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_fsinfo, 1086325776u, 16u);
 
-/* struct remote_domain_get_fsinfo_args */
+/* struct remote_domain_get_fsinfo_args, remote_protocol.x:3519 */
 static inline int vw_remote_domain_get_fsinfo_args_encode(virtwire_enc *e, const remote_domain_get_fsinfo_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -27520,7 +27520,7 @@ size_t remote_domain_get_fsinfo_args_size(const remote_domain_get_fsinfo_args *v
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_fsinfo_args, 4194332u, 28u);
 
-/* struct remote_domain_get_fsinfo_ret */
+/* struct remote_domain_get_fsinfo_ret, remote_protocol.x:3524 */
 static inline int vw_remote_domain_get_fsinfo_ret_encode(virtwire_enc *e, const remote_domain_get_fsinfo_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->info.info_len, v->info.info_val, REMOTE_DOMAIN_FSINFO_MAX));
@@ -27572,7 +27572,7 @@ size_t remote_domain_get_fsinfo_ret_size(const remote_domain_get_fsinfo_ret *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_fsinfo_ret, 278099398664u, 8u);
 
-/* struct remote_domain_ip_addr */
+/* struct remote_domain_ip_addr, remote_protocol.x:3529 */
 static inline int vw_remote_domain_ip_addr_encode(virtwire_enc *e, const remote_domain_ip_addr *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->type));
@@ -27613,7 +27613,7 @@ size_t remote_domain_ip_addr_size(const remote_domain_ip_addr *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_ip_addr, 4194316u, 12u);
 
-/* struct remote_domain_interface */
+/* struct remote_domain_interface, remote_protocol.x:3535 */
 static inline int vw_remote_domain_interface_encode(virtwire_enc *e, const remote_domain_interface *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
@@ -27671,7 +27671,7 @@ size_t remote_domain_interface_size(const remote_domain_interface *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_interface, 8598347792u, 12u);
 
-/* struct remote_domain_interface_addresses_args */
+/* struct remote_domain_interface_addresses_args, remote_protocol.x:3541 */
 static inline int vw_remote_domain_interface_addresses_args_encode(virtwire_enc *e, const remote_domain_interface_addresses_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -27712,7 +27712,7 @@ size_t remote_domain_interface_addresses_args_size(const remote_domain_interface
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_interface_addresses_args, 4194336u, 32u);
 
-/* struct remote_domain_interface_addresses_ret */
+/* struct remote_domain_interface_addresses_ret, remote_protocol.x:3547 */
 static inline int vw_remote_domain_interface_addresses_ret_encode(virtwire_enc *e, const remote_domain_interface_addresses_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->ifaces.ifaces_len, v->ifaces.ifaces_val, REMOTE_DOMAIN_INTERFACE_MAX));
@@ -27762,7 +27762,7 @@ size_t remote_domain_interface_addresses_ret_size(const remote_domain_interface_
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_interface_addresses_ret, 17609416278020u, 4u);
 
-/* struct remote_domain_set_user_password_args */
+/* struct remote_domain_set_user_password_args, remote_protocol.x:3551 */
 static inline int vw_remote_domain_set_user_password_args_encode(virtwire_enc *e, const remote_domain_set_user_password_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -27809,7 +27809,7 @@ size_t remote_domain_set_user_password_args_size(const remote_domain_set_user_pa
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_set_user_password_args, 12582956u, 36u);
 
-/* struct remote_domain_rename_args */
+/* struct remote_domain_rename_args, remote_protocol.x:3558 */
 static inline int vw_remote_domain_rename_args_encode(virtwire_enc *e, const remote_domain_rename_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -27852,7 +27852,7 @@ size_t remote_domain_rename_args_size(const remote_domain_rename_args *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_rename_args, 8388644u, 32u);
 
-/* struct remote_domain_rename_ret */
+/* struct remote_domain_rename_ret, remote_protocol.x:3564 */
 static inline int vw_remote_domain_rename_ret_encode(virtwire_enc *e, const remote_domain_rename_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->retcode));
@@ -27888,7 +27888,7 @@ size_t remote_domain_rename_ret_size(const remote_domain_rename_ret *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_rename_ret, 4u, 4u);
 
-/* struct remote_domain_event_callback_migration_iteration_msg */
+/* struct remote_domain_event_callback_migration_iteration_msg, remote_protocol.x:3568 */
 static inline int vw_remote_domain_event_callback_migration_iteration_msg_encode(virtwire_enc *e, const remote_domain_event_callback_migration_iteration_msg *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
@@ -27929,7 +27929,7 @@ size_t remote_domain_event_callback_migration_iteration_msg_size(const remote_do
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_callback_migration_iteration_msg, 4194336u, 32u);
 
-/* struct remote_domain_event_callback_job_completed_msg */
+/* struct remote_domain_event_callback_job_completed_msg, remote_protocol.x:3574 */
 static inline int vw_remote_domain_event_callback_job_completed_msg_encode(virtwire_enc *e, const remote_domain_event_callback_job_completed_msg *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
@@ -27985,7 +27985,7 @@ size_t remote_domain_event_callback_job_completed_msg_size(const remote_domain_e
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_callback_job_completed_msg, 541066016u, 32u);
 
-/* struct remote_domain_migrate_start_post_copy_args */
+/* struct remote_domain_migrate_start_post_copy_args, remote_protocol.x:3580 */
 static inline int vw_remote_domain_migrate_start_post_copy_args_encode(virtwire_enc *e, const remote_domain_migrate_start_post_copy_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -28024,7 +28024,7 @@ size_t remote_domain_migrate_start_post_copy_args_size(const remote_domain_migra
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_start_post_copy_args, 4194332u, 28u);
 
-/* struct remote_domain_event_callback_device_removal_failed_msg */
+/* struct remote_domain_event_callback_device_removal_failed_msg, remote_protocol.x:3585 */
 static inline int vw_remote_domain_event_callback_device_removal_failed_msg_encode(virtwire_enc *e, const remote_domain_event_callback_device_removal_failed_msg *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
@@ -28067,7 +28067,7 @@ size_t remote_domain_event_callback_device_removal_failed_msg_size(const remote_
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_callback_device_removal_failed_msg, 8388640u, 32u);
 
-/* struct remote_domain_get_guest_vcpus_args */
+/* struct remote_domain_get_guest_vcpus_args, remote_protocol.x:3591 */
 static inline int vw_remote_domain_get_guest_vcpus_args_encode(virtwire_enc *e, const remote_domain_get_guest_vcpus_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -28106,7 +28106,7 @@ size_t remote_domain_get_guest_vcpus_args_size(const remote_domain_get_guest_vcp
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_guest_vcpus_args, 4194332u, 28u);
 
-/* struct remote_domain_get_guest_vcpus_ret */
+/* struct remote_domain_get_guest_vcpus_ret, remote_protocol.x:3596 */
 static inline int vw_remote_domain_get_guest_vcpus_ret_encode(virtwire_enc *e, const remote_domain_get_guest_vcpus_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->params.params_len, v->params.params_val, REMOTE_DOMAIN_GUEST_VCPU_PARAMS_MAX));
@@ -28156,7 +28156,7 @@ size_t remote_domain_get_guest_vcpus_ret_size(const remote_domain_get_guest_vcpu
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_guest_vcpus_ret, 536871684u, 4u);
 
-/* struct remote_domain_set_guest_vcpus_args */
+/* struct remote_domain_set_guest_vcpus_args, remote_protocol.x:3600 */
 static inline int vw_remote_domain_set_guest_vcpus_args_encode(virtwire_enc *e, const remote_domain_set_guest_vcpus_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -28201,7 +28201,7 @@ size_t remote_domain_set_guest_vcpus_args_size(const remote_domain_set_guest_vcp
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_set_guest_vcpus_args, 8388644u, 36u);
 
-/* struct remote_domain_set_vcpu_args */
+/* struct remote_domain_set_vcpu_args, remote_protocol.x:3607 */
 static inline int vw_remote_domain_set_vcpu_args_encode(virtwire_enc *e, const remote_domain_set_vcpu_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -28246,7 +28246,7 @@ size_t remote_domain_set_vcpu_args_size(const remote_domain_set_vcpu_args *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_set_vcpu_args, 8388644u, 36u);
 
-/* struct remote_domain_event_callback_metadata_change_msg */
+/* struct remote_domain_event_callback_metadata_change_msg, remote_protocol.x:3615 */
 static inline int vw_remote_domain_event_callback_metadata_change_msg_encode(virtwire_enc *e, const remote_domain_event_callback_metadata_change_msg *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
@@ -28291,7 +28291,7 @@ size_t remote_domain_event_callback_metadata_change_msg_size(const remote_domain
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_callback_metadata_change_msg, 8388648u, 36u);
 
-/* struct remote_domain_event_memory_failure_msg */
+/* struct remote_domain_event_memory_failure_msg, remote_protocol.x:3622 */
 static inline int vw_remote_domain_event_memory_failure_msg_encode(virtwire_enc *e, const remote_domain_event_memory_failure_msg *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
@@ -28336,7 +28336,7 @@ size_t remote_domain_event_memory_failure_msg_size(const remote_domain_event_mem
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_memory_failure_msg, 4194344u, 40u);
 
-/* struct remote_connect_secret_event_register_any_args */
+/* struct remote_connect_secret_event_register_any_args, remote_protocol.x:3630 */
 static inline int vw_remote_connect_secret_event_register_any_args_encode(virtwire_enc *e, const remote_connect_secret_event_register_any_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->eventID));
@@ -28375,7 +28375,7 @@ size_t remote_connect_secret_event_register_any_args_size(const remote_connect_s
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_secret_event_register_any_args, 4194336u, 8u);
 
-/* struct remote_connect_secret_event_register_any_ret */
+/* struct remote_connect_secret_event_register_any_ret, remote_protocol.x:3635 */
 static inline int vw_remote_connect_secret_event_register_any_ret_encode(virtwire_enc *e, const remote_connect_secret_event_register_any_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
@@ -28411,7 +28411,7 @@ size_t remote_connect_secret_event_register_any_ret_size(const remote_connect_se
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_secret_event_register_any_ret, 4u, 4u);
 
-/* struct remote_connect_secret_event_deregister_any_args */
+/* struct remote_connect_secret_event_deregister_any_args, remote_protocol.x:3639 */
 static inline int vw_remote_connect_secret_event_deregister_any_args_encode(virtwire_enc *e, const remote_connect_secret_event_deregister_any_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
@@ -28447,7 +28447,7 @@ size_t remote_connect_secret_event_deregister_any_args_size(const remote_connect
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_secret_event_deregister_any_args, 4u, 4u);
 
-/* struct remote_secret_event_lifecycle_msg */
+/* struct remote_secret_event_lifecycle_msg, remote_protocol.x:3643 */
 static inline int vw_remote_secret_event_lifecycle_msg_encode(virtwire_enc *e, const remote_secret_event_lifecycle_msg *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
@@ -28490,7 +28490,7 @@ size_t remote_secret_event_lifecycle_msg_size(const remote_secret_event_lifecycl
 
 VIRTWIRE_DEFINE_TYPE(remote_secret_event_lifecycle_msg, 4194340u, 36u);
 
-/* struct remote_secret_event_value_changed_msg */
+/* struct remote_secret_event_value_changed_msg, remote_protocol.x:3650 */
 static inline int vw_remote_secret_event_value_changed_msg_encode(virtwire_enc *e, const remote_secret_event_value_changed_msg *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
@@ -28529,7 +28529,7 @@ size_t remote_secret_event_value_changed_msg_size(const remote_secret_event_valu
 
 VIRTWIRE_DEFINE_TYPE(remote_secret_event_value_changed_msg, 4194332u, 28u);
 
-/* struct remote_domain_set_block_threshold_args */
+/* struct remote_domain_set_block_threshold_args, remote_protocol.x:3655 */
 static inline int vw_remote_domain_set_block_threshold_args_encode(virtwire_enc *e, const remote_domain_set_block_threshold_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -28574,7 +28574,7 @@ size_t remote_domain_set_block_threshold_args_size(const remote_domain_set_block
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_set_block_threshold_args, 8388648u, 40u);
 
-/* struct remote_domain_set_lifecycle_action_args */
+/* struct remote_domain_set_lifecycle_action_args, remote_protocol.x:3662 */
 static inline int vw_remote_domain_set_lifecycle_action_args_encode(virtwire_enc *e, const remote_domain_set_lifecycle_action_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -28617,7 +28617,7 @@ size_t remote_domain_set_lifecycle_action_args_size(const remote_domain_set_life
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_set_lifecycle_action_args, 4194340u, 36u);
 
-/* struct remote_connect_compare_hypervisor_cpu_args */
+/* struct remote_connect_compare_hypervisor_cpu_args, remote_protocol.x:3669 */
 static inline int vw_remote_connect_compare_hypervisor_cpu_args_encode(virtwire_enc *e, const remote_connect_compare_hypervisor_cpu_args *v)
 {
     VIRTWIRE_TRY(vw_remote_string_encode(e, &v->emulator));
@@ -28672,7 +28672,7 @@ size_t remote_connect_compare_hypervisor_cpu_args_size(const remote_connect_comp
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_compare_hypervisor_cpu_args, 20971560u, 24u);
 
-/* struct remote_connect_compare_hypervisor_cpu_ret */
+/* struct remote_connect_compare_hypervisor_cpu_ret, remote_protocol.x:3678 */
 static inline int vw_remote_connect_compare_hypervisor_cpu_ret_encode(virtwire_enc *e, const remote_connect_compare_hypervisor_cpu_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->result));
@@ -28708,7 +28708,7 @@ size_t remote_connect_compare_hypervisor_cpu_ret_size(const remote_connect_compa
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_compare_hypervisor_cpu_ret, 4u, 4u);
 
-/* struct remote_connect_baseline_hypervisor_cpu_args */
+/* struct remote_connect_baseline_hypervisor_cpu_args, remote_protocol.x:3682 */
 static inline int vw_remote_connect_baseline_hypervisor_cpu_args_encode(virtwire_enc *e, const remote_connect_baseline_hypervisor_cpu_args *v)
 {
     VIRTWIRE_TRY(vw_remote_string_encode(e, &v->emulator));
@@ -28776,7 +28776,7 @@ size_t remote_connect_baseline_hypervisor_cpu_args_size(const remote_connect_bas
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_baseline_hypervisor_cpu_args, 1090520104u, 24u);
 
-/* struct remote_connect_baseline_hypervisor_cpu_ret */
+/* struct remote_connect_baseline_hypervisor_cpu_ret, remote_protocol.x:3691 */
 static inline int vw_remote_connect_baseline_hypervisor_cpu_ret_encode(virtwire_enc *e, const remote_connect_baseline_hypervisor_cpu_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->cpu, REMOTE_STRING_MAX));
@@ -28813,7 +28813,7 @@ size_t remote_connect_baseline_hypervisor_cpu_ret_size(const remote_connect_base
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_baseline_hypervisor_cpu_ret, 4194308u, 4u);
 
-/* struct remote_node_get_sev_info_args */
+/* struct remote_node_get_sev_info_args, remote_protocol.x:3695 */
 static inline int vw_remote_node_get_sev_info_args_encode(virtwire_enc *e, const remote_node_get_sev_info_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->nparams));
@@ -28851,7 +28851,7 @@ size_t remote_node_get_sev_info_args_size(const remote_node_get_sev_info_args *v
 
 VIRTWIRE_DEFINE_TYPE(remote_node_get_sev_info_args, 8u, 8u);
 
-/* struct remote_node_get_sev_info_ret */
+/* struct remote_node_get_sev_info_ret, remote_protocol.x:3700 */
 static inline int vw_remote_node_get_sev_info_ret_encode(virtwire_enc *e, const remote_node_get_sev_info_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->params.params_len, v->params.params_val, REMOTE_NODE_SEV_INFO_MAX));
@@ -28903,7 +28903,7 @@ size_t remote_node_get_sev_info_ret_size(const remote_node_get_sev_info_ret *v)
 
 VIRTWIRE_DEFINE_TYPE(remote_node_get_sev_info_ret, 536871688u, 8u);
 
-/* struct remote_domain_get_launch_security_info_args */
+/* struct remote_domain_get_launch_security_info_args, remote_protocol.x:3705 */
 static inline int vw_remote_domain_get_launch_security_info_args_encode(virtwire_enc *e, const remote_domain_get_launch_security_info_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -28942,7 +28942,7 @@ size_t remote_domain_get_launch_security_info_args_size(const remote_domain_get_
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_launch_security_info_args, 4194332u, 28u);
 
-/* struct remote_domain_get_launch_security_info_ret */
+/* struct remote_domain_get_launch_security_info_ret, remote_protocol.x:3710 */
 static inline int vw_remote_domain_get_launch_security_info_ret_encode(virtwire_enc *e, const remote_domain_get_launch_security_info_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->params.params_len, v->params.params_val, REMOTE_DOMAIN_LAUNCH_SECURITY_INFO_PARAMS_MAX));
@@ -28992,7 +28992,7 @@ size_t remote_domain_get_launch_security_info_ret_size(const remote_domain_get_l
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_launch_security_info_ret, 536871684u, 4u);
 
-/* struct remote_domain_set_launch_security_state_args */
+/* struct remote_domain_set_launch_security_state_args, remote_protocol.x:3714 */
 static inline int vw_remote_domain_set_launch_security_state_args_encode(virtwire_enc *e, const remote_domain_set_launch_security_state_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -29048,7 +29048,7 @@ size_t remote_domain_set_launch_security_state_args_size(const remote_domain_set
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_set_launch_security_state_args, 541066016u, 32u);
 
-/* struct remote_nwfilter_binding_lookup_by_port_dev_args */
+/* struct remote_nwfilter_binding_lookup_by_port_dev_args, remote_protocol.x:3722 */
 static inline int vw_remote_nwfilter_binding_lookup_by_port_dev_args_encode(virtwire_enc *e, const remote_nwfilter_binding_lookup_by_port_dev_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->name, REMOTE_STRING_MAX));
@@ -29085,7 +29085,7 @@ size_t remote_nwfilter_binding_lookup_by_port_dev_args_size(const remote_nwfilte
 
 VIRTWIRE_DEFINE_TYPE(remote_nwfilter_binding_lookup_by_port_dev_args, 4194308u, 4u);
 
-/* struct remote_nwfilter_binding_lookup_by_port_dev_ret */
+/* struct remote_nwfilter_binding_lookup_by_port_dev_ret, remote_protocol.x:3726 */
 static inline int vw_remote_nwfilter_binding_lookup_by_port_dev_ret_encode(virtwire_enc *e, const remote_nwfilter_binding_lookup_by_port_dev_ret *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_nwfilter_binding_encode(e, &v->nwfilter));
@@ -29122,7 +29122,7 @@ size_t remote_nwfilter_binding_lookup_by_port_dev_ret_size(const remote_nwfilter
 
 VIRTWIRE_DEFINE_TYPE(remote_nwfilter_binding_lookup_by_port_dev_ret, 8388616u, 8u);
 
-/* struct remote_nwfilter_binding_create_xml_args */
+/* struct remote_nwfilter_binding_create_xml_args, remote_protocol.x:3730 */
 static inline int vw_remote_nwfilter_binding_create_xml_args_encode(virtwire_enc *e, const remote_nwfilter_binding_create_xml_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
@@ -29161,7 +29161,7 @@ size_t remote_nwfilter_binding_create_xml_args_size(const remote_nwfilter_bindin
 
 VIRTWIRE_DEFINE_TYPE(remote_nwfilter_binding_create_xml_args, 4194312u, 8u);
 
-/* struct remote_nwfilter_binding_create_xml_ret */
+/* struct remote_nwfilter_binding_create_xml_ret, remote_protocol.x:3735 */
 static inline int vw_remote_nwfilter_binding_create_xml_ret_encode(virtwire_enc *e, const remote_nwfilter_binding_create_xml_ret *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_nwfilter_binding_encode(e, &v->nwfilter));
@@ -29198,7 +29198,7 @@ size_t remote_nwfilter_binding_create_xml_ret_size(const remote_nwfilter_binding
 
 VIRTWIRE_DEFINE_TYPE(remote_nwfilter_binding_create_xml_ret, 8388616u, 8u);
 
-/* struct remote_nwfilter_binding_delete_args */
+/* struct remote_nwfilter_binding_delete_args, remote_protocol.x:3739 */
 static inline int vw_remote_nwfilter_binding_delete_args_encode(virtwire_enc *e, const remote_nwfilter_binding_delete_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_nwfilter_binding_encode(e, &v->nwfilter));
@@ -29235,7 +29235,7 @@ size_t remote_nwfilter_binding_delete_args_size(const remote_nwfilter_binding_de
 
 VIRTWIRE_DEFINE_TYPE(remote_nwfilter_binding_delete_args, 8388616u, 8u);
 
-/* struct remote_nwfilter_binding_get_xml_desc_args */
+/* struct remote_nwfilter_binding_get_xml_desc_args, remote_protocol.x:3743 */
 static inline int vw_remote_nwfilter_binding_get_xml_desc_args_encode(virtwire_enc *e, const remote_nwfilter_binding_get_xml_desc_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_nwfilter_binding_encode(e, &v->nwfilter));
@@ -29274,7 +29274,7 @@ size_t remote_nwfilter_binding_get_xml_desc_args_size(const remote_nwfilter_bind
 
 VIRTWIRE_DEFINE_TYPE(remote_nwfilter_binding_get_xml_desc_args, 8388620u, 12u);
 
-/* struct remote_nwfilter_binding_get_xml_desc_ret */
+/* struct remote_nwfilter_binding_get_xml_desc_ret, remote_protocol.x:3748 */
 static inline int vw_remote_nwfilter_binding_get_xml_desc_ret_encode(virtwire_enc *e, const remote_nwfilter_binding_get_xml_desc_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
@@ -29311,7 +29311,7 @@ size_t remote_nwfilter_binding_get_xml_desc_ret_size(const remote_nwfilter_bindi
 
 VIRTWIRE_DEFINE_TYPE(remote_nwfilter_binding_get_xml_desc_ret, 4194308u, 4u);
 
-/* struct remote_connect_list_all_nwfilter_bindings_args */
+/* struct remote_connect_list_all_nwfilter_bindings_args, remote_protocol.x:3752 */
 static inline int vw_remote_connect_list_all_nwfilter_bindings_args_encode(virtwire_enc *e, const remote_connect_list_all_nwfilter_bindings_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->need_results));
@@ -29349,7 +29349,7 @@ size_t remote_connect_list_all_nwfilter_bindings_args_size(const remote_connect_
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_all_nwfilter_bindings_args, 8u, 8u);
 
-/* struct remote_connect_list_all_nwfilter_bindings_ret */
+/* struct remote_connect_list_all_nwfilter_bindings_ret, remote_protocol.x:3757 */
 static inline int vw_remote_connect_list_all_nwfilter_bindings_ret_encode(virtwire_enc *e, const remote_connect_list_all_nwfilter_bindings_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->bindings.bindings_len, v->bindings.bindings_val, REMOTE_NWFILTER_BINDING_LIST_MAX));
@@ -29401,7 +29401,7 @@ size_t remote_connect_list_all_nwfilter_bindings_ret_size(const remote_connect_l
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_all_nwfilter_bindings_ret, 137439084552u, 8u);
 
-/* struct remote_connect_get_storage_pool_capabilities_args */
+/* struct remote_connect_get_storage_pool_capabilities_args, remote_protocol.x:3762 */
 static inline int vw_remote_connect_get_storage_pool_capabilities_args_encode(virtwire_enc *e, const remote_connect_get_storage_pool_capabilities_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
@@ -29437,7 +29437,7 @@ size_t remote_connect_get_storage_pool_capabilities_args_size(const remote_conne
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_get_storage_pool_capabilities_args, 4u, 4u);
 
-/* struct remote_connect_get_storage_pool_capabilities_ret */
+/* struct remote_connect_get_storage_pool_capabilities_ret, remote_protocol.x:3766 */
 static inline int vw_remote_connect_get_storage_pool_capabilities_ret_encode(virtwire_enc *e, const remote_connect_get_storage_pool_capabilities_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->capabilities, REMOTE_STRING_MAX));
@@ -29474,7 +29474,7 @@ size_t remote_connect_get_storage_pool_capabilities_ret_size(const remote_connec
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_get_storage_pool_capabilities_ret, 4194308u, 4u);
 
-/* struct remote_network_list_all_ports_args */
+/* struct remote_network_list_all_ports_args, remote_protocol.x:3770 */
 static inline int vw_remote_network_list_all_ports_args_encode(virtwire_enc *e, const remote_network_list_all_ports_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_network_encode(e, &v->network));
@@ -29515,7 +29515,7 @@ size_t remote_network_list_all_ports_args_size(const remote_network_list_all_por
 
 VIRTWIRE_DEFINE_TYPE(remote_network_list_all_ports_args, 4194332u, 28u);
 
-/* struct remote_network_list_all_ports_ret */
+/* struct remote_network_list_all_ports_ret, remote_protocol.x:3776 */
 static inline int vw_remote_network_list_all_ports_ret_encode(virtwire_enc *e, const remote_network_list_all_ports_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->ports.ports_len, v->ports.ports_val, REMOTE_NETWORK_PORT_LIST_MAX));
@@ -29567,7 +29567,7 @@ size_t remote_network_list_all_ports_ret_size(const remote_network_list_all_port
 
 VIRTWIRE_DEFINE_TYPE(remote_network_list_all_ports_ret, 68720066568u, 8u);
 
-/* struct remote_network_port_lookup_by_uuid_args */
+/* struct remote_network_port_lookup_by_uuid_args, remote_protocol.x:3781 */
 static inline int vw_remote_network_port_lookup_by_uuid_args_encode(virtwire_enc *e, const remote_network_port_lookup_by_uuid_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_network_encode(e, &v->network));
@@ -29606,7 +29606,7 @@ size_t remote_network_port_lookup_by_uuid_args_size(const remote_network_port_lo
 
 VIRTWIRE_DEFINE_TYPE(remote_network_port_lookup_by_uuid_args, 4194340u, 36u);
 
-/* struct remote_network_port_lookup_by_uuid_ret */
+/* struct remote_network_port_lookup_by_uuid_ret, remote_protocol.x:3786 */
 static inline int vw_remote_network_port_lookup_by_uuid_ret_encode(virtwire_enc *e, const remote_network_port_lookup_by_uuid_ret *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_network_port_encode(e, &v->port));
@@ -29643,7 +29643,7 @@ size_t remote_network_port_lookup_by_uuid_ret_size(const remote_network_port_loo
 
 VIRTWIRE_DEFINE_TYPE(remote_network_port_lookup_by_uuid_ret, 4194340u, 36u);
 
-/* struct remote_network_port_create_xml_args */
+/* struct remote_network_port_create_xml_args, remote_protocol.x:3790 */
 static inline int vw_remote_network_port_create_xml_args_encode(virtwire_enc *e, const remote_network_port_create_xml_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_network_encode(e, &v->network));
@@ -29686,7 +29686,7 @@ size_t remote_network_port_create_xml_args_size(const remote_network_port_create
 
 VIRTWIRE_DEFINE_TYPE(remote_network_port_create_xml_args, 8388636u, 28u);
 
-/* struct remote_network_port_create_xml_ret */
+/* struct remote_network_port_create_xml_ret, remote_protocol.x:3796 */
 static inline int vw_remote_network_port_create_xml_ret_encode(virtwire_enc *e, const remote_network_port_create_xml_ret *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_network_port_encode(e, &v->port));
@@ -29723,7 +29723,7 @@ size_t remote_network_port_create_xml_ret_size(const remote_network_port_create_
 
 VIRTWIRE_DEFINE_TYPE(remote_network_port_create_xml_ret, 4194340u, 36u);
 
-/* struct remote_network_port_set_parameters_args */
+/* struct remote_network_port_set_parameters_args, remote_protocol.x:3800 */
 static inline int vw_remote_network_port_set_parameters_args_encode(virtwire_enc *e, const remote_network_port_set_parameters_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_network_port_encode(e, &v->port));
@@ -29779,7 +29779,7 @@ size_t remote_network_port_set_parameters_args_size(const remote_network_port_se
 
 VIRTWIRE_DEFINE_TYPE(remote_network_port_set_parameters_args, 138412268u, 44u);
 
-/* struct remote_network_port_get_parameters_args */
+/* struct remote_network_port_get_parameters_args, remote_protocol.x:3806 */
 static inline int vw_remote_network_port_get_parameters_args_encode(virtwire_enc *e, const remote_network_port_get_parameters_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_network_port_encode(e, &v->port));
@@ -29820,7 +29820,7 @@ size_t remote_network_port_get_parameters_args_size(const remote_network_port_ge
 
 VIRTWIRE_DEFINE_TYPE(remote_network_port_get_parameters_args, 4194348u, 44u);
 
-/* struct remote_network_port_get_parameters_ret */
+/* struct remote_network_port_get_parameters_ret, remote_protocol.x:3812 */
 static inline int vw_remote_network_port_get_parameters_ret_encode(virtwire_enc *e, const remote_network_port_get_parameters_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->params.params_len, v->params.params_val, REMOTE_NETWORK_PORT_PARAMETERS_MAX));
@@ -29872,7 +29872,7 @@ size_t remote_network_port_get_parameters_ret_size(const remote_network_port_get
 
 VIRTWIRE_DEFINE_TYPE(remote_network_port_get_parameters_ret, 134217928u, 8u);
 
-/* struct remote_network_port_get_xml_desc_args */
+/* struct remote_network_port_get_xml_desc_args, remote_protocol.x:3817 */
 static inline int vw_remote_network_port_get_xml_desc_args_encode(virtwire_enc *e, const remote_network_port_get_xml_desc_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_network_port_encode(e, &v->port));
@@ -29911,7 +29911,7 @@ size_t remote_network_port_get_xml_desc_args_size(const remote_network_port_get_
 
 VIRTWIRE_DEFINE_TYPE(remote_network_port_get_xml_desc_args, 4194344u, 40u);
 
-/* struct remote_network_port_get_xml_desc_ret */
+/* struct remote_network_port_get_xml_desc_ret, remote_protocol.x:3822 */
 static inline int vw_remote_network_port_get_xml_desc_ret_encode(virtwire_enc *e, const remote_network_port_get_xml_desc_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
@@ -29948,7 +29948,7 @@ size_t remote_network_port_get_xml_desc_ret_size(const remote_network_port_get_x
 
 VIRTWIRE_DEFINE_TYPE(remote_network_port_get_xml_desc_ret, 4194308u, 4u);
 
-/* struct remote_network_port_delete_args */
+/* struct remote_network_port_delete_args, remote_protocol.x:3826 */
 static inline int vw_remote_network_port_delete_args_encode(virtwire_enc *e, const remote_network_port_delete_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_network_port_encode(e, &v->port));
@@ -29987,7 +29987,7 @@ size_t remote_network_port_delete_args_size(const remote_network_port_delete_arg
 
 VIRTWIRE_DEFINE_TYPE(remote_network_port_delete_args, 4194344u, 40u);
 
-/* struct remote_domain_checkpoint_create_xml_args */
+/* struct remote_domain_checkpoint_create_xml_args, remote_protocol.x:3831 */
 static inline int vw_remote_domain_checkpoint_create_xml_args_encode(virtwire_enc *e, const remote_domain_checkpoint_create_xml_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -30030,7 +30030,7 @@ size_t remote_domain_checkpoint_create_xml_args_size(const remote_domain_checkpo
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_checkpoint_create_xml_args, 8388640u, 32u);
 
-/* struct remote_domain_checkpoint_create_xml_ret */
+/* struct remote_domain_checkpoint_create_xml_ret, remote_protocol.x:3837 */
 static inline int vw_remote_domain_checkpoint_create_xml_ret_encode(virtwire_enc *e, const remote_domain_checkpoint_create_xml_ret *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_checkpoint_encode(e, &v->checkpoint));
@@ -30067,7 +30067,7 @@ size_t remote_domain_checkpoint_create_xml_ret_size(const remote_domain_checkpoi
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_checkpoint_create_xml_ret, 8388636u, 28u);
 
-/* struct remote_domain_checkpoint_get_xml_desc_args */
+/* struct remote_domain_checkpoint_get_xml_desc_args, remote_protocol.x:3841 */
 static inline int vw_remote_domain_checkpoint_get_xml_desc_args_encode(virtwire_enc *e, const remote_domain_checkpoint_get_xml_desc_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_checkpoint_encode(e, &v->checkpoint));
@@ -30106,7 +30106,7 @@ size_t remote_domain_checkpoint_get_xml_desc_args_size(const remote_domain_check
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_checkpoint_get_xml_desc_args, 8388640u, 32u);
 
-/* struct remote_domain_checkpoint_get_xml_desc_ret */
+/* struct remote_domain_checkpoint_get_xml_desc_ret, remote_protocol.x:3846 */
 static inline int vw_remote_domain_checkpoint_get_xml_desc_ret_encode(virtwire_enc *e, const remote_domain_checkpoint_get_xml_desc_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
@@ -30143,7 +30143,7 @@ size_t remote_domain_checkpoint_get_xml_desc_ret_size(const remote_domain_checkp
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_checkpoint_get_xml_desc_ret, 4194308u, 4u);
 
-/* struct remote_domain_list_all_checkpoints_args */
+/* struct remote_domain_list_all_checkpoints_args, remote_protocol.x:3850 */
 static inline int vw_remote_domain_list_all_checkpoints_args_encode(virtwire_enc *e, const remote_domain_list_all_checkpoints_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -30184,7 +30184,7 @@ size_t remote_domain_list_all_checkpoints_args_size(const remote_domain_list_all
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_list_all_checkpoints_args, 4194336u, 32u);
 
-/* struct remote_domain_list_all_checkpoints_ret */
+/* struct remote_domain_list_all_checkpoints_ret, remote_protocol.x:3856 */
 static inline int vw_remote_domain_list_all_checkpoints_ret_encode(virtwire_enc *e, const remote_domain_list_all_checkpoints_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->checkpoints.checkpoints_len, v->checkpoints.checkpoints_val, REMOTE_DOMAIN_CHECKPOINT_LIST_MAX));
@@ -30236,7 +30236,7 @@ size_t remote_domain_list_all_checkpoints_ret_size(const remote_domain_list_all_
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_list_all_checkpoints_ret, 137439412232u, 8u);
 
-/* struct remote_domain_checkpoint_list_all_children_args */
+/* struct remote_domain_checkpoint_list_all_children_args, remote_protocol.x:3861 */
 static inline int vw_remote_domain_checkpoint_list_all_children_args_encode(virtwire_enc *e, const remote_domain_checkpoint_list_all_children_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_checkpoint_encode(e, &v->checkpoint));
@@ -30277,7 +30277,7 @@ size_t remote_domain_checkpoint_list_all_children_args_size(const remote_domain_
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_checkpoint_list_all_children_args, 8388644u, 36u);
 
-/* struct remote_domain_checkpoint_list_all_children_ret */
+/* struct remote_domain_checkpoint_list_all_children_ret, remote_protocol.x:3867 */
 static inline int vw_remote_domain_checkpoint_list_all_children_ret_encode(virtwire_enc *e, const remote_domain_checkpoint_list_all_children_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->checkpoints.checkpoints_len, v->checkpoints.checkpoints_val, REMOTE_DOMAIN_CHECKPOINT_LIST_MAX));
@@ -30329,7 +30329,7 @@ size_t remote_domain_checkpoint_list_all_children_ret_size(const remote_domain_c
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_checkpoint_list_all_children_ret, 137439412232u, 8u);
 
-/* struct remote_domain_checkpoint_lookup_by_name_args */
+/* struct remote_domain_checkpoint_lookup_by_name_args, remote_protocol.x:3872 */
 static inline int vw_remote_domain_checkpoint_lookup_by_name_args_encode(virtwire_enc *e, const remote_domain_checkpoint_lookup_by_name_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -30372,7 +30372,7 @@ size_t remote_domain_checkpoint_lookup_by_name_args_size(const remote_domain_che
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_checkpoint_lookup_by_name_args, 8388640u, 32u);
 
-/* struct remote_domain_checkpoint_lookup_by_name_ret */
+/* struct remote_domain_checkpoint_lookup_by_name_ret, remote_protocol.x:3878 */
 static inline int vw_remote_domain_checkpoint_lookup_by_name_ret_encode(virtwire_enc *e, const remote_domain_checkpoint_lookup_by_name_ret *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_checkpoint_encode(e, &v->checkpoint));
@@ -30409,7 +30409,7 @@ size_t remote_domain_checkpoint_lookup_by_name_ret_size(const remote_domain_chec
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_checkpoint_lookup_by_name_ret, 8388636u, 28u);
 
-/* struct remote_domain_checkpoint_get_parent_args */
+/* struct remote_domain_checkpoint_get_parent_args, remote_protocol.x:3882 */
 static inline int vw_remote_domain_checkpoint_get_parent_args_encode(virtwire_enc *e, const remote_domain_checkpoint_get_parent_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_checkpoint_encode(e, &v->checkpoint));
@@ -30448,7 +30448,7 @@ size_t remote_domain_checkpoint_get_parent_args_size(const remote_domain_checkpo
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_checkpoint_get_parent_args, 8388640u, 32u);
 
-/* struct remote_domain_checkpoint_get_parent_ret */
+/* struct remote_domain_checkpoint_get_parent_ret, remote_protocol.x:3887 */
 static inline int vw_remote_domain_checkpoint_get_parent_ret_encode(virtwire_enc *e, const remote_domain_checkpoint_get_parent_ret *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_checkpoint_encode(e, &v->parent));
@@ -30485,7 +30485,7 @@ size_t remote_domain_checkpoint_get_parent_ret_size(const remote_domain_checkpoi
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_checkpoint_get_parent_ret, 8388636u, 28u);
 
-/* struct remote_domain_checkpoint_delete_args */
+/* struct remote_domain_checkpoint_delete_args, remote_protocol.x:3891 */
 static inline int vw_remote_domain_checkpoint_delete_args_encode(virtwire_enc *e, const remote_domain_checkpoint_delete_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_checkpoint_encode(e, &v->checkpoint));
@@ -30524,7 +30524,7 @@ size_t remote_domain_checkpoint_delete_args_size(const remote_domain_checkpoint_
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_checkpoint_delete_args, 8388640u, 32u);
 
-/* struct remote_domain_get_guest_info_args */
+/* struct remote_domain_get_guest_info_args, remote_protocol.x:3896 */
 static inline int vw_remote_domain_get_guest_info_args_encode(virtwire_enc *e, const remote_domain_get_guest_info_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -30565,7 +30565,7 @@ size_t remote_domain_get_guest_info_args_size(const remote_domain_get_guest_info
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_guest_info_args, 4194336u, 32u);
 
-/* struct remote_domain_get_guest_info_ret */
+/* struct remote_domain_get_guest_info_ret, remote_protocol.x:3902 */
 static inline int vw_remote_domain_get_guest_info_ret_encode(virtwire_enc *e, const remote_domain_get_guest_info_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->params.params_len, v->params.params_val, REMOTE_DOMAIN_GUEST_INFO_PARAMS_MAX));
@@ -30615,7 +30615,7 @@ size_t remote_domain_get_guest_info_ret_size(const remote_domain_get_guest_info_
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_guest_info_ret, 17179893764u, 4u);
 
-/* struct remote_connect_set_identity_args */
+/* struct remote_connect_set_identity_args, remote_protocol.x:3906 */
 static inline int vw_remote_connect_set_identity_args_encode(virtwire_enc *e, const remote_connect_set_identity_args *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->params.params_len, v->params.params_val, REMOTE_CONNECT_IDENTITY_PARAMS_MAX));
@@ -30667,7 +30667,7 @@ size_t remote_connect_set_identity_args_size(const remote_connect_set_identity_a
 
 VIRTWIRE_DEFINE_TYPE(remote_connect_set_identity_args, 167772408u, 8u);
 
-/* struct remote_domain_agent_set_response_timeout_args */
+/* struct remote_domain_agent_set_response_timeout_args, remote_protocol.x:3911 */
 static inline int vw_remote_domain_agent_set_response_timeout_args_encode(virtwire_enc *e, const remote_domain_agent_set_response_timeout_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -30708,7 +30708,7 @@ size_t remote_domain_agent_set_response_timeout_args_size(const remote_domain_ag
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_agent_set_response_timeout_args, 4194336u, 32u);
 
-/* struct remote_domain_agent_set_response_timeout_ret */
+/* struct remote_domain_agent_set_response_timeout_ret, remote_protocol.x:3917 */
 static inline int vw_remote_domain_agent_set_response_timeout_ret_encode(virtwire_enc *e, const remote_domain_agent_set_response_timeout_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->result));
@@ -30744,7 +30744,7 @@ size_t remote_domain_agent_set_response_timeout_ret_size(const remote_domain_age
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_agent_set_response_timeout_ret, 4u, 4u);
 
-/* struct remote_domain_backup_begin_args */
+/* struct remote_domain_backup_begin_args, remote_protocol.x:3922 */
 static inline int vw_remote_domain_backup_begin_args_encode(virtwire_enc *e, const remote_domain_backup_begin_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -30791,7 +30791,7 @@ size_t remote_domain_backup_begin_args_size(const remote_domain_backup_begin_arg
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_backup_begin_args, 12582952u, 36u);
 
-/* struct remote_domain_backup_get_xml_desc_args */
+/* struct remote_domain_backup_get_xml_desc_args, remote_protocol.x:3929 */
 static inline int vw_remote_domain_backup_get_xml_desc_args_encode(virtwire_enc *e, const remote_domain_backup_get_xml_desc_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -30830,7 +30830,7 @@ size_t remote_domain_backup_get_xml_desc_args_size(const remote_domain_backup_ge
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_backup_get_xml_desc_args, 4194332u, 28u);
 
-/* struct remote_domain_backup_get_xml_desc_ret */
+/* struct remote_domain_backup_get_xml_desc_ret, remote_protocol.x:3934 */
 static inline int vw_remote_domain_backup_get_xml_desc_ret_encode(virtwire_enc *e, const remote_domain_backup_get_xml_desc_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->xml, REMOTE_STRING_MAX));
@@ -30867,7 +30867,7 @@ size_t remote_domain_backup_get_xml_desc_ret_size(const remote_domain_backup_get
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_backup_get_xml_desc_ret, 4194308u, 4u);
 
-/* struct remote_domain_authorized_ssh_keys_get_args */
+/* struct remote_domain_authorized_ssh_keys_get_args, remote_protocol.x:3938 */
 static inline int vw_remote_domain_authorized_ssh_keys_get_args_encode(virtwire_enc *e, const remote_domain_authorized_ssh_keys_get_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -30910,7 +30910,7 @@ size_t remote_domain_authorized_ssh_keys_get_args_size(const remote_domain_autho
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_authorized_ssh_keys_get_args, 8388640u, 32u);
 
-/* struct remote_domain_authorized_ssh_keys_get_ret */
+/* struct remote_domain_authorized_ssh_keys_get_ret, remote_protocol.x:3944 */
 static inline int vw_remote_domain_authorized_ssh_keys_get_ret_encode(virtwire_enc *e, const remote_domain_authorized_ssh_keys_get_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->keys.keys_len, v->keys.keys_val, REMOTE_DOMAIN_AUTHORIZED_SSH_KEYS_MAX));
@@ -30960,7 +30960,7 @@ size_t remote_domain_authorized_ssh_keys_get_ret_size(const remote_domain_author
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_authorized_ssh_keys_get_ret, 8589942788u, 4u);
 
-/* struct remote_domain_authorized_ssh_keys_set_args */
+/* struct remote_domain_authorized_ssh_keys_set_args, remote_protocol.x:3948 */
 static inline int vw_remote_domain_authorized_ssh_keys_set_args_encode(virtwire_enc *e, const remote_domain_authorized_ssh_keys_set_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -31020,7 +31020,7 @@ size_t remote_domain_authorized_ssh_keys_set_args_size(const remote_domain_autho
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_authorized_ssh_keys_set_args, 8598331428u, 36u);
 
-/* struct remote_domain_get_messages_args */
+/* struct remote_domain_get_messages_args, remote_protocol.x:3955 */
 static inline int vw_remote_domain_get_messages_args_encode(virtwire_enc *e, const remote_domain_get_messages_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -31059,7 +31059,7 @@ size_t remote_domain_get_messages_args_size(const remote_domain_get_messages_arg
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_messages_args, 4194332u, 28u);
 
-/* struct remote_domain_get_messages_ret */
+/* struct remote_domain_get_messages_ret, remote_protocol.x:3960 */
 static inline int vw_remote_domain_get_messages_ret_encode(virtwire_enc *e, const remote_domain_get_messages_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_array_len(e, v->msgs.msgs_len, v->msgs.msgs_val, REMOTE_DOMAIN_MESSAGES_MAX));
@@ -31109,7 +31109,7 @@ size_t remote_domain_get_messages_ret_size(const remote_domain_get_messages_ret 
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_messages_ret, 8589942788u, 4u);
 
-/* struct remote_domain_start_dirty_rate_calc_args */
+/* struct remote_domain_start_dirty_rate_calc_args, remote_protocol.x:3964 */
 static inline int vw_remote_domain_start_dirty_rate_calc_args_encode(virtwire_enc *e, const remote_domain_start_dirty_rate_calc_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -31150,7 +31150,7 @@ size_t remote_domain_start_dirty_rate_calc_args_size(const remote_domain_start_d
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_start_dirty_rate_calc_args, 4194336u, 32u);
 
-/* struct remote_domain_graphics_reload_args */
+/* struct remote_domain_graphics_reload_args, remote_protocol.x:3970 */
 static inline int vw_remote_domain_graphics_reload_args_encode(virtwire_enc *e, const remote_domain_graphics_reload_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -31191,7 +31191,7 @@ size_t remote_domain_graphics_reload_args_size(const remote_domain_graphics_relo
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_graphics_reload_args, 4194336u, 32u);
 
-/* struct remote_domain_event_memory_device_size_change_msg */
+/* struct remote_domain_event_memory_device_size_change_msg, remote_protocol.x:3976 */
 static inline int vw_remote_domain_event_memory_device_size_change_msg_encode(virtwire_enc *e, const remote_domain_event_memory_device_size_change_msg *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
@@ -31236,7 +31236,7 @@ size_t remote_domain_event_memory_device_size_change_msg_size(const remote_domai
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_memory_device_size_change_msg, 8388648u, 40u);
 
-/* struct remote_domain_fd_associate_args */
+/* struct remote_domain_fd_associate_args, remote_protocol.x:3984 */
 static inline int vw_remote_domain_fd_associate_args_encode(virtwire_enc *e, const remote_domain_fd_associate_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -31279,7 +31279,7 @@ size_t remote_domain_fd_associate_args_size(const remote_domain_fd_associate_arg
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_fd_associate_args, 8388640u, 32u);
 
-/* struct remote_domain_get_autostart_once_args */
+/* struct remote_domain_get_autostart_once_args, remote_protocol.x:3990 */
 static inline int vw_remote_domain_get_autostart_once_args_encode(virtwire_enc *e, const remote_domain_get_autostart_once_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -31316,7 +31316,7 @@ size_t remote_domain_get_autostart_once_args_size(const remote_domain_get_autost
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_autostart_once_args, 4194328u, 24u);
 
-/* struct remote_domain_get_autostart_once_ret */
+/* struct remote_domain_get_autostart_once_ret, remote_protocol.x:3994 */
 static inline int vw_remote_domain_get_autostart_once_ret_encode(virtwire_enc *e, const remote_domain_get_autostart_once_ret *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->autostart));
@@ -31352,7 +31352,7 @@ size_t remote_domain_get_autostart_once_ret_size(const remote_domain_get_autosta
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_autostart_once_ret, 4u, 4u);
 
-/* struct remote_domain_set_autostart_once_args */
+/* struct remote_domain_set_autostart_once_args, remote_protocol.x:3998 */
 static inline int vw_remote_domain_set_autostart_once_args_encode(virtwire_enc *e, const remote_domain_set_autostart_once_args *v)
 {
     VIRTWIRE_TRY(vw_remote_nonnull_domain_encode(e, &v->dom));
@@ -31391,7 +31391,7 @@ size_t remote_domain_set_autostart_once_args_size(const remote_domain_set_autost
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_set_autostart_once_args, 4194332u, 28u);
 
-/* struct remote_domain_event_nic_mac_change_msg */
+/* struct remote_domain_event_nic_mac_change_msg, remote_protocol.x:4003 */
 static inline int vw_remote_domain_event_nic_mac_change_msg_encode(virtwire_enc *e, const remote_domain_event_nic_mac_change_msg *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
@@ -31442,7 +31442,7 @@ size_t remote_domain_event_nic_mac_change_msg_size(const remote_domain_event_nic
 
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_nic_mac_change_msg, 16777256u, 40u);
 
-/* enum remote_procedure */
+/* enum remote_procedure, remote_protocol.x:4017 */
 static int remote_procedure_valid(int32_t x)
 {
     return x >= 1 && x <= 453;
@@ -31985,921 +31985,2753 @@ static const char *const remote_acl_451[] = { "domain:write", "domain:save:!VIR_
 static const char *const remote_acl_452[] = { "domain:write", "domain:save:!VIR_DOMAIN_AFFECT_CONFIG|VIR_DOMAIN_AFFECT_LIVE", "domain:save:VIR_DOMAIN_AFFECT_CONFIG", NULL };
 static const char *const remote_acl_453[] = { "none", NULL };
 
+/* Program remote (remote_protocol.x:4017): its procedures, by number. */
 static const virtwire_proc remote_procs[] = {
-    { REMOTE_PROC_CONNECT_OPEN, "REMOTE_PROC_CONNECT_OPEN", &remote_connect_open_args_desc, NULL, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_1, NULL },
-    { REMOTE_PROC_CONNECT_CLOSE, "REMOTE_PROC_CONNECT_CLOSE", NULL, NULL, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_2, NULL },
-    { REMOTE_PROC_CONNECT_GET_TYPE, "REMOTE_PROC_CONNECT_GET_TYPE", NULL, &remote_connect_get_type_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_SERVER, -1, -1, NULL, remote_acl_3, NULL },
-    { REMOTE_PROC_CONNECT_GET_VERSION, "REMOTE_PROC_CONNECT_GET_VERSION", NULL, &remote_connect_get_version_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_4, NULL },
-    { REMOTE_PROC_CONNECT_GET_MAX_VCPUS, "REMOTE_PROC_CONNECT_GET_MAX_VCPUS", &remote_connect_get_max_vcpus_args_desc, &remote_connect_get_max_vcpus_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_5, NULL },
-    { REMOTE_PROC_NODE_GET_INFO, "REMOTE_PROC_NODE_GET_INFO", NULL, &remote_node_get_info_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_6, NULL },
-    { REMOTE_PROC_CONNECT_GET_CAPABILITIES, "REMOTE_PROC_CONNECT_GET_CAPABILITIES", NULL, &remote_connect_get_capabilities_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_7, NULL },
-    { REMOTE_PROC_DOMAIN_ATTACH_DEVICE, "REMOTE_PROC_DOMAIN_ATTACH_DEVICE", &remote_domain_attach_device_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_8, NULL },
-    { REMOTE_PROC_DOMAIN_CREATE, "REMOTE_PROC_DOMAIN_CREATE", &remote_domain_create_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_SERVER, -1, -1, NULL, remote_acl_9, NULL },
-    { REMOTE_PROC_DOMAIN_CREATE_XML, "REMOTE_PROC_DOMAIN_CREATE_XML", &remote_domain_create_xml_args_desc, &remote_domain_create_xml_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_10, NULL },
-    { REMOTE_PROC_DOMAIN_DEFINE_XML, "REMOTE_PROC_DOMAIN_DEFINE_XML", &remote_domain_define_xml_args_desc, &remote_domain_define_xml_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_11, NULL },
-    { REMOTE_PROC_DOMAIN_DESTROY, "REMOTE_PROC_DOMAIN_DESTROY", &remote_domain_destroy_args_desc, NULL, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_12, NULL },
-    { REMOTE_PROC_DOMAIN_DETACH_DEVICE, "REMOTE_PROC_DOMAIN_DETACH_DEVICE", &remote_domain_detach_device_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_13, NULL },
-    { REMOTE_PROC_DOMAIN_GET_XML_DESC, "REMOTE_PROC_DOMAIN_GET_XML_DESC", &remote_domain_get_xml_desc_args_desc, &remote_domain_get_xml_desc_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_14, NULL },
-    { REMOTE_PROC_DOMAIN_GET_AUTOSTART, "REMOTE_PROC_DOMAIN_GET_AUTOSTART", &remote_domain_get_autostart_args_desc, &remote_domain_get_autostart_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_15, NULL },
-    { REMOTE_PROC_DOMAIN_GET_INFO, "REMOTE_PROC_DOMAIN_GET_INFO", &remote_domain_get_info_args_desc, &remote_domain_get_info_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_16, NULL },
-    { REMOTE_PROC_DOMAIN_GET_MAX_MEMORY, "REMOTE_PROC_DOMAIN_GET_MAX_MEMORY", &remote_domain_get_max_memory_args_desc, &remote_domain_get_max_memory_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_17, NULL },
-    { REMOTE_PROC_DOMAIN_GET_MAX_VCPUS, "REMOTE_PROC_DOMAIN_GET_MAX_VCPUS", &remote_domain_get_max_vcpus_args_desc, &remote_domain_get_max_vcpus_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_18, NULL },
-    { REMOTE_PROC_DOMAIN_GET_OS_TYPE, "REMOTE_PROC_DOMAIN_GET_OS_TYPE", &remote_domain_get_os_type_args_desc, &remote_domain_get_os_type_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_19, NULL },
-    { REMOTE_PROC_DOMAIN_GET_VCPUS, "REMOTE_PROC_DOMAIN_GET_VCPUS", &remote_domain_get_vcpus_args_desc, &remote_domain_get_vcpus_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_20, NULL },
-    { REMOTE_PROC_CONNECT_LIST_DEFINED_DOMAINS, "REMOTE_PROC_CONNECT_LIST_DEFINED_DOMAINS", &remote_connect_list_defined_domains_args_desc, &remote_connect_list_defined_domains_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_21, remote_aclfilter_21 },
-    { REMOTE_PROC_DOMAIN_LOOKUP_BY_ID, "REMOTE_PROC_DOMAIN_LOOKUP_BY_ID", &remote_domain_lookup_by_id_args_desc, &remote_domain_lookup_by_id_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_22, NULL },
-    { REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME, "REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME", &remote_domain_lookup_by_name_args_desc, &remote_domain_lookup_by_name_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_23, NULL },
-    { REMOTE_PROC_DOMAIN_LOOKUP_BY_UUID, "REMOTE_PROC_DOMAIN_LOOKUP_BY_UUID", &remote_domain_lookup_by_uuid_args_desc, &remote_domain_lookup_by_uuid_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_24, NULL },
-    { REMOTE_PROC_CONNECT_NUM_OF_DEFINED_DOMAINS, "REMOTE_PROC_CONNECT_NUM_OF_DEFINED_DOMAINS", NULL, &remote_connect_num_of_defined_domains_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_25, remote_aclfilter_25 },
-    { REMOTE_PROC_DOMAIN_PIN_VCPU, "REMOTE_PROC_DOMAIN_PIN_VCPU", &remote_domain_pin_vcpu_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_26, NULL },
-    { REMOTE_PROC_DOMAIN_REBOOT, "REMOTE_PROC_DOMAIN_REBOOT", &remote_domain_reboot_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_27, NULL },
-    { REMOTE_PROC_DOMAIN_RESUME, "REMOTE_PROC_DOMAIN_RESUME", &remote_domain_resume_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_28, NULL },
-    { REMOTE_PROC_DOMAIN_SET_AUTOSTART, "REMOTE_PROC_DOMAIN_SET_AUTOSTART", &remote_domain_set_autostart_args_desc, NULL, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_29, NULL },
-    { REMOTE_PROC_DOMAIN_SET_MAX_MEMORY, "REMOTE_PROC_DOMAIN_SET_MAX_MEMORY", &remote_domain_set_max_memory_args_desc, NULL, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_30, NULL },
-    { REMOTE_PROC_DOMAIN_SET_MEMORY, "REMOTE_PROC_DOMAIN_SET_MEMORY", &remote_domain_set_memory_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_31, NULL },
-    { REMOTE_PROC_DOMAIN_SET_VCPUS, "REMOTE_PROC_DOMAIN_SET_VCPUS", &remote_domain_set_vcpus_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_32, NULL },
-    { REMOTE_PROC_DOMAIN_SHUTDOWN, "REMOTE_PROC_DOMAIN_SHUTDOWN", &remote_domain_shutdown_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_33, NULL },
-    { REMOTE_PROC_DOMAIN_SUSPEND, "REMOTE_PROC_DOMAIN_SUSPEND", &remote_domain_suspend_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_34, NULL },
-    { REMOTE_PROC_DOMAIN_UNDEFINE, "REMOTE_PROC_DOMAIN_UNDEFINE", &remote_domain_undefine_args_desc, NULL, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_35, NULL },
-    { REMOTE_PROC_CONNECT_LIST_DEFINED_NETWORKS, "REMOTE_PROC_CONNECT_LIST_DEFINED_NETWORKS", &remote_connect_list_defined_networks_args_desc, &remote_connect_list_defined_networks_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_36, remote_aclfilter_36 },
-    { REMOTE_PROC_CONNECT_LIST_DOMAINS, "REMOTE_PROC_CONNECT_LIST_DOMAINS", &remote_connect_list_domains_args_desc, &remote_connect_list_domains_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_SERVER, -1, -1, NULL, remote_acl_37, remote_aclfilter_37 },
-    { REMOTE_PROC_CONNECT_LIST_NETWORKS, "REMOTE_PROC_CONNECT_LIST_NETWORKS", &remote_connect_list_networks_args_desc, &remote_connect_list_networks_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_38, remote_aclfilter_38 },
-    { REMOTE_PROC_NETWORK_CREATE, "REMOTE_PROC_NETWORK_CREATE", &remote_network_create_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_39, NULL },
-    { REMOTE_PROC_NETWORK_CREATE_XML, "REMOTE_PROC_NETWORK_CREATE_XML", &remote_network_create_xml_args_desc, &remote_network_create_xml_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_40, NULL },
-    { REMOTE_PROC_NETWORK_DEFINE_XML, "REMOTE_PROC_NETWORK_DEFINE_XML", &remote_network_define_xml_args_desc, &remote_network_define_xml_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_41, NULL },
-    { REMOTE_PROC_NETWORK_DESTROY, "REMOTE_PROC_NETWORK_DESTROY", &remote_network_destroy_args_desc, NULL, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_42, NULL },
-    { REMOTE_PROC_NETWORK_GET_XML_DESC, "REMOTE_PROC_NETWORK_GET_XML_DESC", &remote_network_get_xml_desc_args_desc, &remote_network_get_xml_desc_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_43, NULL },
-    { REMOTE_PROC_NETWORK_GET_AUTOSTART, "REMOTE_PROC_NETWORK_GET_AUTOSTART", &remote_network_get_autostart_args_desc, &remote_network_get_autostart_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_44, NULL },
-    { REMOTE_PROC_NETWORK_GET_BRIDGE_NAME, "REMOTE_PROC_NETWORK_GET_BRIDGE_NAME", &remote_network_get_bridge_name_args_desc, &remote_network_get_bridge_name_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_45, NULL },
-    { REMOTE_PROC_NETWORK_LOOKUP_BY_NAME, "REMOTE_PROC_NETWORK_LOOKUP_BY_NAME", &remote_network_lookup_by_name_args_desc, &remote_network_lookup_by_name_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_46, NULL },
-    { REMOTE_PROC_NETWORK_LOOKUP_BY_UUID, "REMOTE_PROC_NETWORK_LOOKUP_BY_UUID", &remote_network_lookup_by_uuid_args_desc, &remote_network_lookup_by_uuid_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_47, NULL },
-    { REMOTE_PROC_NETWORK_SET_AUTOSTART, "REMOTE_PROC_NETWORK_SET_AUTOSTART", &remote_network_set_autostart_args_desc, NULL, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_48, NULL },
-    { REMOTE_PROC_NETWORK_UNDEFINE, "REMOTE_PROC_NETWORK_UNDEFINE", &remote_network_undefine_args_desc, NULL, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_49, NULL },
-    { REMOTE_PROC_CONNECT_NUM_OF_DEFINED_NETWORKS, "REMOTE_PROC_CONNECT_NUM_OF_DEFINED_NETWORKS", NULL, &remote_connect_num_of_defined_networks_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_50, remote_aclfilter_50 },
-    { REMOTE_PROC_CONNECT_NUM_OF_DOMAINS, "REMOTE_PROC_CONNECT_NUM_OF_DOMAINS", NULL, &remote_connect_num_of_domains_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_51, remote_aclfilter_51 },
-    { REMOTE_PROC_CONNECT_NUM_OF_NETWORKS, "REMOTE_PROC_CONNECT_NUM_OF_NETWORKS", NULL, &remote_connect_num_of_networks_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_52, remote_aclfilter_52 },
-    { REMOTE_PROC_DOMAIN_CORE_DUMP, "REMOTE_PROC_DOMAIN_CORE_DUMP", &remote_domain_core_dump_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_53, NULL },
-    { REMOTE_PROC_DOMAIN_RESTORE, "REMOTE_PROC_DOMAIN_RESTORE", &remote_domain_restore_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_54, NULL },
-    { REMOTE_PROC_DOMAIN_SAVE, "REMOTE_PROC_DOMAIN_SAVE", &remote_domain_save_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_55, NULL },
-    { REMOTE_PROC_DOMAIN_GET_SCHEDULER_TYPE, "REMOTE_PROC_DOMAIN_GET_SCHEDULER_TYPE", &remote_domain_get_scheduler_type_args_desc, &remote_domain_get_scheduler_type_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_56, NULL },
-    { REMOTE_PROC_DOMAIN_GET_SCHEDULER_PARAMETERS, "REMOTE_PROC_DOMAIN_GET_SCHEDULER_PARAMETERS", &remote_domain_get_scheduler_parameters_args_desc, &remote_domain_get_scheduler_parameters_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_CLIENT, -1, -1, NULL, remote_acl_57, NULL },
-    { REMOTE_PROC_DOMAIN_SET_SCHEDULER_PARAMETERS, "REMOTE_PROC_DOMAIN_SET_SCHEDULER_PARAMETERS", &remote_domain_set_scheduler_parameters_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_58, NULL },
-    { REMOTE_PROC_CONNECT_GET_HOSTNAME, "REMOTE_PROC_CONNECT_GET_HOSTNAME", NULL, &remote_connect_get_hostname_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_59, NULL },
-    { REMOTE_PROC_CONNECT_SUPPORTS_FEATURE, "REMOTE_PROC_CONNECT_SUPPORTS_FEATURE", &remote_connect_supports_feature_args_desc, &remote_connect_supports_feature_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_CLIENT, -1, -1, NULL, remote_acl_60, NULL },
-    { REMOTE_PROC_DOMAIN_MIGRATE_PREPARE, "REMOTE_PROC_DOMAIN_MIGRATE_PREPARE", &remote_domain_migrate_prepare_args_desc, &remote_domain_migrate_prepare_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_61, NULL },
-    { REMOTE_PROC_DOMAIN_MIGRATE_PERFORM, "REMOTE_PROC_DOMAIN_MIGRATE_PERFORM", &remote_domain_migrate_perform_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_62, NULL },
-    { REMOTE_PROC_DOMAIN_MIGRATE_FINISH, "REMOTE_PROC_DOMAIN_MIGRATE_FINISH", &remote_domain_migrate_finish_args_desc, &remote_domain_migrate_finish_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_63, NULL },
-    { REMOTE_PROC_DOMAIN_BLOCK_STATS, "REMOTE_PROC_DOMAIN_BLOCK_STATS", &remote_domain_block_stats_args_desc, &remote_domain_block_stats_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_64, NULL },
-    { REMOTE_PROC_DOMAIN_INTERFACE_STATS, "REMOTE_PROC_DOMAIN_INTERFACE_STATS", &remote_domain_interface_stats_args_desc, &remote_domain_interface_stats_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_65, NULL },
-    { REMOTE_PROC_AUTH_LIST, "REMOTE_PROC_AUTH_LIST", NULL, &remote_auth_list_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_66, NULL },
-    { REMOTE_PROC_AUTH_SASL_INIT, "REMOTE_PROC_AUTH_SASL_INIT", NULL, &remote_auth_sasl_init_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_67, NULL },
-    { REMOTE_PROC_AUTH_SASL_START, "REMOTE_PROC_AUTH_SASL_START", &remote_auth_sasl_start_args_desc, &remote_auth_sasl_start_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_68, NULL },
-    { REMOTE_PROC_AUTH_SASL_STEP, "REMOTE_PROC_AUTH_SASL_STEP", &remote_auth_sasl_step_args_desc, &remote_auth_sasl_step_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_69, NULL },
-    { REMOTE_PROC_AUTH_POLKIT, "REMOTE_PROC_AUTH_POLKIT", NULL, &remote_auth_polkit_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_70, NULL },
-    { REMOTE_PROC_CONNECT_NUM_OF_STORAGE_POOLS, "REMOTE_PROC_CONNECT_NUM_OF_STORAGE_POOLS", NULL, &remote_connect_num_of_storage_pools_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_71, remote_aclfilter_71 },
-    { REMOTE_PROC_CONNECT_LIST_STORAGE_POOLS, "REMOTE_PROC_CONNECT_LIST_STORAGE_POOLS", &remote_connect_list_storage_pools_args_desc, &remote_connect_list_storage_pools_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_72, remote_aclfilter_72 },
-    { REMOTE_PROC_CONNECT_NUM_OF_DEFINED_STORAGE_POOLS, "REMOTE_PROC_CONNECT_NUM_OF_DEFINED_STORAGE_POOLS", NULL, &remote_connect_num_of_defined_storage_pools_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_73, remote_aclfilter_73 },
-    { REMOTE_PROC_CONNECT_LIST_DEFINED_STORAGE_POOLS, "REMOTE_PROC_CONNECT_LIST_DEFINED_STORAGE_POOLS", &remote_connect_list_defined_storage_pools_args_desc, &remote_connect_list_defined_storage_pools_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_74, remote_aclfilter_74 },
-    { REMOTE_PROC_CONNECT_FIND_STORAGE_POOL_SOURCES, "REMOTE_PROC_CONNECT_FIND_STORAGE_POOL_SOURCES", &remote_connect_find_storage_pool_sources_args_desc, &remote_connect_find_storage_pool_sources_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_SERVER, -1, -1, NULL, remote_acl_75, NULL },
-    { REMOTE_PROC_STORAGE_POOL_CREATE_XML, "REMOTE_PROC_STORAGE_POOL_CREATE_XML", &remote_storage_pool_create_xml_args_desc, &remote_storage_pool_create_xml_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_76, NULL },
-    { REMOTE_PROC_STORAGE_POOL_DEFINE_XML, "REMOTE_PROC_STORAGE_POOL_DEFINE_XML", &remote_storage_pool_define_xml_args_desc, &remote_storage_pool_define_xml_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_77, NULL },
-    { REMOTE_PROC_STORAGE_POOL_CREATE, "REMOTE_PROC_STORAGE_POOL_CREATE", &remote_storage_pool_create_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_78, NULL },
-    { REMOTE_PROC_STORAGE_POOL_BUILD, "REMOTE_PROC_STORAGE_POOL_BUILD", &remote_storage_pool_build_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_79, NULL },
-    { REMOTE_PROC_STORAGE_POOL_DESTROY, "REMOTE_PROC_STORAGE_POOL_DESTROY", &remote_storage_pool_destroy_args_desc, NULL, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_80, NULL },
-    { REMOTE_PROC_STORAGE_POOL_DELETE, "REMOTE_PROC_STORAGE_POOL_DELETE", &remote_storage_pool_delete_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_81, NULL },
-    { REMOTE_PROC_STORAGE_POOL_UNDEFINE, "REMOTE_PROC_STORAGE_POOL_UNDEFINE", &remote_storage_pool_undefine_args_desc, NULL, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_82, NULL },
-    { REMOTE_PROC_STORAGE_POOL_REFRESH, "REMOTE_PROC_STORAGE_POOL_REFRESH", &remote_storage_pool_refresh_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_83, NULL },
-    { REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_NAME, "REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_NAME", &remote_storage_pool_lookup_by_name_args_desc, &remote_storage_pool_lookup_by_name_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_84, NULL },
-    { REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_UUID, "REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_UUID", &remote_storage_pool_lookup_by_uuid_args_desc, &remote_storage_pool_lookup_by_uuid_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_85, NULL },
-    { REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_VOLUME, "REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_VOLUME", &remote_storage_pool_lookup_by_volume_args_desc, &remote_storage_pool_lookup_by_volume_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_86, NULL },
-    { REMOTE_PROC_STORAGE_POOL_GET_INFO, "REMOTE_PROC_STORAGE_POOL_GET_INFO", &remote_storage_pool_get_info_args_desc, &remote_storage_pool_get_info_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_87, NULL },
-    { REMOTE_PROC_STORAGE_POOL_GET_XML_DESC, "REMOTE_PROC_STORAGE_POOL_GET_XML_DESC", &remote_storage_pool_get_xml_desc_args_desc, &remote_storage_pool_get_xml_desc_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_88, NULL },
-    { REMOTE_PROC_STORAGE_POOL_GET_AUTOSTART, "REMOTE_PROC_STORAGE_POOL_GET_AUTOSTART", &remote_storage_pool_get_autostart_args_desc, &remote_storage_pool_get_autostart_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_89, NULL },
-    { REMOTE_PROC_STORAGE_POOL_SET_AUTOSTART, "REMOTE_PROC_STORAGE_POOL_SET_AUTOSTART", &remote_storage_pool_set_autostart_args_desc, NULL, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_90, NULL },
-    { REMOTE_PROC_STORAGE_POOL_NUM_OF_VOLUMES, "REMOTE_PROC_STORAGE_POOL_NUM_OF_VOLUMES", &remote_storage_pool_num_of_volumes_args_desc, &remote_storage_pool_num_of_volumes_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_91, remote_aclfilter_91 },
-    { REMOTE_PROC_STORAGE_POOL_LIST_VOLUMES, "REMOTE_PROC_STORAGE_POOL_LIST_VOLUMES", &remote_storage_pool_list_volumes_args_desc, &remote_storage_pool_list_volumes_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_92, remote_aclfilter_92 },
-    { REMOTE_PROC_STORAGE_VOL_CREATE_XML, "REMOTE_PROC_STORAGE_VOL_CREATE_XML", &remote_storage_vol_create_xml_args_desc, &remote_storage_vol_create_xml_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_93, NULL },
-    { REMOTE_PROC_STORAGE_VOL_DELETE, "REMOTE_PROC_STORAGE_VOL_DELETE", &remote_storage_vol_delete_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_94, NULL },
-    { REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_NAME, "REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_NAME", &remote_storage_vol_lookup_by_name_args_desc, &remote_storage_vol_lookup_by_name_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_95, NULL },
-    { REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_KEY, "REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_KEY", &remote_storage_vol_lookup_by_key_args_desc, &remote_storage_vol_lookup_by_key_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_96, NULL },
-    { REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_PATH, "REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_PATH", &remote_storage_vol_lookup_by_path_args_desc, &remote_storage_vol_lookup_by_path_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_97, NULL },
-    { REMOTE_PROC_STORAGE_VOL_GET_INFO, "REMOTE_PROC_STORAGE_VOL_GET_INFO", &remote_storage_vol_get_info_args_desc, &remote_storage_vol_get_info_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_98, NULL },
-    { REMOTE_PROC_STORAGE_VOL_GET_XML_DESC, "REMOTE_PROC_STORAGE_VOL_GET_XML_DESC", &remote_storage_vol_get_xml_desc_args_desc, &remote_storage_vol_get_xml_desc_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_99, NULL },
-    { REMOTE_PROC_STORAGE_VOL_GET_PATH, "REMOTE_PROC_STORAGE_VOL_GET_PATH", &remote_storage_vol_get_path_args_desc, &remote_storage_vol_get_path_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_100, NULL },
-    { REMOTE_PROC_NODE_GET_CELLS_FREE_MEMORY, "REMOTE_PROC_NODE_GET_CELLS_FREE_MEMORY", &remote_node_get_cells_free_memory_args_desc, &remote_node_get_cells_free_memory_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_SERVER, -1, -1, NULL, remote_acl_101, NULL },
-    { REMOTE_PROC_NODE_GET_FREE_MEMORY, "REMOTE_PROC_NODE_GET_FREE_MEMORY", NULL, &remote_node_get_free_memory_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_102, NULL },
-    { REMOTE_PROC_DOMAIN_BLOCK_PEEK, "REMOTE_PROC_DOMAIN_BLOCK_PEEK", &remote_domain_block_peek_args_desc, &remote_domain_block_peek_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_103, NULL },
-    { REMOTE_PROC_DOMAIN_MEMORY_PEEK, "REMOTE_PROC_DOMAIN_MEMORY_PEEK", &remote_domain_memory_peek_args_desc, &remote_domain_memory_peek_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_104, NULL },
-    { REMOTE_PROC_CONNECT_DOMAIN_EVENT_REGISTER, "REMOTE_PROC_CONNECT_DOMAIN_EVENT_REGISTER", NULL, &remote_connect_domain_event_register_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_105, remote_aclfilter_105 },
-    { REMOTE_PROC_CONNECT_DOMAIN_EVENT_DEREGISTER, "REMOTE_PROC_CONNECT_DOMAIN_EVENT_DEREGISTER", NULL, &remote_connect_domain_event_deregister_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_106, NULL },
-    { REMOTE_PROC_DOMAIN_EVENT_LIFECYCLE, "REMOTE_PROC_DOMAIN_EVENT_LIFECYCLE", NULL, NULL, &remote_domain_event_lifecycle_msg_desc,
-      VIRTWIRE_PROC_MESSAGE, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_107, NULL },
-    { REMOTE_PROC_DOMAIN_MIGRATE_PREPARE2, "REMOTE_PROC_DOMAIN_MIGRATE_PREPARE2", &remote_domain_migrate_prepare2_args_desc, &remote_domain_migrate_prepare2_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_108, NULL },
-    { REMOTE_PROC_DOMAIN_MIGRATE_FINISH2, "REMOTE_PROC_DOMAIN_MIGRATE_FINISH2", &remote_domain_migrate_finish2_args_desc, &remote_domain_migrate_finish2_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_109, NULL },
-    { REMOTE_PROC_CONNECT_GET_URI, "REMOTE_PROC_CONNECT_GET_URI", NULL, &remote_connect_get_uri_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_SERVER, -1, -1, NULL, remote_acl_110, NULL },
-    { REMOTE_PROC_NODE_NUM_OF_DEVICES, "REMOTE_PROC_NODE_NUM_OF_DEVICES", &remote_node_num_of_devices_args_desc, &remote_node_num_of_devices_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_111, remote_aclfilter_111 },
-    { REMOTE_PROC_NODE_LIST_DEVICES, "REMOTE_PROC_NODE_LIST_DEVICES", &remote_node_list_devices_args_desc, &remote_node_list_devices_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_112, remote_aclfilter_112 },
-    { REMOTE_PROC_NODE_DEVICE_LOOKUP_BY_NAME, "REMOTE_PROC_NODE_DEVICE_LOOKUP_BY_NAME", &remote_node_device_lookup_by_name_args_desc, &remote_node_device_lookup_by_name_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_113, NULL },
-    { REMOTE_PROC_NODE_DEVICE_GET_XML_DESC, "REMOTE_PROC_NODE_DEVICE_GET_XML_DESC", &remote_node_device_get_xml_desc_args_desc, &remote_node_device_get_xml_desc_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_114, NULL },
-    { REMOTE_PROC_NODE_DEVICE_GET_PARENT, "REMOTE_PROC_NODE_DEVICE_GET_PARENT", &remote_node_device_get_parent_args_desc, &remote_node_device_get_parent_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_CLIENT, -1, -1, NULL, remote_acl_115, NULL },
-    { REMOTE_PROC_NODE_DEVICE_NUM_OF_CAPS, "REMOTE_PROC_NODE_DEVICE_NUM_OF_CAPS", &remote_node_device_num_of_caps_args_desc, &remote_node_device_num_of_caps_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_116, NULL },
-    { REMOTE_PROC_NODE_DEVICE_LIST_CAPS, "REMOTE_PROC_NODE_DEVICE_LIST_CAPS", &remote_node_device_list_caps_args_desc, &remote_node_device_list_caps_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_117, NULL },
-    { REMOTE_PROC_NODE_DEVICE_DETTACH, "REMOTE_PROC_NODE_DEVICE_DETTACH", &remote_node_device_dettach_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_SERVER, -1, -1, NULL, remote_acl_118, NULL },
-    { REMOTE_PROC_NODE_DEVICE_RE_ATTACH, "REMOTE_PROC_NODE_DEVICE_RE_ATTACH", &remote_node_device_re_attach_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_SERVER, -1, -1, NULL, remote_acl_119, NULL },
-    { REMOTE_PROC_NODE_DEVICE_RESET, "REMOTE_PROC_NODE_DEVICE_RESET", &remote_node_device_reset_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_SERVER, -1, -1, NULL, remote_acl_120, NULL },
-    { REMOTE_PROC_DOMAIN_GET_SECURITY_LABEL, "REMOTE_PROC_DOMAIN_GET_SECURITY_LABEL", &remote_domain_get_security_label_args_desc, &remote_domain_get_security_label_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_121, NULL },
-    { REMOTE_PROC_NODE_GET_SECURITY_MODEL, "REMOTE_PROC_NODE_GET_SECURITY_MODEL", NULL, &remote_node_get_security_model_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_122, NULL },
-    { REMOTE_PROC_NODE_DEVICE_CREATE_XML, "REMOTE_PROC_NODE_DEVICE_CREATE_XML", &remote_node_device_create_xml_args_desc, &remote_node_device_create_xml_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_123, NULL },
-    { REMOTE_PROC_NODE_DEVICE_DESTROY, "REMOTE_PROC_NODE_DEVICE_DESTROY", &remote_node_device_destroy_args_desc, NULL, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_124, NULL },
-    { REMOTE_PROC_STORAGE_VOL_CREATE_XML_FROM, "REMOTE_PROC_STORAGE_VOL_CREATE_XML_FROM", &remote_storage_vol_create_xml_from_args_desc, &remote_storage_vol_create_xml_from_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_125, NULL },
-    { REMOTE_PROC_CONNECT_NUM_OF_INTERFACES, "REMOTE_PROC_CONNECT_NUM_OF_INTERFACES", NULL, &remote_connect_num_of_interfaces_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_126, remote_aclfilter_126 },
-    { REMOTE_PROC_CONNECT_LIST_INTERFACES, "REMOTE_PROC_CONNECT_LIST_INTERFACES", &remote_connect_list_interfaces_args_desc, &remote_connect_list_interfaces_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_127, remote_aclfilter_127 },
-    { REMOTE_PROC_INTERFACE_LOOKUP_BY_NAME, "REMOTE_PROC_INTERFACE_LOOKUP_BY_NAME", &remote_interface_lookup_by_name_args_desc, &remote_interface_lookup_by_name_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_128, NULL },
-    { REMOTE_PROC_INTERFACE_LOOKUP_BY_MAC_STRING, "REMOTE_PROC_INTERFACE_LOOKUP_BY_MAC_STRING", &remote_interface_lookup_by_mac_string_args_desc, &remote_interface_lookup_by_mac_string_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_129, NULL },
-    { REMOTE_PROC_INTERFACE_GET_XML_DESC, "REMOTE_PROC_INTERFACE_GET_XML_DESC", &remote_interface_get_xml_desc_args_desc, &remote_interface_get_xml_desc_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_130, NULL },
-    { REMOTE_PROC_INTERFACE_DEFINE_XML, "REMOTE_PROC_INTERFACE_DEFINE_XML", &remote_interface_define_xml_args_desc, &remote_interface_define_xml_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_131, NULL },
-    { REMOTE_PROC_INTERFACE_UNDEFINE, "REMOTE_PROC_INTERFACE_UNDEFINE", &remote_interface_undefine_args_desc, NULL, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_132, NULL },
-    { REMOTE_PROC_INTERFACE_CREATE, "REMOTE_PROC_INTERFACE_CREATE", &remote_interface_create_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_133, NULL },
-    { REMOTE_PROC_INTERFACE_DESTROY, "REMOTE_PROC_INTERFACE_DESTROY", &remote_interface_destroy_args_desc, NULL, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_134, NULL },
-    { REMOTE_PROC_CONNECT_DOMAIN_XML_FROM_NATIVE, "REMOTE_PROC_CONNECT_DOMAIN_XML_FROM_NATIVE", &remote_connect_domain_xml_from_native_args_desc, &remote_connect_domain_xml_from_native_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_135, NULL },
-    { REMOTE_PROC_CONNECT_DOMAIN_XML_TO_NATIVE, "REMOTE_PROC_CONNECT_DOMAIN_XML_TO_NATIVE", &remote_connect_domain_xml_to_native_args_desc, &remote_connect_domain_xml_to_native_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_136, NULL },
-    { REMOTE_PROC_CONNECT_NUM_OF_DEFINED_INTERFACES, "REMOTE_PROC_CONNECT_NUM_OF_DEFINED_INTERFACES", NULL, &remote_connect_num_of_defined_interfaces_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_137, remote_aclfilter_137 },
-    { REMOTE_PROC_CONNECT_LIST_DEFINED_INTERFACES, "REMOTE_PROC_CONNECT_LIST_DEFINED_INTERFACES", &remote_connect_list_defined_interfaces_args_desc, &remote_connect_list_defined_interfaces_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_138, remote_aclfilter_138 },
-    { REMOTE_PROC_CONNECT_NUM_OF_SECRETS, "REMOTE_PROC_CONNECT_NUM_OF_SECRETS", NULL, &remote_connect_num_of_secrets_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_139, remote_aclfilter_139 },
-    { REMOTE_PROC_CONNECT_LIST_SECRETS, "REMOTE_PROC_CONNECT_LIST_SECRETS", &remote_connect_list_secrets_args_desc, &remote_connect_list_secrets_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_140, remote_aclfilter_140 },
-    { REMOTE_PROC_SECRET_LOOKUP_BY_UUID, "REMOTE_PROC_SECRET_LOOKUP_BY_UUID", &remote_secret_lookup_by_uuid_args_desc, &remote_secret_lookup_by_uuid_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_141, NULL },
-    { REMOTE_PROC_SECRET_DEFINE_XML, "REMOTE_PROC_SECRET_DEFINE_XML", &remote_secret_define_xml_args_desc, &remote_secret_define_xml_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_142, NULL },
-    { REMOTE_PROC_SECRET_GET_XML_DESC, "REMOTE_PROC_SECRET_GET_XML_DESC", &remote_secret_get_xml_desc_args_desc, &remote_secret_get_xml_desc_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_143, NULL },
-    { REMOTE_PROC_SECRET_SET_VALUE, "REMOTE_PROC_SECRET_SET_VALUE", &remote_secret_set_value_args_desc, NULL, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_144, NULL },
-    { REMOTE_PROC_SECRET_GET_VALUE, "REMOTE_PROC_SECRET_GET_VALUE", &remote_secret_get_value_args_desc, &remote_secret_get_value_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_145, NULL },
-    { REMOTE_PROC_SECRET_UNDEFINE, "REMOTE_PROC_SECRET_UNDEFINE", &remote_secret_undefine_args_desc, NULL, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_146, NULL },
-    { REMOTE_PROC_SECRET_LOOKUP_BY_USAGE, "REMOTE_PROC_SECRET_LOOKUP_BY_USAGE", &remote_secret_lookup_by_usage_args_desc, &remote_secret_lookup_by_usage_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_147, NULL },
-    { REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL, "REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL", &remote_domain_migrate_prepare_tunnel_args_desc, NULL, NULL,
-      VIRTWIRE_PROC_STREAM_WRITE, VIRTWIRE_GENERATE_BOTH, -1, 1, NULL, remote_acl_148, NULL },
-    { REMOTE_PROC_CONNECT_IS_SECURE, "REMOTE_PROC_CONNECT_IS_SECURE", NULL, &remote_connect_is_secure_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_SERVER, -1, -1, NULL, remote_acl_149, NULL },
-    { REMOTE_PROC_DOMAIN_IS_ACTIVE, "REMOTE_PROC_DOMAIN_IS_ACTIVE", &remote_domain_is_active_args_desc, &remote_domain_is_active_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_150, NULL },
-    { REMOTE_PROC_DOMAIN_IS_PERSISTENT, "REMOTE_PROC_DOMAIN_IS_PERSISTENT", &remote_domain_is_persistent_args_desc, &remote_domain_is_persistent_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_151, NULL },
-    { REMOTE_PROC_NETWORK_IS_ACTIVE, "REMOTE_PROC_NETWORK_IS_ACTIVE", &remote_network_is_active_args_desc, &remote_network_is_active_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_152, NULL },
-    { REMOTE_PROC_NETWORK_IS_PERSISTENT, "REMOTE_PROC_NETWORK_IS_PERSISTENT", &remote_network_is_persistent_args_desc, &remote_network_is_persistent_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_153, NULL },
-    { REMOTE_PROC_STORAGE_POOL_IS_ACTIVE, "REMOTE_PROC_STORAGE_POOL_IS_ACTIVE", &remote_storage_pool_is_active_args_desc, &remote_storage_pool_is_active_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_154, NULL },
-    { REMOTE_PROC_STORAGE_POOL_IS_PERSISTENT, "REMOTE_PROC_STORAGE_POOL_IS_PERSISTENT", &remote_storage_pool_is_persistent_args_desc, &remote_storage_pool_is_persistent_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_155, NULL },
-    { REMOTE_PROC_INTERFACE_IS_ACTIVE, "REMOTE_PROC_INTERFACE_IS_ACTIVE", &remote_interface_is_active_args_desc, &remote_interface_is_active_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_156, NULL },
-    { REMOTE_PROC_CONNECT_GET_LIB_VERSION, "REMOTE_PROC_CONNECT_GET_LIB_VERSION", NULL, &remote_connect_get_lib_version_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_157, NULL },
-    { REMOTE_PROC_CONNECT_COMPARE_CPU, "REMOTE_PROC_CONNECT_COMPARE_CPU", &remote_connect_compare_cpu_args_desc, &remote_connect_compare_cpu_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_158, NULL },
-    { REMOTE_PROC_DOMAIN_MEMORY_STATS, "REMOTE_PROC_DOMAIN_MEMORY_STATS", &remote_domain_memory_stats_args_desc, &remote_domain_memory_stats_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_159, NULL },
-    { REMOTE_PROC_DOMAIN_ATTACH_DEVICE_FLAGS, "REMOTE_PROC_DOMAIN_ATTACH_DEVICE_FLAGS", &remote_domain_attach_device_flags_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_160, NULL },
-    { REMOTE_PROC_DOMAIN_DETACH_DEVICE_FLAGS, "REMOTE_PROC_DOMAIN_DETACH_DEVICE_FLAGS", &remote_domain_detach_device_flags_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_161, NULL },
-    { REMOTE_PROC_CONNECT_BASELINE_CPU, "REMOTE_PROC_CONNECT_BASELINE_CPU", &remote_connect_baseline_cpu_args_desc, &remote_connect_baseline_cpu_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_162, NULL },
-    { REMOTE_PROC_DOMAIN_GET_JOB_INFO, "REMOTE_PROC_DOMAIN_GET_JOB_INFO", &remote_domain_get_job_info_args_desc, &remote_domain_get_job_info_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_163, NULL },
-    { REMOTE_PROC_DOMAIN_ABORT_JOB, "REMOTE_PROC_DOMAIN_ABORT_JOB", &remote_domain_abort_job_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_164, NULL },
-    { REMOTE_PROC_STORAGE_VOL_WIPE, "REMOTE_PROC_STORAGE_VOL_WIPE", &remote_storage_vol_wipe_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_165, NULL },
-    { REMOTE_PROC_DOMAIN_MIGRATE_SET_MAX_DOWNTIME, "REMOTE_PROC_DOMAIN_MIGRATE_SET_MAX_DOWNTIME", &remote_domain_migrate_set_max_downtime_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_166, NULL },
-    { REMOTE_PROC_CONNECT_DOMAIN_EVENT_REGISTER_ANY, "REMOTE_PROC_CONNECT_DOMAIN_EVENT_REGISTER_ANY", &remote_connect_domain_event_register_any_args_desc, NULL, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_167, remote_aclfilter_167 },
-    { REMOTE_PROC_CONNECT_DOMAIN_EVENT_DEREGISTER_ANY, "REMOTE_PROC_CONNECT_DOMAIN_EVENT_DEREGISTER_ANY", &remote_connect_domain_event_deregister_any_args_desc, NULL, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_168, NULL },
-    { REMOTE_PROC_DOMAIN_EVENT_REBOOT, "REMOTE_PROC_DOMAIN_EVENT_REBOOT", NULL, NULL, &remote_domain_event_reboot_msg_desc,
-      VIRTWIRE_PROC_MESSAGE, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_169, NULL },
-    { REMOTE_PROC_DOMAIN_EVENT_RTC_CHANGE, "REMOTE_PROC_DOMAIN_EVENT_RTC_CHANGE", NULL, NULL, &remote_domain_event_rtc_change_msg_desc,
-      VIRTWIRE_PROC_MESSAGE, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_170, NULL },
-    { REMOTE_PROC_DOMAIN_EVENT_WATCHDOG, "REMOTE_PROC_DOMAIN_EVENT_WATCHDOG", NULL, NULL, &remote_domain_event_watchdog_msg_desc,
-      VIRTWIRE_PROC_MESSAGE, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_171, NULL },
-    { REMOTE_PROC_DOMAIN_EVENT_IO_ERROR, "REMOTE_PROC_DOMAIN_EVENT_IO_ERROR", NULL, NULL, &remote_domain_event_io_error_msg_desc,
-      VIRTWIRE_PROC_MESSAGE, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_172, NULL },
-    { REMOTE_PROC_DOMAIN_EVENT_GRAPHICS, "REMOTE_PROC_DOMAIN_EVENT_GRAPHICS", NULL, NULL, &remote_domain_event_graphics_msg_desc,
-      VIRTWIRE_PROC_MESSAGE, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_173, NULL },
-    { REMOTE_PROC_DOMAIN_UPDATE_DEVICE_FLAGS, "REMOTE_PROC_DOMAIN_UPDATE_DEVICE_FLAGS", &remote_domain_update_device_flags_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_174, NULL },
-    { REMOTE_PROC_NWFILTER_LOOKUP_BY_NAME, "REMOTE_PROC_NWFILTER_LOOKUP_BY_NAME", &remote_nwfilter_lookup_by_name_args_desc, &remote_nwfilter_lookup_by_name_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_175, NULL },
-    { REMOTE_PROC_NWFILTER_LOOKUP_BY_UUID, "REMOTE_PROC_NWFILTER_LOOKUP_BY_UUID", &remote_nwfilter_lookup_by_uuid_args_desc, &remote_nwfilter_lookup_by_uuid_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_176, NULL },
-    { REMOTE_PROC_NWFILTER_GET_XML_DESC, "REMOTE_PROC_NWFILTER_GET_XML_DESC", &remote_nwfilter_get_xml_desc_args_desc, &remote_nwfilter_get_xml_desc_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_177, NULL },
-    { REMOTE_PROC_CONNECT_NUM_OF_NWFILTERS, "REMOTE_PROC_CONNECT_NUM_OF_NWFILTERS", NULL, &remote_connect_num_of_nwfilters_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_178, remote_aclfilter_178 },
-    { REMOTE_PROC_CONNECT_LIST_NWFILTERS, "REMOTE_PROC_CONNECT_LIST_NWFILTERS", &remote_connect_list_nwfilters_args_desc, &remote_connect_list_nwfilters_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_179, remote_aclfilter_179 },
-    { REMOTE_PROC_NWFILTER_DEFINE_XML, "REMOTE_PROC_NWFILTER_DEFINE_XML", &remote_nwfilter_define_xml_args_desc, &remote_nwfilter_define_xml_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_180, NULL },
-    { REMOTE_PROC_NWFILTER_UNDEFINE, "REMOTE_PROC_NWFILTER_UNDEFINE", &remote_nwfilter_undefine_args_desc, NULL, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_181, NULL },
-    { REMOTE_PROC_DOMAIN_MANAGED_SAVE, "REMOTE_PROC_DOMAIN_MANAGED_SAVE", &remote_domain_managed_save_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_182, NULL },
-    { REMOTE_PROC_DOMAIN_HAS_MANAGED_SAVE_IMAGE, "REMOTE_PROC_DOMAIN_HAS_MANAGED_SAVE_IMAGE", &remote_domain_has_managed_save_image_args_desc, &remote_domain_has_managed_save_image_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_183, NULL },
-    { REMOTE_PROC_DOMAIN_MANAGED_SAVE_REMOVE, "REMOTE_PROC_DOMAIN_MANAGED_SAVE_REMOVE", &remote_domain_managed_save_remove_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_184, NULL },
-    { REMOTE_PROC_DOMAIN_SNAPSHOT_CREATE_XML, "REMOTE_PROC_DOMAIN_SNAPSHOT_CREATE_XML", &remote_domain_snapshot_create_xml_args_desc, &remote_domain_snapshot_create_xml_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_185, NULL },
-    { REMOTE_PROC_DOMAIN_SNAPSHOT_GET_XML_DESC, "REMOTE_PROC_DOMAIN_SNAPSHOT_GET_XML_DESC", &remote_domain_snapshot_get_xml_desc_args_desc, &remote_domain_snapshot_get_xml_desc_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_186, NULL },
-    { REMOTE_PROC_DOMAIN_SNAPSHOT_NUM, "REMOTE_PROC_DOMAIN_SNAPSHOT_NUM", &remote_domain_snapshot_num_args_desc, &remote_domain_snapshot_num_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_187, NULL },
-    { REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_NAMES, "REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_NAMES", &remote_domain_snapshot_list_names_args_desc, &remote_domain_snapshot_list_names_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_188, NULL },
-    { REMOTE_PROC_DOMAIN_SNAPSHOT_LOOKUP_BY_NAME, "REMOTE_PROC_DOMAIN_SNAPSHOT_LOOKUP_BY_NAME", &remote_domain_snapshot_lookup_by_name_args_desc, &remote_domain_snapshot_lookup_by_name_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_189, NULL },
-    { REMOTE_PROC_DOMAIN_HAS_CURRENT_SNAPSHOT, "REMOTE_PROC_DOMAIN_HAS_CURRENT_SNAPSHOT", &remote_domain_has_current_snapshot_args_desc, &remote_domain_has_current_snapshot_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_190, NULL },
-    { REMOTE_PROC_DOMAIN_SNAPSHOT_CURRENT, "REMOTE_PROC_DOMAIN_SNAPSHOT_CURRENT", &remote_domain_snapshot_current_args_desc, &remote_domain_snapshot_current_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_191, NULL },
-    { REMOTE_PROC_DOMAIN_REVERT_TO_SNAPSHOT, "REMOTE_PROC_DOMAIN_REVERT_TO_SNAPSHOT", &remote_domain_revert_to_snapshot_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_192, NULL },
-    { REMOTE_PROC_DOMAIN_SNAPSHOT_DELETE, "REMOTE_PROC_DOMAIN_SNAPSHOT_DELETE", &remote_domain_snapshot_delete_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_193, NULL },
-    { REMOTE_PROC_DOMAIN_GET_BLOCK_INFO, "REMOTE_PROC_DOMAIN_GET_BLOCK_INFO", &remote_domain_get_block_info_args_desc, &remote_domain_get_block_info_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_194, NULL },
-    { REMOTE_PROC_DOMAIN_EVENT_IO_ERROR_REASON, "REMOTE_PROC_DOMAIN_EVENT_IO_ERROR_REASON", NULL, NULL, &remote_domain_event_io_error_reason_msg_desc,
-      VIRTWIRE_PROC_MESSAGE, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_195, NULL },
-    { REMOTE_PROC_DOMAIN_CREATE_WITH_FLAGS, "REMOTE_PROC_DOMAIN_CREATE_WITH_FLAGS", &remote_domain_create_with_flags_args_desc, &remote_domain_create_with_flags_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_196, NULL },
-    { REMOTE_PROC_DOMAIN_SET_MEMORY_PARAMETERS, "REMOTE_PROC_DOMAIN_SET_MEMORY_PARAMETERS", &remote_domain_set_memory_parameters_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_197, NULL },
-    { REMOTE_PROC_DOMAIN_GET_MEMORY_PARAMETERS, "REMOTE_PROC_DOMAIN_GET_MEMORY_PARAMETERS", &remote_domain_get_memory_parameters_args_desc, &remote_domain_get_memory_parameters_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_198, NULL },
-    { REMOTE_PROC_DOMAIN_SET_VCPUS_FLAGS, "REMOTE_PROC_DOMAIN_SET_VCPUS_FLAGS", &remote_domain_set_vcpus_flags_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_199, NULL },
-    { REMOTE_PROC_DOMAIN_GET_VCPUS_FLAGS, "REMOTE_PROC_DOMAIN_GET_VCPUS_FLAGS", &remote_domain_get_vcpus_flags_args_desc, &remote_domain_get_vcpus_flags_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_200, NULL },
-    { REMOTE_PROC_DOMAIN_OPEN_CONSOLE, "REMOTE_PROC_DOMAIN_OPEN_CONSOLE", &remote_domain_open_console_args_desc, NULL, NULL,
-      VIRTWIRE_PROC_STREAM_READ | VIRTWIRE_PROC_STREAM_WRITE, VIRTWIRE_GENERATE_BOTH, 2, -1, NULL, remote_acl_201, NULL },
-    { REMOTE_PROC_DOMAIN_IS_UPDATED, "REMOTE_PROC_DOMAIN_IS_UPDATED", &remote_domain_is_updated_args_desc, &remote_domain_is_updated_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_202, NULL },
-    { REMOTE_PROC_CONNECT_GET_SYSINFO, "REMOTE_PROC_CONNECT_GET_SYSINFO", &remote_connect_get_sysinfo_args_desc, &remote_connect_get_sysinfo_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_203, NULL },
-    { REMOTE_PROC_DOMAIN_SET_MEMORY_FLAGS, "REMOTE_PROC_DOMAIN_SET_MEMORY_FLAGS", &remote_domain_set_memory_flags_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_204, NULL },
-    { REMOTE_PROC_DOMAIN_SET_BLKIO_PARAMETERS, "REMOTE_PROC_DOMAIN_SET_BLKIO_PARAMETERS", &remote_domain_set_blkio_parameters_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_205, NULL },
-    { REMOTE_PROC_DOMAIN_GET_BLKIO_PARAMETERS, "REMOTE_PROC_DOMAIN_GET_BLKIO_PARAMETERS", &remote_domain_get_blkio_parameters_args_desc, &remote_domain_get_blkio_parameters_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_206, NULL },
-    { REMOTE_PROC_DOMAIN_MIGRATE_SET_MAX_SPEED, "REMOTE_PROC_DOMAIN_MIGRATE_SET_MAX_SPEED", &remote_domain_migrate_set_max_speed_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_207, NULL },
-    { REMOTE_PROC_STORAGE_VOL_UPLOAD, "REMOTE_PROC_STORAGE_VOL_UPLOAD", &remote_storage_vol_upload_args_desc, NULL, NULL,
-      VIRTWIRE_PROC_STREAM_WRITE | VIRTWIRE_PROC_STREAM_SPARSE, VIRTWIRE_GENERATE_BOTH, -1, 1, "VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM", remote_acl_208, NULL },
-    { REMOTE_PROC_STORAGE_VOL_DOWNLOAD, "REMOTE_PROC_STORAGE_VOL_DOWNLOAD", &remote_storage_vol_download_args_desc, NULL, NULL,
-      VIRTWIRE_PROC_STREAM_READ | VIRTWIRE_PROC_STREAM_SPARSE, VIRTWIRE_GENERATE_BOTH, 1, -1, "VIR_STORAGE_VOL_DOWNLOAD_SPARSE_STREAM", remote_acl_209, NULL },
-    { REMOTE_PROC_DOMAIN_INJECT_NMI, "REMOTE_PROC_DOMAIN_INJECT_NMI", &remote_domain_inject_nmi_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_210, NULL },
-    { REMOTE_PROC_DOMAIN_SCREENSHOT, "REMOTE_PROC_DOMAIN_SCREENSHOT", &remote_domain_screenshot_args_desc, &remote_domain_screenshot_ret_desc, NULL,
-      VIRTWIRE_PROC_STREAM_READ, VIRTWIRE_GENERATE_BOTH, 1, -1, NULL, remote_acl_211, NULL },
-    { REMOTE_PROC_DOMAIN_GET_STATE, "REMOTE_PROC_DOMAIN_GET_STATE", &remote_domain_get_state_args_desc, &remote_domain_get_state_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_212, NULL },
-    { REMOTE_PROC_DOMAIN_MIGRATE_BEGIN3, "REMOTE_PROC_DOMAIN_MIGRATE_BEGIN3", &remote_domain_migrate_begin3_args_desc, &remote_domain_migrate_begin3_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_213, NULL },
-    { REMOTE_PROC_DOMAIN_MIGRATE_PREPARE3, "REMOTE_PROC_DOMAIN_MIGRATE_PREPARE3", &remote_domain_migrate_prepare3_args_desc, &remote_domain_migrate_prepare3_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_214, NULL },
-    { REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL3, "REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL3", &remote_domain_migrate_prepare_tunnel3_args_desc, &remote_domain_migrate_prepare_tunnel3_ret_desc, NULL,
-      VIRTWIRE_PROC_STREAM_WRITE, VIRTWIRE_GENERATE_SERVER, -1, 1, NULL, remote_acl_215, NULL },
-    { REMOTE_PROC_DOMAIN_MIGRATE_PERFORM3, "REMOTE_PROC_DOMAIN_MIGRATE_PERFORM3", &remote_domain_migrate_perform3_args_desc, &remote_domain_migrate_perform3_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_216, NULL },
-    { REMOTE_PROC_DOMAIN_MIGRATE_FINISH3, "REMOTE_PROC_DOMAIN_MIGRATE_FINISH3", &remote_domain_migrate_finish3_args_desc, &remote_domain_migrate_finish3_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_217, NULL },
-    { REMOTE_PROC_DOMAIN_MIGRATE_CONFIRM3, "REMOTE_PROC_DOMAIN_MIGRATE_CONFIRM3", &remote_domain_migrate_confirm3_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_218, NULL },
-    { REMOTE_PROC_DOMAIN_SET_SCHEDULER_PARAMETERS_FLAGS, "REMOTE_PROC_DOMAIN_SET_SCHEDULER_PARAMETERS_FLAGS", &remote_domain_set_scheduler_parameters_flags_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_219, NULL },
-    { REMOTE_PROC_INTERFACE_CHANGE_BEGIN, "REMOTE_PROC_INTERFACE_CHANGE_BEGIN", &remote_interface_change_begin_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_220, NULL },
-    { REMOTE_PROC_INTERFACE_CHANGE_COMMIT, "REMOTE_PROC_INTERFACE_CHANGE_COMMIT", &remote_interface_change_commit_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_221, NULL },
-    { REMOTE_PROC_INTERFACE_CHANGE_ROLLBACK, "REMOTE_PROC_INTERFACE_CHANGE_ROLLBACK", &remote_interface_change_rollback_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_222, NULL },
-    { REMOTE_PROC_DOMAIN_GET_SCHEDULER_PARAMETERS_FLAGS, "REMOTE_PROC_DOMAIN_GET_SCHEDULER_PARAMETERS_FLAGS", &remote_domain_get_scheduler_parameters_flags_args_desc, &remote_domain_get_scheduler_parameters_flags_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_CLIENT, -1, -1, NULL, remote_acl_223, NULL },
-    { REMOTE_PROC_DOMAIN_EVENT_CONTROL_ERROR, "REMOTE_PROC_DOMAIN_EVENT_CONTROL_ERROR", NULL, NULL, &remote_domain_event_control_error_msg_desc,
-      VIRTWIRE_PROC_MESSAGE, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_224, NULL },
-    { REMOTE_PROC_DOMAIN_PIN_VCPU_FLAGS, "REMOTE_PROC_DOMAIN_PIN_VCPU_FLAGS", &remote_domain_pin_vcpu_flags_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_225, NULL },
-    { REMOTE_PROC_DOMAIN_SEND_KEY, "REMOTE_PROC_DOMAIN_SEND_KEY", &remote_domain_send_key_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_226, NULL },
-    { REMOTE_PROC_NODE_GET_CPU_STATS, "REMOTE_PROC_NODE_GET_CPU_STATS", &remote_node_get_cpu_stats_args_desc, &remote_node_get_cpu_stats_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_227, NULL },
-    { REMOTE_PROC_NODE_GET_MEMORY_STATS, "REMOTE_PROC_NODE_GET_MEMORY_STATS", &remote_node_get_memory_stats_args_desc, &remote_node_get_memory_stats_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_228, NULL },
-    { REMOTE_PROC_DOMAIN_GET_CONTROL_INFO, "REMOTE_PROC_DOMAIN_GET_CONTROL_INFO", &remote_domain_get_control_info_args_desc, &remote_domain_get_control_info_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_229, NULL },
-    { REMOTE_PROC_DOMAIN_GET_VCPU_PIN_INFO, "REMOTE_PROC_DOMAIN_GET_VCPU_PIN_INFO", &remote_domain_get_vcpu_pin_info_args_desc, &remote_domain_get_vcpu_pin_info_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_230, NULL },
-    { REMOTE_PROC_DOMAIN_UNDEFINE_FLAGS, "REMOTE_PROC_DOMAIN_UNDEFINE_FLAGS", &remote_domain_undefine_flags_args_desc, NULL, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_231, NULL },
-    { REMOTE_PROC_DOMAIN_SAVE_FLAGS, "REMOTE_PROC_DOMAIN_SAVE_FLAGS", &remote_domain_save_flags_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_232, NULL },
-    { REMOTE_PROC_DOMAIN_RESTORE_FLAGS, "REMOTE_PROC_DOMAIN_RESTORE_FLAGS", &remote_domain_restore_flags_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_233, NULL },
-    { REMOTE_PROC_DOMAIN_DESTROY_FLAGS, "REMOTE_PROC_DOMAIN_DESTROY_FLAGS", &remote_domain_destroy_flags_args_desc, NULL, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_234, NULL },
-    { REMOTE_PROC_DOMAIN_SAVE_IMAGE_GET_XML_DESC, "REMOTE_PROC_DOMAIN_SAVE_IMAGE_GET_XML_DESC", &remote_domain_save_image_get_xml_desc_args_desc, &remote_domain_save_image_get_xml_desc_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_235, NULL },
-    { REMOTE_PROC_DOMAIN_SAVE_IMAGE_DEFINE_XML, "REMOTE_PROC_DOMAIN_SAVE_IMAGE_DEFINE_XML", &remote_domain_save_image_define_xml_args_desc, NULL, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_236, NULL },
-    { REMOTE_PROC_DOMAIN_BLOCK_JOB_ABORT, "REMOTE_PROC_DOMAIN_BLOCK_JOB_ABORT", &remote_domain_block_job_abort_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_237, NULL },
-    { REMOTE_PROC_DOMAIN_GET_BLOCK_JOB_INFO, "REMOTE_PROC_DOMAIN_GET_BLOCK_JOB_INFO", &remote_domain_get_block_job_info_args_desc, &remote_domain_get_block_job_info_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_238, NULL },
-    { REMOTE_PROC_DOMAIN_BLOCK_JOB_SET_SPEED, "REMOTE_PROC_DOMAIN_BLOCK_JOB_SET_SPEED", &remote_domain_block_job_set_speed_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_239, NULL },
-    { REMOTE_PROC_DOMAIN_BLOCK_PULL, "REMOTE_PROC_DOMAIN_BLOCK_PULL", &remote_domain_block_pull_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_240, NULL },
-    { REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB, "REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB", NULL, NULL, &remote_domain_event_block_job_msg_desc,
-      VIRTWIRE_PROC_MESSAGE, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_241, NULL },
-    { REMOTE_PROC_DOMAIN_MIGRATE_GET_MAX_SPEED, "REMOTE_PROC_DOMAIN_MIGRATE_GET_MAX_SPEED", &remote_domain_migrate_get_max_speed_args_desc, &remote_domain_migrate_get_max_speed_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_242, NULL },
-    { REMOTE_PROC_DOMAIN_BLOCK_STATS_FLAGS, "REMOTE_PROC_DOMAIN_BLOCK_STATS_FLAGS", &remote_domain_block_stats_flags_args_desc, &remote_domain_block_stats_flags_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_243, NULL },
-    { REMOTE_PROC_DOMAIN_SNAPSHOT_GET_PARENT, "REMOTE_PROC_DOMAIN_SNAPSHOT_GET_PARENT", &remote_domain_snapshot_get_parent_args_desc, &remote_domain_snapshot_get_parent_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_244, NULL },
-    { REMOTE_PROC_DOMAIN_RESET, "REMOTE_PROC_DOMAIN_RESET", &remote_domain_reset_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_245, NULL },
-    { REMOTE_PROC_DOMAIN_SNAPSHOT_NUM_CHILDREN, "REMOTE_PROC_DOMAIN_SNAPSHOT_NUM_CHILDREN", &remote_domain_snapshot_num_children_args_desc, &remote_domain_snapshot_num_children_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_246, NULL },
-    { REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_CHILDREN_NAMES, "REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_CHILDREN_NAMES", &remote_domain_snapshot_list_children_names_args_desc, &remote_domain_snapshot_list_children_names_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_247, NULL },
-    { REMOTE_PROC_DOMAIN_EVENT_DISK_CHANGE, "REMOTE_PROC_DOMAIN_EVENT_DISK_CHANGE", NULL, NULL, &remote_domain_event_disk_change_msg_desc,
-      VIRTWIRE_PROC_MESSAGE, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_248, NULL },
-    { REMOTE_PROC_DOMAIN_OPEN_GRAPHICS, "REMOTE_PROC_DOMAIN_OPEN_GRAPHICS", &remote_domain_open_graphics_args_desc, NULL, NULL,
-      VIRTWIRE_PROC_FDS_CALL, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_249, NULL },
-    { REMOTE_PROC_NODE_SUSPEND_FOR_DURATION, "REMOTE_PROC_NODE_SUSPEND_FOR_DURATION", &remote_node_suspend_for_duration_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_250, NULL },
-    { REMOTE_PROC_DOMAIN_BLOCK_RESIZE, "REMOTE_PROC_DOMAIN_BLOCK_RESIZE", &remote_domain_block_resize_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_251, NULL },
-    { REMOTE_PROC_DOMAIN_SET_BLOCK_IO_TUNE, "REMOTE_PROC_DOMAIN_SET_BLOCK_IO_TUNE", &remote_domain_set_block_io_tune_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_252, NULL },
-    { REMOTE_PROC_DOMAIN_GET_BLOCK_IO_TUNE, "REMOTE_PROC_DOMAIN_GET_BLOCK_IO_TUNE", &remote_domain_get_block_io_tune_args_desc, &remote_domain_get_block_io_tune_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_253, NULL },
-    { REMOTE_PROC_DOMAIN_SET_NUMA_PARAMETERS, "REMOTE_PROC_DOMAIN_SET_NUMA_PARAMETERS", &remote_domain_set_numa_parameters_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_254, NULL },
-    { REMOTE_PROC_DOMAIN_GET_NUMA_PARAMETERS, "REMOTE_PROC_DOMAIN_GET_NUMA_PARAMETERS", &remote_domain_get_numa_parameters_args_desc, &remote_domain_get_numa_parameters_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_255, NULL },
-    { REMOTE_PROC_DOMAIN_SET_INTERFACE_PARAMETERS, "REMOTE_PROC_DOMAIN_SET_INTERFACE_PARAMETERS", &remote_domain_set_interface_parameters_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_256, NULL },
-    { REMOTE_PROC_DOMAIN_GET_INTERFACE_PARAMETERS, "REMOTE_PROC_DOMAIN_GET_INTERFACE_PARAMETERS", &remote_domain_get_interface_parameters_args_desc, &remote_domain_get_interface_parameters_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_257, NULL },
-    { REMOTE_PROC_DOMAIN_SHUTDOWN_FLAGS, "REMOTE_PROC_DOMAIN_SHUTDOWN_FLAGS", &remote_domain_shutdown_flags_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_258, NULL },
-    { REMOTE_PROC_STORAGE_VOL_WIPE_PATTERN, "REMOTE_PROC_STORAGE_VOL_WIPE_PATTERN", &remote_storage_vol_wipe_pattern_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_259, NULL },
-    { REMOTE_PROC_STORAGE_VOL_RESIZE, "REMOTE_PROC_STORAGE_VOL_RESIZE", &remote_storage_vol_resize_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_260, NULL },
-    { REMOTE_PROC_DOMAIN_PM_SUSPEND_FOR_DURATION, "REMOTE_PROC_DOMAIN_PM_SUSPEND_FOR_DURATION", &remote_domain_pm_suspend_for_duration_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_261, NULL },
-    { REMOTE_PROC_DOMAIN_GET_CPU_STATS, "REMOTE_PROC_DOMAIN_GET_CPU_STATS", &remote_domain_get_cpu_stats_args_desc, &remote_domain_get_cpu_stats_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_262, NULL },
-    { REMOTE_PROC_DOMAIN_GET_DISK_ERRORS, "REMOTE_PROC_DOMAIN_GET_DISK_ERRORS", &remote_domain_get_disk_errors_args_desc, &remote_domain_get_disk_errors_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_263, NULL },
-    { REMOTE_PROC_DOMAIN_SET_METADATA, "REMOTE_PROC_DOMAIN_SET_METADATA", &remote_domain_set_metadata_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_264, NULL },
-    { REMOTE_PROC_DOMAIN_GET_METADATA, "REMOTE_PROC_DOMAIN_GET_METADATA", &remote_domain_get_metadata_args_desc, &remote_domain_get_metadata_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_265, NULL },
-    { REMOTE_PROC_DOMAIN_BLOCK_REBASE, "REMOTE_PROC_DOMAIN_BLOCK_REBASE", &remote_domain_block_rebase_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_266, NULL },
-    { REMOTE_PROC_DOMAIN_PM_WAKEUP, "REMOTE_PROC_DOMAIN_PM_WAKEUP", &remote_domain_pm_wakeup_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_267, NULL },
-    { REMOTE_PROC_DOMAIN_EVENT_TRAY_CHANGE, "REMOTE_PROC_DOMAIN_EVENT_TRAY_CHANGE", NULL, NULL, &remote_domain_event_tray_change_msg_desc,
-      VIRTWIRE_PROC_MESSAGE, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_268, NULL },
-    { REMOTE_PROC_DOMAIN_EVENT_PMWAKEUP, "REMOTE_PROC_DOMAIN_EVENT_PMWAKEUP", NULL, NULL, &remote_domain_event_pmwakeup_msg_desc,
-      VIRTWIRE_PROC_MESSAGE, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_269, NULL },
-    { REMOTE_PROC_DOMAIN_EVENT_PMSUSPEND, "REMOTE_PROC_DOMAIN_EVENT_PMSUSPEND", NULL, NULL, &remote_domain_event_pmsuspend_msg_desc,
-      VIRTWIRE_PROC_MESSAGE, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_270, NULL },
-    { REMOTE_PROC_DOMAIN_SNAPSHOT_IS_CURRENT, "REMOTE_PROC_DOMAIN_SNAPSHOT_IS_CURRENT", &remote_domain_snapshot_is_current_args_desc, &remote_domain_snapshot_is_current_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_271, NULL },
-    { REMOTE_PROC_DOMAIN_SNAPSHOT_HAS_METADATA, "REMOTE_PROC_DOMAIN_SNAPSHOT_HAS_METADATA", &remote_domain_snapshot_has_metadata_args_desc, &remote_domain_snapshot_has_metadata_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_272, NULL },
-    { REMOTE_PROC_CONNECT_LIST_ALL_DOMAINS, "REMOTE_PROC_CONNECT_LIST_ALL_DOMAINS", &remote_connect_list_all_domains_args_desc, &remote_connect_list_all_domains_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_273, remote_aclfilter_273 },
-    { REMOTE_PROC_DOMAIN_LIST_ALL_SNAPSHOTS, "REMOTE_PROC_DOMAIN_LIST_ALL_SNAPSHOTS", &remote_domain_list_all_snapshots_args_desc, &remote_domain_list_all_snapshots_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_274, NULL },
-    { REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_ALL_CHILDREN, "REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_ALL_CHILDREN", &remote_domain_snapshot_list_all_children_args_desc, &remote_domain_snapshot_list_all_children_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_275, NULL },
-    { REMOTE_PROC_DOMAIN_EVENT_BALLOON_CHANGE, "REMOTE_PROC_DOMAIN_EVENT_BALLOON_CHANGE", NULL, NULL, &remote_domain_event_balloon_change_msg_desc,
-      VIRTWIRE_PROC_MESSAGE, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_276, NULL },
-    { REMOTE_PROC_DOMAIN_GET_HOSTNAME, "REMOTE_PROC_DOMAIN_GET_HOSTNAME", &remote_domain_get_hostname_args_desc, &remote_domain_get_hostname_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_277, NULL },
-    { REMOTE_PROC_DOMAIN_GET_SECURITY_LABEL_LIST, "REMOTE_PROC_DOMAIN_GET_SECURITY_LABEL_LIST", &remote_domain_get_security_label_list_args_desc, &remote_domain_get_security_label_list_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_278, NULL },
-    { REMOTE_PROC_DOMAIN_PIN_EMULATOR, "REMOTE_PROC_DOMAIN_PIN_EMULATOR", &remote_domain_pin_emulator_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_279, NULL },
-    { REMOTE_PROC_DOMAIN_GET_EMULATOR_PIN_INFO, "REMOTE_PROC_DOMAIN_GET_EMULATOR_PIN_INFO", &remote_domain_get_emulator_pin_info_args_desc, &remote_domain_get_emulator_pin_info_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_280, NULL },
-    { REMOTE_PROC_CONNECT_LIST_ALL_STORAGE_POOLS, "REMOTE_PROC_CONNECT_LIST_ALL_STORAGE_POOLS", &remote_connect_list_all_storage_pools_args_desc, &remote_connect_list_all_storage_pools_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_281, remote_aclfilter_281 },
-    { REMOTE_PROC_STORAGE_POOL_LIST_ALL_VOLUMES, "REMOTE_PROC_STORAGE_POOL_LIST_ALL_VOLUMES", &remote_storage_pool_list_all_volumes_args_desc, &remote_storage_pool_list_all_volumes_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_282, remote_aclfilter_282 },
-    { REMOTE_PROC_CONNECT_LIST_ALL_NETWORKS, "REMOTE_PROC_CONNECT_LIST_ALL_NETWORKS", &remote_connect_list_all_networks_args_desc, &remote_connect_list_all_networks_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_283, remote_aclfilter_283 },
-    { REMOTE_PROC_CONNECT_LIST_ALL_INTERFACES, "REMOTE_PROC_CONNECT_LIST_ALL_INTERFACES", &remote_connect_list_all_interfaces_args_desc, &remote_connect_list_all_interfaces_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_284, remote_aclfilter_284 },
-    { REMOTE_PROC_CONNECT_LIST_ALL_NODE_DEVICES, "REMOTE_PROC_CONNECT_LIST_ALL_NODE_DEVICES", &remote_connect_list_all_node_devices_args_desc, &remote_connect_list_all_node_devices_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_285, remote_aclfilter_285 },
-    { REMOTE_PROC_CONNECT_LIST_ALL_NWFILTERS, "REMOTE_PROC_CONNECT_LIST_ALL_NWFILTERS", &remote_connect_list_all_nwfilters_args_desc, &remote_connect_list_all_nwfilters_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_286, remote_aclfilter_286 },
-    { REMOTE_PROC_CONNECT_LIST_ALL_SECRETS, "REMOTE_PROC_CONNECT_LIST_ALL_SECRETS", &remote_connect_list_all_secrets_args_desc, &remote_connect_list_all_secrets_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_287, remote_aclfilter_287 },
-    { REMOTE_PROC_NODE_SET_MEMORY_PARAMETERS, "REMOTE_PROC_NODE_SET_MEMORY_PARAMETERS", &remote_node_set_memory_parameters_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_288, NULL },
-    { REMOTE_PROC_NODE_GET_MEMORY_PARAMETERS, "REMOTE_PROC_NODE_GET_MEMORY_PARAMETERS", &remote_node_get_memory_parameters_args_desc, &remote_node_get_memory_parameters_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_289, NULL },
-    { REMOTE_PROC_DOMAIN_BLOCK_COMMIT, "REMOTE_PROC_DOMAIN_BLOCK_COMMIT", &remote_domain_block_commit_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_290, NULL },
-    { REMOTE_PROC_NETWORK_UPDATE, "REMOTE_PROC_NETWORK_UPDATE", &remote_network_update_args_desc, NULL, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_291, NULL },
-    { REMOTE_PROC_DOMAIN_EVENT_PMSUSPEND_DISK, "REMOTE_PROC_DOMAIN_EVENT_PMSUSPEND_DISK", NULL, NULL, &remote_domain_event_pmsuspend_disk_msg_desc,
-      VIRTWIRE_PROC_MESSAGE, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_292, NULL },
-    { REMOTE_PROC_NODE_GET_CPU_MAP, "REMOTE_PROC_NODE_GET_CPU_MAP", &remote_node_get_cpu_map_args_desc, &remote_node_get_cpu_map_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_293, NULL },
-    { REMOTE_PROC_DOMAIN_FSTRIM, "REMOTE_PROC_DOMAIN_FSTRIM", &remote_domain_fstrim_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_294, NULL },
-    { REMOTE_PROC_DOMAIN_SEND_PROCESS_SIGNAL, "REMOTE_PROC_DOMAIN_SEND_PROCESS_SIGNAL", &remote_domain_send_process_signal_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_295, NULL },
-    { REMOTE_PROC_DOMAIN_OPEN_CHANNEL, "REMOTE_PROC_DOMAIN_OPEN_CHANNEL", &remote_domain_open_channel_args_desc, NULL, NULL,
-      VIRTWIRE_PROC_STREAM_READ | VIRTWIRE_PROC_STREAM_WRITE, VIRTWIRE_GENERATE_BOTH, 2, -1, NULL, remote_acl_296, NULL },
-    { REMOTE_PROC_NODE_DEVICE_LOOKUP_SCSI_HOST_BY_WWN, "REMOTE_PROC_NODE_DEVICE_LOOKUP_SCSI_HOST_BY_WWN", &remote_node_device_lookup_scsi_host_by_wwn_args_desc, &remote_node_device_lookup_scsi_host_by_wwn_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_297, NULL },
-    { REMOTE_PROC_DOMAIN_GET_JOB_STATS, "REMOTE_PROC_DOMAIN_GET_JOB_STATS", &remote_domain_get_job_stats_args_desc, &remote_domain_get_job_stats_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_298, NULL },
-    { REMOTE_PROC_DOMAIN_MIGRATE_GET_COMPRESSION_CACHE, "REMOTE_PROC_DOMAIN_MIGRATE_GET_COMPRESSION_CACHE", &remote_domain_migrate_get_compression_cache_args_desc, &remote_domain_migrate_get_compression_cache_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_299, NULL },
-    { REMOTE_PROC_DOMAIN_MIGRATE_SET_COMPRESSION_CACHE, "REMOTE_PROC_DOMAIN_MIGRATE_SET_COMPRESSION_CACHE", &remote_domain_migrate_set_compression_cache_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_300, NULL },
-    { REMOTE_PROC_NODE_DEVICE_DETACH_FLAGS, "REMOTE_PROC_NODE_DEVICE_DETACH_FLAGS", &remote_node_device_detach_flags_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_SERVER, -1, -1, NULL, remote_acl_301, NULL },
-    { REMOTE_PROC_DOMAIN_MIGRATE_BEGIN3_PARAMS, "REMOTE_PROC_DOMAIN_MIGRATE_BEGIN3_PARAMS", &remote_domain_migrate_begin3_params_args_desc, &remote_domain_migrate_begin3_params_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_302, NULL },
-    { REMOTE_PROC_DOMAIN_MIGRATE_PREPARE3_PARAMS, "REMOTE_PROC_DOMAIN_MIGRATE_PREPARE3_PARAMS", &remote_domain_migrate_prepare3_params_args_desc, &remote_domain_migrate_prepare3_params_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_303, NULL },
-    { REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL3_PARAMS, "REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL3_PARAMS", &remote_domain_migrate_prepare_tunnel3_params_args_desc, &remote_domain_migrate_prepare_tunnel3_params_ret_desc, NULL,
-      VIRTWIRE_PROC_STREAM_WRITE, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_304, NULL },
-    { REMOTE_PROC_DOMAIN_MIGRATE_PERFORM3_PARAMS, "REMOTE_PROC_DOMAIN_MIGRATE_PERFORM3_PARAMS", &remote_domain_migrate_perform3_params_args_desc, &remote_domain_migrate_perform3_params_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_305, NULL },
-    { REMOTE_PROC_DOMAIN_MIGRATE_FINISH3_PARAMS, "REMOTE_PROC_DOMAIN_MIGRATE_FINISH3_PARAMS", &remote_domain_migrate_finish3_params_args_desc, &remote_domain_migrate_finish3_params_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_306, NULL },
-    { REMOTE_PROC_DOMAIN_MIGRATE_CONFIRM3_PARAMS, "REMOTE_PROC_DOMAIN_MIGRATE_CONFIRM3_PARAMS", &remote_domain_migrate_confirm3_params_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_307, NULL },
-    { REMOTE_PROC_DOMAIN_SET_MEMORY_STATS_PERIOD, "REMOTE_PROC_DOMAIN_SET_MEMORY_STATS_PERIOD", &remote_domain_set_memory_stats_period_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_308, NULL },
-    { REMOTE_PROC_DOMAIN_CREATE_XML_WITH_FILES, "REMOTE_PROC_DOMAIN_CREATE_XML_WITH_FILES", &remote_domain_create_xml_with_files_args_desc, &remote_domain_create_xml_with_files_ret_desc, NULL,
-      VIRTWIRE_PROC_FDS_CALL, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_309, NULL },
-    { REMOTE_PROC_DOMAIN_CREATE_WITH_FILES, "REMOTE_PROC_DOMAIN_CREATE_WITH_FILES", &remote_domain_create_with_files_args_desc, &remote_domain_create_with_files_ret_desc, NULL,
-      VIRTWIRE_PROC_FDS_CALL, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_310, NULL },
-    { REMOTE_PROC_DOMAIN_EVENT_DEVICE_REMOVED, "REMOTE_PROC_DOMAIN_EVENT_DEVICE_REMOVED", NULL, NULL, &remote_domain_event_device_removed_msg_desc,
-      VIRTWIRE_PROC_MESSAGE, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_311, NULL },
-    { REMOTE_PROC_CONNECT_GET_CPU_MODEL_NAMES, "REMOTE_PROC_CONNECT_GET_CPU_MODEL_NAMES", &remote_connect_get_cpu_model_names_args_desc, &remote_connect_get_cpu_model_names_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_312, NULL },
-    { REMOTE_PROC_CONNECT_NETWORK_EVENT_REGISTER_ANY, "REMOTE_PROC_CONNECT_NETWORK_EVENT_REGISTER_ANY", &remote_connect_network_event_register_any_args_desc, &remote_connect_network_event_register_any_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_313, remote_aclfilter_313 },
-    { REMOTE_PROC_CONNECT_NETWORK_EVENT_DEREGISTER_ANY, "REMOTE_PROC_CONNECT_NETWORK_EVENT_DEREGISTER_ANY", &remote_connect_network_event_deregister_any_args_desc, NULL, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_314, NULL },
-    { REMOTE_PROC_NETWORK_EVENT_LIFECYCLE, "REMOTE_PROC_NETWORK_EVENT_LIFECYCLE", NULL, NULL, &remote_network_event_lifecycle_msg_desc,
-      VIRTWIRE_PROC_MESSAGE, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_315, NULL },
-    { REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, "REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY", &remote_connect_domain_event_callback_register_any_args_desc, &remote_connect_domain_event_callback_register_any_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_316, remote_aclfilter_316 },
-    { REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, "REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY", &remote_connect_domain_event_callback_deregister_any_args_desc, NULL, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_317, NULL },
-    { REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE, "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE", NULL, NULL, &remote_domain_event_callback_lifecycle_msg_desc,
-      VIRTWIRE_PROC_MESSAGE, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_318, NULL },
-    { REMOTE_PROC_DOMAIN_EVENT_CALLBACK_REBOOT, "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_REBOOT", NULL, NULL, &remote_domain_event_callback_reboot_msg_desc,
-      VIRTWIRE_PROC_MESSAGE, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_319, NULL },
-    { REMOTE_PROC_DOMAIN_EVENT_CALLBACK_RTC_CHANGE, "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_RTC_CHANGE", NULL, NULL, &remote_domain_event_callback_rtc_change_msg_desc,
-      VIRTWIRE_PROC_MESSAGE, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_320, NULL },
-    { REMOTE_PROC_DOMAIN_EVENT_CALLBACK_WATCHDOG, "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_WATCHDOG", NULL, NULL, &remote_domain_event_callback_watchdog_msg_desc,
-      VIRTWIRE_PROC_MESSAGE, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_321, NULL },
-    { REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR, "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR", NULL, NULL, &remote_domain_event_callback_io_error_msg_desc,
-      VIRTWIRE_PROC_MESSAGE, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_322, NULL },
-    { REMOTE_PROC_DOMAIN_EVENT_CALLBACK_GRAPHICS, "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_GRAPHICS", NULL, NULL, &remote_domain_event_callback_graphics_msg_desc,
-      VIRTWIRE_PROC_MESSAGE, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_323, NULL },
-    { REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR_REASON, "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR_REASON", NULL, NULL, &remote_domain_event_callback_io_error_reason_msg_desc,
-      VIRTWIRE_PROC_MESSAGE, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_324, NULL },
-    { REMOTE_PROC_DOMAIN_EVENT_CALLBACK_CONTROL_ERROR, "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_CONTROL_ERROR", NULL, NULL, &remote_domain_event_callback_control_error_msg_desc,
-      VIRTWIRE_PROC_MESSAGE, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_325, NULL },
-    { REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BLOCK_JOB, "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BLOCK_JOB", NULL, NULL, &remote_domain_event_callback_block_job_msg_desc,
-      VIRTWIRE_PROC_MESSAGE, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_326, NULL },
-    { REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DISK_CHANGE, "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DISK_CHANGE", NULL, NULL, &remote_domain_event_callback_disk_change_msg_desc,
-      VIRTWIRE_PROC_MESSAGE, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_327, NULL },
-    { REMOTE_PROC_DOMAIN_EVENT_CALLBACK_TRAY_CHANGE, "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_TRAY_CHANGE", NULL, NULL, &remote_domain_event_callback_tray_change_msg_desc,
-      VIRTWIRE_PROC_MESSAGE, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_328, NULL },
-    { REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMWAKEUP, "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMWAKEUP", NULL, NULL, &remote_domain_event_callback_pmwakeup_msg_desc,
-      VIRTWIRE_PROC_MESSAGE, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_329, NULL },
-    { REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND, "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND", NULL, NULL, &remote_domain_event_callback_pmsuspend_msg_desc,
-      VIRTWIRE_PROC_MESSAGE, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_330, NULL },
-    { REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BALLOON_CHANGE, "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BALLOON_CHANGE", NULL, NULL, &remote_domain_event_callback_balloon_change_msg_desc,
-      VIRTWIRE_PROC_MESSAGE, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_331, NULL },
-    { REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND_DISK, "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND_DISK", NULL, NULL, &remote_domain_event_callback_pmsuspend_disk_msg_desc,
-      VIRTWIRE_PROC_MESSAGE, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_332, NULL },
-    { REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED, "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED", NULL, NULL, &remote_domain_event_callback_device_removed_msg_desc,
-      VIRTWIRE_PROC_MESSAGE, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_333, NULL },
-    { REMOTE_PROC_DOMAIN_CORE_DUMP_WITH_FORMAT, "REMOTE_PROC_DOMAIN_CORE_DUMP_WITH_FORMAT", &remote_domain_core_dump_with_format_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_334, NULL },
-    { REMOTE_PROC_DOMAIN_FSFREEZE, "REMOTE_PROC_DOMAIN_FSFREEZE", &remote_domain_fsfreeze_args_desc, &remote_domain_fsfreeze_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_335, NULL },
-    { REMOTE_PROC_DOMAIN_FSTHAW, "REMOTE_PROC_DOMAIN_FSTHAW", &remote_domain_fsthaw_args_desc, &remote_domain_fsthaw_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_336, NULL },
-    { REMOTE_PROC_DOMAIN_GET_TIME, "REMOTE_PROC_DOMAIN_GET_TIME", &remote_domain_get_time_args_desc, &remote_domain_get_time_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_337, NULL },
-    { REMOTE_PROC_DOMAIN_SET_TIME, "REMOTE_PROC_DOMAIN_SET_TIME", &remote_domain_set_time_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_338, NULL },
-    { REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB_2, "REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB_2", NULL, NULL, &remote_domain_event_block_job_2_msg_desc,
-      VIRTWIRE_PROC_MESSAGE, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_339, NULL },
-    { REMOTE_PROC_NODE_GET_FREE_PAGES, "REMOTE_PROC_NODE_GET_FREE_PAGES", &remote_node_get_free_pages_args_desc, &remote_node_get_free_pages_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_340, NULL },
-    { REMOTE_PROC_NETWORK_GET_DHCP_LEASES, "REMOTE_PROC_NETWORK_GET_DHCP_LEASES", &remote_network_get_dhcp_leases_args_desc, &remote_network_get_dhcp_leases_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_341, NULL },
-    { REMOTE_PROC_CONNECT_GET_DOMAIN_CAPABILITIES, "REMOTE_PROC_CONNECT_GET_DOMAIN_CAPABILITIES", &remote_connect_get_domain_capabilities_args_desc, &remote_connect_get_domain_capabilities_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_342, NULL },
-    { REMOTE_PROC_DOMAIN_OPEN_GRAPHICS_FD, "REMOTE_PROC_DOMAIN_OPEN_GRAPHICS_FD", &remote_domain_open_graphics_fd_args_desc, NULL, NULL,
-      VIRTWIRE_PROC_FDS_REPLY, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_343, NULL },
-    { REMOTE_PROC_CONNECT_GET_ALL_DOMAIN_STATS, "REMOTE_PROC_CONNECT_GET_ALL_DOMAIN_STATS", &remote_connect_get_all_domain_stats_args_desc, &remote_connect_get_all_domain_stats_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_344, remote_aclfilter_344 },
-    { REMOTE_PROC_DOMAIN_BLOCK_COPY, "REMOTE_PROC_DOMAIN_BLOCK_COPY", &remote_domain_block_copy_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_345, NULL },
-    { REMOTE_PROC_DOMAIN_EVENT_CALLBACK_TUNABLE, "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_TUNABLE", NULL, NULL, &remote_domain_event_callback_tunable_msg_desc,
-      VIRTWIRE_PROC_MESSAGE, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_346, NULL },
-    { REMOTE_PROC_NODE_ALLOC_PAGES, "REMOTE_PROC_NODE_ALLOC_PAGES", &remote_node_alloc_pages_args_desc, &remote_node_alloc_pages_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_347, NULL },
-    { REMOTE_PROC_DOMAIN_EVENT_CALLBACK_AGENT_LIFECYCLE, "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_AGENT_LIFECYCLE", NULL, NULL, &remote_domain_event_callback_agent_lifecycle_msg_desc,
-      VIRTWIRE_PROC_MESSAGE, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_348, NULL },
-    { REMOTE_PROC_DOMAIN_GET_FSINFO, "REMOTE_PROC_DOMAIN_GET_FSINFO", &remote_domain_get_fsinfo_args_desc, &remote_domain_get_fsinfo_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_349, NULL },
-    { REMOTE_PROC_DOMAIN_DEFINE_XML_FLAGS, "REMOTE_PROC_DOMAIN_DEFINE_XML_FLAGS", &remote_domain_define_xml_flags_args_desc, &remote_domain_define_xml_flags_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_350, NULL },
-    { REMOTE_PROC_DOMAIN_GET_IOTHREAD_INFO, "REMOTE_PROC_DOMAIN_GET_IOTHREAD_INFO", &remote_domain_get_iothread_info_args_desc, &remote_domain_get_iothread_info_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_351, NULL },
-    { REMOTE_PROC_DOMAIN_PIN_IOTHREAD, "REMOTE_PROC_DOMAIN_PIN_IOTHREAD", &remote_domain_pin_iothread_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_352, NULL },
-    { REMOTE_PROC_DOMAIN_INTERFACE_ADDRESSES, "REMOTE_PROC_DOMAIN_INTERFACE_ADDRESSES", &remote_domain_interface_addresses_args_desc, &remote_domain_interface_addresses_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_353, NULL },
-    { REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_ADDED, "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_ADDED", NULL, NULL, &remote_domain_event_callback_device_added_msg_desc,
-      VIRTWIRE_PROC_MESSAGE, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_354, NULL },
-    { REMOTE_PROC_DOMAIN_ADD_IOTHREAD, "REMOTE_PROC_DOMAIN_ADD_IOTHREAD", &remote_domain_add_iothread_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_355, NULL },
-    { REMOTE_PROC_DOMAIN_DEL_IOTHREAD, "REMOTE_PROC_DOMAIN_DEL_IOTHREAD", &remote_domain_del_iothread_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_356, NULL },
-    { REMOTE_PROC_DOMAIN_SET_USER_PASSWORD, "REMOTE_PROC_DOMAIN_SET_USER_PASSWORD", &remote_domain_set_user_password_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_357, NULL },
-    { REMOTE_PROC_DOMAIN_RENAME, "REMOTE_PROC_DOMAIN_RENAME", &remote_domain_rename_args_desc, &remote_domain_rename_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_SERVER, -1, -1, NULL, remote_acl_358, NULL },
-    { REMOTE_PROC_DOMAIN_EVENT_CALLBACK_MIGRATION_ITERATION, "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_MIGRATION_ITERATION", NULL, NULL, &remote_domain_event_callback_migration_iteration_msg_desc,
-      VIRTWIRE_PROC_MESSAGE, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_359, NULL },
-    { REMOTE_PROC_CONNECT_REGISTER_CLOSE_CALLBACK, "REMOTE_PROC_CONNECT_REGISTER_CLOSE_CALLBACK", NULL, NULL, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_360, NULL },
-    { REMOTE_PROC_CONNECT_UNREGISTER_CLOSE_CALLBACK, "REMOTE_PROC_CONNECT_UNREGISTER_CLOSE_CALLBACK", NULL, NULL, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_361, NULL },
-    { REMOTE_PROC_CONNECT_EVENT_CONNECTION_CLOSED, "REMOTE_PROC_CONNECT_EVENT_CONNECTION_CLOSED", NULL, NULL, &remote_connect_event_connection_closed_msg_desc,
-      VIRTWIRE_PROC_MESSAGE, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_362, NULL },
-    { REMOTE_PROC_DOMAIN_EVENT_CALLBACK_JOB_COMPLETED, "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_JOB_COMPLETED", NULL, NULL, &remote_domain_event_callback_job_completed_msg_desc,
-      VIRTWIRE_PROC_MESSAGE, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_363, NULL },
-    { REMOTE_PROC_DOMAIN_MIGRATE_START_POST_COPY, "REMOTE_PROC_DOMAIN_MIGRATE_START_POST_COPY", &remote_domain_migrate_start_post_copy_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_364, NULL },
-    { REMOTE_PROC_DOMAIN_GET_PERF_EVENTS, "REMOTE_PROC_DOMAIN_GET_PERF_EVENTS", &remote_domain_get_perf_events_args_desc, &remote_domain_get_perf_events_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_365, NULL },
-    { REMOTE_PROC_DOMAIN_SET_PERF_EVENTS, "REMOTE_PROC_DOMAIN_SET_PERF_EVENTS", &remote_domain_set_perf_events_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_366, NULL },
-    { REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVAL_FAILED, "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVAL_FAILED", NULL, NULL, &remote_domain_event_callback_device_removal_failed_msg_desc,
-      VIRTWIRE_PROC_MESSAGE, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_367, NULL },
-    { REMOTE_PROC_CONNECT_STORAGE_POOL_EVENT_REGISTER_ANY, "REMOTE_PROC_CONNECT_STORAGE_POOL_EVENT_REGISTER_ANY", &remote_connect_storage_pool_event_register_any_args_desc, &remote_connect_storage_pool_event_register_any_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_368, remote_aclfilter_368 },
-    { REMOTE_PROC_CONNECT_STORAGE_POOL_EVENT_DEREGISTER_ANY, "REMOTE_PROC_CONNECT_STORAGE_POOL_EVENT_DEREGISTER_ANY", &remote_connect_storage_pool_event_deregister_any_args_desc, NULL, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_369, NULL },
-    { REMOTE_PROC_STORAGE_POOL_EVENT_LIFECYCLE, "REMOTE_PROC_STORAGE_POOL_EVENT_LIFECYCLE", NULL, NULL, &remote_storage_pool_event_lifecycle_msg_desc,
-      VIRTWIRE_PROC_MESSAGE, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_370, NULL },
-    { REMOTE_PROC_DOMAIN_GET_GUEST_VCPUS, "REMOTE_PROC_DOMAIN_GET_GUEST_VCPUS", &remote_domain_get_guest_vcpus_args_desc, &remote_domain_get_guest_vcpus_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_371, NULL },
-    { REMOTE_PROC_DOMAIN_SET_GUEST_VCPUS, "REMOTE_PROC_DOMAIN_SET_GUEST_VCPUS", &remote_domain_set_guest_vcpus_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_372, NULL },
-    { REMOTE_PROC_STORAGE_POOL_EVENT_REFRESH, "REMOTE_PROC_STORAGE_POOL_EVENT_REFRESH", NULL, NULL, &remote_storage_pool_event_refresh_msg_desc,
-      VIRTWIRE_PROC_MESSAGE, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_373, NULL },
-    { REMOTE_PROC_CONNECT_NODE_DEVICE_EVENT_REGISTER_ANY, "REMOTE_PROC_CONNECT_NODE_DEVICE_EVENT_REGISTER_ANY", &remote_connect_node_device_event_register_any_args_desc, &remote_connect_node_device_event_register_any_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_374, remote_aclfilter_374 },
-    { REMOTE_PROC_CONNECT_NODE_DEVICE_EVENT_DEREGISTER_ANY, "REMOTE_PROC_CONNECT_NODE_DEVICE_EVENT_DEREGISTER_ANY", &remote_connect_node_device_event_deregister_any_args_desc, NULL, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_375, NULL },
-    { REMOTE_PROC_NODE_DEVICE_EVENT_LIFECYCLE, "REMOTE_PROC_NODE_DEVICE_EVENT_LIFECYCLE", NULL, NULL, &remote_node_device_event_lifecycle_msg_desc,
-      VIRTWIRE_PROC_MESSAGE, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_376, NULL },
-    { REMOTE_PROC_NODE_DEVICE_EVENT_UPDATE, "REMOTE_PROC_NODE_DEVICE_EVENT_UPDATE", NULL, NULL, &remote_node_device_event_update_msg_desc,
-      VIRTWIRE_PROC_MESSAGE, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_377, NULL },
-    { REMOTE_PROC_STORAGE_VOL_GET_INFO_FLAGS, "REMOTE_PROC_STORAGE_VOL_GET_INFO_FLAGS", &remote_storage_vol_get_info_flags_args_desc, &remote_storage_vol_get_info_flags_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_SERVER, -1, -1, NULL, remote_acl_378, NULL },
-    { REMOTE_PROC_DOMAIN_EVENT_CALLBACK_METADATA_CHANGE, "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_METADATA_CHANGE", NULL, NULL, &remote_domain_event_callback_metadata_change_msg_desc,
-      VIRTWIRE_PROC_MESSAGE, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_379, NULL },
-    { REMOTE_PROC_CONNECT_SECRET_EVENT_REGISTER_ANY, "REMOTE_PROC_CONNECT_SECRET_EVENT_REGISTER_ANY", &remote_connect_secret_event_register_any_args_desc, &remote_connect_secret_event_register_any_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_380, remote_aclfilter_380 },
-    { REMOTE_PROC_CONNECT_SECRET_EVENT_DEREGISTER_ANY, "REMOTE_PROC_CONNECT_SECRET_EVENT_DEREGISTER_ANY", &remote_connect_secret_event_deregister_any_args_desc, NULL, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_381, NULL },
-    { REMOTE_PROC_SECRET_EVENT_LIFECYCLE, "REMOTE_PROC_SECRET_EVENT_LIFECYCLE", NULL, NULL, &remote_secret_event_lifecycle_msg_desc,
-      VIRTWIRE_PROC_MESSAGE, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_382, NULL },
-    { REMOTE_PROC_SECRET_EVENT_VALUE_CHANGED, "REMOTE_PROC_SECRET_EVENT_VALUE_CHANGED", NULL, NULL, &remote_secret_event_value_changed_msg_desc,
-      VIRTWIRE_PROC_MESSAGE, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_383, NULL },
-    { REMOTE_PROC_DOMAIN_SET_VCPU, "REMOTE_PROC_DOMAIN_SET_VCPU", &remote_domain_set_vcpu_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_384, NULL },
-    { REMOTE_PROC_DOMAIN_EVENT_BLOCK_THRESHOLD, "REMOTE_PROC_DOMAIN_EVENT_BLOCK_THRESHOLD", NULL, NULL, &remote_domain_event_block_threshold_msg_desc,
-      VIRTWIRE_PROC_MESSAGE, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_385, NULL },
-    { REMOTE_PROC_DOMAIN_SET_BLOCK_THRESHOLD, "REMOTE_PROC_DOMAIN_SET_BLOCK_THRESHOLD", &remote_domain_set_block_threshold_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_386, NULL },
-    { REMOTE_PROC_DOMAIN_MIGRATE_GET_MAX_DOWNTIME, "REMOTE_PROC_DOMAIN_MIGRATE_GET_MAX_DOWNTIME", &remote_domain_migrate_get_max_downtime_args_desc, &remote_domain_migrate_get_max_downtime_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_387, NULL },
-    { REMOTE_PROC_DOMAIN_MANAGED_SAVE_GET_XML_DESC, "REMOTE_PROC_DOMAIN_MANAGED_SAVE_GET_XML_DESC", &remote_domain_managed_save_get_xml_desc_args_desc, &remote_domain_managed_save_get_xml_desc_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_388, NULL },
-    { REMOTE_PROC_DOMAIN_MANAGED_SAVE_DEFINE_XML, "REMOTE_PROC_DOMAIN_MANAGED_SAVE_DEFINE_XML", &remote_domain_managed_save_define_xml_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_389, NULL },
-    { REMOTE_PROC_DOMAIN_SET_LIFECYCLE_ACTION, "REMOTE_PROC_DOMAIN_SET_LIFECYCLE_ACTION", &remote_domain_set_lifecycle_action_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_390, NULL },
-    { REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_TARGET_PATH, "REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_TARGET_PATH", &remote_storage_pool_lookup_by_target_path_args_desc, &remote_storage_pool_lookup_by_target_path_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_391, NULL },
-    { REMOTE_PROC_DOMAIN_DETACH_DEVICE_ALIAS, "REMOTE_PROC_DOMAIN_DETACH_DEVICE_ALIAS", &remote_domain_detach_device_alias_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_392, NULL },
-    { REMOTE_PROC_CONNECT_COMPARE_HYPERVISOR_CPU, "REMOTE_PROC_CONNECT_COMPARE_HYPERVISOR_CPU", &remote_connect_compare_hypervisor_cpu_args_desc, &remote_connect_compare_hypervisor_cpu_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_393, NULL },
-    { REMOTE_PROC_CONNECT_BASELINE_HYPERVISOR_CPU, "REMOTE_PROC_CONNECT_BASELINE_HYPERVISOR_CPU", &remote_connect_baseline_hypervisor_cpu_args_desc, &remote_connect_baseline_hypervisor_cpu_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_394, NULL },
-    { REMOTE_PROC_NODE_GET_SEV_INFO, "REMOTE_PROC_NODE_GET_SEV_INFO", &remote_node_get_sev_info_args_desc, &remote_node_get_sev_info_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_395, NULL },
-    { REMOTE_PROC_DOMAIN_GET_LAUNCH_SECURITY_INFO, "REMOTE_PROC_DOMAIN_GET_LAUNCH_SECURITY_INFO", &remote_domain_get_launch_security_info_args_desc, &remote_domain_get_launch_security_info_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_396, NULL },
-    { REMOTE_PROC_NWFILTER_BINDING_LOOKUP_BY_PORT_DEV, "REMOTE_PROC_NWFILTER_BINDING_LOOKUP_BY_PORT_DEV", &remote_nwfilter_binding_lookup_by_port_dev_args_desc, &remote_nwfilter_binding_lookup_by_port_dev_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_397, NULL },
-    { REMOTE_PROC_NWFILTER_BINDING_GET_XML_DESC, "REMOTE_PROC_NWFILTER_BINDING_GET_XML_DESC", &remote_nwfilter_binding_get_xml_desc_args_desc, &remote_nwfilter_binding_get_xml_desc_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_398, NULL },
-    { REMOTE_PROC_NWFILTER_BINDING_CREATE_XML, "REMOTE_PROC_NWFILTER_BINDING_CREATE_XML", &remote_nwfilter_binding_create_xml_args_desc, &remote_nwfilter_binding_create_xml_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_399, NULL },
-    { REMOTE_PROC_NWFILTER_BINDING_DELETE, "REMOTE_PROC_NWFILTER_BINDING_DELETE", &remote_nwfilter_binding_delete_args_desc, NULL, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_400, NULL },
-    { REMOTE_PROC_CONNECT_LIST_ALL_NWFILTER_BINDINGS, "REMOTE_PROC_CONNECT_LIST_ALL_NWFILTER_BINDINGS", &remote_connect_list_all_nwfilter_bindings_args_desc, &remote_connect_list_all_nwfilter_bindings_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_401, remote_aclfilter_401 },
-    { REMOTE_PROC_DOMAIN_SET_IOTHREAD_PARAMS, "REMOTE_PROC_DOMAIN_SET_IOTHREAD_PARAMS", &remote_domain_set_iothread_params_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_402, NULL },
-    { REMOTE_PROC_CONNECT_GET_STORAGE_POOL_CAPABILITIES, "REMOTE_PROC_CONNECT_GET_STORAGE_POOL_CAPABILITIES", &remote_connect_get_storage_pool_capabilities_args_desc, &remote_connect_get_storage_pool_capabilities_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_403, NULL },
-    { REMOTE_PROC_NETWORK_LIST_ALL_PORTS, "REMOTE_PROC_NETWORK_LIST_ALL_PORTS", &remote_network_list_all_ports_args_desc, &remote_network_list_all_ports_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_404, remote_aclfilter_404 },
-    { REMOTE_PROC_NETWORK_PORT_LOOKUP_BY_UUID, "REMOTE_PROC_NETWORK_PORT_LOOKUP_BY_UUID", &remote_network_port_lookup_by_uuid_args_desc, &remote_network_port_lookup_by_uuid_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_405, NULL },
-    { REMOTE_PROC_NETWORK_PORT_CREATE_XML, "REMOTE_PROC_NETWORK_PORT_CREATE_XML", &remote_network_port_create_xml_args_desc, &remote_network_port_create_xml_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_406, NULL },
-    { REMOTE_PROC_NETWORK_PORT_GET_PARAMETERS, "REMOTE_PROC_NETWORK_PORT_GET_PARAMETERS", &remote_network_port_get_parameters_args_desc, &remote_network_port_get_parameters_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_407, NULL },
-    { REMOTE_PROC_NETWORK_PORT_SET_PARAMETERS, "REMOTE_PROC_NETWORK_PORT_SET_PARAMETERS", &remote_network_port_set_parameters_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_408, NULL },
-    { REMOTE_PROC_NETWORK_PORT_GET_XML_DESC, "REMOTE_PROC_NETWORK_PORT_GET_XML_DESC", &remote_network_port_get_xml_desc_args_desc, &remote_network_port_get_xml_desc_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_409, NULL },
-    { REMOTE_PROC_NETWORK_PORT_DELETE, "REMOTE_PROC_NETWORK_PORT_DELETE", &remote_network_port_delete_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_410, NULL },
-    { REMOTE_PROC_DOMAIN_CHECKPOINT_CREATE_XML, "REMOTE_PROC_DOMAIN_CHECKPOINT_CREATE_XML", &remote_domain_checkpoint_create_xml_args_desc, &remote_domain_checkpoint_create_xml_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_411, NULL },
-    { REMOTE_PROC_DOMAIN_CHECKPOINT_GET_XML_DESC, "REMOTE_PROC_DOMAIN_CHECKPOINT_GET_XML_DESC", &remote_domain_checkpoint_get_xml_desc_args_desc, &remote_domain_checkpoint_get_xml_desc_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_412, NULL },
-    { REMOTE_PROC_DOMAIN_LIST_ALL_CHECKPOINTS, "REMOTE_PROC_DOMAIN_LIST_ALL_CHECKPOINTS", &remote_domain_list_all_checkpoints_args_desc, &remote_domain_list_all_checkpoints_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_413, NULL },
-    { REMOTE_PROC_DOMAIN_CHECKPOINT_LIST_ALL_CHILDREN, "REMOTE_PROC_DOMAIN_CHECKPOINT_LIST_ALL_CHILDREN", &remote_domain_checkpoint_list_all_children_args_desc, &remote_domain_checkpoint_list_all_children_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_414, NULL },
-    { REMOTE_PROC_DOMAIN_CHECKPOINT_LOOKUP_BY_NAME, "REMOTE_PROC_DOMAIN_CHECKPOINT_LOOKUP_BY_NAME", &remote_domain_checkpoint_lookup_by_name_args_desc, &remote_domain_checkpoint_lookup_by_name_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_415, NULL },
-    { REMOTE_PROC_DOMAIN_CHECKPOINT_GET_PARENT, "REMOTE_PROC_DOMAIN_CHECKPOINT_GET_PARENT", &remote_domain_checkpoint_get_parent_args_desc, &remote_domain_checkpoint_get_parent_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_416, NULL },
-    { REMOTE_PROC_DOMAIN_CHECKPOINT_DELETE, "REMOTE_PROC_DOMAIN_CHECKPOINT_DELETE", &remote_domain_checkpoint_delete_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_417, NULL },
-    { REMOTE_PROC_DOMAIN_GET_GUEST_INFO, "REMOTE_PROC_DOMAIN_GET_GUEST_INFO", &remote_domain_get_guest_info_args_desc, &remote_domain_get_guest_info_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_418, NULL },
-    { REMOTE_PROC_CONNECT_SET_IDENTITY, "REMOTE_PROC_CONNECT_SET_IDENTITY", &remote_connect_set_identity_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_CLIENT, -1, -1, NULL, remote_acl_419, NULL },
-    { REMOTE_PROC_DOMAIN_AGENT_SET_RESPONSE_TIMEOUT, "REMOTE_PROC_DOMAIN_AGENT_SET_RESPONSE_TIMEOUT", &remote_domain_agent_set_response_timeout_args_desc, &remote_domain_agent_set_response_timeout_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_420, NULL },
-    { REMOTE_PROC_DOMAIN_BACKUP_BEGIN, "REMOTE_PROC_DOMAIN_BACKUP_BEGIN", &remote_domain_backup_begin_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_421, NULL },
-    { REMOTE_PROC_DOMAIN_BACKUP_GET_XML_DESC, "REMOTE_PROC_DOMAIN_BACKUP_GET_XML_DESC", &remote_domain_backup_get_xml_desc_args_desc, &remote_domain_backup_get_xml_desc_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_422, NULL },
-    { REMOTE_PROC_DOMAIN_EVENT_MEMORY_FAILURE, "REMOTE_PROC_DOMAIN_EVENT_MEMORY_FAILURE", NULL, NULL, &remote_domain_event_memory_failure_msg_desc,
-      VIRTWIRE_PROC_MESSAGE, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_423, NULL },
-    { REMOTE_PROC_DOMAIN_AUTHORIZED_SSH_KEYS_GET, "REMOTE_PROC_DOMAIN_AUTHORIZED_SSH_KEYS_GET", &remote_domain_authorized_ssh_keys_get_args_desc, &remote_domain_authorized_ssh_keys_get_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_424, NULL },
-    { REMOTE_PROC_DOMAIN_AUTHORIZED_SSH_KEYS_SET, "REMOTE_PROC_DOMAIN_AUTHORIZED_SSH_KEYS_SET", &remote_domain_authorized_ssh_keys_set_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_425, NULL },
-    { REMOTE_PROC_DOMAIN_GET_MESSAGES, "REMOTE_PROC_DOMAIN_GET_MESSAGES", &remote_domain_get_messages_args_desc, &remote_domain_get_messages_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_426, NULL },
-    { REMOTE_PROC_DOMAIN_START_DIRTY_RATE_CALC, "REMOTE_PROC_DOMAIN_START_DIRTY_RATE_CALC", &remote_domain_start_dirty_rate_calc_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_427, NULL },
-    { REMOTE_PROC_NODE_DEVICE_DEFINE_XML, "REMOTE_PROC_NODE_DEVICE_DEFINE_XML", &remote_node_device_define_xml_args_desc, &remote_node_device_define_xml_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_428, NULL },
-    { REMOTE_PROC_NODE_DEVICE_UNDEFINE, "REMOTE_PROC_NODE_DEVICE_UNDEFINE", &remote_node_device_undefine_args_desc, NULL, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_429, NULL },
-    { REMOTE_PROC_NODE_DEVICE_CREATE, "REMOTE_PROC_NODE_DEVICE_CREATE", &remote_node_device_create_args_desc, NULL, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_430, NULL },
-    { REMOTE_PROC_NWFILTER_DEFINE_XML_FLAGS, "REMOTE_PROC_NWFILTER_DEFINE_XML_FLAGS", &remote_nwfilter_define_xml_flags_args_desc, &remote_nwfilter_define_xml_flags_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_431, NULL },
-    { REMOTE_PROC_NETWORK_DEFINE_XML_FLAGS, "REMOTE_PROC_NETWORK_DEFINE_XML_FLAGS", &remote_network_define_xml_flags_args_desc, &remote_network_define_xml_flags_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_432, NULL },
-    { REMOTE_PROC_NODE_DEVICE_GET_AUTOSTART, "REMOTE_PROC_NODE_DEVICE_GET_AUTOSTART", &remote_node_device_get_autostart_args_desc, &remote_node_device_get_autostart_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_433, NULL },
-    { REMOTE_PROC_NODE_DEVICE_SET_AUTOSTART, "REMOTE_PROC_NODE_DEVICE_SET_AUTOSTART", &remote_node_device_set_autostart_args_desc, NULL, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_434, NULL },
-    { REMOTE_PROC_NODE_DEVICE_IS_PERSISTENT, "REMOTE_PROC_NODE_DEVICE_IS_PERSISTENT", &remote_node_device_is_persistent_args_desc, &remote_node_device_is_persistent_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_435, NULL },
-    { REMOTE_PROC_NODE_DEVICE_IS_ACTIVE, "REMOTE_PROC_NODE_DEVICE_IS_ACTIVE", &remote_node_device_is_active_args_desc, &remote_node_device_is_active_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_436, NULL },
-    { REMOTE_PROC_NETWORK_CREATE_XML_FLAGS, "REMOTE_PROC_NETWORK_CREATE_XML_FLAGS", &remote_network_create_xml_flags_args_desc, &remote_network_create_xml_flags_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_437, NULL },
-    { REMOTE_PROC_DOMAIN_EVENT_MEMORY_DEVICE_SIZE_CHANGE, "REMOTE_PROC_DOMAIN_EVENT_MEMORY_DEVICE_SIZE_CHANGE", NULL, NULL, &remote_domain_event_memory_device_size_change_msg_desc,
-      VIRTWIRE_PROC_MESSAGE, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_438, NULL },
-    { REMOTE_PROC_DOMAIN_SET_LAUNCH_SECURITY_STATE, "REMOTE_PROC_DOMAIN_SET_LAUNCH_SECURITY_STATE", &remote_domain_set_launch_security_state_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_439, NULL },
-    { REMOTE_PROC_DOMAIN_SAVE_PARAMS, "REMOTE_PROC_DOMAIN_SAVE_PARAMS", &remote_domain_save_params_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_440, NULL },
-    { REMOTE_PROC_DOMAIN_RESTORE_PARAMS, "REMOTE_PROC_DOMAIN_RESTORE_PARAMS", &remote_domain_restore_params_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_441, NULL },
-    { REMOTE_PROC_DOMAIN_ABORT_JOB_FLAGS, "REMOTE_PROC_DOMAIN_ABORT_JOB_FLAGS", &remote_domain_abort_job_flags_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_442, NULL },
-    { REMOTE_PROC_DOMAIN_FD_ASSOCIATE, "REMOTE_PROC_DOMAIN_FD_ASSOCIATE", &remote_domain_fd_associate_args_desc, NULL, NULL,
-      VIRTWIRE_PROC_FDS_CALL, VIRTWIRE_GENERATE_NONE, -1, -1, NULL, remote_acl_443, NULL },
-    { REMOTE_PROC_NETWORK_SET_METADATA, "REMOTE_PROC_NETWORK_SET_METADATA", &remote_network_set_metadata_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_444, NULL },
-    { REMOTE_PROC_NETWORK_GET_METADATA, "REMOTE_PROC_NETWORK_GET_METADATA", &remote_network_get_metadata_args_desc, &remote_network_get_metadata_ret_desc, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_445, NULL },
-    { REMOTE_PROC_NETWORK_EVENT_CALLBACK_METADATA_CHANGE, "REMOTE_PROC_NETWORK_EVENT_CALLBACK_METADATA_CHANGE", NULL, NULL, &remote_network_event_callback_metadata_change_msg_desc,
-      VIRTWIRE_PROC_MESSAGE, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_446, NULL },
-    { REMOTE_PROC_NODE_DEVICE_UPDATE, "REMOTE_PROC_NODE_DEVICE_UPDATE", &remote_node_device_update_args_desc, NULL, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_447, NULL },
-    { REMOTE_PROC_DOMAIN_GRAPHICS_RELOAD, "REMOTE_PROC_DOMAIN_GRAPHICS_RELOAD", &remote_domain_graphics_reload_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_448, NULL },
-    { REMOTE_PROC_DOMAIN_GET_AUTOSTART_ONCE, "REMOTE_PROC_DOMAIN_GET_AUTOSTART_ONCE", &remote_domain_get_autostart_once_args_desc, &remote_domain_get_autostart_once_ret_desc, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_449, NULL },
-    { REMOTE_PROC_DOMAIN_SET_AUTOSTART_ONCE, "REMOTE_PROC_DOMAIN_SET_AUTOSTART_ONCE", &remote_domain_set_autostart_once_args_desc, NULL, NULL,
-      VIRTWIRE_PROC_PRIORITY_HIGH, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_450, NULL },
-    { REMOTE_PROC_DOMAIN_SET_THROTTLE_GROUP, "REMOTE_PROC_DOMAIN_SET_THROTTLE_GROUP", &remote_domain_set_throttle_group_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_451, NULL },
-    { REMOTE_PROC_DOMAIN_DEL_THROTTLE_GROUP, "REMOTE_PROC_DOMAIN_DEL_THROTTLE_GROUP", &remote_domain_del_throttle_group_args_desc, NULL, NULL,
-      0, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_452, NULL },
-    { REMOTE_PROC_DOMAIN_EVENT_NIC_MAC_CHANGE, "REMOTE_PROC_DOMAIN_EVENT_NIC_MAC_CHANGE", NULL, NULL, &remote_domain_event_nic_mac_change_msg_desc,
-      VIRTWIRE_PROC_MESSAGE, VIRTWIRE_GENERATE_BOTH, -1, -1, NULL, remote_acl_453, NULL },
+    /* remote_protocol.x:4072 */
+    { .number = REMOTE_PROC_CONNECT_OPEN, .name = "REMOTE_PROC_CONNECT_OPEN",
+      .args = &remote_connect_open_args_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_1 },
+    /* remote_protocol.x:4079 */
+    { .number = REMOTE_PROC_CONNECT_CLOSE, .name = "REMOTE_PROC_CONNECT_CLOSE",
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_2 },
+    /* remote_protocol.x:4086 */
+    { .number = REMOTE_PROC_CONNECT_GET_TYPE, .name = "REMOTE_PROC_CONNECT_GET_TYPE",
+      .ret = &remote_connect_get_type_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_SERVER,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_3 },
+    /* remote_protocol.x:4093 */
+    { .number = REMOTE_PROC_CONNECT_GET_VERSION, .name = "REMOTE_PROC_CONNECT_GET_VERSION",
+      .ret = &remote_connect_get_version_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_4 },
+    /* remote_protocol.x:4100 */
+    { .number = REMOTE_PROC_CONNECT_GET_MAX_VCPUS, .name = "REMOTE_PROC_CONNECT_GET_MAX_VCPUS",
+      .args = &remote_connect_get_max_vcpus_args_desc,
+      .ret = &remote_connect_get_max_vcpus_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_5 },
+    /* remote_protocol.x:4107 */
+    { .number = REMOTE_PROC_NODE_GET_INFO, .name = "REMOTE_PROC_NODE_GET_INFO",
+      .ret = &remote_node_get_info_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_6 },
+    /* remote_protocol.x:4113 */
+    { .number = REMOTE_PROC_CONNECT_GET_CAPABILITIES,
+      .name = "REMOTE_PROC_CONNECT_GET_CAPABILITIES",
+      .ret = &remote_connect_get_capabilities_ret_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_7 },
+    /* remote_protocol.x:4119 */
+    { .number = REMOTE_PROC_DOMAIN_ATTACH_DEVICE, .name = "REMOTE_PROC_DOMAIN_ATTACH_DEVICE",
+      .args = &remote_domain_attach_device_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_8 },
+    /* remote_protocol.x:4125 */
+    { .number = REMOTE_PROC_DOMAIN_CREATE, .name = "REMOTE_PROC_DOMAIN_CREATE",
+      .args = &remote_domain_create_args_desc,
+      .generate = VIRTWIRE_GENERATE_SERVER,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_9 },
+    /* remote_protocol.x:4132 */
+    { .number = REMOTE_PROC_DOMAIN_CREATE_XML, .name = "REMOTE_PROC_DOMAIN_CREATE_XML",
+      .args = &remote_domain_create_xml_args_desc, .ret = &remote_domain_create_xml_ret_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_10 },
+    /* remote_protocol.x:4140 */
+    { .number = REMOTE_PROC_DOMAIN_DEFINE_XML, .name = "REMOTE_PROC_DOMAIN_DEFINE_XML",
+      .args = &remote_domain_define_xml_args_desc, .ret = &remote_domain_define_xml_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_11 },
+    /* remote_protocol.x:4147 */
+    { .number = REMOTE_PROC_DOMAIN_DESTROY, .name = "REMOTE_PROC_DOMAIN_DESTROY",
+      .args = &remote_domain_destroy_args_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_12 },
+    /* remote_protocol.x:4153 */
+    { .number = REMOTE_PROC_DOMAIN_DETACH_DEVICE, .name = "REMOTE_PROC_DOMAIN_DETACH_DEVICE",
+      .args = &remote_domain_detach_device_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_13 },
+    /* remote_protocol.x:4161 */
+    { .number = REMOTE_PROC_DOMAIN_GET_XML_DESC, .name = "REMOTE_PROC_DOMAIN_GET_XML_DESC",
+      .args = &remote_domain_get_xml_desc_args_desc, .ret = &remote_domain_get_xml_desc_ret_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_14 },
+    /* remote_protocol.x:4168 */
+    { .number = REMOTE_PROC_DOMAIN_GET_AUTOSTART, .name = "REMOTE_PROC_DOMAIN_GET_AUTOSTART",
+      .args = &remote_domain_get_autostart_args_desc,
+      .ret = &remote_domain_get_autostart_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_15 },
+    /* remote_protocol.x:4174 */
+    { .number = REMOTE_PROC_DOMAIN_GET_INFO, .name = "REMOTE_PROC_DOMAIN_GET_INFO",
+      .args = &remote_domain_get_info_args_desc, .ret = &remote_domain_get_info_ret_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_16 },
+    /* remote_protocol.x:4181 */
+    { .number = REMOTE_PROC_DOMAIN_GET_MAX_MEMORY, .name = "REMOTE_PROC_DOMAIN_GET_MAX_MEMORY",
+      .args = &remote_domain_get_max_memory_args_desc,
+      .ret = &remote_domain_get_max_memory_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_17 },
+    /* remote_protocol.x:4188 */
+    { .number = REMOTE_PROC_DOMAIN_GET_MAX_VCPUS, .name = "REMOTE_PROC_DOMAIN_GET_MAX_VCPUS",
+      .args = &remote_domain_get_max_vcpus_args_desc,
+      .ret = &remote_domain_get_max_vcpus_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_18 },
+    /* remote_protocol.x:4195 */
+    { .number = REMOTE_PROC_DOMAIN_GET_OS_TYPE, .name = "REMOTE_PROC_DOMAIN_GET_OS_TYPE",
+      .args = &remote_domain_get_os_type_args_desc, .ret = &remote_domain_get_os_type_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_19 },
+    /* remote_protocol.x:4202 */
+    { .number = REMOTE_PROC_DOMAIN_GET_VCPUS, .name = "REMOTE_PROC_DOMAIN_GET_VCPUS",
+      .args = &remote_domain_get_vcpus_args_desc, .ret = &remote_domain_get_vcpus_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_20 },
+    /* remote_protocol.x:4210 */
+    { .number = REMOTE_PROC_CONNECT_LIST_DEFINED_DOMAINS,
+      .name = "REMOTE_PROC_CONNECT_LIST_DEFINED_DOMAINS",
+      .args = &remote_connect_list_defined_domains_args_desc,
+      .ret = &remote_connect_list_defined_domains_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_21,
+      .aclfilter = remote_aclfilter_21 },
+    /* remote_protocol.x:4217 */
+    { .number = REMOTE_PROC_DOMAIN_LOOKUP_BY_ID, .name = "REMOTE_PROC_DOMAIN_LOOKUP_BY_ID",
+      .args = &remote_domain_lookup_by_id_args_desc, .ret = &remote_domain_lookup_by_id_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_22 },
+    /* remote_protocol.x:4224 */
+    { .number = REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME, .name = "REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME",
+      .args = &remote_domain_lookup_by_name_args_desc,
+      .ret = &remote_domain_lookup_by_name_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_23 },
+    /* remote_protocol.x:4231 */
+    { .number = REMOTE_PROC_DOMAIN_LOOKUP_BY_UUID, .name = "REMOTE_PROC_DOMAIN_LOOKUP_BY_UUID",
+      .args = &remote_domain_lookup_by_uuid_args_desc,
+      .ret = &remote_domain_lookup_by_uuid_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_24 },
+    /* remote_protocol.x:4239 */
+    { .number = REMOTE_PROC_CONNECT_NUM_OF_DEFINED_DOMAINS,
+      .name = "REMOTE_PROC_CONNECT_NUM_OF_DEFINED_DOMAINS",
+      .ret = &remote_connect_num_of_defined_domains_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_25,
+      .aclfilter = remote_aclfilter_25 },
+    /* remote_protocol.x:4245 */
+    { .number = REMOTE_PROC_DOMAIN_PIN_VCPU, .name = "REMOTE_PROC_DOMAIN_PIN_VCPU",
+      .args = &remote_domain_pin_vcpu_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_26 },
+    /* remote_protocol.x:4252 */
+    { .number = REMOTE_PROC_DOMAIN_REBOOT, .name = "REMOTE_PROC_DOMAIN_REBOOT",
+      .args = &remote_domain_reboot_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_27 },
+    /* remote_protocol.x:4258 */
+    { .number = REMOTE_PROC_DOMAIN_RESUME, .name = "REMOTE_PROC_DOMAIN_RESUME",
+      .args = &remote_domain_resume_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_28 },
+    /* remote_protocol.x:4265 */
+    { .number = REMOTE_PROC_DOMAIN_SET_AUTOSTART, .name = "REMOTE_PROC_DOMAIN_SET_AUTOSTART",
+      .args = &remote_domain_set_autostart_args_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_29 },
+    /* remote_protocol.x:4272 */
+    { .number = REMOTE_PROC_DOMAIN_SET_MAX_MEMORY, .name = "REMOTE_PROC_DOMAIN_SET_MAX_MEMORY",
+      .args = &remote_domain_set_max_memory_args_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_30 },
+    /* remote_protocol.x:4278 */
+    { .number = REMOTE_PROC_DOMAIN_SET_MEMORY, .name = "REMOTE_PROC_DOMAIN_SET_MEMORY",
+      .args = &remote_domain_set_memory_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_31 },
+    /* remote_protocol.x:4284 */
+    { .number = REMOTE_PROC_DOMAIN_SET_VCPUS, .name = "REMOTE_PROC_DOMAIN_SET_VCPUS",
+      .args = &remote_domain_set_vcpus_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_32 },
+    /* remote_protocol.x:4290 */
+    { .number = REMOTE_PROC_DOMAIN_SHUTDOWN, .name = "REMOTE_PROC_DOMAIN_SHUTDOWN",
+      .args = &remote_domain_shutdown_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_33 },
+    /* remote_protocol.x:4296 */
+    { .number = REMOTE_PROC_DOMAIN_SUSPEND, .name = "REMOTE_PROC_DOMAIN_SUSPEND",
+      .args = &remote_domain_suspend_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_34 },
+    /* remote_protocol.x:4303 */
+    { .number = REMOTE_PROC_DOMAIN_UNDEFINE, .name = "REMOTE_PROC_DOMAIN_UNDEFINE",
+      .args = &remote_domain_undefine_args_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_35 },
+    /* remote_protocol.x:4311 */
+    { .number = REMOTE_PROC_CONNECT_LIST_DEFINED_NETWORKS,
+      .name = "REMOTE_PROC_CONNECT_LIST_DEFINED_NETWORKS",
+      .args = &remote_connect_list_defined_networks_args_desc,
+      .ret = &remote_connect_list_defined_networks_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_36,
+      .aclfilter = remote_aclfilter_36 },
+    /* remote_protocol.x:4319 */
+    { .number = REMOTE_PROC_CONNECT_LIST_DOMAINS, .name = "REMOTE_PROC_CONNECT_LIST_DOMAINS",
+      .args = &remote_connect_list_domains_args_desc,
+      .ret = &remote_connect_list_domains_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_SERVER,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_37,
+      .aclfilter = remote_aclfilter_37 },
+    /* remote_protocol.x:4327 */
+    { .number = REMOTE_PROC_CONNECT_LIST_NETWORKS, .name = "REMOTE_PROC_CONNECT_LIST_NETWORKS",
+      .args = &remote_connect_list_networks_args_desc,
+      .ret = &remote_connect_list_networks_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_38,
+      .aclfilter = remote_aclfilter_38 },
+    /* remote_protocol.x:4333 */
+    { .number = REMOTE_PROC_NETWORK_CREATE, .name = "REMOTE_PROC_NETWORK_CREATE",
+      .args = &remote_network_create_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_39 },
+    /* remote_protocol.x:4340 */
+    { .number = REMOTE_PROC_NETWORK_CREATE_XML, .name = "REMOTE_PROC_NETWORK_CREATE_XML",
+      .args = &remote_network_create_xml_args_desc, .ret = &remote_network_create_xml_ret_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_40 },
+    /* remote_protocol.x:4348 */
+    { .number = REMOTE_PROC_NETWORK_DEFINE_XML, .name = "REMOTE_PROC_NETWORK_DEFINE_XML",
+      .args = &remote_network_define_xml_args_desc, .ret = &remote_network_define_xml_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_41 },
+    /* remote_protocol.x:4355 */
+    { .number = REMOTE_PROC_NETWORK_DESTROY, .name = "REMOTE_PROC_NETWORK_DESTROY",
+      .args = &remote_network_destroy_args_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_42 },
+    /* remote_protocol.x:4362 */
+    { .number = REMOTE_PROC_NETWORK_GET_XML_DESC, .name = "REMOTE_PROC_NETWORK_GET_XML_DESC",
+      .args = &remote_network_get_xml_desc_args_desc,
+      .ret = &remote_network_get_xml_desc_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_43 },
+    /* remote_protocol.x:4369 */
+    { .number = REMOTE_PROC_NETWORK_GET_AUTOSTART, .name = "REMOTE_PROC_NETWORK_GET_AUTOSTART",
+      .args = &remote_network_get_autostart_args_desc,
+      .ret = &remote_network_get_autostart_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_44 },
+    /* remote_protocol.x:4376 */
+    { .number = REMOTE_PROC_NETWORK_GET_BRIDGE_NAME,
+      .name = "REMOTE_PROC_NETWORK_GET_BRIDGE_NAME",
+      .args = &remote_network_get_bridge_name_args_desc,
+      .ret = &remote_network_get_bridge_name_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_45 },
+    /* remote_protocol.x:4383 */
+    { .number = REMOTE_PROC_NETWORK_LOOKUP_BY_NAME, .name = "REMOTE_PROC_NETWORK_LOOKUP_BY_NAME",
+      .args = &remote_network_lookup_by_name_args_desc,
+      .ret = &remote_network_lookup_by_name_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_46 },
+    /* remote_protocol.x:4390 */
+    { .number = REMOTE_PROC_NETWORK_LOOKUP_BY_UUID, .name = "REMOTE_PROC_NETWORK_LOOKUP_BY_UUID",
+      .args = &remote_network_lookup_by_uuid_args_desc,
+      .ret = &remote_network_lookup_by_uuid_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_47 },
+    /* remote_protocol.x:4397 */
+    { .number = REMOTE_PROC_NETWORK_SET_AUTOSTART, .name = "REMOTE_PROC_NETWORK_SET_AUTOSTART",
+      .args = &remote_network_set_autostart_args_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_48 },
+    /* remote_protocol.x:4404 */
+    { .number = REMOTE_PROC_NETWORK_UNDEFINE, .name = "REMOTE_PROC_NETWORK_UNDEFINE",
+      .args = &remote_network_undefine_args_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_49 },
+    /* remote_protocol.x:4412 */
+    { .number = REMOTE_PROC_CONNECT_NUM_OF_DEFINED_NETWORKS,
+      .name = "REMOTE_PROC_CONNECT_NUM_OF_DEFINED_NETWORKS",
+      .ret = &remote_connect_num_of_defined_networks_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_50,
+      .aclfilter = remote_aclfilter_50 },
+    /* remote_protocol.x:4420 */
+    { .number = REMOTE_PROC_CONNECT_NUM_OF_DOMAINS, .name = "REMOTE_PROC_CONNECT_NUM_OF_DOMAINS",
+      .ret = &remote_connect_num_of_domains_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_51,
+      .aclfilter = remote_aclfilter_51 },
+    /* remote_protocol.x:4428 */
+    { .number = REMOTE_PROC_CONNECT_NUM_OF_NETWORKS,
+      .name = "REMOTE_PROC_CONNECT_NUM_OF_NETWORKS",
+      .ret = &remote_connect_num_of_networks_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_52,
+      .aclfilter = remote_aclfilter_52 },
+    /* remote_protocol.x:4434 */
+    { .number = REMOTE_PROC_DOMAIN_CORE_DUMP, .name = "REMOTE_PROC_DOMAIN_CORE_DUMP",
+      .args = &remote_domain_core_dump_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_53 },
+    /* remote_protocol.x:4441 */
+    { .number = REMOTE_PROC_DOMAIN_RESTORE, .name = "REMOTE_PROC_DOMAIN_RESTORE",
+      .args = &remote_domain_restore_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_54 },
+    /* remote_protocol.x:4447 */
+    { .number = REMOTE_PROC_DOMAIN_SAVE, .name = "REMOTE_PROC_DOMAIN_SAVE",
+      .args = &remote_domain_save_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_55 },
+    /* remote_protocol.x:4453 */
+    { .number = REMOTE_PROC_DOMAIN_GET_SCHEDULER_TYPE,
+      .name = "REMOTE_PROC_DOMAIN_GET_SCHEDULER_TYPE",
+      .args = &remote_domain_get_scheduler_type_args_desc,
+      .ret = &remote_domain_get_scheduler_type_ret_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_56 },
+    /* remote_protocol.x:4459 */
+    { .number = REMOTE_PROC_DOMAIN_GET_SCHEDULER_PARAMETERS,
+      .name = "REMOTE_PROC_DOMAIN_GET_SCHEDULER_PARAMETERS",
+      .args = &remote_domain_get_scheduler_parameters_args_desc,
+      .ret = &remote_domain_get_scheduler_parameters_ret_desc,
+      .generate = VIRTWIRE_GENERATE_CLIENT,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_57 },
+    /* remote_protocol.x:4465 */
+    { .number = REMOTE_PROC_DOMAIN_SET_SCHEDULER_PARAMETERS,
+      .name = "REMOTE_PROC_DOMAIN_SET_SCHEDULER_PARAMETERS",
+      .args = &remote_domain_set_scheduler_parameters_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_58 },
+    /* remote_protocol.x:4472 */
+    { .number = REMOTE_PROC_CONNECT_GET_HOSTNAME, .name = "REMOTE_PROC_CONNECT_GET_HOSTNAME",
+      .ret = &remote_connect_get_hostname_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_59 },
+    /* remote_protocol.x:4479 */
+    { .number = REMOTE_PROC_CONNECT_SUPPORTS_FEATURE,
+      .name = "REMOTE_PROC_CONNECT_SUPPORTS_FEATURE",
+      .args = &remote_connect_supports_feature_args_desc,
+      .ret = &remote_connect_supports_feature_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_CLIENT,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_60 },
+    /* remote_protocol.x:4487 */
+    { .number = REMOTE_PROC_DOMAIN_MIGRATE_PREPARE, .name = "REMOTE_PROC_DOMAIN_MIGRATE_PREPARE",
+      .args = &remote_domain_migrate_prepare_args_desc,
+      .ret = &remote_domain_migrate_prepare_ret_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_61 },
+    /* remote_protocol.x:4493 */
+    { .number = REMOTE_PROC_DOMAIN_MIGRATE_PERFORM, .name = "REMOTE_PROC_DOMAIN_MIGRATE_PERFORM",
+      .args = &remote_domain_migrate_perform_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_62 },
+    /* remote_protocol.x:4499 */
+    { .number = REMOTE_PROC_DOMAIN_MIGRATE_FINISH, .name = "REMOTE_PROC_DOMAIN_MIGRATE_FINISH",
+      .args = &remote_domain_migrate_finish_args_desc,
+      .ret = &remote_domain_migrate_finish_ret_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_63 },
+    /* remote_protocol.x:4505 */
+    { .number = REMOTE_PROC_DOMAIN_BLOCK_STATS, .name = "REMOTE_PROC_DOMAIN_BLOCK_STATS",
+      .args = &remote_domain_block_stats_args_desc, .ret = &remote_domain_block_stats_ret_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_64 },
+    /* remote_protocol.x:4512 */
+    { .number = REMOTE_PROC_DOMAIN_INTERFACE_STATS, .name = "REMOTE_PROC_DOMAIN_INTERFACE_STATS",
+      .args = &remote_domain_interface_stats_args_desc,
+      .ret = &remote_domain_interface_stats_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_65 },
+    /* remote_protocol.x:4519 */
+    { .number = REMOTE_PROC_AUTH_LIST, .name = "REMOTE_PROC_AUTH_LIST",
+      .ret = &remote_auth_list_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_66 },
+    /* remote_protocol.x:4526 */
+    { .number = REMOTE_PROC_AUTH_SASL_INIT, .name = "REMOTE_PROC_AUTH_SASL_INIT",
+      .ret = &remote_auth_sasl_init_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_67 },
+    /* remote_protocol.x:4533 */
+    { .number = REMOTE_PROC_AUTH_SASL_START, .name = "REMOTE_PROC_AUTH_SASL_START",
+      .args = &remote_auth_sasl_start_args_desc, .ret = &remote_auth_sasl_start_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_68 },
+    /* remote_protocol.x:4540 */
+    { .number = REMOTE_PROC_AUTH_SASL_STEP, .name = "REMOTE_PROC_AUTH_SASL_STEP",
+      .args = &remote_auth_sasl_step_args_desc, .ret = &remote_auth_sasl_step_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_69 },
+    /* remote_protocol.x:4547 */
+    { .number = REMOTE_PROC_AUTH_POLKIT, .name = "REMOTE_PROC_AUTH_POLKIT",
+      .ret = &remote_auth_polkit_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_70 },
+    /* remote_protocol.x:4555 */
+    { .number = REMOTE_PROC_CONNECT_NUM_OF_STORAGE_POOLS,
+      .name = "REMOTE_PROC_CONNECT_NUM_OF_STORAGE_POOLS",
+      .ret = &remote_connect_num_of_storage_pools_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_71,
+      .aclfilter = remote_aclfilter_71 },
+    /* remote_protocol.x:4563 */
+    { .number = REMOTE_PROC_CONNECT_LIST_STORAGE_POOLS,
+      .name = "REMOTE_PROC_CONNECT_LIST_STORAGE_POOLS",
+      .args = &remote_connect_list_storage_pools_args_desc,
+      .ret = &remote_connect_list_storage_pools_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_72,
+      .aclfilter = remote_aclfilter_72 },
+    /* remote_protocol.x:4571 */
+    { .number = REMOTE_PROC_CONNECT_NUM_OF_DEFINED_STORAGE_POOLS,
+      .name = "REMOTE_PROC_CONNECT_NUM_OF_DEFINED_STORAGE_POOLS",
+      .ret = &remote_connect_num_of_defined_storage_pools_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_73,
+      .aclfilter = remote_aclfilter_73 },
+    /* remote_protocol.x:4579 */
+    { .number = REMOTE_PROC_CONNECT_LIST_DEFINED_STORAGE_POOLS,
+      .name = "REMOTE_PROC_CONNECT_LIST_DEFINED_STORAGE_POOLS",
+      .args = &remote_connect_list_defined_storage_pools_args_desc,
+      .ret = &remote_connect_list_defined_storage_pools_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_74,
+      .aclfilter = remote_aclfilter_74 },
+    /* remote_protocol.x:4585 */
+    { .number = REMOTE_PROC_CONNECT_FIND_STORAGE_POOL_SOURCES,
+      .name = "REMOTE_PROC_CONNECT_FIND_STORAGE_POOL_SOURCES",
+      .args = &remote_connect_find_storage_pool_sources_args_desc,
+      .ret = &remote_connect_find_storage_pool_sources_ret_desc,
+      .generate = VIRTWIRE_GENERATE_SERVER,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_75 },
+    /* remote_protocol.x:4592 */
+    { .number = REMOTE_PROC_STORAGE_POOL_CREATE_XML,
+      .name = "REMOTE_PROC_STORAGE_POOL_CREATE_XML",
+      .args = &remote_storage_pool_create_xml_args_desc,
+      .ret = &remote_storage_pool_create_xml_ret_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_76 },
+    /* remote_protocol.x:4600 */
+    { .number = REMOTE_PROC_STORAGE_POOL_DEFINE_XML,
+      .name = "REMOTE_PROC_STORAGE_POOL_DEFINE_XML",
+      .args = &remote_storage_pool_define_xml_args_desc,
+      .ret = &remote_storage_pool_define_xml_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_77 },
+    /* remote_protocol.x:4606 */
+    { .number = REMOTE_PROC_STORAGE_POOL_CREATE, .name = "REMOTE_PROC_STORAGE_POOL_CREATE",
+      .args = &remote_storage_pool_create_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_78 },
+    /* remote_protocol.x:4612 */
+    { .number = REMOTE_PROC_STORAGE_POOL_BUILD, .name = "REMOTE_PROC_STORAGE_POOL_BUILD",
+      .args = &remote_storage_pool_build_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_79 },
+    /* remote_protocol.x:4619 */
+    { .number = REMOTE_PROC_STORAGE_POOL_DESTROY, .name = "REMOTE_PROC_STORAGE_POOL_DESTROY",
+      .args = &remote_storage_pool_destroy_args_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_80 },
+    /* remote_protocol.x:4625 */
+    { .number = REMOTE_PROC_STORAGE_POOL_DELETE, .name = "REMOTE_PROC_STORAGE_POOL_DELETE",
+      .args = &remote_storage_pool_delete_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_81 },
+    /* remote_protocol.x:4632 */
+    { .number = REMOTE_PROC_STORAGE_POOL_UNDEFINE, .name = "REMOTE_PROC_STORAGE_POOL_UNDEFINE",
+      .args = &remote_storage_pool_undefine_args_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_82 },
+    /* remote_protocol.x:4638 */
+    { .number = REMOTE_PROC_STORAGE_POOL_REFRESH, .name = "REMOTE_PROC_STORAGE_POOL_REFRESH",
+      .args = &remote_storage_pool_refresh_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_83 },
+    /* remote_protocol.x:4645 */
+    { .number = REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_NAME,
+      .name = "REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_NAME",
+      .args = &remote_storage_pool_lookup_by_name_args_desc,
+      .ret = &remote_storage_pool_lookup_by_name_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_84 },
+    /* remote_protocol.x:4652 */
+    { .number = REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_UUID,
+      .name = "REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_UUID",
+      .args = &remote_storage_pool_lookup_by_uuid_args_desc,
+      .ret = &remote_storage_pool_lookup_by_uuid_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_85 },
+    /* remote_protocol.x:4659 */
+    { .number = REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_VOLUME,
+      .name = "REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_VOLUME",
+      .args = &remote_storage_pool_lookup_by_volume_args_desc,
+      .ret = &remote_storage_pool_lookup_by_volume_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_86 },
+    /* remote_protocol.x:4666 */
+    { .number = REMOTE_PROC_STORAGE_POOL_GET_INFO, .name = "REMOTE_PROC_STORAGE_POOL_GET_INFO",
+      .args = &remote_storage_pool_get_info_args_desc,
+      .ret = &remote_storage_pool_get_info_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_87 },
+    /* remote_protocol.x:4673 */
+    { .number = REMOTE_PROC_STORAGE_POOL_GET_XML_DESC,
+      .name = "REMOTE_PROC_STORAGE_POOL_GET_XML_DESC",
+      .args = &remote_storage_pool_get_xml_desc_args_desc,
+      .ret = &remote_storage_pool_get_xml_desc_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_88 },
+    /* remote_protocol.x:4680 */
+    { .number = REMOTE_PROC_STORAGE_POOL_GET_AUTOSTART,
+      .name = "REMOTE_PROC_STORAGE_POOL_GET_AUTOSTART",
+      .args = &remote_storage_pool_get_autostart_args_desc,
+      .ret = &remote_storage_pool_get_autostart_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_89 },
+    /* remote_protocol.x:4687 */
+    { .number = REMOTE_PROC_STORAGE_POOL_SET_AUTOSTART,
+      .name = "REMOTE_PROC_STORAGE_POOL_SET_AUTOSTART",
+      .args = &remote_storage_pool_set_autostart_args_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_90 },
+    /* remote_protocol.x:4695 */
+    { .number = REMOTE_PROC_STORAGE_POOL_NUM_OF_VOLUMES,
+      .name = "REMOTE_PROC_STORAGE_POOL_NUM_OF_VOLUMES",
+      .args = &remote_storage_pool_num_of_volumes_args_desc,
+      .ret = &remote_storage_pool_num_of_volumes_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_91,
+      .aclfilter = remote_aclfilter_91 },
+    /* remote_protocol.x:4703 */
+    { .number = REMOTE_PROC_STORAGE_POOL_LIST_VOLUMES,
+      .name = "REMOTE_PROC_STORAGE_POOL_LIST_VOLUMES",
+      .args = &remote_storage_pool_list_volumes_args_desc,
+      .ret = &remote_storage_pool_list_volumes_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_92,
+      .aclfilter = remote_aclfilter_92 },
+    /* remote_protocol.x:4709 */
+    { .number = REMOTE_PROC_STORAGE_VOL_CREATE_XML, .name = "REMOTE_PROC_STORAGE_VOL_CREATE_XML",
+      .args = &remote_storage_vol_create_xml_args_desc,
+      .ret = &remote_storage_vol_create_xml_ret_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_93 },
+    /* remote_protocol.x:4715 */
+    { .number = REMOTE_PROC_STORAGE_VOL_DELETE, .name = "REMOTE_PROC_STORAGE_VOL_DELETE",
+      .args = &remote_storage_vol_delete_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_94 },
+    /* remote_protocol.x:4722 */
+    { .number = REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_NAME,
+      .name = "REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_NAME",
+      .args = &remote_storage_vol_lookup_by_name_args_desc,
+      .ret = &remote_storage_vol_lookup_by_name_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_95 },
+    /* remote_protocol.x:4729 */
+    { .number = REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_KEY,
+      .name = "REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_KEY",
+      .args = &remote_storage_vol_lookup_by_key_args_desc,
+      .ret = &remote_storage_vol_lookup_by_key_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_96 },
+    /* remote_protocol.x:4736 */
+    { .number = REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_PATH,
+      .name = "REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_PATH",
+      .args = &remote_storage_vol_lookup_by_path_args_desc,
+      .ret = &remote_storage_vol_lookup_by_path_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_97 },
+    /* remote_protocol.x:4743 */
+    { .number = REMOTE_PROC_STORAGE_VOL_GET_INFO, .name = "REMOTE_PROC_STORAGE_VOL_GET_INFO",
+      .args = &remote_storage_vol_get_info_args_desc,
+      .ret = &remote_storage_vol_get_info_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_98 },
+    /* remote_protocol.x:4750 */
+    { .number = REMOTE_PROC_STORAGE_VOL_GET_XML_DESC,
+      .name = "REMOTE_PROC_STORAGE_VOL_GET_XML_DESC",
+      .args = &remote_storage_vol_get_xml_desc_args_desc,
+      .ret = &remote_storage_vol_get_xml_desc_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_99 },
+    /* remote_protocol.x:4757 */
+    { .number = REMOTE_PROC_STORAGE_VOL_GET_PATH, .name = "REMOTE_PROC_STORAGE_VOL_GET_PATH",
+      .args = &remote_storage_vol_get_path_args_desc,
+      .ret = &remote_storage_vol_get_path_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_100 },
+    /* remote_protocol.x:4764 */
+    { .number = REMOTE_PROC_NODE_GET_CELLS_FREE_MEMORY,
+      .name = "REMOTE_PROC_NODE_GET_CELLS_FREE_MEMORY",
+      .args = &remote_node_get_cells_free_memory_args_desc,
+      .ret = &remote_node_get_cells_free_memory_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_SERVER,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_101 },
+    /* remote_protocol.x:4771 */
+    { .number = REMOTE_PROC_NODE_GET_FREE_MEMORY, .name = "REMOTE_PROC_NODE_GET_FREE_MEMORY",
+      .ret = &remote_node_get_free_memory_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_102 },
+    /* remote_protocol.x:4777 */
+    { .number = REMOTE_PROC_DOMAIN_BLOCK_PEEK, .name = "REMOTE_PROC_DOMAIN_BLOCK_PEEK",
+      .args = &remote_domain_block_peek_args_desc, .ret = &remote_domain_block_peek_ret_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_103 },
+    /* remote_protocol.x:4783 */
+    { .number = REMOTE_PROC_DOMAIN_MEMORY_PEEK, .name = "REMOTE_PROC_DOMAIN_MEMORY_PEEK",
+      .args = &remote_domain_memory_peek_args_desc, .ret = &remote_domain_memory_peek_ret_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_104 },
+    /* remote_protocol.x:4791 */
+    { .number = REMOTE_PROC_CONNECT_DOMAIN_EVENT_REGISTER,
+      .name = "REMOTE_PROC_CONNECT_DOMAIN_EVENT_REGISTER",
+      .ret = &remote_connect_domain_event_register_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_105,
+      .aclfilter = remote_aclfilter_105 },
+    /* remote_protocol.x:4798 */
+    { .number = REMOTE_PROC_CONNECT_DOMAIN_EVENT_DEREGISTER,
+      .name = "REMOTE_PROC_CONNECT_DOMAIN_EVENT_DEREGISTER",
+      .ret = &remote_connect_domain_event_deregister_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_106 },
+    /* remote_protocol.x:4804 */
+    { .number = REMOTE_PROC_DOMAIN_EVENT_LIFECYCLE, .name = "REMOTE_PROC_DOMAIN_EVENT_LIFECYCLE",
+      .msg = &remote_domain_event_lifecycle_msg_desc,
+      .flags = VIRTWIRE_PROC_MESSAGE, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_107 },
+    /* remote_protocol.x:4812 */
+    { .number = REMOTE_PROC_DOMAIN_MIGRATE_PREPARE2,
+      .name = "REMOTE_PROC_DOMAIN_MIGRATE_PREPARE2",
+      .args = &remote_domain_migrate_prepare2_args_desc,
+      .ret = &remote_domain_migrate_prepare2_ret_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_108 },
+    /* remote_protocol.x:4818 */
+    { .number = REMOTE_PROC_DOMAIN_MIGRATE_FINISH2, .name = "REMOTE_PROC_DOMAIN_MIGRATE_FINISH2",
+      .args = &remote_domain_migrate_finish2_args_desc,
+      .ret = &remote_domain_migrate_finish2_ret_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_109 },
+    /* remote_protocol.x:4825 */
+    { .number = REMOTE_PROC_CONNECT_GET_URI, .name = "REMOTE_PROC_CONNECT_GET_URI",
+      .ret = &remote_connect_get_uri_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_SERVER,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_110 },
+    /* remote_protocol.x:4833 */
+    { .number = REMOTE_PROC_NODE_NUM_OF_DEVICES, .name = "REMOTE_PROC_NODE_NUM_OF_DEVICES",
+      .args = &remote_node_num_of_devices_args_desc, .ret = &remote_node_num_of_devices_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_111,
+      .aclfilter = remote_aclfilter_111 },
+    /* remote_protocol.x:4841 */
+    { .number = REMOTE_PROC_NODE_LIST_DEVICES, .name = "REMOTE_PROC_NODE_LIST_DEVICES",
+      .args = &remote_node_list_devices_args_desc, .ret = &remote_node_list_devices_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_112,
+      .aclfilter = remote_aclfilter_112 },
+    /* remote_protocol.x:4848 */
+    { .number = REMOTE_PROC_NODE_DEVICE_LOOKUP_BY_NAME,
+      .name = "REMOTE_PROC_NODE_DEVICE_LOOKUP_BY_NAME",
+      .args = &remote_node_device_lookup_by_name_args_desc,
+      .ret = &remote_node_device_lookup_by_name_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_113 },
+    /* remote_protocol.x:4854 */
+    { .number = REMOTE_PROC_NODE_DEVICE_GET_XML_DESC,
+      .name = "REMOTE_PROC_NODE_DEVICE_GET_XML_DESC",
+      .args = &remote_node_device_get_xml_desc_args_desc,
+      .ret = &remote_node_device_get_xml_desc_ret_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_114 },
+    /* remote_protocol.x:4861 */
+    { .number = REMOTE_PROC_NODE_DEVICE_GET_PARENT, .name = "REMOTE_PROC_NODE_DEVICE_GET_PARENT",
+      .args = &remote_node_device_get_parent_args_desc,
+      .ret = &remote_node_device_get_parent_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_CLIENT,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_115 },
+    /* remote_protocol.x:4868 */
+    { .number = REMOTE_PROC_NODE_DEVICE_NUM_OF_CAPS,
+      .name = "REMOTE_PROC_NODE_DEVICE_NUM_OF_CAPS",
+      .args = &remote_node_device_num_of_caps_args_desc,
+      .ret = &remote_node_device_num_of_caps_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_116 },
+    /* remote_protocol.x:4875 */
+    { .number = REMOTE_PROC_NODE_DEVICE_LIST_CAPS, .name = "REMOTE_PROC_NODE_DEVICE_LIST_CAPS",
+      .args = &remote_node_device_list_caps_args_desc,
+      .ret = &remote_node_device_list_caps_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_117 },
+    /* remote_protocol.x:4881 */
+    { .number = REMOTE_PROC_NODE_DEVICE_DETTACH, .name = "REMOTE_PROC_NODE_DEVICE_DETTACH",
+      .args = &remote_node_device_dettach_args_desc,
+      .generate = VIRTWIRE_GENERATE_SERVER,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_118 },
+    /* remote_protocol.x:4887 */
+    { .number = REMOTE_PROC_NODE_DEVICE_RE_ATTACH, .name = "REMOTE_PROC_NODE_DEVICE_RE_ATTACH",
+      .args = &remote_node_device_re_attach_args_desc,
+      .generate = VIRTWIRE_GENERATE_SERVER,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_119 },
+    /* remote_protocol.x:4893 */
+    { .number = REMOTE_PROC_NODE_DEVICE_RESET, .name = "REMOTE_PROC_NODE_DEVICE_RESET",
+      .args = &remote_node_device_reset_args_desc,
+      .generate = VIRTWIRE_GENERATE_SERVER,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_120 },
+    /* remote_protocol.x:4900 */
+    { .number = REMOTE_PROC_DOMAIN_GET_SECURITY_LABEL,
+      .name = "REMOTE_PROC_DOMAIN_GET_SECURITY_LABEL",
+      .args = &remote_domain_get_security_label_args_desc,
+      .ret = &remote_domain_get_security_label_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_121 },
+    /* remote_protocol.x:4907 */
+    { .number = REMOTE_PROC_NODE_GET_SECURITY_MODEL,
+      .name = "REMOTE_PROC_NODE_GET_SECURITY_MODEL",
+      .ret = &remote_node_get_security_model_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_122 },
+    /* remote_protocol.x:4914 */
+    { .number = REMOTE_PROC_NODE_DEVICE_CREATE_XML, .name = "REMOTE_PROC_NODE_DEVICE_CREATE_XML",
+      .args = &remote_node_device_create_xml_args_desc,
+      .ret = &remote_node_device_create_xml_ret_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_123 },
+    /* remote_protocol.x:4921 */
+    { .number = REMOTE_PROC_NODE_DEVICE_DESTROY, .name = "REMOTE_PROC_NODE_DEVICE_DESTROY",
+      .args = &remote_node_device_destroy_args_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_124 },
+    /* remote_protocol.x:4927 */
+    { .number = REMOTE_PROC_STORAGE_VOL_CREATE_XML_FROM,
+      .name = "REMOTE_PROC_STORAGE_VOL_CREATE_XML_FROM",
+      .args = &remote_storage_vol_create_xml_from_args_desc,
+      .ret = &remote_storage_vol_create_xml_from_ret_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_125 },
+    /* remote_protocol.x:4935 */
+    { .number = REMOTE_PROC_CONNECT_NUM_OF_INTERFACES,
+      .name = "REMOTE_PROC_CONNECT_NUM_OF_INTERFACES",
+      .ret = &remote_connect_num_of_interfaces_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_126,
+      .aclfilter = remote_aclfilter_126 },
+    /* remote_protocol.x:4943 */
+    { .number = REMOTE_PROC_CONNECT_LIST_INTERFACES,
+      .name = "REMOTE_PROC_CONNECT_LIST_INTERFACES",
+      .args = &remote_connect_list_interfaces_args_desc,
+      .ret = &remote_connect_list_interfaces_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_127,
+      .aclfilter = remote_aclfilter_127 },
+    /* remote_protocol.x:4950 */
+    { .number = REMOTE_PROC_INTERFACE_LOOKUP_BY_NAME,
+      .name = "REMOTE_PROC_INTERFACE_LOOKUP_BY_NAME",
+      .args = &remote_interface_lookup_by_name_args_desc,
+      .ret = &remote_interface_lookup_by_name_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_128 },
+    /* remote_protocol.x:4957 */
+    { .number = REMOTE_PROC_INTERFACE_LOOKUP_BY_MAC_STRING,
+      .name = "REMOTE_PROC_INTERFACE_LOOKUP_BY_MAC_STRING",
+      .args = &remote_interface_lookup_by_mac_string_args_desc,
+      .ret = &remote_interface_lookup_by_mac_string_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_129 },
+    /* remote_protocol.x:4963 */
+    { .number = REMOTE_PROC_INTERFACE_GET_XML_DESC, .name = "REMOTE_PROC_INTERFACE_GET_XML_DESC",
+      .args = &remote_interface_get_xml_desc_args_desc,
+      .ret = &remote_interface_get_xml_desc_ret_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_130 },
+    /* remote_protocol.x:4971 */
+    { .number = REMOTE_PROC_INTERFACE_DEFINE_XML, .name = "REMOTE_PROC_INTERFACE_DEFINE_XML",
+      .args = &remote_interface_define_xml_args_desc,
+      .ret = &remote_interface_define_xml_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_131 },
+    /* remote_protocol.x:4978 */
+    { .number = REMOTE_PROC_INTERFACE_UNDEFINE, .name = "REMOTE_PROC_INTERFACE_UNDEFINE",
+      .args = &remote_interface_undefine_args_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_132 },
+    /* remote_protocol.x:4984 */
+    { .number = REMOTE_PROC_INTERFACE_CREATE, .name = "REMOTE_PROC_INTERFACE_CREATE",
+      .args = &remote_interface_create_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_133 },
+    /* remote_protocol.x:4991 */
+    { .number = REMOTE_PROC_INTERFACE_DESTROY, .name = "REMOTE_PROC_INTERFACE_DESTROY",
+      .args = &remote_interface_destroy_args_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_134 },
+    /* remote_protocol.x:4997 */
+    { .number = REMOTE_PROC_CONNECT_DOMAIN_XML_FROM_NATIVE,
+      .name = "REMOTE_PROC_CONNECT_DOMAIN_XML_FROM_NATIVE",
+      .args = &remote_connect_domain_xml_from_native_args_desc,
+      .ret = &remote_connect_domain_xml_from_native_ret_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_135 },
+    /* remote_protocol.x:5003 */
+    { .number = REMOTE_PROC_CONNECT_DOMAIN_XML_TO_NATIVE,
+      .name = "REMOTE_PROC_CONNECT_DOMAIN_XML_TO_NATIVE",
+      .args = &remote_connect_domain_xml_to_native_args_desc,
+      .ret = &remote_connect_domain_xml_to_native_ret_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_136 },
+    /* remote_protocol.x:5011 */
+    { .number = REMOTE_PROC_CONNECT_NUM_OF_DEFINED_INTERFACES,
+      .name = "REMOTE_PROC_CONNECT_NUM_OF_DEFINED_INTERFACES",
+      .ret = &remote_connect_num_of_defined_interfaces_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_137,
+      .aclfilter = remote_aclfilter_137 },
+    /* remote_protocol.x:5019 */
+    { .number = REMOTE_PROC_CONNECT_LIST_DEFINED_INTERFACES,
+      .name = "REMOTE_PROC_CONNECT_LIST_DEFINED_INTERFACES",
+      .args = &remote_connect_list_defined_interfaces_args_desc,
+      .ret = &remote_connect_list_defined_interfaces_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_138,
+      .aclfilter = remote_aclfilter_138 },
+    /* remote_protocol.x:5027 */
+    { .number = REMOTE_PROC_CONNECT_NUM_OF_SECRETS, .name = "REMOTE_PROC_CONNECT_NUM_OF_SECRETS",
+      .ret = &remote_connect_num_of_secrets_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_139,
+      .aclfilter = remote_aclfilter_139 },
+    /* remote_protocol.x:5035 */
+    { .number = REMOTE_PROC_CONNECT_LIST_SECRETS, .name = "REMOTE_PROC_CONNECT_LIST_SECRETS",
+      .args = &remote_connect_list_secrets_args_desc,
+      .ret = &remote_connect_list_secrets_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_140,
+      .aclfilter = remote_aclfilter_140 },
+    /* remote_protocol.x:5042 */
+    { .number = REMOTE_PROC_SECRET_LOOKUP_BY_UUID, .name = "REMOTE_PROC_SECRET_LOOKUP_BY_UUID",
+      .args = &remote_secret_lookup_by_uuid_args_desc,
+      .ret = &remote_secret_lookup_by_uuid_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_141 },
+    /* remote_protocol.x:5050 */
+    { .number = REMOTE_PROC_SECRET_DEFINE_XML, .name = "REMOTE_PROC_SECRET_DEFINE_XML",
+      .args = &remote_secret_define_xml_args_desc, .ret = &remote_secret_define_xml_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_142 },
+    /* remote_protocol.x:5057 */
+    { .number = REMOTE_PROC_SECRET_GET_XML_DESC, .name = "REMOTE_PROC_SECRET_GET_XML_DESC",
+      .args = &remote_secret_get_xml_desc_args_desc, .ret = &remote_secret_get_xml_desc_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_143 },
+    /* remote_protocol.x:5064 */
+    { .number = REMOTE_PROC_SECRET_SET_VALUE, .name = "REMOTE_PROC_SECRET_SET_VALUE",
+      .args = &remote_secret_set_value_args_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_144 },
+    /* remote_protocol.x:5071 */
+    { .number = REMOTE_PROC_SECRET_GET_VALUE, .name = "REMOTE_PROC_SECRET_GET_VALUE",
+      .args = &remote_secret_get_value_args_desc, .ret = &remote_secret_get_value_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_145 },
+    /* remote_protocol.x:5078 */
+    { .number = REMOTE_PROC_SECRET_UNDEFINE, .name = "REMOTE_PROC_SECRET_UNDEFINE",
+      .args = &remote_secret_undefine_args_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_146 },
+    /* remote_protocol.x:5085 */
+    { .number = REMOTE_PROC_SECRET_LOOKUP_BY_USAGE, .name = "REMOTE_PROC_SECRET_LOOKUP_BY_USAGE",
+      .args = &remote_secret_lookup_by_usage_args_desc,
+      .ret = &remote_secret_lookup_by_usage_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_147 },
+    /* remote_protocol.x:5094 */
+    { .number = REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL,
+      .name = "REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL",
+      .args = &remote_domain_migrate_prepare_tunnel_args_desc,
+      .flags = VIRTWIRE_PROC_STREAM_WRITE, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = 1, .acl = remote_acl_148 },
+    /* remote_protocol.x:5101 */
+    { .number = REMOTE_PROC_CONNECT_IS_SECURE, .name = "REMOTE_PROC_CONNECT_IS_SECURE",
+      .ret = &remote_connect_is_secure_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_SERVER,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_149 },
+    /* remote_protocol.x:5108 */
+    { .number = REMOTE_PROC_DOMAIN_IS_ACTIVE, .name = "REMOTE_PROC_DOMAIN_IS_ACTIVE",
+      .args = &remote_domain_is_active_args_desc, .ret = &remote_domain_is_active_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_150 },
+    /* remote_protocol.x:5115 */
+    { .number = REMOTE_PROC_DOMAIN_IS_PERSISTENT, .name = "REMOTE_PROC_DOMAIN_IS_PERSISTENT",
+      .args = &remote_domain_is_persistent_args_desc,
+      .ret = &remote_domain_is_persistent_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_151 },
+    /* remote_protocol.x:5122 */
+    { .number = REMOTE_PROC_NETWORK_IS_ACTIVE, .name = "REMOTE_PROC_NETWORK_IS_ACTIVE",
+      .args = &remote_network_is_active_args_desc, .ret = &remote_network_is_active_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_152 },
+    /* remote_protocol.x:5129 */
+    { .number = REMOTE_PROC_NETWORK_IS_PERSISTENT, .name = "REMOTE_PROC_NETWORK_IS_PERSISTENT",
+      .args = &remote_network_is_persistent_args_desc,
+      .ret = &remote_network_is_persistent_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_153 },
+    /* remote_protocol.x:5136 */
+    { .number = REMOTE_PROC_STORAGE_POOL_IS_ACTIVE, .name = "REMOTE_PROC_STORAGE_POOL_IS_ACTIVE",
+      .args = &remote_storage_pool_is_active_args_desc,
+      .ret = &remote_storage_pool_is_active_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_154 },
+    /* remote_protocol.x:5143 */
+    { .number = REMOTE_PROC_STORAGE_POOL_IS_PERSISTENT,
+      .name = "REMOTE_PROC_STORAGE_POOL_IS_PERSISTENT",
+      .args = &remote_storage_pool_is_persistent_args_desc,
+      .ret = &remote_storage_pool_is_persistent_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_155 },
+    /* remote_protocol.x:5150 */
+    { .number = REMOTE_PROC_INTERFACE_IS_ACTIVE, .name = "REMOTE_PROC_INTERFACE_IS_ACTIVE",
+      .args = &remote_interface_is_active_args_desc, .ret = &remote_interface_is_active_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_156 },
+    /* remote_protocol.x:5157 */
+    { .number = REMOTE_PROC_CONNECT_GET_LIB_VERSION,
+      .name = "REMOTE_PROC_CONNECT_GET_LIB_VERSION",
+      .ret = &remote_connect_get_lib_version_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_157 },
+    /* remote_protocol.x:5164 */
+    { .number = REMOTE_PROC_CONNECT_COMPARE_CPU, .name = "REMOTE_PROC_CONNECT_COMPARE_CPU",
+      .args = &remote_connect_compare_cpu_args_desc, .ret = &remote_connect_compare_cpu_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_158 },
+    /* remote_protocol.x:5170 */
+    { .number = REMOTE_PROC_DOMAIN_MEMORY_STATS, .name = "REMOTE_PROC_DOMAIN_MEMORY_STATS",
+      .args = &remote_domain_memory_stats_args_desc, .ret = &remote_domain_memory_stats_ret_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_159 },
+    /* remote_protocol.x:5178 */
+    { .number = REMOTE_PROC_DOMAIN_ATTACH_DEVICE_FLAGS,
+      .name = "REMOTE_PROC_DOMAIN_ATTACH_DEVICE_FLAGS",
+      .args = &remote_domain_attach_device_flags_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_160 },
+    /* remote_protocol.x:5186 */
+    { .number = REMOTE_PROC_DOMAIN_DETACH_DEVICE_FLAGS,
+      .name = "REMOTE_PROC_DOMAIN_DETACH_DEVICE_FLAGS",
+      .args = &remote_domain_detach_device_flags_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_161 },
+    /* remote_protocol.x:5192 */
+    { .number = REMOTE_PROC_CONNECT_BASELINE_CPU, .name = "REMOTE_PROC_CONNECT_BASELINE_CPU",
+      .args = &remote_connect_baseline_cpu_args_desc,
+      .ret = &remote_connect_baseline_cpu_ret_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_162 },
+    /* remote_protocol.x:5198 */
+    { .number = REMOTE_PROC_DOMAIN_GET_JOB_INFO, .name = "REMOTE_PROC_DOMAIN_GET_JOB_INFO",
+      .args = &remote_domain_get_job_info_args_desc, .ret = &remote_domain_get_job_info_ret_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_163 },
+    /* remote_protocol.x:5204 */
+    { .number = REMOTE_PROC_DOMAIN_ABORT_JOB, .name = "REMOTE_PROC_DOMAIN_ABORT_JOB",
+      .args = &remote_domain_abort_job_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_164 },
+    /* remote_protocol.x:5210 */
+    { .number = REMOTE_PROC_STORAGE_VOL_WIPE, .name = "REMOTE_PROC_STORAGE_VOL_WIPE",
+      .args = &remote_storage_vol_wipe_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_165 },
+    /* remote_protocol.x:5216 */
+    { .number = REMOTE_PROC_DOMAIN_MIGRATE_SET_MAX_DOWNTIME,
+      .name = "REMOTE_PROC_DOMAIN_MIGRATE_SET_MAX_DOWNTIME",
+      .args = &remote_domain_migrate_set_max_downtime_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_166 },
+    /* remote_protocol.x:5224 */
+    { .number = REMOTE_PROC_CONNECT_DOMAIN_EVENT_REGISTER_ANY,
+      .name = "REMOTE_PROC_CONNECT_DOMAIN_EVENT_REGISTER_ANY",
+      .args = &remote_connect_domain_event_register_any_args_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_167,
+      .aclfilter = remote_aclfilter_167 },
+    /* remote_protocol.x:5231 */
+    { .number = REMOTE_PROC_CONNECT_DOMAIN_EVENT_DEREGISTER_ANY,
+      .name = "REMOTE_PROC_CONNECT_DOMAIN_EVENT_DEREGISTER_ANY",
+      .args = &remote_connect_domain_event_deregister_any_args_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_168 },
+    /* remote_protocol.x:5237 */
+    { .number = REMOTE_PROC_DOMAIN_EVENT_REBOOT, .name = "REMOTE_PROC_DOMAIN_EVENT_REBOOT",
+      .msg = &remote_domain_event_reboot_msg_desc,
+      .flags = VIRTWIRE_PROC_MESSAGE, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_169 },
+    /* remote_protocol.x:5243 */
+    { .number = REMOTE_PROC_DOMAIN_EVENT_RTC_CHANGE,
+      .name = "REMOTE_PROC_DOMAIN_EVENT_RTC_CHANGE",
+      .msg = &remote_domain_event_rtc_change_msg_desc,
+      .flags = VIRTWIRE_PROC_MESSAGE, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_170 },
+    /* remote_protocol.x:5249 */
+    { .number = REMOTE_PROC_DOMAIN_EVENT_WATCHDOG, .name = "REMOTE_PROC_DOMAIN_EVENT_WATCHDOG",
+      .msg = &remote_domain_event_watchdog_msg_desc,
+      .flags = VIRTWIRE_PROC_MESSAGE, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_171 },
+    /* remote_protocol.x:5255 */
+    { .number = REMOTE_PROC_DOMAIN_EVENT_IO_ERROR, .name = "REMOTE_PROC_DOMAIN_EVENT_IO_ERROR",
+      .msg = &remote_domain_event_io_error_msg_desc,
+      .flags = VIRTWIRE_PROC_MESSAGE, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_172 },
+    /* remote_protocol.x:5261 */
+    { .number = REMOTE_PROC_DOMAIN_EVENT_GRAPHICS, .name = "REMOTE_PROC_DOMAIN_EVENT_GRAPHICS",
+      .msg = &remote_domain_event_graphics_msg_desc,
+      .flags = VIRTWIRE_PROC_MESSAGE, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_173 },
+    /* remote_protocol.x:5269 */
+    { .number = REMOTE_PROC_DOMAIN_UPDATE_DEVICE_FLAGS,
+      .name = "REMOTE_PROC_DOMAIN_UPDATE_DEVICE_FLAGS",
+      .args = &remote_domain_update_device_flags_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_174 },
+    /* remote_protocol.x:5276 */
+    { .number = REMOTE_PROC_NWFILTER_LOOKUP_BY_NAME,
+      .name = "REMOTE_PROC_NWFILTER_LOOKUP_BY_NAME",
+      .args = &remote_nwfilter_lookup_by_name_args_desc,
+      .ret = &remote_nwfilter_lookup_by_name_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_175 },
+    /* remote_protocol.x:5283 */
+    { .number = REMOTE_PROC_NWFILTER_LOOKUP_BY_UUID,
+      .name = "REMOTE_PROC_NWFILTER_LOOKUP_BY_UUID",
+      .args = &remote_nwfilter_lookup_by_uuid_args_desc,
+      .ret = &remote_nwfilter_lookup_by_uuid_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_176 },
+    /* remote_protocol.x:5290 */
+    { .number = REMOTE_PROC_NWFILTER_GET_XML_DESC, .name = "REMOTE_PROC_NWFILTER_GET_XML_DESC",
+      .args = &remote_nwfilter_get_xml_desc_args_desc,
+      .ret = &remote_nwfilter_get_xml_desc_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_177 },
+    /* remote_protocol.x:5298 */
+    { .number = REMOTE_PROC_CONNECT_NUM_OF_NWFILTERS,
+      .name = "REMOTE_PROC_CONNECT_NUM_OF_NWFILTERS",
+      .ret = &remote_connect_num_of_nwfilters_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_178,
+      .aclfilter = remote_aclfilter_178 },
+    /* remote_protocol.x:5306 */
+    { .number = REMOTE_PROC_CONNECT_LIST_NWFILTERS, .name = "REMOTE_PROC_CONNECT_LIST_NWFILTERS",
+      .args = &remote_connect_list_nwfilters_args_desc,
+      .ret = &remote_connect_list_nwfilters_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_179,
+      .aclfilter = remote_aclfilter_179 },
+    /* remote_protocol.x:5314 */
+    { .number = REMOTE_PROC_NWFILTER_DEFINE_XML, .name = "REMOTE_PROC_NWFILTER_DEFINE_XML",
+      .args = &remote_nwfilter_define_xml_args_desc, .ret = &remote_nwfilter_define_xml_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_180 },
+    /* remote_protocol.x:5321 */
+    { .number = REMOTE_PROC_NWFILTER_UNDEFINE, .name = "REMOTE_PROC_NWFILTER_UNDEFINE",
+      .args = &remote_nwfilter_undefine_args_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_181 },
+    /* remote_protocol.x:5327 */
+    { .number = REMOTE_PROC_DOMAIN_MANAGED_SAVE, .name = "REMOTE_PROC_DOMAIN_MANAGED_SAVE",
+      .args = &remote_domain_managed_save_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_182 },
+    /* remote_protocol.x:5333 */
+    { .number = REMOTE_PROC_DOMAIN_HAS_MANAGED_SAVE_IMAGE,
+      .name = "REMOTE_PROC_DOMAIN_HAS_MANAGED_SAVE_IMAGE",
+      .args = &remote_domain_has_managed_save_image_args_desc,
+      .ret = &remote_domain_has_managed_save_image_ret_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_183 },
+    /* remote_protocol.x:5339 */
+    { .number = REMOTE_PROC_DOMAIN_MANAGED_SAVE_REMOVE,
+      .name = "REMOTE_PROC_DOMAIN_MANAGED_SAVE_REMOVE",
+      .args = &remote_domain_managed_save_remove_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_184 },
+    /* remote_protocol.x:5346 */
+    { .number = REMOTE_PROC_DOMAIN_SNAPSHOT_CREATE_XML,
+      .name = "REMOTE_PROC_DOMAIN_SNAPSHOT_CREATE_XML",
+      .args = &remote_domain_snapshot_create_xml_args_desc,
+      .ret = &remote_domain_snapshot_create_xml_ret_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_185 },
+    /* remote_protocol.x:5354 */
+    { .number = REMOTE_PROC_DOMAIN_SNAPSHOT_GET_XML_DESC,
+      .name = "REMOTE_PROC_DOMAIN_SNAPSHOT_GET_XML_DESC",
+      .args = &remote_domain_snapshot_get_xml_desc_args_desc,
+      .ret = &remote_domain_snapshot_get_xml_desc_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_186 },
+    /* remote_protocol.x:5361 */
+    { .number = REMOTE_PROC_DOMAIN_SNAPSHOT_NUM, .name = "REMOTE_PROC_DOMAIN_SNAPSHOT_NUM",
+      .args = &remote_domain_snapshot_num_args_desc, .ret = &remote_domain_snapshot_num_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_187 },
+    /* remote_protocol.x:5368 */
+    { .number = REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_NAMES,
+      .name = "REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_NAMES",
+      .args = &remote_domain_snapshot_list_names_args_desc,
+      .ret = &remote_domain_snapshot_list_names_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_188 },
+    /* remote_protocol.x:5375 */
+    { .number = REMOTE_PROC_DOMAIN_SNAPSHOT_LOOKUP_BY_NAME,
+      .name = "REMOTE_PROC_DOMAIN_SNAPSHOT_LOOKUP_BY_NAME",
+      .args = &remote_domain_snapshot_lookup_by_name_args_desc,
+      .ret = &remote_domain_snapshot_lookup_by_name_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_189 },
+    /* remote_protocol.x:5381 */
+    { .number = REMOTE_PROC_DOMAIN_HAS_CURRENT_SNAPSHOT,
+      .name = "REMOTE_PROC_DOMAIN_HAS_CURRENT_SNAPSHOT",
+      .args = &remote_domain_has_current_snapshot_args_desc,
+      .ret = &remote_domain_has_current_snapshot_ret_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_190 },
+    /* remote_protocol.x:5387 */
+    { .number = REMOTE_PROC_DOMAIN_SNAPSHOT_CURRENT,
+      .name = "REMOTE_PROC_DOMAIN_SNAPSHOT_CURRENT",
+      .args = &remote_domain_snapshot_current_args_desc,
+      .ret = &remote_domain_snapshot_current_ret_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_191 },
+    /* remote_protocol.x:5393 */
+    { .number = REMOTE_PROC_DOMAIN_REVERT_TO_SNAPSHOT,
+      .name = "REMOTE_PROC_DOMAIN_REVERT_TO_SNAPSHOT",
+      .args = &remote_domain_revert_to_snapshot_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_192 },
+    /* remote_protocol.x:5399 */
+    { .number = REMOTE_PROC_DOMAIN_SNAPSHOT_DELETE, .name = "REMOTE_PROC_DOMAIN_SNAPSHOT_DELETE",
+      .args = &remote_domain_snapshot_delete_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_193 },
+    /* remote_protocol.x:5405 */
+    { .number = REMOTE_PROC_DOMAIN_GET_BLOCK_INFO, .name = "REMOTE_PROC_DOMAIN_GET_BLOCK_INFO",
+      .args = &remote_domain_get_block_info_args_desc,
+      .ret = &remote_domain_get_block_info_ret_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_194 },
+    /* remote_protocol.x:5411 */
+    { .number = REMOTE_PROC_DOMAIN_EVENT_IO_ERROR_REASON,
+      .name = "REMOTE_PROC_DOMAIN_EVENT_IO_ERROR_REASON",
+      .msg = &remote_domain_event_io_error_reason_msg_desc,
+      .flags = VIRTWIRE_PROC_MESSAGE, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_195 },
+    /* remote_protocol.x:5417 */
+    { .number = REMOTE_PROC_DOMAIN_CREATE_WITH_FLAGS,
+      .name = "REMOTE_PROC_DOMAIN_CREATE_WITH_FLAGS",
+      .args = &remote_domain_create_with_flags_args_desc,
+      .ret = &remote_domain_create_with_flags_ret_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_196 },
+    /* remote_protocol.x:5425 */
+    { .number = REMOTE_PROC_DOMAIN_SET_MEMORY_PARAMETERS,
+      .name = "REMOTE_PROC_DOMAIN_SET_MEMORY_PARAMETERS",
+      .args = &remote_domain_set_memory_parameters_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_197 },
+    /* remote_protocol.x:5431 */
+    { .number = REMOTE_PROC_DOMAIN_GET_MEMORY_PARAMETERS,
+      .name = "REMOTE_PROC_DOMAIN_GET_MEMORY_PARAMETERS",
+      .args = &remote_domain_get_memory_parameters_args_desc,
+      .ret = &remote_domain_get_memory_parameters_ret_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_198 },
+    /* remote_protocol.x:5440 */
+    { .number = REMOTE_PROC_DOMAIN_SET_VCPUS_FLAGS, .name = "REMOTE_PROC_DOMAIN_SET_VCPUS_FLAGS",
+      .args = &remote_domain_set_vcpus_flags_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_199 },
+    /* remote_protocol.x:5447 */
+    { .number = REMOTE_PROC_DOMAIN_GET_VCPUS_FLAGS, .name = "REMOTE_PROC_DOMAIN_GET_VCPUS_FLAGS",
+      .args = &remote_domain_get_vcpus_flags_args_desc,
+      .ret = &remote_domain_get_vcpus_flags_ret_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_200 },
+    /* remote_protocol.x:5454 */
+    { .number = REMOTE_PROC_DOMAIN_OPEN_CONSOLE, .name = "REMOTE_PROC_DOMAIN_OPEN_CONSOLE",
+      .args = &remote_domain_open_console_args_desc,
+      .flags = VIRTWIRE_PROC_STREAM_READ | VIRTWIRE_PROC_STREAM_WRITE,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = 2, .writestream = -1, .acl = remote_acl_201 },
+    /* remote_protocol.x:5461 */
+    { .number = REMOTE_PROC_DOMAIN_IS_UPDATED, .name = "REMOTE_PROC_DOMAIN_IS_UPDATED",
+      .args = &remote_domain_is_updated_args_desc, .ret = &remote_domain_is_updated_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_202 },
+    /* remote_protocol.x:5468 */
+    { .number = REMOTE_PROC_CONNECT_GET_SYSINFO, .name = "REMOTE_PROC_CONNECT_GET_SYSINFO",
+      .args = &remote_connect_get_sysinfo_args_desc, .ret = &remote_connect_get_sysinfo_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_203 },
+    /* remote_protocol.x:5476 */
+    { .number = REMOTE_PROC_DOMAIN_SET_MEMORY_FLAGS,
+      .name = "REMOTE_PROC_DOMAIN_SET_MEMORY_FLAGS",
+      .args = &remote_domain_set_memory_flags_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_204 },
+    /* remote_protocol.x:5484 */
+    { .number = REMOTE_PROC_DOMAIN_SET_BLKIO_PARAMETERS,
+      .name = "REMOTE_PROC_DOMAIN_SET_BLKIO_PARAMETERS",
+      .args = &remote_domain_set_blkio_parameters_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_205 },
+    /* remote_protocol.x:5490 */
+    { .number = REMOTE_PROC_DOMAIN_GET_BLKIO_PARAMETERS,
+      .name = "REMOTE_PROC_DOMAIN_GET_BLKIO_PARAMETERS",
+      .args = &remote_domain_get_blkio_parameters_args_desc,
+      .ret = &remote_domain_get_blkio_parameters_ret_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_206 },
+    /* remote_protocol.x:5496 */
+    { .number = REMOTE_PROC_DOMAIN_MIGRATE_SET_MAX_SPEED,
+      .name = "REMOTE_PROC_DOMAIN_MIGRATE_SET_MAX_SPEED",
+      .args = &remote_domain_migrate_set_max_speed_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_207 },
+    /* remote_protocol.x:5504 */
+    { .number = REMOTE_PROC_STORAGE_VOL_UPLOAD, .name = "REMOTE_PROC_STORAGE_VOL_UPLOAD",
+      .args = &remote_storage_vol_upload_args_desc,
+      .flags = VIRTWIRE_PROC_STREAM_WRITE | VIRTWIRE_PROC_STREAM_SPARSE,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = 1, .sparseflag = "VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM",
+      .acl = remote_acl_208 },
+    /* remote_protocol.x:5512 */
+    { .number = REMOTE_PROC_STORAGE_VOL_DOWNLOAD, .name = "REMOTE_PROC_STORAGE_VOL_DOWNLOAD",
+      .args = &remote_storage_vol_download_args_desc,
+      .flags = VIRTWIRE_PROC_STREAM_READ | VIRTWIRE_PROC_STREAM_SPARSE,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = 1, .writestream = -1, .sparseflag = "VIR_STORAGE_VOL_DOWNLOAD_SPARSE_STREAM",
+      .acl = remote_acl_209 },
+    /* remote_protocol.x:5518 */
+    { .number = REMOTE_PROC_DOMAIN_INJECT_NMI, .name = "REMOTE_PROC_DOMAIN_INJECT_NMI",
+      .args = &remote_domain_inject_nmi_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_210 },
+    /* remote_protocol.x:5525 */
+    { .number = REMOTE_PROC_DOMAIN_SCREENSHOT, .name = "REMOTE_PROC_DOMAIN_SCREENSHOT",
+      .args = &remote_domain_screenshot_args_desc, .ret = &remote_domain_screenshot_ret_desc,
+      .flags = VIRTWIRE_PROC_STREAM_READ, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = 1, .writestream = -1, .acl = remote_acl_211 },
+    /* remote_protocol.x:5532 */
+    { .number = REMOTE_PROC_DOMAIN_GET_STATE, .name = "REMOTE_PROC_DOMAIN_GET_STATE",
+      .args = &remote_domain_get_state_args_desc, .ret = &remote_domain_get_state_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_212 },
+    /* remote_protocol.x:5538 */
+    { .number = REMOTE_PROC_DOMAIN_MIGRATE_BEGIN3, .name = "REMOTE_PROC_DOMAIN_MIGRATE_BEGIN3",
+      .args = &remote_domain_migrate_begin3_args_desc,
+      .ret = &remote_domain_migrate_begin3_ret_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_213 },
+    /* remote_protocol.x:5546 */
+    { .number = REMOTE_PROC_DOMAIN_MIGRATE_PREPARE3,
+      .name = "REMOTE_PROC_DOMAIN_MIGRATE_PREPARE3",
+      .args = &remote_domain_migrate_prepare3_args_desc,
+      .ret = &remote_domain_migrate_prepare3_ret_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_214 },
+    /* remote_protocol.x:5555 */
+    { .number = REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL3,
+      .name = "REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL3",
+      .args = &remote_domain_migrate_prepare_tunnel3_args_desc,
+      .ret = &remote_domain_migrate_prepare_tunnel3_ret_desc,
+      .flags = VIRTWIRE_PROC_STREAM_WRITE, .generate = VIRTWIRE_GENERATE_SERVER,
+      .readstream = -1, .writestream = 1, .acl = remote_acl_215 },
+    /* remote_protocol.x:5561 */
+    { .number = REMOTE_PROC_DOMAIN_MIGRATE_PERFORM3,
+      .name = "REMOTE_PROC_DOMAIN_MIGRATE_PERFORM3",
+      .args = &remote_domain_migrate_perform3_args_desc,
+      .ret = &remote_domain_migrate_perform3_ret_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_216 },
+    /* remote_protocol.x:5567 */
+    { .number = REMOTE_PROC_DOMAIN_MIGRATE_FINISH3, .name = "REMOTE_PROC_DOMAIN_MIGRATE_FINISH3",
+      .args = &remote_domain_migrate_finish3_args_desc,
+      .ret = &remote_domain_migrate_finish3_ret_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_217 },
+    /* remote_protocol.x:5573 */
+    { .number = REMOTE_PROC_DOMAIN_MIGRATE_CONFIRM3,
+      .name = "REMOTE_PROC_DOMAIN_MIGRATE_CONFIRM3",
+      .args = &remote_domain_migrate_confirm3_args_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_218 },
+    /* remote_protocol.x:5581 */
+    { .number = REMOTE_PROC_DOMAIN_SET_SCHEDULER_PARAMETERS_FLAGS,
+      .name = "REMOTE_PROC_DOMAIN_SET_SCHEDULER_PARAMETERS_FLAGS",
+      .args = &remote_domain_set_scheduler_parameters_flags_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_219 },
+    /* remote_protocol.x:5587 */
+    { .number = REMOTE_PROC_INTERFACE_CHANGE_BEGIN, .name = "REMOTE_PROC_INTERFACE_CHANGE_BEGIN",
+      .args = &remote_interface_change_begin_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_220 },
+    /* remote_protocol.x:5593 */
+    { .number = REMOTE_PROC_INTERFACE_CHANGE_COMMIT,
+      .name = "REMOTE_PROC_INTERFACE_CHANGE_COMMIT",
+      .args = &remote_interface_change_commit_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_221 },
+    /* remote_protocol.x:5599 */
+    { .number = REMOTE_PROC_INTERFACE_CHANGE_ROLLBACK,
+      .name = "REMOTE_PROC_INTERFACE_CHANGE_ROLLBACK",
+      .args = &remote_interface_change_rollback_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_222 },
+    /* remote_protocol.x:5605 */
+    { .number = REMOTE_PROC_DOMAIN_GET_SCHEDULER_PARAMETERS_FLAGS,
+      .name = "REMOTE_PROC_DOMAIN_GET_SCHEDULER_PARAMETERS_FLAGS",
+      .args = &remote_domain_get_scheduler_parameters_flags_args_desc,
+      .ret = &remote_domain_get_scheduler_parameters_flags_ret_desc,
+      .generate = VIRTWIRE_GENERATE_CLIENT,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_223 },
+    /* remote_protocol.x:5611 */
+    { .number = REMOTE_PROC_DOMAIN_EVENT_CONTROL_ERROR,
+      .name = "REMOTE_PROC_DOMAIN_EVENT_CONTROL_ERROR",
+      .msg = &remote_domain_event_control_error_msg_desc,
+      .flags = VIRTWIRE_PROC_MESSAGE, .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_224 },
+    /* remote_protocol.x:5619 */
+    { .number = REMOTE_PROC_DOMAIN_PIN_VCPU_FLAGS, .name = "REMOTE_PROC_DOMAIN_PIN_VCPU_FLAGS",
+      .args = &remote_domain_pin_vcpu_flags_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_225 },
+    /* remote_protocol.x:5625 */
+    { .number = REMOTE_PROC_DOMAIN_SEND_KEY, .name = "REMOTE_PROC_DOMAIN_SEND_KEY",
+      .args = &remote_domain_send_key_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_226 },
+    /* remote_protocol.x:5632 */
+    { .number = REMOTE_PROC_NODE_GET_CPU_STATS, .name = "REMOTE_PROC_NODE_GET_CPU_STATS",
+      .args = &remote_node_get_cpu_stats_args_desc, .ret = &remote_node_get_cpu_stats_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_227 },
+    /* remote_protocol.x:5639 */
+    { .number = REMOTE_PROC_NODE_GET_MEMORY_STATS, .name = "REMOTE_PROC_NODE_GET_MEMORY_STATS",
+      .args = &remote_node_get_memory_stats_args_desc,
+      .ret = &remote_node_get_memory_stats_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_228 },
+    /* remote_protocol.x:5646 */
+    { .number = REMOTE_PROC_DOMAIN_GET_CONTROL_INFO,
+      .name = "REMOTE_PROC_DOMAIN_GET_CONTROL_INFO",
+      .args = &remote_domain_get_control_info_args_desc,
+      .ret = &remote_domain_get_control_info_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_229 },
+    /* remote_protocol.x:5652 */
+    { .number = REMOTE_PROC_DOMAIN_GET_VCPU_PIN_INFO,
+      .name = "REMOTE_PROC_DOMAIN_GET_VCPU_PIN_INFO",
+      .args = &remote_domain_get_vcpu_pin_info_args_desc,
+      .ret = &remote_domain_get_vcpu_pin_info_ret_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_230 },
+    /* remote_protocol.x:5659 */
+    { .number = REMOTE_PROC_DOMAIN_UNDEFINE_FLAGS, .name = "REMOTE_PROC_DOMAIN_UNDEFINE_FLAGS",
+      .args = &remote_domain_undefine_flags_args_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_231 },
+    /* remote_protocol.x:5665 */
+    { .number = REMOTE_PROC_DOMAIN_SAVE_FLAGS, .name = "REMOTE_PROC_DOMAIN_SAVE_FLAGS",
+      .args = &remote_domain_save_flags_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_232 },
+    /* remote_protocol.x:5672 */
+    { .number = REMOTE_PROC_DOMAIN_RESTORE_FLAGS, .name = "REMOTE_PROC_DOMAIN_RESTORE_FLAGS",
+      .args = &remote_domain_restore_flags_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_233 },
+    /* remote_protocol.x:5679 */
+    { .number = REMOTE_PROC_DOMAIN_DESTROY_FLAGS, .name = "REMOTE_PROC_DOMAIN_DESTROY_FLAGS",
+      .args = &remote_domain_destroy_flags_args_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_234 },
+    /* remote_protocol.x:5686 */
+    { .number = REMOTE_PROC_DOMAIN_SAVE_IMAGE_GET_XML_DESC,
+      .name = "REMOTE_PROC_DOMAIN_SAVE_IMAGE_GET_XML_DESC",
+      .args = &remote_domain_save_image_get_xml_desc_args_desc,
+      .ret = &remote_domain_save_image_get_xml_desc_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_235 },
+    /* remote_protocol.x:5694 */
+    { .number = REMOTE_PROC_DOMAIN_SAVE_IMAGE_DEFINE_XML,
+      .name = "REMOTE_PROC_DOMAIN_SAVE_IMAGE_DEFINE_XML",
+      .args = &remote_domain_save_image_define_xml_args_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_236 },
+    /* remote_protocol.x:5700 */
+    { .number = REMOTE_PROC_DOMAIN_BLOCK_JOB_ABORT, .name = "REMOTE_PROC_DOMAIN_BLOCK_JOB_ABORT",
+      .args = &remote_domain_block_job_abort_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_237 },
+    /* remote_protocol.x:5706 */
+    { .number = REMOTE_PROC_DOMAIN_GET_BLOCK_JOB_INFO,
+      .name = "REMOTE_PROC_DOMAIN_GET_BLOCK_JOB_INFO",
+      .args = &remote_domain_get_block_job_info_args_desc,
+      .ret = &remote_domain_get_block_job_info_ret_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_238 },
+    /* remote_protocol.x:5712 */
+    { .number = REMOTE_PROC_DOMAIN_BLOCK_JOB_SET_SPEED,
+      .name = "REMOTE_PROC_DOMAIN_BLOCK_JOB_SET_SPEED",
+      .args = &remote_domain_block_job_set_speed_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_239 },
+    /* remote_protocol.x:5718 */
+    { .number = REMOTE_PROC_DOMAIN_BLOCK_PULL, .name = "REMOTE_PROC_DOMAIN_BLOCK_PULL",
+      .args = &remote_domain_block_pull_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_240 },
+    /* remote_protocol.x:5724 */
+    { .number = REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB, .name = "REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB",
+      .msg = &remote_domain_event_block_job_msg_desc,
+      .flags = VIRTWIRE_PROC_MESSAGE, .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_241 },
+    /* remote_protocol.x:5730 */
+    { .number = REMOTE_PROC_DOMAIN_MIGRATE_GET_MAX_SPEED,
+      .name = "REMOTE_PROC_DOMAIN_MIGRATE_GET_MAX_SPEED",
+      .args = &remote_domain_migrate_get_max_speed_args_desc,
+      .ret = &remote_domain_migrate_get_max_speed_ret_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_242 },
+    /* remote_protocol.x:5736 */
+    { .number = REMOTE_PROC_DOMAIN_BLOCK_STATS_FLAGS,
+      .name = "REMOTE_PROC_DOMAIN_BLOCK_STATS_FLAGS",
+      .args = &remote_domain_block_stats_flags_args_desc,
+      .ret = &remote_domain_block_stats_flags_ret_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_243 },
+    /* remote_protocol.x:5743 */
+    { .number = REMOTE_PROC_DOMAIN_SNAPSHOT_GET_PARENT,
+      .name = "REMOTE_PROC_DOMAIN_SNAPSHOT_GET_PARENT",
+      .args = &remote_domain_snapshot_get_parent_args_desc,
+      .ret = &remote_domain_snapshot_get_parent_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_244 },
+    /* remote_protocol.x:5749 */
+    { .number = REMOTE_PROC_DOMAIN_RESET, .name = "REMOTE_PROC_DOMAIN_RESET",
+      .args = &remote_domain_reset_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_245 },
+    /* remote_protocol.x:5756 */
+    { .number = REMOTE_PROC_DOMAIN_SNAPSHOT_NUM_CHILDREN,
+      .name = "REMOTE_PROC_DOMAIN_SNAPSHOT_NUM_CHILDREN",
+      .args = &remote_domain_snapshot_num_children_args_desc,
+      .ret = &remote_domain_snapshot_num_children_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_246 },
+    /* remote_protocol.x:5763 */
+    { .number = REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_CHILDREN_NAMES,
+      .name = "REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_CHILDREN_NAMES",
+      .args = &remote_domain_snapshot_list_children_names_args_desc,
+      .ret = &remote_domain_snapshot_list_children_names_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_247 },
+    /* remote_protocol.x:5769 */
+    { .number = REMOTE_PROC_DOMAIN_EVENT_DISK_CHANGE,
+      .name = "REMOTE_PROC_DOMAIN_EVENT_DISK_CHANGE",
+      .msg = &remote_domain_event_disk_change_msg_desc,
+      .flags = VIRTWIRE_PROC_MESSAGE, .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_248 },
+    /* remote_protocol.x:5775 */
+    { .number = REMOTE_PROC_DOMAIN_OPEN_GRAPHICS, .name = "REMOTE_PROC_DOMAIN_OPEN_GRAPHICS",
+      .args = &remote_domain_open_graphics_args_desc,
+      .flags = VIRTWIRE_PROC_FDS_CALL, .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_249 },
+    /* remote_protocol.x:5781 */
+    { .number = REMOTE_PROC_NODE_SUSPEND_FOR_DURATION,
+      .name = "REMOTE_PROC_NODE_SUSPEND_FOR_DURATION",
+      .args = &remote_node_suspend_for_duration_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_250 },
+    /* remote_protocol.x:5787 */
+    { .number = REMOTE_PROC_DOMAIN_BLOCK_RESIZE, .name = "REMOTE_PROC_DOMAIN_BLOCK_RESIZE",
+      .args = &remote_domain_block_resize_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_251 },
+    /* remote_protocol.x:5795 */
+    { .number = REMOTE_PROC_DOMAIN_SET_BLOCK_IO_TUNE,
+      .name = "REMOTE_PROC_DOMAIN_SET_BLOCK_IO_TUNE",
+      .args = &remote_domain_set_block_io_tune_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_252 },
+    /* remote_protocol.x:5801 */
+    { .number = REMOTE_PROC_DOMAIN_GET_BLOCK_IO_TUNE,
+      .name = "REMOTE_PROC_DOMAIN_GET_BLOCK_IO_TUNE",
+      .args = &remote_domain_get_block_io_tune_args_desc,
+      .ret = &remote_domain_get_block_io_tune_ret_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_253 },
+    /* remote_protocol.x:5809 */
+    { .number = REMOTE_PROC_DOMAIN_SET_NUMA_PARAMETERS,
+      .name = "REMOTE_PROC_DOMAIN_SET_NUMA_PARAMETERS",
+      .args = &remote_domain_set_numa_parameters_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_254 },
+    /* remote_protocol.x:5815 */
+    { .number = REMOTE_PROC_DOMAIN_GET_NUMA_PARAMETERS,
+      .name = "REMOTE_PROC_DOMAIN_GET_NUMA_PARAMETERS",
+      .args = &remote_domain_get_numa_parameters_args_desc,
+      .ret = &remote_domain_get_numa_parameters_ret_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_255 },
+    /* remote_protocol.x:5823 */
+    { .number = REMOTE_PROC_DOMAIN_SET_INTERFACE_PARAMETERS,
+      .name = "REMOTE_PROC_DOMAIN_SET_INTERFACE_PARAMETERS",
+      .args = &remote_domain_set_interface_parameters_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_256 },
+    /* remote_protocol.x:5829 */
+    { .number = REMOTE_PROC_DOMAIN_GET_INTERFACE_PARAMETERS,
+      .name = "REMOTE_PROC_DOMAIN_GET_INTERFACE_PARAMETERS",
+      .args = &remote_domain_get_interface_parameters_args_desc,
+      .ret = &remote_domain_get_interface_parameters_ret_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_257 },
+    /* remote_protocol.x:5836 */
+    { .number = REMOTE_PROC_DOMAIN_SHUTDOWN_FLAGS, .name = "REMOTE_PROC_DOMAIN_SHUTDOWN_FLAGS",
+      .args = &remote_domain_shutdown_flags_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_258 },
+    /* remote_protocol.x:5842 */
+    { .number = REMOTE_PROC_STORAGE_VOL_WIPE_PATTERN,
+      .name = "REMOTE_PROC_STORAGE_VOL_WIPE_PATTERN",
+      .args = &remote_storage_vol_wipe_pattern_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_259 },
+    /* remote_protocol.x:5848 */
+    { .number = REMOTE_PROC_STORAGE_VOL_RESIZE, .name = "REMOTE_PROC_STORAGE_VOL_RESIZE",
+      .args = &remote_storage_vol_resize_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_260 },
+    /* remote_protocol.x:5854 */
+    { .number = REMOTE_PROC_DOMAIN_PM_SUSPEND_FOR_DURATION,
+      .name = "REMOTE_PROC_DOMAIN_PM_SUSPEND_FOR_DURATION",
+      .args = &remote_domain_pm_suspend_for_duration_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_261 },
+    /* remote_protocol.x:5860 */
+    { .number = REMOTE_PROC_DOMAIN_GET_CPU_STATS, .name = "REMOTE_PROC_DOMAIN_GET_CPU_STATS",
+      .args = &remote_domain_get_cpu_stats_args_desc,
+      .ret = &remote_domain_get_cpu_stats_ret_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_262 },
+    /* remote_protocol.x:5866 */
+    { .number = REMOTE_PROC_DOMAIN_GET_DISK_ERRORS, .name = "REMOTE_PROC_DOMAIN_GET_DISK_ERRORS",
+      .args = &remote_domain_get_disk_errors_args_desc,
+      .ret = &remote_domain_get_disk_errors_ret_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_263 },
+    /* remote_protocol.x:5874 */
+    { .number = REMOTE_PROC_DOMAIN_SET_METADATA, .name = "REMOTE_PROC_DOMAIN_SET_METADATA",
+      .args = &remote_domain_set_metadata_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_264 },
+    /* remote_protocol.x:5880 */
+    { .number = REMOTE_PROC_DOMAIN_GET_METADATA, .name = "REMOTE_PROC_DOMAIN_GET_METADATA",
+      .args = &remote_domain_get_metadata_args_desc, .ret = &remote_domain_get_metadata_ret_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_265 },
+    /* remote_protocol.x:5886 */
+    { .number = REMOTE_PROC_DOMAIN_BLOCK_REBASE, .name = "REMOTE_PROC_DOMAIN_BLOCK_REBASE",
+      .args = &remote_domain_block_rebase_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_266 },
+    /* remote_protocol.x:5892 */
+    { .number = REMOTE_PROC_DOMAIN_PM_WAKEUP, .name = "REMOTE_PROC_DOMAIN_PM_WAKEUP",
+      .args = &remote_domain_pm_wakeup_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_267 },
+    /* remote_protocol.x:5898 */
+    { .number = REMOTE_PROC_DOMAIN_EVENT_TRAY_CHANGE,
+      .name = "REMOTE_PROC_DOMAIN_EVENT_TRAY_CHANGE",
+      .msg = &remote_domain_event_tray_change_msg_desc,
+      .flags = VIRTWIRE_PROC_MESSAGE, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_268 },
+    /* remote_protocol.x:5904 */
+    { .number = REMOTE_PROC_DOMAIN_EVENT_PMWAKEUP, .name = "REMOTE_PROC_DOMAIN_EVENT_PMWAKEUP",
+      .msg = &remote_domain_event_pmwakeup_msg_desc,
+      .flags = VIRTWIRE_PROC_MESSAGE, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_269 },
+    /* remote_protocol.x:5910 */
+    { .number = REMOTE_PROC_DOMAIN_EVENT_PMSUSPEND, .name = "REMOTE_PROC_DOMAIN_EVENT_PMSUSPEND",
+      .msg = &remote_domain_event_pmsuspend_msg_desc,
+      .flags = VIRTWIRE_PROC_MESSAGE, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_270 },
+    /* remote_protocol.x:5916 */
+    { .number = REMOTE_PROC_DOMAIN_SNAPSHOT_IS_CURRENT,
+      .name = "REMOTE_PROC_DOMAIN_SNAPSHOT_IS_CURRENT",
+      .args = &remote_domain_snapshot_is_current_args_desc,
+      .ret = &remote_domain_snapshot_is_current_ret_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_271 },
+    /* remote_protocol.x:5922 */
+    { .number = REMOTE_PROC_DOMAIN_SNAPSHOT_HAS_METADATA,
+      .name = "REMOTE_PROC_DOMAIN_SNAPSHOT_HAS_METADATA",
+      .args = &remote_domain_snapshot_has_metadata_args_desc,
+      .ret = &remote_domain_snapshot_has_metadata_ret_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_272 },
+    /* remote_protocol.x:5930 */
+    { .number = REMOTE_PROC_CONNECT_LIST_ALL_DOMAINS,
+      .name = "REMOTE_PROC_CONNECT_LIST_ALL_DOMAINS",
+      .args = &remote_connect_list_all_domains_args_desc,
+      .ret = &remote_connect_list_all_domains_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_273,
+      .aclfilter = remote_aclfilter_273 },
+    /* remote_protocol.x:5937 */
+    { .number = REMOTE_PROC_DOMAIN_LIST_ALL_SNAPSHOTS,
+      .name = "REMOTE_PROC_DOMAIN_LIST_ALL_SNAPSHOTS",
+      .args = &remote_domain_list_all_snapshots_args_desc,
+      .ret = &remote_domain_list_all_snapshots_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_274 },
+    /* remote_protocol.x:5944 */
+    { .number = REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_ALL_CHILDREN,
+      .name = "REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_ALL_CHILDREN",
+      .args = &remote_domain_snapshot_list_all_children_args_desc,
+      .ret = &remote_domain_snapshot_list_all_children_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_275 },
+    /* remote_protocol.x:5950 */
+    { .number = REMOTE_PROC_DOMAIN_EVENT_BALLOON_CHANGE,
+      .name = "REMOTE_PROC_DOMAIN_EVENT_BALLOON_CHANGE",
+      .msg = &remote_domain_event_balloon_change_msg_desc,
+      .flags = VIRTWIRE_PROC_MESSAGE, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_276 },
+    /* remote_protocol.x:5956 */
+    { .number = REMOTE_PROC_DOMAIN_GET_HOSTNAME, .name = "REMOTE_PROC_DOMAIN_GET_HOSTNAME",
+      .args = &remote_domain_get_hostname_args_desc, .ret = &remote_domain_get_hostname_ret_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_277 },
+    /* remote_protocol.x:5963 */
+    { .number = REMOTE_PROC_DOMAIN_GET_SECURITY_LABEL_LIST,
+      .name = "REMOTE_PROC_DOMAIN_GET_SECURITY_LABEL_LIST",
+      .args = &remote_domain_get_security_label_list_args_desc,
+      .ret = &remote_domain_get_security_label_list_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_278 },
+    /* remote_protocol.x:5971 */
+    { .number = REMOTE_PROC_DOMAIN_PIN_EMULATOR, .name = "REMOTE_PROC_DOMAIN_PIN_EMULATOR",
+      .args = &remote_domain_pin_emulator_args_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_279 },
+    /* remote_protocol.x:5977 */
+    { .number = REMOTE_PROC_DOMAIN_GET_EMULATOR_PIN_INFO,
+      .name = "REMOTE_PROC_DOMAIN_GET_EMULATOR_PIN_INFO",
+      .args = &remote_domain_get_emulator_pin_info_args_desc,
+      .ret = &remote_domain_get_emulator_pin_info_ret_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_280 },
+    /* remote_protocol.x:5985 */
+    { .number = REMOTE_PROC_CONNECT_LIST_ALL_STORAGE_POOLS,
+      .name = "REMOTE_PROC_CONNECT_LIST_ALL_STORAGE_POOLS",
+      .args = &remote_connect_list_all_storage_pools_args_desc,
+      .ret = &remote_connect_list_all_storage_pools_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_281,
+      .aclfilter = remote_aclfilter_281 },
+    /* remote_protocol.x:5993 */
+    { .number = REMOTE_PROC_STORAGE_POOL_LIST_ALL_VOLUMES,
+      .name = "REMOTE_PROC_STORAGE_POOL_LIST_ALL_VOLUMES",
+      .args = &remote_storage_pool_list_all_volumes_args_desc,
+      .ret = &remote_storage_pool_list_all_volumes_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_282,
+      .aclfilter = remote_aclfilter_282 },
+    /* remote_protocol.x:6001 */
+    { .number = REMOTE_PROC_CONNECT_LIST_ALL_NETWORKS,
+      .name = "REMOTE_PROC_CONNECT_LIST_ALL_NETWORKS",
+      .args = &remote_connect_list_all_networks_args_desc,
+      .ret = &remote_connect_list_all_networks_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_283,
+      .aclfilter = remote_aclfilter_283 },
+    /* remote_protocol.x:6009 */
+    { .number = REMOTE_PROC_CONNECT_LIST_ALL_INTERFACES,
+      .name = "REMOTE_PROC_CONNECT_LIST_ALL_INTERFACES",
+      .args = &remote_connect_list_all_interfaces_args_desc,
+      .ret = &remote_connect_list_all_interfaces_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_284,
+      .aclfilter = remote_aclfilter_284 },
+    /* remote_protocol.x:6017 */
+    { .number = REMOTE_PROC_CONNECT_LIST_ALL_NODE_DEVICES,
+      .name = "REMOTE_PROC_CONNECT_LIST_ALL_NODE_DEVICES",
+      .args = &remote_connect_list_all_node_devices_args_desc,
+      .ret = &remote_connect_list_all_node_devices_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_285,
+      .aclfilter = remote_aclfilter_285 },
+    /* remote_protocol.x:6025 */
+    { .number = REMOTE_PROC_CONNECT_LIST_ALL_NWFILTERS,
+      .name = "REMOTE_PROC_CONNECT_LIST_ALL_NWFILTERS",
+      .args = &remote_connect_list_all_nwfilters_args_desc,
+      .ret = &remote_connect_list_all_nwfilters_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_286,
+      .aclfilter = remote_aclfilter_286 },
+    /* remote_protocol.x:6033 */
+    { .number = REMOTE_PROC_CONNECT_LIST_ALL_SECRETS,
+      .name = "REMOTE_PROC_CONNECT_LIST_ALL_SECRETS",
+      .args = &remote_connect_list_all_secrets_args_desc,
+      .ret = &remote_connect_list_all_secrets_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_287,
+      .aclfilter = remote_aclfilter_287 },
+    /* remote_protocol.x:6039 */
+    { .number = REMOTE_PROC_NODE_SET_MEMORY_PARAMETERS,
+      .name = "REMOTE_PROC_NODE_SET_MEMORY_PARAMETERS",
+      .args = &remote_node_set_memory_parameters_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_288 },
+    /* remote_protocol.x:6045 */
+    { .number = REMOTE_PROC_NODE_GET_MEMORY_PARAMETERS,
+      .name = "REMOTE_PROC_NODE_GET_MEMORY_PARAMETERS",
+      .args = &remote_node_get_memory_parameters_args_desc,
+      .ret = &remote_node_get_memory_parameters_ret_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_289 },
+    /* remote_protocol.x:6051 */
+    { .number = REMOTE_PROC_DOMAIN_BLOCK_COMMIT, .name = "REMOTE_PROC_DOMAIN_BLOCK_COMMIT",
+      .args = &remote_domain_block_commit_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_290 },
+    /* remote_protocol.x:6060 */
+    { .number = REMOTE_PROC_NETWORK_UPDATE, .name = "REMOTE_PROC_NETWORK_UPDATE",
+      .args = &remote_network_update_args_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_291 },
+    /* remote_protocol.x:6066 */
+    { .number = REMOTE_PROC_DOMAIN_EVENT_PMSUSPEND_DISK,
+      .name = "REMOTE_PROC_DOMAIN_EVENT_PMSUSPEND_DISK",
+      .msg = &remote_domain_event_pmsuspend_disk_msg_desc,
+      .flags = VIRTWIRE_PROC_MESSAGE, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_292 },
+    /* remote_protocol.x:6072 */
+    { .number = REMOTE_PROC_NODE_GET_CPU_MAP, .name = "REMOTE_PROC_NODE_GET_CPU_MAP",
+      .args = &remote_node_get_cpu_map_args_desc, .ret = &remote_node_get_cpu_map_ret_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_293 },
+    /* remote_protocol.x:6078 */
+    { .number = REMOTE_PROC_DOMAIN_FSTRIM, .name = "REMOTE_PROC_DOMAIN_FSTRIM",
+      .args = &remote_domain_fstrim_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_294 },
+    /* remote_protocol.x:6084 */
+    { .number = REMOTE_PROC_DOMAIN_SEND_PROCESS_SIGNAL,
+      .name = "REMOTE_PROC_DOMAIN_SEND_PROCESS_SIGNAL",
+      .args = &remote_domain_send_process_signal_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_295 },
+    /* remote_protocol.x:6091 */
+    { .number = REMOTE_PROC_DOMAIN_OPEN_CHANNEL, .name = "REMOTE_PROC_DOMAIN_OPEN_CHANNEL",
+      .args = &remote_domain_open_channel_args_desc,
+      .flags = VIRTWIRE_PROC_STREAM_READ | VIRTWIRE_PROC_STREAM_WRITE,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = 2, .writestream = -1, .acl = remote_acl_296 },
+    /* remote_protocol.x:6098 */
+    { .number = REMOTE_PROC_NODE_DEVICE_LOOKUP_SCSI_HOST_BY_WWN,
+      .name = "REMOTE_PROC_NODE_DEVICE_LOOKUP_SCSI_HOST_BY_WWN",
+      .args = &remote_node_device_lookup_scsi_host_by_wwn_args_desc,
+      .ret = &remote_node_device_lookup_scsi_host_by_wwn_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_297 },
+    /* remote_protocol.x:6104 */
+    { .number = REMOTE_PROC_DOMAIN_GET_JOB_STATS, .name = "REMOTE_PROC_DOMAIN_GET_JOB_STATS",
+      .args = &remote_domain_get_job_stats_args_desc,
+      .ret = &remote_domain_get_job_stats_ret_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_298 },
+    /* remote_protocol.x:6110 */
+    { .number = REMOTE_PROC_DOMAIN_MIGRATE_GET_COMPRESSION_CACHE,
+      .name = "REMOTE_PROC_DOMAIN_MIGRATE_GET_COMPRESSION_CACHE",
+      .args = &remote_domain_migrate_get_compression_cache_args_desc,
+      .ret = &remote_domain_migrate_get_compression_cache_ret_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_299 },
+    /* remote_protocol.x:6116 */
+    { .number = REMOTE_PROC_DOMAIN_MIGRATE_SET_COMPRESSION_CACHE,
+      .name = "REMOTE_PROC_DOMAIN_MIGRATE_SET_COMPRESSION_CACHE",
+      .args = &remote_domain_migrate_set_compression_cache_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_300 },
+    /* remote_protocol.x:6122 */
+    { .number = REMOTE_PROC_NODE_DEVICE_DETACH_FLAGS,
+      .name = "REMOTE_PROC_NODE_DEVICE_DETACH_FLAGS",
+      .args = &remote_node_device_detach_flags_args_desc,
+      .generate = VIRTWIRE_GENERATE_SERVER,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_301 },
+    /* remote_protocol.x:6128 */
+    { .number = REMOTE_PROC_DOMAIN_MIGRATE_BEGIN3_PARAMS,
+      .name = "REMOTE_PROC_DOMAIN_MIGRATE_BEGIN3_PARAMS",
+      .args = &remote_domain_migrate_begin3_params_args_desc,
+      .ret = &remote_domain_migrate_begin3_params_ret_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_302 },
+    /* remote_protocol.x:6136 */
+    { .number = REMOTE_PROC_DOMAIN_MIGRATE_PREPARE3_PARAMS,
+      .name = "REMOTE_PROC_DOMAIN_MIGRATE_PREPARE3_PARAMS",
+      .args = &remote_domain_migrate_prepare3_params_args_desc,
+      .ret = &remote_domain_migrate_prepare3_params_ret_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_303 },
+    /* remote_protocol.x:6144 */
+    { .number = REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL3_PARAMS,
+      .name = "REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL3_PARAMS",
+      .args = &remote_domain_migrate_prepare_tunnel3_params_args_desc,
+      .ret = &remote_domain_migrate_prepare_tunnel3_params_ret_desc,
+      .flags = VIRTWIRE_PROC_STREAM_WRITE, .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_304 },
+    /* remote_protocol.x:6150 */
+    { .number = REMOTE_PROC_DOMAIN_MIGRATE_PERFORM3_PARAMS,
+      .name = "REMOTE_PROC_DOMAIN_MIGRATE_PERFORM3_PARAMS",
+      .args = &remote_domain_migrate_perform3_params_args_desc,
+      .ret = &remote_domain_migrate_perform3_params_ret_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_305 },
+    /* remote_protocol.x:6156 */
+    { .number = REMOTE_PROC_DOMAIN_MIGRATE_FINISH3_PARAMS,
+      .name = "REMOTE_PROC_DOMAIN_MIGRATE_FINISH3_PARAMS",
+      .args = &remote_domain_migrate_finish3_params_args_desc,
+      .ret = &remote_domain_migrate_finish3_params_ret_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_306 },
+    /* remote_protocol.x:6162 */
+    { .number = REMOTE_PROC_DOMAIN_MIGRATE_CONFIRM3_PARAMS,
+      .name = "REMOTE_PROC_DOMAIN_MIGRATE_CONFIRM3_PARAMS",
+      .args = &remote_domain_migrate_confirm3_params_args_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_307 },
+    /* remote_protocol.x:6170 */
+    { .number = REMOTE_PROC_DOMAIN_SET_MEMORY_STATS_PERIOD,
+      .name = "REMOTE_PROC_DOMAIN_SET_MEMORY_STATS_PERIOD",
+      .args = &remote_domain_set_memory_stats_period_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_308 },
+    /* remote_protocol.x:6177 */
+    { .number = REMOTE_PROC_DOMAIN_CREATE_XML_WITH_FILES,
+      .name = "REMOTE_PROC_DOMAIN_CREATE_XML_WITH_FILES",
+      .args = &remote_domain_create_xml_with_files_args_desc,
+      .ret = &remote_domain_create_xml_with_files_ret_desc,
+      .flags = VIRTWIRE_PROC_FDS_CALL, .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_309 },
+    /* remote_protocol.x:6183 */
+    { .number = REMOTE_PROC_DOMAIN_CREATE_WITH_FILES,
+      .name = "REMOTE_PROC_DOMAIN_CREATE_WITH_FILES",
+      .args = &remote_domain_create_with_files_args_desc,
+      .ret = &remote_domain_create_with_files_ret_desc,
+      .flags = VIRTWIRE_PROC_FDS_CALL, .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_310 },
+    /* remote_protocol.x:6189 */
+    { .number = REMOTE_PROC_DOMAIN_EVENT_DEVICE_REMOVED,
+      .name = "REMOTE_PROC_DOMAIN_EVENT_DEVICE_REMOVED",
+      .msg = &remote_domain_event_device_removed_msg_desc,
+      .flags = VIRTWIRE_PROC_MESSAGE, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_311 },
+    /* remote_protocol.x:6195 */
+    { .number = REMOTE_PROC_CONNECT_GET_CPU_MODEL_NAMES,
+      .name = "REMOTE_PROC_CONNECT_GET_CPU_MODEL_NAMES",
+      .args = &remote_connect_get_cpu_model_names_args_desc,
+      .ret = &remote_connect_get_cpu_model_names_ret_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_312 },
+    /* remote_protocol.x:6203 */
+    { .number = REMOTE_PROC_CONNECT_NETWORK_EVENT_REGISTER_ANY,
+      .name = "REMOTE_PROC_CONNECT_NETWORK_EVENT_REGISTER_ANY",
+      .args = &remote_connect_network_event_register_any_args_desc,
+      .ret = &remote_connect_network_event_register_any_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_313,
+      .aclfilter = remote_aclfilter_313 },
+    /* remote_protocol.x:6210 */
+    { .number = REMOTE_PROC_CONNECT_NETWORK_EVENT_DEREGISTER_ANY,
+      .name = "REMOTE_PROC_CONNECT_NETWORK_EVENT_DEREGISTER_ANY",
+      .args = &remote_connect_network_event_deregister_any_args_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_314 },
+    /* remote_protocol.x:6216 */
+    { .number = REMOTE_PROC_NETWORK_EVENT_LIFECYCLE,
+      .name = "REMOTE_PROC_NETWORK_EVENT_LIFECYCLE",
+      .msg = &remote_network_event_lifecycle_msg_desc,
+      .flags = VIRTWIRE_PROC_MESSAGE, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_315 },
+    /* remote_protocol.x:6224 */
+    { .number = REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY,
+      .name = "REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY",
+      .args = &remote_connect_domain_event_callback_register_any_args_desc,
+      .ret = &remote_connect_domain_event_callback_register_any_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_316,
+      .aclfilter = remote_aclfilter_316 },
+    /* remote_protocol.x:6231 */
+    { .number = REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY,
+      .name = "REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY",
+      .args = &remote_connect_domain_event_callback_deregister_any_args_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_317 },
+    /* remote_protocol.x:6237 */
+    { .number = REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE,
+      .name = "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE",
+      .msg = &remote_domain_event_callback_lifecycle_msg_desc,
+      .flags = VIRTWIRE_PROC_MESSAGE, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_318 },
+    /* remote_protocol.x:6243 */
+    { .number = REMOTE_PROC_DOMAIN_EVENT_CALLBACK_REBOOT,
+      .name = "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_REBOOT",
+      .msg = &remote_domain_event_callback_reboot_msg_desc,
+      .flags = VIRTWIRE_PROC_MESSAGE, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_319 },
+    /* remote_protocol.x:6249 */
+    { .number = REMOTE_PROC_DOMAIN_EVENT_CALLBACK_RTC_CHANGE,
+      .name = "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_RTC_CHANGE",
+      .msg = &remote_domain_event_callback_rtc_change_msg_desc,
+      .flags = VIRTWIRE_PROC_MESSAGE, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_320 },
+    /* remote_protocol.x:6255 */
+    { .number = REMOTE_PROC_DOMAIN_EVENT_CALLBACK_WATCHDOG,
+      .name = "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_WATCHDOG",
+      .msg = &remote_domain_event_callback_watchdog_msg_desc,
+      .flags = VIRTWIRE_PROC_MESSAGE, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_321 },
+    /* remote_protocol.x:6261 */
+    { .number = REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR,
+      .name = "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR",
+      .msg = &remote_domain_event_callback_io_error_msg_desc,
+      .flags = VIRTWIRE_PROC_MESSAGE, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_322 },
+    /* remote_protocol.x:6267 */
+    { .number = REMOTE_PROC_DOMAIN_EVENT_CALLBACK_GRAPHICS,
+      .name = "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_GRAPHICS",
+      .msg = &remote_domain_event_callback_graphics_msg_desc,
+      .flags = VIRTWIRE_PROC_MESSAGE, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_323 },
+    /* remote_protocol.x:6273 */
+    { .number = REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR_REASON,
+      .name = "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR_REASON",
+      .msg = &remote_domain_event_callback_io_error_reason_msg_desc,
+      .flags = VIRTWIRE_PROC_MESSAGE, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_324 },
+    /* remote_protocol.x:6279 */
+    { .number = REMOTE_PROC_DOMAIN_EVENT_CALLBACK_CONTROL_ERROR,
+      .name = "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_CONTROL_ERROR",
+      .msg = &remote_domain_event_callback_control_error_msg_desc,
+      .flags = VIRTWIRE_PROC_MESSAGE, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_325 },
+    /* remote_protocol.x:6285 */
+    { .number = REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BLOCK_JOB,
+      .name = "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BLOCK_JOB",
+      .msg = &remote_domain_event_callback_block_job_msg_desc,
+      .flags = VIRTWIRE_PROC_MESSAGE, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_326 },
+    /* remote_protocol.x:6291 */
+    { .number = REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DISK_CHANGE,
+      .name = "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DISK_CHANGE",
+      .msg = &remote_domain_event_callback_disk_change_msg_desc,
+      .flags = VIRTWIRE_PROC_MESSAGE, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_327 },
+    /* remote_protocol.x:6297 */
+    { .number = REMOTE_PROC_DOMAIN_EVENT_CALLBACK_TRAY_CHANGE,
+      .name = "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_TRAY_CHANGE",
+      .msg = &remote_domain_event_callback_tray_change_msg_desc,
+      .flags = VIRTWIRE_PROC_MESSAGE, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_328 },
+    /* remote_protocol.x:6303 */
+    { .number = REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMWAKEUP,
+      .name = "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMWAKEUP",
+      .msg = &remote_domain_event_callback_pmwakeup_msg_desc,
+      .flags = VIRTWIRE_PROC_MESSAGE, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_329 },
+    /* remote_protocol.x:6309 */
+    { .number = REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND,
+      .name = "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND",
+      .msg = &remote_domain_event_callback_pmsuspend_msg_desc,
+      .flags = VIRTWIRE_PROC_MESSAGE, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_330 },
+    /* remote_protocol.x:6315 */
+    { .number = REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BALLOON_CHANGE,
+      .name = "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BALLOON_CHANGE",
+      .msg = &remote_domain_event_callback_balloon_change_msg_desc,
+      .flags = VIRTWIRE_PROC_MESSAGE, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_331 },
+    /* remote_protocol.x:6321 */
+    { .number = REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND_DISK,
+      .name = "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND_DISK",
+      .msg = &remote_domain_event_callback_pmsuspend_disk_msg_desc,
+      .flags = VIRTWIRE_PROC_MESSAGE, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_332 },
+    /* remote_protocol.x:6327 */
+    { .number = REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED,
+      .name = "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED",
+      .msg = &remote_domain_event_callback_device_removed_msg_desc,
+      .flags = VIRTWIRE_PROC_MESSAGE, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_333 },
+    /* remote_protocol.x:6333 */
+    { .number = REMOTE_PROC_DOMAIN_CORE_DUMP_WITH_FORMAT,
+      .name = "REMOTE_PROC_DOMAIN_CORE_DUMP_WITH_FORMAT",
+      .args = &remote_domain_core_dump_with_format_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_334 },
+    /* remote_protocol.x:6339 */
+    { .number = REMOTE_PROC_DOMAIN_FSFREEZE, .name = "REMOTE_PROC_DOMAIN_FSFREEZE",
+      .args = &remote_domain_fsfreeze_args_desc, .ret = &remote_domain_fsfreeze_ret_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_335 },
+    /* remote_protocol.x:6345 */
+    { .number = REMOTE_PROC_DOMAIN_FSTHAW, .name = "REMOTE_PROC_DOMAIN_FSTHAW",
+      .args = &remote_domain_fsthaw_args_desc, .ret = &remote_domain_fsthaw_ret_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_336 },
+    /* remote_protocol.x:6351 */
+    { .number = REMOTE_PROC_DOMAIN_GET_TIME, .name = "REMOTE_PROC_DOMAIN_GET_TIME",
+      .args = &remote_domain_get_time_args_desc, .ret = &remote_domain_get_time_ret_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_337 },
+    /* remote_protocol.x:6357 */
+    { .number = REMOTE_PROC_DOMAIN_SET_TIME, .name = "REMOTE_PROC_DOMAIN_SET_TIME",
+      .args = &remote_domain_set_time_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_338 },
+    /* remote_protocol.x:6363 */
+    { .number = REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB_2,
+      .name = "REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB_2",
+      .msg = &remote_domain_event_block_job_2_msg_desc,
+      .flags = VIRTWIRE_PROC_MESSAGE, .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_339 },
+    /* remote_protocol.x:6370 */
+    { .number = REMOTE_PROC_NODE_GET_FREE_PAGES, .name = "REMOTE_PROC_NODE_GET_FREE_PAGES",
+      .args = &remote_node_get_free_pages_args_desc, .ret = &remote_node_get_free_pages_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_340 },
+    /* remote_protocol.x:6376 */
+    { .number = REMOTE_PROC_NETWORK_GET_DHCP_LEASES,
+      .name = "REMOTE_PROC_NETWORK_GET_DHCP_LEASES",
+      .args = &remote_network_get_dhcp_leases_args_desc,
+      .ret = &remote_network_get_dhcp_leases_ret_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_341 },
+    /* remote_protocol.x:6382 */
+    { .number = REMOTE_PROC_CONNECT_GET_DOMAIN_CAPABILITIES,
+      .name = "REMOTE_PROC_CONNECT_GET_DOMAIN_CAPABILITIES",
+      .args = &remote_connect_get_domain_capabilities_args_desc,
+      .ret = &remote_connect_get_domain_capabilities_ret_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_342 },
+    /* remote_protocol.x:6388 */
+    { .number = REMOTE_PROC_DOMAIN_OPEN_GRAPHICS_FD,
+      .name = "REMOTE_PROC_DOMAIN_OPEN_GRAPHICS_FD",
+      .args = &remote_domain_open_graphics_fd_args_desc,
+      .flags = VIRTWIRE_PROC_FDS_REPLY, .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_343 },
+    /* remote_protocol.x:6395 */
+    { .number = REMOTE_PROC_CONNECT_GET_ALL_DOMAIN_STATS,
+      .name = "REMOTE_PROC_CONNECT_GET_ALL_DOMAIN_STATS",
+      .args = &remote_connect_get_all_domain_stats_args_desc,
+      .ret = &remote_connect_get_all_domain_stats_ret_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_344,
+      .aclfilter = remote_aclfilter_344 },
+    /* remote_protocol.x:6401 */
+    { .number = REMOTE_PROC_DOMAIN_BLOCK_COPY, .name = "REMOTE_PROC_DOMAIN_BLOCK_COPY",
+      .args = &remote_domain_block_copy_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_345 },
+    /* remote_protocol.x:6407 */
+    { .number = REMOTE_PROC_DOMAIN_EVENT_CALLBACK_TUNABLE,
+      .name = "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_TUNABLE",
+      .msg = &remote_domain_event_callback_tunable_msg_desc,
+      .flags = VIRTWIRE_PROC_MESSAGE, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_346 },
+    /* remote_protocol.x:6413 */
+    { .number = REMOTE_PROC_NODE_ALLOC_PAGES, .name = "REMOTE_PROC_NODE_ALLOC_PAGES",
+      .args = &remote_node_alloc_pages_args_desc, .ret = &remote_node_alloc_pages_ret_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_347 },
+    /* remote_protocol.x:6419 */
+    { .number = REMOTE_PROC_DOMAIN_EVENT_CALLBACK_AGENT_LIFECYCLE,
+      .name = "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_AGENT_LIFECYCLE",
+      .msg = &remote_domain_event_callback_agent_lifecycle_msg_desc,
+      .flags = VIRTWIRE_PROC_MESSAGE, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_348 },
+    /* remote_protocol.x:6425 */
+    { .number = REMOTE_PROC_DOMAIN_GET_FSINFO, .name = "REMOTE_PROC_DOMAIN_GET_FSINFO",
+      .args = &remote_domain_get_fsinfo_args_desc, .ret = &remote_domain_get_fsinfo_ret_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_349 },
+    /* remote_protocol.x:6433 */
+    { .number = REMOTE_PROC_DOMAIN_DEFINE_XML_FLAGS,
+      .name = "REMOTE_PROC_DOMAIN_DEFINE_XML_FLAGS",
+      .args = &remote_domain_define_xml_flags_args_desc,
+      .ret = &remote_domain_define_xml_flags_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_350 },
+    /* remote_protocol.x:6439 */
+    { .number = REMOTE_PROC_DOMAIN_GET_IOTHREAD_INFO,
+      .name = "REMOTE_PROC_DOMAIN_GET_IOTHREAD_INFO",
+      .args = &remote_domain_get_iothread_info_args_desc,
+      .ret = &remote_domain_get_iothread_info_ret_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_351 },
+    /* remote_protocol.x:6447 */
+    { .number = REMOTE_PROC_DOMAIN_PIN_IOTHREAD, .name = "REMOTE_PROC_DOMAIN_PIN_IOTHREAD",
+      .args = &remote_domain_pin_iothread_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_352 },
+    /* remote_protocol.x:6454 */
+    { .number = REMOTE_PROC_DOMAIN_INTERFACE_ADDRESSES,
+      .name = "REMOTE_PROC_DOMAIN_INTERFACE_ADDRESSES",
+      .args = &remote_domain_interface_addresses_args_desc,
+      .ret = &remote_domain_interface_addresses_ret_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_353 },
+    /* remote_protocol.x:6460 */
+    { .number = REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_ADDED,
+      .name = "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_ADDED",
+      .msg = &remote_domain_event_callback_device_added_msg_desc,
+      .flags = VIRTWIRE_PROC_MESSAGE, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_354 },
+    /* remote_protocol.x:6468 */
+    { .number = REMOTE_PROC_DOMAIN_ADD_IOTHREAD, .name = "REMOTE_PROC_DOMAIN_ADD_IOTHREAD",
+      .args = &remote_domain_add_iothread_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_355 },
+    /* remote_protocol.x:6476 */
+    { .number = REMOTE_PROC_DOMAIN_DEL_IOTHREAD, .name = "REMOTE_PROC_DOMAIN_DEL_IOTHREAD",
+      .args = &remote_domain_del_iothread_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_356 },
+    /* remote_protocol.x:6482 */
+    { .number = REMOTE_PROC_DOMAIN_SET_USER_PASSWORD,
+      .name = "REMOTE_PROC_DOMAIN_SET_USER_PASSWORD",
+      .args = &remote_domain_set_user_password_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_357 },
+    /* remote_protocol.x:6489 */
+    { .number = REMOTE_PROC_DOMAIN_RENAME, .name = "REMOTE_PROC_DOMAIN_RENAME",
+      .args = &remote_domain_rename_args_desc, .ret = &remote_domain_rename_ret_desc,
+      .generate = VIRTWIRE_GENERATE_SERVER,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_358 },
+    /* remote_protocol.x:6495 */
+    { .number = REMOTE_PROC_DOMAIN_EVENT_CALLBACK_MIGRATION_ITERATION,
+      .name = "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_MIGRATION_ITERATION",
+      .msg = &remote_domain_event_callback_migration_iteration_msg_desc,
+      .flags = VIRTWIRE_PROC_MESSAGE, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_359 },
+    /* remote_protocol.x:6502 */
+    { .number = REMOTE_PROC_CONNECT_REGISTER_CLOSE_CALLBACK,
+      .name = "REMOTE_PROC_CONNECT_REGISTER_CLOSE_CALLBACK",
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_360 },
+    /* remote_protocol.x:6509 */
+    { .number = REMOTE_PROC_CONNECT_UNREGISTER_CLOSE_CALLBACK,
+      .name = "REMOTE_PROC_CONNECT_UNREGISTER_CLOSE_CALLBACK",
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_361 },
+    /* remote_protocol.x:6515 */
+    { .number = REMOTE_PROC_CONNECT_EVENT_CONNECTION_CLOSED,
+      .name = "REMOTE_PROC_CONNECT_EVENT_CONNECTION_CLOSED",
+      .msg = &remote_connect_event_connection_closed_msg_desc,
+      .flags = VIRTWIRE_PROC_MESSAGE, .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_362 },
+    /* remote_protocol.x:6521 */
+    { .number = REMOTE_PROC_DOMAIN_EVENT_CALLBACK_JOB_COMPLETED,
+      .name = "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_JOB_COMPLETED",
+      .msg = &remote_domain_event_callback_job_completed_msg_desc,
+      .flags = VIRTWIRE_PROC_MESSAGE, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_363 },
+    /* remote_protocol.x:6527 */
+    { .number = REMOTE_PROC_DOMAIN_MIGRATE_START_POST_COPY,
+      .name = "REMOTE_PROC_DOMAIN_MIGRATE_START_POST_COPY",
+      .args = &remote_domain_migrate_start_post_copy_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_364 },
+    /* remote_protocol.x:6533 */
+    { .number = REMOTE_PROC_DOMAIN_GET_PERF_EVENTS, .name = "REMOTE_PROC_DOMAIN_GET_PERF_EVENTS",
+      .args = &remote_domain_get_perf_events_args_desc,
+      .ret = &remote_domain_get_perf_events_ret_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_365 },
+    /* remote_protocol.x:6539 */
+    { .number = REMOTE_PROC_DOMAIN_SET_PERF_EVENTS, .name = "REMOTE_PROC_DOMAIN_SET_PERF_EVENTS",
+      .args = &remote_domain_set_perf_events_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_366 },
+    /* remote_protocol.x:6545 */
+    { .number = REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVAL_FAILED,
+      .name = "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVAL_FAILED",
+      .msg = &remote_domain_event_callback_device_removal_failed_msg_desc,
+      .flags = VIRTWIRE_PROC_MESSAGE, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_367 },
+    /* remote_protocol.x:6553 */
+    { .number = REMOTE_PROC_CONNECT_STORAGE_POOL_EVENT_REGISTER_ANY,
+      .name = "REMOTE_PROC_CONNECT_STORAGE_POOL_EVENT_REGISTER_ANY",
+      .args = &remote_connect_storage_pool_event_register_any_args_desc,
+      .ret = &remote_connect_storage_pool_event_register_any_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_368,
+      .aclfilter = remote_aclfilter_368 },
+    /* remote_protocol.x:6560 */
+    { .number = REMOTE_PROC_CONNECT_STORAGE_POOL_EVENT_DEREGISTER_ANY,
+      .name = "REMOTE_PROC_CONNECT_STORAGE_POOL_EVENT_DEREGISTER_ANY",
+      .args = &remote_connect_storage_pool_event_deregister_any_args_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_369 },
+    /* remote_protocol.x:6566 */
+    { .number = REMOTE_PROC_STORAGE_POOL_EVENT_LIFECYCLE,
+      .name = "REMOTE_PROC_STORAGE_POOL_EVENT_LIFECYCLE",
+      .msg = &remote_storage_pool_event_lifecycle_msg_desc,
+      .flags = VIRTWIRE_PROC_MESSAGE, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_370 },
+    /* remote_protocol.x:6572 */
+    { .number = REMOTE_PROC_DOMAIN_GET_GUEST_VCPUS, .name = "REMOTE_PROC_DOMAIN_GET_GUEST_VCPUS",
+      .args = &remote_domain_get_guest_vcpus_args_desc,
+      .ret = &remote_domain_get_guest_vcpus_ret_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_371 },
+    /* remote_protocol.x:6578 */
+    { .number = REMOTE_PROC_DOMAIN_SET_GUEST_VCPUS, .name = "REMOTE_PROC_DOMAIN_SET_GUEST_VCPUS",
+      .args = &remote_domain_set_guest_vcpus_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_372 },
+    /* remote_protocol.x:6584 */
+    { .number = REMOTE_PROC_STORAGE_POOL_EVENT_REFRESH,
+      .name = "REMOTE_PROC_STORAGE_POOL_EVENT_REFRESH",
+      .msg = &remote_storage_pool_event_refresh_msg_desc,
+      .flags = VIRTWIRE_PROC_MESSAGE, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_373 },
+    /* remote_protocol.x:6592 */
+    { .number = REMOTE_PROC_CONNECT_NODE_DEVICE_EVENT_REGISTER_ANY,
+      .name = "REMOTE_PROC_CONNECT_NODE_DEVICE_EVENT_REGISTER_ANY",
+      .args = &remote_connect_node_device_event_register_any_args_desc,
+      .ret = &remote_connect_node_device_event_register_any_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_374,
+      .aclfilter = remote_aclfilter_374 },
+    /* remote_protocol.x:6599 */
+    { .number = REMOTE_PROC_CONNECT_NODE_DEVICE_EVENT_DEREGISTER_ANY,
+      .name = "REMOTE_PROC_CONNECT_NODE_DEVICE_EVENT_DEREGISTER_ANY",
+      .args = &remote_connect_node_device_event_deregister_any_args_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_375 },
+    /* remote_protocol.x:6605 */
+    { .number = REMOTE_PROC_NODE_DEVICE_EVENT_LIFECYCLE,
+      .name = "REMOTE_PROC_NODE_DEVICE_EVENT_LIFECYCLE",
+      .msg = &remote_node_device_event_lifecycle_msg_desc,
+      .flags = VIRTWIRE_PROC_MESSAGE, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_376 },
+    /* remote_protocol.x:6611 */
+    { .number = REMOTE_PROC_NODE_DEVICE_EVENT_UPDATE,
+      .name = "REMOTE_PROC_NODE_DEVICE_EVENT_UPDATE",
+      .msg = &remote_node_device_event_update_msg_desc,
+      .flags = VIRTWIRE_PROC_MESSAGE, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_377 },
+    /* remote_protocol.x:6618 */
+    { .number = REMOTE_PROC_STORAGE_VOL_GET_INFO_FLAGS,
+      .name = "REMOTE_PROC_STORAGE_VOL_GET_INFO_FLAGS",
+      .args = &remote_storage_vol_get_info_flags_args_desc,
+      .ret = &remote_storage_vol_get_info_flags_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_SERVER,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_378 },
+    /* remote_protocol.x:6624 */
+    { .number = REMOTE_PROC_DOMAIN_EVENT_CALLBACK_METADATA_CHANGE,
+      .name = "REMOTE_PROC_DOMAIN_EVENT_CALLBACK_METADATA_CHANGE",
+      .msg = &remote_domain_event_callback_metadata_change_msg_desc,
+      .flags = VIRTWIRE_PROC_MESSAGE, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_379 },
+    /* remote_protocol.x:6632 */
+    { .number = REMOTE_PROC_CONNECT_SECRET_EVENT_REGISTER_ANY,
+      .name = "REMOTE_PROC_CONNECT_SECRET_EVENT_REGISTER_ANY",
+      .args = &remote_connect_secret_event_register_any_args_desc,
+      .ret = &remote_connect_secret_event_register_any_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_380,
+      .aclfilter = remote_aclfilter_380 },
+    /* remote_protocol.x:6639 */
+    { .number = REMOTE_PROC_CONNECT_SECRET_EVENT_DEREGISTER_ANY,
+      .name = "REMOTE_PROC_CONNECT_SECRET_EVENT_DEREGISTER_ANY",
+      .args = &remote_connect_secret_event_deregister_any_args_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_381 },
+    /* remote_protocol.x:6645 */
+    { .number = REMOTE_PROC_SECRET_EVENT_LIFECYCLE, .name = "REMOTE_PROC_SECRET_EVENT_LIFECYCLE",
+      .msg = &remote_secret_event_lifecycle_msg_desc,
+      .flags = VIRTWIRE_PROC_MESSAGE, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_382 },
+    /* remote_protocol.x:6651 */
+    { .number = REMOTE_PROC_SECRET_EVENT_VALUE_CHANGED,
+      .name = "REMOTE_PROC_SECRET_EVENT_VALUE_CHANGED",
+      .msg = &remote_secret_event_value_changed_msg_desc,
+      .flags = VIRTWIRE_PROC_MESSAGE, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_383 },
+    /* remote_protocol.x:6659 */
+    { .number = REMOTE_PROC_DOMAIN_SET_VCPU, .name = "REMOTE_PROC_DOMAIN_SET_VCPU",
+      .args = &remote_domain_set_vcpu_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_384 },
+    /* remote_protocol.x:6665 */
+    { .number = REMOTE_PROC_DOMAIN_EVENT_BLOCK_THRESHOLD,
+      .name = "REMOTE_PROC_DOMAIN_EVENT_BLOCK_THRESHOLD",
+      .msg = &remote_domain_event_block_threshold_msg_desc,
+      .flags = VIRTWIRE_PROC_MESSAGE, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_385 },
+    /* remote_protocol.x:6671 */
+    { .number = REMOTE_PROC_DOMAIN_SET_BLOCK_THRESHOLD,
+      .name = "REMOTE_PROC_DOMAIN_SET_BLOCK_THRESHOLD",
+      .args = &remote_domain_set_block_threshold_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_386 },
+    /* remote_protocol.x:6677 */
+    { .number = REMOTE_PROC_DOMAIN_MIGRATE_GET_MAX_DOWNTIME,
+      .name = "REMOTE_PROC_DOMAIN_MIGRATE_GET_MAX_DOWNTIME",
+      .args = &remote_domain_migrate_get_max_downtime_args_desc,
+      .ret = &remote_domain_migrate_get_max_downtime_ret_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_387 },
+    /* remote_protocol.x:6684 */
+    { .number = REMOTE_PROC_DOMAIN_MANAGED_SAVE_GET_XML_DESC,
+      .name = "REMOTE_PROC_DOMAIN_MANAGED_SAVE_GET_XML_DESC",
+      .args = &remote_domain_managed_save_get_xml_desc_args_desc,
+      .ret = &remote_domain_managed_save_get_xml_desc_ret_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_388 },
+    /* remote_protocol.x:6691 */
+    { .number = REMOTE_PROC_DOMAIN_MANAGED_SAVE_DEFINE_XML,
+      .name = "REMOTE_PROC_DOMAIN_MANAGED_SAVE_DEFINE_XML",
+      .args = &remote_domain_managed_save_define_xml_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_389 },
+    /* remote_protocol.x:6697 */
+    { .number = REMOTE_PROC_DOMAIN_SET_LIFECYCLE_ACTION,
+      .name = "REMOTE_PROC_DOMAIN_SET_LIFECYCLE_ACTION",
+      .args = &remote_domain_set_lifecycle_action_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_390 },
+    /* remote_protocol.x:6704 */
+    { .number = REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_TARGET_PATH,
+      .name = "REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_TARGET_PATH",
+      .args = &remote_storage_pool_lookup_by_target_path_args_desc,
+      .ret = &remote_storage_pool_lookup_by_target_path_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_391 },
+    /* remote_protocol.x:6712 */
+    { .number = REMOTE_PROC_DOMAIN_DETACH_DEVICE_ALIAS,
+      .name = "REMOTE_PROC_DOMAIN_DETACH_DEVICE_ALIAS",
+      .args = &remote_domain_detach_device_alias_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_392 },
+    /* remote_protocol.x:6718 */
+    { .number = REMOTE_PROC_CONNECT_COMPARE_HYPERVISOR_CPU,
+      .name = "REMOTE_PROC_CONNECT_COMPARE_HYPERVISOR_CPU",
+      .args = &remote_connect_compare_hypervisor_cpu_args_desc,
+      .ret = &remote_connect_compare_hypervisor_cpu_ret_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_393 },
+    /* remote_protocol.x:6724 */
+    { .number = REMOTE_PROC_CONNECT_BASELINE_HYPERVISOR_CPU,
+      .name = "REMOTE_PROC_CONNECT_BASELINE_HYPERVISOR_CPU",
+      .args = &remote_connect_baseline_hypervisor_cpu_args_desc,
+      .ret = &remote_connect_baseline_hypervisor_cpu_ret_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_394 },
+    /* remote_protocol.x:6730 */
+    { .number = REMOTE_PROC_NODE_GET_SEV_INFO, .name = "REMOTE_PROC_NODE_GET_SEV_INFO",
+      .args = &remote_node_get_sev_info_args_desc, .ret = &remote_node_get_sev_info_ret_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_395 },
+    /* remote_protocol.x:6736 */
+    { .number = REMOTE_PROC_DOMAIN_GET_LAUNCH_SECURITY_INFO,
+      .name = "REMOTE_PROC_DOMAIN_GET_LAUNCH_SECURITY_INFO",
+      .args = &remote_domain_get_launch_security_info_args_desc,
+      .ret = &remote_domain_get_launch_security_info_ret_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_396 },
+    /* remote_protocol.x:6743 */
+    { .number = REMOTE_PROC_NWFILTER_BINDING_LOOKUP_BY_PORT_DEV,
+      .name = "REMOTE_PROC_NWFILTER_BINDING_LOOKUP_BY_PORT_DEV",
+      .args = &remote_nwfilter_binding_lookup_by_port_dev_args_desc,
+      .ret = &remote_nwfilter_binding_lookup_by_port_dev_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_397 },
+    /* remote_protocol.x:6750 */
+    { .number = REMOTE_PROC_NWFILTER_BINDING_GET_XML_DESC,
+      .name = "REMOTE_PROC_NWFILTER_BINDING_GET_XML_DESC",
+      .args = &remote_nwfilter_binding_get_xml_desc_args_desc,
+      .ret = &remote_nwfilter_binding_get_xml_desc_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_398 },
+    /* remote_protocol.x:6757 */
+    { .number = REMOTE_PROC_NWFILTER_BINDING_CREATE_XML,
+      .name = "REMOTE_PROC_NWFILTER_BINDING_CREATE_XML",
+      .args = &remote_nwfilter_binding_create_xml_args_desc,
+      .ret = &remote_nwfilter_binding_create_xml_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_399 },
+    /* remote_protocol.x:6764 */
+    { .number = REMOTE_PROC_NWFILTER_BINDING_DELETE,
+      .name = "REMOTE_PROC_NWFILTER_BINDING_DELETE",
+      .args = &remote_nwfilter_binding_delete_args_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_400 },
+    /* remote_protocol.x:6772 */
+    { .number = REMOTE_PROC_CONNECT_LIST_ALL_NWFILTER_BINDINGS,
+      .name = "REMOTE_PROC_CONNECT_LIST_ALL_NWFILTER_BINDINGS",
+      .args = &remote_connect_list_all_nwfilter_bindings_args_desc,
+      .ret = &remote_connect_list_all_nwfilter_bindings_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_401,
+      .aclfilter = remote_aclfilter_401 },
+    /* remote_protocol.x:6780 */
+    { .number = REMOTE_PROC_DOMAIN_SET_IOTHREAD_PARAMS,
+      .name = "REMOTE_PROC_DOMAIN_SET_IOTHREAD_PARAMS",
+      .args = &remote_domain_set_iothread_params_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_402 },
+    /* remote_protocol.x:6786 */
+    { .number = REMOTE_PROC_CONNECT_GET_STORAGE_POOL_CAPABILITIES,
+      .name = "REMOTE_PROC_CONNECT_GET_STORAGE_POOL_CAPABILITIES",
+      .args = &remote_connect_get_storage_pool_capabilities_args_desc,
+      .ret = &remote_connect_get_storage_pool_capabilities_ret_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_403 },
+    /* remote_protocol.x:6794 */
+    { .number = REMOTE_PROC_NETWORK_LIST_ALL_PORTS, .name = "REMOTE_PROC_NETWORK_LIST_ALL_PORTS",
+      .args = &remote_network_list_all_ports_args_desc,
+      .ret = &remote_network_list_all_ports_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_404,
+      .aclfilter = remote_aclfilter_404 },
+    /* remote_protocol.x:6801 */
+    { .number = REMOTE_PROC_NETWORK_PORT_LOOKUP_BY_UUID,
+      .name = "REMOTE_PROC_NETWORK_PORT_LOOKUP_BY_UUID",
+      .args = &remote_network_port_lookup_by_uuid_args_desc,
+      .ret = &remote_network_port_lookup_by_uuid_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_405 },
+    /* remote_protocol.x:6807 */
+    { .number = REMOTE_PROC_NETWORK_PORT_CREATE_XML,
+      .name = "REMOTE_PROC_NETWORK_PORT_CREATE_XML",
+      .args = &remote_network_port_create_xml_args_desc,
+      .ret = &remote_network_port_create_xml_ret_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_406 },
+    /* remote_protocol.x:6813 */
+    { .number = REMOTE_PROC_NETWORK_PORT_GET_PARAMETERS,
+      .name = "REMOTE_PROC_NETWORK_PORT_GET_PARAMETERS",
+      .args = &remote_network_port_get_parameters_args_desc,
+      .ret = &remote_network_port_get_parameters_ret_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_407 },
+    /* remote_protocol.x:6819 */
+    { .number = REMOTE_PROC_NETWORK_PORT_SET_PARAMETERS,
+      .name = "REMOTE_PROC_NETWORK_PORT_SET_PARAMETERS",
+      .args = &remote_network_port_set_parameters_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_408 },
+    /* remote_protocol.x:6825 */
+    { .number = REMOTE_PROC_NETWORK_PORT_GET_XML_DESC,
+      .name = "REMOTE_PROC_NETWORK_PORT_GET_XML_DESC",
+      .args = &remote_network_port_get_xml_desc_args_desc,
+      .ret = &remote_network_port_get_xml_desc_ret_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_409 },
+    /* remote_protocol.x:6831 */
+    { .number = REMOTE_PROC_NETWORK_PORT_DELETE, .name = "REMOTE_PROC_NETWORK_PORT_DELETE",
+      .args = &remote_network_port_delete_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_410 },
+    /* remote_protocol.x:6838 */
+    { .number = REMOTE_PROC_DOMAIN_CHECKPOINT_CREATE_XML,
+      .name = "REMOTE_PROC_DOMAIN_CHECKPOINT_CREATE_XML",
+      .args = &remote_domain_checkpoint_create_xml_args_desc,
+      .ret = &remote_domain_checkpoint_create_xml_ret_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_411 },
+    /* remote_protocol.x:6845 */
+    { .number = REMOTE_PROC_DOMAIN_CHECKPOINT_GET_XML_DESC,
+      .name = "REMOTE_PROC_DOMAIN_CHECKPOINT_GET_XML_DESC",
+      .args = &remote_domain_checkpoint_get_xml_desc_args_desc,
+      .ret = &remote_domain_checkpoint_get_xml_desc_ret_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_412 },
+    /* remote_protocol.x:6852 */
+    { .number = REMOTE_PROC_DOMAIN_LIST_ALL_CHECKPOINTS,
+      .name = "REMOTE_PROC_DOMAIN_LIST_ALL_CHECKPOINTS",
+      .args = &remote_domain_list_all_checkpoints_args_desc,
+      .ret = &remote_domain_list_all_checkpoints_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_413 },
+    /* remote_protocol.x:6859 */
+    { .number = REMOTE_PROC_DOMAIN_CHECKPOINT_LIST_ALL_CHILDREN,
+      .name = "REMOTE_PROC_DOMAIN_CHECKPOINT_LIST_ALL_CHILDREN",
+      .args = &remote_domain_checkpoint_list_all_children_args_desc,
+      .ret = &remote_domain_checkpoint_list_all_children_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_414 },
+    /* remote_protocol.x:6866 */
+    { .number = REMOTE_PROC_DOMAIN_CHECKPOINT_LOOKUP_BY_NAME,
+      .name = "REMOTE_PROC_DOMAIN_CHECKPOINT_LOOKUP_BY_NAME",
+      .args = &remote_domain_checkpoint_lookup_by_name_args_desc,
+      .ret = &remote_domain_checkpoint_lookup_by_name_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_415 },
+    /* remote_protocol.x:6873 */
+    { .number = REMOTE_PROC_DOMAIN_CHECKPOINT_GET_PARENT,
+      .name = "REMOTE_PROC_DOMAIN_CHECKPOINT_GET_PARENT",
+      .args = &remote_domain_checkpoint_get_parent_args_desc,
+      .ret = &remote_domain_checkpoint_get_parent_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_416 },
+    /* remote_protocol.x:6879 */
+    { .number = REMOTE_PROC_DOMAIN_CHECKPOINT_DELETE,
+      .name = "REMOTE_PROC_DOMAIN_CHECKPOINT_DELETE",
+      .args = &remote_domain_checkpoint_delete_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_417 },
+    /* remote_protocol.x:6885 */
+    { .number = REMOTE_PROC_DOMAIN_GET_GUEST_INFO, .name = "REMOTE_PROC_DOMAIN_GET_GUEST_INFO",
+      .args = &remote_domain_get_guest_info_args_desc,
+      .ret = &remote_domain_get_guest_info_ret_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_418 },
+    /* remote_protocol.x:6891 */
+    { .number = REMOTE_PROC_CONNECT_SET_IDENTITY, .name = "REMOTE_PROC_CONNECT_SET_IDENTITY",
+      .args = &remote_connect_set_identity_args_desc,
+      .generate = VIRTWIRE_GENERATE_CLIENT,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_419 },
+    /* remote_protocol.x:6897 */
+    { .number = REMOTE_PROC_DOMAIN_AGENT_SET_RESPONSE_TIMEOUT,
+      .name = "REMOTE_PROC_DOMAIN_AGENT_SET_RESPONSE_TIMEOUT",
+      .args = &remote_domain_agent_set_response_timeout_args_desc,
+      .ret = &remote_domain_agent_set_response_timeout_ret_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_420 },
+    /* remote_protocol.x:6904 */
+    { .number = REMOTE_PROC_DOMAIN_BACKUP_BEGIN, .name = "REMOTE_PROC_DOMAIN_BACKUP_BEGIN",
+      .args = &remote_domain_backup_begin_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_421 },
+    /* remote_protocol.x:6911 */
+    { .number = REMOTE_PROC_DOMAIN_BACKUP_GET_XML_DESC,
+      .name = "REMOTE_PROC_DOMAIN_BACKUP_GET_XML_DESC",
+      .args = &remote_domain_backup_get_xml_desc_args_desc,
+      .ret = &remote_domain_backup_get_xml_desc_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_422 },
+    /* remote_protocol.x:6917 */
+    { .number = REMOTE_PROC_DOMAIN_EVENT_MEMORY_FAILURE,
+      .name = "REMOTE_PROC_DOMAIN_EVENT_MEMORY_FAILURE",
+      .msg = &remote_domain_event_memory_failure_msg_desc,
+      .flags = VIRTWIRE_PROC_MESSAGE, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_423 },
+    /* remote_protocol.x:6923 */
+    { .number = REMOTE_PROC_DOMAIN_AUTHORIZED_SSH_KEYS_GET,
+      .name = "REMOTE_PROC_DOMAIN_AUTHORIZED_SSH_KEYS_GET",
+      .args = &remote_domain_authorized_ssh_keys_get_args_desc,
+      .ret = &remote_domain_authorized_ssh_keys_get_ret_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_424 },
+    /* remote_protocol.x:6929 */
+    { .number = REMOTE_PROC_DOMAIN_AUTHORIZED_SSH_KEYS_SET,
+      .name = "REMOTE_PROC_DOMAIN_AUTHORIZED_SSH_KEYS_SET",
+      .args = &remote_domain_authorized_ssh_keys_set_args_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_425 },
+    /* remote_protocol.x:6935 */
+    { .number = REMOTE_PROC_DOMAIN_GET_MESSAGES, .name = "REMOTE_PROC_DOMAIN_GET_MESSAGES",
+      .args = &remote_domain_get_messages_args_desc, .ret = &remote_domain_get_messages_ret_desc,
+      .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_426 },
+    /* remote_protocol.x:6941 */
+    { .number = REMOTE_PROC_DOMAIN_START_DIRTY_RATE_CALC,
+      .name = "REMOTE_PROC_DOMAIN_START_DIRTY_RATE_CALC",
+      .args = &remote_domain_start_dirty_rate_calc_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_427 },
+    /* remote_protocol.x:6948 */
+    { .number = REMOTE_PROC_NODE_DEVICE_DEFINE_XML, .name = "REMOTE_PROC_NODE_DEVICE_DEFINE_XML",
+      .args = &remote_node_device_define_xml_args_desc,
+      .ret = &remote_node_device_define_xml_ret_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_428 },
+    /* remote_protocol.x:6955 */
+    { .number = REMOTE_PROC_NODE_DEVICE_UNDEFINE, .name = "REMOTE_PROC_NODE_DEVICE_UNDEFINE",
+      .args = &remote_node_device_undefine_args_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_429 },
+    /* remote_protocol.x:6962 */
+    { .number = REMOTE_PROC_NODE_DEVICE_CREATE, .name = "REMOTE_PROC_NODE_DEVICE_CREATE",
+      .args = &remote_node_device_create_args_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_430 },
+    /* remote_protocol.x:6970 */
+    { .number = REMOTE_PROC_NWFILTER_DEFINE_XML_FLAGS,
+      .name = "REMOTE_PROC_NWFILTER_DEFINE_XML_FLAGS",
+      .args = &remote_nwfilter_define_xml_flags_args_desc,
+      .ret = &remote_nwfilter_define_xml_flags_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_431 },
+    /* remote_protocol.x:6978 */
+    { .number = REMOTE_PROC_NETWORK_DEFINE_XML_FLAGS,
+      .name = "REMOTE_PROC_NETWORK_DEFINE_XML_FLAGS",
+      .args = &remote_network_define_xml_flags_args_desc,
+      .ret = &remote_network_define_xml_flags_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_432 },
+    /* remote_protocol.x:6985 */
+    { .number = REMOTE_PROC_NODE_DEVICE_GET_AUTOSTART,
+      .name = "REMOTE_PROC_NODE_DEVICE_GET_AUTOSTART",
+      .args = &remote_node_device_get_autostart_args_desc,
+      .ret = &remote_node_device_get_autostart_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_433 },
+    /* remote_protocol.x:6992 */
+    { .number = REMOTE_PROC_NODE_DEVICE_SET_AUTOSTART,
+      .name = "REMOTE_PROC_NODE_DEVICE_SET_AUTOSTART",
+      .args = &remote_node_device_set_autostart_args_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_434 },
+    /* remote_protocol.x:6999 */
+    { .number = REMOTE_PROC_NODE_DEVICE_IS_PERSISTENT,
+      .name = "REMOTE_PROC_NODE_DEVICE_IS_PERSISTENT",
+      .args = &remote_node_device_is_persistent_args_desc,
+      .ret = &remote_node_device_is_persistent_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_435 },
+    /* remote_protocol.x:7006 */
+    { .number = REMOTE_PROC_NODE_DEVICE_IS_ACTIVE, .name = "REMOTE_PROC_NODE_DEVICE_IS_ACTIVE",
+      .args = &remote_node_device_is_active_args_desc,
+      .ret = &remote_node_device_is_active_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_436 },
+    /* remote_protocol.x:7014 */
+    { .number = REMOTE_PROC_NETWORK_CREATE_XML_FLAGS,
+      .name = "REMOTE_PROC_NETWORK_CREATE_XML_FLAGS",
+      .args = &remote_network_create_xml_flags_args_desc,
+      .ret = &remote_network_create_xml_flags_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_437 },
+    /* remote_protocol.x:7020 */
+    { .number = REMOTE_PROC_DOMAIN_EVENT_MEMORY_DEVICE_SIZE_CHANGE,
+      .name = "REMOTE_PROC_DOMAIN_EVENT_MEMORY_DEVICE_SIZE_CHANGE",
+      .msg = &remote_domain_event_memory_device_size_change_msg_desc,
+      .flags = VIRTWIRE_PROC_MESSAGE, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_438 },
+    /* remote_protocol.x:7026 */
+    { .number = REMOTE_PROC_DOMAIN_SET_LAUNCH_SECURITY_STATE,
+      .name = "REMOTE_PROC_DOMAIN_SET_LAUNCH_SECURITY_STATE",
+      .args = &remote_domain_set_launch_security_state_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_439 },
+    /* remote_protocol.x:7032 */
+    { .number = REMOTE_PROC_DOMAIN_SAVE_PARAMS, .name = "REMOTE_PROC_DOMAIN_SAVE_PARAMS",
+      .args = &remote_domain_save_params_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_440 },
+    /* remote_protocol.x:7039 */
+    { .number = REMOTE_PROC_DOMAIN_RESTORE_PARAMS, .name = "REMOTE_PROC_DOMAIN_RESTORE_PARAMS",
+      .args = &remote_domain_restore_params_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_441 },
+    /* remote_protocol.x:7045 */
+    { .number = REMOTE_PROC_DOMAIN_ABORT_JOB_FLAGS, .name = "REMOTE_PROC_DOMAIN_ABORT_JOB_FLAGS",
+      .args = &remote_domain_abort_job_flags_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_442 },
+    /* remote_protocol.x:7051 */
+    { .number = REMOTE_PROC_DOMAIN_FD_ASSOCIATE, .name = "REMOTE_PROC_DOMAIN_FD_ASSOCIATE",
+      .args = &remote_domain_fd_associate_args_desc,
+      .flags = VIRTWIRE_PROC_FDS_CALL, .generate = VIRTWIRE_GENERATE_NONE,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_443 },
+    /* remote_protocol.x:7059 */
+    { .number = REMOTE_PROC_NETWORK_SET_METADATA, .name = "REMOTE_PROC_NETWORK_SET_METADATA",
+      .args = &remote_network_set_metadata_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_444 },
+    /* remote_protocol.x:7065 */
+    { .number = REMOTE_PROC_NETWORK_GET_METADATA, .name = "REMOTE_PROC_NETWORK_GET_METADATA",
+      .args = &remote_network_get_metadata_args_desc,
+      .ret = &remote_network_get_metadata_ret_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_445 },
+    /* remote_protocol.x:7071 */
+    { .number = REMOTE_PROC_NETWORK_EVENT_CALLBACK_METADATA_CHANGE,
+      .name = "REMOTE_PROC_NETWORK_EVENT_CALLBACK_METADATA_CHANGE",
+      .msg = &remote_network_event_callback_metadata_change_msg_desc,
+      .flags = VIRTWIRE_PROC_MESSAGE, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_446 },
+    /* remote_protocol.x:7080 */
+    { .number = REMOTE_PROC_NODE_DEVICE_UPDATE, .name = "REMOTE_PROC_NODE_DEVICE_UPDATE",
+      .args = &remote_node_device_update_args_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_447 },
+    /* remote_protocol.x:7086 */
+    { .number = REMOTE_PROC_DOMAIN_GRAPHICS_RELOAD, .name = "REMOTE_PROC_DOMAIN_GRAPHICS_RELOAD",
+      .args = &remote_domain_graphics_reload_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_448 },
+    /* remote_protocol.x:7093 */
+    { .number = REMOTE_PROC_DOMAIN_GET_AUTOSTART_ONCE,
+      .name = "REMOTE_PROC_DOMAIN_GET_AUTOSTART_ONCE",
+      .args = &remote_domain_get_autostart_once_args_desc,
+      .ret = &remote_domain_get_autostart_once_ret_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_449 },
+    /* remote_protocol.x:7100 */
+    { .number = REMOTE_PROC_DOMAIN_SET_AUTOSTART_ONCE,
+      .name = "REMOTE_PROC_DOMAIN_SET_AUTOSTART_ONCE",
+      .args = &remote_domain_set_autostart_once_args_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_450 },
+    /* remote_protocol.x:7108 */
+    { .number = REMOTE_PROC_DOMAIN_SET_THROTTLE_GROUP,
+      .name = "REMOTE_PROC_DOMAIN_SET_THROTTLE_GROUP",
+      .args = &remote_domain_set_throttle_group_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_451 },
+    /* remote_protocol.x:7116 */
+    { .number = REMOTE_PROC_DOMAIN_DEL_THROTTLE_GROUP,
+      .name = "REMOTE_PROC_DOMAIN_DEL_THROTTLE_GROUP",
+      .args = &remote_domain_del_throttle_group_args_desc,
+      .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_452 },
+    /* remote_protocol.x:7122 */
+    { .number = REMOTE_PROC_DOMAIN_EVENT_NIC_MAC_CHANGE,
+      .name = "REMOTE_PROC_DOMAIN_EVENT_NIC_MAC_CHANGE",
+      .msg = &remote_domain_event_nic_mac_change_msg_desc,
+      .flags = VIRTWIRE_PROC_MESSAGE, .generate = VIRTWIRE_GENERATE_BOTH,
+      .readstream = -1, .writestream = -1, .acl = remote_acl_453 },
 };
 
 const virtwire_program remote_program = {
-    "remote",
-    REMOTE_PROGRAM,
-    REMOTE_PROTOCOL_VERSION,
-    remote_procs,
-    sizeof(remote_procs) / sizeof(remote_procs[0]),
+    .name = "remote",
+    .program = REMOTE_PROGRAM,
+    .version = REMOTE_PROTOCOL_VERSION,
+    .procs = remote_procs,
+    .nprocs = sizeof(remote_procs) / sizeof(remote_procs[0]),
 };
 
 static const virtwire_type *const remote_protocol_type_list[] = {
@@ -33626,9 +35458,9 @@ static const virtwire_program *const remote_protocol_program_list[] = {
 };
 
 const virtwire_protocol remote_protocol = {
-    "remote_protocol",
-    remote_protocol_type_list,
-    716,
-    remote_protocol_program_list,
-    1,
+    .name = "remote_protocol",
+    .types = remote_protocol_type_list,
+    .ntypes = 716,
+    .programs = remote_protocol_program_list,
+    .nprograms = 1,
 };

@@ -25,76 +25,299 @@ extern "C" {
 #endif
 
 /* Constants */
+
+/* Length of long, but not unbounded, strings.
+ * This is an arbitrary limit designed to stop the decoder from trying
+ * to allocate unbounded amounts of memory when fed with a bad message.
+ */
+/* remote_protocol.x:48 */
 #define REMOTE_STRING_MAX 4194304
+
+/* Upper limit on identity parameters */
+/* remote_protocol.x:57 */
 #define REMOTE_CONNECT_IDENTITY_PARAMS_MAX 20
+
+/* Upper limit on lists of domains. */
+/* remote_protocol.x:60 */
 #define REMOTE_DOMAIN_LIST_MAX 16384
+
+/* Upper limit on cpumap (bytes) passed to virDomainPinVcpu. */
+/* remote_protocol.x:63 */
 #define REMOTE_CPUMAP_MAX 2048
+
+/* Upper limit on number of info fields returned by virDomainGetVcpus. */
+/* remote_protocol.x:66 */
 #define REMOTE_VCPUINFO_MAX 16384
+
+/* Upper limit on cpumaps (bytes) passed to virDomainGetVcpus. */
+/* remote_protocol.x:69 */
 #define REMOTE_CPUMAPS_MAX 8388608
+
+/* Upper limit on number of info fields returned by virDomainGetIOThreads. */
+/* remote_protocol.x:72 */
 #define REMOTE_IOTHREAD_INFO_MAX 16384
+
+/* Upper limit on migrate cookie. */
+/* remote_protocol.x:75 */
 #define REMOTE_MIGRATE_COOKIE_MAX 4194304
+
+/* Upper limit on lists of networks. */
+/* remote_protocol.x:78 */
 #define REMOTE_NETWORK_LIST_MAX 16384
+
+/* Upper limit on lists of network ports. */
+/* remote_protocol.x:81 */
 #define REMOTE_NETWORK_PORT_LIST_MAX 16384
+
+/* Upper limit on lists of interfaces. */
+/* remote_protocol.x:84 */
 #define REMOTE_INTERFACE_LIST_MAX 16384
+
+/* Upper limit on lists of storage pools. */
+/* remote_protocol.x:87 */
 #define REMOTE_STORAGE_POOL_LIST_MAX 16384
+
+/* Upper limit on lists of storage vols. */
+/* remote_protocol.x:90 */
 #define REMOTE_STORAGE_VOL_LIST_MAX 16384
+
+/* Upper limit on lists of node devices. */
+/* remote_protocol.x:93 */
 #define REMOTE_NODE_DEVICE_LIST_MAX 65536
+
+/* Upper limit on lists of node device capabilities. */
+/* remote_protocol.x:96 */
 #define REMOTE_NODE_DEVICE_CAPS_LIST_MAX 65536
+
+/* Upper limit on lists of network filters. */
+/* remote_protocol.x:99 */
 #define REMOTE_NWFILTER_LIST_MAX 16384
+
+/* Upper limit on lists of network filter bindings. */
+/* remote_protocol.x:102 */
 #define REMOTE_NWFILTER_BINDING_LIST_MAX 16384
+
+/* Upper limit on list of scheduler parameters. */
+/* remote_protocol.x:105 */
 #define REMOTE_DOMAIN_SCHEDULER_PARAMETERS_MAX 16
+
+/* Upper limit on list of blkio parameters. */
+/* remote_protocol.x:108 */
 #define REMOTE_DOMAIN_BLKIO_PARAMETERS_MAX 16
+
+/* Upper limit on list of memory parameters. */
+/* remote_protocol.x:111 */
 #define REMOTE_DOMAIN_MEMORY_PARAMETERS_MAX 16
+
+/* Upper limit on list of blockio tuning parameters. */
+/* remote_protocol.x:114 */
 #define REMOTE_DOMAIN_BLOCK_IO_TUNE_PARAMETERS_MAX 32
+
+/* Upper limit on list of numa parameters. */
+/* remote_protocol.x:117 */
 #define REMOTE_DOMAIN_NUMA_PARAMETERS_MAX 16
+
+/* Upper limit on list of perf events. */
+/* remote_protocol.x:120 */
 #define REMOTE_DOMAIN_PERF_EVENTS_MAX 64
+
+/* Upper limit on block copy tunable parameters. */
+/* remote_protocol.x:123 */
 #define REMOTE_DOMAIN_BLOCK_COPY_PARAMETERS_MAX 16
+
+/* Upper limit on list of node cpu stats. */
+/* remote_protocol.x:126 */
 #define REMOTE_NODE_CPU_STATS_MAX 16
+
+/* Upper limit on list of node memory stats. */
+/* remote_protocol.x:129 */
 #define REMOTE_NODE_MEMORY_STATS_MAX 16
+
+/* Upper limit on list of block stats. */
+/* remote_protocol.x:132 */
 #define REMOTE_DOMAIN_BLOCK_STATS_PARAMETERS_MAX 16
+
+/* Upper limit on number of NUMA cells */
+/* remote_protocol.x:135 */
 #define REMOTE_NODE_MAX_CELLS 1024
+
+/* Upper limit on SASL auth negotiation packet */
+/* remote_protocol.x:138 */
 #define REMOTE_AUTH_SASL_DATA_MAX 65536
+
+/* Maximum number of auth types */
+/* remote_protocol.x:141 */
 #define REMOTE_AUTH_TYPE_LIST_MAX 20
+
+/* Upper limit on list of memory stats */
+/* remote_protocol.x:144 */
 #define REMOTE_DOMAIN_MEMORY_STATS_MAX 1024
+
+/* Upper limit on lists of domain checkpoints. */
+/* remote_protocol.x:147 */
 #define REMOTE_DOMAIN_CHECKPOINT_LIST_MAX 16384
+
+/* Upper limit on lists of domain snapshots. */
+/* remote_protocol.x:150 */
 #define REMOTE_DOMAIN_SNAPSHOT_LIST_MAX 16384
+
+/* Maximum length of a block peek buffer message.
+ * Note applications need to be aware of this limit and issue multiple
+ * requests for large amounts of data.
+ */
+/* remote_protocol.x:156 */
 #define REMOTE_DOMAIN_BLOCK_PEEK_BUFFER_MAX 4194304
+
+/* Maximum length of a memory peek buffer message.
+ * Note applications need to be aware of this limit and issue multiple
+ * requests for large amounts of data.
+ */
+/* remote_protocol.x:162 */
 #define REMOTE_DOMAIN_MEMORY_PEEK_BUFFER_MAX 4194304
+
+/* Maximum length of a security label list. */
+/* remote_protocol.x:167 */
 #define REMOTE_SECURITY_LABEL_LIST_MAX 64
+
+/* Maximum length of a security model field. */
+/* remote_protocol.x:172 */
 #define REMOTE_SECURITY_MODEL_MAX 257
+
+/* Maximum length of a security label field. */
+/* remote_protocol.x:177 */
 #define REMOTE_SECURITY_LABEL_MAX 4097
+
+/* Maximum length of a security DOI field. */
+/* remote_protocol.x:182 */
 #define REMOTE_SECURITY_DOI_MAX 257
+
+/* Maximum size of a secret value. */
+/* remote_protocol.x:187 */
 #define REMOTE_SECRET_VALUE_MAX 65536
+
+/* Upper limit on list of secrets. */
+/* remote_protocol.x:192 */
 #define REMOTE_SECRET_LIST_MAX 16384
+
+/* Upper limit on list of CPUs accepted when computing a baseline CPU. */
+/* remote_protocol.x:197 */
 #define REMOTE_CPU_BASELINE_MAX 256
+
+/* Max number of sending keycodes. */
+/* remote_protocol.x:202 */
 #define REMOTE_DOMAIN_SEND_KEY_MAX 16
+
+/* Upper limit on list of interface parameters */
+/* remote_protocol.x:207 */
 #define REMOTE_DOMAIN_INTERFACE_PARAMETERS_MAX 16
+
+/* Upper limit on cpus involved in per-cpu stats */
+/* remote_protocol.x:212 */
 #define REMOTE_DOMAIN_GET_CPU_STATS_NCPUS_MAX 128
+
+/* Upper limit on list of per-cpu stats:
+ *  REMOTE_NODE_CPU_STATS_MAX * REMOTE_DOMAIN_GET_CPU_STATS_MAX
+ */
+/* remote_protocol.x:218 */
 #define REMOTE_DOMAIN_GET_CPU_STATS_MAX 2048
+
+/* Upper limit on number of disks with errors */
+/* remote_protocol.x:223 */
 #define REMOTE_DOMAIN_DISK_ERRORS_MAX 256
+
+/* Upper limit on number of memory parameters */
+/* remote_protocol.x:228 */
 #define REMOTE_NODE_MEMORY_PARAMETERS_MAX 64
+
+/* Upper limit on migrate parameters */
+/* remote_protocol.x:231 */
 #define REMOTE_DOMAIN_MIGRATE_PARAM_LIST_MAX 64
+
+/* Upper limit on save/restore parameters */
+/* remote_protocol.x:234 */
 #define REMOTE_DOMAIN_SAVE_PARAMS_MAX 64
+
+/* Upper limit on number of job stats */
+/* remote_protocol.x:237 */
 #define REMOTE_DOMAIN_JOB_STATS_MAX 64
+
+/* Upper limit on number of CPU models */
+/* remote_protocol.x:240 */
 #define REMOTE_CONNECT_CPU_MODELS_MAX 8192
+
+/* Upper limit on number of mountpoints to frozen */
+/* remote_protocol.x:243 */
 #define REMOTE_DOMAIN_FSFREEZE_MOUNTPOINTS_MAX 256
+
+/* Upper limit on the maximum number of leases in one lease file */
+/* remote_protocol.x:246 */
 #define REMOTE_NETWORK_DHCP_LEASES_MAX 65536
+
+/* Upper limit on count of parameters returned via bulk stats API */
+/* remote_protocol.x:249 */
 #define REMOTE_CONNECT_GET_ALL_DOMAIN_STATS_MAX 262144
+
+/* Upper limit of message size for tunable event. */
+/* remote_protocol.x:252 */
 #define REMOTE_DOMAIN_EVENT_TUNABLE_MAX 2048
+
+/* Upper limit on number of mountpoints in fsinfo */
+/* remote_protocol.x:255 */
 #define REMOTE_DOMAIN_FSINFO_MAX 256
+
+/* Upper limit on number of disks per mountpoint in fsinfo */
+/* remote_protocol.x:258 */
 #define REMOTE_DOMAIN_FSINFO_DISKS_MAX 256
+
+/* Upper limit on number of interfaces per domain */
+/* remote_protocol.x:261 */
 #define REMOTE_DOMAIN_INTERFACE_MAX 2048
+
+/* Upper limit on number of IP addresses per interface */
+/* remote_protocol.x:264 */
 #define REMOTE_DOMAIN_IP_ADDR_MAX 2048
+
+/* Upper limit on number of guest vcpu information entries */
+/* remote_protocol.x:267 */
 #define REMOTE_DOMAIN_GUEST_VCPU_PARAMS_MAX 64
+
+/* Upper limit on number of IOThread parameter set entries */
+/* remote_protocol.x:270 */
 #define REMOTE_DOMAIN_IOTHREAD_PARAMS_MAX 64
+
+/* Upper limit on number of SEV parameters */
+/* remote_protocol.x:273 */
 #define REMOTE_NODE_SEV_INFO_MAX 64
+
+/* Upper limit on number of launch security information entries */
+/* remote_protocol.x:276 */
 #define REMOTE_DOMAIN_LAUNCH_SECURITY_INFO_PARAMS_MAX 64
+
+/* Upper limit on number of launch security state entries */
+/* remote_protocol.x:279 */
 #define REMOTE_DOMAIN_LAUNCH_SECURITY_STATE_PARAMS_MAX 64
+
+/* Upper limit on number of parameters describing a guest */
+/* remote_protocol.x:282 */
 #define REMOTE_DOMAIN_GUEST_INFO_PARAMS_MAX 2048
+
+/* Upper limit on list of network port parameters */
+/* remote_protocol.x:287 */
 #define REMOTE_NETWORK_PORT_PARAMETERS_MAX 16
+
+/* Upper limit on number of SSH keys */
+/* remote_protocol.x:290 */
 #define REMOTE_DOMAIN_AUTHORIZED_SSH_KEYS_MAX 2048
+
+/* Upper limit on number of messages */
+/* remote_protocol.x:293 */
 #define REMOTE_DOMAIN_MESSAGES_MAX 2048
+
+/* remote_protocol.x:2642 */
 #define REMOTE_DOMAIN_EVENT_GRAPHICS_IDENTITY_MAX 20
+
+/* Define the program number, protocol version and procedure numbers here. */
+/* remote_protocol.x:4014 */
 #define REMOTE_PROGRAM 536903814
 #define REMOTE_PROTOCOL_VERSION 1
 
@@ -801,92 +1024,138 @@ typedef struct remote_typed_param remote_typed_param;
 typedef struct remote_typed_param_value remote_typed_param_value;
 typedef struct remote_vcpu_info remote_vcpu_info;
 
+/* A long string, which may NOT be NULL. */
+/* remote_protocol.x:51 */
 typedef char *remote_nonnull_string;
 
+/* A long string, which may be NULL. */
+/* remote_protocol.x:54 */
 typedef remote_nonnull_string *remote_string;
 
+/* UUID.  VIR_UUID_BUFLEN definition comes from libvirt.h */
+/* remote_protocol.x:297 */
 typedef char remote_uuid[16 /* VIR_UUID_BUFLEN */];
 
+/* A domain which may not be NULL. */
+/* remote_protocol.x:300 */
 struct remote_nonnull_domain {
     remote_nonnull_string name;
     remote_uuid uuid;
     int id;
 };
 
+/* A network which may not be NULL. */
+/* remote_protocol.x:307 */
 struct remote_nonnull_network {
     remote_nonnull_string name;
     remote_uuid uuid;
 };
 
+/* remote_protocol.x:312 */
 struct remote_nonnull_network_port {
     remote_nonnull_network net;
     remote_uuid uuid;
 };
 
+/* A network filter which may not be NULL. */
+/* remote_protocol.x:318 */
 struct remote_nonnull_nwfilter {
     remote_nonnull_string name;
     remote_uuid uuid;
 };
 
+/* A network filter binding which may not be NULL. */
+/* remote_protocol.x:324 */
 struct remote_nonnull_nwfilter_binding {
     remote_nonnull_string portdev;
     remote_nonnull_string filtername;
 };
 
+/* An interface which may not be NULL. */
+/* remote_protocol.x:330 */
 struct remote_nonnull_interface {
     remote_nonnull_string name;
     remote_nonnull_string mac;
 };
 
+/* A storage pool which may not be NULL. */
+/* remote_protocol.x:336 */
 struct remote_nonnull_storage_pool {
     remote_nonnull_string name;
     remote_uuid uuid;
 };
 
+/* A storage vol which may not be NULL. */
+/* remote_protocol.x:342 */
 struct remote_nonnull_storage_vol {
     remote_nonnull_string pool;
     remote_nonnull_string name;
     remote_nonnull_string key;
 };
 
+/* A node device which may not be NULL. */
+/* remote_protocol.x:349 */
 struct remote_nonnull_node_device {
     remote_nonnull_string name;
 };
 
+/* A secret which may not be null. */
+/* remote_protocol.x:354 */
 struct remote_nonnull_secret {
     remote_uuid uuid;
     int usageType;
     remote_nonnull_string usageID;
 };
 
+/* A checkpoint which may not be NULL. */
+/* remote_protocol.x:361 */
 struct remote_nonnull_domain_checkpoint {
     remote_nonnull_string name;
     remote_nonnull_domain dom;
 };
 
+/* A snapshot which may not be NULL. */
+/* remote_protocol.x:367 */
 struct remote_nonnull_domain_snapshot {
     remote_nonnull_string name;
     remote_nonnull_domain dom;
 };
 
+/* A domain or network which may be NULL. */
+/* remote_protocol.x:373 */
 typedef remote_nonnull_domain *remote_domain;
 
+/* remote_protocol.x:374 */
 typedef remote_nonnull_network *remote_network;
 
+/* remote_protocol.x:375 */
 typedef remote_nonnull_network_port *remote_network_port;
 
+/* remote_protocol.x:376 */
 typedef remote_nonnull_nwfilter *remote_nwfilter;
 
+/* remote_protocol.x:377 */
 typedef remote_nonnull_nwfilter_binding *remote_nwfilter_binding;
 
+/* remote_protocol.x:378 */
 typedef remote_nonnull_storage_pool *remote_storage_pool;
 
+/* remote_protocol.x:379 */
 typedef remote_nonnull_storage_vol *remote_storage_vol;
 
+/* remote_protocol.x:380 */
 typedef remote_nonnull_node_device *remote_node_device;
 
+/* remote_protocol.x:381 */
 typedef remote_nonnull_secret *remote_secret;
 
+/* NB. Fields "code", "domain" and "level" are really enums.  The
+ * numeric value should remain compatible between libvirt and
+ * libvirtd.  This means, no changing or reordering the enums as
+ * defined in <virterror.h> (but we don't do that anyway, for separate
+ * ABI reasons).
+ */
+/* remote_protocol.x:391 */
 struct remote_error {
     int code;
     int domain;
@@ -901,6 +1170,8 @@ struct remote_error {
     remote_network net;
 };
 
+/* Authentication types available thus far.... */
+/* remote_protocol.x:406 */
 enum remote_auth_type {
     REMOTE_AUTH_NONE = 0,
     REMOTE_AUTH_SASL = 1,
@@ -908,6 +1179,8 @@ enum remote_auth_type {
 };
 typedef enum remote_auth_type remote_auth_type;
 
+/* Wire encoding of virVcpuInfo. */
+/* remote_protocol.x:414 */
 struct remote_vcpu_info {
     unsigned int number;
     int state;
@@ -915,6 +1188,10 @@ struct remote_vcpu_info {
     int cpu;
 };
 
+/* Wire encoding of virTypedParameter.
+ * Note the enum (type) which must remain binary compatible.
+ */
+/* remote_protocol.x:424 */
 struct remote_typed_param_value {
     int type;
     union {
@@ -928,76 +1205,99 @@ struct remote_typed_param_value {
     } remote_typed_param_value_u;
 };
 
+/* remote_protocol.x:441 */
 struct remote_typed_param {
     remote_nonnull_string field;
     remote_typed_param_value value;
 };
 
+/* remote_protocol.x:446 */
 struct remote_node_get_cpu_stats {
     remote_nonnull_string field;
     uint64_t value;
 };
 
+/* remote_protocol.x:451 */
 struct remote_node_get_memory_stats {
     remote_nonnull_string field;
     uint64_t value;
 };
 
+/* remote_protocol.x:456 */
 struct remote_domain_disk_error {
     remote_nonnull_string disk;
     int error;
 };
 
+/* remote_protocol.x:488 */
 struct remote_connect_open_args {
+    /* NB. "name" might be NULL although in practice you can't
+     * yet do that using the remote_internal driver.
+     */
     remote_string name;
     unsigned int flags;
 };
 
+/* remote_protocol.x:496 */
 struct remote_connect_supports_feature_args {
     int feature;
 };
 
+/* remote_protocol.x:500 */
 struct remote_connect_supports_feature_ret {
     int supported;
 };
 
+/* remote_protocol.x:504 */
 struct remote_connect_get_type_ret {
     remote_nonnull_string type;
 };
 
+/* remote_protocol.x:508 */
 struct remote_connect_get_version_ret {
     uint64_t hv_ver;
 };
 
+/* remote_protocol.x:512 */
 struct remote_connect_get_lib_version_ret {
     uint64_t lib_ver;
 };
 
+/* remote_protocol.x:516 */
 struct remote_connect_get_hostname_ret {
     remote_nonnull_string hostname;
 };
 
+/* remote_protocol.x:520 */
 struct remote_connect_get_sysinfo_args {
     unsigned int flags;
 };
 
+/* remote_protocol.x:524 */
 struct remote_connect_get_sysinfo_ret {
     remote_nonnull_string sysinfo;
 };
 
+/* remote_protocol.x:528 */
 struct remote_connect_get_uri_ret {
     remote_nonnull_string uri;
 };
 
+/* remote_protocol.x:532 */
 struct remote_connect_get_max_vcpus_args {
+    /* The only backend which supports this call is Xen HV, and
+     * there the type is ignored so it could be NULL.
+     */
     remote_string type;
 };
 
+/* remote_protocol.x:539 */
 struct remote_connect_get_max_vcpus_ret {
     int max_vcpus;
 };
 
-struct remote_node_get_info_ret {
+/* remote_protocol.x:543 */
+struct remote_node_get_info_ret { /* insert@1 */
     char model[32];
     uint64_t memory;
     int cpus;
@@ -1008,10 +1308,12 @@ struct remote_node_get_info_ret {
     int threads;
 };
 
+/* remote_protocol.x:554 */
 struct remote_connect_get_capabilities_ret {
     remote_nonnull_string capabilities;
 };
 
+/* remote_protocol.x:558 */
 struct remote_connect_get_domain_capabilities_args {
     remote_string emulatorbin;
     remote_string arch;
@@ -1020,118 +1322,141 @@ struct remote_connect_get_domain_capabilities_args {
     unsigned int flags;
 };
 
+/* remote_protocol.x:566 */
 struct remote_connect_get_domain_capabilities_ret {
     remote_nonnull_string capabilities;
 };
 
+/* remote_protocol.x:570 */
 struct remote_node_get_cpu_stats_args {
     int cpuNum;
     int nparams;
     unsigned int flags;
 };
 
+/* remote_protocol.x:576 */
 struct remote_node_get_cpu_stats_ret {
     struct { unsigned int params_len; remote_node_get_cpu_stats *params_val; } params;
     int nparams;
 };
 
+/* remote_protocol.x:581 */
 struct remote_node_get_memory_stats_args {
     int nparams;
     int cellNum;
     unsigned int flags;
 };
 
+/* remote_protocol.x:587 */
 struct remote_node_get_memory_stats_ret {
     struct { unsigned int params_len; remote_node_get_memory_stats *params_val; } params;
     int nparams;
 };
 
+/* remote_protocol.x:592 */
 struct remote_node_get_cells_free_memory_args {
     int startCell;
     int maxcells;
 };
 
+/* remote_protocol.x:597 */
 struct remote_node_get_cells_free_memory_ret {
-    struct { unsigned int cells_len; uint64_t *cells_val; } cells;
+    struct { unsigned int cells_len; uint64_t *cells_val; } cells; /* insert@1 */
 };
 
+/* remote_protocol.x:601 */
 struct remote_node_get_free_memory_ret {
     uint64_t freeMem;
 };
 
+/* remote_protocol.x:605 */
 struct remote_domain_get_scheduler_type_args {
     remote_nonnull_domain dom;
 };
 
+/* remote_protocol.x:609 */
 struct remote_domain_get_scheduler_type_ret {
     remote_nonnull_string type;
     int nparams;
 };
 
+/* remote_protocol.x:614 */
 struct remote_domain_get_scheduler_parameters_args {
     remote_nonnull_domain dom;
-    int nparams;
+    int nparams; /* call-by-reference */
 };
 
+/* remote_protocol.x:619 */
 struct remote_domain_get_scheduler_parameters_ret {
-    struct { unsigned int params_len; remote_typed_param *params_val; } params;
+    struct { unsigned int params_len; remote_typed_param *params_val; } params; /* insert@1 */
 };
 
+/* remote_protocol.x:623 */
 struct remote_domain_get_scheduler_parameters_flags_args {
     remote_nonnull_domain dom;
-    int nparams;
+    int nparams; /* call-by-reference */
     unsigned int flags;
 };
 
+/* remote_protocol.x:629 */
 struct remote_domain_get_scheduler_parameters_flags_ret {
-    struct { unsigned int params_len; remote_typed_param *params_val; } params;
+    struct { unsigned int params_len; remote_typed_param *params_val; } params; /* insert@1 */
 };
 
+/* remote_protocol.x:633 */
 struct remote_domain_set_scheduler_parameters_args {
     remote_nonnull_domain dom;
     struct { unsigned int params_len; remote_typed_param *params_val; } params;
 };
 
+/* remote_protocol.x:638 */
 struct remote_domain_set_scheduler_parameters_flags_args {
     remote_nonnull_domain dom;
     struct { unsigned int params_len; remote_typed_param *params_val; } params;
     unsigned int flags;
 };
 
+/* remote_protocol.x:644 */
 struct remote_domain_set_blkio_parameters_args {
     remote_nonnull_domain dom;
     struct { unsigned int params_len; remote_typed_param *params_val; } params;
     unsigned int flags;
 };
 
+/* remote_protocol.x:650 */
 struct remote_domain_get_blkio_parameters_args {
     remote_nonnull_domain dom;
     int nparams;
     unsigned int flags;
 };
 
+/* remote_protocol.x:656 */
 struct remote_domain_get_blkio_parameters_ret {
     struct { unsigned int params_len; remote_typed_param *params_val; } params;
     int nparams;
 };
 
+/* remote_protocol.x:661 */
 struct remote_domain_set_memory_parameters_args {
     remote_nonnull_domain dom;
     struct { unsigned int params_len; remote_typed_param *params_val; } params;
     unsigned int flags;
 };
 
+/* remote_protocol.x:667 */
 struct remote_domain_get_memory_parameters_args {
     remote_nonnull_domain dom;
     int nparams;
     unsigned int flags;
 };
 
+/* remote_protocol.x:673 */
 struct remote_domain_get_memory_parameters_ret {
     struct { unsigned int params_len; remote_typed_param *params_val; } params;
     int nparams;
 };
 
+/* remote_protocol.x:678 */
 struct remote_domain_block_resize_args {
     remote_nonnull_domain dom;
     remote_nonnull_string disk;
@@ -1139,44 +1464,52 @@ struct remote_domain_block_resize_args {
     unsigned int flags;
 };
 
+/* remote_protocol.x:685 */
 struct remote_domain_set_numa_parameters_args {
     remote_nonnull_domain dom;
     struct { unsigned int params_len; remote_typed_param *params_val; } params;
     unsigned int flags;
 };
 
+/* remote_protocol.x:691 */
 struct remote_domain_get_numa_parameters_args {
     remote_nonnull_domain dom;
     int nparams;
     unsigned int flags;
 };
 
+/* remote_protocol.x:697 */
 struct remote_domain_get_numa_parameters_ret {
     struct { unsigned int params_len; remote_typed_param *params_val; } params;
     int nparams;
 };
 
+/* remote_protocol.x:702 */
 struct remote_domain_set_perf_events_args {
     remote_nonnull_domain dom;
     struct { unsigned int params_len; remote_typed_param *params_val; } params;
     unsigned int flags;
 };
 
+/* remote_protocol.x:708 */
 struct remote_domain_get_perf_events_args {
     remote_nonnull_domain dom;
     unsigned int flags;
 };
 
+/* remote_protocol.x:713 */
 struct remote_domain_get_perf_events_ret {
     struct { unsigned int params_len; remote_typed_param *params_val; } params;
 };
 
+/* remote_protocol.x:717 */
 struct remote_domain_block_stats_args {
     remote_nonnull_domain dom;
     remote_nonnull_string path;
 };
 
-struct remote_domain_block_stats_ret {
+/* remote_protocol.x:722 */
+struct remote_domain_block_stats_ret { /* insert@2 */
     int64_t rd_req;
     int64_t rd_bytes;
     int64_t wr_req;
@@ -1184,6 +1517,7 @@ struct remote_domain_block_stats_ret {
     int64_t errs;
 };
 
+/* remote_protocol.x:730 */
 struct remote_domain_block_stats_flags_args {
     remote_nonnull_domain dom;
     remote_nonnull_string path;
@@ -1191,17 +1525,20 @@ struct remote_domain_block_stats_flags_args {
     unsigned int flags;
 };
 
+/* remote_protocol.x:737 */
 struct remote_domain_block_stats_flags_ret {
     struct { unsigned int params_len; remote_typed_param *params_val; } params;
     int nparams;
 };
 
+/* remote_protocol.x:742 */
 struct remote_domain_interface_stats_args {
     remote_nonnull_domain dom;
     remote_nonnull_string device;
 };
 
-struct remote_domain_interface_stats_ret {
+/* remote_protocol.x:747 */
+struct remote_domain_interface_stats_ret { /* insert@2 */
     int64_t rx_bytes;
     int64_t rx_packets;
     int64_t rx_errs;
@@ -1212,6 +1549,7 @@ struct remote_domain_interface_stats_ret {
     int64_t tx_drop;
 };
 
+/* remote_protocol.x:758 */
 struct remote_domain_set_interface_parameters_args {
     remote_nonnull_domain dom;
     remote_nonnull_string device;
@@ -1219,6 +1557,7 @@ struct remote_domain_set_interface_parameters_args {
     unsigned int flags;
 };
 
+/* remote_protocol.x:765 */
 struct remote_domain_get_interface_parameters_args {
     remote_nonnull_domain dom;
     remote_nonnull_string device;
@@ -1226,26 +1565,31 @@ struct remote_domain_get_interface_parameters_args {
     unsigned int flags;
 };
 
+/* remote_protocol.x:772 */
 struct remote_domain_get_interface_parameters_ret {
     struct { unsigned int params_len; remote_typed_param *params_val; } params;
     int nparams;
 };
 
+/* remote_protocol.x:777 */
 struct remote_domain_memory_stats_args {
     remote_nonnull_domain dom;
     unsigned int maxStats;
     unsigned int flags;
 };
 
+/* remote_protocol.x:783 */
 struct remote_domain_memory_stat {
     int tag;
     uint64_t val;
 };
 
+/* remote_protocol.x:788 */
 struct remote_domain_memory_stats_ret {
     struct { unsigned int stats_len; remote_domain_memory_stat *stats_val; } stats;
 };
 
+/* remote_protocol.x:792 */
 struct remote_domain_block_peek_args {
     remote_nonnull_domain dom;
     remote_nonnull_string path;
@@ -1254,10 +1598,12 @@ struct remote_domain_block_peek_args {
     unsigned int flags;
 };
 
+/* remote_protocol.x:800 */
 struct remote_domain_block_peek_ret {
     struct { unsigned int buffer_len; char *buffer_val; } buffer;
 };
 
+/* remote_protocol.x:804 */
 struct remote_domain_memory_peek_args {
     remote_nonnull_domain dom;
     uint64_t offset;
@@ -1265,84 +1611,103 @@ struct remote_domain_memory_peek_args {
     unsigned int flags;
 };
 
+/* remote_protocol.x:811 */
 struct remote_domain_memory_peek_ret {
     struct { unsigned int buffer_len; char *buffer_val; } buffer;
 };
 
+/* remote_protocol.x:815 */
 struct remote_domain_get_block_info_args {
     remote_nonnull_domain dom;
     remote_nonnull_string path;
     unsigned int flags;
 };
 
-struct remote_domain_get_block_info_ret {
+/* remote_protocol.x:821 */
+struct remote_domain_get_block_info_ret { /* insert@2 */
     uint64_t allocation;
     uint64_t capacity;
     uint64_t physical;
 };
 
+/* remote_protocol.x:827 */
 struct remote_connect_list_domains_args {
     int maxids;
 };
 
+/* remote_protocol.x:831 */
 struct remote_connect_list_domains_ret {
-    struct { unsigned int ids_len; int *ids_val; } ids;
+    struct { unsigned int ids_len; int *ids_val; } ids; /* insert@1 */
 };
 
+/* remote_protocol.x:835 */
 struct remote_connect_num_of_domains_ret {
     int num;
 };
 
+/* remote_protocol.x:839 */
 struct remote_domain_create_xml_args {
     remote_nonnull_string xml_desc;
     unsigned int flags;
 };
 
+/* remote_protocol.x:844 */
 struct remote_domain_create_xml_ret {
     remote_nonnull_domain dom;
 };
 
+/* remote_protocol.x:848 */
 struct remote_domain_create_xml_with_files_args {
     remote_nonnull_string xml_desc;
     unsigned int flags;
 };
 
+/* remote_protocol.x:853 */
 struct remote_domain_create_xml_with_files_ret {
     remote_nonnull_domain dom;
 };
 
+/* remote_protocol.x:857 */
 struct remote_domain_lookup_by_id_args {
     int id;
 };
 
+/* remote_protocol.x:861 */
 struct remote_domain_lookup_by_id_ret {
     remote_nonnull_domain dom;
 };
 
+/* remote_protocol.x:865 */
 struct remote_domain_lookup_by_uuid_args {
     remote_uuid uuid;
 };
 
+/* remote_protocol.x:869 */
 struct remote_domain_lookup_by_uuid_ret {
     remote_nonnull_domain dom;
 };
 
+/* remote_protocol.x:873 */
 struct remote_domain_lookup_by_name_args {
     remote_nonnull_string name;
 };
 
+/* remote_protocol.x:877 */
 struct remote_domain_lookup_by_name_ret {
     remote_nonnull_domain dom;
 };
 
+/* remote_protocol.x:881 */
 struct remote_domain_suspend_args {
     remote_nonnull_domain dom;
 };
 
+/* remote_protocol.x:885 */
 struct remote_domain_resume_args {
     remote_nonnull_domain dom;
 };
 
+/* remote_protocol.x:889 */
 struct remote_domain_pm_suspend_for_duration_args {
     remote_nonnull_domain dom;
     unsigned int target;
@@ -1350,77 +1715,93 @@ struct remote_domain_pm_suspend_for_duration_args {
     unsigned int flags;
 };
 
+/* remote_protocol.x:896 */
 struct remote_domain_pm_wakeup_args {
     remote_nonnull_domain dom;
     unsigned int flags;
 };
 
+/* remote_protocol.x:901 */
 struct remote_domain_shutdown_args {
     remote_nonnull_domain dom;
 };
 
+/* remote_protocol.x:905 */
 struct remote_domain_reboot_args {
     remote_nonnull_domain dom;
     unsigned int flags;
 };
 
+/* remote_protocol.x:910 */
 struct remote_domain_reset_args {
     remote_nonnull_domain dom;
     unsigned int flags;
 };
 
+/* remote_protocol.x:915 */
 struct remote_domain_destroy_args {
     remote_nonnull_domain dom;
 };
 
+/* remote_protocol.x:919 */
 struct remote_domain_destroy_flags_args {
     remote_nonnull_domain dom;
     unsigned int flags;
 };
 
+/* remote_protocol.x:924 */
 struct remote_domain_get_os_type_args {
     remote_nonnull_domain dom;
 };
 
+/* remote_protocol.x:928 */
 struct remote_domain_get_os_type_ret {
     remote_nonnull_string type;
 };
 
+/* remote_protocol.x:932 */
 struct remote_domain_get_max_memory_args {
     remote_nonnull_domain dom;
 };
 
+/* remote_protocol.x:936 */
 struct remote_domain_get_max_memory_ret {
     uint64_t memory;
 };
 
+/* remote_protocol.x:940 */
 struct remote_domain_set_max_memory_args {
     remote_nonnull_domain dom;
     uint64_t memory;
 };
 
+/* remote_protocol.x:945 */
 struct remote_domain_set_memory_args {
     remote_nonnull_domain dom;
     uint64_t memory;
 };
 
+/* remote_protocol.x:950 */
 struct remote_domain_set_memory_flags_args {
     remote_nonnull_domain dom;
     uint64_t memory;
     unsigned int flags;
 };
 
+/* remote_protocol.x:956 */
 struct remote_domain_set_memory_stats_period_args {
     remote_nonnull_domain dom;
     int period;
     unsigned int flags;
 };
 
+/* remote_protocol.x:962 */
 struct remote_domain_get_info_args {
     remote_nonnull_domain dom;
 };
 
-struct remote_domain_get_info_ret {
+/* remote_protocol.x:966 */
+struct remote_domain_get_info_ret { /* insert@1 */
     unsigned char state;
     uint64_t maxMem;
     uint64_t memory;
@@ -1428,11 +1809,13 @@ struct remote_domain_get_info_ret {
     uint64_t cpuTime;
 };
 
+/* remote_protocol.x:974 */
 struct remote_domain_save_args {
     remote_nonnull_domain dom;
     remote_nonnull_string to;
 };
 
+/* remote_protocol.x:979 */
 struct remote_domain_save_flags_args {
     remote_nonnull_domain dom;
     remote_nonnull_string to;
@@ -1440,48 +1823,57 @@ struct remote_domain_save_flags_args {
     unsigned int flags;
 };
 
+/* remote_protocol.x:986 */
 struct remote_domain_save_params_args {
     remote_nonnull_domain dom;
     struct { unsigned int params_len; remote_typed_param *params_val; } params;
     unsigned int flags;
 };
 
+/* remote_protocol.x:992 */
 struct remote_domain_restore_args {
     remote_nonnull_string from;
 };
 
+/* remote_protocol.x:996 */
 struct remote_domain_restore_flags_args {
     remote_nonnull_string from;
     remote_string dxml;
     unsigned int flags;
 };
 
+/* remote_protocol.x:1002 */
 struct remote_domain_restore_params_args {
     struct { unsigned int params_len; remote_typed_param *params_val; } params;
     unsigned int flags;
 };
 
+/* remote_protocol.x:1007 */
 struct remote_domain_save_image_get_xml_desc_args {
     remote_nonnull_string file;
     unsigned int flags;
 };
 
+/* remote_protocol.x:1012 */
 struct remote_domain_save_image_get_xml_desc_ret {
     remote_nonnull_string xml;
 };
 
+/* remote_protocol.x:1016 */
 struct remote_domain_save_image_define_xml_args {
     remote_nonnull_string file;
     remote_nonnull_string dxml;
     unsigned int flags;
 };
 
+/* remote_protocol.x:1022 */
 struct remote_domain_core_dump_args {
     remote_nonnull_domain dom;
     remote_nonnull_string to;
     unsigned int flags;
 };
 
+/* remote_protocol.x:1028 */
 struct remote_domain_core_dump_with_format_args {
     remote_nonnull_domain dom;
     remote_nonnull_string to;
@@ -1489,25 +1881,30 @@ struct remote_domain_core_dump_with_format_args {
     unsigned int flags;
 };
 
+/* remote_protocol.x:1035 */
 struct remote_domain_screenshot_args {
     remote_nonnull_domain dom;
     unsigned int screen;
     unsigned int flags;
 };
 
+/* remote_protocol.x:1041 */
 struct remote_domain_screenshot_ret {
     remote_string mime;
 };
 
+/* remote_protocol.x:1045 */
 struct remote_domain_get_xml_desc_args {
     remote_nonnull_domain dom;
     unsigned int flags;
 };
 
+/* remote_protocol.x:1050 */
 struct remote_domain_get_xml_desc_ret {
     remote_nonnull_string xml;
 };
 
+/* remote_protocol.x:1054 */
 struct remote_domain_migrate_prepare_args {
     remote_string uri_in;
     uint64_t flags;
@@ -1515,11 +1912,13 @@ struct remote_domain_migrate_prepare_args {
     uint64_t resource;
 };
 
+/* remote_protocol.x:1061 */
 struct remote_domain_migrate_prepare_ret {
     struct { unsigned int cookie_len; char *cookie_val; } cookie;
     remote_string uri_out;
 };
 
+/* remote_protocol.x:1066 */
 struct remote_domain_migrate_perform_args {
     remote_nonnull_domain dom;
     struct { unsigned int cookie_len; char *cookie_val; } cookie;
@@ -1529,6 +1928,7 @@ struct remote_domain_migrate_perform_args {
     uint64_t resource;
 };
 
+/* remote_protocol.x:1075 */
 struct remote_domain_migrate_finish_args {
     remote_nonnull_string dname;
     struct { unsigned int cookie_len; char *cookie_val; } cookie;
@@ -1536,10 +1936,12 @@ struct remote_domain_migrate_finish_args {
     uint64_t flags;
 };
 
+/* remote_protocol.x:1082 */
 struct remote_domain_migrate_finish_ret {
     remote_nonnull_domain ddom;
 };
 
+/* remote_protocol.x:1086 */
 struct remote_domain_migrate_prepare2_args {
     remote_string uri_in;
     uint64_t flags;
@@ -1548,11 +1950,13 @@ struct remote_domain_migrate_prepare2_args {
     remote_nonnull_string dom_xml;
 };
 
+/* remote_protocol.x:1094 */
 struct remote_domain_migrate_prepare2_ret {
     struct { unsigned int cookie_len; char *cookie_val; } cookie;
     remote_string uri_out;
 };
 
+/* remote_protocol.x:1099 */
 struct remote_domain_migrate_finish2_args {
     remote_nonnull_string dname;
     struct { unsigned int cookie_len; char *cookie_val; } cookie;
@@ -1561,75 +1965,92 @@ struct remote_domain_migrate_finish2_args {
     int retcode;
 };
 
+/* remote_protocol.x:1107 */
 struct remote_domain_migrate_finish2_ret {
     remote_nonnull_domain ddom;
 };
 
+/* remote_protocol.x:1111 */
 struct remote_connect_list_defined_domains_args {
     int maxnames;
 };
 
+/* remote_protocol.x:1115 */
 struct remote_connect_list_defined_domains_ret {
-    struct { unsigned int names_len; remote_nonnull_string *names_val; } names;
+    struct { unsigned int names_len; remote_nonnull_string *names_val; } names; /* insert@1 */
 };
 
+/* remote_protocol.x:1119 */
 struct remote_connect_num_of_defined_domains_ret {
     int num;
 };
 
+/* remote_protocol.x:1123 */
 struct remote_domain_create_args {
     remote_nonnull_domain dom;
 };
 
+/* remote_protocol.x:1127 */
 struct remote_domain_create_with_flags_args {
     remote_nonnull_domain dom;
     unsigned int flags;
 };
 
+/* remote_protocol.x:1132 */
 struct remote_domain_create_with_flags_ret {
     remote_nonnull_domain dom;
 };
 
+/* remote_protocol.x:1136 */
 struct remote_domain_create_with_files_args {
     remote_nonnull_domain dom;
     unsigned int flags;
 };
 
+/* remote_protocol.x:1141 */
 struct remote_domain_create_with_files_ret {
     remote_nonnull_domain dom;
 };
 
+/* remote_protocol.x:1145 */
 struct remote_domain_define_xml_args {
     remote_nonnull_string xml;
 };
 
+/* remote_protocol.x:1149 */
 struct remote_domain_define_xml_ret {
     remote_nonnull_domain dom;
 };
 
+/* remote_protocol.x:1153 */
 struct remote_domain_define_xml_flags_args {
     remote_nonnull_string xml;
     unsigned int flags;
 };
 
+/* remote_protocol.x:1158 */
 struct remote_domain_define_xml_flags_ret {
     remote_nonnull_domain dom;
 };
 
+/* remote_protocol.x:1162 */
 struct remote_domain_undefine_args {
     remote_nonnull_domain dom;
 };
 
+/* remote_protocol.x:1166 */
 struct remote_domain_undefine_flags_args {
     remote_nonnull_domain dom;
     unsigned int flags;
 };
 
+/* remote_protocol.x:1171 */
 struct remote_domain_inject_nmi_args {
     remote_nonnull_domain dom;
     unsigned int flags;
 };
 
+/* remote_protocol.x:1176 */
 struct remote_domain_send_key_args {
     remote_nonnull_domain dom;
     unsigned int codeset;
@@ -1638,6 +2059,7 @@ struct remote_domain_send_key_args {
     unsigned int flags;
 };
 
+/* remote_protocol.x:1184 */
 struct remote_domain_send_process_signal_args {
     remote_nonnull_domain dom;
     int64_t pid_value;
@@ -1645,39 +2067,46 @@ struct remote_domain_send_process_signal_args {
     unsigned int flags;
 };
 
+/* remote_protocol.x:1191 */
 struct remote_domain_set_vcpus_args {
     remote_nonnull_domain dom;
     unsigned int nvcpus;
 };
 
+/* remote_protocol.x:1196 */
 struct remote_domain_set_vcpus_flags_args {
     remote_nonnull_domain dom;
     unsigned int nvcpus;
     unsigned int flags;
 };
 
+/* remote_protocol.x:1202 */
 struct remote_domain_get_vcpus_flags_args {
     remote_nonnull_domain dom;
     unsigned int flags;
 };
 
+/* remote_protocol.x:1207 */
 struct remote_domain_get_vcpus_flags_ret {
     int num;
 };
 
+/* remote_protocol.x:1211 */
 struct remote_domain_pin_vcpu_args {
     remote_nonnull_domain dom;
     unsigned int vcpu;
-    struct { unsigned int cpumap_len; char *cpumap_val; } cpumap;
+    struct { unsigned int cpumap_len; char *cpumap_val; } cpumap; /* (unsigned char *) */
 };
 
+/* remote_protocol.x:1217 */
 struct remote_domain_pin_vcpu_flags_args {
     remote_nonnull_domain dom;
     unsigned int vcpu;
-    struct { unsigned int cpumap_len; char *cpumap_val; } cpumap;
+    struct { unsigned int cpumap_len; char *cpumap_val; } cpumap; /* (unsigned char *) */
     unsigned int flags;
 };
 
+/* remote_protocol.x:1224 */
 struct remote_domain_get_vcpu_pin_info_args {
     remote_nonnull_domain dom;
     int ncpumaps;
@@ -1685,81 +2114,96 @@ struct remote_domain_get_vcpu_pin_info_args {
     unsigned int flags;
 };
 
+/* remote_protocol.x:1231 */
 struct remote_domain_get_vcpu_pin_info_ret {
     struct { unsigned int cpumaps_len; char *cpumaps_val; } cpumaps;
     int num;
 };
 
+/* remote_protocol.x:1236 */
 struct remote_domain_pin_emulator_args {
     remote_nonnull_domain dom;
-    struct { unsigned int cpumap_len; char *cpumap_val; } cpumap;
+    struct { unsigned int cpumap_len; char *cpumap_val; } cpumap; /* (unsigned char *) */
     unsigned int flags;
 };
 
+/* remote_protocol.x:1242 */
 struct remote_domain_get_emulator_pin_info_args {
     remote_nonnull_domain dom;
     int maplen;
     unsigned int flags;
 };
 
+/* remote_protocol.x:1248 */
 struct remote_domain_get_emulator_pin_info_ret {
     struct { unsigned int cpumaps_len; char *cpumaps_val; } cpumaps;
     int ret;
 };
 
+/* remote_protocol.x:1253 */
 struct remote_domain_get_vcpus_args {
     remote_nonnull_domain dom;
     int maxinfo;
     int maplen;
 };
 
+/* remote_protocol.x:1259 */
 struct remote_domain_get_vcpus_ret {
     struct { unsigned int info_len; remote_vcpu_info *info_val; } info;
     struct { unsigned int cpumaps_len; char *cpumaps_val; } cpumaps;
 };
 
+/* remote_protocol.x:1264 */
 struct remote_domain_get_max_vcpus_args {
     remote_nonnull_domain dom;
 };
 
+/* remote_protocol.x:1268 */
 struct remote_domain_get_max_vcpus_ret {
     int num;
 };
 
+/* remote_protocol.x:1272 */
 struct remote_domain_iothread_info {
     unsigned int iothread_id;
     struct { unsigned int cpumap_len; char *cpumap_val; } cpumap;
 };
 
+/* remote_protocol.x:1277 */
 struct remote_domain_get_iothread_info_args {
     remote_nonnull_domain dom;
     unsigned int flags;
 };
 
+/* remote_protocol.x:1282 */
 struct remote_domain_get_iothread_info_ret {
     struct { unsigned int info_len; remote_domain_iothread_info *info_val; } info;
     unsigned int ret;
 };
 
+/* remote_protocol.x:1287 */
 struct remote_domain_pin_iothread_args {
     remote_nonnull_domain dom;
     unsigned int iothreads_id;
-    struct { unsigned int cpumap_len; char *cpumap_val; } cpumap;
+    struct { unsigned int cpumap_len; char *cpumap_val; } cpumap; /* (unsigned char *) */
     unsigned int flags;
 };
 
+/* remote_protocol.x:1294 */
 struct remote_domain_add_iothread_args {
     remote_nonnull_domain dom;
     unsigned int iothread_id;
     unsigned int flags;
 };
 
+/* remote_protocol.x:1300 */
 struct remote_domain_del_iothread_args {
     remote_nonnull_domain dom;
     unsigned int iothread_id;
     unsigned int flags;
 };
 
+/* remote_protocol.x:1306 */
 struct remote_domain_set_iothread_params_args {
     remote_nonnull_domain dom;
     unsigned int iothread_id;
@@ -1767,76 +2211,91 @@ struct remote_domain_set_iothread_params_args {
     unsigned int flags;
 };
 
+/* remote_protocol.x:1313 */
 struct remote_domain_get_security_label_args {
     remote_nonnull_domain dom;
 };
 
+/* remote_protocol.x:1317 */
 struct remote_domain_get_security_label_ret {
     struct { unsigned int label_len; char *label_val; } label;
     int enforcing;
 };
 
+/* remote_protocol.x:1322 */
 struct remote_domain_get_security_label_list_args {
     remote_nonnull_domain dom;
 };
 
+/* remote_protocol.x:1326 */
 struct remote_domain_get_security_label_list_ret {
     struct { unsigned int labels_len; remote_domain_get_security_label_ret *labels_val; } labels;
     int ret;
 };
 
+/* remote_protocol.x:1331 */
 struct remote_node_get_security_model_ret {
     struct { unsigned int model_len; char *model_val; } model;
     struct { unsigned int doi_len; char *doi_val; } doi;
 };
 
+/* remote_protocol.x:1336 */
 struct remote_domain_attach_device_args {
     remote_nonnull_domain dom;
     remote_nonnull_string xml;
 };
 
+/* remote_protocol.x:1341 */
 struct remote_domain_attach_device_flags_args {
     remote_nonnull_domain dom;
     remote_nonnull_string xml;
     unsigned int flags;
 };
 
+/* remote_protocol.x:1347 */
 struct remote_domain_detach_device_args {
     remote_nonnull_domain dom;
     remote_nonnull_string xml;
 };
 
+/* remote_protocol.x:1352 */
 struct remote_domain_detach_device_flags_args {
     remote_nonnull_domain dom;
     remote_nonnull_string xml;
     unsigned int flags;
 };
 
+/* remote_protocol.x:1358 */
 struct remote_domain_update_device_flags_args {
     remote_nonnull_domain dom;
     remote_nonnull_string xml;
     unsigned int flags;
 };
 
+/* remote_protocol.x:1364 */
 struct remote_domain_detach_device_alias_args {
     remote_nonnull_domain dom;
     remote_nonnull_string alias;
     unsigned int flags;
 };
 
+/* remote_protocol.x:1370 */
 struct remote_domain_get_autostart_args {
     remote_nonnull_domain dom;
 };
 
+/* remote_protocol.x:1374 */
 struct remote_domain_get_autostart_ret {
     int autostart;
 };
 
+/* remote_protocol.x:1378 */
 struct remote_domain_set_autostart_args {
     remote_nonnull_domain dom;
     int autostart;
 };
 
+/* remote_protocol.x:1383 */
 struct remote_domain_set_metadata_args {
     remote_nonnull_domain dom;
     int type;
@@ -1846,6 +2305,7 @@ struct remote_domain_set_metadata_args {
     unsigned int flags;
 };
 
+/* remote_protocol.x:1392 */
 struct remote_domain_get_metadata_args {
     remote_nonnull_domain dom;
     int type;
@@ -1853,22 +2313,26 @@ struct remote_domain_get_metadata_args {
     unsigned int flags;
 };
 
+/* remote_protocol.x:1399 */
 struct remote_domain_get_metadata_ret {
     remote_nonnull_string metadata;
 };
 
+/* remote_protocol.x:1403 */
 struct remote_domain_block_job_abort_args {
     remote_nonnull_domain dom;
     remote_nonnull_string path;
     unsigned int flags;
 };
 
+/* remote_protocol.x:1409 */
 struct remote_domain_get_block_job_info_args {
     remote_nonnull_domain dom;
     remote_nonnull_string path;
     unsigned int flags;
 };
 
+/* remote_protocol.x:1415 */
 struct remote_domain_get_block_job_info_ret {
     int found;
     int type;
@@ -1877,6 +2341,7 @@ struct remote_domain_get_block_job_info_ret {
     uint64_t end;
 };
 
+/* remote_protocol.x:1423 */
 struct remote_domain_block_job_set_speed_args {
     remote_nonnull_domain dom;
     remote_nonnull_string path;
@@ -1884,6 +2349,7 @@ struct remote_domain_block_job_set_speed_args {
     unsigned int flags;
 };
 
+/* remote_protocol.x:1430 */
 struct remote_domain_block_pull_args {
     remote_nonnull_domain dom;
     remote_nonnull_string path;
@@ -1891,6 +2357,7 @@ struct remote_domain_block_pull_args {
     unsigned int flags;
 };
 
+/* remote_protocol.x:1436 */
 struct remote_domain_block_rebase_args {
     remote_nonnull_domain dom;
     remote_nonnull_string path;
@@ -1899,6 +2366,7 @@ struct remote_domain_block_rebase_args {
     unsigned int flags;
 };
 
+/* remote_protocol.x:1443 */
 struct remote_domain_block_copy_args {
     remote_nonnull_domain dom;
     remote_nonnull_string path;
@@ -1907,6 +2375,7 @@ struct remote_domain_block_copy_args {
     unsigned int flags;
 };
 
+/* remote_protocol.x:1450 */
 struct remote_domain_block_commit_args {
     remote_nonnull_domain dom;
     remote_nonnull_string disk;
@@ -1916,6 +2385,7 @@ struct remote_domain_block_commit_args {
     unsigned int flags;
 };
 
+/* remote_protocol.x:1459 */
 struct remote_domain_set_block_io_tune_args {
     remote_nonnull_domain dom;
     remote_nonnull_string disk;
@@ -1923,6 +2393,7 @@ struct remote_domain_set_block_io_tune_args {
     unsigned int flags;
 };
 
+/* remote_protocol.x:1466 */
 struct remote_domain_get_block_io_tune_args {
     remote_nonnull_domain dom;
     remote_string disk;
@@ -1930,11 +2401,13 @@ struct remote_domain_get_block_io_tune_args {
     unsigned int flags;
 };
 
+/* remote_protocol.x:1473 */
 struct remote_domain_get_block_io_tune_ret {
     struct { unsigned int params_len; remote_typed_param *params_val; } params;
     int nparams;
 };
 
+/* remote_protocol.x:1478 */
 struct remote_domain_set_throttle_group_args {
     remote_nonnull_domain dom;
     remote_nonnull_string group;
@@ -1942,12 +2415,14 @@ struct remote_domain_set_throttle_group_args {
     unsigned int flags;
 };
 
+/* remote_protocol.x:1485 */
 struct remote_domain_del_throttle_group_args {
     remote_nonnull_domain dom;
     remote_string group;
     unsigned int flags;
 };
 
+/* remote_protocol.x:1491 */
 struct remote_domain_get_cpu_stats_args {
     remote_nonnull_domain dom;
     unsigned int nparams;
@@ -1956,98 +2431,121 @@ struct remote_domain_get_cpu_stats_args {
     unsigned int flags;
 };
 
+/* remote_protocol.x:1499 */
 struct remote_domain_get_cpu_stats_ret {
     struct { unsigned int params_len; remote_typed_param *params_val; } params;
     int nparams;
 };
 
+/* remote_protocol.x:1504 */
 struct remote_domain_get_hostname_args {
     remote_nonnull_domain dom;
     unsigned int flags;
 };
 
+/* remote_protocol.x:1509 */
 struct remote_domain_get_hostname_ret {
     remote_nonnull_string hostname;
 };
 
+/* remote_protocol.x:1515 */
 struct remote_connect_num_of_networks_ret {
     int num;
 };
 
+/* remote_protocol.x:1519 */
 struct remote_connect_list_networks_args {
     int maxnames;
 };
 
+/* remote_protocol.x:1523 */
 struct remote_connect_list_networks_ret {
-    struct { unsigned int names_len; remote_nonnull_string *names_val; } names;
+    struct { unsigned int names_len; remote_nonnull_string *names_val; } names; /* insert@1 */
 };
 
+/* remote_protocol.x:1527 */
 struct remote_connect_num_of_defined_networks_ret {
     int num;
 };
 
+/* remote_protocol.x:1531 */
 struct remote_connect_list_defined_networks_args {
     int maxnames;
 };
 
+/* remote_protocol.x:1535 */
 struct remote_connect_list_defined_networks_ret {
-    struct { unsigned int names_len; remote_nonnull_string *names_val; } names;
+    struct { unsigned int names_len; remote_nonnull_string *names_val; } names; /* insert@1 */
 };
 
+/* remote_protocol.x:1539 */
 struct remote_network_lookup_by_uuid_args {
     remote_uuid uuid;
 };
 
+/* remote_protocol.x:1543 */
 struct remote_network_lookup_by_uuid_ret {
     remote_nonnull_network net;
 };
 
+/* remote_protocol.x:1547 */
 struct remote_network_lookup_by_name_args {
     remote_nonnull_string name;
 };
 
+/* remote_protocol.x:1551 */
 struct remote_network_lookup_by_name_ret {
     remote_nonnull_network net;
 };
 
+/* remote_protocol.x:1555 */
 struct remote_network_create_xml_args {
     remote_nonnull_string xml;
 };
 
+/* remote_protocol.x:1559 */
 struct remote_network_create_xml_ret {
     remote_nonnull_network net;
 };
 
+/* remote_protocol.x:1563 */
 struct remote_network_create_xml_flags_args {
     remote_nonnull_string xml;
     unsigned int flags;
 };
 
+/* remote_protocol.x:1568 */
 struct remote_network_create_xml_flags_ret {
     remote_nonnull_network net;
 };
 
+/* remote_protocol.x:1572 */
 struct remote_network_define_xml_args {
     remote_nonnull_string xml;
 };
 
+/* remote_protocol.x:1576 */
 struct remote_network_define_xml_ret {
     remote_nonnull_network net;
 };
 
+/* remote_protocol.x:1580 */
 struct remote_network_define_xml_flags_args {
     remote_nonnull_string xml;
     unsigned int flags;
 };
 
+/* remote_protocol.x:1585 */
 struct remote_network_define_xml_flags_ret {
     remote_nonnull_network net;
 };
 
+/* remote_protocol.x:1589 */
 struct remote_network_undefine_args {
     remote_nonnull_network net;
 };
 
+/* remote_protocol.x:1593 */
 struct remote_network_update_args {
     remote_nonnull_network net;
     unsigned int command;
@@ -2057,418 +2555,514 @@ struct remote_network_update_args {
     unsigned int flags;
 };
 
+/* remote_protocol.x:1602 */
 struct remote_network_create_args {
     remote_nonnull_network net;
 };
 
+/* remote_protocol.x:1606 */
 struct remote_network_destroy_args {
     remote_nonnull_network net;
 };
 
+/* remote_protocol.x:1610 */
 struct remote_network_get_xml_desc_args {
     remote_nonnull_network net;
     unsigned int flags;
 };
 
+/* remote_protocol.x:1615 */
 struct remote_network_get_xml_desc_ret {
     remote_nonnull_string xml;
 };
 
+/* remote_protocol.x:1619 */
 struct remote_network_get_bridge_name_args {
     remote_nonnull_network net;
 };
 
+/* remote_protocol.x:1623 */
 struct remote_network_get_bridge_name_ret {
     remote_nonnull_string name;
 };
 
+/* remote_protocol.x:1627 */
 struct remote_network_get_autostart_args {
     remote_nonnull_network net;
 };
 
+/* remote_protocol.x:1631 */
 struct remote_network_get_autostart_ret {
     int autostart;
 };
 
+/* remote_protocol.x:1635 */
 struct remote_network_set_autostart_args {
     remote_nonnull_network net;
     int autostart;
 };
 
+/* remote_protocol.x:1642 */
 struct remote_connect_num_of_nwfilters_ret {
     int num;
 };
 
+/* remote_protocol.x:1646 */
 struct remote_connect_list_nwfilters_args {
     int maxnames;
 };
 
+/* remote_protocol.x:1650 */
 struct remote_connect_list_nwfilters_ret {
-    struct { unsigned int names_len; remote_nonnull_string *names_val; } names;
+    struct { unsigned int names_len; remote_nonnull_string *names_val; } names; /* insert@1 */
 };
 
+/* remote_protocol.x:1654 */
 struct remote_nwfilter_lookup_by_uuid_args {
     remote_uuid uuid;
 };
 
+/* remote_protocol.x:1658 */
 struct remote_nwfilter_lookup_by_uuid_ret {
     remote_nonnull_nwfilter nwfilter;
 };
 
+/* remote_protocol.x:1662 */
 struct remote_nwfilter_lookup_by_name_args {
     remote_nonnull_string name;
 };
 
+/* remote_protocol.x:1666 */
 struct remote_nwfilter_lookup_by_name_ret {
     remote_nonnull_nwfilter nwfilter;
 };
 
+/* remote_protocol.x:1670 */
 struct remote_nwfilter_define_xml_args {
     remote_nonnull_string xml;
 };
 
+/* remote_protocol.x:1674 */
 struct remote_nwfilter_define_xml_ret {
     remote_nonnull_nwfilter nwfilter;
 };
 
+/* remote_protocol.x:1678 */
 struct remote_nwfilter_define_xml_flags_args {
     remote_nonnull_string xml;
     unsigned int flags;
 };
 
+/* remote_protocol.x:1683 */
 struct remote_nwfilter_define_xml_flags_ret {
     remote_nonnull_nwfilter nwfilter;
 };
 
+/* remote_protocol.x:1687 */
 struct remote_nwfilter_undefine_args {
     remote_nonnull_nwfilter nwfilter;
 };
 
+/* remote_protocol.x:1691 */
 struct remote_nwfilter_get_xml_desc_args {
     remote_nonnull_nwfilter nwfilter;
     unsigned int flags;
 };
 
+/* remote_protocol.x:1696 */
 struct remote_nwfilter_get_xml_desc_ret {
     remote_nonnull_string xml;
 };
 
+/* remote_protocol.x:1703 */
 struct remote_connect_num_of_interfaces_ret {
     int num;
 };
 
+/* remote_protocol.x:1707 */
 struct remote_connect_list_interfaces_args {
     int maxnames;
 };
 
+/* remote_protocol.x:1711 */
 struct remote_connect_list_interfaces_ret {
-    struct { unsigned int names_len; remote_nonnull_string *names_val; } names;
+    struct { unsigned int names_len; remote_nonnull_string *names_val; } names; /* insert@1 */
 };
 
+/* remote_protocol.x:1715 */
 struct remote_connect_num_of_defined_interfaces_ret {
     int num;
 };
 
+/* remote_protocol.x:1719 */
 struct remote_connect_list_defined_interfaces_args {
     int maxnames;
 };
 
+/* remote_protocol.x:1723 */
 struct remote_connect_list_defined_interfaces_ret {
-    struct { unsigned int names_len; remote_nonnull_string *names_val; } names;
+    struct { unsigned int names_len; remote_nonnull_string *names_val; } names; /* insert@1 */
 };
 
+/* remote_protocol.x:1727 */
 struct remote_interface_lookup_by_name_args {
     remote_nonnull_string name;
 };
 
+/* remote_protocol.x:1731 */
 struct remote_interface_lookup_by_name_ret {
     remote_nonnull_interface iface;
 };
 
+/* remote_protocol.x:1735 */
 struct remote_interface_lookup_by_mac_string_args {
     remote_nonnull_string mac;
 };
 
+/* remote_protocol.x:1739 */
 struct remote_interface_lookup_by_mac_string_ret {
     remote_nonnull_interface iface;
 };
 
+/* remote_protocol.x:1743 */
 struct remote_interface_get_xml_desc_args {
     remote_nonnull_interface iface;
     unsigned int flags;
 };
 
+/* remote_protocol.x:1748 */
 struct remote_interface_get_xml_desc_ret {
     remote_nonnull_string xml;
 };
 
+/* remote_protocol.x:1752 */
 struct remote_interface_define_xml_args {
     remote_nonnull_string xml;
     unsigned int flags;
 };
 
+/* remote_protocol.x:1757 */
 struct remote_interface_define_xml_ret {
     remote_nonnull_interface iface;
 };
 
+/* remote_protocol.x:1761 */
 struct remote_interface_undefine_args {
     remote_nonnull_interface iface;
 };
 
+/* remote_protocol.x:1765 */
 struct remote_interface_create_args {
     remote_nonnull_interface iface;
     unsigned int flags;
 };
 
+/* remote_protocol.x:1770 */
 struct remote_interface_destroy_args {
     remote_nonnull_interface iface;
     unsigned int flags;
 };
 
+/* remote_protocol.x:1775 */
 struct remote_interface_change_begin_args {
     unsigned int flags;
 };
 
+/* remote_protocol.x:1779 */
 struct remote_interface_change_commit_args {
     unsigned int flags;
 };
 
+/* remote_protocol.x:1783 */
 struct remote_interface_change_rollback_args {
     unsigned int flags;
 };
 
+/* remote_protocol.x:1790 */
 struct remote_auth_list_ret {
     struct { unsigned int types_len; remote_auth_type *types_val; } types;
 };
 
+/* remote_protocol.x:1794 */
 struct remote_auth_sasl_init_ret {
     remote_nonnull_string mechlist;
 };
 
+/* remote_protocol.x:1798 */
 struct remote_auth_sasl_start_args {
     remote_nonnull_string mech;
     int nil;
     struct { unsigned int data_len; char *data_val; } data;
 };
 
+/* remote_protocol.x:1804 */
 struct remote_auth_sasl_start_ret {
     int complete;
     int nil;
     struct { unsigned int data_len; char *data_val; } data;
 };
 
+/* remote_protocol.x:1810 */
 struct remote_auth_sasl_step_args {
     int nil;
     struct { unsigned int data_len; char *data_val; } data;
 };
 
+/* remote_protocol.x:1815 */
 struct remote_auth_sasl_step_ret {
     int complete;
     int nil;
     struct { unsigned int data_len; char *data_val; } data;
 };
 
+/* remote_protocol.x:1821 */
 struct remote_auth_polkit_ret {
     int complete;
 };
 
+/* remote_protocol.x:1829 */
 struct remote_connect_num_of_storage_pools_ret {
     int num;
 };
 
+/* remote_protocol.x:1833 */
 struct remote_connect_list_storage_pools_args {
     int maxnames;
 };
 
+/* remote_protocol.x:1837 */
 struct remote_connect_list_storage_pools_ret {
-    struct { unsigned int names_len; remote_nonnull_string *names_val; } names;
+    struct { unsigned int names_len; remote_nonnull_string *names_val; } names; /* insert@1 */
 };
 
+/* remote_protocol.x:1841 */
 struct remote_connect_num_of_defined_storage_pools_ret {
     int num;
 };
 
+/* remote_protocol.x:1845 */
 struct remote_connect_list_defined_storage_pools_args {
     int maxnames;
 };
 
+/* remote_protocol.x:1849 */
 struct remote_connect_list_defined_storage_pools_ret {
-    struct { unsigned int names_len; remote_nonnull_string *names_val; } names;
+    struct { unsigned int names_len; remote_nonnull_string *names_val; } names; /* insert@1 */
 };
 
+/* remote_protocol.x:1853 */
 struct remote_connect_find_storage_pool_sources_args {
     remote_nonnull_string type;
     remote_string srcSpec;
     unsigned int flags;
 };
 
+/* remote_protocol.x:1859 */
 struct remote_connect_find_storage_pool_sources_ret {
     remote_nonnull_string xml;
 };
 
+/* remote_protocol.x:1863 */
 struct remote_storage_pool_lookup_by_uuid_args {
     remote_uuid uuid;
 };
 
+/* remote_protocol.x:1867 */
 struct remote_storage_pool_lookup_by_uuid_ret {
     remote_nonnull_storage_pool pool;
 };
 
+/* remote_protocol.x:1871 */
 struct remote_storage_pool_lookup_by_name_args {
     remote_nonnull_string name;
 };
 
+/* remote_protocol.x:1875 */
 struct remote_storage_pool_lookup_by_name_ret {
     remote_nonnull_storage_pool pool;
 };
 
+/* remote_protocol.x:1879 */
 struct remote_storage_pool_lookup_by_volume_args {
     remote_nonnull_storage_vol vol;
 };
 
+/* remote_protocol.x:1883 */
 struct remote_storage_pool_lookup_by_volume_ret {
     remote_nonnull_storage_pool pool;
 };
 
+/* remote_protocol.x:1887 */
 struct remote_storage_pool_lookup_by_target_path_args {
     remote_nonnull_string path;
 };
 
+/* remote_protocol.x:1891 */
 struct remote_storage_pool_lookup_by_target_path_ret {
     remote_nonnull_storage_pool pool;
 };
 
+/* remote_protocol.x:1895 */
 struct remote_storage_pool_create_xml_args {
     remote_nonnull_string xml;
     unsigned int flags;
 };
 
+/* remote_protocol.x:1900 */
 struct remote_storage_pool_create_xml_ret {
     remote_nonnull_storage_pool pool;
 };
 
+/* remote_protocol.x:1904 */
 struct remote_storage_pool_define_xml_args {
     remote_nonnull_string xml;
     unsigned int flags;
 };
 
+/* remote_protocol.x:1909 */
 struct remote_storage_pool_define_xml_ret {
     remote_nonnull_storage_pool pool;
 };
 
+/* remote_protocol.x:1913 */
 struct remote_storage_pool_build_args {
     remote_nonnull_storage_pool pool;
     unsigned int flags;
 };
 
+/* remote_protocol.x:1918 */
 struct remote_storage_pool_undefine_args {
     remote_nonnull_storage_pool pool;
 };
 
+/* remote_protocol.x:1922 */
 struct remote_storage_pool_create_args {
     remote_nonnull_storage_pool pool;
     unsigned int flags;
 };
 
+/* remote_protocol.x:1927 */
 struct remote_storage_pool_destroy_args {
     remote_nonnull_storage_pool pool;
 };
 
+/* remote_protocol.x:1931 */
 struct remote_storage_pool_delete_args {
     remote_nonnull_storage_pool pool;
     unsigned int flags;
 };
 
+/* remote_protocol.x:1936 */
 struct remote_storage_pool_refresh_args {
     remote_nonnull_storage_pool pool;
     unsigned int flags;
 };
 
+/* remote_protocol.x:1941 */
 struct remote_storage_pool_get_xml_desc_args {
     remote_nonnull_storage_pool pool;
     unsigned int flags;
 };
 
+/* remote_protocol.x:1946 */
 struct remote_storage_pool_get_xml_desc_ret {
     remote_nonnull_string xml;
 };
 
+/* remote_protocol.x:1950 */
 struct remote_storage_pool_get_info_args {
     remote_nonnull_storage_pool pool;
 };
 
-struct remote_storage_pool_get_info_ret {
+/* remote_protocol.x:1954 */
+struct remote_storage_pool_get_info_ret { /* insert@1 */
     unsigned char state;
     uint64_t capacity;
     uint64_t allocation;
     uint64_t available;
 };
 
+/* remote_protocol.x:1961 */
 struct remote_storage_pool_get_autostart_args {
     remote_nonnull_storage_pool pool;
 };
 
+/* remote_protocol.x:1965 */
 struct remote_storage_pool_get_autostart_ret {
     int autostart;
 };
 
+/* remote_protocol.x:1969 */
 struct remote_storage_pool_set_autostart_args {
     remote_nonnull_storage_pool pool;
     int autostart;
 };
 
+/* remote_protocol.x:1974 */
 struct remote_storage_pool_num_of_volumes_args {
     remote_nonnull_storage_pool pool;
 };
 
+/* remote_protocol.x:1978 */
 struct remote_storage_pool_num_of_volumes_ret {
     int num;
 };
 
+/* remote_protocol.x:1982 */
 struct remote_storage_pool_list_volumes_args {
     remote_nonnull_storage_pool pool;
     int maxnames;
 };
 
+/* remote_protocol.x:1987 */
 struct remote_storage_pool_list_volumes_ret {
-    struct { unsigned int names_len; remote_nonnull_string *names_val; } names;
+    struct { unsigned int names_len; remote_nonnull_string *names_val; } names; /* insert@1 */
 };
 
+/* remote_protocol.x:1995 */
 struct remote_storage_vol_lookup_by_name_args {
     remote_nonnull_storage_pool pool;
     remote_nonnull_string name;
 };
 
+/* remote_protocol.x:2000 */
 struct remote_storage_vol_lookup_by_name_ret {
     remote_nonnull_storage_vol vol;
 };
 
+/* remote_protocol.x:2004 */
 struct remote_storage_vol_lookup_by_key_args {
     remote_nonnull_string key;
 };
 
+/* remote_protocol.x:2008 */
 struct remote_storage_vol_lookup_by_key_ret {
     remote_nonnull_storage_vol vol;
 };
 
+/* remote_protocol.x:2012 */
 struct remote_storage_vol_lookup_by_path_args {
     remote_nonnull_string path;
 };
 
+/* remote_protocol.x:2016 */
 struct remote_storage_vol_lookup_by_path_ret {
     remote_nonnull_storage_vol vol;
 };
 
+/* remote_protocol.x:2020 */
 struct remote_storage_vol_create_xml_args {
     remote_nonnull_storage_pool pool;
     remote_nonnull_string xml;
     unsigned int flags;
 };
 
+/* remote_protocol.x:2026 */
 struct remote_storage_vol_create_xml_ret {
     remote_nonnull_storage_vol vol;
 };
 
+/* remote_protocol.x:2030 */
 struct remote_storage_vol_create_xml_from_args {
     remote_nonnull_storage_pool pool;
     remote_nonnull_string xml;
@@ -2476,331 +3070,408 @@ struct remote_storage_vol_create_xml_from_args {
     unsigned int flags;
 };
 
+/* remote_protocol.x:2037 */
 struct remote_storage_vol_create_xml_from_ret {
     remote_nonnull_storage_vol vol;
 };
 
+/* remote_protocol.x:2041 */
 struct remote_storage_vol_delete_args {
     remote_nonnull_storage_vol vol;
     unsigned int flags;
 };
 
+/* remote_protocol.x:2046 */
 struct remote_storage_vol_wipe_args {
     remote_nonnull_storage_vol vol;
     unsigned int flags;
 };
 
+/* remote_protocol.x:2051 */
 struct remote_storage_vol_wipe_pattern_args {
     remote_nonnull_storage_vol vol;
     unsigned int algorithm;
     unsigned int flags;
 };
 
+/* remote_protocol.x:2057 */
 struct remote_storage_vol_get_xml_desc_args {
     remote_nonnull_storage_vol vol;
     unsigned int flags;
 };
 
+/* remote_protocol.x:2062 */
 struct remote_storage_vol_get_xml_desc_ret {
     remote_nonnull_string xml;
 };
 
+/* remote_protocol.x:2066 */
 struct remote_storage_vol_get_info_args {
     remote_nonnull_storage_vol vol;
 };
 
-struct remote_storage_vol_get_info_ret {
+/* remote_protocol.x:2070 */
+struct remote_storage_vol_get_info_ret { /* insert@1 */
     char type;
     uint64_t capacity;
     uint64_t allocation;
 };
 
+/* remote_protocol.x:2076 */
 struct remote_storage_vol_get_info_flags_args {
     remote_nonnull_storage_vol vol;
     unsigned int flags;
 };
 
-struct remote_storage_vol_get_info_flags_ret {
+/* remote_protocol.x:2081 */
+struct remote_storage_vol_get_info_flags_ret { /* insert@1 */
     char type;
     uint64_t capacity;
     uint64_t allocation;
 };
 
+/* remote_protocol.x:2087 */
 struct remote_storage_vol_get_path_args {
     remote_nonnull_storage_vol vol;
 };
 
+/* remote_protocol.x:2091 */
 struct remote_storage_vol_get_path_ret {
     remote_nonnull_string name;
 };
 
+/* remote_protocol.x:2095 */
 struct remote_storage_vol_resize_args {
     remote_nonnull_storage_vol vol;
     uint64_t capacity;
     unsigned int flags;
 };
 
+/* remote_protocol.x:2103 */
 struct remote_node_num_of_devices_args {
     remote_string cap;
     unsigned int flags;
 };
 
+/* remote_protocol.x:2108 */
 struct remote_node_num_of_devices_ret {
     int num;
 };
 
+/* remote_protocol.x:2112 */
 struct remote_node_list_devices_args {
     remote_string cap;
     int maxnames;
     unsigned int flags;
 };
 
+/* remote_protocol.x:2118 */
 struct remote_node_list_devices_ret {
-    struct { unsigned int names_len; remote_nonnull_string *names_val; } names;
+    struct { unsigned int names_len; remote_nonnull_string *names_val; } names; /* insert@2 */
 };
 
+/* remote_protocol.x:2122 */
 struct remote_node_device_lookup_by_name_args {
     remote_nonnull_string name;
 };
 
+/* remote_protocol.x:2126 */
 struct remote_node_device_lookup_by_name_ret {
     remote_nonnull_node_device dev;
 };
 
+/* remote_protocol.x:2130 */
 struct remote_node_device_lookup_scsi_host_by_wwn_args {
     remote_nonnull_string wwnn;
     remote_nonnull_string wwpn;
     unsigned int flags;
 };
 
+/* remote_protocol.x:2136 */
 struct remote_node_device_lookup_scsi_host_by_wwn_ret {
     remote_nonnull_node_device dev;
 };
 
+/* remote_protocol.x:2140 */
 struct remote_node_device_get_xml_desc_args {
     remote_nonnull_string name;
     unsigned int flags;
 };
 
+/* remote_protocol.x:2145 */
 struct remote_node_device_get_xml_desc_ret {
     remote_nonnull_string xml;
 };
 
+/* remote_protocol.x:2149 */
 struct remote_node_device_get_parent_args {
     remote_nonnull_string name;
 };
 
+/* remote_protocol.x:2153 */
 struct remote_node_device_get_parent_ret {
     remote_string parentName;
 };
 
+/* remote_protocol.x:2157 */
 struct remote_node_device_num_of_caps_args {
     remote_nonnull_string name;
 };
 
+/* remote_protocol.x:2161 */
 struct remote_node_device_num_of_caps_ret {
     int num;
 };
 
+/* remote_protocol.x:2165 */
 struct remote_node_device_list_caps_args {
     remote_nonnull_string name;
     int maxnames;
 };
 
+/* remote_protocol.x:2170 */
 struct remote_node_device_list_caps_ret {
-    struct { unsigned int names_len; remote_nonnull_string *names_val; } names;
+    struct { unsigned int names_len; remote_nonnull_string *names_val; } names; /* insert@1 */
 };
 
+/* remote_protocol.x:2174 */
 struct remote_node_device_dettach_args {
     remote_nonnull_string name;
 };
 
+/* remote_protocol.x:2178 */
 struct remote_node_device_detach_flags_args {
     remote_nonnull_string name;
     remote_string driverName;
     unsigned int flags;
 };
 
+/* remote_protocol.x:2184 */
 struct remote_node_device_re_attach_args {
     remote_nonnull_string name;
 };
 
+/* remote_protocol.x:2188 */
 struct remote_node_device_reset_args {
     remote_nonnull_string name;
 };
 
+/* remote_protocol.x:2192 */
 struct remote_node_device_create_xml_args {
     remote_nonnull_string xml_desc;
     unsigned int flags;
 };
 
+/* remote_protocol.x:2197 */
 struct remote_node_device_create_xml_ret {
     remote_nonnull_node_device dev;
 };
 
+/* remote_protocol.x:2201 */
 struct remote_node_device_destroy_args {
     remote_nonnull_string name;
 };
 
+/* remote_protocol.x:2205 */
 struct remote_node_device_define_xml_args {
     remote_nonnull_string xml_desc;
     unsigned int flags;
 };
 
+/* remote_protocol.x:2210 */
 struct remote_node_device_define_xml_ret {
     remote_nonnull_node_device dev;
 };
 
+/* remote_protocol.x:2214 */
 struct remote_node_device_undefine_args {
     remote_nonnull_string name;
     unsigned int flags;
 };
 
+/* remote_protocol.x:2219 */
 struct remote_node_device_create_args {
     remote_nonnull_string name;
     unsigned int flags;
 };
 
+/* remote_protocol.x:2224 */
 struct remote_node_device_get_autostart_args {
     remote_nonnull_string name;
 };
 
+/* remote_protocol.x:2228 */
 struct remote_node_device_get_autostart_ret {
     int autostart;
 };
 
+/* remote_protocol.x:2232 */
 struct remote_node_device_set_autostart_args {
     remote_nonnull_string name;
     int autostart;
 };
 
+/* remote_protocol.x:2237 */
 struct remote_node_device_is_persistent_args {
     remote_nonnull_string name;
 };
 
+/* remote_protocol.x:2241 */
 struct remote_node_device_is_persistent_ret {
     int persistent;
 };
 
+/* remote_protocol.x:2245 */
 struct remote_node_device_is_active_args {
     remote_nonnull_string name;
 };
 
+/* remote_protocol.x:2249 */
 struct remote_node_device_is_active_ret {
     int active;
 };
 
+/* remote_protocol.x:2253 */
 struct remote_node_device_update_args {
     remote_nonnull_string name;
     remote_nonnull_string xml_desc;
     unsigned int flags;
 };
 
+/* Events Register/Deregister:
+ * It would seem rpcgen does not like both args and ret
+ * to be null. It will not generate the prototype otherwise.
+ * Pass back a redundant boolean to force prototype generation.
+ */
+/* remote_protocol.x:2266 */
 struct remote_connect_domain_event_register_ret {
     int cb_registered;
 };
 
+/* remote_protocol.x:2270 */
 struct remote_connect_domain_event_deregister_ret {
     int cb_registered;
 };
 
+/* remote_protocol.x:2274 */
 struct remote_domain_event_lifecycle_msg {
     remote_nonnull_domain dom;
     int event;
     int detail;
 };
 
+/* remote_protocol.x:2279 */
 struct remote_domain_event_callback_lifecycle_msg {
     int callbackID;
     remote_domain_event_lifecycle_msg msg;
 };
 
+/* remote_protocol.x:2285 */
 struct remote_connect_domain_xml_from_native_args {
     remote_nonnull_string nativeFormat;
     remote_nonnull_string nativeConfig;
     unsigned int flags;
 };
 
+/* remote_protocol.x:2291 */
 struct remote_connect_domain_xml_from_native_ret {
     remote_nonnull_string domainXml;
 };
 
+/* remote_protocol.x:2296 */
 struct remote_connect_domain_xml_to_native_args {
     remote_nonnull_string nativeFormat;
     remote_nonnull_string domainXml;
     unsigned int flags;
 };
 
+/* remote_protocol.x:2302 */
 struct remote_connect_domain_xml_to_native_ret {
     remote_nonnull_string nativeConfig;
 };
 
+/* remote_protocol.x:2307 */
 struct remote_connect_num_of_secrets_ret {
     int num;
 };
 
+/* remote_protocol.x:2311 */
 struct remote_connect_list_secrets_args {
     int maxuuids;
 };
 
+/* remote_protocol.x:2315 */
 struct remote_connect_list_secrets_ret {
-    struct { unsigned int uuids_len; remote_nonnull_string *uuids_val; } uuids;
+    struct { unsigned int uuids_len; remote_nonnull_string *uuids_val; } uuids; /* insert@1 */
 };
 
+/* remote_protocol.x:2319 */
 struct remote_secret_lookup_by_uuid_args {
     remote_uuid uuid;
 };
 
+/* remote_protocol.x:2323 */
 struct remote_secret_lookup_by_uuid_ret {
     remote_nonnull_secret secret;
 };
 
+/* remote_protocol.x:2327 */
 struct remote_secret_define_xml_args {
     remote_nonnull_string xml;
     unsigned int flags;
 };
 
+/* remote_protocol.x:2332 */
 struct remote_secret_define_xml_ret {
     remote_nonnull_secret secret;
 };
 
+/* remote_protocol.x:2336 */
 struct remote_secret_get_xml_desc_args {
     remote_nonnull_secret secret;
     unsigned int flags;
 };
 
+/* remote_protocol.x:2341 */
 struct remote_secret_get_xml_desc_ret {
     remote_nonnull_string xml;
 };
 
+/* remote_protocol.x:2345 */
 struct remote_secret_set_value_args {
     remote_nonnull_secret secret;
-    struct { unsigned int value_len; char *value_val; } value;
+    struct { unsigned int value_len; char *value_val; } value; /* (const unsigned char *) */
     unsigned int flags;
 };
 
+/* remote_protocol.x:2351 */
 struct remote_secret_get_value_args {
     remote_nonnull_secret secret;
     unsigned int flags;
 };
 
+/* remote_protocol.x:2356 */
 struct remote_secret_get_value_ret {
     struct { unsigned int value_len; char *value_val; } value;
 };
 
+/* remote_protocol.x:2360 */
 struct remote_secret_undefine_args {
     remote_nonnull_secret secret;
 };
 
+/* remote_protocol.x:2364 */
 struct remote_secret_lookup_by_usage_args {
     int usageType;
     remote_nonnull_string usageID;
 };
 
+/* remote_protocol.x:2369 */
 struct remote_secret_lookup_by_usage_ret {
     remote_nonnull_secret secret;
 };
 
+/* remote_protocol.x:2373 */
 struct remote_domain_migrate_prepare_tunnel_args {
     uint64_t flags;
     remote_string dname;
@@ -2808,97 +3479,120 @@ struct remote_domain_migrate_prepare_tunnel_args {
     remote_nonnull_string dom_xml;
 };
 
+/* remote_protocol.x:2381 */
 struct remote_connect_is_secure_ret {
     int secure;
 };
 
+/* remote_protocol.x:2386 */
 struct remote_domain_is_active_args {
     remote_nonnull_domain dom;
 };
 
+/* remote_protocol.x:2390 */
 struct remote_domain_is_active_ret {
     int active;
 };
 
+/* remote_protocol.x:2395 */
 struct remote_domain_is_persistent_args {
     remote_nonnull_domain dom;
 };
 
+/* remote_protocol.x:2399 */
 struct remote_domain_is_persistent_ret {
     int persistent;
 };
 
+/* remote_protocol.x:2403 */
 struct remote_domain_is_updated_args {
     remote_nonnull_domain dom;
 };
 
+/* remote_protocol.x:2407 */
 struct remote_domain_is_updated_ret {
     int updated;
 };
 
+/* remote_protocol.x:2411 */
 struct remote_network_is_active_args {
     remote_nonnull_network net;
 };
 
+/* remote_protocol.x:2415 */
 struct remote_network_is_active_ret {
     int active;
 };
 
+/* remote_protocol.x:2419 */
 struct remote_network_is_persistent_args {
     remote_nonnull_network net;
 };
 
+/* remote_protocol.x:2423 */
 struct remote_network_is_persistent_ret {
     int persistent;
 };
 
+/* remote_protocol.x:2428 */
 struct remote_storage_pool_is_active_args {
     remote_nonnull_storage_pool pool;
 };
 
+/* remote_protocol.x:2432 */
 struct remote_storage_pool_is_active_ret {
     int active;
 };
 
+/* remote_protocol.x:2436 */
 struct remote_storage_pool_is_persistent_args {
     remote_nonnull_storage_pool pool;
 };
 
+/* remote_protocol.x:2440 */
 struct remote_storage_pool_is_persistent_ret {
     int persistent;
 };
 
+/* remote_protocol.x:2445 */
 struct remote_interface_is_active_args {
     remote_nonnull_interface iface;
 };
 
+/* remote_protocol.x:2449 */
 struct remote_interface_is_active_ret {
     int active;
 };
 
+/* remote_protocol.x:2454 */
 struct remote_connect_compare_cpu_args {
     remote_nonnull_string xml;
     unsigned int flags;
 };
 
+/* remote_protocol.x:2459 */
 struct remote_connect_compare_cpu_ret {
     int result;
 };
 
+/* remote_protocol.x:2464 */
 struct remote_connect_baseline_cpu_args {
-    struct { unsigned int xmlCPUs_len; remote_nonnull_string *xmlCPUs_val; } xmlCPUs;
+    struct { unsigned int xmlCPUs_len; remote_nonnull_string *xmlCPUs_val; } xmlCPUs; /* (const char **) */
     unsigned int flags;
 };
 
+/* remote_protocol.x:2469 */
 struct remote_connect_baseline_cpu_ret {
     remote_nonnull_string cpu;
 };
 
+/* remote_protocol.x:2474 */
 struct remote_domain_get_job_info_args {
     remote_nonnull_domain dom;
 };
 
-struct remote_domain_get_job_info_ret {
+/* remote_protocol.x:2478 */
+struct remote_domain_get_job_info_ret { /* insert@1 */
     int type;
     uint64_t timeElapsed;
     uint64_t timeRemaining;
@@ -2913,120 +3607,145 @@ struct remote_domain_get_job_info_ret {
     uint64_t fileRemaining;
 };
 
+/* remote_protocol.x:2498 */
 struct remote_domain_get_job_stats_args {
     remote_nonnull_domain dom;
     unsigned int flags;
 };
 
+/* remote_protocol.x:2503 */
 struct remote_domain_get_job_stats_ret {
     int type;
     struct { unsigned int params_len; remote_typed_param *params_val; } params;
 };
 
+/* remote_protocol.x:2509 */
 struct remote_domain_abort_job_args {
     remote_nonnull_domain dom;
 };
 
+/* remote_protocol.x:2514 */
 struct remote_domain_abort_job_flags_args {
     remote_nonnull_domain dom;
     unsigned int flags;
 };
 
+/* remote_protocol.x:2520 */
 struct remote_domain_migrate_get_max_downtime_args {
     remote_nonnull_domain dom;
     unsigned int flags;
 };
 
+/* remote_protocol.x:2525 */
 struct remote_domain_migrate_get_max_downtime_ret {
-    uint64_t downtime;
+    uint64_t downtime; /* insert@1 */
 };
 
+/* remote_protocol.x:2529 */
 struct remote_domain_migrate_set_max_downtime_args {
     remote_nonnull_domain dom;
     uint64_t downtime;
     unsigned int flags;
 };
 
+/* remote_protocol.x:2535 */
 struct remote_domain_migrate_get_compression_cache_args {
     remote_nonnull_domain dom;
     unsigned int flags;
 };
 
+/* remote_protocol.x:2540 */
 struct remote_domain_migrate_get_compression_cache_ret {
-    uint64_t cacheSize;
+    uint64_t cacheSize; /* insert@1 */
 };
 
+/* remote_protocol.x:2544 */
 struct remote_domain_migrate_set_compression_cache_args {
     remote_nonnull_domain dom;
     uint64_t cacheSize;
     unsigned int flags;
 };
 
+/* remote_protocol.x:2550 */
 struct remote_domain_migrate_set_max_speed_args {
     remote_nonnull_domain dom;
     uint64_t bandwidth;
     unsigned int flags;
 };
 
+/* remote_protocol.x:2556 */
 struct remote_domain_migrate_get_max_speed_args {
     remote_nonnull_domain dom;
     unsigned int flags;
 };
 
+/* remote_protocol.x:2561 */
 struct remote_domain_migrate_get_max_speed_ret {
-    uint64_t bandwidth;
+    uint64_t bandwidth; /* insert@1 */
 };
 
+/* remote_protocol.x:2566 */
 struct remote_connect_domain_event_register_any_args {
     int eventID;
 };
 
+/* remote_protocol.x:2570 */
 struct remote_connect_domain_event_deregister_any_args {
     int eventID;
 };
 
+/* remote_protocol.x:2574 */
 struct remote_connect_domain_event_callback_register_any_args {
     int eventID;
     remote_domain dom;
 };
 
+/* remote_protocol.x:2579 */
 struct remote_connect_domain_event_callback_register_any_ret {
     int callbackID;
 };
 
+/* remote_protocol.x:2583 */
 struct remote_connect_domain_event_callback_deregister_any_args {
     int callbackID;
 };
 
+/* remote_protocol.x:2587 */
 struct remote_domain_event_reboot_msg {
     remote_nonnull_domain dom;
 };
 
+/* remote_protocol.x:2590 */
 struct remote_domain_event_callback_reboot_msg {
     int callbackID;
     remote_domain_event_reboot_msg msg;
 };
 
+/* remote_protocol.x:2595 */
 struct remote_domain_event_rtc_change_msg {
     remote_nonnull_domain dom;
     int64_t offset;
 };
 
+/* remote_protocol.x:2599 */
 struct remote_domain_event_callback_rtc_change_msg {
     int callbackID;
     remote_domain_event_rtc_change_msg msg;
 };
 
+/* remote_protocol.x:2604 */
 struct remote_domain_event_watchdog_msg {
     remote_nonnull_domain dom;
     int action;
 };
 
+/* remote_protocol.x:2608 */
 struct remote_domain_event_callback_watchdog_msg {
     int callbackID;
     remote_domain_event_watchdog_msg msg;
 };
 
+/* remote_protocol.x:2613 */
 struct remote_domain_event_io_error_msg {
     remote_nonnull_domain dom;
     remote_nonnull_string srcPath;
@@ -3034,11 +3753,13 @@ struct remote_domain_event_io_error_msg {
     int action;
 };
 
+/* remote_protocol.x:2619 */
 struct remote_domain_event_callback_io_error_msg {
     int callbackID;
     remote_domain_event_io_error_msg msg;
 };
 
+/* remote_protocol.x:2624 */
 struct remote_domain_event_io_error_reason_msg {
     remote_nonnull_domain dom;
     remote_nonnull_string srcPath;
@@ -3047,22 +3768,26 @@ struct remote_domain_event_io_error_reason_msg {
     remote_nonnull_string reason;
 };
 
+/* remote_protocol.x:2631 */
 struct remote_domain_event_callback_io_error_reason_msg {
     int callbackID;
     remote_domain_event_io_error_reason_msg msg;
 };
 
+/* remote_protocol.x:2636 */
 struct remote_domain_event_graphics_address {
     int family;
     remote_nonnull_string node;
     remote_nonnull_string service;
 };
 
+/* remote_protocol.x:2644 */
 struct remote_domain_event_graphics_identity {
     remote_nonnull_string type;
     remote_nonnull_string name;
 };
 
+/* remote_protocol.x:2649 */
 struct remote_domain_event_graphics_msg {
     remote_nonnull_domain dom;
     int phase;
@@ -3072,11 +3797,13 @@ struct remote_domain_event_graphics_msg {
     struct { unsigned int subject_len; remote_domain_event_graphics_identity *subject_val; } subject;
 };
 
+/* remote_protocol.x:2657 */
 struct remote_domain_event_callback_graphics_msg {
     int callbackID;
     remote_domain_event_graphics_msg msg;
 };
 
+/* remote_protocol.x:2662 */
 struct remote_domain_event_block_job_msg {
     remote_nonnull_domain dom;
     remote_nonnull_string path;
@@ -3084,11 +3811,13 @@ struct remote_domain_event_block_job_msg {
     int status;
 };
 
+/* remote_protocol.x:2668 */
 struct remote_domain_event_callback_block_job_msg {
     int callbackID;
     remote_domain_event_block_job_msg msg;
 };
 
+/* remote_protocol.x:2673 */
 struct remote_domain_event_disk_change_msg {
     remote_nonnull_domain dom;
     remote_string oldSrcPath;
@@ -3097,252 +3826,303 @@ struct remote_domain_event_disk_change_msg {
     int reason;
 };
 
+/* remote_protocol.x:2680 */
 struct remote_domain_event_callback_disk_change_msg {
     int callbackID;
     remote_domain_event_disk_change_msg msg;
 };
 
+/* remote_protocol.x:2685 */
 struct remote_domain_event_tray_change_msg {
     remote_nonnull_domain dom;
     remote_nonnull_string devAlias;
     int reason;
 };
 
+/* remote_protocol.x:2690 */
 struct remote_domain_event_callback_tray_change_msg {
     int callbackID;
     remote_domain_event_tray_change_msg msg;
 };
 
+/* remote_protocol.x:2695 */
 struct remote_domain_event_pmwakeup_msg {
     remote_nonnull_domain dom;
 };
 
+/* remote_protocol.x:2698 */
 struct remote_domain_event_callback_pmwakeup_msg {
     int callbackID;
     int reason;
     remote_domain_event_pmwakeup_msg msg;
 };
 
+/* remote_protocol.x:2704 */
 struct remote_domain_event_pmsuspend_msg {
     remote_nonnull_domain dom;
 };
 
+/* remote_protocol.x:2707 */
 struct remote_domain_event_callback_pmsuspend_msg {
     int callbackID;
     int reason;
     remote_domain_event_pmsuspend_msg msg;
 };
 
+/* remote_protocol.x:2713 */
 struct remote_domain_event_balloon_change_msg {
     remote_nonnull_domain dom;
     uint64_t actual;
 };
 
+/* remote_protocol.x:2717 */
 struct remote_domain_event_callback_balloon_change_msg {
     int callbackID;
     remote_domain_event_balloon_change_msg msg;
 };
 
+/* remote_protocol.x:2722 */
 struct remote_domain_event_pmsuspend_disk_msg {
     remote_nonnull_domain dom;
 };
 
+/* remote_protocol.x:2725 */
 struct remote_domain_event_callback_pmsuspend_disk_msg {
     int callbackID;
     int reason;
     remote_domain_event_pmsuspend_disk_msg msg;
 };
 
+/* remote_protocol.x:2731 */
 struct remote_domain_managed_save_args {
     remote_nonnull_domain dom;
     unsigned int flags;
 };
 
+/* remote_protocol.x:2736 */
 struct remote_domain_has_managed_save_image_args {
     remote_nonnull_domain dom;
     unsigned int flags;
 };
 
+/* remote_protocol.x:2741 */
 struct remote_domain_has_managed_save_image_ret {
     int result;
 };
 
+/* remote_protocol.x:2745 */
 struct remote_domain_managed_save_remove_args {
     remote_nonnull_domain dom;
     unsigned int flags;
 };
 
+/* remote_protocol.x:2750 */
 struct remote_domain_managed_save_get_xml_desc_args {
     remote_nonnull_domain dom;
     unsigned int flags;
 };
 
+/* remote_protocol.x:2755 */
 struct remote_domain_managed_save_get_xml_desc_ret {
     remote_nonnull_string xml;
 };
 
+/* remote_protocol.x:2759 */
 struct remote_domain_managed_save_define_xml_args {
     remote_nonnull_domain dom;
     remote_string dxml;
     unsigned int flags;
 };
 
+/* remote_protocol.x:2765 */
 struct remote_domain_snapshot_create_xml_args {
     remote_nonnull_domain dom;
     remote_nonnull_string xml_desc;
     unsigned int flags;
 };
 
+/* remote_protocol.x:2771 */
 struct remote_domain_snapshot_create_xml_ret {
     remote_nonnull_domain_snapshot snap;
 };
 
+/* remote_protocol.x:2775 */
 struct remote_domain_snapshot_get_xml_desc_args {
     remote_nonnull_domain_snapshot snap;
     unsigned int flags;
 };
 
+/* remote_protocol.x:2780 */
 struct remote_domain_snapshot_get_xml_desc_ret {
     remote_nonnull_string xml;
 };
 
+/* remote_protocol.x:2784 */
 struct remote_domain_snapshot_num_args {
     remote_nonnull_domain dom;
     unsigned int flags;
 };
 
+/* remote_protocol.x:2789 */
 struct remote_domain_snapshot_num_ret {
     int num;
 };
 
+/* remote_protocol.x:2793 */
 struct remote_domain_snapshot_list_names_args {
     remote_nonnull_domain dom;
     int maxnames;
     unsigned int flags;
 };
 
+/* remote_protocol.x:2799 */
 struct remote_domain_snapshot_list_names_ret {
-    struct { unsigned int names_len; remote_nonnull_string *names_val; } names;
+    struct { unsigned int names_len; remote_nonnull_string *names_val; } names; /* insert@1 */
 };
 
+/* remote_protocol.x:2803 */
 struct remote_domain_list_all_snapshots_args {
     remote_nonnull_domain dom;
     int need_results;
     unsigned int flags;
 };
 
-struct remote_domain_list_all_snapshots_ret {
+/* remote_protocol.x:2809 */
+struct remote_domain_list_all_snapshots_ret { /* insert@1 */
     struct { unsigned int snapshots_len; remote_nonnull_domain_snapshot *snapshots_val; } snapshots;
     int ret;
 };
 
+/* remote_protocol.x:2814 */
 struct remote_domain_snapshot_num_children_args {
     remote_nonnull_domain_snapshot snap;
     unsigned int flags;
 };
 
+/* remote_protocol.x:2819 */
 struct remote_domain_snapshot_num_children_ret {
     int num;
 };
 
+/* remote_protocol.x:2823 */
 struct remote_domain_snapshot_list_children_names_args {
     remote_nonnull_domain_snapshot snap;
     int maxnames;
     unsigned int flags;
 };
 
+/* remote_protocol.x:2829 */
 struct remote_domain_snapshot_list_children_names_ret {
-    struct { unsigned int names_len; remote_nonnull_string *names_val; } names;
+    struct { unsigned int names_len; remote_nonnull_string *names_val; } names; /* insert@1 */
 };
 
+/* remote_protocol.x:2833 */
 struct remote_domain_snapshot_list_all_children_args {
     remote_nonnull_domain_snapshot snapshot;
     int need_results;
     unsigned int flags;
 };
 
-struct remote_domain_snapshot_list_all_children_ret {
+/* remote_protocol.x:2839 */
+struct remote_domain_snapshot_list_all_children_ret { /* insert@1 */
     struct { unsigned int snapshots_len; remote_nonnull_domain_snapshot *snapshots_val; } snapshots;
     int ret;
 };
 
+/* remote_protocol.x:2844 */
 struct remote_domain_snapshot_lookup_by_name_args {
     remote_nonnull_domain dom;
     remote_nonnull_string name;
     unsigned int flags;
 };
 
+/* remote_protocol.x:2850 */
 struct remote_domain_snapshot_lookup_by_name_ret {
     remote_nonnull_domain_snapshot snap;
 };
 
+/* remote_protocol.x:2854 */
 struct remote_domain_has_current_snapshot_args {
     remote_nonnull_domain dom;
     unsigned int flags;
 };
 
+/* remote_protocol.x:2859 */
 struct remote_domain_has_current_snapshot_ret {
     int result;
 };
 
+/* remote_protocol.x:2863 */
 struct remote_domain_snapshot_get_parent_args {
     remote_nonnull_domain_snapshot snap;
     unsigned int flags;
 };
 
+/* remote_protocol.x:2868 */
 struct remote_domain_snapshot_get_parent_ret {
     remote_nonnull_domain_snapshot snap;
 };
 
+/* remote_protocol.x:2872 */
 struct remote_domain_snapshot_current_args {
     remote_nonnull_domain dom;
     unsigned int flags;
 };
 
+/* remote_protocol.x:2877 */
 struct remote_domain_snapshot_current_ret {
     remote_nonnull_domain_snapshot snap;
 };
 
+/* remote_protocol.x:2881 */
 struct remote_domain_snapshot_is_current_args {
     remote_nonnull_domain_snapshot snap;
     unsigned int flags;
 };
 
+/* remote_protocol.x:2886 */
 struct remote_domain_snapshot_is_current_ret {
     int current;
 };
 
+/* remote_protocol.x:2890 */
 struct remote_domain_snapshot_has_metadata_args {
     remote_nonnull_domain_snapshot snap;
     unsigned int flags;
 };
 
+/* remote_protocol.x:2895 */
 struct remote_domain_snapshot_has_metadata_ret {
     int metadata;
 };
 
+/* remote_protocol.x:2899 */
 struct remote_domain_revert_to_snapshot_args {
     remote_nonnull_domain_snapshot snap;
     unsigned int flags;
 };
 
+/* remote_protocol.x:2904 */
 struct remote_domain_snapshot_delete_args {
     remote_nonnull_domain_snapshot snap;
     unsigned int flags;
 };
 
+/* remote_protocol.x:2909 */
 struct remote_domain_open_console_args {
     remote_nonnull_domain dom;
     remote_string dev_name;
     unsigned int flags;
 };
 
+/* remote_protocol.x:2915 */
 struct remote_domain_open_channel_args {
     remote_nonnull_domain dom;
     remote_string name;
     unsigned int flags;
 };
 
+/* remote_protocol.x:2921 */
 struct remote_storage_vol_upload_args {
     remote_nonnull_storage_vol vol;
     uint64_t offset;
@@ -3350,6 +4130,7 @@ struct remote_storage_vol_upload_args {
     unsigned int flags;
 };
 
+/* remote_protocol.x:2928 */
 struct remote_storage_vol_download_args {
     remote_nonnull_storage_vol vol;
     uint64_t offset;
@@ -3357,16 +4138,19 @@ struct remote_storage_vol_download_args {
     unsigned int flags;
 };
 
+/* remote_protocol.x:2935 */
 struct remote_domain_get_state_args {
     remote_nonnull_domain dom;
     unsigned int flags;
 };
 
+/* remote_protocol.x:2940 */
 struct remote_domain_get_state_ret {
     int state;
     int reason;
 };
 
+/* remote_protocol.x:2945 */
 struct remote_domain_migrate_begin3_args {
     remote_nonnull_domain dom;
     remote_string xmlin;
@@ -3375,11 +4159,13 @@ struct remote_domain_migrate_begin3_args {
     uint64_t resource;
 };
 
+/* remote_protocol.x:2953 */
 struct remote_domain_migrate_begin3_ret {
     struct { unsigned int cookie_out_len; char *cookie_out_val; } cookie_out;
     remote_nonnull_string xml;
 };
 
+/* remote_protocol.x:2958 */
 struct remote_domain_migrate_prepare3_args {
     struct { unsigned int cookie_in_len; char *cookie_in_val; } cookie_in;
     remote_string uri_in;
@@ -3389,11 +4175,13 @@ struct remote_domain_migrate_prepare3_args {
     remote_nonnull_string dom_xml;
 };
 
+/* remote_protocol.x:2967 */
 struct remote_domain_migrate_prepare3_ret {
     struct { unsigned int cookie_out_len; char *cookie_out_val; } cookie_out;
     remote_string uri_out;
 };
 
+/* remote_protocol.x:2972 */
 struct remote_domain_migrate_prepare_tunnel3_args {
     struct { unsigned int cookie_in_len; char *cookie_in_val; } cookie_in;
     uint64_t flags;
@@ -3402,10 +4190,12 @@ struct remote_domain_migrate_prepare_tunnel3_args {
     remote_nonnull_string dom_xml;
 };
 
+/* remote_protocol.x:2980 */
 struct remote_domain_migrate_prepare_tunnel3_ret {
-    struct { unsigned int cookie_out_len; char *cookie_out_val; } cookie_out;
+    struct { unsigned int cookie_out_len; char *cookie_out_val; } cookie_out; /* insert@3 */
 };
 
+/* remote_protocol.x:2984 */
 struct remote_domain_migrate_perform3_args {
     remote_nonnull_domain dom;
     remote_string xmlin;
@@ -3417,10 +4207,12 @@ struct remote_domain_migrate_perform3_args {
     uint64_t resource;
 };
 
+/* remote_protocol.x:2995 */
 struct remote_domain_migrate_perform3_ret {
     struct { unsigned int cookie_out_len; char *cookie_out_val; } cookie_out;
 };
 
+/* remote_protocol.x:2999 */
 struct remote_domain_migrate_finish3_args {
     remote_nonnull_string dname;
     struct { unsigned int cookie_in_len; char *cookie_in_val; } cookie_in;
@@ -3430,11 +4222,13 @@ struct remote_domain_migrate_finish3_args {
     int cancelled;
 };
 
+/* remote_protocol.x:3008 */
 struct remote_domain_migrate_finish3_ret {
     remote_nonnull_domain dom;
     struct { unsigned int cookie_out_len; char *cookie_out_val; } cookie_out;
 };
 
+/* remote_protocol.x:3013 */
 struct remote_domain_migrate_confirm3_args {
     remote_nonnull_domain dom;
     struct { unsigned int cookie_in_len; char *cookie_in_val; } cookie_in;
@@ -3442,168 +4236,200 @@ struct remote_domain_migrate_confirm3_args {
     int cancelled;
 };
 
+/* remote_protocol.x:3020 */
 struct remote_domain_event_control_error_msg {
     remote_nonnull_domain dom;
 };
 
+/* remote_protocol.x:3023 */
 struct remote_domain_event_callback_control_error_msg {
     int callbackID;
     remote_domain_event_control_error_msg msg;
 };
 
+/* remote_protocol.x:3028 */
 struct remote_domain_get_control_info_args {
     remote_nonnull_domain dom;
     unsigned int flags;
 };
 
-struct remote_domain_get_control_info_ret {
+/* remote_protocol.x:3033 */
+struct remote_domain_get_control_info_ret { /* insert@1 */
     unsigned int state;
     unsigned int details;
     uint64_t stateTime;
 };
 
+/* remote_protocol.x:3039 */
 struct remote_domain_open_graphics_args {
     remote_nonnull_domain dom;
     unsigned int idx;
     unsigned int flags;
 };
 
+/* remote_protocol.x:3045 */
 struct remote_domain_open_graphics_fd_args {
     remote_nonnull_domain dom;
     unsigned int idx;
     unsigned int flags;
 };
 
+/* remote_protocol.x:3051 */
 struct remote_node_suspend_for_duration_args {
     unsigned int target;
     uint64_t duration;
     unsigned int flags;
 };
 
+/* remote_protocol.x:3057 */
 struct remote_domain_shutdown_flags_args {
     remote_nonnull_domain dom;
     unsigned int flags;
 };
 
+/* remote_protocol.x:3062 */
 struct remote_domain_get_disk_errors_args {
     remote_nonnull_domain dom;
     unsigned int maxerrors;
     unsigned int flags;
 };
 
+/* remote_protocol.x:3068 */
 struct remote_domain_get_disk_errors_ret {
     struct { unsigned int errors_len; remote_domain_disk_error *errors_val; } errors;
     int nerrors;
 };
 
+/* remote_protocol.x:3073 */
 struct remote_connect_list_all_domains_args {
     int need_results;
     unsigned int flags;
 };
 
-struct remote_connect_list_all_domains_ret {
+/* remote_protocol.x:3078 */
+struct remote_connect_list_all_domains_ret { /* insert@1 */
     struct { unsigned int domains_len; remote_nonnull_domain *domains_val; } domains;
     unsigned int ret;
 };
 
+/* remote_protocol.x:3083 */
 struct remote_connect_list_all_storage_pools_args {
     int need_results;
     unsigned int flags;
 };
 
-struct remote_connect_list_all_storage_pools_ret {
+/* remote_protocol.x:3088 */
+struct remote_connect_list_all_storage_pools_ret { /* insert@1 */
     struct { unsigned int pools_len; remote_nonnull_storage_pool *pools_val; } pools;
     unsigned int ret;
 };
 
+/* remote_protocol.x:3093 */
 struct remote_storage_pool_list_all_volumes_args {
     remote_nonnull_storage_pool pool;
     int need_results;
     unsigned int flags;
 };
 
-struct remote_storage_pool_list_all_volumes_ret {
+/* remote_protocol.x:3099 */
+struct remote_storage_pool_list_all_volumes_ret { /* insert@1 */
     struct { unsigned int vols_len; remote_nonnull_storage_vol *vols_val; } vols;
     unsigned int ret;
 };
 
+/* remote_protocol.x:3104 */
 struct remote_connect_list_all_networks_args {
     int need_results;
     unsigned int flags;
 };
 
-struct remote_connect_list_all_networks_ret {
+/* remote_protocol.x:3109 */
+struct remote_connect_list_all_networks_ret { /* insert@1 */
     struct { unsigned int nets_len; remote_nonnull_network *nets_val; } nets;
     unsigned int ret;
 };
 
+/* remote_protocol.x:3114 */
 struct remote_connect_list_all_interfaces_args {
     int need_results;
     unsigned int flags;
 };
 
-struct remote_connect_list_all_interfaces_ret {
+/* remote_protocol.x:3119 */
+struct remote_connect_list_all_interfaces_ret { /* insert@1 */
     struct { unsigned int ifaces_len; remote_nonnull_interface *ifaces_val; } ifaces;
     unsigned int ret;
 };
 
+/* remote_protocol.x:3124 */
 struct remote_connect_list_all_node_devices_args {
     int need_results;
     unsigned int flags;
 };
 
-struct remote_connect_list_all_node_devices_ret {
+/* remote_protocol.x:3129 */
+struct remote_connect_list_all_node_devices_ret { /* insert@1 */
     struct { unsigned int devices_len; remote_nonnull_node_device *devices_val; } devices;
     unsigned int ret;
 };
 
+/* remote_protocol.x:3134 */
 struct remote_connect_list_all_nwfilters_args {
     int need_results;
     unsigned int flags;
 };
 
-struct remote_connect_list_all_nwfilters_ret {
+/* remote_protocol.x:3139 */
+struct remote_connect_list_all_nwfilters_ret { /* insert@1 */
     struct { unsigned int filters_len; remote_nonnull_nwfilter *filters_val; } filters;
     unsigned int ret;
 };
 
+/* remote_protocol.x:3144 */
 struct remote_connect_list_all_secrets_args {
     int need_results;
     unsigned int flags;
 };
 
-struct remote_connect_list_all_secrets_ret {
+/* remote_protocol.x:3149 */
+struct remote_connect_list_all_secrets_ret { /* insert@1 */
     struct { unsigned int secrets_len; remote_nonnull_secret *secrets_val; } secrets;
     unsigned int ret;
 };
 
+/* remote_protocol.x:3154 */
 struct remote_node_set_memory_parameters_args {
     struct { unsigned int params_len; remote_typed_param *params_val; } params;
     unsigned int flags;
 };
 
+/* remote_protocol.x:3159 */
 struct remote_node_get_memory_parameters_args {
     int nparams;
     unsigned int flags;
 };
 
+/* remote_protocol.x:3164 */
 struct remote_node_get_memory_parameters_ret {
     struct { unsigned int params_len; remote_typed_param *params_val; } params;
     int nparams;
 };
 
+/* remote_protocol.x:3169 */
 struct remote_node_get_cpu_map_args {
     int need_map;
     int need_online;
     unsigned int flags;
 };
 
+/* remote_protocol.x:3175 */
 struct remote_node_get_cpu_map_ret {
     struct { unsigned int cpumap_len; char *cpumap_val; } cpumap;
     unsigned int online;
     int ret;
 };
 
+/* remote_protocol.x:3181 */
 struct remote_domain_fstrim_args {
     remote_nonnull_domain dom;
     remote_string mountPoint;
@@ -3611,16 +4437,19 @@ struct remote_domain_fstrim_args {
     unsigned int flags;
 };
 
+/* remote_protocol.x:3188 */
 struct remote_domain_get_time_args {
     remote_nonnull_domain dom;
     unsigned int flags;
 };
 
+/* remote_protocol.x:3193 */
 struct remote_domain_get_time_ret {
     int64_t seconds;
     unsigned int nseconds;
 };
 
+/* remote_protocol.x:3198 */
 struct remote_domain_set_time_args {
     remote_nonnull_domain dom;
     int64_t seconds;
@@ -3628,38 +4457,45 @@ struct remote_domain_set_time_args {
     unsigned int flags;
 };
 
+/* remote_protocol.x:3205 */
 struct remote_domain_migrate_begin3_params_args {
     remote_nonnull_domain dom;
     struct { unsigned int params_len; remote_typed_param *params_val; } params;
     unsigned int flags;
 };
 
+/* remote_protocol.x:3211 */
 struct remote_domain_migrate_begin3_params_ret {
     struct { unsigned int cookie_out_len; char *cookie_out_val; } cookie_out;
     remote_nonnull_string xml;
 };
 
+/* remote_protocol.x:3216 */
 struct remote_domain_migrate_prepare3_params_args {
     struct { unsigned int params_len; remote_typed_param *params_val; } params;
     struct { unsigned int cookie_in_len; char *cookie_in_val; } cookie_in;
     unsigned int flags;
 };
 
+/* remote_protocol.x:3222 */
 struct remote_domain_migrate_prepare3_params_ret {
     struct { unsigned int cookie_out_len; char *cookie_out_val; } cookie_out;
     remote_string uri_out;
 };
 
+/* remote_protocol.x:3227 */
 struct remote_domain_migrate_prepare_tunnel3_params_args {
     struct { unsigned int params_len; remote_typed_param *params_val; } params;
     struct { unsigned int cookie_in_len; char *cookie_in_val; } cookie_in;
     unsigned int flags;
 };
 
+/* remote_protocol.x:3233 */
 struct remote_domain_migrate_prepare_tunnel3_params_ret {
     struct { unsigned int cookie_out_len; char *cookie_out_val; } cookie_out;
 };
 
+/* remote_protocol.x:3237 */
 struct remote_domain_migrate_perform3_params_args {
     remote_nonnull_domain dom;
     remote_string dconnuri;
@@ -3668,10 +4504,12 @@ struct remote_domain_migrate_perform3_params_args {
     unsigned int flags;
 };
 
+/* remote_protocol.x:3245 */
 struct remote_domain_migrate_perform3_params_ret {
     struct { unsigned int cookie_out_len; char *cookie_out_val; } cookie_out;
 };
 
+/* remote_protocol.x:3249 */
 struct remote_domain_migrate_finish3_params_args {
     struct { unsigned int params_len; remote_typed_param *params_val; } params;
     struct { unsigned int cookie_in_len; char *cookie_in_val; } cookie_in;
@@ -3679,11 +4517,13 @@ struct remote_domain_migrate_finish3_params_args {
     int cancelled;
 };
 
+/* remote_protocol.x:3256 */
 struct remote_domain_migrate_finish3_params_ret {
     remote_nonnull_domain dom;
     struct { unsigned int cookie_out_len; char *cookie_out_val; } cookie_out;
 };
 
+/* remote_protocol.x:3261 */
 struct remote_domain_migrate_confirm3_params_args {
     remote_nonnull_domain dom;
     struct { unsigned int params_len; remote_typed_param *params_val; } params;
@@ -3692,16 +4532,23 @@ struct remote_domain_migrate_confirm3_params_args {
     int cancelled;
 };
 
+/* The device removed event is the last event where we have to support
+ * dual forms for back-compat to older clients; all future events can
+ * use just the modern form with callbackID.
+ */
+/* remote_protocol.x:3272 */
 struct remote_domain_event_device_removed_msg {
     remote_nonnull_domain dom;
     remote_nonnull_string devAlias;
 };
 
+/* remote_protocol.x:3276 */
 struct remote_domain_event_callback_device_removed_msg {
     int callbackID;
     remote_domain_event_device_removed_msg msg;
 };
 
+/* remote_protocol.x:3281 */
 struct remote_domain_event_block_job_2_msg {
     int callbackID;
     remote_nonnull_domain dom;
@@ -3710,6 +4557,7 @@ struct remote_domain_event_block_job_2_msg {
     int status;
 };
 
+/* remote_protocol.x:3289 */
 struct remote_domain_event_block_threshold_msg {
     int callbackID;
     remote_nonnull_domain dom;
@@ -3719,46 +4567,55 @@ struct remote_domain_event_block_threshold_msg {
     uint64_t excess;
 };
 
+/* remote_protocol.x:3298 */
 struct remote_domain_event_callback_tunable_msg {
     int callbackID;
     remote_nonnull_domain dom;
     struct { unsigned int params_len; remote_typed_param *params_val; } params;
 };
 
+/* remote_protocol.x:3304 */
 struct remote_domain_event_callback_device_added_msg {
     int callbackID;
     remote_nonnull_domain dom;
     remote_nonnull_string devAlias;
 };
 
+/* remote_protocol.x:3310 */
 struct remote_connect_event_connection_closed_msg {
     int reason;
 };
 
+/* remote_protocol.x:3314 */
 struct remote_connect_get_cpu_model_names_args {
     remote_nonnull_string arch;
     int need_results;
     unsigned int flags;
 };
 
+/* remote_protocol.x:3320 */
 struct remote_connect_get_cpu_model_names_ret {
     struct { unsigned int models_len; remote_nonnull_string *models_val; } models;
     int ret;
 };
 
+/* remote_protocol.x:3325 */
 struct remote_connect_network_event_register_any_args {
     int eventID;
     remote_network net;
 };
 
+/* remote_protocol.x:3330 */
 struct remote_connect_network_event_register_any_ret {
     int callbackID;
 };
 
+/* remote_protocol.x:3334 */
 struct remote_connect_network_event_deregister_any_args {
     int callbackID;
 };
 
+/* remote_protocol.x:3338 */
 struct remote_network_event_lifecycle_msg {
     int callbackID;
     remote_nonnull_network net;
@@ -3766,6 +4623,7 @@ struct remote_network_event_lifecycle_msg {
     int detail;
 };
 
+/* remote_protocol.x:3345 */
 struct remote_network_event_callback_metadata_change_msg {
     int callbackID;
     remote_nonnull_network net;
@@ -3773,6 +4631,7 @@ struct remote_network_event_callback_metadata_change_msg {
     remote_string nsuri;
 };
 
+/* remote_protocol.x:3352 */
 struct remote_network_set_metadata_args {
     remote_nonnull_network network;
     int type;
@@ -3782,6 +4641,7 @@ struct remote_network_set_metadata_args {
     unsigned int flags;
 };
 
+/* remote_protocol.x:3361 */
 struct remote_network_get_metadata_args {
     remote_nonnull_network network;
     int type;
@@ -3789,23 +4649,28 @@ struct remote_network_get_metadata_args {
     unsigned int flags;
 };
 
+/* remote_protocol.x:3368 */
 struct remote_network_get_metadata_ret {
     remote_nonnull_string metadata;
 };
 
+/* remote_protocol.x:3372 */
 struct remote_connect_storage_pool_event_register_any_args {
     int eventID;
     remote_storage_pool pool;
 };
 
+/* remote_protocol.x:3377 */
 struct remote_connect_storage_pool_event_register_any_ret {
     int callbackID;
 };
 
+/* remote_protocol.x:3381 */
 struct remote_connect_storage_pool_event_deregister_any_args {
     int callbackID;
 };
 
+/* remote_protocol.x:3385 */
 struct remote_storage_pool_event_lifecycle_msg {
     int callbackID;
     remote_nonnull_storage_pool pool;
@@ -3813,24 +4678,29 @@ struct remote_storage_pool_event_lifecycle_msg {
     int detail;
 };
 
+/* remote_protocol.x:3392 */
 struct remote_storage_pool_event_refresh_msg {
     int callbackID;
     remote_nonnull_storage_pool pool;
 };
 
+/* remote_protocol.x:3397 */
 struct remote_connect_node_device_event_register_any_args {
     int eventID;
     remote_node_device dev;
 };
 
+/* remote_protocol.x:3402 */
 struct remote_connect_node_device_event_register_any_ret {
     int callbackID;
 };
 
+/* remote_protocol.x:3406 */
 struct remote_connect_node_device_event_deregister_any_args {
     int callbackID;
 };
 
+/* remote_protocol.x:3410 */
 struct remote_node_device_event_lifecycle_msg {
     int callbackID;
     remote_nonnull_node_device dev;
@@ -3838,31 +4708,37 @@ struct remote_node_device_event_lifecycle_msg {
     int detail;
 };
 
+/* remote_protocol.x:3417 */
 struct remote_node_device_event_update_msg {
     int callbackID;
     remote_nonnull_node_device dev;
 };
 
+/* remote_protocol.x:3422 */
 struct remote_domain_fsfreeze_args {
     remote_nonnull_domain dom;
-    struct { unsigned int mountpoints_len; remote_nonnull_string *mountpoints_val; } mountpoints;
+    struct { unsigned int mountpoints_len; remote_nonnull_string *mountpoints_val; } mountpoints; /* (const char **) */
     unsigned int flags;
 };
 
+/* remote_protocol.x:3428 */
 struct remote_domain_fsfreeze_ret {
     int filesystems;
 };
 
+/* remote_protocol.x:3432 */
 struct remote_domain_fsthaw_args {
     remote_nonnull_domain dom;
-    struct { unsigned int mountpoints_len; remote_nonnull_string *mountpoints_val; } mountpoints;
+    struct { unsigned int mountpoints_len; remote_nonnull_string *mountpoints_val; } mountpoints; /* (const char **) */
     unsigned int flags;
 };
 
+/* remote_protocol.x:3438 */
 struct remote_domain_fsthaw_ret {
     int filesystems;
 };
 
+/* remote_protocol.x:3442 */
 struct remote_node_get_free_pages_args {
     struct { unsigned int pages_len; unsigned int *pages_val; } pages;
     int startCell;
@@ -3870,10 +4746,12 @@ struct remote_node_get_free_pages_args {
     unsigned int flags;
 };
 
+/* remote_protocol.x:3449 */
 struct remote_node_get_free_pages_ret {
     struct { unsigned int counts_len; uint64_t *counts_val; } counts;
 };
 
+/* remote_protocol.x:3453 */
 struct remote_node_alloc_pages_args {
     struct { unsigned int pageSizes_len; unsigned int *pageSizes_val; } pageSizes;
     struct { unsigned int pageCounts_len; uint64_t *pageCounts_val; } pageCounts;
@@ -3882,10 +4760,12 @@ struct remote_node_alloc_pages_args {
     unsigned int flags;
 };
 
+/* remote_protocol.x:3461 */
 struct remote_node_alloc_pages_ret {
     int ret;
 };
 
+/* remote_protocol.x:3465 */
 struct remote_network_dhcp_lease {
     remote_nonnull_string iface;
     int64_t expirytime;
@@ -3898,6 +4778,7 @@ struct remote_network_dhcp_lease {
     remote_string clientid;
 };
 
+/* remote_protocol.x:3477 */
 struct remote_network_get_dhcp_leases_args {
     remote_nonnull_network net;
     remote_string mac;
@@ -3905,22 +4786,26 @@ struct remote_network_get_dhcp_leases_args {
     unsigned int flags;
 };
 
+/* remote_protocol.x:3484 */
 struct remote_network_get_dhcp_leases_ret {
     struct { unsigned int leases_len; remote_network_dhcp_lease *leases_val; } leases;
     unsigned int ret;
 };
 
+/* remote_protocol.x:3489 */
 struct remote_domain_stats_record {
     remote_nonnull_domain dom;
     struct { unsigned int params_len; remote_typed_param *params_val; } params;
 };
 
+/* remote_protocol.x:3494 */
 struct remote_connect_get_all_domain_stats_args {
     struct { unsigned int doms_len; remote_nonnull_domain *doms_val; } doms;
     unsigned int stats;
     unsigned int flags;
 };
 
+/* remote_protocol.x:3500 */
 struct remote_domain_event_callback_agent_lifecycle_msg {
     int callbackID;
     remote_nonnull_domain dom;
@@ -3928,49 +4813,58 @@ struct remote_domain_event_callback_agent_lifecycle_msg {
     int reason;
 };
 
+/* remote_protocol.x:3508 */
 struct remote_connect_get_all_domain_stats_ret {
     struct { unsigned int retStats_len; remote_domain_stats_record *retStats_val; } retStats;
 };
 
+/* remote_protocol.x:3512 */
 struct remote_domain_fsinfo {
     remote_nonnull_string mountpoint;
     remote_nonnull_string name;
     remote_nonnull_string fstype;
-    struct { unsigned int dev_aliases_len; remote_nonnull_string *dev_aliases_val; } dev_aliases;
+    struct { unsigned int dev_aliases_len; remote_nonnull_string *dev_aliases_val; } dev_aliases; /* (const char **) */
 };
 
+/* remote_protocol.x:3519 */
 struct remote_domain_get_fsinfo_args {
     remote_nonnull_domain dom;
     unsigned int flags;
 };
 
+/* remote_protocol.x:3524 */
 struct remote_domain_get_fsinfo_ret {
     struct { unsigned int info_len; remote_domain_fsinfo *info_val; } info;
     unsigned int ret;
 };
 
+/* remote_protocol.x:3529 */
 struct remote_domain_ip_addr {
     int type;
     remote_nonnull_string addr;
     unsigned int prefix;
 };
 
+/* remote_protocol.x:3535 */
 struct remote_domain_interface {
     remote_nonnull_string name;
     remote_string hwaddr;
     struct { unsigned int addrs_len; remote_domain_ip_addr *addrs_val; } addrs;
 };
 
+/* remote_protocol.x:3541 */
 struct remote_domain_interface_addresses_args {
     remote_nonnull_domain dom;
     unsigned int source;
     unsigned int flags;
 };
 
+/* remote_protocol.x:3547 */
 struct remote_domain_interface_addresses_ret {
     struct { unsigned int ifaces_len; remote_domain_interface *ifaces_val; } ifaces;
 };
 
+/* remote_protocol.x:3551 */
 struct remote_domain_set_user_password_args {
     remote_nonnull_domain dom;
     remote_string user;
@@ -3978,48 +4872,57 @@ struct remote_domain_set_user_password_args {
     unsigned int flags;
 };
 
+/* remote_protocol.x:3558 */
 struct remote_domain_rename_args {
     remote_nonnull_domain dom;
     remote_string new_name;
     unsigned int flags;
 };
 
+/* remote_protocol.x:3564 */
 struct remote_domain_rename_ret {
     int retcode;
 };
 
+/* remote_protocol.x:3568 */
 struct remote_domain_event_callback_migration_iteration_msg {
     int callbackID;
     remote_nonnull_domain dom;
     int iteration;
 };
 
+/* remote_protocol.x:3574 */
 struct remote_domain_event_callback_job_completed_msg {
     int callbackID;
     remote_nonnull_domain dom;
     struct { unsigned int params_len; remote_typed_param *params_val; } params;
 };
 
+/* remote_protocol.x:3580 */
 struct remote_domain_migrate_start_post_copy_args {
     remote_nonnull_domain dom;
     unsigned int flags;
 };
 
+/* remote_protocol.x:3585 */
 struct remote_domain_event_callback_device_removal_failed_msg {
     int callbackID;
     remote_nonnull_domain dom;
     remote_nonnull_string devAlias;
 };
 
+/* remote_protocol.x:3591 */
 struct remote_domain_get_guest_vcpus_args {
     remote_nonnull_domain dom;
     unsigned int flags;
 };
 
+/* remote_protocol.x:3596 */
 struct remote_domain_get_guest_vcpus_ret {
-    struct { unsigned int params_len; remote_typed_param *params_val; } params;
+    struct { unsigned int params_len; remote_typed_param *params_val; } params; /* alloc@1@unsigned int@2 */
 };
 
+/* remote_protocol.x:3600 */
 struct remote_domain_set_guest_vcpus_args {
     remote_nonnull_domain dom;
     remote_nonnull_string cpumap;
@@ -4027,6 +4930,7 @@ struct remote_domain_set_guest_vcpus_args {
     unsigned int flags;
 };
 
+/* remote_protocol.x:3607 */
 struct remote_domain_set_vcpu_args {
     remote_nonnull_domain dom;
     remote_nonnull_string cpumap;
@@ -4034,6 +4938,7 @@ struct remote_domain_set_vcpu_args {
     unsigned int flags;
 };
 
+/* remote_protocol.x:3615 */
 struct remote_domain_event_callback_metadata_change_msg {
     int callbackID;
     remote_nonnull_domain dom;
@@ -4041,6 +4946,7 @@ struct remote_domain_event_callback_metadata_change_msg {
     remote_string nsuri;
 };
 
+/* remote_protocol.x:3622 */
 struct remote_domain_event_memory_failure_msg {
     int callbackID;
     remote_nonnull_domain dom;
@@ -4049,19 +4955,23 @@ struct remote_domain_event_memory_failure_msg {
     unsigned int flags;
 };
 
+/* remote_protocol.x:3630 */
 struct remote_connect_secret_event_register_any_args {
     int eventID;
     remote_secret secret;
 };
 
+/* remote_protocol.x:3635 */
 struct remote_connect_secret_event_register_any_ret {
     int callbackID;
 };
 
+/* remote_protocol.x:3639 */
 struct remote_connect_secret_event_deregister_any_args {
     int callbackID;
 };
 
+/* remote_protocol.x:3643 */
 struct remote_secret_event_lifecycle_msg {
     int callbackID;
     remote_nonnull_secret secret;
@@ -4069,11 +4979,13 @@ struct remote_secret_event_lifecycle_msg {
     int detail;
 };
 
+/* remote_protocol.x:3650 */
 struct remote_secret_event_value_changed_msg {
     int callbackID;
     remote_nonnull_secret secret;
 };
 
+/* remote_protocol.x:3655 */
 struct remote_domain_set_block_threshold_args {
     remote_nonnull_domain dom;
     remote_nonnull_string dev;
@@ -4081,6 +4993,7 @@ struct remote_domain_set_block_threshold_args {
     unsigned int flags;
 };
 
+/* remote_protocol.x:3662 */
 struct remote_domain_set_lifecycle_action_args {
     remote_nonnull_domain dom;
     unsigned int type;
@@ -4088,6 +5001,7 @@ struct remote_domain_set_lifecycle_action_args {
     unsigned int flags;
 };
 
+/* remote_protocol.x:3669 */
 struct remote_connect_compare_hypervisor_cpu_args {
     remote_string emulator;
     remote_string arch;
@@ -4097,247 +5011,297 @@ struct remote_connect_compare_hypervisor_cpu_args {
     unsigned int flags;
 };
 
+/* remote_protocol.x:3678 */
 struct remote_connect_compare_hypervisor_cpu_ret {
     int result;
 };
 
+/* remote_protocol.x:3682 */
 struct remote_connect_baseline_hypervisor_cpu_args {
     remote_string emulator;
     remote_string arch;
     remote_string machine;
     remote_string virttype;
-    struct { unsigned int xmlCPUs_len; remote_nonnull_string *xmlCPUs_val; } xmlCPUs;
+    struct { unsigned int xmlCPUs_len; remote_nonnull_string *xmlCPUs_val; } xmlCPUs; /* (const char **) */
     unsigned int flags;
 };
 
+/* remote_protocol.x:3691 */
 struct remote_connect_baseline_hypervisor_cpu_ret {
     remote_nonnull_string cpu;
 };
 
+/* remote_protocol.x:3695 */
 struct remote_node_get_sev_info_args {
     int nparams;
     unsigned int flags;
 };
 
+/* remote_protocol.x:3700 */
 struct remote_node_get_sev_info_ret {
     struct { unsigned int params_len; remote_typed_param *params_val; } params;
     int nparams;
 };
 
+/* remote_protocol.x:3705 */
 struct remote_domain_get_launch_security_info_args {
     remote_nonnull_domain dom;
     unsigned int flags;
 };
 
+/* remote_protocol.x:3710 */
 struct remote_domain_get_launch_security_info_ret {
     struct { unsigned int params_len; remote_typed_param *params_val; } params;
 };
 
+/* remote_protocol.x:3714 */
 struct remote_domain_set_launch_security_state_args {
     remote_nonnull_domain dom;
     struct { unsigned int params_len; remote_typed_param *params_val; } params;
     unsigned int flags;
 };
 
+/* remote_protocol.x:3722 */
 struct remote_nwfilter_binding_lookup_by_port_dev_args {
     remote_nonnull_string name;
 };
 
+/* remote_protocol.x:3726 */
 struct remote_nwfilter_binding_lookup_by_port_dev_ret {
     remote_nonnull_nwfilter_binding nwfilter;
 };
 
+/* remote_protocol.x:3730 */
 struct remote_nwfilter_binding_create_xml_args {
     remote_nonnull_string xml;
     unsigned int flags;
 };
 
+/* remote_protocol.x:3735 */
 struct remote_nwfilter_binding_create_xml_ret {
     remote_nonnull_nwfilter_binding nwfilter;
 };
 
+/* remote_protocol.x:3739 */
 struct remote_nwfilter_binding_delete_args {
     remote_nonnull_nwfilter_binding nwfilter;
 };
 
+/* remote_protocol.x:3743 */
 struct remote_nwfilter_binding_get_xml_desc_args {
     remote_nonnull_nwfilter_binding nwfilter;
     unsigned int flags;
 };
 
+/* remote_protocol.x:3748 */
 struct remote_nwfilter_binding_get_xml_desc_ret {
     remote_nonnull_string xml;
 };
 
+/* remote_protocol.x:3752 */
 struct remote_connect_list_all_nwfilter_bindings_args {
     int need_results;
     unsigned int flags;
 };
 
-struct remote_connect_list_all_nwfilter_bindings_ret {
+/* remote_protocol.x:3757 */
+struct remote_connect_list_all_nwfilter_bindings_ret { /* insert@1 */
     struct { unsigned int bindings_len; remote_nonnull_nwfilter_binding *bindings_val; } bindings;
     unsigned int ret;
 };
 
+/* remote_protocol.x:3762 */
 struct remote_connect_get_storage_pool_capabilities_args {
     unsigned int flags;
 };
 
+/* remote_protocol.x:3766 */
 struct remote_connect_get_storage_pool_capabilities_ret {
     remote_nonnull_string capabilities;
 };
 
+/* remote_protocol.x:3770 */
 struct remote_network_list_all_ports_args {
     remote_nonnull_network network;
     int need_results;
     unsigned int flags;
 };
 
-struct remote_network_list_all_ports_ret {
+/* remote_protocol.x:3776 */
+struct remote_network_list_all_ports_ret { /* insert@1 */
     struct { unsigned int ports_len; remote_nonnull_network_port *ports_val; } ports;
     unsigned int ret;
 };
 
+/* remote_protocol.x:3781 */
 struct remote_network_port_lookup_by_uuid_args {
     remote_nonnull_network network;
     remote_uuid uuid;
 };
 
+/* remote_protocol.x:3786 */
 struct remote_network_port_lookup_by_uuid_ret {
     remote_nonnull_network_port port;
 };
 
+/* remote_protocol.x:3790 */
 struct remote_network_port_create_xml_args {
     remote_nonnull_network network;
     remote_nonnull_string xml;
     unsigned int flags;
 };
 
+/* remote_protocol.x:3796 */
 struct remote_network_port_create_xml_ret {
     remote_nonnull_network_port port;
 };
 
+/* remote_protocol.x:3800 */
 struct remote_network_port_set_parameters_args {
     remote_nonnull_network_port port;
     struct { unsigned int params_len; remote_typed_param *params_val; } params;
     unsigned int flags;
 };
 
+/* remote_protocol.x:3806 */
 struct remote_network_port_get_parameters_args {
     remote_nonnull_network_port port;
     int nparams;
     unsigned int flags;
 };
 
+/* remote_protocol.x:3812 */
 struct remote_network_port_get_parameters_ret {
     struct { unsigned int params_len; remote_typed_param *params_val; } params;
     int nparams;
 };
 
+/* remote_protocol.x:3817 */
 struct remote_network_port_get_xml_desc_args {
     remote_nonnull_network_port port;
     unsigned int flags;
 };
 
+/* remote_protocol.x:3822 */
 struct remote_network_port_get_xml_desc_ret {
     remote_nonnull_string xml;
 };
 
+/* remote_protocol.x:3826 */
 struct remote_network_port_delete_args {
     remote_nonnull_network_port port;
     unsigned int flags;
 };
 
+/* remote_protocol.x:3831 */
 struct remote_domain_checkpoint_create_xml_args {
     remote_nonnull_domain dom;
     remote_nonnull_string xml_desc;
     unsigned int flags;
 };
 
+/* remote_protocol.x:3837 */
 struct remote_domain_checkpoint_create_xml_ret {
     remote_nonnull_domain_checkpoint checkpoint;
 };
 
+/* remote_protocol.x:3841 */
 struct remote_domain_checkpoint_get_xml_desc_args {
     remote_nonnull_domain_checkpoint checkpoint;
     unsigned int flags;
 };
 
+/* remote_protocol.x:3846 */
 struct remote_domain_checkpoint_get_xml_desc_ret {
     remote_nonnull_string xml;
 };
 
+/* remote_protocol.x:3850 */
 struct remote_domain_list_all_checkpoints_args {
     remote_nonnull_domain dom;
     int need_results;
     unsigned int flags;
 };
 
-struct remote_domain_list_all_checkpoints_ret {
+/* remote_protocol.x:3856 */
+struct remote_domain_list_all_checkpoints_ret { /* insert@1 */
     struct { unsigned int checkpoints_len; remote_nonnull_domain_checkpoint *checkpoints_val; } checkpoints;
     int ret;
 };
 
+/* remote_protocol.x:3861 */
 struct remote_domain_checkpoint_list_all_children_args {
     remote_nonnull_domain_checkpoint checkpoint;
     int need_results;
     unsigned int flags;
 };
 
-struct remote_domain_checkpoint_list_all_children_ret {
+/* remote_protocol.x:3867 */
+struct remote_domain_checkpoint_list_all_children_ret { /* insert@1 */
     struct { unsigned int checkpoints_len; remote_nonnull_domain_checkpoint *checkpoints_val; } checkpoints;
     int ret;
 };
 
+/* remote_protocol.x:3872 */
 struct remote_domain_checkpoint_lookup_by_name_args {
     remote_nonnull_domain dom;
     remote_nonnull_string name;
     unsigned int flags;
 };
 
+/* remote_protocol.x:3878 */
 struct remote_domain_checkpoint_lookup_by_name_ret {
     remote_nonnull_domain_checkpoint checkpoint;
 };
 
+/* remote_protocol.x:3882 */
 struct remote_domain_checkpoint_get_parent_args {
     remote_nonnull_domain_checkpoint checkpoint;
     unsigned int flags;
 };
 
+/* remote_protocol.x:3887 */
 struct remote_domain_checkpoint_get_parent_ret {
     remote_nonnull_domain_checkpoint parent;
 };
 
+/* remote_protocol.x:3891 */
 struct remote_domain_checkpoint_delete_args {
     remote_nonnull_domain_checkpoint checkpoint;
     unsigned int flags;
 };
 
+/* remote_protocol.x:3896 */
 struct remote_domain_get_guest_info_args {
     remote_nonnull_domain dom;
     unsigned int types;
     unsigned int flags;
 };
 
+/* remote_protocol.x:3902 */
 struct remote_domain_get_guest_info_ret {
     struct { unsigned int params_len; remote_typed_param *params_val; } params;
 };
 
+/* remote_protocol.x:3906 */
 struct remote_connect_set_identity_args {
     struct { unsigned int params_len; remote_typed_param *params_val; } params;
     unsigned int flags;
 };
 
+/* remote_protocol.x:3911 */
 struct remote_domain_agent_set_response_timeout_args {
     remote_nonnull_domain dom;
     int timeout;
     unsigned int flags;
 };
 
+/* remote_protocol.x:3917 */
 struct remote_domain_agent_set_response_timeout_ret {
     int result;
 };
 
+/* remote_protocol.x:3922 */
 struct remote_domain_backup_begin_args {
     remote_nonnull_domain dom;
     remote_nonnull_string backup_xml;
@@ -4345,25 +5309,30 @@ struct remote_domain_backup_begin_args {
     unsigned int flags;
 };
 
+/* remote_protocol.x:3929 */
 struct remote_domain_backup_get_xml_desc_args {
     remote_nonnull_domain dom;
     unsigned int flags;
 };
 
+/* remote_protocol.x:3934 */
 struct remote_domain_backup_get_xml_desc_ret {
     remote_nonnull_string xml;
 };
 
+/* remote_protocol.x:3938 */
 struct remote_domain_authorized_ssh_keys_get_args {
     remote_nonnull_domain dom;
     remote_nonnull_string user;
     unsigned int flags;
 };
 
+/* remote_protocol.x:3944 */
 struct remote_domain_authorized_ssh_keys_get_ret {
     struct { unsigned int keys_len; remote_nonnull_string *keys_val; } keys;
 };
 
+/* remote_protocol.x:3948 */
 struct remote_domain_authorized_ssh_keys_set_args {
     remote_nonnull_domain dom;
     remote_nonnull_string user;
@@ -4371,27 +5340,32 @@ struct remote_domain_authorized_ssh_keys_set_args {
     unsigned int flags;
 };
 
+/* remote_protocol.x:3955 */
 struct remote_domain_get_messages_args {
     remote_nonnull_domain dom;
     unsigned int flags;
 };
 
+/* remote_protocol.x:3960 */
 struct remote_domain_get_messages_ret {
     struct { unsigned int msgs_len; remote_nonnull_string *msgs_val; } msgs;
 };
 
+/* remote_protocol.x:3964 */
 struct remote_domain_start_dirty_rate_calc_args {
     remote_nonnull_domain dom;
     int seconds;
     unsigned int flags;
 };
 
+/* remote_protocol.x:3970 */
 struct remote_domain_graphics_reload_args {
     remote_nonnull_domain dom;
     unsigned int type;
     unsigned int flags;
 };
 
+/* remote_protocol.x:3976 */
 struct remote_domain_event_memory_device_size_change_msg {
     int callbackID;
     remote_nonnull_domain dom;
@@ -4399,25 +5373,30 @@ struct remote_domain_event_memory_device_size_change_msg {
     uint64_t size;
 };
 
+/* remote_protocol.x:3984 */
 struct remote_domain_fd_associate_args {
     remote_nonnull_domain dom;
     remote_nonnull_string name;
     unsigned int flags;
 };
 
+/* remote_protocol.x:3990 */
 struct remote_domain_get_autostart_once_args {
     remote_nonnull_domain dom;
 };
 
+/* remote_protocol.x:3994 */
 struct remote_domain_get_autostart_once_ret {
     int autostart;
 };
 
+/* remote_protocol.x:3998 */
 struct remote_domain_set_autostart_once_args {
     remote_nonnull_domain dom;
     int autostart;
 };
 
+/* remote_protocol.x:4003 */
 struct remote_domain_event_nic_mac_change_msg {
     int callbackID;
     remote_nonnull_domain dom;
@@ -4426,459 +5405,2206 @@ struct remote_domain_event_nic_mac_change_msg {
     remote_nonnull_string newMAC;
 };
 
+/* remote_protocol.x:4017 */
 enum remote_procedure {
+    /* Each function must be preceded by a comment providing one or
+     * more annotations:
+     *
+     * - @generate: none|client|server|both
+     *
+     *   Whether to generate the dispatch stubs for the server
+     *   and/or client code.
+     *
+     * - @readstream: paramnumber
+     * - @writestream: paramnumber
+     *
+     *   The @readstream or @writestream annotations let daemon and src/remote
+     *   create a stream.  The direction is defined from the src/remote point
+     *   of view.  A readstream transfers data from daemon to src/remote.  The
+     *   <paramnumber> specifies at which offset the stream parameter is inserted
+     *   in the function parameter list.
+     *
+     * - @priority: low|high
+     *
+     *   Each API that might eventually access hypervisor's monitor (and thus
+     *   block) MUST fall into low priority. However, there are some exceptions
+     *   to this rule, e.g. domainDestroy. Other APIs MAY be marked as high
+     *   priority. If in doubt, it's safe to choose low. Low is taken as default,
+     *   and thus can be left out.
+     *
+     * - @acl: <object>:<permission>
+     * - @acl: <object>:<permission>:<flagname>
+     * - @acl: <object>:<permission>::<param>:<value>
+     *
+     *   Declare the access control requirements for the API. May be repeated
+     *   multiple times, if multiple rules are required.
+     *
+     *     <object> is one of 'connect', 'domain', 'interface', 'network',
+     *              'network_port', 'node_device', 'nwfilter',
+     *              'nwfilter_binding', 'secret', 'storage_pool', 'storage_vol'
+     *     <permission> is one of the permissions in access/viraccessperm.h
+     *     <flagname> indicates the rule only applies if the named flag
+     *     is set in the API call
+     *     <param> and <value> can be used to check an unsigned int parameter
+     *     against value
+     *
+     * - @aclfilter: <object>:<permission>
+     *
+     *   Declare an access control filter that will be applied to a list
+     *   of objects being returned by an API. This allows the returned
+     *   list to be filtered to only show those the user has permissions
+     *   against
+     */
+    /* @generate: none
+     * @priority: high
+     * @acl: connect:getattr
+     */
     REMOTE_PROC_CONNECT_OPEN = 1,
+    /* @generate: none
+     * @priority: high
+     * @acl: none
+     */
     REMOTE_PROC_CONNECT_CLOSE = 2,
+    /* @generate: server
+     * @priority: high
+     * @acl: connect:getattr
+     */
     REMOTE_PROC_CONNECT_GET_TYPE = 3,
+    /* @generate: both
+     * @priority: high
+     * @acl: connect:getattr
+     */
     REMOTE_PROC_CONNECT_GET_VERSION = 4,
+    /* @generate: both
+     * @priority: high
+     * @acl: connect:read
+     */
     REMOTE_PROC_CONNECT_GET_MAX_VCPUS = 5,
+    /* @generate: both
+     * @priority: high
+     * @acl: connect:read
+     */
     REMOTE_PROC_NODE_GET_INFO = 6,
+    /* @generate: both
+     * @acl: connect:read
+     */
     REMOTE_PROC_CONNECT_GET_CAPABILITIES = 7,
+    /* @generate: both
+     * @acl: domain:write
+     */
     REMOTE_PROC_DOMAIN_ATTACH_DEVICE = 8,
+    /* @generate: server
+     * @acl: domain:start
+     */
     REMOTE_PROC_DOMAIN_CREATE = 9,
+    /* @generate: both
+     * @acl: domain:write
+     * @acl: domain:start
+     */
     REMOTE_PROC_DOMAIN_CREATE_XML = 10,
+    /* @generate: both
+     * @priority: high
+     * @acl: domain:write
+     * @acl: domain:save
+     */
     REMOTE_PROC_DOMAIN_DEFINE_XML = 11,
+    /* @generate: both
+     * @priority: high
+     * @acl: domain:stop
+     */
     REMOTE_PROC_DOMAIN_DESTROY = 12,
+    /* @generate: both
+     * @acl: domain:write
+     */
     REMOTE_PROC_DOMAIN_DETACH_DEVICE = 13,
+    /* @generate: both
+     * @acl: domain:read
+     * @acl: domain:read_secure:VIR_DOMAIN_XML_SECURE
+     * @acl: domain:read_secure:VIR_DOMAIN_XML_MIGRATABLE
+     */
     REMOTE_PROC_DOMAIN_GET_XML_DESC = 14,
+    /* @generate: both
+     * @priority: high
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_GET_AUTOSTART = 15,
+    /* @generate: both
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_GET_INFO = 16,
+    /* @generate: both
+     * @priority: high
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_GET_MAX_MEMORY = 17,
+    /* @generate: both
+     * @priority: high
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_GET_MAX_VCPUS = 18,
+    /* @generate: both
+     * @priority: high
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_GET_OS_TYPE = 19,
+    /* @generate: none
+     * @priority: high
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_GET_VCPUS = 20,
+    /* @generate: both
+     * @priority: high
+     * @acl: connect:search_domains
+     * @aclfilter: domain:getattr
+     */
     REMOTE_PROC_CONNECT_LIST_DEFINED_DOMAINS = 21,
+    /* @generate: both
+     * @priority: high
+     * @acl: domain:getattr
+     */
     REMOTE_PROC_DOMAIN_LOOKUP_BY_ID = 22,
+    /* @generate: both
+     * @priority: high
+     * @acl: domain:getattr
+     */
     REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME = 23,
+    /* @generate: both
+     * @priority: high
+     * @acl: domain:getattr
+     */
     REMOTE_PROC_DOMAIN_LOOKUP_BY_UUID = 24,
+    /* @generate: both
+     * @priority: high
+     * @acl: connect:search_domains
+     * @aclfilter: domain:getattr
+     */
     REMOTE_PROC_CONNECT_NUM_OF_DEFINED_DOMAINS = 25,
+    /* @generate: both
+     * @acl: domain:write
+     */
     REMOTE_PROC_DOMAIN_PIN_VCPU = 26,
+    /* @generate: both
+     * @acl: domain:init_control
+     * @acl: domain:write:VIR_DOMAIN_REBOOT_GUEST_AGENT
+     */
     REMOTE_PROC_DOMAIN_REBOOT = 27,
+    /* @generate: both
+     * @acl: domain:suspend
+     */
     REMOTE_PROC_DOMAIN_RESUME = 28,
+    /* @generate: both
+     * @priority: high
+     * @acl: domain:write
+     */
     REMOTE_PROC_DOMAIN_SET_AUTOSTART = 29,
+    /* @generate: both
+     * @priority: high
+     * @acl: domain:write
+     */
     REMOTE_PROC_DOMAIN_SET_MAX_MEMORY = 30,
+    /* @generate: both
+     * @acl: domain:write
+     */
     REMOTE_PROC_DOMAIN_SET_MEMORY = 31,
+    /* @generate: both
+     * @acl: domain:write
+     */
     REMOTE_PROC_DOMAIN_SET_VCPUS = 32,
+    /* @generate: both
+     * @acl: domain:init_control
+     */
     REMOTE_PROC_DOMAIN_SHUTDOWN = 33,
+    /* @generate: both
+     * @acl: domain:suspend
+     */
     REMOTE_PROC_DOMAIN_SUSPEND = 34,
+    /* @generate: both
+     * @priority: high
+     * @acl: domain:delete
+     */
     REMOTE_PROC_DOMAIN_UNDEFINE = 35,
+    /* @generate: both
+     * @priority: high
+     * @acl: connect:search_networks
+     * @aclfilter: network:getattr
+     */
     REMOTE_PROC_CONNECT_LIST_DEFINED_NETWORKS = 36,
+    /* @generate: server
+     * @priority: high
+     * @acl: connect:search_domains
+     * @aclfilter: domain:getattr
+     */
     REMOTE_PROC_CONNECT_LIST_DOMAINS = 37,
+    /* @generate: both
+     * @priority: high
+     * @acl: connect:search_networks
+     * @aclfilter: network:getattr
+     */
     REMOTE_PROC_CONNECT_LIST_NETWORKS = 38,
+    /* @generate: both
+     * @acl: network:start
+     */
     REMOTE_PROC_NETWORK_CREATE = 39,
+    /* @generate: both
+     * @acl: network:write
+     * @acl: network:start
+     */
     REMOTE_PROC_NETWORK_CREATE_XML = 40,
+    /* @generate: both
+     * @priority: high
+     * @acl: network:write
+     * @acl: network:save
+     */
     REMOTE_PROC_NETWORK_DEFINE_XML = 41,
+    /* @generate: both
+     * @priority: high
+     * @acl: network:stop
+     */
     REMOTE_PROC_NETWORK_DESTROY = 42,
+    /* @generate: both
+     * @priority: high
+     * @acl: network:read
+     */
     REMOTE_PROC_NETWORK_GET_XML_DESC = 43,
+    /* @generate: both
+     * @priority: high
+     * @acl: network:read
+     */
     REMOTE_PROC_NETWORK_GET_AUTOSTART = 44,
+    /* @generate: both
+     * @priority: high
+     * @acl: network:read
+     */
     REMOTE_PROC_NETWORK_GET_BRIDGE_NAME = 45,
+    /* @generate: both
+     * @priority: high
+     * @acl: network:getattr
+     */
     REMOTE_PROC_NETWORK_LOOKUP_BY_NAME = 46,
+    /* @generate: both
+     * @priority: high
+     * @acl: network:getattr
+     */
     REMOTE_PROC_NETWORK_LOOKUP_BY_UUID = 47,
+    /* @generate: both
+     * @priority: high
+     * @acl: network:write
+     */
     REMOTE_PROC_NETWORK_SET_AUTOSTART = 48,
+    /* @generate: both
+     * @priority: high
+     * @acl: network:delete
+     */
     REMOTE_PROC_NETWORK_UNDEFINE = 49,
+    /* @generate: both
+     * @priority: high
+     * @acl: connect:search_networks
+     * @aclfilter: network:getattr
+     */
     REMOTE_PROC_CONNECT_NUM_OF_DEFINED_NETWORKS = 50,
+    /* @generate: both
+     * @priority: high
+     * @acl: connect:search_domains
+     * @aclfilter: domain:getattr
+     */
     REMOTE_PROC_CONNECT_NUM_OF_DOMAINS = 51,
+    /* @generate: both
+     * @priority: high
+     * @acl: connect:search_networks
+     * @aclfilter: network:getattr
+     */
     REMOTE_PROC_CONNECT_NUM_OF_NETWORKS = 52,
+    /* @generate: both
+     * @acl: domain:core_dump
+     */
     REMOTE_PROC_DOMAIN_CORE_DUMP = 53,
+    /* @generate: both
+     * @acl: domain:start
+     * @acl: domain:write
+     */
     REMOTE_PROC_DOMAIN_RESTORE = 54,
+    /* @generate: both
+     * @acl: domain:hibernate
+     */
     REMOTE_PROC_DOMAIN_SAVE = 55,
+    /* @generate: none
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_GET_SCHEDULER_TYPE = 56,
+    /* @generate: client
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_GET_SCHEDULER_PARAMETERS = 57,
+    /* @generate: both
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_SET_SCHEDULER_PARAMETERS = 58,
+    /* @generate: both
+     * @priority: high
+     * @acl: connect:getattr
+     */
     REMOTE_PROC_CONNECT_GET_HOSTNAME = 59,
+    /* @generate: client
+     * @priority: high
+     * @acl: connect:getattr
+     */
     REMOTE_PROC_CONNECT_SUPPORTS_FEATURE = 60,
+    /* @generate: none
+     * @acl: domain:migrate
+     * @acl: domain:start
+     * @acl: domain:write
+     */
     REMOTE_PROC_DOMAIN_MIGRATE_PREPARE = 61,
+    /* @generate: both
+     * @acl: domain:migrate
+     */
     REMOTE_PROC_DOMAIN_MIGRATE_PERFORM = 62,
+    /* @generate: both
+     * @acl: domain:migrate
+     */
     REMOTE_PROC_DOMAIN_MIGRATE_FINISH = 63,
+    /* @generate: both
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_BLOCK_STATS = 64,
+    /* @generate: both
+     * @priority: high
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_INTERFACE_STATS = 65,
+    /* @generate: none
+     * @priority: high
+     * @acl: none
+     */
     REMOTE_PROC_AUTH_LIST = 66,
+    /* @generate: none
+     * @priority: high
+     * @acl: none
+     */
     REMOTE_PROC_AUTH_SASL_INIT = 67,
+    /* @generate: none
+     * @priority: high
+     * @acl: none
+     */
     REMOTE_PROC_AUTH_SASL_START = 68,
+    /* @generate: none
+     * @priority: high
+     * @acl: none
+     */
     REMOTE_PROC_AUTH_SASL_STEP = 69,
+    /* @generate: none
+     * @priority: high
+     * @acl: none
+     */
     REMOTE_PROC_AUTH_POLKIT = 70,
+    /* @generate: both
+     * @priority: high
+     * @acl: connect:search_storage_pools
+     * @aclfilter: storage_pool:getattr
+     */
     REMOTE_PROC_CONNECT_NUM_OF_STORAGE_POOLS = 71,
+    /* @generate: both
+     * @priority: high
+     * @acl: connect:search_storage_pools
+     * @aclfilter: storage_pool:getattr
+     */
     REMOTE_PROC_CONNECT_LIST_STORAGE_POOLS = 72,
+    /* @generate: both
+     * @priority: high
+     * @acl: connect:search_storage_pools
+     * @aclfilter: storage_pool:getattr
+     */
     REMOTE_PROC_CONNECT_NUM_OF_DEFINED_STORAGE_POOLS = 73,
+    /* @generate: both
+     * @priority: high
+     * @acl: connect:search_storage_pools
+     * @aclfilter: storage_pool:getattr
+     */
     REMOTE_PROC_CONNECT_LIST_DEFINED_STORAGE_POOLS = 74,
+    /* @generate: server
+     * @acl: connect:detect_storage_pools
+     */
     REMOTE_PROC_CONNECT_FIND_STORAGE_POOL_SOURCES = 75,
+    /* @generate: both
+     * @acl: storage_pool:start
+     * @acl: storage_pool:write
+     */
     REMOTE_PROC_STORAGE_POOL_CREATE_XML = 76,
+    /* @generate: both
+     * @priority: high
+     * @acl: storage_pool:write
+     * @acl: storage_pool:save
+     */
     REMOTE_PROC_STORAGE_POOL_DEFINE_XML = 77,
+    /* @generate: both
+     * @acl: storage_pool:start
+     */
     REMOTE_PROC_STORAGE_POOL_CREATE = 78,
+    /* @generate: both
+     * @acl: storage_pool:format
+     */
     REMOTE_PROC_STORAGE_POOL_BUILD = 79,
+    /* @generate: both
+     * @priority: high
+     * @acl: storage_pool:stop
+     */
     REMOTE_PROC_STORAGE_POOL_DESTROY = 80,
+    /* @generate: both
+     * @acl: storage_pool:format
+     */
     REMOTE_PROC_STORAGE_POOL_DELETE = 81,
+    /* @generate: both
+     * @priority: high
+     * @acl: storage_pool:delete
+     */
     REMOTE_PROC_STORAGE_POOL_UNDEFINE = 82,
+    /* @generate: both
+     * @acl: storage_pool:refresh
+     */
     REMOTE_PROC_STORAGE_POOL_REFRESH = 83,
+    /* @generate: both
+     * @priority: high
+     * @acl: storage_pool:getattr
+     */
     REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_NAME = 84,
+    /* @generate: both
+     * @priority: high
+     * @acl: storage_pool:getattr
+     */
     REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_UUID = 85,
+    /* @generate: both
+     * @priority: high
+     * @acl: storage_pool:getattr
+     */
     REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_VOLUME = 86,
+    /* @generate: both
+     * @priority: high
+     * @acl: storage_pool:read
+     */
     REMOTE_PROC_STORAGE_POOL_GET_INFO = 87,
+    /* @generate: both
+     * @priority: high
+     * @acl: storage_pool:read
+     */
     REMOTE_PROC_STORAGE_POOL_GET_XML_DESC = 88,
+    /* @generate: both
+     * @priority: high
+     * @acl: storage_pool:read
+     */
     REMOTE_PROC_STORAGE_POOL_GET_AUTOSTART = 89,
+    /* @generate: both
+     * @priority: high
+     * @acl: storage_pool:write
+     */
     REMOTE_PROC_STORAGE_POOL_SET_AUTOSTART = 90,
+    /* @generate: both
+     * @priority: high
+     * @acl: storage_pool:search_storage_vols
+     * @aclfilter: storage_vol:getattr
+     */
     REMOTE_PROC_STORAGE_POOL_NUM_OF_VOLUMES = 91,
+    /* @generate: both
+     * @priority: high
+     * @acl: storage_pool:search_storage_vols
+     * @aclfilter: storage_vol:getattr
+     */
     REMOTE_PROC_STORAGE_POOL_LIST_VOLUMES = 92,
+    /* @generate: both
+     * @acl: storage_vol:create
+     */
     REMOTE_PROC_STORAGE_VOL_CREATE_XML = 93,
+    /* @generate: both
+     * @acl: storage_vol:delete
+     */
     REMOTE_PROC_STORAGE_VOL_DELETE = 94,
+    /* @generate: both
+     * @priority: high
+     * @acl: storage_vol:getattr
+     */
     REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_NAME = 95,
+    /* @generate: both
+     * @priority: high
+     * @acl: storage_vol:getattr
+     */
     REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_KEY = 96,
+    /* @generate: both
+     * @priority: high
+     * @acl: storage_vol:getattr
+     */
     REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_PATH = 97,
+    /* @generate: both
+     * @priority: high
+     * @acl: storage_vol:read
+     */
     REMOTE_PROC_STORAGE_VOL_GET_INFO = 98,
+    /* @generate: both
+     * @priority: high
+     * @acl: storage_vol:read
+     */
     REMOTE_PROC_STORAGE_VOL_GET_XML_DESC = 99,
+    /* @generate: both
+     * @priority: high
+     * @acl: storage_vol:read
+     */
     REMOTE_PROC_STORAGE_VOL_GET_PATH = 100,
+    /* @generate: server
+     * @priority: high
+     * @acl: connect:read
+     */
     REMOTE_PROC_NODE_GET_CELLS_FREE_MEMORY = 101,
+    /* @generate: both
+     * @priority: high
+     * @acl: connect:read
+     */
     REMOTE_PROC_NODE_GET_FREE_MEMORY = 102,
+    /* @generate: none
+     * @acl: domain:block_read
+     */
     REMOTE_PROC_DOMAIN_BLOCK_PEEK = 103,
+    /* @generate: none
+     * @acl: domain:mem_read
+     */
     REMOTE_PROC_DOMAIN_MEMORY_PEEK = 104,
+    /* @generate: none
+     * @priority: high
+     * @acl: connect:search_domains
+     * @aclfilter: domain:getattr
+     */
     REMOTE_PROC_CONNECT_DOMAIN_EVENT_REGISTER = 105,
+    /* @generate: none
+     * @priority: high
+     * @acl: connect:read
+     */
     REMOTE_PROC_CONNECT_DOMAIN_EVENT_DEREGISTER = 106,
+    /* @generate: both
+     * @acl: none
+     */
     REMOTE_PROC_DOMAIN_EVENT_LIFECYCLE = 107,
+    /* @generate: none
+     * @acl: domain:migrate
+     * @acl: domain:start
+     * @acl: domain:write
+     */
     REMOTE_PROC_DOMAIN_MIGRATE_PREPARE2 = 108,
+    /* @generate: both
+     * @acl: domain:migrate
+     */
     REMOTE_PROC_DOMAIN_MIGRATE_FINISH2 = 109,
+    /* @generate: server
+     * @priority: high
+     * @acl: connect:getattr
+     */
     REMOTE_PROC_CONNECT_GET_URI = 110,
+    /* @generate: both
+     * @priority: high
+     * @acl: connect:search_node_devices
+     * @aclfilter: node_device:getattr
+     */
     REMOTE_PROC_NODE_NUM_OF_DEVICES = 111,
+    /* @generate: both
+     * @priority: high
+     * @acl: connect:search_node_devices
+     * @aclfilter: node_device:getattr
+     */
     REMOTE_PROC_NODE_LIST_DEVICES = 112,
+    /* @generate: both
+     * @priority: high
+     * @acl: node_device:getattr
+     */
     REMOTE_PROC_NODE_DEVICE_LOOKUP_BY_NAME = 113,
+    /* @generate: both
+     * @acl: node_device:read
+     */
     REMOTE_PROC_NODE_DEVICE_GET_XML_DESC = 114,
+    /* @generate: client
+     * @priority: high
+     * @acl: node_device:read
+     */
     REMOTE_PROC_NODE_DEVICE_GET_PARENT = 115,
+    /* @generate: both
+     * @priority: high
+     * @acl: node_device:read
+     */
     REMOTE_PROC_NODE_DEVICE_NUM_OF_CAPS = 116,
+    /* @generate: both
+     * @priority: high
+     * @acl: node_device:read
+     */
     REMOTE_PROC_NODE_DEVICE_LIST_CAPS = 117,
+    /* @generate: server
+     * @acl: node_device:detach
+     */
     REMOTE_PROC_NODE_DEVICE_DETTACH = 118,
+    /* @generate: server
+     * @acl: node_device:detach
+     */
     REMOTE_PROC_NODE_DEVICE_RE_ATTACH = 119,
+    /* @generate: server
+     * @acl: node_device:detach
+     */
     REMOTE_PROC_NODE_DEVICE_RESET = 120,
+    /* @generate: none
+     * @priority: high
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_GET_SECURITY_LABEL = 121,
+    /* @generate: none
+     * @priority: high
+     * @acl: connect:read
+     */
     REMOTE_PROC_NODE_GET_SECURITY_MODEL = 122,
+    /* @generate: both
+     * @acl: node_device:write
+     * @acl: node_device:start
+     */
     REMOTE_PROC_NODE_DEVICE_CREATE_XML = 123,
+    /* @generate: both
+     * @priority: high
+     * @acl: node_device:stop
+     */
     REMOTE_PROC_NODE_DEVICE_DESTROY = 124,
+    /* @generate: both
+     * @acl: storage_vol:create
+     */
     REMOTE_PROC_STORAGE_VOL_CREATE_XML_FROM = 125,
+    /* @generate: both
+     * @priority: high
+     * @acl: connect:search_interfaces
+     * @aclfilter: interface:getattr
+     */
     REMOTE_PROC_CONNECT_NUM_OF_INTERFACES = 126,
+    /* @generate: both
+     * @priority: high
+     * @acl: connect:search_interfaces
+     * @aclfilter: interface:getattr
+     */
     REMOTE_PROC_CONNECT_LIST_INTERFACES = 127,
+    /* @generate: both
+     * @priority: high
+     * @acl: interface:getattr
+     */
     REMOTE_PROC_INTERFACE_LOOKUP_BY_NAME = 128,
+    /* @generate: both
+     * @priority: high
+     * @acl: interface:getattr
+     */
     REMOTE_PROC_INTERFACE_LOOKUP_BY_MAC_STRING = 129,
+    /* @generate: both
+     * @acl: interface:read
+     */
     REMOTE_PROC_INTERFACE_GET_XML_DESC = 130,
+    /* @generate: both
+     * @priority: high
+     * @acl: interface:write
+     * @acl: interface:save
+     */
     REMOTE_PROC_INTERFACE_DEFINE_XML = 131,
+    /* @generate: both
+     * @priority: high
+     * @acl: interface:delete
+     */
     REMOTE_PROC_INTERFACE_UNDEFINE = 132,
+    /* @generate: both
+     * @acl: interface:start
+     */
     REMOTE_PROC_INTERFACE_CREATE = 133,
+    /* @generate: both
+     * @priority: high
+     * @acl: interface:stop
+     */
     REMOTE_PROC_INTERFACE_DESTROY = 134,
+    /* @generate: both
+     * @acl: connect:write
+     */
     REMOTE_PROC_CONNECT_DOMAIN_XML_FROM_NATIVE = 135,
+    /* @generate: both
+     * @acl: connect:write
+     */
     REMOTE_PROC_CONNECT_DOMAIN_XML_TO_NATIVE = 136,
+    /* @generate: both
+     * @priority: high
+     * @acl: connect:search_interfaces
+     * @aclfilter: interface:getattr
+     */
     REMOTE_PROC_CONNECT_NUM_OF_DEFINED_INTERFACES = 137,
+    /* @generate: both
+     * @priority: high
+     * @acl: connect:search_interfaces
+     * @aclfilter: interface:getattr
+     */
     REMOTE_PROC_CONNECT_LIST_DEFINED_INTERFACES = 138,
+    /* @generate: both
+     * @priority: high
+     * @acl: connect:search_secrets
+     * @aclfilter: secret:getattr
+     */
     REMOTE_PROC_CONNECT_NUM_OF_SECRETS = 139,
+    /* @generate: both
+     * @priority: high
+     * @acl: connect:search_secrets
+     * @aclfilter: secret:getattr
+     */
     REMOTE_PROC_CONNECT_LIST_SECRETS = 140,
+    /* @generate: both
+     * @priority: high
+     * @acl: secret:getattr
+     */
     REMOTE_PROC_SECRET_LOOKUP_BY_UUID = 141,
+    /* @generate: both
+     * @priority: high
+     * @acl: secret:write
+     * @acl: secret:save
+     */
     REMOTE_PROC_SECRET_DEFINE_XML = 142,
+    /* @generate: both
+     * @priority: high
+     * @acl: secret:read
+     */
     REMOTE_PROC_SECRET_GET_XML_DESC = 143,
+    /* @generate: both
+     * @priority: high
+     * @acl: secret:write
+     */
     REMOTE_PROC_SECRET_SET_VALUE = 144,
+    /* @generate: none
+     * @priority: high
+     * @acl: secret:read_secure
+     */
     REMOTE_PROC_SECRET_GET_VALUE = 145,
+    /* @generate: both
+     * @priority: high
+     * @acl: secret:delete
+     */
     REMOTE_PROC_SECRET_UNDEFINE = 146,
+    /* @generate: both
+     * @priority: high
+     * @acl: secret:getattr
+     */
     REMOTE_PROC_SECRET_LOOKUP_BY_USAGE = 147,
+    /* @generate: both
+     * @writestream: 1
+     * @acl: domain:migrate
+     * @acl: domain:start
+     * @acl: domain:write
+     */
     REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL = 148,
+    /* @generate: server
+     * @priority: high
+     * @acl: none
+     */
     REMOTE_PROC_CONNECT_IS_SECURE = 149,
+    /* @generate: both
+     * @priority: high
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_IS_ACTIVE = 150,
+    /* @generate: both
+     * @priority: high
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_IS_PERSISTENT = 151,
+    /* @generate: both
+     * @priority: high
+     * @acl: network:read
+     */
     REMOTE_PROC_NETWORK_IS_ACTIVE = 152,
+    /* @generate: both
+     * @priority: high
+     * @acl: network:read
+     */
     REMOTE_PROC_NETWORK_IS_PERSISTENT = 153,
+    /* @generate: both
+     * @priority: high
+     * @acl: storage_pool:read
+     */
     REMOTE_PROC_STORAGE_POOL_IS_ACTIVE = 154,
+    /* @generate: both
+     * @priority: high
+     * @acl: storage_pool:read
+     */
     REMOTE_PROC_STORAGE_POOL_IS_PERSISTENT = 155,
+    /* @generate: both
+     * @priority: high
+     * @acl: interface:read
+     */
     REMOTE_PROC_INTERFACE_IS_ACTIVE = 156,
+    /* @generate: both
+     * @priority: high
+     * @acl: connect:getattr
+     */
     REMOTE_PROC_CONNECT_GET_LIB_VERSION = 157,
+    /* @generate: both
+     * @priority: high
+     * @acl: connect:read
+     */
     REMOTE_PROC_CONNECT_COMPARE_CPU = 158,
+    /* @generate: none
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_MEMORY_STATS = 159,
+    /* @generate: both
+     * @acl: domain:write
+     * @acl: domain:save:!VIR_DOMAIN_AFFECT_CONFIG|VIR_DOMAIN_AFFECT_LIVE
+     * @acl: domain:save:VIR_DOMAIN_AFFECT_CONFIG
+     */
     REMOTE_PROC_DOMAIN_ATTACH_DEVICE_FLAGS = 160,
+    /* @generate: both
+     * @acl: domain:write
+     * @acl: domain:save:!VIR_DOMAIN_AFFECT_CONFIG|VIR_DOMAIN_AFFECT_LIVE
+     * @acl: domain:save:VIR_DOMAIN_AFFECT_CONFIG
+     */
     REMOTE_PROC_DOMAIN_DETACH_DEVICE_FLAGS = 161,
+    /* @generate: both
+     * @acl: connect:read
+     */
     REMOTE_PROC_CONNECT_BASELINE_CPU = 162,
+    /* @generate: both
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_GET_JOB_INFO = 163,
+    /* @generate: both
+     * @acl: domain:write
+     */
     REMOTE_PROC_DOMAIN_ABORT_JOB = 164,
+    /* @generate: both
+     * @acl: storage_vol:format
+     */
     REMOTE_PROC_STORAGE_VOL_WIPE = 165,
+    /* @generate: both
+     * @acl: domain:migrate
+     */
     REMOTE_PROC_DOMAIN_MIGRATE_SET_MAX_DOWNTIME = 166,
+    /* @generate: none
+     * @priority: high
+     * @acl: connect:search_domains
+     * @aclfilter: domain:getattr
+     */
     REMOTE_PROC_CONNECT_DOMAIN_EVENT_REGISTER_ANY = 167,
+    /* @generate: none
+     * @priority: high
+     * @acl: connect:read
+     */
     REMOTE_PROC_CONNECT_DOMAIN_EVENT_DEREGISTER_ANY = 168,
+    /* @generate: both
+     * @acl: none
+     */
     REMOTE_PROC_DOMAIN_EVENT_REBOOT = 169,
+    /* @generate: both
+     * @acl: none
+     */
     REMOTE_PROC_DOMAIN_EVENT_RTC_CHANGE = 170,
+    /* @generate: both
+     * @acl: none
+     */
     REMOTE_PROC_DOMAIN_EVENT_WATCHDOG = 171,
+    /* @generate: both
+     * @acl: none
+     */
     REMOTE_PROC_DOMAIN_EVENT_IO_ERROR = 172,
+    /* @generate: both
+     * @acl: none
+     */
     REMOTE_PROC_DOMAIN_EVENT_GRAPHICS = 173,
+    /* @generate: both
+     * @acl: domain:write
+     * @acl: domain:save:!VIR_DOMAIN_AFFECT_CONFIG|VIR_DOMAIN_AFFECT_LIVE
+     * @acl: domain:save:VIR_DOMAIN_AFFECT_CONFIG
+     */
     REMOTE_PROC_DOMAIN_UPDATE_DEVICE_FLAGS = 174,
+    /* @generate: both
+     * @priority: high
+     * @acl: nwfilter:getattr
+     */
     REMOTE_PROC_NWFILTER_LOOKUP_BY_NAME = 175,
+    /* @generate: both
+     * @priority: high
+     * @acl: nwfilter:getattr
+     */
     REMOTE_PROC_NWFILTER_LOOKUP_BY_UUID = 176,
+    /* @generate: both
+     * @priority: high
+     * @acl: nwfilter:read
+     */
     REMOTE_PROC_NWFILTER_GET_XML_DESC = 177,
+    /* @generate: both
+     * @priority: high
+     * @acl: connect:search_nwfilters
+     * @aclfilter: nwfilter:getattr
+     */
     REMOTE_PROC_CONNECT_NUM_OF_NWFILTERS = 178,
+    /* @generate: both
+     * @priority: high
+     * @acl: connect:search_nwfilters
+     * @aclfilter: nwfilter:getattr
+     */
     REMOTE_PROC_CONNECT_LIST_NWFILTERS = 179,
+    /* @generate: both
+     * @priority: high
+     * @acl: nwfilter:write
+     * @acl: nwfilter:save
+     */
     REMOTE_PROC_NWFILTER_DEFINE_XML = 180,
+    /* @generate: both
+     * @priority: high
+     * @acl: nwfilter:delete
+     */
     REMOTE_PROC_NWFILTER_UNDEFINE = 181,
+    /* @generate: both
+     * @acl: domain:hibernate
+     */
     REMOTE_PROC_DOMAIN_MANAGED_SAVE = 182,
+    /* @generate: both
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_HAS_MANAGED_SAVE_IMAGE = 183,
+    /* @generate: both
+     * @acl: domain:hibernate
+     */
     REMOTE_PROC_DOMAIN_MANAGED_SAVE_REMOVE = 184,
+    /* @generate: both
+     * @acl: domain:snapshot
+     * @acl: domain:fs_freeze:VIR_DOMAIN_SNAPSHOT_CREATE_QUIESCE
+     */
     REMOTE_PROC_DOMAIN_SNAPSHOT_CREATE_XML = 185,
+    /* @generate: both
+     * @priority: high
+     * @acl: domain:read
+     * @acl: domain:read_secure:VIR_DOMAIN_SNAPSHOT_XML_SECURE
+     */
     REMOTE_PROC_DOMAIN_SNAPSHOT_GET_XML_DESC = 186,
+    /* @generate: both
+     * @priority: high
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_SNAPSHOT_NUM = 187,
+    /* @generate: both
+     * @priority: high
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_NAMES = 188,
+    /* @generate: both
+     * @priority: high
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_SNAPSHOT_LOOKUP_BY_NAME = 189,
+    /* @generate: both
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_HAS_CURRENT_SNAPSHOT = 190,
+    /* @generate: both
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_SNAPSHOT_CURRENT = 191,
+    /* @generate: both
+     * @acl: domain:snapshot
+     */
     REMOTE_PROC_DOMAIN_REVERT_TO_SNAPSHOT = 192,
+    /* @generate: both
+     * @acl: domain:snapshot
+     */
     REMOTE_PROC_DOMAIN_SNAPSHOT_DELETE = 193,
+    /* @generate: both
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_GET_BLOCK_INFO = 194,
+    /* @generate: both
+     * @acl: none
+     */
     REMOTE_PROC_DOMAIN_EVENT_IO_ERROR_REASON = 195,
+    /* @generate: both
+     * @acl: domain:start
+     */
     REMOTE_PROC_DOMAIN_CREATE_WITH_FLAGS = 196,
+    /* @generate: both
+     * @acl: domain:write
+     * @acl: domain:save:!VIR_DOMAIN_AFFECT_CONFIG|VIR_DOMAIN_AFFECT_LIVE
+     * @acl: domain:save:VIR_DOMAIN_AFFECT_CONFIG
+     */
     REMOTE_PROC_DOMAIN_SET_MEMORY_PARAMETERS = 197,
+    /* @generate: none
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_GET_MEMORY_PARAMETERS = 198,
+    /* @generate: both
+     * @acl: domain:write
+     * @acl: domain:save:!VIR_DOMAIN_AFFECT_CONFIG|VIR_DOMAIN_AFFECT_LIVE
+     * @acl: domain:save:VIR_DOMAIN_AFFECT_CONFIG
+     * @acl: domain:write:VIR_DOMAIN_VCPU_GUEST
+     */
     REMOTE_PROC_DOMAIN_SET_VCPUS_FLAGS = 199,
+    /* @generate: both
+     * @acl: domain:read
+     * @acl: domain:write:VIR_DOMAIN_VCPU_GUEST
+     */
     REMOTE_PROC_DOMAIN_GET_VCPUS_FLAGS = 200,
+    /* @generate: both
+     * @readstream: 2
+     * @acl: domain:open_device
+     */
     REMOTE_PROC_DOMAIN_OPEN_CONSOLE = 201,
+    /* @generate: both
+     * @priority: high
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_IS_UPDATED = 202,
+    /* @generate: both
+     * @priority: high
+     * @acl: connect:read
+     */
     REMOTE_PROC_CONNECT_GET_SYSINFO = 203,
+    /* @generate: both
+     * @acl: domain:write
+     * @acl: domain:save:!VIR_DOMAIN_AFFECT_CONFIG|VIR_DOMAIN_AFFECT_LIVE
+     * @acl: domain:save:VIR_DOMAIN_AFFECT_CONFIG
+     */
     REMOTE_PROC_DOMAIN_SET_MEMORY_FLAGS = 204,
+    /* @generate: both
+     * @acl: domain:write
+     * @acl: domain:save:!VIR_DOMAIN_AFFECT_CONFIG|VIR_DOMAIN_AFFECT_LIVE
+     * @acl: domain:save:VIR_DOMAIN_AFFECT_CONFIG
+     */
     REMOTE_PROC_DOMAIN_SET_BLKIO_PARAMETERS = 205,
+    /* @generate: none
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_GET_BLKIO_PARAMETERS = 206,
+    /* @generate: both
+     * @acl: domain:migrate
+     */
     REMOTE_PROC_DOMAIN_MIGRATE_SET_MAX_SPEED = 207,
+    /* @generate: both
+     * @writestream: 1
+     * @sparseflag: VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM
+     * @acl: storage_vol:data_write
+     */
     REMOTE_PROC_STORAGE_VOL_UPLOAD = 208,
+    /* @generate: both
+     * @readstream: 1
+     * @sparseflag: VIR_STORAGE_VOL_DOWNLOAD_SPARSE_STREAM
+     * @acl: storage_vol:data_read
+     */
     REMOTE_PROC_STORAGE_VOL_DOWNLOAD = 209,
+    /* @generate: both
+     * @acl: domain:inject_nmi
+     */
     REMOTE_PROC_DOMAIN_INJECT_NMI = 210,
+    /* @generate: both
+     * @readstream: 1
+     * @acl: domain:screenshot
+     */
     REMOTE_PROC_DOMAIN_SCREENSHOT = 211,
+    /* @generate: none
+     * @priority: high
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_GET_STATE = 212,
+    /* @generate: none
+     * @acl: domain:migrate
+     */
     REMOTE_PROC_DOMAIN_MIGRATE_BEGIN3 = 213,
+    /* @generate: none
+     * @acl: domain:migrate
+     * @acl: domain:start
+     * @acl: domain:write
+     */
     REMOTE_PROC_DOMAIN_MIGRATE_PREPARE3 = 214,
+    /* @generate: server
+     * @writestream: 1
+     * @acl: domain:migrate
+     * @acl: domain:start
+     * @acl: domain:write
+     */
     REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL3 = 215,
+    /* @generate: none
+     * @acl: domain:migrate
+     */
     REMOTE_PROC_DOMAIN_MIGRATE_PERFORM3 = 216,
+    /* @generate: none
+     * @acl: domain:migrate
+     */
     REMOTE_PROC_DOMAIN_MIGRATE_FINISH3 = 217,
+    /* @generate: none
+     * @acl: domain:migrate
+     */
     REMOTE_PROC_DOMAIN_MIGRATE_CONFIRM3 = 218,
+    /* @generate: both
+     * @acl: domain:write
+     * @acl: domain:save:!VIR_DOMAIN_AFFECT_CONFIG|VIR_DOMAIN_AFFECT_LIVE
+     * @acl: domain:save:VIR_DOMAIN_AFFECT_CONFIG
+     */
     REMOTE_PROC_DOMAIN_SET_SCHEDULER_PARAMETERS_FLAGS = 219,
+    /* @generate: both
+     * @acl: connect:interface_transaction
+     */
     REMOTE_PROC_INTERFACE_CHANGE_BEGIN = 220,
+    /* @generate: both
+     * @acl: connect:interface_transaction
+     */
     REMOTE_PROC_INTERFACE_CHANGE_COMMIT = 221,
+    /* @generate: both
+     * @acl: connect:interface_transaction
+     */
     REMOTE_PROC_INTERFACE_CHANGE_ROLLBACK = 222,
+    /* @generate: client
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_GET_SCHEDULER_PARAMETERS_FLAGS = 223,
+    /* @generate: none
+     * @acl: none
+     */
     REMOTE_PROC_DOMAIN_EVENT_CONTROL_ERROR = 224,
+    /* @generate: both
+     * @acl: domain:write
+     * @acl: domain:save:!VIR_DOMAIN_AFFECT_CONFIG|VIR_DOMAIN_AFFECT_LIVE
+     * @acl: domain:save:VIR_DOMAIN_AFFECT_CONFIG
+     */
     REMOTE_PROC_DOMAIN_PIN_VCPU_FLAGS = 225,
+    /* @generate: both
+     * @acl: domain:send_input
+     */
     REMOTE_PROC_DOMAIN_SEND_KEY = 226,
+    /* @generate: none
+     * @priority: high
+     * @acl: connect:read
+     */
     REMOTE_PROC_NODE_GET_CPU_STATS = 227,
+    /* @generate: none
+     * @priority: high
+     * @acl: connect:read
+     */
     REMOTE_PROC_NODE_GET_MEMORY_STATS = 228,
+    /* @generate: both
+     * @priority: high
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_GET_CONTROL_INFO = 229,
+    /* @generate: none
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_GET_VCPU_PIN_INFO = 230,
+    /* @generate: both
+     * @priority: high
+     * @acl: domain:delete
+     */
     REMOTE_PROC_DOMAIN_UNDEFINE_FLAGS = 231,
+    /* @generate: both
+     * @acl: domain:hibernate
+     */
     REMOTE_PROC_DOMAIN_SAVE_FLAGS = 232,
+    /* @generate: both
+     * @acl: domain:start
+     * @acl: domain:write
+     */
     REMOTE_PROC_DOMAIN_RESTORE_FLAGS = 233,
+    /* @generate: both
+     * @priority: high
+     * @acl: domain:stop
+     */
     REMOTE_PROC_DOMAIN_DESTROY_FLAGS = 234,
+    /* @generate: both
+     * @priority: high
+     * @acl: domain:write
+     */
     REMOTE_PROC_DOMAIN_SAVE_IMAGE_GET_XML_DESC = 235,
+    /* @generate: both
+     * @priority: high
+     * @acl: domain:write
+     * @acl: domain:hibernate
+     */
     REMOTE_PROC_DOMAIN_SAVE_IMAGE_DEFINE_XML = 236,
+    /* @generate: both
+     * @acl: domain:write
+     */
     REMOTE_PROC_DOMAIN_BLOCK_JOB_ABORT = 237,
+    /* @generate: none
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_GET_BLOCK_JOB_INFO = 238,
+    /* @generate: both
+     * @acl: domain:write
+     */
     REMOTE_PROC_DOMAIN_BLOCK_JOB_SET_SPEED = 239,
+    /* @generate: both
+     * @acl: domain:block_write
+     */
     REMOTE_PROC_DOMAIN_BLOCK_PULL = 240,
+    /* @generate: none
+     * @acl: none
+     */
     REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB = 241,
+    /* @generate: both
+     * @acl: domain:migrate
+     */
     REMOTE_PROC_DOMAIN_MIGRATE_GET_MAX_SPEED = 242,
+    /* @generate: none
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_BLOCK_STATS_FLAGS = 243,
+    /* @generate: both
+     * @priority: high
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_SNAPSHOT_GET_PARENT = 244,
+    /* @generate: both
+     * @acl: domain:reset
+     */
     REMOTE_PROC_DOMAIN_RESET = 245,
+    /* @generate: both
+     * @priority: high
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_SNAPSHOT_NUM_CHILDREN = 246,
+    /* @generate: both
+     * @priority: high
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_CHILDREN_NAMES = 247,
+    /* @generate: none
+     * @acl: none
+     */
     REMOTE_PROC_DOMAIN_EVENT_DISK_CHANGE = 248,
+    /* @generate: none
+     * @acl: domain:open_graphics
+     */
     REMOTE_PROC_DOMAIN_OPEN_GRAPHICS = 249,
+    /* @generate: both
+     * @acl: connect:pm_control
+     */
     REMOTE_PROC_NODE_SUSPEND_FOR_DURATION = 250,
+    /* @generate: both
+     * @acl: domain:block_write
+     */
     REMOTE_PROC_DOMAIN_BLOCK_RESIZE = 251,
+    /* @generate: both
+     * @acl: domain:write
+     * @acl: domain:save:!VIR_DOMAIN_AFFECT_CONFIG|VIR_DOMAIN_AFFECT_LIVE
+     * @acl: domain:save:VIR_DOMAIN_AFFECT_CONFIG
+     */
     REMOTE_PROC_DOMAIN_SET_BLOCK_IO_TUNE = 252,
+    /* @generate: none
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_GET_BLOCK_IO_TUNE = 253,
+    /* @generate: both
+     * @acl: domain:write
+     * @acl: domain:save:!VIR_DOMAIN_AFFECT_CONFIG|VIR_DOMAIN_AFFECT_LIVE
+     * @acl: domain:save:VIR_DOMAIN_AFFECT_CONFIG
+     */
     REMOTE_PROC_DOMAIN_SET_NUMA_PARAMETERS = 254,
+    /* @generate: none
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_GET_NUMA_PARAMETERS = 255,
+    /* @generate: both
+     * @acl: domain:write
+     * @acl: domain:save:!VIR_DOMAIN_AFFECT_CONFIG|VIR_DOMAIN_AFFECT_LIVE
+     * @acl: domain:save:VIR_DOMAIN_AFFECT_CONFIG
+     */
     REMOTE_PROC_DOMAIN_SET_INTERFACE_PARAMETERS = 256,
+    /* @generate: none
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_GET_INTERFACE_PARAMETERS = 257,
+    /* @generate: both
+     * @acl: domain:init_control
+     * @acl: domain:write:VIR_DOMAIN_SHUTDOWN_GUEST_AGENT
+     */
     REMOTE_PROC_DOMAIN_SHUTDOWN_FLAGS = 258,
+    /* @generate: both
+     * @acl: storage_vol:format
+     */
     REMOTE_PROC_STORAGE_VOL_WIPE_PATTERN = 259,
+    /* @generate: both
+     * @acl: storage_vol:resize
+     */
     REMOTE_PROC_STORAGE_VOL_RESIZE = 260,
+    /* @generate: both
+     * @acl: domain:pm_control
+     */
     REMOTE_PROC_DOMAIN_PM_SUSPEND_FOR_DURATION = 261,
+    /* @generate: none
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_GET_CPU_STATS = 262,
+    /* @generate: none
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_GET_DISK_ERRORS = 263,
+    /* @generate: both
+     * @acl: domain:write
+     * @acl: domain:save:!VIR_DOMAIN_AFFECT_CONFIG|VIR_DOMAIN_AFFECT_LIVE
+     * @acl: domain:save:VIR_DOMAIN_AFFECT_CONFIG
+     */
     REMOTE_PROC_DOMAIN_SET_METADATA = 264,
+    /* @generate: both
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_GET_METADATA = 265,
+    /* @generate: both
+     * @acl: domain:block_write
+     */
     REMOTE_PROC_DOMAIN_BLOCK_REBASE = 266,
+    /* @generate: both
+     * @acl: domain:pm_control
+     */
     REMOTE_PROC_DOMAIN_PM_WAKEUP = 267,
+    /* @generate: both
+     * @acl: none
+     */
     REMOTE_PROC_DOMAIN_EVENT_TRAY_CHANGE = 268,
+    /* @generate: both
+     * @acl: none
+     */
     REMOTE_PROC_DOMAIN_EVENT_PMWAKEUP = 269,
+    /* @generate: both
+     * @acl: none
+     */
     REMOTE_PROC_DOMAIN_EVENT_PMSUSPEND = 270,
+    /* @generate: both
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_SNAPSHOT_IS_CURRENT = 271,
+    /* @generate: both
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_SNAPSHOT_HAS_METADATA = 272,
+    /* @generate: both
+     * @priority: high
+     * @acl: connect:search_domains
+     * @aclfilter: domain:getattr
+     */
     REMOTE_PROC_CONNECT_LIST_ALL_DOMAINS = 273,
+    /* @generate: both
+     * @priority: high
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_LIST_ALL_SNAPSHOTS = 274,
+    /* @generate: both
+     * @priority: high
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_ALL_CHILDREN = 275,
+    /* @generate: both
+     * @acl: none
+     */
     REMOTE_PROC_DOMAIN_EVENT_BALLOON_CHANGE = 276,
+    /* @generate: both
+     * @acl: domain:write
+     */
     REMOTE_PROC_DOMAIN_GET_HOSTNAME = 277,
+    /* @generate: none
+     * @priority: high
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_GET_SECURITY_LABEL_LIST = 278,
+    /* @generate: none
+     * @acl: domain:write
+     * @acl: domain:save:!VIR_DOMAIN_AFFECT_CONFIG|VIR_DOMAIN_AFFECT_LIVE
+     * @acl: domain:save:VIR_DOMAIN_AFFECT_CONFIG
+     */
     REMOTE_PROC_DOMAIN_PIN_EMULATOR = 279,
+    /* @generate: none
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_GET_EMULATOR_PIN_INFO = 280,
+    /* @generate: both
+     * @priority: high
+     * @acl: connect:search_storage_pools
+     * @aclfilter: storage_pool:getattr
+     */
     REMOTE_PROC_CONNECT_LIST_ALL_STORAGE_POOLS = 281,
+    /* @generate: both
+     * @priority: high
+     * @acl: storage_pool:search_storage_vols
+     * @aclfilter: storage_vol:getattr
+     */
     REMOTE_PROC_STORAGE_POOL_LIST_ALL_VOLUMES = 282,
+    /* @generate: both
+     * @priority: high
+     * @acl: connect:search_networks
+     * @aclfilter: network:getattr
+     */
     REMOTE_PROC_CONNECT_LIST_ALL_NETWORKS = 283,
+    /* @generate: both
+     * @priority: high
+     * @acl: connect:search_interfaces
+     * @aclfilter: interface:getattr
+     */
     REMOTE_PROC_CONNECT_LIST_ALL_INTERFACES = 284,
+    /* @generate: both
+     * @priority: high
+     * @acl: connect:search_node_devices
+     * @aclfilter: node_device:getattr
+     */
     REMOTE_PROC_CONNECT_LIST_ALL_NODE_DEVICES = 285,
+    /* @generate: both
+     * @priority: high
+     * @acl: connect:search_nwfilters
+     * @aclfilter: nwfilter:getattr
+     */
     REMOTE_PROC_CONNECT_LIST_ALL_NWFILTERS = 286,
+    /* @generate: both
+     * @priority: high
+     * @acl: connect:search_secrets
+     * @aclfilter: secret:getattr
+     */
     REMOTE_PROC_CONNECT_LIST_ALL_SECRETS = 287,
+    /* @generate: both
+     * @acl: connect:write
+     */
     REMOTE_PROC_NODE_SET_MEMORY_PARAMETERS = 288,
+    /* @generate: none
+     * @acl: connect:read
+     */
     REMOTE_PROC_NODE_GET_MEMORY_PARAMETERS = 289,
+    /* @generate: both
+     * @acl: domain:block_write
+     */
     REMOTE_PROC_DOMAIN_BLOCK_COMMIT = 290,
+    /* @generate: both
+     * @priority: high
+     * @acl: network:write
+     * @acl: network:save:!VIR_NETWORK_UPDATE_AFFECT_CONFIG|VIR_NETWORK_UPDATE_AFFECT_LIVE
+     * @acl: network:save:VIR_NETWORK_UPDATE_AFFECT_CONFIG
+     */
     REMOTE_PROC_NETWORK_UPDATE = 291,
+    /* @generate: both
+     * @acl: none
+     */
     REMOTE_PROC_DOMAIN_EVENT_PMSUSPEND_DISK = 292,
+    /* @generate: none
+     * @acl: connect:read
+     */
     REMOTE_PROC_NODE_GET_CPU_MAP = 293,
+    /* @generate: both
+     * @acl: domain:fs_trim
+     */
     REMOTE_PROC_DOMAIN_FSTRIM = 294,
+    /* @generate: both
+     * @acl: domain:send_signal
+     */
     REMOTE_PROC_DOMAIN_SEND_PROCESS_SIGNAL = 295,
+    /* @generate: both
+     * @readstream: 2
+     * @acl: domain:open_device
+     */
     REMOTE_PROC_DOMAIN_OPEN_CHANNEL = 296,
+    /* @generate: both
+     * @priority: high
+     * @acl: node_device:getattr
+     */
     REMOTE_PROC_NODE_DEVICE_LOOKUP_SCSI_HOST_BY_WWN = 297,
+    /* @generate: none
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_GET_JOB_STATS = 298,
+    /* @generate: both
+     * @acl: domain:migrate
+     */
     REMOTE_PROC_DOMAIN_MIGRATE_GET_COMPRESSION_CACHE = 299,
+    /* @generate: both
+     * @acl: domain:migrate
+     */
     REMOTE_PROC_DOMAIN_MIGRATE_SET_COMPRESSION_CACHE = 300,
+    /* @generate: server
+     * @acl: node_device:detach
+     */
     REMOTE_PROC_NODE_DEVICE_DETACH_FLAGS = 301,
+    /* @generate: none
+     * @acl: domain:migrate
+     */
     REMOTE_PROC_DOMAIN_MIGRATE_BEGIN3_PARAMS = 302,
+    /* @generate: none
+     * @acl: domain:migrate
+     * @acl: domain:start
+     * @acl: domain:write
+     */
     REMOTE_PROC_DOMAIN_MIGRATE_PREPARE3_PARAMS = 303,
+    /* @generate: none
+     * @acl: domain:migrate
+     * @acl: domain:start
+     * @acl: domain:write
+     */
     REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL3_PARAMS = 304,
+    /* @generate: none
+     * @acl: domain:migrate
+     */
     REMOTE_PROC_DOMAIN_MIGRATE_PERFORM3_PARAMS = 305,
+    /* @generate: none
+     * @acl: domain:migrate
+     */
     REMOTE_PROC_DOMAIN_MIGRATE_FINISH3_PARAMS = 306,
+    /* @generate: none
+     * @acl: domain:migrate
+     */
     REMOTE_PROC_DOMAIN_MIGRATE_CONFIRM3_PARAMS = 307,
+    /* @generate: both
+     * @acl: domain:write
+     * @acl: domain:save:!VIR_DOMAIN_AFFECT_CONFIG|VIR_DOMAIN_AFFECT_LIVE
+     * @acl: domain:save:VIR_DOMAIN_AFFECT_CONFIG
+     */
     REMOTE_PROC_DOMAIN_SET_MEMORY_STATS_PERIOD = 308,
+    /* @generate: none
+     * @acl: domain:write
+     * @acl: domain:start
+     */
     REMOTE_PROC_DOMAIN_CREATE_XML_WITH_FILES = 309,
+    /* @generate: none
+     * @acl: domain:start
+     */
     REMOTE_PROC_DOMAIN_CREATE_WITH_FILES = 310,
+    /* @generate: both
+     * @acl: none
+     */
     REMOTE_PROC_DOMAIN_EVENT_DEVICE_REMOVED = 311,
+    /* @generate: none
+     * @acl: connect:read
+     */
     REMOTE_PROC_CONNECT_GET_CPU_MODEL_NAMES = 312,
+    /* @generate: none
+     * @priority: high
+     * @acl: connect:search_networks
+     * @aclfilter: network:getattr
+     */
     REMOTE_PROC_CONNECT_NETWORK_EVENT_REGISTER_ANY = 313,
+    /* @generate: none
+     * @priority: high
+     * @acl: connect:read
+     */
     REMOTE_PROC_CONNECT_NETWORK_EVENT_DEREGISTER_ANY = 314,
+    /* @generate: both
+     * @acl: none
+     */
     REMOTE_PROC_NETWORK_EVENT_LIFECYCLE = 315,
+    /* @generate: none
+     * @priority: high
+     * @acl: connect:search_domains
+     * @aclfilter: domain:getattr
+     */
     REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY = 316,
+    /* @generate: none
+     * @priority: high
+     * @acl: connect:read
+     */
     REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY = 317,
+    /* @generate: both
+     * @acl: none
+     */
     REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE = 318,
+    /* @generate: both
+     * @acl: none
+     */
     REMOTE_PROC_DOMAIN_EVENT_CALLBACK_REBOOT = 319,
+    /* @generate: both
+     * @acl: none
+     */
     REMOTE_PROC_DOMAIN_EVENT_CALLBACK_RTC_CHANGE = 320,
+    /* @generate: both
+     * @acl: none
+     */
     REMOTE_PROC_DOMAIN_EVENT_CALLBACK_WATCHDOG = 321,
+    /* @generate: both
+     * @acl: none
+     */
     REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR = 322,
+    /* @generate: both
+     * @acl: none
+     */
     REMOTE_PROC_DOMAIN_EVENT_CALLBACK_GRAPHICS = 323,
+    /* @generate: both
+     * @acl: none
+     */
     REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR_REASON = 324,
+    /* @generate: both
+     * @acl: none
+     */
     REMOTE_PROC_DOMAIN_EVENT_CALLBACK_CONTROL_ERROR = 325,
+    /* @generate: both
+     * @acl: none
+     */
     REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BLOCK_JOB = 326,
+    /* @generate: both
+     * @acl: none
+     */
     REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DISK_CHANGE = 327,
+    /* @generate: both
+     * @acl: none
+     */
     REMOTE_PROC_DOMAIN_EVENT_CALLBACK_TRAY_CHANGE = 328,
+    /* @generate: both
+     * @acl: none
+     */
     REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMWAKEUP = 329,
+    /* @generate: both
+     * @acl: none
+     */
     REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND = 330,
+    /* @generate: both
+     * @acl: none
+     */
     REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BALLOON_CHANGE = 331,
+    /* @generate: both
+     * @acl: none
+     */
     REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND_DISK = 332,
+    /* @generate: both
+     * @acl: none
+     */
     REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED = 333,
+    /* @generate: both
+     * @acl: domain:core_dump
+     */
     REMOTE_PROC_DOMAIN_CORE_DUMP_WITH_FORMAT = 334,
+    /* @generate: both
+     * @acl: domain:fs_freeze
+     */
     REMOTE_PROC_DOMAIN_FSFREEZE = 335,
+    /* @generate: both
+     * @acl: domain:fs_freeze
+     */
     REMOTE_PROC_DOMAIN_FSTHAW = 336,
+    /* @generate: none
+     * @acl: domain:write
+     */
     REMOTE_PROC_DOMAIN_GET_TIME = 337,
+    /* @generate: both
+     * @acl: domain:set_time
+     */
     REMOTE_PROC_DOMAIN_SET_TIME = 338,
+    /* @generate: none
+     * @acl: none
+     */
     REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB_2 = 339,
+    /* @generate: none
+     * @priority: high
+     * @acl: connect:read
+     */
     REMOTE_PROC_NODE_GET_FREE_PAGES = 340,
+    /* @generate: none
+     * @acl: network:read
+     */
     REMOTE_PROC_NETWORK_GET_DHCP_LEASES = 341,
+    /* @generate: both
+     * @acl: connect:write
+     */
     REMOTE_PROC_CONNECT_GET_DOMAIN_CAPABILITIES = 342,
+    /* @generate: none
+     * @acl: domain:open_graphics
+     */
     REMOTE_PROC_DOMAIN_OPEN_GRAPHICS_FD = 343,
+    /* @generate: none
+     * @acl: connect:search_domains
+     * @aclfilter: domain:read
+     */
     REMOTE_PROC_CONNECT_GET_ALL_DOMAIN_STATS = 344,
+    /* @generate: both
+     * @acl: domain:block_write
+     */
     REMOTE_PROC_DOMAIN_BLOCK_COPY = 345,
+    /* @generate: both
+     * @acl: none
+     */
     REMOTE_PROC_DOMAIN_EVENT_CALLBACK_TUNABLE = 346,
+    /* @generate: none
+     * @acl: connect:write
+     */
     REMOTE_PROC_NODE_ALLOC_PAGES = 347,
+    /* @generate: both
+     * @acl: none
+     */
     REMOTE_PROC_DOMAIN_EVENT_CALLBACK_AGENT_LIFECYCLE = 348,
+    /* @generate: none
+     * @acl: domain:fs_freeze
+     */
     REMOTE_PROC_DOMAIN_GET_FSINFO = 349,
+    /* @priority: high
+     * @generate: both
+     * @acl: domain:write
+     * @acl: domain:save
+     */
     REMOTE_PROC_DOMAIN_DEFINE_XML_FLAGS = 350,
+    /* @generate: none
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_GET_IOTHREAD_INFO = 351,
+    /* @generate: both
+     * @acl: domain:write
+     * @acl: domain:save:!VIR_DOMAIN_AFFECT_CONFIG|VIR_DOMAIN_AFFECT_LIVE
+     * @acl: domain:save:VIR_DOMAIN_AFFECT_CONFIG
+     */
     REMOTE_PROC_DOMAIN_PIN_IOTHREAD = 352,
+    /* @generate: none
+     * @acl: domain:read
+     * @acl: domain:write::source:VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_AGENT
+     */
     REMOTE_PROC_DOMAIN_INTERFACE_ADDRESSES = 353,
+    /* @generate: both
+     * @acl: none
+     */
     REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_ADDED = 354,
+    /* @generate:both
+     * @acl: domain:write
+     * @acl: domain:save:!VIR_DOMAIN_AFFECT_CONFIG|VIR_DOMAIN_AFFECT_LIVE
+     * @acl: domain:save:VIR_DOMAIN_AFFECT_CONFIG
+     */
     REMOTE_PROC_DOMAIN_ADD_IOTHREAD = 355,
+    /* @generate:both
+     * @acl: domain:write
+     * @acl: domain:save:!VIR_DOMAIN_AFFECT_CONFIG|VIR_DOMAIN_AFFECT_LIVE
+     * @acl: domain:save:VIR_DOMAIN_AFFECT_CONFIG
+     */
     REMOTE_PROC_DOMAIN_DEL_IOTHREAD = 356,
+    /* @generate:both
+     * @acl: domain:set_password
+     */
     REMOTE_PROC_DOMAIN_SET_USER_PASSWORD = 357,
+    /* @generate: server
+     * @acl: domain:write
+     * @acl: domain:save
+     */
     REMOTE_PROC_DOMAIN_RENAME = 358,
+    /* @generate: both
+     * @acl: none
+     */
     REMOTE_PROC_DOMAIN_EVENT_CALLBACK_MIGRATION_ITERATION = 359,
+    /* @generate: none
+     * @priority: high
+     * @acl: connect:getattr
+     */
     REMOTE_PROC_CONNECT_REGISTER_CLOSE_CALLBACK = 360,
+    /* @generate: none
+     * @priority: high
+     * @acl: connect:getattr
+     */
     REMOTE_PROC_CONNECT_UNREGISTER_CLOSE_CALLBACK = 361,
+    /* @generate: none
+     * @acl: none
+     */
     REMOTE_PROC_CONNECT_EVENT_CONNECTION_CLOSED = 362,
+    /* @generate: both
+     * @acl: none
+     */
     REMOTE_PROC_DOMAIN_EVENT_CALLBACK_JOB_COMPLETED = 363,
+    /* @generate: both
+     * @acl: domain:migrate
+     */
     REMOTE_PROC_DOMAIN_MIGRATE_START_POST_COPY = 364,
+    /* @generate: none
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_GET_PERF_EVENTS = 365,
+    /* @generate: both
+     * @acl: domain:write
+     */
     REMOTE_PROC_DOMAIN_SET_PERF_EVENTS = 366,
+    /* @generate: both
+     * @acl: none
+     */
     REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVAL_FAILED = 367,
+    /* @generate: none
+     * @priority: high
+     * @acl: connect:search_storage_pools
+     * @aclfilter: storage_pool:getattr
+     */
     REMOTE_PROC_CONNECT_STORAGE_POOL_EVENT_REGISTER_ANY = 368,
+    /* @generate: none
+     * @priority: high
+     * @acl: connect:read
+     */
     REMOTE_PROC_CONNECT_STORAGE_POOL_EVENT_DEREGISTER_ANY = 369,
+    /* @generate: both
+     * @acl: none
+     */
     REMOTE_PROC_STORAGE_POOL_EVENT_LIFECYCLE = 370,
+    /* @generate: both
+     * @acl: domain:write
+     */
     REMOTE_PROC_DOMAIN_GET_GUEST_VCPUS = 371,
+    /* @generate: both
+     * @acl: domain:write
+     */
     REMOTE_PROC_DOMAIN_SET_GUEST_VCPUS = 372,
+    /* @generate: both
+     * @acl: none
+     */
     REMOTE_PROC_STORAGE_POOL_EVENT_REFRESH = 373,
+    /* @generate: none
+     * @priority: high
+     * @acl: connect:search_node_devices
+     * @aclfilter: node_device:getattr
+     */
     REMOTE_PROC_CONNECT_NODE_DEVICE_EVENT_REGISTER_ANY = 374,
+    /* @generate: none
+     * @priority: high
+     * @acl: connect:read
+     */
     REMOTE_PROC_CONNECT_NODE_DEVICE_EVENT_DEREGISTER_ANY = 375,
+    /* @generate: both
+     * @acl: none
+     */
     REMOTE_PROC_NODE_DEVICE_EVENT_LIFECYCLE = 376,
+    /* @generate: both
+     * @acl: none
+     */
     REMOTE_PROC_NODE_DEVICE_EVENT_UPDATE = 377,
+    /* @generate: server
+     * @priority: high
+     * @acl: storage_vol:read
+     */
     REMOTE_PROC_STORAGE_VOL_GET_INFO_FLAGS = 378,
+    /* @generate: both
+     * @acl: none
+     */
     REMOTE_PROC_DOMAIN_EVENT_CALLBACK_METADATA_CHANGE = 379,
+    /* @generate: none
+     * @priority: high
+     * @acl: connect:search_secrets
+     * @aclfilter: secret:getattr
+     */
     REMOTE_PROC_CONNECT_SECRET_EVENT_REGISTER_ANY = 380,
+    /* @generate: none
+     * @priority: high
+     * @acl: connect:read
+     */
     REMOTE_PROC_CONNECT_SECRET_EVENT_DEREGISTER_ANY = 381,
+    /* @generate: both
+     * @acl: none
+     */
     REMOTE_PROC_SECRET_EVENT_LIFECYCLE = 382,
+    /* @generate: both
+     * @acl: none
+     */
     REMOTE_PROC_SECRET_EVENT_VALUE_CHANGED = 383,
+    /* @generate: both
+     * @acl: domain:write
+     * @acl: domain:save:!VIR_DOMAIN_AFFECT_CONFIG|VIR_DOMAIN_AFFECT_LIVE
+     * @acl: domain:save:VIR_DOMAIN_AFFECT_CONFIG
+     */
     REMOTE_PROC_DOMAIN_SET_VCPU = 384,
+    /* @generate: both
+     * @acl: none
+     */
     REMOTE_PROC_DOMAIN_EVENT_BLOCK_THRESHOLD = 385,
+    /* @generate: both
+     * @acl: domain:write
+     */
     REMOTE_PROC_DOMAIN_SET_BLOCK_THRESHOLD = 386,
+    /* @generate: both
+     * @acl: domain:migrate
+     */
     REMOTE_PROC_DOMAIN_MIGRATE_GET_MAX_DOWNTIME = 387,
+    /* @generate: both
+     * @acl: domain:read
+     * @acl: domain:read_secure:VIR_DOMAIN_SAVE_IMAGE_XML_SECURE
+     */
     REMOTE_PROC_DOMAIN_MANAGED_SAVE_GET_XML_DESC = 388,
+    /* @generate: both
+     * @acl: domain:write
+     * @acl: domain:hibernate
+     */
     REMOTE_PROC_DOMAIN_MANAGED_SAVE_DEFINE_XML = 389,
+    /* @generate: both
+     * @acl: domain:write
+     */
     REMOTE_PROC_DOMAIN_SET_LIFECYCLE_ACTION = 390,
+    /* @generate: both
+     * @priority: high
+     * @acl: storage_pool:getattr
+     */
     REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_TARGET_PATH = 391,
+    /* @generate: both
+     * @acl: domain:write
+     * @acl: domain:save:!VIR_DOMAIN_AFFECT_CONFIG|VIR_DOMAIN_AFFECT_LIVE
+     * @acl: domain:save:VIR_DOMAIN_AFFECT_CONFIG
+     */
     REMOTE_PROC_DOMAIN_DETACH_DEVICE_ALIAS = 392,
+    /* @generate: both
+     * @acl: connect:write
+     */
     REMOTE_PROC_CONNECT_COMPARE_HYPERVISOR_CPU = 393,
+    /* @generate: both
+     * @acl: connect:write
+     */
     REMOTE_PROC_CONNECT_BASELINE_HYPERVISOR_CPU = 394,
+    /* @generate: none
+     * @acl: connect:read
+     */
     REMOTE_PROC_NODE_GET_SEV_INFO = 395,
+    /* @generate: none
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_GET_LAUNCH_SECURITY_INFO = 396,
+    /* @generate: both
+     * @priority: high
+     * @acl: nwfilter_binding:getattr
+     */
     REMOTE_PROC_NWFILTER_BINDING_LOOKUP_BY_PORT_DEV = 397,
+    /* @generate: both
+     * @priority: high
+     * @acl: nwfilter_binding:read
+     */
     REMOTE_PROC_NWFILTER_BINDING_GET_XML_DESC = 398,
+    /* @generate: both
+     * @priority: high
+     * @acl: nwfilter_binding:create
+     */
     REMOTE_PROC_NWFILTER_BINDING_CREATE_XML = 399,
+    /* @generate: both
+     * @priority: high
+     * @acl: nwfilter_binding:delete
+     */
     REMOTE_PROC_NWFILTER_BINDING_DELETE = 400,
+    /* @generate: both
+     * @priority: high
+     * @acl: connect:search_nwfilter_bindings
+     * @aclfilter: nwfilter_binding:getattr
+     */
     REMOTE_PROC_CONNECT_LIST_ALL_NWFILTER_BINDINGS = 401,
+    /* @generate: both
+     * @acl: domain:write
+     * @acl: domain:save:!VIR_DOMAIN_AFFECT_CONFIG|VIR_DOMAIN_AFFECT_LIVE
+     * @acl: domain:save:VIR_DOMAIN_AFFECT_CONFIG
+     */
     REMOTE_PROC_DOMAIN_SET_IOTHREAD_PARAMS = 402,
+    /* @generate: both
+     * @acl: connect:read
+     */
     REMOTE_PROC_CONNECT_GET_STORAGE_POOL_CAPABILITIES = 403,
+    /* @generate: both
+     * @priority: high
+     * @acl: network:search_ports
+     * @aclfilter: network_port:getattr
+     */
     REMOTE_PROC_NETWORK_LIST_ALL_PORTS = 404,
+    /* @generate: both
+     * @priority: high
+     * @acl: network_port:getattr
+     */
     REMOTE_PROC_NETWORK_PORT_LOOKUP_BY_UUID = 405,
+    /* @generate: both
+     * @acl: network_port:create
+     */
     REMOTE_PROC_NETWORK_PORT_CREATE_XML = 406,
+    /* @generate: none
+     * @acl: network_port:read
+     */
     REMOTE_PROC_NETWORK_PORT_GET_PARAMETERS = 407,
+    /* @generate: both
+     * @acl: network_port:write
+     */
     REMOTE_PROC_NETWORK_PORT_SET_PARAMETERS = 408,
+    /* @generate: both
+     * @acl: network_port:read
+     */
     REMOTE_PROC_NETWORK_PORT_GET_XML_DESC = 409,
+    /* @generate: both
+     * @acl: network_port:delete
+     */
     REMOTE_PROC_NETWORK_PORT_DELETE = 410,
+    /* @generate: both
+     * @acl: domain:checkpoint
+     * @acl: domain:fs_freeze:VIR_DOMAIN_CHECKPOINT_CREATE_QUIESCE
+     */
     REMOTE_PROC_DOMAIN_CHECKPOINT_CREATE_XML = 411,
+    /* @generate: both
+     * @acl: domain:read
+     * @acl: domain:read_secure:VIR_DOMAIN_CHECKPOINT_XML_SECURE
+     */
     REMOTE_PROC_DOMAIN_CHECKPOINT_GET_XML_DESC = 412,
+    /* @generate: both
+     * @priority: high
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_LIST_ALL_CHECKPOINTS = 413,
+    /* @generate: both
+     * @priority: high
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_CHECKPOINT_LIST_ALL_CHILDREN = 414,
+    /* @generate: both
+     * @priority: high
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_CHECKPOINT_LOOKUP_BY_NAME = 415,
+    /* @generate: both
+     * @priority: high
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_CHECKPOINT_GET_PARENT = 416,
+    /* @generate: both
+     * @acl: domain:checkpoint
+     */
     REMOTE_PROC_DOMAIN_CHECKPOINT_DELETE = 417,
+    /* @generate: none
+     * @acl: domain:write
+     */
     REMOTE_PROC_DOMAIN_GET_GUEST_INFO = 418,
+    /* @generate: client
+     * @acl: connect:write
+     */
     REMOTE_PROC_CONNECT_SET_IDENTITY = 419,
+    /* @generate: both
+     * @acl: domain:write
+     */
     REMOTE_PROC_DOMAIN_AGENT_SET_RESPONSE_TIMEOUT = 420,
+    /* @generate: both
+     * @acl: domain:checkpoint
+     * @acl: domain:block_write
+     */
     REMOTE_PROC_DOMAIN_BACKUP_BEGIN = 421,
+    /* @generate: both
+     * @priority: high
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_BACKUP_GET_XML_DESC = 422,
+    /* @generate: both
+     * @acl: none
+     */
     REMOTE_PROC_DOMAIN_EVENT_MEMORY_FAILURE = 423,
+    /* @generate: none
+     * @acl: domain:write
+     */
     REMOTE_PROC_DOMAIN_AUTHORIZED_SSH_KEYS_GET = 424,
+    /* @generate: none
+     * @acl: domain:write
+     */
     REMOTE_PROC_DOMAIN_AUTHORIZED_SSH_KEYS_SET = 425,
+    /* @generate: none
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_GET_MESSAGES = 426,
+    /* @generate: both
+     * @acl: domain:write
+     */
     REMOTE_PROC_DOMAIN_START_DIRTY_RATE_CALC = 427,
+    /* @generate: both
+     * @acl: node_device:write
+     * @acl: node_device:save
+     */
     REMOTE_PROC_NODE_DEVICE_DEFINE_XML = 428,
+    /* @generate: both
+     * @priority: high
+     * @acl: node_device:delete
+     */
     REMOTE_PROC_NODE_DEVICE_UNDEFINE = 429,
+    /* @generate: both
+     * @priority: high
+     * @acl: node_device:start
+     */
     REMOTE_PROC_NODE_DEVICE_CREATE = 430,
+    /* @generate: both
+     * @priority: high
+     * @acl: nwfilter:write
+     * @acl: nwfilter:save
+     */
     REMOTE_PROC_NWFILTER_DEFINE_XML_FLAGS = 431,
+    /* @generate: both
+     * @priority: high
+     * @acl: network:write
+     * @acl: network:save
+     */
     REMOTE_PROC_NETWORK_DEFINE_XML_FLAGS = 432,
+    /* @generate: both
+     * @priority: high
+     * @acl: node_device:read
+     */
     REMOTE_PROC_NODE_DEVICE_GET_AUTOSTART = 433,
+    /* @generate: both
+     * @priority: high
+     * @acl: node_device:write
+     */
     REMOTE_PROC_NODE_DEVICE_SET_AUTOSTART = 434,
+    /* @generate: both
+     * @priority: high
+     * @acl: node_device:read
+     */
     REMOTE_PROC_NODE_DEVICE_IS_PERSISTENT = 435,
+    /* @generate: both
+     * @priority: high
+     * @acl: node_device:read
+     */
     REMOTE_PROC_NODE_DEVICE_IS_ACTIVE = 436,
+    /* @generate: both
+     * @priority: high
+     * @acl: network:write
+     * @acl: network:start
+     */
     REMOTE_PROC_NETWORK_CREATE_XML_FLAGS = 437,
+    /* @generate: both
+     * @acl: none
+     */
     REMOTE_PROC_DOMAIN_EVENT_MEMORY_DEVICE_SIZE_CHANGE = 438,
+    /* @generate: both
+     * @acl: domain:write
+     */
     REMOTE_PROC_DOMAIN_SET_LAUNCH_SECURITY_STATE = 439,
+    /* @generate: both
+     * @acl: domain:hibernate
+     */
     REMOTE_PROC_DOMAIN_SAVE_PARAMS = 440,
+    /* @generate: both
+     * @acl: domain:start
+     * @acl: domain:write
+     */
     REMOTE_PROC_DOMAIN_RESTORE_PARAMS = 441,
+    /* @generate: both
+     * @acl: domain:write
+     */
     REMOTE_PROC_DOMAIN_ABORT_JOB_FLAGS = 442,
+    /* @generate: none
+     * @acl: domain:write
+     */
     REMOTE_PROC_DOMAIN_FD_ASSOCIATE = 443,
+    /* @generate: both
+     * @acl: network:write
+     * @acl: network:save:!VIR_NETWORK_UPDATE_AFFECT_CONFIG|VIR_NETWORK_UPDATE_AFFECT_LIVE
+     * @acl: network:save:VIR_NETWORK_UPDATE_AFFECT_CONFIG
+     */
     REMOTE_PROC_NETWORK_SET_METADATA = 444,
+    /* @generate: both
+     * @acl: network:read
+     */
     REMOTE_PROC_NETWORK_GET_METADATA = 445,
+    /* @generate: both
+     * @acl: none
+     */
     REMOTE_PROC_NETWORK_EVENT_CALLBACK_METADATA_CHANGE = 446,
+    /* @generate: both
+     * @priority: high
+     * @acl: node_device:write
+     * @acl: node_device:save:!VIR_NODE_DEVICE_UPDATE_AFFECT_CONFIG|VIR_NODE_DEVICE_UPDATE_AFFECT_LIVE
+     * @acl: node_device:save:VIR_NODE_DEVICE_UPDATE_AFFECT_CONFIG
+     */
     REMOTE_PROC_NODE_DEVICE_UPDATE = 447,
+    /* @generate: both
+     * @acl: domain:write
+     */
     REMOTE_PROC_DOMAIN_GRAPHICS_RELOAD = 448,
+    /* @generate: both
+     * @priority: high
+     * @acl: domain:read
+     */
     REMOTE_PROC_DOMAIN_GET_AUTOSTART_ONCE = 449,
+    /* @generate: both
+     * @priority: high
+     * @acl: domain:write
+     */
     REMOTE_PROC_DOMAIN_SET_AUTOSTART_ONCE = 450,
+    /* @generate: both
+     * @acl: domain:write
+     * @acl: domain:save:!VIR_DOMAIN_AFFECT_CONFIG|VIR_DOMAIN_AFFECT_LIVE
+     * @acl: domain:save:VIR_DOMAIN_AFFECT_CONFIG
+     */
     REMOTE_PROC_DOMAIN_SET_THROTTLE_GROUP = 451,
+    /* @generate: both
+     * @acl: domain:write
+     * @acl: domain:save:!VIR_DOMAIN_AFFECT_CONFIG|VIR_DOMAIN_AFFECT_LIVE
+     * @acl: domain:save:VIR_DOMAIN_AFFECT_CONFIG
+     */
     REMOTE_PROC_DOMAIN_DEL_THROTTLE_GROUP = 452,
+    /* @generate: both
+     * @acl: none
+     */
     REMOTE_PROC_DOMAIN_EVENT_NIC_MAC_CHANGE = 453
 };
 typedef enum remote_procedure remote_procedure;
@@ -9181,6 +11907,7 @@ void remote_procedure_free(remote_procedure *v);
 size_t remote_procedure_size(const remote_procedure *v);
 extern const virtwire_type remote_procedure_desc;
 
+/* remote_protocol.x:4017 */
 extern const virtwire_program remote_program;
 extern const virtwire_protocol remote_protocol;
 

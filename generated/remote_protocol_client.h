@@ -21,7 +21,7 @@ typedef struct remote_event_binding {
     int callback_id;   /* only this callbackID; -1: every one */
 } remote_event_binding;
 
-/* REMOTE_PROC_CONNECT_OPEN = 1 */
+/* REMOTE_PROC_CONNECT_OPEN = 1 (remote_protocol.x:4072) */
 static inline int remote_call_connect_open(virtwire_client *c, const remote_connect_open_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_OPEN, args, NULL, opts);
@@ -32,7 +32,7 @@ static inline int remote_call_connect_open_async(virtwire_client *c, const remot
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_OPEN, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_CLOSE = 2 */
+/* REMOTE_PROC_CONNECT_CLOSE = 2 (remote_protocol.x:4079) */
 static inline int remote_call_connect_close(virtwire_client *c, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_CLOSE, NULL, NULL, opts);
@@ -43,7 +43,7 @@ static inline int remote_call_connect_close_async(virtwire_client *c, const virt
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_CLOSE, NULL, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_GET_TYPE = 3 */
+/* REMOTE_PROC_CONNECT_GET_TYPE = 3 (remote_protocol.x:4086) */
 static inline int remote_call_connect_get_type(virtwire_client *c, remote_connect_get_type_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_TYPE, NULL, ret, opts);
@@ -54,7 +54,7 @@ static inline int remote_call_connect_get_type_async(virtwire_client *c, const v
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_GET_TYPE, NULL, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_GET_VERSION = 4 */
+/* REMOTE_PROC_CONNECT_GET_VERSION = 4 (remote_protocol.x:4093) */
 static inline int remote_call_connect_get_version(virtwire_client *c, remote_connect_get_version_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_VERSION, NULL, ret, opts);
@@ -65,7 +65,7 @@ static inline int remote_call_connect_get_version_async(virtwire_client *c, cons
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_GET_VERSION, NULL, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_GET_MAX_VCPUS = 5 */
+/* REMOTE_PROC_CONNECT_GET_MAX_VCPUS = 5 (remote_protocol.x:4100) */
 static inline int remote_call_connect_get_max_vcpus(virtwire_client *c, const remote_connect_get_max_vcpus_args *args, remote_connect_get_max_vcpus_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_MAX_VCPUS, args, ret, opts);
@@ -76,7 +76,7 @@ static inline int remote_call_connect_get_max_vcpus_async(virtwire_client *c, co
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_GET_MAX_VCPUS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NODE_GET_INFO = 6 */
+/* REMOTE_PROC_NODE_GET_INFO = 6 (remote_protocol.x:4107) */
 static inline int remote_call_node_get_info(virtwire_client *c, remote_node_get_info_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NODE_GET_INFO, NULL, ret, opts);
@@ -87,7 +87,7 @@ static inline int remote_call_node_get_info_async(virtwire_client *c, const virt
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NODE_GET_INFO, NULL, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_GET_CAPABILITIES = 7 */
+/* REMOTE_PROC_CONNECT_GET_CAPABILITIES = 7 (remote_protocol.x:4113) */
 static inline int remote_call_connect_get_capabilities(virtwire_client *c, remote_connect_get_capabilities_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_CAPABILITIES, NULL, ret, opts);
@@ -98,7 +98,7 @@ static inline int remote_call_connect_get_capabilities_async(virtwire_client *c,
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_GET_CAPABILITIES, NULL, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_ATTACH_DEVICE = 8 */
+/* REMOTE_PROC_DOMAIN_ATTACH_DEVICE = 8 (remote_protocol.x:4119) */
 static inline int remote_call_domain_attach_device(virtwire_client *c, const remote_domain_attach_device_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_ATTACH_DEVICE, args, NULL, opts);
@@ -109,7 +109,7 @@ static inline int remote_call_domain_attach_device_async(virtwire_client *c, con
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_ATTACH_DEVICE, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_CREATE = 9 */
+/* REMOTE_PROC_DOMAIN_CREATE = 9 (remote_protocol.x:4125) */
 static inline int remote_call_domain_create(virtwire_client *c, const remote_domain_create_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_CREATE, args, NULL, opts);
@@ -120,7 +120,7 @@ static inline int remote_call_domain_create_async(virtwire_client *c, const remo
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_CREATE, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_CREATE_XML = 10 */
+/* REMOTE_PROC_DOMAIN_CREATE_XML = 10 (remote_protocol.x:4132) */
 static inline int remote_call_domain_create_xml(virtwire_client *c, const remote_domain_create_xml_args *args, remote_domain_create_xml_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_CREATE_XML, args, ret, opts);
@@ -131,7 +131,7 @@ static inline int remote_call_domain_create_xml_async(virtwire_client *c, const 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_CREATE_XML, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_DEFINE_XML = 11 */
+/* REMOTE_PROC_DOMAIN_DEFINE_XML = 11 (remote_protocol.x:4140) */
 static inline int remote_call_domain_define_xml(virtwire_client *c, const remote_domain_define_xml_args *args, remote_domain_define_xml_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_DEFINE_XML, args, ret, opts);
@@ -142,7 +142,7 @@ static inline int remote_call_domain_define_xml_async(virtwire_client *c, const 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_DEFINE_XML, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_DESTROY = 12 */
+/* REMOTE_PROC_DOMAIN_DESTROY = 12 (remote_protocol.x:4147) */
 static inline int remote_call_domain_destroy(virtwire_client *c, const remote_domain_destroy_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_DESTROY, args, NULL, opts);
@@ -153,7 +153,7 @@ static inline int remote_call_domain_destroy_async(virtwire_client *c, const rem
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_DESTROY, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_DETACH_DEVICE = 13 */
+/* REMOTE_PROC_DOMAIN_DETACH_DEVICE = 13 (remote_protocol.x:4153) */
 static inline int remote_call_domain_detach_device(virtwire_client *c, const remote_domain_detach_device_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_DETACH_DEVICE, args, NULL, opts);
@@ -164,7 +164,7 @@ static inline int remote_call_domain_detach_device_async(virtwire_client *c, con
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_DETACH_DEVICE, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_GET_XML_DESC = 14 */
+/* REMOTE_PROC_DOMAIN_GET_XML_DESC = 14 (remote_protocol.x:4161) */
 static inline int remote_call_domain_get_xml_desc(virtwire_client *c, const remote_domain_get_xml_desc_args *args, remote_domain_get_xml_desc_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_XML_DESC, args, ret, opts);
@@ -175,7 +175,7 @@ static inline int remote_call_domain_get_xml_desc_async(virtwire_client *c, cons
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_GET_XML_DESC, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_GET_AUTOSTART = 15 */
+/* REMOTE_PROC_DOMAIN_GET_AUTOSTART = 15 (remote_protocol.x:4168) */
 static inline int remote_call_domain_get_autostart(virtwire_client *c, const remote_domain_get_autostart_args *args, remote_domain_get_autostart_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_AUTOSTART, args, ret, opts);
@@ -186,7 +186,7 @@ static inline int remote_call_domain_get_autostart_async(virtwire_client *c, con
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_GET_AUTOSTART, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_GET_INFO = 16 */
+/* REMOTE_PROC_DOMAIN_GET_INFO = 16 (remote_protocol.x:4174) */
 static inline int remote_call_domain_get_info(virtwire_client *c, const remote_domain_get_info_args *args, remote_domain_get_info_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_INFO, args, ret, opts);
@@ -197,7 +197,7 @@ static inline int remote_call_domain_get_info_async(virtwire_client *c, const re
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_GET_INFO, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_GET_MAX_MEMORY = 17 */
+/* REMOTE_PROC_DOMAIN_GET_MAX_MEMORY = 17 (remote_protocol.x:4181) */
 static inline int remote_call_domain_get_max_memory(virtwire_client *c, const remote_domain_get_max_memory_args *args, remote_domain_get_max_memory_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_MAX_MEMORY, args, ret, opts);
@@ -208,7 +208,7 @@ static inline int remote_call_domain_get_max_memory_async(virtwire_client *c, co
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_GET_MAX_MEMORY, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_GET_MAX_VCPUS = 18 */
+/* REMOTE_PROC_DOMAIN_GET_MAX_VCPUS = 18 (remote_protocol.x:4188) */
 static inline int remote_call_domain_get_max_vcpus(virtwire_client *c, const remote_domain_get_max_vcpus_args *args, remote_domain_get_max_vcpus_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_MAX_VCPUS, args, ret, opts);
@@ -219,7 +219,7 @@ static inline int remote_call_domain_get_max_vcpus_async(virtwire_client *c, con
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_GET_MAX_VCPUS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_GET_OS_TYPE = 19 */
+/* REMOTE_PROC_DOMAIN_GET_OS_TYPE = 19 (remote_protocol.x:4195) */
 static inline int remote_call_domain_get_os_type(virtwire_client *c, const remote_domain_get_os_type_args *args, remote_domain_get_os_type_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_OS_TYPE, args, ret, opts);
@@ -230,7 +230,7 @@ static inline int remote_call_domain_get_os_type_async(virtwire_client *c, const
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_GET_OS_TYPE, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_GET_VCPUS = 20 */
+/* REMOTE_PROC_DOMAIN_GET_VCPUS = 20 (remote_protocol.x:4202) */
 static inline int remote_call_domain_get_vcpus(virtwire_client *c, const remote_domain_get_vcpus_args *args, remote_domain_get_vcpus_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_VCPUS, args, ret, opts);
@@ -241,7 +241,7 @@ static inline int remote_call_domain_get_vcpus_async(virtwire_client *c, const r
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_GET_VCPUS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_LIST_DEFINED_DOMAINS = 21 */
+/* REMOTE_PROC_CONNECT_LIST_DEFINED_DOMAINS = 21 (remote_protocol.x:4210) */
 static inline int remote_call_connect_list_defined_domains(virtwire_client *c, const remote_connect_list_defined_domains_args *args, remote_connect_list_defined_domains_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_LIST_DEFINED_DOMAINS, args, ret, opts);
@@ -252,7 +252,7 @@ static inline int remote_call_connect_list_defined_domains_async(virtwire_client
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_LIST_DEFINED_DOMAINS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_LOOKUP_BY_ID = 22 */
+/* REMOTE_PROC_DOMAIN_LOOKUP_BY_ID = 22 (remote_protocol.x:4217) */
 static inline int remote_call_domain_lookup_by_id(virtwire_client *c, const remote_domain_lookup_by_id_args *args, remote_domain_lookup_by_id_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_LOOKUP_BY_ID, args, ret, opts);
@@ -263,7 +263,7 @@ static inline int remote_call_domain_lookup_by_id_async(virtwire_client *c, cons
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_LOOKUP_BY_ID, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME = 23 */
+/* REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME = 23 (remote_protocol.x:4224) */
 static inline int remote_call_domain_lookup_by_name(virtwire_client *c, const remote_domain_lookup_by_name_args *args, remote_domain_lookup_by_name_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME, args, ret, opts);
@@ -274,7 +274,7 @@ static inline int remote_call_domain_lookup_by_name_async(virtwire_client *c, co
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_LOOKUP_BY_UUID = 24 */
+/* REMOTE_PROC_DOMAIN_LOOKUP_BY_UUID = 24 (remote_protocol.x:4231) */
 static inline int remote_call_domain_lookup_by_uuid(virtwire_client *c, const remote_domain_lookup_by_uuid_args *args, remote_domain_lookup_by_uuid_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_LOOKUP_BY_UUID, args, ret, opts);
@@ -285,7 +285,7 @@ static inline int remote_call_domain_lookup_by_uuid_async(virtwire_client *c, co
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_LOOKUP_BY_UUID, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_NUM_OF_DEFINED_DOMAINS = 25 */
+/* REMOTE_PROC_CONNECT_NUM_OF_DEFINED_DOMAINS = 25 (remote_protocol.x:4239) */
 static inline int remote_call_connect_num_of_defined_domains(virtwire_client *c, remote_connect_num_of_defined_domains_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_NUM_OF_DEFINED_DOMAINS, NULL, ret, opts);
@@ -296,7 +296,7 @@ static inline int remote_call_connect_num_of_defined_domains_async(virtwire_clie
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_NUM_OF_DEFINED_DOMAINS, NULL, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_PIN_VCPU = 26 */
+/* REMOTE_PROC_DOMAIN_PIN_VCPU = 26 (remote_protocol.x:4245) */
 static inline int remote_call_domain_pin_vcpu(virtwire_client *c, const remote_domain_pin_vcpu_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_PIN_VCPU, args, NULL, opts);
@@ -307,7 +307,7 @@ static inline int remote_call_domain_pin_vcpu_async(virtwire_client *c, const re
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_PIN_VCPU, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_REBOOT = 27 */
+/* REMOTE_PROC_DOMAIN_REBOOT = 27 (remote_protocol.x:4252) */
 static inline int remote_call_domain_reboot(virtwire_client *c, const remote_domain_reboot_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_REBOOT, args, NULL, opts);
@@ -318,7 +318,7 @@ static inline int remote_call_domain_reboot_async(virtwire_client *c, const remo
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_REBOOT, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_RESUME = 28 */
+/* REMOTE_PROC_DOMAIN_RESUME = 28 (remote_protocol.x:4258) */
 static inline int remote_call_domain_resume(virtwire_client *c, const remote_domain_resume_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_RESUME, args, NULL, opts);
@@ -329,7 +329,7 @@ static inline int remote_call_domain_resume_async(virtwire_client *c, const remo
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_RESUME, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_SET_AUTOSTART = 29 */
+/* REMOTE_PROC_DOMAIN_SET_AUTOSTART = 29 (remote_protocol.x:4265) */
 static inline int remote_call_domain_set_autostart(virtwire_client *c, const remote_domain_set_autostart_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SET_AUTOSTART, args, NULL, opts);
@@ -340,7 +340,7 @@ static inline int remote_call_domain_set_autostart_async(virtwire_client *c, con
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_SET_AUTOSTART, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_SET_MAX_MEMORY = 30 */
+/* REMOTE_PROC_DOMAIN_SET_MAX_MEMORY = 30 (remote_protocol.x:4272) */
 static inline int remote_call_domain_set_max_memory(virtwire_client *c, const remote_domain_set_max_memory_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SET_MAX_MEMORY, args, NULL, opts);
@@ -351,7 +351,7 @@ static inline int remote_call_domain_set_max_memory_async(virtwire_client *c, co
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_SET_MAX_MEMORY, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_SET_MEMORY = 31 */
+/* REMOTE_PROC_DOMAIN_SET_MEMORY = 31 (remote_protocol.x:4278) */
 static inline int remote_call_domain_set_memory(virtwire_client *c, const remote_domain_set_memory_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SET_MEMORY, args, NULL, opts);
@@ -362,7 +362,7 @@ static inline int remote_call_domain_set_memory_async(virtwire_client *c, const 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_SET_MEMORY, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_SET_VCPUS = 32 */
+/* REMOTE_PROC_DOMAIN_SET_VCPUS = 32 (remote_protocol.x:4284) */
 static inline int remote_call_domain_set_vcpus(virtwire_client *c, const remote_domain_set_vcpus_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SET_VCPUS, args, NULL, opts);
@@ -373,7 +373,7 @@ static inline int remote_call_domain_set_vcpus_async(virtwire_client *c, const r
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_SET_VCPUS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_SHUTDOWN = 33 */
+/* REMOTE_PROC_DOMAIN_SHUTDOWN = 33 (remote_protocol.x:4290) */
 static inline int remote_call_domain_shutdown(virtwire_client *c, const remote_domain_shutdown_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SHUTDOWN, args, NULL, opts);
@@ -384,7 +384,7 @@ static inline int remote_call_domain_shutdown_async(virtwire_client *c, const re
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_SHUTDOWN, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_SUSPEND = 34 */
+/* REMOTE_PROC_DOMAIN_SUSPEND = 34 (remote_protocol.x:4296) */
 static inline int remote_call_domain_suspend(virtwire_client *c, const remote_domain_suspend_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SUSPEND, args, NULL, opts);
@@ -395,7 +395,7 @@ static inline int remote_call_domain_suspend_async(virtwire_client *c, const rem
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_SUSPEND, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_UNDEFINE = 35 */
+/* REMOTE_PROC_DOMAIN_UNDEFINE = 35 (remote_protocol.x:4303) */
 static inline int remote_call_domain_undefine(virtwire_client *c, const remote_domain_undefine_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_UNDEFINE, args, NULL, opts);
@@ -406,7 +406,7 @@ static inline int remote_call_domain_undefine_async(virtwire_client *c, const re
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_UNDEFINE, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_LIST_DEFINED_NETWORKS = 36 */
+/* REMOTE_PROC_CONNECT_LIST_DEFINED_NETWORKS = 36 (remote_protocol.x:4311) */
 static inline int remote_call_connect_list_defined_networks(virtwire_client *c, const remote_connect_list_defined_networks_args *args, remote_connect_list_defined_networks_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_LIST_DEFINED_NETWORKS, args, ret, opts);
@@ -417,7 +417,7 @@ static inline int remote_call_connect_list_defined_networks_async(virtwire_clien
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_LIST_DEFINED_NETWORKS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_LIST_DOMAINS = 37 */
+/* REMOTE_PROC_CONNECT_LIST_DOMAINS = 37 (remote_protocol.x:4319) */
 static inline int remote_call_connect_list_domains(virtwire_client *c, const remote_connect_list_domains_args *args, remote_connect_list_domains_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_LIST_DOMAINS, args, ret, opts);
@@ -428,7 +428,7 @@ static inline int remote_call_connect_list_domains_async(virtwire_client *c, con
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_LIST_DOMAINS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_LIST_NETWORKS = 38 */
+/* REMOTE_PROC_CONNECT_LIST_NETWORKS = 38 (remote_protocol.x:4327) */
 static inline int remote_call_connect_list_networks(virtwire_client *c, const remote_connect_list_networks_args *args, remote_connect_list_networks_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_LIST_NETWORKS, args, ret, opts);
@@ -439,7 +439,7 @@ static inline int remote_call_connect_list_networks_async(virtwire_client *c, co
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_LIST_NETWORKS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NETWORK_CREATE = 39 */
+/* REMOTE_PROC_NETWORK_CREATE = 39 (remote_protocol.x:4333) */
 static inline int remote_call_network_create(virtwire_client *c, const remote_network_create_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NETWORK_CREATE, args, NULL, opts);
@@ -450,7 +450,7 @@ static inline int remote_call_network_create_async(virtwire_client *c, const rem
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NETWORK_CREATE, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NETWORK_CREATE_XML = 40 */
+/* REMOTE_PROC_NETWORK_CREATE_XML = 40 (remote_protocol.x:4340) */
 static inline int remote_call_network_create_xml(virtwire_client *c, const remote_network_create_xml_args *args, remote_network_create_xml_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NETWORK_CREATE_XML, args, ret, opts);
@@ -461,7 +461,7 @@ static inline int remote_call_network_create_xml_async(virtwire_client *c, const
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NETWORK_CREATE_XML, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NETWORK_DEFINE_XML = 41 */
+/* REMOTE_PROC_NETWORK_DEFINE_XML = 41 (remote_protocol.x:4348) */
 static inline int remote_call_network_define_xml(virtwire_client *c, const remote_network_define_xml_args *args, remote_network_define_xml_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NETWORK_DEFINE_XML, args, ret, opts);
@@ -472,7 +472,7 @@ static inline int remote_call_network_define_xml_async(virtwire_client *c, const
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NETWORK_DEFINE_XML, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NETWORK_DESTROY = 42 */
+/* REMOTE_PROC_NETWORK_DESTROY = 42 (remote_protocol.x:4355) */
 static inline int remote_call_network_destroy(virtwire_client *c, const remote_network_destroy_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NETWORK_DESTROY, args, NULL, opts);
@@ -483,7 +483,7 @@ static inline int remote_call_network_destroy_async(virtwire_client *c, const re
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NETWORK_DESTROY, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NETWORK_GET_XML_DESC = 43 */
+/* REMOTE_PROC_NETWORK_GET_XML_DESC = 43 (remote_protocol.x:4362) */
 static inline int remote_call_network_get_xml_desc(virtwire_client *c, const remote_network_get_xml_desc_args *args, remote_network_get_xml_desc_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NETWORK_GET_XML_DESC, args, ret, opts);
@@ -494,7 +494,7 @@ static inline int remote_call_network_get_xml_desc_async(virtwire_client *c, con
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NETWORK_GET_XML_DESC, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NETWORK_GET_AUTOSTART = 44 */
+/* REMOTE_PROC_NETWORK_GET_AUTOSTART = 44 (remote_protocol.x:4369) */
 static inline int remote_call_network_get_autostart(virtwire_client *c, const remote_network_get_autostart_args *args, remote_network_get_autostart_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NETWORK_GET_AUTOSTART, args, ret, opts);
@@ -505,7 +505,7 @@ static inline int remote_call_network_get_autostart_async(virtwire_client *c, co
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NETWORK_GET_AUTOSTART, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NETWORK_GET_BRIDGE_NAME = 45 */
+/* REMOTE_PROC_NETWORK_GET_BRIDGE_NAME = 45 (remote_protocol.x:4376) */
 static inline int remote_call_network_get_bridge_name(virtwire_client *c, const remote_network_get_bridge_name_args *args, remote_network_get_bridge_name_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NETWORK_GET_BRIDGE_NAME, args, ret, opts);
@@ -516,7 +516,7 @@ static inline int remote_call_network_get_bridge_name_async(virtwire_client *c, 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NETWORK_GET_BRIDGE_NAME, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NETWORK_LOOKUP_BY_NAME = 46 */
+/* REMOTE_PROC_NETWORK_LOOKUP_BY_NAME = 46 (remote_protocol.x:4383) */
 static inline int remote_call_network_lookup_by_name(virtwire_client *c, const remote_network_lookup_by_name_args *args, remote_network_lookup_by_name_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NETWORK_LOOKUP_BY_NAME, args, ret, opts);
@@ -527,7 +527,7 @@ static inline int remote_call_network_lookup_by_name_async(virtwire_client *c, c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NETWORK_LOOKUP_BY_NAME, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NETWORK_LOOKUP_BY_UUID = 47 */
+/* REMOTE_PROC_NETWORK_LOOKUP_BY_UUID = 47 (remote_protocol.x:4390) */
 static inline int remote_call_network_lookup_by_uuid(virtwire_client *c, const remote_network_lookup_by_uuid_args *args, remote_network_lookup_by_uuid_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NETWORK_LOOKUP_BY_UUID, args, ret, opts);
@@ -538,7 +538,7 @@ static inline int remote_call_network_lookup_by_uuid_async(virtwire_client *c, c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NETWORK_LOOKUP_BY_UUID, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NETWORK_SET_AUTOSTART = 48 */
+/* REMOTE_PROC_NETWORK_SET_AUTOSTART = 48 (remote_protocol.x:4397) */
 static inline int remote_call_network_set_autostart(virtwire_client *c, const remote_network_set_autostart_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NETWORK_SET_AUTOSTART, args, NULL, opts);
@@ -549,7 +549,7 @@ static inline int remote_call_network_set_autostart_async(virtwire_client *c, co
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NETWORK_SET_AUTOSTART, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NETWORK_UNDEFINE = 49 */
+/* REMOTE_PROC_NETWORK_UNDEFINE = 49 (remote_protocol.x:4404) */
 static inline int remote_call_network_undefine(virtwire_client *c, const remote_network_undefine_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NETWORK_UNDEFINE, args, NULL, opts);
@@ -560,7 +560,7 @@ static inline int remote_call_network_undefine_async(virtwire_client *c, const r
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NETWORK_UNDEFINE, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_NUM_OF_DEFINED_NETWORKS = 50 */
+/* REMOTE_PROC_CONNECT_NUM_OF_DEFINED_NETWORKS = 50 (remote_protocol.x:4412) */
 static inline int remote_call_connect_num_of_defined_networks(virtwire_client *c, remote_connect_num_of_defined_networks_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_NUM_OF_DEFINED_NETWORKS, NULL, ret, opts);
@@ -571,7 +571,7 @@ static inline int remote_call_connect_num_of_defined_networks_async(virtwire_cli
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_NUM_OF_DEFINED_NETWORKS, NULL, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_NUM_OF_DOMAINS = 51 */
+/* REMOTE_PROC_CONNECT_NUM_OF_DOMAINS = 51 (remote_protocol.x:4420) */
 static inline int remote_call_connect_num_of_domains(virtwire_client *c, remote_connect_num_of_domains_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_NUM_OF_DOMAINS, NULL, ret, opts);
@@ -582,7 +582,7 @@ static inline int remote_call_connect_num_of_domains_async(virtwire_client *c, c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_NUM_OF_DOMAINS, NULL, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_NUM_OF_NETWORKS = 52 */
+/* REMOTE_PROC_CONNECT_NUM_OF_NETWORKS = 52 (remote_protocol.x:4428) */
 static inline int remote_call_connect_num_of_networks(virtwire_client *c, remote_connect_num_of_networks_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_NUM_OF_NETWORKS, NULL, ret, opts);
@@ -593,7 +593,7 @@ static inline int remote_call_connect_num_of_networks_async(virtwire_client *c, 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_NUM_OF_NETWORKS, NULL, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_CORE_DUMP = 53 */
+/* REMOTE_PROC_DOMAIN_CORE_DUMP = 53 (remote_protocol.x:4434) */
 static inline int remote_call_domain_core_dump(virtwire_client *c, const remote_domain_core_dump_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_CORE_DUMP, args, NULL, opts);
@@ -604,7 +604,7 @@ static inline int remote_call_domain_core_dump_async(virtwire_client *c, const r
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_CORE_DUMP, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_RESTORE = 54 */
+/* REMOTE_PROC_DOMAIN_RESTORE = 54 (remote_protocol.x:4441) */
 static inline int remote_call_domain_restore(virtwire_client *c, const remote_domain_restore_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_RESTORE, args, NULL, opts);
@@ -615,7 +615,7 @@ static inline int remote_call_domain_restore_async(virtwire_client *c, const rem
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_RESTORE, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_SAVE = 55 */
+/* REMOTE_PROC_DOMAIN_SAVE = 55 (remote_protocol.x:4447) */
 static inline int remote_call_domain_save(virtwire_client *c, const remote_domain_save_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SAVE, args, NULL, opts);
@@ -626,7 +626,7 @@ static inline int remote_call_domain_save_async(virtwire_client *c, const remote
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_SAVE, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_GET_SCHEDULER_TYPE = 56 */
+/* REMOTE_PROC_DOMAIN_GET_SCHEDULER_TYPE = 56 (remote_protocol.x:4453) */
 static inline int remote_call_domain_get_scheduler_type(virtwire_client *c, const remote_domain_get_scheduler_type_args *args, remote_domain_get_scheduler_type_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_SCHEDULER_TYPE, args, ret, opts);
@@ -637,7 +637,7 @@ static inline int remote_call_domain_get_scheduler_type_async(virtwire_client *c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_GET_SCHEDULER_TYPE, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_GET_SCHEDULER_PARAMETERS = 57 */
+/* REMOTE_PROC_DOMAIN_GET_SCHEDULER_PARAMETERS = 57 (remote_protocol.x:4459) */
 static inline int remote_call_domain_get_scheduler_parameters(virtwire_client *c, const remote_domain_get_scheduler_parameters_args *args, remote_domain_get_scheduler_parameters_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_SCHEDULER_PARAMETERS, args, ret, opts);
@@ -648,7 +648,7 @@ static inline int remote_call_domain_get_scheduler_parameters_async(virtwire_cli
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_GET_SCHEDULER_PARAMETERS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_SET_SCHEDULER_PARAMETERS = 58 */
+/* REMOTE_PROC_DOMAIN_SET_SCHEDULER_PARAMETERS = 58 (remote_protocol.x:4465) */
 static inline int remote_call_domain_set_scheduler_parameters(virtwire_client *c, const remote_domain_set_scheduler_parameters_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SET_SCHEDULER_PARAMETERS, args, NULL, opts);
@@ -659,7 +659,7 @@ static inline int remote_call_domain_set_scheduler_parameters_async(virtwire_cli
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_SET_SCHEDULER_PARAMETERS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_GET_HOSTNAME = 59 */
+/* REMOTE_PROC_CONNECT_GET_HOSTNAME = 59 (remote_protocol.x:4472) */
 static inline int remote_call_connect_get_hostname(virtwire_client *c, remote_connect_get_hostname_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_HOSTNAME, NULL, ret, opts);
@@ -670,7 +670,7 @@ static inline int remote_call_connect_get_hostname_async(virtwire_client *c, con
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_GET_HOSTNAME, NULL, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_SUPPORTS_FEATURE = 60 */
+/* REMOTE_PROC_CONNECT_SUPPORTS_FEATURE = 60 (remote_protocol.x:4479) */
 static inline int remote_call_connect_supports_feature(virtwire_client *c, const remote_connect_supports_feature_args *args, remote_connect_supports_feature_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_SUPPORTS_FEATURE, args, ret, opts);
@@ -681,7 +681,7 @@ static inline int remote_call_connect_supports_feature_async(virtwire_client *c,
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_SUPPORTS_FEATURE, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_MIGRATE_PREPARE = 61 */
+/* REMOTE_PROC_DOMAIN_MIGRATE_PREPARE = 61 (remote_protocol.x:4487) */
 static inline int remote_call_domain_migrate_prepare(virtwire_client *c, const remote_domain_migrate_prepare_args *args, remote_domain_migrate_prepare_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_PREPARE, args, ret, opts);
@@ -692,7 +692,7 @@ static inline int remote_call_domain_migrate_prepare_async(virtwire_client *c, c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_PREPARE, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_MIGRATE_PERFORM = 62 */
+/* REMOTE_PROC_DOMAIN_MIGRATE_PERFORM = 62 (remote_protocol.x:4493) */
 static inline int remote_call_domain_migrate_perform(virtwire_client *c, const remote_domain_migrate_perform_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_PERFORM, args, NULL, opts);
@@ -703,7 +703,7 @@ static inline int remote_call_domain_migrate_perform_async(virtwire_client *c, c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_PERFORM, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_MIGRATE_FINISH = 63 */
+/* REMOTE_PROC_DOMAIN_MIGRATE_FINISH = 63 (remote_protocol.x:4499) */
 static inline int remote_call_domain_migrate_finish(virtwire_client *c, const remote_domain_migrate_finish_args *args, remote_domain_migrate_finish_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_FINISH, args, ret, opts);
@@ -714,7 +714,7 @@ static inline int remote_call_domain_migrate_finish_async(virtwire_client *c, co
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_FINISH, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_BLOCK_STATS = 64 */
+/* REMOTE_PROC_DOMAIN_BLOCK_STATS = 64 (remote_protocol.x:4505) */
 static inline int remote_call_domain_block_stats(virtwire_client *c, const remote_domain_block_stats_args *args, remote_domain_block_stats_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_BLOCK_STATS, args, ret, opts);
@@ -725,7 +725,7 @@ static inline int remote_call_domain_block_stats_async(virtwire_client *c, const
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_BLOCK_STATS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_INTERFACE_STATS = 65 */
+/* REMOTE_PROC_DOMAIN_INTERFACE_STATS = 65 (remote_protocol.x:4512) */
 static inline int remote_call_domain_interface_stats(virtwire_client *c, const remote_domain_interface_stats_args *args, remote_domain_interface_stats_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_INTERFACE_STATS, args, ret, opts);
@@ -736,7 +736,7 @@ static inline int remote_call_domain_interface_stats_async(virtwire_client *c, c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_INTERFACE_STATS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_AUTH_LIST = 66 */
+/* REMOTE_PROC_AUTH_LIST = 66 (remote_protocol.x:4519) */
 static inline int remote_call_auth_list(virtwire_client *c, remote_auth_list_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_AUTH_LIST, NULL, ret, opts);
@@ -747,7 +747,7 @@ static inline int remote_call_auth_list_async(virtwire_client *c, const virtwire
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_AUTH_LIST, NULL, opts, done, opaque);
 }
 
-/* REMOTE_PROC_AUTH_SASL_INIT = 67 */
+/* REMOTE_PROC_AUTH_SASL_INIT = 67 (remote_protocol.x:4526) */
 static inline int remote_call_auth_sasl_init(virtwire_client *c, remote_auth_sasl_init_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_AUTH_SASL_INIT, NULL, ret, opts);
@@ -758,7 +758,7 @@ static inline int remote_call_auth_sasl_init_async(virtwire_client *c, const vir
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_AUTH_SASL_INIT, NULL, opts, done, opaque);
 }
 
-/* REMOTE_PROC_AUTH_SASL_START = 68 */
+/* REMOTE_PROC_AUTH_SASL_START = 68 (remote_protocol.x:4533) */
 static inline int remote_call_auth_sasl_start(virtwire_client *c, const remote_auth_sasl_start_args *args, remote_auth_sasl_start_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_AUTH_SASL_START, args, ret, opts);
@@ -769,7 +769,7 @@ static inline int remote_call_auth_sasl_start_async(virtwire_client *c, const re
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_AUTH_SASL_START, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_AUTH_SASL_STEP = 69 */
+/* REMOTE_PROC_AUTH_SASL_STEP = 69 (remote_protocol.x:4540) */
 static inline int remote_call_auth_sasl_step(virtwire_client *c, const remote_auth_sasl_step_args *args, remote_auth_sasl_step_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_AUTH_SASL_STEP, args, ret, opts);
@@ -780,7 +780,7 @@ static inline int remote_call_auth_sasl_step_async(virtwire_client *c, const rem
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_AUTH_SASL_STEP, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_AUTH_POLKIT = 70 */
+/* REMOTE_PROC_AUTH_POLKIT = 70 (remote_protocol.x:4547) */
 static inline int remote_call_auth_polkit(virtwire_client *c, remote_auth_polkit_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_AUTH_POLKIT, NULL, ret, opts);
@@ -791,7 +791,7 @@ static inline int remote_call_auth_polkit_async(virtwire_client *c, const virtwi
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_AUTH_POLKIT, NULL, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_NUM_OF_STORAGE_POOLS = 71 */
+/* REMOTE_PROC_CONNECT_NUM_OF_STORAGE_POOLS = 71 (remote_protocol.x:4555) */
 static inline int remote_call_connect_num_of_storage_pools(virtwire_client *c, remote_connect_num_of_storage_pools_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_NUM_OF_STORAGE_POOLS, NULL, ret, opts);
@@ -802,7 +802,7 @@ static inline int remote_call_connect_num_of_storage_pools_async(virtwire_client
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_NUM_OF_STORAGE_POOLS, NULL, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_LIST_STORAGE_POOLS = 72 */
+/* REMOTE_PROC_CONNECT_LIST_STORAGE_POOLS = 72 (remote_protocol.x:4563) */
 static inline int remote_call_connect_list_storage_pools(virtwire_client *c, const remote_connect_list_storage_pools_args *args, remote_connect_list_storage_pools_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_LIST_STORAGE_POOLS, args, ret, opts);
@@ -813,7 +813,7 @@ static inline int remote_call_connect_list_storage_pools_async(virtwire_client *
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_LIST_STORAGE_POOLS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_NUM_OF_DEFINED_STORAGE_POOLS = 73 */
+/* REMOTE_PROC_CONNECT_NUM_OF_DEFINED_STORAGE_POOLS = 73 (remote_protocol.x:4571) */
 static inline int remote_call_connect_num_of_defined_storage_pools(virtwire_client *c, remote_connect_num_of_defined_storage_pools_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_NUM_OF_DEFINED_STORAGE_POOLS, NULL, ret, opts);
@@ -824,7 +824,7 @@ static inline int remote_call_connect_num_of_defined_storage_pools_async(virtwir
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_NUM_OF_DEFINED_STORAGE_POOLS, NULL, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_LIST_DEFINED_STORAGE_POOLS = 74 */
+/* REMOTE_PROC_CONNECT_LIST_DEFINED_STORAGE_POOLS = 74 (remote_protocol.x:4579) */
 static inline int remote_call_connect_list_defined_storage_pools(virtwire_client *c, const remote_connect_list_defined_storage_pools_args *args, remote_connect_list_defined_storage_pools_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_LIST_DEFINED_STORAGE_POOLS, args, ret, opts);
@@ -835,7 +835,7 @@ static inline int remote_call_connect_list_defined_storage_pools_async(virtwire_
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_LIST_DEFINED_STORAGE_POOLS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_FIND_STORAGE_POOL_SOURCES = 75 */
+/* REMOTE_PROC_CONNECT_FIND_STORAGE_POOL_SOURCES = 75 (remote_protocol.x:4585) */
 static inline int remote_call_connect_find_storage_pool_sources(virtwire_client *c, const remote_connect_find_storage_pool_sources_args *args, remote_connect_find_storage_pool_sources_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_FIND_STORAGE_POOL_SOURCES, args, ret, opts);
@@ -846,7 +846,7 @@ static inline int remote_call_connect_find_storage_pool_sources_async(virtwire_c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_FIND_STORAGE_POOL_SOURCES, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_STORAGE_POOL_CREATE_XML = 76 */
+/* REMOTE_PROC_STORAGE_POOL_CREATE_XML = 76 (remote_protocol.x:4592) */
 static inline int remote_call_storage_pool_create_xml(virtwire_client *c, const remote_storage_pool_create_xml_args *args, remote_storage_pool_create_xml_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_STORAGE_POOL_CREATE_XML, args, ret, opts);
@@ -857,7 +857,7 @@ static inline int remote_call_storage_pool_create_xml_async(virtwire_client *c, 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_STORAGE_POOL_CREATE_XML, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_STORAGE_POOL_DEFINE_XML = 77 */
+/* REMOTE_PROC_STORAGE_POOL_DEFINE_XML = 77 (remote_protocol.x:4600) */
 static inline int remote_call_storage_pool_define_xml(virtwire_client *c, const remote_storage_pool_define_xml_args *args, remote_storage_pool_define_xml_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_STORAGE_POOL_DEFINE_XML, args, ret, opts);
@@ -868,7 +868,7 @@ static inline int remote_call_storage_pool_define_xml_async(virtwire_client *c, 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_STORAGE_POOL_DEFINE_XML, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_STORAGE_POOL_CREATE = 78 */
+/* REMOTE_PROC_STORAGE_POOL_CREATE = 78 (remote_protocol.x:4606) */
 static inline int remote_call_storage_pool_create(virtwire_client *c, const remote_storage_pool_create_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_STORAGE_POOL_CREATE, args, NULL, opts);
@@ -879,7 +879,7 @@ static inline int remote_call_storage_pool_create_async(virtwire_client *c, cons
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_STORAGE_POOL_CREATE, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_STORAGE_POOL_BUILD = 79 */
+/* REMOTE_PROC_STORAGE_POOL_BUILD = 79 (remote_protocol.x:4612) */
 static inline int remote_call_storage_pool_build(virtwire_client *c, const remote_storage_pool_build_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_STORAGE_POOL_BUILD, args, NULL, opts);
@@ -890,7 +890,7 @@ static inline int remote_call_storage_pool_build_async(virtwire_client *c, const
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_STORAGE_POOL_BUILD, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_STORAGE_POOL_DESTROY = 80 */
+/* REMOTE_PROC_STORAGE_POOL_DESTROY = 80 (remote_protocol.x:4619) */
 static inline int remote_call_storage_pool_destroy(virtwire_client *c, const remote_storage_pool_destroy_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_STORAGE_POOL_DESTROY, args, NULL, opts);
@@ -901,7 +901,7 @@ static inline int remote_call_storage_pool_destroy_async(virtwire_client *c, con
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_STORAGE_POOL_DESTROY, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_STORAGE_POOL_DELETE = 81 */
+/* REMOTE_PROC_STORAGE_POOL_DELETE = 81 (remote_protocol.x:4625) */
 static inline int remote_call_storage_pool_delete(virtwire_client *c, const remote_storage_pool_delete_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_STORAGE_POOL_DELETE, args, NULL, opts);
@@ -912,7 +912,7 @@ static inline int remote_call_storage_pool_delete_async(virtwire_client *c, cons
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_STORAGE_POOL_DELETE, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_STORAGE_POOL_UNDEFINE = 82 */
+/* REMOTE_PROC_STORAGE_POOL_UNDEFINE = 82 (remote_protocol.x:4632) */
 static inline int remote_call_storage_pool_undefine(virtwire_client *c, const remote_storage_pool_undefine_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_STORAGE_POOL_UNDEFINE, args, NULL, opts);
@@ -923,7 +923,7 @@ static inline int remote_call_storage_pool_undefine_async(virtwire_client *c, co
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_STORAGE_POOL_UNDEFINE, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_STORAGE_POOL_REFRESH = 83 */
+/* REMOTE_PROC_STORAGE_POOL_REFRESH = 83 (remote_protocol.x:4638) */
 static inline int remote_call_storage_pool_refresh(virtwire_client *c, const remote_storage_pool_refresh_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_STORAGE_POOL_REFRESH, args, NULL, opts);
@@ -934,7 +934,7 @@ static inline int remote_call_storage_pool_refresh_async(virtwire_client *c, con
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_STORAGE_POOL_REFRESH, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_NAME = 84 */
+/* REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_NAME = 84 (remote_protocol.x:4645) */
 static inline int remote_call_storage_pool_lookup_by_name(virtwire_client *c, const remote_storage_pool_lookup_by_name_args *args, remote_storage_pool_lookup_by_name_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_NAME, args, ret, opts);
@@ -945,7 +945,7 @@ static inline int remote_call_storage_pool_lookup_by_name_async(virtwire_client 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_NAME, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_UUID = 85 */
+/* REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_UUID = 85 (remote_protocol.x:4652) */
 static inline int remote_call_storage_pool_lookup_by_uuid(virtwire_client *c, const remote_storage_pool_lookup_by_uuid_args *args, remote_storage_pool_lookup_by_uuid_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_UUID, args, ret, opts);
@@ -956,7 +956,7 @@ static inline int remote_call_storage_pool_lookup_by_uuid_async(virtwire_client 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_UUID, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_VOLUME = 86 */
+/* REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_VOLUME = 86 (remote_protocol.x:4659) */
 static inline int remote_call_storage_pool_lookup_by_volume(virtwire_client *c, const remote_storage_pool_lookup_by_volume_args *args, remote_storage_pool_lookup_by_volume_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_VOLUME, args, ret, opts);
@@ -967,7 +967,7 @@ static inline int remote_call_storage_pool_lookup_by_volume_async(virtwire_clien
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_VOLUME, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_STORAGE_POOL_GET_INFO = 87 */
+/* REMOTE_PROC_STORAGE_POOL_GET_INFO = 87 (remote_protocol.x:4666) */
 static inline int remote_call_storage_pool_get_info(virtwire_client *c, const remote_storage_pool_get_info_args *args, remote_storage_pool_get_info_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_STORAGE_POOL_GET_INFO, args, ret, opts);
@@ -978,7 +978,7 @@ static inline int remote_call_storage_pool_get_info_async(virtwire_client *c, co
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_STORAGE_POOL_GET_INFO, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_STORAGE_POOL_GET_XML_DESC = 88 */
+/* REMOTE_PROC_STORAGE_POOL_GET_XML_DESC = 88 (remote_protocol.x:4673) */
 static inline int remote_call_storage_pool_get_xml_desc(virtwire_client *c, const remote_storage_pool_get_xml_desc_args *args, remote_storage_pool_get_xml_desc_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_STORAGE_POOL_GET_XML_DESC, args, ret, opts);
@@ -989,7 +989,7 @@ static inline int remote_call_storage_pool_get_xml_desc_async(virtwire_client *c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_STORAGE_POOL_GET_XML_DESC, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_STORAGE_POOL_GET_AUTOSTART = 89 */
+/* REMOTE_PROC_STORAGE_POOL_GET_AUTOSTART = 89 (remote_protocol.x:4680) */
 static inline int remote_call_storage_pool_get_autostart(virtwire_client *c, const remote_storage_pool_get_autostart_args *args, remote_storage_pool_get_autostart_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_STORAGE_POOL_GET_AUTOSTART, args, ret, opts);
@@ -1000,7 +1000,7 @@ static inline int remote_call_storage_pool_get_autostart_async(virtwire_client *
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_STORAGE_POOL_GET_AUTOSTART, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_STORAGE_POOL_SET_AUTOSTART = 90 */
+/* REMOTE_PROC_STORAGE_POOL_SET_AUTOSTART = 90 (remote_protocol.x:4687) */
 static inline int remote_call_storage_pool_set_autostart(virtwire_client *c, const remote_storage_pool_set_autostart_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_STORAGE_POOL_SET_AUTOSTART, args, NULL, opts);
@@ -1011,7 +1011,7 @@ static inline int remote_call_storage_pool_set_autostart_async(virtwire_client *
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_STORAGE_POOL_SET_AUTOSTART, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_STORAGE_POOL_NUM_OF_VOLUMES = 91 */
+/* REMOTE_PROC_STORAGE_POOL_NUM_OF_VOLUMES = 91 (remote_protocol.x:4695) */
 static inline int remote_call_storage_pool_num_of_volumes(virtwire_client *c, const remote_storage_pool_num_of_volumes_args *args, remote_storage_pool_num_of_volumes_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_STORAGE_POOL_NUM_OF_VOLUMES, args, ret, opts);
@@ -1022,7 +1022,7 @@ static inline int remote_call_storage_pool_num_of_volumes_async(virtwire_client 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_STORAGE_POOL_NUM_OF_VOLUMES, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_STORAGE_POOL_LIST_VOLUMES = 92 */
+/* REMOTE_PROC_STORAGE_POOL_LIST_VOLUMES = 92 (remote_protocol.x:4703) */
 static inline int remote_call_storage_pool_list_volumes(virtwire_client *c, const remote_storage_pool_list_volumes_args *args, remote_storage_pool_list_volumes_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_STORAGE_POOL_LIST_VOLUMES, args, ret, opts);
@@ -1033,7 +1033,7 @@ static inline int remote_call_storage_pool_list_volumes_async(virtwire_client *c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_STORAGE_POOL_LIST_VOLUMES, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_STORAGE_VOL_CREATE_XML = 93 */
+/* REMOTE_PROC_STORAGE_VOL_CREATE_XML = 93 (remote_protocol.x:4709) */
 static inline int remote_call_storage_vol_create_xml(virtwire_client *c, const remote_storage_vol_create_xml_args *args, remote_storage_vol_create_xml_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_STORAGE_VOL_CREATE_XML, args, ret, opts);
@@ -1044,7 +1044,7 @@ static inline int remote_call_storage_vol_create_xml_async(virtwire_client *c, c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_STORAGE_VOL_CREATE_XML, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_STORAGE_VOL_DELETE = 94 */
+/* REMOTE_PROC_STORAGE_VOL_DELETE = 94 (remote_protocol.x:4715) */
 static inline int remote_call_storage_vol_delete(virtwire_client *c, const remote_storage_vol_delete_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_STORAGE_VOL_DELETE, args, NULL, opts);
@@ -1055,7 +1055,7 @@ static inline int remote_call_storage_vol_delete_async(virtwire_client *c, const
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_STORAGE_VOL_DELETE, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_NAME = 95 */
+/* REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_NAME = 95 (remote_protocol.x:4722) */
 static inline int remote_call_storage_vol_lookup_by_name(virtwire_client *c, const remote_storage_vol_lookup_by_name_args *args, remote_storage_vol_lookup_by_name_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_NAME, args, ret, opts);
@@ -1066,7 +1066,7 @@ static inline int remote_call_storage_vol_lookup_by_name_async(virtwire_client *
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_NAME, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_KEY = 96 */
+/* REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_KEY = 96 (remote_protocol.x:4729) */
 static inline int remote_call_storage_vol_lookup_by_key(virtwire_client *c, const remote_storage_vol_lookup_by_key_args *args, remote_storage_vol_lookup_by_key_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_KEY, args, ret, opts);
@@ -1077,7 +1077,7 @@ static inline int remote_call_storage_vol_lookup_by_key_async(virtwire_client *c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_KEY, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_PATH = 97 */
+/* REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_PATH = 97 (remote_protocol.x:4736) */
 static inline int remote_call_storage_vol_lookup_by_path(virtwire_client *c, const remote_storage_vol_lookup_by_path_args *args, remote_storage_vol_lookup_by_path_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_PATH, args, ret, opts);
@@ -1088,7 +1088,7 @@ static inline int remote_call_storage_vol_lookup_by_path_async(virtwire_client *
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_PATH, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_STORAGE_VOL_GET_INFO = 98 */
+/* REMOTE_PROC_STORAGE_VOL_GET_INFO = 98 (remote_protocol.x:4743) */
 static inline int remote_call_storage_vol_get_info(virtwire_client *c, const remote_storage_vol_get_info_args *args, remote_storage_vol_get_info_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_STORAGE_VOL_GET_INFO, args, ret, opts);
@@ -1099,7 +1099,7 @@ static inline int remote_call_storage_vol_get_info_async(virtwire_client *c, con
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_STORAGE_VOL_GET_INFO, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_STORAGE_VOL_GET_XML_DESC = 99 */
+/* REMOTE_PROC_STORAGE_VOL_GET_XML_DESC = 99 (remote_protocol.x:4750) */
 static inline int remote_call_storage_vol_get_xml_desc(virtwire_client *c, const remote_storage_vol_get_xml_desc_args *args, remote_storage_vol_get_xml_desc_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_STORAGE_VOL_GET_XML_DESC, args, ret, opts);
@@ -1110,7 +1110,7 @@ static inline int remote_call_storage_vol_get_xml_desc_async(virtwire_client *c,
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_STORAGE_VOL_GET_XML_DESC, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_STORAGE_VOL_GET_PATH = 100 */
+/* REMOTE_PROC_STORAGE_VOL_GET_PATH = 100 (remote_protocol.x:4757) */
 static inline int remote_call_storage_vol_get_path(virtwire_client *c, const remote_storage_vol_get_path_args *args, remote_storage_vol_get_path_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_STORAGE_VOL_GET_PATH, args, ret, opts);
@@ -1121,7 +1121,7 @@ static inline int remote_call_storage_vol_get_path_async(virtwire_client *c, con
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_STORAGE_VOL_GET_PATH, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NODE_GET_CELLS_FREE_MEMORY = 101 */
+/* REMOTE_PROC_NODE_GET_CELLS_FREE_MEMORY = 101 (remote_protocol.x:4764) */
 static inline int remote_call_node_get_cells_free_memory(virtwire_client *c, const remote_node_get_cells_free_memory_args *args, remote_node_get_cells_free_memory_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NODE_GET_CELLS_FREE_MEMORY, args, ret, opts);
@@ -1132,7 +1132,7 @@ static inline int remote_call_node_get_cells_free_memory_async(virtwire_client *
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NODE_GET_CELLS_FREE_MEMORY, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NODE_GET_FREE_MEMORY = 102 */
+/* REMOTE_PROC_NODE_GET_FREE_MEMORY = 102 (remote_protocol.x:4771) */
 static inline int remote_call_node_get_free_memory(virtwire_client *c, remote_node_get_free_memory_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NODE_GET_FREE_MEMORY, NULL, ret, opts);
@@ -1143,7 +1143,7 @@ static inline int remote_call_node_get_free_memory_async(virtwire_client *c, con
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NODE_GET_FREE_MEMORY, NULL, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_BLOCK_PEEK = 103 */
+/* REMOTE_PROC_DOMAIN_BLOCK_PEEK = 103 (remote_protocol.x:4777) */
 static inline int remote_call_domain_block_peek(virtwire_client *c, const remote_domain_block_peek_args *args, remote_domain_block_peek_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_BLOCK_PEEK, args, ret, opts);
@@ -1154,7 +1154,7 @@ static inline int remote_call_domain_block_peek_async(virtwire_client *c, const 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_BLOCK_PEEK, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_MEMORY_PEEK = 104 */
+/* REMOTE_PROC_DOMAIN_MEMORY_PEEK = 104 (remote_protocol.x:4783) */
 static inline int remote_call_domain_memory_peek(virtwire_client *c, const remote_domain_memory_peek_args *args, remote_domain_memory_peek_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_MEMORY_PEEK, args, ret, opts);
@@ -1165,7 +1165,7 @@ static inline int remote_call_domain_memory_peek_async(virtwire_client *c, const
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_MEMORY_PEEK, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_DOMAIN_EVENT_REGISTER = 105 */
+/* REMOTE_PROC_CONNECT_DOMAIN_EVENT_REGISTER = 105 (remote_protocol.x:4791) */
 static inline int remote_call_connect_domain_event_register(virtwire_client *c, remote_connect_domain_event_register_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_DOMAIN_EVENT_REGISTER, NULL, ret, opts);
@@ -1176,7 +1176,7 @@ static inline int remote_call_connect_domain_event_register_async(virtwire_clien
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_DOMAIN_EVENT_REGISTER, NULL, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_DOMAIN_EVENT_DEREGISTER = 106 */
+/* REMOTE_PROC_CONNECT_DOMAIN_EVENT_DEREGISTER = 106 (remote_protocol.x:4798) */
 static inline int remote_call_connect_domain_event_deregister(virtwire_client *c, remote_connect_domain_event_deregister_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_DOMAIN_EVENT_DEREGISTER, NULL, ret, opts);
@@ -1187,7 +1187,7 @@ static inline int remote_call_connect_domain_event_deregister_async(virtwire_cli
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_DOMAIN_EVENT_DEREGISTER, NULL, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_LIFECYCLE = 107 */
+/* REMOTE_PROC_DOMAIN_EVENT_LIFECYCLE = 107 (remote_protocol.x:4804) */
 typedef void (*remote_domain_event_lifecycle_fn)(virtwire_client *c, const remote_domain_event_lifecycle_msg *msg, void *opaque);
 
 static inline void remote_dispatch_domain_event_lifecycle(virtwire_client *c, const virtwire_program *prog,
@@ -1211,7 +1211,7 @@ static inline int remote_on_domain_event_lifecycle(virtwire_client *c, remote_ev
     return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_LIFECYCLE, remote_dispatch_domain_event_lifecycle, b);
 }
 
-/* REMOTE_PROC_DOMAIN_MIGRATE_PREPARE2 = 108 */
+/* REMOTE_PROC_DOMAIN_MIGRATE_PREPARE2 = 108 (remote_protocol.x:4812) */
 static inline int remote_call_domain_migrate_prepare2(virtwire_client *c, const remote_domain_migrate_prepare2_args *args, remote_domain_migrate_prepare2_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_PREPARE2, args, ret, opts);
@@ -1222,7 +1222,7 @@ static inline int remote_call_domain_migrate_prepare2_async(virtwire_client *c, 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_PREPARE2, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_MIGRATE_FINISH2 = 109 */
+/* REMOTE_PROC_DOMAIN_MIGRATE_FINISH2 = 109 (remote_protocol.x:4818) */
 static inline int remote_call_domain_migrate_finish2(virtwire_client *c, const remote_domain_migrate_finish2_args *args, remote_domain_migrate_finish2_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_FINISH2, args, ret, opts);
@@ -1233,7 +1233,7 @@ static inline int remote_call_domain_migrate_finish2_async(virtwire_client *c, c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_FINISH2, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_GET_URI = 110 */
+/* REMOTE_PROC_CONNECT_GET_URI = 110 (remote_protocol.x:4825) */
 static inline int remote_call_connect_get_uri(virtwire_client *c, remote_connect_get_uri_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_URI, NULL, ret, opts);
@@ -1244,7 +1244,7 @@ static inline int remote_call_connect_get_uri_async(virtwire_client *c, const vi
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_GET_URI, NULL, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NODE_NUM_OF_DEVICES = 111 */
+/* REMOTE_PROC_NODE_NUM_OF_DEVICES = 111 (remote_protocol.x:4833) */
 static inline int remote_call_node_num_of_devices(virtwire_client *c, const remote_node_num_of_devices_args *args, remote_node_num_of_devices_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NODE_NUM_OF_DEVICES, args, ret, opts);
@@ -1255,7 +1255,7 @@ static inline int remote_call_node_num_of_devices_async(virtwire_client *c, cons
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NODE_NUM_OF_DEVICES, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NODE_LIST_DEVICES = 112 */
+/* REMOTE_PROC_NODE_LIST_DEVICES = 112 (remote_protocol.x:4841) */
 static inline int remote_call_node_list_devices(virtwire_client *c, const remote_node_list_devices_args *args, remote_node_list_devices_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NODE_LIST_DEVICES, args, ret, opts);
@@ -1266,7 +1266,7 @@ static inline int remote_call_node_list_devices_async(virtwire_client *c, const 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NODE_LIST_DEVICES, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NODE_DEVICE_LOOKUP_BY_NAME = 113 */
+/* REMOTE_PROC_NODE_DEVICE_LOOKUP_BY_NAME = 113 (remote_protocol.x:4848) */
 static inline int remote_call_node_device_lookup_by_name(virtwire_client *c, const remote_node_device_lookup_by_name_args *args, remote_node_device_lookup_by_name_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NODE_DEVICE_LOOKUP_BY_NAME, args, ret, opts);
@@ -1277,7 +1277,7 @@ static inline int remote_call_node_device_lookup_by_name_async(virtwire_client *
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NODE_DEVICE_LOOKUP_BY_NAME, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NODE_DEVICE_GET_XML_DESC = 114 */
+/* REMOTE_PROC_NODE_DEVICE_GET_XML_DESC = 114 (remote_protocol.x:4854) */
 static inline int remote_call_node_device_get_xml_desc(virtwire_client *c, const remote_node_device_get_xml_desc_args *args, remote_node_device_get_xml_desc_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NODE_DEVICE_GET_XML_DESC, args, ret, opts);
@@ -1288,7 +1288,7 @@ static inline int remote_call_node_device_get_xml_desc_async(virtwire_client *c,
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NODE_DEVICE_GET_XML_DESC, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NODE_DEVICE_GET_PARENT = 115 */
+/* REMOTE_PROC_NODE_DEVICE_GET_PARENT = 115 (remote_protocol.x:4861) */
 static inline int remote_call_node_device_get_parent(virtwire_client *c, const remote_node_device_get_parent_args *args, remote_node_device_get_parent_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NODE_DEVICE_GET_PARENT, args, ret, opts);
@@ -1299,7 +1299,7 @@ static inline int remote_call_node_device_get_parent_async(virtwire_client *c, c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NODE_DEVICE_GET_PARENT, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NODE_DEVICE_NUM_OF_CAPS = 116 */
+/* REMOTE_PROC_NODE_DEVICE_NUM_OF_CAPS = 116 (remote_protocol.x:4868) */
 static inline int remote_call_node_device_num_of_caps(virtwire_client *c, const remote_node_device_num_of_caps_args *args, remote_node_device_num_of_caps_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NODE_DEVICE_NUM_OF_CAPS, args, ret, opts);
@@ -1310,7 +1310,7 @@ static inline int remote_call_node_device_num_of_caps_async(virtwire_client *c, 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NODE_DEVICE_NUM_OF_CAPS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NODE_DEVICE_LIST_CAPS = 117 */
+/* REMOTE_PROC_NODE_DEVICE_LIST_CAPS = 117 (remote_protocol.x:4875) */
 static inline int remote_call_node_device_list_caps(virtwire_client *c, const remote_node_device_list_caps_args *args, remote_node_device_list_caps_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NODE_DEVICE_LIST_CAPS, args, ret, opts);
@@ -1321,7 +1321,7 @@ static inline int remote_call_node_device_list_caps_async(virtwire_client *c, co
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NODE_DEVICE_LIST_CAPS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NODE_DEVICE_DETTACH = 118 */
+/* REMOTE_PROC_NODE_DEVICE_DETTACH = 118 (remote_protocol.x:4881) */
 static inline int remote_call_node_device_dettach(virtwire_client *c, const remote_node_device_dettach_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NODE_DEVICE_DETTACH, args, NULL, opts);
@@ -1332,7 +1332,7 @@ static inline int remote_call_node_device_dettach_async(virtwire_client *c, cons
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NODE_DEVICE_DETTACH, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NODE_DEVICE_RE_ATTACH = 119 */
+/* REMOTE_PROC_NODE_DEVICE_RE_ATTACH = 119 (remote_protocol.x:4887) */
 static inline int remote_call_node_device_re_attach(virtwire_client *c, const remote_node_device_re_attach_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NODE_DEVICE_RE_ATTACH, args, NULL, opts);
@@ -1343,7 +1343,7 @@ static inline int remote_call_node_device_re_attach_async(virtwire_client *c, co
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NODE_DEVICE_RE_ATTACH, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NODE_DEVICE_RESET = 120 */
+/* REMOTE_PROC_NODE_DEVICE_RESET = 120 (remote_protocol.x:4893) */
 static inline int remote_call_node_device_reset(virtwire_client *c, const remote_node_device_reset_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NODE_DEVICE_RESET, args, NULL, opts);
@@ -1354,7 +1354,7 @@ static inline int remote_call_node_device_reset_async(virtwire_client *c, const 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NODE_DEVICE_RESET, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_GET_SECURITY_LABEL = 121 */
+/* REMOTE_PROC_DOMAIN_GET_SECURITY_LABEL = 121 (remote_protocol.x:4900) */
 static inline int remote_call_domain_get_security_label(virtwire_client *c, const remote_domain_get_security_label_args *args, remote_domain_get_security_label_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_SECURITY_LABEL, args, ret, opts);
@@ -1365,7 +1365,7 @@ static inline int remote_call_domain_get_security_label_async(virtwire_client *c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_GET_SECURITY_LABEL, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NODE_GET_SECURITY_MODEL = 122 */
+/* REMOTE_PROC_NODE_GET_SECURITY_MODEL = 122 (remote_protocol.x:4907) */
 static inline int remote_call_node_get_security_model(virtwire_client *c, remote_node_get_security_model_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NODE_GET_SECURITY_MODEL, NULL, ret, opts);
@@ -1376,7 +1376,7 @@ static inline int remote_call_node_get_security_model_async(virtwire_client *c, 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NODE_GET_SECURITY_MODEL, NULL, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NODE_DEVICE_CREATE_XML = 123 */
+/* REMOTE_PROC_NODE_DEVICE_CREATE_XML = 123 (remote_protocol.x:4914) */
 static inline int remote_call_node_device_create_xml(virtwire_client *c, const remote_node_device_create_xml_args *args, remote_node_device_create_xml_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NODE_DEVICE_CREATE_XML, args, ret, opts);
@@ -1387,7 +1387,7 @@ static inline int remote_call_node_device_create_xml_async(virtwire_client *c, c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NODE_DEVICE_CREATE_XML, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NODE_DEVICE_DESTROY = 124 */
+/* REMOTE_PROC_NODE_DEVICE_DESTROY = 124 (remote_protocol.x:4921) */
 static inline int remote_call_node_device_destroy(virtwire_client *c, const remote_node_device_destroy_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NODE_DEVICE_DESTROY, args, NULL, opts);
@@ -1398,7 +1398,7 @@ static inline int remote_call_node_device_destroy_async(virtwire_client *c, cons
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NODE_DEVICE_DESTROY, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_STORAGE_VOL_CREATE_XML_FROM = 125 */
+/* REMOTE_PROC_STORAGE_VOL_CREATE_XML_FROM = 125 (remote_protocol.x:4927) */
 static inline int remote_call_storage_vol_create_xml_from(virtwire_client *c, const remote_storage_vol_create_xml_from_args *args, remote_storage_vol_create_xml_from_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_STORAGE_VOL_CREATE_XML_FROM, args, ret, opts);
@@ -1409,7 +1409,7 @@ static inline int remote_call_storage_vol_create_xml_from_async(virtwire_client 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_STORAGE_VOL_CREATE_XML_FROM, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_NUM_OF_INTERFACES = 126 */
+/* REMOTE_PROC_CONNECT_NUM_OF_INTERFACES = 126 (remote_protocol.x:4935) */
 static inline int remote_call_connect_num_of_interfaces(virtwire_client *c, remote_connect_num_of_interfaces_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_NUM_OF_INTERFACES, NULL, ret, opts);
@@ -1420,7 +1420,7 @@ static inline int remote_call_connect_num_of_interfaces_async(virtwire_client *c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_NUM_OF_INTERFACES, NULL, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_LIST_INTERFACES = 127 */
+/* REMOTE_PROC_CONNECT_LIST_INTERFACES = 127 (remote_protocol.x:4943) */
 static inline int remote_call_connect_list_interfaces(virtwire_client *c, const remote_connect_list_interfaces_args *args, remote_connect_list_interfaces_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_LIST_INTERFACES, args, ret, opts);
@@ -1431,7 +1431,7 @@ static inline int remote_call_connect_list_interfaces_async(virtwire_client *c, 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_LIST_INTERFACES, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_INTERFACE_LOOKUP_BY_NAME = 128 */
+/* REMOTE_PROC_INTERFACE_LOOKUP_BY_NAME = 128 (remote_protocol.x:4950) */
 static inline int remote_call_interface_lookup_by_name(virtwire_client *c, const remote_interface_lookup_by_name_args *args, remote_interface_lookup_by_name_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_INTERFACE_LOOKUP_BY_NAME, args, ret, opts);
@@ -1442,7 +1442,7 @@ static inline int remote_call_interface_lookup_by_name_async(virtwire_client *c,
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_INTERFACE_LOOKUP_BY_NAME, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_INTERFACE_LOOKUP_BY_MAC_STRING = 129 */
+/* REMOTE_PROC_INTERFACE_LOOKUP_BY_MAC_STRING = 129 (remote_protocol.x:4957) */
 static inline int remote_call_interface_lookup_by_mac_string(virtwire_client *c, const remote_interface_lookup_by_mac_string_args *args, remote_interface_lookup_by_mac_string_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_INTERFACE_LOOKUP_BY_MAC_STRING, args, ret, opts);
@@ -1453,7 +1453,7 @@ static inline int remote_call_interface_lookup_by_mac_string_async(virtwire_clie
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_INTERFACE_LOOKUP_BY_MAC_STRING, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_INTERFACE_GET_XML_DESC = 130 */
+/* REMOTE_PROC_INTERFACE_GET_XML_DESC = 130 (remote_protocol.x:4963) */
 static inline int remote_call_interface_get_xml_desc(virtwire_client *c, const remote_interface_get_xml_desc_args *args, remote_interface_get_xml_desc_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_INTERFACE_GET_XML_DESC, args, ret, opts);
@@ -1464,7 +1464,7 @@ static inline int remote_call_interface_get_xml_desc_async(virtwire_client *c, c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_INTERFACE_GET_XML_DESC, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_INTERFACE_DEFINE_XML = 131 */
+/* REMOTE_PROC_INTERFACE_DEFINE_XML = 131 (remote_protocol.x:4971) */
 static inline int remote_call_interface_define_xml(virtwire_client *c, const remote_interface_define_xml_args *args, remote_interface_define_xml_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_INTERFACE_DEFINE_XML, args, ret, opts);
@@ -1475,7 +1475,7 @@ static inline int remote_call_interface_define_xml_async(virtwire_client *c, con
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_INTERFACE_DEFINE_XML, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_INTERFACE_UNDEFINE = 132 */
+/* REMOTE_PROC_INTERFACE_UNDEFINE = 132 (remote_protocol.x:4978) */
 static inline int remote_call_interface_undefine(virtwire_client *c, const remote_interface_undefine_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_INTERFACE_UNDEFINE, args, NULL, opts);
@@ -1486,7 +1486,7 @@ static inline int remote_call_interface_undefine_async(virtwire_client *c, const
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_INTERFACE_UNDEFINE, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_INTERFACE_CREATE = 133 */
+/* REMOTE_PROC_INTERFACE_CREATE = 133 (remote_protocol.x:4984) */
 static inline int remote_call_interface_create(virtwire_client *c, const remote_interface_create_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_INTERFACE_CREATE, args, NULL, opts);
@@ -1497,7 +1497,7 @@ static inline int remote_call_interface_create_async(virtwire_client *c, const r
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_INTERFACE_CREATE, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_INTERFACE_DESTROY = 134 */
+/* REMOTE_PROC_INTERFACE_DESTROY = 134 (remote_protocol.x:4991) */
 static inline int remote_call_interface_destroy(virtwire_client *c, const remote_interface_destroy_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_INTERFACE_DESTROY, args, NULL, opts);
@@ -1508,7 +1508,7 @@ static inline int remote_call_interface_destroy_async(virtwire_client *c, const 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_INTERFACE_DESTROY, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_DOMAIN_XML_FROM_NATIVE = 135 */
+/* REMOTE_PROC_CONNECT_DOMAIN_XML_FROM_NATIVE = 135 (remote_protocol.x:4997) */
 static inline int remote_call_connect_domain_xml_from_native(virtwire_client *c, const remote_connect_domain_xml_from_native_args *args, remote_connect_domain_xml_from_native_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_DOMAIN_XML_FROM_NATIVE, args, ret, opts);
@@ -1519,7 +1519,7 @@ static inline int remote_call_connect_domain_xml_from_native_async(virtwire_clie
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_DOMAIN_XML_FROM_NATIVE, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_DOMAIN_XML_TO_NATIVE = 136 */
+/* REMOTE_PROC_CONNECT_DOMAIN_XML_TO_NATIVE = 136 (remote_protocol.x:5003) */
 static inline int remote_call_connect_domain_xml_to_native(virtwire_client *c, const remote_connect_domain_xml_to_native_args *args, remote_connect_domain_xml_to_native_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_DOMAIN_XML_TO_NATIVE, args, ret, opts);
@@ -1530,7 +1530,7 @@ static inline int remote_call_connect_domain_xml_to_native_async(virtwire_client
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_DOMAIN_XML_TO_NATIVE, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_NUM_OF_DEFINED_INTERFACES = 137 */
+/* REMOTE_PROC_CONNECT_NUM_OF_DEFINED_INTERFACES = 137 (remote_protocol.x:5011) */
 static inline int remote_call_connect_num_of_defined_interfaces(virtwire_client *c, remote_connect_num_of_defined_interfaces_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_NUM_OF_DEFINED_INTERFACES, NULL, ret, opts);
@@ -1541,7 +1541,7 @@ static inline int remote_call_connect_num_of_defined_interfaces_async(virtwire_c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_NUM_OF_DEFINED_INTERFACES, NULL, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_LIST_DEFINED_INTERFACES = 138 */
+/* REMOTE_PROC_CONNECT_LIST_DEFINED_INTERFACES = 138 (remote_protocol.x:5019) */
 static inline int remote_call_connect_list_defined_interfaces(virtwire_client *c, const remote_connect_list_defined_interfaces_args *args, remote_connect_list_defined_interfaces_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_LIST_DEFINED_INTERFACES, args, ret, opts);
@@ -1552,7 +1552,7 @@ static inline int remote_call_connect_list_defined_interfaces_async(virtwire_cli
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_LIST_DEFINED_INTERFACES, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_NUM_OF_SECRETS = 139 */
+/* REMOTE_PROC_CONNECT_NUM_OF_SECRETS = 139 (remote_protocol.x:5027) */
 static inline int remote_call_connect_num_of_secrets(virtwire_client *c, remote_connect_num_of_secrets_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_NUM_OF_SECRETS, NULL, ret, opts);
@@ -1563,7 +1563,7 @@ static inline int remote_call_connect_num_of_secrets_async(virtwire_client *c, c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_NUM_OF_SECRETS, NULL, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_LIST_SECRETS = 140 */
+/* REMOTE_PROC_CONNECT_LIST_SECRETS = 140 (remote_protocol.x:5035) */
 static inline int remote_call_connect_list_secrets(virtwire_client *c, const remote_connect_list_secrets_args *args, remote_connect_list_secrets_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_LIST_SECRETS, args, ret, opts);
@@ -1574,7 +1574,7 @@ static inline int remote_call_connect_list_secrets_async(virtwire_client *c, con
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_LIST_SECRETS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_SECRET_LOOKUP_BY_UUID = 141 */
+/* REMOTE_PROC_SECRET_LOOKUP_BY_UUID = 141 (remote_protocol.x:5042) */
 static inline int remote_call_secret_lookup_by_uuid(virtwire_client *c, const remote_secret_lookup_by_uuid_args *args, remote_secret_lookup_by_uuid_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_SECRET_LOOKUP_BY_UUID, args, ret, opts);
@@ -1585,7 +1585,7 @@ static inline int remote_call_secret_lookup_by_uuid_async(virtwire_client *c, co
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_SECRET_LOOKUP_BY_UUID, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_SECRET_DEFINE_XML = 142 */
+/* REMOTE_PROC_SECRET_DEFINE_XML = 142 (remote_protocol.x:5050) */
 static inline int remote_call_secret_define_xml(virtwire_client *c, const remote_secret_define_xml_args *args, remote_secret_define_xml_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_SECRET_DEFINE_XML, args, ret, opts);
@@ -1596,7 +1596,7 @@ static inline int remote_call_secret_define_xml_async(virtwire_client *c, const 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_SECRET_DEFINE_XML, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_SECRET_GET_XML_DESC = 143 */
+/* REMOTE_PROC_SECRET_GET_XML_DESC = 143 (remote_protocol.x:5057) */
 static inline int remote_call_secret_get_xml_desc(virtwire_client *c, const remote_secret_get_xml_desc_args *args, remote_secret_get_xml_desc_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_SECRET_GET_XML_DESC, args, ret, opts);
@@ -1607,7 +1607,7 @@ static inline int remote_call_secret_get_xml_desc_async(virtwire_client *c, cons
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_SECRET_GET_XML_DESC, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_SECRET_SET_VALUE = 144 */
+/* REMOTE_PROC_SECRET_SET_VALUE = 144 (remote_protocol.x:5064) */
 static inline int remote_call_secret_set_value(virtwire_client *c, const remote_secret_set_value_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_SECRET_SET_VALUE, args, NULL, opts);
@@ -1618,7 +1618,7 @@ static inline int remote_call_secret_set_value_async(virtwire_client *c, const r
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_SECRET_SET_VALUE, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_SECRET_GET_VALUE = 145 */
+/* REMOTE_PROC_SECRET_GET_VALUE = 145 (remote_protocol.x:5071) */
 static inline int remote_call_secret_get_value(virtwire_client *c, const remote_secret_get_value_args *args, remote_secret_get_value_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_SECRET_GET_VALUE, args, ret, opts);
@@ -1629,7 +1629,7 @@ static inline int remote_call_secret_get_value_async(virtwire_client *c, const r
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_SECRET_GET_VALUE, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_SECRET_UNDEFINE = 146 */
+/* REMOTE_PROC_SECRET_UNDEFINE = 146 (remote_protocol.x:5078) */
 static inline int remote_call_secret_undefine(virtwire_client *c, const remote_secret_undefine_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_SECRET_UNDEFINE, args, NULL, opts);
@@ -1640,7 +1640,7 @@ static inline int remote_call_secret_undefine_async(virtwire_client *c, const re
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_SECRET_UNDEFINE, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_SECRET_LOOKUP_BY_USAGE = 147 */
+/* REMOTE_PROC_SECRET_LOOKUP_BY_USAGE = 147 (remote_protocol.x:5085) */
 static inline int remote_call_secret_lookup_by_usage(virtwire_client *c, const remote_secret_lookup_by_usage_args *args, remote_secret_lookup_by_usage_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_SECRET_LOOKUP_BY_USAGE, args, ret, opts);
@@ -1651,7 +1651,7 @@ static inline int remote_call_secret_lookup_by_usage_async(virtwire_client *c, c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_SECRET_LOOKUP_BY_USAGE, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL = 148 */
+/* REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL = 148 (remote_protocol.x:5094) */
 static inline int remote_call_domain_migrate_prepare_tunnel(virtwire_client *c, const remote_domain_migrate_prepare_tunnel_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL, args, NULL, opts);
@@ -1667,7 +1667,7 @@ static inline int remote_stream_domain_migrate_prepare_tunnel(virtwire_client *c
     return virtwire_client_stream_call(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL, args, NULL, opts, stream);
 }
 
-/* REMOTE_PROC_CONNECT_IS_SECURE = 149 */
+/* REMOTE_PROC_CONNECT_IS_SECURE = 149 (remote_protocol.x:5101) */
 static inline int remote_call_connect_is_secure(virtwire_client *c, remote_connect_is_secure_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_IS_SECURE, NULL, ret, opts);
@@ -1678,7 +1678,7 @@ static inline int remote_call_connect_is_secure_async(virtwire_client *c, const 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_IS_SECURE, NULL, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_IS_ACTIVE = 150 */
+/* REMOTE_PROC_DOMAIN_IS_ACTIVE = 150 (remote_protocol.x:5108) */
 static inline int remote_call_domain_is_active(virtwire_client *c, const remote_domain_is_active_args *args, remote_domain_is_active_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_IS_ACTIVE, args, ret, opts);
@@ -1689,7 +1689,7 @@ static inline int remote_call_domain_is_active_async(virtwire_client *c, const r
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_IS_ACTIVE, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_IS_PERSISTENT = 151 */
+/* REMOTE_PROC_DOMAIN_IS_PERSISTENT = 151 (remote_protocol.x:5115) */
 static inline int remote_call_domain_is_persistent(virtwire_client *c, const remote_domain_is_persistent_args *args, remote_domain_is_persistent_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_IS_PERSISTENT, args, ret, opts);
@@ -1700,7 +1700,7 @@ static inline int remote_call_domain_is_persistent_async(virtwire_client *c, con
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_IS_PERSISTENT, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NETWORK_IS_ACTIVE = 152 */
+/* REMOTE_PROC_NETWORK_IS_ACTIVE = 152 (remote_protocol.x:5122) */
 static inline int remote_call_network_is_active(virtwire_client *c, const remote_network_is_active_args *args, remote_network_is_active_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NETWORK_IS_ACTIVE, args, ret, opts);
@@ -1711,7 +1711,7 @@ static inline int remote_call_network_is_active_async(virtwire_client *c, const 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NETWORK_IS_ACTIVE, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NETWORK_IS_PERSISTENT = 153 */
+/* REMOTE_PROC_NETWORK_IS_PERSISTENT = 153 (remote_protocol.x:5129) */
 static inline int remote_call_network_is_persistent(virtwire_client *c, const remote_network_is_persistent_args *args, remote_network_is_persistent_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NETWORK_IS_PERSISTENT, args, ret, opts);
@@ -1722,7 +1722,7 @@ static inline int remote_call_network_is_persistent_async(virtwire_client *c, co
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NETWORK_IS_PERSISTENT, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_STORAGE_POOL_IS_ACTIVE = 154 */
+/* REMOTE_PROC_STORAGE_POOL_IS_ACTIVE = 154 (remote_protocol.x:5136) */
 static inline int remote_call_storage_pool_is_active(virtwire_client *c, const remote_storage_pool_is_active_args *args, remote_storage_pool_is_active_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_STORAGE_POOL_IS_ACTIVE, args, ret, opts);
@@ -1733,7 +1733,7 @@ static inline int remote_call_storage_pool_is_active_async(virtwire_client *c, c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_STORAGE_POOL_IS_ACTIVE, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_STORAGE_POOL_IS_PERSISTENT = 155 */
+/* REMOTE_PROC_STORAGE_POOL_IS_PERSISTENT = 155 (remote_protocol.x:5143) */
 static inline int remote_call_storage_pool_is_persistent(virtwire_client *c, const remote_storage_pool_is_persistent_args *args, remote_storage_pool_is_persistent_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_STORAGE_POOL_IS_PERSISTENT, args, ret, opts);
@@ -1744,7 +1744,7 @@ static inline int remote_call_storage_pool_is_persistent_async(virtwire_client *
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_STORAGE_POOL_IS_PERSISTENT, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_INTERFACE_IS_ACTIVE = 156 */
+/* REMOTE_PROC_INTERFACE_IS_ACTIVE = 156 (remote_protocol.x:5150) */
 static inline int remote_call_interface_is_active(virtwire_client *c, const remote_interface_is_active_args *args, remote_interface_is_active_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_INTERFACE_IS_ACTIVE, args, ret, opts);
@@ -1755,7 +1755,7 @@ static inline int remote_call_interface_is_active_async(virtwire_client *c, cons
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_INTERFACE_IS_ACTIVE, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_GET_LIB_VERSION = 157 */
+/* REMOTE_PROC_CONNECT_GET_LIB_VERSION = 157 (remote_protocol.x:5157) */
 static inline int remote_call_connect_get_lib_version(virtwire_client *c, remote_connect_get_lib_version_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_LIB_VERSION, NULL, ret, opts);
@@ -1766,7 +1766,7 @@ static inline int remote_call_connect_get_lib_version_async(virtwire_client *c, 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_GET_LIB_VERSION, NULL, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_COMPARE_CPU = 158 */
+/* REMOTE_PROC_CONNECT_COMPARE_CPU = 158 (remote_protocol.x:5164) */
 static inline int remote_call_connect_compare_cpu(virtwire_client *c, const remote_connect_compare_cpu_args *args, remote_connect_compare_cpu_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_COMPARE_CPU, args, ret, opts);
@@ -1777,7 +1777,7 @@ static inline int remote_call_connect_compare_cpu_async(virtwire_client *c, cons
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_COMPARE_CPU, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_MEMORY_STATS = 159 */
+/* REMOTE_PROC_DOMAIN_MEMORY_STATS = 159 (remote_protocol.x:5170) */
 static inline int remote_call_domain_memory_stats(virtwire_client *c, const remote_domain_memory_stats_args *args, remote_domain_memory_stats_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_MEMORY_STATS, args, ret, opts);
@@ -1788,7 +1788,7 @@ static inline int remote_call_domain_memory_stats_async(virtwire_client *c, cons
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_MEMORY_STATS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_ATTACH_DEVICE_FLAGS = 160 */
+/* REMOTE_PROC_DOMAIN_ATTACH_DEVICE_FLAGS = 160 (remote_protocol.x:5178) */
 static inline int remote_call_domain_attach_device_flags(virtwire_client *c, const remote_domain_attach_device_flags_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_ATTACH_DEVICE_FLAGS, args, NULL, opts);
@@ -1799,7 +1799,7 @@ static inline int remote_call_domain_attach_device_flags_async(virtwire_client *
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_ATTACH_DEVICE_FLAGS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_DETACH_DEVICE_FLAGS = 161 */
+/* REMOTE_PROC_DOMAIN_DETACH_DEVICE_FLAGS = 161 (remote_protocol.x:5186) */
 static inline int remote_call_domain_detach_device_flags(virtwire_client *c, const remote_domain_detach_device_flags_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_DETACH_DEVICE_FLAGS, args, NULL, opts);
@@ -1810,7 +1810,7 @@ static inline int remote_call_domain_detach_device_flags_async(virtwire_client *
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_DETACH_DEVICE_FLAGS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_BASELINE_CPU = 162 */
+/* REMOTE_PROC_CONNECT_BASELINE_CPU = 162 (remote_protocol.x:5192) */
 static inline int remote_call_connect_baseline_cpu(virtwire_client *c, const remote_connect_baseline_cpu_args *args, remote_connect_baseline_cpu_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_BASELINE_CPU, args, ret, opts);
@@ -1821,7 +1821,7 @@ static inline int remote_call_connect_baseline_cpu_async(virtwire_client *c, con
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_BASELINE_CPU, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_GET_JOB_INFO = 163 */
+/* REMOTE_PROC_DOMAIN_GET_JOB_INFO = 163 (remote_protocol.x:5198) */
 static inline int remote_call_domain_get_job_info(virtwire_client *c, const remote_domain_get_job_info_args *args, remote_domain_get_job_info_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_JOB_INFO, args, ret, opts);
@@ -1832,7 +1832,7 @@ static inline int remote_call_domain_get_job_info_async(virtwire_client *c, cons
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_GET_JOB_INFO, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_ABORT_JOB = 164 */
+/* REMOTE_PROC_DOMAIN_ABORT_JOB = 164 (remote_protocol.x:5204) */
 static inline int remote_call_domain_abort_job(virtwire_client *c, const remote_domain_abort_job_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_ABORT_JOB, args, NULL, opts);
@@ -1843,7 +1843,7 @@ static inline int remote_call_domain_abort_job_async(virtwire_client *c, const r
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_ABORT_JOB, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_STORAGE_VOL_WIPE = 165 */
+/* REMOTE_PROC_STORAGE_VOL_WIPE = 165 (remote_protocol.x:5210) */
 static inline int remote_call_storage_vol_wipe(virtwire_client *c, const remote_storage_vol_wipe_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_STORAGE_VOL_WIPE, args, NULL, opts);
@@ -1854,7 +1854,7 @@ static inline int remote_call_storage_vol_wipe_async(virtwire_client *c, const r
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_STORAGE_VOL_WIPE, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_MIGRATE_SET_MAX_DOWNTIME = 166 */
+/* REMOTE_PROC_DOMAIN_MIGRATE_SET_MAX_DOWNTIME = 166 (remote_protocol.x:5216) */
 static inline int remote_call_domain_migrate_set_max_downtime(virtwire_client *c, const remote_domain_migrate_set_max_downtime_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_SET_MAX_DOWNTIME, args, NULL, opts);
@@ -1865,7 +1865,7 @@ static inline int remote_call_domain_migrate_set_max_downtime_async(virtwire_cli
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_SET_MAX_DOWNTIME, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_DOMAIN_EVENT_REGISTER_ANY = 167 */
+/* REMOTE_PROC_CONNECT_DOMAIN_EVENT_REGISTER_ANY = 167 (remote_protocol.x:5224) */
 static inline int remote_call_connect_domain_event_register_any(virtwire_client *c, const remote_connect_domain_event_register_any_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_DOMAIN_EVENT_REGISTER_ANY, args, NULL, opts);
@@ -1876,7 +1876,7 @@ static inline int remote_call_connect_domain_event_register_any_async(virtwire_c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_DOMAIN_EVENT_REGISTER_ANY, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_DOMAIN_EVENT_DEREGISTER_ANY = 168 */
+/* REMOTE_PROC_CONNECT_DOMAIN_EVENT_DEREGISTER_ANY = 168 (remote_protocol.x:5231) */
 static inline int remote_call_connect_domain_event_deregister_any(virtwire_client *c, const remote_connect_domain_event_deregister_any_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_DOMAIN_EVENT_DEREGISTER_ANY, args, NULL, opts);
@@ -1887,7 +1887,7 @@ static inline int remote_call_connect_domain_event_deregister_any_async(virtwire
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_DOMAIN_EVENT_DEREGISTER_ANY, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_REBOOT = 169 */
+/* REMOTE_PROC_DOMAIN_EVENT_REBOOT = 169 (remote_protocol.x:5237) */
 typedef void (*remote_domain_event_reboot_fn)(virtwire_client *c, const remote_domain_event_reboot_msg *msg, void *opaque);
 
 static inline void remote_dispatch_domain_event_reboot(virtwire_client *c, const virtwire_program *prog,
@@ -1911,7 +1911,7 @@ static inline int remote_on_domain_event_reboot(virtwire_client *c, remote_event
     return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_REBOOT, remote_dispatch_domain_event_reboot, b);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_RTC_CHANGE = 170 */
+/* REMOTE_PROC_DOMAIN_EVENT_RTC_CHANGE = 170 (remote_protocol.x:5243) */
 typedef void (*remote_domain_event_rtc_change_fn)(virtwire_client *c, const remote_domain_event_rtc_change_msg *msg, void *opaque);
 
 static inline void remote_dispatch_domain_event_rtc_change(virtwire_client *c, const virtwire_program *prog,
@@ -1935,7 +1935,7 @@ static inline int remote_on_domain_event_rtc_change(virtwire_client *c, remote_e
     return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_RTC_CHANGE, remote_dispatch_domain_event_rtc_change, b);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_WATCHDOG = 171 */
+/* REMOTE_PROC_DOMAIN_EVENT_WATCHDOG = 171 (remote_protocol.x:5249) */
 typedef void (*remote_domain_event_watchdog_fn)(virtwire_client *c, const remote_domain_event_watchdog_msg *msg, void *opaque);
 
 static inline void remote_dispatch_domain_event_watchdog(virtwire_client *c, const virtwire_program *prog,
@@ -1959,7 +1959,7 @@ static inline int remote_on_domain_event_watchdog(virtwire_client *c, remote_eve
     return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_WATCHDOG, remote_dispatch_domain_event_watchdog, b);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_IO_ERROR = 172 */
+/* REMOTE_PROC_DOMAIN_EVENT_IO_ERROR = 172 (remote_protocol.x:5255) */
 typedef void (*remote_domain_event_io_error_fn)(virtwire_client *c, const remote_domain_event_io_error_msg *msg, void *opaque);
 
 static inline void remote_dispatch_domain_event_io_error(virtwire_client *c, const virtwire_program *prog,
@@ -1983,7 +1983,7 @@ static inline int remote_on_domain_event_io_error(virtwire_client *c, remote_eve
     return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_IO_ERROR, remote_dispatch_domain_event_io_error, b);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_GRAPHICS = 173 */
+/* REMOTE_PROC_DOMAIN_EVENT_GRAPHICS = 173 (remote_protocol.x:5261) */
 typedef void (*remote_domain_event_graphics_fn)(virtwire_client *c, const remote_domain_event_graphics_msg *msg, void *opaque);
 
 static inline void remote_dispatch_domain_event_graphics(virtwire_client *c, const virtwire_program *prog,
@@ -2007,7 +2007,7 @@ static inline int remote_on_domain_event_graphics(virtwire_client *c, remote_eve
     return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_GRAPHICS, remote_dispatch_domain_event_graphics, b);
 }
 
-/* REMOTE_PROC_DOMAIN_UPDATE_DEVICE_FLAGS = 174 */
+/* REMOTE_PROC_DOMAIN_UPDATE_DEVICE_FLAGS = 174 (remote_protocol.x:5269) */
 static inline int remote_call_domain_update_device_flags(virtwire_client *c, const remote_domain_update_device_flags_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_UPDATE_DEVICE_FLAGS, args, NULL, opts);
@@ -2018,7 +2018,7 @@ static inline int remote_call_domain_update_device_flags_async(virtwire_client *
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_UPDATE_DEVICE_FLAGS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NWFILTER_LOOKUP_BY_NAME = 175 */
+/* REMOTE_PROC_NWFILTER_LOOKUP_BY_NAME = 175 (remote_protocol.x:5276) */
 static inline int remote_call_nwfilter_lookup_by_name(virtwire_client *c, const remote_nwfilter_lookup_by_name_args *args, remote_nwfilter_lookup_by_name_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NWFILTER_LOOKUP_BY_NAME, args, ret, opts);
@@ -2029,7 +2029,7 @@ static inline int remote_call_nwfilter_lookup_by_name_async(virtwire_client *c, 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NWFILTER_LOOKUP_BY_NAME, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NWFILTER_LOOKUP_BY_UUID = 176 */
+/* REMOTE_PROC_NWFILTER_LOOKUP_BY_UUID = 176 (remote_protocol.x:5283) */
 static inline int remote_call_nwfilter_lookup_by_uuid(virtwire_client *c, const remote_nwfilter_lookup_by_uuid_args *args, remote_nwfilter_lookup_by_uuid_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NWFILTER_LOOKUP_BY_UUID, args, ret, opts);
@@ -2040,7 +2040,7 @@ static inline int remote_call_nwfilter_lookup_by_uuid_async(virtwire_client *c, 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NWFILTER_LOOKUP_BY_UUID, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NWFILTER_GET_XML_DESC = 177 */
+/* REMOTE_PROC_NWFILTER_GET_XML_DESC = 177 (remote_protocol.x:5290) */
 static inline int remote_call_nwfilter_get_xml_desc(virtwire_client *c, const remote_nwfilter_get_xml_desc_args *args, remote_nwfilter_get_xml_desc_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NWFILTER_GET_XML_DESC, args, ret, opts);
@@ -2051,7 +2051,7 @@ static inline int remote_call_nwfilter_get_xml_desc_async(virtwire_client *c, co
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NWFILTER_GET_XML_DESC, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_NUM_OF_NWFILTERS = 178 */
+/* REMOTE_PROC_CONNECT_NUM_OF_NWFILTERS = 178 (remote_protocol.x:5298) */
 static inline int remote_call_connect_num_of_nwfilters(virtwire_client *c, remote_connect_num_of_nwfilters_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_NUM_OF_NWFILTERS, NULL, ret, opts);
@@ -2062,7 +2062,7 @@ static inline int remote_call_connect_num_of_nwfilters_async(virtwire_client *c,
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_NUM_OF_NWFILTERS, NULL, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_LIST_NWFILTERS = 179 */
+/* REMOTE_PROC_CONNECT_LIST_NWFILTERS = 179 (remote_protocol.x:5306) */
 static inline int remote_call_connect_list_nwfilters(virtwire_client *c, const remote_connect_list_nwfilters_args *args, remote_connect_list_nwfilters_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_LIST_NWFILTERS, args, ret, opts);
@@ -2073,7 +2073,7 @@ static inline int remote_call_connect_list_nwfilters_async(virtwire_client *c, c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_LIST_NWFILTERS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NWFILTER_DEFINE_XML = 180 */
+/* REMOTE_PROC_NWFILTER_DEFINE_XML = 180 (remote_protocol.x:5314) */
 static inline int remote_call_nwfilter_define_xml(virtwire_client *c, const remote_nwfilter_define_xml_args *args, remote_nwfilter_define_xml_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NWFILTER_DEFINE_XML, args, ret, opts);
@@ -2084,7 +2084,7 @@ static inline int remote_call_nwfilter_define_xml_async(virtwire_client *c, cons
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NWFILTER_DEFINE_XML, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NWFILTER_UNDEFINE = 181 */
+/* REMOTE_PROC_NWFILTER_UNDEFINE = 181 (remote_protocol.x:5321) */
 static inline int remote_call_nwfilter_undefine(virtwire_client *c, const remote_nwfilter_undefine_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NWFILTER_UNDEFINE, args, NULL, opts);
@@ -2095,7 +2095,7 @@ static inline int remote_call_nwfilter_undefine_async(virtwire_client *c, const 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NWFILTER_UNDEFINE, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_MANAGED_SAVE = 182 */
+/* REMOTE_PROC_DOMAIN_MANAGED_SAVE = 182 (remote_protocol.x:5327) */
 static inline int remote_call_domain_managed_save(virtwire_client *c, const remote_domain_managed_save_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_MANAGED_SAVE, args, NULL, opts);
@@ -2106,7 +2106,7 @@ static inline int remote_call_domain_managed_save_async(virtwire_client *c, cons
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_MANAGED_SAVE, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_HAS_MANAGED_SAVE_IMAGE = 183 */
+/* REMOTE_PROC_DOMAIN_HAS_MANAGED_SAVE_IMAGE = 183 (remote_protocol.x:5333) */
 static inline int remote_call_domain_has_managed_save_image(virtwire_client *c, const remote_domain_has_managed_save_image_args *args, remote_domain_has_managed_save_image_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_HAS_MANAGED_SAVE_IMAGE, args, ret, opts);
@@ -2117,7 +2117,7 @@ static inline int remote_call_domain_has_managed_save_image_async(virtwire_clien
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_HAS_MANAGED_SAVE_IMAGE, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_MANAGED_SAVE_REMOVE = 184 */
+/* REMOTE_PROC_DOMAIN_MANAGED_SAVE_REMOVE = 184 (remote_protocol.x:5339) */
 static inline int remote_call_domain_managed_save_remove(virtwire_client *c, const remote_domain_managed_save_remove_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_MANAGED_SAVE_REMOVE, args, NULL, opts);
@@ -2128,7 +2128,7 @@ static inline int remote_call_domain_managed_save_remove_async(virtwire_client *
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_MANAGED_SAVE_REMOVE, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_SNAPSHOT_CREATE_XML = 185 */
+/* REMOTE_PROC_DOMAIN_SNAPSHOT_CREATE_XML = 185 (remote_protocol.x:5346) */
 static inline int remote_call_domain_snapshot_create_xml(virtwire_client *c, const remote_domain_snapshot_create_xml_args *args, remote_domain_snapshot_create_xml_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SNAPSHOT_CREATE_XML, args, ret, opts);
@@ -2139,7 +2139,7 @@ static inline int remote_call_domain_snapshot_create_xml_async(virtwire_client *
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_SNAPSHOT_CREATE_XML, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_SNAPSHOT_GET_XML_DESC = 186 */
+/* REMOTE_PROC_DOMAIN_SNAPSHOT_GET_XML_DESC = 186 (remote_protocol.x:5354) */
 static inline int remote_call_domain_snapshot_get_xml_desc(virtwire_client *c, const remote_domain_snapshot_get_xml_desc_args *args, remote_domain_snapshot_get_xml_desc_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SNAPSHOT_GET_XML_DESC, args, ret, opts);
@@ -2150,7 +2150,7 @@ static inline int remote_call_domain_snapshot_get_xml_desc_async(virtwire_client
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_SNAPSHOT_GET_XML_DESC, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_SNAPSHOT_NUM = 187 */
+/* REMOTE_PROC_DOMAIN_SNAPSHOT_NUM = 187 (remote_protocol.x:5361) */
 static inline int remote_call_domain_snapshot_num(virtwire_client *c, const remote_domain_snapshot_num_args *args, remote_domain_snapshot_num_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SNAPSHOT_NUM, args, ret, opts);
@@ -2161,7 +2161,7 @@ static inline int remote_call_domain_snapshot_num_async(virtwire_client *c, cons
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_SNAPSHOT_NUM, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_NAMES = 188 */
+/* REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_NAMES = 188 (remote_protocol.x:5368) */
 static inline int remote_call_domain_snapshot_list_names(virtwire_client *c, const remote_domain_snapshot_list_names_args *args, remote_domain_snapshot_list_names_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_NAMES, args, ret, opts);
@@ -2172,7 +2172,7 @@ static inline int remote_call_domain_snapshot_list_names_async(virtwire_client *
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_NAMES, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_SNAPSHOT_LOOKUP_BY_NAME = 189 */
+/* REMOTE_PROC_DOMAIN_SNAPSHOT_LOOKUP_BY_NAME = 189 (remote_protocol.x:5375) */
 static inline int remote_call_domain_snapshot_lookup_by_name(virtwire_client *c, const remote_domain_snapshot_lookup_by_name_args *args, remote_domain_snapshot_lookup_by_name_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SNAPSHOT_LOOKUP_BY_NAME, args, ret, opts);
@@ -2183,7 +2183,7 @@ static inline int remote_call_domain_snapshot_lookup_by_name_async(virtwire_clie
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_SNAPSHOT_LOOKUP_BY_NAME, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_HAS_CURRENT_SNAPSHOT = 190 */
+/* REMOTE_PROC_DOMAIN_HAS_CURRENT_SNAPSHOT = 190 (remote_protocol.x:5381) */
 static inline int remote_call_domain_has_current_snapshot(virtwire_client *c, const remote_domain_has_current_snapshot_args *args, remote_domain_has_current_snapshot_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_HAS_CURRENT_SNAPSHOT, args, ret, opts);
@@ -2194,7 +2194,7 @@ static inline int remote_call_domain_has_current_snapshot_async(virtwire_client 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_HAS_CURRENT_SNAPSHOT, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_SNAPSHOT_CURRENT = 191 */
+/* REMOTE_PROC_DOMAIN_SNAPSHOT_CURRENT = 191 (remote_protocol.x:5387) */
 static inline int remote_call_domain_snapshot_current(virtwire_client *c, const remote_domain_snapshot_current_args *args, remote_domain_snapshot_current_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SNAPSHOT_CURRENT, args, ret, opts);
@@ -2205,7 +2205,7 @@ static inline int remote_call_domain_snapshot_current_async(virtwire_client *c, 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_SNAPSHOT_CURRENT, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_REVERT_TO_SNAPSHOT = 192 */
+/* REMOTE_PROC_DOMAIN_REVERT_TO_SNAPSHOT = 192 (remote_protocol.x:5393) */
 static inline int remote_call_domain_revert_to_snapshot(virtwire_client *c, const remote_domain_revert_to_snapshot_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_REVERT_TO_SNAPSHOT, args, NULL, opts);
@@ -2216,7 +2216,7 @@ static inline int remote_call_domain_revert_to_snapshot_async(virtwire_client *c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_REVERT_TO_SNAPSHOT, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_SNAPSHOT_DELETE = 193 */
+/* REMOTE_PROC_DOMAIN_SNAPSHOT_DELETE = 193 (remote_protocol.x:5399) */
 static inline int remote_call_domain_snapshot_delete(virtwire_client *c, const remote_domain_snapshot_delete_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SNAPSHOT_DELETE, args, NULL, opts);
@@ -2227,7 +2227,7 @@ static inline int remote_call_domain_snapshot_delete_async(virtwire_client *c, c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_SNAPSHOT_DELETE, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_GET_BLOCK_INFO = 194 */
+/* REMOTE_PROC_DOMAIN_GET_BLOCK_INFO = 194 (remote_protocol.x:5405) */
 static inline int remote_call_domain_get_block_info(virtwire_client *c, const remote_domain_get_block_info_args *args, remote_domain_get_block_info_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_BLOCK_INFO, args, ret, opts);
@@ -2238,7 +2238,7 @@ static inline int remote_call_domain_get_block_info_async(virtwire_client *c, co
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_GET_BLOCK_INFO, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_IO_ERROR_REASON = 195 */
+/* REMOTE_PROC_DOMAIN_EVENT_IO_ERROR_REASON = 195 (remote_protocol.x:5411) */
 typedef void (*remote_domain_event_io_error_reason_fn)(virtwire_client *c, const remote_domain_event_io_error_reason_msg *msg, void *opaque);
 
 static inline void remote_dispatch_domain_event_io_error_reason(virtwire_client *c, const virtwire_program *prog,
@@ -2262,7 +2262,7 @@ static inline int remote_on_domain_event_io_error_reason(virtwire_client *c, rem
     return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_IO_ERROR_REASON, remote_dispatch_domain_event_io_error_reason, b);
 }
 
-/* REMOTE_PROC_DOMAIN_CREATE_WITH_FLAGS = 196 */
+/* REMOTE_PROC_DOMAIN_CREATE_WITH_FLAGS = 196 (remote_protocol.x:5417) */
 static inline int remote_call_domain_create_with_flags(virtwire_client *c, const remote_domain_create_with_flags_args *args, remote_domain_create_with_flags_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_CREATE_WITH_FLAGS, args, ret, opts);
@@ -2273,7 +2273,7 @@ static inline int remote_call_domain_create_with_flags_async(virtwire_client *c,
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_CREATE_WITH_FLAGS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_SET_MEMORY_PARAMETERS = 197 */
+/* REMOTE_PROC_DOMAIN_SET_MEMORY_PARAMETERS = 197 (remote_protocol.x:5425) */
 static inline int remote_call_domain_set_memory_parameters(virtwire_client *c, const remote_domain_set_memory_parameters_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SET_MEMORY_PARAMETERS, args, NULL, opts);
@@ -2284,7 +2284,7 @@ static inline int remote_call_domain_set_memory_parameters_async(virtwire_client
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_SET_MEMORY_PARAMETERS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_GET_MEMORY_PARAMETERS = 198 */
+/* REMOTE_PROC_DOMAIN_GET_MEMORY_PARAMETERS = 198 (remote_protocol.x:5431) */
 static inline int remote_call_domain_get_memory_parameters(virtwire_client *c, const remote_domain_get_memory_parameters_args *args, remote_domain_get_memory_parameters_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_MEMORY_PARAMETERS, args, ret, opts);
@@ -2295,7 +2295,7 @@ static inline int remote_call_domain_get_memory_parameters_async(virtwire_client
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_GET_MEMORY_PARAMETERS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_SET_VCPUS_FLAGS = 199 */
+/* REMOTE_PROC_DOMAIN_SET_VCPUS_FLAGS = 199 (remote_protocol.x:5440) */
 static inline int remote_call_domain_set_vcpus_flags(virtwire_client *c, const remote_domain_set_vcpus_flags_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SET_VCPUS_FLAGS, args, NULL, opts);
@@ -2306,7 +2306,7 @@ static inline int remote_call_domain_set_vcpus_flags_async(virtwire_client *c, c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_SET_VCPUS_FLAGS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_GET_VCPUS_FLAGS = 200 */
+/* REMOTE_PROC_DOMAIN_GET_VCPUS_FLAGS = 200 (remote_protocol.x:5447) */
 static inline int remote_call_domain_get_vcpus_flags(virtwire_client *c, const remote_domain_get_vcpus_flags_args *args, remote_domain_get_vcpus_flags_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_VCPUS_FLAGS, args, ret, opts);
@@ -2317,7 +2317,7 @@ static inline int remote_call_domain_get_vcpus_flags_async(virtwire_client *c, c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_GET_VCPUS_FLAGS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_OPEN_CONSOLE = 201 */
+/* REMOTE_PROC_DOMAIN_OPEN_CONSOLE = 201 (remote_protocol.x:5454) */
 static inline int remote_call_domain_open_console(virtwire_client *c, const remote_domain_open_console_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_OPEN_CONSOLE, args, NULL, opts);
@@ -2333,7 +2333,7 @@ static inline int remote_stream_domain_open_console(virtwire_client *c, const re
     return virtwire_client_stream_call(c, &remote_program, REMOTE_PROC_DOMAIN_OPEN_CONSOLE, args, NULL, opts, stream);
 }
 
-/* REMOTE_PROC_DOMAIN_IS_UPDATED = 202 */
+/* REMOTE_PROC_DOMAIN_IS_UPDATED = 202 (remote_protocol.x:5461) */
 static inline int remote_call_domain_is_updated(virtwire_client *c, const remote_domain_is_updated_args *args, remote_domain_is_updated_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_IS_UPDATED, args, ret, opts);
@@ -2344,7 +2344,7 @@ static inline int remote_call_domain_is_updated_async(virtwire_client *c, const 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_IS_UPDATED, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_GET_SYSINFO = 203 */
+/* REMOTE_PROC_CONNECT_GET_SYSINFO = 203 (remote_protocol.x:5468) */
 static inline int remote_call_connect_get_sysinfo(virtwire_client *c, const remote_connect_get_sysinfo_args *args, remote_connect_get_sysinfo_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_SYSINFO, args, ret, opts);
@@ -2355,7 +2355,7 @@ static inline int remote_call_connect_get_sysinfo_async(virtwire_client *c, cons
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_GET_SYSINFO, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_SET_MEMORY_FLAGS = 204 */
+/* REMOTE_PROC_DOMAIN_SET_MEMORY_FLAGS = 204 (remote_protocol.x:5476) */
 static inline int remote_call_domain_set_memory_flags(virtwire_client *c, const remote_domain_set_memory_flags_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SET_MEMORY_FLAGS, args, NULL, opts);
@@ -2366,7 +2366,7 @@ static inline int remote_call_domain_set_memory_flags_async(virtwire_client *c, 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_SET_MEMORY_FLAGS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_SET_BLKIO_PARAMETERS = 205 */
+/* REMOTE_PROC_DOMAIN_SET_BLKIO_PARAMETERS = 205 (remote_protocol.x:5484) */
 static inline int remote_call_domain_set_blkio_parameters(virtwire_client *c, const remote_domain_set_blkio_parameters_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SET_BLKIO_PARAMETERS, args, NULL, opts);
@@ -2377,7 +2377,7 @@ static inline int remote_call_domain_set_blkio_parameters_async(virtwire_client 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_SET_BLKIO_PARAMETERS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_GET_BLKIO_PARAMETERS = 206 */
+/* REMOTE_PROC_DOMAIN_GET_BLKIO_PARAMETERS = 206 (remote_protocol.x:5490) */
 static inline int remote_call_domain_get_blkio_parameters(virtwire_client *c, const remote_domain_get_blkio_parameters_args *args, remote_domain_get_blkio_parameters_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_BLKIO_PARAMETERS, args, ret, opts);
@@ -2388,7 +2388,7 @@ static inline int remote_call_domain_get_blkio_parameters_async(virtwire_client 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_GET_BLKIO_PARAMETERS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_MIGRATE_SET_MAX_SPEED = 207 */
+/* REMOTE_PROC_DOMAIN_MIGRATE_SET_MAX_SPEED = 207 (remote_protocol.x:5496) */
 static inline int remote_call_domain_migrate_set_max_speed(virtwire_client *c, const remote_domain_migrate_set_max_speed_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_SET_MAX_SPEED, args, NULL, opts);
@@ -2399,7 +2399,7 @@ static inline int remote_call_domain_migrate_set_max_speed_async(virtwire_client
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_SET_MAX_SPEED, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_STORAGE_VOL_UPLOAD = 208 */
+/* REMOTE_PROC_STORAGE_VOL_UPLOAD = 208 (remote_protocol.x:5504) */
 static inline int remote_call_storage_vol_upload(virtwire_client *c, const remote_storage_vol_upload_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_STORAGE_VOL_UPLOAD, args, NULL, opts);
@@ -2415,7 +2415,7 @@ static inline int remote_stream_storage_vol_upload(virtwire_client *c, const rem
     return virtwire_client_stream_call(c, &remote_program, REMOTE_PROC_STORAGE_VOL_UPLOAD, args, NULL, opts, stream);
 }
 
-/* REMOTE_PROC_STORAGE_VOL_DOWNLOAD = 209 */
+/* REMOTE_PROC_STORAGE_VOL_DOWNLOAD = 209 (remote_protocol.x:5512) */
 static inline int remote_call_storage_vol_download(virtwire_client *c, const remote_storage_vol_download_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_STORAGE_VOL_DOWNLOAD, args, NULL, opts);
@@ -2431,7 +2431,7 @@ static inline int remote_stream_storage_vol_download(virtwire_client *c, const r
     return virtwire_client_stream_call(c, &remote_program, REMOTE_PROC_STORAGE_VOL_DOWNLOAD, args, NULL, opts, stream);
 }
 
-/* REMOTE_PROC_DOMAIN_INJECT_NMI = 210 */
+/* REMOTE_PROC_DOMAIN_INJECT_NMI = 210 (remote_protocol.x:5518) */
 static inline int remote_call_domain_inject_nmi(virtwire_client *c, const remote_domain_inject_nmi_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_INJECT_NMI, args, NULL, opts);
@@ -2442,7 +2442,7 @@ static inline int remote_call_domain_inject_nmi_async(virtwire_client *c, const 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_INJECT_NMI, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_SCREENSHOT = 211 */
+/* REMOTE_PROC_DOMAIN_SCREENSHOT = 211 (remote_protocol.x:5525) */
 static inline int remote_call_domain_screenshot(virtwire_client *c, const remote_domain_screenshot_args *args, remote_domain_screenshot_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SCREENSHOT, args, ret, opts);
@@ -2458,7 +2458,7 @@ static inline int remote_stream_domain_screenshot(virtwire_client *c, const remo
     return virtwire_client_stream_call(c, &remote_program, REMOTE_PROC_DOMAIN_SCREENSHOT, args, ret, opts, stream);
 }
 
-/* REMOTE_PROC_DOMAIN_GET_STATE = 212 */
+/* REMOTE_PROC_DOMAIN_GET_STATE = 212 (remote_protocol.x:5532) */
 static inline int remote_call_domain_get_state(virtwire_client *c, const remote_domain_get_state_args *args, remote_domain_get_state_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_STATE, args, ret, opts);
@@ -2469,7 +2469,7 @@ static inline int remote_call_domain_get_state_async(virtwire_client *c, const r
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_GET_STATE, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_MIGRATE_BEGIN3 = 213 */
+/* REMOTE_PROC_DOMAIN_MIGRATE_BEGIN3 = 213 (remote_protocol.x:5538) */
 static inline int remote_call_domain_migrate_begin3(virtwire_client *c, const remote_domain_migrate_begin3_args *args, remote_domain_migrate_begin3_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_BEGIN3, args, ret, opts);
@@ -2480,7 +2480,7 @@ static inline int remote_call_domain_migrate_begin3_async(virtwire_client *c, co
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_BEGIN3, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_MIGRATE_PREPARE3 = 214 */
+/* REMOTE_PROC_DOMAIN_MIGRATE_PREPARE3 = 214 (remote_protocol.x:5546) */
 static inline int remote_call_domain_migrate_prepare3(virtwire_client *c, const remote_domain_migrate_prepare3_args *args, remote_domain_migrate_prepare3_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_PREPARE3, args, ret, opts);
@@ -2491,7 +2491,7 @@ static inline int remote_call_domain_migrate_prepare3_async(virtwire_client *c, 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_PREPARE3, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL3 = 215 */
+/* REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL3 = 215 (remote_protocol.x:5555) */
 static inline int remote_call_domain_migrate_prepare_tunnel3(virtwire_client *c, const remote_domain_migrate_prepare_tunnel3_args *args, remote_domain_migrate_prepare_tunnel3_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL3, args, ret, opts);
@@ -2507,7 +2507,7 @@ static inline int remote_stream_domain_migrate_prepare_tunnel3(virtwire_client *
     return virtwire_client_stream_call(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL3, args, ret, opts, stream);
 }
 
-/* REMOTE_PROC_DOMAIN_MIGRATE_PERFORM3 = 216 */
+/* REMOTE_PROC_DOMAIN_MIGRATE_PERFORM3 = 216 (remote_protocol.x:5561) */
 static inline int remote_call_domain_migrate_perform3(virtwire_client *c, const remote_domain_migrate_perform3_args *args, remote_domain_migrate_perform3_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_PERFORM3, args, ret, opts);
@@ -2518,7 +2518,7 @@ static inline int remote_call_domain_migrate_perform3_async(virtwire_client *c, 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_PERFORM3, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_MIGRATE_FINISH3 = 217 */
+/* REMOTE_PROC_DOMAIN_MIGRATE_FINISH3 = 217 (remote_protocol.x:5567) */
 static inline int remote_call_domain_migrate_finish3(virtwire_client *c, const remote_domain_migrate_finish3_args *args, remote_domain_migrate_finish3_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_FINISH3, args, ret, opts);
@@ -2529,7 +2529,7 @@ static inline int remote_call_domain_migrate_finish3_async(virtwire_client *c, c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_FINISH3, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_MIGRATE_CONFIRM3 = 218 */
+/* REMOTE_PROC_DOMAIN_MIGRATE_CONFIRM3 = 218 (remote_protocol.x:5573) */
 static inline int remote_call_domain_migrate_confirm3(virtwire_client *c, const remote_domain_migrate_confirm3_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_CONFIRM3, args, NULL, opts);
@@ -2540,7 +2540,7 @@ static inline int remote_call_domain_migrate_confirm3_async(virtwire_client *c, 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_CONFIRM3, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_SET_SCHEDULER_PARAMETERS_FLAGS = 219 */
+/* REMOTE_PROC_DOMAIN_SET_SCHEDULER_PARAMETERS_FLAGS = 219 (remote_protocol.x:5581) */
 static inline int remote_call_domain_set_scheduler_parameters_flags(virtwire_client *c, const remote_domain_set_scheduler_parameters_flags_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SET_SCHEDULER_PARAMETERS_FLAGS, args, NULL, opts);
@@ -2551,7 +2551,7 @@ static inline int remote_call_domain_set_scheduler_parameters_flags_async(virtwi
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_SET_SCHEDULER_PARAMETERS_FLAGS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_INTERFACE_CHANGE_BEGIN = 220 */
+/* REMOTE_PROC_INTERFACE_CHANGE_BEGIN = 220 (remote_protocol.x:5587) */
 static inline int remote_call_interface_change_begin(virtwire_client *c, const remote_interface_change_begin_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_INTERFACE_CHANGE_BEGIN, args, NULL, opts);
@@ -2562,7 +2562,7 @@ static inline int remote_call_interface_change_begin_async(virtwire_client *c, c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_INTERFACE_CHANGE_BEGIN, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_INTERFACE_CHANGE_COMMIT = 221 */
+/* REMOTE_PROC_INTERFACE_CHANGE_COMMIT = 221 (remote_protocol.x:5593) */
 static inline int remote_call_interface_change_commit(virtwire_client *c, const remote_interface_change_commit_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_INTERFACE_CHANGE_COMMIT, args, NULL, opts);
@@ -2573,7 +2573,7 @@ static inline int remote_call_interface_change_commit_async(virtwire_client *c, 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_INTERFACE_CHANGE_COMMIT, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_INTERFACE_CHANGE_ROLLBACK = 222 */
+/* REMOTE_PROC_INTERFACE_CHANGE_ROLLBACK = 222 (remote_protocol.x:5599) */
 static inline int remote_call_interface_change_rollback(virtwire_client *c, const remote_interface_change_rollback_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_INTERFACE_CHANGE_ROLLBACK, args, NULL, opts);
@@ -2584,7 +2584,7 @@ static inline int remote_call_interface_change_rollback_async(virtwire_client *c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_INTERFACE_CHANGE_ROLLBACK, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_GET_SCHEDULER_PARAMETERS_FLAGS = 223 */
+/* REMOTE_PROC_DOMAIN_GET_SCHEDULER_PARAMETERS_FLAGS = 223 (remote_protocol.x:5605) */
 static inline int remote_call_domain_get_scheduler_parameters_flags(virtwire_client *c, const remote_domain_get_scheduler_parameters_flags_args *args, remote_domain_get_scheduler_parameters_flags_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_SCHEDULER_PARAMETERS_FLAGS, args, ret, opts);
@@ -2595,7 +2595,7 @@ static inline int remote_call_domain_get_scheduler_parameters_flags_async(virtwi
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_GET_SCHEDULER_PARAMETERS_FLAGS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CONTROL_ERROR = 224 */
+/* REMOTE_PROC_DOMAIN_EVENT_CONTROL_ERROR = 224 (remote_protocol.x:5611) */
 typedef void (*remote_domain_event_control_error_fn)(virtwire_client *c, const remote_domain_event_control_error_msg *msg, void *opaque);
 
 static inline void remote_dispatch_domain_event_control_error(virtwire_client *c, const virtwire_program *prog,
@@ -2619,7 +2619,7 @@ static inline int remote_on_domain_event_control_error(virtwire_client *c, remot
     return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CONTROL_ERROR, remote_dispatch_domain_event_control_error, b);
 }
 
-/* REMOTE_PROC_DOMAIN_PIN_VCPU_FLAGS = 225 */
+/* REMOTE_PROC_DOMAIN_PIN_VCPU_FLAGS = 225 (remote_protocol.x:5619) */
 static inline int remote_call_domain_pin_vcpu_flags(virtwire_client *c, const remote_domain_pin_vcpu_flags_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_PIN_VCPU_FLAGS, args, NULL, opts);
@@ -2630,7 +2630,7 @@ static inline int remote_call_domain_pin_vcpu_flags_async(virtwire_client *c, co
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_PIN_VCPU_FLAGS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_SEND_KEY = 226 */
+/* REMOTE_PROC_DOMAIN_SEND_KEY = 226 (remote_protocol.x:5625) */
 static inline int remote_call_domain_send_key(virtwire_client *c, const remote_domain_send_key_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SEND_KEY, args, NULL, opts);
@@ -2641,7 +2641,7 @@ static inline int remote_call_domain_send_key_async(virtwire_client *c, const re
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_SEND_KEY, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NODE_GET_CPU_STATS = 227 */
+/* REMOTE_PROC_NODE_GET_CPU_STATS = 227 (remote_protocol.x:5632) */
 static inline int remote_call_node_get_cpu_stats(virtwire_client *c, const remote_node_get_cpu_stats_args *args, remote_node_get_cpu_stats_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NODE_GET_CPU_STATS, args, ret, opts);
@@ -2652,7 +2652,7 @@ static inline int remote_call_node_get_cpu_stats_async(virtwire_client *c, const
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NODE_GET_CPU_STATS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NODE_GET_MEMORY_STATS = 228 */
+/* REMOTE_PROC_NODE_GET_MEMORY_STATS = 228 (remote_protocol.x:5639) */
 static inline int remote_call_node_get_memory_stats(virtwire_client *c, const remote_node_get_memory_stats_args *args, remote_node_get_memory_stats_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NODE_GET_MEMORY_STATS, args, ret, opts);
@@ -2663,7 +2663,7 @@ static inline int remote_call_node_get_memory_stats_async(virtwire_client *c, co
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NODE_GET_MEMORY_STATS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_GET_CONTROL_INFO = 229 */
+/* REMOTE_PROC_DOMAIN_GET_CONTROL_INFO = 229 (remote_protocol.x:5646) */
 static inline int remote_call_domain_get_control_info(virtwire_client *c, const remote_domain_get_control_info_args *args, remote_domain_get_control_info_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_CONTROL_INFO, args, ret, opts);
@@ -2674,7 +2674,7 @@ static inline int remote_call_domain_get_control_info_async(virtwire_client *c, 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_GET_CONTROL_INFO, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_GET_VCPU_PIN_INFO = 230 */
+/* REMOTE_PROC_DOMAIN_GET_VCPU_PIN_INFO = 230 (remote_protocol.x:5652) */
 static inline int remote_call_domain_get_vcpu_pin_info(virtwire_client *c, const remote_domain_get_vcpu_pin_info_args *args, remote_domain_get_vcpu_pin_info_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_VCPU_PIN_INFO, args, ret, opts);
@@ -2685,7 +2685,7 @@ static inline int remote_call_domain_get_vcpu_pin_info_async(virtwire_client *c,
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_GET_VCPU_PIN_INFO, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_UNDEFINE_FLAGS = 231 */
+/* REMOTE_PROC_DOMAIN_UNDEFINE_FLAGS = 231 (remote_protocol.x:5659) */
 static inline int remote_call_domain_undefine_flags(virtwire_client *c, const remote_domain_undefine_flags_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_UNDEFINE_FLAGS, args, NULL, opts);
@@ -2696,7 +2696,7 @@ static inline int remote_call_domain_undefine_flags_async(virtwire_client *c, co
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_UNDEFINE_FLAGS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_SAVE_FLAGS = 232 */
+/* REMOTE_PROC_DOMAIN_SAVE_FLAGS = 232 (remote_protocol.x:5665) */
 static inline int remote_call_domain_save_flags(virtwire_client *c, const remote_domain_save_flags_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SAVE_FLAGS, args, NULL, opts);
@@ -2707,7 +2707,7 @@ static inline int remote_call_domain_save_flags_async(virtwire_client *c, const 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_SAVE_FLAGS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_RESTORE_FLAGS = 233 */
+/* REMOTE_PROC_DOMAIN_RESTORE_FLAGS = 233 (remote_protocol.x:5672) */
 static inline int remote_call_domain_restore_flags(virtwire_client *c, const remote_domain_restore_flags_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_RESTORE_FLAGS, args, NULL, opts);
@@ -2718,7 +2718,7 @@ static inline int remote_call_domain_restore_flags_async(virtwire_client *c, con
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_RESTORE_FLAGS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_DESTROY_FLAGS = 234 */
+/* REMOTE_PROC_DOMAIN_DESTROY_FLAGS = 234 (remote_protocol.x:5679) */
 static inline int remote_call_domain_destroy_flags(virtwire_client *c, const remote_domain_destroy_flags_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_DESTROY_FLAGS, args, NULL, opts);
@@ -2729,7 +2729,7 @@ static inline int remote_call_domain_destroy_flags_async(virtwire_client *c, con
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_DESTROY_FLAGS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_SAVE_IMAGE_GET_XML_DESC = 235 */
+/* REMOTE_PROC_DOMAIN_SAVE_IMAGE_GET_XML_DESC = 235 (remote_protocol.x:5686) */
 static inline int remote_call_domain_save_image_get_xml_desc(virtwire_client *c, const remote_domain_save_image_get_xml_desc_args *args, remote_domain_save_image_get_xml_desc_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SAVE_IMAGE_GET_XML_DESC, args, ret, opts);
@@ -2740,7 +2740,7 @@ static inline int remote_call_domain_save_image_get_xml_desc_async(virtwire_clie
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_SAVE_IMAGE_GET_XML_DESC, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_SAVE_IMAGE_DEFINE_XML = 236 */
+/* REMOTE_PROC_DOMAIN_SAVE_IMAGE_DEFINE_XML = 236 (remote_protocol.x:5694) */
 static inline int remote_call_domain_save_image_define_xml(virtwire_client *c, const remote_domain_save_image_define_xml_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SAVE_IMAGE_DEFINE_XML, args, NULL, opts);
@@ -2751,7 +2751,7 @@ static inline int remote_call_domain_save_image_define_xml_async(virtwire_client
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_SAVE_IMAGE_DEFINE_XML, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_BLOCK_JOB_ABORT = 237 */
+/* REMOTE_PROC_DOMAIN_BLOCK_JOB_ABORT = 237 (remote_protocol.x:5700) */
 static inline int remote_call_domain_block_job_abort(virtwire_client *c, const remote_domain_block_job_abort_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_BLOCK_JOB_ABORT, args, NULL, opts);
@@ -2762,7 +2762,7 @@ static inline int remote_call_domain_block_job_abort_async(virtwire_client *c, c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_BLOCK_JOB_ABORT, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_GET_BLOCK_JOB_INFO = 238 */
+/* REMOTE_PROC_DOMAIN_GET_BLOCK_JOB_INFO = 238 (remote_protocol.x:5706) */
 static inline int remote_call_domain_get_block_job_info(virtwire_client *c, const remote_domain_get_block_job_info_args *args, remote_domain_get_block_job_info_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_BLOCK_JOB_INFO, args, ret, opts);
@@ -2773,7 +2773,7 @@ static inline int remote_call_domain_get_block_job_info_async(virtwire_client *c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_GET_BLOCK_JOB_INFO, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_BLOCK_JOB_SET_SPEED = 239 */
+/* REMOTE_PROC_DOMAIN_BLOCK_JOB_SET_SPEED = 239 (remote_protocol.x:5712) */
 static inline int remote_call_domain_block_job_set_speed(virtwire_client *c, const remote_domain_block_job_set_speed_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_BLOCK_JOB_SET_SPEED, args, NULL, opts);
@@ -2784,7 +2784,7 @@ static inline int remote_call_domain_block_job_set_speed_async(virtwire_client *
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_BLOCK_JOB_SET_SPEED, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_BLOCK_PULL = 240 */
+/* REMOTE_PROC_DOMAIN_BLOCK_PULL = 240 (remote_protocol.x:5718) */
 static inline int remote_call_domain_block_pull(virtwire_client *c, const remote_domain_block_pull_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_BLOCK_PULL, args, NULL, opts);
@@ -2795,7 +2795,7 @@ static inline int remote_call_domain_block_pull_async(virtwire_client *c, const 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_BLOCK_PULL, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB = 241 */
+/* REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB = 241 (remote_protocol.x:5724) */
 typedef void (*remote_domain_event_block_job_fn)(virtwire_client *c, const remote_domain_event_block_job_msg *msg, void *opaque);
 
 static inline void remote_dispatch_domain_event_block_job(virtwire_client *c, const virtwire_program *prog,
@@ -2819,7 +2819,7 @@ static inline int remote_on_domain_event_block_job(virtwire_client *c, remote_ev
     return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB, remote_dispatch_domain_event_block_job, b);
 }
 
-/* REMOTE_PROC_DOMAIN_MIGRATE_GET_MAX_SPEED = 242 */
+/* REMOTE_PROC_DOMAIN_MIGRATE_GET_MAX_SPEED = 242 (remote_protocol.x:5730) */
 static inline int remote_call_domain_migrate_get_max_speed(virtwire_client *c, const remote_domain_migrate_get_max_speed_args *args, remote_domain_migrate_get_max_speed_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_GET_MAX_SPEED, args, ret, opts);
@@ -2830,7 +2830,7 @@ static inline int remote_call_domain_migrate_get_max_speed_async(virtwire_client
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_GET_MAX_SPEED, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_BLOCK_STATS_FLAGS = 243 */
+/* REMOTE_PROC_DOMAIN_BLOCK_STATS_FLAGS = 243 (remote_protocol.x:5736) */
 static inline int remote_call_domain_block_stats_flags(virtwire_client *c, const remote_domain_block_stats_flags_args *args, remote_domain_block_stats_flags_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_BLOCK_STATS_FLAGS, args, ret, opts);
@@ -2841,7 +2841,7 @@ static inline int remote_call_domain_block_stats_flags_async(virtwire_client *c,
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_BLOCK_STATS_FLAGS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_SNAPSHOT_GET_PARENT = 244 */
+/* REMOTE_PROC_DOMAIN_SNAPSHOT_GET_PARENT = 244 (remote_protocol.x:5743) */
 static inline int remote_call_domain_snapshot_get_parent(virtwire_client *c, const remote_domain_snapshot_get_parent_args *args, remote_domain_snapshot_get_parent_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SNAPSHOT_GET_PARENT, args, ret, opts);
@@ -2852,7 +2852,7 @@ static inline int remote_call_domain_snapshot_get_parent_async(virtwire_client *
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_SNAPSHOT_GET_PARENT, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_RESET = 245 */
+/* REMOTE_PROC_DOMAIN_RESET = 245 (remote_protocol.x:5749) */
 static inline int remote_call_domain_reset(virtwire_client *c, const remote_domain_reset_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_RESET, args, NULL, opts);
@@ -2863,7 +2863,7 @@ static inline int remote_call_domain_reset_async(virtwire_client *c, const remot
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_RESET, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_SNAPSHOT_NUM_CHILDREN = 246 */
+/* REMOTE_PROC_DOMAIN_SNAPSHOT_NUM_CHILDREN = 246 (remote_protocol.x:5756) */
 static inline int remote_call_domain_snapshot_num_children(virtwire_client *c, const remote_domain_snapshot_num_children_args *args, remote_domain_snapshot_num_children_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SNAPSHOT_NUM_CHILDREN, args, ret, opts);
@@ -2874,7 +2874,7 @@ static inline int remote_call_domain_snapshot_num_children_async(virtwire_client
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_SNAPSHOT_NUM_CHILDREN, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_CHILDREN_NAMES = 247 */
+/* REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_CHILDREN_NAMES = 247 (remote_protocol.x:5763) */
 static inline int remote_call_domain_snapshot_list_children_names(virtwire_client *c, const remote_domain_snapshot_list_children_names_args *args, remote_domain_snapshot_list_children_names_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_CHILDREN_NAMES, args, ret, opts);
@@ -2885,7 +2885,7 @@ static inline int remote_call_domain_snapshot_list_children_names_async(virtwire
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_CHILDREN_NAMES, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_DISK_CHANGE = 248 */
+/* REMOTE_PROC_DOMAIN_EVENT_DISK_CHANGE = 248 (remote_protocol.x:5769) */
 typedef void (*remote_domain_event_disk_change_fn)(virtwire_client *c, const remote_domain_event_disk_change_msg *msg, void *opaque);
 
 static inline void remote_dispatch_domain_event_disk_change(virtwire_client *c, const virtwire_program *prog,
@@ -2909,7 +2909,7 @@ static inline int remote_on_domain_event_disk_change(virtwire_client *c, remote_
     return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_DISK_CHANGE, remote_dispatch_domain_event_disk_change, b);
 }
 
-/* REMOTE_PROC_DOMAIN_OPEN_GRAPHICS = 249 */
+/* REMOTE_PROC_DOMAIN_OPEN_GRAPHICS = 249 (remote_protocol.x:5775) */
 static inline int remote_call_domain_open_graphics(virtwire_client *c, const remote_domain_open_graphics_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_OPEN_GRAPHICS, args, NULL, opts);
@@ -2920,7 +2920,7 @@ static inline int remote_call_domain_open_graphics_async(virtwire_client *c, con
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_OPEN_GRAPHICS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NODE_SUSPEND_FOR_DURATION = 250 */
+/* REMOTE_PROC_NODE_SUSPEND_FOR_DURATION = 250 (remote_protocol.x:5781) */
 static inline int remote_call_node_suspend_for_duration(virtwire_client *c, const remote_node_suspend_for_duration_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NODE_SUSPEND_FOR_DURATION, args, NULL, opts);
@@ -2931,7 +2931,7 @@ static inline int remote_call_node_suspend_for_duration_async(virtwire_client *c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NODE_SUSPEND_FOR_DURATION, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_BLOCK_RESIZE = 251 */
+/* REMOTE_PROC_DOMAIN_BLOCK_RESIZE = 251 (remote_protocol.x:5787) */
 static inline int remote_call_domain_block_resize(virtwire_client *c, const remote_domain_block_resize_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_BLOCK_RESIZE, args, NULL, opts);
@@ -2942,7 +2942,7 @@ static inline int remote_call_domain_block_resize_async(virtwire_client *c, cons
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_BLOCK_RESIZE, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_SET_BLOCK_IO_TUNE = 252 */
+/* REMOTE_PROC_DOMAIN_SET_BLOCK_IO_TUNE = 252 (remote_protocol.x:5795) */
 static inline int remote_call_domain_set_block_io_tune(virtwire_client *c, const remote_domain_set_block_io_tune_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SET_BLOCK_IO_TUNE, args, NULL, opts);
@@ -2953,7 +2953,7 @@ static inline int remote_call_domain_set_block_io_tune_async(virtwire_client *c,
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_SET_BLOCK_IO_TUNE, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_GET_BLOCK_IO_TUNE = 253 */
+/* REMOTE_PROC_DOMAIN_GET_BLOCK_IO_TUNE = 253 (remote_protocol.x:5801) */
 static inline int remote_call_domain_get_block_io_tune(virtwire_client *c, const remote_domain_get_block_io_tune_args *args, remote_domain_get_block_io_tune_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_BLOCK_IO_TUNE, args, ret, opts);
@@ -2964,7 +2964,7 @@ static inline int remote_call_domain_get_block_io_tune_async(virtwire_client *c,
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_GET_BLOCK_IO_TUNE, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_SET_NUMA_PARAMETERS = 254 */
+/* REMOTE_PROC_DOMAIN_SET_NUMA_PARAMETERS = 254 (remote_protocol.x:5809) */
 static inline int remote_call_domain_set_numa_parameters(virtwire_client *c, const remote_domain_set_numa_parameters_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SET_NUMA_PARAMETERS, args, NULL, opts);
@@ -2975,7 +2975,7 @@ static inline int remote_call_domain_set_numa_parameters_async(virtwire_client *
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_SET_NUMA_PARAMETERS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_GET_NUMA_PARAMETERS = 255 */
+/* REMOTE_PROC_DOMAIN_GET_NUMA_PARAMETERS = 255 (remote_protocol.x:5815) */
 static inline int remote_call_domain_get_numa_parameters(virtwire_client *c, const remote_domain_get_numa_parameters_args *args, remote_domain_get_numa_parameters_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_NUMA_PARAMETERS, args, ret, opts);
@@ -2986,7 +2986,7 @@ static inline int remote_call_domain_get_numa_parameters_async(virtwire_client *
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_GET_NUMA_PARAMETERS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_SET_INTERFACE_PARAMETERS = 256 */
+/* REMOTE_PROC_DOMAIN_SET_INTERFACE_PARAMETERS = 256 (remote_protocol.x:5823) */
 static inline int remote_call_domain_set_interface_parameters(virtwire_client *c, const remote_domain_set_interface_parameters_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SET_INTERFACE_PARAMETERS, args, NULL, opts);
@@ -2997,7 +2997,7 @@ static inline int remote_call_domain_set_interface_parameters_async(virtwire_cli
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_SET_INTERFACE_PARAMETERS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_GET_INTERFACE_PARAMETERS = 257 */
+/* REMOTE_PROC_DOMAIN_GET_INTERFACE_PARAMETERS = 257 (remote_protocol.x:5829) */
 static inline int remote_call_domain_get_interface_parameters(virtwire_client *c, const remote_domain_get_interface_parameters_args *args, remote_domain_get_interface_parameters_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_INTERFACE_PARAMETERS, args, ret, opts);
@@ -3008,7 +3008,7 @@ static inline int remote_call_domain_get_interface_parameters_async(virtwire_cli
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_GET_INTERFACE_PARAMETERS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_SHUTDOWN_FLAGS = 258 */
+/* REMOTE_PROC_DOMAIN_SHUTDOWN_FLAGS = 258 (remote_protocol.x:5836) */
 static inline int remote_call_domain_shutdown_flags(virtwire_client *c, const remote_domain_shutdown_flags_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SHUTDOWN_FLAGS, args, NULL, opts);
@@ -3019,7 +3019,7 @@ static inline int remote_call_domain_shutdown_flags_async(virtwire_client *c, co
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_SHUTDOWN_FLAGS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_STORAGE_VOL_WIPE_PATTERN = 259 */
+/* REMOTE_PROC_STORAGE_VOL_WIPE_PATTERN = 259 (remote_protocol.x:5842) */
 static inline int remote_call_storage_vol_wipe_pattern(virtwire_client *c, const remote_storage_vol_wipe_pattern_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_STORAGE_VOL_WIPE_PATTERN, args, NULL, opts);
@@ -3030,7 +3030,7 @@ static inline int remote_call_storage_vol_wipe_pattern_async(virtwire_client *c,
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_STORAGE_VOL_WIPE_PATTERN, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_STORAGE_VOL_RESIZE = 260 */
+/* REMOTE_PROC_STORAGE_VOL_RESIZE = 260 (remote_protocol.x:5848) */
 static inline int remote_call_storage_vol_resize(virtwire_client *c, const remote_storage_vol_resize_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_STORAGE_VOL_RESIZE, args, NULL, opts);
@@ -3041,7 +3041,7 @@ static inline int remote_call_storage_vol_resize_async(virtwire_client *c, const
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_STORAGE_VOL_RESIZE, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_PM_SUSPEND_FOR_DURATION = 261 */
+/* REMOTE_PROC_DOMAIN_PM_SUSPEND_FOR_DURATION = 261 (remote_protocol.x:5854) */
 static inline int remote_call_domain_pm_suspend_for_duration(virtwire_client *c, const remote_domain_pm_suspend_for_duration_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_PM_SUSPEND_FOR_DURATION, args, NULL, opts);
@@ -3052,7 +3052,7 @@ static inline int remote_call_domain_pm_suspend_for_duration_async(virtwire_clie
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_PM_SUSPEND_FOR_DURATION, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_GET_CPU_STATS = 262 */
+/* REMOTE_PROC_DOMAIN_GET_CPU_STATS = 262 (remote_protocol.x:5860) */
 static inline int remote_call_domain_get_cpu_stats(virtwire_client *c, const remote_domain_get_cpu_stats_args *args, remote_domain_get_cpu_stats_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_CPU_STATS, args, ret, opts);
@@ -3063,7 +3063,7 @@ static inline int remote_call_domain_get_cpu_stats_async(virtwire_client *c, con
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_GET_CPU_STATS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_GET_DISK_ERRORS = 263 */
+/* REMOTE_PROC_DOMAIN_GET_DISK_ERRORS = 263 (remote_protocol.x:5866) */
 static inline int remote_call_domain_get_disk_errors(virtwire_client *c, const remote_domain_get_disk_errors_args *args, remote_domain_get_disk_errors_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_DISK_ERRORS, args, ret, opts);
@@ -3074,7 +3074,7 @@ static inline int remote_call_domain_get_disk_errors_async(virtwire_client *c, c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_GET_DISK_ERRORS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_SET_METADATA = 264 */
+/* REMOTE_PROC_DOMAIN_SET_METADATA = 264 (remote_protocol.x:5874) */
 static inline int remote_call_domain_set_metadata(virtwire_client *c, const remote_domain_set_metadata_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SET_METADATA, args, NULL, opts);
@@ -3085,7 +3085,7 @@ static inline int remote_call_domain_set_metadata_async(virtwire_client *c, cons
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_SET_METADATA, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_GET_METADATA = 265 */
+/* REMOTE_PROC_DOMAIN_GET_METADATA = 265 (remote_protocol.x:5880) */
 static inline int remote_call_domain_get_metadata(virtwire_client *c, const remote_domain_get_metadata_args *args, remote_domain_get_metadata_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_METADATA, args, ret, opts);
@@ -3096,7 +3096,7 @@ static inline int remote_call_domain_get_metadata_async(virtwire_client *c, cons
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_GET_METADATA, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_BLOCK_REBASE = 266 */
+/* REMOTE_PROC_DOMAIN_BLOCK_REBASE = 266 (remote_protocol.x:5886) */
 static inline int remote_call_domain_block_rebase(virtwire_client *c, const remote_domain_block_rebase_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_BLOCK_REBASE, args, NULL, opts);
@@ -3107,7 +3107,7 @@ static inline int remote_call_domain_block_rebase_async(virtwire_client *c, cons
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_BLOCK_REBASE, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_PM_WAKEUP = 267 */
+/* REMOTE_PROC_DOMAIN_PM_WAKEUP = 267 (remote_protocol.x:5892) */
 static inline int remote_call_domain_pm_wakeup(virtwire_client *c, const remote_domain_pm_wakeup_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_PM_WAKEUP, args, NULL, opts);
@@ -3118,7 +3118,7 @@ static inline int remote_call_domain_pm_wakeup_async(virtwire_client *c, const r
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_PM_WAKEUP, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_TRAY_CHANGE = 268 */
+/* REMOTE_PROC_DOMAIN_EVENT_TRAY_CHANGE = 268 (remote_protocol.x:5898) */
 typedef void (*remote_domain_event_tray_change_fn)(virtwire_client *c, const remote_domain_event_tray_change_msg *msg, void *opaque);
 
 static inline void remote_dispatch_domain_event_tray_change(virtwire_client *c, const virtwire_program *prog,
@@ -3142,7 +3142,7 @@ static inline int remote_on_domain_event_tray_change(virtwire_client *c, remote_
     return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_TRAY_CHANGE, remote_dispatch_domain_event_tray_change, b);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_PMWAKEUP = 269 */
+/* REMOTE_PROC_DOMAIN_EVENT_PMWAKEUP = 269 (remote_protocol.x:5904) */
 typedef void (*remote_domain_event_pmwakeup_fn)(virtwire_client *c, const remote_domain_event_pmwakeup_msg *msg, void *opaque);
 
 static inline void remote_dispatch_domain_event_pmwakeup(virtwire_client *c, const virtwire_program *prog,
@@ -3166,7 +3166,7 @@ static inline int remote_on_domain_event_pmwakeup(virtwire_client *c, remote_eve
     return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_PMWAKEUP, remote_dispatch_domain_event_pmwakeup, b);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_PMSUSPEND = 270 */
+/* REMOTE_PROC_DOMAIN_EVENT_PMSUSPEND = 270 (remote_protocol.x:5910) */
 typedef void (*remote_domain_event_pmsuspend_fn)(virtwire_client *c, const remote_domain_event_pmsuspend_msg *msg, void *opaque);
 
 static inline void remote_dispatch_domain_event_pmsuspend(virtwire_client *c, const virtwire_program *prog,
@@ -3190,7 +3190,7 @@ static inline int remote_on_domain_event_pmsuspend(virtwire_client *c, remote_ev
     return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_PMSUSPEND, remote_dispatch_domain_event_pmsuspend, b);
 }
 
-/* REMOTE_PROC_DOMAIN_SNAPSHOT_IS_CURRENT = 271 */
+/* REMOTE_PROC_DOMAIN_SNAPSHOT_IS_CURRENT = 271 (remote_protocol.x:5916) */
 static inline int remote_call_domain_snapshot_is_current(virtwire_client *c, const remote_domain_snapshot_is_current_args *args, remote_domain_snapshot_is_current_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SNAPSHOT_IS_CURRENT, args, ret, opts);
@@ -3201,7 +3201,7 @@ static inline int remote_call_domain_snapshot_is_current_async(virtwire_client *
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_SNAPSHOT_IS_CURRENT, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_SNAPSHOT_HAS_METADATA = 272 */
+/* REMOTE_PROC_DOMAIN_SNAPSHOT_HAS_METADATA = 272 (remote_protocol.x:5922) */
 static inline int remote_call_domain_snapshot_has_metadata(virtwire_client *c, const remote_domain_snapshot_has_metadata_args *args, remote_domain_snapshot_has_metadata_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SNAPSHOT_HAS_METADATA, args, ret, opts);
@@ -3212,7 +3212,7 @@ static inline int remote_call_domain_snapshot_has_metadata_async(virtwire_client
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_SNAPSHOT_HAS_METADATA, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_LIST_ALL_DOMAINS = 273 */
+/* REMOTE_PROC_CONNECT_LIST_ALL_DOMAINS = 273 (remote_protocol.x:5930) */
 static inline int remote_call_connect_list_all_domains(virtwire_client *c, const remote_connect_list_all_domains_args *args, remote_connect_list_all_domains_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_LIST_ALL_DOMAINS, args, ret, opts);
@@ -3223,7 +3223,7 @@ static inline int remote_call_connect_list_all_domains_async(virtwire_client *c,
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_LIST_ALL_DOMAINS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_LIST_ALL_SNAPSHOTS = 274 */
+/* REMOTE_PROC_DOMAIN_LIST_ALL_SNAPSHOTS = 274 (remote_protocol.x:5937) */
 static inline int remote_call_domain_list_all_snapshots(virtwire_client *c, const remote_domain_list_all_snapshots_args *args, remote_domain_list_all_snapshots_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_LIST_ALL_SNAPSHOTS, args, ret, opts);
@@ -3234,7 +3234,7 @@ static inline int remote_call_domain_list_all_snapshots_async(virtwire_client *c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_LIST_ALL_SNAPSHOTS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_ALL_CHILDREN = 275 */
+/* REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_ALL_CHILDREN = 275 (remote_protocol.x:5944) */
 static inline int remote_call_domain_snapshot_list_all_children(virtwire_client *c, const remote_domain_snapshot_list_all_children_args *args, remote_domain_snapshot_list_all_children_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_ALL_CHILDREN, args, ret, opts);
@@ -3245,7 +3245,7 @@ static inline int remote_call_domain_snapshot_list_all_children_async(virtwire_c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_ALL_CHILDREN, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_BALLOON_CHANGE = 276 */
+/* REMOTE_PROC_DOMAIN_EVENT_BALLOON_CHANGE = 276 (remote_protocol.x:5950) */
 typedef void (*remote_domain_event_balloon_change_fn)(virtwire_client *c, const remote_domain_event_balloon_change_msg *msg, void *opaque);
 
 static inline void remote_dispatch_domain_event_balloon_change(virtwire_client *c, const virtwire_program *prog,
@@ -3269,7 +3269,7 @@ static inline int remote_on_domain_event_balloon_change(virtwire_client *c, remo
     return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_BALLOON_CHANGE, remote_dispatch_domain_event_balloon_change, b);
 }
 
-/* REMOTE_PROC_DOMAIN_GET_HOSTNAME = 277 */
+/* REMOTE_PROC_DOMAIN_GET_HOSTNAME = 277 (remote_protocol.x:5956) */
 static inline int remote_call_domain_get_hostname(virtwire_client *c, const remote_domain_get_hostname_args *args, remote_domain_get_hostname_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_HOSTNAME, args, ret, opts);
@@ -3280,7 +3280,7 @@ static inline int remote_call_domain_get_hostname_async(virtwire_client *c, cons
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_GET_HOSTNAME, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_GET_SECURITY_LABEL_LIST = 278 */
+/* REMOTE_PROC_DOMAIN_GET_SECURITY_LABEL_LIST = 278 (remote_protocol.x:5963) */
 static inline int remote_call_domain_get_security_label_list(virtwire_client *c, const remote_domain_get_security_label_list_args *args, remote_domain_get_security_label_list_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_SECURITY_LABEL_LIST, args, ret, opts);
@@ -3291,7 +3291,7 @@ static inline int remote_call_domain_get_security_label_list_async(virtwire_clie
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_GET_SECURITY_LABEL_LIST, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_PIN_EMULATOR = 279 */
+/* REMOTE_PROC_DOMAIN_PIN_EMULATOR = 279 (remote_protocol.x:5971) */
 static inline int remote_call_domain_pin_emulator(virtwire_client *c, const remote_domain_pin_emulator_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_PIN_EMULATOR, args, NULL, opts);
@@ -3302,7 +3302,7 @@ static inline int remote_call_domain_pin_emulator_async(virtwire_client *c, cons
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_PIN_EMULATOR, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_GET_EMULATOR_PIN_INFO = 280 */
+/* REMOTE_PROC_DOMAIN_GET_EMULATOR_PIN_INFO = 280 (remote_protocol.x:5977) */
 static inline int remote_call_domain_get_emulator_pin_info(virtwire_client *c, const remote_domain_get_emulator_pin_info_args *args, remote_domain_get_emulator_pin_info_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_EMULATOR_PIN_INFO, args, ret, opts);
@@ -3313,7 +3313,7 @@ static inline int remote_call_domain_get_emulator_pin_info_async(virtwire_client
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_GET_EMULATOR_PIN_INFO, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_LIST_ALL_STORAGE_POOLS = 281 */
+/* REMOTE_PROC_CONNECT_LIST_ALL_STORAGE_POOLS = 281 (remote_protocol.x:5985) */
 static inline int remote_call_connect_list_all_storage_pools(virtwire_client *c, const remote_connect_list_all_storage_pools_args *args, remote_connect_list_all_storage_pools_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_LIST_ALL_STORAGE_POOLS, args, ret, opts);
@@ -3324,7 +3324,7 @@ static inline int remote_call_connect_list_all_storage_pools_async(virtwire_clie
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_LIST_ALL_STORAGE_POOLS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_STORAGE_POOL_LIST_ALL_VOLUMES = 282 */
+/* REMOTE_PROC_STORAGE_POOL_LIST_ALL_VOLUMES = 282 (remote_protocol.x:5993) */
 static inline int remote_call_storage_pool_list_all_volumes(virtwire_client *c, const remote_storage_pool_list_all_volumes_args *args, remote_storage_pool_list_all_volumes_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_STORAGE_POOL_LIST_ALL_VOLUMES, args, ret, opts);
@@ -3335,7 +3335,7 @@ static inline int remote_call_storage_pool_list_all_volumes_async(virtwire_clien
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_STORAGE_POOL_LIST_ALL_VOLUMES, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_LIST_ALL_NETWORKS = 283 */
+/* REMOTE_PROC_CONNECT_LIST_ALL_NETWORKS = 283 (remote_protocol.x:6001) */
 static inline int remote_call_connect_list_all_networks(virtwire_client *c, const remote_connect_list_all_networks_args *args, remote_connect_list_all_networks_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_LIST_ALL_NETWORKS, args, ret, opts);
@@ -3346,7 +3346,7 @@ static inline int remote_call_connect_list_all_networks_async(virtwire_client *c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_LIST_ALL_NETWORKS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_LIST_ALL_INTERFACES = 284 */
+/* REMOTE_PROC_CONNECT_LIST_ALL_INTERFACES = 284 (remote_protocol.x:6009) */
 static inline int remote_call_connect_list_all_interfaces(virtwire_client *c, const remote_connect_list_all_interfaces_args *args, remote_connect_list_all_interfaces_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_LIST_ALL_INTERFACES, args, ret, opts);
@@ -3357,7 +3357,7 @@ static inline int remote_call_connect_list_all_interfaces_async(virtwire_client 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_LIST_ALL_INTERFACES, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_LIST_ALL_NODE_DEVICES = 285 */
+/* REMOTE_PROC_CONNECT_LIST_ALL_NODE_DEVICES = 285 (remote_protocol.x:6017) */
 static inline int remote_call_connect_list_all_node_devices(virtwire_client *c, const remote_connect_list_all_node_devices_args *args, remote_connect_list_all_node_devices_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_LIST_ALL_NODE_DEVICES, args, ret, opts);
@@ -3368,7 +3368,7 @@ static inline int remote_call_connect_list_all_node_devices_async(virtwire_clien
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_LIST_ALL_NODE_DEVICES, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_LIST_ALL_NWFILTERS = 286 */
+/* REMOTE_PROC_CONNECT_LIST_ALL_NWFILTERS = 286 (remote_protocol.x:6025) */
 static inline int remote_call_connect_list_all_nwfilters(virtwire_client *c, const remote_connect_list_all_nwfilters_args *args, remote_connect_list_all_nwfilters_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_LIST_ALL_NWFILTERS, args, ret, opts);
@@ -3379,7 +3379,7 @@ static inline int remote_call_connect_list_all_nwfilters_async(virtwire_client *
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_LIST_ALL_NWFILTERS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_LIST_ALL_SECRETS = 287 */
+/* REMOTE_PROC_CONNECT_LIST_ALL_SECRETS = 287 (remote_protocol.x:6033) */
 static inline int remote_call_connect_list_all_secrets(virtwire_client *c, const remote_connect_list_all_secrets_args *args, remote_connect_list_all_secrets_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_LIST_ALL_SECRETS, args, ret, opts);
@@ -3390,7 +3390,7 @@ static inline int remote_call_connect_list_all_secrets_async(virtwire_client *c,
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_LIST_ALL_SECRETS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NODE_SET_MEMORY_PARAMETERS = 288 */
+/* REMOTE_PROC_NODE_SET_MEMORY_PARAMETERS = 288 (remote_protocol.x:6039) */
 static inline int remote_call_node_set_memory_parameters(virtwire_client *c, const remote_node_set_memory_parameters_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NODE_SET_MEMORY_PARAMETERS, args, NULL, opts);
@@ -3401,7 +3401,7 @@ static inline int remote_call_node_set_memory_parameters_async(virtwire_client *
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NODE_SET_MEMORY_PARAMETERS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NODE_GET_MEMORY_PARAMETERS = 289 */
+/* REMOTE_PROC_NODE_GET_MEMORY_PARAMETERS = 289 (remote_protocol.x:6045) */
 static inline int remote_call_node_get_memory_parameters(virtwire_client *c, const remote_node_get_memory_parameters_args *args, remote_node_get_memory_parameters_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NODE_GET_MEMORY_PARAMETERS, args, ret, opts);
@@ -3412,7 +3412,7 @@ static inline int remote_call_node_get_memory_parameters_async(virtwire_client *
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NODE_GET_MEMORY_PARAMETERS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_BLOCK_COMMIT = 290 */
+/* REMOTE_PROC_DOMAIN_BLOCK_COMMIT = 290 (remote_protocol.x:6051) */
 static inline int remote_call_domain_block_commit(virtwire_client *c, const remote_domain_block_commit_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_BLOCK_COMMIT, args, NULL, opts);
@@ -3423,7 +3423,7 @@ static inline int remote_call_domain_block_commit_async(virtwire_client *c, cons
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_BLOCK_COMMIT, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NETWORK_UPDATE = 291 */
+/* REMOTE_PROC_NETWORK_UPDATE = 291 (remote_protocol.x:6060) */
 static inline int remote_call_network_update(virtwire_client *c, const remote_network_update_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NETWORK_UPDATE, args, NULL, opts);
@@ -3434,7 +3434,7 @@ static inline int remote_call_network_update_async(virtwire_client *c, const rem
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NETWORK_UPDATE, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_PMSUSPEND_DISK = 292 */
+/* REMOTE_PROC_DOMAIN_EVENT_PMSUSPEND_DISK = 292 (remote_protocol.x:6066) */
 typedef void (*remote_domain_event_pmsuspend_disk_fn)(virtwire_client *c, const remote_domain_event_pmsuspend_disk_msg *msg, void *opaque);
 
 static inline void remote_dispatch_domain_event_pmsuspend_disk(virtwire_client *c, const virtwire_program *prog,
@@ -3458,7 +3458,7 @@ static inline int remote_on_domain_event_pmsuspend_disk(virtwire_client *c, remo
     return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_PMSUSPEND_DISK, remote_dispatch_domain_event_pmsuspend_disk, b);
 }
 
-/* REMOTE_PROC_NODE_GET_CPU_MAP = 293 */
+/* REMOTE_PROC_NODE_GET_CPU_MAP = 293 (remote_protocol.x:6072) */
 static inline int remote_call_node_get_cpu_map(virtwire_client *c, const remote_node_get_cpu_map_args *args, remote_node_get_cpu_map_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NODE_GET_CPU_MAP, args, ret, opts);
@@ -3469,7 +3469,7 @@ static inline int remote_call_node_get_cpu_map_async(virtwire_client *c, const r
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NODE_GET_CPU_MAP, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_FSTRIM = 294 */
+/* REMOTE_PROC_DOMAIN_FSTRIM = 294 (remote_protocol.x:6078) */
 static inline int remote_call_domain_fstrim(virtwire_client *c, const remote_domain_fstrim_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_FSTRIM, args, NULL, opts);
@@ -3480,7 +3480,7 @@ static inline int remote_call_domain_fstrim_async(virtwire_client *c, const remo
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_FSTRIM, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_SEND_PROCESS_SIGNAL = 295 */
+/* REMOTE_PROC_DOMAIN_SEND_PROCESS_SIGNAL = 295 (remote_protocol.x:6084) */
 static inline int remote_call_domain_send_process_signal(virtwire_client *c, const remote_domain_send_process_signal_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SEND_PROCESS_SIGNAL, args, NULL, opts);
@@ -3491,7 +3491,7 @@ static inline int remote_call_domain_send_process_signal_async(virtwire_client *
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_SEND_PROCESS_SIGNAL, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_OPEN_CHANNEL = 296 */
+/* REMOTE_PROC_DOMAIN_OPEN_CHANNEL = 296 (remote_protocol.x:6091) */
 static inline int remote_call_domain_open_channel(virtwire_client *c, const remote_domain_open_channel_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_OPEN_CHANNEL, args, NULL, opts);
@@ -3507,7 +3507,7 @@ static inline int remote_stream_domain_open_channel(virtwire_client *c, const re
     return virtwire_client_stream_call(c, &remote_program, REMOTE_PROC_DOMAIN_OPEN_CHANNEL, args, NULL, opts, stream);
 }
 
-/* REMOTE_PROC_NODE_DEVICE_LOOKUP_SCSI_HOST_BY_WWN = 297 */
+/* REMOTE_PROC_NODE_DEVICE_LOOKUP_SCSI_HOST_BY_WWN = 297 (remote_protocol.x:6098) */
 static inline int remote_call_node_device_lookup_scsi_host_by_wwn(virtwire_client *c, const remote_node_device_lookup_scsi_host_by_wwn_args *args, remote_node_device_lookup_scsi_host_by_wwn_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NODE_DEVICE_LOOKUP_SCSI_HOST_BY_WWN, args, ret, opts);
@@ -3518,7 +3518,7 @@ static inline int remote_call_node_device_lookup_scsi_host_by_wwn_async(virtwire
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NODE_DEVICE_LOOKUP_SCSI_HOST_BY_WWN, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_GET_JOB_STATS = 298 */
+/* REMOTE_PROC_DOMAIN_GET_JOB_STATS = 298 (remote_protocol.x:6104) */
 static inline int remote_call_domain_get_job_stats(virtwire_client *c, const remote_domain_get_job_stats_args *args, remote_domain_get_job_stats_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_JOB_STATS, args, ret, opts);
@@ -3529,7 +3529,7 @@ static inline int remote_call_domain_get_job_stats_async(virtwire_client *c, con
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_GET_JOB_STATS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_MIGRATE_GET_COMPRESSION_CACHE = 299 */
+/* REMOTE_PROC_DOMAIN_MIGRATE_GET_COMPRESSION_CACHE = 299 (remote_protocol.x:6110) */
 static inline int remote_call_domain_migrate_get_compression_cache(virtwire_client *c, const remote_domain_migrate_get_compression_cache_args *args, remote_domain_migrate_get_compression_cache_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_GET_COMPRESSION_CACHE, args, ret, opts);
@@ -3540,7 +3540,7 @@ static inline int remote_call_domain_migrate_get_compression_cache_async(virtwir
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_GET_COMPRESSION_CACHE, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_MIGRATE_SET_COMPRESSION_CACHE = 300 */
+/* REMOTE_PROC_DOMAIN_MIGRATE_SET_COMPRESSION_CACHE = 300 (remote_protocol.x:6116) */
 static inline int remote_call_domain_migrate_set_compression_cache(virtwire_client *c, const remote_domain_migrate_set_compression_cache_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_SET_COMPRESSION_CACHE, args, NULL, opts);
@@ -3551,7 +3551,7 @@ static inline int remote_call_domain_migrate_set_compression_cache_async(virtwir
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_SET_COMPRESSION_CACHE, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NODE_DEVICE_DETACH_FLAGS = 301 */
+/* REMOTE_PROC_NODE_DEVICE_DETACH_FLAGS = 301 (remote_protocol.x:6122) */
 static inline int remote_call_node_device_detach_flags(virtwire_client *c, const remote_node_device_detach_flags_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NODE_DEVICE_DETACH_FLAGS, args, NULL, opts);
@@ -3562,7 +3562,7 @@ static inline int remote_call_node_device_detach_flags_async(virtwire_client *c,
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NODE_DEVICE_DETACH_FLAGS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_MIGRATE_BEGIN3_PARAMS = 302 */
+/* REMOTE_PROC_DOMAIN_MIGRATE_BEGIN3_PARAMS = 302 (remote_protocol.x:6128) */
 static inline int remote_call_domain_migrate_begin3_params(virtwire_client *c, const remote_domain_migrate_begin3_params_args *args, remote_domain_migrate_begin3_params_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_BEGIN3_PARAMS, args, ret, opts);
@@ -3573,7 +3573,7 @@ static inline int remote_call_domain_migrate_begin3_params_async(virtwire_client
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_BEGIN3_PARAMS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_MIGRATE_PREPARE3_PARAMS = 303 */
+/* REMOTE_PROC_DOMAIN_MIGRATE_PREPARE3_PARAMS = 303 (remote_protocol.x:6136) */
 static inline int remote_call_domain_migrate_prepare3_params(virtwire_client *c, const remote_domain_migrate_prepare3_params_args *args, remote_domain_migrate_prepare3_params_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_PREPARE3_PARAMS, args, ret, opts);
@@ -3584,7 +3584,7 @@ static inline int remote_call_domain_migrate_prepare3_params_async(virtwire_clie
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_PREPARE3_PARAMS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL3_PARAMS = 304 */
+/* REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL3_PARAMS = 304 (remote_protocol.x:6144) */
 static inline int remote_call_domain_migrate_prepare_tunnel3_params(virtwire_client *c, const remote_domain_migrate_prepare_tunnel3_params_args *args, remote_domain_migrate_prepare_tunnel3_params_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL3_PARAMS, args, ret, opts);
@@ -3600,7 +3600,7 @@ static inline int remote_stream_domain_migrate_prepare_tunnel3_params(virtwire_c
     return virtwire_client_stream_call(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL3_PARAMS, args, ret, opts, stream);
 }
 
-/* REMOTE_PROC_DOMAIN_MIGRATE_PERFORM3_PARAMS = 305 */
+/* REMOTE_PROC_DOMAIN_MIGRATE_PERFORM3_PARAMS = 305 (remote_protocol.x:6150) */
 static inline int remote_call_domain_migrate_perform3_params(virtwire_client *c, const remote_domain_migrate_perform3_params_args *args, remote_domain_migrate_perform3_params_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_PERFORM3_PARAMS, args, ret, opts);
@@ -3611,7 +3611,7 @@ static inline int remote_call_domain_migrate_perform3_params_async(virtwire_clie
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_PERFORM3_PARAMS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_MIGRATE_FINISH3_PARAMS = 306 */
+/* REMOTE_PROC_DOMAIN_MIGRATE_FINISH3_PARAMS = 306 (remote_protocol.x:6156) */
 static inline int remote_call_domain_migrate_finish3_params(virtwire_client *c, const remote_domain_migrate_finish3_params_args *args, remote_domain_migrate_finish3_params_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_FINISH3_PARAMS, args, ret, opts);
@@ -3622,7 +3622,7 @@ static inline int remote_call_domain_migrate_finish3_params_async(virtwire_clien
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_FINISH3_PARAMS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_MIGRATE_CONFIRM3_PARAMS = 307 */
+/* REMOTE_PROC_DOMAIN_MIGRATE_CONFIRM3_PARAMS = 307 (remote_protocol.x:6162) */
 static inline int remote_call_domain_migrate_confirm3_params(virtwire_client *c, const remote_domain_migrate_confirm3_params_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_CONFIRM3_PARAMS, args, NULL, opts);
@@ -3633,7 +3633,7 @@ static inline int remote_call_domain_migrate_confirm3_params_async(virtwire_clie
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_CONFIRM3_PARAMS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_SET_MEMORY_STATS_PERIOD = 308 */
+/* REMOTE_PROC_DOMAIN_SET_MEMORY_STATS_PERIOD = 308 (remote_protocol.x:6170) */
 static inline int remote_call_domain_set_memory_stats_period(virtwire_client *c, const remote_domain_set_memory_stats_period_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SET_MEMORY_STATS_PERIOD, args, NULL, opts);
@@ -3644,7 +3644,7 @@ static inline int remote_call_domain_set_memory_stats_period_async(virtwire_clie
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_SET_MEMORY_STATS_PERIOD, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_CREATE_XML_WITH_FILES = 309 */
+/* REMOTE_PROC_DOMAIN_CREATE_XML_WITH_FILES = 309 (remote_protocol.x:6177) */
 static inline int remote_call_domain_create_xml_with_files(virtwire_client *c, const remote_domain_create_xml_with_files_args *args, remote_domain_create_xml_with_files_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_CREATE_XML_WITH_FILES, args, ret, opts);
@@ -3655,7 +3655,7 @@ static inline int remote_call_domain_create_xml_with_files_async(virtwire_client
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_CREATE_XML_WITH_FILES, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_CREATE_WITH_FILES = 310 */
+/* REMOTE_PROC_DOMAIN_CREATE_WITH_FILES = 310 (remote_protocol.x:6183) */
 static inline int remote_call_domain_create_with_files(virtwire_client *c, const remote_domain_create_with_files_args *args, remote_domain_create_with_files_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_CREATE_WITH_FILES, args, ret, opts);
@@ -3666,7 +3666,7 @@ static inline int remote_call_domain_create_with_files_async(virtwire_client *c,
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_CREATE_WITH_FILES, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_DEVICE_REMOVED = 311 */
+/* REMOTE_PROC_DOMAIN_EVENT_DEVICE_REMOVED = 311 (remote_protocol.x:6189) */
 typedef void (*remote_domain_event_device_removed_fn)(virtwire_client *c, const remote_domain_event_device_removed_msg *msg, void *opaque);
 
 static inline void remote_dispatch_domain_event_device_removed(virtwire_client *c, const virtwire_program *prog,
@@ -3690,7 +3690,7 @@ static inline int remote_on_domain_event_device_removed(virtwire_client *c, remo
     return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_DEVICE_REMOVED, remote_dispatch_domain_event_device_removed, b);
 }
 
-/* REMOTE_PROC_CONNECT_GET_CPU_MODEL_NAMES = 312 */
+/* REMOTE_PROC_CONNECT_GET_CPU_MODEL_NAMES = 312 (remote_protocol.x:6195) */
 static inline int remote_call_connect_get_cpu_model_names(virtwire_client *c, const remote_connect_get_cpu_model_names_args *args, remote_connect_get_cpu_model_names_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_CPU_MODEL_NAMES, args, ret, opts);
@@ -3701,7 +3701,7 @@ static inline int remote_call_connect_get_cpu_model_names_async(virtwire_client 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_GET_CPU_MODEL_NAMES, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_NETWORK_EVENT_REGISTER_ANY = 313 */
+/* REMOTE_PROC_CONNECT_NETWORK_EVENT_REGISTER_ANY = 313 (remote_protocol.x:6203) */
 static inline int remote_call_connect_network_event_register_any(virtwire_client *c, const remote_connect_network_event_register_any_args *args, remote_connect_network_event_register_any_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_NETWORK_EVENT_REGISTER_ANY, args, ret, opts);
@@ -3712,7 +3712,7 @@ static inline int remote_call_connect_network_event_register_any_async(virtwire_
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_NETWORK_EVENT_REGISTER_ANY, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_NETWORK_EVENT_DEREGISTER_ANY = 314 */
+/* REMOTE_PROC_CONNECT_NETWORK_EVENT_DEREGISTER_ANY = 314 (remote_protocol.x:6210) */
 static inline int remote_call_connect_network_event_deregister_any(virtwire_client *c, const remote_connect_network_event_deregister_any_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_NETWORK_EVENT_DEREGISTER_ANY, args, NULL, opts);
@@ -3723,7 +3723,7 @@ static inline int remote_call_connect_network_event_deregister_any_async(virtwir
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_NETWORK_EVENT_DEREGISTER_ANY, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NETWORK_EVENT_LIFECYCLE = 315 */
+/* REMOTE_PROC_NETWORK_EVENT_LIFECYCLE = 315 (remote_protocol.x:6216) */
 typedef void (*remote_network_event_lifecycle_fn)(virtwire_client *c, const remote_network_event_lifecycle_msg *msg, void *opaque);
 
 static inline void remote_dispatch_network_event_lifecycle(virtwire_client *c, const virtwire_program *prog,
@@ -3749,7 +3749,7 @@ static inline int remote_on_network_event_lifecycle(virtwire_client *c, remote_e
     return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_NETWORK_EVENT_LIFECYCLE, remote_dispatch_network_event_lifecycle, b);
 }
 
-/* REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY = 316 */
+/* REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY = 316 (remote_protocol.x:6224) */
 static inline int remote_call_connect_domain_event_callback_register_any(virtwire_client *c, const remote_connect_domain_event_callback_register_any_args *args, remote_connect_domain_event_callback_register_any_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, args, ret, opts);
@@ -3760,7 +3760,7 @@ static inline int remote_call_connect_domain_event_callback_register_any_async(v
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY = 317 */
+/* REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY = 317 (remote_protocol.x:6231) */
 static inline int remote_call_connect_domain_event_callback_deregister_any(virtwire_client *c, const remote_connect_domain_event_callback_deregister_any_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, args, NULL, opts);
@@ -3771,7 +3771,7 @@ static inline int remote_call_connect_domain_event_callback_deregister_any_async
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE = 318 */
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE = 318 (remote_protocol.x:6237) */
 typedef void (*remote_domain_event_callback_lifecycle_fn)(virtwire_client *c, const remote_domain_event_callback_lifecycle_msg *msg, void *opaque);
 
 static inline void remote_dispatch_domain_event_callback_lifecycle(virtwire_client *c, const virtwire_program *prog,
@@ -3797,7 +3797,7 @@ static inline int remote_on_domain_event_callback_lifecycle(virtwire_client *c, 
     return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE, remote_dispatch_domain_event_callback_lifecycle, b);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_REBOOT = 319 */
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_REBOOT = 319 (remote_protocol.x:6243) */
 typedef void (*remote_domain_event_callback_reboot_fn)(virtwire_client *c, const remote_domain_event_callback_reboot_msg *msg, void *opaque);
 
 static inline void remote_dispatch_domain_event_callback_reboot(virtwire_client *c, const virtwire_program *prog,
@@ -3823,7 +3823,7 @@ static inline int remote_on_domain_event_callback_reboot(virtwire_client *c, rem
     return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_REBOOT, remote_dispatch_domain_event_callback_reboot, b);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_RTC_CHANGE = 320 */
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_RTC_CHANGE = 320 (remote_protocol.x:6249) */
 typedef void (*remote_domain_event_callback_rtc_change_fn)(virtwire_client *c, const remote_domain_event_callback_rtc_change_msg *msg, void *opaque);
 
 static inline void remote_dispatch_domain_event_callback_rtc_change(virtwire_client *c, const virtwire_program *prog,
@@ -3849,7 +3849,7 @@ static inline int remote_on_domain_event_callback_rtc_change(virtwire_client *c,
     return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_RTC_CHANGE, remote_dispatch_domain_event_callback_rtc_change, b);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_WATCHDOG = 321 */
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_WATCHDOG = 321 (remote_protocol.x:6255) */
 typedef void (*remote_domain_event_callback_watchdog_fn)(virtwire_client *c, const remote_domain_event_callback_watchdog_msg *msg, void *opaque);
 
 static inline void remote_dispatch_domain_event_callback_watchdog(virtwire_client *c, const virtwire_program *prog,
@@ -3875,7 +3875,7 @@ static inline int remote_on_domain_event_callback_watchdog(virtwire_client *c, r
     return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_WATCHDOG, remote_dispatch_domain_event_callback_watchdog, b);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR = 322 */
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR = 322 (remote_protocol.x:6261) */
 typedef void (*remote_domain_event_callback_io_error_fn)(virtwire_client *c, const remote_domain_event_callback_io_error_msg *msg, void *opaque);
 
 static inline void remote_dispatch_domain_event_callback_io_error(virtwire_client *c, const virtwire_program *prog,
@@ -3901,7 +3901,7 @@ static inline int remote_on_domain_event_callback_io_error(virtwire_client *c, r
     return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR, remote_dispatch_domain_event_callback_io_error, b);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_GRAPHICS = 323 */
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_GRAPHICS = 323 (remote_protocol.x:6267) */
 typedef void (*remote_domain_event_callback_graphics_fn)(virtwire_client *c, const remote_domain_event_callback_graphics_msg *msg, void *opaque);
 
 static inline void remote_dispatch_domain_event_callback_graphics(virtwire_client *c, const virtwire_program *prog,
@@ -3927,7 +3927,7 @@ static inline int remote_on_domain_event_callback_graphics(virtwire_client *c, r
     return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_GRAPHICS, remote_dispatch_domain_event_callback_graphics, b);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR_REASON = 324 */
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR_REASON = 324 (remote_protocol.x:6273) */
 typedef void (*remote_domain_event_callback_io_error_reason_fn)(virtwire_client *c, const remote_domain_event_callback_io_error_reason_msg *msg, void *opaque);
 
 static inline void remote_dispatch_domain_event_callback_io_error_reason(virtwire_client *c, const virtwire_program *prog,
@@ -3953,7 +3953,7 @@ static inline int remote_on_domain_event_callback_io_error_reason(virtwire_clien
     return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR_REASON, remote_dispatch_domain_event_callback_io_error_reason, b);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_CONTROL_ERROR = 325 */
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_CONTROL_ERROR = 325 (remote_protocol.x:6279) */
 typedef void (*remote_domain_event_callback_control_error_fn)(virtwire_client *c, const remote_domain_event_callback_control_error_msg *msg, void *opaque);
 
 static inline void remote_dispatch_domain_event_callback_control_error(virtwire_client *c, const virtwire_program *prog,
@@ -3979,7 +3979,7 @@ static inline int remote_on_domain_event_callback_control_error(virtwire_client 
     return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_CONTROL_ERROR, remote_dispatch_domain_event_callback_control_error, b);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BLOCK_JOB = 326 */
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BLOCK_JOB = 326 (remote_protocol.x:6285) */
 typedef void (*remote_domain_event_callback_block_job_fn)(virtwire_client *c, const remote_domain_event_callback_block_job_msg *msg, void *opaque);
 
 static inline void remote_dispatch_domain_event_callback_block_job(virtwire_client *c, const virtwire_program *prog,
@@ -4005,7 +4005,7 @@ static inline int remote_on_domain_event_callback_block_job(virtwire_client *c, 
     return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BLOCK_JOB, remote_dispatch_domain_event_callback_block_job, b);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DISK_CHANGE = 327 */
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DISK_CHANGE = 327 (remote_protocol.x:6291) */
 typedef void (*remote_domain_event_callback_disk_change_fn)(virtwire_client *c, const remote_domain_event_callback_disk_change_msg *msg, void *opaque);
 
 static inline void remote_dispatch_domain_event_callback_disk_change(virtwire_client *c, const virtwire_program *prog,
@@ -4031,7 +4031,7 @@ static inline int remote_on_domain_event_callback_disk_change(virtwire_client *c
     return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DISK_CHANGE, remote_dispatch_domain_event_callback_disk_change, b);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_TRAY_CHANGE = 328 */
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_TRAY_CHANGE = 328 (remote_protocol.x:6297) */
 typedef void (*remote_domain_event_callback_tray_change_fn)(virtwire_client *c, const remote_domain_event_callback_tray_change_msg *msg, void *opaque);
 
 static inline void remote_dispatch_domain_event_callback_tray_change(virtwire_client *c, const virtwire_program *prog,
@@ -4057,7 +4057,7 @@ static inline int remote_on_domain_event_callback_tray_change(virtwire_client *c
     return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_TRAY_CHANGE, remote_dispatch_domain_event_callback_tray_change, b);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMWAKEUP = 329 */
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMWAKEUP = 329 (remote_protocol.x:6303) */
 typedef void (*remote_domain_event_callback_pmwakeup_fn)(virtwire_client *c, const remote_domain_event_callback_pmwakeup_msg *msg, void *opaque);
 
 static inline void remote_dispatch_domain_event_callback_pmwakeup(virtwire_client *c, const virtwire_program *prog,
@@ -4083,7 +4083,7 @@ static inline int remote_on_domain_event_callback_pmwakeup(virtwire_client *c, r
     return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMWAKEUP, remote_dispatch_domain_event_callback_pmwakeup, b);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND = 330 */
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND = 330 (remote_protocol.x:6309) */
 typedef void (*remote_domain_event_callback_pmsuspend_fn)(virtwire_client *c, const remote_domain_event_callback_pmsuspend_msg *msg, void *opaque);
 
 static inline void remote_dispatch_domain_event_callback_pmsuspend(virtwire_client *c, const virtwire_program *prog,
@@ -4109,7 +4109,7 @@ static inline int remote_on_domain_event_callback_pmsuspend(virtwire_client *c, 
     return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND, remote_dispatch_domain_event_callback_pmsuspend, b);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BALLOON_CHANGE = 331 */
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BALLOON_CHANGE = 331 (remote_protocol.x:6315) */
 typedef void (*remote_domain_event_callback_balloon_change_fn)(virtwire_client *c, const remote_domain_event_callback_balloon_change_msg *msg, void *opaque);
 
 static inline void remote_dispatch_domain_event_callback_balloon_change(virtwire_client *c, const virtwire_program *prog,
@@ -4135,7 +4135,7 @@ static inline int remote_on_domain_event_callback_balloon_change(virtwire_client
     return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BALLOON_CHANGE, remote_dispatch_domain_event_callback_balloon_change, b);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND_DISK = 332 */
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND_DISK = 332 (remote_protocol.x:6321) */
 typedef void (*remote_domain_event_callback_pmsuspend_disk_fn)(virtwire_client *c, const remote_domain_event_callback_pmsuspend_disk_msg *msg, void *opaque);
 
 static inline void remote_dispatch_domain_event_callback_pmsuspend_disk(virtwire_client *c, const virtwire_program *prog,
@@ -4161,7 +4161,7 @@ static inline int remote_on_domain_event_callback_pmsuspend_disk(virtwire_client
     return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND_DISK, remote_dispatch_domain_event_callback_pmsuspend_disk, b);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED = 333 */
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED = 333 (remote_protocol.x:6327) */
 typedef void (*remote_domain_event_callback_device_removed_fn)(virtwire_client *c, const remote_domain_event_callback_device_removed_msg *msg, void *opaque);
 
 static inline void remote_dispatch_domain_event_callback_device_removed(virtwire_client *c, const virtwire_program *prog,
@@ -4187,7 +4187,7 @@ static inline int remote_on_domain_event_callback_device_removed(virtwire_client
     return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED, remote_dispatch_domain_event_callback_device_removed, b);
 }
 
-/* REMOTE_PROC_DOMAIN_CORE_DUMP_WITH_FORMAT = 334 */
+/* REMOTE_PROC_DOMAIN_CORE_DUMP_WITH_FORMAT = 334 (remote_protocol.x:6333) */
 static inline int remote_call_domain_core_dump_with_format(virtwire_client *c, const remote_domain_core_dump_with_format_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_CORE_DUMP_WITH_FORMAT, args, NULL, opts);
@@ -4198,7 +4198,7 @@ static inline int remote_call_domain_core_dump_with_format_async(virtwire_client
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_CORE_DUMP_WITH_FORMAT, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_FSFREEZE = 335 */
+/* REMOTE_PROC_DOMAIN_FSFREEZE = 335 (remote_protocol.x:6339) */
 static inline int remote_call_domain_fsfreeze(virtwire_client *c, const remote_domain_fsfreeze_args *args, remote_domain_fsfreeze_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_FSFREEZE, args, ret, opts);
@@ -4209,7 +4209,7 @@ static inline int remote_call_domain_fsfreeze_async(virtwire_client *c, const re
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_FSFREEZE, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_FSTHAW = 336 */
+/* REMOTE_PROC_DOMAIN_FSTHAW = 336 (remote_protocol.x:6345) */
 static inline int remote_call_domain_fsthaw(virtwire_client *c, const remote_domain_fsthaw_args *args, remote_domain_fsthaw_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_FSTHAW, args, ret, opts);
@@ -4220,7 +4220,7 @@ static inline int remote_call_domain_fsthaw_async(virtwire_client *c, const remo
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_FSTHAW, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_GET_TIME = 337 */
+/* REMOTE_PROC_DOMAIN_GET_TIME = 337 (remote_protocol.x:6351) */
 static inline int remote_call_domain_get_time(virtwire_client *c, const remote_domain_get_time_args *args, remote_domain_get_time_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_TIME, args, ret, opts);
@@ -4231,7 +4231,7 @@ static inline int remote_call_domain_get_time_async(virtwire_client *c, const re
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_GET_TIME, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_SET_TIME = 338 */
+/* REMOTE_PROC_DOMAIN_SET_TIME = 338 (remote_protocol.x:6357) */
 static inline int remote_call_domain_set_time(virtwire_client *c, const remote_domain_set_time_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SET_TIME, args, NULL, opts);
@@ -4242,7 +4242,7 @@ static inline int remote_call_domain_set_time_async(virtwire_client *c, const re
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_SET_TIME, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB_2 = 339 */
+/* REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB_2 = 339 (remote_protocol.x:6363) */
 typedef void (*remote_domain_event_block_job_2_fn)(virtwire_client *c, const remote_domain_event_block_job_2_msg *msg, void *opaque);
 
 static inline void remote_dispatch_domain_event_block_job_2(virtwire_client *c, const virtwire_program *prog,
@@ -4268,7 +4268,7 @@ static inline int remote_on_domain_event_block_job_2(virtwire_client *c, remote_
     return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB_2, remote_dispatch_domain_event_block_job_2, b);
 }
 
-/* REMOTE_PROC_NODE_GET_FREE_PAGES = 340 */
+/* REMOTE_PROC_NODE_GET_FREE_PAGES = 340 (remote_protocol.x:6370) */
 static inline int remote_call_node_get_free_pages(virtwire_client *c, const remote_node_get_free_pages_args *args, remote_node_get_free_pages_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NODE_GET_FREE_PAGES, args, ret, opts);
@@ -4279,7 +4279,7 @@ static inline int remote_call_node_get_free_pages_async(virtwire_client *c, cons
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NODE_GET_FREE_PAGES, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NETWORK_GET_DHCP_LEASES = 341 */
+/* REMOTE_PROC_NETWORK_GET_DHCP_LEASES = 341 (remote_protocol.x:6376) */
 static inline int remote_call_network_get_dhcp_leases(virtwire_client *c, const remote_network_get_dhcp_leases_args *args, remote_network_get_dhcp_leases_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NETWORK_GET_DHCP_LEASES, args, ret, opts);
@@ -4290,7 +4290,7 @@ static inline int remote_call_network_get_dhcp_leases_async(virtwire_client *c, 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NETWORK_GET_DHCP_LEASES, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_GET_DOMAIN_CAPABILITIES = 342 */
+/* REMOTE_PROC_CONNECT_GET_DOMAIN_CAPABILITIES = 342 (remote_protocol.x:6382) */
 static inline int remote_call_connect_get_domain_capabilities(virtwire_client *c, const remote_connect_get_domain_capabilities_args *args, remote_connect_get_domain_capabilities_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_DOMAIN_CAPABILITIES, args, ret, opts);
@@ -4301,7 +4301,7 @@ static inline int remote_call_connect_get_domain_capabilities_async(virtwire_cli
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_GET_DOMAIN_CAPABILITIES, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_OPEN_GRAPHICS_FD = 343 */
+/* REMOTE_PROC_DOMAIN_OPEN_GRAPHICS_FD = 343 (remote_protocol.x:6388) */
 static inline int remote_call_domain_open_graphics_fd(virtwire_client *c, const remote_domain_open_graphics_fd_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_OPEN_GRAPHICS_FD, args, NULL, opts);
@@ -4312,7 +4312,7 @@ static inline int remote_call_domain_open_graphics_fd_async(virtwire_client *c, 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_OPEN_GRAPHICS_FD, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_GET_ALL_DOMAIN_STATS = 344 */
+/* REMOTE_PROC_CONNECT_GET_ALL_DOMAIN_STATS = 344 (remote_protocol.x:6395) */
 static inline int remote_call_connect_get_all_domain_stats(virtwire_client *c, const remote_connect_get_all_domain_stats_args *args, remote_connect_get_all_domain_stats_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_ALL_DOMAIN_STATS, args, ret, opts);
@@ -4323,7 +4323,7 @@ static inline int remote_call_connect_get_all_domain_stats_async(virtwire_client
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_GET_ALL_DOMAIN_STATS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_BLOCK_COPY = 345 */
+/* REMOTE_PROC_DOMAIN_BLOCK_COPY = 345 (remote_protocol.x:6401) */
 static inline int remote_call_domain_block_copy(virtwire_client *c, const remote_domain_block_copy_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_BLOCK_COPY, args, NULL, opts);
@@ -4334,7 +4334,7 @@ static inline int remote_call_domain_block_copy_async(virtwire_client *c, const 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_BLOCK_COPY, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_TUNABLE = 346 */
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_TUNABLE = 346 (remote_protocol.x:6407) */
 typedef void (*remote_domain_event_callback_tunable_fn)(virtwire_client *c, const remote_domain_event_callback_tunable_msg *msg, void *opaque);
 
 static inline void remote_dispatch_domain_event_callback_tunable(virtwire_client *c, const virtwire_program *prog,
@@ -4360,7 +4360,7 @@ static inline int remote_on_domain_event_callback_tunable(virtwire_client *c, re
     return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_TUNABLE, remote_dispatch_domain_event_callback_tunable, b);
 }
 
-/* REMOTE_PROC_NODE_ALLOC_PAGES = 347 */
+/* REMOTE_PROC_NODE_ALLOC_PAGES = 347 (remote_protocol.x:6413) */
 static inline int remote_call_node_alloc_pages(virtwire_client *c, const remote_node_alloc_pages_args *args, remote_node_alloc_pages_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NODE_ALLOC_PAGES, args, ret, opts);
@@ -4371,7 +4371,7 @@ static inline int remote_call_node_alloc_pages_async(virtwire_client *c, const r
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NODE_ALLOC_PAGES, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_AGENT_LIFECYCLE = 348 */
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_AGENT_LIFECYCLE = 348 (remote_protocol.x:6419) */
 typedef void (*remote_domain_event_callback_agent_lifecycle_fn)(virtwire_client *c, const remote_domain_event_callback_agent_lifecycle_msg *msg, void *opaque);
 
 static inline void remote_dispatch_domain_event_callback_agent_lifecycle(virtwire_client *c, const virtwire_program *prog,
@@ -4397,7 +4397,7 @@ static inline int remote_on_domain_event_callback_agent_lifecycle(virtwire_clien
     return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_AGENT_LIFECYCLE, remote_dispatch_domain_event_callback_agent_lifecycle, b);
 }
 
-/* REMOTE_PROC_DOMAIN_GET_FSINFO = 349 */
+/* REMOTE_PROC_DOMAIN_GET_FSINFO = 349 (remote_protocol.x:6425) */
 static inline int remote_call_domain_get_fsinfo(virtwire_client *c, const remote_domain_get_fsinfo_args *args, remote_domain_get_fsinfo_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_FSINFO, args, ret, opts);
@@ -4408,7 +4408,7 @@ static inline int remote_call_domain_get_fsinfo_async(virtwire_client *c, const 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_GET_FSINFO, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_DEFINE_XML_FLAGS = 350 */
+/* REMOTE_PROC_DOMAIN_DEFINE_XML_FLAGS = 350 (remote_protocol.x:6433) */
 static inline int remote_call_domain_define_xml_flags(virtwire_client *c, const remote_domain_define_xml_flags_args *args, remote_domain_define_xml_flags_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_DEFINE_XML_FLAGS, args, ret, opts);
@@ -4419,7 +4419,7 @@ static inline int remote_call_domain_define_xml_flags_async(virtwire_client *c, 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_DEFINE_XML_FLAGS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_GET_IOTHREAD_INFO = 351 */
+/* REMOTE_PROC_DOMAIN_GET_IOTHREAD_INFO = 351 (remote_protocol.x:6439) */
 static inline int remote_call_domain_get_iothread_info(virtwire_client *c, const remote_domain_get_iothread_info_args *args, remote_domain_get_iothread_info_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_IOTHREAD_INFO, args, ret, opts);
@@ -4430,7 +4430,7 @@ static inline int remote_call_domain_get_iothread_info_async(virtwire_client *c,
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_GET_IOTHREAD_INFO, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_PIN_IOTHREAD = 352 */
+/* REMOTE_PROC_DOMAIN_PIN_IOTHREAD = 352 (remote_protocol.x:6447) */
 static inline int remote_call_domain_pin_iothread(virtwire_client *c, const remote_domain_pin_iothread_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_PIN_IOTHREAD, args, NULL, opts);
@@ -4441,7 +4441,7 @@ static inline int remote_call_domain_pin_iothread_async(virtwire_client *c, cons
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_PIN_IOTHREAD, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_INTERFACE_ADDRESSES = 353 */
+/* REMOTE_PROC_DOMAIN_INTERFACE_ADDRESSES = 353 (remote_protocol.x:6454) */
 static inline int remote_call_domain_interface_addresses(virtwire_client *c, const remote_domain_interface_addresses_args *args, remote_domain_interface_addresses_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_INTERFACE_ADDRESSES, args, ret, opts);
@@ -4452,7 +4452,7 @@ static inline int remote_call_domain_interface_addresses_async(virtwire_client *
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_INTERFACE_ADDRESSES, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_ADDED = 354 */
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_ADDED = 354 (remote_protocol.x:6460) */
 typedef void (*remote_domain_event_callback_device_added_fn)(virtwire_client *c, const remote_domain_event_callback_device_added_msg *msg, void *opaque);
 
 static inline void remote_dispatch_domain_event_callback_device_added(virtwire_client *c, const virtwire_program *prog,
@@ -4478,7 +4478,7 @@ static inline int remote_on_domain_event_callback_device_added(virtwire_client *
     return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_ADDED, remote_dispatch_domain_event_callback_device_added, b);
 }
 
-/* REMOTE_PROC_DOMAIN_ADD_IOTHREAD = 355 */
+/* REMOTE_PROC_DOMAIN_ADD_IOTHREAD = 355 (remote_protocol.x:6468) */
 static inline int remote_call_domain_add_iothread(virtwire_client *c, const remote_domain_add_iothread_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_ADD_IOTHREAD, args, NULL, opts);
@@ -4489,7 +4489,7 @@ static inline int remote_call_domain_add_iothread_async(virtwire_client *c, cons
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_ADD_IOTHREAD, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_DEL_IOTHREAD = 356 */
+/* REMOTE_PROC_DOMAIN_DEL_IOTHREAD = 356 (remote_protocol.x:6476) */
 static inline int remote_call_domain_del_iothread(virtwire_client *c, const remote_domain_del_iothread_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_DEL_IOTHREAD, args, NULL, opts);
@@ -4500,7 +4500,7 @@ static inline int remote_call_domain_del_iothread_async(virtwire_client *c, cons
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_DEL_IOTHREAD, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_SET_USER_PASSWORD = 357 */
+/* REMOTE_PROC_DOMAIN_SET_USER_PASSWORD = 357 (remote_protocol.x:6482) */
 static inline int remote_call_domain_set_user_password(virtwire_client *c, const remote_domain_set_user_password_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SET_USER_PASSWORD, args, NULL, opts);
@@ -4511,7 +4511,7 @@ static inline int remote_call_domain_set_user_password_async(virtwire_client *c,
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_SET_USER_PASSWORD, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_RENAME = 358 */
+/* REMOTE_PROC_DOMAIN_RENAME = 358 (remote_protocol.x:6489) */
 static inline int remote_call_domain_rename(virtwire_client *c, const remote_domain_rename_args *args, remote_domain_rename_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_RENAME, args, ret, opts);
@@ -4522,7 +4522,7 @@ static inline int remote_call_domain_rename_async(virtwire_client *c, const remo
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_RENAME, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_MIGRATION_ITERATION = 359 */
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_MIGRATION_ITERATION = 359 (remote_protocol.x:6495) */
 typedef void (*remote_domain_event_callback_migration_iteration_fn)(virtwire_client *c, const remote_domain_event_callback_migration_iteration_msg *msg, void *opaque);
 
 static inline void remote_dispatch_domain_event_callback_migration_iteration(virtwire_client *c, const virtwire_program *prog,
@@ -4548,7 +4548,7 @@ static inline int remote_on_domain_event_callback_migration_iteration(virtwire_c
     return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_MIGRATION_ITERATION, remote_dispatch_domain_event_callback_migration_iteration, b);
 }
 
-/* REMOTE_PROC_CONNECT_REGISTER_CLOSE_CALLBACK = 360 */
+/* REMOTE_PROC_CONNECT_REGISTER_CLOSE_CALLBACK = 360 (remote_protocol.x:6502) */
 static inline int remote_call_connect_register_close_callback(virtwire_client *c, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_REGISTER_CLOSE_CALLBACK, NULL, NULL, opts);
@@ -4559,7 +4559,7 @@ static inline int remote_call_connect_register_close_callback_async(virtwire_cli
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_REGISTER_CLOSE_CALLBACK, NULL, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_UNREGISTER_CLOSE_CALLBACK = 361 */
+/* REMOTE_PROC_CONNECT_UNREGISTER_CLOSE_CALLBACK = 361 (remote_protocol.x:6509) */
 static inline int remote_call_connect_unregister_close_callback(virtwire_client *c, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_UNREGISTER_CLOSE_CALLBACK, NULL, NULL, opts);
@@ -4570,7 +4570,7 @@ static inline int remote_call_connect_unregister_close_callback_async(virtwire_c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_UNREGISTER_CLOSE_CALLBACK, NULL, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_EVENT_CONNECTION_CLOSED = 362 */
+/* REMOTE_PROC_CONNECT_EVENT_CONNECTION_CLOSED = 362 (remote_protocol.x:6515) */
 typedef void (*remote_connect_event_connection_closed_fn)(virtwire_client *c, const remote_connect_event_connection_closed_msg *msg, void *opaque);
 
 static inline void remote_dispatch_connect_event_connection_closed(virtwire_client *c, const virtwire_program *prog,
@@ -4594,7 +4594,7 @@ static inline int remote_on_connect_event_connection_closed(virtwire_client *c, 
     return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_CONNECT_EVENT_CONNECTION_CLOSED, remote_dispatch_connect_event_connection_closed, b);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_JOB_COMPLETED = 363 */
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_JOB_COMPLETED = 363 (remote_protocol.x:6521) */
 typedef void (*remote_domain_event_callback_job_completed_fn)(virtwire_client *c, const remote_domain_event_callback_job_completed_msg *msg, void *opaque);
 
 static inline void remote_dispatch_domain_event_callback_job_completed(virtwire_client *c, const virtwire_program *prog,
@@ -4620,7 +4620,7 @@ static inline int remote_on_domain_event_callback_job_completed(virtwire_client 
     return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_JOB_COMPLETED, remote_dispatch_domain_event_callback_job_completed, b);
 }
 
-/* REMOTE_PROC_DOMAIN_MIGRATE_START_POST_COPY = 364 */
+/* REMOTE_PROC_DOMAIN_MIGRATE_START_POST_COPY = 364 (remote_protocol.x:6527) */
 static inline int remote_call_domain_migrate_start_post_copy(virtwire_client *c, const remote_domain_migrate_start_post_copy_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_START_POST_COPY, args, NULL, opts);
@@ -4631,7 +4631,7 @@ static inline int remote_call_domain_migrate_start_post_copy_async(virtwire_clie
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_START_POST_COPY, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_GET_PERF_EVENTS = 365 */
+/* REMOTE_PROC_DOMAIN_GET_PERF_EVENTS = 365 (remote_protocol.x:6533) */
 static inline int remote_call_domain_get_perf_events(virtwire_client *c, const remote_domain_get_perf_events_args *args, remote_domain_get_perf_events_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_PERF_EVENTS, args, ret, opts);
@@ -4642,7 +4642,7 @@ static inline int remote_call_domain_get_perf_events_async(virtwire_client *c, c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_GET_PERF_EVENTS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_SET_PERF_EVENTS = 366 */
+/* REMOTE_PROC_DOMAIN_SET_PERF_EVENTS = 366 (remote_protocol.x:6539) */
 static inline int remote_call_domain_set_perf_events(virtwire_client *c, const remote_domain_set_perf_events_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SET_PERF_EVENTS, args, NULL, opts);
@@ -4653,7 +4653,7 @@ static inline int remote_call_domain_set_perf_events_async(virtwire_client *c, c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_SET_PERF_EVENTS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVAL_FAILED = 367 */
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVAL_FAILED = 367 (remote_protocol.x:6545) */
 typedef void (*remote_domain_event_callback_device_removal_failed_fn)(virtwire_client *c, const remote_domain_event_callback_device_removal_failed_msg *msg, void *opaque);
 
 static inline void remote_dispatch_domain_event_callback_device_removal_failed(virtwire_client *c, const virtwire_program *prog,
@@ -4679,7 +4679,7 @@ static inline int remote_on_domain_event_callback_device_removal_failed(virtwire
     return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVAL_FAILED, remote_dispatch_domain_event_callback_device_removal_failed, b);
 }
 
-/* REMOTE_PROC_CONNECT_STORAGE_POOL_EVENT_REGISTER_ANY = 368 */
+/* REMOTE_PROC_CONNECT_STORAGE_POOL_EVENT_REGISTER_ANY = 368 (remote_protocol.x:6553) */
 static inline int remote_call_connect_storage_pool_event_register_any(virtwire_client *c, const remote_connect_storage_pool_event_register_any_args *args, remote_connect_storage_pool_event_register_any_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_STORAGE_POOL_EVENT_REGISTER_ANY, args, ret, opts);
@@ -4690,7 +4690,7 @@ static inline int remote_call_connect_storage_pool_event_register_any_async(virt
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_STORAGE_POOL_EVENT_REGISTER_ANY, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_STORAGE_POOL_EVENT_DEREGISTER_ANY = 369 */
+/* REMOTE_PROC_CONNECT_STORAGE_POOL_EVENT_DEREGISTER_ANY = 369 (remote_protocol.x:6560) */
 static inline int remote_call_connect_storage_pool_event_deregister_any(virtwire_client *c, const remote_connect_storage_pool_event_deregister_any_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_STORAGE_POOL_EVENT_DEREGISTER_ANY, args, NULL, opts);
@@ -4701,7 +4701,7 @@ static inline int remote_call_connect_storage_pool_event_deregister_any_async(vi
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_STORAGE_POOL_EVENT_DEREGISTER_ANY, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_STORAGE_POOL_EVENT_LIFECYCLE = 370 */
+/* REMOTE_PROC_STORAGE_POOL_EVENT_LIFECYCLE = 370 (remote_protocol.x:6566) */
 typedef void (*remote_storage_pool_event_lifecycle_fn)(virtwire_client *c, const remote_storage_pool_event_lifecycle_msg *msg, void *opaque);
 
 static inline void remote_dispatch_storage_pool_event_lifecycle(virtwire_client *c, const virtwire_program *prog,
@@ -4727,7 +4727,7 @@ static inline int remote_on_storage_pool_event_lifecycle(virtwire_client *c, rem
     return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_STORAGE_POOL_EVENT_LIFECYCLE, remote_dispatch_storage_pool_event_lifecycle, b);
 }
 
-/* REMOTE_PROC_DOMAIN_GET_GUEST_VCPUS = 371 */
+/* REMOTE_PROC_DOMAIN_GET_GUEST_VCPUS = 371 (remote_protocol.x:6572) */
 static inline int remote_call_domain_get_guest_vcpus(virtwire_client *c, const remote_domain_get_guest_vcpus_args *args, remote_domain_get_guest_vcpus_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_GUEST_VCPUS, args, ret, opts);
@@ -4738,7 +4738,7 @@ static inline int remote_call_domain_get_guest_vcpus_async(virtwire_client *c, c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_GET_GUEST_VCPUS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_SET_GUEST_VCPUS = 372 */
+/* REMOTE_PROC_DOMAIN_SET_GUEST_VCPUS = 372 (remote_protocol.x:6578) */
 static inline int remote_call_domain_set_guest_vcpus(virtwire_client *c, const remote_domain_set_guest_vcpus_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SET_GUEST_VCPUS, args, NULL, opts);
@@ -4749,7 +4749,7 @@ static inline int remote_call_domain_set_guest_vcpus_async(virtwire_client *c, c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_SET_GUEST_VCPUS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_STORAGE_POOL_EVENT_REFRESH = 373 */
+/* REMOTE_PROC_STORAGE_POOL_EVENT_REFRESH = 373 (remote_protocol.x:6584) */
 typedef void (*remote_storage_pool_event_refresh_fn)(virtwire_client *c, const remote_storage_pool_event_refresh_msg *msg, void *opaque);
 
 static inline void remote_dispatch_storage_pool_event_refresh(virtwire_client *c, const virtwire_program *prog,
@@ -4775,7 +4775,7 @@ static inline int remote_on_storage_pool_event_refresh(virtwire_client *c, remot
     return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_STORAGE_POOL_EVENT_REFRESH, remote_dispatch_storage_pool_event_refresh, b);
 }
 
-/* REMOTE_PROC_CONNECT_NODE_DEVICE_EVENT_REGISTER_ANY = 374 */
+/* REMOTE_PROC_CONNECT_NODE_DEVICE_EVENT_REGISTER_ANY = 374 (remote_protocol.x:6592) */
 static inline int remote_call_connect_node_device_event_register_any(virtwire_client *c, const remote_connect_node_device_event_register_any_args *args, remote_connect_node_device_event_register_any_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_NODE_DEVICE_EVENT_REGISTER_ANY, args, ret, opts);
@@ -4786,7 +4786,7 @@ static inline int remote_call_connect_node_device_event_register_any_async(virtw
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_NODE_DEVICE_EVENT_REGISTER_ANY, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_NODE_DEVICE_EVENT_DEREGISTER_ANY = 375 */
+/* REMOTE_PROC_CONNECT_NODE_DEVICE_EVENT_DEREGISTER_ANY = 375 (remote_protocol.x:6599) */
 static inline int remote_call_connect_node_device_event_deregister_any(virtwire_client *c, const remote_connect_node_device_event_deregister_any_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_NODE_DEVICE_EVENT_DEREGISTER_ANY, args, NULL, opts);
@@ -4797,7 +4797,7 @@ static inline int remote_call_connect_node_device_event_deregister_any_async(vir
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_NODE_DEVICE_EVENT_DEREGISTER_ANY, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NODE_DEVICE_EVENT_LIFECYCLE = 376 */
+/* REMOTE_PROC_NODE_DEVICE_EVENT_LIFECYCLE = 376 (remote_protocol.x:6605) */
 typedef void (*remote_node_device_event_lifecycle_fn)(virtwire_client *c, const remote_node_device_event_lifecycle_msg *msg, void *opaque);
 
 static inline void remote_dispatch_node_device_event_lifecycle(virtwire_client *c, const virtwire_program *prog,
@@ -4823,7 +4823,7 @@ static inline int remote_on_node_device_event_lifecycle(virtwire_client *c, remo
     return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_NODE_DEVICE_EVENT_LIFECYCLE, remote_dispatch_node_device_event_lifecycle, b);
 }
 
-/* REMOTE_PROC_NODE_DEVICE_EVENT_UPDATE = 377 */
+/* REMOTE_PROC_NODE_DEVICE_EVENT_UPDATE = 377 (remote_protocol.x:6611) */
 typedef void (*remote_node_device_event_update_fn)(virtwire_client *c, const remote_node_device_event_update_msg *msg, void *opaque);
 
 static inline void remote_dispatch_node_device_event_update(virtwire_client *c, const virtwire_program *prog,
@@ -4849,7 +4849,7 @@ static inline int remote_on_node_device_event_update(virtwire_client *c, remote_
     return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_NODE_DEVICE_EVENT_UPDATE, remote_dispatch_node_device_event_update, b);
 }
 
-/* REMOTE_PROC_STORAGE_VOL_GET_INFO_FLAGS = 378 */
+/* REMOTE_PROC_STORAGE_VOL_GET_INFO_FLAGS = 378 (remote_protocol.x:6618) */
 static inline int remote_call_storage_vol_get_info_flags(virtwire_client *c, const remote_storage_vol_get_info_flags_args *args, remote_storage_vol_get_info_flags_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_STORAGE_VOL_GET_INFO_FLAGS, args, ret, opts);
@@ -4860,7 +4860,7 @@ static inline int remote_call_storage_vol_get_info_flags_async(virtwire_client *
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_STORAGE_VOL_GET_INFO_FLAGS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_METADATA_CHANGE = 379 */
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_METADATA_CHANGE = 379 (remote_protocol.x:6624) */
 typedef void (*remote_domain_event_callback_metadata_change_fn)(virtwire_client *c, const remote_domain_event_callback_metadata_change_msg *msg, void *opaque);
 
 static inline void remote_dispatch_domain_event_callback_metadata_change(virtwire_client *c, const virtwire_program *prog,
@@ -4886,7 +4886,7 @@ static inline int remote_on_domain_event_callback_metadata_change(virtwire_clien
     return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_METADATA_CHANGE, remote_dispatch_domain_event_callback_metadata_change, b);
 }
 
-/* REMOTE_PROC_CONNECT_SECRET_EVENT_REGISTER_ANY = 380 */
+/* REMOTE_PROC_CONNECT_SECRET_EVENT_REGISTER_ANY = 380 (remote_protocol.x:6632) */
 static inline int remote_call_connect_secret_event_register_any(virtwire_client *c, const remote_connect_secret_event_register_any_args *args, remote_connect_secret_event_register_any_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_SECRET_EVENT_REGISTER_ANY, args, ret, opts);
@@ -4897,7 +4897,7 @@ static inline int remote_call_connect_secret_event_register_any_async(virtwire_c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_SECRET_EVENT_REGISTER_ANY, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_SECRET_EVENT_DEREGISTER_ANY = 381 */
+/* REMOTE_PROC_CONNECT_SECRET_EVENT_DEREGISTER_ANY = 381 (remote_protocol.x:6639) */
 static inline int remote_call_connect_secret_event_deregister_any(virtwire_client *c, const remote_connect_secret_event_deregister_any_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_SECRET_EVENT_DEREGISTER_ANY, args, NULL, opts);
@@ -4908,7 +4908,7 @@ static inline int remote_call_connect_secret_event_deregister_any_async(virtwire
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_SECRET_EVENT_DEREGISTER_ANY, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_SECRET_EVENT_LIFECYCLE = 382 */
+/* REMOTE_PROC_SECRET_EVENT_LIFECYCLE = 382 (remote_protocol.x:6645) */
 typedef void (*remote_secret_event_lifecycle_fn)(virtwire_client *c, const remote_secret_event_lifecycle_msg *msg, void *opaque);
 
 static inline void remote_dispatch_secret_event_lifecycle(virtwire_client *c, const virtwire_program *prog,
@@ -4934,7 +4934,7 @@ static inline int remote_on_secret_event_lifecycle(virtwire_client *c, remote_ev
     return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_SECRET_EVENT_LIFECYCLE, remote_dispatch_secret_event_lifecycle, b);
 }
 
-/* REMOTE_PROC_SECRET_EVENT_VALUE_CHANGED = 383 */
+/* REMOTE_PROC_SECRET_EVENT_VALUE_CHANGED = 383 (remote_protocol.x:6651) */
 typedef void (*remote_secret_event_value_changed_fn)(virtwire_client *c, const remote_secret_event_value_changed_msg *msg, void *opaque);
 
 static inline void remote_dispatch_secret_event_value_changed(virtwire_client *c, const virtwire_program *prog,
@@ -4960,7 +4960,7 @@ static inline int remote_on_secret_event_value_changed(virtwire_client *c, remot
     return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_SECRET_EVENT_VALUE_CHANGED, remote_dispatch_secret_event_value_changed, b);
 }
 
-/* REMOTE_PROC_DOMAIN_SET_VCPU = 384 */
+/* REMOTE_PROC_DOMAIN_SET_VCPU = 384 (remote_protocol.x:6659) */
 static inline int remote_call_domain_set_vcpu(virtwire_client *c, const remote_domain_set_vcpu_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SET_VCPU, args, NULL, opts);
@@ -4971,7 +4971,7 @@ static inline int remote_call_domain_set_vcpu_async(virtwire_client *c, const re
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_SET_VCPU, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_BLOCK_THRESHOLD = 385 */
+/* REMOTE_PROC_DOMAIN_EVENT_BLOCK_THRESHOLD = 385 (remote_protocol.x:6665) */
 typedef void (*remote_domain_event_block_threshold_fn)(virtwire_client *c, const remote_domain_event_block_threshold_msg *msg, void *opaque);
 
 static inline void remote_dispatch_domain_event_block_threshold(virtwire_client *c, const virtwire_program *prog,
@@ -4997,7 +4997,7 @@ static inline int remote_on_domain_event_block_threshold(virtwire_client *c, rem
     return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_BLOCK_THRESHOLD, remote_dispatch_domain_event_block_threshold, b);
 }
 
-/* REMOTE_PROC_DOMAIN_SET_BLOCK_THRESHOLD = 386 */
+/* REMOTE_PROC_DOMAIN_SET_BLOCK_THRESHOLD = 386 (remote_protocol.x:6671) */
 static inline int remote_call_domain_set_block_threshold(virtwire_client *c, const remote_domain_set_block_threshold_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SET_BLOCK_THRESHOLD, args, NULL, opts);
@@ -5008,7 +5008,7 @@ static inline int remote_call_domain_set_block_threshold_async(virtwire_client *
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_SET_BLOCK_THRESHOLD, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_MIGRATE_GET_MAX_DOWNTIME = 387 */
+/* REMOTE_PROC_DOMAIN_MIGRATE_GET_MAX_DOWNTIME = 387 (remote_protocol.x:6677) */
 static inline int remote_call_domain_migrate_get_max_downtime(virtwire_client *c, const remote_domain_migrate_get_max_downtime_args *args, remote_domain_migrate_get_max_downtime_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_GET_MAX_DOWNTIME, args, ret, opts);
@@ -5019,7 +5019,7 @@ static inline int remote_call_domain_migrate_get_max_downtime_async(virtwire_cli
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_GET_MAX_DOWNTIME, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_MANAGED_SAVE_GET_XML_DESC = 388 */
+/* REMOTE_PROC_DOMAIN_MANAGED_SAVE_GET_XML_DESC = 388 (remote_protocol.x:6684) */
 static inline int remote_call_domain_managed_save_get_xml_desc(virtwire_client *c, const remote_domain_managed_save_get_xml_desc_args *args, remote_domain_managed_save_get_xml_desc_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_MANAGED_SAVE_GET_XML_DESC, args, ret, opts);
@@ -5030,7 +5030,7 @@ static inline int remote_call_domain_managed_save_get_xml_desc_async(virtwire_cl
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_MANAGED_SAVE_GET_XML_DESC, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_MANAGED_SAVE_DEFINE_XML = 389 */
+/* REMOTE_PROC_DOMAIN_MANAGED_SAVE_DEFINE_XML = 389 (remote_protocol.x:6691) */
 static inline int remote_call_domain_managed_save_define_xml(virtwire_client *c, const remote_domain_managed_save_define_xml_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_MANAGED_SAVE_DEFINE_XML, args, NULL, opts);
@@ -5041,7 +5041,7 @@ static inline int remote_call_domain_managed_save_define_xml_async(virtwire_clie
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_MANAGED_SAVE_DEFINE_XML, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_SET_LIFECYCLE_ACTION = 390 */
+/* REMOTE_PROC_DOMAIN_SET_LIFECYCLE_ACTION = 390 (remote_protocol.x:6697) */
 static inline int remote_call_domain_set_lifecycle_action(virtwire_client *c, const remote_domain_set_lifecycle_action_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SET_LIFECYCLE_ACTION, args, NULL, opts);
@@ -5052,7 +5052,7 @@ static inline int remote_call_domain_set_lifecycle_action_async(virtwire_client 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_SET_LIFECYCLE_ACTION, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_TARGET_PATH = 391 */
+/* REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_TARGET_PATH = 391 (remote_protocol.x:6704) */
 static inline int remote_call_storage_pool_lookup_by_target_path(virtwire_client *c, const remote_storage_pool_lookup_by_target_path_args *args, remote_storage_pool_lookup_by_target_path_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_TARGET_PATH, args, ret, opts);
@@ -5063,7 +5063,7 @@ static inline int remote_call_storage_pool_lookup_by_target_path_async(virtwire_
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_TARGET_PATH, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_DETACH_DEVICE_ALIAS = 392 */
+/* REMOTE_PROC_DOMAIN_DETACH_DEVICE_ALIAS = 392 (remote_protocol.x:6712) */
 static inline int remote_call_domain_detach_device_alias(virtwire_client *c, const remote_domain_detach_device_alias_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_DETACH_DEVICE_ALIAS, args, NULL, opts);
@@ -5074,7 +5074,7 @@ static inline int remote_call_domain_detach_device_alias_async(virtwire_client *
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_DETACH_DEVICE_ALIAS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_COMPARE_HYPERVISOR_CPU = 393 */
+/* REMOTE_PROC_CONNECT_COMPARE_HYPERVISOR_CPU = 393 (remote_protocol.x:6718) */
 static inline int remote_call_connect_compare_hypervisor_cpu(virtwire_client *c, const remote_connect_compare_hypervisor_cpu_args *args, remote_connect_compare_hypervisor_cpu_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_COMPARE_HYPERVISOR_CPU, args, ret, opts);
@@ -5085,7 +5085,7 @@ static inline int remote_call_connect_compare_hypervisor_cpu_async(virtwire_clie
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_COMPARE_HYPERVISOR_CPU, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_BASELINE_HYPERVISOR_CPU = 394 */
+/* REMOTE_PROC_CONNECT_BASELINE_HYPERVISOR_CPU = 394 (remote_protocol.x:6724) */
 static inline int remote_call_connect_baseline_hypervisor_cpu(virtwire_client *c, const remote_connect_baseline_hypervisor_cpu_args *args, remote_connect_baseline_hypervisor_cpu_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_BASELINE_HYPERVISOR_CPU, args, ret, opts);
@@ -5096,7 +5096,7 @@ static inline int remote_call_connect_baseline_hypervisor_cpu_async(virtwire_cli
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_BASELINE_HYPERVISOR_CPU, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NODE_GET_SEV_INFO = 395 */
+/* REMOTE_PROC_NODE_GET_SEV_INFO = 395 (remote_protocol.x:6730) */
 static inline int remote_call_node_get_sev_info(virtwire_client *c, const remote_node_get_sev_info_args *args, remote_node_get_sev_info_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NODE_GET_SEV_INFO, args, ret, opts);
@@ -5107,7 +5107,7 @@ static inline int remote_call_node_get_sev_info_async(virtwire_client *c, const 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NODE_GET_SEV_INFO, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_GET_LAUNCH_SECURITY_INFO = 396 */
+/* REMOTE_PROC_DOMAIN_GET_LAUNCH_SECURITY_INFO = 396 (remote_protocol.x:6736) */
 static inline int remote_call_domain_get_launch_security_info(virtwire_client *c, const remote_domain_get_launch_security_info_args *args, remote_domain_get_launch_security_info_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_LAUNCH_SECURITY_INFO, args, ret, opts);
@@ -5118,7 +5118,7 @@ static inline int remote_call_domain_get_launch_security_info_async(virtwire_cli
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_GET_LAUNCH_SECURITY_INFO, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NWFILTER_BINDING_LOOKUP_BY_PORT_DEV = 397 */
+/* REMOTE_PROC_NWFILTER_BINDING_LOOKUP_BY_PORT_DEV = 397 (remote_protocol.x:6743) */
 static inline int remote_call_nwfilter_binding_lookup_by_port_dev(virtwire_client *c, const remote_nwfilter_binding_lookup_by_port_dev_args *args, remote_nwfilter_binding_lookup_by_port_dev_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NWFILTER_BINDING_LOOKUP_BY_PORT_DEV, args, ret, opts);
@@ -5129,7 +5129,7 @@ static inline int remote_call_nwfilter_binding_lookup_by_port_dev_async(virtwire
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NWFILTER_BINDING_LOOKUP_BY_PORT_DEV, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NWFILTER_BINDING_GET_XML_DESC = 398 */
+/* REMOTE_PROC_NWFILTER_BINDING_GET_XML_DESC = 398 (remote_protocol.x:6750) */
 static inline int remote_call_nwfilter_binding_get_xml_desc(virtwire_client *c, const remote_nwfilter_binding_get_xml_desc_args *args, remote_nwfilter_binding_get_xml_desc_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NWFILTER_BINDING_GET_XML_DESC, args, ret, opts);
@@ -5140,7 +5140,7 @@ static inline int remote_call_nwfilter_binding_get_xml_desc_async(virtwire_clien
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NWFILTER_BINDING_GET_XML_DESC, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NWFILTER_BINDING_CREATE_XML = 399 */
+/* REMOTE_PROC_NWFILTER_BINDING_CREATE_XML = 399 (remote_protocol.x:6757) */
 static inline int remote_call_nwfilter_binding_create_xml(virtwire_client *c, const remote_nwfilter_binding_create_xml_args *args, remote_nwfilter_binding_create_xml_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NWFILTER_BINDING_CREATE_XML, args, ret, opts);
@@ -5151,7 +5151,7 @@ static inline int remote_call_nwfilter_binding_create_xml_async(virtwire_client 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NWFILTER_BINDING_CREATE_XML, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NWFILTER_BINDING_DELETE = 400 */
+/* REMOTE_PROC_NWFILTER_BINDING_DELETE = 400 (remote_protocol.x:6764) */
 static inline int remote_call_nwfilter_binding_delete(virtwire_client *c, const remote_nwfilter_binding_delete_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NWFILTER_BINDING_DELETE, args, NULL, opts);
@@ -5162,7 +5162,7 @@ static inline int remote_call_nwfilter_binding_delete_async(virtwire_client *c, 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NWFILTER_BINDING_DELETE, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_LIST_ALL_NWFILTER_BINDINGS = 401 */
+/* REMOTE_PROC_CONNECT_LIST_ALL_NWFILTER_BINDINGS = 401 (remote_protocol.x:6772) */
 static inline int remote_call_connect_list_all_nwfilter_bindings(virtwire_client *c, const remote_connect_list_all_nwfilter_bindings_args *args, remote_connect_list_all_nwfilter_bindings_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_LIST_ALL_NWFILTER_BINDINGS, args, ret, opts);
@@ -5173,7 +5173,7 @@ static inline int remote_call_connect_list_all_nwfilter_bindings_async(virtwire_
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_LIST_ALL_NWFILTER_BINDINGS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_SET_IOTHREAD_PARAMS = 402 */
+/* REMOTE_PROC_DOMAIN_SET_IOTHREAD_PARAMS = 402 (remote_protocol.x:6780) */
 static inline int remote_call_domain_set_iothread_params(virtwire_client *c, const remote_domain_set_iothread_params_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SET_IOTHREAD_PARAMS, args, NULL, opts);
@@ -5184,7 +5184,7 @@ static inline int remote_call_domain_set_iothread_params_async(virtwire_client *
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_SET_IOTHREAD_PARAMS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_GET_STORAGE_POOL_CAPABILITIES = 403 */
+/* REMOTE_PROC_CONNECT_GET_STORAGE_POOL_CAPABILITIES = 403 (remote_protocol.x:6786) */
 static inline int remote_call_connect_get_storage_pool_capabilities(virtwire_client *c, const remote_connect_get_storage_pool_capabilities_args *args, remote_connect_get_storage_pool_capabilities_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_STORAGE_POOL_CAPABILITIES, args, ret, opts);
@@ -5195,7 +5195,7 @@ static inline int remote_call_connect_get_storage_pool_capabilities_async(virtwi
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_GET_STORAGE_POOL_CAPABILITIES, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NETWORK_LIST_ALL_PORTS = 404 */
+/* REMOTE_PROC_NETWORK_LIST_ALL_PORTS = 404 (remote_protocol.x:6794) */
 static inline int remote_call_network_list_all_ports(virtwire_client *c, const remote_network_list_all_ports_args *args, remote_network_list_all_ports_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NETWORK_LIST_ALL_PORTS, args, ret, opts);
@@ -5206,7 +5206,7 @@ static inline int remote_call_network_list_all_ports_async(virtwire_client *c, c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NETWORK_LIST_ALL_PORTS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NETWORK_PORT_LOOKUP_BY_UUID = 405 */
+/* REMOTE_PROC_NETWORK_PORT_LOOKUP_BY_UUID = 405 (remote_protocol.x:6801) */
 static inline int remote_call_network_port_lookup_by_uuid(virtwire_client *c, const remote_network_port_lookup_by_uuid_args *args, remote_network_port_lookup_by_uuid_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NETWORK_PORT_LOOKUP_BY_UUID, args, ret, opts);
@@ -5217,7 +5217,7 @@ static inline int remote_call_network_port_lookup_by_uuid_async(virtwire_client 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NETWORK_PORT_LOOKUP_BY_UUID, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NETWORK_PORT_CREATE_XML = 406 */
+/* REMOTE_PROC_NETWORK_PORT_CREATE_XML = 406 (remote_protocol.x:6807) */
 static inline int remote_call_network_port_create_xml(virtwire_client *c, const remote_network_port_create_xml_args *args, remote_network_port_create_xml_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NETWORK_PORT_CREATE_XML, args, ret, opts);
@@ -5228,7 +5228,7 @@ static inline int remote_call_network_port_create_xml_async(virtwire_client *c, 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NETWORK_PORT_CREATE_XML, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NETWORK_PORT_GET_PARAMETERS = 407 */
+/* REMOTE_PROC_NETWORK_PORT_GET_PARAMETERS = 407 (remote_protocol.x:6813) */
 static inline int remote_call_network_port_get_parameters(virtwire_client *c, const remote_network_port_get_parameters_args *args, remote_network_port_get_parameters_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NETWORK_PORT_GET_PARAMETERS, args, ret, opts);
@@ -5239,7 +5239,7 @@ static inline int remote_call_network_port_get_parameters_async(virtwire_client 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NETWORK_PORT_GET_PARAMETERS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NETWORK_PORT_SET_PARAMETERS = 408 */
+/* REMOTE_PROC_NETWORK_PORT_SET_PARAMETERS = 408 (remote_protocol.x:6819) */
 static inline int remote_call_network_port_set_parameters(virtwire_client *c, const remote_network_port_set_parameters_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NETWORK_PORT_SET_PARAMETERS, args, NULL, opts);
@@ -5250,7 +5250,7 @@ static inline int remote_call_network_port_set_parameters_async(virtwire_client 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NETWORK_PORT_SET_PARAMETERS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NETWORK_PORT_GET_XML_DESC = 409 */
+/* REMOTE_PROC_NETWORK_PORT_GET_XML_DESC = 409 (remote_protocol.x:6825) */
 static inline int remote_call_network_port_get_xml_desc(virtwire_client *c, const remote_network_port_get_xml_desc_args *args, remote_network_port_get_xml_desc_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NETWORK_PORT_GET_XML_DESC, args, ret, opts);
@@ -5261,7 +5261,7 @@ static inline int remote_call_network_port_get_xml_desc_async(virtwire_client *c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NETWORK_PORT_GET_XML_DESC, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NETWORK_PORT_DELETE = 410 */
+/* REMOTE_PROC_NETWORK_PORT_DELETE = 410 (remote_protocol.x:6831) */
 static inline int remote_call_network_port_delete(virtwire_client *c, const remote_network_port_delete_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NETWORK_PORT_DELETE, args, NULL, opts);
@@ -5272,7 +5272,7 @@ static inline int remote_call_network_port_delete_async(virtwire_client *c, cons
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NETWORK_PORT_DELETE, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_CHECKPOINT_CREATE_XML = 411 */
+/* REMOTE_PROC_DOMAIN_CHECKPOINT_CREATE_XML = 411 (remote_protocol.x:6838) */
 static inline int remote_call_domain_checkpoint_create_xml(virtwire_client *c, const remote_domain_checkpoint_create_xml_args *args, remote_domain_checkpoint_create_xml_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_CHECKPOINT_CREATE_XML, args, ret, opts);
@@ -5283,7 +5283,7 @@ static inline int remote_call_domain_checkpoint_create_xml_async(virtwire_client
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_CHECKPOINT_CREATE_XML, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_CHECKPOINT_GET_XML_DESC = 412 */
+/* REMOTE_PROC_DOMAIN_CHECKPOINT_GET_XML_DESC = 412 (remote_protocol.x:6845) */
 static inline int remote_call_domain_checkpoint_get_xml_desc(virtwire_client *c, const remote_domain_checkpoint_get_xml_desc_args *args, remote_domain_checkpoint_get_xml_desc_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_CHECKPOINT_GET_XML_DESC, args, ret, opts);
@@ -5294,7 +5294,7 @@ static inline int remote_call_domain_checkpoint_get_xml_desc_async(virtwire_clie
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_CHECKPOINT_GET_XML_DESC, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_LIST_ALL_CHECKPOINTS = 413 */
+/* REMOTE_PROC_DOMAIN_LIST_ALL_CHECKPOINTS = 413 (remote_protocol.x:6852) */
 static inline int remote_call_domain_list_all_checkpoints(virtwire_client *c, const remote_domain_list_all_checkpoints_args *args, remote_domain_list_all_checkpoints_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_LIST_ALL_CHECKPOINTS, args, ret, opts);
@@ -5305,7 +5305,7 @@ static inline int remote_call_domain_list_all_checkpoints_async(virtwire_client 
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_LIST_ALL_CHECKPOINTS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_CHECKPOINT_LIST_ALL_CHILDREN = 414 */
+/* REMOTE_PROC_DOMAIN_CHECKPOINT_LIST_ALL_CHILDREN = 414 (remote_protocol.x:6859) */
 static inline int remote_call_domain_checkpoint_list_all_children(virtwire_client *c, const remote_domain_checkpoint_list_all_children_args *args, remote_domain_checkpoint_list_all_children_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_CHECKPOINT_LIST_ALL_CHILDREN, args, ret, opts);
@@ -5316,7 +5316,7 @@ static inline int remote_call_domain_checkpoint_list_all_children_async(virtwire
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_CHECKPOINT_LIST_ALL_CHILDREN, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_CHECKPOINT_LOOKUP_BY_NAME = 415 */
+/* REMOTE_PROC_DOMAIN_CHECKPOINT_LOOKUP_BY_NAME = 415 (remote_protocol.x:6866) */
 static inline int remote_call_domain_checkpoint_lookup_by_name(virtwire_client *c, const remote_domain_checkpoint_lookup_by_name_args *args, remote_domain_checkpoint_lookup_by_name_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_CHECKPOINT_LOOKUP_BY_NAME, args, ret, opts);
@@ -5327,7 +5327,7 @@ static inline int remote_call_domain_checkpoint_lookup_by_name_async(virtwire_cl
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_CHECKPOINT_LOOKUP_BY_NAME, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_CHECKPOINT_GET_PARENT = 416 */
+/* REMOTE_PROC_DOMAIN_CHECKPOINT_GET_PARENT = 416 (remote_protocol.x:6873) */
 static inline int remote_call_domain_checkpoint_get_parent(virtwire_client *c, const remote_domain_checkpoint_get_parent_args *args, remote_domain_checkpoint_get_parent_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_CHECKPOINT_GET_PARENT, args, ret, opts);
@@ -5338,7 +5338,7 @@ static inline int remote_call_domain_checkpoint_get_parent_async(virtwire_client
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_CHECKPOINT_GET_PARENT, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_CHECKPOINT_DELETE = 417 */
+/* REMOTE_PROC_DOMAIN_CHECKPOINT_DELETE = 417 (remote_protocol.x:6879) */
 static inline int remote_call_domain_checkpoint_delete(virtwire_client *c, const remote_domain_checkpoint_delete_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_CHECKPOINT_DELETE, args, NULL, opts);
@@ -5349,7 +5349,7 @@ static inline int remote_call_domain_checkpoint_delete_async(virtwire_client *c,
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_CHECKPOINT_DELETE, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_GET_GUEST_INFO = 418 */
+/* REMOTE_PROC_DOMAIN_GET_GUEST_INFO = 418 (remote_protocol.x:6885) */
 static inline int remote_call_domain_get_guest_info(virtwire_client *c, const remote_domain_get_guest_info_args *args, remote_domain_get_guest_info_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_GUEST_INFO, args, ret, opts);
@@ -5360,7 +5360,7 @@ static inline int remote_call_domain_get_guest_info_async(virtwire_client *c, co
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_GET_GUEST_INFO, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_CONNECT_SET_IDENTITY = 419 */
+/* REMOTE_PROC_CONNECT_SET_IDENTITY = 419 (remote_protocol.x:6891) */
 static inline int remote_call_connect_set_identity(virtwire_client *c, const remote_connect_set_identity_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_SET_IDENTITY, args, NULL, opts);
@@ -5371,7 +5371,7 @@ static inline int remote_call_connect_set_identity_async(virtwire_client *c, con
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_SET_IDENTITY, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_AGENT_SET_RESPONSE_TIMEOUT = 420 */
+/* REMOTE_PROC_DOMAIN_AGENT_SET_RESPONSE_TIMEOUT = 420 (remote_protocol.x:6897) */
 static inline int remote_call_domain_agent_set_response_timeout(virtwire_client *c, const remote_domain_agent_set_response_timeout_args *args, remote_domain_agent_set_response_timeout_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_AGENT_SET_RESPONSE_TIMEOUT, args, ret, opts);
@@ -5382,7 +5382,7 @@ static inline int remote_call_domain_agent_set_response_timeout_async(virtwire_c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_AGENT_SET_RESPONSE_TIMEOUT, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_BACKUP_BEGIN = 421 */
+/* REMOTE_PROC_DOMAIN_BACKUP_BEGIN = 421 (remote_protocol.x:6904) */
 static inline int remote_call_domain_backup_begin(virtwire_client *c, const remote_domain_backup_begin_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_BACKUP_BEGIN, args, NULL, opts);
@@ -5393,7 +5393,7 @@ static inline int remote_call_domain_backup_begin_async(virtwire_client *c, cons
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_BACKUP_BEGIN, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_BACKUP_GET_XML_DESC = 422 */
+/* REMOTE_PROC_DOMAIN_BACKUP_GET_XML_DESC = 422 (remote_protocol.x:6911) */
 static inline int remote_call_domain_backup_get_xml_desc(virtwire_client *c, const remote_domain_backup_get_xml_desc_args *args, remote_domain_backup_get_xml_desc_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_BACKUP_GET_XML_DESC, args, ret, opts);
@@ -5404,7 +5404,7 @@ static inline int remote_call_domain_backup_get_xml_desc_async(virtwire_client *
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_BACKUP_GET_XML_DESC, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_MEMORY_FAILURE = 423 */
+/* REMOTE_PROC_DOMAIN_EVENT_MEMORY_FAILURE = 423 (remote_protocol.x:6917) */
 typedef void (*remote_domain_event_memory_failure_fn)(virtwire_client *c, const remote_domain_event_memory_failure_msg *msg, void *opaque);
 
 static inline void remote_dispatch_domain_event_memory_failure(virtwire_client *c, const virtwire_program *prog,
@@ -5430,7 +5430,7 @@ static inline int remote_on_domain_event_memory_failure(virtwire_client *c, remo
     return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_MEMORY_FAILURE, remote_dispatch_domain_event_memory_failure, b);
 }
 
-/* REMOTE_PROC_DOMAIN_AUTHORIZED_SSH_KEYS_GET = 424 */
+/* REMOTE_PROC_DOMAIN_AUTHORIZED_SSH_KEYS_GET = 424 (remote_protocol.x:6923) */
 static inline int remote_call_domain_authorized_ssh_keys_get(virtwire_client *c, const remote_domain_authorized_ssh_keys_get_args *args, remote_domain_authorized_ssh_keys_get_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_AUTHORIZED_SSH_KEYS_GET, args, ret, opts);
@@ -5441,7 +5441,7 @@ static inline int remote_call_domain_authorized_ssh_keys_get_async(virtwire_clie
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_AUTHORIZED_SSH_KEYS_GET, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_AUTHORIZED_SSH_KEYS_SET = 425 */
+/* REMOTE_PROC_DOMAIN_AUTHORIZED_SSH_KEYS_SET = 425 (remote_protocol.x:6929) */
 static inline int remote_call_domain_authorized_ssh_keys_set(virtwire_client *c, const remote_domain_authorized_ssh_keys_set_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_AUTHORIZED_SSH_KEYS_SET, args, NULL, opts);
@@ -5452,7 +5452,7 @@ static inline int remote_call_domain_authorized_ssh_keys_set_async(virtwire_clie
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_AUTHORIZED_SSH_KEYS_SET, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_GET_MESSAGES = 426 */
+/* REMOTE_PROC_DOMAIN_GET_MESSAGES = 426 (remote_protocol.x:6935) */
 static inline int remote_call_domain_get_messages(virtwire_client *c, const remote_domain_get_messages_args *args, remote_domain_get_messages_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_MESSAGES, args, ret, opts);
@@ -5463,7 +5463,7 @@ static inline int remote_call_domain_get_messages_async(virtwire_client *c, cons
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_GET_MESSAGES, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_START_DIRTY_RATE_CALC = 427 */
+/* REMOTE_PROC_DOMAIN_START_DIRTY_RATE_CALC = 427 (remote_protocol.x:6941) */
 static inline int remote_call_domain_start_dirty_rate_calc(virtwire_client *c, const remote_domain_start_dirty_rate_calc_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_START_DIRTY_RATE_CALC, args, NULL, opts);
@@ -5474,7 +5474,7 @@ static inline int remote_call_domain_start_dirty_rate_calc_async(virtwire_client
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_START_DIRTY_RATE_CALC, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NODE_DEVICE_DEFINE_XML = 428 */
+/* REMOTE_PROC_NODE_DEVICE_DEFINE_XML = 428 (remote_protocol.x:6948) */
 static inline int remote_call_node_device_define_xml(virtwire_client *c, const remote_node_device_define_xml_args *args, remote_node_device_define_xml_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NODE_DEVICE_DEFINE_XML, args, ret, opts);
@@ -5485,7 +5485,7 @@ static inline int remote_call_node_device_define_xml_async(virtwire_client *c, c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NODE_DEVICE_DEFINE_XML, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NODE_DEVICE_UNDEFINE = 429 */
+/* REMOTE_PROC_NODE_DEVICE_UNDEFINE = 429 (remote_protocol.x:6955) */
 static inline int remote_call_node_device_undefine(virtwire_client *c, const remote_node_device_undefine_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NODE_DEVICE_UNDEFINE, args, NULL, opts);
@@ -5496,7 +5496,7 @@ static inline int remote_call_node_device_undefine_async(virtwire_client *c, con
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NODE_DEVICE_UNDEFINE, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NODE_DEVICE_CREATE = 430 */
+/* REMOTE_PROC_NODE_DEVICE_CREATE = 430 (remote_protocol.x:6962) */
 static inline int remote_call_node_device_create(virtwire_client *c, const remote_node_device_create_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NODE_DEVICE_CREATE, args, NULL, opts);
@@ -5507,7 +5507,7 @@ static inline int remote_call_node_device_create_async(virtwire_client *c, const
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NODE_DEVICE_CREATE, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NWFILTER_DEFINE_XML_FLAGS = 431 */
+/* REMOTE_PROC_NWFILTER_DEFINE_XML_FLAGS = 431 (remote_protocol.x:6970) */
 static inline int remote_call_nwfilter_define_xml_flags(virtwire_client *c, const remote_nwfilter_define_xml_flags_args *args, remote_nwfilter_define_xml_flags_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NWFILTER_DEFINE_XML_FLAGS, args, ret, opts);
@@ -5518,7 +5518,7 @@ static inline int remote_call_nwfilter_define_xml_flags_async(virtwire_client *c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NWFILTER_DEFINE_XML_FLAGS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NETWORK_DEFINE_XML_FLAGS = 432 */
+/* REMOTE_PROC_NETWORK_DEFINE_XML_FLAGS = 432 (remote_protocol.x:6978) */
 static inline int remote_call_network_define_xml_flags(virtwire_client *c, const remote_network_define_xml_flags_args *args, remote_network_define_xml_flags_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NETWORK_DEFINE_XML_FLAGS, args, ret, opts);
@@ -5529,7 +5529,7 @@ static inline int remote_call_network_define_xml_flags_async(virtwire_client *c,
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NETWORK_DEFINE_XML_FLAGS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NODE_DEVICE_GET_AUTOSTART = 433 */
+/* REMOTE_PROC_NODE_DEVICE_GET_AUTOSTART = 433 (remote_protocol.x:6985) */
 static inline int remote_call_node_device_get_autostart(virtwire_client *c, const remote_node_device_get_autostart_args *args, remote_node_device_get_autostart_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NODE_DEVICE_GET_AUTOSTART, args, ret, opts);
@@ -5540,7 +5540,7 @@ static inline int remote_call_node_device_get_autostart_async(virtwire_client *c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NODE_DEVICE_GET_AUTOSTART, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NODE_DEVICE_SET_AUTOSTART = 434 */
+/* REMOTE_PROC_NODE_DEVICE_SET_AUTOSTART = 434 (remote_protocol.x:6992) */
 static inline int remote_call_node_device_set_autostart(virtwire_client *c, const remote_node_device_set_autostart_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NODE_DEVICE_SET_AUTOSTART, args, NULL, opts);
@@ -5551,7 +5551,7 @@ static inline int remote_call_node_device_set_autostart_async(virtwire_client *c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NODE_DEVICE_SET_AUTOSTART, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NODE_DEVICE_IS_PERSISTENT = 435 */
+/* REMOTE_PROC_NODE_DEVICE_IS_PERSISTENT = 435 (remote_protocol.x:6999) */
 static inline int remote_call_node_device_is_persistent(virtwire_client *c, const remote_node_device_is_persistent_args *args, remote_node_device_is_persistent_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NODE_DEVICE_IS_PERSISTENT, args, ret, opts);
@@ -5562,7 +5562,7 @@ static inline int remote_call_node_device_is_persistent_async(virtwire_client *c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NODE_DEVICE_IS_PERSISTENT, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NODE_DEVICE_IS_ACTIVE = 436 */
+/* REMOTE_PROC_NODE_DEVICE_IS_ACTIVE = 436 (remote_protocol.x:7006) */
 static inline int remote_call_node_device_is_active(virtwire_client *c, const remote_node_device_is_active_args *args, remote_node_device_is_active_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NODE_DEVICE_IS_ACTIVE, args, ret, opts);
@@ -5573,7 +5573,7 @@ static inline int remote_call_node_device_is_active_async(virtwire_client *c, co
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NODE_DEVICE_IS_ACTIVE, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NETWORK_CREATE_XML_FLAGS = 437 */
+/* REMOTE_PROC_NETWORK_CREATE_XML_FLAGS = 437 (remote_protocol.x:7014) */
 static inline int remote_call_network_create_xml_flags(virtwire_client *c, const remote_network_create_xml_flags_args *args, remote_network_create_xml_flags_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NETWORK_CREATE_XML_FLAGS, args, ret, opts);
@@ -5584,7 +5584,7 @@ static inline int remote_call_network_create_xml_flags_async(virtwire_client *c,
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NETWORK_CREATE_XML_FLAGS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_MEMORY_DEVICE_SIZE_CHANGE = 438 */
+/* REMOTE_PROC_DOMAIN_EVENT_MEMORY_DEVICE_SIZE_CHANGE = 438 (remote_protocol.x:7020) */
 typedef void (*remote_domain_event_memory_device_size_change_fn)(virtwire_client *c, const remote_domain_event_memory_device_size_change_msg *msg, void *opaque);
 
 static inline void remote_dispatch_domain_event_memory_device_size_change(virtwire_client *c, const virtwire_program *prog,
@@ -5610,7 +5610,7 @@ static inline int remote_on_domain_event_memory_device_size_change(virtwire_clie
     return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_MEMORY_DEVICE_SIZE_CHANGE, remote_dispatch_domain_event_memory_device_size_change, b);
 }
 
-/* REMOTE_PROC_DOMAIN_SET_LAUNCH_SECURITY_STATE = 439 */
+/* REMOTE_PROC_DOMAIN_SET_LAUNCH_SECURITY_STATE = 439 (remote_protocol.x:7026) */
 static inline int remote_call_domain_set_launch_security_state(virtwire_client *c, const remote_domain_set_launch_security_state_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SET_LAUNCH_SECURITY_STATE, args, NULL, opts);
@@ -5621,7 +5621,7 @@ static inline int remote_call_domain_set_launch_security_state_async(virtwire_cl
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_SET_LAUNCH_SECURITY_STATE, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_SAVE_PARAMS = 440 */
+/* REMOTE_PROC_DOMAIN_SAVE_PARAMS = 440 (remote_protocol.x:7032) */
 static inline int remote_call_domain_save_params(virtwire_client *c, const remote_domain_save_params_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SAVE_PARAMS, args, NULL, opts);
@@ -5632,7 +5632,7 @@ static inline int remote_call_domain_save_params_async(virtwire_client *c, const
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_SAVE_PARAMS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_RESTORE_PARAMS = 441 */
+/* REMOTE_PROC_DOMAIN_RESTORE_PARAMS = 441 (remote_protocol.x:7039) */
 static inline int remote_call_domain_restore_params(virtwire_client *c, const remote_domain_restore_params_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_RESTORE_PARAMS, args, NULL, opts);
@@ -5643,7 +5643,7 @@ static inline int remote_call_domain_restore_params_async(virtwire_client *c, co
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_RESTORE_PARAMS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_ABORT_JOB_FLAGS = 442 */
+/* REMOTE_PROC_DOMAIN_ABORT_JOB_FLAGS = 442 (remote_protocol.x:7045) */
 static inline int remote_call_domain_abort_job_flags(virtwire_client *c, const remote_domain_abort_job_flags_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_ABORT_JOB_FLAGS, args, NULL, opts);
@@ -5654,7 +5654,7 @@ static inline int remote_call_domain_abort_job_flags_async(virtwire_client *c, c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_ABORT_JOB_FLAGS, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_FD_ASSOCIATE = 443 */
+/* REMOTE_PROC_DOMAIN_FD_ASSOCIATE = 443 (remote_protocol.x:7051) */
 static inline int remote_call_domain_fd_associate(virtwire_client *c, const remote_domain_fd_associate_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_FD_ASSOCIATE, args, NULL, opts);
@@ -5665,7 +5665,7 @@ static inline int remote_call_domain_fd_associate_async(virtwire_client *c, cons
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_FD_ASSOCIATE, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NETWORK_SET_METADATA = 444 */
+/* REMOTE_PROC_NETWORK_SET_METADATA = 444 (remote_protocol.x:7059) */
 static inline int remote_call_network_set_metadata(virtwire_client *c, const remote_network_set_metadata_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NETWORK_SET_METADATA, args, NULL, opts);
@@ -5676,7 +5676,7 @@ static inline int remote_call_network_set_metadata_async(virtwire_client *c, con
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NETWORK_SET_METADATA, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NETWORK_GET_METADATA = 445 */
+/* REMOTE_PROC_NETWORK_GET_METADATA = 445 (remote_protocol.x:7065) */
 static inline int remote_call_network_get_metadata(virtwire_client *c, const remote_network_get_metadata_args *args, remote_network_get_metadata_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NETWORK_GET_METADATA, args, ret, opts);
@@ -5687,7 +5687,7 @@ static inline int remote_call_network_get_metadata_async(virtwire_client *c, con
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NETWORK_GET_METADATA, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_NETWORK_EVENT_CALLBACK_METADATA_CHANGE = 446 */
+/* REMOTE_PROC_NETWORK_EVENT_CALLBACK_METADATA_CHANGE = 446 (remote_protocol.x:7071) */
 typedef void (*remote_network_event_callback_metadata_change_fn)(virtwire_client *c, const remote_network_event_callback_metadata_change_msg *msg, void *opaque);
 
 static inline void remote_dispatch_network_event_callback_metadata_change(virtwire_client *c, const virtwire_program *prog,
@@ -5713,7 +5713,7 @@ static inline int remote_on_network_event_callback_metadata_change(virtwire_clie
     return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_NETWORK_EVENT_CALLBACK_METADATA_CHANGE, remote_dispatch_network_event_callback_metadata_change, b);
 }
 
-/* REMOTE_PROC_NODE_DEVICE_UPDATE = 447 */
+/* REMOTE_PROC_NODE_DEVICE_UPDATE = 447 (remote_protocol.x:7080) */
 static inline int remote_call_node_device_update(virtwire_client *c, const remote_node_device_update_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NODE_DEVICE_UPDATE, args, NULL, opts);
@@ -5724,7 +5724,7 @@ static inline int remote_call_node_device_update_async(virtwire_client *c, const
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_NODE_DEVICE_UPDATE, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_GRAPHICS_RELOAD = 448 */
+/* REMOTE_PROC_DOMAIN_GRAPHICS_RELOAD = 448 (remote_protocol.x:7086) */
 static inline int remote_call_domain_graphics_reload(virtwire_client *c, const remote_domain_graphics_reload_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GRAPHICS_RELOAD, args, NULL, opts);
@@ -5735,7 +5735,7 @@ static inline int remote_call_domain_graphics_reload_async(virtwire_client *c, c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_GRAPHICS_RELOAD, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_GET_AUTOSTART_ONCE = 449 */
+/* REMOTE_PROC_DOMAIN_GET_AUTOSTART_ONCE = 449 (remote_protocol.x:7093) */
 static inline int remote_call_domain_get_autostart_once(virtwire_client *c, const remote_domain_get_autostart_once_args *args, remote_domain_get_autostart_once_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_AUTOSTART_ONCE, args, ret, opts);
@@ -5746,7 +5746,7 @@ static inline int remote_call_domain_get_autostart_once_async(virtwire_client *c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_GET_AUTOSTART_ONCE, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_SET_AUTOSTART_ONCE = 450 */
+/* REMOTE_PROC_DOMAIN_SET_AUTOSTART_ONCE = 450 (remote_protocol.x:7100) */
 static inline int remote_call_domain_set_autostart_once(virtwire_client *c, const remote_domain_set_autostart_once_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SET_AUTOSTART_ONCE, args, NULL, opts);
@@ -5757,7 +5757,7 @@ static inline int remote_call_domain_set_autostart_once_async(virtwire_client *c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_SET_AUTOSTART_ONCE, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_SET_THROTTLE_GROUP = 451 */
+/* REMOTE_PROC_DOMAIN_SET_THROTTLE_GROUP = 451 (remote_protocol.x:7108) */
 static inline int remote_call_domain_set_throttle_group(virtwire_client *c, const remote_domain_set_throttle_group_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SET_THROTTLE_GROUP, args, NULL, opts);
@@ -5768,7 +5768,7 @@ static inline int remote_call_domain_set_throttle_group_async(virtwire_client *c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_SET_THROTTLE_GROUP, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_DEL_THROTTLE_GROUP = 452 */
+/* REMOTE_PROC_DOMAIN_DEL_THROTTLE_GROUP = 452 (remote_protocol.x:7116) */
 static inline int remote_call_domain_del_throttle_group(virtwire_client *c, const remote_domain_del_throttle_group_args *args, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_DEL_THROTTLE_GROUP, args, NULL, opts);
@@ -5779,7 +5779,7 @@ static inline int remote_call_domain_del_throttle_group_async(virtwire_client *c
     return virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_DEL_THROTTLE_GROUP, args, opts, done, opaque);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_NIC_MAC_CHANGE = 453 */
+/* REMOTE_PROC_DOMAIN_EVENT_NIC_MAC_CHANGE = 453 (remote_protocol.x:7122) */
 typedef void (*remote_domain_event_nic_mac_change_fn)(virtwire_client *c, const remote_domain_event_nic_mac_change_msg *msg, void *opaque);
 
 static inline void remote_dispatch_domain_event_nic_mac_change(virtwire_client *c, const virtwire_program *prog,

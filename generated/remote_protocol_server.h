@@ -4028,319 +4028,319 @@ static inline int remote_server_bind(virtwire_server *srv, const remote_server_b
     return rc;
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_LIFECYCLE = 107 */
+/* REMOTE_PROC_DOMAIN_EVENT_LIFECYCLE = 107 (remote_protocol.x:4804) */
 static inline int remote_send_domain_event_lifecycle(virtwire_server_client *c, const remote_domain_event_lifecycle_msg *msg)
 {
     return virtwire_server_send_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_LIFECYCLE, msg);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_REBOOT = 169 */
+/* REMOTE_PROC_DOMAIN_EVENT_REBOOT = 169 (remote_protocol.x:5237) */
 static inline int remote_send_domain_event_reboot(virtwire_server_client *c, const remote_domain_event_reboot_msg *msg)
 {
     return virtwire_server_send_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_REBOOT, msg);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_RTC_CHANGE = 170 */
+/* REMOTE_PROC_DOMAIN_EVENT_RTC_CHANGE = 170 (remote_protocol.x:5243) */
 static inline int remote_send_domain_event_rtc_change(virtwire_server_client *c, const remote_domain_event_rtc_change_msg *msg)
 {
     return virtwire_server_send_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_RTC_CHANGE, msg);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_WATCHDOG = 171 */
+/* REMOTE_PROC_DOMAIN_EVENT_WATCHDOG = 171 (remote_protocol.x:5249) */
 static inline int remote_send_domain_event_watchdog(virtwire_server_client *c, const remote_domain_event_watchdog_msg *msg)
 {
     return virtwire_server_send_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_WATCHDOG, msg);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_IO_ERROR = 172 */
+/* REMOTE_PROC_DOMAIN_EVENT_IO_ERROR = 172 (remote_protocol.x:5255) */
 static inline int remote_send_domain_event_io_error(virtwire_server_client *c, const remote_domain_event_io_error_msg *msg)
 {
     return virtwire_server_send_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_IO_ERROR, msg);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_GRAPHICS = 173 */
+/* REMOTE_PROC_DOMAIN_EVENT_GRAPHICS = 173 (remote_protocol.x:5261) */
 static inline int remote_send_domain_event_graphics(virtwire_server_client *c, const remote_domain_event_graphics_msg *msg)
 {
     return virtwire_server_send_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_GRAPHICS, msg);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_IO_ERROR_REASON = 195 */
+/* REMOTE_PROC_DOMAIN_EVENT_IO_ERROR_REASON = 195 (remote_protocol.x:5411) */
 static inline int remote_send_domain_event_io_error_reason(virtwire_server_client *c, const remote_domain_event_io_error_reason_msg *msg)
 {
     return virtwire_server_send_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_IO_ERROR_REASON, msg);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CONTROL_ERROR = 224 */
+/* REMOTE_PROC_DOMAIN_EVENT_CONTROL_ERROR = 224 (remote_protocol.x:5611) */
 static inline int remote_send_domain_event_control_error(virtwire_server_client *c, const remote_domain_event_control_error_msg *msg)
 {
     return virtwire_server_send_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CONTROL_ERROR, msg);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB = 241 */
+/* REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB = 241 (remote_protocol.x:5724) */
 static inline int remote_send_domain_event_block_job(virtwire_server_client *c, const remote_domain_event_block_job_msg *msg)
 {
     return virtwire_server_send_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB, msg);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_DISK_CHANGE = 248 */
+/* REMOTE_PROC_DOMAIN_EVENT_DISK_CHANGE = 248 (remote_protocol.x:5769) */
 static inline int remote_send_domain_event_disk_change(virtwire_server_client *c, const remote_domain_event_disk_change_msg *msg)
 {
     return virtwire_server_send_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_DISK_CHANGE, msg);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_TRAY_CHANGE = 268 */
+/* REMOTE_PROC_DOMAIN_EVENT_TRAY_CHANGE = 268 (remote_protocol.x:5898) */
 static inline int remote_send_domain_event_tray_change(virtwire_server_client *c, const remote_domain_event_tray_change_msg *msg)
 {
     return virtwire_server_send_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_TRAY_CHANGE, msg);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_PMWAKEUP = 269 */
+/* REMOTE_PROC_DOMAIN_EVENT_PMWAKEUP = 269 (remote_protocol.x:5904) */
 static inline int remote_send_domain_event_pmwakeup(virtwire_server_client *c, const remote_domain_event_pmwakeup_msg *msg)
 {
     return virtwire_server_send_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_PMWAKEUP, msg);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_PMSUSPEND = 270 */
+/* REMOTE_PROC_DOMAIN_EVENT_PMSUSPEND = 270 (remote_protocol.x:5910) */
 static inline int remote_send_domain_event_pmsuspend(virtwire_server_client *c, const remote_domain_event_pmsuspend_msg *msg)
 {
     return virtwire_server_send_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_PMSUSPEND, msg);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_BALLOON_CHANGE = 276 */
+/* REMOTE_PROC_DOMAIN_EVENT_BALLOON_CHANGE = 276 (remote_protocol.x:5950) */
 static inline int remote_send_domain_event_balloon_change(virtwire_server_client *c, const remote_domain_event_balloon_change_msg *msg)
 {
     return virtwire_server_send_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_BALLOON_CHANGE, msg);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_PMSUSPEND_DISK = 292 */
+/* REMOTE_PROC_DOMAIN_EVENT_PMSUSPEND_DISK = 292 (remote_protocol.x:6066) */
 static inline int remote_send_domain_event_pmsuspend_disk(virtwire_server_client *c, const remote_domain_event_pmsuspend_disk_msg *msg)
 {
     return virtwire_server_send_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_PMSUSPEND_DISK, msg);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_DEVICE_REMOVED = 311 */
+/* REMOTE_PROC_DOMAIN_EVENT_DEVICE_REMOVED = 311 (remote_protocol.x:6189) */
 static inline int remote_send_domain_event_device_removed(virtwire_server_client *c, const remote_domain_event_device_removed_msg *msg)
 {
     return virtwire_server_send_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_DEVICE_REMOVED, msg);
 }
 
-/* REMOTE_PROC_NETWORK_EVENT_LIFECYCLE = 315 */
+/* REMOTE_PROC_NETWORK_EVENT_LIFECYCLE = 315 (remote_protocol.x:6216) */
 static inline int remote_send_network_event_lifecycle(virtwire_server_client *c, const remote_network_event_lifecycle_msg *msg)
 {
     return virtwire_server_send_event(c, &remote_program, REMOTE_PROC_NETWORK_EVENT_LIFECYCLE, msg);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE = 318 */
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE = 318 (remote_protocol.x:6237) */
 static inline int remote_send_domain_event_callback_lifecycle(virtwire_server_client *c, const remote_domain_event_callback_lifecycle_msg *msg)
 {
     return virtwire_server_send_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE, msg);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_REBOOT = 319 */
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_REBOOT = 319 (remote_protocol.x:6243) */
 static inline int remote_send_domain_event_callback_reboot(virtwire_server_client *c, const remote_domain_event_callback_reboot_msg *msg)
 {
     return virtwire_server_send_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_REBOOT, msg);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_RTC_CHANGE = 320 */
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_RTC_CHANGE = 320 (remote_protocol.x:6249) */
 static inline int remote_send_domain_event_callback_rtc_change(virtwire_server_client *c, const remote_domain_event_callback_rtc_change_msg *msg)
 {
     return virtwire_server_send_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_RTC_CHANGE, msg);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_WATCHDOG = 321 */
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_WATCHDOG = 321 (remote_protocol.x:6255) */
 static inline int remote_send_domain_event_callback_watchdog(virtwire_server_client *c, const remote_domain_event_callback_watchdog_msg *msg)
 {
     return virtwire_server_send_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_WATCHDOG, msg);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR = 322 */
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR = 322 (remote_protocol.x:6261) */
 static inline int remote_send_domain_event_callback_io_error(virtwire_server_client *c, const remote_domain_event_callback_io_error_msg *msg)
 {
     return virtwire_server_send_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR, msg);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_GRAPHICS = 323 */
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_GRAPHICS = 323 (remote_protocol.x:6267) */
 static inline int remote_send_domain_event_callback_graphics(virtwire_server_client *c, const remote_domain_event_callback_graphics_msg *msg)
 {
     return virtwire_server_send_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_GRAPHICS, msg);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR_REASON = 324 */
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR_REASON = 324 (remote_protocol.x:6273) */
 static inline int remote_send_domain_event_callback_io_error_reason(virtwire_server_client *c, const remote_domain_event_callback_io_error_reason_msg *msg)
 {
     return virtwire_server_send_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR_REASON, msg);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_CONTROL_ERROR = 325 */
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_CONTROL_ERROR = 325 (remote_protocol.x:6279) */
 static inline int remote_send_domain_event_callback_control_error(virtwire_server_client *c, const remote_domain_event_callback_control_error_msg *msg)
 {
     return virtwire_server_send_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_CONTROL_ERROR, msg);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BLOCK_JOB = 326 */
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BLOCK_JOB = 326 (remote_protocol.x:6285) */
 static inline int remote_send_domain_event_callback_block_job(virtwire_server_client *c, const remote_domain_event_callback_block_job_msg *msg)
 {
     return virtwire_server_send_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BLOCK_JOB, msg);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DISK_CHANGE = 327 */
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DISK_CHANGE = 327 (remote_protocol.x:6291) */
 static inline int remote_send_domain_event_callback_disk_change(virtwire_server_client *c, const remote_domain_event_callback_disk_change_msg *msg)
 {
     return virtwire_server_send_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DISK_CHANGE, msg);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_TRAY_CHANGE = 328 */
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_TRAY_CHANGE = 328 (remote_protocol.x:6297) */
 static inline int remote_send_domain_event_callback_tray_change(virtwire_server_client *c, const remote_domain_event_callback_tray_change_msg *msg)
 {
     return virtwire_server_send_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_TRAY_CHANGE, msg);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMWAKEUP = 329 */
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMWAKEUP = 329 (remote_protocol.x:6303) */
 static inline int remote_send_domain_event_callback_pmwakeup(virtwire_server_client *c, const remote_domain_event_callback_pmwakeup_msg *msg)
 {
     return virtwire_server_send_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMWAKEUP, msg);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND = 330 */
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND = 330 (remote_protocol.x:6309) */
 static inline int remote_send_domain_event_callback_pmsuspend(virtwire_server_client *c, const remote_domain_event_callback_pmsuspend_msg *msg)
 {
     return virtwire_server_send_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND, msg);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BALLOON_CHANGE = 331 */
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BALLOON_CHANGE = 331 (remote_protocol.x:6315) */
 static inline int remote_send_domain_event_callback_balloon_change(virtwire_server_client *c, const remote_domain_event_callback_balloon_change_msg *msg)
 {
     return virtwire_server_send_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BALLOON_CHANGE, msg);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND_DISK = 332 */
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND_DISK = 332 (remote_protocol.x:6321) */
 static inline int remote_send_domain_event_callback_pmsuspend_disk(virtwire_server_client *c, const remote_domain_event_callback_pmsuspend_disk_msg *msg)
 {
     return virtwire_server_send_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND_DISK, msg);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED = 333 */
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED = 333 (remote_protocol.x:6327) */
 static inline int remote_send_domain_event_callback_device_removed(virtwire_server_client *c, const remote_domain_event_callback_device_removed_msg *msg)
 {
     return virtwire_server_send_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED, msg);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB_2 = 339 */
+/* REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB_2 = 339 (remote_protocol.x:6363) */
 static inline int remote_send_domain_event_block_job_2(virtwire_server_client *c, const remote_domain_event_block_job_2_msg *msg)
 {
     return virtwire_server_send_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB_2, msg);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_TUNABLE = 346 */
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_TUNABLE = 346 (remote_protocol.x:6407) */
 static inline int remote_send_domain_event_callback_tunable(virtwire_server_client *c, const remote_domain_event_callback_tunable_msg *msg)
 {
     return virtwire_server_send_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_TUNABLE, msg);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_AGENT_LIFECYCLE = 348 */
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_AGENT_LIFECYCLE = 348 (remote_protocol.x:6419) */
 static inline int remote_send_domain_event_callback_agent_lifecycle(virtwire_server_client *c, const remote_domain_event_callback_agent_lifecycle_msg *msg)
 {
     return virtwire_server_send_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_AGENT_LIFECYCLE, msg);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_ADDED = 354 */
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_ADDED = 354 (remote_protocol.x:6460) */
 static inline int remote_send_domain_event_callback_device_added(virtwire_server_client *c, const remote_domain_event_callback_device_added_msg *msg)
 {
     return virtwire_server_send_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_ADDED, msg);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_MIGRATION_ITERATION = 359 */
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_MIGRATION_ITERATION = 359 (remote_protocol.x:6495) */
 static inline int remote_send_domain_event_callback_migration_iteration(virtwire_server_client *c, const remote_domain_event_callback_migration_iteration_msg *msg)
 {
     return virtwire_server_send_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_MIGRATION_ITERATION, msg);
 }
 
-/* REMOTE_PROC_CONNECT_EVENT_CONNECTION_CLOSED = 362 */
+/* REMOTE_PROC_CONNECT_EVENT_CONNECTION_CLOSED = 362 (remote_protocol.x:6515) */
 static inline int remote_send_connect_event_connection_closed(virtwire_server_client *c, const remote_connect_event_connection_closed_msg *msg)
 {
     return virtwire_server_send_event(c, &remote_program, REMOTE_PROC_CONNECT_EVENT_CONNECTION_CLOSED, msg);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_JOB_COMPLETED = 363 */
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_JOB_COMPLETED = 363 (remote_protocol.x:6521) */
 static inline int remote_send_domain_event_callback_job_completed(virtwire_server_client *c, const remote_domain_event_callback_job_completed_msg *msg)
 {
     return virtwire_server_send_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_JOB_COMPLETED, msg);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVAL_FAILED = 367 */
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVAL_FAILED = 367 (remote_protocol.x:6545) */
 static inline int remote_send_domain_event_callback_device_removal_failed(virtwire_server_client *c, const remote_domain_event_callback_device_removal_failed_msg *msg)
 {
     return virtwire_server_send_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVAL_FAILED, msg);
 }
 
-/* REMOTE_PROC_STORAGE_POOL_EVENT_LIFECYCLE = 370 */
+/* REMOTE_PROC_STORAGE_POOL_EVENT_LIFECYCLE = 370 (remote_protocol.x:6566) */
 static inline int remote_send_storage_pool_event_lifecycle(virtwire_server_client *c, const remote_storage_pool_event_lifecycle_msg *msg)
 {
     return virtwire_server_send_event(c, &remote_program, REMOTE_PROC_STORAGE_POOL_EVENT_LIFECYCLE, msg);
 }
 
-/* REMOTE_PROC_STORAGE_POOL_EVENT_REFRESH = 373 */
+/* REMOTE_PROC_STORAGE_POOL_EVENT_REFRESH = 373 (remote_protocol.x:6584) */
 static inline int remote_send_storage_pool_event_refresh(virtwire_server_client *c, const remote_storage_pool_event_refresh_msg *msg)
 {
     return virtwire_server_send_event(c, &remote_program, REMOTE_PROC_STORAGE_POOL_EVENT_REFRESH, msg);
 }
 
-/* REMOTE_PROC_NODE_DEVICE_EVENT_LIFECYCLE = 376 */
+/* REMOTE_PROC_NODE_DEVICE_EVENT_LIFECYCLE = 376 (remote_protocol.x:6605) */
 static inline int remote_send_node_device_event_lifecycle(virtwire_server_client *c, const remote_node_device_event_lifecycle_msg *msg)
 {
     return virtwire_server_send_event(c, &remote_program, REMOTE_PROC_NODE_DEVICE_EVENT_LIFECYCLE, msg);
 }
 
-/* REMOTE_PROC_NODE_DEVICE_EVENT_UPDATE = 377 */
+/* REMOTE_PROC_NODE_DEVICE_EVENT_UPDATE = 377 (remote_protocol.x:6611) */
 static inline int remote_send_node_device_event_update(virtwire_server_client *c, const remote_node_device_event_update_msg *msg)
 {
     return virtwire_server_send_event(c, &remote_program, REMOTE_PROC_NODE_DEVICE_EVENT_UPDATE, msg);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_METADATA_CHANGE = 379 */
+/* REMOTE_PROC_DOMAIN_EVENT_CALLBACK_METADATA_CHANGE = 379 (remote_protocol.x:6624) */
 static inline int remote_send_domain_event_callback_metadata_change(virtwire_server_client *c, const remote_domain_event_callback_metadata_change_msg *msg)
 {
     return virtwire_server_send_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_METADATA_CHANGE, msg);
 }
 
-/* REMOTE_PROC_SECRET_EVENT_LIFECYCLE = 382 */
+/* REMOTE_PROC_SECRET_EVENT_LIFECYCLE = 382 (remote_protocol.x:6645) */
 static inline int remote_send_secret_event_lifecycle(virtwire_server_client *c, const remote_secret_event_lifecycle_msg *msg)
 {
     return virtwire_server_send_event(c, &remote_program, REMOTE_PROC_SECRET_EVENT_LIFECYCLE, msg);
 }
 
-/* REMOTE_PROC_SECRET_EVENT_VALUE_CHANGED = 383 */
+/* REMOTE_PROC_SECRET_EVENT_VALUE_CHANGED = 383 (remote_protocol.x:6651) */
 static inline int remote_send_secret_event_value_changed(virtwire_server_client *c, const remote_secret_event_value_changed_msg *msg)
 {
     return virtwire_server_send_event(c, &remote_program, REMOTE_PROC_SECRET_EVENT_VALUE_CHANGED, msg);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_BLOCK_THRESHOLD = 385 */
+/* REMOTE_PROC_DOMAIN_EVENT_BLOCK_THRESHOLD = 385 (remote_protocol.x:6665) */
 static inline int remote_send_domain_event_block_threshold(virtwire_server_client *c, const remote_domain_event_block_threshold_msg *msg)
 {
     return virtwire_server_send_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_BLOCK_THRESHOLD, msg);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_MEMORY_FAILURE = 423 */
+/* REMOTE_PROC_DOMAIN_EVENT_MEMORY_FAILURE = 423 (remote_protocol.x:6917) */
 static inline int remote_send_domain_event_memory_failure(virtwire_server_client *c, const remote_domain_event_memory_failure_msg *msg)
 {
     return virtwire_server_send_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_MEMORY_FAILURE, msg);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_MEMORY_DEVICE_SIZE_CHANGE = 438 */
+/* REMOTE_PROC_DOMAIN_EVENT_MEMORY_DEVICE_SIZE_CHANGE = 438 (remote_protocol.x:7020) */
 static inline int remote_send_domain_event_memory_device_size_change(virtwire_server_client *c, const remote_domain_event_memory_device_size_change_msg *msg)
 {
     return virtwire_server_send_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_MEMORY_DEVICE_SIZE_CHANGE, msg);
 }
 
-/* REMOTE_PROC_NETWORK_EVENT_CALLBACK_METADATA_CHANGE = 446 */
+/* REMOTE_PROC_NETWORK_EVENT_CALLBACK_METADATA_CHANGE = 446 (remote_protocol.x:7071) */
 static inline int remote_send_network_event_callback_metadata_change(virtwire_server_client *c, const remote_network_event_callback_metadata_change_msg *msg)
 {
     return virtwire_server_send_event(c, &remote_program, REMOTE_PROC_NETWORK_EVENT_CALLBACK_METADATA_CHANGE, msg);
 }
 
-/* REMOTE_PROC_DOMAIN_EVENT_NIC_MAC_CHANGE = 453 */
+/* REMOTE_PROC_DOMAIN_EVENT_NIC_MAC_CHANGE = 453 (remote_protocol.x:7122) */
 static inline int remote_send_domain_event_nic_mac_change(virtwire_server_client *c, const remote_domain_event_nic_mac_change_msg *msg)
 {
     return virtwire_server_send_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_NIC_MAC_CHANGE, msg);

@@ -6,7 +6,7 @@
 static inline int vw_keepalive_procedure_encode(virtwire_enc *e, const keepalive_procedure *v);
 static inline int vw_keepalive_procedure_decode(virtwire_dec *d, keepalive_procedure *v);
 
-/* enum keepalive_procedure */
+/* enum keepalive_procedure, virkeepaliveprotocol.x:4 */
 static int keepalive_procedure_valid(int32_t x)
 {
     return x >= 1 && x <= 2;
@@ -53,19 +53,22 @@ size_t keepalive_procedure_size(const keepalive_procedure *v)
 
 VIRTWIRE_DEFINE_TYPE(keepalive_procedure, 4u, 4u);
 
+/* Program keepalive (virkeepaliveprotocol.x:4): its procedures, by number. */
 static const virtwire_proc keepalive_procs[] = {
-    { KEEPALIVE_PROC_PING, "KEEPALIVE_PROC_PING", NULL, NULL, NULL,
-      0, VIRTWIRE_GENERATE_UNSET, -1, -1, NULL, NULL, NULL },
-    { KEEPALIVE_PROC_PONG, "KEEPALIVE_PROC_PONG", NULL, NULL, NULL,
-      0, VIRTWIRE_GENERATE_UNSET, -1, -1, NULL, NULL, NULL },
+    /* virkeepaliveprotocol.x:5 */
+    { .number = KEEPALIVE_PROC_PING, .name = "KEEPALIVE_PROC_PING",
+      .readstream = -1, .writestream = -1 },
+    /* virkeepaliveprotocol.x:6 */
+    { .number = KEEPALIVE_PROC_PONG, .name = "KEEPALIVE_PROC_PONG",
+      .readstream = -1, .writestream = -1 },
 };
 
 const virtwire_program keepalive_program = {
-    "keepalive",
-    KEEPALIVE_PROGRAM,
-    KEEPALIVE_PROTOCOL_VERSION,
-    keepalive_procs,
-    sizeof(keepalive_procs) / sizeof(keepalive_procs[0]),
+    .name = "keepalive",
+    .program = KEEPALIVE_PROGRAM,
+    .version = KEEPALIVE_PROTOCOL_VERSION,
+    .procs = keepalive_procs,
+    .nprocs = sizeof(keepalive_procs) / sizeof(keepalive_procs[0]),
 };
 
 static const virtwire_type *const virkeepaliveprotocol_type_list[] = {
@@ -77,9 +80,9 @@ static const virtwire_program *const virkeepaliveprotocol_program_list[] = {
 };
 
 const virtwire_protocol virkeepaliveprotocol = {
-    "virkeepaliveprotocol",
-    virkeepaliveprotocol_type_list,
-    1,
-    virkeepaliveprotocol_program_list,
-    1,
+    .name = "virkeepaliveprotocol",
+    .types = virkeepaliveprotocol_type_list,
+    .ntypes = 1,
+    .programs = virkeepaliveprotocol_program_list,
+    .nprograms = 1,
 };

@@ -18,9 +18,12 @@ extern "C" {
 #endif
 
 /* Constants */
+
+/* virkeepaliveprotocol.x:1 */
 #define KEEPALIVE_PROGRAM 1801807216
 #define KEEPALIVE_PROTOCOL_VERSION 1
 
+/* virkeepaliveprotocol.x:4 */
 enum keepalive_procedure {
     KEEPALIVE_PROC_PING = 1,
     KEEPALIVE_PROC_PONG = 2
@@ -35,6 +38,7 @@ void keepalive_procedure_free(keepalive_procedure *v);
 size_t keepalive_procedure_size(const keepalive_procedure *v);
 extern const virtwire_type keepalive_procedure_desc;
 
+/* virkeepaliveprotocol.x:4 */
 extern const virtwire_program keepalive_program;
 extern const virtwire_protocol virkeepaliveprotocol;
 

@@ -28,7 +28,7 @@ static inline int vw_virNetMessageError_decode(virtwire_dec *d, virNetMessageErr
 static inline int vw_virNetStreamHole_encode(virtwire_enc *e, const virNetStreamHole *v);
 static inline int vw_virNetStreamHole_decode(virtwire_dec *d, virNetStreamHole *v);
 
-/* enum virNetMessageType */
+/* enum virNetMessageType, virnetprotocol.x:153 */
 static int virNetMessageType_valid(int32_t x)
 {
     return (uint32_t)x <= 6u;
@@ -75,7 +75,7 @@ size_t virNetMessageType_size(const virNetMessageType *v)
 
 VIRTWIRE_DEFINE_TYPE(virNetMessageType, 4u, 4u);
 
-/* enum virNetMessageStatus */
+/* enum virNetMessageStatus, virnetprotocol.x:170 */
 static int virNetMessageStatus_valid(int32_t x)
 {
     return (uint32_t)x <= 2u;
@@ -122,7 +122,7 @@ size_t virNetMessageStatus_size(const virNetMessageStatus *v)
 
 VIRTWIRE_DEFINE_TYPE(virNetMessageStatus, 4u, 4u);
 
-/* struct virNetMessageHeader */
+/* struct virNetMessageHeader, virnetprotocol.x:189 */
 static inline int vw_virNetMessageHeader_encode(virtwire_enc *e, const virNetMessageHeader *v)
 {
     VIRTWIRE_TRY(virtwire_put_u32(e, v->prog));
@@ -168,7 +168,7 @@ size_t virNetMessageHeader_size(const virNetMessageHeader *v)
 
 VIRTWIRE_DEFINE_TYPE(virNetMessageHeader, 24u, 24u);
 
-/* typedef virNetMessageUUID */
+/* typedef virNetMessageUUID, virnetprotocol.x:205 */
 static inline int vw_virNetMessageUUID_encode(virtwire_enc *e, const virNetMessageUUID *v)
 {
     VIRTWIRE_TRY(virtwire_put_fixed_opaque(e, (*v), 16 /* VIR_UUID_BUFLEN */));
@@ -204,7 +204,7 @@ size_t virNetMessageUUID_size(const virNetMessageUUID *v)
 
 VIRTWIRE_DEFINE_TYPE(virNetMessageUUID, 16u, 16u);
 
-/* typedef virNetMessageNonnullString */
+/* typedef virNetMessageNonnullString, virnetprotocol.x:206 */
 static inline int vw_virNetMessageNonnullString_encode(virtwire_enc *e, const virNetMessageNonnullString *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, (*v), VIR_NET_MESSAGE_STRING_MAX));
@@ -242,7 +242,7 @@ size_t virNetMessageNonnullString_size(const virNetMessageNonnullString *v)
 
 VIRTWIRE_DEFINE_TYPE(virNetMessageNonnullString, 4194308u, 4u);
 
-/* typedef virNetMessageString */
+/* typedef virNetMessageString, virnetprotocol.x:209 */
 static inline int vw_virNetMessageString_encode(virtwire_enc *e, const virNetMessageString *v)
 {
     VIRTWIRE_TRY(virtwire_put_bool(e, (*v) != NULL));
@@ -294,7 +294,7 @@ size_t virNetMessageString_size(const virNetMessageString *v)
 
 VIRTWIRE_DEFINE_TYPE(virNetMessageString, 4194312u, 4u);
 
-/* struct virNetMessageNonnullDomain */
+/* struct virNetMessageNonnullDomain, virnetprotocol.x:212 */
 static inline int vw_virNetMessageNonnullDomain_encode(virtwire_enc *e, const virNetMessageNonnullDomain *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->name, VIR_NET_MESSAGE_STRING_MAX));
@@ -335,7 +335,7 @@ size_t virNetMessageNonnullDomain_size(const virNetMessageNonnullDomain *v)
 
 VIRTWIRE_DEFINE_TYPE(virNetMessageNonnullDomain, 4194328u, 24u);
 
-/* struct virNetMessageNonnullNetwork */
+/* struct virNetMessageNonnullNetwork, virnetprotocol.x:219 */
 static inline int vw_virNetMessageNonnullNetwork_encode(virtwire_enc *e, const virNetMessageNonnullNetwork *v)
 {
     VIRTWIRE_TRY(virtwire_put_string(e, v->name, VIR_NET_MESSAGE_STRING_MAX));
@@ -374,7 +374,7 @@ size_t virNetMessageNonnullNetwork_size(const virNetMessageNonnullNetwork *v)
 
 VIRTWIRE_DEFINE_TYPE(virNetMessageNonnullNetwork, 4194324u, 20u);
 
-/* typedef virNetMessageDomain */
+/* typedef virNetMessageDomain, virnetprotocol.x:225 */
 static inline int vw_virNetMessageDomain_encode(virtwire_enc *e, const virNetMessageDomain *v)
 {
     VIRTWIRE_TRY(virtwire_put_bool(e, (*v) != NULL));
@@ -426,7 +426,7 @@ size_t virNetMessageDomain_size(const virNetMessageDomain *v)
 
 VIRTWIRE_DEFINE_TYPE(virNetMessageDomain, 4194332u, 4u);
 
-/* typedef virNetMessageNetwork */
+/* typedef virNetMessageNetwork, virnetprotocol.x:226 */
 static inline int vw_virNetMessageNetwork_encode(virtwire_enc *e, const virNetMessageNetwork *v)
 {
     VIRTWIRE_TRY(virtwire_put_bool(e, (*v) != NULL));
@@ -478,7 +478,7 @@ size_t virNetMessageNetwork_size(const virNetMessageNetwork *v)
 
 VIRTWIRE_DEFINE_TYPE(virNetMessageNetwork, 4194328u, 4u);
 
-/* struct virNetMessageError */
+/* struct virNetMessageError, virnetprotocol.x:234 */
 static inline int vw_virNetMessageError_encode(virtwire_enc *e, const virNetMessageError *v)
 {
     VIRTWIRE_TRY(virtwire_put_i32(e, v->code));
@@ -545,7 +545,7 @@ size_t virNetMessageError_size(const virNetMessageError *v)
 
 VIRTWIRE_DEFINE_TYPE(virNetMessageError, 25165928u, 44u);
 
-/* struct virNetStreamHole */
+/* struct virNetStreamHole, virnetprotocol.x:248 */
 static inline int vw_virNetStreamHole_encode(virtwire_enc *e, const virNetStreamHole *v)
 {
     VIRTWIRE_TRY(virtwire_put_i64(e, v->length));
@@ -599,9 +599,7 @@ static const virtwire_type *const virnetprotocol_type_list[] = {
 };
 
 const virtwire_protocol virnetprotocol = {
-    "virnetprotocol",
-    virnetprotocol_type_list,
-    12,
-    NULL,
-    0,
+    .name = "virnetprotocol",
+    .types = virnetprotocol_type_list,
+    .ntypes = 12,
 };

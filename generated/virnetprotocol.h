@@ -24,14 +24,54 @@ extern "C" {
 #endif
 
 /* Constants */
+
+/* Initial message size.
+ * When the message payload is larger this initial size will be
+ * quadrupled until the maximum total message size is reached.
+ */
+/* virnetprotocol.x:31 */
 #define VIR_NET_MESSAGE_INITIAL 65536
+
+/* Until we enlarged the message buffers, this was the max
+ * payload size. We need to remember this for compat with
+ * old clients.
+ */
+/* virnetprotocol.x:38 */
 #define VIR_NET_MESSAGE_LEGACY_PAYLOAD_MAX 262120
+
+/* Maximum total message size (serialised). */
+/* virnetprotocol.x:41 */
 #define VIR_NET_MESSAGE_MAX 33554432
+
+/* Size of struct virNetMessageHeader (serialised) */
+/* virnetprotocol.x:44 */
 #define VIR_NET_MESSAGE_HEADER_MAX 24
+
+/* Size of message payload */
+/* virnetprotocol.x:47 */
 #define VIR_NET_MESSAGE_PAYLOAD_MAX 33554408
+
+/* Size of message length field. Not counted in VIR_NET_MESSAGE_MAX
+ * and VIR_NET_MESSAGE_INITIAL.
+ */
+/* virnetprotocol.x:52 */
 #define VIR_NET_MESSAGE_LEN_MAX 4
+
+/* Length of long, but not unbounded, strings.
+ * This is an arbitrary limit designed to stop the decoder from trying
+ * to allocate unbounded amounts of memory when fed with a bad message.
+ */
+/* virnetprotocol.x:58 */
 #define VIR_NET_MESSAGE_STRING_MAX 4194304
+
+/* Limit on number of File Descriptors allowed to be
+ * passed per message
+ */
+/* virnetprotocol.x:63 */
 #define VIR_NET_MESSAGE_NUM_FDS_MAX 32
+
+/* 4 byte length word per header */
+/* virnetprotocol.x:187 */
 #define VIR_NET_MESSAGE_HEADER_XDR_LEN 4
 
 typedef struct virNetMessageError virNetMessageError;
@@ -40,68 +80,189 @@ typedef struct virNetMessageNonnullDomain virNetMessageNonnullDomain;
 typedef struct virNetMessageNonnullNetwork virNetMessageNonnullNetwork;
 typedef struct virNetStreamHole virNetStreamHole;
 
+/* RPC wire format
+ *
+ * Each message consists of:
+ *
+ *    Name    | Type                  | Description
+ * -----------+-----------------------+------------------
+ *    Length  | int                   | Total number of bytes in message _including_ length.
+ *    Header  | virNetMessageHeader   | Control information about procedure call
+ *    Payload | -                     | Variable payload data per procedure
+ *
+ * In header, the 'serial' field varies according to:
+ *
+ *  - type == VIR_NET_CALL
+ *      * serial is set by client, incrementing by 1 each time
+ *
+ *  - type == VIR_NET_REPLY
+ *      * serial matches that from the corresponding VIR_NET_CALL
+ *
+ *  - type == VIR_NET_MESSAGE
+ *      * serial is always zero
+ *
+ *  - type == VIR_NET_STREAM
+ *      * serial matches that from the corresponding VIR_NET_CALL
+ *
+ * and the 'status' field varies according to:
+ *
+ *  - type == VIR_NET_CALL
+ *     * VIR_NET_OK always
+ *
+ *  - type == VIR_NET_REPLY
+ *     * VIR_NET_OK if RPC finished successfully
+ *     * VIR_NET_ERROR if something failed
+ *
+ *  - type == VIR_NET_MESSAGE
+ *     * VIR_NET_OK always
+ *
+ *  - type == VIR_NET_STREAM
+ *     * VIR_NET_CONTINUE if more data is following
+ *     * VIR_NET_OK if stream is complete
+ *     * VIR_NET_ERROR
+ *         server message: stream had an error
+ *         client message: client aborted the stream
+ *
+ * Payload varies according to type and status:
+ *
+ *  - type == VIR_NET_CALL
+ *          XXX_args  for procedure
+ *
+ *  - type == VIR_NET_REPLY
+ *     * status == VIR_NET_OK
+ *          XXX_ret         for procedure
+ *     * status == VIR_NET_ERROR
+ *          remote_error    Error information
+ *
+ *  - type == VIR_NET_MESSAGE
+ *     * status == VIR_NET_OK
+ *          XXX_msg        for event information
+ *
+ *  - type == VIR_NET_STREAM
+ *     * status == VIR_NET_CONTINUE
+ *          byte[]       raw stream data
+ *     * status == VIR_NET_ERROR
+ *          server message: remote_error error information
+ *          client message: <empty>
+ *     * status == VIR_NET_OK
+ *          <empty>
+ *
+ *  - type == VIR_NET_CALL_WITH_FDS
+ *          int8 - number of FDs
+ *          XXX_args  for procedure
+ *
+ *  - type == VIR_NET_REPLY_WITH_FDS
+ *          int8 - number of FDs
+ *     * status == VIR_NET_OK
+ *          XXX_ret         for procedure
+ *     * status == VIR_NET_ERROR
+ *          remote_error    Error information
+ *
+ *  - type == VIR_NET_STREAM_HOLE
+ *     * status == VIR_NET_CONTINUE
+ *          byte[]  hole data
+ *     * status == VIR_NET_ERROR
+ *          remote_error error information
+ *     * status == VIR_NET_OK
+ *          <empty>
+ */
+/* virnetprotocol.x:153 */
 enum virNetMessageType {
+    /* client -> server. args from a method call */
     VIR_NET_CALL = 0,
+    /* server -> client. reply/error from a method call */
     VIR_NET_REPLY = 1,
+    /* either direction. async notification */
     VIR_NET_MESSAGE = 2,
+    /* either direction. stream data packet */
     VIR_NET_STREAM = 3,
+    /* client -> server. args from a method call, with passed FDs */
     VIR_NET_CALL_WITH_FDS = 4,
+    /* server -> client. reply/error from a method call, with passed FDs */
     VIR_NET_REPLY_WITH_FDS = 5,
+    /* either direction, stream hole data packet */
     VIR_NET_STREAM_HOLE = 6
 };
 typedef enum virNetMessageType virNetMessageType;
 
+/* virnetprotocol.x:170 */
 enum virNetMessageStatus {
+    /* Status is always VIR_NET_OK for calls.
+     * For replies, indicates no error.
+     */
     VIR_NET_OK = 0,
+    /* For replies, indicates that an error happened, and a struct
+     * remote_error follows.
+     */
     VIR_NET_ERROR = 1,
+    /* For streams, indicates that more data is still expected */
     VIR_NET_CONTINUE = 2
 };
 typedef enum virNetMessageStatus virNetMessageStatus;
 
+/* virnetprotocol.x:189 */
 struct virNetMessageHeader {
-    unsigned int prog;
-    unsigned int vers;
-    int proc;
-    virNetMessageType type;
-    unsigned int serial;
+    unsigned int prog; /* Unique ID for the program */
+    unsigned int vers; /* Program version number */
+    int proc; /* Unique ID for the procedure within the program */
+    virNetMessageType type; /* Type of message */
+    unsigned int serial; /* Serial number of message. */
     virNetMessageStatus status;
 };
 
+/* virnetprotocol.x:205 */
 typedef char virNetMessageUUID[16 /* VIR_UUID_BUFLEN */];
 
+/* virnetprotocol.x:206 */
 typedef char *virNetMessageNonnullString;
 
+/* A long string, which may be NULL. */
+/* virnetprotocol.x:209 */
 typedef virNetMessageNonnullString *virNetMessageString;
 
+/* A domain which may not be NULL. */
+/* virnetprotocol.x:212 */
 struct virNetMessageNonnullDomain {
     virNetMessageNonnullString name;
     virNetMessageUUID uuid;
     int id;
 };
 
+/* A network which may not be NULL. */
+/* virnetprotocol.x:219 */
 struct virNetMessageNonnullNetwork {
     virNetMessageNonnullString name;
     virNetMessageUUID uuid;
 };
 
+/* virnetprotocol.x:225 */
 typedef virNetMessageNonnullDomain *virNetMessageDomain;
 
+/* virnetprotocol.x:226 */
 typedef virNetMessageNonnullNetwork *virNetMessageNetwork;
 
+/* NB. Fields "code", "domain" and "level" are really enums.  The
+ * numeric value should remain compatible between libvirt and
+ * libvirtd.  This means, no changing or reordering the enums as
+ * defined in <virterror.h> (but we don't do that anyway, for separate
+ * ABI reasons).
+ */
+/* virnetprotocol.x:234 */
 struct virNetMessageError {
     int code;
     int domain;
     virNetMessageString message;
     int level;
-    virNetMessageDomain dom;
+    virNetMessageDomain dom; /* unused */
     virNetMessageString str1;
     virNetMessageString str2;
     virNetMessageString str3;
     int int1;
     int int2;
-    virNetMessageNetwork net;
+    virNetMessageNetwork net; /* unused */
 };
 
+/* virnetprotocol.x:248 */
 struct virNetStreamHole {
     int64_t length;
     unsigned int flags;

@@ -9,7 +9,7 @@
  *              (3) a type of a module rather than of a procedure;
  *              bit 2: strict padding (VIRTWIRE_DEC_STRICT_PADDING);
  *   byte 1     the program (index into programs[], modulo), or with 3 the
- *              module (index into modules[], modulo);
+ *              module (index into virtwire_libvirt_protocols[], modulo);
  *   bytes 2-3  big-endian: the procedure number (a number the program
  *              does not have picks the procedure at that index, modulo
  *              the count), or with 3 the type's index in the module's
@@ -39,6 +39,7 @@
 #include <string.h>
 
 #include "admin_protocol.h"
+#include "libvirt_protocols.h"
 #include "lock_protocol.h"
 #include "log_protocol.h"
 #include "lxc_monitor_protocol.h"
@@ -46,7 +47,6 @@
 #include "qemu_protocol.h"
 #include "remote_protocol.h"
 #include "virkeepaliveprotocol.h"
-#include "virnetprotocol.h"
 #include "virtwire_program.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -59,11 +59,6 @@ static const virtwire_program *const programs[] = {
     &remote_program, &qemu_program, &lxc_program, &admin_program,
     &virLockSpaceProtocol_program, &virLogManagerProtocol_program, &virLXCMonitor_program,
     &keepalive_program,
-};
-
-static const virtwire_protocol *const modules[] = {
-    &virnetprotocol, &virkeepaliveprotocol, &remote_protocol, &qemu_protocol, &lxc_protocol,
-    &admin_protocol, &lock_protocol, &log_protocol, &lxc_monitor_protocol,
 };
 
 #define NELEMS(a) (sizeof(a) / sizeof((a)[0]))
@@ -82,7 +77,8 @@ static const virtwire_type *pick_type(const uint8_t *h)
     unsigned which = h[0] & 3u;
     unsigned num = (unsigned)h[2] << 8 | h[3];
     if (which == 3) {
-        const virtwire_protocol *m = modules[h[1] % NELEMS(modules)];
+        const virtwire_protocol *m =
+            virtwire_libvirt_protocols[h[1] % virtwire_libvirt_nprotocols];
         return m->ntypes ? m->types[num % m->ntypes] : NULL;
     }
     const virtwire_program *prog = programs[h[1] % NELEMS(programs)];

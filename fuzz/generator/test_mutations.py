@@ -43,9 +43,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "generator"))
 
-from virtwire_gen.emit_c import ModuleEmitter  # noqa: E402
-from virtwire_gen.emit_client import ClientEmitter  # noqa: E402
-from virtwire_gen.emit_server import ServerEmitter  # noqa: E402
+from virtwire_gen.emitters import module_outputs  # noqa: E402
 from virtwire_gen.ir import XdrError  # noqa: E402
 from virtwire_gen.libvirt import MODULES  # noqa: E402
 from virtwire_gen.parser import parse, parse_file  # noqa: E402
@@ -127,11 +125,7 @@ class Generator:
             spec = parse_file(work, base + ".x")
         model = Model(spec, specs, self.constants, self.overrides)
         names = [os.path.basename(i)[:-2] for i in imports]
-        em = ModuleEmitter(model, base, base + ".x", names, False)
-        em.header()
-        em.source()
-        ClientEmitter(model, base, base + ".x").header()
-        ServerEmitter(model, base, base + ".x").header()
+        module_outputs(model, base, base + ".x", names)
 
 
 def check_error(err, name, data):
@@ -153,7 +147,7 @@ def inputs():
         xdir = os.environ.get(var)
         if not xdir:
             sys.exit(f"test_mutations: ${var} is not set (the build sets it)")
-        for name, imports in MODULES:
+        for name, imports, _ in MODULES:
             weight = 1 if name == "remote_protocol" else 40
             out.append((os.path.join(xdir, name + ".x"), name,
                         [os.path.join(xdir, i + ".x") for i in imports], weight))

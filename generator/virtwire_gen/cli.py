@@ -9,10 +9,8 @@ import sys
 from typing import List, Optional
 
 from . import __version__
-from .emit_c import ModuleEmitter, write_file
-from .emit_client import ClientEmitter
-from .emit_json import JsonEmitter
-from .emit_server import ServerEmitter
+from .emit_c import write_file
+from .emitters import module_outputs
 from .ir import XdrError
 from .parser import parse_file
 from .resolve import Model
@@ -76,24 +74,11 @@ def generate(xfile: str, out_dir: str, constants: Optional[str] = None,
     specs = [parse_file(i) for i in (imports or [])]
     spec = parse_file(xfile)
     model = Model(spec, specs, ext, ov)
-    base = base_name(xfile)
-    if json:
-        je = JsonEmitter(model, base, os.path.basename(xfile), [base_name(i) for i in imports or []])
-        header, source = je.header(), je.source()
-        os.makedirs(out_dir, exist_ok=True)
-        write_file(os.path.join(out_dir, base + "_json.h"), header)
-        write_file(os.path.join(out_dir, base + "_json.c"), source)
-        return model
-    em = ModuleEmitter(model, base, os.path.basename(xfile), [base_name(i) for i in imports or []],
-                       passthrough)
-    header, source = em.header(), em.source()
-    client = ClientEmitter(model, base, os.path.basename(xfile), ev).header()
-    server = ServerEmitter(model, base, os.path.basename(xfile)).header()
+    outputs = module_outputs(model, base_name(xfile), os.path.basename(xfile),
+                             [base_name(i) for i in imports or []], passthrough, ev, json)
     os.makedirs(out_dir, exist_ok=True)
-    write_file(os.path.join(out_dir, base + ".h"), header)
-    write_file(os.path.join(out_dir, base + ".c"), source)
-    write_file(os.path.join(out_dir, base + "_client.h"), client)
-    write_file(os.path.join(out_dir, base + "_server.h"), server)
+    for name, text in outputs:
+        write_file(os.path.join(out_dir, name), text)
     return model
 
 

@@ -2,10 +2,11 @@
 """virtwire-gen diff: what changed between two versions of a protocol.
 
 Both versions are parsed and resolved like the generator does; the two
-models are then compared program by program, procedure by procedure, type
-by type and constant by constant. Every change is classified as
-wire-compatible or wire-INCOMPATIBLE by the rules in RULES below (also
-printed by `virtwire-gen diff --help`).
+models (the generator's IR: ir.py's definitions and declarations, resolved
+by resolve.py) are then compared program by program, procedure by
+procedure, type by type and constant by constant. Every change is
+classified as wire-compatible or wire-INCOMPATIBLE by a rule of compat.py,
+the one table of them (also printed by `virtwire-gen diff --help`).
 """
 
 from __future__ import annotations
@@ -20,61 +21,13 @@ import textwrap
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Set, Tuple
 
-from .ir import Decl, Enum, ProcInfo, Spec, Struct, TypeRef, Typedef, Union, XdrError
-from .libvirt import MODULES
+from . import compat
+from .compat import INCOMPAT, SAME
+from .ir import Decl, Enum, Loc, ProcInfo, Spec, Struct, TypeRef, Typedef, Union, XdrError
+from .libvirt import find as find_module
 from .parser import parse_file
 from .resolve import Model
 from .tables import DEFAULT_CONSTANTS, DEFAULT_OVERRIDES, read_constants, read_overrides
-
-RULES = """\
-A change is wire-compatible when peers built from OLD and from NEW still
-understand each other: every value an OLD peer can send is encoded the same
-way by NEW and means the same there, and whatever NEW adds is something OLD
-peers never send. Names never travel on the wire; numbers, encodings and
-the set of values a decoder accepts do.
-
-compatible:
-  program, procedure or type added
-  procedure renamed (same number); args/ret/msg type renamed with the
-    same encoding
-  @priority, @generate, @acl, @aclfilter and other annotations changed;
-    sparse-stream flag (@sparseflag) added
-  struct member, union arm or discriminant renamed; a type renamed where
-    used, or a typedef replaced by what it names, with the same encoding
-  enum value added or renamed
-  union case added where OLD had no default arm; default arm added
-  variable-length array, string or opaque bound raised or removed
-  a type that holds every old value: bool or enum -> int, enum -> a
-    larger enum, char -> int, string -> opaque, T *x -> T x<N> (optional
-    data is an array of at most one)
-
-wire-INCOMPATIBLE:
-  program or procedure removed; program number or version changed;
-    procedure renumbered (same name, other number)
-  args/ret/msg changed to an encoding of another shape (including void <->
-    a type)
-  stream added or removed (@readstream, @writestream, stream= overrides);
-    file descriptors added or removed (fds= overrides); @sparseflag removed
-  type removed
-  struct member added, removed or moved
-  enum value removed or renumbered
-  union case removed where NEW has no default; a case moved to or from
-    the default arm with another encoding; default arm removed; an arm's
-    or the discriminant's type changed as a field's would be
-  bound lowered, or set where there was none; fixed length changed
-  a type that cannot hold every old value (int -> unsigned int, int ->
-    enum, opaque -> string) or has another size (int -> hyper); one kind
-    of construct changed for another (struct <-> union <-> scalar <->
-    array), even where the bytes might coincide
-
-A type's change is reported once, at its definition, with the procedures
-whose messages contain it ("used by"); other types that use it by name are
-not reported again. Constants are listed but not classified: where a
-constant's value reaches the wire (a bound, an enum value, a case label, a
-program or procedure number) the change is classified there.
-"""
-
-SAME, COMPAT, INCOMPAT = 0, 1, 2
 
 PRIM_SRC = {
     "int": "int", "uint": "unsigned int", "hyper": "hyper", "uhyper": "unsigned hyper",
@@ -140,6 +93,7 @@ class FileDiff:
     old: Optional[str]
     new: Optional[str]
     entries: List[Entry]
+    rules: Set[str] = field(default_factory=set)  # compat.RULES keys that decided something
 
     @property
     def incompatible(self) -> int:
@@ -159,43 +113,48 @@ def worst(levels) -> int:
 
 
 # ---------------------------------------------------------------------------
-# Type expressions: a declaration's encoding, with typedefs kept by name so
-# that two uses of one typedef compare equal without looking inside.
+# Encodings, read off the IR's declarations (ir.Decl). A declaration's type
+# as a typedef name is kept by name, so that two uses of one typedef
+# compare equal without looking inside; procedure messages and array
+# elements are compared as declarations made for them (no name).
+
+NOWHERE = Loc("", 0, 0)
 
 
-@dataclass
-class TE:
-    kind: str  # prim, named, fixed, var, opaque_fixed, opaque_var, string, void
-    name: Optional[str] = None  # prim kind or type name
-    elem: Optional["TE"] = None
-    n: Optional[int] = None  # fixed length or bound (None: unbounded)
-    optional: bool = False  # var written as T *x
+def named(name: Optional[str]) -> Decl:
+    """A procedure's args/ret/msg: a declaration of that type, or void."""
+    if name is None:
+        return Decl(TypeRef("void", NOWHERE), None, "void", NOWHERE)
+    return Decl(TypeRef("named", NOWHERE, name), None, "scalar", NOWHERE)
 
 
-def te_ref(ref: TypeRef) -> TE:
-    if ref.kind == "named":
-        return TE("named", ref.name)
-    if ref.kind == "void":
-        return TE("void")
-    return TE("prim", ref.kind)
+def element(d: Decl) -> Decl:
+    """One element of an array or optional declaration."""
+    return Decl(d.type, None, "scalar", d.loc)
 
 
-def te_decl(d: Decl) -> TE:
+def encoding(d: Decl) -> str:
+    """The shape of a declaration's encoding: prim, named, fixed, var (a
+    variable-length array, optional data included), opaque_fixed,
+    opaque_var, string or void."""
     k = d.type.kind
-    n = d.size.resolved if d.size is not None else None
     if d.shape == "void":
-        return TE("void")
+        return "void"
     if k == "opaque":
-        return TE("opaque_fixed" if d.shape == "fixed" else "opaque_var", n=n)
+        return "opaque_fixed" if d.shape == "fixed" else "opaque_var"
     if k == "string":
-        return TE("string", n=n)
+        return "string"
     if d.shape == "scalar":
-        return te_ref(d.type)
-    if d.shape == "fixed":
-        return TE("fixed", elem=te_ref(d.type), n=n)
+        return "named" if k == "named" else "prim"
+    return "fixed" if d.shape == "fixed" else "var"
+
+
+def length(d: Decl) -> Optional[int]:
+    """A fixed length or a bound (None: unbounded); optional data is an
+    array of at most one."""
     if d.shape == "optional":
-        return TE("var", elem=te_ref(d.type), n=1, optional=True)
-    return TE("var", elem=te_ref(d.type), n=n)
+        return 1
+    return d.size.resolved if d.size is not None else None
 
 
 def type_src(d: Decl) -> str:
@@ -239,6 +198,16 @@ class Comparer:
         self.old = old
         self.new = new
         self._busy: Set[Tuple[str, str]] = set()
+        self.fired: Set[str] = set()  # the rules that decided something
+
+    def rule(self, key: str, **fields) -> Tuple[int, Optional[str]]:
+        """compat.verdict(), noting which rules were used."""
+        self.fired.add(key)
+        return compat.verdict(key, **fields)
+
+    def item(self, text: str, key: str, same_encoding: bool = False, **fields) -> Item:
+        level, why = self.rule(key, **fields)
+        return Item(text, level, why, same_encoding)
 
     @staticmethod
     def is_anon(m: Model, name: str) -> bool:
@@ -246,41 +215,46 @@ class Comparer:
         return bool(mt) and isinstance(m.types.get(mt.group(1)), (Struct, Union))
 
     # -- descriptions --------------------------------------------------------
-    def desc(self, m: Model, t: TE) -> str:
-        if t.kind == "prim":
-            return PRIM_SRC[t.name]
-        if t.kind == "void":
+    def desc(self, m: Model, d: Decl) -> str:
+        enc = encoding(d)
+        if enc == "prim":
+            return PRIM_SRC[d.type.kind]
+        if enc == "void":
             return "void"
-        if t.kind == "named":
-            d = m.types.get(t.name)
-            if d is not None and self.is_anon(m, t.name):
-                return kind_word(d) + " {...}"
-            return f"{kind_word(d)} {t.name}" if isinstance(d, (Enum, Struct, Union)) else t.name
-        b = "" if t.n is None else str(t.n)
-        if t.kind == "opaque_fixed":
+        if enc == "named":
+            name = d.type.name
+            t = m.types.get(name)
+            if t is not None and self.is_anon(m, name):
+                return kind_word(t) + " {...}"
+            return f"{kind_word(t)} {name}" if isinstance(t, (Enum, Struct, Union)) else name
+        n = length(d)
+        b = "" if n is None else str(n)
+        if enc == "opaque_fixed":
             return f"opaque[{b}]"
-        if t.kind == "opaque_var":
+        if enc == "opaque_var":
             return f"opaque<{b}>"
-        if t.kind == "string":
+        if enc == "string":
             return f"string<{b}>"
-        e = self.desc(m, t.elem)
-        if t.kind == "fixed":
+        e = self.desc(m, element(d))
+        if enc == "fixed":
             return f"{e}[{b}]"
-        return f"{e} *" if t.optional else f"{e}<{b}>"
+        return f"{e} *" if d.shape == "optional" else f"{e}<{b}>"
 
     # -- values of integer-like types ---------------------------------------
-    def int_values(self, m: Model, t: TE):
+    @staticmethod
+    def int_values(m: Model, d: Decl):
         """(size, values) for integer-like types, values a (lo, hi) range or
         a frozenset; None for other types."""
-        if t.kind == "prim":
-            if t.name in INT_RANGES:
-                size, lo, hi = INT_RANGES[t.name]
+        enc = encoding(d)
+        if enc == "prim":
+            if d.type.kind in INT_RANGES:
+                size, lo, hi = INT_RANGES[d.type.kind]
                 return size, (lo, hi)
-            if t.name == "bool":
+            if d.type.kind == "bool":
                 return 4, frozenset((0, 1))
             return None
-        if t.kind == "named" and isinstance(m.types.get(t.name), Enum):
-            return 4, frozenset(mb.resolved for mb in m.types[t.name].members)
+        if enc == "named" and isinstance(m.types.get(d.type.name), Enum):
+            return 4, frozenset(mb.resolved for mb in m.types[d.type.name].members)
         return None
 
     @staticmethod
@@ -294,19 +268,23 @@ class Comparer:
         return a[1] - a[0] < len(b) and all(v in b for v in range(a[0], a[1] + 1))
 
     # -- the comparison ------------------------------------------------------
-    def expand(self, m: Model, t: TE) -> TE:
+    @staticmethod
+    def expand(m: Model, d: Decl) -> Decl:
         """A typedef name replaced by what it names (repeatedly)."""
         seen = set()
-        while t.kind == "named" and isinstance(m.types.get(t.name), Typedef) and t.name not in seen:
-            seen.add(t.name)
-            t = te_decl(m.types[t.name].decl)
-        return t
+        while (encoding(d) == "named" and isinstance(m.types.get(d.type.name), Typedef)
+               and d.type.name not in seen):
+            seen.add(d.type.name)
+            d = m.types[d.type.name].decl
+        return d
 
-    def compare(self, o: TE, n: TE) -> Tuple[int, Optional[str]]:
-        """How a value of old type o fares as new type n: (level, why)."""
+    def compare(self, o: Decl, n: Decl) -> Tuple[int, Optional[str]]:
+        """How a value of old declaration o fares as new declaration n:
+        (level, why)."""
         om, nm = self.old, self.new
-        if (o.kind == n.kind == "named" and o.name == n.name
-                and not self.is_anon(om, o.name) and not self.is_anon(nm, n.name)):
+        oe, ne = encoding(o), encoding(n)
+        if (oe == ne == "named" and o.type.name == n.type.name
+                and not self.is_anon(om, o.type.name) and not self.is_anon(nm, n.type.name)):
             return SAME, None  # its own changes are reported at its definition
         o2, n2 = self.expand(om, o), self.expand(nm, n)
         if o2 is not o or n2 is not n:
@@ -315,25 +293,26 @@ class Comparer:
         if oi and ni:
             od, nd = self.desc(om, o), self.desc(nm, n)
             if oi[0] != ni[0]:
-                return INCOMPAT, f"encoded in {oi[0]} bytes, then {ni[0]}"
+                return self.rule("other-size", old=oi[0], new=ni[0])
             if oi[1] == ni[1]:
                 return SAME, None
             if self.subset(oi[1], ni[1]):
-                return COMPAT, f"{nd} holds every {od} value"
+                return self.rule("holds-every-value", old=od, new=nd)
             if isinstance(oi[1], frozenset) and isinstance(ni[1], frozenset):
                 lost = sorted(oi[1] - ni[1])
-                return INCOMPAT, f"{nd} lacks value{'s' if len(lost) > 1 else ''} " + \
-                    ", ".join(str(v) for v in lost[:5]) + (", ..." if len(lost) > 5 else "")
-            return INCOMPAT, f"{nd} cannot hold every {od} value"
-        if o.kind == n.kind == "prim":
-            if o.name == n.name:
+                values = (f"value{'s' if len(lost) > 1 else ''} "
+                          + ", ".join(str(v) for v in lost[:5]) + (", ..." if len(lost) > 5 else ""))
+                return self.rule("enum-lacks-values", new=nd, values=values)
+            return self.rule("lacks-values", old=od, new=nd)
+        if oe == ne == "prim":
+            if o.type.kind == n.type.kind:
                 return SAME, None
-            return INCOMPAT, "another encoding"
-        if o.kind == n.kind == "named":
-            od, nd = self.old.types[o.name], self.new.types[n.name]
+            return self.rule("other-encoding")
+        if oe == ne == "named":
+            od, nd = self.old.types[o.type.name], self.new.types[n.type.name]
             if type(od) is not type(nd):
-                return INCOMPAT, f"{kind_word(od)} -> {kind_word(nd)}"
-            key = (o.name, n.name)
+                return self.rule("construct-changed", old=kind_word(od), new=kind_word(nd))
+            key = (o.type.name, n.type.name)
             if key in self._busy:
                 return SAME, None  # recursion: decided by the outer comparison
             self._busy.add(key)
@@ -347,29 +326,29 @@ class Comparer:
                 return INCOMPAT, first.text + (f" ({first.why})" if first.why else "")
             return level, "; ".join(i.text + (f" ({i.why})" if i.why else "")
                                     for i in items if not i.same_encoding) or None
-        if o.kind == "void" and n.kind == "void":
+        if oe == ne == "void":
             return SAME, None
-        if o.kind == n.kind == "opaque_fixed" or o.kind == n.kind == "fixed":
-            if o.n != n.n:
-                return INCOMPAT, f"fixed length {o.n} -> {n.n}"
-            if o.kind == "opaque_fixed":
+        if oe == ne == "opaque_fixed" or oe == ne == "fixed":
+            if length(o) != length(n):
+                return self.rule("fixed-length", old=length(o), new=length(n))
+            if oe == "opaque_fixed":
                 return SAME, None
-            return self.compare(o.elem, n.elem)
+            return self.compare(element(o), element(n))
         vark = {"var", "string", "opaque_var"}
-        if o.kind in vark and n.kind in vark and (o.kind == "var") == (n.kind == "var"):
+        if oe in vark and ne in vark and (oe == "var") == (ne == "var"):
             levels, whys = [], []
-            if o.kind == "var":
-                lv, why = self.compare(o.elem, n.elem)
-            elif o.kind == n.kind:
+            if oe == "var":
+                lv, why = self.compare(element(o), element(n))
+            elif oe == ne:
                 lv, why = SAME, None
-            elif o.kind == "string":
-                lv, why = COMPAT, "opaque holds every string"
+            elif oe == "string":
+                lv, why = self.rule("string-to-opaque")
             else:
-                lv, why = INCOMPAT, "a string cannot hold every opaque value"
+                lv, why = self.rule("opaque-to-string")
             levels.append(lv)
             if why:
                 whys.append(why)
-            lv, why = self.bound(o.n, n.n)
+            lv, why = self.bound(length(o), length(n))
             levels.append(lv)
             if why:
                 whys.append(why)
@@ -377,36 +356,42 @@ class Comparer:
             if level == INCOMPAT:
                 whys = [w for w, l in zip(whys, [x for x in levels if x]) if l == INCOMPAT] or whys
             return level, "; ".join(whys) or None
-        return INCOMPAT, "another encoding"
+        return self.rule("other-encoding")
 
-    @staticmethod
-    def bound(o: Optional[int], n: Optional[int]) -> Tuple[int, Optional[str]]:
+    def bound(self, o: Optional[int], n: Optional[int]) -> Tuple[int, Optional[str]]:
         if o == n:
             return SAME, None
         if o is None:
-            return INCOMPAT, f"bound {n} set where there was none"
+            return self.rule("bound-set", new=n)
         if n is None:
-            return COMPAT, f"bound {o} removed"
+            return self.rule("bound-removed", old=o)
         if n > o:
-            return COMPAT, f"bound raised from {o} to {n}"
-        return INCOMPAT, f"bound lowered from {o} to {n}"
+            return self.rule("bound-raised", old=o, new=n)
+        return self.rule("bound-lowered", old=o, new=n)
 
     def decl_item(self, label: str, od: Decl, nd: Decl) -> Optional[Item]:
         """The change of one member's type, or None."""
-        level, why = self.compare(te_decl(od), te_decl(nd))
+        level, why = self.compare(od, nd)
         os_, ns = type_src(od), type_src(nd)
         if self.is_anon_decl(self.old, od) or self.is_anon_decl(self.new, nd):
-            os_ = self.desc(self.old, te_decl(od))
-            ns = self.desc(self.new, te_decl(nd))
+            os_, ns = self.desc(self.old, od), self.desc(self.new, nd)
         if level == SAME:
             if os_ == ns:
                 return None
-            return Item(f"{label}: {os_} -> {ns}", COMPAT, "same encoding", True)
+            return self.item(f"{label}: {os_} -> {ns}", "same-encoding", same_encoding=True)
         text = f"{label}: {os_} -> {ns}" if os_ != ns else f"{label}: {os_}"
         return Item(text, level, why)
 
     def is_anon_decl(self, m: Model, d: Decl) -> bool:
         return d.type.kind == "named" and self.is_anon(m, d.type.name)
+
+    def retyped(self, text: str, level: int, why: Optional[str]) -> Item:
+        """A change of what a name stands for (a message's type, a typedef
+        for a struct): as compatible as its encoding's change, and at least
+        reported."""
+        if level == SAME:
+            return self.item(text, "same-encoding", same_encoding=True)
+        return Item(text, level, why)
 
     # -- definitions ---------------------------------------------------------
     def def_items(self, od, nd) -> List[Item]:
@@ -421,19 +406,23 @@ class Comparer:
         if isinstance(od, Typedef) and isinstance(nd, Typedef):
             it = self.decl_item("type", od.decl, nd.decl)
             return [it] if it else []
-        o = te_decl(od.decl) if isinstance(od, Typedef) else TE("named", od.name)
-        n = te_decl(nd.decl) if isinstance(nd, Typedef) else TE("named", nd.name)
-        if o.kind == n.kind == "named" and o.name == n.name:
+        if not isinstance(od, Typedef) and not isinstance(nd, Typedef):
+            # struct, union or enum for another of them: not compared by
+            # their bytes
+            return [self.item(f"{kind_word(od)} -> {kind_word(nd)}", "construct-changed",
+                              old=kind_word(od), new=kind_word(nd))]
+        o = od.decl if isinstance(od, Typedef) else named(od.name)
+        n = nd.decl if isinstance(nd, Typedef) else named(nd.name)
+        if encoding(o) == encoding(n) == "named" and o.type.name == n.type.name:
             # typedef foo <-> struct foo: compare the bodies themselves
             o, n = self.expand(self.old, o), self.expand(self.new, n)
-            if o.kind == n.kind == "named" and o.name == n.name:
+            if encoding(o) == encoding(n) == "named" and o.type.name == n.type.name:
                 level, why = SAME, None
             else:
                 level, why = self.compare(o, n)
         else:
             level, why = self.compare(o, n)
-        text = f"{kind_word(od)} -> {kind_word(nd)}"
-        return [Item(text, max(level, COMPAT), why if level else "same encoding", level == SAME)]
+        return [self.retyped(f"{kind_word(od)} -> {kind_word(nd)}", level, why)]
 
     def struct_items(self, o: Struct, n: Struct) -> List[Item]:
         items: List[Item] = []
@@ -444,8 +433,8 @@ class Comparer:
             if tag == "equal" or (tag == "replace" and i2 - i1 == j2 - j1):
                 for a, b in zip(o.fields[i1:i2], n.fields[j1:j2]):
                     if a.name != b.name:
-                        items.append(Item(f"member {a.name} renamed to {b.name}", COMPAT,
-                                          same_encoding=True))
+                        items.append(self.item(f"member {a.name} renamed to {b.name}",
+                                               "member-renamed", same_encoding=True))
                     it = self.decl_item(f"member {b.name}", a, b)
                     if it:
                         items.append(it)
@@ -453,21 +442,20 @@ class Comparer:
             removed += [(i, o.fields[i]) for i in range(i1, i2)]
             added += [(j, n.fields[j]) for j in range(j1, j2)]
         moved = {f.name for _, f in removed} & {f.name for _, f in added}
-        why = "a struct's members are its encoding, in order"
         for i, f in removed:
             if f.name in moved:
                 j, g = next((j, g) for j, g in added if g.name == f.name)
-                items.append(Item(f"member {f.name} moved from position {i + 1} to {j + 1}",
-                                  INCOMPAT, why))
+                items.append(self.item(f"member {f.name} moved from position {i + 1} to {j + 1}",
+                                       "member-moved"))
                 it = self.decl_item(f"member {f.name}", f, g)
                 if it:
                     items.append(it)
             else:
-                items.append(Item(f"member removed: {decl_src(f)}", INCOMPAT, why))
+                items.append(self.item(f"member removed: {decl_src(f)}", "member-removed"))
         for j, g in added:
             if g.name not in moved:
-                items.append(Item(f"member added: {decl_src(g)} (position {j + 1})", INCOMPAT,
-                                  why))
+                items.append(self.item(f"member added: {decl_src(g)} (position {j + 1})",
+                                       "member-added"))
         return items
 
     @staticmethod
@@ -477,8 +465,9 @@ class Comparer:
     def union_items(self, o: Union, n: Union) -> List[Item]:
         items: List[Item] = []
         if o.discriminant.name != n.discriminant.name:
-            items.append(Item(f"discriminant {o.discriminant.name} renamed to "
-                              f"{n.discriminant.name}", COMPAT, same_encoding=True))
+            items.append(self.item(f"discriminant {o.discriminant.name} renamed to "
+                                   f"{n.discriminant.name}", "discriminant-renamed",
+                                   same_encoding=True))
         it = self.decl_item(f"discriminant {n.discriminant.name}", o.discriminant, n.discriminant)
         if it:
             items.append(it)
@@ -516,23 +505,21 @@ class Comparer:
             elif key[0] == "old":
                 a = o.arms[key[1]].decl
                 if n.default is None:
-                    items.append(Item(f"{labels} removed", INCOMPAT,
-                                      "OLD peers send it; NEW has no arm for it"))
+                    items.append(self.item(f"{labels} removed", "case-removed"))
                 else:
                     items += self.arm_items(f"{labels} now takes the default arm", a,
                                             n.default.decl, renames=False)
             else:
                 b = n.arms[key[1]].decl
                 if o.default is None:
-                    items.append(Item(f"{labels} added", COMPAT))
+                    items.append(self.item(f"{labels} added", "case-added"))
                 else:
                     items += self.arm_items(f"{labels} was the default arm", o.default.decl, b,
                                             renames=False)
         if o.default and not n.default:
-            items.append(Item("default arm removed", INCOMPAT,
-                              "values OLD peers send through it are rejected"))
+            items.append(self.item("default arm removed", "default-removed"))
         elif n.default and not o.default:
-            items.append(Item("default arm added", COMPAT))
+            items.append(self.item("default arm added", "default-added"))
         elif o.default and n.default:
             items += self.arm_items("default arm", o.default.decl, n.default.decl)
         return items
@@ -540,13 +527,13 @@ class Comparer:
     def arm_items(self, label: str, a: Decl, b: Decl, renames: bool = True) -> List[Item]:
         out = []
         if renames and a.name != b.name and not a.is_void and not b.is_void:
-            out.append(Item(f"{label}: arm {a.name} renamed to {b.name}", COMPAT,
-                            same_encoding=True))
+            out.append(self.item(f"{label}: arm {a.name} renamed to {b.name}", "arm-renamed",
+                                 same_encoding=True))
         it = self.decl_item(label, a, b)
         if it:
             out.append(it)
         elif not renames:
-            out.append(Item(label, COMPAT, "same encoding", True))
+            out.append(self.item(label, "same-encoding", same_encoding=True))
         return out
 
     def enum_items(self, o: Enum, n: Enum) -> List[Item]:
@@ -560,26 +547,26 @@ class Comparer:
         for m in o.members:
             if m.name in nv:
                 if nv[m.name] != m.resolved:
-                    items.append(Item(f"{m.name} renumbered from {m.resolved} to {nv[m.name]}",
-                                      INCOMPAT, "the number is what travels"))
+                    items.append(self.item(f"{m.name} renumbered from {m.resolved} to "
+                                           f"{nv[m.name]}", "enum-value-renumbered"))
                 continue
             new_names = [x for x in n_by_value.get(m.resolved, []) if x not in ov]
             if new_names:
-                items.append(Item(f"{m.name} renamed to {new_names[0]} ({m.resolved})", COMPAT,
-                                  same_encoding=True))
+                items.append(self.item(f"{m.name} renamed to {new_names[0]} ({m.resolved})",
+                                       "enum-value-renamed", same_encoding=True))
                 renamed_to.add(new_names[0])
             elif m.resolved in n_by_value:
-                items.append(Item(f"{m.name} removed ({m.resolved} stays as "
-                                  f"{n_by_value[m.resolved][0]})", COMPAT, same_encoding=True))
+                items.append(self.item(f"{m.name} removed ({m.resolved} stays as "
+                                       f"{n_by_value[m.resolved][0]})", "enum-alias-removed",
+                                       same_encoding=True))
             else:
-                items.append(Item(f"{m.name} = {m.resolved} removed", INCOMPAT,
-                                  "OLD peers send it; NEW rejects it"))
+                items.append(self.item(f"{m.name} = {m.resolved} removed", "enum-value-removed"))
         old_values = set(ov.values())
         for m in n.members:
             if m.name in ov or m.name in renamed_to:
                 continue
             alias = " (a second name for a value)" if m.resolved in old_values else ""
-            items.append(Item(f"{m.name} = {m.resolved} added{alias}", COMPAT))
+            items.append(self.item(f"{m.name} = {m.resolved} added{alias}", "enum-value-added"))
         return items
 
 
@@ -627,7 +614,7 @@ class FileComparer:
         self.programs()
         self.types()
         self.entries.extend(constants_entries(self.old, self.new))
-        return FileDiff(self.label, self.old_path, self.new_path, self.entries)
+        return FileDiff(self.label, self.old_path, self.new_path, self.entries, self.cmp.fired)
 
     # -- programs and procedures --------------------------------------------
     def programs(self):
@@ -639,26 +626,30 @@ class FileComparer:
             o, n = op.get(name), np_.get(name)
             head = f"program {name}"
             if o is None:
+                level, why = self.cmp.rule("program-added")
                 self.entries.append(Entry("program", "added", name,
                                           f"{head} (number 0x{n.number:x}, version {n.version})",
-                                          COMPAT, extra={"number": n.number, "version": n.version},
+                                          level, why,
+                                          extra={"number": n.number, "version": n.version},
                                           sort_key=(0, pi, 0, 0, "")))
             elif n is None:
+                level, why = self.cmp.rule("program-removed")
                 self.entries.append(Entry("program", "removed", name,
                                           f"{head} (number 0x{o.number:x}, version {o.version})",
-                                          INCOMPAT, "OLD peers still call it",
+                                          level, why,
                                           extra={"number": o.number, "version": o.version},
                                           sort_key=(0, pi, 0, 0, "")))
             else:
                 items = []
                 if o.number != n.number:
-                    items.append(Item(f"number 0x{o.number:x} -> 0x{n.number:x}", INCOMPAT,
-                                      "calls name their program by number"))
+                    items.append(self.cmp.item(f"number 0x{o.number:x} -> 0x{n.number:x}",
+                                               "program-number"))
                 if o.version != n.version:
-                    items.append(Item(f"version {o.version} -> {n.version}", INCOMPAT,
-                                      "a peer refuses calls of another version"))
+                    items.append(self.cmp.item(f"version {o.version} -> {n.version}",
+                                               "program-version"))
                 if items:
-                    self.entries.append(Entry("program", "changed", name, head, INCOMPAT,
+                    self.entries.append(Entry("program", "changed", name, head,
+                                              worst(i.level for i in items),
                                               items=items, sort_key=(0, pi, 0, 0, ""),
                                               extra={"number": n.number, "version": n.version,
                                                      "old_number": o.number,
@@ -682,7 +673,8 @@ class FileComparer:
                 paired_o.add(p.name)
                 paired_n.add(q.name)
 
-        def entry(change, name, text, level, why=None, items=None, number=0, extra=None):
+        def entry(change, name, text, verdict, items=None, number=0, extra=None):
+            level, why = verdict
             self.entries.append(Entry("procedure", change, name, text, level, why, items or [],
                                       extra=dict({"program": prog}, **(extra or {})),
                                       sort_key=(0, pi, 1, number, name)))
@@ -691,27 +683,26 @@ class FileComparer:
             if p.name not in paired_n:
                 entry("added", p.name,
                       f"procedure {prog} {p.number} {p.name} ({proc_signature(p)})",
-                      COMPAT, number=p.number, extra=self.proc_json(p))
+                      self.cmp.rule("procedure-added"), number=p.number, extra=self.proc_json(p))
         for p in olds:
             if p.name not in paired_o:
-                entry("removed", p.name, f"procedure {prog} {p.number} {p.name}", INCOMPAT,
-                      "OLD peers still call it", number=p.number, extra=self.proc_json(p))
+                entry("removed", p.name, f"procedure {prog} {p.number} {p.name}",
+                      self.cmp.rule("procedure-removed"), number=p.number,
+                      extra=self.proc_json(p))
         for a, b in pairs:
             items = []
             if a.number != b.number:
-                items.append(Item(f"renumbered from {a.number} to {b.number}", INCOMPAT,
-                                  "procedures are called by number"))
+                items.append(self.cmp.item(f"renumbered from {a.number} to {b.number}",
+                                           "procedure-renumbered"))
             if a.name != b.name:
-                items.append(Item(f"renamed from {a.name}", COMPAT))
+                items.append(self.cmp.item(f"renamed from {a.name}", "procedure-renamed"))
             for role in ("args", "ret", "msg"):
                 ot, nt = getattr(a, role), getattr(b, role)
-                o_te = TE("named", ot) if ot else TE("void")
-                n_te = TE("named", nt) if nt else TE("void")
-                level, why = self.cmp.compare(o_te, n_te)
                 if ot == nt:
                     continue
-                text = f"{role}: {ot or 'void'} -> {nt or 'void'}"
-                items.append(Item(text, max(level, COMPAT), why if level else "same encoding"))
+                level, why = self.cmp.compare(named(ot), named(nt))
+                items.append(self.cmp.retyped(f"{role}: {ot or 'void'} -> {nt or 'void'}",
+                                              level, why))
             items += self.fact_items(a, b)
             if items:
                 extra = self.proc_json(b)
@@ -720,7 +711,8 @@ class FileComparer:
                 if a.number != b.number:
                     extra["old_number"] = a.number
                 entry("changed", b.name, f"procedure {prog} {b.number} {b.name}",
-                      worst(i.level for i in items), items=items, number=b.number, extra=extra)
+                      (worst(i.level for i in items), None), items=items, number=b.number,
+                      extra=extra)
             self.both_procs.append((a, b, prog))
 
     @staticmethod
@@ -737,30 +729,32 @@ class FileComparer:
                 continue
             changed_facts.add(key)
             if key == "priority":
-                items.append(Item(f"priority {x} -> {y}", COMPAT))
+                items.append(self.cmp.item(f"priority {x} -> {y}", "priority"))
             elif key == "sparse stream flag":
                 if y is None:
-                    items.append(Item(f"sparse stream flag {x} removed", INCOMPAT,
-                                      "OLD callers that pass it are refused"))
+                    items.append(self.cmp.item(f"sparse stream flag {x} removed",
+                                               "sparseflag-removed"))
                 elif x is None:
-                    items.append(Item(f"sparse stream flag {y} added", COMPAT))
+                    items.append(self.cmp.item(f"sparse stream flag {y} added",
+                                               "sparseflag-added"))
                 else:
-                    items.append(Item(f"sparse stream flag {x} -> {y}", COMPAT))
+                    items.append(self.cmp.item(f"sparse stream flag {x} -> {y}",
+                                               "sparseflag-changed"))
             elif key.startswith("stream"):
-                items.append(Item(f"{key} {'added' if y else 'removed'}", INCOMPAT,
-                                  "stream messages follow the reply, which one side does "
-                                  "not expect"))
+                items.append(self.cmp.item(f"{key} {'added' if y else 'removed'}", "stream"))
             else:
                 what = "CALL_WITH_FDS" if key == "fds in the call" else "REPLY_WITH_FDS"
-                items.append(Item(f"{key} {'added' if y else 'removed'}", INCOMPAT,
-                                  f"the message type ({what}) and the fds passed change"))
+                items.append(self.cmp.item(f"{key} {'added' if y else 'removed'}", "fds",
+                                           what=what))
         for key in sorted(set(a.annotations) | set(b.annotations)):
             x, y = a.annotations.get(key), b.annotations.get(key)
             if x == y or FACT_KEYS.get(key) in changed_facts:
                 continue
-            items.append(Item(f"@{key}: {fmt_values(x)} -> {fmt_values(y)}", COMPAT))
+            items.append(self.cmp.item(f"@{key}: {fmt_values(x)} -> {fmt_values(y)}",
+                                       "annotation"))
         if a.tags != b.tags:
-            items.append(Item(f"tags: {fmt_values(a.tags)} -> {fmt_values(b.tags)}", COMPAT))
+            items.append(self.cmp.item(f"tags: {fmt_values(a.tags)} -> {fmt_values(b.tags)}",
+                                       "tags"))
         return items
 
     # -- types ---------------------------------------------------------------
@@ -777,13 +771,14 @@ class FileComparer:
             o, n = ot.get(name), nt.get(name)
             key = (1, name)
             if o is None:
-                self.entries.append(Entry("type", "added", name, f"{kind_word(n)} {name}", COMPAT,
-                                          extra={"kind": kind_word(n)}, sort_key=key))
+                level, why = self.cmp.rule("type-added")
+                self.entries.append(Entry("type", "added", name, f"{kind_word(n)} {name}", level,
+                                          why, extra={"kind": kind_word(n)}, sort_key=key))
                 continue
             if n is None:
-                e = Entry("type", "removed", name, f"{kind_word(o)} {name}", INCOMPAT,
-                          "OLD peers may still send it", extra={"kind": kind_word(o)},
-                          sort_key=key)
+                level, why = self.cmp.rule("type-removed")
+                e = Entry("type", "removed", name, f"{kind_word(o)} {name}", level, why,
+                          extra={"kind": kind_word(o)}, sort_key=key)
                 self.entries.append(e)
                 incompatible.append(e)
                 continue
@@ -895,11 +890,11 @@ class Loader:
 def libvirt_imports(path: str) -> List[str]:
     """The files a libvirt module imports, from its own directory."""
     base = os.path.basename(path)[:-2] if path.endswith(".x") else os.path.basename(path)
-    for name, imports in MODULES:
-        if name == base:
-            d = os.path.dirname(path)
-            return [p for p in (os.path.join(d, i + ".x") for i in imports) if os.path.exists(p)]
-    return []
+    module = find_module(base)
+    if module is None:
+        return []
+    d = os.path.dirname(path)
+    return [p for p in (os.path.join(d, i + ".x") for i in module.imports) if os.path.exists(p)]
 
 
 def diff_files(pairs, loader: Loader) -> List[FileDiff]:
@@ -1019,7 +1014,7 @@ def build_parser() -> argparse.ArgumentParser:
             "lxc_protocol.x use remote_protocol.x) next to them.", 76) + "\n\n" + textwrap.fill(
             "Exit status: 0 when every change is wire-compatible, 1 when one is not, 2 on a "
             "usage error or a broken input (FILE:LINE:COL: error: ...).", 76),
-        epilog="Rules:\n\n" + RULES)
+        epilog="Rules:\n\n" + compat.rules_text())
     p.add_argument("old", metavar="OLD", help="the old .x file or directory")
     p.add_argument("new", metavar="NEW", help="the new .x file or directory")
     p.add_argument("--json", action="store_true",

@@ -24,9 +24,9 @@ use it.
 
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
-from .emit_c import BANNER, DeclCode
+from .emit_c import BANNER, DeclCode, guard_name, origin
 from .ir import Struct, Typedef, XdrError
 from .resolve import Model
 from .tables import EventRow
@@ -40,6 +40,35 @@ class ClientEmitter:
         self.src = src_name
         self.events = events or []
         self.code = DeclCode(model)
+
+    @staticmethod
+    def file_names(base: str) -> List[str]:
+        """The files this emitter writes for the module base."""
+        return [f"{base}_client.h"]
+
+    @staticmethod
+    def declared_names(model: Model, base: str) -> List[Tuple[str, str]]:
+        """The file-scope C names the header defines, each with what it is
+        (the per-event registrations of protocol/events.tsv aside)."""
+        out = []
+        for p in model.programs:
+            for suffix in ("_event_binding", "_event_registration"):
+                out.append((p.name + suffix, f"client type {p.name}{suffix}"))
+            for name in (f"{p.name}_register_event_common", f"{p.name}_deregister_event"):
+                out.append((name, f"client function {name}"))
+            for pr in p.procs:
+                short = pr.short.lower()
+                for name in (f"{p.name}_call_{short}", f"{p.name}_call_{short}_async",
+                             f"{p.name}_stream_{short}", f"{p.name}_on_{short}",
+                             f"{p.name}_dispatch_{short}"):
+                    out.append((name, f"client function {name}"))
+                fn_type = f"{p.name}_{short}_fn"
+                out.append((fn_type, f"event handler type {fn_type}"))
+        return out
+
+    def outputs(self) -> List[Tuple[str, str]]:
+        """(file name, text) of each file."""
+        return [(self.file_names(self.base)[0], self.header())]
 
     @staticmethod
     def carries_data(prog) -> bool:
@@ -59,7 +88,7 @@ class ClientEmitter:
         sync = params + ([f"{pr.ret} *ret"] if pr.ret else []) + ["virtwire_call_opts *opts"]
         args = "args" if pr.args else "NULL"
         ret = "ret" if pr.ret else "NULL"
-        out = [f"/* {pr.name} = {pr.number} */",
+        out = [f"/* {pr.name} = {pr.number} ({origin(pr.loc)}) */",
                f"static inline int {fn}({', '.join(sync)})",
                "{",
                f"    return virtwire_client_call(c, &{prog.name}_program, {num}, {args}, {ret}, opts);",
@@ -105,7 +134,7 @@ class ClientEmitter:
                 if demux else [])
         doc = ("callback_id: the callbackID the registration call returned, or -1 for all"
                if demux else "callback_id: unused (this event carries no callbackID); pass -1")
-        return [f"/* {pr.name} = {pr.number} */",
+        return [f"/* {pr.name} = {pr.number} ({origin(pr.loc)}) */",
                 f"typedef void (*{fn_t})(virtwire_client *c, const {pr.msg} *msg, void *opaque);",
                 "",
                 f"static inline void {n}_dispatch_{short}(virtwire_client *c, const virtwire_program *prog,",
@@ -326,8 +355,7 @@ def wrapper_header(emitter, role: str) -> str:
     """<base>_<role>.h: the guard, the includes and emitter.program() for
     every program that carries data (shared by the client and server
     emitters)."""
-    guard = ("VIRTWIRE_GEN_" + "".join(c if c.isalnum() else "_" for c in emitter.base.upper())
-             + f"_{role.upper()}_H")
+    guard = guard_name(f"{emitter.base}_{role}")
     out = [BANNER.format(src=emitter.src).rstrip("\n"), f"#ifndef {guard}", f"#define {guard}", "",
            f'#include "virtwire_{role}.h"', f'#include "{emitter.base}.h"', "",
            "#ifdef __cplusplus", 'extern "C" {', "#endif", ""]

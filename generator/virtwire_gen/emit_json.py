@@ -15,9 +15,10 @@ dependencies.
 
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
-from .emit_c import BANNER, Access, DeclCode, ModuleEmitter, addr, cond, indent
+from .emit_c import (BANNER, Access, DeclCode, ModuleEmitter, addr, cond, guard_name, indent,
+                     initializer)
 from .ir import Decl, Enum, Struct, TypeRef, Typedef, Union
 from .resolve import Model
 
@@ -143,13 +144,33 @@ class JsonEmitter:
         self.base = base
         self.src = src_name
         self.imports = import_bases
-        # The codec emitter's order (dependencies first) and its name checks.
+        # The codec emitter's order: dependencies first.
         self.types = [t.node for t in ModuleEmitter(model, base, src_name, import_bases).types]
         self.code = JsonCode(model)
 
+    @staticmethod
+    def file_names(base: str) -> List[str]:
+        """The files this emitter writes for the module base."""
+        return [f"{base}_json.h", f"{base}_json.c"]
+
+    @staticmethod
+    def declared_names(model: Model, base: str) -> List[Tuple[str, str]]:
+        """The file-scope C names the header and source define, each with
+        what it is."""
+        out = []
+        for t in model.spec.types():
+            for suffix in ("_to_json", "_from_json"):
+                out.append((t.name + suffix, f"function {t.name}{suffix}"))
+        out.append((base + "_json", f"JSON converter table {base}_json"))
+        return out
+
+    def outputs(self) -> List[Tuple[str, str]]:
+        """(file name, text) of each file."""
+        h, c = self.file_names(self.base)
+        return [(h, self.header()), (c, self.source())]
+
     def header(self) -> str:
-        guard = ("VIRTWIRE_GEN_" + "".join(c if c.isalnum() else "_" for c in self.base.upper())
-                 + "_JSON_H")
+        guard = guard_name(self.base + "_json")
         out = [BANNER.format(src=self.src).rstrip("\n"), f"#ifndef {guard}", f"#define {guard}", "",
                '#include "virtwire_json.h"', f'#include "{self.base}.h"']
         out += [f'#include "{b}_json.h"' for b in self.imports]
@@ -167,7 +188,7 @@ class JsonEmitter:
     # -- per construct ------------------------------------------------------
     def enum(self, e: Enum) -> List[str]:
         n = e.name
-        rows = [f"{{ {c_string(m.name)}, {m.resolved} }}," for m in e.members]
+        rows = [f"{{ .name = {c_string(m.name)}, .value = {m.resolved} }}," for m in e.members]
         count = f"sizeof(vw_{n}_members) / sizeof(vw_{n}_members[0])"
         return ([f"static const vwj_enum_member vw_{n}_members[] = {{"] + indent(rows) + ["};", ""]
                 + [f"json_t *{n}_to_json(const {n} *v)", "{",
@@ -285,11 +306,15 @@ class JsonEmitter:
         names = sorted(local)
         if names:
             out.append(f"static const virtwire_json_type {self.base}_json_types[] = {{")
-            out += indent([f"{{ &{n}_desc, vw_{n}_tj, vw_{n}_fj }}," for n in names])
+            for n in names:
+                out += indent(initializer([[f".type = &{n}_desc", f".to_json = vw_{n}_tj",
+                                            f".from_json = vw_{n}_fj"]]))
             out += ["};", ""]
         out.append(f"const virtwire_json_module {self.base}_json = {{")
-        out += indent([f"&{self.base},", f"{self.base}_json_types," if names else "NULL,",
-                       f"{len(names)},"])
+        members = [f".protocol = &{self.base},"]
+        if names:
+            members += [f".types = {self.base}_json_types,", f".ntypes = {len(names)},"]
+        out += indent(members)
         out += ["};", ""]
         return "\n".join(out)
 

@@ -20,9 +20,9 @@ remote_send_<event>() sends a typed event.  Everything is static inline.
 
 from __future__ import annotations
 
-from typing import List
+from typing import List, Tuple
 
-from .emit_c import C_KEYWORDS, indent
+from .emit_c import C_KEYWORDS, indent, origin
 from .emit_client import wrapper_header
 from .resolve import Model
 
@@ -32,6 +32,28 @@ class ServerEmitter:
         self.m = model
         self.base = base
         self.src = src_name
+
+    @staticmethod
+    def file_names(base: str) -> List[str]:
+        """The files this emitter writes for the module base."""
+        return [f"{base}_server.h"]
+
+    @staticmethod
+    def declared_names(model: Model, base: str) -> List[Tuple[str, str]]:
+        """The file-scope C names the header defines, each with what it is."""
+        out = []
+        for p in model.programs:
+            for suffix in ("_server_handlers", "_server_binding", "_server_bind"):
+                out.append((p.name + suffix, f"server table {p.name}{suffix}"))
+            for pr in p.procs:
+                for kind in ("serve", "send"):
+                    name = f"{p.name}_{kind}_{pr.short.lower()}"
+                    out.append((name, f"server function {name}"))
+        return out
+
+    def outputs(self) -> List[Tuple[str, str]]:
+        """(file name, text) of each file."""
+        return [(self.file_names(self.base)[0], self.header())]
 
     def proc_const(self, pr) -> str:
         return pr.name if pr.name in self.m.consts else str(pr.number)
@@ -94,7 +116,7 @@ class ServerEmitter:
     def events(self, n: str, events) -> List[str]:
         out = []
         for pr in events:
-            out += [f"/* {pr.name} = {pr.number} */",
+            out += [f"/* {pr.name} = {pr.number} ({origin(pr.loc)}) */",
                     f"static inline int {n}_send_{pr.short.lower()}(virtwire_server_client *c, "
                     f"const {pr.msg} *msg)",
                     "{",

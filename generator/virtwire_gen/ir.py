@@ -32,13 +32,40 @@ class Loc:
 
 @dataclass
 class Comment:
-    text: str  # including the /* */ markers
+    text: str  # including the /* */ markers (or the // of a line comment)
     loc: Loc
     end_line: int
 
     @property
     def is_doc(self) -> bool:
         return self.text.startswith("/**")
+
+    def text_lines(self) -> List[str]:
+        """The comment's text without its markers, line by line: leading
+        blanks and a leading '*' (the comment's margin) go, the indentation
+        after the margin stays; empty first and last lines are dropped."""
+        if self.text.startswith("//"):
+            return [self.text[2:].strip()]
+        body = self.text[2:-2]
+        while body.startswith("*"):
+            body = body[1:]
+        lines = []
+        for i, ln in enumerate(body.split("\n")):
+            ln = ln.rstrip()
+            if i > 0:
+                ln = ln.lstrip()
+                if ln.startswith("*"):
+                    ln = ln[1:]
+                if ln.startswith(" "):
+                    ln = ln[1:]
+            else:
+                ln = ln.strip()
+            lines.append(ln)
+        while lines and not lines[0].strip():
+            lines.pop(0)
+        while lines and not lines[-1].strip():
+            lines.pop()
+        return lines
 
     def body_lines(self) -> List[str]:
         """The comment's lines without markers and leading '*'."""
@@ -94,6 +121,10 @@ class Decl:
     loc: Loc
     size: Optional[Value] = None  # [N] or <N>; None for <>
     tags: List[str] = field(default_factory=list)  # trailing comment words
+    # Comments on the lines before it (struct members and union arms) and
+    # after it on its own line.
+    comments: List[Comment] = field(default_factory=list, compare=False)
+    trailing: List[Comment] = field(default_factory=list, compare=False)
 
     @property
     def is_void(self) -> bool:
@@ -111,7 +142,8 @@ class Const:
     name: str
     value: Value
     loc: Loc
-    doc: Optional[str] = None
+    comments: List[Comment] = field(default_factory=list, compare=False)  # its doc comment
+    trailing: List[Comment] = field(default_factory=list, compare=False)
 
 
 @dataclass
@@ -122,6 +154,8 @@ class EnumMember:
     resolved: int = 0
     annotations: Dict[str, List[str]] = field(default_factory=dict)
     tags: List[str] = field(default_factory=list)
+    comments: List[Comment] = field(default_factory=list, compare=False)  # those before it
+    trailing: List[Comment] = field(default_factory=list, compare=False)
 
 
 @dataclass
@@ -130,6 +164,8 @@ class Enum:
     members: List[EnumMember]
     loc: Loc
     tags: List[str] = field(default_factory=list)
+    comments: List[Comment] = field(default_factory=list, compare=False)  # its doc comment
+    trailing: List[Comment] = field(default_factory=list, compare=False)  # after its '{'
 
 
 @dataclass
@@ -138,6 +174,8 @@ class Struct:
     fields: List[Decl]
     loc: Loc
     tags: List[str] = field(default_factory=list)
+    comments: List[Comment] = field(default_factory=list, compare=False)  # its doc comment
+    trailing: List[Comment] = field(default_factory=list, compare=False)  # after its '{'
 
 
 @dataclass
@@ -154,6 +192,8 @@ class Union:
     default: Optional[UnionArm]
     loc: Loc
     tags: List[str] = field(default_factory=list)
+    comments: List[Comment] = field(default_factory=list, compare=False)  # its doc comment
+    trailing: List[Comment] = field(default_factory=list, compare=False)  # after its '{'
 
 
 @dataclass
@@ -162,6 +202,7 @@ class Typedef:
     decl: Decl
     loc: Loc
     tags: List[str] = field(default_factory=list)
+    comments: List[Comment] = field(default_factory=list, compare=False)  # its doc comment
 
 
 @dataclass
@@ -171,6 +212,7 @@ class Procedure:
     ret: TypeRef
     args: List[TypeRef]
     loc: Loc
+    comments: List[Comment] = field(default_factory=list, compare=False)
 
 
 @dataclass
@@ -187,6 +229,7 @@ class Program:
     number: Value
     versions: List[Version]
     loc: Loc
+    comments: List[Comment] = field(default_factory=list, compare=False)
 
 
 @dataclass
@@ -228,6 +271,7 @@ class ProcInfo:
     annotations: Dict[str, List[str]] = field(default_factory=dict)
     tags: List[str] = field(default_factory=list)
     overrides: Dict[str, str] = field(default_factory=dict)
+    comments: List[Comment] = field(default_factory=list, compare=False)  # its doc comment
 
 
 @dataclass
@@ -239,3 +283,5 @@ class ProgramInfo:
     version_name: Optional[str]
     procs: List[ProcInfo]
     loc: Loc
+    comments: List[Comment] = field(default_factory=list, compare=False)
+    from_enum: bool = False  # libvirt's convention: a procedure enum, not a program block

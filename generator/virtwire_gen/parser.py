@@ -84,15 +84,40 @@ class Parser:
             self.error(f"expected {what}")
         return self.next()
 
-    def trailing(self, prev: Token) -> List[str]:
-        """Words of the comments that follow prev on the same line."""
-        words: List[str] = []
+    def trailing(self, prev: Token) -> List[Comment]:
+        """The comments that follow prev on the same line (they belong to
+        what prev ends, not to what comes next)."""
+        out: List[Comment] = []
         for c in self.tok.comments:
             if c.loc.line == prev.end_line and id(c) not in self._consumed:
                 self._consumed.add(id(c))
-                for ln in c.body_lines():
-                    words.extend(ln.split())
-        return words
+                out.append(c)
+        return out
+
+    @staticmethod
+    def words(comments: List[Comment]) -> List[str]:
+        """The words of comments (libvirt's trailing tags)."""
+        return [w for c in comments for ln in c.body_lines() for w in ln.split()]
+
+    def before(self) -> List[Comment]:
+        """The comments between the previous token and this one that no
+        previous construct took as trailing: inside a body, those of the
+        member, arm or procedure that starts here."""
+        return [c for c in self.tok.comments if id(c) not in self._consumed]
+
+    def doc_comments(self) -> List[Comment]:
+        """The doc comment of the definition that starts here: the comments
+        right before it, with no blank line between them or after the last
+        (a file's licence and section banners stand apart)."""
+        prev_end = self.tokens[self.pos - 1].end_line if self.pos > 0 else 0
+        run: List[Comment] = []
+        line = self.tok.loc.line
+        for c in reversed(self.before()):
+            if c.loc.line <= prev_end or c.end_line < line - 1:
+                break
+            run.insert(0, c)
+            line = c.loc.line
+        return run
 
     def doc(self, tok: Token) -> Optional[Comment]:
         """The last doc comment before tok that was not a trailing comment."""
@@ -125,29 +150,31 @@ class Parser:
 
     def definition(self):
         t = self.tok
+        doc = self.doc_comments()
         if self.accept("const"):
             name = self.ident("constant name")
             self.expect("=")
             val = self.value()
             end = self.expect(";")
-            self.trailing(end)
-            self.defs.append(Const(name.text, val, name.loc))
+            self.defs.append(Const(name.text, val, name.loc, doc, self.trailing(end)))
         elif self.accept("typedef"):
             decl = self.declaration(outer=None)
             if decl.is_void:
                 raise XdrError(decl.loc, "typedef of void")
             end = self.expect(";")
-            decl.tags = self.trailing(end)
+            decl.trailing = self.trailing(end)
+            decl.tags = self.words(decl.trailing)
             if self._self_alias(decl):
                 return  # rpcgen's 'typedef struct X X;': X already names the type
-            self.defs.append(Typedef(decl.name, decl, decl.loc, decl.tags))
+            self.defs.append(Typedef(decl.name, decl, decl.loc, decl.tags, doc))
         elif self.at("enum") or self.at("struct") or self.at("union"):
             kw = self.next().text
             name = self.ident(f"{kw} name")
             self.type_body(kw, name.text, name.loc)
+            self.defs[-1].comments = doc
             self.expect(";")
         elif self.accept("program"):
-            self.program(t)
+            self.program(t, doc)
         elif t.kind == "punct" and t.text == "-":
             self.error("expected a definition")
         else:
@@ -172,36 +199,41 @@ class Parser:
 
     def enum_body(self, name: str, loc: Loc) -> Enum:
         brace = self.expect("{")
-        tags = self.trailing(brace)
+        brace_comments = self.trailing(brace)
         members: List[EnumMember] = []
         while True:
+            before = self.before()
             mt = self.ident("enum member name")
             doc = self.doc(mt)
             val = None
             if self.accept("="):
                 val = self.value()
-            m = EnumMember(mt.text, val, mt.loc, annotations=parse_annotations(doc))
+            m = EnumMember(mt.text, val, mt.loc, annotations=parse_annotations(doc),
+                           comments=before)
             members.append(m)
             last = self.tokens[self.pos - 1]
             if self.at(","):
                 last = self.next()
-                m.tags = self.trailing(last)
-                continue
-            m.tags = self.trailing(last)
-            break
+            m.trailing = self.trailing(last)
+            m.tags = self.words(m.trailing)
+            if last.text != ",":
+                break
         self.expect("}", "',' or '}'")
-        return Enum(name, members, loc, tags)
+        return Enum(name, members, loc, self.words(brace_comments), trailing=brace_comments)
 
     def struct_body(self, name: str, loc: Loc) -> Struct:
         brace = self.expect("{")
-        tags = self.trailing(brace)
+        brace_comments = self.trailing(brace)
         fields: List[Decl] = []
         while not self.at("}"):
+            before = self.before()
             d = self.declaration(outer=name)
             if d.is_void:
                 raise XdrError(d.loc, "void is not allowed as a struct member")
             end = self.expect(";")
-            d.tags = self.trailing(end)
+            d.comments = before
+            d.trailing = self.trailing(end)
+            d.tags = self.words(d.trailing)
             fields.append(d)
         if not fields:
             self.error(f"struct {name} has no members")
@@ -210,7 +242,7 @@ class Parser:
         for i, f in enumerate(fields):
             if f.name in names[:i]:
                 raise XdrError(f.loc, f"duplicate member '{f.name}' in struct {name}")
-        return Struct(name, fields, loc, tags)
+        return Struct(name, fields, loc, self.words(brace_comments), trailing=brace_comments)
 
     def union_body(self, name: str, loc: Loc) -> Union:
         self.expect("switch")
@@ -220,18 +252,21 @@ class Parser:
             raise XdrError(disc.loc, "union discriminant must be a plain int, unsigned int, bool or enum")
         self.expect(")")
         brace = self.expect("{")
-        tags = self.trailing(brace)
+        brace_comments = self.trailing(brace)
         arms: List[UnionArm] = []
         default = None
         while not self.at("}"):
             dt = self.tok
+            before = self.before()
             if self.accept("default"):
                 if default is not None:
                     raise XdrError(dt.loc, f"second default arm in union {name}")
                 self.expect(":")
                 d = self.declaration(outer=name)
                 end = self.expect(";")
-                d.tags = self.trailing(end)
+                d.comments = before
+                d.trailing = self.trailing(end)
+                d.tags = self.words(d.trailing)
                 default = UnionArm([], d)
                 continue
             if not self.at("case"):
@@ -242,12 +277,15 @@ class Parser:
                 self.expect(":")
             d = self.declaration(outer=name)
             end = self.expect(";")
-            d.tags = self.trailing(end)
+            d.comments = before
+            d.trailing = self.trailing(end)
+            d.tags = self.words(d.trailing)
             arms.append(UnionArm(cases, d))
         if not arms and default is None:
             self.error(f"union {name} has no arms")
         self.expect("}")
-        return Union(name, disc, arms, default, loc, tags)
+        return Union(name, disc, arms, default, loc, self.words(brace_comments),
+                     trailing=brace_comments)
 
     # -- declarations -------------------------------------------------------
     def type_specifier(self, outer: Optional[str], declname_hint: str = "") -> TypeRef:
@@ -330,7 +368,7 @@ class Parser:
         return Decl(ty, name.text, "scalar", name.loc)
 
     # -- programs -----------------------------------------------------------
-    def program(self, kw: Token):
+    def program(self, kw: Token, doc: List[Comment]):
         name = self.ident("program name")
         self.expect("{")
         versions = []
@@ -355,10 +393,11 @@ class Parser:
         num = self.value()
         end = self.expect(";")
         self.trailing(end)
-        self.defs.append(Program(name.text, num, versions, kw.loc))
+        self.defs.append(Program(name.text, num, versions, kw.loc, doc))
 
     def procedure(self) -> Procedure:
         t = self.tok
+        before = self.before()
         ret = self.proc_type()
         name = self.ident("procedure name")
         self.expect("(")
@@ -373,7 +412,7 @@ class Parser:
             args = []
         elif any(a.kind == "void" for a in args):
             raise XdrError(t.loc, "void must be the only argument")
-        return Procedure(name.text, num, ret, args, name.loc)
+        return Procedure(name.text, num, ret, args, name.loc, before)
 
     def proc_type(self) -> TypeRef:
         t = self.tok

@@ -401,11 +401,13 @@ class Model:
                                            "not supported")
                 args = self._proc_type(pr.args[0]) if pr.args else None
                 procs.append(ProcInfo(pr.name, pr.name, self.value(pr.number), args,
-                                      self._proc_type(pr.ret), None, pr.loc))
+                                      self._proc_type(pr.ret), None, pr.loc,
+                                      comments=list(pr.comments)))
             procs.sort(key=lambda p: p.number)
             self._check_unique(procs)
             out.append(ProgramInfo(f"{prog.name}_{ver.name}" if len(prog.versions) > 1 else prog.name,
-                                   num, self.value(ver.number), prog.name, ver.name, procs, prog.loc))
+                                   num, self.value(ver.number), prog.name, ver.name, procs, prog.loc,
+                                   list(prog.comments)))
         return out
 
     def _proc_type(self, t: TypeRef) -> Optional[str]:
@@ -462,8 +464,9 @@ class Model:
             short = m.name[len(prefix):]
             a, r, g = (c if c in self.types else None for c in candidates(short))
             procs.append(ProcInfo(m.name, short, m.resolved, a, r, g, m.loc,
-                                  dict(m.annotations), list(m.tags)))
+                                  dict(m.annotations), list(m.tags),
+                                  comments=list(m.comments)))
         procs.sort(key=lambda p: p.number)
         self._check_unique(procs)
         return ProgramInfo(short_name, self.consts[pname], self.consts[vname], pname, vname,
-                           procs, e.loc)
+                           procs, e.loc, list(e.comments), from_enum=True)

@@ -13,6 +13,7 @@
 
 #include "admin_protocol.h"
 #include "harness.h"
+#include "libvirt_protocols.h"
 #include "lock_protocol.h"
 #include "log_protocol.h"
 #include "lxc_monitor_protocol.h"
@@ -443,12 +444,10 @@ static void test_find_name(void)
  * unknown names give NULL. */
 static void test_find_type(void)
 {
-    static const virtwire_protocol *const protos[] = {
-        &virnetprotocol, &virkeepaliveprotocol, &remote_protocol, &qemu_protocol, &lxc_protocol,
-        &admin_protocol, &lock_protocol, &log_protocol, &lxc_monitor_protocol,
-    };
-    for (size_t i = 0; i < sizeof(protos) / sizeof(protos[0]); i++) {
-        const virtwire_protocol *pr = protos[i];
+    CHECK_UINT(virtwire_libvirt_nprotocols, 9);
+    for (size_t i = 0; i < virtwire_libvirt_nprotocols; i++) {
+        const virtwire_protocol *pr = virtwire_libvirt_protocols[i];
+        CHECK(pr != NULL);
         vwt_context("protocol %s", pr->name);
         CHECK(pr->ntypes > 0 || pr == &virkeepaliveprotocol);
         for (size_t k = 0; k < pr->ntypes; k++) {

@@ -11,6 +11,9 @@ usage: gen_harness.py fill XDIR OUTDIR
                       random valid value (see vw_fill.h), built against
                       virtwire's generated header; a table {name, fill,
                       &T_desc} of all of them; and the coverage sites;
+  fill_modules.c      vw_fill_modules[]: each module's table, in the order
+                      of the generator's module table (the JSON test pairs
+                      it with virtwire_libvirt_json_modules[]);
   modules.c           the list of modules that differential.c walks.
 
 "oracle": for each module whose rpcgen header (rpcgen -h) is in RPCGEN_DIR,
@@ -321,6 +324,17 @@ def modules_source(bases) -> str:
     return "\n".join(out)
 
 
+def fill_modules_source(bases) -> str:
+    out = [BANNER.format(src="the nine libvirt .x files").rstrip("\n"), '#include "vw_fill.h"', ""]
+    for b in bases:
+        out += [f"extern const vw_fill_entry fill_{b}_table[];",
+                f"extern const size_t fill_{b}_count;"]
+    out += ["", "const vw_fill_module vw_fill_modules[] = {"]
+    out += indent([f'{{ "{b}", fill_{b}_table, &fill_{b}_count }},' for b in bases])
+    out += ["};", f"const size_t vw_fill_module_count = {len(bases)};", ""]
+    return "\n".join(out)
+
+
 def write(path: str, text: str):
     tmp = path + ".tmp"
     with open(tmp, "w", encoding="utf-8", newline="\n") as f:
@@ -332,19 +346,20 @@ def generate_fill(xdir: str, outdir: str):
     consts = read_constants(DEFAULT_CONSTANTS)
     overrides = read_overrides(DEFAULT_OVERRIDES)
     os.makedirs(outdir, exist_ok=True)
-    for base, imports in MODULES:
+    for base, imports, _ in MODULES:
         spec = parse_file(os.path.join(xdir, base + ".x"))
         specs = [parse_file(os.path.join(xdir, i + ".x")) for i in imports]
         model = Model(spec, specs, consts, overrides)
         types = ordered(model)
         write(os.path.join(outdir, f"fill_{base}.h"), fill_header(base, imports, types))
         write(os.path.join(outdir, f"fill_{base}.c"), fill_source(base, model, types))
-    write(os.path.join(outdir, "modules.c"), modules_source([b for b, _ in MODULES]))
+    write(os.path.join(outdir, "fill_modules.c"), fill_modules_source([m.name for m in MODULES]))
+    write(os.path.join(outdir, "modules.c"), modules_source([m.name for m in MODULES]))
 
 
 def generate_oracle(rpcdir: str, outdir: str):
     os.makedirs(outdir, exist_ok=True)
-    for base, _ in MODULES:
+    for base in (m.name for m in MODULES):
         names = rpcgen_types(os.path.join(rpcdir, base + ".h"))
         write(os.path.join(outdir, f"oracle_{base}.c"), oracle_source(base, names))
 

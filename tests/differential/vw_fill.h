@@ -103,4 +103,16 @@ typedef struct vw_coverage {
     size_t n;
 } vw_coverage;
 
+/** The fill table of one module (gen_harness.py's fill_modules.c). */
+typedef struct vw_fill_module {
+    const char *name; /* the module, e.g. "remote_protocol" */
+    const vw_fill_entry *table;
+    const size_t *count;
+} vw_fill_module;
+
+/** Every module's fill table, in the order of the generator's module table
+ *  (that of virtwire_libvirt_protocols[]). */
+extern const vw_fill_module vw_fill_modules[];
+extern const size_t vw_fill_module_count;
+
 #endif /* VW_FILL_H */

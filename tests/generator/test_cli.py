@@ -266,6 +266,31 @@ ERROR_CASES = [
      "    X_PROC_A = 1\n"
      "};\n",
      7, 5, "unknown @generate value 'sometimes'"),
+    # names of every emitter are checked against each other, whichever
+    # files are written: here the codecs, against the JSON conversion's
+    # names, the typed client calls' and the server handlers'
+    ("collision_with_json_name",
+     "struct a { int x; };\n"
+     "struct a_to_json { int y; };\n",
+     1, 1, "generated name 'a_to_json' (function a_to_json) collides with type a_to_json"),
+    ("collision_with_client_name",
+     "const X_PROGRAM = 1;\n"
+     "const X_PROTOCOL_VERSION = 1;\n"
+     "struct x_call_ping { int y; };\n"
+     "enum x_procedure {\n"
+     "    X_PROC_PING = 1\n"
+     "};\n",
+     1, 1, "generated name 'x_call_ping' (client function x_call_ping) collides with "
+           "type x_call_ping"),
+    ("collision_with_server_name",
+     "const X_PROGRAM = 1;\n"
+     "const X_PROTOCOL_VERSION = 1;\n"
+     "struct x_serve_ping { int y; };\n"
+     "enum x_procedure {\n"
+     "    X_PROC_PING = 1\n"
+     "};\n",
+     1, 1, "generated name 'x_serve_ping' (server function x_serve_ping) collides with "
+           "type x_serve_ping"),
 ]
 
 
@@ -473,6 +498,137 @@ class CommandLineTests(GeneratorTestCase):
                 "#define PASSTHROUGH_LAST (PASSTHROUGH_MARKER + 1)\n")
         self.assertIn(want, header)
         self.assertNotIn("%#define", header)
+
+
+# Comments of every kind, where the generated code must carry them: a
+# licence and a banner that stand apart (blank lines) and stay behind, doc
+# comments of constants, types and procedures, trailing comments, and
+# comment text that would end or nest a C comment or form a trigraph.
+COMMENTS_X = """\
+/* licence-like text
+ * that stays behind */
+
+/*----- a banner, also behind -----*/
+
+/* The largest list.
+ *   (indented as written)
+ */
+const CM_LIST_MAX = 16;
+const CM_NEXT = 17; /* right after: one group with CM_LIST_MAX */
+
+// a line comment holding */ and /* and ??/ too
+const CM_PROGRAM = 0x7e570002;
+const CM_PROTOCOL_VERSION = 1;
+
+/** A thing: its name and its parts. */
+struct cm_thing { /* insert@1 */
+    /* the name, before it */
+    string name<CM_LIST_MAX>;
+    int parts<CM_LIST_MAX>; // up to CM_LIST_MAX */
+};
+
+union cm_choice switch (int kind) {
+/* an arm's own comment */
+case 1:
+    int one; /* the one */
+default:
+    void;
+};
+
+enum cm_procedure {
+    /**
+     * @generate: both
+     * @acl: thing:read
+     */
+    CM_PROC_GET = 1, /* autogen autogen */
+    /* the second */
+    CM_PROC_PUT = 2
+};
+
+struct cm_get_ret {
+    int n;
+};
+"""
+
+
+class CommentTests(GeneratorTestCase):
+    def test_comments_and_origins(self):
+        """The .x comments come beside what they document, made safe for
+        C, and every type, constant group and procedure names its line."""
+        self.write("cm.x", COMMENTS_X)
+        r = run_generator(["cm.x", "--out-dir", "out"], self.tmp)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(os.path.join(self.tmp, "out", "cm.h"), encoding="utf-8") as f:
+            header = f.read()
+        with open(os.path.join(self.tmp, "out", "cm.c"), encoding="utf-8") as f:
+            source = f.read()
+        with open(os.path.join(self.tmp, "out", "cm_client.h"), encoding="utf-8") as f:
+            client = f.read()
+        self.assertNotIn("licence", header)
+        self.assertNotIn("banner", header)
+        self.assertIn("/* Constants */\n\n"
+                      "/* The largest list.\n"
+                      " *   (indented as written)\n"
+                      " */\n"
+                      "/* cm.x:9 */\n"
+                      "#define CM_LIST_MAX 16\n"
+                      "#define CM_NEXT 17 /* right after: one group with CM_LIST_MAX */\n\n"
+                      "/* a line comment holding * / and / * and ? ?/ too */\n"
+                      "/* cm.x:13 */\n"
+                      "#define CM_PROGRAM 2119630850\n"
+                      "#define CM_PROTOCOL_VERSION 1\n", header)
+        self.assertIn("/* A thing: its name and its parts. */\n"
+                      "/* cm.x:17 */\n"
+                      "struct cm_thing { /* insert@1 */\n"
+                      "    /* the name, before it */\n"
+                      "    char *name;\n"
+                      "    struct { unsigned int parts_len; int *parts_val; } parts;"
+                      " /* up to CM_LIST_MAX * / */\n"
+                      "};\n", header)
+        self.assertIn("/* cm.x:23 */\n"
+                      "struct cm_choice {\n"
+                      "    int kind;\n"
+                      "    union {\n"
+                      "        /* an arm's own comment */\n"
+                      "        int one; /* the one */\n"
+                      "    } cm_choice_u;\n"
+                      "};\n", header)
+        self.assertIn("/* cm.x:31 */\n"
+                      "enum cm_procedure {\n"
+                      "    /* @generate: both\n"
+                      "     * @acl: thing:read\n"
+                      "     */\n"
+                      "    CM_PROC_GET = 1, /* autogen autogen */\n"
+                      "    /* the second */\n"
+                      "    CM_PROC_PUT = 2\n"
+                      "};\n", header)
+        self.assertIn("/* cm.x:31 */\nextern const virtwire_program cm_program;\n", header)
+        # the procedure table: designated initializers without the zero and
+        # NULL members, each row after its origin
+        self.assertIn("/* Program cm (cm.x:31): its procedures, by number. */\n"
+                      "static const virtwire_proc cm_procs[] = {\n"
+                      "    /* cm.x:36 */\n"
+                      "    { .number = CM_PROC_GET, .name = \"CM_PROC_GET\",\n"
+                      "      .ret = &cm_get_ret_desc,\n"
+                      "      .generate = VIRTWIRE_GENERATE_BOTH,\n"
+                      "      .readstream = -1, .writestream = -1, .acl = cm_acl_1 },\n"
+                      "    /* cm.x:38 */\n"
+                      "    { .number = CM_PROC_PUT, .name = \"CM_PROC_PUT\",\n"
+                      "      .readstream = -1, .writestream = -1 },\n"
+                      "};\n", source)
+        self.assertIn("/* struct cm_thing, cm.x:17 */\n", source)
+        self.assertIn("/* CM_PROC_GET = 1 (cm.x:36) */\n", client)
+        self.write("use.c", '#include "cm.h"\n#include "cm_client.h"\n#include "cm_server.h"\n'
+                            "int use(void);\n"
+                            "int use(void) { return (int)sizeof(cm_thing); }\n")
+        for src in ("use.c", os.path.join("out", "cm.c")):
+            cc = subprocess.run([CC] + CFLAGS + ["-Wcomment", "-Wtrigraphs",
+                                                 "-I", os.path.join(REPO, "runtime"),
+                                                 "-I", os.path.join(REPO, "generated"),
+                                                 "-I", "out", "-c", src, "-o", "x.o"],
+                                cwd=self.tmp, capture_output=True, text=True, timeout=60)
+            self.assertEqual(cc.returncode, 0, cc.stderr)
+            self.assertEqual(cc.stderr, "")
 
 
 if __name__ == "__main__":

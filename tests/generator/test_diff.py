@@ -2,11 +2,12 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """virtwire-gen diff.
 
-Hand-written pairs: diff/old/NAME.x and diff/new/NAME.x cover the rules one
-construct at a time; diff/expected/NAME.txt is the exact text output (after
-an SPDX line), from `virtwire-gen diff --overrides overrides.tsv
-old/NAME.x new/NAME.x` run in diff/, and the exit status is checked per
-case. The same two directories compared whole (diff/expected/
+Hand-written pairs: diff/old/NAME.x and diff/new/NAME.x cover the rules of
+the compatibility table (generator/virtwire_gen/compat.py) one construct at
+a time, each rule deciding at least one of their changes;
+diff/expected/NAME.txt is the exact text output (after an SPDX line), from
+`virtwire-gen diff --overrides overrides.tsv old/NAME.x new/NAME.x` run in
+diff/, and the exit status is checked per case. The same two directories compared whole (diff/expected/
 directories.txt) cover directory mode, with a file only in OLD and one only
 in NEW.
 
@@ -38,11 +39,6 @@ CASES = {
     "typedefs": 1, "usedby": 1, "same": 0, "compatible": 0,
 }
 
-LIBVIRT_MODULES = [
-    "admin_protocol", "lock_protocol", "log_protocol", "lxc_monitor_protocol",
-    "lxc_protocol", "qemu_protocol", "remote_protocol", "virkeepaliveprotocol",
-    "virnetprotocol",
-]
 
 
 def run(args, cwd=CASES_DIR):
@@ -52,6 +48,12 @@ def run(args, cwd=CASES_DIR):
 
 sys.path.insert(0, os.path.join(REPO, "generator"))
 from virtwire_gen.cli import main as generator_main  # noqa: E402
+from virtwire_gen.compat import COMPAT, RULES  # noqa: E402
+from virtwire_gen.diff import Loader, diff_files  # noqa: E402
+from virtwire_gen.libvirt import module_names  # noqa: E402
+
+# Sorted by name, as directory mode reports the files.
+LIBVIRT_MODULES = sorted(module_names())
 
 
 def run_here(args, cwd=CASES_DIR):
@@ -99,6 +101,18 @@ class HandWrittenCases(unittest.TestCase):
                 self.assertEqual(r.stderr, "")
                 self.assertEqual(r.returncode, status, r.stdout)
                 self.assertEqual(r.stdout, expected(case + ".txt"))
+
+    def test_every_rule_is_covered(self):
+        """Each rule of the compatibility table decides at least one change
+        of the hand-written cases."""
+        loader = Loader(None, os.path.join(CASES_DIR, "overrides.tsv"))
+        pairs = [(case, os.path.join(CASES_DIR, "old", case + ".x"),
+                  os.path.join(CASES_DIR, "new", case + ".x"), [], []) for case in CASES]
+        fired = set()
+        for fd in diff_files(pairs, loader):
+            fired |= fd.rules
+        self.assertEqual(sorted(set(RULES) - fired), [])
+        self.assertEqual(sorted(fired - set(RULES)), [])
 
     def test_every_case_is_listed(self):
         names = sorted(f[:-2] for f in os.listdir(os.path.join(CASES_DIR, "new"))
@@ -269,8 +283,15 @@ class Options(unittest.TestCase):
         r = run(["diff", "--help"])
         self.assertEqual(r.returncode, 0, r.stderr)
         for word in ("--json", "--constants", "--overrides", "--import", "wire-INCOMPATIBLE",
-                     "Exit status", "enum value removed or renumbered", "bound lowered"):
+                     "Exit status", "enum value removed", "enum value renumbered",
+                     "bound lowered"):
             self.assertIn(word, r.stdout)
+        # every rule of the table, under its verdict
+        rules = " ".join(r.stdout.split("Rules:", 1)[1].split())
+        compatible, incompatible = rules.split("wire-INCOMPATIBLE:", 1)
+        for rule in RULES.values():
+            where = compatible if rule.level == COMPAT else incompatible
+            self.assertIn(" ".join(rule.summary.split()), where)
         r = run(["--help"])
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("diff [options] OLD NEW", r.stdout)

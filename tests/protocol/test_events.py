@@ -179,7 +179,7 @@ def models(version):
              for p, path, _ in lib.manifest_files()[version]}
     ext = read_constants(os.path.join(lib.PROTOCOL, "constants.tsv"))
     out = {}
-    for name, imports in MODULES:
+    for name, imports, _ in MODULES:
         model = Model(parse_file(paths[name]), [parse_file(paths[i]) for i in imports], ext)
         for prog in model.programs:
             out[prog.name] = (model, prog)

@@ -14,6 +14,7 @@ paths).
 
 import os
 import re
+import sys
 
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(TESTS_DIR))
@@ -23,18 +24,12 @@ CONSTANTS = os.path.join(PROTOCOL, "constants.tsv")
 OVERRIDES = os.path.join(PROTOCOL, "overrides.tsv")
 FETCH = os.path.join(PROTOCOL, "fetch-libvirt")
 
-# The nine .x files that make up libvirt's RPC protocols.
-XFILES = (
-    "src/rpc/virnetprotocol.x",
-    "src/rpc/virkeepaliveprotocol.x",
-    "src/remote/remote_protocol.x",
-    "src/remote/qemu_protocol.x",
-    "src/remote/lxc_protocol.x",
-    "src/admin/admin_protocol.x",
-    "src/locking/lock_protocol.x",
-    "src/logging/log_protocol.x",
-    "src/lxc/lxc_monitor_protocol.x",
-)
+# The nine .x files that make up libvirt's RPC protocols, at their places in
+# libvirt's source tree: from the generator's module table.
+sys.path.insert(0, os.path.join(REPO, "generator"))
+from virtwire_gen.libvirt import MODULES  # noqa: E402
+
+XFILES = tuple(m.source for m in MODULES)
 
 
 class SetupError(Exception):

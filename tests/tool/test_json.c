@@ -18,25 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "admin_protocol_json.h"
-#include "lock_protocol_json.h"
-#include "log_protocol_json.h"
-#include "lxc_monitor_protocol_json.h"
-#include "lxc_protocol_json.h"
-#include "qemu_protocol_json.h"
+#include "libvirt_protocols_json.h"
 #include "remote_protocol_json.h"
-#include "virkeepaliveprotocol_json.h"
-#include "virnetprotocol_json.h"
-
-#include "fill_admin_protocol.h"
-#include "fill_lock_protocol.h"
-#include "fill_log_protocol.h"
-#include "fill_lxc_monitor_protocol.h"
-#include "fill_lxc_protocol.h"
-#include "fill_qemu_protocol.h"
-#include "fill_remote_protocol.h"
-#include "fill_virkeepaliveprotocol.h"
-#include "fill_virnetprotocol.h"
+#include "vw_fill.h"
 
 #include "json_tlib.h"
 
@@ -45,24 +29,6 @@
 /* Wire bytes per value: full values of the largest types are cut to this
  * (vw_fill.h), which keeps the test fast. */
 #define BUDGET ((size_t)16 << 10)
-
-static const struct {
-    const vw_fill_entry *fill;
-    const size_t *nfill;
-    const virtwire_json_module *json;
-} modules[] = {
-    { fill_virnetprotocol_table, &fill_virnetprotocol_count, &virnetprotocol_json },
-    { fill_virkeepaliveprotocol_table, &fill_virkeepaliveprotocol_count,
-      &virkeepaliveprotocol_json },
-    { fill_remote_protocol_table, &fill_remote_protocol_count, &remote_protocol_json },
-    { fill_qemu_protocol_table, &fill_qemu_protocol_count, &qemu_protocol_json },
-    { fill_lxc_protocol_table, &fill_lxc_protocol_count, &lxc_protocol_json },
-    { fill_admin_protocol_table, &fill_admin_protocol_count, &admin_protocol_json },
-    { fill_lock_protocol_table, &fill_lock_protocol_count, &lock_protocol_json },
-    { fill_log_protocol_table, &fill_log_protocol_count, &log_protocol_json },
-    { fill_lxc_monitor_protocol_table, &fill_lxc_monitor_protocol_count,
-      &lxc_monitor_protocol_json },
-};
 
 static unsigned char *encode(const virtwire_type *t, const void *v, size_t *n)
 {
@@ -135,13 +101,19 @@ static void roundtrip(const vw_fill_entry *e, const virtwire_json_type *jt, unsi
 static void all_types(void)
 {
     size_t types = 0, values = 0;
-    for (size_t m = 0; m < sizeof(modules) / sizeof(modules[0]); m++) {
-        CHECK(modules[m].json->ntypes == *modules[m].nfill,
-              "%s: %zu converters for %zu types", modules[m].json->protocol->name,
-              modules[m].json->ntypes, *modules[m].nfill);
-        for (size_t i = 0; i < *modules[m].nfill; i++) {
-            const vw_fill_entry *e = &modules[m].fill[i];
-            const virtwire_json_type *jt = virtwire_json_find(modules[m].json, e->desc);
+    /* Both lists follow the generator's module table. */
+    CHECK(vw_fill_module_count == virtwire_libvirt_njson_modules, "%zu fill tables, %zu modules",
+          vw_fill_module_count, virtwire_libvirt_njson_modules);
+    for (size_t m = 0; m < virtwire_libvirt_njson_modules && m < vw_fill_module_count; m++) {
+        const virtwire_json_module *json = virtwire_libvirt_json_modules[m];
+        const vw_fill_module *fill = &vw_fill_modules[m];
+        CHECK(strcmp(json->protocol->name, fill->name) == 0, "module %zu: %s, fill table of %s",
+              m, json->protocol->name, fill->name);
+        CHECK(json->ntypes == *fill->count, "%s: %zu converters for %zu types",
+              json->protocol->name, json->ntypes, *fill->count);
+        for (size_t i = 0; i < *fill->count; i++) {
+            const vw_fill_entry *e = &fill->table[i];
+            const virtwire_json_type *jt = virtwire_json_find(json, e->desc);
             CHECK(jt, "%s: no JSON converter", e->name);
             if (!jt)
                 continue;

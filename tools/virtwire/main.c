@@ -15,15 +15,8 @@
 
 #include "tool.h"
 
-#include "admin_protocol_json.h"
-#include "lock_protocol_json.h"
-#include "log_protocol_json.h"
-#include "lxc_monitor_protocol_json.h"
-#include "lxc_protocol_json.h"
-#include "qemu_protocol_json.h"
-#include "remote_protocol_json.h"
-#include "virkeepaliveprotocol_json.h"
-#include "virnetprotocol_json.h"
+#include "libvirt_protocols_json.h"
+#include "remote_protocol.h"
 
 #ifndef VIRTWIRE_TOOL_VERSION
 #define VIRTWIRE_TOOL_VERSION "0"
@@ -77,12 +70,9 @@ int vt_error(int code, const char *fmt, ...)
 /* Modules and programs                                                     */
 /* ------------------------------------------------------------------------ */
 
-static const virtwire_json_module *const modules[] = {
-    &virnetprotocol_json,   &virkeepaliveprotocol_json, &remote_protocol_json,
-    &qemu_protocol_json,    &lxc_protocol_json,         &admin_protocol_json,
-    &lock_protocol_json,    &log_protocol_json,         &lxc_monitor_protocol_json,
-};
-#define NMODULES (sizeof(modules) / sizeof(modules[0]))
+/* virtwire_libvirt_json_modules[] (libvirt_protocols_json.h, generated with
+ * the converters) holds the converters of libvirt's nine modules, and through
+ * them their protocols. */
 
 /* Short names of the programs whose table names are long. */
 static const struct {
@@ -98,17 +88,17 @@ static const struct {
 size_t vt_program_count(void)
 {
     size_t n = 0;
-    for (size_t i = 0; i < NMODULES; i++)
-        n += modules[i]->protocol->nprograms;
+    for (size_t i = 0; i < virtwire_libvirt_njson_modules; i++)
+        n += virtwire_libvirt_json_modules[i]->protocol->nprograms;
     return n;
 }
 
 const virtwire_program *vt_program(size_t i)
 {
-    for (size_t m = 0; m < NMODULES; m++) {
-        if (i < modules[m]->protocol->nprograms)
-            return modules[m]->protocol->programs[i];
-        i -= modules[m]->protocol->nprograms;
+    for (size_t m = 0; m < virtwire_libvirt_njson_modules; m++) {
+        if (i < virtwire_libvirt_json_modules[m]->protocol->nprograms)
+            return virtwire_libvirt_json_modules[m]->protocol->programs[i];
+        i -= virtwire_libvirt_json_modules[m]->protocol->nprograms;
     }
     return NULL;
 }
@@ -207,8 +197,8 @@ const virtwire_proc *vt_resolve(const char *spec, const virtwire_program **prog)
 
 const virtwire_json_type *vt_json_type(const virtwire_type *t)
 {
-    for (size_t i = 0; i < NMODULES; i++) {
-        const virtwire_json_type *j = virtwire_json_find(modules[i], t);
+    for (size_t i = 0; i < virtwire_libvirt_njson_modules; i++) {
+        const virtwire_json_type *j = virtwire_json_find(virtwire_libvirt_json_modules[i], t);
         if (j)
             return j;
     }
