@@ -25,6 +25,9 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
+# -I for each layer of the runtime (runtime/LAYER/).
+RUNTIME_INCLUDES = [a for d in sorted(glob.glob(os.path.join(REPO, "runtime", "*", "")))
+                    for a in ("-I", d)]
 GENERATOR = os.path.join(REPO, "generator", "virtwire-gen")
 CC = os.environ.get("VIRTWIRE_CC", "cc")
 CFLAGS = ["-std=c11", "-Wall", "-Wextra", "-Wshadow", "-Wstrict-prototypes",
@@ -406,9 +409,7 @@ class ErrorTests(GeneratorTestCase):
         self.write("use.c", '#include "ev_client.h"\n'
                             "int use(void);\n"
                             "int use(void) { return (int)sizeof(ev_event_registration); }\n")
-        runtime = [a for d in sorted(glob.glob(os.path.join(REPO, "runtime", "*", "")))
-                   for a in ("-I", d)]
-        cc = subprocess.run([CC] + CFLAGS + runtime + [
+        cc = subprocess.run([CC] + CFLAGS + RUNTIME_INCLUDES + [
                                              "-I", os.path.join(REPO, "generated"), "-I", "out",
                                              "-c", "use.c", "-o", "use.o"],
                             cwd=self.tmp, capture_output=True, text=True, timeout=60)
@@ -622,8 +623,7 @@ class CommentTests(GeneratorTestCase):
                             "int use(void);\n"
                             "int use(void) { return (int)sizeof(cm_thing); }\n")
         for src in ("use.c", os.path.join("out", "cm.c")):
-            cc = subprocess.run([CC] + CFLAGS + ["-Wcomment", "-Wtrigraphs",
-                                                 "-I", os.path.join(REPO, "runtime"),
+            cc = subprocess.run([CC] + CFLAGS + RUNTIME_INCLUDES + ["-Wcomment", "-Wtrigraphs",
                                                  "-I", os.path.join(REPO, "generated"),
                                                  "-I", "out", "-c", src, "-o", "x.o"],
                                 cwd=self.tmp, capture_output=True, text=True, timeout=60)
