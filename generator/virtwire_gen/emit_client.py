@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""Typed client calls: <base>_client.h, over runtime/virtwire_client.h.
+"""Typed client calls: <base>_client.h, over runtime/client/virtwire_client.h.
 
 For every procedure of every program that carries data, a synchronous and an
 asynchronous call whose argument and result types are the procedure's own:

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""Typed server dispatch: <base>_server.h, over runtime/virtwire_server.h.
+"""Typed server dispatch: <base>_server.h, over runtime/server/virtwire_server.h.
 
 Per program, a table of typed handlers, one member per procedure that is
 called (events are sent, not called):
