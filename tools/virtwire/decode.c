@@ -25,9 +25,12 @@
 #include "tool.h"
 
 #include "virnetprotocol_json.h"
+#include "virtwire_facts.h"
+#include "virtwire_xdr.h"
 
-#define FRAME_MIN 28u
-#define FRAME_MAX 33554436u
+/* Frame bounds, as the transport checks them (virtwire_facts.h). */
+#define FRAME_MIN VIRTWIRE_FRAME_MIN
+#define FRAME_MAX VIRTWIRE_FRAME_MAX
 
 typedef struct decoder {
     long frames;   /* frames printed */
@@ -42,11 +45,6 @@ typedef struct origin {
     double time;
     const char *src, *dst;
 } origin;
-
-static uint32_t be32(const unsigned char *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 static uint16_t be16(const unsigned char *p)
 {
@@ -92,10 +90,10 @@ static json_t *status_json(const void *v)
 /* One whole frame (length word included) as a JSON line on stdout. */
 static void print_frame(decoder *d, const unsigned char *f, size_t len, const origin *from)
 {
-    uint32_t prog = be32(f + 4), vers = be32(f + 8);
-    int32_t proc = (int32_t)be32(f + 12), type = (int32_t)be32(f + 16);
-    uint32_t serial = be32(f + 20);
-    int32_t status = (int32_t)be32(f + 24);
+    uint32_t prog = virtwire_load_u32(f + 4), vers = virtwire_load_u32(f + 8);
+    int32_t proc = (int32_t)virtwire_load_u32(f + 12), type = (int32_t)virtwire_load_u32(f + 16);
+    uint32_t serial = virtwire_load_u32(f + 20);
+    int32_t status = (int32_t)virtwire_load_u32(f + 24);
     const virtwire_program *p = vt_program_by_number(prog, vers);
     const virtwire_proc *pr = p ? virtwire_program_find(p, proc) : NULL;
 
@@ -128,7 +126,7 @@ static void print_frame(decoder *d, const unsigned char *f, size_t len, const or
             vt_print(stdout, o);
             return;
         }
-        json_object_set_new(o, "nfds", json_integer(be32(pl)));
+        json_object_set_new(o, "nfds", json_integer(virtwire_load_u32(pl)));
         pl += 4;
         n -= 4;
     }
@@ -212,7 +210,7 @@ static long frames_in(decoder *d, const unsigned char *buf, size_t len, const or
 {
     size_t off = 0;
     while (len - off >= 4) {
-        uint32_t n = be32(buf + off);
+        uint32_t n = virtwire_load_u32(buf + off);
         if (n < FRAME_MIN || n > FRAME_MAX) {
             print_error(d, from, "bad length word %u at stream offset %zu: not a libvirt frame",
                         n, off);
@@ -361,7 +359,7 @@ static void tcp(decoder *d, flows *fs, long pkt, double ts, int family, const un
     uint16_t sp = be16(t), dp = be16(t + 2);
     if (d->port && sp != d->port && dp != d->port)
         return;
-    uint32_t seq = be32(t + 4);
+    uint32_t seq = virtwire_load_u32(t + 4);
     unsigned flags = t[13];
     size_t alen = family == AF_INET ? 4 : 16;
     unsigned char key[40] = { 0 };
@@ -720,7 +718,7 @@ int vt_cmd_decode(int argc, char **argv)
     if (magic == 0xa1b2c3d4u || magic == 0xd4c3b2a1u || magic == 0xa1b23c4du ||
         magic == 0x4d3cb2a1u)
         status = pcap_classic(&d, b, n);
-    else if (n >= 12 && be32(b) == 0x0a0d0d0au)
+    else if (n >= 12 && virtwire_load_u32(b) == 0x0a0d0d0au)
         status = pcapng(&d, b, n);
     else if (d.port)
         status = vt_error(VT_USAGE, "--port needs a pcap or pcapng capture");

@@ -395,7 +395,7 @@ int vwj_get_double(const json_t *j, double *v, virtwire_json_ctx *ctx)
 
 int vwj_get_float(const json_t *j, float *v, virtwire_json_ctx *ctx)
 {
-    double d;
+    double d = 0;
     VWJ_TRY(vwj_get_double(j, &d, ctx));
     *v = (float)d;
     return 0;
