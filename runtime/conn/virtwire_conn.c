@@ -14,7 +14,6 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -38,8 +37,9 @@ typedef struct queued_fd {
 } queued_fd;
 
 struct virtwire_conn {
-    int fd;
-    int is_unix;
+    virtwire_channel *ch;
+    int fds_ok;  /* the channel carries fds */
+    int ready;   /* the channel's handshake is done */
     virtwire_transport *t;
     /* The caller's callbacks and opaque, called through the trampolines. */
     virtwire_transport_callbacks user;
@@ -94,7 +94,7 @@ static int64_t deadline_after(int timeout_ms)
     return timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
 }
 
-/* Maps a failed socket call's errno to our code, keeping errno. */
+/* Maps a failed system call's errno to our code, keeping errno. */
 static int sock_error(virtwire_conn *c, int err)
 {
     c->saved_errno = err;
@@ -102,15 +102,13 @@ static int sock_error(virtwire_conn *c, int err)
     return (err == EPIPE || err == ECONNRESET) ? VIRTWIRE_ECLOSED : VIRTWIRE_EIO;
 }
 
-static int set_nonblock_cloexec(int fd)
+/* A channel operation failed with rc: keeps the errno of a failed system
+ * call (VIRTWIRE_EIO, or VIRTWIRE_ECLOSED from EPIPE or ECONNRESET). */
+static int channel_error(virtwire_conn *c, int rc)
 {
-    int fl = fcntl(fd, F_GETFL);
-    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
-        return -1;
-    int fdfl = fcntl(fd, F_GETFD);
-    if (fdfl < 0 || fcntl(fd, F_SETFD, fdfl | FD_CLOEXEC) < 0)
-        return -1;
-    return 0;
+    if (rc == VIRTWIRE_EIO || rc == VIRTWIRE_ECLOSED)
+        c->saved_errno = errno;
+    return rc;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -118,55 +116,19 @@ static int set_nonblock_cloexec(int fd)
 /* ------------------------------------------------------------------------ */
 
 /* One fd with its dummy byte, as libvirt sends it.  Returns 1 when sent,
- * 0 when the socket is full, or a negative code. */
+ * 0 when the channel is full, or a negative code. */
 static int send_one_fd(virtwire_conn *c, int fd)
 {
-    char dummy = 0;
-    struct iovec iov = { &dummy, 1 };
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } ctl;
-    memset(&ctl, 0, sizeof(ctl));
-    struct msghdr mh = { 0 };
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    mh.msg_control = ctl.buf;
-    mh.msg_controllen = sizeof(ctl.buf);
-    struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-    for (;;) {
-        ssize_t n = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
-        if (n == 1)
-            return 1;
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return 0;
-        return sock_error(c, n < 0 ? errno : EIO);
-    }
+    int rc = virtwire_channel_send_fd(c->ch, fd);
+    return rc < 0 ? channel_error(c, rc) : rc;
 }
 
 /* Writes iov without blocking.  Returns the bytes written (maybe 0) or a
  * negative code. */
 static ssize_t send_iov(virtwire_conn *c, const struct iovec *iov, size_t niov)
 {
-    struct msghdr mh = { 0 };
-    mh.msg_iov = (struct iovec *)iov;
-    mh.msg_iovlen = niov;
-    for (;;) {
-        ssize_t n = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
-        if (n >= 0)
-            return n;
-        if (errno == EINTR)
-            continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK)
-            return 0;
-        return sock_error(c, errno);
-    }
+    ssize_t n = virtwire_channel_writev(c->ch, iov, niov);
+    return n < 0 ? channel_error(c, (int)n) : n;
 }
 
 static int queue_bytes(virtwire_conn *c, const void *p, size_t n)
@@ -244,6 +206,8 @@ static int write_queue(virtwire_conn *c)
 {
     if (c->werr)
         return c->werr;
+    if (!c->ready)
+        return 0; /* frames wait for the channel's handshake */
     for (;;) {
         if (c->fdq_len && c->fdq[c->fdq_head].pos == c->written) {
             int rc = send_one_fd(c, c->fdq[c->fdq_head].fd);
@@ -304,7 +268,7 @@ static int conn_on_send(virtwire_transport *t, const struct iovec *iov, size_t n
 {
     virtwire_conn *c = opaque;
     (void)t;
-    if (nfds && !c->is_unix)
+    if (nfds && !c->fds_ok)
         return VIRTWIRE_EINVAL;
     if (atomic_load(&c->shut))
         return VIRTWIRE_ECLOSED;
@@ -320,7 +284,7 @@ static int conn_on_send(virtwire_transport *t, const struct iovec *iov, size_t n
 
     size_t sent = 0;
     size_t fds_sent = 0;
-    if (c->qlen == 0 && c->fdq_len == 0 && !c->corked) {
+    if (c->qlen == 0 && c->fdq_len == 0 && !c->corked && c->ready) {
         ssize_t w = total ? send_iov(c, iov, niov) : 0;
         if (w < 0)
             return write_failed(c, (int)w);
@@ -354,16 +318,15 @@ static int conn_on_send(virtwire_transport *t, const struct iovec *iov, size_t n
 /* ------------------------------------------------------------------------ */
 
 /*
- * Reads once into the empty read buffer: everything the socket has, up to
- * READ_BUF_SIZE.  On a unix socket the read is a recvmsg() with room for
- * one fd (MSG_CMSG_CLOEXEC): Linux ends a read of a stream socket right
- * after the bytes that carry fds, so an fd that comes is the one of the
- * read's last byte, the dummy byte libvirt sends with each fd; it waits in
- * c->rfd until the transport asks for it.  Sets c->drained when the
- * socket is found empty.  A short read is not taken as empty: reading on
- * until EAGAIN or end of file keeps process() right for edge-triggered
- * event loops that do not report hang-ups apart.  Returns the bytes read, 0 when the socket
- * is empty, or a negative code.
+ * Reads once into the empty read buffer: everything the channel has, up
+ * to READ_BUF_SIZE.  On a channel that carries fds an fd comes with the
+ * read that ends with the byte that carried it (see virtwire_channel.h):
+ * the dummy byte libvirt sends with each fd; it waits in c->rfd until the
+ * transport asks for it.  Sets c->drained when the channel is found empty.
+ * A short read is not taken as empty: reading on until the channel has
+ * nothing or ends keeps process() right for edge-triggered event loops
+ * that do not report hang-ups apart.  Returns the bytes read, 0 when the
+ * channel is empty, or a negative code.
  */
 static ssize_t read_some(virtwire_conn *c)
 {
@@ -373,53 +336,19 @@ static ssize_t read_some(virtwire_conn *c)
         close(c->rfd);
         c->rfd = -1;
     }
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } ctl;
-    struct iovec iov = { c->rbuf, READ_BUF_SIZE };
-    for (;;) {
-        struct msghdr mh = { 0 };
-        mh.msg_iov = &iov;
-        mh.msg_iovlen = 1;
-        if (c->is_unix) {
-            mh.msg_control = ctl.buf;
-            mh.msg_controllen = sizeof(ctl.buf);
-        }
-        ssize_t n = recvmsg(c->fd, &mh, MSG_CMSG_CLOEXEC);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                c->drained = 1;
-                return 0;
-            }
-            return sock_error(c, errno);
-        }
-        if (n == 0)
-            return VIRTWIRE_ECLOSED; /* also in the middle of a frame */
-        for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); c->is_unix && cm;
-             cm = CMSG_NXTHDR(&mh, cm)) {
-            if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
-                cm->cmsg_len < CMSG_LEN(sizeof(int)))
-                continue;
-            /* One fd per message, as libvirt sends them: the first is
-             * kept, the others closed (the kernel closed any that did not
-             * fit the buffer, which has room for more than one). */
-            size_t nfds = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-            for (size_t i = 0; i < nfds; i++) {
-                int fd;
-                memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
-                if (c->rfd < 0)
-                    c->rfd = fd;
-                else
-                    close(fd);
-            }
-        }
-        c->rstart = 0;
-        c->rend = (size_t)n;
-        return n;
+    int fd = -1;
+    ssize_t n = virtwire_channel_read(c->ch, c->rbuf, READ_BUF_SIZE, &fd);
+    if (fd >= 0)
+        c->rfd = fd;
+    if (n < 0)
+        return channel_error(c, (int)n); /* VIRTWIRE_ECLOSED: also mid-frame */
+    if (n == 0) {
+        c->drained = 1;
+        return 0;
     }
+    c->rstart = 0;
+    c->rend = (size_t)n;
+    return n;
 }
 
 /* Feeds rbuf[rstart .. rend) to the transport until it is used up or the
@@ -446,8 +375,8 @@ static int feed_bytes(virtwire_conn *c)
  * negative code. */
 static int feed_fd(virtwire_conn *c)
 {
-    if (!c->is_unix)
-        return VIRTWIRE_EFD_MISSING; /* fds never pass over TCP */
+    if (!c->fds_ok)
+        return VIRTWIRE_EFD_MISSING; /* fds pass over local unix sockets only */
     if (c->rstart == c->rend) {
         if (c->drained)
             return 1;
@@ -519,6 +448,15 @@ int virtwire_conn_process(virtwire_conn *c, short revents)
         c->saved_errno = errno = EBADF;
         return c->rerr = VIRTWIRE_EIO;
     }
+    if (!c->ready) {
+        /* The channel's own handshake (TLS) comes before any frame. */
+        int rc = virtwire_channel_handshake(c->ch);
+        if (rc < 0)
+            return c->rerr = channel_error(c, rc);
+        if (rc > 0)
+            return 0;
+        c->ready = 1; /* and the peer's first frames may be here already */
+    }
     int saved = 0;
     write_queue(c);
     /* A failed write still lets us read what the peer sent before; so does
@@ -551,10 +489,12 @@ short virtwire_conn_events(const virtwire_conn *c)
 {
     if (!c || c->rerr || atomic_load(&c->shut))
         return 0;
+    if (!c->ready) /* the channel says which way its handshake goes */
+        return virtwire_channel_events(c->ch, POLLIN);
     short ev = c->paused ? 0 : POLLIN;
     if (!c->werr && (c->qlen || c->fdq_len))
         ev |= POLLOUT;
-    return ev;
+    return ev ? virtwire_channel_events(c->ch, ev) : 0;
 }
 
 /* Polls the socket for ev until deadline, retrying EINTR.  Returns the
@@ -562,7 +502,7 @@ short virtwire_conn_events(const virtwire_conn *c)
 static int wait_for(virtwire_conn *c, short ev, int64_t deadline)
 {
     for (;;) {
-        struct pollfd p = { c->fd, ev, 0 };
+        struct pollfd p = { c->ch->fd, ev, 0 };
         int n = poll(&p, 1, time_left(deadline));
         if (n >= 0)
             return n ? p.revents : 0;
@@ -656,8 +596,8 @@ void virtwire_conn_shutdown(virtwire_conn *c)
     if (!c)
         return;
     atomic_store(&c->shut, 1);
-    /* Wakes a poll() on the socket in any thread (POLLIN | POLLHUP). */
-    shutdown(c->fd, SHUT_RDWR);
+    /* Wakes a poll() on the channel in any thread (POLLIN | POLLHUP). */
+    virtwire_channel_shutdown(c->ch);
 }
 
 virtwire_transport *virtwire_conn_transport(virtwire_conn *c)
@@ -667,12 +607,37 @@ virtwire_transport *virtwire_conn_transport(virtwire_conn *c)
 
 int virtwire_conn_fd(const virtwire_conn *c)
 {
-    return c ? c->fd : -1;
+    return c ? c->ch->fd : -1;
 }
 
 int virtwire_conn_is_unix(const virtwire_conn *c)
 {
-    return c ? c->is_unix : 0;
+    return c ? c->fds_ok : 0;
+}
+
+virtwire_channel *virtwire_conn_channel(virtwire_conn *c)
+{
+    return c ? c->ch : NULL;
+}
+
+int virtwire_conn_handshake(virtwire_conn *c, int timeout_ms)
+{
+    if (!c)
+        return VIRTWIRE_EINVAL;
+    int64_t deadline = deadline_after(timeout_ms);
+    while (!c->ready) {
+        if (atomic_load(&c->shut))
+            return VIRTWIRE_ECLOSED;
+        int rc = virtwire_conn_process(c, 0);
+        if (rc < 0 || c->ready)
+            return rc;
+        int revents = wait_for(c, virtwire_conn_events(c), deadline);
+        if (revents < 0)
+            return c->rerr = revents;
+        if (revents == 0)
+            return VIRTWIRE_ETIMEDOUT;
+    }
+    return 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -706,8 +671,7 @@ void virtwire_conn_free(virtwire_conn *c)
         return;
     drop_output(c);
     virtwire_transport_free(c->t);
-    if (c->fd >= 0)
-        close(c->fd);
+    virtwire_channel_free(c->ch);
     if (c->rfd >= 0)
         close(c->rfd);
     free(c->q);
@@ -716,37 +680,26 @@ void virtwire_conn_free(virtwire_conn *c)
     free(c);
 }
 
-int virtwire_conn_adopt(int fd, int is_unix, virtwire_transport_role role,
-                        const virtwire_transport_callbacks *cbs, void *opaque,
-                        virtwire_conn **out)
+int virtwire_conn_adopt_channel(virtwire_channel *ch, virtwire_transport_role role,
+                                const virtwire_transport_callbacks *cbs, void *opaque,
+                                virtwire_conn **out)
 {
     virtwire_transport_callbacks user = { .size = sizeof user };
     if (out)
         *out = NULL;
-    if (fd < 0 || !out || (role != VIRTWIRE_TRANSPORT_CLIENT && role != VIRTWIRE_TRANSPORT_SERVER) ||
+    if (!ch || !out || (role != VIRTWIRE_TRANSPORT_CLIENT && role != VIRTWIRE_TRANSPORT_SERVER) ||
         (cbs && vw_sized_copy(&user, sizeof user, cbs) < 0)) {
-        if (fd >= 0)
-            close(fd);
+        virtwire_channel_free(ch);
         return VIRTWIRE_EINVAL;
-    }
-    if (set_nonblock_cloexec(fd) < 0) {
-        int err = errno;
-        close(fd);
-        errno = err;
-        return VIRTWIRE_EIO;
-    }
-    if (!is_unix) {
-        int one = 1;
-        /* Small calls must not wait for Nagle; harmless if not TCP. */
-        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     }
     virtwire_conn *c = calloc(1, sizeof(*c));
     if (!c) {
-        close(fd);
+        virtwire_channel_free(ch);
         return VIRTWIRE_ENOMEM;
     }
-    c->fd = fd;
-    c->is_unix = is_unix ? 1 : 0;
+    c->ch = ch;
+    c->fds_ok = virtwire_channel_can_pass_fds(ch);
+    c->ready = !ch->ops->handshake;
     c->rfd = -1;
     atomic_init(&c->shut, 0);
     c->user = user;
@@ -766,6 +719,25 @@ int virtwire_conn_adopt(int fd, int is_unix, virtwire_transport_role role,
     }
     *out = c;
     return 0;
+}
+
+int virtwire_conn_adopt(int fd, int is_unix, virtwire_transport_role role,
+                        const virtwire_transport_callbacks *cbs, void *opaque,
+                        virtwire_conn **out)
+{
+    if (out)
+        *out = NULL;
+    if (fd < 0 || !out || (role != VIRTWIRE_TRANSPORT_CLIENT && role != VIRTWIRE_TRANSPORT_SERVER) ||
+        (cbs && !vw_sized_claim(cbs))) {
+        if (fd >= 0)
+            close(fd);
+        return VIRTWIRE_EINVAL;
+    }
+    virtwire_channel *ch;
+    int rc = virtwire_channel_socket_new(fd, is_unix, &ch);
+    if (rc < 0)
+        return rc;
+    return virtwire_conn_adopt_channel(ch, role, cbs, opaque, out);
 }
 
 /* Waits for a non-blocking connect() in progress.  Returns 0 or -1 with

@@ -2,13 +2,17 @@
 /**
  * @file
  * virtwire connections: a sans-I/O transport (virtwire_transport.h) bound
- * to a non-blocking socket, unix or TCP.
+ * to a non-blocking channel (virtwire_channel.h): a unix or TCP socket, an
+ * ssh child process, a TLS session, or any channel of the caller's.
  *
- * The connection owns the socket and the transport.  It provides the
- * transport's on_send: each frame is written at once when the socket takes
- * it, and whatever it does not take is queued (copied) and written later by
- * virtwire_conn_process() or virtwire_conn_flush().  Received bytes and fds
- * are fed to the transport, whose callbacks fire inside process().
+ * The connection owns the channel and the transport.  It provides the
+ * transport's on_send: each frame is written at once when the channel
+ * takes it, and whatever it does not take is queued (copied) and written
+ * later by virtwire_conn_process() or virtwire_conn_flush().  Received
+ * bytes and fds are fed to the transport, whose callbacks fire inside
+ * process().  A channel with a handshake of its own (TLS) goes through it
+ * first, inside process() or virtwire_conn_handshake(); frames sent
+ * meanwhile wait in the queue.
  *
  * Driving a connection from any event loop:
  *
@@ -20,7 +24,8 @@
  *
  * or, blocking, virtwire_conn_run_once(c, timeout_ms).
  *
- * File descriptors (unix sockets only) go exactly as with libvirt: all the
+ * File descriptors (channels that carry them: unix sockets only) go
+ * exactly as with libvirt: all the
  * bytes of a frame first, then one sendmsg() per fd carrying one '\0' byte
  * and one SCM_RIGHTS message.  The receiving side reads as much as the
  * socket has in one recvmsg() (MSG_CMSG_CLOEXEC), frames after frames:
@@ -66,6 +71,7 @@
 
 #include <stddef.h>
 
+#include "virtwire_channel.h"
 #include "virtwire_error.h"
 #include "virtwire_transport.h"
 #include "virtwire_uri.h"
@@ -104,10 +110,18 @@ int virtwire_conn_connect_tcp(const char *host, int port, virtwire_transport_rol
 /** Adopts a connected stream socket (accepted, or one end of a
  *  socketpair): makes it non-blocking and close-on-exec.  is_unix says
  *  whether fds may pass (TCP_NODELAY is set when it is not).  Takes
- *  ownership of fd: it is closed on error too. */
+ *  ownership of fd: it is closed on error too.  The same as
+ *  virtwire_channel_socket_new() then virtwire_conn_adopt_channel(). */
 int virtwire_conn_adopt(int fd, int is_unix, virtwire_transport_role role,
                         const virtwire_transport_callbacks *cbs, void *opaque,
                         virtwire_conn **out);
+
+/** Runs the transport over a channel, which the connection takes over in
+ *  every case (freed on error too).  A channel with a handshake goes
+ *  through it before any frame (see virtwire_conn_handshake()). */
+int virtwire_conn_adopt_channel(virtwire_channel *ch, virtwire_transport_role role,
+                                const virtwire_transport_callbacks *cbs, void *opaque,
+                                virtwire_conn **out);
 
 /**
  * Connects as a libvirt URI says: the unix socket of
@@ -135,11 +149,27 @@ int virtwire_conn_connect_parsed_uri(const virtwire_uri *uri, unsigned flags,
 /** The connection's transport (owned by the connection). */
 virtwire_transport *virtwire_conn_transport(virtwire_conn *c);
 
-/** The socket, for the caller's poll(); do not read, write or close it. */
+/** The channel's fd, for the caller's poll(); do not read, write or close
+ *  it. */
 int virtwire_conn_fd(const virtwire_conn *c);
 
-/** Whether the socket is a unix socket (may carry fds). */
+/** Whether the connection carries fds: its channel is a local unix
+ *  socket (VIRTWIRE_CHANNEL_FDS). */
 int virtwire_conn_is_unix(const virtwire_conn *c);
+
+/** The connection's channel (owned by the connection). */
+virtwire_channel *virtwire_conn_channel(virtwire_conn *c);
+
+/**
+ * Blocking: takes the channel through its handshake (TLS, with libvirt's
+ * confirmation byte), waiting up to timeout_ms in all (-1: no limit).
+ * Returns 0 once the channel is ready (at once for channels without a
+ * handshake), VIRTWIRE_ETIMEDOUT, or the channel's error (sticky, as
+ * process() returns it); virtwire_channel_error_detail() may say more.
+ * A non-blocking caller gets the same from process() and events(), which
+ * drive the handshake until it is done.
+ */
+int virtwire_conn_handshake(virtwire_conn *c, int timeout_ms);
 
 /** The poll() events the connection waits for: POLLIN unless it is closed
  *  or failed (then 0), and POLLOUT while output is queued. */
