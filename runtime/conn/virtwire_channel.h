@@ -38,6 +38,7 @@
 #include <sys/uio.h>
 
 #include "virtwire_error.h"
+#include "virtwire_uri.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -155,6 +156,84 @@ const char *virtwire_channel_name(const virtwire_channel *ch);
  * NULL), VIRTWIRE_ENOMEM or VIRTWIRE_EIO (errno says why).
  */
 int virtwire_channel_socket_new(int fd, int is_unix, virtwire_channel **out);
+
+/**
+ * Connects to the unix socket at path.  On failure, errbuf (errlen bytes,
+ * may be NULL) gets libvirt's message ("Failed to connect socket to
+ * 'PATH': No such file or directory") and the code is VIRTWIRE_EINVAL
+ * (path too long) or VIRTWIRE_EIO (errno says why).
+ */
+int virtwire_channel_connect_unix(const char *path, char *errbuf, size_t errlen,
+                                  virtwire_channel **out);
+
+/**
+ * Connects over TCP to host (a name or an address) and port (1-65535),
+ * trying each address getaddrinfo() gives in turn.  A name that does not
+ * resolve gives VIRTWIRE_EIO with errno ENOENT (or the system's errno for
+ * EAI_SYSTEM); errbuf as for virtwire_channel_connect_unix().
+ */
+int virtwire_channel_connect_tcp(const char *host, int port, char *errbuf, size_t errlen,
+                                 virtwire_channel **out);
+
+/* ------------------------------------------------------------------------ */
+/* Channels to what a URI designates                                        */
+/* ------------------------------------------------------------------------ */
+
+typedef struct virtwire_channel_opener virtwire_channel_opener;
+
+/**
+ * Opens channels for a URI transport the runtime's core does not
+ * implement itself: TLS, from libvirtwire_tls (virtwire_tls_opener), or one
+ * of the caller's.
+ */
+struct virtwire_channel_opener {
+    /** sizeof(virtwire_channel_opener) as the opener was compiled. */
+    size_t size;
+    /** Opens a channel to the daemon uri designates (flags:
+     *  VIRTWIRE_URI_*); on failure, says why in errbuf (errlen bytes, may
+     *  be NULL).  The channel may still have its handshake to do. */
+    int (*open)(const virtwire_channel_opener *self, const virtwire_uri *uri, unsigned flags,
+                char *errbuf, size_t errlen, virtwire_channel **out);
+    /** For the opener's own use. */
+    void *opaque;
+};
+
+/** How to reach a daemon: virtwire_channel_open_uri()'s parameters. */
+typedef struct virtwire_connect_params {
+    /** sizeof(virtwire_connect_params) as the caller was compiled. */
+    size_t size;
+    /** VIRTWIRE_URI_READONLY, VIRTWIRE_URI_ADMIN,
+     *  VIRTWIRE_URI_DIRECT_FALLBACK (see virtwire_uri_socket_path()). */
+    unsigned int flags;
+    /** Opens +tls URIs (NULL: they fail with
+     *  VIRTWIRE_EUNSUPPORTED_TRANSPORT). */
+    const virtwire_channel_opener *tls;
+    /** When not NULL: on failure, what failed, in libvirt's words where
+     *  libvirt has some, NUL-terminated in errbuf_len bytes. */
+    char *errbuf;
+    size_t errbuf_len; /**< room in errbuf */
+} virtwire_connect_params;
+
+/**
+ * Opens a channel to the daemon a libvirt URI designates, as libvirt's
+ * remote driver reaches it:
+ *
+ *   unix   the socket of virtwire_uri_socket_path(uri, flags);
+ *   tcp    virtwire_uri_connect_host() and virtwire_uri_tcp_port();
+ *   tls    params->tls;
+ *   ssh    the ssh command, with libvirt's command line, running
+ *          virt-ssh-helper or nc on the remote host
+ *          (virtwire_channel_ssh.c);
+ *   ext    ?command=, run locally, talking on its standard input and
+ *          output;
+ *   libssh, libssh2: VIRTWIRE_EUNSUPPORTED_TRANSPORT, suggesting +ssh.
+ *
+ * The channel may still have its handshake to do (virtwire_conn_handshake()).
+ * Returns 0, or the code of what failed (the URI's, the socket's, the
+ * child's, the opener's), with params->errbuf saying what.
+ */
+int virtwire_channel_open_uri(const virtwire_uri *uri, const virtwire_connect_params *params,
+                              virtwire_channel **out);
 
 #ifdef __cplusplus
 }

@@ -12,16 +12,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <stdatomic.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -740,75 +736,17 @@ int virtwire_conn_adopt(int fd, int is_unix, virtwire_transport_role role,
     return virtwire_conn_adopt_channel(ch, role, cbs, opaque, out);
 }
 
-/* Waits for a non-blocking connect() in progress.  Returns 0 or -1 with
- * errno set. */
-static int finish_connect(int fd)
-{
-    for (;;) {
-        struct pollfd p = { fd, POLLOUT, 0 };
-        int n = poll(&p, 1, -1);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -1;
-        int err = 0;
-        socklen_t len = sizeof(err);
-        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-            return -1;
-        if (err) {
-            errno = err;
-            return -1;
-        }
-        return 0;
-    }
-}
-
 int virtwire_conn_connect_unix(const char *path, virtwire_transport_role role,
                                const virtwire_transport_callbacks *cbs, void *opaque,
                                virtwire_conn **out)
 {
     if (out)
         *out = NULL;
-    struct sockaddr_un sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sun_family = AF_UNIX;
-    if (!path || !out || !*path || strlen(path) >= sizeof(sa.sun_path))
+    if (!out)
         return VIRTWIRE_EINVAL;
-    memcpy(sa.sun_path, path, strlen(path));
-    /* Blocking connect: a unix connect completes at once or fails, and a
-     * non-blocking one would fail with EAGAIN on a full backlog. */
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return VIRTWIRE_EIO;
-    int rc;
-    do
-        rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
-    while (rc < 0 && errno == EINTR);
-    if (rc < 0 && errno != EISCONN) {
-        int err = errno;
-        close(fd);
-        errno = err;
-        return VIRTWIRE_EIO;
-    }
-    return virtwire_conn_adopt(fd, 1, role, cbs, opaque, out);
-}
-
-/* Connects a new TCP socket to one address.  Returns the fd or -1. */
-static int tcp_connect_one(const struct addrinfo *ai)
-{
-    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-                    ai->ai_protocol);
-    if (fd < 0)
-        return -1;
-    if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-        return fd;
-    /* EINTR: the connection goes on in the background, like EINPROGRESS. */
-    if ((errno == EINPROGRESS || errno == EINTR) && finish_connect(fd) == 0)
-        return fd;
-    int err = errno;
-    close(fd);
-    errno = err;
-    return -1;
+    virtwire_channel *ch;
+    int rc = virtwire_channel_connect_unix(path, NULL, 0, &ch);
+    return rc < 0 ? rc : virtwire_conn_adopt_channel(ch, role, cbs, opaque, out);
 }
 
 int virtwire_conn_connect_tcp(const char *host, int port, virtwire_transport_role role,
@@ -817,35 +755,25 @@ int virtwire_conn_connect_tcp(const char *host, int port, virtwire_transport_rol
 {
     if (out)
         *out = NULL;
-    if (!host || !out || port < 1 || port > 65535)
+    if (!out)
         return VIRTWIRE_EINVAL;
-    char service[8];
-    snprintf(service, sizeof(service), "%d", port);
-    struct addrinfo hints;
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_ADDRCONFIG | AI_NUMERICSERV;
-    struct addrinfo *res = NULL;
-    int gai = getaddrinfo(host, service, &hints, &res);
-    if (gai != 0) {
-        if (gai != EAI_SYSTEM)
-            errno = gai == EAI_MEMORY ? ENOMEM : ENOENT;
-        return VIRTWIRE_EIO;
-    }
-    int fd = -1;
-    int err = ENOENT;
-    for (const struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
-        fd = tcp_connect_one(ai);
-        if (fd < 0)
-            err = errno;
-    }
-    freeaddrinfo(res);
-    if (fd < 0) {
-        errno = err;
-        return VIRTWIRE_EIO;
-    }
-    return virtwire_conn_adopt(fd, 0, role, cbs, opaque, out);
+    virtwire_channel *ch;
+    int rc = virtwire_channel_connect_tcp(host, port, NULL, 0, &ch);
+    return rc < 0 ? rc : virtwire_conn_adopt_channel(ch, role, cbs, opaque, out);
+}
+
+int virtwire_conn_connect_with(const virtwire_uri *uri, const virtwire_connect_params *params,
+                               virtwire_transport_role role,
+                               const virtwire_transport_callbacks *cbs, void *opaque,
+                               virtwire_conn **out)
+{
+    if (out)
+        *out = NULL;
+    if (!out)
+        return VIRTWIRE_EINVAL;
+    virtwire_channel *ch;
+    int rc = virtwire_channel_open_uri(uri, params, &ch);
+    return rc < 0 ? rc : virtwire_conn_adopt_channel(ch, role, cbs, opaque, out);
 }
 
 int virtwire_conn_connect_parsed_uri(const virtwire_uri *uri, unsigned flags,
@@ -853,29 +781,8 @@ int virtwire_conn_connect_parsed_uri(const virtwire_uri *uri, unsigned flags,
                                      const virtwire_transport_callbacks *cbs, void *opaque,
                                      virtwire_conn **out)
 {
-    if (out)
-        *out = NULL;
-    if (!uri || !out)
-        return VIRTWIRE_EINVAL;
-    int rc = virtwire_uri_supported(uri);
-    if (rc < 0)
-        return rc;
-    if (uri->transport == VIRTWIRE_URI_TRANSPORT_TCP) {
-        if (flags & VIRTWIRE_URI_ADMIN)
-            return VIRTWIRE_EURI_SOCKET; /* admin sockets are local */
-        if (flags & ~(VIRTWIRE_URI_READONLY | VIRTWIRE_URI_DIRECT_FALLBACK))
-            return VIRTWIRE_EINVAL;
-        int port = virtwire_uri_tcp_port(uri);
-        if (port < 0)
-            return port;
-        return virtwire_conn_connect_tcp(virtwire_uri_connect_host(uri), port, role, cbs,
-                                         opaque, out);
-    }
-    char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-    rc = virtwire_uri_socket_path(uri, flags, path, sizeof(path));
-    if (rc < 0)
-        return rc;
-    return virtwire_conn_connect_unix(path, role, cbs, opaque, out);
+    virtwire_connect_params p = { .size = sizeof p, .flags = flags };
+    return virtwire_conn_connect_with(uri, &p, role, cbs, opaque, out);
 }
 
 int virtwire_conn_connect_uri(const char *uri, unsigned flags, virtwire_transport_role role,

@@ -124,25 +124,31 @@ int virtwire_conn_adopt_channel(virtwire_channel *ch, virtwire_transport_role ro
                                 virtwire_conn **out);
 
 /**
- * Connects as a libvirt URI says: the unix socket of
- * virtwire_uri_socket_path(uri, flags) (flags: VIRTWIRE_URI_READONLY,
- * VIRTWIRE_URI_ADMIN, VIRTWIRE_URI_DIRECT_FALLBACK), or TCP to
- * virtwire_uri_connect_host() and virtwire_uri_tcp_port() (READONLY and
- * DIRECT_FALLBACK mean nothing there; ADMIN gives VIRTWIRE_EURI_SOCKET).
- * Other transports give VIRTWIRE_EUNSUPPORTED_TRANSPORT; parse and socket
- * path errors are returned as they are.  The name to send in CONNECT_OPEN is
- * the caller's business: virtwire_uri_open_name().
+ * Connects to the daemon a libvirt URI designates, as
+ * virtwire_channel_open_uri() reaches it (unix and TCP sockets, ssh and ext
+ * child processes, TLS through params->tls), and runs the transport over
+ * the channel.  The channel may still have its handshake to do: see
+ * virtwire_conn_handshake().  Returns 0, or the code of what failed, with
+ * params->errbuf saying what.  The name to send in CONNECT_OPEN is the
+ * caller's business: virtwire_uri_open_name().
  */
-int virtwire_conn_connect_uri(const char *uri, unsigned flags, virtwire_transport_role role,
-                              const virtwire_transport_callbacks *cbs, void *opaque,
-                              virtwire_conn **out);
+int virtwire_conn_connect_with(const virtwire_uri *uri, const virtwire_connect_params *params,
+                               virtwire_transport_role role,
+                               const virtwire_transport_callbacks *cbs, void *opaque,
+                               virtwire_conn **out);
 
-/** The same with a URI already parsed (to derive the open name from the
- *  same parse). */
+/** The same with flags only (VIRTWIRE_URI_READONLY, VIRTWIRE_URI_ADMIN,
+ *  VIRTWIRE_URI_DIRECT_FALLBACK): +tls URIs then give
+ *  VIRTWIRE_EUNSUPPORTED_TRANSPORT. */
 int virtwire_conn_connect_parsed_uri(const virtwire_uri *uri, unsigned flags,
                                      virtwire_transport_role role,
                                      const virtwire_transport_callbacks *cbs, void *opaque,
                                      virtwire_conn **out);
+
+/** The same from the text of a URI. */
+int virtwire_conn_connect_uri(const char *uri, unsigned flags, virtwire_transport_role role,
+                              const virtwire_transport_callbacks *cbs, void *opaque,
+                              virtwire_conn **out);
 
 /* ------------------------------------------------------------------------ */
 
