@@ -9,6 +9,7 @@
 #define _GNU_SOURCE /* accept4 */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
 #include <stdio.h>
@@ -41,6 +42,11 @@ int virtwire_server_new(const virtwire_server_callbacks *cbs, void *opaque,
     srv->max_requests = VIRTWIRE_SERVER_MAX_CLIENT_REQUESTS_DEFAULT;
     srv->ka_interval_ms = VIRTWIRE_SERVER_KEEPALIVE_INTERVAL_MS_DEFAULT;
     srv->ka_count = VIRTWIRE_SERVER_KEEPALIVE_COUNT_DEFAULT;
+    /* libvirtd's: the remote program's authentication procedures. */
+    srv->exempt_program = VIRTWIRE_REMOTE_PROGRAM;
+    srv->exempt_version = VIRTWIRE_REMOTE_PROTOCOL_VERSION;
+    srv->exempt_first = VIRTWIRE_REMOTE_PROC_AUTH_LIST;
+    srv->exempt_last = VIRTWIRE_REMOTE_PROC_AUTH_POLKIT;
     *out = srv;
     return 0;
 }
@@ -83,6 +89,18 @@ server_program *vw_server_program_find(virtwire_server *srv, uint32_t prog, uint
         }
     }
     return NULL;
+}
+
+int virtwire_server_set_auth_exempt(virtwire_server *srv, const virtwire_program *prog,
+                                    int32_t first, int32_t last)
+{
+    if (!srv || !prog || first > last)
+        return VIRTWIRE_EINVAL;
+    srv->exempt_program = prog->program;
+    srv->exempt_version = prog->version;
+    srv->exempt_first = first;
+    srv->exempt_last = last;
+    return 0;
 }
 
 int virtwire_server_set_max_client_requests(virtwire_server *srv, unsigned int n)
@@ -142,13 +160,37 @@ int virtwire_server_set_handler(virtwire_server *srv, const virtwire_program *pr
     return 0;
 }
 
-static int listener_add(virtwire_server *srv, int fd, int is_unix, const char *path)
+/* Checks and copies a caller's listen options (NULL: the defaults). */
+static int listen_opts_in(const virtwire_server_listen_opts *user, virtwire_server_listen_opts *o)
+{
+    *o = (virtwire_server_listen_opts){ .size = sizeof *o };
+    if (user && vw_sized_copy(o, sizeof *o, user) < 0)
+        return VIRTWIRE_EINVAL;
+    if (o->nauth_types > VIRTWIRE_SERVER_AUTH_TYPES_MAX || (o->nauth_types && !o->auth_types))
+        return VIRTWIRE_EINVAL;
+    return 0;
+}
+
+/* A client of this listener must authenticate: it offers a method other
+ * than none (REMOTE_AUTH_NONE, 0), as libvirtd's auth_* settings. */
+static int needs_auth(const listener *l)
+{
+    for (size_t i = 0; i < l->nauth_types; i++)
+        if (l->auth_types[i] != 0)
+            return 1;
+    return 0;
+}
+
+/* Takes over fd (closed on failure). */
+static int listener_add(virtwire_server *srv, int fd, int is_unix, const char *path,
+                        const virtwire_server_listen_opts *o)
 {
     if (srv->nlisteners == MAX_LISTENERS) {
         close(fd);
         return VIRTWIRE_EINVAL;
     }
     listener *l = &srv->listeners[srv->nlisteners];
+    memset(l, 0, sizeof *l);
     l->path = path ? strdup(path) : NULL;
     if (path && !l->path) {
         close(fd);
@@ -156,14 +198,40 @@ static int listener_add(virtwire_server *srv, int fd, int is_unix, const char *p
     }
     l->fd = fd;
     l->is_unix = is_unix;
+    l->opts = *o;
+    l->opts.auth_types = NULL; /* the copy below is the listener's own */
+    l->nauth_types = o->nauth_types;
+    memcpy(l->auth_types, o->auth_types ? o->auth_types : l->auth_types,
+           o->nauth_types * sizeof *l->auth_types);
+    l->auth_required = needs_auth(l);
     srv->nlisteners++;
     return 0;
 }
 
+int virtwire_server_listen_fd(virtwire_server *srv, int fd, int is_unix,
+                              const virtwire_server_listen_opts *opts)
+{
+    virtwire_server_listen_opts o;
+    if (!srv || fd < 0 || listen_opts_in(opts, &o) < 0)
+        return VIRTWIRE_EINVAL;
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
+        fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+        return VIRTWIRE_EIO;
+    return listener_add(srv, fd, is_unix, NULL, &o);
+}
+
 int virtwire_server_listen_unix(virtwire_server *srv, const char *path)
 {
+    return virtwire_server_listen_unix_with(srv, path, NULL);
+}
+
+int virtwire_server_listen_unix_with(virtwire_server *srv, const char *path,
+                                     const virtwire_server_listen_opts *opts)
+{
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    if (!srv || !path || strlen(path) >= sizeof sa.sun_path)
+    virtwire_server_listen_opts o;
+    if (!srv || !path || strlen(path) >= sizeof sa.sun_path || listen_opts_in(opts, &o) < 0)
         return VIRTWIRE_EINVAL;
     strcpy(sa.sun_path, path);
     struct stat st;
@@ -178,16 +246,23 @@ int virtwire_server_listen_unix(virtwire_server *srv, const char *path)
         errno = e;
         return VIRTWIRE_EIO;
     }
-    return listener_add(srv, fd, 1, path);
+    return listener_add(srv, fd, 1, path, &o);
 }
 
 int virtwire_server_listen_tcp(virtwire_server *srv, const char *host, int port)
+{
+    return virtwire_server_listen_tcp_with(srv, host, port, NULL);
+}
+
+int virtwire_server_listen_tcp_with(virtwire_server *srv, const char *host, int port,
+                                    const virtwire_server_listen_opts *opts)
 {
     struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
                               .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
     struct addrinfo *res = NULL;
     char ps[16];
-    if (!srv || port < 0 || port > 65535)
+    virtwire_server_listen_opts o;
+    if (!srv || port < 0 || port > 65535 || listen_opts_in(opts, &o) < 0)
         return VIRTWIRE_EINVAL;
     snprintf(ps, sizeof ps, "%d", port);
     if (getaddrinfo(host ? host : "127.0.0.1", ps, &hints, &res) != 0)
@@ -215,7 +290,7 @@ int virtwire_server_listen_tcp(virtwire_server *srv, const char *host, int port)
                         NI_NUMERICSERV) == 0)
             srv->tcp_port = atoi(serv);
     }
-    return listener_add(srv, fd, 0, NULL);
+    return listener_add(srv, fd, 0, NULL, &o);
 }
 
 int virtwire_server_tcp_port(const virtwire_server *srv)
@@ -234,7 +309,7 @@ static void accept_all(virtwire_server *srv, listener *l)
         int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0)
             return; /* EAGAIN, or a client that went before we took it */
-        vw_server_client_add(srv, fd, l->is_unix);
+        vw_server_client_add(srv, fd, l);
     }
 }
 

@@ -85,6 +85,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "virnetprotocol.h"
 #include "virtwire_conn.h"
@@ -196,6 +197,66 @@ int virtwire_server_listen_unix(virtwire_server *srv, const char *path);
  *  virtwire_server_tcp_port()).  Returns 0 or VIRTWIRE_EIO. */
 int virtwire_server_listen_tcp(virtwire_server *srv, const char *host, int port);
 
+/** The most authentication types a listener offers. */
+#define VIRTWIRE_SERVER_AUTH_TYPES_MAX 20
+
+/**
+ * What a listener does with the connections it accepts (libvirtd's
+ * per-socket settings).  Set size as for virtwire_server_callbacks.
+ */
+typedef struct virtwire_server_listen_opts {
+    /** sizeof(virtwire_server_listen_opts) as the caller was compiled. */
+    size_t size;
+    /**
+     * Makes each accepted connection's channel from its socket fd, which
+     * it takes over in every case (libvirtwire_tls: a TLS session, whose
+     * handshake the loop then drives without blocking).  NULL: the socket
+     * itself (virtwire_channel_socket_new()).  Returns 0 or an error (the
+     * connection is then closed).
+     */
+    int (*make_channel)(int fd, int is_unix, void *opaque, virtwire_channel **out);
+    /** Passed to make_channel. */
+    void *channel_opaque;
+    /**
+     * The authentication types the listener's clients are offered, in
+     * order (libvirtd's auth_unix_rw, auth_tcp, auth_tls: remote_auth_type
+     * values, REMOTE_AUTH_NONE 0, SASL 1, POLKIT 2); copied.  With any
+     * type other than none, a client may call only the exempt procedures
+     * (virtwire_server_set_auth_exempt(); by default the remote program's
+     * AUTH_LIST to AUTH_POLKIT, 66 to 70) until something authenticates
+     * it (virtwire_server_client_set_authenticated(): libvirtwire_session's
+     * handlers, or the caller's own); other calls get libvirtd's answer,
+     * VIR_ERR_RPC "authentication required".  The server itself does not
+     * answer AUTH_LIST: see virtwire_server_client_auth_types().
+     */
+    const int *auth_types;
+    size_t nauth_types; /**< at most VIRTWIRE_SERVER_AUTH_TYPES_MAX */
+    /** Non-zero: the listener's clients are read-only (libvirtd's
+     *  -sock-ro socket); see virtwire_server_client_readonly(). */
+    int readonly;
+} virtwire_server_listen_opts;
+
+/** virtwire_server_listen_unix() with options (NULL: the defaults).
+ *  Returns 0, VIRTWIRE_EINVAL (path too long, options that cannot be
+ *  valid) or VIRTWIRE_EIO. */
+int virtwire_server_listen_unix_with(virtwire_server *srv, const char *path,
+                                     const virtwire_server_listen_opts *opts);
+/** virtwire_server_listen_tcp() with options (NULL: the defaults). */
+int virtwire_server_listen_tcp_with(virtwire_server *srv, const char *host, int port,
+                                    const virtwire_server_listen_opts *opts);
+/** Listens on a socket that is already listening (systemd socket
+ *  activation, or one the caller made), which the server takes over: made
+ *  non-blocking and close-on-exec, closed by virtwire_server_free(). */
+int virtwire_server_listen_fd(virtwire_server *srv, int fd, int is_unix,
+                              const virtwire_server_listen_opts *opts);
+
+/** The procedures clients of listeners that require authentication may
+ *  call before they have authenticated: first to last of prog.  Default:
+ *  libvirtd's, the remote program's 66 (AUTH_LIST) to 70 (AUTH_POLKIT).
+ *  Returns 0 or VIRTWIRE_EINVAL. */
+int virtwire_server_set_auth_exempt(virtwire_server *srv, const virtwire_program *prog,
+                                    int32_t first, int32_t last);
+
 /** The port of the last TCP listener, or -1. */
 int virtwire_server_tcp_port(const virtwire_server *srv);
 
@@ -271,6 +332,32 @@ int virtwire_server_client_start_keepalive(virtwire_server_client *c);
 
 /** Whether own keepalive PINGs to the client are on. */
 int virtwire_server_client_keepalive(const virtwire_server_client *c);
+
+/** Whether the client may call every procedure: its listener requires no
+ *  authentication, or something authenticated it. */
+int virtwire_server_client_authenticated(const virtwire_server_client *c);
+
+/** Marks the client authenticated (from the handler of an authentication
+ *  procedure, once it has succeeded). */
+void virtwire_server_client_set_authenticated(virtwire_server_client *c);
+
+/** The authentication types of the client's listener (see
+ *  virtwire_server_listen_opts.auth_types), for an AUTH_LIST handler;
+ *  *n gets their number. */
+const int *virtwire_server_client_auth_types(const virtwire_server_client *c, size_t *n);
+
+/** Whether the client came through a read-only listener. */
+int virtwire_server_client_readonly(const virtwire_server_client *c);
+
+/** The client's channel (owned by the server): its kind, its fd, and
+ *  what the channel's own library tells of it (a TLS peer's name). */
+virtwire_channel *virtwire_server_client_channel(virtwire_server_client *c);
+
+/** The credentials of the process at the other end of a unix socket
+ *  (SO_PEERCRED): 0, or VIRTWIRE_EINVAL for a client that is not on a
+ *  unix socket, or VIRTWIRE_EIO. */
+int virtwire_server_client_peer_cred(const virtwire_server_client *c, pid_t *pid, uid_t *uid,
+                                     gid_t *gid);
 
 /** Calls fn for each connected client (fn must not free anything). */
 void virtwire_server_foreach_client(virtwire_server *srv,

@@ -232,6 +232,13 @@ void virtwire_server_call_complete(virtwire_server_call *call, int rc)
     call_free(ci);
 }
 
+/* Whether proc of prog may be called before the client has authenticated. */
+static int exempt(const virtwire_server *srv, const virtwire_program *prog, int32_t proc)
+{
+    return prog->program == srv->exempt_program && prog->version == srv->exempt_version &&
+           proc >= srv->exempt_first && proc <= srv->exempt_last;
+}
+
 void vw_server_dispatch(virtwire_server_client *c, const virNetMessageHeader *hdr,
                         const unsigned char *payload, size_t len, int *fds, size_t nfds)
 {
@@ -247,6 +254,13 @@ void vw_server_dispatch(virtwire_server_client *c, const virNetMessageHeader *hd
         reply_error(c, tp, hdr->proc, hdr->serial, VIRTWIRE_VIR_ERR_RPC, msg);
         if (srv->cbs.on_unknown)
             srv->cbs.on_unknown(c, hdr->prog, hdr->proc, srv->opaque);
+        return;
+    }
+    if (!c->authenticated && !exempt(srv, sp->prog, hdr->proc)) {
+        /* libvirtd's answer (virnetserverprogram.c), after the unknown
+         * procedure check and before the arguments are decoded. */
+        reply_error(c, tp, hdr->proc, hdr->serial, VIRTWIRE_VIR_ERR_RPC,
+                    "authentication required");
         return;
     }
     call_impl *ci = calloc(1, sizeof *ci);

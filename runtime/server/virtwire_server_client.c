@@ -4,11 +4,12 @@
  * See virtwire_server.h for the API and virtwire_server_internal.h for how
  * the server's files divide the work and who owns what.
  */
-#define _POSIX_C_SOURCE 200809L /* clock_gettime */
+#define _GNU_SOURCE /* struct ucred, SO_PEERCRED */
 
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -222,6 +223,50 @@ int virtwire_server_client_keepalive(const virtwire_server_client *c)
     return c->keepalive;
 }
 
+int virtwire_server_client_authenticated(const virtwire_server_client *c)
+{
+    return c->authenticated;
+}
+
+void virtwire_server_client_set_authenticated(virtwire_server_client *c)
+{
+    c->authenticated = 1;
+}
+
+const int *virtwire_server_client_auth_types(const virtwire_server_client *c, size_t *n)
+{
+    *n = c->from->nauth_types;
+    return c->from->auth_types;
+}
+
+int virtwire_server_client_readonly(const virtwire_server_client *c)
+{
+    return c->from->opts.readonly != 0;
+}
+
+virtwire_channel *virtwire_server_client_channel(virtwire_server_client *c)
+{
+    return virtwire_conn_channel(c->conn);
+}
+
+int virtwire_server_client_peer_cred(const virtwire_server_client *c, pid_t *pid, uid_t *uid,
+                                     gid_t *gid)
+{
+    if (!c || !virtwire_conn_is_unix(c->conn))
+        return VIRTWIRE_EINVAL;
+    struct ucred cred;
+    socklen_t len = sizeof cred;
+    if (getsockopt(virtwire_conn_fd(c->conn), SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+        return VIRTWIRE_EIO;
+    if (pid)
+        *pid = cred.pid;
+    if (uid)
+        *uid = cred.uid;
+    if (gid)
+        *gid = cred.gid;
+    return 0;
+}
+
 void vw_server_client_free(virtwire_server_client *c)
 {
     virtwire_server *srv = c->srv;
@@ -266,7 +311,7 @@ static uint64_t clock_ms(void *opaque)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-void vw_server_client_add(virtwire_server *srv, int fd, int is_unix)
+void vw_server_client_add(virtwire_server *srv, int fd, const listener *l)
 {
     virtwire_server_client *c = calloc(1, sizeof *c);
     if (!c) {
@@ -274,6 +319,8 @@ void vw_server_client_add(virtwire_server *srv, int fd, int is_unix)
         return;
     }
     c->srv = srv;
+    c->from = l;
+    c->authenticated = !l->auth_required;
     c->tps = calloc(srv->nprograms ? srv->nprograms : 1, sizeof *c->tps);
     virtwire_transport_callbacks cbs = { .size = sizeof cbs, .on_error = on_error,
                                          .clock_ms = clock_ms };
@@ -282,10 +329,15 @@ void vw_server_client_add(virtwire_server *srv, int fd, int is_unix)
         free(c);
         return;
     }
-    if (virtwire_conn_adopt(fd, is_unix, VIRTWIRE_TRANSPORT_SERVER, &cbs, c, &c->conn) < 0) {
+    virtwire_channel *ch = NULL;
+    int rc = l->opts.make_channel
+                 ? l->opts.make_channel(fd, l->is_unix, l->opts.channel_opaque, &ch)
+                 : virtwire_channel_socket_new(fd, l->is_unix, &ch);
+    if (rc < 0 || !ch ||
+        virtwire_conn_adopt_channel(ch, VIRTWIRE_TRANSPORT_SERVER, &cbs, c, &c->conn) < 0) {
         free(c->tps);
         free(c);
-        return; /* adopt closed fd */
+        return; /* the fd and the channel are closed */
     }
     virtwire_transport *t = virtwire_conn_transport(c->conn);
     size_t i = 0;

@@ -122,12 +122,18 @@ struct virtwire_server_client {
     int opened; /* on_open accepted it: on_close is due */
     int paused; /* its connection's reading is paused (see stop_reading()) */
     int keepalive; /* own PINGs started */
+    int authenticated; /* calls other than the exempt ones are allowed */
+    const struct listener *from; /* the listener that accepted it */
 };
 
 typedef struct listener {
     int fd;
     int is_unix;
     char *path; /* unix: unlinked at free */
+    virtwire_server_listen_opts opts; /* auth_types: see below */
+    int auth_types[VIRTWIRE_SERVER_AUTH_TYPES_MAX];
+    size_t nauth_types;
+    int auth_required; /* an auth type other than none is offered */
 } listener;
 
 struct virtwire_server {
@@ -143,6 +149,10 @@ struct virtwire_server {
     unsigned int max_requests;
     int ka_interval_ms; /* <= 0: no own PINGs */
     unsigned int ka_count;
+    /* Procedures first..last of this program may be called before the
+     * client has authenticated (virtwire_server_set_auth_exempt()). */
+    uint32_t exempt_program, exempt_version;
+    int32_t exempt_first, exempt_last;
     volatile int stop;
 };
 
@@ -155,8 +165,9 @@ server_program *vw_server_program_find(virtwire_server *srv, uint32_t prog, uint
 
 /* virtwire_server_client.c */
 
-/* Accepts a connected socket as a new client (closes fd on failure). */
-void vw_server_client_add(virtwire_server *srv, int fd, int is_unix);
+/* Accepts a connected socket from listener l as a new client (closes fd
+ * on failure). */
+void vw_server_client_add(virtwire_server *srv, int fd, const listener *l);
 /* Frees a client (its on_close runs); for the loop only. */
 void vw_server_client_free(virtwire_server_client *c);
 /* Marks the client for reaping at the end of the round, keeping the first

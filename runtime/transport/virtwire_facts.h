@@ -57,6 +57,13 @@
 #define VIRTWIRE_VIR_ERR_RPC 39
 /** virErrorDomain VIR_FROM_RPC: the domain of those errors. */
 #define VIRTWIRE_VIR_FROM_RPC 7
+/** virErrorNumber VIR_ERR_OPERATION_DENIED: a read-only connection's
+ *  write, or a call a policy refuses. */
+#define VIRTWIRE_VIR_ERR_OPERATION_DENIED 29
+/** virErrorNumber VIR_ERR_AUTH_FAILED: an authentication that failed. */
+#define VIRTWIRE_VIR_ERR_AUTH_FAILED 45
+/** virErrorDomain VIR_FROM_REMOTE: errors of libvirt's remote driver. */
+#define VIRTWIRE_VIR_FROM_REMOTE 13
 /** virErrorLevel VIR_ERR_ERROR: the level of every error a daemon sends. */
 #define VIRTWIRE_VIR_ERR_LEVEL_ERROR 2
 
@@ -71,6 +78,11 @@
 /** REMOTE_PROC_CONNECT_SUPPORTS_FEATURE: args `{ int feature; unsigned
  *  flags; }`, ret `{ int supported; }`. */
 #define VIRTWIRE_REMOTE_PROC_CONNECT_SUPPORTS_FEATURE 60
+/** REMOTE_PROC_AUTH_LIST: the authentication methods a daemon offers. */
+#define VIRTWIRE_REMOTE_PROC_AUTH_LIST 66
+/** REMOTE_PROC_AUTH_POLKIT: the last of the procedures (66 to 70, SASL's
+ *  in between) a client may call before it has authenticated. */
+#define VIRTWIRE_REMOTE_PROC_AUTH_POLKIT 70
 /** VIR_DRV_FEATURE_PROGRAM_KEEPALIVE: a client that asks for it and hears
  *  yes is pinged by the daemon from then on. */
 #define VIRTWIRE_VIR_DRV_FEATURE_PROGRAM_KEEPALIVE 10
