@@ -28,7 +28,7 @@
  * Input:
  *   byte 0     bit 0: the daemon supports keepalive (the client then
  *              starts its own, at a 60 s interval); bit 1: AUTH_LIST
- *              answers POLKIT rather than NONE; bit 2: event handlers
+ *              answers POLKIT rather than NONE (and AUTH_POLKIT yes); bit 2: event handlers
  *              remove themselves after their first event;
  *   byte 1     the number of calls n (modulo 33);
  *   3n bytes   per call: byte 0 bits 0-1 the program (remote, qemu, lxc,
@@ -88,6 +88,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define SLICE_MS 100
 #define MAX_CALLS 32
 #define MAX_THREADS 4
+/* The handshake's calls take serials 0 to 2, and 3 with polkit. */
 #define FIRST_SERIAL 3u
 #define GRACE_MS 5
 
@@ -361,12 +362,20 @@ static void *serve_handshake(void *arg)
     store32(ret, 1);
     store32(ret + 4, (h->flags & 2) ? REMOTE_AUTH_POLKIT : REMOTE_AUTH_NONE);
     send_reply(&h->pr, REMOTE_PROC_AUTH_LIST, 0, ret, 8);
-    fuzz_check(read_call(h->pr.fd, 1) == REMOTE_PROC_CONNECT_SUPPORTS_FEATURE,
+    uint32_t serial = 1;
+    if (h->flags & 2) { /* the client asks the daemon's polkit */
+        fuzz_check(read_call(h->pr.fd, serial) == REMOTE_PROC_AUTH_POLKIT,
+                   "handshake: not AUTH_POLKIT");
+        store32(ret, 1); /* complete */
+        send_reply(&h->pr, REMOTE_PROC_AUTH_POLKIT, serial++, ret, 4);
+    }
+    fuzz_check(read_call(h->pr.fd, serial) == REMOTE_PROC_CONNECT_SUPPORTS_FEATURE,
                "handshake: not SUPPORTS_FEATURE");
     store32(ret, h->flags & 1);
-    send_reply(&h->pr, REMOTE_PROC_CONNECT_SUPPORTS_FEATURE, 1, ret, 4);
-    fuzz_check(read_call(h->pr.fd, 2) == REMOTE_PROC_CONNECT_OPEN, "handshake: not CONNECT_OPEN");
-    send_reply(&h->pr, REMOTE_PROC_CONNECT_OPEN, 2, NULL, 0);
+    send_reply(&h->pr, REMOTE_PROC_CONNECT_SUPPORTS_FEATURE, serial++, ret, 4);
+    fuzz_check(read_call(h->pr.fd, serial) == REMOTE_PROC_CONNECT_OPEN,
+               "handshake: not CONNECT_OPEN");
+    send_reply(&h->pr, REMOTE_PROC_CONNECT_OPEN, serial, NULL, 0);
     return NULL;
 }
 
@@ -663,7 +672,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     pthread_t threads[MAX_THREADS];
     call *thread_calls[MAX_THREADS];
     size_t nthreads = 0;
-    uint32_t serial = FIRST_SERIAL;
+    uint32_t serial = FIRST_SERIAL + ((data[0] & 2) ? 1u : 0u);
     for (unsigned i = 0; i < ncalls; i++) {
         const uint8_t *d = calls + 3 * i;
         const virtwire_program *prog = programs[d[0] & 3u];

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "virtwire_client_internal.h"
+#include "virtwire_session_internal.h"
 #include "virtwire_sized_internal.h"
 
 void virtwire_client_on_close(virtwire_client *c, virtwire_client_close_fn fn, void *opaque)
@@ -94,20 +95,23 @@ static void client_free(virtwire_client *c)
     free(c);
 }
 
-/* Starts the I/O thread on a connected client, then the handshake. */
-static int start(virtwire_client *c, const virtwire_client_options *o, const char *name,
-                 virtwire_client **out)
+/* Starts the I/O thread on a connected client, then opens the session. */
+static int start(virtwire_client *c, const vw_session *sess, virtwire_client **out)
 {
     c->t = virtwire_conn_transport(c->conn);
     if (pthread_create(&c->thread, NULL, vw_client_io_main, c) != 0) {
+        vw_session_errorf(sess->errbuf, sess->errbuf_len, "cannot start the I/O thread");
         client_free(c);
         return VIRTWIRE_ENOMEM;
     }
     c->thread_started = 1;
-    int rc = vw_client_handshake(c, o, name);
+    int rc = vw_session_open(c, sess);
     if (rc == VIRTWIRE_ECLOSED) {
         int why = virtwire_client_error(c); /* why it died, if it did */
         rc = why < 0 ? why : rc;
+        const char *detail = virtwire_channel_error_detail(virtwire_conn_channel(c->conn));
+        if (detail)
+            vw_session_errorf(sess->errbuf, sess->errbuf_len, "%s", detail);
     }
     if (rc < 0) {
         virtwire_client_close(c);
@@ -115,6 +119,25 @@ static int start(virtwire_client *c, const virtwire_client_options *o, const cha
     }
     *out = c;
     return 0;
+}
+
+/* The connection's channel through its handshake (TLS), bounded by the
+ * open timeout.  Returns 0 or why it failed (the client is freed). */
+static int channel_handshake(virtwire_client *c, const vw_session *sess)
+{
+    int rc = virtwire_conn_handshake(c->conn, sess->timeout_ms);
+    if (rc < 0) {
+        const char *detail = virtwire_channel_error_detail(virtwire_conn_channel(c->conn));
+        vw_session_errorf(sess->errbuf, sess->errbuf_len, "%s",
+                          detail ? detail : virtwire_strerror(rc));
+        client_free(c);
+    }
+    return rc;
+}
+
+static int open_timeout(const virtwire_client_options *o)
+{
+    return o->open_timeout_ms > 0 ? o->open_timeout_ms : OPEN_TIMEOUT_DEFAULT_MS;
 }
 
 int virtwire_client_connect(const char *uri, const virtwire_client_options *opts,
@@ -127,10 +150,17 @@ int virtwire_client_connect(const char *uri, const virtwire_client_options *opts
     if (!uri || (opts && vw_sized_copy(&mine, sizeof mine, opts) < 0))
         return VIRTWIRE_EINVAL;
     const virtwire_client_options *o = &mine;
+    vw_session sess = { .opts = o, .timeout_ms = open_timeout(o), .errbuf = o->errbuf,
+                        .errbuf_len = o->errbuf_len };
+    if (o->errbuf && o->errbuf_len)
+        o->errbuf[0] = '\0';
     virtwire_uri *u;
     int rc = virtwire_uri_parse(uri, &u);
-    if (rc < 0)
+    if (rc < 0) {
+        vw_session_errorf(o->errbuf, o->errbuf_len, "invalid URI '%s': %s", uri,
+                          virtwire_strerror(rc));
         return rc;
+    }
     char *name = NULL;
     if (!o->open_name && !(o->flags & (VIRTWIRE_CLIENT_ADMIN | VIRTWIRE_CLIENT_NO_OPEN)) &&
         !(name = virtwire_uri_open_name(u))) {
@@ -143,18 +173,30 @@ int virtwire_client_connect(const char *uri, const virtwire_client_options *opts
         virtwire_uri_free(u);
         return VIRTWIRE_ENOMEM;
     }
-    unsigned flags = ((o->flags & VIRTWIRE_CLIENT_READONLY) ? VIRTWIRE_URI_READONLY : 0) |
-                     ((o->flags & VIRTWIRE_CLIENT_ADMIN) ? VIRTWIRE_URI_ADMIN : 0);
-    rc = virtwire_conn_connect_parsed_uri(u, flags, VIRTWIRE_TRANSPORT_CLIENT,
-                                          &vw_client_conn_cbs, c, &c->conn);
-    virtwire_uri_free(u);
+    virtwire_connect_params params = {
+        .size = sizeof params,
+        .flags = ((o->flags & VIRTWIRE_CLIENT_READONLY) ? VIRTWIRE_URI_READONLY : 0) |
+                 ((o->flags & VIRTWIRE_CLIENT_ADMIN) ? VIRTWIRE_URI_ADMIN : 0),
+        .tls = o->tls,
+        .errbuf = o->errbuf,
+        .errbuf_len = o->errbuf_len,
+    };
+    rc = virtwire_conn_connect_with(u, &params, VIRTWIRE_TRANSPORT_CLIENT, &vw_client_conn_cbs, c,
+                                    &c->conn);
     if (rc < 0) {
         free(name);
+        virtwire_uri_free(u);
         client_free(c);
         return rc;
     }
-    rc = start(c, o, o->open_name ? o->open_name : name, out);
+    sess.uri = u;
+    sess.name = o->open_name ? o->open_name : name;
+    sess.auth = u->remote.auth;
+    rc = channel_handshake(c, &sess);
+    if (rc == 0)
+        rc = start(c, &sess, out);
     free(name);
+    virtwire_uri_free(u);
     return rc;
 }
 
@@ -170,19 +212,40 @@ int virtwire_client_adopt(int fd, int is_unix, const virtwire_client_options *op
         return VIRTWIRE_EINVAL;
     }
     *out = NULL;
+    virtwire_channel *ch;
+    int rc = virtwire_channel_socket_new(fd, is_unix, &ch);
+    return rc < 0 ? rc : virtwire_client_adopt_channel(ch, &mine, out);
+}
+
+int virtwire_client_adopt_channel(virtwire_channel *ch, const virtwire_client_options *opts,
+                                  virtwire_client **out)
+{
+    virtwire_client_options mine = { .size = sizeof mine };
+    if (!out || !ch || (opts && vw_sized_copy(&mine, sizeof mine, opts) < 0)) {
+        virtwire_channel_free(ch);
+        if (out)
+            *out = NULL;
+        return VIRTWIRE_EINVAL;
+    }
+    *out = NULL;
     const virtwire_client_options *o = &mine;
+    vw_session sess = { .opts = o, .name = o->open_name, .timeout_ms = open_timeout(o),
+                        .errbuf = o->errbuf, .errbuf_len = o->errbuf_len };
+    if (o->errbuf && o->errbuf_len)
+        o->errbuf[0] = '\0';
     virtwire_client *c = client_new(o);
     if (!c) {
-        close(fd);
+        virtwire_channel_free(ch);
         return VIRTWIRE_ENOMEM;
     }
-    int rc = virtwire_conn_adopt(fd, is_unix, VIRTWIRE_TRANSPORT_CLIENT, &vw_client_conn_cbs, c,
-                                 &c->conn);
+    int rc = virtwire_conn_adopt_channel(ch, VIRTWIRE_TRANSPORT_CLIENT, &vw_client_conn_cbs, c,
+                                         &c->conn);
     if (rc < 0) {
         client_free(c);
         return rc;
     }
-    return start(c, o, o->open_name, out);
+    rc = channel_handshake(c, &sess);
+    return rc < 0 ? rc : start(c, &sess, out);
 }
 
 void virtwire_client_close(virtwire_client *c)
@@ -193,7 +256,7 @@ void virtwire_client_close(virtwire_client *c)
     c->close_called = 1; /* the daemon hangs up after CONNECT_CLOSE */
     pthread_mutex_unlock(&c->lock);
     if (c->opened && virtwire_client_error(c) == 0)
-        vw_client_goodbye(c);
+        vw_session_goodbye(c);
     pthread_mutex_lock(&c->lock);
     c->closing = 1;
     /* Wakes the I/O thread even if it is not in poll() yet: it checks

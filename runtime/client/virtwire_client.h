@@ -75,6 +75,7 @@
 #include <stdint.h>
 
 #include "virnetprotocol.h"
+#include "virtwire_channel.h"
 #include "virtwire_error.h"
 #include "virtwire_program.h"
 #include "virtwire_xdr.h"
@@ -125,24 +126,37 @@ typedef struct virtwire_client_options {
     /** Flags sent in CONNECT_OPEN (or ADMIN_PROC_CONNECT_OPEN) besides
      *  VIR_CONNECT_RO, which VIRTWIRE_CLIENT_READONLY adds. */
     unsigned int open_flags;
+    /** Opens +tls URIs: libvirtwire_tls's virtwire_tls_opener (or an
+     *  opener of the caller's).  NULL: +tls URIs fail with
+     *  VIRTWIRE_EUNSUPPORTED_TRANSPORT. */
+    const virtwire_channel_opener *tls;
+    /** Authentication methods besides polkit, which is built in
+     *  (virtwire_session.h): libvirtwire_sasl's, or the caller's;
+     *  NULL-terminated, NULL for none. */
+    const struct virtwire_auth_method *const *auth_methods;
+    /** When not NULL: if connecting fails, what failed, in libvirt's
+     *  words where libvirt has some (the socket and errno, ssh's own
+     *  message, the certificate check, the daemon's error), NUL-terminated
+     *  in errbuf_len bytes. */
+    char *errbuf;
+    size_t errbuf_len; /**< room in errbuf */
 } virtwire_client_options;
 
 /**
- * Connects to the daemon a libvirt URI designates (see virtwire_uri.h and
- * virtwire_conn_connect_uri()), starts the I/O thread and performs
- * libvirt's open handshake (unless VIRTWIRE_CLIENT_NO_OPEN):
- *
- *   remote URIs: AUTH_LIST (NONE or POLKIT accepted: with POLKIT the daemon
- *   authorises by the peer's credentials; anything else gives
- *   VIRTWIRE_EAUTH), CONNECT_SUPPORTS_FEATURE(VIR_DRV_FEATURE_PROGRAM_KEEPALIVE),
- *   then CONNECT_OPEN with the URI's name and flags;
- *   admin (VIRTWIRE_CLIENT_ADMIN): ADMIN_PROC_CONNECT_OPEN {open_flags}.
+ * Connects to the daemon a libvirt URI designates, as libvirt's remote
+ * driver does (virtwire_channel_open_uri(): unix and TCP sockets, ssh and
+ * ext child processes, TLS with opts->tls), takes the channel through its
+ * handshake, starts the I/O thread and opens the session (unless
+ * VIRTWIRE_CLIENT_NO_OPEN): authentication, keepalive and CONNECT_OPEN for
+ * remote URIs, ADMIN_PROC_CONNECT_OPEN {open_flags} with
+ * VIRTWIRE_CLIENT_ADMIN (see virtwire_session.h).  open_timeout_ms bounds
+ * the channel's handshake and each of the session's calls.
  *
  * On success *out is a client to close with virtwire_client_close().
- * Returns 0 or a negative error (the URI's or the socket's errors, a
- * handshake call's error, VIRTWIRE_EAUTH, VIRTWIRE_ENOMEM; when the
- * connection died during the handshake, why, as virtwire_client_error()
- * says); *out is NULL then.
+ * Returns 0 or a negative error (the URI's, the channel's, a session
+ * call's error, VIRTWIRE_EAUTH, VIRTWIRE_ENOMEM; when the connection died
+ * during the handshake, why, as virtwire_client_error() says); *out is
+ * NULL then, and opts->errbuf says what failed.
  */
 int virtwire_client_connect(const char *uri, const virtwire_client_options *opts,
                             virtwire_client **out);
@@ -155,6 +169,15 @@ int virtwire_client_connect(const char *uri, const virtwire_client_options *opts
  */
 int virtwire_client_adopt(int fd, int is_unix, const virtwire_client_options *opts,
                           virtwire_client **out);
+
+/**
+ * The same over a channel of the caller's (virtwire_channel.h), which the
+ * client takes over in every case: it is taken through its handshake
+ * first, bounded by opts->open_timeout_ms.  fds pass when the channel
+ * carries them.
+ */
+int virtwire_client_adopt_channel(virtwire_channel *ch, const virtwire_client_options *opts,
+                                  virtwire_client **out);
 
 /**
  * Closes the client: sends CONNECT_CLOSE (ADMIN_PROC_CONNECT_CLOSE) if the
@@ -230,8 +253,8 @@ typedef struct virtwire_call_opts {
  *   VIRTWIRE_ECLOSED        the connection is (or went) dead;
  *   VIRTWIRE_EINVAL         unknown procedure in prog, an event procedure,
  *                           or a call from a client callback;
- *   VIRTWIRE_ESEND          fds given on a TCP connection (the connection
- *                           refuses them and stays usable);
+ *   VIRTWIRE_EFDPASS        fds given on a connection that cannot carry
+ *                           them (TCP, TLS, SSH): nothing is sent;
  *   a codec error           args do not encode, or the reply does not
  *                           decode (ret is then untouched in heap mode);
  *   VIRTWIRE_EMSG_STATUS, VIRTWIRE_EMSG_COMBINATION, VIRTWIRE_EPAYLOAD

@@ -392,6 +392,8 @@ int vw_client_call_common(virtwire_client *c, const virtwire_program *prog, int3
     vw_client_opts_out(user_opts, 0);
     if (opts->nfds > VIRTWIRE_FDS_MAX)
         return VIRTWIRE_EFDS_MAX;
+    if (opts->nfds && !virtwire_conn_is_unix(c->conn))
+        return VIRTWIRE_EFDPASS;
     if (opts->error)
         memset(opts->error, 0, sizeof *opts->error);
 
@@ -472,6 +474,8 @@ int virtwire_client_call_async(virtwire_client *c, const virtwire_program *prog,
         return VIRTWIRE_EINVAL;
     if (opts->nfds > VIRTWIRE_FDS_MAX)
         return VIRTWIRE_EFDS_MAX;
+    if (opts->nfds && !virtwire_conn_is_unix(c->conn))
+        return VIRTWIRE_EFDPASS;
     /* One allocation holds the call and its completion job. */
     pending *p = calloc(1, sizeof *p);
     if (!p)

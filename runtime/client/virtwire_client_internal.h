@@ -9,8 +9,9 @@
  *                             waiting, decoding replies
  *   virtwire_client_event.c   event handlers and one-step registrations
  *   virtwire_client_stream.c  streams
- *   virtwire_client_open.c    libvirt's open handshake (remote and admin
- *                             programs) and the goodbye at close
+ *
+ * libvirt's open handshake (remote and admin programs) and the goodbye at
+ * close are the session's: runtime/session/, built into the client.
  *
  * Threads and locking: the rules every file keeps
  * ------------------------------------------------
@@ -271,6 +272,9 @@ void vw_client_mark_dead(virtwire_client *c, int why);
 int vw_client_program_handle(virtwire_client *c, const virtwire_program *prog,
                           virtwire_transport_program **out);
 
+/* Starts the client's own keepalive PINGs (takes the lock). */
+int vw_client_start_keepalive(virtwire_client *c, unsigned int interval_ms, unsigned int count);
+
 /* Runs the queued jobs, without the lock. */
 void vw_client_run_jobs(virtwire_client *c);
 
@@ -372,14 +376,5 @@ int vw_client_on_stream(virtwire_transport_program *tp, const virtwire_transport
  * connection kills it here. */
 void vw_client_stream_send_abort(virtwire_client *c, virtwire_transport_program *tp, int32_t proc,
                               uint32_t serial);
-
-/* virtwire_client_open.c */
-
-/* libvirt's open handshake (see virtwire_client_connect()): remote or
- * admin, or none with VIRTWIRE_CLIENT_NO_OPEN; sets c->opened. */
-int vw_client_handshake(virtwire_client *c, const virtwire_client_options *o, const char *name);
-/* Says goodbye to a daemon the handshake opened: CONNECT_CLOSE (or the
- * admin program's), waiting CLOSE_TIMEOUT_MS at most. */
-void vw_client_goodbye(virtwire_client *c);
 
 #endif /* VIRTWIRE_CLIENT_INTERNAL_H */

@@ -352,3 +352,12 @@ const virtwire_transport_callbacks vw_client_conn_cbs = {
     .on_keepalive_dead = on_keepalive_dead,
     .clock_ms = clock_cb,
 };
+
+int vw_client_start_keepalive(virtwire_client *c, unsigned int interval_ms, unsigned int count)
+{
+    pthread_mutex_lock(&c->lock);
+    int rc = virtwire_transport_keepalive_start(c->t, interval_ms, count);
+    vw_client_wake_owner(c); /* the poll timeout changed */
+    pthread_mutex_unlock(&c->lock);
+    return rc;
+}

@@ -54,7 +54,9 @@ static const struct {
     { VIRTWIRE_EREMOTE, "VIRTWIRE_EREMOTE", "the daemon reported an error", 0 },
     { VIRTWIRE_ETIMEDOUT, "VIRTWIRE_ETIMEDOUT", "call timed out", 0 },
     { VIRTWIRE_EUNSUPPORTED, "VIRTWIRE_EUNSUPPORTED", "procedure not supported by the daemon", 0 },
-    { VIRTWIRE_EAUTH, "VIRTWIRE_EAUTH", "no supported authentication method", 1 },
+    { VIRTWIRE_EAUTH, "VIRTWIRE_EAUTH", "authentication failed", 1 },
+    { VIRTWIRE_EFDPASS, "VIRTWIRE_EFDPASS",
+      "this connection cannot carry file descriptors (only a local unix socket can)", 0 },
 };
 
 static int find(int code)

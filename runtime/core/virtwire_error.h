@@ -137,8 +137,12 @@ typedef enum virtwire_error {
     /** The daemon does not know the procedure (libvirt's "unknown
      *  procedure" error, VIR_ERR_RPC), or the feature is not offered. */
     VIRTWIRE_EUNSUPPORTED = -54,
-    /** The daemon offers no authentication method virtwire implements. */
+    /** Authentication failed: the daemon offers no method the client can
+     *  run, refused the one asked for, or refused the client. */
     VIRTWIRE_EAUTH = -55,
+    /** fds given for a connection that cannot carry them: only a local
+     *  unix socket can (not TCP, TLS or SSH); nothing was sent. */
+    VIRTWIRE_EFDPASS = -56,
 } virtwire_error;
 
 /** Returns a static, human-readable description of an error code.

@@ -75,8 +75,8 @@
 #define VIRTWIRE_REMOTE_PROGRAM 0x20008086u
 /** REMOTE_PROTOCOL_VERSION. */
 #define VIRTWIRE_REMOTE_PROTOCOL_VERSION 1u
-/** REMOTE_PROC_CONNECT_SUPPORTS_FEATURE: args `{ int feature; unsigned
- *  flags; }`, ret `{ int supported; }`. */
+/** REMOTE_PROC_CONNECT_SUPPORTS_FEATURE: args `{ int feature; }`, ret
+ *  `{ int supported; }`. */
 #define VIRTWIRE_REMOTE_PROC_CONNECT_SUPPORTS_FEATURE 60
 /** REMOTE_PROC_AUTH_LIST: the authentication methods a daemon offers. */
 #define VIRTWIRE_REMOTE_PROC_AUTH_LIST 66

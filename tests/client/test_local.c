@@ -36,7 +36,7 @@ typedef struct peer {
     int held;         /* a call is held */
     uint32_t held_serial;
     /* what it saw */
-    int saw_auth, saw_feature, saw_open, saw_close;
+    int saw_auth, saw_polkit, saw_feature, saw_open, saw_close;
     char open_name[64];
     unsigned open_flags;
     int graphics_read_end;
@@ -147,6 +147,12 @@ static int on_call(virtwire_transport_program *tp, const virtwire_transport_msg 
         remote_auth_list_ret r = { { P.nauth, P.auth } };
         P.saw_auth++;
         reply(tp, m, &remote_auth_list_ret_desc, &r);
+        break;
+    }
+    case REMOTE_PROC_AUTH_POLKIT: {
+        remote_auth_polkit_ret r = { 1 };
+        P.saw_polkit++;
+        reply(tp, m, &remote_auth_polkit_ret_desc, &r);
         break;
     }
     case REMOTE_PROC_CONNECT_SUPPORTS_FEATURE: {
@@ -314,7 +320,9 @@ static void test_handshake(void)
     CHECK_RC(virtwire_client_adopt(fd, 1, &o, &c), 0);
     virtwire_client_close(c);
     peer_stop();
-    CHECK(P.saw_auth == 1 && P.saw_feature == 10 && P.saw_open == 1 && P.saw_close == 1);
+    /* POLKIT listed: the client asks for it (AUTH_POLKIT), as libvirt's. */
+    CHECK(P.saw_auth == 1 && P.saw_polkit == 1 && P.saw_feature == 10 && P.saw_open == 1 &&
+          P.saw_close == 1);
     CHECK(strcmp(P.open_name, "test:///default") == 0 && P.open_flags == 1);
 }
 

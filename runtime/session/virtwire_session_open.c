@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * virtwire sessions: libvirt's open handshake as the client runs it (see
+ * virtwire_session.h), and the goodbye at close.  Part of the client
+ * library: virtwire_client_connect() runs it.
+ */
+#define _POSIX_C_SOURCE 200809L /* strncasecmp */
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "admin_protocol.h"
+#include "remote_protocol.h"
+#include "virtwire_client_internal.h"
+#include "virtwire_session.h"
+#include "virtwire_session_internal.h"
+
+void vw_session_errorf(char *errbuf, size_t errlen, const char *fmt, ...)
+{
+    if (!errbuf || !errlen)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(errbuf, errlen, fmt, ap);
+    va_end(ap);
+}
+
+int vw_session_call(virtwire_client *c, const vw_session *s, const virtwire_program *prog,
+                    int32_t proc, const void *args, void *ret, virtwire_arena *arena)
+{
+    virNetMessageError err;
+    virtwire_call_opts o = { .size = sizeof o, .arena = arena, .timeout_ms = s->timeout_ms,
+                             .error = &err };
+    int rc = virtwire_client_call(c, prog, proc, args, ret, &o);
+    if (rc == VIRTWIRE_EREMOTE || rc == VIRTWIRE_EUNSUPPORTED) {
+        /* The daemon's own words, as libvirt's client reports them. */
+        if (err.message && *err.message)
+            vw_session_errorf(s->errbuf, s->errbuf_len, "%s", *err.message);
+        else
+            vw_session_errorf(s->errbuf, s->errbuf_len, "%s", virtwire_strerror(rc));
+    } else if (rc < 0) {
+        vw_session_errorf(s->errbuf, s->errbuf_len, "%s", virtwire_strerror(rc));
+    }
+    return rc;
+}
+
+/* The method the daemon's list and `auth=` choose (libvirt's
+ * remoteAuthenticate()): 0 and *type, or VIRTWIRE_EAUTH. */
+static int choose(const vw_session *s, const remote_auth_list_ret *list, int *type)
+{
+    const char *want_name = s->auth;
+    *type = REMOTE_AUTH_NONE;
+    if (list->types.types_len == 0)
+        return 0; /* nothing to do */
+    if (!want_name) {
+        *type = list->types.types_val[0];
+        return 0;
+    }
+    int want;
+    if (strcasecmp(want_name, "sasl") == 0 || strncasecmp(want_name, "sasl.", 5) == 0) {
+        want = REMOTE_AUTH_SASL;
+    } else if (strcasecmp(want_name, "polkit") == 0) {
+        want = REMOTE_AUTH_POLKIT;
+    } else {
+        vw_session_errorf(s->errbuf, s->errbuf_len,
+                          "authentication failed: unknown authentication type %s", want_name);
+        return VIRTWIRE_EAUTH;
+    }
+    for (unsigned i = 0; i < list->types.types_len; i++)
+        if ((int)list->types.types_val[i] == want)
+            *type = want;
+    if (*type == REMOTE_AUTH_NONE) {
+        vw_session_errorf(s->errbuf, s->errbuf_len,
+                          "authentication failed: requested authentication type %s rejected",
+                          want_name);
+        return VIRTWIRE_EAUTH;
+    }
+    return 0;
+}
+
+/* The module that runs type: polkit, built in, or one of the caller's. */
+static const virtwire_auth_method *method_for(const virtwire_client_options *o, int type)
+{
+    for (const virtwire_auth_method *const *m = o->auth_methods; m && *m; m++)
+        if ((*m)->type == type)
+            return *m;
+    if (type == REMOTE_AUTH_POLKIT)
+        return &virtwire_auth_polkit;
+    return NULL;
+}
+
+static int authenticate(virtwire_client *c, const vw_session *s, virtwire_arena *arena)
+{
+    remote_auth_list_ret list;
+    int rc = vw_session_call(c, s, &remote_program, REMOTE_PROC_AUTH_LIST, NULL, &list, arena);
+    if (rc == VIRTWIRE_EUNSUPPORTED) {
+        /* A daemon older than the procedure: nothing to do (libvirt's
+         * client ignores it too). */
+        if (s->errbuf && s->errbuf_len)
+            s->errbuf[0] = '\0';
+        return 0;
+    }
+    if (rc < 0)
+        return rc;
+    int type;
+    rc = choose(s, &list, &type);
+    if (rc < 0 || type == REMOTE_AUTH_NONE)
+        return rc;
+    const virtwire_auth_method *m = method_for(s->opts, type);
+    if (!m || !m->run) {
+        vw_session_errorf(s->errbuf, s->errbuf_len,
+                          "authentication failed: unsupported authentication type %d", type);
+        return VIRTWIRE_EAUTH;
+    }
+    const char *mech = NULL;
+    if (s->auth && strncasecmp(s->auth, "sasl.", 5) == 0)
+        mech = s->auth + 5;
+    virtwire_auth_context ctx = {
+        .size = sizeof ctx,
+        .client = c,
+        .uri = s->uri,
+        .mech = mech,
+        .timeout_ms = s->timeout_ms,
+        .options = s->opts,
+        .errbuf = s->errbuf,
+        .errbuf_len = s->errbuf_len,
+    };
+    return m->run(m, &ctx);
+}
+
+static int remote_open(virtwire_client *c, const vw_session *s)
+{
+    const virtwire_client_options *o = s->opts;
+    virtwire_arena arena = VIRTWIRE_ARENA_INIT;
+    int rc = authenticate(c, s, &arena);
+
+    remote_connect_supports_feature_args fa = { VIRTWIRE_VIR_DRV_FEATURE_PROGRAM_KEEPALIVE };
+    remote_connect_supports_feature_ret fr = { 0 };
+    if (rc == 0)
+        rc = vw_session_call(c, s, &remote_program, REMOTE_PROC_CONNECT_SUPPORTS_FEATURE, &fa,
+                             &fr, &arena);
+    if (rc == 0 && fr.supported && o->keepalive_interval_ms)
+        rc = vw_client_start_keepalive(c, o->keepalive_interval_ms, o->keepalive_count);
+
+    char *n = (char *)s->name;
+    remote_connect_open_args oa = {
+        .name = s->name ? &n : NULL,
+        .flags = o->open_flags |
+                 ((o->flags & VIRTWIRE_CLIENT_READONLY) ? VIRTWIRE_VIR_CONNECT_RO : 0),
+    };
+    if (rc == 0)
+        rc = vw_session_call(c, s, &remote_program, REMOTE_PROC_CONNECT_OPEN, &oa, NULL, &arena);
+    virtwire_arena_fini(&arena);
+    return rc;
+}
+
+int vw_session_open(virtwire_client *c, const vw_session *s)
+{
+    const virtwire_client_options *o = s->opts;
+    int rc;
+    if (o->flags & VIRTWIRE_CLIENT_NO_OPEN)
+        return 0;
+    if (o->flags & VIRTWIRE_CLIENT_ADMIN) {
+        admin_connect_open_args a = { o->open_flags };
+        rc = vw_session_call(c, s, &admin_program, ADMIN_PROC_CONNECT_OPEN, &a, NULL, NULL);
+    } else {
+        rc = remote_open(c, s);
+    }
+    if (rc == 0)
+        c->opened = 1;
+    return rc;
+}
+
+void vw_session_goodbye(virtwire_client *c)
+{
+    virtwire_call_opts o = { .size = sizeof o, .timeout_ms = CLOSE_TIMEOUT_MS };
+    if (c->admin)
+        virtwire_client_call(c, &admin_program, ADMIN_PROC_CONNECT_CLOSE, NULL, NULL, &o);
+    else
+        virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_CLOSE, NULL, NULL, &o);
+}
