@@ -439,25 +439,32 @@ int flib_serve_handshake(int fd, int keepalive)
 int flib_client_handshake(int fd)
 {
     unsigned char buf[512];
-    size_t off = 0, len;
+    size_t off = 0;
     remote_connect_supports_feature_args fa = { 10 };
     char *name = (char *)"test:///default";
     remote_connect_open_args oa = { &name, 0 };
-    unsigned char *a = flib_build_value(REMOTE_PROC_AUTH_LIST, VIR_NET_CALL, 1, VIR_NET_OK, NULL,
-                                        NULL, &len);
-    memcpy(buf + off, a, len);
-    off += len;
-    free(a);
-    a = flib_build_value(REMOTE_PROC_CONNECT_SUPPORTS_FEATURE, VIR_NET_CALL, 2, VIR_NET_OK,
-                         &remote_connect_supports_feature_args_desc, &fa, &len);
-    memcpy(buf + off, a, len);
-    off += len;
-    free(a);
-    a = flib_build_value(REMOTE_PROC_CONNECT_OPEN, VIR_NET_CALL, 3, VIR_NET_OK,
-                         &remote_connect_open_args_desc, &oa, &len);
-    memcpy(buf + off, a, len);
-    off += len;
-    free(a);
+    const struct {
+        int32_t proc;
+        const virtwire_type *t;
+        const void *v;
+    } calls[3] = {
+        { REMOTE_PROC_AUTH_LIST, NULL, NULL },
+        { REMOTE_PROC_CONNECT_SUPPORTS_FEATURE, &remote_connect_supports_feature_args_desc, &fa },
+        { REMOTE_PROC_CONNECT_OPEN, &remote_connect_open_args_desc, &oa },
+    };
+    for (uint32_t i = 0; i < 3; i++) {
+        size_t len;
+        unsigned char *a = flib_build_value(calls[i].proc, VIR_NET_CALL, i + 1, VIR_NET_OK,
+                                            calls[i].t, calls[i].v, &len);
+        /* No frame (no memory, or a value the encoder refuses): no length. */
+        if (!a || len > sizeof buf - off) {
+            free(a);
+            return -1;
+        }
+        memcpy(buf + off, a, len);
+        off += len;
+        free(a);
+    }
     if (flib_write_all(fd, buf, off) < 0)
         return -1;
     for (uint32_t serial = 1; serial <= 3; serial++) {
