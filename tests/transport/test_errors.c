@@ -6,7 +6,6 @@
  * leak, no fd left open).
  */
 #define _POSIX_C_SOURCE 200809L
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -23,25 +22,13 @@ static unsigned char buf[4096];
 /* Feeds a frame written in hex; returns what receive returned. */
 static ssize_t feed(tl_endpoint *e, const char *hex)
 {
-    size_t n = tl_hex(hex, buf, sizeof(buf));
+    size_t n = vt_hex(hex, buf, sizeof(buf));
     return virtwire_transport_receive(e->t, buf, n);
 }
 
 static int fd_is_open(int fd)
 {
     return fcntl(fd, F_GETFD) != -1 || errno != EBADF;
-}
-
-static int open_fds(void)
-{
-    int n = 0;
-    DIR *d = opendir("/proc/self/fd");
-    if (!d)
-        return -1;
-    while (readdir(d))
-        n++;
-    closedir(d);
-    return n;
 }
 
 static int devnull(void)
@@ -77,7 +64,7 @@ static void test_length_word(void)
             tl_endpoint e;
             setup(&e, (virtwire_transport_role)role);
             /* Also split: the length word alone, byte by byte. */
-            size_t n = tl_hex(bad[i], buf, sizeof(buf));
+            size_t n = vt_hex(bad[i], buf, sizeof(buf));
             for (size_t k = 0; k < 3; k++)
                 CHECK_INT(virtwire_transport_receive(e.t, buf + k, 1), 1);
             CHECK_INT(virtwire_transport_receive(e.t, buf + 3, n - 3), VIRTWIRE_EFRAME_LENGTH);
@@ -115,7 +102,7 @@ static void test_type_and_status(void)
     CHECK_INT(feed(&s, "0000001c 20008086 00000001 00000005 00000000 00000009 00000003"), 28);
     CHECK_INT(feed(&s, "0000001c 20008086 00000001 00000005 00000000 0000000a 00000002"), 28);
     unsigned char want[256];
-    size_t wn = tl_hex("00000068 20008086 00000001 00000005 00000001 00000009 00000001 |"
+    size_t wn = vt_hex("00000068 20008086 00000001 00000005 00000001 00000009 00000001 |"
                        " 00000027 00000007 00000001 0000001b \"Unexpected message status 3\" 00"
                        " 00000002 00000000 00000000 00000000 00000000 00000000 00000000 00000000"
                        "00000068 20008086 00000001 00000005 00000001 0000000a 00000001 |"
@@ -233,7 +220,7 @@ static void test_fds(void)
     /* Bytes when fds are expected: fatal, and the fds received so far are
      * closed.  The frame and the bytes after it stay unconsumed. */
     setup(&s, VIRTWIRE_TRANSPORT_SERVER);
-    size_t n = tl_hex("00000020 20008086 00000001 00000136 00000004 00000000 00000000 00000002"
+    size_t n = vt_hex("00000020 20008086 00000001 00000136 00000004 00000000 00000000 00000002"
                       "0000001c 20008086 00000001 00000001 00000000 00000001 00000000",
                       buf, sizeof(buf));
     CHECK_INT(virtwire_transport_receive(s.t, buf, n), 32);
@@ -426,7 +413,7 @@ static uint32_t rnd(uint32_t *s)
  * it took are closed by the end. */
 static void test_garbage(void)
 {
-    int before = open_fds();
+    int before = vt_count_fds(0);
     uint32_t seed = 7;
     /* How far the inputs got: each kind must show up, or the generator
      * below has stopped exercising the transport. */
@@ -492,7 +479,7 @@ static void test_garbage(void)
         }
         tl_endpoint_fini(&e);
     }
-    CHECK_INT(open_fds(), before);
+    CHECK_INT(vt_count_fds(0), before);
     printf("garbage: %zu delivered (%zu with fds), %zu dropped, %zu fatal\n", delivered, with_fds,
            dropped, fatal);
     CHECK(delivered > 1000 && dropped > 1000 && fatal > 1000 && with_fds > 10);
@@ -506,5 +493,5 @@ int main(void)
     test_fds();
     test_callbacks_and_misuse();
     test_garbage();
-    return tl_done("transport.errors");
+    return vt_finish("transport.errors");
 }

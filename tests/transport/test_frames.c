@@ -23,7 +23,7 @@ static unsigned char want[1024];
 /* Checks that e sent exactly the frame written in hex, then clears it. */
 #define CHECK_SENT(e, hexstr)                                                  \
     do {                                                                       \
-        size_t wn_ = tl_hex(hexstr, want, sizeof(want));                       \
+        size_t wn_ = vt_hex(hexstr, want, sizeof(want));                       \
         CHECK_MEM((e)->out.p, (e)->out.len, want, wn_);                        \
     } while (0)
 
@@ -264,7 +264,7 @@ static void test_stream_packets(void)
     for (size_t f = 0; f < 3 && f < c.frames; f++) {
         size_t flen = 28 + sizes[f];
         CHECK_INT(c.frame_end[f] - start, flen);
-        tl_hex("00000000 20008086 00000001 000000d1 00000003 00000003 00000002", want, 28);
+        vt_hex("00000000 20008086 00000001 000000d1 00000003 00000003 00000002", want, 28);
         want[0] = (unsigned char)(flen >> 24);
         want[1] = (unsigned char)(flen >> 16);
         want[2] = (unsigned char)(flen >> 8);
@@ -401,5 +401,5 @@ int main(void)
     test_stream_packets();
     test_fd_frames();
     test_send_checks();
-    return tl_done("transport.frames");
+    return vt_finish("transport.frames");
 }

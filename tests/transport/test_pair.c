@@ -32,7 +32,7 @@ static int reply_ok(virtwire_transport_program *p, const virtwire_transport_msg 
                     const char *hex)
 {
     unsigned char buf[64];
-    size_t n = tl_hex(hex, buf, sizeof(buf));
+    size_t n = vt_hex(hex, buf, sizeof(buf));
     int64_t rc = virtwire_transport_send(p, m->hdr.proc, VIR_NET_REPLY, VIR_NET_OK, m->hdr.serial,
                                          buf, n, NULL, 0);
     return rc < 0 ? (int)rc : 0;
@@ -612,7 +612,7 @@ static void test_calls_random_walk(void)
 static size_t pings_sent(tl_endpoint *e)
 {
     unsigned char ping[28];
-    tl_hex("0000001c 6b656570 00000001 00000001 00000002 00000000 00000000", ping, 28);
+    vt_hex("0000001c 6b656570 00000001 00000001 00000002 00000000 00000000", ping, 28);
     size_t n = 0, start = 0;
     for (size_t f = 0; f < e->frames; f++) {
         if (e->frame_end[f] - start == 28 && memcmp(e->out.p + start, ping, 28) == 0)
@@ -721,5 +721,5 @@ int main(void)
     test_many_calls();
     test_calls_random_walk();
     test_keepalive();
-    return tl_done("transport.pair");
+    return vt_finish("transport.pair");
 }

@@ -25,28 +25,6 @@ typedef struct peer {
     int kept_fd; /* the fd a callback took */
 } peer;
 
-static int send_fd(int sock, int fd)
-{
-    char dummy = 0;
-    struct iovec iov = { &dummy, 1 };
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } ctl;
-    memset(&ctl, 0, sizeof(ctl));
-    struct msghdr mh = { 0 };
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    mh.msg_control = ctl.buf;
-    mh.msg_controllen = sizeof(ctl.buf);
-    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &fd, sizeof(int));
-    return sendmsg(sock, &mh, 0) == 1 ? 0 : -1;
-}
-
 static int recv_fd(int sock)
 {
     char dummy;
@@ -82,7 +60,7 @@ static int on_send(virtwire_transport *t, const struct iovec *iov, size_t niov, 
     if (writev(me->sock, iov, (int)niov) != (ssize_t)total)
         return -1;
     for (size_t i = 0; i < nfds; i++)
-        if (send_fd(me->sock, fds[i]) < 0)
+        if (vt_send_fd(me->sock, fds[i]) < 0)
             return -1;
     return 0;
 }
@@ -204,5 +182,5 @@ int main(void)
     tl_buf_free(&s.log);
     close(sv[0]);
     close(sv[1]);
-    return tl_done("transport.socket");
+    return vt_finish("transport.socket");
 }

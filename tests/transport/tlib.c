@@ -2,99 +2,11 @@
 #define _POSIX_C_SOURCE 200809L
 #include "tlib.h"
 
-#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-int tl_failures;
-
-void tl_fail(const char *file, int line, const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "%s:%d: FAIL: ", file, line);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    tl_failures++;
-}
-
-static void dump(const char *label, const unsigned char *p, size_t n)
-{
-    fprintf(stderr, "  %s (%zu bytes):", label, n);
-    for (size_t i = 0; i < n && i < 256; i++)
-        fprintf(stderr, "%s%02x", i % 4 ? "" : " ", p[i]);
-    fputc('\n', stderr);
-}
-
-void tl_check_mem(const char *file, int line, const void *got, size_t gotlen, const void *want,
-                  size_t wantlen)
-{
-    if (gotlen == wantlen && (gotlen == 0 || memcmp(got, want, gotlen) == 0))
-        return;
-    tl_fail(file, line, "bytes differ");
-    dump("got ", got, gotlen);
-    dump("want", want, wantlen);
-}
-
-void tl_check_str(const char *file, int line, const char *got, const char *want)
-{
-    if (strcmp(got, want) == 0)
-        return;
-    tl_fail(file, line, "strings differ\n--- got:\n%s--- want:\n%s", got, want);
-}
-
-int tl_done(const char *name)
-{
-    if (tl_failures) {
-        fprintf(stderr, "%s: %d failure(s)\n", name, tl_failures);
-        return 1;
-    }
-    printf("%s: ok\n", name);
-    return 0;
-}
-
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = tolower(c);
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
-size_t tl_hex(const char *s, unsigned char *out, size_t cap)
-{
-    size_t n = 0;
-    while (*s) {
-        if (*s == '"') {
-            for (s++; *s && *s != '"'; s++) {
-                if (n >= cap)
-                    abort();
-                out[n++] = (unsigned char)*s;
-            }
-            if (*s)
-                s++;
-            continue;
-        }
-        if (isspace((unsigned char)*s) || *s == '|') {
-            s++;
-            continue;
-        }
-        int hi = hexval(s[0]), lo = s[1] ? hexval(s[1]) : -1;
-        if (hi < 0 || lo < 0 || n >= cap) {
-            fprintf(stderr, "tl_hex: bad input at \"%.10s\"\n", s);
-            abort();
-        }
-        out[n++] = (unsigned char)(hi << 4 | lo);
-        s += 2;
-    }
-    return n;
-}
 
 void tl_buf_add(tl_buf *b, const void *p, size_t n)
 {

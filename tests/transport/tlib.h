@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Helpers shared by the transport tests: checks, hex literals, and an
+ * What the transport tests share besides tests/lib: hex literals, and an
  * in-memory endpoint that records what a transport sends and logs every
  * callback as one line of text, so that runs can be compared.
  */
@@ -11,45 +11,9 @@
 #include <stdint.h>
 
 #include "virtwire_transport.h"
-
-extern int tl_failures;
-
-#define CHECK(cond)                                                            \
-    do {                                                                       \
-        if (!(cond))                                                           \
-            tl_fail(__FILE__, __LINE__, "%s", #cond);                          \
-    } while (0)
-
-#define CHECK_INT(a, b)                                                        \
-    do {                                                                       \
-        long long tl_a_ = (long long)(a), tl_b_ = (long long)(b);              \
-        if (tl_a_ != tl_b_)                                                    \
-            tl_fail(__FILE__, __LINE__, "%s == %lld, expected %s == %lld", #a, \
-                    tl_a_, #b, tl_b_);                                         \
-    } while (0)
-
-#define CHECK_MEM(got, gotlen, want, wantlen)                                  \
-    tl_check_mem(__FILE__, __LINE__, (got), (gotlen), (want), (wantlen))
-
-#define CHECK_STR(got, want)                                                   \
-    tl_check_str(__FILE__, __LINE__, (got), (want))
-
-#if defined(__GNUC__)
-__attribute__((format(printf, 3, 4)))
-#endif
-void tl_fail(const char *file, int line, const char *fmt, ...);
-void tl_check_mem(const char *file, int line, const void *got, size_t gotlen, const void *want,
-                  size_t wantlen);
-void tl_check_str(const char *file, int line, const char *got, const char *want);
-/** Prints the result; returns the process exit status. */
-int tl_done(const char *name);
-
-/**
- * Parses hex into out (at most cap bytes) and returns the length.  Spaces,
- * '|' and newlines are ignored; "text" inserts the bytes of text, so the
- * frames quoted in libvirt-wire.md can be written as they are quoted.
- */
-size_t tl_hex(const char *s, unsigned char *out, size_t cap);
+#include "vt_check.h"
+#include "vt_hex.h"
+#include "vt_sys.h"
 
 /** A growable byte buffer. */
 typedef struct tl_buf {
