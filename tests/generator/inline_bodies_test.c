@@ -46,5 +46,5 @@ int main(void)
 
     uses_named_inner u = { { -2 } };
     ENCODE(uses_named_inner, &u, "ffffffff fffffffe");
-    return vwtest_finish("inline_bodies");
+    return vt_finish("inline_bodies");
 }

@@ -205,5 +205,5 @@ int main(void)
     test_prims();
     test_small_arrays();
     test_wide_arrays();
-    return vwtest_finish("primitives");
+    return vt_finish("primitives");
 }
