@@ -14,6 +14,7 @@
  *   CHECK_RC(expr, want)         a virtwire return code: failures print names
  *   CHECK_STR(got, want)         two C strings, either may be NULL
  *   CHECK_MEM(got, glen, want, wlen)   two byte ranges (a failure dumps both)
+ *   FAIL(fmt, ...)               a failure with a message of its own
  *   REQUIRE(cond)                cond holds, else the test ends at once
  *                                (exit status 1): for what the rest relies on
  *
@@ -43,6 +44,7 @@
 #define CHECK_STR(got, want) vt_check_str((got), (want), __FILE__, __LINE__, #got, #want)
 #define CHECK_MEM(got, glen, want, wlen)                                                     \
     vt_check_mem((got), (glen), (want), (wlen), __FILE__, __LINE__, #got)
+#define FAIL(...) vt_fail(__FILE__, __LINE__, __VA_ARGS__)
 #define REQUIRE(cond) vt_require(!!(cond), __FILE__, __LINE__, #cond)
 
 /** Failed checks so far (all threads). */
