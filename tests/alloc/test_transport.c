@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "failalloc.h"
+#include "vt_sys.h"
 #include "qemu_protocol.h"
 #include "remote_protocol.h"
 #include "virtwire_transport.h"
@@ -332,14 +333,6 @@ static int side_new(side *s, const char *name, virtwire_transport_role role)
         int64_t try_rc_ = (expr);                                              \
         if (try_rc_ < 0) {                                                     \
             outcome = (int)try_rc_;                                            \
-            goto out;                                                          \
-        }                                                                      \
-    } while (0)
-
-#define EXPECT(cond)                                                           \
-    do {                                                                       \
-        if (!(cond)) {                                                         \
-            bad = FA_FAIL("expected: %s", #cond);                              \
             goto out;                                                          \
         }                                                                      \
     } while (0)
