@@ -19,14 +19,11 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-PRIVATE = os.path.join(HERE, "..", "libvirtd", "private-libvirtd")
-# Our programs start through this (under valgrind with VIRTWIRE_VALGRIND=1).
-LAUNCH = os.path.join(HERE, "..", "valgrind", "launch")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from vwtest import LAUNCH, Libvirtd  # noqa: E402
 
 # Procedure numbers, from libvirt's remote_protocol.x.
 CONNECT_OPEN, CONNECT_CLOSE = 1, 2
@@ -37,12 +34,6 @@ EVENT_REGISTER_ANY, EVENT_DEREGISTER_ANY, EVENT_LIFECYCLE = 316, 317, 318
 HANDSHAKE = [AUTH_LIST, CONNECT_SUPPORTS_FEATURE, CONNECT_OPEN]
 # virNetMessageType
 CALL, REPLY, MESSAGE = 0, 1, 2
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Tshark(unittest.TestCase):
@@ -58,21 +49,20 @@ class Tshark(unittest.TestCase):
                                    text=True, timeout=30).stdout
         if "\tlibvirt\t" not in protocols and not protocols.startswith("libvirt\t"):
             raise RuntimeError("tshark has no libvirt dissector: install libvirt-wireshark")
-        cls.dir = tempfile.mkdtemp(prefix="vw-ts-")
+        cls.daemon = Libvirtd(tcp=True, prefix="vw-ts-")
+        cls.dir = cls.daemon.dir
         cls.pcap = os.path.join(cls.dir, "capture.pcapng")
-        cls.port = free_port()
+        cls.port = cls.daemon.port
         cls.capture = None
         ok = False
         try:
-            subprocess.run([PRIVATE, "start", cls.dir, str(cls.port)], check=True,
-                           stdout=subprocess.DEVNULL, timeout=30)
-            cls.uri = f"test+tcp://127.0.0.1:{cls.port}/default"
+            cls.uri = cls.daemon.tcp_uri
             cls.start_capture()
             cls.run_clients()
             ok = True
         finally:
             cls.stop_capture()
-            subprocess.run([PRIVATE, "stop", cls.dir], timeout=30)
+            cls.daemon.stop(remove=False)
             if not ok:  # tearDownClass will not run
                 shutil.rmtree(cls.dir, ignore_errors=True)
 
