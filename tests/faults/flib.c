@@ -8,9 +8,12 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "remote_protocol.h"
 
 /* Built with AddressSanitizer, freed memory must leave the process, not
  * wait in the sanitizer's quarantine (256 MB by default): resident memory
@@ -43,6 +46,33 @@ int flib_main(int argc, char **argv, const vt_group *groups)
     }
     fprintf(stderr, "unknown group %s\n", argv[1]);
     return 2;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Connection pairs                                                         */
+/* ------------------------------------------------------------------------ */
+
+void flib_conn_pair(int snd, int rcv, virtwire_conn **a, virtwire_transport_program **tp,
+                    virtwire_conn **b, virtwire_transport_program **rp,
+                    const virtwire_transport_program_callbacks *recv_cbs, void *ctx)
+{
+    static const virtwire_transport_callbacks cbs;
+    static const virtwire_transport_program_callbacks send_cbs;
+    int sv[2];
+    *a = *b = NULL;
+    *tp = *rp = NULL;
+    if (!CHECK(vt_socketpair(sv, SOCK_CLOEXEC) == 0))
+        return;
+    vt_bufsize(sv[0], snd, rcv);
+    vt_bufsize(sv[1], snd, rcv);
+    CHECK_RC(virtwire_conn_adopt(sv[0], 1, VIRTWIRE_TRANSPORT_CLIENT, &cbs, NULL, a), 0);
+    CHECK_RC(virtwire_conn_adopt(sv[1], 1, VIRTWIRE_TRANSPORT_SERVER, &cbs, NULL, b), 0);
+    CHECK_RC(virtwire_transport_register(virtwire_conn_transport(*a), REMOTE_PROGRAM,
+                                         REMOTE_PROTOCOL_VERSION, &send_cbs, NULL, tp),
+             0);
+    CHECK_RC(virtwire_transport_register(virtwire_conn_transport(*b), REMOTE_PROGRAM,
+                                         REMOTE_PROTOCOL_VERSION, recv_cbs, ctx, rp),
+             0);
 }
 
 /* ------------------------------------------------------------------------ */

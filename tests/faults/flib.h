@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include "virnetprotocol.h"
+#include "virtwire_conn.h"
 #include "virtwire_error.h"
 #include "virtwire_xdr.h"
 #include "vt_check.h"
@@ -29,6 +30,14 @@ extern const char *flib_mockd;
  * optional, is the example daemon); prints its time and vt_finish()'s
  * summary and returns the exit status. */
 int flib_main(int argc, char **argv, const vt_group *groups);
+
+/* Two connections over a unix socket pair, each with the remote program
+ * registered: *a the client end (its program *tp without callbacks), *b
+ * the server end (*rp with recv_cbs and ctx); snd and rcv, when not 0, are
+ * the socket buffer sizes of both ends.  Failures are checks that fail. */
+void flib_conn_pair(int snd, int rcv, virtwire_conn **a, virtwire_transport_program **tp,
+                    virtwire_conn **b, virtwire_transport_program **rp,
+                    const virtwire_transport_program_callbacks *recv_cbs, void *ctx);
 
 /* A scripted peer: a unix listener at a private path; a thread accepts
  * one connection and runs script on it, then closes it. */

@@ -266,24 +266,12 @@ static void *receiver_main(void *arg)
 static void test_conn(void)
 {
     int fds0 = vt_count_fds(0);
-    int sv[2];
-    CHECK(vt_socketpair(sv, SOCK_CLOEXEC) == 0);
-    vt_bufsize(sv[0], 4096, 4096);
-    vt_bufsize(sv[1], 4096, 4096);
-    static const virtwire_transport_callbacks cbs;
-    virtwire_conn *a = NULL, *b = NULL;
-    CHECK_RC(virtwire_conn_adopt(sv[0], 1, VIRTWIRE_TRANSPORT_CLIENT, &cbs, NULL, &a), 0);
-    CHECK_RC(virtwire_conn_adopt(sv[1], 1, VIRTWIRE_TRANSPORT_SERVER, &cbs, NULL, &b), 0);
-    receiver r = { b, 0, 0 };
-    static const virtwire_transport_program_callbacks send_cbs;
     static const virtwire_transport_program_callbacks recv_cbs = { .on_call = on_call };
-    virtwire_transport_program *tp = NULL, *rp = NULL;
-    CHECK_RC(virtwire_transport_register(virtwire_conn_transport(a), REMOTE_PROGRAM,
-                                         REMOTE_PROTOCOL_VERSION, &send_cbs, NULL, &tp),
-             0);
-    CHECK_RC(virtwire_transport_register(virtwire_conn_transport(b), REMOTE_PROGRAM,
-                                         REMOTE_PROTOCOL_VERSION, &recv_cbs, &r, &rp),
-             0);
+    virtwire_conn *a, *b;
+    virtwire_transport_program *tp, *rp;
+    receiver r = { NULL, 0, 0 };
+    flib_conn_pair(4096, 4096, &a, &tp, &b, &rp, &recv_cbs, &r);
+    r.conn = b;
     flib_storm_start(SIGUSR1, 100);
     pthread_t th;
     pthread_create(&th, NULL, receiver_main, &r);

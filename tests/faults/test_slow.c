@@ -669,22 +669,12 @@ static int pause_on_call(virtwire_transport_program *p, const virtwire_transport
 static void test_pause(void)
 {
     int fds0 = vt_count_fds(0);
-    int sv[2];
-    CHECK(vt_socketpair(sv, SOCK_CLOEXEC) == 0);
-    static const virtwire_transport_callbacks cbs;
-    virtwire_conn *a = NULL, *b = NULL;
-    CHECK_RC(virtwire_conn_adopt(sv[0], 1, VIRTWIRE_TRANSPORT_CLIENT, &cbs, NULL, &a), 0);
-    CHECK_RC(virtwire_conn_adopt(sv[1], 1, VIRTWIRE_TRANSPORT_SERVER, &cbs, NULL, &b), 0);
-    pauser r = { b, 0, 3 };
-    static const virtwire_transport_program_callbacks send_cbs;
     static const virtwire_transport_program_callbacks recv_cbs = { .on_call = pause_on_call };
-    virtwire_transport_program *tp = NULL, *rp = NULL;
-    CHECK_RC(virtwire_transport_register(virtwire_conn_transport(a), REMOTE_PROGRAM,
-                                         REMOTE_PROTOCOL_VERSION, &send_cbs, NULL, &tp),
-             0);
-    CHECK_RC(virtwire_transport_register(virtwire_conn_transport(b), REMOTE_PROGRAM,
-                                         REMOTE_PROTOCOL_VERSION, &recv_cbs, &r, &rp),
-             0);
+    virtwire_conn *a, *b;
+    virtwire_transport_program *tp, *rp;
+    pauser r = { NULL, 0, 3 };
+    flib_conn_pair(0, 0, &a, &tp, &b, &rp, &recv_cbs, &r);
+    r.conn = b;
     /* Ten small calls and ten of 100 KB, more than one read takes: the
      * callback pauses at the third; the frames of that read are still
      * dispatched, then reading stops. */
