@@ -374,7 +374,7 @@ typedef struct frame {
 } frame;
 
 /* Splits b into complete frames; returns how many (at most max). */
-static size_t split_frames(const bi_buf *b, frame *f, size_t max, size_t *rest)
+static size_t split_frames(const vt_buf *b, frame *f, size_t max, size_t *rest)
 {
     size_t off = 0, n = 0;
     while (n < max && b->len - off >= 28) {
@@ -413,21 +413,21 @@ static void check_error_reply(const frame *f, const char *code, const char *pref
 
 /* A good frame for a receiver in role: a CALL (server) or an event
  * (client), each dispatched to a program callback. */
-static void good_frame(virtwire_transport_role role, bi_buf *b, uint32_t serial)
+static void good_frame(virtwire_transport_role role, vt_buf *b, uint32_t serial)
 {
-    bi_buf_u32(b, 28);
-    bi_buf_u32(b, REMOTE_PROGRAM);
-    bi_buf_u32(b, REMOTE_PROTOCOL_VERSION);
+    vt_buf_u32(b, 28);
+    vt_buf_u32(b, REMOTE_PROGRAM);
+    vt_buf_u32(b, REMOTE_PROTOCOL_VERSION);
     if (role == VIRTWIRE_TRANSPORT_SERVER) {
-        bi_buf_u32(b, PROC_LIB_VERSION);
-        bi_buf_u32(b, VIR_NET_CALL);
-        bi_buf_u32(b, serial);
+        vt_buf_u32(b, PROC_LIB_VERSION);
+        vt_buf_u32(b, VIR_NET_CALL);
+        vt_buf_u32(b, serial);
     } else {
-        bi_buf_u32(b, PROC_LIFECYCLE);
-        bi_buf_u32(b, VIR_NET_MESSAGE);
-        bi_buf_u32(b, 1);
+        vt_buf_u32(b, PROC_LIFECYCLE);
+        vt_buf_u32(b, VIR_NET_MESSAGE);
+        vt_buf_u32(b, 1);
     }
-    bi_buf_u32(b, VIR_NET_OK);
+    vt_buf_u32(b, VIR_NET_OK);
 }
 
 static const unsigned char PONG[28] = {
@@ -437,7 +437,7 @@ static const unsigned char PONG[28] = {
 
 /* Sends bytes carrying n new watched fds in one SCM_RIGHTS message, then
  * closes our copies. */
-static int send_fds(int sock, const bi_buf *bytes, size_t n)
+static int send_fds(int sock, const vt_buf *bytes, size_t n)
 {
     int fds[8];
     if (n < 1 || n > 8)
@@ -488,7 +488,7 @@ static int play(int sock, const bi_script *s)
 
 /* Reads what the socket has within timeout_ms into b; returns 1 on end of
  * file, 0 otherwise. */
-static int drain(int sock, bi_buf *b, int timeout_ms)
+static int drain(int sock, vt_buf *b, int timeout_ms)
 {
     struct pollfd p = { sock, POLLIN, 0 };
     while (poll(&p, 1, timeout_ms) > 0) {
@@ -498,7 +498,7 @@ static int drain(int sock, bi_buf *b, int timeout_ms)
             return 1;
         if (n < 0)
             return errno == EAGAIN ? 0 : 1;
-        bi_buf_add(b, tmp, (size_t)n);
+        vt_buf_add(b, tmp, (size_t)n);
         timeout_ms = 0;
     }
     return 0;
@@ -511,7 +511,7 @@ static int drain(int sock, bi_buf *b, int timeout_ms)
 typedef struct recorder {
     virtwire_transport *t;
     virtwire_transport_program *remote;
-    bi_buf sent;
+    vt_buf sent;
     int errs[16];
     int fatal[16];
     int with_hdr[16];
@@ -529,7 +529,7 @@ static int rec_send(virtwire_transport *t, const struct iovec *iov, size_t niov,
     (void)fds;
     (void)nfds;
     for (size_t i = 0; i < niov; i++)
-        bi_buf_add(&r->sent, iov[i].iov_base, iov[i].iov_len);
+        vt_buf_add(&r->sent, iov[i].iov_base, iov[i].iov_len);
     return 0;
 }
 
@@ -620,7 +620,7 @@ static int endpoint_setup(recorder *r, virtwire_transport_role role, const char 
             FAIL("unknown setup \"%s\"", setup);
         }
     }
-    bi_buf_free(&r->sent);
+    vt_buf_free(&r->sent);
     return kcount;
 }
 
@@ -714,7 +714,7 @@ static void run_transport_mode(const bcase *c, const expectation *e, const bi_sc
     check_outcome(&r, e, code, mode);
 
     int before = r.dispatched;
-    bi_buf good = { 0 };
+    vt_buf good = { 0 };
     good_frame(role, &good, 77);
     ssize_t n = virtwire_transport_receive(r.t, good.p, good.len);
     if (state_is(e, "fatal")) {
@@ -744,11 +744,11 @@ static void run_transport_mode(const bcase *c, const expectation *e, const bi_sc
               "%s: need() is not BYTES", mode);
         check_watched_closed("after the frame was handled");
     }
-    bi_buf_free(&good);
+    vt_buf_free(&good);
     virtwire_transport_free(r.t);
     check_watched_closed("after virtwire_transport_free()");
     watch_clear();
-    bi_buf_free(&r.sent);
+    vt_buf_free(&r.sent);
 }
 
 static void run_transport(const bcase *c, const expectation *e)
@@ -838,22 +838,22 @@ static void run_conn(const bcase *c, const expectation *e)
     }
     r.t = virtwire_conn_transport(conn);
     endpoint_setup(&r, role, c->setup);
-    bi_buf junk = { 0 };
+    vt_buf junk = { 0 };
     if (role == VIRTWIRE_TRANSPORT_CLIENT)
         drain(sv[1], &junk, 100); /* the first CALL */
-    bi_buf_free(&junk);
+    vt_buf_free(&junk);
 
     CHECK_MSG(play(sv[1], &s) == 0, "the peer could not send the input: %s", strerror(errno));
     int code = conn_pump(conn);
     check_cloexec("after the input");
-    bi_buf seen = { 0 };
+    vt_buf seen = { 0 };
     drain(sv[1], &seen, 0);
     r.sent = seen; /* what the peer got is what the transport sent */
     check_outcome(&r, e, code, is_unix ? "unix" : "tcp");
-    r.sent = (bi_buf){ 0 };
+    r.sent = (vt_buf){ 0 };
 
     int before = r.dispatched;
-    bi_buf good = { 0 };
+    vt_buf good = { 0 };
     good_frame(role, &good, 77);
     vt_write_all(sv[1], good.p, good.len);
     int rc = conn_pump(conn);
@@ -867,8 +867,8 @@ static void run_conn(const bcase *c, const expectation *e)
               "dispatched");
         check_watched_closed("after the frame was handled");
     }
-    bi_buf_free(&seen);
-    bi_buf_free(&good);
+    vt_buf_free(&seen);
+    vt_buf_free(&good);
     virtwire_conn_free(conn);
     close(sv[1]);
     check_watched_closed("after virtwire_conn_free()");
@@ -926,7 +926,7 @@ static void run_payload(const bcase *c, const expectation *e)
     else if (c->setup)
         FAIL("unknown setup \"%s\"", c->setup);
     bi_script s;
-    bi_buf in = { 0 };
+    vt_buf in = { 0 };
     char err[256];
     if (bi_compile(c->input, 0, &s, err, sizeof err) < 0 || bi_script_bytes(&s, &in) < 0) {
         FAIL("input: %s", err);
@@ -956,7 +956,7 @@ static void run_payload(const bcase *c, const expectation *e)
         FAIL("unknown state \"%s\"", e->state);
     free(v);
     free(exact);
-    bi_buf_free(&in);
+    vt_buf_free(&in);
     bi_script_free(&s);
 }
 
@@ -981,13 +981,13 @@ static const char *env_getenv(const char *name, void *opaque)
 static void run_uri(const bcase *c, const expectation *e)
 {
     bi_script s;
-    bi_buf in = { 0 };
+    vt_buf in = { 0 };
     char err[256];
     if (bi_compile(c->input, 0, &s, err, sizeof err) < 0 || bi_script_bytes(&s, &in) < 0) {
         FAIL("input: %s", err);
         return;
     }
-    bi_buf_add(&in, "", 0); /* NUL-terminated */
+    vt_buf_add(&in, "", 0); /* NUL-terminated */
     const char *text = (const char *)in.p;
     CHECK_MSG(strlen(text) == in.len, "a URI cannot hold a NUL byte");
     const char *act = c->role;
@@ -1029,7 +1029,7 @@ static void run_uri(const bcase *c, const expectation *e)
     }
     CHECK_CODE(rc, e->code, act);
     CHECK_MSG(state_is(e, "rejected"), "the uri layer's state is rejected");
-    bi_buf_free(&in);
+    vt_buf_free(&in);
     bi_script_free(&s);
 }
 
@@ -1046,7 +1046,7 @@ typedef struct fake_daemon {
 } fake_daemon;
 
 /* Reads one whole frame (blocking, 5 s at most). */
-static int read_frame(int sock, bi_buf *b, frame *f)
+static int read_frame(int sock, vt_buf *b, frame *f)
 {
     uint64_t deadline = vt_now_ms() + 5000;
     for (;;) {
@@ -1061,11 +1061,11 @@ static int read_frame(int sock, bi_buf *b, frame *f)
         ssize_t n = recv(sock, tmp, sizeof tmp, 0);
         if (n <= 0)
             return -1;
-        bi_buf_add(b, tmp, (size_t)n);
+        vt_buf_add(b, tmp, (size_t)n);
     }
 }
 
-static void consume(bi_buf *b, size_t n)
+static void consume(vt_buf *b, size_t n)
 {
     memmove(b->p, b->p + n, b->len - n);
     b->len -= n;
@@ -1074,7 +1074,7 @@ static void consume(bi_buf *b, size_t n)
 static void *fake_daemon_main(void *arg)
 {
     fake_daemon *d = arg;
-    bi_buf in = { 0 };
+    vt_buf in = { 0 };
     frame f;
     if (read_frame(d->sock, &in, &f) < 0) {
         snprintf(d->err, sizeof d->err, "the client's call never came");
@@ -1093,28 +1093,28 @@ static void *fake_daemon_main(void *arg)
             snprintf(d->err, sizeof d->err, "the second call never came");
             goto out;
         }
-        bi_buf r = { 0 };
-        bi_buf_u32(&r, 36);
-        bi_buf_u32(&r, REMOTE_PROGRAM);
-        bi_buf_u32(&r, REMOTE_PROTOCOL_VERSION);
-        bi_buf_u32(&r, (uint32_t)f.hdr.proc);
-        bi_buf_u32(&r, VIR_NET_REPLY);
-        bi_buf_u32(&r, f.hdr.serial);
-        bi_buf_u32(&r, VIR_NET_OK);
-        bi_buf_u64(&r, LIB_VERSION);
+        vt_buf r = { 0 };
+        vt_buf_u32(&r, 36);
+        vt_buf_u32(&r, REMOTE_PROGRAM);
+        vt_buf_u32(&r, REMOTE_PROTOCOL_VERSION);
+        vt_buf_u32(&r, (uint32_t)f.hdr.proc);
+        vt_buf_u32(&r, VIR_NET_REPLY);
+        vt_buf_u32(&r, f.hdr.serial);
+        vt_buf_u32(&r, VIR_NET_OK);
+        vt_buf_u64(&r, LIB_VERSION);
         consume(&in, f.len + 28);
         vt_write_all(d->sock, r.p, r.len);
-        bi_buf_free(&r);
+        vt_buf_free(&r);
     }
     /* Until the client closes the connection. */
-    bi_buf rest = { 0 };
+    vt_buf rest = { 0 };
     uint64_t deadline = vt_now_ms() + 10000;
     while (!drain(d->sock, &rest, 100) && vt_now_ms() < deadline)
         ;
     __atomic_store_n(&d->eof, 1, __ATOMIC_SEQ_CST);
-    bi_buf_free(&rest);
+    vt_buf_free(&rest);
 out:
-    bi_buf_free(&in);
+    vt_buf_free(&in);
     return NULL;
 }
 
@@ -1297,7 +1297,7 @@ static int h_upload(virtwire_server_call *call, void *opaque)
 /* Runs the server until the peer has n frames or end of file, or for
  * `rounds` rounds; collects what the peer gets in b.  Returns 1 at end of
  * file. */
-static int server_rounds(virtwire_server *srv, int peer, bi_buf *b, size_t n, int rounds)
+static int server_rounds(virtwire_server *srv, int peer, vt_buf *b, size_t n, int rounds)
 {
     for (int i = 0; i < rounds; i++) {
         virtwire_server_run_once(srv, 10);
@@ -1314,7 +1314,7 @@ static int server_rounds(virtwire_server *srv, int peer, bi_buf *b, size_t n, in
  * the server between writes, until all is written, the server stops
  * reading (20 rounds without progress) or drops the peer.  Returns the
  * bytes written; *dropped is set when the server hung up. */
-static size_t flood(virtwire_server *srv, int peer, const bi_buf *in, int *dropped)
+static size_t flood(virtwire_server *srv, int peer, const vt_buf *in, int *dropped)
 {
     size_t off = 0;
     int idle = 0;
@@ -1335,11 +1335,11 @@ static size_t flood(virtwire_server *srv, int peer, const bi_buf *in, int *dropp
 /* After a flood the server was throttled on: reads every reply while the
  * server catches up, completes the last call, and checks that each call
  * got its reply (an answer or an error). */
-static void flood_replies(virtwire_server *srv, int peer, const bi_buf *in, size_t written)
+static void flood_replies(virtwire_server *srv, int peer, const vt_buf *in, size_t written)
 {
     size_t calls = (written + 27) / 28;
     size_t end = calls * 28; /* the last call completed as room comes */
-    bi_buf got = { 0 };
+    vt_buf got = { 0 };
     size_t replies = 0, bad = 0;
     for (int i = 0; i < 2000 && replies < calls; i++) {
         if (written < end) {
@@ -1361,7 +1361,7 @@ static void flood_replies(virtwire_server *srv, int peer, const bi_buf *in, size
     }
     CHECK_MSG(replies == calls && bad == 0, "%zu calls written, %zu replies (%zu of them not a "
           "REPLY)", calls, replies, bad);
-    bi_buf_free(&got);
+    vt_buf_free(&got);
 }
 
 static void run_server(const bcase *c, const expectation *e)
@@ -1400,7 +1400,7 @@ static void run_server(const bcase *c, const expectation *e)
 
     static const expectation after_flood = { .state = "silent" };
     if (c->setup && strcmp(c->setup, "flood") == 0) {
-        bi_buf in = { 0 };
+        vt_buf in = { 0 };
         int dropped;
         if (bi_script_bytes(&s, &in) < 0)
             FAIL("a flood is bytes only");
@@ -1413,13 +1413,13 @@ static void run_server(const bcase *c, const expectation *e)
             if (!dropped)
                 flood_replies(srv, peer, &in, written);
         } else if (state_is(e, "closed")) {
-            bi_buf rest = { 0 };
+            vt_buf rest = { 0 };
             for (int i = 0; i < 50 && !dropped; i++) {
                 virtwire_server_run_once(srv, 10);
                 dropped = drain(peer, &rest, 0);
                 rest.len = 0;
             }
-            bi_buf_free(&rest);
+            vt_buf_free(&rest);
             CHECK_MSG(dropped, "the server did not drop the peer (%zu of %zu bytes written)", written,
                   in.len);
             CHECK_MSG(virtwire_server_nclients(srv) == 0, "the server still has the client");
@@ -1427,7 +1427,7 @@ static void run_server(const bcase *c, const expectation *e)
         } else {
             FAIL("a flood ends throttled MAX or closed");
         }
-        bi_buf_free(&in);
+        vt_buf_free(&in);
         if (!state_is(e, "closed")) {
             e = &after_flood; /* then the usable check */
         } else {
@@ -1442,7 +1442,7 @@ static void run_server(const bcase *c, const expectation *e)
     } else {
         CHECK_MSG(play(peer, &s) == 0, "the peer could not send the input: %s", strerror(errno));
     }
-    bi_buf got = { 0 };
+    vt_buf got = { 0 };
     size_t want = (size_t)e->after + (state_is(e, "replied") ? 1 : 0);
     int eof = server_rounds(srv, peer, &got, want, state_is(e, "closed") ? 100 : 20);
     if (want)
@@ -1479,7 +1479,7 @@ static void run_server(const bcase *c, const expectation *e)
     }
     if (usable) {
         check_watched_closed("after the server handled the input");
-        bi_buf good = { 0 }, ans = { 0 };
+        vt_buf good = { 0 }, ans = { 0 };
         good_frame(VIRTWIRE_TRANSPORT_SERVER, &good, 4242);
         vt_write_all(peer, good.p, good.len);
         server_rounds(srv, peer, &ans, 1, 50);
@@ -1488,8 +1488,8 @@ static void run_server(const bcase *c, const expectation *e)
                   g.hdr.status == VIR_NET_OK && g.hdr.serial == 4242 && g.len == 8 &&
                   vt_get32(g.payload + 4) == LIB_VERSION,
               "a good call after the bad input was not answered");
-        bi_buf_free(&good);
-        bi_buf_free(&ans);
+        vt_buf_free(&good);
+        vt_buf_free(&ans);
     }
     close(peer);
     for (int i = 0; i < 50 && virtwire_server_nclients(srv) > 0; i++)
@@ -1497,7 +1497,7 @@ static void run_server(const bcase *c, const expectation *e)
     virtwire_server_free(srv);
     check_watched_closed("after virtwire_server_free()");
     watch_clear();
-    bi_buf_free(&got);
+    vt_buf_free(&got);
     bi_script_free(&s);
 }
 

@@ -68,7 +68,7 @@ static void test_length_word(void)
             for (size_t k = 0; k < 3; k++)
                 CHECK_INT(virtwire_transport_receive(e.t, buf + k, 1), 1);
             CHECK_INT(virtwire_transport_receive(e.t, buf + 3, n - 3), VIRTWIRE_EFRAME_LENGTH);
-            CHECK_STR(tl_buf_str(&e.log), "E fatal VIRTWIRE_EFRAME_LENGTH\n");
+            CHECK_STR(vt_buf_str(&e.log), "E fatal VIRTWIRE_EFRAME_LENGTH\n");
             check_latched(&e, VIRTWIRE_EFRAME_LENGTH);
             tl_endpoint_fini(&e);
         }
@@ -122,7 +122,7 @@ static void test_type_and_status(void)
     CHECK_INT(feed(&s, "0000001c 20008086 00000001 000000d0 00000003 00000004 00000005"), 28);
     /* libvirt's server matches a stream's procedure too. */
     CHECK_INT(feed(&s, "0000001c 20008086 00000001 000000d1 00000003 00000004 00000002"), 28);
-    CHECK_STR(tl_buf_str(&s.log),
+    CHECK_STR(vt_buf_str(&s.log),
               "E dropped VIRTWIRE_EMSG_STATUS type=0 serial=9 status=3\n"
               "E dropped VIRTWIRE_EMSG_COMBINATION type=0 serial=10 status=2\n"
               "E dropped VIRTWIRE_EMSG_ROLE type=1 serial=1 status=0\n"
@@ -140,7 +140,7 @@ static void test_type_and_status(void)
     CHECK_INT(feed(&c, "0000001c 20008086 00000001 0000013e 00000002 00000001 00000004"), 28);
     CHECK_INT(feed(&c, "0000001c 20008086 00000001 00000001 00000004 00000000 00000000"),
               VIRTWIRE_EMSG_ROLE);
-    CHECK_STR(tl_buf_str(&c.log),
+    CHECK_STR(vt_buf_str(&c.log),
               "E dropped VIRTWIRE_EMSG_COMBINATION type=2 serial=1 status=1\n"
               "E dropped VIRTWIRE_EMSG_STATUS type=2 serial=1 status=4\n"
               "E fatal VIRTWIRE_EMSG_ROLE type=4 serial=0 status=0\n");
@@ -166,7 +166,7 @@ static void test_replies(void)
     /* The same serial again matches nothing now: fatal. */
     CHECK_INT(feed(&c, "0000001c 20008086 00000001 00000001 00000001 00000000 00000000"),
               VIRTWIRE_EREPLY_SERIAL);
-    CHECK_STR(tl_buf_str(&c.log),
+    CHECK_STR(vt_buf_str(&c.log),
               "E dropped VIRTWIRE_EPAYLOAD type=1 serial=0 status=1\n"
               "E dropped VIRTWIRE_EPAYLOAD type=1 serial=1 status=1\n"
               "E fatal VIRTWIRE_EREPLY_SERIAL type=1 serial=0 status=0\n");
@@ -184,7 +184,7 @@ static void test_replies(void)
     setup(&c, VIRTWIRE_TRANSPORT_CLIENT);
     CHECK_INT(virtwire_transport_stream_open(c.progs[0], 208, 7, VIRTWIRE_STREAM_SPARSE), 0);
     CHECK_INT(feed(&c, "00000024 20008086 00000001 000000d0 00000006 00000007 00000002 00000000 00000001"), 36);
-    CHECK_STR(tl_buf_str(&c.log), "E dropped VIRTWIRE_EPAYLOAD type=6 serial=7 status=2\n");
+    CHECK_STR(vt_buf_str(&c.log), "E dropped VIRTWIRE_EPAYLOAD type=6 serial=7 status=2\n");
     tl_endpoint_fini(&c);
 }
 
@@ -213,7 +213,7 @@ static void test_fds(void)
     int fd = devnull();
     CHECK_INT(virtwire_transport_receive_fd(s.t, fd), VIRTWIRE_EFD_UNEXPECTED);
     CHECK(!fd_is_open(fd));
-    CHECK_STR(tl_buf_str(&s.log), "E fatal VIRTWIRE_EFD_UNEXPECTED\n");
+    CHECK_STR(vt_buf_str(&s.log), "E fatal VIRTWIRE_EFD_UNEXPECTED\n");
     tl_endpoint_fini(&s);
     CHECK_INT(virtwire_transport_receive_fd(NULL, -1), VIRTWIRE_EINVAL);
 
@@ -231,7 +231,7 @@ static void test_fds(void)
     CHECK_INT(virtwire_transport_need(s.t).count, 1);
     CHECK_INT(virtwire_transport_receive(s.t, buf + 32, n - 32), VIRTWIRE_EFD_MISSING);
     CHECK(!fd_is_open(fd1));
-    CHECK_STR(tl_buf_str(&s.log), "E fatal VIRTWIRE_EFD_MISSING\n");
+    CHECK_STR(vt_buf_str(&s.log), "E fatal VIRTWIRE_EFD_MISSING\n");
     tl_endpoint_fini(&s);
 
     /* Freeing a transport that holds fds closes them. */
@@ -471,7 +471,7 @@ static void test_garbage(void)
             CHECK(r > 0 || virtwire_transport_need(e.t).kind == VIRTWIRE_NEED_FDS);
             off += (size_t)r;
         }
-        for (const char *l = tl_buf_str(&e.log); *l; l = strchr(l, '\n') + 1) {
+        for (const char *l = vt_buf_str(&e.log); *l; l = strchr(l, '\n') + 1) {
             delivered += l[0] != 'E';
             dropped += strncmp(l, "E dropped", 9) == 0;
             fatal += strncmp(l, "E fatal", 7) == 0;

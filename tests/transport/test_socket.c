@@ -21,7 +21,7 @@ typedef struct peer {
     virtwire_transport *t;
     virtwire_transport_program *p;
     int sock;
-    tl_buf log;
+    vt_buf log;
     int kept_fd; /* the fd a callback took */
 } peer;
 
@@ -147,7 +147,7 @@ int main(void)
     CHECK_INT(virtwire_transport_send(c.p, 1, VIR_NET_CALL, VIR_NET_OK, 0, args, 4, NULL, 0), 1);
     close(to_server[1]);
     CHECK_INT(pump_until(&s, 2), 0);
-    CHECK_STR(tl_buf_str(&s.log),
+    CHECK_STR(vt_buf_str(&s.log),
               "C prog=20008086 vers=1 proc=310 type=4 serial=0 status=0 len=4 data=00000007 fds=1\n"
               "C prog=20008086 vers=1 proc=1 type=0 serial=1 status=0 len=4 data=00000007 fds=0\n");
     CHECK(s.kept_fd >= 0);
@@ -164,7 +164,7 @@ int main(void)
     CHECK_INT(virtwire_transport_send(s.p, 1, VIR_NET_REPLY, VIR_NET_OK, 1, NULL, 0, NULL, 0), 1);
     close(to_client[0]);
     CHECK_INT(pump_until(&c, 2), 0);
-    CHECK_STR(tl_buf_str(&c.log),
+    CHECK_STR(vt_buf_str(&c.log),
               "R prog=20008086 vers=1 proc=310 type=5 serial=0 status=0 len=0 data= fds=1\n"
               "R prog=20008086 vers=1 proc=1 type=1 serial=1 status=0 len=0 data= fds=0\n");
     CHECK(c.kept_fd >= 0);
@@ -178,8 +178,8 @@ int main(void)
 
     virtwire_transport_free(c.t);
     virtwire_transport_free(s.t);
-    tl_buf_free(&c.log);
-    tl_buf_free(&s.log);
+    vt_buf_free(&c.log);
+    vt_buf_free(&s.log);
     close(sv[0]);
     close(sv[1]);
     return vt_finish("transport.socket");

@@ -147,14 +147,14 @@ static int run_cuts(size_t len, const size_t *cuts, size_t ncuts, const char *wa
     }
     unsigned char pong[28];
     vt_hex("0000001c 6b656570 00000001 00000002 00000002 00000000 00000000", pong, 28);
-    ok = ok && strcmp(tl_buf_str(&c.log), want_log) == 0 && c.out.len == 28 &&
+    ok = ok && strcmp(vt_buf_str(&c.log), want_log) == 0 && c.out.len == 28 &&
          memcmp(c.out.p, pong, 28) == 0 && virtwire_transport_need(c.t).kind == VIRTWIRE_NEED_BYTES &&
          virtwire_transport_need(c.t).count == 4;
     if (!ok) {
         fprintf(stderr, "cuts:");
         for (size_t i = 0; i < ncuts; i++)
             fprintf(stderr, " %zu", cuts[i]);
-        fprintf(stderr, "\nlog:\n%s", tl_buf_str(&c.log));
+        fprintf(stderr, "\nlog:\n%s", vt_buf_str(&c.log));
     }
     tl_endpoint_fini(&c);
     return ok;

@@ -11,28 +11,10 @@
 #include <stdint.h>
 
 #include "virtwire_transport.h"
+#include "vt_buf.h"
 #include "vt_check.h"
 #include "vt_hex.h"
 #include "vt_sys.h"
-
-/** A growable byte buffer. */
-typedef struct tl_buf {
-    unsigned char *p;
-    size_t len;
-    size_t cap;
-} tl_buf;
-
-void tl_buf_add(tl_buf *b, const void *p, size_t n);
-void tl_buf_printf(tl_buf *b, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-void tl_buf_free(tl_buf *b);
-/** Drops the first n bytes. */
-void tl_buf_consume(tl_buf *b, size_t n);
-/** The content as a NUL-terminated string (the buffer keeps a NUL after). */
-const char *tl_buf_str(tl_buf *b);
 
 #define TL_MAX_FRAMES 4096
 #define TL_MAX_FDS 256
@@ -50,7 +32,7 @@ struct tl_endpoint {
     virtwire_transport *t;
     /* What the transport sent: the bytes of all frames, the fds (dup()ed,
      * as the kernel does with SCM_RIGHTS) and where each frame ends. */
-    tl_buf out;
+    vt_buf out;
     int fds[TL_MAX_FDS];
     size_t nfds;
     size_t frames;
@@ -65,7 +47,7 @@ struct tl_endpoint {
     const void *frame_payload[TL_MAX_FRAMES]; /* iov[1] of each frame, or NULL */
     int fail_send; /* on_send returns -1 while set */
     /* Callback log, one line per callback, errors included. */
-    tl_buf log;
+    vt_buf log;
     tl_hook hook;
     void *user;
     uint64_t now; /* the fake clock */
@@ -95,6 +77,6 @@ int tl_pump(tl_endpoint *from, tl_endpoint *to);
 int tl_exchange(tl_endpoint *a, tl_endpoint *b);
 
 /** Logs one message the way the logging callbacks do (for comparisons). */
-void tl_log_msg(tl_buf *log, char kind, const virtwire_transport_msg *m);
+void tl_log_msg(vt_buf *log, char kind, const virtwire_transport_msg *m);
 
 #endif
