@@ -2,8 +2,9 @@
 """What the Python tests share: daemons they start for themselves (a private
 libvirtd through tests/libvirtd/private-libvirtd, and programs such as
 examples/virtwire-mockd that print one line once they listen), free ports,
-short temporary directories, virsh, reading lines with a timeout, libvirt
-RPC frames built and read by hand, and the layout of sparse files.
+short temporary directories, virsh, reading lines with a timeout, tshark
+capturing a port, libvirt RPC frames built and read by hand, and sparse
+files.
 
 A test puts tests/lib on its path first:
 
@@ -14,6 +15,7 @@ A test puts tests/lib on its path first:
 import os
 import select
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -136,6 +138,48 @@ class LineReader:
         return line.decode().strip() if self.strip else line.decode()
 
 
+class Capture:
+    """tshark capturing one TCP port on the loopback into path; returns
+    once packets reach the file."""
+
+    def __init__(self, port, path, tshark="tshark"):
+        self.proc = subprocess.Popen(
+            [tshark, "-i", "lo", "-B", "64", "-f", "tcp port %d" % port, "-w", path],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        # tshark says "Capturing on 'Loopback: lo'" once the capture runs.
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            line = self.proc.stderr.readline()
+            if not line:
+                raise RuntimeError("tshark exited: %s" % self.proc.wait())
+            if line.startswith("Capturing on"):
+                break
+        else:
+            raise RuntimeError("tshark did not say it was capturing within 20 s")
+        # It says so a little before packets reach the file: connect to the
+        # port (the daemon accepts and sees us leave) until the file grows.
+        base = None
+        while time.monotonic() < deadline:
+            size = os.path.getsize(path) if os.path.exists(path) else None
+            if base is not None and size > base:
+                return
+            if base is None and size is not None:
+                base = size
+            with socket.create_connection(("127.0.0.1", port), timeout=5):
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("tshark captured nothing within 20 s")
+
+    def stop(self):
+        time.sleep(0.5)  # the last packets reach the file
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
 # -- libvirt RPC frames, built and read here (independent of the project's codecs)
 
 
@@ -183,6 +227,19 @@ def xdr_string(text):
 
 
 # -- sparse files
+
+
+def sparse_file(path, mib=1 << 20):
+    """A 4 MiB file: 1 MiB of data, a 2 MiB hole, 1 MiB of data; ends the
+    test (SystemExit) where the file system does not keep holes."""
+    with open(path, "wb") as f:
+        f.truncate(4 * mib)
+        f.write(os.urandom(mib))
+        f.seek(3 * mib)
+        f.write(os.urandom(mib))
+    layout = data_and_holes(path)
+    if layout != [("data", 0, mib), ("hole", mib, 3 * mib), ("data", 3 * mib, 4 * mib)]:
+        raise SystemExit("the file system of TMPDIR does not keep holes: %r" % layout)
 
 
 def data_and_holes(path):

@@ -21,7 +21,7 @@ import zlib
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import vwtest  # noqa: E402
 from vwtest import (REMOTE_PROGRAM, LineReader, data_and_holes, frame,  # noqa: E402
-                    read_frame, read_raw_frame)
+                    read_frame, read_raw_frame, sparse_file)
 
 GROUP, MOCKD, LIMIT_SERVER, KEEPALIVE_SERVER = sys.argv[1:5]
 TIMEOUT = 20
@@ -154,14 +154,8 @@ def test_screenshot(d):
 def test_volume(d):
     mib = 1 << 20
     src = os.path.join(d.dir, "src.img")
-    with open(src, "wb") as f:
-        f.truncate(4 * mib)
-        f.write(os.urandom(mib))
-        f.seek(3 * mib)
-        f.write(os.urandom(mib))
+    sparse_file(src)
     layout = data_and_holes(src)
-    if layout != [("data", 0, mib), ("hole", mib, 3 * mib), ("data", 3 * mib, 4 * mib)]:
-        raise SystemExit("the file system of TMPDIR does not keep holes: %r" % layout)
     virsh(d, "vol-upload", "--pool", "default", "disk.img", src, "--sparse")
     info = virsh(d, "vol-info", "--pool", "default", "disk.img").stdout
     # Only the data was stored: the hole came as a hole.

@@ -45,8 +45,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import vwtest  # noqa: E402
-from vwtest import (Libvirtd, LineReader, data_and_holes, free_port, frame,  # noqa: E402
-                    short_tmpdir, virsh, xdr_string)
+from vwtest import (Capture, Libvirtd, LineReader, data_and_holes, free_port,  # noqa: E402
+                    frame, short_tmpdir, sparse_file, virsh, xdr_string)
 
 GROUP, TOOL, MOCKD, XDIR = sys.argv[1:5]
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -516,17 +516,6 @@ def test_events():
 # streams
 
 
-def sparse_file(path):
-    with open(path, "wb") as f:
-        f.truncate(4 * MIB)
-        f.write(os.urandom(MIB))
-        f.seek(3 * MIB)
-        f.write(os.urandom(MIB))
-    layout = data_and_holes(path)
-    if layout != [("data", 0, MIB), ("hole", MIB, 3 * MIB), ("data", 3 * MIB, 4 * MIB)]:
-        raise SystemExit("the file system of TMPDIR does not keep holes: %r" % layout)
-
-
 VOL = {"pool": "default", "name": "disk.img", "key": "/mock/default/disk.img"}
 
 
@@ -647,44 +636,6 @@ def test_progress():
 TYPES = {"VIR_NET_CALL": 0, "VIR_NET_REPLY": 1, "VIR_NET_MESSAGE": 2, "VIR_NET_STREAM": 3,
          "VIR_NET_CALL_WITH_FDS": 4, "VIR_NET_REPLY_WITH_FDS": 5, "VIR_NET_STREAM_HOLE": 6}
 STATUSES = {"VIR_NET_OK": 0, "VIR_NET_ERROR": 1, "VIR_NET_CONTINUE": 2}
-
-
-class Capture:
-    """tshark on the loopback for one TCP port."""
-
-    def __init__(self, port, path):
-        self.path = path
-        self.proc = subprocess.Popen(["tshark", "-i", "lo", "-B", "64", "-f", "tcp port %d" % port,
-                                      "-w", path], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            line = self.proc.stderr.readline()
-            if not line:
-                raise RuntimeError("tshark exited: %s" % self.proc.wait())
-            if line.startswith("Capturing on"):
-                break
-        # Packets reach the file a little after that: connect until it grows.
-        base = None
-        while time.monotonic() < deadline:
-            size = os.path.getsize(path) if os.path.exists(path) else None
-            if base is not None and size > base:
-                return
-            if base is None and size is not None:
-                base = size
-            with socket.create_connection(("127.0.0.1", port), timeout=5):
-                pass
-            time.sleep(0.1)
-        raise RuntimeError("tshark captured nothing within 20 s")
-
-    def stop(self):
-        time.sleep(0.5)
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
 
 
 def decode(path, *opts):
