@@ -107,8 +107,8 @@ static void done_hostname(virtwire_client *c, const virtwire_call_result *r, voi
 /* Waits (lock held) for pred, the connection's death or the timeout. */
 #define WAIT_LOCKED(pred)                                                      \
     do {                                                                       \
-        uint64_t end_ = vt_now_ms() + TIMEOUT_MS;                                 \
-        while (!(pred) && !st.closed && vt_now_ms() < end_) {                     \
+        uint64_t end_ = vt_now_ms() + TIMEOUT_MS;                              \
+        while (!(pred) && !st.closed && vt_now_ms() < end_) {                  \
             struct timespec ts_;                                               \
             clock_gettime(CLOCK_REALTIME, &ts_);                               \
             ts_.tv_nsec += 20 * 1000000L;                                      \

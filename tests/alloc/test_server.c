@@ -529,12 +529,12 @@ static int result(uint32_t serial)
 /* Waits for cond (an expression on C or S). */
 #define WAIT_FOR(cond)                                                         \
     do {                                                                       \
-        uint64_t start_ = vt_now_ms();                                            \
+        uint64_t start_ = vt_now_ms();                                         \
         while (!(cond) && !C.eof && !waited_long(start_))                      \
             round_trip(20);                                                    \
         if (!(cond)) {                                                         \
             if (C.eof) {                                                       \
-                outcome = RES_CLOSED;                                            \
+                outcome = RES_CLOSED;                                          \
                 goto out;                                                      \
             }                                                                  \
             bad = FA_FAIL("nothing came: %s", #cond);                          \
@@ -546,11 +546,11 @@ static int result(uint32_t serial)
 #define EXPECT_OK(serial)                                                      \
     do {                                                                       \
         int r_ = result(serial);                                               \
-        if (r_ == RES_OOM || r_ == RES_CLOSED) {                                   \
+        if (r_ == RES_OOM || r_ == RES_CLOSED) {                               \
             outcome = r_;                                                      \
             goto out;                                                          \
         }                                                                      \
-        if (r_ != RES_OK) {                                                      \
+        if (r_ != RES_OK) {                                                    \
             bad = FA_FAIL("call %u: %s", (unsigned)(serial),                   \
                           r_ == RES_NONE ? "no reply" : C.rep[serial].err_msg);  \
             goto out;                                                          \

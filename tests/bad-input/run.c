@@ -397,7 +397,7 @@ static size_t split_frames(const vt_buf *b, frame *f, size_t max, size_t *rest)
 static void check_error_reply(const frame *f, const char *code, const char *prefix)
 {
     CHECK_MSG(f->hdr.type == VIR_NET_REPLY && f->hdr.status == VIR_NET_ERROR,
-          "reply type %d status %d, want REPLY/ERROR", f->hdr.type, f->hdr.status);
+              "reply type %d status %d, want REPLY/ERROR", f->hdr.type, f->hdr.status);
     virtwire_arena a = VIRTWIRE_ARENA_INIT;
     virNetMessageError e;
     int rc = virtwire_decode(&virNetMessageError_desc, f->payload, f->len, &a, &e);
@@ -405,8 +405,8 @@ static void check_error_reply(const frame *f, const char *code, const char *pref
     if (rc == 0) {
         CHECK_MSG(e.code == atoi(code), "error reply code %d, want %s", e.code, code);
         const char *m = e.message ? *e.message : "";
-        CHECK_MSG(strncmp(m, prefix, strlen(prefix)) == 0, "error reply message \"%s\", want \"%s...\"",
-              m, prefix);
+        CHECK_MSG(strncmp(m, prefix, strlen(prefix)) == 0,
+                  "error reply message \"%s\", want \"%s...\"", m, prefix);
     }
     virtwire_arena_fini(&a);
 }
@@ -599,8 +599,8 @@ static int endpoint_setup(recorder *r, virtwire_transport_role role, const char 
         FAIL("register failed");
     if (role == VIRTWIRE_TRANSPORT_CLIENT)
         CHECK_MSG(virtwire_transport_send(r->remote, PROC_LIB_VERSION, VIR_NET_CALL, VIR_NET_OK, 0,
-                                      NULL, 0, NULL, 0) == 0,
-              "the first call did not get serial 0");
+                                          NULL, 0, NULL, 0) == 0,
+                  "the first call did not get serial 0");
     int kcount = 0;
     if (setup) {
         char what[32] = "";
@@ -609,12 +609,13 @@ static int endpoint_setup(recorder *r, virtwire_transport_role role, const char 
         if (n >= 2 && strncmp(what, "stream", 6) == 0) {
             unsigned flags = strcmp(what, "stream-sparse") == 0 ? VIRTWIRE_STREAM_SPARSE : 0;
             CHECK_MSG(virtwire_transport_stream_open(r->remote, (int32_t)a, 0, flags) == 0,
-                  "stream_open failed");
+                      "stream_open failed");
             if (strcmp(what, "stream-finished") == 0)
                 CHECK_MSG(virtwire_transport_stream_finish(r->remote, (int32_t)a, 0) == 0,
-                      "stream_finish failed");
+                          "stream_finish failed");
         } else if (n == 3 && strcmp(what, "keepalive") == 0) {
-            CHECK_MSG(virtwire_transport_keepalive_start(r->t, a, b) == 0, "keepalive_start failed");
+            CHECK_MSG(virtwire_transport_keepalive_start(r->t, a, b) == 0,
+                      "keepalive_start failed");
             kcount = (int)b;
         } else {
             FAIL("unknown setup \"%s\"", setup);
@@ -628,22 +629,24 @@ static int endpoint_setup(recorder *r, virtwire_transport_role role, const char 
  * code is the first error returned. */
 static void check_outcome(recorder *r, const expectation *e, int code, const char *mode)
 {
-    CHECK_MSG(r->dispatched == e->calls, "%s: %d callbacks, want %d", mode, r->dispatched, e->calls);
+    CHECK_MSG(r->dispatched == e->calls, "%s: %d callbacks, want %d", mode, r->dispatched,
+              e->calls);
     if (state_is(e, "fatal")) {
         CHECK_CODE(code, e->code, "the input's error");
         CHECK_MSG(count_errors(r, 0) == (size_t)e->drops, "%s: %zu non-fatal errors, want %d", mode,
-              count_errors(r, 0), e->drops);
+                  count_errors(r, 0), e->drops);
         return;
     }
     CHECK_CODE(code, 0, "the input's error");
     CHECK_MSG(count_errors(r, 1) == 0, "%s: a fatal error was reported", mode);
     if (state_is(e, "dropped") || state_is(e, "replied")) {
         CHECK_MSG(count_errors(r, 0) == 1 && r->errs[0] == e->code && r->with_hdr[0],
-              "%s: on_error got %zu errors (first %s), want one %s with its header", mode,
-              r->nerrs, r->nerrs ? vt_error_name(r->errs[0]) : "none", vt_error_name(e->code));
+                  "%s: on_error got %zu errors (first %s), want one %s with its header", mode,
+                  r->nerrs, r->nerrs ? vt_error_name(r->errs[0]) : "none", vt_error_name(e->code));
     } else if (state_is(e, "ignored") || state_is(e, "pong")) {
         CHECK_MSG(e->code == 0, "state %s goes with code -", e->state);
-        CHECK_MSG(r->nerrs == 0, "%s: on_error got %s, want nothing", mode, vt_error_name(r->errs[0]));
+        CHECK_MSG(r->nerrs == 0, "%s: on_error got %s, want nothing", mode,
+                  vt_error_name(r->errs[0]));
     } else {
         FAIL("unknown state \"%s\"", e->state);
     }
@@ -658,10 +661,10 @@ static void check_outcome(recorder *r, const expectation *e, int code, const cha
             FAIL("replied needs CODE \"MESSAGE\"");
     } else if (state_is(e, "pong")) {
         CHECK_MSG(r->sent.len == sizeof PONG && memcmp(r->sent.p, PONG, sizeof PONG) == 0,
-              "%s: sent %zu bytes, want exactly one PONG", mode, r->sent.len);
+                  "%s: sent %zu bytes, want exactly one PONG", mode, r->sent.len);
     } else {
         CHECK_MSG(r->sent.len == 0, "%s: sent %zu bytes (%zu frames), want nothing", mode,
-              r->sent.len, nf);
+                  r->sent.len, nf);
     }
 }
 
@@ -724,24 +727,24 @@ static void run_transport_mode(const bcase *c, const expectation *e, const bi_sc
         CHECK_CODE(virtwire_transport_receive_fd(r.t, watched_fd()), e->code,
                    "receive_fd() after the error");
         CHECK_MSG(virtwire_transport_need(r.t).kind == VIRTWIRE_NEED_NOTHING,
-              "%s: need() is not NOTHING after a fatal error", mode);
+                  "%s: need() is not NOTHING after a fatal error", mode);
         CHECK_MSG(r.dispatched == before, "%s: a frame was dispatched after the fatal error", mode);
         CHECK_MSG(count_errors(&r, 1) == 1 && r.errs[e->drops] == e->code,
-              "%s: on_error reported %zu fatal errors, want one %s", mode, count_errors(&r, 1),
-              vt_error_name(e->code));
+                  "%s: on_error reported %zu fatal errors, want one %s", mode, count_errors(&r, 1),
+                  vt_error_name(e->code));
         if (e->code == VIRTWIRE_EKEEPALIVE) {
             CHECK_MSG(r.dead == 1, "%s: on_keepalive_dead ran %d times", mode, r.dead);
             CHECK_MSG(r.sent.len == (size_t)kcount * 28, "%s: %zu bytes of PINGs, want %d PINGs",
-                  mode, r.sent.len, kcount);
+                      mode, r.sent.len, kcount);
         }
         check_watched_closed("after the fatal error");
     } else {
         /* The next good frame is processed. */
         CHECK_CODE(n < 0 ? n : 0, 0, "receive() of a good frame after the bad input");
         CHECK_MSG(r.dispatched == before + 1, "%s: the good frame after the bad input was not "
-              "dispatched", mode);
+                  "dispatched", mode);
         CHECK_MSG(virtwire_transport_need(r.t).kind == VIRTWIRE_NEED_BYTES,
-              "%s: need() is not BYTES", mode);
+                  "%s: need() is not BYTES", mode);
         check_watched_closed("after the frame was handled");
     }
     vt_buf_free(&good);
@@ -864,7 +867,7 @@ static void run_conn(const bcase *c, const expectation *e)
     } else {
         CHECK_CODE(rc, 0, "process() of a good frame after the bad input");
         CHECK_MSG(r.dispatched == before + 1, "the good frame after the bad input was not "
-              "dispatched");
+                  "dispatched");
         check_watched_closed("after the frame was handled");
     }
     vt_buf_free(&seen);
@@ -942,7 +945,7 @@ static void run_payload(const bcase *c, const expectation *e)
     CHECK_CODE(rc, e->code, "decode into an arena");
     if (state_is(e, "rejected-noalloc"))
         CHECK_MSG(a.allocs == 0, "the arena allocated %zu blocks before rejecting the input",
-              a.allocs);
+                  a.allocs);
     virtwire_arena_fini(&a);
 
     rc = decode_flags(t, exact, in.len, NULL, v, flags);
@@ -1177,7 +1180,7 @@ static void run_client(const bcase *c, const expectation *e)
     int want_fds = 0;
     if (c->setup && strcmp(c->setup, "event") == 0)
         CHECK_MSG(virtwire_client_on_event(cl, &remote_program, PROC_LIFECYCLE, on_event, NULL) > 0,
-              "on_event failed");
+                  "on_event failed");
     else if (c->setup && strcmp(c->setup, "ret-fds") == 0)
         want_fds = 1;
     else if (c->setup)
@@ -1201,7 +1204,7 @@ static void run_client(const bcase *c, const expectation *e)
     rc = virtwire_client_call(cl, &remote_program, proc, NULL, &ret, &co);
     CHECK_CODE(rc, e->code, "the call");
     CHECK_MSG(co.nret_fds == (size_t)e->fds, "the call handed over %zu fds, want %d", co.nret_fds,
-          e->fds);
+              e->fds);
     size_t nret_fds = co.nret_fds;
 
     remote_connect_get_lib_version_ret v = { 0 };
@@ -1211,7 +1214,7 @@ static void run_client(const bcase *c, const expectation *e)
         CHECK_CODE(virtwire_client_error(cl), 0, "client_error() after the bad input");
         CHECK_CODE(rc2, 0, "a second call");
         CHECK_MSG(rc2 != 0 || v.lib_ver == LIB_VERSION, "the second call got %llu",
-              (unsigned long long)v.lib_ver);
+                  (unsigned long long)v.lib_ver);
     } else {
         CHECK_CODE(virtwire_client_error(cl), reason, "client_error()");
         CHECK_CODE(rc2, VIRTWIRE_ECLOSED, "a call after the connection died");
@@ -1221,7 +1224,7 @@ static void run_client(const bcase *c, const expectation *e)
         while (!__atomic_load_n(&d.eof, __ATOMIC_SEQ_CST) && vt_now_ms() < deadline)
             usleep(1000);
         CHECK_MSG(__atomic_load_n(&d.eof, __ATOMIC_SEQ_CST),
-              "the daemon's end is still open after the connection died");
+                  "the daemon's end is still open after the connection died");
     }
     check_cloexec("while the client is open");
     for (size_t i = 0; i < nret_fds; i++)
@@ -1360,7 +1363,7 @@ static void flood_replies(virtwire_server *srv, int peer, const vt_buf *in, size
         }
     }
     CHECK_MSG(replies == calls && bad == 0, "%zu calls written, %zu replies (%zu of them not a "
-          "REPLY)", calls, replies, bad);
+              "REPLY)", calls, replies, bad);
     vt_buf_free(&got);
 }
 
@@ -1408,8 +1411,8 @@ static void run_server(const bcase *c, const expectation *e)
         if (state_is(e, "throttled")) {
             size_t max = e->nargs ? strtoul(e->args[0], NULL, 0) : 0;
             CHECK_MSG(!dropped && written < in.len && written <= max,
-                  "the peer wrote %zu of %zu bytes%s, want the server to stop reading by %zu",
-                  written, in.len, dropped ? " and was dropped" : "", max);
+                      "the peer wrote %zu of %zu bytes%s, want the server to stop reading by %zu",
+                      written, in.len, dropped ? " and was dropped" : "", max);
             if (!dropped)
                 flood_replies(srv, peer, &in, written);
         } else if (state_is(e, "closed")) {
@@ -1420,8 +1423,8 @@ static void run_server(const bcase *c, const expectation *e)
                 rest.len = 0;
             }
             vt_buf_free(&rest);
-            CHECK_MSG(dropped, "the server did not drop the peer (%zu of %zu bytes written)", written,
-                  in.len);
+            CHECK_MSG(dropped, "the server did not drop the peer (%zu of %zu bytes written)",
+                      written, in.len);
             CHECK_MSG(virtwire_server_nclients(srv) == 0, "the server still has the client");
             CHECK_CODE(server_close_reason, e->code, "virtwire_server_client_error()");
         } else {
@@ -1453,23 +1456,23 @@ static void run_server(const bcase *c, const expectation *e)
     size_t nf = split_frames(&got, f, 8, &rest);
     for (size_t i = 0; i < nf && i < (size_t)e->after; i++)
         CHECK_MSG(f[i].hdr.status == VIR_NET_OK, "frame %zu the peer got has status %d", i + 1,
-              f[i].hdr.status);
+                  f[i].hdr.status);
     CHECK_MSG(stream_data_seen == e->data, "%d stream data callbacks, want %d", stream_data_seen,
-          e->data);
+              e->data);
     int usable = 1;
     if (state_is(e, "replied")) {
         CHECK_MSG(nf == want && rest == 0 && !eof, "the peer got %zu frames%s, want %zu", nf,
-              eof ? " and end of file" : "", want);
+                  eof ? " and end of file" : "", want);
         if (e->nargs < 2)
             FAIL("replied needs CODE \"MESSAGE\"");
         else if (nf >= want)
             check_error_reply(&f[want - 1], e->args[0], e->args[1]);
     } else if (state_is(e, "silent")) {
         CHECK_MSG(nf == want && rest == 0 && !eof, "the peer got %zu frames%s, want %zu", nf,
-              eof ? " and end of file" : "", want);
+                  eof ? " and end of file" : "", want);
     } else if (state_is(e, "closed")) {
         CHECK_MSG(eof && nf == want, "the peer got %zu frames and %s, want %zu and end of file", nf,
-              eof ? "end of file" : "no end of file", want);
+                  eof ? "end of file" : "no end of file", want);
         CHECK_MSG(virtwire_server_nclients(srv) == 0, "the server still has the client");
         CHECK_CODE(server_close_reason, e->code, "virtwire_server_client_error()");
         usable = 0;
@@ -1487,7 +1490,7 @@ static void run_server(const bcase *c, const expectation *e)
         CHECK_MSG(split_frames(&ans, &g, 1, NULL) == 1 && g.hdr.type == VIR_NET_REPLY &&
                   g.hdr.status == VIR_NET_OK && g.hdr.serial == 4242 && g.len == 8 &&
                   vt_get32(g.payload + 4) == LIB_VERSION,
-              "a good call after the bad input was not answered");
+                  "a good call after the bad input was not answered");
         vt_buf_free(&good);
         vt_buf_free(&ans);
     }
@@ -1562,7 +1565,7 @@ int main(int argc, char **argv)
             layers[l].run(cur, &e);
         int fds_after = vt_count_fds(0);
         CHECK_MSG(fds_after == fds_before, "%d fds open after the case, %d before", fds_after,
-              fds_before);
+                  fds_before);
         int cur_failed = vt_failures != failures_before;
         printf("%s %s\n", cur_failed ? "FAIL" : "ok  ", cur->name);
         total_failed += cur_failed;

@@ -490,7 +490,7 @@ int main(int argc, char **argv)
         return vt_finish("client.libvirtd");
     uint64_t t;
 #define STEP(call)                                                                       \
-    t = vt_now_ms();                                                                   \
+    t = vt_now_ms();                                                                     \
     call;                                                                                \
     printf("%-28s %5llu ms\n", #call, (unsigned long long)(vt_now_ms() - t))
     STEP(test_simple_calls(c));

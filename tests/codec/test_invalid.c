@@ -293,7 +293,8 @@ static void test_enums(void)
     unsigned char h[24];
     for (size_t i = 0; i < 3; i++) {
         vt_context("header type 0x%x", bad_types[i]);
-        vt_put32(vt_put32(vt_put32(vt_put32(vt_put32(vt_put32(h, 0x20008086), 1), 1), bad_types[i]), 2), 0);
+        unsigned char *q = vt_put32(vt_put32(vt_put32(h, 0x20008086), 1), 1);
+        vt_put32(vt_put32(vt_put32(q, bad_types[i]), 2), 0);
         decode_both(&virNetMessageHeader_desc, h, 24, VIRTWIRE_EENUM);
     }
     vt_context("header type 6 (STREAM_HOLE), status 2 (CONTINUE)");

@@ -48,11 +48,11 @@ static void build_handshake(void)
     };
     size_t lens[4] = { len };
     parts[1] = vt_build_value(REMOTE_PROC_CONNECT_SUPPORTS_FEATURE, VIR_NET_CALL, 2, VIR_NET_OK,
-                                &remote_connect_supports_feature_args_desc, &fa, &lens[1]);
+                              &remote_connect_supports_feature_args_desc, &fa, &lens[1]);
     parts[2] = vt_build_value(REMOTE_PROC_CONNECT_OPEN, VIR_NET_CALL, 3, VIR_NET_OK,
-                                &remote_connect_open_args_desc, &oa, &lens[2]);
+                              &remote_connect_open_args_desc, &oa, &lens[2]);
     parts[3] = vt_build_value(REMOTE_PROC_CONNECT_CLOSE, VIR_NET_CALL, 4, VIR_NET_OK, NULL, NULL,
-                                &lens[3]);
+                              &lens[3]);
     for (int i = 0; i < 4; i++) {
         memcpy(handshake + handshake_len, parts[i], lens[i]);
         handshake_len += lens[i];

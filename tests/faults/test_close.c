@@ -156,11 +156,11 @@ static void script_cut(flib_peer *p, int fd)
         len = cs->big_len;
         b = calloc(1, len);
         vt_frame_header(b, REMOTE_PROGRAM, REMOTE_PROC_CONNECT_GET_LIB_VERSION, VIR_NET_REPLY,
-                    (uint32_t)serial, VIR_NET_OK, len - 28);
+                        (uint32_t)serial, VIR_NET_OK, len - 28);
     } else {
         remote_connect_get_lib_version_ret r = { 7 };
         b = vt_build_value(REMOTE_PROC_CONNECT_GET_LIB_VERSION, VIR_NET_REPLY, (uint32_t)serial,
-                             VIR_NET_OK, &remote_connect_get_lib_version_ret_desc, &r, &len);
+                           VIR_NET_OK, &remote_connect_get_lib_version_ret_desc, &r, &len);
     }
     if (cs->cut >= len || vt_write_all(fd, b, cs->cut) < 0)
         p->result = -1;
@@ -245,7 +245,7 @@ static void script_fds(flib_peer *p, int fd)
     }
     unsigned char b[32];
     vt_frame_header(b, REMOTE_PROGRAM, REMOTE_PROC_DOMAIN_OPEN_GRAPHICS_FD, VIR_NET_REPLY_WITH_FDS,
-                (uint32_t)serial, VIR_NET_OK, 4);
+                    (uint32_t)serial, VIR_NET_OK, 4);
     b[28] = b[29] = b[30] = 0;
     b[31] = NFDS;
     if (vt_write_all(fd, b, sizeof b) < 0)
@@ -338,12 +338,13 @@ static void script_download(flib_peer *p, int fd)
     for (int i = 0; i < 3; i++) {
         flib_fill(data, PKT, SEED, (uint64_t)i * PKT);
         rc |= vt_send_frame(fd, proc, VIR_NET_STREAM, (uint32_t)serial, VIR_NET_CONTINUE, data,
-                              PKT);
+                            PKT);
     }
     /* The client waits in recv for more. */
     vt_sleep_ms(100);
     unsigned char h[28];
-    vt_frame_header(h, REMOTE_PROGRAM, proc, VIR_NET_STREAM, (uint32_t)serial, VIR_NET_CONTINUE, PKT);
+    vt_frame_header(h, REMOTE_PROGRAM, proc, VIR_NET_STREAM, (uint32_t)serial, VIR_NET_CONTINUE,
+                    PKT);
     rc |= vt_write_all(fd, h, sizeof h);
     rc |= vt_write_all(fd, data, PKT / 2);
     vt_sleep_ms(30);
@@ -358,7 +359,7 @@ static void script_upload(flib_peer *p, int fd)
         return;
     }
     int rc = vt_send_frame(fd, REMOTE_PROC_STORAGE_VOL_UPLOAD, VIR_NET_REPLY, (uint32_t)serial,
-                             VIR_NET_OK, NULL, 0);
+                           VIR_NET_OK, NULL, 0);
     /* Two packets, checked, then hang up in the middle of the stream. */
     uint64_t off = 0;
     for (int i = 0; i < 2 && rc == 0; i++) {
@@ -529,7 +530,7 @@ static void test_server_frame(void)
         int calls = S.st.calls;
         unsigned char h[28];
         vt_frame_header(h, REMOTE_PROGRAM, REMOTE_PROC_CONNECT_GET_LIB_VERSION, VIR_NET_CALL, 2,
-                    VIR_NET_OK, 0);
+                        VIR_NET_OK, 0);
         CHECK(vt_write_all(fd, h, cuts[i]) == 0);
         virtwire_server_run_once(S.srv, 5);
         close(fd);
@@ -541,8 +542,8 @@ static void test_server_frame(void)
     printf("server: big call cut after 60000 of 100028 bytes\n");
     int fd = raw_connect();
     unsigned char *big = calloc(1, 60000);
-    vt_frame_header(big, REMOTE_PROGRAM, REMOTE_PROC_CONNECT_DOMAIN_XML_FROM_NATIVE, VIR_NET_CALL, 1,
-                VIR_NET_OK, 100000);
+    vt_frame_header(big, REMOTE_PROGRAM, REMOTE_PROC_CONNECT_DOMAIN_XML_FROM_NATIVE, VIR_NET_CALL,
+                    1, VIR_NET_OK, 100000);
     CHECK(vt_write_all(fd, big, 60000) == 0);
     free(big);
     virtwire_server_run_once(S.srv, 5);
@@ -568,7 +569,7 @@ static void test_server_frame(void)
     want_calls = S.st.calls + VIRTWIRE_SERVER_MAX_CLIENT_REQUESTS_DEFAULT;
     for (uint32_t serial = 1; serial <= VIRTWIRE_SERVER_MAX_CLIENT_REQUESTS_DEFAULT + 3; serial++)
         CHECK(vt_send_value(fd, REMOTE_PROC_CONNECT_GET_HOSTNAME, VIR_NET_CALL, serial,
-                              VIR_NET_OK, NULL, NULL) == 0);
+                            VIR_NET_OK, NULL, NULL) == 0);
     CHECK(fsrv_pump(&S, calls_reached, 3000));
     CHECK(S.nheld == VIRTWIRE_SERVER_MAX_CLIENT_REQUESTS_DEFAULT);
     close(fd);
@@ -592,7 +593,7 @@ static void test_server_fds(void)
                           &alen) == 0);
     unsigned char frame[28 + 4 + 256];
     vt_frame_header(frame, REMOTE_PROGRAM, REMOTE_PROC_DOMAIN_CREATE_WITH_FILES,
-                VIR_NET_CALL_WITH_FDS, 1, VIR_NET_OK, 4 + alen);
+                    VIR_NET_CALL_WITH_FDS, 1, VIR_NET_OK, 4 + alen);
     memset(frame + 28, 0, 4);
     frame[31] = NFDS;
     memcpy(frame + 32, args, alen);
@@ -670,11 +671,11 @@ static void test_server_stream(void)
     for (int i = 0; i < 3; i++) {
         flib_fill(data, PKT, SEED, (uint64_t)i * PKT);
         CHECK(vt_send_frame(fd, REMOTE_PROC_STORAGE_VOL_UPLOAD, VIR_NET_STREAM, 1,
-                              VIR_NET_CONTINUE, data, PKT) == 0);
+                            VIR_NET_CONTINUE, data, PKT) == 0);
     }
     unsigned char h[28];
     vt_frame_header(h, REMOTE_PROGRAM, REMOTE_PROC_STORAGE_VOL_UPLOAD, VIR_NET_STREAM, 1,
-                VIR_NET_CONTINUE, PKT);
+                    VIR_NET_CONTINUE, PKT);
     CHECK(vt_write_all(fd, h, sizeof h) == 0 && vt_write_all(fd, data, PKT / 2) == 0);
     virtwire_server_run_once(S.srv, 5);
     close(fd);
@@ -689,7 +690,7 @@ static void test_server_stream(void)
     fd = raw_connect();
     remote_storage_vol_download_args da = { { s, s, s }, SEED, (uint64_t)1 << 30, 0 };
     CHECK(vt_send_value(fd, REMOTE_PROC_STORAGE_VOL_DOWNLOAD, VIR_NET_CALL, 1, VIR_NET_OK,
-                          &remote_storage_vol_download_args_desc, &da) == 0);
+                        &remote_storage_vol_download_args_desc, &da) == 0);
     CHECK(vt_read_frame(fd, &f, 3000) == 0 && f.hdr.type == VIR_NET_REPLY &&
           f.hdr.status == VIR_NET_OK);
     vt_frame_free(&f);

@@ -50,7 +50,8 @@ static void *sync_caller(void *arg)
         int rc = virtwire_client_call(C, &remote_program, REMOTE_PROC_CONNECT_GET_LIB_VERSION,
                                       NULL, &r, &o);
         if (rc != 0 || r.lib_ver != 42) {
-            fprintf(stderr, "call %d: %s, %llu\n", i, vt_error_name(rc), (unsigned long long)r.lib_ver);
+            fprintf(stderr, "call %d: %s, %llu\n", i, vt_error_name(rc),
+                    (unsigned long long)r.lib_ver);
             (*bad)++;
         }
     }

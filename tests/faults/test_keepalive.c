@@ -173,7 +173,7 @@ static int read_pings(int fd, int pong)
         if (pong && proc == REMOTE_PROC_CONNECT_GET_LIB_VERSION) {
             remote_connect_get_lib_version_ret r = { 5 };
             vt_send_value(fd, proc, VIR_NET_REPLY, serial, VIR_NET_OK,
-                            &remote_connect_get_lib_version_ret_desc, &r);
+                          &remote_connect_get_lib_version_ret_desc, &r);
         } else if (pong) {
             vt_send_frame(fd, proc, VIR_NET_REPLY, serial, VIR_NET_OK, NULL, 0);
         }

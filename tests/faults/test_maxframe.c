@@ -122,7 +122,7 @@ static void script_client(flib_peer *p, int fd)
     remote_connect_get_lib_version_ret r = { 77 };
     if (rc == 0)
         rc = vt_send_value(fd, f.hdr.proc, VIR_NET_REPLY, f.hdr.serial, VIR_NET_OK,
-                             &remote_connect_get_lib_version_ret_desc, &r);
+                           &remote_connect_get_lib_version_ret_desc, &r);
     vt_frame_free(&f);
     /* CONNECT_CLOSE */
     if (rc == 0 && vt_read_frame(fd, &f, 20000) == 0) {
@@ -254,7 +254,7 @@ static void test_server(void)
     char *s = (char *)"x";
     remote_storage_vol_upload_args ua = { { s, s, s }, UP_SEED, 0, 0 };
     CHECK(vt_send_value(fd, REMOTE_PROC_STORAGE_VOL_UPLOAD, VIR_NET_CALL, 1, VIR_NET_OK,
-                          &remote_storage_vol_upload_args_desc, &ua) == 0);
+                        &remote_storage_vol_upload_args_desc, &ua) == 0);
     vt_frame f;
     CHECK(vt_read_frame(fd, &f, 5000) == 0 && f.hdr.status == VIR_NET_OK);
     vt_frame_free(&f);
@@ -270,7 +270,7 @@ static void test_server(void)
             r_peak = r;
     }
     CHECK(vt_send_frame(fd, REMOTE_PROC_STORAGE_VOL_UPLOAD, VIR_NET_STREAM, 1, VIR_NET_OK, NULL,
-                          0) == 0);
+                        0) == 0);
     CHECK(vt_read_frame(fd, &f, 20000) == 0 && f.hdr.type == VIR_NET_STREAM &&
           f.hdr.status == VIR_NET_OK);
     vt_frame_free(&f);
@@ -297,7 +297,7 @@ static void test_server(void)
     }
     int calls = fsrv_get(&S.st.calls);
     CHECK(vt_send_value(fd, REMOTE_PROC_CONNECT_GET_LIB_VERSION, VIR_NET_CALL, 99, VIR_NET_OK,
-                          NULL, NULL) == 0);
+                        NULL, NULL) == 0);
     CHECK(vt_read_frame(fd, &f, 5000) == 0 && f.hdr.serial == 99 && f.hdr.status == VIR_NET_OK);
     vt_frame_free(&f);
     CHECK(fsrv_get(&S.st.calls) == calls + 1);
@@ -354,7 +354,7 @@ static void test_mockd(void)
     /* Still serving this connection. */
     remote_domain_lookup_by_name_args la = { (char *)"vm2" };
     CHECK(vt_send_value(fd, REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME, VIR_NET_CALL, 99, VIR_NET_OK,
-                          &remote_domain_lookup_by_name_args_desc, &la) == 0);
+                        &remote_domain_lookup_by_name_args_desc, &la) == 0);
     vt_frame f;
     CHECK(vt_read_frame(fd, &f, 5000) == 0 && f.hdr.serial == 99 && f.hdr.status == VIR_NET_OK);
     vt_frame_free(&f);

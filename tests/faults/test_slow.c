@@ -305,7 +305,7 @@ static void script_client(flib_peer *p, int fd)
                 free(want);
                 remote_connect_domain_xml_from_native_ret r = { a.nativeConfig };
                 rc = vt_send_value(fd, f.hdr.proc, VIR_NET_REPLY, f.hdr.serial, VIR_NET_OK,
-                                     &remote_connect_domain_xml_from_native_ret_desc, &r);
+                                   &remote_connect_domain_xml_from_native_ret_desc, &r);
                 cs->calls++;
             } else {
                 cs->bad++;
@@ -443,13 +443,13 @@ static void slow_client(int fd)
         texts[i] = text(SRV_BIG_LEN, 200u + (uint32_t)i);
         remote_connect_domain_xml_from_native_args a = { (char *)"native", texts[i], 0 };
         CHECK(vt_send_value(fd, REMOTE_PROC_CONNECT_DOMAIN_XML_FROM_NATIVE, VIR_NET_CALL,
-                              (uint32_t)i + 1, VIR_NET_OK,
-                              &remote_connect_domain_xml_from_native_args_desc, &a) == 0);
+                            (uint32_t)i + 1, VIR_NET_OK,
+                            &remote_connect_domain_xml_from_native_args_desc, &a) == 0);
     }
     remote_storage_vol_download_args da = { { s, s, s }, DOWN_SEED, DOWN_LEN, 0 };
     uint32_t dserial = 100;
     CHECK(vt_send_value(fd, REMOTE_PROC_STORAGE_VOL_DOWNLOAD, VIR_NET_CALL, dserial, VIR_NET_OK,
-                          &remote_storage_vol_download_args_desc, &da) == 0);
+                        &remote_storage_vol_download_args_desc, &da) == 0);
     slow sl = { fd, 1500, 100, 4, 0 };
     int replies = 0, eof = 0, bad = 0;
     uint64_t got = 0;
@@ -484,7 +484,7 @@ static void slow_client(int fd)
     }
     /* Finish, as libvirt's client does, and read the confirmation. */
     CHECK(vt_send_frame(fd, REMOTE_PROC_STORAGE_VOL_DOWNLOAD, VIR_NET_STREAM, dserial,
-                          VIR_NET_OK, NULL, 0) == 0);
+                        VIR_NET_OK, NULL, 0) == 0);
     vt_frame f;
     CHECK(vt_read_frame(fd, &f, 10000) == 0 && f.hdr.type == VIR_NET_STREAM &&
           f.hdr.status == VIR_NET_OK);
@@ -567,9 +567,9 @@ static void test_unread(void)
     remote_connect_domain_xml_from_native_args a = { (char *)"n", t, 0 };
     size_t len;
     unsigned char *call = vt_build_value(REMOTE_PROC_CONNECT_DOMAIN_XML_FROM_NATIVE,
-                                           VIR_NET_CALL, 0, VIR_NET_OK,
-                                           &remote_connect_domain_xml_from_native_args_desc, &a,
-                                           &len);
+                                         VIR_NET_CALL, 0, VIR_NET_OK,
+                                         &remote_connect_domain_xml_from_native_args_desc, &a,
+                                         &len);
     long r0 = vt_rss_kib(0);
     int fd = vt_connect_unix(S.path);
 
@@ -954,8 +954,8 @@ static void test_trickle_server(void)
      * at once. */
     size_t len;
     unsigned char *b = vt_build_value(REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME, VIR_NET_CALL, 6,
-                                        VIR_NET_OK, &remote_domain_lookup_by_name_args_desc, &la,
-                                        &len);
+                                      VIR_NET_OK, &remote_domain_lookup_by_name_args_desc, &la,
+                                      &len);
     CHECK(trickle(fd, b, len / 2) == 0);
     t0 = vt_now_ms();
     virtwire_client *c = NULL;

@@ -41,7 +41,8 @@ void vt_libvirtd_start(vt_libvirtd *d, const char *path, int tcp)
     memset(d, 0, sizeof *d);
     const char *tmp = getenv("TMPDIR");
     /* Unix socket paths must stay short: a short directory. */
-    snprintf(d->dir, sizeof d->dir, "%s/vwdXXXXXX", tmp && *tmp && strlen(tmp) < 60 ? tmp : P_tmpdir);
+    snprintf(d->dir, sizeof d->dir, "%s/vwdXXXXXX",
+             tmp && *tmp && strlen(tmp) < 60 ? tmp : P_tmpdir);
     if (!mkdtemp(d->dir)) {
         perror("mkdtemp");
         exit(1);

@@ -141,7 +141,8 @@ void vt_path(char *buf, size_t n, const char *name)
 {
     if (!dir_[0]) {
         const char *tmp = getenv("TMPDIR");
-        snprintf(dir_, sizeof dir_, "%s/vwfXXXXXX", tmp && *tmp && strlen(tmp) < 40 ? tmp : P_tmpdir);
+        snprintf(dir_, sizeof dir_, "%s/vwfXXXXXX",
+                 tmp && *tmp && strlen(tmp) < 40 ? tmp : P_tmpdir);
         if (!mkdtemp(dir_)) {
             perror("mkdtemp");
             exit(1);

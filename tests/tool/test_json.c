@@ -109,16 +109,16 @@ static void roundtrip(const vw_fill_entry *e, const virtwire_json_type *jt, unsi
         int rc = j ? jt->from_json(j, v2, &ctx) : -1;
         json_decref(j);
         CHECK_MSG(rc == 0, "%s seed %u: from_json: %s\n  %.300s", e->name, seed,
-              virtwire_json_error(&ctx), text1);
+                  virtwire_json_error(&ctx), text1);
         if (rc == 0) {
             b2 = encode(t, v2, &n2);
             text2 = dump(jt->to_json(v2));
             CHECK_MSG(b2 && n1 == n2 && memcmp(b1, b2, n1) == 0,
-                  "%s seed %u: the value read back encodes differently\n  %.300s", e->name,
-                  seed, text1);
+                      "%s seed %u: the value read back encodes differently\n  %.300s", e->name,
+                      seed, text1);
             CHECK_MSG(text2 && strcmp(text1, text2) == 0,
-                  "%s seed %u: JSON differs\n  %.300s\n  %.300s", e->name, seed, text1,
-                  text2 ? text2 : "(null)");
+                      "%s seed %u: JSON differs\n  %.300s\n  %.300s", e->name, seed, text1,
+                      text2 ? text2 : "(null)");
         }
     }
     (*values)++;
@@ -137,8 +137,8 @@ static void all_types(void)
     size_t types = 0, values = 0;
     for (size_t m = 0; m < sizeof(modules) / sizeof(modules[0]); m++) {
         CHECK_MSG(modules[m].json->ntypes == *modules[m].nfill,
-              "%s: %zu converters for %zu types", modules[m].json->protocol->name,
-              modules[m].json->ntypes, *modules[m].nfill);
+                  "%s: %zu converters for %zu types", modules[m].json->protocol->name,
+                  modules[m].json->ntypes, *modules[m].nfill);
         for (size_t i = 0; i < *modules[m].nfill; i++) {
             const vw_fill_entry *e = &modules[m].fill[i];
             const virtwire_json_type *jt = virtwire_json_find(modules[m].json, e->desc);
@@ -160,7 +160,7 @@ static void expect_json(const char *what, json_t *j, const char *want)
 {
     char *got = dump(j);
     CHECK_MSG(got && strcmp(got, want) == 0, "%s: got %s, want %s", what, got ? got : "(null)",
-          want);
+              want);
     free(got);
 }
 
@@ -189,8 +189,9 @@ static void expect_error(const virtwire_json_type *jt, const char *text, const c
     void *v = calloc(1, jt->type->size);
     char msg[600];
     int rc = parse(jt, text, v, &a, msg, sizeof(msg));
-    CHECK_MSG(rc < 0 && strstr(msg, want), "%s from %s: want an error with \"%s\", got rc %d \"%s\"",
-          jt->type->name, text, want, rc, msg);
+    CHECK_MSG(rc < 0 && strstr(msg, want),
+              "%s from %s: want an error with \"%s\", got rc %d \"%s\"", jt->type->name, text,
+              want, rc, msg);
     free(v);
     virtwire_arena_fini(&a);
 }
@@ -228,14 +229,14 @@ static void mapping(void)
     const virtwire_json_type *tpj = find(rm, &remote_typed_param_value_desc);
     remote_typed_param_value tv;
     CHECK_MSG(parse(tpj, "{\"type\":4,\"ul\":\"18446744073709551615\"}", &tv, &a, msg,
-                sizeof(msg)) == 0 &&
-          tv.remote_typed_param_value_u.ul == UINT64_MAX, "uhyper from a string: %s", msg);
+                    sizeof(msg)) == 0 &&
+              tv.remote_typed_param_value_u.ul == UINT64_MAX, "uhyper from a string: %s", msg);
     CHECK_MSG(parse(tpj, "{\"type\":3,\"l\":\"-12\"}", &tv, &a, msg, sizeof(msg)) == 0 &&
-          tv.remote_typed_param_value_u.l == -12, "hyper from a string: %s", msg);
+              tv.remote_typed_param_value_u.l == -12, "hyper from a string: %s", msg);
     CHECK_MSG(parse(tpj, "{\"type\":5,\"d\":\"inf\"}", &tv, &a, msg, sizeof(msg)) == 0 &&
-          isinf(tv.remote_typed_param_value_u.d), "inf: %s", msg);
+              isinf(tv.remote_typed_param_value_u.d), "inf: %s", msg);
     CHECK_MSG(parse(tpj, "{\"type\":6}", &tv, &a, msg, sizeof(msg)) == 0 &&
-          tv.remote_typed_param_value_u.b == 0, "arm left out: %s", msg);
+              tv.remote_typed_param_value_u.b == 0, "arm left out: %s", msg);
     expect_error(tpj, "{\"i\":1}", "discriminant 'type'");
     expect_error(tpj, "{\"type\":1,\"s\":\"x\"}", "unknown member 's'");
     expect_error(tpj, "{\"type\":9}", "type: no arm of union remote_typed_param_value");
@@ -251,11 +252,12 @@ static void mapping(void)
                 "{\"name\":\"test\",\"uuid\":\"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\",\"id\":7}");
     const virtwire_json_type *dj = find(rm, &remote_nonnull_domain_desc);
     remote_nonnull_domain d2;
-    CHECK_MSG(parse(dj, "{\"name\":\"x\",\"uuid\":\"A0A1A2A3-A4A5-A6A7-A8A9-AAABACADAEAF\"}", &d2, &a,
-                msg, sizeof(msg)) == 0 && memcmp(d2.uuid, dom.uuid, 16) == 0 && d2.id == 0,
-          "uuid with dashes: %s", msg);
+    CHECK_MSG(parse(dj, "{\"name\":\"x\",\"uuid\":\"A0A1A2A3-A4A5-A6A7-A8A9-AAABACADAEAF\"}",
+                    &d2, &a, msg, sizeof(msg)) == 0 &&
+                  memcmp(d2.uuid, dom.uuid, 16) == 0 && d2.id == 0,
+              "uuid with dashes: %s", msg);
     CHECK_MSG(parse(dj, "{}", &d2, &a, msg, sizeof(msg)) == 0 && strcmp(d2.name, "") == 0,
-          "members left out: %s", msg);
+              "members left out: %s", msg);
     expect_error(dj, "{\"uuid\":\"a0a1\"}", "uuid: expected 16 bytes of hex, got 2");
     expect_error(dj, "{\"uuid\":\"a0a\"}", "uuid: odd number of hex digits");
     expect_error(dj, "[1]", "expected an object (remote_nonnull_domain), got an array");
@@ -266,7 +268,7 @@ static void mapping(void)
                 "{\"name\":{\"hex\":\"61ff\"},"
                 "\"uuid\":\"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\",\"id\":7}");
     CHECK_MSG(parse(dj, "{\"name\":{\"hex\":\"61ff\"}}", &d2, &a, msg, sizeof(msg)) == 0 &&
-          strcmp(d2.name, "a\xff") == 0, "string from hex: %s", msg);
+              strcmp(d2.name, "a\xff") == 0, "string from hex: %s", msg);
     expect_error(dj, "{\"name\":\"a\\u0000b\"}", "name: string contains a NUL character");
 
     /* char arrays: text when they are text, else integers. */
@@ -280,12 +282,13 @@ static void mapping(void)
     const virtwire_json_type *nij = find(rm, &remote_node_get_info_ret_desc);
     remote_node_get_info_ret n2;
     CHECK_MSG(parse(nij, "{\"model\":[104,105]}", &n2, &a, msg, sizeof(msg)) < 0,
-          "a char array of integers must have the array's length");
+              "a char array of integers must have the array's length");
     CHECK_MSG(parse(nij, "{\"model\":\"hi\"}", &n2, &a, msg, sizeof(msg)) == 0 &&
-          memcmp(n2.model, "hi\0\0", 4) == 0, "char array from text: %s", msg);
+              memcmp(n2.model, "hi\0\0", 4) == 0, "char array from text: %s", msg);
     ni.model[0] = (char)0xff;
     char *text = dump(remote_node_get_info_ret_to_json(&ni));
-    CHECK_MSG(text && strstr(text, "\"model\":[-1,56,54,95,54,52,0,"), "char array not text: %s", text);
+    CHECK_MSG(text && strstr(text, "\"model\":[-1,56,54,95,54,52,0,"), "char array not text: %s",
+              text);
     free(text);
     expect_error(nij, "{\"model\":\"0123456789012345678901234567890123\"}",
                  "model: 34 bytes, more than the 32 the array holds");
@@ -299,8 +302,8 @@ static void mapping(void)
                 "{\"types\":[\"REMOTE_AUTH_NONE\",\"REMOTE_AUTH_POLKIT\"]}");
     const virtwire_json_type *alj = find(rm, &remote_auth_list_ret_desc);
     CHECK_MSG(parse(alj, "{\"types\":[\"remote_auth_sasl\",2]}", &al, &a, msg, sizeof(msg)) == 0 &&
-          al.types.types_len == 2 && al.types.types_val[0] == REMOTE_AUTH_SASL &&
-          al.types.types_val[1] == REMOTE_AUTH_POLKIT, "enum by name or number: %s", msg);
+              al.types.types_len == 2 && al.types.types_val[0] == REMOTE_AUTH_SASL &&
+              al.types.types_val[1] == REMOTE_AUTH_POLKIT, "enum by name or number: %s", msg);
     expect_error(alj, "{\"types\":[0,7]}", "types[1]: 7 is not a value of remote_auth_type");
     expect_error(alj, "{\"types\":[\"REMOTE_AUTH_NOPE\"]}",
                  "types[0]: 'REMOTE_AUTH_NOPE' is not a member");

@@ -27,7 +27,7 @@ static void check(const virtwire_json_module *m, const virtwire_type *t, const v
     char *got = json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT);
     json_decref(j);
     CHECK_MSG(got && strcmp(got, want) == 0, "%s: got %s\n  want %s", t->name, got ? got : "(null)",
-          want);
+              want);
     free(got);
 
     unsigned char b1[4096], b2[4096];
@@ -44,7 +44,7 @@ static void check(const virtwire_json_module *m, const virtwire_type *t, const v
     if (rc == 0) {
         CHECK_MSG(virtwire_encode(t, back, b2, sizeof(b2), &n2) == 0, "%s: encode back", t->name);
         CHECK_MSG(n1 == n2 && memcmp(b1, b2, n1) == 0, "%s: %s reads back to other bytes", t->name,
-              want);
+                  want);
     }
     free(back);
     virtwire_arena_fini(&a);
@@ -62,7 +62,7 @@ static void refuse(const virtwire_json_module *m, const virtwire_type *t, const 
     int rc = jt->from_json(j, v, &ctx);
     json_decref(j);
     CHECK_MSG(rc < 0 && strstr(virtwire_json_error(&ctx), want), "%s from %s: want \"%s\", got %s",
-          t->name, text, want, rc < 0 ? virtwire_json_error(&ctx) : "success");
+              t->name, text, want, rc < 0 ? virtwire_json_error(&ctx) : "success");
     free(v);
     virtwire_arena_fini(&a);
 }

@@ -214,7 +214,7 @@ static void check_params(const char *text, const virtwire_uri *uri,
         CHECK_FIELD(text, "param name", uri->params[i].name, want[i].name);
         CHECK_FIELD(text, "param value", uri->params[i].value, want[i].value);
         CHECK_MSG(uri->params[i].consumed == want[i].consumed, "%s: param %zu consumed %d",
-              text, i, uri->params[i].consumed);
+                  text, i, uri->params[i].consumed);
     }
 }
 
@@ -234,11 +234,11 @@ static void group_parse(void)
         size_t scheme_len = strcspn(c->uri, ":");
         CHECK_MSG(strlen(uri->scheme) == scheme_len &&
                   strncmp(uri->scheme, c->uri, scheme_len) == 0,
-              "%s: scheme %s", c->uri, uri->scheme);
+                  "%s: scheme %s", c->uri, uri->scheme);
         CHECK_FIELD(c->uri, "driver", uri->driver, c->driver);
         CHECK_MSG(uri->transport == c->transport, "%s: transport %d", c->uri, uri->transport);
         CHECK_MSG(uri->transport_explicit == c->explicit_transport, "%s: explicit %d", c->uri,
-              uri->transport_explicit);
+                  uri->transport_explicit);
         CHECK_FIELD(c->uri, "user", uri->user, c->user);
         CHECK_FIELD(c->uri, "host", uri->host, c->host);
         CHECK_MSG(uri->port == c->port, "%s: port %d", c->uri, uri->port);
@@ -268,7 +268,7 @@ static void group_remote(void)
     CHECK_FIELD(text, "socket (last wins)", uri->remote.socket, "/b");
     CHECK_MSG(uri->remote.mode == VIRTWIRE_URI_MODE_LEGACY, "mode %d", uri->remote.mode);
     CHECK_MSG(uri->remote.has_proxy && uri->remote.proxy == VIRTWIRE_URI_PROXY_NETCAT,
-          "proxy %d/%d", uri->remote.has_proxy, uri->remote.proxy);
+              "proxy %d/%d", uri->remote.has_proxy, uri->remote.proxy);
     /* Integers as strtol reads them: leading space and sign allowed. */
     CHECK_MSG(uri->remote.no_sanity == 1, "no_sanity %d", uri->remote.no_sanity);
     CHECK_MSG(uri->remote.no_verify == 2, "no_verify %d", uri->remote.no_verify);
@@ -287,7 +287,7 @@ static void group_remote(void)
         return;
     CHECK_MSG(uri->remote.mode == VIRTWIRE_URI_MODE_AUTO && !uri->remote.has_proxy &&
               uri->remote.no_sanity == 0 && uri->remote.socket == NULL,
-          "defaults");
+              "defaults");
     virtwire_uri_free(uri);
 }
 
@@ -559,11 +559,11 @@ static void group_sockets(void)
         rc = virtwire_uri_socket_path_env(uri, c->flags, &env, buf, sizeof buf);
         if (c->path) {
             CHECK_MSG(rc == 0, "%s flags %#x uid %u: rc %d", c->uri, c->flags,
-                  (unsigned)c->euid, rc);
+                      (unsigned)c->euid, rc);
             CHECK_FIELD(c->uri, "socket", rc == 0 ? buf : NULL, c->path);
         } else {
             CHECK_MSG(rc == c->code, "%s flags %#x uid %u: rc %d, expected %d", c->uri,
-                  c->flags, (unsigned)c->euid, rc, c->code);
+                      c->flags, (unsigned)c->euid, rc, c->code);
             CHECK_MSG(buf[0] == '\0', "%s: buffer not emptied on error", c->uri);
         }
         virtwire_uri_free(uri);
@@ -589,7 +589,7 @@ static void group_buffer(void)
     CHECK_MSG(strcmp(buf, want) == 0 && buf[n + 1] == '#', "exact size content");
     memset(buf, '#', sizeof buf);
     CHECK_MSG(virtwire_uri_socket_path_env(uri, 0, &env, buf, n) == VIRTWIRE_ENOSPACE,
-          "one byte short");
+              "one byte short");
     CHECK_MSG(buf[0] == '\0' && buf[n] == '#', "one byte short content");
     CHECK_MSG(virtwire_uri_socket_path_env(uri, 0, &env, buf, 0) == VIRTWIRE_EINVAL, "len 0");
     CHECK_MSG(virtwire_uri_socket_path_env(uri, 0, &env, NULL, 8) == VIRTWIRE_EINVAL, "NULL buf");
@@ -597,7 +597,7 @@ static void group_buffer(void)
     /* NULL env: the real defaults; the result is one of the two sockets. */
     CHECK_MSG(virtwire_uri_socket_path(uri, 0, buf, sizeof buf) == 0, "defaults");
     CHECK_MSG(strcmp(buf, want) == 0 || strcmp(buf, "/var/run/libvirt/virtqemud-sock") == 0,
-          "defaults give %s", buf);
+              "defaults give %s", buf);
     virtwire_uri_free(uri);
 
     /* A long runtime directory: ENOSPACE, not truncation. */
@@ -612,7 +612,7 @@ static void group_buffer(void)
     if (!uri)
         return;
     CHECK_MSG(virtwire_uri_socket_path_env(uri, 0, &env2, buf, sizeof buf) == VIRTWIRE_ENOSPACE,
-          "long rundir");
+              "long rundir");
     virtwire_uri_free(uri);
 }
 
@@ -649,9 +649,9 @@ static void group_tcp(void)
             continue;
         CHECK_FIELD(cases[i].uri, "host", virtwire_uri_connect_host(uri), cases[i].host);
         CHECK_MSG(virtwire_uri_tcp_port(uri) == cases[i].port, "%s: port %d", cases[i].uri,
-              virtwire_uri_tcp_port(uri));
+                  virtwire_uri_tcp_port(uri));
         CHECK_MSG(virtwire_uri_supported(uri) == cases[i].supported, "%s: supported %d",
-              cases[i].uri, virtwire_uri_supported(uri));
+                  cases[i].uri, virtwire_uri_supported(uri));
         virtwire_uri_free(uri);
     }
     CHECK_MSG(virtwire_uri_tcp_port(NULL) == VIRTWIRE_EINVAL, "NULL port");
@@ -664,7 +664,7 @@ static void group_tcp(void)
                                          "ext" };
     for (int t = 0; t < 7; t++)
         CHECK_FIELD("transport", "name", virtwire_uri_transport_name((virtwire_uri_transport)t),
-                  names[t]);
+                    names[t]);
     CHECK_MSG(virtwire_uri_transport_name((virtwire_uri_transport)7) == NULL, "out of range");
 }
 
@@ -688,7 +688,7 @@ static void group_limits(void)
         char *name = virtwire_uri_open_name(uri);
         /* "qemu:///s" then "?a=" or "&a=" per parameter. */
         CHECK_MSG(name && strlen(name) == 9 + 3 * uri->nparams, "name of %zu bytes",
-              name ? strlen(name) : 0);
+                  name ? strlen(name) : 0);
         free(name);
         virtwire_uri_free(uri);
     }
@@ -820,7 +820,7 @@ static void group_random(void)
         int rc = virtwire_uri_parse(text, &uri);
         CHECK_MSG(rc == 0 || rc == VIRTWIRE_EURI || rc == VIRTWIRE_EURI_TRANSPORT ||
                   rc == VIRTWIRE_EURI_UNIX_HOST || rc == VIRTWIRE_EURI_PARAM,
-              "\"%s\": rc %d", text, rc);
+                  "\"%s\": rc %d", text, rc);
         if (rc != 0)
             continue;
         parsed++;
