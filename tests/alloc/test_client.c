@@ -26,11 +26,11 @@
 #include <unistd.h>
 
 #include "failalloc.h"
-#include "vt_daemon.h"
-#include "vt_sys.h"
 #include "remote_protocol.h"
 #include "remote_protocol_client.h"
 #include "virtwire_client.h"
+#include "vt_daemon.h"
+#include "vt_sys.h"
 
 #define TIMEOUT_MS 5000
 

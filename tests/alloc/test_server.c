@@ -33,9 +33,9 @@
 #include <unistd.h>
 
 #include "failalloc.h"
-#include "vt_sys.h"
 #include "remote_protocol.h"
 #include "virtwire_server.h"
+#include "vt_sys.h"
 
 #define OOM_MESSAGE "out of memory"
 #define MAX_SERIALS 32

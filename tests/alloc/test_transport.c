@@ -24,10 +24,10 @@
 #include <unistd.h>
 
 #include "failalloc.h"
-#include "vt_sys.h"
 #include "qemu_protocol.h"
 #include "remote_protocol.h"
 #include "virtwire_transport.h"
+#include "vt_sys.h"
 
 #define CHUNK 1000
 #define OUT_MAX (3u << 20)

@@ -12,11 +12,11 @@
 
 #include "admin_protocol.h"
 #include "harness.h"
-#include "vt_frame.h" /* vt_put32: big-endian words, independent of the runtime */
 #include "lock_protocol.h"
 #include "remote_protocol.h"
 #include "samples.h"
 #include "virnetprotocol.h"
+#include "vt_frame.h" /* vt_put32: big-endian words, independent of the runtime */
 
 static void *xcalloc(size_t n, size_t size)
 {

@@ -13,7 +13,6 @@
 
 #include "admin_protocol.h"
 #include "harness.h"
-#include "vt_frame.h" /* vt_put32: big-endian words, independent of the runtime */
 #include "lock_protocol.h"
 #include "log_protocol.h"
 #include "lxc_monitor_protocol.h"
@@ -23,6 +22,7 @@
 #include "samples.h"
 #include "virkeepaliveprotocol.h"
 #include "virnetprotocol.h"
+#include "vt_frame.h" /* vt_put32: big-endian words, independent of the runtime */
 
 /* ------------------------------------------------------------------------ */
 /* Arena                                                                    */
