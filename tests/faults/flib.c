@@ -261,6 +261,17 @@ void flib_fill(unsigned char *p, size_t n, uint32_t seed, uint64_t off)
         p[i] = flib_pattern(seed, off + i);
 }
 
+char *flib_text(size_t n, uint32_t seed)
+{
+    char *t = malloc(n + 1);
+    if (!t)
+        abort();
+    for (size_t i = 0; i < n; i++)
+        t[i] = (char)('a' + flib_pattern(seed, i) % 26);
+    t[n] = 0;
+    return t;
+}
+
 int flib_check(const unsigned char *p, size_t n, uint32_t seed, uint64_t off)
 {
     for (size_t i = 0; i < n; i++) {

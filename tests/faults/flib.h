@@ -74,6 +74,8 @@ static inline unsigned char flib_pattern(uint32_t seed, uint64_t i)
     return (unsigned char)(x ^ (x >> 17) ^ (x >> 41));
 }
 void flib_fill(unsigned char *p, size_t n, uint32_t seed, uint64_t off);
+/* Text of n letters of pattern seed (malloc'd, NUL-terminated). */
+char *flib_text(size_t n, uint32_t seed);
 /* Whether p holds the pattern; prints the first mismatch. */
 int flib_check(const unsigned char *p, size_t n, uint32_t seed, uint64_t off);
 /* The same for one byte in 4096 and the last (for hundreds of MB). */

@@ -81,15 +81,6 @@ static void *fd_caller(void *arg)
     return NULL;
 }
 
-static char *text(size_t n, uint32_t seed)
-{
-    char *t = malloc(n + 1);
-    for (size_t i = 0; i < n; i++)
-        t[i] = (char)('a' + flib_pattern(seed, i) % 26);
-    t[n] = 0;
-    return t;
-}
-
 typedef struct big {
     pthread_mutex_t m;
     int done, ok;
@@ -104,7 +95,7 @@ static void big_done(virtwire_client *c, const virtwire_call_result *r, void *op
     if (r->rc == 0 && ret && strlen(ret->domainXml) == BIG_LEN) {
         /* The seed is in the first letters; compare with every one. */
         for (uint32_t seed = 0; seed < NBIG && !ok; seed++) {
-            char *want = text(BIG_LEN, seed);
+            char *want = flib_text(BIG_LEN, seed);
             ok = strcmp(want, ret->domainXml) == 0;
             free(want);
         }
@@ -137,7 +128,7 @@ static void test_calls(void)
     big b = { PTHREAD_MUTEX_INITIALIZER, 0, 0 };
     char *texts[NBIG];
     for (int i = 0; i < NBIG; i++) {
-        texts[i] = text(BIG_LEN, (uint32_t)i);
+        texts[i] = flib_text(BIG_LEN, (uint32_t)i);
         remote_connect_domain_xml_from_native_args a = { (char *)"n", texts[i], 0 };
         virtwire_call_opts o = { .timeout_ms = 20000 };
         CHECK_RC(virtwire_client_call_async(C, &remote_program,

@@ -105,16 +105,6 @@ static int slow_frame(slow *s, vt_frame *f)
     return 0;
 }
 
-/* Text of n letters (strings must have no NUL), of pattern seed. */
-static char *text(size_t n, uint32_t seed)
-{
-    char *t = malloc(n + 1);
-    for (size_t i = 0; i < n; i++)
-        t[i] = (char)('a' + flib_pattern(seed, i) % 26);
-    t[n] = 0;
-    return t;
-}
-
 /* ---- conn ----------------------------------------------------------------- */
 
 #define CONN_FRAMES 150
@@ -299,7 +289,7 @@ static void script_client(flib_peer *p, int fd)
             virtwire_arena arena = VIRTWIRE_ARENA_INIT;
             if (virtwire_decode(&remote_connect_domain_xml_from_native_args_desc, f.payload, f.len,
                                 &arena, &a) == 0) {
-                char *want = text(BIG_LEN, a.flags);
+                char *want = flib_text(BIG_LEN, a.flags);
                 if (strcmp(a.nativeConfig, want) != 0)
                     cs->bad++;
                 free(want);
@@ -345,7 +335,7 @@ static void big_done(virtwire_client *c, const virtwire_call_result *r, void *op
     if (r->rc == 0 && ret) {
         /* Which call this was is in the string itself: find its seed. */
         for (uint32_t seed = 100; seed < 100 + NBIG; seed++) {
-            char *want = text(BIG_LEN, seed);
+            char *want = flib_text(BIG_LEN, seed);
             if (strcmp(ret->domainXml, want) == 0)
                 b->ok++;
             free(want);
@@ -378,7 +368,7 @@ static void test_client(void)
         char *texts[NBIG];
         for (int i = 0; i < NBIG; i++) {
             virtwire_arena_init(&arenas[i]);
-            texts[i] = text(BIG_LEN, 100u + (uint32_t)i);
+            texts[i] = flib_text(BIG_LEN, 100u + (uint32_t)i);
             remote_connect_domain_xml_from_native_args a = { (char *)"native", texts[i],
                                                              100u + (unsigned)i };
             virtwire_call_opts co = { .arena = &arenas[i], .timeout_ms = 20000 };
@@ -440,7 +430,7 @@ static void slow_client(int fd)
     char *s = (char *)"x";
     char *texts[NSRV_BIG];
     for (int i = 0; i < NSRV_BIG; i++) {
-        texts[i] = text(SRV_BIG_LEN, 200u + (uint32_t)i);
+        texts[i] = flib_text(SRV_BIG_LEN, 200u + (uint32_t)i);
         remote_connect_domain_xml_from_native_args a = { (char *)"native", texts[i], 0 };
         CHECK(vt_send_value(fd, REMOTE_PROC_CONNECT_DOMAIN_XML_FROM_NATIVE, VIR_NET_CALL,
                             (uint32_t)i + 1, VIR_NET_OK,
@@ -563,7 +553,7 @@ static void test_unread(void)
     fsrv_init(&S, "srv", 0);
     int fds0 = vt_count_fds(0);
     fsrv_start(&S);
-    char *t = text(UNREAD_LEN, 44);
+    char *t = flib_text(UNREAD_LEN, 44);
     remote_connect_domain_xml_from_native_args a = { (char *)"n", t, 0 };
     size_t len;
     unsigned char *call = vt_build_value(REMOTE_PROC_CONNECT_DOMAIN_XML_FROM_NATIVE,
@@ -783,7 +773,7 @@ static void script_trickle(flib_peer *p, int fd)
             break;
         }
         case REMOTE_PROC_CONNECT_GET_HOSTNAME: {
-            char *h = text(HOST_LEN, 9);
+            char *h = flib_text(HOST_LEN, 9);
             remote_connect_get_hostname_ret r = { h };
             rc = trickle_value(fd, f.hdr.proc, VIR_NET_REPLY, f.hdr.serial, VIR_NET_OK,
                                &remote_connect_get_hostname_ret_desc, &r);
@@ -822,7 +812,7 @@ static int hostname(virtwire_client *c, int timeout_ms)
     int rc = virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_HOSTNAME, NULL, &r,
                                   &o);
     if (rc == 0) {
-        char *want = text(HOST_LEN, 9);
+        char *want = flib_text(HOST_LEN, 9);
         CHECK(strcmp(r.hostname, want) == 0);
         free(want);
         remote_connect_get_hostname_ret_free(&r);
