@@ -19,23 +19,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "vt_sys.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #ifdef FUZZ_EXPECT_EXACT
 extern unsigned long fuzz_decode_ok, fuzz_decode_exact;
 #endif
-
-static int open_fds(void)
-{
-    int n = 0;
-    DIR *d = opendir("/proc/self/fd");
-    if (!d)
-        return -1;
-    while (readdir(d))
-        n++;
-    closedir(d);
-    return n;
-}
 
 static int hexval(int c)
 {
@@ -135,12 +125,12 @@ int main(int argc, char **argv)
 #ifdef FUZZ_EXPECT_EXACT
     fuzz_decode_ok = fuzz_decode_exact = 0;
 #endif
-    int before = open_fds();
+    int before = vt_count_fds(0);
     size_t count = 0;
     for (int i = 1; i < argc; i++)
         if (run_path(argv[i], &count, 1) != 0)
             return 1;
-    int after = open_fds();
+    int after = vt_count_fds(0);
     printf("replayed %zu inputs, fds open before %d after %d\n", count, before, after);
     if (count == 0 || after != before) {
         fprintf(stderr, "no input, or fds leaked\n");

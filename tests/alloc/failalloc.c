@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 
 #include "failalloc.h"
+#include "vt_sys.h"
 
 #include <dirent.h>
 #include <dlfcn.h>
@@ -280,44 +281,12 @@ static void site_label(uintptr_t site, char *out, size_t cap)
 /* The driver                                                               */
 /* ------------------------------------------------------------------------ */
 
-static int count_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    if (!d)
-        return -1;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        if (e->d_name[0] != '.')
-            n++;
-    closedir(d);
-    return n - 1; /* the directory's own fd */
-}
-
-static void list_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    if (!d)
-        return;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.' || atoi(e->d_name) == dirfd(d))
-            continue;
-        char path[300], target[256];
-        snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
-        ssize_t n = readlink(path, target, sizeof target - 1);
-        target[n > 0 ? n : 0] = 0;
-        fprintf(stderr, "  fd %s: %s\n", e->d_name, target);
-    }
-    closedir(d);
-}
-
 /* The body of one child: runs the scenario in the mode given, then checks
  * that it left no block and no fd behind. */
 static void child_main(fa_scenario fn, void *opaque, int m, unsigned seconds)
 {
     alarm(seconds);
-    int fds_before = count_fds();
+    int fds_before = vt_count_fds(0);
     atomic_store(&mode, m);
     int rc = fn(opaque);
     atomic_store(&mode, MODE_OFF);
@@ -334,10 +303,10 @@ static void child_main(fa_scenario fn, void *opaque, int m, unsigned seconds)
         }
         rc = 1;
     }
-    int fds_after = count_fds();
+    int fds_after = vt_count_fds(0);
     if (fds_after != fds_before) {
         fprintf(stderr, "failalloc: %d fds open before, %d after:\n", fds_before, fds_after);
-        list_fds();
+        vt_list_fds();
         rc = 1;
     }
     fflush(stdout);

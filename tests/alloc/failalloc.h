@@ -62,4 +62,15 @@ int fa_fail(const char *file, int line, const char *fmt, ...) __attribute__((for
             return FA_FAIL("check failed: %s", #cond);                         \
     } while (0)
 
+/** Checks a condition inside a scenario that keeps its verdict in an int
+ *  `bad` and cleans up at a label `out`: on failure reports it, sets bad
+ *  and jumps there. */
+#define EXPECT(cond)                                                           \
+    do {                                                                       \
+        if (!(cond)) {                                                         \
+            bad = FA_FAIL("expected: %s", #cond);                              \
+            goto out;                                                          \
+        }                                                                      \
+    } while (0)
+
 #endif

@@ -29,6 +29,8 @@
 #include "remote_protocol.h"
 #include "remote_protocol_client.h"
 #include "virtwire_client.h"
+#include "vt_daemon.h"
+#include "vt_sys.h"
 
 #define TIMEOUT_MS 5000
 
@@ -48,13 +50,6 @@ typedef struct state {
 } state;
 
 static state st;
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static void on_close(virtwire_client *c, int reason, void *opaque)
 {
@@ -112,8 +107,8 @@ static void done_hostname(virtwire_client *c, const virtwire_call_result *r, voi
 /* Waits (lock held) for pred, the connection's death or the timeout. */
 #define WAIT_LOCKED(pred)                                                      \
     do {                                                                       \
-        uint64_t end_ = now_ms() + TIMEOUT_MS;                                 \
-        while (!(pred) && !st.closed && now_ms() < end_) {                     \
+        uint64_t end_ = vt_now_ms() + TIMEOUT_MS;                              \
+        while (!(pred) && !st.closed && vt_now_ms() < end_) {                  \
             struct timespec ts_;                                               \
             clock_gettime(CLOCK_REALTIME, &ts_);                               \
             ts_.tv_nsec += 20 * 1000000L;                                      \
@@ -133,14 +128,6 @@ static void done_hostname(virtwire_client *c, const virtwire_call_result *r, voi
         if (call_rc_ != (want)) {                                              \
             outcome = call_rc_;                                                \
             where = #expr;                                                     \
-            goto out;                                                          \
-        }                                                                      \
-    } while (0)
-
-#define EXPECT(cond)                                                           \
-    do {                                                                       \
-        if (!(cond)) {                                                         \
-            bad = FA_FAIL("expected: %s", #cond);                              \
             goto out;                                                          \
         }                                                                      \
     } while (0)
@@ -279,39 +266,19 @@ out:
                    virtwire_error_name(outcome) ? virtwire_error_name(outcome) : "?");
 }
 
-static char daemon_dir[128];
-static const char *daemon_script;
-
-static int daemon_cmd(const char *cmd)
-{
-    char line[1024];
-    snprintf(line, sizeof line, "'%s' %s '%s' >/dev/null", daemon_script, cmd, daemon_dir);
-    return system(line);
-}
-
 int main(int argc, char **argv)
 {
     if (argc != 3 || strcmp(argv[1], "session") != 0) {
         fprintf(stderr, "usage: %s session PRIVATE_LIBVIRTD_SCRIPT\n", argv[0]);
         return 2;
     }
-    daemon_script = argv[2];
-    const char *tmp = getenv("TMPDIR");
-    snprintf(daemon_dir, sizeof daemon_dir, "%s/vwlXXXXXX",
-             tmp && strlen(tmp) < 60 ? tmp : P_tmpdir);
-    if (!mkdtemp(daemon_dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
-    if (daemon_cmd("start") != 0) {
-        fprintf(stderr, "could not start libvirtd\n");
-        return 1;
-    }
+    vt_libvirtd d;
+    vt_libvirtd_start(&d, argv[2], 0);
     /* A node file of our own: each connection gets private state, so that
      * a run that ends early (a domain left suspended) does not disturb the
      * next one. */
     char node[192];
-    snprintf(node, sizeof node, "%s/node.xml", daemon_dir);
+    snprintf(node, sizeof node, "%s/node.xml", d.dir);
     FILE *f = fopen(node, "w");
     if (!f || fputs("<node>\n"
                     "  <domain type='test'>\n"
@@ -323,15 +290,12 @@ int main(int argc, char **argv)
                     "  </domain>\n"
                     "</node>\n", f) < 0 || fclose(f) != 0) {
         perror(node);
-        daemon_cmd("stop");
+        vt_libvirtd_stop(&d);
         return 1;
     }
-    snprintf(uri, sizeof uri, "test+unix://%s?socket=%s/libvirt-sock", node, daemon_dir);
+    snprintf(uri, sizeof uri, "test+unix://%s?socket=%s", node, d.sock);
     int rc = fa_run("alloc.client.session", session, NULL, 60);
-    daemon_cmd("stop");
-    char line[512];
-    snprintf(line, sizeof line, "rm -rf '%s'", daemon_dir);
-    if (system(line) != 0)
-        fprintf(stderr, "could not remove %s\n", daemon_dir);
+    if (vt_libvirtd_stop(&d) != 0)
+        fprintf(stderr, "could not stop libvirtd\n");
     return rc;
 }

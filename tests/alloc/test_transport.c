@@ -27,6 +27,7 @@
 #include "qemu_protocol.h"
 #include "remote_protocol.h"
 #include "virtwire_transport.h"
+#include "vt_sys.h"
 
 #define CHUNK 1000
 #define OUT_MAX (3u << 20)
@@ -332,14 +333,6 @@ static int side_new(side *s, const char *name, virtwire_transport_role role)
         int64_t try_rc_ = (expr);                                              \
         if (try_rc_ < 0) {                                                     \
             outcome = (int)try_rc_;                                            \
-            goto out;                                                          \
-        }                                                                      \
-    } while (0)
-
-#define EXPECT(cond)                                                           \
-    do {                                                                       \
-        if (!(cond)) {                                                         \
-            bad = FA_FAIL("expected: %s", #cond);                              \
             goto out;                                                          \
         }                                                                      \
     } while (0)

@@ -46,6 +46,9 @@
 #include "virtwire_server.h"
 #include "virtwire_transport.h"
 #include "virtwire_uri.h"
+#include "vt_check.h"
+#include "vt_frame.h"
+#include "vt_sys.h"
 
 #define PROC_LIB_VERSION 157 /* REMOTE_PROC_CONNECT_GET_LIB_VERSION */
 #define PROC_HOSTNAME 59     /* REMOTE_PROC_CONNECT_GET_HOSTNAME */
@@ -71,40 +74,13 @@ typedef struct bcase {
 
 static const char *catalogue_path;
 static const bcase *cur;
-static int cur_failed;
 static int total_failed;
-
-#if defined(__GNUC__)
-__attribute__((format(printf, 1, 2)))
-#endif
-static void failf(const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "%s:%d: %s: ", catalogue_path, cur ? cur->line : 0, cur ? cur->name : "?");
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    cur_failed = 1;
-}
-
-static const char *ename(int code)
-{
-    const char *n = virtwire_error_name(code);
-    return n ? n : "(unknown code)";
-}
 
 #define CHECK_CODE(got, want, what)                                                      \
     do {                                                                                 \
         int got_ = (int)(got), want_ = (int)(want);                                      \
-        if (got_ != want_)                                                               \
-            failf("%s: got %s (%d), want %s", (what), ename(got_), got_, ename(want_));  \
-    } while (0)
-
-#define CHECK(cond, ...)                                                                 \
-    do {                                                                                 \
-        if (!(cond))                                                                     \
-            failf(__VA_ARGS__);                                                          \
+        CHECK_MSG(got_ == want_, "%s: got %s (%d), want %s", (what), vt_error_name(got_), \
+                  got_, vt_error_name(want_));                                           \
     } while (0)
 
 static char *xstrdup(const char *s)
@@ -295,7 +271,7 @@ static int parse_expect(const bcase *c, expectation *e)
     char *w[MAX_WORDS];
     size_t n = split_words(expect_storage, w, MAX_WORDS);
     if (n < 2 || code_by_name(w[0], &e->code) < 0) {
-        failf("bad expect line \"%s\"", c->expect);
+        FAIL("bad expect line \"%s\"", c->expect);
         return -1;
     }
     snprintf(e->state, sizeof e->state, "%s", w[1]);
@@ -348,7 +324,7 @@ static void check_watched_closed(const char *when)
     for (size_t i = 0; i < nwatch; i++) {
         char b;
         ssize_t r = read(watch[i], &b, 1);
-        CHECK(r == 0, "fd %zu passed by the peer is still open %s", i + 1, when);
+        CHECK_MSG(r == 0, "fd %zu passed by the peer is still open %s", i + 1, when);
     }
 }
 
@@ -357,18 +333,6 @@ static void watch_clear(void)
     for (size_t i = 0; i < nwatch; i++)
         close(watch[i]);
     nwatch = 0;
-}
-
-static int count_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-        if (e->d_name[0] != '.')
-            n++;
-    closedir(d);
-    return n - 1;
 }
 
 /* fds open when the runner started, which are not the runtime's. */
@@ -398,21 +362,9 @@ static void check_cloexec(const char *when)
         if (e->d_name[0] == '.' || fd == self || (fd < (int)sizeof inherited && inherited[fd]))
             continue;
         int fl = fcntl(fd, F_GETFD);
-        CHECK(fl >= 0 && (fl & FD_CLOEXEC), "fd %d is not close-on-exec %s", fd, when);
+        CHECK_MSG(fl >= 0 && (fl & FD_CLOEXEC), "fd %d is not close-on-exec %s", fd, when);
     }
     closedir(d);
-}
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static uint32_t load32(const unsigned char *p)
-{
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
 }
 
 typedef struct frame {
@@ -422,21 +374,15 @@ typedef struct frame {
 } frame;
 
 /* Splits b into complete frames; returns how many (at most max). */
-static size_t split_frames(const bi_buf *b, frame *f, size_t max, size_t *rest)
+static size_t split_frames(const vt_buf *b, frame *f, size_t max, size_t *rest)
 {
     size_t off = 0, n = 0;
     while (n < max && b->len - off >= 28) {
-        uint32_t len = load32(b->p + off);
+        uint32_t len = vt_get32(b->p + off);
         if (len < 28 || len > b->len - off)
             break;
-        const unsigned char *h = b->p + off + 4;
-        f[n].hdr.prog = load32(h);
-        f[n].hdr.vers = load32(h + 4);
-        f[n].hdr.proc = (int32_t)load32(h + 8);
-        f[n].hdr.type = (virNetMessageType)load32(h + 12);
-        f[n].hdr.serial = load32(h + 16);
-        f[n].hdr.status = (virNetMessageStatus)load32(h + 20);
-        f[n].payload = h + 24;
+        vt_frame_parse(b->p + off, &f[n].hdr);
+        f[n].payload = b->p + off + 28;
         f[n].len = len - 28;
         n++;
         off += len;
@@ -450,38 +396,38 @@ static size_t split_frames(const bi_buf *b, frame *f, size_t max, size_t *rest)
  * code with a message starting with prefix. */
 static void check_error_reply(const frame *f, const char *code, const char *prefix)
 {
-    CHECK(f->hdr.type == VIR_NET_REPLY && f->hdr.status == VIR_NET_ERROR,
-          "reply type %d status %d, want REPLY/ERROR", f->hdr.type, f->hdr.status);
+    CHECK_MSG(f->hdr.type == VIR_NET_REPLY && f->hdr.status == VIR_NET_ERROR,
+              "reply type %d status %d, want REPLY/ERROR", f->hdr.type, f->hdr.status);
     virtwire_arena a = VIRTWIRE_ARENA_INIT;
     virNetMessageError e;
     int rc = virtwire_decode(&virNetMessageError_desc, f->payload, f->len, &a, &e);
     CHECK_CODE(rc, 0, "decoding the error reply");
     if (rc == 0) {
-        CHECK(e.code == atoi(code), "error reply code %d, want %s", e.code, code);
+        CHECK_MSG(e.code == atoi(code), "error reply code %d, want %s", e.code, code);
         const char *m = e.message ? *e.message : "";
-        CHECK(strncmp(m, prefix, strlen(prefix)) == 0, "error reply message \"%s\", want \"%s...\"",
-              m, prefix);
+        CHECK_MSG(strncmp(m, prefix, strlen(prefix)) == 0,
+                  "error reply message \"%s\", want \"%s...\"", m, prefix);
     }
     virtwire_arena_fini(&a);
 }
 
 /* A good frame for a receiver in role: a CALL (server) or an event
  * (client), each dispatched to a program callback. */
-static void good_frame(virtwire_transport_role role, bi_buf *b, uint32_t serial)
+static void good_frame(virtwire_transport_role role, vt_buf *b, uint32_t serial)
 {
-    bi_buf_u32(b, 28);
-    bi_buf_u32(b, REMOTE_PROGRAM);
-    bi_buf_u32(b, REMOTE_PROTOCOL_VERSION);
+    vt_buf_u32(b, 28);
+    vt_buf_u32(b, REMOTE_PROGRAM);
+    vt_buf_u32(b, REMOTE_PROTOCOL_VERSION);
     if (role == VIRTWIRE_TRANSPORT_SERVER) {
-        bi_buf_u32(b, PROC_LIB_VERSION);
-        bi_buf_u32(b, VIR_NET_CALL);
-        bi_buf_u32(b, serial);
+        vt_buf_u32(b, PROC_LIB_VERSION);
+        vt_buf_u32(b, VIR_NET_CALL);
+        vt_buf_u32(b, serial);
     } else {
-        bi_buf_u32(b, PROC_LIFECYCLE);
-        bi_buf_u32(b, VIR_NET_MESSAGE);
-        bi_buf_u32(b, 1);
+        vt_buf_u32(b, PROC_LIFECYCLE);
+        vt_buf_u32(b, VIR_NET_MESSAGE);
+        vt_buf_u32(b, 1);
     }
-    bi_buf_u32(b, VIR_NET_OK);
+    vt_buf_u32(b, VIR_NET_OK);
 }
 
 static const unsigned char PONG[28] = {
@@ -489,24 +435,9 @@ static const unsigned char PONG[28] = {
     0, 0, 0, 2,    0,    0,    0,    0,    0, 0, 0, 0,
 };
 
-static int write_all(int fd, const void *p, size_t n)
-{
-    const unsigned char *c = p;
-    while (n) {
-        ssize_t w = send(fd, c, n, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        c += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* Sends bytes carrying n new watched fds in one SCM_RIGHTS message, then
  * closes our copies. */
-static int send_fds(int sock, const bi_buf *bytes, size_t n)
+static int send_fds(int sock, const vt_buf *bytes, size_t n)
 {
     int fds[8];
     if (n < 1 || n > 8)
@@ -542,7 +473,7 @@ static int play(int sock, const bi_script *s)
         const bi_op *op = &s->ops[i];
         int rc = 0;
         if (op->kind == BI_BYTES)
-            rc = write_all(sock, op->bytes.p, op->bytes.len);
+            rc = vt_write_all(sock, op->bytes.p, op->bytes.len);
         else if (op->kind == BI_FD)
             rc = send_fds(sock, &op->bytes, op->arg);
         else if (op->kind == BI_EOF)
@@ -557,7 +488,7 @@ static int play(int sock, const bi_script *s)
 
 /* Reads what the socket has within timeout_ms into b; returns 1 on end of
  * file, 0 otherwise. */
-static int drain(int sock, bi_buf *b, int timeout_ms)
+static int drain(int sock, vt_buf *b, int timeout_ms)
 {
     struct pollfd p = { sock, POLLIN, 0 };
     while (poll(&p, 1, timeout_ms) > 0) {
@@ -567,7 +498,7 @@ static int drain(int sock, bi_buf *b, int timeout_ms)
             return 1;
         if (n < 0)
             return errno == EAGAIN ? 0 : 1;
-        bi_buf_add(b, tmp, (size_t)n);
+        vt_buf_add(b, tmp, (size_t)n);
         timeout_ms = 0;
     }
     return 0;
@@ -580,7 +511,7 @@ static int drain(int sock, bi_buf *b, int timeout_ms)
 typedef struct recorder {
     virtwire_transport *t;
     virtwire_transport_program *remote;
-    bi_buf sent;
+    vt_buf sent;
     int errs[16];
     int fatal[16];
     int with_hdr[16];
@@ -598,7 +529,7 @@ static int rec_send(virtwire_transport *t, const struct iovec *iov, size_t niov,
     (void)fds;
     (void)nfds;
     for (size_t i = 0; i < niov; i++)
-        bi_buf_add(&r->sent, iov[i].iov_base, iov[i].iov_len);
+        vt_buf_add(&r->sent, iov[i].iov_base, iov[i].iov_len);
     return 0;
 }
 
@@ -666,11 +597,11 @@ static int endpoint_setup(recorder *r, virtwire_transport_role role, const char 
 {
     if (virtwire_transport_register(r->t, REMOTE_PROGRAM, REMOTE_PROTOCOL_VERSION, &rec_prog_cbs,
                                     r, &r->remote) < 0)
-        failf("register failed");
+        FAIL("register failed");
     if (role == VIRTWIRE_TRANSPORT_CLIENT)
-        CHECK(virtwire_transport_send(r->remote, PROC_LIB_VERSION, VIR_NET_CALL, VIR_NET_OK, 0,
-                                      NULL, 0, NULL, 0) == 0,
-              "the first call did not get serial 0");
+        CHECK_MSG(virtwire_transport_send(r->remote, PROC_LIB_VERSION, VIR_NET_CALL, VIR_NET_OK, 0,
+                                          NULL, 0, NULL, 0) == 0,
+                  "the first call did not get serial 0");
     int kcount = 0;
     if (setup) {
         char what[32] = "";
@@ -678,19 +609,20 @@ static int endpoint_setup(recorder *r, virtwire_transport_role role, const char 
         int n = sscanf(setup, "%31s %u %u", what, &a, &b);
         if (n >= 2 && strncmp(what, "stream", 6) == 0) {
             unsigned flags = strcmp(what, "stream-sparse") == 0 ? VIRTWIRE_STREAM_SPARSE : 0;
-            CHECK(virtwire_transport_stream_open(r->remote, (int32_t)a, 0, flags) == 0,
-                  "stream_open failed");
+            CHECK_MSG(virtwire_transport_stream_open(r->remote, (int32_t)a, 0, flags) == 0,
+                      "stream_open failed");
             if (strcmp(what, "stream-finished") == 0)
-                CHECK(virtwire_transport_stream_finish(r->remote, (int32_t)a, 0) == 0,
-                      "stream_finish failed");
+                CHECK_MSG(virtwire_transport_stream_finish(r->remote, (int32_t)a, 0) == 0,
+                          "stream_finish failed");
         } else if (n == 3 && strcmp(what, "keepalive") == 0) {
-            CHECK(virtwire_transport_keepalive_start(r->t, a, b) == 0, "keepalive_start failed");
+            CHECK_MSG(virtwire_transport_keepalive_start(r->t, a, b) == 0,
+                      "keepalive_start failed");
             kcount = (int)b;
         } else {
-            failf("unknown setup \"%s\"", setup);
+            FAIL("unknown setup \"%s\"", setup);
         }
     }
-    bi_buf_free(&r->sent);
+    vt_buf_free(&r->sent);
     return kcount;
 }
 
@@ -703,52 +635,54 @@ static void check_fatality(const expectation *e, int ended)
     int sometimes = code == VIRTWIRE_EMSG_ROLE || code == VIRTWIRE_EFDS_MAX ||
                     code == VIRTWIRE_ESEND || code == VIRTWIRE_ENOMEM;
     if (ended && !sometimes)
-        CHECK(virtwire_error_is_fatal(code), "%s ended the connection but is not fatal",
-              ename(code));
+        CHECK_MSG(virtwire_error_is_fatal(code), "%s ended the connection but is not fatal",
+                  vt_error_name(code));
     if (!ended)
-        CHECK(!virtwire_error_is_fatal(code), "%s dropped a frame but is fatal", ename(code));
+        CHECK_MSG(!virtwire_error_is_fatal(code), "%s dropped a frame but is fatal", vt_error_name(code));
 }
 
 /* The checks common to transport and conn cases once the input is in:
  * code is the first error returned. */
 static void check_outcome(recorder *r, const expectation *e, int code, const char *mode)
 {
-    CHECK(r->dispatched == e->calls, "%s: %d callbacks, want %d", mode, r->dispatched, e->calls);
+    CHECK_MSG(r->dispatched == e->calls, "%s: %d callbacks, want %d", mode, r->dispatched,
+              e->calls);
     if (state_is(e, "fatal") || state_is(e, "dropped") || state_is(e, "replied"))
         check_fatality(e, state_is(e, "fatal"));
     if (state_is(e, "fatal")) {
         CHECK_CODE(code, e->code, "the input's error");
-        CHECK(count_errors(r, 0) == (size_t)e->drops, "%s: %zu non-fatal errors, want %d", mode,
-              count_errors(r, 0), e->drops);
+        CHECK_MSG(count_errors(r, 0) == (size_t)e->drops, "%s: %zu non-fatal errors, want %d", mode,
+                  count_errors(r, 0), e->drops);
         return;
     }
     CHECK_CODE(code, 0, "the input's error");
-    CHECK(count_errors(r, 1) == 0, "%s: a fatal error was reported", mode);
+    CHECK_MSG(count_errors(r, 1) == 0, "%s: a fatal error was reported", mode);
     if (state_is(e, "dropped") || state_is(e, "replied")) {
-        CHECK(count_errors(r, 0) == 1 && r->errs[0] == e->code && r->with_hdr[0],
-              "%s: on_error got %zu errors (first %s), want one %s with its header", mode,
-              r->nerrs, r->nerrs ? ename(r->errs[0]) : "none", ename(e->code));
+        CHECK_MSG(count_errors(r, 0) == 1 && r->errs[0] == e->code && r->with_hdr[0],
+                  "%s: on_error got %zu errors (first %s), want one %s with its header", mode,
+                  r->nerrs, r->nerrs ? vt_error_name(r->errs[0]) : "none", vt_error_name(e->code));
     } else if (state_is(e, "ignored") || state_is(e, "pong")) {
-        CHECK(e->code == 0, "state %s goes with code -", e->state);
-        CHECK(r->nerrs == 0, "%s: on_error got %s, want nothing", mode, ename(r->errs[0]));
+        CHECK_MSG(e->code == 0, "state %s goes with code -", e->state);
+        CHECK_MSG(r->nerrs == 0, "%s: on_error got %s, want nothing", mode,
+                  vt_error_name(r->errs[0]));
     } else {
-        failf("unknown state \"%s\"", e->state);
+        FAIL("unknown state \"%s\"", e->state);
     }
     frame f[4];
     size_t rest;
     size_t nf = split_frames(&r->sent, f, 4, &rest);
     if (state_is(e, "replied")) {
-        CHECK(nf == 1 && rest == 0, "%s: %zu frames sent, want 1 error reply", mode, nf);
+        CHECK_MSG(nf == 1 && rest == 0, "%s: %zu frames sent, want 1 error reply", mode, nf);
         if (nf >= 1 && e->nargs >= 2)
             check_error_reply(&f[0], e->args[0], e->args[1]);
         else if (e->nargs < 2)
-            failf("replied needs CODE \"MESSAGE\"");
+            FAIL("replied needs CODE \"MESSAGE\"");
     } else if (state_is(e, "pong")) {
-        CHECK(r->sent.len == sizeof PONG && memcmp(r->sent.p, PONG, sizeof PONG) == 0,
-              "%s: sent %zu bytes, want exactly one PONG", mode, r->sent.len);
+        CHECK_MSG(r->sent.len == sizeof PONG && memcmp(r->sent.p, PONG, sizeof PONG) == 0,
+                  "%s: sent %zu bytes, want exactly one PONG", mode, r->sent.len);
     } else {
-        CHECK(r->sent.len == 0, "%s: sent %zu bytes (%zu frames), want nothing", mode,
-              r->sent.len, nf);
+        CHECK_MSG(r->sent.len == 0, "%s: sent %zu bytes (%zu frames), want nothing", mode,
+                  r->sent.len, nf);
     }
 }
 
@@ -765,7 +699,7 @@ static void run_transport_mode(const bcase *c, const expectation *e, const bi_sc
     r.now = 1000000;
     virtwire_transport_callbacks cbs = { sizeof cbs, rec_send, rec_error, rec_dead, rec_clock };
     if (virtwire_transport_new(role, &cbs, &r, &r.t) < 0) {
-        failf("transport_new failed");
+        FAIL("transport_new failed");
         return;
     }
     int kcount = endpoint_setup(&r, role, c->setup);
@@ -781,7 +715,7 @@ static void run_transport_mode(const bcase *c, const expectation *e, const bi_sc
                 if (n < 0)
                     code = (int)n;
                 else if (n == 0)
-                    failf("%s: receive consumed nothing", mode), code = 1;
+                    FAIL("%s: receive consumed nothing", mode), code = 1;
                 else {
                     p += n;
                     left -= (size_t)n;
@@ -789,19 +723,19 @@ static void run_transport_mode(const bcase *c, const expectation *e, const bi_sc
             }
         } else if (op->kind == BI_FD) {
             if (op->bytes.len != 1 || op->arg != 1)
-                failf("the transport takes fd() alone");
+                FAIL("the transport takes fd() alone");
             code = virtwire_transport_receive_fd(r.t, watched_fd());
         } else if (op->kind == BI_TICK) {
             r.now += op->arg;
             code = virtwire_transport_keepalive_tick(r.t);
         } else {
-            failf("eof() means nothing to the transport");
+            FAIL("eof() means nothing to the transport");
         }
     }
     check_outcome(&r, e, code, mode);
 
     int before = r.dispatched;
-    bi_buf good = { 0 };
+    vt_buf good = { 0 };
     good_frame(role, &good, 77);
     ssize_t n = virtwire_transport_receive(r.t, good.p, good.len);
     if (state_is(e, "fatal")) {
@@ -810,45 +744,45 @@ static void run_transport_mode(const bcase *c, const expectation *e, const bi_sc
         CHECK_CODE(n, e->code, "receive() after the error");
         CHECK_CODE(virtwire_transport_receive_fd(r.t, watched_fd()), e->code,
                    "receive_fd() after the error");
-        CHECK(virtwire_transport_need(r.t).kind == VIRTWIRE_NEED_NOTHING,
-              "%s: need() is not NOTHING after a fatal error", mode);
-        CHECK(r.dispatched == before, "%s: a frame was dispatched after the fatal error", mode);
-        CHECK(count_errors(&r, 1) == 1 && r.errs[e->drops] == e->code,
-              "%s: on_error reported %zu fatal errors, want one %s", mode, count_errors(&r, 1),
-              ename(e->code));
+        CHECK_MSG(virtwire_transport_need(r.t).kind == VIRTWIRE_NEED_NOTHING,
+                  "%s: need() is not NOTHING after a fatal error", mode);
+        CHECK_MSG(r.dispatched == before, "%s: a frame was dispatched after the fatal error", mode);
+        CHECK_MSG(count_errors(&r, 1) == 1 && r.errs[e->drops] == e->code,
+                  "%s: on_error reported %zu fatal errors, want one %s", mode, count_errors(&r, 1),
+                  vt_error_name(e->code));
         if (e->code == VIRTWIRE_EKEEPALIVE) {
-            CHECK(r.dead == 1, "%s: on_keepalive_dead ran %d times", mode, r.dead);
-            CHECK(r.sent.len == (size_t)kcount * 28, "%s: %zu bytes of PINGs, want %d PINGs",
-                  mode, r.sent.len, kcount);
+            CHECK_MSG(r.dead == 1, "%s: on_keepalive_dead ran %d times", mode, r.dead);
+            CHECK_MSG(r.sent.len == (size_t)kcount * 28, "%s: %zu bytes of PINGs, want %d PINGs",
+                      mode, r.sent.len, kcount);
         }
         check_watched_closed("after the fatal error");
     } else {
         /* The next good frame is processed. */
         CHECK_CODE(n < 0 ? n : 0, 0, "receive() of a good frame after the bad input");
-        CHECK(r.dispatched == before + 1, "%s: the good frame after the bad input was not "
-              "dispatched", mode);
-        CHECK(virtwire_transport_need(r.t).kind == VIRTWIRE_NEED_BYTES,
-              "%s: need() is not BYTES", mode);
+        CHECK_MSG(r.dispatched == before + 1, "%s: the good frame after the bad input was not "
+                  "dispatched", mode);
+        CHECK_MSG(virtwire_transport_need(r.t).kind == VIRTWIRE_NEED_BYTES,
+                  "%s: need() is not BYTES", mode);
         check_watched_closed("after the frame was handled");
     }
-    bi_buf_free(&good);
+    vt_buf_free(&good);
     virtwire_transport_free(r.t);
     check_watched_closed("after virtwire_transport_free()");
     watch_clear();
-    bi_buf_free(&r.sent);
+    vt_buf_free(&r.sent);
 }
 
 static void run_transport(const bcase *c, const expectation *e)
 {
     virtwire_transport_role role;
     if (parse_role(c->role, &role) < 0) {
-        failf("role must be server or client");
+        FAIL("role must be server or client");
         return;
     }
     bi_script s;
     char err[256];
     if (bi_compile(c->input, 0, &s, err, sizeof err) < 0) {
-        failf("input: %s", err);
+        FAIL("input: %s", err);
         return;
     }
     run_transport_mode(c, e, &s, role, 0);
@@ -896,19 +830,19 @@ static void run_conn(const bcase *c, const expectation *e)
     char kind[16] = "";
     if (parse_role(c->role, &role) < 0 || sscanf(c->role, "%*s %15s", kind) != 1 ||
         (strcmp(kind, "unix") && strcmp(kind, "tcp"))) {
-        failf("role must be \"server|client unix|tcp\"");
+        FAIL("role must be \"server|client unix|tcp\"");
         return;
     }
     int is_unix = strcmp(kind, "unix") == 0;
     bi_script s;
     char err[256];
     if (bi_compile(c->input, 0, &s, err, sizeof err) < 0) {
-        failf("input: %s", err);
+        FAIL("input: %s", err);
         return;
     }
     int sv[2];
-    if (is_unix ? socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) : tcp_pair(sv)) {
-        failf("cannot make a socket pair: %s", strerror(errno));
+    if (is_unix ? vt_socketpair(sv, SOCK_CLOEXEC) : tcp_pair(sv)) {
+        FAIL("cannot make a socket pair: %s", strerror(errno));
         bi_script_free(&s);
         return;
     }
@@ -918,44 +852,44 @@ static void run_conn(const bcase *c, const expectation *e)
     virtwire_transport_callbacks cbs = { sizeof cbs, NULL, rec_error, rec_dead, rec_clock };
     virtwire_conn *conn;
     if (virtwire_conn_adopt(sv[0], is_unix, role, &cbs, &r, &conn) < 0) {
-        failf("conn_adopt failed");
+        FAIL("conn_adopt failed");
         close(sv[1]);
         bi_script_free(&s);
         return;
     }
     r.t = virtwire_conn_transport(conn);
     endpoint_setup(&r, role, c->setup);
-    bi_buf junk = { 0 };
+    vt_buf junk = { 0 };
     if (role == VIRTWIRE_TRANSPORT_CLIENT)
         drain(sv[1], &junk, 100); /* the first CALL */
-    bi_buf_free(&junk);
+    vt_buf_free(&junk);
 
-    CHECK(play(sv[1], &s) == 0, "the peer could not send the input: %s", strerror(errno));
+    CHECK_MSG(play(sv[1], &s) == 0, "the peer could not send the input: %s", strerror(errno));
     int code = conn_pump(conn);
     check_cloexec("after the input");
-    bi_buf seen = { 0 };
+    vt_buf seen = { 0 };
     drain(sv[1], &seen, 0);
     r.sent = seen; /* what the peer got is what the transport sent */
     check_outcome(&r, e, code, is_unix ? "unix" : "tcp");
-    r.sent = (bi_buf){ 0 };
+    r.sent = (vt_buf){ 0 };
 
     int before = r.dispatched;
-    bi_buf good = { 0 };
+    vt_buf good = { 0 };
     good_frame(role, &good, 77);
-    write_all(sv[1], good.p, good.len);
+    vt_write_all(sv[1], good.p, good.len);
     int rc = conn_pump(conn);
     if (state_is(e, "fatal")) {
         CHECK_CODE(rc, e->code, "process() after the error (sticky)");
-        CHECK(virtwire_conn_events(conn) == 0, "events() is not 0 after a fatal error");
-        CHECK(r.dispatched == before, "a frame was dispatched after the fatal error");
+        CHECK_MSG(virtwire_conn_events(conn) == 0, "events() is not 0 after a fatal error");
+        CHECK_MSG(r.dispatched == before, "a frame was dispatched after the fatal error");
     } else {
         CHECK_CODE(rc, 0, "process() of a good frame after the bad input");
-        CHECK(r.dispatched == before + 1, "the good frame after the bad input was not "
-              "dispatched");
+        CHECK_MSG(r.dispatched == before + 1, "the good frame after the bad input was not "
+                  "dispatched");
         check_watched_closed("after the frame was handled");
     }
-    bi_buf_free(&seen);
-    bi_buf_free(&good);
+    vt_buf_free(&seen);
+    vt_buf_free(&good);
     virtwire_conn_free(conn);
     close(sv[1]);
     check_watched_closed("after virtwire_conn_free()");
@@ -1004,19 +938,19 @@ static void run_payload(const bcase *c, const expectation *e)
 {
     const virtwire_type *t = find_type(c->role);
     if (!t) {
-        failf("unknown type \"%s\"", c->role);
+        FAIL("unknown type \"%s\"", c->role);
         return;
     }
     unsigned flags = 0;
     if (c->setup && strcmp(c->setup, "strict-padding") == 0)
         flags = VIRTWIRE_DEC_STRICT_PADDING;
     else if (c->setup)
-        failf("unknown setup \"%s\"", c->setup);
+        FAIL("unknown setup \"%s\"", c->setup);
     bi_script s;
-    bi_buf in = { 0 };
+    vt_buf in = { 0 };
     char err[256];
     if (bi_compile(c->input, 0, &s, err, sizeof err) < 0 || bi_script_bytes(&s, &in) < 0) {
-        failf("input: %s", err);
+        FAIL("input: %s", err);
         return;
     }
     /* An exact-size copy, so that the sanitizers see any read past it. */
@@ -1028,8 +962,8 @@ static void run_payload(const bcase *c, const expectation *e)
     int rc = decode_flags(t, exact, in.len, &a, v, flags);
     CHECK_CODE(rc, e->code, "decode into an arena");
     if (state_is(e, "rejected-noalloc"))
-        CHECK(a.allocs == 0, "the arena allocated %zu blocks before rejecting the input",
-              a.allocs);
+        CHECK_MSG(a.allocs == 0, "the arena allocated %zu blocks before rejecting the input",
+                  a.allocs);
     virtwire_arena_fini(&a);
 
     rc = decode_flags(t, exact, in.len, NULL, v, flags);
@@ -1038,12 +972,12 @@ static void run_payload(const bcase *c, const expectation *e)
         t->free(v);
 
     if (state_is(e, "accepted"))
-        CHECK(e->code == 0, "accepted goes with code -");
+        CHECK_MSG(e->code == 0, "accepted goes with code -");
     else if (!state_is(e, "rejected") && !state_is(e, "rejected-noalloc"))
-        failf("unknown state \"%s\"", e->state);
+        FAIL("unknown state \"%s\"", e->state);
     free(v);
     free(exact);
-    bi_buf_free(&in);
+    vt_buf_free(&in);
     bi_script_free(&s);
 }
 
@@ -1068,21 +1002,21 @@ static const char *env_getenv(const char *name, void *opaque)
 static void run_uri(const bcase *c, const expectation *e)
 {
     bi_script s;
-    bi_buf in = { 0 };
+    vt_buf in = { 0 };
     char err[256];
     if (bi_compile(c->input, 0, &s, err, sizeof err) < 0 || bi_script_bytes(&s, &in) < 0) {
-        failf("input: %s", err);
+        FAIL("input: %s", err);
         return;
     }
-    bi_buf_add(&in, "", 0); /* NUL-terminated */
+    vt_buf_add(&in, "", 0); /* NUL-terminated */
     const char *text = (const char *)in.p;
-    CHECK(strlen(text) == in.len, "a URI cannot hold a NUL byte");
+    CHECK_MSG(strlen(text) == in.len, "a URI cannot hold a NUL byte");
     const char *act = c->role;
     int rc;
     if (strcmp(act, "parse") == 0) {
         virtwire_uri *u = (virtwire_uri *)1;
         rc = virtwire_uri_parse(text, &u);
-        CHECK(rc == 0 || u == NULL, "a failed parse left *out set");
+        CHECK_MSG(rc == 0 || u == NULL, "a failed parse left *out set");
         virtwire_uri_free(rc == 0 ? u : NULL);
     } else if (strncmp(act, "socket", 6) == 0) {
         unsigned flags = strcmp(act, "socket-ro") == 0      ? VIRTWIRE_URI_READONLY
@@ -1101,22 +1035,22 @@ static void run_uri(const bcase *c, const expectation *e)
         unsigned flags = strcmp(act, "connect-admin") == 0 ? VIRTWIRE_URI_ADMIN : 0;
         virtwire_conn *conn = (virtwire_conn *)1;
         rc = virtwire_conn_connect_uri(text, flags, VIRTWIRE_TRANSPORT_CLIENT, NULL, NULL, &conn);
-        CHECK(rc == 0 || conn == NULL, "a failed connect left *out set");
+        CHECK_MSG(rc == 0 || conn == NULL, "a failed connect left *out set");
         if (rc == 0)
             virtwire_conn_free(conn);
     } else if (strcmp(act, "client") == 0) {
         virtwire_client *cl = (virtwire_client *)1;
         rc = virtwire_client_connect(text, NULL, &cl);
-        CHECK(rc == 0 || cl == NULL, "a failed connect left *out set");
+        CHECK_MSG(rc == 0 || cl == NULL, "a failed connect left *out set");
         if (rc == 0)
             virtwire_client_close(cl);
     } else {
-        failf("unknown uri action \"%s\"", act);
+        FAIL("unknown uri action \"%s\"", act);
         rc = 0;
     }
     CHECK_CODE(rc, e->code, act);
-    CHECK(state_is(e, "rejected"), "the uri layer's state is rejected");
-    bi_buf_free(&in);
+    CHECK_MSG(state_is(e, "rejected"), "the uri layer's state is rejected");
+    vt_buf_free(&in);
     bi_script_free(&s);
 }
 
@@ -1133,14 +1067,14 @@ typedef struct fake_daemon {
 } fake_daemon;
 
 /* Reads one whole frame (blocking, 5 s at most). */
-static int read_frame(int sock, bi_buf *b, frame *f)
+static int read_frame(int sock, vt_buf *b, frame *f)
 {
-    uint64_t deadline = now_ms() + 5000;
+    uint64_t deadline = vt_now_ms() + 5000;
     for (;;) {
         size_t rest;
         if (split_frames(b, f, 1, &rest) == 1)
             return 0;
-        uint64_t now = now_ms();
+        uint64_t now = vt_now_ms();
         struct pollfd p = { sock, POLLIN, 0 };
         if (now >= deadline || poll(&p, 1, (int)(deadline - now)) <= 0)
             return -1;
@@ -1148,11 +1082,11 @@ static int read_frame(int sock, bi_buf *b, frame *f)
         ssize_t n = recv(sock, tmp, sizeof tmp, 0);
         if (n <= 0)
             return -1;
-        bi_buf_add(b, tmp, (size_t)n);
+        vt_buf_add(b, tmp, (size_t)n);
     }
 }
 
-static void consume(bi_buf *b, size_t n)
+static void consume(vt_buf *b, size_t n)
 {
     memmove(b->p, b->p + n, b->len - n);
     b->len -= n;
@@ -1161,7 +1095,7 @@ static void consume(bi_buf *b, size_t n)
 static void *fake_daemon_main(void *arg)
 {
     fake_daemon *d = arg;
-    bi_buf in = { 0 };
+    vt_buf in = { 0 };
     frame f;
     if (read_frame(d->sock, &in, &f) < 0) {
         snprintf(d->err, sizeof d->err, "the client's call never came");
@@ -1180,28 +1114,28 @@ static void *fake_daemon_main(void *arg)
             snprintf(d->err, sizeof d->err, "the second call never came");
             goto out;
         }
-        bi_buf r = { 0 };
-        bi_buf_u32(&r, 36);
-        bi_buf_u32(&r, REMOTE_PROGRAM);
-        bi_buf_u32(&r, REMOTE_PROTOCOL_VERSION);
-        bi_buf_u32(&r, (uint32_t)f.hdr.proc);
-        bi_buf_u32(&r, VIR_NET_REPLY);
-        bi_buf_u32(&r, f.hdr.serial);
-        bi_buf_u32(&r, VIR_NET_OK);
-        bi_buf_u64(&r, LIB_VERSION);
+        vt_buf r = { 0 };
+        vt_buf_u32(&r, 36);
+        vt_buf_u32(&r, REMOTE_PROGRAM);
+        vt_buf_u32(&r, REMOTE_PROTOCOL_VERSION);
+        vt_buf_u32(&r, (uint32_t)f.hdr.proc);
+        vt_buf_u32(&r, VIR_NET_REPLY);
+        vt_buf_u32(&r, f.hdr.serial);
+        vt_buf_u32(&r, VIR_NET_OK);
+        vt_buf_u64(&r, LIB_VERSION);
         consume(&in, f.len + 28);
-        write_all(d->sock, r.p, r.len);
-        bi_buf_free(&r);
+        vt_write_all(d->sock, r.p, r.len);
+        vt_buf_free(&r);
     }
     /* Until the client closes the connection. */
-    bi_buf rest = { 0 };
-    uint64_t deadline = now_ms() + 10000;
-    while (!drain(d->sock, &rest, 100) && now_ms() < deadline)
+    vt_buf rest = { 0 };
+    uint64_t deadline = vt_now_ms() + 10000;
+    while (!drain(d->sock, &rest, 100) && vt_now_ms() < deadline)
         ;
     __atomic_store_n(&d->eof, 1, __ATOMIC_SEQ_CST);
-    bi_buf_free(&rest);
+    vt_buf_free(&rest);
 out:
-    bi_buf_free(&in);
+    vt_buf_free(&in);
     return NULL;
 }
 
@@ -1226,49 +1160,49 @@ static void run_client(const bcase *c, const expectation *e)
     else if (strcmp(c->role, "hostname") == 0)
         proc = PROC_HOSTNAME;
     else {
-        failf("role must be lib_version or hostname");
+        FAIL("role must be lib_version or hostname");
         return;
     }
     int usable = state_is(e, "usable");
     if (!usable && !state_is(e, "closed")) {
-        failf("state must be usable or closed REASON");
+        FAIL("state must be usable or closed REASON");
         return;
     }
     int reason = 0;
     if (!usable && (e->nargs != 1 || code_by_name(e->args[0], &reason) < 0)) {
-        failf("closed needs the reason code");
+        FAIL("closed needs the reason code");
         return;
     }
     bi_script s;
     char err[256];
     if (bi_compile(c->input, 0, &s, err, sizeof err) < 0) {
-        failf("input: %s", err);
+        FAIL("input: %s", err);
         return;
     }
     bi_script_free(&s);
 
     int sv[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-        failf("socketpair: %s", strerror(errno));
+    if (vt_socketpair(sv, SOCK_CLOEXEC) < 0) {
+        FAIL("socketpair: %s", strerror(errno));
         return;
     }
     virtwire_client_options o = { .size = sizeof o, .flags = VIRTWIRE_CLIENT_NO_OPEN, .call_timeout_ms = 5000 };
     virtwire_client *cl;
     int rc = virtwire_client_adopt(sv[0], 1, &o, &cl);
     if (rc < 0) {
-        failf("client_adopt: %s", ename(rc));
+        FAIL("client_adopt: %s", vt_error_name(rc));
         close(sv[1]);
         return;
     }
     events_seen = 0;
     int want_fds = 0;
     if (c->setup && strcmp(c->setup, "event") == 0)
-        CHECK(virtwire_client_on_event(cl, &remote_program, PROC_LIFECYCLE, on_event, NULL) > 0,
-              "on_event failed");
+        CHECK_MSG(virtwire_client_on_event(cl, &remote_program, PROC_LIFECYCLE, on_event, NULL) > 0,
+                  "on_event failed");
     else if (c->setup && strcmp(c->setup, "ret-fds") == 0)
         want_fds = 1;
     else if (c->setup)
-        failf("unknown setup \"%s\"", c->setup);
+        FAIL("unknown setup \"%s\"", c->setup);
 
     fake_daemon d = { sv[1], c->input, usable, 0, "" };
     pthread_t th;
@@ -1287,8 +1221,8 @@ static void run_client(const bcase *c, const expectation *e)
     }
     rc = virtwire_client_call(cl, &remote_program, proc, NULL, &ret, &co);
     CHECK_CODE(rc, e->code, "the call");
-    CHECK(co.nret_fds == (size_t)e->fds, "the call handed over %zu fds, want %d", co.nret_fds,
-          e->fds);
+    CHECK_MSG(co.nret_fds == (size_t)e->fds, "the call handed over %zu fds, want %d", co.nret_fds,
+              e->fds);
     size_t nret_fds = co.nret_fds;
 
     remote_connect_get_lib_version_ret v = { 0 };
@@ -1297,26 +1231,26 @@ static void run_client(const bcase *c, const expectation *e)
     if (usable) {
         CHECK_CODE(virtwire_client_error(cl), 0, "client_error() after the bad input");
         CHECK_CODE(rc2, 0, "a second call");
-        CHECK(rc2 != 0 || v.lib_ver == LIB_VERSION, "the second call got %llu",
-              (unsigned long long)v.lib_ver);
+        CHECK_MSG(rc2 != 0 || v.lib_ver == LIB_VERSION, "the second call got %llu",
+                  (unsigned long long)v.lib_ver);
     } else {
         CHECK_CODE(virtwire_client_error(cl), reason, "client_error()");
         CHECK_CODE(rc2, VIRTWIRE_ECLOSED, "a call after the connection died");
         /* The daemon sees the connection closed before the application
          * closes the client, as with libvirt. */
-        uint64_t deadline = now_ms() + 2000;
-        while (!__atomic_load_n(&d.eof, __ATOMIC_SEQ_CST) && now_ms() < deadline)
+        uint64_t deadline = vt_now_ms() + 2000;
+        while (!__atomic_load_n(&d.eof, __ATOMIC_SEQ_CST) && vt_now_ms() < deadline)
             usleep(1000);
-        CHECK(__atomic_load_n(&d.eof, __ATOMIC_SEQ_CST),
-              "the daemon's end is still open after the connection died");
+        CHECK_MSG(__atomic_load_n(&d.eof, __ATOMIC_SEQ_CST),
+                  "the daemon's end is still open after the connection died");
     }
     check_cloexec("while the client is open");
     for (size_t i = 0; i < nret_fds; i++)
         close(ret_fds[i]);
     virtwire_client_close(cl);
     pthread_join(th, NULL);
-    CHECK(!d.err[0], "fake daemon: %s", d.err);
-    CHECK(events_seen == e->events, "%d events delivered, want %d", events_seen, e->events);
+    CHECK_MSG(!d.err[0], "fake daemon: %s", d.err);
+    CHECK_MSG(events_seen == e->events, "%d events delivered, want %d", events_seen, e->events);
     virtwire_arena_fini(&arena);
     close(sv[1]);
     check_watched_closed("after virtwire_client_close()");
@@ -1384,7 +1318,7 @@ static int h_upload(virtwire_server_call *call, void *opaque)
 /* Runs the server until the peer has n frames or end of file, or for
  * `rounds` rounds; collects what the peer gets in b.  Returns 1 at end of
  * file. */
-static int server_rounds(virtwire_server *srv, int peer, bi_buf *b, size_t n, int rounds)
+static int server_rounds(virtwire_server *srv, int peer, vt_buf *b, size_t n, int rounds)
 {
     for (int i = 0; i < rounds; i++) {
         virtwire_server_run_once(srv, 10);
@@ -1401,7 +1335,7 @@ static int server_rounds(virtwire_server *srv, int peer, bi_buf *b, size_t n, in
  * the server between writes, until all is written, the server stops
  * reading (20 rounds without progress) or drops the peer.  Returns the
  * bytes written; *dropped is set when the server hung up. */
-static size_t flood(virtwire_server *srv, int peer, const bi_buf *in, int *dropped)
+static size_t flood(virtwire_server *srv, int peer, const vt_buf *in, int *dropped)
 {
     size_t off = 0;
     int idle = 0;
@@ -1422,11 +1356,11 @@ static size_t flood(virtwire_server *srv, int peer, const bi_buf *in, int *dropp
 /* After a flood the server was throttled on: reads every reply while the
  * server catches up, completes the last call, and checks that each call
  * got its reply (an answer or an error). */
-static void flood_replies(virtwire_server *srv, int peer, const bi_buf *in, size_t written)
+static void flood_replies(virtwire_server *srv, int peer, const vt_buf *in, size_t written)
 {
     size_t calls = (written + 27) / 28;
     size_t end = calls * 28; /* the last call completed as room comes */
-    bi_buf got = { 0 };
+    vt_buf got = { 0 };
     size_t replies = 0, bad = 0;
     for (int i = 0; i < 2000 && replies < calls; i++) {
         if (written < end) {
@@ -1446,9 +1380,9 @@ static void flood_replies(virtwire_server *srv, int peer, const bi_buf *in, size
             got.len = rest;
         }
     }
-    CHECK(replies == calls && bad == 0, "%zu calls written, %zu replies (%zu of them not a "
-          "REPLY)", calls, replies, bad);
-    bi_buf_free(&got);
+    CHECK_MSG(replies == calls && bad == 0, "%zu calls written, %zu replies (%zu of them not a "
+              "REPLY)", calls, replies, bad);
+    vt_buf_free(&got);
 }
 
 static void run_server(const bcase *c, const expectation *e)
@@ -1456,7 +1390,7 @@ static void run_server(const bcase *c, const expectation *e)
     bi_script s;
     char err[256];
     if (bi_compile(c->input, 0, &s, err, sizeof err) < 0) {
-        failf("input: %s", err);
+        FAIL("input: %s", err);
         return;
     }
     virtwire_server *srv;
@@ -1470,7 +1404,7 @@ static void run_server(const bcase *c, const expectation *e)
     char path[64];
     snprintf(path, sizeof path, "bad-input-%d.sock", (int)getpid());
     if (virtwire_server_listen_unix(srv, path) < 0) {
-        failf("listen on %s: %s", path, strerror(errno));
+        FAIL("listen on %s: %s", path, strerror(errno));
         virtwire_server_free(srv);
         bi_script_free(&s);
         return;
@@ -1479,42 +1413,42 @@ static void run_server(const bcase *c, const expectation *e)
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
     if (connect(peer, (struct sockaddr *)&sa, sizeof sa) < 0)
-        failf("connect: %s", strerror(errno));
+        FAIL("connect: %s", strerror(errno));
     for (int i = 0; i < 100 && virtwire_server_nclients(srv) == 0; i++)
         virtwire_server_run_once(srv, 10);
-    CHECK(virtwire_server_nclients(srv) == 1, "the server did not accept the peer");
+    CHECK_MSG(virtwire_server_nclients(srv) == 1, "the server did not accept the peer");
     stream_data_seen = 0;
 
     static const expectation after_flood = { .state = "silent" };
     if (c->setup && strcmp(c->setup, "flood") == 0) {
-        bi_buf in = { 0 };
+        vt_buf in = { 0 };
         int dropped;
         if (bi_script_bytes(&s, &in) < 0)
-            failf("a flood is bytes only");
+            FAIL("a flood is bytes only");
         size_t written = flood(srv, peer, &in, &dropped);
         if (state_is(e, "throttled")) {
             size_t max = e->nargs ? strtoul(e->args[0], NULL, 0) : 0;
-            CHECK(!dropped && written < in.len && written <= max,
-                  "the peer wrote %zu of %zu bytes%s, want the server to stop reading by %zu",
-                  written, in.len, dropped ? " and was dropped" : "", max);
+            CHECK_MSG(!dropped && written < in.len && written <= max,
+                      "the peer wrote %zu of %zu bytes%s, want the server to stop reading by %zu",
+                      written, in.len, dropped ? " and was dropped" : "", max);
             if (!dropped)
                 flood_replies(srv, peer, &in, written);
         } else if (state_is(e, "closed")) {
-            bi_buf rest = { 0 };
+            vt_buf rest = { 0 };
             for (int i = 0; i < 50 && !dropped; i++) {
                 virtwire_server_run_once(srv, 10);
                 dropped = drain(peer, &rest, 0);
                 rest.len = 0;
             }
-            bi_buf_free(&rest);
-            CHECK(dropped, "the server did not drop the peer (%zu of %zu bytes written)", written,
-                  in.len);
-            CHECK(virtwire_server_nclients(srv) == 0, "the server still has the client");
+            vt_buf_free(&rest);
+            CHECK_MSG(dropped, "the server did not drop the peer (%zu of %zu bytes written)",
+                      written, in.len);
+            CHECK_MSG(virtwire_server_nclients(srv) == 0, "the server still has the client");
             CHECK_CODE(server_close_reason, e->code, "virtwire_server_client_error()");
         } else {
-            failf("a flood ends throttled MAX or closed");
+            FAIL("a flood ends throttled MAX or closed");
         }
-        bi_buf_free(&in);
+        vt_buf_free(&in);
         if (!state_is(e, "closed")) {
             e = &after_flood; /* then the usable check */
         } else {
@@ -1525,11 +1459,11 @@ static void run_server(const bcase *c, const expectation *e)
             return;
         }
     } else if (c->setup) {
-        failf("unknown setup \"%s\"", c->setup);
+        FAIL("unknown setup \"%s\"", c->setup);
     } else {
-        CHECK(play(peer, &s) == 0, "the peer could not send the input: %s", strerror(errno));
+        CHECK_MSG(play(peer, &s) == 0, "the peer could not send the input: %s", strerror(errno));
     }
-    bi_buf got = { 0 };
+    vt_buf got = { 0 };
     size_t want = (size_t)e->after + (state_is(e, "replied") ? 1 : 0);
     int eof = server_rounds(srv, peer, &got, want, state_is(e, "closed") ? 100 : 20);
     if (want)
@@ -1539,44 +1473,44 @@ static void run_server(const bcase *c, const expectation *e)
     size_t rest;
     size_t nf = split_frames(&got, f, 8, &rest);
     for (size_t i = 0; i < nf && i < (size_t)e->after; i++)
-        CHECK(f[i].hdr.status == VIR_NET_OK, "frame %zu the peer got has status %d", i + 1,
-              f[i].hdr.status);
-    CHECK(stream_data_seen == e->data, "%d stream data callbacks, want %d", stream_data_seen,
-          e->data);
+        CHECK_MSG(f[i].hdr.status == VIR_NET_OK, "frame %zu the peer got has status %d", i + 1,
+                  f[i].hdr.status);
+    CHECK_MSG(stream_data_seen == e->data, "%d stream data callbacks, want %d", stream_data_seen,
+              e->data);
     int usable = 1;
     if (state_is(e, "replied")) {
-        CHECK(nf == want && rest == 0 && !eof, "the peer got %zu frames%s, want %zu", nf,
-              eof ? " and end of file" : "", want);
+        CHECK_MSG(nf == want && rest == 0 && !eof, "the peer got %zu frames%s, want %zu", nf,
+                  eof ? " and end of file" : "", want);
         if (e->nargs < 2)
-            failf("replied needs CODE \"MESSAGE\"");
+            FAIL("replied needs CODE \"MESSAGE\"");
         else if (nf >= want)
             check_error_reply(&f[want - 1], e->args[0], e->args[1]);
     } else if (state_is(e, "silent")) {
-        CHECK(nf == want && rest == 0 && !eof, "the peer got %zu frames%s, want %zu", nf,
-              eof ? " and end of file" : "", want);
+        CHECK_MSG(nf == want && rest == 0 && !eof, "the peer got %zu frames%s, want %zu", nf,
+                  eof ? " and end of file" : "", want);
     } else if (state_is(e, "closed")) {
-        CHECK(eof && nf == want, "the peer got %zu frames and %s, want %zu and end of file", nf,
-              eof ? "end of file" : "no end of file", want);
-        CHECK(virtwire_server_nclients(srv) == 0, "the server still has the client");
+        CHECK_MSG(eof && nf == want, "the peer got %zu frames and %s, want %zu and end of file", nf,
+                  eof ? "end of file" : "no end of file", want);
+        CHECK_MSG(virtwire_server_nclients(srv) == 0, "the server still has the client");
         CHECK_CODE(server_close_reason, e->code, "virtwire_server_client_error()");
         usable = 0;
     } else {
-        failf("unknown state \"%s\"", e->state);
+        FAIL("unknown state \"%s\"", e->state);
         usable = 0;
     }
     if (usable) {
         check_watched_closed("after the server handled the input");
-        bi_buf good = { 0 }, ans = { 0 };
+        vt_buf good = { 0 }, ans = { 0 };
         good_frame(VIRTWIRE_TRANSPORT_SERVER, &good, 4242);
-        write_all(peer, good.p, good.len);
+        vt_write_all(peer, good.p, good.len);
         server_rounds(srv, peer, &ans, 1, 50);
         frame g;
-        CHECK(split_frames(&ans, &g, 1, NULL) == 1 && g.hdr.type == VIR_NET_REPLY &&
+        CHECK_MSG(split_frames(&ans, &g, 1, NULL) == 1 && g.hdr.type == VIR_NET_REPLY &&
                   g.hdr.status == VIR_NET_OK && g.hdr.serial == 4242 && g.len == 8 &&
-                  load32(g.payload + 4) == LIB_VERSION,
-              "a good call after the bad input was not answered");
-        bi_buf_free(&good);
-        bi_buf_free(&ans);
+                  vt_get32(g.payload + 4) == LIB_VERSION,
+                  "a good call after the bad input was not answered");
+        vt_buf_free(&good);
+        vt_buf_free(&ans);
     }
     close(peer);
     for (int i = 0; i < 50 && virtwire_server_nclients(srv) > 0; i++)
@@ -1584,7 +1518,7 @@ static void run_server(const bcase *c, const expectation *e)
     virtwire_server_free(srv);
     check_watched_closed("after virtwire_server_free()");
     watch_clear();
-    bi_buf_free(&got);
+    vt_buf_free(&got);
     bi_script_free(&s);
 }
 
@@ -1635,19 +1569,22 @@ int main(int argc, char **argv)
         if (!selected(&cases[i], argv + first, argc - first))
             continue;
         cur = &cases[i];
-        cur_failed = 0;
+        /* Each failure names the case. */
+        vt_context("%s:%d: %s", catalogue_path, cur->line, cur->name);
+        int failures_before = vt_failures;
         expectation e;
-        int fds_before = count_fds();
+        int fds_before = vt_count_fds(0);
         size_t l = 0;
         while (l < sizeof layers / sizeof layers[0] && strcmp(layers[l].name, cur->layer))
             l++;
         if (l == sizeof layers / sizeof layers[0])
-            failf("unknown layer \"%s\"", cur->layer);
+            FAIL("unknown layer \"%s\"", cur->layer);
         else if (parse_expect(cur, &e) == 0)
             layers[l].run(cur, &e);
-        int fds_after = count_fds();
-        CHECK(fds_after == fds_before, "%d fds open after the case, %d before", fds_after,
-              fds_before);
+        int fds_after = vt_count_fds(0);
+        CHECK_MSG(fds_after == fds_before, "%d fds open after the case, %d before", fds_after,
+                  fds_before);
+        int cur_failed = vt_failures != failures_before;
         printf("%s %s\n", cur_failed ? "FAIL" : "ok  ", cur->name);
         total_failed += cur_failed;
         ran++;

@@ -30,59 +30,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-void bi_buf_add(bi_buf *b, const void *p, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        unsigned char *q = realloc(b->p, cap);
-        if (!q)
-            abort();
-        b->p = q;
-        b->cap = cap;
-    }
-    if (n)
-        memcpy(b->p + b->len, p, n);
-    b->len += n;
-    b->p[b->len] = 0;
-}
-
-void bi_buf_u32(bi_buf *b, uint32_t v)
-{
-    unsigned char w[4] = { (unsigned char)(v >> 24), (unsigned char)(v >> 16),
-                           (unsigned char)(v >> 8), (unsigned char)v };
-    bi_buf_add(b, w, 4);
-}
-
-void bi_buf_u64(bi_buf *b, uint64_t v)
-{
-    bi_buf_u32(b, (uint32_t)(v >> 32));
-    bi_buf_u32(b, (uint32_t)v);
-}
-
-void bi_buf_free(bi_buf *b)
-{
-    free(b->p);
-    b->p = NULL;
-    b->len = b->cap = 0;
-}
-
 void bi_script_free(bi_script *s)
 {
     for (size_t i = 0; i < s->n; i++)
-        bi_buf_free(&s->ops[i].bytes);
+        vt_buf_free(&s->ops[i].bytes);
     free(s->ops);
     s->ops = NULL;
     s->n = 0;
 }
 
-int bi_script_bytes(const bi_script *s, bi_buf *out)
+int bi_script_bytes(const bi_script *s, vt_buf *out)
 {
     for (size_t i = 0; i < s->n; i++) {
         if (s->ops[i].kind != BI_BYTES)
             return -1;
-        bi_buf_add(out, s->ops[i].bytes.p, s->ops[i].bytes.len);
+        vt_buf_add(out, s->ops[i].bytes.p, s->ops[i].bytes.len);
     }
     return 0;
 }
@@ -183,7 +145,7 @@ static int parse_num(parser *P, uint64_t *v)
     return -1;
 }
 
-static int parse_quoted(parser *P, bi_buf *out)
+static int parse_quoted(parser *P, vt_buf *out)
 {
     if (expect_char(P, '"') < 0)
         return -1;
@@ -207,7 +169,7 @@ static int parse_quoted(parser *P, bi_buf *out)
                 return -1;
             }
         }
-        bi_buf_add(out, &c, 1);
+        vt_buf_add(out, &c, 1);
     }
     return expect_char(P, '"');
 }
@@ -222,7 +184,7 @@ static void emit_bytes(bi_script *sc, const void *p, size_t n)
         memset(&sc->ops[sc->n], 0, sizeof *ops);
         sc->ops[sc->n++].kind = BI_BYTES;
     }
-    bi_buf_add(&sc->ops[sc->n - 1].bytes, p, n);
+    vt_buf_add(&sc->ops[sc->n - 1].bytes, p, n);
 }
 
 static bi_op *emit_op(bi_script *sc, enum bi_op_kind kind)
@@ -240,7 +202,7 @@ static bi_op *emit_op(bi_script *sc, enum bi_op_kind kind)
 static int parse_seq(parser *P, bi_script *sc, int top);
 
 /* A nested sequence that must be bytes only. */
-static int parse_bytes_arg(parser *P, bi_buf *out)
+static int parse_bytes_arg(parser *P, vt_buf *out)
 {
     bi_script tmp = { 0 };
     int rc = parse_seq(P, &tmp, 0);
@@ -254,16 +216,16 @@ static int parse_bytes_arg(parser *P, bi_buf *out)
 
 static int parse_func(parser *P, const char *name, bi_script *sc, int top)
 {
-    bi_buf b = { 0 };
+    vt_buf b = { 0 };
     uint64_t v[6];
     int rc = -1;
     if (strcmp(name, "frame") == 0) {
         if (parse_bytes_arg(P, &b) == 0 && expect_char(P, ')') == 0) {
-            bi_buf f = { 0 };
-            bi_buf_u32(&f, (uint32_t)(b.len + 4));
-            bi_buf_add(&f, b.p, b.len);
+            vt_buf f = { 0 };
+            vt_buf_u32(&f, (uint32_t)(b.len + 4));
+            vt_buf_add(&f, b.p, b.len);
             emit_bytes(sc, f.p, f.len);
-            bi_buf_free(&f);
+            vt_buf_free(&f);
             rc = 0;
         }
     } else if (strcmp(name, "hdr") == 0) {
@@ -272,7 +234,7 @@ static int parse_func(parser *P, const char *name, bi_script *sc, int top)
             rc = parse_num(P, &v[i]) || expect_char(P, i < 5 ? ',' : ')') ? -1 : 0;
         if (rc == 0) {
             for (int i = 0; i < 6; i++)
-                bi_buf_u32(&b, (uint32_t)v[i]);
+                vt_buf_u32(&b, (uint32_t)v[i]);
             emit_bytes(sc, b.p, b.len);
         }
     } else if (strcmp(name, "u32") == 0 || strcmp(name, "u64") == 0 ||
@@ -288,22 +250,22 @@ static int parse_func(parser *P, const char *name, bi_script *sc, int top)
                 free(z);
             } else {
                 if (name[1] == '3')
-                    bi_buf_u32(&b, (uint32_t)v[0]);
+                    vt_buf_u32(&b, (uint32_t)v[0]);
                 else
-                    bi_buf_u64(&b, v[0]);
+                    vt_buf_u64(&b, v[0]);
                 emit_bytes(sc, b.p, b.len);
             }
             rc = 0;
         }
     } else if (strcmp(name, "str") == 0) {
         if (parse_quoted(P, &b) == 0 && expect_char(P, ')') == 0) {
-            bi_buf s = { 0 };
+            vt_buf s = { 0 };
             static const unsigned char pad[3];
-            bi_buf_u32(&s, (uint32_t)b.len);
-            bi_buf_add(&s, b.p, b.len);
-            bi_buf_add(&s, pad, (4 - (b.len & 3)) & 3);
+            vt_buf_u32(&s, (uint32_t)b.len);
+            vt_buf_add(&s, b.p, b.len);
+            vt_buf_add(&s, pad, (4 - (b.len & 3)) & 3);
             emit_bytes(sc, s.p, s.len);
-            bi_buf_free(&s);
+            vt_buf_free(&s);
             rc = 0;
         }
     } else if (strcmp(name, "rep") == 0) {
@@ -314,23 +276,23 @@ static int parse_func(parser *P, const char *name, bi_script *sc, int top)
             rc = 0;
         }
     } else if (strcmp(name, "rerr") == 0) {
-        bi_buf msg = { 0 };
+        vt_buf msg = { 0 };
         if (parse_num(P, &v[0]) == 0 && expect_char(P, ',') == 0 && parse_num(P, &v[1]) == 0 &&
             expect_char(P, ',') == 0 && parse_quoted(P, &msg) == 0 && expect_char(P, ')') == 0) {
             static const unsigned char pad[3];
-            bi_buf_u32(&b, (uint32_t)v[0]); /* code */
-            bi_buf_u32(&b, (uint32_t)v[1]); /* domain */
-            bi_buf_u32(&b, 1);               /* message present */
-            bi_buf_u32(&b, (uint32_t)msg.len);
-            bi_buf_add(&b, msg.p, msg.len);
-            bi_buf_add(&b, pad, (4 - (msg.len & 3)) & 3);
-            bi_buf_u32(&b, 2); /* level: VIR_ERR_ERROR */
+            vt_buf_u32(&b, (uint32_t)v[0]); /* code */
+            vt_buf_u32(&b, (uint32_t)v[1]); /* domain */
+            vt_buf_u32(&b, 1);               /* message present */
+            vt_buf_u32(&b, (uint32_t)msg.len);
+            vt_buf_add(&b, msg.p, msg.len);
+            vt_buf_add(&b, pad, (4 - (msg.len & 3)) & 3);
+            vt_buf_u32(&b, 2); /* level: VIR_ERR_ERROR */
             for (int i = 0; i < 7; i++)
-                bi_buf_u32(&b, 0); /* dom, str1-3, int1, int2, net */
+                vt_buf_u32(&b, 0); /* dom, str1-3, int1, int2, net */
             emit_bytes(sc, b.p, b.len);
             rc = 0;
         }
-        bi_buf_free(&msg);
+        vt_buf_free(&msg);
     } else if (strcmp(name, "fds") == 0) {
         if (!top) {
             fail(P, "fds() is only allowed at the top level");
@@ -338,7 +300,7 @@ static int parse_func(parser *P, const char *name, bi_script *sc, int top)
         }
         if (parse_num(P, &v[0]) == 0 && expect_char(P, ')') == 0) {
             bi_op *op = emit_op(sc, BI_FD);
-            bi_buf_add(&op->bytes, "", 1);
+            vt_buf_add(&op->bytes, "", 1);
             op->arg = v[0];
             rc = 0;
         }
@@ -353,9 +315,9 @@ static int parse_func(parser *P, const char *name, bi_script *sc, int top)
                 bi_op *op = emit_op(sc, BI_FD);
                 op->arg = 1;
                 if (b.len == 0)
-                    bi_buf_add(&op->bytes, "", 1);
+                    vt_buf_add(&op->bytes, "", 1);
                 else
-                    bi_buf_add(&op->bytes, b.p, b.len);
+                    vt_buf_add(&op->bytes, b.p, b.len);
                 rc = 0;
             }
         } else if (name[0] == 'e') {
@@ -371,7 +333,7 @@ static int parse_func(parser *P, const char *name, bi_script *sc, int top)
         fail(P, "unknown function %s()", name);
     }
 out:
-    bi_buf_free(&b);
+    vt_buf_free(&b);
     return P->failed ? -1 : rc;
 }
 
@@ -388,11 +350,11 @@ static int parse_seq(parser *P, bi_script *sc, int top)
         if (c == 0 || c == ')' || c == ',')
             return P->failed ? -1 : 0;
         if (c == '"') {
-            bi_buf b = { 0 };
+            vt_buf b = { 0 };
             int rc = parse_quoted(P, &b);
             if (rc == 0)
                 emit_bytes(sc, b.p, b.len);
-            bi_buf_free(&b);
+            vt_buf_free(&b);
             if (rc < 0)
                 return -1;
             continue;

@@ -10,17 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/** A growable byte buffer. */
-typedef struct bi_buf {
-    unsigned char *p;
-    size_t len;
-    size_t cap;
-} bi_buf;
-
-void bi_buf_add(bi_buf *b, const void *p, size_t n);
-void bi_buf_u32(bi_buf *b, uint32_t v);
-void bi_buf_u64(bi_buf *b, uint64_t v);
-void bi_buf_free(bi_buf *b);
+#include "vt_buf.h"
 
 enum bi_op_kind {
     BI_BYTES, /* bytes: plain bytes */
@@ -31,7 +21,7 @@ enum bi_op_kind {
 
 typedef struct bi_op {
     enum bi_op_kind kind;
-    bi_buf bytes;
+    vt_buf bytes;
     uint64_t arg;
 } bi_op;
 
@@ -49,6 +39,6 @@ void bi_script_free(bi_script *s);
 
 /** All the bytes of a script that has only byte runs, concatenated;
  *  returns -1 when it has other operations. */
-int bi_script_bytes(const bi_script *s, bi_buf *out);
+int bi_script_bytes(const bi_script *s, vt_buf *out);
 
 #endif

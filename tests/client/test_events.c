@@ -15,10 +15,16 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "clib.h"
 #include "remote_protocol_client.h"
+#include "virtwire_client.h"
+#include "vt_check.h"
+#include "vt_daemon.h"
+#include "vt_sys.h"
 
 /* virDomainEventType, virNetworkEventLifecycleType,
  * virStoragePoolEventLifecycleType (libvirt-*.h) */
@@ -31,7 +37,7 @@
 #define OBJECT_STARTED 2
 #define OBJECT_STOPPED 3
 
-static clib_daemon daemon_;
+static vt_libvirtd daemon_;
 
 /* What one registration's handler saw. */
 typedef struct record {
@@ -67,9 +73,9 @@ static int record_count(record *r)
 /* Waits until r holds n events (10 s at most). */
 static void wait_for(record *r, int n)
 {
-    uint64_t end = clib_now_ms() + 10000;
-    while (record_count(r) < n && clib_now_ms() < end)
-        clib_sleep_ms(5);
+    uint64_t end = vt_now_ms() + 10000;
+    while (record_count(r) < n && vt_now_ms() < end)
+        vt_sleep_ms(5);
 }
 
 /* Checks that r holds exactly these events, all with callbackID cb. */
@@ -78,15 +84,13 @@ static void expect(record *r, int cb, int n, const char *const *names, const int
 {
     pthread_mutex_lock(&r->m);
     if (r->n != n) {
-        fprintf(stderr, "%s: %d events, want %d\n", what, r->n, n);
-        clib_failures++;
+        vt_fail(__FILE__, __LINE__, "%s: %d events, want %d", what, r->n, n);
     }
     for (int i = 0; i < n && i < r->n; i++) {
         if (r->callback_id[i] != cb || strcmp(r->name[i], names[i]) != 0 ||
             r->event[i] != events[i]) {
-            fprintf(stderr, "%s: event %d is (%d, %s, %d), want (%d, %s, %d)\n", what, i,
-                    r->callback_id[i], r->name[i], r->event[i], cb, names[i], events[i]);
-            clib_failures++;
+            vt_fail(__FILE__, __LINE__, "%s: event %d is (%d, %s, %d), want (%d, %s, %d)", what,
+                    i, r->callback_id[i], r->name[i], r->event[i], cb, names[i], events[i]);
         }
     }
     pthread_mutex_unlock(&r->m);
@@ -187,13 +191,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s PRIVATE_LIBVIRTD_SCRIPT\n", argv[0]);
         return 2;
     }
-    clib_daemon_start(&daemon_, argv[1]);
+    vt_libvirtd_start(&daemon_, argv[1], 0);
     virtwire_client *c = NULL, *ctl = NULL;
     virtwire_client_options o = { .size = sizeof o, .call_timeout_ms = 10000 };
     CHECK_RC(virtwire_client_connect(daemon_.uri, &o, &c), 0);
     CHECK_RC(virtwire_client_connect(daemon_.uri, &o, &ctl), 0);
     if (!c || !ctl)
-        return clib_finish("client.events");
+        return vt_finish("client.events");
 
     static record doms = RECORD_INIT, dom_b = RECORD_INIT, nets = RECORD_INIT,
                   pools = RECORD_INIT, ctl_doms = RECORD_INIT, ctl_nets = RECORD_INIT,
@@ -259,7 +263,7 @@ int main(int argc, char **argv)
     wait_for(&ctl_doms, 4);
     wait_for(&ctl_nets, 2);
     wait_for(&ctl_pools, 2);
-    clib_sleep_ms(200); /* anything extra would arrive meanwhile */
+    vt_sleep_ms(200); /* anything extra would arrive meanwhile */
     {
         static const char *const n[] = { "vwev-a", "vwev-b", "vwev-a", "vwev-a", "vwev-b",
                                          "vwev-b" };
@@ -304,7 +308,7 @@ int main(int argc, char **argv)
     wait_for(&ctl_doms, 9);
     wait_for(&ctl_nets, 5);
     wait_for(&ctl_pools, 5);
-    clib_sleep_ms(200);
+    vt_sleep_ms(200);
     CHECK(record_count(&ctl_doms) == 9 && record_count(&ctl_nets) == 5 &&
           record_count(&ctl_pools) == 5);
     pthread_mutex_lock(&ctl_doms.m);
@@ -335,6 +339,6 @@ int main(int argc, char **argv)
     virtwire_client_close(ctl);
     virtwire_client_close(c);
     virtwire_arena_fini(&arena);
-    clib_daemon_stop(&daemon_);
-    return clib_finish("client.events");
+    vt_libvirtd_stop(&daemon_);
+    return vt_finish("client.events");
 }

@@ -12,19 +12,25 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "clib.h"
 #include "remote_protocol_client.h"
+#include "virtwire_client.h"
+#include "vt_check.h"
+#include "vt_daemon.h"
+#include "vt_sys.h"
 
-static void idle_survives(const clib_daemon *d)
+static void idle_survives(const vt_libvirtd *d)
 {
     virtwire_client *c;
     CHECK_RC(virtwire_client_connect(d->uri, NULL, &c), 0);
     if (!c)
         return;
-    clib_sleep_ms(3500); /* more than three intervals, no call of ours */
+    vt_sleep_ms(3500); /* more than three intervals, no call of ours */
     CHECK_RC(virtwire_client_error(c), 0);
     virtwire_arena arena = VIRTWIRE_ARENA_INIT;
     virtwire_call_opts opts = { .size = sizeof opts, .arena = &arena, .timeout_ms = 5000 };
@@ -35,7 +41,7 @@ static void idle_survives(const clib_daemon *d)
     virtwire_client_close(c);
 }
 
-static void create_with_files(const clib_daemon *d)
+static void create_with_files(const vt_libvirtd *d)
 {
     virtwire_client *c;
     CHECK_RC(virtwire_client_connect(d->uri, NULL, &c), 0);
@@ -75,10 +81,10 @@ int main(int argc, char **argv)
     }
     setenv("VIRTWIRE_KEEPALIVE_INTERVAL", "1", 1);
     setenv("VIRTWIRE_KEEPALIVE_COUNT", "1", 1);
-    clib_daemon d;
-    clib_daemon_start(&d, argv[1]);
+    vt_libvirtd d;
+    vt_libvirtd_start(&d, argv[1], 0);
     idle_survives(&d);
     create_with_files(&d);
-    clib_daemon_stop(&d);
-    return clib_finish("client.idle");
+    vt_libvirtd_stop(&d);
+    return vt_finish("client.idle");
 }

@@ -15,15 +15,21 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
 
-#include "clib.h"
 #include "remote_protocol.h"
+#include "virtwire_client.h"
+#include "vt_check.h"
+#include "vt_daemon.h"
+#include "vt_sys.h"
 
 #define NTHREADS 8
 
-static clib_daemon daemon_;
+static vt_libvirtd daemon_;
 
 static int lib_version(virtwire_client *c, int timeout_ms)
 {
@@ -42,7 +48,7 @@ static void test_keepalive_alive(void)
         return;
     /* Silence for 1 s = 5 intervals: more than interval x (count + 1)
      * without the daemon's PONGs would kill the connection. */
-    clib_sleep_ms(1000);
+    vt_sleep_ms(1000);
     CHECK(virtwire_client_error(c) == 0);
     CHECK_RC(lib_version(c, 5000), 0);
     virtwire_client_close(c);
@@ -56,10 +62,10 @@ static void test_keepalive_dead(pid_t pid)
     if (!c)
         return;
     CHECK(kill(pid, SIGSTOP) == 0);
-    uint64_t t0 = clib_now_ms();
+    uint64_t t0 = vt_now_ms();
     /* No limit of its own: only the keepalive can end this call. */
     CHECK_RC(lib_version(c, 0), VIRTWIRE_ECLOSED);
-    uint64_t took = clib_now_ms() - t0;
+    uint64_t took = vt_now_ms() - t0;
     CHECK(kill(pid, SIGCONT) == 0);
     printf("keepalive death after %llu ms\n", (unsigned long long)took);
     CHECK(took >= 250 && took < 3000); /* about 100 x (2 + 1) */
@@ -78,7 +84,7 @@ static void *blocked_call(void *arg)
 {
     blocked *b = arg;
     b->rc = lib_version(b->c, 30000);
-    b->returned = clib_now_ms();
+    b->returned = vt_now_ms();
     return NULL;
 }
 
@@ -126,10 +132,10 @@ static void test_kill(pid_t pid)
     }
     CHECK_RC(virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_GET_LIB_VERSION,
                                         NULL, NULL, async_done, NULL), 0);
-    clib_sleep_ms(300);
+    vt_sleep_ms(300);
     for (int i = 0; i < NTHREADS; i++)
         CHECK(b[i].returned == 0); /* all still waiting */
-    uint64_t killed = clib_now_ms();
+    uint64_t killed = vt_now_ms();
     CHECK(kill(pid, SIGKILL) == 0);
     uint64_t worst = 0;
     for (int i = 0; i < NTHREADS; i++) {
@@ -140,9 +146,9 @@ static void test_kill(pid_t pid)
     }
     printf("all %d calls failed %llu ms after the kill\n", NTHREADS, (unsigned long long)worst);
     CHECK(worst < 1000);
-    uint64_t t0 = clib_now_ms();
+    uint64_t t0 = vt_now_ms();
     CHECK_RC(lib_version(c, 0), VIRTWIRE_ECLOSED);
-    CHECK(clib_now_ms() - t0 < 100);
+    CHECK(vt_now_ms() - t0 < 100);
     CHECK_RC(virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_GET_LIB_VERSION,
                                         NULL, NULL, async_done, NULL), VIRTWIRE_ECLOSED);
     CHECK_RC(virtwire_client_error(c), VIRTWIRE_ECLOSED);
@@ -157,14 +163,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s PRIVATE_LIBVIRTD_SCRIPT\n", argv[0]);
         return 2;
     }
-    clib_daemon_start(&daemon_, argv[1]);
-    pid_t pid = (pid_t)clib_daemon_pid(&daemon_);
+    vt_libvirtd_start(&daemon_, argv[1], 0);
+    pid_t pid = (pid_t)vt_libvirtd_pid(&daemon_);
     CHECK(pid > 1);
     if (pid <= 1)
-        return clib_finish("client.kill");
+        return vt_finish("client.kill");
     test_keepalive_alive();
     test_keepalive_dead(pid);
     test_kill(pid);
-    clib_daemon_stop(&daemon_);
-    return clib_finish("client.kill");
+    vt_libvirtd_stop(&daemon_);
+    return vt_finish("client.kill");
 }

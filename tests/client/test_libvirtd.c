@@ -14,19 +14,25 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "admin_protocol.h"
-#include "clib.h"
 #include "remote_protocol.h"
+#include "virtwire_client.h"
+#include "vt_check.h"
+#include "vt_daemon.h"
+#include "vt_sys.h"
 
 #define NDOMAINS 100
 #define NTHREADS 8
 #define NCALLS 10000
 #define SCREENSHOT_FILE "/usr/share/libvirt/test-screenshot.png"
 
-static clib_daemon daemon_;
+static vt_libvirtd daemon_;
 static char dom_uuid[NDOMAINS][16];
 
 static void dom_name(char *buf, size_t len, int i)
@@ -188,7 +194,7 @@ static void test_threads(virtwire_client *c)
 {
     pthread_t th[NTHREADS];
     worker w[NTHREADS];
-    uint64_t t0 = clib_now_ms();
+    uint64_t t0 = vt_now_ms();
     for (int i = 0; i < NTHREADS; i++) {
         w[i] = (worker){ c, i, NCALLS / NTHREADS, 0, 0 };
         CHECK(pthread_create(&th[i], NULL, lookup_worker, &w[i]) == 0);
@@ -200,7 +206,7 @@ static void test_threads(virtwire_client *c)
         wrong += w[i].wrong;
     }
     printf("threads: %d calls in %llu ms, %d wrong\n", ok + wrong,
-           (unsigned long long)(clib_now_ms() - t0), wrong);
+           (unsigned long long)(vt_now_ms() - t0), wrong);
     CHECK(ok == NCALLS && wrong == 0);
 }
 
@@ -253,11 +259,11 @@ static void async_lookup_done(virtwire_client *c, const virtwire_call_result *r,
 
 static void wait_done(async_state *s, int n)
 {
-    uint64_t end = clib_now_ms() + 20000;
+    uint64_t end = vt_now_ms() + 20000;
     pthread_mutex_lock(&s->m);
-    while (s->done < n && clib_now_ms() < end) {
+    while (s->done < n && vt_now_ms() < end) {
         pthread_mutex_unlock(&s->m);
-        clib_sleep_ms(1);
+        vt_sleep_ms(1);
         pthread_mutex_lock(&s->m);
     }
     pthread_mutex_unlock(&s->m);
@@ -349,16 +355,16 @@ static void test_events(virtwire_client *c)
     CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_DESTROY, &da, NULL, &o),
              0);
 
-    uint64_t end = clib_now_ms() + 5000;
+    uint64_t end = vt_now_ms() + 5000;
     int started = 0, stopped = 0;
-    while (clib_now_ms() < end) {
+    while (vt_now_ms() < end) {
         pthread_mutex_lock(&e.m);
         started = e.started;
         stopped = e.stopped;
         pthread_mutex_unlock(&e.m);
         if (started && stopped)
             break;
-        clib_sleep_ms(5);
+        vt_sleep_ms(5);
     }
     CHECK(started == 1 && stopped == 1 && e.other == 0);
 
@@ -368,7 +374,7 @@ static void test_events(virtwire_client *c)
     CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_CREATE, &ca, NULL, &o), 0);
     CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_DESTROY, &da, NULL, &o),
              0);
-    clib_sleep_ms(200);
+    vt_sleep_ms(200);
     pthread_mutex_lock(&e.m);
     CHECK(e.started == 1 && e.stopped == 1);
     pthread_mutex_unlock(&e.m);
@@ -475,18 +481,18 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s PRIVATE_LIBVIRTD_SCRIPT\n", argv[0]);
         return 2;
     }
-    clib_daemon_start(&daemon_, argv[1]);
+    vt_libvirtd_start(&daemon_, argv[1], 0);
 
     virtwire_client *c = NULL;
     virtwire_client_options opts = { .size = sizeof opts, .call_timeout_ms = 10000 };
     CHECK_RC(virtwire_client_connect(daemon_.uri, &opts, &c), 0);
     if (!c)
-        return clib_finish("client.libvirtd");
+        return vt_finish("client.libvirtd");
     uint64_t t;
 #define STEP(call)                                                                       \
-    t = clib_now_ms();                                                                   \
+    t = vt_now_ms();                                                                     \
     call;                                                                                \
-    printf("%-28s %5llu ms\n", #call, (unsigned long long)(clib_now_ms() - t))
+    printf("%-28s %5llu ms\n", #call, (unsigned long long)(vt_now_ms() - t))
     STEP(test_simple_calls(c));
     /* c stays open: the test driver's state lives while a connection does. */
     STEP(test_define_and_list(c));
@@ -498,6 +504,6 @@ int main(int argc, char **argv)
     STEP(test_admin());
     CHECK(virtwire_client_error(c) == 0);
     virtwire_client_close(c);
-    clib_daemon_stop(&daemon_);
-    return clib_finish("client.libvirtd");
+    vt_libvirtd_stop(&daemon_);
+    return vt_finish("client.libvirtd");
 }

@@ -13,13 +13,19 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "clib.h"
 #include "remote_protocol_client.h"
+#include "virtwire_client.h"
 #include "virtwire_conn.h"
+#include "vt_check.h"
+#include "vt_daemon.h"
+#include "vt_sys.h"
 
 /* ---- the fake daemon ------------------------------------------------------ */
 
@@ -103,7 +109,7 @@ static void register_any(virtwire_transport_program *tp, const virtwire_transpor
     lifecycle(tp, 999, "other1");
     lifecycle(tp, cb, "early2");
     if (P.reply_delay_ms)
-        clib_sleep_ms((unsigned)P.reply_delay_ms);
+        vt_sleep_ms((unsigned)P.reply_delay_ms);
     if (a.dom) {
         remote_error e = { 1, 10, NULL, 2, NULL, NULL, NULL, NULL, 0, 0, NULL };
         char *msg = "refused";
@@ -268,7 +274,7 @@ static void *peer_main(void *arg)
 static int peer_start(void)
 {
     int sv[2];
-    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    CHECK(vt_socketpair(sv, 0) == 0);
     pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
     memset(&P, 0, sizeof P);
     P.m = m;
@@ -410,9 +416,9 @@ static void test_timeouts(void)
     pthread_mutex_lock(&P.m);
     P.hold_next = 1;
     pthread_mutex_unlock(&P.m);
-    uint64_t t0 = clib_now_ms();
+    uint64_t t0 = vt_now_ms();
     CHECK_RC(get_lib_version(c, 200, &v), VIRTWIRE_ETIMEDOUT);
-    uint64_t took = clib_now_ms() - t0;
+    uint64_t took = vt_now_ms() - t0;
     CHECK(took >= 190 && took < 1500);
     /* The peer now answers the held call late, then this one. */
     CHECK_RC(get_lib_version(c, 5000, &v), 0);
@@ -426,7 +432,7 @@ static void test_timeouts(void)
     virtwire_call_opts ao = { .size = sizeof ao, .timeout_ms = 150 };
     CHECK_RC(virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_GET_LIB_VERSION,
                                         NULL, &ao, async_done, &b), 0);
-    clib_sleep_ms(600);
+    vt_sleep_ms(600);
     pthread_mutex_lock(&b.m);
     CHECK(b.done == 1 && b.rc == VIRTWIRE_ETIMEDOUT);
     pthread_mutex_unlock(&b.m);
@@ -440,7 +446,7 @@ static void test_timeouts(void)
     pthread_mutex_unlock(&P.m);
     CHECK_RC(virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_GET_LIB_VERSION,
                                         NULL, NULL, async_done, &b), 0);
-    clib_sleep_ms(50);
+    vt_sleep_ms(50);
     virtwire_client_close(c);
     CHECK(b.done == 2 && b.rc == VIRTWIRE_ECLOSED);
     peer_stop();
@@ -590,9 +596,9 @@ static void raw_lifecycle(virtwire_client *c, const virtwire_program *prog, int3
 /* Waits until s has n entries (5 s at most). */
 static void wait_seen(seen *s, int n)
 {
-    uint64_t end = clib_now_ms() + 5000;
-    while (seen_count(s) < n && clib_now_ms() < end)
-        clib_sleep_ms(2);
+    uint64_t end = vt_now_ms() + 5000;
+    while (seen_count(s) < n && vt_now_ms() < end)
+        vt_sleep_ms(2);
 }
 
 static void test_early_events(int reply_delay_ms)
@@ -626,7 +632,7 @@ static void test_early_events(int reply_delay_ms)
     CHECK(reg.callback_id == 7 && reg.handler_id > 0);
     wait_seen(&all, 6);
     wait_seen(&mine, 4);
-    clib_sleep_ms(50);
+    vt_sleep_ms(50);
     CHECK(seen_count(&all) == 6);
     CHECK(seen_count(&mine) == 4);
     static const char *const want[] = { "early1", "early2", "late1", "late2" };
@@ -653,7 +659,7 @@ static void test_early_events(int reply_delay_ms)
     CHECK_RC(remote_deregister_event(c, &reg, &co), 0);
     CHECK_RC(remote_deregister_event(c, &reg, &co), VIRTWIRE_EINVAL);
     wait_seen(&all, 11);
-    clib_sleep_ms(50);
+    vt_sleep_ms(50);
     CHECK(seen_count(&all) == 11 && strcmp(all.name[10], "after-deregister") == 0);
     CHECK(seen_count(&mine) == 4 && seen_count(&refused) == 0);
     pthread_mutex_lock(&P.m);
@@ -674,5 +680,5 @@ int main(void)
     test_streams();
     test_early_events(0);
     test_early_events(100);
-    return clib_finish("client.local");
+    return vt_finish("client.local");
 }

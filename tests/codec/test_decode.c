@@ -38,7 +38,7 @@ static void test_roundtrip(void)
     for (size_t i = 0; i < vwt_nsamples; i++) {
         const vwt_sample *s = &vwt_samples[i];
         const virtwire_type *t = s->type;
-        vwt_context("%s", s->name);
+        vt_context("%s", s->name);
 
         unsigned char buf[1024];
         size_t len = 0;
@@ -79,7 +79,7 @@ static void test_truncation(void)
         virtwire_arena arena = VIRTWIRE_ARENA_INIT;
         void *v = new_value(t);
         for (size_t k = 0; k < s->wire_len; k++) {
-            vwt_context("%s, first %zu of %zu bytes", s->name, k, s->wire_len);
+            vt_context("%s, first %zu of %zu bytes", s->name, k, s->wire_len);
             unsigned char *prefix = vwt_dup(s->wire, k);
 
             memset(v, 0, t->size);
@@ -112,7 +112,7 @@ static void test_trailing(void)
         const vwt_sample *s = &vwt_samples[i];
         const virtwire_type *t = s->type;
         for (size_t x = 0; x < 2; x++) {
-            vwt_context("%s + %zu byte(s)", s->name, extra[x]);
+            vt_context("%s + %zu byte(s)", s->name, extra[x]);
             size_t n = s->wire_len + extra[x];
             unsigned char *buf = calloc(1, n);
             if (!buf)
@@ -169,29 +169,29 @@ static unsigned char *filled(const unsigned char *head, size_t hlen, size_t len,
 static void test_oversized_strings(void)
 {
     /* remote_nonnull_domain.name is string<REMOTE_STRING_MAX = 4194304>. */
-    vwt_context("nonnull_domain name length 0xffffffff");
+    vt_context("nonnull_domain name length 0xffffffff");
     static const unsigned char huge[] = { 0xff, 0xff, 0xff, 0xff, UUID_A, W(1) };
     expect_no_alloc(&remote_nonnull_domain_desc, huge, sizeof(huge), VIRTWIRE_ETOOLONG, 0);
 
-    vwt_context("nonnull_domain name length = bound, 20 bytes left");
+    vt_context("nonnull_domain name length = bound, 20 bytes left");
     static const unsigned char atmax[] = { W(4194304), UUID_A, W(1) };
     expect_no_alloc(&remote_nonnull_domain_desc, atmax, sizeof(atmax), VIRTWIRE_ETRUNCATED, 0);
 
-    vwt_context("nonnull_domain name length 21, 20 bytes left");
+    vt_context("nonnull_domain name length 21, 20 bytes left");
     static const unsigned char one_more[] = { W(21), UUID_A, W(1) };
     expect_no_alloc(&remote_nonnull_domain_desc, one_more, sizeof(one_more),
                     VIRTWIRE_ETRUNCATED, 0);
 
     /* A length of 18 needs 18 + 2 padding = 20 bytes: with exactly 18 bytes
      * (no room for the padding) it is truncated before allocation. */
-    vwt_context("remote_nonnull_string length 18, 18 bytes left");
+    vt_context("remote_nonnull_string length 18, 18 bytes left");
     unsigned char nopad[4 + 18];
     memcpy(nopad, (const unsigned char[]){ W(18) }, 4);
     memset(nopad + 4, 'x', 18);
     expect_no_alloc(&remote_nonnull_string_desc, nopad, sizeof(nopad), VIRTWIRE_ETRUNCATED, 0);
 
     /* Inside an optional: remote_error.message present, length 0x7fffffff. */
-    vwt_context("remote_error message length 0x7fffffff");
+    vt_context("remote_error message length 0x7fffffff");
     static const unsigned char err[] = { W(1), W(2), W(1), 0x7f, 0xff, 0xff, 0xff, W(0) };
     unsigned char *e = filled(err, sizeof(err), 64, 0);
     /* the message pointer (8 bytes) is allocated once its flag is read */
@@ -202,11 +202,11 @@ static void test_oversized_strings(void)
 static void test_oversized_opaque(void)
 {
     /* remote_domain_block_peek_ret { opaque buffer<4194304>; } */
-    vwt_context("block_peek_ret buffer length 0xffffffff");
+    vt_context("block_peek_ret buffer length 0xffffffff");
     static const unsigned char huge[] = { 0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4 };
     expect_no_alloc(&remote_domain_block_peek_ret_desc, huge, sizeof(huge), VIRTWIRE_ETOOLONG, 0);
 
-    vwt_context("block_peek_ret buffer length = bound, 4 bytes left");
+    vt_context("block_peek_ret buffer length = bound, 4 bytes left");
     static const unsigned char atmax[] = { W(4194304), 1, 2, 3, 4 };
     expect_no_alloc(&remote_domain_block_peek_ret_desc, atmax, sizeof(atmax),
                     VIRTWIRE_ETRUNCATED, 0);
@@ -214,14 +214,14 @@ static void test_oversized_opaque(void)
     /* remote_domain_get_vcpus_ret { remote_vcpu_info info<16384>;
      * opaque cpumaps<REMOTE_CPUMAPS_MAX = 8388608>; }: no info, then a
      * cpumaps length at the bound with 8 bytes left. */
-    vwt_context("get_vcpus_ret cpumaps length 8388608, 8 bytes left");
+    vt_context("get_vcpus_ret cpumaps length 8388608, 8 bytes left");
     static const unsigned char vcpus[] = { W(0), W(8388608), W(0), W(0) };
     expect_no_alloc(&remote_domain_get_vcpus_ret_desc, vcpus, sizeof(vcpus),
                     VIRTWIRE_ETRUNCATED, 0);
 
     /* cpumap<2048> of length 2045 needs 3 padding bytes: with the 2045
      * bytes alone it is truncated. */
-    vwt_context("pin_vcpu_args cpumap length 2045 without padding");
+    vt_context("pin_vcpu_args cpumap length 2045 without padding");
     static const unsigned char head[] = { W(3), 'v', 'm', '1', 0, UUID_A, W(3), W(1), W(2045) };
     size_t len = sizeof(head) + 2045;
     unsigned char *p = filled(head, sizeof(head), len, 0x55);
@@ -233,17 +233,17 @@ static void test_oversized_opaque(void)
 static void test_oversized_arrays(void)
 {
     /* 1000 remote_nonnull_domain (24 bytes each at least) in 100 bytes */
-    vwt_context("list_all_domains_ret 1000 domains in 100 bytes");
+    vt_context("list_all_domains_ret 1000 domains in 100 bytes");
     static const unsigned char thousand[] = { W(1000) };
     unsigned char *p = filled(thousand, 4, 100, 0);
     expect_no_alloc(&remote_connect_list_all_domains_ret_desc, p, 100, VIRTWIRE_ETRUNCATED, 0);
     free(p);
 
-    vwt_context("list_all_domains_ret 16384 (the bound) domains in 4 bytes");
+    vt_context("list_all_domains_ret 16384 (the bound) domains in 4 bytes");
     static const unsigned char atmax[] = { W(16384) };
     expect_no_alloc(&remote_connect_list_all_domains_ret_desc, atmax, 4, VIRTWIRE_ETRUNCATED, 0);
 
-    vwt_context("list_all_domains_ret count 0xffffffff");
+    vt_context("list_all_domains_ret count 0xffffffff");
     static const unsigned char huge[] = { 0xff, 0xff, 0xff, 0xff, W(0) };
     expect_no_alloc(&remote_connect_list_all_domains_ret_desc, huge, sizeof(huge),
                     VIRTWIRE_ETOOLONG, 0);
@@ -252,13 +252,13 @@ static void test_oversized_arrays(void)
      * are refused before allocating; 96 bytes of zeros pass the check (four
      * empty names, zero UUIDs, id 0), the array is allocated, and only the
      * missing ret word is then reported. */
-    vwt_context("list_all_domains_ret 4 domains in 95 bytes");
+    vt_context("list_all_domains_ret 4 domains in 95 bytes");
     static const unsigned char four[] = { W(4) };
     p = filled(four, 4, 4 + 95, 0);
     expect_no_alloc(&remote_connect_list_all_domains_ret_desc, p, 4 + 95, VIRTWIRE_ETRUNCATED, 0);
     free(p);
 
-    vwt_context("list_all_domains_ret 4 domains in 96 bytes");
+    vt_context("list_all_domains_ret 4 domains in 96 bytes");
     p = filled(four, 4, 4 + 96, 0);
     virtwire_arena arena = VIRTWIRE_ARENA_INIT;
     CHECK(virtwire_arena_alloc(&arena, 8) != NULL);
@@ -273,13 +273,13 @@ static void test_oversized_arrays(void)
     free(p);
 
     /* char label<4097>: each char is a word */
-    vwt_context("security_label_ret 4097 chars in 100 bytes");
+    vt_context("security_label_ret 4097 chars in 100 bytes");
     static const unsigned char label[] = { W(4097) };
     p = filled(label, 4, 100, 0);
     expect_no_alloc(&remote_domain_get_security_label_ret_desc, p, 100, VIRTWIRE_ETRUNCATED, 0);
     free(p);
 
-    vwt_context("auth_list_ret 20 types in 79 bytes");
+    vt_context("auth_list_ret 20 types in 79 bytes");
     static const unsigned char twenty[] = { W(20) };
     p = filled(twenty, 4, 4 + 79, 0);
     expect_no_alloc(&remote_auth_list_ret_desc, p, 4 + 79, VIRTWIRE_ETRUNCATED, 0);
@@ -287,7 +287,7 @@ static void test_oversized_arrays(void)
 
     /* remote_typed_param needs 12 bytes at least (empty field, type, a
      * 4-byte arm): 16 params (the bound) in 16 x 12 - 1 bytes. */
-    vwt_context("get_scheduler_parameters_ret 16 params in 191 bytes");
+    vt_context("get_scheduler_parameters_ret 16 params in 191 bytes");
     static const unsigned char params[] = { W(16) };
     p = filled(params, 4, 4 + 191, 0);
     expect_no_alloc(&remote_domain_get_scheduler_parameters_ret_desc, p, 4 + 191,
@@ -295,7 +295,7 @@ static void test_oversized_arrays(void)
     free(p);
 
     /* admin: admin_nonnull_client is at least 4 + 8 + 8 + 4 = 24 bytes */
-    vwt_context("admin list_clients_ret 16384 clients in 400 bytes");
+    vt_context("admin list_clients_ret 16384 clients in 400 bytes");
     static const unsigned char clients[] = { W(16384) };
     p = filled(clients, 4, 400, 0);
     expect_no_alloc(&admin_server_list_clients_ret_desc, p, 400, VIRTWIRE_ETRUNCATED, 0);
@@ -313,7 +313,7 @@ static void test_zeroing_arena(void)
     remote_error v;
     memset(&v, 0xa5, sizeof(v));
     virtwire_arena arena = VIRTWIRE_ARENA_INIT;
-    vwt_context("remote_error cut after level, value filled with 0xa5");
+    vt_context("remote_error cut after level, value filled with 0xa5");
     CHECK_RC(virtwire_decode(&remote_error_desc, cut, sizeof(cut), &arena, &v),
              VIRTWIRE_ETRUNCATED);
     CHECK(v.dom == NULL);
@@ -338,12 +338,12 @@ static void test_zeroing_heap(void)
         _exit(rc == VIRTWIRE_ETRUNCATED ? 0 : 1);
     }
     int status = 0;
-    vwt_context("heap-mode decode into a value filled with 0xa5 (child process)");
+    vt_context("heap-mode decode into a value filled with 0xa5 (child process)");
     CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
-static const vwt_group groups[] = {
+static const vt_group groups[] = {
     { "roundtrip", test_roundtrip },
     { "truncation", test_truncation },
     { "trailing", test_trailing },
@@ -356,5 +356,5 @@ static const vwt_group groups[] = {
 
 int main(int argc, char **argv)
 {
-    return vwt_main(argc, argv, groups, sizeof(groups) / sizeof(groups[0]));
+    return vt_main(argc, argv, groups, sizeof(groups) / sizeof(groups[0]));
 }

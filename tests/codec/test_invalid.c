@@ -16,16 +16,7 @@
 #include "remote_protocol.h"
 #include "samples.h"
 #include "virnetprotocol.h"
-
-/* The test's own big-endian writer (independent of the runtime's). */
-static unsigned char *be32(unsigned char *p, uint32_t v)
-{
-    p[0] = (unsigned char)(v >> 24);
-    p[1] = (unsigned char)(v >> 16);
-    p[2] = (unsigned char)(v >> 8);
-    p[3] = (unsigned char)v;
-    return p + 4;
-}
+#include "vt_frame.h" /* vt_put32: big-endian words, independent of the runtime */
 
 static void *xcalloc(size_t n, size_t size)
 {
@@ -71,9 +62,9 @@ static int encode_to(const virtwire_type *t, const void *v, size_t cap, unsigned
  * n types: count word, then n enum words (i % 3: NONE, SASL, POLKIT). */
 static size_t auth_list_wire(unsigned char *p, uint32_t n)
 {
-    unsigned char *q = be32(p, n);
+    unsigned char *q = vt_put32(p, n);
     for (uint32_t i = 0; i < n; i++)
-        q = be32(q, i % 3);
+        q = vt_put32(q, i % 3);
     return (size_t)(q - p);
 }
 
@@ -83,19 +74,19 @@ static void test_bound_enum_array(void)
     size_t len;
 
     CHECK_INT(REMOTE_AUTH_TYPE_LIST_MAX, 20);
-    vwt_context("auth_list_ret decode 21 types");
+    vt_context("auth_list_ret decode 21 types");
     decode_both(&remote_auth_list_ret_desc, buf, auth_list_wire(buf, 21), VIRTWIRE_ETOOLONG);
-    vwt_context("auth_list_ret decode 20 types");
+    vt_context("auth_list_ret decode 20 types");
     decode_both(&remote_auth_list_ret_desc, buf, auth_list_wire(buf, 20), 0);
 
     remote_auth_type types[21];
     for (int i = 0; i < 21; i++)
         types[i] = (remote_auth_type)(i % 3);
     remote_auth_list_ret v = { { 21, types } };
-    vwt_context("auth_list_ret encode 21 types");
+    vt_context("auth_list_ret encode 21 types");
     CHECK_RC(encode_to(&remote_auth_list_ret_desc, &v, 1024, &out, &len), VIRTWIRE_ETOOLONG);
     free(out);
-    vwt_context("auth_list_ret encode 20 types");
+    vt_context("auth_list_ret encode 20 types");
     v.types.types_len = 20;
     CHECK_RC(encode_to(&remote_auth_list_ret_desc, &v, 1024, &out, &len), 0);
     CHECK_MEM(out, len, buf, auth_list_wire(buf, 20));
@@ -107,12 +98,12 @@ static void test_bound_enum_array(void)
  * each param "p" = UINT i: W(1) 'p' 0 0 0, W(2), W(i): 16 bytes. */
 static size_t threadpool_wire(unsigned char *p, uint32_t n)
 {
-    unsigned char *q = be32(p, n);
+    unsigned char *q = vt_put32(p, n);
     for (uint32_t i = 0; i < n; i++) {
-        q = be32(q, 1);
+        q = vt_put32(q, 1);
         memcpy(q, "p\0\0\0", 4);
-        q = be32(q + 4, 2);
-        q = be32(q, i);
+        q = vt_put32(q + 4, 2);
+        q = vt_put32(q, i);
     }
     return (size_t)(q - p);
 }
@@ -124,9 +115,9 @@ static void test_bound_struct_array(void)
     const virtwire_type *t = &admin_server_get_threadpool_parameters_ret_desc;
 
     CHECK_INT(ADMIN_SERVER_THREADPOOL_PARAMETERS_MAX, 32);
-    vwt_context("threadpool params decode 33");
+    vt_context("threadpool params decode 33");
     decode_both(t, buf, threadpool_wire(buf, 33), VIRTWIRE_ETOOLONG);
-    vwt_context("threadpool params decode 32");
+    vt_context("threadpool params decode 32");
     decode_both(t, buf, threadpool_wire(buf, 32), 0);
 
     static char p[] = "p";
@@ -137,10 +128,10 @@ static void test_bound_struct_array(void)
         params[i].value.admin_typed_param_value_u.ui = i;
     }
     admin_server_get_threadpool_parameters_ret v = { { 33, params } };
-    vwt_context("threadpool params encode 33");
+    vt_context("threadpool params encode 33");
     CHECK_RC(encode_to(t, &v, sizeof(buf) + 64, &out, &len), VIRTWIRE_ETOOLONG);
     free(out);
-    vwt_context("threadpool params encode 32");
+    vt_context("threadpool params encode 32");
     v.params.params_len = 32;
     CHECK_RC(encode_to(t, &v, sizeof(buf) + 64, &out, &len), 0);
     CHECK_MEM(out, len, buf, threadpool_wire(buf, 32));
@@ -151,10 +142,10 @@ static void test_bound_struct_array(void)
  * n chars 'a': count, n words 0x61, enforcing 0. */
 static size_t label_wire(unsigned char *p, uint32_t n)
 {
-    unsigned char *q = be32(p, n);
+    unsigned char *q = vt_put32(p, n);
     for (uint32_t i = 0; i < n; i++)
-        q = be32(q, 'a');
-    return (size_t)(be32(q, 0) - p);
+        q = vt_put32(q, 'a');
+    return (size_t)(vt_put32(q, 0) - p);
 }
 
 static void test_bound_char_array(void)
@@ -165,18 +156,18 @@ static void test_bound_char_array(void)
     const virtwire_type *t = &remote_domain_get_security_label_ret_desc;
 
     CHECK_INT(REMOTE_SECURITY_LABEL_MAX, 4097);
-    vwt_context("security label decode 4098 chars");
+    vt_context("security label decode 4098 chars");
     decode_both(t, buf, label_wire(buf, 4098), VIRTWIRE_ETOOLONG);
-    vwt_context("security label decode 4097 chars");
+    vt_context("security label decode 4097 chars");
     decode_both(t, buf, label_wire(buf, 4097), 0);
 
     char *label = xcalloc(1, 4098);
     memset(label, 'a', 4098);
     remote_domain_get_security_label_ret v = { { 4098, label }, 0 };
-    vwt_context("security label encode 4098 chars");
+    vt_context("security label encode 4098 chars");
     CHECK_RC(encode_to(t, &v, cap + 64, &out, &len), VIRTWIRE_ETOOLONG);
     free(out);
-    vwt_context("security label encode 4097 chars");
+    vt_context("security label encode 4097 chars");
     v.label.label_len = 4097;
     CHECK_RC(encode_to(t, &v, cap + 64, &out, &len), 0);
     CHECK_MEM(out, len, buf, label_wire(buf, 4097));
@@ -192,7 +183,7 @@ static size_t pin_wire(unsigned char *p, uint32_t n)
 {
     static const unsigned char head[] = { W(3), 'v', 'm', '1', 0, UUID_A, W(3), W(1) };
     memcpy(p, head, sizeof(head));
-    unsigned char *q = be32(p + sizeof(head), n);
+    unsigned char *q = vt_put32(p + sizeof(head), n);
     memset(q, 0x5a, n);
     q += n;
     while (n++ % 4)
@@ -207,19 +198,19 @@ static void test_bound_opaque(void)
     const virtwire_type *t = &remote_domain_pin_vcpu_args_desc;
 
     CHECK_INT(REMOTE_CPUMAP_MAX, 2048);
-    vwt_context("cpumap decode 2049 bytes");
+    vt_context("cpumap decode 2049 bytes");
     decode_both(t, buf, pin_wire(buf, 2049), VIRTWIRE_ETOOLONG);
-    vwt_context("cpumap decode 2048 bytes");
+    vt_context("cpumap decode 2048 bytes");
     decode_both(t, buf, pin_wire(buf, 2048), 0);
 
     static char vm1[] = "vm1";
     char cpumap[2049];
     memset(cpumap, 0x5a, sizeof(cpumap));
     remote_domain_pin_vcpu_args v = { { vm1, { UUID_A }, 3 }, 1, { 2049, cpumap } };
-    vwt_context("cpumap encode 2049 bytes");
+    vt_context("cpumap encode 2049 bytes");
     CHECK_RC(encode_to(t, &v, sizeof(buf) + 64, &out, &len), VIRTWIRE_ETOOLONG);
     free(out);
-    vwt_context("cpumap encode 2048 bytes");
+    vt_context("cpumap encode 2048 bytes");
     v.cpumap.cpumap_len = 2048;
     CHECK_RC(encode_to(t, &v, sizeof(buf) + 64, &out, &len), 0);
     CHECK_MEM(out, len, buf, pin_wire(buf, 2048));
@@ -230,7 +221,7 @@ static void test_bound_opaque(void)
  * zeros (the flags word of virLockSpaceProtocolNewArgs). */
 static size_t string_wire(unsigned char *p, uint32_t n, size_t tail)
 {
-    unsigned char *q = be32(p, n);
+    unsigned char *q = vt_put32(p, n);
     memset(q, 'x', n);
     q += n;
     while (n++ % 4)
@@ -248,21 +239,21 @@ static void check_string_bound(const virtwire_type *t, uint32_t bound, size_t ta
     unsigned char *buf = xcalloc(1, cap), *out;
     size_t len;
 
-    vwt_context("%s decode bound + 1 = %u", t->name, bound + 1);
+    vt_context("%s decode bound + 1 = %u", t->name, bound + 1);
     decode_both(t, buf, string_wire(buf, bound + 1, tail), VIRTWIRE_ETOOLONG);
     /* the length word alone: the bound is checked before the bytes left */
     decode_both(t, buf, 4, VIRTWIRE_ETOOLONG);
-    vwt_context("%s decode bound = %u", t->name, bound);
+    vt_context("%s decode bound = %u", t->name, bound);
     decode_both(t, buf, string_wire(buf, bound, tail), 0);
 
     char *s = xcalloc(1, (size_t)bound + 2);
     memset(s, 'x', (size_t)bound + 1);
     void *v = xcalloc(1, t->size);
     set(v, s);
-    vwt_context("%s encode bound + 1", t->name);
+    vt_context("%s encode bound + 1", t->name);
     CHECK_RC(encode_to(t, v, cap + 64, &out, &len), VIRTWIRE_ETOOLONG);
     free(out);
-    vwt_context("%s encode bound", t->name);
+    vt_context("%s encode bound", t->name);
     s[bound] = '\0';
     CHECK_RC(encode_to(t, v, cap + 64, &out, &len), 0);
     CHECK_MEM(out, len, buf, string_wire(buf, bound, tail));
@@ -301,36 +292,37 @@ static void test_enums(void)
     static const uint32_t bad_types[] = { 7, 0xffffffffu, 0x80000000u };
     unsigned char h[24];
     for (size_t i = 0; i < 3; i++) {
-        vwt_context("header type 0x%x", bad_types[i]);
-        be32(be32(be32(be32(be32(be32(h, 0x20008086), 1), 1), bad_types[i]), 2), 0);
+        vt_context("header type 0x%x", bad_types[i]);
+        unsigned char *q = vt_put32(vt_put32(vt_put32(h, 0x20008086), 1), 1);
+        vt_put32(vt_put32(vt_put32(q, bad_types[i]), 2), 0);
         decode_both(&virNetMessageHeader_desc, h, 24, VIRTWIRE_EENUM);
     }
-    vwt_context("header type 6 (STREAM_HOLE), status 2 (CONTINUE)");
-    be32(be32(be32(be32(be32(be32(h, 0x20008086), 1), 1), 6), 2), 2);
+    vt_context("header type 6 (STREAM_HOLE), status 2 (CONTINUE)");
+    vt_put32(vt_put32(vt_put32(vt_put32(vt_put32(vt_put32(h, 0x20008086), 1), 1), 6), 2), 2);
     decode_both(&virNetMessageHeader_desc, h, 24, 0);
-    vwt_context("header status 3");
-    be32(be32(be32(be32(be32(be32(h, 0x20008086), 1), 1), 0), 2), 3);
+    vt_context("header status 3");
+    vt_put32(vt_put32(vt_put32(vt_put32(vt_put32(vt_put32(h, 0x20008086), 1), 1), 0), 2), 3);
     decode_both(&virNetMessageHeader_desc, h, 24, VIRTWIRE_EENUM);
 
     unsigned char buf[64], *out;
     size_t len;
     virNetMessageHeader hdr = { 0x20008086, 1, 1, (virNetMessageType)7, 2, VIR_NET_OK };
-    vwt_context("encode header type 7");
+    vt_context("encode header type 7");
     CHECK_RC(virtwire_encode(&virNetMessageHeader_desc, &hdr, buf, sizeof(buf), &len),
              VIRTWIRE_EENUM);
     hdr.type = (virNetMessageType)-1;
-    vwt_context("encode header type -1");
+    vt_context("encode header type -1");
     CHECK_RC(virtwire_encode(&virNetMessageHeader_desc, &hdr, buf, sizeof(buf), &len),
              VIRTWIRE_EENUM);
     hdr.type = VIR_NET_CALL;
     hdr.status = (virNetMessageStatus)3;
-    vwt_context("encode header status 3");
+    vt_context("encode header status 3");
     CHECK_RC(virtwire_encode(&virNetMessageHeader_desc, &hdr, buf, sizeof(buf), &len),
              VIRTWIRE_EENUM);
 
     /* remote_auth_list_ret [NONE, 3]: heap mode frees the array */
     static const unsigned char auth[] = { W(2), W(0), W(3) };
-    vwt_context("auth_list_ret [0, 3]");
+    vt_context("auth_list_ret [0, 3]");
     decode_both(&remote_auth_list_ret_desc, auth, sizeof(auth), VIRTWIRE_EENUM);
     remote_auth_type types[] = { REMOTE_AUTH_NONE, (remote_auth_type)3 };
     remote_auth_list_ret a = { { 2, types } };
@@ -343,13 +335,13 @@ static void test_enums(void)
         { 0xffffffffu, VIRTWIRE_EENUM },
     };
     for (size_t i = 0; i < sizeof(procs) / sizeof(procs[0]); i++) {
-        vwt_context("remote_procedure %u", procs[i].v);
+        vt_context("remote_procedure %u", procs[i].v);
         unsigned char w[4];
-        be32(w, procs[i].v);
+        vt_put32(w, procs[i].v);
         decode_both(&remote_procedure_desc, w, 4, procs[i].rc);
     }
     admin_procedure ap = (admin_procedure)21;
-    vwt_context("encode admin_procedure 21");
+    vt_context("encode admin_procedure 21");
     CHECK_RC(virtwire_encode(&admin_procedure_desc, &ap, buf, sizeof(buf), &len), VIRTWIRE_EENUM);
 }
 
@@ -362,9 +354,9 @@ static void test_unions(void)
     unsigned char buf[64];
     size_t len;
     for (size_t i = 0; i < 3; i++) {
-        vwt_context("typed_param_value type %d", (int)bad[i]);
+        vt_context("typed_param_value type %d", (int)bad[i]);
         unsigned char w[8];
-        be32(be32(w, bad[i]), 0);
+        vt_put32(vt_put32(w, bad[i]), 0);
         decode_both(&remote_typed_param_value_desc, w, 8, VIRTWIRE_EUNION);
         decode_both(&admin_typed_param_value_desc, w, 8, VIRTWIRE_EUNION);
 
@@ -378,7 +370,7 @@ static void test_unions(void)
 
     /* after a decoded field (heap mode must free it) */
     static const unsigned char tp[] = { W(5), 'f', 'i', 'e', 'l', 'd', 0, 0, 0, W(8), W(0) };
-    vwt_context("typed_param field then type 8");
+    vt_context("typed_param field then type 8");
     decode_both(&remote_typed_param_desc, tp, sizeof(tp), VIRTWIRE_EUNION);
 
     /* the second param of an array is bad: the first one's string is freed */
@@ -387,7 +379,7 @@ static void test_unions(void)
         W(1), 'a', 0, 0, 0, W(7), W(2), 'h', 'i', 0, 0, /* "a" = STRING "hi" */
         W(1), 'b', 0, 0, 0, W(0), W(0),                 /* "b", type 0 */
     };
-    vwt_context("scheduler params, second has type 0");
+    vt_context("scheduler params, second has type 0");
     decode_both(&remote_domain_get_scheduler_parameters_ret_desc, params, sizeof(params),
                 VIRTWIRE_EUNION);
 }
@@ -403,8 +395,8 @@ static void test_bools(void)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         unsigned char w[4];
-        be32(w, cases[i].v);
-        vwt_context("virtwire_get_bool 0x%x", cases[i].v);
+        vt_put32(w, cases[i].v);
+        vt_context("virtwire_get_bool 0x%x", cases[i].v);
         virtwire_dec d;
         virtwire_dec_init(&d, w, 4, NULL);
         int b = -1;
@@ -415,26 +407,26 @@ static void test_bools(void)
         /* remote_string is an optional remote_nonnull_string: flag, then
          * (when 1) an empty string */
         unsigned char s[8];
-        be32(be32(s, cases[i].v), 0);
-        vwt_context("remote_string flag 0x%x", cases[i].v);
+        vt_put32(vt_put32(s, cases[i].v), 0);
+        vt_context("remote_string flag 0x%x", cases[i].v);
         decode_both(&remote_string_desc, s, cases[i].v == 1 ? 8 : 4, cases[i].rc);
     }
 
     /* remote_error: message present, then dom's flag is 2 (heap mode frees
      * the message) */
     static const unsigned char err[] = { W(1), W(2), W(1), W(2), 'h', 'i', 0, 0, W(2), W(2) };
-    vwt_context("remote_error dom flag 2");
+    vt_context("remote_error dom flag 2");
     decode_both(&remote_error_desc, err, sizeof(err), VIRTWIRE_EBOOL);
     static const unsigned char err2[] = { W(1), W(2), 0xff, 0xff, 0xff, 0xff };
-    vwt_context("remote_error message flag 0xffffffff");
+    vt_context("remote_error message flag 0xffffffff");
     decode_both(&remote_error_desc, err2, sizeof(err2), VIRTWIRE_EBOOL);
 
     /* virNetMessageError with everything absent but net's flag 2 */
     static const unsigned char nerr[] = { W(1), W(2), W(0), W(2), W(0), W(0), W(0), W(0),
                                           W(0), W(0), W(2) };
-    vwt_context("virNetMessageError net flag 2");
+    vt_context("virNetMessageError net flag 2");
     decode_both(&virNetMessageError_desc, nerr, sizeof(nerr), VIRTWIRE_EBOOL);
-    vwt_context("virNetMessageError all absent (44 bytes)");
+    vt_context("virNetMessageError all absent (44 bytes)");
     unsigned char ok[44];
     memcpy(ok, nerr, sizeof(ok));
     ok[43] = 0;
@@ -454,13 +446,13 @@ static void test_depth(void)
     virtwire_arena arena = VIRTWIRE_ARENA_INIT;
     remote_error v;
     virtwire_dec d;
-    vwt_context("remote_error, max_depth 1");
+    vt_context("remote_error, max_depth 1");
     memset(&v, 0, sizeof(v));
     virtwire_dec_init(&d, s->wire, s->wire_len, &arena);
     d.max_depth = 1;
     CHECK_RC(remote_error_decode(&d, &v), 0);
     CHECK_UINT(d.depth, 0);
-    vwt_context("remote_error, max_depth 0");
+    vt_context("remote_error, max_depth 0");
     memset(&v, 0, sizeof(v));
     virtwire_dec_init(&d, s->wire, s->wire_len, &arena);
     d.max_depth = 0;
@@ -483,10 +475,10 @@ static void test_ranges(void)
         { 1, 0xffffffffu, VIRTWIRE_ERANGE },
     };
     for (size_t i = 0; i < sizeof(info) / sizeof(info[0]); i++) {
-        vwt_context("domain_get_info_ret state %u nrVirtCpu %u", info[i].state, info[i].ncpu);
+        vt_context("domain_get_info_ret state %u nrVirtCpu %u", info[i].state, info[i].ncpu);
         unsigned char w[32] = { 0 };
-        be32(w, info[i].state);
-        be32(w + 20, info[i].ncpu);
+        vt_put32(w, info[i].state);
+        vt_put32(w + 20, info[i].ncpu);
         decode_both(&remote_domain_get_info_ret_desc, w, 32, info[i].rc);
     }
 
@@ -496,24 +488,24 @@ static void test_ranges(void)
     for (size_t i = 0; i < sizeof(chars) / sizeof(chars[0]); i++) {
         int want = chars[i] < CHAR_MIN || chars[i] > CHAR_MAX ? VIRTWIRE_ERANGE : 0;
         for (size_t pos = 0; pos < 32; pos += 31) {
-            vwt_context("node_get_info_ret model[%zu] = %d", pos, chars[i]);
+            vt_context("node_get_info_ret model[%zu] = %d", pos, chars[i]);
             unsigned char w[160] = { 0 };
-            be32(w + 4 * pos, (uint32_t)chars[i]);
+            vt_put32(w + 4 * pos, (uint32_t)chars[i]);
             decode_both(&remote_node_get_info_ret_desc, w, 160, want);
         }
     }
 #if CHAR_MIN < 0
     {
-        vwt_context("x86-64 style signed char: model[0] 200 is out of range");
+        vt_context("x86-64 style signed char: model[0] 200 is out of range");
         unsigned char w[160] = { 0 };
-        be32(w, 200);
+        vt_put32(w, 200);
         decode_both(&remote_node_get_info_ret_desc, w, 160, VIRTWIRE_ERANGE);
     }
 #endif
 
     /* char label<>: an element of 0x100; heap mode frees the array */
     static const unsigned char label[] = { W(3), W('a'), W(0x100), W(0), W(1) };
-    vwt_context("security label char 0x100");
+    vt_context("security label char 0x100");
     decode_both(&remote_domain_get_security_label_ret_desc, label, sizeof(label),
                 VIRTWIRE_ERANGE);
 
@@ -533,13 +525,13 @@ static void test_ranges(void)
     };
     for (size_t i = 0; i < sizeof(prim) / sizeof(prim[0]); i++) {
         unsigned char w[4];
-        be32(w, (uint32_t)prim[i].v);
+        vt_put32(w, (uint32_t)prim[i].v);
         virtwire_dec d;
         char c = 0;
         unsigned char uc = 0;
         short s = 0;
         unsigned short us = 0;
-        vwt_context("primitives, value %d", prim[i].v);
+        vt_context("primitives, value %d", prim[i].v);
         virtwire_dec_init(&d, w, 4, NULL);
         if (CHECK_RC(virtwire_get_char(&d, &c), prim[i].c) && prim[i].c == 0)
             CHECK_INT(c, prim[i].v);
@@ -614,7 +606,7 @@ static void test_padding(void)
             continue;
         for (size_t k = 0; k < 8 && pads[p].pos[k]; k++) {
             size_t at = pads[p].pos[k];
-            vwt_context("%s, padding byte %zu set", s->name, at);
+            vt_context("%s, padding byte %zu set", s->name, at);
             CHECK(at < s->wire_len && s->wire[at] == 0);
             unsigned char dirty[256];
             memcpy(dirty, s->wire, s->wire_len);
@@ -627,7 +619,7 @@ static void test_padding(void)
     virtwire_arena arena = VIRTWIRE_ARENA_INIT;
     for (size_t i = 0; i < vwt_nsamples; i++) {
         const vwt_sample *s = &vwt_samples[i];
-        vwt_context("%s, strict padding, clean input", s->name);
+        vt_context("%s, strict padding, clean input", s->name);
         void *v = xcalloc(1, s->type->size);
         virtwire_dec d;
         virtwire_dec_init(&d, s->wire, s->wire_len, &arena);
@@ -643,7 +635,7 @@ static void test_padding(void)
     /* a NUL inside a string is accepted; C sees the string cut there */
     static const unsigned char nul[] = { W(3), 'a', 0, 'b', 0 };
     remote_nonnull_string str = NULL;
-    vwt_context("string \"a\\0b\"");
+    vt_context("string \"a\\0b\"");
     CHECK_RC(virtwire_decode(&remote_nonnull_string_desc, nul, sizeof(nul), NULL, &str), 0);
     CHECK_STR(str, "a");
     remote_nonnull_string_free(&str);
@@ -656,7 +648,7 @@ static void expect_null(const char *what, const virtwire_type *t, const void *v)
 {
     unsigned char buf[256];
     size_t len;
-    vwt_context("encode %s", what);
+    vt_context("encode %s", what);
     CHECK_RC(virtwire_encode(t, v, buf, sizeof(buf), &len), VIRTWIRE_ENULL);
 }
 
@@ -681,7 +673,7 @@ static void test_nulls(void)
     unsigned char buf[64];
     size_t len;
     static const unsigned char empty[] = { W(3), 'v', 'm', '1', 0, UUID_A, W(3), W(1), W(0) };
-    vwt_context("pin_vcpu_args cpumap len 0, val NULL");
+    vt_context("pin_vcpu_args cpumap len 0, val NULL");
     CHECK_RC(virtwire_encode(&remote_domain_pin_vcpu_args_desc, &pin, buf, sizeof(buf), &len), 0);
     CHECK_MEM(buf, len, empty, sizeof(empty));
 
@@ -716,7 +708,7 @@ static void test_nospace(void)
     for (size_t i = 0; i < vwt_nsamples; i++) {
         const vwt_sample *s = &vwt_samples[i];
         for (size_t cap = 0; cap <= s->wire_len; cap++) {
-            vwt_context("%s into %zu of %zu bytes", s->name, cap, s->wire_len);
+            vt_context("%s into %zu of %zu bytes", s->name, cap, s->wire_len);
             unsigned char *buf = malloc(cap + SLACK);
             if (!buf)
                 abort();
@@ -741,7 +733,7 @@ static void test_nospace(void)
     }
 }
 
-static const vwt_group groups[] = {
+static const vt_group groups[] = {
     { "bound_enum_array", test_bound_enum_array },
     { "bound_struct_array", test_bound_struct_array },
     { "bound_char_array", test_bound_char_array },
@@ -759,5 +751,5 @@ static const vwt_group groups[] = {
 
 int main(int argc, char **argv)
 {
-    return vwt_main(argc, argv, groups, sizeof(groups) / sizeof(groups[0]));
+    return vt_main(argc, argv, groups, sizeof(groups) / sizeof(groups[0]));
 }

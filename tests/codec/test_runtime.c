@@ -23,15 +23,7 @@
 #include "samples.h"
 #include "virkeepaliveprotocol.h"
 #include "virnetprotocol.h"
-
-static unsigned char *be32(unsigned char *p, uint32_t v)
-{
-    p[0] = (unsigned char)(v >> 24);
-    p[1] = (unsigned char)(v >> 16);
-    p[2] = (unsigned char)(v >> 8);
-    p[3] = (unsigned char)v;
-    return p + 4;
-}
+#include "vt_frame.h" /* vt_put32: big-endian words, independent of the runtime */
 
 /* ------------------------------------------------------------------------ */
 /* Arena                                                                    */
@@ -182,17 +174,17 @@ static void test_arena_fini(void)
  * (12 chars: 3 words), UUID bytes = index, id = index; then ret n. */
 static size_t big_list_wire(unsigned char *p, uint32_t n)
 {
-    unsigned char *q = be32(p, n);
+    unsigned char *q = vt_put32(p, n);
     for (uint32_t i = 0; i < n; i++) {
-        q = be32(q, 12);
+        q = vt_put32(q, 12);
         char name[32];
         snprintf(name, sizeof(name), "domain-%05u", (unsigned)i);
         memcpy(q, name, 12);
         q += 12;
         memset(q, (int)(i & 0xff), 16);
-        q = be32(q + 16, i);
+        q = vt_put32(q + 16, i);
     }
-    return (size_t)(be32(q, n) - p);
+    return (size_t)(vt_put32(q, n) - p);
 }
 
 /* Decoding the same message again and again into one arena, reset in
@@ -211,7 +203,7 @@ static void test_arena_decode_loop(void)
     size_t warm = 0;
     const void *head = NULL;
     for (int r = 0; r < ROUNDS; r++) {
-        vwt_context("decode round %d", r);
+        vt_context("decode round %d", r);
         remote_connect_list_all_domains_ret v;
         memset(&v, 0, sizeof(v));
         CHECK_RC(virtwire_decode(&remote_connect_list_all_domains_ret_desc, wire, len, &a, &v), 0);
@@ -259,7 +251,7 @@ static void test_errors(void)
         VIRTWIRE_ETRAILING, VIRTWIRE_EPADDING, VIRTWIRE_EDEPTH, VIRTWIRE_EINVAL,
     };
     for (size_t i = 0; i < NCODES; i++) {
-        vwt_context("code %d", codes[i].code);
+        vt_context("code %d", codes[i].code);
         CHECK_INT(consts[i], codes[i].code);
         CHECK_STR(virtwire_error_name(codes[i].code), codes[i].name);
         const char *text = virtwire_strerror(codes[i].code);
@@ -271,7 +263,7 @@ static void test_errors(void)
     }
     static const int unknown[] = { 1, -14, 100, -100, INT_MIN, INT_MAX };
     for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
-        vwt_context("unknown code %d", unknown[i]);
+        vt_context("unknown code %d", unknown[i]);
         CHECK_STR(virtwire_strerror(unknown[i]), "unknown error");
         CHECK(virtwire_error_name(unknown[i]) == NULL);
     }
@@ -306,7 +298,7 @@ static void test_remote_program(void)
     }
     static const int32_t missing[] = { 0, 454, -1, 1000, INT32_MIN, INT32_MAX };
     for (size_t i = 0; i < sizeof(missing) / sizeof(missing[0]); i++) {
-        vwt_context("remote proc %d", missing[i]);
+        vt_context("remote proc %d", missing[i]);
         CHECK(virtwire_program_find(p, missing[i]) == NULL);
     }
 
@@ -333,7 +325,7 @@ static void test_remote_program(void)
                            VIRTWIRE_PROC_STREAM_SPARSE | VIRTWIRE_PROC_FDS_CALL |
                            VIRTWIRE_PROC_FDS_REPLY | VIRTWIRE_PROC_MESSAGE;
     for (size_t i = 0; i < sizeof(flagged) / sizeof(flagged[0]); i++) {
-        vwt_context("remote proc %d", flagged[i].n);
+        vt_context("remote proc %d", flagged[i].n);
         const virtwire_proc *pr = virtwire_program_find(p, flagged[i].n);
         CHECK(pr != NULL);
         if (!pr)
@@ -375,13 +367,13 @@ static void test_all_programs(void)
     size_t nfds = 0, nevents = 0;
     for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
         const virtwire_program *p = progs[i].p;
-        vwt_context("program %s", p->name);
+        vt_context("program %s", p->name);
         CHECK_UINT(p->program, progs[i].number);
         CHECK_UINT(p->version, 1);
         CHECK_UINT(p->nprocs, progs[i].nprocs);
         for (size_t k = 0; k < p->nprocs; k++) {
             const virtwire_proc *pr = &p->procs[k];
-            vwt_context("program %s proc %d", p->name, pr->number);
+            vt_context("program %s proc %d", p->name, pr->number);
             if (k > 0)
                 CHECK(pr->number > p->procs[k - 1].number);
             CHECK(virtwire_program_find(p, pr->number) == pr);
@@ -400,7 +392,7 @@ static void test_all_programs(void)
             CHECK(listed);
         }
     }
-    vwt_context("all programs");
+    vt_context("all programs");
     CHECK_UINT(nfds, sizeof(fds) / sizeof(fds[0]));
     CHECK(nevents >= 51);
 }
@@ -412,7 +404,7 @@ static void test_find_name(void)
         "remote_proc_connect_open",
     };
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        vwt_context("find_name %s", names[i]);
+        vt_context("find_name %s", names[i]);
         const virtwire_proc *pr = virtwire_program_find_name(&remote_program, names[i]);
         CHECK(pr != NULL && pr->number == 1);
     }
@@ -421,10 +413,10 @@ static void test_find_name(void)
         "REMOTE_PROC_",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        vwt_context("find_name \"%s\"", bad[i]);
+        vt_context("find_name \"%s\"", bad[i]);
         CHECK(virtwire_program_find_name(&remote_program, bad[i]) == NULL);
     }
-    vwt_context("find_name in other programs");
+    vt_context("find_name in other programs");
     const virtwire_proc *pr = virtwire_program_find_name(&remote_program, "domain_screenshot");
     CHECK(pr && pr->number == 211);
     pr = virtwire_program_find_name(&remote_program, "DOMAIN_EVENT_CALLBACK_LIFECYCLE");
@@ -448,7 +440,7 @@ static void test_find_type(void)
     for (size_t i = 0; i < virtwire_libvirt_nprotocols; i++) {
         const virtwire_protocol *pr = virtwire_libvirt_protocols[i];
         CHECK(pr != NULL);
-        vwt_context("protocol %s", pr->name);
+        vt_context("protocol %s", pr->name);
         CHECK(pr->ntypes > 0 || pr == &virkeepaliveprotocol);
         for (size_t k = 0; k < pr->ntypes; k++) {
             const virtwire_type *t = pr->types[k];
@@ -460,7 +452,7 @@ static void test_find_type(void)
         CHECK(virtwire_protocol_find_type(pr, "no_such_type") == NULL);
         CHECK(virtwire_protocol_find_type(pr, "~") == NULL);
     }
-    vwt_context("named lookups");
+    vt_context("named lookups");
     CHECK_UINT(remote_protocol.ntypes, 716);
     CHECK(virtwire_protocol_find_type(&remote_protocol, "remote_connect_open_args") ==
           &remote_connect_open_args_desc);
@@ -547,7 +539,7 @@ static void test_max_sizes(void)
  * written into p, returns the size. */
 static size_t string_wire(unsigned char *p, size_t n)
 {
-    unsigned char *q = be32(p, (uint32_t)n);
+    unsigned char *q = vt_put32(p, (uint32_t)n);
     for (size_t i = 0; i < n; i++)
         *q++ = (unsigned char)('a' + i % 26);
     while (n++ % 4)
@@ -566,7 +558,7 @@ static void test_sizes(void)
     size_t len;
     for (size_t i = 0; i < vwt_nsamples; i++) {
         const vwt_sample *s = &vwt_samples[i];
-        vwt_context("%s", s->name);
+        vt_context("%s", s->name);
         CHECK_RC(virtwire_encode(s->type, s->value, buf, sizeof(buf), &len), 0);
         CHECK_UINT(s->type->encoded_size(s->value), len);
         CHECK_UINT(len, s->wire_len);
@@ -574,7 +566,7 @@ static void test_sizes(void)
 
     static char vm1[] = "vm1";
     for (size_t n = 0; n <= 80; n++) {
-        vwt_context("length %zu", n);
+        vt_context("length %zu", n);
         size_t padded = (n + 3) / 4 * 4;
         unsigned char want[4 + 84];
         size_t wlen = string_wire(want, n);
@@ -622,7 +614,7 @@ static void test_sizes(void)
     }
 }
 
-static const vwt_group groups[] = {
+static const vt_group groups[] = {
     { "arena_alignment", test_arena_alignment },
     { "arena_growth", test_arena_growth },
     { "arena_reset", test_arena_reset },
@@ -639,5 +631,5 @@ static const vwt_group groups[] = {
 
 int main(int argc, char **argv)
 {
-    return vwt_main(argc, argv, groups, sizeof(groups) / sizeof(groups[0]));
+    return vt_main(argc, argv, groups, sizeof(groups) / sizeof(groups[0]));
 }

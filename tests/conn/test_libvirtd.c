@@ -13,9 +13,7 @@
  * virtwire_conn_connect_uri() over test+unix:// and test+tcp://.
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +23,7 @@
 
 #include "conn_tlib.h"
 #include "remote_protocol.h"
+#include "vt_daemon.h"
 
 /* A blocking call over a connection, for the test. */
 typedef struct rpc {
@@ -106,7 +105,7 @@ static void check_hostname(const char *got)
     CHECK_INT(gethostname(want, sizeof(want) - 1), 0);
     size_t n = strlen(want);
     if (!(strcmp(got, want) == 0 || (strncmp(got, want, n) == 0 && got[n] == '.')))
-        ct_fail(__FILE__, __LINE__, "host name \"%s\", expected \"%s\"", got, want);
+        vt_fail(__FILE__, __LINE__, "host name \"%s\", expected \"%s\"", got, want);
 }
 
 static void check_hostname_call(rpc *r, virtwire_arena *a)
@@ -115,7 +114,7 @@ static void check_hostname_call(rpc *r, virtwire_arena *a)
     CHECK_INT(call(r, REMOTE_PROC_CONNECT_GET_HOSTNAME, NULL, NULL, NULL, 0,
                    &remote_connect_get_hostname_ret_desc, &host, a),
               0);
-    if (!ct_failures)
+    if (!vt_failures)
         check_hostname(host.hostname);
 }
 
@@ -181,7 +180,7 @@ static void test_unix_raw(const char *sock)
     close(p1[1]);
     close(p2[0]);
     close(p2[1]);
-    if (!ct_failures) {
+    if (!vt_failures) {
         CHECK(strcmp(ret.dom.name, "fdtest") == 0);
         CHECK(ret.dom.id > 0);
         /* The stream of frames goes on intact after the fds. */
@@ -226,92 +225,22 @@ static void test_uri(const char *uri)
     virtwire_conn_free(c);
 }
 
-static int free_tcp_port(void)
-{
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = { .sin_family = AF_INET };
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(sa);
-    int port = -1;
-    if (bind(s, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-        getsockname(s, (struct sockaddr *)&sa, &len) == 0)
-        port = ntohs(sa.sin_port);
-    close(s);
-    return port;
-}
-
-/* Runs the script; returns its stdout (malloc'd) or NULL on failure. */
-static char *run_script(const char *cmd)
-{
-    FILE *f = popen(cmd, "r");
-    if (!f)
-        return NULL;
-    size_t cap = 4096, len = 0;
-    char *out = calloc(1, cap);
-    size_t n;
-    while (len + 1 < cap && (n = fread(out + len, 1, cap - 1 - len, f)) > 0)
-        len += n;
-    if (pclose(f) != 0) {
-        free(out);
-        return NULL;
-    }
-    return out;
-}
-
-/* The value of NAME='value' in the script's output. */
-static int get_var(const char *out, const char *name, char *buf, size_t len)
-{
-    const char *p = strstr(out, name);
-    if (!p || p[strlen(name)] != '=' || p[strlen(name) + 1] != '\'')
-        return -1;
-    p += strlen(name) + 2;
-    const char *end = strchr(p, '\'');
-    if (!end || (size_t)(end - p) >= len)
-        return -1;
-    memcpy(buf, p, (size_t)(end - p));
-    buf[end - p] = 0;
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     if (argc != 2) {
         fprintf(stderr, "usage: %s PRIVATE_LIBVIRTD_SCRIPT\n", argv[0]);
         return 2;
     }
-    const char *tmp = getenv("TMPDIR");
-    char dir[128];
-    snprintf(dir, sizeof(dir), "%s/vwc-XXXXXX", tmp && *tmp && strlen(tmp) < 60 ? tmp : P_tmpdir);
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
-    int port = free_tcp_port();
-    char cmd[512];
-    snprintf(cmd, sizeof(cmd), "'%s' start '%s' %d", argv[1], dir, port);
-    char *out = run_script(cmd);
-    char sock[200], tcp_uri[200];
-    if (!out || get_var(out, "VIRTWIRE_TEST_SOCK", sock, sizeof(sock)) < 0 ||
-        get_var(out, "VIRTWIRE_TEST_TCP_URI", tcp_uri, sizeof(tcp_uri)) < 0) {
-        fprintf(stderr, "could not start libvirtd:\n%s\n", out ? out : "");
-        ct_failures++;
-    } else {
-        int before = ct_count_fds();
-        test_unix_raw(sock);
-        char uri[300];
-        snprintf(uri, sizeof(uri), "test+unix:///default?socket=%s", sock);
-        test_uri(uri);
-        test_uri(tcp_uri);
-        CHECK_INT(ct_count_fds(), before);
-    }
-    free(out);
-    if (ct_failures) {
-        snprintf(cmd, sizeof(cmd), "tail -20 '%s/libvirtd.log' >&2", dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "(no daemon log)\n");
-    }
-    snprintf(cmd, sizeof(cmd), "'%s' stop '%s' && rm -rf '%s'", argv[1], dir, dir);
-    if (system(cmd) != 0)
-        ct_failures++;
-    return ct_done("conn.libvirtd");
+    vt_libvirtd d;
+    vt_libvirtd_start(&d, argv[1], 1);
+    int before = vt_count_fds(0);
+    test_unix_raw(d.sock);
+    test_uri(d.uri);
+    test_uri(d.tcp_uri);
+    CHECK_INT(vt_count_fds(0), before);
+    if (vt_failures)
+        vt_libvirtd_log_tail(&d, 20);
+    if (vt_libvirtd_stop(&d) != 0)
+        vt_fail(__FILE__, __LINE__, "could not stop libvirtd");
+    return vt_finish("conn.libvirtd");
 }

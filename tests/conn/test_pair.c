@@ -178,10 +178,10 @@ static void side_fini(side *s)
 static void pair_init(side *cl, side *sv, int bufsize)
 {
     int sp[2];
-    CHECK_INT(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+    CHECK_INT(vt_socketpair(sp, 0), 0);
     if (bufsize) {
-        ct_small_buffers(sp[0], bufsize);
-        ct_small_buffers(sp[1], bufsize);
+        vt_bufsize(sp[0], bufsize, bufsize);
+        vt_bufsize(sp[1], bufsize, bufsize);
     }
     side_init(cl, sp[0], 1, VIRTWIRE_TRANSPORT_CLIENT);
     side_init(sv, sp[1], 1, VIRTWIRE_TRANSPORT_SERVER);
@@ -340,7 +340,7 @@ static void check_pipe_reads(int fd, const char *want)
     }
     CHECK_INT(have, len);
     if (strcmp(got, want) != 0)
-        ct_fail(__FILE__, __LINE__, "pipe gave \"%s\", expected \"%s\"", got, want);
+        vt_fail(__FILE__, __LINE__, "pipe gave \"%s\", expected \"%s\"", got, want);
 }
 
 /* After every copy of the write end is closed, the read end sees EOF. */
@@ -378,8 +378,8 @@ static void test_fds(void)
     CHECK_INT(pump_until(&cl, &sv, &sv.calls, 2), 0);
     CHECK_INT(sv.nkept, 2);
     CHECK(cloexec(sv.kept[0]) && cloexec(sv.kept[1]));
-    CHECK_INT(ct_write_all(sv.kept[0], "through a", 9), 0);
-    CHECK_INT(ct_write_all(sv.kept[1], "through b", 9), 0);
+    CHECK_INT(vt_write_all(sv.kept[0], "through a", 9), 0);
+    CHECK_INT(vt_write_all(sv.kept[1], "through b", 9), 0);
     check_pipe_reads(a[0], "through a");
     check_pipe_reads(b[0], "through b");
     close(sv.kept[0]);
@@ -405,7 +405,7 @@ static void test_fds(void)
     CHECK_INT(sv.bad, before + 1);
     sv.bad = before;
     CHECK_INT(sv.nkept, 1);
-    CHECK_INT(ct_write_all(sv.kept[0], "queued fd", 9), 0);
+    CHECK_INT(vt_write_all(sv.kept[0], "queued fd", 9), 0);
     check_pipe_reads(c[0], "queued fd");
     close(sv.kept[0]);
     sv.nkept = 0;
@@ -421,7 +421,7 @@ static void test_fds(void)
     CHECK_INT(pump_until(&cl, &sv, &cl.replies, 1), 0);
     CHECK_INT(cl.nkept, 1);
     CHECK(cloexec(cl.kept[0]));
-    CHECK_INT(ct_write_all(d[1], "to client", 9), 0);
+    CHECK_INT(vt_write_all(d[1], "to client", 9), 0);
     check_pipe_reads(cl.kept[0], "to client");
     close(d[1]);
     close(cl.kept[0]);
@@ -472,14 +472,14 @@ static void test_eof(void)
     /* 1. A whole reply, then half a frame, then EOF: the reply is
      *    dispatched, then ECLOSED, sticky. */
     int sp[2];
-    CHECK_INT(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+    CHECK_INT(vt_socketpair(sp, 0), 0);
     side cl;
     side_init(&cl, sp[0], 1, VIRTWIRE_TRANSPORT_CLIENT);
     CHECK_INT(virtwire_transport_send(cl.p, 1, VIR_NET_CALL, VIR_NET_OK, 0, NULL, 0, NULL, 0), 0);
     unsigned char call[28];
     CHECK_INT(read(sp[1], call, sizeof(call)), 28);
-    CHECK_INT(ct_write_all(sp[1], reply_frame, sizeof(reply_frame)), 0);
-    CHECK_INT(ct_write_all(sp[1], reply_frame, 20), 0);
+    CHECK_INT(vt_write_all(sp[1], reply_frame, sizeof(reply_frame)), 0);
+    CHECK_INT(vt_write_all(sp[1], reply_frame, 20), 0);
     close(sp[1]);
     CHECK_INT(virtwire_conn_run_once(cl.c, TIMEOUT), VIRTWIRE_ECLOSED);
     CHECK_INT(cl.replies, 1);
@@ -492,10 +492,10 @@ static void test_eof(void)
 
     /* 2. EOF in the middle of the length word, and EOF between frames. */
     for (int cut = 0; cut < 2; cut++) {
-        CHECK_INT(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+        CHECK_INT(vt_socketpair(sp, 0), 0);
         side_init(&cl, sp[0], 1, VIRTWIRE_TRANSPORT_CLIENT);
         if (cut)
-            CHECK_INT(ct_write_all(sp[1], reply_frame, 2), 0);
+            CHECK_INT(vt_write_all(sp[1], reply_frame, 2), 0);
         close(sp[1]);
         CHECK_INT(virtwire_conn_process(cl.c, POLLIN), VIRTWIRE_ECLOSED);
         CHECK_INT(virtwire_conn_errno(cl.c), 0);
@@ -503,7 +503,7 @@ static void test_eof(void)
     }
 
     /* 3. Writing to a peer that is gone: ECLOSED, no SIGPIPE. */
-    CHECK_INT(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+    CHECK_INT(vt_socketpair(sp, 0), 0);
     side_init(&cl, sp[0], 1, VIRTWIRE_TRANSPORT_CLIENT);
     close(sp[1]);
     CHECK_INT(virtwire_transport_send(cl.p, 1, VIR_NET_CALL, VIR_NET_OK, 0, NULL, 0, NULL, 0),
@@ -513,7 +513,7 @@ static void test_eof(void)
 
     /* 4. shutdown() from another thread wakes run_once(-1); the peer sees
      *    end of file. */
-    CHECK_INT(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+    CHECK_INT(vt_socketpair(sp, 0), 0);
     side_init(&cl, sp[0], 1, VIRTWIRE_TRANSPORT_CLIENT);
     pthread_t th;
     CHECK_INT(pthread_create(&th, NULL, shutdown_later, cl.c), 0);
@@ -541,7 +541,7 @@ static void test_errors(void)
     /* 1. A connection adopted as non-unix refuses to send fds; plain
      *    frames still go. */
     int sp[2];
-    CHECK_INT(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+    CHECK_INT(vt_socketpair(sp, 0), 0);
     side cl, sv;
     side_init(&cl, sp[0], 0, VIRTWIRE_TRANSPORT_CLIENT);
     side_init(&sv, sp[1], 0, VIRTWIRE_TRANSPORT_SERVER);
@@ -560,9 +560,9 @@ static void test_errors(void)
     side_fini(&sv);
 
     /* 2. A non-unix server receiving a frame that announces fds. */
-    CHECK_INT(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+    CHECK_INT(vt_socketpair(sp, 0), 0);
     side_init(&sv, sp[1], 0, VIRTWIRE_TRANSPORT_SERVER);
-    CHECK_INT(ct_write_all(sp[0], call_fds_frame, sizeof(call_fds_frame)), 0);
+    CHECK_INT(vt_write_all(sp[0], call_fds_frame, sizeof(call_fds_frame)), 0);
     CHECK_INT(virtwire_conn_run_once(sv.c, TIMEOUT), VIRTWIRE_EFD_MISSING);
     CHECK_INT(sv.calls, 0);
     close(sp[0]);
@@ -570,10 +570,10 @@ static void test_errors(void)
 
     /* 3. A unix server receiving that frame and a plain byte instead of
      *    the fd. */
-    CHECK_INT(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+    CHECK_INT(vt_socketpair(sp, 0), 0);
     side_init(&sv, sp[1], 1, VIRTWIRE_TRANSPORT_SERVER);
-    CHECK_INT(ct_write_all(sp[0], call_fds_frame, sizeof(call_fds_frame)), 0);
-    CHECK_INT(ct_write_all(sp[0], "", 1), 0);
+    CHECK_INT(vt_write_all(sp[0], call_fds_frame, sizeof(call_fds_frame)), 0);
+    CHECK_INT(vt_write_all(sp[0], "", 1), 0);
     CHECK_INT(virtwire_conn_run_once(sv.c, TIMEOUT), VIRTWIRE_EFD_MISSING);
     CHECK_INT(sv.calls, 0);
     close(sp[0]);
@@ -587,7 +587,7 @@ static void test_errors(void)
             0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
             0x00, 0x00, 0x00, 0x00,
         };
-        CHECK_INT(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+        CHECK_INT(vt_socketpair(sp, 0), 0);
         side_init(&sv, sp[1], 1, VIRTWIRE_TRANSPORT_SERVER);
         int u[2];
         CHECK_INT(pipe(u), 0);
@@ -621,12 +621,12 @@ static void test_errors(void)
     /* 3c. The fd of call_fds_frame sent with a second one in the same
      *     message: the first is the call's, the second is closed. */
     {
-        CHECK_INT(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+        CHECK_INT(vt_socketpair(sp, 0), 0);
         side_init(&sv, sp[1], 1, VIRTWIRE_TRANSPORT_SERVER);
         int u[2], w[2];
         CHECK_INT(pipe(u), 0);
         CHECK_INT(pipe(w), 0);
-        CHECK_INT(ct_write_all(sp[0], call_fds_frame, sizeof(call_fds_frame)), 0);
+        CHECK_INT(vt_write_all(sp[0], call_fds_frame, sizeof(call_fds_frame)), 0);
         union {
             char buf[CMSG_SPACE(2 * sizeof(int))];
             struct cmsghdr align;
@@ -652,7 +652,7 @@ static void test_errors(void)
         CHECK_INT(sv.calls, 1);
         CHECK_INT(sv.nkept, 1);
         check_pipe_eof(w[0]); /* the second fd was closed */
-        CHECK_INT(ct_write_all(sv.kept[0], "first", 5), 0);
+        CHECK_INT(vt_write_all(sv.kept[0], "first", 5), 0);
         check_pipe_reads(u[0], "first");
         close(sv.kept[0]);
         sv.nkept = 0;
@@ -664,8 +664,8 @@ static void test_errors(void)
 
     /* 4. flush() against a peer that does not read times out; once the
      *    peer reads, it completes, and the peer got exactly one frame. */
-    CHECK_INT(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
-    ct_small_buffers(sp[0], 4096);
+    CHECK_INT(vt_socketpair(sp, 0), 0);
+    vt_bufsize(sp[0], 4096, 4096);
     side_init(&cl, sp[0], 1, VIRTWIRE_TRANSPORT_CLIENT);
     const size_t len = 1 << 20;
     unsigned char *big = malloc(len);
@@ -829,7 +829,7 @@ static int ka_send(virtwire_transport *t, const struct iovec *iov, size_t niov, 
 static void test_keepalive(void)
 {
     int sp[2];
-    CHECK_INT(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+    CHECK_INT(vt_socketpair(sp, 0), 0);
     ka_ctx k = { 0, 0 };
     virtwire_transport_callbacks cbs = { .size = sizeof cbs, .on_send = ka_send, .on_keepalive_dead = ka_dead,
                                          .clock_ms = ka_clock };
@@ -874,7 +874,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s GROUP\n", argv[0]);
         return 2;
     }
-    int before = ct_count_fds();
+    int before = vt_count_fds(0);
     size_t i;
     for (i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
         if (strcmp(argv[1], groups[i].name) == 0)
@@ -885,6 +885,6 @@ int main(int argc, char **argv)
     }
     groups[i].fn();
     /* Every socket, pipe and passed fd is closed again. */
-    CHECK_INT(ct_count_fds(), before);
-    return ct_done(argv[1]);
+    CHECK_INT(vt_count_fds(0), before);
+    return vt_finish(argv[1]);
 }

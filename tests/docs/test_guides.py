@@ -27,8 +27,12 @@ import socket
 import struct
 import subprocess
 import sys
-import tempfile
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import vwtest  # noqa: E402
+from vwtest import (KEEPALIVE_PROGRAM, MESSAGE, REPLY, Daemon, Libvirtd, frame,  # noqa: E402
+                    read_frame, short_tmpdir)
 
 GROUP = sys.argv[1]
 BIN = dict(a.split("=", 1) for a in sys.argv[2:])
@@ -43,47 +47,16 @@ def run(argv, ok=True):
 
 
 def virsh(uri, *args, ok=True):
-    return run(["virsh", "-c", uri, *args], ok=ok)
-
-
-def short_tmpdir():
-    # Unix socket paths must stay short.
-    return tempfile.mkdtemp(prefix="vwg.", dir=tempfile.gettempdir())
-
-
-class Daemon:
-    """A program that prints one line once it listens on DIR/s."""
-
-    def __init__(self, exe, *args):
-        self.dir = short_tmpdir()
-        self.sock = os.path.join(self.dir, "s")
-        self.uri = "test+unix:///default?socket=" + self.sock
-        self.err = open(os.path.join(self.dir, "stderr"), "w+")
-        self.proc = subprocess.Popen([exe, self.sock, *args], stdout=subprocess.PIPE,
-                                     stderr=self.err, text=True)
-        assert self.proc.stdout.readline(), "daemon did not start"
-
-    def stop(self):
-        self.proc.terminate()
-        rc = self.proc.wait(timeout=TIMEOUT)
-        self.err.seek(0)
-        log = self.err.read()
-        self.err.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
-        assert "AddressSanitizer" not in log and "runtime error" not in log, log
-        assert rc == 0, (rc, log)
-        return log
+    return vwtest.virsh(uri, *args, ok=ok, timeout=TIMEOUT)
 
 
 # --------------------------------------------------------------------------
 
 
 def test_calls():
-    d = short_tmpdir()
-    subprocess.run([BIN["private"], "start", d], check=True, stdout=subprocess.DEVNULL,
-                   timeout=30)
+    lvd = Libvirtd(prefix="vwg.", script=BIN["private"])
     try:
-        uri = "test+unix:///default?socket=" + os.path.join(d, "libvirt-sock")
+        uri = lvd.uri
         out = run([BIN["calls"], uri, "test"]).stdout.splitlines()
         assert len(out) == 5, out
 
@@ -110,8 +83,7 @@ def test_calls():
         major, minor, micro = map(int, daemon.groups())
         assert out[4] == "library version: %d" % (major * 1000000 + minor * 1000 + micro), out[4]
     finally:
-        subprocess.run([BIN["private"], "stop", d], timeout=30)
-        shutil.rmtree(d, ignore_errors=True)
+        lvd.stop()
 
     # Timeouts, against guide-server, which answers CONNECT_GET_SYSINFO
     # after 200 ms.
@@ -222,35 +194,10 @@ def test_fds():
 
 # --------------------------------------------------------------------------
 
-REMOTE_PROGRAM, KEEPALIVE_PROGRAM = 0x20008086, 0x6B656570
-CALL, REPLY, MESSAGE = 0, 1, 2
 PROC_SUPPORTS_FEATURE, PROC_HOSTNAME, PROC_SYSINFO = 60, 59, 203
 PICTURE = (b"P6\n2 2\n255\n" b"\xff\x00\x00\x00\xff\x00" b"\x00\x00\xff\xff\xff\xff")
 SYSINFO = ("<sysinfo type='smbios'>\n  <system>\n    <entry name='product'>guide</entry>\n"
            "  </system>\n</sysinfo>\n")
-
-
-def frame(proc, serial, payload=b"", prog=REMOTE_PROGRAM, mtype=CALL):
-    body = struct.pack(">IIiiIi", prog, 1, proc, mtype, serial, 0) + payload
-    return struct.pack(">I", 4 + len(body)) + body
-
-
-def read_frame(s):
-    """(prog, proc, type, serial, status, payload), or None at end of file."""
-    def exact(n):
-        b = b""
-        while len(b) < n:
-            chunk = s.recv(n - len(b))
-            if not chunk:
-                return None
-            b += chunk
-        return b
-    head = exact(4)
-    if head is None:
-        return None
-    body = exact(struct.unpack(">I", head)[0] - 4)
-    prog, _vers, proc, mtype, serial, status = struct.unpack(">IIiiIi", body[:24])
-    return prog, proc, mtype, serial, status, body[24:]
 
 
 def xdr_string(b):
@@ -297,8 +244,8 @@ c.close()
                   frame(PROC_SYSINFO, 2, struct.pack(">I", 0)) + frame(PROC_HOSTNAME, 3))
         got = []
         for _ in range(3):
-            f = read_frame(s)
-            got.append((f[3], round(time.monotonic() - t0, 2), f[5]))
+            hdr, body = read_frame(s)
+            got.append((hdr[4], round(time.monotonic() - t0, 2), body))
         assert [g[0] for g in got] == [1, 2, 3], got
         assert xdr_string(got[2][2]) == "guide-host" and xdr_string(got[0][2]) == SYSINFO
         assert got[0][1] >= 0.2 and got[1][1] >= got[0][1] + 0.15 and got[2][1] >= got[1][1], got
@@ -310,13 +257,13 @@ c.close()
         s.settimeout(TIMEOUT)
         s.connect(d.sock)
         s.sendall(frame(PROC_SUPPORTS_FEATURE, 1, struct.pack(">i", 10)))
-        f = read_frame(s)
-        assert f[2] == REPLY and f[5] == struct.pack(">i", 1), f
+        hdr, body = read_frame(s)
+        assert hdr[3] == REPLY and body == struct.pack(">i", 1), (hdr, body)
         t0 = time.monotonic()
         events = []
         while True:
-            f = read_frame(s)
-            events.append((None if f is None else (f[0], f[1], f[2]),
+            f = read_frame(s, eof_ok=True)
+            events.append((None if f is None else (f[0][0], f[0][2], f[0][3]),
                            time.monotonic() - t0))
             if f is None:
                 break

@@ -266,7 +266,7 @@ void fsrv_init(fsrv *s, const char *name, int tcp)
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
         if (virtwire_server_set_handler(s->srv, &remote_program, table[i].proc, table[i].fn, s) < 0)
             exit(1);
-    flib_path(s->path, sizeof s->path, name);
+    vt_path(s->path, sizeof s->path, name);
     if (virtwire_server_listen_unix(s->srv, s->path) < 0) {
         perror("fsrv: listen");
         exit(1);
@@ -283,9 +283,9 @@ void fsrv_init(fsrv *s, const char *name, int tcp)
 
 int fsrv_pump(fsrv *s, int (*cond)(fsrv *s), int timeout_ms)
 {
-    uint64_t end = flib_now_ms() + (uint64_t)timeout_ms;
+    uint64_t end = vt_now_ms() + (uint64_t)timeout_ms;
     while (!cond(s)) {
-        if (flib_now_ms() >= end)
+        if (vt_now_ms() >= end)
             return 0;
         virtwire_server_run_once(s->srv, 5);
     }

@@ -32,7 +32,7 @@
  * connection would exceed it. */
 #define GROWTH_KIB 768
 
-static flib_daemon D;
+static vt_mockd D;
 static unsigned char handshake[512];
 static size_t handshake_len;
 
@@ -43,16 +43,16 @@ static void build_handshake(void)
     char *name = (char *)"test:///default";
     remote_connect_open_args oa = { &name, 0 };
     unsigned char *parts[4] = {
-        flib_build_value(REMOTE_PROC_AUTH_LIST, VIR_NET_CALL, 1, VIR_NET_OK, NULL, NULL, &len),
+        vt_build_value(REMOTE_PROC_AUTH_LIST, VIR_NET_CALL, 1, VIR_NET_OK, NULL, NULL, &len),
         NULL, NULL, NULL,
     };
     size_t lens[4] = { len };
-    parts[1] = flib_build_value(REMOTE_PROC_CONNECT_SUPPORTS_FEATURE, VIR_NET_CALL, 2, VIR_NET_OK,
-                                &remote_connect_supports_feature_args_desc, &fa, &lens[1]);
-    parts[2] = flib_build_value(REMOTE_PROC_CONNECT_OPEN, VIR_NET_CALL, 3, VIR_NET_OK,
-                                &remote_connect_open_args_desc, &oa, &lens[2]);
-    parts[3] = flib_build_value(REMOTE_PROC_CONNECT_CLOSE, VIR_NET_CALL, 4, VIR_NET_OK, NULL, NULL,
-                                &lens[3]);
+    parts[1] = vt_build_value(REMOTE_PROC_CONNECT_SUPPORTS_FEATURE, VIR_NET_CALL, 2, VIR_NET_OK,
+                              &remote_connect_supports_feature_args_desc, &fa, &lens[1]);
+    parts[2] = vt_build_value(REMOTE_PROC_CONNECT_OPEN, VIR_NET_CALL, 3, VIR_NET_OK,
+                              &remote_connect_open_args_desc, &oa, &lens[2]);
+    parts[3] = vt_build_value(REMOTE_PROC_CONNECT_CLOSE, VIR_NET_CALL, 4, VIR_NET_OK, NULL, NULL,
+                              &lens[3]);
     for (int i = 0; i < 4; i++) {
         memcpy(handshake + handshake_len, parts[i], lens[i]);
         handshake_len += lens[i];
@@ -64,11 +64,11 @@ static void build_handshake(void)
 static int read_replies(int fd, uint32_t first, uint32_t last)
 {
     for (uint32_t s = first; s <= last; s++) {
-        flib_frame f;
-        if (flib_read_frame(fd, &f, 5000) < 0)
+        vt_frame f;
+        if (vt_read_frame(fd, &f, 5000) < 0)
             return -1;
         int ok = f.hdr.type == VIR_NET_REPLY && f.hdr.status == VIR_NET_OK && f.hdr.serial == s;
-        flib_frame_free(&f);
+        vt_frame_free(&f);
         if (!ok)
             return -1;
     }
@@ -85,19 +85,19 @@ static int one(int i)
         virtwire_client_close(c);
         return rc == 0 ? 0 : -1;
     }
-    int fd = flib_connect_unix(D.path);
+    int fd = vt_connect_unix(D.path);
     if (fd < 0)
         return -1;
     int rc;
     if (kind == 8) {
         /* Handshake without CONNECT_CLOSE. */
         size_t three = handshake_len - 28;
-        rc = flib_write_all(fd, handshake, three) < 0 ? -1 : read_replies(fd, 1, 3);
+        rc = vt_write_all(fd, handshake, three) < 0 ? -1 : read_replies(fd, 1, 3);
     } else if (kind == 9) {
         /* Half of AUTH_LIST. */
-        rc = flib_write_all(fd, handshake, 14);
+        rc = vt_write_all(fd, handshake, 14);
     } else {
-        rc = flib_write_all(fd, handshake, handshake_len) < 0 ? -1 : read_replies(fd, 1, 4);
+        rc = vt_write_all(fd, handshake, handshake_len) < 0 ? -1 : read_replies(fd, 1, 4);
     }
     close(fd);
     return rc;
@@ -135,20 +135,20 @@ static void run(int first, int count)
 static void test_connections(void)
 {
     build_handshake();
-    int fds0 = flib_count_fds(0);
+    int fds0 = vt_count_fds(0);
     flib_mockd_start(&D, "mockd", NULL);
-    int dfds_start = flib_count_fds(D.pid);
+    int dfds_start = vt_count_fds(D.pid);
 
     run(0, WARMUP);
-    int dfds_warm = flib_wait_fds(D.pid, dfds_start, 3000);
+    int dfds_warm = vt_wait_fds(D.pid, dfds_start, 3000);
     CHECK_RC(dfds_warm, dfds_start);
-    long rss_warm = flib_rss_kib(D.pid);
+    long rss_warm = vt_rss_kib(D.pid);
 
-    uint64_t t0 = flib_now_ms();
+    uint64_t t0 = vt_now_ms();
     run(WARMUP, NCONN);
-    uint64_t took = flib_now_ms() - t0;
-    int dfds_end = flib_wait_fds(D.pid, dfds_start, 3000);
-    long rss_end = flib_rss_kib(D.pid);
+    uint64_t took = vt_now_ms() - t0;
+    int dfds_end = vt_wait_fds(D.pid, dfds_start, 3000);
+    long rss_end = vt_rss_kib(D.pid);
     printf("connections: %d in %llu ms; daemon fds %d at start, %d after the warm-up, %d after; "
            "VmRSS %ld KiB after the warm-up, %ld after\n",
            NCONN, (unsigned long long)took, dfds_start, dfds_warm, dfds_end, rss_warm, rss_end);
@@ -170,13 +170,13 @@ static void test_connections(void)
         virtwire_arena_fini(&arena);
         virtwire_client_close(c);
     }
-    CHECK_RC(flib_mockd_stop(&D), 0);
-    CHECK_RC(flib_count_fds(0), fds0);
+    CHECK_RC(vt_mockd_stop(&D), 0);
+    CHECK_RC(vt_count_fds(0), fds0);
 }
 
 int main(int argc, char **argv)
 {
-    static const flib_group groups[] = {
+    static const vt_group groups[] = {
         { "connections", test_connections },
         { NULL, NULL },
     };

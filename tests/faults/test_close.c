@@ -63,14 +63,14 @@ static void box_put(box *b, int rc)
 /* Waits up to timeout_ms for n; returns the count. */
 static int box_wait(box *b, int n, int timeout_ms)
 {
-    uint64_t end = flib_now_ms() + (uint64_t)timeout_ms;
+    uint64_t end = vt_now_ms() + (uint64_t)timeout_ms;
     for (;;) {
         pthread_mutex_lock(&b->m);
         int got = b->n;
         pthread_mutex_unlock(&b->m);
-        if (got >= n || flib_now_ms() >= end)
+        if (got >= n || vt_now_ms() >= end)
             return got;
-        flib_sleep_ms(2);
+        vt_sleep_ms(2);
     }
 }
 
@@ -114,7 +114,7 @@ static void *caller_main(void *arg)
 {
     caller *k = arg;
     k->rc = lib_version(k->c, 10000);
-    k->ended = flib_now_ms();
+    k->ended = vt_now_ms();
     return NULL;
 }
 
@@ -123,11 +123,11 @@ static int64_t read_calls(int fd, int n)
 {
     int64_t serial = -1;
     for (int i = 0; i < n; i++) {
-        flib_frame f;
-        if (flib_read_frame(fd, &f, 5000) < 0)
+        vt_frame f;
+        if (vt_read_frame(fd, &f, 5000) < 0)
             return -1;
         serial = f.hdr.serial;
-        flib_frame_free(&f);
+        vt_frame_free(&f);
     }
     return serial;
 }
@@ -145,7 +145,7 @@ typedef struct cut_script {
 static void script_cut(flib_peer *p, int fd)
 {
     cut_script *cs = p->arg;
-    int64_t serial = flib_serve_handshake(fd, 0) < 0 ? -1 : read_calls(fd, NSYNC + 1);
+    int64_t serial = vt_serve_handshake(fd, 0) < 0 ? -1 : read_calls(fd, NSYNC + 1);
     if (serial < 0) {
         p->result = -1;
         return;
@@ -155,24 +155,24 @@ static void script_cut(flib_peer *p, int fd)
     if (cs->big_len) {
         len = cs->big_len;
         b = calloc(1, len);
-        flib_header(b, REMOTE_PROGRAM, REMOTE_PROC_CONNECT_GET_LIB_VERSION, VIR_NET_REPLY,
-                    (uint32_t)serial, VIR_NET_OK, len - 28);
+        vt_frame_header(b, REMOTE_PROGRAM, REMOTE_PROC_CONNECT_GET_LIB_VERSION, VIR_NET_REPLY,
+                        (uint32_t)serial, VIR_NET_OK, len - 28);
     } else {
         remote_connect_get_lib_version_ret r = { 7 };
-        b = flib_build_value(REMOTE_PROC_CONNECT_GET_LIB_VERSION, VIR_NET_REPLY, (uint32_t)serial,
-                             VIR_NET_OK, &remote_connect_get_lib_version_ret_desc, &r, &len);
+        b = vt_build_value(REMOTE_PROC_CONNECT_GET_LIB_VERSION, VIR_NET_REPLY, (uint32_t)serial,
+                           VIR_NET_OK, &remote_connect_get_lib_version_ret_desc, &r, &len);
     }
-    if (cs->cut >= len || flib_write_all(fd, b, cs->cut) < 0)
+    if (cs->cut >= len || vt_write_all(fd, b, cs->cut) < 0)
         p->result = -1;
     free(b);
-    flib_sleep_ms(30); /* the client reads the partial frame first */
-    cs->closed_at = flib_now_ms();
+    vt_sleep_ms(30); /* the client reads the partial frame first */
+    cs->closed_at = vt_now_ms();
 }
 
 static void client_cut(size_t cut, size_t big_len)
 {
     printf("client: reply cut after %zu bytes%s\n", cut, big_len ? " of a big frame" : "");
-    int fds0 = flib_count_fds(0);
+    int fds0 = vt_count_fds(0);
     flib_peer p;
     cut_script cs = { cut, big_len, 0 };
     flib_peer_start(&p, "cut", script_cut, &cs);
@@ -208,13 +208,13 @@ static void client_cut(size_t cut, size_t big_len)
     CHECK(box_wait(&closed, 1, 2000) == 1);
     CHECK_RC(closed.rc, VIRTWIRE_ECLOSED);
     CHECK_RC(virtwire_client_error(c), VIRTWIRE_ECLOSED);
-    uint64_t t0 = flib_now_ms();
+    uint64_t t0 = vt_now_ms();
     CHECK_RC(lib_version(c, 10000), VIRTWIRE_ECLOSED);
-    CHECK(flib_now_ms() - t0 < 100);
+    CHECK(vt_now_ms() - t0 < 100);
     virtwire_client_close(c);
-    flib_sleep_ms(20);
+    vt_sleep_ms(20);
     CHECK(done.n == 1 && closed.n == 1);
-    CHECK_RC(flib_count_fds(0), fds0);
+    CHECK_RC(vt_count_fds(0), fds0);
 }
 
 static void test_client_frame(void)
@@ -238,39 +238,39 @@ typedef struct fds_script {
 static void script_fds(flib_peer *p, int fd)
 {
     fds_script *fs = p->arg;
-    int64_t serial = flib_serve_handshake(fd, 0) < 0 ? -1 : read_calls(fd, 1);
+    int64_t serial = vt_serve_handshake(fd, 0) < 0 ? -1 : read_calls(fd, 1);
     if (serial < 0) {
         p->result = -1;
         return;
     }
     unsigned char b[32];
-    flib_header(b, REMOTE_PROGRAM, REMOTE_PROC_DOMAIN_OPEN_GRAPHICS_FD, VIR_NET_REPLY_WITH_FDS,
-                (uint32_t)serial, VIR_NET_OK, 4);
+    vt_frame_header(b, REMOTE_PROGRAM, REMOTE_PROC_DOMAIN_OPEN_GRAPHICS_FD, VIR_NET_REPLY_WITH_FDS,
+                    (uint32_t)serial, VIR_NET_OK, 4);
     b[28] = b[29] = b[30] = 0;
     b[31] = NFDS;
-    if (flib_write_all(fd, b, sizeof b) < 0)
+    if (vt_write_all(fd, b, sizeof b) < 0)
         p->result = -1;
     if (fs->nsend < 0) {
         /* A plain byte where an fd is due: the client gives up; wait for
          * it to hang up. */
         char z = 0, buf[64];
-        if (flib_write_all(fd, &z, 1) < 0)
+        if (vt_write_all(fd, &z, 1) < 0)
             p->result = -1;
         while (read(fd, buf, sizeof buf) > 0)
             ;
         return;
     }
     for (int i = 0; i < fs->nsend; i++)
-        if (flib_send_fd(fd, fs->w[i]) < 0)
+        if (vt_send_fd(fd, fs->w[i]) < 0)
             p->result = -1;
-    flib_sleep_ms(30);
+    vt_sleep_ms(30);
 }
 
 static void client_fds(int nsend)
 {
     printf("client: %d of %d fds, then %s\n", nsend < 0 ? 0 : nsend, NFDS,
            nsend < 0 ? "a plain byte" : "close");
-    int fds0 = flib_count_fds(0);
+    int fds0 = vt_count_fds(0);
     fds_script fs = { nsend, { -1, -1, -1 } };
     int r[NFDS];
     for (int i = 0; i < NFDS; i++) {
@@ -310,7 +310,7 @@ static void client_fds(int nsend)
         CHECK_RC(read(r[i], &ch, 1), 0);
         close(r[i]);
     }
-    CHECK_RC(flib_count_fds(0), fds0);
+    CHECK_RC(vt_count_fds(0), fds0);
 }
 
 static void test_client_fds(void)
@@ -327,48 +327,49 @@ static void test_client_fds(void)
 
 static void script_download(flib_peer *p, int fd)
 {
-    int64_t serial = flib_serve_handshake(fd, 0) < 0 ? -1 : read_calls(fd, 1);
+    int64_t serial = vt_serve_handshake(fd, 0) < 0 ? -1 : read_calls(fd, 1);
     if (serial < 0) {
         p->result = -1;
         return;
     }
     int32_t proc = REMOTE_PROC_STORAGE_VOL_DOWNLOAD;
     unsigned char data[PKT];
-    int rc = flib_send_frame(fd, proc, VIR_NET_REPLY, (uint32_t)serial, VIR_NET_OK, NULL, 0);
+    int rc = vt_send_frame(fd, proc, VIR_NET_REPLY, (uint32_t)serial, VIR_NET_OK, NULL, 0);
     for (int i = 0; i < 3; i++) {
         flib_fill(data, PKT, SEED, (uint64_t)i * PKT);
-        rc |= flib_send_frame(fd, proc, VIR_NET_STREAM, (uint32_t)serial, VIR_NET_CONTINUE, data,
-                              PKT);
+        rc |= vt_send_frame(fd, proc, VIR_NET_STREAM, (uint32_t)serial, VIR_NET_CONTINUE, data,
+                            PKT);
     }
     /* The client waits in recv for more. */
-    flib_sleep_ms(100);
+    vt_sleep_ms(100);
     unsigned char h[28];
-    flib_header(h, REMOTE_PROGRAM, proc, VIR_NET_STREAM, (uint32_t)serial, VIR_NET_CONTINUE, PKT);
-    rc |= flib_write_all(fd, h, sizeof h);
-    rc |= flib_write_all(fd, data, PKT / 2);
-    flib_sleep_ms(30);
+    vt_frame_header(h, REMOTE_PROGRAM, proc, VIR_NET_STREAM, (uint32_t)serial, VIR_NET_CONTINUE,
+                    PKT);
+    rc |= vt_write_all(fd, h, sizeof h);
+    rc |= vt_write_all(fd, data, PKT / 2);
+    vt_sleep_ms(30);
     p->result = rc;
 }
 
 static void script_upload(flib_peer *p, int fd)
 {
-    int64_t serial = flib_serve_handshake(fd, 0) < 0 ? -1 : read_calls(fd, 1);
+    int64_t serial = vt_serve_handshake(fd, 0) < 0 ? -1 : read_calls(fd, 1);
     if (serial < 0) {
         p->result = -1;
         return;
     }
-    int rc = flib_send_frame(fd, REMOTE_PROC_STORAGE_VOL_UPLOAD, VIR_NET_REPLY, (uint32_t)serial,
-                             VIR_NET_OK, NULL, 0);
+    int rc = vt_send_frame(fd, REMOTE_PROC_STORAGE_VOL_UPLOAD, VIR_NET_REPLY, (uint32_t)serial,
+                           VIR_NET_OK, NULL, 0);
     /* Two packets, checked, then hang up in the middle of the stream. */
     uint64_t off = 0;
     for (int i = 0; i < 2 && rc == 0; i++) {
-        flib_frame f;
-        rc = flib_read_frame(fd, &f, 5000);
+        vt_frame f;
+        rc = vt_read_frame(fd, &f, 5000);
         if (rc == 0 && (f.hdr.type != VIR_NET_STREAM || f.hdr.status != VIR_NET_CONTINUE ||
                         !flib_check(f.payload, f.len, SEED, off)))
             rc = -1;
         off += f.len;
-        flib_frame_free(&f);
+        vt_frame_free(&f);
     }
     p->result = rc;
 }
@@ -376,7 +377,7 @@ static void script_upload(flib_peer *p, int fd)
 static void client_upload_cut(void)
 {
     printf("client: write stream, the server hangs up after two packets\n");
-    int fds0 = flib_count_fds(0);
+    int fds0 = vt_count_fds(0);
     char *s = (char *)"x";
     flib_peer p;
     flib_peer_start(&p, "up", script_upload, NULL);
@@ -390,17 +391,17 @@ static void client_upload_cut(void)
         static unsigned char chunk[65536];
         uint64_t off = 0;
         int rc = 0;
-        uint64_t t0 = flib_now_ms();
+        uint64_t t0 = vt_now_ms();
         /* Until the client notices: within a few socket buffers. */
         for (int i = 0; st && i < 4000 && rc == 0; i++) {
             flib_fill(chunk, sizeof chunk, SEED, off);
             rc = virtwire_client_stream_send(st, chunk, sizeof chunk);
             off += sizeof chunk;
             if (i >= 2 && rc == 0)
-                flib_sleep_us(500);
+                vt_sleep_us(500);
         }
         CHECK_RC(rc, VIRTWIRE_ECLOSED);
-        CHECK(flib_now_ms() - t0 < 3000);
+        CHECK(vt_now_ms() - t0 < 3000);
         /* Whether or not the I/O thread has seen the hang-up yet. */
         CHECK_RC(lib_version(c, 10000), VIRTWIRE_ECLOSED);
         if (st) {
@@ -408,20 +409,20 @@ static void client_upload_cut(void)
             CHECK_RC(virtwire_client_stream_finish(st, 10000, NULL), VIRTWIRE_ECLOSED);
             virtwire_client_stream_free(st);
         }
-        uint64_t t1 = flib_now_ms();
-        while (virtwire_client_error(c) == 0 && flib_now_ms() - t1 < 2000)
-            flib_sleep_ms(2);
+        uint64_t t1 = vt_now_ms();
+        while (virtwire_client_error(c) == 0 && vt_now_ms() - t1 < 2000)
+            vt_sleep_ms(2);
         CHECK_RC(virtwire_client_error(c), VIRTWIRE_ECLOSED);
         virtwire_client_close(c);
     }
     flib_peer_join(&p);
     CHECK(p.result == 0);
-    CHECK_RC(flib_count_fds(0), fds0);
+    CHECK_RC(vt_count_fds(0), fds0);
 }
 
 static void test_client_stream(void)
 {
-    int fds0 = flib_count_fds(0);
+    int fds0 = vt_count_fds(0);
     char *s = (char *)"x";
     remote_storage_vol_download_args da = { { s, s, s }, 0, 0, 0 };
 
@@ -437,14 +438,14 @@ static void test_client_stream(void)
         unsigned char buf[4096];
         size_t total = 0;
         long n = 0;
-        uint64_t t0 = flib_now_ms();
+        uint64_t t0 = vt_now_ms();
         while (st &&
                (n = virtwire_client_stream_recv(st, buf, sizeof buf, NULL, 10000, NULL)) > 0) {
             CHECK(flib_check(buf, (size_t)n, SEED, total));
             total += (size_t)n;
         }
         CHECK_RC(n, VIRTWIRE_ECLOSED);
-        CHECK(flib_now_ms() - t0 < 2000);
+        CHECK(vt_now_ms() - t0 < 2000);
         CHECK(total == 3 * PKT);
         if (st) {
             CHECK_RC(virtwire_client_stream_recv(st, buf, sizeof buf, NULL, 10000, NULL),
@@ -458,13 +459,13 @@ static void test_client_stream(void)
     }
     flib_peer_join(&p);
     CHECK(p.result == 0);
-    CHECK_RC(flib_count_fds(0), fds0);
+    CHECK_RC(vt_count_fds(0), fds0);
 
     /* The hang-up races with the client's sends: the I/O thread may or
      * may not have seen it when a send fails.  Several rounds. */
     for (int i = 0; i < 8; i++)
         client_upload_cut();
-    CHECK_RC(flib_count_fds(0), fds0);
+    CHECK_RC(vt_count_fds(0), fds0);
 }
 
 /* ---- server side ---------------------------------------------------------- */
@@ -485,7 +486,7 @@ static int calls_reached(fsrv *s)
 /* A raw client connected to S. */
 static int raw_connect(void)
 {
-    int fd = flib_connect_unix(S.path);
+    int fd = vt_connect_unix(S.path);
     CHECK(fd >= 0);
     return fd;
 }
@@ -504,71 +505,71 @@ static void call_and_pump(int fd, int32_t proc, uint32_t serial, const virtwire_
                           const void *v)
 {
     want_calls = S.st.calls + 1;
-    CHECK(flib_send_value(fd, proc, VIR_NET_CALL, serial, VIR_NET_OK, t, v) == 0);
+    CHECK(vt_send_value(fd, proc, VIR_NET_CALL, serial, VIR_NET_OK, t, v) == 0);
     CHECK(fsrv_pump(&S, calls_reached, 3000));
 }
 
 static void test_server_frame(void)
 {
     fsrv_init(&S, "srv", 0);
-    int fds0 = flib_count_fds(0);
+    int fds0 = vt_count_fds(0);
     static const size_t cuts[] = { 0, 2, 4, 17, 27 };
     for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
         printf("server: call cut after %zu bytes\n", cuts[i]);
         int fd = raw_connect();
         /* One whole call works ... */
         call_and_pump(fd, REMOTE_PROC_CONNECT_GET_LIB_VERSION, 1, NULL, NULL);
-        flib_frame f;
-        CHECK(flib_read_frame(fd, &f, 3000) == 0);
+        vt_frame f;
+        CHECK(vt_read_frame(fd, &f, 3000) == 0);
         remote_connect_get_lib_version_ret r = { 0 };
         CHECK(virtwire_decode(&remote_connect_get_lib_version_ret_desc, f.payload, f.len, NULL,
                               &r) == 0 &&
               r.lib_ver == 42);
-        flib_frame_free(&f);
+        vt_frame_free(&f);
         /* ... the next is cut. */
         int calls = S.st.calls;
         unsigned char h[28];
-        flib_header(h, REMOTE_PROGRAM, REMOTE_PROC_CONNECT_GET_LIB_VERSION, VIR_NET_CALL, 2,
-                    VIR_NET_OK, 0);
-        CHECK(flib_write_all(fd, h, cuts[i]) == 0);
+        vt_frame_header(h, REMOTE_PROGRAM, REMOTE_PROC_CONNECT_GET_LIB_VERSION, VIR_NET_CALL, 2,
+                        VIR_NET_OK, 0);
+        CHECK(vt_write_all(fd, h, cuts[i]) == 0);
         virtwire_server_run_once(S.srv, 5);
         close(fd);
         expect_dropped(VIRTWIRE_ECLOSED);
         CHECK(S.st.calls == calls);
-        CHECK_RC(flib_count_fds(0), fds0);
+        CHECK_RC(vt_count_fds(0), fds0);
     }
 
     printf("server: big call cut after 60000 of 100028 bytes\n");
     int fd = raw_connect();
     unsigned char *big = calloc(1, 60000);
-    flib_header(big, REMOTE_PROGRAM, REMOTE_PROC_CONNECT_DOMAIN_XML_FROM_NATIVE, VIR_NET_CALL, 1,
-                VIR_NET_OK, 100000);
-    CHECK(flib_write_all(fd, big, 60000) == 0);
+    vt_frame_header(big, REMOTE_PROGRAM, REMOTE_PROC_CONNECT_DOMAIN_XML_FROM_NATIVE, VIR_NET_CALL,
+                    1, VIR_NET_OK, 100000);
+    CHECK(vt_write_all(fd, big, 60000) == 0);
     free(big);
     virtwire_server_run_once(S.srv, 5);
     close(fd);
     int calls = S.st.calls;
     expect_dropped(VIRTWIRE_ECLOSED);
     CHECK(S.st.calls == calls);
-    CHECK_RC(flib_count_fds(0), fds0);
+    CHECK_RC(vt_count_fds(0), fds0);
 
     printf("server: client gone with a deferred call\n");
     fd = raw_connect();
     call_and_pump(fd, REMOTE_PROC_CONNECT_GET_HOSTNAME, 1, NULL, NULL);
     CHECK(S.st.deferred == 1);
-    CHECK(flib_write_all(fd, "\0\0", 2) == 0);
+    CHECK(vt_write_all(fd, "\0\0", 2) == 0);
     close(fd);
     expect_dropped(VIRTWIRE_ECLOSED);
     fsrv_complete_deferred(&S); /* orphaned: just freed */
     virtwire_server_run_once(S.srv, 5);
-    CHECK_RC(flib_count_fds(0), fds0);
+    CHECK_RC(vt_count_fds(0), fds0);
 
     printf("server: client gone at its limit of calls, with calls kept\n");
     fd = raw_connect();
     want_calls = S.st.calls + VIRTWIRE_SERVER_MAX_CLIENT_REQUESTS_DEFAULT;
     for (uint32_t serial = 1; serial <= VIRTWIRE_SERVER_MAX_CLIENT_REQUESTS_DEFAULT + 3; serial++)
-        CHECK(flib_send_value(fd, REMOTE_PROC_CONNECT_GET_HOSTNAME, VIR_NET_CALL, serial,
-                              VIR_NET_OK, NULL, NULL) == 0);
+        CHECK(vt_send_value(fd, REMOTE_PROC_CONNECT_GET_HOSTNAME, VIR_NET_CALL, serial,
+                            VIR_NET_OK, NULL, NULL) == 0);
     CHECK(fsrv_pump(&S, calls_reached, 3000));
     CHECK(S.nheld == VIRTWIRE_SERVER_MAX_CLIENT_REQUESTS_DEFAULT);
     close(fd);
@@ -576,14 +577,14 @@ static void test_server_frame(void)
     CHECK(S.nheld == VIRTWIRE_SERVER_MAX_CLIENT_REQUESTS_DEFAULT); /* the rest never ran */
     fsrv_complete_deferred(&S);
     virtwire_server_run_once(S.srv, 5);
-    CHECK_RC(flib_count_fds(0), fds0);
+    CHECK_RC(vt_count_fds(0), fds0);
     fsrv_free(&S);
 }
 
 static void test_server_fds(void)
 {
     fsrv_init(&S, "srv", 0);
-    int fds0 = flib_count_fds(0);
+    int fds0 = vt_count_fds(0);
     char *name = (char *)"test";
     remote_domain_create_with_files_args a = { { name, { 0 }, 1 }, 0 };
     unsigned char args[256];
@@ -591,8 +592,8 @@ static void test_server_fds(void)
     CHECK(virtwire_encode(&remote_domain_create_with_files_args_desc, &a, args, sizeof args,
                           &alen) == 0);
     unsigned char frame[28 + 4 + 256];
-    flib_header(frame, REMOTE_PROGRAM, REMOTE_PROC_DOMAIN_CREATE_WITH_FILES,
-                VIR_NET_CALL_WITH_FDS, 1, VIR_NET_OK, 4 + alen);
+    vt_frame_header(frame, REMOTE_PROGRAM, REMOTE_PROC_DOMAIN_CREATE_WITH_FILES,
+                    VIR_NET_CALL_WITH_FDS, 1, VIR_NET_OK, 4 + alen);
     memset(frame + 28, 0, 4);
     frame[31] = NFDS;
     memcpy(frame + 32, args, alen);
@@ -610,17 +611,17 @@ static void test_server_fds(void)
         }
         int fd = raw_connect();
         int calls = S.st.fds_calls;
-        CHECK(flib_write_all(fd, frame, flen) == 0);
+        CHECK(vt_write_all(fd, frame, flen) == 0);
         for (int i = 0; i < nsend; i++)
-            CHECK(flib_send_fd(fd, w[i]) == 0);
+            CHECK(vt_send_fd(fd, w[i]) == 0);
         if (nsend < 0)
-            CHECK(flib_write_all(fd, "x", 1) == 0);
+            CHECK(vt_write_all(fd, "x", 1) == 0);
         if (nsend == NFDS) {
             /* All there: the call is handled, and the fds closed after. */
             want_calls = S.st.calls + 1;
             CHECK(fsrv_pump(&S, calls_reached, 3000));
-            flib_frame f;
-            CHECK(flib_read_frame(fd, &f, 3000) == 0);
+            vt_frame f;
+            CHECK(vt_read_frame(fd, &f, 3000) == 0);
             remote_domain_create_with_files_ret ret;
             virtwire_arena arena = VIRTWIRE_ARENA_INIT;
             CHECK(f.hdr.status == VIR_NET_OK &&
@@ -628,7 +629,7 @@ static void test_server_fds(void)
                                   &arena, &ret) == 0 &&
                   ret.dom.id == NFDS);
             virtwire_arena_fini(&arena);
-            flib_frame_free(&f);
+            vt_frame_free(&f);
             CHECK(S.st.fds_calls == calls + 1);
             close(fd);
             expect_dropped(VIRTWIRE_ECLOSED);
@@ -647,7 +648,7 @@ static void test_server_fds(void)
             CHECK_RC(read(r[i], &ch, 1), 0); /* no copy left in the server */
             close(r[i]);
         }
-        CHECK_RC(flib_count_fds(0), fds0);
+        CHECK_RC(vt_count_fds(0), fds0);
     }
     fsrv_free(&S);
 }
@@ -655,7 +656,7 @@ static void test_server_fds(void)
 static void test_server_stream(void)
 {
     fsrv_init(&S, "srv", 0);
-    int fds0 = flib_count_fds(0);
+    int fds0 = vt_count_fds(0);
     char *s = (char *)"x";
 
     printf("server: write stream cut in a packet\n");
@@ -663,63 +664,63 @@ static void test_server_stream(void)
     remote_storage_vol_upload_args ua = { { s, s, s }, SEED, 0, 0 };
     call_and_pump(fd, REMOTE_PROC_STORAGE_VOL_UPLOAD, 1, &remote_storage_vol_upload_args_desc,
                   &ua);
-    flib_frame f;
-    CHECK(flib_read_frame(fd, &f, 3000) == 0 && f.hdr.status == VIR_NET_OK);
-    flib_frame_free(&f);
+    vt_frame f;
+    CHECK(vt_read_frame(fd, &f, 3000) == 0 && f.hdr.status == VIR_NET_OK);
+    vt_frame_free(&f);
     unsigned char data[PKT];
     for (int i = 0; i < 3; i++) {
         flib_fill(data, PKT, SEED, (uint64_t)i * PKT);
-        CHECK(flib_send_frame(fd, REMOTE_PROC_STORAGE_VOL_UPLOAD, VIR_NET_STREAM, 1,
-                              VIR_NET_CONTINUE, data, PKT) == 0);
+        CHECK(vt_send_frame(fd, REMOTE_PROC_STORAGE_VOL_UPLOAD, VIR_NET_STREAM, 1,
+                            VIR_NET_CONTINUE, data, PKT) == 0);
     }
     unsigned char h[28];
-    flib_header(h, REMOTE_PROGRAM, REMOTE_PROC_STORAGE_VOL_UPLOAD, VIR_NET_STREAM, 1,
-                VIR_NET_CONTINUE, PKT);
-    CHECK(flib_write_all(fd, h, sizeof h) == 0 && flib_write_all(fd, data, PKT / 2) == 0);
+    vt_frame_header(h, REMOTE_PROGRAM, REMOTE_PROC_STORAGE_VOL_UPLOAD, VIR_NET_STREAM, 1,
+                    VIR_NET_CONTINUE, PKT);
+    CHECK(vt_write_all(fd, h, sizeof h) == 0 && vt_write_all(fd, data, PKT / 2) == 0);
     virtwire_server_run_once(S.srv, 5);
     close(fd);
     expect_dropped(VIRTWIRE_ECLOSED);
     CHECK_RC(S.st.up_data, 3);
     CHECK(S.st.up_bytes == 3 * PKT && S.st.up_bad == 0);
     CHECK(S.st.up_finished == 0 && S.st.up_aborted == 0 && S.st.up_closed == 1);
-    CHECK_RC(flib_count_fds(0), fds0);
+    CHECK_RC(vt_count_fds(0), fds0);
 
     printf("server: read stream, the client hangs up after 1 MiB\n");
     fsrv_start(&S);
     fd = raw_connect();
     remote_storage_vol_download_args da = { { s, s, s }, SEED, (uint64_t)1 << 30, 0 };
-    CHECK(flib_send_value(fd, REMOTE_PROC_STORAGE_VOL_DOWNLOAD, VIR_NET_CALL, 1, VIR_NET_OK,
-                          &remote_storage_vol_download_args_desc, &da) == 0);
-    CHECK(flib_read_frame(fd, &f, 3000) == 0 && f.hdr.type == VIR_NET_REPLY &&
+    CHECK(vt_send_value(fd, REMOTE_PROC_STORAGE_VOL_DOWNLOAD, VIR_NET_CALL, 1, VIR_NET_OK,
+                        &remote_storage_vol_download_args_desc, &da) == 0);
+    CHECK(vt_read_frame(fd, &f, 3000) == 0 && f.hdr.type == VIR_NET_REPLY &&
           f.hdr.status == VIR_NET_OK);
-    flib_frame_free(&f);
+    vt_frame_free(&f);
     uint64_t got = 0;
     while (got < ((uint64_t)1 << 20)) {
-        if (flib_read_frame(fd, &f, 3000) < 0) {
+        if (vt_read_frame(fd, &f, 3000) < 0) {
             CHECK(!"stream packet");
             break;
         }
         CHECK(f.hdr.type == VIR_NET_STREAM && flib_check(f.payload, f.len, SEED, got));
         got += f.len;
-        flib_frame_free(&f);
+        vt_frame_free(&f);
     }
     close(fd);
-    uint64_t t0 = flib_now_ms();
-    while (fsrv_get(&S.st.closed) < 2 && flib_now_ms() - t0 < 3000)
-        flib_sleep_ms(2);
+    uint64_t t0 = vt_now_ms();
+    while (fsrv_get(&S.st.closed) < 2 && vt_now_ms() - t0 < 3000)
+        vt_sleep_ms(2);
     fsrv_stop(&S);
     CHECK_RC(S.st.closed, 2);
     CHECK_RC(S.st.last_error, VIRTWIRE_ECLOSED);
     CHECK(S.st.down_closed == 1 && S.st.down_eof == 0);
     CHECK(S.st.down_bytes >= got && S.st.down_bytes < ((uint64_t)1 << 30));
     CHECK_RC(virtwire_server_nclients(S.srv), 0);
-    CHECK_RC(flib_count_fds(0), fds0);
+    CHECK_RC(vt_count_fds(0), fds0);
     fsrv_free(&S);
 }
 
 int main(int argc, char **argv)
 {
-    static const flib_group groups[] = {
+    static const vt_group groups[] = {
         { "client_frame", test_client_frame },
         { "client_fds", test_client_fds },
         { "client_stream", test_client_stream },

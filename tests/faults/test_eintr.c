@@ -50,7 +50,8 @@ static void *sync_caller(void *arg)
         int rc = virtwire_client_call(C, &remote_program, REMOTE_PROC_CONNECT_GET_LIB_VERSION,
                                       NULL, &r, &o);
         if (rc != 0 || r.lib_ver != 42) {
-            fprintf(stderr, "call %d: %s, %llu\n", i, flib_name(rc), (unsigned long long)r.lib_ver);
+            fprintf(stderr, "call %d: %s, %llu\n", i, vt_error_name(rc),
+                    (unsigned long long)r.lib_ver);
             (*bad)++;
         }
     }
@@ -80,15 +81,6 @@ static void *fd_caller(void *arg)
     return NULL;
 }
 
-static char *text(size_t n, uint32_t seed)
-{
-    char *t = malloc(n + 1);
-    for (size_t i = 0; i < n; i++)
-        t[i] = (char)('a' + flib_pattern(seed, i) % 26);
-    t[n] = 0;
-    return t;
-}
-
 typedef struct big {
     pthread_mutex_t m;
     int done, ok;
@@ -103,7 +95,7 @@ static void big_done(virtwire_client *c, const virtwire_call_result *r, void *op
     if (r->rc == 0 && ret && strlen(ret->domainXml) == BIG_LEN) {
         /* The seed is in the first letters; compare with every one. */
         for (uint32_t seed = 0; seed < NBIG && !ok; seed++) {
-            char *want = text(BIG_LEN, seed);
+            char *want = flib_text(BIG_LEN, seed);
             ok = strcmp(want, ret->domainXml) == 0;
             free(want);
         }
@@ -118,7 +110,7 @@ static void test_calls(void)
 {
     fsrv S;
     fsrv_init(&S, "srv", 0);
-    int fds0 = flib_count_fds(0);
+    int fds0 = vt_count_fds(0);
     fsrv_start(&S);
     flib_storm_start(SIGUSR1, 100);
 
@@ -136,7 +128,7 @@ static void test_calls(void)
     big b = { PTHREAD_MUTEX_INITIALIZER, 0, 0 };
     char *texts[NBIG];
     for (int i = 0; i < NBIG; i++) {
-        texts[i] = text(BIG_LEN, (uint32_t)i);
+        texts[i] = flib_text(BIG_LEN, (uint32_t)i);
         remote_connect_domain_xml_from_native_args a = { (char *)"n", texts[i], 0 };
         virtwire_call_opts o = { .size = sizeof o, .timeout_ms = 20000 };
         CHECK_RC(virtwire_client_call_async(C, &remote_program,
@@ -190,27 +182,27 @@ static void test_calls(void)
 
     /* A call the server keeps: its timeout, neither cut short nor
      * stretched by the signals. */
-    uint64_t t0 = flib_now_ms();
+    uint64_t t0 = vt_now_ms();
     remote_connect_get_hostname_ret hr;
     virtwire_call_opts ho = { .size = sizeof ho, .timeout_ms = 300 };
     CHECK_RC(virtwire_client_call(C, &remote_program, REMOTE_PROC_CONNECT_GET_HOSTNAME, NULL, &hr,
                                   &ho),
              VIRTWIRE_ETIMEDOUT);
-    uint64_t took = flib_now_ms() - t0;
+    uint64_t took = vt_now_ms() - t0;
     CHECK(took >= 300 && took < 1000);
 
     for (int i = 0; i <= NTHREADS; i++) {
         pthread_join(th[i], NULL);
         CHECK_RC(bad[i], 0);
     }
-    t0 = flib_now_ms();
+    t0 = vt_now_ms();
     for (;;) {
         pthread_mutex_lock(&b.m);
         int done = b.done;
         pthread_mutex_unlock(&b.m);
-        if (done == NBIG || flib_now_ms() - t0 > 20000)
+        if (done == NBIG || vt_now_ms() - t0 > 20000)
             break;
-        flib_sleep_ms(5);
+        vt_sleep_ms(5);
     }
     CHECK(b.done == NBIG && b.ok == NBIG);
     CHECK_RC(virtwire_client_error(C), 0);
@@ -228,7 +220,7 @@ static void test_calls(void)
     CHECK(S.st.fds_calls == NFDCALLS);
     CHECK(S.st.closed == 1 && S.st.last_error == VIRTWIRE_ECLOSED);
     fsrv_free(&S);
-    CHECK_RC(flib_count_fds(0), fds0 - 1); /* the listener is closed too */
+    CHECK_RC(vt_count_fds(0), fds0 - 1); /* the listener is closed too */
 }
 
 #define CONN_FRAMES 250
@@ -256,7 +248,7 @@ static void *receiver_main(void *arg)
     while (r->frames < CONN_FRAMES && r->bad == 0) {
         int rc = virtwire_conn_run_once(r->conn, 10000);
         if (rc < 0) {
-            fprintf(stderr, "receiver: %s\n", flib_name(rc));
+            fprintf(stderr, "receiver: %s\n", vt_error_name(rc));
             r->bad++;
         }
     }
@@ -265,25 +257,13 @@ static void *receiver_main(void *arg)
 
 static void test_conn(void)
 {
-    int fds0 = flib_count_fds(0);
-    int sv[2];
-    CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
-    flib_bufsize(sv[0], 4096, 4096);
-    flib_bufsize(sv[1], 4096, 4096);
-    static const virtwire_transport_callbacks cbs = { .size = sizeof cbs };
-    virtwire_conn *a = NULL, *b = NULL;
-    CHECK_RC(virtwire_conn_adopt(sv[0], 1, VIRTWIRE_TRANSPORT_CLIENT, &cbs, NULL, &a), 0);
-    CHECK_RC(virtwire_conn_adopt(sv[1], 1, VIRTWIRE_TRANSPORT_SERVER, &cbs, NULL, &b), 0);
-    receiver r = { b, 0, 0 };
-    static const virtwire_transport_program_callbacks send_cbs = { .size = sizeof send_cbs };
+    int fds0 = vt_count_fds(0);
     static const virtwire_transport_program_callbacks recv_cbs = { .size = sizeof recv_cbs, .on_call = on_call };
-    virtwire_transport_program *tp = NULL, *rp = NULL;
-    CHECK_RC(virtwire_transport_register(virtwire_conn_transport(a), REMOTE_PROGRAM,
-                                         REMOTE_PROTOCOL_VERSION, &send_cbs, NULL, &tp),
-             0);
-    CHECK_RC(virtwire_transport_register(virtwire_conn_transport(b), REMOTE_PROGRAM,
-                                         REMOTE_PROTOCOL_VERSION, &recv_cbs, &r, &rp),
-             0);
+    virtwire_conn *a, *b;
+    virtwire_transport_program *tp, *rp;
+    receiver r = { NULL, 0, 0 };
+    flib_conn_pair(4096, 4096, &a, &tp, &b, &rp, &recv_cbs, &r);
+    r.conn = b;
     flib_storm_start(SIGUSR1, 100);
     pthread_t th;
     pthread_create(&th, NULL, receiver_main, &r);
@@ -305,12 +285,12 @@ static void test_conn(void)
     CHECK(r.frames == CONN_FRAMES && r.bad == 0 && queued > 0);
     virtwire_conn_free(a);
     virtwire_conn_free(b);
-    CHECK_RC(flib_count_fds(0), fds0);
+    CHECK_RC(vt_count_fds(0), fds0);
 }
 
 int main(int argc, char **argv)
 {
-    static const flib_group groups[] = {
+    static const vt_group groups[] = {
         { "calls", test_calls },
         { "conn", test_conn },
         { NULL, NULL },

@@ -49,7 +49,7 @@ static void on_close(virtwire_client *c, int why, void *opaque)
     pthread_mutex_lock(&w->m);
     w->closed++;
     w->why = why;
-    w->at = flib_now_ms();
+    w->at = vt_now_ms();
     pthread_mutex_unlock(&w->m);
 }
 
@@ -67,7 +67,7 @@ static void *wait_call(void *arg)
     virtwire_call_opts o = { .size = sizeof o, .timeout_ms = 0 }; /* no limit of its own */
     w->rc = virtwire_client_call(w->c, &remote_program, REMOTE_PROC_CONNECT_GET_LIB_VERSION, NULL,
                                  &r, &o);
-    w->at = flib_now_ms();
+    w->at = vt_now_ms();
     return NULL;
 }
 
@@ -84,9 +84,9 @@ static void expect_death(virtwire_client *c, watch *w, uint64_t t0, int call)
         pthread_mutex_lock(&w->m);
         int closed = w->closed;
         pthread_mutex_unlock(&w->m);
-        if (closed || flib_now_ms() > end)
+        if (closed || vt_now_ms() > end)
             break;
-        flib_sleep_ms(1);
+        vt_sleep_ms(1);
     }
     CHECK(w->closed == 1);
     uint64_t took = w->at - t0;
@@ -127,14 +127,14 @@ static int release; /* the scripted server may end */
 
 static void wait_release(void)
 {
-    uint64_t t0 = flib_now_ms();
-    while (!__atomic_load_n(&release, __ATOMIC_SEQ_CST) && flib_now_ms() - t0 < 10000)
-        flib_sleep_ms(2);
+    uint64_t t0 = vt_now_ms();
+    while (!__atomic_load_n(&release, __ATOMIC_SEQ_CST) && vt_now_ms() - t0 < 10000)
+        vt_sleep_ms(2);
 }
 
 static void script_stop_reading(flib_peer *p, int fd)
 {
-    p->result = flib_serve_handshake(fd, 1);
+    p->result = vt_serve_handshake(fd, 1);
     wait_release();
 }
 
@@ -150,14 +150,14 @@ static int read_pings(int fd, int pong)
     int pings = 0;
     for (;;) {
         unsigned char b[28];
-        if (flib_read_exact(fd, b, 28, 10000) < 0)
+        if (vt_read_exact(fd, b, 28, 10000) < 0)
             return pings;
         if (memcmp(b, ping, 28) == 0) {
             pings++;
             if (pong) {
                 unsigned char reply[28];
-                flib_header(reply, KEEPALIVE_PROGRAM, 2, VIR_NET_MESSAGE, 0, VIR_NET_OK, 0);
-                if (flib_write_all(fd, reply, 28) < 0)
+                vt_frame_header(reply, KEEPALIVE_PROGRAM, 2, VIR_NET_MESSAGE, 0, VIR_NET_OK, 0);
+                if (vt_write_all(fd, reply, 28) < 0)
                     return -1;
             }
             continue;
@@ -172,35 +172,35 @@ static int read_pings(int fd, int pong)
             return -1;
         if (pong && proc == REMOTE_PROC_CONNECT_GET_LIB_VERSION) {
             remote_connect_get_lib_version_ret r = { 5 };
-            flib_send_value(fd, proc, VIR_NET_REPLY, serial, VIR_NET_OK,
-                            &remote_connect_get_lib_version_ret_desc, &r);
+            vt_send_value(fd, proc, VIR_NET_REPLY, serial, VIR_NET_OK,
+                          &remote_connect_get_lib_version_ret_desc, &r);
         } else if (pong) {
-            flib_send_frame(fd, proc, VIR_NET_REPLY, serial, VIR_NET_OK, NULL, 0);
+            vt_send_frame(fd, proc, VIR_NET_REPLY, serial, VIR_NET_OK, NULL, 0);
         }
     }
 }
 
 static void script_no_pong(flib_peer *p, int fd)
 {
-    p->result = flib_serve_handshake(fd, 1) < 0 ? -1 : read_pings(fd, 0);
+    p->result = vt_serve_handshake(fd, 1) < 0 ? -1 : read_pings(fd, 0);
 }
 
 static void script_pong(flib_peer *p, int fd)
 {
-    p->result = flib_serve_handshake(fd, 1) < 0 ? -1 : read_pings(fd, 1);
+    p->result = vt_serve_handshake(fd, 1) < 0 ? -1 : read_pings(fd, 1);
 }
 
 /* ---- tests ---------------------------------------------------------------- */
 
 static void test_stopped_reading(void)
 {
-    int fds0 = flib_count_fds(0);
+    int fds0 = vt_count_fds(0);
     release = 0;
     flib_peer p;
     flib_peer_start(&p, "ka", script_stop_reading, NULL);
     watch w;
     virtwire_client *c = connect_ka(p.path, &w);
-    uint64_t t0 = flib_now_ms();
+    uint64_t t0 = vt_now_ms();
     if (c) {
         expect_death(c, &w, t0, 1);
         virtwire_client_close(c);
@@ -208,17 +208,17 @@ static void test_stopped_reading(void)
     __atomic_store_n(&release, 1, __ATOMIC_SEQ_CST);
     flib_peer_join(&p);
     CHECK(p.result == 0);
-    CHECK_RC(flib_count_fds(0), fds0);
+    CHECK_RC(vt_count_fds(0), fds0);
 }
 
 static void test_no_pong(void)
 {
-    int fds0 = flib_count_fds(0);
+    int fds0 = vt_count_fds(0);
     flib_peer p;
     flib_peer_start(&p, "ka", script_no_pong, NULL);
     watch w;
     virtwire_client *c = connect_ka(p.path, &w);
-    uint64_t t0 = flib_now_ms();
+    uint64_t t0 = vt_now_ms();
     if (c) {
         expect_death(c, &w, t0, 1);
         virtwire_client_close(c);
@@ -226,18 +226,18 @@ static void test_no_pong(void)
     flib_peer_join(&p);
     printf("no_pong: the server saw %d PINGs\n", p.result);
     CHECK_RC(p.result, COUNT);
-    CHECK_RC(flib_count_fds(0), fds0);
+    CHECK_RC(vt_count_fds(0), fds0);
 }
 
 static void test_alive(void)
 {
-    int fds0 = flib_count_fds(0);
+    int fds0 = vt_count_fds(0);
     flib_peer p;
     flib_peer_start(&p, "ka", script_pong, NULL);
     watch w;
     virtwire_client *c = connect_ka(p.path, &w);
     if (c) {
-        flib_sleep_ms(10 * INTERVAL);
+        vt_sleep_ms(10 * INTERVAL);
         CHECK(w.closed == 0);
         CHECK_RC(virtwire_client_error(c), 0);
         remote_connect_get_lib_version_ret r = { 0 };
@@ -251,19 +251,19 @@ static void test_alive(void)
     flib_peer_join(&p);
     printf("alive: the server answered %d PINGs\n", p.result);
     CHECK(p.result >= 5); /* one per interval of silence */
-    CHECK_RC(flib_count_fds(0), fds0);
+    CHECK_RC(vt_count_fds(0), fds0);
 }
 
 static void test_mockd(void)
 {
-    int fds0 = flib_count_fds(0);
-    flib_daemon d;
+    int fds0 = vt_count_fds(0);
+    vt_mockd d;
     flib_mockd_start(&d, "mockd", NULL);
     watch w;
     virtwire_client *c = connect_ka(d.path, &w);
     if (c) {
         /* Alive while the daemon answers. */
-        flib_sleep_ms(5 * INTERVAL);
+        vt_sleep_ms(5 * INTERVAL);
         CHECK(w.closed == 0);
         remote_domain_lookup_by_name_args a = { (char *)"test" };
         remote_domain_lookup_by_name_ret r;
@@ -273,19 +273,19 @@ static void test_mockd(void)
                                       &r, &o),
                  0);
         virtwire_arena_fini(&arena);
-        uint64_t t0 = flib_now_ms(); /* the last frame came before */
+        uint64_t t0 = vt_now_ms(); /* the last frame came before */
         CHECK(kill(d.pid, SIGSTOP) == 0);
         expect_death(c, &w, t0, 1);
         CHECK(kill(d.pid, SIGCONT) == 0);
         virtwire_client_close(c);
     }
-    CHECK_RC(flib_mockd_stop(&d), 0);
-    CHECK_RC(flib_count_fds(0), fds0);
+    CHECK_RC(vt_mockd_stop(&d), 0);
+    CHECK_RC(vt_count_fds(0), fds0);
 }
 
 int main(int argc, char **argv)
 {
-    static const flib_group groups[] = {
+    static const vt_group groups[] = {
         { "stopped_reading", test_stopped_reading },
         { "no_pong", test_no_pong },
         { "alive", test_alive },

@@ -54,10 +54,10 @@ static int send_max(int fd, uint32_t prog, int32_t proc, int type, uint32_t seri
                     const unsigned char *p)
 {
     unsigned char h[28];
-    flib_header(h, prog, proc, type, serial, status, PAYLOAD_LEN);
+    vt_frame_header(h, prog, proc, type, serial, status, PAYLOAD_LEN);
     if (h[0] != 0x02 || h[1] != 0 || h[2] != 0 || h[3] != 0x04) /* 33554436 */
         return -1;
-    return flib_write_all(fd, h, sizeof h) < 0 ? -1 : flib_write_all(fd, p, PAYLOAD_LEN);
+    return vt_write_all(fd, h, sizeof h) < 0 ? -1 : vt_write_all(fd, p, PAYLOAD_LEN);
 }
 
 /* ---- client --------------------------------------------------------------- */
@@ -69,40 +69,40 @@ static int consumed; /* stream frames the client has read */
 
 static void script_client(flib_peer *p, int fd)
 {
-    int rc = flib_serve_handshake(fd, 0);
-    flib_frame f;
+    int rc = vt_serve_handshake(fd, 0);
+    vt_frame f;
     if (rc == 0)
-        rc = flib_read_frame(fd, &f, 5000);
+        rc = vt_read_frame(fd, &f, 5000);
     if (rc < 0) {
         p->result = -1;
         return;
     }
     uint32_t serial = f.hdr.serial;
     int32_t proc = f.hdr.proc;
-    flib_frame_free(&f);
-    rc = flib_send_frame(fd, proc, VIR_NET_REPLY, serial, VIR_NET_OK, NULL, 0);
+    vt_frame_free(&f);
+    rc = vt_send_frame(fd, proc, VIR_NET_REPLY, serial, VIR_NET_OK, NULL, 0);
     for (int i = 0; i < CLIENT_STREAM_FRAMES && rc == 0; i++) {
         /* At most two frames ahead of the reader. */
-        uint64_t t0 = flib_now_ms();
-        while (__atomic_load_n(&consumed, __ATOMIC_SEQ_CST) < i - 1 && flib_now_ms() - t0 < 20000)
-            flib_sleep_ms(1);
+        uint64_t t0 = vt_now_ms();
+        while (__atomic_load_n(&consumed, __ATOMIC_SEQ_CST) < i - 1 && vt_now_ms() - t0 < 20000)
+            vt_sleep_ms(1);
         rc = send_max(fd, REMOTE_PROGRAM, proc, VIR_NET_STREAM, serial, VIR_NET_CONTINUE, pattern);
     }
     /* End of data, the client's finish, our confirmation. */
     if (rc == 0)
-        rc = flib_send_frame(fd, proc, VIR_NET_STREAM, serial, VIR_NET_CONTINUE, NULL, 0);
+        rc = vt_send_frame(fd, proc, VIR_NET_STREAM, serial, VIR_NET_CONTINUE, NULL, 0);
     if (rc == 0)
-        rc = flib_read_frame(fd, &f, 20000);
+        rc = vt_read_frame(fd, &f, 20000);
     if (rc == 0) {
         rc = f.hdr.type == VIR_NET_STREAM && f.hdr.status == VIR_NET_OK ? 0 : -1;
-        flib_frame_free(&f);
+        vt_frame_free(&f);
     }
     if (rc == 0)
-        rc = flib_send_frame(fd, proc, VIR_NET_STREAM, serial, VIR_NET_OK, NULL, 0);
+        rc = vt_send_frame(fd, proc, VIR_NET_STREAM, serial, VIR_NET_OK, NULL, 0);
 
     /* A call: before its reply, max-size frames the client must drop. */
     if (rc == 0)
-        rc = flib_read_frame(fd, &f, 20000);
+        rc = vt_read_frame(fd, &f, 20000);
     if (rc < 0) {
         p->result = -1;
         return;
@@ -121,13 +121,13 @@ static void script_client(flib_peer *p, int fd)
     free(junk);
     remote_connect_get_lib_version_ret r = { 77 };
     if (rc == 0)
-        rc = flib_send_value(fd, f.hdr.proc, VIR_NET_REPLY, f.hdr.serial, VIR_NET_OK,
-                             &remote_connect_get_lib_version_ret_desc, &r);
-    flib_frame_free(&f);
+        rc = vt_send_value(fd, f.hdr.proc, VIR_NET_REPLY, f.hdr.serial, VIR_NET_OK,
+                           &remote_connect_get_lib_version_ret_desc, &r);
+    vt_frame_free(&f);
     /* CONNECT_CLOSE */
-    if (rc == 0 && flib_read_frame(fd, &f, 20000) == 0) {
-        rc = flib_send_frame(fd, f.hdr.proc, VIR_NET_REPLY, f.hdr.serial, VIR_NET_OK, NULL, 0);
-        flib_frame_free(&f);
+    if (rc == 0 && vt_read_frame(fd, &f, 20000) == 0) {
+        rc = vt_send_frame(fd, f.hdr.proc, VIR_NET_REPLY, f.hdr.serial, VIR_NET_OK, NULL, 0);
+        vt_frame_free(&f);
     }
     p->result = rc;
 }
@@ -148,8 +148,8 @@ static void on_event(virtwire_client *c, const virtwire_program *prog, int32_t p
 static void test_client(void)
 {
     make_pattern();
-    int fds0 = flib_count_fds(0);
-    long r0 = flib_rss_kib(0);
+    int fds0 = vt_count_fds(0);
+    long r0 = vt_rss_kib(0);
     flib_peer p;
     flib_peer_start(&p, "max", script_client, NULL);
     char uri[200];
@@ -181,7 +181,7 @@ static void test_client(void)
         if (total % PAYLOAD_LEN == 0) {
             int done = (int)(total / PAYLOAD_LEN);
             __atomic_store_n(&consumed, done, __ATOMIC_SEQ_CST);
-            long r = flib_rss_kib(0);
+            long r = vt_rss_kib(0);
             if (done == 2)
                 r_warm = r;
             if (r > r_peak)
@@ -194,7 +194,7 @@ static void test_client(void)
         CHECK_RC(virtwire_client_stream_finish(st, 20000, NULL), 0);
         virtwire_client_stream_free(st);
     }
-    long r_stream = flib_rss_kib(0);
+    long r_stream = vt_rss_kib(0);
     remote_connect_get_lib_version_ret lv = { 0 };
     virtwire_call_opts o = { .size = sizeof o, .timeout_ms = 30000 };
     CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_LIB_VERSION, NULL,
@@ -202,7 +202,7 @@ static void test_client(void)
              0);
     CHECK(lv.lib_ver == 77);
     CHECK_RC(virtwire_client_error(c), 0);
-    long r_end = flib_rss_kib(0);
+    long r_end = vt_rss_kib(0);
     virtwire_client_close(c);
     flib_peer_join(&p);
     CHECK(p.result == 0);
@@ -212,7 +212,7 @@ static void test_client(void)
            "peak %ld, %ld after the stream, %ld after the dropped frames\n",
            mb, r0, r_warm, r_peak, r_stream, r_end);
     CHECK(r_warm > 0 && r_peak - r_warm < GROWTH_KIB && r_end - r_warm < GROWTH_KIB);
-    CHECK_RC(flib_count_fds(0), fds0);
+    CHECK_RC(vt_count_fds(0), fds0);
     free(pattern);
 }
 
@@ -226,9 +226,9 @@ static fsrv S;
 
 static int packets_at_least(int n)
 {
-    uint64_t t0 = flib_now_ms();
-    while (fsrv_get(&S.st.up_data) < n && flib_now_ms() - t0 < 20000)
-        flib_sleep_ms(1);
+    uint64_t t0 = vt_now_ms();
+    while (fsrv_get(&S.st.up_data) < n && vt_now_ms() - t0 < 20000)
+        vt_sleep_ms(1);
     return fsrv_get(&S.st.up_data) >= n;
 }
 
@@ -247,33 +247,33 @@ static void test_server(void)
     fsrv_start(&S);
     unsigned char *frame = malloc(PAYLOAD_LEN);
     memset(frame, 0xff, PAYLOAD_LEN);
-    int fds0 = flib_count_fds(0);
-    long r0 = flib_rss_kib(0), r_warm = -1, r_peak = 0;
+    int fds0 = vt_count_fds(0);
+    long r0 = vt_rss_kib(0), r_warm = -1, r_peak = 0;
 
-    int fd = flib_connect_unix(S.path);
+    int fd = vt_connect_unix(S.path);
     char *s = (char *)"x";
     remote_storage_vol_upload_args ua = { { s, s, s }, UP_SEED, 0, 0 };
-    CHECK(flib_send_value(fd, REMOTE_PROC_STORAGE_VOL_UPLOAD, VIR_NET_CALL, 1, VIR_NET_OK,
-                          &remote_storage_vol_upload_args_desc, &ua) == 0);
-    flib_frame f;
-    CHECK(flib_read_frame(fd, &f, 5000) == 0 && f.hdr.status == VIR_NET_OK);
-    flib_frame_free(&f);
+    CHECK(vt_send_value(fd, REMOTE_PROC_STORAGE_VOL_UPLOAD, VIR_NET_CALL, 1, VIR_NET_OK,
+                        &remote_storage_vol_upload_args_desc, &ua) == 0);
+    vt_frame f;
+    CHECK(vt_read_frame(fd, &f, 5000) == 0 && f.hdr.status == VIR_NET_OK);
+    vt_frame_free(&f);
     for (int i = 0; i < SERVER_STREAM_FRAMES; i++) {
         fill_sampled(frame, PAYLOAD_LEN, (uint64_t)i * PAYLOAD_LEN);
         CHECK(send_max(fd, REMOTE_PROGRAM, REMOTE_PROC_STORAGE_VOL_UPLOAD, VIR_NET_STREAM, 1,
                        VIR_NET_CONTINUE, frame) == 0);
         CHECK(packets_at_least(i + 1));
-        long r = flib_rss_kib(0);
+        long r = vt_rss_kib(0);
         if (i == 1)
             r_warm = r;
         if (r > r_peak)
             r_peak = r;
     }
-    CHECK(flib_send_frame(fd, REMOTE_PROC_STORAGE_VOL_UPLOAD, VIR_NET_STREAM, 1, VIR_NET_OK, NULL,
-                          0) == 0);
-    CHECK(flib_read_frame(fd, &f, 20000) == 0 && f.hdr.type == VIR_NET_STREAM &&
+    CHECK(vt_send_frame(fd, REMOTE_PROC_STORAGE_VOL_UPLOAD, VIR_NET_STREAM, 1, VIR_NET_OK, NULL,
+                        0) == 0);
+    CHECK(vt_read_frame(fd, &f, 20000) == 0 && f.hdr.type == VIR_NET_STREAM &&
           f.hdr.status == VIR_NET_OK);
-    flib_frame_free(&f);
+    vt_frame_free(&f);
     CHECK(fsrv_get(&S.st.up_bad) == 0 && fsrv_get(&S.st.up_finished) == 1);
     CHECK(fsrv_get64(&S.st.up_bytes) == (uint64_t)SERVER_STREAM_FRAMES * PAYLOAD_LEN);
 
@@ -282,7 +282,7 @@ static void test_server(void)
     for (int i = 0; i < SERVER_CALL_FRAMES; i++) {
         CHECK(send_max(fd, REMOTE_PROGRAM, REMOTE_PROC_CONNECT_DOMAIN_XML_FROM_NATIVE,
                        VIR_NET_CALL, 10u + (uint32_t)i, VIR_NET_OK, frame) == 0);
-        CHECK(flib_read_frame(fd, &f, 20000) == 0 && f.hdr.serial == 10u + (uint32_t)i &&
+        CHECK(vt_read_frame(fd, &f, 20000) == 0 && f.hdr.serial == 10u + (uint32_t)i &&
               f.hdr.status == VIR_NET_ERROR);
         virNetMessageError e;
         virtwire_arena arena = VIRTWIRE_ARENA_INIT;
@@ -290,22 +290,22 @@ static void test_server(void)
               e.code == VIRTWIRE_VIR_ERR_RPC && e.message &&
               strcmp(*e.message, "Unable to decode message payload") == 0);
         virtwire_arena_fini(&arena);
-        flib_frame_free(&f);
-        long r = flib_rss_kib(0);
+        vt_frame_free(&f);
+        long r = vt_rss_kib(0);
         if (r > r_peak)
             r_peak = r;
     }
     int calls = fsrv_get(&S.st.calls);
-    CHECK(flib_send_value(fd, REMOTE_PROC_CONNECT_GET_LIB_VERSION, VIR_NET_CALL, 99, VIR_NET_OK,
-                          NULL, NULL) == 0);
-    CHECK(flib_read_frame(fd, &f, 5000) == 0 && f.hdr.serial == 99 && f.hdr.status == VIR_NET_OK);
-    flib_frame_free(&f);
+    CHECK(vt_send_value(fd, REMOTE_PROC_CONNECT_GET_LIB_VERSION, VIR_NET_CALL, 99, VIR_NET_OK,
+                        NULL, NULL) == 0);
+    CHECK(vt_read_frame(fd, &f, 5000) == 0 && f.hdr.serial == 99 && f.hdr.status == VIR_NET_OK);
+    vt_frame_free(&f);
     CHECK(fsrv_get(&S.st.calls) == calls + 1);
-    long r_end = flib_rss_kib(0);
+    long r_end = vt_rss_kib(0);
     close(fd);
-    uint64_t t0 = flib_now_ms();
-    while (fsrv_get(&S.st.closed) < 1 && flib_now_ms() - t0 < 5000)
-        flib_sleep_ms(2);
+    uint64_t t0 = vt_now_ms();
+    while (fsrv_get(&S.st.closed) < 1 && vt_now_ms() - t0 < 5000)
+        vt_sleep_ms(2);
     fsrv_stop(&S);
     CHECK(S.st.closed == 1 && S.st.last_error == VIRTWIRE_ECLOSED);
     double mb = (double)(SERVER_STREAM_FRAMES + SERVER_CALL_FRAMES) * FRAME_LEN / MIB;
@@ -315,7 +315,7 @@ static void test_server(void)
     CHECK(r_warm > 0 && r_peak - r_warm < GROWTH_KIB && r_end - r_warm < GROWTH_KIB);
     free(frame);
     fsrv_free(&S);
-    CHECK_RC(flib_count_fds(0), fds0 - 1); /* and the listener */
+    CHECK_RC(vt_count_fds(0), fds0 - 1); /* and the listener */
 }
 
 /* ---- the example daemon --------------------------------------------------- */
@@ -324,19 +324,19 @@ static void test_server(void)
 
 static void test_mockd(void)
 {
-    flib_daemon d;
+    vt_mockd d;
     flib_mockd_start(&d, "mockd", NULL);
-    int fd = flib_connect_unix(d.path);
-    CHECK(flib_client_handshake(fd) == 0);
+    int fd = vt_connect_unix(d.path);
+    CHECK(vt_client_handshake(fd) == 0);
     unsigned char *frame = malloc(PAYLOAD_LEN);
     memset(frame, 0xff, PAYLOAD_LEN);
-    int dfds0 = flib_count_fds(d.pid);
+    int dfds0 = vt_count_fds(d.pid);
     long r_warm = -1, r_peak = 0;
     for (int i = 0; i < MOCKD_FRAMES; i++) {
         CHECK(send_max(fd, REMOTE_PROGRAM, REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME, VIR_NET_CALL,
                        10u + (uint32_t)i, VIR_NET_OK, frame) == 0);
-        flib_frame f;
-        CHECK(flib_read_frame(fd, &f, 20000) == 0 && f.hdr.serial == 10u + (uint32_t)i &&
+        vt_frame f;
+        CHECK(vt_read_frame(fd, &f, 20000) == 0 && f.hdr.serial == 10u + (uint32_t)i &&
               f.hdr.status == VIR_NET_ERROR);
         virNetMessageError e;
         virtwire_arena arena = VIRTWIRE_ARENA_INIT;
@@ -344,8 +344,8 @@ static void test_mockd(void)
               e.code == VIRTWIRE_VIR_ERR_RPC && e.message &&
               strcmp(*e.message, "Unable to decode message payload") == 0);
         virtwire_arena_fini(&arena);
-        flib_frame_free(&f);
-        long r = flib_rss_kib(d.pid);
+        vt_frame_free(&f);
+        long r = vt_rss_kib(d.pid);
         if (i == 1)
             r_warm = r;
         if (r > r_peak)
@@ -353,25 +353,25 @@ static void test_mockd(void)
     }
     /* Still serving this connection. */
     remote_domain_lookup_by_name_args la = { (char *)"vm2" };
-    CHECK(flib_send_value(fd, REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME, VIR_NET_CALL, 99, VIR_NET_OK,
-                          &remote_domain_lookup_by_name_args_desc, &la) == 0);
-    flib_frame f;
-    CHECK(flib_read_frame(fd, &f, 5000) == 0 && f.hdr.serial == 99 && f.hdr.status == VIR_NET_OK);
-    flib_frame_free(&f);
-    long r_end = flib_rss_kib(d.pid);
-    CHECK_RC(flib_count_fds(d.pid), dfds0);
+    CHECK(vt_send_value(fd, REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME, VIR_NET_CALL, 99, VIR_NET_OK,
+                        &remote_domain_lookup_by_name_args_desc, &la) == 0);
+    vt_frame f;
+    CHECK(vt_read_frame(fd, &f, 5000) == 0 && f.hdr.serial == 99 && f.hdr.status == VIR_NET_OK);
+    vt_frame_free(&f);
+    long r_end = vt_rss_kib(d.pid);
+    CHECK_RC(vt_count_fds(d.pid), dfds0);
     close(fd);
     printf("mockd: %.0f MiB in max-size calls; daemon RSS %ld KiB after 2 frames, peak %ld, "
            "%ld at the end\n",
            (double)MOCKD_FRAMES * FRAME_LEN / MIB, r_warm, r_peak, r_end);
     CHECK(r_warm > 0 && r_peak - r_warm < GROWTH_KIB && r_end - r_warm < GROWTH_KIB);
     free(frame);
-    CHECK_RC(flib_mockd_stop(&d), 0);
+    CHECK_RC(vt_mockd_stop(&d), 0);
 }
 
 int main(int argc, char **argv)
 {
-    static const flib_group groups[] = {
+    static const vt_group groups[] = {
         { "client", test_client },
         { "server", test_server },
         { "mockd", test_mockd },

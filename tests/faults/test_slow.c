@@ -81,48 +81,28 @@ static int slow_read(slow *s, void *buf, size_t n)
         p += r;
         n -= (size_t)r;
         if (++s->n % s->every == 0)
-            flib_sleep_us(s->pause_us);
+            vt_sleep_us(s->pause_us);
     }
     return 0;
 }
 
-static uint32_t get32(const unsigned char *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 /* Reads one frame slowly into f (payload malloc'd); 0 or -1. */
-static int slow_frame(slow *s, flib_frame *f)
+static int slow_frame(slow *s, vt_frame *f)
 {
     unsigned char h[28];
     memset(f, 0, sizeof *f);
     if (slow_read(s, h, 28) < 0)
         return -1;
-    uint32_t len = get32(h);
+    uint32_t len = vt_frame_parse(h, &f->hdr);
     if (len < 28)
         return -1;
-    f->hdr.prog = get32(h + 4);
-    f->hdr.proc = (int32_t)get32(h + 12);
-    f->hdr.type = (virNetMessageType)get32(h + 16);
-    f->hdr.serial = get32(h + 20);
-    f->hdr.status = (virNetMessageStatus)get32(h + 24);
     f->len = len - 28;
     f->payload = malloc(f->len ? f->len : 1);
     if (!f->payload || slow_read(s, f->payload, f->len) < 0) {
-        flib_frame_free(f);
+        vt_frame_free(f);
         return -1;
     }
     return 0;
-}
-
-/* Text of n letters (strings must have no NUL), of pattern seed. */
-static char *text(size_t n, uint32_t seed)
-{
-    char *t = malloc(n + 1);
-    for (size_t i = 0; i < n; i++)
-        t[i] = (char)('a' + flib_pattern(seed, i) % 26);
-    t[n] = 0;
-    return t;
 }
 
 /* ---- conn ----------------------------------------------------------------- */
@@ -175,7 +155,7 @@ static void *conn_reader_main(void *arg)
     conn_reader *r = arg;
     slow s = { r->fd, 3000, 200, 8, 0 };
     for (int i = 0; i < CONN_FRAMES; i++) {
-        flib_frame f;
+        vt_frame f;
         if (slow_frame(&s, &f) < 0) {
             r->bad++;
             return NULL;
@@ -187,7 +167,7 @@ static void *conn_reader_main(void *arg)
         if (with_fds != (i % 5 == 0))
             r->bad++;
         if (with_fds) {
-            if (n < 4 || get32(p) != 2)
+            if (n < 4 || vt_get32(p) != 2)
                 r->bad++;
             p += 4;
             n -= 4;
@@ -195,7 +175,7 @@ static void *conn_reader_main(void *arg)
         if (f.hdr.serial != (uint32_t)i || n != want || !flib_check(p, n, (uint32_t)i, 0))
             r->bad++;
         r->bytes += f.len + 28;
-        flib_frame_free(&f);
+        vt_frame_free(&f);
         for (int k = 0; with_fds && k < 2; k++) {
             /* Each fd is a pipe holding the frame's number and k. */
             int fd = recv_fd(r->fd);
@@ -214,11 +194,11 @@ static void *conn_reader_main(void *arg)
 
 static void test_conn(void)
 {
-    int fds0 = flib_count_fds(0);
+    int fds0 = vt_count_fds(0);
     int sv[2];
-    CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
-    flib_bufsize(sv[0], 1024, 1024);
-    flib_bufsize(sv[1], 1024, 1024);
+    CHECK(vt_socketpair(sv, SOCK_CLOEXEC) == 0);
+    vt_bufsize(sv[0], 1024, 1024);
+    vt_bufsize(sv[1], 1024, 1024);
     virtwire_conn *c = NULL;
     static const virtwire_transport_callbacks cbs = { .size = sizeof cbs };
     CHECK_RC(virtwire_conn_adopt(sv[0], 1, VIRTWIRE_TRANSPORT_CLIENT, &cbs, NULL, &c), 0);
@@ -274,7 +254,7 @@ static void test_conn(void)
     free(buf);
     virtwire_conn_free(c);
     close(sv[1]);
-    CHECK_RC(flib_count_fds(0), fds0);
+    CHECK_RC(vt_count_fds(0), fds0);
 }
 
 /* ---- client --------------------------------------------------------------- */
@@ -292,14 +272,14 @@ typedef struct client_script {
 static void script_client(flib_peer *p, int fd)
 {
     client_script *cs = p->arg;
-    flib_bufsize(fd, 1024, 1024);
-    if (flib_serve_handshake(fd, 0) < 0) {
+    vt_bufsize(fd, 1024, 1024);
+    if (vt_serve_handshake(fd, 0) < 0) {
         cs->bad++;
         return;
     }
     slow s = { fd, 2048, 100, 4, 0 };
     for (;;) {
-        flib_frame f;
+        vt_frame f;
         if (slow_frame(&s, &f) < 0)
             return; /* the client hung up after CONNECT_CLOSE */
         int rc = 0;
@@ -309,13 +289,13 @@ static void script_client(flib_peer *p, int fd)
             virtwire_arena arena = VIRTWIRE_ARENA_INIT;
             if (virtwire_decode(&remote_connect_domain_xml_from_native_args_desc, f.payload, f.len,
                                 &arena, &a) == 0) {
-                char *want = text(BIG_LEN, a.flags);
+                char *want = flib_text(BIG_LEN, a.flags);
                 if (strcmp(a.nativeConfig, want) != 0)
                     cs->bad++;
                 free(want);
                 remote_connect_domain_xml_from_native_ret r = { a.nativeConfig };
-                rc = flib_send_value(fd, f.hdr.proc, VIR_NET_REPLY, f.hdr.serial, VIR_NET_OK,
-                                     &remote_connect_domain_xml_from_native_ret_desc, &r);
+                rc = vt_send_value(fd, f.hdr.proc, VIR_NET_REPLY, f.hdr.serial, VIR_NET_OK,
+                                   &remote_connect_domain_xml_from_native_ret_desc, &r);
                 cs->calls++;
             } else {
                 cs->bad++;
@@ -323,18 +303,18 @@ static void script_client(flib_peer *p, int fd)
             virtwire_arena_fini(&arena);
         } else if (f.hdr.type == VIR_NET_CALL) {
             /* STORAGE_VOL_UPLOAD, CONNECT_CLOSE */
-            rc = flib_send_frame(fd, f.hdr.proc, VIR_NET_REPLY, f.hdr.serial, VIR_NET_OK, NULL, 0);
+            rc = vt_send_frame(fd, f.hdr.proc, VIR_NET_REPLY, f.hdr.serial, VIR_NET_OK, NULL, 0);
         } else if (f.hdr.type == VIR_NET_STREAM && f.hdr.status == VIR_NET_CONTINUE) {
             if (!flib_check(f.payload, f.len, UP_SEED, cs->up_bytes))
                 cs->bad++;
             cs->up_bytes += f.len;
         } else if (f.hdr.type == VIR_NET_STREAM && f.hdr.status == VIR_NET_OK) {
-            rc = flib_send_frame(fd, f.hdr.proc, VIR_NET_STREAM, f.hdr.serial, VIR_NET_OK, NULL, 0);
+            rc = vt_send_frame(fd, f.hdr.proc, VIR_NET_STREAM, f.hdr.serial, VIR_NET_OK, NULL, 0);
             cs->streams++;
         } else {
             cs->bad++;
         }
-        flib_frame_free(&f);
+        vt_frame_free(&f);
         if (rc < 0)
             cs->bad++;
     }
@@ -355,7 +335,7 @@ static void big_done(virtwire_client *c, const virtwire_call_result *r, void *op
     if (r->rc == 0 && ret) {
         /* Which call this was is in the string itself: find its seed. */
         for (uint32_t seed = 100; seed < 100 + NBIG; seed++) {
-            char *want = text(BIG_LEN, seed);
+            char *want = flib_text(BIG_LEN, seed);
             if (strcmp(ret->domainXml, want) == 0)
                 b->ok++;
             free(want);
@@ -366,12 +346,12 @@ static void big_done(virtwire_client *c, const virtwire_call_result *r, void *op
 
 static void test_client(void)
 {
-    int fds0 = flib_count_fds(0);
+    int fds0 = vt_count_fds(0);
     client_script cs = { 0, 0, 0, 0 };
     flib_peer p;
     flib_peer_start(&p, "slow", script_client, &cs);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    flib_bufsize(fd, 1024, 1024);
+    vt_bufsize(fd, 1024, 1024);
     int sndbuf = 0;
     socklen_t sl = sizeof sndbuf;
     getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &sl);
@@ -388,7 +368,7 @@ static void test_client(void)
         char *texts[NBIG];
         for (int i = 0; i < NBIG; i++) {
             virtwire_arena_init(&arenas[i]);
-            texts[i] = text(BIG_LEN, 100u + (uint32_t)i);
+            texts[i] = flib_text(BIG_LEN, 100u + (uint32_t)i);
             remote_connect_domain_xml_from_native_args a = { (char *)"native", texts[i],
                                                              100u + (unsigned)i };
             virtwire_call_opts co = { .size = sizeof co, .arena = &arenas[i], .timeout_ms = 20000 };
@@ -412,14 +392,14 @@ static void test_client(void)
             CHECK_RC(virtwire_client_stream_finish(st, 20000, NULL), 0);
             virtwire_client_stream_free(st);
         }
-        uint64_t t0 = flib_now_ms();
+        uint64_t t0 = vt_now_ms();
         for (;;) {
             pthread_mutex_lock(&b.m);
             int done = b.done;
             pthread_mutex_unlock(&b.m);
-            if (done == NBIG || flib_now_ms() - t0 > 20000)
+            if (done == NBIG || vt_now_ms() - t0 > 20000)
                 break;
-            flib_sleep_ms(5);
+            vt_sleep_ms(5);
         }
         CHECK(b.done == NBIG && b.ok == NBIG);
         for (int i = 0; i < NBIG; i++) {
@@ -433,7 +413,7 @@ static void test_client(void)
     printf("client: %d calls echoed, %llu stream bytes checked\n", cs.calls,
            (unsigned long long)cs.up_bytes);
     CHECK(cs.bad == 0 && cs.calls == NBIG && cs.streams == 1 && cs.up_bytes == UP_LEN);
-    CHECK_RC(flib_count_fds(0), fds0);
+    CHECK_RC(vt_count_fds(0), fds0);
 }
 
 /* ---- server --------------------------------------------------------------- */
@@ -450,21 +430,21 @@ static void slow_client(int fd)
     char *s = (char *)"x";
     char *texts[NSRV_BIG];
     for (int i = 0; i < NSRV_BIG; i++) {
-        texts[i] = text(SRV_BIG_LEN, 200u + (uint32_t)i);
+        texts[i] = flib_text(SRV_BIG_LEN, 200u + (uint32_t)i);
         remote_connect_domain_xml_from_native_args a = { (char *)"native", texts[i], 0 };
-        CHECK(flib_send_value(fd, REMOTE_PROC_CONNECT_DOMAIN_XML_FROM_NATIVE, VIR_NET_CALL,
-                              (uint32_t)i + 1, VIR_NET_OK,
-                              &remote_connect_domain_xml_from_native_args_desc, &a) == 0);
+        CHECK(vt_send_value(fd, REMOTE_PROC_CONNECT_DOMAIN_XML_FROM_NATIVE, VIR_NET_CALL,
+                            (uint32_t)i + 1, VIR_NET_OK,
+                            &remote_connect_domain_xml_from_native_args_desc, &a) == 0);
     }
     remote_storage_vol_download_args da = { { s, s, s }, DOWN_SEED, DOWN_LEN, 0 };
     uint32_t dserial = 100;
-    CHECK(flib_send_value(fd, REMOTE_PROC_STORAGE_VOL_DOWNLOAD, VIR_NET_CALL, dserial, VIR_NET_OK,
-                          &remote_storage_vol_download_args_desc, &da) == 0);
+    CHECK(vt_send_value(fd, REMOTE_PROC_STORAGE_VOL_DOWNLOAD, VIR_NET_CALL, dserial, VIR_NET_OK,
+                        &remote_storage_vol_download_args_desc, &da) == 0);
     slow sl = { fd, 1500, 100, 4, 0 };
     int replies = 0, eof = 0, bad = 0;
     uint64_t got = 0;
     while (!eof) {
-        flib_frame f;
+        vt_frame f;
         if (slow_frame(&sl, &f) < 0) {
             bad++;
             break;
@@ -490,15 +470,15 @@ static void slow_client(int fd)
         } else {
             bad++;
         }
-        flib_frame_free(&f);
+        vt_frame_free(&f);
     }
     /* Finish, as libvirt's client does, and read the confirmation. */
-    CHECK(flib_send_frame(fd, REMOTE_PROC_STORAGE_VOL_DOWNLOAD, VIR_NET_STREAM, dserial,
-                          VIR_NET_OK, NULL, 0) == 0);
-    flib_frame f;
-    CHECK(flib_read_frame(fd, &f, 10000) == 0 && f.hdr.type == VIR_NET_STREAM &&
+    CHECK(vt_send_frame(fd, REMOTE_PROC_STORAGE_VOL_DOWNLOAD, VIR_NET_STREAM, dserial,
+                        VIR_NET_OK, NULL, 0) == 0);
+    vt_frame f;
+    CHECK(vt_read_frame(fd, &f, 10000) == 0 && f.hdr.type == VIR_NET_STREAM &&
           f.hdr.status == VIR_NET_OK);
-    flib_frame_free(&f);
+    vt_frame_free(&f);
     printf("server: %d large replies and %llu stream bytes read slowly\n", replies,
            (unsigned long long)got);
     CHECK(bad == 0 && replies == NSRV_BIG && got == DOWN_LEN);
@@ -510,12 +490,12 @@ static void test_server(void)
 {
     fsrv S;
     fsrv_init(&S, "srv", 1);
-    int fds0 = flib_count_fds(0);
+    int fds0 = vt_count_fds(0);
     fsrv_start(&S);
 
     printf("server: over TCP with a 2 KiB receive buffer\n");
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    flib_bufsize(fd, 2048, 2048); /* before connect: the window stays small */
+    vt_bufsize(fd, 2048, 2048); /* before connect: the window stays small */
     struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)S.tcp_port),
                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     CHECK(connect(fd, (struct sockaddr *)&sin, sizeof sin) == 0);
@@ -523,18 +503,18 @@ static void test_server(void)
     close(fd);
 
     printf("server: over a unix socket\n");
-    fd = flib_connect_unix(S.path);
-    flib_bufsize(fd, 1024, 1024);
+    fd = vt_connect_unix(S.path);
+    vt_bufsize(fd, 1024, 1024);
     slow_client(fd);
     close(fd);
 
-    uint64_t t0 = flib_now_ms();
-    while (fsrv_get(&S.st.closed) < 2 && flib_now_ms() - t0 < 5000)
-        flib_sleep_ms(2);
+    uint64_t t0 = vt_now_ms();
+    while (fsrv_get(&S.st.closed) < 2 && vt_now_ms() - t0 < 5000)
+        vt_sleep_ms(2);
     fsrv_stop(&S);
     CHECK(S.st.closed == 2 && S.st.down_eof == 2 && S.st.down_closed == 2);
     CHECK(S.st.down_finished == 2); /* the finish, confirmed */
-    CHECK_RC(flib_count_fds(0), fds0);
+    CHECK_RC(vt_count_fds(0), fds0);
     fsrv_free(&S);
 }
 
@@ -551,7 +531,7 @@ static void test_server(void)
 static size_t write_some(int fd, const unsigned char *p, size_t n, int timeout_ms)
 {
     size_t done = 0;
-    uint64_t end = flib_now_ms() + (uint64_t)timeout_ms;
+    uint64_t end = vt_now_ms() + (uint64_t)timeout_ms;
     while (done < n) {
         ssize_t w = send(fd, p + done, n - done, MSG_DONTWAIT | MSG_NOSIGNAL);
         if (w > 0) {
@@ -559,7 +539,7 @@ static size_t write_some(int fd, const unsigned char *p, size_t n, int timeout_m
             continue;
         }
         if ((w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) ||
-            flib_now_ms() >= end)
+            vt_now_ms() >= end)
             break;
         struct pollfd pf = { fd, POLLOUT, 0 };
         poll(&pf, 1, 10);
@@ -571,17 +551,17 @@ static void test_unread(void)
 {
     fsrv S;
     fsrv_init(&S, "srv", 0);
-    int fds0 = flib_count_fds(0);
+    int fds0 = vt_count_fds(0);
     fsrv_start(&S);
-    char *t = text(UNREAD_LEN, 44);
+    char *t = flib_text(UNREAD_LEN, 44);
     remote_connect_domain_xml_from_native_args a = { (char *)"n", t, 0 };
     size_t len;
-    unsigned char *call = flib_build_value(REMOTE_PROC_CONNECT_DOMAIN_XML_FROM_NATIVE,
-                                           VIR_NET_CALL, 0, VIR_NET_OK,
-                                           &remote_connect_domain_xml_from_native_args_desc, &a,
-                                           &len);
-    long r0 = flib_rss_kib(0);
-    int fd = flib_connect_unix(S.path);
+    unsigned char *call = vt_build_value(REMOTE_PROC_CONNECT_DOMAIN_XML_FROM_NATIVE,
+                                         VIR_NET_CALL, 0, VIR_NET_OK,
+                                         &remote_connect_domain_xml_from_native_args_desc, &a,
+                                         &len);
+    long r0 = vt_rss_kib(0);
+    int fd = vt_connect_unix(S.path);
 
     /* Calls, pipelined, never reading: once the server stops reading,
      * writing stalls. */
@@ -601,8 +581,8 @@ static void test_unread(void)
         partial = 0;
         sent++;
     }
-    flib_sleep_ms(100);
-    long r1 = flib_rss_kib(0);
+    vt_sleep_ms(100);
+    long r1 = vt_rss_kib(0);
     printf("unread: %d calls of 1 MiB written before the server stopped reading; RSS %ld KiB "
            "before, %ld after\n",
            sent, r0, r1);
@@ -626,8 +606,8 @@ static void test_unread(void)
             partial = 0;
             sent++;
         }
-        flib_frame f;
-        if (flib_read_frame(fd, &f, 10000) < 0) {
+        vt_frame f;
+        if (vt_read_frame(fd, &f, 10000) < 0) {
             bad++;
             break;
         }
@@ -639,20 +619,20 @@ static void test_unread(void)
             strcmp(r.domainXml, t) != 0)
             bad++;
         virtwire_arena_fini(&arena);
-        flib_frame_free(&f);
+        vt_frame_free(&f);
         replies++;
     }
     CHECK(bad == 0 && replies == UNREAD_CALLS);
     close(fd);
-    uint64_t t0 = flib_now_ms();
-    while (fsrv_get(&S.st.closed) < 1 && flib_now_ms() - t0 < 5000)
-        flib_sleep_ms(2);
+    uint64_t t0 = vt_now_ms();
+    while (fsrv_get(&S.st.closed) < 1 && vt_now_ms() - t0 < 5000)
+        vt_sleep_ms(2);
     fsrv_stop(&S);
     CHECK(S.st.calls == UNREAD_CALLS);
     free(call);
     free(t);
     fsrv_free(&S);
-    CHECK_RC(flib_count_fds(0), fds0 - 1);
+    CHECK_RC(vt_count_fds(0), fds0 - 1);
 }
 
 /* ---- pausing a connection's reading -------------------------------------- */
@@ -678,23 +658,13 @@ static int pause_on_call(virtwire_transport_program *p, const virtwire_transport
 /* virtwire_conn_pause_reading(), which the server uses for the above. */
 static void test_pause(void)
 {
-    int fds0 = flib_count_fds(0);
-    int sv[2];
-    CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
-    static const virtwire_transport_callbacks cbs = { .size = sizeof cbs };
-    virtwire_conn *a = NULL, *b = NULL;
-    CHECK_RC(virtwire_conn_adopt(sv[0], 1, VIRTWIRE_TRANSPORT_CLIENT, &cbs, NULL, &a), 0);
-    CHECK_RC(virtwire_conn_adopt(sv[1], 1, VIRTWIRE_TRANSPORT_SERVER, &cbs, NULL, &b), 0);
-    pauser r = { b, 0, 3 };
-    static const virtwire_transport_program_callbacks send_cbs = { .size = sizeof send_cbs };
+    int fds0 = vt_count_fds(0);
     static const virtwire_transport_program_callbacks recv_cbs = { .size = sizeof recv_cbs, .on_call = pause_on_call };
-    virtwire_transport_program *tp = NULL, *rp = NULL;
-    CHECK_RC(virtwire_transport_register(virtwire_conn_transport(a), REMOTE_PROGRAM,
-                                         REMOTE_PROTOCOL_VERSION, &send_cbs, NULL, &tp),
-             0);
-    CHECK_RC(virtwire_transport_register(virtwire_conn_transport(b), REMOTE_PROGRAM,
-                                         REMOTE_PROTOCOL_VERSION, &recv_cbs, &r, &rp),
-             0);
+    virtwire_conn *a, *b;
+    virtwire_transport_program *tp, *rp;
+    pauser r = { NULL, 0, 3 };
+    flib_conn_pair(0, 0, &a, &tp, &b, &rp, &recv_cbs, &r);
+    r.conn = b;
     /* Ten small calls and ten of 100 KB, more than one read takes: the
      * callback pauses at the third; the frames of that read are still
      * dispatched, then reading stops. */
@@ -714,15 +684,15 @@ static void test_pause(void)
     CHECK_RC(virtwire_conn_process(b, 0), 0);
     CHECK(r.calls == first);
     /* Paused with nothing to write: run_once waits for its timeout. */
-    uint64_t t0 = flib_now_ms();
+    uint64_t t0 = vt_now_ms();
     CHECK_RC(virtwire_conn_run_once(b, 50), 0);
-    CHECK(flib_now_ms() - t0 >= 45 && r.calls == first);
+    CHECK(vt_now_ms() - t0 >= 45 && r.calls == first);
     /* Resumed: everything, in order. */
     virtwire_conn_pause_reading(b, 0);
     r.pause_at = 0;
     CHECK(virtwire_conn_events(b) & POLLIN);
-    t0 = flib_now_ms();
-    while (r.calls < 20 && flib_now_ms() - t0 < 5000) {
+    t0 = vt_now_ms();
+    while (r.calls < 20 && vt_now_ms() - t0 < 5000) {
         CHECK_RC(virtwire_conn_process(b, 0), 0);
         virtwire_conn_flush(a, 0);
     }
@@ -741,7 +711,7 @@ static void test_pause(void)
     CHECK_RC(virtwire_conn_run_once(b, 5000), VIRTWIRE_ECLOSED);
     CHECK_RC(r.calls, 23);
     virtwire_conn_free(b);
-    CHECK_RC(flib_count_fds(0), fds0);
+    CHECK_RC(vt_count_fds(0), fds0);
 }
 
 /* ---- one byte per millisecond --------------------------------------------- */
@@ -750,9 +720,9 @@ static void test_pause(void)
 static int trickle(int fd, const unsigned char *p, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        if (flib_write_all(fd, p + i, 1) < 0)
+        if (vt_write_all(fd, p + i, 1) < 0)
             return -1;
-        flib_sleep_us(1000);
+        vt_sleep_us(1000);
     }
     return 0;
 }
@@ -761,7 +731,7 @@ static int trickle_value(int fd, int32_t proc, int type, uint32_t serial, int st
                          const virtwire_type *t, const void *v)
 {
     size_t len;
-    unsigned char *b = flib_build_value(proc, type, serial, status, t, v, &len);
+    unsigned char *b = vt_build_value(proc, type, serial, status, t, v, &len);
     int rc = b ? trickle(fd, b, len) : -1;
     free(b);
     return rc;
@@ -773,8 +743,8 @@ static void script_trickle(flib_peer *p, int fd)
 {
     int bad = 0;
     for (;;) {
-        flib_frame f;
-        if (flib_read_frame(fd, &f, 20000) < 0)
+        vt_frame f;
+        if (vt_read_frame(fd, &f, 20000) < 0)
             break;
         int rc = -1;
         switch (f.hdr.proc) {
@@ -803,7 +773,7 @@ static void script_trickle(flib_peer *p, int fd)
             break;
         }
         case REMOTE_PROC_CONNECT_GET_HOSTNAME: {
-            char *h = text(HOST_LEN, 9);
+            char *h = flib_text(HOST_LEN, 9);
             remote_connect_get_hostname_ret r = { h };
             rc = trickle_value(fd, f.hdr.proc, VIR_NET_REPLY, f.hdr.serial, VIR_NET_OK,
                                &remote_connect_get_hostname_ret_desc, &r);
@@ -811,7 +781,7 @@ static void script_trickle(flib_peer *p, int fd)
             break;
         }
         }
-        flib_frame_free(&f);
+        vt_frame_free(&f);
         if (rc < 0)
             bad++;
     }
@@ -842,7 +812,7 @@ static int hostname(virtwire_client *c, int timeout_ms)
     int rc = virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_HOSTNAME, NULL, &r,
                                   &o);
     if (rc == 0) {
-        char *want = text(HOST_LEN, 9);
+        char *want = flib_text(HOST_LEN, 9);
         CHECK(strcmp(r.hostname, want) == 0);
         free(want);
         remote_connect_get_hostname_ret_free(&r);
@@ -852,15 +822,15 @@ static int hostname(virtwire_client *c, int timeout_ms)
 
 static void test_trickle_client(void)
 {
-    int fds0 = flib_count_fds(0);
+    int fds0 = vt_count_fds(0);
     flib_peer p;
     flib_peer_start(&p, "trickle", script_trickle, NULL);
     char uri[200];
     snprintf(uri, sizeof uri, "test+unix:///default?socket=%s", p.path);
-    uint64_t t0 = flib_now_ms();
+    uint64_t t0 = vt_now_ms();
     virtwire_client *c = NULL;
     CHECK_RC(virtwire_client_connect(uri, NULL, &c), 0);
-    uint64_t took = flib_now_ms() - t0;
+    uint64_t took = vt_now_ms() - t0;
     printf("trickle_client: handshake in %llu ms\n", (unsigned long long)took);
     CHECK(took >= 90); /* 96 bytes of replies */
     if (c) {
@@ -869,9 +839,9 @@ static void test_trickle_client(void)
         CHECK(v1 > 1000000);
 
         /* 332 bytes take 332 ms: a 150 ms timeout expires first. */
-        t0 = flib_now_ms();
+        t0 = vt_now_ms();
         CHECK_RC(hostname(c, 150), VIRTWIRE_ETIMEDOUT);
-        took = flib_now_ms() - t0;
+        took = vt_now_ms() - t0;
         printf("trickle_client: synchronous call timed out after %llu ms\n",
                (unsigned long long)took);
         CHECK(took >= 150 && took < 400);
@@ -881,13 +851,13 @@ static void test_trickle_client(void)
 
         int done = 0;
         virtwire_call_opts ao = { .size = sizeof ao, .timeout_ms = 150 };
-        t0 = flib_now_ms();
+        t0 = vt_now_ms();
         CHECK_RC(virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_GET_HOSTNAME,
                                             NULL, &ao, async_done, &done),
                  0);
-        while (!__atomic_load_n(&done, __ATOMIC_SEQ_CST) && flib_now_ms() - t0 < 3000)
-            flib_sleep_ms(1);
-        took = flib_now_ms() - t0;
+        while (!__atomic_load_n(&done, __ATOMIC_SEQ_CST) && vt_now_ms() - t0 < 3000)
+            vt_sleep_ms(1);
+        took = vt_now_ms() - t0;
         printf("trickle_client: asynchronous call timed out after %llu ms\n",
                (unsigned long long)took);
         CHECK_RC(done, VIRTWIRE_ETIMEDOUT);
@@ -906,11 +876,11 @@ static void test_trickle_client(void)
     flib_peer_start(&p, "trickle", script_trickle, NULL);
     virtwire_client_options o = { .size = sizeof o, .open_timeout_ms = 20 };
     c = NULL;
-    t0 = flib_now_ms();
+    t0 = vt_now_ms();
     CHECK_RC(virtwire_client_connect(uri, &o, &c), VIRTWIRE_ETIMEDOUT);
-    CHECK(c == NULL && flib_now_ms() - t0 < 1000);
+    CHECK(c == NULL && vt_now_ms() - t0 < 1000);
     flib_peer_join(&p); /* its write fails: the client is gone */
-    CHECK_RC(flib_count_fds(0), fds0);
+    CHECK_RC(vt_count_fds(0), fds0);
 }
 
 /* A raw client writing every call one byte per millisecond to the example
@@ -920,23 +890,23 @@ static int trickle_call(int fd, int32_t proc, uint32_t serial, const virtwire_ty
 {
     if (trickle_value(fd, proc, VIR_NET_CALL, serial, VIR_NET_OK, at, a) < 0)
         return -1;
-    flib_frame f;
-    if (flib_read_frame(fd, &f, 5000) < 0)
+    vt_frame f;
+    if (vt_read_frame(fd, &f, 5000) < 0)
         return -1;
     int ok = f.hdr.type == VIR_NET_REPLY && f.hdr.status == VIR_NET_OK && f.hdr.serial == serial &&
              f.hdr.proc == proc &&
              (rt ? virtwire_decode(rt, f.payload, f.len, arena, r) == 0 : f.len == 0);
-    flib_frame_free(&f);
+    vt_frame_free(&f);
     return ok ? 0 : -1;
 }
 
 static void test_trickle_server(void)
 {
-    flib_daemon d;
+    vt_mockd d;
     flib_mockd_start(&d, "mockd", NULL);
-    int fd = flib_connect_unix(d.path);
+    int fd = vt_connect_unix(d.path);
     virtwire_arena arena = VIRTWIRE_ARENA_INIT;
-    uint64_t t0 = flib_now_ms();
+    uint64_t t0 = vt_now_ms();
 
     remote_auth_list_ret al;
     CHECK(trickle_call(fd, REMOTE_PROC_AUTH_LIST, 1, NULL, NULL, &remote_auth_list_ret_desc, &al,
@@ -965,7 +935,7 @@ static void test_trickle_server(void)
                        &remote_connect_list_all_domains_ret_desc, &dr, &arena) == 0 &&
           dr.ret == 3 && dr.domains.domains_len == 3);
     virtwire_arena_fini(&arena);
-    uint64_t took = flib_now_ms() - t0;
+    uint64_t took = vt_now_ms() - t0;
     printf("trickle_server: five calls written one byte per ms in %llu ms\n",
            (unsigned long long)took);
     CHECK(took >= 150);
@@ -973,28 +943,28 @@ static void test_trickle_server(void)
     /* Half a call, one byte per ms: meanwhile another client is served
      * at once. */
     size_t len;
-    unsigned char *b = flib_build_value(REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME, VIR_NET_CALL, 6,
-                                        VIR_NET_OK, &remote_domain_lookup_by_name_args_desc, &la,
-                                        &len);
+    unsigned char *b = vt_build_value(REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME, VIR_NET_CALL, 6,
+                                      VIR_NET_OK, &remote_domain_lookup_by_name_args_desc, &la,
+                                      &len);
     CHECK(trickle(fd, b, len / 2) == 0);
-    t0 = flib_now_ms();
+    t0 = vt_now_ms();
     virtwire_client *c = NULL;
     CHECK_RC(virtwire_client_connect(d.uri, NULL, &c), 0);
     virtwire_client_close(c);
-    CHECK(flib_now_ms() - t0 < 1000);
+    CHECK(vt_now_ms() - t0 < 1000);
     /* The rest, and the reply. */
     CHECK(trickle(fd, b + len / 2, len - len / 2) == 0);
     free(b);
-    flib_frame f;
-    CHECK(flib_read_frame(fd, &f, 5000) == 0 && f.hdr.serial == 6 && f.hdr.status == VIR_NET_OK);
-    flib_frame_free(&f);
+    vt_frame f;
+    CHECK(vt_read_frame(fd, &f, 5000) == 0 && f.hdr.serial == 6 && f.hdr.status == VIR_NET_OK);
+    vt_frame_free(&f);
     close(fd);
-    CHECK_RC(flib_mockd_stop(&d), 0);
+    CHECK_RC(vt_mockd_stop(&d), 0);
 }
 
 int main(int argc, char **argv)
 {
-    static const flib_group groups[] = {
+    static const vt_group groups[] = {
         { "conn", test_conn },
         { "client", test_client },
         { "server", test_server },

@@ -46,5 +46,5 @@ int main(void)
 {
     CHECK_INT(decode_nested(10), VIRTWIRE_OK);
     CHECK_INT(decode_nested(1000000), VIRTWIRE_EDEPTH);
-    return vwtest_finish("array_depth");
+    return vt_finish("array_depth");
 }

@@ -110,5 +110,5 @@ int main(void)
     test_values();
     test_enum();
     test_sized();
-    return vwtest_finish("consts");
+    return vt_finish("consts");
 }

@@ -6,14 +6,16 @@
 
 #include "vwtest.h"
 
+/* The member of a struct type, in _Generic's unevaluated operand: no object. */
+#define SAME_TYPE(S, m, T)                                                                \
+    _Static_assert(_Generic(((S *)0)->m, T: 1, default: 0), #S "." #m " is not " #T)
+
 /* The parser names anonymous bodies OUTER_anonN (numbered through the
  * file); a named inline body keeps its name. */
-#define SAME_TYPE(a, T) _Static_assert(_Generic((a), T: 1, default: 0), #a " is not " #T)
-static outer probe;
-SAME_TYPE(probe.pair, outer_anon1);
-SAME_TYPE(probe.choice, outer_anon2);
-SAME_TYPE(probe.ni, named_inner);
-SAME_TYPE(probe.e, outer_anon3);
+SAME_TYPE(outer, pair, outer_anon1);
+SAME_TYPE(outer, choice, outer_anon2);
+SAME_TYPE(outer, ni, named_inner);
+SAME_TYPE(outer, e, outer_anon3);
 
 int main(void)
 {
@@ -46,5 +48,5 @@ int main(void)
 
     uses_named_inner u = { { -2 } };
     ENCODE(uses_named_inner, &u, "ffffffff fffffffe");
-    return vwtest_finish("inline_bodies");
+    return vt_finish("inline_bodies");
 }

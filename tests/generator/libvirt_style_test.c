@@ -23,16 +23,16 @@ typedef struct expect {
 static void check_list(const char *const *got, const char *const *want, const char *what)
 {
     if (!want[0]) {
-        vwtest_check(got == NULL, what, __FILE__, __LINE__);
+        vt_check(got == NULL, __FILE__, __LINE__, what);
         return;
     }
-    vwtest_check(got != NULL, what, __FILE__, __LINE__);
+    vt_check(got != NULL, __FILE__, __LINE__, what);
     if (!got)
         return;
     size_t i = 0;
     for (; want[i]; i++)
-        vwtest_check_str(got[i], want[i], what, __FILE__, __LINE__);
-    vwtest_check(got[i] == NULL, what, __FILE__, __LINE__);
+        vt_check_str(got[i], want[i], __FILE__, __LINE__, what, "");
+    vt_check(got[i] == NULL, __FILE__, __LINE__, what);
 }
 
 static void check_row(const virtwire_proc *p, const expect *x)
@@ -141,5 +141,5 @@ int main(void)
     test_table();
     test_camel();
     test_payloads();
-    return vwtest_finish("libvirt_style");
+    return vt_finish("libvirt_style");
 }

@@ -35,7 +35,7 @@ static void test_fixed(void)
     DECODE(fixed_opaques, dirty, NULL, &d);
     CHECK(d.o1[0] == 0x11);
     unsigned char buf[24];
-    size_t n = vwtest_unhex(dirty, buf, sizeof(buf));
+    size_t n = vt_hex(dirty, buf, sizeof(buf));
     virtwire_dec dec;
     virtwire_dec_init(&dec, buf, n, NULL);
     dec.flags = VIRTWIRE_DEC_STRICT_PADDING;
@@ -144,5 +144,5 @@ int main(void)
     test_var_opaque();
     test_strings();
     test_message();
-    return vwtest_finish("opaque_string");
+    return vt_finish("opaque_string");
 }

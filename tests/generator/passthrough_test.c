@@ -15,5 +15,5 @@ int main(void)
 #endif
     pt p = { PASSTHROUGH_LAST };
     ENCODE(pt, &p, "000004d3");  /* 1235 = 0x4d3 */
-    return vwtest_finish("passthrough");
+    return vt_finish("passthrough");
 }

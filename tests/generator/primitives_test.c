@@ -7,23 +7,24 @@
 #include "vwtest.h"
 
 /* rpcgen's C types: checked at compile time so a wrong mapping is an error
- * here rather than silent truncation. */
-#define SAME_TYPE(a, T) _Static_assert(_Generic((a), T: 1, default: 0), #a " is not " #T)
-static prims type_probe;
-SAME_TYPE(type_probe.i, int);
-SAME_TYPE(type_probe.u, unsigned int);
-SAME_TYPE(type_probe.bare, unsigned int);
-SAME_TYPE(type_probe.h, int64_t);
-SAME_TYPE(type_probe.uh, uint64_t);
-SAME_TYPE(type_probe.f, float);
-SAME_TYPE(type_probe.dbl, double);
-SAME_TYPE(type_probe.b, int);
-SAME_TYPE(type_probe.c, char);
-SAME_TYPE(type_probe.uc, unsigned char);
-SAME_TYPE(type_probe.s, short);
-SAME_TYPE(type_probe.us, unsigned short);
-SAME_TYPE(type_probe.l, int);
-SAME_TYPE(type_probe.ul, unsigned int);
+ * here rather than silent truncation (the member of a struct type, in
+ * _Generic's unevaluated operand: no object is needed). */
+#define SAME_TYPE(S, m, T)                                                                \
+    _Static_assert(_Generic(((S *)0)->m, T: 1, default: 0), #S "." #m " is not " #T)
+SAME_TYPE(prims, i, int);
+SAME_TYPE(prims, u, unsigned int);
+SAME_TYPE(prims, bare, unsigned int);
+SAME_TYPE(prims, h, int64_t);
+SAME_TYPE(prims, uh, uint64_t);
+SAME_TYPE(prims, f, float);
+SAME_TYPE(prims, dbl, double);
+SAME_TYPE(prims, b, int);
+SAME_TYPE(prims, c, char);
+SAME_TYPE(prims, uc, unsigned char);
+SAME_TYPE(prims, s, short);
+SAME_TYPE(prims, us, unsigned short);
+SAME_TYPE(prims, l, int);
+SAME_TYPE(prims, ul, unsigned int);
 
 static const char PRIMS_HEX[] =
     "fffffffe"            /* int i = -2 */
@@ -205,5 +206,5 @@ int main(void)
     test_prims();
     test_small_arrays();
     test_wide_arrays();
-    return vwtest_finish("primitives");
+    return vt_finish("primitives");
 }

@@ -136,5 +136,5 @@ int main(void)
     test_three_nodes();
     test_depth_limit();
     test_tree();
-    return vwtest_finish("recursive");
+    return vt_finish("recursive");
 }

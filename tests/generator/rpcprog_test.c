@@ -93,5 +93,5 @@ int main(void)
     test_two_versions();
     test_single_version();
     test_protocol();
-    return vwtest_finish("rpcprog");
+    return vt_finish("rpcprog");
 }

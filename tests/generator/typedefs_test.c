@@ -156,5 +156,5 @@ int main(void)
     test_strings_and_opaque();
     test_optional();
     test_struct_of_typedefs();
-    return vwtest_finish("typedefs");
+    return vt_finish("typedefs");
 }

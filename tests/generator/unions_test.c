@@ -148,5 +148,5 @@ int main(void)
     test_bool_discriminant();
     test_int_discriminant();
     test_holder();
-    return vwtest_finish("unions");
+    return vt_finish("unions");
 }

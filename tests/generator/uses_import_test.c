@@ -25,5 +25,5 @@ int main(void)
     CHECK_STR(uses_import.types[0]->name, "colored");
     CHECK_STR(uses_import.types[1]->name, "path");
     CHECK_INT(base_types.ntypes, 2);
-    return vwtest_finish("uses_import");
+    return vt_finish("uses_import");
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Helpers for the generator's C test harnesses (tests/generator/<name>_test.c).
+ * What the generator's C test harnesses (tests/generator/<name>_test.c)
+ * share besides tests/lib.
  *
  * Every harness builds values of the types its .x file defines, encodes them
  * and compares the bytes with hex written by hand in the harness, decodes
@@ -13,24 +14,11 @@
 #include <stddef.h>
 
 #include "virtwire_xdr.h"
+#include "vt_check.h"
+#include "vt_hex.h"
 
 /** Largest encoding a harness compares (bytes). */
 #define VWTEST_MAX_BYTES 16384
-
-/** Records one check; prints FILE:LINE and the expression when it fails. */
-void vwtest_check(int ok, const char *expr, const char *file, int line);
-
-/** Like vwtest_check for two integers, printing both on failure. */
-void vwtest_check_int(long long got, long long want, const char *expr, const char *file,
-                      int line);
-
-/** Like vwtest_check for two C strings (either may be NULL). */
-void vwtest_check_str(const char *got, const char *want, const char *expr, const char *file,
-                      int line);
-
-/** Converts hex text to bytes; returns the byte count.  Aborts the test on
- *  malformed hex (a harness bug, not a generator bug). */
-size_t vwtest_unhex(const char *hex, unsigned char *out, size_t cap);
 
 /** Encodes v as t and compares with hex; also checks that t's encoded_size()
  *  agrees with the byte count and that max_size (when bounded) is not
@@ -55,14 +43,6 @@ void vwtest_heap_roundtrip(const virtwire_type *t, const char *hex, const char *
 void vwtest_decode_fails(const virtwire_type *t, const char *hex, int want, const char *file,
                          int line);
 
-/** Prints a summary; returns the process exit status. */
-int vwtest_finish(const char *name);
-
-#define CHECK(cond) vwtest_check(!!(cond), #cond, __FILE__, __LINE__)
-#define CHECK_INT(got, want) vwtest_check_int((long long)(got), (long long)(want), \
-                                              #got " == " #want, __FILE__, __LINE__)
-#define CHECK_STR(got, want) vwtest_check_str((got), (want), #got " == " #want, __FILE__, \
-                                              __LINE__)
 /* T is a generated type name: these go through T_desc, i.e. T_encode,
  * T_decode, T_free and T_size. */
 #define ENCODE(T, v, hex) vwtest_encode(&T##_desc, (v), (hex), __FILE__, __LINE__)

@@ -32,7 +32,9 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-PRIVATE = os.path.join(REPO, "tests", "libvirtd", "private-libvirtd")
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+from vwtest import Libvirtd  # noqa: E402
+
 PY_LIBVIRT = "/usr/bin/python3"  # Debian's interpreter, where python3-libvirt lives
 ENV = os.environ
 
@@ -103,11 +105,9 @@ class InstalledPackage(unittest.TestCase):
         san = ENV.get("VW_SANITIZE", "")
         cls.san_flags = [f"-fsanitize={san}", "-fno-omit-frame-pointer"] if san else []
 
-        cls.lvd = tempfile.mkdtemp(prefix="vw-lvd-")
-        cls.addClassCleanup(shutil.rmtree, cls.lvd, ignore_errors=True)
-        cls.addClassCleanup(subprocess.run, [PRIVATE, "stop", cls.lvd], timeout=60)
-        run([PRIVATE, "start", cls.lvd], timeout=60)
-        cls.uri = f"test+unix:///default?socket={cls.lvd}/libvirt-sock"
+        cls.lvd = Libvirtd(timeout=60)
+        cls.addClassCleanup(cls.lvd.stop)
+        cls.uri = cls.lvd.uri
         ref = run([PY_LIBVIRT, "-c", "import libvirt, sys; "
                    "print(libvirt.open(sys.argv[1]).getLibVersion())", cls.uri])
         cls.expected_client_output = (f"libvirt version: {int(ref.stdout)}\n"

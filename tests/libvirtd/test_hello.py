@@ -14,13 +14,11 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-PRIVATE = os.path.join(HERE, "private-libvirtd")
-# Our programs start through this (under valgrind with VIRTWIRE_VALGRIND=1).
-LAUNCH = os.path.join(HERE, "..", "valgrind", "launch")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from vwtest import LAUNCH, Libvirtd  # noqa: E402
+
 PY_LIBVIRT = "/usr/bin/python3"  # Debian's interpreter, where python3-libvirt lives
 
 REFERENCE = r"""
@@ -43,14 +41,12 @@ class HelloLibvirtd(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.dir = tempfile.mkdtemp(prefix="vw-lvd-")
-        subprocess.run([PRIVATE, "start", cls.dir], check=True, stdout=subprocess.DEVNULL,
-                       timeout=30)
-        cls.sock = os.path.join(cls.dir, "libvirt-sock")
+        cls.daemon = Libvirtd()
+        cls.sock = cls.daemon.sock
 
     @classmethod
     def tearDownClass(cls):
-        subprocess.run([PRIVATE, "stop", cls.dir], timeout=30)
+        cls.daemon.stop()
 
     def test_against_python_libvirt(self):
         import json

@@ -14,10 +14,8 @@ import tempfile
 import time
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-PRIVATE = os.path.join(HERE, "private-libvirtd")
-# Our programs start through this (under valgrind with VIRTWIRE_VALGRIND=1).
-LAUNCH = os.path.join(HERE, "..", "valgrind", "launch")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from vwtest import LAUNCH, Libvirtd  # noqa: E402
 
 
 class VirtwireList(unittest.TestCase):
@@ -25,9 +23,8 @@ class VirtwireList(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.dir = tempfile.mkdtemp(prefix="vw-lvd-")
-        subprocess.run([PRIVATE, "start", cls.dir], check=True, stdout=subprocess.DEVNULL, timeout=30)
-        cls.uri = f"test+unix:///default?socket={os.path.join(cls.dir, 'libvirt-sock')}"
+        cls.daemon = Libvirtd()
+        cls.uri = cls.daemon.uri
         # test:///default keeps its state only while a connection is open: hold one
         # (an event watcher that outlives every check) and define an inactive domain.
         cls.holder = subprocess.Popen([LAUNCH, cls.binary, cls.uri, "events", "120"],
@@ -46,7 +43,7 @@ class VirtwireList(unittest.TestCase):
         # cleanly (its leaks and fds are checked like any other run's).
         cls.holder.terminate()
         rc = cls.holder.wait(timeout=60)
-        subprocess.run([PRIVATE, "stop", cls.dir], timeout=30)
+        cls.daemon.stop()
         if rc != 0:
             raise AssertionError(f"the holder (virtwire-list events) exited with {rc}")
 

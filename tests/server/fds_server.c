@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 #include "remote_protocol_server.h"
-#include "conn_tlib.h" /* ct_count_fds() */
+#include "vt_sys.h"
 
 #define GRAPHICS_DATA "graphics-fd-data"
 
@@ -96,7 +96,7 @@ int main(int argc, char **argv)
         perror("fds_server");
         return 1;
     }
-    int before = ct_count_fds();
+    int before = vt_count_fds(0);
     printf("ready\n");
     fflush(stdout);
     /* Ends when the test's client has come and gone (bounded by the test). */
@@ -110,7 +110,7 @@ int main(int argc, char **argv)
         else if (seen)
             break;
     }
-    int after = ct_count_fds();
+    int after = vt_count_fds(0);
     virtwire_server_free(srv);
     if (after != before) {
         fprintf(stderr, "fds_server: %d fds before the client, %d after\n", before, after);

@@ -26,7 +26,7 @@
 #include <stdlib.h>
 
 #include "remote_protocol_server.h"
-#include "conn_tlib.h" /* ct_count_fds() */
+#include "vt_sys.h"
 
 #define MAX_HELD 16
 
@@ -111,7 +111,7 @@ int main(int argc, char **argv)
         perror("keepalive_server");
         return 1;
     }
-    int before = ct_count_fds();
+    int before = vt_count_fds(0);
     printf("ready\n");
     fflush(stdout);
     /* Ends when the test's client has come and gone (bounded by the test). */
@@ -131,7 +131,7 @@ int main(int argc, char **argv)
         virtwire_server_call_complete(held[i], 0);
     }
     printf("orphaned %zu\n", orphaned);
-    int after = ct_count_fds();
+    int after = vt_count_fds(0);
     virtwire_server_free(srv);
     if (after != before) {
         fprintf(stderr, "keepalive_server: %d fds before the client, %d after\n", before, after);

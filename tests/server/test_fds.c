@@ -33,20 +33,12 @@
 #include <unistd.h>
 
 #include "remote_protocol_client.h"
-#include "conn_tlib.h" /* ct_count_fds() */
+#include "vt_check.h"
+#include "vt_sys.h"
 
 #define ROUNDS 10
 #define NPIPES 3
 #define GRAPHICS_DATA "graphics-fd-data" /* what fds_server writes */
-
-#define REQUIRE(cond)                                                                     \
-    do {                                                                                \
-        if (!(cond)) {                                                                  \
-            fprintf(stderr, "test_server_fds: %s:%d: failed: %s\n", __FILE__, __LINE__, \
-                    #cond);                                                             \
-            exit(1);                                                                    \
-        }                                                                               \
-    } while (0)
 
 /* Starts the server (through launcher, if not NULL) and waits for its
  * "ready" line. */
@@ -152,14 +144,14 @@ int main(int argc, char **argv)
     snprintf(sock, sizeof sock, "fds.%ld.sock", (long)getpid());
     pid_t server = start_server(argc == 3 ? argv[1] : NULL, argv[argc - 1], sock);
 
-    int before = ct_count_fds();
+    int before = vt_count_fds(0);
     virtwire_client *c = connect_to(sock);
     for (int round = 0; round < ROUNDS; round++) {
         create_with_files(c, round);
         open_graphics_fd(c);
     }
     virtwire_client_close(c);
-    int after = ct_count_fds();
+    int after = vt_count_fds(0);
     if (after != before) {
         fprintf(stderr, "test_server_fds: %d fds before, %d after\n", before, after);
         return 1;

@@ -11,59 +11,29 @@ output formats, and from libvirt's wording of its errors.
 """
 import os
 import select
-import shutil
 import socket
 import struct
 import subprocess
 import sys
-import tempfile
 import time
 import zlib
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from sparse import data_and_holes  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import vwtest  # noqa: E402
+from vwtest import (REMOTE_PROGRAM, LineReader, data_and_holes, frame,  # noqa: E402
+                    read_frame, read_raw_frame, sparse_file)
 
 GROUP, MOCKD, LIMIT_SERVER, KEEPALIVE_SERVER = sys.argv[1:5]
-# Our programs start through this (under valgrind with VIRTWIRE_VALGRIND=1).
-LAUNCH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "valgrind", "launch")
 TIMEOUT = 20
-REMOTE_PROGRAM = 0x20008086
 
 
-class Daemon:
-    """A daemon on a unix socket in a short temporary directory."""
-
-    def __init__(self, argv_tail=(), exe=None):
-        base = tempfile.gettempdir()  # honours TMPDIR
-        self.dir = tempfile.mkdtemp(prefix="vw.", dir=base)
-        self.sock = os.path.join(self.dir, "s")
-        self.log = open(os.path.join(self.dir, "log"), "w+")
-        self.proc = subprocess.Popen([LAUNCH, exe or MOCKD, self.sock, *argv_tail],
-                                     stdout=subprocess.PIPE, stderr=self.log, text=True)
-        line = self.proc.stdout.readline()
-        assert line, "daemon did not start"
-        self.uri = "test+unix:///default?socket=" + self.sock
-
-    def stop(self, exits_itself=False):
-        if not exits_itself and self.proc.poll() is None:
-            self.proc.terminate()
-        rc = self.proc.wait(timeout=TIMEOUT)
-        self.log.seek(0)
-        log = self.log.read()
-        self.log.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
-        # ASan/UBSan reports go to stderr: a clean run has none.
-        assert "ERROR: AddressSanitizer" not in log and "runtime error" not in log, log
-        assert rc == 0, (rc, log)
-        return log
+def start_daemon(argv_tail=(), exe=None):
+    """The mock (or exe) on a fresh socket, through the valgrind launcher."""
+    return vwtest.Daemon(exe or MOCKD, *argv_tail, launch=True, timeout=TIMEOUT)
 
 
 def virsh(d, *args, ok=True):
-    r = subprocess.run(["virsh", "-c", d.uri, *args], capture_output=True, text=True,
-                       timeout=TIMEOUT)
-    if ok:
-        assert r.returncode == 0, (args, r.stdout, r.stderr)
-    return r
+    return vwtest.virsh(d.uri, *args, ok=ok, timeout=TIMEOUT)
 
 
 def table_rows(out):
@@ -110,31 +80,11 @@ def test_virsh(d):
     assert r.returncode == 1 and "failed to get domain 'nosuch'" in r.stderr, r.stderr
 
 
-class LineReader:
-    """Lines of a pipe, with a timeout (select on the raw fd, own buffer)."""
-
-    def __init__(self, f):
-        self.fd, self.buf = f.fileno(), b""
-
-    def line(self, timeout):
-        end = time.time() + timeout
-        while b"\n" not in self.buf:
-            left = end - time.time()
-            if left <= 0 or not select.select([self.fd], [], [], left)[0]:
-                return None
-            chunk = os.read(self.fd, 4096)
-            if not chunk:
-                return None
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\n", 1)
-        return line.decode().strip()
-
-
 def test_events(d):
     ev = subprocess.Popen(["virsh", "-c", d.uri, "event", "--loop", "--event", "lifecycle"],
                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
-        lines = LineReader(ev.stdout)
+        lines = LineReader(ev.stdout, strip=True)
         # virsh prints nothing once registered: cycle vm1 until its events
         # show that the registration is in place.
         deadline = time.time() + TIMEOUT
@@ -204,14 +154,8 @@ def test_screenshot(d):
 def test_volume(d):
     mib = 1 << 20
     src = os.path.join(d.dir, "src.img")
-    with open(src, "wb") as f:
-        f.truncate(4 * mib)
-        f.write(os.urandom(mib))
-        f.seek(3 * mib)
-        f.write(os.urandom(mib))
+    sparse_file(src)
     layout = data_and_holes(src)
-    if layout != [("data", 0, mib), ("hole", mib, 3 * mib), ("data", 3 * mib, 4 * mib)]:
-        raise SystemExit("the file system of TMPDIR does not keep holes: %r" % layout)
     virsh(d, "vol-upload", "--pool", "default", "disk.img", src, "--sparse")
     info = virsh(d, "vol-info", "--pool", "default", "disk.img").stdout
     # Only the data was stored: the hole came as a hole.
@@ -255,23 +199,6 @@ def test_python(d):
 # -- raw wire checks (frames built here, independent of the project's codecs)
 
 
-def frame(proc, serial, payload=b"", prog=REMOTE_PROGRAM):
-    return struct.pack(">IIIiiII", 28 + len(payload), prog, 1, proc, 0, serial, 0) + payload
-
-
-def read_frame(s):
-    def exact(n):
-        buf = b""
-        while len(buf) < n:
-            chunk = s.recv(n - len(buf))
-            assert chunk, "connection closed"
-            buf += chunk
-        return buf
-    (n,) = struct.unpack(">I", exact(4))
-    body = exact(n - 4)
-    return struct.unpack(">IIiiII", body[:24]), body[24:]
-
-
 def xdr_string(b, pos):
     (n,) = struct.unpack(">I", b[pos:pos + 4])
     return b[pos + 4:pos + 4 + n].decode(), pos + 4 + ((n + 3) & ~3)
@@ -301,7 +228,7 @@ def test_unknown(d):
 
 def test_limit(_unused):
     for limit, calls in ((5, 12), (2, 7)):
-        d = Daemon([str(limit)], exe=LIMIT_SERVER)
+        d = start_daemon([str(limit)], exe=LIMIT_SERVER)
         try:
             s = socket.socket(socket.AF_UNIX)
             s.settimeout(TIMEOUT)
@@ -343,7 +270,7 @@ def test_tcp(_unused):
     """virsh over TCP (--tcp PORT), with the unix listener of the same daemon
     seeing the same state."""
     port = free_tcp_port()
-    d = Daemon(("--tcp", str(port)))
+    d = start_daemon(("--tcp", str(port)))
     try:
         tcp = Endpoint("test+tcp://127.0.0.1:%d/default" % port)
         assert table_rows(virsh(tcp, "list", "--all").stdout) == [
@@ -392,24 +319,6 @@ def raw_client(d, announce):
     return s, time.monotonic()
 
 
-def read_raw_frame(s):
-    """The next whole frame as bytes, or None at end of file."""
-    def exact(n):
-        buf = b""
-        while len(buf) < n:
-            chunk = s.recv(n - len(buf))
-            if not chunk:
-                assert not buf, "end of file inside a frame"
-                return None
-            buf += chunk
-        return buf
-    head = exact(4)
-    if head is None:
-        return None
-    (n,) = struct.unpack(">I", head)
-    return head + exact(n - 4)
-
-
 def silent_until_dropped(s, t0):
     """[(seconds since t0, frame)] received until end of file."""
     got = []
@@ -429,7 +338,7 @@ def test_keepalive(_unused):
     one per interval of silence, and is dropped after interval x (count + 1);
     one that answers each PING with a PONG stays."""
     for interval, count in ((1, 1), (1, 2), (1, 0)):
-        d = Daemon(("--keepalive-interval", str(interval), "--keepalive-count", str(count)))
+        d = start_daemon(("--keepalive-interval", str(interval), "--keepalive-count", str(count)))
         try:
             s, t0 = raw_client(d, announce=True)
             got = silent_until_dropped(s, t0)
@@ -444,7 +353,7 @@ def test_keepalive(_unused):
             log = d.stop()
         assert log.count(DROPPED) == 1, log
 
-    d = Daemon(KA_ARGS)
+    d = start_daemon(KA_ARGS)
     try:
         s, t0 = raw_client(d, announce=True)
         pings = 0
@@ -469,7 +378,7 @@ def test_keepalive_loop(_unused):
     wakes for the keepalive deadlines (0.7 s, count 1); the silent client,
     held at its limit of one call with two more kept, an upload stream open,
     is dropped after 1.4 s, and everything it had is released."""
-    d = Daemon(("700", "1"), exe=KEEPALIVE_SERVER)
+    d = start_daemon(("700", "1"), exe=KEEPALIVE_SERVER)
     try:
         s = socket.socket(socket.AF_UNIX)
         s.settimeout(TIMEOUT)
@@ -496,7 +405,7 @@ def test_keepalive_loop(_unused):
 def test_keepalive_silent(_unused):
     """A client that never announced keepalive is never pinged nor dropped,
     while one that did, on the same daemon, is."""
-    d = Daemon(KA_ARGS)
+    d = start_daemon(KA_ARGS)
     try:
         quiet, _ = raw_client(d, announce=False)
         # Also one that asked about another feature (REMOTE_EVENT_CALLBACK).
@@ -558,7 +467,7 @@ def test_keepalive_python(_unused):
     five intervals of idleness (2.5 times what drops a silent client) and
     can still call; the same client without the loop running is dropped;
     one without an event loop never announces keepalive and stays."""
-    d = Daemon(KA_ARGS)
+    d = start_daemon(KA_ARGS)
     try:
         out = py_client(d, "loop", 5)
         assert out[:2] == ["ok", "alive 1"], out
@@ -582,7 +491,7 @@ if __name__ == "__main__":
     if GROUP in ("limit", "tcp") or GROUP.startswith("keepalive"):  # own daemons
         TESTS[GROUP](None)
     else:
-        daemon = Daemon()
+        daemon = start_daemon()
         try:
             TESTS[GROUP](daemon)
         finally:

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * What the two tests of the generated JSON conversion share: a CHECK that
- * counts failures and goes on, and the lookup of a type's converter.
+ * What the two tests of the generated JSON conversion share besides
+ * tests/lib (whose CHECK_MSG they use): the lookup of a type's converter.
  */
 #ifndef VIRTWIRE_TESTS_JSON_TLIB_H
 #define VIRTWIRE_TESTS_JSON_TLIB_H
@@ -10,18 +10,7 @@
 #include <stdlib.h>
 
 #include "virtwire_json.h"
-
-static int failures;
-
-#define CHECK(cond, ...)                                                       \
-    do {                                                                       \
-        if (!(cond)) {                                                         \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);               \
-            fprintf(stderr, __VA_ARGS__);                                      \
-            fputc('\n', stderr);                                               \
-            failures++;                                                        \
-        }                                                                      \
-    } while (0)
+#include "vt_check.h"
 
 /* The converter of t in m; a missing one ends the test. */
 static inline const virtwire_json_type *find(const virtwire_json_module *m, const virtwire_type *t)

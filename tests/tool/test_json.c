@@ -66,25 +66,25 @@ static void roundtrip(const vw_fill_entry *e, const virtwire_json_type *jt, unsi
     size_t n1 = 0, n2 = 0;
     unsigned char *b1 = encode(t, v, &n1), *b2 = NULL;
     char *text1 = dump(jt->to_json(v)), *text2 = NULL;
-    CHECK(b1 && text1, "%s seed %u: encode or to_json failed", e->name, seed);
+    CHECK_MSG(b1 && text1, "%s seed %u: encode or to_json failed", e->name, seed);
     if (b1 && text1) {
         json_error_t err;
         json_t *j = json_loads(text1, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
-        CHECK(j, "%s seed %u: jansson cannot read what it wrote: %s", e->name, seed, err.text);
+        CHECK_MSG(j, "%s seed %u: jansson cannot read what it wrote: %s", e->name, seed, err.text);
         virtwire_json_ctx ctx = { .arena = &ja };
         int rc = j ? jt->from_json(j, v2, &ctx) : -1;
         json_decref(j);
-        CHECK(rc == 0, "%s seed %u: from_json: %s\n  %.300s", e->name, seed,
-              virtwire_json_error(&ctx), text1);
+        CHECK_MSG(rc == 0, "%s seed %u: from_json: %s\n  %.300s", e->name, seed,
+                  virtwire_json_error(&ctx), text1);
         if (rc == 0) {
             b2 = encode(t, v2, &n2);
             text2 = dump(jt->to_json(v2));
-            CHECK(b2 && n1 == n2 && memcmp(b1, b2, n1) == 0,
-                  "%s seed %u: the value read back encodes differently\n  %.300s", e->name,
-                  seed, text1);
-            CHECK(text2 && strcmp(text1, text2) == 0,
-                  "%s seed %u: JSON differs\n  %.300s\n  %.300s", e->name, seed, text1,
-                  text2 ? text2 : "(null)");
+            CHECK_MSG(b2 && n1 == n2 && memcmp(b1, b2, n1) == 0,
+                      "%s seed %u: the value read back encodes differently\n  %.300s", e->name,
+                      seed, text1);
+            CHECK_MSG(text2 && strcmp(text1, text2) == 0,
+                      "%s seed %u: JSON differs\n  %.300s\n  %.300s", e->name, seed, text1,
+                      text2 ? text2 : "(null)");
         }
     }
     (*values)++;
@@ -102,19 +102,19 @@ static void all_types(void)
 {
     size_t types = 0, values = 0;
     /* Both lists follow the generator's module table. */
-    CHECK(vw_fill_module_count == virtwire_libvirt_njson_modules, "%zu fill tables, %zu modules",
-          vw_fill_module_count, virtwire_libvirt_njson_modules);
+    CHECK_MSG(vw_fill_module_count == virtwire_libvirt_njson_modules, "%zu fill tables, %zu modules",
+              vw_fill_module_count, virtwire_libvirt_njson_modules);
     for (size_t m = 0; m < virtwire_libvirt_njson_modules && m < vw_fill_module_count; m++) {
         const virtwire_json_module *json = virtwire_libvirt_json_modules[m];
         const vw_fill_module *fill = &vw_fill_modules[m];
-        CHECK(strcmp(json->protocol->name, fill->name) == 0, "module %zu: %s, fill table of %s",
-              m, json->protocol->name, fill->name);
-        CHECK(json->ntypes == *fill->count, "%s: %zu converters for %zu types",
-              json->protocol->name, json->ntypes, *fill->count);
+        CHECK_MSG(strcmp(json->protocol->name, fill->name) == 0,
+                  "module %zu: %s, fill table of %s", m, json->protocol->name, fill->name);
+        CHECK_MSG(json->ntypes == *fill->count, "%s: %zu converters for %zu types",
+                  json->protocol->name, json->ntypes, *fill->count);
         for (size_t i = 0; i < *fill->count; i++) {
             const vw_fill_entry *e = &fill->table[i];
             const virtwire_json_type *jt = virtwire_json_find(json, e->desc);
-            CHECK(jt, "%s: no JSON converter", e->name);
+            CHECK_MSG(jt, "%s: no JSON converter", e->name);
             if (!jt)
                 continue;
             types++;
@@ -123,7 +123,7 @@ static void all_types(void)
         }
     }
     printf("round trip: %zu types, %zu values\n", types, values);
-    CHECK(types > 700, "only %zu types", types);
+    CHECK_MSG(types > 700, "only %zu types", types);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -131,8 +131,8 @@ static void all_types(void)
 static void expect_json(const char *what, json_t *j, const char *want)
 {
     char *got = dump(j);
-    CHECK(got && strcmp(got, want) == 0, "%s: got %s, want %s", what, got ? got : "(null)",
-          want);
+    CHECK_MSG(got && strcmp(got, want) == 0, "%s: got %s, want %s", what, got ? got : "(null)",
+              want);
     free(got);
 }
 
@@ -161,8 +161,9 @@ static void expect_error(const virtwire_json_type *jt, const char *text, const c
     void *v = calloc(1, jt->type->size);
     char msg[600];
     int rc = parse(jt, text, v, &a, msg, sizeof(msg));
-    CHECK(rc < 0 && strstr(msg, want), "%s from %s: want an error with \"%s\", got rc %d \"%s\"",
-          jt->type->name, text, want, rc, msg);
+    CHECK_MSG(rc < 0 && strstr(msg, want),
+              "%s from %s: want an error with \"%s\", got rc %d \"%s\"", jt->type->name, text,
+              want, rc, msg);
     free(v);
     virtwire_arena_fini(&a);
 }
@@ -199,15 +200,15 @@ static void mapping(void)
 
     const virtwire_json_type *tpj = find(rm, &remote_typed_param_value_desc);
     remote_typed_param_value tv;
-    CHECK(parse(tpj, "{\"type\":4,\"ul\":\"18446744073709551615\"}", &tv, &a, msg,
-                sizeof(msg)) == 0 &&
-          tv.remote_typed_param_value_u.ul == UINT64_MAX, "uhyper from a string: %s", msg);
-    CHECK(parse(tpj, "{\"type\":3,\"l\":\"-12\"}", &tv, &a, msg, sizeof(msg)) == 0 &&
-          tv.remote_typed_param_value_u.l == -12, "hyper from a string: %s", msg);
-    CHECK(parse(tpj, "{\"type\":5,\"d\":\"inf\"}", &tv, &a, msg, sizeof(msg)) == 0 &&
-          isinf(tv.remote_typed_param_value_u.d), "inf: %s", msg);
-    CHECK(parse(tpj, "{\"type\":6}", &tv, &a, msg, sizeof(msg)) == 0 &&
-          tv.remote_typed_param_value_u.b == 0, "arm left out: %s", msg);
+    CHECK_MSG(parse(tpj, "{\"type\":4,\"ul\":\"18446744073709551615\"}", &tv, &a, msg,
+                    sizeof(msg)) == 0 &&
+              tv.remote_typed_param_value_u.ul == UINT64_MAX, "uhyper from a string: %s", msg);
+    CHECK_MSG(parse(tpj, "{\"type\":3,\"l\":\"-12\"}", &tv, &a, msg, sizeof(msg)) == 0 &&
+              tv.remote_typed_param_value_u.l == -12, "hyper from a string: %s", msg);
+    CHECK_MSG(parse(tpj, "{\"type\":5,\"d\":\"inf\"}", &tv, &a, msg, sizeof(msg)) == 0 &&
+              isinf(tv.remote_typed_param_value_u.d), "inf: %s", msg);
+    CHECK_MSG(parse(tpj, "{\"type\":6}", &tv, &a, msg, sizeof(msg)) == 0 &&
+              tv.remote_typed_param_value_u.b == 0, "arm left out: %s", msg);
     expect_error(tpj, "{\"i\":1}", "discriminant 'type'");
     expect_error(tpj, "{\"type\":1,\"s\":\"x\"}", "unknown member 's'");
     expect_error(tpj, "{\"type\":9}", "type: no arm of union remote_typed_param_value");
@@ -223,11 +224,12 @@ static void mapping(void)
                 "{\"name\":\"test\",\"uuid\":\"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\",\"id\":7}");
     const virtwire_json_type *dj = find(rm, &remote_nonnull_domain_desc);
     remote_nonnull_domain d2;
-    CHECK(parse(dj, "{\"name\":\"x\",\"uuid\":\"A0A1A2A3-A4A5-A6A7-A8A9-AAABACADAEAF\"}", &d2, &a,
-                msg, sizeof(msg)) == 0 && memcmp(d2.uuid, dom.uuid, 16) == 0 && d2.id == 0,
-          "uuid with dashes: %s", msg);
-    CHECK(parse(dj, "{}", &d2, &a, msg, sizeof(msg)) == 0 && strcmp(d2.name, "") == 0,
-          "members left out: %s", msg);
+    CHECK_MSG(parse(dj, "{\"name\":\"x\",\"uuid\":\"A0A1A2A3-A4A5-A6A7-A8A9-AAABACADAEAF\"}",
+                    &d2, &a, msg, sizeof(msg)) == 0 &&
+                  memcmp(d2.uuid, dom.uuid, 16) == 0 && d2.id == 0,
+              "uuid with dashes: %s", msg);
+    CHECK_MSG(parse(dj, "{}", &d2, &a, msg, sizeof(msg)) == 0 && strcmp(d2.name, "") == 0,
+              "members left out: %s", msg);
     expect_error(dj, "{\"uuid\":\"a0a1\"}", "uuid: expected 16 bytes of hex, got 2");
     expect_error(dj, "{\"uuid\":\"a0a\"}", "uuid: odd number of hex digits");
     expect_error(dj, "[1]", "expected an object (remote_nonnull_domain), got an array");
@@ -237,8 +239,8 @@ static void mapping(void)
     expect_json("not UTF-8", remote_nonnull_domain_to_json(&dom),
                 "{\"name\":{\"hex\":\"61ff\"},"
                 "\"uuid\":\"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\",\"id\":7}");
-    CHECK(parse(dj, "{\"name\":{\"hex\":\"61ff\"}}", &d2, &a, msg, sizeof(msg)) == 0 &&
-          strcmp(d2.name, "a\xff") == 0, "string from hex: %s", msg);
+    CHECK_MSG(parse(dj, "{\"name\":{\"hex\":\"61ff\"}}", &d2, &a, msg, sizeof(msg)) == 0 &&
+              strcmp(d2.name, "a\xff") == 0, "string from hex: %s", msg);
     expect_error(dj, "{\"name\":\"a\\u0000b\"}", "name: string contains a NUL character");
 
     /* char arrays: text when they are text, else integers. */
@@ -251,13 +253,14 @@ static void mapping(void)
                 "\"nodes\":0,\"sockets\":0,\"cores\":0,\"threads\":0}");
     const virtwire_json_type *nij = find(rm, &remote_node_get_info_ret_desc);
     remote_node_get_info_ret n2;
-    CHECK(parse(nij, "{\"model\":[104,105]}", &n2, &a, msg, sizeof(msg)) < 0,
-          "a char array of integers must have the array's length");
-    CHECK(parse(nij, "{\"model\":\"hi\"}", &n2, &a, msg, sizeof(msg)) == 0 &&
-          memcmp(n2.model, "hi\0\0", 4) == 0, "char array from text: %s", msg);
+    CHECK_MSG(parse(nij, "{\"model\":[104,105]}", &n2, &a, msg, sizeof(msg)) < 0,
+              "a char array of integers must have the array's length");
+    CHECK_MSG(parse(nij, "{\"model\":\"hi\"}", &n2, &a, msg, sizeof(msg)) == 0 &&
+              memcmp(n2.model, "hi\0\0", 4) == 0, "char array from text: %s", msg);
     ni.model[0] = (char)0xff;
     char *text = dump(remote_node_get_info_ret_to_json(&ni));
-    CHECK(text && strstr(text, "\"model\":[-1,56,54,95,54,52,0,"), "char array not text: %s", text);
+    CHECK_MSG(text && strstr(text, "\"model\":[-1,56,54,95,54,52,0,"), "char array not text: %s",
+              text);
     free(text);
     expect_error(nij, "{\"model\":\"0123456789012345678901234567890123\"}",
                  "model: 34 bytes, more than the 32 the array holds");
@@ -270,9 +273,9 @@ static void mapping(void)
     expect_json("enum array", remote_auth_list_ret_to_json(&al),
                 "{\"types\":[\"REMOTE_AUTH_NONE\",\"REMOTE_AUTH_POLKIT\"]}");
     const virtwire_json_type *alj = find(rm, &remote_auth_list_ret_desc);
-    CHECK(parse(alj, "{\"types\":[\"remote_auth_sasl\",2]}", &al, &a, msg, sizeof(msg)) == 0 &&
-          al.types.types_len == 2 && al.types.types_val[0] == REMOTE_AUTH_SASL &&
-          al.types.types_val[1] == REMOTE_AUTH_POLKIT, "enum by name or number: %s", msg);
+    CHECK_MSG(parse(alj, "{\"types\":[\"remote_auth_sasl\",2]}", &al, &a, msg, sizeof(msg)) == 0 &&
+              al.types.types_len == 2 && al.types.types_val[0] == REMOTE_AUTH_SASL &&
+              al.types.types_val[1] == REMOTE_AUTH_POLKIT, "enum by name or number: %s", msg);
     expect_error(alj, "{\"types\":[0,7]}", "types[1]: 7 is not a value of remote_auth_type");
     expect_error(alj, "{\"types\":[\"REMOTE_AUTH_NOPE\"]}",
                  "types[0]: 'REMOTE_AUTH_NOPE' is not a member");
@@ -307,10 +310,5 @@ int main(void)
 {
     mapping();
     all_types();
-    if (failures) {
-        fprintf(stderr, "%d failure(s)\n", failures);
-        return 1;
-    }
-    printf("ok\n");
-    return 0;
+    return vt_finish("tool.json");
 }

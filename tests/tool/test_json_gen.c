@@ -26,13 +26,13 @@ static void check(const virtwire_json_module *m, const virtwire_type *t, const v
     json_t *j = jt->to_json(v);
     char *got = json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT);
     json_decref(j);
-    CHECK(got && strcmp(got, want) == 0, "%s: got %s\n  want %s", t->name, got ? got : "(null)",
-          want);
+    CHECK_MSG(got && strcmp(got, want) == 0, "%s: got %s\n  want %s", t->name, got ? got : "(null)",
+              want);
     free(got);
 
     unsigned char b1[4096], b2[4096];
     size_t n1 = 0, n2 = 0;
-    CHECK(virtwire_encode(t, v, b1, sizeof(b1), &n1) == 0, "%s: encode", t->name);
+    CHECK_MSG(virtwire_encode(t, v, b1, sizeof(b1), &n1) == 0, "%s: encode", t->name);
     virtwire_arena a = VIRTWIRE_ARENA_INIT;
     void *back = calloc(1, t->size);
     json_error_t err;
@@ -40,11 +40,11 @@ static void check(const virtwire_json_module *m, const virtwire_type *t, const v
     virtwire_json_ctx ctx = { .arena = &a };
     int rc = j ? jt->from_json(j, back, &ctx) : -1;
     json_decref(j);
-    CHECK(rc == 0, "%s: from_json(%s): %s", t->name, want, virtwire_json_error(&ctx));
+    CHECK_MSG(rc == 0, "%s: from_json(%s): %s", t->name, want, virtwire_json_error(&ctx));
     if (rc == 0) {
-        CHECK(virtwire_encode(t, back, b2, sizeof(b2), &n2) == 0, "%s: encode back", t->name);
-        CHECK(n1 == n2 && memcmp(b1, b2, n1) == 0, "%s: %s reads back to other bytes", t->name,
-              want);
+        CHECK_MSG(virtwire_encode(t, back, b2, sizeof(b2), &n2) == 0, "%s: encode back", t->name);
+        CHECK_MSG(n1 == n2 && memcmp(b1, b2, n1) == 0, "%s: %s reads back to other bytes", t->name,
+                  want);
     }
     free(back);
     virtwire_arena_fini(&a);
@@ -61,8 +61,8 @@ static void refuse(const virtwire_json_module *m, const virtwire_type *t, const 
     virtwire_json_ctx ctx = { .arena = &a };
     int rc = jt->from_json(j, v, &ctx);
     json_decref(j);
-    CHECK(rc < 0 && strstr(virtwire_json_error(&ctx), want), "%s from %s: want \"%s\", got %s",
-          t->name, text, want, rc < 0 ? virtwire_json_error(&ctx) : "success");
+    CHECK_MSG(rc < 0 && strstr(virtwire_json_error(&ctx), want), "%s from %s: want \"%s\", got %s",
+              t->name, text, want, rc < 0 ? virtwire_json_error(&ctx) : "success");
     free(v);
     virtwire_arena_fini(&a);
 }
@@ -182,10 +182,5 @@ int main(void)
     check_unions();
     check_primitives();
     check_recursive();
-    if (failures) {
-        fprintf(stderr, "%d failure(s)\n", failures);
-        return 1;
-    }
-    printf("ok\n");
-    return 0;
+    return vt_finish("tool.json_gen");
 }

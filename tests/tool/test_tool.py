@@ -43,12 +43,13 @@ import tempfile
 import threading
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from sparse import data_and_holes  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import vwtest  # noqa: E402
+from vwtest import (Capture, Libvirtd, LineReader, data_and_holes, free_port,  # noqa: E402
+                    frame, short_tmpdir, sparse_file, virsh, xdr_string)
 
 GROUP, TOOL, MOCKD, XDIR = sys.argv[1:5]
 HERE = os.path.dirname(os.path.abspath(__file__))
-PRIVATE = os.path.join(HERE, "..", "libvirtd", "private-libvirtd")
 TIMEOUT = 30
 MIB = 1 << 20
 
@@ -84,85 +85,9 @@ def usage_error(r, *words):
         assert w in r.stderr, (w, r.stderr)
 
 
-def virsh(uri, *args, ok=True):
-    r = subprocess.run(["virsh", "-c", uri, *args], capture_output=True, text=True,
-                       timeout=TIMEOUT)
-    if ok:
-        assert r.returncode == 0, (args, r.stdout, r.stderr)
-    return r
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def short_tmpdir(prefix):
-    return tempfile.mkdtemp(prefix=prefix, dir=tempfile.gettempdir())
-
-
-class Libvirtd:
-    """A private libvirtd (test driver), optionally listening on TCP."""
-
-    def __init__(self, tcp=False):
-        self.dir = short_tmpdir("vw-t-")
-        self.port = free_port() if tcp else None
-        subprocess.run([PRIVATE, "start", self.dir] + ([str(self.port)] if tcp else []),
-                       check=True, stdout=subprocess.DEVNULL, timeout=TIMEOUT)
-        self.uri = "test+unix:///default?socket=" + os.path.join(self.dir, "libvirt-sock")
-        self.admin_uri = "libvirtd:///system?socket=" + os.path.join(self.dir, "libvirt-admin-sock")
-        self.tcp_uri = "test+tcp://127.0.0.1:%d/default" % self.port if tcp else None
-
-    def stop(self):
-        subprocess.run([PRIVATE, "stop", self.dir], timeout=TIMEOUT)
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-class Mockd:
+def Mockd(tcp=False):
     """examples/virtwire-mockd on a unix socket (and TCP when asked)."""
-
-    def __init__(self, tcp=False):
-        self.dir = short_tmpdir("vw-m-")
-        self.sock = os.path.join(self.dir, "s")
-        self.port = free_port() if tcp else None
-        self.log = open(os.path.join(self.dir, "log"), "w+")
-        tcp_args = ["--tcp", str(self.port)] if tcp else []
-        self.proc = subprocess.Popen([MOCKD, self.sock] + tcp_args, stdout=subprocess.PIPE,
-                                     stderr=self.log, text=True)
-        assert self.proc.stdout.readline(), "virtwire-mockd did not start"
-        self.uri = "test+unix:///default?socket=" + self.sock
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-        self.proc.wait(timeout=TIMEOUT)
-        self.log.seek(0)
-        log = self.log.read()
-        self.log.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
-        assert "ERROR: AddressSanitizer" not in log and "runtime error" not in log, log
-        return log
-
-
-class LineReader:
-    """Lines of a pipe, with a timeout."""
-
-    def __init__(self, f):
-        self.fd, self.buf = f.fileno(), b""
-
-    def line(self, timeout=TIMEOUT):
-        end = time.time() + timeout
-        while b"\n" not in self.buf:
-            left = end - time.time()
-            if left <= 0 or not select.select([self.fd], [], [], left)[0]:
-                return None
-            chunk = os.read(self.fd, 65536)
-            if not chunk:
-                return None
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\n", 1)
-        return line.decode()
+    return vwtest.Daemon(MOCKD, tcp=tcp, prefix="vw-m-", timeout=TIMEOUT, check_status=False)
 
 
 class Events:
@@ -591,17 +516,6 @@ def test_events():
 # streams
 
 
-def sparse_file(path):
-    with open(path, "wb") as f:
-        f.truncate(4 * MIB)
-        f.write(os.urandom(MIB))
-        f.seek(3 * MIB)
-        f.write(os.urandom(MIB))
-    layout = data_and_holes(path)
-    if layout != [("data", 0, MIB), ("hole", MIB, 3 * MIB), ("data", 3 * MIB, 4 * MIB)]:
-        raise SystemExit("the file system of TMPDIR does not keep holes: %r" % layout)
-
-
 VOL = {"pool": "default", "name": "disk.img", "key": "/mock/default/disk.img"}
 
 
@@ -722,44 +636,6 @@ def test_progress():
 TYPES = {"VIR_NET_CALL": 0, "VIR_NET_REPLY": 1, "VIR_NET_MESSAGE": 2, "VIR_NET_STREAM": 3,
          "VIR_NET_CALL_WITH_FDS": 4, "VIR_NET_REPLY_WITH_FDS": 5, "VIR_NET_STREAM_HOLE": 6}
 STATUSES = {"VIR_NET_OK": 0, "VIR_NET_ERROR": 1, "VIR_NET_CONTINUE": 2}
-
-
-class Capture:
-    """tshark on the loopback for one TCP port."""
-
-    def __init__(self, port, path):
-        self.path = path
-        self.proc = subprocess.Popen(["tshark", "-i", "lo", "-B", "64", "-f", "tcp port %d" % port,
-                                      "-w", path], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            line = self.proc.stderr.readline()
-            if not line:
-                raise RuntimeError("tshark exited: %s" % self.proc.wait())
-            if line.startswith("Capturing on"):
-                break
-        # Packets reach the file a little after that: connect until it grows.
-        base = None
-        while time.monotonic() < deadline:
-            size = os.path.getsize(path) if os.path.exists(path) else None
-            if base is not None and size > base:
-                return
-            if base is None and size is not None:
-                base = size
-            with socket.create_connection(("127.0.0.1", port), timeout=5):
-                pass
-            time.sleep(0.1)
-        raise RuntimeError("tshark captured nothing within 20 s")
-
-    def stop(self):
-        time.sleep(0.5)
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
 
 
 def decode(path, *opts):
@@ -1050,17 +926,6 @@ def test_raw():
 # synthetic: a capture written here, byte by byte
 
 
-REMOTE_PROGRAM = 0x20008086
-
-
-def xdr_frame(proc, typ, serial, status, payload=b""):
-    return struct.pack(">IIIiiII", 28 + len(payload), REMOTE_PROGRAM, 1, proc, typ, serial,
-                       status) + payload
-
-
-def xdr_string(text):
-    b = text.encode()
-    return struct.pack(">I", len(b)) + b + b"\0" * (-len(b) % 4)
 
 
 def inet_csum(b):
@@ -1103,14 +968,14 @@ def synthetic_capture(path, linktype, snap_cut=False, gap=False):
     """Two connections: 10.0.0.1 -> 10.0.0.2 (two calls in one segment, a
     reply split in two and sent out of order, a retransmission, an error
     and an event), and fd00::1 -> fd00::2 (a call split in two)."""
-    call1 = xdr_frame(59, 0, 1, 0)                    # CONNECT_GET_HOSTNAME
-    call2 = xdr_frame(23, 0, 2, 0, xdr_string("test"))  # DOMAIN_LOOKUP_BY_NAME
-    reply1 = xdr_frame(59, 1, 1, 0, xdr_string("vm"))
+    call1 = frame(59, 1)                                # CONNECT_GET_HOSTNAME
+    call2 = frame(23, 2, xdr_string("test"))              # DOMAIN_LOOKUP_BY_NAME
+    reply1 = frame(59, 1, xdr_string("vm"), mtype=1)
     error = (struct.pack(">iiI", 42, 12, 1) + xdr_string("Domain not found")
              + struct.pack(">iIIIIiiI", 2, 0, 0, 0, 0, -1, -1, 0))
-    reply2 = xdr_frame(23, 1, 2, 1, error)
-    event = xdr_frame(318, 2, 1, 0, struct.pack(">i", 0) + xdr_string("test") + bytes(range(16))
-                      + struct.pack(">iii", 1, 3, 0))
+    reply2 = frame(23, 2, error, mtype=1, status=1)
+    event = frame(318, 1, struct.pack(">i", 0) + xdr_string("test") + bytes(range(16))
+                  + struct.pack(">iii", 1, 3, 0), mtype=2)
     a, b = socket.inet_aton("10.0.0.1"), socket.inet_aton("10.0.0.2")
     c = socket.inet_pton(socket.AF_INET6, "fd00::1")
     d = socket.inet_pton(socket.AF_INET6, "fd00::2")

@@ -6,7 +6,6 @@
  * leak, no fd left open).
  */
 #define _POSIX_C_SOURCE 200809L
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -24,25 +23,13 @@ static unsigned char buf[4096];
 /* Feeds a frame written in hex; returns what receive returned. */
 static ssize_t feed(tl_endpoint *e, const char *hex)
 {
-    size_t n = tl_hex(hex, buf, sizeof(buf));
+    size_t n = vt_hex(hex, buf, sizeof(buf));
     return virtwire_transport_receive(e->t, buf, n);
 }
 
 static int fd_is_open(int fd)
 {
     return fcntl(fd, F_GETFD) != -1 || errno != EBADF;
-}
-
-static int open_fds(void)
-{
-    int n = 0;
-    DIR *d = opendir("/proc/self/fd");
-    if (!d)
-        return -1;
-    while (readdir(d))
-        n++;
-    closedir(d);
-    return n;
 }
 
 static int devnull(void)
@@ -78,11 +65,11 @@ static void test_length_word(void)
             tl_endpoint e;
             setup(&e, (virtwire_transport_role)role);
             /* Also split: the length word alone, byte by byte. */
-            size_t n = tl_hex(bad[i], buf, sizeof(buf));
+            size_t n = vt_hex(bad[i], buf, sizeof(buf));
             for (size_t k = 0; k < 3; k++)
                 CHECK_INT(virtwire_transport_receive(e.t, buf + k, 1), 1);
             CHECK_INT(virtwire_transport_receive(e.t, buf + 3, n - 3), VIRTWIRE_EFRAME_LENGTH);
-            CHECK_STR(tl_buf_str(&e.log), "E fatal VIRTWIRE_EFRAME_LENGTH\n");
+            CHECK_STR(vt_buf_str(&e.log), "E fatal VIRTWIRE_EFRAME_LENGTH\n");
             check_latched(&e, VIRTWIRE_EFRAME_LENGTH);
             tl_endpoint_fini(&e);
         }
@@ -116,7 +103,7 @@ static void test_type_and_status(void)
     CHECK_INT(feed(&s, "0000001c 20008086 00000001 00000005 00000000 00000009 00000003"), 28);
     CHECK_INT(feed(&s, "0000001c 20008086 00000001 00000005 00000000 0000000a 00000002"), 28);
     unsigned char want[256];
-    size_t wn = tl_hex("00000068 20008086 00000001 00000005 00000001 00000009 00000001 |"
+    size_t wn = vt_hex("00000068 20008086 00000001 00000005 00000001 00000009 00000001 |"
                        " 00000027 00000007 00000001 0000001b \"Unexpected message status 3\" 00"
                        " 00000002 00000000 00000000 00000000 00000000 00000000 00000000 00000000"
                        "00000068 20008086 00000001 00000005 00000001 0000000a 00000001 |"
@@ -136,7 +123,7 @@ static void test_type_and_status(void)
     CHECK_INT(feed(&s, "0000001c 20008086 00000001 000000d0 00000003 00000004 00000005"), 28);
     /* libvirt's server matches a stream's procedure too. */
     CHECK_INT(feed(&s, "0000001c 20008086 00000001 000000d1 00000003 00000004 00000002"), 28);
-    CHECK_STR(tl_buf_str(&s.log),
+    CHECK_STR(vt_buf_str(&s.log),
               "E dropped VIRTWIRE_EMSG_STATUS type=0 serial=9 status=3\n"
               "E dropped VIRTWIRE_EMSG_COMBINATION type=0 serial=10 status=2\n"
               "E dropped VIRTWIRE_EMSG_ROLE type=1 serial=1 status=0\n"
@@ -154,7 +141,7 @@ static void test_type_and_status(void)
     CHECK_INT(feed(&c, "0000001c 20008086 00000001 0000013e 00000002 00000001 00000004"), 28);
     CHECK_INT(feed(&c, "0000001c 20008086 00000001 00000001 00000004 00000000 00000000"),
               VIRTWIRE_EMSG_ROLE);
-    CHECK_STR(tl_buf_str(&c.log),
+    CHECK_STR(vt_buf_str(&c.log),
               "E dropped VIRTWIRE_EMSG_COMBINATION type=2 serial=1 status=1\n"
               "E dropped VIRTWIRE_EMSG_STATUS type=2 serial=1 status=4\n"
               "E fatal VIRTWIRE_EMSG_ROLE type=4 serial=0 status=0\n");
@@ -180,7 +167,7 @@ static void test_replies(void)
     /* The same serial again matches nothing now: fatal. */
     CHECK_INT(feed(&c, "0000001c 20008086 00000001 00000001 00000001 00000000 00000000"),
               VIRTWIRE_EREPLY_SERIAL);
-    CHECK_STR(tl_buf_str(&c.log),
+    CHECK_STR(vt_buf_str(&c.log),
               "E dropped VIRTWIRE_EPAYLOAD type=1 serial=0 status=1\n"
               "E dropped VIRTWIRE_EPAYLOAD type=1 serial=1 status=1\n"
               "E fatal VIRTWIRE_EREPLY_SERIAL type=1 serial=0 status=0\n");
@@ -198,7 +185,7 @@ static void test_replies(void)
     setup(&c, VIRTWIRE_TRANSPORT_CLIENT);
     CHECK_INT(virtwire_transport_stream_open(c.progs[0], 208, 7, VIRTWIRE_STREAM_SPARSE), 0);
     CHECK_INT(feed(&c, "00000024 20008086 00000001 000000d0 00000006 00000007 00000002 00000000 00000001"), 36);
-    CHECK_STR(tl_buf_str(&c.log), "E dropped VIRTWIRE_EPAYLOAD type=6 serial=7 status=2\n");
+    CHECK_STR(vt_buf_str(&c.log), "E dropped VIRTWIRE_EPAYLOAD type=6 serial=7 status=2\n");
     tl_endpoint_fini(&c);
 }
 
@@ -227,14 +214,14 @@ static void test_fds(void)
     int fd = devnull();
     CHECK_INT(virtwire_transport_receive_fd(s.t, fd), VIRTWIRE_EFD_UNEXPECTED);
     CHECK(!fd_is_open(fd));
-    CHECK_STR(tl_buf_str(&s.log), "E fatal VIRTWIRE_EFD_UNEXPECTED\n");
+    CHECK_STR(vt_buf_str(&s.log), "E fatal VIRTWIRE_EFD_UNEXPECTED\n");
     tl_endpoint_fini(&s);
     CHECK_INT(virtwire_transport_receive_fd(NULL, -1), VIRTWIRE_EINVAL);
 
     /* Bytes when fds are expected: fatal, and the fds received so far are
      * closed.  The frame and the bytes after it stay unconsumed. */
     setup(&s, VIRTWIRE_TRANSPORT_SERVER);
-    size_t n = tl_hex("00000020 20008086 00000001 00000136 00000004 00000000 00000000 00000002"
+    size_t n = vt_hex("00000020 20008086 00000001 00000136 00000004 00000000 00000000 00000002"
                       "0000001c 20008086 00000001 00000001 00000000 00000001 00000000",
                       buf, sizeof(buf));
     CHECK_INT(virtwire_transport_receive(s.t, buf, n), 32);
@@ -245,7 +232,7 @@ static void test_fds(void)
     CHECK_INT(virtwire_transport_need(s.t).count, 1);
     CHECK_INT(virtwire_transport_receive(s.t, buf + 32, n - 32), VIRTWIRE_EFD_MISSING);
     CHECK(!fd_is_open(fd1));
-    CHECK_STR(tl_buf_str(&s.log), "E fatal VIRTWIRE_EFD_MISSING\n");
+    CHECK_STR(vt_buf_str(&s.log), "E fatal VIRTWIRE_EFD_MISSING\n");
     tl_endpoint_fini(&s);
 
     /* Freeing a transport that holds fds closes them. */
@@ -435,7 +422,7 @@ static uint32_t rnd(uint32_t *s)
  * it took are closed by the end. */
 static void test_garbage(void)
 {
-    int before = open_fds();
+    int before = vt_count_fds(0);
     uint32_t seed = 7;
     /* How far the inputs got: each kind must show up, or the generator
      * below has stopped exercising the transport. */
@@ -493,7 +480,7 @@ static void test_garbage(void)
             CHECK(r > 0 || virtwire_transport_need(e.t).kind == VIRTWIRE_NEED_FDS);
             off += (size_t)r;
         }
-        for (const char *l = tl_buf_str(&e.log); *l; l = strchr(l, '\n') + 1) {
+        for (const char *l = vt_buf_str(&e.log); *l; l = strchr(l, '\n') + 1) {
             delivered += l[0] != 'E';
             dropped += strncmp(l, "E dropped", 9) == 0;
             fatal += strncmp(l, "E fatal", 7) == 0;
@@ -501,7 +488,7 @@ static void test_garbage(void)
         }
         tl_endpoint_fini(&e);
     }
-    CHECK_INT(open_fds(), before);
+    CHECK_INT(vt_count_fds(0), before);
     printf("garbage: %zu delivered (%zu with fds), %zu dropped, %zu fatal\n", delivered, with_fds,
            dropped, fatal);
     CHECK(delivered > 1000 && dropped > 1000 && fatal > 1000 && with_fds > 10);
@@ -578,5 +565,5 @@ int main(void)
     test_fds();
     test_callbacks_and_misuse();
     test_garbage();
-    return tl_done("transport.errors");
+    return vt_finish("transport.errors");
 }

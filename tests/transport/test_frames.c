@@ -24,7 +24,7 @@ static unsigned char want[1024];
 /* Checks that e sent exactly the frame written in hex, then clears it. */
 #define CHECK_SENT(e, hexstr)                                                  \
     do {                                                                       \
-        size_t wn_ = tl_hex(hexstr, want, sizeof(want));                       \
+        size_t wn_ = vt_hex(hexstr, want, sizeof(want));                       \
         CHECK_MEM((e)->out.p, (e)->out.len, want, wn_);                        \
     } while (0)
 
@@ -46,10 +46,10 @@ static void test_ping_pong(void)
      * callback sees either. */
     CHECK_INT(tl_pump(&c, &s), 0);
     CHECK_SENT(&s, "0000001c 6b656570 00000001 00000002 00000002 00000000 00000000");
-    CHECK_STR(tl_buf_str(&s.log), "");
+    CHECK_STR(vt_buf_str(&s.log), "");
     CHECK_INT(tl_pump(&s, &c), 0);
     CHECK_INT(c.out.len, 0); /* a PONG is not answered */
-    CHECK_STR(tl_buf_str(&c.log), "");
+    CHECK_STR(vt_buf_str(&c.log), "");
 
     tl_endpoint_fini(&c);
     tl_endpoint_fini(&s);
@@ -88,7 +88,7 @@ static void test_connect_open(void)
                    " 00000001 0000000f \"test:///default\" 00 | 00000000");
 
     CHECK_INT(tl_pump(&c, &s), 0);
-    CHECK_STR(tl_buf_str(&s.log),
+    CHECK_STR(vt_buf_str(&s.log),
               "C prog=20008086 vers=1 proc=1 type=0 serial=2 status=0 len=28 data="
               "000000010000000f746573743a2f2f2f64656661756c740000000000 fds=0\n");
     tl_endpoint_fini(&c);
@@ -139,7 +139,7 @@ static void test_replies(void)
     CHECK_INT(s.out.len, 28 + 44);
     CHECK_INT(tl_pump(&s, &c), 0);
 
-    CHECK_STR(tl_buf_str(&c.log),
+    CHECK_STR(vt_buf_str(&c.log),
               "R prog=20008086 vers=1 proc=1 type=1 serial=2 status=0 len=0 data= fds=0\n"
               "R prog=20008086 vers=1 proc=23 type=1 serial=1 status=1 len=64 data="
               "0000002a0000000c0000000100000010446f6d61696e206e6f7420666f756e6400000002"
@@ -165,7 +165,7 @@ static void test_event(void)
     CHECK_INT(virtwire_transport_send(sp, 318, VIR_NET_MESSAGE, VIR_NET_OK, 1, body, 4, NULL, 0), 1);
     CHECK_SENT(&s, "00000020 20008086 00000001 0000013e 00000002 00000001 00000000 | deadbeef");
     CHECK_INT(tl_pump(&s, &c), 0);
-    CHECK_STR(tl_buf_str(&c.log),
+    CHECK_STR(vt_buf_str(&c.log),
               "M prog=20008086 vers=1 proc=318 type=2 serial=1 status=0 len=4 data=deadbeef fds=0\n");
     tl_endpoint_fini(&c);
     tl_endpoint_fini(&s);
@@ -231,14 +231,14 @@ static void test_streams(void)
     CHECK(!virtwire_transport_stream_is_open(cp, 8));
     CHECK(!virtwire_transport_stream_is_open(sp, 8));
 
-    CHECK_STR(tl_buf_str(&s.log),
+    CHECK_STR(vt_buf_str(&s.log),
               "S prog=20008086 vers=1 proc=208 type=3 serial=7 status=2 len=5 data=6162636465 fds=0\n"
               "S prog=20008086 vers=1 proc=208 type=6 serial=7 status=2 len=12 "
               "data=000000010000000300000000 fds=0 hole=4294967299/0\n"
               "S prog=20008086 vers=1 proc=208 type=3 serial=7 status=2 len=0 data= fds=0\n"
               "S prog=20008086 vers=1 proc=208 type=3 serial=7 status=0 len=0 data= fds=0\n"
               "S prog=20008086 vers=1 proc=209 type=3 serial=8 status=1 len=0 data= fds=0\n");
-    CHECK_STR(tl_buf_str(&c.log),
+    CHECK_STR(vt_buf_str(&c.log),
               "S prog=20008086 vers=1 proc=208 type=3 serial=7 status=0 len=0 data= fds=0\n"
               "S prog=20008086 vers=1 proc=209 type=3 serial=8 status=1 len=44 data="
               "000000010000001200000000000000020000000000000000000000000000"
@@ -265,7 +265,7 @@ static void test_stream_packets(void)
     for (size_t f = 0; f < 3 && f < c.frames; f++) {
         size_t flen = 28 + sizes[f];
         CHECK_INT(c.frame_end[f] - start, flen);
-        tl_hex("00000000 20008086 00000001 000000d1 00000003 00000003 00000002", want, 28);
+        vt_hex("00000000 20008086 00000001 000000d1 00000003 00000003 00000002", want, 28);
         want[0] = (unsigned char)(flen >> 24);
         want[1] = (unsigned char)(flen >> 16);
         want[2] = (unsigned char)(flen >> 8);
@@ -325,11 +325,11 @@ static void test_fd_frames(void)
     CHECK_SENT(&c, "00000020 20008086 00000001 00000136 00000004 00000001 00000000 | 00000000");
     CHECK_INT(tl_pump(&c, &s), 0);
 
-    CHECK_STR(tl_buf_str(&s.log),
+    CHECK_STR(vt_buf_str(&s.log),
               "C prog=20008086 vers=1 proc=310 type=4 serial=0 status=0 len=8 "
               "data=0000000100000002 fds=2\n"
               "C prog=20008086 vers=1 proc=310 type=4 serial=1 status=0 len=0 data= fds=0\n");
-    CHECK_STR(tl_buf_str(&c.log),
+    CHECK_STR(vt_buf_str(&c.log),
               "R prog=20008086 vers=1 proc=343 type=5 serial=0 status=0 len=0 data= fds=1\n");
     tl_endpoint_fini(&c);
     tl_endpoint_fini(&s);
@@ -402,5 +402,5 @@ int main(void)
     test_stream_packets();
     test_fd_frames();
     test_send_checks();
-    return tl_done("transport.frames");
+    return vt_finish("transport.frames");
 }

@@ -33,7 +33,7 @@ static int reply_ok(virtwire_transport_program *p, const virtwire_transport_msg 
                     const char *hex)
 {
     unsigned char buf[64];
-    size_t n = tl_hex(hex, buf, sizeof(buf));
+    size_t n = vt_hex(hex, buf, sizeof(buf));
     int64_t rc = virtwire_transport_send(p, m->hdr.proc, VIR_NET_REPLY, VIR_NET_OK, m->hdr.serial,
                                          buf, n, NULL, 0);
     return rc < 0 ? (int)rc : 0;
@@ -146,14 +146,14 @@ static void test_session(void)
     CHECK_INT(virtwire_transport_send(sp, 318, VIR_NET_MESSAGE, VIR_NET_OK, 1, ev, 8, NULL, 0), 1);
     CHECK_INT(tl_exchange(&c, &s), 0);
 
-    CHECK_STR(tl_buf_str(&s.log),
+    CHECK_STR(vt_buf_str(&s.log),
               "C prog=20008086 vers=1 proc=66 type=0 serial=0 status=0 len=0 data= fds=0\n"
               "C prog=20008086 vers=1 proc=60 type=0 serial=1 status=0 len=4 data=0000000a fds=0\n"
               "C prog=20008086 vers=1 proc=1 type=0 serial=2 status=0 len=0 data= fds=0\n"
               "C prog=20008086 vers=1 proc=23 type=0 serial=3 status=0 len=0 data= fds=0\n"
               "C prog=20008086 vers=1 proc=310 type=4 serial=4 status=0 len=0 data= fds=1\n"
               "C prog=20008086 vers=1 proc=343 type=0 serial=5 status=0 len=0 data= fds=0\n");
-    CHECK_STR(tl_buf_str(&c.log),
+    CHECK_STR(vt_buf_str(&c.log),
               "R prog=20008086 vers=1 proc=66 type=1 serial=0 status=0 len=8 data=0000000100000000 fds=0\n"
               "R prog=20008086 vers=1 proc=60 type=1 serial=1 status=0 len=4 data=00000001 fds=0\n"
               "R prog=20008086 vers=1 proc=1 type=1 serial=2 status=0 len=0 data= fds=0\n"
@@ -196,11 +196,11 @@ static void test_unregistered(void)
     /* Stream packets for no stream are dropped. */
     CHECK_INT(virtwire_transport_stream_send_data(crem, 208, 9, "x", 1), 0);
     CHECK_INT(tl_exchange(&c, &s), 0);
-    CHECK_STR(tl_buf_str(&s.log),
+    CHECK_STR(vt_buf_str(&s.log),
               "E dropped VIRTWIRE_EPROGRAM type=0 serial=0 status=0\n"
               "E dropped VIRTWIRE_EPROGRAM type=0 serial=1 status=0\n"
               "E dropped VIRTWIRE_ESTREAM type=3 serial=9 status=2\n");
-    CHECK_STR(tl_buf_str(&c.log),
+    CHECK_STR(vt_buf_str(&c.log),
               "R prog=68000 vers=1 proc=1 type=1 serial=0 status=1 len=84 data="
               "00000027000000070000000100000024"
               "43616e6e6f742066696e642070726f6772616d203432353938342076657273696f6e2031"
@@ -215,13 +215,13 @@ static void test_unregistered(void)
 
     /* The other way: an event for a program the client did not register
      * is dropped (libvirt's client would close the connection). */
-    tl_buf_free(&c.log);
+    vt_buf_free(&c.log);
     tl_endpoint e2;
     tl_endpoint_init(&e2, "server2", VIRTWIRE_TRANSPORT_SERVER);
     virtwire_transport_program *s2 = tl_register(&e2, 0x12341234u, 1);
     CHECK_INT(virtwire_transport_send(s2, 1, VIR_NET_MESSAGE, VIR_NET_OK, 1, NULL, 0, NULL, 0), 1);
     CHECK_INT(tl_pump(&e2, &c), 0);
-    CHECK_STR(tl_buf_str(&c.log), "E dropped VIRTWIRE_EPROGRAM type=2 serial=1 status=0\n");
+    CHECK_STR(vt_buf_str(&c.log), "E dropped VIRTWIRE_EPROGRAM type=2 serial=1 status=0\n");
     CHECK_INT(virtwire_transport_error(c.t), 0);
     tl_endpoint_fini(&e2);
     tl_endpoint_fini(&c);
@@ -233,7 +233,7 @@ static void test_unregistered(void)
 /* ------------------------------------------------------------------------ */
 
 typedef struct sink {
-    tl_buf data;    /* data bytes received */
+    vt_buf data;    /* data bytes received */
     long long holes; /* sum of hole lengths */
     int eof;
     int finish_reply; /* answer a finish with OK */
@@ -249,7 +249,7 @@ static int stream_sink(tl_endpoint *e, char kind, virtwire_transport_program *p,
         k->holes += m->hole->length;
     } else if (m->hdr.status == VIR_NET_CONTINUE) {
         if (m->payload_len)
-            tl_buf_add(&k->data, m->payload, m->payload_len);
+            vt_buf_add(&k->data, m->payload, m->payload_len);
         else
             k->eof++;
     } else if (m->hdr.status == VIR_NET_OK && k->finish_reply) {
@@ -305,17 +305,17 @@ static void test_stream_upload(void)
     CHECK_INT(k.holes, 1 << 20);
     CHECK(!virtwire_transport_stream_is_open(cp, 0));
     CHECK(!virtwire_transport_stream_is_open(sp, 0));
-    CHECK_STR(tl_buf_str(&c.log),
+    CHECK_STR(vt_buf_str(&c.log),
               "R prog=20008086 vers=1 proc=208 type=1 serial=0 status=0 len=0 data= fds=0\n"
               "S prog=20008086 vers=1 proc=208 type=3 serial=0 status=0 len=0 data= fds=0\n");
 
     /* A late packet of the closed stream is dropped. */
     CHECK_INT(virtwire_transport_stream_send_data(cp, 208, 0, "late", 4), 0);
     CHECK_INT(tl_pump(&c, &s), 0);
-    CHECK(strstr(tl_buf_str(&s.log), "E dropped VIRTWIRE_ESTREAM type=3 serial=0 status=2\n"));
+    CHECK(strstr(vt_buf_str(&s.log), "E dropped VIRTWIRE_ESTREAM type=3 serial=0 status=2\n"));
     free(d1);
     free(d2);
-    tl_buf_free(&k.data);
+    vt_buf_free(&k.data);
     tl_endpoint_fini(&c);
     tl_endpoint_fini(&s);
 }
@@ -351,15 +351,15 @@ static void test_stream_download(void)
     CHECK_INT(tl_pump(&s, &c), 0);
     CHECK(!virtwire_transport_stream_is_open(cp, 4));
     CHECK(!virtwire_transport_stream_is_open(sp, 4));
-    CHECK_STR(tl_buf_str(&c.log),
+    CHECK_STR(vt_buf_str(&c.log),
               "S prog=20008086 vers=1 proc=211 type=3 serial=4 status=2 len=33792 data=... fds=0\n"
               "S prog=20008086 vers=1 proc=211 type=3 serial=4 status=2 len=0 data= fds=0\n"
               "E dropped VIRTWIRE_ESTREAM_HOLE type=6 serial=4 status=2\n"
               "S prog=20008086 vers=1 proc=211 type=3 serial=4 status=0 len=0 data= fds=0\n");
-    CHECK_STR(tl_buf_str(&s.log),
+    CHECK_STR(vt_buf_str(&s.log),
               "S prog=20008086 vers=1 proc=211 type=3 serial=4 status=0 len=0 data= fds=0\n");
     free(png);
-    tl_buf_free(&k.data);
+    vt_buf_free(&k.data);
     tl_endpoint_fini(&c);
     tl_endpoint_fini(&s);
 }
@@ -390,7 +390,7 @@ static void test_big_frame(void)
         k.data.len = 0;
     }
     free(d);
-    tl_buf_free(&k.data);
+    vt_buf_free(&k.data);
     tl_endpoint_fini(&c);
     tl_endpoint_fini(&s);
 }
@@ -435,11 +435,11 @@ static void test_stream_abort_and_error(void)
     CHECK_INT(tl_pump(&c, &s), 0);
     CHECK(!virtwire_transport_stream_is_open(sp, 2));
 
-    CHECK_STR(tl_buf_str(&s.log),
+    CHECK_STR(vt_buf_str(&s.log),
               "S prog=20008086 vers=1 proc=208 type=3 serial=1 status=2 len=3 data=616263 fds=0\n"
               "S prog=20008086 vers=1 proc=208 type=3 serial=1 status=1 len=0 data= fds=0\n"
               "S prog=20008086 vers=1 proc=209 type=3 serial=2 status=1 len=0 data= fds=0\n");
-    CHECK_STR(tl_buf_str(&c.log),
+    CHECK_STR(vt_buf_str(&c.log),
               "S prog=20008086 vers=1 proc=208 type=3 serial=1 status=0 len=0 data= fds=0\n"
               "S prog=20008086 vers=1 proc=209 type=3 serial=2 status=2 len=2 data=7879 fds=0\n"
               "S prog=20008086 vers=1 proc=209 type=3 serial=2 status=1 len=60 data="
@@ -600,7 +600,7 @@ static void test_calls_random_walk(void)
     }
     CHECK_INT(replies, calls);
     CHECK(calls > OPS / 2);
-    CHECK_INT(count_lines(tl_buf_str(&c.log), "R "), calls);
+    CHECK_INT(count_lines(vt_buf_str(&c.log), "R "), calls);
     tl_endpoint_fini(&c);
 }
 
@@ -613,7 +613,7 @@ static void test_calls_random_walk(void)
 static size_t pings_sent(tl_endpoint *e)
 {
     unsigned char ping[28];
-    tl_hex("0000001c 6b656570 00000001 00000001 00000002 00000000 00000000", ping, 28);
+    vt_hex("0000001c 6b656570 00000001 00000001 00000002 00000000 00000000", ping, 28);
     size_t n = 0, start = 0;
     for (size_t f = 0; f < e->frames; f++) {
         if (e->frame_end[f] - start == 28 && memcmp(e->out.p + start, ping, 28) == 0)
@@ -674,8 +674,8 @@ static void test_keepalive(void)
     CHECK_INT(virtwire_transport_error(c.t), VIRTWIRE_EKEEPALIVE);
     CHECK_INT(virtwire_transport_keepalive_tick(c.t), VIRTWIRE_EKEEPALIVE);
     CHECK_INT(virtwire_transport_keepalive_timeout(c.t), -1);
-    CHECK_INT(count_lines(tl_buf_str(&c.log), "D dead"), 1);
-    CHECK_INT(count_lines(tl_buf_str(&c.log), "E fatal VIRTWIRE_EKEEPALIVE"), 1);
+    CHECK_INT(count_lines(vt_buf_str(&c.log), "D dead"), 1);
+    CHECK_INT(count_lines(vt_buf_str(&c.log), "E fatal VIRTWIRE_EKEEPALIVE"), 1);
     CHECK_INT(virtwire_transport_receive(c.t, "x", 1), VIRTWIRE_EKEEPALIVE);
 
     /* The server pinging the client (libvirtd does once keepalive is
@@ -692,7 +692,7 @@ static void test_keepalive(void)
     }
     CHECK_INT(virtwire_transport_error(s.t), 0);
     CHECK_INT(s.dead, 0);
-    CHECK_STR(tl_buf_str(&c2.log), "");
+    CHECK_STR(vt_buf_str(&c2.log), "");
     /* keepalive_stop: no more PINGs. */
     virtwire_transport_keepalive_stop(s.t);
     s.now += 60000;
@@ -722,5 +722,5 @@ int main(void)
     test_many_calls();
     test_calls_random_walk();
     test_keepalive();
-    return tl_done("transport.pair");
+    return vt_finish("transport.pair");
 }

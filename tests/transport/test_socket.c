@@ -21,31 +21,9 @@ typedef struct peer {
     virtwire_transport *t;
     virtwire_transport_program *p;
     int sock;
-    tl_buf log;
+    vt_buf log;
     int kept_fd; /* the fd a callback took */
 } peer;
-
-static int send_fd(int sock, int fd)
-{
-    char dummy = 0;
-    struct iovec iov = { &dummy, 1 };
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } ctl;
-    memset(&ctl, 0, sizeof(ctl));
-    struct msghdr mh = { 0 };
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    mh.msg_control = ctl.buf;
-    mh.msg_controllen = sizeof(ctl.buf);
-    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &fd, sizeof(int));
-    return sendmsg(sock, &mh, 0) == 1 ? 0 : -1;
-}
 
 static int recv_fd(int sock)
 {
@@ -82,7 +60,7 @@ static int on_send(virtwire_transport *t, const struct iovec *iov, size_t niov, 
     if (writev(me->sock, iov, (int)niov) != (ssize_t)total)
         return -1;
     for (size_t i = 0; i < nfds; i++)
-        if (send_fd(me->sock, fds[i]) < 0)
+        if (vt_send_fd(me->sock, fds[i]) < 0)
             return -1;
     return 0;
 }
@@ -169,7 +147,7 @@ int main(void)
     CHECK_INT(virtwire_transport_send(c.p, 1, VIR_NET_CALL, VIR_NET_OK, 0, args, 4, NULL, 0), 1);
     close(to_server[1]);
     CHECK_INT(pump_until(&s, 2), 0);
-    CHECK_STR(tl_buf_str(&s.log),
+    CHECK_STR(vt_buf_str(&s.log),
               "C prog=20008086 vers=1 proc=310 type=4 serial=0 status=0 len=4 data=00000007 fds=1\n"
               "C prog=20008086 vers=1 proc=1 type=0 serial=1 status=0 len=4 data=00000007 fds=0\n");
     CHECK(s.kept_fd >= 0);
@@ -186,7 +164,7 @@ int main(void)
     CHECK_INT(virtwire_transport_send(s.p, 1, VIR_NET_REPLY, VIR_NET_OK, 1, NULL, 0, NULL, 0), 1);
     close(to_client[0]);
     CHECK_INT(pump_until(&c, 2), 0);
-    CHECK_STR(tl_buf_str(&c.log),
+    CHECK_STR(vt_buf_str(&c.log),
               "R prog=20008086 vers=1 proc=310 type=5 serial=0 status=0 len=0 data= fds=1\n"
               "R prog=20008086 vers=1 proc=1 type=1 serial=1 status=0 len=0 data= fds=0\n");
     CHECK(c.kept_fd >= 0);
@@ -200,9 +178,9 @@ int main(void)
 
     virtwire_transport_free(c.t);
     virtwire_transport_free(s.t);
-    tl_buf_free(&c.log);
-    tl_buf_free(&s.log);
+    vt_buf_free(&c.log);
+    vt_buf_free(&s.log);
     close(sv[0]);
     close(sv[1]);
-    return tl_done("transport.socket");
+    return vt_finish("transport.socket");
 }

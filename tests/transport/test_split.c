@@ -10,7 +10,6 @@
  * the hand-written expected callbacks and send exactly one PONG.
  */
 #define _POSIX_C_SOURCE 200809L
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +26,7 @@ static int fd_source = -1;
 
 static void add_hex(const char *hex)
 {
-    input_len += tl_hex(hex, input + input_len, sizeof(input) - input_len);
+    input_len += vt_hex(hex, input + input_len, sizeof(input) - input_len);
 }
 
 static void build_input(void)
@@ -68,7 +67,7 @@ static void build_input(void)
     big_input_len = input_len;
     size_t n = 20000, flen = 28 + n;
     unsigned char hdr[28];
-    tl_hex("00000000 20008086 00000001 000000d1 00000003 00000006 00000002", hdr, 28);
+    vt_hex("00000000 20008086 00000001 000000d1 00000003 00000006 00000002", hdr, 28);
     hdr[1] = (unsigned char)(flen >> 16);
     hdr[2] = (unsigned char)(flen >> 8);
     hdr[3] = (unsigned char)flen;
@@ -147,30 +146,18 @@ static int run_cuts(size_t len, const size_t *cuts, size_t ncuts, const char *wa
         prev = end;
     }
     unsigned char pong[28];
-    tl_hex("0000001c 6b656570 00000001 00000002 00000002 00000000 00000000", pong, 28);
-    ok = ok && strcmp(tl_buf_str(&c.log), want_log) == 0 && c.out.len == 28 &&
+    vt_hex("0000001c 6b656570 00000001 00000002 00000002 00000000 00000000", pong, 28);
+    ok = ok && strcmp(vt_buf_str(&c.log), want_log) == 0 && c.out.len == 28 &&
          memcmp(c.out.p, pong, 28) == 0 && virtwire_transport_need(c.t).kind == VIRTWIRE_NEED_BYTES &&
          virtwire_transport_need(c.t).count == 4;
     if (!ok) {
         fprintf(stderr, "cuts:");
         for (size_t i = 0; i < ncuts; i++)
             fprintf(stderr, " %zu", cuts[i]);
-        fprintf(stderr, "\nlog:\n%s", tl_buf_str(&c.log));
+        fprintf(stderr, "\nlog:\n%s", vt_buf_str(&c.log));
     }
     tl_endpoint_fini(&c);
     return ok;
-}
-
-static int open_fds(void)
-{
-    int n = 0;
-    DIR *d = opendir("/proc/self/fd");
-    if (!d)
-        return -1;
-    while (readdir(d))
-        n++;
-    closedir(d);
-    return n;
 }
 
 static void test_every_split(void)
@@ -236,13 +223,13 @@ int main(void)
         return 1;
     fd_source = pipefd[0];
     build_input();
-    int before = open_fds();
+    int before = vt_count_fds(0);
     test_every_split();
     test_byte_by_byte();
     test_random_pieces();
     /* Every received fd was closed by the transport. */
-    CHECK_INT(open_fds(), before);
+    CHECK_INT(vt_count_fds(0), before);
     close(pipefd[0]);
     close(pipefd[1]);
-    return tl_done("transport.split");
+    return vt_finish("transport.split");
 }

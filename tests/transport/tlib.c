@@ -2,175 +2,37 @@
 #define _POSIX_C_SOURCE 200809L
 #include "tlib.h"
 
-#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-int tl_failures;
-
-void tl_fail(const char *file, int line, const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "%s:%d: FAIL: ", file, line);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    tl_failures++;
-}
-
-static void dump(const char *label, const unsigned char *p, size_t n)
-{
-    fprintf(stderr, "  %s (%zu bytes):", label, n);
-    for (size_t i = 0; i < n && i < 256; i++)
-        fprintf(stderr, "%s%02x", i % 4 ? "" : " ", p[i]);
-    fputc('\n', stderr);
-}
-
-void tl_check_mem(const char *file, int line, const void *got, size_t gotlen, const void *want,
-                  size_t wantlen)
-{
-    if (gotlen == wantlen && (gotlen == 0 || memcmp(got, want, gotlen) == 0))
-        return;
-    tl_fail(file, line, "bytes differ");
-    dump("got ", got, gotlen);
-    dump("want", want, wantlen);
-}
-
-void tl_check_str(const char *file, int line, const char *got, const char *want)
-{
-    if (strcmp(got, want) == 0)
-        return;
-    tl_fail(file, line, "strings differ\n--- got:\n%s--- want:\n%s", got, want);
-}
-
-int tl_done(const char *name)
-{
-    if (tl_failures) {
-        fprintf(stderr, "%s: %d failure(s)\n", name, tl_failures);
-        return 1;
-    }
-    printf("%s: ok\n", name);
-    return 0;
-}
-
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = tolower(c);
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
-size_t tl_hex(const char *s, unsigned char *out, size_t cap)
-{
-    size_t n = 0;
-    while (*s) {
-        if (*s == '"') {
-            for (s++; *s && *s != '"'; s++) {
-                if (n >= cap)
-                    abort();
-                out[n++] = (unsigned char)*s;
-            }
-            if (*s)
-                s++;
-            continue;
-        }
-        if (isspace((unsigned char)*s) || *s == '|') {
-            s++;
-            continue;
-        }
-        int hi = hexval(s[0]), lo = s[1] ? hexval(s[1]) : -1;
-        if (hi < 0 || lo < 0 || n >= cap) {
-            fprintf(stderr, "tl_hex: bad input at \"%.10s\"\n", s);
-            abort();
-        }
-        out[n++] = (unsigned char)(hi << 4 | lo);
-        s += 2;
-    }
-    return n;
-}
-
-void tl_buf_add(tl_buf *b, const void *p, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        size_t ncap = b->cap ? b->cap : 256;
-        while (ncap < b->len + n + 1)
-            ncap *= 2;
-        b->p = realloc(b->p, ncap);
-        if (!b->p)
-            abort();
-        b->cap = ncap;
-    }
-    if (n)
-        memcpy(b->p + b->len, p, n);
-    b->len += n;
-    b->p[b->len] = 0;
-}
-
-void tl_buf_printf(tl_buf *b, const char *fmt, ...)
-{
-    char tmp[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof(tmp))
-        abort();
-    tl_buf_add(b, tmp, (size_t)n);
-}
-
-void tl_buf_free(tl_buf *b)
-{
-    free(b->p);
-    memset(b, 0, sizeof(*b));
-}
-
-void tl_buf_consume(tl_buf *b, size_t n)
-{
-    memmove(b->p, b->p + n, b->len - n);
-    b->len -= n;
-    if (b->p)
-        b->p[b->len] = 0;
-}
-
-const char *tl_buf_str(tl_buf *b)
-{
-    if (!b->p)
-        tl_buf_add(b, "", 0);
-    return (const char *)b->p;
-}
-
 static const char *str_or_null(virNetMessageString s)
 {
     return s ? *s : "(null)";
 }
 
-void tl_log_msg(tl_buf *log, char kind, const virtwire_transport_msg *m)
+void tl_log_msg(vt_buf *log, char kind, const virtwire_transport_msg *m)
 {
-    tl_buf_printf(log, "%c prog=%x vers=%u proc=%d type=%d serial=%u status=%d len=%zu", kind,
+    vt_buf_printf(log, "%c prog=%x vers=%u proc=%d type=%d serial=%u status=%d len=%zu", kind,
                   m->hdr.prog, m->hdr.vers, m->hdr.proc, (int)m->hdr.type, m->hdr.serial,
                   (int)m->hdr.status, m->payload_len);
     if (m->payload_len <= 96) {
-        tl_buf_printf(log, " data=");
+        vt_buf_printf(log, " data=");
         for (size_t i = 0; i < m->payload_len; i++)
-            tl_buf_printf(log, "%02x", m->payload[i]);
+            vt_buf_printf(log, "%02x", m->payload[i]);
     } else {
         /* Tests check big payloads' content through hooks. */
-        tl_buf_printf(log, " data=...");
+        vt_buf_printf(log, " data=...");
     }
-    tl_buf_printf(log, " fds=%zu", m->nfds);
+    vt_buf_printf(log, " fds=%zu", m->nfds);
     if (m->error)
-        tl_buf_printf(log, " error=%d/%d/%d/%s", m->error->code, m->error->domain,
+        vt_buf_printf(log, " error=%d/%d/%d/%s", m->error->code, m->error->domain,
                       m->error->level, str_or_null(m->error->message));
     if (m->hole)
-        tl_buf_printf(log, " hole=%lld/%u", (long long)m->hole->length, m->hole->flags);
-    tl_buf_printf(log, "\n");
+        vt_buf_printf(log, " hole=%lld/%u", (long long)m->hole->length, m->hole->flags);
+    vt_buf_printf(log, "\n");
 }
 
 static int log_cb(char kind, virtwire_transport_program *p, const virtwire_transport_msg *m,
@@ -212,7 +74,7 @@ static int on_send(virtwire_transport *t, const struct iovec *iov, size_t niov, 
     for (size_t i = 0; i < niov && i < 16; i++) {
         e->last_iov_len[i] = iov[i].iov_len;
         e->last_iov_base[i] = iov[i].iov_base;
-        tl_buf_add(&e->out, iov[i].iov_base, iov[i].iov_len);
+        vt_buf_add(&e->out, iov[i].iov_base, iov[i].iov_len);
     }
     e->last_nfds = nfds;
     for (size_t i = 0; i < nfds && i < 32; i++)
@@ -237,12 +99,12 @@ static void on_error(virtwire_transport *t, int code, const virNetMessageHeader 
 {
     tl_endpoint *e = opaque;
     (void)t;
-    tl_buf_printf(&e->log, "E %s %s", fatal ? "fatal" : "dropped",
+    vt_buf_printf(&e->log, "E %s %s", fatal ? "fatal" : "dropped",
                   virtwire_error_name(code));
     if (hdr)
-        tl_buf_printf(&e->log, " type=%d serial=%u status=%d", (int)hdr->type, hdr->serial,
+        vt_buf_printf(&e->log, " type=%d serial=%u status=%d", (int)hdr->type, hdr->serial,
                       (int)hdr->status);
-    tl_buf_printf(&e->log, "\n");
+    vt_buf_printf(&e->log, "\n");
 }
 
 static void on_dead(virtwire_transport *t, void *opaque)
@@ -250,7 +112,7 @@ static void on_dead(virtwire_transport *t, void *opaque)
     tl_endpoint *e = opaque;
     (void)t;
     e->dead++;
-    tl_buf_printf(&e->log, "D dead\n");
+    vt_buf_printf(&e->log, "D dead\n");
 }
 
 static uint64_t clock_ms(void *opaque)
@@ -286,8 +148,8 @@ void tl_endpoint_fini(tl_endpoint *e)
 {
     virtwire_transport_free(e->t);
     tl_endpoint_clear_out(e);
-    tl_buf_free(&e->out);
-    tl_buf_free(&e->log);
+    vt_buf_free(&e->out);
+    vt_buf_free(&e->log);
 }
 
 virtwire_transport_program *tl_register(tl_endpoint *e, uint32_t program, uint32_t version)

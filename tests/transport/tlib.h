@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Helpers shared by the transport tests: checks, hex literals, and an
+ * What the transport tests share besides tests/lib: hex literals, and an
  * in-memory endpoint that records what a transport sends and logs every
  * callback as one line of text, so that runs can be compared.
  */
@@ -11,65 +11,10 @@
 #include <stdint.h>
 
 #include "virtwire_transport.h"
-
-extern int tl_failures;
-
-#define CHECK(cond)                                                            \
-    do {                                                                       \
-        if (!(cond))                                                           \
-            tl_fail(__FILE__, __LINE__, "%s", #cond);                          \
-    } while (0)
-
-#define CHECK_INT(a, b)                                                        \
-    do {                                                                       \
-        long long tl_a_ = (long long)(a), tl_b_ = (long long)(b);              \
-        if (tl_a_ != tl_b_)                                                    \
-            tl_fail(__FILE__, __LINE__, "%s == %lld, expected %s == %lld", #a, \
-                    tl_a_, #b, tl_b_);                                         \
-    } while (0)
-
-#define CHECK_MEM(got, gotlen, want, wantlen)                                  \
-    tl_check_mem(__FILE__, __LINE__, (got), (gotlen), (want), (wantlen))
-
-#define CHECK_STR(got, want)                                                   \
-    tl_check_str(__FILE__, __LINE__, (got), (want))
-
-#if defined(__GNUC__)
-__attribute__((format(printf, 3, 4)))
-#endif
-void tl_fail(const char *file, int line, const char *fmt, ...);
-void tl_check_mem(const char *file, int line, const void *got, size_t gotlen, const void *want,
-                  size_t wantlen);
-void tl_check_str(const char *file, int line, const char *got, const char *want);
-/** Prints the result; returns the process exit status. */
-int tl_done(const char *name);
-
-/**
- * Parses hex into out (at most cap bytes) and returns the length.  Spaces,
- * '|' and newlines are ignored; "text" inserts the bytes of text, so the
- * frames quoted in docs/protocol.md can be written as they are quoted (its
- * "Sources and notation" describes the notation).
- */
-size_t tl_hex(const char *s, unsigned char *out, size_t cap);
-
-/** A growable byte buffer. */
-typedef struct tl_buf {
-    unsigned char *p;
-    size_t len;
-    size_t cap;
-} tl_buf;
-
-void tl_buf_add(tl_buf *b, const void *p, size_t n);
-void tl_buf_printf(tl_buf *b, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-void tl_buf_free(tl_buf *b);
-/** Drops the first n bytes. */
-void tl_buf_consume(tl_buf *b, size_t n);
-/** The content as a NUL-terminated string (the buffer keeps a NUL after). */
-const char *tl_buf_str(tl_buf *b);
+#include "vt_buf.h"
+#include "vt_check.h"
+#include "vt_hex.h"
+#include "vt_sys.h"
 
 #define TL_MAX_FRAMES 4096
 #define TL_MAX_FDS 256
@@ -87,7 +32,7 @@ struct tl_endpoint {
     virtwire_transport *t;
     /* What the transport sent: the bytes of all frames, the fds (dup()ed,
      * as the kernel does with SCM_RIGHTS) and where each frame ends. */
-    tl_buf out;
+    vt_buf out;
     int fds[TL_MAX_FDS];
     size_t nfds;
     size_t frames;
@@ -102,7 +47,7 @@ struct tl_endpoint {
     const void *frame_payload[TL_MAX_FRAMES]; /* iov[1] of each frame, or NULL */
     int fail_send; /* on_send returns -1 while set */
     /* Callback log, one line per callback, errors included. */
-    tl_buf log;
+    vt_buf log;
     tl_hook hook;
     void *user;
     uint64_t now; /* the fake clock */
@@ -132,6 +77,6 @@ int tl_pump(tl_endpoint *from, tl_endpoint *to);
 int tl_exchange(tl_endpoint *a, tl_endpoint *b);
 
 /** Logs one message the way the logging callbacks do (for comparisons). */
-void tl_log_msg(tl_buf *log, char kind, const virtwire_transport_msg *m);
+void tl_log_msg(vt_buf *log, char kind, const virtwire_transport_msg *m);
 
 #endif

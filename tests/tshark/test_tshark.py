@@ -15,18 +15,12 @@ usage: test_tshark.py VIRTWIRE_LIST_BINARY
 
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import tempfile
-import time
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-PRIVATE = os.path.join(HERE, "..", "libvirtd", "private-libvirtd")
-# Our programs start through this (under valgrind with VIRTWIRE_VALGRIND=1).
-LAUNCH = os.path.join(HERE, "..", "valgrind", "launch")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from vwtest import LAUNCH, Capture, Libvirtd  # noqa: E402
 
 # Procedure numbers, from libvirt's remote_protocol.x.
 CONNECT_OPEN, CONNECT_CLOSE = 1, 2
@@ -37,12 +31,6 @@ EVENT_REGISTER_ANY, EVENT_DEREGISTER_ANY, EVENT_LIFECYCLE = 316, 317, 318
 HANDSHAKE = [AUTH_LIST, CONNECT_SUPPORTS_FEATURE, CONNECT_OPEN]
 # virNetMessageType
 CALL, REPLY, MESSAGE = 0, 1, 2
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Tshark(unittest.TestCase):
@@ -58,21 +46,20 @@ class Tshark(unittest.TestCase):
                                    text=True, timeout=30).stdout
         if "\tlibvirt\t" not in protocols and not protocols.startswith("libvirt\t"):
             raise RuntimeError("tshark has no libvirt dissector: install libvirt-wireshark")
-        cls.dir = tempfile.mkdtemp(prefix="vw-ts-")
+        cls.daemon = Libvirtd(tcp=True, prefix="vw-ts-")
+        cls.dir = cls.daemon.dir
         cls.pcap = os.path.join(cls.dir, "capture.pcapng")
-        cls.port = free_port()
+        cls.port = cls.daemon.port
         cls.capture = None
         ok = False
         try:
-            subprocess.run([PRIVATE, "start", cls.dir, str(cls.port)], check=True,
-                           stdout=subprocess.DEVNULL, timeout=30)
-            cls.uri = f"test+tcp://127.0.0.1:{cls.port}/default"
+            cls.uri = cls.daemon.tcp_uri
             cls.start_capture()
             cls.run_clients()
             ok = True
         finally:
             cls.stop_capture()
-            subprocess.run([PRIVATE, "stop", cls.dir], timeout=30)
+            cls.daemon.stop(remove=False)
             if not ok:  # tearDownClass will not run
                 shutil.rmtree(cls.dir, ignore_errors=True)
 
@@ -82,44 +69,12 @@ class Tshark(unittest.TestCase):
 
     @classmethod
     def start_capture(cls):
-        cls.capture = subprocess.Popen(
-            [cls.tshark, "-i", "lo", "-B", "64", "-f", f"tcp port {cls.port}", "-w", cls.pcap],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        # tshark says "Capturing on 'Loopback: lo'" once the capture runs.
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            line = cls.capture.stderr.readline()
-            if not line:
-                raise RuntimeError(f"tshark exited: {cls.capture.wait()}")
-            if line.startswith("Capturing on"):
-                break
-        else:
-            raise RuntimeError("tshark did not say it was capturing within 20 s")
-        # It says so a little before packets reach the file: connect to the
-        # port (the daemon accepts and sees us leave) until the file grows.
-        base = None
-        while time.monotonic() < deadline:
-            size = os.path.getsize(cls.pcap) if os.path.exists(cls.pcap) else None
-            if base is not None and size > base:
-                return
-            if base is None and size is not None:
-                base = size
-            with socket.create_connection(("127.0.0.1", cls.port), timeout=5):
-                pass
-            time.sleep(0.1)
-        raise RuntimeError("tshark captured nothing within 20 s")
+        cls.capture = Capture(cls.port, cls.pcap, tshark=cls.tshark)
 
     @classmethod
     def stop_capture(cls):
-        if not cls.capture:
-            return
-        time.sleep(0.5)  # the last packets reach the file
-        cls.capture.send_signal(signal.SIGINT)
-        try:
-            cls.capture.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            cls.capture.kill()
-            cls.capture.wait()
+        if cls.capture:
+            cls.capture.stop()
 
     @classmethod
     def ours(cls, *args):

@@ -10,24 +10,12 @@
  *   test_uri [GROUP]   runs every group, or the one named
  */
 #include "virtwire_uri.h"
+#include "vt_check.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int failures;
-
-#define CHECK(cond, ...)                                                    \
-    do {                                                                    \
-        if (!(cond)) {                                                      \
-            failures++;                                                     \
-            fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, \
-                    #cond);                                                 \
-            fprintf(stderr, __VA_ARGS__);                                   \
-            fputc('\n', stderr);                                            \
-        }                                                                   \
-    } while (0)
 
 static int str_eq(const char *a, const char *b)
 {
@@ -39,9 +27,9 @@ static const char *show(const char *s)
     return s ? s : "(null)";
 }
 
-#define CHECK_STR(uri, what, got, want)                                     \
-    CHECK(str_eq(got, want), "%s: %s is \"%s\", expected \"%s\"", uri, what, \
-          show(got), show(want))
+#define CHECK_FIELD(uri, what, got, want)                                     \
+    CHECK_MSG(str_eq(got, want), "%s: %s is \"%s\", expected \"%s\"", uri, what, \
+              show(got), show(want))
 
 /* ------------------------------------------------------------------------ */
 /* Components and names                                                     */
@@ -221,47 +209,47 @@ static void check_params(const char *text, const virtwire_uri *uri,
     size_t n = 0;
     while (n < 8 && want[n].name)
         n++;
-    CHECK(uri->nparams == n, "%s: %zu params, expected %zu", text, uri->nparams, n);
+    CHECK_MSG(uri->nparams == n, "%s: %zu params, expected %zu", text, uri->nparams, n);
     for (size_t i = 0; i < n && i < uri->nparams; i++) {
-        CHECK_STR(text, "param name", uri->params[i].name, want[i].name);
-        CHECK_STR(text, "param value", uri->params[i].value, want[i].value);
-        CHECK(uri->params[i].consumed == want[i].consumed, "%s: param %zu consumed %d",
-              text, i, uri->params[i].consumed);
+        CHECK_FIELD(text, "param name", uri->params[i].name, want[i].name);
+        CHECK_FIELD(text, "param value", uri->params[i].value, want[i].value);
+        CHECK_MSG(uri->params[i].consumed == want[i].consumed, "%s: param %zu consumed %d",
+                  text, i, uri->params[i].consumed);
     }
 }
 
 static void group_parse(void)
 {
     size_t count = sizeof parse_cases / sizeof parse_cases[0];
-    CHECK(count >= 40, "only %zu parse cases", count);
+    CHECK_MSG(count >= 40, "only %zu parse cases", count);
     for (size_t i = 0; i < count; i++) {
         const struct parse_case *c = &parse_cases[i];
         virtwire_uri *uri = (virtwire_uri *)1;
         int rc = virtwire_uri_parse(c->uri, &uri);
-        CHECK(rc == 0, "%s: rc %d", c->uri, rc);
+        CHECK_MSG(rc == 0, "%s: rc %d", c->uri, rc);
         if (rc != 0) {
-            CHECK(uri == NULL, "%s: *out not NULL on failure", c->uri);
+            CHECK_MSG(uri == NULL, "%s: *out not NULL on failure", c->uri);
             continue;
         }
         size_t scheme_len = strcspn(c->uri, ":");
-        CHECK(strlen(uri->scheme) == scheme_len &&
+        CHECK_MSG(strlen(uri->scheme) == scheme_len &&
                   strncmp(uri->scheme, c->uri, scheme_len) == 0,
-              "%s: scheme %s", c->uri, uri->scheme);
-        CHECK_STR(c->uri, "driver", uri->driver, c->driver);
-        CHECK(uri->transport == c->transport, "%s: transport %d", c->uri, uri->transport);
-        CHECK(uri->transport_explicit == c->explicit_transport, "%s: explicit %d", c->uri,
-              uri->transport_explicit);
-        CHECK_STR(c->uri, "user", uri->user, c->user);
-        CHECK_STR(c->uri, "host", uri->host, c->host);
-        CHECK(uri->port == c->port, "%s: port %d", c->uri, uri->port);
-        CHECK_STR(c->uri, "path", uri->path, c->path);
-        CHECK_STR(c->uri, "query", uri->query, c->query);
-        CHECK_STR(c->uri, "fragment", uri->fragment, c->fragment);
+                  "%s: scheme %s", c->uri, uri->scheme);
+        CHECK_FIELD(c->uri, "driver", uri->driver, c->driver);
+        CHECK_MSG(uri->transport == c->transport, "%s: transport %d", c->uri, uri->transport);
+        CHECK_MSG(uri->transport_explicit == c->explicit_transport, "%s: explicit %d", c->uri,
+                  uri->transport_explicit);
+        CHECK_FIELD(c->uri, "user", uri->user, c->user);
+        CHECK_FIELD(c->uri, "host", uri->host, c->host);
+        CHECK_MSG(uri->port == c->port, "%s: port %d", c->uri, uri->port);
+        CHECK_FIELD(c->uri, "path", uri->path, c->path);
+        CHECK_FIELD(c->uri, "query", uri->query, c->query);
+        CHECK_FIELD(c->uri, "fragment", uri->fragment, c->fragment);
         check_params(c->uri, uri, c->params);
 
         char *name = virtwire_uri_open_name(uri);
-        CHECK(name != NULL, "%s: no name", c->uri);
-        CHECK_STR(c->uri, "open name", name, c->name);
+        CHECK_MSG(name != NULL, "%s: no name", c->uri);
+        CHECK_FIELD(c->uri, "open name", name, c->name);
         free(name);
         virtwire_uri_free(uri);
     }
@@ -274,32 +262,32 @@ static void group_remote(void)
     const char *text = "qemu+ssh://h/s?socket=/a&SOCKET=/b&mode=legacy&proxy=netcat"
                        "&no_sanity=%201&no_verify=%2B2&no_tty=-3&auth=polkit"
                        "&known_hosts_verify=auto&x=%7E";
-    CHECK(virtwire_uri_parse(text, &uri) == 0, "parse");
+    CHECK_MSG(virtwire_uri_parse(text, &uri) == 0, "parse");
     if (!uri)
         return;
-    CHECK_STR(text, "socket (last wins)", uri->remote.socket, "/b");
-    CHECK(uri->remote.mode == VIRTWIRE_URI_MODE_LEGACY, "mode %d", uri->remote.mode);
-    CHECK(uri->remote.has_proxy && uri->remote.proxy == VIRTWIRE_URI_PROXY_NETCAT,
-          "proxy %d/%d", uri->remote.has_proxy, uri->remote.proxy);
+    CHECK_FIELD(text, "socket (last wins)", uri->remote.socket, "/b");
+    CHECK_MSG(uri->remote.mode == VIRTWIRE_URI_MODE_LEGACY, "mode %d", uri->remote.mode);
+    CHECK_MSG(uri->remote.has_proxy && uri->remote.proxy == VIRTWIRE_URI_PROXY_NETCAT,
+              "proxy %d/%d", uri->remote.has_proxy, uri->remote.proxy);
     /* Integers as strtol reads them: leading space and sign allowed. */
-    CHECK(uri->remote.no_sanity == 1, "no_sanity %d", uri->remote.no_sanity);
-    CHECK(uri->remote.no_verify == 2, "no_verify %d", uri->remote.no_verify);
-    CHECK(uri->remote.no_tty == -3, "no_tty %d", uri->remote.no_tty);
-    CHECK_STR(text, "auth", uri->remote.auth, "polkit");
-    CHECK_STR(text, "known_hosts_verify", uri->remote.known_hosts_verify, "auto");
-    CHECK_STR(text, "name", uri->remote.name, NULL);
-    CHECK_STR(text, "keyfile", uri->remote.keyfile, NULL);
-    CHECK_STR(text, "get_param X", virtwire_uri_get_param(uri, "X"), "~");
-    CHECK_STR(text, "get_param socket (first)", virtwire_uri_get_param(uri, "socket"), "/a");
-    CHECK_STR(text, "get_param missing", virtwire_uri_get_param(uri, "nope"), NULL);
+    CHECK_MSG(uri->remote.no_sanity == 1, "no_sanity %d", uri->remote.no_sanity);
+    CHECK_MSG(uri->remote.no_verify == 2, "no_verify %d", uri->remote.no_verify);
+    CHECK_MSG(uri->remote.no_tty == -3, "no_tty %d", uri->remote.no_tty);
+    CHECK_FIELD(text, "auth", uri->remote.auth, "polkit");
+    CHECK_FIELD(text, "known_hosts_verify", uri->remote.known_hosts_verify, "auto");
+    CHECK_FIELD(text, "name", uri->remote.name, NULL);
+    CHECK_FIELD(text, "keyfile", uri->remote.keyfile, NULL);
+    CHECK_FIELD(text, "get_param X", virtwire_uri_get_param(uri, "X"), "~");
+    CHECK_FIELD(text, "get_param socket (first)", virtwire_uri_get_param(uri, "socket"), "/a");
+    CHECK_FIELD(text, "get_param missing", virtwire_uri_get_param(uri, "nope"), NULL);
     virtwire_uri_free(uri);
 
-    CHECK(virtwire_uri_parse("qemu:///s", &uri) == 0, "parse");
+    CHECK_MSG(virtwire_uri_parse("qemu:///s", &uri) == 0, "parse");
     if (!uri)
         return;
-    CHECK(uri->remote.mode == VIRTWIRE_URI_MODE_AUTO && !uri->remote.has_proxy &&
+    CHECK_MSG(uri->remote.mode == VIRTWIRE_URI_MODE_AUTO && !uri->remote.has_proxy &&
               uri->remote.no_sanity == 0 && uri->remote.socket == NULL,
-          "defaults");
+              "defaults");
     virtwire_uri_free(uri);
 }
 
@@ -395,17 +383,17 @@ static void group_errors(void)
         const struct error_case *c = &error_cases[i];
         virtwire_uri *uri = (virtwire_uri *)1;
         int rc = virtwire_uri_parse(c->uri, &uri);
-        CHECK(rc == c->code, "\"%s\": rc %d, expected %d", c->uri, rc, c->code);
-        CHECK(uri == NULL, "\"%s\": *out not NULL", c->uri);
+        CHECK_MSG(rc == c->code, "\"%s\": rc %d, expected %d", c->uri, rc, c->code);
+        CHECK_MSG(uri == NULL, "\"%s\": *out not NULL", c->uri);
         if (rc == 0)
             virtwire_uri_free(uri);
     }
     /* Limits that hold at 2147483647 but not above. */
     virtwire_uri *uri;
-    CHECK(virtwire_uri_parse("qemu:///system?no_verify=2147483647", &uri) == 0, "int max");
+    CHECK_MSG(virtwire_uri_parse("qemu:///system?no_verify=2147483647", &uri) == 0, "int max");
     virtwire_uri_free(uri);
-    CHECK(virtwire_uri_parse(NULL, &uri) == VIRTWIRE_EINVAL, "NULL text");
-    CHECK(virtwire_uri_parse("qemu:///system", NULL) == VIRTWIRE_EINVAL, "NULL out");
+    CHECK_MSG(virtwire_uri_parse(NULL, &uri) == VIRTWIRE_EINVAL, "NULL text");
+    CHECK_MSG(virtwire_uri_parse("qemu:///system", NULL) == VIRTWIRE_EINVAL, "NULL out");
 }
 
 /* ------------------------------------------------------------------------ */
@@ -562,7 +550,7 @@ static void group_sockets(void)
         const struct socket_case *c = &socket_cases[i];
         virtwire_uri *uri;
         int rc = virtwire_uri_parse(c->uri, &uri);
-        CHECK(rc == 0, "%s: parse rc %d", c->uri, rc);
+        CHECK_MSG(rc == 0, "%s: parse rc %d", c->uri, rc);
         if (rc != 0)
             continue;
         virtwire_uri_env env = { sizeof env, world_exists, world_getenv, &c->euid, (void *)&c->world };
@@ -570,13 +558,13 @@ static void group_sockets(void)
         memset(buf, 'x', sizeof buf);
         rc = virtwire_uri_socket_path_env(uri, c->flags, &env, buf, sizeof buf);
         if (c->path) {
-            CHECK(rc == 0, "%s flags %#x uid %u: rc %d", c->uri, c->flags,
-                  (unsigned)c->euid, rc);
-            CHECK_STR(c->uri, "socket", rc == 0 ? buf : NULL, c->path);
+            CHECK_MSG(rc == 0, "%s flags %#x uid %u: rc %d", c->uri, c->flags,
+                      (unsigned)c->euid, rc);
+            CHECK_FIELD(c->uri, "socket", rc == 0 ? buf : NULL, c->path);
         } else {
-            CHECK(rc == c->code, "%s flags %#x uid %u: rc %d, expected %d", c->uri,
-                  c->flags, (unsigned)c->euid, rc, c->code);
-            CHECK(buf[0] == '\0', "%s: buffer not emptied on error", c->uri);
+            CHECK_MSG(rc == c->code, "%s flags %#x uid %u: rc %d, expected %d", c->uri,
+                      c->flags, (unsigned)c->euid, rc, c->code);
+            CHECK_MSG(buf[0] == '\0', "%s: buffer not emptied on error", c->uri);
         }
         virtwire_uri_free(uri);
     }
@@ -593,23 +581,23 @@ static void group_buffer(void)
     virtwire_uri_env env = { sizeof env, world_exists, world_getenv, &root, &world };
     char buf[64];
 
-    CHECK(virtwire_uri_parse("qemu:///system", &uri) == 0, "parse");
+    CHECK_MSG(virtwire_uri_parse("qemu:///system", &uri) == 0, "parse");
     if (!uri)
         return;
     memset(buf, '#', sizeof buf);
-    CHECK(virtwire_uri_socket_path_env(uri, 0, &env, buf, n + 1) == 0, "exact size");
-    CHECK(strcmp(buf, want) == 0 && buf[n + 1] == '#', "exact size content");
+    CHECK_MSG(virtwire_uri_socket_path_env(uri, 0, &env, buf, n + 1) == 0, "exact size");
+    CHECK_MSG(strcmp(buf, want) == 0 && buf[n + 1] == '#', "exact size content");
     memset(buf, '#', sizeof buf);
-    CHECK(virtwire_uri_socket_path_env(uri, 0, &env, buf, n) == VIRTWIRE_ENOSPACE,
-          "one byte short");
-    CHECK(buf[0] == '\0' && buf[n] == '#', "one byte short content");
-    CHECK(virtwire_uri_socket_path_env(uri, 0, &env, buf, 0) == VIRTWIRE_EINVAL, "len 0");
-    CHECK(virtwire_uri_socket_path_env(uri, 0, &env, NULL, 8) == VIRTWIRE_EINVAL, "NULL buf");
-    CHECK(virtwire_uri_socket_path_env(NULL, 0, &env, buf, 8) == VIRTWIRE_EINVAL, "NULL uri");
+    CHECK_MSG(virtwire_uri_socket_path_env(uri, 0, &env, buf, n) == VIRTWIRE_ENOSPACE,
+              "one byte short");
+    CHECK_MSG(buf[0] == '\0' && buf[n] == '#', "one byte short content");
+    CHECK_MSG(virtwire_uri_socket_path_env(uri, 0, &env, buf, 0) == VIRTWIRE_EINVAL, "len 0");
+    CHECK_MSG(virtwire_uri_socket_path_env(uri, 0, &env, NULL, 8) == VIRTWIRE_EINVAL, "NULL buf");
+    CHECK_MSG(virtwire_uri_socket_path_env(NULL, 0, &env, buf, 8) == VIRTWIRE_EINVAL, "NULL uri");
     /* NULL env: the real defaults; the result is one of the two sockets. */
-    CHECK(virtwire_uri_socket_path(uri, 0, buf, sizeof buf) == 0, "defaults");
-    CHECK(strcmp(buf, want) == 0 || strcmp(buf, "/var/run/libvirt/virtqemud-sock") == 0,
-          "defaults give %s", buf);
+    CHECK_MSG(virtwire_uri_socket_path(uri, 0, buf, sizeof buf) == 0, "defaults");
+    CHECK_MSG(strcmp(buf, want) == 0 || strcmp(buf, "/var/run/libvirt/virtqemud-sock") == 0,
+              "defaults give %s", buf);
     virtwire_uri_free(uri);
 
     /* A long runtime directory: ENOSPACE, not truncation. */
@@ -620,11 +608,11 @@ static void group_buffer(void)
     struct world far = { NOFILES, .xdg_runtime_dir = longdir };
     uid_t user = 1000;
     virtwire_uri_env env2 = { sizeof env2, world_exists, world_getenv, &user, &far };
-    CHECK(virtwire_uri_parse("qemu:///session", &uri) == 0, "parse");
+    CHECK_MSG(virtwire_uri_parse("qemu:///session", &uri) == 0, "parse");
     if (!uri)
         return;
-    CHECK(virtwire_uri_socket_path_env(uri, 0, &env2, buf, sizeof buf) == VIRTWIRE_ENOSPACE,
-          "long rundir");
+    CHECK_MSG(virtwire_uri_socket_path_env(uri, 0, &env2, buf, sizeof buf) == VIRTWIRE_ENOSPACE,
+              "long rundir");
     virtwire_uri_free(uri);
 }
 
@@ -656,28 +644,28 @@ static void group_tcp(void)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         virtwire_uri *uri;
-        CHECK(virtwire_uri_parse(cases[i].uri, &uri) == 0, "%s", cases[i].uri);
+        CHECK_MSG(virtwire_uri_parse(cases[i].uri, &uri) == 0, "%s", cases[i].uri);
         if (!uri)
             continue;
-        CHECK_STR(cases[i].uri, "host", virtwire_uri_connect_host(uri), cases[i].host);
-        CHECK(virtwire_uri_tcp_port(uri) == cases[i].port, "%s: port %d", cases[i].uri,
-              virtwire_uri_tcp_port(uri));
-        CHECK(virtwire_uri_supported(uri) == cases[i].supported, "%s: supported %d",
-              cases[i].uri, virtwire_uri_supported(uri));
+        CHECK_FIELD(cases[i].uri, "host", virtwire_uri_connect_host(uri), cases[i].host);
+        CHECK_MSG(virtwire_uri_tcp_port(uri) == cases[i].port, "%s: port %d", cases[i].uri,
+                  virtwire_uri_tcp_port(uri));
+        CHECK_MSG(virtwire_uri_supported(uri) == cases[i].supported, "%s: supported %d",
+                  cases[i].uri, virtwire_uri_supported(uri));
         virtwire_uri_free(uri);
     }
-    CHECK(virtwire_uri_tcp_port(NULL) == VIRTWIRE_EINVAL, "NULL port");
-    CHECK(virtwire_uri_supported(NULL) == VIRTWIRE_EINVAL, "NULL supported");
-    CHECK(virtwire_uri_open_name(NULL) == NULL, "NULL name");
-    CHECK(virtwire_uri_get_param(NULL, "x") == NULL, "NULL get_param");
+    CHECK_MSG(virtwire_uri_tcp_port(NULL) == VIRTWIRE_EINVAL, "NULL port");
+    CHECK_MSG(virtwire_uri_supported(NULL) == VIRTWIRE_EINVAL, "NULL supported");
+    CHECK_MSG(virtwire_uri_open_name(NULL) == NULL, "NULL name");
+    CHECK_MSG(virtwire_uri_get_param(NULL, "x") == NULL, "NULL get_param");
     virtwire_uri_free(NULL);
 
     static const char *const names[] = { "unix", "tcp", "tls", "ssh", "libssh", "libssh2",
                                          "ext" };
     for (int t = 0; t < 7; t++)
-        CHECK_STR("transport", "name", virtwire_uri_transport_name((virtwire_uri_transport)t),
-                  names[t]);
-    CHECK(virtwire_uri_transport_name((virtwire_uri_transport)7) == NULL, "out of range");
+        CHECK_FIELD("transport", "name", virtwire_uri_transport_name((virtwire_uri_transport)t),
+                    names[t]);
+    CHECK_MSG(virtwire_uri_transport_name((virtwire_uri_transport)7) == NULL, "out of range");
 }
 
 /* ------------------------------------------------------------------------ */
@@ -694,20 +682,20 @@ static void group_limits(void)
     for (size_t i = 10; i < VIRTWIRE_URI_MAX_LENGTH; i++)
         text[i] = i % 2 ? '&' : 'a';
     text[VIRTWIRE_URI_MAX_LENGTH] = '\0';
-    CHECK(virtwire_uri_parse(text, &uri) == 0, "max length");
+    CHECK_MSG(virtwire_uri_parse(text, &uri) == 0, "max length");
     if (uri) {
-        CHECK(uri->nparams == (VIRTWIRE_URI_MAX_LENGTH - 10) / 2, "%zu params", uri->nparams);
+        CHECK_MSG(uri->nparams == (VIRTWIRE_URI_MAX_LENGTH - 10) / 2, "%zu params", uri->nparams);
         char *name = virtwire_uri_open_name(uri);
         /* "qemu:///s" then "?a=" or "&a=" per parameter. */
-        CHECK(name && strlen(name) == 9 + 3 * uri->nparams, "name of %zu bytes",
-              name ? strlen(name) : 0);
+        CHECK_MSG(name && strlen(name) == 9 + 3 * uri->nparams, "name of %zu bytes",
+                  name ? strlen(name) : 0);
         free(name);
         virtwire_uri_free(uri);
     }
     /* One byte more. */
     text[VIRTWIRE_URI_MAX_LENGTH] = 'a';
     text[VIRTWIRE_URI_MAX_LENGTH + 1] = '\0';
-    CHECK(virtwire_uri_parse(text, &uri) == VIRTWIRE_ETOOLONG, "max length + 1");
+    CHECK_MSG(virtwire_uri_parse(text, &uri) == VIRTWIRE_ETOOLONG, "max length + 1");
 
     /* Everything percent-encoded: the name grows to three bytes per byte. */
     memcpy(text, "qemu:///", 8);
@@ -717,10 +705,10 @@ static void group_limits(void)
         n += 3;
     }
     text[n] = '\0';
-    CHECK(virtwire_uri_parse(text, &uri) == 0, "escaped path");
+    CHECK_MSG(virtwire_uri_parse(text, &uri) == 0, "escaped path");
     if (uri) {
         char *name = virtwire_uri_open_name(uri);
-        CHECK(name && strlen(name) == n, "escaped name of %zu bytes", name ? strlen(name) : 0);
+        CHECK_MSG(name && strlen(name) == n, "escaped name of %zu bytes", name ? strlen(name) : 0);
         free(name);
         virtwire_uri_free(uri);
     }
@@ -733,10 +721,10 @@ static void group_limits(void)
         n += 6;
     }
     text[n] = '\0';
-    CHECK(virtwire_uri_parse(text, &uri) == 0, "escaped values");
+    CHECK_MSG(virtwire_uri_parse(text, &uri) == 0, "escaped values");
     if (uri) {
         char *name = virtwire_uri_open_name(uri);
-        CHECK(name != NULL, "escaped values name");
+        CHECK_MSG(name != NULL, "escaped values name");
         free(name);
         virtwire_uri_free(uri);
     }
@@ -768,24 +756,24 @@ static void check_roundtrip(const char *text, const virtwire_uri *uri, const cha
                 return;
     virtwire_uri *back;
     int rc = virtwire_uri_parse(name, &back);
-    CHECK(rc == 0, "%s: its name %s does not parse (%d)", text, name, rc);
+    CHECK_MSG(rc == 0, "%s: its name %s does not parse (%d)", text, name, rc);
     if (rc != 0)
         return;
-    CHECK_STR(text, "roundtrip driver", back->scheme, uri->driver);
-    CHECK_STR(text, "roundtrip path", back->path, uri->path);
-    CHECK_STR(text, "roundtrip fragment", back->fragment, uri->fragment);
+    CHECK_FIELD(text, "roundtrip driver", back->scheme, uri->driver);
+    CHECK_FIELD(text, "roundtrip path", back->path, uri->path);
+    CHECK_FIELD(text, "roundtrip fragment", back->fragment, uri->fragment);
     size_t j = 0;
     for (size_t i = 0; i < uri->nparams; i++) {
         if (uri->params[i].consumed)
             continue;
-        CHECK(j < back->nparams, "%s: roundtrip lost params", text);
+        CHECK_MSG(j < back->nparams, "%s: roundtrip lost params", text);
         if (j >= back->nparams)
             break;
-        CHECK_STR(text, "roundtrip param", back->params[j].name, uri->params[i].name);
-        CHECK_STR(text, "roundtrip value", back->params[j].value, uri->params[i].value);
+        CHECK_FIELD(text, "roundtrip param", back->params[j].name, uri->params[i].name);
+        CHECK_FIELD(text, "roundtrip value", back->params[j].value, uri->params[i].value);
         j++;
     }
-    CHECK(j == back->nparams, "%s: roundtrip gained params", text);
+    CHECK_MSG(j == back->nparams, "%s: roundtrip gained params", text);
     virtwire_uri_free(back);
 }
 
@@ -830,14 +818,14 @@ static void group_random(void)
 
         virtwire_uri *uri;
         int rc = virtwire_uri_parse(text, &uri);
-        CHECK(rc == 0 || rc == VIRTWIRE_EURI || rc == VIRTWIRE_EURI_TRANSPORT ||
+        CHECK_MSG(rc == 0 || rc == VIRTWIRE_EURI || rc == VIRTWIRE_EURI_TRANSPORT ||
                   rc == VIRTWIRE_EURI_UNIX_HOST || rc == VIRTWIRE_EURI_PARAM,
-              "\"%s\": rc %d", text, rc);
+                  "\"%s\": rc %d", text, rc);
         if (rc != 0)
             continue;
         parsed++;
         char *name = virtwire_uri_open_name(uri);
-        CHECK(name != NULL, "\"%s\": no name", text);
+        CHECK_MSG(name != NULL, "\"%s\": no name", text);
         if (name) {
             check_roundtrip(text, uri, name);
             free(name);
@@ -845,20 +833,17 @@ static void group_random(void)
         char buf[128];
         for (unsigned flags = 0; flags < 8; flags++) {
             int src = virtwire_uri_socket_path(uri, flags, buf, sizeof buf);
-            CHECK(src <= 0 && (src == 0 || buf[0] == '\0'), "\"%s\": socket rc %d", text, src);
+            CHECK_MSG(src <= 0 && (src == 0 || buf[0] == '\0'), "\"%s\": socket rc %d", text, src);
         }
         virtwire_uri_free(uri);
     }
     /* The mutations must reach the interesting paths, not only errors. */
-    CHECK(parsed > 5000, "only %u random URIs parsed", parsed);
+    CHECK_MSG(parsed > 5000, "only %u random URIs parsed", parsed);
 }
 
 /* ------------------------------------------------------------------------ */
 
-static const struct {
-    const char *name;
-    void (*run)(void);
-} groups[] = {
+static const vt_group groups[] = {
     { "parse", group_parse },   { "remote", group_remote }, { "errors", group_errors },
     { "sockets", group_sockets }, { "buffer", group_buffer }, { "tcp", group_tcp },
     { "limits", group_limits }, { "random", group_random },
@@ -866,18 +851,5 @@ static const struct {
 
 int main(int argc, char **argv)
 {
-    int ran = 0;
-    for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++) {
-        if (argc > 1 && strcmp(argv[1], groups[i].name) != 0)
-            continue;
-        groups[i].run();
-        ran++;
-    }
-    if (ran == 0) {
-        fprintf(stderr, "unknown group %s\n", argv[1]);
-        return 2;
-    }
-    if (failures)
-        fprintf(stderr, "%d failures\n", failures);
-    return failures ? 1 : 0;
+    return vt_main(argc, argv, groups, sizeof groups / sizeof groups[0]);
 }

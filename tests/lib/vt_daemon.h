@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Daemons a test starts for itself: a private libvirtd (test driver,
+ * through tests/libvirtd/private-libvirtd, whose path the test is given)
+ * and the example daemon examples/virtwire-mockd.  Each is stopped at exit
+ * if the test has not stopped it (by the process that started it only:
+ * forked children leave it alone).
+ */
+#ifndef VIRTWIRE_TESTS_VT_DAEMON_H
+#define VIRTWIRE_TESTS_VT_DAEMON_H
+
+#include <sys/types.h>
+
+/** A private libvirtd: its directory (config, sockets, log, pid) and URIs. */
+typedef struct vt_libvirtd {
+    char dir[128];
+    char script[512];
+    int port;            /* TCP port, 0 when it listens on unix sockets only */
+    char sock[200];      /* DIR/libvirt-sock */
+    char uri[256];       /* test+unix:///default?socket=DIR/libvirt-sock */
+    char uri_ro[256];    /* the read-only socket */
+    char admin_uri[256]; /* libvirtd:///system?socket=DIR/libvirt-admin-sock */
+    char tcp_uri[128];   /* test+tcp://127.0.0.1:PORT/default, or "" */
+} vt_libvirtd;
+
+/**
+ * Starts a daemon with script in a fresh short directory (under TMPDIR when
+ * it is short), listening on a free TCP port too when tcp is set.  Exits
+ * the test (status 1) when it does not start.
+ */
+void vt_libvirtd_start(vt_libvirtd *d, const char *script, int tcp);
+/** Stops it and removes its directory; 0, or -1 when either failed.  A
+ *  stopped (or never started) daemon is left alone. */
+int vt_libvirtd_stop(vt_libvirtd *d);
+/** Its pid (from its pid file), or -1. */
+long vt_libvirtd_pid(const vt_libvirtd *d);
+/** Prints the last lines of its log to stderr. */
+void vt_libvirtd_log_tail(const vt_libvirtd *d, int lines);
+
+/** examples/virtwire-mockd on a private socket path. */
+typedef struct vt_mockd {
+    pid_t pid;
+    char path[108];
+    char uri[160]; /* test+unix:///default?socket=PATH */
+} vt_mockd;
+
+/**
+ * Starts the daemon program mockd on the socket named name in vt_path()'s
+ * directory, with extra arguments (NULL-terminated, may be NULL); returns
+ * once it listens, or exits the test.  Built with AddressSanitizer, the
+ * daemon frees memory at once and keeps frames on the real stack, so that
+ * its resident memory measures the daemon.
+ */
+void vt_mockd_start(vt_mockd *d, const char *mockd, const char *name, const char *const *args);
+/** SIGTERM; returns its exit status (-1 when a signal ended it), which is
+ *  0 only when it shut down cleanly (under AddressSanitizer: no leaks). */
+int vt_mockd_stop(vt_mockd *d);
+
+#endif
