@@ -107,3 +107,5 @@ virtwire_pc(virtwire-client virtwire_client "virtwire-conn = ${PROJECT_VERSION},
   "virtwire: threaded libvirt RPC client")
 virtwire_pc(virtwire-server virtwire_server virtwire-conn -pthread
   "virtwire: event-loop libvirt RPC server")
+virtwire_pc(virtwire-session virtwire_session "virtwire-server = ${PROJECT_VERSION}, virtwire-libvirt" ""
+  "virtwire: libvirt's authentication procedures answered as libvirtd answers them")

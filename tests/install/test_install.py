@@ -50,9 +50,10 @@ LIBS = {
     "virtwire_conn": "virtwire_transport",
     "virtwire_client": "virtwire_conn",
     "virtwire_server": "virtwire_conn",
+    "virtwire_session": "virtwire_server",
 }
 PC_FILES = ["virtwire", "virtwire-virnet", "virtwire-libvirt", "virtwire-transport",
-            "virtwire-conn", "virtwire-client", "virtwire-server"]
+            "virtwire-conn", "virtwire-client", "virtwire-server", "virtwire-session"]
 # What the consumer projects take from tests/install/.
 CONSUMER_FILES = ["nfslike.x", "nfslike_virtwire.c", "nfslike_cases.h", "nfslike_bytes.h",
                   "libversion.c"]
