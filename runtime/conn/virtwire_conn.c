@@ -736,30 +736,36 @@ int virtwire_conn_adopt(int fd, int is_unix, virtwire_transport_role role,
     return virtwire_conn_adopt_channel(ch, role, cbs, opaque, out);
 }
 
+/* The connection over the channel a connect function made (rc: its
+ * result). */
+static int adopt_made(int rc, virtwire_channel *ch, virtwire_transport_role role,
+                      const virtwire_transport_callbacks *cbs, void *opaque, virtwire_conn **out)
+{
+    return rc < 0 ? rc : virtwire_conn_adopt_channel(ch, role, cbs, opaque, out);
+}
+
 int virtwire_conn_connect_unix(const char *path, virtwire_transport_role role,
                                const virtwire_transport_callbacks *cbs, void *opaque,
                                virtwire_conn **out)
 {
-    if (out)
-        *out = NULL;
+    virtwire_channel *ch = NULL;
     if (!out)
         return VIRTWIRE_EINVAL;
-    virtwire_channel *ch;
+    *out = NULL;
     int rc = virtwire_channel_connect_unix(path, NULL, 0, &ch);
-    return rc < 0 ? rc : virtwire_conn_adopt_channel(ch, role, cbs, opaque, out);
+    return adopt_made(rc, ch, role, cbs, opaque, out);
 }
 
 int virtwire_conn_connect_tcp(const char *host, int port, virtwire_transport_role role,
                               const virtwire_transport_callbacks *cbs, void *opaque,
                               virtwire_conn **out)
 {
-    if (out)
-        *out = NULL;
+    virtwire_channel *ch = NULL;
     if (!out)
         return VIRTWIRE_EINVAL;
-    virtwire_channel *ch;
+    *out = NULL;
     int rc = virtwire_channel_connect_tcp(host, port, NULL, 0, &ch);
-    return rc < 0 ? rc : virtwire_conn_adopt_channel(ch, role, cbs, opaque, out);
+    return adopt_made(rc, ch, role, cbs, opaque, out);
 }
 
 int virtwire_conn_connect_with(const virtwire_uri *uri, const virtwire_connect_params *params,
@@ -767,13 +773,12 @@ int virtwire_conn_connect_with(const virtwire_uri *uri, const virtwire_connect_p
                                const virtwire_transport_callbacks *cbs, void *opaque,
                                virtwire_conn **out)
 {
-    if (out)
-        *out = NULL;
+    virtwire_channel *ch = NULL;
     if (!out)
         return VIRTWIRE_EINVAL;
-    virtwire_channel *ch;
+    *out = NULL;
     int rc = virtwire_channel_open_uri(uri, params, &ch);
-    return rc < 0 ? rc : virtwire_conn_adopt_channel(ch, role, cbs, opaque, out);
+    return adopt_made(rc, ch, role, cbs, opaque, out);
 }
 
 int virtwire_conn_connect_parsed_uri(const virtwire_uri *uri, unsigned flags,
