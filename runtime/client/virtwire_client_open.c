@@ -77,6 +77,8 @@ int vw_client_handshake(virtwire_client *c, const virtwire_client_options *o, co
     }
     if (rc == 0)
         c->opened = 1;
+    if (rc == 0)
+        rc = vw_client_learn_version(c, o);
     return rc;
 }
 

@@ -62,6 +62,20 @@ void clib_daemon_stop(clib_daemon *d)
     running = NULL;
 }
 
+uint32_t clib_daemon_version(const clib_daemon *d)
+{
+    char line[1024];
+    snprintf(line, sizeof line, "'%s' version '%s'", d->script, d->dir);
+    FILE *p = popen(line, "r");
+    unsigned a = 0, b = 0, c = 0;
+    int n = 0;
+    if (p) {
+        n = fscanf(p, "%u.%u.%u", &a, &b, &c);
+        pclose(p);
+    }
+    return n == 3 ? (uint32_t)a * 1000000u + b * 1000u + c : 0;
+}
+
 long clib_daemon_pid(const clib_daemon *d)
 {
     char path[256];

@@ -46,6 +46,11 @@ typedef struct clib_daemon {
  * failure.  The daemon is stopped at exit (clib_daemon_stop). */
 void clib_daemon_start(clib_daemon *d, const char *script);
 void clib_daemon_stop(clib_daemon *d);
+/* The daemon's release as libvirt encodes it (major * 1000000 + minor *
+ * 1000 + micro), from what the daemon itself prints; 0 if unknown.  The
+ * script runs the system's libvirtd, or another release's with
+ * VIRTWIRE_LIBVIRT_SUITE or VIRTWIRE_LIBVIRT_ROOT in the environment. */
+uint32_t clib_daemon_version(const clib_daemon *d);
 /* The daemon's pid (from its pid file), or -1. */
 long clib_daemon_pid(const clib_daemon *d);
 
