@@ -4,7 +4,10 @@
 usage: test_mockd.py GROUP MOCKD LIMIT_SERVER KEEPALIVE_SERVER
 
 Each group starts its own daemon on a fresh socket and stops it at the end;
-every subprocess has a timeout.  Expected values come from the mock's
+every subprocess has a timeout.  virsh is the system's (9.0.0), or with
+VIRTWIRE_LIBVIRT_SUITE=SUITE in the environment the one of that Debian suite
+(bookworm-backports: 11.3.0), unpacked privately by
+tests/libvirtd/unpack-libvirt and run with its own libraries.  Expected values come from the mock's
 documented inventory (one running domain "test", "vm1" and "vm2" shut off,
 pool "default" with the 4 MiB volume "disk.img"), from libvirt's own
 output formats, and from libvirt's wording of its errors.
@@ -28,6 +31,26 @@ GROUP, MOCKD, LIMIT_SERVER, KEEPALIVE_SERVER = sys.argv[1:5]
 LAUNCH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "valgrind", "launch")
 TIMEOUT = 20
 REMOTE_PROGRAM = 0x20008086
+
+
+def virsh_command():
+    """The virsh to run: argv prefix and environment."""
+    suite = os.environ.get("VIRTWIRE_LIBVIRT_SUITE")
+    if not suite:
+        return ["virsh"], None
+    unpack = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "libvirtd",
+                          "unpack-libvirt")
+    root = subprocess.run([unpack, suite], capture_output=True, text=True, check=True,
+                          timeout=300).stdout.strip()
+    libdir = os.path.dirname(
+        [os.path.join(d, "libvirt.so.0") for d in
+         (os.path.join(root, "usr", "lib", t) for t in os.listdir(os.path.join(root, "usr", "lib")))
+         if os.path.exists(os.path.join(d, "libvirt.so.0"))][0])
+    env = dict(os.environ, LD_LIBRARY_PATH=libdir)
+    return [os.path.join(root, "usr", "bin", "virsh")], env
+
+
+VIRSH, VIRSH_ENV = virsh_command()
 
 
 class Daemon:
@@ -59,7 +82,7 @@ class Daemon:
 
 
 def virsh(d, *args, ok=True):
-    r = subprocess.run(["virsh", "-c", d.uri, *args], capture_output=True, text=True,
+    r = subprocess.run([*VIRSH, "-c", d.uri, *args], capture_output=True, text=True, env=VIRSH_ENV,
                        timeout=TIMEOUT)
     if ok:
         assert r.returncode == 0, (args, r.stdout, r.stderr)
@@ -82,6 +105,12 @@ def dominfo(d, name):
 
 
 def test_virsh(d):
+    # The virsh this group runs is the release it names.
+    want = os.environ.get("VIRTWIRE_VIRSH_RELEASE")
+    if want:
+        got = subprocess.run([*VIRSH, "--version"], capture_output=True, text=True,
+                             env=VIRSH_ENV, timeout=TIMEOUT).stdout.strip()
+        assert got == want, (got, want)
     assert table_rows(virsh(d, "list", "--all").stdout) == [
         ["1", "test", "running"], ["-", "vm1", "shut off"], ["-", "vm2", "shut off"]]
     info = dominfo(d, "test")
@@ -131,7 +160,7 @@ class LineReader:
 
 
 def test_events(d):
-    ev = subprocess.Popen(["virsh", "-c", d.uri, "event", "--loop", "--event", "lifecycle"],
+    ev = subprocess.Popen([*VIRSH, "-c", d.uri, "event", "--loop", "--event", "lifecycle"], env=VIRSH_ENV,
                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
         lines = LineReader(ev.stdout)
