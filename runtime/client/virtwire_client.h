@@ -196,8 +196,9 @@ int virtwire_client_error(const virtwire_client *c);
  * 1000000 + minor * 1000 + micro) in *version.  Learnt at connect with
  * VIRTWIRE_CLIENT_LIB_VERSION; otherwise asked now, once
  * (CONNECT_GET_LIB_VERSION, or ADMIN_PROC_CONNECT_GET_LIB_VERSION on admin
- * connections), and kept.  Returns 0, or the error of that call
- * (*version is then 0).  Not from a client callback (VIRTWIRE_EINVAL when
+ * connections), and kept.  Returns 0, or the error of that call, or
+ * VIRTWIRE_ERANGE when the daemon answers 0 or a number beyond libvirt's
+ * encoding (2^32 and up); *version is then 0.  Not from a client callback (VIRTWIRE_EINVAL when
  * it would have to call).
  */
 int virtwire_client_lib_version(virtwire_client *c, uint32_t *version);

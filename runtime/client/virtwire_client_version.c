@@ -33,7 +33,7 @@ static int ask_version(virtwire_client *c, int timeout_ms, uint32_t *out)
     /* libvirt's encoding keeps every release below 2^32; a daemon that
      * says otherwise is not believed. */
     if (v == 0 || v > UINT32_MAX)
-        return VIRTWIRE_EINVAL;
+        return VIRTWIRE_ERANGE;
     *out = (uint32_t)v;
     return 0;
 }
