@@ -18,12 +18,12 @@ static int ask_version(virtwire_client *c, int timeout_ms, uint32_t *out)
     uint64_t v;
     int rc;
     if (c->admin) {
-        admin_connect_get_lib_version_ret r;
+        admin_connect_get_lib_version_ret r = { 0 };
         rc = virtwire_client_call(c, &admin_program, ADMIN_PROC_CONNECT_GET_LIB_VERSION, NULL,
                                   &r, &o);
         v = r.libVer;
     } else {
-        remote_connect_get_lib_version_ret r;
+        remote_connect_get_lib_version_ret r = { 0 };
         rc = virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_LIB_VERSION, NULL,
                                   &r, &o);
         v = r.lib_ver;
