@@ -102,6 +102,7 @@ static const virtwire_proc lxc_procs[] = {
     { .number = LXC_PROC_DOMAIN_OPEN_NAMESPACE, .name = "LXC_PROC_DOMAIN_OPEN_NAMESPACE",
       .args = &lxc_domain_open_namespace_args_desc,
       .flags = VIRTWIRE_PROC_FDS_REPLY, .generate = VIRTWIRE_GENERATE_NONE,
+      .since = VIRTWIRE_LIBVIRT_VERSION(1, 0, 2),
       .readstream = -1, .writestream = -1, .acl = lxc_acl_1 },
 };
 

@@ -541,6 +541,16 @@ static int h_get_autostart(virtwire_server_call *call, const remote_domain_get_a
     return call_dom(call, &a->dom) ? 0 : -1;
 }
 
+/* virsh 11.3.0's dominfo asks for autostart-once (11.2.0) as well. */
+static int h_get_autostart_once(virtwire_server_call *call,
+                                const remote_domain_get_autostart_once_args *a,
+                                remote_domain_get_autostart_once_ret *r, void *opaque)
+{
+    (void)r;
+    (void)opaque;
+    return call_dom(call, &a->dom) ? 0 : -1;
+}
+
 static int h_has_managed_save(virtwire_server_call *call,
                               const remote_domain_has_managed_save_image_args *a,
                               remote_domain_has_managed_save_image_ret *r, void *opaque)
@@ -955,6 +965,7 @@ static const remote_server_handlers handlers = {
     .domain_resume = h_resume,
     .domain_get_os_type = h_get_os_type,
     .domain_get_autostart = h_get_autostart,
+    .domain_get_autostart_once = h_get_autostart_once,
     .domain_has_managed_save_image = h_has_managed_save,
     .domain_is_persistent = h_is_persistent,
     .domain_is_active = h_is_active,

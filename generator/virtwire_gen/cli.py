@@ -8,7 +8,7 @@ import os
 import sys
 from typing import List, Optional
 
-from . import __version__
+from . import __version__, since
 from .emit_c import write_file
 from .emitters import module_outputs
 from .ir import XdrError
@@ -51,6 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--import", dest="imports", action="append", default=[], metavar="OTHER.x",
                    help="a .x file whose types and constants FILE.x uses; its generated header "
                         "OTHER.h is included (repeatable)")
+    p.add_argument("--since-from", metavar="DIR",
+                   help="directory holding libvirt's version scripts (libvirt_public.syms, "
+                        "libvirt_qemu.syms, libvirt_lxc.syms, libvirt_admin_public.syms, as "
+                        "protocol/fetch-libvirt leaves them): each procedure of libvirt's "
+                        "programs gets the release it exists since (virtwire_proc.since)")
     p.add_argument("--passthrough", action="store_true",
                    help="copy the .x file's %%-lines into the header (off by default: libvirt's "
                         "name libvirt-internal headers)")
@@ -65,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
 def generate(xfile: str, out_dir: str, constants: Optional[str] = None,
              overrides: Optional[str] = None, imports: Optional[List[str]] = None,
              passthrough: bool = False, events: Optional[str] = None,
-             json: bool = False) -> Model:
+             json: bool = False, since_from: Optional[str] = None) -> Model:
     ext = read_constants(constants or DEFAULT_CONSTANTS)
     ov_path = overrides or DEFAULT_OVERRIDES
     ov = read_overrides(ov_path) if os.path.exists(ov_path) or overrides else {}
@@ -74,6 +79,8 @@ def generate(xfile: str, out_dir: str, constants: Optional[str] = None,
     specs = [parse_file(i) for i in (imports or [])]
     spec = parse_file(xfile)
     model = Model(spec, specs, ext, ov)
+    if since_from:
+        since.apply(model, since_from)
     outputs = module_outputs(model, base_name(xfile), os.path.basename(xfile),
                              [base_name(i) for i in imports or []], passthrough, ev, json)
     os.makedirs(out_dir, exist_ok=True)
@@ -90,7 +97,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         generate(args.xfile, args.out_dir, args.constants, args.overrides, args.imports,
-                 args.passthrough, args.events, args.json)
+                 args.passthrough, args.events, args.json, args.since_from)
     except XdrError as e:
         print(f"{e.loc}: error: {e.message}", file=sys.stderr)
         return 1

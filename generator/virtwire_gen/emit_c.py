@@ -627,6 +627,8 @@ class ProgramEmitter:
             f.append("VIRTWIRE_PROC_FDS_REPLY")
         if pr.msg:
             f.append("VIRTWIRE_PROC_MESSAGE")
+        if pr.since and pr.since[1]:
+            f.append("VIRTWIRE_PROC_SINCE_INFERRED")
         return " | ".join(f) if f else "0"
 
     @staticmethod
@@ -686,7 +688,9 @@ class ProgramEmitter:
                 [f".{role} = &{t}_desc" for role, t in
                  (("args", pr.args), ("ret", pr.ret), ("msg", pr.msg)) if t],
                 ([f".flags = {flags}"] if flags != "0" else [])
-                + ([f".generate = {generate}"] if generate != "VIRTWIRE_GENERATE_UNSET" else []),
+                + ([f".generate = {generate}"] if generate != "VIRTWIRE_GENERATE_UNSET" else [])
+                + ([".since = VIRTWIRE_LIBVIRT_VERSION(%d, %d, %d)" % pr.since[0]]
+                   if pr.since else []),
                 [f".readstream = {self.stream_param(pr, 'readstream')}",
                  f".writestream = {self.stream_param(pr, 'writestream')}"]
                 + ([f".sparseflag = {self.cstr(sparse[-1])}"] if sparse else [])

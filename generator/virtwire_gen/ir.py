@@ -272,6 +272,9 @@ class ProcInfo:
     tags: List[str] = field(default_factory=list)
     overrides: Dict[str, str] = field(default_factory=dict)
     comments: List[Comment] = field(default_factory=list, compare=False)  # its doc comment
+    # The libvirt release it exists since, and whether that is inferred
+    # (a lower bound) rather than its API's release (since.py); None: unknown.
+    since: Optional[Tuple[Tuple[int, int, int], bool]] = None
 
 
 @dataclass

@@ -390,6 +390,10 @@ int vw_client_call_common(virtwire_client *c, const virtwire_program *prog, int3
         vw_client_opts_in(user_opts, &mine) < 0)
         return VIRTWIRE_EINVAL;
     vw_client_opts_out(user_opts, 0);
+    if (opts->error)
+        memset(opts->error, 0, sizeof *opts->error);
+    if (vw_client_since_ok(c, prog, proc) < 0)
+        return VIRTWIRE_EUNSUPPORTED;
     if (opts->nfds > VIRTWIRE_FDS_MAX)
         return VIRTWIRE_EFDS_MAX;
     if (opts->nfds && !virtwire_conn_is_unix(c->conn))
@@ -472,6 +476,8 @@ int virtwire_client_call_async(virtwire_client *c, const virtwire_program *prog,
     if (!c || !done || vw_client_check_proc(prog, number, &proc) < 0 ||
         vw_client_opts_in(user_opts, &mine) < 0)
         return VIRTWIRE_EINVAL;
+    if (vw_client_since_ok(c, prog, proc) < 0)
+        return VIRTWIRE_EUNSUPPORTED;
     if (opts->nfds > VIRTWIRE_FDS_MAX)
         return VIRTWIRE_EFDS_MAX;
     if (opts->nfds && !virtwire_conn_is_unix(c->conn))

@@ -9,6 +9,8 @@
  *                             waiting, decoding replies
  *   virtwire_client_event.c   event handlers and one-step registrations
  *   virtwire_client_stream.c  streams
+ *   virtwire_client_version.c the daemon's libvirt release and the check of
+ *                             a procedure's (virtwire_proc.since)
  *
  * libvirt's open handshake (remote and admin programs) and the goodbye at
  * close are the session's: runtime/session/, built into the client.
@@ -226,6 +228,10 @@ struct virtwire_client {
     virtwire_client_close_fn close_fn;
     void *close_opaque;
     job closed_job; /* JOB_CLOSED: dying needs no memory */
+    /* The daemon's release (virtwire_client_version.c): learnt once, under
+     * lock; check_since: VIRTWIRE_CLIENT_CHECK_SINCE. */
+    uint32_t lib_version;
+    int check_since;
 };
 
 /* virtwire_client_io.c */
@@ -327,6 +333,17 @@ void vw_client_run_done(virtwire_client *c, pending *p);
 int vw_client_write_side_dead(virtwire_client *c);
 
 int vw_client_check_proc(const virtwire_program *prog, int32_t number, const virtwire_proc **out);
+
+/* virtwire_client_version.c */
+
+/* After the handshake: learns the daemon's release when the options ask
+ * for it (VIRTWIRE_CLIENT_LIB_VERSION, VIRTWIRE_CLIENT_CHECK_SINCE). */
+int vw_client_learn_version(virtwire_client *c, const virtwire_client_options *o);
+
+/* With VIRTWIRE_CLIENT_CHECK_SINCE: VIRTWIRE_EUNSUPPORTED when the daemon
+ * is older than proc; 0 otherwise (lock not held; never calls). */
+int vw_client_since_ok(virtwire_client *c, const virtwire_program *prog,
+                       const virtwire_proc *proc);
 
 /* A caller's call options (NULL: the defaults) checked and copied into
  * *mine, see virtwire_sized_internal.h: 0 or VIRTWIRE_EINVAL. */

@@ -56,6 +56,12 @@ static void print_proc(const virtwire_proc *p)
             sep = ",";
         }
     }
+    /* Since which libvirt release (">=": a lower bound). */
+    if (p->since) {
+        char v[32];
+        virtwire_libvirt_version_format(p->since, v, sizeof v);
+        printf(" since=%s%s", p->flags & VIRTWIRE_PROC_SINCE_INFERRED ? ">=" : "", v);
+    }
     printf("\n");
 }
 
