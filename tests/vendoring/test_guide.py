@@ -81,7 +81,7 @@ class VendoringGuide(unittest.TestCase):
                 sources = sorted(n for n in names if n.endswith(".c")) + ["vw_main.c"]
                 build = subprocess.run(
                     [CC, "-std=c11", "-O0", "-Wall", "-Wextra", "-Werror", "-pthread",
-                     *sources, "-o", "vw_layer"],
+                     *sources, "-o", "vw_layer", *(["-lsasl2"] if layer == "sasl" else [])],
                     cwd=tmp, capture_output=True, text=True, timeout=300)
                 self.assertEqual(build.returncode, 0, build.stderr)
                 self.assertEqual(build.stderr, "")
