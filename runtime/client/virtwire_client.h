@@ -76,6 +76,7 @@
 
 #include "virnetprotocol.h"
 #include "virtwire_channel.h"
+#include "virtwire_conn.h"
 #include "virtwire_error.h"
 #include "virtwire_program.h"
 #include "virtwire_xdr.h"
@@ -279,7 +280,19 @@ typedef struct virtwire_call_opts {
      *  VIRTWIRE_EUNSUPPORTED because of a remote_error, the decoded error;
      *  zeroed otherwise.  Allocated like ret. */
     virNetMessageError *error;
+    /** VIRTWIRE_CALL_* */
+    unsigned int flags;
 } virtwire_call_opts;
+
+/* virtwire_call_opts.flags */
+/**
+ * The connection reads nothing past this call's reply (ok or error) until
+ * virtwire_client_wrap_channel() (NULL fn: just resume): for an
+ * authentication method whose last reply may switch the channel to a
+ * security layer, so that no byte sent after that reply is taken as a
+ * frame.  Synchronous calls only; the caller must resume in every case.
+ */
+#define VIRTWIRE_CALL_HOLD_INPUT 0x1u
 
 /**
  * Calls procedure proc of program prog (a generated table such as
@@ -348,6 +361,22 @@ typedef void (*virtwire_client_done_fn)(virtwire_client *c, const virtwire_call_
 int virtwire_client_call_async(virtwire_client *c, const virtwire_program *prog, int32_t proc,
                                const void *args, const virtwire_call_opts *opts,
                                virtwire_client_done_fn done, void *opaque);
+
+/**
+ * After a call made with VIRTWIRE_CALL_HOLD_INPUT returned: with fn, puts
+ * a new channel over the connection's (virtwire_conn_wrap_channel(): a
+ * SASL security layer), which then carries every byte both ways, input
+ * read past the reply included; with fn NULL, only resumes reading.
+ * Either way reading goes on.  Returns 0, or fn's error (the connection
+ * keeps its channel and reading resumes), VIRTWIRE_EFDPASS, VIRTWIRE_ECLOSED
+ * or VIRTWIRE_EINVAL (from a client callback).  For authentication
+ * methods (virtwire_session.h), before anything else is sent.
+ */
+int virtwire_client_wrap_channel(virtwire_client *c, virtwire_conn_wrap_fn fn, void *opaque);
+
+/** The client's channel (owned by the client), to look at only: its kind,
+ *  fd (addresses) and security strength factor (virtwire_channel_ssf()). */
+virtwire_channel *virtwire_client_channel(virtwire_client *c);
 
 /* ------------------------------------------------------------------------ */
 /* Events and connection death                                              */

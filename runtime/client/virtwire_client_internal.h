@@ -137,6 +137,7 @@ typedef struct pending {
     virtwire_client_done_fn done_fn;
     void *opaque;
     uint64_t deadline_ms; /* 0: none */
+    int hold; /* VIRTWIRE_CALL_HOLD_INPUT: input held at the reply */
     int has_error;
     virNetMessageError err_buf;
     int fd_buf[VIRTWIRE_FDS_MAX];
@@ -200,6 +201,9 @@ struct virtwire_client {
     int thread_started;
     int wake[2]; /* self-pipe: [0] polled by whoever owns the I/O role */
     int wake_pending; /* a byte is in the pipe, not yet drained */
+    /* Input waits in the connection (a hold ended): the owner of the I/O
+     * role processes without waiting for the socket. */
+    int kick_input;
     /* The I/O role (see "Passing the buck" below). */
     int io_owner;          /* IO_BG, IO_FREE or IO_CALLER */
     pthread_t owner_tid;   /* the caller owning it (IO_CALLER) */

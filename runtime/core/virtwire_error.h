@@ -143,6 +143,10 @@ typedef enum virtwire_error {
     /** fds given for a connection that cannot carry them: only a local
      *  unix socket can (not TCP, TLS or SSH); nothing was sent. */
     VIRTWIRE_EFDPASS = -56,
+    /** The SASL security layer failed: the peer sent a packet longer than
+     *  the negotiated buffer (or an empty one), or one that does not
+     *  decode, or a packet could not be encoded (libvirtwire_sasl). */
+    VIRTWIRE_ESECURITY_LAYER = -57,
 } virtwire_error;
 
 /** Returns a static, human-readable description of an error code.
@@ -160,7 +164,8 @@ const char *virtwire_error_name(int code);
  * or closed.  Non-zero for VIRTWIRE_EFRAME_LENGTH, VIRTWIRE_EMSG_TYPE,
  * VIRTWIRE_EFD_UNEXPECTED, VIRTWIRE_EFD_MISSING, VIRTWIRE_EFRAME_SHORT,
  * VIRTWIRE_EREPLY_SERIAL, VIRTWIRE_EKEEPALIVE, VIRTWIRE_ECALLBACK,
- * VIRTWIRE_ECLOSED, VIRTWIRE_EIO and VIRTWIRE_EAUTH; zero for every other
+ * VIRTWIRE_ECLOSED, VIRTWIRE_EIO, VIRTWIRE_EAUTH and VIRTWIRE_ESECURITY_LAYER;
+ * zero for every other
  * code, success included.
  *
  * Four codes are fatal in some places only, and give zero here: a message

@@ -164,6 +164,7 @@ struct virtwire_transport {
     int arena_used;
     uint64_t rx_now; /* the clock, read at most once per receive call */
     int rx_now_valid;
+    int rx_stop; /* virtwire_transport_stop_receive() */
 
     /* Programs: pointers, so that handles stay put when the array grows. */
     virtwire_transport_program **progs;
@@ -1219,15 +1220,22 @@ ssize_t virtwire_transport_receive(virtwire_transport *t, const void *buf, size_
     if (len > (size_t)SSIZE_MAX)
         len = (size_t)SSIZE_MAX;
     t->rx_now_valid = 0;
+    t->rx_stop = 0;
 
     const unsigned char *p = buf, *end = p + len;
-    while (p < end && t->state != RX_FDS) {
+    while (p < end && t->state != RX_FDS && !t->rx_stop) {
         ssize_t n = rx_step(t, p, end);
         if (n < 0)
             return n;
         p += n;
     }
     return (ssize_t)(p - (const unsigned char *)buf);
+}
+
+void virtwire_transport_stop_receive(virtwire_transport *t)
+{
+    if (t && t->busy)
+        t->rx_stop = 1;
 }
 
 int virtwire_transport_receive_fd(virtwire_transport *t, int fd)
