@@ -198,13 +198,71 @@ ERROR_CASES = [
      "  } = 1;\n"
      "} = 1;\n",
      4, 10, "procedures with several arguments"),
-    ("string_argument",
+    # rpcgen refuses it too ("opaque -- illegal argument type")
+    ("opaque_argument",
      "program P {\n"
      "  version V {\n"
-     "    void F(string) = 1;\n"
+     "    void F(opaque) = 1;\n"
      "  } = 1;\n"
      "} = 1;\n",
-     3, 12, "procedure argument and result types must be named types"),
+     3, 12, "opaque is not allowed as a procedure argument or result"),
+    ("quadruple_argument",
+     "program P {\n"
+     "  version V {\n"
+     "    quadruple F(void) = 1;\n"
+     "  } = 1;\n"
+     "} = 1;\n",
+     3, 5, "quadruple is not supported as a procedure argument or result"),
+    # rpcgen #defines P, V and F: they share the constants' name space
+    ("program_name_taken",
+     "const P = 7;\n"
+     "program P {\n"
+     "  version V {\n"
+     "    void F(void) = 1;\n"
+     "  } = 1;\n"
+     "} = 1;\n",
+     2, 1, "'P' is already defined at program_name_taken.x:1:7"),
+    ("procedure_renumbered_in_version",
+     "program P {\n"
+     "  version V1 {\n"
+     "    void F(void) = 1;\n"
+     "  } = 1;\n"
+     "  version V2 {\n"
+     "    void F(void) = 2;\n"
+     "  } = 2;\n"
+     "} = 1;\n",
+     6, 10, "'F' is 2 here but 1 in another version"),
+    # string constants: their literal, and nowhere else
+    ("string_constant_as_size",
+     "const S = \"abc\";\n"
+     "struct a {\n"
+     "    int v[S];\n"
+     "};\n",
+     3, 11, "constant 'S' is a string; a number is needed here"),
+    ("string_as_size",
+     "struct a {\n"
+     "    int v<\"abc\">;\n"
+     "};\n",
+     2, 11, "a string is only allowed as the value of a const"),
+    ("unterminated_string", "const S = \"abc;\n", 1, 11, "unterminated string"),
+    # a %#define used as a number must be an integer constant expression
+    ("define_not_a_number",
+     "%#define N sizeof(int)\n"
+     "struct a {\n"
+     "    int v<N>;\n"
+     "};\n",
+     3, 11, "'N' is used as a number, but its %#define (at define_not_a_number.x:1:1) "
+            "is not an integer constant expression"),
+    ("define_cycle",
+     "%#define N M\n"
+     "%#define M N\n"
+     "struct a {\n"
+     "    int v<N>;\n"
+     "};\n",
+     4, 11, "'N' (a %#define) refers to itself"),
+    # the generated code's and the runtime's prefixes
+    ("reserved_prefix", "struct virtwire_a { int x; };\n", 1, 8,
+     "names starting with vw_ or virtwire_ are reserved"),
     ("duplicate_procedure_number",
      "struct a { int x; };\n"
      "program P {\n"
@@ -229,7 +287,7 @@ ERROR_CASES = [
      "case 1:\n"
      "    void;\n"
      "};\n",
-     1, 23, "union discriminant must be int, unsigned int, bool or an enum"),
+     1, 23, "union discriminant must be int, unsigned int, long, unsigned long, bool or an enum"),
     ("constant_cycle",
      "const A = B;\n"
      "const B = A;\n",
@@ -239,7 +297,30 @@ ERROR_CASES = [
      "    int x; @\n"
      "};\n",
      2, 12, "unexpected character '@'"),
-    ("preprocessor_line", "#define X 1\n", 1, 1, "C preprocessor directives are not supported"),
+    # what only the RPC_HDR pass defines (the file goes through cpp, and the
+    # definition's own line is reported)
+    ("definition_in_one_pass",
+     "#ifdef RPC_HDR\n"
+     "struct a { int x; };\n"
+     "#endif\n",
+     2, 8, "struct a is defined only when RPC_HDR is"),
+    ("definition_differs_by_pass",
+     "struct a {\n"
+     "#ifdef RPC_XDR\n"
+     "    hyper x;\n"
+     "#else\n"
+     "    int x;\n"
+     "#endif\n"
+     "};\n",
+     1, 8, "struct a is not the same when RPC_HDR and when RPC_XDR is defined"),
+    # columns are those of the original line, not of cpp's output (which
+    # folds white space): '@' is at column 16 of the .x file
+    ("error_column_after_cpp",
+     "#define UNUSED 1\n"
+     "struct a {\n"
+     "\tint    x;     @\n"
+     "};\n",
+     3, 16, "unexpected character '@'"),
     ("keyword_as_name", "struct int { int x; };\n", 1, 8, "expected struct name"),
     ("end_of_file",
      "struct a {\n"

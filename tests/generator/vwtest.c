@@ -132,12 +132,18 @@ void vwtest_encode_fails(const virtwire_type *t, const void *v, int want, const 
     vwtest_check_int(virtwire_encode(t, v, buf, sizeof(buf), NULL), want, what, file, line);
 }
 
-int vwtest_decode(const virtwire_type *t, const char *hex, virtwire_arena *a, void *v)
+int vwtest_decode_flags(const virtwire_type *t, const char *hex, virtwire_arena *a,
+                        unsigned flags, void *v)
 {
     static unsigned char buf[VWTEST_MAX_BYTES];
     size_t n = vwtest_unhex(hex, buf, sizeof(buf));
     memset(v, 0, t->size);
-    return virtwire_decode(t, buf, n, a, v);
+    return virtwire_decode_flags(t, buf, n, a, flags, v);
+}
+
+int vwtest_decode(const virtwire_type *t, const char *hex, virtwire_arena *a, void *v)
+{
+    return vwtest_decode_flags(t, hex, a, 0, v);
 }
 
 void vwtest_heap_roundtrip(const virtwire_type *t, const char *hex, const char *file, int line)
@@ -163,26 +169,33 @@ void vwtest_heap_roundtrip(const virtwire_type *t, const char *hex, const char *
     free(v);
 }
 
-void vwtest_decode_fails(const virtwire_type *t, const char *hex, int want, const char *file,
-                         int line)
+void vwtest_decode_fails_flags(const virtwire_type *t, const char *hex, unsigned flags, int want,
+                               const char *file, int line)
 {
     char what[256];
     virtwire_arena arena = VIRTWIRE_ARENA_INIT;
     void *v = calloc(1, t->size);
     if (!v)
         abort();
+    const char *mode = flags ? ", strict" : "";
 
-    snprintf(what, sizeof(what), "%s_decode fails with %s (arena)", t->name,
-             virtwire_error_name(want));
-    vwtest_check_int(vwtest_decode(t, hex, &arena, v), want, what, file, line);
+    snprintf(what, sizeof(what), "%s_decode fails with %s (arena%s)", t->name,
+             virtwire_error_name(want), mode);
+    vwtest_check_int(vwtest_decode_flags(t, hex, &arena, flags, v), want, what, file, line);
     virtwire_arena_fini(&arena);
 
     /* In heap mode virtwire_decode frees what was decoded so far: under
      * ASan this checks the generated _free on half-decoded values. */
-    snprintf(what, sizeof(what), "%s_decode fails with %s (heap)", t->name,
-             virtwire_error_name(want));
-    vwtest_check_int(vwtest_decode(t, hex, NULL, v), want, what, file, line);
+    snprintf(what, sizeof(what), "%s_decode fails with %s (heap%s)", t->name,
+             virtwire_error_name(want), mode);
+    vwtest_check_int(vwtest_decode_flags(t, hex, NULL, flags, v), want, what, file, line);
     free(v);
+}
+
+void vwtest_decode_fails(const virtwire_type *t, const char *hex, int want, const char *file,
+                         int line)
+{
+    vwtest_decode_fails_flags(t, hex, 0, want, file, line);
 }
 
 int vwtest_finish(const char *name)
