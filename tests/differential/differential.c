@@ -4,8 +4,8 @@
  *
  * For every type of the nine libvirt modules of one release (or of the
  * modules the harness lists: the rpcsvc files) and for seeds 0..N-1, a
- * random valid value (vw_fill.h: undeclared enum values and bools other
- * than 0 and 1 included, which both codecs write as libtirpc does) is
+ * random valid value (vw_fill.h; undeclared enum values included, which
+ * both codecs write as they are) is
  *   1. encoded by virtwire (T_size must predict the length exactly) and by
  *      rpcgen's xdr_T through libtirpc: the bytes must be identical;
  *   2. decoded from libtirpc's bytes by virtwire, in arena mode and in heap
@@ -343,7 +343,10 @@ static int check_value(const vcase *c, uint64_t base, virtwire_arena *fa, virtwi
     vw_rng r;
     vw_rng_seed(&r, value_seed(base, c->fill->name, c->seed), c->seed % FULL_EVERY == FULL_AT,
                 c->seed / FULL_EVERY);
-    r.wild = 1; /* undeclared enum values, bools other than 0 and 1 */
+    /* Undeclared enum values too.  Not bools other than 0 and 1: rpcgen's
+     * inline code (IXDR_PUT_BOOL) writes them as they are, its xdr_bool()
+     * calls as 1 (as virtwire does). */
+    r.wild = 1;
     void *v = xcalloc(t->size);
     c->fill->fill(&r, fa, v);
 

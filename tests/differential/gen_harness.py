@@ -58,7 +58,7 @@ BANNER = ("/* SPDX-License-Identifier: LGPL-2.1-or-later */\n"
 # Expression giving a random value of each primitive kind.
 PRIMITIVE_FILL = {
     "int": "(int)vw_u32(r)", "uint": "vw_u32(r)", "hyper": "(int64_t)vw_u64(r)",
-    "uhyper": "vw_u64(r)", "bool": "vw_bool(r)", "char": "vw_char(r)",
+    "uhyper": "vw_u64(r)", "bool": "(int)vw_below(r, 2)", "char": "vw_char(r)",
     "uchar": "vw_uchar(r)", "short": "vw_short(r)", "ushort": "vw_ushort(r)",
     "float": "vw_float(r)", "double": "vw_double(r)",
     # rpcgen's long and unsigned long: C long, 32 bits on the wire
@@ -221,8 +221,9 @@ class FillEmitter:
         out = [f"switch (vw_arm(r, {len(choices)}, {hits})) {{"]
         for i, (what, pick, d) in enumerate(choices):
             label = "default:" if i + 1 == len(choices) else f"case {i}:"
-            body = pick + self.decl(d, Lvalues.member(f"v->{u.name}_u.", d.name),
-                                    f"{u.name}.{d.name}")
+            body = pick + ([] if d.is_void else
+                           self.decl(d, Lvalues.member(f"v->{u.name}_u.", d.name),
+                                     f"{u.name}.{d.name}"))
             out += [f"{label} {{"] + indent(body) + ["    break;", "}"]
         return out + ["}"]
 

@@ -45,12 +45,6 @@ int32_t vw_enum(vw_rng *r, const int32_t *members, uint32_t n)
     return members[vw_below(r, n)];
 }
 
-int vw_bool(vw_rng *r)
-{
-    if (r->wild && vw_below(r, 8) == 0)
-        return (int)(vw_u32(r) | 2u);
-    return (int)vw_below(r, 2);
-}
 
 char vw_char(vw_rng *r)
 {

@@ -44,7 +44,7 @@ typedef struct vw_rng {
     unsigned level;  /* array-element nesting of the value being made */
     size_t budget;   /* wire bytes left for this value */
     int full;        /* a full value (see above) */
-    int wild;        /* also undeclared enum values, bools other than 0/1 */
+    int wild;        /* also undeclared enum values */
     unsigned nth;    /* which full value: selects union arms */
 } vw_rng;
 
@@ -60,9 +60,6 @@ uint32_t vw_below(vw_rng *r, uint32_t n);
  *  r->wild is set, any 32-bit value (the codecs write what they are given,
  *  as libtirpc does). */
 int32_t vw_enum(vw_rng *r, const int32_t *members, uint32_t n);
-/** A bool: 0 or 1, or, one time in eight when r->wild is set, another
- *  non-zero int (both codecs write it as 1). */
-int vw_bool(vw_rng *r);
 
 char vw_char(vw_rng *r);
 unsigned char vw_uchar(vw_rng *r);
