@@ -117,6 +117,13 @@ function(_rpcsvc_rpcgen m)
   set_target_properties(vwrpcsvc_rpcgen_${m} PROPERTIES C_EXTENSIONS ON)
 endfunction()
 
+# The same files through the command line, as a user would run it.
+add_test(NAME rpcsvc.generate
+         COMMAND ${Python3_EXECUTABLE} ${_rpcsvc_src}/test_rpcsvc.py
+         WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+set_tests_properties(rpcsvc.generate PROPERTIES TIMEOUT 300 ENVIRONMENT
+  "PYTHONDONTWRITEBYTECODE=1;VIRTWIRE_CC=${CMAKE_C_COMPILER};VIRTWIRE_RPCSVC_DIR=${VIRTWIRE_RPCSVC_DIR}")
+
 if(_rpcsvc_missing)
   foreach(m ${VIRTWIRE_RPCSVC_MODULES})
     file(WRITE ${_rpcsvc}/missing.cmake
@@ -168,3 +175,4 @@ foreach(m ${VIRTWIRE_RPCSVC_MODULES})
   set_tests_properties(rpcsvc.differential.${m} PROPERTIES
                        ENVIRONMENT VIRTWIRE_DIFF_COUNT=${VIRTWIRE_RPCSVC_COUNT} TIMEOUT 300)
 endforeach()
+
