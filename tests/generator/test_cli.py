@@ -522,12 +522,81 @@ class ErrorTests(GeneratorTestCase):
         self.assertIn("usage: virtwire-gen", r.stderr)
 
 
+class PreprocessorTests(GeneratorTestCase):
+    """The C preprocessor pass, as rpcgen makes it."""
+
+    def header(self, name="p"):
+        with open(os.path.join(self.tmp, "out", name + ".h"), encoding="utf-8") as f:
+            return f.read()
+
+    def test_defines_and_include_dirs(self):
+        """-D and -I reach cpp; RPC_HDR is defined for the header."""
+        os.makedirs(os.path.join(self.tmp, "inc"))
+        self.write("inc/shared.x", "struct shared { int x; };\n")
+        self.write("p.x", "#include \"shared.x\"\n"
+                          "#ifdef WITH_B\nstruct b { shared s; int y[WIDTH]; };\n#endif\n"
+                          "#ifdef RPC_HDR\n%#define ONLY_IN_HEADER 1\n#endif\n")
+        r = run_generator(["p.x", "-DWITH_B", "-D", "WIDTH=3", "-I", "inc", "--passthrough",
+                           "--out-dir", "out"], self.tmp)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        h = self.header()
+        self.assertIn("struct shared {", h)
+        self.assertIn("    int y[3];", h)
+        self.assertIn("#define ONLY_IN_HEADER 1", h)
+        # the origins name the file each definition comes from
+        self.assertIn("/* shared.x:1 */", h)
+        r = run_generator(["p.x", "-I", "inc", "--out-dir", "out2"], self.tmp)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(os.path.join(self.tmp, "out2", "p.h"), encoding="utf-8") as f:
+            self.assertNotIn("struct b {", f.read())
+
+    def test_error_in_included_file(self):
+        """An error in an #included file names that file, line and column."""
+        self.write("inc.x", "struct a {\n    int  x; @\n};\n")
+        self.write("main.x", "#include \"inc.x\"\n")
+        self.assert_error(["main.x"], "inc.x:2:13", "unexpected character '@'")
+
+    def test_cpp_error(self):
+        """cpp's own diagnostics (file:line:col) are passed on, and nothing
+        is written."""
+        self.write("e.x", "struct a { int x; };\n#include \"missing.x\"\n")
+        r = run_generator(["e.x", "--out-dir", "out"], self.tmp)
+        self.assertEqual(r.returncode, 1)
+        self.assertNotIn("Traceback", r.stderr)
+        self.assertTrue(r.stderr.startswith("e.x:2:10: fatal error: missing.x"), r.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "out", "e.h")))
+
+    def test_cpp_missing(self):
+        self.write("m.x", "#define N 1\nstruct a { int x[N]; };\n")
+        self.assert_error(["m.x", "--cpp", "/nonexistent/cpp"], "m.x",
+                          "cannot run the C preprocessor '/nonexistent/cpp'")
+
+    def test_no_directives_no_cpp(self):
+        """A file without directives is read as it is: the predefined macros
+        of cpp (unix, linux) do not touch it."""
+        self.write("n.x", "struct a { int unix; };\n")
+        r = run_generator(["n.x", "--cpp", "/nonexistent/cpp", "--out-dir", "out"], self.tmp)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("int unix;", self.header("n"))
+
+    def test_descriptor_name(self):
+        """A file named like one of its types (rquota.x), and one named like
+        a C library function (mount.x): the module descriptor is
+        virtwire_module_NAME."""
+        self.write("mount.x", "struct mount { int x; };\n")
+        r = run_generator(["mount.x", "--out-dir", "out"], self.tmp)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        h = self.header("mount")
+        self.assertIn("extern const virtwire_protocol virtwire_module_mount;", h)
+        self.assertIsNone(re.search(r"\bvirtwire_protocol mount\b", h))
+
+
 class CommandLineTests(GeneratorTestCase):
     def test_help(self):
         r = run_generator(["--help"], self.tmp)
         self.assertEqual(r.returncode, 0, r.stderr)
         for option in ("--constants", "--out-dir", "--import", "--overrides", "--events",
-                       "--passthrough"):
+                       "--passthrough", "-D NAME", "-I DIR", "--cpp"):
             self.assertIn(option, r.stdout)
 
     def test_deterministic(self):
