@@ -8,7 +8,7 @@
 
 /* rpcgen's C types (libtirpc's for its library types) */
 #define SAME_TYPE(a, T) _Static_assert(_Generic((a), T: 1, default: 0), #a " is not " #T)
-static rc_lib probe;
+extern rc_lib probe; /* only looked at by _Generic, never defined */
 SAME_TYPE(probe.u32, unsigned int);
 SAME_TYPE(probe.i32, int);
 SAME_TYPE(probe.uc, unsigned char);
@@ -23,7 +23,7 @@ SAME_TYPE(probe.key, des_block);
 SAME_TYPE(probe.cookie.n_len, unsigned int);
 SAME_TYPE(probe.cookie.n_bytes, char *);
 _Static_assert(sizeof(des_block) == 8, "des_block is 8 bytes");
-static inc_pair pair_probe; /* from the #included file */
+extern inc_pair pair_probe; /* from the #included file */
 SAME_TYPE(pair_probe.second, unsigned long);
 
 static void test_constants(void)
