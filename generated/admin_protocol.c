@@ -1590,8 +1590,6 @@ static int admin_procedure_valid(int32_t x)
 
 static inline int vw_admin_procedure_encode(virtwire_enc *e, const admin_procedure *v)
 {
-    if (!admin_procedure_valid((int32_t)*v))
-        return VIRTWIRE_EENUM;
     VIRTWIRE_TRY(virtwire_put_i32(e, (int32_t)*v));
     return 0;
 }
@@ -1600,7 +1598,7 @@ static inline int vw_admin_procedure_decode(virtwire_dec *d, admin_procedure *v)
 {
     int32_t x;
     VIRTWIRE_TRY(virtwire_get_i32(d, &x));
-    if (!admin_procedure_valid(x))
+    if (virtwire_dec_strict_enum(d) && !admin_procedure_valid(x))
         return VIRTWIRE_EENUM;
     *v = (admin_procedure)x;
     return 0;
@@ -1796,7 +1794,7 @@ static const virtwire_program *const admin_protocol_program_list[] = {
     &admin_program,
 };
 
-const virtwire_protocol admin_protocol = {
+const virtwire_protocol virtwire_module_admin_protocol = {
     .name = "admin_protocol",
     .types = admin_protocol_type_list,
     .ntypes = 35,

@@ -521,8 +521,6 @@ static int qemu_procedure_valid(int32_t x)
 
 static inline int vw_qemu_procedure_encode(virtwire_enc *e, const qemu_procedure *v)
 {
-    if (!qemu_procedure_valid((int32_t)*v))
-        return VIRTWIRE_EENUM;
     VIRTWIRE_TRY(virtwire_put_i32(e, (int32_t)*v));
     return 0;
 }
@@ -531,7 +529,7 @@ static inline int vw_qemu_procedure_decode(virtwire_dec *d, qemu_procedure *v)
 {
     int32_t x;
     VIRTWIRE_TRY(virtwire_get_i32(d, &x));
-    if (!qemu_procedure_valid(x))
+    if (virtwire_dec_strict_enum(d) && !qemu_procedure_valid(x))
         return VIRTWIRE_EENUM;
     *v = (qemu_procedure)x;
     return 0;
@@ -646,7 +644,7 @@ static const virtwire_program *const qemu_protocol_program_list[] = {
     &qemu_program,
 };
 
-const virtwire_protocol qemu_protocol = {
+const virtwire_protocol virtwire_module_qemu_protocol = {
     .name = "qemu_protocol",
     .types = qemu_protocol_type_list,
     .ntypes = 13,

@@ -2589,8 +2589,6 @@ static int remote_auth_type_valid(int32_t x)
 
 static inline int vw_remote_auth_type_encode(virtwire_enc *e, const remote_auth_type *v)
 {
-    if (!remote_auth_type_valid((int32_t)*v))
-        return VIRTWIRE_EENUM;
     VIRTWIRE_TRY(virtwire_put_i32(e, (int32_t)*v));
     return 0;
 }
@@ -2599,7 +2597,7 @@ static inline int vw_remote_auth_type_decode(virtwire_dec *d, remote_auth_type *
 {
     int32_t x;
     VIRTWIRE_TRY(virtwire_get_i32(d, &x));
-    if (!remote_auth_type_valid(x))
+    if (virtwire_dec_strict_enum(d) && !remote_auth_type_valid(x))
         return VIRTWIRE_EENUM;
     *v = (remote_auth_type)x;
     return 0;
@@ -31450,8 +31448,6 @@ static int remote_procedure_valid(int32_t x)
 
 static inline int vw_remote_procedure_encode(virtwire_enc *e, const remote_procedure *v)
 {
-    if (!remote_procedure_valid((int32_t)*v))
-        return VIRTWIRE_EENUM;
     VIRTWIRE_TRY(virtwire_put_i32(e, (int32_t)*v));
     return 0;
 }
@@ -31460,7 +31456,7 @@ static inline int vw_remote_procedure_decode(virtwire_dec *d, remote_procedure *
 {
     int32_t x;
     VIRTWIRE_TRY(virtwire_get_i32(d, &x));
-    if (!remote_procedure_valid(x))
+    if (virtwire_dec_strict_enum(d) && !remote_procedure_valid(x))
         return VIRTWIRE_EENUM;
     *v = (remote_procedure)x;
     return 0;
@@ -35721,7 +35717,7 @@ static const virtwire_program *const remote_protocol_program_list[] = {
     &remote_program,
 };
 
-const virtwire_protocol remote_protocol = {
+const virtwire_protocol virtwire_module_remote_protocol = {
     .name = "remote_protocol",
     .types = remote_protocol_type_list,
     .ntypes = 716,

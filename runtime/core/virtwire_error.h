@@ -25,13 +25,16 @@ typedef enum virtwire_error {
     /** A string, opaque or array length exceeds its `<max>` bound
      *  (decode and encode). */
     VIRTWIRE_ETOOLONG = -3,
-    /** An enum value that the protocol does not declare. */
+    /** An enum value that the protocol does not declare (decode, with
+     *  VIRTWIRE_DEC_STRICT_ENUM). */
     VIRTWIRE_EENUM = -4,
     /** A union discriminant that matches no arm, with no default arm. */
     VIRTWIRE_EUNION = -5,
-    /** A bool or an optional-data flag other than 0 or 1. */
+    /** A bool or an optional-data flag other than 0 or 1 (decode, with
+     *  VIRTWIRE_DEC_STRICT_BOOL). */
     VIRTWIRE_EBOOL = -6,
-    /** A char or short value outside the range of its C type. */
+    /** A char or short value outside the range of its C type (decode), a
+     *  long or unsigned long one that does not fit in 32 bits (encode). */
     VIRTWIRE_ERANGE = -7,
     /** The encode buffer is too small for the value. */
     VIRTWIRE_ENOSPACE = -8,
