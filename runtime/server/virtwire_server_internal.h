@@ -39,8 +39,10 @@
 #define VIRTWIRE_SERVER_INTERNAL_H
 
 #include <poll.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "virtwire_server.h"
 #include "virtwire_transport.h"
@@ -127,7 +129,9 @@ struct virtwire_server_client {
 typedef struct listener {
     int fd;
     int is_unix;
-    char *path; /* unix: unlinked at free */
+    char *path; /* unix: unlinked at free if still the socket bound here */
+    dev_t dev;  /* unix: the socket file bound (see still_ours()) */
+    ino_t ino;
 } listener;
 
 struct virtwire_server {
@@ -143,7 +147,8 @@ struct virtwire_server {
     unsigned int max_requests;
     int ka_interval_ms; /* <= 0: no own PINGs */
     unsigned int ka_count;
-    volatile int stop;
+    volatile sig_atomic_t stop;
+    int wake[2]; /* virtwire_server_stop() writes to wake[1]; polled */
 };
 
 /* virtwire_server.c */
