@@ -26,6 +26,8 @@ from sparse import data_and_holes  # noqa: E402
 GROUP, MOCKD, LIMIT_SERVER, KEEPALIVE_SERVER = sys.argv[1:5]
 # Our programs start through this (under valgrind with VIRTWIRE_VALGRIND=1).
 LAUNCH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "valgrind", "launch")
+PRIVATE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "libvirtd",
+                       "private-libvirtd")
 TIMEOUT = 20
 REMOTE_PROGRAM = 0x20008086
 
@@ -277,26 +279,119 @@ def xdr_string(b, pos):
     return b[pos + 4:pos + 4 + n].decode(), pos + 4 + ((n + 3) & ~3)
 
 
-def test_unknown(d):
+class Libvirtd:
+    """A private libvirtd (test driver): the reference for the wire."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="vw.lv.", dir=tempfile.gettempdir())
+        subprocess.run([PRIVATE, "start", self.dir], check=True, stdout=subprocess.DEVNULL,
+                       timeout=TIMEOUT)
+        self.sock = os.path.join(self.dir, "libvirt-sock")
+
+    def stop(self):
+        subprocess.run([PRIVATE, "stop", self.dir], timeout=TIMEOUT)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def opened(path):
+    """A raw connection that went through AUTH_LIST and CONNECT_OPEN."""
     s = socket.socket(socket.AF_UNIX)
     s.settimeout(TIMEOUT)
-    s.connect(d.sock)
-    # NETWORK_LOOKUP_BY_NAME (40): the mock has no network procedures.
-    s.sendall(frame(40, 7, struct.pack(">I", 3) + b"net\0"))
-    (prog, vers, proc, typ, serial, status), body = read_frame(s)
-    assert (prog, vers, proc, typ, serial, status) == (REMOTE_PROGRAM, 1, 40, 1, 7, 1)
+    s.connect(path)
+    call(s, 66, 1)
+    name = b"test:///default"
+    call(s, 1, 2, struct.pack(">II", 1, len(name)) + name + b"\0" + struct.pack(">I", 0))
+    return s
+
+
+def unknown_reply(path, proc):
+    """The header and body of the answer to a call of proc."""
+    s = opened(path)
+    s.sendall(frame(proc, 7))
+    got = read_frame(s)
+    s.close()
+    return got
+
+
+def test_unknown(d):
+    # A number no program has, and NETWORK_UPDATE (291), which the mock
+    # does not serve: libvirtd's error for the first, byte for byte.
+    ref = Libvirtd()
+    try:
+        want = unknown_reply(ref.sock, 9999)
+    finally:
+        ref.stop()
+    assert unknown_reply(d.sock, 9999) == want, (unknown_reply(d.sock, 9999), want)
+    (prog, vers, proc, typ, serial, status), body = unknown_reply(d.sock, 291)
+    assert (prog, vers, proc, typ, serial, status) == (REMOTE_PROGRAM, 1, 291, 1, 7, 1)
     code, domain, has_msg = struct.unpack(">iiI", body[:12])
     msg, pos = xdr_string(body, 12)
-    (level,) = struct.unpack(">i", body[pos:pos + 4])
-    # libvirt's virnetserverprogram.c: VIR_ERR_RPC, VIR_FROM_RPC, level ERROR.
-    assert (code, domain, has_msg, msg, level) == (39, 7, 1, "unknown procedure: 40", 2), \
+    (level, has_dom, has_str1) = struct.unpack(">iII", body[pos:pos + 12])
+    str1, pos = xdr_string(body, pos + 12)
+    (has_str2,) = struct.unpack(">I", body[pos:pos + 4])
+    str2, pos = xdr_string(body, pos + 4)
+    rest = struct.unpack(">IiiI", body[pos:])
+    # libvirt's virnetserverprogram.c: VIR_ERR_RPC, VIR_FROM_RPC, level
+    # ERROR; virReportError() fills str1 with the format, str2 with the
+    # message, int1 and int2 with -1.
+    assert (code, domain, has_msg, msg, level) == (39, 7, 1, "unknown procedure: 291", 2), \
         (code, domain, msg, level)
-    # dom, str1..3 absent, int1, int2, net absent: 44 bytes in all without the message.
-    assert len(body) == pos + 4 + 4 + 12 + 8 + 4
-    s.close()
+    assert (has_dom, has_str1, str1, has_str2, str2) == (0, 1, "%s", 1, msg)
+    assert rest == (0, -1, -1, 0), rest  # str3 absent, int1, int2, net absent
     # What virsh makes of it.
-    r = virsh(d, "net-list", ok=False)
+    r = virsh(d, "net-update", "default", "add", "ip-dhcp-host", "<host/>", ok=False)
     assert r.returncode == 1 and "unknown procedure" in r.stderr, r.stderr
+
+
+def stream_abort(path, proc, args):
+    """Starts a read stream, aborts it after its first packet, and returns
+    the packets the daemon sends after the abort up to its final one."""
+    s = opened(path)
+    s.sendall(frame(proc, 9, args))
+    hdr, _ = read_frame(s)
+    assert hdr[3:] == (1, 9, 0), hdr  # REPLY OK
+    hdr, _ = read_frame(s)
+    assert hdr[3:] == (3, 9, 2), hdr  # a first data packet
+    s.sendall(struct.pack(">IIIiiII", 28, REMOTE_PROGRAM, 1, proc, 3, 9, 1))  # abort
+    after = []
+    while True:
+        (prog, vers, p, typ, serial, status), body = read_frame(s)
+        assert (prog, p, typ, serial) == (REMOTE_PROGRAM, proc, 3, 9)
+        if status == 2:
+            continue  # data sent before the abort arrived
+        after.append((status, body))
+        break
+    s.close()
+    return after
+
+
+def xdr_str(text):
+    b = text.encode()
+    return struct.pack(">I", len(b)) + b + b"\0" * (-len(b) % 4)
+
+
+def test_abort(d):
+    """A client's abort is confirmed with an empty STREAM/OK, as libvirtd
+    confirms it (daemonStreamHandleAbort)."""
+    ref = Libvirtd()
+    try:
+        s = opened(ref.sock)
+        s.sendall(frame(23, 3, xdr_str("test")))  # DOMAIN_LOOKUP_BY_NAME
+        _, dom = read_frame(s)
+        s.close()
+        # DOMAIN_SCREENSHOT (211): dom, screen, flags
+        want = stream_abort(ref.sock, 211, dom + struct.pack(">II", 0, 0))
+    finally:
+        ref.stop()
+    assert want == [(0, b"")], want
+    dom = xdr_str("test") + bytes(range(0x10, 0x20)) + struct.pack(">i", 1)
+    assert stream_abort(d.sock, 211, dom + struct.pack(">II", 0, 0)) == want
+    # A download aborted in the middle (4 MiB, far more than one packet).
+    vol = xdr_str("default") + xdr_str("disk.img") + xdr_str("/mock/default/disk.img")
+    assert stream_abort(d.sock, 209, vol + struct.pack(">QQI", 0, 0, 0)) == want
+    # The daemon still serves the client's next connection.
+    r = virsh(d, "list", "--all")
+    assert "vm1" in r.stdout
 
 
 def test_limit(_unused):
@@ -573,6 +668,7 @@ def test_keepalive_python(_unused):
 
 TESTS = {"virsh": test_virsh, "events": test_events, "screenshot": test_screenshot,
          "volume": test_volume, "python": test_python, "unknown": test_unknown,
+         "abort": test_abort,
          "limit": test_limit, "tcp": test_tcp, "keepalive": test_keepalive,
          "keepalive_loop": test_keepalive_loop,
          "keepalive_silent": test_keepalive_silent, "keepalive_python": test_keepalive_python}
