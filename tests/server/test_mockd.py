@@ -279,6 +279,155 @@ def xdr_string(b, pos):
     return b[pos + 4:pos + 4 + n].decode(), pos + 4 + ((n + 3) & ~3)
 
 
+def test_first(d):
+    """What libvirt's clients ask first, through virsh and python3-libvirt."""
+    assert virsh(d, "hostname").stdout.strip() == socket.gethostname()
+    ver = virsh(d, "version", "--daemon").stdout
+    assert "Running hypervisor: TEST 0.0.2" in ver, ver
+    assert "Running against daemon: 11.3.0" in ver, ver
+    info = {k.strip(): v.strip() for k, v in
+            (line.split(":", 1) for line in virsh(d, "nodeinfo").stdout.splitlines() if ":" in line)}
+    assert info["CPU model"] == "x86_64" and info["CPU(s)"] == "4", info
+    assert info["Memory size"] == "8388608 KiB", info
+    caps = virsh(d, "capabilities").stdout
+    assert "<arch>x86_64</arch>" in caps and "<domain type='test'/>" in caps, caps
+    assert "<sysinfo type='smbios'>" in virsh(d, "sysinfo").stdout
+    pools = table_rows(virsh(d, "pool-list", "--all").stdout)
+    assert pools == [["default", "active", "no"]], pools
+    assert "disk.img" in virsh(d, "vol-list", "default").stdout
+    for cmd in (("net-list", "--all"), ("iface-list", "--all"), ("secret-list",)):
+        assert table_rows(virsh(d, *cmd).stdout) == [], cmd
+    assert virsh(d, "nodedev-list").stdout.strip() == ""
+
+    import libvirt
+    conn = libvirt.open(d.uri)
+    try:
+        assert conn.getVersion() == 2 and conn.getLibVersion() == 11003000
+        assert conn.getHostname() == socket.gethostname()
+        assert conn.getInfo() == ["x86_64", 8192, 4, 2000, 1, 1, 2, 2], conn.getInfo()
+        # The older list and count calls.
+        assert conn.numOfDomains() == 1 and conn.listDomainsID() == [1]
+        assert conn.numOfDefinedDomains() == 2
+        assert sorted(conn.listDefinedDomains()) == ["vm1", "vm2"]
+        assert conn.numOfStoragePools() == 1 and conn.listStoragePools() == ["default"]
+        assert conn.numOfDefinedStoragePools() == 0 and conn.listDefinedStoragePools() == []
+        assert [p.name() for p in conn.listAllStoragePools()] == ["default"]
+        assert conn.numOfNetworks() == 0 and conn.listNetworks() == []
+        assert conn.numOfDefinedNetworks() == 0 and conn.listDefinedNetworks() == []
+        assert conn.listAllNetworks() == [] and conn.listAllInterfaces() == []
+        assert conn.numOfInterfaces() == 0 and conn.listInterfaces() == []
+        assert conn.numOfDefinedInterfaces() == 0 and conn.listDefinedInterfaces() == []
+        assert conn.numOfDevices(None) == 0 and conn.listDevices(None) == []
+        assert conn.listAllDevices() == []
+        assert conn.numOfSecrets() == 0 and conn.listSecrets() == [] and conn.listAllSecrets() == []
+        assert "<capabilities>" in conn.getCapabilities()
+        assert "<sysinfo type='smbios'>" in conn.getSysinfo()
+    finally:
+        conn.close()
+
+
+def test_paused(d):
+    """create with START_PAUSED: started, then suspended, as QEMU does it."""
+    ev = subprocess.Popen(["virsh", "-c", d.uri, "event", "--loop", "--event", "lifecycle"],
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        lines = LineReader(ev.stdout)
+        deadline = time.time() + TIMEOUT
+        while time.time() < deadline:  # until the registration is in place
+            virsh(d, "start", "vm2")
+            virsh(d, "destroy", "vm2")
+            if lines.line(0.5):
+                break
+        else:
+            raise AssertionError("virsh event got nothing")
+        assert "Domain 'vm1' started" in virsh(d, "start", "--paused", "vm1").stdout
+        assert virsh(d, "domstate", "--reason", "vm1").stdout.strip() == "paused (user)"
+        got = []
+        while len(got) < 2:
+            line = lines.line(TIMEOUT)
+            assert line is not None, got
+            if "'vm2'" not in line:
+                got.append(line)
+        assert got == ["event 'lifecycle' for domain 'vm1': Started Booted",
+                       "event 'lifecycle' for domain 'vm1': Suspended Paused"], got
+    finally:
+        ev.terminate()
+        ev.wait(timeout=TIMEOUT)
+    virsh(d, "destroy", "vm1")
+    import libvirt
+    conn = libvirt.open(d.uri)
+    try:
+        dom = conn.lookupByName("vm1")
+        assert dom.createWithFlags(libvirt.VIR_DOMAIN_START_PAUSED) == 0
+        assert dom.state() == [libvirt.VIR_DOMAIN_PAUSED, libvirt.VIR_DOMAIN_PAUSED_USER]
+        assert dom.resume() == 0 and dom.state()[0] == libvirt.VIR_DOMAIN_RUNNING
+        assert dom.destroy() == 0
+    finally:
+        conn.close()
+
+
+def test_readonly(d):
+    """A read-only connection is refused writes with libvirtd's error: the
+    same words from virsh -r, the same fields for python3-libvirt."""
+    import libvirt
+    ref = Libvirtd()
+    try:
+        ref_uri = "test+unix:///default?socket=" + ref.sock
+        # (virsh itself refuses to start a running domain: python below.)
+        for cmd in (("destroy", "test"), ("suspend", "test"),
+                    ("resume", "test"), ("screenshot", "test", "/dev/null")):
+            want = subprocess.run(["virsh", "-r", "-c", ref_uri, *cmd], capture_output=True,
+                                  text=True, timeout=TIMEOUT)
+            got = subprocess.run(["virsh", "-r", "-c", d.uri, *cmd], capture_output=True,
+                                 text=True, timeout=TIMEOUT)
+            assert want.returncode == got.returncode == 1, (cmd, want, got)
+            assert "read only access prevents" in want.stderr, want.stderr
+            assert got.stderr == want.stderr, (cmd, got.stderr, want.stderr)
+
+        def refusal(uri, name):
+            c = libvirt.openReadOnly(uri)
+            try:
+                c.lookupByName(name).create()
+                raise AssertionError("a read-only create succeeded")
+            except libvirt.libvirtError as e:
+                return (e.get_error_code(), e.get_error_domain(), e.get_error_message(),
+                        e.get_str1(), e.get_str2(), e.get_str3(), e.get_int1(), e.get_int2())
+            finally:
+                c.close()
+        want = refusal(ref_uri, "test")
+        assert want[:2] == (libvirt.VIR_ERR_OPERATION_DENIED, libvirt.VIR_FROM_DOMAIN), want
+        assert refusal(d.uri, "vm1") == want
+    finally:
+        ref.stop()
+    # The volume's transfers are writes too (libvirt's storage domain).
+    r = virsh(d, "-r", "vol-upload", "--pool", "default", "disk.img", "/dev/null", ok=False)
+    assert "operation forbidden: read only access prevents virStorageVolUpload" in r.stderr, r
+    # Reading goes on, and nothing was changed.
+    assert table_rows(subprocess.run(["virsh", "-r", "-c", d.uri, "list", "--all"],
+                                     capture_output=True, text=True,
+                                     timeout=TIMEOUT).stdout)[0] == ["1", "test", "running"]
+
+
+def test_graphics(d):
+    """An fd from the daemon: DOMAIN_OPEN_GRAPHICS_FD through python3-libvirt."""
+    import libvirt
+    conn = libvirt.open(d.uri)
+    try:
+        fd = conn.lookupByName("test").openGraphicsFD(0)
+        try:
+            data = b""
+            while True:
+                chunk = os.read(fd, 4096)
+                if not chunk:
+                    break
+                data += chunk
+        finally:
+            os.close(fd)
+        assert data == b"virtwire-mockd graphics\n", data
+    finally:
+        conn.close()
+
+
 class Libvirtd:
     """A private libvirtd (test driver): the reference for the wire."""
 
@@ -668,7 +817,8 @@ def test_keepalive_python(_unused):
 
 TESTS = {"virsh": test_virsh, "events": test_events, "screenshot": test_screenshot,
          "volume": test_volume, "python": test_python, "unknown": test_unknown,
-         "abort": test_abort,
+         "abort": test_abort, "first": test_first, "paused": test_paused,
+         "readonly": test_readonly, "graphics": test_graphics,
          "limit": test_limit, "tcp": test_tcp, "keepalive": test_keepalive,
          "keepalive_loop": test_keepalive_loop,
          "keepalive_silent": test_keepalive_silent, "keepalive_python": test_keepalive_python}
@@ -683,7 +833,7 @@ if __name__ == "__main__":
             TESTS[GROUP](daemon)
         finally:
             log = daemon.stop()
-        if GROUP == "virsh":
-            # virsh's own needs are all served: nothing was unknown to the mock.
+        if GROUP in ("virsh", "first", "paused", "readonly", "graphics"):
+            # The clients' own needs are all served: nothing was unknown to the mock.
             assert "unknown procedure" not in log, log
     print("server.%s: ok (%.1f s)" % (GROUP, time.time() - start))
