@@ -48,8 +48,9 @@ typedef struct side {
     virtwire_channel *ch; /* NULL before the daemon is reached, and once closed */
     vp_in in;
     vp_out out;
-    int eof;   /* nothing more will be read */
-    int ready; /* its handshake (TLS) is done */
+    int eof;     /* nothing more will be read */
+    int ready;   /* its handshake (TLS) is done */
+    int stalled; /* reading stopped because the queues were full */
 } side;
 
 /* A stream the daemon opened for the client (a stream procedure's OK
@@ -552,10 +553,12 @@ static const char *framing_error(int rc)
     }
 }
 
-/* Reads a side and hands its frames on while it may be read. */
+/* Reads a side and hands its frames on while it may be read, until a
+ * read comes back short (poll() says when there is more). */
 static void pump(proxy *px, session *s, int client)
 {
     side *src = client ? &s->c : &s->d;
+    src->stalled = 0;
     for (;;) {
         while (can_read(s, client)) {
             vp_frame f;
@@ -572,8 +575,10 @@ static void pump(proxy *px, session *s, int client)
             else
                 from_daemon(px, s, &f);
         }
-        if (!can_read(s, client))
+        if (!can_read(s, client)) {
+            src->stalled = src->ch && !src->eof && !s->dead;
             return;
+        }
         unsigned char *p;
         size_t room;
         if (vp_in_room(&src->in, &p, &room) < 0) {
@@ -603,6 +608,27 @@ static void pump(proxy *px, session *s, int client)
             return;
         }
         vp_in_filled(&src->in, (size_t)n, fd);
+        if ((size_t)n < room) {
+            /* Short: the socket is empty (or an fd ended the read).  The
+             * frames read go on; poll() says when there is more. */
+            while (can_read(s, client)) {
+                vp_frame f;
+                int r = vp_in_next(&src->in, &f);
+                if (r < 0) {
+                    end_session(px, s, VP_FROM_PROXY, "the %s broke the framing: %s",
+                                client ? "client" : "daemon", framing_error(r));
+                    return;
+                }
+                if (r == 0)
+                    return;
+                if (client)
+                    from_client(px, s, &f);
+                else
+                    from_daemon(px, s, &f);
+            }
+            src->stalled = src->ch && !src->eof && !s->dead;
+            return;
+        }
     }
 }
 
@@ -620,8 +646,11 @@ static void flush_side(proxy *px, session *s, side *sd)
     }
 }
 
-/* One step of a session after poll(). */
-static void session_step(proxy *px, session *s)
+#define IN_EVENTS (POLLIN | POLLHUP | POLLERR)
+
+/* One step of a session after poll(): cr and dr are the client's and the
+ * daemon's revents. */
+static void session_step(proxy *px, session *s, short cr, short dr)
 {
     if (s->d.ch && !s->d.ready) {
         int rc = virtwire_channel_handshake(s->d.ch);
@@ -631,18 +660,23 @@ static void session_step(proxy *px, session *s)
                         virtwire_channel_name(s->d.ch), detail ? detail : virtwire_strerror(rc));
         } else if (rc == 0) {
             s->d.ready = 1;
+            dr |= POLLOUT;
         }
     }
-    for (int pass = 0; pass < 2 && !s->dead; pass++) {
+    if ((cr & (POLLOUT | POLLERR | POLLHUP)) || s->ending)
         flush_side(px, s, &s->c);
+    if ((dr & (POLLOUT | POLLERR | POLLHUP)) || s->ending)
         flush_side(px, s, &s->d);
+    /* A side is read when poll() says so, or when it stopped for full
+     * queues that may have drained since. */
+    if (!s->dead && ((cr & IN_EVENTS) || s->c.stalled))
         pump(px, s, 1);
+    if (!s->dead && ((dr & IN_EVENTS) || s->d.stalled))
         pump(px, s, 0);
-    }
-    flush_side(px, s, &s->c);
-    flush_side(px, s, &s->d);
     if (!s->ending || s->dead)
         return;
+    flush_side(px, s, &s->c);
+    flush_side(px, s, &s->d);
     /* Ending: done once what was queued for the side that stays is
      * written (and, the client gone, the daemon has confirmed the aborts
      * of its streams), or it cannot be, or time is up. */
@@ -665,6 +699,18 @@ static void session_free(proxy *px, session *s)
     free(s);
 }
 
+/* Socket buffers of the proxy's own sockets: a stream packet of libvirt's
+ * (256 KiB) fits whole, so that a packet costs one read and one write on
+ * each side rather than a few. */
+#define SOCKET_BUFFER (1 << 20)
+
+static void widen_buffers(int fd)
+{
+    int n = SOCKET_BUFFER;
+    (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &n, sizeof n);
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &n, sizeof n);
+}
+
 static void accept_clients(proxy *px, listener *l)
 {
     for (;;) {
@@ -685,6 +731,7 @@ static void accept_clients(proxy *px, listener *l)
                         NI_NUMERICHOST | NI_NUMERICSERV);
             snprintf(peer, sizeof peer, strchr(h, ':') ? "tcp:[%s]:%s" : "tcp:%s:%s", h, p);
         }
+        widen_buffers(fd);
         session *s = calloc(1, sizeof *s);
         virtwire_channel *ch = NULL;
         if (!s || virtwire_channel_socket_new(fd, l->is_unix, &ch) < 0) {
@@ -733,6 +780,7 @@ static void job_done(proxy *px, connect_job *job)
         virtwire_channel_free(job->ch);
     } else {
         s->d.ch = job->ch;
+        widen_buffers(virtwire_channel_fd(s->d.ch));
         s->d.ready = virtwire_channel_handshake(s->d.ch) == 0 ? 1 : 0;
     }
     free(job);
@@ -827,8 +875,9 @@ static int run(proxy *px)
         /* Every session steps: its sides' readiness, or its deadlines. */
         for (size_t i = 2 + px->nls; i + 1 < k; i += 2) {
             session *s = who[i];
-            if (pfd[i].revents || pfd[i + 1].revents || s->ending || (s->d.ch && !s->d.ready))
-                session_step(px, s);
+            if (pfd[i].revents || pfd[i + 1].revents || s->ending || (s->d.ch && !s->d.ready) ||
+                (s->c.stalled && can_read(s, 1)) || (s->d.stalled && can_read(s, 0)))
+                session_step(px, s, pfd[i].revents, pfd[i + 1].revents);
         }
         /* Sessions that got their daemon this round step once at least. */
         for (session *s = px->sessions; s; s = s->next)

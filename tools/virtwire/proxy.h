@@ -71,8 +71,11 @@
 /* Output queued for a side above which the sides that feed it are not
  * read. */
 #define VP_OUTPUT_HIGH ((size_t)1 << 20)
-/* Input buffer kept between frames. */
-#define VP_INPUT_SIZE ((size_t)256 * 1024)
+/* Input buffer kept between frames: room for a whole stream packet of
+ * libvirt's (262120 bytes of data and the header), so that streams cost
+ * no allocation; a larger frame gets a buffer of its own size, given back
+ * once it has gone. */
+#define VP_INPUT_SIZE ((size_t)256 * 1024 + 64)
 /* How long a session that is ending writes what is queued. */
 #define VP_LINGER_MS 2000
 /* Received fds held while their frame is incomplete: a frame carries at

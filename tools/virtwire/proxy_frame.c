@@ -313,6 +313,10 @@ int vp_out_send(vp_out *o, virtwire_channel *ch, const struct iovec *iov, size_t
         total += iov[i].iov_len;
     size_t sent = 0, fds_sent = 0;
     int rc = 0;
+    /* What is queued goes first; if the channel takes it all, this frame
+     * may go straight out too, without a copy. */
+    if (ch && vp_out_pending(o) && (rc = vp_out_flush(o, ch)) < 0)
+        goto fail;
     if (ch && vp_out_pending(o) == 0) {
         ssize_t w = total ? virtwire_channel_writev(ch, iov, niov) : 0;
         if (w < 0) {
