@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * virtwire proxy: frames in and out, fds included.  See proxy.h for the
- * framing rules and who owns the fds.
+ * framing rules and who owns the fds, proxy_frame.h for the functions.
  */
 #define _GNU_SOURCE
 
@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "proxy.h"
+#include "proxy_frame.h"
 #include "virtwire_xdr.h"
 
 /* ------------------------------------------------------------------------ */
@@ -87,10 +87,10 @@ static int take_held(vp_in *in, uint64_t at)
 static long frame_extent(const vp_in *in, size_t *nfds)
 {
     size_t have = in->end - in->start;
-    const unsigned char *p = in->buf + in->start;
     *nfds = 0;
     if (have < 4)
-        return 0;
+        return 0; /* (buf may be NULL yet) */
+    const unsigned char *p = in->buf + in->start;
     uint32_t len = virtwire_load_u32(p);
     if (len < VIRTWIRE_FRAME_MIN || len > VIRTWIRE_FRAME_MAX)
         return VP_EFRAME_LENGTH;
