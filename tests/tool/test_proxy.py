@@ -1094,12 +1094,43 @@ def test_replay():
     finally:
         text = rp.stop()
     assert "no recorded call of REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME" in text, text
-    # A recording that is not one: the line is named.
-    bad = os.path.join(tmp, "bad.jsonl")
-    with open(bad, "w") as f:
-        f.write('{"time":1,"client":1,"event":"open","peer":"x"}\n{"client":1,"from":"client"\n')
-    r = run(TOOL, "replay", "--listen", "unix:" + os.path.join(tmp, "r"), bad, ok=False)
-    assert r.returncode == 2 and "bad.jsonl:2: not JSON" in r.stderr, r
+    # Recordings that are not what the proxy writes: the line is named, and
+    # nothing is served.
+    head = '{"time":1,"client":1,"event":"open","peer":"x"}\n'
+    call = ('{"client":1,"from":"client","program":"remote","proc":1,"type":"VIR_NET_CALL",'
+            '"serial":4,"status":"VIR_NET_OK","args":{"name":"x","flags":0}}\n')
+    stream = ('{"client":1,"from":"client","program":"remote","proc":211,"type":"VIR_NET_CALL",'
+              '"serial":5,"status":"VIR_NET_OK","args":{"dom":{"name":"t","uuid":"%s","id":1},'
+              '"screen":0,"flags":0}}\n{"client":1,"from":"daemon","program":"remote",'
+              '"proc":211,"type":"VIR_NET_REPLY","serial":5,"status":"VIR_NET_OK",'
+              '"ret":{"mime":"image/png"}}\n' % ("00" * 16))
+    cases = [
+        ('{"client":1,"from":"client"\n', "not JSON"),
+        ('[1, 2]\n', "not a JSON object"),
+        ('{"from":"client","type":"VIR_NET_CALL"}\n', 'no "client"'),
+        ('{"client":1,"from":"client","program":"remote","proc":1}\n',
+         "a message without a valid type, status, serial or proc"),
+        ('{"client":1,"from":"client","program":"remote","proc":1,"type":"VIR_NET_CALL",'
+         '"serial":99999999999,"status":"VIR_NET_OK"}\n',
+         "a message without a valid type, status, serial or proc"),
+        (call + '{"client":1,"from":"daemon","program":"remote","proc":1,"type":"VIR_NET_REPLY",'
+         '"serial":4,"status":"VIR_NET_ERROR"}\n', 'an error reply without "error"'),
+        (stream + '{"client":1,"from":"daemon","program":"remote","proc":211,'
+         '"type":"VIR_NET_STREAM","serial":5,"status":"VIR_NET_CONTINUE","data_bytes":4,'
+         '"data":"not base64!"}\n', '"data" is not the base64 of data_bytes bytes'),
+        (stream + '{"client":1,"from":"daemon","program":"remote","proc":211,'
+         '"type":"VIR_NET_STREAM","serial":5,"status":"VIR_NET_CONTINUE"}\n',
+         'stream data without "data_bytes"'),
+    ]
+    for i, (text, words) in enumerate(cases):
+        bad = os.path.join(tmp, "bad%d.jsonl" % i)
+        with open(bad, "w") as f:
+            f.write(head + text)
+        r = run(TOOL, "replay", "--listen", "unix:" + os.path.join(tmp, "r"), bad, ok=False)
+        lineno = head.count("\n") + text.count("\n")
+        assert r.returncode == 2 and "bad%d.jsonl:%d: %s" % (i, lineno, words) in r.stderr, \
+            (i, r.returncode, r.stderr)
+        assert not os.path.exists(os.path.join(tmp, "r")), i
     shutil.rmtree(tmp, ignore_errors=True)
 
 
