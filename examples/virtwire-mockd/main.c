@@ -22,10 +22,17 @@
  * keepalive_count (default 5).  A client dropped because it stopped
  * answering keepalive PINGs is logged to stderr.
  *
- * Served: the open handshake, domain listing, lookup, info, state,
- * start / destroy / suspend / resume with lifecycle events, event
- * registration, screenshot (a PNG made here), volume lookup, info, upload
- * and download with holes.  Any other procedure gets libvirt's "unknown
+ * Served: the open handshake; what libvirt's clients ask first (versions,
+ * hostname, node info, capabilities, sysinfo); domain listing in both the
+ * current and the older forms (list and count calls), lookup, info, state,
+ * start (also paused: START_PAUSED) / destroy / suspend / resume with
+ * lifecycle events, event registration, screenshot (a PNG made here), a
+ * graphics fd (a pipe holding a line of text); the storage pool and its
+ * volume: listing, lookup, info, upload and download with holes; networks,
+ * interfaces, node devices and secrets: listing (there are none).  A
+ * connection opened read-only (VIR_CONNECT_RO) is refused every write with
+ * libvirtd's error ("operation forbidden: read only access prevents
+ * virDomainCreate").  Any other procedure gets libvirt's "unknown
  * procedure" error and is logged to stderr.
  *
  * The handlers are typed (the generated remote_protocol_server.h): one
@@ -36,10 +43,12 @@
  */
 #define _GNU_SOURCE
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "remote_protocol_server.h"
 #include "virtwire_session_server.h"
@@ -55,8 +64,9 @@ enum { EVD_STARTED_BOOTED = 0, EVD_SUSPENDED_PAUSED = 0, EVD_RESUMED_UNPAUSED = 
 enum { REASON_RUNNING_BOOTED = 1, REASON_PAUSED_USER = 1, REASON_SHUTOFF_DESTROYED = 2,
        REASON_SHUTOFF_SHUTDOWN = 1 };
 /* Features answered yes (libvirt's VIR_DRV_FEATURE_*): the remote driver
- * then uses keepalive, the callback form of event registration and the
- * close callback. */
+ * then passes fds, uses keepalive, the callback form of event registration
+ * and the close callback. */
+#define FEATURE_FD_PASSING 8
 #define FEATURE_PROGRAM_KEEPALIVE 10
 #define FEATURE_REMOTE_EVENT_CALLBACK 14
 #define FEATURE_REMOTE_CLOSE_CALLBACK 15
@@ -66,8 +76,21 @@ enum { REASON_RUNNING_BOOTED = 1, REASON_PAUSED_USER = 1, REASON_SHUTOFF_DESTROY
 #define ERR_NO_STORAGE_POOL 49
 #define ERR_NO_STORAGE_VOL 50
 #define ERR_INVALID_ARG 8
+#define ERR_OPERATION_DENIED 29
 #define FROM_TEST 12
 #define FROM_STORAGE 18
+#define FROM_DOMAIN 20
+#define CONNECT_RO 1u          /* VIR_CONNECT_RO, in CONNECT_OPEN's flags */
+#define START_PAUSED 1u        /* VIR_DOMAIN_START_PAUSED */
+#define EVD_SUSPENDED_PAUSED_ 0 /* VIR_DOMAIN_EVENT_SUSPENDED_PAUSED */
+#define POOL_RUNNING 2         /* VIR_STORAGE_POOL_RUNNING */
+#define POOLS_INACTIVE 1u      /* VIR_CONNECT_LIST_STORAGE_POOLS_INACTIVE */
+#define POOLS_ACTIVE 2u        /* VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE */
+/* What CONNECT_GET_VERSION and CONNECT_GET_LIB_VERSION answer: the test
+ * driver's hypervisor version, and the libvirt release whose protocol
+ * this daemon speaks (major * 1000000 + minor * 1000 + micro). */
+#define HV_VERSION 2
+#define LIB_VERSION 11003000
 #define VOL_SPARSE_STREAM 1u /* VIR_STORAGE_VOL_{UP,DOWN}LOAD_SPARSE_STREAM */
 
 #define VOL_CAPACITY ((size_t)4 << 20)
@@ -100,12 +123,14 @@ typedef struct mockd {
     int next_callback_id;
 } mockd;
 
-/* Per-client state: the lifecycle callbacks it registered. */
+/* Per-client state: the lifecycle callbacks it registered, and whether
+ * it opened the connection read-only. */
 #define MAX_CALLBACKS 64
 typedef struct client_state {
     int callback_ids[MAX_CALLBACKS];
     int callback_dom[MAX_CALLBACKS]; /* index into doms, -1: any */
     size_t ncallbacks;
+    int read_only;
 } client_state;
 
 static mockd M;
@@ -255,6 +280,40 @@ static domain *call_dom(virtwire_server_call *call, const remote_nonnull_domain 
     return d;
 }
 
+/* Copies s into the call's arena as a remote_string. */
+static char **arena_string(virtwire_server_call *call, const char *s)
+{
+    char **slot = virtwire_server_call_alloc(call, sizeof *slot);
+    if (slot && !(*slot = virtwire_server_call_strdup(call, s)))
+        slot = NULL;
+    return slot;
+}
+
+/* Whether the client opened its connection read-only: then the call fails
+ * as libvirtd fails it (virCheckReadOnlyGoto() in libvirt's public API:
+ * VIR_ERR_OPERATION_DENIED from the API's domain, with str1 its format,
+ * str2 the detail, int1 and int2 -1). */
+static int read_only_refused(virtwire_server_call *call, int from, const char *api)
+{
+    const client_state *cs = virtwire_server_client_get_data(call->client);
+    if (!cs || !cs->read_only)
+        return 0;
+    char detail[128], message[160];
+    snprintf(detail, sizeof detail, "read only access prevents %s", api);
+    snprintf(message, sizeof message, "operation forbidden: %s", detail);
+    char **m = arena_string(call, message), **s1 = arena_string(call, "operation forbidden: %s"),
+         **s2 = arena_string(call, detail);
+    if (!m || !s1 || !s2) {
+        virtwire_server_call_error(call, ERR_OPERATION_DENIED, from, "%s", message);
+        return 1;
+    }
+    call->error = (virNetMessageError){ .code = ERR_OPERATION_DENIED, .domain = from,
+                                        .message = m, .level = 2, .str1 = s1, .str2 = s2,
+                                        .int1 = -1, .int2 = -1 };
+    call->has_error = 1;
+    return 1;
+}
+
 /* Sends a lifecycle event to every client, once per matching callback. */
 typedef struct lifecycle_event {
     domain *d;
@@ -305,19 +364,20 @@ static int h_supports_feature(virtwire_server_call *call,
 {
     (void)call;
     (void)opaque;
-    r->supported = a->feature == FEATURE_PROGRAM_KEEPALIVE ||
+    r->supported = a->feature == FEATURE_FD_PASSING || a->feature == FEATURE_PROGRAM_KEEPALIVE ||
                    a->feature == FEATURE_REMOTE_EVENT_CALLBACK ||
                    a->feature == FEATURE_REMOTE_CLOSE_CALLBACK;
     return 0;
 }
 
-/* Any name opens the one mock hypervisor. */
+/* Any name opens the one mock hypervisor; VIR_CONNECT_RO makes the
+ * connection read-only. */
 static int h_connect_open(virtwire_server_call *call, const remote_connect_open_args *a,
                           void *opaque)
 {
-    (void)call;
-    (void)a;
     (void)opaque;
+    client_state *cs = virtwire_server_client_get_data(call->client);
+    cs->read_only = (a->flags & CONNECT_RO) != 0;
     return 0;
 }
 
@@ -343,6 +403,98 @@ static int h_get_type(virtwire_server_call *call, remote_connect_get_type_ret *r
     (void)call;
     (void)opaque;
     r->type = (char *)"TEST";
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* What clients ask first: versions, host, capabilities                     */
+/* ------------------------------------------------------------------------ */
+
+static int h_get_version(virtwire_server_call *call, remote_connect_get_version_ret *r,
+                         void *opaque)
+{
+    (void)call;
+    (void)opaque;
+    r->hv_ver = HV_VERSION;
+    return 0;
+}
+
+static int h_get_lib_version(virtwire_server_call *call, remote_connect_get_lib_version_ret *r,
+                             void *opaque)
+{
+    (void)call;
+    (void)opaque;
+    r->lib_ver = LIB_VERSION;
+    return 0;
+}
+
+/* The machine's own name, as the test driver answers. */
+static int h_get_hostname(virtwire_server_call *call, remote_connect_get_hostname_ret *r,
+                          void *opaque)
+{
+    (void)opaque;
+    char name[256];
+    if (gethostname(name, sizeof name) < 0)
+        snprintf(name, sizeof name, "localhost");
+    name[sizeof name - 1] = '\0';
+    r->hostname = virtwire_server_call_strdup(call, name);
+    return r->hostname ? 0 : -1;
+}
+
+static int h_node_get_info(virtwire_server_call *call, remote_node_get_info_ret *r, void *opaque)
+{
+    (void)call;
+    (void)opaque;
+    snprintf(r->model, sizeof r->model, "x86_64");
+    r->memory = 8388608; /* KiB */
+    r->cpus = 4;
+    r->mhz = 2000;
+    r->nodes = 1;
+    r->sockets = 1;
+    r->cores = 2;
+    r->threads = 2;
+    return 0;
+}
+
+static int h_get_capabilities(virtwire_server_call *call, remote_connect_get_capabilities_ret *r,
+                              void *opaque)
+{
+    (void)call;
+    (void)opaque;
+    r->capabilities = (char *)
+        "<capabilities>\n"
+        "  <host>\n"
+        "    <uuid>aa010203-0405-0607-0809-0a0b0c0d0e0f</uuid>\n"
+        "    <cpu>\n"
+        "      <arch>x86_64</arch>\n"
+        "      <topology sockets='1' dies='1' cores='2' threads='2'/>\n"
+        "    </cpu>\n"
+        "  </host>\n"
+        "  <guest>\n"
+        "    <os_type>hvm</os_type>\n"
+        "    <arch name='x86_64'>\n"
+        "      <wordsize>64</wordsize>\n"
+        "      <domain type='test'/>\n"
+        "    </arch>\n"
+        "  </guest>\n"
+        "</capabilities>\n";
+    return 0;
+}
+
+static int h_get_sysinfo(virtwire_server_call *call, const remote_connect_get_sysinfo_args *a,
+                         remote_connect_get_sysinfo_ret *r, void *opaque)
+{
+    (void)opaque;
+    if (a->flags)
+        return virtwire_server_call_error(call, ERR_INVALID_ARG, FROM_TEST,
+                                          "invalid argument: unsupported flags (0x%x) in "
+                                          "function mockConnectGetSysinfo", a->flags);
+    r->sysinfo = (char *)"<sysinfo type='smbios'>\n"
+                         "  <bios>\n"
+                         "    <entry name='vendor'>virtwire</entry>\n"
+                         "    <entry name='version'>mock</entry>\n"
+                         "  </bios>\n"
+                         "</sysinfo>\n";
     return 0;
 }
 
@@ -379,6 +531,61 @@ static int h_list_all_domains(virtwire_server_call *call,
         r->domains.domains_len = n;
         r->domains.domains_val = v;
     }
+    return 0;
+}
+
+/* The older calls: count and list active domains by id, defined (shut
+ * off) ones by name. */
+static int h_num_of_domains(virtwire_server_call *call, remote_connect_num_of_domains_ret *r,
+                            void *opaque)
+{
+    (void)call;
+    (void)opaque;
+    for (int i = 0; i < 3; i++)
+        r->num += M.doms[i].state != ST_SHUTOFF;
+    return 0;
+}
+
+static int h_list_domains(virtwire_server_call *call, const remote_connect_list_domains_args *a,
+                          remote_connect_list_domains_ret *r, void *opaque)
+{
+    (void)opaque;
+    int *ids = virtwire_server_call_alloc(call, 3 * sizeof *ids);
+    if (!ids)
+        return -1;
+    unsigned n = 0;
+    for (int i = 0; i < 3; i++)
+        if (M.doms[i].state != ST_SHUTOFF && (int)n < a->maxids)
+            ids[n++] = M.doms[i].id;
+    r->ids.ids_len = n;
+    r->ids.ids_val = ids;
+    return 0;
+}
+
+static int h_num_of_defined(virtwire_server_call *call,
+                            remote_connect_num_of_defined_domains_ret *r, void *opaque)
+{
+    (void)call;
+    (void)opaque;
+    for (int i = 0; i < 3; i++)
+        r->num += M.doms[i].state == ST_SHUTOFF;
+    return 0;
+}
+
+static int h_list_defined(virtwire_server_call *call,
+                          const remote_connect_list_defined_domains_args *a,
+                          remote_connect_list_defined_domains_ret *r, void *opaque)
+{
+    (void)opaque;
+    char **names = virtwire_server_call_alloc(call, 3 * sizeof *names);
+    if (!names)
+        return -1;
+    unsigned n = 0;
+    for (int i = 0; i < 3; i++)
+        if (M.doms[i].state == ST_SHUTOFF && (int)n < a->maxnames)
+            names[n++] = (char *)M.doms[i].name;
+    r->names.names_len = n;
+    r->names.names_val = names;
     return 0;
 }
 
@@ -457,24 +664,38 @@ static int not_valid(virtwire_server_call *call, const char *why)
                                       "Requested operation is not valid: %s", why);
 }
 
-static int start_domain(virtwire_server_call *call, domain *d)
+/* Starts a domain; START_PAUSED leaves it paused, as QEMU does: started,
+ * then suspended (two events). */
+static int start_domain(virtwire_server_call *call, domain *d, unsigned int flags)
 {
+    if (flags & ~START_PAUSED)
+        return virtwire_server_call_error(call, ERR_INVALID_ARG, FROM_TEST,
+                                          "invalid argument: unsupported flags (0x%x) in "
+                                          "function mockDomainCreateWithFlags",
+                                          flags & ~START_PAUSED);
     if (d->state != ST_SHUTOFF)
         return not_valid(call, "domain is already running");
     d->id = M.next_id++;
     d->state = ST_RUNNING;
     d->reason = REASON_RUNNING_BOOTED;
     emit_lifecycle(d, EV_STARTED, EVD_STARTED_BOOTED);
+    if (flags & START_PAUSED) {
+        d->state = ST_PAUSED;
+        d->reason = REASON_PAUSED_USER;
+        emit_lifecycle(d, EV_SUSPENDED, EVD_SUSPENDED_PAUSED_);
+    }
     return 0;
 }
 
 static int h_create(virtwire_server_call *call, const remote_domain_create_args *a, void *opaque)
 {
     (void)opaque;
+    if (read_only_refused(call, FROM_DOMAIN, "virDomainCreate"))
+        return -1;
     domain *d = call_dom(call, &a->dom);
     if (!d)
         return -1;
-    return start_domain(call, d);
+    return start_domain(call, d, 0);
 }
 
 static int h_create_with_flags(virtwire_server_call *call,
@@ -482,8 +703,10 @@ static int h_create_with_flags(virtwire_server_call *call,
                                remote_domain_create_with_flags_ret *r, void *opaque)
 {
     (void)opaque;
+    if (read_only_refused(call, FROM_DOMAIN, "virDomainCreateWithFlags"))
+        return -1;
     domain *d = call_dom(call, &a->dom);
-    if (!d || start_domain(call, d) < 0)
+    if (!d || start_domain(call, d, a->flags) < 0)
         return -1;
     fill_dom(&r->dom, d);
     return 0;
@@ -493,6 +716,8 @@ static int h_destroy(virtwire_server_call *call, const remote_domain_destroy_arg
                      void *opaque)
 {
     (void)opaque;
+    if (read_only_refused(call, FROM_DOMAIN, "virDomainDestroy"))
+        return -1;
     domain *d = call_dom(call, &a->dom);
     if (!d)
         return -1;
@@ -509,6 +734,8 @@ static int h_suspend(virtwire_server_call *call, const remote_domain_suspend_arg
                      void *opaque)
 {
     (void)opaque;
+    if (read_only_refused(call, FROM_DOMAIN, "virDomainSuspend"))
+        return -1;
     domain *d = call_dom(call, &a->dom);
     if (!d)
         return -1;
@@ -523,6 +750,8 @@ static int h_suspend(virtwire_server_call *call, const remote_domain_suspend_arg
 static int h_resume(virtwire_server_call *call, const remote_domain_resume_args *a, void *opaque)
 {
     (void)opaque;
+    if (read_only_refused(call, FROM_DOMAIN, "virDomainResume"))
+        return -1;
     domain *d = call_dom(call, &a->dom);
     if (!d)
         return -1;
@@ -688,6 +917,8 @@ static int h_screenshot(virtwire_server_call *call, const remote_domain_screensh
                         remote_domain_screenshot_ret *r, void *opaque)
 {
     (void)opaque;
+    if (read_only_refused(call, FROM_DOMAIN, "virDomainScreenshot"))
+        return -1;
     domain *d = call_dom(call, &a->dom);
     if (!d)
         return -1;
@@ -701,6 +932,38 @@ static int h_screenshot(virtwire_server_call *call, const remote_domain_screensh
         return -1;
     *mime = (char *)"image/png";
     r->mime = mime;
+    return 0;
+}
+
+/* A graphics fd: the read end of a pipe holding one line, then end of
+ * file (a client sees what came through the fd). */
+#define GRAPHICS_TEXT "virtwire-mockd graphics\n"
+
+static int h_open_graphics_fd(virtwire_server_call *call,
+                              const remote_domain_open_graphics_fd_args *a, void *opaque)
+{
+    (void)opaque;
+    if (read_only_refused(call, FROM_DOMAIN, "virDomainOpenGraphicsFD"))
+        return -1;
+    domain *d = call_dom(call, &a->dom);
+    if (!d)
+        return -1;
+    if (d->state == ST_SHUTOFF)
+        return not_valid(call, "domain is not running");
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return -1;
+    ssize_t n = write(p[1], GRAPHICS_TEXT, sizeof GRAPHICS_TEXT - 1);
+    close(p[1]);
+    if (n != (ssize_t)(sizeof GRAPHICS_TEXT - 1)) {
+        close(p[0]);
+        return -1;
+    }
+    /* ret_fds are borrowed: the pipe goes with the call's fds, which the
+     * server closes once the reply is sent. */
+    call->ret_fds[0] = p[0];
+    call->nret_fds = 1;
+    call->fds[call->nfds++] = p[0];
     return 0;
 }
 
@@ -777,6 +1040,101 @@ static int h_pool_lookup_by_volume(virtwire_server_call *call,
     return 0;
 }
 
+static int h_pool_get_info(virtwire_server_call *call, const remote_storage_pool_get_info_args *a,
+                           remote_storage_pool_get_info_ret *r, void *opaque)
+{
+    (void)opaque;
+    if (check_pool(call, a->pool.name) < 0)
+        return -1;
+    r->state = POOL_RUNNING;
+    r->capacity = 16u * VOL_CAPACITY;
+    r->allocation = VOL_CAPACITY;
+    r->available = r->capacity - r->allocation;
+    return 0;
+}
+
+static int h_pool_get_autostart(virtwire_server_call *call,
+                                const remote_storage_pool_get_autostart_args *a,
+                                remote_storage_pool_get_autostart_ret *r, void *opaque)
+{
+    (void)opaque;
+    (void)r; /* 0: no autostart */
+    return check_pool(call, a->pool.name);
+}
+
+static int h_pool_is_persistent(virtwire_server_call *call,
+                                const remote_storage_pool_is_persistent_args *a,
+                                remote_storage_pool_is_persistent_ret *r, void *opaque)
+{
+    (void)opaque;
+    if (check_pool(call, a->pool.name) < 0)
+        return -1;
+    r->persistent = 1;
+    return 0;
+}
+
+/* The one pool, active (filters other than active/inactive ignored). */
+static int h_list_all_pools(virtwire_server_call *call,
+                            const remote_connect_list_all_storage_pools_args *a,
+                            remote_connect_list_all_storage_pools_ret *r, void *opaque)
+{
+    (void)opaque;
+    /* VIR_CONNECT_LIST_STORAGE_POOLS_INACTIVE (1) alone leaves it out. */
+    unsigned want = (a->flags & (POOLS_INACTIVE | POOLS_ACTIVE)) == POOLS_INACTIVE ? 0 : 1;
+    r->ret = want;
+    if (a->need_results && want) {
+        remote_nonnull_storage_pool *p = virtwire_server_call_alloc(call, sizeof *p);
+        if (!p)
+            return -1;
+        fill_pool(p);
+        r->pools.pools_len = 1;
+        r->pools.pools_val = p;
+    }
+    return 0;
+}
+
+static int h_num_of_pools(virtwire_server_call *call, remote_connect_num_of_storage_pools_ret *r,
+                          void *opaque)
+{
+    (void)call;
+    (void)opaque;
+    r->num = 1;
+    return 0;
+}
+
+static int h_list_pools(virtwire_server_call *call,
+                        const remote_connect_list_storage_pools_args *a,
+                        remote_connect_list_storage_pools_ret *r, void *opaque)
+{
+    (void)opaque;
+    char **names = virtwire_server_call_alloc(call, sizeof *names);
+    if (!names)
+        return -1;
+    names[0] = (char *)POOL_NAME;
+    r->names.names_len = a->maxnames > 0 ? 1 : 0;
+    r->names.names_val = names;
+    return 0;
+}
+
+static int h_list_all_volumes(virtwire_server_call *call,
+                              const remote_storage_pool_list_all_volumes_args *a,
+                              remote_storage_pool_list_all_volumes_ret *r, void *opaque)
+{
+    (void)opaque;
+    if (check_pool(call, a->pool.name) < 0)
+        return -1;
+    r->ret = 1;
+    if (a->need_results) {
+        remote_nonnull_storage_vol *v = virtwire_server_call_alloc(call, sizeof *v);
+        if (!v)
+            return -1;
+        fill_vol(v);
+        r->vols.vols_len = 1;
+        r->vols.vols_val = v;
+    }
+    return 0;
+}
+
 static int h_vol_lookup_by_name(virtwire_server_call *call,
                                 const remote_storage_vol_lookup_by_name_args *a,
                                 remote_storage_vol_lookup_by_name_ret *r, void *opaque)
@@ -786,6 +1144,16 @@ static int h_vol_lookup_by_name(virtwire_server_call *call,
     if (check_vol(call, &v) < 0)
         return -1;
     fill_vol(&r->vol);
+    return 0;
+}
+
+static int h_vol_get_path(virtwire_server_call *call, const remote_storage_vol_get_path_args *a,
+                          remote_storage_vol_get_path_ret *r, void *opaque)
+{
+    (void)opaque;
+    if (check_vol(call, &a->vol) < 0)
+        return -1;
+    r->name = (char *)VOL_KEY;
     return 0;
 }
 
@@ -883,6 +1251,8 @@ static int h_vol_upload(virtwire_server_call *call, const remote_storage_vol_upl
                          void *opaque)
 {
     (void)opaque;
+    if (read_only_refused(call, FROM_STORAGE, "virStorageVolUpload"))
+        return -1;
     static const virtwire_server_stream_callbacks cbs = {
         .size = sizeof cbs,
         .on_data = upload_data, .on_hole = upload_hole, .on_close = xfer_close,
@@ -915,11 +1285,156 @@ static int h_vol_download(virtwire_server_call *call, const remote_storage_vol_d
                            void *opaque)
 {
     (void)opaque;
+    if (read_only_refused(call, FROM_STORAGE, "virStorageVolDownload"))
+        return -1;
     static const virtwire_server_stream_callbacks cbs = {
         .size = sizeof cbs,
         .on_pull = download_pull, .on_close = xfer_close,
     };
     return start_xfer(call, &a->vol, a->offset, a->length, a->flags, &cbs);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Networks, interfaces, node devices, secrets: there are none              */
+/* ------------------------------------------------------------------------ */
+
+/* Every "list all" of these returns ret 0 and an empty list; every count
+ * 0; every older list no names.  The values are zeroed already. */
+static int h_empty_list_all_networks(virtwire_server_call *call,
+                                     const remote_connect_list_all_networks_args *a,
+                                     remote_connect_list_all_networks_ret *r, void *opaque)
+{
+    (void)call, (void)a, (void)r, (void)opaque;
+    return 0;
+}
+
+static int h_empty_list_all_interfaces(virtwire_server_call *call,
+                                       const remote_connect_list_all_interfaces_args *a,
+                                       remote_connect_list_all_interfaces_ret *r, void *opaque)
+{
+    (void)call, (void)a, (void)r, (void)opaque;
+    return 0;
+}
+
+static int h_empty_list_all_node_devices(virtwire_server_call *call,
+                                         const remote_connect_list_all_node_devices_args *a,
+                                         remote_connect_list_all_node_devices_ret *r,
+                                         void *opaque)
+{
+    (void)call, (void)a, (void)r, (void)opaque;
+    return 0;
+}
+
+static int h_empty_list_all_secrets(virtwire_server_call *call,
+                                    const remote_connect_list_all_secrets_args *a,
+                                    remote_connect_list_all_secrets_ret *r, void *opaque)
+{
+    (void)call, (void)a, (void)r, (void)opaque;
+    return 0;
+}
+
+static int h_zero_networks(virtwire_server_call *call, remote_connect_num_of_networks_ret *r,
+                           void *opaque)
+{
+    (void)call, (void)r, (void)opaque;
+    return 0;
+}
+
+static int h_zero_defined_networks(virtwire_server_call *call,
+                                   remote_connect_num_of_defined_networks_ret *r, void *opaque)
+{
+    (void)call, (void)r, (void)opaque;
+    return 0;
+}
+
+static int h_zero_defined_pools(virtwire_server_call *call,
+                                remote_connect_num_of_defined_storage_pools_ret *r, void *opaque)
+{
+    (void)call, (void)r, (void)opaque;
+    return 0;
+}
+
+static int h_zero_interfaces(virtwire_server_call *call,
+                             remote_connect_num_of_interfaces_ret *r, void *opaque)
+{
+    (void)call, (void)r, (void)opaque;
+    return 0;
+}
+
+static int h_zero_defined_interfaces(virtwire_server_call *call,
+                                     remote_connect_num_of_defined_interfaces_ret *r,
+                                     void *opaque)
+{
+    (void)call, (void)r, (void)opaque;
+    return 0;
+}
+
+static int h_zero_node_devices(virtwire_server_call *call,
+                               const remote_node_num_of_devices_args *a,
+                               remote_node_num_of_devices_ret *r, void *opaque)
+{
+    (void)call, (void)a, (void)r, (void)opaque;
+    return 0;
+}
+
+static int h_zero_secrets(virtwire_server_call *call, remote_connect_num_of_secrets_ret *r,
+                          void *opaque)
+{
+    (void)call, (void)r, (void)opaque;
+    return 0;
+}
+
+static int h_no_networks(virtwire_server_call *call, const remote_connect_list_networks_args *a,
+                         remote_connect_list_networks_ret *r, void *opaque)
+{
+    (void)call, (void)a, (void)r, (void)opaque;
+    return 0;
+}
+
+static int h_no_defined_networks(virtwire_server_call *call,
+                                 const remote_connect_list_defined_networks_args *a,
+                                 remote_connect_list_defined_networks_ret *r, void *opaque)
+{
+    (void)call, (void)a, (void)r, (void)opaque;
+    return 0;
+}
+
+static int h_no_defined_pools(virtwire_server_call *call,
+                              const remote_connect_list_defined_storage_pools_args *a,
+                              remote_connect_list_defined_storage_pools_ret *r, void *opaque)
+{
+    (void)call, (void)a, (void)r, (void)opaque;
+    return 0;
+}
+
+static int h_no_interfaces(virtwire_server_call *call,
+                           const remote_connect_list_interfaces_args *a,
+                           remote_connect_list_interfaces_ret *r, void *opaque)
+{
+    (void)call, (void)a, (void)r, (void)opaque;
+    return 0;
+}
+
+static int h_no_defined_interfaces(virtwire_server_call *call,
+                                   const remote_connect_list_defined_interfaces_args *a,
+                                   remote_connect_list_defined_interfaces_ret *r, void *opaque)
+{
+    (void)call, (void)a, (void)r, (void)opaque;
+    return 0;
+}
+
+static int h_no_node_devices(virtwire_server_call *call, const remote_node_list_devices_args *a,
+                             remote_node_list_devices_ret *r, void *opaque)
+{
+    (void)call, (void)a, (void)r, (void)opaque;
+    return 0;
+}
+
+static int h_no_secrets(virtwire_server_call *call, const remote_connect_list_secrets_args *a,
+                        remote_connect_list_secrets_ret *r, void *opaque)
+{
+    (void)call, (void)a, (void)r, (void)opaque;
+    return 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -962,6 +1477,16 @@ static const remote_server_handlers handlers = {
     .connect_close = h_no_op,
     .connect_get_uri = h_get_uri,
     .connect_get_type = h_get_type,
+    .connect_get_version = h_get_version,
+    .connect_get_lib_version = h_get_lib_version,
+    .connect_get_hostname = h_get_hostname,
+    .node_get_info = h_node_get_info,
+    .connect_get_capabilities = h_get_capabilities,
+    .connect_get_sysinfo = h_get_sysinfo,
+    .connect_num_of_domains = h_num_of_domains,
+    .connect_list_domains = h_list_domains,
+    .connect_num_of_defined_domains = h_num_of_defined,
+    .connect_list_defined_domains = h_list_defined,
     .connect_register_close_callback = h_no_op,
     .connect_unregister_close_callback = h_no_op,
     .connect_list_all_domains = h_list_all_domains,
@@ -987,11 +1512,38 @@ static const remote_server_handlers handlers = {
     .connect_domain_event_callback_register_any = h_event_register,
     .connect_domain_event_callback_deregister_any = h_event_deregister,
     .domain_screenshot = h_screenshot,
+    .domain_open_graphics_fd = h_open_graphics_fd,
     .storage_pool_lookup_by_name = h_pool_lookup_by_name,
     .storage_pool_is_active = h_pool_is_active,
     .storage_pool_lookup_by_volume = h_pool_lookup_by_volume,
+    .storage_pool_get_info = h_pool_get_info,
+    .storage_pool_get_autostart = h_pool_get_autostart,
+    .storage_pool_is_persistent = h_pool_is_persistent,
+    .storage_pool_list_all_volumes = h_list_all_volumes,
+    .connect_list_all_storage_pools = h_list_all_pools,
+    .connect_num_of_storage_pools = h_num_of_pools,
+    .connect_list_storage_pools = h_list_pools,
+    .connect_num_of_defined_storage_pools = h_zero_defined_pools,
+    .connect_list_defined_storage_pools = h_no_defined_pools,
+    .connect_list_all_networks = h_empty_list_all_networks,
+    .connect_num_of_networks = h_zero_networks,
+    .connect_list_networks = h_no_networks,
+    .connect_num_of_defined_networks = h_zero_defined_networks,
+    .connect_list_defined_networks = h_no_defined_networks,
+    .connect_list_all_interfaces = h_empty_list_all_interfaces,
+    .connect_num_of_interfaces = h_zero_interfaces,
+    .connect_list_interfaces = h_no_interfaces,
+    .connect_num_of_defined_interfaces = h_zero_defined_interfaces,
+    .connect_list_defined_interfaces = h_no_defined_interfaces,
+    .connect_list_all_node_devices = h_empty_list_all_node_devices,
+    .node_num_of_devices = h_zero_node_devices,
+    .node_list_devices = h_no_node_devices,
+    .connect_list_all_secrets = h_empty_list_all_secrets,
+    .connect_num_of_secrets = h_zero_secrets,
+    .connect_list_secrets = h_no_secrets,
     .storage_vol_lookup_by_name = h_vol_lookup_by_name,
     .storage_vol_get_info = h_vol_get_info,
+    .storage_vol_get_path = h_vol_get_path,
     .storage_vol_upload = h_vol_upload,
     .storage_vol_download = h_vol_download,
 };

@@ -162,13 +162,16 @@ typedef struct virtwire_server_callbacks {
 } virtwire_server_callbacks;
 
 /** Creates a server; cbs may be NULL and is copied.  Returns 0,
- *  VIRTWIRE_EINVAL (out NULL, a cbs->size that cannot be valid) or
- *  VIRTWIRE_ENOMEM. */
+ *  VIRTWIRE_EINVAL (out NULL, a cbs->size that cannot be valid),
+ *  VIRTWIRE_ENOMEM or VIRTWIRE_EIO (no pipe for virtwire_server_stop()'s
+ *  wake-up; errno says why). */
 int virtwire_server_new(const virtwire_server_callbacks *cbs, void *opaque,
                         virtwire_server **out);
 
-/** Closes every client and listener (unlinking unix socket paths it
- *  created) and frees the server.  NULL is fine. */
+/** Closes every client and listener and frees the server.  A unix socket
+ *  path is unlinked only while it is still the socket this server bound
+ *  (same device and inode): one that another server has replaced since is
+ *  left alone.  NULL is fine. */
 void virtwire_server_free(virtwire_server *srv);
 
 /** Unanswered calls allowed per client (1..1000).  Returns 0 or EINVAL. */
@@ -189,8 +192,14 @@ int virtwire_server_register(virtwire_server *srv, const virtwire_program *prog)
 int virtwire_server_set_handler(virtwire_server *srv, const virtwire_program *prog, int32_t proc,
                                 virtwire_server_handler fn, void *opaque);
 
-/** Listens on a unix socket at path (an existing socket file there is
- *  replaced).  Returns 0, EINVAL (path too long) or EIO (errno says why). */
+/** Listens on a unix socket at path.  A socket file already there is
+ *  probed with connect(): when a server accepts there (or its backlog is
+ *  full), it is left alone and the call fails with VIRTWIRE_EIO and errno
+ *  EADDRINUSE; when nobody listens any more (ECONNREFUSED: a stale socket
+ *  of a process that is gone), it is removed and replaced.  Anything else
+ *  at path is never removed (bind() fails with EADDRINUSE).  Returns 0,
+ *  VIRTWIRE_EINVAL (path empty or too long) or VIRTWIRE_EIO (errno says
+ *  why). */
 int virtwire_server_listen_unix(virtwire_server *srv, const char *path);
 
 /** Listens on TCP (host NULL: the loopback address; port 0: any, see
@@ -270,8 +279,11 @@ int virtwire_server_run_once(virtwire_server *srv, int timeout_ms);
  *  on). */
 int virtwire_server_run(virtwire_server *srv);
 
-/** Makes run() return after the current round (from a handler, or from a
- *  signal handler: it only sets a flag). */
+/** Makes run() return after the current round, at once: a run_once()
+ *  waiting in poll() wakes up (the server polls a pipe this writes to),
+ *  whichever thread is interrupted when called from a signal handler.
+ *  From a handler, from a signal handler (async-signal-safe: a flag and a
+ *  write(); errno is kept) or from another thread. */
 void virtwire_server_stop(virtwire_server *srv);
 
 /** Number of clients connected. */

@@ -83,13 +83,23 @@ void *virtwire_server_call_alloc(virtwire_server_call *call, size_t n)
     return p;
 }
 
-/* Sends an error reply built on the stack (no arena needed). */
+/* Sends an error reply built on the stack (no arena needed).  The RPC
+ * layer's errors (VIR_ERR_RPC) carry what libvirtd's virReportError()
+ * fills in besides the message: str1 its format, "%s" for this code,
+ * str2 the message, int1 and int2 -1. */
 static int64_t send_plain_error(virtwire_transport_program *tp, int32_t proc, uint32_t serial,
                                 int code, const char *msg)
 {
-    char *m = (char *)msg;
+    static char fmt[] = "%s";
+    char *m = (char *)msg, *f = fmt;
     virNetMessageError e = { .code = code, .domain = VIRTWIRE_VIR_FROM_RPC, .message = &m,
                              .level = VIRTWIRE_VIR_ERR_LEVEL_ERROR };
+    if (code == VIRTWIRE_VIR_ERR_RPC) {
+        e.str1 = &f;
+        e.str2 = &m;
+        e.int1 = -1;
+        e.int2 = -1;
+    }
     return virtwire_transport_send_error(tp, proc, serial, &e);
 }
 

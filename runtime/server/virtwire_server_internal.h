@@ -39,8 +39,10 @@
 #define VIRTWIRE_SERVER_INTERNAL_H
 
 #include <poll.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "virtwire_server.h"
 #include "virtwire_transport.h"
@@ -142,7 +144,9 @@ struct virtwire_server_client {
 typedef struct listener {
     int fd;
     int is_unix;
-    char *path; /* unix: unlinked at free */
+    char *path; /* unix: unlinked at free if still the socket bound here */
+    dev_t dev;  /* unix: the socket file bound (see still_ours()) */
+    ino_t ino;
     virtwire_server_listen_opts opts; /* auth_types: see below */
     int auth_types[VIRTWIRE_SERVER_AUTH_TYPES_MAX];
     size_t nauth_types;
@@ -166,7 +170,8 @@ struct virtwire_server {
      * client has authenticated (virtwire_server_set_auth_exempt()). */
     uint32_t exempt_program, exempt_version;
     int32_t exempt_first, exempt_last;
-    volatile int stop;
+    volatile sig_atomic_t stop;
+    int wake[2]; /* virtwire_server_stop() writes to wake[1]; polled */
 };
 
 /* virtwire_server.c */

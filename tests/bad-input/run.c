@@ -37,6 +37,7 @@
 #include "log_protocol.h"
 #include "lxc_protocol.h"
 #include "qemu_protocol.h"
+#include "proxy_frame.h"
 #include "remote_protocol.h"
 #include "script.h"
 #include "virkeepaliveprotocol.h"
@@ -1539,6 +1540,95 @@ static void run_server(const bcase *c, const expectation *e)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Layer: proxy                                                             */
+/* ------------------------------------------------------------------------ */
+
+/* The framer of `virtwire proxy` (tools/virtwire/proxy_frame.c) reading a
+ * client's (or a daemon's) bytes and fds from a unix socket, each frame
+ * it gives queued for the other side. */
+static void run_proxy(const bcase *c, const expectation *e)
+{
+    int daemon = strcmp(c->role, "daemon") == 0;
+    if (!daemon && strcmp(c->role, "client") != 0) {
+        FAIL("role must be \"client\" or \"daemon\"");
+        return;
+    }
+    bi_script s;
+    char err[256];
+    if (bi_compile(c->input, 0, &s, err, sizeof err) < 0) {
+        FAIL("input: %s", err);
+        return;
+    }
+    int sv[2];
+    virtwire_channel *ch = NULL;
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+        FAIL("cannot make a socket pair: %s", strerror(errno));
+        bi_script_free(&s);
+        return;
+    }
+    if (virtwire_channel_socket_new(sv[0], 1, &ch) < 0) {
+        FAIL("channel_socket_new failed");
+        close(sv[1]);
+        bi_script_free(&s);
+        return;
+    }
+    CHECK_MSG(play(sv[1], &s) == 0, "the peer could not send the input: %s", strerror(errno));
+    vp_in in;
+    vp_out out = { 0 };
+    vp_in_init(&in, daemon ? VIR_NET_REPLY_WITH_FDS : VIR_NET_CALL_WITH_FDS);
+    int frames = 0, fds = 0, code = 0;
+    size_t bytes = 0;
+    while (!code) {
+        unsigned char *room;
+        size_t len;
+        int fd = -1;
+        if ((code = vp_in_room(&in, &room, &len)) < 0)
+            break;
+        ssize_t n = virtwire_channel_read(ch, room, len, &fd);
+        if (n <= 0) {
+            if (fd >= 0)
+                close(fd);
+            break; /* nothing more now, or the peer's end */
+        }
+        vp_in_filled(&in, (size_t)n, fd);
+        vp_frame f;
+        int r;
+        while ((r = vp_in_next(&in, &f)) == 1) {
+            frames++;
+            fds += (int)f.nfds;
+            bytes += f.len;
+            struct iovec iov = { (void *)f.bytes, f.len };
+            CHECK_MSG(vp_out_send(&out, NULL, &iov, 1, f.fds, f.nfds) == 0, "queueing a frame");
+        }
+        if (r < 0)
+            code = r;
+    }
+    CHECK_CODE(code, e->code, "the framer's error");
+    CHECK_MSG(frames == e->calls, "%d frames came out, want %d", frames, e->calls);
+    if (state_is(e, "ended")) {
+        vp_frame f;
+        unsigned char *room;
+        size_t len;
+        CHECK_CODE(vp_in_next(&in, &f), e->code, "vp_in_next() after the error (sticky)");
+        CHECK_CODE(vp_in_room(&in, &room, &len), e->code, "vp_in_room() after the error");
+    } else if (state_is(e, "forwarded")) {
+        CHECK_MSG(fds == e->fds, "%d fds came out with the frames, want %d", fds, e->fds);
+        CHECK_MSG(vp_out_pending(&out) == bytes + (size_t)fds,
+              "the queue holds %zu, not the frames' %zu bytes and %d fds",
+              vp_out_pending(&out), bytes, fds);
+    } else {
+        FAIL("unknown state \"%s\"", e->state);
+    }
+    vp_in_free(&in);
+    vp_out_free(&out);
+    virtwire_channel_free(ch);
+    close(sv[1]);
+    check_watched_closed("after the framer and its queue were freed");
+    watch_clear();
+    bi_script_free(&s);
+}
+
+/* ------------------------------------------------------------------------ */
 
 static const struct {
     const char *name;
@@ -1546,6 +1636,7 @@ static const struct {
 } layers[] = {
     { "transport", run_transport }, { "conn", run_conn },     { "payload", run_payload },
     { "uri", run_uri },             { "client", run_client }, { "server", run_server },
+    { "proxy", run_proxy },
 };
 
 static int selected(const bcase *c, char **filters, int nfilters)

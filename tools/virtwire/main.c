@@ -43,6 +43,15 @@ static const char usage_text[] =
     "  decode [--port PORT] [FILE]\n"
     "      print every libvirt frame of a capture (pcap, pcapng, or the raw\n"
     "      bytes of one connection) as a JSON line\n"
+    "  proxy --listen unix:PATH|tcp:HOST:PORT --to URI [--log FILE.jsonl]\n"
+    "        [--log-data] [--pcapng FILE] [--read-only] [--deny PROC,...]\n"
+    "        [--allow PROC,...]\n"
+    "      relay every client to the daemon URI designates, one connection\n"
+    "      each, recording each message as a JSON line and in a capture;\n"
+    "      refuse the calls the filters name, as libvirtd would\n"
+    "  replay --listen unix:PATH|tcp:HOST:PORT RECORDING.jsonl\n"
+    "      serve a session recorded by proxy --log as a daemon: recorded calls\n"
+    "      answered as they were, with their events and stream data\n"
     "\n"
     "PROCEDURE: REMOTE_PROC_CONNECT_GET_HOSTNAME, connect_get_hostname (remote),\n"
     "PROGRAM:NAME (qemu:domain_monitor_command, admin:connect_list_servers) or\n"
@@ -392,6 +401,10 @@ int main(int argc, char **argv)
         return cmd_procs(sub_argc, sub_argv);
     if (strcmp(cmd, "decode") == 0)
         return vt_cmd_decode(sub_argc, sub_argv);
+    if (strcmp(cmd, "proxy") == 0)
+        return vt_cmd_proxy(sub_argc, sub_argv);
+    if (strcmp(cmd, "replay") == 0)
+        return vt_cmd_replay(sub_argc, sub_argv);
     if (strcmp(cmd, "help") == 0) {
         fputs(usage_text, stdout);
         return VT_OK;
