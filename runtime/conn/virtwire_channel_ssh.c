@@ -46,10 +46,12 @@
  * TERM unless no_tty.  Nothing else: no variable of ours reaches it.  Its
  * standard input and output are one end of a socketpair (the channel's
  * fd), its standard error a pipe that the channel reads; every other fd is
- * closed, every signal has its default action and none is blocked, and on
- * Linux it has no capabilities (bounding set included), as libvirt's
- * virCommandClearCaps() leaves it.  It stays in our process group and
- * session, as with libvirt: ssh can ask for a password on the terminal.
+ * closed, every signal has its default action and none is blocked.  Its
+ * capabilities are ours: libvirt's virCommandClearCaps() clears them
+ * before exec but keeps the bounding set, from which a root process gets
+ * them all back at exec (what a probe started by libvirt 9.0.0 shows).
+ * It stays in our process group and session, as with libvirt: ssh can ask
+ * for a password on the terminal.
  *
  * Standard error: the channel keeps the last STDERR_KEEP bytes ssh wrote,
  * control characters shown as '?', "\r" dropped.  They are read when the
@@ -92,8 +94,6 @@
 #include <unistd.h>
 
 #ifdef __linux__
-#include <linux/capability.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
 #endif
 
@@ -714,22 +714,6 @@ static void close_fds(int lo, int hi)
         close(fd);
 }
 
-/* libvirt's virCommandClearCaps(): the child runs with no capability. */
-static void clear_caps(void)
-{
-#ifdef __linux__
-    for (int cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++)
-        (void)prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
-#ifdef PR_CAP_AMBIENT
-    (void)prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-#endif
-    struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
-    struct __user_cap_data_struct data[2];
-    memset(data, 0, sizeof data);
-    (void)syscall(SYS_capset, &hdr, data);
-#endif
-}
-
 static void child_exec(const spawn_args *a) __attribute__((noreturn));
 static void child_exec(const spawn_args *a)
 {
@@ -757,7 +741,6 @@ static void child_exec(const spawn_args *a)
 #endif
         if (sigaction(s, NULL, &was) == 0 && was.sa_handler != SIG_DFL)
             (void)sigaction(s, &dfl, NULL);
-    clear_caps();
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
