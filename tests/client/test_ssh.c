@@ -596,16 +596,16 @@ int main(int argc, char **argv)
         printf("skipped: no private sshd here\n");
         return 77;
     }
-    /* What an application may have done: SIGPIPE ignored, SIGTERM
-     * blocked (the child gets neither). */
+    vt_libvirtd_start(&lvd, argv[1], 0);
+    vt_sshd_start(&sshd, argv[2], &lvd);
+    /* What an application may have done (after starting the daemons, which
+     * would inherit it): SIGPIPE ignored, SIGTERM blocked.  The child gets
+     * neither, and is still ended by SIGTERM. */
     signal(SIGPIPE, SIG_IGN);
     sigset_t block;
     sigemptyset(&block);
     sigaddset(&block, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &block, NULL);
-
-    vt_libvirtd_start(&lvd, argv[1], 0);
-    vt_sshd_start(&sshd, argv[2], &lvd);
     static const struct {
         const char *name;
         void (*run)(void);
