@@ -7,8 +7,9 @@
  *   virtwire-list URI events SECONDS  print lifecycle events for a while
  *                                     (SIGINT or SIGTERM ends it early)
  *
- * URI is any libvirt URI virtwire supports (unix or TCP), for example
- * test+unix:///default?socket=/run/libvirt/libvirt-sock.
+ * URI is any libvirt URI virtwire supports (unix, TCP, ssh, ext), for
+ * example test+unix:///default?socket=/run/libvirt/libvirt-sock or
+ * qemu+ssh://root@host/system.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -142,7 +143,14 @@ int main(int argc, char **argv)
         pthread_sigmask(SIG_BLOCK, &stop, NULL);
     }
     virtwire_client *c;
-    int rc = virtwire_client_connect(argv[1], NULL, &c);
+    char why[1024] = "";
+    virtwire_client_options o = { .size = sizeof o, .errbuf = why, .errbuf_len = sizeof why };
+    int rc = virtwire_client_connect(argv[1], &o, &c);
+    if (rc < 0 && why[0]) {
+        /* What failed: the socket, what ssh said, the daemon's refusal. */
+        fprintf(stderr, "%s: %s\n", argv[1], why);
+        return 1;
+    }
     if (rc < 0)
         return fail(argv[1], rc, NULL);
     virtwire_arena arena = VIRTWIRE_ARENA_INIT;

@@ -113,6 +113,8 @@ static int start(virtwire_client *c, const vw_session *sess, virtwire_client **o
         const char *detail = virtwire_channel_error_detail(virtwire_conn_channel(c->conn));
         if (detail)
             vw_errorf(sess->errbuf, sess->errbuf_len, "%s", detail);
+        else if (rc != VIRTWIRE_ECLOSED) /* e.g. the peer's bytes were no frame */
+            vw_errorf(sess->errbuf, sess->errbuf_len, "%s", virtwire_strerror(rc));
     }
     if (rc < 0) {
         virtwire_client_close(c);

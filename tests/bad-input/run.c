@@ -11,10 +11,11 @@
  * socketpair or TCP connection, the peer scripted), payload (the generated
  * decoders, arena and heap mode), uri (the URI parser and the functions
  * that use its result), client (virtwire_client over a socketpair with a
- * scripted daemon) and server (virtwire_server on a unix socket with a
- * scripted client).  Every case also checks that each fd it passed was
- * closed by the runtime and that the process has no more fds open after
- * the case than before.
+ * scripted daemon), server (virtwire_server on a unix socket with a
+ * scripted client) and child (the command of an ssh or ext URI, a script
+ * of ours).  Every case also checks that each fd it passed was closed by
+ * the runtime and that the process has no more fds open after the case
+ * than before.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -28,7 +29,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1275,6 +1278,135 @@ static void run_client(const bcase *c, const expectation *e)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Layer: child                                                             */
+/* ------------------------------------------------------------------------ */
+
+/* Writes len bytes to a new file at path (mode). */
+static int write_file(const char *path, const void *p, size_t len, mode_t mode)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    if (fd < 0)
+        return -1;
+    int rc = vt_write_all(fd, p, len);
+    close(fd);
+    return rc < 0 ? -1 : 0;
+}
+
+/*
+ * The command of an ssh or ext URI, scripted: a shell script that writes
+ * the setup's text on its standard error, the input on its standard
+ * output, then waits for end of file on its standard input (setup wait)
+ * or exits (setup exit N; 0 by default).  virtwire_client_connect() runs
+ * it as the ssh binary (?command= of test+ssh://) or the ext command.
+ */
+static void run_child(const bcase *c, const expectation *e)
+{
+    int ssh = strcmp(c->role, "ssh") == 0;
+    if (!ssh && strcmp(c->role, "ext") != 0) {
+        FAIL("role must be ssh or ext");
+        return;
+    }
+    if (!state_is(e, "failed") || e->nargs != 1) {
+        FAIL("state must be failed \"MESSAGE\"");
+        return;
+    }
+    bi_script s;
+    vt_buf in = { 0 }, errtext = { 0 };
+    char err[256];
+    if (bi_compile(c->input, 0, &s, err, sizeof err) < 0 || bi_script_bytes(&s, &in) < 0) {
+        FAIL("input: %s", err);
+        return;
+    }
+    bi_script_free(&s);
+
+    /* Setup: stderr TEXT, stderr-fill N (N bytes before TEXT), exit N,
+     * wait, timeout MS. */
+    int status = 0, wait_eof = 0, timeout_ms = 5000;
+    char setup[1024] = "";
+    char *w[MAX_WORDS];
+    size_t nw = 0;
+    if (c->setup) {
+        snprintf(setup, sizeof setup, "%s", c->setup);
+        nw = split_words(setup, w, MAX_WORDS);
+    }
+    for (size_t i = 0; i < nw; i++) {
+        if (strcmp(w[i], "wait") == 0) {
+            wait_eof = 1;
+        } else if (i + 1 < nw && strcmp(w[i], "exit") == 0) {
+            status = atoi(w[++i]);
+        } else if (i + 1 < nw && strcmp(w[i], "timeout") == 0) {
+            timeout_ms = atoi(w[++i]);
+        } else if (i + 1 < nw && strcmp(w[i], "stderr-fill") == 0) {
+            for (int n = atoi(w[++i]); n > 0; n--)
+                vt_buf_add(&errtext, n % 64 ? "x" : "\n", 1);
+        } else if (i + 1 < nw && strcmp(w[i], "stderr") == 0) {
+            /* The text with the input language's escapes (\n, \xHH). */
+            char quoted[1024];
+            snprintf(quoted, sizeof quoted, "\"%s\"", w[++i]);
+            bi_script t;
+            if (bi_compile(quoted, 0, &t, err, sizeof err) < 0 ||
+                bi_script_bytes(&t, &errtext) < 0)
+                FAIL("setup stderr: %s", err);
+            else
+                bi_script_free(&t);
+        } else {
+            FAIL("unknown setup \"%s\"", w[i]);
+            vt_buf_free(&in);
+            vt_buf_free(&errtext);
+            return;
+        }
+    }
+
+    char out_path[256], err_path[256], script[256], text[1024];
+    vt_path(out_path, sizeof out_path, "child.out");
+    vt_path(err_path, sizeof err_path, "child.err");
+    vt_path(script, sizeof script, "child.sh");
+    snprintf(text, sizeof text, "#!/bin/sh\ncat '%s' >&2\ncat '%s'\n%sexit %d\n", err_path,
+             out_path, wait_eof ? "cat >/dev/null\n" : "", status);
+    if (write_file(out_path, in.p, in.len, 0600) < 0 ||
+        write_file(err_path, errtext.p, errtext.len, 0600) < 0 ||
+        write_file(script, text, strlen(text), 0700) < 0) {
+        FAIL("writing the script: %s", strerror(errno));
+        vt_buf_free(&in);
+        vt_buf_free(&errtext);
+        return;
+    }
+    char uri[512];
+    if (ssh)
+        snprintf(uri, sizeof uri, "test+ssh://vwtest.invalid/default?command=%s", script);
+    else
+        snprintf(uri, sizeof uri, "test+ext:///default?command=%s", script);
+
+    char why[1024] = "";
+    virtwire_client_options o = { .size = sizeof o, .open_timeout_ms = timeout_ms,
+                                  .errbuf = why, .errbuf_len = sizeof why };
+    virtwire_client *cl = (virtwire_client *)1;
+    uint64_t t = vt_now_ms();
+    int rc = virtwire_client_connect(uri, &o, &cl);
+    uint64_t took = vt_now_ms() - t;
+    CHECK_CODE(rc, e->code, "connecting");
+    CHECK_MSG(rc == 0 || cl == NULL, "a failed connect left *out set");
+    if (rc == 0 && cl)
+        virtwire_client_close(cl);
+    CHECK_MSG(strstr(why, e->args[0]) != NULL, "errbuf \"%s\" lacks \"%s\"", why, e->args[0]);
+    CHECK_MSG(strlen(why) < sizeof why - 1 || errtext.len < sizeof why,
+              "errbuf is full: what the child wrote is not bounded");
+    CHECK_MSG(took < (uint64_t)timeout_ms + 3000, "connecting took %llu ms",
+              (unsigned long long)took);
+    /* The child is gone and reaped: no zombie, nothing running. */
+    int st;
+    errno = 0;
+    pid_t left = waitpid(-1, &st, WNOHANG);
+    CHECK_MSG(left < 0 && errno == ECHILD, "a child process is left (waitpid: %d)", (int)left);
+    check_cloexec("after the failed connect");
+    unlink(out_path);
+    unlink(err_path);
+    unlink(script);
+    vt_buf_free(&in);
+    vt_buf_free(&errtext);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Layer: server                                                            */
 /* ------------------------------------------------------------------------ */
 
@@ -1637,6 +1769,7 @@ static const struct {
     { "transport", run_transport }, { "conn", run_conn },     { "payload", run_payload },
     { "uri", run_uri },             { "client", run_client }, { "server", run_server },
     { "proxy", run_proxy },
+    { "child", run_child },
 };
 
 static int selected(const bcase *c, char **filters, int nfilters)

@@ -127,6 +127,84 @@ void vt_libvirtd_log_tail(const vt_libvirtd *d, int lines)
 }
 
 /* ------------------------------------------------------------------------ */
+/* A private sshd                                                           */
+/* ------------------------------------------------------------------------ */
+
+static vt_sshd *running_sshd;
+static pid_t sshd_owner;
+
+static void stop_sshd_at_exit(void)
+{
+    if (running_sshd && getpid() == sshd_owner)
+        vt_sshd_stop(running_sshd);
+}
+
+int vt_sshd_usable(void)
+{
+    if (geteuid() != 0) {
+        fprintf(stderr, "a private sshd needs root\n");
+        return 0;
+    }
+    if (access("/usr/sbin/sshd", X_OK) != 0) {
+        fprintf(stderr, "/usr/sbin/sshd is missing (tests/install-deps installs "
+                        "openssh-server)\n");
+        return 0;
+    }
+    return 1;
+}
+
+void vt_sshd_start(vt_sshd *s, const char *script, const vt_libvirtd *d)
+{
+    static int registered;
+    memset(s, 0, sizeof *s);
+    const char *tmp = getenv("TMPDIR");
+    snprintf(s->dir, sizeof s->dir, "%s/vwsXXXXXX",
+             tmp && *tmp && strlen(tmp) < 60 ? tmp : P_tmpdir);
+    if (!mkdtemp(s->dir)) {
+        perror("mkdtemp");
+        exit(1);
+    }
+    snprintf(s->script, sizeof s->script, "%s", script);
+    s->port = vt_free_tcp_port();
+    snprintf(s->key, sizeof s->key, "%s/key", s->dir);
+    snprintf(s->nohelper_key, sizeof s->nohelper_key, "%s/nohelper_key", s->dir);
+    snprintf(s->ssh, sizeof s->ssh, "%s/bin/ssh", s->dir);
+    snprintf(s->unknown_ssh, sizeof s->unknown_ssh, "%s/unknown/ssh", s->dir);
+    snprintf(s->bin, sizeof s->bin, "%s/bin", s->dir);
+    running_sshd = s;
+    sshd_owner = getpid();
+    if (!registered) {
+        registered = 1;
+        atexit(stop_sshd_at_exit);
+    }
+    char line[1024];
+    snprintf(line, sizeof line, "'%s' start '%s' %d '%s' >/dev/null", s->script, s->dir,
+             s->port, d->dir);
+    if (system(line) != 0) {
+        fprintf(stderr, "could not start sshd with %s\n", s->script);
+        exit(1);
+    }
+}
+
+int vt_sshd_stop(vt_sshd *s)
+{
+    if (!s->dir[0])
+        return 0;
+    char line[1024];
+    snprintf(line, sizeof line, "'%s' stop '%s' >/dev/null", s->script, s->dir);
+    int rc = system(line) == 0 ? 0 : -1;
+    snprintf(line, sizeof line, "rm -rf '%s'", s->dir);
+    if (system(line) != 0) {
+        fprintf(stderr, "could not remove %s\n", s->dir);
+        rc = -1;
+    }
+    s->dir[0] = 0;
+    if (running_sshd == s)
+        running_sshd = NULL;
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
 /* The example daemon                                                       */
 /* ------------------------------------------------------------------------ */
 

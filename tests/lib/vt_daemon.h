@@ -42,6 +42,37 @@ unsigned int vt_libvirtd_version(const vt_libvirtd *d);
 /** Prints the last lines of its log to stderr. */
 void vt_libvirtd_log_tail(const vt_libvirtd *d, int lines);
 
+/**
+ * A private sshd (tests/libvirtd/private-sshd) in front of a private
+ * libvirtd: on the "remote" side, virt-ssh-helper reaches the libvirtd at
+ * the system socket path, and the login shell has no ~/.bashrc.  The
+ * wrappers run the real ssh with a private configuration (known hosts, a
+ * Host alias "vwtest" for 127.0.0.1:PORT as root with key).
+ */
+typedef struct vt_sshd {
+    char dir[128];
+    char script[512];
+    int port;
+    char key[200];          /* DIR/key, authorized */
+    char nohelper_key[200]; /* DIR/nohelper_key, authorized; sessions have a
+                               PATH without virt-ssh-helper */
+    char ssh[200];          /* DIR/bin/ssh: ssh knowing the host key */
+    char unknown_ssh[200];  /* DIR/unknown/ssh: ssh knowing no host key */
+    char bin[200];          /* DIR/bin, to put first in PATH */
+} vt_sshd;
+
+/** Whether vt_sshd_start() can work here (root, sshd installed); when not,
+ *  prints why and returns 0. */
+int vt_sshd_usable(void);
+/**
+ * Starts sshd with script on a free port in a fresh short directory, in
+ * front of the running libvirtd d.  Exits the test (status 1) when it does
+ * not start; stopped at exit by the process that started it.
+ */
+void vt_sshd_start(vt_sshd *s, const char *script, const vt_libvirtd *d);
+/** Stops it and removes its directory; 0, or -1 when either failed. */
+int vt_sshd_stop(vt_sshd *s);
+
 /** examples/virtwire-mockd on a private socket path. */
 typedef struct vt_mockd {
     pid_t pid;

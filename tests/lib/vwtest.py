@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """What the Python tests share: daemons they start for themselves (a private
-libvirtd through tests/libvirtd/private-libvirtd, and programs such as
+libvirtd through tests/libvirtd/private-libvirtd, a private sshd in front of
+it through tests/libvirtd/private-sshd, and programs such as
 examples/virtwire-mockd that print one line once they listen), free ports,
 short temporary directories, virsh, reading lines with a timeout, tshark
 capturing a port, libvirt RPC frames built and read by hand, and sparse
@@ -25,6 +26,8 @@ import time
 TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Starts and stops a private libvirtd (test driver) in a directory.
 PRIVATE_LIBVIRTD = os.path.join(TESTS, "libvirtd", "private-libvirtd")
+# ... and a private sshd in front of it.
+PRIVATE_SSHD = os.path.join(TESTS, "libvirtd", "private-sshd")
 # Our programs start through this (under valgrind with VIRTWIRE_VALGRIND=1).
 LAUNCH = os.path.join(TESTS, "valgrind", "launch")
 
@@ -95,6 +98,73 @@ class Libvirtd:
         subprocess.run([self.script, "stop", self.dir], timeout=self.timeout)
         if remove:
             shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Sshd:
+    """A private sshd (tests/libvirtd/private-sshd, as root) in front of a
+    running Libvirtd: virt-ssh-helper on the "remote" side reaches that
+    daemon at the system socket path.  key and nohelper_key are authorized
+    (the second's sessions have no virt-ssh-helper in PATH); ssh and
+    unknown_ssh run the real ssh with a private configuration, knowing the
+    host key or not; bin holds ssh, to put first in PATH (Host alias
+    "vwtest": 127.0.0.1:port as root with key)."""
+
+    def __init__(self, libvirtd, prefix="vw-sshd-", timeout=30, script=PRIVATE_SSHD):
+        self.timeout, self.script = timeout, script
+        self.dir = short_tmpdir(prefix)
+        self.port = free_port()
+        subprocess.run([script, "start", self.dir, str(self.port), libvirtd.dir], check=True,
+                       stdout=subprocess.DEVNULL, timeout=timeout)
+        self.key = os.path.join(self.dir, "key")
+        self.nohelper_key = os.path.join(self.dir, "nohelper_key")
+        self.bin = os.path.join(self.dir, "bin")
+        self.ssh = os.path.join(self.bin, "ssh")
+        self.unknown_ssh = os.path.join(self.dir, "unknown", "ssh")
+        self.authorized_keys = os.path.join(self.dir, "authorized_keys")
+
+    def uri(self, query="", key=None, ssh=None, path="test+ssh://root@127.0.0.1:%d/default"):
+        """A URI to the daemon through this sshd, as root with key (default:
+        self.key) and the ssh wrapper ssh (default: self.ssh); query adds
+        parameters ("socket=...&proxy=netcat")."""
+        params = "keyfile=%s&command=%s" % (key or self.key, ssh or self.ssh)
+        return (path % self.port) + "?" + params + ("&" + query if query else "")
+
+    def pid(self):
+        with open(os.path.join(self.dir, "sshd.pid")) as f:
+            return int(f.read())
+
+    def stop(self):
+        subprocess.run([self.script, "stop", self.dir], timeout=self.timeout)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def process_tree(top):
+    """{pid: (command name, argv)} of the processes below pid top."""
+    found = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        pid = int(name)
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                stat = f.read()
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                argv = [a.decode(errors="replace") for a in f.read().split(b"\0") if a]
+        except OSError:
+            continue
+        comm = stat[stat.index("(") + 1:stat.rindex(")")]
+        p = pid
+        while p > 1:
+            try:
+                with open("/proc/%d/stat" % p) as f:
+                    st = f.read()
+            except OSError:
+                break
+            p = int(st[st.rindex(")") + 2:].split()[1])
+            if p == top:
+                found[pid] = (comm, argv)
+                break
+    return found
 
 
 class Daemon:

@@ -951,8 +951,11 @@ def test_faults():
         mk.proc.wait(timeout=TIMEOUT)
         assert read_frame(held) is None  # end of file, nothing half-sent
         held.close()
+        # virsh fails: with status 1 when it reads the proxy's close first,
+        # or killed by SIGPIPE when its first write meets the closed socket
+        # (virsh does not ignore SIGPIPE; which comes first is a race).
         r = virsh(px.uri, "list", ok=False)
-        assert r.returncode == 1, r
+        assert r.returncode in (1, -signal.SIGPIPE), r
         mk2 = subprocess.Popen([LAUNCH, MOCKD, mk.sock], stdout=subprocess.PIPE,
                                stderr=subprocess.DEVNULL, text=True)
         try:

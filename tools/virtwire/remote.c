@@ -174,6 +174,7 @@ static int callable(const virtwire_program *p)
 static int connect_to(const char *uri, const virtwire_program *prog, const opts *o,
                       virtwire_client **c)
 {
+    char why[1024] = "";
     virtwire_client_options co = {
         .size = sizeof co,
         .flags = (o->readonly ? VIRTWIRE_CLIENT_READONLY : 0) |
@@ -181,6 +182,8 @@ static int connect_to(const char *uri, const virtwire_program *prog, const opts 
         .keepalive_interval_ms = 5000,
         .keepalive_count = 5,
         .open_timeout_ms = o->timeout_ms,
+        .errbuf = why,
+        .errbuf_len = sizeof why,
     };
     errno = 0;
     int rc = virtwire_client_connect(uri, &co, c);
@@ -190,6 +193,10 @@ static int connect_to(const char *uri, const virtwire_program *prog, const opts 
     int code = vt_exit_code(rc);
     if (code == VT_REMOTE || code == VT_FAIL)
         code = VT_CONNECT; /* the handshake failed */
+    /* What failed, in the runtime's words: the daemon's error, what ssh
+     * said, the socket's errno. */
+    if (why[0] && rc != VIRTWIRE_ETIMEDOUT)
+        return vt_error(code, "cannot connect to '%s': %s", uri, why);
     if (rc == VIRTWIRE_ETIMEDOUT)
         return vt_error(code, "cannot connect to '%s': no answer in time", uri);
     if (rc == VIRTWIRE_EIO && saved)
