@@ -96,6 +96,8 @@ static ssize_t layer_read(virtwire_channel *ch, void *buf, size_t len, int *fd)
         size_t body;
         long whole = vw_sasl_frame_next(l->in + l->in_start, l->in_end - l->in_start,
                                         l->codec.max_in, &body);
+        if (whole < 0 && body == 0)
+            return fail(l, "empty SASL packet (%zu bytes, at most %zu)", body, l->codec.max_in);
         if (whole < 0)
             return fail(l,
                         "SASL packet of %zu bytes is longer than the negotiated buffer of %zu "
