@@ -24,6 +24,19 @@
 
 #include "bench.h"
 
+/* Under callgrind (bench/rpc/run --callgrind), the instructions of the
+ * counted repetitions alone, every thread's, go to a dump of their own;
+ * elsewhere these do nothing. */
+#if defined(__has_include)
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#endif
+#endif
+#ifndef CALLGRIND_ZERO_STATS
+#define CALLGRIND_ZERO_STATS
+#define CALLGRIND_DUMP_STATS_AT(what)
+#endif
+
 #define THREADS 4
 #define WINDOW 64
 
@@ -241,7 +254,11 @@ int main(int argc, char **argv)
         double c0 = cpu_us();
         clock_gettime(CLOCK_MONOTONIC, &a);
         set_deadline(&run.deadline, r < 0 ? rep_ms / 2 : rep_ms);
+        if (r == 0)
+            CALLGRIND_ZERO_STATS;
         long calls = repetition(&run, m, r < 0 ? &scratch : &all);
+        if (r == reps - 1)
+            CALLGRIND_DUMP_STATS_AT("counted repetitions");
         clock_gettime(CLOCK_MONOTONIC, &b);
         double c1 = cpu_us();
         free(scratch.v);

@@ -231,6 +231,15 @@ static int interact(run *r, sasl_interact_t *in)
 
 /* One call of the handshake; the input is held at its reply when hold is
  * set.  The daemon's refusal comes back as VIRTWIRE_EAUTH with its words. */
+static const char *proc_name(int32_t proc)
+{
+    switch (proc) {
+    case REMOTE_PROC_AUTH_SASL_INIT: return "AUTH_SASL_INIT";
+    case REMOTE_PROC_AUTH_SASL_START: return "AUTH_SASL_START";
+    }
+    return "AUTH_SASL_STEP";
+}
+
 static int call(run *r, int32_t proc, const void *args, void *ret, virtwire_arena *arena,
                 int hold)
 {
@@ -243,9 +252,28 @@ static int call(run *r, int32_t proc, const void *args, void *ret, virtwire_aren
                  err.message && *err.message ? *err.message : virtwire_strerror(rc));
         return VIRTWIRE_EAUTH;
     }
-    if (rc < 0)
+    if (rc <= VIRTWIRE_ETRUNCATED && rc >= VIRTWIRE_EDEPTH) /* the reply did not decode */
+        failf(r, "the server's %s reply: %s", proc_name(proc), virtwire_strerror(rc));
+    else if (rc < 0)
         failf(r, "%s", virtwire_strerror(rc));
     return rc;
+}
+
+/* Whether mech is one of the server's list (names separated by commas or
+ * spaces, as Cyrus SASL lists them).  libvirt looks for a substring; a
+ * whole name is asked for here, so that SCRAM-SHA-1 is not taken for
+ * SCRAM-SHA-1-PLUS. */
+static int listed(const char *list, const char *mech)
+{
+    size_t n = strlen(mech);
+    for (const char *p = list; n && *p;) {
+        size_t len = strcspn(p, ", ");
+        if (len == n && strncmp(p, mech, n) == 0)
+            return 1;
+        p += len;
+        p += strspn(p, ", ");
+    }
+    return 0;
 }
 
 static int sasl_run(const virtwire_auth_method *self, const virtwire_auth_context *ctx)
@@ -327,7 +355,7 @@ static int sasl_run(const virtwire_auth_method *self, const virtwire_auth_contex
     rc = VIRTWIRE_EAUTH;
     const char *mechlist = iret.mechlist ? iret.mechlist : "";
     if (ctx->mech) {
-        if (!strstr(mechlist, ctx->mech)) {
+        if (!listed(mechlist, ctx->mech)) {
             failf(&r, "SASL mechanism %s not supported by server", ctx->mech);
             goto out;
         }
@@ -370,6 +398,10 @@ static int sasl_run(const virtwire_auth_method *self, const virtwire_auth_contex
     int complete = sret.complete;
     const char *in = sret.nil ? NULL : sret.data.data_val;
     unsigned inlen = sret.data.data_len;
+    if (complete && local_done && inlen) {
+        failf(&r, "%u bytes of SASL data from the server after both sides completed", inlen);
+        goto out;
+    }
 
     /* Even when the daemon is done, we step at least once to check it
      * (mutual authentication), unless both sides completed already. */
@@ -390,6 +422,11 @@ static int sasl_run(const virtwire_auth_method *self, const virtwire_auth_contex
             }
             if (complete && err == SASL_OK)
                 break;
+            if (complete) {
+                /* libvirt's client sends a STEP the daemon then refuses. */
+                failf(&r, "the server completed the SASL negotiation, the client has not");
+                goto out;
+            }
             if (steps == STEPS_MAX) {
                 failf(&r, "SASL negotiation did not complete after %d steps", STEPS_MAX);
                 goto out;
@@ -411,8 +448,15 @@ static int sasl_run(const virtwire_auth_method *self, const virtwire_auth_contex
             complete = pret.complete;
             in = pret.nil ? NULL : pret.data.data_val;
             inlen = pret.data.data_len;
-            if (complete && err == SASL_OK)
+            if (complete && err == SASL_OK) {
+                /* We were done before this reply: it can carry nothing. */
+                if (inlen) {
+                    failf(&r, "%u bytes of SASL data from the server after both sides completed",
+                          inlen);
+                    goto out;
+                }
                 break;
+            }
         }
     }
 

@@ -13,7 +13,14 @@
  * Reading: bytes from the inner channel go into a buffer that holds one
  * packet at most (4 + max_in bytes: a longer packet is refused before
  * anything of it is kept); each whole packet is decoded at once and its
- * clear bytes handed out until used up.
+ * clear bytes handed out until used up.  When the inner channel is a
+ * plain socket (tcp, unix), whose bytes wait only in the kernel, a read of
+ * it that got less than it asked for found the socket empty: the next read
+ * that would have to go to it again says "nothing now" at once, without
+ * the system call that would only fail with EAGAIN; the caller polls,
+ * which is level-triggered, before it reads again (one system call fewer
+ * per reply).  A channel that keeps bytes of its own (TLS) is always read
+ * until it says "nothing now".
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -41,7 +48,9 @@ typedef struct layer {
     size_t in_cap, in_start, in_end;
     const unsigned char *dec;
     size_t dec_len, dec_off;
-    int failed; /* sticky VIRTWIRE_ESECURITY_LAYER */
+    int kernel_only; /* the inner channel keeps no bytes of its own */
+    int inner_empty; /* the last inner read was short: poll before the next */
+    int failed;      /* sticky VIRTWIRE_ESECURITY_LAYER */
     char detail[160];
 } layer;
 
@@ -96,6 +105,8 @@ static ssize_t layer_read(virtwire_channel *ch, void *buf, size_t len, int *fd)
         size_t body;
         long whole = vw_sasl_frame_next(l->in + l->in_start, l->in_end - l->in_start,
                                         l->codec.max_in, &body);
+        if (whole < 0 && body == 0)
+            return fail(l, "empty SASL packet (%zu bytes, at most %zu)", body, l->codec.max_in);
         if (whole < 0)
             return fail(l,
                         "SASL packet of %zu bytes is longer than the negotiated buffer of %zu "
@@ -122,9 +133,13 @@ static ssize_t layer_read(virtwire_channel *ch, void *buf, size_t len, int *fd)
         }
         if (l->in_end == l->in_cap) /* cannot happen: a packet fits */
             return fail(l, "SASL input buffer full (%zu of %zu bytes)", l->in_end, l->in_cap);
+        if (l->inner_empty) {
+            l->inner_empty = 0;
+            return 0;
+        }
         int ifd = -1;
-        ssize_t n = virtwire_channel_read(l->inner, l->in + l->in_end, l->in_cap - l->in_end,
-                                          &ifd);
+        size_t want = l->in_cap - l->in_end;
+        ssize_t n = virtwire_channel_read(l->inner, l->in + l->in_end, want, &ifd);
         if (ifd >= 0) { /* nothing passes fds here */
             int saved = errno;
             close(ifd);
@@ -133,6 +148,7 @@ static ssize_t layer_read(virtwire_channel *ch, void *buf, size_t len, int *fd)
         if (n <= 0)
             return n; /* 0: nothing now; the end, mid-packet or not; errors */
         l->in_end += (size_t)n;
+        l->inner_empty = l->kernel_only && (size_t)n < want;
     }
 }
 
@@ -292,6 +308,8 @@ int vw_sasl_layer_new(virtwire_channel *inner, const vw_sasl_codec *codec, const
     l->in_end = in_len;
     l->clear_left = clear_out;
     l->inner = inner;
+    const char *name = virtwire_channel_name(inner);
+    l->kernel_only = name && (strcmp(name, "tcp") == 0 || strcmp(name, "unix") == 0);
     l->pub.ops = &layer_ops;
     l->pub.fd = inner->fd;
     l->pub.flags = 0; /* no fds over a security layer */

@@ -30,6 +30,7 @@ typedef struct client_state {
     vw_sasl_conn *sasl; /* during the exchange; the layer's afterwards */
     char *mechlist;     /* what INIT offered */
     char *identity;     /* once authenticated */
+    int started;        /* START went through: STEP may follow */
     int done;
 } client_state;
 
@@ -207,6 +208,7 @@ static int auth_start(virtwire_server_call *call, void *opaque)
     unsigned outlen = 0;
     int err = sasl_server_start(st->sasl->conn, a->mech, a->nil ? NULL : a->data.data_val,
                                 a->data.data_len, &out, &outlen);
+    st->started = 1;
     return reply(call, srv, st, err, out, outlen, &ret->complete, &ret->nil, &ret->data.data_len,
                  &ret->data.data_val);
 }
@@ -217,7 +219,8 @@ static int auth_step(virtwire_server_call *call, void *opaque)
     const remote_auth_sasl_step_args *a = call->args;
     remote_auth_sasl_step_ret *ret = call->ret;
     client_state *st = running(call, srv);
-    if (!st)
+    /* Cyrus SASL has no mechanism to step before START: it would crash. */
+    if (!st || !st->started)
         return refuse(call, srv);
     const char *out = NULL;
     unsigned outlen = 0;

@@ -15,6 +15,8 @@
  *                back with VOL_DOWNLOAD     "sparse data A hole H data B"
  *     fds        a call with an fd            "fds RC_NAME"
  *     repeat:N   N hostname calls (a loop)   "repeat N"
+ *     init       AUTH_SASL_INIT again, once authenticated
+ *                                             "init CODE MESSAGE" or "init ok"
  *
  * Credentials: VW_SASL_USER and VW_SASL_PASS, through the callback, when
  * set (VW_SASL_AUTHONLY=1: the callback only answers the authname);
@@ -252,6 +254,16 @@ int main(int argc, char **argv)
                            seg[k]);
                 printf("\n");
             }
+        } else if (strcmp(step, "init") == 0) {
+            remote_auth_sasl_init_ret r;
+            rc = virtwire_client_call(c, &remote_program, REMOTE_PROC_AUTH_SASL_INIT, NULL, &r,
+                                      &co);
+            if (rc == VIRTWIRE_EREMOTE)
+                printf("init %d %s\n", err.code, err.message ? *err.message : "");
+            else if (rc < 0)
+                status = fail(step, rc, &err);
+            else
+                printf("init ok\n");
         } else if (strcmp(step, "fds") == 0) {
             int fd = 0;
             virtwire_call_opts fo = co;

@@ -140,6 +140,15 @@ class Libvirtd9(unittest.TestCase):
         self.assertNotIn(b"\x00\x00\x00\x04test", raw)
         self.assertNotIn(b"\x89PNG", raw)
 
+    def test_init_after_success(self):
+        """A second AUTH_SASL_INIT once authenticated: refused, and the
+        connection stays authenticated (OurServer checks ours says the
+        same)."""
+        for uri in (self.unix + "&auth=sasl.SCRAM-SHA-256", self.tcp):
+            out = self.ok(client(uri, "init", "list"))
+            self.assertEqual(out[0], "init 45 " + DENIED, uri)
+            self.assertTrue(out[1].startswith("domains "), out)
+
     def test_wrong_password_and_unknown_user(self):
         """libvirtd's own error, the one virsh shows."""
         for uri in (self.tcp, self.unix):
@@ -270,6 +279,15 @@ c.close()
             r = subprocess.run(["/usr/bin/python3", "-c", code, uri, "eve", "evepw"],
                                capture_output=True, text=True, timeout=60, env=env)
             self.assertEqual(r.stdout.strip(), "error " + DENIED, (uri, r.stdout, r.stderr))
+
+    def test_init_after_success(self):
+        """As libvirtd 9.0.0 (Libvirtd9.test_init_after_success)."""
+        for uri in (self.unix + "&auth=sasl.SCRAM-SHA-256", self.tcp):
+            r = client(uri, "init", "list")
+            self.assertEqual(r.returncode, 0, (r.stdout, r.stderr))
+            out = r.stdout.splitlines()
+            self.assertEqual(out[0], "init 45 " + DENIED, uri)
+            self.assertTrue(out[1].startswith("domains "), out)
 
     def test_our_client_through_our_layer(self):
         r = client(self.tcp, "channel", "list", "events", "sparse", "screenshot")
