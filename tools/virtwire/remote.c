@@ -23,6 +23,9 @@
 #include "remote_protocol.h"
 #include "virnetprotocol_json.h"
 #include "virtwire_client.h"
+#ifdef VIRTWIRE_HAVE_TLS
+#include "virtwire_tls.h"
+#endif
 
 /* ------------------------------------------------------------------------ */
 /* Options, arguments, connection                                           */
@@ -174,6 +177,7 @@ static int callable(const virtwire_program *p)
 static int connect_to(const char *uri, const virtwire_program *prog, const opts *o,
                       virtwire_client **c)
 {
+    char why[1024] = "";
     virtwire_client_options co = {
         .size = sizeof co,
         .flags = (o->readonly ? VIRTWIRE_CLIENT_READONLY : 0) |
@@ -181,6 +185,11 @@ static int connect_to(const char *uri, const virtwire_program *prog, const opts 
         .keepalive_interval_ms = 5000,
         .keepalive_count = 5,
         .open_timeout_ms = o->timeout_ms,
+#ifdef VIRTWIRE_HAVE_TLS
+        .tls = &virtwire_tls_opener, /* +tls URIs */
+#endif
+        .errbuf = why,
+        .errbuf_len = sizeof why,
     };
     errno = 0;
     int rc = virtwire_client_connect(uri, &co, c);
@@ -192,6 +201,8 @@ static int connect_to(const char *uri, const virtwire_program *prog, const opts 
         code = VT_CONNECT; /* the handshake failed */
     if (rc == VIRTWIRE_ETIMEDOUT)
         return vt_error(code, "cannot connect to '%s': no answer in time", uri);
+    if (why[0]) /* what failed, in libvirt's words where it has some */
+        return vt_error(code, "cannot connect to '%s': %s", uri, why);
     if (rc == VIRTWIRE_EIO && saved)
         return vt_error(code, "cannot connect to '%s': %s", uri, strerror(saved));
     return vt_error(code, "cannot connect to '%s': %s", uri, virtwire_strerror(rc));
