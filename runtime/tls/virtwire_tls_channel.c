@@ -20,10 +20,25 @@
  * I/O: GnuTLS reads through pull(), which reads the inner channel into a
  * buffer of its own (as much as the socket has, so that the two reads
  * GnuTLS makes per record, header then body, cost one system call for
- * many records), and writes through vec_push(), one writev() per record.
- * Nothing is ever left in that buffer or in GnuTLS's when read() says the
- * channel is empty (it stops only when both are drained), so polling the
- * socket is enough to know when to read again.
+ * many records).  Nothing is ever left in that buffer or in GnuTLS's when
+ * read() says the channel is empty (it stops only when both are drained),
+ * so polling the socket is enough to know when to read again.
+ *
+ * Writing: each libvirt frame goes in records of its own, never sharing
+ * one with the next frame, as libvirt's own client and daemon write them
+ * (one gnutls_record_send() per message).  libvirt's peers depend on it:
+ * they read one frame at a time and then wait for the socket, without
+ * looking at what GnuTLS still holds decrypted (virNetSocketHasCachedData()
+ * does not ask GnuTLS), so a record holding the start of a second frame
+ * leaves that frame waiting until other bytes arrive; libvirtd with more
+ * than max_client_requests calls pipelined would stall for a keepalive
+ * interval.  The channel follows the frames' length words in what it is
+ * given (when the bytes are not libvirt frames, it falls back to records
+ * of up to 16 KiB).  The records of one writev() are made into a buffer
+ * (vec_push() while batching) and written with as few system calls as the
+ * socket allows; when it does not take them all, the plaintext they hold
+ * counts as not written yet, and the next writev(), which offers the same
+ * bytes again first, finishes writing them before making more.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "virtwire_tls_internal.h"
@@ -40,6 +55,13 @@
 #define RAW_SIZE (64u * 1024u)
 /* The largest plaintext of one record (TLS). */
 #define RECORD_MAX 16384u
+/* Plaintext made into records by one writev() at most. */
+#define BATCH_MAX (256u * 1024u)
+/* libvirt's frames: a length word counting itself, 28 to
+ * VIR_NET_MESSAGE_MAX + 4 bytes (virtwire_facts.h; the transport enforces
+ * the exact bound, this only recognises frames). */
+#define FRAME_MIN 28u
+#define FRAME_MAX (32u * 1024u * 1024u + 4u)
 
 enum state {
     ST_HANDSHAKE, /* gnutls_handshake() in progress */
@@ -63,15 +85,29 @@ typedef struct tls_channel {
     int inner_err;
     int inner_errno;
     int eof;       /* the inner channel ended */
-    size_t pending; /* plaintext bytes of a record not fully written */
+    int confirm_pending; /* the server's confirmation record is half-written */
     size_t record_max;
+    /* Output: records made but not yet written, out[out_off .. out_len),
+     * holding the first pending bytes of what the caller offers. */
+    int batching; /* vec_push() appends to out instead of writing */
+    unsigned char *out;
+    size_t out_len, out_off, out_cap;
+    size_t pending;
+    /* The frames of the outgoing stream: bytes of the current frame not
+     * yet in a record (0: a length word comes next), the length word's
+     * bytes seen so far when it was cut, and whether the bytes are not
+     * libvirt frames at all. */
+    size_t frame_left;
+    unsigned char lenbuf[4];
+    size_t len_have;
+    int unframed;
     int64_t deadline_ms; /* 0: none */
     char *hostname;
     char *peer_dn;
     int ssf;
     unsigned char *raw; /* read from the inner channel, not given to GnuTLS */
     size_t raw_pos, raw_len;
-    unsigned char *scratch; /* RECORD_MAX: chunks gathered for one record */
+    unsigned char *scratch; /* RECORD_MAX: a record's bytes gathered from several iovecs */
     char detail[VW_TLS_MSG_MAX];
 } tls_channel;
 
@@ -144,9 +180,36 @@ static int pull_timeout(gnutls_transport_ptr_t p, unsigned int ms)
     return n < 0 ? -1 : n;
 }
 
+/* Appends a record to the output buffer (while batching). */
+static ssize_t push_buffered(tls_channel *t, const giovec_t *iov, int iovcnt)
+{
+    size_t n = 0;
+    for (int i = 0; i < iovcnt; i++)
+        n += iov[i].iov_len;
+    if (t->out_cap - t->out_len < n) {
+        size_t cap = t->out_cap ? t->out_cap : 32768;
+        while (cap - t->out_len < n)
+            cap *= 2;
+        unsigned char *o = realloc(t->out, cap);
+        if (!o) {
+            gnutls_transport_set_errno(t->s, ENOMEM);
+            return -1;
+        }
+        t->out = o;
+        t->out_cap = cap;
+    }
+    for (int i = 0; i < iovcnt; i++) {
+        memcpy(t->out + t->out_len, iov[i].iov_base, iov[i].iov_len);
+        t->out_len += iov[i].iov_len;
+    }
+    return (ssize_t)n;
+}
+
 static ssize_t vec_push(gnutls_transport_ptr_t p, const giovec_t *iov, int iovcnt)
 {
     tls_channel *t = p;
+    if (t->batching)
+        return push_buffered(t, iov, iovcnt);
     errno = 0;
     ssize_t n = virtwire_channel_writev(t->inner, iov, (size_t)iovcnt);
     if (n > 0)
@@ -289,14 +352,14 @@ static int step_confirm(tls_channel *t)
     for (;;) {
         if (t->is_server) {
             /* One byte, 1, in a record of its own. */
-            ssize_t n = t->pending ? gnutls_record_send(t->s, NULL, 0)
-                                   : gnutls_record_send(t->s, "\1", 1);
+            ssize_t n = t->confirm_pending ? gnutls_record_send(t->s, NULL, 0)
+                                           : gnutls_record_send(t->s, "\1", 1);
             if (n == 1) {
-                t->pending = 0;
+                t->confirm_pending = 0;
                 return 0;
             }
             if (n == GNUTLS_E_AGAIN) {
-                t->pending = 1;
+                t->confirm_pending = 1;
                 return 1;
             }
             if (n == GNUTLS_E_INTERRUPTED)
@@ -428,23 +491,89 @@ static int write_failed(tls_channel *t, int grc)
     return t->werr;
 }
 
-/* Sends one record of the n bytes at p (n > 0), or with p NULL finishes
- * the pending one.  Returns 1 (sent), 0 (pending: the socket is full) or
- * a negative code. */
-static int send_record(tls_channel *t, const void *p, size_t n)
+/* Writes the records waiting in out.  Returns 1 when all are written, 0
+ * when the socket is full, or the sticky write error. */
+static int flush_out(tls_channel *t)
 {
-    for (;;) {
-        ssize_t w = gnutls_record_send(t->s, p, p ? n : 0);
-        if (w >= 0)
-            return 1;
-        if (w == GNUTLS_E_AGAIN) {
-            if (p)
-                t->pending = n;
+    while (t->out_off < t->out_len) {
+        struct iovec iov = { t->out + t->out_off, t->out_len - t->out_off };
+        errno = 0;
+        ssize_t w = virtwire_channel_writev(t->inner, &iov, 1);
+        if (w == 0)
             return 0;
+        if (w < 0) {
+            t->werr = (int)w;
+            t->saved_errno = errno;
+            vw_tls_msgf(t->detail, sizeof t->detail, "TLS write failed: %s",
+                        w == VIRTWIRE_ECLOSED ? "the peer closed the connection"
+                                              : strerror(errno ? errno : EIO));
+            return t->werr;
         }
-        if (w != GNUTLS_E_INTERRUPTED) /* else again, as GnuTLS wants */
-            return write_failed(t, (int)w);
+        t->out_off += (size_t)w;
     }
+    t->out_off = t->out_len = 0;
+    return 1;
+}
+
+/* Copies n bytes of the iovecs from (i, off) into dst. */
+static void gather(const struct iovec *iov, size_t i, size_t off, unsigned char *dst, size_t n)
+{
+    while (n) {
+        size_t k = iov[i].iov_len - off;
+        if (k > n)
+            k = n;
+        memcpy(dst, (const unsigned char *)iov[i].iov_base + off, k);
+        dst += k;
+        n -= k;
+        off = 0;
+        i++;
+    }
+}
+
+/* The size of the next record: up to avail bytes (from (i, off)), at most
+ * record_max, and never past the end of the current frame.  At a frame's
+ * start, *frame_len gets its length word (0 while the word is not whole
+ * yet, which only a caller offering a cut word can make happen). */
+static size_t next_record(tls_channel *t, const struct iovec *iov, size_t i, size_t off,
+                          size_t avail, uint32_t *frame_len)
+{
+    size_t cap = avail < t->record_max ? avail : t->record_max;
+    *frame_len = 0;
+    if (t->unframed)
+        return cap;
+    if (t->frame_left > 0)
+        return cap < t->frame_left ? cap : t->frame_left;
+    unsigned char w[4];
+    memcpy(w, t->lenbuf, t->len_have);
+    size_t k = 4 - t->len_have < avail ? 4 - t->len_have : avail;
+    gather(iov, i, off, w + t->len_have, k);
+    if (t->len_have + k < 4)
+        return k; /* the start of a cut length word: a record of its own */
+    uint32_t len = (uint32_t)w[0] << 24 | (uint32_t)w[1] << 16 | (uint32_t)w[2] << 8 | w[3];
+    if (len < FRAME_MIN || len > FRAME_MAX) {
+        t->unframed = 1; /* not libvirt's frames: plain records from now on */
+        return cap;
+    }
+    *frame_len = len;
+    size_t rest = len - t->len_have;
+    return cap < rest ? cap : rest;
+}
+
+/* Moves the frame state on by a record of n bytes starting at p. */
+static void frame_advance(tls_channel *t, const unsigned char *p, size_t n, uint32_t frame_len)
+{
+    if (t->unframed)
+        return;
+    if (t->frame_left == 0) {
+        if (!frame_len) {
+            memcpy(t->lenbuf + t->len_have, p, n); /* n < 4 - len_have */
+            t->len_have += n;
+            return;
+        }
+        t->frame_left = frame_len - t->len_have;
+        t->len_have = 0;
+    }
+    t->frame_left -= n;
 }
 
 static ssize_t tls_writev(virtwire_channel *ch, const struct iovec *iov, size_t niov)
@@ -460,62 +589,73 @@ static ssize_t tls_writev(virtwire_channel *ch, const struct iovec *iov, size_t 
     for (size_t i = 0; i < niov; i++)
         total += iov[i].iov_len;
     size_t done = 0;
-    if (t->pending) {
-        /* A record started by the last call: these are its bytes again
-         * (virtwire_tls_channel_new() says so); finish it first. */
+    if (t->out_len) {
+        /* Records made by an earlier call: these are their bytes again
+         * (virtwire_tls_channel_new() says so); finish writing them. */
         if (total < t->pending)
             return VIRTWIRE_EINVAL;
-        int rc = send_record(t, NULL, 0);
-        if (rc == 0)
-            return 0;
-        if (rc < 0) {
+        int rc = flush_out(t);
+        if (rc <= 0) {
             errno = t->saved_errno;
             return rc;
         }
         done = t->pending;
         t->pending = 0;
     }
-    /* One record per chunk of up to record_max bytes: straight from the
-     * caller's buffer when the chunk lies in one iovec, else gathered. */
+    /* More records, into out, from the bytes after those. */
     size_t i = 0, off = done;
     while (i < niov && off >= iov[i].iov_len) {
         off -= iov[i].iov_len;
         i++;
     }
-    while (done < total) {
-        size_t want = total - done < t->record_max ? total - done : t->record_max;
+    size_t batch = 0;
+    t->batching = 1;
+    while (done + batch < total && batch < BATCH_MAX) {
+        uint32_t frame_len;
+        size_t n = next_record(t, iov, i, off, total - done - batch, &frame_len);
         const unsigned char *p;
-        if (iov[i].iov_len - off >= want) {
+        if (iov[i].iov_len - off >= n) {
             p = (const unsigned char *)iov[i].iov_base + off;
         } else {
-            size_t got = 0, j = i, o = off;
-            while (got < want) {
-                size_t k = iov[j].iov_len - o;
-                if (k > want - got)
-                    k = want - got;
-                memcpy(t->scratch + got, (const unsigned char *)iov[j].iov_base + o, k);
-                got += k;
-                o = 0;
-                j++;
-            }
+            gather(iov, i, off, t->scratch, n);
             p = t->scratch;
         }
-        int rc = send_record(t, p, want);
-        if (rc == 0)
-            break;
-        if (rc < 0) {
+        ssize_t w;
+        do
+            w = gnutls_record_send(t->s, p, n);
+        while (w == GNUTLS_E_INTERRUPTED);
+        if (w < 0) {
+            /* Only GnuTLS itself can fail here (no memory): pushing into
+             * out does not wait for the socket. */
+            t->batching = 0;
+            write_failed(t, (int)w);
             if (done)
-                break; /* reported next time */
+                return (ssize_t)done; /* reported next time */
             errno = t->saved_errno;
-            return rc;
+            return t->werr;
         }
-        done += want;
-        off += want;
-        while (i < niov && off >= iov[i].iov_len && done < total) {
+        frame_advance(t, p, n, frame_len);
+        batch += n;
+        off += n;
+        while (i < niov && off >= iov[i].iov_len && done + batch < total) {
             off -= iov[i].iov_len;
             i++;
         }
     }
+    t->batching = 0;
+    if (!batch)
+        return (ssize_t)done;
+    int rc = flush_out(t);
+    if (rc < 0) {
+        if (done)
+            return (ssize_t)done; /* reported next time */
+        errno = t->saved_errno;
+        return rc;
+    }
+    if (rc == 0)
+        t->pending = batch; /* written once out is: offered again next time */
+    else
+        done += batch;
     return (ssize_t)done;
 }
 
@@ -547,6 +687,7 @@ static void tls_free(virtwire_channel *ch)
     free(t->peer_dn);
     free(t->raw);
     free(t->scratch);
+    free(t->out);
     free(t);
 }
 

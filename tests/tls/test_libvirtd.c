@@ -13,7 +13,8 @@
  *             "C=GB,O=virtwire,CN=*"
  *
  * Cases: connecting and calling (a domain of 200 KB of XML defined and
- * read back: records both ways), TLS 1.2 through tls_priority, an unknown
+ * read back: records both ways; 3000 calls pipelined 64 at a time, none
+ * held up by libvirtd's reading), TLS 1.2 through tls_priority, an unknown
  * CA, a wrong host name, no_verify=1, an expired and a revoked server
  * certificate, no client certificate, a client certificate refused by
  * libvirtd's DN list, our own certificate failing the sanity checks and
@@ -27,6 +28,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,6 +191,95 @@ static void test_big_values(void)
     virtwire_client_close(c);
 }
 
+/* Pipelined calls: 64 in flight, far more than libvirtd's
+ * max_client_requests (5).  libvirtd reads one frame at a time and, at its
+ * limit, waits for the socket without looking at what GnuTLS still holds
+ * decrypted: a record carrying two frames would leave the second waiting
+ * for the next bytes to arrive, the daemon's keepalive PING 5 s later.
+ * Each call must be answered well before that. */
+typedef struct pipe_state {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int sent, done, failed, inflight;
+    uint64_t slowest_ms;
+    uint64_t sent_at[64];
+} pipe_state;
+
+typedef struct pipe_slot {
+    pipe_state *st;
+    int idx;
+    virtwire_client *c;
+} pipe_slot;
+
+#define PIPE_CALLS 3000
+
+static void pipe_done(virtwire_client *c, const virtwire_call_result *r, void *opaque);
+
+static int pipe_send(pipe_slot *s)
+{
+    s->st->sent_at[s->idx] = vt_now_ms();
+    return remote_call_connect_get_lib_version_async(s->c, NULL, pipe_done, s);
+}
+
+static void pipe_done(virtwire_client *c, const virtwire_call_result *r, void *opaque)
+{
+    pipe_slot *s = opaque;
+    pipe_state *st = s->st;
+    (void)c;
+    uint64_t took = vt_now_ms() - st->sent_at[s->idx];
+    pthread_mutex_lock(&st->lock);
+    if (took > st->slowest_ms)
+        st->slowest_ms = took;
+    if (r->rc < 0)
+        st->failed++;
+    st->done++;
+    int again = st->sent < PIPE_CALLS && !st->failed;
+    if (again)
+        st->sent++;
+    pthread_mutex_unlock(&st->lock);
+    if (again && pipe_send(s) == 0)
+        return;
+    pthread_mutex_lock(&st->lock);
+    st->inflight--;
+    pthread_cond_signal(&st->cond);
+    pthread_mutex_unlock(&st->lock);
+}
+
+static void test_pipelined(void)
+{
+    char uri[512], why[512];
+    uri_of(uri, sizeof uri, &dA, "localhost", "cli", NULL);
+    virtwire_client *c = NULL;
+    CHECK_RC(connect_tls(uri, why, sizeof why, &c), 0);
+    if (!c)
+        return;
+    pipe_state st = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+    pipe_slot slots[64];
+    uint64_t t0 = vt_now_ms();
+    pthread_mutex_lock(&st.lock);
+    st.inflight = 64;
+    st.sent = 64;
+    pthread_mutex_unlock(&st.lock);
+    for (int i = 0; i < 64; i++) {
+        slots[i] = (pipe_slot){ &st, i, c };
+        if (pipe_send(&slots[i]) < 0) {
+            pthread_mutex_lock(&st.lock);
+            st.failed++;
+            st.inflight--;
+            pthread_mutex_unlock(&st.lock);
+        }
+    }
+    pthread_mutex_lock(&st.lock);
+    while (st.inflight > 0)
+        pthread_cond_wait(&st.cond, &st.lock);
+    pthread_mutex_unlock(&st.lock);
+    CHECK_INT(st.failed, 0);
+    CHECK_INT(st.done, PIPE_CALLS);
+    CHECK_MSG(st.slowest_ms < 4000, "the slowest pipelined call took %llu ms (%d calls in %llu ms)",
+              (unsigned long long)st.slowest_ms, st.done, (unsigned long long)(vt_now_ms() - t0));
+    virtwire_client_close(c);
+}
+
 /* Whether nothing listens on port of 127.0.0.1 (and ::1). */
 static int port_free(int port)
 {
@@ -227,6 +318,7 @@ int main(int argc, char **argv)
     uri_of(uri, sizeof uri, &dA, "localhost", "cli", "&tls_priority=NORMAL:-VERS-TLS1.3");
     expect_success(uri);
     test_big_values();
+    test_pipelined();
 
     /* The server's certificate: unknown CA, wrong host, expired, revoked. */
     uri_of(uri, sizeof uri, &dA, "localhost", "cli-otherca", NULL);
