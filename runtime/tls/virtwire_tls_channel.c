@@ -90,6 +90,7 @@ typedef struct tls_channel {
     /* Output: records made but not yet written, out[out_off .. out_len),
      * holding the first pending bytes of what the caller offers. */
     int batching; /* vec_push() appends to out instead of writing */
+    int out_of_memory; /* out could not grow */
     unsigned char *out;
     size_t out_len, out_off, out_cap;
     size_t pending;
@@ -192,6 +193,7 @@ static ssize_t push_buffered(tls_channel *t, const giovec_t *iov, int iovcnt)
             cap *= 2;
         unsigned char *o = realloc(t->out, cap);
         if (!o) {
+            t->out_of_memory = 1;
             gnutls_transport_set_errno(t->s, ENOMEM);
             return -1;
         }
@@ -483,7 +485,9 @@ static ssize_t tls_read(virtwire_channel *ch, void *buf, size_t len, int *fd)
 static int write_failed(tls_channel *t, int grc)
 {
     int err;
-    t->werr = gnutls_code(t, grc, VIRTWIRE_EIO, &err);
+    t->werr = t->out_of_memory ? VIRTWIRE_ENOMEM : gnutls_code(t, grc, VIRTWIRE_EIO, &err);
+    if (t->out_of_memory)
+        err = ENOMEM;
     t->saved_errno = t->werr == VIRTWIRE_EIO && !err ? EPROTO : err;
     char what[256];
     describe(t, grc, what, sizeof what);
