@@ -381,7 +381,7 @@ static int step_confirm(tls_channel *t)
         if (n == GNUTLS_E_AGAIN)
             return 1;
         if (n == GNUTLS_E_INTERRUPTED || (n < 0 && !gnutls_error_is_fatal((int)n)))
-            continue; /* e.g. a session ticket, a warning alert */
+            continue; /* e.g. a NewSessionTicket message, a warning alert */
         return confirm_failed(t, n, -1);
     }
 }
@@ -459,7 +459,7 @@ static ssize_t tls_read(virtwire_channel *ch, void *buf, size_t len, int *fd)
         if (n == GNUTLS_E_AGAIN)
             break;
         if (n == GNUTLS_E_INTERRUPTED || (n < 0 && !gnutls_error_is_fatal((int)n)))
-            continue; /* a session ticket, a warning alert, a refused renegotiation */
+            continue; /* NewSessionTicket, a warning alert, a refused renegotiation */
         if (n == 0) {
             t->err = VIRTWIRE_ECLOSED; /* close_notify */
             t->saved_errno = 0;
