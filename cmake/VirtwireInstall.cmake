@@ -111,6 +111,13 @@ virtwire_pc(virtwire-client virtwire_client "virtwire-conn = ${PROJECT_VERSION},
   "virtwire: threaded libvirt RPC client")
 virtwire_pc(virtwire-server virtwire_server virtwire-conn -pthread
   "virtwire: event-loop libvirt RPC server")
+virtwire_pc(virtwire-session virtwire_session "virtwire-server = ${PROJECT_VERSION}, virtwire-libvirt" ""
+  "virtwire: libvirt's authentication procedures answered as libvirtd answers them")
+if(VIRTWIRE_HAVE_SASL)
+  virtwire_pc(virtwire-sasl virtwire_sasl
+    "virtwire-client = ${PROJECT_VERSION}, virtwire-session" "-lsasl2"
+    "virtwire: libvirt's SASL authentication and security layer, client and server (Cyrus SASL)")
+endif()
 if(VIRTWIRE_HAVE_TLS)
   virtwire_pc(virtwire-tls virtwire_tls virtwire-conn ""
     "virtwire: TLS channels as libvirt makes them (GnuTLS), client and server" gnutls)

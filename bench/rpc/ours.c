@@ -8,6 +8,9 @@
 
 #include "bench.h"
 #include "remote_protocol_client.h"
+#ifdef BENCH_SASL
+#include "virtwire_sasl.h"
+#endif
 #ifdef VIRTWIRE_HAVE_TLS
 #include "virtwire_tls.h"
 #endif
@@ -25,11 +28,16 @@ struct bench_thread {
 };
 
 /* Connects as every program of ours does: +tls URIs through
- * libvirtwire_tls's opener. */
+ * libvirtwire_tls's opener; with BENCH_SASL, SASL with the credentials of
+ * auth.conf (LIBVIRT_AUTH_FILE). */
 static int connect_uri(const char *uri, virtwire_client **out)
 {
     char why[1024] = "";
     virtwire_client_options o = { .size = sizeof o, .errbuf = why, .errbuf_len = sizeof why };
+#ifdef BENCH_SASL
+    static const virtwire_auth_method *const methods[] = { &virtwire_auth_sasl, NULL };
+    o.auth_methods = methods;
+#endif
 #ifdef VIRTWIRE_HAVE_TLS
     o.tls = &virtwire_tls_opener;
 #endif

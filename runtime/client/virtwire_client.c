@@ -68,6 +68,7 @@ static virtwire_client *client_new(const virtwire_client_options *o)
     c->io_owner = IO_BG;
     c->default_timeout_ms = o->call_timeout_ms > 0 ? o->call_timeout_ms : 0;
     c->admin = (o->flags & VIRTWIRE_CLIENT_ADMIN) != 0;
+    c->check_since = (o->flags & VIRTWIRE_CLIENT_CHECK_SINCE) != 0;
     return c;
 }
 
@@ -100,7 +101,7 @@ static int start(virtwire_client *c, const vw_session *sess, virtwire_client **o
 {
     c->t = virtwire_conn_transport(c->conn);
     if (pthread_create(&c->thread, NULL, vw_client_io_main, c) != 0) {
-        vw_session_errorf(sess->errbuf, sess->errbuf_len, "cannot start the I/O thread");
+        vw_errorf(sess->errbuf, sess->errbuf_len, "cannot start the I/O thread");
         client_free(c);
         return VIRTWIRE_ENOMEM;
     }
@@ -111,7 +112,7 @@ static int start(virtwire_client *c, const vw_session *sess, virtwire_client **o
         rc = why < 0 ? why : rc;
         const char *detail = virtwire_channel_error_detail(virtwire_conn_channel(c->conn));
         if (detail)
-            vw_session_errorf(sess->errbuf, sess->errbuf_len, "%s", detail);
+            vw_errorf(sess->errbuf, sess->errbuf_len, "%s", detail);
     }
     if (rc < 0) {
         virtwire_client_close(c);
@@ -128,7 +129,7 @@ static int channel_handshake(virtwire_client *c, const vw_session *sess)
     int rc = virtwire_conn_handshake(c->conn, sess->timeout_ms);
     if (rc < 0) {
         const char *detail = virtwire_channel_error_detail(virtwire_conn_channel(c->conn));
-        vw_session_errorf(sess->errbuf, sess->errbuf_len, "%s",
+        vw_errorf(sess->errbuf, sess->errbuf_len, "%s",
                           detail ? detail : virtwire_strerror(rc));
         client_free(c);
     }
@@ -157,7 +158,7 @@ int virtwire_client_connect(const char *uri, const virtwire_client_options *opts
     virtwire_uri *u;
     int rc = virtwire_uri_parse(uri, &u);
     if (rc < 0) {
-        vw_session_errorf(o->errbuf, o->errbuf_len, "invalid URI '%s': %s", uri,
+        vw_errorf(o->errbuf, o->errbuf_len, "invalid URI '%s': %s", uri,
                           virtwire_strerror(rc));
         return rc;
     }

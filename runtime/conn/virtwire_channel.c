@@ -53,6 +53,11 @@ const char *virtwire_channel_error_detail(virtwire_channel *ch)
     return ch && ch->ops->error_detail ? ch->ops->error_detail(ch) : NULL;
 }
 
+unsigned int virtwire_channel_ssf(virtwire_channel *ch)
+{
+    return ch && ch->ops->ssf ? ch->ops->ssf(ch) : 0;
+}
+
 void virtwire_channel_shutdown(virtwire_channel *ch)
 {
     if (ch)

@@ -100,6 +100,13 @@ typedef struct virtwire_channel_ops {
      * known.  Valid until the next operation on the channel.
      */
     const char *(*error_detail)(virtwire_channel *ch);
+    /**
+     * Optional.  The security strength factor the channel itself gives the
+     * bytes it carries (SASL's SSF, in bits): a TLS session's cipher key
+     * size; 0 (the default) for a channel that neither encrypts nor
+     * authenticates.  SASL takes it as its external SSF.
+     */
+    unsigned int (*ssf)(virtwire_channel *ch);
     /** Required.  Makes both directions end at once, from any thread:
      *  pollers wake up, later reads and writes fail. */
     void (*shutdown)(virtwire_channel *ch);
@@ -131,6 +138,8 @@ int virtwire_channel_handshake(virtwire_channel *ch);
 short virtwire_channel_events(virtwire_channel *ch, short want);
 /** See virtwire_channel_ops.error_detail (NULL when there is none). */
 const char *virtwire_channel_error_detail(virtwire_channel *ch);
+/** See virtwire_channel_ops.ssf (0 for channels without one). */
+unsigned int virtwire_channel_ssf(virtwire_channel *ch);
 /** See virtwire_channel_ops.shutdown.  NULL is fine. */
 void virtwire_channel_shutdown(virtwire_channel *ch);
 /** See virtwire_channel_ops.free.  NULL is fine. */

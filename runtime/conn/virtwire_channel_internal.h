@@ -7,10 +7,8 @@
 #define VIRTWIRE_CHANNEL_INTERNAL_H
 
 #include "virtwire_channel.h"
+#include "virtwire_message_internal.h"
 
-/* Writes a message into errbuf (errlen bytes; nothing when NULL). */
-void vw_channel_errorf(char *errbuf, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 /* A channel to a child process for an ssh or ext URI
  * (virtwire_channel_ssh.c); p is checked. */

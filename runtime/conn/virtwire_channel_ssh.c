@@ -8,7 +8,7 @@ int vw_channel_open_child(const virtwire_uri *uri, const virtwire_connect_params
                           virtwire_channel **out)
 {
     *out = NULL;
-    vw_channel_errorf(p->errbuf, p->errbuf_len, "transport '%s' is not supported yet",
+    vw_errorf(p->errbuf, p->errbuf_len, "transport '%s' is not supported yet",
                       virtwire_uri_transport_name(uri->transport));
     return VIRTWIRE_EUNSUPPORTED_TRANSPORT;
 }

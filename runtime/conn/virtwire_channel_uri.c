@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <netdb.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -19,16 +18,6 @@
 
 #include "virtwire_channel_internal.h"
 #include "virtwire_sized_internal.h"
-
-void vw_channel_errorf(char *errbuf, size_t errlen, const char *fmt, ...)
-{
-    if (!errbuf || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errbuf, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* ------------------------------------------------------------------------ */
 /* Unix sockets                                                             */
@@ -43,7 +32,7 @@ int virtwire_channel_connect_unix(const char *path, char *errbuf, size_t errlen,
     memset(&sa, 0, sizeof(sa));
     sa.sun_family = AF_UNIX;
     if (!path || !out || !*path || strlen(path) >= sizeof(sa.sun_path)) {
-        vw_channel_errorf(errbuf, errlen, "invalid unix socket path '%s'", path ? path : "");
+        vw_errorf(errbuf, errlen, "invalid unix socket path '%s'", path ? path : "");
         return VIRTWIRE_EINVAL;
     }
     memcpy(sa.sun_path, path, strlen(path));
@@ -63,7 +52,7 @@ int virtwire_channel_connect_unix(const char *path, char *errbuf, size_t errlen,
         if (fd >= 0)
             close(fd);
         /* libvirt's words (virNetSocketNewConnectUNIX). */
-        vw_channel_errorf(errbuf, errlen, "Failed to connect socket to '%s': %s", path,
+        vw_errorf(errbuf, errlen, "Failed to connect socket to '%s': %s", path,
                           strerror(err));
         errno = err;
         return VIRTWIRE_EIO;
@@ -122,7 +111,7 @@ int virtwire_channel_connect_tcp(const char *host, int port, char *errbuf, size_
     if (out)
         *out = NULL;
     if (!host || !out || port < 1 || port > 65535) {
-        vw_channel_errorf(errbuf, errlen, "invalid host or port");
+        vw_errorf(errbuf, errlen, "invalid host or port");
         return VIRTWIRE_EINVAL;
     }
     char service[8];
@@ -138,7 +127,7 @@ int virtwire_channel_connect_tcp(const char *host, int port, char *errbuf, size_
         if (gai != EAI_SYSTEM)
             errno = gai == EAI_MEMORY ? ENOMEM : ENOENT;
         /* libvirt's words (virNetSocketNewConnectTCP). */
-        vw_channel_errorf(errbuf, errlen, "Unable to resolve address '%s' service '%s': %s",
+        vw_errorf(errbuf, errlen, "Unable to resolve address '%s' service '%s': %s",
                           host, service, gai_strerror(gai));
         return VIRTWIRE_EIO;
     }
@@ -151,7 +140,7 @@ int virtwire_channel_connect_tcp(const char *host, int port, char *errbuf, size_
     }
     freeaddrinfo(res);
     if (fd < 0) {
-        vw_channel_errorf(errbuf, errlen, "unable to connect to server at '%s:%s': %s", host,
+        vw_errorf(errbuf, errlen, "unable to connect to server at '%s:%s': %s", host,
                           service, strerror(err));
         errno = err;
         return VIRTWIRE_EIO;
@@ -182,14 +171,14 @@ int virtwire_channel_open_uri(const virtwire_uri *uri, const virtwire_connect_pa
         char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
         int rc = virtwire_uri_socket_path(uri, p.flags, path, sizeof(path));
         if (rc < 0) {
-            vw_channel_errorf(p.errbuf, p.errbuf_len, "%s", virtwire_strerror(rc));
+            vw_errorf(p.errbuf, p.errbuf_len, "%s", virtwire_strerror(rc));
             return rc;
         }
         return virtwire_channel_connect_unix(path, p.errbuf, p.errbuf_len, out);
     }
     case VIRTWIRE_URI_TRANSPORT_TCP: {
         if (p.flags & VIRTWIRE_URI_ADMIN) {
-            vw_channel_errorf(p.errbuf, p.errbuf_len, "admin sockets are local: %s",
+            vw_errorf(p.errbuf, p.errbuf_len, "admin sockets are local: %s",
                               virtwire_strerror(VIRTWIRE_EURI_SOCKET));
             return VIRTWIRE_EURI_SOCKET;
         }
@@ -201,12 +190,12 @@ int virtwire_channel_open_uri(const virtwire_uri *uri, const virtwire_connect_pa
     }
     case VIRTWIRE_URI_TRANSPORT_TLS:
         if (p.flags & VIRTWIRE_URI_ADMIN) {
-            vw_channel_errorf(p.errbuf, p.errbuf_len, "admin sockets are local: %s",
+            vw_errorf(p.errbuf, p.errbuf_len, "admin sockets are local: %s",
                               virtwire_strerror(VIRTWIRE_EURI_SOCKET));
             return VIRTWIRE_EURI_SOCKET;
         }
         if (!p.tls || !p.tls->open) {
-            vw_channel_errorf(p.errbuf, p.errbuf_len,
+            vw_errorf(p.errbuf, p.errbuf_len,
                               "the tls transport needs libvirtwire_tls: pass its opener "
                               "(virtwire_tls_opener) as the connection's tls");
             return VIRTWIRE_EUNSUPPORTED_TRANSPORT;
@@ -217,7 +206,7 @@ int virtwire_channel_open_uri(const virtwire_uri *uri, const virtwire_connect_pa
         return vw_channel_open_child(uri, &p, out);
     case VIRTWIRE_URI_TRANSPORT_LIBSSH:
     case VIRTWIRE_URI_TRANSPORT_LIBSSH2:
-        vw_channel_errorf(p.errbuf, p.errbuf_len,
+        vw_errorf(p.errbuf, p.errbuf_len,
                           "transport '%s' is not supported: use '+ssh', which runs the ssh "
                           "command (and so follows ~/.ssh/config)",
                           virtwire_uri_transport_name(uri->transport));

@@ -26,7 +26,7 @@ static int polkit_run(const virtwire_auth_method *self, const virtwire_auth_cont
     if (rc == VIRTWIRE_EREMOTE)
         return VIRTWIRE_EAUTH;
     if (rc == 0 && !ret.complete) {
-        vw_session_errorf(ctx->errbuf, ctx->errbuf_len,
+        vw_errorf(ctx->errbuf, ctx->errbuf_len,
                           "authentication failed: polkit authentication did not complete");
         return VIRTWIRE_EAUTH;
     }

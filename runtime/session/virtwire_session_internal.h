@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "virtwire_client.h"
+#include "virtwire_message_internal.h"
 #include "virtwire_uri.h"
 
 /* What one session open works with. */
@@ -34,8 +35,5 @@ void vw_session_goodbye(virtwire_client *c);
 int vw_session_call(virtwire_client *c, const vw_session *s, const virtwire_program *prog,
                     int32_t proc, const void *args, void *ret, virtwire_arena *arena);
 
-/* Writes a message into errbuf (errlen bytes; nothing when NULL). */
-void vw_session_errorf(char *errbuf, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 #endif /* VIRTWIRE_SESSION_INTERNAL_H */

@@ -6,8 +6,6 @@
  */
 #define _POSIX_C_SOURCE 200809L /* strncasecmp */
 
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -16,16 +14,6 @@
 #include "virtwire_client_internal.h"
 #include "virtwire_session.h"
 #include "virtwire_session_internal.h"
-
-void vw_session_errorf(char *errbuf, size_t errlen, const char *fmt, ...)
-{
-    if (!errbuf || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errbuf, errlen, fmt, ap);
-    va_end(ap);
-}
 
 int vw_session_call(virtwire_client *c, const vw_session *s, const virtwire_program *prog,
                     int32_t proc, const void *args, void *ret, virtwire_arena *arena)
@@ -37,11 +25,11 @@ int vw_session_call(virtwire_client *c, const vw_session *s, const virtwire_prog
     if (rc == VIRTWIRE_EREMOTE || rc == VIRTWIRE_EUNSUPPORTED) {
         /* The daemon's own words, as libvirt's client reports them. */
         if (err.message && *err.message)
-            vw_session_errorf(s->errbuf, s->errbuf_len, "%s", *err.message);
+            vw_errorf(s->errbuf, s->errbuf_len, "%s", *err.message);
         else
-            vw_session_errorf(s->errbuf, s->errbuf_len, "%s", virtwire_strerror(rc));
+            vw_errorf(s->errbuf, s->errbuf_len, "%s", virtwire_strerror(rc));
     } else if (rc < 0) {
-        vw_session_errorf(s->errbuf, s->errbuf_len, "%s", virtwire_strerror(rc));
+        vw_errorf(s->errbuf, s->errbuf_len, "%s", virtwire_strerror(rc));
     }
     return rc;
 }
@@ -64,7 +52,7 @@ static int choose(const vw_session *s, const remote_auth_list_ret *list, int *ty
     } else if (strcasecmp(want_name, "polkit") == 0) {
         want = REMOTE_AUTH_POLKIT;
     } else {
-        vw_session_errorf(s->errbuf, s->errbuf_len,
+        vw_errorf(s->errbuf, s->errbuf_len,
                           "authentication failed: unknown authentication type %s", want_name);
         return VIRTWIRE_EAUTH;
     }
@@ -72,7 +60,7 @@ static int choose(const vw_session *s, const remote_auth_list_ret *list, int *ty
         if ((int)list->types.types_val[i] == want)
             *type = want;
     if (*type == REMOTE_AUTH_NONE) {
-        vw_session_errorf(s->errbuf, s->errbuf_len,
+        vw_errorf(s->errbuf, s->errbuf_len,
                           "authentication failed: requested authentication type %s rejected",
                           want_name);
         return VIRTWIRE_EAUTH;
@@ -110,7 +98,7 @@ static int authenticate(virtwire_client *c, const vw_session *s, virtwire_arena 
         return rc;
     const virtwire_auth_method *m = method_for(s->opts, type);
     if (!m || !m->run) {
-        vw_session_errorf(s->errbuf, s->errbuf_len,
+        vw_errorf(s->errbuf, s->errbuf_len,
                           "authentication failed: unsupported authentication type %d", type);
         return VIRTWIRE_EAUTH;
     }
@@ -170,6 +158,8 @@ int vw_session_open(virtwire_client *c, const vw_session *s)
     }
     if (rc == 0)
         c->opened = 1;
+    if (rc == 0)
+        rc = vw_client_learn_version(c, o);
     return rc;
 }
 

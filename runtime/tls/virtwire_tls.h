@@ -225,7 +225,8 @@ const char *virtwire_tls_channel_peer_dn(const virtwire_channel *ch);
 
 /** The strength of the session's cipher in bits (its key size, as
  *  libvirt reports it to SASL as the SSF) once the handshake is done;
- *  0 before, or for a channel that is not TLS. */
+ *  0 before, or for a channel that is not TLS.  The channel's ssf
+ *  operation gives the same (virtwire_channel_ssf()). */
 int virtwire_tls_channel_ssf(const virtwire_channel *ch);
 
 /* ------------------------------------------------------------------------ */

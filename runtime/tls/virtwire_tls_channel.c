@@ -671,6 +671,13 @@ static const char *tls_error_detail(virtwire_channel *ch)
     return virtwire_channel_error_detail(t->inner);
 }
 
+/* SASL's external SSF: the cipher's key size in bits, once ready. */
+static unsigned int tls_ssf(virtwire_channel *ch)
+{
+    tls_channel *t = (tls_channel *)ch;
+    return t->state == ST_READY && t->ssf > 0 ? (unsigned int)t->ssf : 0;
+}
+
 static void tls_shutdown(virtwire_channel *ch)
 {
     tls_channel *t = (tls_channel *)ch;
@@ -703,6 +710,7 @@ static const virtwire_channel_ops tls_ops = {
     .handshake = tls_handshake,
     .events = tls_events,
     .error_detail = tls_error_detail,
+    .ssf = tls_ssf,
     .shutdown = tls_shutdown,
     .free = tls_free,
 };
