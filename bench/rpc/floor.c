@@ -16,6 +16,10 @@
  * whole packets and one sasl_decode() each.  That is the least any client
  * can spend on a call with the layer on: libsasl2's own cost and the round
  * trip.
+ *
+ * Over TLS (+tls URIs, with libvirtwire_tls): the same through a TLS
+ * channel on a blocking TCP socket, one record each way per call, so
+ * that it measures the round trip plus what TLS itself costs.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -39,6 +43,11 @@
 
 #include "virtwire_sasl.h"
 #endif
+#ifdef VIRTWIRE_HAVE_TLS
+#include <fcntl.h>
+
+#include "virtwire_tls.h"
+#endif
 
 const char bench_backend[] = "floor";
 
@@ -46,6 +55,7 @@ const char bench_backend[] = "floor";
 
 struct bench_conn {
     int fd;
+    virtwire_channel *tls; /* over TLS: the channel (fd is its socket) */
     uint32_t serial;
     unsigned char call[FRAME_MAX]; /* the workload's CALL frame */
     size_t call_len;
@@ -79,6 +89,31 @@ static int build(bench_conn *c, int32_t proc, const virtwire_type *t, const void
     return 0;
 }
 
+/* One write, one read: on the socket, or through the TLS channel over the
+ * blocking socket (one record each way). */
+static ssize_t put(bench_conn *c, const void *p, size_t n)
+{
+#ifdef VIRTWIRE_HAVE_TLS
+    if (c->tls) {
+        struct iovec iov = { (void *)p, n };
+        return virtwire_channel_writev(c->tls, &iov, 1);
+    }
+#endif
+    return write(c->fd, p, n);
+}
+
+static ssize_t get(bench_conn *c, void *p, size_t n)
+{
+#ifdef VIRTWIRE_HAVE_TLS
+    if (c->tls) {
+        int fd;
+        ssize_t k = virtwire_channel_read(c->tls, p, n, &fd);
+        return k < 0 ? -1 : k == 0 ? (errno = EINTR, -1) : k;
+    }
+#endif
+    return read(c->fd, p, n);
+}
+
 /* Sends c->call with the next serial and reads the reply frame into
  * c->reply.  Returns the reply's payload length, or -1. */
 static long round_trip(bench_conn *c)
@@ -89,11 +124,11 @@ static long round_trip(bench_conn *c)
 #endif
     uint32_t serial = htonl(++c->serial);
     memcpy(c->call + 20, &serial, 4);
-    if (write(c->fd, c->call, c->call_len) != (ssize_t)c->call_len)
+    if (put(c, c->call, c->call_len) != (ssize_t)c->call_len)
         return -1;
     size_t have = 0, need = 4;
     while (have < need) {
-        ssize_t n = read(c->fd, c->reply + have, FRAME_MAX - have);
+        ssize_t n = get(c, c->reply + have, FRAME_MAX - have);
         if (n <= 0) {
             if (n < 0 && errno == EINTR)
                 continue;
@@ -305,6 +340,33 @@ out:
 }
 #endif
 
+#ifdef VIRTWIRE_HAVE_TLS
+/* A TLS channel to the URI's daemon, its socket made blocking once the
+ * handshake is done.  0 or -1. */
+static int open_tls(bench_conn *c, const virtwire_uri *u)
+{
+    virtwire_tls_options o = { .size = sizeof o, .pkipath = u->remote.pkipath };
+    virtwire_tls_creds *creds;
+    virtwire_channel *sock;
+    char why[1024];
+    if (virtwire_tls_creds_new(VIRTWIRE_TLS_CLIENT, &o, why, sizeof why, &creds) < 0)
+        return -1;
+    int rc = virtwire_channel_connect_tcp(virtwire_uri_connect_host(u), virtwire_uri_tcp_port(u),
+                                          why, sizeof why, &sock);
+    if (rc == 0)
+        rc = virtwire_tls_channel_new(creds, sock, virtwire_uri_connect_host(u), why,
+                                      sizeof why, &c->tls);
+    virtwire_tls_creds_free(creds);
+    if (rc < 0)
+        return -1;
+    c->fd = virtwire_channel_fd(c->tls);
+    fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) & ~O_NONBLOCK);
+    while ((rc = virtwire_channel_handshake(c->tls)) == 1)
+        ;
+    return rc;
+}
+#endif
+
 bench_conn *bench_open(const char *uri)
 {
     virtwire_uri *u = NULL;
@@ -320,11 +382,19 @@ bench_conn *bench_open(const char *uri)
     if (open_sasl(c, u) < 0)
         goto fail;
 #else
-    if (virtwire_uri_socket_path(u, 0, sa.sun_path, sizeof sa.sun_path) < 0)
-        goto fail;
-    c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&sa, sizeof sa) < 0)
-        goto fail;
+#ifdef VIRTWIRE_HAVE_TLS
+    if (u->transport == VIRTWIRE_URI_TRANSPORT_TLS) {
+        if (open_tls(c, u) < 0)
+            goto fail;
+    } else
+#endif
+    {
+        if (virtwire_uri_socket_path(u, 0, sa.sun_path, sizeof sa.sun_path) < 0)
+            goto fail;
+        c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&sa, sizeof sa) < 0)
+            goto fail;
+    }
 #endif
     remote_connect_open_args a = { .name = &name, .flags = 0 };
     if (build(c, REMOTE_PROC_CONNECT_OPEN, &remote_connect_open_args_desc, &a) < 0 ||
@@ -337,6 +407,12 @@ fail:
     fprintf(stderr, "floor: cannot open %s\n", uri);
     free(name);
     virtwire_uri_free(u);
+#ifdef VIRTWIRE_HAVE_TLS
+    if (c && c->tls) {
+        virtwire_channel_free(c->tls);
+        c->fd = -1;
+    }
+#endif
     if (c && c->fd >= 0)
         close(c->fd);
 #ifdef BENCH_SASL
@@ -349,7 +425,12 @@ fail:
 
 void bench_close(bench_conn *c)
 {
-    close(c->fd); /* the daemon cleans up after a client that goes away */
+#ifdef VIRTWIRE_HAVE_TLS
+    if (c->tls)
+        virtwire_channel_free(c->tls); /* closes the socket */
+    else
+#endif
+        close(c->fd); /* the daemon cleans up after a client that goes away */
 #ifdef BENCH_SASL
     sasl_dispose(&c->sasl);
 #endif

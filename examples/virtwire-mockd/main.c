@@ -9,7 +9,10 @@
  *                  [--keepalive-interval SECONDS] [--keepalive-count N]
  *                  [--auth-unix none|sasl] [--auth-tcp none|sasl]
  *                  [--sasl-allow PATTERN]...
+ *                  [--tls PORT --pkipath DIR [--tls-allowed-dn PATTERN]...
+ *                   [--tls-no-verify] [--tls-no-sanity]]
  *   virsh -c 'test+unix:///default?socket=SOCKET_PATH' list --all
+ *   virsh -c 'test+tls://localhost:PORT/default?pkipath=CLIENTDIR' list --all
  *
  * Built with libvirtwire_sasl, --auth-unix and --auth-tcp are libvirtd's
  * auth_unix_rw and auth_tcp: "sasl" makes the clients of that socket
@@ -21,6 +24,14 @@
  * (seconds, default 5; 0 or less disables the daemon's own PINGs) and
  * keepalive_count (default 5).  A client dropped because it stopped
  * answering keepalive PINGs is logged to stderr.
+ *
+ * With libvirtwire_tls, --tls listens with TLS on the loopback address,
+ * as libvirtd's listen_tls: the server's certificate, key and CA in DIR
+ * under libvirt's names (servercert.pem, serverkey.pem, cacert.pem, and
+ * cacrl.pem if there is one), a client certificate required unless
+ * --tls-no-verify (tls_no_verify_certificate), checked against the
+ * tls_allowed_dn_list patterns given.  A client refused, or whose
+ * handshake failed, is logged to stderr with the reason.
  *
  * Served: the open handshake; what libvirt's clients ask first (versions,
  * hostname, node info, capabilities, sysinfo); domain listing in both the
@@ -54,6 +65,9 @@
 #include "virtwire_session_server.h"
 #ifdef VIRTWIRE_MOCKD_SASL
 #include "virtwire_sasl.h"
+#endif
+#ifdef VIRTWIRE_HAVE_TLS
+#include "virtwire_tls.h"
 #endif
 
 /* libvirt constants (libvirt-domain.h, libvirt-storage.h, virterror.h). */
@@ -1454,8 +1468,12 @@ static int on_open(virtwire_server_client *c, void *opaque)
 static void on_close(virtwire_server_client *c, void *opaque)
 {
     (void)opaque;
-    if (virtwire_server_client_error(c) == VIRTWIRE_EKEEPALIVE)
+    int why = virtwire_server_client_error(c);
+    const char *detail = virtwire_channel_error_detail(virtwire_server_client_channel(c));
+    if (why == VIRTWIRE_EKEEPALIVE)
         fprintf(stderr, "virtwire-mockd: client dropped: keepalive timeout\n");
+    else if (why < 0 && why != VIRTWIRE_ECLOSED && detail)
+        fprintf(stderr, "virtwire-mockd: client dropped: %s\n", detail);
     free(virtwire_server_client_get_data(c));
 }
 
@@ -1563,7 +1581,9 @@ static int usage(void)
     fprintf(stderr, "usage: virtwire-mockd SOCKET_PATH [--tcp PORT] [--max-requests N]\n"
                     "         [--keepalive-interval SECONDS] [--keepalive-count N]\n"
                     "         [--auth-unix none|sasl] [--auth-tcp none|sasl]\n"
-                    "         [--sasl-allow PATTERN]...\n");
+                    "         [--sasl-allow PATTERN]...\n"
+                    "         [--tls PORT --pkipath DIR [--tls-allowed-dn PATTERN]...\n"
+                    "          [--tls-no-verify] [--tls-no-sanity]]\n");
     return 2;
 }
 
@@ -1579,6 +1599,11 @@ int main(int argc, char **argv)
     int sasl_unix = 0, sasl_tcp = 0;
     const char *allow[17] = { NULL };
     size_t nallow = 0;
+    int tls_port = -1;
+    const char *pkipath = NULL;
+    const char *allowed[16];
+    size_t nallowed = 0;
+    int tls_no_verify = 0, tls_no_sanity = 0;
     for (int i = 2; i < argc; i++) {
         if (strcmp(argv[i], "--tcp") == 0 && i + 1 < argc)
             tcp_port = atoi(argv[++i]);
@@ -1595,6 +1620,17 @@ int main(int argc, char **argv)
             *which = strcmp(argv[++i], "sasl") == 0;
         } else if (strcmp(argv[i], "--sasl-allow") == 0 && i + 1 < argc && nallow < 16)
             allow[nallow++] = argv[++i];
+        else if (strcmp(argv[i], "--tls") == 0 && i + 1 < argc)
+            tls_port = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--pkipath") == 0 && i + 1 < argc)
+            pkipath = argv[++i];
+        else if (strcmp(argv[i], "--tls-allowed-dn") == 0 && i + 1 < argc &&
+                 nallowed < sizeof allowed / sizeof allowed[0] - 1)
+            allowed[nallowed++] = argv[++i];
+        else if (strcmp(argv[i], "--tls-no-verify") == 0)
+            tls_no_verify = 1;
+        else if (strcmp(argv[i], "--tls-no-sanity") == 0)
+            tls_no_sanity = 1;
         else
             return usage();
     }
@@ -1649,6 +1685,37 @@ int main(int argc, char **argv)
         perror("virtwire-mockd: listen tcp");
         return 1;
     }
+    allowed[nallowed] = NULL;
+    if ((tls_port >= 0) != (pkipath != NULL))
+        return usage();
+#ifdef VIRTWIRE_HAVE_TLS
+    virtwire_tls_creds *creds = NULL;
+    if (tls_port >= 0) {
+        char why[1024];
+        virtwire_tls_options to = { .size = sizeof to, .pkipath = pkipath,
+                                    .no_verify = tls_no_verify, .no_sanity = tls_no_sanity,
+                                    .allowed_dn = nallowed ? allowed : NULL,
+                                    .handshake_timeout_ms = 30000 };
+        if (virtwire_tls_creds_new(VIRTWIRE_TLS_SERVER, &to, why, sizeof why, &creds) < 0) {
+            fprintf(stderr, "virtwire-mockd: %s\n", why);
+            return 1;
+        }
+        virtwire_server_listen_opts lo = { .size = sizeof lo,
+                                           .make_channel = virtwire_tls_make_channel,
+                                           .channel_opaque = creds };
+        if (virtwire_server_listen_tcp_with(M.srv, NULL, tls_port, &lo) < 0) {
+            perror("virtwire-mockd: listen tls");
+            return 1;
+        }
+    }
+#else
+    (void)tls_no_verify;
+    (void)tls_no_sanity;
+    if (tls_port >= 0) {
+        fprintf(stderr, "virtwire-mockd: built without libvirtwire_tls (GnuTLS)\n");
+        return 1;
+    }
+#endif
     struct sigaction sa = { .sa_handler = on_signal };
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
@@ -1661,6 +1728,9 @@ int main(int argc, char **argv)
     virtwire_session_server_free(ss);
 #ifdef VIRTWIRE_MOCKD_SASL
     virtwire_sasl_server_free(sasl);
+#endif
+#ifdef VIRTWIRE_HAVE_TLS
+    virtwire_tls_creds_free(creds);
 #endif
     free(M.vol.data);
     free(M.vol.allocated);

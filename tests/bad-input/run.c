@@ -12,10 +12,11 @@
  * decoders, arena and heap mode), uri (the URI parser and the functions
  * that use its result), client (virtwire_client over a socketpair with a
  * scripted daemon), server (virtwire_server on a unix socket with a
- * scripted client) and child (the command of an ssh or ext URI, a script
- * of ours).  Every case also checks that each fd it passed was closed by
- * the runtime and that the process has no more fds open after the case
- * than before.
+ * scripted client), child (the command of an ssh or ext URI, a script
+ * of ours) and tls (libvirtwire_tls's channel, either role, with a
+ * scripted peer that speaks raw bytes or TLS).  Every case also checks
+ * that each fd it passed was closed by the runtime and that the process
+ * has no more fds open after the case than before.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -24,6 +25,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1722,6 +1724,206 @@ static void run_proxy(const bcase *c, const expectation *e)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Layer: tls                                                               */
+/* ------------------------------------------------------------------------ */
+
+#ifdef VIRTWIRE_HAVE_TLS
+#include <gnutls/gnutls.h>
+
+#include "tls_pki.h"
+#include "virtwire_tls.h"
+
+/* Certificates made once, in the working directory. */
+#define TLS_PKI_DIR "tls-pki"
+static virtwire_tls_creds *tls_creds[2]; /* indexed by virtwire_tls_role */
+
+static int tls_setup(void)
+{
+    if (tls_creds[0])
+        return 0;
+    if (fz_tls_pki_write(TLS_PKI_DIR) < 0)
+        return -1;
+    const char *dirs[2] = { TLS_PKI_DIR "/cli", TLS_PKI_DIR "/srv" };
+    for (int r = 0; r < 2; r++) {
+        char why[1024];
+        virtwire_tls_options o = { .size = sizeof o, .pkipath = dirs[r] };
+        if (virtwire_tls_creds_new((virtwire_tls_role)r, &o, why, sizeof why, &tls_creds[r]) < 0) {
+            fprintf(stderr, "tls layer: %s\n", why);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The scripted peer: raw bytes, or (with a TLS session of its own,
+ * setup "handshake" / "handshake-nocert") each byte run as one record. */
+typedef struct tls_peer {
+    int sock;
+    int is_server; /* the peer's role: the opposite of ours */
+    const char *setup;
+    const char *input;
+    char err[256];
+} tls_peer;
+
+static ssize_t peer_push(gnutls_transport_ptr_t p, const void *buf, size_t len)
+{
+    return send((int)(intptr_t)p, buf, len, MSG_NOSIGNAL);
+}
+
+static ssize_t peer_pull(gnutls_transport_ptr_t p, void *buf, size_t len)
+{
+    return recv((int)(intptr_t)p, buf, len, 0);
+}
+
+static void *tls_peer_main(void *arg)
+{
+    tls_peer *pe = arg;
+    bi_script s;
+    vt_buf junk = { 0 };
+    if (bi_compile(pe->input, 0, &s, pe->err, sizeof pe->err) < 0)
+        goto out;
+    if (!pe->setup) {
+        /* Raw: a server lets the client speak first. */
+        if (pe->is_server)
+            drain(pe->sock, &junk, 2000);
+        if (play(pe->sock, &s) < 0)
+            snprintf(pe->err, sizeof pe->err, "could not send the input: %s", strerror(errno));
+    } else {
+        gnutls_session_t ss;
+        gnutls_certificate_credentials_t cred;
+        gnutls_certificate_allocate_credentials(&cred);
+        const char *dir = pe->is_server ? TLS_PKI_DIR "/srv" : TLS_PKI_DIR "/cli";
+        char cert[256], key[256];
+        snprintf(cert, sizeof cert, "%s/%scert.pem", dir, pe->is_server ? "server" : "client");
+        snprintf(key, sizeof key, "%s/%skey.pem", dir, pe->is_server ? "server" : "client");
+        if (strcmp(pe->setup, "handshake-nocert") != 0)
+            gnutls_certificate_set_x509_key_file(cred, cert, key, GNUTLS_X509_FMT_PEM);
+        gnutls_init(&ss, pe->is_server ? GNUTLS_SERVER : GNUTLS_CLIENT);
+        gnutls_set_default_priority(ss);
+        gnutls_credentials_set(ss, GNUTLS_CRD_CERTIFICATE, cred);
+        if (pe->is_server)
+            gnutls_certificate_server_set_request(ss, GNUTLS_CERT_REQUEST);
+        gnutls_transport_set_ptr(ss, (gnutls_transport_ptr_t)(intptr_t)pe->sock);
+        gnutls_transport_set_push_function(ss, peer_push);
+        gnutls_transport_set_pull_function(ss, peer_pull);
+        int rc;
+        do
+            rc = gnutls_handshake(ss);
+        while (rc < 0 && !gnutls_error_is_fatal(rc));
+        if (rc < 0)
+            snprintf(pe->err, sizeof pe->err, "the peer's handshake: %s", gnutls_strerror(rc));
+        for (size_t i = 0; rc == 0 && i < s.n; i++) {
+            if (s.ops[i].kind == BI_BYTES) {
+                if (gnutls_record_send(ss, s.ops[i].bytes.p, s.ops[i].bytes.len) < 0)
+                    snprintf(pe->err, sizeof pe->err, "the peer's record failed");
+            } else if (s.ops[i].kind == BI_EOF) {
+                shutdown(pe->sock, SHUT_WR); /* no close_notify, as libvirt */
+            }
+        }
+        gnutls_deinit(ss);
+        gnutls_certificate_free_credentials(cred);
+    }
+    bi_script_free(&s);
+out:
+    /* Until our side has closed (or 5 s). */
+    for (int i = 0; i < 50 && !drain(pe->sock, &junk, 100);)
+        i++;
+    vt_buf_free(&junk);
+    return NULL;
+}
+
+/*
+ * `tls client|server`: our TLS channel in that role over a unix socketpair,
+ * its handshake driven without blocking; the peer scripted.  States:
+ * `failed "MESSAGE"`: the handshake fails with CODE, again on the next
+ * call, and the channel's error detail starts with MESSAGE; `ready`
+ * (`data=N`): the handshake succeeds, then N bytes can be read.
+ */
+static void run_tls(const bcase *c, const expectation *e)
+{
+    if (tls_setup() < 0) {
+        FAIL("cannot make the certificates");
+        return;
+    }
+    int we_serve = strcmp(c->role, "server") == 0;
+    if (!we_serve && strcmp(c->role, "client") != 0) {
+        FAIL("unknown tls role \"%s\"", c->role);
+        return;
+    }
+    if (c->setup && strcmp(c->setup, "handshake") != 0 &&
+        strcmp(c->setup, "handshake-nocert") != 0) {
+        FAIL("unknown setup \"%s\"", c->setup);
+        return;
+    }
+    int sv[2];
+    REQUIRE(vt_socketpair(sv, SOCK_CLOEXEC) == 0);
+    virtwire_channel *ch = NULL;
+    char why[256];
+    if (we_serve) {
+        CHECK_CODE(virtwire_tls_make_channel(sv[0], 1, tls_creds[VIRTWIRE_TLS_SERVER], &ch), 0,
+                   "making the server channel");
+    } else {
+        virtwire_channel *sock;
+        CHECK_CODE(virtwire_channel_socket_new(sv[0], 1, &sock), 0, "the socket");
+        CHECK_CODE(virtwire_tls_channel_new(tls_creds[VIRTWIRE_TLS_CLIENT], sock, "localhost", why,
+                                            sizeof why, &ch),
+                   0, "making the client channel");
+    }
+    tls_peer pe = { .sock = sv[1], .is_server = !we_serve, .setup = c->setup, .input = c->input };
+    pthread_t th;
+    REQUIRE(pthread_create(&th, NULL, tls_peer_main, &pe) == 0);
+    int rc = 1;
+    uint64_t end = vt_now_ms() + 10000;
+    while (ch && rc == 1 && vt_now_ms() < end) {
+        rc = virtwire_channel_handshake(ch);
+        if (rc == 1) {
+            struct pollfd p = { virtwire_channel_fd(ch), virtwire_channel_events(ch, POLLIN), 0 };
+            poll(&p, 1, 100);
+        }
+    }
+    check_cloexec("during the handshake");
+    CHECK_CODE(rc, e->code, "the handshake");
+    if (state_is(e, "failed")) {
+        CHECK_CODE(virtwire_channel_handshake(ch), e->code, "the handshake again (sticky)");
+        const char *d = virtwire_channel_error_detail(ch);
+        const char *want = e->nargs ? e->args[0] : "";
+        CHECK_MSG(d && strncmp(d, want, strlen(want)) == 0, "detail \"%s\", want \"%s...\"",
+                  d ? d : "(none)", want);
+    } else if (state_is(e, "ready")) {
+        unsigned char buf[4096];
+        size_t got = 0;
+        uint64_t dend = vt_now_ms() + 5000;
+        while ((int)got < e->data && vt_now_ms() < dend) {
+            int fd;
+            ssize_t n = virtwire_channel_read(ch, buf, sizeof buf, &fd);
+            CHECK(fd == -1);
+            if (n < 0)
+                break;
+            if (n == 0) {
+                struct pollfd p = { virtwire_channel_fd(ch), POLLIN, 0 };
+                poll(&p, 1, 100);
+            }
+            got += n > 0 ? (size_t)n : 0;
+        }
+        CHECK_INT(got, e->data);
+    } else {
+        FAIL("unknown tls state \"%s\"", e->state);
+    }
+    virtwire_channel_free(ch);
+    pthread_join(th, NULL);
+    CHECK_MSG(!pe.err[0], "peer: %s", pe.err);
+    close(sv[1]);
+}
+#else
+static void run_tls(const bcase *c, const expectation *e)
+{
+    (void)c;
+    (void)e;
+    printf("skip %s: libvirtwire_tls is not built\n", c->name);
+}
+#endif
+
+/* ------------------------------------------------------------------------ */
 
 static const struct {
     const char *name;
@@ -1734,6 +1936,7 @@ static const struct {
 #ifdef BAD_INPUT_SASL
     { "sasl", run_sasl },
 #endif
+    { "tls", run_tls },
 };
 
 static int selected(const bcase *c, char **filters, int nfilters)
@@ -1803,6 +2006,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "no case matched\n");
         return 1;
     }
+#ifdef VIRTWIRE_HAVE_TLS
+    virtwire_tls_creds_free(tls_creds[0]);
+    virtwire_tls_creds_free(tls_creds[1]);
+#endif
     printf("%zu cases, %d failed\n", ran, total_failed);
     return total_failed ? 1 : 0;
 }

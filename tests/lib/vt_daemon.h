@@ -21,7 +21,18 @@ typedef struct vt_libvirtd {
     char uri_ro[256];    /* the read-only socket */
     char admin_uri[256]; /* libvirtd:///system?socket=DIR/libvirt-admin-sock */
     char tcp_uri[128];   /* test+tcp://127.0.0.1:PORT/default, or "" */
+    int tls_port;        /* TLS port (listen_tls), 0 without TLS */
+    char tls_uri[128];   /* test+tls://localhost:PORT/default, or "" */
 } vt_libvirtd;
+
+/** listen_tls for vt_libvirtd_start_tls() (private-libvirtd's
+ *  VIRTWIRE_TLS_* variables). */
+typedef struct vt_libvirtd_tls {
+    const char *pki;        /**< cacert.pem, servercert.pem, serverkey.pem, [cacrl.pem] */
+    int no_sanity;          /**< tls_no_sanity_certificate */
+    int no_verify;          /**< tls_no_verify_certificate */
+    const char *allowed_dn; /**< one tls_allowed_dn_list pattern, or NULL */
+} vt_libvirtd_tls;
 
 /**
  * Starts a daemon with script in a fresh short directory (under TMPDIR when
@@ -29,6 +40,9 @@ typedef struct vt_libvirtd {
  * the test (status 1) when it does not start.
  */
 void vt_libvirtd_start(vt_libvirtd *d, const char *script, int tcp);
+/** The same, listening with TLS on a free port of 127.0.0.1 too, as tls
+ *  says. */
+void vt_libvirtd_start_tls(vt_libvirtd *d, const char *script, const vt_libvirtd_tls *tls);
 /** Stops it and removes its directory; 0, or -1 when either failed.  A
  *  stopped (or never started) daemon is left alone. */
 int vt_libvirtd_stop(vt_libvirtd *d);
@@ -72,6 +86,15 @@ int vt_sshd_usable(void);
 void vt_sshd_start(vt_sshd *s, const char *script, const vt_libvirtd *d);
 /** Stops it and removes its directory; 0, or -1 when either failed. */
 int vt_sshd_stop(vt_sshd *s);
+
+/**
+ * Makes the TLS tests' certificates with script (tests/lib/make-pki, whose
+ * comment lists them) in a fresh directory, written to dir (n bytes);
+ * exits the test when it fails.  vt_pki_remove() removes it.
+ */
+void vt_make_pki(const char *script, char *dir, size_t n);
+/** Removes what vt_make_pki() made. */
+void vt_pki_remove(const char *dir);
 
 /** examples/virtwire-mockd on a private socket path. */
 typedef struct vt_mockd {

@@ -2,7 +2,8 @@
 """What the Python tests share: daemons they start for themselves (a private
 libvirtd through tests/libvirtd/private-libvirtd, a private sshd in front of
 it through tests/libvirtd/private-sshd, and programs such as
-examples/virtwire-mockd that print one line once they listen), free ports,
+examples/virtwire-mockd that print one line once they listen), the TLS
+tests' certificates (make_pki), free ports,
 short temporary directories, virsh, reading lines with a timeout, tshark
 capturing a port, libvirt RPC frames built and read by hand, and sparse
 files.
@@ -28,6 +29,8 @@ TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PRIVATE_LIBVIRTD = os.path.join(TESTS, "libvirtd", "private-libvirtd")
 # ... and a private sshd in front of it.
 PRIVATE_SSHD = os.path.join(TESTS, "libvirtd", "private-sshd")
+# Makes the TLS tests' certificates (its comment lists them).
+MAKE_PKI = os.path.join(TESTS, "lib", "make-pki")
 # Our programs start through this (under valgrind with VIRTWIRE_VALGRIND=1).
 LAUNCH = os.path.join(TESTS, "valgrind", "launch")
 
@@ -76,17 +79,33 @@ def virsh(uri, *args, ok=True, timeout=30):
     return r
 
 
+def make_pki(prefix="vw-pki-"):
+    """A fresh directory with the TLS tests' certificates (tests/lib/make-pki)."""
+    d = short_tmpdir(prefix)
+    subprocess.run([MAKE_PKI, d], check=True, timeout=120)
+    return d
+
+
 class Libvirtd:
     """A private libvirtd (test driver) in a short temporary directory,
-    listening on a free TCP port too when tcp is set (script: the
+    listening on a free TCP port too when tcp is set, and with TLS on
+    another when tls_pki names a directory of certificates (tls_env: more
+    of private-libvirtd's VIRTWIRE_TLS_* variables) (script: the
     private-libvirtd to use, when the test is given its path)."""
 
-    def __init__(self, tcp=False, prefix="vw-lvd-", timeout=30, script=PRIVATE_LIBVIRTD):
+    def __init__(self, tcp=False, prefix="vw-lvd-", timeout=30, script=PRIVATE_LIBVIRTD,
+                 tls_pki=None, tls_env=None):
         self.timeout, self.script = timeout, script
         self.dir = short_tmpdir(prefix)
         self.port = free_port() if tcp else None
+        self.tls_port = free_port() if tls_pki else None
+        env = dict(os.environ)
+        if tls_pki:
+            env.update(VIRTWIRE_TLS_PORT=str(self.tls_port), VIRTWIRE_TLS_PKI=tls_pki,
+                       **(tls_env or {}))
         subprocess.run([script, "start", self.dir] + ([str(self.port)] if tcp else []),
-                       check=True, stdout=subprocess.DEVNULL, timeout=timeout)
+                       check=True, stdout=subprocess.DEVNULL, timeout=timeout, env=env)
+        self.tls_uri = ("test+tls://localhost:%d/default" % self.tls_port) if tls_pki else None
         self.sock = os.path.join(self.dir, "libvirt-sock")
         self.uri = "test+unix:///default?socket=" + self.sock
         self.admin_uri = "libvirtd:///system?socket=" + os.path.join(self.dir,

@@ -23,6 +23,9 @@
 #include "remote_protocol.h"
 #include "virnetprotocol_json.h"
 #include "virtwire_client.h"
+#ifdef VIRTWIRE_HAVE_TLS
+#include "virtwire_tls.h"
+#endif
 
 /* ------------------------------------------------------------------------ */
 /* Options, arguments, connection                                           */
@@ -182,6 +185,9 @@ static int connect_to(const char *uri, const virtwire_program *prog, const opts 
         .keepalive_interval_ms = 5000,
         .keepalive_count = 5,
         .open_timeout_ms = o->timeout_ms,
+#ifdef VIRTWIRE_HAVE_TLS
+        .tls = &virtwire_tls_opener, /* +tls URIs */
+#endif
         .errbuf = why,
         .errbuf_len = sizeof why,
     };
@@ -199,6 +205,8 @@ static int connect_to(const char *uri, const virtwire_program *prog, const opts 
         return vt_error(code, "cannot connect to '%s': %s", uri, why);
     if (rc == VIRTWIRE_ETIMEDOUT)
         return vt_error(code, "cannot connect to '%s': no answer in time", uri);
+    if (why[0]) /* what failed, in libvirt's words where it has some */
+        return vt_error(code, "cannot connect to '%s': %s", uri, why);
     if (rc == VIRTWIRE_EIO && saved)
         return vt_error(code, "cannot connect to '%s': %s", uri, strerror(saved));
     return vt_error(code, "cannot connect to '%s': %s", uri, virtwire_strerror(rc));
