@@ -18,7 +18,7 @@
 int vw_session_call(virtwire_client *c, const vw_session *s, const virtwire_program *prog,
                     int32_t proc, const void *args, void *ret, virtwire_arena *arena)
 {
-    virNetMessageError err;
+    virNetMessageError err = { 0 };
     virtwire_call_opts o = { .size = sizeof o, .arena = arena, .timeout_ms = s->timeout_ms,
                              .error = &err };
     int rc = virtwire_client_call(c, prog, proc, args, ret, &o);
@@ -31,6 +31,9 @@ int vw_session_call(virtwire_client *c, const vw_session *s, const virtwire_prog
     } else if (rc < 0) {
         vw_errorf(s->errbuf, s->errbuf_len, "%s", virtwire_strerror(rc));
     }
+    /* Without an arena the error was decoded on the heap. */
+    if (!arena)
+        virNetMessageError_free(&err);
     return rc;
 }
 

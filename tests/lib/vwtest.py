@@ -57,14 +57,16 @@ def virsh(uri, *args, ok=True, timeout=30):
 class Libvirtd:
     """A private libvirtd (test driver) in a short temporary directory,
     listening on a free TCP port too when tcp is set (script: the
-    private-libvirtd to use, when the test is given its path)."""
+    private-libvirtd to use, when the test is given its path; env: the
+    script's and the daemon's environment, e.g. VIRTWIRE_AUTH_UNIX_RW)."""
 
-    def __init__(self, tcp=False, prefix="vw-lvd-", timeout=30, script=PRIVATE_LIBVIRTD):
+    def __init__(self, tcp=False, prefix="vw-lvd-", timeout=30, script=PRIVATE_LIBVIRTD,
+                 env=None):
         self.timeout, self.script = timeout, script
         self.dir = short_tmpdir(prefix)
         self.port = free_port() if tcp else None
         subprocess.run([script, "start", self.dir] + ([str(self.port)] if tcp else []),
-                       check=True, stdout=subprocess.DEVNULL, timeout=timeout)
+                       check=True, stdout=subprocess.DEVNULL, timeout=timeout, env=env)
         self.sock = os.path.join(self.dir, "libvirt-sock")
         self.uri = "test+unix:///default?socket=" + self.sock
         self.admin_uri = "libvirtd:///system?socket=" + os.path.join(self.dir,
