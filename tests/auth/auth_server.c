@@ -12,10 +12,13 @@
  *
  * Every socket is mode 0777, as libvirtd's unix_sock_*_perms in the tests,
  * so that users other than root can connect.  AUTH_POLKIT goes to a policy
- * function that allows the uids given on the command line and prints each
- * decision on stdout: "polkit uid=U action=A allow=0|1".
+ * function that decides as libvirt's actions do by default and the test's
+ * polkit rules add: anyone may monitor (org.libvirt.unix.monitor, the
+ * read-only socket), the uids given on the command line may manage
+ * (org.libvirt.unix.manage).  It prints each question on stdout:
+ * "polkit uid=U action=A allow=0|1".
  *
- *   auth_server DIR [ALLOWED_UID...]
+ *   auth_server DIR [MANAGING_UID...]
  *
  * It prints "ready" once it listens, and runs until SIGTERM; exit status 0
  * after a clean shutdown.
@@ -51,7 +54,7 @@ static int policy(virtwire_server_client *c, pid_t pid, uid_t uid, gid_t gid, co
     (void)pid;
     (void)gid;
     (void)opaque;
-    int allow = 0;
+    int allow = strcmp(action, "org.libvirt.unix.monitor") == 0;
     for (size_t i = 0; i < nallowed; i++)
         allow |= allowed[i] == uid;
     printf("polkit uid=%u action=%s allow=%d\n", (unsigned)uid, action, allow);
@@ -101,7 +104,7 @@ static int listen_on(virtwire_server *srv, const char *dir, const char *name, co
 int main(int argc, char **argv)
 {
     if (argc < 2 || argc - 2 > MAX_UIDS) {
-        fprintf(stderr, "usage: auth_server DIR [ALLOWED_UID...]\n");
+        fprintf(stderr, "usage: auth_server DIR [MANAGING_UID...]\n");
         return 2;
     }
     for (int i = 2; i < argc; i++)
