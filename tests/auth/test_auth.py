@@ -25,7 +25,10 @@ GROUP is one of:
   server_auth      auth= and SASL listeners of our server;
   server_gate      calls before authentication and the authentication
                    procedures themselves, as raw frames, to libvirtd and to
-                   our server: the same replies, byte for byte.
+                   our server: the same replies, byte for byte;
+  scripted         a daemon of the test's answers AUTH_LIST and AUTH_POLKIT
+                   with good and bad replies: ours beside python3-libvirt
+                   (no polkit, no namespace).
 
 PROBE and SERVER start through the valgrind launcher.
 
@@ -50,9 +53,11 @@ groups), as polkit sees them through the server's SO_PEERCRED.
 """
 import os
 import shutil
+import socket
 import struct
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
@@ -661,6 +666,84 @@ def test_server_gate(w):
         lvd_none.stop()
 
 
+# -- scripted daemons: python3-libvirt's reading of bad replies beside ours
+
+
+def scripted_daemon(path, auth_list, polkit):
+    """A thread serving one connection on path: AUTH_LIST and AUTH_POLKIT
+    answered with the payloads given, the rest of the handshake properly."""
+    srv = socket.socket(socket.AF_UNIX)
+    srv.bind(path)
+    srv.listen(1)
+    srv.settimeout(TIMEOUT)
+
+    def run():
+        c, _ = srv.accept()
+        c.settimeout(TIMEOUT)
+        with c:
+            while True:
+                f = vwtest.read_frame(c, eof_ok=True)
+                if f is None:
+                    break
+                (prog, vers, proc, _typ, serial, _st), _body = f
+                if prog != vwtest.REMOTE_PROGRAM:
+                    continue
+                payload = {66: auth_list, 70: polkit, 60: struct.pack(">i", 0),
+                           59: vwtest.xdr_string("scripted")}.get(proc, b"")
+                c.sendall(vwtest.frame(proc, serial, payload, mtype=vwtest.REPLY))
+        srv.close()
+    t = threading.Thread(target=run)
+    t.start()
+    return t
+
+
+def types(*values):
+    return struct.pack(">I", len(values)) + b"".join(struct.pack(">i", v) for v in values)
+
+
+def test_scripted(w):
+    decode = "Unable to decode message payload"
+    ok = "ok scripted"
+    unsupported = "authentication failed: unsupported authentication type %d"
+    cases = [
+        # AUTH_LIST's reply, AUTH_POLKIT's, auth=, ours, python3-libvirt's
+        (types(2), types(1)[4:], "", ok, ok),
+        (types(*[2] * 20), types(1)[4:], "", ok, ok),
+        (types(99), b"", "", "err VIRTWIRE_EAUTH " + unsupported % 99, unsupported % 99),
+        (types(-1), b"", "", "err VIRTWIRE_EAUTH " + unsupported % -1, unsupported % -1),
+        (types(99, 2), b"", "", "err VIRTWIRE_EAUTH " + unsupported % 99, unsupported % 99),
+        (types(2, 99), types(1)[4:], "", ok, ok),
+        (types(99, 2), types(1)[4:], "&auth=polkit", ok, ok),
+        (types(), b"", "&auth=polkit", ok, ok),
+        (types(2), types(7)[4:], "", ok, ok),
+        # Replies that do not decode: libvirt's one message, ours says which.
+        (types(*[2] * 21), b"", "", "err VIRTWIRE_ETOOLONG the daemon's reply to AUTH_LIST does "
+         "not decode: length exceeds the protocol bound", decode),
+        (struct.pack(">Ii", 3, 2), b"", "", "err VIRTWIRE_ETRUNCATED the daemon's reply to "
+         "AUTH_LIST does not decode: input truncated", decode),
+        (types(2), b"", "", "err VIRTWIRE_ETRUNCATED the daemon's reply to AUTH_POLKIT does not "
+         "decode: input truncated", decode),
+        # Where ours is stricter: bytes after the value, and complete = 0,
+        # which libvirt's client does not look at.
+        (types(2) + b"\0\0\0\7", types(1)[4:], "", "err VIRTWIRE_ETRAILING the daemon's reply to "
+         "AUTH_LIST does not decode: trailing bytes after value", "ok scripted"),
+        (types(2), types(0)[4:], "", "err VIRTWIRE_EAUTH authentication failed: polkit "
+         "authentication did not complete", "ok scripted"),
+    ]
+    for auth_list, polkit, extra, want_ours, want_py in cases:
+        got = []
+        for who in ("ours", "python"):
+            path = os.path.join(w.dir, "scripted")
+            t = scripted_daemon(path, auth_list, polkit)
+            uri = "test+unix:///default?socket=" + path + extra
+            out = w.ours(None, uri) if who == "ours" else w.python(None, uri)
+            t.join(TIMEOUT)
+            os.unlink(path)
+            got.append(out if who == "ours" or out.startswith("ok ") else out.split(" ", 3)[3])
+        print("  %s%s\n    ours: %s\n    python: %s" % (auth_list.hex(), extra, got[0], got[1]))
+        assert got == [want_ours, want_py], (auth_list.hex(), polkit.hex(), extra, got)
+
+
 # name: (function, libvirtd's auth_unix_*, polkitd and users, our server)
 GROUPS = {
     "libvirtd_polkit": (test_libvirtd_polkit, "polkit", True, False),
@@ -670,6 +753,7 @@ GROUPS = {
     "server_polkit": (test_server_polkit, None, True, True),
     "server_auth": (test_server_auth, None, True, True),
     "server_gate": (test_server_gate, "polkit", True, True),
+    "scripted": (test_scripted, None, False, False),
 }
 
 
