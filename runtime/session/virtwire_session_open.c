@@ -36,7 +36,7 @@ int vw_session_call(virtwire_client *c, const vw_session *s, const virtwire_prog
     const char *name = short_name(prog, proc);
     if (rc == VIRTWIRE_EREMOTE || rc == VIRTWIRE_EUNSUPPORTED) {
         /* The daemon's own words, as libvirt's client reports them. */
-        if (err.message && *err.message)
+        if (err.message && *err.message && **err.message)
             vw_errorf(s->errbuf, s->errbuf_len, "%s", *err.message);
         else
             vw_errorf(s->errbuf, s->errbuf_len, "%s: %s", name, virtwire_strerror(rc));
