@@ -54,9 +54,11 @@ groups), as polkit sees them through the server's SO_PEERCRED.
 import os
 import shutil
 import socket
+import stat
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -173,6 +175,18 @@ def enter_namespace():
             "--propagation", "private", "sh", "-c", '"$@" & wait $!', "sh",
             sys.executable, os.path.abspath(__file__), *sys.argv[1:]]
     return subprocess.run(argv, env=env, timeout=300).returncode
+
+
+def reachable_tmpdir():
+    """Makes the temporary directories (vwtest.short_tmpdir) go where the
+    test's users can reach their sockets: TMPDIR when every directory
+    above it lets others through, /tmp otherwise."""
+    path = tempfile.gettempdir()
+    while path != "/":
+        if not os.stat(path).st_mode & stat.S_IXOTH:
+            tempfile.tempdir = "/tmp"
+            return
+        path = os.path.dirname(path)
 
 
 def free_ids(count, start=64210):
@@ -765,6 +779,7 @@ def main():
             raise SystemExit("%s is missing (tests/install-deps installs it)" % need)
     if polkit and os.environ.get(INSIDE) != "1":
         return enter_namespace()
+    reachable_tmpdir()
     w = World(auth=auth, polkit=polkit, server=server)
     print("%s: set up in %.2f s (%s)" % (GROUP, w.setup_s, ", ".join(
         x for x, on in (("users, bus and polkitd", polkit), ("libvirtd", auth),
