@@ -109,3 +109,8 @@ virtwire_pc(virtwire-server virtwire_server virtwire-conn -pthread
   "virtwire: event-loop libvirt RPC server")
 virtwire_pc(virtwire-session virtwire_session "virtwire-server = ${PROJECT_VERSION}, virtwire-libvirt" ""
   "virtwire: libvirt's authentication procedures answered as libvirtd answers them")
+if(VIRTWIRE_HAVE_SASL)
+  virtwire_pc(virtwire-sasl virtwire_sasl
+    "virtwire-client = ${PROJECT_VERSION}, virtwire-session" "-lsasl2"
+    "virtwire: libvirt's SASL authentication and security layer, client and server (Cyrus SASL)")
+endif()

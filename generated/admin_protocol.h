@@ -9,7 +9,7 @@
 #include "virtwire_program.h"
 #include "virtwire_xdr.h"
 
-#if !defined(VIRTWIRE_CODEC_VERSION) || VIRTWIRE_CODEC_VERSION != 1
+#if !defined(VIRTWIRE_CODEC_VERSION) || VIRTWIRE_CODEC_VERSION != 2
 #error "admin_protocol.h was generated for another virtwire runtime: regenerate it"
 #endif
 
@@ -570,7 +570,8 @@ extern const virtwire_type admin_procedure_desc;
 
 /* admin_protocol.x:230 */
 extern const virtwire_program admin_program;
-extern const virtwire_protocol admin_protocol;
+/* The module: its types and programs, for the functions of virtwire_program.h. */
+extern const virtwire_protocol virtwire_module_admin_protocol;
 
 #ifdef __cplusplus
 }

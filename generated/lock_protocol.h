@@ -9,7 +9,7 @@
 #include "virtwire_program.h"
 #include "virtwire_xdr.h"
 
-#if !defined(VIRTWIRE_CODEC_VERSION) || VIRTWIRE_CODEC_VERSION != 1
+#if !defined(VIRTWIRE_CODEC_VERSION) || VIRTWIRE_CODEC_VERSION != 2
 #error "lock_protocol.h was generated for another virtwire runtime: regenerate it"
 #endif
 
@@ -259,7 +259,8 @@ extern const virtwire_type virLockSpaceProtocolProcedure_desc;
 
 /* lock_protocol.x:75 */
 extern const virtwire_program virLockSpaceProtocol_program;
-extern const virtwire_protocol lock_protocol;
+/* The module: its types and programs, for the functions of virtwire_program.h. */
+extern const virtwire_protocol virtwire_module_lock_protocol;
 
 #ifdef __cplusplus
 }

@@ -9,7 +9,7 @@
 #include "virtwire_program.h"
 #include "virtwire_xdr.h"
 
-#if !defined(VIRTWIRE_CODEC_VERSION) || VIRTWIRE_CODEC_VERSION != 1
+#if !defined(VIRTWIRE_CODEC_VERSION) || VIRTWIRE_CODEC_VERSION != 2
 #error "log_protocol.h was generated for another virtwire runtime: regenerate it"
 #endif
 
@@ -270,7 +270,8 @@ extern const virtwire_type virLogManagerProtocolProcedure_desc;
 
 /* log_protocol.x:85 */
 extern const virtwire_program virLogManagerProtocol_program;
-extern const virtwire_protocol log_protocol;
+/* The module: its types and programs, for the functions of virtwire_program.h. */
+extern const virtwire_protocol virtwire_module_log_protocol;
 
 #ifdef __cplusplus
 }

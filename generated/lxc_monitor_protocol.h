@@ -9,7 +9,7 @@
 #include "virtwire_program.h"
 #include "virtwire_xdr.h"
 
-#if !defined(VIRTWIRE_CODEC_VERSION) || VIRTWIRE_CODEC_VERSION != 1
+#if !defined(VIRTWIRE_CODEC_VERSION) || VIRTWIRE_CODEC_VERSION != 2
 #error "lxc_monitor_protocol.h was generated for another virtwire runtime: regenerate it"
 #endif
 
@@ -83,7 +83,8 @@ extern const virtwire_type virLXCMonitorProcedure_desc;
 
 /* lxc_monitor_protocol.x:26 */
 extern const virtwire_program virLXCMonitor_program;
-extern const virtwire_protocol lxc_monitor_protocol;
+/* The module: its types and programs, for the functions of virtwire_program.h. */
+extern const virtwire_protocol virtwire_module_lxc_monitor_protocol;
 
 #ifdef __cplusplus
 }

@@ -10,7 +10,7 @@
 #include "virtwire_xdr.h"
 #include "remote_protocol.h"
 
-#if !defined(VIRTWIRE_CODEC_VERSION) || VIRTWIRE_CODEC_VERSION != 1
+#if !defined(VIRTWIRE_CODEC_VERSION) || VIRTWIRE_CODEC_VERSION != 2
 #error "lxc_protocol.h was generated for another virtwire runtime: regenerate it"
 #endif
 
@@ -90,7 +90,8 @@ extern const virtwire_type lxc_procedure_desc;
 
 /* lxc_protocol.x:37 */
 extern const virtwire_program lxc_program;
-extern const virtwire_protocol lxc_protocol;
+/* The module: its types and programs, for the functions of virtwire_program.h. */
+extern const virtwire_protocol virtwire_module_lxc_protocol;
 
 #ifdef __cplusplus
 }

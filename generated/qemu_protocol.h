@@ -10,7 +10,7 @@
 #include "virtwire_xdr.h"
 #include "remote_protocol.h"
 
-#if !defined(VIRTWIRE_CODEC_VERSION) || VIRTWIRE_CODEC_VERSION != 1
+#if !defined(VIRTWIRE_CODEC_VERSION) || VIRTWIRE_CODEC_VERSION != 2
 #error "qemu_protocol.h was generated for another virtwire runtime: regenerate it"
 #endif
 
@@ -268,7 +268,8 @@ extern const virtwire_type qemu_procedure_desc;
 
 /* qemu_protocol.x:97 */
 extern const virtwire_program qemu_program;
-extern const virtwire_protocol qemu_protocol;
+/* The module: its types and programs, for the functions of virtwire_program.h. */
+extern const virtwire_protocol virtwire_module_qemu_protocol;
 
 #ifdef __cplusplus
 }

@@ -9,7 +9,7 @@
 #include "virtwire_program.h"
 #include "virtwire_xdr.h"
 
-#if !defined(VIRTWIRE_CODEC_VERSION) || VIRTWIRE_CODEC_VERSION != 1
+#if !defined(VIRTWIRE_CODEC_VERSION) || VIRTWIRE_CODEC_VERSION != 2
 #error "remote_protocol.h was generated for another virtwire runtime: regenerate it"
 #endif
 
@@ -11909,7 +11909,8 @@ extern const virtwire_type remote_procedure_desc;
 
 /* remote_protocol.x:4017 */
 extern const virtwire_program remote_program;
-extern const virtwire_protocol remote_protocol;
+/* The module: its types and programs, for the functions of virtwire_program.h. */
+extern const virtwire_protocol virtwire_module_remote_protocol;
 
 #ifdef __cplusplus
 }

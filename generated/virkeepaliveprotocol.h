@@ -9,7 +9,7 @@
 #include "virtwire_program.h"
 #include "virtwire_xdr.h"
 
-#if !defined(VIRTWIRE_CODEC_VERSION) || VIRTWIRE_CODEC_VERSION != 1
+#if !defined(VIRTWIRE_CODEC_VERSION) || VIRTWIRE_CODEC_VERSION != 2
 #error "virkeepaliveprotocol.h was generated for another virtwire runtime: regenerate it"
 #endif
 
@@ -40,7 +40,8 @@ extern const virtwire_type keepalive_procedure_desc;
 
 /* virkeepaliveprotocol.x:4 */
 extern const virtwire_program keepalive_program;
-extern const virtwire_protocol virkeepaliveprotocol;
+/* The module: its types and programs, for the functions of virtwire_program.h. */
+extern const virtwire_protocol virtwire_module_virkeepaliveprotocol;
 
 #ifdef __cplusplus
 }

@@ -9,7 +9,7 @@
 #include "virtwire_program.h"
 #include "virtwire_xdr.h"
 
-#if !defined(VIRTWIRE_CODEC_VERSION) || VIRTWIRE_CODEC_VERSION != 1
+#if !defined(VIRTWIRE_CODEC_VERSION) || VIRTWIRE_CODEC_VERSION != 2
 #error "virnetprotocol.h was generated for another virtwire runtime: regenerate it"
 #endif
 
@@ -342,7 +342,8 @@ void virNetStreamHole_free(virNetStreamHole *v);
 size_t virNetStreamHole_size(const virNetStreamHole *v);
 extern const virtwire_type virNetStreamHole_desc;
 
-extern const virtwire_protocol virnetprotocol;
+/* The module: its types and programs, for the functions of virtwire_program.h. */
+extern const virtwire_protocol virtwire_module_virnetprotocol;
 
 #ifdef __cplusplus
 }

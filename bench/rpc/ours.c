@@ -8,6 +8,9 @@
 
 #include "bench.h"
 #include "remote_protocol_client.h"
+#ifdef BENCH_SASL
+#include "virtwire_sasl.h"
+#endif
 
 const char bench_backend[] = "ours";
 
@@ -35,7 +38,14 @@ bench_conn *bench_open(const char *uri)
     bench_conn *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
+#ifdef BENCH_SASL
+    /* SASL with the credentials of auth.conf (LIBVIRT_AUTH_FILE). */
+    static const virtwire_auth_method *const methods[] = { &virtwire_auth_sasl, NULL };
+    virtwire_client_options co = { .size = sizeof co, .auth_methods = methods };
+    int rc = virtwire_client_connect(uri, &co, &c->c);
+#else
     int rc = virtwire_client_connect(uri, NULL, &c->c);
+#endif
     if (rc < 0) {
         failed(uri, rc, NULL);
         free(c);

@@ -7,7 +7,15 @@
  *
  *   virtwire-mockd SOCKET_PATH [--tcp PORT] [--max-requests N]
  *                  [--keepalive-interval SECONDS] [--keepalive-count N]
+ *                  [--auth-unix none|sasl] [--auth-tcp none|sasl]
+ *                  [--sasl-allow PATTERN]...
  *   virsh -c 'test+unix:///default?socket=SOCKET_PATH' list --all
+ *
+ * Built with libvirtwire_sasl, --auth-unix and --auth-tcp are libvirtd's
+ * auth_unix_rw and auth_tcp: "sasl" makes the clients of that socket
+ * authenticate with SASL (libvirt.conf in SASL_CONF_PATH says which
+ * mechanisms and where the users are), each --sasl-allow adds a pattern to
+ * sasl_allowed_username_list.
  *
  * The options are libvirtd.conf's max_client_requests, keepalive_interval
  * (seconds, default 5; 0 or less disables the daemon's own PINGs) and
@@ -34,6 +42,10 @@
 #include <string.h>
 
 #include "remote_protocol_server.h"
+#include "virtwire_session_server.h"
+#ifdef VIRTWIRE_MOCKD_SASL
+#include "virtwire_sasl.h"
+#endif
 
 /* libvirt constants (libvirt-domain.h, libvirt-storage.h, virterror.h). */
 enum { ST_RUNNING = 1, ST_PAUSED = 3, ST_SHUTOFF = 5 };
@@ -541,6 +553,16 @@ static int h_get_autostart(virtwire_server_call *call, const remote_domain_get_a
     return call_dom(call, &a->dom) ? 0 : -1;
 }
 
+/* virsh 11.3.0's dominfo asks for autostart-once (11.2.0) as well. */
+static int h_get_autostart_once(virtwire_server_call *call,
+                                const remote_domain_get_autostart_once_args *a,
+                                remote_domain_get_autostart_once_ret *r, void *opaque)
+{
+    (void)r;
+    (void)opaque;
+    return call_dom(call, &a->dom) ? 0 : -1;
+}
+
 static int h_has_managed_save(virtwire_server_call *call,
                               const remote_domain_has_managed_save_image_args *a,
                               remote_domain_has_managed_save_image_ret *r, void *opaque)
@@ -955,6 +977,7 @@ static const remote_server_handlers handlers = {
     .domain_resume = h_resume,
     .domain_get_os_type = h_get_os_type,
     .domain_get_autostart = h_get_autostart,
+    .domain_get_autostart_once = h_get_autostart_once,
     .domain_has_managed_save_image = h_has_managed_save,
     .domain_is_persistent = h_is_persistent,
     .domain_is_active = h_is_active,
@@ -986,7 +1009,9 @@ static void on_signal(int sig)
 static int usage(void)
 {
     fprintf(stderr, "usage: virtwire-mockd SOCKET_PATH [--tcp PORT] [--max-requests N]\n"
-                    "         [--keepalive-interval SECONDS] [--keepalive-count N]\n");
+                    "         [--keepalive-interval SECONDS] [--keepalive-count N]\n"
+                    "         [--auth-unix none|sasl] [--auth-tcp none|sasl]\n"
+                    "         [--sasl-allow PATTERN]...\n");
     return 2;
 }
 
@@ -999,6 +1024,9 @@ int main(int argc, char **argv)
     unsigned max_requests = 0;
     long ka_interval = VIRTWIRE_SERVER_KEEPALIVE_INTERVAL_MS_DEFAULT / 1000;
     long ka_count = VIRTWIRE_SERVER_KEEPALIVE_COUNT_DEFAULT;
+    int sasl_unix = 0, sasl_tcp = 0;
+    const char *allow[17] = { NULL };
+    size_t nallow = 0;
     for (int i = 2; i < argc; i++) {
         if (strcmp(argv[i], "--tcp") == 0 && i + 1 < argc)
             tcp_port = atoi(argv[++i]);
@@ -1008,6 +1036,13 @@ int main(int argc, char **argv)
             ka_interval = strtol(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--keepalive-count") == 0 && i + 1 < argc)
             ka_count = strtol(argv[++i], NULL, 10);
+        else if ((strcmp(argv[i], "--auth-unix") == 0 || strcmp(argv[i], "--auth-tcp") == 0) &&
+                 i + 1 < argc &&
+                 (strcmp(argv[i + 1], "sasl") == 0 || strcmp(argv[i + 1], "none") == 0)) {
+            int *which = argv[i][7] == 'u' ? &sasl_unix : &sasl_tcp;
+            *which = strcmp(argv[++i], "sasl") == 0;
+        } else if (strcmp(argv[i], "--sasl-allow") == 0 && i + 1 < argc && nallow < 16)
+            allow[nallow++] = argv[++i];
         else
             return usage();
     }
@@ -1023,14 +1058,42 @@ int main(int argc, char **argv)
         return 1;
     if (max_requests && virtwire_server_set_max_client_requests(M.srv, max_requests) < 0)
         return usage();
+    /* AUTH_LIST (and polkit) from libvirtwire_session, SASL from
+     * libvirtwire_sasl. */
+    virtwire_session_server *ss = NULL;
+    if ((sasl_unix || sasl_tcp) && virtwire_session_server_new(M.srv, &remote_program, NULL, &ss) < 0)
+        return 1;
+#ifdef VIRTWIRE_MOCKD_SASL
+    virtwire_sasl_server *sasl = NULL;
+    virtwire_sasl_server_opts so = { .size = sizeof so, .allowed_usernames = nallow ? allow : NULL };
+    if ((sasl_unix || sasl_tcp) && virtwire_sasl_server_new(M.srv, &remote_program, &so, &sasl) < 0) {
+        fprintf(stderr, "virtwire-mockd: SASL did not initialise\n");
+        return 1;
+    }
+#else
+    if (sasl_unix || sasl_tcp) {
+        fprintf(stderr, "virtwire-mockd: built without libvirtwire_sasl\n");
+        return 2;
+    }
+#endif
+    static const int sasl_types[] = { 1 /* REMOTE_AUTH_SASL */ };
+    virtwire_server_listen_opts lu = { .size = sizeof lu }, lt = { .size = sizeof lt };
+    if (sasl_unix) {
+        lu.auth_types = sasl_types;
+        lu.nauth_types = 1;
+    }
+    if (sasl_tcp) {
+        lt.auth_types = sasl_types;
+        lt.nauth_types = 1;
+    }
     if (virtwire_server_set_keepalive(M.srv, ka_interval > 0 ? (int)(ka_interval * 1000) : 0,
                                       (unsigned)ka_count) < 0)
         return 1;
-    if (virtwire_server_listen_unix(M.srv, path) < 0) {
+    if (virtwire_server_listen_unix_with(M.srv, path, &lu) < 0) {
         perror("virtwire-mockd: listen");
         return 1;
     }
-    if (tcp_port >= 0 && virtwire_server_listen_tcp(M.srv, NULL, tcp_port) < 0) {
+    if (tcp_port >= 0 && virtwire_server_listen_tcp_with(M.srv, NULL, tcp_port, &lt) < 0) {
         perror("virtwire-mockd: listen tcp");
         return 1;
     }
@@ -1043,6 +1106,10 @@ int main(int argc, char **argv)
     fflush(stdout);
     int rc = virtwire_server_run(M.srv);
     virtwire_server_free(M.srv);
+    virtwire_session_server_free(ss);
+#ifdef VIRTWIRE_MOCKD_SASL
+    virtwire_sasl_server_free(sasl);
+#endif
     free(M.vol.data);
     free(M.vol.allocated);
     return rc < 0 ? 1 : 0;

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from typing import List, Optional, Tuple
 
-from .emit_c import BANNER, DeclCode, guard_name, origin
+from .emit_c import BANNER, DeclCode, const_pointer, guard_name, origin
 from .ir import Struct, Typedef, XdrError
 from .resolve import Model
 from .tables import EventRow
@@ -84,8 +84,10 @@ class ClientEmitter:
         num = self.proc_const(prog, pr)
         params = ["virtwire_client *c"]
         if pr.args:
-            params.append(f"const {pr.args} *args")
-        sync = params + ([f"{pr.ret} *ret"] if pr.ret else []) + ["virtwire_call_opts *opts"]
+            params.append(f"{const_pointer(self.m.proc_ctype(pr.args))}args")
+        ret_t = self.m.proc_ctype(pr.ret) if pr.ret else None
+        sync = params + ([f"{ret_t} *ret".replace("* *", "**")] if pr.ret else []) \
+            + ["virtwire_call_opts *opts"]
         args = "args" if pr.args else "NULL"
         ret = "ret" if pr.ret else "NULL"
         out = [f"/* {pr.name} = {pr.number} ({origin(pr.loc)}) */",

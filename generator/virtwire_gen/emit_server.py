@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import List, Tuple
 
-from .emit_c import C_KEYWORDS, indent, origin
+from .emit_c import C_KEYWORDS, const_pointer, indent, origin
 from .emit_client import wrapper_header
 from .resolve import Model
 
@@ -58,13 +58,12 @@ class ServerEmitter:
     def proc_const(self, pr) -> str:
         return pr.name if pr.name in self.m.consts else str(pr.number)
 
-    @staticmethod
-    def params(pr) -> List[str]:
+    def params(self, pr) -> List[str]:
         out = ["virtwire_server_call *call"]
         if pr.args:
-            out.append(f"const {pr.args} *args")
+            out.append(f"{const_pointer(self.m.proc_ctype(pr.args))}args")
         if pr.ret:
-            out.append(f"{pr.ret} *ret")
+            out.append(f"{self.m.proc_ctype(pr.ret)} *ret".replace("* *", "**"))
         return out + ["void *opaque"]
 
     @staticmethod

@@ -68,6 +68,7 @@ static virtwire_client *client_new(const virtwire_client_options *o)
     c->io_owner = IO_BG;
     c->default_timeout_ms = o->call_timeout_ms > 0 ? o->call_timeout_ms : 0;
     c->admin = (o->flags & VIRTWIRE_CLIENT_ADMIN) != 0;
+    c->check_since = (o->flags & VIRTWIRE_CLIENT_CHECK_SINCE) != 0;
     return c;
 }
 

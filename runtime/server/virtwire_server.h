@@ -296,6 +296,20 @@ char *virtwire_server_call_strdup(virtwire_server_call *call, const char *s);
 /** Zeroed memory from the call's arena. */
 void *virtwire_server_call_alloc(virtwire_server_call *call, size_t n);
 
+/**
+ * From the handler of a call that is about to succeed (an authentication
+ * step): once the call's reply has been sent, in the clear, the client's
+ * connection runs over fn(its channel, ...) (virtwire_conn_wrap_channel(),
+ * virtwire_conn_wrap_fn: a SASL security layer), both ways; what the
+ * client sent after the call is read through the new channel.  Nothing is
+ * read past the call meanwhile (a deferred call keeps the input held until
+ * it completes).  When the call fails instead, or its reply cannot be
+ * sent, nothing changes.  When fn fails the client is dropped with fn's
+ * error.  Returns 0 or VIRTWIRE_EINVAL.
+ */
+int virtwire_server_call_wrap_channel(virtwire_server_call *call, virtwire_conn_wrap_fn fn,
+                                      void *opaque);
+
 /** Completes a deferred call: rc as a handler's return value (not DEFER).
  *  The call is freed.  A call whose client has gone is just freed. */
 void virtwire_server_call_complete(virtwire_server_call *call, int rc);
@@ -342,6 +356,19 @@ int virtwire_server_client_authenticated(const virtwire_server_client *c);
 /** Marks the client authenticated (from the handler of an authentication
  *  procedure, once it has succeeded). */
 void virtwire_server_client_set_authenticated(virtwire_server_client *c);
+
+/**
+ * State a library keeps on a client under its own key (any unique
+ * address), apart from the application's virtwire_server_client_set_data():
+ * release(data) runs when the client is freed (after on_close), or when
+ * the key is attached again (data NULL detaches).  Returns 0 or
+ * VIRTWIRE_ENOMEM (release is not called then).
+ */
+int virtwire_server_client_attach(virtwire_server_client *c, const void *key, void *data,
+                                  void (*release)(void *data));
+
+/** The data attached under key, or NULL. */
+void *virtwire_server_client_attached(const virtwire_server_client *c, const void *key);
 
 /** The authentication types of the client's listener (see
  *  virtwire_server_listen_opts.auth_types), for an AUTH_LIST handler;

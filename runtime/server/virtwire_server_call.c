@@ -222,6 +222,16 @@ static void call_reply(call_impl *ci, int rc)
     if (sent >= 0) {
         if (announces_keepalive(call))
             virtwire_server_client_start_keepalive(c);
+        if (ci->wrap_fn) {
+            /* From here on, the client's bytes go through the new channel
+             * (after this frame, when we are inside its delivery). */
+            int wrc = virtwire_conn_wrap_channel(c->conn, ci->wrap_fn, ci->wrap_opaque);
+            ci->wrap_fn = NULL;
+            if (wrc < 0)
+                vw_server_client_fail(c, wrc);
+            else
+                c->input_kick = 1;
+        }
         return;
     }
     /* The client is told the call failed: the stream is not for it. */
@@ -236,6 +246,19 @@ static void call_reply(call_impl *ci, int rc)
                     "Unable to encode message payload");
 }
 
+int virtwire_server_call_wrap_channel(virtwire_server_call *call, virtwire_conn_wrap_fn fn,
+                                      void *opaque)
+{
+    call_impl *ci = (call_impl *)call;
+    if (!call || !fn || !call->client || call->client->closing)
+        return VIRTWIRE_EINVAL;
+    ci->wrap_fn = fn;
+    ci->wrap_opaque = opaque;
+    /* No byte after this call's frame is taken as a frame. */
+    virtwire_conn_hold_input(call->client->conn);
+    return 0;
+}
+
 void virtwire_server_call_complete(virtwire_server_call *call, int rc)
 {
     call_impl *ci = (call_impl *)call;
@@ -244,6 +267,10 @@ void virtwire_server_call_complete(virtwire_server_call *call, int rc)
         call_unlink(c, ci);
         if (!c->closing)
             call_reply(ci, rc == VIRTWIRE_SERVER_DEFER ? -1 : rc);
+        if (ci->wrap_fn) { /* the call failed: reading goes on as before */
+            virtwire_conn_release_input(c->conn);
+            c->input_kick = 1;
+        }
     }
     call_free(ci);
 }

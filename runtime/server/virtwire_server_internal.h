@@ -104,7 +104,18 @@ struct call_impl {
     virtwire_transport_program *tp;
     virtwire_arena arena;
     virtwire_server_stream *stream;
+    /* virtwire_server_call_wrap_channel(): done once the reply is sent */
+    virtwire_conn_wrap_fn wrap_fn;
+    void *wrap_opaque;
 };
+
+/* State a library keeps on a client (virtwire_server_client_attach()). */
+typedef struct attachment {
+    struct attachment *next;
+    const void *key;
+    void *data;
+    void (*release)(void *data);
+} attachment;
 
 struct virtwire_server_client {
     virtwire_server_client *next;
@@ -123,6 +134,8 @@ struct virtwire_server_client {
     int paused; /* its connection's reading is paused (see stop_reading()) */
     int keepalive; /* own PINGs started */
     int authenticated; /* calls other than the exempt ones are allowed */
+    int input_kick; /* input waits in the connection: process it unasked */
+    attachment *attachments;
     const struct listener *from; /* the listener that accepted it */
 };
 

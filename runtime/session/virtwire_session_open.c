@@ -264,6 +264,8 @@ int vw_session_open(virtwire_client *c, const vw_session *s)
     }
     if (rc == 0)
         c->opened = 1;
+    if (rc == 0)
+        rc = vw_client_learn_version(c, o);
     return rc;
 }
 

@@ -41,8 +41,8 @@
  *                VIR_ERR_AUTH_FAILED from VIR_FROM_RPC, "authentication
  *                failed: authentication failed".
  *
- * A SASL library replaces the SASL handlers with its own
- * (virtwire_server_set_handler()).  Threads: as the server's, none;
+ * libvirtwire_sasl replaces the SASL handlers with its own: call
+ * virtwire_sasl_server_new() after virtwire_session_server_new().  Threads: as the server's, none;
  * everything runs on the loop's thread.
  */
 #ifndef VIRTWIRE_SESSION_SERVER_H

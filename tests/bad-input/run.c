@@ -904,8 +904,10 @@ static void run_conn(const bcase *c, const expectation *e)
 /* ------------------------------------------------------------------------ */
 
 static const virtwire_protocol *const protocols[] = {
-    &remote_protocol, &virnetprotocol, &qemu_protocol, &lxc_protocol, &admin_protocol,
-    &virkeepaliveprotocol, &lock_protocol, &log_protocol,
+    &virtwire_module_remote_protocol,       &virtwire_module_virnetprotocol,
+    &virtwire_module_qemu_protocol,         &virtwire_module_lxc_protocol,
+    &virtwire_module_admin_protocol,        &virtwire_module_virkeepaliveprotocol,
+    &virtwire_module_lock_protocol,         &virtwire_module_log_protocol,
 };
 
 static const virtwire_type *find_type(const char *name)
@@ -943,11 +945,25 @@ static void run_payload(const bcase *c, const expectation *e)
         FAIL("unknown type \"%s\"", c->role);
         return;
     }
+    static const struct {
+        const char *name;
+        unsigned flags;
+    } setups[] = {
+        { "strict", VIRTWIRE_DEC_STRICT },
+        { "strict-padding", VIRTWIRE_DEC_STRICT_PADDING },
+        { "strict-enum", VIRTWIRE_DEC_STRICT_ENUM },
+        { "strict-bool", VIRTWIRE_DEC_STRICT_BOOL },
+    };
     unsigned flags = 0;
-    if (c->setup && strcmp(c->setup, "strict-padding") == 0)
-        flags = VIRTWIRE_DEC_STRICT_PADDING;
-    else if (c->setup)
-        FAIL("unknown setup \"%s\"", c->setup);
+    if (c->setup) {
+        size_t i = 0;
+        while (i < sizeof(setups) / sizeof(setups[0]) && strcmp(c->setup, setups[i].name) != 0)
+            i++;
+        if (i == sizeof(setups) / sizeof(setups[0]))
+            FAIL("unknown setup \"%s\"", c->setup);
+        else
+            flags = setups[i].flags;
+    }
     bi_script s;
     vt_buf in = { 0 };
     char err[256];

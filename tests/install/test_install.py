@@ -189,7 +189,8 @@ class InstalledPackage(unittest.TestCase):
         """The runtime's shared libraries export exactly the virtwire_*
         functions of their archives; the generated one exports its protocol
         symbols and, of the virtwire_ prefix, only the umbrella module's
-        list of them; every exported name is in an installed header."""
+        list of them and each module's descriptor (virtwire_module_NAME);
+        every exported name is in an installed header."""
         headers = ""
         for h in glob.glob(os.path.join(self.incdir, "*.h")):
             with open(h, encoding="utf-8") as f:
@@ -202,8 +203,11 @@ class InstalledPackage(unittest.TestCase):
             if lib in ("virtwire_libvirt", "virtwire_virnet"):
                 self.assertEqual(names, archive)
                 umbrella = {"virtwire_libvirt_protocols", "virtwire_libvirt_nprotocols"}
-                self.assertEqual({n for n in names if n.startswith("virtwire_")},
+                self.assertEqual({n for n in names if n.startswith("virtwire_")
+                                  and not n.startswith("virtwire_module_")},
                                  umbrella if lib == "virtwire_libvirt" else set())
+                self.assertIn("virtwire_module_remote_protocol" if lib == "virtwire_libvirt"
+                              else "virtwire_module_virnetprotocol", names)
                 self.assertIn("remote_program" if lib == "virtwire_libvirt"
                               else "virNetMessageHeader_encode", names)
             else:

@@ -90,6 +90,20 @@ int vt_libvirtd_stop(vt_libvirtd *d)
     return rc;
 }
 
+unsigned int vt_libvirtd_version(const vt_libvirtd *d)
+{
+    char line[1024];
+    snprintf(line, sizeof line, "'%s' version '%s'", d->script, d->dir);
+    FILE *p = popen(line, "r");
+    unsigned a = 0, b = 0, c = 0;
+    int n = 0;
+    if (p) {
+        n = fscanf(p, "%u.%u.%u", &a, &b, &c);
+        pclose(p);
+    }
+    return n == 3 ? a * 1000000u + b * 1000u + c : 0;
+}
+
 long vt_libvirtd_pid(const vt_libvirtd *d)
 {
     char path[256];

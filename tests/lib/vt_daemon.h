@@ -34,6 +34,11 @@ void vt_libvirtd_start(vt_libvirtd *d, const char *script, int tcp);
 int vt_libvirtd_stop(vt_libvirtd *d);
 /** Its pid (from its pid file), or -1. */
 long vt_libvirtd_pid(const vt_libvirtd *d);
+/** Its release as libvirt encodes it (major * 1000000 + minor * 1000 +
+ *  micro), from what the daemon itself prints; 0 if unknown.  The script
+ *  runs the system's libvirtd, or another release's with
+ *  VIRTWIRE_LIBVIRT_SUITE or VIRTWIRE_LIBVIRT_ROOT in the environment. */
+unsigned int vt_libvirtd_version(const vt_libvirtd *d);
 /** Prints the last lines of its log to stderr. */
 void vt_libvirtd_log_tail(const vt_libvirtd *d, int lines);
 

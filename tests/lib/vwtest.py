@@ -45,10 +45,29 @@ def short_tmpdir(prefix="vw."):
     return tempfile.mkdtemp(prefix=prefix, dir=tempfile.gettempdir())
 
 
+def virsh_command():
+    """The virsh to run, as (argv prefix, environment or None): the system's
+    (9.0.0), or with VIRTWIRE_LIBVIRT_SUITE=SUITE in the environment the one
+    of that Debian suite (bookworm-backports: 11.3.0), unpacked privately by
+    tests/libvirtd/unpack-libvirt and run with its own libraries."""
+    suite = os.environ.get("VIRTWIRE_LIBVIRT_SUITE")
+    if not suite:
+        return ["virsh"], None
+    unpack = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "libvirtd",
+                          "unpack-libvirt")
+    root = subprocess.run([unpack, suite], capture_output=True, text=True, check=True,
+                          timeout=300).stdout.strip()
+    libdirs = [os.path.join(root, "usr", "lib", t) for t in os.listdir(os.path.join(root, "usr", "lib"))]
+    libdir = [d for d in libdirs if os.path.exists(os.path.join(d, "libvirt.so.0"))][0]
+    return [os.path.join(root, "usr", "bin", "virsh")], dict(os.environ, LD_LIBRARY_PATH=libdir)
+
+
 def virsh(uri, *args, ok=True, timeout=30):
-    """virsh -c URI ARGS; ok=True asserts that it succeeded."""
-    r = subprocess.run(["virsh", "-c", uri, *args], capture_output=True, text=True,
-                       timeout=timeout)
+    """virsh -c URI ARGS (virsh_command()'s); ok=True asserts that it
+    succeeded."""
+    argv, env = virsh_command()
+    r = subprocess.run([*argv, "-c", uri, *args], capture_output=True, text=True,
+                       timeout=timeout, env=env)
     if ok:
         assert r.returncode == 0, (args, r.stdout, r.stderr)
     return r

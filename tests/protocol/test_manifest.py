@@ -2,20 +2,22 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Check protocol/manifest.tsv and protocol/fetch-libvirt.
 
-- The manifest is well formed: one default release, a debian line and
-  exactly the nine protocol .x files for every release.
-- The .x files in $VIRTWIRE_XDIR_9 (libvirt 9.0.0) and $VIRTWIRE_XDIR_11
-  (11.3.0) match the manifest (fill them with `protocol/fetch-libvirt
-  VERSION DIR`). A missing variable is a failure, not a skip.
+- The manifest is well formed: one default release, which is the newest, a
+  debian line and exactly the nine protocol .x files and the four .syms
+  version scripts for every release.
+- The files in $VIRTWIRE_XDIR_<X_Y_Z> of every release (VIRTWIRE_XDIR_9_0_0,
+  VIRTWIRE_XDIR_11_3_0, ...) match the manifest (fill them with
+  `protocol/fetch-libvirt VERSION DIR`). A missing variable is a failure,
+  not a skip.
 - fetch-libvirt, run on a fake libvirt tree and tarball built in a temporary
-  directory from the files in $VIRTWIRE_XDIR_11: copies good files, refuses
+  directory from the default release's files: copies good files, refuses
   a tree with one modified .x (leaving DEST without it), refuses unknown
   versions, takes the fast path when DEST is already complete.
 - Only with VIRTWIRE_TEST_DEBIAN=1 (network, root): fetch-libvirt downloads
   the default release from Debian into an empty cache.
 
 Run:
-  VIRTWIRE_XDIR_9=DIR9 VIRTWIRE_XDIR_11=DIR11 \\
+  VIRTWIRE_XDIR_9_0_0=DIR9 VIRTWIRE_XDIR_11_3_0=DIR11 \\
       python3 tests/protocol/test_manifest.py
 """
 
@@ -74,25 +76,27 @@ class Manifest(unittest.TestCase):
                 version, program, path, digest = cols
                 self.assertRegex(version, r"^\d+\.\d+\.\d+$", where)
                 self.assertRegex(digest, r"^[0-9a-f]{64}$", where)
-                self.assertEqual(program, os.path.basename(path)[:-2],
-                                 where + ": PROGRAM is the base name")
-                self.assertTrue(path.endswith(".x"), where)
+                self.assertEqual(program,
+                                 os.path.splitext(os.path.basename(path))[0],
+                                 where + ": NAME is the base name")
+                self.assertTrue(path.endswith((".x", ".syms")), where)
                 self.assertNotIn(program, files.get(version, {}),
                                  where + ": repeated")
                 files.setdefault(version, {})[program] = path
         self.assertEqual(len(defaults), 1, "want one 'default' line")
         self.assertIn(defaults[0], files, "default release has no files")
-        majors = [v.split(".")[0] for v in files]
-        self.assertEqual(len(majors), len(set(majors)), "two releases share "
-                         "a major version, so VIRTWIRE_XDIR_<MAJOR> clashes")
+        newest = max(files, key=lambda v: tuple(map(int, v.split("."))))
+        self.assertEqual(defaults[0], newest, "the default is the newest")
         for version, progs in files.items():
             with self.subTest(version=version):
-                self.assertEqual(sorted(progs.values()), sorted(lib.XFILES),
-                                 "want exactly the nine protocol files")
+                self.assertEqual(sorted(progs.values()),
+                                 sorted(lib.XFILES + lib.SYMS),
+                                 "want exactly the nine protocol files and "
+                                 "the four version scripts")
                 self.assertIn(version, debian, "no 'debian' line")
 
     def test_xdirs_match_manifest(self):
-        for version, entries in sorted(lib.manifest_files().items()):
+        for version, entries in sorted(lib.manifest_entries().items()):
             with self.subTest(version=version):
                 directory = lib.require(self, lib.xdir, version)
                 paths = [(p, lib.require(self, lib.xfile_path, directory, p,
@@ -105,16 +109,16 @@ class Manifest(unittest.TestCase):
 
 class FetchLibvirt(unittest.TestCase):
 
-    VERSION = "11.3.0"
+    VERSION = lib.manifest_default()
 
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory(prefix="vw-manifest-")
         self.addCleanup(self.tmp.cleanup)
-        self.entries = lib.manifest_files()[self.VERSION]
+        self.entries = lib.manifest_entries()[self.VERSION]
 
     def fake_tree(self, name):
-        """A libvirt-like tree with the nine files at their manifest paths,
-        copied from $VIRTWIRE_XDIR_11."""
+        """A libvirt-like tree with the thirteen files at their manifest
+        paths, copied from the default release's directory."""
         src = lib.require(self, lib.xdir, self.VERSION)
         paths = [(lib.require(self, lib.xfile_path, src, p, path), path)
                  for p, path, _ in self.entries]
@@ -129,10 +133,11 @@ class FetchLibvirt(unittest.TestCase):
 
     def assert_complete(self, dest):
         names = sorted(os.listdir(dest))
-        self.assertEqual(names, sorted(p + ".x" for p, _, _ in self.entries))
-        for program, _, want in self.entries:
-            self.assertEqual(sha256_file(os.path.join(dest, program + ".x")),
-                             want)
+        self.assertEqual(names, sorted(os.path.basename(path)
+                                       for _, path, _ in self.entries))
+        for _, path, want in self.entries:
+            self.assertEqual(sha256_file(os.path.join(
+                dest, os.path.basename(path))), want)
 
     def test_help(self):
         rc, out = fetch("--help")
@@ -192,6 +197,8 @@ class FetchLibvirt(unittest.TestCase):
         tree = self.fake_tree("libvirt-wrong")
         dest = os.path.join(self.tmp.name, "dest")
         others = [v for v in lib.manifest_files() if v != self.VERSION]
+        # Releases whose thirteen files are all the same as this one's
+        # would be accepted, rightly; the manifest has none.
         for version in others + ["0.0.1"]:
             with self.subTest(version=version):
                 rc, out = fetch("--from", tree, version, dest)

@@ -4,7 +4,10 @@
 usage: test_mockd.py GROUP MOCKD LIMIT_SERVER KEEPALIVE_SERVER
 
 Each group starts its own daemon on a fresh socket and stops it at the end;
-every subprocess has a timeout.  Expected values come from the mock's
+every subprocess has a timeout.  virsh is the system's (9.0.0), or with
+VIRTWIRE_LIBVIRT_SUITE=SUITE in the environment the one of that Debian suite
+(bookworm-backports: 11.3.0), unpacked privately by
+tests/libvirtd/unpack-libvirt and run with its own libraries.  Expected values come from the mock's
 documented inventory (one running domain "test", "vm1" and "vm2" shut off,
 pool "default" with the 4 MiB volume "disk.img"), from libvirt's own
 output formats, and from libvirt's wording of its errors.
@@ -52,6 +55,13 @@ def dominfo(d, name):
 
 
 def test_virsh(d):
+    # The virsh this group runs is the release it names.
+    want = os.environ.get("VIRTWIRE_VIRSH_RELEASE")
+    if want:
+        argv, env = vwtest.virsh_command()
+        got = subprocess.run([*argv, "--version"], capture_output=True, text=True, env=env,
+                             timeout=TIMEOUT).stdout.strip()
+        assert got == want, (got, want)
     assert table_rows(virsh(d, "list", "--all").stdout) == [
         ["1", "test", "running"], ["-", "vm1", "shut off"], ["-", "vm2", "shut off"]]
     info = dominfo(d, "test")
@@ -81,7 +91,8 @@ def test_virsh(d):
 
 
 def test_events(d):
-    ev = subprocess.Popen(["virsh", "-c", d.uri, "event", "--loop", "--event", "lifecycle"],
+    argv, env = vwtest.virsh_command()
+    ev = subprocess.Popen([*argv, "-c", d.uri, "event", "--loop", "--event", "lifecycle"], env=env,
                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
         lines = LineReader(ev.stdout, strip=True)

@@ -142,13 +142,33 @@ def structs_in_x(text):
     return set(re.findall(r"^struct\s+(\w+)\s*\{", text, re.M))
 
 
+def api_releases(program):
+    """{words of the API name, lower case: release} of the installed
+    libvirt-dev's API description (libvirt's docs, built from the "Since:"
+    of each function's comment, not from the version scripts the generator
+    reads)."""
+    import re
+    xml = {"remote": "libvirt-api.xml", "qemu": "libvirt-qemu-api.xml",
+           "lxc": "libvirt-lxc-api.xml", "admin": "libvirt-admin-api.xml"}[program]
+    with open(os.path.join("/usr/share/libvirt/api", xml)) as f:
+        text = f.read()
+    out = {}
+    for name, version in re.findall(r"<function name='(\w+)'[^>]* version='([\d.]+)'", text):
+        key = name[6:] if program == "admin" else name[3:]
+        key = key.replace({"qemu": "Qemu", "lxc": "Lxc"}.get(program, "\0"), "", 1)
+        out[key.lower()] = version
+    return out
+
+
 def test_procs():
     r = tool("procs", ok=True)
     rows = [line.split("\t") for line in r.stdout.splitlines()]
-    assert all(len(row) == 7 for row in rows), rows[:3]
+    assert all(len(row) == 8 for row in rows), rows[:3]
     by_prog = {}
-    for prog, num, name, args, ret, msg, flags in rows:
+    since = {}
+    for prog, num, name, args, ret, msg, flags, rel in rows:
         by_prog.setdefault(prog, {})[name] = (int(num), args, ret, msg, flags)
+        since.setdefault(prog, {})[name] = rel
     for prog, xname, prefix, sprefix in (("remote", "remote_protocol.x", "REMOTE", "remote_"),
                                          ("qemu", "qemu_protocol.x", "QEMU", "qemu_"),
                                          ("lxc", "lxc_protocol.x", "LXC", "lxc_"),
@@ -176,6 +196,38 @@ def test_procs():
     assert by_prog["keepalive"] == {"KEEPALIVE_PROC_PING": (1, "-", "-", "-", "-"),
                                     "KEEPALIVE_PROC_PONG": (2, "-", "-", "-", "-")}
 
+    # Since which release: every procedure whose API the installed libvirt
+    # (9.0.0) documents has that API's release; the others are lower
+    # bounds (">=") no later than the next procedure's; programs without an
+    # API have none.
+    import re
+    for prog, prefix in (("remote", "REMOTE"), ("qemu", "QEMU"), ("lxc", "LXC"),
+                         ("admin", "ADMIN")):
+        apis = api_releases(prog)
+        rels = since[prog]
+        matched = 0
+        for name, rel in rels.items():
+            key = name[len(prefix) + 6:].replace("_", "").lower()
+            assert re.fullmatch(r"(>=)?\d+\.\d+\.\d+", rel), (name, rel)
+            if key in apis:
+                assert rel == apis[key], (name, rel, apis[key])
+                matched += 1
+        assert matched > len(rels) // 2, (prog, matched, len(rels))
+
+        def rk(v):
+            return tuple(int(x) for x in v.lstrip(">=").split("."))
+        ordered = sorted(rels.items(), key=lambda kv: by_prog[prog][kv[0]][0])
+        for i, (name, rel) in enumerate(ordered):
+            if rel.startswith(">="):
+                nxt = [r for _, r in ordered[i + 1:] if not r.startswith(">=")]
+                assert not nxt or rk(rel) <= rk(nxt[0]), (name, rel, nxt[0])
+    for prog in ("keepalive", "virLockSpaceProtocol", "virLogManagerProtocol", "virLXCMonitor"):
+        assert set(since[prog].values()) == {"-"}, prog
+    assert since["remote"]["REMOTE_PROC_CONNECT_OPEN"] == "0.0.3"
+    assert since["remote"]["REMOTE_PROC_NETWORK_SET_METADATA"] == "9.7.0"
+    assert since["qemu"]["QEMU_PROC_DOMAIN_MONITOR_COMMAND"] == "0.8.3"
+    assert since["remote"]["REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE"].startswith(">=")
+
     # One program, by its name or short alias; JSON says the same.
     qemu = tool("procs", "qemu", ok=True).stdout
     assert qemu == "".join(line + "\n" for line in r.stdout.splitlines()
@@ -188,6 +240,8 @@ def test_procs():
         num, args, ret, msg, flags = remote[p["name"]]
         assert (p["program"], p["number"], p["args"] or "-", p["ret"] or "-", p["msg"] or "-",
                 ",".join(p["flags"]) or "-") == ("remote", num, args, ret, msg, flags), p
+        assert (">=" if p["since_inferred"] else "") + (p["since"] or "-") == \
+            since["remote"][p["name"]], p
     usage_error(tool("procs", "nosuch"), "unknown program 'nosuch'")
     usage_error(tool("procs", "--bogus"))
     assert tool("--help", ok=True).stdout.startswith("usage: virtwire")

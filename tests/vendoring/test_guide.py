@@ -59,7 +59,7 @@ class VendoringGuide(unittest.TestCase):
     def test_table(self):
         table = layers()
         self.assertEqual(list(table), ["codec", "uri", "transport", "conn", "client", "server",
-                                       "session"])
+                                       "session", "sasl"])
         listed = {f for files, _ in table.values() for f in files}
         runtime = {os.path.relpath(p, REPO) for p in glob.glob(os.path.join(REPO, "runtime", "*", "*.[ch]"))}
         self.assertEqual(runtime - listed, set(), "runtime files the guide does not list")
@@ -81,7 +81,7 @@ class VendoringGuide(unittest.TestCase):
                 sources = sorted(n for n in names if n.endswith(".c")) + ["vw_main.c"]
                 build = subprocess.run(
                     [CC, "-std=c11", "-O0", "-Wall", "-Wextra", "-Werror", "-pthread",
-                     *sources, "-o", "vw_layer"],
+                     *sources, "-o", "vw_layer", *(["-lsasl2"] if layer == "sasl" else [])],
                     cwd=tmp, capture_output=True, text=True, timeout=300)
                 self.assertEqual(build.returncode, 0, build.stderr)
                 self.assertEqual(build.stderr, "")

@@ -38,7 +38,8 @@ static const char usage_text[] =
     "      call a procedure that streams data to the daemon (volume upload)\n"
     "      and send FILE ('-': stdin); --sparse sends its holes as holes\n"
     "  procs [--json] [PROGRAM]\n"
-    "      list procedures with their argument, return and message types\n"
+    "      list procedures with their argument, return and message types, flags\n"
+    "      and the libvirt release each exists since (>=: a lower bound)\n"
     "  decode [--port PORT] [FILE]\n"
     "      print every libvirt frame of a capture (pcap, pcapng, or the raw\n"
     "      bytes of one connection) as a JSON line\n"
@@ -270,16 +271,33 @@ static const struct {
     { VIRTWIRE_PROC_PRIORITY_HIGH, "priority-high" },
 };
 
+/* The release a procedure exists since, as `virtwire procs` prints it:
+ * "0.0.3", ">=1.2.1" when inferred (a lower bound), "-" when unknown. */
+static void since_text(const virtwire_proc *pr, char *buf, size_t len)
+{
+    if (!pr->since) {
+        snprintf(buf, len, "-");
+        return;
+    }
+    char v[32];
+    virtwire_libvirt_version_format(pr->since, v, sizeof v);
+    snprintf(buf, len, "%s%s", pr->flags & VIRTWIRE_PROC_SINCE_INFERRED ? ">=" : "", v);
+}
+
 static json_t *proc_json(const virtwire_program *p, const virtwire_proc *pr)
 {
     json_t *flags = json_array();
     for (size_t i = 0; i < sizeof(proc_flags) / sizeof(proc_flags[0]); i++)
         if (pr->flags & proc_flags[i].flag)
             json_array_append_new(flags, json_string(proc_flags[i].name));
-    return json_pack("{s:s, s:i, s:s, s:s?, s:s?, s:s?, s:o}", "program", p->name, "number",
-                     (int)pr->number, "name", pr->name, "args",
+    char since[32];
+    virtwire_libvirt_version_format(pr->since, since, sizeof since);
+    return json_pack("{s:s, s:i, s:s, s:s?, s:s?, s:s?, s:o, s:s?, s:b}", "program", p->name,
+                     "number", (int)pr->number, "name", pr->name, "args",
                      pr->args ? pr->args->name : NULL, "ret", pr->ret ? pr->ret->name : NULL,
-                     "msg", pr->msg ? pr->msg->name : NULL, "flags", flags);
+                     "msg", pr->msg ? pr->msg->name : NULL, "flags", flags, "since",
+                     pr->since ? since : NULL, "since_inferred",
+                     (pr->flags & VIRTWIRE_PROC_SINCE_INFERRED) != 0);
 }
 
 static int cmd_procs(int argc, char **argv)
@@ -315,9 +333,11 @@ static int cmd_procs(int argc, char **argv)
                 if (pr->flags & proc_flags[f].flag)
                     o += (size_t)snprintf(flags + o, sizeof(flags) - o, "%s%s", o ? "," : "",
                                           proc_flags[f].name);
-            printf("%s\t%d\t%s\t%s\t%s\t%s\t%s\n", p->name, (int)pr->number, pr->name,
+            char since[40];
+            since_text(pr, since, sizeof since);
+            printf("%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", p->name, (int)pr->number, pr->name,
                    pr->args ? pr->args->name : "-", pr->ret ? pr->ret->name : "-",
-                   pr->msg ? pr->msg->name : "-", o ? flags : "-");
+                   pr->msg ? pr->msg->name : "-", o ? flags : "-", since);
         }
     }
     if (as_json)
