@@ -20,9 +20,9 @@
  *      exactly on success; nothing leaks.
  *   2  the confirmation: a real TLS session between our client channel
  *      and a GnuTLS server (certificates made at start-up, in memory),
- *      whose records after the handshake come from the input (each a
- *      1-byte length and that many bytes; a zero length ends the
- *      connection).  Checks: our handshake succeeds exactly when the first
+ *      whose records after the handshake come from the input (at most
+ *      64, each a 1-byte length and that many bytes; a zero length ends
+ *      the connection).  Checks: our handshake succeeds exactly when the first
  *      byte is 1, fails with VIRTWIRE_EAUTH and libvirt's "server
  *      verification" message otherwise; after success, every byte after
  *      the confirmation is read, in order, then the end.
@@ -255,7 +255,11 @@ static void confirmation(const uint8_t *d, size_t n)
     size_t nplain = 0;
     size_t off = 0;
     int hung_up = 0;
-    while (off < n) {
+    /* At most 64 records: nothing reads them before the end, and a unix
+     * socket's buffer counts each write's overhead (about 1 KiB), so
+     * thousands of tiny records would fill it and the peer's send would
+     * wait forever. */
+    for (int records = 0; off < n && records < 64; records++) {
         size_t len = d[off++];
         if (len == 0) {
             hung_up = 1;

@@ -110,11 +110,12 @@ static int start(virtwire_client *c, const vw_session *sess, virtwire_client **o
     if (rc == VIRTWIRE_ECLOSED) {
         int why = virtwire_client_error(c); /* why it died, if it did */
         rc = why < 0 ? why : rc;
+        /* What the channel knows (what ssh wrote, how the child ended) says
+         * more than the session's words, which name the call and why the
+         * connection died. */
         const char *detail = virtwire_channel_error_detail(virtwire_conn_channel(c->conn));
         if (detail)
             vw_errorf(sess->errbuf, sess->errbuf_len, "%s", detail);
-        else if (rc != VIRTWIRE_ECLOSED) /* e.g. the peer's bytes were no frame */
-            vw_errorf(sess->errbuf, sess->errbuf_len, "%s", virtwire_strerror(rc));
     }
     if (rc < 0) {
         virtwire_client_close(c);

@@ -235,7 +235,9 @@ typedef struct virtwire_server_listen_opts {
      * AUTH_LIST to AUTH_POLKIT, 66 to 70) until something authenticates
      * it (virtwire_server_client_set_authenticated(): libvirtwire_session's
      * handlers, or the caller's own); other calls get libvirtd's answer,
-     * VIR_ERR_RPC "authentication required".  The server itself does not
+     * VIR_ERR_RPC "authentication required" (the same bytes: "%s" in
+     * str1, the text in str2, int1 and int2 -1), after the check for an
+     * unknown procedure and before the arguments are decoded.  The server itself does not
      * answer AUTH_LIST: see virtwire_server_client_auth_types().
      */
     const int *auth_types;

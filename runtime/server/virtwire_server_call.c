@@ -113,6 +113,22 @@ static void send_oom_error(virtwire_server_client *c, virtwire_transport_program
         vw_server_client_fail(c, VIRTWIRE_ENOMEM);
 }
 
+/* The error of a call made before the client authenticated, laid out as
+ * libvirtd's virReportError(VIR_ERR_RPC, "%s", "authentication required")
+ * leaves it on the wire: the code's format ("%s") in str1, the text in
+ * str2, int1 and int2 -1. */
+static void reply_auth_required(virtwire_server_client *c, virtwire_transport_program *tp,
+                                int32_t proc, uint32_t serial)
+{
+    static char format[] = "%s", text[] = "authentication required";
+    char *m = text, *f = format, *t = text;
+    virNetMessageError e = { .code = VIRTWIRE_VIR_ERR_RPC, .domain = VIRTWIRE_VIR_FROM_RPC,
+                             .message = &m, .level = VIRTWIRE_VIR_ERR_LEVEL_ERROR, .str1 = &f,
+                             .str2 = &t, .int1 = -1, .int2 = -1 };
+    if (virtwire_transport_send_error(tp, proc, serial, &e) == VIRTWIRE_ENOMEM)
+        send_oom_error(c, tp, proc, serial);
+}
+
 /* send_plain_error(), or the out-of-memory error when there is no memory
  * for that one. */
 static void reply_error(virtwire_server_client *c, virtwire_transport_program *tp, int32_t proc,
@@ -296,8 +312,7 @@ void vw_server_dispatch(virtwire_server_client *c, const virNetMessageHeader *hd
     if (!c->authenticated && !exempt(srv, sp->prog, hdr->proc)) {
         /* libvirtd's answer (virnetserverprogram.c), after the unknown
          * procedure check and before the arguments are decoded. */
-        reply_error(c, tp, hdr->proc, hdr->serial, VIRTWIRE_VIR_ERR_RPC,
-                    "authentication required");
+        reply_auth_required(c, tp, hdr->proc, hdr->serial);
         return;
     }
     call_impl *ci = calloc(1, sizeof *ci);

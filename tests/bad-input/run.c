@@ -12,11 +12,13 @@
  * decoders, arena and heap mode), uri (the URI parser and the functions
  * that use its result), client (virtwire_client over a socketpair with a
  * scripted daemon), server (virtwire_server on a unix socket with a
- * scripted client), child (the command of an ssh or ext URI, a script
- * of ours) and tls (libvirtwire_tls's channel, either role, with a
- * scripted peer that speaks raw bytes or TLS).  Every case also checks
- * that each fd it passed was closed by the runtime and that the process
- * has no more fds open after the case than before.
+ * scripted client), session (virtwire_client_connect()'s open handshake
+ * with a daemon that answers AUTH_LIST or AUTH_POLKIT with the input),
+ * child (the command of an ssh or ext URI, a script of ours) and tls
+ * (libvirtwire_tls's channel, either role, with a scripted peer that
+ * speaks raw bytes or TLS).  Every case also checks that each fd it passed
+ * was closed by the runtime and that the process has no more fds open
+ * after the case than before.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -1370,6 +1372,152 @@ static void run_child(const bcase *c, const expectation *e)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Layer: session                                                           */
+/* ------------------------------------------------------------------------ */
+
+#define PROC_OPEN 1             /* REMOTE_PROC_CONNECT_OPEN */
+#define PROC_SUPPORTS_FEATURE 60 /* REMOTE_PROC_CONNECT_SUPPORTS_FEATURE */
+#define PROC_AUTH_LIST 66       /* REMOTE_PROC_AUTH_LIST */
+#define PROC_AUTH_POLKIT 70     /* REMOTE_PROC_AUTH_POLKIT */
+
+/* A daemon on a unix socket that answers the open handshake: the input
+ * answers one procedure (its first call), everything else gets a proper
+ * reply. */
+typedef struct session_daemon {
+    int lfd;
+    const char *input;
+    int32_t input_proc; /* the procedure the input answers */
+    int polkit_listed;  /* AUTH_LIST, when the input does not answer it */
+    int saw_open;       /* CONNECT_OPEN came */
+    int eof;            /* the client closed the connection */
+    char err[256];
+} session_daemon;
+
+static void session_reply(int sock, const frame *f, const vt_buf *payload)
+{
+    vt_buf r = { 0 };
+    vt_buf_u32(&r, 28 + (uint32_t)payload->len);
+    vt_buf_u32(&r, f->hdr.prog);
+    vt_buf_u32(&r, f->hdr.vers);
+    vt_buf_u32(&r, (uint32_t)f->hdr.proc);
+    vt_buf_u32(&r, VIR_NET_REPLY);
+    vt_buf_u32(&r, f->hdr.serial);
+    vt_buf_u32(&r, VIR_NET_OK);
+    vt_buf_add(&r, payload->p, payload->len);
+    vt_write_all(sock, r.p, r.len);
+    vt_buf_free(&r);
+}
+
+static void *session_daemon_main(void *arg)
+{
+    session_daemon *d = arg;
+    int sock = vt_accept(d->lfd, 5000);
+    if (sock < 0) {
+        snprintf(d->err, sizeof d->err, "the client never connected");
+        return NULL;
+    }
+    vt_buf in = { 0 };
+    frame f;
+    int played = 0;
+    while (read_frame(sock, &in, &f) == 0) {
+        vt_buf payload = { 0 };
+        if (f.hdr.prog != REMOTE_PROGRAM) {
+            /* keepalive: nothing to answer */
+        } else if (f.hdr.proc == d->input_proc && !played) {
+            played = 1;
+            bi_script s;
+            if (bi_compile(d->input, f.hdr.serial, &s, d->err, sizeof d->err) == 0) {
+                if (play(sock, &s) < 0)
+                    snprintf(d->err, sizeof d->err, "could not send the input: %s",
+                             strerror(errno));
+                bi_script_free(&s);
+            }
+        } else {
+            if (f.hdr.proc == PROC_AUTH_LIST) {
+                vt_buf_u32(&payload, 1);
+                vt_buf_u32(&payload, d->polkit_listed ? REMOTE_AUTH_POLKIT : REMOTE_AUTH_NONE);
+            } else if (f.hdr.proc == PROC_AUTH_POLKIT || f.hdr.proc == PROC_SUPPORTS_FEATURE) {
+                vt_buf_u32(&payload, f.hdr.proc == PROC_AUTH_POLKIT); /* complete, supported */
+            } else if (f.hdr.proc == PROC_OPEN) {
+                d->saw_open = 1;
+            }
+            session_reply(sock, &f, &payload);
+        }
+        vt_buf_free(&payload);
+        consume(&in, f.len + 28);
+    }
+    /* read_frame() gives up at end of file or after 5 s of silence. */
+    char b;
+    d->eof = recv(sock, &b, 1, MSG_DONTWAIT) == 0;
+    vt_buf_free(&in);
+    close(sock);
+    return NULL;
+}
+
+static void run_session(const bcase *c, const expectation *e)
+{
+    session_daemon d = { .input = c->input };
+    if (strcmp(c->role, "list") == 0) {
+        d.input_proc = PROC_AUTH_LIST;
+    } else if (strcmp(c->role, "polkit") == 0) {
+        d.input_proc = PROC_AUTH_POLKIT;
+        d.polkit_listed = 1;
+    } else {
+        FAIL("role must be list or polkit");
+        return;
+    }
+    int opened = state_is(e, "opened");
+    if (!opened && !(state_is(e, "refused") && e->nargs == 1)) {
+        FAIL("state must be opened or refused \"MESSAGE\"");
+        return;
+    }
+    const char *auth = NULL;
+    if (c->setup && strncmp(c->setup, "auth ", 5) == 0)
+        auth = c->setup + 5;
+    else if (c->setup)
+        FAIL("unknown setup \"%s\"", c->setup);
+    bi_script s;
+    char err[256];
+    if (bi_compile(c->input, 0, &s, err, sizeof err) < 0) {
+        FAIL("input: %s", err);
+        return;
+    }
+    bi_script_free(&s);
+
+    char path[108], uri[256];
+    vt_path(path, sizeof path, "session.sock");
+    snprintf(uri, sizeof uri, "test+unix:///default?socket=%s%s%s", path, auth ? "&auth=" : "",
+             auth ? auth : "");
+    d.lfd = vt_listen_unix(path);
+    pthread_t th;
+    pthread_create(&th, NULL, session_daemon_main, &d);
+
+    char errbuf[512] = "";
+    virtwire_client_options o = { .size = sizeof o, .open_timeout_ms = 5000, .errbuf = errbuf,
+                                  .errbuf_len = sizeof errbuf };
+    virtwire_client *cl = (virtwire_client *)1;
+    int rc = virtwire_client_connect(uri, &o, &cl);
+    CHECK_CODE(rc, e->code, "virtwire_client_connect()");
+    if (opened) {
+        CHECK_MSG(rc != 0 || cl != NULL, "connected without a client");
+        if (rc == 0) {
+            check_cloexec("while the client is open");
+            virtwire_client_close(cl);
+        }
+    } else {
+        CHECK_MSG(cl == NULL, "a failed connect left a client");
+        CHECK_MSG(strcmp(errbuf, e->args[0]) == 0, "errbuf \"%s\", want \"%s\"", errbuf,
+                  e->args[0]);
+    }
+    pthread_join(th, NULL);
+    CHECK_MSG(!d.err[0], "session daemon: %s", d.err);
+    CHECK_MSG(d.saw_open == opened, "CONNECT_OPEN %s", d.saw_open ? "sent" : "never sent");
+    CHECK_MSG(d.eof, "the client did not close the connection");
+    close(d.lfd);
+    unlink(path);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Layer: server                                                            */
 /* ------------------------------------------------------------------------ */
 
@@ -1931,6 +2079,7 @@ static const struct {
 } layers[] = {
     { "transport", run_transport }, { "conn", run_conn },     { "payload", run_payload },
     { "uri", run_uri },             { "client", run_client }, { "server", run_server },
+    { "session", run_session },
     { "proxy", run_proxy },
     { "child", run_child },
 #ifdef BAD_INPUT_SASL

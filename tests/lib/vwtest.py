@@ -91,15 +91,16 @@ class Libvirtd:
     listening on a free TCP port too when tcp is set, and with TLS on
     another when tls_pki names a directory of certificates (tls_env: more
     of private-libvirtd's VIRTWIRE_TLS_* variables) (script: the
-    private-libvirtd to use, when the test is given its path)."""
+    private-libvirtd to use, when the test is given its path; env: the
+    script's and the daemon's environment, e.g. VIRTWIRE_AUTH_UNIX_RW)."""
 
     def __init__(self, tcp=False, prefix="vw-lvd-", timeout=30, script=PRIVATE_LIBVIRTD,
-                 tls_pki=None, tls_env=None):
+                 tls_pki=None, tls_env=None, env=None):
         self.timeout, self.script = timeout, script
         self.dir = short_tmpdir(prefix)
         self.port = free_port() if tcp else None
         self.tls_port = free_port() if tls_pki else None
-        env = dict(os.environ)
+        env = dict(os.environ if env is None else env)
         if tls_pki:
             env.update(VIRTWIRE_TLS_PORT=str(self.tls_port), VIRTWIRE_TLS_PKI=tls_pki,
                        **(tls_env or {}))
