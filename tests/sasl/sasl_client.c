@@ -35,6 +35,9 @@
 #include "remote_protocol.h"
 #include "virtwire_client.h"
 #include "virtwire_sasl.h"
+#ifdef VIRTWIRE_HAVE_TLS
+#include "virtwire_tls.h"
+#endif
 
 static int credentials(virtwire_credential *cred, size_t n, void *opaque)
 {
@@ -90,6 +93,9 @@ int main(int argc, char **argv)
     virtwire_client_options o = { .size = sizeof o, .auth_methods = methods, .errbuf = errbuf,
                                   .errbuf_len = sizeof errbuf, .call_timeout_ms = 20000,
                                   .keepalive_interval_ms = 5000, .keepalive_count = 5 };
+#ifdef VIRTWIRE_HAVE_TLS
+    o.tls = &virtwire_tls_opener; /* +tls URIs: SASL over TLS */
+#endif
     virtwire_client *c = NULL;
     int rc = virtwire_client_connect(argv[1], &o, &c);
     if (rc < 0) {

@@ -4,7 +4,8 @@
 (sasl2-bin's saslpasswd2) and a private SASL configuration (SASL_CONF_PATH):
 
   ours -> libvirtd 9.0.0   SCRAM-SHA-256 on its unix socket (auth_unix_rw =
-                           "sasl"); DIGEST-MD5 on plain TCP (auth_tcp = "sasl")
+                           "sasl") and over TLS (auth_tls = "sasl", with
+                           libvirtwire_tls); DIGEST-MD5 on plain TCP (auth_tcp = "sasl")
                            with the security layer on: calls, events and a
                            stream through it, and tshark's libvirt dissector
                            finds no plain XDR past the SASL steps; a wrong
@@ -33,6 +34,8 @@ CLIENT = MOCKD = None
 TIMEOUT = 120
 USERS = {"alice": "alicepw", "bob": "bobpw", "eve": "evepw"}
 DENIED = "authentication failed: authentication failed"
+# sasl-client takes +tls URIs (CMake says whether libvirtwire_tls is built).
+HAVE_TLS = os.environ.get("VW_HAVE_TLS") == "1"
 
 
 def sasl_dir():
@@ -69,24 +72,42 @@ class Libvirtd9(unittest.TestCase):
         cls.sasl = sasl_dir()
         env = {"SASL_CONF_PATH": cls.sasl, "VIRTWIRE_AUTH_UNIX_RW": "sasl",
                "VIRTWIRE_AUTH_TCP": "sasl", "VIRTWIRE_SASL_ALLOWED": '"alice", "b*"'}
-        saved = dict(os.environ)
-        os.environ.update(env)
-        try:
-            cls.d = Libvirtd(tcp=True, prefix="vw-sl-")
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
+        # With libvirtwire_tls, TLS too with auth_tls = "sasl".
+        cls.pki = vwtest.make_pki() if HAVE_TLS else None
+        if cls.pki:
+            env["VIRTWIRE_AUTH_TLS"] = "sasl"
+        cls.d = Libvirtd(tcp=True, prefix="vw-sl-", env=dict(os.environ, **env),
+                         tls_pki=cls.pki and os.path.join(cls.pki, "srv"))
         cls.unix = cls.d.uri
         cls.tcp = cls.d.tcp_uri
+        cls.tls = cls.pki and "%s?pkipath=%s" % (cls.d.tls_uri, os.path.join(cls.pki, "cli"))
 
     @classmethod
     def tearDownClass(cls):
         cls.d.stop()
         shutil.rmtree(cls.sasl, ignore_errors=True)
+        if cls.pki:
+            shutil.rmtree(cls.pki, ignore_errors=True)
 
     def ok(self, r):
         self.assertEqual(r.returncode, 0, (r.stdout, r.stderr))
         return r.stdout.splitlines()
+
+    @unittest.skipUnless(HAVE_TLS, "libvirtwire_tls is not built")
+    def test_scram_tls(self):
+        """SCRAM-SHA-256 over TLS (auth_tls = "sasl"): TLS's cipher is the
+        external SSF, so no SASL layer goes on; a wrong password gets
+        libvirtd's error."""
+        out = self.ok(client(self.tls + "&auth=sasl.SCRAM-SHA-256", "channel", "hostname",
+                             "list", "events"))
+        name, ssf = out[0].split()[1], int(out[0].split()[3])
+        self.assertEqual(name, "tls")
+        self.assertGreaterEqual(ssf, 112)
+        self.assertTrue(out[1].startswith("hostname "))
+        self.assertEqual(out[2:], ["domains 1", "events 3 4"])
+        r = client(self.tls, "hostname", password="wrong")
+        self.assertEqual(r.returncode, 3, r.stdout)
+        self.assertEqual(r.stdout.strip(), "error VIRTWIRE_EAUTH: " + DENIED)
 
     def test_scram_unix(self):
         out = self.ok(client(self.unix + "&auth=sasl.SCRAM-SHA-256", "channel", "hostname",
