@@ -3,14 +3,16 @@
 """Check protocol/manifest.tsv and protocol/fetch-libvirt.
 
 - The manifest is well formed: one default release, a debian line and
-  exactly the nine protocol .x files for every release.
-- The .x files in $VIRTWIRE_XDIR_9 (libvirt 9.0.0) and $VIRTWIRE_XDIR_11
+  exactly the nine protocol .x files for every release, and other files
+  (libvirt's public headers) each under the name its path ends with.
+- The files in $VIRTWIRE_XDIR_9 (libvirt 9.0.0) and $VIRTWIRE_XDIR_11
   (11.3.0) match the manifest (fill them with `protocol/fetch-libvirt
   VERSION DIR`). A missing variable is a failure, not a skip.
 - fetch-libvirt, run on a fake libvirt tree and tarball built in a temporary
-  directory from the files in $VIRTWIRE_XDIR_11: copies good files, refuses
-  a tree with one modified .x (leaving DEST without it), refuses unknown
-  versions, takes the fast path when DEST is already complete.
+  directory from the files in $VIRTWIRE_XDIR_11: copies good files (.x
+  files and headers alike), refuses a tree with one modified .x or header
+  (leaving DEST without it), refuses unknown versions, takes the fast path
+  when DEST is already complete.
 - Only with VIRTWIRE_TEST_DEBIAN=1 (network, root): fetch-libvirt downloads
   the default release from Debian into an empty cache.
 
@@ -52,7 +54,7 @@ class Manifest(unittest.TestCase):
         self.rows = lib.read_tsv(lib.MANIFEST)
 
     def test_well_formed(self):
-        defaults, debian, files = [], {}, {}
+        defaults, debian, files, others = [], {}, {}, {}
         for num, cols in self.rows:
             where = "manifest.tsv:%d" % num
             if cols[0] == "default":
@@ -74,9 +76,16 @@ class Manifest(unittest.TestCase):
                 version, program, path, digest = cols
                 self.assertRegex(version, r"^\d+\.\d+\.\d+$", where)
                 self.assertRegex(digest, r"^[0-9a-f]{64}$", where)
-                self.assertEqual(program, os.path.basename(path)[:-2],
-                                 where + ": PROGRAM is the base name")
-                self.assertTrue(path.endswith(".x"), where)
+                base = os.path.basename(path)
+                self.assertEqual(program, base[:-2] if base.endswith(".x") else base,
+                                 where + ": NAME is the base name")
+                self.assertNotIn(base, [os.path.basename(p) for p in
+                                        others.get(version, []) +
+                                        list(files.get(version, {}).values())],
+                                 where + ": two files land on one name")
+                if not path.endswith(".x"):
+                    others.setdefault(version, []).append(path)
+                    continue
                 self.assertNotIn(program, files.get(version, {}),
                                  where + ": repeated")
                 files.setdefault(version, {})[program] = path
@@ -92,7 +101,7 @@ class Manifest(unittest.TestCase):
                 self.assertIn(version, debian, "no 'debian' line")
 
     def test_xdirs_match_manifest(self):
-        for version, entries in sorted(lib.manifest_files().items()):
+        for version, entries in sorted(lib.manifest_files(xonly=False).items()):
             with self.subTest(version=version):
                 directory = lib.require(self, lib.xdir, version)
                 paths = [(p, lib.require(self, lib.xfile_path, directory, p,
@@ -110,10 +119,10 @@ class FetchLibvirt(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory(prefix="vw-manifest-")
         self.addCleanup(self.tmp.cleanup)
-        self.entries = lib.manifest_files()[self.VERSION]
+        self.entries = lib.manifest_files(xonly=False)[self.VERSION]
 
     def fake_tree(self, name):
-        """A libvirt-like tree with the nine files at their manifest paths,
+        """A libvirt-like tree with the manifest's files at their paths,
         copied from $VIRTWIRE_XDIR_11."""
         src = lib.require(self, lib.xdir, self.VERSION)
         paths = [(lib.require(self, lib.xfile_path, src, p, path), path)
@@ -129,9 +138,11 @@ class FetchLibvirt(unittest.TestCase):
 
     def assert_complete(self, dest):
         names = sorted(os.listdir(dest))
-        self.assertEqual(names, sorted(p + ".x" for p, _, _ in self.entries))
-        for program, _, want in self.entries:
-            self.assertEqual(sha256_file(os.path.join(dest, program + ".x")),
+        self.assertEqual(names, sorted(os.path.basename(p) for _, p, _ in self.entries))
+        self.assertIn("remote_protocol.x", names)
+        self.assertIn("libvirt-domain.h", names)
+        for _, path, want in self.entries:
+            self.assertEqual(sha256_file(os.path.join(dest, os.path.basename(path))),
                              want)
 
     def test_help(self):
@@ -154,21 +165,18 @@ class FetchLibvirt(unittest.TestCase):
         self.assertIn("nothing to do", out)
 
     def test_from_modified_tree_refused(self):
-        tree = self.fake_tree("libvirt-bad")
-        program, path, _ = [e for e in self.entries
-                            if e[0] == "remote_protocol"][0]
-        with open(os.path.join(tree, path), "ab") as f:
-            f.write(b"/* modified */\n")
-        dest = os.path.join(self.tmp.name, "dest")
-        rc, out = fetch("--from", tree, self.VERSION, dest)
-        self.assertNotEqual(rc, 0, out)
-        self.assertIn("mismatch", out)
-        self.assertIn(program + ".x", out)
-        self.assertFalse(os.path.exists(os.path.join(dest, program + ".x")),
-                         "the modified file was written")
-        if os.path.isdir(dest):
-            self.assertEqual([n for n in os.listdir(dest)
-                              if n.startswith(".")], [], "temp files left")
+        for which in ("remote_protocol", "libvirt-domain.h"):
+            with self.subTest(file=which):
+                tree = self.fake_tree("libvirt-bad-" + which)
+                program, path, _ = [e for e in self.entries if e[0] == which][0]
+                with open(os.path.join(tree, path), "ab") as f:
+                    f.write(b"/* modified */\n")
+                dest = os.path.join(self.tmp.name, "dest-" + which)
+                rc, out = fetch("--from", tree, self.VERSION, dest)
+                self.assertNotEqual(rc, 0, out)
+                self.assertIn("mismatch", out)
+                self.assertIn(os.path.basename(path), out)
+                self.assertFalse(os.path.exists(dest), "something was written")
 
     def test_from_incomplete_tree_refused(self):
         tree = self.fake_tree("libvirt-short")

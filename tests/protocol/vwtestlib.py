@@ -56,11 +56,13 @@ def read_tsv(path):
     return rows
 
 
-def manifest_files():
-    """{version: [(program, path, sha256)]} from the manifest."""
+def manifest_files(xonly=True):
+    """{version: [(program, path, sha256)]} from the manifest: the nine .x
+    files of each release, or with xonly=False every file it lists
+    (libvirt's public headers too: NAME is then the file's name)."""
     out = {}
     for _, cols in read_tsv(MANIFEST):
-        if cols[0] not in ("default", "debian"):
+        if cols[0] not in ("default", "debian") and (cols[2].endswith(".x") or not xonly):
             out.setdefault(cols[0], []).append(tuple(cols[1:4]))
     return out
 
@@ -85,14 +87,15 @@ def xdir(version):
 
 
 def xfile_path(directory, program, path):
-    """Where a .x file is: flat (DIR/remote_protocol.x) or as in a tree."""
-    flat = os.path.join(directory, program + ".x")
+    """Where a file of the manifest is: flat, under the last part of its
+    path (DIR/remote_protocol.x, DIR/libvirt-domain.h), or as in a tree."""
+    flat = os.path.join(directory, os.path.basename(path))
     if os.path.isfile(flat):
         return flat
     tree = os.path.join(directory, path)
     if os.path.isfile(tree):
         return tree
-    raise SetupError("%s.x is in neither %s nor %s" % (program, flat, tree))
+    raise SetupError("%s is in neither %s nor %s" % (os.path.basename(path), flat, tree))
 
 
 def load_xfiles(version):
