@@ -137,10 +137,11 @@ class InstalledPackage(unittest.TestCase):
                 for h in glob.glob(os.path.join(REPO, "runtime", "*", "virtwire_*.h"))
                 if not h.endswith("_internal.h")}
         want |= {m + s + ".h" for m in module_names() for s in ("", "_client", "_server")}
-        want.add("libvirt_protocols.h")
+        want |= {"libvirt_protocols.h", "libvirt_constants.h"}
         self.assertEqual(set(os.listdir(self.incdir)), want)
         # the generated headers are the build's
-        for m in ("remote_protocol.h", "virnetprotocol_client.h", "libvirt_protocols.h"):
+        for m in ("remote_protocol.h", "virnetprotocol_client.h", "libvirt_protocols.h",
+                  "libvirt_constants.h"):
             with open(os.path.join(self.incdir, m), "rb") as a, \
                  open(os.path.join(ENV["VW_GENERATED_DIR"], m), "rb") as b:
                 self.assertEqual(a.read(), b.read(), m)
