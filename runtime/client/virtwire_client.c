@@ -15,6 +15,14 @@
 #include "virtwire_session_internal.h"
 #include "virtwire_sized_internal.h"
 
+const char *virtwire_error_message(int rc, const virNetMessageError *error)
+{
+    if ((rc == VIRTWIRE_EREMOTE || rc == VIRTWIRE_EUNSUPPORTED) && error && error->message &&
+        *error->message && **error->message)
+        return *error->message;
+    return virtwire_strerror(rc);
+}
+
 void virtwire_client_on_close(virtwire_client *c, virtwire_client_close_fn fn, void *opaque)
 {
     if (!c)
@@ -117,6 +125,7 @@ static int start(virtwire_client *c, const vw_session *sess, virtwire_client **o
         virtwire_client_close(c);
         return rc;
     }
+    vw_session_keep_error(sess, NULL); /* what a step that may fail left */
     *out = c;
     return 0;
 }
@@ -154,6 +163,8 @@ int virtwire_client_connect(const char *uri, const virtwire_client_options *opts
                         .errbuf_len = o->errbuf_len };
     if (o->errbuf && o->errbuf_len)
         o->errbuf[0] = '\0';
+    if (o->error)
+        memset(o->error, 0, sizeof *o->error);
     virtwire_uri *u;
     int rc = virtwire_uri_parse(uri, &u);
     if (rc < 0) {
@@ -233,6 +244,8 @@ int virtwire_client_adopt_channel(virtwire_channel *ch, const virtwire_client_op
                         .errbuf = o->errbuf, .errbuf_len = o->errbuf_len };
     if (o->errbuf && o->errbuf_len)
         o->errbuf[0] = '\0';
+    if (o->error)
+        memset(o->error, 0, sizeof *o->error);
     virtwire_client *c = client_new(o);
     if (!c) {
         virtwire_channel_free(ch);

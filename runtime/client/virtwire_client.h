@@ -10,10 +10,10 @@
  *   remote_connect_get_hostname_ret ret;
  *   virtwire_arena arena = VIRTWIRE_ARENA_INIT;
  *   virNetMessageError err;
- *   virtwire_call_opts o = { .arena = &arena, .timeout_ms = -1, .error = &err };
+ *   virtwire_call_opts o = VIRTWIRE_CALL_OPTS(.arena = &arena, .error = &err);
  *   rc = virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_HOSTNAME,
  *                             NULL, &ret, &o);
- *   if (rc == VIRTWIRE_EREMOTE) printf("%s\n", err.message ? *err.message : "");
+ *   if (rc < 0) printf("%s\n", virtwire_error_message(rc, &err));
  *   virtwire_arena_fini(&arena);
  *   virtwire_client_close(c);
  * @endcode
@@ -99,15 +99,24 @@ typedef struct virtwire_client virtwire_client;
  *  it is connected (tests, or a peer that is not a libvirt daemon). */
 #define VIRTWIRE_CLIENT_NO_OPEN 0x4u
 
+/** A timeout of no limit: virtwire_call_opts.timeout_ms,
+ *  virtwire_client_options.call_timeout_ms, and the timeouts of
+ *  virtwire_client_stream_recv() and virtwire_client_stream_finish() (any
+ *  negative value means the same).  A timeout of 0 is the default. */
+#define VIRTWIRE_TIMEOUT_FOREVER (-1)
+
 /** Connection options.  Set size to sizeof the structure and leave what
  *  is not used zero (see "Structures that can grow" in
- *  docs/reference.md); NULL means all defaults. */
+ *  docs/reference.md), as VIRTWIRE_CLIENT_OPTIONS() does; NULL means all
+ *  defaults. */
 typedef struct virtwire_client_options {
     /** sizeof(virtwire_client_options) as the caller was compiled. */
     size_t size;
     unsigned int flags; /**< VIRTWIRE_CLIENT_* */
-    /** Timeout of calls whose virtwire_call_opts.timeout_ms is negative
-     *  (or that pass no options), in milliseconds; 0: wait forever. */
+    /** Timeout of calls whose virtwire_call_opts.timeout_ms is 0 (or that
+     *  pass no options), and of stream waits given 0, in milliseconds;
+     *  0 or VIRTWIRE_TIMEOUT_FOREVER: no limit, as in libvirt's client (a
+     *  dead daemon is still noticed by keepalive, when it is on). */
     int call_timeout_ms;
     /** Timeout of each handshake call; 0 gives 30000. */
     int open_timeout_ms;
@@ -140,7 +149,19 @@ typedef struct virtwire_client_options {
      *  in errbuf_len bytes. */
     char *errbuf;
     size_t errbuf_len; /**< room in errbuf */
+    /** When not NULL and connecting fails because of an error reply of the
+     *  daemon's (VIRTWIRE_EREMOTE, VIRTWIRE_EUNSUPPORTED, or VIRTWIRE_EAUTH
+     *  for a refused authentication: "no connection driver available for
+     *  qemu:///system", "authentication failed..."), that error, as calls
+     *  return it: decoded on the heap, for virNetMessageError_free();
+     *  zeroed in every other case. */
+    virNetMessageError *error;
 } virtwire_client_options;
+
+/** An initializer of virtwire_client_options with its size set and the
+ *  members given set (C, or C++20):
+ *  `virtwire_client_options o = VIRTWIRE_CLIENT_OPTIONS(.flags = VIRTWIRE_CLIENT_READONLY);` */
+#define VIRTWIRE_CLIENT_OPTIONS(...) { .size = sizeof(virtwire_client_options), __VA_ARGS__ }
 
 /**
  * Connects to the daemon a libvirt URI designates, as libvirt's remote
@@ -202,10 +223,11 @@ int virtwire_client_error(const virtwire_client *c);
 
 /**
  * Options and extra results of one call.  Set size to sizeof the structure
- * and leave what is not used zero, e.g. `{ .size = sizeof o, .arena = &a,
- * .timeout_ms = -1 }`; a NULL virtwire_call_opts means heap mode, the
- * client's default timeout, no fds and no error details.  A size that
- * cannot be valid makes the call return VIRTWIRE_EINVAL.
+ * and leave what is not used zero, e.g. `{ .size = sizeof o, .arena = &a }`
+ * or `VIRTWIRE_CALL_OPTS(.arena = &a)`: zero members are the defaults
+ * (heap mode, the client's timeout, no fds, no error details), as is a
+ * NULL virtwire_call_opts.  A size that cannot be valid makes the call
+ * return VIRTWIRE_EINVAL.
  */
 typedef struct virtwire_call_opts {
     /** sizeof(virtwire_call_opts) as the caller was compiled. */
@@ -215,9 +237,10 @@ typedef struct virtwire_call_opts {
      *  arena is written by the I/O thread while the call is in flight:
      *  nothing else may use it meanwhile. */
     virtwire_arena *arena;
-    /** Milliseconds to wait for the reply: negative for the client's
-     *  default, 0 for no limit.  On expiry the call returns
-     *  VIRTWIRE_ETIMEDOUT; a reply arriving later is discarded. */
+    /** Milliseconds to wait for the reply: 0 for the client's default
+     *  (virtwire_client_options.call_timeout_ms), VIRTWIRE_TIMEOUT_FOREVER
+     *  for no limit.  On expiry the call returns VIRTWIRE_ETIMEDOUT; a
+     *  reply arriving later is discarded. */
     int timeout_ms;
     /** fds sent with a procedure flagged VIRTWIRE_PROC_FDS_CALL
      *  (CALL_WITH_FDS; at most 32), borrowed for the duration of the call.
@@ -235,6 +258,20 @@ typedef struct virtwire_call_opts {
      *  zeroed otherwise.  Allocated like ret. */
     virNetMessageError *error;
 } virtwire_call_opts;
+
+/** An initializer of virtwire_call_opts with its size set and the members
+ *  given set (C, or C++20), e.g.
+ *  `virtwire_call_opts o = VIRTWIRE_CALL_OPTS(.arena = &arena, .error = &err);` */
+#define VIRTWIRE_CALL_OPTS(...) { .size = sizeof(virtwire_call_opts), __VA_ARGS__ }
+
+/**
+ * What a call's failure says, for people: the daemon's message when rc
+ * is VIRTWIRE_EREMOTE or VIRTWIRE_EUNSUPPORTED and error (the call's
+ * virtwire_call_opts.error, may be NULL) holds one ("Domain not found: no
+ * domain with matching name 'x'"), else virtwire_strerror(rc).  The text
+ * lives as long as error's (or forever).
+ */
+const char *virtwire_error_message(int rc, const virNetMessageError *error);
 
 /**
  * Calls procedure proc of program prog (a generated table such as
@@ -410,7 +447,8 @@ int virtwire_client_stream_call(virtwire_client *c, const virtwire_program *prog
 
 /**
  * Receives the next data of a read stream into buf (at most len bytes),
- * waiting at most timeout_ms (negative: the client's default; 0: forever).
+ * waiting at most timeout_ms (0: the client's default;
+ * VIRTWIRE_TIMEOUT_FOREVER: no limit).
  * Returns the number of bytes (> 0), 0 at the end of the data, or
  * VIRTWIRE_ETIMEDOUT, VIRTWIRE_ECLOSED, VIRTWIRE_EREMOTE (the daemon
  * aborted the stream; its error in *error when error is not NULL, heap

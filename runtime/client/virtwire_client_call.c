@@ -368,7 +368,7 @@ static void wait_call(virtwire_client *c, pending *p, uint64_t deadline)
 int vw_client_opts_in(const virtwire_call_opts *user, virtwire_call_opts *mine)
 {
     if (!user) {
-        *mine = (virtwire_call_opts){ .size = sizeof *mine, .timeout_ms = -1 };
+        *mine = (virtwire_call_opts){ .size = sizeof *mine };
         return 0;
     }
     return vw_sized_copy(mine, sizeof *mine, user);

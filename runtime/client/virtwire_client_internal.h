@@ -212,7 +212,7 @@ struct virtwire_client {
     int close_called; /* virtwire_client_close() began: deaths are not reported */
     int opened;  /* the handshake opened the connection */
     int admin;
-    int default_timeout_ms;
+    int default_timeout_ms; /* > 0, or 0: no limit */
     unsigned int ka_interval, ka_count;
     client_program *programs;
     pending *table[PENDING_BUCKETS];
@@ -240,6 +240,8 @@ int vw_client_cond_init(pthread_cond_t *cond);
  * the deadline has passed. */
 int vw_client_cond_wait_until(pthread_cond_t *cond, pthread_mutex_t *m, uint64_t deadline_ms);
 
+/* The deadline of a wait of timeout_ms as the API takes it (0: the
+ * client's default; negative: none), or 0 for none. */
 uint64_t vw_client_deadline_for(const virtwire_client *c, int timeout_ms);
 
 int vw_client_on_io_thread(const virtwire_client *c);

@@ -50,7 +50,7 @@ int vw_client_cond_wait_until(pthread_cond_t *cond, pthread_mutex_t *m, uint64_t
 
 uint64_t vw_client_deadline_for(const virtwire_client *c, int timeout_ms)
 {
-    if (timeout_ms < 0)
+    if (timeout_ms == 0)
         timeout_ms = c->default_timeout_ms;
     return timeout_ms > 0 ? vw_client_now_ms() + (uint64_t)timeout_ms : 0;
 }

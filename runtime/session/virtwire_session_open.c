@@ -15,6 +15,17 @@
 #include "virtwire_session.h"
 #include "virtwire_session_internal.h"
 
+void vw_session_keep_error(const vw_session *s, const virNetMessageError *err)
+{
+    virNetMessageError *out = s->opts ? s->opts->error : NULL;
+    if (!out)
+        return;
+    virNetMessageError_free(out);
+    /* Out of memory: no copy (zeroed), the message is still in errbuf. */
+    if (!err || virtwire_copy(&virNetMessageError_desc, err, NULL, out) < 0)
+        memset(out, 0, sizeof *out);
+}
+
 int vw_session_call(virtwire_client *c, const vw_session *s, const virtwire_program *prog,
                     int32_t proc, const void *args, void *ret, virtwire_arena *arena)
 {
@@ -24,10 +35,10 @@ int vw_session_call(virtwire_client *c, const vw_session *s, const virtwire_prog
     int rc = virtwire_client_call(c, prog, proc, args, ret, &o);
     if (rc == VIRTWIRE_EREMOTE || rc == VIRTWIRE_EUNSUPPORTED) {
         /* The daemon's own words, as libvirt's client reports them. */
-        if (err.message && *err.message)
-            vw_errorf(s->errbuf, s->errbuf_len, "%s", *err.message);
-        else
-            vw_errorf(s->errbuf, s->errbuf_len, "%s", virtwire_strerror(rc));
+        vw_errorf(s->errbuf, s->errbuf_len, "%s", virtwire_error_message(rc, &err));
+        vw_session_keep_error(s, &err);
+        if (!arena)
+            virNetMessageError_free(&err);
     } else if (rc < 0) {
         vw_errorf(s->errbuf, s->errbuf_len, "%s", virtwire_strerror(rc));
     }
@@ -88,6 +99,7 @@ static int authenticate(virtwire_client *c, const vw_session *s, virtwire_arena 
          * client ignores it too). */
         if (s->errbuf && s->errbuf_len)
             s->errbuf[0] = '\0';
+        vw_session_keep_error(s, NULL);
         return 0;
     }
     if (rc < 0)

@@ -1214,7 +1214,7 @@ static void run_client(const bcase *c, const expectation *e)
         remote_connect_get_hostname_ret h;
     } ret;
     int ret_fds[4];
-    virtwire_call_opts co = { .size = sizeof co, .arena = &arena, .timeout_ms = -1 };
+    virtwire_call_opts co = { .size = sizeof co, .arena = &arena };
     if (want_fds) {
         co.ret_fds = ret_fds;
         co.ret_fds_max = 4;
@@ -1226,7 +1226,7 @@ static void run_client(const bcase *c, const expectation *e)
     size_t nret_fds = co.nret_fds;
 
     remote_connect_get_lib_version_ret v = { 0 };
-    co = (virtwire_call_opts){ .size = sizeof(virtwire_call_opts), .arena = &arena, .timeout_ms = -1 };
+    co = (virtwire_call_opts){ .size = sizeof(virtwire_call_opts), .arena = &arena };
     int rc2 = virtwire_client_call(cl, &remote_program, PROC_LIB_VERSION, NULL, &v, &co);
     if (usable) {
         CHECK_CODE(virtwire_client_error(cl), 0, "client_error() after the bad input");

@@ -6,8 +6,11 @@
  * looked up from 8 threads (10,000 calls on one connection, every reply
  * checked against its call), pipelined asynchronous calls, a procedure
  * newer than the daemon, lifecycle events, the screenshot stream (checked
- * against the PNG file the test driver sends), a read-only connection and
- * the admin program.
+ * against the PNG file the test driver sends), a read-only connection, the
+ * admin program, and connections that fail: the daemon's error from the
+ * handshake (a driver it lacks: virsh's "no connection driver available
+ * for qemu:///system", VIR_ERR_NO_CONNECT) in errbuf and in the options'
+ * error, and a socket that is not there, named with its errno.
  *
  *   test_client_libvirtd PRIVATE_LIBVIRTD_SCRIPT
  */
@@ -475,6 +478,45 @@ static void test_admin(void)
     virtwire_client_close(c);
 }
 
+/* ---- connections that fail --------------------------------------------- */
+
+static void test_connect_errors(void)
+{
+    char uri[300], why[256];
+    virNetMessageError err;
+    memset(&err, 0x55, sizeof err); /* zeroed or filled, never left alone */
+    virtwire_client_options o = VIRTWIRE_CLIENT_OPTIONS(.errbuf = why, .errbuf_len = sizeof why,
+                                                        .error = &err);
+    virtwire_client *c = NULL;
+    /* A driver this daemon lacks: its error, as the calls return errors. */
+    snprintf(uri, sizeof uri, "qemu+unix:///system?socket=%s", daemon_.sock);
+    CHECK_RC(virtwire_client_connect(uri, &o, &c), VIRTWIRE_EREMOTE);
+    CHECK(c == NULL);
+    CHECK_STR(why, "no connection driver available for qemu:///system");
+    CHECK_INT(err.code, 5);   /* VIR_ERR_NO_CONNECT, as python3-libvirt reports it */
+    CHECK_INT(err.domain, 0); /* VIR_FROM_NONE */
+    CHECK(err.message && strcmp(*err.message, why) == 0);
+    CHECK_STR(virtwire_error_message(VIRTWIRE_EREMOTE, &err), why);
+    virNetMessageError_free(&err);
+
+    /* No socket there: the path and the errno, as libvirt says it. */
+    memset(&err, 0x55, sizeof err);
+    snprintf(uri, sizeof uri, "test+unix:///default?socket=%s.nosuch", daemon_.sock);
+    int rc = virtwire_client_connect(uri, &o, &c);
+    CHECK(rc < 0 && c == NULL);
+    char want[300];
+    snprintf(want, sizeof want, "Failed to connect socket to '%s.nosuch': No such file or "
+             "directory", daemon_.sock);
+    CHECK_STR(why, want);
+    CHECK(err.code == 0 && err.message == NULL); /* not the daemon's: zeroed */
+
+    /* And a connection that works leaves the error zeroed. */
+    memset(&err, 0x55, sizeof err);
+    CHECK_RC(virtwire_client_connect(daemon_.uri, &o, &c), 0);
+    CHECK(err.code == 0 && err.message == NULL && why[0] == '\0');
+    virtwire_client_close(c);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -502,6 +544,7 @@ int main(int argc, char **argv)
     STEP(test_screenshot(c));
     STEP(test_readonly());
     STEP(test_admin());
+    STEP(test_connect_errors());
     CHECK(virtwire_client_error(c) == 0);
     virtwire_client_close(c);
     vt_libvirtd_stop(&daemon_);

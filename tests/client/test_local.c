@@ -349,14 +349,14 @@ static void test_sized_options(void)
     CHECK_RC(virtwire_client_adopt(fd, 1, &o, &c), 0);
     uint64_t v = 0;
     remote_connect_get_lib_version_ret r = { 0 };
-    virtwire_call_opts zero = { .timeout_ms = -1 };
+    virtwire_call_opts zero = { .arena = NULL };
     CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_LIB_VERSION, NULL,
                                   &r, &zero),
              VIRTWIRE_EINVAL);
     struct {
         virtwire_call_opts known;
         int later;
-    } newer = { .known = { .size = sizeof newer, .timeout_ms = -1 } };
+    } newer = { .known = { .size = sizeof newer } };
     CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_LIB_VERSION, NULL,
                                   &r, &newer.known),
              0);
@@ -366,12 +366,12 @@ static void test_sized_options(void)
              VIRTWIRE_EINVAL);
     /* An older caller's structure ends before nret_fds: it is not written. */
     virtwire_call_opts older = { .size = offsetof(virtwire_call_opts, nret_fds),
-                                 .timeout_ms = -1, .nret_fds = 77 };
+                                 .nret_fds = 77 };
     CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_LIB_VERSION, NULL,
                                   &r, &older),
              0);
     CHECK(older.nret_fds == 77);
-    CHECK_RC(get_lib_version(c, -1, &v), 0);
+    CHECK_RC(get_lib_version(c, 0, &v), 0);
     virtwire_client_close(c);
     peer_stop();
 }
@@ -449,6 +449,62 @@ static void test_timeouts(void)
     vt_sleep_ms(50);
     virtwire_client_close(c);
     CHECK(b.done == 2 && b.rc == VIRTWIRE_ECLOSED);
+    peer_stop();
+}
+
+/* A zero timeout_ms (or no options at all) is the client's
+ * call_timeout_ms; VIRTWIRE_TIMEOUT_FOREVER waits beyond it. */
+static void test_default_timeout(void)
+{
+    int fd = peer_start();
+    virtwire_client_options o = VIRTWIRE_CLIENT_OPTIONS(.flags = VIRTWIRE_CLIENT_NO_OPEN,
+                                                        .call_timeout_ms = 200);
+    virtwire_client *c = NULL;
+    CHECK_RC(virtwire_client_adopt(fd, 1, &o, &c), 0);
+    if (!c)
+        return;
+    for (int with_opts = 0; with_opts < 2; with_opts++) {
+        pthread_mutex_lock(&P.m);
+        P.hold_next = 1;
+        pthread_mutex_unlock(&P.m);
+        remote_connect_get_lib_version_ret r = { 0 };
+        virtwire_call_opts zero = VIRTWIRE_CALL_OPTS();
+        uint64_t t0 = vt_now_ms();
+        CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_LIB_VERSION,
+                                      NULL, &r, with_opts ? &zero : NULL),
+                 VIRTWIRE_ETIMEDOUT);
+        uint64_t took = vt_now_ms() - t0;
+        CHECK_MSG(took >= 190 && took < 1500, "with_opts %d: %llu ms", with_opts,
+                  (unsigned long long)took);
+    }
+    static async_box b = { PTHREAD_MUTEX_INITIALIZER, 0, 0 };
+    pthread_mutex_lock(&P.m);
+    P.hold_next = 1;
+    pthread_mutex_unlock(&P.m);
+    virtwire_call_opts forever = VIRTWIRE_CALL_OPTS(.timeout_ms = VIRTWIRE_TIMEOUT_FOREVER);
+    CHECK_RC(virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_GET_LIB_VERSION,
+                                        NULL, &forever, async_done, &b), 0);
+    vt_sleep_ms(600);
+    pthread_mutex_lock(&b.m);
+    CHECK(b.done == 0);
+    pthread_mutex_unlock(&b.m);
+    /* The next call makes the peer answer the held one. */
+    uint64_t v = 0;
+    CHECK_RC(get_lib_version(c, 5000, &v), 0);
+    CHECK(v == 222);
+    /* Its callback runs on the I/O thread, maybe just after. */
+    int done = 0;
+    for (int i = 0; i < 200 && !done; i++) {
+        pthread_mutex_lock(&b.m);
+        done = b.done;
+        pthread_mutex_unlock(&b.m);
+        if (!done)
+            vt_sleep_ms(10);
+    }
+    pthread_mutex_lock(&b.m);
+    CHECK(b.done == 1 && b.rc == 0);
+    pthread_mutex_unlock(&b.m);
+    virtwire_client_close(c);
     peer_stop();
 }
 
@@ -676,6 +732,7 @@ int main(void)
     test_sized_options();
     test_auth_refused();
     test_timeouts();
+    test_default_timeout();
     test_fds();
     test_streams();
     test_early_events(0);

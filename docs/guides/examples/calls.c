@@ -161,7 +161,7 @@ int main(int argc, char **argv)
     virtwire_arena_reset(&arena);
 
     /* Heap mode (no arena): the reply is the caller's to free. */
-    virtwire_call_opts heap = { .size = sizeof heap, .timeout_ms = -1 /* the client's default */ };
+    virtwire_call_opts heap = { .size = sizeof heap }; /* the client's timeout */
     remote_connect_list_all_domains_args la = { .need_results = 1, .flags = 0 };
     remote_connect_list_all_domains_ret all;
     rc = remote_call_connect_list_all_domains(c, &la, &all, &heap);

@@ -150,7 +150,7 @@ static int client(const char *uri)
 
     /* Passing: the fds are lent to the call and stay the caller's. */
     int fds[2] = { pipe_with("alpha\n"), pipe_with("beta\n") };
-    virtwire_call_opts opts = { .size = sizeof opts, .arena = &arena, .error = &err, .timeout_ms = -1,
+    virtwire_call_opts opts = { .size = sizeof opts, .arena = &arena, .error = &err,
                                 .fds = fds, .nfds = 2 };
     remote_domain_create_xml_with_files_args ca = { .xml_desc = (char *)"<domain/>" };
     remote_domain_create_xml_with_files_ret cr;
@@ -168,7 +168,7 @@ static int client(const char *uri)
     /* Receiving: up to ret_fds_max fds land in ret_fds, owned by the caller
      * (close-on-exec set); any beyond that are closed. */
     int got[1];
-    virtwire_call_opts ropts = { .size = sizeof ropts, .arena = &arena, .error = &err, .timeout_ms = -1,
+    virtwire_call_opts ropts = { .size = sizeof ropts, .arena = &arena, .error = &err,
                                  .ret_fds = got, .ret_fds_max = 1 };
     remote_domain_open_graphics_fd_args ga = { .dom = { .name = (char *)"demo" }, .idx = 0 };
     rc = remote_call_domain_open_graphics_fd(c, &ga, &ropts);
