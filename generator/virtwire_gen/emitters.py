@@ -53,7 +53,7 @@ def module_outputs(model: Model, base: str, src_name: str, import_bases: List[st
     functions: the names of libvirt's public API, to say which one each
     procedure serves."""
     if json:
-        emitters = [JsonEmitter(model, base, src_name, import_bases)]
+        emitters = [JsonEmitter(model, base, src_name, import_bases, events, functions)]
     else:
         emitters = [ModuleEmitter(model, base, src_name, import_bases, passthrough),
                     ClientEmitter(model, base, src_name, events, functions),
