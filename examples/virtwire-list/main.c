@@ -128,9 +128,10 @@ static int events(virtwire_client *c, virtwire_arena *arena, int seconds)
 
 int main(int argc, char **argv)
 {
-    if (argc != 2 && argc != 4) {
-        fprintf(stderr, "usage: %s URI [xml NAME | events SECONDS]\n", argv[0]);
-        return 2;
+    int help = argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
+    if (help || (argc != 2 && argc != 4) || argv[1][0] == '-') {
+        fprintf(help ? stdout : stderr, "usage: %s URI [xml NAME | events SECONDS]\n", argv[0]);
+        return help ? 0 : 2;
     }
     if (argc == 4 && strcmp(argv[2], "events") == 0) {
         /* Blocked before the client starts its thread, which inherits the

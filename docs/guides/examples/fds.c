@@ -189,8 +189,11 @@ static int client(const char *uri)
 
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: guide-fds SOCKET_PATH\n");
+    if (argc != 2 || argv[1][0] == '-') {
+        int help = argc == 2 && strcmp(argv[1], "--help") == 0;
+        fprintf(help ? stdout : stderr, "usage: guide-fds SOCKET_PATH\n");
+        if (help)
+            return 0;
         return 2;
     }
     server_state st = { .kept_fd = -1 };
