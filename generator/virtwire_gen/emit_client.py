@@ -2,7 +2,9 @@
 """Typed client calls: <base>_client.h, over runtime/client/virtwire_client.h.
 
 For every procedure of every program that carries data, a synchronous and an
-asynchronous call whose argument and result types are the procedure's own:
+asynchronous call whose argument and result types are the procedure's own
+(and, for those with a reply, remote_reply_<name>(), the reply as the
+call's value: virtwire_client_call_reply()):
 
     int remote_call_domain_lookup_by_name(virtwire_client *c,
             const remote_domain_lookup_by_name_args *args,
@@ -62,7 +64,8 @@ class ClientEmitter:
                 short = pr.short.lower()
                 for name in (f"{p.name}_call_{short}", f"{p.name}_call_{short}_async",
                              f"{p.name}_stream_{short}", f"{p.name}_on_{short}",
-                             f"{p.name}_dispatch_{short}"):
+                             f"{p.name}_dispatch_{short}", f"{p.name}_next_{short}",
+                             f"{p.name}_reply_{short}"):
                     out.append((name, f"client function {name}"))
                 fn_type = f"{p.name}_{short}_fn"
                 out.append((fn_type, f"event handler type {fn_type}"))
@@ -152,6 +155,18 @@ class ClientEmitter:
                 "{"] + prelude + [
                 f"    return virtwire_client_call(c, &{prog.name}_program, {num}, {args}, {ret}, opts);",
                 "}", ""]
+        if pr.ret:
+            reply = ["virtwire_client *c"] + ([f"const {pr.args} *args"] if pr.args else []) + \
+                ["virtwire_call_opts *opts"]
+            out += doc_block([f"{pr.name}'s reply as the call's value, as "
+                              "virtwire_client_call_reply() returns it: in opts->arena (no arena: "
+                              "on the heap), NULL when the call failed."])
+            out += [f"static inline {pr.ret} *{prog.name}_reply_{pr.short.lower()}"
+                    f"({', '.join(reply)})",
+                    "{"] + prelude + [
+                    f"    return ({pr.ret} *)virtwire_client_call_reply(c, &{prog.name}_program, "
+                    f"{num}, {args}, opts);",
+                    "}", ""]
         out += doc_block([f"{pr.name} without waiting, as virtwire_client_call_async() calls it."])
         out += [f"static inline int {fn}_async({', '.join(params + ['const virtwire_call_opts *opts', 'virtwire_client_done_fn done', 'void *opaque'])})",
                 "{"] + prelude + [
@@ -212,6 +227,7 @@ class ClientEmitter:
                 f"    (({fn_t})b->fn)(c, m, b->opaque);",
                 "}", ""] + [
                 f"/** Calls fn for every {pr.name} message; {doc}.",
+                f" *  With fn NULL the messages are kept for {n}_next_{short}().",
                 " *  Returns the id for virtwire_client_remove_event() or an error. */",
                 f"static inline int {n}_on_{short}(virtwire_client *c, {n}_event_binding *b, {fn_t} fn,",
                 "                                  int callback_id, void *opaque)",
@@ -220,7 +236,15 @@ class ClientEmitter:
                 "    b->opaque = opaque;",
                 "    b->callback_id = callback_id;",
                 f"    return virtwire_client_on_event(c, &{n}_program, {self.proc_const(prog, pr)}, "
-                f"{n}_dispatch_{short}, b);",
+                f"fn ? {n}_dispatch_{short} : NULL, b);",
+                "}", "",
+                f"/** The next {pr.name} message kept by handler_id (a handler or registration made",
+                " *  without a function: reg.handler_id), waiting as opts says, as",
+                " *  virtwire_client_next_event() does. */",
+                f"static inline int {n}_next_{short}(virtwire_client *c, int handler_id, {pr.msg} *msg,",
+                " " * len(f"static inline int {n}_next_{short}(") + "const virtwire_call_opts *opts)",
+                "{",
+                "    return virtwire_client_next_event(c, handler_id, msg, opts);",
                 "}", ""])
 
     # -- one-step event registrations (protocol/events.tsv) ------------------
@@ -292,7 +316,9 @@ class ClientEmitter:
             " * place before the call is sent and keeps what arrives until the reply;",
             " * then the kept messages of its callbackID run first, in arrival order,",
             " * and fn sees nothing but its own callbackID.  fn runs on the client's I/O",
-            " * thread, possibly before the helper returns.",
+            " * thread, possibly before the helper returns.  With fn NULL the messages are",
+            f" * kept instead, for {n}_next_<event>(c, reg.handler_id, &msg, opts) to take on",
+            " * the program's own thread (virtwire_client_next_event()).",
             " *",
             f" * {n}_deregister_event(c, &reg, opts) removes the handler, then calls the",
             " * family's deregistration procedure: once it returns (whatever the call",
@@ -324,8 +350,8 @@ class ClientEmitter:
             "    reg->deregister_proc = deregister_proc;",
             f"    int id = virtwire_client_register_event(c, &{n}_program, register_proc, args, "
             "event_proc,",
-            "                                            dispatch, &reg->binding, opts, "
-            "&reg->callback_id);",
+            "                                            fn ? dispatch : NULL, &reg->binding, opts,",
+            "                                            &reg->callback_id);",
             "    reg->handler_id = id > 0 ? id : 0;",
             "    return id < 0 ? id : 0;",
             "}",

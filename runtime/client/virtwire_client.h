@@ -105,6 +105,26 @@ typedef struct virtwire_client virtwire_client;
  *  negative value means the same).  A timeout of 0 is the default. */
 #define VIRTWIRE_TIMEOUT_FOREVER (-1)
 
+/**
+ * What is told of a failure: rc, the function's return value, and message,
+ * what virtwire_error_message() says of it (the daemon's words for its
+ * errors, the socket and errno for a connection that failed).  Called on
+ * the thread of the function that failed, before it returns.
+ */
+typedef void (*virtwire_error_fn)(int rc, const char *message, void *opaque);
+
+/**
+ * A virtwire_error_fn for programs that stop at the first failure, as a
+ * script stops at an exception: prints "PROG: error: MESSAGE" on stderr
+ * (PROG: opaque, a string, when not NULL) and exits with status 1.
+ */
+void virtwire_exit_on_error(int rc, const char *message, void *opaque);
+
+/** A virtwire_error_fn that does nothing: the call's own on_error when the
+ *  client's must not see that call's failure (an error the program
+ *  expects and handles). */
+void virtwire_error_ignore(int rc, const char *message, void *opaque);
+
 /** Connection options.  Set size to sizeof the structure and leave what
  *  is not used zero (see "Structures that can grow" in
  *  docs/reference.md), as VIRTWIRE_CLIENT_OPTIONS() does; NULL means all
@@ -156,6 +176,16 @@ typedef struct virtwire_client_options {
      *  return it: decoded on the heap, for virNetMessageError_free();
      *  zeroed in every other case. */
     virNetMessageError *error;
+    /** When not NULL, told of every failure of the connection's setup and,
+     *  unless a call's own virtwire_call_opts.on_error is set, of the
+     *  client's synchronous functions: virtwire_client_connect() (and
+     *  _adopt()), virtwire_client_call() and the typed calls,
+     *  virtwire_client_call_reply(), virtwire_client_stream_call(),
+     *  virtwire_client_register_event(), virtwire_client_next_event(); as
+     *  libvirt's virConnSetErrorFunc() is.  virtwire_exit_on_error() makes a
+     *  program stop at the first failure. */
+    virtwire_error_fn on_error;
+    void *on_error_opaque; /**< what on_error gets as opaque */
 } virtwire_client_options;
 
 /** An initializer of virtwire_client_options with its size set and the
@@ -257,6 +287,10 @@ typedef struct virtwire_call_opts {
      *  VIRTWIRE_EUNSUPPORTED because of a remote_error, the decoded error;
      *  zeroed otherwise.  Allocated like ret. */
     virNetMessageError *error;
+    /** When not NULL, told of this call's failure instead of the client's
+     *  on_error (virtwire_error_ignore() to tell nobody). */
+    virtwire_error_fn on_error;
+    void *on_error_opaque; /**< what on_error gets as opaque */
 } virtwire_call_opts;
 
 /** An initializer of virtwire_call_opts with its size set and the members
@@ -303,6 +337,26 @@ const char *virtwire_error_message(int rc, const virNetMessageError *error);
  */
 int virtwire_client_call(virtwire_client *c, const virtwire_program *prog, int32_t proc,
                          const void *args, void *ret, virtwire_call_opts *opts);
+
+/**
+ * Calls procedure proc as virtwire_client_call() does and returns its
+ * reply, or NULL when the call failed (its error told to on_error, and to
+ * opts->error): a reply allocated in opts->arena, or with no arena on the
+ * heap (release it with the type's _free(), then free()).  For a program
+ * that lets on_error handle failures (virtwire_exit_on_error()), a call is
+ * an expression:
+ *
+ * @code
+ *   printf("%s
+", remote_reply_connect_get_hostname(c, &o)->hostname);
+ * @endcode
+ *
+ * The generated `MODULE_client.h` wraps it per procedure with a reply
+ * (remote_reply_...()).  NULL also for a procedure without a reply
+ * (VIRTWIRE_EINVAL).
+ */
+void *virtwire_client_call_reply(virtwire_client *c, const virtwire_program *prog, int32_t proc,
+                                 const void *args, virtwire_call_opts *opts);
 
 /** What an asynchronous call's callback gets. */
 typedef struct virtwire_call_result {
@@ -356,6 +410,8 @@ typedef void (*virtwire_client_event_fn)(virtwire_client *c, const virtwire_prog
  * daemon only sends events after a registration call (e.g.
  * REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY): register the
  * handler first, or let virtwire_client_register_event() do both.
+ * With fn NULL the messages are kept instead, in arrival order, until
+ * virtwire_client_next_event() takes them on the caller's thread.
  * Returns a handler id (> 0) for
  * virtwire_client_remove_event(), VIRTWIRE_EINVAL (not an event
  * procedure) or VIRTWIRE_ENOMEM.
@@ -379,7 +435,8 @@ int virtwire_client_on_event(virtwire_client *c, const virtwire_program *prog, i
  * the order they arrived (including any the daemon sent before its reply),
  * and the others are dropped; from then on the handler sees only its own
  * callbackID.  fn runs on the I/O thread like every event handler, possibly
- * before this function returns.
+ * before this function returns.  With fn NULL the messages of the
+ * callbackID are kept for virtwire_client_next_event() instead.
  *
  * On success *callback_id (if not NULL) is the daemon's callbackID (for
  * the matching deregistration call) and the return value is the handler id
@@ -393,9 +450,27 @@ int virtwire_client_register_event(virtwire_client *c, const virtwire_program *p
                                    virtwire_client_event_fn fn, void *opaque,
                                    virtwire_call_opts *opts, int *callback_id);
 
-/** Removes a handler.  When this returns, the handler is not running and
- *  will not run again (unless called from the handler itself, which is
- *  allowed).  Returns 0 or VIRTWIRE_EINVAL (unknown id). */
+/**
+ * Takes the next message kept by the handler id, one registered without a
+ * function (virtwire_client_on_event() or virtwire_client_register_event()
+ * with fn NULL), waiting for one as long as opts->timeout_ms says (0: the
+ * client's default; VIRTWIRE_TIMEOUT_FOREVER): events handled in the
+ * program's own thread, in the order they came, as python3-libvirt's
+ * virEventRunDefaultImpl() dispatches them.  msg points to the event's
+ * message type (remote_domain_event_callback_lifecycle_msg ...), decoded
+ * into opts->arena (NULL: the heap, released with the type's _free()).
+ * Returns 0; VIRTWIRE_ETIMEDOUT; VIRTWIRE_ECLOSED once the connection is
+ * dead and nothing is kept; VIRTWIRE_EINVAL for an unknown id, a handler
+ * with a function, or a call from a client callback; VIRTWIRE_ENOMEM (the
+ * message is lost).  The generated `MODULE_client.h` wraps it per event
+ * (remote_next_...()).
+ */
+int virtwire_client_next_event(virtwire_client *c, int id, void *msg,
+                               const virtwire_call_opts *opts);
+
+/** Removes a handler (and what it keeps).  When this returns, the handler
+ *  is not running and will not run again (unless called from the handler
+ *  itself, which is allowed).  Returns 0 or VIRTWIRE_EINVAL (unknown id). */
 int virtwire_client_remove_event(virtwire_client *c, int id);
 
 /** reason: why the connection died, as virtwire_client_error(). */

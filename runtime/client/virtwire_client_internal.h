@@ -161,6 +161,9 @@ typedef struct handler {
     int held;
     int callback_id;
     kept_event *kept, *kept_tail;
+    /* fn NULL: its messages wait in queued, in arrival order, for
+     * virtwire_client_next_event() (which waits on handler_cond). */
+    kept_event *queued, *queued_tail;
 } handler;
 
 /* One packet received on a stream, kept until read. */
@@ -212,6 +215,8 @@ struct virtwire_client {
     int close_called; /* virtwire_client_close() began: deaths are not reported */
     int opened;  /* the handshake opened the connection */
     int admin;
+    virtwire_error_fn on_error; /* the options' (virtwire_client_options.on_error) */
+    void *on_error_opaque;
     int default_timeout_ms; /* > 0, or 0: no limit */
     unsigned int ka_interval, ka_count;
     client_program *programs;
@@ -333,6 +338,12 @@ int vw_client_check_proc(const virtwire_program *prog, int32_t number, const vir
 /* A caller's call options (NULL: the defaults) checked and copied into
  * *mine, see virtwire_sized_internal.h: 0 or VIRTWIRE_EINVAL. */
 int vw_client_opts_in(const virtwire_call_opts *user, virtwire_call_opts *mine);
+
+/* Tells a failure (rc < 0) to the call's on_error (opts: a checked copy, or
+ * NULL), else the client's; err: the daemon's error, when there is one.
+ * Without the lock. */
+void vw_client_report(virtwire_client *c, const virtwire_call_opts *opts, int rc,
+                      const virNetMessageError *err);
 /* Writes the call's results back into the caller's options, where they
  * have room for them. */
 void vw_client_opts_out(virtwire_call_opts *user, size_t nret_fds);

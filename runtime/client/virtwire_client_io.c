@@ -129,6 +129,7 @@ void vw_client_mark_dead(virtwire_client *c, int why)
     if (c->dead)
         return;
     c->dead = why < 0 ? why : VIRTWIRE_ECLOSED;
+    pthread_cond_broadcast(&c->handler_cond); /* virtwire_client_next_event() */
     /* Like libvirt's client: a dead connection is closed at once, so the
      * daemon sees end of file without waiting for virtwire_client_close(). */
     if (c->conn)

@@ -726,6 +726,69 @@ static void test_early_events(int reply_delay_ms)
     peer_stop();
 }
 
+/* Events kept for the program's own thread (no handler function): taken in
+ * order with remote_next_...(), only the registration's callbackID, early
+ * ones included; a timeout when none is there; ECLOSED once the connection
+ * died and none is left. */
+static void test_queued_events(void)
+{
+    int fd = peer_start();
+    pthread_mutex_lock(&P.m);
+    P.next_callback = 7;
+    pthread_mutex_unlock(&P.m);
+    virtwire_client *c = NULL;
+    virtwire_client_options o = VIRTWIRE_CLIENT_OPTIONS(.call_timeout_ms = 5000);
+    CHECK_RC(virtwire_client_adopt(fd, 1, &o, &c), 0);
+    if (!c) {
+        peer_stop();
+        return;
+    }
+    virtwire_arena a = VIRTWIRE_ARENA_INIT;
+    virtwire_call_opts co = VIRTWIRE_CALL_OPTS(.arena = &a);
+    remote_event_registration reg;
+    CHECK_RC(remote_register_domain_event_lifecycle(c, &reg, NULL, NULL, NULL, &co), 0);
+    static const char *const want[] = { "early1", "early2", "late1", "late2" };
+    for (int i = 0; i < 4; i++) {
+        remote_domain_event_callback_lifecycle_msg m;
+        CHECK_RC(remote_next_domain_event_callback_lifecycle(c, reg.handler_id, &m, &co), 0);
+        CHECK(m.callbackID == 7 && m.msg.dom.name && strcmp(m.msg.dom.name, want[i]) == 0);
+    }
+    virtwire_call_opts quick = VIRTWIRE_CALL_OPTS(.timeout_ms = 100);
+    remote_domain_event_callback_lifecycle_msg m;
+    uint64_t t0 = vt_now_ms();
+    CHECK_RC(remote_next_domain_event_callback_lifecycle(c, reg.handler_id, &m, &quick),
+             VIRTWIRE_ETIMEDOUT);
+    CHECK(vt_now_ms() - t0 >= 90);
+    /* Not from a handler that has a function, nor a removed one. */
+    static seen all;
+    pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    memset(&all, 0, sizeof all);
+    all.m = mu;
+    int id = virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE,
+                                      raw_lifecycle, &all);
+    CHECK_RC(virtwire_client_next_event(c, id, &m, &quick), VIRTWIRE_EINVAL);
+    CHECK_RC(virtwire_client_remove_event(c, id), 0);
+    CHECK_RC(remote_deregister_event(c, &reg, &co), 0);
+    CHECK_RC(remote_next_domain_event_callback_lifecycle(c, reg.handler_id, &m, &quick),
+             VIRTWIRE_EINVAL);
+    /* Heap mode, kept events dropped with their handler, and death. */
+    int q = virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE,
+                                     NULL, NULL);
+    CHECK(q > 0);
+    remote_event_registration kept;
+    CHECK_RC(remote_register_domain_event_lifecycle(c, &kept, NULL, NULL, NULL, &co), 0);
+    CHECK_RC(virtwire_client_next_event(c, q, &m, NULL), 0); /* heap mode */
+    CHECK(m.msg.dom.name && strcmp(m.msg.dom.name, "early1") == 0);
+    remote_domain_event_callback_lifecycle_msg_free(&m);
+    peer_stop(); /* the peer hangs up */
+    int rc;
+    while ((rc = virtwire_client_next_event(c, q, &m, NULL)) == 0)
+        remote_domain_event_callback_lifecycle_msg_free(&m);
+    CHECK_RC(rc, VIRTWIRE_ECLOSED);
+    virtwire_client_close(c); /* frees what "kept" still holds */
+    virtwire_arena_fini(&a);
+}
+
 int main(void)
 {
     test_handshake();
@@ -737,5 +800,6 @@ int main(void)
     test_streams();
     test_early_events(0);
     test_early_events(100);
+    test_queued_events();
     return vt_finish("client.local");
 }
