@@ -90,6 +90,15 @@ static inline int admin_call_connect_get_lib_version(virtwire_client *c, admin_c
 }
 
 /**
+ * ADMIN_PROC_CONNECT_GET_LIB_VERSION's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline admin_connect_get_lib_version_ret *admin_reply_connect_get_lib_version(virtwire_client *c, virtwire_call_opts *opts)
+{
+    return (admin_connect_get_lib_version_ret *)virtwire_client_call_reply(c, &admin_program, ADMIN_PROC_CONNECT_GET_LIB_VERSION, NULL, opts);
+}
+
+/**
  * ADMIN_PROC_CONNECT_GET_LIB_VERSION without waiting, as virtwire_client_call_async() calls it.
  */
 static inline int admin_call_connect_get_lib_version_async(virtwire_client *c, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
@@ -117,6 +126,21 @@ static inline int admin_call_connect_list_servers(virtwire_client *c, const admi
         memset(&a, 0, sizeof a);
     a.need_results = 1;
     return virtwire_client_call(c, &admin_program, ADMIN_PROC_CONNECT_LIST_SERVERS, &a, ret, opts);
+}
+
+/**
+ * ADMIN_PROC_CONNECT_LIST_SERVERS's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline admin_connect_list_servers_ret *admin_reply_connect_list_servers(virtwire_client *c, const admin_connect_list_servers_args *args, virtwire_call_opts *opts)
+{
+    admin_connect_list_servers_args a;
+    if (args)
+        a = *args;
+    else
+        memset(&a, 0, sizeof a);
+    a.need_results = 1;
+    return (admin_connect_list_servers_ret *)virtwire_client_call_reply(c, &admin_program, ADMIN_PROC_CONNECT_LIST_SERVERS, &a, opts);
 }
 
 /** ADMIN_PROC_CONNECT_LIST_SERVERS without waiting, as virtwire_client_call_async() calls it. */
@@ -147,6 +171,15 @@ static inline int admin_call_connect_lookup_server(virtwire_client *c, const adm
 }
 
 /**
+ * ADMIN_PROC_CONNECT_LOOKUP_SERVER's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline admin_connect_lookup_server_ret *admin_reply_connect_lookup_server(virtwire_client *c, const admin_connect_lookup_server_args *args, virtwire_call_opts *opts)
+{
+    return (admin_connect_lookup_server_ret *)virtwire_client_call_reply(c, &admin_program, ADMIN_PROC_CONNECT_LOOKUP_SERVER, args, opts);
+}
+
+/**
  * ADMIN_PROC_CONNECT_LOOKUP_SERVER without waiting, as virtwire_client_call_async() calls it.
  */
 static inline int admin_call_connect_lookup_server_async(virtwire_client *c, const admin_connect_lookup_server_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
@@ -167,6 +200,16 @@ static inline int admin_call_connect_lookup_server_async(virtwire_client *c, con
 static inline int admin_call_server_get_threadpool_parameters(virtwire_client *c, const admin_server_get_threadpool_parameters_args *args, admin_server_get_threadpool_parameters_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &admin_program, ADMIN_PROC_SERVER_GET_THREADPOOL_PARAMETERS, args, ret, opts);
+}
+
+/**
+ * ADMIN_PROC_SERVER_GET_THREADPOOL_PARAMETERS's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline admin_server_get_threadpool_parameters_ret *admin_reply_server_get_threadpool_parameters(virtwire_client *c, const admin_server_get_threadpool_parameters_args *args, virtwire_call_opts *opts)
+{
+    return (admin_server_get_threadpool_parameters_ret *)virtwire_client_call_reply(c, &admin_program, ADMIN_PROC_SERVER_GET_THREADPOOL_PARAMETERS, args, opts);
 }
 
 /**
@@ -222,6 +265,21 @@ static inline int admin_call_server_list_clients(virtwire_client *c, const admin
     return virtwire_client_call(c, &admin_program, ADMIN_PROC_SERVER_LIST_CLIENTS, &a, ret, opts);
 }
 
+/**
+ * ADMIN_PROC_SERVER_LIST_CLIENTS's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline admin_server_list_clients_ret *admin_reply_server_list_clients(virtwire_client *c, const admin_server_list_clients_args *args, virtwire_call_opts *opts)
+{
+    admin_server_list_clients_args a;
+    if (args)
+        a = *args;
+    else
+        memset(&a, 0, sizeof a);
+    a.need_results = 1;
+    return (admin_server_list_clients_ret *)virtwire_client_call_reply(c, &admin_program, ADMIN_PROC_SERVER_LIST_CLIENTS, &a, opts);
+}
+
 /** ADMIN_PROC_SERVER_LIST_CLIENTS without waiting, as virtwire_client_call_async() calls it. */
 static inline int admin_call_server_list_clients_async(virtwire_client *c, const admin_server_list_clients_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
 {
@@ -248,6 +306,15 @@ static inline int admin_call_server_lookup_client(virtwire_client *c, const admi
     return virtwire_client_call(c, &admin_program, ADMIN_PROC_SERVER_LOOKUP_CLIENT, args, ret, opts);
 }
 
+/**
+ * ADMIN_PROC_SERVER_LOOKUP_CLIENT's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline admin_server_lookup_client_ret *admin_reply_server_lookup_client(virtwire_client *c, const admin_server_lookup_client_args *args, virtwire_call_opts *opts)
+{
+    return (admin_server_lookup_client_ret *)virtwire_client_call_reply(c, &admin_program, ADMIN_PROC_SERVER_LOOKUP_CLIENT, args, opts);
+}
+
 /** ADMIN_PROC_SERVER_LOOKUP_CLIENT without waiting, as virtwire_client_call_async() calls it. */
 static inline int admin_call_server_lookup_client_async(virtwire_client *c, const admin_server_lookup_client_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
 {
@@ -265,6 +332,15 @@ static inline int admin_call_server_lookup_client_async(virtwire_client *c, cons
 static inline int admin_call_client_get_info(virtwire_client *c, const admin_client_get_info_args *args, admin_client_get_info_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &admin_program, ADMIN_PROC_CLIENT_GET_INFO, args, ret, opts);
+}
+
+/**
+ * ADMIN_PROC_CLIENT_GET_INFO's reply as the call's value, as virtwire_client_call_reply() returns
+ * it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline admin_client_get_info_ret *admin_reply_client_get_info(virtwire_client *c, const admin_client_get_info_args *args, virtwire_call_opts *opts)
+{
+    return (admin_client_get_info_ret *)virtwire_client_call_reply(c, &admin_program, ADMIN_PROC_CLIENT_GET_INFO, args, opts);
 }
 
 /** ADMIN_PROC_CLIENT_GET_INFO without waiting, as virtwire_client_call_async() calls it. */
@@ -305,6 +381,15 @@ static inline int admin_call_client_close_async(virtwire_client *c, const admin_
 static inline int admin_call_server_get_client_limits(virtwire_client *c, const admin_server_get_client_limits_args *args, admin_server_get_client_limits_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &admin_program, ADMIN_PROC_SERVER_GET_CLIENT_LIMITS, args, ret, opts);
+}
+
+/**
+ * ADMIN_PROC_SERVER_GET_CLIENT_LIMITS's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline admin_server_get_client_limits_ret *admin_reply_server_get_client_limits(virtwire_client *c, const admin_server_get_client_limits_args *args, virtwire_call_opts *opts)
+{
+    return (admin_server_get_client_limits_ret *)virtwire_client_call_reply(c, &admin_program, ADMIN_PROC_SERVER_GET_CLIENT_LIMITS, args, opts);
 }
 
 /**
@@ -353,6 +438,16 @@ static inline int admin_call_connect_get_logging_outputs(virtwire_client *c, con
 }
 
 /**
+ * ADMIN_PROC_CONNECT_GET_LOGGING_OUTPUTS's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline admin_connect_get_logging_outputs_ret *admin_reply_connect_get_logging_outputs(virtwire_client *c, const admin_connect_get_logging_outputs_args *args, virtwire_call_opts *opts)
+{
+    return (admin_connect_get_logging_outputs_ret *)virtwire_client_call_reply(c, &admin_program, ADMIN_PROC_CONNECT_GET_LOGGING_OUTPUTS, args, opts);
+}
+
+/**
  * ADMIN_PROC_CONNECT_GET_LOGGING_OUTPUTS without waiting, as virtwire_client_call_async() calls
  * it.
  */
@@ -374,6 +469,16 @@ static inline int admin_call_connect_get_logging_outputs_async(virtwire_client *
 static inline int admin_call_connect_get_logging_filters(virtwire_client *c, const admin_connect_get_logging_filters_args *args, admin_connect_get_logging_filters_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &admin_program, ADMIN_PROC_CONNECT_GET_LOGGING_FILTERS, args, ret, opts);
+}
+
+/**
+ * ADMIN_PROC_CONNECT_GET_LOGGING_FILTERS's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline admin_connect_get_logging_filters_ret *admin_reply_connect_get_logging_filters(virtwire_client *c, const admin_connect_get_logging_filters_args *args, virtwire_call_opts *opts)
+{
+    return (admin_connect_get_logging_filters_ret *)virtwire_client_call_reply(c, &admin_program, ADMIN_PROC_CONNECT_GET_LOGGING_FILTERS, args, opts);
 }
 
 /**

@@ -62,6 +62,16 @@ static inline int virLogManagerProtocol_call_domain_open_log_file(virtwire_clien
 }
 
 /**
+ * VIR_LOG_MANAGER_PROTOCOL_PROC_DOMAIN_OPEN_LOG_FILE's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline virLogManagerProtocolDomainOpenLogFileRet *virLogManagerProtocol_reply_domain_open_log_file(virtwire_client *c, const virLogManagerProtocolDomainOpenLogFileArgs *args, virtwire_call_opts *opts)
+{
+    return (virLogManagerProtocolDomainOpenLogFileRet *)virtwire_client_call_reply(c, &virLogManagerProtocol_program, VIR_LOG_MANAGER_PROTOCOL_PROC_DOMAIN_OPEN_LOG_FILE, args, opts);
+}
+
+/**
  * VIR_LOG_MANAGER_PROTOCOL_PROC_DOMAIN_OPEN_LOG_FILE without waiting, as
  * virtwire_client_call_async() calls it.
  */
@@ -83,6 +93,16 @@ static inline int virLogManagerProtocol_call_domain_open_log_file_async(virtwire
 static inline int virLogManagerProtocol_call_domain_get_log_file_position(virtwire_client *c, const virLogManagerProtocolDomainGetLogFilePositionArgs *args, virLogManagerProtocolDomainGetLogFilePositionRet *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &virLogManagerProtocol_program, VIR_LOG_MANAGER_PROTOCOL_PROC_DOMAIN_GET_LOG_FILE_POSITION, args, ret, opts);
+}
+
+/**
+ * VIR_LOG_MANAGER_PROTOCOL_PROC_DOMAIN_GET_LOG_FILE_POSITION's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline virLogManagerProtocolDomainGetLogFilePositionRet *virLogManagerProtocol_reply_domain_get_log_file_position(virtwire_client *c, const virLogManagerProtocolDomainGetLogFilePositionArgs *args, virtwire_call_opts *opts)
+{
+    return (virLogManagerProtocolDomainGetLogFilePositionRet *)virtwire_client_call_reply(c, &virLogManagerProtocol_program, VIR_LOG_MANAGER_PROTOCOL_PROC_DOMAIN_GET_LOG_FILE_POSITION, args, opts);
 }
 
 /**
@@ -110,6 +130,16 @@ static inline int virLogManagerProtocol_call_domain_read_log_file(virtwire_clien
 }
 
 /**
+ * VIR_LOG_MANAGER_PROTOCOL_PROC_DOMAIN_READ_LOG_FILE's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline virLogManagerProtocolDomainReadLogFileRet *virLogManagerProtocol_reply_domain_read_log_file(virtwire_client *c, const virLogManagerProtocolDomainReadLogFileArgs *args, virtwire_call_opts *opts)
+{
+    return (virLogManagerProtocolDomainReadLogFileRet *)virtwire_client_call_reply(c, &virLogManagerProtocol_program, VIR_LOG_MANAGER_PROTOCOL_PROC_DOMAIN_READ_LOG_FILE, args, opts);
+}
+
+/**
  * VIR_LOG_MANAGER_PROTOCOL_PROC_DOMAIN_READ_LOG_FILE without waiting, as
  * virtwire_client_call_async() calls it.
  */
@@ -131,6 +161,16 @@ static inline int virLogManagerProtocol_call_domain_read_log_file_async(virtwire
 static inline int virLogManagerProtocol_call_domain_append_log_file(virtwire_client *c, const virLogManagerProtocolDomainAppendLogFileArgs *args, virLogManagerProtocolDomainAppendLogFileRet *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &virLogManagerProtocol_program, VIR_LOG_MANAGER_PROTOCOL_PROC_DOMAIN_APPEND_LOG_FILE, args, ret, opts);
+}
+
+/**
+ * VIR_LOG_MANAGER_PROTOCOL_PROC_DOMAIN_APPEND_LOG_FILE's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline virLogManagerProtocolDomainAppendLogFileRet *virLogManagerProtocol_reply_domain_append_log_file(virtwire_client *c, const virLogManagerProtocolDomainAppendLogFileArgs *args, virtwire_call_opts *opts)
+{
+    return (virLogManagerProtocolDomainAppendLogFileRet *)virtwire_client_call_reply(c, &virLogManagerProtocol_program, VIR_LOG_MANAGER_PROTOCOL_PROC_DOMAIN_APPEND_LOG_FILE, args, opts);
 }
 
 /**

@@ -50,6 +50,7 @@ static inline void virLXCMonitor_dispatch_exit_event(virtwire_client *c, const v
 }
 
 /** Calls fn for every VIR_LXC_MONITOR_PROC_EXIT_EVENT message; callback_id: unused (this event carries no callbackID); pass -1.
+ *  With fn NULL the messages are kept for virLXCMonitor_next_exit_event().
  *  Returns the id for virtwire_client_remove_event() or an error. */
 static inline int virLXCMonitor_on_exit_event(virtwire_client *c, virLXCMonitor_event_binding *b, virLXCMonitor_exit_event_fn fn,
                                   int callback_id, void *opaque)
@@ -57,7 +58,16 @@ static inline int virLXCMonitor_on_exit_event(virtwire_client *c, virLXCMonitor_
     b->fn = (void (*)(void))fn;
     b->opaque = opaque;
     b->callback_id = callback_id;
-    return virtwire_client_on_event(c, &virLXCMonitor_program, VIR_LXC_MONITOR_PROC_EXIT_EVENT, virLXCMonitor_dispatch_exit_event, b);
+    return virtwire_client_on_event(c, &virLXCMonitor_program, VIR_LXC_MONITOR_PROC_EXIT_EVENT, fn ? virLXCMonitor_dispatch_exit_event : NULL, b);
+}
+
+/** The next VIR_LXC_MONITOR_PROC_EXIT_EVENT message kept by handler_id (a handler or registration made
+ *  without a function: reg.handler_id), waiting as opts says, as
+ *  virtwire_client_next_event() does. */
+static inline int virLXCMonitor_next_exit_event(virtwire_client *c, int handler_id, virLXCMonitorExitEventMsg *msg,
+                                                const virtwire_call_opts *opts)
+{
+    return virtwire_client_next_event(c, handler_id, msg, opts);
 }
 
 /**
@@ -80,6 +90,7 @@ static inline void virLXCMonitor_dispatch_init_event(virtwire_client *c, const v
 }
 
 /** Calls fn for every VIR_LXC_MONITOR_PROC_INIT_EVENT message; callback_id: unused (this event carries no callbackID); pass -1.
+ *  With fn NULL the messages are kept for virLXCMonitor_next_init_event().
  *  Returns the id for virtwire_client_remove_event() or an error. */
 static inline int virLXCMonitor_on_init_event(virtwire_client *c, virLXCMonitor_event_binding *b, virLXCMonitor_init_event_fn fn,
                                   int callback_id, void *opaque)
@@ -87,7 +98,16 @@ static inline int virLXCMonitor_on_init_event(virtwire_client *c, virLXCMonitor_
     b->fn = (void (*)(void))fn;
     b->opaque = opaque;
     b->callback_id = callback_id;
-    return virtwire_client_on_event(c, &virLXCMonitor_program, VIR_LXC_MONITOR_PROC_INIT_EVENT, virLXCMonitor_dispatch_init_event, b);
+    return virtwire_client_on_event(c, &virLXCMonitor_program, VIR_LXC_MONITOR_PROC_INIT_EVENT, fn ? virLXCMonitor_dispatch_init_event : NULL, b);
+}
+
+/** The next VIR_LXC_MONITOR_PROC_INIT_EVENT message kept by handler_id (a handler or registration made
+ *  without a function: reg.handler_id), waiting as opts says, as
+ *  virtwire_client_next_event() does. */
+static inline int virLXCMonitor_next_init_event(virtwire_client *c, int handler_id, virLXCMonitorInitEventMsg *msg,
+                                                const virtwire_call_opts *opts)
+{
+    return virtwire_client_next_event(c, handler_id, msg, opts);
 }
 
 #ifdef __cplusplus

@@ -73,6 +73,15 @@ static inline int qemu_call_domain_monitor_command(virtwire_client *c, const qem
 }
 
 /**
+ * QEMU_PROC_DOMAIN_MONITOR_COMMAND's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline qemu_domain_monitor_command_ret *qemu_reply_domain_monitor_command(virtwire_client *c, const qemu_domain_monitor_command_args *args, virtwire_call_opts *opts)
+{
+    return (qemu_domain_monitor_command_ret *)virtwire_client_call_reply(c, &qemu_program, QEMU_PROC_DOMAIN_MONITOR_COMMAND, args, opts);
+}
+
+/**
  * QEMU_PROC_DOMAIN_MONITOR_COMMAND without waiting, as virtwire_client_call_async() calls it.
  */
 static inline int qemu_call_domain_monitor_command_async(virtwire_client *c, const qemu_domain_monitor_command_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
@@ -96,6 +105,15 @@ static inline int qemu_call_domain_attach(virtwire_client *c, const qemu_domain_
     return virtwire_client_call(c, &qemu_program, QEMU_PROC_DOMAIN_ATTACH, args, ret, opts);
 }
 
+/**
+ * QEMU_PROC_DOMAIN_ATTACH's reply as the call's value, as virtwire_client_call_reply() returns it:
+ * in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline qemu_domain_attach_ret *qemu_reply_domain_attach(virtwire_client *c, const qemu_domain_attach_args *args, virtwire_call_opts *opts)
+{
+    return (qemu_domain_attach_ret *)virtwire_client_call_reply(c, &qemu_program, QEMU_PROC_DOMAIN_ATTACH, args, opts);
+}
+
 /** QEMU_PROC_DOMAIN_ATTACH without waiting, as virtwire_client_call_async() calls it. */
 static inline int qemu_call_domain_attach_async(virtwire_client *c, const qemu_domain_attach_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
 {
@@ -115,6 +133,15 @@ static inline int qemu_call_domain_attach_async(virtwire_client *c, const qemu_d
 static inline int qemu_call_domain_agent_command(virtwire_client *c, const qemu_domain_agent_command_args *args, qemu_domain_agent_command_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &qemu_program, QEMU_PROC_DOMAIN_AGENT_COMMAND, args, ret, opts);
+}
+
+/**
+ * QEMU_PROC_DOMAIN_AGENT_COMMAND's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline qemu_domain_agent_command_ret *qemu_reply_domain_agent_command(virtwire_client *c, const qemu_domain_agent_command_args *args, virtwire_call_opts *opts)
+{
+    return (qemu_domain_agent_command_ret *)virtwire_client_call_reply(c, &qemu_program, QEMU_PROC_DOMAIN_AGENT_COMMAND, args, opts);
 }
 
 /** QEMU_PROC_DOMAIN_AGENT_COMMAND without waiting, as virtwire_client_call_async() calls it. */
@@ -140,6 +167,16 @@ static inline int qemu_call_domain_agent_command_async(virtwire_client *c, const
 static inline int qemu_call_connect_domain_monitor_event_register(virtwire_client *c, const qemu_connect_domain_monitor_event_register_args *args, qemu_connect_domain_monitor_event_register_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &qemu_program, QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_REGISTER, args, ret, opts);
+}
+
+/**
+ * QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_REGISTER's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline qemu_connect_domain_monitor_event_register_ret *qemu_reply_connect_domain_monitor_event_register(virtwire_client *c, const qemu_connect_domain_monitor_event_register_args *args, virtwire_call_opts *opts)
+{
+    return (qemu_connect_domain_monitor_event_register_ret *)virtwire_client_call_reply(c, &qemu_program, QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_REGISTER, args, opts);
 }
 
 /**
@@ -202,6 +239,7 @@ static inline void qemu_dispatch_domain_monitor_event(virtwire_client *c, const 
 }
 
 /** Calls fn for every QEMU_PROC_DOMAIN_MONITOR_EVENT message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  With fn NULL the messages are kept for qemu_next_domain_monitor_event().
  *  Returns the id for virtwire_client_remove_event() or an error. */
 static inline int qemu_on_domain_monitor_event(virtwire_client *c, qemu_event_binding *b, qemu_domain_monitor_event_fn fn,
                                   int callback_id, void *opaque)
@@ -209,7 +247,16 @@ static inline int qemu_on_domain_monitor_event(virtwire_client *c, qemu_event_bi
     b->fn = (void (*)(void))fn;
     b->opaque = opaque;
     b->callback_id = callback_id;
-    return virtwire_client_on_event(c, &qemu_program, QEMU_PROC_DOMAIN_MONITOR_EVENT, qemu_dispatch_domain_monitor_event, b);
+    return virtwire_client_on_event(c, &qemu_program, QEMU_PROC_DOMAIN_MONITOR_EVENT, fn ? qemu_dispatch_domain_monitor_event : NULL, b);
+}
+
+/** The next QEMU_PROC_DOMAIN_MONITOR_EVENT message kept by handler_id (a handler or registration made
+ *  without a function: reg.handler_id), waiting as opts says, as
+ *  virtwire_client_next_event() does. */
+static inline int qemu_next_domain_monitor_event(virtwire_client *c, int handler_id, qemu_domain_monitor_event_msg *msg,
+                                                 const virtwire_call_opts *opts)
+{
+    return virtwire_client_next_event(c, handler_id, msg, opts);
 }
 
 /**
@@ -227,6 +274,16 @@ static inline int qemu_on_domain_monitor_event(virtwire_client *c, qemu_event_bi
 static inline int qemu_call_domain_monitor_command_with_files(virtwire_client *c, const qemu_domain_monitor_command_with_files_args *args, qemu_domain_monitor_command_with_files_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &qemu_program, QEMU_PROC_DOMAIN_MONITOR_COMMAND_WITH_FILES, args, ret, opts);
+}
+
+/**
+ * QEMU_PROC_DOMAIN_MONITOR_COMMAND_WITH_FILES's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline qemu_domain_monitor_command_with_files_ret *qemu_reply_domain_monitor_command_with_files(virtwire_client *c, const qemu_domain_monitor_command_with_files_args *args, virtwire_call_opts *opts)
+{
+    return (qemu_domain_monitor_command_with_files_ret *)virtwire_client_call_reply(c, &qemu_program, QEMU_PROC_DOMAIN_MONITOR_COMMAND_WITH_FILES, args, opts);
 }
 
 /**
@@ -257,7 +314,9 @@ static inline int qemu_call_domain_monitor_command_with_files_async(virtwire_cli
  * place before the call is sent and keeps what arrives until the reply;
  * then the kept messages of its callbackID run first, in arrival order,
  * and fn sees nothing but its own callbackID.  fn runs on the client's I/O
- * thread, possibly before the helper returns.
+ * thread, possibly before the helper returns.  With fn NULL the messages are
+ * kept instead, for qemu_next_<event>(c, reg.handler_id, &msg, opts) to take on
+ * the program's own thread (virtwire_client_next_event()).
  *
  * qemu_deregister_event(c, &reg, opts) removes the handler, then calls the
  * family's deregistration procedure: once it returns (whatever the call
@@ -287,7 +346,8 @@ static inline int qemu_register_event_common(virtwire_client *c, qemu_event_regi
     reg->callback_id = -1;
     reg->deregister_proc = deregister_proc;
     int id = virtwire_client_register_event(c, &qemu_program, register_proc, args, event_proc,
-                                            dispatch, &reg->binding, opts, &reg->callback_id);
+                                            fn ? dispatch : NULL, &reg->binding, opts,
+                                            &reg->callback_id);
     reg->handler_id = id > 0 ? id : 0;
     return id < 0 ? id : 0;
 }

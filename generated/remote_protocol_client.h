@@ -134,6 +134,15 @@ static inline int remote_call_connect_get_type(virtwire_client *c, remote_connec
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_TYPE, NULL, ret, opts);
 }
 
+/**
+ * REMOTE_PROC_CONNECT_GET_TYPE's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_connect_get_type_ret *remote_reply_connect_get_type(virtwire_client *c, virtwire_call_opts *opts)
+{
+    return (remote_connect_get_type_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_CONNECT_GET_TYPE, NULL, opts);
+}
+
 /** REMOTE_PROC_CONNECT_GET_TYPE without waiting, as virtwire_client_call_async() calls it. */
 static inline int remote_call_connect_get_type_async(virtwire_client *c, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
 {
@@ -153,6 +162,15 @@ static inline int remote_call_connect_get_type_async(virtwire_client *c, const v
 static inline int remote_call_connect_get_version(virtwire_client *c, remote_connect_get_version_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_VERSION, NULL, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_CONNECT_GET_VERSION's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_connect_get_version_ret *remote_reply_connect_get_version(virtwire_client *c, virtwire_call_opts *opts)
+{
+    return (remote_connect_get_version_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_CONNECT_GET_VERSION, NULL, opts);
 }
 
 /** REMOTE_PROC_CONNECT_GET_VERSION without waiting, as virtwire_client_call_async() calls it. */
@@ -179,6 +197,15 @@ static inline int remote_call_connect_get_max_vcpus(virtwire_client *c, const re
 }
 
 /**
+ * REMOTE_PROC_CONNECT_GET_MAX_VCPUS's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_connect_get_max_vcpus_ret *remote_reply_connect_get_max_vcpus(virtwire_client *c, const remote_connect_get_max_vcpus_args *args, virtwire_call_opts *opts)
+{
+    return (remote_connect_get_max_vcpus_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_CONNECT_GET_MAX_VCPUS, args, opts);
+}
+
+/**
  * REMOTE_PROC_CONNECT_GET_MAX_VCPUS without waiting, as virtwire_client_call_async() calls it.
  */
 static inline int remote_call_connect_get_max_vcpus_async(virtwire_client *c, const remote_connect_get_max_vcpus_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
@@ -201,6 +228,15 @@ static inline int remote_call_node_get_info(virtwire_client *c, remote_node_get_
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NODE_GET_INFO, NULL, ret, opts);
 }
 
+/**
+ * REMOTE_PROC_NODE_GET_INFO's reply as the call's value, as virtwire_client_call_reply() returns
+ * it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_node_get_info_ret *remote_reply_node_get_info(virtwire_client *c, virtwire_call_opts *opts)
+{
+    return (remote_node_get_info_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_NODE_GET_INFO, NULL, opts);
+}
+
 /** REMOTE_PROC_NODE_GET_INFO without waiting, as virtwire_client_call_async() calls it. */
 static inline int remote_call_node_get_info_async(virtwire_client *c, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
 {
@@ -220,6 +256,16 @@ static inline int remote_call_node_get_info_async(virtwire_client *c, const virt
 static inline int remote_call_connect_get_capabilities(virtwire_client *c, remote_connect_get_capabilities_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_CAPABILITIES, NULL, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_CONNECT_GET_CAPABILITIES's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_connect_get_capabilities_ret *remote_reply_connect_get_capabilities(virtwire_client *c, virtwire_call_opts *opts)
+{
+    return (remote_connect_get_capabilities_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_CONNECT_GET_CAPABILITIES, NULL, opts);
 }
 
 /**
@@ -288,6 +334,15 @@ static inline int remote_call_domain_create_xml(virtwire_client *c, const remote
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_CREATE_XML, args, ret, opts);
 }
 
+/**
+ * REMOTE_PROC_DOMAIN_CREATE_XML's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_domain_create_xml_ret *remote_reply_domain_create_xml(virtwire_client *c, const remote_domain_create_xml_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_create_xml_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_CREATE_XML, args, opts);
+}
+
 /** REMOTE_PROC_DOMAIN_CREATE_XML without waiting, as virtwire_client_call_async() calls it. */
 static inline int remote_call_domain_create_xml_async(virtwire_client *c, const remote_domain_create_xml_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
 {
@@ -308,6 +363,15 @@ static inline int remote_call_domain_create_xml_async(virtwire_client *c, const 
 static inline int remote_call_domain_define_xml(virtwire_client *c, const remote_domain_define_xml_args *args, remote_domain_define_xml_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_DEFINE_XML, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_DOMAIN_DEFINE_XML's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_domain_define_xml_ret *remote_reply_domain_define_xml(virtwire_client *c, const remote_domain_define_xml_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_define_xml_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_DEFINE_XML, args, opts);
 }
 
 /** REMOTE_PROC_DOMAIN_DEFINE_XML without waiting, as virtwire_client_call_async() calls it. */
@@ -376,6 +440,15 @@ static inline int remote_call_domain_get_xml_desc(virtwire_client *c, const remo
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_XML_DESC, args, ret, opts);
 }
 
+/**
+ * REMOTE_PROC_DOMAIN_GET_XML_DESC's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_domain_get_xml_desc_ret *remote_reply_domain_get_xml_desc(virtwire_client *c, const remote_domain_get_xml_desc_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_get_xml_desc_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_GET_XML_DESC, args, opts);
+}
+
 /** REMOTE_PROC_DOMAIN_GET_XML_DESC without waiting, as virtwire_client_call_async() calls it. */
 static inline int remote_call_domain_get_xml_desc_async(virtwire_client *c, const remote_domain_get_xml_desc_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
 {
@@ -400,6 +473,15 @@ static inline int remote_call_domain_get_autostart(virtwire_client *c, const rem
 }
 
 /**
+ * REMOTE_PROC_DOMAIN_GET_AUTOSTART's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_domain_get_autostart_ret *remote_reply_domain_get_autostart(virtwire_client *c, const remote_domain_get_autostart_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_get_autostart_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_GET_AUTOSTART, args, opts);
+}
+
+/**
  * REMOTE_PROC_DOMAIN_GET_AUTOSTART without waiting, as virtwire_client_call_async() calls it.
  */
 static inline int remote_call_domain_get_autostart_async(virtwire_client *c, const remote_domain_get_autostart_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
@@ -419,6 +501,15 @@ static inline int remote_call_domain_get_autostart_async(virtwire_client *c, con
 static inline int remote_call_domain_get_info(virtwire_client *c, const remote_domain_get_info_args *args, remote_domain_get_info_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_INFO, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_DOMAIN_GET_INFO's reply as the call's value, as virtwire_client_call_reply() returns
+ * it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_domain_get_info_ret *remote_reply_domain_get_info(virtwire_client *c, const remote_domain_get_info_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_get_info_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_GET_INFO, args, opts);
 }
 
 /** REMOTE_PROC_DOMAIN_GET_INFO without waiting, as virtwire_client_call_async() calls it. */
@@ -442,6 +533,15 @@ static inline int remote_call_domain_get_info_async(virtwire_client *c, const re
 static inline int remote_call_domain_get_max_memory(virtwire_client *c, const remote_domain_get_max_memory_args *args, remote_domain_get_max_memory_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_MAX_MEMORY, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_DOMAIN_GET_MAX_MEMORY's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_domain_get_max_memory_ret *remote_reply_domain_get_max_memory(virtwire_client *c, const remote_domain_get_max_memory_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_get_max_memory_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_GET_MAX_MEMORY, args, opts);
 }
 
 /**
@@ -470,6 +570,15 @@ static inline int remote_call_domain_get_max_vcpus(virtwire_client *c, const rem
 }
 
 /**
+ * REMOTE_PROC_DOMAIN_GET_MAX_VCPUS's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_domain_get_max_vcpus_ret *remote_reply_domain_get_max_vcpus(virtwire_client *c, const remote_domain_get_max_vcpus_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_get_max_vcpus_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_GET_MAX_VCPUS, args, opts);
+}
+
+/**
  * REMOTE_PROC_DOMAIN_GET_MAX_VCPUS without waiting, as virtwire_client_call_async() calls it.
  */
 static inline int remote_call_domain_get_max_vcpus_async(virtwire_client *c, const remote_domain_get_max_vcpus_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
@@ -492,6 +601,15 @@ static inline int remote_call_domain_get_os_type(virtwire_client *c, const remot
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_OS_TYPE, args, ret, opts);
 }
 
+/**
+ * REMOTE_PROC_DOMAIN_GET_OS_TYPE's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_domain_get_os_type_ret *remote_reply_domain_get_os_type(virtwire_client *c, const remote_domain_get_os_type_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_get_os_type_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_GET_OS_TYPE, args, opts);
+}
+
 /** REMOTE_PROC_DOMAIN_GET_OS_TYPE without waiting, as virtwire_client_call_async() calls it. */
 static inline int remote_call_domain_get_os_type_async(virtwire_client *c, const remote_domain_get_os_type_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
 {
@@ -511,6 +629,15 @@ static inline int remote_call_domain_get_os_type_async(virtwire_client *c, const
 static inline int remote_call_domain_get_vcpus(virtwire_client *c, const remote_domain_get_vcpus_args *args, remote_domain_get_vcpus_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_VCPUS, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_DOMAIN_GET_VCPUS's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_domain_get_vcpus_ret *remote_reply_domain_get_vcpus(virtwire_client *c, const remote_domain_get_vcpus_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_get_vcpus_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_GET_VCPUS, args, opts);
 }
 
 /** REMOTE_PROC_DOMAIN_GET_VCPUS without waiting, as virtwire_client_call_async() calls it. */
@@ -538,6 +665,16 @@ static inline int remote_call_connect_list_defined_domains(virtwire_client *c, c
 }
 
 /**
+ * REMOTE_PROC_CONNECT_LIST_DEFINED_DOMAINS's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_connect_list_defined_domains_ret *remote_reply_connect_list_defined_domains(virtwire_client *c, const remote_connect_list_defined_domains_args *args, virtwire_call_opts *opts)
+{
+    return (remote_connect_list_defined_domains_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_CONNECT_LIST_DEFINED_DOMAINS, args, opts);
+}
+
+/**
  * REMOTE_PROC_CONNECT_LIST_DEFINED_DOMAINS without waiting, as virtwire_client_call_async() calls
  * it.
  */
@@ -561,6 +698,15 @@ static inline int remote_call_domain_lookup_by_id(virtwire_client *c, const remo
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_LOOKUP_BY_ID, args, ret, opts);
 }
 
+/**
+ * REMOTE_PROC_DOMAIN_LOOKUP_BY_ID's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_domain_lookup_by_id_ret *remote_reply_domain_lookup_by_id(virtwire_client *c, const remote_domain_lookup_by_id_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_lookup_by_id_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_LOOKUP_BY_ID, args, opts);
+}
+
 /** REMOTE_PROC_DOMAIN_LOOKUP_BY_ID without waiting, as virtwire_client_call_async() calls it. */
 static inline int remote_call_domain_lookup_by_id_async(virtwire_client *c, const remote_domain_lookup_by_id_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
 {
@@ -582,6 +728,15 @@ static inline int remote_call_domain_lookup_by_id_async(virtwire_client *c, cons
 static inline int remote_call_domain_lookup_by_name(virtwire_client *c, const remote_domain_lookup_by_name_args *args, remote_domain_lookup_by_name_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_domain_lookup_by_name_ret *remote_reply_domain_lookup_by_name(virtwire_client *c, const remote_domain_lookup_by_name_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_lookup_by_name_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME, args, opts);
 }
 
 /**
@@ -610,6 +765,15 @@ static inline int remote_call_domain_lookup_by_uuid(virtwire_client *c, const re
 }
 
 /**
+ * REMOTE_PROC_DOMAIN_LOOKUP_BY_UUID's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_domain_lookup_by_uuid_ret *remote_reply_domain_lookup_by_uuid(virtwire_client *c, const remote_domain_lookup_by_uuid_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_lookup_by_uuid_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_LOOKUP_BY_UUID, args, opts);
+}
+
+/**
  * REMOTE_PROC_DOMAIN_LOOKUP_BY_UUID without waiting, as virtwire_client_call_async() calls it.
  */
 static inline int remote_call_domain_lookup_by_uuid_async(virtwire_client *c, const remote_domain_lookup_by_uuid_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
@@ -632,6 +796,16 @@ static inline int remote_call_domain_lookup_by_uuid_async(virtwire_client *c, co
 static inline int remote_call_connect_num_of_defined_domains(virtwire_client *c, remote_connect_num_of_defined_domains_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_NUM_OF_DEFINED_DOMAINS, NULL, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_CONNECT_NUM_OF_DEFINED_DOMAINS's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_connect_num_of_defined_domains_ret *remote_reply_connect_num_of_defined_domains(virtwire_client *c, virtwire_call_opts *opts)
+{
+    return (remote_connect_num_of_defined_domains_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_CONNECT_NUM_OF_DEFINED_DOMAINS, NULL, opts);
 }
 
 /**
@@ -872,6 +1046,16 @@ static inline int remote_call_connect_list_defined_networks(virtwire_client *c, 
 }
 
 /**
+ * REMOTE_PROC_CONNECT_LIST_DEFINED_NETWORKS's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_connect_list_defined_networks_ret *remote_reply_connect_list_defined_networks(virtwire_client *c, const remote_connect_list_defined_networks_args *args, virtwire_call_opts *opts)
+{
+    return (remote_connect_list_defined_networks_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_CONNECT_LIST_DEFINED_NETWORKS, args, opts);
+}
+
+/**
  * REMOTE_PROC_CONNECT_LIST_DEFINED_NETWORKS without waiting, as virtwire_client_call_async() calls
  * it.
  */
@@ -899,6 +1083,15 @@ static inline int remote_call_connect_list_domains(virtwire_client *c, const rem
 }
 
 /**
+ * REMOTE_PROC_CONNECT_LIST_DOMAINS's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_connect_list_domains_ret *remote_reply_connect_list_domains(virtwire_client *c, const remote_connect_list_domains_args *args, virtwire_call_opts *opts)
+{
+    return (remote_connect_list_domains_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_CONNECT_LIST_DOMAINS, args, opts);
+}
+
+/**
  * REMOTE_PROC_CONNECT_LIST_DOMAINS without waiting, as virtwire_client_call_async() calls it.
  */
 static inline int remote_call_connect_list_domains_async(virtwire_client *c, const remote_connect_list_domains_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
@@ -922,6 +1115,15 @@ static inline int remote_call_connect_list_domains_async(virtwire_client *c, con
 static inline int remote_call_connect_list_networks(virtwire_client *c, const remote_connect_list_networks_args *args, remote_connect_list_networks_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_LIST_NETWORKS, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_CONNECT_LIST_NETWORKS's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_connect_list_networks_ret *remote_reply_connect_list_networks(virtwire_client *c, const remote_connect_list_networks_args *args, virtwire_call_opts *opts)
+{
+    return (remote_connect_list_networks_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_CONNECT_LIST_NETWORKS, args, opts);
 }
 
 /**
@@ -967,6 +1169,15 @@ static inline int remote_call_network_create_xml(virtwire_client *c, const remot
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NETWORK_CREATE_XML, args, ret, opts);
 }
 
+/**
+ * REMOTE_PROC_NETWORK_CREATE_XML's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_network_create_xml_ret *remote_reply_network_create_xml(virtwire_client *c, const remote_network_create_xml_args *args, virtwire_call_opts *opts)
+{
+    return (remote_network_create_xml_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_NETWORK_CREATE_XML, args, opts);
+}
+
 /** REMOTE_PROC_NETWORK_CREATE_XML without waiting, as virtwire_client_call_async() calls it. */
 static inline int remote_call_network_create_xml_async(virtwire_client *c, const remote_network_create_xml_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
 {
@@ -987,6 +1198,15 @@ static inline int remote_call_network_create_xml_async(virtwire_client *c, const
 static inline int remote_call_network_define_xml(virtwire_client *c, const remote_network_define_xml_args *args, remote_network_define_xml_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NETWORK_DEFINE_XML, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_NETWORK_DEFINE_XML's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_network_define_xml_ret *remote_reply_network_define_xml(virtwire_client *c, const remote_network_define_xml_args *args, virtwire_call_opts *opts)
+{
+    return (remote_network_define_xml_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_NETWORK_DEFINE_XML, args, opts);
 }
 
 /** REMOTE_PROC_NETWORK_DEFINE_XML without waiting, as virtwire_client_call_async() calls it. */
@@ -1034,6 +1254,15 @@ static inline int remote_call_network_get_xml_desc(virtwire_client *c, const rem
 }
 
 /**
+ * REMOTE_PROC_NETWORK_GET_XML_DESC's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_network_get_xml_desc_ret *remote_reply_network_get_xml_desc(virtwire_client *c, const remote_network_get_xml_desc_args *args, virtwire_call_opts *opts)
+{
+    return (remote_network_get_xml_desc_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_NETWORK_GET_XML_DESC, args, opts);
+}
+
+/**
  * REMOTE_PROC_NETWORK_GET_XML_DESC without waiting, as virtwire_client_call_async() calls it.
  */
 static inline int remote_call_network_get_xml_desc_async(virtwire_client *c, const remote_network_get_xml_desc_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
@@ -1056,6 +1285,15 @@ static inline int remote_call_network_get_xml_desc_async(virtwire_client *c, con
 static inline int remote_call_network_get_autostart(virtwire_client *c, const remote_network_get_autostart_args *args, remote_network_get_autostart_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NETWORK_GET_AUTOSTART, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_NETWORK_GET_AUTOSTART's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_network_get_autostart_ret *remote_reply_network_get_autostart(virtwire_client *c, const remote_network_get_autostart_args *args, virtwire_call_opts *opts)
+{
+    return (remote_network_get_autostart_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_NETWORK_GET_AUTOSTART, args, opts);
 }
 
 /**
@@ -1084,6 +1322,15 @@ static inline int remote_call_network_get_bridge_name(virtwire_client *c, const 
 }
 
 /**
+ * REMOTE_PROC_NETWORK_GET_BRIDGE_NAME's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_network_get_bridge_name_ret *remote_reply_network_get_bridge_name(virtwire_client *c, const remote_network_get_bridge_name_args *args, virtwire_call_opts *opts)
+{
+    return (remote_network_get_bridge_name_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_NETWORK_GET_BRIDGE_NAME, args, opts);
+}
+
+/**
  * REMOTE_PROC_NETWORK_GET_BRIDGE_NAME without waiting, as virtwire_client_call_async() calls it.
  */
 static inline int remote_call_network_get_bridge_name_async(virtwire_client *c, const remote_network_get_bridge_name_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
@@ -1109,6 +1356,15 @@ static inline int remote_call_network_lookup_by_name(virtwire_client *c, const r
 }
 
 /**
+ * REMOTE_PROC_NETWORK_LOOKUP_BY_NAME's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_network_lookup_by_name_ret *remote_reply_network_lookup_by_name(virtwire_client *c, const remote_network_lookup_by_name_args *args, virtwire_call_opts *opts)
+{
+    return (remote_network_lookup_by_name_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_NETWORK_LOOKUP_BY_NAME, args, opts);
+}
+
+/**
  * REMOTE_PROC_NETWORK_LOOKUP_BY_NAME without waiting, as virtwire_client_call_async() calls it.
  */
 static inline int remote_call_network_lookup_by_name_async(virtwire_client *c, const remote_network_lookup_by_name_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
@@ -1131,6 +1387,15 @@ static inline int remote_call_network_lookup_by_name_async(virtwire_client *c, c
 static inline int remote_call_network_lookup_by_uuid(virtwire_client *c, const remote_network_lookup_by_uuid_args *args, remote_network_lookup_by_uuid_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NETWORK_LOOKUP_BY_UUID, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_NETWORK_LOOKUP_BY_UUID's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_network_lookup_by_uuid_ret *remote_reply_network_lookup_by_uuid(virtwire_client *c, const remote_network_lookup_by_uuid_args *args, virtwire_call_opts *opts)
+{
+    return (remote_network_lookup_by_uuid_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_NETWORK_LOOKUP_BY_UUID, args, opts);
 }
 
 /**
@@ -1204,6 +1469,16 @@ static inline int remote_call_connect_num_of_defined_networks(virtwire_client *c
 }
 
 /**
+ * REMOTE_PROC_CONNECT_NUM_OF_DEFINED_NETWORKS's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_connect_num_of_defined_networks_ret *remote_reply_connect_num_of_defined_networks(virtwire_client *c, virtwire_call_opts *opts)
+{
+    return (remote_connect_num_of_defined_networks_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_CONNECT_NUM_OF_DEFINED_NETWORKS, NULL, opts);
+}
+
+/**
  * REMOTE_PROC_CONNECT_NUM_OF_DEFINED_NETWORKS without waiting, as virtwire_client_call_async()
  * calls it.
  */
@@ -1230,6 +1505,15 @@ static inline int remote_call_connect_num_of_domains(virtwire_client *c, remote_
 }
 
 /**
+ * REMOTE_PROC_CONNECT_NUM_OF_DOMAINS's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_connect_num_of_domains_ret *remote_reply_connect_num_of_domains(virtwire_client *c, virtwire_call_opts *opts)
+{
+    return (remote_connect_num_of_domains_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_CONNECT_NUM_OF_DOMAINS, NULL, opts);
+}
+
+/**
  * REMOTE_PROC_CONNECT_NUM_OF_DOMAINS without waiting, as virtwire_client_call_async() calls it.
  */
 static inline int remote_call_connect_num_of_domains_async(virtwire_client *c, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
@@ -1252,6 +1536,15 @@ static inline int remote_call_connect_num_of_domains_async(virtwire_client *c, c
 static inline int remote_call_connect_num_of_networks(virtwire_client *c, remote_connect_num_of_networks_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_NUM_OF_NETWORKS, NULL, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_CONNECT_NUM_OF_NETWORKS's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_connect_num_of_networks_ret *remote_reply_connect_num_of_networks(virtwire_client *c, virtwire_call_opts *opts)
+{
+    return (remote_connect_num_of_networks_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_CONNECT_NUM_OF_NETWORKS, NULL, opts);
 }
 
 /**
@@ -1340,6 +1633,16 @@ static inline int remote_call_domain_get_scheduler_type(virtwire_client *c, cons
 }
 
 /**
+ * REMOTE_PROC_DOMAIN_GET_SCHEDULER_TYPE's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_domain_get_scheduler_type_ret *remote_reply_domain_get_scheduler_type(virtwire_client *c, const remote_domain_get_scheduler_type_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_get_scheduler_type_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_GET_SCHEDULER_TYPE, args, opts);
+}
+
+/**
  * REMOTE_PROC_DOMAIN_GET_SCHEDULER_TYPE without waiting, as virtwire_client_call_async() calls it.
  */
 static inline int remote_call_domain_get_scheduler_type_async(virtwire_client *c, const remote_domain_get_scheduler_type_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
@@ -1361,6 +1664,16 @@ static inline int remote_call_domain_get_scheduler_type_async(virtwire_client *c
 static inline int remote_call_domain_get_scheduler_parameters(virtwire_client *c, const remote_domain_get_scheduler_parameters_args *args, remote_domain_get_scheduler_parameters_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_SCHEDULER_PARAMETERS, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_DOMAIN_GET_SCHEDULER_PARAMETERS's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_domain_get_scheduler_parameters_ret *remote_reply_domain_get_scheduler_parameters(virtwire_client *c, const remote_domain_get_scheduler_parameters_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_get_scheduler_parameters_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_GET_SCHEDULER_PARAMETERS, args, opts);
 }
 
 /**
@@ -1413,6 +1726,15 @@ static inline int remote_call_connect_get_hostname(virtwire_client *c, remote_co
 }
 
 /**
+ * REMOTE_PROC_CONNECT_GET_HOSTNAME's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_connect_get_hostname_ret *remote_reply_connect_get_hostname(virtwire_client *c, virtwire_call_opts *opts)
+{
+    return (remote_connect_get_hostname_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_CONNECT_GET_HOSTNAME, NULL, opts);
+}
+
+/**
  * REMOTE_PROC_CONNECT_GET_HOSTNAME without waiting, as virtwire_client_call_async() calls it.
  */
 static inline int remote_call_connect_get_hostname_async(virtwire_client *c, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
@@ -1434,6 +1756,16 @@ static inline int remote_call_connect_get_hostname_async(virtwire_client *c, con
 static inline int remote_call_connect_supports_feature(virtwire_client *c, const remote_connect_supports_feature_args *args, remote_connect_supports_feature_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_SUPPORTS_FEATURE, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_CONNECT_SUPPORTS_FEATURE's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_connect_supports_feature_ret *remote_reply_connect_supports_feature(virtwire_client *c, const remote_connect_supports_feature_args *args, virtwire_call_opts *opts)
+{
+    return (remote_connect_supports_feature_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_CONNECT_SUPPORTS_FEATURE, args, opts);
 }
 
 /**
@@ -1459,6 +1791,15 @@ static inline int remote_call_connect_supports_feature_async(virtwire_client *c,
 static inline int remote_call_domain_migrate_prepare(virtwire_client *c, const remote_domain_migrate_prepare_args *args, remote_domain_migrate_prepare_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_PREPARE, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_DOMAIN_MIGRATE_PREPARE's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_domain_migrate_prepare_ret *remote_reply_domain_migrate_prepare(virtwire_client *c, const remote_domain_migrate_prepare_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_migrate_prepare_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_PREPARE, args, opts);
 }
 
 /**
@@ -1507,6 +1848,15 @@ static inline int remote_call_domain_migrate_finish(virtwire_client *c, const re
 }
 
 /**
+ * REMOTE_PROC_DOMAIN_MIGRATE_FINISH's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_domain_migrate_finish_ret *remote_reply_domain_migrate_finish(virtwire_client *c, const remote_domain_migrate_finish_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_migrate_finish_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_FINISH, args, opts);
+}
+
+/**
  * REMOTE_PROC_DOMAIN_MIGRATE_FINISH without waiting, as virtwire_client_call_async() calls it.
  */
 static inline int remote_call_domain_migrate_finish_async(virtwire_client *c, const remote_domain_migrate_finish_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
@@ -1526,6 +1876,15 @@ static inline int remote_call_domain_migrate_finish_async(virtwire_client *c, co
 static inline int remote_call_domain_block_stats(virtwire_client *c, const remote_domain_block_stats_args *args, remote_domain_block_stats_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_BLOCK_STATS, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_DOMAIN_BLOCK_STATS's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_domain_block_stats_ret *remote_reply_domain_block_stats(virtwire_client *c, const remote_domain_block_stats_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_block_stats_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_BLOCK_STATS, args, opts);
 }
 
 /** REMOTE_PROC_DOMAIN_BLOCK_STATS without waiting, as virtwire_client_call_async() calls it. */
@@ -1552,6 +1911,15 @@ static inline int remote_call_domain_interface_stats(virtwire_client *c, const r
 }
 
 /**
+ * REMOTE_PROC_DOMAIN_INTERFACE_STATS's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_domain_interface_stats_ret *remote_reply_domain_interface_stats(virtwire_client *c, const remote_domain_interface_stats_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_interface_stats_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_INTERFACE_STATS, args, opts);
+}
+
+/**
  * REMOTE_PROC_DOMAIN_INTERFACE_STATS without waiting, as virtwire_client_call_async() calls it.
  */
 static inline int remote_call_domain_interface_stats_async(virtwire_client *c, const remote_domain_interface_stats_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
@@ -1572,6 +1940,15 @@ static inline int remote_call_domain_interface_stats_async(virtwire_client *c, c
 static inline int remote_call_auth_list(virtwire_client *c, remote_auth_list_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_AUTH_LIST, NULL, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_AUTH_LIST's reply as the call's value, as virtwire_client_call_reply() returns it:
+ * in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_auth_list_ret *remote_reply_auth_list(virtwire_client *c, virtwire_call_opts *opts)
+{
+    return (remote_auth_list_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_AUTH_LIST, NULL, opts);
 }
 
 /** REMOTE_PROC_AUTH_LIST without waiting, as virtwire_client_call_async() calls it. */
@@ -1595,6 +1972,15 @@ static inline int remote_call_auth_sasl_init(virtwire_client *c, remote_auth_sas
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_AUTH_SASL_INIT, NULL, ret, opts);
 }
 
+/**
+ * REMOTE_PROC_AUTH_SASL_INIT's reply as the call's value, as virtwire_client_call_reply() returns
+ * it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_auth_sasl_init_ret *remote_reply_auth_sasl_init(virtwire_client *c, virtwire_call_opts *opts)
+{
+    return (remote_auth_sasl_init_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_AUTH_SASL_INIT, NULL, opts);
+}
+
 /** REMOTE_PROC_AUTH_SASL_INIT without waiting, as virtwire_client_call_async() calls it. */
 static inline int remote_call_auth_sasl_init_async(virtwire_client *c, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
 {
@@ -1614,6 +2000,15 @@ static inline int remote_call_auth_sasl_init_async(virtwire_client *c, const vir
 static inline int remote_call_auth_sasl_start(virtwire_client *c, const remote_auth_sasl_start_args *args, remote_auth_sasl_start_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_AUTH_SASL_START, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_AUTH_SASL_START's reply as the call's value, as virtwire_client_call_reply() returns
+ * it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_auth_sasl_start_ret *remote_reply_auth_sasl_start(virtwire_client *c, const remote_auth_sasl_start_args *args, virtwire_call_opts *opts)
+{
+    return (remote_auth_sasl_start_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_AUTH_SASL_START, args, opts);
 }
 
 /** REMOTE_PROC_AUTH_SASL_START without waiting, as virtwire_client_call_async() calls it. */
@@ -1637,6 +2032,15 @@ static inline int remote_call_auth_sasl_step(virtwire_client *c, const remote_au
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_AUTH_SASL_STEP, args, ret, opts);
 }
 
+/**
+ * REMOTE_PROC_AUTH_SASL_STEP's reply as the call's value, as virtwire_client_call_reply() returns
+ * it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_auth_sasl_step_ret *remote_reply_auth_sasl_step(virtwire_client *c, const remote_auth_sasl_step_args *args, virtwire_call_opts *opts)
+{
+    return (remote_auth_sasl_step_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_AUTH_SASL_STEP, args, opts);
+}
+
 /** REMOTE_PROC_AUTH_SASL_STEP without waiting, as virtwire_client_call_async() calls it. */
 static inline int remote_call_auth_sasl_step_async(virtwire_client *c, const remote_auth_sasl_step_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
 {
@@ -1656,6 +2060,15 @@ static inline int remote_call_auth_sasl_step_async(virtwire_client *c, const rem
 static inline int remote_call_auth_polkit(virtwire_client *c, remote_auth_polkit_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_AUTH_POLKIT, NULL, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_AUTH_POLKIT's reply as the call's value, as virtwire_client_call_reply() returns it:
+ * in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_auth_polkit_ret *remote_reply_auth_polkit(virtwire_client *c, virtwire_call_opts *opts)
+{
+    return (remote_auth_polkit_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_AUTH_POLKIT, NULL, opts);
 }
 
 /** REMOTE_PROC_AUTH_POLKIT without waiting, as virtwire_client_call_async() calls it. */
@@ -1679,6 +2092,16 @@ static inline int remote_call_auth_polkit_async(virtwire_client *c, const virtwi
 static inline int remote_call_connect_num_of_storage_pools(virtwire_client *c, remote_connect_num_of_storage_pools_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_NUM_OF_STORAGE_POOLS, NULL, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_CONNECT_NUM_OF_STORAGE_POOLS's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_connect_num_of_storage_pools_ret *remote_reply_connect_num_of_storage_pools(virtwire_client *c, virtwire_call_opts *opts)
+{
+    return (remote_connect_num_of_storage_pools_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_CONNECT_NUM_OF_STORAGE_POOLS, NULL, opts);
 }
 
 /**
@@ -1709,6 +2132,16 @@ static inline int remote_call_connect_list_storage_pools(virtwire_client *c, con
 }
 
 /**
+ * REMOTE_PROC_CONNECT_LIST_STORAGE_POOLS's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_connect_list_storage_pools_ret *remote_reply_connect_list_storage_pools(virtwire_client *c, const remote_connect_list_storage_pools_args *args, virtwire_call_opts *opts)
+{
+    return (remote_connect_list_storage_pools_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_CONNECT_LIST_STORAGE_POOLS, args, opts);
+}
+
+/**
  * REMOTE_PROC_CONNECT_LIST_STORAGE_POOLS without waiting, as virtwire_client_call_async() calls
  * it.
  */
@@ -1732,6 +2165,16 @@ static inline int remote_call_connect_list_storage_pools_async(virtwire_client *
 static inline int remote_call_connect_num_of_defined_storage_pools(virtwire_client *c, remote_connect_num_of_defined_storage_pools_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_NUM_OF_DEFINED_STORAGE_POOLS, NULL, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_CONNECT_NUM_OF_DEFINED_STORAGE_POOLS's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_connect_num_of_defined_storage_pools_ret *remote_reply_connect_num_of_defined_storage_pools(virtwire_client *c, virtwire_call_opts *opts)
+{
+    return (remote_connect_num_of_defined_storage_pools_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_CONNECT_NUM_OF_DEFINED_STORAGE_POOLS, NULL, opts);
 }
 
 /**
@@ -1762,6 +2205,16 @@ static inline int remote_call_connect_list_defined_storage_pools(virtwire_client
 }
 
 /**
+ * REMOTE_PROC_CONNECT_LIST_DEFINED_STORAGE_POOLS's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_connect_list_defined_storage_pools_ret *remote_reply_connect_list_defined_storage_pools(virtwire_client *c, const remote_connect_list_defined_storage_pools_args *args, virtwire_call_opts *opts)
+{
+    return (remote_connect_list_defined_storage_pools_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_CONNECT_LIST_DEFINED_STORAGE_POOLS, args, opts);
+}
+
+/**
  * REMOTE_PROC_CONNECT_LIST_DEFINED_STORAGE_POOLS without waiting, as virtwire_client_call_async()
  * calls it.
  */
@@ -1784,6 +2237,16 @@ static inline int remote_call_connect_list_defined_storage_pools_async(virtwire_
 static inline int remote_call_connect_find_storage_pool_sources(virtwire_client *c, const remote_connect_find_storage_pool_sources_args *args, remote_connect_find_storage_pool_sources_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_FIND_STORAGE_POOL_SOURCES, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_CONNECT_FIND_STORAGE_POOL_SOURCES's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_connect_find_storage_pool_sources_ret *remote_reply_connect_find_storage_pool_sources(virtwire_client *c, const remote_connect_find_storage_pool_sources_args *args, virtwire_call_opts *opts)
+{
+    return (remote_connect_find_storage_pool_sources_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_CONNECT_FIND_STORAGE_POOL_SOURCES, args, opts);
 }
 
 /**
@@ -1813,6 +2276,15 @@ static inline int remote_call_storage_pool_create_xml(virtwire_client *c, const 
 }
 
 /**
+ * REMOTE_PROC_STORAGE_POOL_CREATE_XML's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_storage_pool_create_xml_ret *remote_reply_storage_pool_create_xml(virtwire_client *c, const remote_storage_pool_create_xml_args *args, virtwire_call_opts *opts)
+{
+    return (remote_storage_pool_create_xml_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_STORAGE_POOL_CREATE_XML, args, opts);
+}
+
+/**
  * REMOTE_PROC_STORAGE_POOL_CREATE_XML without waiting, as virtwire_client_call_async() calls it.
  */
 static inline int remote_call_storage_pool_create_xml_async(virtwire_client *c, const remote_storage_pool_create_xml_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
@@ -1836,6 +2308,15 @@ static inline int remote_call_storage_pool_create_xml_async(virtwire_client *c, 
 static inline int remote_call_storage_pool_define_xml(virtwire_client *c, const remote_storage_pool_define_xml_args *args, remote_storage_pool_define_xml_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_STORAGE_POOL_DEFINE_XML, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_STORAGE_POOL_DEFINE_XML's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_storage_pool_define_xml_ret *remote_reply_storage_pool_define_xml(virtwire_client *c, const remote_storage_pool_define_xml_args *args, virtwire_call_opts *opts)
+{
+    return (remote_storage_pool_define_xml_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_STORAGE_POOL_DEFINE_XML, args, opts);
 }
 
 /**
@@ -1995,6 +2476,16 @@ static inline int remote_call_storage_pool_lookup_by_name(virtwire_client *c, co
 }
 
 /**
+ * REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_NAME's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_storage_pool_lookup_by_name_ret *remote_reply_storage_pool_lookup_by_name(virtwire_client *c, const remote_storage_pool_lookup_by_name_args *args, virtwire_call_opts *opts)
+{
+    return (remote_storage_pool_lookup_by_name_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_NAME, args, opts);
+}
+
+/**
  * REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_NAME without waiting, as virtwire_client_call_async() calls
  * it.
  */
@@ -2018,6 +2509,16 @@ static inline int remote_call_storage_pool_lookup_by_name_async(virtwire_client 
 static inline int remote_call_storage_pool_lookup_by_uuid(virtwire_client *c, const remote_storage_pool_lookup_by_uuid_args *args, remote_storage_pool_lookup_by_uuid_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_UUID, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_UUID's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_storage_pool_lookup_by_uuid_ret *remote_reply_storage_pool_lookup_by_uuid(virtwire_client *c, const remote_storage_pool_lookup_by_uuid_args *args, virtwire_call_opts *opts)
+{
+    return (remote_storage_pool_lookup_by_uuid_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_UUID, args, opts);
 }
 
 /**
@@ -2047,6 +2548,16 @@ static inline int remote_call_storage_pool_lookup_by_volume(virtwire_client *c, 
 }
 
 /**
+ * REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_VOLUME's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_storage_pool_lookup_by_volume_ret *remote_reply_storage_pool_lookup_by_volume(virtwire_client *c, const remote_storage_pool_lookup_by_volume_args *args, virtwire_call_opts *opts)
+{
+    return (remote_storage_pool_lookup_by_volume_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_VOLUME, args, opts);
+}
+
+/**
  * REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_VOLUME without waiting, as virtwire_client_call_async() calls
  * it.
  */
@@ -2070,6 +2581,15 @@ static inline int remote_call_storage_pool_lookup_by_volume_async(virtwire_clien
 static inline int remote_call_storage_pool_get_info(virtwire_client *c, const remote_storage_pool_get_info_args *args, remote_storage_pool_get_info_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_STORAGE_POOL_GET_INFO, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_STORAGE_POOL_GET_INFO's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_storage_pool_get_info_ret *remote_reply_storage_pool_get_info(virtwire_client *c, const remote_storage_pool_get_info_args *args, virtwire_call_opts *opts)
+{
+    return (remote_storage_pool_get_info_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_STORAGE_POOL_GET_INFO, args, opts);
 }
 
 /**
@@ -2098,6 +2618,16 @@ static inline int remote_call_storage_pool_get_xml_desc(virtwire_client *c, cons
 }
 
 /**
+ * REMOTE_PROC_STORAGE_POOL_GET_XML_DESC's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_storage_pool_get_xml_desc_ret *remote_reply_storage_pool_get_xml_desc(virtwire_client *c, const remote_storage_pool_get_xml_desc_args *args, virtwire_call_opts *opts)
+{
+    return (remote_storage_pool_get_xml_desc_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_STORAGE_POOL_GET_XML_DESC, args, opts);
+}
+
+/**
  * REMOTE_PROC_STORAGE_POOL_GET_XML_DESC without waiting, as virtwire_client_call_async() calls it.
  */
 static inline int remote_call_storage_pool_get_xml_desc_async(virtwire_client *c, const remote_storage_pool_get_xml_desc_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
@@ -2120,6 +2650,16 @@ static inline int remote_call_storage_pool_get_xml_desc_async(virtwire_client *c
 static inline int remote_call_storage_pool_get_autostart(virtwire_client *c, const remote_storage_pool_get_autostart_args *args, remote_storage_pool_get_autostart_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_STORAGE_POOL_GET_AUTOSTART, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_STORAGE_POOL_GET_AUTOSTART's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_storage_pool_get_autostart_ret *remote_reply_storage_pool_get_autostart(virtwire_client *c, const remote_storage_pool_get_autostart_args *args, virtwire_call_opts *opts)
+{
+    return (remote_storage_pool_get_autostart_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_STORAGE_POOL_GET_AUTOSTART, args, opts);
 }
 
 /**
@@ -2175,6 +2715,16 @@ static inline int remote_call_storage_pool_num_of_volumes(virtwire_client *c, co
 }
 
 /**
+ * REMOTE_PROC_STORAGE_POOL_NUM_OF_VOLUMES's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_storage_pool_num_of_volumes_ret *remote_reply_storage_pool_num_of_volumes(virtwire_client *c, const remote_storage_pool_num_of_volumes_args *args, virtwire_call_opts *opts)
+{
+    return (remote_storage_pool_num_of_volumes_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_STORAGE_POOL_NUM_OF_VOLUMES, args, opts);
+}
+
+/**
  * REMOTE_PROC_STORAGE_POOL_NUM_OF_VOLUMES without waiting, as virtwire_client_call_async() calls
  * it.
  */
@@ -2202,6 +2752,16 @@ static inline int remote_call_storage_pool_list_volumes(virtwire_client *c, cons
 }
 
 /**
+ * REMOTE_PROC_STORAGE_POOL_LIST_VOLUMES's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_storage_pool_list_volumes_ret *remote_reply_storage_pool_list_volumes(virtwire_client *c, const remote_storage_pool_list_volumes_args *args, virtwire_call_opts *opts)
+{
+    return (remote_storage_pool_list_volumes_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_STORAGE_POOL_LIST_VOLUMES, args, opts);
+}
+
+/**
  * REMOTE_PROC_STORAGE_POOL_LIST_VOLUMES without waiting, as virtwire_client_call_async() calls it.
  */
 static inline int remote_call_storage_pool_list_volumes_async(virtwire_client *c, const remote_storage_pool_list_volumes_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
@@ -2223,6 +2783,15 @@ static inline int remote_call_storage_pool_list_volumes_async(virtwire_client *c
 static inline int remote_call_storage_vol_create_xml(virtwire_client *c, const remote_storage_vol_create_xml_args *args, remote_storage_vol_create_xml_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_STORAGE_VOL_CREATE_XML, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_STORAGE_VOL_CREATE_XML's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_storage_vol_create_xml_ret *remote_reply_storage_vol_create_xml(virtwire_client *c, const remote_storage_vol_create_xml_args *args, virtwire_call_opts *opts)
+{
+    return (remote_storage_vol_create_xml_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_STORAGE_VOL_CREATE_XML, args, opts);
 }
 
 /**
@@ -2271,6 +2840,16 @@ static inline int remote_call_storage_vol_lookup_by_name(virtwire_client *c, con
 }
 
 /**
+ * REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_NAME's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_storage_vol_lookup_by_name_ret *remote_reply_storage_vol_lookup_by_name(virtwire_client *c, const remote_storage_vol_lookup_by_name_args *args, virtwire_call_opts *opts)
+{
+    return (remote_storage_vol_lookup_by_name_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_NAME, args, opts);
+}
+
+/**
  * REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_NAME without waiting, as virtwire_client_call_async() calls
  * it.
  */
@@ -2297,6 +2876,16 @@ static inline int remote_call_storage_vol_lookup_by_key(virtwire_client *c, cons
 }
 
 /**
+ * REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_KEY's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_storage_vol_lookup_by_key_ret *remote_reply_storage_vol_lookup_by_key(virtwire_client *c, const remote_storage_vol_lookup_by_key_args *args, virtwire_call_opts *opts)
+{
+    return (remote_storage_vol_lookup_by_key_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_KEY, args, opts);
+}
+
+/**
  * REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_KEY without waiting, as virtwire_client_call_async() calls it.
  */
 static inline int remote_call_storage_vol_lookup_by_key_async(virtwire_client *c, const remote_storage_vol_lookup_by_key_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
@@ -2319,6 +2908,16 @@ static inline int remote_call_storage_vol_lookup_by_key_async(virtwire_client *c
 static inline int remote_call_storage_vol_lookup_by_path(virtwire_client *c, const remote_storage_vol_lookup_by_path_args *args, remote_storage_vol_lookup_by_path_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_PATH, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_PATH's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_storage_vol_lookup_by_path_ret *remote_reply_storage_vol_lookup_by_path(virtwire_client *c, const remote_storage_vol_lookup_by_path_args *args, virtwire_call_opts *opts)
+{
+    return (remote_storage_vol_lookup_by_path_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_STORAGE_VOL_LOOKUP_BY_PATH, args, opts);
 }
 
 /**
@@ -2348,6 +2947,15 @@ static inline int remote_call_storage_vol_get_info(virtwire_client *c, const rem
 }
 
 /**
+ * REMOTE_PROC_STORAGE_VOL_GET_INFO's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_storage_vol_get_info_ret *remote_reply_storage_vol_get_info(virtwire_client *c, const remote_storage_vol_get_info_args *args, virtwire_call_opts *opts)
+{
+    return (remote_storage_vol_get_info_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_STORAGE_VOL_GET_INFO, args, opts);
+}
+
+/**
  * REMOTE_PROC_STORAGE_VOL_GET_INFO without waiting, as virtwire_client_call_async() calls it.
  */
 static inline int remote_call_storage_vol_get_info_async(virtwire_client *c, const remote_storage_vol_get_info_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
@@ -2370,6 +2978,16 @@ static inline int remote_call_storage_vol_get_info_async(virtwire_client *c, con
 static inline int remote_call_storage_vol_get_xml_desc(virtwire_client *c, const remote_storage_vol_get_xml_desc_args *args, remote_storage_vol_get_xml_desc_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_STORAGE_VOL_GET_XML_DESC, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_STORAGE_VOL_GET_XML_DESC's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_storage_vol_get_xml_desc_ret *remote_reply_storage_vol_get_xml_desc(virtwire_client *c, const remote_storage_vol_get_xml_desc_args *args, virtwire_call_opts *opts)
+{
+    return (remote_storage_vol_get_xml_desc_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_STORAGE_VOL_GET_XML_DESC, args, opts);
 }
 
 /**
@@ -2398,6 +3016,15 @@ static inline int remote_call_storage_vol_get_path(virtwire_client *c, const rem
 }
 
 /**
+ * REMOTE_PROC_STORAGE_VOL_GET_PATH's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_storage_vol_get_path_ret *remote_reply_storage_vol_get_path(virtwire_client *c, const remote_storage_vol_get_path_args *args, virtwire_call_opts *opts)
+{
+    return (remote_storage_vol_get_path_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_STORAGE_VOL_GET_PATH, args, opts);
+}
+
+/**
  * REMOTE_PROC_STORAGE_VOL_GET_PATH without waiting, as virtwire_client_call_async() calls it.
  */
 static inline int remote_call_storage_vol_get_path_async(virtwire_client *c, const remote_storage_vol_get_path_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
@@ -2420,6 +3047,16 @@ static inline int remote_call_storage_vol_get_path_async(virtwire_client *c, con
 static inline int remote_call_node_get_cells_free_memory(virtwire_client *c, const remote_node_get_cells_free_memory_args *args, remote_node_get_cells_free_memory_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NODE_GET_CELLS_FREE_MEMORY, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_NODE_GET_CELLS_FREE_MEMORY's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_node_get_cells_free_memory_ret *remote_reply_node_get_cells_free_memory(virtwire_client *c, const remote_node_get_cells_free_memory_args *args, virtwire_call_opts *opts)
+{
+    return (remote_node_get_cells_free_memory_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_NODE_GET_CELLS_FREE_MEMORY, args, opts);
 }
 
 /**
@@ -2448,6 +3085,15 @@ static inline int remote_call_node_get_free_memory(virtwire_client *c, remote_no
 }
 
 /**
+ * REMOTE_PROC_NODE_GET_FREE_MEMORY's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_node_get_free_memory_ret *remote_reply_node_get_free_memory(virtwire_client *c, virtwire_call_opts *opts)
+{
+    return (remote_node_get_free_memory_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_NODE_GET_FREE_MEMORY, NULL, opts);
+}
+
+/**
  * REMOTE_PROC_NODE_GET_FREE_MEMORY without waiting, as virtwire_client_call_async() calls it.
  */
 static inline int remote_call_node_get_free_memory_async(virtwire_client *c, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
@@ -2469,6 +3115,15 @@ static inline int remote_call_domain_block_peek(virtwire_client *c, const remote
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_BLOCK_PEEK, args, ret, opts);
 }
 
+/**
+ * REMOTE_PROC_DOMAIN_BLOCK_PEEK's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_domain_block_peek_ret *remote_reply_domain_block_peek(virtwire_client *c, const remote_domain_block_peek_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_block_peek_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_BLOCK_PEEK, args, opts);
+}
+
 /** REMOTE_PROC_DOMAIN_BLOCK_PEEK without waiting, as virtwire_client_call_async() calls it. */
 static inline int remote_call_domain_block_peek_async(virtwire_client *c, const remote_domain_block_peek_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
 {
@@ -2487,6 +3142,15 @@ static inline int remote_call_domain_block_peek_async(virtwire_client *c, const 
 static inline int remote_call_domain_memory_peek(virtwire_client *c, const remote_domain_memory_peek_args *args, remote_domain_memory_peek_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_MEMORY_PEEK, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_DOMAIN_MEMORY_PEEK's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_domain_memory_peek_ret *remote_reply_domain_memory_peek(virtwire_client *c, const remote_domain_memory_peek_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_memory_peek_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_MEMORY_PEEK, args, opts);
 }
 
 /** REMOTE_PROC_DOMAIN_MEMORY_PEEK without waiting, as virtwire_client_call_async() calls it. */
@@ -2513,6 +3177,16 @@ static inline int remote_call_connect_domain_event_register(virtwire_client *c, 
 }
 
 /**
+ * REMOTE_PROC_CONNECT_DOMAIN_EVENT_REGISTER's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_connect_domain_event_register_ret *remote_reply_connect_domain_event_register(virtwire_client *c, virtwire_call_opts *opts)
+{
+    return (remote_connect_domain_event_register_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_CONNECT_DOMAIN_EVENT_REGISTER, NULL, opts);
+}
+
+/**
  * REMOTE_PROC_CONNECT_DOMAIN_EVENT_REGISTER without waiting, as virtwire_client_call_async() calls
  * it.
  */
@@ -2535,6 +3209,16 @@ static inline int remote_call_connect_domain_event_register_async(virtwire_clien
 static inline int remote_call_connect_domain_event_deregister(virtwire_client *c, remote_connect_domain_event_deregister_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_DOMAIN_EVENT_DEREGISTER, NULL, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_CONNECT_DOMAIN_EVENT_DEREGISTER's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_connect_domain_event_deregister_ret *remote_reply_connect_domain_event_deregister(virtwire_client *c, virtwire_call_opts *opts)
+{
+    return (remote_connect_domain_event_deregister_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_CONNECT_DOMAIN_EVENT_DEREGISTER, NULL, opts);
 }
 
 /**
@@ -2569,6 +3253,7 @@ static inline void remote_dispatch_domain_event_lifecycle(virtwire_client *c, co
 }
 
 /** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_LIFECYCLE message; callback_id: unused (this event carries no callbackID); pass -1.
+ *  With fn NULL the messages are kept for remote_next_domain_event_lifecycle().
  *  Returns the id for virtwire_client_remove_event() or an error. */
 static inline int remote_on_domain_event_lifecycle(virtwire_client *c, remote_event_binding *b, remote_domain_event_lifecycle_fn fn,
                                   int callback_id, void *opaque)
@@ -2576,7 +3261,16 @@ static inline int remote_on_domain_event_lifecycle(virtwire_client *c, remote_ev
     b->fn = (void (*)(void))fn;
     b->opaque = opaque;
     b->callback_id = callback_id;
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_LIFECYCLE, remote_dispatch_domain_event_lifecycle, b);
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_LIFECYCLE, fn ? remote_dispatch_domain_event_lifecycle : NULL, b);
+}
+
+/** The next REMOTE_PROC_DOMAIN_EVENT_LIFECYCLE message kept by handler_id (a handler or registration made
+ *  without a function: reg.handler_id), waiting as opts says, as
+ *  virtwire_client_next_event() does. */
+static inline int remote_next_domain_event_lifecycle(virtwire_client *c, int handler_id, remote_domain_event_lifecycle_msg *msg,
+                                                     const virtwire_call_opts *opts)
+{
+    return virtwire_client_next_event(c, handler_id, msg, opts);
 }
 
 /**
@@ -2594,6 +3288,15 @@ static inline int remote_on_domain_event_lifecycle(virtwire_client *c, remote_ev
 static inline int remote_call_domain_migrate_prepare2(virtwire_client *c, const remote_domain_migrate_prepare2_args *args, remote_domain_migrate_prepare2_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_PREPARE2, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_DOMAIN_MIGRATE_PREPARE2's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_domain_migrate_prepare2_ret *remote_reply_domain_migrate_prepare2(virtwire_client *c, const remote_domain_migrate_prepare2_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_migrate_prepare2_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_PREPARE2, args, opts);
 }
 
 /**
@@ -2620,6 +3323,15 @@ static inline int remote_call_domain_migrate_finish2(virtwire_client *c, const r
 }
 
 /**
+ * REMOTE_PROC_DOMAIN_MIGRATE_FINISH2's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_domain_migrate_finish2_ret *remote_reply_domain_migrate_finish2(virtwire_client *c, const remote_domain_migrate_finish2_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_migrate_finish2_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_FINISH2, args, opts);
+}
+
+/**
  * REMOTE_PROC_DOMAIN_MIGRATE_FINISH2 without waiting, as virtwire_client_call_async() calls it.
  */
 static inline int remote_call_domain_migrate_finish2_async(virtwire_client *c, const remote_domain_migrate_finish2_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
@@ -2640,6 +3352,15 @@ static inline int remote_call_domain_migrate_finish2_async(virtwire_client *c, c
 static inline int remote_call_connect_get_uri(virtwire_client *c, remote_connect_get_uri_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_URI, NULL, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_CONNECT_GET_URI's reply as the call's value, as virtwire_client_call_reply() returns
+ * it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_connect_get_uri_ret *remote_reply_connect_get_uri(virtwire_client *c, virtwire_call_opts *opts)
+{
+    return (remote_connect_get_uri_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_CONNECT_GET_URI, NULL, opts);
 }
 
 /** REMOTE_PROC_CONNECT_GET_URI without waiting, as virtwire_client_call_async() calls it. */
@@ -2664,6 +3385,15 @@ static inline int remote_call_node_num_of_devices(virtwire_client *c, const remo
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NODE_NUM_OF_DEVICES, args, ret, opts);
 }
 
+/**
+ * REMOTE_PROC_NODE_NUM_OF_DEVICES's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_node_num_of_devices_ret *remote_reply_node_num_of_devices(virtwire_client *c, const remote_node_num_of_devices_args *args, virtwire_call_opts *opts)
+{
+    return (remote_node_num_of_devices_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_NODE_NUM_OF_DEVICES, args, opts);
+}
+
 /** REMOTE_PROC_NODE_NUM_OF_DEVICES without waiting, as virtwire_client_call_async() calls it. */
 static inline int remote_call_node_num_of_devices_async(virtwire_client *c, const remote_node_num_of_devices_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
 {
@@ -2684,6 +3414,15 @@ static inline int remote_call_node_num_of_devices_async(virtwire_client *c, cons
 static inline int remote_call_node_list_devices(virtwire_client *c, const remote_node_list_devices_args *args, remote_node_list_devices_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NODE_LIST_DEVICES, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_NODE_LIST_DEVICES's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_node_list_devices_ret *remote_reply_node_list_devices(virtwire_client *c, const remote_node_list_devices_args *args, virtwire_call_opts *opts)
+{
+    return (remote_node_list_devices_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_NODE_LIST_DEVICES, args, opts);
 }
 
 /** REMOTE_PROC_NODE_LIST_DEVICES without waiting, as virtwire_client_call_async() calls it. */
@@ -2707,6 +3446,16 @@ static inline int remote_call_node_list_devices_async(virtwire_client *c, const 
 static inline int remote_call_node_device_lookup_by_name(virtwire_client *c, const remote_node_device_lookup_by_name_args *args, remote_node_device_lookup_by_name_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NODE_DEVICE_LOOKUP_BY_NAME, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_NODE_DEVICE_LOOKUP_BY_NAME's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_node_device_lookup_by_name_ret *remote_reply_node_device_lookup_by_name(virtwire_client *c, const remote_node_device_lookup_by_name_args *args, virtwire_call_opts *opts)
+{
+    return (remote_node_device_lookup_by_name_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_NODE_DEVICE_LOOKUP_BY_NAME, args, opts);
 }
 
 /**
@@ -2735,6 +3484,16 @@ static inline int remote_call_node_device_get_xml_desc(virtwire_client *c, const
 }
 
 /**
+ * REMOTE_PROC_NODE_DEVICE_GET_XML_DESC's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_node_device_get_xml_desc_ret *remote_reply_node_device_get_xml_desc(virtwire_client *c, const remote_node_device_get_xml_desc_args *args, virtwire_call_opts *opts)
+{
+    return (remote_node_device_get_xml_desc_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_NODE_DEVICE_GET_XML_DESC, args, opts);
+}
+
+/**
  * REMOTE_PROC_NODE_DEVICE_GET_XML_DESC without waiting, as virtwire_client_call_async() calls it.
  */
 static inline int remote_call_node_device_get_xml_desc_async(virtwire_client *c, const remote_node_device_get_xml_desc_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
@@ -2757,6 +3516,15 @@ static inline int remote_call_node_device_get_xml_desc_async(virtwire_client *c,
 static inline int remote_call_node_device_get_parent(virtwire_client *c, const remote_node_device_get_parent_args *args, remote_node_device_get_parent_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NODE_DEVICE_GET_PARENT, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_NODE_DEVICE_GET_PARENT's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_node_device_get_parent_ret *remote_reply_node_device_get_parent(virtwire_client *c, const remote_node_device_get_parent_args *args, virtwire_call_opts *opts)
+{
+    return (remote_node_device_get_parent_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_NODE_DEVICE_GET_PARENT, args, opts);
 }
 
 /**
@@ -2785,6 +3553,15 @@ static inline int remote_call_node_device_num_of_caps(virtwire_client *c, const 
 }
 
 /**
+ * REMOTE_PROC_NODE_DEVICE_NUM_OF_CAPS's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_node_device_num_of_caps_ret *remote_reply_node_device_num_of_caps(virtwire_client *c, const remote_node_device_num_of_caps_args *args, virtwire_call_opts *opts)
+{
+    return (remote_node_device_num_of_caps_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_NODE_DEVICE_NUM_OF_CAPS, args, opts);
+}
+
+/**
  * REMOTE_PROC_NODE_DEVICE_NUM_OF_CAPS without waiting, as virtwire_client_call_async() calls it.
  */
 static inline int remote_call_node_device_num_of_caps_async(virtwire_client *c, const remote_node_device_num_of_caps_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
@@ -2807,6 +3584,15 @@ static inline int remote_call_node_device_num_of_caps_async(virtwire_client *c, 
 static inline int remote_call_node_device_list_caps(virtwire_client *c, const remote_node_device_list_caps_args *args, remote_node_device_list_caps_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NODE_DEVICE_LIST_CAPS, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_NODE_DEVICE_LIST_CAPS's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_node_device_list_caps_ret *remote_reply_node_device_list_caps(virtwire_client *c, const remote_node_device_list_caps_args *args, virtwire_call_opts *opts)
+{
+    return (remote_node_device_list_caps_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_NODE_DEVICE_LIST_CAPS, args, opts);
 }
 
 /**
@@ -2899,6 +3685,16 @@ static inline int remote_call_domain_get_security_label(virtwire_client *c, cons
 }
 
 /**
+ * REMOTE_PROC_DOMAIN_GET_SECURITY_LABEL's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_domain_get_security_label_ret *remote_reply_domain_get_security_label(virtwire_client *c, const remote_domain_get_security_label_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_get_security_label_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_GET_SECURITY_LABEL, args, opts);
+}
+
+/**
  * REMOTE_PROC_DOMAIN_GET_SECURITY_LABEL without waiting, as virtwire_client_call_async() calls it.
  */
 static inline int remote_call_domain_get_security_label_async(virtwire_client *c, const remote_domain_get_security_label_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
@@ -2920,6 +3716,15 @@ static inline int remote_call_domain_get_security_label_async(virtwire_client *c
 static inline int remote_call_node_get_security_model(virtwire_client *c, remote_node_get_security_model_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NODE_GET_SECURITY_MODEL, NULL, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_NODE_GET_SECURITY_MODEL's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_node_get_security_model_ret *remote_reply_node_get_security_model(virtwire_client *c, virtwire_call_opts *opts)
+{
+    return (remote_node_get_security_model_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_NODE_GET_SECURITY_MODEL, NULL, opts);
 }
 
 /**
@@ -2945,6 +3750,15 @@ static inline int remote_call_node_get_security_model_async(virtwire_client *c, 
 static inline int remote_call_node_device_create_xml(virtwire_client *c, const remote_node_device_create_xml_args *args, remote_node_device_create_xml_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NODE_DEVICE_CREATE_XML, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_NODE_DEVICE_CREATE_XML's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_node_device_create_xml_ret *remote_reply_node_device_create_xml(virtwire_client *c, const remote_node_device_create_xml_args *args, virtwire_call_opts *opts)
+{
+    return (remote_node_device_create_xml_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_NODE_DEVICE_CREATE_XML, args, opts);
 }
 
 /**
@@ -2994,6 +3808,16 @@ static inline int remote_call_storage_vol_create_xml_from(virtwire_client *c, co
 }
 
 /**
+ * REMOTE_PROC_STORAGE_VOL_CREATE_XML_FROM's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_storage_vol_create_xml_from_ret *remote_reply_storage_vol_create_xml_from(virtwire_client *c, const remote_storage_vol_create_xml_from_args *args, virtwire_call_opts *opts)
+{
+    return (remote_storage_vol_create_xml_from_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_STORAGE_VOL_CREATE_XML_FROM, args, opts);
+}
+
+/**
  * REMOTE_PROC_STORAGE_VOL_CREATE_XML_FROM without waiting, as virtwire_client_call_async() calls
  * it.
  */
@@ -3017,6 +3841,16 @@ static inline int remote_call_storage_vol_create_xml_from_async(virtwire_client 
 static inline int remote_call_connect_num_of_interfaces(virtwire_client *c, remote_connect_num_of_interfaces_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_NUM_OF_INTERFACES, NULL, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_CONNECT_NUM_OF_INTERFACES's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_connect_num_of_interfaces_ret *remote_reply_connect_num_of_interfaces(virtwire_client *c, virtwire_call_opts *opts)
+{
+    return (remote_connect_num_of_interfaces_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_CONNECT_NUM_OF_INTERFACES, NULL, opts);
 }
 
 /**
@@ -3046,6 +3880,15 @@ static inline int remote_call_connect_list_interfaces(virtwire_client *c, const 
 }
 
 /**
+ * REMOTE_PROC_CONNECT_LIST_INTERFACES's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_connect_list_interfaces_ret *remote_reply_connect_list_interfaces(virtwire_client *c, const remote_connect_list_interfaces_args *args, virtwire_call_opts *opts)
+{
+    return (remote_connect_list_interfaces_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_CONNECT_LIST_INTERFACES, args, opts);
+}
+
+/**
  * REMOTE_PROC_CONNECT_LIST_INTERFACES without waiting, as virtwire_client_call_async() calls it.
  */
 static inline int remote_call_connect_list_interfaces_async(virtwire_client *c, const remote_connect_list_interfaces_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
@@ -3068,6 +3911,16 @@ static inline int remote_call_connect_list_interfaces_async(virtwire_client *c, 
 static inline int remote_call_interface_lookup_by_name(virtwire_client *c, const remote_interface_lookup_by_name_args *args, remote_interface_lookup_by_name_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_INTERFACE_LOOKUP_BY_NAME, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_INTERFACE_LOOKUP_BY_NAME's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_interface_lookup_by_name_ret *remote_reply_interface_lookup_by_name(virtwire_client *c, const remote_interface_lookup_by_name_args *args, virtwire_call_opts *opts)
+{
+    return (remote_interface_lookup_by_name_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_INTERFACE_LOOKUP_BY_NAME, args, opts);
 }
 
 /**
@@ -3096,6 +3949,16 @@ static inline int remote_call_interface_lookup_by_mac_string(virtwire_client *c,
 }
 
 /**
+ * REMOTE_PROC_INTERFACE_LOOKUP_BY_MAC_STRING's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_interface_lookup_by_mac_string_ret *remote_reply_interface_lookup_by_mac_string(virtwire_client *c, const remote_interface_lookup_by_mac_string_args *args, virtwire_call_opts *opts)
+{
+    return (remote_interface_lookup_by_mac_string_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_INTERFACE_LOOKUP_BY_MAC_STRING, args, opts);
+}
+
+/**
  * REMOTE_PROC_INTERFACE_LOOKUP_BY_MAC_STRING without waiting, as virtwire_client_call_async()
  * calls it.
  */
@@ -3118,6 +3981,15 @@ static inline int remote_call_interface_lookup_by_mac_string_async(virtwire_clie
 static inline int remote_call_interface_get_xml_desc(virtwire_client *c, const remote_interface_get_xml_desc_args *args, remote_interface_get_xml_desc_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_INTERFACE_GET_XML_DESC, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_INTERFACE_GET_XML_DESC's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_interface_get_xml_desc_ret *remote_reply_interface_get_xml_desc(virtwire_client *c, const remote_interface_get_xml_desc_args *args, virtwire_call_opts *opts)
+{
+    return (remote_interface_get_xml_desc_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_INTERFACE_GET_XML_DESC, args, opts);
 }
 
 /**
@@ -3144,6 +4016,15 @@ static inline int remote_call_interface_get_xml_desc_async(virtwire_client *c, c
 static inline int remote_call_interface_define_xml(virtwire_client *c, const remote_interface_define_xml_args *args, remote_interface_define_xml_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_INTERFACE_DEFINE_XML, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_INTERFACE_DEFINE_XML's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_interface_define_xml_ret *remote_reply_interface_define_xml(virtwire_client *c, const remote_interface_define_xml_args *args, virtwire_call_opts *opts)
+{
+    return (remote_interface_define_xml_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_INTERFACE_DEFINE_XML, args, opts);
 }
 
 /**
@@ -3233,6 +4114,16 @@ static inline int remote_call_connect_domain_xml_from_native(virtwire_client *c,
 }
 
 /**
+ * REMOTE_PROC_CONNECT_DOMAIN_XML_FROM_NATIVE's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_connect_domain_xml_from_native_ret *remote_reply_connect_domain_xml_from_native(virtwire_client *c, const remote_connect_domain_xml_from_native_args *args, virtwire_call_opts *opts)
+{
+    return (remote_connect_domain_xml_from_native_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_CONNECT_DOMAIN_XML_FROM_NATIVE, args, opts);
+}
+
+/**
  * REMOTE_PROC_CONNECT_DOMAIN_XML_FROM_NATIVE without waiting, as virtwire_client_call_async()
  * calls it.
  */
@@ -3255,6 +4146,16 @@ static inline int remote_call_connect_domain_xml_from_native_async(virtwire_clie
 static inline int remote_call_connect_domain_xml_to_native(virtwire_client *c, const remote_connect_domain_xml_to_native_args *args, remote_connect_domain_xml_to_native_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_DOMAIN_XML_TO_NATIVE, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_CONNECT_DOMAIN_XML_TO_NATIVE's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_connect_domain_xml_to_native_ret *remote_reply_connect_domain_xml_to_native(virtwire_client *c, const remote_connect_domain_xml_to_native_args *args, virtwire_call_opts *opts)
+{
+    return (remote_connect_domain_xml_to_native_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_CONNECT_DOMAIN_XML_TO_NATIVE, args, opts);
 }
 
 /**
@@ -3281,6 +4182,16 @@ static inline int remote_call_connect_domain_xml_to_native_async(virtwire_client
 static inline int remote_call_connect_num_of_defined_interfaces(virtwire_client *c, remote_connect_num_of_defined_interfaces_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_NUM_OF_DEFINED_INTERFACES, NULL, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_CONNECT_NUM_OF_DEFINED_INTERFACES's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_connect_num_of_defined_interfaces_ret *remote_reply_connect_num_of_defined_interfaces(virtwire_client *c, virtwire_call_opts *opts)
+{
+    return (remote_connect_num_of_defined_interfaces_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_CONNECT_NUM_OF_DEFINED_INTERFACES, NULL, opts);
 }
 
 /**
@@ -3311,6 +4222,16 @@ static inline int remote_call_connect_list_defined_interfaces(virtwire_client *c
 }
 
 /**
+ * REMOTE_PROC_CONNECT_LIST_DEFINED_INTERFACES's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_connect_list_defined_interfaces_ret *remote_reply_connect_list_defined_interfaces(virtwire_client *c, const remote_connect_list_defined_interfaces_args *args, virtwire_call_opts *opts)
+{
+    return (remote_connect_list_defined_interfaces_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_CONNECT_LIST_DEFINED_INTERFACES, args, opts);
+}
+
+/**
  * REMOTE_PROC_CONNECT_LIST_DEFINED_INTERFACES without waiting, as virtwire_client_call_async()
  * calls it.
  */
@@ -3334,6 +4255,15 @@ static inline int remote_call_connect_list_defined_interfaces_async(virtwire_cli
 static inline int remote_call_connect_num_of_secrets(virtwire_client *c, remote_connect_num_of_secrets_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_NUM_OF_SECRETS, NULL, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_CONNECT_NUM_OF_SECRETS's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_connect_num_of_secrets_ret *remote_reply_connect_num_of_secrets(virtwire_client *c, virtwire_call_opts *opts)
+{
+    return (remote_connect_num_of_secrets_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_CONNECT_NUM_OF_SECRETS, NULL, opts);
 }
 
 /**
@@ -3363,6 +4293,15 @@ static inline int remote_call_connect_list_secrets(virtwire_client *c, const rem
 }
 
 /**
+ * REMOTE_PROC_CONNECT_LIST_SECRETS's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_connect_list_secrets_ret *remote_reply_connect_list_secrets(virtwire_client *c, const remote_connect_list_secrets_args *args, virtwire_call_opts *opts)
+{
+    return (remote_connect_list_secrets_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_CONNECT_LIST_SECRETS, args, opts);
+}
+
+/**
  * REMOTE_PROC_CONNECT_LIST_SECRETS without waiting, as virtwire_client_call_async() calls it.
  */
 static inline int remote_call_connect_list_secrets_async(virtwire_client *c, const remote_connect_list_secrets_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
@@ -3385,6 +4324,15 @@ static inline int remote_call_connect_list_secrets_async(virtwire_client *c, con
 static inline int remote_call_secret_lookup_by_uuid(virtwire_client *c, const remote_secret_lookup_by_uuid_args *args, remote_secret_lookup_by_uuid_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_SECRET_LOOKUP_BY_UUID, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_SECRET_LOOKUP_BY_UUID's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_secret_lookup_by_uuid_ret *remote_reply_secret_lookup_by_uuid(virtwire_client *c, const remote_secret_lookup_by_uuid_args *args, virtwire_call_opts *opts)
+{
+    return (remote_secret_lookup_by_uuid_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_SECRET_LOOKUP_BY_UUID, args, opts);
 }
 
 /**
@@ -3411,6 +4359,15 @@ static inline int remote_call_secret_define_xml(virtwire_client *c, const remote
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_SECRET_DEFINE_XML, args, ret, opts);
 }
 
+/**
+ * REMOTE_PROC_SECRET_DEFINE_XML's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_secret_define_xml_ret *remote_reply_secret_define_xml(virtwire_client *c, const remote_secret_define_xml_args *args, virtwire_call_opts *opts)
+{
+    return (remote_secret_define_xml_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_SECRET_DEFINE_XML, args, opts);
+}
+
 /** REMOTE_PROC_SECRET_DEFINE_XML without waiting, as virtwire_client_call_async() calls it. */
 static inline int remote_call_secret_define_xml_async(virtwire_client *c, const remote_secret_define_xml_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
 {
@@ -3430,6 +4387,15 @@ static inline int remote_call_secret_define_xml_async(virtwire_client *c, const 
 static inline int remote_call_secret_get_xml_desc(virtwire_client *c, const remote_secret_get_xml_desc_args *args, remote_secret_get_xml_desc_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_SECRET_GET_XML_DESC, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_SECRET_GET_XML_DESC's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_secret_get_xml_desc_ret *remote_reply_secret_get_xml_desc(virtwire_client *c, const remote_secret_get_xml_desc_args *args, virtwire_call_opts *opts)
+{
+    return (remote_secret_get_xml_desc_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_SECRET_GET_XML_DESC, args, opts);
 }
 
 /** REMOTE_PROC_SECRET_GET_XML_DESC without waiting, as virtwire_client_call_async() calls it. */
@@ -3474,6 +4440,15 @@ static inline int remote_call_secret_get_value(virtwire_client *c, const remote_
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_SECRET_GET_VALUE, args, ret, opts);
 }
 
+/**
+ * REMOTE_PROC_SECRET_GET_VALUE's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_secret_get_value_ret *remote_reply_secret_get_value(virtwire_client *c, const remote_secret_get_value_args *args, virtwire_call_opts *opts)
+{
+    return (remote_secret_get_value_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_SECRET_GET_VALUE, args, opts);
+}
+
 /** REMOTE_PROC_SECRET_GET_VALUE without waiting, as virtwire_client_call_async() calls it. */
 static inline int remote_call_secret_get_value_async(virtwire_client *c, const remote_secret_get_value_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
 {
@@ -3516,6 +4491,15 @@ static inline int remote_call_secret_undefine_async(virtwire_client *c, const re
 static inline int remote_call_secret_lookup_by_usage(virtwire_client *c, const remote_secret_lookup_by_usage_args *args, remote_secret_lookup_by_usage_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_SECRET_LOOKUP_BY_USAGE, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_SECRET_LOOKUP_BY_USAGE's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_secret_lookup_by_usage_ret *remote_reply_secret_lookup_by_usage(virtwire_client *c, const remote_secret_lookup_by_usage_args *args, virtwire_call_opts *opts)
+{
+    return (remote_secret_lookup_by_usage_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_SECRET_LOOKUP_BY_USAGE, args, opts);
 }
 
 /**
@@ -3576,6 +4560,15 @@ static inline int remote_call_connect_is_secure(virtwire_client *c, remote_conne
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_IS_SECURE, NULL, ret, opts);
 }
 
+/**
+ * REMOTE_PROC_CONNECT_IS_SECURE's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_connect_is_secure_ret *remote_reply_connect_is_secure(virtwire_client *c, virtwire_call_opts *opts)
+{
+    return (remote_connect_is_secure_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_CONNECT_IS_SECURE, NULL, opts);
+}
+
 /** REMOTE_PROC_CONNECT_IS_SECURE without waiting, as virtwire_client_call_async() calls it. */
 static inline int remote_call_connect_is_secure_async(virtwire_client *c, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
 {
@@ -3595,6 +4588,15 @@ static inline int remote_call_connect_is_secure_async(virtwire_client *c, const 
 static inline int remote_call_domain_is_active(virtwire_client *c, const remote_domain_is_active_args *args, remote_domain_is_active_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_IS_ACTIVE, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_DOMAIN_IS_ACTIVE's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_domain_is_active_ret *remote_reply_domain_is_active(virtwire_client *c, const remote_domain_is_active_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_is_active_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_IS_ACTIVE, args, opts);
 }
 
 /** REMOTE_PROC_DOMAIN_IS_ACTIVE without waiting, as virtwire_client_call_async() calls it. */
@@ -3621,6 +4623,15 @@ static inline int remote_call_domain_is_persistent(virtwire_client *c, const rem
 }
 
 /**
+ * REMOTE_PROC_DOMAIN_IS_PERSISTENT's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_domain_is_persistent_ret *remote_reply_domain_is_persistent(virtwire_client *c, const remote_domain_is_persistent_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_is_persistent_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_IS_PERSISTENT, args, opts);
+}
+
+/**
  * REMOTE_PROC_DOMAIN_IS_PERSISTENT without waiting, as virtwire_client_call_async() calls it.
  */
 static inline int remote_call_domain_is_persistent_async(virtwire_client *c, const remote_domain_is_persistent_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
@@ -3641,6 +4652,15 @@ static inline int remote_call_domain_is_persistent_async(virtwire_client *c, con
 static inline int remote_call_network_is_active(virtwire_client *c, const remote_network_is_active_args *args, remote_network_is_active_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NETWORK_IS_ACTIVE, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_NETWORK_IS_ACTIVE's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_network_is_active_ret *remote_reply_network_is_active(virtwire_client *c, const remote_network_is_active_args *args, virtwire_call_opts *opts)
+{
+    return (remote_network_is_active_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_NETWORK_IS_ACTIVE, args, opts);
 }
 
 /** REMOTE_PROC_NETWORK_IS_ACTIVE without waiting, as virtwire_client_call_async() calls it. */
@@ -3664,6 +4684,15 @@ static inline int remote_call_network_is_active_async(virtwire_client *c, const 
 static inline int remote_call_network_is_persistent(virtwire_client *c, const remote_network_is_persistent_args *args, remote_network_is_persistent_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NETWORK_IS_PERSISTENT, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_NETWORK_IS_PERSISTENT's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_network_is_persistent_ret *remote_reply_network_is_persistent(virtwire_client *c, const remote_network_is_persistent_args *args, virtwire_call_opts *opts)
+{
+    return (remote_network_is_persistent_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_NETWORK_IS_PERSISTENT, args, opts);
 }
 
 /**
@@ -3692,6 +4721,15 @@ static inline int remote_call_storage_pool_is_active(virtwire_client *c, const r
 }
 
 /**
+ * REMOTE_PROC_STORAGE_POOL_IS_ACTIVE's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_storage_pool_is_active_ret *remote_reply_storage_pool_is_active(virtwire_client *c, const remote_storage_pool_is_active_args *args, virtwire_call_opts *opts)
+{
+    return (remote_storage_pool_is_active_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_STORAGE_POOL_IS_ACTIVE, args, opts);
+}
+
+/**
  * REMOTE_PROC_STORAGE_POOL_IS_ACTIVE without waiting, as virtwire_client_call_async() calls it.
  */
 static inline int remote_call_storage_pool_is_active_async(virtwire_client *c, const remote_storage_pool_is_active_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
@@ -3714,6 +4752,16 @@ static inline int remote_call_storage_pool_is_active_async(virtwire_client *c, c
 static inline int remote_call_storage_pool_is_persistent(virtwire_client *c, const remote_storage_pool_is_persistent_args *args, remote_storage_pool_is_persistent_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_STORAGE_POOL_IS_PERSISTENT, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_STORAGE_POOL_IS_PERSISTENT's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_storage_pool_is_persistent_ret *remote_reply_storage_pool_is_persistent(virtwire_client *c, const remote_storage_pool_is_persistent_args *args, virtwire_call_opts *opts)
+{
+    return (remote_storage_pool_is_persistent_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_STORAGE_POOL_IS_PERSISTENT, args, opts);
 }
 
 /**
@@ -3741,6 +4789,15 @@ static inline int remote_call_interface_is_active(virtwire_client *c, const remo
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_INTERFACE_IS_ACTIVE, args, ret, opts);
 }
 
+/**
+ * REMOTE_PROC_INTERFACE_IS_ACTIVE's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_interface_is_active_ret *remote_reply_interface_is_active(virtwire_client *c, const remote_interface_is_active_args *args, virtwire_call_opts *opts)
+{
+    return (remote_interface_is_active_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_INTERFACE_IS_ACTIVE, args, opts);
+}
+
 /** REMOTE_PROC_INTERFACE_IS_ACTIVE without waiting, as virtwire_client_call_async() calls it. */
 static inline int remote_call_interface_is_active_async(virtwire_client *c, const remote_interface_is_active_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
 {
@@ -3761,6 +4818,15 @@ static inline int remote_call_interface_is_active_async(virtwire_client *c, cons
 static inline int remote_call_connect_get_lib_version(virtwire_client *c, remote_connect_get_lib_version_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_LIB_VERSION, NULL, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_CONNECT_GET_LIB_VERSION's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_connect_get_lib_version_ret *remote_reply_connect_get_lib_version(virtwire_client *c, virtwire_call_opts *opts)
+{
+    return (remote_connect_get_lib_version_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_CONNECT_GET_LIB_VERSION, NULL, opts);
 }
 
 /**
@@ -3787,6 +4853,15 @@ static inline int remote_call_connect_compare_cpu(virtwire_client *c, const remo
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_COMPARE_CPU, args, ret, opts);
 }
 
+/**
+ * REMOTE_PROC_CONNECT_COMPARE_CPU's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_connect_compare_cpu_ret *remote_reply_connect_compare_cpu(virtwire_client *c, const remote_connect_compare_cpu_args *args, virtwire_call_opts *opts)
+{
+    return (remote_connect_compare_cpu_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_CONNECT_COMPARE_CPU, args, opts);
+}
+
 /** REMOTE_PROC_CONNECT_COMPARE_CPU without waiting, as virtwire_client_call_async() calls it. */
 static inline int remote_call_connect_compare_cpu_async(virtwire_client *c, const remote_connect_compare_cpu_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
 {
@@ -3806,6 +4881,15 @@ static inline int remote_call_connect_compare_cpu_async(virtwire_client *c, cons
 static inline int remote_call_domain_memory_stats(virtwire_client *c, const remote_domain_memory_stats_args *args, remote_domain_memory_stats_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_MEMORY_STATS, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_DOMAIN_MEMORY_STATS's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_domain_memory_stats_ret *remote_reply_domain_memory_stats(virtwire_client *c, const remote_domain_memory_stats_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_memory_stats_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_MEMORY_STATS, args, opts);
 }
 
 /** REMOTE_PROC_DOMAIN_MEMORY_STATS without waiting, as virtwire_client_call_async() calls it. */
@@ -3883,6 +4967,15 @@ static inline int remote_call_connect_baseline_cpu(virtwire_client *c, const rem
 }
 
 /**
+ * REMOTE_PROC_CONNECT_BASELINE_CPU's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_connect_baseline_cpu_ret *remote_reply_connect_baseline_cpu(virtwire_client *c, const remote_connect_baseline_cpu_args *args, virtwire_call_opts *opts)
+{
+    return (remote_connect_baseline_cpu_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_CONNECT_BASELINE_CPU, args, opts);
+}
+
+/**
  * REMOTE_PROC_CONNECT_BASELINE_CPU without waiting, as virtwire_client_call_async() calls it.
  */
 static inline int remote_call_connect_baseline_cpu_async(virtwire_client *c, const remote_connect_baseline_cpu_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
@@ -3902,6 +4995,15 @@ static inline int remote_call_connect_baseline_cpu_async(virtwire_client *c, con
 static inline int remote_call_domain_get_job_info(virtwire_client *c, const remote_domain_get_job_info_args *args, remote_domain_get_job_info_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_JOB_INFO, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_DOMAIN_GET_JOB_INFO's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_domain_get_job_info_ret *remote_reply_domain_get_job_info(virtwire_client *c, const remote_domain_get_job_info_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_get_job_info_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_GET_JOB_INFO, args, opts);
 }
 
 /** REMOTE_PROC_DOMAIN_GET_JOB_INFO without waiting, as virtwire_client_call_async() calls it. */
@@ -4048,6 +5150,7 @@ static inline void remote_dispatch_domain_event_reboot(virtwire_client *c, const
 }
 
 /** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_REBOOT message; callback_id: unused (this event carries no callbackID); pass -1.
+ *  With fn NULL the messages are kept for remote_next_domain_event_reboot().
  *  Returns the id for virtwire_client_remove_event() or an error. */
 static inline int remote_on_domain_event_reboot(virtwire_client *c, remote_event_binding *b, remote_domain_event_reboot_fn fn,
                                   int callback_id, void *opaque)
@@ -4055,7 +5158,16 @@ static inline int remote_on_domain_event_reboot(virtwire_client *c, remote_event
     b->fn = (void (*)(void))fn;
     b->opaque = opaque;
     b->callback_id = callback_id;
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_REBOOT, remote_dispatch_domain_event_reboot, b);
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_REBOOT, fn ? remote_dispatch_domain_event_reboot : NULL, b);
+}
+
+/** The next REMOTE_PROC_DOMAIN_EVENT_REBOOT message kept by handler_id (a handler or registration made
+ *  without a function: reg.handler_id), waiting as opts says, as
+ *  virtwire_client_next_event() does. */
+static inline int remote_next_domain_event_reboot(virtwire_client *c, int handler_id, remote_domain_event_reboot_msg *msg,
+                                                  const virtwire_call_opts *opts)
+{
+    return virtwire_client_next_event(c, handler_id, msg, opts);
 }
 
 /**
@@ -4081,6 +5193,7 @@ static inline void remote_dispatch_domain_event_rtc_change(virtwire_client *c, c
 }
 
 /** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_RTC_CHANGE message; callback_id: unused (this event carries no callbackID); pass -1.
+ *  With fn NULL the messages are kept for remote_next_domain_event_rtc_change().
  *  Returns the id for virtwire_client_remove_event() or an error. */
 static inline int remote_on_domain_event_rtc_change(virtwire_client *c, remote_event_binding *b, remote_domain_event_rtc_change_fn fn,
                                   int callback_id, void *opaque)
@@ -4088,7 +5201,16 @@ static inline int remote_on_domain_event_rtc_change(virtwire_client *c, remote_e
     b->fn = (void (*)(void))fn;
     b->opaque = opaque;
     b->callback_id = callback_id;
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_RTC_CHANGE, remote_dispatch_domain_event_rtc_change, b);
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_RTC_CHANGE, fn ? remote_dispatch_domain_event_rtc_change : NULL, b);
+}
+
+/** The next REMOTE_PROC_DOMAIN_EVENT_RTC_CHANGE message kept by handler_id (a handler or registration made
+ *  without a function: reg.handler_id), waiting as opts says, as
+ *  virtwire_client_next_event() does. */
+static inline int remote_next_domain_event_rtc_change(virtwire_client *c, int handler_id, remote_domain_event_rtc_change_msg *msg,
+                                                      const virtwire_call_opts *opts)
+{
+    return virtwire_client_next_event(c, handler_id, msg, opts);
 }
 
 /**
@@ -4114,6 +5236,7 @@ static inline void remote_dispatch_domain_event_watchdog(virtwire_client *c, con
 }
 
 /** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_WATCHDOG message; callback_id: unused (this event carries no callbackID); pass -1.
+ *  With fn NULL the messages are kept for remote_next_domain_event_watchdog().
  *  Returns the id for virtwire_client_remove_event() or an error. */
 static inline int remote_on_domain_event_watchdog(virtwire_client *c, remote_event_binding *b, remote_domain_event_watchdog_fn fn,
                                   int callback_id, void *opaque)
@@ -4121,7 +5244,16 @@ static inline int remote_on_domain_event_watchdog(virtwire_client *c, remote_eve
     b->fn = (void (*)(void))fn;
     b->opaque = opaque;
     b->callback_id = callback_id;
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_WATCHDOG, remote_dispatch_domain_event_watchdog, b);
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_WATCHDOG, fn ? remote_dispatch_domain_event_watchdog : NULL, b);
+}
+
+/** The next REMOTE_PROC_DOMAIN_EVENT_WATCHDOG message kept by handler_id (a handler or registration made
+ *  without a function: reg.handler_id), waiting as opts says, as
+ *  virtwire_client_next_event() does. */
+static inline int remote_next_domain_event_watchdog(virtwire_client *c, int handler_id, remote_domain_event_watchdog_msg *msg,
+                                                    const virtwire_call_opts *opts)
+{
+    return virtwire_client_next_event(c, handler_id, msg, opts);
 }
 
 /**
@@ -4147,6 +5279,7 @@ static inline void remote_dispatch_domain_event_io_error(virtwire_client *c, con
 }
 
 /** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_IO_ERROR message; callback_id: unused (this event carries no callbackID); pass -1.
+ *  With fn NULL the messages are kept for remote_next_domain_event_io_error().
  *  Returns the id for virtwire_client_remove_event() or an error. */
 static inline int remote_on_domain_event_io_error(virtwire_client *c, remote_event_binding *b, remote_domain_event_io_error_fn fn,
                                   int callback_id, void *opaque)
@@ -4154,7 +5287,16 @@ static inline int remote_on_domain_event_io_error(virtwire_client *c, remote_eve
     b->fn = (void (*)(void))fn;
     b->opaque = opaque;
     b->callback_id = callback_id;
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_IO_ERROR, remote_dispatch_domain_event_io_error, b);
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_IO_ERROR, fn ? remote_dispatch_domain_event_io_error : NULL, b);
+}
+
+/** The next REMOTE_PROC_DOMAIN_EVENT_IO_ERROR message kept by handler_id (a handler or registration made
+ *  without a function: reg.handler_id), waiting as opts says, as
+ *  virtwire_client_next_event() does. */
+static inline int remote_next_domain_event_io_error(virtwire_client *c, int handler_id, remote_domain_event_io_error_msg *msg,
+                                                    const virtwire_call_opts *opts)
+{
+    return virtwire_client_next_event(c, handler_id, msg, opts);
 }
 
 /**
@@ -4180,6 +5322,7 @@ static inline void remote_dispatch_domain_event_graphics(virtwire_client *c, con
 }
 
 /** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_GRAPHICS message; callback_id: unused (this event carries no callbackID); pass -1.
+ *  With fn NULL the messages are kept for remote_next_domain_event_graphics().
  *  Returns the id for virtwire_client_remove_event() or an error. */
 static inline int remote_on_domain_event_graphics(virtwire_client *c, remote_event_binding *b, remote_domain_event_graphics_fn fn,
                                   int callback_id, void *opaque)
@@ -4187,7 +5330,16 @@ static inline int remote_on_domain_event_graphics(virtwire_client *c, remote_eve
     b->fn = (void (*)(void))fn;
     b->opaque = opaque;
     b->callback_id = callback_id;
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_GRAPHICS, remote_dispatch_domain_event_graphics, b);
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_GRAPHICS, fn ? remote_dispatch_domain_event_graphics : NULL, b);
+}
+
+/** The next REMOTE_PROC_DOMAIN_EVENT_GRAPHICS message kept by handler_id (a handler or registration made
+ *  without a function: reg.handler_id), waiting as opts says, as
+ *  virtwire_client_next_event() does. */
+static inline int remote_next_domain_event_graphics(virtwire_client *c, int handler_id, remote_domain_event_graphics_msg *msg,
+                                                    const virtwire_call_opts *opts)
+{
+    return virtwire_client_next_event(c, handler_id, msg, opts);
 }
 
 /**
@@ -4234,6 +5386,15 @@ static inline int remote_call_nwfilter_lookup_by_name(virtwire_client *c, const 
 }
 
 /**
+ * REMOTE_PROC_NWFILTER_LOOKUP_BY_NAME's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_nwfilter_lookup_by_name_ret *remote_reply_nwfilter_lookup_by_name(virtwire_client *c, const remote_nwfilter_lookup_by_name_args *args, virtwire_call_opts *opts)
+{
+    return (remote_nwfilter_lookup_by_name_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_NWFILTER_LOOKUP_BY_NAME, args, opts);
+}
+
+/**
  * REMOTE_PROC_NWFILTER_LOOKUP_BY_NAME without waiting, as virtwire_client_call_async() calls it.
  */
 static inline int remote_call_nwfilter_lookup_by_name_async(virtwire_client *c, const remote_nwfilter_lookup_by_name_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
@@ -4256,6 +5417,15 @@ static inline int remote_call_nwfilter_lookup_by_name_async(virtwire_client *c, 
 static inline int remote_call_nwfilter_lookup_by_uuid(virtwire_client *c, const remote_nwfilter_lookup_by_uuid_args *args, remote_nwfilter_lookup_by_uuid_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NWFILTER_LOOKUP_BY_UUID, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_NWFILTER_LOOKUP_BY_UUID's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_nwfilter_lookup_by_uuid_ret *remote_reply_nwfilter_lookup_by_uuid(virtwire_client *c, const remote_nwfilter_lookup_by_uuid_args *args, virtwire_call_opts *opts)
+{
+    return (remote_nwfilter_lookup_by_uuid_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_NWFILTER_LOOKUP_BY_UUID, args, opts);
 }
 
 /**
@@ -4284,6 +5454,15 @@ static inline int remote_call_nwfilter_get_xml_desc(virtwire_client *c, const re
 }
 
 /**
+ * REMOTE_PROC_NWFILTER_GET_XML_DESC's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_nwfilter_get_xml_desc_ret *remote_reply_nwfilter_get_xml_desc(virtwire_client *c, const remote_nwfilter_get_xml_desc_args *args, virtwire_call_opts *opts)
+{
+    return (remote_nwfilter_get_xml_desc_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_NWFILTER_GET_XML_DESC, args, opts);
+}
+
+/**
  * REMOTE_PROC_NWFILTER_GET_XML_DESC without waiting, as virtwire_client_call_async() calls it.
  */
 static inline int remote_call_nwfilter_get_xml_desc_async(virtwire_client *c, const remote_nwfilter_get_xml_desc_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
@@ -4306,6 +5485,16 @@ static inline int remote_call_nwfilter_get_xml_desc_async(virtwire_client *c, co
 static inline int remote_call_connect_num_of_nwfilters(virtwire_client *c, remote_connect_num_of_nwfilters_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_NUM_OF_NWFILTERS, NULL, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_CONNECT_NUM_OF_NWFILTERS's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_connect_num_of_nwfilters_ret *remote_reply_connect_num_of_nwfilters(virtwire_client *c, virtwire_call_opts *opts)
+{
+    return (remote_connect_num_of_nwfilters_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_CONNECT_NUM_OF_NWFILTERS, NULL, opts);
 }
 
 /**
@@ -4335,6 +5524,15 @@ static inline int remote_call_connect_list_nwfilters(virtwire_client *c, const r
 }
 
 /**
+ * REMOTE_PROC_CONNECT_LIST_NWFILTERS's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_connect_list_nwfilters_ret *remote_reply_connect_list_nwfilters(virtwire_client *c, const remote_connect_list_nwfilters_args *args, virtwire_call_opts *opts)
+{
+    return (remote_connect_list_nwfilters_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_CONNECT_LIST_NWFILTERS, args, opts);
+}
+
+/**
  * REMOTE_PROC_CONNECT_LIST_NWFILTERS without waiting, as virtwire_client_call_async() calls it.
  */
 static inline int remote_call_connect_list_nwfilters_async(virtwire_client *c, const remote_connect_list_nwfilters_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
@@ -4357,6 +5555,15 @@ static inline int remote_call_connect_list_nwfilters_async(virtwire_client *c, c
 static inline int remote_call_nwfilter_define_xml(virtwire_client *c, const remote_nwfilter_define_xml_args *args, remote_nwfilter_define_xml_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NWFILTER_DEFINE_XML, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_NWFILTER_DEFINE_XML's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_nwfilter_define_xml_ret *remote_reply_nwfilter_define_xml(virtwire_client *c, const remote_nwfilter_define_xml_args *args, virtwire_call_opts *opts)
+{
+    return (remote_nwfilter_define_xml_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_NWFILTER_DEFINE_XML, args, opts);
 }
 
 /** REMOTE_PROC_NWFILTER_DEFINE_XML without waiting, as virtwire_client_call_async() calls it. */
@@ -4424,6 +5631,16 @@ static inline int remote_call_domain_has_managed_save_image(virtwire_client *c, 
 }
 
 /**
+ * REMOTE_PROC_DOMAIN_HAS_MANAGED_SAVE_IMAGE's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_domain_has_managed_save_image_ret *remote_reply_domain_has_managed_save_image(virtwire_client *c, const remote_domain_has_managed_save_image_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_has_managed_save_image_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_HAS_MANAGED_SAVE_IMAGE, args, opts);
+}
+
+/**
  * REMOTE_PROC_DOMAIN_HAS_MANAGED_SAVE_IMAGE without waiting, as virtwire_client_call_async() calls
  * it.
  */
@@ -4474,6 +5691,16 @@ static inline int remote_call_domain_snapshot_create_xml(virtwire_client *c, con
 }
 
 /**
+ * REMOTE_PROC_DOMAIN_SNAPSHOT_CREATE_XML's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_domain_snapshot_create_xml_ret *remote_reply_domain_snapshot_create_xml(virtwire_client *c, const remote_domain_snapshot_create_xml_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_snapshot_create_xml_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_SNAPSHOT_CREATE_XML, args, opts);
+}
+
+/**
  * REMOTE_PROC_DOMAIN_SNAPSHOT_CREATE_XML without waiting, as virtwire_client_call_async() calls
  * it.
  */
@@ -4501,6 +5728,16 @@ static inline int remote_call_domain_snapshot_get_xml_desc(virtwire_client *c, c
 }
 
 /**
+ * REMOTE_PROC_DOMAIN_SNAPSHOT_GET_XML_DESC's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_domain_snapshot_get_xml_desc_ret *remote_reply_domain_snapshot_get_xml_desc(virtwire_client *c, const remote_domain_snapshot_get_xml_desc_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_snapshot_get_xml_desc_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_SNAPSHOT_GET_XML_DESC, args, opts);
+}
+
+/**
  * REMOTE_PROC_DOMAIN_SNAPSHOT_GET_XML_DESC without waiting, as virtwire_client_call_async() calls
  * it.
  */
@@ -4525,6 +5762,15 @@ static inline int remote_call_domain_snapshot_num(virtwire_client *c, const remo
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SNAPSHOT_NUM, args, ret, opts);
 }
 
+/**
+ * REMOTE_PROC_DOMAIN_SNAPSHOT_NUM's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_domain_snapshot_num_ret *remote_reply_domain_snapshot_num(virtwire_client *c, const remote_domain_snapshot_num_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_snapshot_num_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_SNAPSHOT_NUM, args, opts);
+}
+
 /** REMOTE_PROC_DOMAIN_SNAPSHOT_NUM without waiting, as virtwire_client_call_async() calls it. */
 static inline int remote_call_domain_snapshot_num_async(virtwire_client *c, const remote_domain_snapshot_num_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
 {
@@ -4546,6 +5792,16 @@ static inline int remote_call_domain_snapshot_num_async(virtwire_client *c, cons
 static inline int remote_call_domain_snapshot_list_names(virtwire_client *c, const remote_domain_snapshot_list_names_args *args, remote_domain_snapshot_list_names_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_NAMES, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_NAMES's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_domain_snapshot_list_names_ret *remote_reply_domain_snapshot_list_names(virtwire_client *c, const remote_domain_snapshot_list_names_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_snapshot_list_names_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_NAMES, args, opts);
 }
 
 /**
@@ -4575,6 +5831,16 @@ static inline int remote_call_domain_snapshot_lookup_by_name(virtwire_client *c,
 }
 
 /**
+ * REMOTE_PROC_DOMAIN_SNAPSHOT_LOOKUP_BY_NAME's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_domain_snapshot_lookup_by_name_ret *remote_reply_domain_snapshot_lookup_by_name(virtwire_client *c, const remote_domain_snapshot_lookup_by_name_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_snapshot_lookup_by_name_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_SNAPSHOT_LOOKUP_BY_NAME, args, opts);
+}
+
+/**
  * REMOTE_PROC_DOMAIN_SNAPSHOT_LOOKUP_BY_NAME without waiting, as virtwire_client_call_async()
  * calls it.
  */
@@ -4600,6 +5866,16 @@ static inline int remote_call_domain_has_current_snapshot(virtwire_client *c, co
 }
 
 /**
+ * REMOTE_PROC_DOMAIN_HAS_CURRENT_SNAPSHOT's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_domain_has_current_snapshot_ret *remote_reply_domain_has_current_snapshot(virtwire_client *c, const remote_domain_has_current_snapshot_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_has_current_snapshot_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_HAS_CURRENT_SNAPSHOT, args, opts);
+}
+
+/**
  * REMOTE_PROC_DOMAIN_HAS_CURRENT_SNAPSHOT without waiting, as virtwire_client_call_async() calls
  * it.
  */
@@ -4622,6 +5898,15 @@ static inline int remote_call_domain_has_current_snapshot_async(virtwire_client 
 static inline int remote_call_domain_snapshot_current(virtwire_client *c, const remote_domain_snapshot_current_args *args, remote_domain_snapshot_current_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SNAPSHOT_CURRENT, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_DOMAIN_SNAPSHOT_CURRENT's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_domain_snapshot_current_ret *remote_reply_domain_snapshot_current(virtwire_client *c, const remote_domain_snapshot_current_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_snapshot_current_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_SNAPSHOT_CURRENT, args, opts);
 }
 
 /**
@@ -4695,6 +5980,15 @@ static inline int remote_call_domain_get_block_info(virtwire_client *c, const re
 }
 
 /**
+ * REMOTE_PROC_DOMAIN_GET_BLOCK_INFO's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_domain_get_block_info_ret *remote_reply_domain_get_block_info(virtwire_client *c, const remote_domain_get_block_info_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_get_block_info_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_GET_BLOCK_INFO, args, opts);
+}
+
+/**
  * REMOTE_PROC_DOMAIN_GET_BLOCK_INFO without waiting, as virtwire_client_call_async() calls it.
  */
 static inline int remote_call_domain_get_block_info_async(virtwire_client *c, const remote_domain_get_block_info_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
@@ -4725,6 +6019,7 @@ static inline void remote_dispatch_domain_event_io_error_reason(virtwire_client 
 }
 
 /** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_IO_ERROR_REASON message; callback_id: unused (this event carries no callbackID); pass -1.
+ *  With fn NULL the messages are kept for remote_next_domain_event_io_error_reason().
  *  Returns the id for virtwire_client_remove_event() or an error. */
 static inline int remote_on_domain_event_io_error_reason(virtwire_client *c, remote_event_binding *b, remote_domain_event_io_error_reason_fn fn,
                                   int callback_id, void *opaque)
@@ -4732,7 +6027,16 @@ static inline int remote_on_domain_event_io_error_reason(virtwire_client *c, rem
     b->fn = (void (*)(void))fn;
     b->opaque = opaque;
     b->callback_id = callback_id;
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_IO_ERROR_REASON, remote_dispatch_domain_event_io_error_reason, b);
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_IO_ERROR_REASON, fn ? remote_dispatch_domain_event_io_error_reason : NULL, b);
+}
+
+/** The next REMOTE_PROC_DOMAIN_EVENT_IO_ERROR_REASON message kept by handler_id (a handler or registration made
+ *  without a function: reg.handler_id), waiting as opts says, as
+ *  virtwire_client_next_event() does. */
+static inline int remote_next_domain_event_io_error_reason(virtwire_client *c, int handler_id, remote_domain_event_io_error_reason_msg *msg,
+                                                           const virtwire_call_opts *opts)
+{
+    return virtwire_client_next_event(c, handler_id, msg, opts);
 }
 
 /**
@@ -4749,6 +6053,16 @@ static inline int remote_on_domain_event_io_error_reason(virtwire_client *c, rem
 static inline int remote_call_domain_create_with_flags(virtwire_client *c, const remote_domain_create_with_flags_args *args, remote_domain_create_with_flags_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_CREATE_WITH_FLAGS, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_DOMAIN_CREATE_WITH_FLAGS's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_domain_create_with_flags_ret *remote_reply_domain_create_with_flags(virtwire_client *c, const remote_domain_create_with_flags_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_create_with_flags_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_CREATE_WITH_FLAGS, args, opts);
 }
 
 /**
@@ -4802,6 +6116,16 @@ static inline int remote_call_domain_get_memory_parameters(virtwire_client *c, c
 }
 
 /**
+ * REMOTE_PROC_DOMAIN_GET_MEMORY_PARAMETERS's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_domain_get_memory_parameters_ret *remote_reply_domain_get_memory_parameters(virtwire_client *c, const remote_domain_get_memory_parameters_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_get_memory_parameters_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_GET_MEMORY_PARAMETERS, args, opts);
+}
+
+/**
  * REMOTE_PROC_DOMAIN_GET_MEMORY_PARAMETERS without waiting, as virtwire_client_call_async() calls
  * it.
  */
@@ -4851,6 +6175,15 @@ static inline int remote_call_domain_set_vcpus_flags_async(virtwire_client *c, c
 static inline int remote_call_domain_get_vcpus_flags(virtwire_client *c, const remote_domain_get_vcpus_flags_args *args, remote_domain_get_vcpus_flags_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_VCPUS_FLAGS, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_DOMAIN_GET_VCPUS_FLAGS's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_domain_get_vcpus_flags_ret *remote_reply_domain_get_vcpus_flags(virtwire_client *c, const remote_domain_get_vcpus_flags_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_get_vcpus_flags_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_GET_VCPUS_FLAGS, args, opts);
 }
 
 /**
@@ -4907,6 +6240,15 @@ static inline int remote_call_domain_is_updated(virtwire_client *c, const remote
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_IS_UPDATED, args, ret, opts);
 }
 
+/**
+ * REMOTE_PROC_DOMAIN_IS_UPDATED's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_domain_is_updated_ret *remote_reply_domain_is_updated(virtwire_client *c, const remote_domain_is_updated_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_is_updated_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_IS_UPDATED, args, opts);
+}
+
 /** REMOTE_PROC_DOMAIN_IS_UPDATED without waiting, as virtwire_client_call_async() calls it. */
 static inline int remote_call_domain_is_updated_async(virtwire_client *c, const remote_domain_is_updated_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
 {
@@ -4927,6 +6269,15 @@ static inline int remote_call_domain_is_updated_async(virtwire_client *c, const 
 static inline int remote_call_connect_get_sysinfo(virtwire_client *c, const remote_connect_get_sysinfo_args *args, remote_connect_get_sysinfo_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_SYSINFO, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_CONNECT_GET_SYSINFO's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_connect_get_sysinfo_ret *remote_reply_connect_get_sysinfo(virtwire_client *c, const remote_connect_get_sysinfo_args *args, virtwire_call_opts *opts)
+{
+    return (remote_connect_get_sysinfo_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_CONNECT_GET_SYSINFO, args, opts);
 }
 
 /** REMOTE_PROC_CONNECT_GET_SYSINFO without waiting, as virtwire_client_call_async() calls it. */
@@ -5000,6 +6351,16 @@ static inline int remote_call_domain_set_blkio_parameters_async(virtwire_client 
 static inline int remote_call_domain_get_blkio_parameters(virtwire_client *c, const remote_domain_get_blkio_parameters_args *args, remote_domain_get_blkio_parameters_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_BLKIO_PARAMETERS, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_DOMAIN_GET_BLKIO_PARAMETERS's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_domain_get_blkio_parameters_ret *remote_reply_domain_get_blkio_parameters(virtwire_client *c, const remote_domain_get_blkio_parameters_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_get_blkio_parameters_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_GET_BLKIO_PARAMETERS, args, opts);
 }
 
 /**
@@ -5135,6 +6496,15 @@ static inline int remote_call_domain_screenshot(virtwire_client *c, const remote
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SCREENSHOT, args, ret, opts);
 }
 
+/**
+ * REMOTE_PROC_DOMAIN_SCREENSHOT's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_domain_screenshot_ret *remote_reply_domain_screenshot(virtwire_client *c, const remote_domain_screenshot_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_screenshot_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_SCREENSHOT, args, opts);
+}
+
 /** REMOTE_PROC_DOMAIN_SCREENSHOT without waiting, as virtwire_client_call_async() calls it. */
 static inline int remote_call_domain_screenshot_async(virtwire_client *c, const remote_domain_screenshot_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
 {
@@ -5165,6 +6535,15 @@ static inline int remote_call_domain_get_state(virtwire_client *c, const remote_
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_STATE, args, ret, opts);
 }
 
+/**
+ * REMOTE_PROC_DOMAIN_GET_STATE's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_domain_get_state_ret *remote_reply_domain_get_state(virtwire_client *c, const remote_domain_get_state_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_get_state_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_GET_STATE, args, opts);
+}
+
 /** REMOTE_PROC_DOMAIN_GET_STATE without waiting, as virtwire_client_call_async() calls it. */
 static inline int remote_call_domain_get_state_async(virtwire_client *c, const remote_domain_get_state_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
 {
@@ -5184,6 +6563,15 @@ static inline int remote_call_domain_get_state_async(virtwire_client *c, const r
 static inline int remote_call_domain_migrate_begin3(virtwire_client *c, const remote_domain_migrate_begin3_args *args, remote_domain_migrate_begin3_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_BEGIN3, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_DOMAIN_MIGRATE_BEGIN3's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_domain_migrate_begin3_ret *remote_reply_domain_migrate_begin3(virtwire_client *c, const remote_domain_migrate_begin3_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_migrate_begin3_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_BEGIN3, args, opts);
 }
 
 /**
@@ -5212,6 +6600,15 @@ static inline int remote_call_domain_migrate_prepare3(virtwire_client *c, const 
 }
 
 /**
+ * REMOTE_PROC_DOMAIN_MIGRATE_PREPARE3's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_domain_migrate_prepare3_ret *remote_reply_domain_migrate_prepare3(virtwire_client *c, const remote_domain_migrate_prepare3_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_migrate_prepare3_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_PREPARE3, args, opts);
+}
+
+/**
  * REMOTE_PROC_DOMAIN_MIGRATE_PREPARE3 without waiting, as virtwire_client_call_async() calls it.
  */
 static inline int remote_call_domain_migrate_prepare3_async(virtwire_client *c, const remote_domain_migrate_prepare3_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
@@ -5235,6 +6632,16 @@ static inline int remote_call_domain_migrate_prepare3_async(virtwire_client *c, 
 static inline int remote_call_domain_migrate_prepare_tunnel3(virtwire_client *c, const remote_domain_migrate_prepare_tunnel3_args *args, remote_domain_migrate_prepare_tunnel3_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL3, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL3's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_domain_migrate_prepare_tunnel3_ret *remote_reply_domain_migrate_prepare_tunnel3(virtwire_client *c, const remote_domain_migrate_prepare_tunnel3_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_migrate_prepare_tunnel3_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL3, args, opts);
 }
 
 /**
@@ -5271,6 +6678,15 @@ static inline int remote_call_domain_migrate_perform3(virtwire_client *c, const 
 }
 
 /**
+ * REMOTE_PROC_DOMAIN_MIGRATE_PERFORM3's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_domain_migrate_perform3_ret *remote_reply_domain_migrate_perform3(virtwire_client *c, const remote_domain_migrate_perform3_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_migrate_perform3_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_PERFORM3, args, opts);
+}
+
+/**
  * REMOTE_PROC_DOMAIN_MIGRATE_PERFORM3 without waiting, as virtwire_client_call_async() calls it.
  */
 static inline int remote_call_domain_migrate_perform3_async(virtwire_client *c, const remote_domain_migrate_perform3_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
@@ -5291,6 +6707,15 @@ static inline int remote_call_domain_migrate_perform3_async(virtwire_client *c, 
 static inline int remote_call_domain_migrate_finish3(virtwire_client *c, const remote_domain_migrate_finish3_args *args, remote_domain_migrate_finish3_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_FINISH3, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_DOMAIN_MIGRATE_FINISH3's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_domain_migrate_finish3_ret *remote_reply_domain_migrate_finish3(virtwire_client *c, const remote_domain_migrate_finish3_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_migrate_finish3_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_FINISH3, args, opts);
 }
 
 /**
@@ -5435,6 +6860,16 @@ static inline int remote_call_domain_get_scheduler_parameters_flags(virtwire_cli
 }
 
 /**
+ * REMOTE_PROC_DOMAIN_GET_SCHEDULER_PARAMETERS_FLAGS's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_domain_get_scheduler_parameters_flags_ret *remote_reply_domain_get_scheduler_parameters_flags(virtwire_client *c, const remote_domain_get_scheduler_parameters_flags_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_get_scheduler_parameters_flags_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_GET_SCHEDULER_PARAMETERS_FLAGS, args, opts);
+}
+
+/**
  * REMOTE_PROC_DOMAIN_GET_SCHEDULER_PARAMETERS_FLAGS without waiting, as
  * virtwire_client_call_async() calls it.
  */
@@ -5466,6 +6901,7 @@ static inline void remote_dispatch_domain_event_control_error(virtwire_client *c
 }
 
 /** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_CONTROL_ERROR message; callback_id: unused (this event carries no callbackID); pass -1.
+ *  With fn NULL the messages are kept for remote_next_domain_event_control_error().
  *  Returns the id for virtwire_client_remove_event() or an error. */
 static inline int remote_on_domain_event_control_error(virtwire_client *c, remote_event_binding *b, remote_domain_event_control_error_fn fn,
                                   int callback_id, void *opaque)
@@ -5473,7 +6909,16 @@ static inline int remote_on_domain_event_control_error(virtwire_client *c, remot
     b->fn = (void (*)(void))fn;
     b->opaque = opaque;
     b->callback_id = callback_id;
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CONTROL_ERROR, remote_dispatch_domain_event_control_error, b);
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CONTROL_ERROR, fn ? remote_dispatch_domain_event_control_error : NULL, b);
+}
+
+/** The next REMOTE_PROC_DOMAIN_EVENT_CONTROL_ERROR message kept by handler_id (a handler or registration made
+ *  without a function: reg.handler_id), waiting as opts says, as
+ *  virtwire_client_next_event() does. */
+static inline int remote_next_domain_event_control_error(virtwire_client *c, int handler_id, remote_domain_event_control_error_msg *msg,
+                                                         const virtwire_call_opts *opts)
+{
+    return virtwire_client_next_event(c, handler_id, msg, opts);
 }
 
 /**
@@ -5536,6 +6981,15 @@ static inline int remote_call_node_get_cpu_stats(virtwire_client *c, const remot
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NODE_GET_CPU_STATS, args, ret, opts);
 }
 
+/**
+ * REMOTE_PROC_NODE_GET_CPU_STATS's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_node_get_cpu_stats_ret *remote_reply_node_get_cpu_stats(virtwire_client *c, const remote_node_get_cpu_stats_args *args, virtwire_call_opts *opts)
+{
+    return (remote_node_get_cpu_stats_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_NODE_GET_CPU_STATS, args, opts);
+}
+
 /** REMOTE_PROC_NODE_GET_CPU_STATS without waiting, as virtwire_client_call_async() calls it. */
 static inline int remote_call_node_get_cpu_stats_async(virtwire_client *c, const remote_node_get_cpu_stats_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
 {
@@ -5557,6 +7011,15 @@ static inline int remote_call_node_get_cpu_stats_async(virtwire_client *c, const
 static inline int remote_call_node_get_memory_stats(virtwire_client *c, const remote_node_get_memory_stats_args *args, remote_node_get_memory_stats_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NODE_GET_MEMORY_STATS, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_NODE_GET_MEMORY_STATS's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_node_get_memory_stats_ret *remote_reply_node_get_memory_stats(virtwire_client *c, const remote_node_get_memory_stats_args *args, virtwire_call_opts *opts)
+{
+    return (remote_node_get_memory_stats_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_NODE_GET_MEMORY_STATS, args, opts);
 }
 
 /**
@@ -5585,6 +7048,15 @@ static inline int remote_call_domain_get_control_info(virtwire_client *c, const 
 }
 
 /**
+ * REMOTE_PROC_DOMAIN_GET_CONTROL_INFO's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_domain_get_control_info_ret *remote_reply_domain_get_control_info(virtwire_client *c, const remote_domain_get_control_info_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_get_control_info_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_GET_CONTROL_INFO, args, opts);
+}
+
+/**
  * REMOTE_PROC_DOMAIN_GET_CONTROL_INFO without waiting, as virtwire_client_call_async() calls it.
  */
 static inline int remote_call_domain_get_control_info_async(virtwire_client *c, const remote_domain_get_control_info_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
@@ -5606,6 +7078,16 @@ static inline int remote_call_domain_get_control_info_async(virtwire_client *c, 
 static inline int remote_call_domain_get_vcpu_pin_info(virtwire_client *c, const remote_domain_get_vcpu_pin_info_args *args, remote_domain_get_vcpu_pin_info_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_VCPU_PIN_INFO, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_DOMAIN_GET_VCPU_PIN_INFO's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_domain_get_vcpu_pin_info_ret *remote_reply_domain_get_vcpu_pin_info(virtwire_client *c, const remote_domain_get_vcpu_pin_info_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_get_vcpu_pin_info_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_GET_VCPU_PIN_INFO, args, opts);
 }
 
 /**
@@ -5726,6 +7208,16 @@ static inline int remote_call_domain_save_image_get_xml_desc(virtwire_client *c,
 }
 
 /**
+ * REMOTE_PROC_DOMAIN_SAVE_IMAGE_GET_XML_DESC's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_domain_save_image_get_xml_desc_ret *remote_reply_domain_save_image_get_xml_desc(virtwire_client *c, const remote_domain_save_image_get_xml_desc_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_save_image_get_xml_desc_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_SAVE_IMAGE_GET_XML_DESC, args, opts);
+}
+
+/**
  * REMOTE_PROC_DOMAIN_SAVE_IMAGE_GET_XML_DESC without waiting, as virtwire_client_call_async()
  * calls it.
  */
@@ -5797,6 +7289,16 @@ static inline int remote_call_domain_block_job_abort_async(virtwire_client *c, c
 static inline int remote_call_domain_get_block_job_info(virtwire_client *c, const remote_domain_get_block_job_info_args *args, remote_domain_get_block_job_info_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_BLOCK_JOB_INFO, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_DOMAIN_GET_BLOCK_JOB_INFO's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_domain_get_block_job_info_ret *remote_reply_domain_get_block_job_info(virtwire_client *c, const remote_domain_get_block_job_info_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_get_block_job_info_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_GET_BLOCK_JOB_INFO, args, opts);
 }
 
 /**
@@ -5874,6 +7376,7 @@ static inline void remote_dispatch_domain_event_block_job(virtwire_client *c, co
 }
 
 /** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB message; callback_id: unused (this event carries no callbackID); pass -1.
+ *  With fn NULL the messages are kept for remote_next_domain_event_block_job().
  *  Returns the id for virtwire_client_remove_event() or an error. */
 static inline int remote_on_domain_event_block_job(virtwire_client *c, remote_event_binding *b, remote_domain_event_block_job_fn fn,
                                   int callback_id, void *opaque)
@@ -5881,7 +7384,16 @@ static inline int remote_on_domain_event_block_job(virtwire_client *c, remote_ev
     b->fn = (void (*)(void))fn;
     b->opaque = opaque;
     b->callback_id = callback_id;
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB, remote_dispatch_domain_event_block_job, b);
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB, fn ? remote_dispatch_domain_event_block_job : NULL, b);
+}
+
+/** The next REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB message kept by handler_id (a handler or registration made
+ *  without a function: reg.handler_id), waiting as opts says, as
+ *  virtwire_client_next_event() does. */
+static inline int remote_next_domain_event_block_job(virtwire_client *c, int handler_id, remote_domain_event_block_job_msg *msg,
+                                                     const virtwire_call_opts *opts)
+{
+    return virtwire_client_next_event(c, handler_id, msg, opts);
 }
 
 /**
@@ -5898,6 +7410,16 @@ static inline int remote_on_domain_event_block_job(virtwire_client *c, remote_ev
 static inline int remote_call_domain_migrate_get_max_speed(virtwire_client *c, const remote_domain_migrate_get_max_speed_args *args, remote_domain_migrate_get_max_speed_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_GET_MAX_SPEED, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_DOMAIN_MIGRATE_GET_MAX_SPEED's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_domain_migrate_get_max_speed_ret *remote_reply_domain_migrate_get_max_speed(virtwire_client *c, const remote_domain_migrate_get_max_speed_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_migrate_get_max_speed_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_GET_MAX_SPEED, args, opts);
 }
 
 /**
@@ -5926,6 +7448,16 @@ static inline int remote_call_domain_block_stats_flags(virtwire_client *c, const
 }
 
 /**
+ * REMOTE_PROC_DOMAIN_BLOCK_STATS_FLAGS's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_domain_block_stats_flags_ret *remote_reply_domain_block_stats_flags(virtwire_client *c, const remote_domain_block_stats_flags_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_block_stats_flags_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_BLOCK_STATS_FLAGS, args, opts);
+}
+
+/**
  * REMOTE_PROC_DOMAIN_BLOCK_STATS_FLAGS without waiting, as virtwire_client_call_async() calls it.
  */
 static inline int remote_call_domain_block_stats_flags_async(virtwire_client *c, const remote_domain_block_stats_flags_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
@@ -5948,6 +7480,16 @@ static inline int remote_call_domain_block_stats_flags_async(virtwire_client *c,
 static inline int remote_call_domain_snapshot_get_parent(virtwire_client *c, const remote_domain_snapshot_get_parent_args *args, remote_domain_snapshot_get_parent_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SNAPSHOT_GET_PARENT, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_DOMAIN_SNAPSHOT_GET_PARENT's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_domain_snapshot_get_parent_ret *remote_reply_domain_snapshot_get_parent(virtwire_client *c, const remote_domain_snapshot_get_parent_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_snapshot_get_parent_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_SNAPSHOT_GET_PARENT, args, opts);
 }
 
 /**
@@ -5997,6 +7539,16 @@ static inline int remote_call_domain_snapshot_num_children(virtwire_client *c, c
 }
 
 /**
+ * REMOTE_PROC_DOMAIN_SNAPSHOT_NUM_CHILDREN's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_domain_snapshot_num_children_ret *remote_reply_domain_snapshot_num_children(virtwire_client *c, const remote_domain_snapshot_num_children_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_snapshot_num_children_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_SNAPSHOT_NUM_CHILDREN, args, opts);
+}
+
+/**
  * REMOTE_PROC_DOMAIN_SNAPSHOT_NUM_CHILDREN without waiting, as virtwire_client_call_async() calls
  * it.
  */
@@ -6020,6 +7572,16 @@ static inline int remote_call_domain_snapshot_num_children_async(virtwire_client
 static inline int remote_call_domain_snapshot_list_children_names(virtwire_client *c, const remote_domain_snapshot_list_children_names_args *args, remote_domain_snapshot_list_children_names_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_CHILDREN_NAMES, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_CHILDREN_NAMES's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_domain_snapshot_list_children_names_ret *remote_reply_domain_snapshot_list_children_names(virtwire_client *c, const remote_domain_snapshot_list_children_names_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_snapshot_list_children_names_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_CHILDREN_NAMES, args, opts);
 }
 
 /**
@@ -6054,6 +7616,7 @@ static inline void remote_dispatch_domain_event_disk_change(virtwire_client *c, 
 }
 
 /** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_DISK_CHANGE message; callback_id: unused (this event carries no callbackID); pass -1.
+ *  With fn NULL the messages are kept for remote_next_domain_event_disk_change().
  *  Returns the id for virtwire_client_remove_event() or an error. */
 static inline int remote_on_domain_event_disk_change(virtwire_client *c, remote_event_binding *b, remote_domain_event_disk_change_fn fn,
                                   int callback_id, void *opaque)
@@ -6061,7 +7624,16 @@ static inline int remote_on_domain_event_disk_change(virtwire_client *c, remote_
     b->fn = (void (*)(void))fn;
     b->opaque = opaque;
     b->callback_id = callback_id;
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_DISK_CHANGE, remote_dispatch_domain_event_disk_change, b);
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_DISK_CHANGE, fn ? remote_dispatch_domain_event_disk_change : NULL, b);
+}
+
+/** The next REMOTE_PROC_DOMAIN_EVENT_DISK_CHANGE message kept by handler_id (a handler or registration made
+ *  without a function: reg.handler_id), waiting as opts says, as
+ *  virtwire_client_next_event() does. */
+static inline int remote_next_domain_event_disk_change(virtwire_client *c, int handler_id, remote_domain_event_disk_change_msg *msg,
+                                                       const virtwire_call_opts *opts)
+{
+    return virtwire_client_next_event(c, handler_id, msg, opts);
 }
 
 /**
@@ -6173,6 +7745,16 @@ static inline int remote_call_domain_get_block_io_tune(virtwire_client *c, const
 }
 
 /**
+ * REMOTE_PROC_DOMAIN_GET_BLOCK_IO_TUNE's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_domain_get_block_io_tune_ret *remote_reply_domain_get_block_io_tune(virtwire_client *c, const remote_domain_get_block_io_tune_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_get_block_io_tune_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_GET_BLOCK_IO_TUNE, args, opts);
+}
+
+/**
  * REMOTE_PROC_DOMAIN_GET_BLOCK_IO_TUNE without waiting, as virtwire_client_call_async() calls it.
  */
 static inline int remote_call_domain_get_block_io_tune_async(virtwire_client *c, const remote_domain_get_block_io_tune_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
@@ -6220,6 +7802,16 @@ static inline int remote_call_domain_set_numa_parameters_async(virtwire_client *
 static inline int remote_call_domain_get_numa_parameters(virtwire_client *c, const remote_domain_get_numa_parameters_args *args, remote_domain_get_numa_parameters_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_NUMA_PARAMETERS, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_DOMAIN_GET_NUMA_PARAMETERS's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_domain_get_numa_parameters_ret *remote_reply_domain_get_numa_parameters(virtwire_client *c, const remote_domain_get_numa_parameters_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_get_numa_parameters_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_GET_NUMA_PARAMETERS, args, opts);
 }
 
 /**
@@ -6271,6 +7863,16 @@ static inline int remote_call_domain_set_interface_parameters_async(virtwire_cli
 static inline int remote_call_domain_get_interface_parameters(virtwire_client *c, const remote_domain_get_interface_parameters_args *args, remote_domain_get_interface_parameters_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_INTERFACE_PARAMETERS, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_DOMAIN_GET_INTERFACE_PARAMETERS's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_domain_get_interface_parameters_ret *remote_reply_domain_get_interface_parameters(virtwire_client *c, const remote_domain_get_interface_parameters_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_get_interface_parameters_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_GET_INTERFACE_PARAMETERS, args, opts);
 }
 
 /**
@@ -6390,6 +7992,15 @@ static inline int remote_call_domain_get_cpu_stats(virtwire_client *c, const rem
 }
 
 /**
+ * REMOTE_PROC_DOMAIN_GET_CPU_STATS's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_domain_get_cpu_stats_ret *remote_reply_domain_get_cpu_stats(virtwire_client *c, const remote_domain_get_cpu_stats_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_get_cpu_stats_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_GET_CPU_STATS, args, opts);
+}
+
+/**
  * REMOTE_PROC_DOMAIN_GET_CPU_STATS without waiting, as virtwire_client_call_async() calls it.
  */
 static inline int remote_call_domain_get_cpu_stats_async(virtwire_client *c, const remote_domain_get_cpu_stats_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
@@ -6411,6 +8022,15 @@ static inline int remote_call_domain_get_cpu_stats_async(virtwire_client *c, con
 static inline int remote_call_domain_get_disk_errors(virtwire_client *c, const remote_domain_get_disk_errors_args *args, remote_domain_get_disk_errors_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_DISK_ERRORS, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_DOMAIN_GET_DISK_ERRORS's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_domain_get_disk_errors_ret *remote_reply_domain_get_disk_errors(virtwire_client *c, const remote_domain_get_disk_errors_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_get_disk_errors_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_GET_DISK_ERRORS, args, opts);
 }
 
 /**
@@ -6457,6 +8077,15 @@ static inline int remote_call_domain_set_metadata_async(virtwire_client *c, cons
 static inline int remote_call_domain_get_metadata(virtwire_client *c, const remote_domain_get_metadata_args *args, remote_domain_get_metadata_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_METADATA, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_DOMAIN_GET_METADATA's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_domain_get_metadata_ret *remote_reply_domain_get_metadata(virtwire_client *c, const remote_domain_get_metadata_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_get_metadata_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_GET_METADATA, args, opts);
 }
 
 /** REMOTE_PROC_DOMAIN_GET_METADATA without waiting, as virtwire_client_call_async() calls it. */
@@ -6529,6 +8158,7 @@ static inline void remote_dispatch_domain_event_tray_change(virtwire_client *c, 
 }
 
 /** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_TRAY_CHANGE message; callback_id: unused (this event carries no callbackID); pass -1.
+ *  With fn NULL the messages are kept for remote_next_domain_event_tray_change().
  *  Returns the id for virtwire_client_remove_event() or an error. */
 static inline int remote_on_domain_event_tray_change(virtwire_client *c, remote_event_binding *b, remote_domain_event_tray_change_fn fn,
                                   int callback_id, void *opaque)
@@ -6536,7 +8166,16 @@ static inline int remote_on_domain_event_tray_change(virtwire_client *c, remote_
     b->fn = (void (*)(void))fn;
     b->opaque = opaque;
     b->callback_id = callback_id;
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_TRAY_CHANGE, remote_dispatch_domain_event_tray_change, b);
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_TRAY_CHANGE, fn ? remote_dispatch_domain_event_tray_change : NULL, b);
+}
+
+/** The next REMOTE_PROC_DOMAIN_EVENT_TRAY_CHANGE message kept by handler_id (a handler or registration made
+ *  without a function: reg.handler_id), waiting as opts says, as
+ *  virtwire_client_next_event() does. */
+static inline int remote_next_domain_event_tray_change(virtwire_client *c, int handler_id, remote_domain_event_tray_change_msg *msg,
+                                                       const virtwire_call_opts *opts)
+{
+    return virtwire_client_next_event(c, handler_id, msg, opts);
 }
 
 /**
@@ -6562,6 +8201,7 @@ static inline void remote_dispatch_domain_event_pmwakeup(virtwire_client *c, con
 }
 
 /** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_PMWAKEUP message; callback_id: unused (this event carries no callbackID); pass -1.
+ *  With fn NULL the messages are kept for remote_next_domain_event_pmwakeup().
  *  Returns the id for virtwire_client_remove_event() or an error. */
 static inline int remote_on_domain_event_pmwakeup(virtwire_client *c, remote_event_binding *b, remote_domain_event_pmwakeup_fn fn,
                                   int callback_id, void *opaque)
@@ -6569,7 +8209,16 @@ static inline int remote_on_domain_event_pmwakeup(virtwire_client *c, remote_eve
     b->fn = (void (*)(void))fn;
     b->opaque = opaque;
     b->callback_id = callback_id;
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_PMWAKEUP, remote_dispatch_domain_event_pmwakeup, b);
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_PMWAKEUP, fn ? remote_dispatch_domain_event_pmwakeup : NULL, b);
+}
+
+/** The next REMOTE_PROC_DOMAIN_EVENT_PMWAKEUP message kept by handler_id (a handler or registration made
+ *  without a function: reg.handler_id), waiting as opts says, as
+ *  virtwire_client_next_event() does. */
+static inline int remote_next_domain_event_pmwakeup(virtwire_client *c, int handler_id, remote_domain_event_pmwakeup_msg *msg,
+                                                    const virtwire_call_opts *opts)
+{
+    return virtwire_client_next_event(c, handler_id, msg, opts);
 }
 
 /**
@@ -6595,6 +8244,7 @@ static inline void remote_dispatch_domain_event_pmsuspend(virtwire_client *c, co
 }
 
 /** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_PMSUSPEND message; callback_id: unused (this event carries no callbackID); pass -1.
+ *  With fn NULL the messages are kept for remote_next_domain_event_pmsuspend().
  *  Returns the id for virtwire_client_remove_event() or an error. */
 static inline int remote_on_domain_event_pmsuspend(virtwire_client *c, remote_event_binding *b, remote_domain_event_pmsuspend_fn fn,
                                   int callback_id, void *opaque)
@@ -6602,7 +8252,16 @@ static inline int remote_on_domain_event_pmsuspend(virtwire_client *c, remote_ev
     b->fn = (void (*)(void))fn;
     b->opaque = opaque;
     b->callback_id = callback_id;
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_PMSUSPEND, remote_dispatch_domain_event_pmsuspend, b);
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_PMSUSPEND, fn ? remote_dispatch_domain_event_pmsuspend : NULL, b);
+}
+
+/** The next REMOTE_PROC_DOMAIN_EVENT_PMSUSPEND message kept by handler_id (a handler or registration made
+ *  without a function: reg.handler_id), waiting as opts says, as
+ *  virtwire_client_next_event() does. */
+static inline int remote_next_domain_event_pmsuspend(virtwire_client *c, int handler_id, remote_domain_event_pmsuspend_msg *msg,
+                                                     const virtwire_call_opts *opts)
+{
+    return virtwire_client_next_event(c, handler_id, msg, opts);
 }
 
 /**
@@ -6619,6 +8278,16 @@ static inline int remote_on_domain_event_pmsuspend(virtwire_client *c, remote_ev
 static inline int remote_call_domain_snapshot_is_current(virtwire_client *c, const remote_domain_snapshot_is_current_args *args, remote_domain_snapshot_is_current_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SNAPSHOT_IS_CURRENT, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_DOMAIN_SNAPSHOT_IS_CURRENT's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_domain_snapshot_is_current_ret *remote_reply_domain_snapshot_is_current(virtwire_client *c, const remote_domain_snapshot_is_current_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_snapshot_is_current_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_SNAPSHOT_IS_CURRENT, args, opts);
 }
 
 /**
@@ -6644,6 +8313,16 @@ static inline int remote_call_domain_snapshot_is_current_async(virtwire_client *
 static inline int remote_call_domain_snapshot_has_metadata(virtwire_client *c, const remote_domain_snapshot_has_metadata_args *args, remote_domain_snapshot_has_metadata_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SNAPSHOT_HAS_METADATA, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_DOMAIN_SNAPSHOT_HAS_METADATA's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_domain_snapshot_has_metadata_ret *remote_reply_domain_snapshot_has_metadata(virtwire_client *c, const remote_domain_snapshot_has_metadata_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_snapshot_has_metadata_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_SNAPSHOT_HAS_METADATA, args, opts);
 }
 
 /**
@@ -6678,6 +8357,22 @@ static inline int remote_call_connect_list_all_domains(virtwire_client *c, const
         memset(&a, 0, sizeof a);
     a.need_results = 1;
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_LIST_ALL_DOMAINS, &a, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_CONNECT_LIST_ALL_DOMAINS's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_connect_list_all_domains_ret *remote_reply_connect_list_all_domains(virtwire_client *c, const remote_connect_list_all_domains_args *args, virtwire_call_opts *opts)
+{
+    remote_connect_list_all_domains_args a;
+    if (args)
+        a = *args;
+    else
+        memset(&a, 0, sizeof a);
+    a.need_results = 1;
+    return (remote_connect_list_all_domains_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_CONNECT_LIST_ALL_DOMAINS, &a, opts);
 }
 
 /**
@@ -6716,6 +8411,22 @@ static inline int remote_call_domain_list_all_snapshots(virtwire_client *c, cons
         memset(&a, 0, sizeof a);
     a.need_results = 1;
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_LIST_ALL_SNAPSHOTS, &a, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_DOMAIN_LIST_ALL_SNAPSHOTS's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_domain_list_all_snapshots_ret *remote_reply_domain_list_all_snapshots(virtwire_client *c, const remote_domain_list_all_snapshots_args *args, virtwire_call_opts *opts)
+{
+    remote_domain_list_all_snapshots_args a;
+    if (args)
+        a = *args;
+    else
+        memset(&a, 0, sizeof a);
+    a.need_results = 1;
+    return (remote_domain_list_all_snapshots_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_LIST_ALL_SNAPSHOTS, &a, opts);
 }
 
 /**
@@ -6758,6 +8469,22 @@ static inline int remote_call_domain_snapshot_list_all_children(virtwire_client 
 }
 
 /**
+ * REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_ALL_CHILDREN's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_domain_snapshot_list_all_children_ret *remote_reply_domain_snapshot_list_all_children(virtwire_client *c, const remote_domain_snapshot_list_all_children_args *args, virtwire_call_opts *opts)
+{
+    remote_domain_snapshot_list_all_children_args a;
+    if (args)
+        a = *args;
+    else
+        memset(&a, 0, sizeof a);
+    a.need_results = 1;
+    return (remote_domain_snapshot_list_all_children_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_ALL_CHILDREN, &a, opts);
+}
+
+/**
  * REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_ALL_CHILDREN without waiting, as virtwire_client_call_async()
  * calls it.
  */
@@ -6795,6 +8522,7 @@ static inline void remote_dispatch_domain_event_balloon_change(virtwire_client *
 }
 
 /** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_BALLOON_CHANGE message; callback_id: unused (this event carries no callbackID); pass -1.
+ *  With fn NULL the messages are kept for remote_next_domain_event_balloon_change().
  *  Returns the id for virtwire_client_remove_event() or an error. */
 static inline int remote_on_domain_event_balloon_change(virtwire_client *c, remote_event_binding *b, remote_domain_event_balloon_change_fn fn,
                                   int callback_id, void *opaque)
@@ -6802,7 +8530,16 @@ static inline int remote_on_domain_event_balloon_change(virtwire_client *c, remo
     b->fn = (void (*)(void))fn;
     b->opaque = opaque;
     b->callback_id = callback_id;
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_BALLOON_CHANGE, remote_dispatch_domain_event_balloon_change, b);
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_BALLOON_CHANGE, fn ? remote_dispatch_domain_event_balloon_change : NULL, b);
+}
+
+/** The next REMOTE_PROC_DOMAIN_EVENT_BALLOON_CHANGE message kept by handler_id (a handler or registration made
+ *  without a function: reg.handler_id), waiting as opts says, as
+ *  virtwire_client_next_event() does. */
+static inline int remote_next_domain_event_balloon_change(virtwire_client *c, int handler_id, remote_domain_event_balloon_change_msg *msg,
+                                                          const virtwire_call_opts *opts)
+{
+    return virtwire_client_next_event(c, handler_id, msg, opts);
 }
 
 /**
@@ -6818,6 +8555,15 @@ static inline int remote_on_domain_event_balloon_change(virtwire_client *c, remo
 static inline int remote_call_domain_get_hostname(virtwire_client *c, const remote_domain_get_hostname_args *args, remote_domain_get_hostname_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_HOSTNAME, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_DOMAIN_GET_HOSTNAME's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_domain_get_hostname_ret *remote_reply_domain_get_hostname(virtwire_client *c, const remote_domain_get_hostname_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_get_hostname_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_GET_HOSTNAME, args, opts);
 }
 
 /** REMOTE_PROC_DOMAIN_GET_HOSTNAME without waiting, as virtwire_client_call_async() calls it. */
@@ -6841,6 +8587,16 @@ static inline int remote_call_domain_get_hostname_async(virtwire_client *c, cons
 static inline int remote_call_domain_get_security_label_list(virtwire_client *c, const remote_domain_get_security_label_list_args *args, remote_domain_get_security_label_list_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_SECURITY_LABEL_LIST, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_DOMAIN_GET_SECURITY_LABEL_LIST's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_domain_get_security_label_list_ret *remote_reply_domain_get_security_label_list(virtwire_client *c, const remote_domain_get_security_label_list_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_get_security_label_list_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_GET_SECURITY_LABEL_LIST, args, opts);
 }
 
 /**
@@ -6892,6 +8648,16 @@ static inline int remote_call_domain_get_emulator_pin_info(virtwire_client *c, c
 }
 
 /**
+ * REMOTE_PROC_DOMAIN_GET_EMULATOR_PIN_INFO's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_domain_get_emulator_pin_info_ret *remote_reply_domain_get_emulator_pin_info(virtwire_client *c, const remote_domain_get_emulator_pin_info_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_get_emulator_pin_info_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_GET_EMULATOR_PIN_INFO, args, opts);
+}
+
+/**
  * REMOTE_PROC_DOMAIN_GET_EMULATOR_PIN_INFO without waiting, as virtwire_client_call_async() calls
  * it.
  */
@@ -6924,6 +8690,22 @@ static inline int remote_call_connect_list_all_storage_pools(virtwire_client *c,
         memset(&a, 0, sizeof a);
     a.need_results = 1;
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_LIST_ALL_STORAGE_POOLS, &a, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_CONNECT_LIST_ALL_STORAGE_POOLS's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_connect_list_all_storage_pools_ret *remote_reply_connect_list_all_storage_pools(virtwire_client *c, const remote_connect_list_all_storage_pools_args *args, virtwire_call_opts *opts)
+{
+    remote_connect_list_all_storage_pools_args a;
+    if (args)
+        a = *args;
+    else
+        memset(&a, 0, sizeof a);
+    a.need_results = 1;
+    return (remote_connect_list_all_storage_pools_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_CONNECT_LIST_ALL_STORAGE_POOLS, &a, opts);
 }
 
 /**
@@ -6968,6 +8750,22 @@ static inline int remote_call_storage_pool_list_all_volumes(virtwire_client *c, 
 }
 
 /**
+ * REMOTE_PROC_STORAGE_POOL_LIST_ALL_VOLUMES's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_storage_pool_list_all_volumes_ret *remote_reply_storage_pool_list_all_volumes(virtwire_client *c, const remote_storage_pool_list_all_volumes_args *args, virtwire_call_opts *opts)
+{
+    remote_storage_pool_list_all_volumes_args a;
+    if (args)
+        a = *args;
+    else
+        memset(&a, 0, sizeof a);
+    a.need_results = 1;
+    return (remote_storage_pool_list_all_volumes_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_STORAGE_POOL_LIST_ALL_VOLUMES, &a, opts);
+}
+
+/**
  * REMOTE_PROC_STORAGE_POOL_LIST_ALL_VOLUMES without waiting, as virtwire_client_call_async() calls
  * it.
  */
@@ -7008,6 +8806,22 @@ static inline int remote_call_connect_list_all_networks(virtwire_client *c, cons
 }
 
 /**
+ * REMOTE_PROC_CONNECT_LIST_ALL_NETWORKS's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_connect_list_all_networks_ret *remote_reply_connect_list_all_networks(virtwire_client *c, const remote_connect_list_all_networks_args *args, virtwire_call_opts *opts)
+{
+    remote_connect_list_all_networks_args a;
+    if (args)
+        a = *args;
+    else
+        memset(&a, 0, sizeof a);
+    a.need_results = 1;
+    return (remote_connect_list_all_networks_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_CONNECT_LIST_ALL_NETWORKS, &a, opts);
+}
+
+/**
  * REMOTE_PROC_CONNECT_LIST_ALL_NETWORKS without waiting, as virtwire_client_call_async() calls it.
  */
 static inline int remote_call_connect_list_all_networks_async(virtwire_client *c, const remote_connect_list_all_networks_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
@@ -7045,6 +8859,22 @@ static inline int remote_call_connect_list_all_interfaces(virtwire_client *c, co
         memset(&a, 0, sizeof a);
     a.need_results = 1;
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_LIST_ALL_INTERFACES, &a, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_CONNECT_LIST_ALL_INTERFACES's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_connect_list_all_interfaces_ret *remote_reply_connect_list_all_interfaces(virtwire_client *c, const remote_connect_list_all_interfaces_args *args, virtwire_call_opts *opts)
+{
+    remote_connect_list_all_interfaces_args a;
+    if (args)
+        a = *args;
+    else
+        memset(&a, 0, sizeof a);
+    a.need_results = 1;
+    return (remote_connect_list_all_interfaces_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_CONNECT_LIST_ALL_INTERFACES, &a, opts);
 }
 
 /**
@@ -7089,6 +8919,22 @@ static inline int remote_call_connect_list_all_node_devices(virtwire_client *c, 
 }
 
 /**
+ * REMOTE_PROC_CONNECT_LIST_ALL_NODE_DEVICES's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_connect_list_all_node_devices_ret *remote_reply_connect_list_all_node_devices(virtwire_client *c, const remote_connect_list_all_node_devices_args *args, virtwire_call_opts *opts)
+{
+    remote_connect_list_all_node_devices_args a;
+    if (args)
+        a = *args;
+    else
+        memset(&a, 0, sizeof a);
+    a.need_results = 1;
+    return (remote_connect_list_all_node_devices_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_CONNECT_LIST_ALL_NODE_DEVICES, &a, opts);
+}
+
+/**
  * REMOTE_PROC_CONNECT_LIST_ALL_NODE_DEVICES without waiting, as virtwire_client_call_async() calls
  * it.
  */
@@ -7129,6 +8975,22 @@ static inline int remote_call_connect_list_all_nwfilters(virtwire_client *c, con
 }
 
 /**
+ * REMOTE_PROC_CONNECT_LIST_ALL_NWFILTERS's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_connect_list_all_nwfilters_ret *remote_reply_connect_list_all_nwfilters(virtwire_client *c, const remote_connect_list_all_nwfilters_args *args, virtwire_call_opts *opts)
+{
+    remote_connect_list_all_nwfilters_args a;
+    if (args)
+        a = *args;
+    else
+        memset(&a, 0, sizeof a);
+    a.need_results = 1;
+    return (remote_connect_list_all_nwfilters_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_CONNECT_LIST_ALL_NWFILTERS, &a, opts);
+}
+
+/**
  * REMOTE_PROC_CONNECT_LIST_ALL_NWFILTERS without waiting, as virtwire_client_call_async() calls
  * it.
  */
@@ -7166,6 +9028,22 @@ static inline int remote_call_connect_list_all_secrets(virtwire_client *c, const
         memset(&a, 0, sizeof a);
     a.need_results = 1;
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_LIST_ALL_SECRETS, &a, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_CONNECT_LIST_ALL_SECRETS's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_connect_list_all_secrets_ret *remote_reply_connect_list_all_secrets(virtwire_client *c, const remote_connect_list_all_secrets_args *args, virtwire_call_opts *opts)
+{
+    remote_connect_list_all_secrets_args a;
+    if (args)
+        a = *args;
+    else
+        memset(&a, 0, sizeof a);
+    a.need_results = 1;
+    return (remote_connect_list_all_secrets_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_CONNECT_LIST_ALL_SECRETS, &a, opts);
 }
 
 /**
@@ -7220,6 +9098,16 @@ static inline int remote_call_node_set_memory_parameters_async(virtwire_client *
 static inline int remote_call_node_get_memory_parameters(virtwire_client *c, const remote_node_get_memory_parameters_args *args, remote_node_get_memory_parameters_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NODE_GET_MEMORY_PARAMETERS, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_NODE_GET_MEMORY_PARAMETERS's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_node_get_memory_parameters_ret *remote_reply_node_get_memory_parameters(virtwire_client *c, const remote_node_get_memory_parameters_args *args, virtwire_call_opts *opts)
+{
+    return (remote_node_get_memory_parameters_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_NODE_GET_MEMORY_PARAMETERS, args, opts);
 }
 
 /**
@@ -7298,6 +9186,7 @@ static inline void remote_dispatch_domain_event_pmsuspend_disk(virtwire_client *
 }
 
 /** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_PMSUSPEND_DISK message; callback_id: unused (this event carries no callbackID); pass -1.
+ *  With fn NULL the messages are kept for remote_next_domain_event_pmsuspend_disk().
  *  Returns the id for virtwire_client_remove_event() or an error. */
 static inline int remote_on_domain_event_pmsuspend_disk(virtwire_client *c, remote_event_binding *b, remote_domain_event_pmsuspend_disk_fn fn,
                                   int callback_id, void *opaque)
@@ -7305,7 +9194,16 @@ static inline int remote_on_domain_event_pmsuspend_disk(virtwire_client *c, remo
     b->fn = (void (*)(void))fn;
     b->opaque = opaque;
     b->callback_id = callback_id;
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_PMSUSPEND_DISK, remote_dispatch_domain_event_pmsuspend_disk, b);
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_PMSUSPEND_DISK, fn ? remote_dispatch_domain_event_pmsuspend_disk : NULL, b);
+}
+
+/** The next REMOTE_PROC_DOMAIN_EVENT_PMSUSPEND_DISK message kept by handler_id (a handler or registration made
+ *  without a function: reg.handler_id), waiting as opts says, as
+ *  virtwire_client_next_event() does. */
+static inline int remote_next_domain_event_pmsuspend_disk(virtwire_client *c, int handler_id, remote_domain_event_pmsuspend_disk_msg *msg,
+                                                          const virtwire_call_opts *opts)
+{
+    return virtwire_client_next_event(c, handler_id, msg, opts);
 }
 
 /**
@@ -7320,6 +9218,15 @@ static inline int remote_on_domain_event_pmsuspend_disk(virtwire_client *c, remo
 static inline int remote_call_node_get_cpu_map(virtwire_client *c, const remote_node_get_cpu_map_args *args, remote_node_get_cpu_map_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NODE_GET_CPU_MAP, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_NODE_GET_CPU_MAP's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_node_get_cpu_map_ret *remote_reply_node_get_cpu_map(virtwire_client *c, const remote_node_get_cpu_map_args *args, virtwire_call_opts *opts)
+{
+    return (remote_node_get_cpu_map_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_NODE_GET_CPU_MAP, args, opts);
 }
 
 /** REMOTE_PROC_NODE_GET_CPU_MAP without waiting, as virtwire_client_call_async() calls it. */
@@ -7421,6 +9328,16 @@ static inline int remote_call_node_device_lookup_scsi_host_by_wwn(virtwire_clien
 }
 
 /**
+ * REMOTE_PROC_NODE_DEVICE_LOOKUP_SCSI_HOST_BY_WWN's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_node_device_lookup_scsi_host_by_wwn_ret *remote_reply_node_device_lookup_scsi_host_by_wwn(virtwire_client *c, const remote_node_device_lookup_scsi_host_by_wwn_args *args, virtwire_call_opts *opts)
+{
+    return (remote_node_device_lookup_scsi_host_by_wwn_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_NODE_DEVICE_LOOKUP_SCSI_HOST_BY_WWN, args, opts);
+}
+
+/**
  * REMOTE_PROC_NODE_DEVICE_LOOKUP_SCSI_HOST_BY_WWN without waiting, as virtwire_client_call_async()
  * calls it.
  */
@@ -7446,6 +9363,15 @@ static inline int remote_call_domain_get_job_stats(virtwire_client *c, const rem
 }
 
 /**
+ * REMOTE_PROC_DOMAIN_GET_JOB_STATS's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_domain_get_job_stats_ret *remote_reply_domain_get_job_stats(virtwire_client *c, const remote_domain_get_job_stats_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_get_job_stats_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_GET_JOB_STATS, args, opts);
+}
+
+/**
  * REMOTE_PROC_DOMAIN_GET_JOB_STATS without waiting, as virtwire_client_call_async() calls it.
  */
 static inline int remote_call_domain_get_job_stats_async(virtwire_client *c, const remote_domain_get_job_stats_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
@@ -7467,6 +9393,16 @@ static inline int remote_call_domain_get_job_stats_async(virtwire_client *c, con
 static inline int remote_call_domain_migrate_get_compression_cache(virtwire_client *c, const remote_domain_migrate_get_compression_cache_args *args, remote_domain_migrate_get_compression_cache_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_GET_COMPRESSION_CACHE, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_DOMAIN_MIGRATE_GET_COMPRESSION_CACHE's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_domain_migrate_get_compression_cache_ret *remote_reply_domain_migrate_get_compression_cache(virtwire_client *c, const remote_domain_migrate_get_compression_cache_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_migrate_get_compression_cache_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_GET_COMPRESSION_CACHE, args, opts);
 }
 
 /**
@@ -7541,6 +9477,16 @@ static inline int remote_call_domain_migrate_begin3_params(virtwire_client *c, c
 }
 
 /**
+ * REMOTE_PROC_DOMAIN_MIGRATE_BEGIN3_PARAMS's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_domain_migrate_begin3_params_ret *remote_reply_domain_migrate_begin3_params(virtwire_client *c, const remote_domain_migrate_begin3_params_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_migrate_begin3_params_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_BEGIN3_PARAMS, args, opts);
+}
+
+/**
  * REMOTE_PROC_DOMAIN_MIGRATE_BEGIN3_PARAMS without waiting, as virtwire_client_call_async() calls
  * it.
  */
@@ -7567,6 +9513,16 @@ static inline int remote_call_domain_migrate_prepare3_params(virtwire_client *c,
 }
 
 /**
+ * REMOTE_PROC_DOMAIN_MIGRATE_PREPARE3_PARAMS's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_domain_migrate_prepare3_params_ret *remote_reply_domain_migrate_prepare3_params(virtwire_client *c, const remote_domain_migrate_prepare3_params_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_migrate_prepare3_params_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_PREPARE3_PARAMS, args, opts);
+}
+
+/**
  * REMOTE_PROC_DOMAIN_MIGRATE_PREPARE3_PARAMS without waiting, as virtwire_client_call_async()
  * calls it.
  */
@@ -7590,6 +9546,16 @@ static inline int remote_call_domain_migrate_prepare3_params_async(virtwire_clie
 static inline int remote_call_domain_migrate_prepare_tunnel3_params(virtwire_client *c, const remote_domain_migrate_prepare_tunnel3_params_args *args, remote_domain_migrate_prepare_tunnel3_params_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL3_PARAMS, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL3_PARAMS's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_domain_migrate_prepare_tunnel3_params_ret *remote_reply_domain_migrate_prepare_tunnel3_params(virtwire_client *c, const remote_domain_migrate_prepare_tunnel3_params_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_migrate_prepare_tunnel3_params_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_PREPARE_TUNNEL3_PARAMS, args, opts);
 }
 
 /**
@@ -7626,6 +9592,16 @@ static inline int remote_call_domain_migrate_perform3_params(virtwire_client *c,
 }
 
 /**
+ * REMOTE_PROC_DOMAIN_MIGRATE_PERFORM3_PARAMS's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_domain_migrate_perform3_params_ret *remote_reply_domain_migrate_perform3_params(virtwire_client *c, const remote_domain_migrate_perform3_params_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_migrate_perform3_params_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_PERFORM3_PARAMS, args, opts);
+}
+
+/**
  * REMOTE_PROC_DOMAIN_MIGRATE_PERFORM3_PARAMS without waiting, as virtwire_client_call_async()
  * calls it.
  */
@@ -7647,6 +9623,16 @@ static inline int remote_call_domain_migrate_perform3_params_async(virtwire_clie
 static inline int remote_call_domain_migrate_finish3_params(virtwire_client *c, const remote_domain_migrate_finish3_params_args *args, remote_domain_migrate_finish3_params_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_FINISH3_PARAMS, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_DOMAIN_MIGRATE_FINISH3_PARAMS's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_domain_migrate_finish3_params_ret *remote_reply_domain_migrate_finish3_params(virtwire_client *c, const remote_domain_migrate_finish3_params_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_migrate_finish3_params_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_FINISH3_PARAMS, args, opts);
 }
 
 /**
@@ -7725,6 +9711,16 @@ static inline int remote_call_domain_create_xml_with_files(virtwire_client *c, c
 }
 
 /**
+ * REMOTE_PROC_DOMAIN_CREATE_XML_WITH_FILES's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_domain_create_xml_with_files_ret *remote_reply_domain_create_xml_with_files(virtwire_client *c, const remote_domain_create_xml_with_files_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_create_xml_with_files_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_CREATE_XML_WITH_FILES, args, opts);
+}
+
+/**
  * REMOTE_PROC_DOMAIN_CREATE_XML_WITH_FILES without waiting, as virtwire_client_call_async() calls
  * it.
  */
@@ -7747,6 +9743,16 @@ static inline int remote_call_domain_create_xml_with_files_async(virtwire_client
 static inline int remote_call_domain_create_with_files(virtwire_client *c, const remote_domain_create_with_files_args *args, remote_domain_create_with_files_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_CREATE_WITH_FILES, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_DOMAIN_CREATE_WITH_FILES's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_domain_create_with_files_ret *remote_reply_domain_create_with_files(virtwire_client *c, const remote_domain_create_with_files_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_create_with_files_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_CREATE_WITH_FILES, args, opts);
 }
 
 /**
@@ -7780,6 +9786,7 @@ static inline void remote_dispatch_domain_event_device_removed(virtwire_client *
 }
 
 /** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_DEVICE_REMOVED message; callback_id: unused (this event carries no callbackID); pass -1.
+ *  With fn NULL the messages are kept for remote_next_domain_event_device_removed().
  *  Returns the id for virtwire_client_remove_event() or an error. */
 static inline int remote_on_domain_event_device_removed(virtwire_client *c, remote_event_binding *b, remote_domain_event_device_removed_fn fn,
                                   int callback_id, void *opaque)
@@ -7787,7 +9794,16 @@ static inline int remote_on_domain_event_device_removed(virtwire_client *c, remo
     b->fn = (void (*)(void))fn;
     b->opaque = opaque;
     b->callback_id = callback_id;
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_DEVICE_REMOVED, remote_dispatch_domain_event_device_removed, b);
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_DEVICE_REMOVED, fn ? remote_dispatch_domain_event_device_removed : NULL, b);
+}
+
+/** The next REMOTE_PROC_DOMAIN_EVENT_DEVICE_REMOVED message kept by handler_id (a handler or registration made
+ *  without a function: reg.handler_id), waiting as opts says, as
+ *  virtwire_client_next_event() does. */
+static inline int remote_next_domain_event_device_removed(virtwire_client *c, int handler_id, remote_domain_event_device_removed_msg *msg,
+                                                          const virtwire_call_opts *opts)
+{
+    return virtwire_client_next_event(c, handler_id, msg, opts);
 }
 
 /**
@@ -7812,6 +9828,22 @@ static inline int remote_call_connect_get_cpu_model_names(virtwire_client *c, co
         memset(&a, 0, sizeof a);
     a.need_results = 1;
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_CPU_MODEL_NAMES, &a, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_CONNECT_GET_CPU_MODEL_NAMES's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_connect_get_cpu_model_names_ret *remote_reply_connect_get_cpu_model_names(virtwire_client *c, const remote_connect_get_cpu_model_names_args *args, virtwire_call_opts *opts)
+{
+    remote_connect_get_cpu_model_names_args a;
+    if (args)
+        a = *args;
+    else
+        memset(&a, 0, sizeof a);
+    a.need_results = 1;
+    return (remote_connect_get_cpu_model_names_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_CONNECT_GET_CPU_MODEL_NAMES, &a, opts);
 }
 
 /**
@@ -7845,6 +9877,16 @@ static inline int remote_call_connect_get_cpu_model_names_async(virtwire_client 
 static inline int remote_call_connect_network_event_register_any(virtwire_client *c, const remote_connect_network_event_register_any_args *args, remote_connect_network_event_register_any_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_NETWORK_EVENT_REGISTER_ANY, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_CONNECT_NETWORK_EVENT_REGISTER_ANY's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_connect_network_event_register_any_ret *remote_reply_connect_network_event_register_any(virtwire_client *c, const remote_connect_network_event_register_any_args *args, virtwire_call_opts *opts)
+{
+    return (remote_connect_network_event_register_any_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_CONNECT_NETWORK_EVENT_REGISTER_ANY, args, opts);
 }
 
 /**
@@ -7907,6 +9949,7 @@ static inline void remote_dispatch_network_event_lifecycle(virtwire_client *c, c
 }
 
 /** Calls fn for every REMOTE_PROC_NETWORK_EVENT_LIFECYCLE message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  With fn NULL the messages are kept for remote_next_network_event_lifecycle().
  *  Returns the id for virtwire_client_remove_event() or an error. */
 static inline int remote_on_network_event_lifecycle(virtwire_client *c, remote_event_binding *b, remote_network_event_lifecycle_fn fn,
                                   int callback_id, void *opaque)
@@ -7914,7 +9957,16 @@ static inline int remote_on_network_event_lifecycle(virtwire_client *c, remote_e
     b->fn = (void (*)(void))fn;
     b->opaque = opaque;
     b->callback_id = callback_id;
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_NETWORK_EVENT_LIFECYCLE, remote_dispatch_network_event_lifecycle, b);
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_NETWORK_EVENT_LIFECYCLE, fn ? remote_dispatch_network_event_lifecycle : NULL, b);
+}
+
+/** The next REMOTE_PROC_NETWORK_EVENT_LIFECYCLE message kept by handler_id (a handler or registration made
+ *  without a function: reg.handler_id), waiting as opts says, as
+ *  virtwire_client_next_event() does. */
+static inline int remote_next_network_event_lifecycle(virtwire_client *c, int handler_id, remote_network_event_lifecycle_msg *msg,
+                                                      const virtwire_call_opts *opts)
+{
+    return virtwire_client_next_event(c, handler_id, msg, opts);
 }
 
 /**
@@ -7932,6 +9984,16 @@ static inline int remote_on_network_event_lifecycle(virtwire_client *c, remote_e
 static inline int remote_call_connect_domain_event_callback_register_any(virtwire_client *c, const remote_connect_domain_event_callback_register_any_args *args, remote_connect_domain_event_callback_register_any_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_connect_domain_event_callback_register_any_ret *remote_reply_connect_domain_event_callback_register_any(virtwire_client *c, const remote_connect_domain_event_callback_register_any_args *args, virtwire_call_opts *opts)
+{
+    return (remote_connect_domain_event_callback_register_any_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, args, opts);
 }
 
 /**
@@ -7993,6 +10055,7 @@ static inline void remote_dispatch_domain_event_callback_lifecycle(virtwire_clie
 }
 
 /** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  With fn NULL the messages are kept for remote_next_domain_event_callback_lifecycle().
  *  Returns the id for virtwire_client_remove_event() or an error. */
 static inline int remote_on_domain_event_callback_lifecycle(virtwire_client *c, remote_event_binding *b, remote_domain_event_callback_lifecycle_fn fn,
                                   int callback_id, void *opaque)
@@ -8000,7 +10063,16 @@ static inline int remote_on_domain_event_callback_lifecycle(virtwire_client *c, 
     b->fn = (void (*)(void))fn;
     b->opaque = opaque;
     b->callback_id = callback_id;
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE, remote_dispatch_domain_event_callback_lifecycle, b);
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE, fn ? remote_dispatch_domain_event_callback_lifecycle : NULL, b);
+}
+
+/** The next REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE message kept by handler_id (a handler or registration made
+ *  without a function: reg.handler_id), waiting as opts says, as
+ *  virtwire_client_next_event() does. */
+static inline int remote_next_domain_event_callback_lifecycle(virtwire_client *c, int handler_id, remote_domain_event_callback_lifecycle_msg *msg,
+                                                              const virtwire_call_opts *opts)
+{
+    return virtwire_client_next_event(c, handler_id, msg, opts);
 }
 
 /**
@@ -8029,6 +10101,7 @@ static inline void remote_dispatch_domain_event_callback_reboot(virtwire_client 
 }
 
 /** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_CALLBACK_REBOOT message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  With fn NULL the messages are kept for remote_next_domain_event_callback_reboot().
  *  Returns the id for virtwire_client_remove_event() or an error. */
 static inline int remote_on_domain_event_callback_reboot(virtwire_client *c, remote_event_binding *b, remote_domain_event_callback_reboot_fn fn,
                                   int callback_id, void *opaque)
@@ -8036,7 +10109,16 @@ static inline int remote_on_domain_event_callback_reboot(virtwire_client *c, rem
     b->fn = (void (*)(void))fn;
     b->opaque = opaque;
     b->callback_id = callback_id;
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_REBOOT, remote_dispatch_domain_event_callback_reboot, b);
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_REBOOT, fn ? remote_dispatch_domain_event_callback_reboot : NULL, b);
+}
+
+/** The next REMOTE_PROC_DOMAIN_EVENT_CALLBACK_REBOOT message kept by handler_id (a handler or registration made
+ *  without a function: reg.handler_id), waiting as opts says, as
+ *  virtwire_client_next_event() does. */
+static inline int remote_next_domain_event_callback_reboot(virtwire_client *c, int handler_id, remote_domain_event_callback_reboot_msg *msg,
+                                                           const virtwire_call_opts *opts)
+{
+    return virtwire_client_next_event(c, handler_id, msg, opts);
 }
 
 /**
@@ -8065,6 +10147,7 @@ static inline void remote_dispatch_domain_event_callback_rtc_change(virtwire_cli
 }
 
 /** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_CALLBACK_RTC_CHANGE message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  With fn NULL the messages are kept for remote_next_domain_event_callback_rtc_change().
  *  Returns the id for virtwire_client_remove_event() or an error. */
 static inline int remote_on_domain_event_callback_rtc_change(virtwire_client *c, remote_event_binding *b, remote_domain_event_callback_rtc_change_fn fn,
                                   int callback_id, void *opaque)
@@ -8072,7 +10155,16 @@ static inline int remote_on_domain_event_callback_rtc_change(virtwire_client *c,
     b->fn = (void (*)(void))fn;
     b->opaque = opaque;
     b->callback_id = callback_id;
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_RTC_CHANGE, remote_dispatch_domain_event_callback_rtc_change, b);
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_RTC_CHANGE, fn ? remote_dispatch_domain_event_callback_rtc_change : NULL, b);
+}
+
+/** The next REMOTE_PROC_DOMAIN_EVENT_CALLBACK_RTC_CHANGE message kept by handler_id (a handler or registration made
+ *  without a function: reg.handler_id), waiting as opts says, as
+ *  virtwire_client_next_event() does. */
+static inline int remote_next_domain_event_callback_rtc_change(virtwire_client *c, int handler_id, remote_domain_event_callback_rtc_change_msg *msg,
+                                                               const virtwire_call_opts *opts)
+{
+    return virtwire_client_next_event(c, handler_id, msg, opts);
 }
 
 /**
@@ -8101,6 +10193,7 @@ static inline void remote_dispatch_domain_event_callback_watchdog(virtwire_clien
 }
 
 /** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_CALLBACK_WATCHDOG message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  With fn NULL the messages are kept for remote_next_domain_event_callback_watchdog().
  *  Returns the id for virtwire_client_remove_event() or an error. */
 static inline int remote_on_domain_event_callback_watchdog(virtwire_client *c, remote_event_binding *b, remote_domain_event_callback_watchdog_fn fn,
                                   int callback_id, void *opaque)
@@ -8108,7 +10201,16 @@ static inline int remote_on_domain_event_callback_watchdog(virtwire_client *c, r
     b->fn = (void (*)(void))fn;
     b->opaque = opaque;
     b->callback_id = callback_id;
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_WATCHDOG, remote_dispatch_domain_event_callback_watchdog, b);
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_WATCHDOG, fn ? remote_dispatch_domain_event_callback_watchdog : NULL, b);
+}
+
+/** The next REMOTE_PROC_DOMAIN_EVENT_CALLBACK_WATCHDOG message kept by handler_id (a handler or registration made
+ *  without a function: reg.handler_id), waiting as opts says, as
+ *  virtwire_client_next_event() does. */
+static inline int remote_next_domain_event_callback_watchdog(virtwire_client *c, int handler_id, remote_domain_event_callback_watchdog_msg *msg,
+                                                             const virtwire_call_opts *opts)
+{
+    return virtwire_client_next_event(c, handler_id, msg, opts);
 }
 
 /**
@@ -8137,6 +10239,7 @@ static inline void remote_dispatch_domain_event_callback_io_error(virtwire_clien
 }
 
 /** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  With fn NULL the messages are kept for remote_next_domain_event_callback_io_error().
  *  Returns the id for virtwire_client_remove_event() or an error. */
 static inline int remote_on_domain_event_callback_io_error(virtwire_client *c, remote_event_binding *b, remote_domain_event_callback_io_error_fn fn,
                                   int callback_id, void *opaque)
@@ -8144,7 +10247,16 @@ static inline int remote_on_domain_event_callback_io_error(virtwire_client *c, r
     b->fn = (void (*)(void))fn;
     b->opaque = opaque;
     b->callback_id = callback_id;
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR, remote_dispatch_domain_event_callback_io_error, b);
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR, fn ? remote_dispatch_domain_event_callback_io_error : NULL, b);
+}
+
+/** The next REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR message kept by handler_id (a handler or registration made
+ *  without a function: reg.handler_id), waiting as opts says, as
+ *  virtwire_client_next_event() does. */
+static inline int remote_next_domain_event_callback_io_error(virtwire_client *c, int handler_id, remote_domain_event_callback_io_error_msg *msg,
+                                                             const virtwire_call_opts *opts)
+{
+    return virtwire_client_next_event(c, handler_id, msg, opts);
 }
 
 /**
@@ -8173,6 +10285,7 @@ static inline void remote_dispatch_domain_event_callback_graphics(virtwire_clien
 }
 
 /** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_CALLBACK_GRAPHICS message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  With fn NULL the messages are kept for remote_next_domain_event_callback_graphics().
  *  Returns the id for virtwire_client_remove_event() or an error. */
 static inline int remote_on_domain_event_callback_graphics(virtwire_client *c, remote_event_binding *b, remote_domain_event_callback_graphics_fn fn,
                                   int callback_id, void *opaque)
@@ -8180,7 +10293,16 @@ static inline int remote_on_domain_event_callback_graphics(virtwire_client *c, r
     b->fn = (void (*)(void))fn;
     b->opaque = opaque;
     b->callback_id = callback_id;
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_GRAPHICS, remote_dispatch_domain_event_callback_graphics, b);
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_GRAPHICS, fn ? remote_dispatch_domain_event_callback_graphics : NULL, b);
+}
+
+/** The next REMOTE_PROC_DOMAIN_EVENT_CALLBACK_GRAPHICS message kept by handler_id (a handler or registration made
+ *  without a function: reg.handler_id), waiting as opts says, as
+ *  virtwire_client_next_event() does. */
+static inline int remote_next_domain_event_callback_graphics(virtwire_client *c, int handler_id, remote_domain_event_callback_graphics_msg *msg,
+                                                             const virtwire_call_opts *opts)
+{
+    return virtwire_client_next_event(c, handler_id, msg, opts);
 }
 
 /**
@@ -8209,6 +10331,7 @@ static inline void remote_dispatch_domain_event_callback_io_error_reason(virtwir
 }
 
 /** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR_REASON message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  With fn NULL the messages are kept for remote_next_domain_event_callback_io_error_reason().
  *  Returns the id for virtwire_client_remove_event() or an error. */
 static inline int remote_on_domain_event_callback_io_error_reason(virtwire_client *c, remote_event_binding *b, remote_domain_event_callback_io_error_reason_fn fn,
                                   int callback_id, void *opaque)
@@ -8216,7 +10339,16 @@ static inline int remote_on_domain_event_callback_io_error_reason(virtwire_clien
     b->fn = (void (*)(void))fn;
     b->opaque = opaque;
     b->callback_id = callback_id;
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR_REASON, remote_dispatch_domain_event_callback_io_error_reason, b);
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR_REASON, fn ? remote_dispatch_domain_event_callback_io_error_reason : NULL, b);
+}
+
+/** The next REMOTE_PROC_DOMAIN_EVENT_CALLBACK_IO_ERROR_REASON message kept by handler_id (a handler or registration made
+ *  without a function: reg.handler_id), waiting as opts says, as
+ *  virtwire_client_next_event() does. */
+static inline int remote_next_domain_event_callback_io_error_reason(virtwire_client *c, int handler_id, remote_domain_event_callback_io_error_reason_msg *msg,
+                                                                    const virtwire_call_opts *opts)
+{
+    return virtwire_client_next_event(c, handler_id, msg, opts);
 }
 
 /**
@@ -8245,6 +10377,7 @@ static inline void remote_dispatch_domain_event_callback_control_error(virtwire_
 }
 
 /** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_CALLBACK_CONTROL_ERROR message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  With fn NULL the messages are kept for remote_next_domain_event_callback_control_error().
  *  Returns the id for virtwire_client_remove_event() or an error. */
 static inline int remote_on_domain_event_callback_control_error(virtwire_client *c, remote_event_binding *b, remote_domain_event_callback_control_error_fn fn,
                                   int callback_id, void *opaque)
@@ -8252,7 +10385,16 @@ static inline int remote_on_domain_event_callback_control_error(virtwire_client 
     b->fn = (void (*)(void))fn;
     b->opaque = opaque;
     b->callback_id = callback_id;
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_CONTROL_ERROR, remote_dispatch_domain_event_callback_control_error, b);
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_CONTROL_ERROR, fn ? remote_dispatch_domain_event_callback_control_error : NULL, b);
+}
+
+/** The next REMOTE_PROC_DOMAIN_EVENT_CALLBACK_CONTROL_ERROR message kept by handler_id (a handler or registration made
+ *  without a function: reg.handler_id), waiting as opts says, as
+ *  virtwire_client_next_event() does. */
+static inline int remote_next_domain_event_callback_control_error(virtwire_client *c, int handler_id, remote_domain_event_callback_control_error_msg *msg,
+                                                                  const virtwire_call_opts *opts)
+{
+    return virtwire_client_next_event(c, handler_id, msg, opts);
 }
 
 /**
@@ -8281,6 +10423,7 @@ static inline void remote_dispatch_domain_event_callback_block_job(virtwire_clie
 }
 
 /** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BLOCK_JOB message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  With fn NULL the messages are kept for remote_next_domain_event_callback_block_job().
  *  Returns the id for virtwire_client_remove_event() or an error. */
 static inline int remote_on_domain_event_callback_block_job(virtwire_client *c, remote_event_binding *b, remote_domain_event_callback_block_job_fn fn,
                                   int callback_id, void *opaque)
@@ -8288,7 +10431,16 @@ static inline int remote_on_domain_event_callback_block_job(virtwire_client *c, 
     b->fn = (void (*)(void))fn;
     b->opaque = opaque;
     b->callback_id = callback_id;
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BLOCK_JOB, remote_dispatch_domain_event_callback_block_job, b);
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BLOCK_JOB, fn ? remote_dispatch_domain_event_callback_block_job : NULL, b);
+}
+
+/** The next REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BLOCK_JOB message kept by handler_id (a handler or registration made
+ *  without a function: reg.handler_id), waiting as opts says, as
+ *  virtwire_client_next_event() does. */
+static inline int remote_next_domain_event_callback_block_job(virtwire_client *c, int handler_id, remote_domain_event_callback_block_job_msg *msg,
+                                                              const virtwire_call_opts *opts)
+{
+    return virtwire_client_next_event(c, handler_id, msg, opts);
 }
 
 /**
@@ -8317,6 +10469,7 @@ static inline void remote_dispatch_domain_event_callback_disk_change(virtwire_cl
 }
 
 /** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DISK_CHANGE message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  With fn NULL the messages are kept for remote_next_domain_event_callback_disk_change().
  *  Returns the id for virtwire_client_remove_event() or an error. */
 static inline int remote_on_domain_event_callback_disk_change(virtwire_client *c, remote_event_binding *b, remote_domain_event_callback_disk_change_fn fn,
                                   int callback_id, void *opaque)
@@ -8324,7 +10477,16 @@ static inline int remote_on_domain_event_callback_disk_change(virtwire_client *c
     b->fn = (void (*)(void))fn;
     b->opaque = opaque;
     b->callback_id = callback_id;
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DISK_CHANGE, remote_dispatch_domain_event_callback_disk_change, b);
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DISK_CHANGE, fn ? remote_dispatch_domain_event_callback_disk_change : NULL, b);
+}
+
+/** The next REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DISK_CHANGE message kept by handler_id (a handler or registration made
+ *  without a function: reg.handler_id), waiting as opts says, as
+ *  virtwire_client_next_event() does. */
+static inline int remote_next_domain_event_callback_disk_change(virtwire_client *c, int handler_id, remote_domain_event_callback_disk_change_msg *msg,
+                                                                const virtwire_call_opts *opts)
+{
+    return virtwire_client_next_event(c, handler_id, msg, opts);
 }
 
 /**
@@ -8353,6 +10515,7 @@ static inline void remote_dispatch_domain_event_callback_tray_change(virtwire_cl
 }
 
 /** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_CALLBACK_TRAY_CHANGE message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  With fn NULL the messages are kept for remote_next_domain_event_callback_tray_change().
  *  Returns the id for virtwire_client_remove_event() or an error. */
 static inline int remote_on_domain_event_callback_tray_change(virtwire_client *c, remote_event_binding *b, remote_domain_event_callback_tray_change_fn fn,
                                   int callback_id, void *opaque)
@@ -8360,7 +10523,16 @@ static inline int remote_on_domain_event_callback_tray_change(virtwire_client *c
     b->fn = (void (*)(void))fn;
     b->opaque = opaque;
     b->callback_id = callback_id;
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_TRAY_CHANGE, remote_dispatch_domain_event_callback_tray_change, b);
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_TRAY_CHANGE, fn ? remote_dispatch_domain_event_callback_tray_change : NULL, b);
+}
+
+/** The next REMOTE_PROC_DOMAIN_EVENT_CALLBACK_TRAY_CHANGE message kept by handler_id (a handler or registration made
+ *  without a function: reg.handler_id), waiting as opts says, as
+ *  virtwire_client_next_event() does. */
+static inline int remote_next_domain_event_callback_tray_change(virtwire_client *c, int handler_id, remote_domain_event_callback_tray_change_msg *msg,
+                                                                const virtwire_call_opts *opts)
+{
+    return virtwire_client_next_event(c, handler_id, msg, opts);
 }
 
 /**
@@ -8389,6 +10561,7 @@ static inline void remote_dispatch_domain_event_callback_pmwakeup(virtwire_clien
 }
 
 /** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMWAKEUP message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  With fn NULL the messages are kept for remote_next_domain_event_callback_pmwakeup().
  *  Returns the id for virtwire_client_remove_event() or an error. */
 static inline int remote_on_domain_event_callback_pmwakeup(virtwire_client *c, remote_event_binding *b, remote_domain_event_callback_pmwakeup_fn fn,
                                   int callback_id, void *opaque)
@@ -8396,7 +10569,16 @@ static inline int remote_on_domain_event_callback_pmwakeup(virtwire_client *c, r
     b->fn = (void (*)(void))fn;
     b->opaque = opaque;
     b->callback_id = callback_id;
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMWAKEUP, remote_dispatch_domain_event_callback_pmwakeup, b);
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMWAKEUP, fn ? remote_dispatch_domain_event_callback_pmwakeup : NULL, b);
+}
+
+/** The next REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMWAKEUP message kept by handler_id (a handler or registration made
+ *  without a function: reg.handler_id), waiting as opts says, as
+ *  virtwire_client_next_event() does. */
+static inline int remote_next_domain_event_callback_pmwakeup(virtwire_client *c, int handler_id, remote_domain_event_callback_pmwakeup_msg *msg,
+                                                             const virtwire_call_opts *opts)
+{
+    return virtwire_client_next_event(c, handler_id, msg, opts);
 }
 
 /**
@@ -8425,6 +10607,7 @@ static inline void remote_dispatch_domain_event_callback_pmsuspend(virtwire_clie
 }
 
 /** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  With fn NULL the messages are kept for remote_next_domain_event_callback_pmsuspend().
  *  Returns the id for virtwire_client_remove_event() or an error. */
 static inline int remote_on_domain_event_callback_pmsuspend(virtwire_client *c, remote_event_binding *b, remote_domain_event_callback_pmsuspend_fn fn,
                                   int callback_id, void *opaque)
@@ -8432,7 +10615,16 @@ static inline int remote_on_domain_event_callback_pmsuspend(virtwire_client *c, 
     b->fn = (void (*)(void))fn;
     b->opaque = opaque;
     b->callback_id = callback_id;
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND, remote_dispatch_domain_event_callback_pmsuspend, b);
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND, fn ? remote_dispatch_domain_event_callback_pmsuspend : NULL, b);
+}
+
+/** The next REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND message kept by handler_id (a handler or registration made
+ *  without a function: reg.handler_id), waiting as opts says, as
+ *  virtwire_client_next_event() does. */
+static inline int remote_next_domain_event_callback_pmsuspend(virtwire_client *c, int handler_id, remote_domain_event_callback_pmsuspend_msg *msg,
+                                                              const virtwire_call_opts *opts)
+{
+    return virtwire_client_next_event(c, handler_id, msg, opts);
 }
 
 /**
@@ -8461,6 +10653,7 @@ static inline void remote_dispatch_domain_event_callback_balloon_change(virtwire
 }
 
 /** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BALLOON_CHANGE message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  With fn NULL the messages are kept for remote_next_domain_event_callback_balloon_change().
  *  Returns the id for virtwire_client_remove_event() or an error. */
 static inline int remote_on_domain_event_callback_balloon_change(virtwire_client *c, remote_event_binding *b, remote_domain_event_callback_balloon_change_fn fn,
                                   int callback_id, void *opaque)
@@ -8468,7 +10661,16 @@ static inline int remote_on_domain_event_callback_balloon_change(virtwire_client
     b->fn = (void (*)(void))fn;
     b->opaque = opaque;
     b->callback_id = callback_id;
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BALLOON_CHANGE, remote_dispatch_domain_event_callback_balloon_change, b);
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BALLOON_CHANGE, fn ? remote_dispatch_domain_event_callback_balloon_change : NULL, b);
+}
+
+/** The next REMOTE_PROC_DOMAIN_EVENT_CALLBACK_BALLOON_CHANGE message kept by handler_id (a handler or registration made
+ *  without a function: reg.handler_id), waiting as opts says, as
+ *  virtwire_client_next_event() does. */
+static inline int remote_next_domain_event_callback_balloon_change(virtwire_client *c, int handler_id, remote_domain_event_callback_balloon_change_msg *msg,
+                                                                   const virtwire_call_opts *opts)
+{
+    return virtwire_client_next_event(c, handler_id, msg, opts);
 }
 
 /**
@@ -8497,6 +10699,7 @@ static inline void remote_dispatch_domain_event_callback_pmsuspend_disk(virtwire
 }
 
 /** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND_DISK message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  With fn NULL the messages are kept for remote_next_domain_event_callback_pmsuspend_disk().
  *  Returns the id for virtwire_client_remove_event() or an error. */
 static inline int remote_on_domain_event_callback_pmsuspend_disk(virtwire_client *c, remote_event_binding *b, remote_domain_event_callback_pmsuspend_disk_fn fn,
                                   int callback_id, void *opaque)
@@ -8504,7 +10707,16 @@ static inline int remote_on_domain_event_callback_pmsuspend_disk(virtwire_client
     b->fn = (void (*)(void))fn;
     b->opaque = opaque;
     b->callback_id = callback_id;
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND_DISK, remote_dispatch_domain_event_callback_pmsuspend_disk, b);
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND_DISK, fn ? remote_dispatch_domain_event_callback_pmsuspend_disk : NULL, b);
+}
+
+/** The next REMOTE_PROC_DOMAIN_EVENT_CALLBACK_PMSUSPEND_DISK message kept by handler_id (a handler or registration made
+ *  without a function: reg.handler_id), waiting as opts says, as
+ *  virtwire_client_next_event() does. */
+static inline int remote_next_domain_event_callback_pmsuspend_disk(virtwire_client *c, int handler_id, remote_domain_event_callback_pmsuspend_disk_msg *msg,
+                                                                   const virtwire_call_opts *opts)
+{
+    return virtwire_client_next_event(c, handler_id, msg, opts);
 }
 
 /**
@@ -8533,6 +10745,7 @@ static inline void remote_dispatch_domain_event_callback_device_removed(virtwire
 }
 
 /** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  With fn NULL the messages are kept for remote_next_domain_event_callback_device_removed().
  *  Returns the id for virtwire_client_remove_event() or an error. */
 static inline int remote_on_domain_event_callback_device_removed(virtwire_client *c, remote_event_binding *b, remote_domain_event_callback_device_removed_fn fn,
                                   int callback_id, void *opaque)
@@ -8540,7 +10753,16 @@ static inline int remote_on_domain_event_callback_device_removed(virtwire_client
     b->fn = (void (*)(void))fn;
     b->opaque = opaque;
     b->callback_id = callback_id;
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED, remote_dispatch_domain_event_callback_device_removed, b);
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED, fn ? remote_dispatch_domain_event_callback_device_removed : NULL, b);
+}
+
+/** The next REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVED message kept by handler_id (a handler or registration made
+ *  without a function: reg.handler_id), waiting as opts says, as
+ *  virtwire_client_next_event() does. */
+static inline int remote_next_domain_event_callback_device_removed(virtwire_client *c, int handler_id, remote_domain_event_callback_device_removed_msg *msg,
+                                                                   const virtwire_call_opts *opts)
+{
+    return virtwire_client_next_event(c, handler_id, msg, opts);
 }
 
 /**
@@ -8581,6 +10803,15 @@ static inline int remote_call_domain_fsfreeze(virtwire_client *c, const remote_d
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_FSFREEZE, args, ret, opts);
 }
 
+/**
+ * REMOTE_PROC_DOMAIN_FSFREEZE's reply as the call's value, as virtwire_client_call_reply() returns
+ * it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_domain_fsfreeze_ret *remote_reply_domain_fsfreeze(virtwire_client *c, const remote_domain_fsfreeze_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_fsfreeze_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_FSFREEZE, args, opts);
+}
+
 /** REMOTE_PROC_DOMAIN_FSFREEZE without waiting, as virtwire_client_call_async() calls it. */
 static inline int remote_call_domain_fsfreeze_async(virtwire_client *c, const remote_domain_fsfreeze_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
 {
@@ -8601,6 +10832,15 @@ static inline int remote_call_domain_fsthaw(virtwire_client *c, const remote_dom
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_FSTHAW, args, ret, opts);
 }
 
+/**
+ * REMOTE_PROC_DOMAIN_FSTHAW's reply as the call's value, as virtwire_client_call_reply() returns
+ * it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_domain_fsthaw_ret *remote_reply_domain_fsthaw(virtwire_client *c, const remote_domain_fsthaw_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_fsthaw_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_FSTHAW, args, opts);
+}
+
 /** REMOTE_PROC_DOMAIN_FSTHAW without waiting, as virtwire_client_call_async() calls it. */
 static inline int remote_call_domain_fsthaw_async(virtwire_client *c, const remote_domain_fsthaw_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
 {
@@ -8619,6 +10859,15 @@ static inline int remote_call_domain_fsthaw_async(virtwire_client *c, const remo
 static inline int remote_call_domain_get_time(virtwire_client *c, const remote_domain_get_time_args *args, remote_domain_get_time_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_TIME, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_DOMAIN_GET_TIME's reply as the call's value, as virtwire_client_call_reply() returns
+ * it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_domain_get_time_ret *remote_reply_domain_get_time(virtwire_client *c, const remote_domain_get_time_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_get_time_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_GET_TIME, args, opts);
 }
 
 /** REMOTE_PROC_DOMAIN_GET_TIME without waiting, as virtwire_client_call_async() calls it. */
@@ -8673,6 +10922,7 @@ static inline void remote_dispatch_domain_event_block_job_2(virtwire_client *c, 
 }
 
 /** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB_2 message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  With fn NULL the messages are kept for remote_next_domain_event_block_job_2().
  *  Returns the id for virtwire_client_remove_event() or an error. */
 static inline int remote_on_domain_event_block_job_2(virtwire_client *c, remote_event_binding *b, remote_domain_event_block_job_2_fn fn,
                                   int callback_id, void *opaque)
@@ -8680,7 +10930,16 @@ static inline int remote_on_domain_event_block_job_2(virtwire_client *c, remote_
     b->fn = (void (*)(void))fn;
     b->opaque = opaque;
     b->callback_id = callback_id;
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB_2, remote_dispatch_domain_event_block_job_2, b);
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB_2, fn ? remote_dispatch_domain_event_block_job_2 : NULL, b);
+}
+
+/** The next REMOTE_PROC_DOMAIN_EVENT_BLOCK_JOB_2 message kept by handler_id (a handler or registration made
+ *  without a function: reg.handler_id), waiting as opts says, as
+ *  virtwire_client_next_event() does. */
+static inline int remote_next_domain_event_block_job_2(virtwire_client *c, int handler_id, remote_domain_event_block_job_2_msg *msg,
+                                                       const virtwire_call_opts *opts)
+{
+    return virtwire_client_next_event(c, handler_id, msg, opts);
 }
 
 /**
@@ -8696,6 +10955,15 @@ static inline int remote_on_domain_event_block_job_2(virtwire_client *c, remote_
 static inline int remote_call_node_get_free_pages(virtwire_client *c, const remote_node_get_free_pages_args *args, remote_node_get_free_pages_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NODE_GET_FREE_PAGES, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_NODE_GET_FREE_PAGES's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_node_get_free_pages_ret *remote_reply_node_get_free_pages(virtwire_client *c, const remote_node_get_free_pages_args *args, virtwire_call_opts *opts)
+{
+    return (remote_node_get_free_pages_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_NODE_GET_FREE_PAGES, args, opts);
 }
 
 /** REMOTE_PROC_NODE_GET_FREE_PAGES without waiting, as virtwire_client_call_async() calls it. */
@@ -8728,6 +10996,21 @@ static inline int remote_call_network_get_dhcp_leases(virtwire_client *c, const 
 }
 
 /**
+ * REMOTE_PROC_NETWORK_GET_DHCP_LEASES's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_network_get_dhcp_leases_ret *remote_reply_network_get_dhcp_leases(virtwire_client *c, const remote_network_get_dhcp_leases_args *args, virtwire_call_opts *opts)
+{
+    remote_network_get_dhcp_leases_args a;
+    if (args)
+        a = *args;
+    else
+        memset(&a, 0, sizeof a);
+    a.need_results = 1;
+    return (remote_network_get_dhcp_leases_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_NETWORK_GET_DHCP_LEASES, &a, opts);
+}
+
+/**
  * REMOTE_PROC_NETWORK_GET_DHCP_LEASES without waiting, as virtwire_client_call_async() calls it.
  */
 static inline int remote_call_network_get_dhcp_leases_async(virtwire_client *c, const remote_network_get_dhcp_leases_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
@@ -8755,6 +11038,16 @@ static inline int remote_call_network_get_dhcp_leases_async(virtwire_client *c, 
 static inline int remote_call_connect_get_domain_capabilities(virtwire_client *c, const remote_connect_get_domain_capabilities_args *args, remote_connect_get_domain_capabilities_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_DOMAIN_CAPABILITIES, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_CONNECT_GET_DOMAIN_CAPABILITIES's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_connect_get_domain_capabilities_ret *remote_reply_connect_get_domain_capabilities(virtwire_client *c, const remote_connect_get_domain_capabilities_args *args, virtwire_call_opts *opts)
+{
+    return (remote_connect_get_domain_capabilities_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_CONNECT_GET_DOMAIN_CAPABILITIES, args, opts);
 }
 
 /**
@@ -8804,6 +11097,16 @@ static inline int remote_call_domain_open_graphics_fd_async(virtwire_client *c, 
 static inline int remote_call_connect_get_all_domain_stats(virtwire_client *c, const remote_connect_get_all_domain_stats_args *args, remote_connect_get_all_domain_stats_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_ALL_DOMAIN_STATS, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_CONNECT_GET_ALL_DOMAIN_STATS's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_connect_get_all_domain_stats_ret *remote_reply_connect_get_all_domain_stats(virtwire_client *c, const remote_connect_get_all_domain_stats_args *args, virtwire_call_opts *opts)
+{
+    return (remote_connect_get_all_domain_stats_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_CONNECT_GET_ALL_DOMAIN_STATS, args, opts);
 }
 
 /**
@@ -8861,6 +11164,7 @@ static inline void remote_dispatch_domain_event_callback_tunable(virtwire_client
 }
 
 /** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_CALLBACK_TUNABLE message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  With fn NULL the messages are kept for remote_next_domain_event_callback_tunable().
  *  Returns the id for virtwire_client_remove_event() or an error. */
 static inline int remote_on_domain_event_callback_tunable(virtwire_client *c, remote_event_binding *b, remote_domain_event_callback_tunable_fn fn,
                                   int callback_id, void *opaque)
@@ -8868,7 +11172,16 @@ static inline int remote_on_domain_event_callback_tunable(virtwire_client *c, re
     b->fn = (void (*)(void))fn;
     b->opaque = opaque;
     b->callback_id = callback_id;
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_TUNABLE, remote_dispatch_domain_event_callback_tunable, b);
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_TUNABLE, fn ? remote_dispatch_domain_event_callback_tunable : NULL, b);
+}
+
+/** The next REMOTE_PROC_DOMAIN_EVENT_CALLBACK_TUNABLE message kept by handler_id (a handler or registration made
+ *  without a function: reg.handler_id), waiting as opts says, as
+ *  virtwire_client_next_event() does. */
+static inline int remote_next_domain_event_callback_tunable(virtwire_client *c, int handler_id, remote_domain_event_callback_tunable_msg *msg,
+                                                            const virtwire_call_opts *opts)
+{
+    return virtwire_client_next_event(c, handler_id, msg, opts);
 }
 
 /**
@@ -8883,6 +11196,15 @@ static inline int remote_on_domain_event_callback_tunable(virtwire_client *c, re
 static inline int remote_call_node_alloc_pages(virtwire_client *c, const remote_node_alloc_pages_args *args, remote_node_alloc_pages_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NODE_ALLOC_PAGES, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_NODE_ALLOC_PAGES's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_node_alloc_pages_ret *remote_reply_node_alloc_pages(virtwire_client *c, const remote_node_alloc_pages_args *args, virtwire_call_opts *opts)
+{
+    return (remote_node_alloc_pages_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_NODE_ALLOC_PAGES, args, opts);
 }
 
 /** REMOTE_PROC_NODE_ALLOC_PAGES without waiting, as virtwire_client_call_async() calls it. */
@@ -8917,6 +11239,7 @@ static inline void remote_dispatch_domain_event_callback_agent_lifecycle(virtwir
 }
 
 /** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_CALLBACK_AGENT_LIFECYCLE message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  With fn NULL the messages are kept for remote_next_domain_event_callback_agent_lifecycle().
  *  Returns the id for virtwire_client_remove_event() or an error. */
 static inline int remote_on_domain_event_callback_agent_lifecycle(virtwire_client *c, remote_event_binding *b, remote_domain_event_callback_agent_lifecycle_fn fn,
                                   int callback_id, void *opaque)
@@ -8924,7 +11247,16 @@ static inline int remote_on_domain_event_callback_agent_lifecycle(virtwire_clien
     b->fn = (void (*)(void))fn;
     b->opaque = opaque;
     b->callback_id = callback_id;
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_AGENT_LIFECYCLE, remote_dispatch_domain_event_callback_agent_lifecycle, b);
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_AGENT_LIFECYCLE, fn ? remote_dispatch_domain_event_callback_agent_lifecycle : NULL, b);
+}
+
+/** The next REMOTE_PROC_DOMAIN_EVENT_CALLBACK_AGENT_LIFECYCLE message kept by handler_id (a handler or registration made
+ *  without a function: reg.handler_id), waiting as opts says, as
+ *  virtwire_client_next_event() does. */
+static inline int remote_next_domain_event_callback_agent_lifecycle(virtwire_client *c, int handler_id, remote_domain_event_callback_agent_lifecycle_msg *msg,
+                                                                    const virtwire_call_opts *opts)
+{
+    return virtwire_client_next_event(c, handler_id, msg, opts);
 }
 
 /**
@@ -8939,6 +11271,15 @@ static inline int remote_on_domain_event_callback_agent_lifecycle(virtwire_clien
 static inline int remote_call_domain_get_fsinfo(virtwire_client *c, const remote_domain_get_fsinfo_args *args, remote_domain_get_fsinfo_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_FSINFO, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_DOMAIN_GET_FSINFO's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_domain_get_fsinfo_ret *remote_reply_domain_get_fsinfo(virtwire_client *c, const remote_domain_get_fsinfo_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_get_fsinfo_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_GET_FSINFO, args, opts);
 }
 
 /** REMOTE_PROC_DOMAIN_GET_FSINFO without waiting, as virtwire_client_call_async() calls it. */
@@ -8966,6 +11307,15 @@ static inline int remote_call_domain_define_xml_flags(virtwire_client *c, const 
 }
 
 /**
+ * REMOTE_PROC_DOMAIN_DEFINE_XML_FLAGS's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_domain_define_xml_flags_ret *remote_reply_domain_define_xml_flags(virtwire_client *c, const remote_domain_define_xml_flags_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_define_xml_flags_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_DEFINE_XML_FLAGS, args, opts);
+}
+
+/**
  * REMOTE_PROC_DOMAIN_DEFINE_XML_FLAGS without waiting, as virtwire_client_call_async() calls it.
  */
 static inline int remote_call_domain_define_xml_flags_async(virtwire_client *c, const remote_domain_define_xml_flags_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
@@ -8987,6 +11337,16 @@ static inline int remote_call_domain_define_xml_flags_async(virtwire_client *c, 
 static inline int remote_call_domain_get_iothread_info(virtwire_client *c, const remote_domain_get_iothread_info_args *args, remote_domain_get_iothread_info_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_IOTHREAD_INFO, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_DOMAIN_GET_IOTHREAD_INFO's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_domain_get_iothread_info_ret *remote_reply_domain_get_iothread_info(virtwire_client *c, const remote_domain_get_iothread_info_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_get_iothread_info_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_GET_IOTHREAD_INFO, args, opts);
 }
 
 /**
@@ -9038,6 +11398,16 @@ static inline int remote_call_domain_interface_addresses(virtwire_client *c, con
 }
 
 /**
+ * REMOTE_PROC_DOMAIN_INTERFACE_ADDRESSES's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_domain_interface_addresses_ret *remote_reply_domain_interface_addresses(virtwire_client *c, const remote_domain_interface_addresses_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_interface_addresses_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_INTERFACE_ADDRESSES, args, opts);
+}
+
+/**
  * REMOTE_PROC_DOMAIN_INTERFACE_ADDRESSES without waiting, as virtwire_client_call_async() calls
  * it.
  */
@@ -9072,6 +11442,7 @@ static inline void remote_dispatch_domain_event_callback_device_added(virtwire_c
 }
 
 /** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_ADDED message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  With fn NULL the messages are kept for remote_next_domain_event_callback_device_added().
  *  Returns the id for virtwire_client_remove_event() or an error. */
 static inline int remote_on_domain_event_callback_device_added(virtwire_client *c, remote_event_binding *b, remote_domain_event_callback_device_added_fn fn,
                                   int callback_id, void *opaque)
@@ -9079,7 +11450,16 @@ static inline int remote_on_domain_event_callback_device_added(virtwire_client *
     b->fn = (void (*)(void))fn;
     b->opaque = opaque;
     b->callback_id = callback_id;
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_ADDED, remote_dispatch_domain_event_callback_device_added, b);
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_ADDED, fn ? remote_dispatch_domain_event_callback_device_added : NULL, b);
+}
+
+/** The next REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_ADDED message kept by handler_id (a handler or registration made
+ *  without a function: reg.handler_id), waiting as opts says, as
+ *  virtwire_client_next_event() does. */
+static inline int remote_next_domain_event_callback_device_added(virtwire_client *c, int handler_id, remote_domain_event_callback_device_added_msg *msg,
+                                                                 const virtwire_call_opts *opts)
+{
+    return virtwire_client_next_event(c, handler_id, msg, opts);
 }
 
 /**
@@ -9166,6 +11546,15 @@ static inline int remote_call_domain_rename(virtwire_client *c, const remote_dom
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_RENAME, args, ret, opts);
 }
 
+/**
+ * REMOTE_PROC_DOMAIN_RENAME's reply as the call's value, as virtwire_client_call_reply() returns
+ * it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_domain_rename_ret *remote_reply_domain_rename(virtwire_client *c, const remote_domain_rename_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_rename_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_RENAME, args, opts);
+}
+
 /** REMOTE_PROC_DOMAIN_RENAME without waiting, as virtwire_client_call_async() calls it. */
 static inline int remote_call_domain_rename_async(virtwire_client *c, const remote_domain_rename_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
 {
@@ -9198,6 +11587,7 @@ static inline void remote_dispatch_domain_event_callback_migration_iteration(vir
 }
 
 /** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_CALLBACK_MIGRATION_ITERATION message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  With fn NULL the messages are kept for remote_next_domain_event_callback_migration_iteration().
  *  Returns the id for virtwire_client_remove_event() or an error. */
 static inline int remote_on_domain_event_callback_migration_iteration(virtwire_client *c, remote_event_binding *b, remote_domain_event_callback_migration_iteration_fn fn,
                                   int callback_id, void *opaque)
@@ -9205,7 +11595,16 @@ static inline int remote_on_domain_event_callback_migration_iteration(virtwire_c
     b->fn = (void (*)(void))fn;
     b->opaque = opaque;
     b->callback_id = callback_id;
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_MIGRATION_ITERATION, remote_dispatch_domain_event_callback_migration_iteration, b);
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_MIGRATION_ITERATION, fn ? remote_dispatch_domain_event_callback_migration_iteration : NULL, b);
+}
+
+/** The next REMOTE_PROC_DOMAIN_EVENT_CALLBACK_MIGRATION_ITERATION message kept by handler_id (a handler or registration made
+ *  without a function: reg.handler_id), waiting as opts says, as
+ *  virtwire_client_next_event() does. */
+static inline int remote_next_domain_event_callback_migration_iteration(virtwire_client *c, int handler_id, remote_domain_event_callback_migration_iteration_msg *msg,
+                                                                        const virtwire_call_opts *opts)
+{
+    return virtwire_client_next_event(c, handler_id, msg, opts);
 }
 
 /**
@@ -9279,6 +11678,7 @@ static inline void remote_dispatch_connect_event_connection_closed(virtwire_clie
 }
 
 /** Calls fn for every REMOTE_PROC_CONNECT_EVENT_CONNECTION_CLOSED message; callback_id: unused (this event carries no callbackID); pass -1.
+ *  With fn NULL the messages are kept for remote_next_connect_event_connection_closed().
  *  Returns the id for virtwire_client_remove_event() or an error. */
 static inline int remote_on_connect_event_connection_closed(virtwire_client *c, remote_event_binding *b, remote_connect_event_connection_closed_fn fn,
                                   int callback_id, void *opaque)
@@ -9286,7 +11686,16 @@ static inline int remote_on_connect_event_connection_closed(virtwire_client *c, 
     b->fn = (void (*)(void))fn;
     b->opaque = opaque;
     b->callback_id = callback_id;
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_CONNECT_EVENT_CONNECTION_CLOSED, remote_dispatch_connect_event_connection_closed, b);
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_CONNECT_EVENT_CONNECTION_CLOSED, fn ? remote_dispatch_connect_event_connection_closed : NULL, b);
+}
+
+/** The next REMOTE_PROC_CONNECT_EVENT_CONNECTION_CLOSED message kept by handler_id (a handler or registration made
+ *  without a function: reg.handler_id), waiting as opts says, as
+ *  virtwire_client_next_event() does. */
+static inline int remote_next_connect_event_connection_closed(virtwire_client *c, int handler_id, remote_connect_event_connection_closed_msg *msg,
+                                                              const virtwire_call_opts *opts)
+{
+    return virtwire_client_next_event(c, handler_id, msg, opts);
 }
 
 /**
@@ -9315,6 +11724,7 @@ static inline void remote_dispatch_domain_event_callback_job_completed(virtwire_
 }
 
 /** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_CALLBACK_JOB_COMPLETED message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  With fn NULL the messages are kept for remote_next_domain_event_callback_job_completed().
  *  Returns the id for virtwire_client_remove_event() or an error. */
 static inline int remote_on_domain_event_callback_job_completed(virtwire_client *c, remote_event_binding *b, remote_domain_event_callback_job_completed_fn fn,
                                   int callback_id, void *opaque)
@@ -9322,7 +11732,16 @@ static inline int remote_on_domain_event_callback_job_completed(virtwire_client 
     b->fn = (void (*)(void))fn;
     b->opaque = opaque;
     b->callback_id = callback_id;
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_JOB_COMPLETED, remote_dispatch_domain_event_callback_job_completed, b);
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_JOB_COMPLETED, fn ? remote_dispatch_domain_event_callback_job_completed : NULL, b);
+}
+
+/** The next REMOTE_PROC_DOMAIN_EVENT_CALLBACK_JOB_COMPLETED message kept by handler_id (a handler or registration made
+ *  without a function: reg.handler_id), waiting as opts says, as
+ *  virtwire_client_next_event() does. */
+static inline int remote_next_domain_event_callback_job_completed(virtwire_client *c, int handler_id, remote_domain_event_callback_job_completed_msg *msg,
+                                                                  const virtwire_call_opts *opts)
+{
+    return virtwire_client_next_event(c, handler_id, msg, opts);
 }
 
 /**
@@ -9363,6 +11782,15 @@ static inline int remote_call_domain_migrate_start_post_copy_async(virtwire_clie
 static inline int remote_call_domain_get_perf_events(virtwire_client *c, const remote_domain_get_perf_events_args *args, remote_domain_get_perf_events_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_PERF_EVENTS, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_DOMAIN_GET_PERF_EVENTS's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_domain_get_perf_events_ret *remote_reply_domain_get_perf_events(virtwire_client *c, const remote_domain_get_perf_events_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_get_perf_events_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_GET_PERF_EVENTS, args, opts);
 }
 
 /**
@@ -9422,6 +11850,7 @@ static inline void remote_dispatch_domain_event_callback_device_removal_failed(v
 }
 
 /** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVAL_FAILED message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  With fn NULL the messages are kept for remote_next_domain_event_callback_device_removal_failed().
  *  Returns the id for virtwire_client_remove_event() or an error. */
 static inline int remote_on_domain_event_callback_device_removal_failed(virtwire_client *c, remote_event_binding *b, remote_domain_event_callback_device_removal_failed_fn fn,
                                   int callback_id, void *opaque)
@@ -9429,7 +11858,16 @@ static inline int remote_on_domain_event_callback_device_removal_failed(virtwire
     b->fn = (void (*)(void))fn;
     b->opaque = opaque;
     b->callback_id = callback_id;
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVAL_FAILED, remote_dispatch_domain_event_callback_device_removal_failed, b);
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVAL_FAILED, fn ? remote_dispatch_domain_event_callback_device_removal_failed : NULL, b);
+}
+
+/** The next REMOTE_PROC_DOMAIN_EVENT_CALLBACK_DEVICE_REMOVAL_FAILED message kept by handler_id (a handler or registration made
+ *  without a function: reg.handler_id), waiting as opts says, as
+ *  virtwire_client_next_event() does. */
+static inline int remote_next_domain_event_callback_device_removal_failed(virtwire_client *c, int handler_id, remote_domain_event_callback_device_removal_failed_msg *msg,
+                                                                          const virtwire_call_opts *opts)
+{
+    return virtwire_client_next_event(c, handler_id, msg, opts);
 }
 
 /**
@@ -9448,6 +11886,16 @@ static inline int remote_on_domain_event_callback_device_removal_failed(virtwire
 static inline int remote_call_connect_storage_pool_event_register_any(virtwire_client *c, const remote_connect_storage_pool_event_register_any_args *args, remote_connect_storage_pool_event_register_any_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_STORAGE_POOL_EVENT_REGISTER_ANY, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_CONNECT_STORAGE_POOL_EVENT_REGISTER_ANY's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_connect_storage_pool_event_register_any_ret *remote_reply_connect_storage_pool_event_register_any(virtwire_client *c, const remote_connect_storage_pool_event_register_any_args *args, virtwire_call_opts *opts)
+{
+    return (remote_connect_storage_pool_event_register_any_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_CONNECT_STORAGE_POOL_EVENT_REGISTER_ANY, args, opts);
 }
 
 /**
@@ -9510,6 +11958,7 @@ static inline void remote_dispatch_storage_pool_event_lifecycle(virtwire_client 
 }
 
 /** Calls fn for every REMOTE_PROC_STORAGE_POOL_EVENT_LIFECYCLE message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  With fn NULL the messages are kept for remote_next_storage_pool_event_lifecycle().
  *  Returns the id for virtwire_client_remove_event() or an error. */
 static inline int remote_on_storage_pool_event_lifecycle(virtwire_client *c, remote_event_binding *b, remote_storage_pool_event_lifecycle_fn fn,
                                   int callback_id, void *opaque)
@@ -9517,7 +11966,16 @@ static inline int remote_on_storage_pool_event_lifecycle(virtwire_client *c, rem
     b->fn = (void (*)(void))fn;
     b->opaque = opaque;
     b->callback_id = callback_id;
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_STORAGE_POOL_EVENT_LIFECYCLE, remote_dispatch_storage_pool_event_lifecycle, b);
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_STORAGE_POOL_EVENT_LIFECYCLE, fn ? remote_dispatch_storage_pool_event_lifecycle : NULL, b);
+}
+
+/** The next REMOTE_PROC_STORAGE_POOL_EVENT_LIFECYCLE message kept by handler_id (a handler or registration made
+ *  without a function: reg.handler_id), waiting as opts says, as
+ *  virtwire_client_next_event() does. */
+static inline int remote_next_storage_pool_event_lifecycle(virtwire_client *c, int handler_id, remote_storage_pool_event_lifecycle_msg *msg,
+                                                           const virtwire_call_opts *opts)
+{
+    return virtwire_client_next_event(c, handler_id, msg, opts);
 }
 
 /**
@@ -9534,6 +11992,15 @@ static inline int remote_on_storage_pool_event_lifecycle(virtwire_client *c, rem
 static inline int remote_call_domain_get_guest_vcpus(virtwire_client *c, const remote_domain_get_guest_vcpus_args *args, remote_domain_get_guest_vcpus_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_GUEST_VCPUS, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_DOMAIN_GET_GUEST_VCPUS's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_domain_get_guest_vcpus_ret *remote_reply_domain_get_guest_vcpus(virtwire_client *c, const remote_domain_get_guest_vcpus_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_get_guest_vcpus_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_GET_GUEST_VCPUS, args, opts);
 }
 
 /**
@@ -9593,6 +12060,7 @@ static inline void remote_dispatch_storage_pool_event_refresh(virtwire_client *c
 }
 
 /** Calls fn for every REMOTE_PROC_STORAGE_POOL_EVENT_REFRESH message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  With fn NULL the messages are kept for remote_next_storage_pool_event_refresh().
  *  Returns the id for virtwire_client_remove_event() or an error. */
 static inline int remote_on_storage_pool_event_refresh(virtwire_client *c, remote_event_binding *b, remote_storage_pool_event_refresh_fn fn,
                                   int callback_id, void *opaque)
@@ -9600,7 +12068,16 @@ static inline int remote_on_storage_pool_event_refresh(virtwire_client *c, remot
     b->fn = (void (*)(void))fn;
     b->opaque = opaque;
     b->callback_id = callback_id;
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_STORAGE_POOL_EVENT_REFRESH, remote_dispatch_storage_pool_event_refresh, b);
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_STORAGE_POOL_EVENT_REFRESH, fn ? remote_dispatch_storage_pool_event_refresh : NULL, b);
+}
+
+/** The next REMOTE_PROC_STORAGE_POOL_EVENT_REFRESH message kept by handler_id (a handler or registration made
+ *  without a function: reg.handler_id), waiting as opts says, as
+ *  virtwire_client_next_event() does. */
+static inline int remote_next_storage_pool_event_refresh(virtwire_client *c, int handler_id, remote_storage_pool_event_refresh_msg *msg,
+                                                         const virtwire_call_opts *opts)
+{
+    return virtwire_client_next_event(c, handler_id, msg, opts);
 }
 
 /**
@@ -9619,6 +12096,16 @@ static inline int remote_on_storage_pool_event_refresh(virtwire_client *c, remot
 static inline int remote_call_connect_node_device_event_register_any(virtwire_client *c, const remote_connect_node_device_event_register_any_args *args, remote_connect_node_device_event_register_any_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_NODE_DEVICE_EVENT_REGISTER_ANY, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_CONNECT_NODE_DEVICE_EVENT_REGISTER_ANY's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_connect_node_device_event_register_any_ret *remote_reply_connect_node_device_event_register_any(virtwire_client *c, const remote_connect_node_device_event_register_any_args *args, virtwire_call_opts *opts)
+{
+    return (remote_connect_node_device_event_register_any_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_CONNECT_NODE_DEVICE_EVENT_REGISTER_ANY, args, opts);
 }
 
 /**
@@ -9681,6 +12168,7 @@ static inline void remote_dispatch_node_device_event_lifecycle(virtwire_client *
 }
 
 /** Calls fn for every REMOTE_PROC_NODE_DEVICE_EVENT_LIFECYCLE message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  With fn NULL the messages are kept for remote_next_node_device_event_lifecycle().
  *  Returns the id for virtwire_client_remove_event() or an error. */
 static inline int remote_on_node_device_event_lifecycle(virtwire_client *c, remote_event_binding *b, remote_node_device_event_lifecycle_fn fn,
                                   int callback_id, void *opaque)
@@ -9688,7 +12176,16 @@ static inline int remote_on_node_device_event_lifecycle(virtwire_client *c, remo
     b->fn = (void (*)(void))fn;
     b->opaque = opaque;
     b->callback_id = callback_id;
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_NODE_DEVICE_EVENT_LIFECYCLE, remote_dispatch_node_device_event_lifecycle, b);
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_NODE_DEVICE_EVENT_LIFECYCLE, fn ? remote_dispatch_node_device_event_lifecycle : NULL, b);
+}
+
+/** The next REMOTE_PROC_NODE_DEVICE_EVENT_LIFECYCLE message kept by handler_id (a handler or registration made
+ *  without a function: reg.handler_id), waiting as opts says, as
+ *  virtwire_client_next_event() does. */
+static inline int remote_next_node_device_event_lifecycle(virtwire_client *c, int handler_id, remote_node_device_event_lifecycle_msg *msg,
+                                                          const virtwire_call_opts *opts)
+{
+    return virtwire_client_next_event(c, handler_id, msg, opts);
 }
 
 /**
@@ -9717,6 +12214,7 @@ static inline void remote_dispatch_node_device_event_update(virtwire_client *c, 
 }
 
 /** Calls fn for every REMOTE_PROC_NODE_DEVICE_EVENT_UPDATE message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  With fn NULL the messages are kept for remote_next_node_device_event_update().
  *  Returns the id for virtwire_client_remove_event() or an error. */
 static inline int remote_on_node_device_event_update(virtwire_client *c, remote_event_binding *b, remote_node_device_event_update_fn fn,
                                   int callback_id, void *opaque)
@@ -9724,7 +12222,16 @@ static inline int remote_on_node_device_event_update(virtwire_client *c, remote_
     b->fn = (void (*)(void))fn;
     b->opaque = opaque;
     b->callback_id = callback_id;
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_NODE_DEVICE_EVENT_UPDATE, remote_dispatch_node_device_event_update, b);
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_NODE_DEVICE_EVENT_UPDATE, fn ? remote_dispatch_node_device_event_update : NULL, b);
+}
+
+/** The next REMOTE_PROC_NODE_DEVICE_EVENT_UPDATE message kept by handler_id (a handler or registration made
+ *  without a function: reg.handler_id), waiting as opts says, as
+ *  virtwire_client_next_event() does. */
+static inline int remote_next_node_device_event_update(virtwire_client *c, int handler_id, remote_node_device_event_update_msg *msg,
+                                                       const virtwire_call_opts *opts)
+{
+    return virtwire_client_next_event(c, handler_id, msg, opts);
 }
 
 /**
@@ -9742,6 +12249,16 @@ static inline int remote_on_node_device_event_update(virtwire_client *c, remote_
 static inline int remote_call_storage_vol_get_info_flags(virtwire_client *c, const remote_storage_vol_get_info_flags_args *args, remote_storage_vol_get_info_flags_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_STORAGE_VOL_GET_INFO_FLAGS, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_STORAGE_VOL_GET_INFO_FLAGS's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_storage_vol_get_info_flags_ret *remote_reply_storage_vol_get_info_flags(virtwire_client *c, const remote_storage_vol_get_info_flags_args *args, virtwire_call_opts *opts)
+{
+    return (remote_storage_vol_get_info_flags_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_STORAGE_VOL_GET_INFO_FLAGS, args, opts);
 }
 
 /**
@@ -9779,6 +12296,7 @@ static inline void remote_dispatch_domain_event_callback_metadata_change(virtwir
 }
 
 /** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_CALLBACK_METADATA_CHANGE message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  With fn NULL the messages are kept for remote_next_domain_event_callback_metadata_change().
  *  Returns the id for virtwire_client_remove_event() or an error. */
 static inline int remote_on_domain_event_callback_metadata_change(virtwire_client *c, remote_event_binding *b, remote_domain_event_callback_metadata_change_fn fn,
                                   int callback_id, void *opaque)
@@ -9786,7 +12304,16 @@ static inline int remote_on_domain_event_callback_metadata_change(virtwire_clien
     b->fn = (void (*)(void))fn;
     b->opaque = opaque;
     b->callback_id = callback_id;
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_METADATA_CHANGE, remote_dispatch_domain_event_callback_metadata_change, b);
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_METADATA_CHANGE, fn ? remote_dispatch_domain_event_callback_metadata_change : NULL, b);
+}
+
+/** The next REMOTE_PROC_DOMAIN_EVENT_CALLBACK_METADATA_CHANGE message kept by handler_id (a handler or registration made
+ *  without a function: reg.handler_id), waiting as opts says, as
+ *  virtwire_client_next_event() does. */
+static inline int remote_next_domain_event_callback_metadata_change(virtwire_client *c, int handler_id, remote_domain_event_callback_metadata_change_msg *msg,
+                                                                    const virtwire_call_opts *opts)
+{
+    return virtwire_client_next_event(c, handler_id, msg, opts);
 }
 
 /**
@@ -9805,6 +12332,16 @@ static inline int remote_on_domain_event_callback_metadata_change(virtwire_clien
 static inline int remote_call_connect_secret_event_register_any(virtwire_client *c, const remote_connect_secret_event_register_any_args *args, remote_connect_secret_event_register_any_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_SECRET_EVENT_REGISTER_ANY, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_CONNECT_SECRET_EVENT_REGISTER_ANY's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_connect_secret_event_register_any_ret *remote_reply_connect_secret_event_register_any(virtwire_client *c, const remote_connect_secret_event_register_any_args *args, virtwire_call_opts *opts)
+{
+    return (remote_connect_secret_event_register_any_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_CONNECT_SECRET_EVENT_REGISTER_ANY, args, opts);
 }
 
 /**
@@ -9867,6 +12404,7 @@ static inline void remote_dispatch_secret_event_lifecycle(virtwire_client *c, co
 }
 
 /** Calls fn for every REMOTE_PROC_SECRET_EVENT_LIFECYCLE message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  With fn NULL the messages are kept for remote_next_secret_event_lifecycle().
  *  Returns the id for virtwire_client_remove_event() or an error. */
 static inline int remote_on_secret_event_lifecycle(virtwire_client *c, remote_event_binding *b, remote_secret_event_lifecycle_fn fn,
                                   int callback_id, void *opaque)
@@ -9874,7 +12412,16 @@ static inline int remote_on_secret_event_lifecycle(virtwire_client *c, remote_ev
     b->fn = (void (*)(void))fn;
     b->opaque = opaque;
     b->callback_id = callback_id;
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_SECRET_EVENT_LIFECYCLE, remote_dispatch_secret_event_lifecycle, b);
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_SECRET_EVENT_LIFECYCLE, fn ? remote_dispatch_secret_event_lifecycle : NULL, b);
+}
+
+/** The next REMOTE_PROC_SECRET_EVENT_LIFECYCLE message kept by handler_id (a handler or registration made
+ *  without a function: reg.handler_id), waiting as opts says, as
+ *  virtwire_client_next_event() does. */
+static inline int remote_next_secret_event_lifecycle(virtwire_client *c, int handler_id, remote_secret_event_lifecycle_msg *msg,
+                                                     const virtwire_call_opts *opts)
+{
+    return virtwire_client_next_event(c, handler_id, msg, opts);
 }
 
 /**
@@ -9903,6 +12450,7 @@ static inline void remote_dispatch_secret_event_value_changed(virtwire_client *c
 }
 
 /** Calls fn for every REMOTE_PROC_SECRET_EVENT_VALUE_CHANGED message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  With fn NULL the messages are kept for remote_next_secret_event_value_changed().
  *  Returns the id for virtwire_client_remove_event() or an error. */
 static inline int remote_on_secret_event_value_changed(virtwire_client *c, remote_event_binding *b, remote_secret_event_value_changed_fn fn,
                                   int callback_id, void *opaque)
@@ -9910,7 +12458,16 @@ static inline int remote_on_secret_event_value_changed(virtwire_client *c, remot
     b->fn = (void (*)(void))fn;
     b->opaque = opaque;
     b->callback_id = callback_id;
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_SECRET_EVENT_VALUE_CHANGED, remote_dispatch_secret_event_value_changed, b);
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_SECRET_EVENT_VALUE_CHANGED, fn ? remote_dispatch_secret_event_value_changed : NULL, b);
+}
+
+/** The next REMOTE_PROC_SECRET_EVENT_VALUE_CHANGED message kept by handler_id (a handler or registration made
+ *  without a function: reg.handler_id), waiting as opts says, as
+ *  virtwire_client_next_event() does. */
+static inline int remote_next_secret_event_value_changed(virtwire_client *c, int handler_id, remote_secret_event_value_changed_msg *msg,
+                                                         const virtwire_call_opts *opts)
+{
+    return virtwire_client_next_event(c, handler_id, msg, opts);
 }
 
 /**
@@ -9961,6 +12518,7 @@ static inline void remote_dispatch_domain_event_block_threshold(virtwire_client 
 }
 
 /** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_BLOCK_THRESHOLD message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  With fn NULL the messages are kept for remote_next_domain_event_block_threshold().
  *  Returns the id for virtwire_client_remove_event() or an error. */
 static inline int remote_on_domain_event_block_threshold(virtwire_client *c, remote_event_binding *b, remote_domain_event_block_threshold_fn fn,
                                   int callback_id, void *opaque)
@@ -9968,7 +12526,16 @@ static inline int remote_on_domain_event_block_threshold(virtwire_client *c, rem
     b->fn = (void (*)(void))fn;
     b->opaque = opaque;
     b->callback_id = callback_id;
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_BLOCK_THRESHOLD, remote_dispatch_domain_event_block_threshold, b);
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_BLOCK_THRESHOLD, fn ? remote_dispatch_domain_event_block_threshold : NULL, b);
+}
+
+/** The next REMOTE_PROC_DOMAIN_EVENT_BLOCK_THRESHOLD message kept by handler_id (a handler or registration made
+ *  without a function: reg.handler_id), waiting as opts says, as
+ *  virtwire_client_next_event() does. */
+static inline int remote_next_domain_event_block_threshold(virtwire_client *c, int handler_id, remote_domain_event_block_threshold_msg *msg,
+                                                           const virtwire_call_opts *opts)
+{
+    return virtwire_client_next_event(c, handler_id, msg, opts);
 }
 
 /**
@@ -10012,6 +12579,16 @@ static inline int remote_call_domain_migrate_get_max_downtime(virtwire_client *c
 }
 
 /**
+ * REMOTE_PROC_DOMAIN_MIGRATE_GET_MAX_DOWNTIME's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_domain_migrate_get_max_downtime_ret *remote_reply_domain_migrate_get_max_downtime(virtwire_client *c, const remote_domain_migrate_get_max_downtime_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_migrate_get_max_downtime_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_GET_MAX_DOWNTIME, args, opts);
+}
+
+/**
  * REMOTE_PROC_DOMAIN_MIGRATE_GET_MAX_DOWNTIME without waiting, as virtwire_client_call_async()
  * calls it.
  */
@@ -10035,6 +12612,16 @@ static inline int remote_call_domain_migrate_get_max_downtime_async(virtwire_cli
 static inline int remote_call_domain_managed_save_get_xml_desc(virtwire_client *c, const remote_domain_managed_save_get_xml_desc_args *args, remote_domain_managed_save_get_xml_desc_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_MANAGED_SAVE_GET_XML_DESC, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_DOMAIN_MANAGED_SAVE_GET_XML_DESC's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_domain_managed_save_get_xml_desc_ret *remote_reply_domain_managed_save_get_xml_desc(virtwire_client *c, const remote_domain_managed_save_get_xml_desc_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_managed_save_get_xml_desc_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_MANAGED_SAVE_GET_XML_DESC, args, opts);
 }
 
 /**
@@ -10113,6 +12700,16 @@ static inline int remote_call_storage_pool_lookup_by_target_path(virtwire_client
 }
 
 /**
+ * REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_TARGET_PATH's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_storage_pool_lookup_by_target_path_ret *remote_reply_storage_pool_lookup_by_target_path(virtwire_client *c, const remote_storage_pool_lookup_by_target_path_args *args, virtwire_call_opts *opts)
+{
+    return (remote_storage_pool_lookup_by_target_path_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_TARGET_PATH, args, opts);
+}
+
+/**
  * REMOTE_PROC_STORAGE_POOL_LOOKUP_BY_TARGET_PATH without waiting, as virtwire_client_call_async()
  * calls it.
  */
@@ -10164,6 +12761,16 @@ static inline int remote_call_connect_compare_hypervisor_cpu(virtwire_client *c,
 }
 
 /**
+ * REMOTE_PROC_CONNECT_COMPARE_HYPERVISOR_CPU's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_connect_compare_hypervisor_cpu_ret *remote_reply_connect_compare_hypervisor_cpu(virtwire_client *c, const remote_connect_compare_hypervisor_cpu_args *args, virtwire_call_opts *opts)
+{
+    return (remote_connect_compare_hypervisor_cpu_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_CONNECT_COMPARE_HYPERVISOR_CPU, args, opts);
+}
+
+/**
  * REMOTE_PROC_CONNECT_COMPARE_HYPERVISOR_CPU without waiting, as virtwire_client_call_async()
  * calls it.
  */
@@ -10189,6 +12796,16 @@ static inline int remote_call_connect_baseline_hypervisor_cpu(virtwire_client *c
 }
 
 /**
+ * REMOTE_PROC_CONNECT_BASELINE_HYPERVISOR_CPU's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_connect_baseline_hypervisor_cpu_ret *remote_reply_connect_baseline_hypervisor_cpu(virtwire_client *c, const remote_connect_baseline_hypervisor_cpu_args *args, virtwire_call_opts *opts)
+{
+    return (remote_connect_baseline_hypervisor_cpu_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_CONNECT_BASELINE_HYPERVISOR_CPU, args, opts);
+}
+
+/**
  * REMOTE_PROC_CONNECT_BASELINE_HYPERVISOR_CPU without waiting, as virtwire_client_call_async()
  * calls it.
  */
@@ -10211,6 +12828,15 @@ static inline int remote_call_node_get_sev_info(virtwire_client *c, const remote
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NODE_GET_SEV_INFO, args, ret, opts);
 }
 
+/**
+ * REMOTE_PROC_NODE_GET_SEV_INFO's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_node_get_sev_info_ret *remote_reply_node_get_sev_info(virtwire_client *c, const remote_node_get_sev_info_args *args, virtwire_call_opts *opts)
+{
+    return (remote_node_get_sev_info_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_NODE_GET_SEV_INFO, args, opts);
+}
+
 /** REMOTE_PROC_NODE_GET_SEV_INFO without waiting, as virtwire_client_call_async() calls it. */
 static inline int remote_call_node_get_sev_info_async(virtwire_client *c, const remote_node_get_sev_info_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
 {
@@ -10231,6 +12857,16 @@ static inline int remote_call_node_get_sev_info_async(virtwire_client *c, const 
 static inline int remote_call_domain_get_launch_security_info(virtwire_client *c, const remote_domain_get_launch_security_info_args *args, remote_domain_get_launch_security_info_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_LAUNCH_SECURITY_INFO, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_DOMAIN_GET_LAUNCH_SECURITY_INFO's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_domain_get_launch_security_info_ret *remote_reply_domain_get_launch_security_info(virtwire_client *c, const remote_domain_get_launch_security_info_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_get_launch_security_info_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_GET_LAUNCH_SECURITY_INFO, args, opts);
 }
 
 /**
@@ -10260,6 +12896,16 @@ static inline int remote_call_nwfilter_binding_lookup_by_port_dev(virtwire_clien
 }
 
 /**
+ * REMOTE_PROC_NWFILTER_BINDING_LOOKUP_BY_PORT_DEV's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_nwfilter_binding_lookup_by_port_dev_ret *remote_reply_nwfilter_binding_lookup_by_port_dev(virtwire_client *c, const remote_nwfilter_binding_lookup_by_port_dev_args *args, virtwire_call_opts *opts)
+{
+    return (remote_nwfilter_binding_lookup_by_port_dev_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_NWFILTER_BINDING_LOOKUP_BY_PORT_DEV, args, opts);
+}
+
+/**
  * REMOTE_PROC_NWFILTER_BINDING_LOOKUP_BY_PORT_DEV without waiting, as virtwire_client_call_async()
  * calls it.
  */
@@ -10286,6 +12932,16 @@ static inline int remote_call_nwfilter_binding_get_xml_desc(virtwire_client *c, 
 }
 
 /**
+ * REMOTE_PROC_NWFILTER_BINDING_GET_XML_DESC's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_nwfilter_binding_get_xml_desc_ret *remote_reply_nwfilter_binding_get_xml_desc(virtwire_client *c, const remote_nwfilter_binding_get_xml_desc_args *args, virtwire_call_opts *opts)
+{
+    return (remote_nwfilter_binding_get_xml_desc_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_NWFILTER_BINDING_GET_XML_DESC, args, opts);
+}
+
+/**
  * REMOTE_PROC_NWFILTER_BINDING_GET_XML_DESC without waiting, as virtwire_client_call_async() calls
  * it.
  */
@@ -10309,6 +12965,16 @@ static inline int remote_call_nwfilter_binding_get_xml_desc_async(virtwire_clien
 static inline int remote_call_nwfilter_binding_create_xml(virtwire_client *c, const remote_nwfilter_binding_create_xml_args *args, remote_nwfilter_binding_create_xml_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NWFILTER_BINDING_CREATE_XML, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_NWFILTER_BINDING_CREATE_XML's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_nwfilter_binding_create_xml_ret *remote_reply_nwfilter_binding_create_xml(virtwire_client *c, const remote_nwfilter_binding_create_xml_args *args, virtwire_call_opts *opts)
+{
+    return (remote_nwfilter_binding_create_xml_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_NWFILTER_BINDING_CREATE_XML, args, opts);
 }
 
 /**
@@ -10371,6 +13037,22 @@ static inline int remote_call_connect_list_all_nwfilter_bindings(virtwire_client
 }
 
 /**
+ * REMOTE_PROC_CONNECT_LIST_ALL_NWFILTER_BINDINGS's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_connect_list_all_nwfilter_bindings_ret *remote_reply_connect_list_all_nwfilter_bindings(virtwire_client *c, const remote_connect_list_all_nwfilter_bindings_args *args, virtwire_call_opts *opts)
+{
+    remote_connect_list_all_nwfilter_bindings_args a;
+    if (args)
+        a = *args;
+    else
+        memset(&a, 0, sizeof a);
+    a.need_results = 1;
+    return (remote_connect_list_all_nwfilter_bindings_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_CONNECT_LIST_ALL_NWFILTER_BINDINGS, &a, opts);
+}
+
+/**
  * REMOTE_PROC_CONNECT_LIST_ALL_NWFILTER_BINDINGS without waiting, as virtwire_client_call_async()
  * calls it.
  */
@@ -10428,6 +13110,16 @@ static inline int remote_call_connect_get_storage_pool_capabilities(virtwire_cli
 }
 
 /**
+ * REMOTE_PROC_CONNECT_GET_STORAGE_POOL_CAPABILITIES's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_connect_get_storage_pool_capabilities_ret *remote_reply_connect_get_storage_pool_capabilities(virtwire_client *c, const remote_connect_get_storage_pool_capabilities_args *args, virtwire_call_opts *opts)
+{
+    return (remote_connect_get_storage_pool_capabilities_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_CONNECT_GET_STORAGE_POOL_CAPABILITIES, args, opts);
+}
+
+/**
  * REMOTE_PROC_CONNECT_GET_STORAGE_POOL_CAPABILITIES without waiting, as
  * virtwire_client_call_async() calls it.
  */
@@ -10462,6 +13154,21 @@ static inline int remote_call_network_list_all_ports(virtwire_client *c, const r
 }
 
 /**
+ * REMOTE_PROC_NETWORK_LIST_ALL_PORTS's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_network_list_all_ports_ret *remote_reply_network_list_all_ports(virtwire_client *c, const remote_network_list_all_ports_args *args, virtwire_call_opts *opts)
+{
+    remote_network_list_all_ports_args a;
+    if (args)
+        a = *args;
+    else
+        memset(&a, 0, sizeof a);
+    a.need_results = 1;
+    return (remote_network_list_all_ports_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_NETWORK_LIST_ALL_PORTS, &a, opts);
+}
+
+/**
  * REMOTE_PROC_NETWORK_LIST_ALL_PORTS without waiting, as virtwire_client_call_async() calls it.
  */
 static inline int remote_call_network_list_all_ports_async(virtwire_client *c, const remote_network_list_all_ports_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
@@ -10493,6 +13200,16 @@ static inline int remote_call_network_port_lookup_by_uuid(virtwire_client *c, co
 }
 
 /**
+ * REMOTE_PROC_NETWORK_PORT_LOOKUP_BY_UUID's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_network_port_lookup_by_uuid_ret *remote_reply_network_port_lookup_by_uuid(virtwire_client *c, const remote_network_port_lookup_by_uuid_args *args, virtwire_call_opts *opts)
+{
+    return (remote_network_port_lookup_by_uuid_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_NETWORK_PORT_LOOKUP_BY_UUID, args, opts);
+}
+
+/**
  * REMOTE_PROC_NETWORK_PORT_LOOKUP_BY_UUID without waiting, as virtwire_client_call_async() calls
  * it.
  */
@@ -10518,6 +13235,15 @@ static inline int remote_call_network_port_create_xml(virtwire_client *c, const 
 }
 
 /**
+ * REMOTE_PROC_NETWORK_PORT_CREATE_XML's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_network_port_create_xml_ret *remote_reply_network_port_create_xml(virtwire_client *c, const remote_network_port_create_xml_args *args, virtwire_call_opts *opts)
+{
+    return (remote_network_port_create_xml_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_NETWORK_PORT_CREATE_XML, args, opts);
+}
+
+/**
  * REMOTE_PROC_NETWORK_PORT_CREATE_XML without waiting, as virtwire_client_call_async() calls it.
  */
 static inline int remote_call_network_port_create_xml_async(virtwire_client *c, const remote_network_port_create_xml_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
@@ -10539,6 +13265,16 @@ static inline int remote_call_network_port_create_xml_async(virtwire_client *c, 
 static inline int remote_call_network_port_get_parameters(virtwire_client *c, const remote_network_port_get_parameters_args *args, remote_network_port_get_parameters_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NETWORK_PORT_GET_PARAMETERS, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_NETWORK_PORT_GET_PARAMETERS's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_network_port_get_parameters_ret *remote_reply_network_port_get_parameters(virtwire_client *c, const remote_network_port_get_parameters_args *args, virtwire_call_opts *opts)
+{
+    return (remote_network_port_get_parameters_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_NETWORK_PORT_GET_PARAMETERS, args, opts);
 }
 
 /**
@@ -10591,6 +13327,16 @@ static inline int remote_call_network_port_get_xml_desc(virtwire_client *c, cons
 }
 
 /**
+ * REMOTE_PROC_NETWORK_PORT_GET_XML_DESC's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_network_port_get_xml_desc_ret *remote_reply_network_port_get_xml_desc(virtwire_client *c, const remote_network_port_get_xml_desc_args *args, virtwire_call_opts *opts)
+{
+    return (remote_network_port_get_xml_desc_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_NETWORK_PORT_GET_XML_DESC, args, opts);
+}
+
+/**
  * REMOTE_PROC_NETWORK_PORT_GET_XML_DESC without waiting, as virtwire_client_call_async() calls it.
  */
 static inline int remote_call_network_port_get_xml_desc_async(virtwire_client *c, const remote_network_port_get_xml_desc_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
@@ -10637,6 +13383,16 @@ static inline int remote_call_domain_checkpoint_create_xml(virtwire_client *c, c
 }
 
 /**
+ * REMOTE_PROC_DOMAIN_CHECKPOINT_CREATE_XML's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_domain_checkpoint_create_xml_ret *remote_reply_domain_checkpoint_create_xml(virtwire_client *c, const remote_domain_checkpoint_create_xml_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_checkpoint_create_xml_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_CHECKPOINT_CREATE_XML, args, opts);
+}
+
+/**
  * REMOTE_PROC_DOMAIN_CHECKPOINT_CREATE_XML without waiting, as virtwire_client_call_async() calls
  * it.
  */
@@ -10660,6 +13416,16 @@ static inline int remote_call_domain_checkpoint_create_xml_async(virtwire_client
 static inline int remote_call_domain_checkpoint_get_xml_desc(virtwire_client *c, const remote_domain_checkpoint_get_xml_desc_args *args, remote_domain_checkpoint_get_xml_desc_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_CHECKPOINT_GET_XML_DESC, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_DOMAIN_CHECKPOINT_GET_XML_DESC's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_domain_checkpoint_get_xml_desc_ret *remote_reply_domain_checkpoint_get_xml_desc(virtwire_client *c, const remote_domain_checkpoint_get_xml_desc_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_checkpoint_get_xml_desc_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_CHECKPOINT_GET_XML_DESC, args, opts);
 }
 
 /**
@@ -10694,6 +13460,22 @@ static inline int remote_call_domain_list_all_checkpoints(virtwire_client *c, co
         memset(&a, 0, sizeof a);
     a.need_results = 1;
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_LIST_ALL_CHECKPOINTS, &a, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_DOMAIN_LIST_ALL_CHECKPOINTS's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_domain_list_all_checkpoints_ret *remote_reply_domain_list_all_checkpoints(virtwire_client *c, const remote_domain_list_all_checkpoints_args *args, virtwire_call_opts *opts)
+{
+    remote_domain_list_all_checkpoints_args a;
+    if (args)
+        a = *args;
+    else
+        memset(&a, 0, sizeof a);
+    a.need_results = 1;
+    return (remote_domain_list_all_checkpoints_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_LIST_ALL_CHECKPOINTS, &a, opts);
 }
 
 /**
@@ -10737,6 +13519,22 @@ static inline int remote_call_domain_checkpoint_list_all_children(virtwire_clien
 }
 
 /**
+ * REMOTE_PROC_DOMAIN_CHECKPOINT_LIST_ALL_CHILDREN's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_domain_checkpoint_list_all_children_ret *remote_reply_domain_checkpoint_list_all_children(virtwire_client *c, const remote_domain_checkpoint_list_all_children_args *args, virtwire_call_opts *opts)
+{
+    remote_domain_checkpoint_list_all_children_args a;
+    if (args)
+        a = *args;
+    else
+        memset(&a, 0, sizeof a);
+    a.need_results = 1;
+    return (remote_domain_checkpoint_list_all_children_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_CHECKPOINT_LIST_ALL_CHILDREN, &a, opts);
+}
+
+/**
  * REMOTE_PROC_DOMAIN_CHECKPOINT_LIST_ALL_CHILDREN without waiting, as virtwire_client_call_async()
  * calls it.
  */
@@ -10769,6 +13567,16 @@ static inline int remote_call_domain_checkpoint_lookup_by_name(virtwire_client *
 }
 
 /**
+ * REMOTE_PROC_DOMAIN_CHECKPOINT_LOOKUP_BY_NAME's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_domain_checkpoint_lookup_by_name_ret *remote_reply_domain_checkpoint_lookup_by_name(virtwire_client *c, const remote_domain_checkpoint_lookup_by_name_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_checkpoint_lookup_by_name_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_CHECKPOINT_LOOKUP_BY_NAME, args, opts);
+}
+
+/**
  * REMOTE_PROC_DOMAIN_CHECKPOINT_LOOKUP_BY_NAME without waiting, as virtwire_client_call_async()
  * calls it.
  */
@@ -10792,6 +13600,16 @@ static inline int remote_call_domain_checkpoint_lookup_by_name_async(virtwire_cl
 static inline int remote_call_domain_checkpoint_get_parent(virtwire_client *c, const remote_domain_checkpoint_get_parent_args *args, remote_domain_checkpoint_get_parent_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_CHECKPOINT_GET_PARENT, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_DOMAIN_CHECKPOINT_GET_PARENT's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_domain_checkpoint_get_parent_ret *remote_reply_domain_checkpoint_get_parent(virtwire_client *c, const remote_domain_checkpoint_get_parent_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_checkpoint_get_parent_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_CHECKPOINT_GET_PARENT, args, opts);
 }
 
 /**
@@ -10843,6 +13661,15 @@ static inline int remote_call_domain_get_guest_info(virtwire_client *c, const re
 }
 
 /**
+ * REMOTE_PROC_DOMAIN_GET_GUEST_INFO's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_domain_get_guest_info_ret *remote_reply_domain_get_guest_info(virtwire_client *c, const remote_domain_get_guest_info_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_get_guest_info_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_GET_GUEST_INFO, args, opts);
+}
+
+/**
  * REMOTE_PROC_DOMAIN_GET_GUEST_INFO without waiting, as virtwire_client_call_async() calls it.
  */
 static inline int remote_call_domain_get_guest_info_async(virtwire_client *c, const remote_domain_get_guest_info_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
@@ -10887,6 +13714,16 @@ static inline int remote_call_connect_set_identity_async(virtwire_client *c, con
 static inline int remote_call_domain_agent_set_response_timeout(virtwire_client *c, const remote_domain_agent_set_response_timeout_args *args, remote_domain_agent_set_response_timeout_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_AGENT_SET_RESPONSE_TIMEOUT, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_DOMAIN_AGENT_SET_RESPONSE_TIMEOUT's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_domain_agent_set_response_timeout_ret *remote_reply_domain_agent_set_response_timeout(virtwire_client *c, const remote_domain_agent_set_response_timeout_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_agent_set_response_timeout_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_AGENT_SET_RESPONSE_TIMEOUT, args, opts);
 }
 
 /**
@@ -10938,6 +13775,16 @@ static inline int remote_call_domain_backup_get_xml_desc(virtwire_client *c, con
 }
 
 /**
+ * REMOTE_PROC_DOMAIN_BACKUP_GET_XML_DESC's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_domain_backup_get_xml_desc_ret *remote_reply_domain_backup_get_xml_desc(virtwire_client *c, const remote_domain_backup_get_xml_desc_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_backup_get_xml_desc_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_BACKUP_GET_XML_DESC, args, opts);
+}
+
+/**
  * REMOTE_PROC_DOMAIN_BACKUP_GET_XML_DESC without waiting, as virtwire_client_call_async() calls
  * it.
  */
@@ -10972,6 +13819,7 @@ static inline void remote_dispatch_domain_event_memory_failure(virtwire_client *
 }
 
 /** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_MEMORY_FAILURE message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  With fn NULL the messages are kept for remote_next_domain_event_memory_failure().
  *  Returns the id for virtwire_client_remove_event() or an error. */
 static inline int remote_on_domain_event_memory_failure(virtwire_client *c, remote_event_binding *b, remote_domain_event_memory_failure_fn fn,
                                   int callback_id, void *opaque)
@@ -10979,7 +13827,16 @@ static inline int remote_on_domain_event_memory_failure(virtwire_client *c, remo
     b->fn = (void (*)(void))fn;
     b->opaque = opaque;
     b->callback_id = callback_id;
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_MEMORY_FAILURE, remote_dispatch_domain_event_memory_failure, b);
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_MEMORY_FAILURE, fn ? remote_dispatch_domain_event_memory_failure : NULL, b);
+}
+
+/** The next REMOTE_PROC_DOMAIN_EVENT_MEMORY_FAILURE message kept by handler_id (a handler or registration made
+ *  without a function: reg.handler_id), waiting as opts says, as
+ *  virtwire_client_next_event() does. */
+static inline int remote_next_domain_event_memory_failure(virtwire_client *c, int handler_id, remote_domain_event_memory_failure_msg *msg,
+                                                          const virtwire_call_opts *opts)
+{
+    return virtwire_client_next_event(c, handler_id, msg, opts);
 }
 
 /**
@@ -10996,6 +13853,16 @@ static inline int remote_on_domain_event_memory_failure(virtwire_client *c, remo
 static inline int remote_call_domain_authorized_ssh_keys_get(virtwire_client *c, const remote_domain_authorized_ssh_keys_get_args *args, remote_domain_authorized_ssh_keys_get_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_AUTHORIZED_SSH_KEYS_GET, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_DOMAIN_AUTHORIZED_SSH_KEYS_GET's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_domain_authorized_ssh_keys_get_ret *remote_reply_domain_authorized_ssh_keys_get(virtwire_client *c, const remote_domain_authorized_ssh_keys_get_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_authorized_ssh_keys_get_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_AUTHORIZED_SSH_KEYS_GET, args, opts);
 }
 
 /**
@@ -11046,6 +13913,15 @@ static inline int remote_call_domain_get_messages(virtwire_client *c, const remo
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_MESSAGES, args, ret, opts);
 }
 
+/**
+ * REMOTE_PROC_DOMAIN_GET_MESSAGES's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_domain_get_messages_ret *remote_reply_domain_get_messages(virtwire_client *c, const remote_domain_get_messages_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_get_messages_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_GET_MESSAGES, args, opts);
+}
+
 /** REMOTE_PROC_DOMAIN_GET_MESSAGES without waiting, as virtwire_client_call_async() calls it. */
 static inline int remote_call_domain_get_messages_async(virtwire_client *c, const remote_domain_get_messages_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
 {
@@ -11091,6 +13967,15 @@ static inline int remote_call_domain_start_dirty_rate_calc_async(virtwire_client
 static inline int remote_call_node_device_define_xml(virtwire_client *c, const remote_node_device_define_xml_args *args, remote_node_device_define_xml_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NODE_DEVICE_DEFINE_XML, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_NODE_DEVICE_DEFINE_XML's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_node_device_define_xml_ret *remote_reply_node_device_define_xml(virtwire_client *c, const remote_node_device_define_xml_args *args, virtwire_call_opts *opts)
+{
+    return (remote_node_device_define_xml_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_NODE_DEVICE_DEFINE_XML, args, opts);
 }
 
 /**
@@ -11165,6 +14050,16 @@ static inline int remote_call_nwfilter_define_xml_flags(virtwire_client *c, cons
 }
 
 /**
+ * REMOTE_PROC_NWFILTER_DEFINE_XML_FLAGS's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_nwfilter_define_xml_flags_ret *remote_reply_nwfilter_define_xml_flags(virtwire_client *c, const remote_nwfilter_define_xml_flags_args *args, virtwire_call_opts *opts)
+{
+    return (remote_nwfilter_define_xml_flags_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_NWFILTER_DEFINE_XML_FLAGS, args, opts);
+}
+
+/**
  * REMOTE_PROC_NWFILTER_DEFINE_XML_FLAGS without waiting, as virtwire_client_call_async() calls it.
  */
 static inline int remote_call_nwfilter_define_xml_flags_async(virtwire_client *c, const remote_nwfilter_define_xml_flags_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
@@ -11191,6 +14086,16 @@ static inline int remote_call_network_define_xml_flags(virtwire_client *c, const
 }
 
 /**
+ * REMOTE_PROC_NETWORK_DEFINE_XML_FLAGS's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_network_define_xml_flags_ret *remote_reply_network_define_xml_flags(virtwire_client *c, const remote_network_define_xml_flags_args *args, virtwire_call_opts *opts)
+{
+    return (remote_network_define_xml_flags_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_NETWORK_DEFINE_XML_FLAGS, args, opts);
+}
+
+/**
  * REMOTE_PROC_NETWORK_DEFINE_XML_FLAGS without waiting, as virtwire_client_call_async() calls it.
  */
 static inline int remote_call_network_define_xml_flags_async(virtwire_client *c, const remote_network_define_xml_flags_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
@@ -11213,6 +14118,16 @@ static inline int remote_call_network_define_xml_flags_async(virtwire_client *c,
 static inline int remote_call_node_device_get_autostart(virtwire_client *c, const remote_node_device_get_autostart_args *args, remote_node_device_get_autostart_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NODE_DEVICE_GET_AUTOSTART, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_NODE_DEVICE_GET_AUTOSTART's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_node_device_get_autostart_ret *remote_reply_node_device_get_autostart(virtwire_client *c, const remote_node_device_get_autostart_args *args, virtwire_call_opts *opts)
+{
+    return (remote_node_device_get_autostart_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_NODE_DEVICE_GET_AUTOSTART, args, opts);
 }
 
 /**
@@ -11265,6 +14180,16 @@ static inline int remote_call_node_device_is_persistent(virtwire_client *c, cons
 }
 
 /**
+ * REMOTE_PROC_NODE_DEVICE_IS_PERSISTENT's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_node_device_is_persistent_ret *remote_reply_node_device_is_persistent(virtwire_client *c, const remote_node_device_is_persistent_args *args, virtwire_call_opts *opts)
+{
+    return (remote_node_device_is_persistent_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_NODE_DEVICE_IS_PERSISTENT, args, opts);
+}
+
+/**
  * REMOTE_PROC_NODE_DEVICE_IS_PERSISTENT without waiting, as virtwire_client_call_async() calls it.
  */
 static inline int remote_call_node_device_is_persistent_async(virtwire_client *c, const remote_node_device_is_persistent_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
@@ -11287,6 +14212,15 @@ static inline int remote_call_node_device_is_persistent_async(virtwire_client *c
 static inline int remote_call_node_device_is_active(virtwire_client *c, const remote_node_device_is_active_args *args, remote_node_device_is_active_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NODE_DEVICE_IS_ACTIVE, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_NODE_DEVICE_IS_ACTIVE's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_node_device_is_active_ret *remote_reply_node_device_is_active(virtwire_client *c, const remote_node_device_is_active_args *args, virtwire_call_opts *opts)
+{
+    return (remote_node_device_is_active_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_NODE_DEVICE_IS_ACTIVE, args, opts);
 }
 
 /**
@@ -11313,6 +14247,16 @@ static inline int remote_call_node_device_is_active_async(virtwire_client *c, co
 static inline int remote_call_network_create_xml_flags(virtwire_client *c, const remote_network_create_xml_flags_args *args, remote_network_create_xml_flags_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_NETWORK_CREATE_XML_FLAGS, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_NETWORK_CREATE_XML_FLAGS's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_network_create_xml_flags_ret *remote_reply_network_create_xml_flags(virtwire_client *c, const remote_network_create_xml_flags_args *args, virtwire_call_opts *opts)
+{
+    return (remote_network_create_xml_flags_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_NETWORK_CREATE_XML_FLAGS, args, opts);
 }
 
 /**
@@ -11349,6 +14293,7 @@ static inline void remote_dispatch_domain_event_memory_device_size_change(virtwi
 }
 
 /** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_MEMORY_DEVICE_SIZE_CHANGE message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  With fn NULL the messages are kept for remote_next_domain_event_memory_device_size_change().
  *  Returns the id for virtwire_client_remove_event() or an error. */
 static inline int remote_on_domain_event_memory_device_size_change(virtwire_client *c, remote_event_binding *b, remote_domain_event_memory_device_size_change_fn fn,
                                   int callback_id, void *opaque)
@@ -11356,7 +14301,16 @@ static inline int remote_on_domain_event_memory_device_size_change(virtwire_clie
     b->fn = (void (*)(void))fn;
     b->opaque = opaque;
     b->callback_id = callback_id;
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_MEMORY_DEVICE_SIZE_CHANGE, remote_dispatch_domain_event_memory_device_size_change, b);
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_MEMORY_DEVICE_SIZE_CHANGE, fn ? remote_dispatch_domain_event_memory_device_size_change : NULL, b);
+}
+
+/** The next REMOTE_PROC_DOMAIN_EVENT_MEMORY_DEVICE_SIZE_CHANGE message kept by handler_id (a handler or registration made
+ *  without a function: reg.handler_id), waiting as opts says, as
+ *  virtwire_client_next_event() does. */
+static inline int remote_next_domain_event_memory_device_size_change(virtwire_client *c, int handler_id, remote_domain_event_memory_device_size_change_msg *msg,
+                                                                     const virtwire_call_opts *opts)
+{
+    return virtwire_client_next_event(c, handler_id, msg, opts);
 }
 
 /**
@@ -11513,6 +14467,15 @@ static inline int remote_call_network_get_metadata(virtwire_client *c, const rem
 }
 
 /**
+ * REMOTE_PROC_NETWORK_GET_METADATA's reply as the call's value, as virtwire_client_call_reply()
+ * returns it: in opts->arena (no arena: on the heap), NULL when the call failed.
+ */
+static inline remote_network_get_metadata_ret *remote_reply_network_get_metadata(virtwire_client *c, const remote_network_get_metadata_args *args, virtwire_call_opts *opts)
+{
+    return (remote_network_get_metadata_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_NETWORK_GET_METADATA, args, opts);
+}
+
+/**
  * REMOTE_PROC_NETWORK_GET_METADATA without waiting, as virtwire_client_call_async() calls it.
  */
 static inline int remote_call_network_get_metadata_async(virtwire_client *c, const remote_network_get_metadata_args *args, const virtwire_call_opts *opts, virtwire_client_done_fn done, void *opaque)
@@ -11546,6 +14509,7 @@ static inline void remote_dispatch_network_event_callback_metadata_change(virtwi
 }
 
 /** Calls fn for every REMOTE_PROC_NETWORK_EVENT_CALLBACK_METADATA_CHANGE message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  With fn NULL the messages are kept for remote_next_network_event_callback_metadata_change().
  *  Returns the id for virtwire_client_remove_event() or an error. */
 static inline int remote_on_network_event_callback_metadata_change(virtwire_client *c, remote_event_binding *b, remote_network_event_callback_metadata_change_fn fn,
                                   int callback_id, void *opaque)
@@ -11553,7 +14517,16 @@ static inline int remote_on_network_event_callback_metadata_change(virtwire_clie
     b->fn = (void (*)(void))fn;
     b->opaque = opaque;
     b->callback_id = callback_id;
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_NETWORK_EVENT_CALLBACK_METADATA_CHANGE, remote_dispatch_network_event_callback_metadata_change, b);
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_NETWORK_EVENT_CALLBACK_METADATA_CHANGE, fn ? remote_dispatch_network_event_callback_metadata_change : NULL, b);
+}
+
+/** The next REMOTE_PROC_NETWORK_EVENT_CALLBACK_METADATA_CHANGE message kept by handler_id (a handler or registration made
+ *  without a function: reg.handler_id), waiting as opts says, as
+ *  virtwire_client_next_event() does. */
+static inline int remote_next_network_event_callback_metadata_change(virtwire_client *c, int handler_id, remote_network_event_callback_metadata_change_msg *msg,
+                                                                     const virtwire_call_opts *opts)
+{
+    return virtwire_client_next_event(c, handler_id, msg, opts);
 }
 
 /**
@@ -11617,6 +14590,16 @@ static inline int remote_call_domain_graphics_reload_async(virtwire_client *c, c
 static inline int remote_call_domain_get_autostart_once(virtwire_client *c, const remote_domain_get_autostart_once_args *args, remote_domain_get_autostart_once_ret *ret, virtwire_call_opts *opts)
 {
     return virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_AUTOSTART_ONCE, args, ret, opts);
+}
+
+/**
+ * REMOTE_PROC_DOMAIN_GET_AUTOSTART_ONCE's reply as the call's value, as
+ * virtwire_client_call_reply() returns it: in opts->arena (no arena: on the heap), NULL when the
+ * call failed.
+ */
+static inline remote_domain_get_autostart_once_ret *remote_reply_domain_get_autostart_once(virtwire_client *c, const remote_domain_get_autostart_once_args *args, virtwire_call_opts *opts)
+{
+    return (remote_domain_get_autostart_once_ret *)virtwire_client_call_reply(c, &remote_program, REMOTE_PROC_DOMAIN_GET_AUTOSTART_ONCE, args, opts);
 }
 
 /**
@@ -11727,6 +14710,7 @@ static inline void remote_dispatch_domain_event_nic_mac_change(virtwire_client *
 }
 
 /** Calls fn for every REMOTE_PROC_DOMAIN_EVENT_NIC_MAC_CHANGE message; callback_id: the callbackID the registration call returned, or -1 for all.
+ *  With fn NULL the messages are kept for remote_next_domain_event_nic_mac_change().
  *  Returns the id for virtwire_client_remove_event() or an error. */
 static inline int remote_on_domain_event_nic_mac_change(virtwire_client *c, remote_event_binding *b, remote_domain_event_nic_mac_change_fn fn,
                                   int callback_id, void *opaque)
@@ -11734,7 +14718,16 @@ static inline int remote_on_domain_event_nic_mac_change(virtwire_client *c, remo
     b->fn = (void (*)(void))fn;
     b->opaque = opaque;
     b->callback_id = callback_id;
-    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_NIC_MAC_CHANGE, remote_dispatch_domain_event_nic_mac_change, b);
+    return virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_NIC_MAC_CHANGE, fn ? remote_dispatch_domain_event_nic_mac_change : NULL, b);
+}
+
+/** The next REMOTE_PROC_DOMAIN_EVENT_NIC_MAC_CHANGE message kept by handler_id (a handler or registration made
+ *  without a function: reg.handler_id), waiting as opts says, as
+ *  virtwire_client_next_event() does. */
+static inline int remote_next_domain_event_nic_mac_change(virtwire_client *c, int handler_id, remote_domain_event_nic_mac_change_msg *msg,
+                                                          const virtwire_call_opts *opts)
+{
+    return virtwire_client_next_event(c, handler_id, msg, opts);
 }
 
 /*
@@ -11756,7 +14749,9 @@ static inline int remote_on_domain_event_nic_mac_change(virtwire_client *c, remo
  * place before the call is sent and keeps what arrives until the reply;
  * then the kept messages of its callbackID run first, in arrival order,
  * and fn sees nothing but its own callbackID.  fn runs on the client's I/O
- * thread, possibly before the helper returns.
+ * thread, possibly before the helper returns.  With fn NULL the messages are
+ * kept instead, for remote_next_<event>(c, reg.handler_id, &msg, opts) to take on
+ * the program's own thread (virtwire_client_next_event()).
  *
  * remote_deregister_event(c, &reg, opts) removes the handler, then calls the
  * family's deregistration procedure: once it returns (whatever the call
@@ -11786,7 +14781,8 @@ static inline int remote_register_event_common(virtwire_client *c, remote_event_
     reg->callback_id = -1;
     reg->deregister_proc = deregister_proc;
     int id = virtwire_client_register_event(c, &remote_program, register_proc, args, event_proc,
-                                            dispatch, &reg->binding, opts, &reg->callback_id);
+                                            fn ? dispatch : NULL, &reg->binding, opts,
+                                            &reg->callback_id);
     reg->handler_id = id > 0 ? id : 0;
     return id < 0 ? id : 0;
 }
