@@ -61,6 +61,12 @@ extern "C" {
  */
 char *virtwire_uuid_format(const char *uuid, char *buf);
 
+/** A UUID as text in a buffer of its own that lives until the end of the
+ *  enclosing block (a compound literal: C only), for printing:
+ *  `printf("%s\n", VIRTWIRE_UUID_TEXT(dom.uuid))`. */
+#define VIRTWIRE_UUID_TEXT(uuid)                                                                 \
+    virtwire_uuid_format((uuid), (char[VIRTWIRE_UUID_STRING_BUFLEN]){ 0 })
+
 /**
  * Reads a UUID as libvirt's virUUIDParse() does: exactly 32 hex digits,
  * in either case, each pair of which may be preceded by dashes or spaces,
@@ -91,6 +97,12 @@ virtwire_version virtwire_version_decode(uint64_t packed);
 /** A packed version as text ("9.0.0") in buf, VIRTWIRE_VERSION_BUFLEN
  *  bytes.  Returns buf. */
 char *virtwire_version_format(uint64_t packed, char *buf);
+
+/** A packed version as text in a buffer of its own that lives until the
+ *  end of the enclosing block (C only): `printf("libvirt %s\n",
+ *  VIRTWIRE_VERSION_TEXT(ver.lib_ver))`. */
+#define VIRTWIRE_VERSION_TEXT(packed)                                                            \
+    virtwire_version_format((packed), (char[VIRTWIRE_VERSION_BUFLEN]){ 0 })
 
 /** Packs a version as libvirt does; 0 when a part is out of range
  *  (minor or micro above 999). */

@@ -93,7 +93,7 @@ assert "libvirt's virDomainGetState()" in page("remote__protocol__client_8h.html
 guides = sorted(glob.glob("docs/guides/*.md")) + ["docs/vendoring.md", "docs/protocol.md"]
 assert len(guides) >= 6, guides
 for g in guides:
-    name = "md_" + g[:-3].replace("/", "_") + ".html"
+    name = "md_" + g[:-3].replace("/", "_").replace("-", "_") + ".html"
     with open(g) as f:
         title = re.search(r"^# (.+)$", f.read(), re.M).group(1)
     assert title in page(name), (g, name, title)
