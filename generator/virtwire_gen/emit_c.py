@@ -49,6 +49,18 @@ C_KEYWORDS = {
     "_Atomic", "_Bool", "_Complex", "_Generic", "_Imaginary", "_Noreturn", "_Static_assert",
     "_Thread_local",
 }
+# C++'s keywords that C does not have: names the generator makes (handler
+# table members) avoid them too, so that the headers compile as C++.
+CXX_KEYWORDS = {
+    "alignas", "alignof", "and", "and_eq", "asm", "bitand", "bitor", "bool", "catch", "char8_t",
+    "char16_t", "char32_t", "class", "compl", "concept", "consteval", "constexpr", "constinit",
+    "const_cast", "co_await", "co_return", "co_yield", "decltype", "delete", "dynamic_cast",
+    "explicit", "export", "false", "friend", "mutable", "namespace", "new", "noexcept", "not",
+    "not_eq", "nullptr", "operator", "or", "or_eq", "private", "protected", "public",
+    "reinterpret_cast", "requires", "static_assert", "static_cast", "template", "this",
+    "thread_local", "throw", "true", "try", "typeid", "typename", "using", "virtual", "wchar_t",
+    "xor", "xor_eq",
+}
 # Parameters and locals of the generated functions: a file-scope name (type,
 # constant, enum member) spelled like one would be shadowed or, for a
 # constant's #define, replace it.
@@ -959,7 +971,8 @@ class ModuleEmitter:
                 out += t.prototypes()
             out += ["/** @} */", ""]
         for p in self.programs:
-            doc = [] if p.p.from_enum else doc_text(p.p.comments) + [""]
+            doc = [] if p.p.from_enum else doc_text(p.p.comments)
+            doc += [""] if doc else []
             out += doc_block(doc + [f"The procedure table of program {p.p.name} ({origin(p.p.loc)}): "
                                     f"its {len(p.p.procs)} procedures by number (virtwire_program.h)."])
             out += [f"extern const virtwire_program {p.symbol()};"]

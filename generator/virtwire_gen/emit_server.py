@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import List, Tuple
 
-from .emit_c import C_KEYWORDS, doc_block, indent, origin
+from .emit_c import C_KEYWORDS, CXX_KEYWORDS, doc_block, indent, origin
 from .emit_client import wrapper_header
 from .resolve import Model
 
@@ -70,9 +70,10 @@ class ServerEmitter:
     @staticmethod
     def member(pr) -> str:
         """The handler's member name: the procedure's short name, with a
-        trailing _ when it is a C keyword (lock's REGISTER, RESTRICT)."""
+        trailing _ when it is a C or C++ keyword (lock's REGISTER, RESTRICT,
+        NEW)."""
         short = pr.short.lower()
-        return short + "_" if short in C_KEYWORDS else short
+        return short + "_" if short in C_KEYWORDS or short in CXX_KEYWORDS else short
 
     def program(self, prog) -> List[str]:
         n = prog.name
