@@ -25,7 +25,7 @@ extern "C" {
 typedef struct virLockSpaceProtocol_server_handlers {
     int (*register_)(virtwire_server_call *call, const virLockSpaceProtocolRegisterArgs *args, void *opaque); /**< VIR_LOCK_SPACE_PROTOCOL_PROC_REGISTER (lock_protocol.x:106) */
     int (*restrict_)(virtwire_server_call *call, const virLockSpaceProtocolRestrictArgs *args, void *opaque); /**< VIR_LOCK_SPACE_PROTOCOL_PROC_RESTRICT (lock_protocol.x:112) */
-    int (*new)(virtwire_server_call *call, const virLockSpaceProtocolNewArgs *args, void *opaque); /**< VIR_LOCK_SPACE_PROTOCOL_PROC_NEW (lock_protocol.x:118) */
+    int (*new_)(virtwire_server_call *call, const virLockSpaceProtocolNewArgs *args, void *opaque); /**< VIR_LOCK_SPACE_PROTOCOL_PROC_NEW (lock_protocol.x:118) */
     int (*create_resource)(virtwire_server_call *call, const virLockSpaceProtocolCreateResourceArgs *args, void *opaque); /**< VIR_LOCK_SPACE_PROTOCOL_PROC_CREATE_RESOURCE (lock_protocol.x:124) */
     int (*delete_resource)(virtwire_server_call *call, const virLockSpaceProtocolDeleteResourceArgs *args, void *opaque); /**< VIR_LOCK_SPACE_PROTOCOL_PROC_DELETE_RESOURCE (lock_protocol.x:130) */
     int (*acquire_resource)(virtwire_server_call *call, const virLockSpaceProtocolAcquireResourceArgs *args, void *opaque); /**< VIR_LOCK_SPACE_PROTOCOL_PROC_ACQUIRE_RESOURCE (lock_protocol.x:136) */
@@ -57,7 +57,7 @@ static inline int virLockSpaceProtocol_serve_restrict(virtwire_server_call *call
 static inline int virLockSpaceProtocol_serve_new(virtwire_server_call *call, void *opaque)
 {
     const virLockSpaceProtocol_server_binding *b = (const virLockSpaceProtocol_server_binding *)opaque;
-    return b->handlers->new(call, (const virLockSpaceProtocolNewArgs *)call->args, b->opaque);
+    return b->handlers->new_(call, (const virLockSpaceProtocolNewArgs *)call->args, b->opaque);
 }
 
 /** The handler virLockSpaceProtocol_server_bind() installs for VIR_LOCK_SPACE_PROTOCOL_PROC_CREATE_RESOURCE. */
@@ -106,7 +106,7 @@ static inline int virLockSpaceProtocol_server_bind(virtwire_server *srv, const v
     if (b->handlers->restrict_ &&
         (rc = virtwire_server_set_handler(srv, &virLockSpaceProtocol_program, VIR_LOCK_SPACE_PROTOCOL_PROC_RESTRICT, virLockSpaceProtocol_serve_restrict, (void *)b)) < 0)
         return rc;
-    if (b->handlers->new &&
+    if (b->handlers->new_ &&
         (rc = virtwire_server_set_handler(srv, &virLockSpaceProtocol_program, VIR_LOCK_SPACE_PROTOCOL_PROC_NEW, virLockSpaceProtocol_serve_new, (void *)b)) < 0)
         return rc;
     if (b->handlers->create_resource &&
