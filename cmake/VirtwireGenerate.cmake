@@ -3,6 +3,8 @@
 # virtwire_generate(TARGET <name> PROTOCOL <file.x>
 #                   [OUTPUT_DIR <dir>] [CONSTANTS <file>] [OVERRIDES <file>]
 #                   [IMPORTS <other.x>...] [LINK <targets>...]
+#                   [DEFINES <name[=value]>...] [INCLUDE_DIRS <dir>...]
+#                   [DEPENDS <file>...]
 #                   [STATIC | SHARED] [PASSTHROUGH] [RUNTIME <target>])
 #
 # Runs virtwire-gen on an ONC RPC .x file at build time and compiles the
@@ -22,6 +24,11 @@
 #               bidirectional streams)
 #   IMPORTS     .x files whose types the .x uses; link the libraries
 #               generated from them with LINK
+#   DEFINES     NAME or NAME=VALUE for the C preprocessor (virtwire-gen -D),
+#               which a .x file with # lines goes through, as with rpcgen
+#   INCLUDE_DIRS where the preprocessor looks for #include files (-I); list
+#               the files a .x file #includes in DEPENDS
+#   DEPENDS     more files whose change regenerates the output
 #   STATIC, SHARED  the library type (default: BUILD_SHARED_LIBS decides)
 #   PASSTHROUGH copy the .x file's %-lines into BASE.h
 #
@@ -36,7 +43,7 @@
 function(virtwire_generate)
   cmake_parse_arguments(PARSE_ARGV 0 VG "STATIC;SHARED;PASSTHROUGH"
                         "TARGET;PROTOCOL;OUTPUT_DIR;CONSTANTS;OVERRIDES;RUNTIME"
-                        "IMPORTS;LINK")
+                        "IMPORTS;LINK;DEFINES;INCLUDE_DIRS;DEPENDS")
   if(VG_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "virtwire_generate: unknown arguments ${VG_UNPARSED_ARGUMENTS}")
   endif()
@@ -86,6 +93,17 @@ function(virtwire_generate)
   if(VG_PASSTHROUGH)
     list(APPEND args --passthrough)
   endif()
+  foreach(d ${VG_DEFINES})
+    list(APPEND args "-D${d}")
+  endforeach()
+  foreach(dir ${VG_INCLUDE_DIRS})
+    get_filename_component(f "${dir}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_SOURCE_DIR}")
+    list(APPEND args -I "${f}")
+  endforeach()
+  foreach(dep ${VG_DEPENDS})
+    get_filename_component(f "${dep}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_SOURCE_DIR}")
+    list(APPEND depends "${f}")
+  endforeach()
 
   set(headers "${out}/${base}.h" "${out}/${base}_client.h" "${out}/${base}_server.h")
   file(MAKE_DIRECTORY "${out}")

@@ -27,6 +27,9 @@ install(TARGETS ${_targets} EXPORT virtwireTargets
 # Public headers are runtime/LAYER/virtwire_*.h; *_internal.h stay in the tree.
 file(GLOB _headers CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/runtime/*/virtwire_*.h)
 list(FILTER _headers EXCLUDE REGEX "_internal\\.h$")
+if(NOT VIRTWIRE_HAVE_TLS)
+  list(FILTER _headers EXCLUDE REGEX "/runtime/tls/")
+endif()
 list(APPEND _headers ${VIRTWIRE_GENERATED_DIR}/libvirt_protocols.h
      ${VIRTWIRE_GENERATED_DIR}/libvirt_constants.h)
 foreach(m ${VIRTWIRE_LIBVIRT_MODULES})
@@ -80,7 +83,7 @@ if(IS_ABSOLUTE "${CMAKE_INSTALL_BINDIR}")
 else()
   set(VIRTWIRE_PC_BINDIR "\${prefix}/${CMAKE_INSTALL_BINDIR}")
 endif()
-# virtwire_pc(FILE LIBRARY REQUIRES LIBS_PRIVATE DESCRIPTION)
+# virtwire_pc(FILE LIBRARY REQUIRES LIBS_PRIVATE DESCRIPTION [REQUIRES_PRIVATE])
 function(virtwire_pc file lib requires libs_private description)
   set(PC_NAME ${file})
   set(PC_LIB ${lib})
@@ -89,6 +92,7 @@ function(virtwire_pc file lib requires libs_private description)
     set(PC_REQUIRES "${requires} = ${PROJECT_VERSION}")
   endif()
   set(PC_LIBS_PRIVATE ${libs_private})
+  set(PC_REQUIRES_PRIVATE "${ARGN}")
   set(PC_DESCRIPTION ${description})
   set(PC_PREFIX "@CMAKE_INSTALL_PREFIX@") # filled in at install time
   configure_file(${PROJECT_SOURCE_DIR}/cmake/virtwire.pc.in ${_stage}/${file}.pc.in @ONLY)
@@ -111,3 +115,12 @@ virtwire_pc(virtwire-server virtwire_server virtwire-conn -pthread
   "virtwire: event-loop libvirt RPC server")
 virtwire_pc(virtwire-session virtwire_session "virtwire-server = ${PROJECT_VERSION}, virtwire-libvirt" ""
   "virtwire: libvirt's authentication procedures answered as libvirtd answers them")
+if(VIRTWIRE_HAVE_SASL)
+  virtwire_pc(virtwire-sasl virtwire_sasl
+    "virtwire-client = ${PROJECT_VERSION}, virtwire-session" "-lsasl2"
+    "virtwire: libvirt's SASL authentication and security layer, client and server (Cyrus SASL)")
+endif()
+if(VIRTWIRE_HAVE_TLS)
+  virtwire_pc(virtwire-tls virtwire_tls virtwire-conn ""
+    "virtwire: TLS channels as libvirt makes them (GnuTLS), client and server" gnutls)
+endif()

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # virtwire_library(NAME EXPORT [GENERATED] SOURCES files... [INCLUDE dirs...]
-#                  [LINK targets...])
+#                  [LINK targets...] [PRIVATE_LINK targets...])
 #
 # Compiles SOURCES once, as position-independent code, into two libraries:
 #   NAME         static (libNAME.a): what the tree's tests, examples and
@@ -10,7 +10,9 @@
 # Both are installed and exported as virtwire::EXPORT (shared) and
 # virtwire::EXPORT_static, names that also exist in the tree as aliases.
 # LINK lists static libraries of this project (their _shared twins are used
-# for NAME_shared) and other targets (used by both).  INCLUDE names the
+# for NAME_shared) and other targets (used by both).  PRIVATE_LINK lists
+# outside libraries the code uses but the headers do not expose (GnuTLS):
+# private to NAME_shared, a link-only requirement of NAME.  INCLUDE names the
 # directories of the library's headers in the tree; installed, every header is
 # in <includedir>/virtwire.
 #
@@ -29,13 +31,13 @@ endif()
 include(GNUInstallDirs)
 
 function(virtwire_library name export)
-  cmake_parse_arguments(L "GENERATED" "" "SOURCES;INCLUDE;LINK" ${ARGN})
+  cmake_parse_arguments(L "GENERATED" "" "SOURCES;INCLUDE;LINK;PRIVATE_LINK" ${ARGN})
   add_library(${name}_objects OBJECT ${L_SOURCES})
   set_target_properties(${name}_objects PROPERTIES POSITION_INDEPENDENT_CODE ON)
   if(L_INCLUDE)
     target_include_directories(${name}_objects PUBLIC ${L_INCLUDE})
   endif()
-  target_link_libraries(${name}_objects PUBLIC ${L_LINK})
+  target_link_libraries(${name}_objects PUBLIC ${L_LINK} PRIVATE ${L_PRIVATE_LINK})
   virtwire_warnings(${name}_objects)
 
   set(shared_link)
@@ -49,10 +51,13 @@ function(virtwire_library name export)
 
   add_library(${name} STATIC $<TARGET_OBJECTS:${name}_objects>)
   target_link_libraries(${name} PUBLIC ${L_LINK})
+  foreach(lib ${L_PRIVATE_LINK})
+    target_link_libraries(${name} INTERFACE $<LINK_ONLY:${lib}>)
+  endforeach()
   set_target_properties(${name} PROPERTIES EXPORT_NAME ${export}_static)
 
   add_library(${name}_shared SHARED $<TARGET_OBJECTS:${name}_objects>)
-  target_link_libraries(${name}_shared PUBLIC ${shared_link})
+  target_link_libraries(${name}_shared PUBLIC ${shared_link} PRIVATE ${L_PRIVATE_LINK})
   # Installed, each finds the others it needs next to itself, in any prefix.
   set_target_properties(${name}_shared PROPERTIES
     EXPORT_NAME ${export} OUTPUT_NAME ${name}

@@ -1590,8 +1590,6 @@ static int admin_procedure_valid(int32_t x)
 
 static inline int vw_admin_procedure_encode(virtwire_enc *e, const admin_procedure *v)
 {
-    if (!admin_procedure_valid((int32_t)*v))
-        return VIRTWIRE_EENUM;
     VIRTWIRE_TRY(virtwire_put_i32(e, (int32_t)*v));
     return 0;
 }
@@ -1600,7 +1598,7 @@ static inline int vw_admin_procedure_decode(virtwire_dec *d, admin_procedure *v)
 {
     int32_t x;
     VIRTWIRE_TRY(virtwire_get_i32(d, &x));
-    if (!admin_procedure_valid(x))
+    if (virtwire_dec_strict_enum(d) && !admin_procedure_valid(x))
         return VIRTWIRE_EENUM;
     *v = (admin_procedure)x;
     return 0;
@@ -1634,115 +1632,115 @@ static const virtwire_proc admin_procs[] = {
     /* admin_protocol.x:251 */
     { .number = ADMIN_PROC_CONNECT_OPEN, .name = "ADMIN_PROC_CONNECT_OPEN",
       .args = &admin_connect_open_args_desc,
-      .generate = VIRTWIRE_GENERATE_NONE,
+      .generate = VIRTWIRE_GENERATE_NONE, .since = VIRTWIRE_LIBVIRT_VERSION(2, 0, 0),
       .readstream = -1, .writestream = -1 },
     /* admin_protocol.x:256 */
     { .number = ADMIN_PROC_CONNECT_CLOSE, .name = "ADMIN_PROC_CONNECT_CLOSE",
-      .generate = VIRTWIRE_GENERATE_NONE,
+      .generate = VIRTWIRE_GENERATE_NONE, .since = VIRTWIRE_LIBVIRT_VERSION(2, 0, 0),
       .readstream = -1, .writestream = -1 },
     /* admin_protocol.x:261 */
     { .number = ADMIN_PROC_CONNECT_GET_LIB_VERSION, .name = "ADMIN_PROC_CONNECT_GET_LIB_VERSION",
       .ret = &admin_connect_get_lib_version_ret_desc,
-      .generate = VIRTWIRE_GENERATE_BOTH,
+      .generate = VIRTWIRE_GENERATE_BOTH, .since = VIRTWIRE_LIBVIRT_VERSION(2, 0, 0),
       .readstream = -1, .writestream = -1 },
     /* admin_protocol.x:266 */
     { .number = ADMIN_PROC_CONNECT_LIST_SERVERS, .name = "ADMIN_PROC_CONNECT_LIST_SERVERS",
       .args = &admin_connect_list_servers_args_desc, .ret = &admin_connect_list_servers_ret_desc,
-      .generate = VIRTWIRE_GENERATE_BOTH,
+      .generate = VIRTWIRE_GENERATE_BOTH, .since = VIRTWIRE_LIBVIRT_VERSION(2, 0, 0),
       .readstream = -1, .writestream = -1 },
     /* admin_protocol.x:271 */
     { .number = ADMIN_PROC_CONNECT_LOOKUP_SERVER, .name = "ADMIN_PROC_CONNECT_LOOKUP_SERVER",
       .args = &admin_connect_lookup_server_args_desc,
       .ret = &admin_connect_lookup_server_ret_desc,
-      .generate = VIRTWIRE_GENERATE_BOTH,
+      .generate = VIRTWIRE_GENERATE_BOTH, .since = VIRTWIRE_LIBVIRT_VERSION(2, 0, 0),
       .readstream = -1, .writestream = -1 },
     /* admin_protocol.x:276 */
     { .number = ADMIN_PROC_SERVER_GET_THREADPOOL_PARAMETERS,
       .name = "ADMIN_PROC_SERVER_GET_THREADPOOL_PARAMETERS",
       .args = &admin_server_get_threadpool_parameters_args_desc,
       .ret = &admin_server_get_threadpool_parameters_ret_desc,
-      .generate = VIRTWIRE_GENERATE_NONE,
+      .generate = VIRTWIRE_GENERATE_NONE, .since = VIRTWIRE_LIBVIRT_VERSION(2, 0, 0),
       .readstream = -1, .writestream = -1 },
     /* admin_protocol.x:281 */
     { .number = ADMIN_PROC_SERVER_SET_THREADPOOL_PARAMETERS,
       .name = "ADMIN_PROC_SERVER_SET_THREADPOOL_PARAMETERS",
       .args = &admin_server_set_threadpool_parameters_args_desc,
-      .generate = VIRTWIRE_GENERATE_NONE,
+      .generate = VIRTWIRE_GENERATE_NONE, .since = VIRTWIRE_LIBVIRT_VERSION(2, 0, 0),
       .readstream = -1, .writestream = -1 },
     /* admin_protocol.x:286 */
     { .number = ADMIN_PROC_SERVER_LIST_CLIENTS, .name = "ADMIN_PROC_SERVER_LIST_CLIENTS",
       .args = &admin_server_list_clients_args_desc, .ret = &admin_server_list_clients_ret_desc,
-      .generate = VIRTWIRE_GENERATE_BOTH,
+      .generate = VIRTWIRE_GENERATE_BOTH, .since = VIRTWIRE_LIBVIRT_VERSION(2, 0, 0),
       .readstream = -1, .writestream = -1 },
     /* admin_protocol.x:291 */
     { .number = ADMIN_PROC_SERVER_LOOKUP_CLIENT, .name = "ADMIN_PROC_SERVER_LOOKUP_CLIENT",
       .args = &admin_server_lookup_client_args_desc, .ret = &admin_server_lookup_client_ret_desc,
-      .generate = VIRTWIRE_GENERATE_BOTH,
+      .generate = VIRTWIRE_GENERATE_BOTH, .since = VIRTWIRE_LIBVIRT_VERSION(2, 0, 0),
       .readstream = -1, .writestream = -1 },
     /* admin_protocol.x:296 */
     { .number = ADMIN_PROC_CLIENT_GET_INFO, .name = "ADMIN_PROC_CLIENT_GET_INFO",
       .args = &admin_client_get_info_args_desc, .ret = &admin_client_get_info_ret_desc,
-      .generate = VIRTWIRE_GENERATE_NONE,
+      .generate = VIRTWIRE_GENERATE_NONE, .since = VIRTWIRE_LIBVIRT_VERSION(2, 0, 0),
       .readstream = -1, .writestream = -1 },
     /* admin_protocol.x:301 */
     { .number = ADMIN_PROC_CLIENT_CLOSE, .name = "ADMIN_PROC_CLIENT_CLOSE",
       .args = &admin_client_close_args_desc,
-      .generate = VIRTWIRE_GENERATE_BOTH,
+      .generate = VIRTWIRE_GENERATE_BOTH, .since = VIRTWIRE_LIBVIRT_VERSION(2, 0, 0),
       .readstream = -1, .writestream = -1 },
     /* admin_protocol.x:306 */
     { .number = ADMIN_PROC_SERVER_GET_CLIENT_LIMITS,
       .name = "ADMIN_PROC_SERVER_GET_CLIENT_LIMITS",
       .args = &admin_server_get_client_limits_args_desc,
       .ret = &admin_server_get_client_limits_ret_desc,
-      .generate = VIRTWIRE_GENERATE_NONE,
+      .generate = VIRTWIRE_GENERATE_NONE, .since = VIRTWIRE_LIBVIRT_VERSION(2, 0, 0),
       .readstream = -1, .writestream = -1 },
     /* admin_protocol.x:311 */
     { .number = ADMIN_PROC_SERVER_SET_CLIENT_LIMITS,
       .name = "ADMIN_PROC_SERVER_SET_CLIENT_LIMITS",
       .args = &admin_server_set_client_limits_args_desc,
-      .generate = VIRTWIRE_GENERATE_NONE,
+      .generate = VIRTWIRE_GENERATE_NONE, .since = VIRTWIRE_LIBVIRT_VERSION(2, 0, 0),
       .readstream = -1, .writestream = -1 },
     /* admin_protocol.x:316 */
     { .number = ADMIN_PROC_CONNECT_GET_LOGGING_OUTPUTS,
       .name = "ADMIN_PROC_CONNECT_GET_LOGGING_OUTPUTS",
       .args = &admin_connect_get_logging_outputs_args_desc,
       .ret = &admin_connect_get_logging_outputs_ret_desc,
-      .generate = VIRTWIRE_GENERATE_NONE,
+      .generate = VIRTWIRE_GENERATE_NONE, .since = VIRTWIRE_LIBVIRT_VERSION(3, 0, 0),
       .readstream = -1, .writestream = -1 },
     /* admin_protocol.x:321 */
     { .number = ADMIN_PROC_CONNECT_GET_LOGGING_FILTERS,
       .name = "ADMIN_PROC_CONNECT_GET_LOGGING_FILTERS",
       .args = &admin_connect_get_logging_filters_args_desc,
       .ret = &admin_connect_get_logging_filters_ret_desc,
-      .generate = VIRTWIRE_GENERATE_NONE,
+      .generate = VIRTWIRE_GENERATE_NONE, .since = VIRTWIRE_LIBVIRT_VERSION(3, 0, 0),
       .readstream = -1, .writestream = -1 },
     /* admin_protocol.x:326 */
     { .number = ADMIN_PROC_CONNECT_SET_LOGGING_OUTPUTS,
       .name = "ADMIN_PROC_CONNECT_SET_LOGGING_OUTPUTS",
       .args = &admin_connect_set_logging_outputs_args_desc,
-      .generate = VIRTWIRE_GENERATE_BOTH,
+      .generate = VIRTWIRE_GENERATE_BOTH, .since = VIRTWIRE_LIBVIRT_VERSION(3, 0, 0),
       .readstream = -1, .writestream = -1 },
     /* admin_protocol.x:331 */
     { .number = ADMIN_PROC_CONNECT_SET_LOGGING_FILTERS,
       .name = "ADMIN_PROC_CONNECT_SET_LOGGING_FILTERS",
       .args = &admin_connect_set_logging_filters_args_desc,
-      .generate = VIRTWIRE_GENERATE_BOTH,
+      .generate = VIRTWIRE_GENERATE_BOTH, .since = VIRTWIRE_LIBVIRT_VERSION(3, 0, 0),
       .readstream = -1, .writestream = -1 },
     /* admin_protocol.x:336 */
     { .number = ADMIN_PROC_SERVER_UPDATE_TLS_FILES, .name = "ADMIN_PROC_SERVER_UPDATE_TLS_FILES",
       .args = &admin_server_update_tls_files_args_desc,
-      .generate = VIRTWIRE_GENERATE_BOTH,
+      .generate = VIRTWIRE_GENERATE_BOTH, .since = VIRTWIRE_LIBVIRT_VERSION(2, 0, 0),
       .readstream = -1, .writestream = -1 },
     /* admin_protocol.x:341 */
     { .number = ADMIN_PROC_CONNECT_SET_DAEMON_TIMEOUT,
       .name = "ADMIN_PROC_CONNECT_SET_DAEMON_TIMEOUT",
       .args = &admin_connect_set_daemon_timeout_args_desc,
-      .generate = VIRTWIRE_GENERATE_BOTH,
+      .generate = VIRTWIRE_GENERATE_BOTH, .since = VIRTWIRE_LIBVIRT_VERSION(8, 6, 0),
       .readstream = -1, .writestream = -1 },
     /* admin_protocol.x:346 */
     { .number = ADMIN_PROC_CONNECT_DAEMON_SHUTDOWN, .name = "ADMIN_PROC_CONNECT_DAEMON_SHUTDOWN",
       .args = &admin_connect_daemon_shutdown_args_desc,
-      .generate = VIRTWIRE_GENERATE_BOTH,
+      .generate = VIRTWIRE_GENERATE_BOTH, .since = VIRTWIRE_LIBVIRT_VERSION(11, 2, 0),
       .readstream = -1, .writestream = -1 },
 };
 
@@ -1796,7 +1794,7 @@ static const virtwire_program *const admin_protocol_program_list[] = {
     &admin_program,
 };
 
-const virtwire_protocol admin_protocol = {
+const virtwire_protocol virtwire_module_admin_protocol = {
     .name = "admin_protocol",
     .types = admin_protocol_type_list,
     .ntypes = 35,

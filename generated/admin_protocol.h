@@ -16,7 +16,7 @@
 #include "virtwire_program.h"
 #include "virtwire_xdr.h"
 
-#if !defined(VIRTWIRE_CODEC_VERSION) || VIRTWIRE_CODEC_VERSION != 1
+#if !defined(VIRTWIRE_CODEC_VERSION) || VIRTWIRE_CODEC_VERSION != 2
 #error "admin_protocol.h was generated for another virtwire runtime: regenerate it"
 #endif
 
@@ -816,8 +816,11 @@ extern const virtwire_type admin_procedure_desc;
  * (virtwire_program.h).
  */
 extern const virtwire_program admin_program;
-/** admin_protocol.x as one descriptor: its types by name and its programs. */
-extern const virtwire_protocol admin_protocol;
+/**
+ * admin_protocol.x as one descriptor: its types by name and its programs, for the functions of
+ * virtwire_program.h.
+ */
+extern const virtwire_protocol virtwire_module_admin_protocol;
 
 #ifdef __cplusplus
 }

@@ -13,15 +13,15 @@
 #include "lxc_monitor_protocol.h"
 
 const virtwire_protocol *const virtwire_libvirt_protocols[] = {
-    &virnetprotocol,
-    &virkeepaliveprotocol,
-    &remote_protocol,
-    &qemu_protocol,
-    &lxc_protocol,
-    &admin_protocol,
-    &lock_protocol,
-    &log_protocol,
-    &lxc_monitor_protocol,
+    &virtwire_module_virnetprotocol,
+    &virtwire_module_virkeepaliveprotocol,
+    &virtwire_module_remote_protocol,
+    &virtwire_module_qemu_protocol,
+    &virtwire_module_lxc_protocol,
+    &virtwire_module_admin_protocol,
+    &virtwire_module_lock_protocol,
+    &virtwire_module_log_protocol,
+    &virtwire_module_lxc_monitor_protocol,
 };
 
 const size_t virtwire_libvirt_nprotocols =

@@ -26,7 +26,7 @@ extern "C" {
  *   - lock_protocol
  *   - log_protocol
  *   - lxc_monitor_protocol
- * Each is also declared by its module's own header (virnetprotocol.h: virnetprotocol). */
+ * Each is also declared by its module's own header (virnetprotocol.h: virtwire_module_virnetprotocol). */
 extern const virtwire_protocol *const virtwire_libvirt_protocols[];
 /** The number of entries of virtwire_libvirt_protocols: 9. */
 extern const size_t virtwire_libvirt_nprotocols;

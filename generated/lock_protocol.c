@@ -530,8 +530,6 @@ static int virLockSpaceProtocolProcedure_valid(int32_t x)
 
 static inline int vw_virLockSpaceProtocolProcedure_encode(virtwire_enc *e, const virLockSpaceProtocolProcedure *v)
 {
-    if (!virLockSpaceProtocolProcedure_valid((int32_t)*v))
-        return VIRTWIRE_EENUM;
     VIRTWIRE_TRY(virtwire_put_i32(e, (int32_t)*v));
     return 0;
 }
@@ -540,7 +538,7 @@ static inline int vw_virLockSpaceProtocolProcedure_decode(virtwire_dec *d, virLo
 {
     int32_t x;
     VIRTWIRE_TRY(virtwire_get_i32(d, &x));
-    if (!virLockSpaceProtocolProcedure_valid(x))
+    if (virtwire_dec_strict_enum(d) && !virLockSpaceProtocolProcedure_valid(x))
         return VIRTWIRE_EENUM;
     *v = (virLockSpaceProtocolProcedure)x;
     return 0;
@@ -656,7 +654,7 @@ static const virtwire_program *const lock_protocol_program_list[] = {
     &virLockSpaceProtocol_program,
 };
 
-const virtwire_protocol lock_protocol = {
+const virtwire_protocol virtwire_module_lock_protocol = {
     .name = "lock_protocol",
     .types = lock_protocol_type_list,
     .ntypes = 13,

@@ -245,8 +245,6 @@ static int virLogManagerProtocolDomainOpenLogFileFlags_valid(int32_t x)
 
 static inline int vw_virLogManagerProtocolDomainOpenLogFileFlags_encode(virtwire_enc *e, const virLogManagerProtocolDomainOpenLogFileFlags *v)
 {
-    if (!virLogManagerProtocolDomainOpenLogFileFlags_valid((int32_t)*v))
-        return VIRTWIRE_EENUM;
     VIRTWIRE_TRY(virtwire_put_i32(e, (int32_t)*v));
     return 0;
 }
@@ -255,7 +253,7 @@ static inline int vw_virLogManagerProtocolDomainOpenLogFileFlags_decode(virtwire
 {
     int32_t x;
     VIRTWIRE_TRY(virtwire_get_i32(d, &x));
-    if (!virLogManagerProtocolDomainOpenLogFileFlags_valid(x))
+    if (virtwire_dec_strict_enum(d) && !virLogManagerProtocolDomainOpenLogFileFlags_valid(x))
         return VIRTWIRE_EENUM;
     *v = (virLogManagerProtocolDomainOpenLogFileFlags)x;
     return 0;
@@ -617,8 +615,6 @@ static int virLogManagerProtocolProcedure_valid(int32_t x)
 
 static inline int vw_virLogManagerProtocolProcedure_encode(virtwire_enc *e, const virLogManagerProtocolProcedure *v)
 {
-    if (!virLogManagerProtocolProcedure_valid((int32_t)*v))
-        return VIRTWIRE_EENUM;
     VIRTWIRE_TRY(virtwire_put_i32(e, (int32_t)*v));
     return 0;
 }
@@ -627,7 +623,7 @@ static inline int vw_virLogManagerProtocolProcedure_decode(virtwire_dec *d, virL
 {
     int32_t x;
     VIRTWIRE_TRY(virtwire_get_i32(d, &x));
-    if (!virLogManagerProtocolProcedure_valid(x))
+    if (virtwire_dec_strict_enum(d) && !virLogManagerProtocolProcedure_valid(x))
         return VIRTWIRE_EENUM;
     *v = (virLogManagerProtocolProcedure)x;
     return 0;
@@ -723,7 +719,7 @@ static const virtwire_program *const log_protocol_program_list[] = {
     &virLogManagerProtocol_program,
 };
 
-const virtwire_protocol log_protocol = {
+const virtwire_protocol virtwire_module_log_protocol = {
     .name = "log_protocol",
     .types = log_protocol_type_list,
     .ntypes = 15,

@@ -16,7 +16,7 @@
 #include "virtwire_program.h"
 #include "virtwire_xdr.h"
 
-#if !defined(VIRTWIRE_CODEC_VERSION) || VIRTWIRE_CODEC_VERSION != 1
+#if !defined(VIRTWIRE_CODEC_VERSION) || VIRTWIRE_CODEC_VERSION != 2
 #error "log_protocol.h was generated for another virtwire runtime: regenerate it"
 #endif
 
@@ -346,8 +346,11 @@ extern const virtwire_type virLogManagerProtocolProcedure_desc;
  * number (virtwire_program.h).
  */
 extern const virtwire_program virLogManagerProtocol_program;
-/** log_protocol.x as one descriptor: its types by name and its programs. */
-extern const virtwire_protocol log_protocol;
+/**
+ * log_protocol.x as one descriptor: its types by name and its programs, for the functions of
+ * virtwire_program.h.
+ */
+extern const virtwire_protocol virtwire_module_log_protocol;
 
 #ifdef __cplusplus
 }

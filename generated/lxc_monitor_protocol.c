@@ -20,8 +20,6 @@ static int virLXCMonitorExitStatus_valid(int32_t x)
 
 static inline int vw_virLXCMonitorExitStatus_encode(virtwire_enc *e, const virLXCMonitorExitStatus *v)
 {
-    if (!virLXCMonitorExitStatus_valid((int32_t)*v))
-        return VIRTWIRE_EENUM;
     VIRTWIRE_TRY(virtwire_put_i32(e, (int32_t)*v));
     return 0;
 }
@@ -30,7 +28,7 @@ static inline int vw_virLXCMonitorExitStatus_decode(virtwire_dec *d, virLXCMonit
 {
     int32_t x;
     VIRTWIRE_TRY(virtwire_get_i32(d, &x));
-    if (!virLXCMonitorExitStatus_valid(x))
+    if (virtwire_dec_strict_enum(d) && !virLXCMonitorExitStatus_valid(x))
         return VIRTWIRE_EENUM;
     *v = (virLXCMonitorExitStatus)x;
     return 0;
@@ -139,8 +137,6 @@ static int virLXCMonitorProcedure_valid(int32_t x)
 
 static inline int vw_virLXCMonitorProcedure_encode(virtwire_enc *e, const virLXCMonitorProcedure *v)
 {
-    if (!virLXCMonitorProcedure_valid((int32_t)*v))
-        return VIRTWIRE_EENUM;
     VIRTWIRE_TRY(virtwire_put_i32(e, (int32_t)*v));
     return 0;
 }
@@ -149,7 +145,7 @@ static inline int vw_virLXCMonitorProcedure_decode(virtwire_dec *d, virLXCMonito
 {
     int32_t x;
     VIRTWIRE_TRY(virtwire_get_i32(d, &x));
-    if (!virLXCMonitorProcedure_valid(x))
+    if (virtwire_dec_strict_enum(d) && !virLXCMonitorProcedure_valid(x))
         return VIRTWIRE_EENUM;
     *v = (virLXCMonitorProcedure)x;
     return 0;
@@ -211,7 +207,7 @@ static const virtwire_program *const lxc_monitor_protocol_program_list[] = {
     &virLXCMonitor_program,
 };
 
-const virtwire_protocol lxc_monitor_protocol = {
+const virtwire_protocol virtwire_module_lxc_monitor_protocol = {
     .name = "lxc_monitor_protocol",
     .types = lxc_monitor_protocol_type_list,
     .ntypes = 4,

@@ -55,8 +55,6 @@ static int lxc_procedure_valid(int32_t x)
 
 static inline int vw_lxc_procedure_encode(virtwire_enc *e, const lxc_procedure *v)
 {
-    if (!lxc_procedure_valid((int32_t)*v))
-        return VIRTWIRE_EENUM;
     VIRTWIRE_TRY(virtwire_put_i32(e, (int32_t)*v));
     return 0;
 }
@@ -65,7 +63,7 @@ static inline int vw_lxc_procedure_decode(virtwire_dec *d, lxc_procedure *v)
 {
     int32_t x;
     VIRTWIRE_TRY(virtwire_get_i32(d, &x));
-    if (!lxc_procedure_valid(x))
+    if (virtwire_dec_strict_enum(d) && !lxc_procedure_valid(x))
         return VIRTWIRE_EENUM;
     *v = (lxc_procedure)x;
     return 0;
@@ -102,6 +100,7 @@ static const virtwire_proc lxc_procs[] = {
     { .number = LXC_PROC_DOMAIN_OPEN_NAMESPACE, .name = "LXC_PROC_DOMAIN_OPEN_NAMESPACE",
       .args = &lxc_domain_open_namespace_args_desc,
       .flags = VIRTWIRE_PROC_FDS_REPLY, .generate = VIRTWIRE_GENERATE_NONE,
+      .since = VIRTWIRE_LIBVIRT_VERSION(1, 0, 2),
       .readstream = -1, .writestream = -1, .acl = lxc_acl_1 },
 };
 
@@ -122,7 +121,7 @@ static const virtwire_program *const lxc_protocol_program_list[] = {
     &lxc_program,
 };
 
-const virtwire_protocol lxc_protocol = {
+const virtwire_protocol virtwire_module_lxc_protocol = {
     .name = "lxc_protocol",
     .types = lxc_protocol_type_list,
     .ntypes = 2,

@@ -17,7 +17,7 @@
 #include "virtwire_xdr.h"
 #include "remote_protocol.h"
 
-#if !defined(VIRTWIRE_CODEC_VERSION) || VIRTWIRE_CODEC_VERSION != 1
+#if !defined(VIRTWIRE_CODEC_VERSION) || VIRTWIRE_CODEC_VERSION != 2
 #error "lxc_protocol.h was generated for another virtwire runtime: regenerate it"
 #endif
 
@@ -115,8 +115,11 @@ extern const virtwire_type lxc_procedure_desc;
  * (virtwire_program.h).
  */
 extern const virtwire_program lxc_program;
-/** lxc_protocol.x as one descriptor: its types by name and its programs. */
-extern const virtwire_protocol lxc_protocol;
+/**
+ * lxc_protocol.x as one descriptor: its types by name and its programs, for the functions of
+ * virtwire_program.h.
+ */
+extern const virtwire_protocol virtwire_module_lxc_protocol;
 
 #ifdef __cplusplus
 }

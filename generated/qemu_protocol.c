@@ -521,8 +521,6 @@ static int qemu_procedure_valid(int32_t x)
 
 static inline int vw_qemu_procedure_encode(virtwire_enc *e, const qemu_procedure *v)
 {
-    if (!qemu_procedure_valid((int32_t)*v))
-        return VIRTWIRE_EENUM;
     VIRTWIRE_TRY(virtwire_put_i32(e, (int32_t)*v));
     return 0;
 }
@@ -531,7 +529,7 @@ static inline int vw_qemu_procedure_decode(virtwire_dec *d, qemu_procedure *v)
 {
     int32_t x;
     VIRTWIRE_TRY(virtwire_get_i32(d, &x));
-    if (!qemu_procedure_valid(x))
+    if (virtwire_dec_strict_enum(d) && !qemu_procedure_valid(x))
         return VIRTWIRE_EENUM;
     *v = (qemu_procedure)x;
     return 0;
@@ -575,17 +573,17 @@ static const virtwire_proc qemu_procs[] = {
     { .number = QEMU_PROC_DOMAIN_MONITOR_COMMAND, .name = "QEMU_PROC_DOMAIN_MONITOR_COMMAND",
       .args = &qemu_domain_monitor_command_args_desc,
       .ret = &qemu_domain_monitor_command_ret_desc,
-      .generate = VIRTWIRE_GENERATE_NONE,
+      .generate = VIRTWIRE_GENERATE_NONE, .since = VIRTWIRE_LIBVIRT_VERSION(0, 8, 3),
       .readstream = -1, .writestream = -1, .acl = qemu_acl_1 },
     /* qemu_protocol.x:136 */
     { .number = QEMU_PROC_DOMAIN_ATTACH, .name = "QEMU_PROC_DOMAIN_ATTACH",
       .args = &qemu_domain_attach_args_desc, .ret = &qemu_domain_attach_ret_desc,
-      .generate = VIRTWIRE_GENERATE_BOTH,
+      .generate = VIRTWIRE_GENERATE_BOTH, .since = VIRTWIRE_LIBVIRT_VERSION(0, 9, 4),
       .readstream = -1, .writestream = -1, .acl = qemu_acl_2 },
     /* qemu_protocol.x:143 */
     { .number = QEMU_PROC_DOMAIN_AGENT_COMMAND, .name = "QEMU_PROC_DOMAIN_AGENT_COMMAND",
       .args = &qemu_domain_agent_command_args_desc, .ret = &qemu_domain_agent_command_ret_desc,
-      .generate = VIRTWIRE_GENERATE_BOTH,
+      .generate = VIRTWIRE_GENERATE_BOTH, .since = VIRTWIRE_LIBVIRT_VERSION(0, 10, 0),
       .readstream = -1, .writestream = -1, .acl = qemu_acl_3 },
     /* qemu_protocol.x:152 */
     { .number = QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_REGISTER,
@@ -593,17 +591,20 @@ static const virtwire_proc qemu_procs[] = {
       .args = &qemu_connect_domain_monitor_event_register_args_desc,
       .ret = &qemu_connect_domain_monitor_event_register_ret_desc,
       .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_NONE,
+      .since = VIRTWIRE_LIBVIRT_VERSION(1, 2, 3),
       .readstream = -1, .writestream = -1, .acl = qemu_acl_4, .aclfilter = qemu_aclfilter_4 },
     /* qemu_protocol.x:159 */
     { .number = QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_DEREGISTER,
       .name = "QEMU_PROC_CONNECT_DOMAIN_MONITOR_EVENT_DEREGISTER",
       .args = &qemu_connect_domain_monitor_event_deregister_args_desc,
       .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .generate = VIRTWIRE_GENERATE_NONE,
+      .since = VIRTWIRE_LIBVIRT_VERSION(1, 2, 3),
       .readstream = -1, .writestream = -1, .acl = qemu_acl_5 },
     /* qemu_protocol.x:165 */
     { .number = QEMU_PROC_DOMAIN_MONITOR_EVENT, .name = "QEMU_PROC_DOMAIN_MONITOR_EVENT",
       .msg = &qemu_domain_monitor_event_msg_desc,
-      .flags = VIRTWIRE_PROC_MESSAGE, .generate = VIRTWIRE_GENERATE_BOTH,
+      .flags = VIRTWIRE_PROC_MESSAGE | VIRTWIRE_PROC_SINCE_INFERRED,
+      .generate = VIRTWIRE_GENERATE_BOTH, .since = VIRTWIRE_LIBVIRT_VERSION(1, 2, 3),
       .readstream = -1, .writestream = -1, .acl = qemu_acl_6 },
     /* qemu_protocol.x:172 */
     { .number = QEMU_PROC_DOMAIN_MONITOR_COMMAND_WITH_FILES,
@@ -611,7 +612,7 @@ static const virtwire_proc qemu_procs[] = {
       .args = &qemu_domain_monitor_command_with_files_args_desc,
       .ret = &qemu_domain_monitor_command_with_files_ret_desc,
       .flags = VIRTWIRE_PROC_FDS_CALL | VIRTWIRE_PROC_FDS_REPLY,
-      .generate = VIRTWIRE_GENERATE_NONE,
+      .generate = VIRTWIRE_GENERATE_NONE, .since = VIRTWIRE_LIBVIRT_VERSION(8, 2, 0),
       .readstream = -1, .writestream = -1, .acl = qemu_acl_7 },
 };
 
@@ -643,7 +644,7 @@ static const virtwire_program *const qemu_protocol_program_list[] = {
     &qemu_program,
 };
 
-const virtwire_protocol qemu_protocol = {
+const virtwire_protocol virtwire_module_qemu_protocol = {
     .name = "qemu_protocol",
     .types = qemu_protocol_type_list,
     .ntypes = 13,

@@ -17,7 +17,7 @@
 #include "virtwire_xdr.h"
 #include "remote_protocol.h"
 
-#if !defined(VIRTWIRE_CODEC_VERSION) || VIRTWIRE_CODEC_VERSION != 1
+#if !defined(VIRTWIRE_CODEC_VERSION) || VIRTWIRE_CODEC_VERSION != 2
 #error "qemu_protocol.h was generated for another virtwire runtime: regenerate it"
 #endif
 
@@ -360,8 +360,11 @@ extern const virtwire_type qemu_procedure_desc;
  * (virtwire_program.h).
  */
 extern const virtwire_program qemu_program;
-/** qemu_protocol.x as one descriptor: its types by name and its programs. */
-extern const virtwire_protocol qemu_protocol;
+/**
+ * qemu_protocol.x as one descriptor: its types by name and its programs, for the functions of
+ * virtwire_program.h.
+ */
+extern const virtwire_protocol virtwire_module_qemu_protocol;
 
 #ifdef __cplusplus
 }

@@ -16,7 +16,7 @@
 #include "virtwire_program.h"
 #include "virtwire_xdr.h"
 
-#if !defined(VIRTWIRE_CODEC_VERSION) || VIRTWIRE_CODEC_VERSION != 1
+#if !defined(VIRTWIRE_CODEC_VERSION) || VIRTWIRE_CODEC_VERSION != 2
 #error "remote_protocol.h was generated for another virtwire runtime: regenerate it"
 #endif
 
@@ -16519,8 +16519,11 @@ extern const virtwire_type remote_procedure_desc;
  * (virtwire_program.h).
  */
 extern const virtwire_program remote_program;
-/** remote_protocol.x as one descriptor: its types by name and its programs. */
-extern const virtwire_protocol remote_protocol;
+/**
+ * remote_protocol.x as one descriptor: its types by name and its programs, for the functions of
+ * virtwire_program.h.
+ */
+extern const virtwire_protocol virtwire_module_remote_protocol;
 
 #ifdef __cplusplus
 }

@@ -14,8 +14,6 @@ static int keepalive_procedure_valid(int32_t x)
 
 static inline int vw_keepalive_procedure_encode(virtwire_enc *e, const keepalive_procedure *v)
 {
-    if (!keepalive_procedure_valid((int32_t)*v))
-        return VIRTWIRE_EENUM;
     VIRTWIRE_TRY(virtwire_put_i32(e, (int32_t)*v));
     return 0;
 }
@@ -24,7 +22,7 @@ static inline int vw_keepalive_procedure_decode(virtwire_dec *d, keepalive_proce
 {
     int32_t x;
     VIRTWIRE_TRY(virtwire_get_i32(d, &x));
-    if (!keepalive_procedure_valid(x))
+    if (virtwire_dec_strict_enum(d) && !keepalive_procedure_valid(x))
         return VIRTWIRE_EENUM;
     *v = (keepalive_procedure)x;
     return 0;
@@ -79,7 +77,7 @@ static const virtwire_program *const virkeepaliveprotocol_program_list[] = {
     &keepalive_program,
 };
 
-const virtwire_protocol virkeepaliveprotocol = {
+const virtwire_protocol virtwire_module_virkeepaliveprotocol = {
     .name = "virkeepaliveprotocol",
     .types = virkeepaliveprotocol_type_list,
     .ntypes = 1,

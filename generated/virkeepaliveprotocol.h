@@ -16,7 +16,7 @@
 #include "virtwire_program.h"
 #include "virtwire_xdr.h"
 
-#if !defined(VIRTWIRE_CODEC_VERSION) || VIRTWIRE_CODEC_VERSION != 1
+#if !defined(VIRTWIRE_CODEC_VERSION) || VIRTWIRE_CODEC_VERSION != 2
 #error "virkeepaliveprotocol.h was generated for another virtwire runtime: regenerate it"
 #endif
 
@@ -53,8 +53,11 @@ extern const virtwire_type keepalive_procedure_desc;
  * (virtwire_program.h).
  */
 extern const virtwire_program keepalive_program;
-/** virkeepaliveprotocol.x as one descriptor: its types by name and its programs. */
-extern const virtwire_protocol virkeepaliveprotocol;
+/**
+ * virkeepaliveprotocol.x as one descriptor: its types by name and its programs, for the functions
+ * of virtwire_program.h.
+ */
+extern const virtwire_protocol virtwire_module_virkeepaliveprotocol;
 
 #ifdef __cplusplus
 }

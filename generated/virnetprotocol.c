@@ -36,8 +36,6 @@ static int virNetMessageType_valid(int32_t x)
 
 static inline int vw_virNetMessageType_encode(virtwire_enc *e, const virNetMessageType *v)
 {
-    if (!virNetMessageType_valid((int32_t)*v))
-        return VIRTWIRE_EENUM;
     VIRTWIRE_TRY(virtwire_put_i32(e, (int32_t)*v));
     return 0;
 }
@@ -46,7 +44,7 @@ static inline int vw_virNetMessageType_decode(virtwire_dec *d, virNetMessageType
 {
     int32_t x;
     VIRTWIRE_TRY(virtwire_get_i32(d, &x));
-    if (!virNetMessageType_valid(x))
+    if (virtwire_dec_strict_enum(d) && !virNetMessageType_valid(x))
         return VIRTWIRE_EENUM;
     *v = (virNetMessageType)x;
     return 0;
@@ -83,8 +81,6 @@ static int virNetMessageStatus_valid(int32_t x)
 
 static inline int vw_virNetMessageStatus_encode(virtwire_enc *e, const virNetMessageStatus *v)
 {
-    if (!virNetMessageStatus_valid((int32_t)*v))
-        return VIRTWIRE_EENUM;
     VIRTWIRE_TRY(virtwire_put_i32(e, (int32_t)*v));
     return 0;
 }
@@ -93,7 +89,7 @@ static inline int vw_virNetMessageStatus_decode(virtwire_dec *d, virNetMessageSt
 {
     int32_t x;
     VIRTWIRE_TRY(virtwire_get_i32(d, &x));
-    if (!virNetMessageStatus_valid(x))
+    if (virtwire_dec_strict_enum(d) && !virNetMessageStatus_valid(x))
         return VIRTWIRE_EENUM;
     *v = (virNetMessageStatus)x;
     return 0;
@@ -598,7 +594,7 @@ static const virtwire_type *const virnetprotocol_type_list[] = {
     &virNetStreamHole_desc,
 };
 
-const virtwire_protocol virnetprotocol = {
+const virtwire_protocol virtwire_module_virnetprotocol = {
     .name = "virnetprotocol",
     .types = virnetprotocol_type_list,
     .ntypes = 12,

@@ -16,7 +16,7 @@
 #include "virtwire_program.h"
 #include "virtwire_xdr.h"
 
-#if !defined(VIRTWIRE_CODEC_VERSION) || VIRTWIRE_CODEC_VERSION != 1
+#if !defined(VIRTWIRE_CODEC_VERSION) || VIRTWIRE_CODEC_VERSION != 2
 #error "virnetprotocol.h was generated for another virtwire runtime: regenerate it"
 #endif
 
@@ -425,8 +425,11 @@ size_t virNetStreamHole_size(const virNetStreamHole *v);
 extern const virtwire_type virNetStreamHole_desc;
 /** @} */
 
-/** virnetprotocol.x as one descriptor: its types by name and its programs. */
-extern const virtwire_protocol virnetprotocol;
+/**
+ * virnetprotocol.x as one descriptor: its types by name and its programs, for the functions of
+ * virtwire_program.h.
+ */
+extern const virtwire_protocol virtwire_module_virnetprotocol;
 
 #ifdef __cplusplus
 }

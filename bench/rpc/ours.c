@@ -8,6 +8,12 @@
 
 #include "bench.h"
 #include "remote_protocol_client.h"
+#ifdef BENCH_SASL
+#include "virtwire_sasl.h"
+#endif
+#ifdef VIRTWIRE_HAVE_TLS
+#include "virtwire_tls.h"
+#endif
 
 const char bench_backend[] = "ours";
 
@@ -20,6 +26,26 @@ struct bench_conn {
 struct bench_thread {
     virtwire_arena arena;
 };
+
+/* Connects as every program of ours does: +tls URIs through
+ * libvirtwire_tls's opener; with BENCH_SASL, SASL with the credentials of
+ * auth.conf (LIBVIRT_AUTH_FILE). */
+static int connect_uri(const char *uri, virtwire_client **out)
+{
+    char why[1024] = "";
+    virtwire_client_options o = { .size = sizeof o, .errbuf = why, .errbuf_len = sizeof why };
+#ifdef BENCH_SASL
+    static const virtwire_auth_method *const methods[] = { &virtwire_auth_sasl, NULL };
+    o.auth_methods = methods;
+#endif
+#ifdef VIRTWIRE_HAVE_TLS
+    o.tls = &virtwire_tls_opener;
+#endif
+    int rc = virtwire_client_connect(uri, &o, out);
+    if (rc < 0 && why[0])
+        fprintf(stderr, "ours: %s: %s\n", uri, why);
+    return rc;
+}
 
 static int failed(const char *what, int rc, const virNetMessageError *err)
 {
@@ -35,7 +61,7 @@ bench_conn *bench_open(const char *uri)
     bench_conn *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
-    int rc = virtwire_client_connect(uri, NULL, &c->c);
+    int rc = connect_uri(uri, &c->c);
     if (rc < 0) {
         failed(uri, rc, NULL);
         free(c);
@@ -92,7 +118,7 @@ void bench_thread_free(bench_thread *t)
 static int setup(const char *uri)
 {
     virtwire_client *c;
-    int rc = virtwire_client_connect(uri, NULL, &c);
+    int rc = connect_uri(uri, &c);
     if (rc < 0)
         return failed(uri, rc, NULL);
     virtwire_client_close(c);

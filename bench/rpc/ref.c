@@ -34,7 +34,12 @@ bench_conn *bench_open(const char *uri)
     bench_conn *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
+#ifdef BENCH_SASL
+    /* The default callback; credentials from auth.conf (LIBVIRT_AUTH_FILE). */
+    c->conn = virConnectOpenAuth(uri, virConnectAuthPtrDefault, 0);
+#else
     c->conn = virConnectOpen(uri);
+#endif
     if (!c->conn) {
         failed(uri);
         free(c);

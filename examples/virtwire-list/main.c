@@ -7,8 +7,11 @@
  *   virtwire-list URI events SECONDS  print lifecycle events for a while
  *                                     (SIGINT or SIGTERM ends it early)
  *
- * URI is any libvirt URI virtwire supports (unix or TCP), for example
- * test+unix:///default?socket=/run/libvirt/libvirt-sock.
+ * URI is any libvirt URI virtwire supports (unix, TCP, ssh, ext, and TLS
+ * when libvirtwire_tls is built), for example
+ * test+unix:///default?socket=/run/libvirt/libvirt-sock,
+ * qemu+ssh://root@host/system or
+ * test+tls://host/default?pkipath=/path/to/certificates.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -20,6 +23,9 @@
 #include <time.h>
 
 #include "remote_protocol_client.h"
+#ifdef VIRTWIRE_HAVE_TLS
+#include "virtwire_tls.h"
+#endif
 
 /* virDomainState, as virsh prints it. */
 static const char *state_name(int state)
@@ -143,9 +149,19 @@ int main(int argc, char **argv)
         pthread_sigmask(SIG_BLOCK, &stop, NULL);
     }
     virtwire_client *c;
-    int rc = virtwire_client_connect(argv[1], NULL, &c);
-    if (rc < 0)
+    char why[1024] = "";
+    virtwire_client_options o = { .size = sizeof o, .errbuf = why, .errbuf_len = sizeof why };
+#ifdef VIRTWIRE_HAVE_TLS
+    o.tls = &virtwire_tls_opener;
+#endif
+    int rc = virtwire_client_connect(argv[1], &o, &c);
+    if (rc < 0) {
+        if (why[0]) {
+            fprintf(stderr, "%s: %s\n", argv[1], why);
+            return 1;
+        }
         return fail(argv[1], rc, NULL);
+    }
     virtwire_arena arena = VIRTWIRE_ARENA_INIT;
     int status;
     if (argc == 2)

@@ -7,17 +7,43 @@
  *
  *   virtwire-mockd SOCKET_PATH [--tcp PORT] [--max-requests N]
  *                  [--keepalive-interval SECONDS] [--keepalive-count N]
+ *                  [--auth-unix none|sasl] [--auth-tcp none|sasl]
+ *                  [--sasl-allow PATTERN]...
+ *                  [--tls PORT --pkipath DIR [--tls-allowed-dn PATTERN]...
+ *                   [--tls-no-verify] [--tls-no-sanity]]
  *   virsh -c 'test+unix:///default?socket=SOCKET_PATH' list --all
+ *   virsh -c 'test+tls://localhost:PORT/default?pkipath=CLIENTDIR' list --all
+ *
+ * Built with libvirtwire_sasl, --auth-unix and --auth-tcp are libvirtd's
+ * auth_unix_rw and auth_tcp: "sasl" makes the clients of that socket
+ * authenticate with SASL (libvirt.conf in SASL_CONF_PATH says which
+ * mechanisms and where the users are), each --sasl-allow adds a pattern to
+ * sasl_allowed_username_list.
  *
  * The options are libvirtd.conf's max_client_requests, keepalive_interval
  * (seconds, default 5; 0 or less disables the daemon's own PINGs) and
  * keepalive_count (default 5).  A client dropped because it stopped
  * answering keepalive PINGs is logged to stderr.
  *
- * Served: the open handshake, domain listing, lookup, info, state,
- * start / destroy / suspend / resume with lifecycle events, event
- * registration, screenshot (a PNG made here), volume lookup, info, upload
- * and download with holes.  Any other procedure gets libvirt's "unknown
+ * With libvirtwire_tls, --tls listens with TLS on the loopback address,
+ * as libvirtd's listen_tls: the server's certificate, key and CA in DIR
+ * under libvirt's names (servercert.pem, serverkey.pem, cacert.pem, and
+ * cacrl.pem if there is one), a client certificate required unless
+ * --tls-no-verify (tls_no_verify_certificate), checked against the
+ * tls_allowed_dn_list patterns given.  A client refused, or whose
+ * handshake failed, is logged to stderr with the reason.
+ *
+ * Served: the open handshake; what libvirt's clients ask first (versions,
+ * hostname, node info, capabilities, sysinfo); domain listing in both the
+ * current and the older forms (list and count calls), lookup, info, state,
+ * start (also paused: START_PAUSED) / destroy / suspend / resume with
+ * lifecycle events, event registration, screenshot (a PNG made here), a
+ * graphics fd (a pipe holding a line of text); the storage pool and its
+ * volume: listing, lookup, info, upload and download with holes; networks,
+ * interfaces, node devices and secrets: listing (there are none).  A
+ * connection opened read-only (VIR_CONNECT_RO) is refused every write with
+ * libvirtd's error ("operation forbidden: read only access prevents
+ * virDomainCreate").  Any other procedure gets libvirt's "unknown
  * procedure" error and is logged to stderr.
  *
  * The handlers are typed (the generated remote_protocol_server.h): one
@@ -28,12 +54,21 @@
  */
 #define _GNU_SOURCE
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "remote_protocol_server.h"
+#include "virtwire_session_server.h"
+#ifdef VIRTWIRE_MOCKD_SASL
+#include "virtwire_sasl.h"
+#endif
+#ifdef VIRTWIRE_HAVE_TLS
+#include "virtwire_tls.h"
+#endif
 
 /* libvirt constants (libvirt-domain.h, libvirt-storage.h, virterror.h). */
 enum { ST_RUNNING = 1, ST_PAUSED = 3, ST_SHUTOFF = 5 };
@@ -43,8 +78,9 @@ enum { EVD_STARTED_BOOTED = 0, EVD_SUSPENDED_PAUSED = 0, EVD_RESUMED_UNPAUSED = 
 enum { REASON_RUNNING_BOOTED = 1, REASON_PAUSED_USER = 1, REASON_SHUTOFF_DESTROYED = 2,
        REASON_SHUTOFF_SHUTDOWN = 1 };
 /* Features answered yes (libvirt's VIR_DRV_FEATURE_*): the remote driver
- * then uses keepalive, the callback form of event registration and the
- * close callback. */
+ * then passes fds, uses keepalive, the callback form of event registration
+ * and the close callback. */
+#define FEATURE_FD_PASSING 8
 #define FEATURE_PROGRAM_KEEPALIVE 10
 #define FEATURE_REMOTE_EVENT_CALLBACK 14
 #define FEATURE_REMOTE_CLOSE_CALLBACK 15
@@ -54,8 +90,21 @@ enum { REASON_RUNNING_BOOTED = 1, REASON_PAUSED_USER = 1, REASON_SHUTOFF_DESTROY
 #define ERR_NO_STORAGE_POOL 49
 #define ERR_NO_STORAGE_VOL 50
 #define ERR_INVALID_ARG 8
+#define ERR_OPERATION_DENIED 29
 #define FROM_TEST 12
 #define FROM_STORAGE 18
+#define FROM_DOMAIN 20
+#define CONNECT_RO 1u          /* VIR_CONNECT_RO, in CONNECT_OPEN's flags */
+#define START_PAUSED 1u        /* VIR_DOMAIN_START_PAUSED */
+#define EVD_SUSPENDED_PAUSED_ 0 /* VIR_DOMAIN_EVENT_SUSPENDED_PAUSED */
+#define POOL_RUNNING 2         /* VIR_STORAGE_POOL_RUNNING */
+#define POOLS_INACTIVE 1u      /* VIR_CONNECT_LIST_STORAGE_POOLS_INACTIVE */
+#define POOLS_ACTIVE 2u        /* VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE */
+/* What CONNECT_GET_VERSION and CONNECT_GET_LIB_VERSION answer: the test
+ * driver's hypervisor version, and the libvirt release whose protocol
+ * this daemon speaks (major * 1000000 + minor * 1000 + micro). */
+#define HV_VERSION 2
+#define LIB_VERSION 11003000
 #define VOL_SPARSE_STREAM 1u /* VIR_STORAGE_VOL_{UP,DOWN}LOAD_SPARSE_STREAM */
 
 #define VOL_CAPACITY ((size_t)4 << 20)
@@ -88,12 +137,14 @@ typedef struct mockd {
     int next_callback_id;
 } mockd;
 
-/* Per-client state: the lifecycle callbacks it registered. */
+/* Per-client state: the lifecycle callbacks it registered, and whether
+ * it opened the connection read-only. */
 #define MAX_CALLBACKS 64
 typedef struct client_state {
     int callback_ids[MAX_CALLBACKS];
     int callback_dom[MAX_CALLBACKS]; /* index into doms, -1: any */
     size_t ncallbacks;
+    int read_only;
 } client_state;
 
 static mockd M;
@@ -243,6 +294,40 @@ static domain *call_dom(virtwire_server_call *call, const remote_nonnull_domain 
     return d;
 }
 
+/* Copies s into the call's arena as a remote_string. */
+static char **arena_string(virtwire_server_call *call, const char *s)
+{
+    char **slot = virtwire_server_call_alloc(call, sizeof *slot);
+    if (slot && !(*slot = virtwire_server_call_strdup(call, s)))
+        slot = NULL;
+    return slot;
+}
+
+/* Whether the client opened its connection read-only: then the call fails
+ * as libvirtd fails it (virCheckReadOnlyGoto() in libvirt's public API:
+ * VIR_ERR_OPERATION_DENIED from the API's domain, with str1 its format,
+ * str2 the detail, int1 and int2 -1). */
+static int read_only_refused(virtwire_server_call *call, int from, const char *api)
+{
+    const client_state *cs = virtwire_server_client_get_data(call->client);
+    if (!cs || !cs->read_only)
+        return 0;
+    char detail[128], message[160];
+    snprintf(detail, sizeof detail, "read only access prevents %s", api);
+    snprintf(message, sizeof message, "operation forbidden: %s", detail);
+    char **m = arena_string(call, message), **s1 = arena_string(call, "operation forbidden: %s"),
+         **s2 = arena_string(call, detail);
+    if (!m || !s1 || !s2) {
+        virtwire_server_call_error(call, ERR_OPERATION_DENIED, from, "%s", message);
+        return 1;
+    }
+    call->error = (virNetMessageError){ .code = ERR_OPERATION_DENIED, .domain = from,
+                                        .message = m, .level = 2, .str1 = s1, .str2 = s2,
+                                        .int1 = -1, .int2 = -1 };
+    call->has_error = 1;
+    return 1;
+}
+
 /* Sends a lifecycle event to every client, once per matching callback. */
 typedef struct lifecycle_event {
     domain *d;
@@ -293,19 +378,20 @@ static int h_supports_feature(virtwire_server_call *call,
 {
     (void)call;
     (void)opaque;
-    r->supported = a->feature == FEATURE_PROGRAM_KEEPALIVE ||
+    r->supported = a->feature == FEATURE_FD_PASSING || a->feature == FEATURE_PROGRAM_KEEPALIVE ||
                    a->feature == FEATURE_REMOTE_EVENT_CALLBACK ||
                    a->feature == FEATURE_REMOTE_CLOSE_CALLBACK;
     return 0;
 }
 
-/* Any name opens the one mock hypervisor. */
+/* Any name opens the one mock hypervisor; VIR_CONNECT_RO makes the
+ * connection read-only. */
 static int h_connect_open(virtwire_server_call *call, const remote_connect_open_args *a,
                           void *opaque)
 {
-    (void)call;
-    (void)a;
     (void)opaque;
+    client_state *cs = virtwire_server_client_get_data(call->client);
+    cs->read_only = (a->flags & CONNECT_RO) != 0;
     return 0;
 }
 
@@ -331,6 +417,98 @@ static int h_get_type(virtwire_server_call *call, remote_connect_get_type_ret *r
     (void)call;
     (void)opaque;
     r->type = (char *)"TEST";
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* What clients ask first: versions, host, capabilities                     */
+/* ------------------------------------------------------------------------ */
+
+static int h_get_version(virtwire_server_call *call, remote_connect_get_version_ret *r,
+                         void *opaque)
+{
+    (void)call;
+    (void)opaque;
+    r->hv_ver = HV_VERSION;
+    return 0;
+}
+
+static int h_get_lib_version(virtwire_server_call *call, remote_connect_get_lib_version_ret *r,
+                             void *opaque)
+{
+    (void)call;
+    (void)opaque;
+    r->lib_ver = LIB_VERSION;
+    return 0;
+}
+
+/* The machine's own name, as the test driver answers. */
+static int h_get_hostname(virtwire_server_call *call, remote_connect_get_hostname_ret *r,
+                          void *opaque)
+{
+    (void)opaque;
+    char name[256];
+    if (gethostname(name, sizeof name) < 0)
+        snprintf(name, sizeof name, "localhost");
+    name[sizeof name - 1] = '\0';
+    r->hostname = virtwire_server_call_strdup(call, name);
+    return r->hostname ? 0 : -1;
+}
+
+static int h_node_get_info(virtwire_server_call *call, remote_node_get_info_ret *r, void *opaque)
+{
+    (void)call;
+    (void)opaque;
+    snprintf(r->model, sizeof r->model, "x86_64");
+    r->memory = 8388608; /* KiB */
+    r->cpus = 4;
+    r->mhz = 2000;
+    r->nodes = 1;
+    r->sockets = 1;
+    r->cores = 2;
+    r->threads = 2;
+    return 0;
+}
+
+static int h_get_capabilities(virtwire_server_call *call, remote_connect_get_capabilities_ret *r,
+                              void *opaque)
+{
+    (void)call;
+    (void)opaque;
+    r->capabilities = (char *)
+        "<capabilities>\n"
+        "  <host>\n"
+        "    <uuid>aa010203-0405-0607-0809-0a0b0c0d0e0f</uuid>\n"
+        "    <cpu>\n"
+        "      <arch>x86_64</arch>\n"
+        "      <topology sockets='1' dies='1' cores='2' threads='2'/>\n"
+        "    </cpu>\n"
+        "  </host>\n"
+        "  <guest>\n"
+        "    <os_type>hvm</os_type>\n"
+        "    <arch name='x86_64'>\n"
+        "      <wordsize>64</wordsize>\n"
+        "      <domain type='test'/>\n"
+        "    </arch>\n"
+        "  </guest>\n"
+        "</capabilities>\n";
+    return 0;
+}
+
+static int h_get_sysinfo(virtwire_server_call *call, const remote_connect_get_sysinfo_args *a,
+                         remote_connect_get_sysinfo_ret *r, void *opaque)
+{
+    (void)opaque;
+    if (a->flags)
+        return virtwire_server_call_error(call, ERR_INVALID_ARG, FROM_TEST,
+                                          "invalid argument: unsupported flags (0x%x) in "
+                                          "function mockConnectGetSysinfo", a->flags);
+    r->sysinfo = (char *)"<sysinfo type='smbios'>\n"
+                         "  <bios>\n"
+                         "    <entry name='vendor'>virtwire</entry>\n"
+                         "    <entry name='version'>mock</entry>\n"
+                         "  </bios>\n"
+                         "</sysinfo>\n";
     return 0;
 }
 
@@ -367,6 +545,61 @@ static int h_list_all_domains(virtwire_server_call *call,
         r->domains.domains_len = n;
         r->domains.domains_val = v;
     }
+    return 0;
+}
+
+/* The older calls: count and list active domains by id, defined (shut
+ * off) ones by name. */
+static int h_num_of_domains(virtwire_server_call *call, remote_connect_num_of_domains_ret *r,
+                            void *opaque)
+{
+    (void)call;
+    (void)opaque;
+    for (int i = 0; i < 3; i++)
+        r->num += M.doms[i].state != ST_SHUTOFF;
+    return 0;
+}
+
+static int h_list_domains(virtwire_server_call *call, const remote_connect_list_domains_args *a,
+                          remote_connect_list_domains_ret *r, void *opaque)
+{
+    (void)opaque;
+    int *ids = virtwire_server_call_alloc(call, 3 * sizeof *ids);
+    if (!ids)
+        return -1;
+    unsigned n = 0;
+    for (int i = 0; i < 3; i++)
+        if (M.doms[i].state != ST_SHUTOFF && (int)n < a->maxids)
+            ids[n++] = M.doms[i].id;
+    r->ids.ids_len = n;
+    r->ids.ids_val = ids;
+    return 0;
+}
+
+static int h_num_of_defined(virtwire_server_call *call,
+                            remote_connect_num_of_defined_domains_ret *r, void *opaque)
+{
+    (void)call;
+    (void)opaque;
+    for (int i = 0; i < 3; i++)
+        r->num += M.doms[i].state == ST_SHUTOFF;
+    return 0;
+}
+
+static int h_list_defined(virtwire_server_call *call,
+                          const remote_connect_list_defined_domains_args *a,
+                          remote_connect_list_defined_domains_ret *r, void *opaque)
+{
+    (void)opaque;
+    char **names = virtwire_server_call_alloc(call, 3 * sizeof *names);
+    if (!names)
+        return -1;
+    unsigned n = 0;
+    for (int i = 0; i < 3; i++)
+        if (M.doms[i].state == ST_SHUTOFF && (int)n < a->maxnames)
+            names[n++] = (char *)M.doms[i].name;
+    r->names.names_len = n;
+    r->names.names_val = names;
     return 0;
 }
 
@@ -445,24 +678,38 @@ static int not_valid(virtwire_server_call *call, const char *why)
                                       "Requested operation is not valid: %s", why);
 }
 
-static int start_domain(virtwire_server_call *call, domain *d)
+/* Starts a domain; START_PAUSED leaves it paused, as QEMU does: started,
+ * then suspended (two events). */
+static int start_domain(virtwire_server_call *call, domain *d, unsigned int flags)
 {
+    if (flags & ~START_PAUSED)
+        return virtwire_server_call_error(call, ERR_INVALID_ARG, FROM_TEST,
+                                          "invalid argument: unsupported flags (0x%x) in "
+                                          "function mockDomainCreateWithFlags",
+                                          flags & ~START_PAUSED);
     if (d->state != ST_SHUTOFF)
         return not_valid(call, "domain is already running");
     d->id = M.next_id++;
     d->state = ST_RUNNING;
     d->reason = REASON_RUNNING_BOOTED;
     emit_lifecycle(d, EV_STARTED, EVD_STARTED_BOOTED);
+    if (flags & START_PAUSED) {
+        d->state = ST_PAUSED;
+        d->reason = REASON_PAUSED_USER;
+        emit_lifecycle(d, EV_SUSPENDED, EVD_SUSPENDED_PAUSED_);
+    }
     return 0;
 }
 
 static int h_create(virtwire_server_call *call, const remote_domain_create_args *a, void *opaque)
 {
     (void)opaque;
+    if (read_only_refused(call, FROM_DOMAIN, "virDomainCreate"))
+        return -1;
     domain *d = call_dom(call, &a->dom);
     if (!d)
         return -1;
-    return start_domain(call, d);
+    return start_domain(call, d, 0);
 }
 
 static int h_create_with_flags(virtwire_server_call *call,
@@ -470,8 +717,10 @@ static int h_create_with_flags(virtwire_server_call *call,
                                remote_domain_create_with_flags_ret *r, void *opaque)
 {
     (void)opaque;
+    if (read_only_refused(call, FROM_DOMAIN, "virDomainCreateWithFlags"))
+        return -1;
     domain *d = call_dom(call, &a->dom);
-    if (!d || start_domain(call, d) < 0)
+    if (!d || start_domain(call, d, a->flags) < 0)
         return -1;
     fill_dom(&r->dom, d);
     return 0;
@@ -481,6 +730,8 @@ static int h_destroy(virtwire_server_call *call, const remote_domain_destroy_arg
                      void *opaque)
 {
     (void)opaque;
+    if (read_only_refused(call, FROM_DOMAIN, "virDomainDestroy"))
+        return -1;
     domain *d = call_dom(call, &a->dom);
     if (!d)
         return -1;
@@ -497,6 +748,8 @@ static int h_suspend(virtwire_server_call *call, const remote_domain_suspend_arg
                      void *opaque)
 {
     (void)opaque;
+    if (read_only_refused(call, FROM_DOMAIN, "virDomainSuspend"))
+        return -1;
     domain *d = call_dom(call, &a->dom);
     if (!d)
         return -1;
@@ -511,6 +764,8 @@ static int h_suspend(virtwire_server_call *call, const remote_domain_suspend_arg
 static int h_resume(virtwire_server_call *call, const remote_domain_resume_args *a, void *opaque)
 {
     (void)opaque;
+    if (read_only_refused(call, FROM_DOMAIN, "virDomainResume"))
+        return -1;
     domain *d = call_dom(call, &a->dom);
     if (!d)
         return -1;
@@ -535,6 +790,16 @@ static int h_get_os_type(virtwire_server_call *call, const remote_domain_get_os_
 /* Autostart and managed save: 0, the zeroed ret as it is. */
 static int h_get_autostart(virtwire_server_call *call, const remote_domain_get_autostart_args *a,
                            remote_domain_get_autostart_ret *r, void *opaque)
+{
+    (void)r;
+    (void)opaque;
+    return call_dom(call, &a->dom) ? 0 : -1;
+}
+
+/* virsh 11.3.0's dominfo asks for autostart-once (11.2.0) as well. */
+static int h_get_autostart_once(virtwire_server_call *call,
+                                const remote_domain_get_autostart_once_args *a,
+                                remote_domain_get_autostart_once_ret *r, void *opaque)
 {
     (void)r;
     (void)opaque;
@@ -666,6 +931,8 @@ static int h_screenshot(virtwire_server_call *call, const remote_domain_screensh
                         remote_domain_screenshot_ret *r, void *opaque)
 {
     (void)opaque;
+    if (read_only_refused(call, FROM_DOMAIN, "virDomainScreenshot"))
+        return -1;
     domain *d = call_dom(call, &a->dom);
     if (!d)
         return -1;
@@ -679,6 +946,38 @@ static int h_screenshot(virtwire_server_call *call, const remote_domain_screensh
         return -1;
     *mime = (char *)"image/png";
     r->mime = mime;
+    return 0;
+}
+
+/* A graphics fd: the read end of a pipe holding one line, then end of
+ * file (a client sees what came through the fd). */
+#define GRAPHICS_TEXT "virtwire-mockd graphics\n"
+
+static int h_open_graphics_fd(virtwire_server_call *call,
+                              const remote_domain_open_graphics_fd_args *a, void *opaque)
+{
+    (void)opaque;
+    if (read_only_refused(call, FROM_DOMAIN, "virDomainOpenGraphicsFD"))
+        return -1;
+    domain *d = call_dom(call, &a->dom);
+    if (!d)
+        return -1;
+    if (d->state == ST_SHUTOFF)
+        return not_valid(call, "domain is not running");
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return -1;
+    ssize_t n = write(p[1], GRAPHICS_TEXT, sizeof GRAPHICS_TEXT - 1);
+    close(p[1]);
+    if (n != (ssize_t)(sizeof GRAPHICS_TEXT - 1)) {
+        close(p[0]);
+        return -1;
+    }
+    /* ret_fds are borrowed: the pipe goes with the call's fds, which the
+     * server closes once the reply is sent. */
+    call->ret_fds[0] = p[0];
+    call->nret_fds = 1;
+    call->fds[call->nfds++] = p[0];
     return 0;
 }
 
@@ -755,6 +1054,101 @@ static int h_pool_lookup_by_volume(virtwire_server_call *call,
     return 0;
 }
 
+static int h_pool_get_info(virtwire_server_call *call, const remote_storage_pool_get_info_args *a,
+                           remote_storage_pool_get_info_ret *r, void *opaque)
+{
+    (void)opaque;
+    if (check_pool(call, a->pool.name) < 0)
+        return -1;
+    r->state = POOL_RUNNING;
+    r->capacity = 16u * VOL_CAPACITY;
+    r->allocation = VOL_CAPACITY;
+    r->available = r->capacity - r->allocation;
+    return 0;
+}
+
+static int h_pool_get_autostart(virtwire_server_call *call,
+                                const remote_storage_pool_get_autostart_args *a,
+                                remote_storage_pool_get_autostart_ret *r, void *opaque)
+{
+    (void)opaque;
+    (void)r; /* 0: no autostart */
+    return check_pool(call, a->pool.name);
+}
+
+static int h_pool_is_persistent(virtwire_server_call *call,
+                                const remote_storage_pool_is_persistent_args *a,
+                                remote_storage_pool_is_persistent_ret *r, void *opaque)
+{
+    (void)opaque;
+    if (check_pool(call, a->pool.name) < 0)
+        return -1;
+    r->persistent = 1;
+    return 0;
+}
+
+/* The one pool, active (filters other than active/inactive ignored). */
+static int h_list_all_pools(virtwire_server_call *call,
+                            const remote_connect_list_all_storage_pools_args *a,
+                            remote_connect_list_all_storage_pools_ret *r, void *opaque)
+{
+    (void)opaque;
+    /* VIR_CONNECT_LIST_STORAGE_POOLS_INACTIVE (1) alone leaves it out. */
+    unsigned want = (a->flags & (POOLS_INACTIVE | POOLS_ACTIVE)) == POOLS_INACTIVE ? 0 : 1;
+    r->ret = want;
+    if (a->need_results && want) {
+        remote_nonnull_storage_pool *p = virtwire_server_call_alloc(call, sizeof *p);
+        if (!p)
+            return -1;
+        fill_pool(p);
+        r->pools.pools_len = 1;
+        r->pools.pools_val = p;
+    }
+    return 0;
+}
+
+static int h_num_of_pools(virtwire_server_call *call, remote_connect_num_of_storage_pools_ret *r,
+                          void *opaque)
+{
+    (void)call;
+    (void)opaque;
+    r->num = 1;
+    return 0;
+}
+
+static int h_list_pools(virtwire_server_call *call,
+                        const remote_connect_list_storage_pools_args *a,
+                        remote_connect_list_storage_pools_ret *r, void *opaque)
+{
+    (void)opaque;
+    char **names = virtwire_server_call_alloc(call, sizeof *names);
+    if (!names)
+        return -1;
+    names[0] = (char *)POOL_NAME;
+    r->names.names_len = a->maxnames > 0 ? 1 : 0;
+    r->names.names_val = names;
+    return 0;
+}
+
+static int h_list_all_volumes(virtwire_server_call *call,
+                              const remote_storage_pool_list_all_volumes_args *a,
+                              remote_storage_pool_list_all_volumes_ret *r, void *opaque)
+{
+    (void)opaque;
+    if (check_pool(call, a->pool.name) < 0)
+        return -1;
+    r->ret = 1;
+    if (a->need_results) {
+        remote_nonnull_storage_vol *v = virtwire_server_call_alloc(call, sizeof *v);
+        if (!v)
+            return -1;
+        fill_vol(v);
+        r->vols.vols_len = 1;
+        r->vols.vols_val = v;
+    }
+    return 0;
+}
+
 static int h_vol_lookup_by_name(virtwire_server_call *call,
                                 const remote_storage_vol_lookup_by_name_args *a,
                                 remote_storage_vol_lookup_by_name_ret *r, void *opaque)
@@ -764,6 +1158,16 @@ static int h_vol_lookup_by_name(virtwire_server_call *call,
     if (check_vol(call, &v) < 0)
         return -1;
     fill_vol(&r->vol);
+    return 0;
+}
+
+static int h_vol_get_path(virtwire_server_call *call, const remote_storage_vol_get_path_args *a,
+                          remote_storage_vol_get_path_ret *r, void *opaque)
+{
+    (void)opaque;
+    if (check_vol(call, &a->vol) < 0)
+        return -1;
+    r->name = (char *)VOL_KEY;
     return 0;
 }
 
@@ -861,6 +1265,8 @@ static int h_vol_upload(virtwire_server_call *call, const remote_storage_vol_upl
                          void *opaque)
 {
     (void)opaque;
+    if (read_only_refused(call, FROM_STORAGE, "virStorageVolUpload"))
+        return -1;
     static const virtwire_server_stream_callbacks cbs = {
         .size = sizeof cbs,
         .on_data = upload_data, .on_hole = upload_hole, .on_close = xfer_close,
@@ -893,11 +1299,156 @@ static int h_vol_download(virtwire_server_call *call, const remote_storage_vol_d
                            void *opaque)
 {
     (void)opaque;
+    if (read_only_refused(call, FROM_STORAGE, "virStorageVolDownload"))
+        return -1;
     static const virtwire_server_stream_callbacks cbs = {
         .size = sizeof cbs,
         .on_pull = download_pull, .on_close = xfer_close,
     };
     return start_xfer(call, &a->vol, a->offset, a->length, a->flags, &cbs);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Networks, interfaces, node devices, secrets: there are none              */
+/* ------------------------------------------------------------------------ */
+
+/* Every "list all" of these returns ret 0 and an empty list; every count
+ * 0; every older list no names.  The values are zeroed already. */
+static int h_empty_list_all_networks(virtwire_server_call *call,
+                                     const remote_connect_list_all_networks_args *a,
+                                     remote_connect_list_all_networks_ret *r, void *opaque)
+{
+    (void)call, (void)a, (void)r, (void)opaque;
+    return 0;
+}
+
+static int h_empty_list_all_interfaces(virtwire_server_call *call,
+                                       const remote_connect_list_all_interfaces_args *a,
+                                       remote_connect_list_all_interfaces_ret *r, void *opaque)
+{
+    (void)call, (void)a, (void)r, (void)opaque;
+    return 0;
+}
+
+static int h_empty_list_all_node_devices(virtwire_server_call *call,
+                                         const remote_connect_list_all_node_devices_args *a,
+                                         remote_connect_list_all_node_devices_ret *r,
+                                         void *opaque)
+{
+    (void)call, (void)a, (void)r, (void)opaque;
+    return 0;
+}
+
+static int h_empty_list_all_secrets(virtwire_server_call *call,
+                                    const remote_connect_list_all_secrets_args *a,
+                                    remote_connect_list_all_secrets_ret *r, void *opaque)
+{
+    (void)call, (void)a, (void)r, (void)opaque;
+    return 0;
+}
+
+static int h_zero_networks(virtwire_server_call *call, remote_connect_num_of_networks_ret *r,
+                           void *opaque)
+{
+    (void)call, (void)r, (void)opaque;
+    return 0;
+}
+
+static int h_zero_defined_networks(virtwire_server_call *call,
+                                   remote_connect_num_of_defined_networks_ret *r, void *opaque)
+{
+    (void)call, (void)r, (void)opaque;
+    return 0;
+}
+
+static int h_zero_defined_pools(virtwire_server_call *call,
+                                remote_connect_num_of_defined_storage_pools_ret *r, void *opaque)
+{
+    (void)call, (void)r, (void)opaque;
+    return 0;
+}
+
+static int h_zero_interfaces(virtwire_server_call *call,
+                             remote_connect_num_of_interfaces_ret *r, void *opaque)
+{
+    (void)call, (void)r, (void)opaque;
+    return 0;
+}
+
+static int h_zero_defined_interfaces(virtwire_server_call *call,
+                                     remote_connect_num_of_defined_interfaces_ret *r,
+                                     void *opaque)
+{
+    (void)call, (void)r, (void)opaque;
+    return 0;
+}
+
+static int h_zero_node_devices(virtwire_server_call *call,
+                               const remote_node_num_of_devices_args *a,
+                               remote_node_num_of_devices_ret *r, void *opaque)
+{
+    (void)call, (void)a, (void)r, (void)opaque;
+    return 0;
+}
+
+static int h_zero_secrets(virtwire_server_call *call, remote_connect_num_of_secrets_ret *r,
+                          void *opaque)
+{
+    (void)call, (void)r, (void)opaque;
+    return 0;
+}
+
+static int h_no_networks(virtwire_server_call *call, const remote_connect_list_networks_args *a,
+                         remote_connect_list_networks_ret *r, void *opaque)
+{
+    (void)call, (void)a, (void)r, (void)opaque;
+    return 0;
+}
+
+static int h_no_defined_networks(virtwire_server_call *call,
+                                 const remote_connect_list_defined_networks_args *a,
+                                 remote_connect_list_defined_networks_ret *r, void *opaque)
+{
+    (void)call, (void)a, (void)r, (void)opaque;
+    return 0;
+}
+
+static int h_no_defined_pools(virtwire_server_call *call,
+                              const remote_connect_list_defined_storage_pools_args *a,
+                              remote_connect_list_defined_storage_pools_ret *r, void *opaque)
+{
+    (void)call, (void)a, (void)r, (void)opaque;
+    return 0;
+}
+
+static int h_no_interfaces(virtwire_server_call *call,
+                           const remote_connect_list_interfaces_args *a,
+                           remote_connect_list_interfaces_ret *r, void *opaque)
+{
+    (void)call, (void)a, (void)r, (void)opaque;
+    return 0;
+}
+
+static int h_no_defined_interfaces(virtwire_server_call *call,
+                                   const remote_connect_list_defined_interfaces_args *a,
+                                   remote_connect_list_defined_interfaces_ret *r, void *opaque)
+{
+    (void)call, (void)a, (void)r, (void)opaque;
+    return 0;
+}
+
+static int h_no_node_devices(virtwire_server_call *call, const remote_node_list_devices_args *a,
+                             remote_node_list_devices_ret *r, void *opaque)
+{
+    (void)call, (void)a, (void)r, (void)opaque;
+    return 0;
+}
+
+static int h_no_secrets(virtwire_server_call *call, const remote_connect_list_secrets_args *a,
+                        remote_connect_list_secrets_ret *r, void *opaque)
+{
+    (void)call, (void)a, (void)r, (void)opaque;
+    return 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -917,8 +1468,12 @@ static int on_open(virtwire_server_client *c, void *opaque)
 static void on_close(virtwire_server_client *c, void *opaque)
 {
     (void)opaque;
-    if (virtwire_server_client_error(c) == VIRTWIRE_EKEEPALIVE)
+    int why = virtwire_server_client_error(c);
+    const char *detail = virtwire_channel_error_detail(virtwire_server_client_channel(c));
+    if (why == VIRTWIRE_EKEEPALIVE)
         fprintf(stderr, "virtwire-mockd: client dropped: keepalive timeout\n");
+    else if (why < 0 && why != VIRTWIRE_ECLOSED && detail)
+        fprintf(stderr, "virtwire-mockd: client dropped: %s\n", detail);
     free(virtwire_server_client_get_data(c));
 }
 
@@ -940,6 +1495,16 @@ static const remote_server_handlers handlers = {
     .connect_close = h_no_op,
     .connect_get_uri = h_get_uri,
     .connect_get_type = h_get_type,
+    .connect_get_version = h_get_version,
+    .connect_get_lib_version = h_get_lib_version,
+    .connect_get_hostname = h_get_hostname,
+    .node_get_info = h_node_get_info,
+    .connect_get_capabilities = h_get_capabilities,
+    .connect_get_sysinfo = h_get_sysinfo,
+    .connect_num_of_domains = h_num_of_domains,
+    .connect_list_domains = h_list_domains,
+    .connect_num_of_defined_domains = h_num_of_defined,
+    .connect_list_defined_domains = h_list_defined,
     .connect_register_close_callback = h_no_op,
     .connect_unregister_close_callback = h_no_op,
     .connect_list_all_domains = h_list_all_domains,
@@ -955,6 +1520,7 @@ static const remote_server_handlers handlers = {
     .domain_resume = h_resume,
     .domain_get_os_type = h_get_os_type,
     .domain_get_autostart = h_get_autostart,
+    .domain_get_autostart_once = h_get_autostart_once,
     .domain_has_managed_save_image = h_has_managed_save,
     .domain_is_persistent = h_is_persistent,
     .domain_is_active = h_is_active,
@@ -964,11 +1530,38 @@ static const remote_server_handlers handlers = {
     .connect_domain_event_callback_register_any = h_event_register,
     .connect_domain_event_callback_deregister_any = h_event_deregister,
     .domain_screenshot = h_screenshot,
+    .domain_open_graphics_fd = h_open_graphics_fd,
     .storage_pool_lookup_by_name = h_pool_lookup_by_name,
     .storage_pool_is_active = h_pool_is_active,
     .storage_pool_lookup_by_volume = h_pool_lookup_by_volume,
+    .storage_pool_get_info = h_pool_get_info,
+    .storage_pool_get_autostart = h_pool_get_autostart,
+    .storage_pool_is_persistent = h_pool_is_persistent,
+    .storage_pool_list_all_volumes = h_list_all_volumes,
+    .connect_list_all_storage_pools = h_list_all_pools,
+    .connect_num_of_storage_pools = h_num_of_pools,
+    .connect_list_storage_pools = h_list_pools,
+    .connect_num_of_defined_storage_pools = h_zero_defined_pools,
+    .connect_list_defined_storage_pools = h_no_defined_pools,
+    .connect_list_all_networks = h_empty_list_all_networks,
+    .connect_num_of_networks = h_zero_networks,
+    .connect_list_networks = h_no_networks,
+    .connect_num_of_defined_networks = h_zero_defined_networks,
+    .connect_list_defined_networks = h_no_defined_networks,
+    .connect_list_all_interfaces = h_empty_list_all_interfaces,
+    .connect_num_of_interfaces = h_zero_interfaces,
+    .connect_list_interfaces = h_no_interfaces,
+    .connect_num_of_defined_interfaces = h_zero_defined_interfaces,
+    .connect_list_defined_interfaces = h_no_defined_interfaces,
+    .connect_list_all_node_devices = h_empty_list_all_node_devices,
+    .node_num_of_devices = h_zero_node_devices,
+    .node_list_devices = h_no_node_devices,
+    .connect_list_all_secrets = h_empty_list_all_secrets,
+    .connect_num_of_secrets = h_zero_secrets,
+    .connect_list_secrets = h_no_secrets,
     .storage_vol_lookup_by_name = h_vol_lookup_by_name,
     .storage_vol_get_info = h_vol_get_info,
+    .storage_vol_get_path = h_vol_get_path,
     .storage_vol_upload = h_vol_upload,
     .storage_vol_download = h_vol_download,
 };
@@ -989,6 +1582,10 @@ static int usage(int help)
     fprintf(help ? stdout : stderr,
             "usage: virtwire-mockd SOCKET_PATH [--tcp PORT] [--max-requests N]\n"
             "         [--keepalive-interval SECONDS] [--keepalive-count N]\n"
+            "         [--auth-unix none|sasl] [--auth-tcp none|sasl]\n"
+            "         [--sasl-allow PATTERN]...\n"
+            "         [--tls PORT --pkipath DIR [--tls-allowed-dn PATTERN]...\n"
+            "          [--tls-no-verify] [--tls-no-sanity]]\n"
             "Serves an in-memory hypervisor on the unix socket SOCKET_PATH (and TCP\n"
             "PORT on 127.0.0.1) to libvirt's clients, until SIGINT or SIGTERM.\n");
     return help ? 0 : 2;
@@ -1007,6 +1604,14 @@ int main(int argc, char **argv)
     unsigned max_requests = 0;
     long ka_interval = VIRTWIRE_SERVER_KEEPALIVE_INTERVAL_MS_DEFAULT / 1000;
     long ka_count = VIRTWIRE_SERVER_KEEPALIVE_COUNT_DEFAULT;
+    int sasl_unix = 0, sasl_tcp = 0;
+    const char *allow[17] = { NULL };
+    size_t nallow = 0;
+    int tls_port = -1;
+    const char *pkipath = NULL;
+    const char *allowed[16];
+    size_t nallowed = 0;
+    int tls_no_verify = 0, tls_no_sanity = 0;
     for (int i = 2; i < argc; i++) {
         if (strcmp(argv[i], "--tcp") == 0 && i + 1 < argc)
             tcp_port = atoi(argv[++i]);
@@ -1016,6 +1621,24 @@ int main(int argc, char **argv)
             ka_interval = strtol(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--keepalive-count") == 0 && i + 1 < argc)
             ka_count = strtol(argv[++i], NULL, 10);
+        else if ((strcmp(argv[i], "--auth-unix") == 0 || strcmp(argv[i], "--auth-tcp") == 0) &&
+                 i + 1 < argc &&
+                 (strcmp(argv[i + 1], "sasl") == 0 || strcmp(argv[i + 1], "none") == 0)) {
+            int *which = argv[i][7] == 'u' ? &sasl_unix : &sasl_tcp;
+            *which = strcmp(argv[++i], "sasl") == 0;
+        } else if (strcmp(argv[i], "--sasl-allow") == 0 && i + 1 < argc && nallow < 16)
+            allow[nallow++] = argv[++i];
+        else if (strcmp(argv[i], "--tls") == 0 && i + 1 < argc)
+            tls_port = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--pkipath") == 0 && i + 1 < argc)
+            pkipath = argv[++i];
+        else if (strcmp(argv[i], "--tls-allowed-dn") == 0 && i + 1 < argc &&
+                 nallowed < sizeof allowed / sizeof allowed[0] - 1)
+            allowed[nallowed++] = argv[++i];
+        else if (strcmp(argv[i], "--tls-no-verify") == 0)
+            tls_no_verify = 1;
+        else if (strcmp(argv[i], "--tls-no-sanity") == 0)
+            tls_no_sanity = 1;
         else
             return usage(0);
     }
@@ -1031,17 +1654,76 @@ int main(int argc, char **argv)
         return 1;
     if (max_requests && virtwire_server_set_max_client_requests(M.srv, max_requests) < 0)
         return usage(0);
+    /* AUTH_LIST (and polkit) from libvirtwire_session, SASL from
+     * libvirtwire_sasl. */
+    virtwire_session_server *ss = NULL;
+    if ((sasl_unix || sasl_tcp) && virtwire_session_server_new(M.srv, &remote_program, NULL, &ss) < 0)
+        return 1;
+#ifdef VIRTWIRE_MOCKD_SASL
+    virtwire_sasl_server *sasl = NULL;
+    virtwire_sasl_server_opts so = { .size = sizeof so, .allowed_usernames = nallow ? allow : NULL };
+    if ((sasl_unix || sasl_tcp) && virtwire_sasl_server_new(M.srv, &remote_program, &so, &sasl) < 0) {
+        fprintf(stderr, "virtwire-mockd: SASL did not initialise\n");
+        return 1;
+    }
+#else
+    if (sasl_unix || sasl_tcp) {
+        fprintf(stderr, "virtwire-mockd: built without libvirtwire_sasl\n");
+        return 2;
+    }
+#endif
+    static const int sasl_types[] = { 1 /* REMOTE_AUTH_SASL */ };
+    virtwire_server_listen_opts lu = { .size = sizeof lu }, lt = { .size = sizeof lt };
+    if (sasl_unix) {
+        lu.auth_types = sasl_types;
+        lu.nauth_types = 1;
+    }
+    if (sasl_tcp) {
+        lt.auth_types = sasl_types;
+        lt.nauth_types = 1;
+    }
     if (virtwire_server_set_keepalive(M.srv, ka_interval > 0 ? (int)(ka_interval * 1000) : 0,
                                       (unsigned)ka_count) < 0)
         return 1;
-    if (virtwire_server_listen_unix(M.srv, path) < 0) {
+    if (virtwire_server_listen_unix_with(M.srv, path, &lu) < 0) {
         perror("virtwire-mockd: listen");
         return 1;
     }
-    if (tcp_port >= 0 && virtwire_server_listen_tcp(M.srv, NULL, tcp_port) < 0) {
+    if (tcp_port >= 0 && virtwire_server_listen_tcp_with(M.srv, NULL, tcp_port, &lt) < 0) {
         perror("virtwire-mockd: listen tcp");
         return 1;
     }
+    allowed[nallowed] = NULL;
+    if ((tls_port >= 0) != (pkipath != NULL))
+        return usage(0);
+#ifdef VIRTWIRE_HAVE_TLS
+    virtwire_tls_creds *creds = NULL;
+    if (tls_port >= 0) {
+        char why[1024];
+        virtwire_tls_options to = { .size = sizeof to, .pkipath = pkipath,
+                                    .no_verify = tls_no_verify, .no_sanity = tls_no_sanity,
+                                    .allowed_dn = nallowed ? allowed : NULL,
+                                    .handshake_timeout_ms = 30000 };
+        if (virtwire_tls_creds_new(VIRTWIRE_TLS_SERVER, &to, why, sizeof why, &creds) < 0) {
+            fprintf(stderr, "virtwire-mockd: %s\n", why);
+            return 1;
+        }
+        virtwire_server_listen_opts lo = { .size = sizeof lo,
+                                           .make_channel = virtwire_tls_make_channel,
+                                           .channel_opaque = creds };
+        if (virtwire_server_listen_tcp_with(M.srv, NULL, tls_port, &lo) < 0) {
+            perror("virtwire-mockd: listen tls");
+            return 1;
+        }
+    }
+#else
+    (void)tls_no_verify;
+    (void)tls_no_sanity;
+    if (tls_port >= 0) {
+        fprintf(stderr, "virtwire-mockd: built without libvirtwire_tls (GnuTLS)\n");
+        return 1;
+    }
+#endif
     struct sigaction sa = { .sa_handler = on_signal };
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
@@ -1051,6 +1733,13 @@ int main(int argc, char **argv)
     fflush(stdout);
     int rc = virtwire_server_run(M.srv);
     virtwire_server_free(M.srv);
+    virtwire_session_server_free(ss);
+#ifdef VIRTWIRE_MOCKD_SASL
+    virtwire_sasl_server_free(sasl);
+#endif
+#ifdef VIRTWIRE_HAVE_TLS
+    virtwire_tls_creds_free(creds);
+#endif
     free(M.vol.data);
     free(M.vol.allocated);
     return rc < 0 ? 1 : 0;

@@ -7,7 +7,8 @@
  * Input (4 bytes, then the payload):
  *   byte 0     bits 0-1: what to decode: args (0), ret (1), msg (2), or
  *              (3) a type of a module rather than of a procedure;
- *              bit 2: strict padding (VIRTWIRE_DEC_STRICT_PADDING);
+ *              bit 2: a strict decoder (VIRTWIRE_DEC_STRICT: padding, enums,
+ *              bools);
  *   byte 1     the program (index into programs[], modulo), or with 3 the
  *              module (index into virtwire_libvirt_protocols[], modulo);
  *   bytes 2-3  big-endian: the procedure number (a number the program
@@ -24,9 +25,10 @@
  *     VIRTWIRE_ENOSPACE;
  *   - the encoding decodes again, to a value that encodes to the same
  *     bytes (decode(encode(x)) == x);
- *   - with strict padding the encoding is the input itself, unless a
- *     string held a NUL byte (C sees the string cut there: see
- *     cut_at_nul());
+ *   - a strict decoder's encoding is the input itself, unless a string
+ *     held a NUL byte (C sees the string cut there: see cut_at_nul()); the
+ *     default decoder takes any enum value, and any non-zero bool as 1;
+ *   - what the strict decoder takes, the default one takes too;
  *   - heap mode leaks nothing, freed with the type's free function.
  *
  * fuzz_decode_ok counts the inputs that decoded, and fuzz_decode_exact
@@ -130,7 +132,7 @@ static unsigned char *encode_exact(const virtwire_type *t, const void *v, size_t
 }
 
 /*
- * Strict padding, and the encoding differs from the input: the only reason
+ * A strict decoder, and the encoding differs from the input: the only reason
  * allowed is a string that held a NUL byte.  The first difference is then
  * in that string's length word: shorter in the encoding, and the input has
  * a NUL right where the encoded string ends.
@@ -154,7 +156,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const virtwire_type *t = pick_type(data);
     if (!t)
         return 0;
-    unsigned flags = (data[0] & 4u) ? VIRTWIRE_DEC_STRICT_PADDING : 0;
+    unsigned flags = (data[0] & 4u) ? VIRTWIRE_DEC_STRICT : 0;
     const uint8_t *payload = data + 4;
     size_t len = size - 4;
 
@@ -166,6 +168,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int rc_a = decode_prefix(t, payload, len, &arena, flags, va, &used_a);
     int rc_h = decode_prefix(t, payload, len, NULL, flags, vh, &used_h);
     fuzz_check(rc_a == rc_h && used_a == used_h);
+    if (flags && rc_a == 0) {
+        void *vl = calloc(1, t->size ? t->size : 1);
+        fuzz_check(vl != NULL);
+        size_t used_l;
+        virtwire_arena al = VIRTWIRE_ARENA_INIT;
+        fuzz_check(decode_prefix(t, payload, len, &al, 0, vl, &used_l) == 0 && used_l == used_a);
+        free(vl);
+        virtwire_arena_fini(&al);
+    }
 
     /* The whole-buffer entry point agrees, and reports trailing bytes. */
     if (flags == 0) {

@@ -26,6 +26,7 @@ from .compat import INCOMPAT, SAME
 from .ir import Decl, Enum, Loc, ProcInfo, Spec, Struct, TypeRef, Typedef, Union, XdrError
 from .libvirt import find as find_module
 from .parser import parse_file
+from .preprocess import CppOptions
 from .resolve import Model
 from .tables import DEFAULT_CONSTANTS, DEFAULT_OVERRIDES, read_constants, read_overrides
 
@@ -843,8 +844,9 @@ class Reach:
 
 
 def constants_entries(old: Model, new: Model) -> List[Entry]:
-    oc = {c.name: old.consts[c.name] for c in old.local_consts}
-    nc = {c.name: new.consts[c.name] for c in new.local_consts}
+    # a string constant (const NAME = "text") has its literal as value
+    oc = {c.name: old.consts.get(c.name, c.value.string) for c in old.local_consts}
+    nc = {c.name: new.consts.get(c.name, c.value.string) for c in new.local_consts}
     out = []
     for name in sorted(set(oc) | set(nc)):
         key = (2, name)
@@ -877,7 +879,7 @@ class Loader:
         resolving a Spec only fills in values that do not depend on who
         imports it."""
         if path not in self.specs:
-            self.specs[path] = parse_file(path)
+            self.specs[path] = parse_file(path, cpp=CppOptions())
         return self.specs[path]
 
     def model(self, path: Optional[str], imports: List[str], label: str) -> Model:

@@ -21,23 +21,25 @@ import os
 import textwrap
 from typing import List, Optional, Tuple
 
-from .ir import Comment, Const, Decl, Loc, Enum, Struct, TypeRef, Typedef, Union, Value, XdrError
+from .ir import (Comment, Const, Decl, Loc, Enum, Program, Struct, TypeRef, Typedef, Union, Value,
+                 XdrError)
 from .resolve import Model, U32_MAX
 
 C_PRIMITIVE = {
     "int": "int", "uint": "unsigned int", "hyper": "int64_t", "uhyper": "uint64_t",
     "float": "float", "double": "double", "bool": "int", "char": "char",
-    "uchar": "unsigned char", "short": "short", "ushort": "unsigned short",
+    "uchar": "unsigned char", "short": "short", "ushort": "unsigned short", "long": "long",
+    "ulong": "unsigned long", "netobj": "netobj", "des_block": "des_block",
 }
 PUT = {
     "int": "i32", "uint": "u32", "hyper": "i64", "uhyper": "u64", "float": "float",
     "double": "double", "bool": "bool", "char": "i32", "uchar": "u32", "short": "i32",
-    "ushort": "u32",
+    "ushort": "u32", "long": "long", "ulong": "ulong",
 }
 GET = {
     "int": "int", "uint": "uint", "hyper": "i64", "uhyper": "u64", "float": "float",
     "double": "double", "bool": "bool", "char": "char", "uchar": "uchar", "short": "short",
-    "ushort": "ushort",
+    "ushort": "ushort", "long": "long", "ulong": "ulong",
 }
 GENERATE = {"none": "NONE", "client": "CLIENT", "server": "SERVER", "both": "BOTH"}
 
@@ -328,6 +330,11 @@ class DeclCode:
     def enc_elem(self, t: TypeRef, lv: str) -> str:
         if t.kind in PUT:
             return f"VIRTWIRE_TRY(virtwire_put_{PUT[t.kind]}(e, {lv}));"
+        if t.kind == "netobj":
+            return (f"VIRTWIRE_TRY(virtwire_put_opaque(e, {lv}.n_bytes, {lv}.n_len, "
+                    f"VIRTWIRE_NETOBJ_MAX));")
+        if t.kind == "des_block":
+            return f"VIRTWIRE_TRY(virtwire_put_fixed_opaque(e, {lv}.c, 8));"
         sd = self.string_typedef(t)
         if sd is not None:
             return f"VIRTWIRE_TRY(virtwire_put_string(e, {lv}, {self.bound(sd)}));"
@@ -360,6 +367,11 @@ class DeclCode:
     def dec_elem(self, t: TypeRef, lv: str) -> str:
         if t.kind in GET:
             return f"VIRTWIRE_TRY(virtwire_get_{GET[t.kind]}(d, &{lv}));"
+        if t.kind == "netobj":
+            return (f"VIRTWIRE_TRY(virtwire_get_opaque(d, &{lv}.n_len, &{lv}.n_bytes, "
+                    f"VIRTWIRE_NETOBJ_MAX));")
+        if t.kind == "des_block":
+            return f"VIRTWIRE_TRY(virtwire_get_fixed_opaque(d, {lv}.c, 8));"
         sd = self.string_typedef(t)
         if sd is not None:
             return f"VIRTWIRE_TRY(virtwire_get_string(d, &{lv}, {self.bound(sd)}));"
@@ -410,9 +422,11 @@ class DeclCode:
 
     # -- free ---------------------------------------------------------------
     def elem_heap(self, t: TypeRef) -> bool:
-        return t.kind == "named" and self.m.has_heap(t.name)
+        return (t.kind == "named" and self.m.has_heap(t.name)) or t.kind == "netobj"
 
     def free_elem(self, t: TypeRef, lv: str) -> str:
+        if t.kind == "netobj":
+            return (f"virtwire_free({lv}.n_bytes), {lv}.n_bytes = NULL, {lv}.n_len = 0;")
         return f"{t.name}_free({addr(lv)});"
 
     def free(self, d: Decl, a: Access) -> List[str]:
@@ -447,6 +461,8 @@ class DeclCode:
         fixed = self.m.fixed_size(t)
         if fixed is not None:
             return fixed, None
+        if t.kind == "netobj":
+            return 0, f"(4 + (size_t){lv}.n_len + virtwire_pad4({lv}.n_len))"
         return 0, f"{t.name}_size({addr(lv)})"
 
     def size(self, d: Decl, a: Access) -> Tuple[int, List[str]]:
@@ -569,12 +585,14 @@ class EnumEmitter(TypeEmitter):
         return self.function(f"static int {self.name}_valid(int32_t x)", self.valid_expr("x"))
 
     def encode_body(self):
-        return [f"if (!{self.name}_valid((int32_t)*v))", "    return VIRTWIRE_EENUM;",
-                "VIRTWIRE_TRY(virtwire_put_i32(e, (int32_t)*v));"]
+        # Any value, as libtirpc encodes it (virtwire_xdr.h).
+        return ["VIRTWIRE_TRY(virtwire_put_i32(e, (int32_t)*v));"]
 
     def decode_body(self):
+        # Any value, unless the decoder is strict about enums.
         return ["int32_t x;", "VIRTWIRE_TRY(virtwire_get_i32(d, &x));",
-                f"if (!{self.name}_valid(x))", "    return VIRTWIRE_EENUM;",
+                f"if (virtwire_dec_strict_enum(d) && !{self.name}_valid(x))",
+                "    return VIRTWIRE_EENUM;",
                 f"*v = ({self.name})x;"]
 
     def free_body(self):
@@ -638,7 +656,7 @@ class UnionEmitter(TypeEmitter):
         return [with_trailing(f"struct {u.name} {{", u.trailing)] + indent(body) + ["};"]
 
     def case_label(self, c: Value) -> str:
-        unsigned = self.m.underlying(self.disc.type).kind == "uint"
+        unsigned = self.m.underlying(self.disc.type).kind in ("uint", "ulong")
         return f"case {self.code.value(c, unsigned)}:"
 
     def switch(self, fn, missing: List[str]) -> List[str]:
@@ -731,6 +749,8 @@ class ProgramEmitter:
             f.append("VIRTWIRE_PROC_FDS_REPLY")
         if pr.msg:
             f.append("VIRTWIRE_PROC_MESSAGE")
+        if pr.since and pr.since[1]:
+            f.append("VIRTWIRE_PROC_SINCE_INFERRED")
         return " | ".join(f) if f else "0"
 
     @staticmethod
@@ -787,10 +807,12 @@ class ProgramEmitter:
             rows.append(f"/* {self.origin(pr.loc)} */")
             rows += initializer([
                 [f".number = {number}", f".name = {self.cstr(pr.name)}"],
-                [f".{role} = &{t}_desc" for role, t in
+                [f".{role} = &{self.m.proc_desc(t)}" for role, t in
                  (("args", pr.args), ("ret", pr.ret), ("msg", pr.msg)) if t],
                 ([f".flags = {flags}"] if flags != "0" else [])
-                + ([f".generate = {generate}"] if generate != "VIRTWIRE_GENERATE_UNSET" else []),
+                + ([f".generate = {generate}"] if generate != "VIRTWIRE_GENERATE_UNSET" else [])
+                + ([".since = VIRTWIRE_LIBVIRT_VERSION(%d, %d, %d)" % pr.since[0]]
+                   if pr.since else []),
                 [f".readstream = {self.stream_param(pr, 'readstream')}",
                  f".writestream = {self.stream_param(pr, 'writestream')}"]
                 + ([f".sparseflag = {self.cstr(sparse[-1])}"] if sparse else [])
@@ -877,13 +899,14 @@ class ModuleEmitter:
         and size macro of every type, the program tables and the protocol
         descriptor."""
         out = [(name, f"constant {name}") for name in model.consts]
+        out += [(name, f"constant {name}") for name in model.string_consts]
         out += [(t.name, f"type {t.name}") for t in model.spec.types()]
         for t in model.spec.types():
             for suffix in ("_encode", "_decode", "_free", "_size", "_desc", "_MAX_SIZE", "_valid"):
                 out.append((t.name + suffix, f"function {t.name}{suffix}"))
         for p in model.programs:
             out.append((f"{p.name}_program", f"program table {p.name}_program"))
-        out.append((base, f"protocol descriptor {base}"))
+        out.append((descriptor_name(base), f"protocol descriptor {descriptor_name(base)}"))
         return out
 
     def outputs(self) -> List[Tuple[str, str]]:
@@ -920,8 +943,10 @@ class ModuleEmitter:
                f"#ifndef {guard}", f"#define {guard}", "",
                "#include <stddef.h>", "#include <stdint.h>", "",
                '#include "virtwire_program.h"', '#include "virtwire_xdr.h"']
+        if self.m.uses_library():
+            out.append('#include "virtwire_xdr_lib.h"')
         out += [f'#include "{b}.h"' for b in self.imports]
-        out += ["", "#if !defined(VIRTWIRE_CODEC_VERSION) || VIRTWIRE_CODEC_VERSION != 1",
+        out += ["", f"#if !defined(VIRTWIRE_CODEC_VERSION) || VIRTWIRE_CODEC_VERSION != {CODEC_VERSION}",
                 f'#error "{self.base}.h was generated for another virtwire runtime: regenerate it"',
                 "#endif", ""]
         pt = self.m.spec.passthrough
@@ -940,7 +965,7 @@ class ModuleEmitter:
             for group in self.const_groups():
                 first = True
                 for c in group:
-                    line = f"#define {c.name} {self.const_text(self.m.consts[c.name])}"
+                    line = f"#define {c.name} {self.const_value(c)}"
                     if first and c.comments:
                         out += doc_block(doc_text(c.comments) + ["", origin(c.loc)])
                         out.append(with_trailing(line, c.trailing))
@@ -961,6 +986,7 @@ class ModuleEmitter:
             lines += ([""] if lines else []) + [origin(t.node.loc)]
             out += doc_block(lines)
             out += t.c_definition() + [""]
+        out += self.program_constants()
         if self.types:
             out += ["/** @name Codec functions",
                     " *  @{ */",
@@ -976,8 +1002,9 @@ class ModuleEmitter:
             out += doc_block(doc + [f"The procedure table of program {p.p.name} ({origin(p.p.loc)}): "
                                     f"its {len(p.p.procs)} procedures by number (virtwire_program.h)."])
             out += [f"extern const virtwire_program {p.symbol()};"]
-        out += doc_block([f"{self.src} as one descriptor: its types by name and its programs."])
-        out += [f"extern const virtwire_protocol {self.base};", "",
+        out += doc_block([f"{self.src} as one descriptor: its types by name and its programs, "
+                          "for the functions of virtwire_program.h."])
+        out += [f"extern const virtwire_protocol {descriptor_name(self.base)};", "",
                 "#ifdef __cplusplus", "}", "#endif", "", f"#endif /* {guard} */", ""]
         return "\n".join(out)
 
@@ -993,6 +1020,31 @@ class ModuleEmitter:
             else:
                 groups[-1].append(c)
         return groups
+
+    def const_value(self, c: Const) -> str:
+        """A constant's value in its #define: a string as written, a number
+        as resolved."""
+        if c.value.string is not None:
+            return c.value.string
+        return self.const_text(self.m.consts[c.name])
+
+    def program_constants(self) -> List[str]:
+        """rpcgen's constants of the program blocks: each program's number,
+        its versions and procedures, as written in the .x file."""
+        out: List[str] = []
+        group: Optional[Loc] = None
+        for name, text, _, loc in self.m.program_consts:
+            prog = next((d for d in self.m.spec.definitions
+                         if isinstance(d, Program) and d.name == name), None)
+            if prog is not None:
+                if out:
+                    out.append("")
+                out += c_comments(prog.comments)
+                out.append(f"/* Program {name} ({origin(prog.loc)}): its number, versions and "
+                           f"procedures, as rpcgen names them. */")
+            group = loc
+            out.append(f"#define {name} {text}")
+        return out + [""] if group else out
 
     @staticmethod
     def const_text(v: int) -> str:
@@ -1025,7 +1077,7 @@ class ModuleEmitter:
             out.append(f"static const virtwire_program *const {self.base}_program_list[] = {{")
             out += indent([f"&{p.symbol()}," for p in self.programs])
             out += ["};", ""]
-        out.append(f"const virtwire_protocol {self.base} = {{")
+        out.append(f"const virtwire_protocol {descriptor_name(self.base)} = {{")
         members = [f'.name = "{self.base}",']
         if type_list:
             members += [f".types = {self.base}_type_list,", f".ntypes = {len(type_list)},"]
@@ -1035,6 +1087,22 @@ class ModuleEmitter:
         out += indent(members)
         out += ["};", ""]
         return "\n".join(out)
+
+
+CODEC_VERSION = 2
+
+
+def descriptor_name(base: str) -> str:
+    """The name of a module's virtwire_protocol: in virtwire's own prefix,
+    so that no type of the .x file (rquota.x has a type rquota) and nothing
+    of the C library (mount.x: mount() in <sys/mount.h>) can have it."""
+    return f"virtwire_module_{base}"
+
+
+def const_pointer(ctype: str) -> str:
+    """A pointer to a constant ctype: const T * (char *const * for a
+    string)."""
+    return f"{ctype}const *" if ctype.endswith("*") else f"const {ctype} *"
 
 
 def check_c_names(model: Model, base: str):
@@ -1049,9 +1117,9 @@ def check_c_names(model: Model, base: str):
         if isinstance(t, Enum):
             file_scope += [(m.name, m.loc) for m in t.members]
     for name, loc in file_scope:
-        if name.startswith("vw_"):
-            raise XdrError(loc, f"'{name}': names starting with vw_ are reserved for the "
-                                f"generated code")
+        if name.startswith("vw_") or name.startswith("virtwire_"):
+            raise XdrError(loc, f"'{name}': names starting with vw_ or virtwire_ are reserved "
+                                f"for the generated code and virtwire's runtime")
         if name in C_KEYWORDS or name in GENERATED_LOCALS:
             raise XdrError(loc, f"'{name}' cannot be used as a name here: it is a C keyword "
                                 f"or the name of a parameter in the generated code")

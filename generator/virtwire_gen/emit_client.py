@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from typing import List, Optional, Tuple
 
-from .emit_c import BANNER, DeclCode, doc_block, doc_text, guard_name, origin
+from .emit_c import BANNER, DeclCode, const_pointer, doc_block, doc_text, guard_name, origin
 from .ir import Struct, Typedef, XdrError
 from .libvirt import api_name
 from .resolve import Model
@@ -127,8 +127,10 @@ class ClientEmitter:
         num = self.proc_const(prog, pr)
         params = ["virtwire_client *c"]
         if pr.args:
-            params.append(f"const {pr.args} *args")
-        sync = params + ([f"{pr.ret} *ret"] if pr.ret else []) + ["virtwire_call_opts *opts"]
+            params.append(f"{const_pointer(self.m.proc_ctype(pr.args))}args")
+        ret_t = self.m.proc_ctype(pr.ret) if pr.ret else None
+        sync = params + ([f"{ret_t} *ret".replace("* *", "**")] if pr.ret else []) \
+            + ["virtwire_call_opts *opts"]
         args = "args" if pr.args else "NULL"
         ret = "ret" if pr.ret else "NULL"
         what = []
@@ -156,15 +158,15 @@ class ClientEmitter:
                 f"    return virtwire_client_call(c, &{prog.name}_program, {num}, {args}, {ret}, opts);",
                 "}", ""]
         if pr.ret:
-            reply = ["virtwire_client *c"] + ([f"const {pr.args} *args"] if pr.args else []) + \
-                ["virtwire_call_opts *opts"]
+            reply = params + ["virtwire_call_opts *opts"]
+            ret_ptr = f"{ret_t} *".replace("* *", "**")
             out += doc_block([f"{pr.name}'s reply as the call's value, as "
                               "virtwire_client_call_reply() returns it: in opts->arena (no arena: "
                               "on the heap), NULL when the call failed."])
-            out += [f"static inline {pr.ret} *{prog.name}_reply_{pr.short.lower()}"
+            out += [f"static inline {ret_ptr}{prog.name}_reply_{pr.short.lower()}"
                     f"({', '.join(reply)})",
                     "{"] + prelude + [
-                    f"    return ({pr.ret} *)virtwire_client_call_reply(c, &{prog.name}_program, "
+                    f"    return ({ret_ptr.rstrip()})virtwire_client_call_reply(c, &{prog.name}_program, "
                     f"{num}, {args}, opts);",
                     "}", ""]
         out += doc_block([f"{pr.name} without waiting, as virtwire_client_call_async() calls it."])

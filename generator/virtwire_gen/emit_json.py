@@ -17,18 +17,19 @@ from __future__ import annotations
 
 from typing import List, Optional, Tuple
 
-from .emit_c import (BANNER, Access, DeclCode, ModuleEmitter, addr, cond, guard_name, indent,
-                     initializer)
+from .emit_c import (BANNER, Access, DeclCode, ModuleEmitter, addr, cond, descriptor_name,
+                     guard_name, indent, initializer)
 from .cdoc import ProcDoc
 from .emit_client import ClientEmitter
-from .ir import Decl, Enum, Struct, TypeRef, Typedef, Union
+from .ir import Decl, Enum, Struct, TypeRef, Typedef, Union, XdrError
 from .resolve import Model
 
 PRIMITIVE_TO = {
     "int": "json_integer({})", "uint": "json_integer({})", "short": "json_integer({})",
     "ushort": "json_integer({})", "char": "json_integer({})", "uchar": "json_integer({})",
     "hyper": "json_integer({})", "uhyper": "vwj_uhyper({})", "bool": "json_boolean({})",
-    "float": "vwj_real({})", "double": "vwj_real({})",
+    "float": "vwj_real({})", "double": "vwj_real({})", "long": "json_integer({})",
+    "ulong": "json_integer((json_int_t){})",
 }
 
 
@@ -55,13 +56,20 @@ class JsonCode:
 
     def elem_adapter(self, t: TypeRef, direction: str) -> str:
         """A function converting one element through a void pointer."""
+        self.unsupported(t)
         if t.kind in PRIMITIVE_TO:
             return f"vwj_{t.kind}_{direction}"
         self.adapters.add(t.name)
         return f"vw_{t.name}_{direction}"
 
+    @staticmethod
+    def unsupported(t: TypeRef):
+        if t.kind in ("netobj", "des_block"):
+            raise XdrError(t.loc, f"--json does not convert rpcgen's library type {t.kind}")
+
     # -- to_json ------------------------------------------------------------
     def elem_to(self, t: TypeRef, lv: str) -> str:
+        self.unsupported(t)
         if t.kind in PRIMITIVE_TO:
             return PRIMITIVE_TO[t.kind].format(lv)
         if self.c.string_typedef(t) is not None:
@@ -94,6 +102,7 @@ class JsonCode:
 
     # -- from_json ----------------------------------------------------------
     def elem_from(self, t: TypeRef, jx: str, lv: str) -> str:
+        self.unsupported(t)
         if t.kind in PRIMITIVE_TO:
             return f"vwj_get_{t.kind}({jx}, &{lv}, ctx)"
         sd = self.c.string_typedef(t)
@@ -339,7 +348,7 @@ class JsonEmitter:
             out += indent(rows)
             out += ["};", ""]
         out.append(f"const virtwire_json_module {self.base}_json = {{")
-        members = [f".protocol = &{self.base},"]
+        members = [f".protocol = &{descriptor_name(self.base)},"]
         if names:
             members += [f".types = {self.base}_json_types,", f".ntypes = {len(names)},"]
         if rows:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import List, Tuple
 
-from .emit_c import C_KEYWORDS, CXX_KEYWORDS, doc_block, indent, origin
+from .emit_c import C_KEYWORDS, CXX_KEYWORDS, const_pointer, doc_block, indent, origin
 from .emit_client import wrapper_header
 from .resolve import Model
 
@@ -58,13 +58,12 @@ class ServerEmitter:
     def proc_const(self, pr) -> str:
         return pr.name if pr.name in self.m.consts else str(pr.number)
 
-    @staticmethod
-    def params(pr) -> List[str]:
+    def params(self, pr) -> List[str]:
         out = ["virtwire_server_call *call"]
         if pr.args:
-            out.append(f"const {pr.args} *args")
+            out.append(f"{const_pointer(self.m.proc_ctype(pr.args))}args")
         if pr.ret:
-            out.append(f"{pr.ret} *ret")
+            out.append(f"{self.m.proc_ctype(pr.ret)} *ret".replace("* *", "**"))
         return out + ["void *opaque"]
 
     @staticmethod
@@ -98,8 +97,10 @@ class ServerEmitter:
         for pr in calls:
             short, member = pr.short.lower(), self.member(pr)
             # Cast: C++ converts no void * implicitly.
-            args = ([f"(const {pr.args} *)call->args"] if pr.args else []) + \
-                ([f"({pr.ret} *)call->ret"] if pr.ret else [])
+            args = ([f"({const_pointer(self.m.proc_ctype(pr.args)).rstrip()})call->args"]
+                    if pr.args else []) + \
+                ([f"({self.m.proc_ctype(pr.ret)} *)call->ret".replace("* *", "**")]
+                 if pr.ret else [])
             out += [f"/** The handler {n}_server_bind() installs for {pr.name}. */",
                     f"static inline int {n}_serve_{short}(virtwire_server_call *call, void *opaque)",
                     "{",

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import List, Tuple
 
-from .emit_c import BANNER, guard_name, indent
+from .emit_c import BANNER, descriptor_name, guard_name, indent
 
 LIBVIRT_UMBRELLA = "libvirt_protocols"
 LIBVIRT_PREFIX = "virtwire_libvirt"
@@ -67,7 +67,8 @@ class UmbrellaEmitter:
                "", "#ifdef __cplusplus", 'extern "C" {', "#endif", "",
                f"/** The {what} of {len(self.modules)} modules, none NULL, in this order:"]
         out += [f" *   - {m}" for m in self.modules]
-        out += [f" * Each is also declared by its module's own header ({first}.h: {first}). */",
+        sym = first if self.json else descriptor_name(first)
+        out += [f" * Each is also declared by its module's own header ({first}.h: {sym}). */",
                 f"extern const {self.element()} *const {array}[];",
                 f"/** The number of entries of {array}: {len(self.modules)}. */",
                 f"extern const size_t {count};", "",
@@ -80,7 +81,7 @@ class UmbrellaEmitter:
         out = [BANNER.format(src=self.src).rstrip("\n"), f'#include "{self.name}.h"', ""]
         out += [f'#include "{m}{suffix}.h"' for m in self.modules]
         out += ["", f"const {self.element()} *const {array}[] = {{"]
-        out += indent([f"&{m}{suffix}," for m in self.modules])
+        out += indent([f"&{m}_json," if self.json else f"&{descriptor_name(m)}," for m in self.modules])
         out += ["};", "", f"const size_t {count} =", f"    sizeof({array}) / sizeof({array}[0]);", ""]
         return "\n".join(out)
 

@@ -81,32 +81,66 @@ class Comment:
 
 @dataclass
 class Value:
-    """An integer constant in the source: a literal or a name."""
+    """A constant in the source: an integer literal, a name, or (only as
+    the value of a const) a string literal."""
 
     loc: Loc
     literal: Optional[int] = None  # set for literals
     name: Optional[str] = None  # set for references
     resolved: Optional[int] = None  # filled by resolve
-    external: bool = False  # the name comes from the constants table
+    external: bool = False  # the name comes from the constants table or a %#define
+    text: Optional[str] = field(default=None, compare=False)  # a literal as written
+    string: Optional[str] = None  # a string literal, with its quotes
 
     def __str__(self) -> str:
+        if self.string is not None:
+            return self.string
         return self.name if self.name is not None else str(self.literal)
 
+    def source(self) -> str:
+        """As written in the .x file."""
+        if self.text is not None:
+            return self.text
+        return str(self)
 
-# Base type kinds.
+
+# Base type kinds.  long and ulong are rpcgen's long and unsigned long: 32
+# bits on the wire, C long and unsigned long in memory.
 PRIMITIVES = (
     "int", "uint", "hyper", "uhyper", "float", "double", "quadruple",
-    "bool", "char", "uchar", "short", "ushort",
+    "bool", "char", "uchar", "short", "ushort", "long", "ulong",
 )
+
+# rpcgen's library types: names a .x file uses without defining them, which
+# rpcgen leaves to libtirpc's headers (xdr_NAME comes from libtirpc).  The
+# scalar ones are base types under another spelling; netobj (opaque<1024>
+# as struct netobj { u_int n_len; char *n_bytes; }) and des_block (opaque[8]
+# as union des_block) are kinds of their own (virtwire_xdr_lib.h).  A .x
+# file that defines a type of one of these names uses its own.
+LIBRARY_TYPES = {
+    "u_int": "uint", "u_long": "ulong", "u_short": "ushort", "u_char": "uchar",
+    "bool_t": "bool", "enum_t": "int",
+    "int32_t": "int", "uint32_t": "uint", "u_int32_t": "uint",
+    "int16_t": "short", "uint16_t": "ushort", "u_int16_t": "ushort",
+    "uint8_t": "uchar", "u_int8_t": "uchar",
+    "int64_t": "hyper", "uint64_t": "uhyper", "u_int64_t": "uhyper",
+    "quad_t": "hyper", "u_quad_t": "uhyper",
+    "netobj": "netobj", "des_block": "des_block",
+}
+
+# Constants of libtirpc's headers that .x files use as bounds without
+# defining them (key_prot.x: string netnamestr<MAXNETNAMELEN>).  A .x file,
+# its %#define lines and the constants table come first.
+LIBRARY_CONSTANTS = {"MAXNETNAMELEN": 255, "MAX_NETOBJ_SZ": 1024, "MAX_AUTH_BYTES": 400}
 
 
 @dataclass
 class TypeRef:
     """A type as written: a primitive kind, string, opaque, void, or a name."""
 
-    kind: str  # one of PRIMITIVES, "string", "opaque", "void", "named"
+    kind: str  # one of PRIMITIVES, "string", "opaque", "void", "netobj", "des_block", "named"
     loc: Loc
-    name: Optional[str] = None  # for "named"
+    name: Optional[str] = None  # for "named"; the spelling of a library type
     # Inline definitions (struct/union/enum written in place of a type name)
     # are lifted by the parser into named definitions; name refers to them.
 
@@ -272,6 +306,9 @@ class ProcInfo:
     tags: List[str] = field(default_factory=list)
     overrides: Dict[str, str] = field(default_factory=dict)
     comments: List[Comment] = field(default_factory=list, compare=False)  # its doc comment
+    # The libvirt release it exists since, and whether that is inferred
+    # (a lower bound) rather than its API's release (since.py); None: unknown.
+    since: Optional[Tuple[Tuple[int, int, int], bool]] = None
 
 
 @dataclass

@@ -3,12 +3,21 @@
 
 Comments are kept (attached to the token that follows them) because libvirt
 puts its annotations there.  Lines starting with '%' are passed through.
+String literals ("...", no escapes, as rpcgen has them) are tokens of their
+own, for string constants.
+
+The text may be the C preprocessor's output (preprocess.py): its line
+markers (# LINE "FILE" FLAGS) say where the lines that follow come from, and
+the tokens are located there; columns are found again in the original line
+(the preprocessor collapses white space), through origin_line().  Comments
+of system headers (the preprocessor's implicit <stdc-predef.h>) are dropped.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from typing import List
+from typing import Callable, List, Optional
 
 from .ir import Comment, Loc, PassThrough, XdrError
 
@@ -17,7 +26,7 @@ PUNCT = set("{}[]<>();,=*:-")
 
 @dataclass
 class Token:
-    kind: str  # "ident", "number", "punct", "eof"
+    kind: str  # "ident", "number", "string", "punct", "eof"
     text: str
     loc: Loc
     end_line: int
@@ -33,8 +42,20 @@ def _is_ident_char(c: str) -> bool:
     return c.isalnum() or c == "_"
 
 
-def tokenize(text: str, filename: str):
-    """Returns (tokens, passthrough lines)."""
+# A line marker of the C preprocessor: # 12 "file.x" 1 3
+_LINE_MARKER = re.compile(r'#\s*(?:line\s+)?([0-9]+)(?:\s+"((?:[^"\\]|\\.)*)")?([ 0-9]*)\s*$')
+_IGNORED_DIRECTIVE = re.compile(r"#\s*(pragma|ident)\b")
+
+
+def _unescape(name: str) -> str:
+    return re.sub(r"\\(.)", r"\1", name)
+
+
+def tokenize(text: str, filename: str,
+             origin_line: Optional[Callable[[str, int], Optional[str]]] = None):
+    """Returns (tokens, passthrough lines).  origin_line(file, line), when
+    given, returns a line of an original file (for the columns of the
+    preprocessor's output)."""
     tokens: List[Token] = []
     passthrough: List[PassThrough] = []
     pending: List[Comment] = []
@@ -42,9 +63,29 @@ def tokenize(text: str, filename: str):
     line = 1
     line_start = 0
     n = len(text)
+    cur_file = filename
+    system = False  # inside a system header
+    # Column search state, per output line: where the last token ended in
+    # the original line.
+    col_line = [-1, 0]
 
     def loc_at(pos: int) -> Loc:
-        return Loc(filename, line, pos - line_start + 1)
+        return Loc(cur_file, line, pos - line_start + 1)
+
+    def token_loc(pos: int, lit: str) -> Loc:
+        loc = loc_at(pos)
+        if origin_line is None:
+            return loc
+        src = origin_line(cur_file, line)
+        if src is None:
+            return loc
+        if col_line[0] != line_start:
+            col_line[0], col_line[1] = line_start, 0
+        k = src.find(lit, col_line[1])
+        if k < 0:
+            return loc  # made by a macro: the preprocessor's column
+        col_line[1] = k + len(lit)
+        return Loc(cur_file, line, k + 1)
 
     while i < n:
         c = text[i]
@@ -64,8 +105,23 @@ def tokenize(text: str, filename: str):
             i = j
             continue
         if c == "#" and at_line_start:
-            raise XdrError(loc_at(i), "C preprocessor directives are not supported; "
-                           "run the file through cpp first")
+            j = text.find("\n", i)
+            j = n if j < 0 else j
+            directive = text[i:j]
+            m = _LINE_MARKER.match(directive)
+            if m and origin_line is not None:
+                # the line after the marker is line m.group(1) of the file
+                line = int(m.group(1)) - 1
+                if m.group(2) is not None:
+                    cur_file = _unescape(m.group(2))
+                    system = "3" in m.group(3).split()
+                i = j
+                continue
+            if _IGNORED_DIRECTIVE.match(directive) and origin_line is not None:
+                i = j
+                continue
+            raise XdrError(loc_at(i), "C preprocessor directive in a file that was not "
+                           "preprocessed")
         if text.startswith("/*", i):
             j = text.find("*/", i + 2)
             if j < 0:
@@ -73,7 +129,8 @@ def tokenize(text: str, filename: str):
             start = loc_at(i)
             body = text[i:j + 2]
             nl = body.count("\n")
-            pending.append(Comment(body, start, line + nl))
+            if not system:
+                pending.append(Comment(body, start, line + nl))
             if nl:
                 line += nl
                 line_start = i + body.rfind("\n") + 1
@@ -82,30 +139,43 @@ def tokenize(text: str, filename: str):
         if text.startswith("//", i):
             j = text.find("\n", i)
             j = n if j < 0 else j
-            pending.append(Comment(text[i:j], loc_at(i), line))
+            if not system:
+                pending.append(Comment(text[i:j], loc_at(i), line))
             i = j
+            continue
+        if c == '"':
+            j = i + 1
+            while j < n and text[j] not in '"\n':
+                j += 1
+            if j >= n or text[j] != '"':
+                raise XdrError(loc_at(i), "unterminated string")
+            lit = text[i:j + 1]
+            tokens.append(Token("string", lit, token_loc(i, lit), line, pending))
+            pending = []
+            i = j + 1
             continue
         start = i
         if _is_ident_start(c):
             while i < n and _is_ident_char(text[i]):
                 i += 1
-            tokens.append(Token("ident", text[start:i], loc_at(start), line, pending))
+            tokens.append(Token("ident", text[start:i], token_loc(start, text[start:i]), line,
+                                pending))
             pending = []
             continue
         if c.isdigit():
             while i < n and (_is_ident_char(text[i])):
                 i += 1
             lit = text[start:i]
-            tokens.append(Token("number", lit, loc_at(start), line, pending,
-                                _parse_number(lit, loc_at(start))))
+            loc = token_loc(start, lit)
+            tokens.append(Token("number", lit, loc, line, pending, _parse_number(lit, loc)))
             pending = []
             continue
         if c in PUNCT:
-            tokens.append(Token("punct", c, loc_at(start), line, pending))
+            tokens.append(Token("punct", c, token_loc(start, c), line, pending))
             pending = []
             i += 1
             continue
-        raise XdrError(loc_at(i), f"unexpected character {c!r}")
+        raise XdrError(token_loc(i, c), f"unexpected character {c!r}")
     tokens.append(Token("eof", "", Loc(filename, line, i - line_start + 1), line, pending))
     return tokens, passthrough
 

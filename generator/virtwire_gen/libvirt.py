@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """libvirt's nine protocol modules, how they depend on each other, and where
-each lives in libvirt's source tree.
+each lives in libvirt's source tree; and which of libvirt's version scripts
+records the API that each program's procedures serve.
 
 This table is the one list of them: generator/regenerate generates them in
 this order (and prints it with --list-modules, which is how CMake learns
@@ -63,3 +64,31 @@ def api_name(program: str, short: str, functions) -> Optional[str]:
     else:
         return None
     return next((by_lower[c] for c in candidates if c in by_lower), None)
+
+
+class Api(NamedTuple):
+    """The public API behind one program's procedures: libvirt's version
+    script (.syms) lists every API function in a section named after the
+    release that introduced it (LIBVIRT_0.0.3, LIBVIRT_QEMU_0.8.3 ...)."""
+    program: str  # the program's name in the .x (remote_program -> "remote")
+    syms: str  # the version script's place in libvirt's source tree
+    prefix: str  # what every API name starts with
+    infix: str  # a word API names carry that procedure names do not
+
+
+# virDomainGetInfo serves REMOTE_PROC_DOMAIN_GET_INFO,
+# virDomainQemuMonitorCommand QEMU_PROC_DOMAIN_MONITOR_COMMAND,
+# virAdmConnectOpen ADMIN_PROC_CONNECT_OPEN (since.py has the rule).  The
+# other programs (keepalive, lock, log, lxc_monitor) are libvirt's own
+# plumbing, with no public API.
+APIS: Tuple[Api, ...] = (
+    Api("remote", "src/libvirt_public.syms", "vir", ""),
+    Api("qemu", "src/libvirt_qemu.syms", "vir", "Qemu"),
+    Api("lxc", "src/libvirt_lxc.syms", "vir", "Lxc"),
+    Api("admin", "src/admin/libvirt_admin_public.syms", "virAdm", ""),
+)
+
+
+def syms_file(api: Api) -> str:
+    """The version script's base name, as fetch-libvirt leaves it."""
+    return api.syms.rsplit("/", 1)[-1]

@@ -18,6 +18,7 @@ from .ir import (Comment, Const, Decl, Enum, EnumMember, Loc, Procedure, Program
                  Spec, Struct, TypeRef, Typedef, Union, UnionArm, Value, Version,
                  XdrError)
 from .lexer import Token, tokenize
+from .preprocess import PASSES, CppOptions, Sources, check_same, run_cpp
 
 KEYWORDS = {
     "bool", "case", "char", "const", "default", "double", "enum", "float",
@@ -41,9 +42,9 @@ def parse_annotations(comment: Optional[Comment]) -> Dict[str, List[str]]:
 
 
 class Parser:
-    def __init__(self, text: str, filename: str):
+    def __init__(self, text: str, filename: str, origin_line=None):
         self.filename = filename
-        self.tokens, self.passthrough = tokenize(text, filename)
+        self.tokens, self.passthrough = tokenize(text, filename, origin_line)
         self.pos = 0
         self.defs: list = []
         self._consumed: set = set()  # ids of comments used as trailing tags
@@ -125,7 +126,7 @@ class Parser:
         return docs[-1] if docs else None
 
     # -- values -------------------------------------------------------------
-    def value(self, allow_names: bool = True) -> Value:
+    def value(self, allow_names: bool = True, allow_string: bool = False) -> Value:
         t = self.tok
         if t.kind == "punct" and t.text == "-":
             self.next()
@@ -133,10 +134,15 @@ class Parser:
             if n.kind != "number":
                 self.error("expected a number after '-'")
             self.next()
-            return Value(t.loc, literal=-n.value)
+            return Value(t.loc, literal=-n.value, text="-" + n.text)
         if t.kind == "number":
             self.next()
-            return Value(t.loc, literal=t.value)
+            return Value(t.loc, literal=t.value, text=t.text)
+        if t.kind == "string":
+            if not allow_string:
+                self.error("a string is only allowed as the value of a const; expected a number")
+            self.next()
+            return Value(t.loc, string=t.text)
         if allow_names and t.kind == "ident" and t.text not in KEYWORDS:
             self.next()
             return Value(t.loc, name=t.text)
@@ -154,7 +160,7 @@ class Parser:
         if self.accept("const"):
             name = self.ident("constant name")
             self.expect("=")
-            val = self.value()
+            val = self.value(allow_string=True)
             end = self.expect(";")
             self.defs.append(Const(name.text, val, name.loc, doc, self.trailing(end)))
         elif self.accept("typedef"):
@@ -291,8 +297,10 @@ class Parser:
     def type_specifier(self, outer: Optional[str], declname_hint: str = "") -> TypeRef:
         t = self.tok
         if self.accept("unsigned"):
-            if self.accept("int") or self.accept("long"):
+            if self.accept("int"):
                 return TypeRef("uint", t.loc)
+            if self.accept("long"):
+                return TypeRef("ulong", t.loc)
             if self.accept("hyper"):
                 return TypeRef("uhyper", t.loc)
             if self.accept("char"):
@@ -300,7 +308,7 @@ class Parser:
             if self.accept("short"):
                 return TypeRef("ushort", t.loc)
             return TypeRef("uint", t.loc)  # bare 'unsigned'
-        simple = {"int": "int", "long": "int", "hyper": "hyper", "float": "float",
+        simple = {"int": "int", "long": "long", "hyper": "hyper", "float": "float",
                   "double": "double", "quadruple": "quadruple", "bool": "bool",
                   "char": "char", "short": "short"}
         if t.kind == "ident" and t.text in simple:
@@ -415,19 +423,24 @@ class Parser:
         return Procedure(name.text, num, ret, args, name.loc, before)
 
     def proc_type(self) -> TypeRef:
+        """A procedure's argument or result: void, a type name, a base type
+        or string (a string of any length, rpcgen's wrapstring)."""
         t = self.tok
         if self.accept("void"):
             return TypeRef("void", t.loc)
-        if self.at("string") or self.at("opaque"):
-            self.error("procedure argument and result types must be named types")
+        if self.accept("string"):
+            return TypeRef("string", t.loc)
+        if self.at("opaque"):
+            self.error("opaque is not allowed as a procedure argument or result (as in "
+                       "rpcgen): name a typedef of it")
         return self.type_specifier(outer=None)
 
 
-def parse(text: str, filename: str) -> Spec:
-    return Parser(text, filename).parse()
+def parse(text: str, filename: str, origin_line=None) -> Spec:
+    return Parser(text, filename, origin_line).parse()
 
 
-def parse_file(path: str, display_name: Optional[str] = None) -> Spec:
+def read_text(path: str, display_name: Optional[str] = None) -> str:
     with open(path, "rb") as f:
         data = f.read()
     try:
@@ -439,5 +452,25 @@ def parse_file(path: str, display_name: Optional[str] = None) -> Spec:
         raise XdrError(Loc(display_name or path, line, col),
                        f"not UTF-8 text: {e.reason}") from None
     # universal newlines, as open(..., encoding=...) did
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return parse(text, display_name or path)
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def parse_file(path: str, display_name: Optional[str] = None,
+               cpp: Optional[CppOptions] = None, all_passes: bool = False) -> Spec:
+    """Parses a .x file; through the C preprocessor when cpp says so
+    (preprocess.py), as its RPC_HDR pass.  all_passes: check that the
+    other passes (RPC_XDR, RPC_CLNT, RPC_SVC) define the same."""
+    text = read_text(path, display_name)
+    if cpp is None or not cpp.wanted(text):
+        return parse(text, display_name or path)
+    sources = Sources()
+    passes = [p for p, _ in PASSES] if all_passes else [PASSES[0][0]]
+    spec = None
+    for define in passes:
+        out = run_cpp(path, define, cpp)
+        s = parse(out, display_name or path, sources.line)
+        if spec is None:
+            spec = s
+        else:
+            check_same(spec, passes[0], s, define)
+    return spec

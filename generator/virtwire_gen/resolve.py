@@ -9,18 +9,49 @@ memory, and the procedure tables.
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Set
+import re
+from typing import Dict, List, Optional, Set, Tuple
 
-from .ir import (Const, Decl, Enum, Loc, ProcInfo, Program, ProgramInfo, Spec,
+from .ir import (LIBRARY_CONSTANTS, LIBRARY_TYPES, Const, Decl, Enum, Loc, ProcInfo, Program, ProgramInfo, Spec,
                  Struct, TypeDef, TypeRef, Typedef, Union, Value, XdrError)
 
 U32_MAX = 0xFFFFFFFF
 
-# Wire sizes of the primitive kinds (char and short take a whole XDR word).
+# Wire sizes of the primitive kinds (char and short take a whole XDR word,
+# long too).
 PRIMITIVE_WIRE = {
     "int": 4, "uint": 4, "bool": 4, "char": 4, "uchar": 4, "short": 4,
-    "ushort": 4, "float": 4, "hyper": 8, "uhyper": 8, "double": 8,
+    "ushort": 4, "float": 4, "hyper": 8, "uhyper": 8, "double": 8, "long": 4, "ulong": 4,
 }
+
+# The library kinds that are not base types: (smallest, largest) encoding.
+LIBRARY_WIRE = {"netobj": (4, 4 + 1024), "des_block": (8, 8)}
+
+# What a procedure may take or return besides a type of the .x file: the
+# name ProcInfo gives it, its C type and the runtime's descriptor of it
+# (virtwire_xdr.h, virtwire_xdr_lib.h).
+BASE_PROC_TYPES = {
+    "int": ("int", "int", "virtwire_type_int"),
+    "uint": ("unsigned int", "unsigned int", "virtwire_type_uint"),
+    "hyper": ("hyper", "int64_t", "virtwire_type_hyper"),
+    "uhyper": ("unsigned hyper", "uint64_t", "virtwire_type_uhyper"),
+    "bool": ("bool", "int", "virtwire_type_bool"),
+    "float": ("float", "float", "virtwire_type_float"),
+    "double": ("double", "double", "virtwire_type_double"),
+    "char": ("char", "char", "virtwire_type_char"),
+    "uchar": ("unsigned char", "unsigned char", "virtwire_type_uchar"),
+    "short": ("short", "short", "virtwire_type_short"),
+    "ushort": ("unsigned short", "unsigned short", "virtwire_type_ushort"),
+    "long": ("long", "long", "virtwire_type_long"),
+    "ulong": ("unsigned long", "unsigned long", "virtwire_type_ulong"),
+    "string": ("string", "char *", "virtwire_type_string"),
+    "netobj": ("netobj", "netobj", "virtwire_type_netobj"),
+    "des_block": ("des_block", "des_block", "virtwire_type_des_block"),
+}
+BASE_BY_NAME = {v[0]: v for v in BASE_PROC_TYPES.values()}
+
+# A %-line defining a constant: %#define NAME VALUE (object-like macros only).
+_PT_DEFINE = re.compile(r"^\s*#\s*define\s+([A-Za-z_][A-Za-z0-9_]*)(?![A-Za-z0-9_(])\s*(.*)$")
 
 
 BUILTIN_CONSTANTS = {"FALSE": 0, "TRUE": 1}
@@ -50,10 +81,22 @@ class Model:
         self._seen_values: Dict[str, Loc] = {}  # const and enum member names
         self._enum_done: Set[str] = set()
         self._enum_active: Set[str] = set()  # enums whose members are being resolved
+        self.string_consts: Dict[str, str] = {}  # const NAME = "text": the literal
+        # %#define NAME VALUE lines: (value text, where), evaluated when used
+        self.defines: Dict[str, Tuple[str, Loc]] = {}
+        self.defines_used: Set[str] = set()
+        self._define_values: Dict[str, int] = {}
+        self._program_names: Set[str] = set()
+        # rpcgen's constants of the program blocks, in order: (name, value as
+        # written, value, where)
+        self.program_consts: List[Tuple[str, str, int, Loc]] = []
 
         for s in imports:
             self._collect(s, local=False)
         self._collect(spec, local=True)
+        for s in imports + [spec]:
+            self._library_types(s)
+            self._collect_defines(s)
         for s in imports + [spec]:
             self._resolve_values(s)
         self._check_types(spec)
@@ -64,7 +107,10 @@ class Model:
         for d in spec.definitions:
             if isinstance(d, Const):
                 self._define_value(d.name, d.loc)
-                self._pending_consts[d.name] = d
+                if d.value.string is not None:
+                    self.string_consts[d.name] = d.value.string
+                else:
+                    self._pending_consts[d.name] = d
                 if local:
                     self.local_consts.append(d)
             elif isinstance(d, TypeDef):
@@ -76,6 +122,30 @@ class Model:
                     for m in d.members:
                         self._define_value(m.name, m.loc)
 
+    def _library_types(self, spec: Spec):
+        """Names of rpcgen's library types that the .x files do not define
+        become what they stand for (ir.LIBRARY_TYPES)."""
+        refs: List[TypeRef] = []
+        for d in spec.definitions:
+            refs += [decl.type for decl in self._decls_of(d)]
+            if isinstance(d, Program):
+                for v in d.versions:
+                    for pr in v.procedures:
+                        refs += [pr.ret] + list(pr.args)
+        for ref in refs:
+            if ref.kind == "named" and ref.name not in self.types and ref.name in LIBRARY_TYPES:
+                ref.kind = LIBRARY_TYPES[ref.name]
+
+    def _collect_defines(self, spec: Spec):
+        """The constants of %#define lines: usable where the .x file names
+        a constant it does not define (rpcgen's output gets them from the
+        header), the .x file's own definitions first."""
+        for p in spec.passthrough:
+            m = _PT_DEFINE.match(p.text)
+            if m and m.group(1) not in self.defines:
+                text = re.sub(r"/\*.*?\*/|//.*$", " ", m.group(2)).strip()
+                self.defines[m.group(1)] = (text, p.loc)
+
     def _define_value(self, name: str, loc: Loc):
         seen = self._seen_values
         if name in seen:
@@ -84,7 +154,7 @@ class Model:
 
     def _resolve_values(self, spec: Spec):
         for d in spec.definitions:
-            if isinstance(d, Const):
+            if isinstance(d, Const) and d.value.string is None:
                 self.const_value(d.name, d.loc)
             elif isinstance(d, Enum):
                 self._resolve_enum(d)
@@ -152,9 +222,23 @@ class Model:
                                                 f"defined (enum '{t.name}')")
                         self._resolve_enum(t)
                         return self.consts[name]
+        if name in self.string_consts:
+            raise XdrError(loc, f"constant '{name}' is a string; a number is needed here")
+        if name in self.defines:
+            if name in stack:
+                raise XdrError(loc, f"'{name}' (a %#define) refers to itself")
+            if name not in self._define_values:
+                text, where = self.defines[name]
+                self._define_values[name] = CExpr(
+                    text, loc, where, name,
+                    lambda n, at: self.const_value(n, at, stack + [name])).value()
+            self.defines_used.add(name)
+            return self._define_values[name]
         if name in self.external:
             self.external_used.add(name)
             return self.external[name]
+        if name in LIBRARY_CONSTANTS:
+            return LIBRARY_CONSTANTS[name]
         if name in BUILTIN_CONSTANTS:  # RFC 4506: bool is enum { FALSE = 0, TRUE = 1 }
             return BUILTIN_CONSTANTS[name]
         raise XdrError(loc, f"undefined constant '{name}' (define it in the .x file or "
@@ -166,7 +250,8 @@ class Model:
         else:
             v.resolved = self.const_value(v.name, v.loc, stack)
             # names the header does not define are emitted as numbers
-            v.external = v.name not in self._pending_consts and not self._is_enum_member(v.name)
+            v.external = (v.name not in self._pending_consts and not self._is_enum_member(v.name)
+                          and v.name not in self._program_names)
         return v.resolved
 
     def _is_enum_member(self, name: str) -> bool:
@@ -221,16 +306,16 @@ class Model:
 
     def _check_union(self, u: Union):
         disc = self.underlying(u.discriminant.type)
-        ok = disc.kind in ("int", "uint", "bool") or (
+        ok = disc.kind in ("int", "uint", "bool", "long", "ulong") or (
             disc.kind == "named" and isinstance(self.lookup(disc), Enum))
         if not ok:
             raise XdrError(u.discriminant.loc, "union discriminant must be int, unsigned int, "
-                                                "bool or an enum")
+                                                "long, unsigned long, bool or an enum")
         seen: Dict[int, Loc] = {}
         for arm in u.arms:
             for c in arm.cases:
                 v = c.resolved
-                if disc.kind == "uint":
+                if disc.kind in ("uint", "ulong"):
                     v &= U32_MAX
                 if v in seen:
                     raise XdrError(c.loc, f"duplicate case value {c.resolved} (first at {seen[v]})")
@@ -272,6 +357,8 @@ class Model:
     def elem_min(self, t: TypeRef) -> int:
         if t.kind in PRIMITIVE_WIRE:
             return PRIMITIVE_WIRE[t.kind]
+        if t.kind in LIBRARY_WIRE:
+            return LIBRARY_WIRE[t.kind][0]
         if t.kind == "opaque":
             return 1
         if t.kind == "string":
@@ -326,6 +413,8 @@ class Model:
     def elem_max(self, t: TypeRef) -> Optional[int]:
         if t.kind in PRIMITIVE_WIRE:
             return PRIMITIVE_WIRE[t.kind]
+        if t.kind in LIBRARY_WIRE:
+            return LIBRARY_WIRE[t.kind][1]
         return self.max_size(t.name)
 
     def fixed_size(self, t: TypeRef) -> Optional[int]:
@@ -372,7 +461,7 @@ class Model:
             return True
         if d.type.kind == "named":
             return self.has_heap(d.type.name, stack)
-        return False
+        return d.type.kind == "netobj"
 
     # -- programs -----------------------------------------------------------
     def _programs(self, spec: Spec):
@@ -390,9 +479,32 @@ class Model:
                 pr.overrides = dict(self.overrides.get(pr.name, {}))
         self.unknown_overrides = sorted(n for n in self.overrides if n not in known)
 
+    def _program_const(self, name: str, v: Value, loc: Loc, seen: Dict[str, int]):
+        """One of rpcgen's constants of a program block: the program, a
+        version or a procedure, each #defined to its number.  A procedure
+        of several versions is defined once (with one number)."""
+        n = self.value(v)
+        if name in seen:
+            if seen[name] != n:
+                raise XdrError(loc, f"'{name}' is {n} here but {seen[name]} in another version "
+                                    f"(rpcgen #defines it to both)")
+            return
+        self._define_value(name, loc)
+        seen[name] = n
+        self._program_names.add(name)
+        self.program_consts.append((name, v.source(), n, loc))
+
     def _rpcgen_program(self, prog: Program) -> List[ProgramInfo]:
         out = []
         num = self.value(prog.number)
+        seen: Dict[str, int] = {}
+        self._program_const(prog.name, prog.number, prog.loc, seen)
+        for ver in prog.versions:
+            self._program_const(ver.name, ver.number, ver.loc, seen)
+            for pr in ver.procedures:
+                self._program_const(pr.name, pr.number, pr.loc, seen)
+        for name, n in seen.items():
+            self.consts[name] = n
         for ver in prog.versions:
             procs = []
             for pr in ver.procedures:
@@ -411,12 +523,39 @@ class Model:
         return out
 
     def _proc_type(self, t: TypeRef) -> Optional[str]:
+        """The name ProcInfo gives an argument or result: a type of the .x
+        files, or a base type's (BASE_PROC_TYPES)."""
         if t.kind == "void":
             return None
-        if t.kind != "named":
-            raise XdrError(t.loc, "procedure argument and result types must be void or a named type")
-        self.lookup(t)
-        return t.name
+        if t.kind == "named":
+            self.lookup(t)
+            return t.name
+        if t.kind not in BASE_PROC_TYPES:
+            raise XdrError(t.loc, f"{t.kind} is not supported as a procedure argument or result")
+        return BASE_PROC_TYPES[t.kind][0]
+
+    def proc_ctype(self, name: str) -> str:
+        """The C type of a procedure's argument or result named name."""
+        if name in self.types:
+            return name
+        return BASE_BY_NAME[name][1]
+
+    def proc_desc(self, name: str) -> str:
+        """The descriptor (a virtwire_type) of a procedure's argument or
+        result named name."""
+        if name in self.types:
+            return f"{name}_desc"
+        return BASE_BY_NAME[name][2]
+
+    def uses_library(self) -> bool:
+        """Whether the module needs virtwire_xdr_lib.h: it has a netobj or
+        des_block, or a procedure takes or returns one."""
+        for d in self.spec.definitions:
+            for decl in self._decls_of(d):
+                if decl.type.kind in LIBRARY_WIRE:
+                    return True
+        return any(x in ("netobj", "des_block") and x not in self.types
+                   for p in self.programs for pr in p.procs for x in (pr.args, pr.ret))
 
     @staticmethod
     def _check_unique(procs: List[ProcInfo]):
@@ -470,3 +609,96 @@ class Model:
         self._check_unique(procs)
         return ProgramInfo(short_name, self.consts[pname], self.consts[vname], pname, vname,
                            procs, e.loc, list(e.comments), from_enum=True)
+
+
+class CExpr:
+    """The value of a %#define: an integer constant expression of C (numbers
+    with their suffixes, names of other constants, unary + - ~ !, binary
+    * / % + - << >> < <= > >= == != & ^ | && ||, parentheses)."""
+
+    _TOKEN = re.compile(r"\s*(?:(0[xX][0-9a-fA-F]+|[0-9]+)[uUlL]*|([A-Za-z_][A-Za-z0-9_]*)|"
+                        r"(<<|>>|<=|>=|==|!=|&&|\|\||[-+*/%()~!&|^<>]))")
+    _BINARY = [("||",), ("&&",), ("|",), ("^",), ("&",), ("==", "!="), ("<", "<=", ">", ">="),
+               ("<<", ">>"), ("+", "-"), ("*", "/", "%")]
+
+    def __init__(self, text: str, loc: Loc, where: Loc, name: str, lookup):
+        """loc: where the constant is used; where: its %#define."""
+        self.loc, self.where, self.name, self.lookup = loc, where, name, lookup
+        self.toks: List[Tuple[str, str]] = []
+        pos = 0
+        text = text.rstrip()
+        while pos < len(text):
+            m = self._TOKEN.match(text, pos)
+            if not m or m.end() == pos:
+                self.fail()
+            pos = m.end()
+            if m.group(1):
+                lit = m.group(1)
+                base = 16 if lit[:2].lower() == "0x" else 8 if len(lit) > 1 and lit[0] == "0" else 10
+                try:
+                    self.toks.append(("num", str(int(lit, base))))
+                except ValueError:
+                    self.fail()
+            elif m.group(2):
+                self.toks.append(("name", m.group(2)))
+            else:
+                self.toks.append(("op", m.group(3)))
+        self.i = 0
+
+    def fail(self):
+        raise XdrError(self.loc, f"'{self.name}' is used as a number, but its %#define (at "
+                                 f"{self.where}) is not an integer constant expression")
+
+    def value(self) -> int:
+        if not self.toks:
+            self.fail()
+        v = self.binary(0)
+        if self.i != len(self.toks):
+            self.fail()
+        return v
+
+    def peek(self) -> Optional[str]:
+        return self.toks[self.i][1] if self.i < len(self.toks) and self.toks[self.i][0] == "op" \
+            else None
+
+    def binary(self, level: int) -> int:
+        if level == len(self._BINARY):
+            return self.unary()
+        v = self.binary(level + 1)
+        while self.peek() in self._BINARY[level]:
+            op = self.toks[self.i][1]
+            self.i += 1
+            w = self.binary(level + 1)
+            if op in ("/", "%") and w == 0:
+                self.fail()
+            v = {"||": lambda: int(bool(v) or bool(w)), "&&": lambda: int(bool(v) and bool(w)),
+                 "|": lambda: v | w, "^": lambda: v ^ w, "&": lambda: v & w,
+                 "==": lambda: int(v == w), "!=": lambda: int(v != w), "<": lambda: int(v < w),
+                 "<=": lambda: int(v <= w), ">": lambda: int(v > w), ">=": lambda: int(v >= w),
+                 "<<": lambda: v << w if 0 <= w < 64 else self.fail(),
+                 ">>": lambda: v >> w if 0 <= w < 64 else self.fail(),
+                 "+": lambda: v + w, "-": lambda: v - w, "*": lambda: v * w,
+                 "/": lambda: int(v / w), "%": lambda: v - w * int(v / w)}[op]()
+        return v
+
+    def unary(self) -> int:
+        if self.i >= len(self.toks):
+            self.fail()
+        kind, text = self.toks[self.i]
+        self.i += 1
+        if kind == "num":
+            return int(text)
+        if kind == "name":
+            if self.peek() == "(":  # a call, sizeof(...)
+                self.fail()
+            return self.lookup(text, self.loc)
+        if text == "(":
+            v = self.binary(0)
+            if self.peek() != ")":
+                self.fail()
+            self.i += 1
+            return v
+        if text in ("-", "+", "~", "!"):
+            v = self.unary()
+            return {"-": -v, "+": v, "~": ~v, "!": int(not v)}[text]
+        self.fail()

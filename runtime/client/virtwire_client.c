@@ -100,6 +100,7 @@ static virtwire_client *client_new(const virtwire_client_options *o)
     c->io_owner = IO_BG;
     c->default_timeout_ms = o->call_timeout_ms > 0 ? o->call_timeout_ms : 0;
     c->admin = (o->flags & VIRTWIRE_CLIENT_ADMIN) != 0;
+    c->check_since = (o->flags & VIRTWIRE_CLIENT_CHECK_SINCE) != 0;
     return c;
 }
 
@@ -142,6 +143,9 @@ static int start(virtwire_client *c, const vw_session *sess, virtwire_client **o
     if (rc == VIRTWIRE_ECLOSED) {
         int why = virtwire_client_error(c); /* why it died, if it did */
         rc = why < 0 ? why : rc;
+        /* What the channel knows (what ssh wrote, how the child ended) says
+         * more than the session's words, which name the call and why the
+         * connection died. */
         const char *detail = virtwire_channel_error_detail(virtwire_conn_channel(c->conn));
         if (detail)
             vw_errorf(sess->errbuf, sess->errbuf_len, "%s", detail);

@@ -76,6 +76,7 @@
 
 #include "virnetprotocol.h"
 #include "virtwire_channel.h"
+#include "virtwire_conn.h"
 #include "virtwire_error.h"
 #include "virtwire_program.h"
 #include "virtwire_xdr.h"
@@ -98,6 +99,20 @@ typedef struct virtwire_client virtwire_client;
 /** No handshake at all: the connection is usable for raw calls as soon as
  *  it is connected (tests, or a peer that is not a libvirt daemon). */
 #define VIRTWIRE_CLIENT_NO_OPEN 0x4u
+/** Learn the daemon's libvirt release right after the handshake
+ *  (CONNECT_GET_LIB_VERSION; ADMIN_PROC_CONNECT_GET_LIB_VERSION on admin
+ *  connections) and keep it for virtwire_client_lib_version() and
+ *  virtwire_client_check_since().  A failure of that call fails the
+ *  connect.  Without this flag nothing is asked until one of those two
+ *  functions needs it. */
+#define VIRTWIRE_CLIENT_LIB_VERSION 0x8u
+/** VIRTWIRE_CLIENT_LIB_VERSION, and every call, asynchronous call and
+ *  stream call checks first that the daemon's release is not older than
+ *  the one the procedure exists since (virtwire_proc.since): when it is,
+ *  the call returns VIRTWIRE_EUNSUPPORTED without sending anything (as if
+ *  the daemon had answered "unknown procedure");
+ *  virtwire_client_check_since() says why. */
+#define VIRTWIRE_CLIENT_CHECK_SINCE 0x10u
 
 /** A timeout of no limit: virtwire_call_opts.timeout_ms,
  *  virtwire_client_options.call_timeout_ms, and the timeouts of
@@ -248,6 +263,37 @@ void virtwire_client_close(virtwire_client *c);
 int virtwire_client_error(const virtwire_client *c);
 
 /* ------------------------------------------------------------------------ */
+/* The daemon's release                                                     */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * The daemon's libvirt release (VIRTWIRE_LIBVIRT_VERSION(): major *
+ * 1000000 + minor * 1000 + micro) in *version.  Learnt at connect with
+ * VIRTWIRE_CLIENT_LIB_VERSION; otherwise asked now, once
+ * (CONNECT_GET_LIB_VERSION, or ADMIN_PROC_CONNECT_GET_LIB_VERSION on admin
+ * connections), and kept.  Returns 0, or the error of that call, or
+ * VIRTWIRE_ERANGE when the daemon answers 0 or a number beyond libvirt's
+ * encoding (2^32 and up); *version is then 0.  Not from a client callback (VIRTWIRE_EINVAL when
+ * it would have to call).
+ */
+int virtwire_client_lib_version(virtwire_client *c, uint32_t *version);
+
+/**
+ * Whether the daemon is recent enough for procedure proc of prog: 0 when
+ * its release (virtwire_client_lib_version()) is not older than the
+ * procedure's (virtwire_proc.since), or when the procedure's release is
+ * unknown (0); VIRTWIRE_EUNSUPPORTED when it is older, with why (if not
+ * NULL, size whylen) set to "procedure REMOTE_PROC_X needs libvirt A.B.C,
+ * the daemon runs D.E.F"; VIRTWIRE_EINVAL for a procedure prog lacks; or
+ * the error of learning the daemon's release.  Sends nothing but that one
+ * call, and only the first time.  A release marked
+ * VIRTWIRE_PROC_SINCE_INFERRED is a lower bound: a daemon that passes may
+ * still not know the procedure.
+ */
+int virtwire_client_check_since(virtwire_client *c, const virtwire_program *prog, int32_t proc,
+                                char *why, size_t whylen);
+
+/* ------------------------------------------------------------------------ */
 /* Calls                                                                    */
 /* ------------------------------------------------------------------------ */
 
@@ -291,6 +337,8 @@ typedef struct virtwire_call_opts {
      *  on_error (virtwire_error_ignore() to tell nobody). */
     virtwire_error_fn on_error;
     void *on_error_opaque; /**< what on_error gets as opaque */
+    /** VIRTWIRE_CALL_* */
+    unsigned int flags;
 } virtwire_call_opts;
 
 /** An initializer of virtwire_call_opts with its size set and the members
@@ -307,6 +355,16 @@ typedef struct virtwire_call_opts {
  */
 const char *virtwire_error_message(int rc, const virNetMessageError *error);
 
+/* virtwire_call_opts.flags */
+/**
+ * The connection reads nothing past this call's reply (ok or error) until
+ * virtwire_client_wrap_channel() (NULL fn: just resume): for an
+ * authentication method whose last reply may switch the channel to a
+ * security layer, so that no byte sent after that reply is taken as a
+ * frame.  Synchronous calls only; the caller must resume in every case.
+ */
+#define VIRTWIRE_CALL_HOLD_INPUT 0x1u
+
 /**
  * Calls procedure proc of program prog (a generated table such as
  * remote_program or admin_program) and waits for its reply.
@@ -320,6 +378,9 @@ const char *virtwire_error_message(int rc, const virNetMessageError *error);
  *   VIRTWIRE_EUNSUPPORTED   the daemon does not know the procedure (its
  *                           error is VIR_ERR_RPC "unknown procedure...",
  *                           which libvirt reports as VIR_ERR_NO_SUPPORT);
+ *                           with VIRTWIRE_CLIENT_CHECK_SINCE, also before
+ *                           sending, for a procedure newer than the
+ *                           daemon's release;
  *   VIRTWIRE_ETIMEDOUT      no reply within the timeout;
  *   VIRTWIRE_ECLOSED        the connection is (or went) dead;
  *   VIRTWIRE_EINVAL         unknown procedure in prog, an event procedure,
@@ -391,6 +452,22 @@ typedef void (*virtwire_client_done_fn)(virtwire_client *c, const virtwire_call_
 int virtwire_client_call_async(virtwire_client *c, const virtwire_program *prog, int32_t proc,
                                const void *args, const virtwire_call_opts *opts,
                                virtwire_client_done_fn done, void *opaque);
+
+/**
+ * After a call made with VIRTWIRE_CALL_HOLD_INPUT returned: with fn, puts
+ * a new channel over the connection's (virtwire_conn_wrap_channel(): a
+ * SASL security layer), which then carries every byte both ways, input
+ * read past the reply included; with fn NULL, only resumes reading.
+ * Either way reading goes on.  Returns 0, or fn's error (the connection
+ * keeps its channel and reading resumes), VIRTWIRE_EFDPASS, VIRTWIRE_ECLOSED
+ * or VIRTWIRE_EINVAL (from a client callback).  For authentication
+ * methods (virtwire_session.h), before anything else is sent.
+ */
+int virtwire_client_wrap_channel(virtwire_client *c, virtwire_conn_wrap_fn fn, void *opaque);
+
+/** The client's channel (owned by the client), to look at only: its kind,
+ *  fd (addresses) and security strength factor (virtwire_channel_ssf()). */
+virtwire_channel *virtwire_client_channel(virtwire_client *c);
 
 /* ------------------------------------------------------------------------ */
 /* Events and connection death                                              */

@@ -167,6 +167,8 @@ int vw_client_on_reply(virtwire_transport_program *tp, const virtwire_transport_
     pending *p = vw_client_pending_take(c, tp, m->hdr.serial);
     if (!p)
         return 0; /* timed out: the caller is gone, drop the reply */
+    if (p->hold) /* nothing past this reply is a frame yet */
+        virtwire_conn_hold_input(c->conn);
     int rc = decode_reply(p, m);
     if (rc == 0 && p->bind_job) {
         /* A registration: the handler learns its callbackID now, in frame
@@ -420,6 +422,10 @@ static int call_common(virtwire_client *c, const virtwire_program *prog, int32_t
     if (vw_client_check_proc(prog, number, &proc) < 0 || vw_client_on_io_thread(c))
         return VIRTWIRE_EINVAL;
     vw_client_opts_out(user_opts, 0);
+    if (opts->error)
+        memset(opts->error, 0, sizeof *opts->error);
+    if (vw_client_since_ok(c, prog, proc) < 0)
+        return VIRTWIRE_EUNSUPPORTED;
     if (opts->nfds > VIRTWIRE_FDS_MAX)
         return VIRTWIRE_EFDS_MAX;
     if (opts->nfds && !virtwire_conn_is_unix(c->conn))
@@ -441,6 +447,7 @@ static int call_common(virtwire_client *c, const virtwire_program *prog, int32_t
         .proc = proc, .ret = ret, .arena = opts->arena, .error = opts->error,
         .ret_fds = opts->ret_fds, .ret_fds_max = opts->ret_fds ? opts->ret_fds_max : 0,
         .bind_job = bind ? *bind : NULL, .cond = &cond,
+        .hold = (opts->flags & VIRTWIRE_CALL_HOLD_INPUT) != 0,
     };
     uint64_t deadline = vw_client_deadline_for(c, opts->timeout_ms);
 
@@ -485,6 +492,40 @@ static int call_common(virtwire_client *c, const virtwire_program *prog, int32_t
     return p.rc;
 }
 
+int virtwire_client_wrap_channel(virtwire_client *c, virtwire_conn_wrap_fn fn, void *opaque)
+{
+    if (!c || vw_client_on_io_thread(c))
+        return VIRTWIRE_EINVAL;
+    pthread_mutex_lock(&c->lock);
+    /* Under the lock nobody is inside virtwire_conn_process(): the
+     * connection is between two frames. */
+    int rc = 0;
+    if (c->dead)
+        rc = VIRTWIRE_ECLOSED;
+    else if (fn)
+        rc = virtwire_conn_wrap_channel(c->conn, fn, opaque);
+    virtwire_conn_release_input(c->conn);
+    if (!c->dead) {
+        /* What waited (or what the new channel holds already) is fed by
+         * the owner of the I/O role; a free role is taken for that here. */
+        if (c->io_owner == IO_FREE) {
+            int prc = virtwire_conn_process(c->conn, 0);
+            if (prc < 0)
+                vw_client_mark_dead(c, prc);
+        } else {
+            c->kick_input = 1;
+            vw_client_wake_owner(c);
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
+    return rc;
+}
+
+virtwire_channel *virtwire_client_channel(virtwire_client *c)
+{
+    return c ? virtwire_conn_channel(c->conn) : NULL;
+}
+
 int virtwire_client_call(virtwire_client *c, const virtwire_program *prog, int32_t proc,
                          const void *args, void *ret, virtwire_call_opts *opts)
 {
@@ -526,6 +567,8 @@ int virtwire_client_call_async(virtwire_client *c, const virtwire_program *prog,
     if (!c || !done || vw_client_check_proc(prog, number, &proc) < 0 ||
         vw_client_opts_in(user_opts, &mine) < 0)
         return VIRTWIRE_EINVAL;
+    if (vw_client_since_ok(c, prog, proc) < 0)
+        return VIRTWIRE_EUNSUPPORTED;
     if (opts->nfds > VIRTWIRE_FDS_MAX)
         return VIRTWIRE_EFDS_MAX;
     if (opts->nfds && !virtwire_conn_is_unix(c->conn))

@@ -9,6 +9,8 @@
  *                             waiting, decoding replies
  *   virtwire_client_event.c   event handlers and one-step registrations
  *   virtwire_client_stream.c  streams
+ *   virtwire_client_version.c the daemon's libvirt release and the check of
+ *                             a procedure's (virtwire_proc.since)
  *
  * libvirt's open handshake (remote and admin programs) and the goodbye at
  * close are the session's: runtime/session/, built into the client.
@@ -135,6 +137,7 @@ typedef struct pending {
     virtwire_client_done_fn done_fn;
     void *opaque;
     uint64_t deadline_ms; /* 0: none */
+    int hold; /* VIRTWIRE_CALL_HOLD_INPUT: input held at the reply */
     int has_error;
     virNetMessageError err_buf;
     int fd_buf[VIRTWIRE_FDS_MAX];
@@ -201,6 +204,9 @@ struct virtwire_client {
     int thread_started;
     int wake[2]; /* self-pipe: [0] polled by whoever owns the I/O role */
     int wake_pending; /* a byte is in the pipe, not yet drained */
+    /* Input waits in the connection (a hold ended): the owner of the I/O
+     * role processes without waiting for the socket. */
+    int kick_input;
     /* The I/O role (see "Passing the buck" below). */
     int io_owner;          /* IO_BG, IO_FREE or IO_CALLER */
     pthread_t owner_tid;   /* the caller owning it (IO_CALLER) */
@@ -231,6 +237,10 @@ struct virtwire_client {
     virtwire_client_close_fn close_fn;
     void *close_opaque;
     job closed_job; /* JOB_CLOSED: dying needs no memory */
+    /* The daemon's release (virtwire_client_version.c): learnt once, under
+     * lock; check_since: VIRTWIRE_CLIENT_CHECK_SINCE. */
+    uint32_t lib_version;
+    int check_since;
 };
 
 /* virtwire_client_io.c */
@@ -334,6 +344,17 @@ void vw_client_run_done(virtwire_client *c, pending *p);
 int vw_client_write_side_dead(virtwire_client *c);
 
 int vw_client_check_proc(const virtwire_program *prog, int32_t number, const virtwire_proc **out);
+
+/* virtwire_client_version.c */
+
+/* After the handshake: learns the daemon's release when the options ask
+ * for it (VIRTWIRE_CLIENT_LIB_VERSION, VIRTWIRE_CLIENT_CHECK_SINCE). */
+int vw_client_learn_version(virtwire_client *c, const virtwire_client_options *o);
+
+/* With VIRTWIRE_CLIENT_CHECK_SINCE: VIRTWIRE_EUNSUPPORTED when the daemon
+ * is older than proc; 0 otherwise (lock not held; never calls). */
+int vw_client_since_ok(virtwire_client *c, const virtwire_program *prog,
+                       const virtwire_proc *proc);
 
 /* A caller's call options (NULL: the defaults) checked and copied into
  * *mine, see virtwire_sized_internal.h: 0 or VIRTWIRE_EINVAL. */

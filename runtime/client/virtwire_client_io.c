@@ -282,6 +282,10 @@ int vw_client_io_round(virtwire_client *c, int timeout)
         rc = VIRTWIRE_ECLOSED;
     if (rc == 0 && n > 0 && pfd[0].revents)
         rc = virtwire_conn_process(c->conn, pfd[0].revents);
+    if (rc == 0 && c->kick_input) {
+        c->kick_input = 0;
+        rc = virtwire_conn_process(c->conn, 0);
+    }
     if (rc == 0 && virtwire_transport_keepalive_timeout(c->t) == 0) {
         rc = virtwire_transport_keepalive_tick(c->t);
         /* the PING went out through on_send, at once or queued */

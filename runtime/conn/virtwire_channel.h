@@ -6,8 +6,8 @@
  *
  * A channel moves bytes, and fds where it can, between this process and
  * the peer, without knowing anything of frames: a unix or TCP socket
- * (virtwire_channel_socket_new()), the pipe of an `ssh` child process
- * (virtwire_channel_ssh_new()), a TLS session (libvirtwire_tls), or a layer
+ * (virtwire_channel_socket_new()), the socketpair of an `ssh` child
+ * process (virtwire_channel_open_uri() with an ssh or ext URI), a TLS session (libvirtwire_tls), or a layer
  * of its own on top of another channel (a SASL security layer).  The
  * connection, the client and the server do not care which: they call the
  * channel's operations and poll its fd.
@@ -230,11 +230,15 @@ typedef struct virtwire_connect_params {
  *   unix   the socket of virtwire_uri_socket_path(uri, flags);
  *   tcp    virtwire_uri_connect_host() and virtwire_uri_tcp_port();
  *   tls    params->tls;
- *   ssh    the ssh command, with libvirt's command line, running
- *          virt-ssh-helper or nc on the remote host
- *          (virtwire_channel_ssh.c);
- *   ext    ?command=, run locally, talking on its standard input and
- *          output;
+ *   ssh    the ssh command (?command=, else "ssh" in PATH), with
+ *          libvirt's command line and environment, running virt-ssh-helper
+ *          or nc on the remote host as libvirt chooses them
+ *          (virtwire_channel_ssh.c has the details); no fds pass; what ssh
+ *          wrote on its standard error is in virtwire_channel_error_detail()
+ *          once the channel has ended, and virtwire_channel_free() reaps the
+ *          child (SIGTERM, then SIGKILL, if it does not end by itself);
+ *   ext    ?command=, run locally without arguments, talking on its
+ *          standard input and output, managed as ssh is;
  *   libssh, libssh2: VIRTWIRE_EUNSUPPORTED_TRANSPORT, suggesting +ssh.
  *
  * The channel may still have its handshake to do (virtwire_conn_handshake()).

@@ -56,6 +56,11 @@ struct virtwire_conn {
     int drained; /* the last read found the socket empty */
 
     int corked; /* see virtwire_conn_cork() */
+    int held;    /* see virtwire_conn_hold_input() */
+    int feeding; /* inside virtwire_transport_receive{,_fd}() */
+    /* A wrap asked for from a callback, done when receive() returns. */
+    virtwire_conn_wrap_fn wrap_fn;
+    void *wrap_opaque;
     int paused; /* see virtwire_conn_pause_reading() */
     int rerr;  /* sticky: reading is over (EOF, socket or transport error) */
     int werr;  /* sticky: writing failed */
@@ -347,21 +352,28 @@ static ssize_t read_some(virtwire_conn *c)
     return n;
 }
 
+static int apply_pending_wrap(virtwire_conn *c);
+
 /* Feeds rbuf[rstart .. rend) to the transport until it is used up or the
  * transport waits for fds.  Returns 0 or the transport's error. */
 static int feed_bytes(virtwire_conn *c)
 {
-    while (c->rstart < c->rend) {
+    while (c->rstart < c->rend && !c->held) {
         virtwire_need need = virtwire_transport_need(c->t);
         if (need.kind != VIRTWIRE_NEED_BYTES)
             return 0;
+        c->feeding = 1;
         ssize_t n = virtwire_transport_receive(c->t, c->rbuf + c->rstart, c->rend - c->rstart);
+        c->feeding = 0;
         if (n < 0)
             return (int)n;
         if (n == 0) /* cannot happen: receive() stops only where fds are due */
             return virtwire_transport_error(c->t) ? virtwire_transport_error(c->t)
                                                   : VIRTWIRE_EFD_MISSING;
         c->rstart += (size_t)n;
+        int rc = apply_pending_wrap(c);
+        if (rc < 0)
+            return rc;
     }
     return 0;
 }
@@ -385,7 +397,10 @@ static int feed_fd(virtwire_conn *c)
     int fd = c->rfd;
     c->rfd = -1;
     c->rstart++; /* the dummy byte */
-    return virtwire_transport_receive_fd(c->t, fd); /* owns fd, even on error */
+    c->feeding = 1;
+    int rc = virtwire_transport_receive_fd(c->t, fd); /* owns fd, even on error */
+    c->feeding = 0;
+    return rc < 0 ? rc : apply_pending_wrap(c);
 }
 
 /*
@@ -402,7 +417,7 @@ static int read_loop(virtwire_conn *c, int hung_up)
     for (;;) {
         if (atomic_load(&c->shut))
             return VIRTWIRE_ECLOSED;
-        if (c->paused && !hung_up) /* what was read waits */
+        if ((c->paused && !hung_up) || c->held) /* what was read waits */
             return 0;
         virtwire_need need = virtwire_transport_need(c->t);
         if (need.kind == VIRTWIRE_NEED_NOTHING)
@@ -426,6 +441,77 @@ static int read_loop(virtwire_conn *c, int hung_up)
         if (n < 0)
             return (int)n;
     }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Changing the channel                                                     */
+/* ------------------------------------------------------------------------ */
+
+void virtwire_conn_hold_input(virtwire_conn *c)
+{
+    if (!c)
+        return;
+    c->held = 1;
+    if (c->feeding) /* the transport stops after the frame it delivers */
+        virtwire_transport_stop_receive(c->t);
+}
+
+void virtwire_conn_release_input(virtwire_conn *c)
+{
+    if (c)
+        c->held = 0;
+}
+
+size_t virtwire_conn_buffered_input(const virtwire_conn *c)
+{
+    return c ? c->rend - c->rstart : 0;
+}
+
+static int wrap_now(virtwire_conn *c, virtwire_conn_wrap_fn fn, void *opaque)
+{
+    if (c->fdq_len)
+        return VIRTWIRE_EFDPASS;
+    virtwire_channel *wrapped = NULL;
+    int rc = fn(c->ch, c->rbuf + c->rstart, c->rend - c->rstart, c->qlen, opaque, &wrapped);
+    if (rc < 0)
+        return rc;
+    if (!wrapped)
+        return VIRTWIRE_EINVAL;
+    c->ch = wrapped;
+    c->fds_ok = virtwire_channel_can_pass_fds(wrapped);
+    c->rstart = c->rend = 0;
+    if (c->rfd >= 0) { /* an fd that came with bytes now the new channel's */
+        close(c->rfd);
+        c->rfd = -1;
+    }
+    c->drained = 0; /* the new channel may hold input already */
+    c->held = 0;
+    return 0;
+}
+
+/* After receive() returned: the wrap a callback asked for.  Returns 0 or
+ * its error (sticky, as a read error). */
+static int apply_pending_wrap(virtwire_conn *c)
+{
+    if (!c->wrap_fn)
+        return 0;
+    virtwire_conn_wrap_fn fn = c->wrap_fn;
+    c->wrap_fn = NULL;
+    return wrap_now(c, fn, c->wrap_opaque);
+}
+
+int virtwire_conn_wrap_channel(virtwire_conn *c, virtwire_conn_wrap_fn fn, void *opaque)
+{
+    if (!c || !fn || c->rerr || atomic_load(&c->shut))
+        return c && (c->rerr || atomic_load(&c->shut)) ? VIRTWIRE_ECLOSED : VIRTWIRE_EINVAL;
+    if (c->feeding) {
+        /* From a callback: the bytes of this frame are not counted yet. */
+        c->wrap_fn = fn;
+        c->wrap_opaque = opaque;
+        virtwire_conn_hold_input(c);
+        return 0;
+    }
+    return wrap_now(c, fn, opaque);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -487,7 +573,7 @@ short virtwire_conn_events(const virtwire_conn *c)
         return 0;
     if (!c->ready) /* the channel says which way its handshake goes */
         return virtwire_channel_events(c->ch, POLLIN);
-    short ev = c->paused ? 0 : POLLIN;
+    short ev = c->paused || c->held ? 0 : POLLIN;
     if (!c->werr && (c->qlen || c->fdq_len))
         ev |= POLLOUT;
     return ev ? virtwire_channel_events(c->ch, ev) : 0;
@@ -512,7 +598,7 @@ int virtwire_conn_run_once(virtwire_conn *c, int timeout_ms)
     if (!c)
         return VIRTWIRE_EINVAL;
     short ev = virtwire_conn_events(c);
-    if (ev == 0 && !c->paused)
+    if (ev == 0 && !c->paused && !c->held)
         return virtwire_conn_process(c, POLLIN);
     int64_t ka = virtwire_transport_keepalive_timeout(c->t);
     int wait_ms = timeout_ms;

@@ -258,6 +258,63 @@ int virtwire_conn_errno(const virtwire_conn *c);
  */
 void virtwire_conn_shutdown(virtwire_conn *c);
 
+/* ------------------------------------------------------------------------ */
+/* Changing the channel on a live connection                                */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * Makes a new channel from the connection's one (a security layer on top
+ * of it, libvirtwire_sasl's), for virtwire_conn_wrap_channel().
+ *
+ * inner is the connection's channel: on success the new channel owns it
+ * (frees it in its own free()); on failure it stays the connection's.
+ * in[0 .. in_len) are bytes the connection read from inner past the last
+ * frame it took, already in the new channel's format: the new channel
+ * reads them first (copies them: they are borrowed).  clear_out is the
+ * number of bytes the connection has queued but not yet written: they
+ * belong to frames sent before the change, and are the first clear_out
+ * bytes the connection will hand the new channel's writev(), which must
+ * write them to inner unchanged.  Returns 0 or an error.
+ */
+typedef int (*virtwire_conn_wrap_fn)(virtwire_channel *inner, const void *in, size_t in_len,
+                                     size_t clear_out, void *opaque, virtwire_channel **out);
+
+/**
+ * Holds the connection's input at a frame boundary: from a transport
+ * callback, right after the frame being delivered (the transport stops
+ * there, virtwire_transport_stop_receive()); otherwise at once.  While held
+ * nothing more is fed to the transport and nothing read (events() has no
+ * POLLIN): bytes read past the frame wait in the connection until
+ * virtwire_conn_release_input() or virtwire_conn_wrap_channel().  For an
+ * authentication whose last reply may switch the channel: hold before the
+ * reply can arrive, then wrap or release.
+ */
+void virtwire_conn_hold_input(virtwire_conn *c);
+
+/** Ends a hold; call process() with revents 0 afterwards to feed what
+ *  waited (the socket may have nothing new to report).  Whether bytes wait:
+ *  virtwire_conn_buffered_input(). */
+void virtwire_conn_release_input(virtwire_conn *c);
+
+/** Bytes read from the channel but not yet fed to the transport. */
+size_t virtwire_conn_buffered_input(const virtwire_conn *c);
+
+/**
+ * Replaces the connection's channel with fn(channel, ...) (see
+ * virtwire_conn_wrap_fn): every byte after the change goes through the
+ * new channel, both ways.  Output queued before the change still goes out
+ * as it was (clear_out); input read past the last frame the transport took
+ * goes to the new channel (in).  Called from a transport callback, the
+ * change happens right after the frame being delivered (the input is held
+ * there meanwhile); otherwise at once, after virtwire_conn_hold_input()
+ * made sure no byte past the boundary reached the transport.  Releases a
+ * hold.  Whether fds pass follows the new channel.  Returns 0 (or, from a
+ * callback, 0 and the change's own outcome later from process()),
+ * VIRTWIRE_EFDPASS when fds are queued, VIRTWIRE_EINVAL, or fn's error
+ * (the connection keeps its channel).  Not thread-safe: as process().
+ */
+int virtwire_conn_wrap_channel(virtwire_conn *c, virtwire_conn_wrap_fn fn, void *opaque);
+
 /** Closes the socket and every fd still queued, frees the transport (which
  *  closes the received fds it holds) and the connection.  NULL is fine. */
 void virtwire_conn_free(virtwire_conn *c);

@@ -57,6 +57,8 @@ static const struct {
     { VIRTWIRE_EAUTH, "VIRTWIRE_EAUTH", "authentication failed", 1 },
     { VIRTWIRE_EFDPASS, "VIRTWIRE_EFDPASS",
       "this connection cannot carry file descriptors (only a local unix socket can)", 0 },
+    { VIRTWIRE_ESECURITY_LAYER, "VIRTWIRE_ESECURITY_LAYER",
+      "the SASL security layer failed (a packet too long, or one that does not decode)", 1 },
 };
 
 static int find(int code)

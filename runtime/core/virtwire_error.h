@@ -25,13 +25,16 @@ typedef enum virtwire_error {
     /** A string, opaque or array length exceeds its `<max>` bound
      *  (decode and encode). */
     VIRTWIRE_ETOOLONG = -3,
-    /** An enum value that the protocol does not declare. */
+    /** An enum value that the protocol does not declare (decode, with
+     *  VIRTWIRE_DEC_STRICT_ENUM). */
     VIRTWIRE_EENUM = -4,
     /** A union discriminant that matches no arm, with no default arm. */
     VIRTWIRE_EUNION = -5,
-    /** A bool or an optional-data flag other than 0 or 1. */
+    /** A bool or an optional-data flag other than 0 or 1 (decode, with
+     *  VIRTWIRE_DEC_STRICT_BOOL). */
     VIRTWIRE_EBOOL = -6,
-    /** A char or short value outside the range of its C type. */
+    /** A char or short value outside the range of its C type (decode), a
+     *  long or unsigned long one that does not fit in 32 bits (encode). */
     VIRTWIRE_ERANGE = -7,
     /** The encode buffer is too small for the value. */
     VIRTWIRE_ENOSPACE = -8,
@@ -143,6 +146,10 @@ typedef enum virtwire_error {
     /** fds given for a connection that cannot carry them: only a local
      *  unix socket can (not TCP, TLS or SSH); nothing was sent. */
     VIRTWIRE_EFDPASS = -56,
+    /** The SASL security layer failed: the peer sent a packet longer than
+     *  the negotiated buffer (or an empty one), or one that does not
+     *  decode, or a packet could not be encoded (libvirtwire_sasl). */
+    VIRTWIRE_ESECURITY_LAYER = -57,
 } virtwire_error;
 
 /** Returns a static, human-readable description of an error code.
@@ -160,7 +167,8 @@ const char *virtwire_error_name(int code);
  * or closed.  Non-zero for VIRTWIRE_EFRAME_LENGTH, VIRTWIRE_EMSG_TYPE,
  * VIRTWIRE_EFD_UNEXPECTED, VIRTWIRE_EFD_MISSING, VIRTWIRE_EFRAME_SHORT,
  * VIRTWIRE_EREPLY_SERIAL, VIRTWIRE_EKEEPALIVE, VIRTWIRE_ECALLBACK,
- * VIRTWIRE_ECLOSED, VIRTWIRE_EIO and VIRTWIRE_EAUTH; zero for every other
+ * VIRTWIRE_ECLOSED, VIRTWIRE_EIO, VIRTWIRE_EAUTH and VIRTWIRE_ESECURITY_LAYER;
+ * zero for every other
  * code, success included.
  *
  * Four codes are fatal in some places only, and give zero here: a message

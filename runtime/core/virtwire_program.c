@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "virtwire_program.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -18,6 +19,18 @@ const virtwire_proc *virtwire_program_find(const virtwire_program *prog, int32_t
             hi = mid;
     }
     return NULL;
+}
+
+uint32_t virtwire_program_since(const virtwire_program *prog, int32_t number)
+{
+    const virtwire_proc *p = prog ? virtwire_program_find(prog, number) : NULL;
+    return p ? p->since : 0;
+}
+
+int virtwire_libvirt_version_format(uint32_t v, char *buf, size_t len)
+{
+    return snprintf(buf, len, "%u.%u.%u", (unsigned)(v / 1000000u),
+                    (unsigned)(v / 1000u % 1000u), (unsigned)(v % 1000u));
 }
 
 /* Length of the prefix shared by every procedure name of the program

@@ -43,6 +43,14 @@ typedef enum virtwire_generate {
 #define VIRTWIRE_PROC_FDS_REPLY 0x20u
 /** The procedure is an event: it has a _msg type and travels as MESSAGE. */
 #define VIRTWIRE_PROC_MESSAGE 0x40u
+/** virtwire_proc.since is inferred from the procedure's number, a lower
+ *  bound, rather than the release of the API it serves. */
+#define VIRTWIRE_PROC_SINCE_INFERRED 0x80u
+
+/** A libvirt release as libvirt encodes it (virConnectGetLibVersion(),
+ *  CONNECT_GET_LIB_VERSION): major * 1000000 + minor * 1000 + micro. */
+#define VIRTWIRE_LIBVIRT_VERSION(major, minor, micro) \
+    ((uint32_t)(major) * 1000000u + (uint32_t)(minor) * 1000u + (uint32_t)(micro))
 
 /** One procedure of a program. */
 typedef struct virtwire_proc {
@@ -58,6 +66,17 @@ typedef struct virtwire_proc {
     const char *sparseflag;    /**< `@sparseflag` value, or NULL */
     const char *const *acl;    /**< `@acl` values, NULL-terminated, or NULL */
     const char *const *aclfilter; /**< `@aclfilter` values, NULL-terminated, or NULL */
+    /** The libvirt release the procedure exists since
+     *  (VIRTWIRE_LIBVIRT_VERSION()), or 0 when libvirt's record does not
+     *  say.  Taken at generation time from libvirt's version scripts
+     *  (src/libvirt_public.syms ...): the release of the public API the
+     *  procedure serves (REMOTE_PROC_DOMAIN_GET_INFO: virDomainGetInfo,
+     *  0.0.3), or, with VIRTWIRE_PROC_SINCE_INFERRED, a lower bound inferred
+     *  from the procedures numbered around it (events, authentication,
+     *  migration steps); generator/virtwire_gen/since.py has the rule.
+     *  Programs without a public API (keepalive, lock, log, lxc_monitor)
+     *  have 0 throughout. */
+    uint32_t since;
 } virtwire_proc;
 
 /** One RPC program: number, version and procedures sorted by number. */
@@ -85,6 +104,16 @@ const virtwire_proc *virtwire_program_find(const virtwire_program *prog, int32_t
  *  program's prefix, case-insensitively ("CONNECT_OPEN", "connect_open");
  *  NULL if unknown. */
 const virtwire_proc *virtwire_program_find_name(const virtwire_program *prog, const char *name);
+
+/** The libvirt release procedure number of prog exists since
+ *  (virtwire_proc.since); 0 when unknown or when prog has no such
+ *  procedure. */
+uint32_t virtwire_program_since(const virtwire_program *prog, int32_t number);
+
+/** Writes release v (VIRTWIRE_LIBVIRT_VERSION()) as "A.B.C" into buf of
+ *  size len, always NUL-terminated when len > 0; returns the length the
+ *  text has (as snprintf does). */
+int virtwire_libvirt_version_format(uint32_t v, char *buf, size_t len);
 
 /** Finds a type by its .x name (binary search); NULL if unknown. */
 const virtwire_type *virtwire_protocol_find_type(const virtwire_protocol *proto, const char *name);

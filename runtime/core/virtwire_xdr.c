@@ -339,7 +339,13 @@ int virtwire_encode(const virtwire_type *t, const void *v, void *buf, size_t cap
 
 int virtwire_decode(const virtwire_type *t, const void *buf, size_t len, virtwire_arena *arena, void *v)
 {
-    if (!t || !v || (!buf && len))
+    return virtwire_decode_flags(t, buf, len, arena, 0, v);
+}
+
+int virtwire_decode_flags(const virtwire_type *t, const void *buf, size_t len, virtwire_arena *arena,
+                          unsigned flags, void *v)
+{
+    if (!t || !v || (!buf && len) || (flags & ~(unsigned)VIRTWIRE_DEC_STRICT))
         return VIRTWIRE_EINVAL;
     /* Zeroed first, as documented: a decode that fails half-way leaves the
      * fields it never reached NULL or 0, which heap mode's t->free() below
@@ -347,6 +353,7 @@ int virtwire_decode(const virtwire_type *t, const void *buf, size_t len, virtwir
     memset(v, 0, t->size);
     virtwire_dec d;
     virtwire_dec_init(&d, buf, len, arena);
+    d.flags = flags;
     int rc = t->decode(&d, v);
     if (rc == 0 && d.p != d.end)
         rc = VIRTWIRE_ETRAILING;

@@ -23,10 +23,25 @@
  *   - a length word must be justified by the bytes left: a string or opaque of
  *     n bytes needs n (plus padding) bytes left, an array of n elements needs
  *     n times the element's smallest encoding;
- *   - enum values must be declared, union discriminants must select an arm,
- *     bools and optional-data flags must be 0 or 1, char and short values
- *     must fit their C types;
+ *   - union discriminants must select an arm, char and short values must fit
+ *     their C types, long and unsigned long values their 32 bits;
  *   - optional data nests at most max_depth levels (linked lists).
+ *
+ * Enums and bools are decoded as libtirpc decodes them, so that virtwire
+ * reads every message that libvirt's own codecs (rpcgen + libtirpc) read:
+ *   - an enum takes any 32-bit value, declared or not.  A newer peer may
+ *     send a member that this side's .x file does not know yet (libvirt adds
+ *     enum members in new releases); the value reaches the caller as it is.
+ *     The encoder writes any value too, as libtirpc does.
+ *   - a bool, and the flag in front of optional data, is true for every
+ *     non-zero word: a decoded bool is 0 or 1 (2 on the wire gives 1; the
+ *     value is normalised, as libtirpc's xdr_bool() does), and optional data
+ *     is present for any non-zero flag.  The encoder writes 1 for any
+ *     non-zero C value, which is what XDR defines TRUE as.
+ * The strict checks are decoder flags (virtwire_dec.flags):
+ * VIRTWIRE_DEC_STRICT_ENUM rejects undeclared enum values with
+ * VIRTWIRE_EENUM, VIRTWIRE_DEC_STRICT_BOOL bools and optional-data flags
+ * other than 0 and 1 with VIRTWIRE_EBOOL.
  *
  * Padding: XDR pads opaque data and strings to a multiple of four with zero
  * bytes.  The encoder always writes zeros.  The decoder by default ignores
@@ -55,7 +70,7 @@ extern "C" {
 
 /** Version of the interface between generated code and this runtime.
  *  Generated headers refuse to compile against another version. */
-#define VIRTWIRE_CODEC_VERSION 1
+#define VIRTWIRE_CODEC_VERSION 2
 
 #if UINT_MAX != 0xffffffffu
 #error "virtwire needs a 32-bit int"
@@ -280,6 +295,34 @@ static inline int virtwire_put_bool(virtwire_enc *e, int v)
     return virtwire_put_u32(e, v ? 1u : 0u);
 }
 
+/**
+ * Writes a C long as XDR's long: 32 bits.  A value below INT32_MIN or above
+ * UINT32_MAX gives VIRTWIRE_ERANGE: it does not fit, and libtirpc, which
+ * silently keeps the low 32 bits, would send another number.  Values from
+ * INT32_MAX + 1 to UINT32_MAX are written as their low 32 bits: libtirpc
+ * decodes a negative long into them on LP64 machines, and they go back on
+ * the wire as they came.
+ */
+static inline int virtwire_put_long(virtwire_enc *e, long v)
+{
+#if LONG_MAX > 0x7fffffffL
+    if (VIRTWIRE_UNLIKELY(v < -0x7fffffffL - 1 || v > 0xffffffffL))
+        return VIRTWIRE_ERANGE;
+#endif
+    return virtwire_put_u32(e, (uint32_t)v);
+}
+
+/** Writes a C unsigned long as XDR's unsigned long (32 bits);
+ *  VIRTWIRE_ERANGE above UINT32_MAX. */
+static inline int virtwire_put_ulong(virtwire_enc *e, unsigned long v)
+{
+#if ULONG_MAX > 0xffffffffUL
+    if (VIRTWIRE_UNLIKELY(v > 0xffffffffUL))
+        return VIRTWIRE_ERANGE;
+#endif
+    return virtwire_put_u32(e, (uint32_t)v);
+}
+
 /** Writes a float (IEEE 754 single precision). */
 static inline int virtwire_put_float(virtwire_enc *e, float v)
 {
@@ -434,6 +477,14 @@ static inline int virtwire_put_array_len(virtwire_enc *e, uint32_t len, const vo
 
 /** Reject non-zero padding bytes (see the top of this file). */
 #define VIRTWIRE_DEC_STRICT_PADDING 0x1u
+/** Reject enum values the .x file does not declare (VIRTWIRE_EENUM). */
+#define VIRTWIRE_DEC_STRICT_ENUM 0x2u
+/** Reject bools and optional-data flags other than 0 and 1
+ *  (VIRTWIRE_EBOOL). */
+#define VIRTWIRE_DEC_STRICT_BOOL 0x4u
+/** Every strict check. */
+#define VIRTWIRE_DEC_STRICT                                                     \
+    (VIRTWIRE_DEC_STRICT_PADDING | VIRTWIRE_DEC_STRICT_ENUM | VIRTWIRE_DEC_STRICT_BOOL)
 
 /** Default nesting limit for optional data. */
 #define VIRTWIRE_DEC_MAX_DEPTH_DEFAULT 1024u
@@ -543,14 +594,42 @@ static inline int virtwire_get_i64(virtwire_dec *d, int64_t *v)
     return 0;
 }
 
-/** Reads a bool: VIRTWIRE_EBOOL unless 0 or 1. */
+/** Reads a bool: 1 for any non-zero word (VIRTWIRE_EBOOL for one other
+ *  than 1 with VIRTWIRE_DEC_STRICT_BOOL), else 0. */
 static inline int virtwire_get_bool(virtwire_dec *d, int *v)
 {
     uint32_t u;
     VIRTWIRE_TRY(virtwire_get_u32(d, &u));
-    if (VIRTWIRE_UNLIKELY(u > 1))
+    if (VIRTWIRE_UNLIKELY(u > 1) && (d->flags & VIRTWIRE_DEC_STRICT_BOOL))
         return VIRTWIRE_EBOOL;
-    *v = (int)u;
+    *v = u != 0;
+    return 0;
+}
+
+/** Whether enum values must be declared (VIRTWIRE_DEC_STRICT_ENUM): what
+ *  generated decoders ask before they check a value. */
+static inline int virtwire_dec_strict_enum(const virtwire_dec *d)
+{
+    return VIRTWIRE_UNLIKELY((d->flags & VIRTWIRE_DEC_STRICT_ENUM) != 0);
+}
+
+/** Reads XDR's long (rpcgen's extension: a 32-bit int on the wire) into a C
+ *  long, sign-extended. */
+static inline int virtwire_get_long(virtwire_dec *d, long *v)
+{
+    int32_t i;
+    VIRTWIRE_TRY(virtwire_get_i32(d, &i));
+    *v = i;
+    return 0;
+}
+
+/** Reads XDR's unsigned long (32 bits on the wire) into a C unsigned
+ *  long. */
+static inline int virtwire_get_ulong(virtwire_dec *d, unsigned long *v)
+{
+    uint32_t u;
+    VIRTWIRE_TRY(virtwire_get_u32(d, &u));
+    *v = u;
     return 0;
 }
 
@@ -740,6 +819,54 @@ int virtwire_decode(const virtwire_type *t, const void *buf, size_t len, virtwir
  * left to free).  src is only read: it may be shared with other threads.
  */
 int virtwire_copy(const virtwire_type *t, const void *src, virtwire_arena *arena, void *dst);
+
+/**
+ * virtwire_decode() with decoder flags: VIRTWIRE_DEC_STRICT_PADDING,
+ * VIRTWIRE_DEC_STRICT_ENUM, VIRTWIRE_DEC_STRICT_BOOL, or all of them
+ * (VIRTWIRE_DEC_STRICT).  Unknown flags give VIRTWIRE_EINVAL.
+ */
+int virtwire_decode_flags(const virtwire_type *t, const void *buf, size_t len, virtwire_arena *arena,
+                          unsigned flags, void *v);
+
+/**
+ * @name Base types
+ * Descriptors of XDR's base types, for procedures whose argument or result
+ * is one (rpcgen's `int PROC(string) = 1;`), in the C types rpcgen gives
+ * them: int, unsigned int, int64_t (hyper), uint64_t (unsigned hyper), int
+ * (bool), float, double, char, unsigned char, short, unsigned short, long,
+ * unsigned long (32 bits on the wire, see virtwire_put_long()), and char *
+ * for a string of any length (rpcgen's wrapstring).
+ * @{
+ */
+/** int */
+extern const virtwire_type virtwire_type_int;
+/** unsigned int */
+extern const virtwire_type virtwire_type_uint;
+/** hyper: int64_t */
+extern const virtwire_type virtwire_type_hyper;
+/** unsigned hyper: uint64_t */
+extern const virtwire_type virtwire_type_uhyper;
+/** bool: int, 0 or 1 */
+extern const virtwire_type virtwire_type_bool;
+/** float */
+extern const virtwire_type virtwire_type_float;
+/** double */
+extern const virtwire_type virtwire_type_double;
+/** char */
+extern const virtwire_type virtwire_type_char;
+/** unsigned char */
+extern const virtwire_type virtwire_type_uchar;
+/** short */
+extern const virtwire_type virtwire_type_short;
+/** unsigned short */
+extern const virtwire_type virtwire_type_ushort;
+/** long: a C long, 32 bits on the wire */
+extern const virtwire_type virtwire_type_long;
+/** unsigned long: a C unsigned long, 32 bits on the wire */
+extern const virtwire_type virtwire_type_ulong;
+/** string: char *, of any length */
+extern const virtwire_type virtwire_type_string;
+/** @} */
 
 /** Used by generated code: defines T_desc for type T from its typed
  *  functions. */

@@ -6,7 +6,7 @@
  * virtwire_server_internal.h for how the server's files divide the work
  * and who owns what.
  */
-#define _GNU_SOURCE /* accept4 */
+#define _GNU_SOURCE /* accept4, pipe2 */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -47,8 +47,23 @@ int virtwire_server_new(const virtwire_server_callbacks *cbs, void *opaque,
     srv->exempt_version = VIRTWIRE_REMOTE_PROTOCOL_VERSION;
     srv->exempt_first = VIRTWIRE_REMOTE_PROC_AUTH_LIST;
     srv->exempt_last = VIRTWIRE_REMOTE_PROC_AUTH_POLKIT;
+    /* virtwire_server_stop() writes to it: the loop's poll() wakes up
+     * whichever thread a signal interrupted. */
+    if (pipe2(srv->wake, O_NONBLOCK | O_CLOEXEC) < 0) {
+        free(srv);
+        return VIRTWIRE_EIO;
+    }
     *out = srv;
     return 0;
+}
+
+/* Whether path is still the socket file a listener bound (same device
+ * and inode): another server may have replaced it since. */
+static int still_ours(const listener *l)
+{
+    struct stat st;
+    return lstat(l->path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == l->dev &&
+           st.st_ino == l->ino;
 }
 
 void virtwire_server_free(virtwire_server *srv)
@@ -63,10 +78,13 @@ void virtwire_server_free(virtwire_server *srv)
     for (size_t i = 0; i < srv->nlisteners; i++) {
         close(srv->listeners[i].fd);
         if (srv->listeners[i].path) {
-            unlink(srv->listeners[i].path);
+            if (still_ours(&srv->listeners[i]))
+                unlink(srv->listeners[i].path);
             free(srv->listeners[i].path);
         }
     }
+    close(srv->wake[0]);
+    close(srv->wake[1]);
     while (srv->programs) {
         server_program *sp = srv->programs;
         srv->programs = sp->next;
@@ -221,6 +239,29 @@ int virtwire_server_listen_fd(virtwire_server *srv, int fd, int is_unix,
     return listener_add(srv, fd, is_unix, NULL, &o);
 }
 
+/* What is at a unix socket path: 1 when a server accepts connections
+ * there (or has a full backlog), 0 when it is a socket nobody listens on
+ * any more (a stale one), -1 otherwise (nothing, not a socket, or a
+ * socket we may not probe: bind() then says what is wrong). */
+static int socket_is_live(const struct sockaddr_un *sa)
+{
+    struct stat st;
+    if (lstat(sa->sun_path, &st) < 0 || !S_ISSOCK(st.st_mode))
+        return -1;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    int rc;
+    do
+        rc = connect(fd, (const struct sockaddr *)sa, sizeof *sa);
+    while (rc < 0 && errno == EINTR);
+    int e = errno;
+    close(fd);
+    if (rc == 0 || e == EAGAIN || e == EINPROGRESS)
+        return 1;
+    return e == ECONNREFUSED ? 0 : -1;
+}
+
 int virtwire_server_listen_unix(virtwire_server *srv, const char *path)
 {
     return virtwire_server_listen_unix_with(srv, path, NULL);
@@ -231,22 +272,36 @@ int virtwire_server_listen_unix_with(virtwire_server *srv, const char *path,
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     virtwire_server_listen_opts o;
-    if (!srv || !path || strlen(path) >= sizeof sa.sun_path || listen_opts_in(opts, &o) < 0)
+    if (!srv || !path || !*path || strlen(path) >= sizeof sa.sun_path ||
+        listen_opts_in(opts, &o) < 0)
         return VIRTWIRE_EINVAL;
     strcpy(sa.sun_path, path);
-    struct stat st;
-    if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+    int live = socket_is_live(&sa);
+    if (live == 1) {
+        errno = EADDRINUSE; /* another server is there: leave it alone */
+        return VIRTWIRE_EIO;
+    }
+    if (live == 0)
         unlink(path); /* a stale socket of an earlier run */
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return VIRTWIRE_EIO;
-    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 64) < 0) {
+    struct stat st;
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 64) < 0 ||
+        lstat(path, &st) < 0) {
         int e = errno;
         close(fd);
         errno = e;
         return VIRTWIRE_EIO;
     }
-    return listener_add(srv, fd, 1, path, &o);
+    int rc = listener_add(srv, fd, 1, path, &o);
+    if (rc == 0) {
+        srv->listeners[srv->nlisteners - 1].dev = st.st_dev;
+        srv->listeners[srv->nlisteners - 1].ino = st.st_ino;
+    } else {
+        unlink(path); /* bound by us a moment ago */
+    }
+    return rc;
 }
 
 int virtwire_server_listen_tcp(virtwire_server *srv, const char *host, int port)
@@ -300,7 +355,21 @@ int virtwire_server_tcp_port(const virtwire_server *srv)
 
 void virtwire_server_stop(virtwire_server *srv)
 {
+    /* Async-signal-safe: a flag and a write(); a full pipe already holds
+     * a wake-up. */
+    int e = errno;
     srv->stop = 1;
+    ssize_t n = write(srv->wake[1], "", 1);
+    (void)n;
+    errno = e;
+}
+
+/* Empties the wake-up pipe. */
+static void drain_wake(virtwire_server *srv)
+{
+    char buf[64];
+    while (read(srv->wake[0], buf, sizeof buf) > 0)
+        ;
 }
 
 static void accept_all(virtwire_server *srv, listener *l)
@@ -329,15 +398,17 @@ static void reap_clients(virtwire_server *srv)
 
 int virtwire_server_run_once(virtwire_server *srv, int timeout_ms)
 {
-    size_t n = srv->nlisteners + srv->nclients;
-    struct pollfd *pfd = calloc(n ? n : 1, sizeof *pfd);
-    virtwire_server_client **who = calloc(n ? n : 1, sizeof *who);
+    /* The wake-up pipe first, then the listeners, then the clients. */
+    size_t n = 1 + srv->nlisteners + srv->nclients;
+    struct pollfd *pfd = calloc(n, sizeof *pfd);
+    virtwire_server_client **who = calloc(n, sizeof *who);
     if (!pfd || !who) {
         free(pfd);
         free(who);
         return VIRTWIRE_ENOMEM;
     }
     size_t k = 0;
+    pfd[k++] = (struct pollfd){ srv->wake[0], POLLIN, 0 };
     for (size_t i = 0; i < srv->nlisteners; i++)
         pfd[k++] = (struct pollfd){ srv->listeners[i].fd, POLLIN, 0 };
     for (virtwire_server_client *c = srv->clients; c; c = c->next) {
@@ -353,8 +424,12 @@ int virtwire_server_run_once(virtwire_server *srv, int timeout_ms)
     for (size_t i = 0; rc > 0 && i < k; i++) {
         if (!pfd[i].revents)
             continue;
-        if (i < srv->nlisteners) {
-            accept_all(srv, &srv->listeners[i]);
+        if (i == 0) {
+            drain_wake(srv);
+            continue;
+        }
+        if (i <= srv->nlisteners) {
+            accept_all(srv, &srv->listeners[i - 1]);
             continue;
         }
         virtwire_server_client *c = who[i];

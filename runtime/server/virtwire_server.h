@@ -162,13 +162,16 @@ typedef struct virtwire_server_callbacks {
 } virtwire_server_callbacks;
 
 /** Creates a server; cbs may be NULL and is copied.  Returns 0,
- *  VIRTWIRE_EINVAL (out NULL, a cbs->size that cannot be valid) or
- *  VIRTWIRE_ENOMEM. */
+ *  VIRTWIRE_EINVAL (out NULL, a cbs->size that cannot be valid),
+ *  VIRTWIRE_ENOMEM or VIRTWIRE_EIO (no pipe for virtwire_server_stop()'s
+ *  wake-up; errno says why). */
 int virtwire_server_new(const virtwire_server_callbacks *cbs, void *opaque,
                         virtwire_server **out);
 
-/** Closes every client and listener (unlinking unix socket paths it
- *  created) and frees the server.  NULL is fine. */
+/** Closes every client and listener and frees the server.  A unix socket
+ *  path is unlinked only while it is still the socket this server bound
+ *  (same device and inode): one that another server has replaced since is
+ *  left alone.  NULL is fine. */
 void virtwire_server_free(virtwire_server *srv);
 
 /** Unanswered calls allowed per client (1..1000).  Returns 0 or EINVAL. */
@@ -189,8 +192,14 @@ int virtwire_server_register(virtwire_server *srv, const virtwire_program *prog)
 int virtwire_server_set_handler(virtwire_server *srv, const virtwire_program *prog, int32_t proc,
                                 virtwire_server_handler fn, void *opaque);
 
-/** Listens on a unix socket at path (an existing socket file there is
- *  replaced).  Returns 0, EINVAL (path too long) or EIO (errno says why). */
+/** Listens on a unix socket at path.  A socket file already there is
+ *  probed with connect(): when a server accepts there (or its backlog is
+ *  full), it is left alone and the call fails with VIRTWIRE_EIO and errno
+ *  EADDRINUSE; when nobody listens any more (ECONNREFUSED: a stale socket
+ *  of a process that is gone), it is removed and replaced.  Anything else
+ *  at path is never removed (bind() fails with EADDRINUSE).  Returns 0,
+ *  VIRTWIRE_EINVAL (path empty or too long) or VIRTWIRE_EIO (errno says
+ *  why). */
 int virtwire_server_listen_unix(virtwire_server *srv, const char *path);
 
 /** Listens on TCP (host NULL: the loopback address; port 0: any, see
@@ -226,7 +235,9 @@ typedef struct virtwire_server_listen_opts {
      * AUTH_LIST to AUTH_POLKIT, 66 to 70) until something authenticates
      * it (virtwire_server_client_set_authenticated(): libvirtwire_session's
      * handlers, or the caller's own); other calls get libvirtd's answer,
-     * VIR_ERR_RPC "authentication required".  The server itself does not
+     * VIR_ERR_RPC "authentication required" (the same bytes: "%s" in
+     * str1, the text in str2, int1 and int2 -1), after the check for an
+     * unknown procedure and before the arguments are decoded.  The server itself does not
      * answer AUTH_LIST: see virtwire_server_client_auth_types().
      */
     const int *auth_types;
@@ -270,8 +281,11 @@ int virtwire_server_run_once(virtwire_server *srv, int timeout_ms);
  *  on). */
 int virtwire_server_run(virtwire_server *srv);
 
-/** Makes run() return after the current round (from a handler, or from a
- *  signal handler: it only sets a flag). */
+/** Makes run() return after the current round, at once: a run_once()
+ *  waiting in poll() wakes up (the server polls a pipe this writes to),
+ *  whichever thread is interrupted when called from a signal handler.
+ *  From a handler, from a signal handler (async-signal-safe: a flag and a
+ *  write(); errno is kept) or from another thread. */
 void virtwire_server_stop(virtwire_server *srv);
 
 /** Number of clients connected. */
@@ -293,6 +307,20 @@ char *virtwire_server_call_strdup(virtwire_server_call *call, const char *s);
 
 /** Zeroed memory from the call's arena. */
 void *virtwire_server_call_alloc(virtwire_server_call *call, size_t n);
+
+/**
+ * From the handler of a call that is about to succeed (an authentication
+ * step): once the call's reply has been sent, in the clear, the client's
+ * connection runs over fn(its channel, ...) (virtwire_conn_wrap_channel(),
+ * virtwire_conn_wrap_fn: a SASL security layer), both ways; what the
+ * client sent after the call is read through the new channel.  Nothing is
+ * read past the call meanwhile (a deferred call keeps the input held until
+ * it completes).  When the call fails instead, or its reply cannot be
+ * sent, nothing changes.  When fn fails the client is dropped with fn's
+ * error.  Returns 0 or VIRTWIRE_EINVAL.
+ */
+int virtwire_server_call_wrap_channel(virtwire_server_call *call, virtwire_conn_wrap_fn fn,
+                                      void *opaque);
 
 /** Completes a deferred call: rc as a handler's return value (not DEFER).
  *  The call is freed.  A call whose client has gone is just freed. */
@@ -340,6 +368,19 @@ int virtwire_server_client_authenticated(const virtwire_server_client *c);
 /** Marks the client authenticated (from the handler of an authentication
  *  procedure, once it has succeeded). */
 void virtwire_server_client_set_authenticated(virtwire_server_client *c);
+
+/**
+ * State a library keeps on a client under its own key (any unique
+ * address), apart from the application's virtwire_server_client_set_data():
+ * release(data) runs when the client is freed (after on_close), or when
+ * the key is attached again (data NULL detaches).  Returns 0 or
+ * VIRTWIRE_ENOMEM (release is not called then).
+ */
+int virtwire_server_client_attach(virtwire_server_client *c, const void *key, void *data,
+                                  void (*release)(void *data));
+
+/** The data attached under key, or NULL. */
+void *virtwire_server_client_attached(const virtwire_server_client *c, const void *key);
 
 /** The authentication types of the client's listener (see
  *  virtwire_server_listen_opts.auth_types), for an AUTH_LIST handler;

@@ -83,13 +83,23 @@ void *virtwire_server_call_alloc(virtwire_server_call *call, size_t n)
     return p;
 }
 
-/* Sends an error reply built on the stack (no arena needed). */
+/* Sends an error reply built on the stack (no arena needed).  The RPC
+ * layer's errors (VIR_ERR_RPC) carry what libvirtd's virReportError()
+ * fills in besides the message: str1 its format, "%s" for this code,
+ * str2 the message, int1 and int2 -1. */
 static int64_t send_plain_error(virtwire_transport_program *tp, int32_t proc, uint32_t serial,
                                 int code, const char *msg)
 {
-    char *m = (char *)msg;
+    static char fmt[] = "%s";
+    char *m = (char *)msg, *f = fmt;
     virNetMessageError e = { .code = code, .domain = VIRTWIRE_VIR_FROM_RPC, .message = &m,
                              .level = VIRTWIRE_VIR_ERR_LEVEL_ERROR };
+    if (code == VIRTWIRE_VIR_ERR_RPC) {
+        e.str1 = &f;
+        e.str2 = &m;
+        e.int1 = -1;
+        e.int2 = -1;
+    }
     return virtwire_transport_send_error(tp, proc, serial, &e);
 }
 
@@ -101,6 +111,22 @@ static void send_oom_error(virtwire_server_client *c, virtwire_transport_program
     if (send_plain_error(tp, proc, serial, VIRTWIRE_VIR_ERR_INTERNAL_ERROR, oom_message) ==
         VIRTWIRE_ENOMEM)
         vw_server_client_fail(c, VIRTWIRE_ENOMEM);
+}
+
+/* The error of a call made before the client authenticated, laid out as
+ * libvirtd's virReportError(VIR_ERR_RPC, "%s", "authentication required")
+ * leaves it on the wire: the code's format ("%s") in str1, the text in
+ * str2, int1 and int2 -1. */
+static void reply_auth_required(virtwire_server_client *c, virtwire_transport_program *tp,
+                                int32_t proc, uint32_t serial)
+{
+    static char format[] = "%s", text[] = "authentication required";
+    char *m = text, *f = format, *t = text;
+    virNetMessageError e = { .code = VIRTWIRE_VIR_ERR_RPC, .domain = VIRTWIRE_VIR_FROM_RPC,
+                             .message = &m, .level = VIRTWIRE_VIR_ERR_LEVEL_ERROR, .str1 = &f,
+                             .str2 = &t, .int1 = -1, .int2 = -1 };
+    if (virtwire_transport_send_error(tp, proc, serial, &e) == VIRTWIRE_ENOMEM)
+        send_oom_error(c, tp, proc, serial);
 }
 
 /* send_plain_error(), or the out-of-memory error when there is no memory
@@ -206,6 +232,16 @@ static void call_reply(call_impl *ci, int rc)
     if (sent >= 0) {
         if (announces_keepalive(call))
             virtwire_server_client_start_keepalive(c);
+        if (ci->wrap_fn) {
+            /* From here on, the client's bytes go through the new channel
+             * (after this frame, when we are inside its delivery). */
+            int wrc = virtwire_conn_wrap_channel(c->conn, ci->wrap_fn, ci->wrap_opaque);
+            ci->wrap_fn = NULL;
+            if (wrc < 0)
+                vw_server_client_fail(c, wrc);
+            else
+                c->input_kick = 1;
+        }
         return;
     }
     /* The client is told the call failed: the stream is not for it. */
@@ -220,6 +256,19 @@ static void call_reply(call_impl *ci, int rc)
                     "Unable to encode message payload");
 }
 
+int virtwire_server_call_wrap_channel(virtwire_server_call *call, virtwire_conn_wrap_fn fn,
+                                      void *opaque)
+{
+    call_impl *ci = (call_impl *)call;
+    if (!call || !fn || !call->client || call->client->closing)
+        return VIRTWIRE_EINVAL;
+    ci->wrap_fn = fn;
+    ci->wrap_opaque = opaque;
+    /* No byte after this call's frame is taken as a frame. */
+    virtwire_conn_hold_input(call->client->conn);
+    return 0;
+}
+
 void virtwire_server_call_complete(virtwire_server_call *call, int rc)
 {
     call_impl *ci = (call_impl *)call;
@@ -228,6 +277,10 @@ void virtwire_server_call_complete(virtwire_server_call *call, int rc)
         call_unlink(c, ci);
         if (!c->closing)
             call_reply(ci, rc == VIRTWIRE_SERVER_DEFER ? -1 : rc);
+        if (ci->wrap_fn) { /* the call failed: reading goes on as before */
+            virtwire_conn_release_input(c->conn);
+            c->input_kick = 1;
+        }
     }
     call_free(ci);
 }
@@ -259,8 +312,7 @@ void vw_server_dispatch(virtwire_server_client *c, const virNetMessageHeader *hd
     if (!c->authenticated && !exempt(srv, sp->prog, hdr->proc)) {
         /* libvirtd's answer (virnetserverprogram.c), after the unknown
          * procedure check and before the arguments are decoded. */
-        reply_error(c, tp, hdr->proc, hdr->serial, VIRTWIRE_VIR_ERR_RPC,
-                    "authentication required");
+        reply_auth_required(c, tp, hdr->proc, hdr->serial);
         return;
     }
     call_impl *ci = calloc(1, sizeof *ci);

@@ -134,7 +134,7 @@ static short client_events(const virtwire_server_client *c)
 void vw_server_client_poll(virtwire_server_client *c, struct pollfd *pfd, int *timeout_ms)
 {
     if ((c->backlog && !throttled(c) && !output_full(c)) || (c->paused && !stop_reading(c)) ||
-        vw_server_wants_pull(c))
+        c->input_kick || vw_server_wants_pull(c))
         *timeout_ms = 0; /* work to do without waiting */
     int64_t ka = virtwire_transport_keepalive_timeout(virtwire_conn_transport(c->conn));
     if (ka >= 0 && (*timeout_ms < 0 || ka < *timeout_ms))
@@ -159,6 +159,10 @@ void vw_server_client_idle_work(virtwire_server_client *c)
             /* Resumed: feed what was read before the pause at once. */
             virtwire_conn_pause_reading(c->conn, 0);
             c->paused = 0;
+            rev = 0;
+        }
+        if (c->input_kick) { /* a hold ended, or the channel changed */
+            c->input_kick = 0;
             rev = 0;
         }
         int rc = virtwire_conn_process(c->conn, rev);
@@ -287,8 +291,55 @@ void vw_server_client_free(virtwire_server_client *c)
         free(b);
     }
     virtwire_conn_free(c->conn);
+    while (c->attachments) {
+        attachment *a = c->attachments;
+        c->attachments = a->next;
+        if (a->release)
+            a->release(a->data);
+        free(a);
+    }
     free(c->tps);
     free(c);
+}
+
+int virtwire_server_client_attach(virtwire_server_client *c, const void *key, void *data,
+                                  void (*release)(void *data))
+{
+    if (!c || !key)
+        return VIRTWIRE_EINVAL;
+    for (attachment **pp = &c->attachments; *pp; pp = &(*pp)->next) {
+        attachment *a = *pp;
+        if (a->key != key)
+            continue;
+        void *old = a->data;
+        void (*old_release)(void *) = a->release;
+        if (data) {
+            a->data = data;
+            a->release = release;
+        } else {
+            *pp = a->next;
+            free(a);
+        }
+        if (old_release && old != data)
+            old_release(old);
+        return 0;
+    }
+    if (!data)
+        return 0;
+    attachment *a = malloc(sizeof *a);
+    if (!a)
+        return VIRTWIRE_ENOMEM;
+    *a = (attachment){ c->attachments, key, data, release };
+    c->attachments = a;
+    return 0;
+}
+
+void *virtwire_server_client_attached(const virtwire_server_client *c, const void *key)
+{
+    for (const attachment *a = c ? c->attachments : NULL; a; a = a->next)
+        if (a->key == key)
+            return a->data;
+    return NULL;
 }
 
 /* A frame the transport refused, and maybe answered itself. */

@@ -39,8 +39,10 @@
 #define VIRTWIRE_SERVER_INTERNAL_H
 
 #include <poll.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "virtwire_server.h"
 #include "virtwire_transport.h"
@@ -104,7 +106,18 @@ struct call_impl {
     virtwire_transport_program *tp;
     virtwire_arena arena;
     virtwire_server_stream *stream;
+    /* virtwire_server_call_wrap_channel(): done once the reply is sent */
+    virtwire_conn_wrap_fn wrap_fn;
+    void *wrap_opaque;
 };
+
+/* State a library keeps on a client (virtwire_server_client_attach()). */
+typedef struct attachment {
+    struct attachment *next;
+    const void *key;
+    void *data;
+    void (*release)(void *data);
+} attachment;
 
 struct virtwire_server_client {
     virtwire_server_client *next;
@@ -123,13 +136,17 @@ struct virtwire_server_client {
     int paused; /* its connection's reading is paused (see stop_reading()) */
     int keepalive; /* own PINGs started */
     int authenticated; /* calls other than the exempt ones are allowed */
+    int input_kick; /* input waits in the connection: process it unasked */
+    attachment *attachments;
     const struct listener *from; /* the listener that accepted it */
 };
 
 typedef struct listener {
     int fd;
     int is_unix;
-    char *path; /* unix: unlinked at free */
+    char *path; /* unix: unlinked at free if still the socket bound here */
+    dev_t dev;  /* unix: the socket file bound (see still_ours()) */
+    ino_t ino;
     virtwire_server_listen_opts opts; /* auth_types: see below */
     int auth_types[VIRTWIRE_SERVER_AUTH_TYPES_MAX];
     size_t nauth_types;
@@ -153,7 +170,8 @@ struct virtwire_server {
      * client has authenticated (virtwire_server_set_auth_exempt()). */
     uint32_t exempt_program, exempt_version;
     int32_t exempt_first, exempt_last;
-    volatile int stop;
+    volatile sig_atomic_t stop;
+    int wake[2]; /* virtwire_server_stop() writes to wake[1]; polled */
 };
 
 /* virtwire_server.c */

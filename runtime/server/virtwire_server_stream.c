@@ -138,10 +138,12 @@ static int stream_packet(virtwire_server_stream *s, const virtwire_transport_msg
             return 0;
         }
     } else {
-        /* Client abort: confirm with an empty packet, as libvirt does. */
+        /* Client abort: confirmed with an empty STREAM/OK, as libvirtd
+         * does (daemonStreamHandleAbort(): the same zero-length packet as
+         * for a finish), which ends the stream on the client's side too. */
         if (s->cbs.on_abort)
             s->cbs.on_abort(s, s->opaque);
-        if (virtwire_transport_stream_send_eof(s->tp, s->proc, s->serial) == VIRTWIRE_ENOMEM)
+        if (virtwire_transport_stream_finish(s->tp, s->proc, s->serial) == VIRTWIRE_ENOMEM)
             vw_server_client_fail(s->client, VIRTWIRE_ENOMEM);
         vw_server_stream_unlink_free(s);
         return 0;

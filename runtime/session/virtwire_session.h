@@ -9,24 +9,51 @@
  * does:
  *
  *   1. AUTH_LIST: the methods the daemon offers (a daemon that does not
- *      know the procedure offers none).  With `auth=` in the URI (polkit,
- *      sasl, sasl.MECH) that method, if the daemon offers it ("requested
- *      authentication type X rejected" otherwise); without, the first
- *      the daemon lists.  NONE needs nothing; POLKIT runs
+ *      know the procedure offers none).  The types are read as libvirt's
+ *      client reads them, as plain ints (at most 20, the protocol's
+ *      bound), so that a type this library does not know reaches the
+ *      choice below.  With `auth=` in the URI (polkit, sasl, sasl.MECH,
+ *      any case) that method, if the daemon offers it ("requested
+ *      authentication type X rejected" otherwise; a name libvirt does not
+ *      know: "unknown authentication type X"); without, the first the
+ *      daemon lists, as libvirt runs it even when a later one would do.
+ *      An empty list, or NONE, needs nothing; POLKIT runs
  *      virtwire_auth_polkit (built in); other methods run the
  *      virtwire_auth_method of that type the caller gave in
  *      virtwire_client_options.auth_methods (SASL: libvirtwire_sasl), and
  *      without one the session fails with "unsupported authentication
- *      type N", as a libvirt built without that method does;
+ *      type N" (a type no method has, SASL included, as a libvirt built
+ *      without SASL says);
  *   2. CONNECT_SUPPORTS_FEATURE(VIR_DRV_FEATURE_PROGRAM_KEEPALIVE), and the
  *      client's own keepalive PINGs when the daemon says yes and the
  *      options ask for them;
  *   3. CONNECT_OPEN with the URI's name and flags.
  *
- * The admin program's session is ADMIN_PROC_CONNECT_OPEN alone.  Every
- * failure ends with VIRTWIRE_EAUTH (an authentication that failed or was
- * refused), the daemon's error (VIRTWIRE_EREMOTE) or the connection's,
- * and a message in virtwire_client_options.errbuf.
+ * The admin program's session is ADMIN_PROC_CONNECT_OPEN alone.
+ *
+ * Errors.  Every failure closes the connection and leaves a message in
+ * virtwire_client_options.errbuf:
+ *   VIRTWIRE_EAUTH      no method could run, or the daemon refused the
+ *                       one that ran: libvirt's words, prefixed
+ *                       "authentication failed: " as libvirt's
+ *                       VIR_ERR_AUTH_FAILED is, or the daemon's own error
+ *                       for a refusal ("authentication failed: access
+ *                       denied by policy", "authentication unavailable:
+ *                       no polkit agent available to authenticate action
+ *                       'org.libvirt.unix.manage'", libvirtd's D-Bus
+ *                       error when polkitd is not running);
+ *   VIRTWIRE_EREMOTE    the daemon answered AUTH_LIST, CONNECT_OPEN or
+ *                       the like with an error (its message; a daemon
+ *                       that does not know AUTH_POLKIT:
+ *                       VIRTWIRE_EUNSUPPORTED);
+ *   a codec error       a reply that does not decode (VIRTWIRE_ETOOLONG
+ *                       for more than 20 types, VIRTWIRE_ETRUNCATED,
+ *                       VIRTWIRE_ETRAILING: "the daemon's reply to
+ *                       AUTH_LIST does not decode: ..."; libvirt's client
+ *                       says "Unable to decode message payload");
+ *   the connection's    "AUTH_LIST: connection closed", or why it died
+ *                       ("AUTH_POLKIT: the connection died: reply matches
+ *                       no call in flight", with that code).
  *
  * An authentication method is a small module: the calls of its own
  * procedures on the client, run from the session, before anything else
@@ -88,7 +115,11 @@ struct virtwire_auth_method {
 
 /** AUTH_POLKIT: the daemon asks polkit about the peer's credentials;
  *  refused, the daemon's error comes back as VIRTWIRE_EAUTH with its
- *  message in errbuf. */
+ *  message in errbuf.  A reply whose complete is 0 is refused too
+ *  ("authentication failed: polkit authentication did not complete"),
+ *  where libvirt's client ignores complete (libvirtd always sets it).
+ *  No polkit agent is started: a daemon that needs one (an action that
+ *  asks for a password) refuses with VIR_ERR_AUTH_UNAVAILABLE. */
 extern const virtwire_auth_method virtwire_auth_polkit;
 
 #ifdef __cplusplus

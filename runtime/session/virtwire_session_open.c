@@ -6,6 +6,7 @@
  */
 #define _POSIX_C_SOURCE 200809L /* strncasecmp */
 
+#include <pthread.h>
 #include <string.h>
 #include <strings.h>
 
@@ -26,35 +27,133 @@ void vw_session_keep_error(const vw_session *s, const virNetMessageError *err)
         memset(out, 0, sizeof *out);
 }
 
+/* The procedure's name without its program's prefix (AUTH_LIST). */
+static const char *short_name(const virtwire_program *prog, int32_t proc)
+{
+    const virtwire_proc *p = virtwire_program_find(prog, proc);
+    if (!p)
+        return "the call";
+    const char *n = p->name, *u = strstr(n, "_PROC_");
+    return u ? u + 6 : n;
+}
+
 int vw_session_call(virtwire_client *c, const vw_session *s, const virtwire_program *prog,
                     int32_t proc, const void *args, void *ret, virtwire_arena *arena)
 {
-    virNetMessageError err;
+    virNetMessageError err = { 0 };
     virtwire_call_opts o = { .size = sizeof o, .arena = arena, .timeout_ms = s->timeout_ms,
                              .error = &err };
     int rc = virtwire_client_call(c, prog, proc, args, ret, &o);
+    const char *name = short_name(prog, proc);
     if (rc == VIRTWIRE_EREMOTE || rc == VIRTWIRE_EUNSUPPORTED) {
         /* The daemon's own words, as libvirt's client reports them. */
-        vw_errorf(s->errbuf, s->errbuf_len, "%s", virtwire_error_message(rc, &err));
+        if (err.message && *err.message && **err.message)
+            vw_errorf(s->errbuf, s->errbuf_len, "%s", *err.message);
+        else
+            vw_errorf(s->errbuf, s->errbuf_len, "%s: %s", name, virtwire_strerror(rc));
         vw_session_keep_error(s, &err);
-        if (!arena)
-            virNetMessageError_free(&err);
+    } else if (rc <= VIRTWIRE_ETRUNCATED && rc >= VIRTWIRE_EDEPTH && rc != VIRTWIRE_ENOSPACE &&
+               rc != VIRTWIRE_ENULL) {
+        /* A reply that does not decode (libvirt's client: "Unable to
+         * decode message payload"). */
+        vw_errorf(s->errbuf, s->errbuf_len, "the daemon's reply to %s does not decode: %s",
+                          name, virtwire_strerror(rc));
+    } else if (rc == VIRTWIRE_ECLOSED && virtwire_client_error(c) < 0 &&
+               virtwire_client_error(c) != VIRTWIRE_ECLOSED) {
+        vw_errorf(s->errbuf, s->errbuf_len, "%s: the connection died: %s", name,
+                          virtwire_strerror(virtwire_client_error(c)));
     } else if (rc < 0) {
-        vw_errorf(s->errbuf, s->errbuf_len, "%s", virtwire_strerror(rc));
+        vw_errorf(s->errbuf, s->errbuf_len, "%s: %s", name, virtwire_strerror(rc));
     }
+    /* Without an arena the error was decoded on the heap. */
+    if (!arena)
+        virNetMessageError_free(&err);
     return rc;
 }
 
+/*
+ * AUTH_LIST's reply, read as libvirt's client reads it: the types are
+ * plain ints, so that a type this library does not know (a newer
+ * daemon's, or garbage) reaches choose() and gets libvirt's "unsupported
+ * authentication type N" instead of failing the decode; their number is
+ * bounded as the protocol bounds it (REMOTE_AUTH_TYPE_LIST_MAX), before
+ * anything is allocated.  The generated remote_auth_list_ret refuses
+ * values remote_auth_type does not declare (VIRTWIRE_EENUM).
+ */
+typedef struct auth_list {
+    unsigned int n;
+    int32_t *types;
+} auth_list;
+
+static int auth_list_decode(virtwire_dec *d, void *v)
+{
+    auth_list *l = v;
+    void *p;
+    VIRTWIRE_TRY(virtwire_get_array(d, &l->n, &p, REMOTE_AUTH_TYPE_LIST_MAX, 4, sizeof *l->types));
+    l->types = p;
+    for (unsigned int i = 0; i < l->n; i++)
+        VIRTWIRE_TRY(virtwire_get_i32(d, &l->types[i]));
+    return 0;
+}
+
+static int auth_list_encode(virtwire_enc *e, const void *v)
+{
+    const auth_list *l = v;
+    VIRTWIRE_TRY(virtwire_put_u32(e, l->n));
+    for (unsigned int i = 0; i < l->n; i++)
+        VIRTWIRE_TRY(virtwire_put_i32(e, l->types[i]));
+    return 0;
+}
+
+static void auth_list_free(void *v)
+{
+    auth_list *l = v;
+    virtwire_free(l->types);
+    l->types = NULL;
+}
+
+static size_t auth_list_size(const void *v)
+{
+    return 4 + 4 * (size_t)((const auth_list *)v)->n;
+}
+
+static const virtwire_type auth_list_desc = {
+    .name = "remote_auth_list_ret",
+    .size = sizeof(auth_list),
+    .max_size = 4 + 4 * REMOTE_AUTH_TYPE_LIST_MAX,
+    .min_size = 4,
+    .encode = auth_list_encode,
+    .decode = auth_list_decode,
+    .free = auth_list_free,
+    .encoded_size = auth_list_size,
+};
+
+/* The remote program with AUTH_LIST alone, its reply read as above.  The
+ * client knows a program by number and version: the real table must be
+ * registered first (see authenticate()), so that events and the other
+ * calls keep theirs. */
+static const virtwire_proc auth_list_proc[] = {
+    { .number = REMOTE_PROC_AUTH_LIST, .name = "REMOTE_PROC_AUTH_LIST", .ret = &auth_list_desc,
+      .flags = VIRTWIRE_PROC_PRIORITY_HIGH, .readstream = -1, .writestream = -1 },
+};
+static const virtwire_program auth_list_program = {
+    .name = "remote",
+    .program = REMOTE_PROGRAM,
+    .version = REMOTE_PROTOCOL_VERSION,
+    .procs = auth_list_proc,
+    .nprocs = 1,
+};
+
 /* The method the daemon's list and `auth=` choose (libvirt's
  * remoteAuthenticate()): 0 and *type, or VIRTWIRE_EAUTH. */
-static int choose(const vw_session *s, const remote_auth_list_ret *list, int *type)
+static int choose(const vw_session *s, const auth_list *list, int *type)
 {
     const char *want_name = s->auth;
     *type = REMOTE_AUTH_NONE;
-    if (list->types.types_len == 0)
+    if (list->n == 0)
         return 0; /* nothing to do */
     if (!want_name) {
-        *type = list->types.types_val[0];
+        *type = list->types[0];
         return 0;
     }
     int want;
@@ -67,8 +166,8 @@ static int choose(const vw_session *s, const remote_auth_list_ret *list, int *ty
                           "authentication failed: unknown authentication type %s", want_name);
         return VIRTWIRE_EAUTH;
     }
-    for (unsigned i = 0; i < list->types.types_len; i++)
-        if ((int)list->types.types_val[i] == want)
+    for (unsigned int i = 0; i < list->n; i++)
+        if (list->types[i] == want)
             *type = want;
     if (*type == REMOTE_AUTH_NONE) {
         vw_errorf(s->errbuf, s->errbuf_len,
@@ -92,8 +191,16 @@ static const virtwire_auth_method *method_for(const virtwire_client_options *o, 
 
 static int authenticate(virtwire_client *c, const vw_session *s, virtwire_arena *arena)
 {
-    remote_auth_list_ret list;
-    int rc = vw_session_call(c, s, &remote_program, REMOTE_PROC_AUTH_LIST, NULL, &list, arena);
+    virtwire_transport_program *tp;
+    pthread_mutex_lock(&c->lock);
+    int rc = vw_client_program_handle(c, &remote_program, &tp);
+    pthread_mutex_unlock(&c->lock);
+    if (rc < 0) {
+        vw_errorf(s->errbuf, s->errbuf_len, "%s", virtwire_strerror(rc));
+        return rc;
+    }
+    auth_list list = { 0 };
+    rc = vw_session_call(c, s, &auth_list_program, REMOTE_PROC_AUTH_LIST, NULL, &list, arena);
     if (rc == VIRTWIRE_EUNSUPPORTED) {
         /* A daemon older than the procedure: nothing to do (libvirt's
          * client ignores it too). */
@@ -170,6 +277,8 @@ int vw_session_open(virtwire_client *c, const vw_session *s)
     }
     if (rc == 0)
         c->opened = 1;
+    if (rc == 0)
+        rc = vw_client_learn_version(c, o);
     return rc;
 }
 

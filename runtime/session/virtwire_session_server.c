@@ -32,6 +32,34 @@ static int offers(virtwire_server_client *c, int type)
     return 0;
 }
 
+/*
+ * Fails the call with an error laid out as libvirtd's virReportError()
+ * leaves it on the wire: the message "PREFIX: DETAIL" (the code's own
+ * words, then the detail), the code's format "PREFIX: %s" in str1, the
+ * detail in str2, int1 and int2 -1.  Without memory for the extra
+ * fields, the message alone (without memory for the message, the
+ * server's out-of-memory error).
+ */
+static int report(virtwire_server_call *call, int code, int domain, const char *prefix,
+                  const char *detail)
+{
+    virtwire_server_call_error(call, code, domain, "%s: %s", prefix, detail);
+    char **s1 = virtwire_server_call_alloc(call, 2 * sizeof *s1);
+    char *format = virtwire_server_call_alloc(call, strlen(prefix) + 5);
+    char *d = virtwire_server_call_strdup(call, detail);
+    if (s1 && format && d && call->error.code == code) {
+        memcpy(format, prefix, strlen(prefix));
+        memcpy(format + strlen(prefix), ": %s", 5);
+        s1[0] = format;
+        s1[1] = d;
+        call->error.str1 = &s1[0];
+        call->error.str2 = &s1[1];
+        call->error.int1 = -1;
+        call->error.int2 = -1;
+    }
+    return -1;
+}
+
 static int auth_list(virtwire_server_call *call, void *opaque)
 {
     (void)opaque;
@@ -40,10 +68,14 @@ static int auth_list(virtwire_server_call *call, void *opaque)
     size_t n;
     const int *types = virtwire_server_client_auth_types(c, &n);
     uid_t uid;
-    /* libvirtd lets root through a polkit listener without asking polkit,
-     * so that a broken polkit cannot lock root out. */
-    if (offers(c, REMOTE_AUTH_POLKIT) &&
-        virtwire_server_client_peer_cred(c, NULL, &uid, NULL) == 0 && uid == 0) {
+    if (virtwire_server_client_authenticated(c)) {
+        /* libvirtd: a client that needs no (more) authentication is
+         * offered none, also after it has authenticated. */
+        n = 0;
+    } else if (offers(c, REMOTE_AUTH_POLKIT) &&
+               virtwire_server_client_peer_cred(c, NULL, &uid, NULL) == 0 && uid == 0) {
+        /* libvirtd lets root through a polkit listener without asking
+         * polkit, so that a broken polkit cannot lock root out. */
         virtwire_server_client_set_authenticated(c);
         n = 0;
     }
@@ -67,25 +99,46 @@ static int auth_polkit(virtwire_server_call *call, void *opaque)
     pid_t pid;
     uid_t uid;
     gid_t gid;
-    if (!offers(c, REMOTE_AUTH_POLKIT) ||
-        virtwire_server_client_peer_cred(c, &pid, &uid, &gid) < 0)
-        return virtwire_server_call_error(call, VIRTWIRE_VIR_ERR_AUTH_FAILED, VIRTWIRE_VIR_FROM_RPC,
-                                          "authentication failed");
+    if (virtwire_server_client_authenticated(c) || !offers(c, REMOTE_AUTH_POLKIT))
+        /* Not (or no longer) the client's method.  libvirtd only logs
+         * "client tried invalid PolicyKit init request" and fails the call
+         * without an error of its own, which its RPC layer answers with
+         * this one. */
+        return virtwire_server_call_error(call, VIRTWIRE_VIR_ERR_INTERNAL_ERROR,
+                                          VIRTWIRE_VIR_FROM_RPC,
+                                          "Library function returned error but did not set "
+                                          "virError");
+    if (virtwire_server_client_peer_cred(c, &pid, &uid, &gid) < 0)
+        return report(call, VIRTWIRE_VIR_ERR_AUTH_FAILED, VIRTWIRE_VIR_FROM_RPC,
+                      "authentication failed", "the client's credentials are unknown");
     const char *action = virtwire_server_client_readonly(c) ? "org.libvirt.unix.monitor"
                                                             : "org.libvirt.unix.manage";
-    int allow = 0;
-    if (ss->opts.polkit) {
+    /* polkit authorises root for anything, before any rule. */
+    int allow = uid == 0;
+    if (allow) {
+        /* nothing to ask */
+    } else if (ss->opts.polkit) {
         allow = ss->opts.polkit(c, pid, uid, gid, action, ss->opts.polkit_opaque) != 0;
     } else {
         for (size_t i = 0; i < ss->opts.nallow_uids; i++)
             allow |= ss->allow_uids[i] == uid;
     }
     if (!allow)
-        return virtwire_server_call_error(call, VIRTWIRE_VIR_ERR_AUTH_FAILED, VIR_FROM_POLKIT_,
-                                          "authentication failed: access denied by policy");
+        return report(call, VIRTWIRE_VIR_ERR_AUTH_FAILED, VIR_FROM_POLKIT_,
+                      "authentication failed", "access denied by policy");
     virtwire_server_client_set_authenticated(c);
     ret->complete = 1;
     return 0;
+}
+
+/* AUTH_SASL_INIT, _START and _STEP until a SASL library takes them over:
+ * libvirtd's answer when SASL is not the client's method (or libvirtd
+ * has no SASL). */
+static int auth_sasl(virtwire_server_call *call, void *opaque)
+{
+    (void)opaque;
+    return report(call, VIRTWIRE_VIR_ERR_AUTH_FAILED, VIRTWIRE_VIR_FROM_RPC,
+                  "authentication failed", "authentication failed");
 }
 
 int virtwire_session_server_new(virtwire_server *srv, const virtwire_program *remote,
@@ -109,6 +162,10 @@ int virtwire_session_server_new(virtwire_server *srv, const virtwire_program *re
     int rc = virtwire_server_set_handler(srv, remote, REMOTE_PROC_AUTH_LIST, auth_list, ss);
     if (rc == 0)
         rc = virtwire_server_set_handler(srv, remote, REMOTE_PROC_AUTH_POLKIT, auth_polkit, ss);
+    static const int32_t sasl_procs[] = { REMOTE_PROC_AUTH_SASL_INIT, REMOTE_PROC_AUTH_SASL_START,
+                                          REMOTE_PROC_AUTH_SASL_STEP };
+    for (size_t i = 0; rc == 0 && i < sizeof sasl_procs / sizeof *sasl_procs; i++)
+        rc = virtwire_server_set_handler(srv, remote, sasl_procs[i], auth_sasl, ss);
     if (rc < 0) {
         free(ss);
         return rc;

@@ -9,25 +9,41 @@
  * offered (virtwire_server_listen_opts.auth_types), and the server refuses
  * every procedure but the exempt ones (AUTH_LIST to AUTH_POLKIT) until a
  * client is authenticated.  virtwire_session_server_new() installs the
- * handlers that authenticate:
+ * handlers that authenticate, each answering as libvirtd 9.0.0 to 11.3.0
+ * does (the errors laid out as libvirtd's: the code's own words in the
+ * message, its format in str1, the detail in str2, int1 and int2 -1):
  *
- *   AUTH_LIST    the types of the client's listener ([NONE] when it has
- *                none).  A root client of a polkit listener is let through
- *                at once and told NONE, as libvirtd bypasses polkit for
- *                root;
+ *   AUTH_LIST    the types of the client's listener, or [NONE] once the
+ *                client needs no authentication (a listener without any,
+ *                or the client has authenticated).  A root client of a
+ *                polkit listener is let through at once and told NONE, as
+ *                libvirtd bypasses polkit for root;
  *   AUTH_POLKIT  polkit-style authorisation by the peer's credentials
  *                (SO_PEERCRED): the action libvirtd asks polkit about
  *                (org.libvirt.unix.manage, or org.libvirt.unix.monitor on
  *                a read-only listener) goes to the caller's policy
- *                function, or to a list of allowed uids; refused, the
- *                client gets libvirtd's error, VIR_ERR_AUTH_FAILED from
- *                VIR_FROM_POLKIT, "authentication failed: access denied
- *                by policy".  Asked on a listener that does not offer
- *                polkit, or over a connection that is not a unix socket,
- *                the answer is "authentication failed".
+ *                function, or to a list of allowed uids; root is allowed
+ *                without asking, as polkit allows root anything.  Refused,
+ *                the client gets libvirtd's error, VIR_ERR_AUTH_FAILED (45)
+ *                from VIR_FROM_POLKIT (60), "authentication failed: access
+ *                denied by policy".  Asked where polkit is not the
+ *                client's method (a listener that does not offer it, or a
+ *                client already authenticated), the answer is what
+ *                libvirtd's RPC layer sends when its handler sets no error:
+ *                VIR_ERR_INTERNAL_ERROR from VIR_FROM_RPC, "Library
+ *                function returned error but did not set virError"
+ *                (libvirtd may also send a stale error of its worker
+ *                thread there).  Over a connection that is not a unix
+ *                socket: "authentication failed: the client's credentials
+ *                are unknown";
+ *   AUTH_SASL_INIT, AUTH_SASL_START, AUTH_SASL_STEP
+ *                libvirtd's answer where SASL is not the method:
+ *                VIR_ERR_AUTH_FAILED from VIR_FROM_RPC, "authentication
+ *                failed: authentication failed".
  *
- * SASL's procedures are libvirtwire_sasl's.  Threads: as the server's,
- * none; everything runs on the loop's thread.
+ * libvirtwire_sasl replaces the SASL handlers with its own: call
+ * virtwire_sasl_server_new() after virtwire_session_server_new().  Threads: as the server's, none;
+ * everything runs on the loop's thread.
  */
 #ifndef VIRTWIRE_SESSION_SERVER_H
 #define VIRTWIRE_SESSION_SERVER_H
@@ -43,7 +59,8 @@ extern "C" {
 #endif
 
 /** A policy for AUTH_POLKIT: the peer's credentials and the polkit action
- *  libvirtd would check.  Returns non-zero to allow. */
+ *  libvirtd would check.  Returns non-zero to allow.  Not asked about
+ *  root, whom polkit allows anything. */
 typedef int (*virtwire_polkit_policy)(virtwire_server_client *c, pid_t pid, uid_t uid, gid_t gid,
                                       const char *action, void *opaque);
 
@@ -56,8 +73,8 @@ typedef struct virtwire_session_server_opts {
     virtwire_polkit_policy polkit;
     /** Passed to polkit. */
     void *polkit_opaque;
-    /** Without a policy function, the uids allowed (copied); none allowed
-     *  when empty (root is let through by AUTH_LIST before polkit). */
+    /** Without a policy function, the uids allowed (copied); none but
+     *  root allowed when empty. */
     const uid_t *allow_uids;
     size_t nallow_uids; /**< number of allow_uids (at most 64) */
 } virtwire_session_server_opts;
@@ -66,9 +83,9 @@ typedef struct virtwire_session_server_opts {
 typedef struct virtwire_session_server virtwire_session_server;
 
 /**
- * Installs AUTH_LIST and AUTH_POLKIT handlers on remote (the generated
- * remote_program, registered on srv before), replacing any the caller
- * set.  opts may be NULL.  *out is freed with virtwire_session_server_free()
+ * Installs the AUTH_LIST, AUTH_POLKIT and AUTH_SASL_* handlers on remote
+ * (the generated remote_program, registered on srv before), replacing any
+ * the caller set.  opts may be NULL.  *out is freed with virtwire_session_server_free()
  * after the server.  Returns 0, VIRTWIRE_EINVAL or VIRTWIRE_ENOMEM.
  */
 int virtwire_session_server_new(virtwire_server *srv, const virtwire_program *remote,

@@ -290,12 +290,23 @@ virtwire_transport *virtwire_transport_program_transport(const virtwire_transpor
  * copy, other bytes are buffered (one frame at most).
  *
  * Returns the number of bytes consumed (len, or less when fds are now
- * expected), or a negative error: the latched fatal error (see the codes
+ * expected or a callback called virtwire_transport_stop_receive()), or a
+ * negative error: the latched fatal error (see the codes
  * above), VIRTWIRE_EFD_MISSING when len > 0 while fds are expected,
  * VIRTWIRE_ENOMEM, or VIRTWIRE_EREENTRANT.  Dropped frames are not errors
  * here: see on_error.
  */
 ssize_t virtwire_transport_receive(virtwire_transport *t, const void *buf, size_t len);
+
+/**
+ * From a callback: the virtwire_transport_receive() running it returns
+ * right after the frame being delivered, consuming nothing past it (the
+ * next receive() goes on normally).  For a caller whose peer changes how
+ * it sends at that frame's end: the bytes after it are not frames yet
+ * (a security layer that starts after the last authentication reply).
+ * Outside a callback it does nothing.
+ */
+void virtwire_transport_stop_receive(virtwire_transport *t);
 
 /**
  * Feeds one fd received from the peer.  The transport takes ownership of fd

@@ -717,7 +717,16 @@ static char *put(char *w, const char *s)
     return w + n;
 }
 
-char *virtwire_uri_open_name(const virtwire_uri *uri)
+/* Whether the remote driver gives the parameter to virt-ssh-helper even
+ * though it uses it itself (remoteConnectFormatURI(), libvirt 11.3.0). */
+static int helper_keeps(const char *name)
+{
+    return ascii_caseeq(name, "mode") || ascii_caseeq(name, "socket");
+}
+
+/* The name as remoteConnectFormatURI() formats it; for_helper keeps the
+ * mode and socket parameters. */
+static char *format_name(const virtwire_uri *uri, int for_helper)
 {
     if (!uri)
         return NULL;
@@ -744,7 +753,7 @@ char *virtwire_uri_open_name(const virtwire_uri *uri)
     w = put_escaped(w, uri->path, PATH_KEEP);
     char sep = '?';
     for (size_t i = 0; i < uri->nparams; i++) {
-        if (uri->params[i].consumed)
+        if (uri->params[i].consumed && !(for_helper && helper_keeps(uri->params[i].name)))
             continue;
         *w++ = sep;
         sep = '&';
@@ -758,6 +767,16 @@ char *virtwire_uri_open_name(const virtwire_uri *uri)
     }
     *w = '\0';
     return name;
+}
+
+char *virtwire_uri_open_name(const virtwire_uri *uri)
+{
+    return format_name(uri, 0);
+}
+
+char *virtwire_uri_ssh_helper_name(const virtwire_uri *uri)
+{
+    return format_name(uri, 1);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1099,7 +1118,9 @@ int virtwire_uri_supported(const virtwire_uri *uri)
     if (!uri)
         return VIRTWIRE_EINVAL;
     if (uri->transport == VIRTWIRE_URI_TRANSPORT_UNIX ||
-        uri->transport == VIRTWIRE_URI_TRANSPORT_TCP)
+        uri->transport == VIRTWIRE_URI_TRANSPORT_TCP ||
+        uri->transport == VIRTWIRE_URI_TRANSPORT_SSH ||
+        uri->transport == VIRTWIRE_URI_TRANSPORT_EXT)
         return 0;
     return VIRTWIRE_EUNSUPPORTED_TRANSPORT;
 }

@@ -184,6 +184,15 @@ const char *virtwire_uri_transport_name(virtwire_uri_transport transport);
  */
 char *virtwire_uri_open_name(const virtwire_uri *uri);
 
+/**
+ * The URI an SSH connection gives virt-ssh-helper on the remote host,
+ * malloc'd (NULL when out of memory), as libvirt 11.3.0's remote driver
+ * builds it: virtwire_uri_open_name(), but keeping the mode and socket
+ * parameters (the helper chooses the remote socket with them).  libvirt
+ * 9.0.0 gave the helper the CONNECT_OPEN name itself.
+ */
+char *virtwire_uri_ssh_helper_name(const virtwire_uri *uri);
+
 /** virtwire_uri_socket_path() flags. */
 #define VIRTWIRE_URI_READONLY 0x1u /**< the read-only socket (-sock-ro) */
 #define VIRTWIRE_URI_ADMIN 0x2u    /**< the daemon's admin socket */
@@ -257,8 +266,10 @@ const char *virtwire_uri_connect_host(const virtwire_uri *uri);
  *  SSH transports.  VIRTWIRE_EINVAL for unix and ext (or NULL). */
 int virtwire_uri_tcp_port(const virtwire_uri *uri);
 
-/** 0 if virtwire can connect with the URI's transport (unix, tcp),
- *  VIRTWIRE_EUNSUPPORTED_TRANSPORT otherwise, VIRTWIRE_EINVAL for NULL. */
+/** 0 if the runtime's core connects with the URI's transport by itself
+ *  (unix, tcp, ssh, ext), VIRTWIRE_EUNSUPPORTED_TRANSPORT otherwise (tls,
+ *  which needs an opener: see virtwire_connect_params; libssh and libssh2,
+ *  which virtwire refuses in favour of ssh), VIRTWIRE_EINVAL for NULL. */
 int virtwire_uri_supported(const virtwire_uri *uri);
 
 #ifdef __cplusplus

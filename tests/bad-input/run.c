@@ -11,10 +11,14 @@
  * socketpair or TCP connection, the peer scripted), payload (the generated
  * decoders, arena and heap mode), uri (the URI parser and the functions
  * that use its result), client (virtwire_client over a socketpair with a
- * scripted daemon) and server (virtwire_server on a unix socket with a
- * scripted client).  Every case also checks that each fd it passed was
- * closed by the runtime and that the process has no more fds open after
- * the case than before.
+ * scripted daemon), server (virtwire_server on a unix socket with a
+ * scripted client), session (virtwire_client_connect()'s open handshake
+ * with a daemon that answers AUTH_LIST or AUTH_POLKIT with the input),
+ * child (the command of an ssh or ext URI, a script of ours) and tls
+ * (libvirtwire_tls's channel, either role, with a scripted peer that
+ * speaks raw bytes or TLS).  Every case also checks that each fd it passed
+ * was closed by the runtime and that the process has no more fds open
+ * after the case than before.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -23,12 +27,15 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,7 +44,9 @@
 #include "log_protocol.h"
 #include "lxc_protocol.h"
 #include "qemu_protocol.h"
+#include "proxy_frame.h"
 #include "remote_protocol.h"
+#include "run.h"
 #include "script.h"
 #include "virkeepaliveprotocol.h"
 #include "virnetprotocol.h"
@@ -62,27 +71,9 @@
 /* The catalogue                                                            */
 /* ------------------------------------------------------------------------ */
 
-typedef struct bcase {
-    char *name;
-    char *layer;  /* first word of "layer" */
-    char *role;   /* the rest of "layer" */
-    char *setup;
-    char *input;
-    char *expect;
-    char *note;
-    int line;
-} bcase;
-
 static const char *catalogue_path;
 static const bcase *cur;
 static int total_failed;
-
-#define CHECK_CODE(got, want, what)                                                      \
-    do {                                                                                 \
-        int got_ = (int)(got), want_ = (int)(want);                                      \
-        CHECK_MSG(got_ == want_, "%s: got %s (%d), want %s", (what), vt_error_name(got_), \
-                  got_, vt_error_name(want_));                                           \
-    } while (0)
 
 static char *xstrdup(const char *s)
 {
@@ -207,23 +198,7 @@ static size_t load_catalogue(const char *path, bcase **out)
 /* The expectation: CODE STATE [ARGS] [key=value...]                        */
 /* ------------------------------------------------------------------------ */
 
-#define MAX_WORDS 16
-
-typedef struct expectation {
-    int code;           /* the error the runtime must give */
-    char state[32];
-    char *args[MAX_WORDS]; /* positional words after the state */
-    size_t nargs;
-    /* key=value options */
-    int calls;   /* program callbacks the input itself causes (transport, conn) */
-    int events;  /* event handler runs (client) */
-    int after;   /* frames the peer gets before the one checked (server) */
-    int data;    /* stream data callbacks (server) */
-    int drops;   /* non-fatal errors before a fatal one (transport, conn) */
-    int fds;     /* fds the call hands to the caller (client) */
-} expectation;
-
-static int code_by_name(const char *name, int *code)
+int code_by_name(const char *name, int *code)
 {
     if (strcmp(name, "-") == 0) {
         *code = 0;
@@ -294,7 +269,7 @@ static int parse_expect(const bcase *c, expectation *e)
     return 0;
 }
 
-static int state_is(const expectation *e, const char *s)
+int state_is(const expectation *e, const char *s)
 {
     return strcmp(e->state, s) == 0;
 }
@@ -353,7 +328,7 @@ static void note_inherited(void)
 
 /* Every fd the runtime has opened or received must be close-on-exec (the
  * runner opens its own with O_CLOEXEC too). */
-static void check_cloexec(const char *when)
+void check_cloexec(const char *when)
 {
     DIR *d = opendir("/proc/self/fd");
     int self = dirfd(d);
@@ -368,14 +343,8 @@ static void check_cloexec(const char *when)
     closedir(d);
 }
 
-typedef struct frame {
-    virNetMessageHeader hdr;
-    const unsigned char *payload;
-    size_t len;
-} frame;
-
 /* Splits b into complete frames; returns how many (at most max). */
-static size_t split_frames(const vt_buf *b, frame *f, size_t max, size_t *rest)
+size_t split_frames(const vt_buf *b, frame *f, size_t max, size_t *rest)
 {
     size_t off = 0, n = 0;
     while (n < max && b->len - off >= 28) {
@@ -395,7 +364,7 @@ static size_t split_frames(const vt_buf *b, frame *f, size_t max, size_t *rest)
 
 /* Checks that f is a REPLY with status ERROR carrying a remote_error of
  * code with a message starting with prefix. */
-static void check_error_reply(const frame *f, const char *code, const char *prefix)
+void check_error_reply(const frame *f, const char *code, const char *prefix)
 {
     CHECK_MSG(f->hdr.type == VIR_NET_REPLY && f->hdr.status == VIR_NET_ERROR,
               "reply type %d status %d, want REPLY/ERROR", f->hdr.type, f->hdr.status);
@@ -468,7 +437,7 @@ static int send_fds(int sock, const vt_buf *bytes, size_t n)
 }
 
 /* Plays a script's bytes, fds and end of file on a blocking socket. */
-static int play(int sock, const bi_script *s)
+int play(int sock, const bi_script *s)
 {
     for (size_t i = 0; i < s->n; i++) {
         const bi_op *op = &s->ops[i];
@@ -489,7 +458,7 @@ static int play(int sock, const bi_script *s)
 
 /* Reads what the socket has within timeout_ms into b; returns 1 on end of
  * file, 0 otherwise. */
-static int drain(int sock, vt_buf *b, int timeout_ms)
+int drain(int sock, vt_buf *b, int timeout_ms)
 {
     struct pollfd p = { sock, POLLIN, 0 };
     while (poll(&p, 1, timeout_ms) > 0) {
@@ -903,8 +872,10 @@ static void run_conn(const bcase *c, const expectation *e)
 /* ------------------------------------------------------------------------ */
 
 static const virtwire_protocol *const protocols[] = {
-    &remote_protocol, &virnetprotocol, &qemu_protocol, &lxc_protocol, &admin_protocol,
-    &virkeepaliveprotocol, &lock_protocol, &log_protocol,
+    &virtwire_module_remote_protocol,       &virtwire_module_virnetprotocol,
+    &virtwire_module_qemu_protocol,         &virtwire_module_lxc_protocol,
+    &virtwire_module_admin_protocol,        &virtwire_module_virkeepaliveprotocol,
+    &virtwire_module_lock_protocol,         &virtwire_module_log_protocol,
 };
 
 static const virtwire_type *find_type(const char *name)
@@ -942,11 +913,25 @@ static void run_payload(const bcase *c, const expectation *e)
         FAIL("unknown type \"%s\"", c->role);
         return;
     }
+    static const struct {
+        const char *name;
+        unsigned flags;
+    } setups[] = {
+        { "strict", VIRTWIRE_DEC_STRICT },
+        { "strict-padding", VIRTWIRE_DEC_STRICT_PADDING },
+        { "strict-enum", VIRTWIRE_DEC_STRICT_ENUM },
+        { "strict-bool", VIRTWIRE_DEC_STRICT_BOOL },
+    };
     unsigned flags = 0;
-    if (c->setup && strcmp(c->setup, "strict-padding") == 0)
-        flags = VIRTWIRE_DEC_STRICT_PADDING;
-    else if (c->setup)
-        FAIL("unknown setup \"%s\"", c->setup);
+    if (c->setup) {
+        size_t i = 0;
+        while (i < sizeof(setups) / sizeof(setups[0]) && strcmp(c->setup, setups[i].name) != 0)
+            i++;
+        if (i == sizeof(setups) / sizeof(setups[0]))
+            FAIL("unknown setup \"%s\"", c->setup);
+        else
+            flags = setups[i].flags;
+    }
     bi_script s;
     vt_buf in = { 0 };
     char err[256];
@@ -1102,7 +1087,7 @@ typedef struct fake_daemon {
 } fake_daemon;
 
 /* Reads one whole frame (blocking, 5 s at most). */
-static int read_frame(int sock, vt_buf *b, frame *f)
+int read_frame(int sock, vt_buf *b, frame *f)
 {
     uint64_t deadline = vt_now_ms() + 5000;
     for (;;) {
@@ -1121,7 +1106,7 @@ static int read_frame(int sock, vt_buf *b, frame *f)
     }
 }
 
-static void consume(vt_buf *b, size_t n)
+void consume(vt_buf *b, size_t n)
 {
     memmove(b->p, b->p + n, b->len - n);
     b->len -= n;
@@ -1293,6 +1278,281 @@ static void run_client(const bcase *c, const expectation *e)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Layer: child                                                             */
+/* ------------------------------------------------------------------------ */
+
+/* Writes len bytes to a new file at path (mode). */
+static int write_file(const char *path, const void *p, size_t len, mode_t mode)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    if (fd < 0)
+        return -1;
+    int rc = vt_write_all(fd, p, len);
+    close(fd);
+    return rc < 0 ? -1 : 0;
+}
+
+/*
+ * The command of an ssh or ext URI, scripted: a shell script that writes
+ * the setup's text on its standard error, the input on its standard
+ * output, then waits for end of file on its standard input (setup wait)
+ * or exits (setup exit N; 0 by default).  virtwire_client_connect() runs
+ * it as the ssh binary (?command= of test+ssh://) or the ext command.
+ */
+static void run_child(const bcase *c, const expectation *e)
+{
+    int ssh = strcmp(c->role, "ssh") == 0;
+    if (!ssh && strcmp(c->role, "ext") != 0) {
+        FAIL("role must be ssh or ext");
+        return;
+    }
+    if (!state_is(e, "failed") || e->nargs != 1) {
+        FAIL("state must be failed \"MESSAGE\"");
+        return;
+    }
+    bi_script s;
+    vt_buf in = { 0 }, errtext = { 0 };
+    char err[256];
+    if (bi_compile(c->input, 0, &s, err, sizeof err) < 0 || bi_script_bytes(&s, &in) < 0) {
+        FAIL("input: %s", err);
+        return;
+    }
+    bi_script_free(&s);
+
+    /* Setup: stderr TEXT, stderr-fill N (N bytes before TEXT), exit N,
+     * wait, timeout MS. */
+    int status = 0, wait_eof = 0, timeout_ms = 5000;
+    char setup[1024] = "";
+    char *w[MAX_WORDS];
+    size_t nw = 0;
+    if (c->setup) {
+        snprintf(setup, sizeof setup, "%s", c->setup);
+        nw = split_words(setup, w, MAX_WORDS);
+    }
+    for (size_t i = 0; i < nw; i++) {
+        if (strcmp(w[i], "wait") == 0) {
+            wait_eof = 1;
+        } else if (i + 1 < nw && strcmp(w[i], "exit") == 0) {
+            status = atoi(w[++i]);
+        } else if (i + 1 < nw && strcmp(w[i], "timeout") == 0) {
+            timeout_ms = atoi(w[++i]);
+        } else if (i + 1 < nw && strcmp(w[i], "stderr-fill") == 0) {
+            for (int n = atoi(w[++i]); n > 0; n--)
+                vt_buf_add(&errtext, n % 64 ? "x" : "\n", 1);
+        } else if (i + 1 < nw && strcmp(w[i], "stderr") == 0) {
+            /* The text with the input language's escapes (\n, \xHH). */
+            char quoted[1024];
+            snprintf(quoted, sizeof quoted, "\"%s\"", w[++i]);
+            bi_script t;
+            if (bi_compile(quoted, 0, &t, err, sizeof err) < 0 ||
+                bi_script_bytes(&t, &errtext) < 0)
+                FAIL("setup stderr: %s", err);
+            else
+                bi_script_free(&t);
+        } else {
+            FAIL("unknown setup \"%s\"", w[i]);
+            vt_buf_free(&in);
+            vt_buf_free(&errtext);
+            return;
+        }
+    }
+
+    char out_path[256], err_path[256], script[256], text[1024];
+    vt_path(out_path, sizeof out_path, "child.out");
+    vt_path(err_path, sizeof err_path, "child.err");
+    vt_path(script, sizeof script, "child.sh");
+    snprintf(text, sizeof text, "#!/bin/sh\ncat '%s' >&2\ncat '%s'\n%sexit %d\n", err_path,
+             out_path, wait_eof ? "cat >/dev/null\n" : "", status);
+    if (write_file(out_path, in.p, in.len, 0600) < 0 ||
+        write_file(err_path, errtext.p, errtext.len, 0600) < 0 ||
+        write_file(script, text, strlen(text), 0700) < 0) {
+        FAIL("writing the script: %s", strerror(errno));
+        vt_buf_free(&in);
+        vt_buf_free(&errtext);
+        return;
+    }
+    char uri[512];
+    if (ssh)
+        snprintf(uri, sizeof uri, "test+ssh://vwtest.invalid/default?command=%s", script);
+    else
+        snprintf(uri, sizeof uri, "test+ext:///default?command=%s", script);
+
+    char why[1024] = "";
+    virtwire_client_options o = { .size = sizeof o, .open_timeout_ms = timeout_ms,
+                                  .errbuf = why, .errbuf_len = sizeof why };
+    virtwire_client *cl = (virtwire_client *)1;
+    uint64_t t = vt_now_ms();
+    int rc = virtwire_client_connect(uri, &o, &cl);
+    uint64_t took = vt_now_ms() - t;
+    CHECK_CODE(rc, e->code, "connecting");
+    CHECK_MSG(rc == 0 || cl == NULL, "a failed connect left *out set");
+    if (rc == 0 && cl)
+        virtwire_client_close(cl);
+    CHECK_MSG(strstr(why, e->args[0]) != NULL, "errbuf \"%s\" lacks \"%s\"", why, e->args[0]);
+    CHECK_MSG(strlen(why) < sizeof why - 1 || errtext.len < sizeof why,
+              "errbuf is full: what the child wrote is not bounded");
+    CHECK_MSG(took < (uint64_t)timeout_ms + 3000, "connecting took %llu ms",
+              (unsigned long long)took);
+    /* The child is gone and reaped: no zombie, nothing running. */
+    int st;
+    errno = 0;
+    pid_t left = waitpid(-1, &st, WNOHANG);
+    CHECK_MSG(left < 0 && errno == ECHILD, "a child process is left (waitpid: %d)", (int)left);
+    check_cloexec("after the failed connect");
+    unlink(out_path);
+    unlink(err_path);
+    unlink(script);
+    vt_buf_free(&in);
+    vt_buf_free(&errtext);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Layer: session                                                           */
+/* ------------------------------------------------------------------------ */
+
+#define PROC_OPEN 1             /* REMOTE_PROC_CONNECT_OPEN */
+#define PROC_SUPPORTS_FEATURE 60 /* REMOTE_PROC_CONNECT_SUPPORTS_FEATURE */
+#define PROC_AUTH_LIST 66       /* REMOTE_PROC_AUTH_LIST */
+#define PROC_AUTH_POLKIT 70     /* REMOTE_PROC_AUTH_POLKIT */
+
+/* A daemon on a unix socket that answers the open handshake: the input
+ * answers one procedure (its first call), everything else gets a proper
+ * reply. */
+typedef struct session_daemon {
+    int lfd;
+    const char *input;
+    int32_t input_proc; /* the procedure the input answers */
+    int polkit_listed;  /* AUTH_LIST, when the input does not answer it */
+    int saw_open;       /* CONNECT_OPEN came */
+    int eof;            /* the client closed the connection */
+    char err[256];
+} session_daemon;
+
+static void session_reply(int sock, const frame *f, const vt_buf *payload)
+{
+    vt_buf r = { 0 };
+    vt_buf_u32(&r, 28 + (uint32_t)payload->len);
+    vt_buf_u32(&r, f->hdr.prog);
+    vt_buf_u32(&r, f->hdr.vers);
+    vt_buf_u32(&r, (uint32_t)f->hdr.proc);
+    vt_buf_u32(&r, VIR_NET_REPLY);
+    vt_buf_u32(&r, f->hdr.serial);
+    vt_buf_u32(&r, VIR_NET_OK);
+    vt_buf_add(&r, payload->p, payload->len);
+    vt_write_all(sock, r.p, r.len);
+    vt_buf_free(&r);
+}
+
+static void *session_daemon_main(void *arg)
+{
+    session_daemon *d = arg;
+    int sock = vt_accept(d->lfd, 5000);
+    if (sock < 0) {
+        snprintf(d->err, sizeof d->err, "the client never connected");
+        return NULL;
+    }
+    vt_buf in = { 0 };
+    frame f;
+    int played = 0;
+    while (read_frame(sock, &in, &f) == 0) {
+        vt_buf payload = { 0 };
+        if (f.hdr.prog != REMOTE_PROGRAM) {
+            /* keepalive: nothing to answer */
+        } else if (f.hdr.proc == d->input_proc && !played) {
+            played = 1;
+            bi_script s;
+            if (bi_compile(d->input, f.hdr.serial, &s, d->err, sizeof d->err) == 0) {
+                if (play(sock, &s) < 0)
+                    snprintf(d->err, sizeof d->err, "could not send the input: %s",
+                             strerror(errno));
+                bi_script_free(&s);
+            }
+        } else {
+            if (f.hdr.proc == PROC_AUTH_LIST) {
+                vt_buf_u32(&payload, 1);
+                vt_buf_u32(&payload, d->polkit_listed ? REMOTE_AUTH_POLKIT : REMOTE_AUTH_NONE);
+            } else if (f.hdr.proc == PROC_AUTH_POLKIT || f.hdr.proc == PROC_SUPPORTS_FEATURE) {
+                vt_buf_u32(&payload, f.hdr.proc == PROC_AUTH_POLKIT); /* complete, supported */
+            } else if (f.hdr.proc == PROC_OPEN) {
+                d->saw_open = 1;
+            }
+            session_reply(sock, &f, &payload);
+        }
+        vt_buf_free(&payload);
+        consume(&in, f.len + 28);
+    }
+    /* read_frame() gives up at end of file or after 5 s of silence. */
+    char b;
+    d->eof = recv(sock, &b, 1, MSG_DONTWAIT) == 0;
+    vt_buf_free(&in);
+    close(sock);
+    return NULL;
+}
+
+static void run_session(const bcase *c, const expectation *e)
+{
+    session_daemon d = { .input = c->input };
+    if (strcmp(c->role, "list") == 0) {
+        d.input_proc = PROC_AUTH_LIST;
+    } else if (strcmp(c->role, "polkit") == 0) {
+        d.input_proc = PROC_AUTH_POLKIT;
+        d.polkit_listed = 1;
+    } else {
+        FAIL("role must be list or polkit");
+        return;
+    }
+    int opened = state_is(e, "opened");
+    if (!opened && !(state_is(e, "refused") && e->nargs == 1)) {
+        FAIL("state must be opened or refused \"MESSAGE\"");
+        return;
+    }
+    const char *auth = NULL;
+    if (c->setup && strncmp(c->setup, "auth ", 5) == 0)
+        auth = c->setup + 5;
+    else if (c->setup)
+        FAIL("unknown setup \"%s\"", c->setup);
+    bi_script s;
+    char err[256];
+    if (bi_compile(c->input, 0, &s, err, sizeof err) < 0) {
+        FAIL("input: %s", err);
+        return;
+    }
+    bi_script_free(&s);
+
+    char path[108], uri[256];
+    vt_path(path, sizeof path, "session.sock");
+    snprintf(uri, sizeof uri, "test+unix:///default?socket=%s%s%s", path, auth ? "&auth=" : "",
+             auth ? auth : "");
+    d.lfd = vt_listen_unix(path);
+    pthread_t th;
+    pthread_create(&th, NULL, session_daemon_main, &d);
+
+    char errbuf[512] = "";
+    virtwire_client_options o = { .size = sizeof o, .open_timeout_ms = 5000, .errbuf = errbuf,
+                                  .errbuf_len = sizeof errbuf };
+    virtwire_client *cl = (virtwire_client *)1;
+    int rc = virtwire_client_connect(uri, &o, &cl);
+    CHECK_CODE(rc, e->code, "virtwire_client_connect()");
+    if (opened) {
+        CHECK_MSG(rc != 0 || cl != NULL, "connected without a client");
+        if (rc == 0) {
+            check_cloexec("while the client is open");
+            virtwire_client_close(cl);
+        }
+    } else {
+        CHECK_MSG(cl == NULL, "a failed connect left a client");
+        CHECK_MSG(strcmp(errbuf, e->args[0]) == 0, "errbuf \"%s\", want \"%s\"", errbuf,
+                  e->args[0]);
+    }
+    pthread_join(th, NULL);
+    CHECK_MSG(!d.err[0], "session daemon: %s", d.err);
+    CHECK_MSG(d.saw_open == opened, "CONNECT_OPEN %s", d.saw_open ? "sent" : "never sent");
+    CHECK_MSG(d.eof, "the client did not close the connection");
+    close(d.lfd);
+    unlink(path);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Layer: server                                                            */
 /* ------------------------------------------------------------------------ */
 
@@ -1353,7 +1613,7 @@ static int h_upload(virtwire_server_call *call, void *opaque)
 /* Runs the server until the peer has n frames or end of file, or for
  * `rounds` rounds; collects what the peer gets in b.  Returns 1 at end of
  * file. */
-static int server_rounds(virtwire_server *srv, int peer, vt_buf *b, size_t n, int rounds)
+int server_rounds(virtwire_server *srv, int peer, vt_buf *b, size_t n, int rounds)
 {
     for (int i = 0; i < rounds; i++) {
         virtwire_server_run_once(srv, 10);
@@ -1558,6 +1818,295 @@ static void run_server(const bcase *c, const expectation *e)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Layer: proxy                                                             */
+/* ------------------------------------------------------------------------ */
+
+/* The framer of `virtwire proxy` (tools/virtwire/proxy_frame.c) reading a
+ * client's (or a daemon's) bytes and fds from a unix socket, each frame
+ * it gives queued for the other side. */
+static void run_proxy(const bcase *c, const expectation *e)
+{
+    int daemon = strcmp(c->role, "daemon") == 0;
+    if (!daemon && strcmp(c->role, "client") != 0) {
+        FAIL("role must be \"client\" or \"daemon\"");
+        return;
+    }
+    bi_script s;
+    char err[256];
+    if (bi_compile(c->input, 0, &s, err, sizeof err) < 0) {
+        FAIL("input: %s", err);
+        return;
+    }
+    int sv[2];
+    virtwire_channel *ch = NULL;
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+        FAIL("cannot make a socket pair: %s", strerror(errno));
+        bi_script_free(&s);
+        return;
+    }
+    if (virtwire_channel_socket_new(sv[0], 1, &ch) < 0) {
+        FAIL("channel_socket_new failed");
+        close(sv[1]);
+        bi_script_free(&s);
+        return;
+    }
+    CHECK_MSG(play(sv[1], &s) == 0, "the peer could not send the input: %s", strerror(errno));
+    vp_in in;
+    vp_out out = { 0 };
+    vp_in_init(&in, daemon ? VIR_NET_REPLY_WITH_FDS : VIR_NET_CALL_WITH_FDS);
+    int frames = 0, fds = 0, code = 0;
+    size_t bytes = 0;
+    while (!code) {
+        unsigned char *room;
+        size_t len;
+        int fd = -1;
+        if ((code = vp_in_room(&in, &room, &len)) < 0)
+            break;
+        ssize_t n = virtwire_channel_read(ch, room, len, &fd);
+        if (n <= 0) {
+            if (fd >= 0)
+                close(fd);
+            break; /* nothing more now, or the peer's end */
+        }
+        vp_in_filled(&in, (size_t)n, fd);
+        vp_frame f;
+        int r;
+        while ((r = vp_in_next(&in, &f)) == 1) {
+            frames++;
+            fds += (int)f.nfds;
+            bytes += f.len;
+            struct iovec iov = { (void *)f.bytes, f.len };
+            CHECK_MSG(vp_out_send(&out, NULL, &iov, 1, f.fds, f.nfds) == 0, "queueing a frame");
+        }
+        if (r < 0)
+            code = r;
+    }
+    CHECK_CODE(code, e->code, "the framer's error");
+    CHECK_MSG(frames == e->calls, "%d frames came out, want %d", frames, e->calls);
+    if (state_is(e, "ended")) {
+        vp_frame f;
+        unsigned char *room;
+        size_t len;
+        CHECK_CODE(vp_in_next(&in, &f), e->code, "vp_in_next() after the error (sticky)");
+        CHECK_CODE(vp_in_room(&in, &room, &len), e->code, "vp_in_room() after the error");
+    } else if (state_is(e, "forwarded")) {
+        CHECK_MSG(fds == e->fds, "%d fds came out with the frames, want %d", fds, e->fds);
+        CHECK_MSG(vp_out_pending(&out) == bytes + (size_t)fds,
+              "the queue holds %zu, not the frames' %zu bytes and %d fds",
+              vp_out_pending(&out), bytes, fds);
+    } else {
+        FAIL("unknown state \"%s\"", e->state);
+    }
+    vp_in_free(&in);
+    vp_out_free(&out);
+    virtwire_channel_free(ch);
+    close(sv[1]);
+    check_watched_closed("after the framer and its queue were freed");
+    watch_clear();
+    bi_script_free(&s);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Layer: tls                                                               */
+/* ------------------------------------------------------------------------ */
+
+#ifdef VIRTWIRE_HAVE_TLS
+#include <gnutls/gnutls.h>
+
+#include "tls_pki.h"
+#include "virtwire_tls.h"
+
+/* Certificates made once, in the working directory. */
+#define TLS_PKI_DIR "tls-pki"
+static virtwire_tls_creds *tls_creds[2]; /* indexed by virtwire_tls_role */
+
+static int tls_setup(void)
+{
+    if (tls_creds[0])
+        return 0;
+    if (fz_tls_pki_write(TLS_PKI_DIR) < 0)
+        return -1;
+    const char *dirs[2] = { TLS_PKI_DIR "/cli", TLS_PKI_DIR "/srv" };
+    for (int r = 0; r < 2; r++) {
+        char why[1024];
+        virtwire_tls_options o = { .size = sizeof o, .pkipath = dirs[r] };
+        if (virtwire_tls_creds_new((virtwire_tls_role)r, &o, why, sizeof why, &tls_creds[r]) < 0) {
+            fprintf(stderr, "tls layer: %s\n", why);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The scripted peer: raw bytes, or (with a TLS session of its own,
+ * setup "handshake" / "handshake-nocert") each byte run as one record. */
+typedef struct tls_peer {
+    int sock;
+    int is_server; /* the peer's role: the opposite of ours */
+    const char *setup;
+    const char *input;
+    char err[256];
+} tls_peer;
+
+static ssize_t peer_push(gnutls_transport_ptr_t p, const void *buf, size_t len)
+{
+    return send((int)(intptr_t)p, buf, len, MSG_NOSIGNAL);
+}
+
+static ssize_t peer_pull(gnutls_transport_ptr_t p, void *buf, size_t len)
+{
+    return recv((int)(intptr_t)p, buf, len, 0);
+}
+
+static void *tls_peer_main(void *arg)
+{
+    tls_peer *pe = arg;
+    bi_script s;
+    vt_buf junk = { 0 };
+    if (bi_compile(pe->input, 0, &s, pe->err, sizeof pe->err) < 0)
+        goto out;
+    if (!pe->setup) {
+        /* Raw: a server lets the client speak first. */
+        if (pe->is_server)
+            drain(pe->sock, &junk, 2000);
+        if (play(pe->sock, &s) < 0)
+            snprintf(pe->err, sizeof pe->err, "could not send the input: %s", strerror(errno));
+    } else {
+        gnutls_session_t ss;
+        gnutls_certificate_credentials_t cred;
+        gnutls_certificate_allocate_credentials(&cred);
+        const char *dir = pe->is_server ? TLS_PKI_DIR "/srv" : TLS_PKI_DIR "/cli";
+        char cert[256], key[256];
+        snprintf(cert, sizeof cert, "%s/%scert.pem", dir, pe->is_server ? "server" : "client");
+        snprintf(key, sizeof key, "%s/%skey.pem", dir, pe->is_server ? "server" : "client");
+        if (strcmp(pe->setup, "handshake-nocert") != 0)
+            gnutls_certificate_set_x509_key_file(cred, cert, key, GNUTLS_X509_FMT_PEM);
+        gnutls_init(&ss, pe->is_server ? GNUTLS_SERVER : GNUTLS_CLIENT);
+        gnutls_set_default_priority(ss);
+        gnutls_credentials_set(ss, GNUTLS_CRD_CERTIFICATE, cred);
+        if (pe->is_server)
+            gnutls_certificate_server_set_request(ss, GNUTLS_CERT_REQUEST);
+        gnutls_transport_set_ptr(ss, (gnutls_transport_ptr_t)(intptr_t)pe->sock);
+        gnutls_transport_set_push_function(ss, peer_push);
+        gnutls_transport_set_pull_function(ss, peer_pull);
+        int rc;
+        do
+            rc = gnutls_handshake(ss);
+        while (rc < 0 && !gnutls_error_is_fatal(rc));
+        if (rc < 0)
+            snprintf(pe->err, sizeof pe->err, "the peer's handshake: %s", gnutls_strerror(rc));
+        for (size_t i = 0; rc == 0 && i < s.n; i++) {
+            if (s.ops[i].kind == BI_BYTES) {
+                if (gnutls_record_send(ss, s.ops[i].bytes.p, s.ops[i].bytes.len) < 0)
+                    snprintf(pe->err, sizeof pe->err, "the peer's record failed");
+            } else if (s.ops[i].kind == BI_EOF) {
+                shutdown(pe->sock, SHUT_WR); /* no close_notify, as libvirt */
+            }
+        }
+        gnutls_deinit(ss);
+        gnutls_certificate_free_credentials(cred);
+    }
+    bi_script_free(&s);
+out:
+    /* Until our side has closed (or 5 s). */
+    for (int i = 0; i < 50 && !drain(pe->sock, &junk, 100);)
+        i++;
+    vt_buf_free(&junk);
+    return NULL;
+}
+
+/*
+ * `tls client|server`: our TLS channel in that role over a unix socketpair,
+ * its handshake driven without blocking; the peer scripted.  States:
+ * `failed "MESSAGE"`: the handshake fails with CODE, again on the next
+ * call, and the channel's error detail starts with MESSAGE; `ready`
+ * (`data=N`): the handshake succeeds, then N bytes can be read.
+ */
+static void run_tls(const bcase *c, const expectation *e)
+{
+    if (tls_setup() < 0) {
+        FAIL("cannot make the certificates");
+        return;
+    }
+    int we_serve = strcmp(c->role, "server") == 0;
+    if (!we_serve && strcmp(c->role, "client") != 0) {
+        FAIL("unknown tls role \"%s\"", c->role);
+        return;
+    }
+    if (c->setup && strcmp(c->setup, "handshake") != 0 &&
+        strcmp(c->setup, "handshake-nocert") != 0) {
+        FAIL("unknown setup \"%s\"", c->setup);
+        return;
+    }
+    int sv[2];
+    REQUIRE(vt_socketpair(sv, SOCK_CLOEXEC) == 0);
+    virtwire_channel *ch = NULL;
+    char why[256];
+    if (we_serve) {
+        CHECK_CODE(virtwire_tls_make_channel(sv[0], 1, tls_creds[VIRTWIRE_TLS_SERVER], &ch), 0,
+                   "making the server channel");
+    } else {
+        virtwire_channel *sock;
+        CHECK_CODE(virtwire_channel_socket_new(sv[0], 1, &sock), 0, "the socket");
+        CHECK_CODE(virtwire_tls_channel_new(tls_creds[VIRTWIRE_TLS_CLIENT], sock, "localhost", why,
+                                            sizeof why, &ch),
+                   0, "making the client channel");
+    }
+    tls_peer pe = { .sock = sv[1], .is_server = !we_serve, .setup = c->setup, .input = c->input };
+    pthread_t th;
+    REQUIRE(pthread_create(&th, NULL, tls_peer_main, &pe) == 0);
+    int rc = 1;
+    uint64_t end = vt_now_ms() + 10000;
+    while (ch && rc == 1 && vt_now_ms() < end) {
+        rc = virtwire_channel_handshake(ch);
+        if (rc == 1) {
+            struct pollfd p = { virtwire_channel_fd(ch), virtwire_channel_events(ch, POLLIN), 0 };
+            poll(&p, 1, 100);
+        }
+    }
+    check_cloexec("during the handshake");
+    CHECK_CODE(rc, e->code, "the handshake");
+    if (state_is(e, "failed")) {
+        CHECK_CODE(virtwire_channel_handshake(ch), e->code, "the handshake again (sticky)");
+        const char *d = virtwire_channel_error_detail(ch);
+        const char *want = e->nargs ? e->args[0] : "";
+        CHECK_MSG(d && strncmp(d, want, strlen(want)) == 0, "detail \"%s\", want \"%s...\"",
+                  d ? d : "(none)", want);
+    } else if (state_is(e, "ready")) {
+        unsigned char buf[4096];
+        size_t got = 0;
+        uint64_t dend = vt_now_ms() + 5000;
+        while ((int)got < e->data && vt_now_ms() < dend) {
+            int fd;
+            ssize_t n = virtwire_channel_read(ch, buf, sizeof buf, &fd);
+            CHECK(fd == -1);
+            if (n < 0)
+                break;
+            if (n == 0) {
+                struct pollfd p = { virtwire_channel_fd(ch), POLLIN, 0 };
+                poll(&p, 1, 100);
+            }
+            got += n > 0 ? (size_t)n : 0;
+        }
+        CHECK_INT(got, e->data);
+    } else {
+        FAIL("unknown tls state \"%s\"", e->state);
+    }
+    virtwire_channel_free(ch);
+    pthread_join(th, NULL);
+    CHECK_MSG(!pe.err[0], "peer: %s", pe.err);
+    close(sv[1]);
+}
+#else
+static void run_tls(const bcase *c, const expectation *e)
+{
+    (void)c;
+    (void)e;
+    printf("skip %s: libvirtwire_tls is not built\n", c->name);
+}
+#endif
+
+/* ------------------------------------------------------------------------ */
 
 static const struct {
     const char *name;
@@ -1565,6 +2114,13 @@ static const struct {
 } layers[] = {
     { "transport", run_transport }, { "conn", run_conn },     { "payload", run_payload },
     { "uri", run_uri },             { "client", run_client }, { "server", run_server },
+    { "session", run_session },
+    { "proxy", run_proxy },
+    { "child", run_child },
+#ifdef BAD_INPUT_SASL
+    { "sasl", run_sasl },
+#endif
+    { "tls", run_tls },
     { "libvirt", run_libvirt },
 };
 
@@ -1604,6 +2160,12 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < n; i++) {
         if (!selected(&cases[i], argv + first, argc - first))
             continue;
+#ifndef BAD_INPUT_SASL
+        if (strcmp(cases[i].layer, "sasl") == 0) { /* libsasl2 was not found */
+            printf("skip %s (built without libvirtwire_sasl)\n", cases[i].name);
+            continue;
+        }
+#endif
         cur = &cases[i];
         /* Each failure names the case. */
         vt_context("%s:%d: %s", catalogue_path, cur->line, cur->name);
@@ -1629,6 +2191,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "no case matched\n");
         return 1;
     }
+#ifdef VIRTWIRE_HAVE_TLS
+    virtwire_tls_creds_free(tls_creds[0]);
+    virtwire_tls_creds_free(tls_creds[1]);
+#endif
     printf("%zu cases, %d failed\n", ran, total_failed);
     return total_failed ? 1 : 0;
 }

@@ -6,6 +6,8 @@
  *   "text"                the bytes of text (\" \\ \n \xHH escapes)
  *   u32(N) u64(N)         big-endian words
  *   str("text")           an XDR string: length, bytes, zero padding
+ *   chars("text")         an XDR array of char (libvirt's SASL data): length,
+ *                         then each byte as a 4-byte signed int
  *   zeros(N)              N zero bytes
  *   rep(N, ...)           the bytes of ... N times
  *   hdr(P,V,PROC,T,S,ST)  a 24-byte message header
@@ -264,6 +266,16 @@ static int parse_func(parser *P, const char *name, bi_script *sc, int top)
             vt_buf_u32(&s, (uint32_t)b.len);
             vt_buf_add(&s, b.p, b.len);
             vt_buf_add(&s, pad, (4 - (b.len & 3)) & 3);
+            emit_bytes(sc, s.p, s.len);
+            vt_buf_free(&s);
+            rc = 0;
+        }
+    } else if (strcmp(name, "chars") == 0) {
+        if (parse_quoted(P, &b) == 0 && expect_char(P, ')') == 0) {
+            vt_buf s = { 0 };
+            vt_buf_u32(&s, (uint32_t)b.len);
+            for (size_t i = 0; i < b.len; i++) /* xdr_char: a sign-extended int */
+                vt_buf_u32(&s, (uint32_t)(int32_t)(signed char)b.p[i]);
             emit_bytes(sc, s.p, s.len);
             vt_buf_free(&s);
             rc = 0;

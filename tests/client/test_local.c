@@ -5,8 +5,10 @@
  * be made to do on demand: the handshake's exact arguments and an
  * authentication method we do not implement, replies that come late or
  * never, fds both ways, a client-to-server sparse stream, a sparse
- * download, close() with calls in flight, and events sent before the reply
- * of the registration that asked for them.
+ * download, close() with calls in flight, events sent before the reply
+ * of the registration that asked for them, and the daemon's release: a
+ * procedure newer than it is not sent with VIRTWIRE_CLIENT_CHECK_SINCE, and
+ * a release of 0 or beyond 32 bits is refused.
  *
  *   test_client_local [ignored]
  */
@@ -39,6 +41,8 @@ typedef struct peer {
     remote_auth_type auth[2];
     unsigned nauth;
     int hold_next;    /* do not answer the next GET_LIB_VERSION */
+    uint64_t lib_ver; /* what GET_LIB_VERSION answers when not 0 (else 222) */
+    int saw_set_metadata; /* NETWORK_SET_METADATA calls received */
     int held;         /* a call is held */
     uint32_t held_serial;
     /* what it saw */
@@ -73,7 +77,7 @@ static void lib_version(virtwire_transport_program *tp, const virtwire_transport
         P.held_serial = m->hdr.serial;
         return;
     }
-    remote_connect_get_lib_version_ret r = { 222 };
+    remote_connect_get_lib_version_ret r = { P.lib_ver ? P.lib_ver : 222 };
     if (P.held) {
         /* The late reply first: the client must drop it. */
         remote_connect_get_lib_version_ret late = { 111 };
@@ -187,6 +191,10 @@ static int on_call(virtwire_transport_program *tp, const virtwire_transport_msg 
         break;
     case REMOTE_PROC_CONNECT_GET_LIB_VERSION:
         lib_version(tp, m);
+        break;
+    case REMOTE_PROC_NETWORK_SET_METADATA:
+        P.saw_set_metadata++;
+        reply(tp, m, NULL, NULL);
         break;
     case REMOTE_PROC_DOMAIN_CREATE_WITH_FILES: {
         /* Answer with what the passed fd gives to read. */
@@ -330,6 +338,69 @@ static void test_handshake(void)
     CHECK(P.saw_auth == 1 && P.saw_polkit == 1 && P.saw_feature == 10 && P.saw_open == 1 &&
           P.saw_close == 1);
     CHECK(strcmp(P.open_name, "test:///default") == 0 && P.open_flags == 1);
+}
+
+/* The daemon's release: learnt at connect; a procedure newer than it is
+ * refused before sending with VIRTWIRE_CLIENT_CHECK_SINCE (the peer sees
+ * nothing) and sent without; nonsense releases are refused. */
+static void test_release(void)
+{
+    static const struct {
+        uint64_t ver;
+        int rc;
+    } cases[] = {
+        { 9000000u, 0 },
+        { 0x100000000ull, VIRTWIRE_ERANGE },
+        { 0x100000000ull + 9000000u, VIRTWIRE_ERANGE },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int fd = peer_start();
+        pthread_mutex_lock(&P.m);
+        P.lib_ver = cases[i].ver;
+        pthread_mutex_unlock(&P.m);
+        virtwire_client_options o = { .size = sizeof o, .flags = VIRTWIRE_CLIENT_CHECK_SINCE,
+                                      .open_name = "test:///default" };
+        virtwire_client *c = NULL;
+        CHECK_RC(virtwire_client_adopt(fd, 1, &o, &c), cases[i].rc);
+        if (c) {
+            uint32_t v = 0;
+            CHECK_RC(virtwire_client_lib_version(c, &v), 0);
+            CHECK(v == 9000000u);
+            char *d = "x";
+            remote_network_set_metadata_args a = { .network = { "default", { 0 } }, .metadata = &d };
+            virtwire_call_opts co = { .size = sizeof co, .timeout_ms = 5000 };
+            CHECK_RC(remote_call_network_set_metadata(c, &a, &co), VIRTWIRE_EUNSUPPORTED);
+            char why[128];
+            CHECK_RC(virtwire_client_check_since(c, &remote_program,
+                                                 REMOTE_PROC_NETWORK_SET_METADATA, why,
+                                                 sizeof why), VIRTWIRE_EUNSUPPORTED);
+            CHECK(strcmp(why, "procedure REMOTE_PROC_NETWORK_SET_METADATA needs libvirt 9.7.0, "
+                              "the daemon runs 9.0.0") == 0);
+            virtwire_client_close(c);
+        }
+        peer_stop();
+        CHECK(P.saw_set_metadata == 0);
+    }
+    /* Without the check the call goes out (and this peer answers it). */
+    int fd = peer_start();
+    pthread_mutex_lock(&P.m);
+    P.lib_ver = 9000000u;
+    pthread_mutex_unlock(&P.m);
+    virtwire_client_options o = { .size = sizeof o, .open_name = "test:///default" };
+    virtwire_client *c = NULL;
+    CHECK_RC(virtwire_client_adopt(fd, 1, &o, &c), 0);
+    if (c) {
+        char *d = "x";
+        remote_network_set_metadata_args a = { .network = { "default", { 0 } }, .metadata = &d };
+        virtwire_call_opts co = { .size = sizeof co, .timeout_ms = 5000 };
+        CHECK_RC(remote_call_network_set_metadata(c, &a, &co), 0);
+        uint32_t v = 0;
+        CHECK_RC(virtwire_client_lib_version(c, &v), 0); /* asked now */
+        CHECK(v == 9000000u);
+        virtwire_client_close(c);
+    }
+    peer_stop();
+    CHECK(P.saw_set_metadata == 1);
 }
 
 /* Options without a size are refused before anything is sent; a larger
@@ -793,6 +864,7 @@ int main(void)
 {
     test_handshake();
     test_sized_options();
+    test_release();
     test_auth_refused();
     test_timeouts();
     test_default_timeout();

@@ -2,8 +2,9 @@
 /*
  * Values that break a rule of the protocol, on decode and on encode: bounds
  * (bound + 1 fails with ETOOLONG, the bound itself works), undeclared enum
- * values, union discriminants without an arm, bools and optional flags other
- * than 0/1, char and short values out of range, non-zero padding, NULL where
+ * values and bools and optional flags other than 0/1 (taken as libtirpc
+ * takes them, refused by a strict decoder), union discriminants without an
+ * arm, char and short values out of range, non-zero padding, NULL where
  * data is required, and encode buffers that are too small.
  */
 #include <limits.h>
@@ -28,19 +29,35 @@ static void *xcalloc(size_t n, size_t size)
 
 /* Decodes len bytes as t in arena mode and in heap mode (virtwire_decode
  * frees on error; on success the value is freed here); both must give want. */
-static void decode_both(const virtwire_type *t, const unsigned char *buf, size_t len, int want)
+static void decode_both_flags(const virtwire_type *t, const unsigned char *buf, size_t len,
+                              unsigned flags, int want)
 {
     unsigned char *in = vwt_dup(buf, len);
     void *v = xcalloc(1, t->size);
     virtwire_arena arena = VIRTWIRE_ARENA_INIT;
-    CHECK_RC(virtwire_decode(t, in, len, &arena, v), want);
+    CHECK_RC(virtwire_decode_flags(t, in, len, &arena, flags, v), want);
     virtwire_arena_fini(&arena);
     memset(v, 0, t->size);
-    CHECK_RC(virtwire_decode(t, in, len, NULL, v), want);
+    CHECK_RC(virtwire_decode_flags(t, in, len, NULL, flags, v), want);
     if (want == 0)
         t->free(v);
     free(v);
     free(in);
+}
+
+static void decode_both(const virtwire_type *t, const unsigned char *buf, size_t len, int want)
+{
+    decode_both_flags(t, buf, len, 0, want);
+}
+
+/* What only a strict decoder refuses: the default one takes it (as libtirpc
+ * does), with the result default_rc. */
+static void decode_strict(const virtwire_type *t, const unsigned char *buf, size_t len,
+                          unsigned flags, int strict_rc, int default_rc)
+{
+    decode_both_flags(t, buf, len, flags, strict_rc);
+    decode_both_flags(t, buf, len, VIRTWIRE_DEC_STRICT, strict_rc);
+    decode_both(t, buf, len, default_rc);
 }
 
 /* Encodes v as t into a buffer of cap bytes; returns the code, *out gets a
@@ -288,45 +305,53 @@ static void test_bound_string(void)
 
 static void test_enums(void)
 {
-    /* virNetMessageHeader: prog, vers, proc, type, serial, status */
+    /* virNetMessageHeader: prog, vers, proc, type, serial, status.  Any
+     * enum value decodes by default (the transport refuses the types libvirt
+     * does not define: tests/transport); a strict decoder refuses them. */
     static const uint32_t bad_types[] = { 7, 0xffffffffu, 0x80000000u };
     unsigned char h[24];
     for (size_t i = 0; i < 3; i++) {
         vt_context("header type 0x%x", bad_types[i]);
-        unsigned char *q = vt_put32(vt_put32(vt_put32(h, 0x20008086), 1), 1);
-        vt_put32(vt_put32(vt_put32(q, bad_types[i]), 2), 0);
-        decode_both(&virNetMessageHeader_desc, h, 24, VIRTWIRE_EENUM);
+        vt_put32(vt_put32(vt_put32(vt_put32(vt_put32(vt_put32(h, 0x20008086), 1), 1), bad_types[i]), 2), 0);
+        decode_strict(&virNetMessageHeader_desc, h, 24, VIRTWIRE_DEC_STRICT_ENUM, VIRTWIRE_EENUM,
+                      0);
     }
     vt_context("header type 6 (STREAM_HOLE), status 2 (CONTINUE)");
     vt_put32(vt_put32(vt_put32(vt_put32(vt_put32(vt_put32(h, 0x20008086), 1), 1), 6), 2), 2);
-    decode_both(&virNetMessageHeader_desc, h, 24, 0);
+    decode_both_flags(&virNetMessageHeader_desc, h, 24, VIRTWIRE_DEC_STRICT, 0);
     vt_context("header status 3");
     vt_put32(vt_put32(vt_put32(vt_put32(vt_put32(vt_put32(h, 0x20008086), 1), 1), 0), 2), 3);
-    decode_both(&virNetMessageHeader_desc, h, 24, VIRTWIRE_EENUM);
+    decode_strict(&virNetMessageHeader_desc, h, 24, VIRTWIRE_DEC_STRICT_ENUM, VIRTWIRE_EENUM, 0);
+    vt_context("header status 3, strict about bools only");
+    decode_both_flags(&virNetMessageHeader_desc, h, 24, VIRTWIRE_DEC_STRICT_BOOL, 0);
 
+    /* The encoder writes any value, as libtirpc does. */
     unsigned char buf[64], *out;
     size_t len;
     virNetMessageHeader hdr = { 0x20008086, 1, 1, (virNetMessageType)7, 2, VIR_NET_OK };
     vt_context("encode header type 7");
-    CHECK_RC(virtwire_encode(&virNetMessageHeader_desc, &hdr, buf, sizeof(buf), &len),
-             VIRTWIRE_EENUM);
+    CHECK_RC(virtwire_encode(&virNetMessageHeader_desc, &hdr, buf, sizeof(buf), &len), 0);
+    CHECK_INT(len, 24);
+    CHECK_INT(virtwire_load_u32(buf + 12), 7);
     hdr.type = (virNetMessageType)-1;
     vt_context("encode header type -1");
-    CHECK_RC(virtwire_encode(&virNetMessageHeader_desc, &hdr, buf, sizeof(buf), &len),
-             VIRTWIRE_EENUM);
+    CHECK_RC(virtwire_encode(&virNetMessageHeader_desc, &hdr, buf, sizeof(buf), &len), 0);
+    CHECK_INT(virtwire_load_u32(buf + 12), 0xffffffffu);
     hdr.type = VIR_NET_CALL;
     hdr.status = (virNetMessageStatus)3;
     vt_context("encode header status 3");
-    CHECK_RC(virtwire_encode(&virNetMessageHeader_desc, &hdr, buf, sizeof(buf), &len),
-             VIRTWIRE_EENUM);
+    CHECK_RC(virtwire_encode(&virNetMessageHeader_desc, &hdr, buf, sizeof(buf), &len), 0);
+    CHECK_INT(virtwire_load_u32(buf + 20), 3);
 
-    /* remote_auth_list_ret [NONE, 3]: heap mode frees the array */
+    /* remote_auth_list_ret [NONE, 3]: strict heap mode frees the array */
     static const unsigned char auth[] = { W(2), W(0), W(3) };
     vt_context("auth_list_ret [0, 3]");
-    decode_both(&remote_auth_list_ret_desc, auth, sizeof(auth), VIRTWIRE_EENUM);
+    decode_strict(&remote_auth_list_ret_desc, auth, sizeof(auth), VIRTWIRE_DEC_STRICT_ENUM,
+                  VIRTWIRE_EENUM, 0);
     remote_auth_type types[] = { REMOTE_AUTH_NONE, (remote_auth_type)3 };
     remote_auth_list_ret a = { { 2, types } };
-    CHECK_RC(encode_to(&remote_auth_list_ret_desc, &a, 64, &out, &len), VIRTWIRE_EENUM);
+    CHECK_RC(encode_to(&remote_auth_list_ret_desc, &a, 64, &out, &len), 0);
+    CHECK(len == sizeof(auth) && memcmp(out, auth, len) == 0);
     free(out);
 
     /* remote_procedure: 1..453 are declared */
@@ -338,11 +363,12 @@ static void test_enums(void)
         vt_context("remote_procedure %u", procs[i].v);
         unsigned char w[4];
         vt_put32(w, procs[i].v);
-        decode_both(&remote_procedure_desc, w, 4, procs[i].rc);
+        decode_strict(&remote_procedure_desc, w, 4, VIRTWIRE_DEC_STRICT_ENUM, procs[i].rc, 0);
     }
     admin_procedure ap = (admin_procedure)21;
     vt_context("encode admin_procedure 21");
-    CHECK_RC(virtwire_encode(&admin_procedure_desc, &ap, buf, sizeof(buf), &len), VIRTWIRE_EENUM);
+    CHECK_RC(virtwire_encode(&admin_procedure_desc, &ap, buf, sizeof(buf), &len), 0);
+    CHECK_INT(len, 4);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -389,7 +415,9 @@ static void test_unions(void)
 
 static void test_bools(void)
 {
-    static const struct { uint32_t v; int rc; } cases[] = {
+    /* Any non-zero word is true, 1 in C, as libtirpc's xdr_bool() reads it;
+     * a strict decoder wants 0 or 1. */
+    static const struct { uint32_t v; int strict_rc; } cases[] = {
         { 0, 0 }, { 1, 0 }, { 2, VIRTWIRE_EBOOL }, { 0xffffffffu, VIRTWIRE_EBOOL },
         { 0x80000000u, VIRTWIRE_EBOOL }, { 0x100u, VIRTWIRE_EBOOL },
     };
@@ -400,32 +428,44 @@ static void test_bools(void)
         virtwire_dec d;
         virtwire_dec_init(&d, w, 4, NULL);
         int b = -1;
-        CHECK_RC(virtwire_get_bool(&d, &b), cases[i].rc);
-        if (cases[i].rc == 0)
+        CHECK_RC(virtwire_get_bool(&d, &b), 0);
+        CHECK_INT(b, cases[i].v != 0);
+        vt_context("virtwire_get_bool 0x%x, strict", cases[i].v);
+        virtwire_dec_init(&d, w, 4, NULL);
+        d.flags = VIRTWIRE_DEC_STRICT_BOOL;
+        b = -1;
+        CHECK_RC(virtwire_get_bool(&d, &b), cases[i].strict_rc);
+        if (cases[i].strict_rc == 0)
             CHECK_INT(b, (int)cases[i].v);
 
         /* remote_string is an optional remote_nonnull_string: flag, then
-         * (when 1) an empty string */
+         * (when present) an empty string */
         unsigned char s[8];
         vt_put32(vt_put32(s, cases[i].v), 0);
         vt_context("remote_string flag 0x%x", cases[i].v);
-        decode_both(&remote_string_desc, s, cases[i].v == 1 ? 8 : 4, cases[i].rc);
+        decode_both(&remote_string_desc, s, cases[i].v ? 8 : 4, 0);
+        decode_both_flags(&remote_string_desc, s, cases[i].v ? 8 : 4, VIRTWIRE_DEC_STRICT_BOOL,
+                          cases[i].strict_rc);
     }
 
-    /* remote_error: message present, then dom's flag is 2 (heap mode frees
-     * the message) */
+    /* remote_error: message present, then dom's flag is 2: present for the
+     * default decoder, which then runs out of bytes, refused by a strict one
+     * (heap mode frees the message either way) */
     static const unsigned char err[] = { W(1), W(2), W(1), W(2), 'h', 'i', 0, 0, W(2), W(2) };
     vt_context("remote_error dom flag 2");
-    decode_both(&remote_error_desc, err, sizeof(err), VIRTWIRE_EBOOL);
+    decode_strict(&remote_error_desc, err, sizeof(err), VIRTWIRE_DEC_STRICT_BOOL, VIRTWIRE_EBOOL,
+                  VIRTWIRE_ETRUNCATED);
     static const unsigned char err2[] = { W(1), W(2), 0xff, 0xff, 0xff, 0xff };
     vt_context("remote_error message flag 0xffffffff");
-    decode_both(&remote_error_desc, err2, sizeof(err2), VIRTWIRE_EBOOL);
+    decode_strict(&remote_error_desc, err2, sizeof(err2), VIRTWIRE_DEC_STRICT_BOOL,
+                  VIRTWIRE_EBOOL, VIRTWIRE_ETRUNCATED);
 
     /* virNetMessageError with everything absent but net's flag 2 */
     static const unsigned char nerr[] = { W(1), W(2), W(0), W(2), W(0), W(0), W(0), W(0),
                                           W(0), W(0), W(2) };
     vt_context("virNetMessageError net flag 2");
-    decode_both(&virNetMessageError_desc, nerr, sizeof(nerr), VIRTWIRE_EBOOL);
+    decode_strict(&virNetMessageError_desc, nerr, sizeof(nerr), VIRTWIRE_DEC_STRICT_BOOL,
+                  VIRTWIRE_EBOOL, VIRTWIRE_ETRUNCATED);
     vt_context("virNetMessageError all absent (44 bytes)");
     unsigned char ok[44];
     memcpy(ok, nerr, sizeof(ok));

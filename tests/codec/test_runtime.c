@@ -441,7 +441,7 @@ static void test_find_type(void)
         const virtwire_protocol *pr = virtwire_libvirt_protocols[i];
         CHECK(pr != NULL);
         vt_context("protocol %s", pr->name);
-        CHECK(pr->ntypes > 0 || pr == &virkeepaliveprotocol);
+        CHECK(pr->ntypes > 0 || pr == &virtwire_module_virkeepaliveprotocol);
         for (size_t k = 0; k < pr->ntypes; k++) {
             const virtwire_type *t = pr->types[k];
             if (k > 0)
@@ -453,19 +453,19 @@ static void test_find_type(void)
         CHECK(virtwire_protocol_find_type(pr, "~") == NULL);
     }
     vt_context("named lookups");
-    CHECK_UINT(remote_protocol.ntypes, 716);
-    CHECK(virtwire_protocol_find_type(&remote_protocol, "remote_connect_open_args") ==
+    CHECK_UINT(virtwire_module_remote_protocol.ntypes, 716);
+    CHECK(virtwire_protocol_find_type(&virtwire_module_remote_protocol, "remote_connect_open_args") ==
           &remote_connect_open_args_desc);
-    CHECK(virtwire_protocol_find_type(&remote_protocol, "remote_nonnull_domain") ==
+    CHECK(virtwire_protocol_find_type(&virtwire_module_remote_protocol, "remote_nonnull_domain") ==
           &remote_nonnull_domain_desc);
-    CHECK(virtwire_protocol_find_type(&remote_protocol, "remote_nonnull_domai") == NULL);
-    CHECK(virtwire_protocol_find_type(&remote_protocol, "REMOTE_NONNULL_DOMAIN") == NULL);
-    CHECK(virtwire_protocol_find_type(&virnetprotocol, "virNetMessageHeader") ==
+    CHECK(virtwire_protocol_find_type(&virtwire_module_remote_protocol, "remote_nonnull_domai") == NULL);
+    CHECK(virtwire_protocol_find_type(&virtwire_module_remote_protocol, "REMOTE_NONNULL_DOMAIN") == NULL);
+    CHECK(virtwire_protocol_find_type(&virtwire_module_virnetprotocol, "virNetMessageHeader") ==
           &virNetMessageHeader_desc);
-    CHECK(virtwire_protocol_find_type(&virnetprotocol, "remote_nonnull_domain") == NULL);
-    CHECK_UINT(remote_protocol.nprograms, 1);
-    CHECK(remote_protocol.programs[0] == &remote_program);
-    CHECK_UINT(virnetprotocol.nprograms, 0);
+    CHECK(virtwire_protocol_find_type(&virtwire_module_virnetprotocol, "remote_nonnull_domain") == NULL);
+    CHECK_UINT(virtwire_module_remote_protocol.nprograms, 1);
+    CHECK(virtwire_module_remote_protocol.programs[0] == &remote_program);
+    CHECK_UINT(virtwire_module_virnetprotocol.nprograms, 0);
 }
 
 /* ------------------------------------------------------------------------ */

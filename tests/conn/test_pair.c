@@ -712,15 +712,30 @@ static void test_errors(void)
               VIRTWIRE_EINVAL);
     CHECK_INT(virtwire_conn_connect_tcp("127.0.0.1", 0, VIRTWIRE_TRANSPORT_CLIENT, &none, NULL, &c),
               VIRTWIRE_EINVAL);
-    CHECK_INT(virtwire_conn_connect_uri("test+ssh://example.invalid/default", 0,
+    CHECK_INT(virtwire_conn_connect_uri("test+libssh://example.invalid/default", 0,
                                         VIRTWIRE_TRANSPORT_CLIENT, &none, NULL, &c),
               VIRTWIRE_EUNSUPPORTED_TRANSPORT);
     CHECK_INT(virtwire_conn_connect_uri("qemu+tls://example.invalid/system", 0,
                                         VIRTWIRE_TRANSPORT_CLIENT, &none, NULL, &c),
               VIRTWIRE_EUNSUPPORTED_TRANSPORT);
+    CHECK_INT(virtwire_conn_connect_uri("test+ssh://example.invalid/default?command=/nonexistent",
+                                        0, VIRTWIRE_TRANSPORT_CLIENT, &none, NULL, &c),
+              VIRTWIRE_EIO);
+    CHECK_INT(virtwire_conn_connect_uri("test+ext:///default", 0, VIRTWIRE_TRANSPORT_CLIENT,
+                                        &none, NULL, &c),
+              VIRTWIRE_EURI_PARAM);
+    /* A command that exits at once: the channel opens, and ends at the
+     * first read, saying how the command ended. */
     CHECK_INT(virtwire_conn_connect_uri("test+ext:///default?command=true", 0,
                                         VIRTWIRE_TRANSPORT_CLIENT, &none, NULL, &c),
-              VIRTWIRE_EUNSUPPORTED_TRANSPORT);
+              0);
+    if (c) {
+        CHECK_INT(virtwire_conn_run_once(c, 5000), VIRTWIRE_ECLOSED);
+        const char *why = virtwire_channel_error_detail(virtwire_conn_channel(c));
+        CHECK_MSG(why && strstr(why, "true exited with status 0"), "detail: %s", why);
+        virtwire_conn_free(c);
+        c = (virtwire_conn *)&c;
+    }
     CHECK_INT(virtwire_conn_connect_uri("not a uri", 0, VIRTWIRE_TRANSPORT_CLIENT, &none, NULL, &c),
               VIRTWIRE_EURI);
     CHECK_INT(virtwire_conn_connect_uri("test+tcp://127.0.0.1:1/default", VIRTWIRE_URI_ADMIN,

@@ -2,8 +2,10 @@
 /*
  * Differential test: virtwire's generated codecs against rpcgen + libtirpc.
  *
- * For every type of the nine libvirt modules of one release and for seeds
- * 0..N-1, a random valid value (vw_fill.h) is
+ * For every type of the nine libvirt modules of one release (or of the
+ * modules the harness lists: the rpcsvc files) and for seeds 0..N-1, a
+ * random valid value (vw_fill.h; undeclared enum values included, which
+ * both codecs write as they are) is
  *   1. encoded by virtwire (T_size must predict the length exactly) and by
  *      rpcgen's xdr_T through libtirpc: the bytes must be identical;
  *   2. decoded from libtirpc's bytes by virtwire, in arena mode and in heap
@@ -58,10 +60,27 @@
 #define TIRPC_SLACK 1024u
 /* Stop printing after this many failures. */
 #define MAX_REPORTS 40
-/* Seeds s with s % FULL_EVERY == FULL_AT make full values (vw_fill.h):
- * 5 of the default 200, the first one early so that short runs have one. */
+/* Seeds s < DEFAULT_COUNT with s % FULL_EVERY == FULL_AT make full values
+ * (vw_fill.h): 5, the first one early so that short runs have one.  Longer
+ * runs (the rpcsvc tests' 1000 values per type) make one every
+ * FULL_EVERY_LATER seeds after that: full values can be megabytes, and
+ * what the later ones add is unions' further arms (the n-th full value
+ * takes arm n). */
 #define FULL_EVERY 40u
 #define FULL_AT 1u
+#define FULL_EVERY_LATER 160u
+#define FULL_LATER_FIRST 321u
+
+/* Whether seed s makes a full value, and which one (*nth). */
+static int full_value(unsigned s, unsigned *nth)
+{
+    if (s < DEFAULT_COUNT) {
+        *nth = s / FULL_EVERY;
+        return s % FULL_EVERY == FULL_AT;
+    }
+    *nth = DEFAULT_COUNT / FULL_EVERY + (s - FULL_LATER_FIRST) / FULL_EVERY_LATER;
+    return s >= FULL_LATER_FIRST && (s - FULL_LATER_FIRST) % FULL_EVERY_LATER == 0;
+}
 
 typedef struct stats {
     size_t types;
@@ -339,8 +358,13 @@ static int check_value(const vcase *c, uint64_t base, virtwire_arena *fa, virtwi
     int before = failures;
     const virtwire_type *t = c->fill->desc;
     vw_rng r;
-    vw_rng_seed(&r, value_seed(base, c->fill->name, c->seed), c->seed % FULL_EVERY == FULL_AT,
-                c->seed / FULL_EVERY);
+    unsigned nth;
+    int full = full_value(c->seed, &nth);
+    vw_rng_seed(&r, value_seed(base, c->fill->name, c->seed), full, nth);
+    /* Undeclared enum values too.  Not bools other than 0 and 1: rpcgen's
+     * inline code (IXDR_PUT_BOOL) writes them as they are, its xdr_bool()
+     * calls as 1 (as virtwire does). */
+    r.wild = 1;
     void *v = xcalloc(t->size);
     c->fill->fill(&r, fa, v);
 

@@ -4,6 +4,8 @@
 
 usage: gen_harness.py fill XDIR OUTDIR
        gen_harness.py oracle RPCGEN_DIR OUTDIR
+       gen_harness.py fillx OUTDIR FILE.x [IMPORT.x...]
+       gen_harness.py oraclex RPCGEN_HEADER OUTDIR
 
 "fill": for each of the nine libvirt modules of XDIR, writes into OUTDIR
   fill_<module>.h/.c  fill_T(vw_rng *, virtwire_arena *, T *) for every type
@@ -15,6 +17,10 @@ usage: gen_harness.py fill XDIR OUTDIR
                       of the generator's module table (the JSON test pairs
                       it with virtwire_libvirt_json_modules[]);
   modules.c           the list of modules that differential.c walks.
+
+"fillx" and "oraclex": the same for one module of any .x file (the rpcsvc
+  files), FILE.x read through the C preprocessor as virtwire-gen reads it;
+  "fillx" also writes the fill functions of the modules it imports.
 
 "oracle": for each module whose rpcgen header (rpcgen -h) is in RPCGEN_DIR,
   writes oracle_<module>.c, a table {name, xdr_T, sizeof(T)} of every xdr_T
@@ -41,6 +47,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "..", "generator"))
 from virtwire_gen.ir import Enum, Struct, Typedef, Union, XdrError  # noqa: E402
 from virtwire_gen.libvirt import MODULES  # noqa: E402
 from virtwire_gen.parser import parse_file  # noqa: E402
+from virtwire_gen.preprocess import CppOptions  # noqa: E402
 from virtwire_gen.resolve import Model  # noqa: E402
 from virtwire_gen.tables import (DEFAULT_CONSTANTS, DEFAULT_OVERRIDES,  # noqa: E402
                                  read_constants, read_overrides)
@@ -54,9 +61,12 @@ PRIMITIVE_FILL = {
     "uhyper": "vw_u64(r)", "bool": "(int)vw_below(r, 2)", "char": "vw_char(r)",
     "uchar": "vw_uchar(r)", "short": "vw_short(r)", "ushort": "vw_ushort(r)",
     "float": "vw_float(r)", "double": "vw_double(r)",
+    # rpcgen's long and unsigned long: C long, 32 bits on the wire
+    "long": "(long)(int32_t)vw_u32(r)", "ulong": "(unsigned long)vw_u32(r)",
 }
 # C type of the primitive kinds that can be union discriminants.
-DISC_CTYPE = {"int": "int", "uint": "unsigned int", "bool": "int"}
+DISC_CTYPE = {"int": "int", "uint": "unsigned int", "bool": "int", "long": "long",
+              "ulong": "unsigned long"}
 
 
 def c_int(n: int) -> str:
@@ -117,13 +127,18 @@ class FillEmitter:
     def elem(self, t, lv: str) -> str:
         if t.kind in PRIMITIVE_FILL:
             return f"{lv} = {PRIMITIVE_FILL[t.kind]};"
+        if t.kind == "netobj":  # opaque n_bytes<1024>
+            hits = self.lengths("netobj")
+            return f"vw_opaque(r, a, 1024, &{lv}.n_len, &{lv}.n_bytes, {hits});"
+        if t.kind == "des_block":  # opaque c[8]
+            return f"vw_bytes(r, {lv}.c, 8);"
         return f"fill_{t.name}(r, a, {addr(lv)});"
 
     def elems(self, t, count: str, lv: str):
         """A loop over array elements; r->level tells vw_len that lengths
         inside are element lengths (vw_fill.h)."""
         loop = [f"for (uint32_t i = 0; i < {count}; i++)", "    " + self.elem(t, f"{lv}[i]")]
-        if t.kind in PRIMITIVE_FILL:
+        if t.kind in PRIMITIVE_FILL or t.kind == "des_block":
             return loop
         return ["r->level++;"] + loop + ["r->level--;"]
 
@@ -166,7 +181,7 @@ class FillEmitter:
     def enum_body(self, e: Enum):
         vals = ", ".join(c_int(m.resolved) for m in e.members)
         return [f"static const int32_t members[] = {{ {vals} }};",
-                f"*v = ({e.name})members[vw_below(r, {len(e.members)})];"]
+                f"*v = ({e.name})vw_enum(r, members, {len(e.members)});"]
 
     def struct_body(self, s: Struct):
         out = []
@@ -206,8 +221,9 @@ class FillEmitter:
         out = [f"switch (vw_arm(r, {len(choices)}, {hits})) {{"]
         for i, (what, pick, d) in enumerate(choices):
             label = "default:" if i + 1 == len(choices) else f"case {i}:"
-            body = pick + self.decl(d, Lvalues.member(f"v->{u.name}_u.", d.name),
-                                    f"{u.name}.{d.name}")
+            body = pick + ([] if d.is_void else
+                           self.decl(d, Lvalues.member(f"v->{u.name}_u.", d.name),
+                                     f"{u.name}.{d.name}"))
             out += [f"{label} {{"] + indent(body) + ["    break;", "}"]
         return out + ["}"]
 
@@ -308,24 +324,25 @@ def oracle_source(base: str, names) -> str:
 
 
 def modules_source(bases) -> str:
-    out = [BANNER.format(src="the nine libvirt .x files").rstrip("\n"),
+    out = [BANNER.format(src=", ".join(b + ".x" for b in bases)).rstrip("\n"),
            '#include "vw_fill.h"', '#include "vw_oracle.h"', '#include "vw_modules.h"', ""]
     for b in bases:
-        out += [f"extern const virtwire_protocol {b};",
+        out += [f"extern const virtwire_protocol virtwire_module_{b};",
                 f"extern const vw_fill_entry fill_{b}_table[];",
                 f"extern const size_t fill_{b}_count;",
                 f"extern const vw_coverage fill_{b}_coverage;",
                 f"extern const vw_oracle_entry oracle_{b}_table[];",
                 f"extern const size_t oracle_{b}_count;"]
     out += ["", "const vw_module vw_modules[] = {"]
-    out += indent([f'{{ "{b}", &{b}, fill_{b}_table, &fill_{b}_count, &fill_{b}_coverage, '
+    out += indent([f'{{ "{b}", &virtwire_module_{b}, fill_{b}_table, &fill_{b}_count, &fill_{b}_coverage, '
                    f'oracle_{b}_table, &oracle_{b}_count }},' for b in bases])
     out += ["};", f"const size_t vw_module_count = {len(bases)};", ""]
     return "\n".join(out)
 
 
 def fill_modules_source(bases) -> str:
-    out = [BANNER.format(src="the nine libvirt .x files").rstrip("\n"), '#include "vw_fill.h"', ""]
+    out = [BANNER.format(src=", ".join(b + ".x" for b in bases)).rstrip("\n"),
+           '#include "vw_fill.h"', ""]
     for b in bases:
         out += [f"extern const vw_fill_entry fill_{b}_table[];",
                 f"extern const size_t fill_{b}_count;"]
@@ -364,12 +381,53 @@ def generate_oracle(rpcdir: str, outdir: str):
         write(os.path.join(outdir, f"oracle_{base}.c"), oracle_source(base, names))
 
 
+def generate_fill_one(outdir: str, xfile: str, *imports: str):
+    """fillx: the harness of one module of any .x file (through the C
+    preprocessor, as virtwire-gen reads it), with its imports' fill
+    functions."""
+    consts = read_constants(DEFAULT_CONSTANTS)
+    cpp = CppOptions()
+    os.makedirs(outdir, exist_ok=True)
+    specs = []
+    for imp in imports:
+        ispec = parse_file(imp, cpp=cpp)
+        ibase = os.path.basename(imp)[:-2]
+        imodel = Model(ispec, list(specs), consts)
+        itypes = ordered(imodel)
+        done = [os.path.basename(i)[:-2] for i in imports[:len(specs)]]
+        write(os.path.join(outdir, f"fill_{ibase}.h"), fill_header(ibase, done, itypes))
+        write(os.path.join(outdir, f"fill_{ibase}.c"), fill_source(ibase, imodel, itypes))
+        specs.append(ispec)
+    base = os.path.basename(xfile)[:-2]
+    model = Model(parse_file(xfile, cpp=cpp), specs, consts)
+    types = ordered(model)
+    ibases = [os.path.basename(i)[:-2] for i in imports]
+    write(os.path.join(outdir, f"fill_{base}.h"), fill_header(base, ibases, types))
+    write(os.path.join(outdir, f"fill_{base}.c"), fill_source(base, model, types))
+    write(os.path.join(outdir, "fill_modules.c"), fill_modules_source([base]))
+    write(os.path.join(outdir, "modules.c"), modules_source([base]))
+
+
+def generate_oracle_one(header: str, outdir: str):
+    """oraclex: the table of rpcgen's functions of one module, from its
+    rpcgen header BASE.h."""
+    os.makedirs(outdir, exist_ok=True)
+    base = os.path.basename(header)[:-2]
+    write(os.path.join(outdir, f"oracle_{base}.c"), oracle_source(base, rpcgen_types(header)))
+
+
 def main(argv):
     modes = {"fill": generate_fill, "oracle": generate_oracle}
-    if len(argv) != 4 or argv[1] not in modes:
-        print(__doc__.strip(), file=sys.stderr)
-        return 2
     try:
+        if len(argv) >= 4 and argv[1] == "fillx":
+            generate_fill_one(argv[2], argv[3], *argv[4:])
+            return 0
+        if len(argv) == 4 and argv[1] == "oraclex":
+            generate_oracle_one(argv[2], argv[3])
+            return 0
+        if len(argv) != 4 or argv[1] not in modes:
+            print(__doc__.strip(), file=sys.stderr)
+            return 2
         modes[argv[1]](argv[2], argv[3])
     except XdrError as e:
         print(f"{e.loc}: error: {e.message}", file=sys.stderr)

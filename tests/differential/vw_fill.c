@@ -14,6 +14,7 @@ void vw_rng_seed(vw_rng *r, uint64_t seed, int full, unsigned nth)
     r->budget = VW_BUDGET;
     r->full = full;
     r->nth = nth;
+    r->wild = 0;
 }
 
 /* splitmix64: tiny, fast and good enough to spread seeds that differ in
@@ -36,6 +37,14 @@ uint32_t vw_below(vw_rng *r, uint32_t n)
     /* The bias of a 64-bit modulo is far below what a test can notice. */
     return (uint32_t)(vw_u64(r) % n);
 }
+
+int32_t vw_enum(vw_rng *r, const int32_t *members, uint32_t n)
+{
+    if (r->wild && vw_below(r, 8) == 0)
+        return (int32_t)vw_u32(r);
+    return members[vw_below(r, n)];
+}
+
 
 char vw_char(vw_rng *r)
 {

@@ -44,6 +44,7 @@ typedef struct vw_rng {
     unsigned level;  /* array-element nesting of the value being made */
     size_t budget;   /* wire bytes left for this value */
     int full;        /* a full value (see above) */
+    int wild;        /* also undeclared enum values */
     unsigned nth;    /* which full value: selects union arms */
 } vw_rng;
 
@@ -54,6 +55,11 @@ uint64_t vw_u64(vw_rng *r);
 uint32_t vw_u32(vw_rng *r);
 /** Uniform in [0, n); n > 0. */
 uint32_t vw_below(vw_rng *r, uint32_t n);
+
+/** An enum value: one of the n members, or, one time in eight when
+ *  r->wild is set, any 32-bit value (the codecs write what they are given,
+ *  as libtirpc does). */
+int32_t vw_enum(vw_rng *r, const int32_t *members, uint32_t n);
 
 char vw_char(vw_rng *r);
 unsigned char vw_uchar(vw_rng *r);

@@ -310,6 +310,9 @@ def test_regenerating():
         line = "%s %d args=%s ret=%s" % (p["name"], p["number"], p["args"] or "-",
                                          p["ret"] or "-")
         assert rc == 0 and out.startswith(line), (out, line)
+        # Added after 9.0.0: the release it exists since is later.
+        since = re.search(r" since=(>=)?(\d+)\.(\d+)\.(\d+)$", out.strip())
+        assert since and tuple(map(int, since.groups()[1:])) > (9, 0, 0), out
         # Built on 9.0.0's: unknown.
         assert procs("procs9", p["program"], p["name"]) == (1, p["name"] + " unknown\n")
     # Nothing else differs: the counts of procedures follow.

@@ -36,8 +36,8 @@ int main(void)
     ENCODE(outer, &o, "00000001 00000002 | 00000005 | 00000000 00000003 | 00000002");
     CHECK_INT(outer_MAX_SIZE, 28);          /* 8 + 8 + 8 + 4 */
     CHECK_INT(outer_desc.min_size, 24);     /* 8 + 4 + 8 + 4 */
-    o.e = (outer_anon3)3;
-    ENCODE_FAILS(outer, &o, VIRTWIRE_EENUM);
+    o.e = (outer_anon3)3;                   /* undeclared: written as it is */
+    ENCODE(outer, &o, "00000001 00000002 | 00000005 | 00000000 00000003 | 00000003");
 
     outer d;
     DECODE(outer, "00000001 00000002 00000001 ffffffff 00000000 00000003 00000001", NULL, &d);

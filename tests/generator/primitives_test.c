@@ -23,8 +23,8 @@ SAME_TYPE(prims, c, char);
 SAME_TYPE(prims, uc, unsigned char);
 SAME_TYPE(prims, s, short);
 SAME_TYPE(prims, us, unsigned short);
-SAME_TYPE(prims, l, int);
-SAME_TYPE(prims, ul, unsigned int);
+SAME_TYPE(prims, l, long);
+SAME_TYPE(prims, ul, unsigned long);
 
 static const char PRIMS_HEX[] =
     "fffffffe"            /* int i = -2 */
@@ -39,7 +39,7 @@ static const char PRIMS_HEX[] =
     "| 000000c8"          /* unsigned char uc = 200 */
     "| fffffed4"          /* short s = -300 = -0x12c, sign-extended to 32 bits */
     "| 0000ffff"          /* unsigned short us = 65535 */
-    "| ffffffff"          /* long l = -1 (rpcgen: long is int) */
+    "| ffffffff"          /* long l = -1: one word, a C long (rpcgen) */
     "| 00000005";         /* unsigned long ul = 5 */
 
 static void test_prims(void)
@@ -85,10 +85,18 @@ static void test_prims(void)
 
     /* The decoder checks that each word fits the member's C type: which
      * check fires shows which primitive the generator picked. */
-    DECODE_FAILS(prims, "fffffffe deadbeef 00000007 ffffffff fffffffe 01020304 05060708"
-                        "3fc00000 c0000000 00000000 00000002" /* bool 2 */
-                        "00000041 000000c8 fffffed4 0000ffff ffffffff 00000005",
-                 VIRTWIRE_EBOOL);
+    STRICT_DECODE_FAILS(prims, "fffffffe deadbeef 00000007 ffffffff fffffffe 01020304 05060708"
+                               "3fc00000 c0000000 00000000 00000002" /* bool 2 */
+                               "00000041 000000c8 fffffed4 0000ffff ffffffff 00000005",
+                        VIRTWIRE_EBOOL);
+    /* the default decoder takes a bool of 2 as true, 1 in C (libtirpc) */
+    CHECK_INT(vwtest_decode(&prims_desc,
+                            "fffffffe deadbeef 00000007 ffffffff fffffffe 01020304 05060708"
+                            "3fc00000 c0000000 00000000 00000002"
+                            "00000041 000000c8 fffffed4 0000ffff ffffffff 00000005",
+                            NULL, &d),
+              0);
+    CHECK_INT(d.b, 1);
     DECODE_FAILS(prims, "fffffffe deadbeef 00000007 ffffffff fffffffe 01020304 05060708"
                         "3fc00000 c0000000 00000000 00000001"
                         "00000041 00000100" /* unsigned char 256 */
@@ -196,9 +204,9 @@ static void test_wide_arrays(void)
     ENCODE(wide_arrays, &w, hex);
     CHECK_INT(wide_arrays_size(&w), 48);      /* 16 + 12 + 16 + 4 */
     ROUNDTRIP(wide_arrays, hex);
-    DECODE_FAILS(wide_arrays, "00000000 00000001 ffffffff ffffffff 00000000"
-                              "00000001 00000002 bf000000", /* bool element 2 */
-                 VIRTWIRE_EBOOL);
+    STRICT_DECODE_FAILS(wide_arrays, "00000000 00000001 ffffffff ffffffff 00000000"
+                                     "00000001 00000002 bf000000", /* bool element 2 */
+                        VIRTWIRE_EBOOL);
 }
 
 int main(void)

@@ -64,16 +64,16 @@ static void test_single_version(void)
 
 static void test_protocol(void)
 {
-    CHECK_STR(rpcprog.name, "rpcprog");
-    CHECK_INT(rpcprog.ntypes, 3);
-    CHECK_STR(rpcprog.types[0]->name, "add_args");
-    CHECK_STR(rpcprog.types[1]->name, "add_ret");
-    CHECK_STR(rpcprog.types[2]->name, "name_t");
-    CHECK_INT(rpcprog.nprograms, 3);
-    CHECK(rpcprog.programs[0] == &CALC_PROG_CALC_V1_program);
-    CHECK(rpcprog.programs[2] == &SINGLE_PROG_program);
-    CHECK(virtwire_protocol_find_type(&rpcprog, "add_ret") == &add_ret_desc);
-    CHECK(virtwire_protocol_find_type(&rpcprog, "nope") == NULL);
+    CHECK_STR(virtwire_module_rpcprog.name, "rpcprog");
+    CHECK_INT(virtwire_module_rpcprog.ntypes, 3);
+    CHECK_STR(virtwire_module_rpcprog.types[0]->name, "add_args");
+    CHECK_STR(virtwire_module_rpcprog.types[1]->name, "add_ret");
+    CHECK_STR(virtwire_module_rpcprog.types[2]->name, "name_t");
+    CHECK_INT(virtwire_module_rpcprog.nprograms, 3);
+    CHECK(virtwire_module_rpcprog.programs[0] == &CALC_PROG_CALC_V1_program);
+    CHECK(virtwire_module_rpcprog.programs[2] == &SINGLE_PROG_program);
+    CHECK(virtwire_protocol_find_type(&virtwire_module_rpcprog, "add_ret") == &add_ret_desc);
+    CHECK(virtwire_protocol_find_type(&virtwire_module_rpcprog, "nope") == NULL);
 
     /* the argument and result types work through the table */
     add_args a = { 2, -3 };

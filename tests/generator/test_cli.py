@@ -198,13 +198,71 @@ ERROR_CASES = [
      "  } = 1;\n"
      "} = 1;\n",
      4, 10, "procedures with several arguments"),
-    ("string_argument",
+    # rpcgen refuses it too ("opaque -- illegal argument type")
+    ("opaque_argument",
      "program P {\n"
      "  version V {\n"
-     "    void F(string) = 1;\n"
+     "    void F(opaque) = 1;\n"
      "  } = 1;\n"
      "} = 1;\n",
-     3, 12, "procedure argument and result types must be named types"),
+     3, 12, "opaque is not allowed as a procedure argument or result"),
+    ("quadruple_argument",
+     "program P {\n"
+     "  version V {\n"
+     "    quadruple F(void) = 1;\n"
+     "  } = 1;\n"
+     "} = 1;\n",
+     3, 5, "quadruple is not supported as a procedure argument or result"),
+    # rpcgen #defines P, V and F: they share the constants' name space
+    ("program_name_taken",
+     "const P = 7;\n"
+     "program P {\n"
+     "  version V {\n"
+     "    void F(void) = 1;\n"
+     "  } = 1;\n"
+     "} = 1;\n",
+     2, 1, "'P' is already defined at program_name_taken.x:1:7"),
+    ("procedure_renumbered_in_version",
+     "program P {\n"
+     "  version V1 {\n"
+     "    void F(void) = 1;\n"
+     "  } = 1;\n"
+     "  version V2 {\n"
+     "    void F(void) = 2;\n"
+     "  } = 2;\n"
+     "} = 1;\n",
+     6, 10, "'F' is 2 here but 1 in another version"),
+    # string constants: their literal, and nowhere else
+    ("string_constant_as_size",
+     "const S = \"abc\";\n"
+     "struct a {\n"
+     "    int v[S];\n"
+     "};\n",
+     3, 11, "constant 'S' is a string; a number is needed here"),
+    ("string_as_size",
+     "struct a {\n"
+     "    int v<\"abc\">;\n"
+     "};\n",
+     2, 11, "a string is only allowed as the value of a const"),
+    ("unterminated_string", "const S = \"abc;\n", 1, 11, "unterminated string"),
+    # a %#define used as a number must be an integer constant expression
+    ("define_not_a_number",
+     "%#define N sizeof(int)\n"
+     "struct a {\n"
+     "    int v<N>;\n"
+     "};\n",
+     3, 11, "'N' is used as a number, but its %#define (at define_not_a_number.x:1:1) "
+            "is not an integer constant expression"),
+    ("define_cycle",
+     "%#define N M\n"
+     "%#define M N\n"
+     "struct a {\n"
+     "    int v<N>;\n"
+     "};\n",
+     4, 11, "'N' (a %#define) refers to itself"),
+    # the generated code's and the runtime's prefixes
+    ("reserved_prefix", "struct virtwire_a { int x; };\n", 1, 8,
+     "names starting with vw_ or virtwire_ are reserved"),
     ("duplicate_procedure_number",
      "struct a { int x; };\n"
      "program P {\n"
@@ -229,7 +287,7 @@ ERROR_CASES = [
      "case 1:\n"
      "    void;\n"
      "};\n",
-     1, 23, "union discriminant must be int, unsigned int, bool or an enum"),
+     1, 23, "union discriminant must be int, unsigned int, long, unsigned long, bool or an enum"),
     ("constant_cycle",
      "const A = B;\n"
      "const B = A;\n",
@@ -239,7 +297,30 @@ ERROR_CASES = [
      "    int x; @\n"
      "};\n",
      2, 12, "unexpected character '@'"),
-    ("preprocessor_line", "#define X 1\n", 1, 1, "C preprocessor directives are not supported"),
+    # what only the RPC_HDR pass defines (the file goes through cpp, and the
+    # definition's own line is reported)
+    ("definition_in_one_pass",
+     "#ifdef RPC_HDR\n"
+     "struct a { int x; };\n"
+     "#endif\n",
+     2, 8, "struct a is defined only when RPC_HDR is"),
+    ("definition_differs_by_pass",
+     "struct a {\n"
+     "#ifdef RPC_XDR\n"
+     "    hyper x;\n"
+     "#else\n"
+     "    int x;\n"
+     "#endif\n"
+     "};\n",
+     1, 8, "struct a is not the same when RPC_HDR and when RPC_XDR is defined"),
+    # columns are those of the original line, not of cpp's output (which
+    # folds white space): '@' is at column 16 of the .x file
+    ("error_column_after_cpp",
+     "#define UNUSED 1\n"
+     "struct a {\n"
+     "\tint    x;     @\n"
+     "};\n",
+     3, 16, "unexpected character '@'"),
     ("keyword_as_name", "struct int { int x; };\n", 1, 8, "expected struct name"),
     ("end_of_file",
      "struct a {\n"
@@ -443,12 +524,83 @@ class ErrorTests(GeneratorTestCase):
         self.assertIn("usage: virtwire-gen", r.stderr)
 
 
+class PreprocessorTests(GeneratorTestCase):
+    """The C preprocessor pass, as rpcgen makes it."""
+
+    def header(self, name="p"):
+        with open(os.path.join(self.tmp, "out", name + ".h"), encoding="utf-8") as f:
+            return f.read()
+
+    def test_defines_and_include_dirs(self):
+        """-D and -I reach cpp; RPC_HDR is defined for the header."""
+        os.makedirs(os.path.join(self.tmp, "inc"))
+        self.write("inc/shared.x", "struct shared { int x; };\n")
+        self.write("p.x", "#include \"shared.x\"\n"
+                          "#ifdef WITH_B\nstruct b { shared s; int y[WIDTH]; };\n#endif\n"
+                          "#ifdef RPC_HDR\n%#define ONLY_IN_HEADER 1\n#endif\n")
+        r = run_generator(["p.x", "-DWITH_B", "-D", "WIDTH=3", "-I", "inc", "--passthrough",
+                           "--out-dir", "out"], self.tmp)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        h = self.header()
+        self.assertIn("struct shared {", h)
+        self.assertIn("    int y[3];", h)
+        self.assertIn("#define ONLY_IN_HEADER 1", h)
+        # the origins (in each definition's documentation) name the file
+        # each definition comes from
+        self.assertIn("/** shared.x:1 */\nstruct shared {", h)
+        self.assertIn("/** p.x:3 */\nstruct b {", h)
+        r = run_generator(["p.x", "-I", "inc", "--out-dir", "out2"], self.tmp)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(os.path.join(self.tmp, "out2", "p.h"), encoding="utf-8") as f:
+            self.assertNotIn("struct b {", f.read())
+
+    def test_error_in_included_file(self):
+        """An error in an #included file names that file, line and column."""
+        self.write("inc.x", "struct a {\n    int  x; @\n};\n")
+        self.write("main.x", "#include \"inc.x\"\n")
+        self.assert_error(["main.x"], "inc.x:2:13", "unexpected character '@'")
+
+    def test_cpp_error(self):
+        """cpp's own diagnostics (file:line:col) are passed on, and nothing
+        is written."""
+        self.write("e.x", "struct a { int x; };\n#include \"missing.x\"\n")
+        r = run_generator(["e.x", "--out-dir", "out"], self.tmp)
+        self.assertEqual(r.returncode, 1)
+        self.assertNotIn("Traceback", r.stderr)
+        self.assertTrue(r.stderr.startswith("e.x:2:10: fatal error: missing.x"), r.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "out", "e.h")))
+
+    def test_cpp_missing(self):
+        self.write("m.x", "#define N 1\nstruct a { int x[N]; };\n")
+        self.assert_error(["m.x", "--cpp", "/nonexistent/cpp"], "m.x",
+                          "cannot run the C preprocessor '/nonexistent/cpp'")
+
+    def test_no_directives_no_cpp(self):
+        """A file without directives is read as it is: the predefined macros
+        of cpp (unix, linux) do not touch it."""
+        self.write("n.x", "struct a { int unix; };\n")
+        r = run_generator(["n.x", "--cpp", "/nonexistent/cpp", "--out-dir", "out"], self.tmp)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("int unix;", self.header("n"))
+
+    def test_descriptor_name(self):
+        """A file named like one of its types (rquota.x), and one named like
+        a C library function (mount.x): the module descriptor is
+        virtwire_module_NAME."""
+        self.write("mount.x", "struct mount { int x; };\n")
+        r = run_generator(["mount.x", "--out-dir", "out"], self.tmp)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        h = self.header("mount")
+        self.assertIn("extern const virtwire_protocol virtwire_module_mount;", h)
+        self.assertIsNone(re.search(r"\bvirtwire_protocol mount\b", h))
+
+
 class CommandLineTests(GeneratorTestCase):
     def test_help(self):
         r = run_generator(["--help"], self.tmp)
         self.assertEqual(r.returncode, 0, r.stderr)
         for option in ("--constants", "--out-dir", "--import", "--overrides", "--events",
-                       "--passthrough"):
+                       "--passthrough", "-D NAME", "-I DIR", "--cpp"):
             self.assertIn(option, r.stdout)
 
     def test_deterministic(self):

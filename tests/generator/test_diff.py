@@ -231,6 +231,18 @@ class Options(unittest.TestCase):
         self.assert_error(["diff", "--constants", "missing.tsv", "old/c.x", "new/c.x"], 2,
                           "missing.tsv: error: No such file or directory")
 
+    def test_rpcgen_files(self):
+        """Files that go through the C preprocessor, with string constants
+        and a %#define bound, as rpcgen takes them."""
+        self.write("old/r.x", "#define N 4\nconst S = \"one\";\n%#define M 2\n"
+                              "struct a {\n    u_int v<N>;\n    int w<M>;\n};\n")
+        self.write("new/r.x", "#define N 8\nconst S = \"two\";\n%#define M 2\n"
+                              "struct a {\n    u_int v<N>;\n    int w<M>;\n};\n")
+        r = run(["diff", "old/r.x", "new/r.x"], cwd=self.tmp)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn('~ constant S: "one" -> "two"', r.stdout)
+        self.assertIn("bound raised from 4 to 8", r.stdout)
+
     def test_import(self):
         """--import OLD NEW: the types a file uses from another, per version.
         The imported file's own changes are not reported; the importing

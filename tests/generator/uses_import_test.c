@@ -15,15 +15,16 @@ int main(void)
     p.pts.pts_len = 4;                                       /* BASE_MAX is 3 */
     ENCODE_FAILS(path, &p, VIRTWIRE_ETOOLONG);
     ROUNDTRIP(path, "00000001 00000005 00000006 00000001");
-    DECODE_FAILS(path, "00000000 00000003", VIRTWIRE_EENUM);  /* base_color has no 3 */
+    ROUNDTRIP(path, "00000000 00000003");                            /* base_color has no 3 */
+    STRICT_DECODE_FAILS(path, "00000000 00000003", VIRTWIRE_EENUM);
 
     colored c = { BC_RED, { { -1, 1 } } };
     ENCODE(colored, &c, "00000001 | ffffffff 00000001");
 
     /* Only the module's own types are in its protocol descriptor. */
-    CHECK_INT(uses_import.ntypes, 2);
-    CHECK_STR(uses_import.types[0]->name, "colored");
-    CHECK_STR(uses_import.types[1]->name, "path");
-    CHECK_INT(base_types.ntypes, 2);
+    CHECK_INT(virtwire_module_uses_import.ntypes, 2);
+    CHECK_STR(virtwire_module_uses_import.types[0]->name, "colored");
+    CHECK_STR(virtwire_module_uses_import.types[1]->name, "path");
+    CHECK_INT(virtwire_module_base_types.ntypes, 2);
     return vt_finish("uses_import");
 }

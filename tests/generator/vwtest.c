@@ -44,12 +44,18 @@ void vwtest_encode_fails(const virtwire_type *t, const void *v, int want, const 
     vt_check_int(virtwire_encode(t, v, buf, sizeof(buf), NULL), want, file, line, what, "");
 }
 
-int vwtest_decode(const virtwire_type *t, const char *hex, virtwire_arena *a, void *v)
+int vwtest_decode_flags(const virtwire_type *t, const char *hex, virtwire_arena *a,
+                        unsigned flags, void *v)
 {
     static unsigned char buf[VWTEST_MAX_BYTES];
     size_t n = vt_hex(hex, buf, sizeof(buf));
     memset(v, 0, t->size);
-    return virtwire_decode(t, buf, n, a, v);
+    return virtwire_decode_flags(t, buf, n, a, flags, v);
+}
+
+int vwtest_decode(const virtwire_type *t, const char *hex, virtwire_arena *a, void *v)
+{
+    return vwtest_decode_flags(t, hex, a, 0, v);
 }
 
 void vwtest_heap_roundtrip(const virtwire_type *t, const char *hex, const char *file, int line)
@@ -75,24 +81,31 @@ void vwtest_heap_roundtrip(const virtwire_type *t, const char *hex, const char *
     free(v);
 }
 
-void vwtest_decode_fails(const virtwire_type *t, const char *hex, int want, const char *file,
-                         int line)
+void vwtest_decode_fails_flags(const virtwire_type *t, const char *hex, unsigned flags, int want,
+                               const char *file, int line)
 {
     char what[256];
     virtwire_arena arena = VIRTWIRE_ARENA_INIT;
     void *v = calloc(1, t->size);
     if (!v)
         abort();
+    const char *mode = flags ? ", strict" : "";
 
-    snprintf(what, sizeof(what), "%s_decode fails with %s (arena)", t->name,
-             virtwire_error_name(want));
-    vt_check_int(vwtest_decode(t, hex, &arena, v), want, file, line, what, "");
+    snprintf(what, sizeof(what), "%s_decode fails with %s (arena%s)", t->name,
+             virtwire_error_name(want), mode);
+    vt_check_int(vwtest_decode_flags(t, hex, &arena, flags, v), want, file, line, what, "");
     virtwire_arena_fini(&arena);
 
     /* In heap mode virtwire_decode frees what was decoded so far: under
      * ASan this checks the generated _free on half-decoded values. */
-    snprintf(what, sizeof(what), "%s_decode fails with %s (heap)", t->name,
-             virtwire_error_name(want));
-    vt_check_int(vwtest_decode(t, hex, NULL, v), want, file, line, what, "");
+    snprintf(what, sizeof(what), "%s_decode fails with %s (heap%s)", t->name,
+             virtwire_error_name(want), mode);
+    vt_check_int(vwtest_decode_flags(t, hex, NULL, flags, v), want, file, line, what, "");
     free(v);
+}
+
+void vwtest_decode_fails(const virtwire_type *t, const char *hex, int want, const char *file,
+                         int line)
+{
+    vwtest_decode_fails_flags(t, hex, 0, want, file, line);
 }

@@ -34,6 +34,10 @@ void vwtest_encode_fails(const virtwire_type *t, const void *v, int want, const 
  *  virtwire_decode() result. */
 int vwtest_decode(const virtwire_type *t, const char *hex, virtwire_arena *a, void *v);
 
+/** vwtest_decode() with decoder flags (VIRTWIRE_DEC_*). */
+int vwtest_decode_flags(const virtwire_type *t, const char *hex, virtwire_arena *a,
+                        unsigned flags, void *v);
+
 /** Decodes hex as t in heap mode, re-encodes the value, compares the bytes
  *  with hex and frees the value with t->free (so ASan checks the _free
  *  function). */
@@ -43,6 +47,10 @@ void vwtest_heap_roundtrip(const virtwire_type *t, const char *hex, const char *
 void vwtest_decode_fails(const virtwire_type *t, const char *hex, int want, const char *file,
                          int line);
 
+/** The same with decoder flags (VIRTWIRE_DEC_*). */
+void vwtest_decode_fails_flags(const virtwire_type *t, const char *hex, unsigned flags, int want,
+                               const char *file, int line);
+
 /* T is a generated type name: these go through T_desc, i.e. T_encode,
  * T_decode, T_free and T_size. */
 #define ENCODE(T, v, hex) vwtest_encode(&T##_desc, (v), (hex), __FILE__, __LINE__)
@@ -50,6 +58,11 @@ void vwtest_decode_fails(const virtwire_type *t, const char *hex, int want, cons
 #define DECODE(T, hex, arena, v) \
     CHECK_INT(vwtest_decode(&T##_desc, (hex), (arena), (v)), VIRTWIRE_OK)
 #define DECODE_FAILS(T, hex, rc) vwtest_decode_fails(&T##_desc, (hex), (rc), __FILE__, __LINE__)
+/* Fails only for a strict decoder (VIRTWIRE_DEC_STRICT): the default one
+ * takes it, as libtirpc does (undeclared enum values, bools other than 0
+ * and 1). */
+#define STRICT_DECODE_FAILS(T, hex, rc)                                              \
+    vwtest_decode_fails_flags(&T##_desc, (hex), VIRTWIRE_DEC_STRICT, (rc), __FILE__, __LINE__)
 #define ROUNDTRIP(T, hex) vwtest_heap_roundtrip(&T##_desc, (hex), __FILE__, __LINE__)
 
 #endif /* VWTEST_H */

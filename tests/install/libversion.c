@@ -2,13 +2,17 @@
 /*
  * A libvirt client built against an installed virtwire: connects to URI,
  * prints the daemon's library version (CONNECT_GET_LIB_VERSION) and the
- * error of a lookup that fails.
+ * error of a lookup that fails.  Built with USE_TLS (and libvirtwire_tls),
+ * it takes +tls URIs.
  *
  *   libversion URI
  */
 #include <stdio.h>
 
 #include "remote_protocol_client.h"
+#ifdef USE_TLS
+#include "virtwire_tls.h"
+#endif
 
 int main(int argc, char **argv)
 {
@@ -17,9 +21,14 @@ int main(int argc, char **argv)
         return 2;
     }
     virtwire_client *c;
-    int rc = virtwire_client_connect(argv[1], NULL, &c);
+    char why[512] = "";
+    virtwire_client_options o = { .size = sizeof o, .errbuf = why, .errbuf_len = sizeof why };
+#ifdef USE_TLS
+    o.tls = &virtwire_tls_opener;
+#endif
+    int rc = virtwire_client_connect(argv[1], &o, &c);
     if (rc < 0) {
-        fprintf(stderr, "connect: %s\n", virtwire_strerror(rc));
+        fprintf(stderr, "connect: %s: %s\n", virtwire_strerror(rc), why);
         return 1;
     }
     virtwire_arena arena = VIRTWIRE_ARENA_INIT;

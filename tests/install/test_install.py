@@ -34,7 +34,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
-from vwtest import Libvirtd  # noqa: E402
+from vwtest import Libvirtd, make_pki  # noqa: E402
 
 PY_LIBVIRT = "/usr/bin/python3"  # Debian's interpreter, where python3-libvirt lives
 ENV = os.environ
@@ -55,6 +55,11 @@ LIBS = {
 }
 PC_FILES = ["virtwire", "virtwire-virnet", "virtwire-libvirt", "virtwire-transport",
             "virtwire-conn", "virtwire-client", "virtwire-server", "virtwire-session"]
+# libvirtwire_tls, when the build has it (GnuTLS found).
+HAVE_TLS = ENV.get("VW_HAVE_TLS") == "ON"
+if HAVE_TLS:
+    LIBS["virtwire_tls"] = "virtwire_conn"
+    PC_FILES.append("virtwire-tls")
 # What the consumer projects take from tests/install/.
 CONSUMER_FILES = ["nfslike.x", "nfslike_virtwire.c", "nfslike_cases.h", "nfslike_bytes.h",
                   "libversion.c"]
@@ -107,9 +112,15 @@ class InstalledPackage(unittest.TestCase):
         san = ENV.get("VW_SANITIZE", "")
         cls.san_flags = [f"-fsanitize={san}", "-fno-omit-frame-pointer"] if san else []
 
-        cls.lvd = Libvirtd(timeout=60)
+        cls.pki = None
+        if HAVE_TLS:
+            cls.pki = make_pki()
+            cls.addClassCleanup(shutil.rmtree, cls.pki, True)
+        cls.lvd = Libvirtd(timeout=60, tls_pki=cls.pki and os.path.join(cls.pki, "srv"))
         cls.addClassCleanup(cls.lvd.stop)
         cls.uri = cls.lvd.uri
+        cls.tls_uri = cls.pki and "%s?pkipath=%s" % (cls.lvd.tls_uri,
+                                                      os.path.join(cls.pki, "cli"))
         ref = run([PY_LIBVIRT, "-c", "import libvirt, sys; "
                    "print(libvirt.open(sys.argv[1]).getLibVersion())", cls.uri])
         cls.expected_client_output = (f"libvirt version: {int(ref.stdout)}\n"
@@ -123,8 +134,8 @@ class InstalledPackage(unittest.TestCase):
             shutil.copy(os.path.join(HERE, f), dest)
         return dest
 
-    def check_client(self, exe):
-        out = run([exe, self.uri], timeout=60).stdout
+    def check_client(self, exe, uri=None):
+        out = run([exe, uri or self.uri], timeout=60).stdout
         self.assertEqual(out, self.expected_client_output)
 
     def check_roundtrip(self, exe):
@@ -136,7 +147,7 @@ class InstalledPackage(unittest.TestCase):
     def test_headers(self):
         want = {os.path.basename(h)
                 for h in glob.glob(os.path.join(REPO, "runtime", "*", "virtwire_*.h"))
-                if not h.endswith("_internal.h")}
+                if not h.endswith("_internal.h") and (HAVE_TLS or "/tls/" not in h)}
         want |= {m + s + ".h" for m in module_names() for s in ("", "_client", "_server")}
         want |= {"libvirt_protocols.h", "libvirt_constants.h"}
         self.assertEqual(set(os.listdir(self.incdir)), want)
@@ -186,12 +197,15 @@ class InstalledPackage(unittest.TestCase):
                 self.assertIn(f"lib{dep}.so.{self.sov}", needed, lib)
                 # the libraries it needs are found next to it
                 self.assertEqual(runpath, ["$ORIGIN"], lib)
+            if lib == "virtwire_tls":
+                self.assertTrue([n for n in needed if n.startswith("libgnutls.so.")], needed)
 
     def test_exports(self):
         """The runtime's shared libraries export exactly the virtwire_*
         functions of their archives; the generated one exports its protocol
         symbols and, of the virtwire_ prefix, only the umbrella module's
-        list of them; every exported name is in an installed header."""
+        list of them and each module's descriptor (virtwire_module_NAME);
+        every exported name is in an installed header."""
         headers = ""
         for h in glob.glob(os.path.join(self.incdir, "*.h")):
             with open(h, encoding="utf-8") as f:
@@ -203,9 +217,12 @@ class InstalledPackage(unittest.TestCase):
             self.assertTrue(names, lib)
             if lib in ("virtwire_libvirt", "virtwire_virnet"):
                 self.assertEqual(names, archive)
-                # virtwire_ names: the umbrella module's list, libvirt's
-                # constants and their lookups, the libvirt layer's helpers
-                ours = {n for n in names if n.startswith("virtwire_")}
+                # virtwire_ names: each module's descriptor
+                # (virtwire_module_NAME), the umbrella module's list,
+                # libvirt's constants and their lookups, the libvirt layer's
+                # helpers
+                ours = {n for n in names if n.startswith("virtwire_")
+                        and not n.startswith("virtwire_module_")}
                 if lib == "virtwire_virnet":
                     self.assertEqual(ours, set())
                 else:
@@ -218,6 +235,8 @@ class InstalledPackage(unittest.TestCase):
                         with open(os.path.join(self.incdir, h), encoding="utf-8") as f:
                             layer += f.read()
                     self.assertEqual(ours - set(re.findall(r"\bvirtwire_\w+", layer)), set())
+                self.assertIn("virtwire_module_remote_protocol" if lib == "virtwire_libvirt"
+                              else "virtwire_module_virnetprotocol", names)
                 self.assertIn("remote_program" if lib == "virtwire_libvirt"
                               else "virNetMessageHeader_encode", names)
             else:
@@ -297,6 +316,8 @@ class InstalledPackage(unittest.TestCase):
         _, needed, rpath = readelf_dynamic(exe)
         self.assertIn(f"libvirtwire_client.so.{self.sov}", needed)
         self.assertIn(self.libdir, rpath)
+        if HAVE_TLS:
+            self.check_client(os.path.join(src, "libversion_tls"), self.tls_uri)
 
     # -- the CMake package ------------------------------------------------------
 
@@ -313,6 +334,9 @@ class InstalledPackage(unittest.TestCase):
         self.check_roundtrip(os.path.join(build, "nfslike_roundtrip"))
         self.check_client(os.path.join(build, "libversion"))
         self.check_client(os.path.join(build, "libversion_static"))
+        if HAVE_TLS:
+            self.check_client(os.path.join(build, "libversion_tls"), self.tls_uri)
+            self.check_client(os.path.join(build, "libversion_tls_static"), self.tls_uri)
         _, needed, _ = readelf_dynamic(os.path.join(build, "libversion"))
         self.assertIn(f"libvirtwire_client.so.{self.sov}", needed)
         self.assertIn(f"libvirtwire.so.{self.sov}", needed)

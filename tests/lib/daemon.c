@@ -19,23 +19,38 @@
 /* A private libvirtd                                                       */
 /* ------------------------------------------------------------------------ */
 
-static vt_libvirtd *running_libvirtd;
+/* The daemons this process started and has not stopped. */
+#define MAX_LIBVIRTD 8
+static vt_libvirtd *running_libvirtd[MAX_LIBVIRTD];
 static pid_t libvirtd_owner;
 
 static void stop_libvirtd_at_exit(void)
 {
-    if (running_libvirtd && getpid() == libvirtd_owner)
-        vt_libvirtd_stop(running_libvirtd);
+    for (int i = 0; i < MAX_LIBVIRTD; i++)
+        if (running_libvirtd[i] && getpid() == libvirtd_owner)
+            vt_libvirtd_stop(running_libvirtd[i]);
 }
 
-static int script(const vt_libvirtd *d, const char *cmd, const char *tail)
+static int script(const vt_libvirtd *d, const char *env, const char *cmd, const char *tail)
 {
-    char line[1024];
-    snprintf(line, sizeof line, "'%s' %s '%s'%s >/dev/null", d->script, cmd, d->dir, tail);
+    char line[2048];
+    snprintf(line, sizeof line, "%s'%s' %s '%s'%s >/dev/null", env, d->script, cmd, d->dir, tail);
     return system(line);
 }
 
+static void start(vt_libvirtd *d, const char *path, int tcp, const vt_libvirtd_tls *tls);
+
 void vt_libvirtd_start(vt_libvirtd *d, const char *path, int tcp)
+{
+    start(d, path, tcp, NULL);
+}
+
+void vt_libvirtd_start_tls(vt_libvirtd *d, const char *path, const vt_libvirtd_tls *tls)
+{
+    start(d, path, 0, tls);
+}
+
+static void start(vt_libvirtd *d, const char *path, int tcp, const vt_libvirtd_tls *tls)
 {
     static int registered;
     memset(d, 0, sizeof *d);
@@ -60,13 +75,27 @@ void vt_libvirtd_start(vt_libvirtd *d, const char *path, int tcp)
         snprintf(tail, sizeof tail, " %d", d->port);
         snprintf(d->tcp_uri, sizeof d->tcp_uri, "test+tcp://127.0.0.1:%d/default", d->port);
     }
-    running_libvirtd = d;
+    char env[1024] = "";
+    if (tls) {
+        d->tls_port = vt_free_tcp_port();
+        snprintf(d->tls_uri, sizeof d->tls_uri, "test+tls://localhost:%d/default", d->tls_port);
+        snprintf(env, sizeof env,
+                 "VIRTWIRE_TLS_PORT=%d VIRTWIRE_TLS_PKI='%s' VIRTWIRE_TLS_NO_SANITY=%d "
+                 "VIRTWIRE_TLS_NO_VERIFY=%d VIRTWIRE_TLS_ALLOWED_DN='%s' ",
+                 d->tls_port, tls->pki, tls->no_sanity, tls->no_verify,
+                 tls->allowed_dn ? tls->allowed_dn : "");
+    }
+    for (int i = 0; i < MAX_LIBVIRTD; i++)
+        if (!running_libvirtd[i]) {
+            running_libvirtd[i] = d;
+            break;
+        }
     libvirtd_owner = getpid();
     if (!registered) {
         registered = 1;
         atexit(stop_libvirtd_at_exit);
     }
-    if (script(d, "start", tail) != 0) {
+    if (script(d, env, "start", tail) != 0) {
         fprintf(stderr, "could not start libvirtd with %s\n", d->script);
         vt_libvirtd_log_tail(d, 20);
         exit(1);
@@ -77,7 +106,7 @@ int vt_libvirtd_stop(vt_libvirtd *d)
 {
     if (!d->dir[0])
         return 0;
-    int rc = script(d, "stop", "") == 0 ? 0 : -1;
+    int rc = script(d, "", "stop", "") == 0 ? 0 : -1;
     char line[512];
     snprintf(line, sizeof line, "rm -rf '%s'", d->dir);
     if (system(line) != 0) {
@@ -85,9 +114,48 @@ int vt_libvirtd_stop(vt_libvirtd *d)
         rc = -1;
     }
     d->dir[0] = 0;
-    if (running_libvirtd == d)
-        running_libvirtd = NULL;
+    for (int i = 0; i < MAX_LIBVIRTD; i++)
+        if (running_libvirtd[i] == d)
+            running_libvirtd[i] = NULL;
     return rc;
+}
+
+unsigned int vt_libvirtd_version(const vt_libvirtd *d)
+{
+    char line[1024];
+    snprintf(line, sizeof line, "'%s' version '%s'", d->script, d->dir);
+    FILE *p = popen(line, "r");
+    unsigned a = 0, b = 0, c = 0;
+    int n = 0;
+    if (p) {
+        n = fscanf(p, "%u.%u.%u", &a, &b, &c);
+        pclose(p);
+    }
+    return n == 3 ? a * 1000000u + b * 1000u + c : 0;
+}
+
+void vt_make_pki(const char *path, char *dir, size_t n)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, n, "%s/vwpkiXXXXXX", tmp && *tmp && strlen(tmp) < 60 ? tmp : P_tmpdir);
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        exit(1);
+    }
+    char line[1024];
+    snprintf(line, sizeof line, "'%s' '%s'", path, dir);
+    if (system(line) != 0) {
+        fprintf(stderr, "could not make the certificates with %s\n", path);
+        exit(1);
+    }
+}
+
+void vt_pki_remove(const char *dir)
+{
+    char line[512];
+    snprintf(line, sizeof line, "rm -rf '%s'", dir);
+    if (system(line) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
 }
 
 long vt_libvirtd_pid(const vt_libvirtd *d)
@@ -110,6 +178,84 @@ void vt_libvirtd_log_tail(const vt_libvirtd *d, int lines)
     snprintf(cmd, sizeof cmd, "tail -%d '%s/libvirtd.log' >&2", lines, d->dir);
     if (system(cmd) != 0)
         fprintf(stderr, "(no daemon log)\n");
+}
+
+/* ------------------------------------------------------------------------ */
+/* A private sshd                                                           */
+/* ------------------------------------------------------------------------ */
+
+static vt_sshd *running_sshd;
+static pid_t sshd_owner;
+
+static void stop_sshd_at_exit(void)
+{
+    if (running_sshd && getpid() == sshd_owner)
+        vt_sshd_stop(running_sshd);
+}
+
+int vt_sshd_usable(void)
+{
+    if (geteuid() != 0) {
+        fprintf(stderr, "a private sshd needs root\n");
+        return 0;
+    }
+    if (access("/usr/sbin/sshd", X_OK) != 0) {
+        fprintf(stderr, "/usr/sbin/sshd is missing (tests/install-deps installs "
+                        "openssh-server)\n");
+        return 0;
+    }
+    return 1;
+}
+
+void vt_sshd_start(vt_sshd *s, const char *script, const vt_libvirtd *d)
+{
+    static int registered;
+    memset(s, 0, sizeof *s);
+    const char *tmp = getenv("TMPDIR");
+    snprintf(s->dir, sizeof s->dir, "%s/vwsXXXXXX",
+             tmp && *tmp && strlen(tmp) < 60 ? tmp : P_tmpdir);
+    if (!mkdtemp(s->dir)) {
+        perror("mkdtemp");
+        exit(1);
+    }
+    snprintf(s->script, sizeof s->script, "%s", script);
+    s->port = vt_free_tcp_port();
+    snprintf(s->key, sizeof s->key, "%s/key", s->dir);
+    snprintf(s->nohelper_key, sizeof s->nohelper_key, "%s/nohelper_key", s->dir);
+    snprintf(s->ssh, sizeof s->ssh, "%s/bin/ssh", s->dir);
+    snprintf(s->unknown_ssh, sizeof s->unknown_ssh, "%s/unknown/ssh", s->dir);
+    snprintf(s->bin, sizeof s->bin, "%s/bin", s->dir);
+    running_sshd = s;
+    sshd_owner = getpid();
+    if (!registered) {
+        registered = 1;
+        atexit(stop_sshd_at_exit);
+    }
+    char line[1024];
+    snprintf(line, sizeof line, "'%s' start '%s' %d '%s' >/dev/null", s->script, s->dir,
+             s->port, d->dir);
+    if (system(line) != 0) {
+        fprintf(stderr, "could not start sshd with %s\n", s->script);
+        exit(1);
+    }
+}
+
+int vt_sshd_stop(vt_sshd *s)
+{
+    if (!s->dir[0])
+        return 0;
+    char line[1024];
+    snprintf(line, sizeof line, "'%s' stop '%s' >/dev/null", s->script, s->dir);
+    int rc = system(line) == 0 ? 0 : -1;
+    snprintf(line, sizeof line, "rm -rf '%s'", s->dir);
+    if (system(line) != 0) {
+        fprintf(stderr, "could not remove %s\n", s->dir);
+        rc = -1;
+    }
+    s->dir[0] = 0;
+    if (running_sshd == s)
+        running_sshd = NULL;
+    return rc;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """What the Python tests share: daemons they start for themselves (a private
-libvirtd through tests/libvirtd/private-libvirtd, and programs such as
-examples/virtwire-mockd that print one line once they listen), free ports,
+libvirtd through tests/libvirtd/private-libvirtd, a private sshd in front of
+it through tests/libvirtd/private-sshd, and programs such as
+examples/virtwire-mockd that print one line once they listen), the TLS
+tests' certificates (make_pki), free ports,
 short temporary directories, virsh, reading lines with a timeout, tshark
 capturing a port, libvirt RPC frames built and read by hand, and sparse
 files.
@@ -25,6 +27,10 @@ import time
 TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Starts and stops a private libvirtd (test driver) in a directory.
 PRIVATE_LIBVIRTD = os.path.join(TESTS, "libvirtd", "private-libvirtd")
+# ... and a private sshd in front of it.
+PRIVATE_SSHD = os.path.join(TESTS, "libvirtd", "private-sshd")
+# Makes the TLS tests' certificates (its comment lists them).
+MAKE_PKI = os.path.join(TESTS, "lib", "make-pki")
 # Our programs start through this (under valgrind with VIRTWIRE_VALGRIND=1).
 LAUNCH = os.path.join(TESTS, "valgrind", "launch")
 
@@ -45,26 +51,62 @@ def short_tmpdir(prefix="vw."):
     return tempfile.mkdtemp(prefix=prefix, dir=tempfile.gettempdir())
 
 
+def virsh_command():
+    """The virsh to run, as (argv prefix, environment or None): the system's
+    (9.0.0), or with VIRTWIRE_LIBVIRT_SUITE=SUITE in the environment the one
+    of that Debian suite (bookworm-backports: 11.3.0), unpacked privately by
+    tests/libvirtd/unpack-libvirt and run with its own libraries."""
+    suite = os.environ.get("VIRTWIRE_LIBVIRT_SUITE")
+    if not suite:
+        return ["virsh"], None
+    unpack = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "libvirtd",
+                          "unpack-libvirt")
+    root = subprocess.run([unpack, suite], capture_output=True, text=True, check=True,
+                          timeout=300).stdout.strip()
+    libdirs = [os.path.join(root, "usr", "lib", t) for t in os.listdir(os.path.join(root, "usr", "lib"))]
+    libdir = [d for d in libdirs if os.path.exists(os.path.join(d, "libvirt.so.0"))][0]
+    return [os.path.join(root, "usr", "bin", "virsh")], dict(os.environ, LD_LIBRARY_PATH=libdir)
+
+
 def virsh(uri, *args, ok=True, timeout=30):
-    """virsh -c URI ARGS; ok=True asserts that it succeeded."""
-    r = subprocess.run(["virsh", "-c", uri, *args], capture_output=True, text=True,
-                       timeout=timeout)
+    """virsh -c URI ARGS (virsh_command()'s); ok=True asserts that it
+    succeeded."""
+    argv, env = virsh_command()
+    r = subprocess.run([*argv, "-c", uri, *args], capture_output=True, text=True,
+                       timeout=timeout, env=env)
     if ok:
         assert r.returncode == 0, (args, r.stdout, r.stderr)
     return r
 
 
+def make_pki(prefix="vw-pki-"):
+    """A fresh directory with the TLS tests' certificates (tests/lib/make-pki)."""
+    d = short_tmpdir(prefix)
+    subprocess.run([MAKE_PKI, d], check=True, timeout=120)
+    return d
+
+
 class Libvirtd:
     """A private libvirtd (test driver) in a short temporary directory,
-    listening on a free TCP port too when tcp is set (script: the
-    private-libvirtd to use, when the test is given its path)."""
+    listening on a free TCP port too when tcp is set, and with TLS on
+    another when tls_pki names a directory of certificates (tls_env: more
+    of private-libvirtd's VIRTWIRE_TLS_* variables) (script: the
+    private-libvirtd to use, when the test is given its path; env: the
+    script's and the daemon's environment, e.g. VIRTWIRE_AUTH_UNIX_RW)."""
 
-    def __init__(self, tcp=False, prefix="vw-lvd-", timeout=30, script=PRIVATE_LIBVIRTD):
+    def __init__(self, tcp=False, prefix="vw-lvd-", timeout=30, script=PRIVATE_LIBVIRTD,
+                 tls_pki=None, tls_env=None, env=None):
         self.timeout, self.script = timeout, script
         self.dir = short_tmpdir(prefix)
         self.port = free_port() if tcp else None
+        self.tls_port = free_port() if tls_pki else None
+        env = dict(os.environ if env is None else env)
+        if tls_pki:
+            env.update(VIRTWIRE_TLS_PORT=str(self.tls_port), VIRTWIRE_TLS_PKI=tls_pki,
+                       **(tls_env or {}))
         subprocess.run([script, "start", self.dir] + ([str(self.port)] if tcp else []),
-                       check=True, stdout=subprocess.DEVNULL, timeout=timeout)
+                       check=True, stdout=subprocess.DEVNULL, timeout=timeout, env=env)
+        self.tls_uri = ("test+tls://localhost:%d/default" % self.tls_port) if tls_pki else None
         self.sock = os.path.join(self.dir, "libvirt-sock")
         self.uri = "test+unix:///default?socket=" + self.sock
         self.admin_uri = "libvirtd:///system?socket=" + os.path.join(self.dir,
@@ -76,6 +118,73 @@ class Libvirtd:
         subprocess.run([self.script, "stop", self.dir], timeout=self.timeout)
         if remove:
             shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Sshd:
+    """A private sshd (tests/libvirtd/private-sshd, as root) in front of a
+    running Libvirtd: virt-ssh-helper on the "remote" side reaches that
+    daemon at the system socket path.  key and nohelper_key are authorized
+    (the second's sessions have no virt-ssh-helper in PATH); ssh and
+    unknown_ssh run the real ssh with a private configuration, knowing the
+    host key or not; bin holds ssh, to put first in PATH (Host alias
+    "vwtest": 127.0.0.1:port as root with key)."""
+
+    def __init__(self, libvirtd, prefix="vw-sshd-", timeout=30, script=PRIVATE_SSHD):
+        self.timeout, self.script = timeout, script
+        self.dir = short_tmpdir(prefix)
+        self.port = free_port()
+        subprocess.run([script, "start", self.dir, str(self.port), libvirtd.dir], check=True,
+                       stdout=subprocess.DEVNULL, timeout=timeout)
+        self.key = os.path.join(self.dir, "key")
+        self.nohelper_key = os.path.join(self.dir, "nohelper_key")
+        self.bin = os.path.join(self.dir, "bin")
+        self.ssh = os.path.join(self.bin, "ssh")
+        self.unknown_ssh = os.path.join(self.dir, "unknown", "ssh")
+        self.authorized_keys = os.path.join(self.dir, "authorized_keys")
+
+    def uri(self, query="", key=None, ssh=None, path="test+ssh://root@127.0.0.1:%d/default"):
+        """A URI to the daemon through this sshd, as root with key (default:
+        self.key) and the ssh wrapper ssh (default: self.ssh); query adds
+        parameters ("socket=...&proxy=netcat")."""
+        params = "keyfile=%s&command=%s" % (key or self.key, ssh or self.ssh)
+        return (path % self.port) + "?" + params + ("&" + query if query else "")
+
+    def pid(self):
+        with open(os.path.join(self.dir, "sshd.pid")) as f:
+            return int(f.read())
+
+    def stop(self):
+        subprocess.run([self.script, "stop", self.dir], timeout=self.timeout)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def process_tree(top):
+    """{pid: (command name, argv)} of the processes below pid top."""
+    found = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        pid = int(name)
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                stat = f.read()
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                argv = [a.decode(errors="replace") for a in f.read().split(b"\0") if a]
+        except OSError:
+            continue
+        comm = stat[stat.index("(") + 1:stat.rindex(")")]
+        p = pid
+        while p > 1:
+            try:
+                with open("/proc/%d/stat" % p) as f:
+                    st = f.read()
+            except OSError:
+                break
+            p = int(st[st.rindex(")") + 2:].split()[1])
+            if p == top:
+                found[pid] = (comm, argv)
+                break
+    return found
 
 
 class Daemon:

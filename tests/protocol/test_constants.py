@@ -12,12 +12,12 @@
    release in protocol/manifest.tsv use as an array size, bound, const value,
    union case label or enum value without defining it is in the table, and
    every row is used by some release. The .x files are read from
-   $VIRTWIRE_XDIR_9 (libvirt 9.0.0) and $VIRTWIRE_XDIR_11 (11.3.0); fill
+   $VIRTWIRE_XDIR_9_0_0 (libvirt 9.0.0) and $VIRTWIRE_XDIR_11_3_0 (11.3.0); fill
    them with `protocol/fetch-libvirt VERSION DIR`. A missing variable is a
    failure, not a skip.
 
 Run:
-  VIRTWIRE_XDIR_9=DIR9 VIRTWIRE_XDIR_11=DIR11 \\
+  VIRTWIRE_XDIR_9_0_0=DIR9 VIRTWIRE_XDIR_11_3_0=DIR11 \\
       python3 tests/protocol/test_constants.py
 """
 

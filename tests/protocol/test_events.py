@@ -14,7 +14,7 @@
    knows them, libvirt's cflags. Rows the headers do not know must come
    after every ID they do (libvirt only appends).
 3. Against the .x files of every release in protocol/manifest.tsv, read
-   from $VIRTWIRE_XDIR_9 (libvirt 9.0.0) and $VIRTWIRE_XDIR_11 (11.3.0):
+   from $VIRTWIRE_XDIR_9_0_0 (libvirt 9.0.0) and $VIRTWIRE_XDIR_11_3_0 (11.3.0):
    every row's procedures exist in the newest release, and in 9.0.0 when
    the installed headers (9.0.0) know its event ID; the generator accepts
    every row it has the procedures of (registration replies and messages
@@ -23,7 +23,7 @@
    missing variable is a failure, not a skip.
 
 Run:
-  VIRTWIRE_XDIR_9=DIR9 VIRTWIRE_XDIR_11=DIR11 \\
+  VIRTWIRE_XDIR_9_0_0=DIR9 VIRTWIRE_XDIR_11_3_0=DIR11 \\
       python3 tests/protocol/test_events.py
 """
 

@@ -2,22 +2,24 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Check protocol/manifest.tsv and protocol/fetch-libvirt.
 
-- The manifest is well formed: one default release, a debian line and
-  exactly the nine protocol .x files for every release, and other files
-  (libvirt's public headers) each under the name its path ends with.
-- The files in $VIRTWIRE_XDIR_9 (libvirt 9.0.0) and $VIRTWIRE_XDIR_11
-  (11.3.0) match the manifest (fill them with `protocol/fetch-libvirt
-  VERSION DIR`). A missing variable is a failure, not a skip.
+- The manifest is well formed: one default release, which is the newest, a
+  debian line and exactly the nine protocol .x files and the four .syms
+  version scripts for every release, and other files (libvirt's public
+  headers) each under the name its path ends with.
+- The files in $VIRTWIRE_XDIR_<X_Y_Z> of every release (VIRTWIRE_XDIR_9_0_0,
+  VIRTWIRE_XDIR_11_3_0, ...) match the manifest (fill them with
+  `protocol/fetch-libvirt VERSION DIR`). A missing variable is a failure,
+  not a skip.
 - fetch-libvirt, run on a fake libvirt tree and tarball built in a temporary
-  directory from the files in $VIRTWIRE_XDIR_11: copies good files (.x
-  files and headers alike), refuses a tree with one modified .x or header
-  (leaving DEST without it), refuses unknown versions, takes the fast path
-  when DEST is already complete.
+  directory from the default release's files: copies good files (.x
+  files, version scripts and headers alike), refuses a tree with one
+  modified .x or header (leaving DEST without it), refuses unknown
+  versions, takes the fast path when DEST is already complete.
 - Only with VIRTWIRE_TEST_DEBIAN=1 (network, root): fetch-libvirt downloads
   the default release from Debian into an empty cache.
 
 Run:
-  VIRTWIRE_XDIR_9=DIR9 VIRTWIRE_XDIR_11=DIR11 \\
+  VIRTWIRE_XDIR_9_0_0=DIR9 VIRTWIRE_XDIR_11_3_0=DIR11 \\
       python3 tests/protocol/test_manifest.py
 """
 
@@ -77,31 +79,34 @@ class Manifest(unittest.TestCase):
                 self.assertRegex(version, r"^\d+\.\d+\.\d+$", where)
                 self.assertRegex(digest, r"^[0-9a-f]{64}$", where)
                 base = os.path.basename(path)
-                self.assertEqual(program, base[:-2] if base.endswith(".x") else base,
-                                 where + ": NAME is the base name")
                 self.assertNotIn(base, [os.path.basename(p) for p in
                                         others.get(version, []) +
                                         list(files.get(version, {}).values())],
                                  where + ": two files land on one name")
-                if not path.endswith(".x"):
+                if not path.endswith((".x", ".syms")):
+                    self.assertEqual(program, base, where + ": NAME is the file's name")
+                    self.assertTrue(path.startswith("include/libvirt/"), where)
                     others.setdefault(version, []).append(path)
                     continue
+                self.assertEqual(program, os.path.splitext(base)[0],
+                                 where + ": NAME is the base name")
                 self.assertNotIn(program, files.get(version, {}),
                                  where + ": repeated")
                 files.setdefault(version, {})[program] = path
         self.assertEqual(len(defaults), 1, "want one 'default' line")
         self.assertIn(defaults[0], files, "default release has no files")
-        majors = [v.split(".")[0] for v in files]
-        self.assertEqual(len(majors), len(set(majors)), "two releases share "
-                         "a major version, so VIRTWIRE_XDIR_<MAJOR> clashes")
+        newest = max(files, key=lambda v: tuple(map(int, v.split("."))))
+        self.assertEqual(defaults[0], newest, "the default is the newest")
         for version, progs in files.items():
             with self.subTest(version=version):
-                self.assertEqual(sorted(progs.values()), sorted(lib.XFILES),
-                                 "want exactly the nine protocol files")
+                self.assertEqual(sorted(progs.values()),
+                                 sorted(lib.XFILES + lib.SYMS),
+                                 "want exactly the nine protocol files and "
+                                 "the four version scripts")
                 self.assertIn(version, debian, "no 'debian' line")
 
     def test_xdirs_match_manifest(self):
-        for version, entries in sorted(lib.manifest_files(xonly=False).items()):
+        for version, entries in sorted(lib.manifest_entries().items()):
             with self.subTest(version=version):
                 directory = lib.require(self, lib.xdir, version)
                 paths = [(p, lib.require(self, lib.xfile_path, directory, p,
@@ -114,16 +119,16 @@ class Manifest(unittest.TestCase):
 
 class FetchLibvirt(unittest.TestCase):
 
-    VERSION = "11.3.0"
+    VERSION = lib.manifest_default()
 
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory(prefix="vw-manifest-")
         self.addCleanup(self.tmp.cleanup)
-        self.entries = lib.manifest_files(xonly=False)[self.VERSION]
+        self.entries = lib.manifest_entries()[self.VERSION]
 
     def fake_tree(self, name):
         """A libvirt-like tree with the manifest's files at their paths,
-        copied from $VIRTWIRE_XDIR_11."""
+        copied from the default release's directory."""
         src = lib.require(self, lib.xdir, self.VERSION)
         paths = [(lib.require(self, lib.xfile_path, src, p, path), path)
                  for p, path, _ in self.entries]
@@ -138,12 +143,14 @@ class FetchLibvirt(unittest.TestCase):
 
     def assert_complete(self, dest):
         names = sorted(os.listdir(dest))
-        self.assertEqual(names, sorted(os.path.basename(p) for _, p, _ in self.entries))
+        self.assertEqual(names, sorted(os.path.basename(path)
+                                       for _, path, _ in self.entries))
         self.assertIn("remote_protocol.x", names)
+        self.assertIn("libvirt_public.syms", names)
         self.assertIn("libvirt-domain.h", names)
         for _, path, want in self.entries:
-            self.assertEqual(sha256_file(os.path.join(dest, os.path.basename(path))),
-                             want)
+            self.assertEqual(sha256_file(os.path.join(
+                dest, os.path.basename(path))), want)
 
     def test_help(self):
         rc, out = fetch("--help")
@@ -200,6 +207,8 @@ class FetchLibvirt(unittest.TestCase):
         tree = self.fake_tree("libvirt-wrong")
         dest = os.path.join(self.tmp.name, "dest")
         others = [v for v in lib.manifest_files() if v != self.VERSION]
+        # Releases whose files are all the same as this one's
+        # would be accepted, rightly; the manifest has none.
         for version in others + ["0.0.1"]:
             with self.subTest(version=version):
                 rc, out = fetch("--from", tree, version, dest)

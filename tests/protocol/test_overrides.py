@@ -5,15 +5,15 @@
 - Every row is well formed: a procedure constant and known key=value pairs,
   no procedure twice, no key twice in a row.
 - Every row names a procedure present in the .x files of every release in
-  protocol/manifest.tsv, read from $VIRTWIRE_XDIR_9 (libvirt 9.0.0) and
-  $VIRTWIRE_XDIR_11 (11.3.0); fill them with `protocol/fetch-libvirt VERSION
+  protocol/manifest.tsv, read from $VIRTWIRE_XDIR_9_0_0 (libvirt 9.0.0) and
+  $VIRTWIRE_XDIR_11_3_0 (11.3.0); fill them with `protocol/fetch-libvirt VERSION
   DIR`. A missing variable is a failure, not a skip.
 - stream=both only corrects a procedure the .x annotates as a stream;
   stream=read/write only adds one the .x does not annotate.
 - Every *_WITH_FILES procedure has an fds row.
 
 Run:
-  VIRTWIRE_XDIR_9=DIR9 VIRTWIRE_XDIR_11=DIR11 \\
+  VIRTWIRE_XDIR_9_0_0=DIR9 VIRTWIRE_XDIR_11_3_0=DIR11 \\
       python3 tests/protocol/test_overrides.py
 """
 

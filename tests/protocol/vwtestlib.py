@@ -3,8 +3,8 @@
 
 The tests read the libvirt .x files of each release listed in
 protocol/manifest.tsv from a directory named by an environment variable
-VIRTWIRE_XDIR_<MAJOR> (VIRTWIRE_XDIR_9 for 9.0.0, VIRTWIRE_XDIR_11 for
-11.3.0). Fill such a directory with:
+VIRTWIRE_XDIR_<MAJOR>_<MINOR>_<MICRO> (VIRTWIRE_XDIR_9_0_0 for 9.0.0,
+VIRTWIRE_XDIR_11_3_0 for 11.3.0). Fill such a directory with:
 
     protocol/fetch-libvirt 11.3.0 DIR
 
@@ -27,9 +27,11 @@ FETCH = os.path.join(PROTOCOL, "fetch-libvirt")
 # The nine .x files that make up libvirt's RPC protocols, at their places in
 # libvirt's source tree: from the generator's module table.
 sys.path.insert(0, os.path.join(REPO, "generator"))
-from virtwire_gen.libvirt import MODULES  # noqa: E402
+from virtwire_gen.libvirt import APIS, MODULES  # noqa: E402
 
 XFILES = tuple(m.source for m in MODULES)
+# The version scripts each release also has in the manifest.
+SYMS = tuple(a.syms for a in APIS)
 
 
 class SetupError(Exception):
@@ -56,19 +58,27 @@ def read_tsv(path):
     return rows
 
 
-def manifest_files(xonly=True):
-    """{version: [(program, path, sha256)]} from the manifest: the nine .x
-    files of each release, or with xonly=False every file it lists
-    (libvirt's public headers too: NAME is then the file's name)."""
+def manifest_files():
+    """{version: [(program, path, sha256)]}: the .x files in the manifest."""
+    return {v: [e for e in entries if e[1].endswith(".x")]
+            for v, entries in manifest_entries().items()}
+
+
+def manifest_entries():
+    """{version: [(name, path, sha256)]}: every file in the manifest."""
     out = {}
     for _, cols in read_tsv(MANIFEST):
-        if cols[0] not in ("default", "debian") and (cols[2].endswith(".x") or not xonly):
+        if cols[0] not in ("default", "debian"):
             out.setdefault(cols[0], []).append(tuple(cols[1:4]))
     return out
 
 
+def manifest_default():
+    return [cols[1] for _, cols in read_tsv(MANIFEST) if cols[0] == "default"][0]
+
+
 def xdir_var(version):
-    return "VIRTWIRE_XDIR_" + version.split(".")[0]
+    return "VIRTWIRE_XDIR_" + version.replace(".", "_")
 
 
 def xdir(version):
@@ -87,15 +97,15 @@ def xdir(version):
 
 
 def xfile_path(directory, program, path):
-    """Where a file of the manifest is: flat, under the last part of its
-    path (DIR/remote_protocol.x, DIR/libvirt-domain.h), or as in a tree."""
+    """Where a file is: flat (DIR/remote_protocol.x) or as in a tree."""
     flat = os.path.join(directory, os.path.basename(path))
     if os.path.isfile(flat):
         return flat
     tree = os.path.join(directory, path)
     if os.path.isfile(tree):
         return tree
-    raise SetupError("%s is in neither %s nor %s" % (os.path.basename(path), flat, tree))
+    raise SetupError("%s is in neither %s nor %s"
+                     % (os.path.basename(path), flat, tree))
 
 
 def load_xfiles(version):

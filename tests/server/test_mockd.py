@@ -4,7 +4,10 @@
 usage: test_mockd.py GROUP MOCKD LIMIT_SERVER KEEPALIVE_SERVER
 
 Each group starts its own daemon on a fresh socket and stops it at the end;
-every subprocess has a timeout.  Expected values come from the mock's
+every subprocess has a timeout.  virsh is the system's (9.0.0), or with
+VIRTWIRE_LIBVIRT_SUITE=SUITE in the environment the one of that Debian suite
+(bookworm-backports: 11.3.0), unpacked privately by
+tests/libvirtd/unpack-libvirt and run with its own libraries.  Expected values come from the mock's
 documented inventory (one running domain "test", "vm1" and "vm2" shut off,
 pool "default" with the 4 MiB volume "disk.img"), from libvirt's own
 output formats, and from libvirt's wording of its errors.
@@ -52,6 +55,13 @@ def dominfo(d, name):
 
 
 def test_virsh(d):
+    # The virsh this group runs is the release it names.
+    want = os.environ.get("VIRTWIRE_VIRSH_RELEASE")
+    if want:
+        argv, env = vwtest.virsh_command()
+        got = subprocess.run([*argv, "--version"], capture_output=True, text=True, env=env,
+                             timeout=TIMEOUT).stdout.strip()
+        assert got == want, (got, want)
     assert table_rows(virsh(d, "list", "--all").stdout) == [
         ["1", "test", "running"], ["-", "vm1", "shut off"], ["-", "vm2", "shut off"]]
     info = dominfo(d, "test")
@@ -81,7 +91,8 @@ def test_virsh(d):
 
 
 def test_events(d):
-    ev = subprocess.Popen(["virsh", "-c", d.uri, "event", "--loop", "--event", "lifecycle"],
+    argv, env = vwtest.virsh_command()
+    ev = subprocess.Popen([*argv, "-c", d.uri, "event", "--loop", "--event", "lifecycle"], env=env,
                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
         lines = LineReader(ev.stdout, strip=True)
@@ -204,26 +215,254 @@ def xdr_string(b, pos):
     return b[pos + 4:pos + 4 + n].decode(), pos + 4 + ((n + 3) & ~3)
 
 
-def test_unknown(d):
+def test_first(d):
+    """What libvirt's clients ask first, through virsh and python3-libvirt."""
+    assert virsh(d, "hostname").stdout.strip() == socket.gethostname()
+    ver = virsh(d, "version", "--daemon").stdout
+    assert "Running hypervisor: TEST 0.0.2" in ver, ver
+    assert "Running against daemon: 11.3.0" in ver, ver
+    info = {k.strip(): v.strip() for k, v in
+            (line.split(":", 1) for line in virsh(d, "nodeinfo").stdout.splitlines() if ":" in line)}
+    assert info["CPU model"] == "x86_64" and info["CPU(s)"] == "4", info
+    assert info["Memory size"] == "8388608 KiB", info
+    caps = virsh(d, "capabilities").stdout
+    assert "<arch>x86_64</arch>" in caps and "<domain type='test'/>" in caps, caps
+    assert "<sysinfo type='smbios'>" in virsh(d, "sysinfo").stdout
+    pools = table_rows(virsh(d, "pool-list", "--all").stdout)
+    assert pools == [["default", "active", "no"]], pools
+    assert "disk.img" in virsh(d, "vol-list", "default").stdout
+    for cmd in (("net-list", "--all"), ("iface-list", "--all"), ("secret-list",)):
+        assert table_rows(virsh(d, *cmd).stdout) == [], cmd
+    assert virsh(d, "nodedev-list").stdout.strip() == ""
+
+    import libvirt
+    conn = libvirt.open(d.uri)
+    try:
+        assert conn.getVersion() == 2 and conn.getLibVersion() == 11003000
+        assert conn.getHostname() == socket.gethostname()
+        assert conn.getInfo() == ["x86_64", 8192, 4, 2000, 1, 1, 2, 2], conn.getInfo()
+        # The older list and count calls.
+        assert conn.numOfDomains() == 1 and conn.listDomainsID() == [1]
+        assert conn.numOfDefinedDomains() == 2
+        assert sorted(conn.listDefinedDomains()) == ["vm1", "vm2"]
+        assert conn.numOfStoragePools() == 1 and conn.listStoragePools() == ["default"]
+        assert conn.numOfDefinedStoragePools() == 0 and conn.listDefinedStoragePools() == []
+        assert [p.name() for p in conn.listAllStoragePools()] == ["default"]
+        assert conn.numOfNetworks() == 0 and conn.listNetworks() == []
+        assert conn.numOfDefinedNetworks() == 0 and conn.listDefinedNetworks() == []
+        assert conn.listAllNetworks() == [] and conn.listAllInterfaces() == []
+        assert conn.numOfInterfaces() == 0 and conn.listInterfaces() == []
+        assert conn.numOfDefinedInterfaces() == 0 and conn.listDefinedInterfaces() == []
+        assert conn.numOfDevices(None) == 0 and conn.listDevices(None) == []
+        assert conn.listAllDevices() == []
+        assert conn.numOfSecrets() == 0 and conn.listSecrets() == [] and conn.listAllSecrets() == []
+        assert "<capabilities>" in conn.getCapabilities()
+        assert "<sysinfo type='smbios'>" in conn.getSysinfo()
+    finally:
+        conn.close()
+
+
+def test_paused(d):
+    """create with START_PAUSED: started, then suspended, as QEMU does it."""
+    ev = subprocess.Popen(["virsh", "-c", d.uri, "event", "--loop", "--event", "lifecycle"],
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        lines = LineReader(ev.stdout)
+        deadline = time.time() + TIMEOUT
+        while time.time() < deadline:  # until the registration is in place
+            virsh(d, "start", "vm2")
+            virsh(d, "destroy", "vm2")
+            if lines.line(0.5):
+                break
+        else:
+            raise AssertionError("virsh event got nothing")
+        assert "Domain 'vm1' started" in virsh(d, "start", "--paused", "vm1").stdout
+        assert virsh(d, "domstate", "--reason", "vm1").stdout.strip() == "paused (user)"
+        got = []
+        while len(got) < 2:
+            line = lines.line(TIMEOUT)
+            assert line is not None, got
+            if "'vm2'" not in line:
+                got.append(line)
+        assert got == ["event 'lifecycle' for domain 'vm1': Started Booted",
+                       "event 'lifecycle' for domain 'vm1': Suspended Paused"], got
+    finally:
+        ev.terminate()
+        ev.wait(timeout=TIMEOUT)
+    virsh(d, "destroy", "vm1")
+    import libvirt
+    conn = libvirt.open(d.uri)
+    try:
+        dom = conn.lookupByName("vm1")
+        assert dom.createWithFlags(libvirt.VIR_DOMAIN_START_PAUSED) == 0
+        assert dom.state() == [libvirt.VIR_DOMAIN_PAUSED, libvirt.VIR_DOMAIN_PAUSED_USER]
+        assert dom.resume() == 0 and dom.state()[0] == libvirt.VIR_DOMAIN_RUNNING
+        assert dom.destroy() == 0
+    finally:
+        conn.close()
+
+
+def test_readonly(d):
+    """A read-only connection is refused writes with libvirtd's error: the
+    same words from virsh -r, the same fields for python3-libvirt."""
+    import libvirt
+    ref = vwtest.Libvirtd(timeout=TIMEOUT)
+    try:
+        ref_uri = "test+unix:///default?socket=" + ref.sock
+        # (virsh itself refuses to start a running domain: python below.)
+        for cmd in (("destroy", "test"), ("suspend", "test"),
+                    ("resume", "test"), ("screenshot", "test", "/dev/null")):
+            want = subprocess.run(["virsh", "-r", "-c", ref_uri, *cmd], capture_output=True,
+                                  text=True, timeout=TIMEOUT)
+            got = subprocess.run(["virsh", "-r", "-c", d.uri, *cmd], capture_output=True,
+                                 text=True, timeout=TIMEOUT)
+            assert want.returncode == got.returncode == 1, (cmd, want, got)
+            assert "read only access prevents" in want.stderr, want.stderr
+            assert got.stderr == want.stderr, (cmd, got.stderr, want.stderr)
+
+        def refusal(uri, name):
+            c = libvirt.openReadOnly(uri)
+            try:
+                c.lookupByName(name).create()
+                raise AssertionError("a read-only create succeeded")
+            except libvirt.libvirtError as e:
+                return (e.get_error_code(), e.get_error_domain(), e.get_error_message(),
+                        e.get_str1(), e.get_str2(), e.get_str3(), e.get_int1(), e.get_int2())
+            finally:
+                c.close()
+        want = refusal(ref_uri, "test")
+        assert want[:2] == (libvirt.VIR_ERR_OPERATION_DENIED, libvirt.VIR_FROM_DOMAIN), want
+        assert refusal(d.uri, "vm1") == want
+    finally:
+        ref.stop()
+    # The volume's transfers are writes too (libvirt's storage domain).
+    r = virsh(d, "-r", "vol-upload", "--pool", "default", "disk.img", "/dev/null", ok=False)
+    assert "operation forbidden: read only access prevents virStorageVolUpload" in r.stderr, r
+    # Reading goes on, and nothing was changed.
+    assert table_rows(subprocess.run(["virsh", "-r", "-c", d.uri, "list", "--all"],
+                                     capture_output=True, text=True,
+                                     timeout=TIMEOUT).stdout)[0] == ["1", "test", "running"]
+
+
+def test_graphics(d):
+    """An fd from the daemon: DOMAIN_OPEN_GRAPHICS_FD through python3-libvirt."""
+    import libvirt
+    conn = libvirt.open(d.uri)
+    try:
+        fd = conn.lookupByName("test").openGraphicsFD(0)
+        try:
+            data = b""
+            while True:
+                chunk = os.read(fd, 4096)
+                if not chunk:
+                    break
+                data += chunk
+        finally:
+            os.close(fd)
+        assert data == b"virtwire-mockd graphics\n", data
+    finally:
+        conn.close()
+
+
+def opened(path):
+    """A raw connection that went through AUTH_LIST and CONNECT_OPEN."""
     s = socket.socket(socket.AF_UNIX)
     s.settimeout(TIMEOUT)
-    s.connect(d.sock)
-    # NETWORK_LOOKUP_BY_NAME (40): the mock has no network procedures.
-    s.sendall(frame(40, 7, struct.pack(">I", 3) + b"net\0"))
-    (prog, vers, proc, typ, serial, status), body = read_frame(s)
-    assert (prog, vers, proc, typ, serial, status) == (REMOTE_PROGRAM, 1, 40, 1, 7, 1)
+    s.connect(path)
+    call(s, 66, 1)
+    name = b"test:///default"
+    call(s, 1, 2, struct.pack(">II", 1, len(name)) + name + b"\0" + struct.pack(">I", 0))
+    return s
+
+
+def unknown_reply(path, proc):
+    """The header and body of the answer to a call of proc."""
+    s = opened(path)
+    s.sendall(frame(proc, 7))
+    got = read_frame(s)
+    s.close()
+    return got
+
+
+def test_unknown(d):
+    # A number no program has, and NETWORK_UPDATE (291), which the mock
+    # does not serve: libvirtd's error for the first, byte for byte.
+    ref = vwtest.Libvirtd(timeout=TIMEOUT)
+    try:
+        want = unknown_reply(ref.sock, 9999)
+    finally:
+        ref.stop()
+    assert unknown_reply(d.sock, 9999) == want, (unknown_reply(d.sock, 9999), want)
+    (prog, vers, proc, typ, serial, status), body = unknown_reply(d.sock, 291)
+    assert (prog, vers, proc, typ, serial, status) == (REMOTE_PROGRAM, 1, 291, 1, 7, 1)
     code, domain, has_msg = struct.unpack(">iiI", body[:12])
     msg, pos = xdr_string(body, 12)
-    (level,) = struct.unpack(">i", body[pos:pos + 4])
-    # libvirt's virnetserverprogram.c: VIR_ERR_RPC, VIR_FROM_RPC, level ERROR.
-    assert (code, domain, has_msg, msg, level) == (39, 7, 1, "unknown procedure: 40", 2), \
+    (level, has_dom, has_str1) = struct.unpack(">iII", body[pos:pos + 12])
+    str1, pos = xdr_string(body, pos + 12)
+    (has_str2,) = struct.unpack(">I", body[pos:pos + 4])
+    str2, pos = xdr_string(body, pos + 4)
+    rest = struct.unpack(">IiiI", body[pos:])
+    # libvirt's virnetserverprogram.c: VIR_ERR_RPC, VIR_FROM_RPC, level
+    # ERROR; virReportError() fills str1 with the format, str2 with the
+    # message, int1 and int2 with -1.
+    assert (code, domain, has_msg, msg, level) == (39, 7, 1, "unknown procedure: 291", 2), \
         (code, domain, msg, level)
-    # dom, str1..3 absent, int1, int2, net absent: 44 bytes in all without the message.
-    assert len(body) == pos + 4 + 4 + 12 + 8 + 4
-    s.close()
+    assert (has_dom, has_str1, str1, has_str2, str2) == (0, 1, "%s", 1, msg)
+    assert rest == (0, -1, -1, 0), rest  # str3 absent, int1, int2, net absent
     # What virsh makes of it.
-    r = virsh(d, "net-list", ok=False)
+    r = virsh(d, "net-update", "default", "add", "ip-dhcp-host", "<host/>", ok=False)
     assert r.returncode == 1 and "unknown procedure" in r.stderr, r.stderr
+
+
+def stream_abort(path, proc, args):
+    """Starts a read stream, aborts it after its first packet, and returns
+    the packets the daemon sends after the abort up to its final one."""
+    s = opened(path)
+    s.sendall(frame(proc, 9, args))
+    hdr, _ = read_frame(s)
+    assert hdr[3:] == (1, 9, 0), hdr  # REPLY OK
+    hdr, _ = read_frame(s)
+    assert hdr[3:] == (3, 9, 2), hdr  # a first data packet
+    s.sendall(struct.pack(">IIIiiII", 28, REMOTE_PROGRAM, 1, proc, 3, 9, 1))  # abort
+    after = []
+    while True:
+        (prog, vers, p, typ, serial, status), body = read_frame(s)
+        assert (prog, p, typ, serial) == (REMOTE_PROGRAM, proc, 3, 9)
+        if status == 2:
+            continue  # data sent before the abort arrived
+        after.append((status, body))
+        break
+    s.close()
+    return after
+
+
+def xdr_str(text):
+    b = text.encode()
+    return struct.pack(">I", len(b)) + b + b"\0" * (-len(b) % 4)
+
+
+def test_abort(d):
+    """A client's abort is confirmed with an empty STREAM/OK, as libvirtd
+    confirms it (daemonStreamHandleAbort)."""
+    ref = vwtest.Libvirtd(timeout=TIMEOUT)
+    try:
+        s = opened(ref.sock)
+        s.sendall(frame(23, 3, xdr_str("test")))  # DOMAIN_LOOKUP_BY_NAME
+        _, dom = read_frame(s)
+        s.close()
+        # DOMAIN_SCREENSHOT (211): dom, screen, flags
+        want = stream_abort(ref.sock, 211, dom + struct.pack(">II", 0, 0))
+    finally:
+        ref.stop()
+    assert want == [(0, b"")], want
+    dom = xdr_str("test") + bytes(range(0x10, 0x20)) + struct.pack(">i", 1)
+    assert stream_abort(d.sock, 211, dom + struct.pack(">II", 0, 0)) == want
+    # A download aborted in the middle (4 MiB, far more than one packet).
+    vol = xdr_str("default") + xdr_str("disk.img") + xdr_str("/mock/default/disk.img")
+    assert stream_abort(d.sock, 209, vol + struct.pack(">QQI", 0, 0, 0)) == want
+    # The daemon still serves the client's next connection.
+    r = virsh(d, "list", "--all")
+    assert "vm1" in r.stdout
 
 
 def test_limit(_unused):
@@ -482,6 +721,8 @@ def test_keepalive_python(_unused):
 
 TESTS = {"virsh": test_virsh, "events": test_events, "screenshot": test_screenshot,
          "volume": test_volume, "python": test_python, "unknown": test_unknown,
+         "abort": test_abort, "first": test_first, "paused": test_paused,
+         "readonly": test_readonly, "graphics": test_graphics,
          "limit": test_limit, "tcp": test_tcp, "keepalive": test_keepalive,
          "keepalive_loop": test_keepalive_loop,
          "keepalive_silent": test_keepalive_silent, "keepalive_python": test_keepalive_python}
@@ -496,7 +737,7 @@ if __name__ == "__main__":
             TESTS[GROUP](daemon)
         finally:
             log = daemon.stop()
-        if GROUP == "virsh":
-            # virsh's own needs are all served: nothing was unknown to the mock.
+        if GROUP in ("virsh", "first", "paused", "readonly", "graphics"):
+            # The clients' own needs are all served: nothing was unknown to the mock.
             assert "unknown procedure" not in log, log
     print("server.%s: ok (%.1f s)" % (GROUP, time.time() - start))

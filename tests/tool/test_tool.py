@@ -21,6 +21,10 @@ usage: test_tool.py GROUP VIRTWIRE MOCKD XDIR
   raw       raw byte streams recorded by a proxy between the tool and the
             mock (a sparse upload: data, hole and finish frames)
   install   `cmake --install --component tool`: bin/virtwire alone, working
+  ssh       ssh URIs through a private sshd (as root): calls, a stream,
+            events, read-only and examples/virtwire-list through
+            virt-ssh-helper and nc, against virsh over the same URIs; ssh's
+            messages; a passphrase typed on a terminal, or never typed
   synthetic a capture written here byte by byte (out-of-order segments, a
             retransmission, IPv6, four link types, a snap-length cut, a
             gap), against the frames it holds and tshark's dissection
@@ -143,13 +147,33 @@ def structs_in_x(text):
     return set(re.findall(r"^struct\s+(\w+)\s*\{", text, re.M))
 
 
+def api_releases(program):
+    """{words of the API name, lower case: release} of the installed
+    libvirt-dev's API description (libvirt's docs, built from the "Since:"
+    of each function's comment, not from the version scripts the generator
+    reads)."""
+    import re
+    xml = {"remote": "libvirt-api.xml", "qemu": "libvirt-qemu-api.xml",
+           "lxc": "libvirt-lxc-api.xml", "admin": "libvirt-admin-api.xml"}[program]
+    with open(os.path.join("/usr/share/libvirt/api", xml)) as f:
+        text = f.read()
+    out = {}
+    for name, version in re.findall(r"<function name='(\w+)'[^>]* version='([\d.]+)'", text):
+        key = name[6:] if program == "admin" else name[3:]
+        key = key.replace({"qemu": "Qemu", "lxc": "Lxc"}.get(program, "\0"), "", 1)
+        out[key.lower()] = version
+    return out
+
+
 def test_procs():
     r = tool("procs", ok=True)
     rows = [line.split("\t") for line in r.stdout.splitlines()]
-    assert all(len(row) == 7 for row in rows), rows[:3]
+    assert all(len(row) == 8 for row in rows), rows[:3]
     by_prog = {}
-    for prog, num, name, args, ret, msg, flags in rows:
+    since = {}
+    for prog, num, name, args, ret, msg, flags, rel in rows:
         by_prog.setdefault(prog, {})[name] = (int(num), args, ret, msg, flags)
+        since.setdefault(prog, {})[name] = rel
     for prog, xname, prefix, sprefix in (("remote", "remote_protocol.x", "REMOTE", "remote_"),
                                          ("qemu", "qemu_protocol.x", "QEMU", "qemu_"),
                                          ("lxc", "lxc_protocol.x", "LXC", "lxc_"),
@@ -177,6 +201,38 @@ def test_procs():
     assert by_prog["keepalive"] == {"KEEPALIVE_PROC_PING": (1, "-", "-", "-", "-"),
                                     "KEEPALIVE_PROC_PONG": (2, "-", "-", "-", "-")}
 
+    # Since which release: every procedure whose API the installed libvirt
+    # (9.0.0) documents has that API's release; the others are lower
+    # bounds (">=") no later than the next procedure's; programs without an
+    # API have none.
+    import re
+    for prog, prefix in (("remote", "REMOTE"), ("qemu", "QEMU"), ("lxc", "LXC"),
+                         ("admin", "ADMIN")):
+        apis = api_releases(prog)
+        rels = since[prog]
+        matched = 0
+        for name, rel in rels.items():
+            key = name[len(prefix) + 6:].replace("_", "").lower()
+            assert re.fullmatch(r"(>=)?\d+\.\d+\.\d+", rel), (name, rel)
+            if key in apis:
+                assert rel == apis[key], (name, rel, apis[key])
+                matched += 1
+        assert matched > len(rels) // 2, (prog, matched, len(rels))
+
+        def rk(v):
+            return tuple(int(x) for x in v.lstrip(">=").split("."))
+        ordered = sorted(rels.items(), key=lambda kv: by_prog[prog][kv[0]][0])
+        for i, (name, rel) in enumerate(ordered):
+            if rel.startswith(">="):
+                nxt = [r for _, r in ordered[i + 1:] if not r.startswith(">=")]
+                assert not nxt or rk(rel) <= rk(nxt[0]), (name, rel, nxt[0])
+    for prog in ("keepalive", "virLockSpaceProtocol", "virLogManagerProtocol", "virLXCMonitor"):
+        assert set(since[prog].values()) == {"-"}, prog
+    assert since["remote"]["REMOTE_PROC_CONNECT_OPEN"] == "0.0.3"
+    assert since["remote"]["REMOTE_PROC_NETWORK_SET_METADATA"] == "9.7.0"
+    assert since["qemu"]["QEMU_PROC_DOMAIN_MONITOR_COMMAND"] == "0.8.3"
+    assert since["remote"]["REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE"].startswith(">=")
+
     # One program, by its name or short alias; JSON says the same.
     qemu = tool("procs", "qemu", ok=True).stdout
     assert qemu == "".join(line + "\n" for line in r.stdout.splitlines()
@@ -189,6 +245,8 @@ def test_procs():
         num, args, ret, msg, flags = remote[p["name"]]
         assert (p["program"], p["number"], p["args"] or "-", p["ret"] or "-", p["msg"] or "-",
                 ",".join(p["flags"]) or "-") == ("remote", num, args, ret, msg, flags), p
+        assert (">=" if p["since_inferred"] else "") + (p["since"] or "-") == \
+            since["remote"][p["name"]], p
     usage_error(tool("procs", "nosuch"), "unknown program 'nosuch'")
     usage_error(tool("procs", "--bogus"))
     assert tool("--help", ok=True).stdout.startswith("usage: virtwire")
@@ -196,7 +254,8 @@ def test_procs():
     # Every command takes --help (-h, or `virtwire help COMMAND`): its usage on
     # stdout, status 0, nothing run.
     commands = re.findall(r"^  ([a-z]+) ", tool("--help", ok=True).stdout, re.M)
-    assert commands == ["call", "events", "download", "upload", "procs", "const", "decode"], \
+    assert commands == ["call", "events", "download", "upload", "procs", "const", "decode",
+                        "proxy", "replay"], \
         commands
     for cmd in commands:
         for args in ((cmd, "--help"), (cmd, "-h"), ("help", cmd), (cmd, "URI", "--help")):
@@ -1218,10 +1277,156 @@ def test_install():
         shutil.rmtree(prefix, ignore_errors=True)
 
 
+# --------------------------------------------------------------------------
+# ssh: URIs through a private sshd, with virsh (libvirt over the same ssh)
+# as the reference
+
+
+def on_pty(argv, answer=None, prompt="Enter passphrase", timeout=30):
+    """Runs argv as a person at a terminal would: the pseudo-terminal is its
+    controlling terminal, standard input and standard error; stdout is a
+    pipe.  Answers prompt with answer when given.  Returns (rc, stdout,
+    what the terminal showed, seconds taken)."""
+    import fcntl
+    import termios
+    master, slave = pty.openpty()
+    start = time.time()
+    p = subprocess.Popen(argv, stdin=slave, stdout=subprocess.PIPE, stderr=slave,
+                         start_new_session=True,
+                         preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
+    os.close(slave)
+    shown, answered = b"", False
+    end = time.time() + timeout
+    while time.time() < end:
+        r, _, _ = select.select([master], [], [], 0.2)
+        if r:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: the last process on the terminal is gone
+                break
+            if not chunk:
+                break
+            shown += chunk
+        if answer is not None and not answered and prompt.encode() in shown:
+            os.write(master, answer.encode() + b"\n")
+            answered = True
+        if p.poll() is not None and not r:
+            break
+    out = p.stdout.read()
+    rc = p.wait(timeout=timeout)
+    took = time.time() - start
+    os.close(master)
+    return rc, out.decode(), shown.decode(errors="replace"), took
+
+
+def processes_naming(text):
+    """Processes whose command line holds text."""
+    found = []
+    for name in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/cmdline" % name, "rb") as f:
+                if text.encode() in f.read():
+                    found.append(int(name))
+        except (OSError, ValueError):
+            pass
+    return found
+
+
+def test_ssh():
+    if os.geteuid() != 0:
+        print("tool.ssh: skipped (a private sshd needs root)")
+        return
+    lvd = Libvirtd()
+    sshd = None
+    try:
+        sshd = vwtest.Sshd(lvd)
+        listp = os.path.join(os.path.dirname(MOCKD), "virtwire-list")
+        helper = sshd.uri()  # proxy=auto: virt-ssh-helper
+        netcat = sshd.uri("socket=" + lvd.sock)  # ?socket=: nc
+        for uri in (helper, netcat):
+            # Calls, against virsh over the same ssh URI.
+            host = call(uri, "connect_get_hostname")["hostname"]
+            assert host == virsh(uri, "hostname").stdout.strip(), host
+            doms = call(uri, "connect_list_all_domains", {"need_results": 10, "flags": 0})
+            assert [d["name"] for d in doms["domains"]] == ["test"], doms
+            # The screenshot stream, against virsh's.
+            dom = call(uri, "domain_lookup_by_name", {"name": "test"})
+            shot = os.path.join(sshd.dir, "shot")
+            r = tool("download", uri, "domain_screenshot", json.dumps(dom), shot, ok=True)
+            virsh(uri, "screenshot", "test", shot + ".virsh")
+            assert open(shot, "rb").read() == open(shot + ".virsh", "rb").read()
+            # Events: virsh suspends and resumes the domain.
+            ev = Events(uri, "--count", "2", "--timeout", "20")
+            try:
+                virsh(lvd.uri, "suspend", "test")
+                virsh(lvd.uri, "resume", "test")
+                got = [ev.event(), ev.event()]
+                rc, rest = ev.finish()
+                assert rc == 0, (rc, rest)
+                assert [e["msg"]["msg"]["event"] for e in got] == [3, 4], got
+            finally:
+                ev.kill()
+            # The example, unchanged.
+            r = subprocess.run([listp, uri], capture_output=True, text=True, timeout=TIMEOUT)
+            assert r.returncode == 0 and "test" in r.stdout and "running" in r.stdout, r
+            # Read-only: the daemon refuses a change, as it does to virsh -r.
+            err = remote_error(tool("call", "--readonly", uri, "domain_suspend",
+                                    json.dumps({"dom": dom["dom"]})))
+            assert "read only" in err["message"], err
+        print("calls, a stream, events, virtwire-list and read-only over the helper and nc: ok")
+
+        # ssh's own words, as virsh shows them.
+        bad = sshd.uri("no_tty=1", ssh=sshd.unknown_ssh)
+        r = tool("call", bad, "connect_get_hostname")
+        ref = virsh(bad, "hostname", ok=False)
+        assert r.returncode == 3 and "Host key verification failed." in r.stderr, r
+        assert "Host key verification failed." in ref.stderr, ref
+        r = subprocess.run([listp, sshd.uri("proxy=native", key=sshd.nohelper_key)],
+                           capture_output=True, text=True, timeout=TIMEOUT)
+        assert r.returncode != 0 and "virt-ssh-helper: not found" in r.stderr, r
+        print("virtwire:", r.stderr.strip())
+
+        # A passphrase asked on the terminal: typed, the call goes through;
+        # never typed, --timeout ends the wait and the ssh child with it; with
+        # BatchMode (no_tty=1), ssh does not ask at all.
+        enc = os.path.join(sshd.dir, "enc_key")
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "s3cret", "-f", enc],
+                       check=True, timeout=TIMEOUT)
+        with open(sshd.authorized_keys, "a") as f, open(enc + ".pub") as pub:
+            f.write(pub.read())
+        typed = sshd.uri(key=enc)
+        rc, out, shown, took = on_pty([TOOL, "call", "--timeout", "20", typed,
+                                       "connect_get_hostname"], answer="s3cret")
+        assert rc == 0 and json.loads(out)["hostname"] == host, (rc, out, shown)
+        assert "Enter passphrase for key '%s'" % enc in shown, shown
+        rc, out, shown, took = on_pty([TOOL, "call", "--timeout", "3", typed,
+                                       "connect_get_hostname"])
+        assert rc == 4 and "Enter passphrase" in shown and "no answer in time" in shown, \
+            (rc, out, shown)
+        assert 2.5 < took < 10, took
+        waited = took
+        assert processes_naming(enc) == [], "an ssh is left: %r" % processes_naming(enc)
+        rc, out, shown, took = on_pty([TOOL, "call", "--timeout", "20",
+                                       sshd.uri("no_tty=1", key=enc), "connect_get_hostname"])
+        assert rc == 3 and "Enter passphrase" not in shown and "Permission denied" in shown, \
+            (rc, shown)
+        assert took < 10, took
+        print("passphrase: typed; not typed (--timeout 3: %.1f s); BatchMode (%.1f s): ok"
+              % (waited, took))
+        # Nothing of ours is left running: only sshd itself names its directory.
+        sshd_side = set(vwtest.process_tree(sshd.pid())) | {sshd.pid()}
+        left = [p for p in processes_naming(sshd.dir) if p not in sshd_side]
+        assert left == [], left
+    finally:
+        if sshd:
+            sshd.stop()
+        lvd.stop()
+
+
 TESTS = {"procs": test_procs, "call": test_call, "mockd": test_mockd, "errors": test_errors,
          "events": test_events, "streams": test_streams, "progress": test_progress,
          "decode": test_decode, "raw": test_raw, "synthetic": test_synthetic,
-         "install": test_install}
+         "install": test_install, "ssh": test_ssh}
 
 if __name__ == "__main__":
     start = time.time()

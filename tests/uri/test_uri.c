@@ -255,6 +255,38 @@ static void group_parse(void)
     }
 }
 
+/* The URI virt-ssh-helper gets: the CONNECT_OPEN name with mode and
+ * socket kept (libvirt 11.3.0's remoteConnectFormatURI(uri, driver, true)). */
+static void group_helper(void)
+{
+    static const struct {
+        const char *uri, *name, *helper;
+    } cases[] = {
+        { "qemu+ssh://h/system", "qemu:///system", "qemu:///system" },
+        { "test+ssh://u@h:22/default?socket=/run/x%20y&keyfile=/k&foo=1",
+          "test:///default?foo=1", "test:///default?socket=%2Frun%2Fx%20y&foo=1" },
+        { "qemu+ssh://h/system?Mode=legacy&SOCKET=/a&socket=/b&no_tty=1#f",
+          "qemu:///system#f", "qemu:///system?Mode=legacy&SOCKET=%2Fa&socket=%2Fb#f" },
+        { "qemu+ssh://h/system?name=qemu:///embed&socket=/a", "qemu:///embed",
+          "qemu:///embed" },
+        { "remote+ssh://h/?socket=/a", "", "" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        virtwire_uri *uri;
+        CHECK_MSG(virtwire_uri_parse(cases[i].uri, &uri) == 0, "%s", cases[i].uri);
+        if (!uri)
+            continue;
+        char *name = virtwire_uri_open_name(uri);
+        char *helper = virtwire_uri_ssh_helper_name(uri);
+        CHECK_FIELD(cases[i].uri, "open name", name, cases[i].name);
+        CHECK_FIELD(cases[i].uri, "helper name", helper, cases[i].helper);
+        free(name);
+        free(helper);
+        virtwire_uri_free(uri);
+    }
+    CHECK(virtwire_uri_ssh_helper_name(NULL) == NULL);
+}
+
 /* The remote struct: what the client takes out of the query. */
 static void group_remote(void)
 {
@@ -634,11 +666,11 @@ static void group_tcp(void)
         { "qemu+tcp://h:0/system", "h", 16509, 0 },
         { "qemu://h/system", "h", 16514, VIRTWIRE_EUNSUPPORTED_TRANSPORT },
         { "qemu+tls://h:99/system", "h", 99, VIRTWIRE_EUNSUPPORTED_TRANSPORT },
-        { "qemu+ssh://h/system", "h", 22, VIRTWIRE_EUNSUPPORTED_TRANSPORT },
+        { "qemu+ssh://h/system", "h", 22, 0 },
+        { "qemu+ssh://u@h:2222/system?keyfile=/k", "h", 2222, 0 },
         { "qemu+libssh2://h:2/system", "h", 2, VIRTWIRE_EUNSUPPORTED_TRANSPORT },
         { "qemu+libssh://h/system", "h", 22, VIRTWIRE_EUNSUPPORTED_TRANSPORT },
-        { "qemu+ext:///system?command=c", "localhost", VIRTWIRE_EINVAL,
-          VIRTWIRE_EUNSUPPORTED_TRANSPORT },
+        { "qemu+ext:///system?command=c", "localhost", VIRTWIRE_EINVAL, 0 },
         { "qemu:///system", "localhost", VIRTWIRE_EINVAL, 0 },
         { "qemu+unix:///system", "localhost", VIRTWIRE_EINVAL, 0 },
     };
@@ -846,7 +878,7 @@ static void group_random(void)
 static const vt_group groups[] = {
     { "parse", group_parse },   { "remote", group_remote }, { "errors", group_errors },
     { "sockets", group_sockets }, { "buffer", group_buffer }, { "tcp", group_tcp },
-    { "limits", group_limits }, { "random", group_random },
+    { "limits", group_limits }, { "random", group_random }, { "helper", group_helper },
 };
 
 int main(int argc, char **argv)

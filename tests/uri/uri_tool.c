@@ -6,8 +6,9 @@
  *   uri_tool [--euid N] [--readonly] URI...
  *
  * Per URI: the parse result (rc and the error's name), the components, the
- * CONNECT_OPEN name, and the unix socket chosen with the real environment
- * and filesystem (--euid overrides only the uid the choice is made for).
+ * CONNECT_OPEN name, the URI virt-ssh-helper gets, and the unix socket
+ * chosen with the real environment and filesystem (--euid overrides only
+ * the uid the choice is made for).
  */
 #include "virtwire_uri.h"
 
@@ -69,6 +70,13 @@ static void report(const char *text, const virtwire_uri_env *env, unsigned int f
     }
     field("name", name);
     free(name);
+    char *helper = virtwire_uri_ssh_helper_name(uri);
+    if (!helper) {
+        fprintf(stderr, "out of memory\n");
+        exit(2);
+    }
+    field("helper", helper);
+    free(helper);
 
     char path[4096];
     int src = virtwire_uri_socket_path_env(uri, flags, env, path, sizeof path);

@@ -59,7 +59,7 @@ class VendoringGuide(unittest.TestCase):
     def test_table(self):
         table = layers()
         self.assertEqual(list(table), ["codec", "uri", "transport", "conn", "client", "server",
-                                       "session", "libvirt"])
+                                       "session", "sasl", "tls", "libvirt"])
         listed = {f for files, _ in table.values() for f in files}
         runtime = {os.path.relpath(p, REPO) for p in glob.glob(os.path.join(REPO, "runtime", "*", "*.[ch]"))}
         self.assertEqual(runtime - listed, set(), "runtime files the guide does not list")
@@ -79,9 +79,18 @@ class VendoringGuide(unittest.TestCase):
                         m.write(f'#include "{h}"\n')
                     m.write("int main(void)\n{\n    return 0;\n}\n")
                 sources = sorted(n for n in names if n.endswith(".c")) + ["vw_main.c"]
+                extra = []
+                if layer == "tls":
+                    # The layer with a dependency: GnuTLS, as the guide says.
+                    gnutls = subprocess.run(["pkg-config", "--cflags", "--libs", "gnutls"],
+                                            capture_output=True, text=True)
+                    if gnutls.returncode != 0:
+                        continue  # GnuTLS is not installed: nothing to build it with
+                    extra = gnutls.stdout.split()
                 build = subprocess.run(
                     [CC, "-std=c11", "-O0", "-Wall", "-Wextra", "-Werror", "-pthread",
-                     *sources, "-o", "vw_layer"],
+                     *sources, "-o", "vw_layer", *extra,
+                     *(["-lsasl2"] if layer == "sasl" else [])],
                     cwd=tmp, capture_output=True, text=True, timeout=300)
                 self.assertEqual(build.returncode, 0, build.stderr)
                 self.assertEqual(build.stderr, "")

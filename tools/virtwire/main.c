@@ -48,7 +48,8 @@ static const struct command {
       "call a procedure that streams data to the daemon (volume upload)\n"
       "and send FILE ('-': stdin); --sparse sends its holes as holes" },
     { "procs", cmd_procs, "procs [--json] [PROGRAM] | procs --c PROCEDURE",
-      "list procedures with their argument, return and message types; with\n"
+      "list procedures with their argument, return and message types, flags\n"
+      "and the libvirt release each exists since (>=: a lower bound); with\n"
       "--c, a procedure's C call, its structures and an example" },
     { "const", cmd_const, "const [NAME | ENUM [VALUE]]",
       "libvirt's constants: NAME's value (VIR_DOMAIN_RUNNING), an enum's\n"
@@ -57,6 +58,16 @@ static const struct command {
     { "decode", vt_cmd_decode, "decode [--port PORT] [FILE]",
       "print every libvirt frame of a capture (pcap, pcapng, or the raw\n"
       "bytes of one connection) as a JSON line" },
+    { "proxy", vt_cmd_proxy,
+      "proxy --listen unix:PATH|tcp:HOST:PORT --to URI [--log FILE.jsonl]\n"
+      "        [--log-data] [--pcapng FILE] [--read-only] [--deny PROC,...]\n"
+      "        [--allow PROC,...]",
+      "relay every client to the daemon URI designates, one connection\n"
+      "each, recording each message as a JSON line and in a capture;\n"
+      "refuse the calls the filters name, as libvirtd would" },
+    { "replay", vt_cmd_replay, "replay --listen unix:PATH|tcp:HOST:PORT RECORDING.jsonl",
+      "serve a session recorded by proxy --log as a daemon: recorded calls\n"
+      "answered as they were, with their events and stream data" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -334,16 +345,33 @@ static const struct {
     { VIRTWIRE_PROC_PRIORITY_HIGH, "priority-high" },
 };
 
+/* The release a procedure exists since, as `virtwire procs` prints it:
+ * "0.0.3", ">=1.2.1" when inferred (a lower bound), "-" when unknown. */
+static void since_text(const virtwire_proc *pr, char *buf, size_t len)
+{
+    if (!pr->since) {
+        snprintf(buf, len, "-");
+        return;
+    }
+    char v[32];
+    virtwire_libvirt_version_format(pr->since, v, sizeof v);
+    snprintf(buf, len, "%s%s", pr->flags & VIRTWIRE_PROC_SINCE_INFERRED ? ">=" : "", v);
+}
+
 static json_t *proc_json(const virtwire_program *p, const virtwire_proc *pr)
 {
     json_t *flags = json_array();
     for (size_t i = 0; i < sizeof(proc_flags) / sizeof(proc_flags[0]); i++)
         if (pr->flags & proc_flags[i].flag)
             json_array_append_new(flags, json_string(proc_flags[i].name));
-    return json_pack("{s:s, s:i, s:s, s:s?, s:s?, s:s?, s:o}", "program", p->name, "number",
-                     (int)pr->number, "name", pr->name, "args",
+    char since[32];
+    virtwire_libvirt_version_format(pr->since, since, sizeof since);
+    return json_pack("{s:s, s:i, s:s, s:s?, s:s?, s:s?, s:o, s:s?, s:b}", "program", p->name,
+                     "number", (int)pr->number, "name", pr->name, "args",
                      pr->args ? pr->args->name : NULL, "ret", pr->ret ? pr->ret->name : NULL,
-                     "msg", pr->msg ? pr->msg->name : NULL, "flags", flags);
+                     "msg", pr->msg ? pr->msg->name : NULL, "flags", flags, "since",
+                     pr->since ? since : NULL, "since_inferred",
+                     (pr->flags & VIRTWIRE_PROC_SINCE_INFERRED) != 0);
 }
 
 /* virtwire procs --c PROCEDURE: the text the generator wrote for it. */
@@ -400,9 +428,11 @@ static int cmd_procs(int argc, char **argv)
                 if (pr->flags & proc_flags[f].flag)
                     o += (size_t)snprintf(flags + o, sizeof(flags) - o, "%s%s", o ? "," : "",
                                           proc_flags[f].name);
-            printf("%s\t%d\t%s\t%s\t%s\t%s\t%s\n", p->name, (int)pr->number, pr->name,
+            char since[40];
+            since_text(pr, since, sizeof since);
+            printf("%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", p->name, (int)pr->number, pr->name,
                    pr->args ? pr->args->name : "-", pr->ret ? pr->ret->name : "-",
-                   pr->msg ? pr->msg->name : "-", o ? flags : "-");
+                   pr->msg ? pr->msg->name : "-", o ? flags : "-", since);
         }
     }
     if (as_json)

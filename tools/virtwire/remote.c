@@ -24,6 +24,9 @@
 #include "virnetprotocol_json.h"
 #include "virtwire_client.h"
 #include "virtwire_libvirt.h"
+#ifdef VIRTWIRE_HAVE_TLS
+#include "virtwire_tls.h"
+#endif
 
 /* ------------------------------------------------------------------------ */
 /* Options, arguments, connection                                           */
@@ -195,8 +198,8 @@ static int callable(const virtwire_program *p)
 static int connect_to(const char *uri, const virtwire_program *prog, const opts *o,
                       virtwire_client **c)
 {
-    char why[512] = "";
-    virNetMessageError err;
+    char why[1024] = "";
+    virNetMessageError err = { 0 };
     virtwire_client_options co = VIRTWIRE_CLIENT_OPTIONS(
         .flags = (o->readonly ? VIRTWIRE_CLIENT_READONLY : 0) |
                  (prog == &admin_program ? VIRTWIRE_CLIENT_ADMIN : 0),
@@ -204,24 +207,36 @@ static int connect_to(const char *uri, const virtwire_program *prog, const opts 
         .keepalive_count = 5,
         .open_timeout_ms = o->timeout_ms,
         .call_timeout_ms = o->timeout_ms,
+#ifdef VIRTWIRE_HAVE_TLS
+        .tls = &virtwire_tls_opener, /* +tls URIs */
+#endif
         .errbuf = why,
         .errbuf_len = sizeof why,
         .error = &err);
+    errno = 0;
     int rc = virtwire_client_connect(uri, &co, c);
     if (rc == 0)
         return VT_OK;
+    int saved = errno;
     int code = vt_exit_code(rc);
     if (code == VT_REMOTE || code == VT_FAIL)
         code = VT_CONNECT; /* the handshake failed */
-    if (rc == VIRTWIRE_ETIMEDOUT)
+    if (rc == VIRTWIRE_ETIMEDOUT) {
         code = vt_error(code, "cannot connect to '%s': no answer in time", uri);
-    else if (err.code) {
+    } else if (err.code) {
+        /* The daemon's error, with its code and domain named. */
         char names[96];
         code = vt_error(code, "cannot connect to '%s': %s (%s)", uri,
                         virtwire_error_message(rc, &err), vt_error_names(&err, names, sizeof names));
-    } else
-        code = vt_error(code, "cannot connect to '%s': %s", uri,
-                        why[0] ? why : virtwire_strerror(rc));
+    } else if (why[0]) {
+        /* What failed, in the runtime's words: what ssh said, the
+         * socket's path and errno, libvirt's words where it has some. */
+        code = vt_error(code, "cannot connect to '%s': %s", uri, why);
+    } else if (rc == VIRTWIRE_EIO && saved) {
+        code = vt_error(code, "cannot connect to '%s': %s", uri, strerror(saved));
+    } else {
+        code = vt_error(code, "cannot connect to '%s': %s", uri, virtwire_strerror(rc));
+    }
     virNetMessageError_free(&err);
     return code;
 }

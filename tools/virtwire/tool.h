@@ -66,5 +66,7 @@ int vt_cmd_events(int argc, char **argv);
 int vt_cmd_download(int argc, char **argv);
 int vt_cmd_upload(int argc, char **argv);
 int vt_cmd_decode(int argc, char **argv);
+int vt_cmd_proxy(int argc, char **argv);
+int vt_cmd_replay(int argc, char **argv);
 
 #endif /* VIRTWIRE_TOOL_H */

@@ -334,6 +334,23 @@ int vwj_get_uint(const json_t *j, unsigned int *v, virtwire_json_ctx *ctx)
     return 0;
 }
 
+/* XDR's long and unsigned long: 32 bits on the wire, C long in memory. */
+int vwj_get_long(const json_t *j, long *v, virtwire_json_ctx *ctx)
+{
+    long long x = 0;
+    VWJ_TRY(get_integer(j, INT32_MIN, INT32_MAX, 0, "long", &x, ctx));
+    *v = (long)x;
+    return 0;
+}
+
+int vwj_get_ulong(const json_t *j, unsigned long *v, virtwire_json_ctx *ctx)
+{
+    long long x = 0;
+    VWJ_TRY(get_integer(j, 0, UINT32_MAX, 0, "unsigned long", &x, ctx));
+    *v = (unsigned long)x;
+    return 0;
+}
+
 int vwj_get_hyper(const json_t *j, int64_t *v, virtwire_json_ctx *ctx)
 {
     long long x = 0;
@@ -730,3 +747,5 @@ VWJ_ELEMENT(short, short, int_json)
 VWJ_ELEMENT(ushort, unsigned short, int_json)
 VWJ_ELEMENT(char, char, int_json)
 VWJ_ELEMENT(uchar, unsigned char, int_json)
+VWJ_ELEMENT(long, long, int_json)
+VWJ_ELEMENT(ulong, unsigned long, int_json)

@@ -153,6 +153,8 @@ int vwj_get_short(const json_t *j, short *v, virtwire_json_ctx *ctx);
 int vwj_get_ushort(const json_t *j, unsigned short *v, virtwire_json_ctx *ctx);
 int vwj_get_char(const json_t *j, char *v, virtwire_json_ctx *ctx);
 int vwj_get_uchar(const json_t *j, unsigned char *v, virtwire_json_ctx *ctx);
+int vwj_get_long(const json_t *j, long *v, virtwire_json_ctx *ctx);
+int vwj_get_ulong(const json_t *j, unsigned long *v, virtwire_json_ctx *ctx);
 int vwj_get_string(const json_t *j, char **v, uint32_t max, virtwire_json_ctx *ctx);
 int vwj_get_fixed_opaque(const json_t *j, char *v, size_t n, virtwire_json_ctx *ctx);
 int vwj_get_opaque(const json_t *j, unsigned int *len, char **val, uint32_t max,
@@ -182,6 +184,8 @@ json_t *vwj_short_tj(const void *p);
 json_t *vwj_ushort_tj(const void *p);
 json_t *vwj_char_tj(const void *p);
 json_t *vwj_uchar_tj(const void *p);
+json_t *vwj_long_tj(const void *p);
+json_t *vwj_ulong_tj(const void *p);
 int vwj_int_fj(const json_t *j, void *p, virtwire_json_ctx *ctx);
 int vwj_uint_fj(const json_t *j, void *p, virtwire_json_ctx *ctx);
 int vwj_hyper_fj(const json_t *j, void *p, virtwire_json_ctx *ctx);
@@ -193,5 +197,7 @@ int vwj_short_fj(const json_t *j, void *p, virtwire_json_ctx *ctx);
 int vwj_ushort_fj(const json_t *j, void *p, virtwire_json_ctx *ctx);
 int vwj_char_fj(const json_t *j, void *p, virtwire_json_ctx *ctx);
 int vwj_uchar_fj(const json_t *j, void *p, virtwire_json_ctx *ctx);
+int vwj_long_fj(const json_t *j, void *p, virtwire_json_ctx *ctx);
+int vwj_ulong_fj(const json_t *j, void *p, virtwire_json_ctx *ctx);
 
 #endif /* VIRTWIRE_JSON_H */

@@ -25,10 +25,10 @@ static const struct {
     const virtwire_program *prog;
     const virtwire_protocol *proto;
 } programs[] = {
-    { "remote", &remote_program, &remote_protocol },
-    { "qemu", &qemu_program, &qemu_protocol },
-    { "lxc", &lxc_program, &lxc_protocol },
-    { "admin", &admin_program, &admin_protocol },
+    { "remote", &remote_program, &virtwire_module_remote_protocol },
+    { "qemu", &qemu_program, &virtwire_module_qemu_protocol },
+    { "lxc", &lxc_program, &virtwire_module_lxc_protocol },
+    { "admin", &admin_program, &virtwire_module_admin_protocol },
 };
 
 static void print_proc(const virtwire_proc *p)
@@ -55,6 +55,12 @@ static void print_proc(const virtwire_proc *p)
             printf("%s%s", sep, flags[i].name);
             sep = ",";
         }
+    }
+    /* Since which libvirt release (">=": a lower bound). */
+    if (p->since) {
+        char v[32];
+        virtwire_libvirt_version_format(p->since, v, sizeof v);
+        printf(" since=%s%s", p->flags & VIRTWIRE_PROC_SINCE_INFERRED ? ">=" : "", v);
     }
     printf("\n");
 }
