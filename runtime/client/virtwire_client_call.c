@@ -422,8 +422,6 @@ static int call_common(virtwire_client *c, const virtwire_program *prog, int32_t
     if (vw_client_check_proc(prog, number, &proc) < 0 || vw_client_on_io_thread(c))
         return VIRTWIRE_EINVAL;
     vw_client_opts_out(user_opts, 0);
-    if (opts->error)
-        memset(opts->error, 0, sizeof *opts->error);
     if (vw_client_since_ok(c, prog, proc) < 0)
         return VIRTWIRE_EUNSUPPORTED;
     if (opts->nfds > VIRTWIRE_FDS_MAX)
