@@ -3,7 +3,8 @@
 # What `cmake --install` puts under the prefix (GNUInstallDirs names):
 #   <includedir>/virtwire/            runtime headers and the generated
 #                                     libvirt headers (NAME.h, NAME_client.h,
-#                                     NAME_server.h)
+#                                     NAME_server.h, libvirt_protocols.h,
+#                                     libvirt_constants.h)
 #   <libdir>/libvirtwire*.a, .so      every library, static and shared
 #   <libdir>/cmake/virtwire/          the CMake package: find_package(virtwire)
 #   <libdir>/pkgconfig/virtwire*.pc   pkg-config files
@@ -29,7 +30,8 @@ list(FILTER _headers EXCLUDE REGEX "_internal\\.h$")
 if(NOT VIRTWIRE_HAVE_TLS)
   list(FILTER _headers EXCLUDE REGEX "/runtime/tls/")
 endif()
-list(APPEND _headers ${VIRTWIRE_GENERATED_DIR}/libvirt_protocols.h)
+list(APPEND _headers ${VIRTWIRE_GENERATED_DIR}/libvirt_protocols.h
+     ${VIRTWIRE_GENERATED_DIR}/libvirt_constants.h)
 foreach(m ${VIRTWIRE_LIBVIRT_MODULES})
   foreach(suffix "" _client _server)
     list(APPEND _headers ${VIRTWIRE_GENERATED_DIR}/${m}${suffix}.h)

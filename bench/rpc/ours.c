@@ -81,7 +81,7 @@ void bench_close(bench_conn *c)
 int bench_prepare(bench_conn *c, enum bench_workload w)
 {
     virNetMessageError err;
-    virtwire_call_opts o = { .size = sizeof o, .arena = &c->arena, .timeout_ms = -1, .error = &err };
+    virtwire_call_opts o = { .size = sizeof o, .arena = &c->arena, .error = &err };
     if (w == W_GET_INFO) {
         remote_domain_lookup_by_name_args a = { .name = "test" };
         remote_domain_lookup_by_name_ret r;
@@ -128,7 +128,7 @@ static int setup(const char *uri)
 int bench_call(bench_conn *c, bench_thread *t, enum bench_workload w, const char *uri)
 {
     virNetMessageError err;
-    virtwire_call_opts o = { .size = sizeof o, .arena = &t->arena, .timeout_ms = -1, .error = &err };
+    virtwire_call_opts o = { .size = sizeof o, .arena = &t->arena, .error = &err };
     int rc = 0;
     switch (w) {
     case W_LIB_VERSION: {
@@ -185,7 +185,7 @@ static void completed(virtwire_client *c, const virtwire_call_result *r, void *o
 
 static int send_slot(struct slot *s)
 {
-    virtwire_call_opts o = { .size = sizeof o, .arena = &s->arena, .timeout_ms = -1 };
+    virtwire_call_opts o = { .size = sizeof o, .arena = &s->arena };
     virtwire_client *c = s->p->c->c;
     clock_gettime(CLOCK_MONOTONIC, &s->sent);
     switch (s->p->w) {
@@ -289,7 +289,7 @@ int bench_hold(const char *uri, int n)
                  "<os><type>hvm</type></os></domain>",
                  i);
         virNetMessageError err;
-        virtwire_call_opts o = { .size = sizeof o, .arena = &c->arena, .timeout_ms = -1, .error = &err };
+        virtwire_call_opts o = { .size = sizeof o, .arena = &c->arena, .error = &err };
         remote_domain_define_xml_args a = { .xml = xml };
         remote_domain_define_xml_ret r;
         int rc = remote_call_domain_define_xml(c->c, &a, &r, &o);

@@ -26,6 +26,7 @@
 
 #include "remote_protocol.h"
 #include "virnetprotocol.h"
+#include "virtwire_libvirt.h"
 
 #define FRAME_MAX (4 + VIR_NET_MESSAGE_MAX)
 
@@ -128,9 +129,12 @@ static void print_error(const char *what, const virNetMessageError *err)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2 || argc > 3) {
-        fprintf(stderr, "usage: %s SOCKET [URI]\n", argv[0]);
-        return 2;
+    int help = argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
+    if (help || argc < 2 || argc > 3 || argv[1][0] == '-') {
+        fprintf(help ? stdout : stderr, "usage: %s SOCKET [URI]\n"
+                "Talks to the libvirt daemon at the unix socket SOCKET with the codecs\n"
+                "alone (URI: the connection's name, test:///default by default).\n", argv[0]);
+        return help ? 0 : 2;
     }
     char *uri = argc > 2 ? argv[2] : "test:///default";
 
@@ -187,10 +191,9 @@ int main(int argc, char **argv)
     printf("domains: %u\n", doms.ret);
     for (unsigned int i = 0; i < doms.domains.domains_len; i++) {
         const remote_nonnull_domain *dom = &doms.domains.domains_val[i];
-        printf("  id=%d name=%s uuid=", dom->id, dom->name);
-        for (int j = 0; j < 16; j++)
-            printf("%02x", (unsigned char)dom->uuid[j]);
-        printf("\n");
+        char uuid[VIRTWIRE_UUID_STRING_BUFLEN];
+        printf("  id=%d name=%s uuid=%s\n", dom->id, dom->name,
+               virtwire_uuid_format(dom->uuid, uuid));
     }
     virtwire_arena_reset(&arena);
 

@@ -107,8 +107,15 @@ out:
     return rc;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (argc > 1) {
+        int help = strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0;
+        fprintf(help ? stdout : stderr, "usage: %s\n"
+                "Encodes a CONNECT_OPEN call and decodes an error reply, and prints both.\n",
+                argv[0]);
+        return help ? 0 : 2;
+    }
     unsigned char frame[256];
     long n = build_connect_open(frame, sizeof(frame), 2);
     if (n < 0) {

@@ -59,10 +59,10 @@ static int fail(const char *what, int rc, const virNetMessageError *err)
 static int list(virtwire_client *c, virtwire_arena *arena)
 {
     virNetMessageError err;
-    virtwire_call_opts opts = { .size = sizeof opts, .arena = arena, .timeout_ms = -1, .error = &err };
-    remote_connect_list_all_domains_args la = { .need_results = 1, .flags = 0 };
+    virtwire_call_opts opts = VIRTWIRE_CALL_OPTS(.arena = arena, .error = &err);
     remote_connect_list_all_domains_ret doms;
-    int rc = remote_call_connect_list_all_domains(c, &la, &doms, &opts);
+    /* A list call: need_results is sent as 1, so the reply holds the list. */
+    int rc = remote_call_connect_list_all_domains(c, NULL, &doms, &opts);
     if (rc < 0)
         return fail("list", rc, &err);
     printf(" %-5s %-20s %s\n", "Id", "Name", "State");
@@ -83,7 +83,7 @@ static int list(virtwire_client *c, virtwire_arena *arena)
 static int xml(virtwire_client *c, virtwire_arena *arena, char *name)
 {
     virNetMessageError err;
-    virtwire_call_opts opts = { .size = sizeof opts, .arena = arena, .timeout_ms = -1, .error = &err };
+    virtwire_call_opts opts = VIRTWIRE_CALL_OPTS(.arena = arena, .error = &err);
     remote_domain_lookup_by_name_args la = { .name = name };
     remote_domain_lookup_by_name_ret lr;
     int rc = remote_call_domain_lookup_by_name(c, &la, &lr, &opts);
@@ -110,7 +110,7 @@ static void on_lifecycle(virtwire_client *c, const remote_domain_event_callback_
 static int events(virtwire_client *c, virtwire_arena *arena, int seconds)
 {
     virNetMessageError err;
-    virtwire_call_opts opts = { .size = sizeof opts, .arena = arena, .timeout_ms = -1, .error = &err };
+    virtwire_call_opts opts = VIRTWIRE_CALL_OPTS(.arena = arena, .error = &err);
     /* Lifecycle events of every domain (dom NULL): the daemon's registration
      * and the handler for the callbackID it returns, in one step. */
     remote_event_registration reg;
@@ -134,9 +134,10 @@ static int events(virtwire_client *c, virtwire_arena *arena, int seconds)
 
 int main(int argc, char **argv)
 {
-    if (argc != 2 && argc != 4) {
-        fprintf(stderr, "usage: %s URI [xml NAME | events SECONDS]\n", argv[0]);
-        return 2;
+    int help = argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
+    if (help || (argc != 2 && argc != 4) || argv[1][0] == '-') {
+        fprintf(help ? stdout : stderr, "usage: %s URI [xml NAME | events SECONDS]\n", argv[0]);
+        return help ? 0 : 2;
     }
     if (argc == 4 && strcmp(argv[2], "events") == 0) {
         /* Blocked before the client starts its thread, which inherits the

@@ -1576,21 +1576,29 @@ static void on_signal(int sig)
         virtwire_server_stop(M.srv);
 }
 
-static int usage(void)
+/* The usage, on stdout for --help (status 0), else on stderr (status 2). */
+static int usage(int help)
 {
-    fprintf(stderr, "usage: virtwire-mockd SOCKET_PATH [--tcp PORT] [--max-requests N]\n"
-                    "         [--keepalive-interval SECONDS] [--keepalive-count N]\n"
-                    "         [--auth-unix none|sasl] [--auth-tcp none|sasl]\n"
-                    "         [--sasl-allow PATTERN]...\n"
-                    "         [--tls PORT --pkipath DIR [--tls-allowed-dn PATTERN]...\n"
-                    "          [--tls-no-verify] [--tls-no-sanity]]\n");
-    return 2;
+    fprintf(help ? stdout : stderr,
+            "usage: virtwire-mockd SOCKET_PATH [--tcp PORT] [--max-requests N]\n"
+            "         [--keepalive-interval SECONDS] [--keepalive-count N]\n"
+            "         [--auth-unix none|sasl] [--auth-tcp none|sasl]\n"
+            "         [--sasl-allow PATTERN]...\n"
+            "         [--tls PORT --pkipath DIR [--tls-allowed-dn PATTERN]...\n"
+            "          [--tls-no-verify] [--tls-no-sanity]]\n"
+            "Serves an in-memory hypervisor on the unix socket SOCKET_PATH (and TCP\n"
+            "PORT on 127.0.0.1) to libvirt's clients, until SIGINT or SIGTERM.\n");
+    return help ? 0 : 2;
 }
 
 int main(int argc, char **argv)
 {
-    if (argc < 2)
-        return usage();
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return usage(1);
+    /* A socket path is never an option: no socket named "--tcp". */
+    if (argc < 2 || argv[1][0] == '-')
+        return usage(0);
     const char *path = argv[1];
     int tcp_port = -1;
     unsigned max_requests = 0;
@@ -1632,11 +1640,11 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--tls-no-sanity") == 0)
             tls_no_sanity = 1;
         else
-            return usage();
+            return usage(0);
     }
     /* Seconds, as in libvirtd.conf; the server counts milliseconds. */
     if (ka_interval > 1000000 || ka_count < 0 || ka_count > 1000000)
-        return usage();
+        return usage(0);
     mockd_init(&M);
     virtwire_server_callbacks cbs = { .size = sizeof cbs, .on_open = on_open, .on_close = on_close,
                                    .on_unknown = on_unknown };
@@ -1645,7 +1653,7 @@ int main(int argc, char **argv)
         remote_server_bind(M.srv, &binding) < 0)
         return 1;
     if (max_requests && virtwire_server_set_max_client_requests(M.srv, max_requests) < 0)
-        return usage();
+        return usage(0);
     /* AUTH_LIST (and polkit) from libvirtwire_session, SASL from
      * libvirtwire_sasl. */
     virtwire_session_server *ss = NULL;
@@ -1687,7 +1695,7 @@ int main(int argc, char **argv)
     }
     allowed[nallowed] = NULL;
     if ((tls_port >= 0) != (pkipath != NULL))
-        return usage();
+        return usage(0);
 #ifdef VIRTWIRE_HAVE_TLS
     virtwire_tls_creds *creds = NULL;
     if (tls_port >= 0) {

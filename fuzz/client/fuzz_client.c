@@ -497,7 +497,7 @@ static void *sync_call(void *arg)
     virNetMessageError err;
     virtwire_call_opts o = {
         .size = sizeof o,
-        .arena = k->heap ? NULL : &k->arena, .timeout_ms = 0, .ret_fds = fds,
+        .arena = k->heap ? NULL : &k->arena, .timeout_ms = VIRTWIRE_TIMEOUT_FOREVER, .ret_fds = fds,
         .ret_fds_max = 4, .error = &err,
     };
     int rc = virtwire_client_call(k->c, k->prog, k->proc->number, k->args, ret, &o);
@@ -523,7 +523,7 @@ static void *stream_call(void *arg)
     g_thread_tid[k->slot] = (int)gettid();
     g_thread_state[k->slot] = 1;
     void *ret = k->proc->ret ? calloc(1, k->proc->ret->size ? k->proc->ret->size : 1) : NULL;
-    virtwire_call_opts o = { .size = sizeof o, .arena = &k->arena, .timeout_ms = 0 };
+    virtwire_call_opts o = { .size = sizeof o, .arena = &k->arena, .timeout_ms = VIRTWIRE_TIMEOUT_FOREVER };
     virtwire_client_stream *st;
     int rc = virtwire_client_stream_call(k->c, k->prog, k->proc->number, k->args, ret, &o, &st);
     g_thread_rc[k->slot] = rc;
@@ -534,13 +534,14 @@ static void *stream_call(void *arg)
             unsigned char buf[4096];
             int64_t hole;
             long n;
-            while ((n = virtwire_client_stream_recv(st, buf, sizeof(buf), &hole, 0, &err)) > 0)
+            while ((n = virtwire_client_stream_recv(st, buf, sizeof(buf), &hole,
+                                                    VIRTWIRE_TIMEOUT_FOREVER, &err)) > 0)
                 fuzz_check(n == VIRTWIRE_CLIENT_STREAM_HOLE || (size_t)n <= sizeof(buf),
                            "stream_recv overran");
             if (n == VIRTWIRE_EREMOTE)
                 virNetMessageError_free(&err);
             if (n == 0)
-                rc = virtwire_client_stream_finish(st, 0, &err);
+                rc = virtwire_client_stream_finish(st, VIRTWIRE_TIMEOUT_FOREVER, &err);
             else
                 virtwire_client_stream_abort(st);
         } else {
@@ -548,7 +549,7 @@ static void *stream_call(void *arg)
             virtwire_client_stream_send(st, data, sizeof(data));
             if (k->proc->flags & VIRTWIRE_PROC_STREAM_SPARSE)
                 virtwire_client_stream_send_hole(st, 4096);
-            rc = virtwire_client_stream_finish(st, 0, &err);
+            rc = virtwire_client_stream_finish(st, VIRTWIRE_TIMEOUT_FOREVER, &err);
         }
         if (rc == VIRTWIRE_EREMOTE)
             virNetMessageError_free(&err);
@@ -707,7 +708,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             free(k);
             continue;
         } else {
-            virtwire_call_opts o = { .size = sizeof o, .arena = k->heap ? NULL : &k->arena, .timeout_ms = 0 };
+            virtwire_call_opts o = { .size = sizeof o, .arena = k->heap ? NULL : &k->arena, .timeout_ms = VIRTWIRE_TIMEOUT_FOREVER };
             fuzz_check(virtwire_client_call_async(c, prog, proc->number, args, &o, on_done, k) == 0,
                        "an asynchronous call was not sent");
             s.async_started++;

@@ -82,7 +82,7 @@ def generate(xfile: str, out_dir: str, constants: Optional[str] = None,
              overrides: Optional[str] = None, imports: Optional[List[str]] = None,
              passthrough: bool = False, events: Optional[str] = None,
              json: bool = False, since_from: Optional[str] = None,
-             cpp: Optional[CppOptions] = None) -> Model:
+             cpp: Optional[CppOptions] = None, functions=()) -> Model:
     ext = read_constants(constants or DEFAULT_CONSTANTS)
     ov_path = overrides or DEFAULT_OVERRIDES
     ov = read_overrides(ov_path) if os.path.exists(ov_path) or overrides else {}
@@ -95,7 +95,8 @@ def generate(xfile: str, out_dir: str, constants: Optional[str] = None,
     if since_from:
         since.apply(model, since_from)
     outputs = module_outputs(model, base_name(xfile), os.path.basename(xfile),
-                             [base_name(i) for i in imports or []], passthrough, ev, json)
+                             [base_name(i) for i in imports or []], passthrough, ev, json,
+                             functions)
     os.makedirs(out_dir, exist_ok=True)
     for name, text in outputs:
         write_file(os.path.join(out_dir, name), text)

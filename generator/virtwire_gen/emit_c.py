@@ -18,6 +18,7 @@ in source order (dependencies first), tables sorted.
 from __future__ import annotations
 
 import os
+import textwrap
 from typing import List, Optional, Tuple
 
 from .ir import (Comment, Const, Decl, Loc, Enum, Program, Struct, TypeRef, Typedef, Union, Value,
@@ -49,6 +50,18 @@ C_KEYWORDS = {
     "typedef", "union", "unsigned", "void", "volatile", "while", "_Alignas", "_Alignof",
     "_Atomic", "_Bool", "_Complex", "_Generic", "_Imaginary", "_Noreturn", "_Static_assert",
     "_Thread_local",
+}
+# C++'s keywords that C does not have: names the generator makes (handler
+# table members) avoid them too, so that the headers compile as C++.
+CXX_KEYWORDS = {
+    "alignas", "alignof", "and", "and_eq", "asm", "bitand", "bitor", "bool", "catch", "char8_t",
+    "char16_t", "char32_t", "class", "compl", "concept", "consteval", "constexpr", "constinit",
+    "const_cast", "co_await", "co_return", "co_yield", "decltype", "delete", "dynamic_cast",
+    "explicit", "export", "false", "friend", "mutable", "namespace", "new", "noexcept", "not",
+    "not_eq", "nullptr", "operator", "or", "or_eq", "private", "protected", "public",
+    "reinterpret_cast", "requires", "static_assert", "static_cast", "template", "this",
+    "thread_local", "throw", "true", "try", "typeid", "typename", "using", "virtual", "wchar_t",
+    "xor", "xor_eq",
 }
 # Parameters and locals of the generated functions: a file-scope name (type,
 # constant, enum member) spelled like one would be shadowed or, for a
@@ -92,6 +105,50 @@ def c_comments(comments: List[Comment]) -> List[str]:
         out += [f" * {ln}" if ln else " *" for ln in lines[1:]]
         out.append(" */")
     return out
+
+
+def doxy_escape(text: str) -> str:
+    """Text as Doxygen shows it as written: its command characters escaped
+    (an .x comment's `@generate: both` is no Doxygen command)."""
+    return "".join("\\" + ch if ch in "\\@<>&#%$" else ch for ch in text)
+
+
+def doc_text(comments: List[Comment]) -> List[str]:
+    """.x comments as lines of Doxygen text (made safe for C and escaped),
+    a blank line between two comments."""
+    out: List[str] = []
+    for c in comments:
+        lines = [doxy_escape(comment_safe(ln)) for ln in c.text_lines()]
+        if out and lines:
+            out.append("")
+        out += lines
+    return out
+
+
+def doc_block(lines: List[str]) -> List[str]:
+    """A Doxygen comment holding lines (a one-liner when short), those
+    longer than 96 columns wrapped."""
+    wrapped: List[str] = []
+    for ln in lines:
+        ln = ln.rstrip()
+        if len(ln) <= 96:
+            wrapped.append(ln)
+            continue
+        lead = ln[:len(ln) - len(ln.lstrip())]
+        wrapped += textwrap.wrap(ln, 96, initial_indent=lead, subsequent_indent=lead,
+                                 break_long_words=False, break_on_hyphens=False)
+    lines = wrapped
+    if len(lines) == 1 and len(lines[0]) <= 90:
+        return [f"/** {lines[0]} */"]
+    return ["/**"] + [f" * {ln}" if ln else " *" for ln in lines] + [" */"]
+
+
+def with_doc(line: str, comments: List[Comment], fallback: str) -> str:
+    """line followed by a Doxygen comment of what it declares: the .x
+    comments that ended its line there (made one line), else fallback."""
+    text = " ".join(doxy_escape(comment_safe(ln).strip()) for c in comments
+                    for ln in c.text_lines() if ln.strip())
+    return f"{line} /**< {text or fallback} */"
 
 
 def with_trailing(line: str, comments: List[Comment]) -> str:
@@ -222,8 +279,10 @@ class DeclCode:
             return "char *"
         return t.name
 
-    def declare(self, d: Decl, name: str, typedef: bool = False) -> str:
-        """The C declaration of d under name, without the semicolon."""
+    def declare(self, d: Decl, name: str, typedef: bool = False, docs: bool = False) -> str:
+        """The C declaration of d under name, without the semicolon; with
+        docs, a variable array's length and elements are documented for
+        Doxygen."""
         t = self.ctype(d.type)
         if d.shape == "optional":
             return f"{t} *{name}"
@@ -232,8 +291,40 @@ class DeclCode:
         if d.shape == "var":
             if d.type.kind == "string":
                 return f"char *{name}"
+            if docs:
+                what = "bytes" if d.type.kind == "opaque" else "elements"
+                return (f"struct {{ unsigned int {name}_len; /**< the number of {what} */ "
+                        f"{t} *{name}_val; /**< the {what} */ }} {name}")
             return (f"struct {{ unsigned int {name}_len; {t} *{name}_val; }} {name}")
         return f"{t} {name}" if not t.endswith("*") else f"{t}{name}"
+
+    def bound_text(self, d: Decl) -> str:
+        """A bound as the reader wants it: its name, and its value when the
+        name is defined elsewhere."""
+        v = d.size
+        if v is None:
+            return "no limit"
+        if v.name is not None:
+            return v.name if not v.external else f"{v.name} ({v.resolved})"
+        return str(v.resolved)
+
+    def shape_doc(self, d: Decl) -> str:
+        """What the declaration of d says beyond its C type, for its
+        Doxygen comment; its origin when nothing."""
+        k = d.type.kind
+        if d.shape == "optional":
+            return "optional: NULL, or one value"
+        if d.shape == "fixed":
+            return f"{self.bound_text(d)} {'bytes' if k == 'opaque' else 'elements'}"
+        if d.shape == "var":
+            if d.size is None:
+                return f"any number of {'bytes' if k in ('opaque', 'string') else 'elements'}"
+            unit = "bytes" if k in ("opaque", "string") else "elements"
+            return f"at most {self.bound_text(d)} {unit}"
+        sd = self.string_typedef(d.type)
+        if sd is not None:
+            return f"a string of at most {self.bound_text(sd)} bytes"
+        return origin(d.loc)
 
     # -- encode -------------------------------------------------------------
     def enc_elem(self, t: TypeRef, lv: str) -> str:
@@ -400,6 +491,17 @@ class DeclCode:
         return 0, [f"n += {self.size_elem(d.type, a.lv)[1]};"]
 
 
+def member_lines(code: "DeclCode", d: Decl) -> List[str]:
+    """A struct or union member with its Doxygen comment: the .x comments
+    before it (and its origin), or the one that ended its line, or what its
+    declaration says."""
+    decl = code.declare(d, d.name, docs=True) + ";"
+    if d.comments:
+        return doc_block(doc_text(d.comments) + ["", code.shape_doc(d)]) + [
+            with_trailing(decl, d.trailing)]
+    return [with_doc(decl, d.trailing, code.shape_doc(d))]
+
+
 class TypeEmitter:
     """Common shape of the per-construct emitters."""
 
@@ -460,10 +562,13 @@ class EnumEmitter(TypeEmitter):
         body = []
         for i, m in enumerate(e.members):
             comma = "," if i + 1 < len(e.members) else ""
-            body += c_comments(m.comments)
-            body.append(with_trailing(f"{m.name} = {m.resolved}{comma}", m.trailing))
-        return ([with_trailing(f"enum {e.name} {{", e.trailing)] + indent(body)
-                + ["};", f"typedef enum {e.name} {e.name};"])
+            if m.comments:
+                body += doc_block(doc_text(m.comments) + ["", origin(m.loc)])
+                body.append(with_trailing(f"{m.name} = {m.resolved}{comma}", m.trailing))
+            else:
+                body.append(with_doc(f"{m.name} = {m.resolved}{comma}", m.trailing, origin(m.loc)))
+        return ([with_trailing(f"typedef enum {e.name} {{", e.trailing)] + indent(body)
+                + [f"}} {e.name};"])
 
     def valid_expr(self, x: str) -> List[str]:
         vals = sorted({m.resolved for m in self.node.members})
@@ -502,8 +607,7 @@ class StructEmitter(TypeEmitter):
         s: Struct = self.node
         body = []
         for f in s.fields:
-            body += c_comments(f.comments)
-            body.append(with_trailing(self.code.declare(f, f.name) + ";", f.trailing))
+            body += member_lines(self.code, f)
         return [with_trailing(f"struct {s.name} {{", s.trailing)] + indent(body) + ["};"]
 
     def each(self, fn) -> List[str]:
@@ -544,12 +648,11 @@ class UnionEmitter(TypeEmitter):
         members = []
         for a in self.arms():
             if not a.decl.is_void:
-                members += c_comments(a.decl.comments)
-                members.append(with_trailing(self.code.declare(a.decl, a.decl.name) + ";",
-                                             a.decl.trailing))
-        body = [self.code.declare(self.disc, self.disc.name) + ";"]
+                members += member_lines(self.code, a.decl)
+        body = [with_doc(self.code.declare(self.disc, self.disc.name) + ";", [],
+                         "the discriminant: which member of the union is set")]
         if members:
-            body += ["union {"] + indent(members) + [f"}} {u.name}_u;"]
+            body += ["union {"] + indent(members) + [f"}} {u.name}_u; /**< the arms */"]
         return [with_trailing(f"struct {u.name} {{", u.trailing)] + indent(body) + ["};"]
 
     def case_label(self, c: Value) -> str:
@@ -597,7 +700,8 @@ class UnionEmitter(TypeEmitter):
 class TypedefEmitter(TypeEmitter):
     def c_definition(self) -> List[str]:
         t: Typedef = self.node
-        return [with_trailing(f"typedef {self.code.declare(t.decl, t.name)};", t.decl.trailing)]
+        return [with_trailing(f"typedef {self.code.declare(t.decl, t.name, docs=True)};",
+                              t.decl.trailing)]
 
     def access(self) -> Access:
         return Access.typedef(self.name)
@@ -811,9 +915,32 @@ class ModuleEmitter:
         return [(h, self.header()), (c, self.source())]
 
     # -- header -------------------------------------------------------------
+    def type_roles(self) -> dict:
+        """{type name: [Doxygen lines saying which procedures use it as
+        arguments, reply or event message]}."""
+        roles: dict = {}
+        for p in self.m.programs:
+            for pr in p.procs:
+                short = pr.short.lower()
+                for t, what in ((pr.args, f"The arguments of {pr.name} ({p.name}_call_{short}())."),
+                                (pr.ret, f"The reply of {pr.name} ({p.name}_call_{short}())."),
+                                (pr.msg, f"The message of the event {pr.name} "
+                                         f"({p.name}_on_{short}()).")):
+                    if t:
+                        roles.setdefault(t, []).append(what)
+        return roles
+
     def header(self) -> str:
         guard = guard_name(self.base)
-        out = [BANNER.format(src=self.src).rstrip("\n"), f"#ifndef {guard}", f"#define {guard}", "",
+        progs = ", ".join(f"{p.name}_program" for p in self.m.programs)
+        out = [BANNER.format(src=self.src).rstrip("\n"),
+               *doc_block(["@file",
+                           f"The types of {self.src} laid out as rpcgen lays them out, their "
+                           "codecs (see \"What the generator",
+                           "writes\" in the reference)"
+                           + (f", and the procedure tables ({progs})." if progs else "."),
+                           "Each definition carries the comment of the .x file and its line there."]),
+               f"#ifndef {guard}", f"#define {guard}", "",
                "#include <stddef.h>", "#include <stdint.h>", "",
                '#include "virtwire_program.h"', '#include "virtwire_xdr.h"']
         if self.m.uses_library():
@@ -836,30 +963,48 @@ class ModuleEmitter:
         if self.m.local_consts:
             out += ["/* Constants */", ""]
             for group in self.const_groups():
-                out += c_comments(group[0].comments) + [f"/* {origin(group[0].loc)} */"]
-                out += [with_trailing(f"#define {c.name} {self.const_value(c)}", c.trailing)
-                        for c in group]
+                first = True
+                for c in group:
+                    line = f"#define {c.name} {self.const_value(c)}"
+                    if first and c.comments:
+                        out += doc_block(doc_text(c.comments) + ["", origin(c.loc)])
+                        out.append(with_trailing(line, c.trailing))
+                    else:
+                        out.append(with_doc(line, c.trailing, origin(c.loc)))
+                    first = False
                 out.append("")
         fwd = [t for t in self.types if isinstance(t.node, (Struct, Union))]
         if fwd:
             for t in sorted(fwd, key=lambda t: t.name):
                 out.append(f"typedef struct {t.name} {t.name};")
             out.append("")
+        roles = self.type_roles()
         for t in self.types:
-            out += c_comments(t.node.comments) + [f"/* {origin(t.node.loc)} */"]
+            lines = doc_text(t.node.comments)
+            if roles.get(t.name):
+                lines += ([""] if lines else []) + roles[t.name]
+            lines += ([""] if lines else []) + [origin(t.node.loc)]
+            out += doc_block(lines)
             out += t.c_definition() + [""]
         out += self.program_constants()
         if self.types:
-            out.append("/* Codec functions: see virtwire_xdr.h for the conventions. */")
+            out += ["/** @name Codec functions",
+                    " *  @{ */",
+                    "/** The codec of each type T above: T_encode(), T_decode(), T_free(), T_size(),",
+                    " *  T_desc and, when its encoding is bounded, T_MAX_SIZE (see \"What the",
+                    " *  generator writes\" in the reference, and virtwire_xdr.h). */"]
             for t in self.types:
                 out += t.prototypes()
-            out.append("")
+            out += ["/** @} */", ""]
         for p in self.programs:
-            if not p.p.from_enum:  # the procedure enum above carries its comment
-                out += c_comments(p.p.comments)
-            out += [f"/* {origin(p.p.loc)} */", f"extern const virtwire_program {p.symbol()};"]
-        out += [f"/* The module: its types and programs, for the functions of virtwire_program.h. */",
-                f"extern const virtwire_protocol {descriptor_name(self.base)};", "",
+            doc = [] if p.p.from_enum else doc_text(p.p.comments)
+            doc += [""] if doc else []
+            out += doc_block(doc + [f"The procedure table of program {p.p.name} ({origin(p.p.loc)}): "
+                                    f"its {len(p.p.procs)} procedures by number (virtwire_program.h)."])
+            out += [f"extern const virtwire_program {p.symbol()};"]
+        out += doc_block([f"{self.src} as one descriptor: its types by name and its programs, "
+                          "for the functions of virtwire_program.h."])
+        out += [f"extern const virtwire_protocol {descriptor_name(self.base)};", "",
                 "#ifdef __cplusplus", "}", "#endif", "", f"#endif /* {guard} */", ""]
         return "\n".join(out)
 

@@ -2,7 +2,9 @@
 """Typed client calls: <base>_client.h, over runtime/client/virtwire_client.h.
 
 For every procedure of every program that carries data, a synchronous and an
-asynchronous call whose argument and result types are the procedure's own:
+asynchronous call whose argument and result types are the procedure's own
+(and, for those with a reply, remote_reply_<name>(), the reply as the
+call's value: virtwire_client_call_reply()):
 
     int remote_call_domain_lookup_by_name(virtwire_client *c,
             const remote_domain_lookup_by_name_args *args,
@@ -26,19 +28,21 @@ from __future__ import annotations
 
 from typing import List, Optional, Tuple
 
-from .emit_c import BANNER, DeclCode, const_pointer, guard_name, origin
+from .emit_c import BANNER, DeclCode, const_pointer, doc_block, doc_text, guard_name, origin
 from .ir import Struct, Typedef, XdrError
+from .libvirt import api_name
 from .resolve import Model
 from .tables import EventRow
 
 
 class ClientEmitter:
     def __init__(self, model: Model, base: str, src_name: str,
-                 events: Optional[List[EventRow]] = None):
+                 events: Optional[List[EventRow]] = None, functions=()):
         self.m = model
         self.base = base
         self.src = src_name
         self.events = events or []
+        self.functions = list(functions)  # libvirt's public API, to name
         self.code = DeclCode(model)
 
     @staticmethod
@@ -60,7 +64,8 @@ class ClientEmitter:
                 short = pr.short.lower()
                 for name in (f"{p.name}_call_{short}", f"{p.name}_call_{short}_async",
                              f"{p.name}_stream_{short}", f"{p.name}_on_{short}",
-                             f"{p.name}_dispatch_{short}"):
+                             f"{p.name}_dispatch_{short}", f"{p.name}_next_{short}",
+                             f"{p.name}_reply_{short}"):
                     out.append((name, f"client function {name}"))
                 fn_type = f"{p.name}_{short}_fn"
                 out.append((fn_type, f"event handler type {fn_type}"))
@@ -79,6 +84,44 @@ class ClientEmitter:
     def proc_const(self, prog, pr) -> str:
         return pr.name if pr.name in self.m.consts else str(pr.number)
 
+    def api(self, prog, pr) -> Optional[str]:
+        """The libvirt API the procedure serves, if any: "virDomainGetState()",
+        or for an event of protocol/events.tsv the registration function
+        and the event ID ("virConnectDomainEventRegisterAny() with
+        VIR_DOMAIN_EVENT_ID_LIFECYCLE")."""
+        if pr.msg:
+            prefix = prog.name.upper() + "_PROC_"
+            for row in self.events:
+                fam = row.family
+                if row.msg != pr.name or fam.program != prog.name or \
+                        not fam.register.startswith(prefix):
+                    continue
+                short = fam.register[len(prefix):]
+                fn = (api_name(prog.name, short, self.functions)
+                      or api_name(prog.name, short.replace("_CALLBACK_", "_"), self.functions))
+                if fn:
+                    return fn + "()" + (f" with {row.event_id}" if row.event_id else "")
+            return None
+        fn = api_name(prog.name, pr.short, self.functions)
+        return fn + "()" if fn else None
+
+    def proc_doc(self, prog, pr) -> List[str]:
+        """A procedure's Doxygen text: its constant, number and origin, the
+        libvirt API it serves, and its .x comment."""
+        api = self.api(prog, pr)
+        out = [f"{pr.name} = {pr.number} ({origin(pr.loc)})"
+               + (f": libvirt's {api}." if api else ".")]
+        xc = doc_text(pr.comments)
+        return out + ([""] + xc if xc else [])
+
+    def is_list(self, pr) -> bool:
+        """A list procedure: its arguments hold need_results, without which
+        the daemon sends only the count."""
+        t = self.m.types.get(pr.args) if pr.args else None
+        return isinstance(t, Struct) and any(
+            f.name == "need_results" and f.shape == "scalar" and f.type.kind in ("int", "uint")
+            for f in t.fields)
+
     def call_functions(self, prog, pr) -> List[str]:
         fn = f"{prog.name}_call_{pr.short.lower()}"
         num = self.proc_const(prog, pr)
@@ -90,19 +133,53 @@ class ClientEmitter:
             + ["virtwire_call_opts *opts"]
         args = "args" if pr.args else "NULL"
         ret = "ret" if pr.ret else "NULL"
-        out = [f"/* {pr.name} = {pr.number} ({origin(pr.loc)}) */",
-               f"static inline int {fn}({', '.join(sync)})",
-               "{",
-               f"    return virtwire_client_call(c, &{prog.name}_program, {num}, {args}, {ret}, opts);",
-               "}", "",
-               f"static inline int {fn}_async({', '.join(params + ['const virtwire_call_opts *opts', 'virtwire_client_done_fn done', 'void *opaque'])})",
-               "{",
-               f"    return virtwire_client_call_async(c, &{prog.name}_program, {num}, {args}, opts, done, opaque);",
-               "}", ""]
+        what = []
+        if pr.args:
+            what.append(f"its arguments in args ({pr.args})")
+        if pr.ret:
+            what.append(f"its reply into ret ({pr.ret})")
+        how = (f"Calls it as virtwire_client_call() does{', ' if what else ''}"
+               f"{' and '.join(what)}: 0 or a negative virtwire_error.")
+        prelude: List[str] = []
+        if self.is_list(pr):
+            # Asked for the list, always: need_results 0 would get the count.
+            how += (" A list: need_results is sent as 1 whatever args says (0 would get only"
+                    " the count), and args may be NULL (all else zero).")
+            prelude = [f"    {pr.args} a;",
+                       "    if (args)",
+                       "        a = *args;",
+                       "    else",
+                       "        memset(&a, 0, sizeof a);",
+                       "    a.need_results = 1;"]
+            args = "&a"
+        out = doc_block(self.proc_doc(prog, pr) + ["", how])
+        out += [f"static inline int {fn}({', '.join(sync)})",
+                "{"] + prelude + [
+                f"    return virtwire_client_call(c, &{prog.name}_program, {num}, {args}, {ret}, opts);",
+                "}", ""]
+        if pr.ret:
+            reply = params + ["virtwire_call_opts *opts"]
+            ret_ptr = f"{ret_t} *".replace("* *", "**")
+            out += doc_block([f"{pr.name}'s reply as the call's value, as "
+                              "virtwire_client_call_reply() returns it: in opts->arena (no arena: "
+                              "on the heap), NULL when the call failed."])
+            out += [f"static inline {ret_ptr}{prog.name}_reply_{pr.short.lower()}"
+                    f"({', '.join(reply)})",
+                    "{"] + prelude + [
+                    f"    return ({ret_ptr.rstrip()})virtwire_client_call_reply(c, &{prog.name}_program, "
+                    f"{num}, {args}, opts);",
+                    "}", ""]
+        out += doc_block([f"{pr.name} without waiting, as virtwire_client_call_async() calls it."])
+        out += [f"static inline int {fn}_async({', '.join(params + ['const virtwire_call_opts *opts', 'virtwire_client_done_fn done', 'void *opaque'])})",
+                "{"] + prelude + [
+                f"    return virtwire_client_call_async(c, &{prog.name}_program, {num}, {args}, opts, done, opaque);",
+                "}", ""]
         if pr.overrides.get("stream") or any(k in pr.annotations for k in ("readstream", "writestream")):
             stream = sync + ["virtwire_client_stream **stream"]
+            out += doc_block([f"{pr.name} with its stream, as virtwire_client_stream_call() opens "
+                              "it in *stream."])
             out += [f"static inline int {prog.name}_stream_{pr.short.lower()}({', '.join(stream)})",
-                    "{",
+                    "{"] + prelude + [
                     f"    return virtwire_client_stream_call(c, &{prog.name}_program, {num}, {args}, "
                     f"{ret}, opts, stream);",
                     "}", ""]
@@ -123,9 +200,9 @@ class ClientEmitter:
                 f" *  stay valid until virtwire_client_remove_event() of the id that",
                 f" *  {n}_on_<event>() returned (or the client is closed). */",
                 f"typedef struct {n}_event_binding {{",
-                "    void (*fn)(void);  /* the typed handler */",
-                "    void *opaque;",
-                "    int callback_id;   /* only this callbackID; -1: every one */",
+                "    void (*fn)(void);  /**< the typed handler */",
+                "    void *opaque;      /**< what it gets as opaque */",
+                "    int callback_id;   /**< only this callbackID; -1: every one */",
                 f"}} {n}_event_binding;", ""]
 
     def event_function(self, prog, pr) -> List[str]:
@@ -136,9 +213,12 @@ class ClientEmitter:
                 if demux else [])
         doc = ("callback_id: the callbackID the registration call returned, or -1 for all"
                if demux else "callback_id: unused (this event carries no callbackID); pass -1")
-        return [f"/* {pr.name} = {pr.number} ({origin(pr.loc)}) */",
+        return (doc_block(self.proc_doc(prog, pr)
+                          + ["", f"A handler of its messages ({pr.msg}), on the client's I/O "
+                                 f"thread: see {n}_on_{short}()."]) + [
                 f"typedef void (*{fn_t})(virtwire_client *c, const {pr.msg} *msg, void *opaque);",
                 "",
+                f"/** The dispatcher {n}_on_{short}() installs. */",
                 f"static inline void {n}_dispatch_{short}(virtwire_client *c, const virtwire_program *prog,",
                 "                                          int32_t proc, const void *msg, void *opaque)",
                 "{",
@@ -147,8 +227,9 @@ class ClientEmitter:
                 "    (void)prog;",
                 "    (void)proc;"] + filt + [
                 f"    (({fn_t})b->fn)(c, m, b->opaque);",
-                "}", "",
+                "}", ""] + [
                 f"/** Calls fn for every {pr.name} message; {doc}.",
+                f" *  With fn NULL the messages are kept for {n}_next_{short}().",
                 " *  Returns the id for virtwire_client_remove_event() or an error. */",
                 f"static inline int {n}_on_{short}(virtwire_client *c, {n}_event_binding *b, {fn_t} fn,",
                 "                                  int callback_id, void *opaque)",
@@ -157,8 +238,16 @@ class ClientEmitter:
                 "    b->opaque = opaque;",
                 "    b->callback_id = callback_id;",
                 f"    return virtwire_client_on_event(c, &{n}_program, {self.proc_const(prog, pr)}, "
-                f"{n}_dispatch_{short}, b);",
-                "}", ""]
+                f"fn ? {n}_dispatch_{short} : NULL, b);",
+                "}", "",
+                f"/** The next {pr.name} message kept by handler_id (a handler or registration made",
+                " *  without a function: reg.handler_id), waiting as opts says, as",
+                " *  virtwire_client_next_event() does. */",
+                f"static inline int {n}_next_{short}(virtwire_client *c, int handler_id, {pr.msg} *msg,",
+                " " * len(f"static inline int {n}_next_{short}(") + "const virtwire_call_opts *opts)",
+                "{",
+                "    return virtwire_client_next_event(c, handler_id, msg, opts);",
+                "}", ""])
 
     # -- one-step event registrations (protocol/events.tsv) ------------------
     def struct_fields(self, name: Optional[str], row_loc, what: str):
@@ -229,7 +318,9 @@ class ClientEmitter:
             " * place before the call is sent and keeps what arrives until the reply;",
             " * then the kept messages of its callbackID run first, in arrival order,",
             " * and fn sees nothing but its own callbackID.  fn runs on the client's I/O",
-            " * thread, possibly before the helper returns.",
+            " * thread, possibly before the helper returns.  With fn NULL the messages are",
+            f" * kept instead, for {n}_next_<event>(c, reg.handler_id, &msg, opts) to take on",
+            " * the program's own thread (virtwire_client_next_event()).",
             " *",
             f" * {n}_deregister_event(c, &reg, opts) removes the handler, then calls the",
             " * family's deregistration procedure: once it returns (whatever the call",
@@ -240,10 +331,10 @@ class ClientEmitter:
             f"/** A registration, owned by the caller: valid until {n}_deregister_event()",
             " *  (or the client is closed). */",
             f"typedef struct {n}_event_registration {{",
-            f"    {n}_event_binding binding; /* fn and opaque; the client keeps the callbackID */",
-            "    int handler_id;             /* for virtwire_client_remove_event() */",
-            "    int callback_id;            /* the daemon's callbackID */",
-            "    int32_t deregister_proc;    /* the procedure that ends it */",
+            f"    {n}_event_binding binding; /**< fn and opaque; the client keeps the callbackID */",
+            "    int handler_id;             /**< for virtwire_client_remove_event() */",
+            "    int callback_id;            /**< the daemon's callbackID */",
+            "    int32_t deregister_proc;    /**< the procedure that ends it */",
             f"}} {n}_event_registration;",
             "",
             "/** What the helpers below share. */",
@@ -261,8 +352,8 @@ class ClientEmitter:
             "    reg->deregister_proc = deregister_proc;",
             f"    int id = virtwire_client_register_event(c, &{n}_program, register_proc, args, "
             "event_proc,",
-            "                                            dispatch, &reg->binding, opts, "
-            "&reg->callback_id);",
+            "                                            fn ? dispatch : NULL, &reg->binding, opts,",
+            "                                            &reg->callback_id);",
             "    reg->handler_id = id > 0 ? id : 0;",
             "    return id < 0 ? id : 0;",
             "}",
@@ -277,25 +368,26 @@ class ClientEmitter:
             suffix = row.event_id[len(prefix):].lower()
         fname = f"{n}_register_{fam.name}_event" + (f"_{suffix}" if suffix else "")
         params = ["virtwire_client *c", f"{n}_event_registration *reg"]
-        inits, pre = [], []
+        # Zeroed, then set member by member: C++ before C++20 has no
+        # designated initializers.
+        inits = [f"    {reg.args} args;", "    memset(&args, 0, sizeof args);"]
         for f in self.struct_fields(reg.args, fam.loc, reg.name):
             if row.event_id is not None and self.is_int(f, "eventID"):
-                inits.append(f".eventID = {row.number} /* {row.event_id} */")
+                inits.append(f"    args.eventID = {row.number}; /* {row.event_id} */")
             elif self.string_param(f):
                 params.append(f"const char *{f.name}")
-                pre.append(f"    char *{f.name}_str = (char *){f.name};")
-                inits.append(f".{f.name} = {f.name} ? &{f.name}_str : NULL")
+                inits.append(f"    char *{f.name}_str = (char *){f.name};")
+                inits.append(f"    args.{f.name} = {f.name} ? &{f.name}_str : NULL;")
             else:
                 params.append(self.code.declare(f, f.name))
-                inits.append(f".{f.name} = {f.name}")
+                inits.append(f"    args.{f.name} = {f.name};")
         params += [f"{n}_{msg.short.lower()}_fn fn", "void *opaque", "virtwire_call_opts *opts"]
         what = f" for {row.event_id} ({row.number})" if row.event_id else ""
         pad = " " * len(f"    return {n}_register_event_common(")
         return [f"/** Registers with {reg.name}{what}",
                 f" *  and calls fn for each {msg.name} of the new callbackID. */",
                 f"static inline int {fname}({', '.join(params)})",
-                "{"] + pre + [
-                f"    {reg.args} args = {{ {', '.join(inits)} }};",
+                "{"] + inits + [
                 f"    return {n}_register_event_common(c, reg, {self.proc_const(prog, reg)}, "
                 "&args,",
                 f"{pad}{self.proc_const(prog, msg)}, {n}_dispatch_{msg.short.lower()},",
@@ -321,7 +413,9 @@ class ClientEmitter:
         for dereg in families:
             field = self.struct_fields(dereg.args, None, dereg.name)[0].name
             out += [f"    case {self.proc_const(prog, dereg)}: {{",
-                    f"        {dereg.args} args = {{ .{field} = reg->callback_id }};",
+                    f"        {dereg.args} args;",
+                    "        memset(&args, 0, sizeof args);",
+                    f"        args.{field} = reg->callback_id;",
                     f"        rc = {n}_call_{dereg.short.lower()}(c, &args, opts);",
                     "        break;",
                     "    }"]
@@ -353,12 +447,28 @@ class ClientEmitter:
         return wrapper_header(self, "client")
 
 
+WRAPPER_DOC = {
+    "client": "typed calls of virtwire_client.h: per procedure P_call_X() and P_call_X_async(),\n"
+              "P_stream_X() for stream procedures, a handler type and P_on_X() per event, and\n"
+              "the one-step event registrations P_register_..._event_...()",
+    "server": "typed handlers of virtwire_server.h: per program a table of handlers, one per\n"
+              "procedure a client calls (P_server_handlers), installed with P_server_bind(),\n"
+              "and a typed sender P_send_X() per event",
+}
+
+
 def wrapper_header(emitter, role: str) -> str:
     """<base>_<role>.h: the guard, the includes and emitter.program() for
     every program that carries data (shared by the client and server
     emitters)."""
     guard = guard_name(f"{emitter.base}_{role}")
-    out = [BANNER.format(src=emitter.src).rstrip("\n"), f"#ifndef {guard}", f"#define {guard}", "",
+    out = [BANNER.format(src=emitter.src).rstrip("\n"),
+           *doc_block(["@file", f"The {WRAPPER_DOC[role].splitlines()[0]}"]
+                      + WRAPPER_DOC[role].splitlines()[1:]
+                      + [f"(P a program of {emitter.src}, X a procedure, lower case, without "
+                         "its P_PROC_ prefix)."]),
+           f"#ifndef {guard}", f"#define {guard}", "",
+           "#include <string.h>", "",
            f'#include "virtwire_{role}.h"', f'#include "{emitter.base}.h"', "",
            "#ifdef __cplusplus", 'extern "C" {', "#endif", ""]
     progs = [p for p in emitter.m.programs if ClientEmitter.carries_data(p)]

@@ -19,6 +19,8 @@ from typing import List, Optional, Tuple
 
 from .emit_c import (BANNER, Access, DeclCode, ModuleEmitter, addr, cond, descriptor_name,
                      guard_name, indent, initializer)
+from .cdoc import ProcDoc
+from .emit_client import ClientEmitter
 from .ir import Decl, Enum, Struct, TypeRef, Typedef, Union, XdrError
 from .resolve import Model
 
@@ -33,6 +35,12 @@ PRIMITIVE_TO = {
 
 def c_string(s: str) -> str:
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def c_text(s: str) -> str:
+    """Any text as a C string literal: newlines and tabs escaped, and no
+    trigraph."""
+    return c_string(s).replace("\n", "\\n").replace("\t", "\\t").replace("??", "?\\?")
 
 
 class JsonCode:
@@ -73,6 +81,8 @@ class JsonCode:
         if d.shape == "optional":
             return f"({cond(a.lv)} ? {self.elem_to(d.type, f'(*{a.lv})')} : json_null())"
         if d.shape == "fixed":
+            if k == "opaque" and d.size is not None and d.size.name == "VIR_UUID_BUFLEN":
+                return f"vwj_uuid({a.lv})"  # as libvirt shows UUIDs
             if k == "opaque":
                 return f"vwj_opaque({a.lv}, {self.c.bound(d)})"
             if self.is_char(d.type):
@@ -148,11 +158,14 @@ def function(sig: str, body: List[str]) -> List[str]:
 class JsonEmitter:
     """Writes <base>_json.h and <base>_json.c for one .x file."""
 
-    def __init__(self, model: Model, base: str, src_name: str, import_bases: List[str]):
+    def __init__(self, model: Model, base: str, src_name: str, import_bases: List[str],
+                 events=None, functions=()):
         self.m = model
         self.base = base
         self.src = src_name
         self.imports = import_bases
+        self.events = events
+        self.functions = functions
         # The codec emitter's order: dependencies first.
         self.types = [t.node for t in ModuleEmitter(model, base, src_name, import_bases).types]
         self.code = JsonCode(model)
@@ -319,10 +332,28 @@ class JsonEmitter:
                 out += indent(initializer([[f".type = &{n}_desc", f".to_json = vw_{n}_tj",
                                             f".from_json = vw_{n}_fj"]]))
             out += ["};", ""]
+        # What `virtwire procs --c` prints, per procedure (cdoc.py).
+        client = ClientEmitter(self.m, self.base, self.src, self.events, self.functions)
+        doc = ProcDoc(self.m, self.base, client)
+        rows = []
+        for p in self.m.programs:
+            if not ClientEmitter.carries_data(p):
+                continue
+            for pr in p.procs:
+                text = doc.text(p, pr).splitlines(keepends=True)
+                rows += [f"{{ &{p.name}_program, {pr.number},"] + \
+                    ["  " + c_text(ln) for ln in text] + ["},"]
+        if rows:
+            out.append(f"static const virtwire_json_cdoc {self.base}_json_cdocs[] = {{")
+            out += indent(rows)
+            out += ["};", ""]
         out.append(f"const virtwire_json_module {self.base}_json = {{")
         members = [f".protocol = &{descriptor_name(self.base)},"]
         if names:
             members += [f".types = {self.base}_json_types,", f".ntypes = {len(names)},"]
+        if rows:
+            members += [f".cdocs = {self.base}_json_cdocs,",
+                        f".ncdocs = sizeof({self.base}_json_cdocs) / sizeof({self.base}_json_cdocs[0]),"]
         out += indent(members)
         out += ["};", ""]
         return "\n".join(out)

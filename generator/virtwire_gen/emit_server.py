@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import List, Tuple
 
-from .emit_c import C_KEYWORDS, const_pointer, indent, origin
+from .emit_c import C_KEYWORDS, CXX_KEYWORDS, const_pointer, doc_block, indent, origin
 from .emit_client import wrapper_header
 from .resolve import Model
 
@@ -69,9 +69,10 @@ class ServerEmitter:
     @staticmethod
     def member(pr) -> str:
         """The handler's member name: the procedure's short name, with a
-        trailing _ when it is a C keyword (lock's REGISTER, RESTRICT)."""
+        trailing _ when it is a C or C++ keyword (lock's REGISTER, RESTRICT,
+        NEW)."""
         short = pr.short.lower()
-        return short + "_" if short in C_KEYWORDS else short
+        return short + "_" if short in C_KEYWORDS or short in CXX_KEYWORDS else short
 
     def program(self, prog) -> List[str]:
         n = prog.name
@@ -80,20 +81,28 @@ class ServerEmitter:
         return (self.handlers(n, calls) if calls else []) + self.events(n, events)
 
     def handlers(self, n: str, calls) -> List[str]:
-        out = [f"/* Program {n}: the handlers of its {len(calls)} called procedures. */",
+        out = [f"/** Program {n}: the handlers of its {len(calls)} called procedures, each",
+               " *  typed as its procedure's arguments and reply; NULL for the procedures not",
+               " *  served (the client gets libvirt's \"unknown procedure\" error). */",
                f"typedef struct {n}_server_handlers {{"]
         for pr in calls:
-            out.append(f"    int (*{self.member(pr)})({', '.join(self.params(pr))});")
+            out.append(f"    int (*{self.member(pr)})({', '.join(self.params(pr))}); "
+                       f"/**< {pr.name} ({origin(pr.loc)}) */")
         out += [f"}} {n}_server_handlers;", "",
                 f"/** Handlers and the opaque pointer they get; must outlive the server. */",
                 f"typedef struct {n}_server_binding {{",
-                f"    const {n}_server_handlers *handlers;",
-                "    void *opaque;",
+                f"    const {n}_server_handlers *handlers; /**< the table */",
+                "    void *opaque; /**< what every handler gets as opaque */",
                 f"}} {n}_server_binding;", ""]
         for pr in calls:
             short, member = pr.short.lower(), self.member(pr)
-            args = [] + (["call->args"] if pr.args else []) + (["call->ret"] if pr.ret else [])
-            out += [f"static inline int {n}_serve_{short}(virtwire_server_call *call, void *opaque)",
+            # Cast: C++ converts no void * implicitly.
+            args = ([f"({const_pointer(self.m.proc_ctype(pr.args)).rstrip()})call->args"]
+                    if pr.args else []) + \
+                ([f"({self.m.proc_ctype(pr.ret)} *)call->ret".replace("* *", "**")]
+                 if pr.ret else [])
+            out += [f"/** The handler {n}_server_bind() installs for {pr.name}. */",
+                    f"static inline int {n}_serve_{short}(virtwire_server_call *call, void *opaque)",
                     "{",
                     f"    const {n}_server_binding *b = (const {n}_server_binding *)opaque;",
                     f"    return b->handlers->{member}({', '.join(['call'] + args + ['b->opaque'])});",
@@ -115,7 +124,8 @@ class ServerEmitter:
     def events(self, n: str, events) -> List[str]:
         out = []
         for pr in events:
-            out += [f"/* {pr.name} = {pr.number} ({origin(pr.loc)}) */",
+            out += [f"/** Sends the event {pr.name} = {pr.number} ({origin(pr.loc)}) to client c, "
+                    "as virtwire_server_send_event() does. */",
                     f"static inline int {n}_send_{pr.short.lower()}(virtwire_server_client *c, "
                     f"const {pr.msg} *msg)",
                     "{",

@@ -57,16 +57,20 @@ class UmbrellaEmitter:
         array, count = self.symbols()
         what = "JSON converter tables" if self.json else "protocol descriptors"
         first = self.modules[0] + ("_json" if self.json else "")
-        out = [BANNER.format(src=self.src).rstrip("\n"), f"#ifndef {guard}", f"#define {guard}",
+        out = [BANNER.format(src=self.src).rstrip("\n"),
+               "/**", " * @file",
+               f" * The {what} of {len(self.modules)} modules in one array, for code that wants",
+               " * them all.", " */",
+               f"#ifndef {guard}", f"#define {guard}",
                "", "#include <stddef.h>", "",
                '#include "virtwire_json.h"' if self.json else '#include "virtwire_program.h"',
                "", "#ifdef __cplusplus", 'extern "C" {', "#endif", "",
-               f"/* The {what} of {len(self.modules)} modules, none NULL, in this order:"]
-        out += [f" *   {m}" for m in self.modules]
+               f"/** The {what} of {len(self.modules)} modules, none NULL, in this order:"]
+        out += [f" *   - {m}" for m in self.modules]
         sym = first if self.json else descriptor_name(first)
         out += [f" * Each is also declared by its module's own header ({first}.h: {sym}). */",
                 f"extern const {self.element()} *const {array}[];",
-                f"/* The number of entries of {array}: {len(self.modules)}. */",
+                f"/** The number of entries of {array}: {len(self.modules)}. */",
                 f"extern const size_t {count};", "",
                 "#ifdef __cplusplus", "}", "#endif", "", f"#endif /* {guard} */", ""]
         return "\n".join(out)

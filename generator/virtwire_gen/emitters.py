@@ -47,14 +47,16 @@ def check_names(model: Model, base: str):
 
 def module_outputs(model: Model, base: str, src_name: str, import_bases: List[str],
                    passthrough: bool = False, events: Optional[List[EventRow]] = None,
-                   json: bool = False) -> List[Tuple[str, str]]:
+                   json: bool = False, functions=()) -> List[Tuple[str, str]]:
     """(file name, text) of every file of one module: the codecs, typed
-    client calls and server handlers, or with json the JSON conversion."""
+    client calls and server handlers, or with json the JSON conversion.
+    functions: the names of libvirt's public API, to say which one each
+    procedure serves."""
     if json:
-        emitters = [JsonEmitter(model, base, src_name, import_bases)]
+        emitters = [JsonEmitter(model, base, src_name, import_bases, events, functions)]
     else:
         emitters = [ModuleEmitter(model, base, src_name, import_bases, passthrough),
-                    ClientEmitter(model, base, src_name, events),
+                    ClientEmitter(model, base, src_name, events, functions),
                     ServerEmitter(model, base, src_name)]
     check_names(model, base)
     return [out for emitter in emitters for out in emitter.outputs()]

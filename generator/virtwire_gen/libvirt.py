@@ -11,7 +11,7 @@ in this order, and the tests and tools take the list from here.
 
 from __future__ import annotations
 
-from typing import List, NamedTuple, Tuple
+from typing import List, NamedTuple, Optional, Tuple
 
 
 class Module(NamedTuple):
@@ -42,6 +42,28 @@ def module_names() -> List[str]:
 def find(name: str):
     """The module called name, or None."""
     return next((m for m in MODULES if m.name == name), None)
+
+
+def api_name(program: str, short: str, functions) -> Optional[str]:
+    """The function of libvirt's public API that a procedure serves, named
+    as libvirt's dispatcher generator names it (REMOTE_PROC_DOMAIN_GET_XML_DESC
+    is virDomainGetXMLDesc, QEMU_PROC_DOMAIN_MONITOR_COMMAND
+    virDomainQemuMonitorCommand, ADMIN_PROC_CONNECT_LIST_SERVERS
+    virAdmConnectListServers), when the public headers declare such a
+    function (functions: their names); None otherwise (the daemon's own
+    procedures: AUTH_LIST, the migration steps, events)."""
+    by_lower = {f.lower(): f for f in functions}
+    words = short.lower().split("_")
+    if program == "remote":
+        candidates = ["vir" + "".join(words)]
+    elif program == "admin":
+        candidates = ["viradm" + "".join(words)]
+    elif program in ("qemu", "lxc"):
+        candidates = ["vir" + "".join(words[:i] + [program] + words[i:])
+                      for i in range(len(words) + 1)]
+    else:
+        return None
+    return next((by_lower[c] for c in candidates if c in by_lower), None)
 
 
 class Api(NamedTuple):

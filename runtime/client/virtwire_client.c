@@ -7,6 +7,7 @@
 #define _GNU_SOURCE /* pipe2 */
 
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,6 +15,37 @@
 #include "virtwire_client_internal.h"
 #include "virtwire_session_internal.h"
 #include "virtwire_sized_internal.h"
+
+void virtwire_exit_on_error(int rc, const char *message, void *opaque)
+{
+    (void)rc;
+    if (opaque)
+        fprintf(stderr, "%s: ", (const char *)opaque);
+    fprintf(stderr, "error: %s\n", message ? message : "");
+    exit(1);
+}
+
+void virtwire_error_ignore(int rc, const char *message, void *opaque)
+{
+    (void)rc, (void)message, (void)opaque;
+}
+
+void vw_client_report(virtwire_client *c, const virtwire_call_opts *opts, int rc,
+                      const virNetMessageError *err)
+{
+    virtwire_error_fn fn = opts && opts->on_error ? opts->on_error : c->on_error;
+    void *opaque = opts && opts->on_error ? opts->on_error_opaque : c->on_error_opaque;
+    if (fn && rc < 0)
+        fn(rc, virtwire_error_message(rc, err), opaque);
+}
+
+const char *virtwire_error_message(int rc, const virNetMessageError *error)
+{
+    if ((rc == VIRTWIRE_EREMOTE || rc == VIRTWIRE_EUNSUPPORTED) && error && error->message &&
+        *error->message && **error->message)
+        return *error->message;
+    return virtwire_strerror(rc);
+}
 
 void virtwire_client_on_close(virtwire_client *c, virtwire_client_close_fn fn, void *opaque)
 {
@@ -83,6 +115,7 @@ static void client_free(virtwire_client *c)
         handler *h = c->handlers;
         c->handlers = h->next;
         vw_client_drop_kept(h->kept);
+        vw_client_drop_kept(h->queued);
         free(h);
     }
     virtwire_conn_free(c->conn);
@@ -121,6 +154,11 @@ static int start(virtwire_client *c, const vw_session *sess, virtwire_client **o
         virtwire_client_close(c);
         return rc;
     }
+    vw_session_keep_error(sess, NULL); /* what a step that may fail left */
+    /* From now on, not for the session's own calls: their failure is the
+     * setup's, told once. */
+    c->on_error = sess->opts->on_error;
+    c->on_error_opaque = sess->opts->on_error_opaque;
     *out = c;
     return 0;
 }
@@ -144,20 +182,43 @@ static int open_timeout(const virtwire_client_options *o)
     return o->open_timeout_ms > 0 ? o->open_timeout_ms : OPEN_TIMEOUT_DEFAULT_MS;
 }
 
+/* Tells the options' on_error of a failure to set up a client: what errbuf
+ * says, else the error's text. */
+static int setup_failed(const virtwire_client_options *o, int rc)
+{
+    if (rc < 0 && o->on_error)
+        o->on_error(rc, o->errbuf && o->errbuf[0] ? o->errbuf : virtwire_strerror(rc),
+                    o->on_error_opaque);
+    return rc;
+}
+
+static int connect_uri(const char *uri, const virtwire_client_options *o, virtwire_client **out);
+
 int virtwire_client_connect(const char *uri, const virtwire_client_options *opts,
                             virtwire_client **out)
 {
     virtwire_client_options mine = { .size = sizeof mine };
-    if (!out)
-        return VIRTWIRE_EINVAL;
-    *out = NULL;
-    if (!uri || (opts && vw_sized_copy(&mine, sizeof mine, opts) < 0))
-        return VIRTWIRE_EINVAL;
-    const virtwire_client_options *o = &mine;
+    char why[512];
+    if (out)
+        *out = NULL;
+    if (!out || !uri || (opts && vw_sized_copy(&mine, sizeof mine, opts) < 0))
+        return setup_failed(&mine, VIRTWIRE_EINVAL);
+    if (mine.on_error && !mine.errbuf) {
+        /* What on_error is told: the words errbuf would have. */
+        mine.errbuf = why;
+        mine.errbuf_len = sizeof why;
+    }
+    return setup_failed(&mine, connect_uri(uri, &mine, out));
+}
+
+static int connect_uri(const char *uri, const virtwire_client_options *o, virtwire_client **out)
+{
     vw_session sess = { .opts = o, .timeout_ms = open_timeout(o), .errbuf = o->errbuf,
                         .errbuf_len = o->errbuf_len };
     if (o->errbuf && o->errbuf_len)
         o->errbuf[0] = '\0';
+    if (o->error)
+        memset(o->error, 0, sizeof *o->error);
     virtwire_uri *u;
     int rc = virtwire_uri_parse(uri, &u);
     if (rc < 0) {
@@ -213,30 +274,42 @@ int virtwire_client_adopt(int fd, int is_unix, const virtwire_client_options *op
             close(fd);
         if (out)
             *out = NULL;
-        return VIRTWIRE_EINVAL;
+        return setup_failed(&mine, VIRTWIRE_EINVAL);
     }
     *out = NULL;
     virtwire_channel *ch;
     int rc = virtwire_channel_socket_new(fd, is_unix, &ch);
-    return rc < 0 ? rc : virtwire_client_adopt_channel(ch, &mine, out);
+    return rc < 0 ? setup_failed(&mine, rc) : virtwire_client_adopt_channel(ch, &mine, out);
 }
+
+static int adopt(virtwire_channel *ch, const virtwire_client_options *o, virtwire_client **out);
 
 int virtwire_client_adopt_channel(virtwire_channel *ch, const virtwire_client_options *opts,
                                   virtwire_client **out)
 {
     virtwire_client_options mine = { .size = sizeof mine };
+    char why[512];
+    if (out)
+        *out = NULL;
     if (!out || !ch || (opts && vw_sized_copy(&mine, sizeof mine, opts) < 0)) {
         virtwire_channel_free(ch);
-        if (out)
-            *out = NULL;
-        return VIRTWIRE_EINVAL;
+        return setup_failed(&mine, VIRTWIRE_EINVAL);
     }
-    *out = NULL;
-    const virtwire_client_options *o = &mine;
+    if (mine.on_error && !mine.errbuf) {
+        mine.errbuf = why;
+        mine.errbuf_len = sizeof why;
+    }
+    return setup_failed(&mine, adopt(ch, &mine, out));
+}
+
+static int adopt(virtwire_channel *ch, const virtwire_client_options *o, virtwire_client **out)
+{
     vw_session sess = { .opts = o, .name = o->open_name, .timeout_ms = open_timeout(o),
                         .errbuf = o->errbuf, .errbuf_len = o->errbuf_len };
     if (o->errbuf && o->errbuf_len)
         o->errbuf[0] = '\0';
+    if (o->error)
+        memset(o->error, 0, sizeof *o->error);
     virtwire_client *c = client_new(o);
     if (!c) {
         virtwire_channel_free(ch);

@@ -10,10 +10,10 @@
  *   remote_connect_get_hostname_ret ret;
  *   virtwire_arena arena = VIRTWIRE_ARENA_INIT;
  *   virNetMessageError err;
- *   virtwire_call_opts o = { .arena = &arena, .timeout_ms = -1, .error = &err };
+ *   virtwire_call_opts o = VIRTWIRE_CALL_OPTS(.arena = &arena, .error = &err);
  *   rc = virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_HOSTNAME,
  *                             NULL, &ret, &o);
- *   if (rc == VIRTWIRE_EREMOTE) printf("%s\n", err.message ? *err.message : "");
+ *   if (rc < 0) printf("%s\n", virtwire_error_message(rc, &err));
  *   virtwire_arena_fini(&arena);
  *   virtwire_client_close(c);
  * @endcode
@@ -114,15 +114,44 @@ typedef struct virtwire_client virtwire_client;
  *  virtwire_client_check_since() says why. */
 #define VIRTWIRE_CLIENT_CHECK_SINCE 0x10u
 
+/** A timeout of no limit: virtwire_call_opts.timeout_ms,
+ *  virtwire_client_options.call_timeout_ms, and the timeouts of
+ *  virtwire_client_stream_recv() and virtwire_client_stream_finish() (any
+ *  negative value means the same).  A timeout of 0 is the default. */
+#define VIRTWIRE_TIMEOUT_FOREVER (-1)
+
+/**
+ * What is told of a failure: rc, the function's return value, and message,
+ * what virtwire_error_message() says of it (the daemon's words for its
+ * errors, the socket and errno for a connection that failed).  Called on
+ * the thread of the function that failed, before it returns.
+ */
+typedef void (*virtwire_error_fn)(int rc, const char *message, void *opaque);
+
+/**
+ * A virtwire_error_fn for programs that stop at the first failure, as a
+ * script stops at an exception: prints "PROG: error: MESSAGE" on stderr
+ * (PROG: opaque, a string, when not NULL) and exits with status 1.
+ */
+void virtwire_exit_on_error(int rc, const char *message, void *opaque);
+
+/** A virtwire_error_fn that does nothing: the call's own on_error when the
+ *  client's must not see that call's failure (an error the program
+ *  expects and handles). */
+void virtwire_error_ignore(int rc, const char *message, void *opaque);
+
 /** Connection options.  Set size to sizeof the structure and leave what
  *  is not used zero (see "Structures that can grow" in
- *  docs/reference.md); NULL means all defaults. */
+ *  docs/reference.md), as VIRTWIRE_CLIENT_OPTIONS() does; NULL means all
+ *  defaults. */
 typedef struct virtwire_client_options {
     /** sizeof(virtwire_client_options) as the caller was compiled. */
     size_t size;
     unsigned int flags; /**< VIRTWIRE_CLIENT_* */
-    /** Timeout of calls whose virtwire_call_opts.timeout_ms is negative
-     *  (or that pass no options), in milliseconds; 0: wait forever. */
+    /** Timeout of calls whose virtwire_call_opts.timeout_ms is 0 (or that
+     *  pass no options), and of stream waits given 0, in milliseconds;
+     *  0 or VIRTWIRE_TIMEOUT_FOREVER: no limit, as in libvirt's client (a
+     *  dead daemon is still noticed by keepalive, when it is on). */
     int call_timeout_ms;
     /** Timeout of each handshake call; 0 gives 30000. */
     int open_timeout_ms;
@@ -155,7 +184,29 @@ typedef struct virtwire_client_options {
      *  in errbuf_len bytes. */
     char *errbuf;
     size_t errbuf_len; /**< room in errbuf */
+    /** When not NULL and connecting fails because of an error reply of the
+     *  daemon's (VIRTWIRE_EREMOTE, VIRTWIRE_EUNSUPPORTED, or VIRTWIRE_EAUTH
+     *  for a refused authentication: "no connection driver available for
+     *  qemu:///system", "authentication failed..."), that error, as calls
+     *  return it: decoded on the heap, for virNetMessageError_free();
+     *  zeroed in every other case. */
+    virNetMessageError *error;
+    /** When not NULL, told of every failure of the connection's setup and,
+     *  unless a call's own virtwire_call_opts.on_error is set, of the
+     *  client's synchronous functions: virtwire_client_connect() (and
+     *  _adopt()), virtwire_client_call() and the typed calls,
+     *  virtwire_client_call_reply(), virtwire_client_stream_call(),
+     *  virtwire_client_register_event(), virtwire_client_next_event(); as
+     *  libvirt's virConnSetErrorFunc() is.  virtwire_exit_on_error() makes a
+     *  program stop at the first failure. */
+    virtwire_error_fn on_error;
+    void *on_error_opaque; /**< what on_error gets as opaque */
 } virtwire_client_options;
+
+/** An initializer of virtwire_client_options with its size set and the
+ *  members given set (C, or C++20):
+ *  `virtwire_client_options o = VIRTWIRE_CLIENT_OPTIONS(.flags = VIRTWIRE_CLIENT_READONLY);` */
+#define VIRTWIRE_CLIENT_OPTIONS(...) { .size = sizeof(virtwire_client_options), __VA_ARGS__ }
 
 /**
  * Connects to the daemon a libvirt URI designates, as libvirt's remote
@@ -248,10 +299,11 @@ int virtwire_client_check_since(virtwire_client *c, const virtwire_program *prog
 
 /**
  * Options and extra results of one call.  Set size to sizeof the structure
- * and leave what is not used zero, e.g. `{ .size = sizeof o, .arena = &a,
- * .timeout_ms = -1 }`; a NULL virtwire_call_opts means heap mode, the
- * client's default timeout, no fds and no error details.  A size that
- * cannot be valid makes the call return VIRTWIRE_EINVAL.
+ * and leave what is not used zero, e.g. `{ .size = sizeof o, .arena = &a }`
+ * or `VIRTWIRE_CALL_OPTS(.arena = &a)`: zero members are the defaults
+ * (heap mode, the client's timeout, no fds, no error details), as is a
+ * NULL virtwire_call_opts.  A size that cannot be valid makes the call
+ * return VIRTWIRE_EINVAL.
  */
 typedef struct virtwire_call_opts {
     /** sizeof(virtwire_call_opts) as the caller was compiled. */
@@ -261,9 +313,10 @@ typedef struct virtwire_call_opts {
      *  arena is written by the I/O thread while the call is in flight:
      *  nothing else may use it meanwhile. */
     virtwire_arena *arena;
-    /** Milliseconds to wait for the reply: negative for the client's
-     *  default, 0 for no limit.  On expiry the call returns
-     *  VIRTWIRE_ETIMEDOUT; a reply arriving later is discarded. */
+    /** Milliseconds to wait for the reply: 0 for the client's default
+     *  (virtwire_client_options.call_timeout_ms), VIRTWIRE_TIMEOUT_FOREVER
+     *  for no limit.  On expiry the call returns VIRTWIRE_ETIMEDOUT; a
+     *  reply arriving later is discarded. */
     int timeout_ms;
     /** fds sent with a procedure flagged VIRTWIRE_PROC_FDS_CALL
      *  (CALL_WITH_FDS; at most 32), borrowed for the duration of the call.
@@ -280,9 +333,27 @@ typedef struct virtwire_call_opts {
      *  VIRTWIRE_EUNSUPPORTED because of a remote_error, the decoded error;
      *  zeroed otherwise.  Allocated like ret. */
     virNetMessageError *error;
+    /** When not NULL, told of this call's failure instead of the client's
+     *  on_error (virtwire_error_ignore() to tell nobody). */
+    virtwire_error_fn on_error;
+    void *on_error_opaque; /**< what on_error gets as opaque */
     /** VIRTWIRE_CALL_* */
     unsigned int flags;
 } virtwire_call_opts;
+
+/** An initializer of virtwire_call_opts with its size set and the members
+ *  given set (C, or C++20), e.g.
+ *  `virtwire_call_opts o = VIRTWIRE_CALL_OPTS(.arena = &arena, .error = &err);` */
+#define VIRTWIRE_CALL_OPTS(...) { .size = sizeof(virtwire_call_opts), __VA_ARGS__ }
+
+/**
+ * What a call's failure says, for people: the daemon's message when rc
+ * is VIRTWIRE_EREMOTE or VIRTWIRE_EUNSUPPORTED and error (the call's
+ * virtwire_call_opts.error, may be NULL) holds one ("Domain not found: no
+ * domain with matching name 'x'"), else virtwire_strerror(rc).  The text
+ * lives as long as error's (or forever).
+ */
+const char *virtwire_error_message(int rc, const virNetMessageError *error);
 
 /* virtwire_call_opts.flags */
 /**
@@ -327,6 +398,26 @@ typedef struct virtwire_call_opts {
  */
 int virtwire_client_call(virtwire_client *c, const virtwire_program *prog, int32_t proc,
                          const void *args, void *ret, virtwire_call_opts *opts);
+
+/**
+ * Calls procedure proc as virtwire_client_call() does and returns its
+ * reply, or NULL when the call failed (its error told to on_error, and to
+ * opts->error): a reply allocated in opts->arena, or with no arena on the
+ * heap (release it with the type's _free(), then free()).  For a program
+ * that lets on_error handle failures (virtwire_exit_on_error()), a call is
+ * an expression:
+ *
+ * @code
+ *   printf("%s
+", remote_reply_connect_get_hostname(c, &o)->hostname);
+ * @endcode
+ *
+ * The generated `MODULE_client.h` wraps it per procedure with a reply
+ * (remote_reply_...()).  NULL also for a procedure without a reply
+ * (VIRTWIRE_EINVAL).
+ */
+void *virtwire_client_call_reply(virtwire_client *c, const virtwire_program *prog, int32_t proc,
+                                 const void *args, virtwire_call_opts *opts);
 
 /** What an asynchronous call's callback gets. */
 typedef struct virtwire_call_result {
@@ -396,6 +487,8 @@ typedef void (*virtwire_client_event_fn)(virtwire_client *c, const virtwire_prog
  * daemon only sends events after a registration call (e.g.
  * REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY): register the
  * handler first, or let virtwire_client_register_event() do both.
+ * With fn NULL the messages are kept instead, in arrival order, until
+ * virtwire_client_next_event() takes them on the caller's thread.
  * Returns a handler id (> 0) for
  * virtwire_client_remove_event(), VIRTWIRE_EINVAL (not an event
  * procedure) or VIRTWIRE_ENOMEM.
@@ -419,7 +512,8 @@ int virtwire_client_on_event(virtwire_client *c, const virtwire_program *prog, i
  * the order they arrived (including any the daemon sent before its reply),
  * and the others are dropped; from then on the handler sees only its own
  * callbackID.  fn runs on the I/O thread like every event handler, possibly
- * before this function returns.
+ * before this function returns.  With fn NULL the messages of the
+ * callbackID are kept for virtwire_client_next_event() instead.
  *
  * On success *callback_id (if not NULL) is the daemon's callbackID (for
  * the matching deregistration call) and the return value is the handler id
@@ -433,9 +527,27 @@ int virtwire_client_register_event(virtwire_client *c, const virtwire_program *p
                                    virtwire_client_event_fn fn, void *opaque,
                                    virtwire_call_opts *opts, int *callback_id);
 
-/** Removes a handler.  When this returns, the handler is not running and
- *  will not run again (unless called from the handler itself, which is
- *  allowed).  Returns 0 or VIRTWIRE_EINVAL (unknown id). */
+/**
+ * Takes the next message kept by the handler id, one registered without a
+ * function (virtwire_client_on_event() or virtwire_client_register_event()
+ * with fn NULL), waiting for one as long as opts->timeout_ms says (0: the
+ * client's default; VIRTWIRE_TIMEOUT_FOREVER): events handled in the
+ * program's own thread, in the order they came, as python3-libvirt's
+ * virEventRunDefaultImpl() dispatches them.  msg points to the event's
+ * message type (remote_domain_event_callback_lifecycle_msg ...), decoded
+ * into opts->arena (NULL: the heap, released with the type's _free()).
+ * Returns 0; VIRTWIRE_ETIMEDOUT; VIRTWIRE_ECLOSED once the connection is
+ * dead and nothing is kept; VIRTWIRE_EINVAL for an unknown id, a handler
+ * with a function, or a call from a client callback; VIRTWIRE_ENOMEM (the
+ * message is lost).  The generated `MODULE_client.h` wraps it per event
+ * (remote_next_...()).
+ */
+int virtwire_client_next_event(virtwire_client *c, int id, void *msg,
+                               const virtwire_call_opts *opts);
+
+/** Removes a handler (and what it keeps).  When this returns, the handler
+ *  is not running and will not run again (unless called from the handler
+ *  itself, which is allowed).  Returns 0 or VIRTWIRE_EINVAL (unknown id). */
 int virtwire_client_remove_event(virtwire_client *c, int id);
 
 /** reason: why the connection died, as virtwire_client_error(). */
@@ -487,7 +599,8 @@ int virtwire_client_stream_call(virtwire_client *c, const virtwire_program *prog
 
 /**
  * Receives the next data of a read stream into buf (at most len bytes),
- * waiting at most timeout_ms (negative: the client's default; 0: forever).
+ * waiting at most timeout_ms (0: the client's default;
+ * VIRTWIRE_TIMEOUT_FOREVER: no limit).
  * Returns the number of bytes (> 0), 0 at the end of the data, or
  * VIRTWIRE_ETIMEDOUT, VIRTWIRE_ECLOSED, VIRTWIRE_EREMOTE (the daemon
  * aborted the stream; its error in *error when error is not NULL, heap

@@ -370,7 +370,7 @@ static void wait_call(virtwire_client *c, pending *p, uint64_t deadline)
 int vw_client_opts_in(const virtwire_call_opts *user, virtwire_call_opts *mine)
 {
     if (!user) {
-        *mine = (virtwire_call_opts){ .size = sizeof *mine, .timeout_ms = -1 };
+        *mine = (virtwire_call_opts){ .size = sizeof *mine };
         return 0;
     }
     return vw_sized_copy(mine, sizeof *mine, user);
@@ -382,26 +382,52 @@ void vw_client_opts_out(virtwire_call_opts *user, size_t nret_fds)
         user->nret_fds = nret_fds;
 }
 
+static int call_common(virtwire_client *c, const virtwire_program *prog, int32_t number,
+                       const void *args, void *ret, virtwire_call_opts *user_opts,
+                       virtwire_client_stream *stream, job **bind, virtwire_call_opts *opts);
+
 int vw_client_call_common(virtwire_client *c, const virtwire_program *prog, int32_t number,
                        const void *args, void *ret, virtwire_call_opts *user_opts,
                        virtwire_client_stream *stream, job **bind)
 {
-    virtwire_call_opts mine, *opts = &mine;
-    const virtwire_proc *proc;
-    if (!c || vw_client_check_proc(prog, number, &proc) < 0 || vw_client_on_io_thread(c) ||
-        vw_client_opts_in(user_opts, &mine) < 0)
+    virtwire_call_opts mine;
+    if (!c)
         return VIRTWIRE_EINVAL;
-    vw_client_opts_out(user_opts, 0);
+    if (vw_client_opts_in(user_opts, &mine) < 0) {
+        vw_client_report(c, NULL, VIRTWIRE_EINVAL, NULL);
+        return VIRTWIRE_EINVAL;
+    }
+    /* An on_error to tell is told the daemon's words: its error is decoded
+     * (with the reply, or on the heap and freed here) even when the caller
+     * does not want it. */
+    virNetMessageError local;
+    int tell = mine.on_error || c->on_error;
+    if (tell && !mine.error)
+        mine.error = &local;
+    int rc = call_common(c, prog, number, args, ret, user_opts, stream, bind, &mine);
+    if (rc < 0 && tell)
+        vw_client_report(c, &mine, rc, mine.error);
+    if (mine.error == &local && !mine.arena)
+        virNetMessageError_free(&local);
+    return rc;
+}
+
+static int call_common(virtwire_client *c, const virtwire_program *prog, int32_t number,
+                       const void *args, void *ret, virtwire_call_opts *user_opts,
+                       virtwire_client_stream *stream, job **bind, virtwire_call_opts *opts)
+{
+    const virtwire_proc *proc;
     if (opts->error)
         memset(opts->error, 0, sizeof *opts->error);
+    if (vw_client_check_proc(prog, number, &proc) < 0 || vw_client_on_io_thread(c))
+        return VIRTWIRE_EINVAL;
+    vw_client_opts_out(user_opts, 0);
     if (vw_client_since_ok(c, prog, proc) < 0)
         return VIRTWIRE_EUNSUPPORTED;
     if (opts->nfds > VIRTWIRE_FDS_MAX)
         return VIRTWIRE_EFDS_MAX;
     if (opts->nfds && !virtwire_conn_is_unix(c->conn))
         return VIRTWIRE_EFDPASS;
-    if (opts->error)
-        memset(opts->error, 0, sizeof *opts->error);
 
     unsigned char stack[1024], *buf;
     size_t len;
@@ -502,6 +528,32 @@ int virtwire_client_call(virtwire_client *c, const virtwire_program *prog, int32
                          const void *args, void *ret, virtwire_call_opts *opts)
 {
     return vw_client_call_common(c, prog, proc, args, ret, opts, NULL, NULL);
+}
+
+void *virtwire_client_call_reply(virtwire_client *c, const virtwire_program *prog, int32_t proc,
+                                 const void *args, virtwire_call_opts *opts)
+{
+    const virtwire_proc *p;
+    virtwire_call_opts mine;
+    if (!c)
+        return NULL;
+    if (vw_client_check_proc(prog, proc, &p) < 0 || !p->ret || vw_client_opts_in(opts, &mine) < 0) {
+        vw_client_report(c, NULL, VIRTWIRE_EINVAL, NULL);
+        return NULL;
+    }
+    void *ret = mine.arena ? virtwire_arena_alloc(mine.arena, p->ret->size)
+                           : malloc(p->ret->size);
+    if (!ret) {
+        vw_client_report(c, &mine, VIRTWIRE_ENOMEM, NULL);
+        return NULL;
+    }
+    memset(ret, 0, p->ret->size);
+    if (vw_client_call_common(c, prog, proc, args, ret, opts, NULL, NULL) < 0) {
+        if (!mine.arena)
+            free(ret); /* the call released what it decoded */
+        return NULL;
+    }
+    return ret;
 }
 
 int virtwire_client_call_async(virtwire_client *c, const virtwire_program *prog, int32_t number,

@@ -90,9 +90,9 @@ int vw_client_on_message(virtwire_transport_program *tp, const virtwire_transpor
     return 0;
 }
 
-/* A held handler keeps the event (lock held).  Without memory the event
- * is lost for this handler only. */
-static void keep_event(handler *h, job *j)
+/* Appends j to a list of kept events (lock held).  Without memory the
+ * event is lost for this handler only. */
+static void keep_in(kept_event **head, kept_event **tail, job *j)
 {
     kept_event *k = malloc(sizeof *k);
     if (!k)
@@ -100,11 +100,25 @@ static void keep_event(handler *h, job *j)
     k->next = NULL;
     k->job = j;
     j->refs++;
-    if (h->kept_tail)
-        h->kept_tail->next = k;
+    if (*tail)
+        (*tail)->next = k;
     else
-        h->kept = k;
-    h->kept_tail = k;
+        *head = k;
+    *tail = k;
+}
+
+/* A held handler keeps the event (lock held). */
+static void keep_event(handler *h, job *j)
+{
+    keep_in(&h->kept, &h->kept_tail, j);
+}
+
+/* A handler without a function queues the event for
+ * virtwire_client_next_event() (lock held). */
+static void queue_event(virtwire_client *c, handler *h, job *j)
+{
+    keep_in(&h->queued, &h->queued_tail, j);
+    pthread_cond_broadcast(&c->handler_cond);
 }
 
 void vw_client_run_event(virtwire_client *c, job *j)
@@ -124,6 +138,10 @@ void vw_client_run_event(virtwire_client *c, job *j)
             }
             if (h->bound && vw_client_leading_int(j->msg) != h->callback_id)
                 continue;
+            if (!h->fn) {
+                queue_event(c, h, j);
+                continue;
+            }
             break;
         }
         virtwire_client_event_fn fn = h ? h->fn : NULL;
@@ -160,6 +178,10 @@ void vw_client_run_bind(virtwire_client *c, int handler_id)
         pthread_mutex_lock(&c->lock);
         h = vw_client_handler_find(c, handler_id); /* it may have been removed meanwhile */
         int run = h && vw_client_leading_int(j->msg) == h->callback_id;
+        if (run && !h->fn) {
+            queue_event(c, h, j);
+            run = 0;
+        }
         virtwire_client_event_fn fn = run ? h->fn : NULL;
         void *opaque = run ? h->opaque : NULL;
         c->running_handler = run ? handler_id : 0;
@@ -211,7 +233,7 @@ int virtwire_client_on_event(virtwire_client *c, const virtwire_program *prog, i
                              virtwire_client_event_fn fn, void *opaque)
 {
     const virtwire_proc *p = prog ? virtwire_program_find(prog, proc) : NULL;
-    if (!c || !fn || !p || !p->msg)
+    if (!c || !p || !p->msg)
         return VIRTWIRE_EINVAL;
     return add_handler(c, prog, proc, fn, opaque, 0);
 }
@@ -223,26 +245,35 @@ int virtwire_client_register_event(virtwire_client *c, const virtwire_program *p
 {
     const virtwire_proc *rp, *ep = prog ? virtwire_program_find(prog, event_proc) : NULL;
     virtwire_call_opts mine;
-    if (!c || !fn || vw_client_check_proc(prog, register_proc, &rp) < 0 || !rp->ret ||
-        rp->ret->size < sizeof(int) || !ep || !ep->msg || ep->msg->size < sizeof(int) ||
-        vw_client_on_io_thread(c) || vw_client_opts_in(opts, &mine) < 0)
+    if (!c)
         return VIRTWIRE_EINVAL;
+    if (vw_client_check_proc(prog, register_proc, &rp) < 0 || !rp->ret ||
+        rp->ret->size < sizeof(int) || !ep || !ep->msg || ep->msg->size < sizeof(int) ||
+        vw_client_on_io_thread(c) || vw_client_opts_in(opts, &mine) < 0) {
+        vw_client_report(c, NULL, VIRTWIRE_EINVAL, NULL);
+        return VIRTWIRE_EINVAL;
+    }
     job *bind = calloc(1, sizeof *bind);
     void *ret = calloc(1, rp->ret->size);
     if (!bind || !ret) {
         free(bind);
         free(ret);
+        vw_client_report(c, &mine, VIRTWIRE_ENOMEM, NULL);
         return VIRTWIRE_ENOMEM;
     }
     /* The handler exists, holding every event, before the call is sent. */
     int id = add_handler(c, prog, event_proc, fn, opaque, 1);
     int rc = id;
+    if (id < 0)
+        vw_client_report(c, &mine, rc, NULL);
     if (id > 0) {
         bind->kind = JOB_BIND;
         bind->handler_id = id;
         rc = vw_client_call_common(c, prog, register_proc, args, ret, opts, NULL, &bind);
-        if (rc == 0 && bind)
+        if (rc == 0 && bind) {
             rc = VIRTWIRE_EINVAL; /* the handler was removed meanwhile */
+            vw_client_report(c, &mine, rc, NULL);
+        }
         if (rc == 0 && callback_id)
             *callback_id = vw_client_leading_int(ret);
         if (rc < 0)
@@ -268,11 +299,76 @@ int virtwire_client_remove_event(virtwire_client *c, int id)
             break;
         }
     }
-    if (h)
+    if (h) {
         vw_client_drop_kept(h->kept);
+        vw_client_drop_kept(h->queued);
+        pthread_cond_broadcast(&c->handler_cond); /* a waiting next_event() */
+    }
     while (h && c->running_handler == id && !vw_client_on_io_thread(c))
         pthread_cond_wait(&c->handler_cond, &c->lock);
     pthread_mutex_unlock(&c->lock);
     free(h);
     return h ? 0 : VIRTWIRE_EINVAL;
+}
+
+static int next_event(virtwire_client *c, int id, void *msg, const virtwire_call_opts *mine);
+
+int virtwire_client_next_event(virtwire_client *c, int id, void *msg,
+                               const virtwire_call_opts *opts)
+{
+    virtwire_call_opts mine;
+    if (!c)
+        return VIRTWIRE_EINVAL;
+    int bad = vw_client_opts_in(opts, &mine) < 0;
+    int rc = bad ? VIRTWIRE_EINVAL : next_event(c, id, msg, &mine);
+    if (rc < 0)
+        vw_client_report(c, bad ? NULL : &mine, rc, NULL);
+    return rc;
+}
+
+static int next_event(virtwire_client *c, int id, void *msg, const virtwire_call_opts *o)
+{
+    virtwire_call_opts mine = *o;
+    if (!msg || vw_client_on_io_thread(c))
+        return VIRTWIRE_EINVAL;
+    uint64_t deadline = vw_client_deadline_for(c, mine.timeout_ms);
+    pthread_mutex_lock(&c->lock);
+    handler *h;
+    int rc = 0;
+    for (;;) {
+        h = vw_client_handler_find(c, id);
+        if (!h || h->fn) {
+            rc = VIRTWIRE_EINVAL; /* no such handler, or one that runs a function */
+            break;
+        }
+        if (h->queued)
+            break;
+        if (c->dead) {
+            rc = VIRTWIRE_ECLOSED;
+            break;
+        }
+        if (vw_client_cond_wait_until(&c->handler_cond, &c->lock, deadline) == ETIMEDOUT) {
+            rc = VIRTWIRE_ETIMEDOUT;
+            break;
+        }
+    }
+    kept_event *k = NULL;
+    if (rc == 0) {
+        k = h->queued;
+        h->queued = k->next;
+        if (!h->queued)
+            h->queued_tail = NULL;
+    }
+    pthread_mutex_unlock(&c->lock);
+    if (!k)
+        return rc;
+    job *j = k->job;
+    free(k);
+    const virtwire_proc *p = virtwire_program_find(j->prog, j->proc);
+    /* Into the caller's arena (or the heap), from the job's own. */
+    rc = virtwire_copy(p->msg, j->msg, mine.arena, msg);
+    pthread_mutex_lock(&c->lock);
+    vw_client_job_unref(j);
+    pthread_mutex_unlock(&c->lock);
+    return rc;
 }

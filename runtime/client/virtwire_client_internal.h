@@ -164,6 +164,9 @@ typedef struct handler {
     int held;
     int callback_id;
     kept_event *kept, *kept_tail;
+    /* fn NULL: its messages wait in queued, in arrival order, for
+     * virtwire_client_next_event() (which waits on handler_cond). */
+    kept_event *queued, *queued_tail;
 } handler;
 
 /* One packet received on a stream, kept until read. */
@@ -218,7 +221,9 @@ struct virtwire_client {
     int close_called; /* virtwire_client_close() began: deaths are not reported */
     int opened;  /* the handshake opened the connection */
     int admin;
-    int default_timeout_ms;
+    virtwire_error_fn on_error; /* the options' (virtwire_client_options.on_error) */
+    void *on_error_opaque;
+    int default_timeout_ms; /* > 0, or 0: no limit */
     unsigned int ka_interval, ka_count;
     client_program *programs;
     pending *table[PENDING_BUCKETS];
@@ -250,6 +255,8 @@ int vw_client_cond_init(pthread_cond_t *cond);
  * the deadline has passed. */
 int vw_client_cond_wait_until(pthread_cond_t *cond, pthread_mutex_t *m, uint64_t deadline_ms);
 
+/* The deadline of a wait of timeout_ms as the API takes it (0: the
+ * client's default; negative: none), or 0 for none. */
 uint64_t vw_client_deadline_for(const virtwire_client *c, int timeout_ms);
 
 int vw_client_on_io_thread(const virtwire_client *c);
@@ -352,6 +359,12 @@ int vw_client_since_ok(virtwire_client *c, const virtwire_program *prog,
 /* A caller's call options (NULL: the defaults) checked and copied into
  * *mine, see virtwire_sized_internal.h: 0 or VIRTWIRE_EINVAL. */
 int vw_client_opts_in(const virtwire_call_opts *user, virtwire_call_opts *mine);
+
+/* Tells a failure (rc < 0) to the call's on_error (opts: a checked copy, or
+ * NULL), else the client's; err: the daemon's error, when there is one.
+ * Without the lock. */
+void vw_client_report(virtwire_client *c, const virtwire_call_opts *opts, int rc,
+                      const virNetMessageError *err);
 /* Writes the call's results back into the caller's options, where they
  * have room for them. */
 void vw_client_opts_out(virtwire_call_opts *user, size_t nret_fds);

@@ -50,7 +50,7 @@ int vw_client_cond_wait_until(pthread_cond_t *cond, pthread_mutex_t *m, uint64_t
 
 uint64_t vw_client_deadline_for(const virtwire_client *c, int timeout_ms)
 {
-    if (timeout_ms < 0)
+    if (timeout_ms == 0)
         timeout_ms = c->default_timeout_ms;
     return timeout_ms > 0 ? vw_client_now_ms() + (uint64_t)timeout_ms : 0;
 }
@@ -129,6 +129,7 @@ void vw_client_mark_dead(virtwire_client *c, int why)
     if (c->dead)
         return;
     c->dead = why < 0 ? why : VIRTWIRE_ECLOSED;
+    pthread_cond_broadcast(&c->handler_cond); /* virtwire_client_next_event() */
     /* Like libvirt's client: a dead connection is closed at once, so the
      * daemon sees end of file without waiting for virtwire_client_close(). */
     if (c->conn)

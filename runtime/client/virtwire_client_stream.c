@@ -80,17 +80,19 @@ int virtwire_client_stream_call(virtwire_client *c, const virtwire_program *prog
                                 virtwire_client_stream **out)
 {
     const virtwire_proc *p;
-    if (!out)
+    if (out)
+        *out = NULL;
+    if (!c)
         return VIRTWIRE_EINVAL;
-    *out = NULL;
-    if (!c || vw_client_check_proc(prog, proc, &p) < 0 ||
-        !(p->flags & (VIRTWIRE_PROC_STREAM_READ | VIRTWIRE_PROC_STREAM_WRITE)))
+    if (!out || vw_client_check_proc(prog, proc, &p) < 0 ||
+        !(p->flags & (VIRTWIRE_PROC_STREAM_READ | VIRTWIRE_PROC_STREAM_WRITE))) {
+        vw_client_report(c, NULL, VIRTWIRE_EINVAL, NULL);
         return VIRTWIRE_EINVAL;
+    }
     virtwire_client_stream *s = calloc(1, sizeof *s);
-    if (!s)
-        return VIRTWIRE_ENOMEM;
-    if (vw_client_cond_init(&s->cond) < 0) {
+    if (!s || vw_client_cond_init(&s->cond) < 0) {
         free(s);
+        vw_client_report(c, NULL, VIRTWIRE_ENOMEM, NULL);
         return VIRTWIRE_ENOMEM;
     }
     s->c = c;

@@ -361,3 +361,22 @@ int virtwire_decode_flags(const virtwire_type *t, const void *buf, size_t len, v
         t->free(v);
     return rc;
 }
+
+int virtwire_copy(const virtwire_type *t, const void *src, virtwire_arena *arena, void *dst)
+{
+    if (!t || !src || !dst || src == dst)
+        return VIRTWIRE_EINVAL;
+    /* Through the wire form: every string, array and optional member comes
+     * out allocated anew, exactly as a decode of the same value would. */
+    size_t n = t->encoded_size(src);
+    unsigned char small[256];
+    unsigned char *buf = n <= sizeof small ? small : malloc(n);
+    int rc = buf ? virtwire_encode(t, src, buf, n, NULL) : VIRTWIRE_ENOMEM;
+    if (rc == 0)
+        rc = virtwire_decode(t, buf, n, arena, dst);
+    else
+        memset(dst, 0, t->size);
+    if (buf != small)
+        free(buf);
+    return rc;
+}

@@ -796,6 +796,31 @@ int virtwire_encode(const virtwire_type *t, const void *v, void *buf, size_t cap
 int virtwire_decode(const virtwire_type *t, const void *buf, size_t len, virtwire_arena *arena, void *v);
 
 /**
+ * Copies the value *src of type t into *dst, deeply: every string, array
+ * and optional datum of *dst is allocated anew, from arena (released with
+ * it), or with arena NULL from the heap (released with the type's _free(),
+ * as after a heap-mode decode).  This is how a decoded value outlives
+ * virtwire_arena_reset() of the arena it was decoded into:
+ *
+ * @code
+ *   remote_nonnull_domain kept;
+ *   rc = virtwire_copy(&remote_nonnull_domain_desc, &lookup_ret.dom, NULL, &kept);
+ *   virtwire_arena_reset(&arena);            // kept lives on
+ *   ...
+ *   remote_nonnull_domain_free(&kept);
+ * @endcode
+ *
+ * The copy goes through the value's encoding, so it is what decoding the
+ * value's bytes would give.  Returns 0; VIRTWIRE_EINVAL for NULL or
+ * src == dst; VIRTWIRE_ENOMEM; or the encoder's error for a value that
+ * does not encode (a string beyond its bound, an undeclared enum value...)
+ * or the decoder's for one it refuses (nested deeper than
+ * VIRTWIRE_DEC_MAX_DEPTH_DEFAULT), *dst then zeroed (heap mode: nothing
+ * left to free).  src is only read: it may be shared with other threads.
+ */
+int virtwire_copy(const virtwire_type *t, const void *src, virtwire_arena *arena, void *dst);
+
+/**
  * virtwire_decode() with decoder flags: VIRTWIRE_DEC_STRICT_PADDING,
  * VIRTWIRE_DEC_STRICT_ENUM, VIRTWIRE_DEC_STRICT_BOOL, or all of them
  * (VIRTWIRE_DEC_STRICT).  Unknown flags give VIRTWIRE_EINVAL.

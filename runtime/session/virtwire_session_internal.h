@@ -31,9 +31,15 @@ int vw_session_open(virtwire_client *c, const vw_session *s);
 void vw_session_goodbye(virtwire_client *c);
 
 /* One call of the session, with s's timeout; a failure's reason goes to
- * s->errbuf (the daemon's message for its errors). */
+ * s->errbuf (the daemon's message for its errors), and the daemon's error
+ * itself to s->opts->error (vw_session_keep_error()). */
 int vw_session_call(virtwire_client *c, const vw_session *s, const virtwire_program *prog,
                     int32_t proc, const void *args, void *ret, virtwire_arena *arena);
+
+/* Keeps err (NULL: none) where the caller's options want the daemon's
+ * error (virtwire_client_options.error), as a heap copy replacing the one
+ * kept before. */
+void vw_session_keep_error(const vw_session *s, const virNetMessageError *err);
 
 
 #endif /* VIRTWIRE_SESSION_INTERNAL_H */

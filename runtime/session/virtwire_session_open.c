@@ -16,6 +16,17 @@
 #include "virtwire_session.h"
 #include "virtwire_session_internal.h"
 
+void vw_session_keep_error(const vw_session *s, const virNetMessageError *err)
+{
+    virNetMessageError *out = s->opts ? s->opts->error : NULL;
+    if (!out)
+        return;
+    virNetMessageError_free(out);
+    /* Out of memory: no copy (zeroed), the message is still in errbuf. */
+    if (!err || virtwire_copy(&virNetMessageError_desc, err, NULL, out) < 0)
+        memset(out, 0, sizeof *out);
+}
+
 /* The procedure's name without its program's prefix (AUTH_LIST). */
 static const char *short_name(const virtwire_program *prog, int32_t proc)
 {
@@ -40,6 +51,7 @@ int vw_session_call(virtwire_client *c, const vw_session *s, const virtwire_prog
             vw_errorf(s->errbuf, s->errbuf_len, "%s", *err.message);
         else
             vw_errorf(s->errbuf, s->errbuf_len, "%s: %s", name, virtwire_strerror(rc));
+        vw_session_keep_error(s, &err);
     } else if (rc <= VIRTWIRE_ETRUNCATED && rc >= VIRTWIRE_EDEPTH && rc != VIRTWIRE_ENOSPACE &&
                rc != VIRTWIRE_ENULL) {
         /* A reply that does not decode (libvirt's client: "Unable to
@@ -194,6 +206,7 @@ static int authenticate(virtwire_client *c, const vw_session *s, virtwire_arena 
          * client ignores it too). */
         if (s->errbuf && s->errbuf_len)
             s->errbuf[0] = '\0';
+        vw_session_keep_error(s, NULL);
         return 0;
     }
     if (rc < 0)

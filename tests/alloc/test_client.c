@@ -160,14 +160,14 @@ static int session(void *opaque)
     int found = lr.domains.domains_len == 1 && strcmp(lr.domains.domains_val[0].name, "test") == 0;
     remote_connect_list_all_domains_ret_free(&lr);
     EXPECT(found);
-    virtwire_call_opts ao = { .size = sizeof ao, .arena = &arena, .timeout_ms = -1 };
+    virtwire_call_opts ao = { .size = sizeof ao, .arena = &arena };
     CALL(remote_call_connect_list_all_domains(c, &la, &lr, &ao), 0);
     EXPECT(lr.domains.domains_len == 1 && lr.ret == 1);
     virtwire_arena_reset(&arena);
 
     /* An error reply and its details (heap mode). */
     virNetMessageError err;
-    virtwire_call_opts eo = { .size = sizeof eo, .timeout_ms = -1, .error = &err };
+    virtwire_call_opts eo = { .size = sizeof eo, .error = &err };
     remote_domain_lookup_by_name_args nl = { "nosuch" };
     remote_domain_lookup_by_name_ret nr;
     CALL(remote_call_domain_lookup_by_name(c, &nl, &nr, &eo), VIRTWIRE_EREMOTE);
@@ -226,14 +226,14 @@ static int session(void *opaque)
     {
         unsigned char buf[16384], head[8] = { 0 };
         long total = 0, n;
-        while ((n = virtwire_client_stream_recv(stream, buf, sizeof buf, NULL, -1, NULL)) > 0) {
+        while ((n = virtwire_client_stream_recv(stream, buf, sizeof buf, NULL, 0, NULL)) > 0) {
             if (total == 0)
                 memcpy(head, buf, n < 8 ? (size_t)n : 8);
             total += n;
         }
         CALL((int)n, 0);
         EXPECT(total > 1000 && memcmp(head, "\x89PNG", 4) == 0);
-        CALL(virtwire_client_stream_finish(stream, -1, NULL), 0);
+        CALL(virtwire_client_stream_finish(stream, 0, NULL), 0);
     }
 
 out:

@@ -52,6 +52,7 @@
 #include "virnetprotocol.h"
 #include "virtwire_client.h"
 #include "virtwire_conn.h"
+#include "virtwire_libvirt.h"
 #include "virtwire_server.h"
 #include "virtwire_transport.h"
 #include "virtwire_uri.h"
@@ -1040,6 +1041,40 @@ static void run_uri(const bcase *c, const expectation *e)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Layer: libvirt                                                           */
+/* ------------------------------------------------------------------------ */
+
+/* uuid: virtwire_uuid_parse() of the input text.  rejected: it returns
+ * CODE; accepted: it returns 0, and what virtwire_uuid_format() makes of
+ * the 16 bytes parses back to them. */
+static void run_libvirt(const bcase *c, const expectation *e)
+{
+    bi_script s;
+    vt_buf in = { 0 };
+    char err[256];
+    if (bi_compile(c->input, 0, &s, err, sizeof err) < 0 || bi_script_bytes(&s, &in) < 0) {
+        FAIL("input: %s", err);
+        return;
+    }
+    vt_buf_add(&in, "", 0); /* NUL-terminated */
+    if (strcmp(c->role, "uuid") != 0) {
+        FAIL("unknown libvirt action \"%s\"", c->role);
+    } else {
+        char uuid[16], again[16], text[VIRTWIRE_UUID_STRING_BUFLEN];
+        int rc = virtwire_uuid_parse((const char *)in.p, uuid);
+        CHECK_CODE(rc, e->code, "virtwire_uuid_parse");
+        if (state_is(e, "accepted")) {
+            CHECK(rc == 0 && virtwire_uuid_parse(virtwire_uuid_format(uuid, text), again) == 0 &&
+                  memcmp(uuid, again, 16) == 0);
+        } else {
+            CHECK_MSG(state_is(e, "rejected"), "the libvirt layer's states: rejected, accepted");
+        }
+    }
+    vt_buf_free(&in);
+    bi_script_free(&s);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Layer: client                                                            */
 /* ------------------------------------------------------------------------ */
 
@@ -1199,7 +1234,7 @@ static void run_client(const bcase *c, const expectation *e)
         remote_connect_get_hostname_ret h;
     } ret;
     int ret_fds[4];
-    virtwire_call_opts co = { .size = sizeof co, .arena = &arena, .timeout_ms = -1 };
+    virtwire_call_opts co = { .size = sizeof co, .arena = &arena };
     if (want_fds) {
         co.ret_fds = ret_fds;
         co.ret_fds_max = 4;
@@ -1211,7 +1246,7 @@ static void run_client(const bcase *c, const expectation *e)
     size_t nret_fds = co.nret_fds;
 
     remote_connect_get_lib_version_ret v = { 0 };
-    co = (virtwire_call_opts){ .size = sizeof(virtwire_call_opts), .arena = &arena, .timeout_ms = -1 };
+    co = (virtwire_call_opts){ .size = sizeof(virtwire_call_opts), .arena = &arena };
     int rc2 = virtwire_client_call(cl, &remote_program, PROC_LIB_VERSION, NULL, &v, &co);
     if (usable) {
         CHECK_CODE(virtwire_client_error(cl), 0, "client_error() after the bad input");
@@ -2086,6 +2121,7 @@ static const struct {
     { "sasl", run_sasl },
 #endif
     { "tls", run_tls },
+    { "libvirt", run_libvirt },
 };
 
 static int selected(const bcase *c, char **filters, int nfilters)

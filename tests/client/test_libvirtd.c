@@ -7,8 +7,12 @@
  * looked up from 8 threads (10,000 calls on one connection, every reply
  * checked against its call), pipelined asynchronous calls, a procedure
  * newer than the daemon, lifecycle events, the screenshot stream (checked
- * against the PNG file the test driver sends), a read-only connection and
- * the admin program.
+ * against the PNG file the test driver sends), a read-only connection, the
+ * admin program, and connections that fail: the daemon's error from the
+ * handshake (a driver it lacks: virsh's "no connection driver available
+ * for qemu:///system", VIR_ERR_NO_CONNECT) in errbuf and in the options'
+ * error, and a socket that is not there, named with its errno; error
+ * functions (the client's, a call's own) and replies as values.
  *
  *   test_client_libvirtd PRIVATE_LIBVIRTD_SCRIPT
  */
@@ -23,6 +27,7 @@
 
 #include "admin_protocol.h"
 #include "remote_protocol.h"
+#include "remote_protocol_client.h"
 #include "virtwire_client.h"
 #include "vt_check.h"
 #include "vt_daemon.h"
@@ -473,6 +478,106 @@ static void test_admin(void)
     virtwire_client_close(c);
 }
 
+/* ---- connections that fail --------------------------------------------- */
+
+static void test_connect_errors(void)
+{
+    char uri[300], why[256];
+    virNetMessageError err;
+    memset(&err, 0x55, sizeof err); /* zeroed or filled, never left alone */
+    virtwire_client_options o = VIRTWIRE_CLIENT_OPTIONS(.errbuf = why, .errbuf_len = sizeof why,
+                                                        .error = &err);
+    virtwire_client *c = NULL;
+    /* A driver this daemon lacks: its error, as the calls return errors. */
+    snprintf(uri, sizeof uri, "qemu+unix:///system?socket=%s", daemon_.sock);
+    CHECK_RC(virtwire_client_connect(uri, &o, &c), VIRTWIRE_EREMOTE);
+    CHECK(c == NULL);
+    CHECK_STR(why, "no connection driver available for qemu:///system");
+    CHECK_INT(err.code, 5);   /* VIR_ERR_NO_CONNECT, as python3-libvirt reports it */
+    CHECK_INT(err.domain, 0); /* VIR_FROM_NONE */
+    CHECK(err.message && strcmp(*err.message, why) == 0);
+    CHECK_STR(virtwire_error_message(VIRTWIRE_EREMOTE, &err), why);
+    virNetMessageError_free(&err);
+
+    /* No socket there: the path and the errno, as libvirt says it. */
+    memset(&err, 0x55, sizeof err);
+    snprintf(uri, sizeof uri, "test+unix:///default?socket=%s.nosuch", daemon_.sock);
+    int rc = virtwire_client_connect(uri, &o, &c);
+    CHECK(rc < 0 && c == NULL);
+    char want[300];
+    snprintf(want, sizeof want, "Failed to connect socket to '%s.nosuch': No such file or "
+             "directory", daemon_.sock);
+    CHECK_STR(why, want);
+    CHECK(err.code == 0 && err.message == NULL); /* not the daemon's: zeroed */
+
+    /* And a connection that works leaves the error zeroed. */
+    memset(&err, 0x55, sizeof err);
+    CHECK_RC(virtwire_client_connect(daemon_.uri, &o, &c), 0);
+    CHECK(err.code == 0 && err.message == NULL && why[0] == '\0');
+    virtwire_client_close(c);
+}
+
+/* ---- error functions and replies as values ------------------------------ */
+
+typedef struct told {
+    int n, rc;
+    char message[256];
+} told;
+
+static void tell(int rc, const char *message, void *opaque)
+{
+    told *t = opaque;
+    t->n++;
+    t->rc = rc;
+    snprintf(t->message, sizeof t->message, "%s", message);
+}
+
+static void test_on_error(void)
+{
+    told client = { 0 }, call = { 0 };
+    virtwire_client_options co = VIRTWIRE_CLIENT_OPTIONS(.on_error = tell,
+                                                         .on_error_opaque = &client);
+    virtwire_client *c = NULL;
+    /* The connection's failure, in libvirt's words. */
+    char uri[300];
+    snprintf(uri, sizeof uri, "qemu+unix:///system?socket=%s", daemon_.sock);
+    CHECK_RC(virtwire_client_connect(uri, &co, &c), VIRTWIRE_EREMOTE);
+    CHECK(client.n == 1 && client.rc == VIRTWIRE_EREMOTE);
+    CHECK_STR(client.message, "no connection driver available for qemu:///system");
+    CHECK_RC(virtwire_client_connect(daemon_.uri, &co, &c), 0);
+    if (!c)
+        return;
+    CHECK(client.n == 1);
+    /* A call's: the client's function, or the call's own instead. */
+    virtwire_arena a = VIRTWIRE_ARENA_INIT;
+    virtwire_call_opts o = VIRTWIRE_CALL_OPTS(.arena = &a);
+    remote_domain_lookup_by_name_args la = { (char *)"no-such-domain" };
+    CHECK(remote_reply_domain_lookup_by_name(c, &la, &o) == NULL);
+    CHECK(client.n == 2 && client.rc == VIRTWIRE_EREMOTE);
+    CHECK(strncmp(client.message, "Domain not found", 16) == 0);
+    virtwire_call_opts mine = VIRTWIRE_CALL_OPTS(.on_error = tell, .on_error_opaque = &call);
+    CHECK(remote_reply_domain_lookup_by_name(c, &la, &mine) == NULL); /* heap mode */
+    CHECK(client.n == 2 && call.n == 1 && strcmp(call.message, client.message) == 0);
+    virtwire_call_opts quiet = VIRTWIRE_CALL_OPTS(.on_error = virtwire_error_ignore);
+    CHECK_RC(remote_call_domain_lookup_by_name(c, &la, &(remote_domain_lookup_by_name_ret){ 0 },
+                                               &quiet),
+             VIRTWIRE_EREMOTE);
+    CHECK(client.n == 2 && call.n == 1);
+    /* A reply as the call's value: in the arena, or on the heap. */
+    la.name = (char *)"test";
+    remote_domain_lookup_by_name_ret *r = remote_reply_domain_lookup_by_name(c, &la, &o);
+    CHECK(r && strcmp(r->dom.name, "test") == 0);
+    remote_connect_get_hostname_ret *h = remote_reply_connect_get_hostname(c, NULL);
+    CHECK(h && h->hostname && h->hostname[0]);
+    if (h) {
+        remote_connect_get_hostname_ret_free(h);
+        free(h);
+    }
+    CHECK(client.n == 2);
+    virtwire_arena_fini(&a);
+    virtwire_client_close(c);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -500,6 +605,8 @@ int main(int argc, char **argv)
     STEP(test_screenshot(c));
     STEP(test_readonly());
     STEP(test_admin());
+    STEP(test_connect_errors());
+    STEP(test_on_error());
     CHECK(virtwire_client_error(c) == 0);
     virtwire_client_close(c);
     vt_libvirtd_stop(&daemon_);

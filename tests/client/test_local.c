@@ -420,14 +420,14 @@ static void test_sized_options(void)
     CHECK_RC(virtwire_client_adopt(fd, 1, &o, &c), 0);
     uint64_t v = 0;
     remote_connect_get_lib_version_ret r = { 0 };
-    virtwire_call_opts zero = { .timeout_ms = -1 };
+    virtwire_call_opts zero = { .arena = NULL };
     CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_LIB_VERSION, NULL,
                                   &r, &zero),
              VIRTWIRE_EINVAL);
     struct {
         virtwire_call_opts known;
         int later;
-    } newer = { .known = { .size = sizeof newer, .timeout_ms = -1 } };
+    } newer = { .known = { .size = sizeof newer } };
     CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_LIB_VERSION, NULL,
                                   &r, &newer.known),
              0);
@@ -437,12 +437,12 @@ static void test_sized_options(void)
              VIRTWIRE_EINVAL);
     /* An older caller's structure ends before nret_fds: it is not written. */
     virtwire_call_opts older = { .size = offsetof(virtwire_call_opts, nret_fds),
-                                 .timeout_ms = -1, .nret_fds = 77 };
+                                 .nret_fds = 77 };
     CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_LIB_VERSION, NULL,
                                   &r, &older),
              0);
     CHECK(older.nret_fds == 77);
-    CHECK_RC(get_lib_version(c, -1, &v), 0);
+    CHECK_RC(get_lib_version(c, 0, &v), 0);
     virtwire_client_close(c);
     peer_stop();
 }
@@ -520,6 +520,62 @@ static void test_timeouts(void)
     vt_sleep_ms(50);
     virtwire_client_close(c);
     CHECK(b.done == 2 && b.rc == VIRTWIRE_ECLOSED);
+    peer_stop();
+}
+
+/* A zero timeout_ms (or no options at all) is the client's
+ * call_timeout_ms; VIRTWIRE_TIMEOUT_FOREVER waits beyond it. */
+static void test_default_timeout(void)
+{
+    int fd = peer_start();
+    virtwire_client_options o = VIRTWIRE_CLIENT_OPTIONS(.flags = VIRTWIRE_CLIENT_NO_OPEN,
+                                                        .call_timeout_ms = 200);
+    virtwire_client *c = NULL;
+    CHECK_RC(virtwire_client_adopt(fd, 1, &o, &c), 0);
+    if (!c)
+        return;
+    for (int with_opts = 0; with_opts < 2; with_opts++) {
+        pthread_mutex_lock(&P.m);
+        P.hold_next = 1;
+        pthread_mutex_unlock(&P.m);
+        remote_connect_get_lib_version_ret r = { 0 };
+        virtwire_call_opts zero = VIRTWIRE_CALL_OPTS();
+        uint64_t t0 = vt_now_ms();
+        CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_LIB_VERSION,
+                                      NULL, &r, with_opts ? &zero : NULL),
+                 VIRTWIRE_ETIMEDOUT);
+        uint64_t took = vt_now_ms() - t0;
+        CHECK_MSG(took >= 190 && took < 1500, "with_opts %d: %llu ms", with_opts,
+                  (unsigned long long)took);
+    }
+    static async_box b = { PTHREAD_MUTEX_INITIALIZER, 0, 0 };
+    pthread_mutex_lock(&P.m);
+    P.hold_next = 1;
+    pthread_mutex_unlock(&P.m);
+    virtwire_call_opts forever = VIRTWIRE_CALL_OPTS(.timeout_ms = VIRTWIRE_TIMEOUT_FOREVER);
+    CHECK_RC(virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_GET_LIB_VERSION,
+                                        NULL, &forever, async_done, &b), 0);
+    vt_sleep_ms(600);
+    pthread_mutex_lock(&b.m);
+    CHECK(b.done == 0);
+    pthread_mutex_unlock(&b.m);
+    /* The next call makes the peer answer the held one. */
+    uint64_t v = 0;
+    CHECK_RC(get_lib_version(c, 5000, &v), 0);
+    CHECK(v == 222);
+    /* Its callback runs on the I/O thread, maybe just after. */
+    int done = 0;
+    for (int i = 0; i < 200 && !done; i++) {
+        pthread_mutex_lock(&b.m);
+        done = b.done;
+        pthread_mutex_unlock(&b.m);
+        if (!done)
+            vt_sleep_ms(10);
+    }
+    pthread_mutex_lock(&b.m);
+    CHECK(b.done == 1 && b.rc == 0);
+    pthread_mutex_unlock(&b.m);
+    virtwire_client_close(c);
     peer_stop();
 }
 
@@ -741,6 +797,69 @@ static void test_early_events(int reply_delay_ms)
     peer_stop();
 }
 
+/* Events kept for the program's own thread (no handler function): taken in
+ * order with remote_next_...(), only the registration's callbackID, early
+ * ones included; a timeout when none is there; ECLOSED once the connection
+ * died and none is left. */
+static void test_queued_events(void)
+{
+    int fd = peer_start();
+    pthread_mutex_lock(&P.m);
+    P.next_callback = 7;
+    pthread_mutex_unlock(&P.m);
+    virtwire_client *c = NULL;
+    virtwire_client_options o = VIRTWIRE_CLIENT_OPTIONS(.call_timeout_ms = 5000);
+    CHECK_RC(virtwire_client_adopt(fd, 1, &o, &c), 0);
+    if (!c) {
+        peer_stop();
+        return;
+    }
+    virtwire_arena a = VIRTWIRE_ARENA_INIT;
+    virtwire_call_opts co = VIRTWIRE_CALL_OPTS(.arena = &a);
+    remote_event_registration reg;
+    CHECK_RC(remote_register_domain_event_lifecycle(c, &reg, NULL, NULL, NULL, &co), 0);
+    static const char *const want[] = { "early1", "early2", "late1", "late2" };
+    for (int i = 0; i < 4; i++) {
+        remote_domain_event_callback_lifecycle_msg m;
+        CHECK_RC(remote_next_domain_event_callback_lifecycle(c, reg.handler_id, &m, &co), 0);
+        CHECK(m.callbackID == 7 && m.msg.dom.name && strcmp(m.msg.dom.name, want[i]) == 0);
+    }
+    virtwire_call_opts quick = VIRTWIRE_CALL_OPTS(.timeout_ms = 100);
+    remote_domain_event_callback_lifecycle_msg m;
+    uint64_t t0 = vt_now_ms();
+    CHECK_RC(remote_next_domain_event_callback_lifecycle(c, reg.handler_id, &m, &quick),
+             VIRTWIRE_ETIMEDOUT);
+    CHECK(vt_now_ms() - t0 >= 90);
+    /* Not from a handler that has a function, nor a removed one. */
+    static seen all;
+    pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    memset(&all, 0, sizeof all);
+    all.m = mu;
+    int id = virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE,
+                                      raw_lifecycle, &all);
+    CHECK_RC(virtwire_client_next_event(c, id, &m, &quick), VIRTWIRE_EINVAL);
+    CHECK_RC(virtwire_client_remove_event(c, id), 0);
+    CHECK_RC(remote_deregister_event(c, &reg, &co), 0);
+    CHECK_RC(remote_next_domain_event_callback_lifecycle(c, reg.handler_id, &m, &quick),
+             VIRTWIRE_EINVAL);
+    /* Heap mode, kept events dropped with their handler, and death. */
+    int q = virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE,
+                                     NULL, NULL);
+    CHECK(q > 0);
+    remote_event_registration kept;
+    CHECK_RC(remote_register_domain_event_lifecycle(c, &kept, NULL, NULL, NULL, &co), 0);
+    CHECK_RC(virtwire_client_next_event(c, q, &m, NULL), 0); /* heap mode */
+    CHECK(m.msg.dom.name && strcmp(m.msg.dom.name, "early1") == 0);
+    remote_domain_event_callback_lifecycle_msg_free(&m);
+    peer_stop(); /* the peer hangs up */
+    int rc;
+    while ((rc = virtwire_client_next_event(c, q, &m, NULL)) == 0)
+        remote_domain_event_callback_lifecycle_msg_free(&m);
+    CHECK_RC(rc, VIRTWIRE_ECLOSED);
+    virtwire_client_close(c); /* frees what "kept" still holds */
+    virtwire_arena_fini(&a);
+}
+
 int main(void)
 {
     test_handshake();
@@ -748,9 +867,11 @@ int main(void)
     test_release();
     test_auth_refused();
     test_timeouts();
+    test_default_timeout();
     test_fds();
     test_streams();
     test_early_events(0);
     test_early_events(100);
+    test_queued_events();
     return vt_finish("client.local");
 }

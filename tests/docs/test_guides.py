@@ -13,8 +13,11 @@ usage: test_guides.py GROUP NAME=PATH...
   server        guide-server with virsh, python3-libvirt and raw sockets
   regenerating  guide-procs built on libvirt 9.0.0's and 11.3.0's bindings,
                 against `virtwire-gen diff` of the two releases
+  own           guide-kv-server and guide-kv-client (kv.x, a program of
+                one's own), and the server's replies read byte by byte
 
 NAME=PATH gives the programs and directories: calls, streams, events, fds, server,
+kvserver, kvclient,
 mockd, private (tests/libvirtd/private-libvirtd), procs9 and procs11
 (guide-procs on each release's bindings), xdr9 and xdr11 (the releases'
 .x files), gen (generator/virtwire-gen).
@@ -325,6 +328,42 @@ def test_regenerating():
                           "ret=remote_domain_get_info_ret"), out
 
 
+def test_own():
+    d = Daemon(BIN["kvserver"])
+    try:
+        def kv(*args, ok=True):
+            return run([BIN["kvclient"], d.sock, *args], ok=ok)
+        assert kv("count").stdout == "0 keys\n"
+        kv("put", "color", "blue")
+        kv("put", "size", "42")
+        kv("put", "color", "green")  # replaced
+        assert kv("get", "color").stdout == "green\n"
+        assert kv("get", "nosuch").stdout == "nosuch: no value\n"
+        assert kv("count").stdout == "2 keys\n"
+        # No server there: the socket and errno, and status 1.
+        r = run([BIN["kvclient"], d.sock + ".x", "count"], ok=False)
+        assert r.returncode == 1 and r.stderr == (
+            "guide-kv-client: Failed to connect socket to '%s.x': No such file or directory\n"
+            % d.sock), r
+        # The wire, by hand: KV_GET (program 0x20009001, version 1, procedure
+        # 2) of "size" is a reply of found = 1 and the two bytes "42"; an
+        # unknown procedure, libvirt's error.
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(TIMEOUT)
+        s.connect(d.sock)
+        s.sendall(frame(2, 7, vwtest.xdr_string("size"), prog=0x20009001))
+        hdr, payload = read_frame(s)
+        assert hdr == (0x20009001, 1, 2, REPLY, 7, 0), hdr
+        assert payload == struct.pack(">II", 1, 2) + b"42\0\0", payload
+        s.sendall(frame(9, 8, b"", prog=0x20009001))
+        hdr, payload = read_frame(s)
+        assert hdr == (0x20009001, 1, 9, REPLY, 8, 1), hdr
+        assert b"unknown procedure: 9" in payload, payload
+        s.close()
+    finally:
+        d.stop()
+
+
 {"calls": test_calls, "streams": test_streams, "events": test_events, "fds": test_fds, "server": test_server,
- "regenerating": test_regenerating}[GROUP]()
+ "regenerating": test_regenerating, "own": test_own}[GROUP]()
 print("ok: " + GROUP)

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""The API reference: Doxygen over docs/Doxyfile (the runtime headers and
-the guides) must warn about nothing, with undocumented declarations counted
-as warnings, and the result must hold a page for every public header, with
-every function and type it declares, and for every guide.
+"""The API reference: Doxygen over docs/Doxyfile (the runtime headers, the
+generated headers of libvirt's modules and the guides) must warn about
+nothing, with undocumented declarations counted as warnings, and the result
+must hold a page for every public header, with every function and type it
+declares, for every generated header, with every typed call, the libvirt
+API each procedure serves and its structures, and for every guide.
 
 usage: test_reference.py DOXYGEN DOXYFILE OUTDIR   (run from the source tree)
 """
@@ -67,12 +69,33 @@ for h in headers:
     missing = sorted(n for n in names if not re.search(r"\b%s\b" % re.escape(n), doc))
     assert not missing, (h, missing)
 
+# The generated headers: a page each; every procedure's typed call, with the
+# libvirt API it serves where the header says one; every struct a page.
+generated = sorted(glob.glob("generated/*.h"))
+assert len(generated) == 29, generated  # 9 modules, 3 headers each, 2 umbrellas
+for h in generated:
+    doc = page(doxygen_name(os.path.basename(h)) + ".html")
+    with open(h) as f:
+        text = f.read()
+    calls = re.findall(r"^static inline int (\w+_call_\w+)\(", text, re.M)
+    missing = [c for c in calls if not re.search(r"\b%s\b" % c, doc)]
+    assert not missing, (h, missing[:5])
+    flat = re.sub(r"\n\s*\*\s*", " ", text)  # comments' lines joined
+    apis = set(re.findall(r": libvirt's (vir\w+)\(\)", flat))
+    missing = [a for a in apis if a + "()" not in doc]
+    assert not missing, (h, missing[:5])
+    for s in re.findall(r"^struct (\w+) \{", text, re.M):
+        page("struct" + doxygen_name(s) + ".html")
+client = re.sub(r"\n\s*\*\s*", " ", open("generated/remote_protocol_client.h").read())
+assert len(re.findall(r": libvirt's vir\w+\(\)", client)) > 400
+assert "libvirt's virDomainGetState()" in page("remote__protocol__client_8h.html")
+
 guides = sorted(glob.glob("docs/guides/*.md")) + ["docs/vendoring.md", "docs/protocol.md"]
 assert len(guides) >= 6, guides
 for g in guides:
-    name = "md_" + g[:-3].replace("/", "_") + ".html"
+    name = "md_" + g[:-3].replace("/", "_").replace("-", "_") + ".html"
     with open(g) as f:
         title = re.search(r"^# (.+)$", f.read(), re.M).group(1)
     assert title in page(name), (g, name, title)
 assert "virtwire API reference" in page("index.html")
-print(f"ok: {len(headers)} headers, {len(guides)} guides")
+print(f"ok: {len(headers)} headers, {len(generated)} generated headers, {len(guides)} guides")

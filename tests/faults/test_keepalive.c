@@ -64,7 +64,7 @@ static void *wait_call(void *arg)
 {
     waiter *w = arg;
     remote_connect_get_lib_version_ret r;
-    virtwire_call_opts o = { .size = sizeof o, .timeout_ms = 0 }; /* no limit of its own */
+    virtwire_call_opts o = { .size = sizeof o, .timeout_ms = VIRTWIRE_TIMEOUT_FOREVER };
     w->rc = virtwire_client_call(w->c, &remote_program, REMOTE_PROC_CONNECT_GET_LIB_VERSION, NULL,
                                  &r, &o);
     w->at = vt_now_ms();

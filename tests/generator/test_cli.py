@@ -481,8 +481,10 @@ class ErrorTests(GeneratorTestCase):
         self.assertIn("static inline int ev_register_thing_event_ping(virtwire_client *c, "
                       "ev_event_registration *reg, ev_thing thing, const char *label, "
                       "ev_thing_event_ping_fn fn, void *opaque, virtwire_call_opts *opts)", header)
-        self.assertIn(".eventID = 0 /* VIR_THING_EVENT_ID_PING */, .thing = thing, "
-                      ".label = label ? &label_str : NULL", header)
+        self.assertIn("    args.eventID = 0; /* VIR_THING_EVENT_ID_PING */\n"
+                      "    args.thing = thing;\n"
+                      "    char *label_str = (char *)label;\n"
+                      "    args.label = label ? &label_str : NULL;\n", header)
         self.assertIn("static inline int ev_deregister_event(", header)
         self.assertIn("case EV_PROC_CONNECT_THING_EVENT_DEREGISTER_ANY:", header)
         self.assertNotIn("newer", header)
@@ -543,8 +545,10 @@ class PreprocessorTests(GeneratorTestCase):
         self.assertIn("struct shared {", h)
         self.assertIn("    int y[3];", h)
         self.assertIn("#define ONLY_IN_HEADER 1", h)
-        # the origins name the file each definition comes from
-        self.assertIn("/* shared.x:1 */", h)
+        # the origins (in each definition's documentation) name the file
+        # each definition comes from
+        self.assertIn("/** shared.x:1 */\nstruct shared {", h)
+        self.assertIn("/** p.x:3 */\nstruct b {", h)
         r = run_generator(["p.x", "-I", "inc", "--out-dir", "out2"], self.tmp)
         self.assertEqual(r.returncode, 0, r.stderr)
         with open(os.path.join(self.tmp, "out2", "p.h"), encoding="utf-8") as f:
@@ -705,7 +709,9 @@ struct cm_get_ret {
 class CommentTests(GeneratorTestCase):
     def test_comments_and_origins(self):
         """The .x comments come beside what they document, made safe for
-        C, and every type, constant group and procedure names its line."""
+        C and Doxygen (documentation comments, command characters
+        escaped), and every type, constant, member and procedure names its
+        line or what its declaration says."""
         self.write("cm.x", COMMENTS_X)
         r = run_generator(["cm.x", "--out-dir", "out"], self.tmp)
         self.assertEqual(r.returncode, 0, r.stderr)
@@ -718,42 +724,74 @@ class CommentTests(GeneratorTestCase):
         self.assertNotIn("licence", header)
         self.assertNotIn("banner", header)
         self.assertIn("/* Constants */\n\n"
-                      "/* The largest list.\n"
+                      "/**\n"
+                      " * The largest list.\n"
                       " *   (indented as written)\n"
+                      " *\n"
+                      " * cm.x:9\n"
                       " */\n"
-                      "/* cm.x:9 */\n"
                       "#define CM_LIST_MAX 16\n"
-                      "#define CM_NEXT 17 /* right after: one group with CM_LIST_MAX */\n\n"
-                      "/* a line comment holding * / and / * and ? ?/ too */\n"
-                      "/* cm.x:13 */\n"
+                      "#define CM_NEXT 17 /**< right after: one group with CM_LIST_MAX */\n\n"
+                      "/**\n"
+                      " * a line comment holding * / and / * and ? ?/ too\n"
+                      " *\n"
+                      " * cm.x:13\n"
+                      " */\n"
                       "#define CM_PROGRAM 2119630850\n"
-                      "#define CM_PROTOCOL_VERSION 1\n", header)
-        self.assertIn("/* A thing: its name and its parts. */\n"
-                      "/* cm.x:17 */\n"
+                      "#define CM_PROTOCOL_VERSION 1 /**< cm.x:14 */\n", header)
+        self.assertIn("/**\n"
+                      " * A thing: its name and its parts.\n"
+                      " *\n"
+                      " * cm.x:17\n"
+                      " */\n"
                       "struct cm_thing { /* insert@1 */\n"
-                      "    /* the name, before it */\n"
+                      "    /**\n"
+                      "     * the name, before it\n"
+                      "     *\n"
+                      "     * at most CM_LIST_MAX bytes\n"
+                      "     */\n"
                       "    char *name;\n"
-                      "    struct { unsigned int parts_len; int *parts_val; } parts;"
-                      " /* up to CM_LIST_MAX * / */\n"
+                      "    struct { unsigned int parts_len; /**< the number of elements */ "
+                      "int *parts_val; /**< the elements */ } parts;"
+                      " /**< up to CM_LIST_MAX * / */\n"
                       "};\n", header)
-        self.assertIn("/* cm.x:23 */\n"
+        self.assertIn("/** cm.x:23 */\n"
                       "struct cm_choice {\n"
-                      "    int kind;\n"
+                      "    int kind; /**< the discriminant: which member of the union is set */\n"
                       "    union {\n"
-                      "        /* an arm's own comment */\n"
+                      "        /**\n"
+                      "         * an arm's own comment\n"
+                      "         *\n"
+                      "         * cm.x:26\n"
+                      "         */\n"
                       "        int one; /* the one */\n"
-                      "    } cm_choice_u;\n"
+                      "    } cm_choice_u; /**< the arms */\n"
                       "};\n", header)
-        self.assertIn("/* cm.x:31 */\n"
-                      "enum cm_procedure {\n"
-                      "    /* @generate: both\n"
-                      "     * @acl: thing:read\n"
+        self.assertIn("/** cm.x:31 */\n"
+                      "typedef enum cm_procedure {\n"
+                      "    /**\n"
+                      "     * \\@generate: both\n"
+                      "     * \\@acl: thing:read\n"
+                      "     *\n"
+                      "     * cm.x:36\n"
                       "     */\n"
                       "    CM_PROC_GET = 1, /* autogen autogen */\n"
-                      "    /* the second */\n"
+                      "    /**\n"
+                      "     * the second\n"
+                      "     *\n"
+                      "     * cm.x:38\n"
+                      "     */\n"
                       "    CM_PROC_PUT = 2\n"
-                      "};\n", header)
-        self.assertIn("/* cm.x:31 */\nextern const virtwire_program cm_program;\n", header)
+                      "} cm_procedure;\n", header)
+        self.assertIn("/**\n"
+                      " * The reply of CM_PROC_GET (cm_call_get()).\n"
+                      " *\n"
+                      " * cm.x:41\n"
+                      " */\n"
+                      "struct cm_get_ret {\n", header)
+        self.assertIn("/**\n * The procedure table of program cm (cm.x:31): its 2 procedures by "
+                      "number (virtwire_program.h).\n */\nextern const virtwire_program cm_program;\n",
+                      header)
         # the procedure table: designated initializers without the zero and
         # NULL members, each row after its origin
         self.assertIn("/* Program cm (cm.x:31): its procedures, by number. */\n"
@@ -768,7 +806,17 @@ class CommentTests(GeneratorTestCase):
                       "      .readstream = -1, .writestream = -1 },\n"
                       "};\n", source)
         self.assertIn("/* struct cm_thing, cm.x:17 */\n", source)
-        self.assertIn("/* CM_PROC_GET = 1 (cm.x:36) */\n", client)
+        self.assertIn("/**\n"
+                      " * CM_PROC_GET = 1 (cm.x:36).\n"
+                      " *\n"
+                      " * \\@generate: both\n"
+                      " * \\@acl: thing:read\n"
+                      " *\n"
+                      " * Calls it as virtwire_client_call() does, its reply into ret (cm_get_ret): "
+                      "0 or a negative\n"
+                      " * virtwire_error.\n"
+                      " */\n"
+                      "static inline int cm_call_get(", client)
         self.write("use.c", '#include "cm.h"\n#include "cm_client.h"\n#include "cm_server.h"\n'
                             "int use(void);\n"
                             "int use(void) { return (int)sizeof(cm_thing); }\n")

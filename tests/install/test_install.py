@@ -6,15 +6,16 @@ Installs the build tree with `cmake --install --prefix` into a temporary
 directory and checks what is there: headers, static and shared libraries
 (SONAMEs, dependencies, only the public API exported), the generator (it
 finds its package and tables), the CMake package and the pkg-config files.
-Then builds two consumer projects against the prefix, one with
-find_package() and virtwire_generate() (consumer-cmake), one with
-pkg-config and make (consumer-pkgconfig); each runs the nfslike round trip
-and calls a private libvirtd, whose answers are compared with
-python3-libvirt's.  The CMake consumer also checks that the generated code
+Then builds consumer projects against the prefix, one with find_package()
+and virtwire_generate() (consumer-cmake), one with pkg-config and make
+(consumer-pkgconfig); each runs the nfslike round trip and calls a private
+libvirtd, whose answers are compared with python3-libvirt's.  A third, in
+C++ (consumer-cxx), includes every installed header as C++17 and as C++20
+and calls the daemon too.  The CMake consumer also checks that the generated code
 is rebuilt when the .x file or the installed generator changes.
 
 Environment (tests/install/CMakeLists.txt sets it): VW_BUILD_DIR,
-VW_SOURCE_DIR, VW_CMAKE, VW_CMAKE_GENERATOR, VW_CC, VW_SANITIZE, VW_LIBDIR,
+VW_SOURCE_DIR, VW_CMAKE, VW_CMAKE_GENERATOR, VW_CC, VW_CXX, VW_SANITIZE, VW_LIBDIR,
 VW_VERSION, VW_SOVERSION, VW_LIBVIRT_VERSION, VW_GENERATED_DIR (the
 build's libvirt bindings) and VW_NFSLIKE_GENERATED (the tree's
 virtwire_generate() output for nfslike.x).
@@ -148,10 +149,11 @@ class InstalledPackage(unittest.TestCase):
                 for h in glob.glob(os.path.join(REPO, "runtime", "*", "virtwire_*.h"))
                 if not h.endswith("_internal.h") and (HAVE_TLS or "/tls/" not in h)}
         want |= {m + s + ".h" for m in module_names() for s in ("", "_client", "_server")}
-        want.add("libvirt_protocols.h")
+        want |= {"libvirt_protocols.h", "libvirt_constants.h"}
         self.assertEqual(set(os.listdir(self.incdir)), want)
         # the generated headers are the build's
-        for m in ("remote_protocol.h", "virnetprotocol_client.h", "libvirt_protocols.h"):
+        for m in ("remote_protocol.h", "virnetprotocol_client.h", "libvirt_protocols.h",
+                  "libvirt_constants.h"):
             with open(os.path.join(self.incdir, m), "rb") as a, \
                  open(os.path.join(ENV["VW_GENERATED_DIR"], m), "rb") as b:
                 self.assertEqual(a.read(), b.read(), m)
@@ -215,10 +217,24 @@ class InstalledPackage(unittest.TestCase):
             self.assertTrue(names, lib)
             if lib in ("virtwire_libvirt", "virtwire_virnet"):
                 self.assertEqual(names, archive)
-                umbrella = {"virtwire_libvirt_protocols", "virtwire_libvirt_nprotocols"}
-                self.assertEqual({n for n in names if n.startswith("virtwire_")
-                                  and not n.startswith("virtwire_module_")},
-                                 umbrella if lib == "virtwire_libvirt" else set())
+                # virtwire_ names: each module's descriptor
+                # (virtwire_module_NAME), the umbrella module's list,
+                # libvirt's constants and their lookups, the libvirt layer's
+                # helpers
+                ours = {n for n in names if n.startswith("virtwire_")
+                        and not n.startswith("virtwire_module_")}
+                if lib == "virtwire_virnet":
+                    self.assertEqual(ours, set())
+                else:
+                    self.assertLessEqual({"virtwire_libvirt_protocols",
+                                          "virtwire_libvirt_nprotocols",
+                                          "virtwire_domain_state_name", "virtwire_uuid_format",
+                                          "virtwire_typed_params_get_int"}, ours)
+                    layer = ""
+                    for h in ("libvirt_protocols.h", "libvirt_constants.h", "virtwire_libvirt.h"):
+                        with open(os.path.join(self.incdir, h), encoding="utf-8") as f:
+                            layer += f.read()
+                    self.assertEqual(ours - set(re.findall(r"\bvirtwire_\w+", layer)), set())
                 self.assertIn("virtwire_module_remote_protocol" if lib == "virtwire_libvirt"
                               else "virtwire_module_virnetprotocol", names)
                 self.assertIn("remote_program" if lib == "virtwire_libvirt"
@@ -333,7 +349,7 @@ class InstalledPackage(unittest.TestCase):
             f.write("const NFSL_REGENERATED = 7;\n")
         run([ENV["VW_CMAKE"], "--build", build, "-j1"])
         with open(header, encoding="utf-8") as f:
-            self.assertIn("#define NFSL_REGENERATED 7\n", f.read())
+            self.assertRegex(f.read(), r"\n#define NFSL_REGENERATED 7\b")
 
         # the installed generator changes: the same
         before = os.stat(header).st_mtime_ns
@@ -346,6 +362,27 @@ class InstalledPackage(unittest.TestCase):
         before = os.stat(header).st_mtime_ns
         run([ENV["VW_CMAKE"], "--build", build, "-j1"])
         self.assertEqual(os.stat(header).st_mtime_ns, before)
+
+    def test_cxx_consumer(self):
+        """Every installed header compiles as C++17 and C++20 (warnings as
+        errors, -Wpedantic), in a C++ project linking the installed
+        libraries; its client prints what the C one prints."""
+        src = os.path.join(self.tmp, "consumer-cxx")
+        shutil.copytree(os.path.join(HERE, "consumer-cxx"), src)
+        shutil.copy(os.path.join(HERE, "libversion.cc"), src)
+        headers = sorted(os.listdir(self.incdir))
+        self.assertIn("remote_protocol_server.h", headers)
+        with open(os.path.join(src, "all_headers.h"), "w", encoding="utf-8") as f:
+            f.write("// every installed header, in name order\n")
+            f.write("".join(f'#include "{h}"\n' for h in headers))
+        build = os.path.join(src, "build")
+        flags = " ".join(self.san_flags)
+        run([ENV["VW_CMAKE"], "-S", src, "-B", build, "-G", ENV["VW_CMAKE_GENERATOR"],
+             f"-DCMAKE_PREFIX_PATH={self.prefix}", f"-DCMAKE_CXX_COMPILER={ENV['VW_CXX']}",
+             f"-DCMAKE_CXX_FLAGS={flags}", f"-DCMAKE_EXE_LINKER_FLAGS={flags}"])
+        run([ENV["VW_CMAKE"], "--build", build, "-j1"])
+        for std in ("17", "20"):
+            self.check_client(os.path.join(build, f"libversion_cxx{std}"))
 
     def test_cmake_version_check(self):
         """find_package(virtwire X.Y) accepts this minor version only."""

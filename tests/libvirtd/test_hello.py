@@ -24,7 +24,7 @@ PY_LIBVIRT = "/usr/bin/python3"  # Debian's interpreter, where python3-libvirt l
 REFERENCE = r"""
 import json, sys, libvirt
 c = libvirt.open(sys.argv[1])
-doms = [{"id": d.ID(), "name": d.name(), "uuid": d.UUIDString().replace("-", "")}
+doms = [{"id": d.ID(), "name": d.name(), "uuid": d.UUIDString()}
         for d in c.listAllDomains()]
 err = None
 try:
@@ -62,7 +62,7 @@ class HelloLibvirtd(unittest.TestCase):
         self.assertIn(f"hostname: {ref['host']}\n", out)
         self.assertIn(f"libvirt version: {ref['ver']}\n", out)
         self.assertIn(f"domains: {len(ref['doms'])}\n", out)
-        got = re.findall(r"^  id=(-?\d+) name=(\S+) uuid=([0-9a-f]{32})$", out, re.M)
+        got = re.findall(r"^  id=(-?\d+) name=(\S+) uuid=([0-9a-f-]{36})$", out, re.M)
         self.assertEqual(sorted(got), sorted((str(d["id"]), d["name"], d["uuid"]) for d in ref["doms"]))
         code, domain, message = ref["err"]
         self.assertEqual(code, 42)

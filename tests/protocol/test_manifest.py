@@ -4,14 +4,16 @@
 
 - The manifest is well formed: one default release, which is the newest, a
   debian line and exactly the nine protocol .x files and the four .syms
-  version scripts for every release.
+  version scripts for every release, and other files (libvirt's public
+  headers) each under the name its path ends with.
 - The files in $VIRTWIRE_XDIR_<X_Y_Z> of every release (VIRTWIRE_XDIR_9_0_0,
   VIRTWIRE_XDIR_11_3_0, ...) match the manifest (fill them with
   `protocol/fetch-libvirt VERSION DIR`). A missing variable is a failure,
   not a skip.
 - fetch-libvirt, run on a fake libvirt tree and tarball built in a temporary
-  directory from the default release's files: copies good files, refuses
-  a tree with one modified .x (leaving DEST without it), refuses unknown
+  directory from the default release's files: copies good files (.x
+  files, version scripts and headers alike), refuses a tree with one
+  modified .x or header (leaving DEST without it), refuses unknown
   versions, takes the fast path when DEST is already complete.
 - Only with VIRTWIRE_TEST_DEBIAN=1 (network, root): fetch-libvirt downloads
   the default release from Debian into an empty cache.
@@ -54,7 +56,7 @@ class Manifest(unittest.TestCase):
         self.rows = lib.read_tsv(lib.MANIFEST)
 
     def test_well_formed(self):
-        defaults, debian, files = [], {}, {}
+        defaults, debian, files, others = [], {}, {}, {}
         for num, cols in self.rows:
             where = "manifest.tsv:%d" % num
             if cols[0] == "default":
@@ -76,10 +78,18 @@ class Manifest(unittest.TestCase):
                 version, program, path, digest = cols
                 self.assertRegex(version, r"^\d+\.\d+\.\d+$", where)
                 self.assertRegex(digest, r"^[0-9a-f]{64}$", where)
-                self.assertEqual(program,
-                                 os.path.splitext(os.path.basename(path))[0],
+                base = os.path.basename(path)
+                self.assertNotIn(base, [os.path.basename(p) for p in
+                                        others.get(version, []) +
+                                        list(files.get(version, {}).values())],
+                                 where + ": two files land on one name")
+                if not path.endswith((".x", ".syms")):
+                    self.assertEqual(program, base, where + ": NAME is the file's name")
+                    self.assertTrue(path.startswith("include/libvirt/"), where)
+                    others.setdefault(version, []).append(path)
+                    continue
+                self.assertEqual(program, os.path.splitext(base)[0],
                                  where + ": NAME is the base name")
-                self.assertTrue(path.endswith((".x", ".syms")), where)
                 self.assertNotIn(program, files.get(version, {}),
                                  where + ": repeated")
                 files.setdefault(version, {})[program] = path
@@ -117,8 +127,8 @@ class FetchLibvirt(unittest.TestCase):
         self.entries = lib.manifest_entries()[self.VERSION]
 
     def fake_tree(self, name):
-        """A libvirt-like tree with the thirteen files at their manifest
-        paths, copied from the default release's directory."""
+        """A libvirt-like tree with the manifest's files at their paths,
+        copied from the default release's directory."""
         src = lib.require(self, lib.xdir, self.VERSION)
         paths = [(lib.require(self, lib.xfile_path, src, p, path), path)
                  for p, path, _ in self.entries]
@@ -135,6 +145,9 @@ class FetchLibvirt(unittest.TestCase):
         names = sorted(os.listdir(dest))
         self.assertEqual(names, sorted(os.path.basename(path)
                                        for _, path, _ in self.entries))
+        self.assertIn("remote_protocol.x", names)
+        self.assertIn("libvirt_public.syms", names)
+        self.assertIn("libvirt-domain.h", names)
         for _, path, want in self.entries:
             self.assertEqual(sha256_file(os.path.join(
                 dest, os.path.basename(path))), want)
@@ -159,21 +172,18 @@ class FetchLibvirt(unittest.TestCase):
         self.assertIn("nothing to do", out)
 
     def test_from_modified_tree_refused(self):
-        tree = self.fake_tree("libvirt-bad")
-        program, path, _ = [e for e in self.entries
-                            if e[0] == "remote_protocol"][0]
-        with open(os.path.join(tree, path), "ab") as f:
-            f.write(b"/* modified */\n")
-        dest = os.path.join(self.tmp.name, "dest")
-        rc, out = fetch("--from", tree, self.VERSION, dest)
-        self.assertNotEqual(rc, 0, out)
-        self.assertIn("mismatch", out)
-        self.assertIn(program + ".x", out)
-        self.assertFalse(os.path.exists(os.path.join(dest, program + ".x")),
-                         "the modified file was written")
-        if os.path.isdir(dest):
-            self.assertEqual([n for n in os.listdir(dest)
-                              if n.startswith(".")], [], "temp files left")
+        for which in ("remote_protocol", "libvirt-domain.h"):
+            with self.subTest(file=which):
+                tree = self.fake_tree("libvirt-bad-" + which)
+                program, path, _ = [e for e in self.entries if e[0] == which][0]
+                with open(os.path.join(tree, path), "ab") as f:
+                    f.write(b"/* modified */\n")
+                dest = os.path.join(self.tmp.name, "dest-" + which)
+                rc, out = fetch("--from", tree, self.VERSION, dest)
+                self.assertNotEqual(rc, 0, out)
+                self.assertIn("mismatch", out)
+                self.assertIn(os.path.basename(path), out)
+                self.assertFalse(os.path.exists(dest), "something was written")
 
     def test_from_incomplete_tree_refused(self):
         tree = self.fake_tree("libvirt-short")
@@ -197,7 +207,7 @@ class FetchLibvirt(unittest.TestCase):
         tree = self.fake_tree("libvirt-wrong")
         dest = os.path.join(self.tmp.name, "dest")
         others = [v for v in lib.manifest_files() if v != self.VERSION]
-        # Releases whose thirteen files are all the same as this one's
+        # Releases whose files are all the same as this one's
         # would be accepted, rightly; the manifest has none.
         for version in others + ["0.0.1"]:
             with self.subTest(version=version):

@@ -8,7 +8,7 @@
 - `update` takes a copy of the project whose manifest stops at 9.0.0 to the
   default release (11.3.0, from trixie), with the release tarball
   fetch-libvirt cached (else downloaded), checked against trixie's signed
-  index: the thirteen checksums and the debian line it writes are the
+  index: the checksums (.x, .syms, public headers) and the debian line it writes are the
   manifest's own, the default moves, the regenerated generated/ is
   byte-identical to the project's, and it prints the diff from 9.0.0.
 - `update` of a release no suite carries fails and changes nothing.

@@ -94,7 +94,7 @@ static void create_with_files(virtwire_client *c, int round)
         rd[i] = p[0];
     }
     virtwire_arena arena = VIRTWIRE_ARENA_INIT;
-    virtwire_call_opts o = { .size = sizeof o, .arena = &arena, .timeout_ms = -1, .fds = rd, .nfds = NPIPES };
+    virtwire_call_opts o = { .size = sizeof o, .arena = &arena, .fds = rd, .nfds = NPIPES };
     remote_domain_create_xml_with_files_args args = { .xml_desc = (char *)"<domain/>" };
     remote_domain_create_xml_with_files_ret ret;
     REQUIRE(remote_call_domain_create_xml_with_files(c, &args, &ret, &o) == 0);
@@ -114,7 +114,7 @@ static void create_with_files(virtwire_client *c, int round)
 static void open_graphics_fd(virtwire_client *c)
 {
     int got[4] = { -1, -1, -1, -1 };
-    virtwire_call_opts o = { .size = sizeof o, .timeout_ms = -1, .ret_fds = got, .ret_fds_max = 4 };
+    virtwire_call_opts o = { .size = sizeof o, .ret_fds = got, .ret_fds_max = 4 };
     remote_domain_open_graphics_fd_args args = { .dom = { .name = (char *)"test" } };
     REQUIRE(remote_call_domain_open_graphics_fd(c, &args, &o) == 0);
     REQUIRE(o.nret_fds == 1 && got[0] >= 0 && got[1] == -1);
@@ -129,7 +129,7 @@ static void open_graphics_fd(virtwire_client *c)
     close(got[0]);
 
     /* No room for the fd: the client must close it (checked by the count). */
-    virtwire_call_opts none = { .size = sizeof none, .timeout_ms = -1 };
+    virtwire_call_opts none = { .size = sizeof none };
     REQUIRE(remote_call_domain_open_graphics_fd(c, &args, &none) == 0);
     REQUIRE(none.nret_fds == 0);
 }

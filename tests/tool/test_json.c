@@ -216,12 +216,12 @@ static void mapping(void)
     expect_error(tpj, "{\"type\":2,\"ui\":-1}", "ui: -1 is out of range for unsigned int");
     expect_error(tpj, "{\"type\":4,\"ul\":\"-1\"}", "ul: '-1' is not a decimal number");
 
-    /* Opaque as hex; UUIDs also with dashes. */
+    /* UUIDs as libvirt shows them; read with or without dashes. */
     remote_nonnull_domain dom = { .name = (char *)"test", .id = 7 };
     for (int i = 0; i < 16; i++)
         dom.uuid[i] = (char)(0xa0 + i);
     expect_json("domain", remote_nonnull_domain_to_json(&dom),
-                "{\"name\":\"test\",\"uuid\":\"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\",\"id\":7}");
+                "{\"name\":\"test\",\"uuid\":\"a0a1a2a3-a4a5-a6a7-a8a9-aaabacadaeaf\",\"id\":7}");
     const virtwire_json_type *dj = find(rm, &remote_nonnull_domain_desc);
     remote_nonnull_domain d2;
     CHECK_MSG(parse(dj, "{\"name\":\"x\",\"uuid\":\"A0A1A2A3-A4A5-A6A7-A8A9-AAABACADAEAF\"}",
@@ -238,7 +238,7 @@ static void mapping(void)
     dom.name = (char *)"a\xff";
     expect_json("not UTF-8", remote_nonnull_domain_to_json(&dom),
                 "{\"name\":{\"hex\":\"61ff\"},"
-                "\"uuid\":\"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\",\"id\":7}");
+                "\"uuid\":\"a0a1a2a3-a4a5-a6a7-a8a9-aaabacadaeaf\",\"id\":7}");
     CHECK_MSG(parse(dj, "{\"name\":{\"hex\":\"61ff\"}}", &d2, &a, msg, sizeof(msg)) == 0 &&
               strcmp(d2.name, "a\xff") == 0, "string from hex: %s", msg);
     expect_error(dj, "{\"name\":\"a\\u0000b\"}", "name: string contains a NUL character");

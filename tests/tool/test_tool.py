@@ -35,6 +35,7 @@ timeout.
 
 import json
 import os
+import re
 import pty
 import select
 import shutil
@@ -250,6 +251,102 @@ def test_procs():
     usage_error(tool("procs", "--bogus"))
     assert tool("--help", ok=True).stdout.startswith("usage: virtwire")
     assert tool("--version", ok=True).stdout.startswith("virtwire ")
+    # Every command takes --help (-h, or `virtwire help COMMAND`): its usage on
+    # stdout, status 0, nothing run.
+    commands = re.findall(r"^  ([a-z]+) ", tool("--help", ok=True).stdout, re.M)
+    assert commands == ["call", "events", "download", "upload", "procs", "const", "decode",
+                        "proxy", "replay"], \
+        commands
+    for cmd in commands:
+        for args in ((cmd, "--help"), (cmd, "-h"), ("help", cmd), (cmd, "URI", "--help")):
+            r = tool(*args, ok=True)
+            assert r.stdout.startswith("usage: virtwire " + cmd) and r.stderr == "", (args, r)
+    procs_c(by_prog)
+    test_const()
+
+
+def libvirt_symbols():
+    """The functions libvirt's libraries export (the system's 9.0.0)."""
+    import ctypes
+    libs = [ctypes.CDLL(n) for n in ("libvirt.so.0", "libvirt-qemu.so.0", "libvirt-lxc.so.0",
+                                     "libvirt-admin.so.0")]
+    return lambda name: any(hasattr(lib, name) for lib in libs)
+
+
+def procs_c(by_prog):
+    """virtwire procs --c: every procedure of the four programs a client
+    calls; the API it names is one libvirt's libraries export (or one newer
+    than the system's libvirt: a procedure number beyond 9.0.0's); the
+    functions it shows are the client header's; structures and example."""
+    exported = libvirt_symbols()
+    x9 = os.environ.get("VIRTWIRE_XDIR_9")
+    last9 = {}
+    if x9:
+        for prog, xname, prefix in (("remote", "remote_protocol.x", "REMOTE"),
+                                    ("qemu", "qemu_protocol.x", "QEMU"),
+                                    ("lxc", "lxc_protocol.x", "LXC"),
+                                    ("admin", "admin_protocol.x", "ADMIN")):
+            with open(os.path.join(x9, xname)) as f:
+                last9[prog] = max(procs_from_x(f.read(), prefix).values())
+    apis = 0
+    for prog in ("remote", "qemu", "lxc", "admin"):
+        with open(os.path.join(os.path.dirname(TOOL), "..", "..", "generated",
+                               prog + "_protocol_client.h")) as f:
+            header = f.read()
+        for name, (num, args, ret, msg, flags) in by_prog[prog].items():
+            out = tool("procs", "--c", f"{prog}:{num}", ok=True).stdout
+            assert out.startswith(f"{name} = {num} ("), out[:200]
+            api = re.search(r"^libvirt's API: (vir\w+)\(\)", out, re.M)
+            if api:
+                apis += 1
+                assert exported(api.group(1)) or num > last9.get(prog, 1 << 30), (name, api.group(1))
+            else:
+                assert "libvirt's API: none" in out, out[:300]
+            section = out.split("Calls (", 1)[1].split("\n\n", 1)[0]
+            calls = re.findall(r"^    (?:int|typedef void) \(?\*?(\w+)", section, re.M)
+            assert calls, out
+            for fn in calls:
+                assert re.search(r"\b%s\b" % fn, header), (name, fn)
+            for t in (args, ret, msg):
+                if t != "-":
+                    assert "struct %s {" % t in out, (name, t)
+            assert "Example" in out, out
+            assert (msg != "-") or "virtwire_call_opts o = VIRTWIRE_CALL_OPTS(" in out, out
+    assert apis > 400, apis
+    out = tool("procs", "--c", "domain_get_state", ok=True).stdout
+    assert "libvirt's API: virDomainGetState()" in out
+    assert "int remote_call_domain_get_state(virtwire_client *c, " \
+           "const remote_domain_get_state_args *args, remote_domain_get_state_ret *ret, " \
+           "virtwire_call_opts *opts);" in out
+    out = tool("procs", "--c", "connect_list_all_domains", ok=True).stdout
+    assert "need_results is sent as 1" in out and ".flags = 0" in out
+    out = tool("procs", "--c", "domain_event_callback_lifecycle", ok=True).stdout
+    assert "virConnectDomainEventRegisterAny() with VIR_DOMAIN_EVENT_ID_LIFECYCLE" in out
+    assert "remote_register_domain_event_lifecycle(c, &reg, NULL, " in out
+    usage_error(tool("procs", "--c", "nosuch"), "unknown procedure")
+    usage_error(tool("procs", "--c", "keepalive:1"), "no C calls")
+
+
+def test_const():
+    """virtwire const against python3-libvirt's constants."""
+    import libvirt
+    assert tool("const", "VIR_DOMAIN_RUNNING", ok=True).stdout == "%d\n" % libvirt.VIR_DOMAIN_RUNNING
+    assert tool("const", "VIR_DOMAIN_SCHEDULER_CPU_SHARES", ok=True).stdout == \
+        libvirt.VIR_DOMAIN_SCHEDULER_CPU_SHARES + "\n"
+    assert tool("const", "virErrorNumber", "42", ok=True).stdout == "VIR_ERR_NO_DOMAIN\n"
+    assert libvirt.VIR_ERR_NO_DOMAIN == 42
+    flags = libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE | libvirt.VIR_CONNECT_LIST_DOMAINS_PERSISTENT
+    assert tool("const", "virConnectListAllDomainsFlags", hex(flags), ok=True).stdout == \
+        "VIR_CONNECT_LIST_DOMAINS_ACTIVE|VIR_CONNECT_LIST_DOMAINS_PERSISTENT\n"
+    members = tool("const", "virDomainState", ok=True).stdout.splitlines()
+    assert members[1] == "VIR_DOMAIN_RUNNING\t1", members
+    for line in members:
+        n, v = line.split("\t")
+        assert getattr(libvirt, n) == int(v), line
+    enums = tool("const", ok=True).stdout.splitlines()
+    assert "virDomainState\t8\tlibvirt-domain.h" in enums, enums[:5]
+    usage_error(tool("const", "VIR_NO_SUCH_THING"), "no constant or enum")
+    usage_error(tool("const", "virDomainState", "99"), "no member of virDomainState")
 
 
 # --------------------------------------------------------------------------
@@ -263,6 +360,28 @@ def test_call():
     conn = libvirt.open(d.uri)  # holds test:///default's state meanwhile
     try:
         assert call(d.uri, "connect_get_hostname") == {"hostname": conn.getHostname()}
+        # A driver the daemon lacks: its error, as virsh and python3-libvirt
+        # tell it, with the code and domain named.
+        qemu = "qemu+unix:///system?socket=" + d.sock
+        r = tool("call", qemu, "connect_get_hostname")
+        v = virsh(qemu, "uri", ok=False)
+        said = v.stderr.strip().splitlines()[-1]
+        assert said == "error: no connection driver available for qemu:///system", v.stderr
+        try:
+            libvirt.open(qemu)
+            assert False, "opened"
+        except libvirt.libvirtError as e:
+            code, domain = e.get_error_code(), e.get_error_domain()
+        assert (code, domain) == (libvirt.VIR_ERR_NO_CONNECT, libvirt.VIR_FROM_NONE)
+        assert r.returncode == 3 and r.stdout == "", r
+        assert r.stderr == ("virtwire: cannot connect to '%s': no connection driver available "
+                            "for qemu:///system (VIR_ERR_NO_CONNECT, VIR_FROM_NONE)\n" % qemu), r
+        # A list procedure without need_results gets the list; with 0, the count.
+        listed = call(d.uri, "connect_list_all_domains")
+        assert [x["name"] for x in listed["domains"]] == [x.name() for x in
+                                                           conn.listAllDomains()], listed
+        assert listed["domains"][0]["uuid"] == conn.lookupByName("test").UUIDString()
+        assert call(d.uri, "connect_list_all_domains", {"need_results": 0})["domains"] == []
         # Every way of naming a procedure.
         for name in ("REMOTE_PROC_CONNECT_GET_LIB_VERSION", "connect_get_lib_version",
                      "connect-get-lib-version", "Connect_Get_Lib_Version", "remote:157",
@@ -278,7 +397,7 @@ def test_call():
 
         dom = conn.lookupByName("test")
         found = call(d.uri, "domain_lookup_by_name", {"name": "test"})["dom"]
-        assert found == {"name": "test", "uuid": dom.UUIDString().replace("-", ""),
+        assert found == {"name": "test", "uuid": dom.UUIDString(),
                          "id": dom.ID()}, found
         # The arguments from stdin; UUIDs also in their usual form.
         r = tool("call", d.uri, "domain_get_xml_desc", "-", ok=True,
@@ -436,6 +555,12 @@ def test_errors():
     assert r.returncode == 3 and "Connection refused" in r.stderr and r.stdout == "", r
     r = tool("call", "test+unix:///default?socket=/nonexistent/sock", "connect_get_hostname")
     assert r.returncode == 3 and "No such file or directory" in r.stderr, r
+    # libvirt's words for it, the socket's path and errno: what virsh says
+    v = virsh("test+unix:///default?socket=/nonexistent/sock", "uri", ok=False)
+    said = v.stderr.strip().splitlines()[-1]
+    assert said.startswith("error: Failed to connect socket to '/nonexistent/sock': "), v.stderr
+    assert r.stderr == ("virtwire: cannot connect to 'test+unix:///default?socket=/nonexistent/"
+                        "sock': " + said[len("error: "):] + "\n"), (r.stderr, said)
     usage_error(tool("call", "test+nosuch://h/", "connect_get_hostname"), "cannot connect")
     # A peer that never answers: --timeout bounds the wait.
     silent = SilentPeer()
@@ -1071,7 +1196,7 @@ SYNTHETIC = [
                 "net": None})),
     (7, "10.0.0.2:16509", "10.0.0.1:40000", 318, "VIR_NET_MESSAGE", 1, "VIR_NET_OK",
      ("msg", {"callbackID": 0, "msg": {"dom": {"name": "test",
-                                               "uuid": "000102030405060708090a0b0c0d0e0f",
+                                               "uuid": "00010203-0405-0607-0809-0a0b0c0d0e0f",
                                                "id": 1}, "event": 3, "detail": 0}})),
     (10, "[fd00::1]:40001", "[fd00::2]:16509", 59, "VIR_NET_CALL", 1, "VIR_NET_OK", None),
 ]

@@ -666,7 +666,7 @@ static int raw(decoder *d, const unsigned char *b, size_t n)
 
 int vt_cmd_decode(int argc, char **argv)
 {
-    static const char usage[] = "usage: virtwire decode [--port PORT] [FILE]";
+    const char *usage = vt_usage("decode");
     decoder d = { 0 };
     virtwire_arena_init(&d.arena);
     const char *path = NULL;
@@ -678,9 +678,9 @@ int vt_cmd_decode(int argc, char **argv)
                 return vt_error(VT_USAGE, "--port: '%s' is not a TCP port", argv[i]);
             d.port = (int)p;
         } else if (argv[i][0] == '-' && argv[i][1]) {
-            return vt_error(VT_USAGE, "%s", usage);
+            return vt_error(VT_USAGE, "usage: %s", usage);
         } else if (path) {
-            return vt_error(VT_USAGE, "%s", usage);
+            return vt_error(VT_USAGE, "usage: %s", usage);
         } else {
             path = argv[i];
         }

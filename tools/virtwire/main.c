@@ -17,51 +17,103 @@
 
 #include "libvirt_protocols_json.h"
 #include "remote_protocol.h"
+#include "virtwire_libvirt.h"
 
 #ifndef VIRTWIRE_TOOL_VERSION
 #define VIRTWIRE_TOOL_VERSION "0"
 #endif
 
-static const char usage_text[] =
-    "usage: virtwire [--pretty] COMMAND ...\n"
+/* The commands, each with its usage and what it does (virtwire --help,
+ * virtwire COMMAND --help, and the usage errors of each). */
+static int cmd_procs(int argc, char **argv);
+static int cmd_const(int argc, char **argv);
+
+static const struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *usage; /* after "virtwire " */
+    const char *what;
+} commands[] = {
+    { "call", vt_cmd_call, "call [--readonly] [--timeout SECONDS] URI PROCEDURE [ARGS]",
+      "call PROCEDURE with ARGS (JSON; '-' reads stdin; absent: all members\n"
+      "zero, need_results 1 for list procedures) and print its reply as JSON" },
+    { "events", vt_cmd_events, "events [--readonly] [--count N] [--timeout SECONDS] URI",
+      "register for every event the daemon offers and print them as JSON\n"
+      "lines until N events, SECONDS or SIGINT" },
+    { "download", vt_cmd_download,
+      "download [--readonly] [--timeout SECONDS] URI PROCEDURE ARGS FILE",
+      "call a procedure that streams data to the client (screenshot,\n"
+      "volume download) and write the data to FILE ('-': stdout)" },
+    { "upload", vt_cmd_upload, "upload [--sparse] [--timeout SECONDS] URI PROCEDURE ARGS FILE",
+      "call a procedure that streams data to the daemon (volume upload)\n"
+      "and send FILE ('-': stdin); --sparse sends its holes as holes" },
+    { "procs", cmd_procs, "procs [--json] [PROGRAM] | procs --c PROCEDURE",
+      "list procedures with their argument, return and message types, flags\n"
+      "and the libvirt release each exists since (>=: a lower bound); with\n"
+      "--c, a procedure's C call, its structures and an example" },
+    { "const", cmd_const, "const [NAME | ENUM [VALUE]]",
+      "libvirt's constants: NAME's value (VIR_DOMAIN_RUNNING), an enum's\n"
+      "members (virDomainState), the name of VALUE in ENUM; without\n"
+      "arguments every enum" },
+    { "decode", vt_cmd_decode, "decode [--port PORT] [FILE]",
+      "print every libvirt frame of a capture (pcap, pcapng, or the raw\n"
+      "bytes of one connection) as a JSON line" },
+    { "proxy", vt_cmd_proxy,
+      "proxy --listen unix:PATH|tcp:HOST:PORT --to URI [--log FILE.jsonl]\n"
+      "        [--log-data] [--pcapng FILE] [--read-only] [--deny PROC,...]\n"
+      "        [--allow PROC,...]",
+      "relay every client to the daemon URI designates, one connection\n"
+      "each, recording each message as a JSON line and in a capture;\n"
+      "refuse the calls the filters name, as libvirtd would" },
+    { "replay", vt_cmd_replay, "replay --listen unix:PATH|tcp:HOST:PORT RECORDING.jsonl",
+      "serve a session recorded by proxy --log as a daemon: recorded calls\n"
+      "answered as they were, with their events and stream data" },
+};
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const char usage_tail[] =
     "\n"
-    "  call [--readonly] [--timeout SECONDS] URI PROCEDURE [ARGS]\n"
-    "      call PROCEDURE with ARGS (JSON; '-' reads stdin; absent: all members\n"
-    "      zero) and print its reply as JSON\n"
-    "  events [--readonly] [--count N] [--timeout SECONDS] URI\n"
-    "      register for every event the daemon offers and print them as JSON\n"
-    "      lines until N events, SECONDS or SIGINT\n"
-    "  download [--readonly] [--timeout SECONDS] URI PROCEDURE ARGS FILE\n"
-    "      call a procedure that streams data to the client (screenshot,\n"
-    "      volume download) and write the data to FILE ('-': stdout)\n"
-    "  upload [--sparse] [--timeout SECONDS] URI PROCEDURE ARGS FILE\n"
-    "      call a procedure that streams data to the daemon (volume upload)\n"
-    "      and send FILE ('-': stdin); --sparse sends its holes as holes\n"
-    "  procs [--json] [PROGRAM]\n"
-    "      list procedures with their argument, return and message types, flags\n"
-    "      and the libvirt release each exists since (>=: a lower bound)\n"
-    "  decode [--port PORT] [FILE]\n"
-    "      print every libvirt frame of a capture (pcap, pcapng, or the raw\n"
-    "      bytes of one connection) as a JSON line\n"
-    "  proxy --listen unix:PATH|tcp:HOST:PORT --to URI [--log FILE.jsonl]\n"
-    "        [--log-data] [--pcapng FILE] [--read-only] [--deny PROC,...]\n"
-    "        [--allow PROC,...]\n"
-    "      relay every client to the daemon URI designates, one connection\n"
-    "      each, recording each message as a JSON line and in a capture;\n"
-    "      refuse the calls the filters name, as libvirtd would\n"
-    "  replay --listen unix:PATH|tcp:HOST:PORT RECORDING.jsonl\n"
-    "      serve a session recorded by proxy --log as a daemon: recorded calls\n"
-    "      answered as they were, with their events and stream data\n"
-    "\n"
-    "PROCEDURE: REMOTE_PROC_CONNECT_GET_HOSTNAME, connect_get_hostname (remote),\n"
-    "PROGRAM:NAME (qemu:domain_monitor_command, admin:connect_list_servers) or\n"
-    "PROGRAM:NUMBER.  Programs: remote, qemu, lxc, admin (admin procedures\n"
-    "connect to an admin socket: libvirtd:///system?socket=...), and for procs\n"
-    "and decode also keepalive, lock, log, lxc_monitor.\n"
+    "Every command takes --help.  PROCEDURE: REMOTE_PROC_CONNECT_GET_HOSTNAME,\n"
+    "connect_get_hostname (remote), PROGRAM:NAME (qemu:domain_monitor_command,\n"
+    "admin:connect_list_servers) or PROGRAM:NUMBER.  Programs: remote, qemu,\n"
+    "lxc, admin (admin procedures connect to an admin socket:\n"
+    "libvirtd:///system?socket=...), and for procs and decode also keepalive,\n"
+    "lock, log, lxc_monitor.\n"
     "\n"
     "Exit status: 0 success, 1 the daemon answered with an error (printed as\n"
     "JSON on stderr), 2 usage (unknown procedure, bad JSON, bad arguments),\n"
     "3 connection failed or lost, 4 timed out, 5 other failures.\n";
+
+/* Prints "  " + usage and the description indented by six. */
+static void print_command(FILE *f, const struct command *c)
+{
+    fprintf(f, "  %s\n      ", c->usage);
+    for (const char *p = c->what; *p; p++) {
+        fputc(*p, f);
+        if (*p == '\n')
+            fputs("      ", f);
+    }
+    fputc('\n', f);
+}
+
+static void print_usage(FILE *f)
+{
+    fputs("usage: virtwire [--pretty] COMMAND ...\n\n", f);
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        print_command(f, &commands[i]);
+    fputs(usage_tail, f);
+}
+
+const char *vt_usage(const char *cmd)
+{
+    static char buf[NCOMMANDS][160];
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (strcmp(commands[i].name, cmd) == 0) {
+            snprintf(buf[i], sizeof buf[i], "virtwire %s", commands[i].usage);
+            return buf[i];
+        }
+    return "virtwire --help";
+}
 
 int vt_pretty;
 
@@ -236,6 +288,19 @@ void vt_print(FILE *f, json_t *j)
     json_decref(j);
 }
 
+const char *vt_error_names(const virNetMessageError *e, char *buf, size_t len)
+{
+    const char *code = virtwire_error_code_name(e->code);
+    const char *domain = virtwire_error_domain_name(e->domain);
+    char c[24], d[24];
+    if (!code)
+        snprintf(c, sizeof c, "code %d", e->code);
+    if (!domain)
+        snprintf(d, sizeof d, "domain %d", e->domain);
+    snprintf(buf, len, "%s, %s", code ? code : c, domain ? domain : d);
+    return buf;
+}
+
 int vt_exit_code(int rc)
 {
     switch (rc) {
@@ -309,15 +374,36 @@ static json_t *proc_json(const virtwire_program *p, const virtwire_proc *pr)
                      (pr->flags & VIRTWIRE_PROC_SINCE_INFERRED) != 0);
 }
 
+/* virtwire procs --c PROCEDURE: the text the generator wrote for it. */
+static int procs_c(const char *spec)
+{
+    const virtwire_program *prog;
+    const virtwire_proc *pr = vt_resolve(spec, &prog);
+    if (!pr)
+        return VT_USAGE;
+    for (size_t m = 0; m < virtwire_libvirt_njson_modules; m++) {
+        const virtwire_json_module *jm = virtwire_libvirt_json_modules[m];
+        for (size_t i = 0; i < jm->ncdocs; i++)
+            if (jm->cdocs[i].program == prog && jm->cdocs[i].number == pr->number) {
+                fputs(jm->cdocs[i].text, stdout);
+                return fflush(stdout) == 0 ? VT_OK : VT_FAIL;
+            }
+    }
+    return vt_error(VT_USAGE, "%s has no C calls (the transport handles its program)",
+                    pr->name);
+}
+
 static int cmd_procs(int argc, char **argv)
 {
     int as_json = 0;
     const char *only = NULL;
     for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--c") == 0 && i + 1 < argc && argc == 2)
+            return procs_c(argv[i + 1]);
         if (strcmp(argv[i], "--json") == 0)
             as_json = 1;
         else if (argv[i][0] == '-' || only)
-            return vt_error(VT_USAGE, "usage: virtwire procs [--json] [PROGRAM]");
+            return vt_error(VT_USAGE, "usage: %s", vt_usage("procs"));
         else
             only = argv[i];
     }
@@ -355,6 +441,95 @@ static int cmd_procs(int argc, char **argv)
 }
 
 /* ------------------------------------------------------------------------ */
+/* const                                                                    */
+/* ------------------------------------------------------------------------ */
+
+static void print_constant(const virtwire_libvirt_constant *k)
+{
+    if (k->string)
+        printf("%s\t\"%s\"\n", k->name, k->string);
+    else
+        printf("%s\t%lld\n", k->name, k->value);
+}
+
+/* The members of enum type that make up value, "A|B", when every bit of
+ * value is a member of its own (flags); 0 when not. */
+static int flag_names(const char *type, long long value, char *buf, size_t len)
+{
+    size_t o = 0;
+    long long left = value;
+    buf[0] = '\0';
+    for (size_t i = 0; i < virtwire_libvirt_nconstants && left; i++) {
+        const virtwire_libvirt_constant *k = &virtwire_libvirt_constants[i];
+        if (!k->type || strcmp(k->type, type) != 0 || k->value <= 0 ||
+            (k->value & (k->value - 1)) || !(left & k->value))
+            continue;
+        int n = snprintf(buf + o, len - o, "%s%s", o ? "|" : "", k->name);
+        if (n < 0 || (size_t)n >= len - o)
+            return 0;
+        o += (size_t)n;
+        left &= ~k->value;
+    }
+    return value > 0 && left == 0;
+}
+
+static int cmd_const(int argc, char **argv)
+{
+    if (argc > 2 || (argc > 0 && argv[0][0] == '-'))
+        return vt_error(VT_USAGE, "usage: %s", vt_usage("const"));
+    if (argc == 0) {
+        /* Every enum: name, members, header. */
+        for (size_t i = 0; i < virtwire_libvirt_nconstants; i++) {
+            const virtwire_libvirt_constant *k = &virtwire_libvirt_constants[i];
+            if (!k->type || (i > 0 && virtwire_libvirt_constants[i - 1].type &&
+                             strcmp(virtwire_libvirt_constants[i - 1].type, k->type) == 0))
+                continue;
+            size_t n = 0;
+            while (i + n < virtwire_libvirt_nconstants && virtwire_libvirt_constants[i + n].type &&
+                   strcmp(virtwire_libvirt_constants[i + n].type, k->type) == 0)
+                n++;
+            printf("%s\t%zu\t%s\n", k->type, n, k->header);
+        }
+        return fflush(stdout) == 0 ? VT_OK : VT_FAIL;
+    }
+    const virtwire_libvirt_constant *k = virtwire_libvirt_constant_find(argv[0]);
+    if (k && argc == 1) {
+        if (k->string)
+            printf("%s\n", k->string);
+        else
+            printf("%lld\n", k->value);
+        return fflush(stdout) == 0 ? VT_OK : VT_FAIL;
+    }
+    int members = 0;
+    for (size_t i = 0; i < virtwire_libvirt_nconstants; i++)
+        if (virtwire_libvirt_constants[i].type &&
+            strcmp(virtwire_libvirt_constants[i].type, argv[0]) == 0) {
+            members++;
+            if (argc == 1)
+                print_constant(&virtwire_libvirt_constants[i]);
+        }
+    if (!members)
+        return vt_error(VT_USAGE, "'%s' is no constant or enum of libvirt's (virtwire const lists "
+                        "the enums)", argv[0]);
+    if (argc == 1)
+        return fflush(stdout) == 0 ? VT_OK : VT_FAIL;
+    char *end;
+    errno = 0;
+    long long v = strtoll(argv[1], &end, 0);
+    if (errno || end == argv[1] || *end)
+        return vt_error(VT_USAGE, "'%s' is not an integer", argv[1]);
+    const char *name = virtwire_libvirt_enum_name(argv[0], v);
+    char flags[1024];
+    if (name)
+        printf("%s\n", name);
+    else if (flag_names(argv[0], v, flags, sizeof flags))
+        printf("%s\n", flags);
+    else
+        return vt_error(VT_USAGE, "no member of %s has the value %lld", argv[0], v);
+    return fflush(stdout) == 0 ? VT_OK : VT_FAIL;
+}
+
+/* ------------------------------------------------------------------------ */
 
 int main(int argc, char **argv)
 {
@@ -363,7 +538,7 @@ int main(int argc, char **argv)
         if (strcmp(argv[i], "--pretty") == 0) {
             vt_pretty = 1;
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            fputs(usage_text, stdout);
+            print_usage(stdout);
             return VT_OK;
         } else if (strcmp(argv[i], "--version") == 0) {
             printf("virtwire %s\n", VIRTWIRE_TOOL_VERSION);
@@ -374,40 +549,40 @@ int main(int argc, char **argv)
         }
     }
     if (i >= argc) {
-        fputs(usage_text, stderr);
+        print_usage(stderr);
         return VT_USAGE;
     }
     const char *cmd = argv[i];
     int sub_argc = argc - i - 1;
     char **sub_argv = argv + i + 1;
+    if (strcmp(cmd, "help") == 0 && sub_argc == 0) {
+        print_usage(stdout);
+        return VT_OK;
+    }
+    int help = strcmp(cmd, "help") == 0;
+    if (help) /* virtwire help COMMAND */
+        cmd = sub_argv[0];
     /* --pretty may also follow the command. */
     int k = 0;
     for (int j = 0; j < sub_argc; j++) {
         if (strcmp(sub_argv[j], "--pretty") == 0)
             vt_pretty = 1;
+        else if (strcmp(sub_argv[j], "--help") == 0 || strcmp(sub_argv[j], "-h") == 0)
+            help = 1;
         else
             sub_argv[k++] = sub_argv[j];
     }
     sub_argc = k;
-    if (strcmp(cmd, "call") == 0)
-        return vt_cmd_call(sub_argc, sub_argv);
-    if (strcmp(cmd, "events") == 0)
-        return vt_cmd_events(sub_argc, sub_argv);
-    if (strcmp(cmd, "download") == 0)
-        return vt_cmd_download(sub_argc, sub_argv);
-    if (strcmp(cmd, "upload") == 0)
-        return vt_cmd_upload(sub_argc, sub_argv);
-    if (strcmp(cmd, "procs") == 0)
-        return cmd_procs(sub_argc, sub_argv);
-    if (strcmp(cmd, "decode") == 0)
-        return vt_cmd_decode(sub_argc, sub_argv);
-    if (strcmp(cmd, "proxy") == 0)
-        return vt_cmd_proxy(sub_argc, sub_argv);
-    if (strcmp(cmd, "replay") == 0)
-        return vt_cmd_replay(sub_argc, sub_argv);
-    if (strcmp(cmd, "help") == 0) {
-        fputs(usage_text, stdout);
-        return VT_OK;
+    for (size_t c = 0; c < NCOMMANDS; c++) {
+        if (strcmp(cmd, commands[c].name) != 0)
+            continue;
+        if (help) {
+            printf("usage: virtwire %s\n\n", commands[c].usage);
+            print_command(stdout, &commands[c]);
+            fputs(usage_tail, stdout);
+            return fflush(stdout) == 0 ? VT_OK : VT_FAIL;
+        }
+        return commands[c].run(sub_argc, sub_argv);
     }
     return vt_error(VT_USAGE, "unknown command '%s' (virtwire --help lists them)", cmd);
 }

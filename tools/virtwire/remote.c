@@ -23,6 +23,7 @@
 #include "remote_protocol.h"
 #include "virnetprotocol_json.h"
 #include "virtwire_client.h"
+#include "virtwire_libvirt.h"
 #ifdef VIRTWIRE_HAVE_TLS
 #include "virtwire_tls.h"
 #endif
@@ -149,6 +150,22 @@ static int make_args(const virtwire_proc *pr, const char *text, virtwire_arena *
         json_decref(j);
         return vt_error(VT_FAIL, "no JSON conversion for %s", pr->args->name);
     }
+    /* A list procedure (arguments with need_results) is asked for the list,
+     * as libvirt's clients ask, unless ARGS says otherwise: its arguments
+     * are those that take a need_results of 1. */
+    if (!j || (json_is_object(j) && !json_object_get(j, "need_results"))) {
+        json_t *asked = j ? json_deep_copy(j) : json_object();
+        if (asked && json_object_set_new(asked, "need_results", json_integer(1)) == 0) {
+            virtwire_json_ctx probe = { .arena = arena };
+            memset(v, 0, pr->args->size);
+            if (jt->from_json(asked, v, &probe) == 0) {
+                json_decref(j);
+                j = asked;
+                asked = NULL;
+            }
+        }
+        json_decref(asked);
+    }
     memset(v, 0, pr->args->size);
     virtwire_json_ctx ctx = { .arena = arena };
     int rc = jt->from_json(j, v, &ctx);
@@ -174,23 +191,28 @@ static int callable(const virtwire_program *p)
            p == &admin_program;
 }
 
+/* Connects, --timeout bounding the handshake and, as the client's
+ * default, every call and stream wait (none without it).  A failure is
+ * told in libvirt's words (the socket and errno, the daemon's error), with
+ * the daemon's error code and domain named. */
 static int connect_to(const char *uri, const virtwire_program *prog, const opts *o,
                       virtwire_client **c)
 {
     char why[1024] = "";
-    virtwire_client_options co = {
-        .size = sizeof co,
+    virNetMessageError err = { 0 };
+    virtwire_client_options co = VIRTWIRE_CLIENT_OPTIONS(
         .flags = (o->readonly ? VIRTWIRE_CLIENT_READONLY : 0) |
                  (prog == &admin_program ? VIRTWIRE_CLIENT_ADMIN : 0),
         .keepalive_interval_ms = 5000,
         .keepalive_count = 5,
         .open_timeout_ms = o->timeout_ms,
+        .call_timeout_ms = o->timeout_ms,
 #ifdef VIRTWIRE_HAVE_TLS
         .tls = &virtwire_tls_opener, /* +tls URIs */
 #endif
         .errbuf = why,
         .errbuf_len = sizeof why,
-    };
+        .error = &err);
     errno = 0;
     int rc = virtwire_client_connect(uri, &co, c);
     if (rc == 0)
@@ -199,17 +221,24 @@ static int connect_to(const char *uri, const virtwire_program *prog, const opts 
     int code = vt_exit_code(rc);
     if (code == VT_REMOTE || code == VT_FAIL)
         code = VT_CONNECT; /* the handshake failed */
-    /* What failed, in the runtime's words: the daemon's error, what ssh
-     * said, the socket's errno. */
-    if (why[0] && rc != VIRTWIRE_ETIMEDOUT)
-        return vt_error(code, "cannot connect to '%s': %s", uri, why);
-    if (rc == VIRTWIRE_ETIMEDOUT)
-        return vt_error(code, "cannot connect to '%s': no answer in time", uri);
-    if (why[0]) /* what failed, in libvirt's words where it has some */
-        return vt_error(code, "cannot connect to '%s': %s", uri, why);
-    if (rc == VIRTWIRE_EIO && saved)
-        return vt_error(code, "cannot connect to '%s': %s", uri, strerror(saved));
-    return vt_error(code, "cannot connect to '%s': %s", uri, virtwire_strerror(rc));
+    if (rc == VIRTWIRE_ETIMEDOUT) {
+        code = vt_error(code, "cannot connect to '%s': no answer in time", uri);
+    } else if (err.code) {
+        /* The daemon's error, with its code and domain named. */
+        char names[96];
+        code = vt_error(code, "cannot connect to '%s': %s (%s)", uri,
+                        virtwire_error_message(rc, &err), vt_error_names(&err, names, sizeof names));
+    } else if (why[0]) {
+        /* What failed, in the runtime's words: what ssh said, the
+         * socket's path and errno, libvirt's words where it has some. */
+        code = vt_error(code, "cannot connect to '%s': %s", uri, why);
+    } else if (rc == VIRTWIRE_EIO && saved) {
+        code = vt_error(code, "cannot connect to '%s': %s", uri, strerror(saved));
+    } else {
+        code = vt_error(code, "cannot connect to '%s': %s", uri, virtwire_strerror(rc));
+    }
+    virNetMessageError_free(&err);
+    return code;
 }
 
 /* Reports a failed call: the daemon's error as JSON on stderr, anything
@@ -283,8 +312,7 @@ static void *alloc_ret(const virtwire_proc *pr, virtwire_arena *arena)
 
 int vt_cmd_call(int argc, char **argv)
 {
-    static const char usage[] =
-        "virtwire call [--readonly] [--timeout SECONDS] URI PROCEDURE [ARGS]";
+    const char *usage = vt_usage("call");
     opts o;
     int rc = parse_opts(argc, argv, OPT_READONLY | OPT_TIMEOUT, 2, 3, usage, &o);
     if (rc != VT_OK)
@@ -450,8 +478,7 @@ static void deregister(virtwire_client *c, const reg *r, int timeout_ms)
 
 int vt_cmd_events(int argc, char **argv)
 {
-    static const char usage[] =
-        "virtwire events [--readonly] [--count N] [--timeout SECONDS] URI";
+    const char *usage = vt_usage("events");
     opts o;
     int rc = parse_opts(argc, argv, OPT_READONLY | OPT_TIMEOUT | OPT_COUNT, 1, 1, usage, &o);
     if (rc != VT_OK)
@@ -708,8 +735,7 @@ static int stream_failed(const char *name, int rc, virNetMessageError *err)
 
 int vt_cmd_download(int argc, char **argv)
 {
-    static const char usage[] =
-        "virtwire download [--readonly] [--timeout SECONDS] URI PROCEDURE ARGS FILE";
+    const char *usage = vt_usage("download");
     xfer x;
     int status = xfer_start(&x, argc, argv, "download", usage, OPT_READONLY | OPT_TIMEOUT);
     if (status != VT_OK)
@@ -780,8 +806,7 @@ int vt_cmd_download(int argc, char **argv)
 
 int vt_cmd_upload(int argc, char **argv)
 {
-    static const char usage[] =
-        "virtwire upload [--sparse] [--timeout SECONDS] URI PROCEDURE ARGS FILE";
+    const char *usage = vt_usage("upload");
     xfer x;
     int status = xfer_start(&x, argc, argv, "upload", usage, OPT_TIMEOUT | OPT_SPARSE);
     if (status != VT_OK)

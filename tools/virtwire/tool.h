@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "virnetprotocol.h"
 #include "virtwire_json.h"
 #include "virtwire_program.h"
 
@@ -48,10 +49,18 @@ json_t *vt_to_json(const virtwire_type *t, const void *v);
 /* Writes j and a newline to f, compact or indented (--pretty); steals j. */
 void vt_print(FILE *f, json_t *j);
 
+/* The names of a remote error's code and domain, "VIR_ERR_NO_DOMAIN,
+ * VIR_FROM_TEST" (numbers where the constants do not name them), in buf. */
+const char *vt_error_names(const virNetMessageError *e, char *buf, size_t len);
+
 /* Maps a virtwire error code to an exit code. */
 int vt_exit_code(int rc);
 
-/* Subcommands: argc/argv start at the subcommand's own arguments. */
+/* "virtwire COMMAND ...": the usage of a command, for its errors. */
+const char *vt_usage(const char *cmd);
+
+/* Subcommands: argc/argv start at the subcommand's own arguments (--help
+ * and --pretty taken out). */
 int vt_cmd_call(int argc, char **argv);
 int vt_cmd_events(int argc, char **argv);
 int vt_cmd_download(int argc, char **argv);

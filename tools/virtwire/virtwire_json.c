@@ -14,6 +14,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "virtwire_libvirt.h"
+
 const virtwire_json_type *virtwire_json_find(const virtwire_json_module *m, const virtwire_type *t)
 {
     size_t lo = 0, hi = m->ntypes;
@@ -170,6 +172,12 @@ json_t *vwj_string(const char *s)
         return NULL;
     }
     return o;
+}
+
+json_t *vwj_uuid(const char *p)
+{
+    char text[VIRTWIRE_UUID_STRING_BUFLEN];
+    return json_string(virtwire_uuid_format(p, text));
 }
 
 json_t *vwj_opaque(const void *p, size_t n)

@@ -68,11 +68,21 @@ typedef struct virtwire_json_type {
     virtwire_json_from_fn from_json;
 } virtwire_json_type;
 
-/** The converters of one generated module, sorted by type name. */
+/** A procedure's C side as text (virtwire procs --c). */
+typedef struct virtwire_json_cdoc {
+    const virtwire_program *program;
+    int32_t number;
+    const char *text;
+} virtwire_json_cdoc;
+
+/** The converters of one generated module, sorted by type name, and the C
+ *  side of its procedures. */
 typedef struct virtwire_json_module {
     const virtwire_protocol *protocol;
     const virtwire_json_type *types;
     size_t ntypes;
+    const virtwire_json_cdoc *cdocs;
+    size_t ncdocs;
 } virtwire_json_module;
 
 /** The converters of type t in module m, or NULL. */
@@ -126,6 +136,8 @@ json_t *vwj_uhyper(uint64_t v);
 json_t *vwj_real(double v);
 json_t *vwj_string(const char *s);
 json_t *vwj_opaque(const void *p, size_t n);
+/** A UUID (16 bytes) as libvirt shows it: "6695eb01-f6a4-8304-79aa-97f2502e193f". */
+json_t *vwj_uuid(const char *p);
 json_t *vwj_chars(const char *p, size_t n, int fixed);
 json_t *vwj_array(const void *base, size_t n, size_t elem_size, virtwire_json_to_fn fn);
 json_t *vwj_enum_to_json(const vwj_enum_member *m, size_t n, int32_t v);

@@ -98,10 +98,11 @@ static int timeouts(virtwire_client *c)
 int main(int argc, char **argv)
 {
     int timeout_walk = argc == 3 && strcmp(argv[1], "--timeouts") == 0;
-    if (argc < 2 || argc > 3 || (argv[1][0] == '-' && !timeout_walk)) {
-        fprintf(stderr, "usage: guide-calls URI [DOMAIN]\n"
-                        "       guide-calls --timeouts URI\n");
-        return 2;
+    int help = argc == 2 && strcmp(argv[1], "--help") == 0;
+    if (help || argc < 2 || argc > 3 || (argv[1][0] == '-' && !timeout_walk)) {
+        fprintf(help ? stdout : stderr, "usage: guide-calls URI [DOMAIN]\n"
+                                        "       guide-calls --timeouts URI\n");
+        return help ? 0 : 2;
     }
     const char *uri = timeout_walk ? argv[2] : argv[1];
     const char *domain = argc > 2 && !timeout_walk ? argv[2] : "test";
@@ -161,7 +162,7 @@ int main(int argc, char **argv)
     virtwire_arena_reset(&arena);
 
     /* Heap mode (no arena): the reply is the caller's to free. */
-    virtwire_call_opts heap = { .size = sizeof heap, .timeout_ms = -1 /* the client's default */ };
+    virtwire_call_opts heap = { .size = sizeof heap }; /* the client's timeout */
     remote_connect_list_all_domains_args la = { .need_results = 1, .flags = 0 };
     remote_connect_list_all_domains_ret all;
     rc = remote_call_connect_list_all_domains(c, &la, &all, &heap);

@@ -115,7 +115,10 @@ static void print(const watcher *w)
 int main(int argc, char **argv)
 {
     if (argc != 4) {
-        fprintf(stderr, "usage: guide-events URI DOMAIN OTHER\n");
+        int help = argc == 2 && strcmp(argv[1], "--help") == 0;
+        fprintf(help ? stdout : stderr, "usage: guide-events URI DOMAIN OTHER\n");
+        if (help)
+            return 0;
         return 2;
     }
     virtwire_client_options copts = { .size = sizeof copts, .call_timeout_ms = TIMEOUT_MS };

@@ -150,7 +150,7 @@ static int client(const char *uri)
 
     /* Passing: the fds are lent to the call and stay the caller's. */
     int fds[2] = { pipe_with("alpha\n"), pipe_with("beta\n") };
-    virtwire_call_opts opts = { .size = sizeof opts, .arena = &arena, .error = &err, .timeout_ms = -1,
+    virtwire_call_opts opts = { .size = sizeof opts, .arena = &arena, .error = &err,
                                 .fds = fds, .nfds = 2 };
     remote_domain_create_xml_with_files_args ca = { .xml_desc = (char *)"<domain/>" };
     remote_domain_create_xml_with_files_ret cr;
@@ -168,7 +168,7 @@ static int client(const char *uri)
     /* Receiving: up to ret_fds_max fds land in ret_fds, owned by the caller
      * (close-on-exec set); any beyond that are closed. */
     int got[1];
-    virtwire_call_opts ropts = { .size = sizeof ropts, .arena = &arena, .error = &err, .timeout_ms = -1,
+    virtwire_call_opts ropts = { .size = sizeof ropts, .arena = &arena, .error = &err,
                                  .ret_fds = got, .ret_fds_max = 1 };
     remote_domain_open_graphics_fd_args ga = { .dom = { .name = (char *)"demo" }, .idx = 0 };
     rc = remote_call_domain_open_graphics_fd(c, &ga, &ropts);
@@ -189,8 +189,11 @@ static int client(const char *uri)
 
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: guide-fds SOCKET_PATH\n");
+    if (argc != 2 || argv[1][0] == '-') {
+        int help = argc == 2 && strcmp(argv[1], "--help") == 0;
+        fprintf(help ? stdout : stderr, "usage: guide-fds SOCKET_PATH\n");
+        if (help)
+            return 0;
         return 2;
     }
     server_state st = { .kept_fd = -1 };

@@ -67,8 +67,11 @@ static void print_proc(const virtwire_proc *p)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: guide-procs PROGRAM [NAME...]\n");
+    if (argc < 2 || argv[1][0] == '-') {
+        int help = argc == 2 && strcmp(argv[1], "--help") == 0;
+        fprintf(help ? stdout : stderr, "usage: guide-procs PROGRAM [NAME...]\n");
+        if (help)
+            return 0;
         return 2;
     }
     size_t i = 0;

@@ -212,10 +212,11 @@ static void on_signal(int sig)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2 || argc % 2 != 0) {
-        fprintf(stderr, "usage: guide-server SOCKET_PATH [--max-requests N]\n"
-                        "         [--keepalive-interval-ms MS] [--keepalive-count N]\n");
-        return 2;
+    if (argc < 2 || argc % 2 != 0 || argv[1][0] == '-') {
+        int help = argc == 2 && strcmp(argv[1], "--help") == 0;
+        fprintf(help ? stdout : stderr, "usage: guide-server SOCKET_PATH [--max-requests N]\n"
+                "         [--keepalive-interval-ms MS] [--keepalive-count N]\n");
+        return help ? 0 : 2;
     }
     unsigned max_requests = VIRTWIRE_SERVER_MAX_CLIENT_REQUESTS_DEFAULT;
     int ka_interval = VIRTWIRE_SERVER_KEEPALIVE_INTERVAL_MS_DEFAULT;

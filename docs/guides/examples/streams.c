@@ -221,7 +221,11 @@ static int screenshot(virtwire_client *c, const char *domain, const char *path)
 int main(int argc, char **argv)
 {
     if (argc != 6) {
-        fprintf(stderr, "usage: guide-streams URI POOL VOLUME DOMAIN SCREENSHOT_FILE\n");
+        int help = argc == 2 && strcmp(argv[1], "--help") == 0;
+        fprintf(help ? stdout : stderr,
+                "usage: guide-streams URI POOL VOLUME DOMAIN SCREENSHOT_FILE\n");
+        if (help)
+            return 0;
         return 2;
     }
     virtwire_client_options copts = { .size = sizeof copts, .call_timeout_ms = TIMEOUT_MS };
