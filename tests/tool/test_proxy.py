@@ -1099,6 +1099,4 @@ TESTS = {"virsh": test_virsh, "python": test_python, "perl": test_perl, "sparse"
          "faults": test_faults, "replay": test_replay}
 
 if __name__ == "__main__":
-    start = time.time()
-    TESTS[GROUP]()
-    print("proxy.%s: ok (%.1f s)" % (GROUP, time.time() - start))
+    vwtest.run_group(TESTS, GROUP, "proxy")
