@@ -83,26 +83,27 @@ static int write_pem(const char *dir, const char *name, const gnutls_datum_t *d)
     return fclose(f) == 0 ? 0 : -1;
 }
 
+/* Writes what an export2 call returned (rc, d) to dir/name, then frees it. */
+static int write_exported(const char *dir, const char *name, int rc, gnutls_datum_t *d)
+{
+    if (rc < 0)
+        return fail(name, rc);
+    rc = write_pem(dir, name, d);
+    gnutls_free(d->data);
+    return rc;
+}
+
 static int write_crt(const char *dir, const char *name, gnutls_x509_crt_t crt)
 {
     gnutls_datum_t d;
-    int rc = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, &d);
-    if (rc < 0)
-        return fail(name, rc);
-    rc = write_pem(dir, name, &d);
-    gnutls_free(d.data);
-    return rc;
+    return write_exported(dir, name, gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, &d), &d);
 }
 
 static int write_key(const char *dir, const char *name, gnutls_x509_privkey_t key)
 {
     gnutls_datum_t d;
-    int rc = gnutls_x509_privkey_export2(key, GNUTLS_X509_FMT_PEM, &d);
-    if (rc < 0)
-        return fail(name, rc);
-    rc = write_pem(dir, name, &d);
-    gnutls_free(d.data);
-    return rc;
+    return write_exported(dir, name, gnutls_x509_privkey_export2(key, GNUTLS_X509_FMT_PEM, &d),
+                          &d);
 }
 
 int fz_tls_pki_write(const char *dir)
@@ -134,17 +135,13 @@ int fz_tls_pki_write(const char *dir)
         rc = write_crt(srv, "cacert.pem", ca) | write_crt(srv, "servercert.pem", sc) |
              write_key(srv, "serverkey.pem", sk) | write_crt(cli, "cacert.pem", ca) |
              write_crt(cli, "clientcert.pem", lc) | write_key(cli, "clientkey.pem", lk);
-    if (ca)
-        gnutls_x509_crt_deinit(ca);
-    if (sc)
-        gnutls_x509_crt_deinit(sc);
-    if (lc)
-        gnutls_x509_crt_deinit(lc);
-    if (ck)
-        gnutls_x509_privkey_deinit(ck);
-    if (sk)
-        gnutls_x509_privkey_deinit(sk);
-    if (lk)
-        gnutls_x509_privkey_deinit(lk);
+    gnutls_x509_crt_t crts[] = { ca, sc, lc };
+    gnutls_x509_privkey_t keys[] = { ck, sk, lk };
+    for (size_t i = 0; i < 3; i++) {
+        if (crts[i])
+            gnutls_x509_crt_deinit(crts[i]);
+        if (keys[i])
+            gnutls_x509_privkey_deinit(keys[i]);
+    }
     return rc ? -1 : 0;
 }

@@ -626,19 +626,13 @@ class FileComparer:
         for pi, name in enumerate(order):
             o, n = op.get(name), np_.get(name)
             head = f"program {name}"
-            if o is None:
-                level, why = self.cmp.rule("program-added")
-                self.entries.append(Entry("program", "added", name,
-                                          f"{head} (number 0x{n.number:x}, version {n.version})",
+            if o is None or n is None:
+                what, p = ("added", n) if o is None else ("removed", o)
+                level, why = self.cmp.rule("program-" + what)
+                self.entries.append(Entry("program", what, name,
+                                          f"{head} (number 0x{p.number:x}, version {p.version})",
                                           level, why,
-                                          extra={"number": n.number, "version": n.version},
-                                          sort_key=(0, pi, 0, 0, "")))
-            elif n is None:
-                level, why = self.cmp.rule("program-removed")
-                self.entries.append(Entry("program", "removed", name,
-                                          f"{head} (number 0x{o.number:x}, version {o.version})",
-                                          level, why,
-                                          extra={"number": o.number, "version": o.version},
+                                          extra={"number": p.number, "version": p.version},
                                           sort_key=(0, pi, 0, 0, "")))
             else:
                 items = []

@@ -227,6 +227,15 @@ class Parser:
         self.expect("}", "',' or '}'")
         return Enum(name, members, loc, self.words(brace_comments), trailing=brace_comments)
 
+    def end_member(self, d: Decl, before: List[Comment]) -> Decl:
+        """The ';' ending member d of a struct or union: d with the comments
+        before it and after it, and the tags these hold."""
+        end = self.expect(";")
+        d.comments = before
+        d.trailing = self.trailing(end)
+        d.tags = self.words(d.trailing)
+        return d
+
     def struct_body(self, name: str, loc: Loc) -> Struct:
         brace = self.expect("{")
         brace_comments = self.trailing(brace)
@@ -236,11 +245,7 @@ class Parser:
             d = self.declaration(outer=name)
             if d.is_void:
                 raise XdrError(d.loc, "void is not allowed as a struct member")
-            end = self.expect(";")
-            d.comments = before
-            d.trailing = self.trailing(end)
-            d.tags = self.words(d.trailing)
-            fields.append(d)
+            fields.append(self.end_member(d, before))
         if not fields:
             self.error(f"struct {name} has no members")
         self.expect("}")
@@ -269,11 +274,7 @@ class Parser:
                     raise XdrError(dt.loc, f"second default arm in union {name}")
                 self.expect(":")
                 d = self.declaration(outer=name)
-                end = self.expect(";")
-                d.comments = before
-                d.trailing = self.trailing(end)
-                d.tags = self.words(d.trailing)
-                default = UnionArm([], d)
+                default = UnionArm([], self.end_member(d, before))
                 continue
             if not self.at("case"):
                 self.error("expected 'case', 'default' or '}'")
@@ -281,12 +282,7 @@ class Parser:
             while self.accept("case"):
                 cases.append(self.value())
                 self.expect(":")
-            d = self.declaration(outer=name)
-            end = self.expect(";")
-            d.comments = before
-            d.trailing = self.trailing(end)
-            d.tags = self.words(d.trailing)
-            arms.append(UnionArm(cases, d))
+            arms.append(UnionArm(cases, self.end_member(self.declaration(outer=name), before)))
         if not arms and default is None:
             self.error(f"union {name} has no arms")
         self.expect("}")

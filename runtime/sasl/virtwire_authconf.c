@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "virtwire_message_internal.h"
 #include "virtwire_sasl.h"
 
 #define AUTH_CONFIG_MAX (1u << 20)
@@ -32,19 +33,6 @@ struct virtwire_auth_config {
     entry *entries;
     size_t nentries, entries_cap;
 };
-
-static void errorf(char *errbuf, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void errorf(char *errbuf, size_t errlen, const char *fmt, ...)
-{
-    if (!errbuf || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errbuf, errlen, fmt, ap);
-    va_end(ap);
-}
 
 void virtwire_auth_config_free(virtwire_auth_config *cfg)
 {
@@ -255,7 +243,7 @@ int virtwire_auth_config_parse(const char *data, size_t len, const char *path,
     if (!path)
         path = "auth.conf";
     if (len > AUTH_CONFIG_MAX) {
-        errorf(errbuf, errlen, "'%s' is larger than %u bytes", path, AUTH_CONFIG_MAX);
+        vw_errorf(errbuf, errlen, "'%s' is larger than %u bytes", path, AUTH_CONFIG_MAX);
         return VIRTWIRE_ETOOLONG;
     }
     virtwire_auth_config *cfg = calloc(1, sizeof *cfg);
@@ -280,7 +268,7 @@ int virtwire_auth_config_parse(const char *data, size_t len, const char *path,
             rc = parse_line(cfg, data + pos, m, &group, &why);
         if (rc < 0) {
             if (rc == VIRTWIRE_EINVAL)
-                errorf(errbuf, errlen, "'%s' line %zu: %s", path, line, why);
+                vw_errorf(errbuf, errlen, "'%s' line %zu: %s", path, line, why);
             virtwire_auth_config_free(cfg);
             return rc;
         }
@@ -303,14 +291,14 @@ int virtwire_auth_config_load(const char *path, virtwire_auth_config **out, char
         int err = errno;
         if (fd >= 0)
             close(fd);
-        errorf(errbuf, errlen, "Failed to read auth file '%s': %s", path, strerror(err));
+        vw_errorf(errbuf, errlen, "Failed to read auth file '%s': %s", path, strerror(err));
         errno = err;
         return VIRTWIRE_EIO;
     }
     if (!S_ISREG(st.st_mode) || st.st_size > AUTH_CONFIG_MAX) {
         close(fd);
-        errorf(errbuf, errlen, "'%s' is not a regular file of at most %u bytes", path,
-               AUTH_CONFIG_MAX);
+        vw_errorf(errbuf, errlen, "'%s' is not a regular file of at most %u bytes", path,
+                  AUTH_CONFIG_MAX);
         return VIRTWIRE_ETOOLONG;
     }
     size_t cap = (size_t)st.st_size + 1, len = 0;
@@ -327,7 +315,7 @@ int virtwire_auth_config_load(const char *path, virtwire_auth_config **out, char
             int err = errno;
             close(fd);
             free(buf);
-            errorf(errbuf, errlen, "Failed to read auth file '%s': %s", path, strerror(err));
+            vw_errorf(errbuf, errlen, "Failed to read auth file '%s': %s", path, strerror(err));
             errno = err;
             return VIRTWIRE_EIO;
         }
@@ -338,7 +326,7 @@ int virtwire_auth_config_load(const char *path, virtwire_auth_config **out, char
     int rc = len == cap ? VIRTWIRE_ETOOLONG
                         : virtwire_auth_config_parse(buf, len, path, out, errbuf, errlen);
     if (len == cap)
-        errorf(errbuf, errlen, "'%s' changed while it was read", path);
+        vw_errorf(errbuf, errlen, "'%s' changed while it was read", path);
     memset(buf, 0, len);
     free(buf);
     return rc;
@@ -373,8 +361,8 @@ int virtwire_auth_config_lookup(const virtwire_auth_config *cfg, const char *ser
     if (find_group(cfg, authgroup)) {
         const char *cred = get(cfg, authgroup, "credentials");
         if (!cred) {
-            errorf(errbuf, errlen, "Missing item 'credentials' in group '%s' in '%s'", authgroup,
-                   cfg->path);
+            vw_errorf(errbuf, errlen, "Missing item 'credentials' in group '%s' in '%s'",
+                      authgroup, cfg->path);
             rc = VIRTWIRE_EINVAL;
         } else {
             size_t m = strlen(cred) + 16;
@@ -384,9 +372,9 @@ int virtwire_auth_config_lookup(const virtwire_auth_config *cfg, const char *ser
             } else {
                 snprintf(credgroup, m, "credentials-%s", cred);
                 if (!find_group(cfg, credgroup)) {
-                    errorf(errbuf, errlen,
-                           "Missing group 'credentials-%s' referenced from group '%s' in '%s'",
-                           cred, authgroup, cfg->path);
+                    vw_errorf(errbuf, errlen,
+                              "Missing group 'credentials-%s' referenced from group '%s' in '%s'",
+                              cred, authgroup, cfg->path);
                     rc = VIRTWIRE_EINVAL;
                 } else {
                     *value = get(cfg, credgroup, credname);

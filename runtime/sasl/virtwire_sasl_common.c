@@ -16,15 +16,18 @@
 
 #include "virtwire_sasl_cyrus_internal.h"
 
-static int cyrus_encode(void *ctx, const unsigned char *in, size_t len,
-                        const unsigned char **out, size_t *out_len)
+/* sasl_encode and sasl_decode take the same arguments. */
+typedef int (*cyrus_code_fn)(sasl_conn_t *conn, const char *in, unsigned len, const char **out,
+                             unsigned *out_len);
+
+static int cyrus_code(cyrus_code_fn code, vw_sasl_conn *s, const unsigned char *in, size_t len,
+                      const unsigned char **out, size_t *out_len)
 {
-    vw_sasl_conn *s = ctx;
     const char *o = NULL;
     unsigned ol = 0;
     if (len > UINT32_MAX)
         return -1;
-    int err = sasl_encode(s->conn, (const char *)in, (unsigned)len, &o, &ol);
+    int err = code(s->conn, (const char *)in, (unsigned)len, &o, &ol);
     if (err != SASL_OK)
         return -1;
     *out = (const unsigned char *)o;
@@ -32,20 +35,16 @@ static int cyrus_encode(void *ctx, const unsigned char *in, size_t len,
     return 0;
 }
 
+static int cyrus_encode(void *ctx, const unsigned char *in, size_t len,
+                        const unsigned char **out, size_t *out_len)
+{
+    return cyrus_code(sasl_encode, ctx, in, len, out, out_len);
+}
+
 static int cyrus_decode(void *ctx, const unsigned char *in, size_t len,
                         const unsigned char **out, size_t *out_len)
 {
-    vw_sasl_conn *s = ctx;
-    const char *o = NULL;
-    unsigned ol = 0;
-    if (len > UINT32_MAX)
-        return -1;
-    int err = sasl_decode(s->conn, (const char *)in, (unsigned)len, &o, &ol);
-    if (err != SASL_OK)
-        return -1;
-    *out = (const unsigned char *)o;
-    *out_len = ol;
-    return 0;
+    return cyrus_code(sasl_decode, ctx, in, len, out, out_len);
 }
 
 static const char *cyrus_detail(void *ctx)

@@ -36,6 +36,7 @@
 #include "remote_protocol.h"
 #include "virtwire_server.h"
 #include "vt_sys.h"
+#include "vt_server.h"
 
 #define OOM_MESSAGE "out of memory"
 #define MAX_SERIALS 32
@@ -79,15 +80,6 @@ static int oom(virtwire_server_call *call)
 {
     return virtwire_server_call_error(call, VIRTWIRE_VIR_ERR_INTERNAL_ERROR,
                                       VIRTWIRE_VIR_FROM_RPC, OOM_MESSAGE);
-}
-
-static int h_feature(virtwire_server_call *call, void *opaque)
-{
-    (void)opaque;
-    const remote_connect_supports_feature_args *a = call->args;
-    remote_connect_supports_feature_ret *r = call->ret;
-    r->supported = a->feature == 10;
-    return 0;
 }
 
 static int h_open(virtwire_server_call *call, void *opaque)
@@ -237,7 +229,7 @@ static int server_setup(const char *path)
         int32_t proc;
         virtwire_server_handler fn;
     } h[] = {
-        { REMOTE_PROC_CONNECT_SUPPORTS_FEATURE, h_feature },
+        { REMOTE_PROC_CONNECT_SUPPORTS_FEATURE, vt_h_supports_feature },
         { REMOTE_PROC_CONNECT_OPEN, h_open },
         { REMOTE_PROC_CONNECT_GET_HOSTNAME, h_hostname },
         { REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME, h_lookup },

@@ -70,33 +70,30 @@ TIMEOUT = 60
 POLKITD = "/usr/lib/polkit-1/polkitd"
 INSIDE = "VIRTWIRE_POLKIT_NAMESPACE"
 
+
+def policy_action(name, what, default):
+    """One <action> of a polkit policy: who may do what by default."""
+    return ("""  <action id="org.libvirt.unix.%s">
+    <description>%s local virtualized systems</description>
+    <message>System policy prevents %s of local virtualized systems</message>
+    <defaults>
+""" % (name, name.capitalize(), what)
+            + "".join("      <allow_%s>%s</allow_%s>\n" % (k, default, k)
+                      for k in ("any", "inactive", "active"))
+            + """    </defaults>
+  </action>
+""")
+
+
 # The actions libvirt's daemon package installs (org.libvirt.unix.policy),
 # with its defaults: anyone may monitor, managing asks an administrator.
-ACTIONS = """<?xml version="1.0" encoding="UTF-8"?>
+ACTIONS = ("""<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE policyconfig PUBLIC
  "-//freedesktop//DTD PolicyKit Policy Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/PolicyKit/1.0/policyconfig.dtd">
 <policyconfig>
-  <action id="org.libvirt.unix.monitor">
-    <description>Monitor local virtualized systems</description>
-    <message>System policy prevents monitoring of local virtualized systems</message>
-    <defaults>
-      <allow_any>yes</allow_any>
-      <allow_inactive>yes</allow_inactive>
-      <allow_active>yes</allow_active>
-    </defaults>
-  </action>
-  <action id="org.libvirt.unix.manage">
-    <description>Manage local virtualized systems</description>
-    <message>System policy prevents management of local virtualized systems</message>
-    <defaults>
-      <allow_any>auth_admin_keep</allow_any>
-      <allow_inactive>auth_admin_keep</allow_inactive>
-      <allow_active>auth_admin_keep</allow_active>
-    </defaults>
-  </action>
-</policyconfig>
-"""
+""" + policy_action("monitor", "monitoring", "yes")
+           + policy_action("manage", "management", "auth_admin_keep") + "</policyconfig>\n")
 
 # vwpk-allow may do anything; vwpk-deny may not manage (monitoring keeps
 # its default, yes); vwpk-other has no rule (managing then needs an

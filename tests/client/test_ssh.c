@@ -41,6 +41,7 @@
 #include "virtwire_client.h"
 #include "vt_check.h"
 #include "vt_daemon.h"
+#include "vt_pidfile.h"
 #include "vt_sys.h"
 
 #define SCREENSHOT_FILE "/usr/share/libvirt/test-screenshot.png"
@@ -77,16 +78,7 @@ static long proc_parent(long pid, char *comm, size_t len)
 
 static long sshd_pid(void)
 {
-    char path[256];
-    snprintf(path, sizeof path, "%s/sshd.pid", sshd.dir);
-    FILE *f = fopen(path, "r");
-    long pid = -1;
-    if (f) {
-        if (fscanf(f, "%ld", &pid) != 1)
-            pid = -1;
-        fclose(f);
-    }
-    return pid;
+    return vt_read_pidfile(sshd.dir, "sshd.pid");
 }
 
 /* A process called name running under our sshd (the "remote" side);

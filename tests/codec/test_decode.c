@@ -272,34 +272,32 @@ static void test_oversized_arrays(void)
     virtwire_arena_fini(&arena);
     free(p);
 
-    /* char label<4097>: each char is a word */
-    vt_context("security_label_ret 4097 chars in 100 bytes");
-    static const unsigned char label[] = { W(4097) };
-    p = filled(label, 4, 100, 0);
-    expect_no_alloc(&remote_domain_get_security_label_ret_desc, p, 100, VIRTWIRE_ETRUNCATED, 0);
-    free(p);
-
-    vt_context("auth_list_ret 20 types in 79 bytes");
-    static const unsigned char twenty[] = { W(20) };
-    p = filled(twenty, 4, 4 + 79, 0);
-    expect_no_alloc(&remote_auth_list_ret_desc, p, 4 + 79, VIRTWIRE_ETRUNCATED, 0);
-    free(p);
-
-    /* remote_typed_param needs 12 bytes at least (empty field, type, a
-     * 4-byte arm): 16 params (the bound) in 16 x 12 - 1 bytes. */
-    vt_context("get_scheduler_parameters_ret 16 params in 191 bytes");
-    static const unsigned char params[] = { W(16) };
-    p = filled(params, 4, 4 + 191, 0);
-    expect_no_alloc(&remote_domain_get_scheduler_parameters_ret_desc, p, 4 + 191,
-                    VIRTWIRE_ETRUNCATED, 0);
-    free(p);
-
-    /* admin: admin_nonnull_client is at least 4 + 8 + 8 + 4 = 24 bytes */
-    vt_context("admin list_clients_ret 16384 clients in 400 bytes");
-    static const unsigned char clients[] = { W(16384) };
-    p = filled(clients, 4, 400, 0);
-    expect_no_alloc(&admin_server_list_clients_ret_desc, p, 400, VIRTWIRE_ETRUNCATED, 0);
-    free(p);
+    /* Counts the bytes after them cannot hold: refused before any
+     * allocation. */
+    static const struct {
+        const char *what;
+        const virtwire_type *t;
+        unsigned char count[4];
+        size_t len;
+    } cut[] = {
+        /* char label<4097>: each char is a word */
+        { "security_label_ret 4097 chars in 100 bytes", &remote_domain_get_security_label_ret_desc,
+          { W(4097) }, 100 },
+        { "auth_list_ret 20 types in 79 bytes", &remote_auth_list_ret_desc, { W(20) }, 4 + 79 },
+        /* remote_typed_param needs 12 bytes at least (empty field, type, a
+         * 4-byte arm): 16 params (the bound) in 16 x 12 - 1 bytes. */
+        { "get_scheduler_parameters_ret 16 params in 191 bytes",
+          &remote_domain_get_scheduler_parameters_ret_desc, { W(16) }, 4 + 191 },
+        /* admin: admin_nonnull_client is at least 4 + 8 + 8 + 4 = 24 bytes */
+        { "admin list_clients_ret 16384 clients in 400 bytes", &admin_server_list_clients_ret_desc,
+          { W(16384) }, 400 },
+    };
+    for (size_t i = 0; i < sizeof cut / sizeof cut[0]; i++) {
+        vt_context("%s", cut[i].what);
+        p = filled(cut[i].count, 4, cut[i].len, 0);
+        expect_no_alloc(cut[i].t, p, cut[i].len, VIRTWIRE_ETRUNCATED, 0);
+        free(p);
+    }
 }
 
 /* ------------------------------------------------------------------------ */

@@ -125,17 +125,37 @@ static size_t threadpool_wire(unsigned char *p, uint32_t n)
     return (size_t)(q - p);
 }
 
+/* A counted array at its bound: wire(buf, n) encodes v with n elements
+ * (buf holds cap bytes), *count is v's count.  bound + 1 fails to decode
+ * and to encode, the bound itself works both ways.  unit: what the
+ * context says after the numbers. */
+static void check_bound(const char *what, const char *unit, const virtwire_type *t,
+                        unsigned char *buf, size_t cap, size_t (*wire)(unsigned char *, uint32_t),
+                        uint32_t bound, void *v, unsigned *count)
+{
+    unsigned char *out;
+    size_t len;
+    vt_context("%s decode %u%s", what, bound + 1, unit);
+    decode_both(t, buf, wire(buf, bound + 1), VIRTWIRE_ETOOLONG);
+    vt_context("%s decode %u%s", what, bound, unit);
+    decode_both(t, buf, wire(buf, bound), 0);
+    vt_context("%s encode %u%s", what, bound + 1, unit);
+    *count = bound + 1;
+    CHECK_RC(encode_to(t, v, cap + 64, &out, &len), VIRTWIRE_ETOOLONG);
+    free(out);
+    vt_context("%s encode %u%s", what, bound, unit);
+    *count = bound;
+    CHECK_RC(encode_to(t, v, cap + 64, &out, &len), 0);
+    CHECK_MEM(out, len, buf, wire(buf, bound));
+    free(out);
+}
+
 static void test_bound_struct_array(void)
 {
-    unsigned char buf[4 + 33 * 16], *out;
-    size_t len;
+    unsigned char buf[4 + 33 * 16];
     const virtwire_type *t = &admin_server_get_threadpool_parameters_ret_desc;
 
     CHECK_INT(ADMIN_SERVER_THREADPOOL_PARAMETERS_MAX, 32);
-    vt_context("threadpool params decode 33");
-    decode_both(t, buf, threadpool_wire(buf, 33), VIRTWIRE_ETOOLONG);
-    vt_context("threadpool params decode 32");
-    decode_both(t, buf, threadpool_wire(buf, 32), 0);
 
     static char p[] = "p";
     admin_typed_param params[33];
@@ -145,14 +165,8 @@ static void test_bound_struct_array(void)
         params[i].value.admin_typed_param_value_u.ui = i;
     }
     admin_server_get_threadpool_parameters_ret v = { { 33, params } };
-    vt_context("threadpool params encode 33");
-    CHECK_RC(encode_to(t, &v, sizeof(buf) + 64, &out, &len), VIRTWIRE_ETOOLONG);
-    free(out);
-    vt_context("threadpool params encode 32");
-    v.params.params_len = 32;
-    CHECK_RC(encode_to(t, &v, sizeof(buf) + 64, &out, &len), 0);
-    CHECK_MEM(out, len, buf, threadpool_wire(buf, 32));
-    free(out);
+    check_bound("threadpool params", "", t, buf, sizeof buf, threadpool_wire, 32, &v,
+                &v.params.params_len);
 }
 
 /* remote_domain_get_security_label_ret { char label<4097>; int enforcing; }
@@ -168,27 +182,15 @@ static size_t label_wire(unsigned char *p, uint32_t n)
 static void test_bound_char_array(void)
 {
     size_t cap = 4 + 4098 * 4 + 4;
-    unsigned char *buf = xcalloc(1, cap), *out;
-    size_t len;
+    unsigned char *buf = xcalloc(1, cap);
     const virtwire_type *t = &remote_domain_get_security_label_ret_desc;
 
     CHECK_INT(REMOTE_SECURITY_LABEL_MAX, 4097);
-    vt_context("security label decode 4098 chars");
-    decode_both(t, buf, label_wire(buf, 4098), VIRTWIRE_ETOOLONG);
-    vt_context("security label decode 4097 chars");
-    decode_both(t, buf, label_wire(buf, 4097), 0);
 
     char *label = xcalloc(1, 4098);
     memset(label, 'a', 4098);
     remote_domain_get_security_label_ret v = { { 4098, label }, 0 };
-    vt_context("security label encode 4098 chars");
-    CHECK_RC(encode_to(t, &v, cap + 64, &out, &len), VIRTWIRE_ETOOLONG);
-    free(out);
-    vt_context("security label encode 4097 chars");
-    v.label.label_len = 4097;
-    CHECK_RC(encode_to(t, &v, cap + 64, &out, &len), 0);
-    CHECK_MEM(out, len, buf, label_wire(buf, 4097));
-    free(out);
+    check_bound("security label", " chars", t, buf, cap, label_wire, 4097, &v, &v.label.label_len);
     free(label);
     free(buf);
 }
@@ -210,28 +212,16 @@ static size_t pin_wire(unsigned char *p, uint32_t n)
 
 static void test_bound_opaque(void)
 {
-    unsigned char buf[40 + 2052], *out;
-    size_t len;
+    unsigned char buf[40 + 2052];
     const virtwire_type *t = &remote_domain_pin_vcpu_args_desc;
 
     CHECK_INT(REMOTE_CPUMAP_MAX, 2048);
-    vt_context("cpumap decode 2049 bytes");
-    decode_both(t, buf, pin_wire(buf, 2049), VIRTWIRE_ETOOLONG);
-    vt_context("cpumap decode 2048 bytes");
-    decode_both(t, buf, pin_wire(buf, 2048), 0);
 
     static char vm1[] = "vm1";
     char cpumap[2049];
     memset(cpumap, 0x5a, sizeof(cpumap));
     remote_domain_pin_vcpu_args v = { { vm1, { UUID_A }, 3 }, 1, { 2049, cpumap } };
-    vt_context("cpumap encode 2049 bytes");
-    CHECK_RC(encode_to(t, &v, sizeof(buf) + 64, &out, &len), VIRTWIRE_ETOOLONG);
-    free(out);
-    vt_context("cpumap encode 2048 bytes");
-    v.cpumap.cpumap_len = 2048;
-    CHECK_RC(encode_to(t, &v, sizeof(buf) + 64, &out, &len), 0);
-    CHECK_MEM(out, len, buf, pin_wire(buf, 2048));
-    free(out);
+    check_bound("cpumap", " bytes", t, buf, sizeof buf, pin_wire, 2048, &v, &v.cpumap.cpumap_len);
 }
 
 /* A string of n 'x' then padding, as XDR string<>; then `tail` bytes of

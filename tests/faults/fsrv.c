@@ -8,6 +8,7 @@
 
 #include "flib.h"
 #include "remote_protocol.h"
+#include "vt_server.h"
 
 #define DOWN_CHUNK ((size_t)256 * 1024)
 
@@ -43,15 +44,6 @@ static int h_auth_list(virtwire_server_call *call, void *opaque)
     *t = REMOTE_AUTH_NONE;
     r->types.types_len = 1;
     r->types.types_val = t;
-    return 0;
-}
-
-static int h_feature(virtwire_server_call *call, void *opaque)
-{
-    (void)opaque;
-    const remote_connect_supports_feature_args *a = call->args;
-    remote_connect_supports_feature_ret *r = call->ret;
-    r->supported = a->feature == 10;
     return 0;
 }
 
@@ -253,7 +245,7 @@ void fsrv_init(fsrv *s, const char *name, int tcp)
         virtwire_server_handler fn;
     } table[] = {
         { REMOTE_PROC_AUTH_LIST, h_auth_list },
-        { REMOTE_PROC_CONNECT_SUPPORTS_FEATURE, h_feature },
+        { REMOTE_PROC_CONNECT_SUPPORTS_FEATURE, vt_h_supports_feature },
         { REMOTE_PROC_CONNECT_OPEN, h_void },
         { REMOTE_PROC_CONNECT_CLOSE, h_void },
         { REMOTE_PROC_CONNECT_GET_LIB_VERSION, h_lib_version },

@@ -65,6 +65,22 @@ static int send_max(int fd, uint32_t prog, int32_t proc, int type, uint32_t seri
 #define CLIENT_STREAM_FRAMES 6
 #define CLIENT_JUNK_FRAMES 5
 
+/* Reads the reply to call `serial` whose arguments the peer could not
+ * decode: an error, libvirt's "Unable to decode message payload". */
+static void check_undecodable(int fd, uint32_t serial)
+{
+    vt_frame f;
+    CHECK(vt_read_frame(fd, &f, 20000) == 0 && f.hdr.serial == serial &&
+          f.hdr.status == VIR_NET_ERROR);
+    virNetMessageError e;
+    virtwire_arena arena = VIRTWIRE_ARENA_INIT;
+    CHECK(virtwire_decode(&virNetMessageError_desc, f.payload, f.len, &arena, &e) == 0 &&
+          e.code == VIRTWIRE_VIR_ERR_RPC && e.message &&
+          strcmp(*e.message, "Unable to decode message payload") == 0);
+    virtwire_arena_fini(&arena);
+    vt_frame_free(&f);
+}
+
 static int consumed; /* stream frames the client has read */
 
 static void script_client(flib_peer *p, int fd)
@@ -282,15 +298,7 @@ static void test_server(void)
     for (int i = 0; i < SERVER_CALL_FRAMES; i++) {
         CHECK(send_max(fd, REMOTE_PROGRAM, REMOTE_PROC_CONNECT_DOMAIN_XML_FROM_NATIVE,
                        VIR_NET_CALL, 10u + (uint32_t)i, VIR_NET_OK, frame) == 0);
-        CHECK(vt_read_frame(fd, &f, 20000) == 0 && f.hdr.serial == 10u + (uint32_t)i &&
-              f.hdr.status == VIR_NET_ERROR);
-        virNetMessageError e;
-        virtwire_arena arena = VIRTWIRE_ARENA_INIT;
-        CHECK(virtwire_decode(&virNetMessageError_desc, f.payload, f.len, &arena, &e) == 0 &&
-              e.code == VIRTWIRE_VIR_ERR_RPC && e.message &&
-              strcmp(*e.message, "Unable to decode message payload") == 0);
-        virtwire_arena_fini(&arena);
-        vt_frame_free(&f);
+        check_undecodable(fd, 10u + (uint32_t)i);
         long r = vt_rss_kib(0);
         if (r > r_peak)
             r_peak = r;
@@ -335,16 +343,7 @@ static void test_mockd(void)
     for (int i = 0; i < MOCKD_FRAMES; i++) {
         CHECK(send_max(fd, REMOTE_PROGRAM, REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME, VIR_NET_CALL,
                        10u + (uint32_t)i, VIR_NET_OK, frame) == 0);
-        vt_frame f;
-        CHECK(vt_read_frame(fd, &f, 20000) == 0 && f.hdr.serial == 10u + (uint32_t)i &&
-              f.hdr.status == VIR_NET_ERROR);
-        virNetMessageError e;
-        virtwire_arena arena = VIRTWIRE_ARENA_INIT;
-        CHECK(virtwire_decode(&virNetMessageError_desc, f.payload, f.len, &arena, &e) == 0 &&
-              e.code == VIRTWIRE_VIR_ERR_RPC && e.message &&
-              strcmp(*e.message, "Unable to decode message payload") == 0);
-        virtwire_arena_fini(&arena);
-        vt_frame_free(&f);
+        check_undecodable(fd, 10u + (uint32_t)i);
         long r = vt_rss_kib(d.pid);
         if (i == 1)
             r_warm = r;

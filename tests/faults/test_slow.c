@@ -53,6 +53,7 @@
 #include "remote_protocol.h"
 #include "virtwire_client.h"
 #include "virtwire_conn.h"
+#include "vt_fds.h"
 
 /* A reader that takes at most `max` bytes per read and pauses every few
  * reads. */
@@ -121,35 +122,6 @@ typedef struct conn_reader {
     uint64_t bytes;
 } conn_reader;
 
-/* Receives the dummy byte with its fd; returns the fd or -1. */
-static int recv_fd(int sock)
-{
-    char b;
-    struct iovec iov = { &b, 1 };
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } ctl;
-    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
-                         .msg_controllen = sizeof ctl.buf };
-    for (;;) {
-        struct pollfd pf = { sock, POLLIN, 0 };
-        if (poll(&pf, 1, 10000) <= 0)
-            return -1;
-        ssize_t r = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-        if (r < 0 && (errno == EINTR || errno == EAGAIN))
-            continue;
-        if (r != 1)
-            return -1;
-        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-        if (!cm || cm->cmsg_type != SCM_RIGHTS)
-            return -1;
-        int fd;
-        memcpy(&fd, CMSG_DATA(cm), sizeof fd);
-        return fd;
-    }
-}
-
 static void *conn_reader_main(void *arg)
 {
     conn_reader *r = arg;
@@ -178,7 +150,7 @@ static void *conn_reader_main(void *arg)
         vt_frame_free(&f);
         for (int k = 0; with_fds && k < 2; k++) {
             /* Each fd is a pipe holding the frame's number and k. */
-            int fd = recv_fd(r->fd);
+            int fd = vt_recv_fd(r->fd, 10000);
             unsigned char tag[2] = { 0, 0 };
             if (fd >= 0 && read(fd, tag, 2) == 2 && tag[0] == (unsigned char)i && tag[1] == k)
                 r->fds_ok++;
@@ -568,12 +540,8 @@ static void test_unread(void)
     int sent = 0;
     size_t partial = 0;
     while (sent < UNREAD_CALLS) {
-        if (partial == 0) {
-            call[20] = (unsigned char)(sent >> 24);
-            call[21] = (unsigned char)(sent >> 16);
-            call[22] = (unsigned char)(sent >> 8);
-            call[23] = (unsigned char)sent;
-        }
+        if (partial == 0)
+            vt_put32(call + 20, (uint32_t)sent); /* the serial */
         size_t w = write_some(fd, call + partial, len - partial, 500);
         partial += w;
         if (partial < len)
@@ -593,12 +561,8 @@ static void test_unread(void)
     int replies = 0, bad = 0;
     while (replies < UNREAD_CALLS && !bad) {
         while (sent < UNREAD_CALLS) {
-            if (partial == 0) {
-                call[20] = (unsigned char)(sent >> 24);
-                call[21] = (unsigned char)(sent >> 16);
-                call[22] = (unsigned char)(sent >> 8);
-                call[23] = (unsigned char)sent;
-            }
+            if (partial == 0)
+                vt_put32(call + 20, (uint32_t)sent); /* the serial */
             /* Block only when no reply is due. */
             partial += write_some(fd, call + partial, len - partial, replies == sent ? 5000 : 0);
             if (partial < len)

@@ -34,6 +34,8 @@ import tempfile
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+import vwtest  # noqa: E402
 REPO = os.path.dirname(os.path.dirname(HERE))
 GENERATOR = os.path.join(REPO, "generator", "virtwire-gen")
 FETCH = os.path.join(REPO, "protocol", "fetch-libvirt")
@@ -112,18 +114,13 @@ def run(argv, cwd=None):
     return r
 
 
-class Golden(unittest.TestCase):
+class Golden(vwtest.TmpDirTestCase):
     @classmethod
     def setUpClass(cls):
-        cls._tmp = tempfile.TemporaryDirectory()
-        cls.tmp = cls._tmp.name
+        super().setUpClass()
         cls.vectors = os.path.join(cls.tmp, "vectors")
         os.mkdir(cls.vectors)
         cls.count = extract(cls.vectors)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls._tmp.cleanup()
 
     def build_and_run(self, rpcgen):
         out = os.path.join(self.tmp, "rpcgen" if rpcgen else "virtwire")

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "vt_pidfile.h"
 #include "vt_sys.h"
 
 /* ------------------------------------------------------------------------ */
@@ -38,6 +39,28 @@ static int script(const vt_libvirtd *d, const char *env, const char *cmd, const 
     return system(line);
 }
 
+/* atexit(fn) the first time *registered is 0. */
+static void atexit_once(int *registered, void (*fn)(void))
+{
+    if (!*registered) {
+        *registered = 1;
+        atexit(fn);
+    }
+}
+
+/* A new private directory PREFIXXXXXXX under TMPDIR (the system's when
+ * TMPDIR is long: unix socket paths must stay short) into dir (n bytes);
+ * exits the test when it cannot be made. */
+static void make_dir(char *dir, size_t n, const char *prefix)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, n, "%s/%sXXXXXX", tmp && *tmp && strlen(tmp) < 60 ? tmp : P_tmpdir, prefix);
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        exit(1);
+    }
+}
+
 static void start(vt_libvirtd *d, const char *path, int tcp, const vt_libvirtd_tls *tls);
 
 void vt_libvirtd_start(vt_libvirtd *d, const char *path, int tcp)
@@ -54,14 +77,7 @@ static void start(vt_libvirtd *d, const char *path, int tcp, const vt_libvirtd_t
 {
     static int registered;
     memset(d, 0, sizeof *d);
-    const char *tmp = getenv("TMPDIR");
-    /* Unix socket paths must stay short: a short directory. */
-    snprintf(d->dir, sizeof d->dir, "%s/vwdXXXXXX",
-             tmp && *tmp && strlen(tmp) < 60 ? tmp : P_tmpdir);
-    if (!mkdtemp(d->dir)) {
-        perror("mkdtemp");
-        exit(1);
-    }
+    make_dir(d->dir, sizeof d->dir, "vwd");
     snprintf(d->script, sizeof d->script, "%s", path);
     snprintf(d->sock, sizeof d->sock, "%s/libvirt-sock", d->dir);
     snprintf(d->uri, sizeof d->uri, "test+unix:///default?socket=%s", d->sock);
@@ -91,10 +107,7 @@ static void start(vt_libvirtd *d, const char *path, int tcp, const vt_libvirtd_t
             break;
         }
     libvirtd_owner = getpid();
-    if (!registered) {
-        registered = 1;
-        atexit(stop_libvirtd_at_exit);
-    }
+    atexit_once(&registered, stop_libvirtd_at_exit);
     if (script(d, env, "start", tail) != 0) {
         fprintf(stderr, "could not start libvirtd with %s\n", d->script);
         vt_libvirtd_log_tail(d, 20);
@@ -136,12 +149,7 @@ unsigned int vt_libvirtd_version(const vt_libvirtd *d)
 
 void vt_make_pki(const char *path, char *dir, size_t n)
 {
-    const char *tmp = getenv("TMPDIR");
-    snprintf(dir, n, "%s/vwpkiXXXXXX", tmp && *tmp && strlen(tmp) < 60 ? tmp : P_tmpdir);
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
-        exit(1);
-    }
+    make_dir(dir, n, "vwpki");
     char line[1024];
     snprintf(line, sizeof line, "'%s' '%s'", path, dir);
     if (system(line) != 0) {
@@ -158,10 +166,10 @@ void vt_pki_remove(const char *dir)
         fprintf(stderr, "could not remove %s\n", dir);
 }
 
-long vt_libvirtd_pid(const vt_libvirtd *d)
+long vt_read_pidfile(const char *dir, const char *name)
 {
     char path[256];
-    snprintf(path, sizeof path, "%s/libvirtd.pid", d->dir);
+    snprintf(path, sizeof path, "%s/%s", dir, name);
     FILE *f = fopen(path, "r");
     long pid = -1;
     if (f) {
@@ -170,6 +178,11 @@ long vt_libvirtd_pid(const vt_libvirtd *d)
         fclose(f);
     }
     return pid;
+}
+
+long vt_libvirtd_pid(const vt_libvirtd *d)
+{
+    return vt_read_pidfile(d->dir, "libvirtd.pid");
 }
 
 void vt_libvirtd_log_tail(const vt_libvirtd *d, int lines)
@@ -211,13 +224,7 @@ void vt_sshd_start(vt_sshd *s, const char *script, const vt_libvirtd *d)
 {
     static int registered;
     memset(s, 0, sizeof *s);
-    const char *tmp = getenv("TMPDIR");
-    snprintf(s->dir, sizeof s->dir, "%s/vwsXXXXXX",
-             tmp && *tmp && strlen(tmp) < 60 ? tmp : P_tmpdir);
-    if (!mkdtemp(s->dir)) {
-        perror("mkdtemp");
-        exit(1);
-    }
+    make_dir(s->dir, sizeof s->dir, "vws");
     snprintf(s->script, sizeof s->script, "%s", script);
     s->port = vt_free_tcp_port();
     snprintf(s->key, sizeof s->key, "%s/key", s->dir);
@@ -227,10 +234,7 @@ void vt_sshd_start(vt_sshd *s, const char *script, const vt_libvirtd *d)
     snprintf(s->bin, sizeof s->bin, "%s/bin", s->dir);
     running_sshd = s;
     sshd_owner = getpid();
-    if (!registered) {
-        registered = 1;
-        atexit(stop_sshd_at_exit);
-    }
+    atexit_once(&registered, stop_sshd_at_exit);
     char line[1024];
     snprintf(line, sizeof line, "'%s' start '%s' %d '%s' >/dev/null", s->script, s->dir,
              s->port, d->dir);
@@ -329,10 +333,7 @@ void vt_mockd_start(vt_mockd *d, const char *mockd, const char *name, const char
     close(out[1]);
     running_mockd = d;
     mockd_owner = getpid();
-    if (!registered) {
-        registered = 1;
-        atexit(kill_mockd_at_exit);
-    }
+    atexit_once(&registered, kill_mockd_at_exit);
     /* Ready when it prints its line. */
     char line[256];
     size_t len = 0;

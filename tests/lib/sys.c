@@ -2,6 +2,7 @@
 #define _GNU_SOURCE /* accept4, P_tmpdir */
 
 #include "vt_sys.h"
+#include "vt_fds.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -306,5 +307,33 @@ int vt_send_fd(int sock, int fd)
         if (n < 0 && errno == EINTR)
             continue;
         return -1;
+    }
+}
+
+int vt_recv_fd(int sock, int timeout_ms)
+{
+    char dummy;
+    struct iovec iov = { &dummy, 1 };
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } ctl;
+    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+                         .msg_controllen = sizeof ctl.buf };
+    for (;;) {
+        struct pollfd pf = { sock, POLLIN, 0 };
+        if (poll(&pf, 1, timeout_ms) <= 0)
+            return -1;
+        ssize_t r = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+        if (r < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (r != 1)
+            return -1;
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+        if (!cm || cm->cmsg_type != SCM_RIGHTS || cm->cmsg_len != CMSG_LEN(sizeof(int)))
+            return -1;
+        int fd;
+        memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+        return fd;
     }
 }

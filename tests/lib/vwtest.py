@@ -23,6 +23,7 @@ import struct
 import subprocess
 import tempfile
 import time
+import unittest
 
 TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Starts and stops a private libvirtd (test driver) in a directory.
@@ -369,3 +370,40 @@ def data_and_holes(path):
             out.append(("data", data, hole))
             pos = hole
     return out
+
+
+
+def read_to_eof(fd):
+    """Everything fd gives until end of file (bytes)."""
+    data = b""
+    while True:
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            return data
+        data += chunk
+
+
+
+class TmpDirTestCase(unittest.TestCase):
+    """A test class whose tests share cls.tmp, a temporary directory made
+    before the first and removed after the last."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls._tmp = tempfile.TemporaryDirectory()
+        cls.tmp = cls._tmp.name
+
+    @classmethod
+    def tearDownClass(cls):
+        cls._tmp.cleanup()
+
+
+# -- running a test program's group
+
+
+def run_group(tests, group, suite):
+    """Runs tests[group] (a dict of functions) and prints
+    'SUITE.GROUP: ok (SECONDS s)'."""
+    start = time.time()
+    tests[group]()
+    print("%s.%s: ok (%.1f s)" % (suite, group, time.time() - start))

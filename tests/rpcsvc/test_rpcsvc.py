@@ -21,10 +21,11 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+import vwtest  # noqa: E402
 REPO = os.path.dirname(os.path.dirname(HERE))
 GENERATOR = os.path.join(REPO, "generator", "virtwire-gen")
 # the runtime's layers, and generated/ (virtwire_client.h includes
@@ -61,11 +62,10 @@ def number(text: str):
         return text
 
 
-class Rpcsvc(unittest.TestCase):
+class Rpcsvc(vwtest.TmpDirTestCase):
     @classmethod
     def setUpClass(cls):
-        cls._tmp = tempfile.TemporaryDirectory()
-        cls.tmp = cls._tmp.name
+        super().setUpClass()
         missing = [m for m in MODULES if not os.path.exists(os.path.join(RPCSVC, m + ".x"))]
         if missing:
             raise AssertionError(f"{RPCSVC} lacks {', '.join(missing)}.x: install rpcsvc-proto "
@@ -76,10 +76,6 @@ class Rpcsvc(unittest.TestCase):
         r = run([sys.executable, os.path.join(HERE, "cut_enum.py"), os.path.join(RPCSVC, "nis.x"),
                  "nis_error", cls.xfiles["nis_error"]])
         assert r.returncode == 0, r.stderr
-
-    @classmethod
-    def tearDownClass(cls):
-        cls._tmp.cleanup()
 
     def generate(self, m):
         out = os.path.join(self.tmp, m)

@@ -19,6 +19,7 @@ It prints how long the realm took to set up (CI logs keep it).
 
 usage: test_gssapi.py SASL_CLIENT VIRTWIRE_MOCKD
 """
+import contextlib
 import os
 import shutil
 import subprocess
@@ -133,6 +134,19 @@ def server_env(realm, conf):
     return dict(realm.env, KRB5_KTNAME="FILE:" + realm.keytab, SASL_CONF_PATH=conf)
 
 
+@contextlib.contextmanager
+def server_environ(realm, conf, **extra):
+    """os.environ with server_env (and extra) while a daemon starts, as it
+    was afterwards."""
+    saved = dict(os.environ)
+    os.environ.update(server_env(realm, conf), **extra)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 def ours(realm, user, uri, *steps):
     return subprocess.run([LAUNCH, CLIENT, uri, *steps], env=realm.client_env(user),
                           capture_output=True, text=True, timeout=120)
@@ -168,14 +182,9 @@ class Libvirtd9(GssapiBase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        saved = dict(os.environ)
-        os.environ.update(server_env(cls.realm, cls.conf), VIRTWIRE_AUTH_TCP="sasl",
-                          VIRTWIRE_SASL_ALLOWED='"alice"')
-        try:
+        with server_environ(cls.realm, cls.conf, VIRTWIRE_AUTH_TCP="sasl",
+                            VIRTWIRE_SASL_ALLOWED='"alice"'):
             cls.d = Libvirtd(tcp=True, prefix="vw-gl-")
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
         cls.uri = "test+tcp://localhost:%d/default" % cls.d.port
 
     @classmethod
@@ -222,14 +231,9 @@ class OurServer(GssapiBase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        saved = dict(os.environ)
-        os.environ.update(server_env(cls.realm, cls.conf))
-        try:
+        with server_environ(cls.realm, cls.conf):
             cls.m = Daemon(MOCKD, "--auth-tcp", "sasl", "--sasl-allow", "alice", launch=True,
                            tcp=True, prefix="vw-gm-")
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
         cls.uri = "test+tcp://localhost:%d/default" % cls.m.port
 
     @classmethod

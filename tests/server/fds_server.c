@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "remote_protocol_server.h"
+#include "vt_server.h"
 #include "vt_sys.h"
 
 #define GRAPHICS_DATA "graphics-fd-data"
@@ -90,9 +91,8 @@ int main(int argc, char **argv)
     if (argc != 2)
         return 2;
     virtwire_server *srv;
-    if (virtwire_server_new(NULL, NULL, &srv) < 0 ||
-        virtwire_server_register(srv, &remote_program) < 0 ||
-        remote_server_bind(srv, &binding) < 0 || virtwire_server_listen_unix(srv, argv[1]) < 0) {
+    if (vt_remote_server(NULL, &binding, &srv) < 0 ||
+        virtwire_server_listen_unix(srv, argv[1]) < 0) {
         perror("fds_server");
         return 1;
     }

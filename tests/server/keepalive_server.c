@@ -26,6 +26,7 @@
 #include <stdlib.h>
 
 #include "remote_protocol_server.h"
+#include "vt_server.h"
 #include "vt_sys.h"
 
 #define MAX_HELD 16
@@ -102,9 +103,7 @@ int main(int argc, char **argv)
         return 2;
     virtwire_server_callbacks cbs = { .size = sizeof cbs, .on_close = on_close };
     virtwire_server *srv;
-    if (virtwire_server_new(&cbs, NULL, &srv) < 0 ||
-        virtwire_server_register(srv, &remote_program) < 0 ||
-        remote_server_bind(srv, &binding) < 0 ||
+    if (vt_remote_server(&cbs, &binding, &srv) < 0 ||
         virtwire_server_set_max_client_requests(srv, 1) < 0 ||
         virtwire_server_set_keepalive(srv, atoi(argv[2]), (unsigned)atoi(argv[3])) < 0 ||
         virtwire_server_listen_unix(srv, argv[1]) < 0) {

@@ -67,24 +67,45 @@ static virtwire_server *server_on(const char *path, int *rc)
     return srv;
 }
 
+static virtwire_server *listening_on(const char *path)
+{
+    int rc;
+    virtwire_server *srv = server_on(path, &rc);
+    CHECK_INT(rc, 0);
+    return srv;
+}
+
+/* A second server cannot listen at path: EADDRINUSE, and the file stays. */
+static void check_refused(const char *path)
+{
+    int rc;
+    virtwire_server *srv = server_on(path, &rc);
+    CHECK_INT(rc, VIRTWIRE_EIO);
+    CHECK_INT(errno, EADDRINUSE);
+    virtwire_server_free(srv);
+    CHECK(exists(path));
+}
+
+/* srv listens at path: a client gets in, and freeing srv removes the
+ * socket file. */
+static void check_serves(virtwire_server *srv, const char *path)
+{
+    CHECK(exists(path));
+    int fd = dial(path);
+    CHECK(fd >= 0);
+    CHECK(accepts(srv, 1));
+    close(fd);
+    virtwire_server_free(srv);
+    CHECK(!exists(path));
+}
+
 static void test_live(void)
 {
     const char *path = "live.sock";
     unlink(path);
-    int rc;
-    virtwire_server *a = server_on(path, &rc);
-    CHECK_INT(rc, 0);
-    virtwire_server *b = server_on(path, &rc);
-    CHECK_INT(rc, VIRTWIRE_EIO);
-    CHECK_INT(errno, EADDRINUSE);
-    virtwire_server_free(b);
-    CHECK(exists(path));
-    int fd = dial(path);
-    CHECK(fd >= 0);
-    CHECK(accepts(a, 1));
-    close(fd);
-    virtwire_server_free(a);
-    CHECK(!exists(path));
+    virtwire_server *a = listening_on(path);
+    check_refused(path);
+    check_serves(a, path);
 }
 
 static void test_stale(void)
@@ -98,36 +119,19 @@ static void test_stale(void)
     CHECK(s >= 0 && bind(s, (struct sockaddr *)&sa, sizeof sa) == 0);
     close(s);
     CHECK(exists(path));
-    int rc;
-    virtwire_server *srv = server_on(path, &rc);
-    CHECK_INT(rc, 0);
-    int fd = dial(path);
-    CHECK(fd >= 0);
-    CHECK(accepts(srv, 1));
-    close(fd);
-    virtwire_server_free(srv);
-    CHECK(!exists(path));
+    check_serves(listening_on(path), path);
 }
 
 static void test_taken_over(void)
 {
     const char *path = "taken.sock";
     unlink(path);
-    int rc;
-    virtwire_server *old = server_on(path, &rc);
-    CHECK_INT(rc, 0);
+    virtwire_server *old = listening_on(path);
     /* Someone removes the path and a new server takes it. */
     CHECK_INT(unlink(path), 0);
-    virtwire_server *now = server_on(path, &rc);
-    CHECK_INT(rc, 0);
+    virtwire_server *now = listening_on(path);
     virtwire_server_free(old);
-    CHECK(exists(path));
-    int fd = dial(path);
-    CHECK(fd >= 0);
-    CHECK(accepts(now, 1));
-    close(fd);
-    virtwire_server_free(now);
-    CHECK(!exists(path));
+    check_serves(now, path);
 }
 
 static void test_not_a_socket(void)
@@ -136,12 +140,7 @@ static void test_not_a_socket(void)
     int f = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
     CHECK(f >= 0);
     close(f);
-    int rc;
-    virtwire_server *srv = server_on(path, &rc);
-    CHECK_INT(rc, VIRTWIRE_EIO);
-    CHECK_INT(errno, EADDRINUSE);
-    virtwire_server_free(srv);
-    CHECK(exists(path));
+    check_refused(path);
     unlink(path);
 }
 

@@ -351,12 +351,7 @@ def test_graphics(d):
     try:
         fd = conn.lookupByName("test").openGraphicsFD(0)
         try:
-            data = b""
-            while True:
-                chunk = os.read(fd, 4096)
-                if not chunk:
-                    break
-                data += chunk
+            data = vwtest.read_to_eof(fd)
         finally:
             os.close(fd)
         assert data == b"virtwire-mockd graphics\n", data

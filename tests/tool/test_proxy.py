@@ -48,7 +48,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from vwtest import data_and_holes, free_port, short_tmpdir  # noqa: E402
+from vwtest import data_and_holes, free_port, short_tmpdir, sparse_file, xdr_string  # noqa: E402
 import vwtest  # noqa: E402
 
 GROUP, TOOL, MOCKD = sys.argv[1:4]
@@ -602,14 +602,8 @@ def test_sparse():
     tmp = short_tmpdir("vw-ps-")
     try:
         src = os.path.join(tmp, "src.img")
-        with open(src, "wb") as f:
-            f.truncate(4 * MIB)
-            f.write(os.urandom(MIB))
-            f.seek(3 * MIB)
-            f.write(os.urandom(MIB))
+        sparse_file(src, MIB)
         layout = data_and_holes(src)
-        if layout != [("data", 0, MIB), ("hole", MIB, 3 * MIB), ("data", 3 * MIB, 4 * MIB)]:
-            raise SystemExit("the file system of TMPDIR does not keep holes: %r" % layout)
         virsh(px.uri, "vol-upload", "--pool", "default", "disk.img", src, "--sparse")
         dst = os.path.join(tmp, "dst.img")
         virsh(px.uri, "vol-download", "--pool", "default", "disk.img", dst, "--sparse")
@@ -831,33 +825,20 @@ def frame(proc, serial, payload=b"", typ=0, status=0):
                        status) + payload
 
 
-def xdr_str(text):
-    b = text.encode()
-    return struct.pack(">I", len(b)) + b + b"\0" * (-len(b) % 4)
-
-
 def read_frame(s):
-    def exact(n):
-        b = b""
-        while len(b) < n:
-            c = s.recv(n - len(b))
-            if not c:
-                return None
-            b += c
-        return b
-    h = exact(4)
-    if h is None:
+    """(header fields after the length, payload) of the next frame, or None
+    at end of file."""
+    raw = vwtest.read_raw_frame(s)
+    if raw is None:
         return None
-    (n,) = struct.unpack(">I", h)
-    body = exact(n - 4)
-    return struct.unpack(">IIiiII", body[:24]), body[24:]
+    return struct.unpack(">IIiiII", raw[4:28]), raw[28:]
 
 
 def open_raw(path):
     s = raw_connect(path)
     s.sendall(frame(66, 1))
     read_frame(s)
-    s.sendall(frame(1, 2, struct.pack(">I", 1) + xdr_str("test:///default") +
+    s.sendall(frame(1, 2, struct.pack(">I", 1) + xdr_string("test:///default") +
                     struct.pack(">I", 0)))
     read_frame(s)
     return s
@@ -876,7 +857,7 @@ def test_faults():
         # 1. A client killed in the middle of a download: the proxy aborts
         # the stream upstream (the daemon confirms), and goes on.
         s = open_raw(px.sock)
-        vol = xdr_str("default") + xdr_str("disk.img") + xdr_str("/mock/default/disk.img")
+        vol = xdr_string("default") + xdr_string("disk.img") + xdr_string("/mock/default/disk.img")
         s.sendall(frame(209, 9, vol + struct.pack(">QQI", 0, 0, 0)))
         hdr, _ = read_frame(s)
         assert hdr[3:] == (1, 9, 0), hdr
@@ -1118,6 +1099,4 @@ TESTS = {"virsh": test_virsh, "python": test_python, "perl": test_perl, "sparse"
          "faults": test_faults, "replay": test_replay}
 
 if __name__ == "__main__":
-    start = time.time()
-    TESTS[GROUP]()
-    print("proxy.%s: ok (%.1f s)" % (GROUP, time.time() - start))
+    vwtest.run_group(TESTS, GROUP, "proxy")

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "tlib.h"
+#include "vt_frame.h"
 
 #define REMOTE 0x20008086u
 #define LXC 0x00068000u
@@ -469,14 +470,6 @@ static size_t count_lines(const char *s, const char *prefix)
 /* Many calls in flight                                                     */
 /* ------------------------------------------------------------------------ */
 
-static void put_word(unsigned char *p, uint32_t v)
-{
-    p[0] = (unsigned char)(v >> 24);
-    p[1] = (unsigned char)(v >> 16);
-    p[2] = (unsigned char)(v >> 8);
-    p[3] = (unsigned char)v;
-}
-
 static int count_reply(tl_endpoint *e, char kind, virtwire_transport_program *p,
                        const virtwire_transport_msg *m)
 {
@@ -526,13 +519,7 @@ static void test_many_calls(void)
     unsigned char f[28];
     for (int n = 0; n < N; n++) {
         int i = order[n];
-        put_word(f, 28);
-        put_word(f + 4, prog_of[i] ? LXC : REMOTE);
-        put_word(f + 8, 1);
-        put_word(f + 12, 1);
-        put_word(f + 16, VIR_NET_REPLY);
-        put_word(f + 20, serial[i]);
-        put_word(f + 24, VIR_NET_OK);
+        vt_frame_header(f, prog_of[i] ? LXC : REMOTE, 1, VIR_NET_REPLY, serial[i], VIR_NET_OK, 0);
         CHECK_INT(virtwire_transport_receive(c.t, f, 28), 28);
         /* Half-way, calls made now get fresh serials past the old ones
          * (the counter never goes back while it has room). */
@@ -542,11 +529,11 @@ static void test_many_calls(void)
     CHECK_INT(per_prog[0] + per_prog[1], N);
     CHECK_INT(per_prog[1], (N + 2) / 3);
     /* Serial N is still in flight; the rest are gone. */
-    put_word(f + 4, REMOTE);
-    put_word(f + 20, N);
+    vt_put32(f + 4, REMOTE);
+    vt_put32(f + 20, N);
     CHECK_INT(virtwire_transport_receive(c.t, f, 28), 28);
     CHECK_INT(per_prog[0] + per_prog[1], N + 1);
-    put_word(f + 20, 17);
+    vt_put32(f + 20, 17);
     CHECK_INT(virtwire_transport_receive(c.t, f, 28), VIRTWIRE_EREPLY_SERIAL);
     tl_endpoint_fini(&c);
 }
@@ -583,13 +570,8 @@ static void test_calls_random_walk(void)
             continue;
         }
         size_t k = (seed >> 12) % inflight;
-        put_word(f, 28);
-        put_word(f + 4, 0x40000000u + (uint32_t)fl_prog[k] * 977u);
-        put_word(f + 8, 1);
-        put_word(f + 12, 1);
-        put_word(f + 16, VIR_NET_REPLY);
-        put_word(f + 20, fl_serial[k]);
-        put_word(f + 24, VIR_NET_OK);
+        vt_frame_header(f, 0x40000000u + (uint32_t)fl_prog[k] * 977u, 1, VIR_NET_REPLY,
+                        fl_serial[k], VIR_NET_OK, 0);
         if (virtwire_transport_receive(c.t, f, 28) != 28) {
             CHECK(!"a reply to a call in flight was refused");
             break;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "tlib.h"
+#include "vt_fds.h"
 
 #define REMOTE 0x20008086u
 
@@ -24,29 +25,6 @@ typedef struct peer {
     vt_buf log;
     int kept_fd; /* the fd a callback took */
 } peer;
-
-static int recv_fd(int sock)
-{
-    char dummy;
-    struct iovec iov = { &dummy, 1 };
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } ctl;
-    struct msghdr mh = { 0 };
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    mh.msg_control = ctl.buf;
-    mh.msg_controllen = sizeof(ctl.buf);
-    if (recvmsg(sock, &mh, MSG_CMSG_CLOEXEC) != 1)
-        return -1;
-    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-    if (!c || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int)))
-        return -1;
-    int fd;
-    memcpy(&fd, CMSG_DATA(c), sizeof(int));
-    return fd;
-}
 
 static int on_send(virtwire_transport *t, const struct iovec *iov, size_t niov, const int *fds,
                    size_t nfds, void *opaque)
@@ -77,7 +55,7 @@ static int pump_until(peer *me, size_t lines)
             return 0;
         virtwire_need need = virtwire_transport_need(me->t);
         if (need.kind == VIRTWIRE_NEED_FDS) {
-            int fd = recv_fd(me->sock);
+            int fd = vt_recv_fd(me->sock, 10000);
             if (fd < 0 || virtwire_transport_receive_fd(me->t, fd) < 0)
                 return -1;
             continue;
@@ -129,6 +107,25 @@ static void peer_init(peer *me, virtwire_transport_role role, int sock)
     CHECK_INT(virtwire_transport_register(me->t, REMOTE, 1, &pcbs, me, &me->p), 0);
 }
 
+/* from sends procedure 310 (serial 0) as type_fds with fd (then closed)
+ * and right behind it procedure 1 (serial: given) as type_plain, both with
+ * the payload; to gets both (its log: want) and keeps the fd. */
+static void send_two(peer *from, peer *to, virNetMessageType type_fds,
+                     virNetMessageType type_plain, uint32_t serial, const void *payload,
+                     size_t len, int fd, const char *want)
+{
+    CHECK_INT(virtwire_transport_send(from->p, 310, type_fds, VIR_NET_OK, 0, payload, len, &fd,
+                                      1),
+              0);
+    CHECK_INT(virtwire_transport_send(from->p, 1, type_plain, VIR_NET_OK, serial, payload, len,
+                                      NULL, 0),
+              1);
+    close(fd);
+    CHECK_INT(pump_until(to, 2), 0);
+    CHECK_STR(vt_buf_str(&to->log), want);
+    CHECK(to->kept_fd >= 0);
+}
+
 int main(void)
 {
     int sv[2], to_server[2], to_client[2];
@@ -141,16 +138,9 @@ int main(void)
     /* Client: a CALL_WITH_FDS carrying a pipe's write end, and right
      * behind its fd, another CALL. */
     unsigned char args[4] = { 0, 0, 0, 7 };
-    CHECK_INT(virtwire_transport_send(c.p, 310, VIR_NET_CALL_WITH_FDS, VIR_NET_OK, 0, args, 4,
-                                      &to_server[1], 1),
-              0);
-    CHECK_INT(virtwire_transport_send(c.p, 1, VIR_NET_CALL, VIR_NET_OK, 0, args, 4, NULL, 0), 1);
-    close(to_server[1]);
-    CHECK_INT(pump_until(&s, 2), 0);
-    CHECK_STR(vt_buf_str(&s.log),
-              "C prog=20008086 vers=1 proc=310 type=4 serial=0 status=0 len=4 data=00000007 fds=1\n"
-              "C prog=20008086 vers=1 proc=1 type=0 serial=1 status=0 len=4 data=00000007 fds=0\n");
-    CHECK(s.kept_fd >= 0);
+    send_two(&c, &s, VIR_NET_CALL_WITH_FDS, VIR_NET_CALL, 0, args, 4, to_server[1],
+             "C prog=20008086 vers=1 proc=310 type=4 serial=0 status=0 len=4 data=00000007 fds=1\n"
+             "C prog=20008086 vers=1 proc=1 type=0 serial=1 status=0 len=4 data=00000007 fds=0\n");
     CHECK_INT(write(s.kept_fd, "to server", 9), 9);
     close(s.kept_fd);
     char got[16] = { 0 };
@@ -158,16 +148,9 @@ int main(void)
     CHECK_STR(got, "to server");
 
     /* Server: REPLY_WITH_FDS with a pipe's read end, then the other reply. */
-    CHECK_INT(virtwire_transport_send(s.p, 310, VIR_NET_REPLY_WITH_FDS, VIR_NET_OK, 0, NULL, 0,
-                                      &to_client[0], 1),
-              0);
-    CHECK_INT(virtwire_transport_send(s.p, 1, VIR_NET_REPLY, VIR_NET_OK, 1, NULL, 0, NULL, 0), 1);
-    close(to_client[0]);
-    CHECK_INT(pump_until(&c, 2), 0);
-    CHECK_STR(vt_buf_str(&c.log),
-              "R prog=20008086 vers=1 proc=310 type=5 serial=0 status=0 len=0 data= fds=1\n"
-              "R prog=20008086 vers=1 proc=1 type=1 serial=1 status=0 len=0 data= fds=0\n");
-    CHECK(c.kept_fd >= 0);
+    send_two(&s, &c, VIR_NET_REPLY_WITH_FDS, VIR_NET_REPLY, 1, NULL, 0, to_client[0],
+             "R prog=20008086 vers=1 proc=310 type=5 serial=0 status=0 len=0 data= fds=1\n"
+             "R prog=20008086 vers=1 proc=1 type=1 serial=1 status=0 len=0 data= fds=0\n");
     CHECK_INT(write(to_client[1], "to client", 9), 9);
     memset(got, 0, sizeof(got));
     CHECK_INT(read(c.kept_fd, got, sizeof(got)), 9);

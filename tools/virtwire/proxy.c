@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "proxy.h"
+#include "proxy_header_internal.h"
 #include "virnetprotocol.h"
 #include "virtwire_uri.h"
 
@@ -415,13 +416,8 @@ static void send_aborts(proxy *px, session *s)
         if (st->client_done || !s->d.ch)
             continue;
         unsigned char b[VIRTWIRE_FRAME_MIN];
-        virtwire_store_u32(b, VIRTWIRE_FRAME_MIN);
-        virtwire_store_u32(b + 4, st->prog);
-        virtwire_store_u32(b + 8, st->vers);
-        virtwire_store_u32(b + 12, (uint32_t)st->proc);
-        virtwire_store_u32(b + 16, VIR_NET_STREAM);
-        virtwire_store_u32(b + 20, st->serial);
-        virtwire_store_u32(b + 24, VIR_NET_ERROR);
+        vp_store_header(b, VIRTWIRE_FRAME_MIN, st->prog, st->vers, st->proc, VIR_NET_STREAM,
+                        st->serial, VIR_NET_ERROR);
         vp_frame f = { .bytes = b, .len = sizeof b };
         vp_frame_header(&f, b);
         st->client_done = 1;
@@ -553,6 +549,30 @@ static const char *framing_error(int rc)
     }
 }
 
+/* Hands on the whole frames read from a side while it may be read: 1
+ * when no whole frame is left, 0 when the side may not be read now, -1
+ * when the session ended (the side broke the framing). */
+static int hand_on(proxy *px, session *s, int client)
+{
+    side *src = client ? &s->c : &s->d;
+    while (can_read(s, client)) {
+        vp_frame f;
+        int r = vp_in_next(&src->in, &f);
+        if (r < 0) {
+            end_session(px, s, VP_FROM_PROXY, "the %s broke the framing: %s",
+                        client ? "client" : "daemon", framing_error(r));
+            return -1;
+        }
+        if (r == 0)
+            return 1;
+        if (client)
+            from_client(px, s, &f);
+        else
+            from_daemon(px, s, &f);
+    }
+    return 0;
+}
+
 /* Reads a side and hands its frames on while it may be read, until a
  * read comes back short (poll() says when there is more). */
 static void pump(proxy *px, session *s, int client)
@@ -560,21 +580,8 @@ static void pump(proxy *px, session *s, int client)
     side *src = client ? &s->c : &s->d;
     src->stalled = 0;
     for (;;) {
-        while (can_read(s, client)) {
-            vp_frame f;
-            int r = vp_in_next(&src->in, &f);
-            if (r < 0) {
-                end_session(px, s, VP_FROM_PROXY, "the %s broke the framing: %s",
-                            client ? "client" : "daemon", framing_error(r));
-                return;
-            }
-            if (r == 0)
-                break;
-            if (client)
-                from_client(px, s, &f);
-            else
-                from_daemon(px, s, &f);
-        }
+        if (hand_on(px, s, client) < 0)
+            return;
         if (!can_read(s, client)) {
             src->stalled = src->ch && !src->eof && !s->dead;
             return;
@@ -611,21 +618,8 @@ static void pump(proxy *px, session *s, int client)
         if ((size_t)n < room) {
             /* Short: the socket is empty (or an fd ended the read).  The
              * frames read go on; poll() says when there is more. */
-            while (can_read(s, client)) {
-                vp_frame f;
-                int r = vp_in_next(&src->in, &f);
-                if (r < 0) {
-                    end_session(px, s, VP_FROM_PROXY, "the %s broke the framing: %s",
-                                client ? "client" : "daemon", framing_error(r));
-                    return;
-                }
-                if (r == 0)
-                    return;
-                if (client)
-                    from_client(px, s, &f);
-                else
-                    from_daemon(px, s, &f);
-            }
+            if (hand_on(px, s, client) != 0)
+                return;
             src->stalled = src->ch && !src->eof && !s->dead;
             return;
         }

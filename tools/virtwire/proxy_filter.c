@@ -31,6 +31,7 @@
 #include <strings.h>
 
 #include "proxy.h"
+#include "proxy_header_internal.h"
 #include "virnetprotocol.h"
 
 /* ------------------------------------------------------------------------ */
@@ -449,12 +450,7 @@ size_t vp_error_frame(const vp_frame *call, int code, int domain, const char *me
                         cap - VIRTWIRE_FRAME_MIN, &n) < 0)
         return 0;
     size_t total = VIRTWIRE_FRAME_MIN + n;
-    virtwire_store_u32(buf, (uint32_t)total);
-    virtwire_store_u32(buf + 4, call->prog);
-    virtwire_store_u32(buf + 8, call->vers);
-    virtwire_store_u32(buf + 12, (uint32_t)call->proc);
-    virtwire_store_u32(buf + 16, VIR_NET_REPLY);
-    virtwire_store_u32(buf + 20, call->serial);
-    virtwire_store_u32(buf + 24, VIR_NET_ERROR);
+    vp_store_header(buf, (uint32_t)total, call->prog, call->vers, call->proc, VIR_NET_REPLY,
+                    call->serial, VIR_NET_ERROR);
     return total;
 }
