@@ -210,7 +210,14 @@ void vw_client_run_done(virtwire_client *c, pending *p)
     free(p);
 }
 
-/* Encodes args for proc into *buf (stack if it fits, else malloc'd). */
+/*
+ * Encodes args for proc into *buf: straight into the caller's stack buffer,
+ * which holds most calls.  Only a call that does not fit pays for the size
+ * function, then for a heap buffer of exactly that size and a second
+ * encode.  A call over the payload maximum fails with
+ * VIRTWIRE_EFRAME_LENGTH whatever else is wrong with it, as when the size
+ * was always measured first.
+ */
 static int encode_args(const virtwire_proc *proc, const void *args, unsigned char *stack,
                        size_t stack_len, unsigned char **buf, size_t *len)
 {
@@ -220,18 +227,25 @@ static int encode_args(const virtwire_proc *proc, const void *args, unsigned cha
         return 0;
     if (!args)
         return VIRTWIRE_ENULL;
+    int rc = virtwire_encode(proc->args, args, stack, stack_len, len);
+    if (VIRTWIRE_LIKELY(rc == 0))
+        return 0;
+    *len = 0;
     size_t need = proc->args->encoded_size(args);
     if (need > VIR_NET_MESSAGE_PAYLOAD_MAX)
         return VIRTWIRE_EFRAME_LENGTH;
-    if (need > stack_len) {
-        *buf = malloc(need);
-        if (!*buf)
-            return VIRTWIRE_ENOMEM;
+    if (rc != VIRTWIRE_ENOSPACE)
+        return rc;
+    *buf = malloc(need ? need : 1);
+    if (!*buf) {
+        *buf = stack;
+        return VIRTWIRE_ENOMEM;
     }
-    int rc = virtwire_encode(proc->args, args, *buf, need, len);
-    if (rc < 0 && *buf != stack) {
+    rc = virtwire_encode(proc->args, args, *buf, need, len);
+    if (rc < 0) {
         free(*buf);
         *buf = stack;
+        *len = 0;
     }
     return rc;
 }
