@@ -44,6 +44,19 @@ extern const bench_codec bench_ours;
 /** rpcgen's xdr_* functions with libtirpc (codec_ref.c). */
 extern const bench_codec bench_ref;
 
+/*
+ * The runtime's own encode paths on virtwire's side (codec_ours.c): the
+ * client's call (its arguments encoded before the send) and the server's
+ * reply (virtwire_transport_send_value() on a transport in the server
+ * role whose on_send drops the frame).
+ */
+/** Checks that both paths give workload w's wire bytes (sets them up). */
+int bench_ours_paths_check(int w, const void *wire, size_t len);
+/** The client's call encode path, iters times. */
+int bench_ours_call_loop(int w, long iters);
+/** The server's reply encode path, iters times. */
+int bench_ours_reply_loop(int w, long iters);
+
 /** Calls to malloc, calloc and realloc so far, by anyone in the process
  *  (alloc_count.c). */
 unsigned long bench_alloc_calls(void);

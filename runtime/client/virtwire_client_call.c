@@ -210,9 +210,20 @@ void vw_client_run_done(virtwire_client *c, pending *p)
     free(p);
 }
 
-/* Encodes args for proc into *buf (stack if it fits, else malloc'd). */
-static int encode_args(const virtwire_proc *proc, const void *args, unsigned char *stack,
-                       size_t stack_len, unsigned char **buf, size_t *len)
+/* The heap buffer a call that does not fit on the stack is encoded into
+ * next: libvirt's first message buffer. */
+#define ARGS_HEAP_FIRST VIR_NET_MESSAGE_INITIAL
+
+/*
+ * Encodes args for proc into *buf: straight into the caller's stack buffer,
+ * which holds most calls, else into a heap buffer of ARGS_HEAP_FIRST bytes.
+ * Only a call that fits in neither pays for the size function, then for a
+ * heap buffer of exactly that size and one more encode.  A call over the
+ * payload maximum fails with VIRTWIRE_EFRAME_LENGTH whatever else is wrong
+ * with it, as when the size was always measured first.
+ */
+int vw_client_encode_args(const virtwire_proc *proc, const void *args, unsigned char *stack,
+                          size_t stack_len, unsigned char **buf, size_t *len)
 {
     *buf = stack;
     *len = 0;
@@ -220,20 +231,39 @@ static int encode_args(const virtwire_proc *proc, const void *args, unsigned cha
         return 0;
     if (!args)
         return VIRTWIRE_ENULL;
-    size_t need = proc->args->encoded_size(args);
-    if (need > VIR_NET_MESSAGE_PAYLOAD_MAX)
-        return VIRTWIRE_EFRAME_LENGTH;
-    if (need > stack_len) {
-        *buf = malloc(need);
-        if (!*buf)
+    int rc = virtwire_encode(proc->args, args, stack, stack_len, len);
+    if (VIRTWIRE_LIKELY(rc == 0))
+        return 0;
+    *len = 0;
+    unsigned char *heap = NULL;
+    if (rc == VIRTWIRE_ENOSPACE && stack_len < ARGS_HEAP_FIRST) {
+        heap = malloc(ARGS_HEAP_FIRST);
+        if (!heap)
             return VIRTWIRE_ENOMEM;
+        rc = virtwire_encode(proc->args, args, heap, ARGS_HEAP_FIRST, len);
+        if (rc == 0) {
+            *buf = heap;
+            return 0;
+        }
+        *len = 0;
     }
-    int rc = virtwire_encode(proc->args, args, *buf, need, len);
-    if (rc < 0 && *buf != stack) {
-        free(*buf);
-        *buf = stack;
+    size_t need = proc->args->encoded_size(args);
+    if (need > VIR_NET_MESSAGE_PAYLOAD_MAX || rc != VIRTWIRE_ENOSPACE) {
+        free(heap);
+        return need > VIR_NET_MESSAGE_PAYLOAD_MAX ? VIRTWIRE_EFRAME_LENGTH : rc;
     }
-    return rc;
+    free(heap); /* what it holds is of no use: nothing to copy */
+    unsigned char *b = malloc(need ? need : 1);
+    if (!b)
+        return VIRTWIRE_ENOMEM;
+    rc = virtwire_encode(proc->args, args, b, need, len);
+    if (rc < 0) {
+        free(b);
+        *len = 0;
+        return rc;
+    }
+    *buf = b;
+    return 0;
 }
 
 int vw_client_write_side_dead(virtwire_client *c)
@@ -429,9 +459,9 @@ static int call_common(virtwire_client *c, const virtwire_program *prog, int32_t
     if (opts->nfds && !virtwire_conn_is_unix(c->conn))
         return VIRTWIRE_EFDPASS;
 
-    unsigned char stack[1024], *buf;
+    unsigned char stack[VW_CLIENT_ARGS_STACK], *buf;
     size_t len;
-    int rc = encode_args(proc, args, stack, sizeof stack, &buf, &len);
+    int rc = vw_client_encode_args(proc, args, stack, sizeof stack, &buf, &len);
     if (rc < 0)
         return rc;
 
@@ -588,9 +618,9 @@ int virtwire_client_call_async(virtwire_client *c, const virtwire_program *prog,
         return VIRTWIRE_ENOMEM;
     }
 
-    unsigned char stack[1024], *buf;
+    unsigned char stack[VW_CLIENT_ARGS_STACK], *buf;
     size_t len;
-    int rc = encode_args(proc, args, stack, sizeof stack, &buf, &len);
+    int rc = vw_client_encode_args(proc, args, stack, sizeof stack, &buf, &len);
     if (rc == 0) {
         pthread_mutex_lock(&c->lock);
         p->deadline_ms = vw_client_deadline_for(c, opts->timeout_ms);

@@ -336,6 +336,15 @@ int vw_client_on_reply(virtwire_transport_program *tp, const virtwire_transport_
 
 void vw_client_run_done(virtwire_client *c, pending *p);
 
+/* The stack buffer a call's arguments are encoded into first. */
+#define VW_CLIENT_ARGS_STACK 1024
+
+/* Encodes args for proc into *buf: stack[0..stack_len) when they fit, else
+ * a heap buffer the caller frees (*buf != stack).  What a call does before
+ * it sends (virtwire_client_call.c); the codec benchmark times it. */
+int vw_client_encode_args(const virtwire_proc *proc, const void *args, unsigned char *stack,
+                          size_t stack_len, unsigned char **buf, size_t *len);
+
 /* After a send failed with VIRTWIRE_ESEND (lock held): whether the
  * connection can no longer write (the peer hung up, or the socket failed),
  * as opposed to a frame the connection refused (fds over TCP).  The owner

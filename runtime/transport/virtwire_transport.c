@@ -669,7 +669,17 @@ int64_t virtwire_transport_send(virtwire_transport_program *p, int32_t proc, vir
     return virtwire_transport_sendv(p, proc, type, status, serial, &iov, len ? 1 : 0, fds, nfds);
 }
 
-/* Encodes value into the transport's scratch buffer. */
+/* The scratch buffer's first size: most replies fit. */
+#define SCRATCH_INITIAL 4096
+
+/*
+ * Encodes value into the transport's scratch buffer.  The value is encoded
+ * straight into the buffer as it is; only when it does not fit is the size
+ * function asked, the buffer grown (to at least twice its size, never past
+ * the frame maximum) and the value encoded again.  A value over the frame
+ * maximum fails with VIRTWIRE_EFRAME_LENGTH whatever else is wrong with
+ * it, as when the size was always measured first.
+ */
 static int encode_scratch(virtwire_transport *t, const virtwire_type *vtype, const void *value,
                           size_t *len)
 {
@@ -681,17 +691,35 @@ static int encode_scratch(virtwire_transport *t, const virtwire_type *vtype, con
         return 0;
     if (!value)
         return VIRTWIRE_EINVAL;
+    if (!t->scratch) {
+        t->scratch = malloc(SCRATCH_INITIAL);
+        if (!t->scratch)
+            return VIRTWIRE_ENOMEM;
+        t->scratch_cap = SCRATCH_INITIAL;
+    }
+    int rc = virtwire_encode(vtype, value, t->scratch, t->scratch_cap, len);
+    if (VIRTWIRE_LIKELY(rc == 0))
+        return 0;
+    *len = 0;
     size_t n = vtype->encoded_size(value);
     if (n > FRAME_MAX)
         return VIRTWIRE_EFRAME_LENGTH;
+    if (rc != VIRTWIRE_ENOSPACE)
+        return rc;
     if (n > t->scratch_cap) {
-        unsigned char *b = realloc(t->scratch, n);
+        size_t cap = t->scratch_cap > FRAME_MAX / 2 ? FRAME_MAX : 2 * t->scratch_cap;
+        if (cap < n)
+            cap = n;
+        unsigned char *b = realloc(t->scratch, cap);
         if (!b)
             return VIRTWIRE_ENOMEM;
         t->scratch = b;
-        t->scratch_cap = n;
+        t->scratch_cap = cap;
     }
-    return virtwire_encode(vtype, value, t->scratch, n, len);
+    rc = virtwire_encode(vtype, value, t->scratch, t->scratch_cap, len);
+    if (rc < 0)
+        *len = 0;
+    return rc;
 }
 
 int64_t virtwire_transport_send_value(virtwire_transport_program *p, int32_t proc,

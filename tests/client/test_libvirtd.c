@@ -300,6 +300,122 @@ static void test_async(virtwire_client *c)
     CHECK(s2.done == NDOMAINS && s2.ok == NDOMAINS);
 }
 
+/* ---- calls larger than the first encode buffer --------------------------- */
+
+typedef struct async_define {
+    async_state *s;
+    char name[16];
+} async_define;
+
+static void async_define_done(virtwire_client *c, const virtwire_call_result *r, void *opaque)
+{
+    async_define *d = opaque;
+    (void)c;
+    const remote_domain_define_xml_ret *ret = r->ret;
+    pthread_mutex_lock(&d->s->m);
+    if (r->rc == 0 && ret && strcmp(ret->dom.name, d->name) == 0)
+        d->s->ok++;
+    else
+        d->s->wrong++;
+    d->s->done++;
+    pthread_mutex_unlock(&d->s->m);
+}
+
+/* Defines (synchronously or not) a domain whose description is desc, reads
+ * its XML back from libvirtd and undefines it. */
+static void define_large(virtwire_client *c, const char *name, const char *desc, int async)
+{
+    virtwire_arena arena = VIRTWIRE_ARENA_INIT;
+    virtwire_call_opts o = { .size = sizeof o, .arena = &arena, .timeout_ms = 10000 };
+    size_t dlen = strlen(desc);
+    char *xml = malloc(dlen + 256);
+    CHECK(xml != NULL);
+    snprintf(xml, dlen + 256,
+             "<domain type='test'><name>%s</name><description>%s</description>"
+             "<memory>1024</memory><os><type>hvm</type></os></domain>", name, desc);
+    remote_domain_define_xml_args a = { xml };
+    if (async) {
+        async_state s = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0 };
+        async_define d = { &s, "" };
+        snprintf(d.name, sizeof d.name, "%s", name);
+        CHECK_RC(virtwire_client_call_async(c, &remote_program, REMOTE_PROC_DOMAIN_DEFINE_XML,
+                                            &a, NULL, async_define_done, &d), 0);
+        wait_done(&s, 1);
+        CHECK(s.done == 1 && s.ok == 1);
+    } else {
+        remote_domain_define_xml_ret r;
+        CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_DEFINE_XML, &a, &r,
+                                      &o), 0);
+    }
+    free(xml);
+    remote_domain_lookup_by_name_args la = { (char *)name };
+    remote_domain_lookup_by_name_ret lr;
+    CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME, &la, &lr,
+                                  &o), 0);
+    remote_domain_get_xml_desc_args xa = { lr.dom, 0 };
+    remote_domain_get_xml_desc_ret xr;
+    CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_GET_XML_DESC, &xa, &xr,
+                                  &o), 0);
+    const char *start = strstr(xr.xml, "<description>");
+    CHECK(start != NULL);
+    if (start) {
+        start += strlen("<description>");
+        CHECK(strncmp(start, desc, dlen) == 0 && strncmp(start + dlen, "</description>", 14) == 0);
+    }
+    remote_domain_undefine_args ua = { lr.dom };
+    CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_UNDEFINE, &ua, NULL, &o),
+             0);
+    virtwire_arena_fini(&arena);
+}
+
+/* Calls of every size around the client's first encode buffer (1024 bytes)
+ * and far past it reach libvirtd intact, synchronous and asynchronous; a
+ * call beyond the largest payload fails with VIRTWIRE_EFRAME_LENGTH, sends
+ * nothing and leaves the connection working. */
+static void test_large_calls(virtwire_client *c)
+{
+    const size_t big = REMOTE_STRING_MAX;
+    char *desc = malloc(big + 1);
+    CHECK(desc != NULL);
+    for (size_t i = 0; i < big; i++)
+        desc[i] = (char)('a' + i % 26);
+    static const size_t sizes[] = { 10, 880, 900, 1200, 300000 };
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        char saved = desc[sizes[k]];
+        desc[sizes[k]] = '\0';
+        define_large(c, "vwlarge", desc, (int)(k % 2));
+        define_large(c, "vwlarge", desc, (int)!(k % 2));
+        desc[sizes[k]] = saved;
+    }
+    desc[big] = '\0';
+
+    /* Eight typed parameters of type string (7), each as long as a string
+     * may be: beyond the largest payload. */
+    remote_typed_param params[8];
+    for (int i = 0; i < 8; i++) {
+        params[i].field = "f";
+        params[i].value.type = 7;
+        params[i].value.remote_typed_param_value_u.s = desc;
+    }
+    remote_domain_migrate_prepare3_params_args a = { { 8, params }, { 0, NULL }, 0 };
+    virtwire_call_opts o = { .size = sizeof o, .timeout_ms = 10000 };
+    remote_domain_migrate_prepare3_params_ret r;
+    CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_MIGRATE_PREPARE3_PARAMS,
+                                  &a, &r, &o), VIRTWIRE_EFRAME_LENGTH);
+    async_state s = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0 };
+    async_define d = { &s, "" };
+    CHECK_RC(virtwire_client_call_async(c, &remote_program,
+                                        REMOTE_PROC_DOMAIN_MIGRATE_PREPARE3_PARAMS, &a, NULL,
+                                        async_define_done, &d), VIRTWIRE_EFRAME_LENGTH);
+    CHECK(s.done == 0);
+    free(desc);
+    remote_connect_get_lib_version_ret v;
+    CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_LIB_VERSION, NULL,
+                                  &v, &o), 0);
+    CHECK(v.lib_ver == daemon_version());
+    CHECK(virtwire_client_error(c) == 0);
+}
+
 /* ---- events ------------------------------------------------------------- */
 
 typedef struct events {
@@ -605,6 +721,7 @@ int main(int argc, char **argv)
     STEP(test_screenshot(c));
     STEP(test_readonly());
     STEP(test_admin());
+    STEP(test_large_calls(c));
     STEP(test_connect_errors());
     STEP(test_on_error());
     CHECK(virtwire_client_error(c) == 0);

@@ -392,6 +392,127 @@ static void test_send_checks(void)
     tl_endpoint_fini(&s);
 }
 
+/* Appends an XDR string: length, bytes, zero padding. */
+static void xdr_string(vt_buf *b, const char *str, size_t n)
+{
+    static const unsigned char zero[4];
+    vt_buf_u32(b, (uint32_t)n);
+    vt_buf_add(b, str, n);
+    vt_buf_add(b, zero, (4 - n % 4) % 4);
+}
+
+/* Checks that e sent one REPLY/OK frame of serial 0 for procedure proc
+ * whose payload is exactly want, then clears it. */
+static void check_reply_payload(tl_endpoint *e, int32_t proc, const vt_buf *payload)
+{
+    vt_buf frame = { 0 };
+    vt_buf_u32(&frame, (uint32_t)(28 + payload->len));
+    vt_buf_u32(&frame, REMOTE);
+    vt_buf_u32(&frame, 1);
+    vt_buf_u32(&frame, (uint32_t)proc);
+    vt_buf_u32(&frame, 1); /* REPLY */
+    vt_buf_u32(&frame, 0); /* serial */
+    vt_buf_u32(&frame, 0); /* OK */
+    vt_buf_add(&frame, payload->p, payload->len);
+    CHECK_MEM(e->out.p, e->out.len, frame.p, frame.len);
+    vt_buf_free(&frame);
+    tl_endpoint_clear_out(e);
+}
+
+/* Values larger than the buffer they are first encoded into come out the
+ * same as small ones, however much the buffer has to grow, and the
+ * smallest value after them still does; a value beyond the largest frame
+ * is refused with VIRTWIRE_EFRAME_LENGTH before anything is sent. */
+static void test_large_values(void)
+{
+    tl_endpoint c, s;
+    client_with_calls(&c);
+    tl_endpoint_init(&s, "server", VIRTWIRE_TRANSPORT_SERVER);
+    virtwire_transport_program *sp = tl_register(&s, REMOTE, 1);
+    const size_t big = REMOTE_STRING_MAX;
+    char *str = malloc(big + 1);
+    CHECK(str != NULL);
+    for (size_t i = 0; i < big; i++)
+        str[i] = (char)('a' + i % 26);
+
+    /* Strings of sizes around and well past the first buffers. */
+    static const size_t sizes[] = { 0, 1, 4087, 4088, 4089, 4092, 10001, 3, 70000, 5, 1000003 };
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        char saved = str[sizes[k]];
+        str[sizes[k]] = '\0';
+        remote_connect_get_hostname_ret r = { str };
+        CHECK_INT(virtwire_transport_send_value(sp, REMOTE_PROC_CONNECT_GET_HOSTNAME, VIR_NET_REPLY,
+                                                VIR_NET_OK, 0, &remote_connect_get_hostname_ret_desc,
+                                                &r, NULL, 0),
+                  0);
+        vt_buf want_payload = { 0 };
+        xdr_string(&want_payload, str, sizes[k]);
+        check_reply_payload(&s, REMOTE_PROC_CONNECT_GET_HOSTNAME, &want_payload);
+        vt_buf_free(&want_payload);
+        str[sizes[k]] = saved;
+    }
+    str[big] = '\0';
+
+    /* Typed parameters of type string (7), each as long as a string may
+     * be: seven fit in a frame, eight do not. */
+    remote_typed_param params[8];
+    for (int i = 0; i < 8; i++) {
+        params[i].field = "f";
+        params[i].value.type = 7;
+        params[i].value.remote_typed_param_value_u.s = str;
+    }
+    remote_domain_migrate_prepare3_params_args a = { { 7, params }, { 0, NULL }, 0 };
+    CHECK_INT(virtwire_transport_send_value(sp, REMOTE_PROC_DOMAIN_MIGRATE_PREPARE3_PARAMS,
+                                            VIR_NET_REPLY, VIR_NET_OK, 0,
+                                            &remote_domain_migrate_prepare3_params_args_desc, &a,
+                                            NULL, 0),
+              0);
+    vt_buf want_payload = { 0 };
+    vt_buf_u32(&want_payload, 7);
+    for (int i = 0; i < 7; i++) {
+        xdr_string(&want_payload, "f", 1);
+        vt_buf_u32(&want_payload, 7);
+        xdr_string(&want_payload, str, big);
+    }
+    vt_buf_u32(&want_payload, 0); /* cookie_in */
+    vt_buf_u32(&want_payload, 0); /* flags */
+    check_reply_payload(&s, REMOTE_PROC_DOMAIN_MIGRATE_PREPARE3_PARAMS, &want_payload);
+    vt_buf_free(&want_payload);
+
+    a.params.params_len = 8;
+    CHECK_INT(virtwire_transport_send_value(sp, REMOTE_PROC_DOMAIN_MIGRATE_PREPARE3_PARAMS,
+                                            VIR_NET_REPLY, VIR_NET_OK, 0,
+                                            &remote_domain_migrate_prepare3_params_args_desc, &a,
+                                            NULL, 0),
+              VIRTWIRE_EFRAME_LENGTH);
+    CHECK_INT(s.out.len, 0);
+    CHECK_INT(virtwire_transport_error(s.t), 0);
+    /* The same from a fresh transport, whose buffer never grew. */
+    tl_endpoint s2;
+    tl_endpoint_init(&s2, "server2", VIRTWIRE_TRANSPORT_SERVER);
+    virtwire_transport_program *sp2 = tl_register(&s2, REMOTE, 1);
+    CHECK_INT(virtwire_transport_send_value(sp2, REMOTE_PROC_DOMAIN_MIGRATE_PREPARE3_PARAMS,
+                                            VIR_NET_REPLY, VIR_NET_OK, 0,
+                                            &remote_domain_migrate_prepare3_params_args_desc, &a,
+                                            NULL, 0),
+              VIRTWIRE_EFRAME_LENGTH);
+    CHECK_INT(s2.out.len, 0);
+
+    /* A small value after all that. */
+    remote_connect_get_hostname_ret r = { "h" };
+    CHECK_INT(virtwire_transport_send_value(sp, REMOTE_PROC_CONNECT_GET_HOSTNAME, VIR_NET_REPLY,
+                                            VIR_NET_OK, 0, &remote_connect_get_hostname_ret_desc,
+                                            &r, NULL, 0),
+              0);
+    CHECK_SENT(&s, "00000024 20008086 00000001 0000003b 00000001 00000000 00000000 |"
+                   " 00000001 68000000");
+    tl_endpoint_clear_out(&s);
+    free(str);
+    tl_endpoint_fini(&s2);
+    tl_endpoint_fini(&s);
+    tl_endpoint_fini(&c);
+}
+
 int main(void)
 {
     test_ping_pong();
@@ -402,5 +523,6 @@ int main(void)
     test_stream_packets();
     test_fd_frames();
     test_send_checks();
+    test_large_values();
     return vt_finish("transport.frames");
 }
