@@ -3,7 +3,7 @@
 """The proxy benchmark's orchestrator (bench/proxy/README.md): run by
 bench/proxy/run with the built programs.
 
-usage: bench.py REPO CLIENT VIRTWIRE MOCKD [--check]
+usage: bench.py REPO CLIENT VIRTWIRE MOCKD RELAY [--check]
 """
 import os
 import shutil
@@ -13,8 +13,8 @@ import sys
 import tempfile
 import time
 
-REPO, CLIENT, TOOL, MOCKD = sys.argv[1:5]
-CHECK = "--check" in sys.argv[5:]
+REPO, CLIENT, TOOL, MOCKD, RELAY = sys.argv[1:6]
+CHECK = "--check" in sys.argv[6:]
 REPS = int(os.environ.get("VIRTWIRE_BENCH_REPS", "7"))
 REP_MS = int(os.environ.get("VIRTWIRE_BENCH_REP_MS", "300"))
 PRIVATE = os.path.join(REPO, "tests", "libvirtd", "private-libvirtd")
@@ -66,16 +66,23 @@ def measured(argv, watch):
 
 
 class Proxy:
-    def __init__(self, d, name, to):
+    """`virtwire proxy` in front of a daemon's socket or, with floor=True,
+    the floor relay (relay.c)."""
+
+    def __init__(self, d, name, daemon_sock, floor=False):
         self.sock = os.path.join(d, name)
         self.err = open(os.path.join(d, name + ".err"), "w")
-        self.proc = subprocess.Popen([TOOL, "proxy", "--listen", "unix:" + self.sock, "--to", to],
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        if floor:
+            argv = [RELAY, self.sock, daemon_sock]
+        else:
+            argv = [TOOL, "proxy", "--listen", "unix:" + self.sock, "--to",
+                    "test+unix:///default?socket=" + daemon_sock]
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=self.err)
         end = time.time() + 10
         while not os.path.exists(self.sock):
             if time.time() > end or self.proc.poll() is not None:
-                raise SystemExit("bench proxy: the proxy did not start")
+                raise SystemExit("bench proxy: %s did not start" % argv[0])
             time.sleep(0.02)
         self.uri = "test+unix:///default?socket=" + self.sock
 
@@ -97,10 +104,12 @@ def loadavg():
 verdicts = []
 
 
-def target(what, value, op, bound):
+def target(what, value, op, bound, floor):
+    """A target's verdict, with the floor relay's figure beside it: what
+    a relay that does nothing but carry bytes reaches in the same run."""
     ok = value >= bound if op == ">=" else value <= bound
-    verdicts.append("bench proxy target %s %.3f (%s %s) %s" %
-                    (what, value, op, bound, "PASS" if ok else "MISS"))
+    verdicts.append("bench proxy target %s %.3f (%s %s) %s floor=%.3f" %
+                    (what, value, op, bound, "PASS" if ok else "MISS", floor))
     return ok
 
 
@@ -113,14 +122,17 @@ def main():
         subprocess.run([PRIVATE, "start", daemon], check=True, stdout=subprocess.DEVNULL,
                        timeout=TIMEOUT)
         lvpid = int(open(os.path.join(daemon, "libvirtd.pid")).read())
-        direct = "test+unix:///default?socket=" + os.path.join(daemon, "libvirt-sock")
+        lvsock = os.path.join(daemon, "libvirt-sock")
+        direct = "test+unix:///default?socket=" + lvsock
         # The 100 extra domains of list_all, held for the whole run.
         holder = subprocess.Popen([CLIENT, direct, "hold", "100"], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, text=True)
         if holder.stdout.readline().strip() != "ready":
             raise SystemExit("bench proxy: defining the 100 extra domains failed")
-        px = Proxy(d, "p", direct)
+        px = Proxy(d, "p", lvsock)
         proxies.append(px)
+        fl = Proxy(d, "f", lvsock, floor=True)
+        proxies.append(fl)
         print("bench proxy load before=%s cores=%d reps=%d rep_ms=%d" %
               (loadavg(), os.cpu_count(), REPS, REP_MS))
         sys.stdout.flush()
@@ -128,6 +140,7 @@ def main():
         for w in ("lib_version", "get_info", "list_all"):
             for mode in ("seq", "threads4", "pipelined"):
                 ours, ref, p50, p99, rp50, rp99, pcpu, dcpu = [], [], [], [], [], [], [], []
+                floor, fcpu = [], []
                 for _ in range(REPS):
                     r, (proxy_ns, lv_ns) = measured(
                         [CLIENT, px.uri, "call", w, mode, str(REP_MS)], [px.proc.pid, lvpid])
@@ -141,19 +154,26 @@ def main():
                     rp50.append(r["p50_us"])
                     rp99.append(r["p99_us"])
                     dcpu.append(lv_ns / r["calls"] / 1000)
+                    r, (relay_ns, lv_ns) = measured(
+                        [CLIENT, fl.uri, "call", w, mode, str(REP_MS)], [fl.proc.pid, lvpid])
+                    floor.append(r["calls"] / r["secs"])
+                    fcpu.append(relay_ns / r["calls"] / 1000)
                 o, rf = spread(ours), spread(ref)
                 pc, dc = statistics.median(pcpu), statistics.median(dcpu)
+                fo, fc = statistics.median(floor), statistics.median(fcpu)
                 print("bench proxy %s-%s ours=%.0f ref=%.0f ratio=%.2f ours_min=%.0f ours_max=%.0f "
                       "ref_min=%.0f ref_max=%.0f ours_p50_us=%.1f ours_p99_us=%.1f "
                       "ref_p50_us=%.1f ref_p99_us=%.1f proxy_cpu_us=%.2f daemon_cpu_us=%.2f "
-                      "cpu_ratio=%.3f" %
+                      "cpu_ratio=%.3f floor=%.0f floor_ratio=%.2f floor_cpu_us=%.2f "
+                      "floor_cpu_ratio=%.3f" %
                       (w, mode, o[1], rf[1], o[1] / rf[1], o[0], o[2], rf[0], rf[2],
                        statistics.median(p50), statistics.median(p99),
-                       statistics.median(rp50), statistics.median(rp99), pc, dc, pc / dc))
+                       statistics.median(rp50), statistics.median(rp99), pc, dc, pc / dc,
+                       fo, fo / rf[1], fc, fc / dc))
                 sys.stdout.flush()
                 if mode == "seq":
-                    target("seq-ratio %s" % w, o[1] / rf[1], ">=", 0.8)
-                target("cpu-share %s-%s" % (w, mode), pc / dc, "<=", 0.3)
+                    target("seq-ratio %s" % w, o[1] / rf[1], ">=", 0.8, fo / rf[1])
+                target("cpu-share %s-%s" % (w, mode), pc / dc, "<=", 0.3, fc / dc)
 
         # Stream throughput: downloads of virtwire-mockd's 4 MiB volume.
         msock = os.path.join(d, "m")
@@ -162,9 +182,11 @@ def main():
         if not mock.stdout.readline():
             raise SystemExit("bench proxy: virtwire-mockd did not start")
         mdirect = "test+unix:///default?socket=" + msock
-        pm = Proxy(d, "pm", mdirect)
+        pm = Proxy(d, "pm", msock)
         proxies.append(pm)
-        ours, ref, pcpu, mcpu = [], [], [], []
+        fm = Proxy(d, "fm", msock, floor=True)
+        proxies.append(fm)
+        ours, ref, pcpu, mcpu, floor, fcpu = [], [], [], [], [], []
         for _ in range(REPS):
             r, (proxy_ns, mock_ns) = measured([CLIENT, pm.uri, "stream", str(REP_MS)],
                                               [pm.proc.pid, mock.pid])
@@ -175,15 +197,22 @@ def main():
             mib = r["bytes"] / (1 << 20)
             ref.append(mib / r["secs"])
             mcpu.append(mock_ns / 1000 / mib)
+            r, (relay_ns, mock_ns) = measured([CLIENT, fm.uri, "stream", str(REP_MS)],
+                                              [fm.proc.pid, mock.pid])
+            mib = r["bytes"] / (1 << 20)
+            floor.append(mib / r["secs"])
+            fcpu.append(relay_ns / 1000 / mib)
         o, rf = spread(ours), spread(ref)
+        fo = statistics.median(floor)
         # The CPU each MiB costs the proxy and the daemon: with fewer free
         # cores than busy processes, throughput follows the sum.
         print("bench proxy stream-download ours=%.0f ref=%.0f ratio=%.2f unit=MiB/s "
               "ours_min=%.0f ours_max=%.0f ref_min=%.0f ref_max=%.0f proxy_cpu_us_per_mib=%.0f "
-              "daemon_cpu_us_per_mib=%.0f" %
+              "daemon_cpu_us_per_mib=%.0f floor=%.0f floor_ratio=%.2f "
+              "floor_cpu_us_per_mib=%.0f" %
               (o[1], rf[1], o[1] / rf[1], o[0], o[2], rf[0], rf[2], statistics.median(pcpu),
-               statistics.median(mcpu)))
-        target("stream-ratio", o[1] / rf[1], ">=", 0.9)
+               statistics.median(mcpu), fo, fo / rf[1], statistics.median(fcpu)))
+        target("stream-ratio", o[1] / rf[1], ">=", 0.9, fo / rf[1])
 
         # Resident memory with 100 idle clients (each with its connection
         # to libvirtd).
