@@ -6,6 +6,7 @@ bench/server/run with the built programs.
 usage: bench.py REPO OURS_CLIENT REF_CLIENT MOCKD [--check]
 """
 import os
+import select
 import shutil
 import signal
 import statistics
@@ -49,6 +50,14 @@ def fields(line):
 current = []  # the client being measured, killed if the run is cut short
 
 
+def line_of(p, argv):
+    """The next line p prints, waiting TIMEOUT seconds at most (each line
+    is read whole, so nothing waits in the pipe's buffer meanwhile)."""
+    if not select.select([p.stdout], [], [], TIMEOUT)[0]:
+        raise SystemExit("bench server: %s hangs" % " ".join(argv))
+    return p.stdout.readline()
+
+
 def measured(argv, server_pid):
     """Runs a client that says "ready", is told to go, and prints its
     result; returns the result's fields and the CPU time the server spent
@@ -56,12 +65,12 @@ def measured(argv, server_pid):
     p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     current.append(p)
     try:
-        if p.stdout.readline().strip() != "ready":
+        if line_of(p, argv).strip() != "ready":
             raise SystemExit("bench server: %s did not start" % " ".join(argv))
         before = cpu_ns(server_pid)
         p.stdin.write("go\n")
         p.stdin.flush()
-        result = p.stdout.readline()
+        result = line_of(p, argv)
         after = cpu_ns(server_pid)
         p.stdin.close()  # the client closes its connections now
         if p.wait(timeout=TIMEOUT) != 0 or not result:
@@ -103,18 +112,18 @@ def main():
         lv_uri = "test+unix:///default?socket=" + os.path.join(lvdir, "libvirt-sock")
         # The extra domains of list_all, held for the whole run (the test
         # driver keeps test:///default's state while a connection is open).
-        holder = subprocess.Popen([OURS_CLIENT, lv_uri, "hold", str(EXTRA_DOMAINS)],
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        if holder.stdout.readline().strip() != "ready":
+        argv = [OURS_CLIENT, lv_uri, "hold", str(EXTRA_DOMAINS)]
+        holder = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        if line_of(holder, argv).strip() != "ready":
             raise SystemExit("bench server: defining the extra domains failed")
         # The virtwire server with the same inventory ("test" and the extra
         # domains) and, as libvirtd, its default of 5 requests per client.
         msock = os.path.join(d, "m")
         mock_err = open(os.path.join(d, "mockd.err"), "w")
-        mock = subprocess.Popen([MOCKD, msock, "--bench-domains", str(EXTRA_DOMAINS)],
-                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        argv = [MOCKD, msock, "--bench-domains", str(EXTRA_DOMAINS)]
+        mock = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=mock_err, text=True)
-        if not mock.stdout.readline():
+        if not line_of(mock, argv):
             raise SystemExit("bench server: virtwire-mockd did not start")
         mock_uri = "test+unix:///default?socket=" + msock
 
