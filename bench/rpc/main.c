@@ -12,10 +12,15 @@
  * of REPS repetitions of REP_MS milliseconds each (after one warm-up
  * repetition), the percentiles over every call of every repetition, and
  * the CPU per call of the child processes reaped by the end (an ssh URI's
- * ssh), over every call including the warm-up.
+ * ssh), over every call including the warm-up.  With
+ * VIRTWIRE_BENCH_DAEMON_PID=<pid> in the environment, the line ends with
+ * "daemon_cpu_us=<>": the median over the repetitions of that process's
+ * CPU time per call (every thread's, from /proc/<pid>/task/<tid>/schedstat)
+ * over each counted repetition.
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include <dirent.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +88,35 @@ static double cpu_us_of(int who)
 static double cpu_us(void)
 {
     return cpu_us_of(RUSAGE_SELF);
+}
+
+/* CPU time of every thread of process pid, in microseconds: the first
+ * field of each thread's schedstat (nanoseconds on a CPU).  A thread that
+ * ends meanwhile is skipped; -1 when the process cannot be read. */
+static double pid_cpu_us(long pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/task", pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return -1;
+    double total = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        char stat[128];
+        snprintf(stat, sizeof stat, "/proc/%ld/task/%.20s/schedstat", pid, e->d_name);
+        FILE *f = fopen(stat, "r");
+        if (!f)
+            continue;
+        unsigned long long ns;
+        if (fscanf(f, "%llu", &ns) == 1)
+            total += (double)ns / 1e3;
+        fclose(f);
+    }
+    closedir(d);
+    return total;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -245,12 +279,19 @@ int main(int argc, char **argv)
     if (prepare(&run) < 0)
         return 1;
 
-    double rate[99], cpu[99];
+    const char *dpid_env = getenv("VIRTWIRE_BENCH_DAEMON_PID");
+    long dpid = dpid_env ? strtol(dpid_env, NULL, 10) : 0;
+    if (dpid > 0 && pid_cpu_us(dpid) < 0) {
+        fprintf(stderr, "%s: cannot read the CPU time of process %ld\n", bench_backend, dpid);
+        return 1;
+    }
+    double rate[99], cpu[99], dcpu[99];
     bench_samples all = { 0 };
     long total = 0, with_warmup = 0;
     for (int r = -1; r < reps; r++) { /* r == -1: warm-up, not counted */
         bench_samples scratch = { 0 };
         struct timespec a, b;
+        double d0 = dpid > 0 ? pid_cpu_us(dpid) : 0;
         double c0 = cpu_us();
         clock_gettime(CLOCK_MONOTONIC, &a);
         set_deadline(&run.deadline, r < 0 ? rep_ms / 2 : rep_ms);
@@ -261,6 +302,7 @@ int main(int argc, char **argv)
             CALLGRIND_DUMP_STATS_AT("counted repetitions");
         clock_gettime(CLOCK_MONOTONIC, &b);
         double c1 = cpu_us();
+        double d1 = dpid > 0 ? pid_cpu_us(dpid) : 0;
         free(scratch.v);
         if (calls == -2) {
             fprintf(stderr, "%s: no asynchronous calls\n", bench_backend);
@@ -274,6 +316,7 @@ int main(int argc, char **argv)
         if (r >= 0) {
             rate[r] = (double)calls * 1e6 / bench_us_between(&a, &b);
             cpu[r] = (c1 - c0) / (double)calls;
+            dcpu[r] = (d1 - d0) / (double)calls;
             total += calls;
         }
     }
@@ -283,9 +326,12 @@ int main(int argc, char **argv)
      * CPU over every call made, warm-up included. */
     double child = cpu_us_of(RUSAGE_CHILDREN) / (double)with_warmup;
     double p50 = percentile(all.v, all.n, 0.50), p99 = percentile(all.v, all.n, 0.99);
-    printf("rate=%.0f cpu_us=%.2f p50_us=%.1f p99_us=%.1f calls=%ld child_cpu_us=%.2f\n",
+    printf("rate=%.0f cpu_us=%.2f p50_us=%.1f p99_us=%.1f calls=%ld child_cpu_us=%.2f",
            percentile(rate, (size_t)reps, 0.5), percentile(cpu, (size_t)reps, 0.5), p50, p99,
            total, child);
+    if (dpid > 0)
+        printf(" daemon_cpu_us=%.2f", percentile(dcpu, (size_t)reps, 0.5));
+    printf("\n");
     free(all.v);
     return 0;
 }

@@ -7,6 +7,7 @@
  *
  *   virtwire-mockd SOCKET_PATH [--tcp PORT] [--max-requests N]
  *                  [--keepalive-interval SECONDS] [--keepalive-count N]
+ *                  [--bench-domains N]
  *                  [--auth-unix none|sasl] [--auth-tcp none|sasl]
  *                  [--sasl-allow PATTERN]...
  *                  [--tls PORT --pkipath DIR [--tls-allowed-dn PATTERN]...
@@ -24,6 +25,12 @@
  * (seconds, default 5; 0 or less disables the daemon's own PINGs) and
  * keepalive_count (default 5).  A client dropped because it stopped
  * answering keepalive PINGs is logged to stderr.
+ *
+ * --bench-domains N (0 to 999) serves, instead of the three domains below,
+ * what the benchmarks' libvirtd holds (bench/rpc, bench/server): the test
+ * driver's running "test" with its UUID, memory and vCPUs, and N shut-off
+ * domains "bench-000", "bench-001"... like the ones the benchmarks define
+ * there, so that listing and domain calls do the same work on both.
  *
  * With libvirtwire_tls, --tls listens with TLS on the loopback address,
  * as libvirtd's listen_tls: the server's certificate, key and CA in DIR
@@ -112,7 +119,7 @@ enum { REASON_RUNNING_BOOTED = 1, REASON_PAUSED_USER = 1, REASON_SHUTOFF_DESTROY
 #define PNG_H 16
 
 typedef struct domain {
-    const char *name;
+    char name[32];
     unsigned char uuid[16];
     int id; /* -1 when shut off */
     int state, reason;
@@ -129,7 +136,8 @@ typedef struct volume {
 
 typedef struct mockd {
     virtwire_server *srv;
-    domain doms[3];
+    domain *doms;
+    int ndoms;
     int next_id;
     volume vol;
     unsigned char png[4096];
@@ -232,20 +240,47 @@ static void make_png(mockd *m)
 /* The hypervisor                                                           */
 /* ------------------------------------------------------------------------ */
 
-static void mockd_init(mockd *m)
+/* The inventory: bench < 0, "test" running, "vm1" and "vm2" shut off;
+ * else the one of the benchmarks' libvirtd (--bench-domains): the test
+ * driver's own "test" (its UUID, memory and vCPUs), running, and bench
+ * shut-off domains "bench-000"... as bench/rpc's holder defines them there
+ * (1024 KiB, one vCPU). */
+static void mockd_init(mockd *m, int bench)
 {
     static const char *names[3] = { "test", "vm1", "vm2" };
-    for (int i = 0; i < 3; i++) {
+    static const unsigned char test_uuid[16] = { 0x66, 0x95, 0xeb, 0x01, 0xf6, 0xa4, 0x83, 0x04,
+                                                 0x79, 0xaa, 0x97, 0xf2, 0x50, 0x2e, 0x19, 0x3f };
+    m->ndoms = bench < 0 ? 3 : 1 + bench;
+    m->doms = calloc((size_t)m->ndoms, sizeof *m->doms);
+    if (!m->doms) {
+        fprintf(stderr, "virtwire-mockd: out of memory\n");
+        exit(1);
+    }
+    for (int i = 0; i < m->ndoms; i++) {
         domain *d = &m->doms[i];
-        d->name = names[i];
-        for (int k = 0; k < 16; k++)
-            d->uuid[k] = (unsigned char)(0x10 * (i + 1) + k);
-        d->max_mem_kib = 1048576u * (unsigned)(i + 1);
-        d->mem_kib = 524288u * (unsigned)(i + 1);
-        d->vcpus = (unsigned short)(i + 1);
         d->id = -1;
         d->state = ST_SHUTOFF;
         d->reason = REASON_SHUTOFF_SHUTDOWN;
+        if (bench < 0) {
+            snprintf(d->name, sizeof d->name, "%s", names[i]);
+            for (int k = 0; k < 16; k++)
+                d->uuid[k] = (unsigned char)(0x10 * (i + 1) + k);
+            d->max_mem_kib = 1048576u * (unsigned)(i + 1);
+            d->mem_kib = 524288u * (unsigned)(i + 1);
+            d->vcpus = (unsigned short)(i + 1);
+        } else if (i == 0) {
+            snprintf(d->name, sizeof d->name, "test");
+            memcpy(d->uuid, test_uuid, 16);
+            d->max_mem_kib = 8388608u;
+            d->mem_kib = 2097152u;
+            d->vcpus = 2;
+        } else {
+            snprintf(d->name, sizeof d->name, "bench-%03d", i - 1);
+            for (int k = 0; k < 16; k++)
+                d->uuid[k] = (unsigned char)(k < 12 ? 0xbe : ((unsigned)i >> (8 * (15 - k))) & 0xff);
+            d->max_mem_kib = d->mem_kib = 1024u;
+            d->vcpus = 1;
+        }
     }
     m->next_id = 1;
     m->doms[0].id = m->next_id++;
@@ -271,7 +306,7 @@ static void fill_dom(remote_nonnull_domain *out, domain *d)
 
 static domain *find_dom(const remote_nonnull_domain *ref)
 {
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < M.ndoms; i++)
         if (strcmp(M.doms[i].name, ref->name) == 0)
             return &M.doms[i];
     return NULL;
@@ -533,11 +568,11 @@ static int h_list_all_domains(virtwire_server_call *call,
                               remote_connect_list_all_domains_ret *r, void *opaque)
 {
     (void)opaque;
-    remote_nonnull_domain *v = virtwire_server_call_alloc(call, 3 * sizeof *v);
+    remote_nonnull_domain *v = virtwire_server_call_alloc(call, (size_t)M.ndoms * sizeof *v);
     if (!v)
         return -1;
     unsigned n = 0;
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < M.ndoms; i++)
         if (listed(&M.doms[i], a->flags))
             fill_dom(&v[n++], &M.doms[i]);
     r->ret = n;
@@ -555,7 +590,7 @@ static int h_num_of_domains(virtwire_server_call *call, remote_connect_num_of_do
 {
     (void)call;
     (void)opaque;
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < M.ndoms; i++)
         r->num += M.doms[i].state != ST_SHUTOFF;
     return 0;
 }
@@ -564,11 +599,11 @@ static int h_list_domains(virtwire_server_call *call, const remote_connect_list_
                           remote_connect_list_domains_ret *r, void *opaque)
 {
     (void)opaque;
-    int *ids = virtwire_server_call_alloc(call, 3 * sizeof *ids);
+    int *ids = virtwire_server_call_alloc(call, (size_t)M.ndoms * sizeof *ids);
     if (!ids)
         return -1;
     unsigned n = 0;
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < M.ndoms; i++)
         if (M.doms[i].state != ST_SHUTOFF && (int)n < a->maxids)
             ids[n++] = M.doms[i].id;
     r->ids.ids_len = n;
@@ -581,7 +616,7 @@ static int h_num_of_defined(virtwire_server_call *call,
 {
     (void)call;
     (void)opaque;
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < M.ndoms; i++)
         r->num += M.doms[i].state == ST_SHUTOFF;
     return 0;
 }
@@ -591,11 +626,11 @@ static int h_list_defined(virtwire_server_call *call,
                           remote_connect_list_defined_domains_ret *r, void *opaque)
 {
     (void)opaque;
-    char **names = virtwire_server_call_alloc(call, 3 * sizeof *names);
+    char **names = virtwire_server_call_alloc(call, (size_t)M.ndoms * sizeof *names);
     if (!names)
         return -1;
     unsigned n = 0;
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < M.ndoms; i++)
         if (M.doms[i].state == ST_SHUTOFF && (int)n < a->maxnames)
             names[n++] = (char *)M.doms[i].name;
     r->names.names_len = n;
@@ -621,7 +656,7 @@ static int h_lookup_by_uuid(virtwire_server_call *call,
                             remote_domain_lookup_by_uuid_ret *r, void *opaque)
 {
     (void)opaque;
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < M.ndoms; i++) {
         if (memcmp(M.doms[i].uuid, a->uuid, 16) == 0) {
             fill_dom(&r->dom, &M.doms[i]);
             return 0;
@@ -635,7 +670,7 @@ static int h_lookup_by_id(virtwire_server_call *call, const remote_domain_lookup
                           remote_domain_lookup_by_id_ret *r, void *opaque)
 {
     (void)opaque;
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < M.ndoms; i++) {
         if (M.doms[i].id >= 0 && M.doms[i].id == a->id) {
             fill_dom(&r->dom, &M.doms[i]);
             return 0;
@@ -1582,6 +1617,7 @@ static int usage(int help)
     fprintf(help ? stdout : stderr,
             "usage: virtwire-mockd SOCKET_PATH [--tcp PORT] [--max-requests N]\n"
             "         [--keepalive-interval SECONDS] [--keepalive-count N]\n"
+            "         [--bench-domains N]\n"
             "         [--auth-unix none|sasl] [--auth-tcp none|sasl]\n"
             "         [--sasl-allow PATTERN]...\n"
             "         [--tls PORT --pkipath DIR [--tls-allowed-dn PATTERN]...\n"
@@ -1612,6 +1648,7 @@ int main(int argc, char **argv)
     const char *allowed[16];
     size_t nallowed = 0;
     int tls_no_verify = 0, tls_no_sanity = 0;
+    long bench_domains = -1;
     for (int i = 2; i < argc; i++) {
         if (strcmp(argv[i], "--tcp") == 0 && i + 1 < argc)
             tcp_port = atoi(argv[++i]);
@@ -1621,6 +1658,12 @@ int main(int argc, char **argv)
             ka_interval = strtol(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--keepalive-count") == 0 && i + 1 < argc)
             ka_count = strtol(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--bench-domains") == 0 && i + 1 < argc) {
+            char *end;
+            bench_domains = strtol(argv[++i], &end, 10);
+            if (end == argv[i] || *end || bench_domains < 0 || bench_domains > 999)
+                return usage(0);
+        }
         else if ((strcmp(argv[i], "--auth-unix") == 0 || strcmp(argv[i], "--auth-tcp") == 0) &&
                  i + 1 < argc &&
                  (strcmp(argv[i + 1], "sasl") == 0 || strcmp(argv[i + 1], "none") == 0)) {
@@ -1645,7 +1688,7 @@ int main(int argc, char **argv)
     /* Seconds, as in libvirtd.conf; the server counts milliseconds. */
     if (ka_interval > 1000000 || ka_count < 0 || ka_count > 1000000)
         return usage(0);
-    mockd_init(&M);
+    mockd_init(&M, (int)bench_domains);
     virtwire_server_callbacks cbs = { .size = sizeof cbs, .on_open = on_open, .on_close = on_close,
                                    .on_unknown = on_unknown };
     if (virtwire_server_new(&cbs, NULL, &M.srv) < 0 ||
@@ -1742,5 +1785,6 @@ int main(int argc, char **argv)
 #endif
     free(M.vol.data);
     free(M.vol.allocated);
+    free(M.doms);
     return rc < 0 ? 1 : 0;
 }

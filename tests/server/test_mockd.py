@@ -714,17 +714,55 @@ def test_keepalive_python(_unused):
     assert log.count(DROPPED) == 1, log
 
 
+def test_bench_domains(_unused):
+    """--bench-domains 100 serves what the benchmarks' libvirtd holds: the
+    test driver's own "test" and 100 shut-off domains defined there with
+    bench/rpc's holder's XML.  A private libvirtd with those definitions is
+    the reference: the same names, the same "test" (UUID, id, state,
+    memory, vCPUs) and the same shut-off domains, through python3-libvirt."""
+    import libvirt
+    lv = vwtest.Libvirtd()
+    d = start_daemon(("--bench-domains", "100"))
+    try:
+        ref = libvirt.open(lv.uri)  # test:///default keeps its state while open
+        for i in range(100):
+            ref.defineXML("<domain type='test'><name>bench-%03d</name><memory>1024</memory>"
+                          "<os><type>hvm</type></os></domain>" % i)
+        ours = libvirt.open(d.uri)
+        try:
+            def inventory(conn):
+                doms = conn.listAllDomains(0)
+                return sorted((x.name(), x.ID(), x.isActive(), x.info()[:4]) for x in doms)
+            got, want = inventory(ours), inventory(ref)
+            assert len(want) == 101 and got == want, (got[:3], want[:3])
+            assert ours.lookupByName("test").UUIDString() == \
+                ref.lookupByName("test").UUIDString()
+            assert ours.getLibVersion() == 11003000
+        finally:
+            ours.close()
+            ref.close()
+    finally:
+        log = d.stop()
+        lv.stop()
+    assert "unknown procedure" not in log, log
+    for bad in ("1000", "-1", "x"):
+        r = subprocess.run([MOCKD, "/nonexistent/s", "--bench-domains", bad],
+                           capture_output=True, text=True, timeout=TIMEOUT)
+        assert r.returncode == 2 and "usage:" in r.stderr, (bad, r)
+
+
 TESTS = {"virsh": test_virsh, "events": test_events, "screenshot": test_screenshot,
          "volume": test_volume, "python": test_python, "unknown": test_unknown,
          "abort": test_abort, "first": test_first, "paused": test_paused,
          "readonly": test_readonly, "graphics": test_graphics,
          "limit": test_limit, "tcp": test_tcp, "keepalive": test_keepalive,
          "keepalive_loop": test_keepalive_loop,
-         "keepalive_silent": test_keepalive_silent, "keepalive_python": test_keepalive_python}
+         "keepalive_silent": test_keepalive_silent, "keepalive_python": test_keepalive_python,
+         "bench_domains": test_bench_domains}
 
 if __name__ == "__main__":
     start = time.time()
-    if GROUP in ("limit", "tcp") or GROUP.startswith("keepalive"):  # own daemons
+    if GROUP in ("limit", "tcp", "bench_domains") or GROUP.startswith("keepalive"):  # own daemons
         TESTS[GROUP](None)
     else:
         daemon = start_daemon()
