@@ -254,6 +254,8 @@ static int connect_uri(const char *uri, const virtwire_client_options *o, virtwi
         client_free(c);
         return rc;
     }
+    /* Every wait of the client is a poll(): level-triggered. */
+    virtwire_conn_set_level_triggered(c->conn, 1);
     sess.uri = u;
     sess.name = o->open_name ? o->open_name : name;
     sess.auth = u->remote.auth;
@@ -321,6 +323,7 @@ static int adopt(virtwire_channel *ch, const virtwire_client_options *o, virtwir
         client_free(c);
         return rc;
     }
+    virtwire_conn_set_level_triggered(c->conn, 1); /* as above */
     rc = channel_handshake(c, &sess);
     return rc < 0 ? rc : start(c, &sess, out);
 }

@@ -27,6 +27,9 @@
  *    The owner is the I/O thread (IO_BG), a synchronous caller
  *    (IO_CALLER), or nobody (IO_FREE).  Only the owner calls
  *    virtwire_conn_process(), and it drops the lock only around poll().
+ *    Every wait is a poll(), level-triggered, so the connection is told so
+ *    (virtwire_conn_set_level_triggered()): a read shorter than asked is
+ *    not followed by one that finds the socket empty.
  * 3. A synchronous caller that finds the role free takes it for as long as
  *    it waits for its own reply, so that a call costs no thread switch;
  *    when its reply is in, it hands the role to another waiting caller, or

@@ -271,7 +271,8 @@ int virtwire_channel_socket_new(int fd, int is_unix, virtwire_channel **out)
     }
     s->base.ops = is_unix ? &unix_ops : &tcp_ops;
     s->base.fd = fd;
-    s->base.flags = is_unix ? VIRTWIRE_CHANNEL_FDS : 0;
+    /* Everything not read is in the socket's buffer, which poll() sees. */
+    s->base.flags = VIRTWIRE_CHANNEL_NO_BUFFER | (is_unix ? VIRTWIRE_CHANNEL_FDS : 0u);
     *out = &s->base;
     return 0;
 }

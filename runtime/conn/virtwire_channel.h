@@ -50,6 +50,19 @@ typedef struct virtwire_channel virtwire_channel;
 /* virtwire_channel.flags */
 /** The channel carries fds (SCM_RIGHTS): a local unix socket of its own. */
 #define VIRTWIRE_CHANNEL_FDS 0x1u
+/**
+ * The channel keeps no input of its own: every byte it has not returned
+ * yet is still in the kernel's buffer of its fd, so poll() on the fd
+ * reports it.  A read shorter than asked then proves the fd had nothing
+ * more at that moment, and a caller that polls level-triggered may go back
+ * to poll() instead of reading again to find the channel empty (see
+ * virtwire_conn_set_level_triggered()).  The socket channels and the ssh
+ * and ext child channels have it.  A channel that decodes records or
+ * frames of its own (TLS: GnuTLS keeps decrypted records the fd no longer
+ * shows; a SASL security layer keeps decoded bytes) must not set it: it
+ * is read until it says it has nothing (read() returns 0).
+ */
+#define VIRTWIRE_CHANNEL_NO_BUFFER 0x2u
 
 /** A channel's operations; the optional ones may be NULL. */
 typedef struct virtwire_channel_ops {

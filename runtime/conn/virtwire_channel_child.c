@@ -626,7 +626,9 @@ static int spawn(const virtwire_channel_ops *ops, const char *what, const char *
     }
     c->base.ops = ops;
     c->base.fd = sv[0];
-    c->base.flags = 0; /* no fds: the bytes go through ssh */
+    /* No fds: the bytes go through ssh.  Nothing is kept here: what is
+     * not read yet is in the socketpair, which poll() sees. */
+    c->base.flags = VIRTWIRE_CHANNEL_NO_BUFFER;
     c->errfd = errp[0];
     *out = &c->base;
     return 0;

@@ -54,6 +54,9 @@ struct virtwire_conn {
     size_t rstart, rend;
     int rfd;     /* an fd received with the last byte read, not yet used (-1) */
     int drained; /* the last read found the socket empty */
+    int level;   /* see virtwire_conn_set_level_triggered() */
+    int shortread; /* the last read was short, from a channel that keeps
+                      nothing (VIRTWIRE_CHANNEL_NO_BUFFER) */
 
     int corked; /* see virtwire_conn_cork() */
     int held;    /* see virtwire_conn_hold_input() */
@@ -326,7 +329,9 @@ static int conn_on_send(virtwire_transport *t, const struct iovec *iov, size_t n
  * transport asks for it.  Sets c->drained when the channel is found empty.
  * A short read is not taken as empty: reading on until the channel has
  * nothing or ends keeps process() right for edge-triggered event loops
- * that do not report hang-ups apart.  Returns the bytes read, 0 when the
+ * that do not report hang-ups apart.  It sets c->shortread when the
+ * channel keeps no input of its own, for read_loop() to stop there when
+ * the caller polls level-triggered.  Returns the bytes read, 0 when the
  * channel is empty, or a negative code.
  */
 static ssize_t read_some(virtwire_conn *c)
@@ -349,6 +354,7 @@ static ssize_t read_some(virtwire_conn *c)
     }
     c->rstart = 0;
     c->rend = (size_t)n;
+    c->shortread = (size_t)n < READ_BUF_SIZE && (c->ch->flags & VIRTWIRE_CHANNEL_NO_BUFFER);
     return n;
 }
 
@@ -408,12 +414,16 @@ static int feed_fd(virtwire_conn *c)
  * read as many as the socket has, past the ends of frames: the fds of a
  * frame come with the dummy bytes after it, each in a read of its own (see
  * read_some()).  Stops early when reading is paused, unless hung_up (the
- * peer can send nothing more: what it sent is read to the end).  Returns
- * 0 (socket drained, or paused) or the code that ends reading.
+ * peer can send nothing more: what it sent is read to the end).  With
+ * c->level, also once the bytes of a short read from a channel that keeps
+ * nothing are used up (unless hung_up): the socket had no more, and the
+ * caller's next poll() reports what comes after.  Returns 0 (socket
+ * drained, or paused) or the code that ends reading.
  */
 static int read_loop(virtwire_conn *c, int hung_up)
 {
     c->drained = 0;
+    c->shortread = 0;
     for (;;) {
         if (atomic_load(&c->shut))
             return VIRTWIRE_ECLOSED;
@@ -435,7 +445,7 @@ static int read_loop(virtwire_conn *c, int hung_up)
                 return rc;
             continue;
         }
-        if (c->drained)
+        if (c->drained || (c->shortread && c->level && !hung_up))
             return 0;
         ssize_t n = read_some(c);
         if (n < 0)
@@ -485,6 +495,7 @@ static int wrap_now(virtwire_conn *c, virtwire_conn_wrap_fn fn, void *opaque)
         c->rfd = -1;
     }
     c->drained = 0; /* the new channel may hold input already */
+    c->shortread = 0;
     c->held = 0;
     return 0;
 }
@@ -650,6 +661,12 @@ void virtwire_conn_cork(virtwire_conn *c, int on)
 {
     if (c)
         c->corked = on != 0;
+}
+
+void virtwire_conn_set_level_triggered(virtwire_conn *c, int on)
+{
+    if (c)
+        c->level = on != 0;
 }
 
 void virtwire_conn_pause_reading(virtwire_conn *c, int on)

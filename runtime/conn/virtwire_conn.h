@@ -184,7 +184,8 @@ short virtwire_conn_events(const virtwire_conn *c);
 /**
  * One non-blocking step: writes queued output, then reads (when revents
  * has POLLIN, POLLHUP or POLLERR, or is 0, which means "try") what the
- * transport needs until the socket has no more, feeding the transport; its
+ * transport needs until the socket has no more (or, level-triggered, see
+ * virtwire_conn_set_level_triggered()), feeding the transport; its
  * callbacks fire inside.  Then writes again whatever the callbacks queued.
  *
  * Returns 0, or (sticky) VIRTWIRE_ECLOSED (end of file, even in the middle
@@ -221,6 +222,25 @@ int virtwire_conn_flush(virtwire_conn *c, int timeout_ms);
  * that one write takes them all.
  */
 void virtwire_conn_cork(virtwire_conn *c, int on);
+
+/**
+ * Says how the caller waits for the connection's fd.  Off (the default):
+ * edge-triggered or unknown, and process() reads until the channel has
+ * nothing more (a read that finds it empty, EAGAIN on a socket), since an
+ * edge-triggered loop (epoll with EPOLLET) is told of new bytes only once.
+ * On: level-triggered (poll(), select(), epoll without EPOLLET), which
+ * reports the fd again as long as bytes wait there; then, on a channel
+ * that keeps no input of its own (VIRTWIRE_CHANNEL_NO_BUFFER: the socket
+ * and child channels), process() stops reading after a read shorter than
+ * its buffer once the transport has taken those bytes, and leaves the
+ * rest to the next poll().  That saves the read that would find the
+ * socket empty after every reply: a call then costs one write, one poll()
+ * and one read.  Channels that keep input of their own (TLS, SASL's
+ * security layer) are read until they are empty either way: their fd may
+ * show nothing while they hold decoded bytes.  A hang-up (POLLHUP,
+ * POLLERR) is read to the end either way.
+ */
+void virtwire_conn_set_level_triggered(virtwire_conn *c, int on);
 
 /**
  * Flow control of input: while paused (on non-zero), process() and

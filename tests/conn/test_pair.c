@@ -12,6 +12,11 @@
  *   test_conn_pair tcp      calls over a TCP connection (connect + accept)
  *   test_conn_pair keepalive  run_once() sends PINGs to a silent peer and
  *                           ends with VIRTWIRE_EKEEPALIVE
+ *   test_conn_pair level    level-triggered reading: the reads a reply
+ *                           costs, by channel kind and mode
+ *   test_conn_pair calls-level, stream-level, fds-level: calls, stream and
+ *                           fds with both ends level-triggered (ct_pump()
+ *                           polls: level-triggered)
  *
  * Payloads are made by ct_pattern() from the serial, so each side checks
  * what it received against what the test meant to send, independently of
@@ -37,6 +42,10 @@
 #define REMOTE 0x20008086u
 #define STREAM_PROC 208
 #define TIMEOUT 20000 /* ms: generous for ASan on a loaded machine */
+
+/* The *-level groups: every connection made by side_init() is told its
+ * caller polls level-triggered. */
+static int level_triggered;
 
 /* One end of a connection and what its callbacks saw. */
 typedef struct side {
@@ -162,6 +171,7 @@ static void side_init(side *s, int sock, int is_unix, virtwire_transport_role ro
     memset(s, 0, sizeof(*s));
     virtwire_transport_callbacks cbs = { .size = sizeof cbs, .on_error = on_error };
     CHECK_INT(virtwire_conn_adopt(sock, is_unix, role, &cbs, s, &s->c), 0);
+    virtwire_conn_set_level_triggered(s->c, level_triggered);
     CHECK_INT(virtwire_transport_register(virtwire_conn_transport(s->c), REMOTE, 1, &prog_cbs, s,
                                           &s->p),
               0);
@@ -875,6 +885,170 @@ static void test_keepalive(void)
     close(sp[1]);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Level-triggered reading                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* A channel over a socket channel that counts the reads and the empty ones
+ * (what a socket answers with EAGAIN), with the flags the test gives it. */
+typedef struct counting_channel {
+    virtwire_channel base;
+    virtwire_channel *inner;
+    int reads, empty;
+} counting_channel;
+
+static ssize_t cnt_read(virtwire_channel *ch, void *buf, size_t len, int *fd)
+{
+    counting_channel *k = (counting_channel *)ch;
+    ssize_t n = virtwire_channel_read(k->inner, buf, len, fd);
+    k->reads++;
+    if (n == 0)
+        k->empty++;
+    return n;
+}
+
+static ssize_t cnt_writev(virtwire_channel *ch, const struct iovec *iov, size_t niov)
+{
+    return virtwire_channel_writev(((counting_channel *)ch)->inner, iov, niov);
+}
+
+static int cnt_send_fd(virtwire_channel *ch, int fd)
+{
+    return virtwire_channel_send_fd(((counting_channel *)ch)->inner, fd);
+}
+
+static void cnt_shutdown(virtwire_channel *ch)
+{
+    virtwire_channel_shutdown(((counting_channel *)ch)->inner);
+}
+
+static void cnt_free(virtwire_channel *ch)
+{
+    virtwire_channel_free(((counting_channel *)ch)->inner);
+    free(ch);
+}
+
+static const virtwire_channel_ops cnt_ops = {
+    .size = sizeof cnt_ops,
+    .name = "counting",
+    .read = cnt_read,
+    .writev = cnt_writev,
+    .send_fd = cnt_send_fd,
+    .shutdown = cnt_shutdown,
+    .free = cnt_free,
+};
+
+/* A client connection over a counting channel on sock, with the socket
+ * channel's flags (minus VIRTWIRE_CHANNEL_NO_BUFFER unless no_buffer). */
+static counting_channel *counting_client(side *s, int sock, int no_buffer, int level)
+{
+    virtwire_channel *inner;
+    CHECK_INT(virtwire_channel_socket_new(sock, 1, &inner), 0);
+    CHECK(inner->flags & VIRTWIRE_CHANNEL_NO_BUFFER); /* sockets keep nothing */
+    counting_channel *k = calloc(1, sizeof *k);
+    k->base.ops = &cnt_ops;
+    k->base.fd = inner->fd;
+    k->base.flags = inner->flags & ~(no_buffer ? 0u : VIRTWIRE_CHANNEL_NO_BUFFER);
+    k->inner = inner;
+    memset(s, 0, sizeof(*s));
+    virtwire_transport_callbacks cbs = { .size = sizeof cbs, .on_error = on_error };
+    CHECK_INT(virtwire_conn_adopt_channel(&k->base, VIRTWIRE_TRANSPORT_CLIENT, &cbs, s, &s->c), 0);
+    CHECK_INT(virtwire_transport_register(virtwire_conn_transport(s->c), REMOTE, 1, &prog_cbs, s,
+                                          &s->p),
+              0);
+    virtwire_conn_set_level_triggered(s->c, level);
+    return k;
+}
+
+static short wait_in(int fd)
+{
+    struct pollfd p = { fd, POLLIN, 0 };
+    CHECK_INT(poll(&p, 1, TIMEOUT), 1);
+    return p.revents;
+}
+
+static void test_level(void)
+{
+    /* 1. One reply waiting, one process(): level-triggered over a channel
+     *    that keeps nothing, one read; otherwise a second read finds the
+     *    socket empty. */
+    for (int mode = 0; mode < 3; mode++) {
+        int level = mode != 0, no_buffer = mode != 2;
+        int sp[2];
+        CHECK_INT(vt_socketpair(sp, 0), 0);
+        side cl;
+        counting_channel *k = counting_client(&cl, sp[0], no_buffer, level);
+        CHECK_INT(virtwire_transport_send(cl.p, 1, VIR_NET_CALL, VIR_NET_OK, 0, NULL, 0, NULL, 0),
+                  0);
+        unsigned char call[28];
+        CHECK_INT(read(sp[1], call, sizeof(call)), 28);
+        CHECK_INT(vt_write_all(sp[1], reply_frame, sizeof(reply_frame)), 0);
+        CHECK_INT(virtwire_conn_process(cl.c, wait_in(sp[0])), 0);
+        CHECK_INT(cl.replies, 1);
+        CHECK_INT(k->reads, level && no_buffer ? 1 : 2);
+        CHECK_INT(k->empty, level && no_buffer ? 0 : 1);
+
+        /* 2. A frame in two writes: the first half's read is short, and
+         *    the rest comes with the next poll(). */
+        k->reads = k->empty = 0;
+        CHECK_INT(virtwire_transport_send(cl.p, 1, VIR_NET_CALL, VIR_NET_OK, 0, NULL, 0, NULL, 0),
+                  1);
+        CHECK_INT(read(sp[1], call, sizeof(call)), 28);
+        unsigned char frame[sizeof(reply_frame)];
+        memcpy(frame, reply_frame, sizeof(frame));
+        frame[23] = 1; /* serial 1 */
+        CHECK_INT(vt_write_all(sp[1], frame, 10), 0);
+        CHECK_INT(virtwire_conn_process(cl.c, wait_in(sp[0])), 0);
+        CHECK_INT(cl.replies, 1);
+        CHECK_INT(vt_write_all(sp[1], frame + 10, sizeof(frame) - 10), 0);
+        CHECK_INT(virtwire_conn_process(cl.c, wait_in(sp[0])), 0);
+        CHECK_INT(cl.replies, 2);
+        CHECK_INT(k->reads, level && no_buffer ? 2 : 4);
+
+        /* 3. A hang-up after a reply is read to the end at once. */
+        frame[23] = 2;
+        CHECK_INT(virtwire_transport_send(cl.p, 1, VIR_NET_CALL, VIR_NET_OK, 0, NULL, 0, NULL, 0),
+                  2);
+        CHECK_INT(read(sp[1], call, sizeof(call)), 28);
+        CHECK_INT(vt_write_all(sp[1], frame, sizeof(frame)), 0);
+        close(sp[1]);
+        struct pollfd p = { sp[0], POLLIN, 0 };
+        CHECK_INT(poll(&p, 1, TIMEOUT), 1);
+        CHECK_INT(virtwire_conn_process(cl.c, p.revents | POLLHUP), VIRTWIRE_ECLOSED);
+        CHECK_INT(cl.replies, 3);
+        CHECK_INT(cl.errors + cl.bad, 0);
+        side_fini(&cl);
+    }
+
+    /* 4. The ssh and ext child channels keep nothing either. */
+    virtwire_uri *u = NULL;
+    CHECK_INT(virtwire_uri_parse("test+ext:///default?command=/bin/cat", &u), 0);
+    virtwire_connect_params prm = { .size = sizeof prm };
+    virtwire_channel *ch = NULL;
+    CHECK_INT(virtwire_channel_open_uri(u, &prm, &ch), 0);
+    CHECK(ch->flags & VIRTWIRE_CHANNEL_NO_BUFFER);
+    virtwire_channel_free(ch);
+    virtwire_uri_free(u);
+}
+
+static void test_calls_level(void)
+{
+    level_triggered = 1;
+    test_calls();
+}
+
+static void test_stream_level(void)
+{
+    level_triggered = 1;
+    test_stream();
+}
+
+static void test_fds_level(void)
+{
+    level_triggered = 1;
+    test_fds();
+}
+
 int main(int argc, char **argv)
 {
     static const struct {
@@ -883,7 +1057,9 @@ int main(int argc, char **argv)
     } groups[] = {
         { "calls", test_calls }, { "stream", test_stream }, { "fds", test_fds },
         { "eof", test_eof },     { "errors", test_errors }, { "tcp", test_tcp },
-        { "keepalive", test_keepalive },
+        { "keepalive", test_keepalive }, { "level", test_level },
+        { "calls-level", test_calls_level }, { "stream-level", test_stream_level },
+        { "fds-level", test_fds_level },
     };
     if (argc != 2) {
         fprintf(stderr, "usage: %s GROUP\n", argv[0]);
