@@ -3,7 +3,7 @@
 """The server benchmark's orchestrator (bench/server/README.md): run by
 bench/server/run with the built programs.
 
-usage: bench.py REPO OURS_CLIENT REF_CLIENT MOCKD [--check]
+usage: bench.py REPO OURS_CLIENT REF_CLIENT MOCKD [--check] [--placement unpinned|one|two]
 """
 import os
 import select
@@ -17,6 +17,14 @@ import time
 
 REPO, OURS_CLIENT, REF_CLIENT, MOCKD = sys.argv[1:5]
 CHECK = "--check" in sys.argv[5:]
+# Where clients and servers run: where the scheduler puts them (unpinned),
+# all on CPU 0 (one), or the client on CPU 0 and the server on CPU 1 (two).
+PLACEMENT = "unpinned"
+for _a in sys.argv[5:]:
+    if _a.startswith("--placement="):
+        PLACEMENT = _a.split("=", 1)[1]
+CLIENT_CPU = {"unpinned": None, "one": "0", "two": "0"}[PLACEMENT]
+SERVER_CPU = {"unpinned": None, "one": "0", "two": "1"}[PLACEMENT]
 REPS = int(os.environ.get("VIRTWIRE_BENCH_REPS", "7"))
 REP_MS = int(os.environ.get("VIRTWIRE_BENCH_REP_MS", "300"))
 PRIVATE = os.path.join(REPO, "tests", "libvirtd", "private-libvirtd")
@@ -62,6 +70,8 @@ def measured(argv, server_pid):
     """Runs a client that says "ready", is told to go, and prints its
     result; returns the result's fields and the CPU time the server spent
     between the go and the result."""
+    if CLIENT_CPU is not None:
+        argv = ["taskset", "-c", CLIENT_CPU] + argv
     p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     current.append(p)
     try:
@@ -81,6 +91,13 @@ def measured(argv, server_pid):
             p.wait()
         current.remove(p)
     return fields(result), after - before
+
+
+def pin(pid):
+    """Every thread of a server on the placement's CPU."""
+    if SERVER_CPU is not None:
+        subprocess.run(["taskset", "-a", "-p", "-c", SERVER_CPU, str(pid)], check=True,
+                       stdout=subprocess.DEVNULL)
 
 
 def spread(values):
@@ -126,9 +143,11 @@ def main():
         if not line_of(mock, argv):
             raise SystemExit("bench server: virtwire-mockd did not start")
         mock_uri = "test+unix:///default?socket=" + msock
+        pin(lvpid)
+        pin(mock.pid)
 
-        print("bench server load before=%s cores=%d reps=%d rep_ms=%d" %
-              (loadavg(), os.cpu_count(), REPS, REP_MS))
+        print("bench server load before=%s cores=%d reps=%d rep_ms=%d placement=%s" %
+              (loadavg(), os.cpu_count(), REPS, REP_MS, PLACEMENT))
         sys.stdout.flush()
         verdicts = []
         for w in WORKLOADS:
@@ -150,6 +169,10 @@ def main():
                                 rate.append(r["calls"] / r["secs"])
                         oc, rc = statistics.median(o_cpu), statistics.median(r_cpu)
                         row = "%s-%d-%s-%s" % (w, n, mode, cname)
+                        if PLACEMENT != "unpinned":
+                            extra_p = " placement=%s" % PLACEMENT
+                        else:
+                            extra_p = ""
                         extra = " client_mode=threads4" if (mode, cname) == ("pipelined",
                                                                                "libvirt") else ""
                         print("bench server %s ours_cpu_us=%.2f ref_cpu_us=%.2f ratio=%.3f "
@@ -157,10 +180,11 @@ def main():
                               "ours_min_med_max=%s ref_min_med_max=%s%s" %
                               (row, oc, rc, oc / rc, statistics.median(o_rate),
                                statistics.median(r_rate), spread(o_cpu), spread(r_cpu),
-                               spread(o_rate), spread(r_rate), extra))
+                               spread(o_rate), spread(r_rate), extra + extra_p))
                         sys.stdout.flush()
-                        verdicts.append("bench server target cpu-share %s %.3f (<= %s) %s" %
-                                        (row, oc / rc, TARGET,
+                        at = "" if PLACEMENT == "unpinned" else "@" + PLACEMENT
+                        verdicts.append("bench server target cpu-share %s%s %.3f (<= %s) %s" %
+                                        (row, at, oc / rc, TARGET,
                                          "PASS" if oc / rc <= TARGET else "MISS"))
         print("bench server load after=%s" % loadavg())
         for v in verdicts:
