@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "virtwire_ascii_internal.h"
 #include "virtwire_libvirt.h"
 
 const virtwire_json_type *virtwire_json_find(const virtwire_json_module *m, const virtwire_type *t)
@@ -499,17 +500,6 @@ int vwj_get_string(const json_t *j, char **v, uint32_t max, virtwire_json_ctx *c
     return 0;
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decodes the hex string j (dashes ignored) into out (NULL: count only);
  * returns the byte count or -1. */
 static long long unhex(const json_t *j, unsigned char *out, virtwire_json_ctx *ctx)
@@ -523,7 +513,7 @@ static long long unhex(const json_t *j, unsigned char *out, virtwire_json_ctx *c
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '-')
             continue;
-        int x = hexval((unsigned char)s[i]);
+        int x = vw_hex_value((unsigned char)s[i]);
         if (x < 0)
             return vwj_fail(ctx, "'%c' is not a hex digit", s[i]);
         if (hi < 0) {
