@@ -127,15 +127,13 @@ static void recording_free(recording *r)
     free(r->calls);
 }
 
+/* A base64 digit's value: its place in the alphabet (RFC 4648), or -1. */
 static int b64_value(int ch)
 {
-    if (ch >= 'A' && ch <= 'Z')
-        return ch - 'A';
-    if (ch >= 'a' && ch <= 'z')
-        return ch - 'a' + 26;
-    if (ch >= '0' && ch <= '9')
-        return ch - '0' + 52;
-    return ch == '+' ? 62 : ch == '/' ? 63 : -1;
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const char *at = ch ? strchr(alphabet, ch) : NULL;
+    return at ? (int)(at - alphabet) : -1;
 }
 
 /* Decodes base64 text; NULL on bad input or out of memory. */
