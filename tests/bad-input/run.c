@@ -57,6 +57,7 @@
 #include "virtwire_transport.h"
 #include "virtwire_uri.h"
 #include "vt_check.h"
+#include "vt_client.h"
 #include "vt_frame.h"
 #include "vt_sys.h"
 
@@ -1161,17 +1162,6 @@ out:
 
 static int events_seen;
 
-static void on_event(virtwire_client *c, const virtwire_program *prog, int32_t proc,
-                     const void *msg, void *opaque)
-{
-    (void)c;
-    (void)prog;
-    (void)proc;
-    (void)msg;
-    (void)opaque;
-    __atomic_add_fetch(&events_seen, 1, __ATOMIC_SEQ_CST);
-}
-
 static void run_client(const bcase *c, const expectation *e)
 {
     int32_t proc;
@@ -1217,7 +1207,8 @@ static void run_client(const bcase *c, const expectation *e)
     events_seen = 0;
     int want_fds = 0;
     if (c->setup && strcmp(c->setup, "event") == 0)
-        CHECK_MSG(virtwire_client_on_event(cl, &remote_program, PROC_LIFECYCLE, on_event, NULL) > 0,
+        CHECK_MSG(virtwire_client_on_event(cl, &remote_program, PROC_LIFECYCLE, vt_count_event,
+                                            &events_seen) > 0,
                   "on_event failed");
     else if (c->setup && strcmp(c->setup, "ret-fds") == 0)
         want_fds = 1;
