@@ -58,6 +58,7 @@
 #include "virtwire_uri.h"
 #include "vt_check.h"
 #include "vt_client.h"
+#include "vt_fds.h"
 #include "vt_frame.h"
 #include "vt_sys.h"
 
@@ -415,22 +416,10 @@ static int send_fds(int sock, const vt_buf *bytes, size_t n)
         return -1;
     for (size_t i = 0; i < n; i++)
         fds[i] = watched_fd();
-    union {
-        char buf[CMSG_SPACE(sizeof(fds))];
-        struct cmsghdr align;
-    } ctl;
-    memset(&ctl, 0, sizeof ctl);
-    struct iovec iov = { bytes->p, bytes->len };
-    struct msghdr mh = { 0 };
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    mh.msg_control = ctl.buf;
-    mh.msg_controllen = CMSG_SPACE(n * sizeof(int));
-    struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(n * sizeof(int));
-    memcpy(CMSG_DATA(cm), fds, n * sizeof(int));
+    struct iovec iov;
+    vt_fds_control ctl;
+    struct msghdr mh;
+    vt_fds_message(&mh, &iov, &ctl, bytes->p, bytes->len, fds, n);
     ssize_t w = sendmsg(sock, &mh, MSG_NOSIGNAL);
     for (size_t i = 0; i < n; i++)
         close(fds[i]);
