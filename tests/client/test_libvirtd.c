@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "admin_protocol.h"
+#include "client_tlib.h"
 #include "remote_protocol.h"
 #include "remote_protocol_client.h"
 #include "virtwire_client.h"
@@ -36,7 +37,6 @@
 #define NDOMAINS 100
 #define NTHREADS 8
 #define NCALLS 10000
-#define SCREENSHOT_FILE "/usr/share/libvirt/test-screenshot.png"
 
 static vt_libvirtd daemon_;
 static char dom_uuid[NDOMAINS][16];
@@ -57,13 +57,7 @@ static void test_simple_calls(virtwire_client *c)
     virtwire_arena arena = VIRTWIRE_ARENA_INIT;
     virtwire_call_opts o = { .size = sizeof o, .arena = &arena, .timeout_ms = 5000 };
 
-    remote_connect_get_hostname_ret h;
-    CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_HOSTNAME, NULL, &h,
-                                  &o), 0);
-    char host[256] = "";
-    gethostname(host, sizeof host - 1);
-    /* libvirt may add the domain (canonical name): ours is a prefix. */
-    CHECK(h.hostname && strncmp(h.hostname, host, strlen(host)) == 0);
+    clt_check_hostname(c, &o);
 
     remote_connect_get_version_ret v;
     CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_VERSION, NULL, &v,
@@ -502,52 +496,13 @@ static void test_events(virtwire_client *c)
 
 /* ---- the screenshot stream ---------------------------------------------- */
 
-static unsigned char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    unsigned char *buf = malloc(1 << 20);
-    *len = buf ? fread(buf, 1, 1 << 20, f) : 0;
-    fclose(f);
-    return buf;
-}
-
 static void test_screenshot(virtwire_client *c)
 {
-    size_t want_len = 0;
-    unsigned char *want = read_file(SCREENSHOT_FILE, &want_len);
-    CHECK(want && want_len > 1000);
-    if (!want)
-        return;
-    virtwire_arena arena = VIRTWIRE_ARENA_INIT;
-    virtwire_call_opts o = { .size = sizeof o, .arena = &arena, .timeout_ms = 5000 };
-    remote_nonnull_domain dom = { "test", { 0 }, 1 };
-    remote_domain_lookup_by_name_args la = { "test" };
-    remote_domain_lookup_by_name_ret lr;
-    CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME, &la, &lr,
-                                  &o), 0);
-    dom = lr.dom;
-    remote_domain_screenshot_args sa = { dom, 0, 0 };
-    remote_domain_screenshot_ret sr;
-    virtwire_client_stream *s = NULL;
-    CHECK_RC(virtwire_client_stream_call(c, &remote_program, REMOTE_PROC_DOMAIN_SCREENSHOT, &sa,
-                                         &sr, &o, &s), 0);
-    CHECK(sr.mime && strcmp(*sr.mime, "image/png") == 0);
-    unsigned char *got = malloc(want_len + 65536);
-    size_t n = 0;
-    long r;
-    while (s && got && (r = virtwire_client_stream_recv(s, got + n, 4096, NULL, 5000, NULL)) > 0)
-        n += (size_t)r;
-    CHECK(n == want_len && memcmp(got, want, want_len) == 0);
-    CHECK_RC(virtwire_client_stream_finish(s, 5000, NULL), 0);
-    virtwire_client_stream_free(s);
+    clt_check_screenshot(c, 5000);
     /* The connection is still good. */
+    virtwire_call_opts o = { .size = sizeof o, .timeout_ms = 5000 };
     CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_LIB_VERSION, NULL,
                                   NULL, &o), 0);
-    free(got);
-    free(want);
-    virtwire_arena_fini(&arena);
 }
 
 /* ---- read-only and admin connections ------------------------------------ */

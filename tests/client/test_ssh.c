@@ -37,6 +37,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "client_tlib.h"
 #include "remote_protocol.h"
 #include "virtwire_client.h"
 #include "vt_check.h"
@@ -44,7 +45,6 @@
 #include "vt_pidfile.h"
 #include "vt_sys.h"
 
-#define SCREENSHOT_FILE "/usr/share/libvirt/test-screenshot.png"
 #define CYCLES 100
 
 static vt_libvirtd lvd;
@@ -152,12 +152,7 @@ static void check_calls(virtwire_client *c)
 {
     virtwire_arena a = VIRTWIRE_ARENA_INIT;
     virtwire_call_opts o = { .size = sizeof o, .arena = &a, .timeout_ms = 10000 };
-    remote_connect_get_hostname_ret h;
-    CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_HOSTNAME, NULL, &h,
-                                  &o), 0);
-    char host[256] = "";
-    gethostname(host, sizeof host - 1);
-    CHECK(h.hostname && strncmp(h.hostname, host, strlen(host)) == 0);
+    clt_check_hostname(c, &o);
     remote_domain_lookup_by_name_args la = { "test" };
     remote_domain_lookup_by_name_ret lr;
     CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME, &la, &lr,
@@ -242,50 +237,6 @@ static void check_events(virtwire_client *c)
     virtwire_arena_fini(&a);
 }
 
-static unsigned char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    unsigned char *b = malloc(1 << 20);
-    *len = b ? fread(b, 1, 1 << 20, f) : 0;
-    fclose(f);
-    return b;
-}
-
-/* DOMAIN_SCREENSHOT: the test driver's PNG, byte for byte. */
-static void check_stream(virtwire_client *c)
-{
-    size_t want_len = 0;
-    unsigned char *want = read_file(SCREENSHOT_FILE, &want_len);
-    CHECK(want && want_len > 1000);
-    virtwire_arena a = VIRTWIRE_ARENA_INIT;
-    virtwire_call_opts o = { .size = sizeof o, .arena = &a, .timeout_ms = 10000 };
-    remote_domain_lookup_by_name_args la = { "test" };
-    remote_domain_lookup_by_name_ret lr;
-    CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME, &la, &lr,
-                                  &o), 0);
-    remote_domain_screenshot_args sa = { lr.dom, 0, 0 };
-    remote_domain_screenshot_ret sr;
-    virtwire_client_stream *s = NULL;
-    CHECK_RC(virtwire_client_stream_call(c, &remote_program, REMOTE_PROC_DOMAIN_SCREENSHOT, &sa,
-                                         &sr, &o, &s), 0);
-    unsigned char *got = malloc(want_len + 65536);
-    size_t n = 0;
-    long r;
-    while (s && got && want && (r = virtwire_client_stream_recv(s, got + n, 4096, NULL, 10000,
-                                                                NULL)) > 0)
-        n += (size_t)r;
-    CHECK(want && n == want_len && memcmp(got, want, want_len) == 0);
-    if (s) {
-        CHECK_RC(virtwire_client_stream_finish(s, 10000, NULL), 0);
-        virtwire_client_stream_free(s);
-    }
-    free(got);
-    free(want);
-    virtwire_arena_fini(&a);
-}
-
 /* A whole connection: opens uri, checks that the remote side runs name
  * (virt-ssh-helper, nc) with want_args in its command line, then calls,
  * events and a stream; nothing left after the close. */
@@ -304,7 +255,7 @@ static void full_session(const char *uri, const char *name, const char *want_arg
               want_args);
     check_calls(c);
     check_events(c);
-    check_stream(c);
+    clt_check_screenshot(c, 10000);
     CHECK(virtwire_client_error(c) == 0);
     virtwire_client_close(c);
     check_no_child("after close");
@@ -562,7 +513,7 @@ static void group_ext(void)
     if (c) {
         check_calls(c);
         check_events(c);
-        check_stream(c);
+        clt_check_screenshot(c, 10000);
         virtwire_client_close(c);
     }
     check_no_child("after ext");

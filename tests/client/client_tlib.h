@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * What the client tests against a real libvirtd (test driver) share
+ * besides tests/lib.
+ */
+#ifndef VIRTWIRE_TESTS_CLIENT_TLIB_H
+#define VIRTWIRE_TESTS_CLIENT_TLIB_H
+
+#include "virtwire_client.h"
+
+/** The PNG libvirt's test driver sends as any domain's screenshot. */
+#define CLT_SCREENSHOT_FILE "/usr/share/libvirt/test-screenshot.png"
+
+/**
+ * CONNECT_GET_HOSTNAME on c with o: the daemon runs on this machine, so it
+ * names this host (libvirt may add the domain, the canonical name: ours is
+ * a prefix).
+ */
+void clt_check_hostname(virtwire_client *c, virtwire_call_opts *o);
+
+/**
+ * DOMAIN_SCREENSHOT of the test driver's domain "test" on c: the reply
+ * names image/png, the stream carries CLT_SCREENSHOT_FILE byte for byte
+ * and finishes; each call and stream step waits up to timeout_ms.
+ */
+void clt_check_screenshot(virtwire_client *c, int timeout_ms);
+
+#endif
