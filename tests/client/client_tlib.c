@@ -22,6 +22,16 @@ static unsigned char *read_file(const char *path, size_t *len)
     return buf;
 }
 
+remote_nonnull_domain clt_lookup_test(virtwire_client *c, virtwire_call_opts *o)
+{
+    remote_domain_lookup_by_name_args la = { "test" };
+    remote_domain_lookup_by_name_ret lr;
+    memset(&lr, 0, sizeof lr);
+    CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME, &la, &lr,
+                                  o), 0);
+    return lr.dom;
+}
+
 void clt_check_hostname(virtwire_client *c, virtwire_call_opts *o)
 {
     remote_connect_get_hostname_ret h;
@@ -42,12 +52,7 @@ void clt_check_screenshot(virtwire_client *c, int timeout_ms)
         return;
     virtwire_arena arena = VIRTWIRE_ARENA_INIT;
     virtwire_call_opts o = { .size = sizeof o, .arena = &arena, .timeout_ms = timeout_ms };
-    remote_domain_lookup_by_name_args la = { "test" };
-    remote_domain_lookup_by_name_ret lr;
-    memset(&lr, 0, sizeof lr);
-    CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME, &la, &lr,
-                                  &o), 0);
-    remote_domain_screenshot_args sa = { lr.dom, 0, 0 };
+    remote_domain_screenshot_args sa = { clt_lookup_test(c, &o), 0, 0 };
     remote_domain_screenshot_ret sr;
     memset(&sr, 0, sizeof sr);
     virtwire_client_stream *s = NULL;

@@ -6,10 +6,17 @@
 #ifndef VIRTWIRE_TESTS_CLIENT_TLIB_H
 #define VIRTWIRE_TESTS_CLIENT_TLIB_H
 
+#include "remote_protocol.h"
 #include "virtwire_client.h"
 
 /** The PNG libvirt's test driver sends as any domain's screenshot. */
 #define CLT_SCREENSHOT_FILE "/usr/share/libvirt/test-screenshot.png"
+
+/**
+ * DOMAIN_LOOKUP_BY_NAME of the test driver's domain "test" on c with o:
+ * checks that the call succeeds; the domain (zeroed when it failed).
+ */
+remote_nonnull_domain clt_lookup_test(virtwire_client *c, virtwire_call_opts *o);
 
 /**
  * CONNECT_GET_HOSTNAME on c with o: the daemon runs on this machine, so it
