@@ -476,6 +476,18 @@ typedef struct client_state {
     pending_event *events, *tail;
 } client_state;
 
+/* The first of the client's waiting events, off the queue (NULL: none). */
+static pending_event *take_event(client_state *cs)
+{
+    pending_event *p = cs ? cs->events : NULL;
+    if (p) {
+        cs->events = p->next;
+        if (!cs->events)
+            cs->tail = NULL;
+    }
+    return p;
+}
+
 typedef struct replay {
     virtwire_server *srv;
     recording rec;
@@ -507,11 +519,8 @@ static void on_close(virtwire_server_client *c, void *opaque)
 {
     (void)opaque;
     client_state *cs = virtwire_server_client_get_data(c);
-    while (cs && cs->events) {
-        pending_event *p = cs->events;
-        cs->events = p->next;
+    for (pending_event *p; (p = take_event(cs));)
         free(p);
-    }
     free(cs);
 }
 
@@ -521,11 +530,7 @@ static void send_events(virtwire_server_client *c, void *opaque)
 {
     (void)opaque;
     client_state *cs = virtwire_server_client_get_data(c);
-    while (cs && cs->events) {
-        pending_event *p = cs->events;
-        cs->events = p->next;
-        if (!cs->events)
-            cs->tail = NULL;
+    for (pending_event *p; (p = take_event(cs));) {
         const virtwire_json_type *jt = vt_json_type(p->ev->proc->msg);
         virtwire_arena arena = VIRTWIRE_ARENA_INIT;
         void *msg = jt ? virtwire_arena_alloc(&arena, p->ev->proc->msg->size) : NULL;
