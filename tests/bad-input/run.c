@@ -740,11 +740,8 @@ static void run_transport(const bcase *c, const expectation *e)
         return;
     }
     bi_script s;
-    char err[256];
-    if (bi_compile(c->input, 0, &s, err, sizeof err) < 0) {
-        FAIL("input: %s", err);
+    if (compile_input(c, &s, NULL) < 0)
         return;
-    }
     run_transport_mode(c, e, &s, role, 0);
     run_transport_mode(c, e, &s, role, 1);
     bi_script_free(&s);
@@ -795,11 +792,8 @@ static void run_conn(const bcase *c, const expectation *e)
     }
     int is_unix = strcmp(kind, "unix") == 0;
     bi_script s;
-    char err[256];
-    if (bi_compile(c->input, 0, &s, err, sizeof err) < 0) {
-        FAIL("input: %s", err);
+    if (compile_input(c, &s, NULL) < 0)
         return;
-    }
     int sv[2];
     if (is_unix ? vt_socketpair(sv, SOCK_CLOEXEC) : tcp_pair(sv)) {
         FAIL("cannot make a socket pair: %s", strerror(errno));
@@ -924,11 +918,8 @@ static void run_payload(const bcase *c, const expectation *e)
     }
     bi_script s;
     vt_buf in = { 0 };
-    char err[256];
-    if (bi_compile(c->input, 0, &s, err, sizeof err) < 0 || bi_script_bytes(&s, &in) < 0) {
-        FAIL("input: %s", err);
+    if (compile_input(c, &s, &in) < 0)
         return;
-    }
     /* An exact-size copy, so that the sanitizers see any read past it. */
     unsigned char *exact = malloc(in.len ? in.len : 1);
     memcpy(exact, in.p ? in.p : (unsigned char *)"", in.len);
@@ -975,17 +966,23 @@ static const char *env_getenv(const char *name, void *opaque)
     return NULL;
 }
 
+/* The case's input as a C string (its bytes in *in, NUL-terminated);
+ * NULL after a failed check. */
+static const char *input_text(const bcase *c, bi_script *s, vt_buf *in)
+{
+    if (compile_input(c, s, in) < 0)
+        return NULL;
+    vt_buf_add(in, "", 0); /* NUL-terminated */
+    return (const char *)in->p;
+}
+
 static void run_uri(const bcase *c, const expectation *e)
 {
     bi_script s;
     vt_buf in = { 0 };
-    char err[256];
-    if (bi_compile(c->input, 0, &s, err, sizeof err) < 0 || bi_script_bytes(&s, &in) < 0) {
-        FAIL("input: %s", err);
+    const char *text = input_text(c, &s, &in);
+    if (!text)
         return;
-    }
-    vt_buf_add(&in, "", 0); /* NUL-terminated */
-    const char *text = (const char *)in.p;
     CHECK_MSG(strlen(text) == in.len, "a URI cannot hold a NUL byte");
     const char *act = c->role;
     int rc;
@@ -1041,17 +1038,14 @@ static void run_libvirt(const bcase *c, const expectation *e)
 {
     bi_script s;
     vt_buf in = { 0 };
-    char err[256];
-    if (bi_compile(c->input, 0, &s, err, sizeof err) < 0 || bi_script_bytes(&s, &in) < 0) {
-        FAIL("input: %s", err);
+    const char *input = input_text(c, &s, &in);
+    if (!input)
         return;
-    }
-    vt_buf_add(&in, "", 0); /* NUL-terminated */
     if (strcmp(c->role, "uuid") != 0) {
         FAIL("unknown libvirt action \"%s\"", c->role);
     } else {
         char uuid[16], again[16], text[VIRTWIRE_UUID_STRING_BUFLEN];
-        int rc = virtwire_uuid_parse((const char *)in.p, uuid);
+        int rc = virtwire_uuid_parse(input, uuid);
         CHECK_CODE(rc, e->code, "virtwire_uuid_parse");
         if (state_is(e, "accepted")) {
             CHECK(rc == 0 && virtwire_uuid_parse(virtwire_uuid_format(uuid, text), again) == 0 &&
@@ -1173,11 +1167,8 @@ static void run_client(const bcase *c, const expectation *e)
         return;
     }
     bi_script s;
-    char err[256];
-    if (bi_compile(c->input, 0, &s, err, sizeof err) < 0) {
-        FAIL("input: %s", err);
+    if (compile_input(c, &s, NULL) < 0)
         return;
-    }
     bi_script_free(&s);
 
     int sv[2];
@@ -1292,11 +1283,8 @@ static void run_child(const bcase *c, const expectation *e)
     }
     bi_script s;
     vt_buf in = { 0 }, errtext = { 0 };
-    char err[256];
-    if (bi_compile(c->input, 0, &s, err, sizeof err) < 0 || bi_script_bytes(&s, &in) < 0) {
-        FAIL("input: %s", err);
+    if (compile_input(c, &s, &in) < 0)
         return;
-    }
     bi_script_free(&s);
 
     /* Setup: stderr TEXT, stderr-fill N (N bytes before TEXT), exit N,
@@ -1324,6 +1312,7 @@ static void run_child(const bcase *c, const expectation *e)
             char quoted[1024];
             snprintf(quoted, sizeof quoted, "\"%s\"", w[++i]);
             bi_script t;
+            char err[256] = "";
             if (bi_compile(quoted, 0, &t, err, sizeof err) < 0 ||
                 bi_script_bytes(&t, &errtext) < 0)
                 FAIL("setup stderr: %s", err);
@@ -1492,11 +1481,8 @@ static void run_session(const bcase *c, const expectation *e)
     else if (c->setup)
         FAIL("unknown setup \"%s\"", c->setup);
     bi_script s;
-    char err[256];
-    if (bi_compile(c->input, 0, &s, err, sizeof err) < 0) {
-        FAIL("input: %s", err);
+    if (compile_input(c, &s, NULL) < 0)
         return;
-    }
     bi_script_free(&s);
 
     char path[108], uri[256];
@@ -1537,15 +1523,15 @@ static void run_session(const bcase *c, const expectation *e)
 /* ------------------------------------------------------------------------ */
 
 static int stream_data_seen;
-static int server_close_reason; /* virtwire_server_client_error() in on_close */
+int server_close_reason;
 
-static void server_on_close(virtwire_server_client *c, void *opaque)
+void server_on_close(virtwire_server_client *c, void *opaque)
 {
     (void)opaque;
     server_close_reason = virtwire_server_client_error(c);
 }
 
-static int h_lib_version(virtwire_server_call *call, void *opaque)
+int server_h_lib_version(virtwire_server_call *call, void *opaque)
 {
     (void)opaque;
     ((remote_connect_get_lib_version_ret *)call->ret)->lib_ver = LIB_VERSION;
@@ -1593,6 +1579,49 @@ static int h_upload(virtwire_server_call *call, void *opaque)
 /* Runs the server until the peer has n frames or end of file, or for
  * `rounds` rounds; collects what the peer gets in b.  Returns 1 at end of
  * file. */
+int compile_input(const bcase *c, bi_script *s, vt_buf *in)
+{
+    char err[256] = "";
+    if (bi_compile(c->input, 0, s, err, sizeof err) < 0 || (in && bi_script_bytes(s, in) < 0)) {
+        FAIL("input: %s", err);
+        return -1;
+    }
+    return 0;
+}
+
+int check_server_verdict(const expectation *e, virtwire_server *srv, const vt_buf *got, int eof,
+                         int close_reason)
+{
+    size_t want = (size_t)e->after + (state_is(e, "replied") ? 1 : 0);
+    frame f[8];
+    size_t rest;
+    size_t nf = split_frames(got, f, 8, &rest);
+    for (size_t i = 0; i < nf && i < (size_t)e->after; i++)
+        CHECK_MSG(f[i].hdr.status == VIR_NET_OK, "frame %zu the peer got has status %d", i + 1,
+                  f[i].hdr.status);
+    if (state_is(e, "replied")) {
+        CHECK_MSG(nf == want && rest == 0 && !eof, "the peer got %zu frames%s, want %zu", nf,
+                  eof ? " and end of file" : "", want);
+        if (e->nargs < 2)
+            FAIL("replied needs CODE \"MESSAGE\"");
+        else if (nf >= want)
+            check_error_reply(&f[want - 1], e->args[0], e->args[1]);
+    } else if (state_is(e, "silent")) {
+        CHECK_MSG(nf == want && rest == 0 && !eof, "the peer got %zu frames%s, want %zu", nf,
+                  eof ? " and end of file" : "", want);
+    } else if (state_is(e, "closed")) {
+        CHECK_MSG(eof && nf == want, "the peer got %zu frames and %s, want %zu and end of file", nf,
+                  eof ? "end of file" : "no end of file", want);
+        CHECK_MSG(virtwire_server_nclients(srv) == 0, "the server still has the client");
+        CHECK_CODE(close_reason, e->code, "virtwire_server_client_error()");
+        return 0;
+    } else {
+        FAIL("unknown state \"%s\"", e->state);
+        return 0;
+    }
+    return 1;
+}
+
 int server_rounds(virtwire_server *srv, int peer, vt_buf *b, size_t n, int rounds)
 {
     for (int i = 0; i < rounds; i++) {
@@ -1663,17 +1692,14 @@ static void flood_replies(virtwire_server *srv, int peer, const vt_buf *in, size
 static void run_server(const bcase *c, const expectation *e)
 {
     bi_script s;
-    char err[256];
-    if (bi_compile(c->input, 0, &s, err, sizeof err) < 0) {
-        FAIL("input: %s", err);
+    if (compile_input(c, &s, NULL) < 0)
         return;
-    }
     virtwire_server *srv;
     static const virtwire_server_callbacks scbs = { .size = sizeof scbs, .on_close = server_on_close };
     virtwire_server_new(&scbs, NULL, &srv);
     server_close_reason = 1;
     virtwire_server_register(srv, &remote_program);
-    virtwire_server_set_handler(srv, &remote_program, PROC_LIB_VERSION, h_lib_version, NULL);
+    virtwire_server_set_handler(srv, &remote_program, PROC_LIB_VERSION, server_h_lib_version, NULL);
     virtwire_server_set_handler(srv, &remote_program, PROC_LOOKUP, h_lookup, NULL);
     virtwire_server_set_handler(srv, &remote_program, PROC_UPLOAD, h_upload, NULL);
     char path[64];
@@ -1744,35 +1770,9 @@ static void run_server(const bcase *c, const expectation *e)
     if (want)
         eof |= server_rounds(srv, peer, &got, 0, 3); /* anything more? */
     check_cloexec("while the server runs");
-    frame f[8];
-    size_t rest;
-    size_t nf = split_frames(&got, f, 8, &rest);
-    for (size_t i = 0; i < nf && i < (size_t)e->after; i++)
-        CHECK_MSG(f[i].hdr.status == VIR_NET_OK, "frame %zu the peer got has status %d", i + 1,
-                  f[i].hdr.status);
     CHECK_MSG(stream_data_seen == e->data, "%d stream data callbacks, want %d", stream_data_seen,
               e->data);
-    int usable = 1;
-    if (state_is(e, "replied")) {
-        CHECK_MSG(nf == want && rest == 0 && !eof, "the peer got %zu frames%s, want %zu", nf,
-                  eof ? " and end of file" : "", want);
-        if (e->nargs < 2)
-            FAIL("replied needs CODE \"MESSAGE\"");
-        else if (nf >= want)
-            check_error_reply(&f[want - 1], e->args[0], e->args[1]);
-    } else if (state_is(e, "silent")) {
-        CHECK_MSG(nf == want && rest == 0 && !eof, "the peer got %zu frames%s, want %zu", nf,
-                  eof ? " and end of file" : "", want);
-    } else if (state_is(e, "closed")) {
-        CHECK_MSG(eof && nf == want, "the peer got %zu frames and %s, want %zu and end of file", nf,
-                  eof ? "end of file" : "no end of file", want);
-        CHECK_MSG(virtwire_server_nclients(srv) == 0, "the server still has the client");
-        CHECK_CODE(server_close_reason, e->code, "virtwire_server_client_error()");
-        usable = 0;
-    } else {
-        FAIL("unknown state \"%s\"", e->state);
-        usable = 0;
-    }
+    int usable = check_server_verdict(e, srv, &got, eof, server_close_reason);
     if (usable) {
         check_watched_closed("after the server handled the input");
         vt_buf good = { 0 }, ans = { 0 };
@@ -1812,11 +1812,8 @@ static void run_proxy(const bcase *c, const expectation *e)
         return;
     }
     bi_script s;
-    char err[256];
-    if (bi_compile(c->input, 0, &s, err, sizeof err) < 0) {
-        FAIL("input: %s", err);
+    if (compile_input(c, &s, NULL) < 0)
         return;
-    }
     int sv[2];
     virtwire_channel *ch = NULL;
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
