@@ -216,19 +216,25 @@ typedef struct async_state {
     uint64_t want_ver;
 } async_state;
 
-static void async_done(virtwire_client *c, const virtwire_call_result *r, void *opaque)
+/* One more call done, right (ok) or wrong. */
+static void count_done(async_state *s, int ok)
 {
-    async_state *s = opaque;
-    (void)c;
-    const remote_connect_get_lib_version_ret *v = r->ret;
     pthread_mutex_lock(&s->m);
-    if (r->rc == 0 && v && v->lib_ver == s->want_ver)
+    if (ok)
         s->ok++;
     else
         s->wrong++;
     s->done++;
     pthread_cond_signal(&s->cv);
     pthread_mutex_unlock(&s->m);
+}
+
+static void async_done(virtwire_client *c, const virtwire_call_result *r, void *opaque)
+{
+    async_state *s = opaque;
+    (void)c;
+    const remote_connect_get_lib_version_ret *v = r->ret;
+    count_done(s, r->rc == 0 && v && v->lib_ver == s->want_ver);
 }
 
 typedef struct async_lookup {
@@ -243,15 +249,8 @@ static void async_lookup_done(virtwire_client *c, const virtwire_call_result *r,
     const remote_domain_lookup_by_name_ret *ret = r->ret;
     char name[16];
     dom_name(name, sizeof name, l->index);
-    pthread_mutex_lock(&l->s->m);
-    if (r->rc == 0 && ret && strcmp(ret->dom.name, name) == 0 &&
-        memcmp(ret->dom.uuid, dom_uuid[l->index], 16) == 0)
-        l->s->ok++;
-    else
-        l->s->wrong++;
-    l->s->done++;
-    pthread_cond_signal(&l->s->cv);
-    pthread_mutex_unlock(&l->s->m);
+    count_done(l->s, r->rc == 0 && ret && strcmp(ret->dom.name, name) == 0 &&
+                         memcmp(ret->dom.uuid, dom_uuid[l->index], 16) == 0);
 }
 
 static void wait_done(async_state *s, int n)
@@ -507,11 +506,19 @@ static void test_screenshot(virtwire_client *c)
 
 /* ---- read-only and admin connections ------------------------------------ */
 
+/* A connection to uri with flags (VIRTWIRE_CLIENT_*); NULL (the failure
+ * checked) when it fails. */
+static virtwire_client *connect_flags(const char *uri, unsigned flags)
+{
+    virtwire_client_options o = { .size = sizeof o, .flags = flags };
+    virtwire_client *c = NULL;
+    CHECK_RC(virtwire_client_connect(uri, &o, &c), 0);
+    return c;
+}
+
 static void test_readonly(void)
 {
-    virtwire_client_options ro = { .size = sizeof ro, .flags = VIRTWIRE_CLIENT_READONLY };
-    virtwire_client *c = NULL;
-    CHECK_RC(virtwire_client_connect(daemon_.uri_ro, &ro, &c), 0);
+    virtwire_client *c = connect_flags(daemon_.uri_ro, VIRTWIRE_CLIENT_READONLY);
     if (!c)
         return;
     virNetMessageError err;
@@ -528,9 +535,7 @@ static void test_readonly(void)
 
 static void test_admin(void)
 {
-    virtwire_client_options ao = { .size = sizeof ao, .flags = VIRTWIRE_CLIENT_ADMIN };
-    virtwire_client *c = NULL;
-    CHECK_RC(virtwire_client_connect(daemon_.admin_uri, &ao, &c), 0);
+    virtwire_client *c = connect_flags(daemon_.admin_uri, VIRTWIRE_CLIENT_ADMIN);
     if (!c)
         return;
     virtwire_arena arena = VIRTWIRE_ARENA_INIT;
