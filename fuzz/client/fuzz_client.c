@@ -80,6 +80,7 @@
 #include "qemu_protocol.h"
 #include "remote_protocol.h"
 #include "virtwire_client.h"
+#include "vt_fds.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -305,28 +306,17 @@ static int write_all(const peer *pr, const unsigned char *p, size_t n)
  * one per message. */
 static int send_fds(const peer *pr, unsigned n)
 {
-    int fds[32];
+    int fds[VT_FDS_MAX];
+    fuzz_check(n <= VT_FDS_MAX, "too many fds for one message");
     for (unsigned i = 0; i < n; i++) {
         fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
         fuzz_check(fds[i] >= 0, "cannot open /dev/null");
     }
     char dummy = 0;
-    struct iovec iov = { &dummy, 1 };
-    union {
-        char buf[CMSG_SPACE(sizeof(fds))];
-        struct cmsghdr align;
-    } ctl;
-    memset(&ctl, 0, sizeof(ctl));
-    struct msghdr mh = { 0 };
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    mh.msg_control = ctl.buf;
-    mh.msg_controllen = CMSG_SPACE(n * sizeof(int));
-    struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(n * sizeof(int));
-    memcpy(CMSG_DATA(cm), fds, n * sizeof(int));
+    struct iovec iov;
+    vt_fds_control ctl;
+    struct msghdr mh;
+    vt_fds_message(&mh, &iov, &ctl, &dummy, 1, fds, n);
     int rc = peer_send(pr, &mh);
     for (unsigned i = 0; i < n; i++)
         close(fds[i]);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "virtwire_ascii_internal.h"
 #include "virtwire_error.h"
 #include "virtwire_libvirt.h"
 
@@ -31,17 +32,6 @@ char *virtwire_uuid_format(const char *uuid, char *buf)
     return buf;
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* White space as libvirt's parser (GLib's g_ascii_isspace) knows it. */
 static int is_space(char c)
 {
@@ -60,8 +50,8 @@ int virtwire_uuid_parse(const char *text, char *uuid)
             p++;
             continue;
         }
-        int hi = hex_value(*p);
-        int lo = hi < 0 ? -1 : hex_value(p[1]);
+        int hi = vw_hex_value(*p);
+        int lo = hi < 0 ? -1 : vw_hex_value(p[1]);
         if (lo < 0)
             return VIRTWIRE_EINVAL; /* the end, or not a pair of hex digits */
         uuid[i++] = (char)(hi << 4 | lo);

@@ -229,6 +229,31 @@ static int interact(run *r, sasl_interact_t *in)
     return 0;
 }
 
+/* One turn of the negotiation: sasl_client_start() choosing from mechlist
+ * when mech is not NULL, else sasl_client_step() on the server's data in;
+ * what the SASL library asks for (SASL_INTERACT) is answered and the turn
+ * tried again.  Returns SASL_OK or SASL_CONTINUE, else a virtwire error
+ * (the failure in the caller's errbuf). */
+static int negotiate(run *r, sasl_conn_t *conn, const char *mechlist, const char **mech,
+                     const char *in, unsigned inlen, sasl_interact_t **need, const char **out,
+                     unsigned *outlen)
+{
+    for (;;) {
+        int err = mech ? sasl_client_start(conn, mechlist, need, out, outlen, mech)
+                       : sasl_client_step(conn, in, inlen, need, out, outlen);
+        if (err == SASL_OK || err == SASL_CONTINUE)
+            return err;
+        if (err != SASL_INTERACT) {
+            failf(r, "Failed to %s SASL negotiation: %d (%s)", mech ? "start" : "step", err,
+                  sasl_errdetail(conn));
+            return VIRTWIRE_EAUTH;
+        }
+        int rc = interact(r, *need);
+        if (rc < 0)
+            return rc;
+    }
+}
+
 /* One call of the handshake; the input is held at its reply when hold is
  * set.  The daemon's refusal comes back as VIRTWIRE_EAUTH with its words. */
 static const char *proc_name(int32_t proc)
@@ -365,16 +390,9 @@ static int sasl_run(const virtwire_auth_method *self, const virtwire_auth_contex
     sasl_interact_t *need = NULL;
     const char *out = NULL, *mech = NULL;
     unsigned outlen = 0;
-    for (;;) {
-        err = sasl_client_start(s->conn, mechlist, &need, &out, &outlen, &mech);
-        if (err != SASL_INTERACT)
-            break;
-        if ((rc = interact(&r, need)) < 0)
-            goto out;
-        rc = VIRTWIRE_EAUTH;
-    }
-    if (err != SASL_OK && err != SASL_CONTINUE) {
-        failf(&r, "Failed to start SASL negotiation: %d (%s)", err, sasl_errdetail(s->conn));
+    err = negotiate(&r, s->conn, mechlist, &mech, NULL, 0, &need, &out, &outlen);
+    if (err < 0) {
+        rc = err;
         goto out;
     }
     int local_done = err == SASL_OK;
@@ -407,17 +425,9 @@ static int sasl_run(const virtwire_auth_method *self, const virtwire_auth_contex
      * (mutual authentication), unless both sides completed already. */
     if (!(complete && local_done)) {
         for (int steps = 0;; steps++) {
-            for (;;) {
-                err = sasl_client_step(s->conn, in, inlen, &need, &out, &outlen);
-                if (err != SASL_INTERACT)
-                    break;
-                if ((rc = interact(&r, need)) < 0)
-                    goto out;
-                rc = VIRTWIRE_EAUTH;
-            }
-            if (err != SASL_OK && err != SASL_CONTINUE) {
-                failf(&r, "Failed to step SASL negotiation: %d (%s)", err,
-                      sasl_errdetail(s->conn));
+            err = negotiate(&r, s->conn, NULL, NULL, in, inlen, &need, &out, &outlen);
+            if (err < 0) {
+                rc = err;
                 goto out;
             }
             if (complete && err == SASL_OK)

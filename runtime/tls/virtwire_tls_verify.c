@@ -237,28 +237,27 @@ int vw_tls_cert_dn(gnutls_x509_crt_t cert, char **dn, char *msg, size_t len)
 /* The peer                                                                 */
 /* ------------------------------------------------------------------------ */
 
-/* The checks of the peer's own certificate (the first of its chain). */
+/* The checks of the peer's own certificate (the first of its chain).  Its
+ * distinguished name goes to *dn as soon as it is known, also when a later
+ * check fails: the caller frees it. */
 static int check_peer_cert(gnutls_x509_crt_t cert, int peer_is_server, const char *hostname,
                            char *const *acl, time_t now, char **dn, char *msg, size_t len)
 {
     int rc = vw_tls_check_times(cert, "[session]", peer_is_server, 0, now, msg, len);
     if (rc < 0)
         return rc;
-    char *name = NULL;
-    if ((rc = vw_tls_cert_dn(cert, &name, msg, len)) < 0)
+    if ((rc = vw_tls_cert_dn(cert, dn, msg, len)) < 0)
         return rc;
     if (acl) {
         int ok = 0;
         for (size_t i = 0; acl[i] && !ok; i++)
-            ok = virtwire_tls_dn_match(acl[i], name);
+            ok = virtwire_tls_dn_match(acl[i], *dn);
         if (!ok) {
-            free(name);
             vw_tls_msgf(msg, len, "%s", vw_tls_dn_refused_msg);
             return VW_TLS_REFUSED;
         }
     }
     if (hostname && !gnutls_x509_crt_check_hostname(cert, hostname)) {
-        free(name);
         vw_tls_msgf(msg, len, "Certificate %s owner does not match the hostname %s", "[session]",
                     hostname);
         return VW_TLS_REFUSED;
@@ -266,14 +265,8 @@ static int check_peer_cert(gnutls_x509_crt_t cert, int peer_is_server, const cha
     if ((rc = vw_tls_check_basic_constraints(cert, "[session]", peer_is_server, 0, msg, len)) <
             0 ||
         (rc = vw_tls_check_key_usage(cert, "[session]", 0, msg, len)) < 0 ||
-        (rc = vw_tls_check_key_purpose(cert, "[session]", peer_is_server, msg, len)) < 0) {
-        free(name);
+        (rc = vw_tls_check_key_purpose(cert, "[session]", peer_is_server, msg, len)) < 0)
         return rc;
-    }
-    if (dn)
-        *dn = name;
-    else
-        free(name);
     return 0;
 }
 

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "virtwire_ascii_internal.h"
 #include "virtwire_sized_internal.h"
 
 /* ------------------------------------------------------------------------ */
@@ -32,17 +33,6 @@ static int is_alpha(int c)
 static int is_digit(int c)
 {
     return c >= '0' && c <= '9';
-}
-
-static int hex_value(int c)
-{
-    if (is_digit(c))
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 static int in_set(int c, const char *set)
@@ -105,8 +95,8 @@ static int check_chars(span s, int (*ok)(int c))
         if (c == '%') {
             if (i + 2 >= s.n)
                 return VIRTWIRE_EURI;
-            int hi = hex_value((unsigned char)s.p[i + 1]);
-            int lo = hex_value((unsigned char)s.p[i + 2]);
+            int hi = vw_hex_value((unsigned char)s.p[i + 1]);
+            int lo = vw_hex_value((unsigned char)s.p[i + 2]);
             if (hi < 0 || lo < 0)
                 return VIRTWIRE_EURI;
             int byte = hi * 16 + lo;
@@ -161,7 +151,7 @@ static int check_ipv6(span s)
 {
     size_t i = 0;
     int colons = 0;
-    while (i < s.n && (hex_value((unsigned char)s.p[i]) >= 0 || s.p[i] == ':' ||
+    while (i < s.n && (vw_hex_value((unsigned char)s.p[i]) >= 0 || s.p[i] == ':' ||
                        s.p[i] == '.')) {
         colons += s.p[i] == ':';
         i++;
@@ -197,10 +187,10 @@ static char *pool_put(pool *pl, span s, int decode)
     char *w = out;
     for (size_t i = 0; i < s.n; i++) {
         if (decode && s.p[i] == '%' && i + 2 < s.n &&
-            hex_value((unsigned char)s.p[i + 1]) >= 0 &&
-            hex_value((unsigned char)s.p[i + 2]) >= 0) {
-            *w++ = (char)(hex_value((unsigned char)s.p[i + 1]) * 16 +
-                          hex_value((unsigned char)s.p[i + 2]));
+            vw_hex_value((unsigned char)s.p[i + 1]) >= 0 &&
+            vw_hex_value((unsigned char)s.p[i + 2]) >= 0) {
+            *w++ = (char)(vw_hex_value((unsigned char)s.p[i + 1]) * 16 +
+                          vw_hex_value((unsigned char)s.p[i + 2]));
             i += 2;
         } else {
             *w++ = s.p[i];

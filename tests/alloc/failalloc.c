@@ -226,6 +226,14 @@ int fa_fail(const char *file, int line, const char *fmt, ...)
     return 1;
 }
 
+int fa_session_args(int argc, char **argv, int more, const char *more_usage)
+{
+    if (argc == 2 + more && strcmp(argv[1], "session") == 0)
+        return 1;
+    fprintf(stderr, "usage: %s session%s%s\n", argv[0], more ? " " : "", more ? more_usage : "");
+    return 0;
+}
+
 int fa_fired(void)
 {
     return sh && atomic_load(&sh->fired);

@@ -38,6 +38,11 @@ typedef int (*fa_scenario)(void *opaque);
  */
 int fa_run(const char *name, fa_scenario fn, void *opaque, unsigned seconds);
 
+/** Whether the command line is "PROGRAM session" followed by what
+ *  more_usage names (more: how many words that is); prints the usage to
+ *  stderr when it is not. */
+int fa_session_args(int argc, char **argv, int more, const char *more_usage);
+
 /** Inside a scenario: whether the injected failure has happened yet (0 in
  *  the recording run). */
 int fa_fired(void);

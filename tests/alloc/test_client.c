@@ -268,10 +268,8 @@ out:
 
 int main(int argc, char **argv)
 {
-    if (argc != 3 || strcmp(argv[1], "session") != 0) {
-        fprintf(stderr, "usage: %s session PRIVATE_LIBVIRTD_SCRIPT\n", argv[0]);
+    if (!fa_session_args(argc, argv, 1, "PRIVATE_LIBVIRTD_SCRIPT"))
         return 2;
-    }
     vt_libvirtd d;
     vt_libvirtd_start(&d, argv[2], 0);
     /* A node file of our own: each connection gets private state, so that

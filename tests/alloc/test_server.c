@@ -762,10 +762,8 @@ out:
 
 int main(int argc, char **argv)
 {
-    if (argc != 2 || strcmp(argv[1], "session") != 0) {
-        fprintf(stderr, "usage: %s session\n", argv[0]);
+    if (!fa_session_args(argc, argv, 0, NULL))
         return 2;
-    }
     const char *tmp = getenv("TMPDIR");
     char dir[128];
     snprintf(dir, sizeof dir, "%s/vwaXXXXXX", tmp && strlen(tmp) < 60 ? tmp : P_tmpdir);

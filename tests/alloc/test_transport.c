@@ -473,10 +473,8 @@ out:
 
 int main(int argc, char **argv)
 {
-    if (argc != 2 || strcmp(argv[1], "session") != 0) {
-        fprintf(stderr, "usage: %s session\n", argv[0]);
+    if (!fa_session_args(argc, argv, 0, NULL))
         return 2;
-    }
     C.out = fa_raw_alloc(OUT_MAX);
     S.out = fa_raw_alloc(OUT_MAX);
     stream_src = fa_raw_alloc(BIG_PACKET);

@@ -57,6 +57,8 @@
 #include "virtwire_transport.h"
 #include "virtwire_uri.h"
 #include "vt_check.h"
+#include "vt_client.h"
+#include "vt_fds.h"
 #include "vt_frame.h"
 #include "vt_sys.h"
 
@@ -414,22 +416,10 @@ static int send_fds(int sock, const vt_buf *bytes, size_t n)
         return -1;
     for (size_t i = 0; i < n; i++)
         fds[i] = watched_fd();
-    union {
-        char buf[CMSG_SPACE(sizeof(fds))];
-        struct cmsghdr align;
-    } ctl;
-    memset(&ctl, 0, sizeof ctl);
-    struct iovec iov = { bytes->p, bytes->len };
-    struct msghdr mh = { 0 };
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    mh.msg_control = ctl.buf;
-    mh.msg_controllen = CMSG_SPACE(n * sizeof(int));
-    struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(n * sizeof(int));
-    memcpy(CMSG_DATA(cm), fds, n * sizeof(int));
+    struct iovec iov;
+    vt_fds_control ctl;
+    struct msghdr mh;
+    vt_fds_message(&mh, &iov, &ctl, bytes->p, bytes->len, fds, n);
     ssize_t w = sendmsg(sock, &mh, MSG_NOSIGNAL);
     for (size_t i = 0; i < n; i++)
         close(fds[i]);
@@ -750,11 +740,8 @@ static void run_transport(const bcase *c, const expectation *e)
         return;
     }
     bi_script s;
-    char err[256];
-    if (bi_compile(c->input, 0, &s, err, sizeof err) < 0) {
-        FAIL("input: %s", err);
+    if (compile_input(c, &s, NULL) < 0)
         return;
-    }
     run_transport_mode(c, e, &s, role, 0);
     run_transport_mode(c, e, &s, role, 1);
     bi_script_free(&s);
@@ -805,11 +792,8 @@ static void run_conn(const bcase *c, const expectation *e)
     }
     int is_unix = strcmp(kind, "unix") == 0;
     bi_script s;
-    char err[256];
-    if (bi_compile(c->input, 0, &s, err, sizeof err) < 0) {
-        FAIL("input: %s", err);
+    if (compile_input(c, &s, NULL) < 0)
         return;
-    }
     int sv[2];
     if (is_unix ? vt_socketpair(sv, SOCK_CLOEXEC) : tcp_pair(sv)) {
         FAIL("cannot make a socket pair: %s", strerror(errno));
@@ -934,11 +918,8 @@ static void run_payload(const bcase *c, const expectation *e)
     }
     bi_script s;
     vt_buf in = { 0 };
-    char err[256];
-    if (bi_compile(c->input, 0, &s, err, sizeof err) < 0 || bi_script_bytes(&s, &in) < 0) {
-        FAIL("input: %s", err);
+    if (compile_input(c, &s, &in) < 0)
         return;
-    }
     /* An exact-size copy, so that the sanitizers see any read past it. */
     unsigned char *exact = malloc(in.len ? in.len : 1);
     memcpy(exact, in.p ? in.p : (unsigned char *)"", in.len);
@@ -985,17 +966,23 @@ static const char *env_getenv(const char *name, void *opaque)
     return NULL;
 }
 
+/* The case's input as a C string (its bytes in *in, NUL-terminated);
+ * NULL after a failed check. */
+static const char *input_text(const bcase *c, bi_script *s, vt_buf *in)
+{
+    if (compile_input(c, s, in) < 0)
+        return NULL;
+    vt_buf_add(in, "", 0); /* NUL-terminated */
+    return (const char *)in->p;
+}
+
 static void run_uri(const bcase *c, const expectation *e)
 {
     bi_script s;
     vt_buf in = { 0 };
-    char err[256];
-    if (bi_compile(c->input, 0, &s, err, sizeof err) < 0 || bi_script_bytes(&s, &in) < 0) {
-        FAIL("input: %s", err);
+    const char *text = input_text(c, &s, &in);
+    if (!text)
         return;
-    }
-    vt_buf_add(&in, "", 0); /* NUL-terminated */
-    const char *text = (const char *)in.p;
     CHECK_MSG(strlen(text) == in.len, "a URI cannot hold a NUL byte");
     const char *act = c->role;
     int rc;
@@ -1051,17 +1038,14 @@ static void run_libvirt(const bcase *c, const expectation *e)
 {
     bi_script s;
     vt_buf in = { 0 };
-    char err[256];
-    if (bi_compile(c->input, 0, &s, err, sizeof err) < 0 || bi_script_bytes(&s, &in) < 0) {
-        FAIL("input: %s", err);
+    const char *input = input_text(c, &s, &in);
+    if (!input)
         return;
-    }
-    vt_buf_add(&in, "", 0); /* NUL-terminated */
     if (strcmp(c->role, "uuid") != 0) {
         FAIL("unknown libvirt action \"%s\"", c->role);
     } else {
         char uuid[16], again[16], text[VIRTWIRE_UUID_STRING_BUFLEN];
-        int rc = virtwire_uuid_parse((const char *)in.p, uuid);
+        int rc = virtwire_uuid_parse(input, uuid);
         CHECK_CODE(rc, e->code, "virtwire_uuid_parse");
         if (state_is(e, "accepted")) {
             CHECK(rc == 0 && virtwire_uuid_parse(virtwire_uuid_format(uuid, text), again) == 0 &&
@@ -1161,17 +1145,6 @@ out:
 
 static int events_seen;
 
-static void on_event(virtwire_client *c, const virtwire_program *prog, int32_t proc,
-                     const void *msg, void *opaque)
-{
-    (void)c;
-    (void)prog;
-    (void)proc;
-    (void)msg;
-    (void)opaque;
-    __atomic_add_fetch(&events_seen, 1, __ATOMIC_SEQ_CST);
-}
-
 static void run_client(const bcase *c, const expectation *e)
 {
     int32_t proc;
@@ -1194,11 +1167,8 @@ static void run_client(const bcase *c, const expectation *e)
         return;
     }
     bi_script s;
-    char err[256];
-    if (bi_compile(c->input, 0, &s, err, sizeof err) < 0) {
-        FAIL("input: %s", err);
+    if (compile_input(c, &s, NULL) < 0)
         return;
-    }
     bi_script_free(&s);
 
     int sv[2];
@@ -1217,7 +1187,8 @@ static void run_client(const bcase *c, const expectation *e)
     events_seen = 0;
     int want_fds = 0;
     if (c->setup && strcmp(c->setup, "event") == 0)
-        CHECK_MSG(virtwire_client_on_event(cl, &remote_program, PROC_LIFECYCLE, on_event, NULL) > 0,
+        CHECK_MSG(virtwire_client_on_event(cl, &remote_program, PROC_LIFECYCLE, vt_count_event,
+                                            &events_seen) > 0,
                   "on_event failed");
     else if (c->setup && strcmp(c->setup, "ret-fds") == 0)
         want_fds = 1;
@@ -1312,11 +1283,8 @@ static void run_child(const bcase *c, const expectation *e)
     }
     bi_script s;
     vt_buf in = { 0 }, errtext = { 0 };
-    char err[256];
-    if (bi_compile(c->input, 0, &s, err, sizeof err) < 0 || bi_script_bytes(&s, &in) < 0) {
-        FAIL("input: %s", err);
+    if (compile_input(c, &s, &in) < 0)
         return;
-    }
     bi_script_free(&s);
 
     /* Setup: stderr TEXT, stderr-fill N (N bytes before TEXT), exit N,
@@ -1344,6 +1312,7 @@ static void run_child(const bcase *c, const expectation *e)
             char quoted[1024];
             snprintf(quoted, sizeof quoted, "\"%s\"", w[++i]);
             bi_script t;
+            char err[256] = "";
             if (bi_compile(quoted, 0, &t, err, sizeof err) < 0 ||
                 bi_script_bytes(&t, &errtext) < 0)
                 FAIL("setup stderr: %s", err);
@@ -1512,11 +1481,8 @@ static void run_session(const bcase *c, const expectation *e)
     else if (c->setup)
         FAIL("unknown setup \"%s\"", c->setup);
     bi_script s;
-    char err[256];
-    if (bi_compile(c->input, 0, &s, err, sizeof err) < 0) {
-        FAIL("input: %s", err);
+    if (compile_input(c, &s, NULL) < 0)
         return;
-    }
     bi_script_free(&s);
 
     char path[108], uri[256];
@@ -1557,15 +1523,15 @@ static void run_session(const bcase *c, const expectation *e)
 /* ------------------------------------------------------------------------ */
 
 static int stream_data_seen;
-static int server_close_reason; /* virtwire_server_client_error() in on_close */
+int server_close_reason;
 
-static void server_on_close(virtwire_server_client *c, void *opaque)
+void server_on_close(virtwire_server_client *c, void *opaque)
 {
     (void)opaque;
     server_close_reason = virtwire_server_client_error(c);
 }
 
-static int h_lib_version(virtwire_server_call *call, void *opaque)
+int server_h_lib_version(virtwire_server_call *call, void *opaque)
 {
     (void)opaque;
     ((remote_connect_get_lib_version_ret *)call->ret)->lib_ver = LIB_VERSION;
@@ -1613,6 +1579,49 @@ static int h_upload(virtwire_server_call *call, void *opaque)
 /* Runs the server until the peer has n frames or end of file, or for
  * `rounds` rounds; collects what the peer gets in b.  Returns 1 at end of
  * file. */
+int compile_input(const bcase *c, bi_script *s, vt_buf *in)
+{
+    char err[256] = "";
+    if (bi_compile(c->input, 0, s, err, sizeof err) < 0 || (in && bi_script_bytes(s, in) < 0)) {
+        FAIL("input: %s", err);
+        return -1;
+    }
+    return 0;
+}
+
+int check_server_verdict(const expectation *e, virtwire_server *srv, const vt_buf *got, int eof,
+                         int close_reason)
+{
+    size_t want = (size_t)e->after + (state_is(e, "replied") ? 1 : 0);
+    frame f[8];
+    size_t rest;
+    size_t nf = split_frames(got, f, 8, &rest);
+    for (size_t i = 0; i < nf && i < (size_t)e->after; i++)
+        CHECK_MSG(f[i].hdr.status == VIR_NET_OK, "frame %zu the peer got has status %d", i + 1,
+                  f[i].hdr.status);
+    if (state_is(e, "replied")) {
+        CHECK_MSG(nf == want && rest == 0 && !eof, "the peer got %zu frames%s, want %zu", nf,
+                  eof ? " and end of file" : "", want);
+        if (e->nargs < 2)
+            FAIL("replied needs CODE \"MESSAGE\"");
+        else if (nf >= want)
+            check_error_reply(&f[want - 1], e->args[0], e->args[1]);
+    } else if (state_is(e, "silent")) {
+        CHECK_MSG(nf == want && rest == 0 && !eof, "the peer got %zu frames%s, want %zu", nf,
+                  eof ? " and end of file" : "", want);
+    } else if (state_is(e, "closed")) {
+        CHECK_MSG(eof && nf == want, "the peer got %zu frames and %s, want %zu and end of file", nf,
+                  eof ? "end of file" : "no end of file", want);
+        CHECK_MSG(virtwire_server_nclients(srv) == 0, "the server still has the client");
+        CHECK_CODE(close_reason, e->code, "virtwire_server_client_error()");
+        return 0;
+    } else {
+        FAIL("unknown state \"%s\"", e->state);
+        return 0;
+    }
+    return 1;
+}
+
 int server_rounds(virtwire_server *srv, int peer, vt_buf *b, size_t n, int rounds)
 {
     for (int i = 0; i < rounds; i++) {
@@ -1683,17 +1692,14 @@ static void flood_replies(virtwire_server *srv, int peer, const vt_buf *in, size
 static void run_server(const bcase *c, const expectation *e)
 {
     bi_script s;
-    char err[256];
-    if (bi_compile(c->input, 0, &s, err, sizeof err) < 0) {
-        FAIL("input: %s", err);
+    if (compile_input(c, &s, NULL) < 0)
         return;
-    }
     virtwire_server *srv;
     static const virtwire_server_callbacks scbs = { .size = sizeof scbs, .on_close = server_on_close };
     virtwire_server_new(&scbs, NULL, &srv);
     server_close_reason = 1;
     virtwire_server_register(srv, &remote_program);
-    virtwire_server_set_handler(srv, &remote_program, PROC_LIB_VERSION, h_lib_version, NULL);
+    virtwire_server_set_handler(srv, &remote_program, PROC_LIB_VERSION, server_h_lib_version, NULL);
     virtwire_server_set_handler(srv, &remote_program, PROC_LOOKUP, h_lookup, NULL);
     virtwire_server_set_handler(srv, &remote_program, PROC_UPLOAD, h_upload, NULL);
     char path[64];
@@ -1764,35 +1770,9 @@ static void run_server(const bcase *c, const expectation *e)
     if (want)
         eof |= server_rounds(srv, peer, &got, 0, 3); /* anything more? */
     check_cloexec("while the server runs");
-    frame f[8];
-    size_t rest;
-    size_t nf = split_frames(&got, f, 8, &rest);
-    for (size_t i = 0; i < nf && i < (size_t)e->after; i++)
-        CHECK_MSG(f[i].hdr.status == VIR_NET_OK, "frame %zu the peer got has status %d", i + 1,
-                  f[i].hdr.status);
     CHECK_MSG(stream_data_seen == e->data, "%d stream data callbacks, want %d", stream_data_seen,
               e->data);
-    int usable = 1;
-    if (state_is(e, "replied")) {
-        CHECK_MSG(nf == want && rest == 0 && !eof, "the peer got %zu frames%s, want %zu", nf,
-                  eof ? " and end of file" : "", want);
-        if (e->nargs < 2)
-            FAIL("replied needs CODE \"MESSAGE\"");
-        else if (nf >= want)
-            check_error_reply(&f[want - 1], e->args[0], e->args[1]);
-    } else if (state_is(e, "silent")) {
-        CHECK_MSG(nf == want && rest == 0 && !eof, "the peer got %zu frames%s, want %zu", nf,
-                  eof ? " and end of file" : "", want);
-    } else if (state_is(e, "closed")) {
-        CHECK_MSG(eof && nf == want, "the peer got %zu frames and %s, want %zu and end of file", nf,
-                  eof ? "end of file" : "no end of file", want);
-        CHECK_MSG(virtwire_server_nclients(srv) == 0, "the server still has the client");
-        CHECK_CODE(server_close_reason, e->code, "virtwire_server_client_error()");
-        usable = 0;
-    } else {
-        FAIL("unknown state \"%s\"", e->state);
-        usable = 0;
-    }
+    int usable = check_server_verdict(e, srv, &got, eof, server_close_reason);
     if (usable) {
         check_watched_closed("after the server handled the input");
         vt_buf good = { 0 }, ans = { 0 };
@@ -1832,11 +1812,8 @@ static void run_proxy(const bcase *c, const expectation *e)
         return;
     }
     bi_script s;
-    char err[256];
-    if (bi_compile(c->input, 0, &s, err, sizeof err) < 0) {
-        FAIL("input: %s", err);
+    if (compile_input(c, &s, NULL) < 0)
         return;
-    }
     int sv[2];
     virtwire_channel *ch = NULL;
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {

@@ -77,6 +77,22 @@ int read_frame(int sock, vt_buf *b, frame *f);
 void consume(vt_buf *b, size_t n);
 /* Every fd open but the runner's inherited ones must be close-on-exec. */
 void check_cloexec(const char *when);
+/* The case's input compiled into *s (serial 0) and, with in, its bytes
+ * into *in; 0, or -1 after a failed check. */
+int compile_input(const bcase *c, bi_script *s, vt_buf *in);
+/* The servers' on_close: the client's virtwire_server_client_error() in
+ * server_close_reason. */
+extern int server_close_reason;
+void server_on_close(virtwire_server_client *c, void *opaque);
+/* CONNECT_GET_LIB_VERSION: 42, what the scripted peers answer too. */
+int server_h_lib_version(virtwire_server_call *call, void *opaque);
+/* The server's verdict on the input, from what the peer got (got; eof:
+ * up to its end) and the reason the server gave when it dropped the
+ * client: first e->after frames with status OK, then the state e says
+ * (replied, silent, closed).  Whether the connection should still answer
+ * a good call. */
+int check_server_verdict(const expectation *e, virtwire_server *srv, const vt_buf *got, int eof,
+                         int close_reason);
 /* Runs the server until the peer has n frames or end of file, or for
  * rounds rounds; collects what the peer gets in b; 1 at end of file. */
 int server_rounds(virtwire_server *srv, int peer, vt_buf *b, size_t n, int rounds);

@@ -595,26 +595,11 @@ out:
     return ok ? 0 : -1;
 }
 
-static int h_lib_version(virtwire_server_call *call, void *opaque)
-{
-    (void)opaque;
-    ((remote_connect_get_lib_version_ret *)call->ret)->lib_ver = LIB_VERSION;
-    return 0;
-}
-
 static int h_open(virtwire_server_call *call, void *opaque)
 {
     (void)call;
     (void)opaque;
     return 0;
-}
-
-static int close_reason;
-
-static void on_close(virtwire_server_client *c, void *opaque)
-{
-    (void)opaque;
-    close_reason = virtwire_server_client_error(c);
 }
 
 static void run_server_case(const bcase *c, const expectation *e)
@@ -635,12 +620,9 @@ static void run_server_case(const bcase *c, const expectation *e)
         }
     }
     bi_script s;
-    char err[256];
-    if (bi_compile(c->input, 0, &s, err, sizeof err) < 0) {
-        FAIL("input: %s", err);
+    if (compile_input(c, &s, NULL) < 0)
         return;
-    }
-    static const virtwire_server_callbacks scbs = { .size = sizeof scbs, .on_close = on_close };
+    static const virtwire_server_callbacks scbs = { .size = sizeof scbs, .on_close = server_on_close };
     virtwire_server *srv = NULL;
     virtwire_session_server *ss = NULL;
     virtwire_sasl_server *sasl = NULL;
@@ -650,11 +632,11 @@ static void run_server_case(const bcase *c, const expectation *e)
     virtwire_server_listen_opts lo = { .size = sizeof lo, .auth_types = types, .nauth_types = 1 };
     char path[64];
     snprintf(path, sizeof path, "bad-input-sasl-%d.sock", (int)getpid());
-    close_reason = 1;
+    server_close_reason = 1;
     peer p = { .fd = -1, .tcp = tcp };
     if (virtwire_server_new(&scbs, NULL, &srv) < 0 ||
         virtwire_server_register(srv, &remote_program) < 0 ||
-        virtwire_server_set_handler(srv, &remote_program, PROC_LIB_VERSION, h_lib_version,
+        virtwire_server_set_handler(srv, &remote_program, PROC_LIB_VERSION, server_h_lib_version,
                                     NULL) < 0 ||
         virtwire_server_set_handler(srv, &remote_program, REMOTE_PROC_CONNECT_OPEN, h_open,
                                     NULL) < 0 ||
@@ -693,33 +675,7 @@ static void run_server_case(const bcase *c, const expectation *e)
     if (want && !eof)
         eof |= collect(&p, &got, 0, 3); /* anything more? */
     check_cloexec("while the server runs");
-    frame f[8];
-    size_t rest;
-    size_t nf = split_frames(&got, f, 8, &rest);
-    for (size_t i = 0; i < nf && i < (size_t)e->after; i++)
-        CHECK_MSG(f[i].hdr.status == VIR_NET_OK, "frame %zu the peer got has status %d", i + 1,
-                  f[i].hdr.status);
-    int usable = 1;
-    if (state_is(e, "replied")) {
-        CHECK_MSG(nf == want && rest == 0 && !eof, "the peer got %zu frames%s, want %zu", nf,
-                  eof ? " and end of file" : "", want);
-        if (e->nargs < 2)
-            FAIL("replied needs CODE \"MESSAGE\"");
-        else if (nf >= want)
-            check_error_reply(&f[want - 1], e->args[0], e->args[1]);
-    } else if (state_is(e, "silent")) {
-        CHECK_MSG(nf == want && rest == 0 && !eof, "the peer got %zu frames%s, want %zu", nf,
-                  eof ? " and end of file" : "", want);
-    } else if (state_is(e, "closed")) {
-        CHECK_MSG(eof && nf == want, "the peer got %zu frames and %s, want %zu and end of file", nf,
-                  eof ? "end of file" : "no end of file", want);
-        CHECK_MSG(virtwire_server_nclients(srv) == 0, "the server still has the client");
-        CHECK_CODE(close_reason, e->code, "virtwire_server_client_error()");
-        usable = 0;
-    } else {
-        FAIL("unknown state \"%s\"", e->state);
-        usable = 0;
-    }
+    int usable = check_server_verdict(e, srv, &got, eof, server_close_reason);
     vt_buf_free(&got);
     if (usable) {
         /* Answered if authenticated, refused as libvirtd refuses otherwise. */

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "admin_protocol.h"
+#include "client_tlib.h"
 #include "remote_protocol.h"
 #include "remote_protocol_client.h"
 #include "virtwire_client.h"
@@ -36,7 +37,6 @@
 #define NDOMAINS 100
 #define NTHREADS 8
 #define NCALLS 10000
-#define SCREENSHOT_FILE "/usr/share/libvirt/test-screenshot.png"
 
 static vt_libvirtd daemon_;
 static char dom_uuid[NDOMAINS][16];
@@ -57,13 +57,7 @@ static void test_simple_calls(virtwire_client *c)
     virtwire_arena arena = VIRTWIRE_ARENA_INIT;
     virtwire_call_opts o = { .size = sizeof o, .arena = &arena, .timeout_ms = 5000 };
 
-    remote_connect_get_hostname_ret h;
-    CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_HOSTNAME, NULL, &h,
-                                  &o), 0);
-    char host[256] = "";
-    gethostname(host, sizeof host - 1);
-    /* libvirt may add the domain (canonical name): ours is a prefix. */
-    CHECK(h.hostname && strncmp(h.hostname, host, strlen(host)) == 0);
+    clt_check_hostname(c, &o);
 
     remote_connect_get_version_ret v;
     CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_VERSION, NULL, &v,
@@ -222,19 +216,25 @@ typedef struct async_state {
     uint64_t want_ver;
 } async_state;
 
-static void async_done(virtwire_client *c, const virtwire_call_result *r, void *opaque)
+/* One more call done, right (ok) or wrong. */
+static void count_done(async_state *s, int ok)
 {
-    async_state *s = opaque;
-    (void)c;
-    const remote_connect_get_lib_version_ret *v = r->ret;
     pthread_mutex_lock(&s->m);
-    if (r->rc == 0 && v && v->lib_ver == s->want_ver)
+    if (ok)
         s->ok++;
     else
         s->wrong++;
     s->done++;
     pthread_cond_signal(&s->cv);
     pthread_mutex_unlock(&s->m);
+}
+
+static void async_done(virtwire_client *c, const virtwire_call_result *r, void *opaque)
+{
+    async_state *s = opaque;
+    (void)c;
+    const remote_connect_get_lib_version_ret *v = r->ret;
+    count_done(s, r->rc == 0 && v && v->lib_ver == s->want_ver);
 }
 
 typedef struct async_lookup {
@@ -249,15 +249,8 @@ static void async_lookup_done(virtwire_client *c, const virtwire_call_result *r,
     const remote_domain_lookup_by_name_ret *ret = r->ret;
     char name[16];
     dom_name(name, sizeof name, l->index);
-    pthread_mutex_lock(&l->s->m);
-    if (r->rc == 0 && ret && strcmp(ret->dom.name, name) == 0 &&
-        memcmp(ret->dom.uuid, dom_uuid[l->index], 16) == 0)
-        l->s->ok++;
-    else
-        l->s->wrong++;
-    l->s->done++;
-    pthread_cond_signal(&l->s->cv);
-    pthread_mutex_unlock(&l->s->m);
+    count_done(l->s, r->rc == 0 && ret && strcmp(ret->dom.name, name) == 0 &&
+                         memcmp(ret->dom.uuid, dom_uuid[l->index], 16) == 0);
 }
 
 static void wait_done(async_state *s, int n)
@@ -502,61 +495,30 @@ static void test_events(virtwire_client *c)
 
 /* ---- the screenshot stream ---------------------------------------------- */
 
-static unsigned char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    unsigned char *buf = malloc(1 << 20);
-    *len = buf ? fread(buf, 1, 1 << 20, f) : 0;
-    fclose(f);
-    return buf;
-}
-
 static void test_screenshot(virtwire_client *c)
 {
-    size_t want_len = 0;
-    unsigned char *want = read_file(SCREENSHOT_FILE, &want_len);
-    CHECK(want && want_len > 1000);
-    if (!want)
-        return;
-    virtwire_arena arena = VIRTWIRE_ARENA_INIT;
-    virtwire_call_opts o = { .size = sizeof o, .arena = &arena, .timeout_ms = 5000 };
-    remote_nonnull_domain dom = { "test", { 0 }, 1 };
-    remote_domain_lookup_by_name_args la = { "test" };
-    remote_domain_lookup_by_name_ret lr;
-    CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME, &la, &lr,
-                                  &o), 0);
-    dom = lr.dom;
-    remote_domain_screenshot_args sa = { dom, 0, 0 };
-    remote_domain_screenshot_ret sr;
-    virtwire_client_stream *s = NULL;
-    CHECK_RC(virtwire_client_stream_call(c, &remote_program, REMOTE_PROC_DOMAIN_SCREENSHOT, &sa,
-                                         &sr, &o, &s), 0);
-    CHECK(sr.mime && strcmp(*sr.mime, "image/png") == 0);
-    unsigned char *got = malloc(want_len + 65536);
-    size_t n = 0;
-    long r;
-    while (s && got && (r = virtwire_client_stream_recv(s, got + n, 4096, NULL, 5000, NULL)) > 0)
-        n += (size_t)r;
-    CHECK(n == want_len && memcmp(got, want, want_len) == 0);
-    CHECK_RC(virtwire_client_stream_finish(s, 5000, NULL), 0);
-    virtwire_client_stream_free(s);
+    clt_check_screenshot(c, 5000);
     /* The connection is still good. */
+    virtwire_call_opts o = { .size = sizeof o, .timeout_ms = 5000 };
     CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_LIB_VERSION, NULL,
                                   NULL, &o), 0);
-    free(got);
-    free(want);
-    virtwire_arena_fini(&arena);
 }
 
 /* ---- read-only and admin connections ------------------------------------ */
 
+/* A connection to uri with flags (VIRTWIRE_CLIENT_*); NULL (the failure
+ * checked) when it fails. */
+static virtwire_client *connect_flags(const char *uri, unsigned flags)
+{
+    virtwire_client_options o = { .size = sizeof o, .flags = flags };
+    virtwire_client *c = NULL;
+    CHECK_RC(virtwire_client_connect(uri, &o, &c), 0);
+    return c;
+}
+
 static void test_readonly(void)
 {
-    virtwire_client_options ro = { .size = sizeof ro, .flags = VIRTWIRE_CLIENT_READONLY };
-    virtwire_client *c = NULL;
-    CHECK_RC(virtwire_client_connect(daemon_.uri_ro, &ro, &c), 0);
+    virtwire_client *c = connect_flags(daemon_.uri_ro, VIRTWIRE_CLIENT_READONLY);
     if (!c)
         return;
     virNetMessageError err;
@@ -573,9 +535,7 @@ static void test_readonly(void)
 
 static void test_admin(void)
 {
-    virtwire_client_options ao = { .size = sizeof ao, .flags = VIRTWIRE_CLIENT_ADMIN };
-    virtwire_client *c = NULL;
-    CHECK_RC(virtwire_client_connect(daemon_.admin_uri, &ao, &c), 0);
+    virtwire_client *c = connect_flags(daemon_.admin_uri, VIRTWIRE_CLIENT_ADMIN);
     if (!c)
         return;
     virtwire_arena arena = VIRTWIRE_ARENA_INIT;

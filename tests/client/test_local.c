@@ -299,6 +299,17 @@ static int peer_start(void)
     return sv[0];
 }
 
+/* The fake peer, and a client adopting its socket without libvirt's open
+ * handshake; NULL (the failure checked) when adopting fails. */
+static virtwire_client *adopt_no_open(void)
+{
+    int fd = peer_start();
+    virtwire_client_options o = { .size = sizeof o, .flags = VIRTWIRE_CLIENT_NO_OPEN };
+    virtwire_client *c = NULL;
+    CHECK_RC(virtwire_client_adopt(fd, 1, &o, &c), 0);
+    return c;
+}
+
 static void peer_stop(void)
 {
     pthread_mutex_lock(&P.m);
@@ -477,10 +488,7 @@ static void async_done(virtwire_client *c, const virtwire_call_result *r, void *
 
 static void test_timeouts(void)
 {
-    int fd = peer_start();
-    virtwire_client_options o = { .size = sizeof o, .flags = VIRTWIRE_CLIENT_NO_OPEN };
-    virtwire_client *c = NULL;
-    CHECK_RC(virtwire_client_adopt(fd, 1, &o, &c), 0);
+    virtwire_client *c = adopt_no_open();
     if (!c)
         return;
     uint64_t v = 0;
@@ -581,10 +589,7 @@ static void test_default_timeout(void)
 
 static void test_fds(void)
 {
-    int fd = peer_start();
-    virtwire_client_options o = { .size = sizeof o, .flags = VIRTWIRE_CLIENT_NO_OPEN };
-    virtwire_client *c = NULL;
-    CHECK_RC(virtwire_client_adopt(fd, 1, &o, &c), 0);
+    virtwire_client *c = adopt_no_open();
     if (!c)
         return;
     virtwire_arena arena = VIRTWIRE_ARENA_INIT;
@@ -623,10 +628,7 @@ static void test_fds(void)
 
 static void test_streams(void)
 {
-    int fd = peer_start();
-    virtwire_client_options o = { .size = sizeof o, .flags = VIRTWIRE_CLIENT_NO_OPEN };
-    virtwire_client *c = NULL;
-    CHECK_RC(virtwire_client_adopt(fd, 1, &o, &c), 0);
+    virtwire_client *c = adopt_no_open();
     if (!c)
         return;
     remote_nonnull_storage_vol vol = { "pool", "vol", "key" };

@@ -37,6 +37,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "client_tlib.h"
 #include "remote_protocol.h"
 #include "virtwire_client.h"
 #include "vt_check.h"
@@ -44,7 +45,6 @@
 #include "vt_pidfile.h"
 #include "vt_sys.h"
 
-#define SCREENSHOT_FILE "/usr/share/libvirt/test-screenshot.png"
 #define CYCLES 100
 
 static vt_libvirtd lvd;
@@ -152,17 +152,8 @@ static void check_calls(virtwire_client *c)
 {
     virtwire_arena a = VIRTWIRE_ARENA_INIT;
     virtwire_call_opts o = { .size = sizeof o, .arena = &a, .timeout_ms = 10000 };
-    remote_connect_get_hostname_ret h;
-    CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_HOSTNAME, NULL, &h,
-                                  &o), 0);
-    char host[256] = "";
-    gethostname(host, sizeof host - 1);
-    CHECK(h.hostname && strncmp(h.hostname, host, strlen(host)) == 0);
-    remote_domain_lookup_by_name_args la = { "test" };
-    remote_domain_lookup_by_name_ret lr;
-    CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME, &la, &lr,
-                                  &o), 0);
-    CHECK(lr.dom.id == 1);
+    clt_check_hostname(c, &o);
+    CHECK(clt_lookup_test(c, &o).id == 1);
     remote_connect_list_all_domains_args da = { 10, 0 };
     remote_connect_list_all_domains_ret dr;
     CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_LIST_ALL_DOMAINS, &da,
@@ -170,6 +161,7 @@ static void check_calls(virtwire_client *c)
     CHECK(dr.domains.domains_len >= 1);
     /* A remote_error travels back through ssh too. */
     remote_domain_lookup_by_name_args missing = { "no-such-domain" };
+    remote_domain_lookup_by_name_ret lr;
     virNetMessageError err;
     o.error = &err;
     CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME, &missing,
@@ -214,14 +206,11 @@ static void check_events(virtwire_client *c)
     CHECK_RC(virtwire_client_call(c, &remote_program,
                                   REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, &ra, &rr,
                                   &o), 0);
-    remote_domain_lookup_by_name_args la = { "test" };
-    remote_domain_lookup_by_name_ret lr;
-    CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME, &la, &lr,
-                                  &o), 0);
-    remote_domain_suspend_args sa = { lr.dom };
+    remote_nonnull_domain dom = clt_lookup_test(c, &o);
+    remote_domain_suspend_args sa = { dom };
     CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SUSPEND, &sa, NULL, &o),
              0);
-    remote_domain_resume_args re = { lr.dom };
+    remote_domain_resume_args re = { dom };
     CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_RESUME, &re, NULL, &o),
              0);
     uint64_t end = vt_now_ms() + 10000;
@@ -239,50 +228,6 @@ static void check_events(virtwire_client *c)
                                   REMOTE_PROC_CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, &dr,
                                   NULL, &o), 0);
     CHECK_RC(virtwire_client_remove_event(c, id), 0);
-    virtwire_arena_fini(&a);
-}
-
-static unsigned char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    unsigned char *b = malloc(1 << 20);
-    *len = b ? fread(b, 1, 1 << 20, f) : 0;
-    fclose(f);
-    return b;
-}
-
-/* DOMAIN_SCREENSHOT: the test driver's PNG, byte for byte. */
-static void check_stream(virtwire_client *c)
-{
-    size_t want_len = 0;
-    unsigned char *want = read_file(SCREENSHOT_FILE, &want_len);
-    CHECK(want && want_len > 1000);
-    virtwire_arena a = VIRTWIRE_ARENA_INIT;
-    virtwire_call_opts o = { .size = sizeof o, .arena = &a, .timeout_ms = 10000 };
-    remote_domain_lookup_by_name_args la = { "test" };
-    remote_domain_lookup_by_name_ret lr;
-    CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME, &la, &lr,
-                                  &o), 0);
-    remote_domain_screenshot_args sa = { lr.dom, 0, 0 };
-    remote_domain_screenshot_ret sr;
-    virtwire_client_stream *s = NULL;
-    CHECK_RC(virtwire_client_stream_call(c, &remote_program, REMOTE_PROC_DOMAIN_SCREENSHOT, &sa,
-                                         &sr, &o, &s), 0);
-    unsigned char *got = malloc(want_len + 65536);
-    size_t n = 0;
-    long r;
-    while (s && got && want && (r = virtwire_client_stream_recv(s, got + n, 4096, NULL, 10000,
-                                                                NULL)) > 0)
-        n += (size_t)r;
-    CHECK(want && n == want_len && memcmp(got, want, want_len) == 0);
-    if (s) {
-        CHECK_RC(virtwire_client_stream_finish(s, 10000, NULL), 0);
-        virtwire_client_stream_free(s);
-    }
-    free(got);
-    free(want);
     virtwire_arena_fini(&a);
 }
 
@@ -304,7 +249,7 @@ static void full_session(const char *uri, const char *name, const char *want_arg
               want_args);
     check_calls(c);
     check_events(c);
-    check_stream(c);
+    clt_check_screenshot(c, 10000);
     CHECK(virtwire_client_error(c) == 0);
     virtwire_client_close(c);
     check_no_child("after close");
@@ -328,11 +273,7 @@ static void readonly_session(const char *uri, const char *name, const char *want
     virtwire_arena a = VIRTWIRE_ARENA_INIT;
     virNetMessageError err;
     virtwire_call_opts o = { .size = sizeof o, .arena = &a, .timeout_ms = 10000, .error = &err };
-    remote_domain_lookup_by_name_args la = { "test" };
-    remote_domain_lookup_by_name_ret lr;
-    CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME, &la, &lr,
-                                  &o), 0);
-    remote_domain_suspend_args sa = { lr.dom };
+    remote_domain_suspend_args sa = { clt_lookup_test(c, &o) };
     CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_SUSPEND, &sa, NULL, &o),
              VIRTWIRE_EREMOTE);
     CHECK_MSG(err.message && strstr(*err.message, "read only"), "refusal: %s",
@@ -408,30 +349,28 @@ static void group_helper(void)
 
 static void group_netcat(void)
 {
-    char uri[1024];
-    /* ?socket= alone: libvirt picks netcat. */
-    snprintf(uri, sizeof uri, "test+ssh://root@127.0.0.1:%d/default?keyfile=%s&socket=%s&command=%s",
-             sshd.port, sshd.key, lvd.sock, sshd.ssh);
+    /* The ways to nc: the query between socket= and command= (and after). */
+    static const struct {
+        int nohelper; /* the key of the host without virt-ssh-helper */
+        const char *opts, *tail;
+    } ways[] = {
+        { 0, "", "" },                               /* ?socket= alone: libvirt picks netcat */
+        { 0, "&proxy=netcat", "&no_tty=1" },         /* asked for */
+        { 1, "&proxy=auto", "" },                    /* no virt-ssh-helper on the host */
+        { 0, "&netcat=/usr/bin/nc&proxy=auto", "" }, /* named (auto with netcat: netcat) */
+    };
     char want[512];
     snprintf(want, sizeof want, "-U %s", lvd.sock);
-    full_session(uri, "nc", want);
-    readonly_session(uri, "nc", want);
-    snprintf(uri, sizeof uri,
-             "test+ssh://root@127.0.0.1:%d/default?keyfile=%s&socket=%s&proxy=netcat&command=%s"
-             "&no_tty=1",
-             sshd.port, sshd.key, lvd.sock, sshd.ssh);
-    full_session(uri, "nc", want);
-    /* proxy=auto on a host without virt-ssh-helper: nc. */
-    snprintf(uri, sizeof uri,
-             "test+ssh://root@127.0.0.1:%d/default?keyfile=%s&socket=%s&proxy=auto&command=%s",
-             sshd.port, sshd.nohelper_key, lvd.sock, sshd.ssh);
-    full_session(uri, "nc", want);
-    /* ?netcat= names the remote nc (auto with netcat means netcat). */
-    snprintf(uri, sizeof uri,
-             "test+ssh://root@127.0.0.1:%d/default?keyfile=%s&socket=%s&netcat=/usr/bin/nc"
-             "&proxy=auto&command=%s",
-             sshd.port, sshd.key, lvd.sock, sshd.ssh);
-    full_session(uri, "nc", want);
+    for (size_t i = 0; i < sizeof ways / sizeof ways[0]; i++) {
+        char uri[1024];
+        snprintf(uri, sizeof uri,
+                 "test+ssh://root@127.0.0.1:%d/default?keyfile=%s&socket=%s%s&command=%s%s",
+                 sshd.port, ways[i].nohelper ? sshd.nohelper_key : sshd.key, lvd.sock,
+                 ways[i].opts, sshd.ssh, ways[i].tail);
+        full_session(uri, "nc", want);
+        if (i == 0)
+            readonly_session(uri, "nc", want);
+    }
 }
 
 static void group_errors(void)
@@ -562,7 +501,7 @@ static void group_ext(void)
     if (c) {
         check_calls(c);
         check_events(c);
-        check_stream(c);
+        clt_check_screenshot(c, 10000);
         virtwire_client_close(c);
     }
     check_no_child("after ext");

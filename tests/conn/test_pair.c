@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "conn_tlib.h"
+#include "vt_fds.h"
 
 #define REMOTE 0x20008086u
 #define STREAM_PROC 208
@@ -368,6 +369,22 @@ static int cloexec(int fd)
     return fl >= 0 && (fl & FD_CLOEXEC);
 }
 
+/* Sends from s a 1 MiB CALL_WITH_FDS (proc 7) carrying fd: more than the
+ * socket takes at once, so the fd is queued (a dup: fd is closed here
+ * right away) and output stays pending.  The serial, or the error. */
+static int64_t send_big_with_fd(side *s, int fd)
+{
+    unsigned char *big = malloc(1 << 20);
+    REQUIRE(big != NULL);
+    ct_fill(big, 1 << 20, 5, 0);
+    int64_t serial = virtwire_transport_send(s->p, 7, VIR_NET_CALL_WITH_FDS, VIR_NET_OK, 0, big,
+                                             1 << 20, &fd, 1);
+    free(big);
+    close(fd);
+    CHECK(virtwire_conn_pending_output(s->c) > 0);
+    return serial;
+}
+
 static void test_fds(void)
 {
     side cl, sv;
@@ -400,14 +417,7 @@ static void test_fds(void)
 
     /* 2. A big frame the socket cannot take at once: the fd is queued (a
      *    dup: the caller closes its own right away), and a call follows. */
-    unsigned char *big = malloc(1 << 20);
-    ct_fill(big, 1 << 20, 5, 0);
-    CHECK_INT(virtwire_transport_send(cl.p, 7, VIR_NET_CALL_WITH_FDS, VIR_NET_OK, 0, big, 1 << 20,
-                                      &c[1], 1),
-              2);
-    free(big);
-    close(c[1]);
-    CHECK(virtwire_conn_pending_output(cl.c) > 0);
+    CHECK_INT(send_big_with_fd(&cl, c[1]), 2);
     CHECK_INT(send_call(&cl, 3, NULL, 0), 3);
     size_t before = sv.bad;
     CHECK_INT(pump_until(&cl, &sv, &sv.calls, 4), 0);
@@ -447,13 +457,7 @@ static void test_fds(void)
     /* 4. A queued fd that never went: freeing the connection closes it. */
     pair_init(&cl, &sv, 4096);
     CHECK_INT(pipe(a), 0);
-    big = calloc(1, 1 << 20);
-    CHECK_INT(virtwire_transport_send(cl.p, 7, VIR_NET_CALL_WITH_FDS, VIR_NET_OK, 0, big, 1 << 20,
-                                      &a[1], 1),
-              0);
-    free(big);
-    close(a[1]);
-    CHECK(virtwire_conn_pending_output(cl.c) > 0);
+    CHECK_INT(send_big_with_fd(&cl, a[1]), 0);
     side_fini(&cl);
     side_fini(&sv);
     check_pipe_eof(a[0]);
@@ -601,22 +605,10 @@ static void test_errors(void)
         side_init(&sv, sp[1], 1, VIRTWIRE_TRANSPORT_SERVER);
         int u[2];
         CHECK_INT(pipe(u), 0);
-        union {
-            char buf[CMSG_SPACE(sizeof(int))];
-            struct cmsghdr align;
-        } ctl;
-        memset(&ctl, 0, sizeof ctl);
-        struct iovec iov = { (void *)plain_call, sizeof plain_call };
-        struct msghdr mh = { 0 };
-        mh.msg_iov = &iov;
-        mh.msg_iovlen = 1;
-        mh.msg_control = ctl.buf;
-        mh.msg_controllen = sizeof ctl.buf;
-        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-        cm->cmsg_level = SOL_SOCKET;
-        cm->cmsg_type = SCM_RIGHTS;
-        cm->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(cm), &u[1], sizeof(int));
+        struct iovec iov;
+        vt_fds_control ctl;
+        struct msghdr mh;
+        vt_fds_message(&mh, &iov, &ctl, (void *)plain_call, sizeof plain_call, &u[1], 1);
         CHECK_INT(sendmsg(sp[0], &mh, 0), (ssize_t)sizeof plain_call);
         close(u[1]);
         CHECK_INT(virtwire_conn_run_once(sv.c, TIMEOUT), 0);
@@ -637,24 +629,12 @@ static void test_errors(void)
         CHECK_INT(pipe(u), 0);
         CHECK_INT(pipe(w), 0);
         CHECK_INT(vt_write_all(sp[0], call_fds_frame, sizeof(call_fds_frame)), 0);
-        union {
-            char buf[CMSG_SPACE(2 * sizeof(int))];
-            struct cmsghdr align;
-        } ctl;
-        memset(&ctl, 0, sizeof ctl);
         char dummy = 0;
-        struct iovec iov = { &dummy, 1 };
-        struct msghdr mh = { 0 };
-        mh.msg_iov = &iov;
-        mh.msg_iovlen = 1;
-        mh.msg_control = ctl.buf;
-        mh.msg_controllen = sizeof ctl.buf;
-        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-        cm->cmsg_level = SOL_SOCKET;
-        cm->cmsg_type = SCM_RIGHTS;
-        cm->cmsg_len = CMSG_LEN(2 * sizeof(int));
+        struct iovec iov;
+        vt_fds_control ctl;
+        struct msghdr mh;
         int two[2] = { u[1], w[1] };
-        memcpy(CMSG_DATA(cm), two, sizeof two);
+        vt_fds_message(&mh, &iov, &ctl, &dummy, 1, two, 2);
         CHECK_INT(sendmsg(sp[0], &mh, 0), 1);
         close(u[1]);
         close(w[1]);

@@ -272,6 +272,92 @@ char *flib_text(size_t n, uint32_t seed)
     return t;
 }
 
+int flib_lib_version(virtwire_client *c, int timeout_ms, uint64_t *lib_ver)
+{
+    remote_connect_get_lib_version_ret r = { 0 };
+    virtwire_call_opts o = { .size = sizeof o, .timeout_ms = timeout_ms };
+    int rc = virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_LIB_VERSION, NULL, &r,
+                                  &o);
+    if (lib_ver)
+        *lib_ver = r.lib_ver;
+    return rc;
+}
+
+static void *caller_main(void *arg)
+{
+    flib_caller *k = arg;
+    k->rc = flib_lib_version(k->c, k->timeout_ms, NULL);
+    k->ended = vt_now_ms();
+    return NULL;
+}
+
+void flib_caller_start(flib_caller *k, virtwire_client *c, int timeout_ms)
+{
+    *k = (flib_caller){ .c = c, .timeout_ms = timeout_ms };
+    if (pthread_create(&k->th, NULL, caller_main, k) != 0)
+        abort();
+}
+
+void flib_caller_join(flib_caller *k)
+{
+    pthread_join(k->th, NULL);
+}
+
+void flib_check_lookup(virtwire_client *c, const char *name)
+{
+    remote_domain_lookup_by_name_args a = { (char *)name };
+    remote_domain_lookup_by_name_ret r;
+    memset(&r, 0, sizeof r);
+    virtwire_arena arena = VIRTWIRE_ARENA_INIT;
+    virtwire_call_opts o = { .size = sizeof o, .arena = &arena, .timeout_ms = 5000 };
+    CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME, &a, &r, &o),
+             0);
+    CHECK(r.dom.name && strcmp(r.dom.name, name) == 0);
+    virtwire_arena_fini(&arena);
+}
+
+void flib_texts_init(flib_texts *t, size_t len, uint32_t first, uint32_t n)
+{
+    *t = (flib_texts){ .len = len, .first = first, .n = n };
+    pthread_mutex_init(&t->m, NULL);
+}
+
+void flib_texts_done(virtwire_client *c, const virtwire_call_result *r, void *opaque)
+{
+    (void)c;
+    flib_texts *t = opaque;
+    const remote_connect_domain_xml_from_native_ret *ret = r->ret;
+    int ok = 0;
+    if (r->rc == 0 && ret && strlen(ret->domainXml) == t->len) {
+        /* Which call this was is in the text itself: try every seed. */
+        for (uint32_t seed = t->first; seed < t->first + t->n && !ok; seed++) {
+            char *want = flib_text(t->len, seed);
+            ok = strcmp(want, ret->domainXml) == 0;
+            free(want);
+        }
+    }
+    pthread_mutex_lock(&t->m);
+    t->done++;
+    t->ok += ok;
+    pthread_mutex_unlock(&t->m);
+}
+
+void flib_texts_check(flib_texts *t, int timeout_ms)
+{
+    uint64_t t0 = vt_now_ms();
+    int done, ok;
+    for (;;) {
+        pthread_mutex_lock(&t->m);
+        done = t->done;
+        ok = t->ok;
+        pthread_mutex_unlock(&t->m);
+        if (done == (int)t->n || vt_now_ms() - t0 > (uint64_t)timeout_ms)
+            break;
+        vt_sleep_ms(5);
+    }
+    CHECK(done == (int)t->n && ok == (int)t->n);
+}
+
 int flib_check(const unsigned char *p, size_t n, uint32_t seed, uint64_t off)
 {
     for (size_t i = 0; i < n; i++) {

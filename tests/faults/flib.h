@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include "virnetprotocol.h"
+#include "virtwire_client.h"
 #include "virtwire_conn.h"
 #include "virtwire_error.h"
 #include "virtwire_xdr.h"
@@ -76,6 +77,42 @@ static inline unsigned char flib_pattern(uint32_t seed, uint64_t i)
 void flib_fill(unsigned char *p, size_t n, uint32_t seed, uint64_t off);
 /* Text of n letters of pattern seed (malloc'd, NUL-terminated). */
 char *flib_text(size_t n, uint32_t seed);
+
+/* CONNECT_GET_LIB_VERSION on c, waiting up to timeout_ms: the call's
+ * result, the version in *lib_ver (when not NULL; 0 when none came). */
+int flib_lib_version(virtwire_client *c, int timeout_ms, uint64_t *lib_ver);
+/* flib_lib_version() on a thread of its own: its result and when it
+ * ended, once joined. */
+typedef struct flib_caller {
+    virtwire_client *c;
+    int timeout_ms;
+    pthread_t th;
+    int rc;
+    uint64_t ended;
+} flib_caller;
+void flib_caller_start(flib_caller *k, virtwire_client *c, int timeout_ms);
+void flib_caller_join(flib_caller *k);
+/* DOMAIN_LOOKUP_BY_NAME of name on c: checks that it succeeds and names
+ * that domain. */
+void flib_check_lookup(virtwire_client *c, const char *name);
+
+/* Replies of asynchronous CONNECT_DOMAIN_XML_FROM_NATIVE calls, each of
+ * which should carry back the text (flib_text(), len letters) of one of
+ * the seeds first to first + n - 1: how many came, and how many were such
+ * a text. */
+typedef struct flib_texts {
+    pthread_mutex_t m;
+    size_t len;
+    uint32_t first, n;
+    int done, ok;
+} flib_texts;
+void flib_texts_init(flib_texts *t, size_t len, uint32_t first, uint32_t n);
+/* The calls' virtwire_call_done (opaque: the flib_texts). */
+void flib_texts_done(virtwire_client *c, const virtwire_call_result *r, void *opaque);
+/* Waits up to timeout_ms for all n replies, then checks that every one
+ * came and was right. */
+void flib_texts_check(flib_texts *t, int timeout_ms);
+
 /* Whether p holds the pattern; prints the first mismatch. */
 int flib_check(const unsigned char *p, size_t n, uint32_t seed, uint64_t off);
 /* The same for one byte in 4096 and the last (for hundreds of MB). */

@@ -100,7 +100,27 @@ typedef struct sstate {
     fsrv *s;
     uint32_t seed;
     uint64_t off, total;
+    int *finished, *closed; /* the counters of the stream's direction */
 } sstate;
+
+/* Gives the call a stream with cbs and its state: data of pattern seed,
+ * total bytes of it (downloads), counted as finished and closed in the
+ * counters of up (1) or down (0); 0, or -1 (the call fails). */
+static int start_stream(virtwire_server_call *call, fsrv *s, uint32_t seed, uint64_t total,
+                        int up, const virtwire_server_stream_callbacks *cbs)
+{
+    sstate *ss = calloc(1, sizeof *ss);
+    if (!ss)
+        return -1;
+    *ss = (sstate){ .s = s, .seed = seed, .total = total,
+                    .finished = up ? &s->st.up_finished : &s->st.down_finished,
+                    .closed = up ? &s->st.up_closed : &s->st.down_closed };
+    if (!virtwire_server_call_stream(call, 0, cbs, ss)) {
+        free(ss);
+        return -1;
+    }
+    return 0;
+}
 
 static int up_data(virtwire_server_stream *st, const void *data, size_t len, void *opaque)
 {
@@ -115,12 +135,20 @@ static int up_data(virtwire_server_stream *st, const void *data, size_t len, voi
     return 0;
 }
 
-static int up_finish(virtwire_server_stream *st, void *opaque)
+static int stream_finish(virtwire_server_stream *st, void *opaque)
 {
     (void)st;
     sstate *ss = opaque;
-    add(&ss->s->st.up_finished, 1);
+    add(ss->finished, 1);
     return 0;
+}
+
+static void stream_close(virtwire_server_stream *st, void *opaque)
+{
+    (void)st;
+    sstate *ss = opaque;
+    add(ss->closed, 1);
+    free(ss);
 }
 
 static void up_abort(virtwire_server_stream *st, void *opaque)
@@ -130,33 +158,17 @@ static void up_abort(virtwire_server_stream *st, void *opaque)
     add(&ss->s->st.up_aborted, 1);
 }
 
-static void up_close(virtwire_server_stream *st, void *opaque)
-{
-    (void)st;
-    sstate *ss = opaque;
-    add(&ss->s->st.up_closed, 1);
-    free(ss);
-}
-
 static int h_upload(virtwire_server_call *call, void *opaque)
 {
     fsrv *s = opaque;
     add(&s->st.calls, 1);
     const remote_storage_vol_upload_args *a = call->args;
-    sstate *ss = calloc(1, sizeof *ss);
-    if (!ss)
-        return -1;
-    ss->s = s;
-    ss->seed = (uint32_t)a->offset;
     static const virtwire_server_stream_callbacks cbs = {
         .size = sizeof cbs,
-        .on_data = up_data, .on_finish = up_finish, .on_abort = up_abort, .on_close = up_close,
+        .on_data = up_data, .on_finish = stream_finish, .on_abort = up_abort,
+        .on_close = stream_close,
     };
-    if (!virtwire_server_call_stream(call, 0, &cbs, ss)) {
-        free(ss);
-        return -1;
-    }
-    return 0;
+    return start_stream(call, s, (uint32_t)a->offset, 0, 1, &cbs);
 }
 
 static int down_pull(virtwire_server_stream *st, void *opaque)
@@ -176,42 +188,16 @@ static int down_pull(virtwire_server_stream *st, void *opaque)
     return 0;
 }
 
-static int down_finish(virtwire_server_stream *st, void *opaque)
-{
-    (void)st;
-    sstate *ss = opaque;
-    add(&ss->s->st.down_finished, 1);
-    return 0;
-}
-
-static void down_close(virtwire_server_stream *st, void *opaque)
-{
-    (void)st;
-    sstate *ss = opaque;
-    add(&ss->s->st.down_closed, 1);
-    free(ss);
-}
-
 static int h_download(virtwire_server_call *call, void *opaque)
 {
     fsrv *s = opaque;
     add(&s->st.calls, 1);
     const remote_storage_vol_download_args *a = call->args;
-    sstate *ss = calloc(1, sizeof *ss);
-    if (!ss)
-        return -1;
-    ss->s = s;
-    ss->seed = (uint32_t)a->offset;
-    ss->total = a->length;
     static const virtwire_server_stream_callbacks cbs = {
         .size = sizeof cbs,
-        .on_pull = down_pull, .on_close = down_close, .on_finish = down_finish,
+        .on_pull = down_pull, .on_close = stream_close, .on_finish = stream_finish,
     };
-    if (!virtwire_server_call_stream(call, 0, &cbs, ss)) {
-        free(ss);
-        return -1;
-    }
-    return 0;
+    return start_stream(call, s, (uint32_t)a->offset, a->length, 0, &cbs);
 }
 
 /* ---- clients -------------------------------------------------------------- */

@@ -159,15 +159,7 @@ static void test_connections(void)
     virtwire_client *c = NULL;
     CHECK_RC(virtwire_client_connect(D.uri, NULL, &c), 0);
     if (c) {
-        remote_domain_lookup_by_name_args a = { (char *)"vm1" };
-        remote_domain_lookup_by_name_ret r;
-        virtwire_arena arena = VIRTWIRE_ARENA_INIT;
-        virtwire_call_opts o = { .size = sizeof o, .arena = &arena, .timeout_ms = 5000 };
-        CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME, &a,
-                                      &r, &o),
-                 0);
-        CHECK(strcmp(r.dom.name, "vm1") == 0);
-        virtwire_arena_fini(&arena);
+        flib_check_lookup(c, "vm1");
         virtwire_client_close(c);
     }
     CHECK_RC(vt_mockd_stop(&D), 0);

@@ -95,29 +95,6 @@ static virtwire_client *connect_to(const flib_peer *p)
     return c;
 }
 
-static int lib_version(virtwire_client *c, int timeout_ms)
-{
-    remote_connect_get_lib_version_ret r = { 0 };
-    virtwire_call_opts o = { .size = sizeof o, .timeout_ms = timeout_ms };
-    return virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_LIB_VERSION, NULL, &r,
-                                &o);
-}
-
-typedef struct caller {
-    virtwire_client *c;
-    pthread_t th;
-    int rc;
-    uint64_t ended;
-} caller;
-
-static void *caller_main(void *arg)
-{
-    caller *k = arg;
-    k->rc = lib_version(k->c, 10000);
-    k->ended = vt_now_ms();
-    return NULL;
-}
-
 /* Reads n CALL frames; returns the serial of the last, or -1. */
 static int64_t read_calls(int fd, int n)
 {
@@ -185,17 +162,15 @@ static void client_cut(size_t cut, size_t big_len)
     box_init(&closed);
     box_init(&done);
     virtwire_client_on_close(c, on_close_cb, &closed);
-    caller k[NSYNC];
-    for (int i = 0; i < NSYNC; i++) {
-        k[i].c = c;
-        pthread_create(&k[i].th, NULL, caller_main, &k[i]);
-    }
+    flib_caller k[NSYNC];
+    for (int i = 0; i < NSYNC; i++)
+        flib_caller_start(&k[i], c, 10000);
     virtwire_call_opts ao = { .size = sizeof ao, .timeout_ms = 10000 };
     CHECK_RC(virtwire_client_call_async(c, &remote_program, REMOTE_PROC_CONNECT_GET_LIB_VERSION,
                                         NULL, &ao, on_done_cb, &done),
              0);
     for (int i = 0; i < NSYNC; i++) {
-        pthread_join(k[i].th, NULL);
+        flib_caller_join(&k[i]);
         CHECK_RC(k[i].rc, VIRTWIRE_ECLOSED);
     }
     flib_peer_join(&p);
@@ -209,7 +184,7 @@ static void client_cut(size_t cut, size_t big_len)
     CHECK_RC(closed.rc, VIRTWIRE_ECLOSED);
     CHECK_RC(virtwire_client_error(c), VIRTWIRE_ECLOSED);
     uint64_t t0 = vt_now_ms();
-    CHECK_RC(lib_version(c, 10000), VIRTWIRE_ECLOSED);
+    CHECK_RC(flib_lib_version(c, 10000, NULL), VIRTWIRE_ECLOSED);
     CHECK(vt_now_ms() - t0 < 100);
     virtwire_client_close(c);
     vt_sleep_ms(20);
@@ -403,7 +378,7 @@ static void client_upload_cut(void)
         CHECK_RC(rc, VIRTWIRE_ECLOSED);
         CHECK(vt_now_ms() - t0 < 3000);
         /* Whether or not the I/O thread has seen the hang-up yet. */
-        CHECK_RC(lib_version(c, 10000), VIRTWIRE_ECLOSED);
+        CHECK_RC(flib_lib_version(c, 10000, NULL), VIRTWIRE_ECLOSED);
         if (st) {
             CHECK_RC(virtwire_client_stream_send(st, chunk, 10), VIRTWIRE_ECLOSED);
             CHECK_RC(virtwire_client_stream_finish(st, 10000, NULL), VIRTWIRE_ECLOSED);

@@ -45,13 +45,11 @@ static void *sync_caller(void *arg)
 {
     int *bad = arg;
     for (int i = 0; i < NCALLS; i++) {
-        remote_connect_get_lib_version_ret r = { 0 };
-        virtwire_call_opts o = { .size = sizeof o, .timeout_ms = 20000 };
-        int rc = virtwire_client_call(C, &remote_program, REMOTE_PROC_CONNECT_GET_LIB_VERSION,
-                                      NULL, &r, &o);
-        if (rc != 0 || r.lib_ver != 42) {
+        uint64_t lib_ver;
+        int rc = flib_lib_version(C, 20000, &lib_ver);
+        if (rc != 0 || lib_ver != 42) {
             fprintf(stderr, "call %d: %s, %llu\n", i, vt_error_name(rc),
-                    (unsigned long long)r.lib_ver);
+                    (unsigned long long)lib_ver);
             (*bad)++;
         }
     }
@@ -81,31 +79,6 @@ static void *fd_caller(void *arg)
     return NULL;
 }
 
-typedef struct big {
-    pthread_mutex_t m;
-    int done, ok;
-} big;
-
-static void big_done(virtwire_client *c, const virtwire_call_result *r, void *opaque)
-{
-    (void)c;
-    big *b = opaque;
-    const remote_connect_domain_xml_from_native_ret *ret = r->ret;
-    int ok = 0;
-    if (r->rc == 0 && ret && strlen(ret->domainXml) == BIG_LEN) {
-        /* The seed is in the first letters; compare with every one. */
-        for (uint32_t seed = 0; seed < NBIG && !ok; seed++) {
-            char *want = flib_text(BIG_LEN, seed);
-            ok = strcmp(want, ret->domainXml) == 0;
-            free(want);
-        }
-    }
-    pthread_mutex_lock(&b->m);
-    b->done++;
-    b->ok += ok;
-    pthread_mutex_unlock(&b->m);
-}
-
 static void test_calls(void)
 {
     fsrv S;
@@ -125,7 +98,8 @@ static void test_calls(void)
     }
 
     /* Large asynchronous calls, answered while the rest goes on. */
-    big b = { PTHREAD_MUTEX_INITIALIZER, 0, 0 };
+    flib_texts b;
+    flib_texts_init(&b, BIG_LEN, 0, NBIG);
     char *texts[NBIG];
     for (int i = 0; i < NBIG; i++) {
         texts[i] = flib_text(BIG_LEN, (uint32_t)i);
@@ -133,7 +107,7 @@ static void test_calls(void)
         virtwire_call_opts o = { .size = sizeof o, .timeout_ms = 20000 };
         CHECK_RC(virtwire_client_call_async(C, &remote_program,
                                             REMOTE_PROC_CONNECT_DOMAIN_XML_FROM_NATIVE, &a, &o,
-                                            big_done, &b),
+                                            flib_texts_done, &b),
                  0);
     }
 
@@ -195,16 +169,7 @@ static void test_calls(void)
         pthread_join(th[i], NULL);
         CHECK_RC(bad[i], 0);
     }
-    t0 = vt_now_ms();
-    for (;;) {
-        pthread_mutex_lock(&b.m);
-        int done = b.done;
-        pthread_mutex_unlock(&b.m);
-        if (done == NBIG || vt_now_ms() - t0 > 20000)
-            break;
-        vt_sleep_ms(5);
-    }
-    CHECK(b.done == NBIG && b.ok == NBIG);
+    flib_texts_check(&b, 20000);
     CHECK_RC(virtwire_client_error(C), 0);
     virtwire_client_close(C);
     for (int i = 0; i < NBIG; i++)

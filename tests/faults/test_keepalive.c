@@ -53,32 +53,14 @@ static void on_close(virtwire_client *c, int why, void *opaque)
     pthread_mutex_unlock(&w->m);
 }
 
-typedef struct waiter {
-    virtwire_client *c;
-    pthread_t th;
-    int rc;
-    uint64_t at;
-} waiter;
-
-static void *wait_call(void *arg)
-{
-    waiter *w = arg;
-    remote_connect_get_lib_version_ret r;
-    virtwire_call_opts o = { .size = sizeof o, .timeout_ms = VIRTWIRE_TIMEOUT_FOREVER };
-    w->rc = virtwire_client_call(w->c, &remote_program, REMOTE_PROC_CONNECT_GET_LIB_VERSION, NULL,
-                                 &r, &o);
-    w->at = vt_now_ms();
-    return NULL;
-}
-
 /* Connects with own PINGs, then waits for the death the peer's silence
  * brings; t0 is when the peer fell silent (at the latest).  call: a call
  * is waiting meanwhile (the peer must not answer it). */
 static void expect_death(virtwire_client *c, watch *w, uint64_t t0, int call)
 {
-    waiter k = { c, 0, 0, 0 };
+    flib_caller k;
     if (call)
-        pthread_create(&k.th, NULL, wait_call, &k);
+        flib_caller_start(&k, c, VIRTWIRE_TIMEOUT_FOREVER);
     uint64_t end = t0 + DEADLINE + 3000;
     for (;;) {
         pthread_mutex_lock(&w->m);
@@ -96,15 +78,11 @@ static void expect_death(virtwire_client *c, watch *w, uint64_t t0, int call)
     CHECK_RC(w->why, VIRTWIRE_EKEEPALIVE);
     CHECK_RC(virtwire_client_error(c), VIRTWIRE_EKEEPALIVE);
     if (call) {
-        pthread_join(k.th, NULL);
+        flib_caller_join(&k);
         CHECK_RC(k.rc, VIRTWIRE_ECLOSED);
-        CHECK(k.at - t0 <= DEADLINE + SLACK);
+        CHECK(k.ended - t0 <= DEADLINE + SLACK);
     }
-    remote_connect_get_lib_version_ret r;
-    virtwire_call_opts o = { .size = sizeof o, .timeout_ms = 5000 };
-    CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_LIB_VERSION, NULL,
-                                  &r, &o),
-             VIRTWIRE_ECLOSED);
+    CHECK_RC(flib_lib_version(c, 5000, NULL), VIRTWIRE_ECLOSED);
 }
 
 static virtwire_client *connect_ka(const char *path, watch *w)
@@ -190,6 +168,20 @@ static void script_pong(flib_peer *p, int fd)
     p->result = vt_serve_handshake(fd, 1) < 0 ? -1 : read_pings(fd, 1);
 }
 
+/* A connection to the peer at path, which is silent from the start (its
+ * script does not answer PINGs): the keepalive ends it in time, and the
+ * call waiting meanwhile. */
+static void expect_silence(const char *path)
+{
+    watch w;
+    virtwire_client *c = connect_ka(path, &w);
+    uint64_t t0 = vt_now_ms();
+    if (c) {
+        expect_death(c, &w, t0, 1);
+        virtwire_client_close(c);
+    }
+}
+
 /* ---- tests ---------------------------------------------------------------- */
 
 static void test_stopped_reading(void)
@@ -198,13 +190,7 @@ static void test_stopped_reading(void)
     release = 0;
     flib_peer p;
     flib_peer_start(&p, "ka", script_stop_reading, NULL);
-    watch w;
-    virtwire_client *c = connect_ka(p.path, &w);
-    uint64_t t0 = vt_now_ms();
-    if (c) {
-        expect_death(c, &w, t0, 1);
-        virtwire_client_close(c);
-    }
+    expect_silence(p.path);
     __atomic_store_n(&release, 1, __ATOMIC_SEQ_CST);
     flib_peer_join(&p);
     CHECK(p.result == 0);
@@ -216,13 +202,7 @@ static void test_no_pong(void)
     int fds0 = vt_count_fds(0);
     flib_peer p;
     flib_peer_start(&p, "ka", script_no_pong, NULL);
-    watch w;
-    virtwire_client *c = connect_ka(p.path, &w);
-    uint64_t t0 = vt_now_ms();
-    if (c) {
-        expect_death(c, &w, t0, 1);
-        virtwire_client_close(c);
-    }
+    expect_silence(p.path);
     flib_peer_join(&p);
     printf("no_pong: the server saw %d PINGs\n", p.result);
     CHECK_RC(p.result, COUNT);
@@ -240,12 +220,9 @@ static void test_alive(void)
         vt_sleep_ms(10 * INTERVAL);
         CHECK(w.closed == 0);
         CHECK_RC(virtwire_client_error(c), 0);
-        remote_connect_get_lib_version_ret r = { 0 };
-        virtwire_call_opts o = { .size = sizeof o, .timeout_ms = 5000 };
-        CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_CONNECT_GET_LIB_VERSION,
-                                      NULL, &r, &o),
-                 0);
-        CHECK(r.lib_ver == 5);
+        uint64_t lib_ver = 0;
+        CHECK_RC(flib_lib_version(c, 5000, &lib_ver), 0);
+        CHECK(lib_ver == 5);
         virtwire_client_close(c);
     }
     flib_peer_join(&p);
@@ -265,14 +242,7 @@ static void test_mockd(void)
         /* Alive while the daemon answers. */
         vt_sleep_ms(5 * INTERVAL);
         CHECK(w.closed == 0);
-        remote_domain_lookup_by_name_args a = { (char *)"test" };
-        remote_domain_lookup_by_name_ret r;
-        virtwire_arena arena = VIRTWIRE_ARENA_INIT;
-        virtwire_call_opts o = { .size = sizeof o, .arena = &arena, .timeout_ms = 5000 };
-        CHECK_RC(virtwire_client_call(c, &remote_program, REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME, &a,
-                                      &r, &o),
-                 0);
-        virtwire_arena_fini(&arena);
+        flib_check_lookup(c, "test");
         uint64_t t0 = vt_now_ms(); /* the last frame came before */
         CHECK(kill(d.pid, SIGSTOP) == 0);
         expect_death(c, &w, t0, 1);

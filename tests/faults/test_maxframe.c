@@ -31,6 +31,7 @@
 #include "fsrv.h"
 #include "remote_protocol.h"
 #include "virtwire_client.h"
+#include "vt_client.h"
 
 #define FRAME_LEN ((size_t)VIR_NET_MESSAGE_MAX + 4) /* the length word's largest value */
 #define PAYLOAD_LEN ((size_t)VIR_NET_MESSAGE_PAYLOAD_MAX)
@@ -150,17 +151,6 @@ static void script_client(flib_peer *p, int fd)
 
 static int events;
 
-static void on_event(virtwire_client *c, const virtwire_program *prog, int32_t proc,
-                     const void *msg, void *opaque)
-{
-    (void)c;
-    (void)prog;
-    (void)proc;
-    (void)msg;
-    (void)opaque;
-    __atomic_add_fetch(&events, 1, __ATOMIC_SEQ_CST);
-}
-
 static void test_client(void)
 {
     make_pattern();
@@ -177,7 +167,7 @@ static void test_client(void)
         return;
     }
     CHECK(virtwire_client_on_event(c, &remote_program, REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE,
-                                   on_event, NULL) > 0);
+                                   vt_count_event, &events) > 0);
     char *s = (char *)"x";
     remote_storage_vol_download_args da = { { s, s, s }, 0, 0, 0 };
     virtwire_client_stream *st = NULL;

@@ -292,30 +292,6 @@ static void script_client(flib_peer *p, int fd)
     }
 }
 
-typedef struct big_call {
-    pthread_mutex_t m;
-    int done, ok;
-} big_call;
-
-static void big_done(virtwire_client *c, const virtwire_call_result *r, void *opaque)
-{
-    (void)c;
-    big_call *b = opaque;
-    const remote_connect_domain_xml_from_native_ret *ret = r->ret;
-    pthread_mutex_lock(&b->m);
-    b->done++;
-    if (r->rc == 0 && ret) {
-        /* Which call this was is in the string itself: find its seed. */
-        for (uint32_t seed = 100; seed < 100 + NBIG; seed++) {
-            char *want = flib_text(BIG_LEN, seed);
-            if (strcmp(ret->domainXml, want) == 0)
-                b->ok++;
-            free(want);
-        }
-    }
-    pthread_mutex_unlock(&b->m);
-}
-
 static void test_client(void)
 {
     int fds0 = vt_count_fds(0);
@@ -335,7 +311,8 @@ static void test_client(void)
     virtwire_client *c = NULL;
     CHECK_RC(virtwire_client_adopt(fd, 1, &o, &c), 0);
     if (c) {
-        big_call b = { PTHREAD_MUTEX_INITIALIZER, 0, 0 };
+        flib_texts b;
+        flib_texts_init(&b, BIG_LEN, 100, NBIG);
         virtwire_arena arenas[NBIG];
         char *texts[NBIG];
         for (int i = 0; i < NBIG; i++) {
@@ -346,7 +323,7 @@ static void test_client(void)
             virtwire_call_opts co = { .size = sizeof co, .arena = &arenas[i], .timeout_ms = 20000 };
             CHECK_RC(virtwire_client_call_async(c, &remote_program,
                                                 REMOTE_PROC_CONNECT_DOMAIN_XML_FROM_NATIVE, &a,
-                                                &co, big_done, &b),
+                                                &co, flib_texts_done, &b),
                      0);
         }
         char *s = (char *)"x";
@@ -364,16 +341,7 @@ static void test_client(void)
             CHECK_RC(virtwire_client_stream_finish(st, 20000, NULL), 0);
             virtwire_client_stream_free(st);
         }
-        uint64_t t0 = vt_now_ms();
-        for (;;) {
-            pthread_mutex_lock(&b.m);
-            int done = b.done;
-            pthread_mutex_unlock(&b.m);
-            if (done == NBIG || vt_now_ms() - t0 > 20000)
-                break;
-            vt_sleep_ms(5);
-        }
-        CHECK(b.done == NBIG && b.ok == NBIG);
+        flib_texts_check(&b, 20000);
         for (int i = 0; i < NBIG; i++) {
             virtwire_arena_fini(&arenas[i]);
             free(texts[i]);

@@ -287,19 +287,10 @@ int vt_read_exact(int fd, void *p, size_t n, int timeout_ms)
 int vt_send_fd(int sock, int fd)
 {
     char dummy = 0;
-    struct iovec iov = { &dummy, 1 };
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } ctl;
-    memset(&ctl, 0, sizeof ctl);
-    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
-                         .msg_controllen = sizeof ctl.buf };
-    struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+    struct iovec iov;
+    vt_fds_control ctl;
+    struct msghdr mh;
+    vt_fds_message(&mh, &iov, &ctl, &dummy, 1, &fd, 1);
     for (;;) {
         ssize_t n = sendmsg(sock, &mh, MSG_NOSIGNAL);
         if (n == 1)

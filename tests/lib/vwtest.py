@@ -398,6 +398,19 @@ class TmpDirTestCase(unittest.TestCase):
         cls._tmp.cleanup()
 
 
+class LibvirtdTestCase(unittest.TestCase):
+    """A test class whose tests share cls.daemon, a private libvirtd
+    (Libvirtd()) started before the first and stopped after the last."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.daemon = Libvirtd()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.daemon.stop()
+
+
 # -- running a test program's group
 
 

@@ -17,7 +17,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from vwtest import LAUNCH, Libvirtd  # noqa: E402
+from vwtest import LAUNCH, LibvirtdTestCase  # noqa: E402
 
 PY_LIBVIRT = "/usr/bin/python3"  # Debian's interpreter, where python3-libvirt lives
 
@@ -36,24 +36,16 @@ c.close()
 """
 
 
-class HelloLibvirtd(unittest.TestCase):
+class HelloLibvirtd(LibvirtdTestCase):
     binary = None
-
-    @classmethod
-    def setUpClass(cls):
-        cls.daemon = Libvirtd()
-        cls.sock = cls.daemon.sock
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.daemon.stop()
 
     def test_against_python_libvirt(self):
         import json
-        ours = subprocess.run([LAUNCH, self.binary, self.sock], capture_output=True, text=True,
+        sock = self.daemon.sock
+        ours = subprocess.run([LAUNCH, self.binary, sock], capture_output=True, text=True,
                               timeout=60)
         self.assertEqual(ours.returncode, 0, ours.stderr)
-        ref = subprocess.run([PY_LIBVIRT, "-c", REFERENCE, f"test+unix:///default?socket={self.sock}"],
+        ref = subprocess.run([PY_LIBVIRT, "-c", REFERENCE, f"test+unix:///default?socket={sock}"],
                              capture_output=True, text=True, timeout=30, check=True)
         ref = json.loads(ref.stdout)
         out = ours.stdout

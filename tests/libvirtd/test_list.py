@@ -15,15 +15,15 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from vwtest import LAUNCH, Libvirtd  # noqa: E402
+from vwtest import LAUNCH, LibvirtdTestCase  # noqa: E402
 
 
-class VirtwireList(unittest.TestCase):
+class VirtwireList(LibvirtdTestCase):
     binary = None
 
     @classmethod
     def setUpClass(cls):
-        cls.daemon = Libvirtd()
+        super().setUpClass()
         cls.uri = cls.daemon.uri
         # test:///default keeps its state only while a connection is open: hold one
         # (an event watcher that outlives every check) and define an inactive domain.
@@ -43,7 +43,7 @@ class VirtwireList(unittest.TestCase):
         # cleanly (its leaks and fds are checked like any other run's).
         cls.holder.terminate()
         rc = cls.holder.wait(timeout=60)
-        cls.daemon.stop()
+        super().tearDownClass()
         if rc != 0:
             raise AssertionError(f"the holder (virtwire-list events) exited with {rc}")
 

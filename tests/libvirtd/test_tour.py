@@ -19,7 +19,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
-from vwtest import LAUNCH, Libvirtd  # noqa: E402
+from vwtest import LAUNCH, LibvirtdTestCase  # noqa: E402
 
 TOUR = sys.argv.pop(1) if len(sys.argv) > 1 else None
 TOUR_C = os.path.join(REPO, "examples", "tour", "main.c")
@@ -48,16 +48,7 @@ def run(argv, **kw):
     return subprocess.run(argv, capture_output=True, text=True, timeout=60, **kw)
 
 
-class Tour(unittest.TestCase):
-
-    @classmethod
-    def setUpClass(cls):
-        cls.daemon = Libvirtd()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.daemon.stop()
-
+class Tour(LibvirtdTestCase):
     def test_same_lines(self):
         c = run([LAUNCH, TOUR, self.daemon.uri, "test"])
         py = run(["/usr/bin/python3", TOUR_PY, self.daemon.uri, "test"])

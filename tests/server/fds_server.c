@@ -86,6 +86,15 @@ static const remote_server_handlers handlers = {
 
 static const remote_server_binding binding = { &handlers, NULL };
 
+/* After each round: the read ends of the pipes whose write ends went out. */
+static int close_pending(void *opaque)
+{
+    (void)opaque;
+    while (nto_close)
+        close(to_close[--nto_close]);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2)
@@ -97,24 +106,8 @@ int main(int argc, char **argv)
         return 1;
     }
     int before = vt_count_fds(0);
-    printf("ready\n");
-    fflush(stdout);
     /* Ends when the test's client has come and gone (bounded by the test). */
-    int seen = 0;
-    for (;;) {
-        virtwire_server_run_once(srv, 50);
-        while (nto_close)
-            close(to_close[--nto_close]);
-        if (virtwire_server_nclients(srv))
-            seen = 1;
-        else if (seen)
-            break;
-    }
-    int after = vt_count_fds(0);
-    virtwire_server_free(srv);
-    if (after != before) {
-        fprintf(stderr, "fds_server: %d fds before the client, %d after\n", before, after);
+    if (vt_serve_one_client(srv, 50, close_pending, NULL) < 0)
         return 1;
-    }
-    return 0;
+    return vt_server_free_checked(srv, "fds_server", before);
 }

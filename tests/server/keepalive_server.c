@@ -97,6 +97,14 @@ static void on_close(virtwire_server_client *c, void *opaque)
            virtwire_server_client_outstanding(c), virtwire_server_client_keepalive(c));
 }
 
+/* After each round: what on_close printed reaches the test at once. */
+static int flush_stdout(void *opaque)
+{
+    (void)opaque;
+    fflush(stdout);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 4)
@@ -111,30 +119,14 @@ int main(int argc, char **argv)
         return 1;
     }
     int before = vt_count_fds(0);
-    printf("ready\n");
-    fflush(stdout);
     /* Ends when the test's client has come and gone (bounded by the test). */
-    int seen = 0;
-    for (;;) {
-        if (virtwire_server_run_once(srv, -1) < 0)
-            return 1;
-        fflush(stdout);
-        if (virtwire_server_nclients(srv))
-            seen = 1;
-        else if (seen)
-            break;
-    }
+    if (vt_serve_one_client(srv, -1, flush_stdout, NULL) < 0)
+        return 1;
     size_t orphaned = 0;
     for (size_t i = 0; i < nheld; i++) {
         orphaned += held[i]->client == NULL;
         virtwire_server_call_complete(held[i], 0);
     }
     printf("orphaned %zu\n", orphaned);
-    int after = vt_count_fds(0);
-    virtwire_server_free(srv);
-    if (after != before) {
-        fprintf(stderr, "keepalive_server: %d fds before the client, %d after\n", before, after);
-        return 1;
-    }
-    return 0;
+    return vt_server_free_checked(srv, "keepalive_server", before);
 }

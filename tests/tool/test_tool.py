@@ -121,6 +121,24 @@ class Events:
             self.proc.kill()
             self.proc.wait()
 
+    def after(self, *actions, count=2):
+        """Runs actions (functions) while watching, takes count events and
+        waits for the end: (events, exit status, rest of stderr).  The
+        watch is killed whatever happens."""
+        try:
+            for action in actions:
+                action()
+            got = [self.event() for _ in range(count)]
+            return (got, *self.finish())
+        finally:
+            self.kill()
+
+
+def suspend_resume(uri):
+    """Events for a watch: virsh suspends, then resumes, domain "test"."""
+    virsh(uri, "suspend", "test")
+    virsh(uri, "resume", "test")
+
 
 def nonnull_domain(d):
     return {"name": d["name"], "uuid": d["uuid"], "id": d["id"]}
@@ -617,13 +635,8 @@ def test_errors():
         ev = Events(u, "--count", "3", "--timeout", "0.5")
         rc, err = ev.finish()
         assert rc == 4 and "0 of 3 events within the timeout" in err, (rc, err)
-        ev = Events(u)
-        try:
-            m.proc.terminate()
-            rc, err = ev.finish()
-            assert rc == 3 and "connection lost" in err, (rc, err)
-        finally:
-            ev.kill()
+        _, rc, err = Events(u).after(m.proc.terminate, count=0)
+        assert rc == 3 and "connection lost" in err, (rc, err)
     finally:
         m.stop()
 
@@ -643,16 +656,10 @@ def test_events():
     d = Libvirtd()
     try:
         ev = Events(d.uri, "--count", "2", "--timeout", "20")
-        try:
-            # The test driver offers domain, network, storage pool and node
-            # device events; every domain event ID of the daemon.
-            assert "domain" in ev.watching and "network" in ev.watching, ev.watching
-            virsh(d.uri, "suspend", "test")
-            virsh(d.uri, "resume", "test")
-            got = [ev.event(), ev.event()]
-            rc, _ = ev.finish()
-        finally:
-            ev.kill()
+        got, rc, _ = ev.after(lambda: suspend_resume(d.uri))
+        # The test driver offers domain, network, storage pool and node
+        # device events; every domain event ID of the daemon.
+        assert "domain" in ev.watching and "network" in ev.watching, ev.watching
         assert rc == 0
         for e, event in zip(got, (3, 4)):  # VIR_DOMAIN_EVENT_SUSPENDED, _RESUMED
             assert e["program"] == "remote" and e["number"] == 318, e
@@ -668,15 +675,12 @@ def test_events():
 
     m = Mockd()
     try:
-        ev = Events(m.uri, "--count", "2")
-        try:
-            test, vm1 = call(m.uri, "connect_list_all_domains", {"need_results": 1})["domains"][:2]
+        def start_destroy():
+            _, vm1 = call(m.uri, "connect_list_all_domains", {"need_results": 1})["domains"][:2]
             call(m.uri, "domain_create", {"dom": nonnull_domain(vm1)})
             virsh(m.uri, "destroy", "vm1")
-            got = [ev.event(), ev.event()]
-            rc, _ = ev.finish()
-        finally:
-            ev.kill()
+
+        got, rc, _ = Events(m.uri, "--count", "2").after(start_destroy)
         assert rc == 0
         msgs = [e["msg"]["msg"] for e in got]
         # Started Booted, then Stopped Destroyed.
@@ -685,11 +689,7 @@ def test_events():
         assert msgs[0]["dom"]["id"] == 2 and msgs[1]["dom"]["id"] == -1
         # SIGINT ends the watch cleanly, registrations withdrawn.
         ev = Events(m.uri)
-        try:
-            ev.proc.send_signal(signal.SIGINT)
-            rc, _ = ev.finish()
-        finally:
-            ev.kill()
+        _, rc, _ = ev.after(lambda: ev.proc.send_signal(signal.SIGINT), count=0)
         assert rc == 0
     finally:
         m.stop()
@@ -858,14 +858,8 @@ def capture_sessions(d, pcapng):
         dom = call(u, "domain_lookup_by_name", {"name": "test"})
         shot = os.path.join(d.dir, "shot")
         tool("download", u, "domain_screenshot", json.dumps(dom), shot, ok=True)
-        ev = Events(u, "--count", "2")
-        try:
-            virsh(u, "suspend", "test")
-            virsh(u, "resume", "test")
-            assert ev.event() and ev.event()
-            assert ev.finish()[0] == 0
-        finally:
-            ev.kill()
+        got, rc, _ = Events(u, "--count", "2").after(lambda: suspend_resume(u))
+        assert got[0] and got[1] and rc == 0
     finally:
         cap.stop()
     return hostname, err, dom, shot
@@ -1357,15 +1351,9 @@ def test_ssh():
             assert open(shot, "rb").read() == open(shot + ".virsh", "rb").read()
             # Events: virsh suspends and resumes the domain.
             ev = Events(uri, "--count", "2", "--timeout", "20")
-            try:
-                virsh(lvd.uri, "suspend", "test")
-                virsh(lvd.uri, "resume", "test")
-                got = [ev.event(), ev.event()]
-                rc, rest = ev.finish()
-                assert rc == 0, (rc, rest)
-                assert [e["msg"]["msg"]["event"] for e in got] == [3, 4], got
-            finally:
-                ev.kill()
+            got, rc, rest = ev.after(lambda: suspend_resume(lvd.uri))
+            assert rc == 0, (rc, rest)
+            assert [e["msg"]["msg"]["event"] for e in got] == [3, 4], got
             # The example, unchanged.
             r = subprocess.run([listp, uri], capture_output=True, text=True, timeout=TIMEOUT)
             assert r.returncode == 0 and "test" in r.stdout and "running" in r.stdout, r

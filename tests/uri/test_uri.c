@@ -704,6 +704,18 @@ static void group_tcp(void)
 /* Limits and hostile input                                                 */
 /* ------------------------------------------------------------------------ */
 
+/* Writes into text prefix, then unit as often as it fits within the
+ * longest URI; the length. */
+static size_t fill_to_max(char *text, const char *prefix, const char *unit)
+{
+    size_t n = strlen(prefix), u = strlen(unit);
+    memcpy(text, prefix, n);
+    for (; n + u <= VIRTWIRE_URI_MAX_LENGTH; n += u)
+        memcpy(text + n, unit, u);
+    text[n] = '\0';
+    return n;
+}
+
 static void group_limits(void)
 {
     static char text[VIRTWIRE_URI_MAX_LENGTH + 2];
@@ -730,13 +742,7 @@ static void group_limits(void)
     CHECK_MSG(virtwire_uri_parse(text, &uri) == VIRTWIRE_ETOOLONG, "max length + 1");
 
     /* Everything percent-encoded: the name grows to three bytes per byte. */
-    memcpy(text, "qemu:///", 8);
-    size_t n = 8;
-    while (n + 3 <= VIRTWIRE_URI_MAX_LENGTH) {
-        memcpy(text + n, "%20", 3);
-        n += 3;
-    }
-    text[n] = '\0';
+    size_t n = fill_to_max(text, "qemu:///", "%20");
     CHECK_MSG(virtwire_uri_parse(text, &uri) == 0, "escaped path");
     if (uri) {
         char *name = virtwire_uri_open_name(uri);
@@ -746,13 +752,7 @@ static void group_limits(void)
     }
 
     /* Escaped parameter values with single-letter names. */
-    memcpy(text, "qemu:///s?", 10);
-    n = 10;
-    while (n + 6 <= VIRTWIRE_URI_MAX_LENGTH) {
-        memcpy(text + n, "a=%FF&", 6);
-        n += 6;
-    }
-    text[n] = '\0';
+    n = fill_to_max(text, "qemu:///s?", "a=%FF&");
     CHECK_MSG(virtwire_uri_parse(text, &uri) == 0, "escaped values");
     if (uri) {
         char *name = virtwire_uri_open_name(uri);

@@ -42,6 +42,18 @@ static void field(const char *key, const char *value)
     json_string(value);
 }
 
+/* A field whose value was allocated for it (NULL: out of memory, which
+ * ends the program). */
+static void field_owned(const char *key, char *value)
+{
+    if (!value) {
+        fprintf(stderr, "out of memory\n");
+        exit(2);
+    }
+    field(key, value);
+    free(value);
+}
+
 static void report(const char *text, const virtwire_uri_env *env, unsigned int flags)
 {
     virtwire_uri *uri;
@@ -63,20 +75,8 @@ static void report(const char *text, const virtwire_uri_env *env, unsigned int f
     field("path", uri->path);
     field("fragment", uri->fragment);
 
-    char *name = virtwire_uri_open_name(uri);
-    if (!name) {
-        fprintf(stderr, "out of memory\n");
-        exit(2);
-    }
-    field("name", name);
-    free(name);
-    char *helper = virtwire_uri_ssh_helper_name(uri);
-    if (!helper) {
-        fprintf(stderr, "out of memory\n");
-        exit(2);
-    }
-    field("helper", helper);
-    free(helper);
+    field_owned("name", virtwire_uri_open_name(uri));
+    field_owned("helper", virtwire_uri_ssh_helper_name(uri));
 
     char path[4096];
     int src = virtwire_uri_socket_path_env(uri, flags, env, path, sizeof path);

@@ -677,10 +677,16 @@ typedef struct xfer {
     virtwire_client *c;
     virtwire_client_stream *s;
     void *ret;
+    /* the local side: path, "-" (std) for stdin or stdout */
+    const char *path;
+    int std, fd, regular;
+    struct stat sb;
 } xfer;
 
+/* Parses the command line, makes the stream call and opens the local side
+ * with oflags (O_RDONLY: stdin for "-", else stdout). */
 static int xfer_start(xfer *x, int argc, char **argv, const char *cmd, const char *usage,
-                      unsigned allowed)
+                      unsigned allowed, int oflags)
 {
     memset(x, 0, sizeof(*x));
     virtwire_arena_init(&x->arena);
@@ -709,6 +715,15 @@ static int xfer_start(xfer *x, int argc, char **argv, const char *cmd, const cha
     rc = virtwire_client_stream_call(x->c, x->prog, x->pr->number, args, x->ret, &co, &x->s);
     if (rc < 0)
         return call_failed(x->pr->name, rc, &err);
+    x->path = x->o.pos[3];
+    x->std = strcmp(x->path, "-") == 0;
+    int std_fd = (oflags & O_ACCMODE) == O_RDONLY ? STDIN_FILENO : STDOUT_FILENO;
+    x->fd = x->std ? std_fd : open(x->path, oflags | O_CLOEXEC, 0666);
+    if (x->fd < 0) {
+        virtwire_client_stream_abort(x->s);
+        return vt_error(VT_FAIL, "%s: %s", x->path, strerror(errno));
+    }
+    x->regular = fstat(x->fd, &x->sb) == 0 && S_ISREG(x->sb.st_mode);
     return VT_OK;
 }
 
@@ -737,18 +752,12 @@ int vt_cmd_download(int argc, char **argv)
 {
     const char *usage = vt_usage("download");
     xfer x;
-    int status = xfer_start(&x, argc, argv, "download", usage, OPT_READONLY | OPT_TIMEOUT);
+    int status = xfer_start(&x, argc, argv, "download", usage, OPT_READONLY | OPT_TIMEOUT,
+                            O_WRONLY | O_CREAT | O_TRUNC);
     if (status != VT_OK)
         return xfer_end(&x, status, NULL);
-    const char *path = x.o.pos[3];
-    int to_stdout = strcmp(path, "-") == 0;
-    int fd = to_stdout ? STDOUT_FILENO : open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    if (fd < 0) {
-        virtwire_client_stream_abort(x.s);
-        return xfer_end(&x, vt_error(VT_FAIL, "%s: %s", path, strerror(errno)), NULL);
-    }
-    struct stat sb;
-    int regular = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode);
+    const char *path = x.path;
+    int to_stdout = x.std, fd = x.fd, regular = x.regular;
     progress pg = { .on = isatty(STDERR_FILENO) };
     size_t cap = 256 * 1024;
     char *buf = malloc(cap);
@@ -808,28 +817,21 @@ int vt_cmd_upload(int argc, char **argv)
 {
     const char *usage = vt_usage("upload");
     xfer x;
-    int status = xfer_start(&x, argc, argv, "upload", usage, OPT_TIMEOUT | OPT_SPARSE);
+    int status = xfer_start(&x, argc, argv, "upload", usage, OPT_TIMEOUT | OPT_SPARSE, O_RDONLY);
     if (status != VT_OK)
         return xfer_end(&x, status, NULL);
-    const char *path = x.o.pos[3];
-    int from_stdin = strcmp(path, "-") == 0;
-    int fd = from_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        virtwire_client_stream_abort(x.s);
-        return xfer_end(&x, vt_error(VT_FAIL, "%s: %s", path, strerror(errno)), NULL);
-    }
-    struct stat sb;
-    int regular = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode);
+    const char *path = x.path;
+    int from_stdin = x.std, fd = x.fd, regular = x.regular;
     if (x.o.sparse && !regular) {
         virtwire_client_stream_abort(x.s);
         if (!from_stdin)
             close(fd);
         return xfer_end(&x, vt_error(VT_FAIL, "%s: not a regular file any more", path), NULL);
     }
-    progress pg = { .on = isatty(STDERR_FILENO), .total = regular ? (uint64_t)sb.st_size : 0 };
+    progress pg = { .on = isatty(STDERR_FILENO), .total = regular ? (uint64_t)x.sb.st_size : 0 };
     size_t cap = 256 * 1024;
     char *buf = malloc(cap);
-    uint64_t pos = 0, size = regular ? (uint64_t)sb.st_size : 0;
+    uint64_t pos = 0, size = regular ? (uint64_t)x.sb.st_size : 0;
     if (!buf)
         status = vt_error(VT_FAIL, "out of memory");
     while (status == VT_OK) {

@@ -127,15 +127,13 @@ static void recording_free(recording *r)
     free(r->calls);
 }
 
+/* A base64 digit's value: its place in the alphabet (RFC 4648), or -1. */
 static int b64_value(int ch)
 {
-    if (ch >= 'A' && ch <= 'Z')
-        return ch - 'A';
-    if (ch >= 'a' && ch <= 'z')
-        return ch - 'a' + 26;
-    if (ch >= '0' && ch <= '9')
-        return ch - '0' + 52;
-    return ch == '+' ? 62 : ch == '/' ? 63 : -1;
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const char *at = ch ? strchr(alphabet, ch) : NULL;
+    return at ? (int)(at - alphabet) : -1;
 }
 
 /* Decodes base64 text; NULL on bad input or out of memory. */
@@ -478,6 +476,18 @@ typedef struct client_state {
     pending_event *events, *tail;
 } client_state;
 
+/* The first of the client's waiting events, off the queue (NULL: none). */
+static pending_event *take_event(client_state *cs)
+{
+    pending_event *p = cs ? cs->events : NULL;
+    if (p) {
+        cs->events = p->next;
+        if (!cs->events)
+            cs->tail = NULL;
+    }
+    return p;
+}
+
 typedef struct replay {
     virtwire_server *srv;
     recording rec;
@@ -509,11 +519,8 @@ static void on_close(virtwire_server_client *c, void *opaque)
 {
     (void)opaque;
     client_state *cs = virtwire_server_client_get_data(c);
-    while (cs && cs->events) {
-        pending_event *p = cs->events;
-        cs->events = p->next;
+    for (pending_event *p; (p = take_event(cs));)
         free(p);
-    }
     free(cs);
 }
 
@@ -523,11 +530,7 @@ static void send_events(virtwire_server_client *c, void *opaque)
 {
     (void)opaque;
     client_state *cs = virtwire_server_client_get_data(c);
-    while (cs && cs->events) {
-        pending_event *p = cs->events;
-        cs->events = p->next;
-        if (!cs->events)
-            cs->tail = NULL;
+    for (pending_event *p; (p = take_event(cs));) {
         const virtwire_json_type *jt = vt_json_type(p->ev->proc->msg);
         virtwire_arena arena = VIRTWIRE_ARENA_INIT;
         void *msg = jt ? virtwire_arena_alloc(&arena, p->ev->proc->msg->size) : NULL;

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "virtwire_ascii_internal.h"
 #include "virtwire_libvirt.h"
 
 const virtwire_json_type *virtwire_json_find(const virtwire_json_module *m, const virtwire_type *t)
@@ -318,46 +319,27 @@ static int get_integer(const json_t *j, long long lo, long long hi, int strings,
     return 0;
 }
 
-int vwj_get_int(const json_t *j, int *v, virtwire_json_ctx *ctx)
-{
-    long long x = 0;
-    VWJ_TRY(get_integer(j, INT32_MIN, INT32_MAX, 0, "int", &x, ctx));
-    *v = (int)x;
-    return 0;
-}
+/* The integer types' getters: get_integer() within the type's range (hyper
+ * also from a decimal string), then the C type. */
+#define VWJ_INTEGER_GETTER(name, type, lo, hi, strings, what)                  \
+    int vwj_get_##name(const json_t *j, type *v, virtwire_json_ctx *ctx)       \
+    {                                                                         \
+        long long x = 0;                                                      \
+        VWJ_TRY(get_integer(j, lo, hi, strings, what, &x, ctx));              \
+        *v = (type)x;                                                         \
+        return 0;                                                             \
+    }
 
-int vwj_get_uint(const json_t *j, unsigned int *v, virtwire_json_ctx *ctx)
-{
-    long long x = 0;
-    VWJ_TRY(get_integer(j, 0, UINT32_MAX, 0, "unsigned int", &x, ctx));
-    *v = (unsigned int)x;
-    return 0;
-}
-
+VWJ_INTEGER_GETTER(int, int, INT32_MIN, INT32_MAX, 0, "int")
+VWJ_INTEGER_GETTER(uint, unsigned int, 0, UINT32_MAX, 0, "unsigned int")
 /* XDR's long and unsigned long: 32 bits on the wire, C long in memory. */
-int vwj_get_long(const json_t *j, long *v, virtwire_json_ctx *ctx)
-{
-    long long x = 0;
-    VWJ_TRY(get_integer(j, INT32_MIN, INT32_MAX, 0, "long", &x, ctx));
-    *v = (long)x;
-    return 0;
-}
-
-int vwj_get_ulong(const json_t *j, unsigned long *v, virtwire_json_ctx *ctx)
-{
-    long long x = 0;
-    VWJ_TRY(get_integer(j, 0, UINT32_MAX, 0, "unsigned long", &x, ctx));
-    *v = (unsigned long)x;
-    return 0;
-}
-
-int vwj_get_hyper(const json_t *j, int64_t *v, virtwire_json_ctx *ctx)
-{
-    long long x = 0;
-    VWJ_TRY(get_integer(j, INT64_MIN, INT64_MAX, 1, "hyper", &x, ctx));
-    *v = x;
-    return 0;
-}
+VWJ_INTEGER_GETTER(long, long, INT32_MIN, INT32_MAX, 0, "long")
+VWJ_INTEGER_GETTER(ulong, unsigned long, 0, UINT32_MAX, 0, "unsigned long")
+VWJ_INTEGER_GETTER(hyper, int64_t, INT64_MIN, INT64_MAX, 1, "hyper")
+VWJ_INTEGER_GETTER(short, short, SHRT_MIN, SHRT_MAX, 0, "short")
+VWJ_INTEGER_GETTER(ushort, unsigned short, 0, USHRT_MAX, 0, "unsigned short")
+VWJ_INTEGER_GETTER(char, char, CHAR_MIN, CHAR_MAX, 0, "char")
+VWJ_INTEGER_GETTER(uchar, unsigned char, 0, UCHAR_MAX, 0, "unsigned char")
 
 int vwj_get_uhyper(const json_t *j, uint64_t *v, virtwire_json_ctx *ctx)
 {
@@ -426,38 +408,6 @@ int vwj_get_float(const json_t *j, float *v, virtwire_json_ctx *ctx)
     return 0;
 }
 
-int vwj_get_short(const json_t *j, short *v, virtwire_json_ctx *ctx)
-{
-    long long x = 0;
-    VWJ_TRY(get_integer(j, SHRT_MIN, SHRT_MAX, 0, "short", &x, ctx));
-    *v = (short)x;
-    return 0;
-}
-
-int vwj_get_ushort(const json_t *j, unsigned short *v, virtwire_json_ctx *ctx)
-{
-    long long x = 0;
-    VWJ_TRY(get_integer(j, 0, USHRT_MAX, 0, "unsigned short", &x, ctx));
-    *v = (unsigned short)x;
-    return 0;
-}
-
-int vwj_get_char(const json_t *j, char *v, virtwire_json_ctx *ctx)
-{
-    long long x = 0;
-    VWJ_TRY(get_integer(j, CHAR_MIN, CHAR_MAX, 0, "char", &x, ctx));
-    *v = (char)x;
-    return 0;
-}
-
-int vwj_get_uchar(const json_t *j, unsigned char *v, virtwire_json_ctx *ctx)
-{
-    long long x = 0;
-    VWJ_TRY(get_integer(j, 0, UCHAR_MAX, 0, "unsigned char", &x, ctx));
-    *v = (unsigned char)x;
-    return 0;
-}
-
 static void *alloc(virtwire_json_ctx *ctx, size_t n)
 {
     void *p = virtwire_arena_alloc(ctx->arena, n ? n : 1);
@@ -499,17 +449,6 @@ int vwj_get_string(const json_t *j, char **v, uint32_t max, virtwire_json_ctx *c
     return 0;
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decodes the hex string j (dashes ignored) into out (NULL: count only);
  * returns the byte count or -1. */
 static long long unhex(const json_t *j, unsigned char *out, virtwire_json_ctx *ctx)
@@ -523,7 +462,7 @@ static long long unhex(const json_t *j, unsigned char *out, virtwire_json_ctx *c
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '-')
             continue;
-        int x = hexval((unsigned char)s[i]);
+        int x = vw_hex_value((unsigned char)s[i]);
         if (x < 0)
             return vwj_fail(ctx, "'%c' is not a hex digit", s[i]);
         if (hi < 0) {

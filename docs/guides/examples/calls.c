@@ -35,6 +35,18 @@ static int report(const char *what, int rc, const virNetMessageError *err)
     return 1;
 }
 
+/* One synchronous call: the daemon's host name, printed; 0, or 1 (the
+ * failure printed) when the call failed. */
+static int print_hostname(virtwire_client *c, virtwire_call_opts *opts)
+{
+    remote_connect_get_hostname_ret host;
+    int rc = remote_call_connect_get_hostname(c, &host, opts);
+    if (rc != 0)
+        return report("hostname", rc, opts->error);
+    printf("hostname: %s\n", host.hostname);
+    return 0;
+}
+
 /* ---- an asynchronous call ------------------------------------------------ */
 
 typedef struct async_wait {
@@ -78,12 +90,8 @@ static int timeouts(virtwire_client *c)
     if (rc != VIRTWIRE_ETIMEDOUT)
         status = 1;
 
-    remote_connect_get_hostname_ret host;
-    rc = remote_call_connect_get_hostname(c, &host, &opts);
-    if (rc == 0)
-        printf("hostname: %s\n", host.hostname);
-    else
-        status = report("hostname", rc, &err);
+    if (print_hostname(c, &opts) != 0)
+        status = 1;
 
     opts.timeout_ms = 5000;
     rc = remote_call_connect_get_sysinfo(c, &sa, &sr, &opts);
@@ -128,12 +136,8 @@ int main(int argc, char **argv)
     virtwire_call_opts opts = { .size = sizeof opts, .arena = &arena, .timeout_ms = 5000, .error = &err };
     int status = 0;
 
-    remote_connect_get_hostname_ret host;
-    rc = remote_call_connect_get_hostname(c, &host, &opts);
-    if (rc == 0)
-        printf("hostname: %s\n", host.hostname);
-    else
-        status = report("hostname", rc, &err);
+    if (print_hostname(c, &opts) != 0)
+        status = 1;
 
     remote_domain_lookup_by_name_args look = { .name = (char *)domain };
     remote_domain_lookup_by_name_ret found;
