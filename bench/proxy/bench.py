@@ -13,6 +13,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from benchlib import cpu_ns, fields, finish, loadavg  # noqa: E402
+
 REPO, CLIENT, TOOL, MOCKD, RELAY = sys.argv[1:6]
 CHECK = "--check" in sys.argv[6:]
 REPS = int(os.environ.get("VIRTWIRE_BENCH_REPS", "7"))
@@ -21,28 +24,12 @@ PRIVATE = os.path.join(REPO, "tests", "libvirtd", "private-libvirtd")
 TIMEOUT = 120
 
 
-def cpu_ns(pid):
-    """CPU time of every thread of pid, in nanoseconds (schedstat)."""
-    total = 0
-    for t in os.listdir("/proc/%d/task" % pid):
-        try:
-            with open("/proc/%d/task/%s/schedstat" % (pid, t)) as f:
-                total += int(f.read().split()[0])
-        except OSError:
-            pass
-    return total
-
-
 def rss_kib(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     return -1
-
-
-def fields(line):
-    return {k: float(v) for k, v in (x.split("=") for x in line.split())}
 
 
 def measured(argv, watch):
@@ -94,11 +81,6 @@ class Proxy:
 
 def spread(values):
     return min(values), statistics.median(values), max(values)
-
-
-def loadavg():
-    with open("/proc/loadavg") as f:
-        return f.read().split()[0]
 
 
 verdicts = []
@@ -227,13 +209,7 @@ def main():
         idle.wait(timeout=TIMEOUT)
         print("bench proxy idle100 rss_kib=%d before_kib=%d per_client_kib=%.1f" %
               (rss, base, (rss - base) / 100))
-        print("bench proxy load after=%s" % loadavg())
-        for v in verdicts:
-            print(v)
-        sys.stdout.flush()
-        if CHECK and any(v.endswith("MISS") for v in verdicts):
-            return 3
-        return 0
+        return finish("proxy", verdicts, CHECK)
     finally:
         for p in proxies:
             p.stop()

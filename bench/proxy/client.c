@@ -34,59 +34,6 @@
 #define THREADS 4
 #define WINDOW 64
 
-void bench_samples_add(bench_samples *s, double us)
-{
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? 2 * s->cap : 65536;
-        double *v = realloc(s->v, cap * sizeof *v);
-        if (!v) {
-            fprintf(stderr, "out of memory\n");
-            exit(1);
-        }
-        s->v = v;
-        s->cap = cap;
-    }
-    s->v[s->n++] = us;
-}
-
-double bench_us_between(const struct timespec *a, const struct timespec *b)
-{
-    return (double)(b->tv_sec - a->tv_sec) * 1e6 + (double)(b->tv_nsec - a->tv_nsec) / 1e3;
-}
-
-int bench_before(const struct timespec *deadline)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return now.tv_sec < deadline->tv_sec ||
-           (now.tv_sec == deadline->tv_sec && now.tv_nsec < deadline->tv_nsec);
-}
-
-static void deadline_in(struct timespec *d, int ms)
-{
-    clock_gettime(CLOCK_MONOTONIC, d);
-    d->tv_sec += ms / 1000;
-    d->tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (d->tv_nsec >= 1000000000L) {
-        d->tv_sec++;
-        d->tv_nsec -= 1000000000L;
-    }
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double percentile(bench_samples *s, double p)
-{
-    if (!s->n)
-        return 0;
-    qsort(s->v, s->n, sizeof *s->v, cmp_double);
-    return s->v[(size_t)(p * (double)(s->n - 1) + 0.5)];
-}
-
 /* Waits for the orchestrator's line. */
 static void ready(void)
 {
@@ -134,7 +81,7 @@ static long run_mode(bench_conn *c, enum bench_workload w, const char *mode, int
                      bench_samples *all)
 {
     struct timespec deadline;
-    deadline_in(&deadline, ms);
+    bench_deadline_in(&deadline, ms);
     if (strcmp(mode, "pipelined") == 0)
         return bench_pipeline(c, w, WINDOW, &deadline, all);
     int n = strcmp(mode, "threads4") == 0 ? THREADS : 1;
@@ -191,7 +138,7 @@ static int cmd_call(const char *uri, const char *wl, const char *mode, int ms)
     if (calls <= 0)
         return 1;
     printf("calls=%ld secs=%.6f p50_us=%.1f p99_us=%.1f\n", calls, t1 - t0,
-           percentile(&all, 0.5), percentile(&all, 0.99));
+           bench_percentile(all.v, all.n, 0.5), bench_percentile(all.v, all.n, 0.99));
     fflush(stdout);
     free(all.v);
     bench_close(c);
@@ -234,7 +181,7 @@ static int cmd_stream(const char *uri, int ms)
         return 1;
     ready();
     struct timespec deadline;
-    deadline_in(&deadline, ms);
+    bench_deadline_in(&deadline, ms);
     double t0 = now_s();
     long long bytes = 0;
     while (bench_before(&deadline)) {

@@ -24,9 +24,13 @@ typedef struct bench_samples {
     size_t n, cap;
 } bench_samples;
 
+/* samples.c */
 void bench_samples_add(bench_samples *s, double us);
+/* The p-quantile (0 to 1) of v[0..n), sorting v; 0 when n is 0. */
+double bench_percentile(double *v, size_t n, double p);
 double bench_us_between(const struct timespec *a, const struct timespec *b);
 int bench_before(const struct timespec *deadline); /* now < deadline */
+void bench_deadline_in(struct timespec *d, int ms);  /* ms from now */
 
 typedef struct bench_conn bench_conn;
 typedef struct bench_thread bench_thread;

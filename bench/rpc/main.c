@@ -47,34 +47,6 @@
 
 enum mode { M_SEQ, M_THREADS, M_PIPELINE };
 
-void bench_samples_add(bench_samples *s, double us)
-{
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? 2 * s->cap : 65536;
-        double *v = realloc(s->v, cap * sizeof *v);
-        if (!v) {
-            fprintf(stderr, "out of memory\n");
-            exit(1);
-        }
-        s->v = v;
-        s->cap = cap;
-    }
-    s->v[s->n++] = us;
-}
-
-double bench_us_between(const struct timespec *a, const struct timespec *b)
-{
-    return (double)(b->tv_sec - a->tv_sec) * 1e6 + (double)(b->tv_nsec - a->tv_nsec) / 1e3;
-}
-
-int bench_before(const struct timespec *deadline)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return now.tv_sec < deadline->tv_sec ||
-           (now.tv_sec == deadline->tv_sec && now.tv_nsec < deadline->tv_nsec);
-}
-
 /* CPU time (user + system) of this process, or of its children that
  * have been waited for (who: RUSAGE_SELF, RUSAGE_CHILDREN). */
 static double cpu_us_of(int who)
@@ -117,21 +89,6 @@ static double pid_cpu_us(long pid)
     }
     closedir(d);
     return total;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double percentile(double *v, size_t n, double p)
-{
-    if (n == 0)
-        return 0;
-    qsort(v, n, sizeof *v, cmp_double);
-    size_t i = (size_t)(p * (double)(n - 1) + 0.5);
-    return v[i];
 }
 
 /* What one repetition needs. */
@@ -253,17 +210,6 @@ static int prepare(struct run *run)
     return 0;
 }
 
-static void set_deadline(struct timespec *d, int ms)
-{
-    clock_gettime(CLOCK_MONOTONIC, d);
-    d->tv_sec += ms / 1000;
-    d->tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (d->tv_nsec >= 1000000000L) {
-        d->tv_sec++;
-        d->tv_nsec -= 1000000000L;
-    }
-}
-
 int main(int argc, char **argv)
 {
     if (argc == 4 && strcmp(argv[2], "hold") == 0)
@@ -294,7 +240,7 @@ int main(int argc, char **argv)
         double d0 = dpid > 0 ? pid_cpu_us(dpid) : 0;
         double c0 = cpu_us();
         clock_gettime(CLOCK_MONOTONIC, &a);
-        set_deadline(&run.deadline, r < 0 ? rep_ms / 2 : rep_ms);
+        bench_deadline_in(&run.deadline, r < 0 ? rep_ms / 2 : rep_ms);
         if (r == 0)
             CALLGRIND_ZERO_STATS;
         long calls = repetition(&run, m, r < 0 ? &scratch : &all);
@@ -325,12 +271,13 @@ int main(int argc, char **argv)
     /* The children (the ssh of an ssh URI) are reaped by the close: their
      * CPU over every call made, warm-up included. */
     double child = cpu_us_of(RUSAGE_CHILDREN) / (double)with_warmup;
-    double p50 = percentile(all.v, all.n, 0.50), p99 = percentile(all.v, all.n, 0.99);
+    double p50 = bench_percentile(all.v, all.n, 0.50);
+    double p99 = bench_percentile(all.v, all.n, 0.99);
     printf("rate=%.0f cpu_us=%.2f p50_us=%.1f p99_us=%.1f calls=%ld child_cpu_us=%.2f",
-           percentile(rate, (size_t)reps, 0.5), percentile(cpu, (size_t)reps, 0.5), p50, p99,
-           total, child);
+           bench_percentile(rate, (size_t)reps, 0.5), bench_percentile(cpu, (size_t)reps, 0.5),
+           p50, p99, total, child);
     if (dpid > 0)
-        printf(" daemon_cpu_us=%.2f", percentile(dcpu, (size_t)reps, 0.5));
+        printf(" daemon_cpu_us=%.2f", bench_percentile(dcpu, (size_t)reps, 0.5));
     printf("\n");
     free(all.v);
     return 0;

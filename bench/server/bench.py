@@ -15,6 +15,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from benchlib import cpu_ns, fields, finish, loadavg  # noqa: E402
+
 REPO, OURS_CLIENT, REF_CLIENT, MOCKD = sys.argv[1:5]
 CHECK = "--check" in sys.argv[5:]
 # Where clients and servers run: where the scheduler puts them (unpinned),
@@ -36,23 +39,6 @@ WORKLOADS = ("lib_version", "get_info", "list_all")
 CONNS = (1, 8)
 MODES = ("seq", "pipelined")
 CLIENTS = (("ours", OURS_CLIENT), ("libvirt", REF_CLIENT))
-
-
-def cpu_ns(pid):
-    """CPU time of every thread of pid, in nanoseconds (schedstat: each
-    thread's time on a CPU, user and system)."""
-    total = 0
-    for t in os.listdir("/proc/%d/task" % pid):
-        try:
-            with open("/proc/%d/task/%s/schedstat" % (pid, t)) as f:
-                total += int(f.read().split()[0])
-        except (OSError, ValueError, IndexError):
-            pass  # a thread that ended meanwhile
-    return total
-
-
-def fields(line):
-    return {k: float(v) for k, v in (x.split("=") for x in line.split())}
 
 
 current = []  # the client being measured, killed if the run is cut short
@@ -102,11 +88,6 @@ def pin(pid):
 
 def spread(values):
     return "%.2f/%.2f/%.2f" % (min(values), statistics.median(values), max(values))
-
-
-def loadavg():
-    with open("/proc/loadavg") as f:
-        return f.read().split()[0]
 
 
 def on_signal(signum, _frame):
@@ -186,13 +167,7 @@ def main():
                         verdicts.append("bench server target cpu-share %s%s %.3f (<= %s) %s" %
                                         (row, at, oc / rc, TARGET,
                                          "PASS" if oc / rc <= TARGET else "MISS"))
-        print("bench server load after=%s" % loadavg())
-        for v in verdicts:
-            print(v)
-        sys.stdout.flush()
-        if CHECK and any(v.endswith("MISS") for v in verdicts):
-            return 3
-        return 0
+        return finish("server", verdicts, CHECK)
     finally:
         # Each step on its own: an interrupted run still stops everything.
         signal.signal(signal.SIGINT, signal.SIG_IGN)

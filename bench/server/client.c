@@ -34,45 +34,6 @@
 #define WINDOW 64
 #define REF_THREADS 4 /* per connection, libvirt.so's "pipelined" */
 
-void bench_samples_add(bench_samples *s, double us)
-{
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? 2 * s->cap : 4096;
-        double *v = realloc(s->v, cap * sizeof *v);
-        if (!v) {
-            fprintf(stderr, "out of memory\n");
-            exit(1);
-        }
-        s->v = v;
-        s->cap = cap;
-    }
-    s->v[s->n++] = us;
-}
-
-double bench_us_between(const struct timespec *a, const struct timespec *b)
-{
-    return (double)(b->tv_sec - a->tv_sec) * 1e6 + (double)(b->tv_nsec - a->tv_nsec) / 1e3;
-}
-
-int bench_before(const struct timespec *deadline)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return now.tv_sec < deadline->tv_sec ||
-           (now.tv_sec == deadline->tv_sec && now.tv_nsec < deadline->tv_nsec);
-}
-
-static void deadline_in(struct timespec *d, int ms)
-{
-    clock_gettime(CLOCK_MONOTONIC, d);
-    d->tv_sec += ms / 1000;
-    d->tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (d->tv_nsec >= 1000000000L) {
-        d->tv_sec++;
-        d->tv_nsec -= 1000000000L;
-    }
-}
-
 static double now_s(void)
 {
     struct timespec ts;
@@ -137,7 +98,7 @@ static long run_all(bench_conn **conns, int nconns, enum bench_workload w, int p
         return -1;
     }
     struct timespec deadline;
-    deadline_in(&deadline, ms);
+    bench_deadline_in(&deadline, ms);
     int started = 0;
     for (int i = 0; i < n; i++) {
         k[i] = (struct worker){ .conn = conns[i / per_conn], .w = w,
