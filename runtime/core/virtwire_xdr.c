@@ -201,6 +201,16 @@ int virtwire_put_string_slow(virtwire_enc *e, const char *s, uint32_t max)
     return 0;
 }
 
+unsigned char *virtwire_w_string_slow(unsigned char *w, unsigned char *end, const char *s, uint32_t max,
+                                      int *rc)
+{
+    virtwire_enc e = { w, end };
+    int r = virtwire_put_string_slow(&e, s, max);
+    if (r < 0)
+        return virtwire_w_fail(rc, r);
+    return e.p;
+}
+
 /*
  * Reads a length word bounded by max and by the bytes left (with padding)
  * at p = d->p.  On error d->p moves past the length word when it was read,
