@@ -424,25 +424,21 @@ static inline void virtwire_copy_bytes(unsigned char *dst, const unsigned char *
 /** Strings shorter than this take the inline path of virtwire_put_string(). */
 #define VIRTWIRE_SHORT_STRING 32u
 
-/*
+/**
  * The length of s if below VIRTWIRE_SHORT_STRING, else that bound: no byte
- * past the NUL or the bound is read.  glibc's strnlen() finds the end of a short string
- * in fewer instructions than its memchr(); it is POSIX, not C11, so it is
- * reached through the compiler's builtin where there is one.
+ * past the NUL or the bound is read.  glibc's strnlen() finds the end of a
+ * short string in fewer instructions than its memchr(); it is POSIX, not
+ * C11, so it is reached through the compiler's builtin where there is one.
  */
-#if defined(__has_builtin)
-#if __has_builtin(__builtin_strnlen)
-#define VIRTWIRE_HAVE_BUILTIN_STRNLEN 1
-#endif
-#endif
 static inline size_t virtwire_short_strlen(const char *s)
 {
-#ifdef VIRTWIRE_HAVE_BUILTIN_STRNLEN
+#if defined(__has_builtin)
+#if __has_builtin(__builtin_strnlen)
     return __builtin_strnlen(s, VIRTWIRE_SHORT_STRING);
-#else
+#endif
+#endif
     const char *nul = (const char *)memchr(s, 0, VIRTWIRE_SHORT_STRING);
     return nul ? (size_t)(nul - s) : VIRTWIRE_SHORT_STRING;
-#endif
 }
 
 /** General case of virtwire_put_string(); not for direct use. */
