@@ -3,87 +3,87 @@
 #include "admin_protocol.h"
 
 /* The workers that nested values are encoded and decoded with. */
-static inline unsigned char *vw_admin_nonnull_string_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_nonnull_string *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_nonnull_string_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_nonnull_string *v, int *vw_rc);
 static inline int vw_admin_nonnull_string_decode(virtwire_dec *d, admin_nonnull_string *v);
-static inline unsigned char *vw_admin_string_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_string *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_string_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_string *v, int *vw_rc);
 static inline int vw_admin_string_decode(virtwire_dec *d, admin_string *v);
-static inline unsigned char *vw_admin_typed_param_value_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_typed_param_value *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_typed_param_value_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_typed_param_value *v, int *vw_rc);
 static inline int vw_admin_typed_param_value_decode(virtwire_dec *d, admin_typed_param_value *v);
-static inline unsigned char *vw_admin_typed_param_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_typed_param *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_typed_param_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_typed_param *v, int *vw_rc);
 static inline int vw_admin_typed_param_decode(virtwire_dec *d, admin_typed_param *v);
-static inline unsigned char *vw_admin_nonnull_server_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_nonnull_server *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_nonnull_server_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_nonnull_server *v, int *vw_rc);
 static inline int vw_admin_nonnull_server_decode(virtwire_dec *d, admin_nonnull_server *v);
-static inline unsigned char *vw_admin_nonnull_client_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_nonnull_client *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_nonnull_client_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_nonnull_client *v, int *vw_rc);
 static inline int vw_admin_nonnull_client_decode(virtwire_dec *d, admin_nonnull_client *v);
 static inline unsigned char *vw_admin_connect_open_args_raw(unsigned char *vw_w, const admin_connect_open_args *v);
-static inline unsigned char *vw_admin_connect_open_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_open_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_connect_open_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_open_args *v, int *vw_rc);
 static inline int vw_admin_connect_open_args_decode(virtwire_dec *d, admin_connect_open_args *v);
 static inline unsigned char *vw_admin_connect_get_lib_version_ret_raw(unsigned char *vw_w, const admin_connect_get_lib_version_ret *v);
-static inline unsigned char *vw_admin_connect_get_lib_version_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_get_lib_version_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_connect_get_lib_version_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_get_lib_version_ret *v, int *vw_rc);
 static inline int vw_admin_connect_get_lib_version_ret_decode(virtwire_dec *d, admin_connect_get_lib_version_ret *v);
 static inline unsigned char *vw_admin_connect_list_servers_args_raw(unsigned char *vw_w, const admin_connect_list_servers_args *v);
-static inline unsigned char *vw_admin_connect_list_servers_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_list_servers_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_connect_list_servers_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_list_servers_args *v, int *vw_rc);
 static inline int vw_admin_connect_list_servers_args_decode(virtwire_dec *d, admin_connect_list_servers_args *v);
-static inline unsigned char *vw_admin_connect_list_servers_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_list_servers_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_connect_list_servers_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_list_servers_ret *v, int *vw_rc);
 static inline int vw_admin_connect_list_servers_ret_decode(virtwire_dec *d, admin_connect_list_servers_ret *v);
-static inline unsigned char *vw_admin_connect_lookup_server_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_lookup_server_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_connect_lookup_server_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_lookup_server_args *v, int *vw_rc);
 static inline int vw_admin_connect_lookup_server_args_decode(virtwire_dec *d, admin_connect_lookup_server_args *v);
-static inline unsigned char *vw_admin_connect_lookup_server_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_lookup_server_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_connect_lookup_server_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_lookup_server_ret *v, int *vw_rc);
 static inline int vw_admin_connect_lookup_server_ret_decode(virtwire_dec *d, admin_connect_lookup_server_ret *v);
-static inline unsigned char *vw_admin_server_get_threadpool_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_get_threadpool_parameters_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_server_get_threadpool_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_get_threadpool_parameters_args *v, int *vw_rc);
 static inline int vw_admin_server_get_threadpool_parameters_args_decode(virtwire_dec *d, admin_server_get_threadpool_parameters_args *v);
-static inline unsigned char *vw_admin_server_get_threadpool_parameters_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_get_threadpool_parameters_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_server_get_threadpool_parameters_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_get_threadpool_parameters_ret *v, int *vw_rc);
 static inline int vw_admin_server_get_threadpool_parameters_ret_decode(virtwire_dec *d, admin_server_get_threadpool_parameters_ret *v);
-static inline unsigned char *vw_admin_server_set_threadpool_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_set_threadpool_parameters_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_server_set_threadpool_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_set_threadpool_parameters_args *v, int *vw_rc);
 static inline int vw_admin_server_set_threadpool_parameters_args_decode(virtwire_dec *d, admin_server_set_threadpool_parameters_args *v);
-static inline unsigned char *vw_admin_server_list_clients_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_list_clients_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_server_list_clients_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_list_clients_args *v, int *vw_rc);
 static inline int vw_admin_server_list_clients_args_decode(virtwire_dec *d, admin_server_list_clients_args *v);
-static inline unsigned char *vw_admin_server_list_clients_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_list_clients_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_server_list_clients_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_list_clients_ret *v, int *vw_rc);
 static inline int vw_admin_server_list_clients_ret_decode(virtwire_dec *d, admin_server_list_clients_ret *v);
-static inline unsigned char *vw_admin_server_lookup_client_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_lookup_client_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_server_lookup_client_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_lookup_client_args *v, int *vw_rc);
 static inline int vw_admin_server_lookup_client_args_decode(virtwire_dec *d, admin_server_lookup_client_args *v);
-static inline unsigned char *vw_admin_server_lookup_client_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_lookup_client_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_server_lookup_client_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_lookup_client_ret *v, int *vw_rc);
 static inline int vw_admin_server_lookup_client_ret_decode(virtwire_dec *d, admin_server_lookup_client_ret *v);
-static inline unsigned char *vw_admin_client_get_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_client_get_info_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_client_get_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_client_get_info_args *v, int *vw_rc);
 static inline int vw_admin_client_get_info_args_decode(virtwire_dec *d, admin_client_get_info_args *v);
-static inline unsigned char *vw_admin_client_get_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_client_get_info_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_client_get_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_client_get_info_ret *v, int *vw_rc);
 static inline int vw_admin_client_get_info_ret_decode(virtwire_dec *d, admin_client_get_info_ret *v);
-static inline unsigned char *vw_admin_client_close_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_client_close_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_client_close_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_client_close_args *v, int *vw_rc);
 static inline int vw_admin_client_close_args_decode(virtwire_dec *d, admin_client_close_args *v);
-static inline unsigned char *vw_admin_server_get_client_limits_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_get_client_limits_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_server_get_client_limits_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_get_client_limits_args *v, int *vw_rc);
 static inline int vw_admin_server_get_client_limits_args_decode(virtwire_dec *d, admin_server_get_client_limits_args *v);
-static inline unsigned char *vw_admin_server_get_client_limits_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_get_client_limits_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_server_get_client_limits_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_get_client_limits_ret *v, int *vw_rc);
 static inline int vw_admin_server_get_client_limits_ret_decode(virtwire_dec *d, admin_server_get_client_limits_ret *v);
-static inline unsigned char *vw_admin_server_set_client_limits_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_set_client_limits_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_server_set_client_limits_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_set_client_limits_args *v, int *vw_rc);
 static inline int vw_admin_server_set_client_limits_args_decode(virtwire_dec *d, admin_server_set_client_limits_args *v);
-static inline unsigned char *vw_admin_server_update_tls_files_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_update_tls_files_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_server_update_tls_files_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_update_tls_files_args *v, int *vw_rc);
 static inline int vw_admin_server_update_tls_files_args_decode(virtwire_dec *d, admin_server_update_tls_files_args *v);
 static inline unsigned char *vw_admin_connect_get_logging_outputs_args_raw(unsigned char *vw_w, const admin_connect_get_logging_outputs_args *v);
-static inline unsigned char *vw_admin_connect_get_logging_outputs_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_get_logging_outputs_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_connect_get_logging_outputs_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_get_logging_outputs_args *v, int *vw_rc);
 static inline int vw_admin_connect_get_logging_outputs_args_decode(virtwire_dec *d, admin_connect_get_logging_outputs_args *v);
-static inline unsigned char *vw_admin_connect_get_logging_outputs_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_get_logging_outputs_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_connect_get_logging_outputs_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_get_logging_outputs_ret *v, int *vw_rc);
 static inline int vw_admin_connect_get_logging_outputs_ret_decode(virtwire_dec *d, admin_connect_get_logging_outputs_ret *v);
 static inline unsigned char *vw_admin_connect_get_logging_filters_args_raw(unsigned char *vw_w, const admin_connect_get_logging_filters_args *v);
-static inline unsigned char *vw_admin_connect_get_logging_filters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_get_logging_filters_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_connect_get_logging_filters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_get_logging_filters_args *v, int *vw_rc);
 static inline int vw_admin_connect_get_logging_filters_args_decode(virtwire_dec *d, admin_connect_get_logging_filters_args *v);
-static inline unsigned char *vw_admin_connect_get_logging_filters_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_get_logging_filters_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_connect_get_logging_filters_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_get_logging_filters_ret *v, int *vw_rc);
 static inline int vw_admin_connect_get_logging_filters_ret_decode(virtwire_dec *d, admin_connect_get_logging_filters_ret *v);
-static inline unsigned char *vw_admin_connect_set_logging_outputs_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_set_logging_outputs_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_connect_set_logging_outputs_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_set_logging_outputs_args *v, int *vw_rc);
 static inline int vw_admin_connect_set_logging_outputs_args_decode(virtwire_dec *d, admin_connect_set_logging_outputs_args *v);
-static inline unsigned char *vw_admin_connect_set_logging_filters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_set_logging_filters_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_connect_set_logging_filters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_set_logging_filters_args *v, int *vw_rc);
 static inline int vw_admin_connect_set_logging_filters_args_decode(virtwire_dec *d, admin_connect_set_logging_filters_args *v);
 static inline unsigned char *vw_admin_connect_set_daemon_timeout_args_raw(unsigned char *vw_w, const admin_connect_set_daemon_timeout_args *v);
-static inline unsigned char *vw_admin_connect_set_daemon_timeout_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_set_daemon_timeout_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_connect_set_daemon_timeout_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_set_daemon_timeout_args *v, int *vw_rc);
 static inline int vw_admin_connect_set_daemon_timeout_args_decode(virtwire_dec *d, admin_connect_set_daemon_timeout_args *v);
 static inline unsigned char *vw_admin_connect_daemon_shutdown_args_raw(unsigned char *vw_w, const admin_connect_daemon_shutdown_args *v);
-static inline unsigned char *vw_admin_connect_daemon_shutdown_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_daemon_shutdown_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_connect_daemon_shutdown_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_daemon_shutdown_args *v, int *vw_rc);
 static inline int vw_admin_connect_daemon_shutdown_args_decode(virtwire_dec *d, admin_connect_daemon_shutdown_args *v);
 static inline unsigned char *vw_admin_procedure_raw(unsigned char *vw_w, const admin_procedure *v);
-static inline unsigned char *vw_admin_procedure_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_procedure *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_procedure_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_procedure *v, int *vw_rc);
 static inline int vw_admin_procedure_decode(virtwire_dec *d, admin_procedure *v);
 
 /* typedef admin_nonnull_string, admin_protocol.x:50 */
-static inline unsigned char *vw_admin_nonnull_string_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_nonnull_string *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_nonnull_string_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_nonnull_string *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, (*v), ADMIN_STRING_MAX, vw_rc));
     return vw_w;
@@ -123,7 +123,7 @@ size_t admin_nonnull_string_size(const admin_nonnull_string *v)
 VIRTWIRE_DEFINE_TYPE(admin_nonnull_string, 4194308u, 4u);
 
 /* typedef admin_string, admin_protocol.x:53 */
-static inline unsigned char *vw_admin_string_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_string *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_string_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_string *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -180,7 +180,7 @@ size_t admin_string_size(const admin_string *v)
 VIRTWIRE_DEFINE_TYPE(admin_string, 4194312u, 4u);
 
 /* union admin_typed_param_value, admin_protocol.x:55 */
-static inline unsigned char *vw_admin_typed_param_value_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_typed_param_value *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_typed_param_value_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_typed_param_value *v, int *vw_rc)
 {
     switch (v->type) {
     case 1 /* VIR_TYPED_PARAM_INT */:
@@ -331,7 +331,7 @@ size_t admin_typed_param_value_size(const admin_typed_param_value *v)
 VIRTWIRE_DEFINE_TYPE(admin_typed_param_value, 4194312u, 8u);
 
 /* struct admin_typed_param, admin_protocol.x:72 */
-static inline unsigned char *vw_admin_typed_param_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_typed_param *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_typed_param_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_typed_param *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->field, ADMIN_STRING_MAX, vw_rc));
     VIRTWIRE_WTRY(vw_w, vw_admin_typed_param_value_encode(vw_w, vw_end, &v->value, vw_rc));
@@ -374,7 +374,7 @@ size_t admin_typed_param_size(const admin_typed_param *v)
 VIRTWIRE_DEFINE_TYPE(admin_typed_param, 8388620u, 12u);
 
 /* struct admin_nonnull_server, admin_protocol.x:78 */
-static inline unsigned char *vw_admin_nonnull_server_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_nonnull_server *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_nonnull_server_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_nonnull_server *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, ADMIN_STRING_MAX, vw_rc));
     return vw_w;
@@ -413,7 +413,7 @@ size_t admin_nonnull_server_size(const admin_nonnull_server *v)
 VIRTWIRE_DEFINE_TYPE(admin_nonnull_server, 4194308u, 4u);
 
 /* struct admin_nonnull_client, admin_protocol.x:83 */
-static inline unsigned char *vw_admin_nonnull_client_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_nonnull_client *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_nonnull_client_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_nonnull_client *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_admin_nonnull_server_encode(vw_w, vw_end, &v->srv, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 20u))
@@ -466,7 +466,7 @@ static inline unsigned char *vw_admin_connect_open_args_raw(unsigned char *vw_w,
     return vw_w;
 }
 
-static inline unsigned char *vw_admin_connect_open_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_open_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_connect_open_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_open_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -511,7 +511,7 @@ static inline unsigned char *vw_admin_connect_get_lib_version_ret_raw(unsigned c
     return vw_w;
 }
 
-static inline unsigned char *vw_admin_connect_get_lib_version_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_get_lib_version_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_connect_get_lib_version_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_get_lib_version_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -557,7 +557,7 @@ static inline unsigned char *vw_admin_connect_list_servers_args_raw(unsigned cha
     return vw_w;
 }
 
-static inline unsigned char *vw_admin_connect_list_servers_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_list_servers_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_connect_list_servers_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_list_servers_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -597,7 +597,7 @@ size_t admin_connect_list_servers_args_size(const admin_connect_list_servers_arg
 VIRTWIRE_DEFINE_TYPE(admin_connect_list_servers_args, 8u, 8u);
 
 /* struct admin_connect_list_servers_ret, admin_protocol.x:105 */
-static inline unsigned char *vw_admin_connect_list_servers_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_list_servers_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_connect_list_servers_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_list_servers_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->servers.servers_len, v->servers.servers_val, ADMIN_SERVER_LIST_MAX, 0, vw_rc));
     {
@@ -657,7 +657,7 @@ size_t admin_connect_list_servers_ret_size(const admin_connect_list_servers_ret 
 VIRTWIRE_DEFINE_TYPE(admin_connect_list_servers_ret, 68719542280u, 8u);
 
 /* struct admin_connect_lookup_server_args, admin_protocol.x:110 */
-static inline unsigned char *vw_admin_connect_lookup_server_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_lookup_server_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_connect_lookup_server_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_lookup_server_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, ADMIN_STRING_MAX, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -700,7 +700,7 @@ size_t admin_connect_lookup_server_args_size(const admin_connect_lookup_server_a
 VIRTWIRE_DEFINE_TYPE(admin_connect_lookup_server_args, 4194312u, 8u);
 
 /* struct admin_connect_lookup_server_ret, admin_protocol.x:115 */
-static inline unsigned char *vw_admin_connect_lookup_server_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_lookup_server_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_connect_lookup_server_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_lookup_server_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_admin_nonnull_server_encode(vw_w, vw_end, &v->srv, vw_rc));
     return vw_w;
@@ -739,7 +739,7 @@ size_t admin_connect_lookup_server_ret_size(const admin_connect_lookup_server_re
 VIRTWIRE_DEFINE_TYPE(admin_connect_lookup_server_ret, 4194308u, 4u);
 
 /* struct admin_server_get_threadpool_parameters_args, admin_protocol.x:119 */
-static inline unsigned char *vw_admin_server_get_threadpool_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_get_threadpool_parameters_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_server_get_threadpool_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_get_threadpool_parameters_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_admin_nonnull_server_encode(vw_w, vw_end, &v->srv, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -782,7 +782,7 @@ size_t admin_server_get_threadpool_parameters_args_size(const admin_server_get_t
 VIRTWIRE_DEFINE_TYPE(admin_server_get_threadpool_parameters_args, 4194312u, 8u);
 
 /* struct admin_server_get_threadpool_parameters_ret, admin_protocol.x:124 */
-static inline unsigned char *vw_admin_server_get_threadpool_parameters_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_get_threadpool_parameters_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_server_get_threadpool_parameters_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_get_threadpool_parameters_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->params.params_len, v->params.params_val, ADMIN_SERVER_THREADPOOL_PARAMETERS_MAX, 0, vw_rc));
     {
@@ -838,7 +838,7 @@ size_t admin_server_get_threadpool_parameters_ret_size(const admin_server_get_th
 VIRTWIRE_DEFINE_TYPE(admin_server_get_threadpool_parameters_ret, 268435844u, 4u);
 
 /* struct admin_server_set_threadpool_parameters_args, admin_protocol.x:128 */
-static inline unsigned char *vw_admin_server_set_threadpool_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_set_threadpool_parameters_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_server_set_threadpool_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_set_threadpool_parameters_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_admin_nonnull_server_encode(vw_w, vw_end, &v->srv, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->params.params_len, v->params.params_val, ADMIN_SERVER_THREADPOOL_PARAMETERS_MAX, 0, vw_rc));
@@ -902,7 +902,7 @@ size_t admin_server_set_threadpool_parameters_args_size(const admin_server_set_t
 VIRTWIRE_DEFINE_TYPE(admin_server_set_threadpool_parameters_args, 272630156u, 12u);
 
 /* struct admin_server_list_clients_args, admin_protocol.x:134 */
-static inline unsigned char *vw_admin_server_list_clients_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_list_clients_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_server_list_clients_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_list_clients_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_admin_nonnull_server_encode(vw_w, vw_end, &v->srv, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
@@ -947,7 +947,7 @@ size_t admin_server_list_clients_args_size(const admin_server_list_clients_args 
 VIRTWIRE_DEFINE_TYPE(admin_server_list_clients_args, 4194316u, 12u);
 
 /* struct admin_server_list_clients_ret, admin_protocol.x:140 */
-static inline unsigned char *vw_admin_server_list_clients_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_list_clients_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_server_list_clients_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_list_clients_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->clients.clients_len, v->clients.clients_val, ADMIN_CLIENT_LIST_MAX, 0, vw_rc));
     {
@@ -1007,7 +1007,7 @@ size_t admin_server_list_clients_ret_size(const admin_server_list_clients_ret *v
 VIRTWIRE_DEFINE_TYPE(admin_server_list_clients_ret, 68719869960u, 8u);
 
 /* struct admin_server_lookup_client_args, admin_protocol.x:145 */
-static inline unsigned char *vw_admin_server_lookup_client_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_lookup_client_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_server_lookup_client_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_lookup_client_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_admin_nonnull_server_encode(vw_w, vw_end, &v->srv, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 12u))
@@ -1052,7 +1052,7 @@ size_t admin_server_lookup_client_args_size(const admin_server_lookup_client_arg
 VIRTWIRE_DEFINE_TYPE(admin_server_lookup_client_args, 4194320u, 16u);
 
 /* struct admin_server_lookup_client_ret, admin_protocol.x:151 */
-static inline unsigned char *vw_admin_server_lookup_client_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_lookup_client_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_server_lookup_client_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_lookup_client_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_admin_nonnull_client_encode(vw_w, vw_end, &v->clnt, vw_rc));
     return vw_w;
@@ -1091,7 +1091,7 @@ size_t admin_server_lookup_client_ret_size(const admin_server_lookup_client_ret 
 VIRTWIRE_DEFINE_TYPE(admin_server_lookup_client_ret, 4194328u, 24u);
 
 /* struct admin_client_get_info_args, admin_protocol.x:155 */
-static inline unsigned char *vw_admin_client_get_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_client_get_info_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_client_get_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_client_get_info_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_admin_nonnull_client_encode(vw_w, vw_end, &v->clnt, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -1134,7 +1134,7 @@ size_t admin_client_get_info_args_size(const admin_client_get_info_args *v)
 VIRTWIRE_DEFINE_TYPE(admin_client_get_info_args, 4194332u, 28u);
 
 /* struct admin_client_get_info_ret, admin_protocol.x:160 */
-static inline unsigned char *vw_admin_client_get_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_client_get_info_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_client_get_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_client_get_info_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->params.params_len, v->params.params_val, ADMIN_CLIENT_INFO_PARAMETERS_MAX, 0, vw_rc));
     {
@@ -1190,7 +1190,7 @@ size_t admin_client_get_info_ret_size(const admin_client_get_info_ret *v)
 VIRTWIRE_DEFINE_TYPE(admin_client_get_info_ret, 536871684u, 4u);
 
 /* struct admin_client_close_args, admin_protocol.x:164 */
-static inline unsigned char *vw_admin_client_close_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_client_close_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_client_close_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_client_close_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_admin_nonnull_client_encode(vw_w, vw_end, &v->clnt, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -1233,7 +1233,7 @@ size_t admin_client_close_args_size(const admin_client_close_args *v)
 VIRTWIRE_DEFINE_TYPE(admin_client_close_args, 4194332u, 28u);
 
 /* struct admin_server_get_client_limits_args, admin_protocol.x:169 */
-static inline unsigned char *vw_admin_server_get_client_limits_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_get_client_limits_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_server_get_client_limits_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_get_client_limits_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_admin_nonnull_server_encode(vw_w, vw_end, &v->srv, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -1276,7 +1276,7 @@ size_t admin_server_get_client_limits_args_size(const admin_server_get_client_li
 VIRTWIRE_DEFINE_TYPE(admin_server_get_client_limits_args, 4194312u, 8u);
 
 /* struct admin_server_get_client_limits_ret, admin_protocol.x:174 */
-static inline unsigned char *vw_admin_server_get_client_limits_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_get_client_limits_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_server_get_client_limits_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_get_client_limits_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->params.params_len, v->params.params_val, ADMIN_SERVER_CLIENT_LIMITS_MAX, 0, vw_rc));
     {
@@ -1332,7 +1332,7 @@ size_t admin_server_get_client_limits_ret_size(const admin_server_get_client_lim
 VIRTWIRE_DEFINE_TYPE(admin_server_get_client_limits_ret, 268435844u, 4u);
 
 /* struct admin_server_set_client_limits_args, admin_protocol.x:178 */
-static inline unsigned char *vw_admin_server_set_client_limits_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_set_client_limits_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_server_set_client_limits_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_set_client_limits_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_admin_nonnull_server_encode(vw_w, vw_end, &v->srv, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->params.params_len, v->params.params_val, ADMIN_SERVER_CLIENT_LIMITS_MAX, 0, vw_rc));
@@ -1396,7 +1396,7 @@ size_t admin_server_set_client_limits_args_size(const admin_server_set_client_li
 VIRTWIRE_DEFINE_TYPE(admin_server_set_client_limits_args, 272630156u, 12u);
 
 /* struct admin_server_update_tls_files_args, admin_protocol.x:184 */
-static inline unsigned char *vw_admin_server_update_tls_files_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_update_tls_files_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_server_update_tls_files_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_update_tls_files_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_admin_nonnull_server_encode(vw_w, vw_end, &v->srv, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -1445,7 +1445,7 @@ static inline unsigned char *vw_admin_connect_get_logging_outputs_args_raw(unsig
     return vw_w;
 }
 
-static inline unsigned char *vw_admin_connect_get_logging_outputs_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_get_logging_outputs_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_connect_get_logging_outputs_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_get_logging_outputs_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -1484,7 +1484,7 @@ size_t admin_connect_get_logging_outputs_args_size(const admin_connect_get_loggi
 VIRTWIRE_DEFINE_TYPE(admin_connect_get_logging_outputs_args, 4u, 4u);
 
 /* struct admin_connect_get_logging_outputs_ret, admin_protocol.x:193 */
-static inline unsigned char *vw_admin_connect_get_logging_outputs_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_get_logging_outputs_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_connect_get_logging_outputs_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_get_logging_outputs_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->outputs, ADMIN_STRING_MAX, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -1533,7 +1533,7 @@ static inline unsigned char *vw_admin_connect_get_logging_filters_args_raw(unsig
     return vw_w;
 }
 
-static inline unsigned char *vw_admin_connect_get_logging_filters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_get_logging_filters_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_connect_get_logging_filters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_get_logging_filters_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -1572,7 +1572,7 @@ size_t admin_connect_get_logging_filters_args_size(const admin_connect_get_loggi
 VIRTWIRE_DEFINE_TYPE(admin_connect_get_logging_filters_args, 4u, 4u);
 
 /* struct admin_connect_get_logging_filters_ret, admin_protocol.x:202 */
-static inline unsigned char *vw_admin_connect_get_logging_filters_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_get_logging_filters_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_connect_get_logging_filters_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_get_logging_filters_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_admin_string_encode(vw_w, vw_end, &v->filters, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -1615,7 +1615,7 @@ size_t admin_connect_get_logging_filters_ret_size(const admin_connect_get_loggin
 VIRTWIRE_DEFINE_TYPE(admin_connect_get_logging_filters_ret, 4194316u, 8u);
 
 /* struct admin_connect_set_logging_outputs_args, admin_protocol.x:207 */
-static inline unsigned char *vw_admin_connect_set_logging_outputs_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_set_logging_outputs_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_connect_set_logging_outputs_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_set_logging_outputs_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_admin_string_encode(vw_w, vw_end, &v->outputs, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -1658,7 +1658,7 @@ size_t admin_connect_set_logging_outputs_args_size(const admin_connect_set_loggi
 VIRTWIRE_DEFINE_TYPE(admin_connect_set_logging_outputs_args, 4194316u, 8u);
 
 /* struct admin_connect_set_logging_filters_args, admin_protocol.x:212 */
-static inline unsigned char *vw_admin_connect_set_logging_filters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_set_logging_filters_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_connect_set_logging_filters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_set_logging_filters_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_admin_string_encode(vw_w, vw_end, &v->filters, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -1708,7 +1708,7 @@ static inline unsigned char *vw_admin_connect_set_daemon_timeout_args_raw(unsign
     return vw_w;
 }
 
-static inline unsigned char *vw_admin_connect_set_daemon_timeout_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_set_daemon_timeout_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_connect_set_daemon_timeout_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_set_daemon_timeout_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -1754,7 +1754,7 @@ static inline unsigned char *vw_admin_connect_daemon_shutdown_args_raw(unsigned 
     return vw_w;
 }
 
-static inline unsigned char *vw_admin_connect_daemon_shutdown_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_daemon_shutdown_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_connect_daemon_shutdown_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_daemon_shutdown_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -1804,7 +1804,7 @@ static inline unsigned char *vw_admin_procedure_raw(unsigned char *vw_w, const a
     return vw_w;
 }
 
-static inline unsigned char *vw_admin_procedure_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_procedure *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_procedure_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_procedure *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);

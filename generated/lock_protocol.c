@@ -4,33 +4,33 @@
 
 /* The workers that nested values are encoded and decoded with. */
 static inline unsigned char *vw_virLockSpaceProtocolUUID_raw(unsigned char *vw_w, const virLockSpaceProtocolUUID *v);
-static inline unsigned char *vw_virLockSpaceProtocolUUID_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolUUID *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLockSpaceProtocolUUID_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolUUID *v, int *vw_rc);
 static inline int vw_virLockSpaceProtocolUUID_decode(virtwire_dec *d, virLockSpaceProtocolUUID *v);
-static inline unsigned char *vw_virLockSpaceProtocolNonNullString_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolNonNullString *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLockSpaceProtocolNonNullString_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolNonNullString *v, int *vw_rc);
 static inline int vw_virLockSpaceProtocolNonNullString_decode(virtwire_dec *d, virLockSpaceProtocolNonNullString *v);
-static inline unsigned char *vw_virLockSpaceProtocolString_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolString *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLockSpaceProtocolString_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolString *v, int *vw_rc);
 static inline int vw_virLockSpaceProtocolString_decode(virtwire_dec *d, virLockSpaceProtocolString *v);
-static inline unsigned char *vw_virLockSpaceProtocolOwner_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolOwner *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLockSpaceProtocolOwner_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolOwner *v, int *vw_rc);
 static inline int vw_virLockSpaceProtocolOwner_decode(virtwire_dec *d, virLockSpaceProtocolOwner *v);
-static inline unsigned char *vw_virLockSpaceProtocolRegisterArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolRegisterArgs *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLockSpaceProtocolRegisterArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolRegisterArgs *v, int *vw_rc);
 static inline int vw_virLockSpaceProtocolRegisterArgs_decode(virtwire_dec *d, virLockSpaceProtocolRegisterArgs *v);
 static inline unsigned char *vw_virLockSpaceProtocolRestrictArgs_raw(unsigned char *vw_w, const virLockSpaceProtocolRestrictArgs *v);
-static inline unsigned char *vw_virLockSpaceProtocolRestrictArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolRestrictArgs *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLockSpaceProtocolRestrictArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolRestrictArgs *v, int *vw_rc);
 static inline int vw_virLockSpaceProtocolRestrictArgs_decode(virtwire_dec *d, virLockSpaceProtocolRestrictArgs *v);
-static inline unsigned char *vw_virLockSpaceProtocolNewArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolNewArgs *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLockSpaceProtocolNewArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolNewArgs *v, int *vw_rc);
 static inline int vw_virLockSpaceProtocolNewArgs_decode(virtwire_dec *d, virLockSpaceProtocolNewArgs *v);
-static inline unsigned char *vw_virLockSpaceProtocolCreateResourceArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolCreateResourceArgs *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLockSpaceProtocolCreateResourceArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolCreateResourceArgs *v, int *vw_rc);
 static inline int vw_virLockSpaceProtocolCreateResourceArgs_decode(virtwire_dec *d, virLockSpaceProtocolCreateResourceArgs *v);
-static inline unsigned char *vw_virLockSpaceProtocolDeleteResourceArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolDeleteResourceArgs *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLockSpaceProtocolDeleteResourceArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolDeleteResourceArgs *v, int *vw_rc);
 static inline int vw_virLockSpaceProtocolDeleteResourceArgs_decode(virtwire_dec *d, virLockSpaceProtocolDeleteResourceArgs *v);
-static inline unsigned char *vw_virLockSpaceProtocolAcquireResourceArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolAcquireResourceArgs *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLockSpaceProtocolAcquireResourceArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolAcquireResourceArgs *v, int *vw_rc);
 static inline int vw_virLockSpaceProtocolAcquireResourceArgs_decode(virtwire_dec *d, virLockSpaceProtocolAcquireResourceArgs *v);
-static inline unsigned char *vw_virLockSpaceProtocolReleaseResourceArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolReleaseResourceArgs *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLockSpaceProtocolReleaseResourceArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolReleaseResourceArgs *v, int *vw_rc);
 static inline int vw_virLockSpaceProtocolReleaseResourceArgs_decode(virtwire_dec *d, virLockSpaceProtocolReleaseResourceArgs *v);
-static inline unsigned char *vw_virLockSpaceProtocolCreateLockSpaceArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolCreateLockSpaceArgs *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLockSpaceProtocolCreateLockSpaceArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolCreateLockSpaceArgs *v, int *vw_rc);
 static inline int vw_virLockSpaceProtocolCreateLockSpaceArgs_decode(virtwire_dec *d, virLockSpaceProtocolCreateLockSpaceArgs *v);
 static inline unsigned char *vw_virLockSpaceProtocolProcedure_raw(unsigned char *vw_w, const virLockSpaceProtocolProcedure *v);
-static inline unsigned char *vw_virLockSpaceProtocolProcedure_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolProcedure *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLockSpaceProtocolProcedure_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolProcedure *v, int *vw_rc);
 static inline int vw_virLockSpaceProtocolProcedure_decode(virtwire_dec *d, virLockSpaceProtocolProcedure *v);
 
 /* typedef virLockSpaceProtocolUUID, lock_protocol.x:7 */
@@ -40,7 +40,7 @@ static inline unsigned char *vw_virLockSpaceProtocolUUID_raw(unsigned char *vw_w
     return vw_w;
 }
 
-static inline unsigned char *vw_virLockSpaceProtocolUUID_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolUUID *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLockSpaceProtocolUUID_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolUUID *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 16u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -79,7 +79,7 @@ size_t virLockSpaceProtocolUUID_size(const virLockSpaceProtocolUUID *v)
 VIRTWIRE_DEFINE_TYPE(virLockSpaceProtocolUUID, 16u, 16u);
 
 /* typedef virLockSpaceProtocolNonNullString, lock_protocol.x:16 */
-static inline unsigned char *vw_virLockSpaceProtocolNonNullString_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolNonNullString *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLockSpaceProtocolNonNullString_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolNonNullString *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, (*v), VIR_LOCK_SPACE_PROTOCOL_STRING_MAX, vw_rc));
     return vw_w;
@@ -119,7 +119,7 @@ size_t virLockSpaceProtocolNonNullString_size(const virLockSpaceProtocolNonNullS
 VIRTWIRE_DEFINE_TYPE(virLockSpaceProtocolNonNullString, 65540u, 4u);
 
 /* typedef virLockSpaceProtocolString, lock_protocol.x:19 */
-static inline unsigned char *vw_virLockSpaceProtocolString_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolString *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLockSpaceProtocolString_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolString *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -176,7 +176,7 @@ size_t virLockSpaceProtocolString_size(const virLockSpaceProtocolString *v)
 VIRTWIRE_DEFINE_TYPE(virLockSpaceProtocolString, 65544u, 4u);
 
 /* struct virLockSpaceProtocolOwner, lock_protocol.x:21 */
-static inline unsigned char *vw_virLockSpaceProtocolOwner_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolOwner *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLockSpaceProtocolOwner_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolOwner *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 16u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -225,7 +225,7 @@ size_t virLockSpaceProtocolOwner_size(const virLockSpaceProtocolOwner *v)
 VIRTWIRE_DEFINE_TYPE(virLockSpaceProtocolOwner, 65564u, 28u);
 
 /* struct virLockSpaceProtocolRegisterArgs, lock_protocol.x:28 */
-static inline unsigned char *vw_virLockSpaceProtocolRegisterArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolRegisterArgs *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLockSpaceProtocolRegisterArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolRegisterArgs *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_virLockSpaceProtocolOwner_encode(vw_w, vw_end, &v->owner, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -274,7 +274,7 @@ static inline unsigned char *vw_virLockSpaceProtocolRestrictArgs_raw(unsigned ch
     return vw_w;
 }
 
-static inline unsigned char *vw_virLockSpaceProtocolRestrictArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolRestrictArgs *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLockSpaceProtocolRestrictArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolRestrictArgs *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -313,7 +313,7 @@ size_t virLockSpaceProtocolRestrictArgs_size(const virLockSpaceProtocolRestrictA
 VIRTWIRE_DEFINE_TYPE(virLockSpaceProtocolRestrictArgs, 4u, 4u);
 
 /* struct virLockSpaceProtocolNewArgs, lock_protocol.x:37 */
-static inline unsigned char *vw_virLockSpaceProtocolNewArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolNewArgs *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLockSpaceProtocolNewArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolNewArgs *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->path, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -356,7 +356,7 @@ size_t virLockSpaceProtocolNewArgs_size(const virLockSpaceProtocolNewArgs *v)
 VIRTWIRE_DEFINE_TYPE(virLockSpaceProtocolNewArgs, 65544u, 8u);
 
 /* struct virLockSpaceProtocolCreateResourceArgs, lock_protocol.x:42 */
-static inline unsigned char *vw_virLockSpaceProtocolCreateResourceArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolCreateResourceArgs *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLockSpaceProtocolCreateResourceArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolCreateResourceArgs *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->path, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX, vw_rc));
@@ -403,7 +403,7 @@ size_t virLockSpaceProtocolCreateResourceArgs_size(const virLockSpaceProtocolCre
 VIRTWIRE_DEFINE_TYPE(virLockSpaceProtocolCreateResourceArgs, 131084u, 12u);
 
 /* struct virLockSpaceProtocolDeleteResourceArgs, lock_protocol.x:48 */
-static inline unsigned char *vw_virLockSpaceProtocolDeleteResourceArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolDeleteResourceArgs *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLockSpaceProtocolDeleteResourceArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolDeleteResourceArgs *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->path, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX, vw_rc));
@@ -450,7 +450,7 @@ size_t virLockSpaceProtocolDeleteResourceArgs_size(const virLockSpaceProtocolDel
 VIRTWIRE_DEFINE_TYPE(virLockSpaceProtocolDeleteResourceArgs, 131084u, 12u);
 
 /* struct virLockSpaceProtocolAcquireResourceArgs, lock_protocol.x:54 */
-static inline unsigned char *vw_virLockSpaceProtocolAcquireResourceArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolAcquireResourceArgs *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLockSpaceProtocolAcquireResourceArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolAcquireResourceArgs *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->path, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX, vw_rc));
@@ -497,7 +497,7 @@ size_t virLockSpaceProtocolAcquireResourceArgs_size(const virLockSpaceProtocolAc
 VIRTWIRE_DEFINE_TYPE(virLockSpaceProtocolAcquireResourceArgs, 131084u, 12u);
 
 /* struct virLockSpaceProtocolReleaseResourceArgs, lock_protocol.x:60 */
-static inline unsigned char *vw_virLockSpaceProtocolReleaseResourceArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolReleaseResourceArgs *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLockSpaceProtocolReleaseResourceArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolReleaseResourceArgs *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->path, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX, vw_rc));
@@ -544,7 +544,7 @@ size_t virLockSpaceProtocolReleaseResourceArgs_size(const virLockSpaceProtocolRe
 VIRTWIRE_DEFINE_TYPE(virLockSpaceProtocolReleaseResourceArgs, 131084u, 12u);
 
 /* struct virLockSpaceProtocolCreateLockSpaceArgs, lock_protocol.x:66 */
-static inline unsigned char *vw_virLockSpaceProtocolCreateLockSpaceArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolCreateLockSpaceArgs *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLockSpaceProtocolCreateLockSpaceArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolCreateLockSpaceArgs *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->path, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX, vw_rc));
     return vw_w;
@@ -594,7 +594,7 @@ static inline unsigned char *vw_virLockSpaceProtocolProcedure_raw(unsigned char 
     return vw_w;
 }
 
-static inline unsigned char *vw_virLockSpaceProtocolProcedure_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolProcedure *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLockSpaceProtocolProcedure_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolProcedure *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);

@@ -4,41 +4,41 @@
 
 /* The workers that nested values are encoded and decoded with. */
 static inline unsigned char *vw_virLogManagerProtocolUUID_raw(unsigned char *vw_w, const virLogManagerProtocolUUID *v);
-static inline unsigned char *vw_virLogManagerProtocolUUID_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolUUID *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolUUID_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolUUID *v, int *vw_rc);
 static inline int vw_virLogManagerProtocolUUID_decode(virtwire_dec *d, virLogManagerProtocolUUID *v);
-static inline unsigned char *vw_virLogManagerProtocolNonNullString_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolNonNullString *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolNonNullString_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolNonNullString *v, int *vw_rc);
 static inline int vw_virLogManagerProtocolNonNullString_decode(virtwire_dec *d, virLogManagerProtocolNonNullString *v);
-static inline unsigned char *vw_virLogManagerProtocolString_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolString *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolString_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolString *v, int *vw_rc);
 static inline int vw_virLogManagerProtocolString_decode(virtwire_dec *d, virLogManagerProtocolString *v);
-static inline unsigned char *vw_virLogManagerProtocolDomain_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomain *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolDomain_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomain *v, int *vw_rc);
 static inline int vw_virLogManagerProtocolDomain_decode(virtwire_dec *d, virLogManagerProtocolDomain *v);
 static inline unsigned char *vw_virLogManagerProtocolLogFilePosition_raw(unsigned char *vw_w, const virLogManagerProtocolLogFilePosition *v);
-static inline unsigned char *vw_virLogManagerProtocolLogFilePosition_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolLogFilePosition *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolLogFilePosition_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolLogFilePosition *v, int *vw_rc);
 static inline int vw_virLogManagerProtocolLogFilePosition_decode(virtwire_dec *d, virLogManagerProtocolLogFilePosition *v);
 static inline unsigned char *vw_virLogManagerProtocolDomainOpenLogFileFlags_raw(unsigned char *vw_w, const virLogManagerProtocolDomainOpenLogFileFlags *v);
-static inline unsigned char *vw_virLogManagerProtocolDomainOpenLogFileFlags_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomainOpenLogFileFlags *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolDomainOpenLogFileFlags_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomainOpenLogFileFlags *v, int *vw_rc);
 static inline int vw_virLogManagerProtocolDomainOpenLogFileFlags_decode(virtwire_dec *d, virLogManagerProtocolDomainOpenLogFileFlags *v);
-static inline unsigned char *vw_virLogManagerProtocolDomainOpenLogFileArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomainOpenLogFileArgs *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolDomainOpenLogFileArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomainOpenLogFileArgs *v, int *vw_rc);
 static inline int vw_virLogManagerProtocolDomainOpenLogFileArgs_decode(virtwire_dec *d, virLogManagerProtocolDomainOpenLogFileArgs *v);
 static inline unsigned char *vw_virLogManagerProtocolDomainOpenLogFileRet_raw(unsigned char *vw_w, const virLogManagerProtocolDomainOpenLogFileRet *v);
-static inline unsigned char *vw_virLogManagerProtocolDomainOpenLogFileRet_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomainOpenLogFileRet *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolDomainOpenLogFileRet_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomainOpenLogFileRet *v, int *vw_rc);
 static inline int vw_virLogManagerProtocolDomainOpenLogFileRet_decode(virtwire_dec *d, virLogManagerProtocolDomainOpenLogFileRet *v);
-static inline unsigned char *vw_virLogManagerProtocolDomainGetLogFilePositionArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomainGetLogFilePositionArgs *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolDomainGetLogFilePositionArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomainGetLogFilePositionArgs *v, int *vw_rc);
 static inline int vw_virLogManagerProtocolDomainGetLogFilePositionArgs_decode(virtwire_dec *d, virLogManagerProtocolDomainGetLogFilePositionArgs *v);
 static inline unsigned char *vw_virLogManagerProtocolDomainGetLogFilePositionRet_raw(unsigned char *vw_w, const virLogManagerProtocolDomainGetLogFilePositionRet *v);
-static inline unsigned char *vw_virLogManagerProtocolDomainGetLogFilePositionRet_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomainGetLogFilePositionRet *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolDomainGetLogFilePositionRet_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomainGetLogFilePositionRet *v, int *vw_rc);
 static inline int vw_virLogManagerProtocolDomainGetLogFilePositionRet_decode(virtwire_dec *d, virLogManagerProtocolDomainGetLogFilePositionRet *v);
-static inline unsigned char *vw_virLogManagerProtocolDomainReadLogFileArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomainReadLogFileArgs *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolDomainReadLogFileArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomainReadLogFileArgs *v, int *vw_rc);
 static inline int vw_virLogManagerProtocolDomainReadLogFileArgs_decode(virtwire_dec *d, virLogManagerProtocolDomainReadLogFileArgs *v);
-static inline unsigned char *vw_virLogManagerProtocolDomainReadLogFileRet_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomainReadLogFileRet *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolDomainReadLogFileRet_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomainReadLogFileRet *v, int *vw_rc);
 static inline int vw_virLogManagerProtocolDomainReadLogFileRet_decode(virtwire_dec *d, virLogManagerProtocolDomainReadLogFileRet *v);
-static inline unsigned char *vw_virLogManagerProtocolDomainAppendLogFileArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomainAppendLogFileArgs *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolDomainAppendLogFileArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomainAppendLogFileArgs *v, int *vw_rc);
 static inline int vw_virLogManagerProtocolDomainAppendLogFileArgs_decode(virtwire_dec *d, virLogManagerProtocolDomainAppendLogFileArgs *v);
 static inline unsigned char *vw_virLogManagerProtocolDomainAppendLogFileRet_raw(unsigned char *vw_w, const virLogManagerProtocolDomainAppendLogFileRet *v);
-static inline unsigned char *vw_virLogManagerProtocolDomainAppendLogFileRet_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomainAppendLogFileRet *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolDomainAppendLogFileRet_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomainAppendLogFileRet *v, int *vw_rc);
 static inline int vw_virLogManagerProtocolDomainAppendLogFileRet_decode(virtwire_dec *d, virLogManagerProtocolDomainAppendLogFileRet *v);
 static inline unsigned char *vw_virLogManagerProtocolProcedure_raw(unsigned char *vw_w, const virLogManagerProtocolProcedure *v);
-static inline unsigned char *vw_virLogManagerProtocolProcedure_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolProcedure *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolProcedure_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolProcedure *v, int *vw_rc);
 static inline int vw_virLogManagerProtocolProcedure_decode(virtwire_dec *d, virLogManagerProtocolProcedure *v);
 
 /* typedef virLogManagerProtocolUUID, log_protocol.x:7 */
@@ -48,7 +48,7 @@ static inline unsigned char *vw_virLogManagerProtocolUUID_raw(unsigned char *vw_
     return vw_w;
 }
 
-static inline unsigned char *vw_virLogManagerProtocolUUID_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolUUID *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolUUID_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolUUID *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 16u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -87,7 +87,7 @@ size_t virLogManagerProtocolUUID_size(const virLogManagerProtocolUUID *v)
 VIRTWIRE_DEFINE_TYPE(virLogManagerProtocolUUID, 16u, 16u);
 
 /* typedef virLogManagerProtocolNonNullString, log_protocol.x:16 */
-static inline unsigned char *vw_virLogManagerProtocolNonNullString_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolNonNullString *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolNonNullString_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolNonNullString *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, (*v), VIR_LOG_MANAGER_PROTOCOL_STRING_MAX, vw_rc));
     return vw_w;
@@ -127,7 +127,7 @@ size_t virLogManagerProtocolNonNullString_size(const virLogManagerProtocolNonNul
 VIRTWIRE_DEFINE_TYPE(virLogManagerProtocolNonNullString, 4194308u, 4u);
 
 /* typedef virLogManagerProtocolString, log_protocol.x:19 */
-static inline unsigned char *vw_virLogManagerProtocolString_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolString *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolString_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolString *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -184,7 +184,7 @@ size_t virLogManagerProtocolString_size(const virLogManagerProtocolString *v)
 VIRTWIRE_DEFINE_TYPE(virLogManagerProtocolString, 4194312u, 4u);
 
 /* struct virLogManagerProtocolDomain, log_protocol.x:21 */
-static inline unsigned char *vw_virLogManagerProtocolDomain_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomain *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolDomain_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomain *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 16u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -234,7 +234,7 @@ static inline unsigned char *vw_virLogManagerProtocolLogFilePosition_raw(unsigne
     return vw_w;
 }
 
-static inline unsigned char *vw_virLogManagerProtocolLogFilePosition_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolLogFilePosition *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolLogFilePosition_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolLogFilePosition *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 16u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -285,7 +285,7 @@ static inline unsigned char *vw_virLogManagerProtocolDomainOpenLogFileFlags_raw(
     return vw_w;
 }
 
-static inline unsigned char *vw_virLogManagerProtocolDomainOpenLogFileFlags_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomainOpenLogFileFlags *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolDomainOpenLogFileFlags_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomainOpenLogFileFlags *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -328,7 +328,7 @@ size_t virLogManagerProtocolDomainOpenLogFileFlags_size(const virLogManagerProto
 VIRTWIRE_DEFINE_TYPE(virLogManagerProtocolDomainOpenLogFileFlags, 4u, 4u);
 
 /* struct virLogManagerProtocolDomainOpenLogFileArgs, log_protocol.x:38 */
-static inline unsigned char *vw_virLogManagerProtocolDomainOpenLogFileArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomainOpenLogFileArgs *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolDomainOpenLogFileArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomainOpenLogFileArgs *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->driver, VIR_LOG_MANAGER_PROTOCOL_STRING_MAX, vw_rc));
     VIRTWIRE_WTRY(vw_w, vw_virLogManagerProtocolDomain_encode(vw_w, vw_end, &v->dom, vw_rc));
@@ -385,7 +385,7 @@ static inline unsigned char *vw_virLogManagerProtocolDomainOpenLogFileRet_raw(un
     return vw_w;
 }
 
-static inline unsigned char *vw_virLogManagerProtocolDomainOpenLogFileRet_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomainOpenLogFileRet *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolDomainOpenLogFileRet_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomainOpenLogFileRet *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 16u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -424,7 +424,7 @@ size_t virLogManagerProtocolDomainOpenLogFileRet_size(const virLogManagerProtoco
 VIRTWIRE_DEFINE_TYPE(virLogManagerProtocolDomainOpenLogFileRet, 16u, 16u);
 
 /* struct virLogManagerProtocolDomainGetLogFilePositionArgs, log_protocol.x:49 */
-static inline unsigned char *vw_virLogManagerProtocolDomainGetLogFilePositionArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomainGetLogFilePositionArgs *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolDomainGetLogFilePositionArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomainGetLogFilePositionArgs *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->path, VIR_LOG_MANAGER_PROTOCOL_STRING_MAX, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -473,7 +473,7 @@ static inline unsigned char *vw_virLogManagerProtocolDomainGetLogFilePositionRet
     return vw_w;
 }
 
-static inline unsigned char *vw_virLogManagerProtocolDomainGetLogFilePositionRet_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomainGetLogFilePositionRet *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolDomainGetLogFilePositionRet_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomainGetLogFilePositionRet *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 16u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -512,7 +512,7 @@ size_t virLogManagerProtocolDomainGetLogFilePositionRet_size(const virLogManager
 VIRTWIRE_DEFINE_TYPE(virLogManagerProtocolDomainGetLogFilePositionRet, 16u, 16u);
 
 /* struct virLogManagerProtocolDomainReadLogFileArgs, log_protocol.x:58 */
-static inline unsigned char *vw_virLogManagerProtocolDomainReadLogFileArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomainReadLogFileArgs *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolDomainReadLogFileArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomainReadLogFileArgs *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->path, VIR_LOG_MANAGER_PROTOCOL_STRING_MAX, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 28u))
@@ -559,7 +559,7 @@ size_t virLogManagerProtocolDomainReadLogFileArgs_size(const virLogManagerProtoc
 VIRTWIRE_DEFINE_TYPE(virLogManagerProtocolDomainReadLogFileArgs, 4194336u, 32u);
 
 /* struct virLogManagerProtocolDomainReadLogFileRet, log_protocol.x:65 */
-static inline unsigned char *vw_virLogManagerProtocolDomainReadLogFileRet_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomainReadLogFileRet *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolDomainReadLogFileRet_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomainReadLogFileRet *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->data, VIR_LOG_MANAGER_PROTOCOL_STRING_MAX, vw_rc));
     return vw_w;
@@ -598,7 +598,7 @@ size_t virLogManagerProtocolDomainReadLogFileRet_size(const virLogManagerProtoco
 VIRTWIRE_DEFINE_TYPE(virLogManagerProtocolDomainReadLogFileRet, 4194308u, 4u);
 
 /* struct virLogManagerProtocolDomainAppendLogFileArgs, log_protocol.x:69 */
-static inline unsigned char *vw_virLogManagerProtocolDomainAppendLogFileArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomainAppendLogFileArgs *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolDomainAppendLogFileArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomainAppendLogFileArgs *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->driver, VIR_LOG_MANAGER_PROTOCOL_STRING_MAX, vw_rc));
     VIRTWIRE_WTRY(vw_w, vw_virLogManagerProtocolDomain_encode(vw_w, vw_end, &v->dom, vw_rc));
@@ -659,7 +659,7 @@ static inline unsigned char *vw_virLogManagerProtocolDomainAppendLogFileRet_raw(
     return vw_w;
 }
 
-static inline unsigned char *vw_virLogManagerProtocolDomainAppendLogFileRet_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomainAppendLogFileRet *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolDomainAppendLogFileRet_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomainAppendLogFileRet *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -709,7 +709,7 @@ static inline unsigned char *vw_virLogManagerProtocolProcedure_raw(unsigned char
     return vw_w;
 }
 
-static inline unsigned char *vw_virLogManagerProtocolProcedure_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolProcedure *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolProcedure_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolProcedure *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);

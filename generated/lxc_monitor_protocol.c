@@ -4,16 +4,16 @@
 
 /* The workers that nested values are encoded and decoded with. */
 static inline unsigned char *vw_virLXCMonitorExitStatus_raw(unsigned char *vw_w, const virLXCMonitorExitStatus *v);
-static inline unsigned char *vw_virLXCMonitorExitStatus_encode(unsigned char *vw_w, unsigned char *vw_end, const virLXCMonitorExitStatus *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLXCMonitorExitStatus_encode(unsigned char *vw_w, unsigned char *vw_end, const virLXCMonitorExitStatus *v, int *vw_rc);
 static inline int vw_virLXCMonitorExitStatus_decode(virtwire_dec *d, virLXCMonitorExitStatus *v);
 static inline unsigned char *vw_virLXCMonitorExitEventMsg_raw(unsigned char *vw_w, const virLXCMonitorExitEventMsg *v);
-static inline unsigned char *vw_virLXCMonitorExitEventMsg_encode(unsigned char *vw_w, unsigned char *vw_end, const virLXCMonitorExitEventMsg *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLXCMonitorExitEventMsg_encode(unsigned char *vw_w, unsigned char *vw_end, const virLXCMonitorExitEventMsg *v, int *vw_rc);
 static inline int vw_virLXCMonitorExitEventMsg_decode(virtwire_dec *d, virLXCMonitorExitEventMsg *v);
 static inline unsigned char *vw_virLXCMonitorInitEventMsg_raw(unsigned char *vw_w, const virLXCMonitorInitEventMsg *v);
-static inline unsigned char *vw_virLXCMonitorInitEventMsg_encode(unsigned char *vw_w, unsigned char *vw_end, const virLXCMonitorInitEventMsg *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLXCMonitorInitEventMsg_encode(unsigned char *vw_w, unsigned char *vw_end, const virLXCMonitorInitEventMsg *v, int *vw_rc);
 static inline int vw_virLXCMonitorInitEventMsg_decode(virtwire_dec *d, virLXCMonitorInitEventMsg *v);
 static inline unsigned char *vw_virLXCMonitorProcedure_raw(unsigned char *vw_w, const virLXCMonitorProcedure *v);
-static inline unsigned char *vw_virLXCMonitorProcedure_encode(unsigned char *vw_w, unsigned char *vw_end, const virLXCMonitorProcedure *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLXCMonitorProcedure_encode(unsigned char *vw_w, unsigned char *vw_end, const virLXCMonitorProcedure *v, int *vw_rc);
 static inline int vw_virLXCMonitorProcedure_decode(virtwire_dec *d, virLXCMonitorProcedure *v);
 
 /* enum virLXCMonitorExitStatus, lxc_monitor_protocol.x:9 */
@@ -28,7 +28,7 @@ static inline unsigned char *vw_virLXCMonitorExitStatus_raw(unsigned char *vw_w,
     return vw_w;
 }
 
-static inline unsigned char *vw_virLXCMonitorExitStatus_encode(unsigned char *vw_w, unsigned char *vw_end, const virLXCMonitorExitStatus *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLXCMonitorExitStatus_encode(unsigned char *vw_w, unsigned char *vw_end, const virLXCMonitorExitStatus *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -77,7 +77,7 @@ static inline unsigned char *vw_virLXCMonitorExitEventMsg_raw(unsigned char *vw_
     return vw_w;
 }
 
-static inline unsigned char *vw_virLXCMonitorExitEventMsg_encode(unsigned char *vw_w, unsigned char *vw_end, const virLXCMonitorExitEventMsg *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLXCMonitorExitEventMsg_encode(unsigned char *vw_w, unsigned char *vw_end, const virLXCMonitorExitEventMsg *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -122,7 +122,7 @@ static inline unsigned char *vw_virLXCMonitorInitEventMsg_raw(unsigned char *vw_
     return vw_w;
 }
 
-static inline unsigned char *vw_virLXCMonitorInitEventMsg_encode(unsigned char *vw_w, unsigned char *vw_end, const virLXCMonitorInitEventMsg *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLXCMonitorInitEventMsg_encode(unsigned char *vw_w, unsigned char *vw_end, const virLXCMonitorInitEventMsg *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -172,7 +172,7 @@ static inline unsigned char *vw_virLXCMonitorProcedure_raw(unsigned char *vw_w, 
     return vw_w;
 }
 
-static inline unsigned char *vw_virLXCMonitorProcedure_encode(unsigned char *vw_w, unsigned char *vw_end, const virLXCMonitorProcedure *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLXCMonitorProcedure_encode(unsigned char *vw_w, unsigned char *vw_end, const virLXCMonitorProcedure *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);

@@ -3,14 +3,14 @@
 #include "lxc_protocol.h"
 
 /* The workers that nested values are encoded and decoded with. */
-static inline unsigned char *vw_lxc_domain_open_namespace_args_encode(unsigned char *vw_w, unsigned char *vw_end, const lxc_domain_open_namespace_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_lxc_domain_open_namespace_args_encode(unsigned char *vw_w, unsigned char *vw_end, const lxc_domain_open_namespace_args *v, int *vw_rc);
 static inline int vw_lxc_domain_open_namespace_args_decode(virtwire_dec *d, lxc_domain_open_namespace_args *v);
 static inline unsigned char *vw_lxc_procedure_raw(unsigned char *vw_w, const lxc_procedure *v);
-static inline unsigned char *vw_lxc_procedure_encode(unsigned char *vw_w, unsigned char *vw_end, const lxc_procedure *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_lxc_procedure_encode(unsigned char *vw_w, unsigned char *vw_end, const lxc_procedure *v, int *vw_rc);
 static inline int vw_lxc_procedure_decode(virtwire_dec *d, lxc_procedure *v);
 
 /* struct lxc_domain_open_namespace_args, lxc_protocol.x:27 */
-static inline unsigned char *vw_lxc_domain_open_namespace_args_encode(unsigned char *vw_w, unsigned char *vw_end, const lxc_domain_open_namespace_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_lxc_domain_open_namespace_args_encode(unsigned char *vw_w, unsigned char *vw_end, const lxc_domain_open_namespace_args *v, int *vw_rc)
 {
     {
         virtwire_enc vw_e = { vw_w, vw_end };
@@ -69,7 +69,7 @@ static inline unsigned char *vw_lxc_procedure_raw(unsigned char *vw_w, const lxc
     return vw_w;
 }
 
-static inline unsigned char *vw_lxc_procedure_encode(unsigned char *vw_w, unsigned char *vw_end, const lxc_procedure *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_lxc_procedure_encode(unsigned char *vw_w, unsigned char *vw_end, const lxc_procedure *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);

@@ -3,39 +3,39 @@
 #include "qemu_protocol.h"
 
 /* The workers that nested values are encoded and decoded with. */
-static inline unsigned char *vw_qemu_domain_monitor_command_args_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_domain_monitor_command_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_qemu_domain_monitor_command_args_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_domain_monitor_command_args *v, int *vw_rc);
 static inline int vw_qemu_domain_monitor_command_args_decode(virtwire_dec *d, qemu_domain_monitor_command_args *v);
-static inline unsigned char *vw_qemu_domain_monitor_command_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_domain_monitor_command_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_qemu_domain_monitor_command_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_domain_monitor_command_ret *v, int *vw_rc);
 static inline int vw_qemu_domain_monitor_command_ret_decode(virtwire_dec *d, qemu_domain_monitor_command_ret *v);
 static inline unsigned char *vw_qemu_domain_attach_args_raw(unsigned char *vw_w, const qemu_domain_attach_args *v);
-static inline unsigned char *vw_qemu_domain_attach_args_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_domain_attach_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_qemu_domain_attach_args_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_domain_attach_args *v, int *vw_rc);
 static inline int vw_qemu_domain_attach_args_decode(virtwire_dec *d, qemu_domain_attach_args *v);
-static inline unsigned char *vw_qemu_domain_attach_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_domain_attach_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_qemu_domain_attach_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_domain_attach_ret *v, int *vw_rc);
 static inline int vw_qemu_domain_attach_ret_decode(virtwire_dec *d, qemu_domain_attach_ret *v);
-static inline unsigned char *vw_qemu_domain_agent_command_args_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_domain_agent_command_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_qemu_domain_agent_command_args_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_domain_agent_command_args *v, int *vw_rc);
 static inline int vw_qemu_domain_agent_command_args_decode(virtwire_dec *d, qemu_domain_agent_command_args *v);
-static inline unsigned char *vw_qemu_domain_agent_command_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_domain_agent_command_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_qemu_domain_agent_command_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_domain_agent_command_ret *v, int *vw_rc);
 static inline int vw_qemu_domain_agent_command_ret_decode(virtwire_dec *d, qemu_domain_agent_command_ret *v);
-static inline unsigned char *vw_qemu_connect_domain_monitor_event_register_args_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_connect_domain_monitor_event_register_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_qemu_connect_domain_monitor_event_register_args_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_connect_domain_monitor_event_register_args *v, int *vw_rc);
 static inline int vw_qemu_connect_domain_monitor_event_register_args_decode(virtwire_dec *d, qemu_connect_domain_monitor_event_register_args *v);
 static inline unsigned char *vw_qemu_connect_domain_monitor_event_register_ret_raw(unsigned char *vw_w, const qemu_connect_domain_monitor_event_register_ret *v);
-static inline unsigned char *vw_qemu_connect_domain_monitor_event_register_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_connect_domain_monitor_event_register_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_qemu_connect_domain_monitor_event_register_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_connect_domain_monitor_event_register_ret *v, int *vw_rc);
 static inline int vw_qemu_connect_domain_monitor_event_register_ret_decode(virtwire_dec *d, qemu_connect_domain_monitor_event_register_ret *v);
 static inline unsigned char *vw_qemu_connect_domain_monitor_event_deregister_args_raw(unsigned char *vw_w, const qemu_connect_domain_monitor_event_deregister_args *v);
-static inline unsigned char *vw_qemu_connect_domain_monitor_event_deregister_args_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_connect_domain_monitor_event_deregister_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_qemu_connect_domain_monitor_event_deregister_args_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_connect_domain_monitor_event_deregister_args *v, int *vw_rc);
 static inline int vw_qemu_connect_domain_monitor_event_deregister_args_decode(virtwire_dec *d, qemu_connect_domain_monitor_event_deregister_args *v);
-static inline unsigned char *vw_qemu_domain_monitor_event_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_domain_monitor_event_msg *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_qemu_domain_monitor_event_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_domain_monitor_event_msg *v, int *vw_rc);
 static inline int vw_qemu_domain_monitor_event_msg_decode(virtwire_dec *d, qemu_domain_monitor_event_msg *v);
-static inline unsigned char *vw_qemu_domain_monitor_command_with_files_args_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_domain_monitor_command_with_files_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_qemu_domain_monitor_command_with_files_args_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_domain_monitor_command_with_files_args *v, int *vw_rc);
 static inline int vw_qemu_domain_monitor_command_with_files_args_decode(virtwire_dec *d, qemu_domain_monitor_command_with_files_args *v);
-static inline unsigned char *vw_qemu_domain_monitor_command_with_files_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_domain_monitor_command_with_files_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_qemu_domain_monitor_command_with_files_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_domain_monitor_command_with_files_ret *v, int *vw_rc);
 static inline int vw_qemu_domain_monitor_command_with_files_ret_decode(virtwire_dec *d, qemu_domain_monitor_command_with_files_ret *v);
 static inline unsigned char *vw_qemu_procedure_raw(unsigned char *vw_w, const qemu_procedure *v);
-static inline unsigned char *vw_qemu_procedure_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_procedure *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_qemu_procedure_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_procedure *v, int *vw_rc);
 static inline int vw_qemu_procedure_decode(virtwire_dec *d, qemu_procedure *v);
 
 /* struct qemu_domain_monitor_command_args, qemu_protocol.x:27 */
-static inline unsigned char *vw_qemu_domain_monitor_command_args_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_domain_monitor_command_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_qemu_domain_monitor_command_args_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_domain_monitor_command_args *v, int *vw_rc)
 {
     {
         virtwire_enc vw_e = { vw_w, vw_end };
@@ -87,7 +87,7 @@ size_t qemu_domain_monitor_command_args_size(const qemu_domain_monitor_command_a
 VIRTWIRE_DEFINE_TYPE(qemu_domain_monitor_command_args, 8388640u, 32u);
 
 /* struct qemu_domain_monitor_command_ret, qemu_protocol.x:33 */
-static inline unsigned char *vw_qemu_domain_monitor_command_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_domain_monitor_command_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_qemu_domain_monitor_command_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_domain_monitor_command_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->result, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -133,7 +133,7 @@ static inline unsigned char *vw_qemu_domain_attach_args_raw(unsigned char *vw_w,
     return vw_w;
 }
 
-static inline unsigned char *vw_qemu_domain_attach_args_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_domain_attach_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_qemu_domain_attach_args_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_domain_attach_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -173,7 +173,7 @@ size_t qemu_domain_attach_args_size(const qemu_domain_attach_args *v)
 VIRTWIRE_DEFINE_TYPE(qemu_domain_attach_args, 8u, 8u);
 
 /* struct qemu_domain_attach_ret, qemu_protocol.x:43 */
-static inline unsigned char *vw_qemu_domain_attach_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_domain_attach_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_qemu_domain_attach_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_domain_attach_ret *v, int *vw_rc)
 {
     {
         virtwire_enc vw_e = { vw_w, vw_end };
@@ -217,7 +217,7 @@ size_t qemu_domain_attach_ret_size(const qemu_domain_attach_ret *v)
 VIRTWIRE_DEFINE_TYPE(qemu_domain_attach_ret, 4194328u, 24u);
 
 /* struct qemu_domain_agent_command_args, qemu_protocol.x:47 */
-static inline unsigned char *vw_qemu_domain_agent_command_args_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_domain_agent_command_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_qemu_domain_agent_command_args_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_domain_agent_command_args *v, int *vw_rc)
 {
     {
         virtwire_enc vw_e = { vw_w, vw_end };
@@ -271,7 +271,7 @@ size_t qemu_domain_agent_command_args_size(const qemu_domain_agent_command_args 
 VIRTWIRE_DEFINE_TYPE(qemu_domain_agent_command_args, 8388644u, 36u);
 
 /* struct qemu_domain_agent_command_ret, qemu_protocol.x:54 */
-static inline unsigned char *vw_qemu_domain_agent_command_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_domain_agent_command_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_qemu_domain_agent_command_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_domain_agent_command_ret *v, int *vw_rc)
 {
     {
         virtwire_enc vw_e = { vw_w, vw_end };
@@ -315,7 +315,7 @@ size_t qemu_domain_agent_command_ret_size(const qemu_domain_agent_command_ret *v
 VIRTWIRE_DEFINE_TYPE(qemu_domain_agent_command_ret, 4194312u, 4u);
 
 /* struct qemu_connect_domain_monitor_event_register_args, qemu_protocol.x:59 */
-static inline unsigned char *vw_qemu_connect_domain_monitor_event_register_args_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_connect_domain_monitor_event_register_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_qemu_connect_domain_monitor_event_register_args_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_connect_domain_monitor_event_register_args *v, int *vw_rc)
 {
     {
         virtwire_enc vw_e = { vw_w, vw_end };
@@ -378,7 +378,7 @@ static inline unsigned char *vw_qemu_connect_domain_monitor_event_register_ret_r
     return vw_w;
 }
 
-static inline unsigned char *vw_qemu_connect_domain_monitor_event_register_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_connect_domain_monitor_event_register_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_qemu_connect_domain_monitor_event_register_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_connect_domain_monitor_event_register_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -423,7 +423,7 @@ static inline unsigned char *vw_qemu_connect_domain_monitor_event_deregister_arg
     return vw_w;
 }
 
-static inline unsigned char *vw_qemu_connect_domain_monitor_event_deregister_args_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_connect_domain_monitor_event_deregister_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_qemu_connect_domain_monitor_event_deregister_args_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_connect_domain_monitor_event_deregister_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -462,7 +462,7 @@ size_t qemu_connect_domain_monitor_event_deregister_args_size(const qemu_connect
 VIRTWIRE_DEFINE_TYPE(qemu_connect_domain_monitor_event_deregister_args, 4u, 4u);
 
 /* struct qemu_domain_monitor_event_msg, qemu_protocol.x:73 */
-static inline unsigned char *vw_qemu_domain_monitor_event_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_domain_monitor_event_msg *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_qemu_domain_monitor_event_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_domain_monitor_event_msg *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -529,7 +529,7 @@ size_t qemu_domain_monitor_event_msg_size(const qemu_domain_monitor_event_msg *v
 VIRTWIRE_DEFINE_TYPE(qemu_domain_monitor_event_msg, 12582964u, 48u);
 
 /* struct qemu_domain_monitor_command_with_files_args, qemu_protocol.x:82 */
-static inline unsigned char *vw_qemu_domain_monitor_command_with_files_args_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_domain_monitor_command_with_files_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_qemu_domain_monitor_command_with_files_args_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_domain_monitor_command_with_files_args *v, int *vw_rc)
 {
     {
         virtwire_enc vw_e = { vw_w, vw_end };
@@ -581,7 +581,7 @@ size_t qemu_domain_monitor_command_with_files_args_size(const qemu_domain_monito
 VIRTWIRE_DEFINE_TYPE(qemu_domain_monitor_command_with_files_args, 8388640u, 32u);
 
 /* struct qemu_domain_monitor_command_with_files_ret, qemu_protocol.x:88 */
-static inline unsigned char *vw_qemu_domain_monitor_command_with_files_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_domain_monitor_command_with_files_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_qemu_domain_monitor_command_with_files_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_domain_monitor_command_with_files_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->result, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -631,7 +631,7 @@ static inline unsigned char *vw_qemu_procedure_raw(unsigned char *vw_w, const qe
     return vw_w;
 }
 
-static inline unsigned char *vw_qemu_procedure_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_procedure *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_qemu_procedure_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_procedure *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);

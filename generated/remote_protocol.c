@@ -3,1565 +3,1565 @@
 #include "remote_protocol.h"
 
 /* The workers that nested values are encoded and decoded with. */
-static inline unsigned char *vw_remote_nonnull_string_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nonnull_string *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nonnull_string_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nonnull_string *v, int *vw_rc);
 static inline int vw_remote_nonnull_string_decode(virtwire_dec *d, remote_nonnull_string *v);
-static inline unsigned char *vw_remote_string_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_string *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_string_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_string *v, int *vw_rc);
 static inline int vw_remote_string_decode(virtwire_dec *d, remote_string *v);
 static inline unsigned char *vw_remote_uuid_raw(unsigned char *vw_w, const remote_uuid *v);
-static inline unsigned char *vw_remote_uuid_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_uuid *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_uuid_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_uuid *v, int *vw_rc);
 static inline int vw_remote_uuid_decode(virtwire_dec *d, remote_uuid *v);
-static inline unsigned char *vw_remote_nonnull_domain_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nonnull_domain *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nonnull_domain_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nonnull_domain *v, int *vw_rc);
 static inline int vw_remote_nonnull_domain_decode(virtwire_dec *d, remote_nonnull_domain *v);
-static inline unsigned char *vw_remote_nonnull_network_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nonnull_network *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nonnull_network_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nonnull_network *v, int *vw_rc);
 static inline int vw_remote_nonnull_network_decode(virtwire_dec *d, remote_nonnull_network *v);
-static inline unsigned char *vw_remote_nonnull_network_port_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nonnull_network_port *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nonnull_network_port_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nonnull_network_port *v, int *vw_rc);
 static inline int vw_remote_nonnull_network_port_decode(virtwire_dec *d, remote_nonnull_network_port *v);
-static inline unsigned char *vw_remote_nonnull_nwfilter_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nonnull_nwfilter *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nonnull_nwfilter_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nonnull_nwfilter *v, int *vw_rc);
 static inline int vw_remote_nonnull_nwfilter_decode(virtwire_dec *d, remote_nonnull_nwfilter *v);
-static inline unsigned char *vw_remote_nonnull_nwfilter_binding_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nonnull_nwfilter_binding *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nonnull_nwfilter_binding_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nonnull_nwfilter_binding *v, int *vw_rc);
 static inline int vw_remote_nonnull_nwfilter_binding_decode(virtwire_dec *d, remote_nonnull_nwfilter_binding *v);
-static inline unsigned char *vw_remote_nonnull_interface_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nonnull_interface *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nonnull_interface_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nonnull_interface *v, int *vw_rc);
 static inline int vw_remote_nonnull_interface_decode(virtwire_dec *d, remote_nonnull_interface *v);
-static inline unsigned char *vw_remote_nonnull_storage_pool_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nonnull_storage_pool *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nonnull_storage_pool_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nonnull_storage_pool *v, int *vw_rc);
 static inline int vw_remote_nonnull_storage_pool_decode(virtwire_dec *d, remote_nonnull_storage_pool *v);
-static inline unsigned char *vw_remote_nonnull_storage_vol_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nonnull_storage_vol *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nonnull_storage_vol_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nonnull_storage_vol *v, int *vw_rc);
 static inline int vw_remote_nonnull_storage_vol_decode(virtwire_dec *d, remote_nonnull_storage_vol *v);
-static inline unsigned char *vw_remote_nonnull_node_device_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nonnull_node_device *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nonnull_node_device_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nonnull_node_device *v, int *vw_rc);
 static inline int vw_remote_nonnull_node_device_decode(virtwire_dec *d, remote_nonnull_node_device *v);
-static inline unsigned char *vw_remote_nonnull_secret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nonnull_secret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nonnull_secret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nonnull_secret *v, int *vw_rc);
 static inline int vw_remote_nonnull_secret_decode(virtwire_dec *d, remote_nonnull_secret *v);
-static inline unsigned char *vw_remote_nonnull_domain_checkpoint_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nonnull_domain_checkpoint *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nonnull_domain_checkpoint_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nonnull_domain_checkpoint *v, int *vw_rc);
 static inline int vw_remote_nonnull_domain_checkpoint_decode(virtwire_dec *d, remote_nonnull_domain_checkpoint *v);
-static inline unsigned char *vw_remote_nonnull_domain_snapshot_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nonnull_domain_snapshot *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nonnull_domain_snapshot_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nonnull_domain_snapshot *v, int *vw_rc);
 static inline int vw_remote_nonnull_domain_snapshot_decode(virtwire_dec *d, remote_nonnull_domain_snapshot *v);
-static inline unsigned char *vw_remote_domain_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain *v, int *vw_rc);
 static inline int vw_remote_domain_decode(virtwire_dec *d, remote_domain *v);
-static inline unsigned char *vw_remote_network_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network *v, int *vw_rc);
 static inline int vw_remote_network_decode(virtwire_dec *d, remote_network *v);
-static inline unsigned char *vw_remote_network_port_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_port *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_port_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_port *v, int *vw_rc);
 static inline int vw_remote_network_port_decode(virtwire_dec *d, remote_network_port *v);
-static inline unsigned char *vw_remote_nwfilter_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nwfilter_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter *v, int *vw_rc);
 static inline int vw_remote_nwfilter_decode(virtwire_dec *d, remote_nwfilter *v);
-static inline unsigned char *vw_remote_nwfilter_binding_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_binding *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nwfilter_binding_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_binding *v, int *vw_rc);
 static inline int vw_remote_nwfilter_binding_decode(virtwire_dec *d, remote_nwfilter_binding *v);
-static inline unsigned char *vw_remote_storage_pool_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool *v, int *vw_rc);
 static inline int vw_remote_storage_pool_decode(virtwire_dec *d, remote_storage_pool *v);
-static inline unsigned char *vw_remote_storage_vol_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_vol_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol *v, int *vw_rc);
 static inline int vw_remote_storage_vol_decode(virtwire_dec *d, remote_storage_vol *v);
-static inline unsigned char *vw_remote_node_device_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device *v, int *vw_rc);
 static inline int vw_remote_node_device_decode(virtwire_dec *d, remote_node_device *v);
-static inline unsigned char *vw_remote_secret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_secret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret *v, int *vw_rc);
 static inline int vw_remote_secret_decode(virtwire_dec *d, remote_secret *v);
-static inline unsigned char *vw_remote_error_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_error *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_error_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_error *v, int *vw_rc);
 static inline int vw_remote_error_decode(virtwire_dec *d, remote_error *v);
 static inline unsigned char *vw_remote_auth_type_raw(unsigned char *vw_w, const remote_auth_type *v);
-static inline unsigned char *vw_remote_auth_type_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_auth_type *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_auth_type_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_auth_type *v, int *vw_rc);
 static inline int vw_remote_auth_type_decode(virtwire_dec *d, remote_auth_type *v);
 static inline unsigned char *vw_remote_vcpu_info_raw(unsigned char *vw_w, const remote_vcpu_info *v);
-static inline unsigned char *vw_remote_vcpu_info_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_vcpu_info *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_vcpu_info_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_vcpu_info *v, int *vw_rc);
 static inline int vw_remote_vcpu_info_decode(virtwire_dec *d, remote_vcpu_info *v);
-static inline unsigned char *vw_remote_typed_param_value_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_typed_param_value *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_typed_param_value_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_typed_param_value *v, int *vw_rc);
 static inline int vw_remote_typed_param_value_decode(virtwire_dec *d, remote_typed_param_value *v);
-static inline unsigned char *vw_remote_typed_param_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_typed_param *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_typed_param_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_typed_param *v, int *vw_rc);
 static inline int vw_remote_typed_param_decode(virtwire_dec *d, remote_typed_param *v);
-static inline unsigned char *vw_remote_node_get_cpu_stats_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_cpu_stats *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_get_cpu_stats_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_cpu_stats *v, int *vw_rc);
 static inline int vw_remote_node_get_cpu_stats_decode(virtwire_dec *d, remote_node_get_cpu_stats *v);
-static inline unsigned char *vw_remote_node_get_memory_stats_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_memory_stats *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_get_memory_stats_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_memory_stats *v, int *vw_rc);
 static inline int vw_remote_node_get_memory_stats_decode(virtwire_dec *d, remote_node_get_memory_stats *v);
-static inline unsigned char *vw_remote_domain_disk_error_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_disk_error *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_disk_error_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_disk_error *v, int *vw_rc);
 static inline int vw_remote_domain_disk_error_decode(virtwire_dec *d, remote_domain_disk_error *v);
-static inline unsigned char *vw_remote_connect_open_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_open_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_open_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_open_args *v, int *vw_rc);
 static inline int vw_remote_connect_open_args_decode(virtwire_dec *d, remote_connect_open_args *v);
 static inline unsigned char *vw_remote_connect_supports_feature_args_raw(unsigned char *vw_w, const remote_connect_supports_feature_args *v);
-static inline unsigned char *vw_remote_connect_supports_feature_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_supports_feature_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_supports_feature_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_supports_feature_args *v, int *vw_rc);
 static inline int vw_remote_connect_supports_feature_args_decode(virtwire_dec *d, remote_connect_supports_feature_args *v);
 static inline unsigned char *vw_remote_connect_supports_feature_ret_raw(unsigned char *vw_w, const remote_connect_supports_feature_ret *v);
-static inline unsigned char *vw_remote_connect_supports_feature_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_supports_feature_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_supports_feature_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_supports_feature_ret *v, int *vw_rc);
 static inline int vw_remote_connect_supports_feature_ret_decode(virtwire_dec *d, remote_connect_supports_feature_ret *v);
-static inline unsigned char *vw_remote_connect_get_type_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_type_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_get_type_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_type_ret *v, int *vw_rc);
 static inline int vw_remote_connect_get_type_ret_decode(virtwire_dec *d, remote_connect_get_type_ret *v);
 static inline unsigned char *vw_remote_connect_get_version_ret_raw(unsigned char *vw_w, const remote_connect_get_version_ret *v);
-static inline unsigned char *vw_remote_connect_get_version_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_version_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_get_version_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_version_ret *v, int *vw_rc);
 static inline int vw_remote_connect_get_version_ret_decode(virtwire_dec *d, remote_connect_get_version_ret *v);
 static inline unsigned char *vw_remote_connect_get_lib_version_ret_raw(unsigned char *vw_w, const remote_connect_get_lib_version_ret *v);
-static inline unsigned char *vw_remote_connect_get_lib_version_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_lib_version_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_get_lib_version_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_lib_version_ret *v, int *vw_rc);
 static inline int vw_remote_connect_get_lib_version_ret_decode(virtwire_dec *d, remote_connect_get_lib_version_ret *v);
-static inline unsigned char *vw_remote_connect_get_hostname_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_hostname_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_get_hostname_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_hostname_ret *v, int *vw_rc);
 static inline int vw_remote_connect_get_hostname_ret_decode(virtwire_dec *d, remote_connect_get_hostname_ret *v);
 static inline unsigned char *vw_remote_connect_get_sysinfo_args_raw(unsigned char *vw_w, const remote_connect_get_sysinfo_args *v);
-static inline unsigned char *vw_remote_connect_get_sysinfo_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_sysinfo_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_get_sysinfo_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_sysinfo_args *v, int *vw_rc);
 static inline int vw_remote_connect_get_sysinfo_args_decode(virtwire_dec *d, remote_connect_get_sysinfo_args *v);
-static inline unsigned char *vw_remote_connect_get_sysinfo_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_sysinfo_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_get_sysinfo_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_sysinfo_ret *v, int *vw_rc);
 static inline int vw_remote_connect_get_sysinfo_ret_decode(virtwire_dec *d, remote_connect_get_sysinfo_ret *v);
-static inline unsigned char *vw_remote_connect_get_uri_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_uri_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_get_uri_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_uri_ret *v, int *vw_rc);
 static inline int vw_remote_connect_get_uri_ret_decode(virtwire_dec *d, remote_connect_get_uri_ret *v);
-static inline unsigned char *vw_remote_connect_get_max_vcpus_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_max_vcpus_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_get_max_vcpus_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_max_vcpus_args *v, int *vw_rc);
 static inline int vw_remote_connect_get_max_vcpus_args_decode(virtwire_dec *d, remote_connect_get_max_vcpus_args *v);
 static inline unsigned char *vw_remote_connect_get_max_vcpus_ret_raw(unsigned char *vw_w, const remote_connect_get_max_vcpus_ret *v);
-static inline unsigned char *vw_remote_connect_get_max_vcpus_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_max_vcpus_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_get_max_vcpus_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_max_vcpus_ret *v, int *vw_rc);
 static inline int vw_remote_connect_get_max_vcpus_ret_decode(virtwire_dec *d, remote_connect_get_max_vcpus_ret *v);
 static inline unsigned char *vw_remote_node_get_info_ret_raw(unsigned char *vw_w, const remote_node_get_info_ret *v);
-static inline unsigned char *vw_remote_node_get_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_info_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_get_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_info_ret *v, int *vw_rc);
 static inline int vw_remote_node_get_info_ret_decode(virtwire_dec *d, remote_node_get_info_ret *v);
-static inline unsigned char *vw_remote_connect_get_capabilities_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_capabilities_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_get_capabilities_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_capabilities_ret *v, int *vw_rc);
 static inline int vw_remote_connect_get_capabilities_ret_decode(virtwire_dec *d, remote_connect_get_capabilities_ret *v);
-static inline unsigned char *vw_remote_connect_get_domain_capabilities_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_domain_capabilities_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_get_domain_capabilities_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_domain_capabilities_args *v, int *vw_rc);
 static inline int vw_remote_connect_get_domain_capabilities_args_decode(virtwire_dec *d, remote_connect_get_domain_capabilities_args *v);
-static inline unsigned char *vw_remote_connect_get_domain_capabilities_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_domain_capabilities_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_get_domain_capabilities_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_domain_capabilities_ret *v, int *vw_rc);
 static inline int vw_remote_connect_get_domain_capabilities_ret_decode(virtwire_dec *d, remote_connect_get_domain_capabilities_ret *v);
 static inline unsigned char *vw_remote_node_get_cpu_stats_args_raw(unsigned char *vw_w, const remote_node_get_cpu_stats_args *v);
-static inline unsigned char *vw_remote_node_get_cpu_stats_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_cpu_stats_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_get_cpu_stats_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_cpu_stats_args *v, int *vw_rc);
 static inline int vw_remote_node_get_cpu_stats_args_decode(virtwire_dec *d, remote_node_get_cpu_stats_args *v);
-static inline unsigned char *vw_remote_node_get_cpu_stats_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_cpu_stats_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_get_cpu_stats_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_cpu_stats_ret *v, int *vw_rc);
 static inline int vw_remote_node_get_cpu_stats_ret_decode(virtwire_dec *d, remote_node_get_cpu_stats_ret *v);
 static inline unsigned char *vw_remote_node_get_memory_stats_args_raw(unsigned char *vw_w, const remote_node_get_memory_stats_args *v);
-static inline unsigned char *vw_remote_node_get_memory_stats_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_memory_stats_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_get_memory_stats_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_memory_stats_args *v, int *vw_rc);
 static inline int vw_remote_node_get_memory_stats_args_decode(virtwire_dec *d, remote_node_get_memory_stats_args *v);
-static inline unsigned char *vw_remote_node_get_memory_stats_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_memory_stats_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_get_memory_stats_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_memory_stats_ret *v, int *vw_rc);
 static inline int vw_remote_node_get_memory_stats_ret_decode(virtwire_dec *d, remote_node_get_memory_stats_ret *v);
 static inline unsigned char *vw_remote_node_get_cells_free_memory_args_raw(unsigned char *vw_w, const remote_node_get_cells_free_memory_args *v);
-static inline unsigned char *vw_remote_node_get_cells_free_memory_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_cells_free_memory_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_get_cells_free_memory_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_cells_free_memory_args *v, int *vw_rc);
 static inline int vw_remote_node_get_cells_free_memory_args_decode(virtwire_dec *d, remote_node_get_cells_free_memory_args *v);
-static inline unsigned char *vw_remote_node_get_cells_free_memory_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_cells_free_memory_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_get_cells_free_memory_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_cells_free_memory_ret *v, int *vw_rc);
 static inline int vw_remote_node_get_cells_free_memory_ret_decode(virtwire_dec *d, remote_node_get_cells_free_memory_ret *v);
 static inline unsigned char *vw_remote_node_get_free_memory_ret_raw(unsigned char *vw_w, const remote_node_get_free_memory_ret *v);
-static inline unsigned char *vw_remote_node_get_free_memory_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_free_memory_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_get_free_memory_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_free_memory_ret *v, int *vw_rc);
 static inline int vw_remote_node_get_free_memory_ret_decode(virtwire_dec *d, remote_node_get_free_memory_ret *v);
-static inline unsigned char *vw_remote_domain_get_scheduler_type_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_scheduler_type_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_scheduler_type_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_scheduler_type_args *v, int *vw_rc);
 static inline int vw_remote_domain_get_scheduler_type_args_decode(virtwire_dec *d, remote_domain_get_scheduler_type_args *v);
-static inline unsigned char *vw_remote_domain_get_scheduler_type_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_scheduler_type_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_scheduler_type_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_scheduler_type_ret *v, int *vw_rc);
 static inline int vw_remote_domain_get_scheduler_type_ret_decode(virtwire_dec *d, remote_domain_get_scheduler_type_ret *v);
-static inline unsigned char *vw_remote_domain_get_scheduler_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_scheduler_parameters_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_scheduler_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_scheduler_parameters_args *v, int *vw_rc);
 static inline int vw_remote_domain_get_scheduler_parameters_args_decode(virtwire_dec *d, remote_domain_get_scheduler_parameters_args *v);
-static inline unsigned char *vw_remote_domain_get_scheduler_parameters_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_scheduler_parameters_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_scheduler_parameters_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_scheduler_parameters_ret *v, int *vw_rc);
 static inline int vw_remote_domain_get_scheduler_parameters_ret_decode(virtwire_dec *d, remote_domain_get_scheduler_parameters_ret *v);
-static inline unsigned char *vw_remote_domain_get_scheduler_parameters_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_scheduler_parameters_flags_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_scheduler_parameters_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_scheduler_parameters_flags_args *v, int *vw_rc);
 static inline int vw_remote_domain_get_scheduler_parameters_flags_args_decode(virtwire_dec *d, remote_domain_get_scheduler_parameters_flags_args *v);
-static inline unsigned char *vw_remote_domain_get_scheduler_parameters_flags_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_scheduler_parameters_flags_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_scheduler_parameters_flags_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_scheduler_parameters_flags_ret *v, int *vw_rc);
 static inline int vw_remote_domain_get_scheduler_parameters_flags_ret_decode(virtwire_dec *d, remote_domain_get_scheduler_parameters_flags_ret *v);
-static inline unsigned char *vw_remote_domain_set_scheduler_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_scheduler_parameters_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_set_scheduler_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_scheduler_parameters_args *v, int *vw_rc);
 static inline int vw_remote_domain_set_scheduler_parameters_args_decode(virtwire_dec *d, remote_domain_set_scheduler_parameters_args *v);
-static inline unsigned char *vw_remote_domain_set_scheduler_parameters_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_scheduler_parameters_flags_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_set_scheduler_parameters_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_scheduler_parameters_flags_args *v, int *vw_rc);
 static inline int vw_remote_domain_set_scheduler_parameters_flags_args_decode(virtwire_dec *d, remote_domain_set_scheduler_parameters_flags_args *v);
-static inline unsigned char *vw_remote_domain_set_blkio_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_blkio_parameters_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_set_blkio_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_blkio_parameters_args *v, int *vw_rc);
 static inline int vw_remote_domain_set_blkio_parameters_args_decode(virtwire_dec *d, remote_domain_set_blkio_parameters_args *v);
-static inline unsigned char *vw_remote_domain_get_blkio_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_blkio_parameters_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_blkio_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_blkio_parameters_args *v, int *vw_rc);
 static inline int vw_remote_domain_get_blkio_parameters_args_decode(virtwire_dec *d, remote_domain_get_blkio_parameters_args *v);
-static inline unsigned char *vw_remote_domain_get_blkio_parameters_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_blkio_parameters_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_blkio_parameters_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_blkio_parameters_ret *v, int *vw_rc);
 static inline int vw_remote_domain_get_blkio_parameters_ret_decode(virtwire_dec *d, remote_domain_get_blkio_parameters_ret *v);
-static inline unsigned char *vw_remote_domain_set_memory_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_memory_parameters_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_set_memory_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_memory_parameters_args *v, int *vw_rc);
 static inline int vw_remote_domain_set_memory_parameters_args_decode(virtwire_dec *d, remote_domain_set_memory_parameters_args *v);
-static inline unsigned char *vw_remote_domain_get_memory_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_memory_parameters_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_memory_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_memory_parameters_args *v, int *vw_rc);
 static inline int vw_remote_domain_get_memory_parameters_args_decode(virtwire_dec *d, remote_domain_get_memory_parameters_args *v);
-static inline unsigned char *vw_remote_domain_get_memory_parameters_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_memory_parameters_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_memory_parameters_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_memory_parameters_ret *v, int *vw_rc);
 static inline int vw_remote_domain_get_memory_parameters_ret_decode(virtwire_dec *d, remote_domain_get_memory_parameters_ret *v);
-static inline unsigned char *vw_remote_domain_block_resize_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_block_resize_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_block_resize_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_block_resize_args *v, int *vw_rc);
 static inline int vw_remote_domain_block_resize_args_decode(virtwire_dec *d, remote_domain_block_resize_args *v);
-static inline unsigned char *vw_remote_domain_set_numa_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_numa_parameters_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_set_numa_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_numa_parameters_args *v, int *vw_rc);
 static inline int vw_remote_domain_set_numa_parameters_args_decode(virtwire_dec *d, remote_domain_set_numa_parameters_args *v);
-static inline unsigned char *vw_remote_domain_get_numa_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_numa_parameters_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_numa_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_numa_parameters_args *v, int *vw_rc);
 static inline int vw_remote_domain_get_numa_parameters_args_decode(virtwire_dec *d, remote_domain_get_numa_parameters_args *v);
-static inline unsigned char *vw_remote_domain_get_numa_parameters_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_numa_parameters_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_numa_parameters_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_numa_parameters_ret *v, int *vw_rc);
 static inline int vw_remote_domain_get_numa_parameters_ret_decode(virtwire_dec *d, remote_domain_get_numa_parameters_ret *v);
-static inline unsigned char *vw_remote_domain_set_perf_events_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_perf_events_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_set_perf_events_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_perf_events_args *v, int *vw_rc);
 static inline int vw_remote_domain_set_perf_events_args_decode(virtwire_dec *d, remote_domain_set_perf_events_args *v);
-static inline unsigned char *vw_remote_domain_get_perf_events_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_perf_events_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_perf_events_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_perf_events_args *v, int *vw_rc);
 static inline int vw_remote_domain_get_perf_events_args_decode(virtwire_dec *d, remote_domain_get_perf_events_args *v);
-static inline unsigned char *vw_remote_domain_get_perf_events_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_perf_events_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_perf_events_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_perf_events_ret *v, int *vw_rc);
 static inline int vw_remote_domain_get_perf_events_ret_decode(virtwire_dec *d, remote_domain_get_perf_events_ret *v);
-static inline unsigned char *vw_remote_domain_block_stats_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_block_stats_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_block_stats_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_block_stats_args *v, int *vw_rc);
 static inline int vw_remote_domain_block_stats_args_decode(virtwire_dec *d, remote_domain_block_stats_args *v);
 static inline unsigned char *vw_remote_domain_block_stats_ret_raw(unsigned char *vw_w, const remote_domain_block_stats_ret *v);
-static inline unsigned char *vw_remote_domain_block_stats_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_block_stats_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_block_stats_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_block_stats_ret *v, int *vw_rc);
 static inline int vw_remote_domain_block_stats_ret_decode(virtwire_dec *d, remote_domain_block_stats_ret *v);
-static inline unsigned char *vw_remote_domain_block_stats_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_block_stats_flags_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_block_stats_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_block_stats_flags_args *v, int *vw_rc);
 static inline int vw_remote_domain_block_stats_flags_args_decode(virtwire_dec *d, remote_domain_block_stats_flags_args *v);
-static inline unsigned char *vw_remote_domain_block_stats_flags_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_block_stats_flags_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_block_stats_flags_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_block_stats_flags_ret *v, int *vw_rc);
 static inline int vw_remote_domain_block_stats_flags_ret_decode(virtwire_dec *d, remote_domain_block_stats_flags_ret *v);
-static inline unsigned char *vw_remote_domain_interface_stats_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_interface_stats_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_interface_stats_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_interface_stats_args *v, int *vw_rc);
 static inline int vw_remote_domain_interface_stats_args_decode(virtwire_dec *d, remote_domain_interface_stats_args *v);
 static inline unsigned char *vw_remote_domain_interface_stats_ret_raw(unsigned char *vw_w, const remote_domain_interface_stats_ret *v);
-static inline unsigned char *vw_remote_domain_interface_stats_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_interface_stats_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_interface_stats_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_interface_stats_ret *v, int *vw_rc);
 static inline int vw_remote_domain_interface_stats_ret_decode(virtwire_dec *d, remote_domain_interface_stats_ret *v);
-static inline unsigned char *vw_remote_domain_set_interface_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_interface_parameters_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_set_interface_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_interface_parameters_args *v, int *vw_rc);
 static inline int vw_remote_domain_set_interface_parameters_args_decode(virtwire_dec *d, remote_domain_set_interface_parameters_args *v);
-static inline unsigned char *vw_remote_domain_get_interface_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_interface_parameters_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_interface_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_interface_parameters_args *v, int *vw_rc);
 static inline int vw_remote_domain_get_interface_parameters_args_decode(virtwire_dec *d, remote_domain_get_interface_parameters_args *v);
-static inline unsigned char *vw_remote_domain_get_interface_parameters_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_interface_parameters_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_interface_parameters_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_interface_parameters_ret *v, int *vw_rc);
 static inline int vw_remote_domain_get_interface_parameters_ret_decode(virtwire_dec *d, remote_domain_get_interface_parameters_ret *v);
-static inline unsigned char *vw_remote_domain_memory_stats_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_memory_stats_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_memory_stats_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_memory_stats_args *v, int *vw_rc);
 static inline int vw_remote_domain_memory_stats_args_decode(virtwire_dec *d, remote_domain_memory_stats_args *v);
 static inline unsigned char *vw_remote_domain_memory_stat_raw(unsigned char *vw_w, const remote_domain_memory_stat *v);
-static inline unsigned char *vw_remote_domain_memory_stat_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_memory_stat *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_memory_stat_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_memory_stat *v, int *vw_rc);
 static inline int vw_remote_domain_memory_stat_decode(virtwire_dec *d, remote_domain_memory_stat *v);
-static inline unsigned char *vw_remote_domain_memory_stats_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_memory_stats_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_memory_stats_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_memory_stats_ret *v, int *vw_rc);
 static inline int vw_remote_domain_memory_stats_ret_decode(virtwire_dec *d, remote_domain_memory_stats_ret *v);
-static inline unsigned char *vw_remote_domain_block_peek_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_block_peek_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_block_peek_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_block_peek_args *v, int *vw_rc);
 static inline int vw_remote_domain_block_peek_args_decode(virtwire_dec *d, remote_domain_block_peek_args *v);
-static inline unsigned char *vw_remote_domain_block_peek_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_block_peek_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_block_peek_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_block_peek_ret *v, int *vw_rc);
 static inline int vw_remote_domain_block_peek_ret_decode(virtwire_dec *d, remote_domain_block_peek_ret *v);
-static inline unsigned char *vw_remote_domain_memory_peek_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_memory_peek_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_memory_peek_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_memory_peek_args *v, int *vw_rc);
 static inline int vw_remote_domain_memory_peek_args_decode(virtwire_dec *d, remote_domain_memory_peek_args *v);
-static inline unsigned char *vw_remote_domain_memory_peek_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_memory_peek_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_memory_peek_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_memory_peek_ret *v, int *vw_rc);
 static inline int vw_remote_domain_memory_peek_ret_decode(virtwire_dec *d, remote_domain_memory_peek_ret *v);
-static inline unsigned char *vw_remote_domain_get_block_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_block_info_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_block_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_block_info_args *v, int *vw_rc);
 static inline int vw_remote_domain_get_block_info_args_decode(virtwire_dec *d, remote_domain_get_block_info_args *v);
 static inline unsigned char *vw_remote_domain_get_block_info_ret_raw(unsigned char *vw_w, const remote_domain_get_block_info_ret *v);
-static inline unsigned char *vw_remote_domain_get_block_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_block_info_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_block_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_block_info_ret *v, int *vw_rc);
 static inline int vw_remote_domain_get_block_info_ret_decode(virtwire_dec *d, remote_domain_get_block_info_ret *v);
 static inline unsigned char *vw_remote_connect_list_domains_args_raw(unsigned char *vw_w, const remote_connect_list_domains_args *v);
-static inline unsigned char *vw_remote_connect_list_domains_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_domains_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_domains_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_domains_args *v, int *vw_rc);
 static inline int vw_remote_connect_list_domains_args_decode(virtwire_dec *d, remote_connect_list_domains_args *v);
-static inline unsigned char *vw_remote_connect_list_domains_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_domains_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_domains_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_domains_ret *v, int *vw_rc);
 static inline int vw_remote_connect_list_domains_ret_decode(virtwire_dec *d, remote_connect_list_domains_ret *v);
 static inline unsigned char *vw_remote_connect_num_of_domains_ret_raw(unsigned char *vw_w, const remote_connect_num_of_domains_ret *v);
-static inline unsigned char *vw_remote_connect_num_of_domains_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_num_of_domains_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_num_of_domains_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_num_of_domains_ret *v, int *vw_rc);
 static inline int vw_remote_connect_num_of_domains_ret_decode(virtwire_dec *d, remote_connect_num_of_domains_ret *v);
-static inline unsigned char *vw_remote_domain_create_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_create_xml_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_create_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_create_xml_args *v, int *vw_rc);
 static inline int vw_remote_domain_create_xml_args_decode(virtwire_dec *d, remote_domain_create_xml_args *v);
-static inline unsigned char *vw_remote_domain_create_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_create_xml_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_create_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_create_xml_ret *v, int *vw_rc);
 static inline int vw_remote_domain_create_xml_ret_decode(virtwire_dec *d, remote_domain_create_xml_ret *v);
-static inline unsigned char *vw_remote_domain_create_xml_with_files_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_create_xml_with_files_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_create_xml_with_files_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_create_xml_with_files_args *v, int *vw_rc);
 static inline int vw_remote_domain_create_xml_with_files_args_decode(virtwire_dec *d, remote_domain_create_xml_with_files_args *v);
-static inline unsigned char *vw_remote_domain_create_xml_with_files_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_create_xml_with_files_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_create_xml_with_files_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_create_xml_with_files_ret *v, int *vw_rc);
 static inline int vw_remote_domain_create_xml_with_files_ret_decode(virtwire_dec *d, remote_domain_create_xml_with_files_ret *v);
 static inline unsigned char *vw_remote_domain_lookup_by_id_args_raw(unsigned char *vw_w, const remote_domain_lookup_by_id_args *v);
-static inline unsigned char *vw_remote_domain_lookup_by_id_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_lookup_by_id_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_lookup_by_id_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_lookup_by_id_args *v, int *vw_rc);
 static inline int vw_remote_domain_lookup_by_id_args_decode(virtwire_dec *d, remote_domain_lookup_by_id_args *v);
-static inline unsigned char *vw_remote_domain_lookup_by_id_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_lookup_by_id_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_lookup_by_id_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_lookup_by_id_ret *v, int *vw_rc);
 static inline int vw_remote_domain_lookup_by_id_ret_decode(virtwire_dec *d, remote_domain_lookup_by_id_ret *v);
 static inline unsigned char *vw_remote_domain_lookup_by_uuid_args_raw(unsigned char *vw_w, const remote_domain_lookup_by_uuid_args *v);
-static inline unsigned char *vw_remote_domain_lookup_by_uuid_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_lookup_by_uuid_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_lookup_by_uuid_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_lookup_by_uuid_args *v, int *vw_rc);
 static inline int vw_remote_domain_lookup_by_uuid_args_decode(virtwire_dec *d, remote_domain_lookup_by_uuid_args *v);
-static inline unsigned char *vw_remote_domain_lookup_by_uuid_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_lookup_by_uuid_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_lookup_by_uuid_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_lookup_by_uuid_ret *v, int *vw_rc);
 static inline int vw_remote_domain_lookup_by_uuid_ret_decode(virtwire_dec *d, remote_domain_lookup_by_uuid_ret *v);
-static inline unsigned char *vw_remote_domain_lookup_by_name_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_lookup_by_name_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_lookup_by_name_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_lookup_by_name_args *v, int *vw_rc);
 static inline int vw_remote_domain_lookup_by_name_args_decode(virtwire_dec *d, remote_domain_lookup_by_name_args *v);
-static inline unsigned char *vw_remote_domain_lookup_by_name_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_lookup_by_name_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_lookup_by_name_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_lookup_by_name_ret *v, int *vw_rc);
 static inline int vw_remote_domain_lookup_by_name_ret_decode(virtwire_dec *d, remote_domain_lookup_by_name_ret *v);
-static inline unsigned char *vw_remote_domain_suspend_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_suspend_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_suspend_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_suspend_args *v, int *vw_rc);
 static inline int vw_remote_domain_suspend_args_decode(virtwire_dec *d, remote_domain_suspend_args *v);
-static inline unsigned char *vw_remote_domain_resume_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_resume_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_resume_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_resume_args *v, int *vw_rc);
 static inline int vw_remote_domain_resume_args_decode(virtwire_dec *d, remote_domain_resume_args *v);
-static inline unsigned char *vw_remote_domain_pm_suspend_for_duration_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_pm_suspend_for_duration_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_pm_suspend_for_duration_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_pm_suspend_for_duration_args *v, int *vw_rc);
 static inline int vw_remote_domain_pm_suspend_for_duration_args_decode(virtwire_dec *d, remote_domain_pm_suspend_for_duration_args *v);
-static inline unsigned char *vw_remote_domain_pm_wakeup_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_pm_wakeup_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_pm_wakeup_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_pm_wakeup_args *v, int *vw_rc);
 static inline int vw_remote_domain_pm_wakeup_args_decode(virtwire_dec *d, remote_domain_pm_wakeup_args *v);
-static inline unsigned char *vw_remote_domain_shutdown_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_shutdown_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_shutdown_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_shutdown_args *v, int *vw_rc);
 static inline int vw_remote_domain_shutdown_args_decode(virtwire_dec *d, remote_domain_shutdown_args *v);
-static inline unsigned char *vw_remote_domain_reboot_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_reboot_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_reboot_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_reboot_args *v, int *vw_rc);
 static inline int vw_remote_domain_reboot_args_decode(virtwire_dec *d, remote_domain_reboot_args *v);
-static inline unsigned char *vw_remote_domain_reset_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_reset_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_reset_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_reset_args *v, int *vw_rc);
 static inline int vw_remote_domain_reset_args_decode(virtwire_dec *d, remote_domain_reset_args *v);
-static inline unsigned char *vw_remote_domain_destroy_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_destroy_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_destroy_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_destroy_args *v, int *vw_rc);
 static inline int vw_remote_domain_destroy_args_decode(virtwire_dec *d, remote_domain_destroy_args *v);
-static inline unsigned char *vw_remote_domain_destroy_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_destroy_flags_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_destroy_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_destroy_flags_args *v, int *vw_rc);
 static inline int vw_remote_domain_destroy_flags_args_decode(virtwire_dec *d, remote_domain_destroy_flags_args *v);
-static inline unsigned char *vw_remote_domain_get_os_type_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_os_type_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_os_type_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_os_type_args *v, int *vw_rc);
 static inline int vw_remote_domain_get_os_type_args_decode(virtwire_dec *d, remote_domain_get_os_type_args *v);
-static inline unsigned char *vw_remote_domain_get_os_type_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_os_type_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_os_type_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_os_type_ret *v, int *vw_rc);
 static inline int vw_remote_domain_get_os_type_ret_decode(virtwire_dec *d, remote_domain_get_os_type_ret *v);
-static inline unsigned char *vw_remote_domain_get_max_memory_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_max_memory_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_max_memory_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_max_memory_args *v, int *vw_rc);
 static inline int vw_remote_domain_get_max_memory_args_decode(virtwire_dec *d, remote_domain_get_max_memory_args *v);
 static inline unsigned char *vw_remote_domain_get_max_memory_ret_raw(unsigned char *vw_w, const remote_domain_get_max_memory_ret *v);
-static inline unsigned char *vw_remote_domain_get_max_memory_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_max_memory_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_max_memory_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_max_memory_ret *v, int *vw_rc);
 static inline int vw_remote_domain_get_max_memory_ret_decode(virtwire_dec *d, remote_domain_get_max_memory_ret *v);
-static inline unsigned char *vw_remote_domain_set_max_memory_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_max_memory_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_set_max_memory_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_max_memory_args *v, int *vw_rc);
 static inline int vw_remote_domain_set_max_memory_args_decode(virtwire_dec *d, remote_domain_set_max_memory_args *v);
-static inline unsigned char *vw_remote_domain_set_memory_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_memory_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_set_memory_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_memory_args *v, int *vw_rc);
 static inline int vw_remote_domain_set_memory_args_decode(virtwire_dec *d, remote_domain_set_memory_args *v);
-static inline unsigned char *vw_remote_domain_set_memory_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_memory_flags_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_set_memory_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_memory_flags_args *v, int *vw_rc);
 static inline int vw_remote_domain_set_memory_flags_args_decode(virtwire_dec *d, remote_domain_set_memory_flags_args *v);
-static inline unsigned char *vw_remote_domain_set_memory_stats_period_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_memory_stats_period_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_set_memory_stats_period_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_memory_stats_period_args *v, int *vw_rc);
 static inline int vw_remote_domain_set_memory_stats_period_args_decode(virtwire_dec *d, remote_domain_set_memory_stats_period_args *v);
-static inline unsigned char *vw_remote_domain_get_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_info_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_info_args *v, int *vw_rc);
 static inline int vw_remote_domain_get_info_args_decode(virtwire_dec *d, remote_domain_get_info_args *v);
 static inline unsigned char *vw_remote_domain_get_info_ret_raw(unsigned char *vw_w, const remote_domain_get_info_ret *v);
-static inline unsigned char *vw_remote_domain_get_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_info_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_info_ret *v, int *vw_rc);
 static inline int vw_remote_domain_get_info_ret_decode(virtwire_dec *d, remote_domain_get_info_ret *v);
-static inline unsigned char *vw_remote_domain_save_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_save_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_save_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_save_args *v, int *vw_rc);
 static inline int vw_remote_domain_save_args_decode(virtwire_dec *d, remote_domain_save_args *v);
-static inline unsigned char *vw_remote_domain_save_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_save_flags_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_save_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_save_flags_args *v, int *vw_rc);
 static inline int vw_remote_domain_save_flags_args_decode(virtwire_dec *d, remote_domain_save_flags_args *v);
-static inline unsigned char *vw_remote_domain_save_params_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_save_params_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_save_params_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_save_params_args *v, int *vw_rc);
 static inline int vw_remote_domain_save_params_args_decode(virtwire_dec *d, remote_domain_save_params_args *v);
-static inline unsigned char *vw_remote_domain_restore_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_restore_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_restore_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_restore_args *v, int *vw_rc);
 static inline int vw_remote_domain_restore_args_decode(virtwire_dec *d, remote_domain_restore_args *v);
-static inline unsigned char *vw_remote_domain_restore_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_restore_flags_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_restore_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_restore_flags_args *v, int *vw_rc);
 static inline int vw_remote_domain_restore_flags_args_decode(virtwire_dec *d, remote_domain_restore_flags_args *v);
-static inline unsigned char *vw_remote_domain_restore_params_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_restore_params_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_restore_params_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_restore_params_args *v, int *vw_rc);
 static inline int vw_remote_domain_restore_params_args_decode(virtwire_dec *d, remote_domain_restore_params_args *v);
-static inline unsigned char *vw_remote_domain_save_image_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_save_image_get_xml_desc_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_save_image_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_save_image_get_xml_desc_args *v, int *vw_rc);
 static inline int vw_remote_domain_save_image_get_xml_desc_args_decode(virtwire_dec *d, remote_domain_save_image_get_xml_desc_args *v);
-static inline unsigned char *vw_remote_domain_save_image_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_save_image_get_xml_desc_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_save_image_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_save_image_get_xml_desc_ret *v, int *vw_rc);
 static inline int vw_remote_domain_save_image_get_xml_desc_ret_decode(virtwire_dec *d, remote_domain_save_image_get_xml_desc_ret *v);
-static inline unsigned char *vw_remote_domain_save_image_define_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_save_image_define_xml_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_save_image_define_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_save_image_define_xml_args *v, int *vw_rc);
 static inline int vw_remote_domain_save_image_define_xml_args_decode(virtwire_dec *d, remote_domain_save_image_define_xml_args *v);
-static inline unsigned char *vw_remote_domain_core_dump_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_core_dump_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_core_dump_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_core_dump_args *v, int *vw_rc);
 static inline int vw_remote_domain_core_dump_args_decode(virtwire_dec *d, remote_domain_core_dump_args *v);
-static inline unsigned char *vw_remote_domain_core_dump_with_format_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_core_dump_with_format_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_core_dump_with_format_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_core_dump_with_format_args *v, int *vw_rc);
 static inline int vw_remote_domain_core_dump_with_format_args_decode(virtwire_dec *d, remote_domain_core_dump_with_format_args *v);
-static inline unsigned char *vw_remote_domain_screenshot_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_screenshot_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_screenshot_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_screenshot_args *v, int *vw_rc);
 static inline int vw_remote_domain_screenshot_args_decode(virtwire_dec *d, remote_domain_screenshot_args *v);
-static inline unsigned char *vw_remote_domain_screenshot_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_screenshot_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_screenshot_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_screenshot_ret *v, int *vw_rc);
 static inline int vw_remote_domain_screenshot_ret_decode(virtwire_dec *d, remote_domain_screenshot_ret *v);
-static inline unsigned char *vw_remote_domain_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_xml_desc_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_xml_desc_args *v, int *vw_rc);
 static inline int vw_remote_domain_get_xml_desc_args_decode(virtwire_dec *d, remote_domain_get_xml_desc_args *v);
-static inline unsigned char *vw_remote_domain_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_xml_desc_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_xml_desc_ret *v, int *vw_rc);
 static inline int vw_remote_domain_get_xml_desc_ret_decode(virtwire_dec *d, remote_domain_get_xml_desc_ret *v);
-static inline unsigned char *vw_remote_domain_migrate_prepare_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_prepare_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_prepare_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_prepare_args *v, int *vw_rc);
 static inline int vw_remote_domain_migrate_prepare_args_decode(virtwire_dec *d, remote_domain_migrate_prepare_args *v);
-static inline unsigned char *vw_remote_domain_migrate_prepare_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_prepare_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_prepare_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_prepare_ret *v, int *vw_rc);
 static inline int vw_remote_domain_migrate_prepare_ret_decode(virtwire_dec *d, remote_domain_migrate_prepare_ret *v);
-static inline unsigned char *vw_remote_domain_migrate_perform_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_perform_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_perform_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_perform_args *v, int *vw_rc);
 static inline int vw_remote_domain_migrate_perform_args_decode(virtwire_dec *d, remote_domain_migrate_perform_args *v);
-static inline unsigned char *vw_remote_domain_migrate_finish_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_finish_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_finish_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_finish_args *v, int *vw_rc);
 static inline int vw_remote_domain_migrate_finish_args_decode(virtwire_dec *d, remote_domain_migrate_finish_args *v);
-static inline unsigned char *vw_remote_domain_migrate_finish_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_finish_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_finish_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_finish_ret *v, int *vw_rc);
 static inline int vw_remote_domain_migrate_finish_ret_decode(virtwire_dec *d, remote_domain_migrate_finish_ret *v);
-static inline unsigned char *vw_remote_domain_migrate_prepare2_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_prepare2_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_prepare2_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_prepare2_args *v, int *vw_rc);
 static inline int vw_remote_domain_migrate_prepare2_args_decode(virtwire_dec *d, remote_domain_migrate_prepare2_args *v);
-static inline unsigned char *vw_remote_domain_migrate_prepare2_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_prepare2_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_prepare2_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_prepare2_ret *v, int *vw_rc);
 static inline int vw_remote_domain_migrate_prepare2_ret_decode(virtwire_dec *d, remote_domain_migrate_prepare2_ret *v);
-static inline unsigned char *vw_remote_domain_migrate_finish2_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_finish2_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_finish2_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_finish2_args *v, int *vw_rc);
 static inline int vw_remote_domain_migrate_finish2_args_decode(virtwire_dec *d, remote_domain_migrate_finish2_args *v);
-static inline unsigned char *vw_remote_domain_migrate_finish2_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_finish2_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_finish2_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_finish2_ret *v, int *vw_rc);
 static inline int vw_remote_domain_migrate_finish2_ret_decode(virtwire_dec *d, remote_domain_migrate_finish2_ret *v);
 static inline unsigned char *vw_remote_connect_list_defined_domains_args_raw(unsigned char *vw_w, const remote_connect_list_defined_domains_args *v);
-static inline unsigned char *vw_remote_connect_list_defined_domains_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_defined_domains_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_defined_domains_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_defined_domains_args *v, int *vw_rc);
 static inline int vw_remote_connect_list_defined_domains_args_decode(virtwire_dec *d, remote_connect_list_defined_domains_args *v);
-static inline unsigned char *vw_remote_connect_list_defined_domains_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_defined_domains_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_defined_domains_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_defined_domains_ret *v, int *vw_rc);
 static inline int vw_remote_connect_list_defined_domains_ret_decode(virtwire_dec *d, remote_connect_list_defined_domains_ret *v);
 static inline unsigned char *vw_remote_connect_num_of_defined_domains_ret_raw(unsigned char *vw_w, const remote_connect_num_of_defined_domains_ret *v);
-static inline unsigned char *vw_remote_connect_num_of_defined_domains_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_num_of_defined_domains_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_num_of_defined_domains_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_num_of_defined_domains_ret *v, int *vw_rc);
 static inline int vw_remote_connect_num_of_defined_domains_ret_decode(virtwire_dec *d, remote_connect_num_of_defined_domains_ret *v);
-static inline unsigned char *vw_remote_domain_create_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_create_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_create_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_create_args *v, int *vw_rc);
 static inline int vw_remote_domain_create_args_decode(virtwire_dec *d, remote_domain_create_args *v);
-static inline unsigned char *vw_remote_domain_create_with_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_create_with_flags_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_create_with_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_create_with_flags_args *v, int *vw_rc);
 static inline int vw_remote_domain_create_with_flags_args_decode(virtwire_dec *d, remote_domain_create_with_flags_args *v);
-static inline unsigned char *vw_remote_domain_create_with_flags_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_create_with_flags_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_create_with_flags_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_create_with_flags_ret *v, int *vw_rc);
 static inline int vw_remote_domain_create_with_flags_ret_decode(virtwire_dec *d, remote_domain_create_with_flags_ret *v);
-static inline unsigned char *vw_remote_domain_create_with_files_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_create_with_files_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_create_with_files_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_create_with_files_args *v, int *vw_rc);
 static inline int vw_remote_domain_create_with_files_args_decode(virtwire_dec *d, remote_domain_create_with_files_args *v);
-static inline unsigned char *vw_remote_domain_create_with_files_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_create_with_files_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_create_with_files_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_create_with_files_ret *v, int *vw_rc);
 static inline int vw_remote_domain_create_with_files_ret_decode(virtwire_dec *d, remote_domain_create_with_files_ret *v);
-static inline unsigned char *vw_remote_domain_define_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_define_xml_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_define_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_define_xml_args *v, int *vw_rc);
 static inline int vw_remote_domain_define_xml_args_decode(virtwire_dec *d, remote_domain_define_xml_args *v);
-static inline unsigned char *vw_remote_domain_define_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_define_xml_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_define_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_define_xml_ret *v, int *vw_rc);
 static inline int vw_remote_domain_define_xml_ret_decode(virtwire_dec *d, remote_domain_define_xml_ret *v);
-static inline unsigned char *vw_remote_domain_define_xml_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_define_xml_flags_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_define_xml_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_define_xml_flags_args *v, int *vw_rc);
 static inline int vw_remote_domain_define_xml_flags_args_decode(virtwire_dec *d, remote_domain_define_xml_flags_args *v);
-static inline unsigned char *vw_remote_domain_define_xml_flags_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_define_xml_flags_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_define_xml_flags_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_define_xml_flags_ret *v, int *vw_rc);
 static inline int vw_remote_domain_define_xml_flags_ret_decode(virtwire_dec *d, remote_domain_define_xml_flags_ret *v);
-static inline unsigned char *vw_remote_domain_undefine_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_undefine_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_undefine_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_undefine_args *v, int *vw_rc);
 static inline int vw_remote_domain_undefine_args_decode(virtwire_dec *d, remote_domain_undefine_args *v);
-static inline unsigned char *vw_remote_domain_undefine_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_undefine_flags_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_undefine_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_undefine_flags_args *v, int *vw_rc);
 static inline int vw_remote_domain_undefine_flags_args_decode(virtwire_dec *d, remote_domain_undefine_flags_args *v);
-static inline unsigned char *vw_remote_domain_inject_nmi_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_inject_nmi_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_inject_nmi_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_inject_nmi_args *v, int *vw_rc);
 static inline int vw_remote_domain_inject_nmi_args_decode(virtwire_dec *d, remote_domain_inject_nmi_args *v);
-static inline unsigned char *vw_remote_domain_send_key_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_send_key_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_send_key_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_send_key_args *v, int *vw_rc);
 static inline int vw_remote_domain_send_key_args_decode(virtwire_dec *d, remote_domain_send_key_args *v);
-static inline unsigned char *vw_remote_domain_send_process_signal_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_send_process_signal_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_send_process_signal_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_send_process_signal_args *v, int *vw_rc);
 static inline int vw_remote_domain_send_process_signal_args_decode(virtwire_dec *d, remote_domain_send_process_signal_args *v);
-static inline unsigned char *vw_remote_domain_set_vcpus_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_vcpus_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_set_vcpus_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_vcpus_args *v, int *vw_rc);
 static inline int vw_remote_domain_set_vcpus_args_decode(virtwire_dec *d, remote_domain_set_vcpus_args *v);
-static inline unsigned char *vw_remote_domain_set_vcpus_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_vcpus_flags_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_set_vcpus_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_vcpus_flags_args *v, int *vw_rc);
 static inline int vw_remote_domain_set_vcpus_flags_args_decode(virtwire_dec *d, remote_domain_set_vcpus_flags_args *v);
-static inline unsigned char *vw_remote_domain_get_vcpus_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_vcpus_flags_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_vcpus_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_vcpus_flags_args *v, int *vw_rc);
 static inline int vw_remote_domain_get_vcpus_flags_args_decode(virtwire_dec *d, remote_domain_get_vcpus_flags_args *v);
 static inline unsigned char *vw_remote_domain_get_vcpus_flags_ret_raw(unsigned char *vw_w, const remote_domain_get_vcpus_flags_ret *v);
-static inline unsigned char *vw_remote_domain_get_vcpus_flags_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_vcpus_flags_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_vcpus_flags_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_vcpus_flags_ret *v, int *vw_rc);
 static inline int vw_remote_domain_get_vcpus_flags_ret_decode(virtwire_dec *d, remote_domain_get_vcpus_flags_ret *v);
-static inline unsigned char *vw_remote_domain_pin_vcpu_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_pin_vcpu_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_pin_vcpu_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_pin_vcpu_args *v, int *vw_rc);
 static inline int vw_remote_domain_pin_vcpu_args_decode(virtwire_dec *d, remote_domain_pin_vcpu_args *v);
-static inline unsigned char *vw_remote_domain_pin_vcpu_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_pin_vcpu_flags_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_pin_vcpu_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_pin_vcpu_flags_args *v, int *vw_rc);
 static inline int vw_remote_domain_pin_vcpu_flags_args_decode(virtwire_dec *d, remote_domain_pin_vcpu_flags_args *v);
-static inline unsigned char *vw_remote_domain_get_vcpu_pin_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_vcpu_pin_info_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_vcpu_pin_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_vcpu_pin_info_args *v, int *vw_rc);
 static inline int vw_remote_domain_get_vcpu_pin_info_args_decode(virtwire_dec *d, remote_domain_get_vcpu_pin_info_args *v);
-static inline unsigned char *vw_remote_domain_get_vcpu_pin_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_vcpu_pin_info_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_vcpu_pin_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_vcpu_pin_info_ret *v, int *vw_rc);
 static inline int vw_remote_domain_get_vcpu_pin_info_ret_decode(virtwire_dec *d, remote_domain_get_vcpu_pin_info_ret *v);
-static inline unsigned char *vw_remote_domain_pin_emulator_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_pin_emulator_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_pin_emulator_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_pin_emulator_args *v, int *vw_rc);
 static inline int vw_remote_domain_pin_emulator_args_decode(virtwire_dec *d, remote_domain_pin_emulator_args *v);
-static inline unsigned char *vw_remote_domain_get_emulator_pin_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_emulator_pin_info_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_emulator_pin_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_emulator_pin_info_args *v, int *vw_rc);
 static inline int vw_remote_domain_get_emulator_pin_info_args_decode(virtwire_dec *d, remote_domain_get_emulator_pin_info_args *v);
-static inline unsigned char *vw_remote_domain_get_emulator_pin_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_emulator_pin_info_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_emulator_pin_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_emulator_pin_info_ret *v, int *vw_rc);
 static inline int vw_remote_domain_get_emulator_pin_info_ret_decode(virtwire_dec *d, remote_domain_get_emulator_pin_info_ret *v);
-static inline unsigned char *vw_remote_domain_get_vcpus_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_vcpus_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_vcpus_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_vcpus_args *v, int *vw_rc);
 static inline int vw_remote_domain_get_vcpus_args_decode(virtwire_dec *d, remote_domain_get_vcpus_args *v);
-static inline unsigned char *vw_remote_domain_get_vcpus_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_vcpus_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_vcpus_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_vcpus_ret *v, int *vw_rc);
 static inline int vw_remote_domain_get_vcpus_ret_decode(virtwire_dec *d, remote_domain_get_vcpus_ret *v);
-static inline unsigned char *vw_remote_domain_get_max_vcpus_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_max_vcpus_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_max_vcpus_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_max_vcpus_args *v, int *vw_rc);
 static inline int vw_remote_domain_get_max_vcpus_args_decode(virtwire_dec *d, remote_domain_get_max_vcpus_args *v);
 static inline unsigned char *vw_remote_domain_get_max_vcpus_ret_raw(unsigned char *vw_w, const remote_domain_get_max_vcpus_ret *v);
-static inline unsigned char *vw_remote_domain_get_max_vcpus_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_max_vcpus_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_max_vcpus_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_max_vcpus_ret *v, int *vw_rc);
 static inline int vw_remote_domain_get_max_vcpus_ret_decode(virtwire_dec *d, remote_domain_get_max_vcpus_ret *v);
-static inline unsigned char *vw_remote_domain_iothread_info_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_iothread_info *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_iothread_info_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_iothread_info *v, int *vw_rc);
 static inline int vw_remote_domain_iothread_info_decode(virtwire_dec *d, remote_domain_iothread_info *v);
-static inline unsigned char *vw_remote_domain_get_iothread_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_iothread_info_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_iothread_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_iothread_info_args *v, int *vw_rc);
 static inline int vw_remote_domain_get_iothread_info_args_decode(virtwire_dec *d, remote_domain_get_iothread_info_args *v);
-static inline unsigned char *vw_remote_domain_get_iothread_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_iothread_info_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_iothread_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_iothread_info_ret *v, int *vw_rc);
 static inline int vw_remote_domain_get_iothread_info_ret_decode(virtwire_dec *d, remote_domain_get_iothread_info_ret *v);
-static inline unsigned char *vw_remote_domain_pin_iothread_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_pin_iothread_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_pin_iothread_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_pin_iothread_args *v, int *vw_rc);
 static inline int vw_remote_domain_pin_iothread_args_decode(virtwire_dec *d, remote_domain_pin_iothread_args *v);
-static inline unsigned char *vw_remote_domain_add_iothread_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_add_iothread_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_add_iothread_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_add_iothread_args *v, int *vw_rc);
 static inline int vw_remote_domain_add_iothread_args_decode(virtwire_dec *d, remote_domain_add_iothread_args *v);
-static inline unsigned char *vw_remote_domain_del_iothread_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_del_iothread_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_del_iothread_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_del_iothread_args *v, int *vw_rc);
 static inline int vw_remote_domain_del_iothread_args_decode(virtwire_dec *d, remote_domain_del_iothread_args *v);
-static inline unsigned char *vw_remote_domain_set_iothread_params_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_iothread_params_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_set_iothread_params_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_iothread_params_args *v, int *vw_rc);
 static inline int vw_remote_domain_set_iothread_params_args_decode(virtwire_dec *d, remote_domain_set_iothread_params_args *v);
-static inline unsigned char *vw_remote_domain_get_security_label_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_security_label_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_security_label_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_security_label_args *v, int *vw_rc);
 static inline int vw_remote_domain_get_security_label_args_decode(virtwire_dec *d, remote_domain_get_security_label_args *v);
-static inline unsigned char *vw_remote_domain_get_security_label_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_security_label_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_security_label_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_security_label_ret *v, int *vw_rc);
 static inline int vw_remote_domain_get_security_label_ret_decode(virtwire_dec *d, remote_domain_get_security_label_ret *v);
-static inline unsigned char *vw_remote_domain_get_security_label_list_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_security_label_list_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_security_label_list_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_security_label_list_args *v, int *vw_rc);
 static inline int vw_remote_domain_get_security_label_list_args_decode(virtwire_dec *d, remote_domain_get_security_label_list_args *v);
-static inline unsigned char *vw_remote_domain_get_security_label_list_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_security_label_list_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_security_label_list_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_security_label_list_ret *v, int *vw_rc);
 static inline int vw_remote_domain_get_security_label_list_ret_decode(virtwire_dec *d, remote_domain_get_security_label_list_ret *v);
-static inline unsigned char *vw_remote_node_get_security_model_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_security_model_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_get_security_model_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_security_model_ret *v, int *vw_rc);
 static inline int vw_remote_node_get_security_model_ret_decode(virtwire_dec *d, remote_node_get_security_model_ret *v);
-static inline unsigned char *vw_remote_domain_attach_device_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_attach_device_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_attach_device_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_attach_device_args *v, int *vw_rc);
 static inline int vw_remote_domain_attach_device_args_decode(virtwire_dec *d, remote_domain_attach_device_args *v);
-static inline unsigned char *vw_remote_domain_attach_device_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_attach_device_flags_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_attach_device_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_attach_device_flags_args *v, int *vw_rc);
 static inline int vw_remote_domain_attach_device_flags_args_decode(virtwire_dec *d, remote_domain_attach_device_flags_args *v);
-static inline unsigned char *vw_remote_domain_detach_device_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_detach_device_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_detach_device_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_detach_device_args *v, int *vw_rc);
 static inline int vw_remote_domain_detach_device_args_decode(virtwire_dec *d, remote_domain_detach_device_args *v);
-static inline unsigned char *vw_remote_domain_detach_device_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_detach_device_flags_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_detach_device_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_detach_device_flags_args *v, int *vw_rc);
 static inline int vw_remote_domain_detach_device_flags_args_decode(virtwire_dec *d, remote_domain_detach_device_flags_args *v);
-static inline unsigned char *vw_remote_domain_update_device_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_update_device_flags_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_update_device_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_update_device_flags_args *v, int *vw_rc);
 static inline int vw_remote_domain_update_device_flags_args_decode(virtwire_dec *d, remote_domain_update_device_flags_args *v);
-static inline unsigned char *vw_remote_domain_detach_device_alias_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_detach_device_alias_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_detach_device_alias_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_detach_device_alias_args *v, int *vw_rc);
 static inline int vw_remote_domain_detach_device_alias_args_decode(virtwire_dec *d, remote_domain_detach_device_alias_args *v);
-static inline unsigned char *vw_remote_domain_get_autostart_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_autostart_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_autostart_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_autostart_args *v, int *vw_rc);
 static inline int vw_remote_domain_get_autostart_args_decode(virtwire_dec *d, remote_domain_get_autostart_args *v);
 static inline unsigned char *vw_remote_domain_get_autostart_ret_raw(unsigned char *vw_w, const remote_domain_get_autostart_ret *v);
-static inline unsigned char *vw_remote_domain_get_autostart_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_autostart_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_autostart_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_autostart_ret *v, int *vw_rc);
 static inline int vw_remote_domain_get_autostart_ret_decode(virtwire_dec *d, remote_domain_get_autostart_ret *v);
-static inline unsigned char *vw_remote_domain_set_autostart_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_autostart_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_set_autostart_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_autostart_args *v, int *vw_rc);
 static inline int vw_remote_domain_set_autostart_args_decode(virtwire_dec *d, remote_domain_set_autostart_args *v);
-static inline unsigned char *vw_remote_domain_set_metadata_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_metadata_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_set_metadata_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_metadata_args *v, int *vw_rc);
 static inline int vw_remote_domain_set_metadata_args_decode(virtwire_dec *d, remote_domain_set_metadata_args *v);
-static inline unsigned char *vw_remote_domain_get_metadata_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_metadata_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_metadata_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_metadata_args *v, int *vw_rc);
 static inline int vw_remote_domain_get_metadata_args_decode(virtwire_dec *d, remote_domain_get_metadata_args *v);
-static inline unsigned char *vw_remote_domain_get_metadata_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_metadata_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_metadata_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_metadata_ret *v, int *vw_rc);
 static inline int vw_remote_domain_get_metadata_ret_decode(virtwire_dec *d, remote_domain_get_metadata_ret *v);
-static inline unsigned char *vw_remote_domain_block_job_abort_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_block_job_abort_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_block_job_abort_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_block_job_abort_args *v, int *vw_rc);
 static inline int vw_remote_domain_block_job_abort_args_decode(virtwire_dec *d, remote_domain_block_job_abort_args *v);
-static inline unsigned char *vw_remote_domain_get_block_job_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_block_job_info_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_block_job_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_block_job_info_args *v, int *vw_rc);
 static inline int vw_remote_domain_get_block_job_info_args_decode(virtwire_dec *d, remote_domain_get_block_job_info_args *v);
 static inline unsigned char *vw_remote_domain_get_block_job_info_ret_raw(unsigned char *vw_w, const remote_domain_get_block_job_info_ret *v);
-static inline unsigned char *vw_remote_domain_get_block_job_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_block_job_info_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_block_job_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_block_job_info_ret *v, int *vw_rc);
 static inline int vw_remote_domain_get_block_job_info_ret_decode(virtwire_dec *d, remote_domain_get_block_job_info_ret *v);
-static inline unsigned char *vw_remote_domain_block_job_set_speed_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_block_job_set_speed_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_block_job_set_speed_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_block_job_set_speed_args *v, int *vw_rc);
 static inline int vw_remote_domain_block_job_set_speed_args_decode(virtwire_dec *d, remote_domain_block_job_set_speed_args *v);
-static inline unsigned char *vw_remote_domain_block_pull_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_block_pull_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_block_pull_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_block_pull_args *v, int *vw_rc);
 static inline int vw_remote_domain_block_pull_args_decode(virtwire_dec *d, remote_domain_block_pull_args *v);
-static inline unsigned char *vw_remote_domain_block_rebase_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_block_rebase_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_block_rebase_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_block_rebase_args *v, int *vw_rc);
 static inline int vw_remote_domain_block_rebase_args_decode(virtwire_dec *d, remote_domain_block_rebase_args *v);
-static inline unsigned char *vw_remote_domain_block_copy_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_block_copy_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_block_copy_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_block_copy_args *v, int *vw_rc);
 static inline int vw_remote_domain_block_copy_args_decode(virtwire_dec *d, remote_domain_block_copy_args *v);
-static inline unsigned char *vw_remote_domain_block_commit_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_block_commit_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_block_commit_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_block_commit_args *v, int *vw_rc);
 static inline int vw_remote_domain_block_commit_args_decode(virtwire_dec *d, remote_domain_block_commit_args *v);
-static inline unsigned char *vw_remote_domain_set_block_io_tune_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_block_io_tune_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_set_block_io_tune_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_block_io_tune_args *v, int *vw_rc);
 static inline int vw_remote_domain_set_block_io_tune_args_decode(virtwire_dec *d, remote_domain_set_block_io_tune_args *v);
-static inline unsigned char *vw_remote_domain_get_block_io_tune_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_block_io_tune_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_block_io_tune_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_block_io_tune_args *v, int *vw_rc);
 static inline int vw_remote_domain_get_block_io_tune_args_decode(virtwire_dec *d, remote_domain_get_block_io_tune_args *v);
-static inline unsigned char *vw_remote_domain_get_block_io_tune_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_block_io_tune_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_block_io_tune_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_block_io_tune_ret *v, int *vw_rc);
 static inline int vw_remote_domain_get_block_io_tune_ret_decode(virtwire_dec *d, remote_domain_get_block_io_tune_ret *v);
-static inline unsigned char *vw_remote_domain_set_throttle_group_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_throttle_group_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_set_throttle_group_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_throttle_group_args *v, int *vw_rc);
 static inline int vw_remote_domain_set_throttle_group_args_decode(virtwire_dec *d, remote_domain_set_throttle_group_args *v);
-static inline unsigned char *vw_remote_domain_del_throttle_group_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_del_throttle_group_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_del_throttle_group_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_del_throttle_group_args *v, int *vw_rc);
 static inline int vw_remote_domain_del_throttle_group_args_decode(virtwire_dec *d, remote_domain_del_throttle_group_args *v);
-static inline unsigned char *vw_remote_domain_get_cpu_stats_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_cpu_stats_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_cpu_stats_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_cpu_stats_args *v, int *vw_rc);
 static inline int vw_remote_domain_get_cpu_stats_args_decode(virtwire_dec *d, remote_domain_get_cpu_stats_args *v);
-static inline unsigned char *vw_remote_domain_get_cpu_stats_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_cpu_stats_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_cpu_stats_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_cpu_stats_ret *v, int *vw_rc);
 static inline int vw_remote_domain_get_cpu_stats_ret_decode(virtwire_dec *d, remote_domain_get_cpu_stats_ret *v);
-static inline unsigned char *vw_remote_domain_get_hostname_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_hostname_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_hostname_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_hostname_args *v, int *vw_rc);
 static inline int vw_remote_domain_get_hostname_args_decode(virtwire_dec *d, remote_domain_get_hostname_args *v);
-static inline unsigned char *vw_remote_domain_get_hostname_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_hostname_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_hostname_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_hostname_ret *v, int *vw_rc);
 static inline int vw_remote_domain_get_hostname_ret_decode(virtwire_dec *d, remote_domain_get_hostname_ret *v);
 static inline unsigned char *vw_remote_connect_num_of_networks_ret_raw(unsigned char *vw_w, const remote_connect_num_of_networks_ret *v);
-static inline unsigned char *vw_remote_connect_num_of_networks_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_num_of_networks_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_num_of_networks_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_num_of_networks_ret *v, int *vw_rc);
 static inline int vw_remote_connect_num_of_networks_ret_decode(virtwire_dec *d, remote_connect_num_of_networks_ret *v);
 static inline unsigned char *vw_remote_connect_list_networks_args_raw(unsigned char *vw_w, const remote_connect_list_networks_args *v);
-static inline unsigned char *vw_remote_connect_list_networks_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_networks_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_networks_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_networks_args *v, int *vw_rc);
 static inline int vw_remote_connect_list_networks_args_decode(virtwire_dec *d, remote_connect_list_networks_args *v);
-static inline unsigned char *vw_remote_connect_list_networks_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_networks_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_networks_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_networks_ret *v, int *vw_rc);
 static inline int vw_remote_connect_list_networks_ret_decode(virtwire_dec *d, remote_connect_list_networks_ret *v);
 static inline unsigned char *vw_remote_connect_num_of_defined_networks_ret_raw(unsigned char *vw_w, const remote_connect_num_of_defined_networks_ret *v);
-static inline unsigned char *vw_remote_connect_num_of_defined_networks_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_num_of_defined_networks_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_num_of_defined_networks_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_num_of_defined_networks_ret *v, int *vw_rc);
 static inline int vw_remote_connect_num_of_defined_networks_ret_decode(virtwire_dec *d, remote_connect_num_of_defined_networks_ret *v);
 static inline unsigned char *vw_remote_connect_list_defined_networks_args_raw(unsigned char *vw_w, const remote_connect_list_defined_networks_args *v);
-static inline unsigned char *vw_remote_connect_list_defined_networks_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_defined_networks_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_defined_networks_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_defined_networks_args *v, int *vw_rc);
 static inline int vw_remote_connect_list_defined_networks_args_decode(virtwire_dec *d, remote_connect_list_defined_networks_args *v);
-static inline unsigned char *vw_remote_connect_list_defined_networks_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_defined_networks_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_defined_networks_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_defined_networks_ret *v, int *vw_rc);
 static inline int vw_remote_connect_list_defined_networks_ret_decode(virtwire_dec *d, remote_connect_list_defined_networks_ret *v);
 static inline unsigned char *vw_remote_network_lookup_by_uuid_args_raw(unsigned char *vw_w, const remote_network_lookup_by_uuid_args *v);
-static inline unsigned char *vw_remote_network_lookup_by_uuid_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_lookup_by_uuid_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_lookup_by_uuid_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_lookup_by_uuid_args *v, int *vw_rc);
 static inline int vw_remote_network_lookup_by_uuid_args_decode(virtwire_dec *d, remote_network_lookup_by_uuid_args *v);
-static inline unsigned char *vw_remote_network_lookup_by_uuid_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_lookup_by_uuid_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_lookup_by_uuid_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_lookup_by_uuid_ret *v, int *vw_rc);
 static inline int vw_remote_network_lookup_by_uuid_ret_decode(virtwire_dec *d, remote_network_lookup_by_uuid_ret *v);
-static inline unsigned char *vw_remote_network_lookup_by_name_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_lookup_by_name_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_lookup_by_name_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_lookup_by_name_args *v, int *vw_rc);
 static inline int vw_remote_network_lookup_by_name_args_decode(virtwire_dec *d, remote_network_lookup_by_name_args *v);
-static inline unsigned char *vw_remote_network_lookup_by_name_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_lookup_by_name_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_lookup_by_name_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_lookup_by_name_ret *v, int *vw_rc);
 static inline int vw_remote_network_lookup_by_name_ret_decode(virtwire_dec *d, remote_network_lookup_by_name_ret *v);
-static inline unsigned char *vw_remote_network_create_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_create_xml_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_create_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_create_xml_args *v, int *vw_rc);
 static inline int vw_remote_network_create_xml_args_decode(virtwire_dec *d, remote_network_create_xml_args *v);
-static inline unsigned char *vw_remote_network_create_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_create_xml_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_create_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_create_xml_ret *v, int *vw_rc);
 static inline int vw_remote_network_create_xml_ret_decode(virtwire_dec *d, remote_network_create_xml_ret *v);
-static inline unsigned char *vw_remote_network_create_xml_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_create_xml_flags_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_create_xml_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_create_xml_flags_args *v, int *vw_rc);
 static inline int vw_remote_network_create_xml_flags_args_decode(virtwire_dec *d, remote_network_create_xml_flags_args *v);
-static inline unsigned char *vw_remote_network_create_xml_flags_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_create_xml_flags_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_create_xml_flags_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_create_xml_flags_ret *v, int *vw_rc);
 static inline int vw_remote_network_create_xml_flags_ret_decode(virtwire_dec *d, remote_network_create_xml_flags_ret *v);
-static inline unsigned char *vw_remote_network_define_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_define_xml_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_define_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_define_xml_args *v, int *vw_rc);
 static inline int vw_remote_network_define_xml_args_decode(virtwire_dec *d, remote_network_define_xml_args *v);
-static inline unsigned char *vw_remote_network_define_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_define_xml_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_define_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_define_xml_ret *v, int *vw_rc);
 static inline int vw_remote_network_define_xml_ret_decode(virtwire_dec *d, remote_network_define_xml_ret *v);
-static inline unsigned char *vw_remote_network_define_xml_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_define_xml_flags_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_define_xml_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_define_xml_flags_args *v, int *vw_rc);
 static inline int vw_remote_network_define_xml_flags_args_decode(virtwire_dec *d, remote_network_define_xml_flags_args *v);
-static inline unsigned char *vw_remote_network_define_xml_flags_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_define_xml_flags_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_define_xml_flags_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_define_xml_flags_ret *v, int *vw_rc);
 static inline int vw_remote_network_define_xml_flags_ret_decode(virtwire_dec *d, remote_network_define_xml_flags_ret *v);
-static inline unsigned char *vw_remote_network_undefine_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_undefine_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_undefine_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_undefine_args *v, int *vw_rc);
 static inline int vw_remote_network_undefine_args_decode(virtwire_dec *d, remote_network_undefine_args *v);
-static inline unsigned char *vw_remote_network_update_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_update_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_update_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_update_args *v, int *vw_rc);
 static inline int vw_remote_network_update_args_decode(virtwire_dec *d, remote_network_update_args *v);
-static inline unsigned char *vw_remote_network_create_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_create_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_create_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_create_args *v, int *vw_rc);
 static inline int vw_remote_network_create_args_decode(virtwire_dec *d, remote_network_create_args *v);
-static inline unsigned char *vw_remote_network_destroy_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_destroy_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_destroy_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_destroy_args *v, int *vw_rc);
 static inline int vw_remote_network_destroy_args_decode(virtwire_dec *d, remote_network_destroy_args *v);
-static inline unsigned char *vw_remote_network_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_get_xml_desc_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_get_xml_desc_args *v, int *vw_rc);
 static inline int vw_remote_network_get_xml_desc_args_decode(virtwire_dec *d, remote_network_get_xml_desc_args *v);
-static inline unsigned char *vw_remote_network_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_get_xml_desc_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_get_xml_desc_ret *v, int *vw_rc);
 static inline int vw_remote_network_get_xml_desc_ret_decode(virtwire_dec *d, remote_network_get_xml_desc_ret *v);
-static inline unsigned char *vw_remote_network_get_bridge_name_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_get_bridge_name_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_get_bridge_name_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_get_bridge_name_args *v, int *vw_rc);
 static inline int vw_remote_network_get_bridge_name_args_decode(virtwire_dec *d, remote_network_get_bridge_name_args *v);
-static inline unsigned char *vw_remote_network_get_bridge_name_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_get_bridge_name_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_get_bridge_name_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_get_bridge_name_ret *v, int *vw_rc);
 static inline int vw_remote_network_get_bridge_name_ret_decode(virtwire_dec *d, remote_network_get_bridge_name_ret *v);
-static inline unsigned char *vw_remote_network_get_autostart_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_get_autostart_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_get_autostart_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_get_autostart_args *v, int *vw_rc);
 static inline int vw_remote_network_get_autostart_args_decode(virtwire_dec *d, remote_network_get_autostart_args *v);
 static inline unsigned char *vw_remote_network_get_autostart_ret_raw(unsigned char *vw_w, const remote_network_get_autostart_ret *v);
-static inline unsigned char *vw_remote_network_get_autostart_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_get_autostart_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_get_autostart_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_get_autostart_ret *v, int *vw_rc);
 static inline int vw_remote_network_get_autostart_ret_decode(virtwire_dec *d, remote_network_get_autostart_ret *v);
-static inline unsigned char *vw_remote_network_set_autostart_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_set_autostart_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_set_autostart_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_set_autostart_args *v, int *vw_rc);
 static inline int vw_remote_network_set_autostart_args_decode(virtwire_dec *d, remote_network_set_autostart_args *v);
 static inline unsigned char *vw_remote_connect_num_of_nwfilters_ret_raw(unsigned char *vw_w, const remote_connect_num_of_nwfilters_ret *v);
-static inline unsigned char *vw_remote_connect_num_of_nwfilters_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_num_of_nwfilters_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_num_of_nwfilters_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_num_of_nwfilters_ret *v, int *vw_rc);
 static inline int vw_remote_connect_num_of_nwfilters_ret_decode(virtwire_dec *d, remote_connect_num_of_nwfilters_ret *v);
 static inline unsigned char *vw_remote_connect_list_nwfilters_args_raw(unsigned char *vw_w, const remote_connect_list_nwfilters_args *v);
-static inline unsigned char *vw_remote_connect_list_nwfilters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_nwfilters_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_nwfilters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_nwfilters_args *v, int *vw_rc);
 static inline int vw_remote_connect_list_nwfilters_args_decode(virtwire_dec *d, remote_connect_list_nwfilters_args *v);
-static inline unsigned char *vw_remote_connect_list_nwfilters_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_nwfilters_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_nwfilters_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_nwfilters_ret *v, int *vw_rc);
 static inline int vw_remote_connect_list_nwfilters_ret_decode(virtwire_dec *d, remote_connect_list_nwfilters_ret *v);
 static inline unsigned char *vw_remote_nwfilter_lookup_by_uuid_args_raw(unsigned char *vw_w, const remote_nwfilter_lookup_by_uuid_args *v);
-static inline unsigned char *vw_remote_nwfilter_lookup_by_uuid_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_lookup_by_uuid_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nwfilter_lookup_by_uuid_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_lookup_by_uuid_args *v, int *vw_rc);
 static inline int vw_remote_nwfilter_lookup_by_uuid_args_decode(virtwire_dec *d, remote_nwfilter_lookup_by_uuid_args *v);
-static inline unsigned char *vw_remote_nwfilter_lookup_by_uuid_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_lookup_by_uuid_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nwfilter_lookup_by_uuid_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_lookup_by_uuid_ret *v, int *vw_rc);
 static inline int vw_remote_nwfilter_lookup_by_uuid_ret_decode(virtwire_dec *d, remote_nwfilter_lookup_by_uuid_ret *v);
-static inline unsigned char *vw_remote_nwfilter_lookup_by_name_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_lookup_by_name_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nwfilter_lookup_by_name_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_lookup_by_name_args *v, int *vw_rc);
 static inline int vw_remote_nwfilter_lookup_by_name_args_decode(virtwire_dec *d, remote_nwfilter_lookup_by_name_args *v);
-static inline unsigned char *vw_remote_nwfilter_lookup_by_name_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_lookup_by_name_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nwfilter_lookup_by_name_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_lookup_by_name_ret *v, int *vw_rc);
 static inline int vw_remote_nwfilter_lookup_by_name_ret_decode(virtwire_dec *d, remote_nwfilter_lookup_by_name_ret *v);
-static inline unsigned char *vw_remote_nwfilter_define_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_define_xml_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nwfilter_define_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_define_xml_args *v, int *vw_rc);
 static inline int vw_remote_nwfilter_define_xml_args_decode(virtwire_dec *d, remote_nwfilter_define_xml_args *v);
-static inline unsigned char *vw_remote_nwfilter_define_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_define_xml_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nwfilter_define_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_define_xml_ret *v, int *vw_rc);
 static inline int vw_remote_nwfilter_define_xml_ret_decode(virtwire_dec *d, remote_nwfilter_define_xml_ret *v);
-static inline unsigned char *vw_remote_nwfilter_define_xml_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_define_xml_flags_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nwfilter_define_xml_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_define_xml_flags_args *v, int *vw_rc);
 static inline int vw_remote_nwfilter_define_xml_flags_args_decode(virtwire_dec *d, remote_nwfilter_define_xml_flags_args *v);
-static inline unsigned char *vw_remote_nwfilter_define_xml_flags_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_define_xml_flags_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nwfilter_define_xml_flags_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_define_xml_flags_ret *v, int *vw_rc);
 static inline int vw_remote_nwfilter_define_xml_flags_ret_decode(virtwire_dec *d, remote_nwfilter_define_xml_flags_ret *v);
-static inline unsigned char *vw_remote_nwfilter_undefine_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_undefine_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nwfilter_undefine_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_undefine_args *v, int *vw_rc);
 static inline int vw_remote_nwfilter_undefine_args_decode(virtwire_dec *d, remote_nwfilter_undefine_args *v);
-static inline unsigned char *vw_remote_nwfilter_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_get_xml_desc_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nwfilter_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_get_xml_desc_args *v, int *vw_rc);
 static inline int vw_remote_nwfilter_get_xml_desc_args_decode(virtwire_dec *d, remote_nwfilter_get_xml_desc_args *v);
-static inline unsigned char *vw_remote_nwfilter_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_get_xml_desc_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nwfilter_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_get_xml_desc_ret *v, int *vw_rc);
 static inline int vw_remote_nwfilter_get_xml_desc_ret_decode(virtwire_dec *d, remote_nwfilter_get_xml_desc_ret *v);
 static inline unsigned char *vw_remote_connect_num_of_interfaces_ret_raw(unsigned char *vw_w, const remote_connect_num_of_interfaces_ret *v);
-static inline unsigned char *vw_remote_connect_num_of_interfaces_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_num_of_interfaces_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_num_of_interfaces_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_num_of_interfaces_ret *v, int *vw_rc);
 static inline int vw_remote_connect_num_of_interfaces_ret_decode(virtwire_dec *d, remote_connect_num_of_interfaces_ret *v);
 static inline unsigned char *vw_remote_connect_list_interfaces_args_raw(unsigned char *vw_w, const remote_connect_list_interfaces_args *v);
-static inline unsigned char *vw_remote_connect_list_interfaces_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_interfaces_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_interfaces_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_interfaces_args *v, int *vw_rc);
 static inline int vw_remote_connect_list_interfaces_args_decode(virtwire_dec *d, remote_connect_list_interfaces_args *v);
-static inline unsigned char *vw_remote_connect_list_interfaces_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_interfaces_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_interfaces_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_interfaces_ret *v, int *vw_rc);
 static inline int vw_remote_connect_list_interfaces_ret_decode(virtwire_dec *d, remote_connect_list_interfaces_ret *v);
 static inline unsigned char *vw_remote_connect_num_of_defined_interfaces_ret_raw(unsigned char *vw_w, const remote_connect_num_of_defined_interfaces_ret *v);
-static inline unsigned char *vw_remote_connect_num_of_defined_interfaces_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_num_of_defined_interfaces_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_num_of_defined_interfaces_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_num_of_defined_interfaces_ret *v, int *vw_rc);
 static inline int vw_remote_connect_num_of_defined_interfaces_ret_decode(virtwire_dec *d, remote_connect_num_of_defined_interfaces_ret *v);
 static inline unsigned char *vw_remote_connect_list_defined_interfaces_args_raw(unsigned char *vw_w, const remote_connect_list_defined_interfaces_args *v);
-static inline unsigned char *vw_remote_connect_list_defined_interfaces_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_defined_interfaces_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_defined_interfaces_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_defined_interfaces_args *v, int *vw_rc);
 static inline int vw_remote_connect_list_defined_interfaces_args_decode(virtwire_dec *d, remote_connect_list_defined_interfaces_args *v);
-static inline unsigned char *vw_remote_connect_list_defined_interfaces_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_defined_interfaces_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_defined_interfaces_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_defined_interfaces_ret *v, int *vw_rc);
 static inline int vw_remote_connect_list_defined_interfaces_ret_decode(virtwire_dec *d, remote_connect_list_defined_interfaces_ret *v);
-static inline unsigned char *vw_remote_interface_lookup_by_name_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_lookup_by_name_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_interface_lookup_by_name_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_lookup_by_name_args *v, int *vw_rc);
 static inline int vw_remote_interface_lookup_by_name_args_decode(virtwire_dec *d, remote_interface_lookup_by_name_args *v);
-static inline unsigned char *vw_remote_interface_lookup_by_name_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_lookup_by_name_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_interface_lookup_by_name_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_lookup_by_name_ret *v, int *vw_rc);
 static inline int vw_remote_interface_lookup_by_name_ret_decode(virtwire_dec *d, remote_interface_lookup_by_name_ret *v);
-static inline unsigned char *vw_remote_interface_lookup_by_mac_string_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_lookup_by_mac_string_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_interface_lookup_by_mac_string_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_lookup_by_mac_string_args *v, int *vw_rc);
 static inline int vw_remote_interface_lookup_by_mac_string_args_decode(virtwire_dec *d, remote_interface_lookup_by_mac_string_args *v);
-static inline unsigned char *vw_remote_interface_lookup_by_mac_string_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_lookup_by_mac_string_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_interface_lookup_by_mac_string_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_lookup_by_mac_string_ret *v, int *vw_rc);
 static inline int vw_remote_interface_lookup_by_mac_string_ret_decode(virtwire_dec *d, remote_interface_lookup_by_mac_string_ret *v);
-static inline unsigned char *vw_remote_interface_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_get_xml_desc_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_interface_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_get_xml_desc_args *v, int *vw_rc);
 static inline int vw_remote_interface_get_xml_desc_args_decode(virtwire_dec *d, remote_interface_get_xml_desc_args *v);
-static inline unsigned char *vw_remote_interface_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_get_xml_desc_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_interface_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_get_xml_desc_ret *v, int *vw_rc);
 static inline int vw_remote_interface_get_xml_desc_ret_decode(virtwire_dec *d, remote_interface_get_xml_desc_ret *v);
-static inline unsigned char *vw_remote_interface_define_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_define_xml_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_interface_define_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_define_xml_args *v, int *vw_rc);
 static inline int vw_remote_interface_define_xml_args_decode(virtwire_dec *d, remote_interface_define_xml_args *v);
-static inline unsigned char *vw_remote_interface_define_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_define_xml_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_interface_define_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_define_xml_ret *v, int *vw_rc);
 static inline int vw_remote_interface_define_xml_ret_decode(virtwire_dec *d, remote_interface_define_xml_ret *v);
-static inline unsigned char *vw_remote_interface_undefine_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_undefine_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_interface_undefine_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_undefine_args *v, int *vw_rc);
 static inline int vw_remote_interface_undefine_args_decode(virtwire_dec *d, remote_interface_undefine_args *v);
-static inline unsigned char *vw_remote_interface_create_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_create_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_interface_create_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_create_args *v, int *vw_rc);
 static inline int vw_remote_interface_create_args_decode(virtwire_dec *d, remote_interface_create_args *v);
-static inline unsigned char *vw_remote_interface_destroy_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_destroy_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_interface_destroy_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_destroy_args *v, int *vw_rc);
 static inline int vw_remote_interface_destroy_args_decode(virtwire_dec *d, remote_interface_destroy_args *v);
 static inline unsigned char *vw_remote_interface_change_begin_args_raw(unsigned char *vw_w, const remote_interface_change_begin_args *v);
-static inline unsigned char *vw_remote_interface_change_begin_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_change_begin_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_interface_change_begin_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_change_begin_args *v, int *vw_rc);
 static inline int vw_remote_interface_change_begin_args_decode(virtwire_dec *d, remote_interface_change_begin_args *v);
 static inline unsigned char *vw_remote_interface_change_commit_args_raw(unsigned char *vw_w, const remote_interface_change_commit_args *v);
-static inline unsigned char *vw_remote_interface_change_commit_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_change_commit_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_interface_change_commit_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_change_commit_args *v, int *vw_rc);
 static inline int vw_remote_interface_change_commit_args_decode(virtwire_dec *d, remote_interface_change_commit_args *v);
 static inline unsigned char *vw_remote_interface_change_rollback_args_raw(unsigned char *vw_w, const remote_interface_change_rollback_args *v);
-static inline unsigned char *vw_remote_interface_change_rollback_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_change_rollback_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_interface_change_rollback_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_change_rollback_args *v, int *vw_rc);
 static inline int vw_remote_interface_change_rollback_args_decode(virtwire_dec *d, remote_interface_change_rollback_args *v);
-static inline unsigned char *vw_remote_auth_list_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_auth_list_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_auth_list_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_auth_list_ret *v, int *vw_rc);
 static inline int vw_remote_auth_list_ret_decode(virtwire_dec *d, remote_auth_list_ret *v);
-static inline unsigned char *vw_remote_auth_sasl_init_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_auth_sasl_init_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_auth_sasl_init_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_auth_sasl_init_ret *v, int *vw_rc);
 static inline int vw_remote_auth_sasl_init_ret_decode(virtwire_dec *d, remote_auth_sasl_init_ret *v);
-static inline unsigned char *vw_remote_auth_sasl_start_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_auth_sasl_start_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_auth_sasl_start_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_auth_sasl_start_args *v, int *vw_rc);
 static inline int vw_remote_auth_sasl_start_args_decode(virtwire_dec *d, remote_auth_sasl_start_args *v);
-static inline unsigned char *vw_remote_auth_sasl_start_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_auth_sasl_start_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_auth_sasl_start_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_auth_sasl_start_ret *v, int *vw_rc);
 static inline int vw_remote_auth_sasl_start_ret_decode(virtwire_dec *d, remote_auth_sasl_start_ret *v);
-static inline unsigned char *vw_remote_auth_sasl_step_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_auth_sasl_step_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_auth_sasl_step_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_auth_sasl_step_args *v, int *vw_rc);
 static inline int vw_remote_auth_sasl_step_args_decode(virtwire_dec *d, remote_auth_sasl_step_args *v);
-static inline unsigned char *vw_remote_auth_sasl_step_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_auth_sasl_step_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_auth_sasl_step_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_auth_sasl_step_ret *v, int *vw_rc);
 static inline int vw_remote_auth_sasl_step_ret_decode(virtwire_dec *d, remote_auth_sasl_step_ret *v);
 static inline unsigned char *vw_remote_auth_polkit_ret_raw(unsigned char *vw_w, const remote_auth_polkit_ret *v);
-static inline unsigned char *vw_remote_auth_polkit_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_auth_polkit_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_auth_polkit_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_auth_polkit_ret *v, int *vw_rc);
 static inline int vw_remote_auth_polkit_ret_decode(virtwire_dec *d, remote_auth_polkit_ret *v);
 static inline unsigned char *vw_remote_connect_num_of_storage_pools_ret_raw(unsigned char *vw_w, const remote_connect_num_of_storage_pools_ret *v);
-static inline unsigned char *vw_remote_connect_num_of_storage_pools_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_num_of_storage_pools_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_num_of_storage_pools_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_num_of_storage_pools_ret *v, int *vw_rc);
 static inline int vw_remote_connect_num_of_storage_pools_ret_decode(virtwire_dec *d, remote_connect_num_of_storage_pools_ret *v);
 static inline unsigned char *vw_remote_connect_list_storage_pools_args_raw(unsigned char *vw_w, const remote_connect_list_storage_pools_args *v);
-static inline unsigned char *vw_remote_connect_list_storage_pools_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_storage_pools_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_storage_pools_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_storage_pools_args *v, int *vw_rc);
 static inline int vw_remote_connect_list_storage_pools_args_decode(virtwire_dec *d, remote_connect_list_storage_pools_args *v);
-static inline unsigned char *vw_remote_connect_list_storage_pools_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_storage_pools_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_storage_pools_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_storage_pools_ret *v, int *vw_rc);
 static inline int vw_remote_connect_list_storage_pools_ret_decode(virtwire_dec *d, remote_connect_list_storage_pools_ret *v);
 static inline unsigned char *vw_remote_connect_num_of_defined_storage_pools_ret_raw(unsigned char *vw_w, const remote_connect_num_of_defined_storage_pools_ret *v);
-static inline unsigned char *vw_remote_connect_num_of_defined_storage_pools_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_num_of_defined_storage_pools_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_num_of_defined_storage_pools_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_num_of_defined_storage_pools_ret *v, int *vw_rc);
 static inline int vw_remote_connect_num_of_defined_storage_pools_ret_decode(virtwire_dec *d, remote_connect_num_of_defined_storage_pools_ret *v);
 static inline unsigned char *vw_remote_connect_list_defined_storage_pools_args_raw(unsigned char *vw_w, const remote_connect_list_defined_storage_pools_args *v);
-static inline unsigned char *vw_remote_connect_list_defined_storage_pools_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_defined_storage_pools_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_defined_storage_pools_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_defined_storage_pools_args *v, int *vw_rc);
 static inline int vw_remote_connect_list_defined_storage_pools_args_decode(virtwire_dec *d, remote_connect_list_defined_storage_pools_args *v);
-static inline unsigned char *vw_remote_connect_list_defined_storage_pools_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_defined_storage_pools_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_defined_storage_pools_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_defined_storage_pools_ret *v, int *vw_rc);
 static inline int vw_remote_connect_list_defined_storage_pools_ret_decode(virtwire_dec *d, remote_connect_list_defined_storage_pools_ret *v);
-static inline unsigned char *vw_remote_connect_find_storage_pool_sources_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_find_storage_pool_sources_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_find_storage_pool_sources_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_find_storage_pool_sources_args *v, int *vw_rc);
 static inline int vw_remote_connect_find_storage_pool_sources_args_decode(virtwire_dec *d, remote_connect_find_storage_pool_sources_args *v);
-static inline unsigned char *vw_remote_connect_find_storage_pool_sources_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_find_storage_pool_sources_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_find_storage_pool_sources_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_find_storage_pool_sources_ret *v, int *vw_rc);
 static inline int vw_remote_connect_find_storage_pool_sources_ret_decode(virtwire_dec *d, remote_connect_find_storage_pool_sources_ret *v);
 static inline unsigned char *vw_remote_storage_pool_lookup_by_uuid_args_raw(unsigned char *vw_w, const remote_storage_pool_lookup_by_uuid_args *v);
-static inline unsigned char *vw_remote_storage_pool_lookup_by_uuid_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_lookup_by_uuid_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_lookup_by_uuid_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_lookup_by_uuid_args *v, int *vw_rc);
 static inline int vw_remote_storage_pool_lookup_by_uuid_args_decode(virtwire_dec *d, remote_storage_pool_lookup_by_uuid_args *v);
-static inline unsigned char *vw_remote_storage_pool_lookup_by_uuid_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_lookup_by_uuid_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_lookup_by_uuid_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_lookup_by_uuid_ret *v, int *vw_rc);
 static inline int vw_remote_storage_pool_lookup_by_uuid_ret_decode(virtwire_dec *d, remote_storage_pool_lookup_by_uuid_ret *v);
-static inline unsigned char *vw_remote_storage_pool_lookup_by_name_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_lookup_by_name_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_lookup_by_name_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_lookup_by_name_args *v, int *vw_rc);
 static inline int vw_remote_storage_pool_lookup_by_name_args_decode(virtwire_dec *d, remote_storage_pool_lookup_by_name_args *v);
-static inline unsigned char *vw_remote_storage_pool_lookup_by_name_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_lookup_by_name_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_lookup_by_name_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_lookup_by_name_ret *v, int *vw_rc);
 static inline int vw_remote_storage_pool_lookup_by_name_ret_decode(virtwire_dec *d, remote_storage_pool_lookup_by_name_ret *v);
-static inline unsigned char *vw_remote_storage_pool_lookup_by_volume_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_lookup_by_volume_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_lookup_by_volume_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_lookup_by_volume_args *v, int *vw_rc);
 static inline int vw_remote_storage_pool_lookup_by_volume_args_decode(virtwire_dec *d, remote_storage_pool_lookup_by_volume_args *v);
-static inline unsigned char *vw_remote_storage_pool_lookup_by_volume_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_lookup_by_volume_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_lookup_by_volume_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_lookup_by_volume_ret *v, int *vw_rc);
 static inline int vw_remote_storage_pool_lookup_by_volume_ret_decode(virtwire_dec *d, remote_storage_pool_lookup_by_volume_ret *v);
-static inline unsigned char *vw_remote_storage_pool_lookup_by_target_path_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_lookup_by_target_path_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_lookup_by_target_path_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_lookup_by_target_path_args *v, int *vw_rc);
 static inline int vw_remote_storage_pool_lookup_by_target_path_args_decode(virtwire_dec *d, remote_storage_pool_lookup_by_target_path_args *v);
-static inline unsigned char *vw_remote_storage_pool_lookup_by_target_path_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_lookup_by_target_path_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_lookup_by_target_path_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_lookup_by_target_path_ret *v, int *vw_rc);
 static inline int vw_remote_storage_pool_lookup_by_target_path_ret_decode(virtwire_dec *d, remote_storage_pool_lookup_by_target_path_ret *v);
-static inline unsigned char *vw_remote_storage_pool_create_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_create_xml_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_create_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_create_xml_args *v, int *vw_rc);
 static inline int vw_remote_storage_pool_create_xml_args_decode(virtwire_dec *d, remote_storage_pool_create_xml_args *v);
-static inline unsigned char *vw_remote_storage_pool_create_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_create_xml_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_create_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_create_xml_ret *v, int *vw_rc);
 static inline int vw_remote_storage_pool_create_xml_ret_decode(virtwire_dec *d, remote_storage_pool_create_xml_ret *v);
-static inline unsigned char *vw_remote_storage_pool_define_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_define_xml_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_define_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_define_xml_args *v, int *vw_rc);
 static inline int vw_remote_storage_pool_define_xml_args_decode(virtwire_dec *d, remote_storage_pool_define_xml_args *v);
-static inline unsigned char *vw_remote_storage_pool_define_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_define_xml_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_define_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_define_xml_ret *v, int *vw_rc);
 static inline int vw_remote_storage_pool_define_xml_ret_decode(virtwire_dec *d, remote_storage_pool_define_xml_ret *v);
-static inline unsigned char *vw_remote_storage_pool_build_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_build_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_build_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_build_args *v, int *vw_rc);
 static inline int vw_remote_storage_pool_build_args_decode(virtwire_dec *d, remote_storage_pool_build_args *v);
-static inline unsigned char *vw_remote_storage_pool_undefine_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_undefine_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_undefine_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_undefine_args *v, int *vw_rc);
 static inline int vw_remote_storage_pool_undefine_args_decode(virtwire_dec *d, remote_storage_pool_undefine_args *v);
-static inline unsigned char *vw_remote_storage_pool_create_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_create_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_create_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_create_args *v, int *vw_rc);
 static inline int vw_remote_storage_pool_create_args_decode(virtwire_dec *d, remote_storage_pool_create_args *v);
-static inline unsigned char *vw_remote_storage_pool_destroy_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_destroy_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_destroy_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_destroy_args *v, int *vw_rc);
 static inline int vw_remote_storage_pool_destroy_args_decode(virtwire_dec *d, remote_storage_pool_destroy_args *v);
-static inline unsigned char *vw_remote_storage_pool_delete_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_delete_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_delete_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_delete_args *v, int *vw_rc);
 static inline int vw_remote_storage_pool_delete_args_decode(virtwire_dec *d, remote_storage_pool_delete_args *v);
-static inline unsigned char *vw_remote_storage_pool_refresh_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_refresh_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_refresh_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_refresh_args *v, int *vw_rc);
 static inline int vw_remote_storage_pool_refresh_args_decode(virtwire_dec *d, remote_storage_pool_refresh_args *v);
-static inline unsigned char *vw_remote_storage_pool_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_get_xml_desc_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_get_xml_desc_args *v, int *vw_rc);
 static inline int vw_remote_storage_pool_get_xml_desc_args_decode(virtwire_dec *d, remote_storage_pool_get_xml_desc_args *v);
-static inline unsigned char *vw_remote_storage_pool_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_get_xml_desc_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_get_xml_desc_ret *v, int *vw_rc);
 static inline int vw_remote_storage_pool_get_xml_desc_ret_decode(virtwire_dec *d, remote_storage_pool_get_xml_desc_ret *v);
-static inline unsigned char *vw_remote_storage_pool_get_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_get_info_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_get_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_get_info_args *v, int *vw_rc);
 static inline int vw_remote_storage_pool_get_info_args_decode(virtwire_dec *d, remote_storage_pool_get_info_args *v);
 static inline unsigned char *vw_remote_storage_pool_get_info_ret_raw(unsigned char *vw_w, const remote_storage_pool_get_info_ret *v);
-static inline unsigned char *vw_remote_storage_pool_get_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_get_info_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_get_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_get_info_ret *v, int *vw_rc);
 static inline int vw_remote_storage_pool_get_info_ret_decode(virtwire_dec *d, remote_storage_pool_get_info_ret *v);
-static inline unsigned char *vw_remote_storage_pool_get_autostart_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_get_autostart_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_get_autostart_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_get_autostart_args *v, int *vw_rc);
 static inline int vw_remote_storage_pool_get_autostart_args_decode(virtwire_dec *d, remote_storage_pool_get_autostart_args *v);
 static inline unsigned char *vw_remote_storage_pool_get_autostart_ret_raw(unsigned char *vw_w, const remote_storage_pool_get_autostart_ret *v);
-static inline unsigned char *vw_remote_storage_pool_get_autostart_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_get_autostart_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_get_autostart_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_get_autostart_ret *v, int *vw_rc);
 static inline int vw_remote_storage_pool_get_autostart_ret_decode(virtwire_dec *d, remote_storage_pool_get_autostart_ret *v);
-static inline unsigned char *vw_remote_storage_pool_set_autostart_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_set_autostart_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_set_autostart_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_set_autostart_args *v, int *vw_rc);
 static inline int vw_remote_storage_pool_set_autostart_args_decode(virtwire_dec *d, remote_storage_pool_set_autostart_args *v);
-static inline unsigned char *vw_remote_storage_pool_num_of_volumes_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_num_of_volumes_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_num_of_volumes_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_num_of_volumes_args *v, int *vw_rc);
 static inline int vw_remote_storage_pool_num_of_volumes_args_decode(virtwire_dec *d, remote_storage_pool_num_of_volumes_args *v);
 static inline unsigned char *vw_remote_storage_pool_num_of_volumes_ret_raw(unsigned char *vw_w, const remote_storage_pool_num_of_volumes_ret *v);
-static inline unsigned char *vw_remote_storage_pool_num_of_volumes_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_num_of_volumes_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_num_of_volumes_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_num_of_volumes_ret *v, int *vw_rc);
 static inline int vw_remote_storage_pool_num_of_volumes_ret_decode(virtwire_dec *d, remote_storage_pool_num_of_volumes_ret *v);
-static inline unsigned char *vw_remote_storage_pool_list_volumes_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_list_volumes_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_list_volumes_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_list_volumes_args *v, int *vw_rc);
 static inline int vw_remote_storage_pool_list_volumes_args_decode(virtwire_dec *d, remote_storage_pool_list_volumes_args *v);
-static inline unsigned char *vw_remote_storage_pool_list_volumes_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_list_volumes_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_list_volumes_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_list_volumes_ret *v, int *vw_rc);
 static inline int vw_remote_storage_pool_list_volumes_ret_decode(virtwire_dec *d, remote_storage_pool_list_volumes_ret *v);
-static inline unsigned char *vw_remote_storage_vol_lookup_by_name_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_lookup_by_name_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_vol_lookup_by_name_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_lookup_by_name_args *v, int *vw_rc);
 static inline int vw_remote_storage_vol_lookup_by_name_args_decode(virtwire_dec *d, remote_storage_vol_lookup_by_name_args *v);
-static inline unsigned char *vw_remote_storage_vol_lookup_by_name_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_lookup_by_name_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_vol_lookup_by_name_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_lookup_by_name_ret *v, int *vw_rc);
 static inline int vw_remote_storage_vol_lookup_by_name_ret_decode(virtwire_dec *d, remote_storage_vol_lookup_by_name_ret *v);
-static inline unsigned char *vw_remote_storage_vol_lookup_by_key_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_lookup_by_key_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_vol_lookup_by_key_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_lookup_by_key_args *v, int *vw_rc);
 static inline int vw_remote_storage_vol_lookup_by_key_args_decode(virtwire_dec *d, remote_storage_vol_lookup_by_key_args *v);
-static inline unsigned char *vw_remote_storage_vol_lookup_by_key_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_lookup_by_key_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_vol_lookup_by_key_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_lookup_by_key_ret *v, int *vw_rc);
 static inline int vw_remote_storage_vol_lookup_by_key_ret_decode(virtwire_dec *d, remote_storage_vol_lookup_by_key_ret *v);
-static inline unsigned char *vw_remote_storage_vol_lookup_by_path_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_lookup_by_path_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_vol_lookup_by_path_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_lookup_by_path_args *v, int *vw_rc);
 static inline int vw_remote_storage_vol_lookup_by_path_args_decode(virtwire_dec *d, remote_storage_vol_lookup_by_path_args *v);
-static inline unsigned char *vw_remote_storage_vol_lookup_by_path_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_lookup_by_path_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_vol_lookup_by_path_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_lookup_by_path_ret *v, int *vw_rc);
 static inline int vw_remote_storage_vol_lookup_by_path_ret_decode(virtwire_dec *d, remote_storage_vol_lookup_by_path_ret *v);
-static inline unsigned char *vw_remote_storage_vol_create_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_create_xml_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_vol_create_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_create_xml_args *v, int *vw_rc);
 static inline int vw_remote_storage_vol_create_xml_args_decode(virtwire_dec *d, remote_storage_vol_create_xml_args *v);
-static inline unsigned char *vw_remote_storage_vol_create_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_create_xml_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_vol_create_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_create_xml_ret *v, int *vw_rc);
 static inline int vw_remote_storage_vol_create_xml_ret_decode(virtwire_dec *d, remote_storage_vol_create_xml_ret *v);
-static inline unsigned char *vw_remote_storage_vol_create_xml_from_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_create_xml_from_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_vol_create_xml_from_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_create_xml_from_args *v, int *vw_rc);
 static inline int vw_remote_storage_vol_create_xml_from_args_decode(virtwire_dec *d, remote_storage_vol_create_xml_from_args *v);
-static inline unsigned char *vw_remote_storage_vol_create_xml_from_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_create_xml_from_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_vol_create_xml_from_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_create_xml_from_ret *v, int *vw_rc);
 static inline int vw_remote_storage_vol_create_xml_from_ret_decode(virtwire_dec *d, remote_storage_vol_create_xml_from_ret *v);
-static inline unsigned char *vw_remote_storage_vol_delete_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_delete_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_vol_delete_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_delete_args *v, int *vw_rc);
 static inline int vw_remote_storage_vol_delete_args_decode(virtwire_dec *d, remote_storage_vol_delete_args *v);
-static inline unsigned char *vw_remote_storage_vol_wipe_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_wipe_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_vol_wipe_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_wipe_args *v, int *vw_rc);
 static inline int vw_remote_storage_vol_wipe_args_decode(virtwire_dec *d, remote_storage_vol_wipe_args *v);
-static inline unsigned char *vw_remote_storage_vol_wipe_pattern_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_wipe_pattern_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_vol_wipe_pattern_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_wipe_pattern_args *v, int *vw_rc);
 static inline int vw_remote_storage_vol_wipe_pattern_args_decode(virtwire_dec *d, remote_storage_vol_wipe_pattern_args *v);
-static inline unsigned char *vw_remote_storage_vol_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_get_xml_desc_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_vol_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_get_xml_desc_args *v, int *vw_rc);
 static inline int vw_remote_storage_vol_get_xml_desc_args_decode(virtwire_dec *d, remote_storage_vol_get_xml_desc_args *v);
-static inline unsigned char *vw_remote_storage_vol_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_get_xml_desc_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_vol_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_get_xml_desc_ret *v, int *vw_rc);
 static inline int vw_remote_storage_vol_get_xml_desc_ret_decode(virtwire_dec *d, remote_storage_vol_get_xml_desc_ret *v);
-static inline unsigned char *vw_remote_storage_vol_get_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_get_info_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_vol_get_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_get_info_args *v, int *vw_rc);
 static inline int vw_remote_storage_vol_get_info_args_decode(virtwire_dec *d, remote_storage_vol_get_info_args *v);
 static inline unsigned char *vw_remote_storage_vol_get_info_ret_raw(unsigned char *vw_w, const remote_storage_vol_get_info_ret *v);
-static inline unsigned char *vw_remote_storage_vol_get_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_get_info_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_vol_get_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_get_info_ret *v, int *vw_rc);
 static inline int vw_remote_storage_vol_get_info_ret_decode(virtwire_dec *d, remote_storage_vol_get_info_ret *v);
-static inline unsigned char *vw_remote_storage_vol_get_info_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_get_info_flags_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_vol_get_info_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_get_info_flags_args *v, int *vw_rc);
 static inline int vw_remote_storage_vol_get_info_flags_args_decode(virtwire_dec *d, remote_storage_vol_get_info_flags_args *v);
 static inline unsigned char *vw_remote_storage_vol_get_info_flags_ret_raw(unsigned char *vw_w, const remote_storage_vol_get_info_flags_ret *v);
-static inline unsigned char *vw_remote_storage_vol_get_info_flags_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_get_info_flags_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_vol_get_info_flags_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_get_info_flags_ret *v, int *vw_rc);
 static inline int vw_remote_storage_vol_get_info_flags_ret_decode(virtwire_dec *d, remote_storage_vol_get_info_flags_ret *v);
-static inline unsigned char *vw_remote_storage_vol_get_path_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_get_path_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_vol_get_path_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_get_path_args *v, int *vw_rc);
 static inline int vw_remote_storage_vol_get_path_args_decode(virtwire_dec *d, remote_storage_vol_get_path_args *v);
-static inline unsigned char *vw_remote_storage_vol_get_path_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_get_path_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_vol_get_path_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_get_path_ret *v, int *vw_rc);
 static inline int vw_remote_storage_vol_get_path_ret_decode(virtwire_dec *d, remote_storage_vol_get_path_ret *v);
-static inline unsigned char *vw_remote_storage_vol_resize_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_resize_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_vol_resize_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_resize_args *v, int *vw_rc);
 static inline int vw_remote_storage_vol_resize_args_decode(virtwire_dec *d, remote_storage_vol_resize_args *v);
-static inline unsigned char *vw_remote_node_num_of_devices_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_num_of_devices_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_num_of_devices_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_num_of_devices_args *v, int *vw_rc);
 static inline int vw_remote_node_num_of_devices_args_decode(virtwire_dec *d, remote_node_num_of_devices_args *v);
 static inline unsigned char *vw_remote_node_num_of_devices_ret_raw(unsigned char *vw_w, const remote_node_num_of_devices_ret *v);
-static inline unsigned char *vw_remote_node_num_of_devices_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_num_of_devices_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_num_of_devices_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_num_of_devices_ret *v, int *vw_rc);
 static inline int vw_remote_node_num_of_devices_ret_decode(virtwire_dec *d, remote_node_num_of_devices_ret *v);
-static inline unsigned char *vw_remote_node_list_devices_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_list_devices_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_list_devices_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_list_devices_args *v, int *vw_rc);
 static inline int vw_remote_node_list_devices_args_decode(virtwire_dec *d, remote_node_list_devices_args *v);
-static inline unsigned char *vw_remote_node_list_devices_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_list_devices_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_list_devices_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_list_devices_ret *v, int *vw_rc);
 static inline int vw_remote_node_list_devices_ret_decode(virtwire_dec *d, remote_node_list_devices_ret *v);
-static inline unsigned char *vw_remote_node_device_lookup_by_name_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_lookup_by_name_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_lookup_by_name_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_lookup_by_name_args *v, int *vw_rc);
 static inline int vw_remote_node_device_lookup_by_name_args_decode(virtwire_dec *d, remote_node_device_lookup_by_name_args *v);
-static inline unsigned char *vw_remote_node_device_lookup_by_name_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_lookup_by_name_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_lookup_by_name_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_lookup_by_name_ret *v, int *vw_rc);
 static inline int vw_remote_node_device_lookup_by_name_ret_decode(virtwire_dec *d, remote_node_device_lookup_by_name_ret *v);
-static inline unsigned char *vw_remote_node_device_lookup_scsi_host_by_wwn_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_lookup_scsi_host_by_wwn_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_lookup_scsi_host_by_wwn_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_lookup_scsi_host_by_wwn_args *v, int *vw_rc);
 static inline int vw_remote_node_device_lookup_scsi_host_by_wwn_args_decode(virtwire_dec *d, remote_node_device_lookup_scsi_host_by_wwn_args *v);
-static inline unsigned char *vw_remote_node_device_lookup_scsi_host_by_wwn_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_lookup_scsi_host_by_wwn_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_lookup_scsi_host_by_wwn_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_lookup_scsi_host_by_wwn_ret *v, int *vw_rc);
 static inline int vw_remote_node_device_lookup_scsi_host_by_wwn_ret_decode(virtwire_dec *d, remote_node_device_lookup_scsi_host_by_wwn_ret *v);
-static inline unsigned char *vw_remote_node_device_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_get_xml_desc_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_get_xml_desc_args *v, int *vw_rc);
 static inline int vw_remote_node_device_get_xml_desc_args_decode(virtwire_dec *d, remote_node_device_get_xml_desc_args *v);
-static inline unsigned char *vw_remote_node_device_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_get_xml_desc_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_get_xml_desc_ret *v, int *vw_rc);
 static inline int vw_remote_node_device_get_xml_desc_ret_decode(virtwire_dec *d, remote_node_device_get_xml_desc_ret *v);
-static inline unsigned char *vw_remote_node_device_get_parent_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_get_parent_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_get_parent_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_get_parent_args *v, int *vw_rc);
 static inline int vw_remote_node_device_get_parent_args_decode(virtwire_dec *d, remote_node_device_get_parent_args *v);
-static inline unsigned char *vw_remote_node_device_get_parent_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_get_parent_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_get_parent_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_get_parent_ret *v, int *vw_rc);
 static inline int vw_remote_node_device_get_parent_ret_decode(virtwire_dec *d, remote_node_device_get_parent_ret *v);
-static inline unsigned char *vw_remote_node_device_num_of_caps_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_num_of_caps_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_num_of_caps_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_num_of_caps_args *v, int *vw_rc);
 static inline int vw_remote_node_device_num_of_caps_args_decode(virtwire_dec *d, remote_node_device_num_of_caps_args *v);
 static inline unsigned char *vw_remote_node_device_num_of_caps_ret_raw(unsigned char *vw_w, const remote_node_device_num_of_caps_ret *v);
-static inline unsigned char *vw_remote_node_device_num_of_caps_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_num_of_caps_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_num_of_caps_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_num_of_caps_ret *v, int *vw_rc);
 static inline int vw_remote_node_device_num_of_caps_ret_decode(virtwire_dec *d, remote_node_device_num_of_caps_ret *v);
-static inline unsigned char *vw_remote_node_device_list_caps_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_list_caps_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_list_caps_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_list_caps_args *v, int *vw_rc);
 static inline int vw_remote_node_device_list_caps_args_decode(virtwire_dec *d, remote_node_device_list_caps_args *v);
-static inline unsigned char *vw_remote_node_device_list_caps_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_list_caps_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_list_caps_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_list_caps_ret *v, int *vw_rc);
 static inline int vw_remote_node_device_list_caps_ret_decode(virtwire_dec *d, remote_node_device_list_caps_ret *v);
-static inline unsigned char *vw_remote_node_device_dettach_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_dettach_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_dettach_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_dettach_args *v, int *vw_rc);
 static inline int vw_remote_node_device_dettach_args_decode(virtwire_dec *d, remote_node_device_dettach_args *v);
-static inline unsigned char *vw_remote_node_device_detach_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_detach_flags_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_detach_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_detach_flags_args *v, int *vw_rc);
 static inline int vw_remote_node_device_detach_flags_args_decode(virtwire_dec *d, remote_node_device_detach_flags_args *v);
-static inline unsigned char *vw_remote_node_device_re_attach_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_re_attach_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_re_attach_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_re_attach_args *v, int *vw_rc);
 static inline int vw_remote_node_device_re_attach_args_decode(virtwire_dec *d, remote_node_device_re_attach_args *v);
-static inline unsigned char *vw_remote_node_device_reset_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_reset_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_reset_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_reset_args *v, int *vw_rc);
 static inline int vw_remote_node_device_reset_args_decode(virtwire_dec *d, remote_node_device_reset_args *v);
-static inline unsigned char *vw_remote_node_device_create_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_create_xml_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_create_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_create_xml_args *v, int *vw_rc);
 static inline int vw_remote_node_device_create_xml_args_decode(virtwire_dec *d, remote_node_device_create_xml_args *v);
-static inline unsigned char *vw_remote_node_device_create_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_create_xml_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_create_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_create_xml_ret *v, int *vw_rc);
 static inline int vw_remote_node_device_create_xml_ret_decode(virtwire_dec *d, remote_node_device_create_xml_ret *v);
-static inline unsigned char *vw_remote_node_device_destroy_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_destroy_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_destroy_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_destroy_args *v, int *vw_rc);
 static inline int vw_remote_node_device_destroy_args_decode(virtwire_dec *d, remote_node_device_destroy_args *v);
-static inline unsigned char *vw_remote_node_device_define_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_define_xml_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_define_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_define_xml_args *v, int *vw_rc);
 static inline int vw_remote_node_device_define_xml_args_decode(virtwire_dec *d, remote_node_device_define_xml_args *v);
-static inline unsigned char *vw_remote_node_device_define_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_define_xml_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_define_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_define_xml_ret *v, int *vw_rc);
 static inline int vw_remote_node_device_define_xml_ret_decode(virtwire_dec *d, remote_node_device_define_xml_ret *v);
-static inline unsigned char *vw_remote_node_device_undefine_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_undefine_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_undefine_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_undefine_args *v, int *vw_rc);
 static inline int vw_remote_node_device_undefine_args_decode(virtwire_dec *d, remote_node_device_undefine_args *v);
-static inline unsigned char *vw_remote_node_device_create_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_create_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_create_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_create_args *v, int *vw_rc);
 static inline int vw_remote_node_device_create_args_decode(virtwire_dec *d, remote_node_device_create_args *v);
-static inline unsigned char *vw_remote_node_device_get_autostart_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_get_autostart_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_get_autostart_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_get_autostart_args *v, int *vw_rc);
 static inline int vw_remote_node_device_get_autostart_args_decode(virtwire_dec *d, remote_node_device_get_autostart_args *v);
 static inline unsigned char *vw_remote_node_device_get_autostart_ret_raw(unsigned char *vw_w, const remote_node_device_get_autostart_ret *v);
-static inline unsigned char *vw_remote_node_device_get_autostart_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_get_autostart_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_get_autostart_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_get_autostart_ret *v, int *vw_rc);
 static inline int vw_remote_node_device_get_autostart_ret_decode(virtwire_dec *d, remote_node_device_get_autostart_ret *v);
-static inline unsigned char *vw_remote_node_device_set_autostart_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_set_autostart_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_set_autostart_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_set_autostart_args *v, int *vw_rc);
 static inline int vw_remote_node_device_set_autostart_args_decode(virtwire_dec *d, remote_node_device_set_autostart_args *v);
-static inline unsigned char *vw_remote_node_device_is_persistent_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_is_persistent_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_is_persistent_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_is_persistent_args *v, int *vw_rc);
 static inline int vw_remote_node_device_is_persistent_args_decode(virtwire_dec *d, remote_node_device_is_persistent_args *v);
 static inline unsigned char *vw_remote_node_device_is_persistent_ret_raw(unsigned char *vw_w, const remote_node_device_is_persistent_ret *v);
-static inline unsigned char *vw_remote_node_device_is_persistent_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_is_persistent_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_is_persistent_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_is_persistent_ret *v, int *vw_rc);
 static inline int vw_remote_node_device_is_persistent_ret_decode(virtwire_dec *d, remote_node_device_is_persistent_ret *v);
-static inline unsigned char *vw_remote_node_device_is_active_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_is_active_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_is_active_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_is_active_args *v, int *vw_rc);
 static inline int vw_remote_node_device_is_active_args_decode(virtwire_dec *d, remote_node_device_is_active_args *v);
 static inline unsigned char *vw_remote_node_device_is_active_ret_raw(unsigned char *vw_w, const remote_node_device_is_active_ret *v);
-static inline unsigned char *vw_remote_node_device_is_active_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_is_active_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_is_active_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_is_active_ret *v, int *vw_rc);
 static inline int vw_remote_node_device_is_active_ret_decode(virtwire_dec *d, remote_node_device_is_active_ret *v);
-static inline unsigned char *vw_remote_node_device_update_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_update_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_update_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_update_args *v, int *vw_rc);
 static inline int vw_remote_node_device_update_args_decode(virtwire_dec *d, remote_node_device_update_args *v);
 static inline unsigned char *vw_remote_connect_domain_event_register_ret_raw(unsigned char *vw_w, const remote_connect_domain_event_register_ret *v);
-static inline unsigned char *vw_remote_connect_domain_event_register_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_domain_event_register_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_domain_event_register_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_domain_event_register_ret *v, int *vw_rc);
 static inline int vw_remote_connect_domain_event_register_ret_decode(virtwire_dec *d, remote_connect_domain_event_register_ret *v);
 static inline unsigned char *vw_remote_connect_domain_event_deregister_ret_raw(unsigned char *vw_w, const remote_connect_domain_event_deregister_ret *v);
-static inline unsigned char *vw_remote_connect_domain_event_deregister_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_domain_event_deregister_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_domain_event_deregister_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_domain_event_deregister_ret *v, int *vw_rc);
 static inline int vw_remote_connect_domain_event_deregister_ret_decode(virtwire_dec *d, remote_connect_domain_event_deregister_ret *v);
-static inline unsigned char *vw_remote_domain_event_lifecycle_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_lifecycle_msg *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_lifecycle_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_lifecycle_msg *v, int *vw_rc);
 static inline int vw_remote_domain_event_lifecycle_msg_decode(virtwire_dec *d, remote_domain_event_lifecycle_msg *v);
-static inline unsigned char *vw_remote_domain_event_callback_lifecycle_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_lifecycle_msg *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_callback_lifecycle_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_lifecycle_msg *v, int *vw_rc);
 static inline int vw_remote_domain_event_callback_lifecycle_msg_decode(virtwire_dec *d, remote_domain_event_callback_lifecycle_msg *v);
-static inline unsigned char *vw_remote_connect_domain_xml_from_native_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_domain_xml_from_native_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_domain_xml_from_native_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_domain_xml_from_native_args *v, int *vw_rc);
 static inline int vw_remote_connect_domain_xml_from_native_args_decode(virtwire_dec *d, remote_connect_domain_xml_from_native_args *v);
-static inline unsigned char *vw_remote_connect_domain_xml_from_native_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_domain_xml_from_native_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_domain_xml_from_native_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_domain_xml_from_native_ret *v, int *vw_rc);
 static inline int vw_remote_connect_domain_xml_from_native_ret_decode(virtwire_dec *d, remote_connect_domain_xml_from_native_ret *v);
-static inline unsigned char *vw_remote_connect_domain_xml_to_native_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_domain_xml_to_native_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_domain_xml_to_native_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_domain_xml_to_native_args *v, int *vw_rc);
 static inline int vw_remote_connect_domain_xml_to_native_args_decode(virtwire_dec *d, remote_connect_domain_xml_to_native_args *v);
-static inline unsigned char *vw_remote_connect_domain_xml_to_native_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_domain_xml_to_native_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_domain_xml_to_native_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_domain_xml_to_native_ret *v, int *vw_rc);
 static inline int vw_remote_connect_domain_xml_to_native_ret_decode(virtwire_dec *d, remote_connect_domain_xml_to_native_ret *v);
 static inline unsigned char *vw_remote_connect_num_of_secrets_ret_raw(unsigned char *vw_w, const remote_connect_num_of_secrets_ret *v);
-static inline unsigned char *vw_remote_connect_num_of_secrets_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_num_of_secrets_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_num_of_secrets_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_num_of_secrets_ret *v, int *vw_rc);
 static inline int vw_remote_connect_num_of_secrets_ret_decode(virtwire_dec *d, remote_connect_num_of_secrets_ret *v);
 static inline unsigned char *vw_remote_connect_list_secrets_args_raw(unsigned char *vw_w, const remote_connect_list_secrets_args *v);
-static inline unsigned char *vw_remote_connect_list_secrets_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_secrets_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_secrets_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_secrets_args *v, int *vw_rc);
 static inline int vw_remote_connect_list_secrets_args_decode(virtwire_dec *d, remote_connect_list_secrets_args *v);
-static inline unsigned char *vw_remote_connect_list_secrets_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_secrets_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_secrets_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_secrets_ret *v, int *vw_rc);
 static inline int vw_remote_connect_list_secrets_ret_decode(virtwire_dec *d, remote_connect_list_secrets_ret *v);
 static inline unsigned char *vw_remote_secret_lookup_by_uuid_args_raw(unsigned char *vw_w, const remote_secret_lookup_by_uuid_args *v);
-static inline unsigned char *vw_remote_secret_lookup_by_uuid_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret_lookup_by_uuid_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_secret_lookup_by_uuid_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret_lookup_by_uuid_args *v, int *vw_rc);
 static inline int vw_remote_secret_lookup_by_uuid_args_decode(virtwire_dec *d, remote_secret_lookup_by_uuid_args *v);
-static inline unsigned char *vw_remote_secret_lookup_by_uuid_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret_lookup_by_uuid_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_secret_lookup_by_uuid_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret_lookup_by_uuid_ret *v, int *vw_rc);
 static inline int vw_remote_secret_lookup_by_uuid_ret_decode(virtwire_dec *d, remote_secret_lookup_by_uuid_ret *v);
-static inline unsigned char *vw_remote_secret_define_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret_define_xml_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_secret_define_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret_define_xml_args *v, int *vw_rc);
 static inline int vw_remote_secret_define_xml_args_decode(virtwire_dec *d, remote_secret_define_xml_args *v);
-static inline unsigned char *vw_remote_secret_define_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret_define_xml_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_secret_define_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret_define_xml_ret *v, int *vw_rc);
 static inline int vw_remote_secret_define_xml_ret_decode(virtwire_dec *d, remote_secret_define_xml_ret *v);
-static inline unsigned char *vw_remote_secret_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret_get_xml_desc_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_secret_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret_get_xml_desc_args *v, int *vw_rc);
 static inline int vw_remote_secret_get_xml_desc_args_decode(virtwire_dec *d, remote_secret_get_xml_desc_args *v);
-static inline unsigned char *vw_remote_secret_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret_get_xml_desc_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_secret_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret_get_xml_desc_ret *v, int *vw_rc);
 static inline int vw_remote_secret_get_xml_desc_ret_decode(virtwire_dec *d, remote_secret_get_xml_desc_ret *v);
-static inline unsigned char *vw_remote_secret_set_value_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret_set_value_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_secret_set_value_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret_set_value_args *v, int *vw_rc);
 static inline int vw_remote_secret_set_value_args_decode(virtwire_dec *d, remote_secret_set_value_args *v);
-static inline unsigned char *vw_remote_secret_get_value_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret_get_value_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_secret_get_value_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret_get_value_args *v, int *vw_rc);
 static inline int vw_remote_secret_get_value_args_decode(virtwire_dec *d, remote_secret_get_value_args *v);
-static inline unsigned char *vw_remote_secret_get_value_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret_get_value_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_secret_get_value_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret_get_value_ret *v, int *vw_rc);
 static inline int vw_remote_secret_get_value_ret_decode(virtwire_dec *d, remote_secret_get_value_ret *v);
-static inline unsigned char *vw_remote_secret_undefine_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret_undefine_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_secret_undefine_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret_undefine_args *v, int *vw_rc);
 static inline int vw_remote_secret_undefine_args_decode(virtwire_dec *d, remote_secret_undefine_args *v);
-static inline unsigned char *vw_remote_secret_lookup_by_usage_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret_lookup_by_usage_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_secret_lookup_by_usage_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret_lookup_by_usage_args *v, int *vw_rc);
 static inline int vw_remote_secret_lookup_by_usage_args_decode(virtwire_dec *d, remote_secret_lookup_by_usage_args *v);
-static inline unsigned char *vw_remote_secret_lookup_by_usage_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret_lookup_by_usage_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_secret_lookup_by_usage_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret_lookup_by_usage_ret *v, int *vw_rc);
 static inline int vw_remote_secret_lookup_by_usage_ret_decode(virtwire_dec *d, remote_secret_lookup_by_usage_ret *v);
-static inline unsigned char *vw_remote_domain_migrate_prepare_tunnel_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_prepare_tunnel_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_prepare_tunnel_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_prepare_tunnel_args *v, int *vw_rc);
 static inline int vw_remote_domain_migrate_prepare_tunnel_args_decode(virtwire_dec *d, remote_domain_migrate_prepare_tunnel_args *v);
 static inline unsigned char *vw_remote_connect_is_secure_ret_raw(unsigned char *vw_w, const remote_connect_is_secure_ret *v);
-static inline unsigned char *vw_remote_connect_is_secure_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_is_secure_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_is_secure_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_is_secure_ret *v, int *vw_rc);
 static inline int vw_remote_connect_is_secure_ret_decode(virtwire_dec *d, remote_connect_is_secure_ret *v);
-static inline unsigned char *vw_remote_domain_is_active_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_is_active_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_is_active_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_is_active_args *v, int *vw_rc);
 static inline int vw_remote_domain_is_active_args_decode(virtwire_dec *d, remote_domain_is_active_args *v);
 static inline unsigned char *vw_remote_domain_is_active_ret_raw(unsigned char *vw_w, const remote_domain_is_active_ret *v);
-static inline unsigned char *vw_remote_domain_is_active_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_is_active_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_is_active_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_is_active_ret *v, int *vw_rc);
 static inline int vw_remote_domain_is_active_ret_decode(virtwire_dec *d, remote_domain_is_active_ret *v);
-static inline unsigned char *vw_remote_domain_is_persistent_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_is_persistent_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_is_persistent_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_is_persistent_args *v, int *vw_rc);
 static inline int vw_remote_domain_is_persistent_args_decode(virtwire_dec *d, remote_domain_is_persistent_args *v);
 static inline unsigned char *vw_remote_domain_is_persistent_ret_raw(unsigned char *vw_w, const remote_domain_is_persistent_ret *v);
-static inline unsigned char *vw_remote_domain_is_persistent_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_is_persistent_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_is_persistent_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_is_persistent_ret *v, int *vw_rc);
 static inline int vw_remote_domain_is_persistent_ret_decode(virtwire_dec *d, remote_domain_is_persistent_ret *v);
-static inline unsigned char *vw_remote_domain_is_updated_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_is_updated_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_is_updated_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_is_updated_args *v, int *vw_rc);
 static inline int vw_remote_domain_is_updated_args_decode(virtwire_dec *d, remote_domain_is_updated_args *v);
 static inline unsigned char *vw_remote_domain_is_updated_ret_raw(unsigned char *vw_w, const remote_domain_is_updated_ret *v);
-static inline unsigned char *vw_remote_domain_is_updated_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_is_updated_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_is_updated_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_is_updated_ret *v, int *vw_rc);
 static inline int vw_remote_domain_is_updated_ret_decode(virtwire_dec *d, remote_domain_is_updated_ret *v);
-static inline unsigned char *vw_remote_network_is_active_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_is_active_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_is_active_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_is_active_args *v, int *vw_rc);
 static inline int vw_remote_network_is_active_args_decode(virtwire_dec *d, remote_network_is_active_args *v);
 static inline unsigned char *vw_remote_network_is_active_ret_raw(unsigned char *vw_w, const remote_network_is_active_ret *v);
-static inline unsigned char *vw_remote_network_is_active_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_is_active_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_is_active_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_is_active_ret *v, int *vw_rc);
 static inline int vw_remote_network_is_active_ret_decode(virtwire_dec *d, remote_network_is_active_ret *v);
-static inline unsigned char *vw_remote_network_is_persistent_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_is_persistent_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_is_persistent_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_is_persistent_args *v, int *vw_rc);
 static inline int vw_remote_network_is_persistent_args_decode(virtwire_dec *d, remote_network_is_persistent_args *v);
 static inline unsigned char *vw_remote_network_is_persistent_ret_raw(unsigned char *vw_w, const remote_network_is_persistent_ret *v);
-static inline unsigned char *vw_remote_network_is_persistent_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_is_persistent_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_is_persistent_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_is_persistent_ret *v, int *vw_rc);
 static inline int vw_remote_network_is_persistent_ret_decode(virtwire_dec *d, remote_network_is_persistent_ret *v);
-static inline unsigned char *vw_remote_storage_pool_is_active_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_is_active_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_is_active_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_is_active_args *v, int *vw_rc);
 static inline int vw_remote_storage_pool_is_active_args_decode(virtwire_dec *d, remote_storage_pool_is_active_args *v);
 static inline unsigned char *vw_remote_storage_pool_is_active_ret_raw(unsigned char *vw_w, const remote_storage_pool_is_active_ret *v);
-static inline unsigned char *vw_remote_storage_pool_is_active_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_is_active_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_is_active_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_is_active_ret *v, int *vw_rc);
 static inline int vw_remote_storage_pool_is_active_ret_decode(virtwire_dec *d, remote_storage_pool_is_active_ret *v);
-static inline unsigned char *vw_remote_storage_pool_is_persistent_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_is_persistent_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_is_persistent_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_is_persistent_args *v, int *vw_rc);
 static inline int vw_remote_storage_pool_is_persistent_args_decode(virtwire_dec *d, remote_storage_pool_is_persistent_args *v);
 static inline unsigned char *vw_remote_storage_pool_is_persistent_ret_raw(unsigned char *vw_w, const remote_storage_pool_is_persistent_ret *v);
-static inline unsigned char *vw_remote_storage_pool_is_persistent_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_is_persistent_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_is_persistent_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_is_persistent_ret *v, int *vw_rc);
 static inline int vw_remote_storage_pool_is_persistent_ret_decode(virtwire_dec *d, remote_storage_pool_is_persistent_ret *v);
-static inline unsigned char *vw_remote_interface_is_active_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_is_active_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_interface_is_active_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_is_active_args *v, int *vw_rc);
 static inline int vw_remote_interface_is_active_args_decode(virtwire_dec *d, remote_interface_is_active_args *v);
 static inline unsigned char *vw_remote_interface_is_active_ret_raw(unsigned char *vw_w, const remote_interface_is_active_ret *v);
-static inline unsigned char *vw_remote_interface_is_active_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_is_active_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_interface_is_active_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_is_active_ret *v, int *vw_rc);
 static inline int vw_remote_interface_is_active_ret_decode(virtwire_dec *d, remote_interface_is_active_ret *v);
-static inline unsigned char *vw_remote_connect_compare_cpu_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_compare_cpu_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_compare_cpu_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_compare_cpu_args *v, int *vw_rc);
 static inline int vw_remote_connect_compare_cpu_args_decode(virtwire_dec *d, remote_connect_compare_cpu_args *v);
 static inline unsigned char *vw_remote_connect_compare_cpu_ret_raw(unsigned char *vw_w, const remote_connect_compare_cpu_ret *v);
-static inline unsigned char *vw_remote_connect_compare_cpu_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_compare_cpu_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_compare_cpu_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_compare_cpu_ret *v, int *vw_rc);
 static inline int vw_remote_connect_compare_cpu_ret_decode(virtwire_dec *d, remote_connect_compare_cpu_ret *v);
-static inline unsigned char *vw_remote_connect_baseline_cpu_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_baseline_cpu_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_baseline_cpu_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_baseline_cpu_args *v, int *vw_rc);
 static inline int vw_remote_connect_baseline_cpu_args_decode(virtwire_dec *d, remote_connect_baseline_cpu_args *v);
-static inline unsigned char *vw_remote_connect_baseline_cpu_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_baseline_cpu_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_baseline_cpu_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_baseline_cpu_ret *v, int *vw_rc);
 static inline int vw_remote_connect_baseline_cpu_ret_decode(virtwire_dec *d, remote_connect_baseline_cpu_ret *v);
-static inline unsigned char *vw_remote_domain_get_job_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_job_info_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_job_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_job_info_args *v, int *vw_rc);
 static inline int vw_remote_domain_get_job_info_args_decode(virtwire_dec *d, remote_domain_get_job_info_args *v);
 static inline unsigned char *vw_remote_domain_get_job_info_ret_raw(unsigned char *vw_w, const remote_domain_get_job_info_ret *v);
-static inline unsigned char *vw_remote_domain_get_job_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_job_info_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_job_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_job_info_ret *v, int *vw_rc);
 static inline int vw_remote_domain_get_job_info_ret_decode(virtwire_dec *d, remote_domain_get_job_info_ret *v);
-static inline unsigned char *vw_remote_domain_get_job_stats_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_job_stats_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_job_stats_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_job_stats_args *v, int *vw_rc);
 static inline int vw_remote_domain_get_job_stats_args_decode(virtwire_dec *d, remote_domain_get_job_stats_args *v);
-static inline unsigned char *vw_remote_domain_get_job_stats_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_job_stats_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_job_stats_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_job_stats_ret *v, int *vw_rc);
 static inline int vw_remote_domain_get_job_stats_ret_decode(virtwire_dec *d, remote_domain_get_job_stats_ret *v);
-static inline unsigned char *vw_remote_domain_abort_job_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_abort_job_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_abort_job_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_abort_job_args *v, int *vw_rc);
 static inline int vw_remote_domain_abort_job_args_decode(virtwire_dec *d, remote_domain_abort_job_args *v);
-static inline unsigned char *vw_remote_domain_abort_job_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_abort_job_flags_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_abort_job_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_abort_job_flags_args *v, int *vw_rc);
 static inline int vw_remote_domain_abort_job_flags_args_decode(virtwire_dec *d, remote_domain_abort_job_flags_args *v);
-static inline unsigned char *vw_remote_domain_migrate_get_max_downtime_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_get_max_downtime_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_get_max_downtime_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_get_max_downtime_args *v, int *vw_rc);
 static inline int vw_remote_domain_migrate_get_max_downtime_args_decode(virtwire_dec *d, remote_domain_migrate_get_max_downtime_args *v);
 static inline unsigned char *vw_remote_domain_migrate_get_max_downtime_ret_raw(unsigned char *vw_w, const remote_domain_migrate_get_max_downtime_ret *v);
-static inline unsigned char *vw_remote_domain_migrate_get_max_downtime_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_get_max_downtime_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_get_max_downtime_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_get_max_downtime_ret *v, int *vw_rc);
 static inline int vw_remote_domain_migrate_get_max_downtime_ret_decode(virtwire_dec *d, remote_domain_migrate_get_max_downtime_ret *v);
-static inline unsigned char *vw_remote_domain_migrate_set_max_downtime_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_set_max_downtime_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_set_max_downtime_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_set_max_downtime_args *v, int *vw_rc);
 static inline int vw_remote_domain_migrate_set_max_downtime_args_decode(virtwire_dec *d, remote_domain_migrate_set_max_downtime_args *v);
-static inline unsigned char *vw_remote_domain_migrate_get_compression_cache_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_get_compression_cache_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_get_compression_cache_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_get_compression_cache_args *v, int *vw_rc);
 static inline int vw_remote_domain_migrate_get_compression_cache_args_decode(virtwire_dec *d, remote_domain_migrate_get_compression_cache_args *v);
 static inline unsigned char *vw_remote_domain_migrate_get_compression_cache_ret_raw(unsigned char *vw_w, const remote_domain_migrate_get_compression_cache_ret *v);
-static inline unsigned char *vw_remote_domain_migrate_get_compression_cache_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_get_compression_cache_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_get_compression_cache_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_get_compression_cache_ret *v, int *vw_rc);
 static inline int vw_remote_domain_migrate_get_compression_cache_ret_decode(virtwire_dec *d, remote_domain_migrate_get_compression_cache_ret *v);
-static inline unsigned char *vw_remote_domain_migrate_set_compression_cache_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_set_compression_cache_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_set_compression_cache_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_set_compression_cache_args *v, int *vw_rc);
 static inline int vw_remote_domain_migrate_set_compression_cache_args_decode(virtwire_dec *d, remote_domain_migrate_set_compression_cache_args *v);
-static inline unsigned char *vw_remote_domain_migrate_set_max_speed_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_set_max_speed_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_set_max_speed_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_set_max_speed_args *v, int *vw_rc);
 static inline int vw_remote_domain_migrate_set_max_speed_args_decode(virtwire_dec *d, remote_domain_migrate_set_max_speed_args *v);
-static inline unsigned char *vw_remote_domain_migrate_get_max_speed_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_get_max_speed_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_get_max_speed_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_get_max_speed_args *v, int *vw_rc);
 static inline int vw_remote_domain_migrate_get_max_speed_args_decode(virtwire_dec *d, remote_domain_migrate_get_max_speed_args *v);
 static inline unsigned char *vw_remote_domain_migrate_get_max_speed_ret_raw(unsigned char *vw_w, const remote_domain_migrate_get_max_speed_ret *v);
-static inline unsigned char *vw_remote_domain_migrate_get_max_speed_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_get_max_speed_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_get_max_speed_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_get_max_speed_ret *v, int *vw_rc);
 static inline int vw_remote_domain_migrate_get_max_speed_ret_decode(virtwire_dec *d, remote_domain_migrate_get_max_speed_ret *v);
 static inline unsigned char *vw_remote_connect_domain_event_register_any_args_raw(unsigned char *vw_w, const remote_connect_domain_event_register_any_args *v);
-static inline unsigned char *vw_remote_connect_domain_event_register_any_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_domain_event_register_any_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_domain_event_register_any_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_domain_event_register_any_args *v, int *vw_rc);
 static inline int vw_remote_connect_domain_event_register_any_args_decode(virtwire_dec *d, remote_connect_domain_event_register_any_args *v);
 static inline unsigned char *vw_remote_connect_domain_event_deregister_any_args_raw(unsigned char *vw_w, const remote_connect_domain_event_deregister_any_args *v);
-static inline unsigned char *vw_remote_connect_domain_event_deregister_any_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_domain_event_deregister_any_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_domain_event_deregister_any_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_domain_event_deregister_any_args *v, int *vw_rc);
 static inline int vw_remote_connect_domain_event_deregister_any_args_decode(virtwire_dec *d, remote_connect_domain_event_deregister_any_args *v);
-static inline unsigned char *vw_remote_connect_domain_event_callback_register_any_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_domain_event_callback_register_any_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_domain_event_callback_register_any_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_domain_event_callback_register_any_args *v, int *vw_rc);
 static inline int vw_remote_connect_domain_event_callback_register_any_args_decode(virtwire_dec *d, remote_connect_domain_event_callback_register_any_args *v);
 static inline unsigned char *vw_remote_connect_domain_event_callback_register_any_ret_raw(unsigned char *vw_w, const remote_connect_domain_event_callback_register_any_ret *v);
-static inline unsigned char *vw_remote_connect_domain_event_callback_register_any_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_domain_event_callback_register_any_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_domain_event_callback_register_any_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_domain_event_callback_register_any_ret *v, int *vw_rc);
 static inline int vw_remote_connect_domain_event_callback_register_any_ret_decode(virtwire_dec *d, remote_connect_domain_event_callback_register_any_ret *v);
 static inline unsigned char *vw_remote_connect_domain_event_callback_deregister_any_args_raw(unsigned char *vw_w, const remote_connect_domain_event_callback_deregister_any_args *v);
-static inline unsigned char *vw_remote_connect_domain_event_callback_deregister_any_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_domain_event_callback_deregister_any_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_domain_event_callback_deregister_any_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_domain_event_callback_deregister_any_args *v, int *vw_rc);
 static inline int vw_remote_connect_domain_event_callback_deregister_any_args_decode(virtwire_dec *d, remote_connect_domain_event_callback_deregister_any_args *v);
-static inline unsigned char *vw_remote_domain_event_reboot_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_reboot_msg *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_reboot_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_reboot_msg *v, int *vw_rc);
 static inline int vw_remote_domain_event_reboot_msg_decode(virtwire_dec *d, remote_domain_event_reboot_msg *v);
-static inline unsigned char *vw_remote_domain_event_callback_reboot_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_reboot_msg *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_callback_reboot_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_reboot_msg *v, int *vw_rc);
 static inline int vw_remote_domain_event_callback_reboot_msg_decode(virtwire_dec *d, remote_domain_event_callback_reboot_msg *v);
-static inline unsigned char *vw_remote_domain_event_rtc_change_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_rtc_change_msg *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_rtc_change_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_rtc_change_msg *v, int *vw_rc);
 static inline int vw_remote_domain_event_rtc_change_msg_decode(virtwire_dec *d, remote_domain_event_rtc_change_msg *v);
-static inline unsigned char *vw_remote_domain_event_callback_rtc_change_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_rtc_change_msg *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_callback_rtc_change_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_rtc_change_msg *v, int *vw_rc);
 static inline int vw_remote_domain_event_callback_rtc_change_msg_decode(virtwire_dec *d, remote_domain_event_callback_rtc_change_msg *v);
-static inline unsigned char *vw_remote_domain_event_watchdog_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_watchdog_msg *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_watchdog_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_watchdog_msg *v, int *vw_rc);
 static inline int vw_remote_domain_event_watchdog_msg_decode(virtwire_dec *d, remote_domain_event_watchdog_msg *v);
-static inline unsigned char *vw_remote_domain_event_callback_watchdog_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_watchdog_msg *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_callback_watchdog_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_watchdog_msg *v, int *vw_rc);
 static inline int vw_remote_domain_event_callback_watchdog_msg_decode(virtwire_dec *d, remote_domain_event_callback_watchdog_msg *v);
-static inline unsigned char *vw_remote_domain_event_io_error_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_io_error_msg *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_io_error_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_io_error_msg *v, int *vw_rc);
 static inline int vw_remote_domain_event_io_error_msg_decode(virtwire_dec *d, remote_domain_event_io_error_msg *v);
-static inline unsigned char *vw_remote_domain_event_callback_io_error_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_io_error_msg *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_callback_io_error_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_io_error_msg *v, int *vw_rc);
 static inline int vw_remote_domain_event_callback_io_error_msg_decode(virtwire_dec *d, remote_domain_event_callback_io_error_msg *v);
-static inline unsigned char *vw_remote_domain_event_io_error_reason_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_io_error_reason_msg *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_io_error_reason_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_io_error_reason_msg *v, int *vw_rc);
 static inline int vw_remote_domain_event_io_error_reason_msg_decode(virtwire_dec *d, remote_domain_event_io_error_reason_msg *v);
-static inline unsigned char *vw_remote_domain_event_callback_io_error_reason_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_io_error_reason_msg *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_callback_io_error_reason_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_io_error_reason_msg *v, int *vw_rc);
 static inline int vw_remote_domain_event_callback_io_error_reason_msg_decode(virtwire_dec *d, remote_domain_event_callback_io_error_reason_msg *v);
-static inline unsigned char *vw_remote_domain_event_graphics_address_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_graphics_address *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_graphics_address_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_graphics_address *v, int *vw_rc);
 static inline int vw_remote_domain_event_graphics_address_decode(virtwire_dec *d, remote_domain_event_graphics_address *v);
-static inline unsigned char *vw_remote_domain_event_graphics_identity_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_graphics_identity *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_graphics_identity_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_graphics_identity *v, int *vw_rc);
 static inline int vw_remote_domain_event_graphics_identity_decode(virtwire_dec *d, remote_domain_event_graphics_identity *v);
-static inline unsigned char *vw_remote_domain_event_graphics_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_graphics_msg *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_graphics_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_graphics_msg *v, int *vw_rc);
 static inline int vw_remote_domain_event_graphics_msg_decode(virtwire_dec *d, remote_domain_event_graphics_msg *v);
-static inline unsigned char *vw_remote_domain_event_callback_graphics_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_graphics_msg *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_callback_graphics_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_graphics_msg *v, int *vw_rc);
 static inline int vw_remote_domain_event_callback_graphics_msg_decode(virtwire_dec *d, remote_domain_event_callback_graphics_msg *v);
-static inline unsigned char *vw_remote_domain_event_block_job_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_block_job_msg *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_block_job_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_block_job_msg *v, int *vw_rc);
 static inline int vw_remote_domain_event_block_job_msg_decode(virtwire_dec *d, remote_domain_event_block_job_msg *v);
-static inline unsigned char *vw_remote_domain_event_callback_block_job_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_block_job_msg *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_callback_block_job_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_block_job_msg *v, int *vw_rc);
 static inline int vw_remote_domain_event_callback_block_job_msg_decode(virtwire_dec *d, remote_domain_event_callback_block_job_msg *v);
-static inline unsigned char *vw_remote_domain_event_disk_change_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_disk_change_msg *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_disk_change_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_disk_change_msg *v, int *vw_rc);
 static inline int vw_remote_domain_event_disk_change_msg_decode(virtwire_dec *d, remote_domain_event_disk_change_msg *v);
-static inline unsigned char *vw_remote_domain_event_callback_disk_change_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_disk_change_msg *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_callback_disk_change_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_disk_change_msg *v, int *vw_rc);
 static inline int vw_remote_domain_event_callback_disk_change_msg_decode(virtwire_dec *d, remote_domain_event_callback_disk_change_msg *v);
-static inline unsigned char *vw_remote_domain_event_tray_change_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_tray_change_msg *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_tray_change_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_tray_change_msg *v, int *vw_rc);
 static inline int vw_remote_domain_event_tray_change_msg_decode(virtwire_dec *d, remote_domain_event_tray_change_msg *v);
-static inline unsigned char *vw_remote_domain_event_callback_tray_change_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_tray_change_msg *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_callback_tray_change_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_tray_change_msg *v, int *vw_rc);
 static inline int vw_remote_domain_event_callback_tray_change_msg_decode(virtwire_dec *d, remote_domain_event_callback_tray_change_msg *v);
-static inline unsigned char *vw_remote_domain_event_pmwakeup_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_pmwakeup_msg *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_pmwakeup_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_pmwakeup_msg *v, int *vw_rc);
 static inline int vw_remote_domain_event_pmwakeup_msg_decode(virtwire_dec *d, remote_domain_event_pmwakeup_msg *v);
-static inline unsigned char *vw_remote_domain_event_callback_pmwakeup_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_pmwakeup_msg *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_callback_pmwakeup_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_pmwakeup_msg *v, int *vw_rc);
 static inline int vw_remote_domain_event_callback_pmwakeup_msg_decode(virtwire_dec *d, remote_domain_event_callback_pmwakeup_msg *v);
-static inline unsigned char *vw_remote_domain_event_pmsuspend_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_pmsuspend_msg *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_pmsuspend_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_pmsuspend_msg *v, int *vw_rc);
 static inline int vw_remote_domain_event_pmsuspend_msg_decode(virtwire_dec *d, remote_domain_event_pmsuspend_msg *v);
-static inline unsigned char *vw_remote_domain_event_callback_pmsuspend_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_pmsuspend_msg *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_callback_pmsuspend_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_pmsuspend_msg *v, int *vw_rc);
 static inline int vw_remote_domain_event_callback_pmsuspend_msg_decode(virtwire_dec *d, remote_domain_event_callback_pmsuspend_msg *v);
-static inline unsigned char *vw_remote_domain_event_balloon_change_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_balloon_change_msg *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_balloon_change_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_balloon_change_msg *v, int *vw_rc);
 static inline int vw_remote_domain_event_balloon_change_msg_decode(virtwire_dec *d, remote_domain_event_balloon_change_msg *v);
-static inline unsigned char *vw_remote_domain_event_callback_balloon_change_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_balloon_change_msg *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_callback_balloon_change_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_balloon_change_msg *v, int *vw_rc);
 static inline int vw_remote_domain_event_callback_balloon_change_msg_decode(virtwire_dec *d, remote_domain_event_callback_balloon_change_msg *v);
-static inline unsigned char *vw_remote_domain_event_pmsuspend_disk_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_pmsuspend_disk_msg *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_pmsuspend_disk_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_pmsuspend_disk_msg *v, int *vw_rc);
 static inline int vw_remote_domain_event_pmsuspend_disk_msg_decode(virtwire_dec *d, remote_domain_event_pmsuspend_disk_msg *v);
-static inline unsigned char *vw_remote_domain_event_callback_pmsuspend_disk_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_pmsuspend_disk_msg *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_callback_pmsuspend_disk_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_pmsuspend_disk_msg *v, int *vw_rc);
 static inline int vw_remote_domain_event_callback_pmsuspend_disk_msg_decode(virtwire_dec *d, remote_domain_event_callback_pmsuspend_disk_msg *v);
-static inline unsigned char *vw_remote_domain_managed_save_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_managed_save_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_managed_save_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_managed_save_args *v, int *vw_rc);
 static inline int vw_remote_domain_managed_save_args_decode(virtwire_dec *d, remote_domain_managed_save_args *v);
-static inline unsigned char *vw_remote_domain_has_managed_save_image_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_has_managed_save_image_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_has_managed_save_image_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_has_managed_save_image_args *v, int *vw_rc);
 static inline int vw_remote_domain_has_managed_save_image_args_decode(virtwire_dec *d, remote_domain_has_managed_save_image_args *v);
 static inline unsigned char *vw_remote_domain_has_managed_save_image_ret_raw(unsigned char *vw_w, const remote_domain_has_managed_save_image_ret *v);
-static inline unsigned char *vw_remote_domain_has_managed_save_image_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_has_managed_save_image_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_has_managed_save_image_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_has_managed_save_image_ret *v, int *vw_rc);
 static inline int vw_remote_domain_has_managed_save_image_ret_decode(virtwire_dec *d, remote_domain_has_managed_save_image_ret *v);
-static inline unsigned char *vw_remote_domain_managed_save_remove_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_managed_save_remove_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_managed_save_remove_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_managed_save_remove_args *v, int *vw_rc);
 static inline int vw_remote_domain_managed_save_remove_args_decode(virtwire_dec *d, remote_domain_managed_save_remove_args *v);
-static inline unsigned char *vw_remote_domain_managed_save_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_managed_save_get_xml_desc_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_managed_save_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_managed_save_get_xml_desc_args *v, int *vw_rc);
 static inline int vw_remote_domain_managed_save_get_xml_desc_args_decode(virtwire_dec *d, remote_domain_managed_save_get_xml_desc_args *v);
-static inline unsigned char *vw_remote_domain_managed_save_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_managed_save_get_xml_desc_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_managed_save_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_managed_save_get_xml_desc_ret *v, int *vw_rc);
 static inline int vw_remote_domain_managed_save_get_xml_desc_ret_decode(virtwire_dec *d, remote_domain_managed_save_get_xml_desc_ret *v);
-static inline unsigned char *vw_remote_domain_managed_save_define_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_managed_save_define_xml_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_managed_save_define_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_managed_save_define_xml_args *v, int *vw_rc);
 static inline int vw_remote_domain_managed_save_define_xml_args_decode(virtwire_dec *d, remote_domain_managed_save_define_xml_args *v);
-static inline unsigned char *vw_remote_domain_snapshot_create_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_create_xml_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_snapshot_create_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_create_xml_args *v, int *vw_rc);
 static inline int vw_remote_domain_snapshot_create_xml_args_decode(virtwire_dec *d, remote_domain_snapshot_create_xml_args *v);
-static inline unsigned char *vw_remote_domain_snapshot_create_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_create_xml_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_snapshot_create_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_create_xml_ret *v, int *vw_rc);
 static inline int vw_remote_domain_snapshot_create_xml_ret_decode(virtwire_dec *d, remote_domain_snapshot_create_xml_ret *v);
-static inline unsigned char *vw_remote_domain_snapshot_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_get_xml_desc_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_snapshot_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_get_xml_desc_args *v, int *vw_rc);
 static inline int vw_remote_domain_snapshot_get_xml_desc_args_decode(virtwire_dec *d, remote_domain_snapshot_get_xml_desc_args *v);
-static inline unsigned char *vw_remote_domain_snapshot_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_get_xml_desc_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_snapshot_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_get_xml_desc_ret *v, int *vw_rc);
 static inline int vw_remote_domain_snapshot_get_xml_desc_ret_decode(virtwire_dec *d, remote_domain_snapshot_get_xml_desc_ret *v);
-static inline unsigned char *vw_remote_domain_snapshot_num_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_num_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_snapshot_num_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_num_args *v, int *vw_rc);
 static inline int vw_remote_domain_snapshot_num_args_decode(virtwire_dec *d, remote_domain_snapshot_num_args *v);
 static inline unsigned char *vw_remote_domain_snapshot_num_ret_raw(unsigned char *vw_w, const remote_domain_snapshot_num_ret *v);
-static inline unsigned char *vw_remote_domain_snapshot_num_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_num_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_snapshot_num_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_num_ret *v, int *vw_rc);
 static inline int vw_remote_domain_snapshot_num_ret_decode(virtwire_dec *d, remote_domain_snapshot_num_ret *v);
-static inline unsigned char *vw_remote_domain_snapshot_list_names_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_list_names_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_snapshot_list_names_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_list_names_args *v, int *vw_rc);
 static inline int vw_remote_domain_snapshot_list_names_args_decode(virtwire_dec *d, remote_domain_snapshot_list_names_args *v);
-static inline unsigned char *vw_remote_domain_snapshot_list_names_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_list_names_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_snapshot_list_names_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_list_names_ret *v, int *vw_rc);
 static inline int vw_remote_domain_snapshot_list_names_ret_decode(virtwire_dec *d, remote_domain_snapshot_list_names_ret *v);
-static inline unsigned char *vw_remote_domain_list_all_snapshots_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_list_all_snapshots_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_list_all_snapshots_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_list_all_snapshots_args *v, int *vw_rc);
 static inline int vw_remote_domain_list_all_snapshots_args_decode(virtwire_dec *d, remote_domain_list_all_snapshots_args *v);
-static inline unsigned char *vw_remote_domain_list_all_snapshots_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_list_all_snapshots_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_list_all_snapshots_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_list_all_snapshots_ret *v, int *vw_rc);
 static inline int vw_remote_domain_list_all_snapshots_ret_decode(virtwire_dec *d, remote_domain_list_all_snapshots_ret *v);
-static inline unsigned char *vw_remote_domain_snapshot_num_children_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_num_children_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_snapshot_num_children_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_num_children_args *v, int *vw_rc);
 static inline int vw_remote_domain_snapshot_num_children_args_decode(virtwire_dec *d, remote_domain_snapshot_num_children_args *v);
 static inline unsigned char *vw_remote_domain_snapshot_num_children_ret_raw(unsigned char *vw_w, const remote_domain_snapshot_num_children_ret *v);
-static inline unsigned char *vw_remote_domain_snapshot_num_children_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_num_children_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_snapshot_num_children_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_num_children_ret *v, int *vw_rc);
 static inline int vw_remote_domain_snapshot_num_children_ret_decode(virtwire_dec *d, remote_domain_snapshot_num_children_ret *v);
-static inline unsigned char *vw_remote_domain_snapshot_list_children_names_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_list_children_names_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_snapshot_list_children_names_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_list_children_names_args *v, int *vw_rc);
 static inline int vw_remote_domain_snapshot_list_children_names_args_decode(virtwire_dec *d, remote_domain_snapshot_list_children_names_args *v);
-static inline unsigned char *vw_remote_domain_snapshot_list_children_names_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_list_children_names_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_snapshot_list_children_names_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_list_children_names_ret *v, int *vw_rc);
 static inline int vw_remote_domain_snapshot_list_children_names_ret_decode(virtwire_dec *d, remote_domain_snapshot_list_children_names_ret *v);
-static inline unsigned char *vw_remote_domain_snapshot_list_all_children_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_list_all_children_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_snapshot_list_all_children_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_list_all_children_args *v, int *vw_rc);
 static inline int vw_remote_domain_snapshot_list_all_children_args_decode(virtwire_dec *d, remote_domain_snapshot_list_all_children_args *v);
-static inline unsigned char *vw_remote_domain_snapshot_list_all_children_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_list_all_children_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_snapshot_list_all_children_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_list_all_children_ret *v, int *vw_rc);
 static inline int vw_remote_domain_snapshot_list_all_children_ret_decode(virtwire_dec *d, remote_domain_snapshot_list_all_children_ret *v);
-static inline unsigned char *vw_remote_domain_snapshot_lookup_by_name_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_lookup_by_name_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_snapshot_lookup_by_name_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_lookup_by_name_args *v, int *vw_rc);
 static inline int vw_remote_domain_snapshot_lookup_by_name_args_decode(virtwire_dec *d, remote_domain_snapshot_lookup_by_name_args *v);
-static inline unsigned char *vw_remote_domain_snapshot_lookup_by_name_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_lookup_by_name_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_snapshot_lookup_by_name_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_lookup_by_name_ret *v, int *vw_rc);
 static inline int vw_remote_domain_snapshot_lookup_by_name_ret_decode(virtwire_dec *d, remote_domain_snapshot_lookup_by_name_ret *v);
-static inline unsigned char *vw_remote_domain_has_current_snapshot_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_has_current_snapshot_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_has_current_snapshot_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_has_current_snapshot_args *v, int *vw_rc);
 static inline int vw_remote_domain_has_current_snapshot_args_decode(virtwire_dec *d, remote_domain_has_current_snapshot_args *v);
 static inline unsigned char *vw_remote_domain_has_current_snapshot_ret_raw(unsigned char *vw_w, const remote_domain_has_current_snapshot_ret *v);
-static inline unsigned char *vw_remote_domain_has_current_snapshot_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_has_current_snapshot_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_has_current_snapshot_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_has_current_snapshot_ret *v, int *vw_rc);
 static inline int vw_remote_domain_has_current_snapshot_ret_decode(virtwire_dec *d, remote_domain_has_current_snapshot_ret *v);
-static inline unsigned char *vw_remote_domain_snapshot_get_parent_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_get_parent_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_snapshot_get_parent_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_get_parent_args *v, int *vw_rc);
 static inline int vw_remote_domain_snapshot_get_parent_args_decode(virtwire_dec *d, remote_domain_snapshot_get_parent_args *v);
-static inline unsigned char *vw_remote_domain_snapshot_get_parent_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_get_parent_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_snapshot_get_parent_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_get_parent_ret *v, int *vw_rc);
 static inline int vw_remote_domain_snapshot_get_parent_ret_decode(virtwire_dec *d, remote_domain_snapshot_get_parent_ret *v);
-static inline unsigned char *vw_remote_domain_snapshot_current_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_current_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_snapshot_current_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_current_args *v, int *vw_rc);
 static inline int vw_remote_domain_snapshot_current_args_decode(virtwire_dec *d, remote_domain_snapshot_current_args *v);
-static inline unsigned char *vw_remote_domain_snapshot_current_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_current_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_snapshot_current_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_current_ret *v, int *vw_rc);
 static inline int vw_remote_domain_snapshot_current_ret_decode(virtwire_dec *d, remote_domain_snapshot_current_ret *v);
-static inline unsigned char *vw_remote_domain_snapshot_is_current_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_is_current_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_snapshot_is_current_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_is_current_args *v, int *vw_rc);
 static inline int vw_remote_domain_snapshot_is_current_args_decode(virtwire_dec *d, remote_domain_snapshot_is_current_args *v);
 static inline unsigned char *vw_remote_domain_snapshot_is_current_ret_raw(unsigned char *vw_w, const remote_domain_snapshot_is_current_ret *v);
-static inline unsigned char *vw_remote_domain_snapshot_is_current_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_is_current_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_snapshot_is_current_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_is_current_ret *v, int *vw_rc);
 static inline int vw_remote_domain_snapshot_is_current_ret_decode(virtwire_dec *d, remote_domain_snapshot_is_current_ret *v);
-static inline unsigned char *vw_remote_domain_snapshot_has_metadata_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_has_metadata_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_snapshot_has_metadata_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_has_metadata_args *v, int *vw_rc);
 static inline int vw_remote_domain_snapshot_has_metadata_args_decode(virtwire_dec *d, remote_domain_snapshot_has_metadata_args *v);
 static inline unsigned char *vw_remote_domain_snapshot_has_metadata_ret_raw(unsigned char *vw_w, const remote_domain_snapshot_has_metadata_ret *v);
-static inline unsigned char *vw_remote_domain_snapshot_has_metadata_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_has_metadata_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_snapshot_has_metadata_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_has_metadata_ret *v, int *vw_rc);
 static inline int vw_remote_domain_snapshot_has_metadata_ret_decode(virtwire_dec *d, remote_domain_snapshot_has_metadata_ret *v);
-static inline unsigned char *vw_remote_domain_revert_to_snapshot_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_revert_to_snapshot_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_revert_to_snapshot_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_revert_to_snapshot_args *v, int *vw_rc);
 static inline int vw_remote_domain_revert_to_snapshot_args_decode(virtwire_dec *d, remote_domain_revert_to_snapshot_args *v);
-static inline unsigned char *vw_remote_domain_snapshot_delete_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_delete_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_snapshot_delete_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_delete_args *v, int *vw_rc);
 static inline int vw_remote_domain_snapshot_delete_args_decode(virtwire_dec *d, remote_domain_snapshot_delete_args *v);
-static inline unsigned char *vw_remote_domain_open_console_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_open_console_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_open_console_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_open_console_args *v, int *vw_rc);
 static inline int vw_remote_domain_open_console_args_decode(virtwire_dec *d, remote_domain_open_console_args *v);
-static inline unsigned char *vw_remote_domain_open_channel_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_open_channel_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_open_channel_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_open_channel_args *v, int *vw_rc);
 static inline int vw_remote_domain_open_channel_args_decode(virtwire_dec *d, remote_domain_open_channel_args *v);
-static inline unsigned char *vw_remote_storage_vol_upload_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_upload_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_vol_upload_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_upload_args *v, int *vw_rc);
 static inline int vw_remote_storage_vol_upload_args_decode(virtwire_dec *d, remote_storage_vol_upload_args *v);
-static inline unsigned char *vw_remote_storage_vol_download_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_download_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_vol_download_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_download_args *v, int *vw_rc);
 static inline int vw_remote_storage_vol_download_args_decode(virtwire_dec *d, remote_storage_vol_download_args *v);
-static inline unsigned char *vw_remote_domain_get_state_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_state_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_state_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_state_args *v, int *vw_rc);
 static inline int vw_remote_domain_get_state_args_decode(virtwire_dec *d, remote_domain_get_state_args *v);
 static inline unsigned char *vw_remote_domain_get_state_ret_raw(unsigned char *vw_w, const remote_domain_get_state_ret *v);
-static inline unsigned char *vw_remote_domain_get_state_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_state_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_state_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_state_ret *v, int *vw_rc);
 static inline int vw_remote_domain_get_state_ret_decode(virtwire_dec *d, remote_domain_get_state_ret *v);
-static inline unsigned char *vw_remote_domain_migrate_begin3_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_begin3_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_begin3_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_begin3_args *v, int *vw_rc);
 static inline int vw_remote_domain_migrate_begin3_args_decode(virtwire_dec *d, remote_domain_migrate_begin3_args *v);
-static inline unsigned char *vw_remote_domain_migrate_begin3_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_begin3_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_begin3_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_begin3_ret *v, int *vw_rc);
 static inline int vw_remote_domain_migrate_begin3_ret_decode(virtwire_dec *d, remote_domain_migrate_begin3_ret *v);
-static inline unsigned char *vw_remote_domain_migrate_prepare3_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_prepare3_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_prepare3_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_prepare3_args *v, int *vw_rc);
 static inline int vw_remote_domain_migrate_prepare3_args_decode(virtwire_dec *d, remote_domain_migrate_prepare3_args *v);
-static inline unsigned char *vw_remote_domain_migrate_prepare3_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_prepare3_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_prepare3_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_prepare3_ret *v, int *vw_rc);
 static inline int vw_remote_domain_migrate_prepare3_ret_decode(virtwire_dec *d, remote_domain_migrate_prepare3_ret *v);
-static inline unsigned char *vw_remote_domain_migrate_prepare_tunnel3_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_prepare_tunnel3_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_prepare_tunnel3_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_prepare_tunnel3_args *v, int *vw_rc);
 static inline int vw_remote_domain_migrate_prepare_tunnel3_args_decode(virtwire_dec *d, remote_domain_migrate_prepare_tunnel3_args *v);
-static inline unsigned char *vw_remote_domain_migrate_prepare_tunnel3_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_prepare_tunnel3_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_prepare_tunnel3_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_prepare_tunnel3_ret *v, int *vw_rc);
 static inline int vw_remote_domain_migrate_prepare_tunnel3_ret_decode(virtwire_dec *d, remote_domain_migrate_prepare_tunnel3_ret *v);
-static inline unsigned char *vw_remote_domain_migrate_perform3_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_perform3_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_perform3_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_perform3_args *v, int *vw_rc);
 static inline int vw_remote_domain_migrate_perform3_args_decode(virtwire_dec *d, remote_domain_migrate_perform3_args *v);
-static inline unsigned char *vw_remote_domain_migrate_perform3_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_perform3_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_perform3_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_perform3_ret *v, int *vw_rc);
 static inline int vw_remote_domain_migrate_perform3_ret_decode(virtwire_dec *d, remote_domain_migrate_perform3_ret *v);
-static inline unsigned char *vw_remote_domain_migrate_finish3_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_finish3_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_finish3_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_finish3_args *v, int *vw_rc);
 static inline int vw_remote_domain_migrate_finish3_args_decode(virtwire_dec *d, remote_domain_migrate_finish3_args *v);
-static inline unsigned char *vw_remote_domain_migrate_finish3_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_finish3_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_finish3_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_finish3_ret *v, int *vw_rc);
 static inline int vw_remote_domain_migrate_finish3_ret_decode(virtwire_dec *d, remote_domain_migrate_finish3_ret *v);
-static inline unsigned char *vw_remote_domain_migrate_confirm3_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_confirm3_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_confirm3_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_confirm3_args *v, int *vw_rc);
 static inline int vw_remote_domain_migrate_confirm3_args_decode(virtwire_dec *d, remote_domain_migrate_confirm3_args *v);
-static inline unsigned char *vw_remote_domain_event_control_error_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_control_error_msg *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_control_error_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_control_error_msg *v, int *vw_rc);
 static inline int vw_remote_domain_event_control_error_msg_decode(virtwire_dec *d, remote_domain_event_control_error_msg *v);
-static inline unsigned char *vw_remote_domain_event_callback_control_error_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_control_error_msg *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_callback_control_error_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_control_error_msg *v, int *vw_rc);
 static inline int vw_remote_domain_event_callback_control_error_msg_decode(virtwire_dec *d, remote_domain_event_callback_control_error_msg *v);
-static inline unsigned char *vw_remote_domain_get_control_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_control_info_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_control_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_control_info_args *v, int *vw_rc);
 static inline int vw_remote_domain_get_control_info_args_decode(virtwire_dec *d, remote_domain_get_control_info_args *v);
 static inline unsigned char *vw_remote_domain_get_control_info_ret_raw(unsigned char *vw_w, const remote_domain_get_control_info_ret *v);
-static inline unsigned char *vw_remote_domain_get_control_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_control_info_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_control_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_control_info_ret *v, int *vw_rc);
 static inline int vw_remote_domain_get_control_info_ret_decode(virtwire_dec *d, remote_domain_get_control_info_ret *v);
-static inline unsigned char *vw_remote_domain_open_graphics_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_open_graphics_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_open_graphics_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_open_graphics_args *v, int *vw_rc);
 static inline int vw_remote_domain_open_graphics_args_decode(virtwire_dec *d, remote_domain_open_graphics_args *v);
-static inline unsigned char *vw_remote_domain_open_graphics_fd_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_open_graphics_fd_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_open_graphics_fd_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_open_graphics_fd_args *v, int *vw_rc);
 static inline int vw_remote_domain_open_graphics_fd_args_decode(virtwire_dec *d, remote_domain_open_graphics_fd_args *v);
 static inline unsigned char *vw_remote_node_suspend_for_duration_args_raw(unsigned char *vw_w, const remote_node_suspend_for_duration_args *v);
-static inline unsigned char *vw_remote_node_suspend_for_duration_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_suspend_for_duration_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_suspend_for_duration_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_suspend_for_duration_args *v, int *vw_rc);
 static inline int vw_remote_node_suspend_for_duration_args_decode(virtwire_dec *d, remote_node_suspend_for_duration_args *v);
-static inline unsigned char *vw_remote_domain_shutdown_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_shutdown_flags_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_shutdown_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_shutdown_flags_args *v, int *vw_rc);
 static inline int vw_remote_domain_shutdown_flags_args_decode(virtwire_dec *d, remote_domain_shutdown_flags_args *v);
-static inline unsigned char *vw_remote_domain_get_disk_errors_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_disk_errors_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_disk_errors_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_disk_errors_args *v, int *vw_rc);
 static inline int vw_remote_domain_get_disk_errors_args_decode(virtwire_dec *d, remote_domain_get_disk_errors_args *v);
-static inline unsigned char *vw_remote_domain_get_disk_errors_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_disk_errors_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_disk_errors_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_disk_errors_ret *v, int *vw_rc);
 static inline int vw_remote_domain_get_disk_errors_ret_decode(virtwire_dec *d, remote_domain_get_disk_errors_ret *v);
 static inline unsigned char *vw_remote_connect_list_all_domains_args_raw(unsigned char *vw_w, const remote_connect_list_all_domains_args *v);
-static inline unsigned char *vw_remote_connect_list_all_domains_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_domains_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_all_domains_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_domains_args *v, int *vw_rc);
 static inline int vw_remote_connect_list_all_domains_args_decode(virtwire_dec *d, remote_connect_list_all_domains_args *v);
-static inline unsigned char *vw_remote_connect_list_all_domains_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_domains_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_all_domains_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_domains_ret *v, int *vw_rc);
 static inline int vw_remote_connect_list_all_domains_ret_decode(virtwire_dec *d, remote_connect_list_all_domains_ret *v);
 static inline unsigned char *vw_remote_connect_list_all_storage_pools_args_raw(unsigned char *vw_w, const remote_connect_list_all_storage_pools_args *v);
-static inline unsigned char *vw_remote_connect_list_all_storage_pools_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_storage_pools_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_all_storage_pools_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_storage_pools_args *v, int *vw_rc);
 static inline int vw_remote_connect_list_all_storage_pools_args_decode(virtwire_dec *d, remote_connect_list_all_storage_pools_args *v);
-static inline unsigned char *vw_remote_connect_list_all_storage_pools_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_storage_pools_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_all_storage_pools_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_storage_pools_ret *v, int *vw_rc);
 static inline int vw_remote_connect_list_all_storage_pools_ret_decode(virtwire_dec *d, remote_connect_list_all_storage_pools_ret *v);
-static inline unsigned char *vw_remote_storage_pool_list_all_volumes_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_list_all_volumes_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_list_all_volumes_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_list_all_volumes_args *v, int *vw_rc);
 static inline int vw_remote_storage_pool_list_all_volumes_args_decode(virtwire_dec *d, remote_storage_pool_list_all_volumes_args *v);
-static inline unsigned char *vw_remote_storage_pool_list_all_volumes_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_list_all_volumes_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_list_all_volumes_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_list_all_volumes_ret *v, int *vw_rc);
 static inline int vw_remote_storage_pool_list_all_volumes_ret_decode(virtwire_dec *d, remote_storage_pool_list_all_volumes_ret *v);
 static inline unsigned char *vw_remote_connect_list_all_networks_args_raw(unsigned char *vw_w, const remote_connect_list_all_networks_args *v);
-static inline unsigned char *vw_remote_connect_list_all_networks_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_networks_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_all_networks_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_networks_args *v, int *vw_rc);
 static inline int vw_remote_connect_list_all_networks_args_decode(virtwire_dec *d, remote_connect_list_all_networks_args *v);
-static inline unsigned char *vw_remote_connect_list_all_networks_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_networks_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_all_networks_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_networks_ret *v, int *vw_rc);
 static inline int vw_remote_connect_list_all_networks_ret_decode(virtwire_dec *d, remote_connect_list_all_networks_ret *v);
 static inline unsigned char *vw_remote_connect_list_all_interfaces_args_raw(unsigned char *vw_w, const remote_connect_list_all_interfaces_args *v);
-static inline unsigned char *vw_remote_connect_list_all_interfaces_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_interfaces_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_all_interfaces_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_interfaces_args *v, int *vw_rc);
 static inline int vw_remote_connect_list_all_interfaces_args_decode(virtwire_dec *d, remote_connect_list_all_interfaces_args *v);
-static inline unsigned char *vw_remote_connect_list_all_interfaces_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_interfaces_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_all_interfaces_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_interfaces_ret *v, int *vw_rc);
 static inline int vw_remote_connect_list_all_interfaces_ret_decode(virtwire_dec *d, remote_connect_list_all_interfaces_ret *v);
 static inline unsigned char *vw_remote_connect_list_all_node_devices_args_raw(unsigned char *vw_w, const remote_connect_list_all_node_devices_args *v);
-static inline unsigned char *vw_remote_connect_list_all_node_devices_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_node_devices_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_all_node_devices_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_node_devices_args *v, int *vw_rc);
 static inline int vw_remote_connect_list_all_node_devices_args_decode(virtwire_dec *d, remote_connect_list_all_node_devices_args *v);
-static inline unsigned char *vw_remote_connect_list_all_node_devices_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_node_devices_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_all_node_devices_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_node_devices_ret *v, int *vw_rc);
 static inline int vw_remote_connect_list_all_node_devices_ret_decode(virtwire_dec *d, remote_connect_list_all_node_devices_ret *v);
 static inline unsigned char *vw_remote_connect_list_all_nwfilters_args_raw(unsigned char *vw_w, const remote_connect_list_all_nwfilters_args *v);
-static inline unsigned char *vw_remote_connect_list_all_nwfilters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_nwfilters_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_all_nwfilters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_nwfilters_args *v, int *vw_rc);
 static inline int vw_remote_connect_list_all_nwfilters_args_decode(virtwire_dec *d, remote_connect_list_all_nwfilters_args *v);
-static inline unsigned char *vw_remote_connect_list_all_nwfilters_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_nwfilters_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_all_nwfilters_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_nwfilters_ret *v, int *vw_rc);
 static inline int vw_remote_connect_list_all_nwfilters_ret_decode(virtwire_dec *d, remote_connect_list_all_nwfilters_ret *v);
 static inline unsigned char *vw_remote_connect_list_all_secrets_args_raw(unsigned char *vw_w, const remote_connect_list_all_secrets_args *v);
-static inline unsigned char *vw_remote_connect_list_all_secrets_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_secrets_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_all_secrets_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_secrets_args *v, int *vw_rc);
 static inline int vw_remote_connect_list_all_secrets_args_decode(virtwire_dec *d, remote_connect_list_all_secrets_args *v);
-static inline unsigned char *vw_remote_connect_list_all_secrets_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_secrets_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_all_secrets_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_secrets_ret *v, int *vw_rc);
 static inline int vw_remote_connect_list_all_secrets_ret_decode(virtwire_dec *d, remote_connect_list_all_secrets_ret *v);
-static inline unsigned char *vw_remote_node_set_memory_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_set_memory_parameters_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_set_memory_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_set_memory_parameters_args *v, int *vw_rc);
 static inline int vw_remote_node_set_memory_parameters_args_decode(virtwire_dec *d, remote_node_set_memory_parameters_args *v);
 static inline unsigned char *vw_remote_node_get_memory_parameters_args_raw(unsigned char *vw_w, const remote_node_get_memory_parameters_args *v);
-static inline unsigned char *vw_remote_node_get_memory_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_memory_parameters_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_get_memory_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_memory_parameters_args *v, int *vw_rc);
 static inline int vw_remote_node_get_memory_parameters_args_decode(virtwire_dec *d, remote_node_get_memory_parameters_args *v);
-static inline unsigned char *vw_remote_node_get_memory_parameters_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_memory_parameters_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_get_memory_parameters_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_memory_parameters_ret *v, int *vw_rc);
 static inline int vw_remote_node_get_memory_parameters_ret_decode(virtwire_dec *d, remote_node_get_memory_parameters_ret *v);
 static inline unsigned char *vw_remote_node_get_cpu_map_args_raw(unsigned char *vw_w, const remote_node_get_cpu_map_args *v);
-static inline unsigned char *vw_remote_node_get_cpu_map_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_cpu_map_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_get_cpu_map_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_cpu_map_args *v, int *vw_rc);
 static inline int vw_remote_node_get_cpu_map_args_decode(virtwire_dec *d, remote_node_get_cpu_map_args *v);
-static inline unsigned char *vw_remote_node_get_cpu_map_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_cpu_map_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_get_cpu_map_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_cpu_map_ret *v, int *vw_rc);
 static inline int vw_remote_node_get_cpu_map_ret_decode(virtwire_dec *d, remote_node_get_cpu_map_ret *v);
-static inline unsigned char *vw_remote_domain_fstrim_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_fstrim_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_fstrim_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_fstrim_args *v, int *vw_rc);
 static inline int vw_remote_domain_fstrim_args_decode(virtwire_dec *d, remote_domain_fstrim_args *v);
-static inline unsigned char *vw_remote_domain_get_time_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_time_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_time_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_time_args *v, int *vw_rc);
 static inline int vw_remote_domain_get_time_args_decode(virtwire_dec *d, remote_domain_get_time_args *v);
 static inline unsigned char *vw_remote_domain_get_time_ret_raw(unsigned char *vw_w, const remote_domain_get_time_ret *v);
-static inline unsigned char *vw_remote_domain_get_time_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_time_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_time_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_time_ret *v, int *vw_rc);
 static inline int vw_remote_domain_get_time_ret_decode(virtwire_dec *d, remote_domain_get_time_ret *v);
-static inline unsigned char *vw_remote_domain_set_time_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_time_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_set_time_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_time_args *v, int *vw_rc);
 static inline int vw_remote_domain_set_time_args_decode(virtwire_dec *d, remote_domain_set_time_args *v);
-static inline unsigned char *vw_remote_domain_migrate_begin3_params_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_begin3_params_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_begin3_params_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_begin3_params_args *v, int *vw_rc);
 static inline int vw_remote_domain_migrate_begin3_params_args_decode(virtwire_dec *d, remote_domain_migrate_begin3_params_args *v);
-static inline unsigned char *vw_remote_domain_migrate_begin3_params_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_begin3_params_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_begin3_params_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_begin3_params_ret *v, int *vw_rc);
 static inline int vw_remote_domain_migrate_begin3_params_ret_decode(virtwire_dec *d, remote_domain_migrate_begin3_params_ret *v);
-static inline unsigned char *vw_remote_domain_migrate_prepare3_params_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_prepare3_params_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_prepare3_params_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_prepare3_params_args *v, int *vw_rc);
 static inline int vw_remote_domain_migrate_prepare3_params_args_decode(virtwire_dec *d, remote_domain_migrate_prepare3_params_args *v);
-static inline unsigned char *vw_remote_domain_migrate_prepare3_params_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_prepare3_params_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_prepare3_params_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_prepare3_params_ret *v, int *vw_rc);
 static inline int vw_remote_domain_migrate_prepare3_params_ret_decode(virtwire_dec *d, remote_domain_migrate_prepare3_params_ret *v);
-static inline unsigned char *vw_remote_domain_migrate_prepare_tunnel3_params_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_prepare_tunnel3_params_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_prepare_tunnel3_params_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_prepare_tunnel3_params_args *v, int *vw_rc);
 static inline int vw_remote_domain_migrate_prepare_tunnel3_params_args_decode(virtwire_dec *d, remote_domain_migrate_prepare_tunnel3_params_args *v);
-static inline unsigned char *vw_remote_domain_migrate_prepare_tunnel3_params_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_prepare_tunnel3_params_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_prepare_tunnel3_params_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_prepare_tunnel3_params_ret *v, int *vw_rc);
 static inline int vw_remote_domain_migrate_prepare_tunnel3_params_ret_decode(virtwire_dec *d, remote_domain_migrate_prepare_tunnel3_params_ret *v);
-static inline unsigned char *vw_remote_domain_migrate_perform3_params_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_perform3_params_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_perform3_params_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_perform3_params_args *v, int *vw_rc);
 static inline int vw_remote_domain_migrate_perform3_params_args_decode(virtwire_dec *d, remote_domain_migrate_perform3_params_args *v);
-static inline unsigned char *vw_remote_domain_migrate_perform3_params_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_perform3_params_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_perform3_params_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_perform3_params_ret *v, int *vw_rc);
 static inline int vw_remote_domain_migrate_perform3_params_ret_decode(virtwire_dec *d, remote_domain_migrate_perform3_params_ret *v);
-static inline unsigned char *vw_remote_domain_migrate_finish3_params_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_finish3_params_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_finish3_params_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_finish3_params_args *v, int *vw_rc);
 static inline int vw_remote_domain_migrate_finish3_params_args_decode(virtwire_dec *d, remote_domain_migrate_finish3_params_args *v);
-static inline unsigned char *vw_remote_domain_migrate_finish3_params_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_finish3_params_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_finish3_params_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_finish3_params_ret *v, int *vw_rc);
 static inline int vw_remote_domain_migrate_finish3_params_ret_decode(virtwire_dec *d, remote_domain_migrate_finish3_params_ret *v);
-static inline unsigned char *vw_remote_domain_migrate_confirm3_params_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_confirm3_params_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_confirm3_params_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_confirm3_params_args *v, int *vw_rc);
 static inline int vw_remote_domain_migrate_confirm3_params_args_decode(virtwire_dec *d, remote_domain_migrate_confirm3_params_args *v);
-static inline unsigned char *vw_remote_domain_event_device_removed_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_device_removed_msg *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_device_removed_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_device_removed_msg *v, int *vw_rc);
 static inline int vw_remote_domain_event_device_removed_msg_decode(virtwire_dec *d, remote_domain_event_device_removed_msg *v);
-static inline unsigned char *vw_remote_domain_event_callback_device_removed_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_device_removed_msg *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_callback_device_removed_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_device_removed_msg *v, int *vw_rc);
 static inline int vw_remote_domain_event_callback_device_removed_msg_decode(virtwire_dec *d, remote_domain_event_callback_device_removed_msg *v);
-static inline unsigned char *vw_remote_domain_event_block_job_2_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_block_job_2_msg *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_block_job_2_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_block_job_2_msg *v, int *vw_rc);
 static inline int vw_remote_domain_event_block_job_2_msg_decode(virtwire_dec *d, remote_domain_event_block_job_2_msg *v);
-static inline unsigned char *vw_remote_domain_event_block_threshold_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_block_threshold_msg *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_block_threshold_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_block_threshold_msg *v, int *vw_rc);
 static inline int vw_remote_domain_event_block_threshold_msg_decode(virtwire_dec *d, remote_domain_event_block_threshold_msg *v);
-static inline unsigned char *vw_remote_domain_event_callback_tunable_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_tunable_msg *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_callback_tunable_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_tunable_msg *v, int *vw_rc);
 static inline int vw_remote_domain_event_callback_tunable_msg_decode(virtwire_dec *d, remote_domain_event_callback_tunable_msg *v);
-static inline unsigned char *vw_remote_domain_event_callback_device_added_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_device_added_msg *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_callback_device_added_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_device_added_msg *v, int *vw_rc);
 static inline int vw_remote_domain_event_callback_device_added_msg_decode(virtwire_dec *d, remote_domain_event_callback_device_added_msg *v);
 static inline unsigned char *vw_remote_connect_event_connection_closed_msg_raw(unsigned char *vw_w, const remote_connect_event_connection_closed_msg *v);
-static inline unsigned char *vw_remote_connect_event_connection_closed_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_event_connection_closed_msg *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_event_connection_closed_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_event_connection_closed_msg *v, int *vw_rc);
 static inline int vw_remote_connect_event_connection_closed_msg_decode(virtwire_dec *d, remote_connect_event_connection_closed_msg *v);
-static inline unsigned char *vw_remote_connect_get_cpu_model_names_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_cpu_model_names_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_get_cpu_model_names_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_cpu_model_names_args *v, int *vw_rc);
 static inline int vw_remote_connect_get_cpu_model_names_args_decode(virtwire_dec *d, remote_connect_get_cpu_model_names_args *v);
-static inline unsigned char *vw_remote_connect_get_cpu_model_names_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_cpu_model_names_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_get_cpu_model_names_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_cpu_model_names_ret *v, int *vw_rc);
 static inline int vw_remote_connect_get_cpu_model_names_ret_decode(virtwire_dec *d, remote_connect_get_cpu_model_names_ret *v);
-static inline unsigned char *vw_remote_connect_network_event_register_any_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_network_event_register_any_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_network_event_register_any_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_network_event_register_any_args *v, int *vw_rc);
 static inline int vw_remote_connect_network_event_register_any_args_decode(virtwire_dec *d, remote_connect_network_event_register_any_args *v);
 static inline unsigned char *vw_remote_connect_network_event_register_any_ret_raw(unsigned char *vw_w, const remote_connect_network_event_register_any_ret *v);
-static inline unsigned char *vw_remote_connect_network_event_register_any_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_network_event_register_any_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_network_event_register_any_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_network_event_register_any_ret *v, int *vw_rc);
 static inline int vw_remote_connect_network_event_register_any_ret_decode(virtwire_dec *d, remote_connect_network_event_register_any_ret *v);
 static inline unsigned char *vw_remote_connect_network_event_deregister_any_args_raw(unsigned char *vw_w, const remote_connect_network_event_deregister_any_args *v);
-static inline unsigned char *vw_remote_connect_network_event_deregister_any_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_network_event_deregister_any_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_network_event_deregister_any_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_network_event_deregister_any_args *v, int *vw_rc);
 static inline int vw_remote_connect_network_event_deregister_any_args_decode(virtwire_dec *d, remote_connect_network_event_deregister_any_args *v);
-static inline unsigned char *vw_remote_network_event_lifecycle_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_event_lifecycle_msg *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_event_lifecycle_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_event_lifecycle_msg *v, int *vw_rc);
 static inline int vw_remote_network_event_lifecycle_msg_decode(virtwire_dec *d, remote_network_event_lifecycle_msg *v);
-static inline unsigned char *vw_remote_network_event_callback_metadata_change_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_event_callback_metadata_change_msg *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_event_callback_metadata_change_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_event_callback_metadata_change_msg *v, int *vw_rc);
 static inline int vw_remote_network_event_callback_metadata_change_msg_decode(virtwire_dec *d, remote_network_event_callback_metadata_change_msg *v);
-static inline unsigned char *vw_remote_network_set_metadata_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_set_metadata_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_set_metadata_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_set_metadata_args *v, int *vw_rc);
 static inline int vw_remote_network_set_metadata_args_decode(virtwire_dec *d, remote_network_set_metadata_args *v);
-static inline unsigned char *vw_remote_network_get_metadata_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_get_metadata_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_get_metadata_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_get_metadata_args *v, int *vw_rc);
 static inline int vw_remote_network_get_metadata_args_decode(virtwire_dec *d, remote_network_get_metadata_args *v);
-static inline unsigned char *vw_remote_network_get_metadata_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_get_metadata_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_get_metadata_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_get_metadata_ret *v, int *vw_rc);
 static inline int vw_remote_network_get_metadata_ret_decode(virtwire_dec *d, remote_network_get_metadata_ret *v);
-static inline unsigned char *vw_remote_connect_storage_pool_event_register_any_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_storage_pool_event_register_any_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_storage_pool_event_register_any_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_storage_pool_event_register_any_args *v, int *vw_rc);
 static inline int vw_remote_connect_storage_pool_event_register_any_args_decode(virtwire_dec *d, remote_connect_storage_pool_event_register_any_args *v);
 static inline unsigned char *vw_remote_connect_storage_pool_event_register_any_ret_raw(unsigned char *vw_w, const remote_connect_storage_pool_event_register_any_ret *v);
-static inline unsigned char *vw_remote_connect_storage_pool_event_register_any_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_storage_pool_event_register_any_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_storage_pool_event_register_any_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_storage_pool_event_register_any_ret *v, int *vw_rc);
 static inline int vw_remote_connect_storage_pool_event_register_any_ret_decode(virtwire_dec *d, remote_connect_storage_pool_event_register_any_ret *v);
 static inline unsigned char *vw_remote_connect_storage_pool_event_deregister_any_args_raw(unsigned char *vw_w, const remote_connect_storage_pool_event_deregister_any_args *v);
-static inline unsigned char *vw_remote_connect_storage_pool_event_deregister_any_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_storage_pool_event_deregister_any_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_storage_pool_event_deregister_any_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_storage_pool_event_deregister_any_args *v, int *vw_rc);
 static inline int vw_remote_connect_storage_pool_event_deregister_any_args_decode(virtwire_dec *d, remote_connect_storage_pool_event_deregister_any_args *v);
-static inline unsigned char *vw_remote_storage_pool_event_lifecycle_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_event_lifecycle_msg *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_event_lifecycle_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_event_lifecycle_msg *v, int *vw_rc);
 static inline int vw_remote_storage_pool_event_lifecycle_msg_decode(virtwire_dec *d, remote_storage_pool_event_lifecycle_msg *v);
-static inline unsigned char *vw_remote_storage_pool_event_refresh_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_event_refresh_msg *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_event_refresh_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_event_refresh_msg *v, int *vw_rc);
 static inline int vw_remote_storage_pool_event_refresh_msg_decode(virtwire_dec *d, remote_storage_pool_event_refresh_msg *v);
-static inline unsigned char *vw_remote_connect_node_device_event_register_any_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_node_device_event_register_any_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_node_device_event_register_any_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_node_device_event_register_any_args *v, int *vw_rc);
 static inline int vw_remote_connect_node_device_event_register_any_args_decode(virtwire_dec *d, remote_connect_node_device_event_register_any_args *v);
 static inline unsigned char *vw_remote_connect_node_device_event_register_any_ret_raw(unsigned char *vw_w, const remote_connect_node_device_event_register_any_ret *v);
-static inline unsigned char *vw_remote_connect_node_device_event_register_any_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_node_device_event_register_any_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_node_device_event_register_any_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_node_device_event_register_any_ret *v, int *vw_rc);
 static inline int vw_remote_connect_node_device_event_register_any_ret_decode(virtwire_dec *d, remote_connect_node_device_event_register_any_ret *v);
 static inline unsigned char *vw_remote_connect_node_device_event_deregister_any_args_raw(unsigned char *vw_w, const remote_connect_node_device_event_deregister_any_args *v);
-static inline unsigned char *vw_remote_connect_node_device_event_deregister_any_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_node_device_event_deregister_any_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_node_device_event_deregister_any_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_node_device_event_deregister_any_args *v, int *vw_rc);
 static inline int vw_remote_connect_node_device_event_deregister_any_args_decode(virtwire_dec *d, remote_connect_node_device_event_deregister_any_args *v);
-static inline unsigned char *vw_remote_node_device_event_lifecycle_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_event_lifecycle_msg *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_event_lifecycle_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_event_lifecycle_msg *v, int *vw_rc);
 static inline int vw_remote_node_device_event_lifecycle_msg_decode(virtwire_dec *d, remote_node_device_event_lifecycle_msg *v);
-static inline unsigned char *vw_remote_node_device_event_update_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_event_update_msg *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_event_update_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_event_update_msg *v, int *vw_rc);
 static inline int vw_remote_node_device_event_update_msg_decode(virtwire_dec *d, remote_node_device_event_update_msg *v);
-static inline unsigned char *vw_remote_domain_fsfreeze_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_fsfreeze_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_fsfreeze_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_fsfreeze_args *v, int *vw_rc);
 static inline int vw_remote_domain_fsfreeze_args_decode(virtwire_dec *d, remote_domain_fsfreeze_args *v);
 static inline unsigned char *vw_remote_domain_fsfreeze_ret_raw(unsigned char *vw_w, const remote_domain_fsfreeze_ret *v);
-static inline unsigned char *vw_remote_domain_fsfreeze_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_fsfreeze_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_fsfreeze_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_fsfreeze_ret *v, int *vw_rc);
 static inline int vw_remote_domain_fsfreeze_ret_decode(virtwire_dec *d, remote_domain_fsfreeze_ret *v);
-static inline unsigned char *vw_remote_domain_fsthaw_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_fsthaw_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_fsthaw_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_fsthaw_args *v, int *vw_rc);
 static inline int vw_remote_domain_fsthaw_args_decode(virtwire_dec *d, remote_domain_fsthaw_args *v);
 static inline unsigned char *vw_remote_domain_fsthaw_ret_raw(unsigned char *vw_w, const remote_domain_fsthaw_ret *v);
-static inline unsigned char *vw_remote_domain_fsthaw_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_fsthaw_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_fsthaw_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_fsthaw_ret *v, int *vw_rc);
 static inline int vw_remote_domain_fsthaw_ret_decode(virtwire_dec *d, remote_domain_fsthaw_ret *v);
-static inline unsigned char *vw_remote_node_get_free_pages_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_free_pages_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_get_free_pages_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_free_pages_args *v, int *vw_rc);
 static inline int vw_remote_node_get_free_pages_args_decode(virtwire_dec *d, remote_node_get_free_pages_args *v);
-static inline unsigned char *vw_remote_node_get_free_pages_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_free_pages_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_get_free_pages_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_free_pages_ret *v, int *vw_rc);
 static inline int vw_remote_node_get_free_pages_ret_decode(virtwire_dec *d, remote_node_get_free_pages_ret *v);
-static inline unsigned char *vw_remote_node_alloc_pages_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_alloc_pages_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_alloc_pages_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_alloc_pages_args *v, int *vw_rc);
 static inline int vw_remote_node_alloc_pages_args_decode(virtwire_dec *d, remote_node_alloc_pages_args *v);
 static inline unsigned char *vw_remote_node_alloc_pages_ret_raw(unsigned char *vw_w, const remote_node_alloc_pages_ret *v);
-static inline unsigned char *vw_remote_node_alloc_pages_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_alloc_pages_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_alloc_pages_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_alloc_pages_ret *v, int *vw_rc);
 static inline int vw_remote_node_alloc_pages_ret_decode(virtwire_dec *d, remote_node_alloc_pages_ret *v);
-static inline unsigned char *vw_remote_network_dhcp_lease_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_dhcp_lease *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_dhcp_lease_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_dhcp_lease *v, int *vw_rc);
 static inline int vw_remote_network_dhcp_lease_decode(virtwire_dec *d, remote_network_dhcp_lease *v);
-static inline unsigned char *vw_remote_network_get_dhcp_leases_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_get_dhcp_leases_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_get_dhcp_leases_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_get_dhcp_leases_args *v, int *vw_rc);
 static inline int vw_remote_network_get_dhcp_leases_args_decode(virtwire_dec *d, remote_network_get_dhcp_leases_args *v);
-static inline unsigned char *vw_remote_network_get_dhcp_leases_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_get_dhcp_leases_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_get_dhcp_leases_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_get_dhcp_leases_ret *v, int *vw_rc);
 static inline int vw_remote_network_get_dhcp_leases_ret_decode(virtwire_dec *d, remote_network_get_dhcp_leases_ret *v);
-static inline unsigned char *vw_remote_domain_stats_record_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_stats_record *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_stats_record_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_stats_record *v, int *vw_rc);
 static inline int vw_remote_domain_stats_record_decode(virtwire_dec *d, remote_domain_stats_record *v);
-static inline unsigned char *vw_remote_connect_get_all_domain_stats_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_all_domain_stats_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_get_all_domain_stats_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_all_domain_stats_args *v, int *vw_rc);
 static inline int vw_remote_connect_get_all_domain_stats_args_decode(virtwire_dec *d, remote_connect_get_all_domain_stats_args *v);
-static inline unsigned char *vw_remote_domain_event_callback_agent_lifecycle_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_agent_lifecycle_msg *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_callback_agent_lifecycle_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_agent_lifecycle_msg *v, int *vw_rc);
 static inline int vw_remote_domain_event_callback_agent_lifecycle_msg_decode(virtwire_dec *d, remote_domain_event_callback_agent_lifecycle_msg *v);
-static inline unsigned char *vw_remote_connect_get_all_domain_stats_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_all_domain_stats_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_get_all_domain_stats_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_all_domain_stats_ret *v, int *vw_rc);
 static inline int vw_remote_connect_get_all_domain_stats_ret_decode(virtwire_dec *d, remote_connect_get_all_domain_stats_ret *v);
-static inline unsigned char *vw_remote_domain_fsinfo_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_fsinfo *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_fsinfo_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_fsinfo *v, int *vw_rc);
 static inline int vw_remote_domain_fsinfo_decode(virtwire_dec *d, remote_domain_fsinfo *v);
-static inline unsigned char *vw_remote_domain_get_fsinfo_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_fsinfo_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_fsinfo_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_fsinfo_args *v, int *vw_rc);
 static inline int vw_remote_domain_get_fsinfo_args_decode(virtwire_dec *d, remote_domain_get_fsinfo_args *v);
-static inline unsigned char *vw_remote_domain_get_fsinfo_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_fsinfo_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_fsinfo_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_fsinfo_ret *v, int *vw_rc);
 static inline int vw_remote_domain_get_fsinfo_ret_decode(virtwire_dec *d, remote_domain_get_fsinfo_ret *v);
-static inline unsigned char *vw_remote_domain_ip_addr_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_ip_addr *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_ip_addr_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_ip_addr *v, int *vw_rc);
 static inline int vw_remote_domain_ip_addr_decode(virtwire_dec *d, remote_domain_ip_addr *v);
-static inline unsigned char *vw_remote_domain_interface_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_interface *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_interface_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_interface *v, int *vw_rc);
 static inline int vw_remote_domain_interface_decode(virtwire_dec *d, remote_domain_interface *v);
-static inline unsigned char *vw_remote_domain_interface_addresses_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_interface_addresses_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_interface_addresses_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_interface_addresses_args *v, int *vw_rc);
 static inline int vw_remote_domain_interface_addresses_args_decode(virtwire_dec *d, remote_domain_interface_addresses_args *v);
-static inline unsigned char *vw_remote_domain_interface_addresses_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_interface_addresses_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_interface_addresses_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_interface_addresses_ret *v, int *vw_rc);
 static inline int vw_remote_domain_interface_addresses_ret_decode(virtwire_dec *d, remote_domain_interface_addresses_ret *v);
-static inline unsigned char *vw_remote_domain_set_user_password_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_user_password_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_set_user_password_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_user_password_args *v, int *vw_rc);
 static inline int vw_remote_domain_set_user_password_args_decode(virtwire_dec *d, remote_domain_set_user_password_args *v);
-static inline unsigned char *vw_remote_domain_rename_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_rename_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_rename_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_rename_args *v, int *vw_rc);
 static inline int vw_remote_domain_rename_args_decode(virtwire_dec *d, remote_domain_rename_args *v);
 static inline unsigned char *vw_remote_domain_rename_ret_raw(unsigned char *vw_w, const remote_domain_rename_ret *v);
-static inline unsigned char *vw_remote_domain_rename_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_rename_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_rename_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_rename_ret *v, int *vw_rc);
 static inline int vw_remote_domain_rename_ret_decode(virtwire_dec *d, remote_domain_rename_ret *v);
-static inline unsigned char *vw_remote_domain_event_callback_migration_iteration_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_migration_iteration_msg *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_callback_migration_iteration_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_migration_iteration_msg *v, int *vw_rc);
 static inline int vw_remote_domain_event_callback_migration_iteration_msg_decode(virtwire_dec *d, remote_domain_event_callback_migration_iteration_msg *v);
-static inline unsigned char *vw_remote_domain_event_callback_job_completed_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_job_completed_msg *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_callback_job_completed_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_job_completed_msg *v, int *vw_rc);
 static inline int vw_remote_domain_event_callback_job_completed_msg_decode(virtwire_dec *d, remote_domain_event_callback_job_completed_msg *v);
-static inline unsigned char *vw_remote_domain_migrate_start_post_copy_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_start_post_copy_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_start_post_copy_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_start_post_copy_args *v, int *vw_rc);
 static inline int vw_remote_domain_migrate_start_post_copy_args_decode(virtwire_dec *d, remote_domain_migrate_start_post_copy_args *v);
-static inline unsigned char *vw_remote_domain_event_callback_device_removal_failed_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_device_removal_failed_msg *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_callback_device_removal_failed_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_device_removal_failed_msg *v, int *vw_rc);
 static inline int vw_remote_domain_event_callback_device_removal_failed_msg_decode(virtwire_dec *d, remote_domain_event_callback_device_removal_failed_msg *v);
-static inline unsigned char *vw_remote_domain_get_guest_vcpus_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_guest_vcpus_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_guest_vcpus_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_guest_vcpus_args *v, int *vw_rc);
 static inline int vw_remote_domain_get_guest_vcpus_args_decode(virtwire_dec *d, remote_domain_get_guest_vcpus_args *v);
-static inline unsigned char *vw_remote_domain_get_guest_vcpus_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_guest_vcpus_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_guest_vcpus_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_guest_vcpus_ret *v, int *vw_rc);
 static inline int vw_remote_domain_get_guest_vcpus_ret_decode(virtwire_dec *d, remote_domain_get_guest_vcpus_ret *v);
-static inline unsigned char *vw_remote_domain_set_guest_vcpus_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_guest_vcpus_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_set_guest_vcpus_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_guest_vcpus_args *v, int *vw_rc);
 static inline int vw_remote_domain_set_guest_vcpus_args_decode(virtwire_dec *d, remote_domain_set_guest_vcpus_args *v);
-static inline unsigned char *vw_remote_domain_set_vcpu_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_vcpu_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_set_vcpu_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_vcpu_args *v, int *vw_rc);
 static inline int vw_remote_domain_set_vcpu_args_decode(virtwire_dec *d, remote_domain_set_vcpu_args *v);
-static inline unsigned char *vw_remote_domain_event_callback_metadata_change_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_metadata_change_msg *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_callback_metadata_change_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_metadata_change_msg *v, int *vw_rc);
 static inline int vw_remote_domain_event_callback_metadata_change_msg_decode(virtwire_dec *d, remote_domain_event_callback_metadata_change_msg *v);
-static inline unsigned char *vw_remote_domain_event_memory_failure_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_memory_failure_msg *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_memory_failure_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_memory_failure_msg *v, int *vw_rc);
 static inline int vw_remote_domain_event_memory_failure_msg_decode(virtwire_dec *d, remote_domain_event_memory_failure_msg *v);
-static inline unsigned char *vw_remote_connect_secret_event_register_any_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_secret_event_register_any_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_secret_event_register_any_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_secret_event_register_any_args *v, int *vw_rc);
 static inline int vw_remote_connect_secret_event_register_any_args_decode(virtwire_dec *d, remote_connect_secret_event_register_any_args *v);
 static inline unsigned char *vw_remote_connect_secret_event_register_any_ret_raw(unsigned char *vw_w, const remote_connect_secret_event_register_any_ret *v);
-static inline unsigned char *vw_remote_connect_secret_event_register_any_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_secret_event_register_any_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_secret_event_register_any_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_secret_event_register_any_ret *v, int *vw_rc);
 static inline int vw_remote_connect_secret_event_register_any_ret_decode(virtwire_dec *d, remote_connect_secret_event_register_any_ret *v);
 static inline unsigned char *vw_remote_connect_secret_event_deregister_any_args_raw(unsigned char *vw_w, const remote_connect_secret_event_deregister_any_args *v);
-static inline unsigned char *vw_remote_connect_secret_event_deregister_any_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_secret_event_deregister_any_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_secret_event_deregister_any_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_secret_event_deregister_any_args *v, int *vw_rc);
 static inline int vw_remote_connect_secret_event_deregister_any_args_decode(virtwire_dec *d, remote_connect_secret_event_deregister_any_args *v);
-static inline unsigned char *vw_remote_secret_event_lifecycle_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret_event_lifecycle_msg *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_secret_event_lifecycle_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret_event_lifecycle_msg *v, int *vw_rc);
 static inline int vw_remote_secret_event_lifecycle_msg_decode(virtwire_dec *d, remote_secret_event_lifecycle_msg *v);
-static inline unsigned char *vw_remote_secret_event_value_changed_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret_event_value_changed_msg *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_secret_event_value_changed_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret_event_value_changed_msg *v, int *vw_rc);
 static inline int vw_remote_secret_event_value_changed_msg_decode(virtwire_dec *d, remote_secret_event_value_changed_msg *v);
-static inline unsigned char *vw_remote_domain_set_block_threshold_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_block_threshold_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_set_block_threshold_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_block_threshold_args *v, int *vw_rc);
 static inline int vw_remote_domain_set_block_threshold_args_decode(virtwire_dec *d, remote_domain_set_block_threshold_args *v);
-static inline unsigned char *vw_remote_domain_set_lifecycle_action_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_lifecycle_action_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_set_lifecycle_action_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_lifecycle_action_args *v, int *vw_rc);
 static inline int vw_remote_domain_set_lifecycle_action_args_decode(virtwire_dec *d, remote_domain_set_lifecycle_action_args *v);
-static inline unsigned char *vw_remote_connect_compare_hypervisor_cpu_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_compare_hypervisor_cpu_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_compare_hypervisor_cpu_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_compare_hypervisor_cpu_args *v, int *vw_rc);
 static inline int vw_remote_connect_compare_hypervisor_cpu_args_decode(virtwire_dec *d, remote_connect_compare_hypervisor_cpu_args *v);
 static inline unsigned char *vw_remote_connect_compare_hypervisor_cpu_ret_raw(unsigned char *vw_w, const remote_connect_compare_hypervisor_cpu_ret *v);
-static inline unsigned char *vw_remote_connect_compare_hypervisor_cpu_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_compare_hypervisor_cpu_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_compare_hypervisor_cpu_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_compare_hypervisor_cpu_ret *v, int *vw_rc);
 static inline int vw_remote_connect_compare_hypervisor_cpu_ret_decode(virtwire_dec *d, remote_connect_compare_hypervisor_cpu_ret *v);
-static inline unsigned char *vw_remote_connect_baseline_hypervisor_cpu_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_baseline_hypervisor_cpu_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_baseline_hypervisor_cpu_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_baseline_hypervisor_cpu_args *v, int *vw_rc);
 static inline int vw_remote_connect_baseline_hypervisor_cpu_args_decode(virtwire_dec *d, remote_connect_baseline_hypervisor_cpu_args *v);
-static inline unsigned char *vw_remote_connect_baseline_hypervisor_cpu_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_baseline_hypervisor_cpu_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_baseline_hypervisor_cpu_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_baseline_hypervisor_cpu_ret *v, int *vw_rc);
 static inline int vw_remote_connect_baseline_hypervisor_cpu_ret_decode(virtwire_dec *d, remote_connect_baseline_hypervisor_cpu_ret *v);
 static inline unsigned char *vw_remote_node_get_sev_info_args_raw(unsigned char *vw_w, const remote_node_get_sev_info_args *v);
-static inline unsigned char *vw_remote_node_get_sev_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_sev_info_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_get_sev_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_sev_info_args *v, int *vw_rc);
 static inline int vw_remote_node_get_sev_info_args_decode(virtwire_dec *d, remote_node_get_sev_info_args *v);
-static inline unsigned char *vw_remote_node_get_sev_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_sev_info_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_get_sev_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_sev_info_ret *v, int *vw_rc);
 static inline int vw_remote_node_get_sev_info_ret_decode(virtwire_dec *d, remote_node_get_sev_info_ret *v);
-static inline unsigned char *vw_remote_domain_get_launch_security_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_launch_security_info_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_launch_security_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_launch_security_info_args *v, int *vw_rc);
 static inline int vw_remote_domain_get_launch_security_info_args_decode(virtwire_dec *d, remote_domain_get_launch_security_info_args *v);
-static inline unsigned char *vw_remote_domain_get_launch_security_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_launch_security_info_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_launch_security_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_launch_security_info_ret *v, int *vw_rc);
 static inline int vw_remote_domain_get_launch_security_info_ret_decode(virtwire_dec *d, remote_domain_get_launch_security_info_ret *v);
-static inline unsigned char *vw_remote_domain_set_launch_security_state_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_launch_security_state_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_set_launch_security_state_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_launch_security_state_args *v, int *vw_rc);
 static inline int vw_remote_domain_set_launch_security_state_args_decode(virtwire_dec *d, remote_domain_set_launch_security_state_args *v);
-static inline unsigned char *vw_remote_nwfilter_binding_lookup_by_port_dev_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_binding_lookup_by_port_dev_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nwfilter_binding_lookup_by_port_dev_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_binding_lookup_by_port_dev_args *v, int *vw_rc);
 static inline int vw_remote_nwfilter_binding_lookup_by_port_dev_args_decode(virtwire_dec *d, remote_nwfilter_binding_lookup_by_port_dev_args *v);
-static inline unsigned char *vw_remote_nwfilter_binding_lookup_by_port_dev_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_binding_lookup_by_port_dev_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nwfilter_binding_lookup_by_port_dev_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_binding_lookup_by_port_dev_ret *v, int *vw_rc);
 static inline int vw_remote_nwfilter_binding_lookup_by_port_dev_ret_decode(virtwire_dec *d, remote_nwfilter_binding_lookup_by_port_dev_ret *v);
-static inline unsigned char *vw_remote_nwfilter_binding_create_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_binding_create_xml_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nwfilter_binding_create_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_binding_create_xml_args *v, int *vw_rc);
 static inline int vw_remote_nwfilter_binding_create_xml_args_decode(virtwire_dec *d, remote_nwfilter_binding_create_xml_args *v);
-static inline unsigned char *vw_remote_nwfilter_binding_create_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_binding_create_xml_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nwfilter_binding_create_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_binding_create_xml_ret *v, int *vw_rc);
 static inline int vw_remote_nwfilter_binding_create_xml_ret_decode(virtwire_dec *d, remote_nwfilter_binding_create_xml_ret *v);
-static inline unsigned char *vw_remote_nwfilter_binding_delete_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_binding_delete_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nwfilter_binding_delete_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_binding_delete_args *v, int *vw_rc);
 static inline int vw_remote_nwfilter_binding_delete_args_decode(virtwire_dec *d, remote_nwfilter_binding_delete_args *v);
-static inline unsigned char *vw_remote_nwfilter_binding_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_binding_get_xml_desc_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nwfilter_binding_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_binding_get_xml_desc_args *v, int *vw_rc);
 static inline int vw_remote_nwfilter_binding_get_xml_desc_args_decode(virtwire_dec *d, remote_nwfilter_binding_get_xml_desc_args *v);
-static inline unsigned char *vw_remote_nwfilter_binding_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_binding_get_xml_desc_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nwfilter_binding_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_binding_get_xml_desc_ret *v, int *vw_rc);
 static inline int vw_remote_nwfilter_binding_get_xml_desc_ret_decode(virtwire_dec *d, remote_nwfilter_binding_get_xml_desc_ret *v);
 static inline unsigned char *vw_remote_connect_list_all_nwfilter_bindings_args_raw(unsigned char *vw_w, const remote_connect_list_all_nwfilter_bindings_args *v);
-static inline unsigned char *vw_remote_connect_list_all_nwfilter_bindings_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_nwfilter_bindings_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_all_nwfilter_bindings_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_nwfilter_bindings_args *v, int *vw_rc);
 static inline int vw_remote_connect_list_all_nwfilter_bindings_args_decode(virtwire_dec *d, remote_connect_list_all_nwfilter_bindings_args *v);
-static inline unsigned char *vw_remote_connect_list_all_nwfilter_bindings_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_nwfilter_bindings_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_all_nwfilter_bindings_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_nwfilter_bindings_ret *v, int *vw_rc);
 static inline int vw_remote_connect_list_all_nwfilter_bindings_ret_decode(virtwire_dec *d, remote_connect_list_all_nwfilter_bindings_ret *v);
 static inline unsigned char *vw_remote_connect_get_storage_pool_capabilities_args_raw(unsigned char *vw_w, const remote_connect_get_storage_pool_capabilities_args *v);
-static inline unsigned char *vw_remote_connect_get_storage_pool_capabilities_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_storage_pool_capabilities_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_get_storage_pool_capabilities_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_storage_pool_capabilities_args *v, int *vw_rc);
 static inline int vw_remote_connect_get_storage_pool_capabilities_args_decode(virtwire_dec *d, remote_connect_get_storage_pool_capabilities_args *v);
-static inline unsigned char *vw_remote_connect_get_storage_pool_capabilities_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_storage_pool_capabilities_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_get_storage_pool_capabilities_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_storage_pool_capabilities_ret *v, int *vw_rc);
 static inline int vw_remote_connect_get_storage_pool_capabilities_ret_decode(virtwire_dec *d, remote_connect_get_storage_pool_capabilities_ret *v);
-static inline unsigned char *vw_remote_network_list_all_ports_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_list_all_ports_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_list_all_ports_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_list_all_ports_args *v, int *vw_rc);
 static inline int vw_remote_network_list_all_ports_args_decode(virtwire_dec *d, remote_network_list_all_ports_args *v);
-static inline unsigned char *vw_remote_network_list_all_ports_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_list_all_ports_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_list_all_ports_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_list_all_ports_ret *v, int *vw_rc);
 static inline int vw_remote_network_list_all_ports_ret_decode(virtwire_dec *d, remote_network_list_all_ports_ret *v);
-static inline unsigned char *vw_remote_network_port_lookup_by_uuid_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_port_lookup_by_uuid_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_port_lookup_by_uuid_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_port_lookup_by_uuid_args *v, int *vw_rc);
 static inline int vw_remote_network_port_lookup_by_uuid_args_decode(virtwire_dec *d, remote_network_port_lookup_by_uuid_args *v);
-static inline unsigned char *vw_remote_network_port_lookup_by_uuid_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_port_lookup_by_uuid_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_port_lookup_by_uuid_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_port_lookup_by_uuid_ret *v, int *vw_rc);
 static inline int vw_remote_network_port_lookup_by_uuid_ret_decode(virtwire_dec *d, remote_network_port_lookup_by_uuid_ret *v);
-static inline unsigned char *vw_remote_network_port_create_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_port_create_xml_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_port_create_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_port_create_xml_args *v, int *vw_rc);
 static inline int vw_remote_network_port_create_xml_args_decode(virtwire_dec *d, remote_network_port_create_xml_args *v);
-static inline unsigned char *vw_remote_network_port_create_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_port_create_xml_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_port_create_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_port_create_xml_ret *v, int *vw_rc);
 static inline int vw_remote_network_port_create_xml_ret_decode(virtwire_dec *d, remote_network_port_create_xml_ret *v);
-static inline unsigned char *vw_remote_network_port_set_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_port_set_parameters_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_port_set_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_port_set_parameters_args *v, int *vw_rc);
 static inline int vw_remote_network_port_set_parameters_args_decode(virtwire_dec *d, remote_network_port_set_parameters_args *v);
-static inline unsigned char *vw_remote_network_port_get_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_port_get_parameters_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_port_get_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_port_get_parameters_args *v, int *vw_rc);
 static inline int vw_remote_network_port_get_parameters_args_decode(virtwire_dec *d, remote_network_port_get_parameters_args *v);
-static inline unsigned char *vw_remote_network_port_get_parameters_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_port_get_parameters_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_port_get_parameters_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_port_get_parameters_ret *v, int *vw_rc);
 static inline int vw_remote_network_port_get_parameters_ret_decode(virtwire_dec *d, remote_network_port_get_parameters_ret *v);
-static inline unsigned char *vw_remote_network_port_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_port_get_xml_desc_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_port_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_port_get_xml_desc_args *v, int *vw_rc);
 static inline int vw_remote_network_port_get_xml_desc_args_decode(virtwire_dec *d, remote_network_port_get_xml_desc_args *v);
-static inline unsigned char *vw_remote_network_port_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_port_get_xml_desc_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_port_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_port_get_xml_desc_ret *v, int *vw_rc);
 static inline int vw_remote_network_port_get_xml_desc_ret_decode(virtwire_dec *d, remote_network_port_get_xml_desc_ret *v);
-static inline unsigned char *vw_remote_network_port_delete_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_port_delete_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_port_delete_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_port_delete_args *v, int *vw_rc);
 static inline int vw_remote_network_port_delete_args_decode(virtwire_dec *d, remote_network_port_delete_args *v);
-static inline unsigned char *vw_remote_domain_checkpoint_create_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_checkpoint_create_xml_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_checkpoint_create_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_checkpoint_create_xml_args *v, int *vw_rc);
 static inline int vw_remote_domain_checkpoint_create_xml_args_decode(virtwire_dec *d, remote_domain_checkpoint_create_xml_args *v);
-static inline unsigned char *vw_remote_domain_checkpoint_create_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_checkpoint_create_xml_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_checkpoint_create_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_checkpoint_create_xml_ret *v, int *vw_rc);
 static inline int vw_remote_domain_checkpoint_create_xml_ret_decode(virtwire_dec *d, remote_domain_checkpoint_create_xml_ret *v);
-static inline unsigned char *vw_remote_domain_checkpoint_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_checkpoint_get_xml_desc_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_checkpoint_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_checkpoint_get_xml_desc_args *v, int *vw_rc);
 static inline int vw_remote_domain_checkpoint_get_xml_desc_args_decode(virtwire_dec *d, remote_domain_checkpoint_get_xml_desc_args *v);
-static inline unsigned char *vw_remote_domain_checkpoint_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_checkpoint_get_xml_desc_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_checkpoint_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_checkpoint_get_xml_desc_ret *v, int *vw_rc);
 static inline int vw_remote_domain_checkpoint_get_xml_desc_ret_decode(virtwire_dec *d, remote_domain_checkpoint_get_xml_desc_ret *v);
-static inline unsigned char *vw_remote_domain_list_all_checkpoints_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_list_all_checkpoints_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_list_all_checkpoints_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_list_all_checkpoints_args *v, int *vw_rc);
 static inline int vw_remote_domain_list_all_checkpoints_args_decode(virtwire_dec *d, remote_domain_list_all_checkpoints_args *v);
-static inline unsigned char *vw_remote_domain_list_all_checkpoints_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_list_all_checkpoints_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_list_all_checkpoints_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_list_all_checkpoints_ret *v, int *vw_rc);
 static inline int vw_remote_domain_list_all_checkpoints_ret_decode(virtwire_dec *d, remote_domain_list_all_checkpoints_ret *v);
-static inline unsigned char *vw_remote_domain_checkpoint_list_all_children_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_checkpoint_list_all_children_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_checkpoint_list_all_children_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_checkpoint_list_all_children_args *v, int *vw_rc);
 static inline int vw_remote_domain_checkpoint_list_all_children_args_decode(virtwire_dec *d, remote_domain_checkpoint_list_all_children_args *v);
-static inline unsigned char *vw_remote_domain_checkpoint_list_all_children_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_checkpoint_list_all_children_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_checkpoint_list_all_children_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_checkpoint_list_all_children_ret *v, int *vw_rc);
 static inline int vw_remote_domain_checkpoint_list_all_children_ret_decode(virtwire_dec *d, remote_domain_checkpoint_list_all_children_ret *v);
-static inline unsigned char *vw_remote_domain_checkpoint_lookup_by_name_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_checkpoint_lookup_by_name_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_checkpoint_lookup_by_name_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_checkpoint_lookup_by_name_args *v, int *vw_rc);
 static inline int vw_remote_domain_checkpoint_lookup_by_name_args_decode(virtwire_dec *d, remote_domain_checkpoint_lookup_by_name_args *v);
-static inline unsigned char *vw_remote_domain_checkpoint_lookup_by_name_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_checkpoint_lookup_by_name_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_checkpoint_lookup_by_name_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_checkpoint_lookup_by_name_ret *v, int *vw_rc);
 static inline int vw_remote_domain_checkpoint_lookup_by_name_ret_decode(virtwire_dec *d, remote_domain_checkpoint_lookup_by_name_ret *v);
-static inline unsigned char *vw_remote_domain_checkpoint_get_parent_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_checkpoint_get_parent_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_checkpoint_get_parent_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_checkpoint_get_parent_args *v, int *vw_rc);
 static inline int vw_remote_domain_checkpoint_get_parent_args_decode(virtwire_dec *d, remote_domain_checkpoint_get_parent_args *v);
-static inline unsigned char *vw_remote_domain_checkpoint_get_parent_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_checkpoint_get_parent_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_checkpoint_get_parent_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_checkpoint_get_parent_ret *v, int *vw_rc);
 static inline int vw_remote_domain_checkpoint_get_parent_ret_decode(virtwire_dec *d, remote_domain_checkpoint_get_parent_ret *v);
-static inline unsigned char *vw_remote_domain_checkpoint_delete_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_checkpoint_delete_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_checkpoint_delete_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_checkpoint_delete_args *v, int *vw_rc);
 static inline int vw_remote_domain_checkpoint_delete_args_decode(virtwire_dec *d, remote_domain_checkpoint_delete_args *v);
-static inline unsigned char *vw_remote_domain_get_guest_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_guest_info_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_guest_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_guest_info_args *v, int *vw_rc);
 static inline int vw_remote_domain_get_guest_info_args_decode(virtwire_dec *d, remote_domain_get_guest_info_args *v);
-static inline unsigned char *vw_remote_domain_get_guest_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_guest_info_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_guest_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_guest_info_ret *v, int *vw_rc);
 static inline int vw_remote_domain_get_guest_info_ret_decode(virtwire_dec *d, remote_domain_get_guest_info_ret *v);
-static inline unsigned char *vw_remote_connect_set_identity_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_set_identity_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_set_identity_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_set_identity_args *v, int *vw_rc);
 static inline int vw_remote_connect_set_identity_args_decode(virtwire_dec *d, remote_connect_set_identity_args *v);
-static inline unsigned char *vw_remote_domain_agent_set_response_timeout_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_agent_set_response_timeout_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_agent_set_response_timeout_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_agent_set_response_timeout_args *v, int *vw_rc);
 static inline int vw_remote_domain_agent_set_response_timeout_args_decode(virtwire_dec *d, remote_domain_agent_set_response_timeout_args *v);
 static inline unsigned char *vw_remote_domain_agent_set_response_timeout_ret_raw(unsigned char *vw_w, const remote_domain_agent_set_response_timeout_ret *v);
-static inline unsigned char *vw_remote_domain_agent_set_response_timeout_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_agent_set_response_timeout_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_agent_set_response_timeout_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_agent_set_response_timeout_ret *v, int *vw_rc);
 static inline int vw_remote_domain_agent_set_response_timeout_ret_decode(virtwire_dec *d, remote_domain_agent_set_response_timeout_ret *v);
-static inline unsigned char *vw_remote_domain_backup_begin_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_backup_begin_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_backup_begin_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_backup_begin_args *v, int *vw_rc);
 static inline int vw_remote_domain_backup_begin_args_decode(virtwire_dec *d, remote_domain_backup_begin_args *v);
-static inline unsigned char *vw_remote_domain_backup_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_backup_get_xml_desc_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_backup_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_backup_get_xml_desc_args *v, int *vw_rc);
 static inline int vw_remote_domain_backup_get_xml_desc_args_decode(virtwire_dec *d, remote_domain_backup_get_xml_desc_args *v);
-static inline unsigned char *vw_remote_domain_backup_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_backup_get_xml_desc_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_backup_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_backup_get_xml_desc_ret *v, int *vw_rc);
 static inline int vw_remote_domain_backup_get_xml_desc_ret_decode(virtwire_dec *d, remote_domain_backup_get_xml_desc_ret *v);
-static inline unsigned char *vw_remote_domain_authorized_ssh_keys_get_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_authorized_ssh_keys_get_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_authorized_ssh_keys_get_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_authorized_ssh_keys_get_args *v, int *vw_rc);
 static inline int vw_remote_domain_authorized_ssh_keys_get_args_decode(virtwire_dec *d, remote_domain_authorized_ssh_keys_get_args *v);
-static inline unsigned char *vw_remote_domain_authorized_ssh_keys_get_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_authorized_ssh_keys_get_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_authorized_ssh_keys_get_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_authorized_ssh_keys_get_ret *v, int *vw_rc);
 static inline int vw_remote_domain_authorized_ssh_keys_get_ret_decode(virtwire_dec *d, remote_domain_authorized_ssh_keys_get_ret *v);
-static inline unsigned char *vw_remote_domain_authorized_ssh_keys_set_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_authorized_ssh_keys_set_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_authorized_ssh_keys_set_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_authorized_ssh_keys_set_args *v, int *vw_rc);
 static inline int vw_remote_domain_authorized_ssh_keys_set_args_decode(virtwire_dec *d, remote_domain_authorized_ssh_keys_set_args *v);
-static inline unsigned char *vw_remote_domain_get_messages_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_messages_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_messages_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_messages_args *v, int *vw_rc);
 static inline int vw_remote_domain_get_messages_args_decode(virtwire_dec *d, remote_domain_get_messages_args *v);
-static inline unsigned char *vw_remote_domain_get_messages_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_messages_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_messages_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_messages_ret *v, int *vw_rc);
 static inline int vw_remote_domain_get_messages_ret_decode(virtwire_dec *d, remote_domain_get_messages_ret *v);
-static inline unsigned char *vw_remote_domain_start_dirty_rate_calc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_start_dirty_rate_calc_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_start_dirty_rate_calc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_start_dirty_rate_calc_args *v, int *vw_rc);
 static inline int vw_remote_domain_start_dirty_rate_calc_args_decode(virtwire_dec *d, remote_domain_start_dirty_rate_calc_args *v);
-static inline unsigned char *vw_remote_domain_graphics_reload_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_graphics_reload_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_graphics_reload_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_graphics_reload_args *v, int *vw_rc);
 static inline int vw_remote_domain_graphics_reload_args_decode(virtwire_dec *d, remote_domain_graphics_reload_args *v);
-static inline unsigned char *vw_remote_domain_event_memory_device_size_change_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_memory_device_size_change_msg *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_memory_device_size_change_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_memory_device_size_change_msg *v, int *vw_rc);
 static inline int vw_remote_domain_event_memory_device_size_change_msg_decode(virtwire_dec *d, remote_domain_event_memory_device_size_change_msg *v);
-static inline unsigned char *vw_remote_domain_fd_associate_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_fd_associate_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_fd_associate_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_fd_associate_args *v, int *vw_rc);
 static inline int vw_remote_domain_fd_associate_args_decode(virtwire_dec *d, remote_domain_fd_associate_args *v);
-static inline unsigned char *vw_remote_domain_get_autostart_once_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_autostart_once_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_autostart_once_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_autostart_once_args *v, int *vw_rc);
 static inline int vw_remote_domain_get_autostart_once_args_decode(virtwire_dec *d, remote_domain_get_autostart_once_args *v);
 static inline unsigned char *vw_remote_domain_get_autostart_once_ret_raw(unsigned char *vw_w, const remote_domain_get_autostart_once_ret *v);
-static inline unsigned char *vw_remote_domain_get_autostart_once_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_autostart_once_ret *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_autostart_once_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_autostart_once_ret *v, int *vw_rc);
 static inline int vw_remote_domain_get_autostart_once_ret_decode(virtwire_dec *d, remote_domain_get_autostart_once_ret *v);
-static inline unsigned char *vw_remote_domain_set_autostart_once_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_autostart_once_args *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_set_autostart_once_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_autostart_once_args *v, int *vw_rc);
 static inline int vw_remote_domain_set_autostart_once_args_decode(virtwire_dec *d, remote_domain_set_autostart_once_args *v);
-static inline unsigned char *vw_remote_domain_event_nic_mac_change_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_nic_mac_change_msg *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_nic_mac_change_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_nic_mac_change_msg *v, int *vw_rc);
 static inline int vw_remote_domain_event_nic_mac_change_msg_decode(virtwire_dec *d, remote_domain_event_nic_mac_change_msg *v);
 static inline unsigned char *vw_remote_procedure_raw(unsigned char *vw_w, const remote_procedure *v);
-static inline unsigned char *vw_remote_procedure_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_procedure *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_procedure_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_procedure *v, int *vw_rc);
 static inline int vw_remote_procedure_decode(virtwire_dec *d, remote_procedure *v);
 
 /* typedef remote_nonnull_string, remote_protocol.x:51 */
-static inline unsigned char *vw_remote_nonnull_string_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nonnull_string *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nonnull_string_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nonnull_string *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, (*v), REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -1601,7 +1601,7 @@ size_t remote_nonnull_string_size(const remote_nonnull_string *v)
 VIRTWIRE_DEFINE_TYPE(remote_nonnull_string, 4194308u, 4u);
 
 /* typedef remote_string, remote_protocol.x:54 */
-static inline unsigned char *vw_remote_string_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_string *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_string_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_string *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -1664,7 +1664,7 @@ static inline unsigned char *vw_remote_uuid_raw(unsigned char *vw_w, const remot
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_uuid_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_uuid *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_uuid_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_uuid *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 16u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -1703,7 +1703,7 @@ size_t remote_uuid_size(const remote_uuid *v)
 VIRTWIRE_DEFINE_TYPE(remote_uuid, 16u, 16u);
 
 /* struct remote_nonnull_domain, remote_protocol.x:300 */
-static inline unsigned char *vw_remote_nonnull_domain_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nonnull_domain *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nonnull_domain_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nonnull_domain *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, REMOTE_STRING_MAX, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 20u))
@@ -1748,7 +1748,7 @@ size_t remote_nonnull_domain_size(const remote_nonnull_domain *v)
 VIRTWIRE_DEFINE_TYPE(remote_nonnull_domain, 4194328u, 24u);
 
 /* struct remote_nonnull_network, remote_protocol.x:307 */
-static inline unsigned char *vw_remote_nonnull_network_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nonnull_network *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nonnull_network_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nonnull_network *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, REMOTE_STRING_MAX, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 16u))
@@ -1791,7 +1791,7 @@ size_t remote_nonnull_network_size(const remote_nonnull_network *v)
 VIRTWIRE_DEFINE_TYPE(remote_nonnull_network, 4194324u, 20u);
 
 /* struct remote_nonnull_network_port, remote_protocol.x:312 */
-static inline unsigned char *vw_remote_nonnull_network_port_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nonnull_network_port *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nonnull_network_port_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nonnull_network_port *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_network_encode(vw_w, vw_end, &v->net, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 16u))
@@ -1834,7 +1834,7 @@ size_t remote_nonnull_network_port_size(const remote_nonnull_network_port *v)
 VIRTWIRE_DEFINE_TYPE(remote_nonnull_network_port, 4194340u, 36u);
 
 /* struct remote_nonnull_nwfilter, remote_protocol.x:318 */
-static inline unsigned char *vw_remote_nonnull_nwfilter_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nonnull_nwfilter *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nonnull_nwfilter_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nonnull_nwfilter *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, REMOTE_STRING_MAX, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 16u))
@@ -1877,7 +1877,7 @@ size_t remote_nonnull_nwfilter_size(const remote_nonnull_nwfilter *v)
 VIRTWIRE_DEFINE_TYPE(remote_nonnull_nwfilter, 4194324u, 20u);
 
 /* struct remote_nonnull_nwfilter_binding, remote_protocol.x:324 */
-static inline unsigned char *vw_remote_nonnull_nwfilter_binding_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nonnull_nwfilter_binding *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nonnull_nwfilter_binding_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nonnull_nwfilter_binding *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->portdev, REMOTE_STRING_MAX, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->filtername, REMOTE_STRING_MAX, vw_rc));
@@ -1920,7 +1920,7 @@ size_t remote_nonnull_nwfilter_binding_size(const remote_nonnull_nwfilter_bindin
 VIRTWIRE_DEFINE_TYPE(remote_nonnull_nwfilter_binding, 8388616u, 8u);
 
 /* struct remote_nonnull_interface, remote_protocol.x:330 */
-static inline unsigned char *vw_remote_nonnull_interface_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nonnull_interface *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nonnull_interface_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nonnull_interface *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, REMOTE_STRING_MAX, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->mac, REMOTE_STRING_MAX, vw_rc));
@@ -1963,7 +1963,7 @@ size_t remote_nonnull_interface_size(const remote_nonnull_interface *v)
 VIRTWIRE_DEFINE_TYPE(remote_nonnull_interface, 8388616u, 8u);
 
 /* struct remote_nonnull_storage_pool, remote_protocol.x:336 */
-static inline unsigned char *vw_remote_nonnull_storage_pool_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nonnull_storage_pool *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nonnull_storage_pool_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nonnull_storage_pool *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, REMOTE_STRING_MAX, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 16u))
@@ -2006,7 +2006,7 @@ size_t remote_nonnull_storage_pool_size(const remote_nonnull_storage_pool *v)
 VIRTWIRE_DEFINE_TYPE(remote_nonnull_storage_pool, 4194324u, 20u);
 
 /* struct remote_nonnull_storage_vol, remote_protocol.x:342 */
-static inline unsigned char *vw_remote_nonnull_storage_vol_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nonnull_storage_vol *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nonnull_storage_vol_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nonnull_storage_vol *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->pool, REMOTE_STRING_MAX, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, REMOTE_STRING_MAX, vw_rc));
@@ -2053,7 +2053,7 @@ size_t remote_nonnull_storage_vol_size(const remote_nonnull_storage_vol *v)
 VIRTWIRE_DEFINE_TYPE(remote_nonnull_storage_vol, 12582924u, 12u);
 
 /* struct remote_nonnull_node_device, remote_protocol.x:349 */
-static inline unsigned char *vw_remote_nonnull_node_device_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nonnull_node_device *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nonnull_node_device_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nonnull_node_device *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -2092,7 +2092,7 @@ size_t remote_nonnull_node_device_size(const remote_nonnull_node_device *v)
 VIRTWIRE_DEFINE_TYPE(remote_nonnull_node_device, 4194308u, 4u);
 
 /* struct remote_nonnull_secret, remote_protocol.x:354 */
-static inline unsigned char *vw_remote_nonnull_secret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nonnull_secret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nonnull_secret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nonnull_secret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 20u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -2137,7 +2137,7 @@ size_t remote_nonnull_secret_size(const remote_nonnull_secret *v)
 VIRTWIRE_DEFINE_TYPE(remote_nonnull_secret, 4194328u, 24u);
 
 /* struct remote_nonnull_domain_checkpoint, remote_protocol.x:361 */
-static inline unsigned char *vw_remote_nonnull_domain_checkpoint_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nonnull_domain_checkpoint *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nonnull_domain_checkpoint_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nonnull_domain_checkpoint *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, REMOTE_STRING_MAX, vw_rc));
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
@@ -2180,7 +2180,7 @@ size_t remote_nonnull_domain_checkpoint_size(const remote_nonnull_domain_checkpo
 VIRTWIRE_DEFINE_TYPE(remote_nonnull_domain_checkpoint, 8388636u, 28u);
 
 /* struct remote_nonnull_domain_snapshot, remote_protocol.x:367 */
-static inline unsigned char *vw_remote_nonnull_domain_snapshot_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nonnull_domain_snapshot *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nonnull_domain_snapshot_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nonnull_domain_snapshot *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, REMOTE_STRING_MAX, vw_rc));
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
@@ -2223,7 +2223,7 @@ size_t remote_nonnull_domain_snapshot_size(const remote_nonnull_domain_snapshot 
 VIRTWIRE_DEFINE_TYPE(remote_nonnull_domain_snapshot, 8388636u, 28u);
 
 /* typedef remote_domain, remote_protocol.x:373 */
-static inline unsigned char *vw_remote_domain_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -2280,7 +2280,7 @@ size_t remote_domain_size(const remote_domain *v)
 VIRTWIRE_DEFINE_TYPE(remote_domain, 4194332u, 4u);
 
 /* typedef remote_network, remote_protocol.x:374 */
-static inline unsigned char *vw_remote_network_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -2337,7 +2337,7 @@ size_t remote_network_size(const remote_network *v)
 VIRTWIRE_DEFINE_TYPE(remote_network, 4194328u, 4u);
 
 /* typedef remote_network_port, remote_protocol.x:375 */
-static inline unsigned char *vw_remote_network_port_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_port *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_port_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_port *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -2394,7 +2394,7 @@ size_t remote_network_port_size(const remote_network_port *v)
 VIRTWIRE_DEFINE_TYPE(remote_network_port, 4194344u, 4u);
 
 /* typedef remote_nwfilter, remote_protocol.x:376 */
-static inline unsigned char *vw_remote_nwfilter_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nwfilter_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -2451,7 +2451,7 @@ size_t remote_nwfilter_size(const remote_nwfilter *v)
 VIRTWIRE_DEFINE_TYPE(remote_nwfilter, 4194328u, 4u);
 
 /* typedef remote_nwfilter_binding, remote_protocol.x:377 */
-static inline unsigned char *vw_remote_nwfilter_binding_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_binding *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nwfilter_binding_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_binding *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -2508,7 +2508,7 @@ size_t remote_nwfilter_binding_size(const remote_nwfilter_binding *v)
 VIRTWIRE_DEFINE_TYPE(remote_nwfilter_binding, 8388620u, 4u);
 
 /* typedef remote_storage_pool, remote_protocol.x:378 */
-static inline unsigned char *vw_remote_storage_pool_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -2565,7 +2565,7 @@ size_t remote_storage_pool_size(const remote_storage_pool *v)
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool, 4194328u, 4u);
 
 /* typedef remote_storage_vol, remote_protocol.x:379 */
-static inline unsigned char *vw_remote_storage_vol_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_vol_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -2622,7 +2622,7 @@ size_t remote_storage_vol_size(const remote_storage_vol *v)
 VIRTWIRE_DEFINE_TYPE(remote_storage_vol, 12582928u, 4u);
 
 /* typedef remote_node_device, remote_protocol.x:380 */
-static inline unsigned char *vw_remote_node_device_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -2679,7 +2679,7 @@ size_t remote_node_device_size(const remote_node_device *v)
 VIRTWIRE_DEFINE_TYPE(remote_node_device, 4194312u, 4u);
 
 /* typedef remote_secret, remote_protocol.x:381 */
-static inline unsigned char *vw_remote_secret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_secret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -2736,7 +2736,7 @@ size_t remote_secret_size(const remote_secret *v)
 VIRTWIRE_DEFINE_TYPE(remote_secret, 4194332u, 4u);
 
 /* struct remote_error, remote_protocol.x:391 */
-static inline unsigned char *vw_remote_error_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_error *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_error_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_error *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -2822,7 +2822,7 @@ static inline unsigned char *vw_remote_auth_type_raw(unsigned char *vw_w, const 
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_auth_type_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_auth_type *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_auth_type_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_auth_type *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -2874,7 +2874,7 @@ static inline unsigned char *vw_remote_vcpu_info_raw(unsigned char *vw_w, const 
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_vcpu_info_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_vcpu_info *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_vcpu_info_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_vcpu_info *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 20u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -2916,7 +2916,7 @@ size_t remote_vcpu_info_size(const remote_vcpu_info *v)
 VIRTWIRE_DEFINE_TYPE(remote_vcpu_info, 20u, 20u);
 
 /* union remote_typed_param_value, remote_protocol.x:424 */
-static inline unsigned char *vw_remote_typed_param_value_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_typed_param_value *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_typed_param_value_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_typed_param_value *v, int *vw_rc)
 {
     switch (v->type) {
     case 1 /* VIR_TYPED_PARAM_INT */:
@@ -3067,7 +3067,7 @@ size_t remote_typed_param_value_size(const remote_typed_param_value *v)
 VIRTWIRE_DEFINE_TYPE(remote_typed_param_value, 4194312u, 8u);
 
 /* struct remote_typed_param, remote_protocol.x:441 */
-static inline unsigned char *vw_remote_typed_param_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_typed_param *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_typed_param_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_typed_param *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->field, REMOTE_STRING_MAX, vw_rc));
     VIRTWIRE_WTRY(vw_w, vw_remote_typed_param_value_encode(vw_w, vw_end, &v->value, vw_rc));
@@ -3110,7 +3110,7 @@ size_t remote_typed_param_size(const remote_typed_param *v)
 VIRTWIRE_DEFINE_TYPE(remote_typed_param, 8388620u, 12u);
 
 /* struct remote_node_get_cpu_stats, remote_protocol.x:446 */
-static inline unsigned char *vw_remote_node_get_cpu_stats_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_cpu_stats *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_get_cpu_stats_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_cpu_stats *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->field, REMOTE_STRING_MAX, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
@@ -3153,7 +3153,7 @@ size_t remote_node_get_cpu_stats_size(const remote_node_get_cpu_stats *v)
 VIRTWIRE_DEFINE_TYPE(remote_node_get_cpu_stats, 4194316u, 12u);
 
 /* struct remote_node_get_memory_stats, remote_protocol.x:451 */
-static inline unsigned char *vw_remote_node_get_memory_stats_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_memory_stats *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_get_memory_stats_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_memory_stats *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->field, REMOTE_STRING_MAX, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
@@ -3196,7 +3196,7 @@ size_t remote_node_get_memory_stats_size(const remote_node_get_memory_stats *v)
 VIRTWIRE_DEFINE_TYPE(remote_node_get_memory_stats, 4194316u, 12u);
 
 /* struct remote_domain_disk_error, remote_protocol.x:456 */
-static inline unsigned char *vw_remote_domain_disk_error_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_disk_error *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_disk_error_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_disk_error *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->disk, REMOTE_STRING_MAX, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -3239,7 +3239,7 @@ size_t remote_domain_disk_error_size(const remote_domain_disk_error *v)
 VIRTWIRE_DEFINE_TYPE(remote_domain_disk_error, 4194312u, 8u);
 
 /* struct remote_connect_open_args, remote_protocol.x:488 */
-static inline unsigned char *vw_remote_connect_open_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_open_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_open_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_open_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_string_encode(vw_w, vw_end, &v->name, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -3288,7 +3288,7 @@ static inline unsigned char *vw_remote_connect_supports_feature_args_raw(unsigne
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_connect_supports_feature_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_supports_feature_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_supports_feature_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_supports_feature_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -3333,7 +3333,7 @@ static inline unsigned char *vw_remote_connect_supports_feature_ret_raw(unsigned
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_connect_supports_feature_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_supports_feature_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_supports_feature_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_supports_feature_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -3372,7 +3372,7 @@ size_t remote_connect_supports_feature_ret_size(const remote_connect_supports_fe
 VIRTWIRE_DEFINE_TYPE(remote_connect_supports_feature_ret, 4u, 4u);
 
 /* struct remote_connect_get_type_ret, remote_protocol.x:504 */
-static inline unsigned char *vw_remote_connect_get_type_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_type_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_get_type_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_type_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->type, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -3417,7 +3417,7 @@ static inline unsigned char *vw_remote_connect_get_version_ret_raw(unsigned char
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_connect_get_version_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_version_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_get_version_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_version_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -3462,7 +3462,7 @@ static inline unsigned char *vw_remote_connect_get_lib_version_ret_raw(unsigned 
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_connect_get_lib_version_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_lib_version_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_get_lib_version_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_lib_version_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -3501,7 +3501,7 @@ size_t remote_connect_get_lib_version_ret_size(const remote_connect_get_lib_vers
 VIRTWIRE_DEFINE_TYPE(remote_connect_get_lib_version_ret, 8u, 8u);
 
 /* struct remote_connect_get_hostname_ret, remote_protocol.x:516 */
-static inline unsigned char *vw_remote_connect_get_hostname_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_hostname_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_get_hostname_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_hostname_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->hostname, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -3546,7 +3546,7 @@ static inline unsigned char *vw_remote_connect_get_sysinfo_args_raw(unsigned cha
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_connect_get_sysinfo_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_sysinfo_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_get_sysinfo_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_sysinfo_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -3585,7 +3585,7 @@ size_t remote_connect_get_sysinfo_args_size(const remote_connect_get_sysinfo_arg
 VIRTWIRE_DEFINE_TYPE(remote_connect_get_sysinfo_args, 4u, 4u);
 
 /* struct remote_connect_get_sysinfo_ret, remote_protocol.x:524 */
-static inline unsigned char *vw_remote_connect_get_sysinfo_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_sysinfo_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_get_sysinfo_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_sysinfo_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->sysinfo, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -3624,7 +3624,7 @@ size_t remote_connect_get_sysinfo_ret_size(const remote_connect_get_sysinfo_ret 
 VIRTWIRE_DEFINE_TYPE(remote_connect_get_sysinfo_ret, 4194308u, 4u);
 
 /* struct remote_connect_get_uri_ret, remote_protocol.x:528 */
-static inline unsigned char *vw_remote_connect_get_uri_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_uri_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_get_uri_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_uri_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->uri, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -3663,7 +3663,7 @@ size_t remote_connect_get_uri_ret_size(const remote_connect_get_uri_ret *v)
 VIRTWIRE_DEFINE_TYPE(remote_connect_get_uri_ret, 4194308u, 4u);
 
 /* struct remote_connect_get_max_vcpus_args, remote_protocol.x:532 */
-static inline unsigned char *vw_remote_connect_get_max_vcpus_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_max_vcpus_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_get_max_vcpus_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_max_vcpus_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_string_encode(vw_w, vw_end, &v->type, vw_rc));
     return vw_w;
@@ -3708,7 +3708,7 @@ static inline unsigned char *vw_remote_connect_get_max_vcpus_ret_raw(unsigned ch
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_connect_get_max_vcpus_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_max_vcpus_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_get_max_vcpus_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_max_vcpus_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -3761,7 +3761,7 @@ static inline unsigned char *vw_remote_node_get_info_ret_raw(unsigned char *vw_w
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_node_get_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_info_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_get_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_info_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 160u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -3808,7 +3808,7 @@ size_t remote_node_get_info_ret_size(const remote_node_get_info_ret *v)
 VIRTWIRE_DEFINE_TYPE(remote_node_get_info_ret, 160u, 160u);
 
 /* struct remote_connect_get_capabilities_ret, remote_protocol.x:554 */
-static inline unsigned char *vw_remote_connect_get_capabilities_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_capabilities_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_get_capabilities_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_capabilities_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->capabilities, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -3847,7 +3847,7 @@ size_t remote_connect_get_capabilities_ret_size(const remote_connect_get_capabil
 VIRTWIRE_DEFINE_TYPE(remote_connect_get_capabilities_ret, 4194308u, 4u);
 
 /* struct remote_connect_get_domain_capabilities_args, remote_protocol.x:558 */
-static inline unsigned char *vw_remote_connect_get_domain_capabilities_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_domain_capabilities_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_get_domain_capabilities_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_domain_capabilities_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_string_encode(vw_w, vw_end, &v->emulatorbin, vw_rc));
     VIRTWIRE_WTRY(vw_w, vw_remote_string_encode(vw_w, vw_end, &v->arch, vw_rc));
@@ -3902,7 +3902,7 @@ size_t remote_connect_get_domain_capabilities_args_size(const remote_connect_get
 VIRTWIRE_DEFINE_TYPE(remote_connect_get_domain_capabilities_args, 16777252u, 20u);
 
 /* struct remote_connect_get_domain_capabilities_ret, remote_protocol.x:566 */
-static inline unsigned char *vw_remote_connect_get_domain_capabilities_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_domain_capabilities_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_get_domain_capabilities_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_domain_capabilities_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->capabilities, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -3949,7 +3949,7 @@ static inline unsigned char *vw_remote_node_get_cpu_stats_args_raw(unsigned char
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_node_get_cpu_stats_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_cpu_stats_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_get_cpu_stats_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_cpu_stats_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 12u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -3990,7 +3990,7 @@ size_t remote_node_get_cpu_stats_args_size(const remote_node_get_cpu_stats_args 
 VIRTWIRE_DEFINE_TYPE(remote_node_get_cpu_stats_args, 12u, 12u);
 
 /* struct remote_node_get_cpu_stats_ret, remote_protocol.x:576 */
-static inline unsigned char *vw_remote_node_get_cpu_stats_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_cpu_stats_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_get_cpu_stats_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_cpu_stats_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->params.params_len, v->params.params_val, REMOTE_NODE_CPU_STATS_MAX, 0, vw_rc));
     {
@@ -4058,7 +4058,7 @@ static inline unsigned char *vw_remote_node_get_memory_stats_args_raw(unsigned c
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_node_get_memory_stats_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_memory_stats_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_get_memory_stats_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_memory_stats_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 12u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -4099,7 +4099,7 @@ size_t remote_node_get_memory_stats_args_size(const remote_node_get_memory_stats
 VIRTWIRE_DEFINE_TYPE(remote_node_get_memory_stats_args, 12u, 12u);
 
 /* struct remote_node_get_memory_stats_ret, remote_protocol.x:587 */
-static inline unsigned char *vw_remote_node_get_memory_stats_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_memory_stats_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_get_memory_stats_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_memory_stats_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->params.params_len, v->params.params_val, REMOTE_NODE_MEMORY_STATS_MAX, 0, vw_rc));
     {
@@ -4166,7 +4166,7 @@ static inline unsigned char *vw_remote_node_get_cells_free_memory_args_raw(unsig
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_node_get_cells_free_memory_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_cells_free_memory_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_get_cells_free_memory_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_cells_free_memory_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -4206,7 +4206,7 @@ size_t remote_node_get_cells_free_memory_args_size(const remote_node_get_cells_f
 VIRTWIRE_DEFINE_TYPE(remote_node_get_cells_free_memory_args, 8u, 8u);
 
 /* struct remote_node_get_cells_free_memory_ret, remote_protocol.x:597 */
-static inline unsigned char *vw_remote_node_get_cells_free_memory_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_cells_free_memory_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_get_cells_free_memory_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_cells_free_memory_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->cells.cells_len, v->cells.cells_val, REMOTE_NODE_MAX_CELLS, 8, vw_rc));
     {
@@ -4264,7 +4264,7 @@ static inline unsigned char *vw_remote_node_get_free_memory_ret_raw(unsigned cha
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_node_get_free_memory_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_free_memory_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_get_free_memory_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_free_memory_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -4303,7 +4303,7 @@ size_t remote_node_get_free_memory_ret_size(const remote_node_get_free_memory_re
 VIRTWIRE_DEFINE_TYPE(remote_node_get_free_memory_ret, 8u, 8u);
 
 /* struct remote_domain_get_scheduler_type_args, remote_protocol.x:605 */
-static inline unsigned char *vw_remote_domain_get_scheduler_type_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_scheduler_type_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_scheduler_type_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_scheduler_type_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     return vw_w;
@@ -4342,7 +4342,7 @@ size_t remote_domain_get_scheduler_type_args_size(const remote_domain_get_schedu
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_scheduler_type_args, 4194328u, 24u);
 
 /* struct remote_domain_get_scheduler_type_ret, remote_protocol.x:609 */
-static inline unsigned char *vw_remote_domain_get_scheduler_type_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_scheduler_type_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_scheduler_type_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_scheduler_type_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->type, REMOTE_STRING_MAX, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -4385,7 +4385,7 @@ size_t remote_domain_get_scheduler_type_ret_size(const remote_domain_get_schedul
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_scheduler_type_ret, 4194312u, 8u);
 
 /* struct remote_domain_get_scheduler_parameters_args, remote_protocol.x:614 */
-static inline unsigned char *vw_remote_domain_get_scheduler_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_scheduler_parameters_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_scheduler_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_scheduler_parameters_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -4428,7 +4428,7 @@ size_t remote_domain_get_scheduler_parameters_args_size(const remote_domain_get_
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_scheduler_parameters_args, 4194332u, 28u);
 
 /* struct remote_domain_get_scheduler_parameters_ret, remote_protocol.x:619 */
-static inline unsigned char *vw_remote_domain_get_scheduler_parameters_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_scheduler_parameters_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_scheduler_parameters_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_scheduler_parameters_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->params.params_len, v->params.params_val, REMOTE_DOMAIN_SCHEDULER_PARAMETERS_MAX, 0, vw_rc));
     {
@@ -4484,7 +4484,7 @@ size_t remote_domain_get_scheduler_parameters_ret_size(const remote_domain_get_s
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_scheduler_parameters_ret, 134217924u, 4u);
 
 /* struct remote_domain_get_scheduler_parameters_flags_args, remote_protocol.x:623 */
-static inline unsigned char *vw_remote_domain_get_scheduler_parameters_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_scheduler_parameters_flags_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_scheduler_parameters_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_scheduler_parameters_flags_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
@@ -4529,7 +4529,7 @@ size_t remote_domain_get_scheduler_parameters_flags_args_size(const remote_domai
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_scheduler_parameters_flags_args, 4194336u, 32u);
 
 /* struct remote_domain_get_scheduler_parameters_flags_ret, remote_protocol.x:629 */
-static inline unsigned char *vw_remote_domain_get_scheduler_parameters_flags_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_scheduler_parameters_flags_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_scheduler_parameters_flags_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_scheduler_parameters_flags_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->params.params_len, v->params.params_val, REMOTE_DOMAIN_SCHEDULER_PARAMETERS_MAX, 0, vw_rc));
     {
@@ -4585,7 +4585,7 @@ size_t remote_domain_get_scheduler_parameters_flags_ret_size(const remote_domain
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_scheduler_parameters_flags_ret, 134217924u, 4u);
 
 /* struct remote_domain_set_scheduler_parameters_args, remote_protocol.x:633 */
-static inline unsigned char *vw_remote_domain_set_scheduler_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_scheduler_parameters_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_set_scheduler_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_scheduler_parameters_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->params.params_len, v->params.params_val, REMOTE_DOMAIN_SCHEDULER_PARAMETERS_MAX, 0, vw_rc));
@@ -4645,7 +4645,7 @@ size_t remote_domain_set_scheduler_parameters_args_size(const remote_domain_set_
 VIRTWIRE_DEFINE_TYPE(remote_domain_set_scheduler_parameters_args, 138412252u, 28u);
 
 /* struct remote_domain_set_scheduler_parameters_flags_args, remote_protocol.x:638 */
-static inline unsigned char *vw_remote_domain_set_scheduler_parameters_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_scheduler_parameters_flags_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_set_scheduler_parameters_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_scheduler_parameters_flags_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->params.params_len, v->params.params_val, REMOTE_DOMAIN_SCHEDULER_PARAMETERS_MAX, 0, vw_rc));
@@ -4709,7 +4709,7 @@ size_t remote_domain_set_scheduler_parameters_flags_args_size(const remote_domai
 VIRTWIRE_DEFINE_TYPE(remote_domain_set_scheduler_parameters_flags_args, 138412256u, 32u);
 
 /* struct remote_domain_set_blkio_parameters_args, remote_protocol.x:644 */
-static inline unsigned char *vw_remote_domain_set_blkio_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_blkio_parameters_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_set_blkio_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_blkio_parameters_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->params.params_len, v->params.params_val, REMOTE_DOMAIN_BLKIO_PARAMETERS_MAX, 0, vw_rc));
@@ -4773,7 +4773,7 @@ size_t remote_domain_set_blkio_parameters_args_size(const remote_domain_set_blki
 VIRTWIRE_DEFINE_TYPE(remote_domain_set_blkio_parameters_args, 138412256u, 32u);
 
 /* struct remote_domain_get_blkio_parameters_args, remote_protocol.x:650 */
-static inline unsigned char *vw_remote_domain_get_blkio_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_blkio_parameters_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_blkio_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_blkio_parameters_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
@@ -4818,7 +4818,7 @@ size_t remote_domain_get_blkio_parameters_args_size(const remote_domain_get_blki
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_blkio_parameters_args, 4194336u, 32u);
 
 /* struct remote_domain_get_blkio_parameters_ret, remote_protocol.x:656 */
-static inline unsigned char *vw_remote_domain_get_blkio_parameters_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_blkio_parameters_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_blkio_parameters_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_blkio_parameters_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->params.params_len, v->params.params_val, REMOTE_DOMAIN_BLKIO_PARAMETERS_MAX, 0, vw_rc));
     {
@@ -4878,7 +4878,7 @@ size_t remote_domain_get_blkio_parameters_ret_size(const remote_domain_get_blkio
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_blkio_parameters_ret, 134217928u, 8u);
 
 /* struct remote_domain_set_memory_parameters_args, remote_protocol.x:661 */
-static inline unsigned char *vw_remote_domain_set_memory_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_memory_parameters_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_set_memory_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_memory_parameters_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->params.params_len, v->params.params_val, REMOTE_DOMAIN_MEMORY_PARAMETERS_MAX, 0, vw_rc));
@@ -4942,7 +4942,7 @@ size_t remote_domain_set_memory_parameters_args_size(const remote_domain_set_mem
 VIRTWIRE_DEFINE_TYPE(remote_domain_set_memory_parameters_args, 138412256u, 32u);
 
 /* struct remote_domain_get_memory_parameters_args, remote_protocol.x:667 */
-static inline unsigned char *vw_remote_domain_get_memory_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_memory_parameters_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_memory_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_memory_parameters_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
@@ -4987,7 +4987,7 @@ size_t remote_domain_get_memory_parameters_args_size(const remote_domain_get_mem
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_memory_parameters_args, 4194336u, 32u);
 
 /* struct remote_domain_get_memory_parameters_ret, remote_protocol.x:673 */
-static inline unsigned char *vw_remote_domain_get_memory_parameters_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_memory_parameters_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_memory_parameters_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_memory_parameters_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->params.params_len, v->params.params_val, REMOTE_DOMAIN_MEMORY_PARAMETERS_MAX, 0, vw_rc));
     {
@@ -5047,7 +5047,7 @@ size_t remote_domain_get_memory_parameters_ret_size(const remote_domain_get_memo
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_memory_parameters_ret, 134217928u, 8u);
 
 /* struct remote_domain_block_resize_args, remote_protocol.x:678 */
-static inline unsigned char *vw_remote_domain_block_resize_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_block_resize_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_block_resize_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_block_resize_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->disk, REMOTE_STRING_MAX, vw_rc));
@@ -5096,7 +5096,7 @@ size_t remote_domain_block_resize_args_size(const remote_domain_block_resize_arg
 VIRTWIRE_DEFINE_TYPE(remote_domain_block_resize_args, 8388648u, 40u);
 
 /* struct remote_domain_set_numa_parameters_args, remote_protocol.x:685 */
-static inline unsigned char *vw_remote_domain_set_numa_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_numa_parameters_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_set_numa_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_numa_parameters_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->params.params_len, v->params.params_val, REMOTE_DOMAIN_NUMA_PARAMETERS_MAX, 0, vw_rc));
@@ -5160,7 +5160,7 @@ size_t remote_domain_set_numa_parameters_args_size(const remote_domain_set_numa_
 VIRTWIRE_DEFINE_TYPE(remote_domain_set_numa_parameters_args, 138412256u, 32u);
 
 /* struct remote_domain_get_numa_parameters_args, remote_protocol.x:691 */
-static inline unsigned char *vw_remote_domain_get_numa_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_numa_parameters_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_numa_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_numa_parameters_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
@@ -5205,7 +5205,7 @@ size_t remote_domain_get_numa_parameters_args_size(const remote_domain_get_numa_
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_numa_parameters_args, 4194336u, 32u);
 
 /* struct remote_domain_get_numa_parameters_ret, remote_protocol.x:697 */
-static inline unsigned char *vw_remote_domain_get_numa_parameters_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_numa_parameters_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_numa_parameters_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_numa_parameters_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->params.params_len, v->params.params_val, REMOTE_DOMAIN_NUMA_PARAMETERS_MAX, 0, vw_rc));
     {
@@ -5265,7 +5265,7 @@ size_t remote_domain_get_numa_parameters_ret_size(const remote_domain_get_numa_p
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_numa_parameters_ret, 134217928u, 8u);
 
 /* struct remote_domain_set_perf_events_args, remote_protocol.x:702 */
-static inline unsigned char *vw_remote_domain_set_perf_events_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_perf_events_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_set_perf_events_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_perf_events_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->params.params_len, v->params.params_val, REMOTE_DOMAIN_PERF_EVENTS_MAX, 0, vw_rc));
@@ -5329,7 +5329,7 @@ size_t remote_domain_set_perf_events_args_size(const remote_domain_set_perf_even
 VIRTWIRE_DEFINE_TYPE(remote_domain_set_perf_events_args, 541066016u, 32u);
 
 /* struct remote_domain_get_perf_events_args, remote_protocol.x:708 */
-static inline unsigned char *vw_remote_domain_get_perf_events_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_perf_events_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_perf_events_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_perf_events_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -5372,7 +5372,7 @@ size_t remote_domain_get_perf_events_args_size(const remote_domain_get_perf_even
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_perf_events_args, 4194332u, 28u);
 
 /* struct remote_domain_get_perf_events_ret, remote_protocol.x:713 */
-static inline unsigned char *vw_remote_domain_get_perf_events_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_perf_events_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_perf_events_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_perf_events_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->params.params_len, v->params.params_val, REMOTE_DOMAIN_PERF_EVENTS_MAX, 0, vw_rc));
     {
@@ -5428,7 +5428,7 @@ size_t remote_domain_get_perf_events_ret_size(const remote_domain_get_perf_event
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_perf_events_ret, 536871684u, 4u);
 
 /* struct remote_domain_block_stats_args, remote_protocol.x:717 */
-static inline unsigned char *vw_remote_domain_block_stats_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_block_stats_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_block_stats_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_block_stats_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->path, REMOTE_STRING_MAX, vw_rc));
@@ -5481,7 +5481,7 @@ static inline unsigned char *vw_remote_domain_block_stats_ret_raw(unsigned char 
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_domain_block_stats_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_block_stats_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_block_stats_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_block_stats_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 40u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -5524,7 +5524,7 @@ size_t remote_domain_block_stats_ret_size(const remote_domain_block_stats_ret *v
 VIRTWIRE_DEFINE_TYPE(remote_domain_block_stats_ret, 40u, 40u);
 
 /* struct remote_domain_block_stats_flags_args, remote_protocol.x:730 */
-static inline unsigned char *vw_remote_domain_block_stats_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_block_stats_flags_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_block_stats_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_block_stats_flags_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->path, REMOTE_STRING_MAX, vw_rc));
@@ -5573,7 +5573,7 @@ size_t remote_domain_block_stats_flags_args_size(const remote_domain_block_stats
 VIRTWIRE_DEFINE_TYPE(remote_domain_block_stats_flags_args, 8388644u, 36u);
 
 /* struct remote_domain_block_stats_flags_ret, remote_protocol.x:737 */
-static inline unsigned char *vw_remote_domain_block_stats_flags_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_block_stats_flags_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_block_stats_flags_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_block_stats_flags_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->params.params_len, v->params.params_val, REMOTE_DOMAIN_BLOCK_STATS_PARAMETERS_MAX, 0, vw_rc));
     {
@@ -5633,7 +5633,7 @@ size_t remote_domain_block_stats_flags_ret_size(const remote_domain_block_stats_
 VIRTWIRE_DEFINE_TYPE(remote_domain_block_stats_flags_ret, 134217928u, 8u);
 
 /* struct remote_domain_interface_stats_args, remote_protocol.x:742 */
-static inline unsigned char *vw_remote_domain_interface_stats_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_interface_stats_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_interface_stats_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_interface_stats_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->device, REMOTE_STRING_MAX, vw_rc));
@@ -5689,7 +5689,7 @@ static inline unsigned char *vw_remote_domain_interface_stats_ret_raw(unsigned c
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_domain_interface_stats_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_interface_stats_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_interface_stats_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_interface_stats_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 64u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -5735,7 +5735,7 @@ size_t remote_domain_interface_stats_ret_size(const remote_domain_interface_stat
 VIRTWIRE_DEFINE_TYPE(remote_domain_interface_stats_ret, 64u, 64u);
 
 /* struct remote_domain_set_interface_parameters_args, remote_protocol.x:758 */
-static inline unsigned char *vw_remote_domain_set_interface_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_interface_parameters_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_set_interface_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_interface_parameters_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->device, REMOTE_STRING_MAX, vw_rc));
@@ -5803,7 +5803,7 @@ size_t remote_domain_set_interface_parameters_args_size(const remote_domain_set_
 VIRTWIRE_DEFINE_TYPE(remote_domain_set_interface_parameters_args, 142606564u, 36u);
 
 /* struct remote_domain_get_interface_parameters_args, remote_protocol.x:765 */
-static inline unsigned char *vw_remote_domain_get_interface_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_interface_parameters_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_interface_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_interface_parameters_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->device, REMOTE_STRING_MAX, vw_rc));
@@ -5852,7 +5852,7 @@ size_t remote_domain_get_interface_parameters_args_size(const remote_domain_get_
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_interface_parameters_args, 8388644u, 36u);
 
 /* struct remote_domain_get_interface_parameters_ret, remote_protocol.x:772 */
-static inline unsigned char *vw_remote_domain_get_interface_parameters_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_interface_parameters_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_interface_parameters_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_interface_parameters_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->params.params_len, v->params.params_val, REMOTE_DOMAIN_INTERFACE_PARAMETERS_MAX, 0, vw_rc));
     {
@@ -5912,7 +5912,7 @@ size_t remote_domain_get_interface_parameters_ret_size(const remote_domain_get_i
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_interface_parameters_ret, 134217928u, 8u);
 
 /* struct remote_domain_memory_stats_args, remote_protocol.x:777 */
-static inline unsigned char *vw_remote_domain_memory_stats_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_memory_stats_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_memory_stats_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_memory_stats_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
@@ -5964,7 +5964,7 @@ static inline unsigned char *vw_remote_domain_memory_stat_raw(unsigned char *vw_
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_domain_memory_stat_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_memory_stat *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_memory_stat_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_memory_stat *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 12u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -6004,7 +6004,7 @@ size_t remote_domain_memory_stat_size(const remote_domain_memory_stat *v)
 VIRTWIRE_DEFINE_TYPE(remote_domain_memory_stat, 12u, 12u);
 
 /* struct remote_domain_memory_stats_ret, remote_protocol.x:788 */
-static inline unsigned char *vw_remote_domain_memory_stats_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_memory_stats_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_memory_stats_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_memory_stats_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->stats.stats_len, v->stats.stats_val, REMOTE_DOMAIN_MEMORY_STATS_MAX, 12, vw_rc));
     {
@@ -6056,7 +6056,7 @@ size_t remote_domain_memory_stats_ret_size(const remote_domain_memory_stats_ret 
 VIRTWIRE_DEFINE_TYPE(remote_domain_memory_stats_ret, 12292u, 4u);
 
 /* struct remote_domain_block_peek_args, remote_protocol.x:792 */
-static inline unsigned char *vw_remote_domain_block_peek_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_block_peek_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_block_peek_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_block_peek_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->path, REMOTE_STRING_MAX, vw_rc));
@@ -6107,7 +6107,7 @@ size_t remote_domain_block_peek_args_size(const remote_domain_block_peek_args *v
 VIRTWIRE_DEFINE_TYPE(remote_domain_block_peek_args, 8388652u, 44u);
 
 /* struct remote_domain_block_peek_ret, remote_protocol.x:800 */
-static inline unsigned char *vw_remote_domain_block_peek_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_block_peek_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_block_peek_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_block_peek_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_opaque(vw_w, vw_end, v->buffer.buffer_val, v->buffer.buffer_len, REMOTE_DOMAIN_BLOCK_PEEK_BUFFER_MAX, vw_rc));
     return vw_w;
@@ -6148,7 +6148,7 @@ size_t remote_domain_block_peek_ret_size(const remote_domain_block_peek_ret *v)
 VIRTWIRE_DEFINE_TYPE(remote_domain_block_peek_ret, 4194308u, 4u);
 
 /* struct remote_domain_memory_peek_args, remote_protocol.x:804 */
-static inline unsigned char *vw_remote_domain_memory_peek_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_memory_peek_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_memory_peek_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_memory_peek_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 16u))
@@ -6195,7 +6195,7 @@ size_t remote_domain_memory_peek_args_size(const remote_domain_memory_peek_args 
 VIRTWIRE_DEFINE_TYPE(remote_domain_memory_peek_args, 4194344u, 40u);
 
 /* struct remote_domain_memory_peek_ret, remote_protocol.x:811 */
-static inline unsigned char *vw_remote_domain_memory_peek_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_memory_peek_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_memory_peek_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_memory_peek_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_opaque(vw_w, vw_end, v->buffer.buffer_val, v->buffer.buffer_len, REMOTE_DOMAIN_MEMORY_PEEK_BUFFER_MAX, vw_rc));
     return vw_w;
@@ -6236,7 +6236,7 @@ size_t remote_domain_memory_peek_ret_size(const remote_domain_memory_peek_ret *v
 VIRTWIRE_DEFINE_TYPE(remote_domain_memory_peek_ret, 4194308u, 4u);
 
 /* struct remote_domain_get_block_info_args, remote_protocol.x:815 */
-static inline unsigned char *vw_remote_domain_get_block_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_block_info_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_block_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_block_info_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->path, REMOTE_STRING_MAX, vw_rc));
@@ -6291,7 +6291,7 @@ static inline unsigned char *vw_remote_domain_get_block_info_ret_raw(unsigned ch
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_domain_get_block_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_block_info_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_block_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_block_info_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 24u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -6338,7 +6338,7 @@ static inline unsigned char *vw_remote_connect_list_domains_args_raw(unsigned ch
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_connect_list_domains_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_domains_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_domains_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_domains_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -6377,7 +6377,7 @@ size_t remote_connect_list_domains_args_size(const remote_connect_list_domains_a
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_domains_args, 4u, 4u);
 
 /* struct remote_connect_list_domains_ret, remote_protocol.x:831 */
-static inline unsigned char *vw_remote_connect_list_domains_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_domains_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_domains_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_domains_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->ids.ids_len, v->ids.ids_val, REMOTE_DOMAIN_LIST_MAX, 4, vw_rc));
     {
@@ -6435,7 +6435,7 @@ static inline unsigned char *vw_remote_connect_num_of_domains_ret_raw(unsigned c
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_connect_num_of_domains_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_num_of_domains_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_num_of_domains_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_num_of_domains_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -6474,7 +6474,7 @@ size_t remote_connect_num_of_domains_ret_size(const remote_connect_num_of_domain
 VIRTWIRE_DEFINE_TYPE(remote_connect_num_of_domains_ret, 4u, 4u);
 
 /* struct remote_domain_create_xml_args, remote_protocol.x:839 */
-static inline unsigned char *vw_remote_domain_create_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_create_xml_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_create_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_create_xml_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->xml_desc, REMOTE_STRING_MAX, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -6517,7 +6517,7 @@ size_t remote_domain_create_xml_args_size(const remote_domain_create_xml_args *v
 VIRTWIRE_DEFINE_TYPE(remote_domain_create_xml_args, 4194312u, 8u);
 
 /* struct remote_domain_create_xml_ret, remote_protocol.x:844 */
-static inline unsigned char *vw_remote_domain_create_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_create_xml_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_create_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_create_xml_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     return vw_w;
@@ -6556,7 +6556,7 @@ size_t remote_domain_create_xml_ret_size(const remote_domain_create_xml_ret *v)
 VIRTWIRE_DEFINE_TYPE(remote_domain_create_xml_ret, 4194328u, 24u);
 
 /* struct remote_domain_create_xml_with_files_args, remote_protocol.x:848 */
-static inline unsigned char *vw_remote_domain_create_xml_with_files_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_create_xml_with_files_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_create_xml_with_files_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_create_xml_with_files_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->xml_desc, REMOTE_STRING_MAX, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -6599,7 +6599,7 @@ size_t remote_domain_create_xml_with_files_args_size(const remote_domain_create_
 VIRTWIRE_DEFINE_TYPE(remote_domain_create_xml_with_files_args, 4194312u, 8u);
 
 /* struct remote_domain_create_xml_with_files_ret, remote_protocol.x:853 */
-static inline unsigned char *vw_remote_domain_create_xml_with_files_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_create_xml_with_files_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_create_xml_with_files_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_create_xml_with_files_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     return vw_w;
@@ -6644,7 +6644,7 @@ static inline unsigned char *vw_remote_domain_lookup_by_id_args_raw(unsigned cha
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_domain_lookup_by_id_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_lookup_by_id_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_lookup_by_id_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_lookup_by_id_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -6683,7 +6683,7 @@ size_t remote_domain_lookup_by_id_args_size(const remote_domain_lookup_by_id_arg
 VIRTWIRE_DEFINE_TYPE(remote_domain_lookup_by_id_args, 4u, 4u);
 
 /* struct remote_domain_lookup_by_id_ret, remote_protocol.x:861 */
-static inline unsigned char *vw_remote_domain_lookup_by_id_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_lookup_by_id_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_lookup_by_id_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_lookup_by_id_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     return vw_w;
@@ -6728,7 +6728,7 @@ static inline unsigned char *vw_remote_domain_lookup_by_uuid_args_raw(unsigned c
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_domain_lookup_by_uuid_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_lookup_by_uuid_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_lookup_by_uuid_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_lookup_by_uuid_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 16u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -6767,7 +6767,7 @@ size_t remote_domain_lookup_by_uuid_args_size(const remote_domain_lookup_by_uuid
 VIRTWIRE_DEFINE_TYPE(remote_domain_lookup_by_uuid_args, 16u, 16u);
 
 /* struct remote_domain_lookup_by_uuid_ret, remote_protocol.x:869 */
-static inline unsigned char *vw_remote_domain_lookup_by_uuid_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_lookup_by_uuid_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_lookup_by_uuid_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_lookup_by_uuid_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     return vw_w;
@@ -6806,7 +6806,7 @@ size_t remote_domain_lookup_by_uuid_ret_size(const remote_domain_lookup_by_uuid_
 VIRTWIRE_DEFINE_TYPE(remote_domain_lookup_by_uuid_ret, 4194328u, 24u);
 
 /* struct remote_domain_lookup_by_name_args, remote_protocol.x:873 */
-static inline unsigned char *vw_remote_domain_lookup_by_name_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_lookup_by_name_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_lookup_by_name_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_lookup_by_name_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -6845,7 +6845,7 @@ size_t remote_domain_lookup_by_name_args_size(const remote_domain_lookup_by_name
 VIRTWIRE_DEFINE_TYPE(remote_domain_lookup_by_name_args, 4194308u, 4u);
 
 /* struct remote_domain_lookup_by_name_ret, remote_protocol.x:877 */
-static inline unsigned char *vw_remote_domain_lookup_by_name_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_lookup_by_name_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_lookup_by_name_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_lookup_by_name_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     return vw_w;
@@ -6884,7 +6884,7 @@ size_t remote_domain_lookup_by_name_ret_size(const remote_domain_lookup_by_name_
 VIRTWIRE_DEFINE_TYPE(remote_domain_lookup_by_name_ret, 4194328u, 24u);
 
 /* struct remote_domain_suspend_args, remote_protocol.x:881 */
-static inline unsigned char *vw_remote_domain_suspend_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_suspend_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_suspend_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_suspend_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     return vw_w;
@@ -6923,7 +6923,7 @@ size_t remote_domain_suspend_args_size(const remote_domain_suspend_args *v)
 VIRTWIRE_DEFINE_TYPE(remote_domain_suspend_args, 4194328u, 24u);
 
 /* struct remote_domain_resume_args, remote_protocol.x:885 */
-static inline unsigned char *vw_remote_domain_resume_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_resume_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_resume_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_resume_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     return vw_w;
@@ -6962,7 +6962,7 @@ size_t remote_domain_resume_args_size(const remote_domain_resume_args *v)
 VIRTWIRE_DEFINE_TYPE(remote_domain_resume_args, 4194328u, 24u);
 
 /* struct remote_domain_pm_suspend_for_duration_args, remote_protocol.x:889 */
-static inline unsigned char *vw_remote_domain_pm_suspend_for_duration_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_pm_suspend_for_duration_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_pm_suspend_for_duration_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_pm_suspend_for_duration_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 16u))
@@ -7009,7 +7009,7 @@ size_t remote_domain_pm_suspend_for_duration_args_size(const remote_domain_pm_su
 VIRTWIRE_DEFINE_TYPE(remote_domain_pm_suspend_for_duration_args, 4194344u, 40u);
 
 /* struct remote_domain_pm_wakeup_args, remote_protocol.x:896 */
-static inline unsigned char *vw_remote_domain_pm_wakeup_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_pm_wakeup_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_pm_wakeup_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_pm_wakeup_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -7052,7 +7052,7 @@ size_t remote_domain_pm_wakeup_args_size(const remote_domain_pm_wakeup_args *v)
 VIRTWIRE_DEFINE_TYPE(remote_domain_pm_wakeup_args, 4194332u, 28u);
 
 /* struct remote_domain_shutdown_args, remote_protocol.x:901 */
-static inline unsigned char *vw_remote_domain_shutdown_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_shutdown_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_shutdown_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_shutdown_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     return vw_w;
@@ -7091,7 +7091,7 @@ size_t remote_domain_shutdown_args_size(const remote_domain_shutdown_args *v)
 VIRTWIRE_DEFINE_TYPE(remote_domain_shutdown_args, 4194328u, 24u);
 
 /* struct remote_domain_reboot_args, remote_protocol.x:905 */
-static inline unsigned char *vw_remote_domain_reboot_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_reboot_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_reboot_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_reboot_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -7134,7 +7134,7 @@ size_t remote_domain_reboot_args_size(const remote_domain_reboot_args *v)
 VIRTWIRE_DEFINE_TYPE(remote_domain_reboot_args, 4194332u, 28u);
 
 /* struct remote_domain_reset_args, remote_protocol.x:910 */
-static inline unsigned char *vw_remote_domain_reset_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_reset_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_reset_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_reset_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -7177,7 +7177,7 @@ size_t remote_domain_reset_args_size(const remote_domain_reset_args *v)
 VIRTWIRE_DEFINE_TYPE(remote_domain_reset_args, 4194332u, 28u);
 
 /* struct remote_domain_destroy_args, remote_protocol.x:915 */
-static inline unsigned char *vw_remote_domain_destroy_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_destroy_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_destroy_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_destroy_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     return vw_w;
@@ -7216,7 +7216,7 @@ size_t remote_domain_destroy_args_size(const remote_domain_destroy_args *v)
 VIRTWIRE_DEFINE_TYPE(remote_domain_destroy_args, 4194328u, 24u);
 
 /* struct remote_domain_destroy_flags_args, remote_protocol.x:919 */
-static inline unsigned char *vw_remote_domain_destroy_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_destroy_flags_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_destroy_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_destroy_flags_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -7259,7 +7259,7 @@ size_t remote_domain_destroy_flags_args_size(const remote_domain_destroy_flags_a
 VIRTWIRE_DEFINE_TYPE(remote_domain_destroy_flags_args, 4194332u, 28u);
 
 /* struct remote_domain_get_os_type_args, remote_protocol.x:924 */
-static inline unsigned char *vw_remote_domain_get_os_type_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_os_type_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_os_type_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_os_type_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     return vw_w;
@@ -7298,7 +7298,7 @@ size_t remote_domain_get_os_type_args_size(const remote_domain_get_os_type_args 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_os_type_args, 4194328u, 24u);
 
 /* struct remote_domain_get_os_type_ret, remote_protocol.x:928 */
-static inline unsigned char *vw_remote_domain_get_os_type_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_os_type_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_os_type_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_os_type_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->type, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -7337,7 +7337,7 @@ size_t remote_domain_get_os_type_ret_size(const remote_domain_get_os_type_ret *v
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_os_type_ret, 4194308u, 4u);
 
 /* struct remote_domain_get_max_memory_args, remote_protocol.x:932 */
-static inline unsigned char *vw_remote_domain_get_max_memory_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_max_memory_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_max_memory_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_max_memory_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     return vw_w;
@@ -7382,7 +7382,7 @@ static inline unsigned char *vw_remote_domain_get_max_memory_ret_raw(unsigned ch
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_domain_get_max_memory_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_max_memory_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_max_memory_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_max_memory_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -7421,7 +7421,7 @@ size_t remote_domain_get_max_memory_ret_size(const remote_domain_get_max_memory_
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_max_memory_ret, 8u, 8u);
 
 /* struct remote_domain_set_max_memory_args, remote_protocol.x:940 */
-static inline unsigned char *vw_remote_domain_set_max_memory_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_max_memory_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_set_max_memory_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_max_memory_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
@@ -7464,7 +7464,7 @@ size_t remote_domain_set_max_memory_args_size(const remote_domain_set_max_memory
 VIRTWIRE_DEFINE_TYPE(remote_domain_set_max_memory_args, 4194336u, 32u);
 
 /* struct remote_domain_set_memory_args, remote_protocol.x:945 */
-static inline unsigned char *vw_remote_domain_set_memory_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_memory_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_set_memory_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_memory_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
@@ -7507,7 +7507,7 @@ size_t remote_domain_set_memory_args_size(const remote_domain_set_memory_args *v
 VIRTWIRE_DEFINE_TYPE(remote_domain_set_memory_args, 4194336u, 32u);
 
 /* struct remote_domain_set_memory_flags_args, remote_protocol.x:950 */
-static inline unsigned char *vw_remote_domain_set_memory_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_memory_flags_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_set_memory_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_memory_flags_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 12u))
@@ -7552,7 +7552,7 @@ size_t remote_domain_set_memory_flags_args_size(const remote_domain_set_memory_f
 VIRTWIRE_DEFINE_TYPE(remote_domain_set_memory_flags_args, 4194340u, 36u);
 
 /* struct remote_domain_set_memory_stats_period_args, remote_protocol.x:956 */
-static inline unsigned char *vw_remote_domain_set_memory_stats_period_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_memory_stats_period_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_set_memory_stats_period_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_memory_stats_period_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
@@ -7597,7 +7597,7 @@ size_t remote_domain_set_memory_stats_period_args_size(const remote_domain_set_m
 VIRTWIRE_DEFINE_TYPE(remote_domain_set_memory_stats_period_args, 4194336u, 32u);
 
 /* struct remote_domain_get_info_args, remote_protocol.x:962 */
-static inline unsigned char *vw_remote_domain_get_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_info_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_info_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     return vw_w;
@@ -7646,7 +7646,7 @@ static inline unsigned char *vw_remote_domain_get_info_ret_raw(unsigned char *vw
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_domain_get_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_info_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_info_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 32u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -7689,7 +7689,7 @@ size_t remote_domain_get_info_ret_size(const remote_domain_get_info_ret *v)
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_info_ret, 32u, 32u);
 
 /* struct remote_domain_save_args, remote_protocol.x:974 */
-static inline unsigned char *vw_remote_domain_save_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_save_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_save_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_save_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->to, REMOTE_STRING_MAX, vw_rc));
@@ -7732,7 +7732,7 @@ size_t remote_domain_save_args_size(const remote_domain_save_args *v)
 VIRTWIRE_DEFINE_TYPE(remote_domain_save_args, 8388636u, 28u);
 
 /* struct remote_domain_save_flags_args, remote_protocol.x:979 */
-static inline unsigned char *vw_remote_domain_save_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_save_flags_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_save_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_save_flags_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->to, REMOTE_STRING_MAX, vw_rc));
@@ -7783,7 +7783,7 @@ size_t remote_domain_save_flags_args_size(const remote_domain_save_flags_args *v
 VIRTWIRE_DEFINE_TYPE(remote_domain_save_flags_args, 12582952u, 36u);
 
 /* struct remote_domain_save_params_args, remote_protocol.x:986 */
-static inline unsigned char *vw_remote_domain_save_params_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_save_params_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_save_params_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_save_params_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->params.params_len, v->params.params_val, REMOTE_DOMAIN_SAVE_PARAMS_MAX, 0, vw_rc));
@@ -7847,7 +7847,7 @@ size_t remote_domain_save_params_args_size(const remote_domain_save_params_args 
 VIRTWIRE_DEFINE_TYPE(remote_domain_save_params_args, 541066016u, 32u);
 
 /* struct remote_domain_restore_args, remote_protocol.x:992 */
-static inline unsigned char *vw_remote_domain_restore_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_restore_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_restore_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_restore_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->from, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -7886,7 +7886,7 @@ size_t remote_domain_restore_args_size(const remote_domain_restore_args *v)
 VIRTWIRE_DEFINE_TYPE(remote_domain_restore_args, 4194308u, 4u);
 
 /* struct remote_domain_restore_flags_args, remote_protocol.x:996 */
-static inline unsigned char *vw_remote_domain_restore_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_restore_flags_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_restore_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_restore_flags_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->from, REMOTE_STRING_MAX, vw_rc));
     VIRTWIRE_WTRY(vw_w, vw_remote_string_encode(vw_w, vw_end, &v->dxml, vw_rc));
@@ -7933,7 +7933,7 @@ size_t remote_domain_restore_flags_args_size(const remote_domain_restore_flags_a
 VIRTWIRE_DEFINE_TYPE(remote_domain_restore_flags_args, 8388624u, 12u);
 
 /* struct remote_domain_restore_params_args, remote_protocol.x:1002 */
-static inline unsigned char *vw_remote_domain_restore_params_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_restore_params_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_restore_params_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_restore_params_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->params.params_len, v->params.params_val, REMOTE_DOMAIN_SAVE_PARAMS_MAX, 0, vw_rc));
     {
@@ -7993,7 +7993,7 @@ size_t remote_domain_restore_params_args_size(const remote_domain_restore_params
 VIRTWIRE_DEFINE_TYPE(remote_domain_restore_params_args, 536871688u, 8u);
 
 /* struct remote_domain_save_image_get_xml_desc_args, remote_protocol.x:1007 */
-static inline unsigned char *vw_remote_domain_save_image_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_save_image_get_xml_desc_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_save_image_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_save_image_get_xml_desc_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->file, REMOTE_STRING_MAX, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -8036,7 +8036,7 @@ size_t remote_domain_save_image_get_xml_desc_args_size(const remote_domain_save_
 VIRTWIRE_DEFINE_TYPE(remote_domain_save_image_get_xml_desc_args, 4194312u, 8u);
 
 /* struct remote_domain_save_image_get_xml_desc_ret, remote_protocol.x:1012 */
-static inline unsigned char *vw_remote_domain_save_image_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_save_image_get_xml_desc_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_save_image_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_save_image_get_xml_desc_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->xml, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -8075,7 +8075,7 @@ size_t remote_domain_save_image_get_xml_desc_ret_size(const remote_domain_save_i
 VIRTWIRE_DEFINE_TYPE(remote_domain_save_image_get_xml_desc_ret, 4194308u, 4u);
 
 /* struct remote_domain_save_image_define_xml_args, remote_protocol.x:1016 */
-static inline unsigned char *vw_remote_domain_save_image_define_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_save_image_define_xml_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_save_image_define_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_save_image_define_xml_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->file, REMOTE_STRING_MAX, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->dxml, REMOTE_STRING_MAX, vw_rc));
@@ -8122,7 +8122,7 @@ size_t remote_domain_save_image_define_xml_args_size(const remote_domain_save_im
 VIRTWIRE_DEFINE_TYPE(remote_domain_save_image_define_xml_args, 8388620u, 12u);
 
 /* struct remote_domain_core_dump_args, remote_protocol.x:1022 */
-static inline unsigned char *vw_remote_domain_core_dump_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_core_dump_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_core_dump_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_core_dump_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->to, REMOTE_STRING_MAX, vw_rc));
@@ -8169,7 +8169,7 @@ size_t remote_domain_core_dump_args_size(const remote_domain_core_dump_args *v)
 VIRTWIRE_DEFINE_TYPE(remote_domain_core_dump_args, 8388640u, 32u);
 
 /* struct remote_domain_core_dump_with_format_args, remote_protocol.x:1028 */
-static inline unsigned char *vw_remote_domain_core_dump_with_format_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_core_dump_with_format_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_core_dump_with_format_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_core_dump_with_format_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->to, REMOTE_STRING_MAX, vw_rc));
@@ -8218,7 +8218,7 @@ size_t remote_domain_core_dump_with_format_args_size(const remote_domain_core_du
 VIRTWIRE_DEFINE_TYPE(remote_domain_core_dump_with_format_args, 8388644u, 36u);
 
 /* struct remote_domain_screenshot_args, remote_protocol.x:1035 */
-static inline unsigned char *vw_remote_domain_screenshot_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_screenshot_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_screenshot_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_screenshot_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
@@ -8263,7 +8263,7 @@ size_t remote_domain_screenshot_args_size(const remote_domain_screenshot_args *v
 VIRTWIRE_DEFINE_TYPE(remote_domain_screenshot_args, 4194336u, 32u);
 
 /* struct remote_domain_screenshot_ret, remote_protocol.x:1041 */
-static inline unsigned char *vw_remote_domain_screenshot_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_screenshot_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_screenshot_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_screenshot_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_string_encode(vw_w, vw_end, &v->mime, vw_rc));
     return vw_w;
@@ -8302,7 +8302,7 @@ size_t remote_domain_screenshot_ret_size(const remote_domain_screenshot_ret *v)
 VIRTWIRE_DEFINE_TYPE(remote_domain_screenshot_ret, 4194312u, 4u);
 
 /* struct remote_domain_get_xml_desc_args, remote_protocol.x:1045 */
-static inline unsigned char *vw_remote_domain_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_xml_desc_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_xml_desc_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -8345,7 +8345,7 @@ size_t remote_domain_get_xml_desc_args_size(const remote_domain_get_xml_desc_arg
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_xml_desc_args, 4194332u, 28u);
 
 /* struct remote_domain_get_xml_desc_ret, remote_protocol.x:1050 */
-static inline unsigned char *vw_remote_domain_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_xml_desc_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_xml_desc_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->xml, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -8384,7 +8384,7 @@ size_t remote_domain_get_xml_desc_ret_size(const remote_domain_get_xml_desc_ret 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_xml_desc_ret, 4194308u, 4u);
 
 /* struct remote_domain_migrate_prepare_args, remote_protocol.x:1054 */
-static inline unsigned char *vw_remote_domain_migrate_prepare_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_prepare_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_prepare_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_prepare_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_string_encode(vw_w, vw_end, &v->uri_in, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
@@ -8435,7 +8435,7 @@ size_t remote_domain_migrate_prepare_args_size(const remote_domain_migrate_prepa
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_prepare_args, 8388640u, 24u);
 
 /* struct remote_domain_migrate_prepare_ret, remote_protocol.x:1061 */
-static inline unsigned char *vw_remote_domain_migrate_prepare_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_prepare_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_prepare_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_prepare_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_opaque(vw_w, vw_end, v->cookie.cookie_val, v->cookie.cookie_len, REMOTE_MIGRATE_COOKIE_MAX, vw_rc));
     VIRTWIRE_WTRY(vw_w, vw_remote_string_encode(vw_w, vw_end, &v->uri_out, vw_rc));
@@ -8480,7 +8480,7 @@ size_t remote_domain_migrate_prepare_ret_size(const remote_domain_migrate_prepar
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_prepare_ret, 8388620u, 8u);
 
 /* struct remote_domain_migrate_perform_args, remote_protocol.x:1066 */
-static inline unsigned char *vw_remote_domain_migrate_perform_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_perform_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_perform_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_perform_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_opaque(vw_w, vw_end, v->cookie.cookie_val, v->cookie.cookie_len, REMOTE_MIGRATE_COOKIE_MAX, vw_rc));
@@ -8541,7 +8541,7 @@ size_t remote_domain_migrate_perform_args_size(const remote_domain_migrate_perfo
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_perform_args, 16777272u, 52u);
 
 /* struct remote_domain_migrate_finish_args, remote_protocol.x:1075 */
-static inline unsigned char *vw_remote_domain_migrate_finish_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_finish_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_finish_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_finish_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->dname, REMOTE_STRING_MAX, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_opaque(vw_w, vw_end, v->cookie.cookie_val, v->cookie.cookie_len, REMOTE_MIGRATE_COOKIE_MAX, vw_rc));
@@ -8594,7 +8594,7 @@ size_t remote_domain_migrate_finish_args_size(const remote_domain_migrate_finish
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_finish_args, 12582932u, 20u);
 
 /* struct remote_domain_migrate_finish_ret, remote_protocol.x:1082 */
-static inline unsigned char *vw_remote_domain_migrate_finish_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_finish_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_finish_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_finish_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->ddom, vw_rc));
     return vw_w;
@@ -8633,7 +8633,7 @@ size_t remote_domain_migrate_finish_ret_size(const remote_domain_migrate_finish_
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_finish_ret, 4194328u, 24u);
 
 /* struct remote_domain_migrate_prepare2_args, remote_protocol.x:1086 */
-static inline unsigned char *vw_remote_domain_migrate_prepare2_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_prepare2_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_prepare2_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_prepare2_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_string_encode(vw_w, vw_end, &v->uri_in, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
@@ -8688,7 +8688,7 @@ size_t remote_domain_migrate_prepare2_args_size(const remote_domain_migrate_prep
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_prepare2_args, 12582948u, 28u);
 
 /* struct remote_domain_migrate_prepare2_ret, remote_protocol.x:1094 */
-static inline unsigned char *vw_remote_domain_migrate_prepare2_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_prepare2_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_prepare2_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_prepare2_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_opaque(vw_w, vw_end, v->cookie.cookie_val, v->cookie.cookie_len, REMOTE_MIGRATE_COOKIE_MAX, vw_rc));
     VIRTWIRE_WTRY(vw_w, vw_remote_string_encode(vw_w, vw_end, &v->uri_out, vw_rc));
@@ -8733,7 +8733,7 @@ size_t remote_domain_migrate_prepare2_ret_size(const remote_domain_migrate_prepa
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_prepare2_ret, 8388620u, 8u);
 
 /* struct remote_domain_migrate_finish2_args, remote_protocol.x:1099 */
-static inline unsigned char *vw_remote_domain_migrate_finish2_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_finish2_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_finish2_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_finish2_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->dname, REMOTE_STRING_MAX, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_opaque(vw_w, vw_end, v->cookie.cookie_val, v->cookie.cookie_len, REMOTE_MIGRATE_COOKIE_MAX, vw_rc));
@@ -8788,7 +8788,7 @@ size_t remote_domain_migrate_finish2_args_size(const remote_domain_migrate_finis
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_finish2_args, 12582936u, 24u);
 
 /* struct remote_domain_migrate_finish2_ret, remote_protocol.x:1107 */
-static inline unsigned char *vw_remote_domain_migrate_finish2_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_finish2_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_finish2_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_finish2_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->ddom, vw_rc));
     return vw_w;
@@ -8833,7 +8833,7 @@ static inline unsigned char *vw_remote_connect_list_defined_domains_args_raw(uns
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_connect_list_defined_domains_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_defined_domains_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_defined_domains_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_defined_domains_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -8872,7 +8872,7 @@ size_t remote_connect_list_defined_domains_args_size(const remote_connect_list_d
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_defined_domains_args, 4u, 4u);
 
 /* struct remote_connect_list_defined_domains_ret, remote_protocol.x:1115 */
-static inline unsigned char *vw_remote_connect_list_defined_domains_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_defined_domains_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_defined_domains_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_defined_domains_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->names.names_len, v->names.names_val, REMOTE_DOMAIN_LIST_MAX, 0, vw_rc));
     {
@@ -8934,7 +8934,7 @@ static inline unsigned char *vw_remote_connect_num_of_defined_domains_ret_raw(un
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_connect_num_of_defined_domains_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_num_of_defined_domains_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_num_of_defined_domains_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_num_of_defined_domains_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -8973,7 +8973,7 @@ size_t remote_connect_num_of_defined_domains_ret_size(const remote_connect_num_o
 VIRTWIRE_DEFINE_TYPE(remote_connect_num_of_defined_domains_ret, 4u, 4u);
 
 /* struct remote_domain_create_args, remote_protocol.x:1123 */
-static inline unsigned char *vw_remote_domain_create_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_create_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_create_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_create_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     return vw_w;
@@ -9012,7 +9012,7 @@ size_t remote_domain_create_args_size(const remote_domain_create_args *v)
 VIRTWIRE_DEFINE_TYPE(remote_domain_create_args, 4194328u, 24u);
 
 /* struct remote_domain_create_with_flags_args, remote_protocol.x:1127 */
-static inline unsigned char *vw_remote_domain_create_with_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_create_with_flags_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_create_with_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_create_with_flags_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -9055,7 +9055,7 @@ size_t remote_domain_create_with_flags_args_size(const remote_domain_create_with
 VIRTWIRE_DEFINE_TYPE(remote_domain_create_with_flags_args, 4194332u, 28u);
 
 /* struct remote_domain_create_with_flags_ret, remote_protocol.x:1132 */
-static inline unsigned char *vw_remote_domain_create_with_flags_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_create_with_flags_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_create_with_flags_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_create_with_flags_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     return vw_w;
@@ -9094,7 +9094,7 @@ size_t remote_domain_create_with_flags_ret_size(const remote_domain_create_with_
 VIRTWIRE_DEFINE_TYPE(remote_domain_create_with_flags_ret, 4194328u, 24u);
 
 /* struct remote_domain_create_with_files_args, remote_protocol.x:1136 */
-static inline unsigned char *vw_remote_domain_create_with_files_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_create_with_files_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_create_with_files_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_create_with_files_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -9137,7 +9137,7 @@ size_t remote_domain_create_with_files_args_size(const remote_domain_create_with
 VIRTWIRE_DEFINE_TYPE(remote_domain_create_with_files_args, 4194332u, 28u);
 
 /* struct remote_domain_create_with_files_ret, remote_protocol.x:1141 */
-static inline unsigned char *vw_remote_domain_create_with_files_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_create_with_files_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_create_with_files_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_create_with_files_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     return vw_w;
@@ -9176,7 +9176,7 @@ size_t remote_domain_create_with_files_ret_size(const remote_domain_create_with_
 VIRTWIRE_DEFINE_TYPE(remote_domain_create_with_files_ret, 4194328u, 24u);
 
 /* struct remote_domain_define_xml_args, remote_protocol.x:1145 */
-static inline unsigned char *vw_remote_domain_define_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_define_xml_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_define_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_define_xml_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->xml, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -9215,7 +9215,7 @@ size_t remote_domain_define_xml_args_size(const remote_domain_define_xml_args *v
 VIRTWIRE_DEFINE_TYPE(remote_domain_define_xml_args, 4194308u, 4u);
 
 /* struct remote_domain_define_xml_ret, remote_protocol.x:1149 */
-static inline unsigned char *vw_remote_domain_define_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_define_xml_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_define_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_define_xml_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     return vw_w;
@@ -9254,7 +9254,7 @@ size_t remote_domain_define_xml_ret_size(const remote_domain_define_xml_ret *v)
 VIRTWIRE_DEFINE_TYPE(remote_domain_define_xml_ret, 4194328u, 24u);
 
 /* struct remote_domain_define_xml_flags_args, remote_protocol.x:1153 */
-static inline unsigned char *vw_remote_domain_define_xml_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_define_xml_flags_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_define_xml_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_define_xml_flags_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->xml, REMOTE_STRING_MAX, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -9297,7 +9297,7 @@ size_t remote_domain_define_xml_flags_args_size(const remote_domain_define_xml_f
 VIRTWIRE_DEFINE_TYPE(remote_domain_define_xml_flags_args, 4194312u, 8u);
 
 /* struct remote_domain_define_xml_flags_ret, remote_protocol.x:1158 */
-static inline unsigned char *vw_remote_domain_define_xml_flags_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_define_xml_flags_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_define_xml_flags_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_define_xml_flags_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     return vw_w;
@@ -9336,7 +9336,7 @@ size_t remote_domain_define_xml_flags_ret_size(const remote_domain_define_xml_fl
 VIRTWIRE_DEFINE_TYPE(remote_domain_define_xml_flags_ret, 4194328u, 24u);
 
 /* struct remote_domain_undefine_args, remote_protocol.x:1162 */
-static inline unsigned char *vw_remote_domain_undefine_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_undefine_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_undefine_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_undefine_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     return vw_w;
@@ -9375,7 +9375,7 @@ size_t remote_domain_undefine_args_size(const remote_domain_undefine_args *v)
 VIRTWIRE_DEFINE_TYPE(remote_domain_undefine_args, 4194328u, 24u);
 
 /* struct remote_domain_undefine_flags_args, remote_protocol.x:1166 */
-static inline unsigned char *vw_remote_domain_undefine_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_undefine_flags_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_undefine_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_undefine_flags_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -9418,7 +9418,7 @@ size_t remote_domain_undefine_flags_args_size(const remote_domain_undefine_flags
 VIRTWIRE_DEFINE_TYPE(remote_domain_undefine_flags_args, 4194332u, 28u);
 
 /* struct remote_domain_inject_nmi_args, remote_protocol.x:1171 */
-static inline unsigned char *vw_remote_domain_inject_nmi_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_inject_nmi_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_inject_nmi_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_inject_nmi_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -9461,7 +9461,7 @@ size_t remote_domain_inject_nmi_args_size(const remote_domain_inject_nmi_args *v
 VIRTWIRE_DEFINE_TYPE(remote_domain_inject_nmi_args, 4194332u, 28u);
 
 /* struct remote_domain_send_key_args, remote_protocol.x:1176 */
-static inline unsigned char *vw_remote_domain_send_key_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_send_key_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_send_key_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_send_key_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
@@ -9527,7 +9527,7 @@ size_t remote_domain_send_key_args_size(const remote_domain_send_key_args *v)
 VIRTWIRE_DEFINE_TYPE(remote_domain_send_key_args, 4194408u, 40u);
 
 /* struct remote_domain_send_process_signal_args, remote_protocol.x:1184 */
-static inline unsigned char *vw_remote_domain_send_process_signal_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_send_process_signal_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_send_process_signal_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_send_process_signal_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 16u))
@@ -9574,7 +9574,7 @@ size_t remote_domain_send_process_signal_args_size(const remote_domain_send_proc
 VIRTWIRE_DEFINE_TYPE(remote_domain_send_process_signal_args, 4194344u, 40u);
 
 /* struct remote_domain_set_vcpus_args, remote_protocol.x:1191 */
-static inline unsigned char *vw_remote_domain_set_vcpus_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_vcpus_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_set_vcpus_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_vcpus_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -9617,7 +9617,7 @@ size_t remote_domain_set_vcpus_args_size(const remote_domain_set_vcpus_args *v)
 VIRTWIRE_DEFINE_TYPE(remote_domain_set_vcpus_args, 4194332u, 28u);
 
 /* struct remote_domain_set_vcpus_flags_args, remote_protocol.x:1196 */
-static inline unsigned char *vw_remote_domain_set_vcpus_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_vcpus_flags_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_set_vcpus_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_vcpus_flags_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
@@ -9662,7 +9662,7 @@ size_t remote_domain_set_vcpus_flags_args_size(const remote_domain_set_vcpus_fla
 VIRTWIRE_DEFINE_TYPE(remote_domain_set_vcpus_flags_args, 4194336u, 32u);
 
 /* struct remote_domain_get_vcpus_flags_args, remote_protocol.x:1202 */
-static inline unsigned char *vw_remote_domain_get_vcpus_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_vcpus_flags_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_vcpus_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_vcpus_flags_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -9711,7 +9711,7 @@ static inline unsigned char *vw_remote_domain_get_vcpus_flags_ret_raw(unsigned c
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_domain_get_vcpus_flags_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_vcpus_flags_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_vcpus_flags_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_vcpus_flags_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -9750,7 +9750,7 @@ size_t remote_domain_get_vcpus_flags_ret_size(const remote_domain_get_vcpus_flag
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_vcpus_flags_ret, 4u, 4u);
 
 /* struct remote_domain_pin_vcpu_args, remote_protocol.x:1211 */
-static inline unsigned char *vw_remote_domain_pin_vcpu_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_pin_vcpu_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_pin_vcpu_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_pin_vcpu_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -9799,7 +9799,7 @@ size_t remote_domain_pin_vcpu_args_size(const remote_domain_pin_vcpu_args *v)
 VIRTWIRE_DEFINE_TYPE(remote_domain_pin_vcpu_args, 4196384u, 32u);
 
 /* struct remote_domain_pin_vcpu_flags_args, remote_protocol.x:1217 */
-static inline unsigned char *vw_remote_domain_pin_vcpu_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_pin_vcpu_flags_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_pin_vcpu_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_pin_vcpu_flags_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -9852,7 +9852,7 @@ size_t remote_domain_pin_vcpu_flags_args_size(const remote_domain_pin_vcpu_flags
 VIRTWIRE_DEFINE_TYPE(remote_domain_pin_vcpu_flags_args, 4196388u, 36u);
 
 /* struct remote_domain_get_vcpu_pin_info_args, remote_protocol.x:1224 */
-static inline unsigned char *vw_remote_domain_get_vcpu_pin_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_vcpu_pin_info_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_vcpu_pin_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_vcpu_pin_info_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 12u))
@@ -9899,7 +9899,7 @@ size_t remote_domain_get_vcpu_pin_info_args_size(const remote_domain_get_vcpu_pi
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_vcpu_pin_info_args, 4194340u, 36u);
 
 /* struct remote_domain_get_vcpu_pin_info_ret, remote_protocol.x:1231 */
-static inline unsigned char *vw_remote_domain_get_vcpu_pin_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_vcpu_pin_info_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_vcpu_pin_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_vcpu_pin_info_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_opaque(vw_w, vw_end, v->cpumaps.cpumaps_val, v->cpumaps.cpumaps_len, REMOTE_CPUMAPS_MAX, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -9944,7 +9944,7 @@ size_t remote_domain_get_vcpu_pin_info_ret_size(const remote_domain_get_vcpu_pin
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_vcpu_pin_info_ret, 8388616u, 8u);
 
 /* struct remote_domain_pin_emulator_args, remote_protocol.x:1236 */
-static inline unsigned char *vw_remote_domain_pin_emulator_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_pin_emulator_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_pin_emulator_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_pin_emulator_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_opaque(vw_w, vw_end, v->cpumap.cpumap_val, v->cpumap.cpumap_len, REMOTE_CPUMAP_MAX, vw_rc));
@@ -9993,7 +9993,7 @@ size_t remote_domain_pin_emulator_args_size(const remote_domain_pin_emulator_arg
 VIRTWIRE_DEFINE_TYPE(remote_domain_pin_emulator_args, 4196384u, 32u);
 
 /* struct remote_domain_get_emulator_pin_info_args, remote_protocol.x:1242 */
-static inline unsigned char *vw_remote_domain_get_emulator_pin_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_emulator_pin_info_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_emulator_pin_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_emulator_pin_info_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
@@ -10038,7 +10038,7 @@ size_t remote_domain_get_emulator_pin_info_args_size(const remote_domain_get_emu
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_emulator_pin_info_args, 4194336u, 32u);
 
 /* struct remote_domain_get_emulator_pin_info_ret, remote_protocol.x:1248 */
-static inline unsigned char *vw_remote_domain_get_emulator_pin_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_emulator_pin_info_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_emulator_pin_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_emulator_pin_info_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_opaque(vw_w, vw_end, v->cpumaps.cpumaps_val, v->cpumaps.cpumaps_len, REMOTE_CPUMAPS_MAX, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -10083,7 +10083,7 @@ size_t remote_domain_get_emulator_pin_info_ret_size(const remote_domain_get_emul
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_emulator_pin_info_ret, 8388616u, 8u);
 
 /* struct remote_domain_get_vcpus_args, remote_protocol.x:1253 */
-static inline unsigned char *vw_remote_domain_get_vcpus_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_vcpus_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_vcpus_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_vcpus_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
@@ -10128,7 +10128,7 @@ size_t remote_domain_get_vcpus_args_size(const remote_domain_get_vcpus_args *v)
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_vcpus_args, 4194336u, 32u);
 
 /* struct remote_domain_get_vcpus_ret, remote_protocol.x:1259 */
-static inline unsigned char *vw_remote_domain_get_vcpus_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_vcpus_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_vcpus_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_vcpus_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->info.info_len, v->info.info_val, REMOTE_VCPUINFO_MAX, 20, vw_rc));
     {
@@ -10186,7 +10186,7 @@ size_t remote_domain_get_vcpus_ret_size(const remote_domain_get_vcpus_ret *v)
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_vcpus_ret, 8716296u, 8u);
 
 /* struct remote_domain_get_max_vcpus_args, remote_protocol.x:1264 */
-static inline unsigned char *vw_remote_domain_get_max_vcpus_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_max_vcpus_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_max_vcpus_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_max_vcpus_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     return vw_w;
@@ -10231,7 +10231,7 @@ static inline unsigned char *vw_remote_domain_get_max_vcpus_ret_raw(unsigned cha
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_domain_get_max_vcpus_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_max_vcpus_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_max_vcpus_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_max_vcpus_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -10270,7 +10270,7 @@ size_t remote_domain_get_max_vcpus_ret_size(const remote_domain_get_max_vcpus_re
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_max_vcpus_ret, 4u, 4u);
 
 /* struct remote_domain_iothread_info, remote_protocol.x:1272 */
-static inline unsigned char *vw_remote_domain_iothread_info_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_iothread_info *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_iothread_info_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_iothread_info *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -10315,7 +10315,7 @@ size_t remote_domain_iothread_info_size(const remote_domain_iothread_info *v)
 VIRTWIRE_DEFINE_TYPE(remote_domain_iothread_info, 2056u, 8u);
 
 /* struct remote_domain_get_iothread_info_args, remote_protocol.x:1277 */
-static inline unsigned char *vw_remote_domain_get_iothread_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_iothread_info_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_iothread_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_iothread_info_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -10358,7 +10358,7 @@ size_t remote_domain_get_iothread_info_args_size(const remote_domain_get_iothrea
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_iothread_info_args, 4194332u, 28u);
 
 /* struct remote_domain_get_iothread_info_ret, remote_protocol.x:1282 */
-static inline unsigned char *vw_remote_domain_get_iothread_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_iothread_info_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_iothread_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_iothread_info_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->info.info_len, v->info.info_val, REMOTE_IOTHREAD_INFO_MAX, 0, vw_rc));
     {
@@ -10418,7 +10418,7 @@ size_t remote_domain_get_iothread_info_ret_size(const remote_domain_get_iothread
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_iothread_info_ret, 33685512u, 8u);
 
 /* struct remote_domain_pin_iothread_args, remote_protocol.x:1287 */
-static inline unsigned char *vw_remote_domain_pin_iothread_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_pin_iothread_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_pin_iothread_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_pin_iothread_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -10471,7 +10471,7 @@ size_t remote_domain_pin_iothread_args_size(const remote_domain_pin_iothread_arg
 VIRTWIRE_DEFINE_TYPE(remote_domain_pin_iothread_args, 4196388u, 36u);
 
 /* struct remote_domain_add_iothread_args, remote_protocol.x:1294 */
-static inline unsigned char *vw_remote_domain_add_iothread_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_add_iothread_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_add_iothread_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_add_iothread_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
@@ -10516,7 +10516,7 @@ size_t remote_domain_add_iothread_args_size(const remote_domain_add_iothread_arg
 VIRTWIRE_DEFINE_TYPE(remote_domain_add_iothread_args, 4194336u, 32u);
 
 /* struct remote_domain_del_iothread_args, remote_protocol.x:1300 */
-static inline unsigned char *vw_remote_domain_del_iothread_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_del_iothread_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_del_iothread_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_del_iothread_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
@@ -10561,7 +10561,7 @@ size_t remote_domain_del_iothread_args_size(const remote_domain_del_iothread_arg
 VIRTWIRE_DEFINE_TYPE(remote_domain_del_iothread_args, 4194336u, 32u);
 
 /* struct remote_domain_set_iothread_params_args, remote_protocol.x:1306 */
-static inline unsigned char *vw_remote_domain_set_iothread_params_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_iothread_params_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_set_iothread_params_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_iothread_params_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -10629,7 +10629,7 @@ size_t remote_domain_set_iothread_params_args_size(const remote_domain_set_iothr
 VIRTWIRE_DEFINE_TYPE(remote_domain_set_iothread_params_args, 541066020u, 36u);
 
 /* struct remote_domain_get_security_label_args, remote_protocol.x:1313 */
-static inline unsigned char *vw_remote_domain_get_security_label_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_security_label_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_security_label_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_security_label_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     return vw_w;
@@ -10668,7 +10668,7 @@ size_t remote_domain_get_security_label_args_size(const remote_domain_get_securi
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_security_label_args, 4194328u, 24u);
 
 /* struct remote_domain_get_security_label_ret, remote_protocol.x:1317 */
-static inline unsigned char *vw_remote_domain_get_security_label_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_security_label_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_security_label_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_security_label_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->label.label_len, v->label.label_val, REMOTE_SECURITY_LABEL_MAX, 4, vw_rc));
     {
@@ -10724,7 +10724,7 @@ size_t remote_domain_get_security_label_ret_size(const remote_domain_get_securit
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_security_label_ret, 16396u, 8u);
 
 /* struct remote_domain_get_security_label_list_args, remote_protocol.x:1322 */
-static inline unsigned char *vw_remote_domain_get_security_label_list_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_security_label_list_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_security_label_list_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_security_label_list_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     return vw_w;
@@ -10763,7 +10763,7 @@ size_t remote_domain_get_security_label_list_args_size(const remote_domain_get_s
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_security_label_list_args, 4194328u, 24u);
 
 /* struct remote_domain_get_security_label_list_ret, remote_protocol.x:1326 */
-static inline unsigned char *vw_remote_domain_get_security_label_list_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_security_label_list_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_security_label_list_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_security_label_list_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->labels.labels_len, v->labels.labels_val, REMOTE_SECURITY_LABEL_LIST_MAX, 0, vw_rc));
     {
@@ -10823,7 +10823,7 @@ size_t remote_domain_get_security_label_list_ret_size(const remote_domain_get_se
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_security_label_list_ret, 1049352u, 8u);
 
 /* struct remote_node_get_security_model_ret, remote_protocol.x:1331 */
-static inline unsigned char *vw_remote_node_get_security_model_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_security_model_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_get_security_model_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_security_model_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->model.model_len, v->model.model_val, REMOTE_SECURITY_MODEL_MAX, 4, vw_rc));
     {
@@ -10892,7 +10892,7 @@ size_t remote_node_get_security_model_ret_size(const remote_node_get_security_mo
 VIRTWIRE_DEFINE_TYPE(remote_node_get_security_model_ret, 2064u, 8u);
 
 /* struct remote_domain_attach_device_args, remote_protocol.x:1336 */
-static inline unsigned char *vw_remote_domain_attach_device_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_attach_device_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_attach_device_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_attach_device_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->xml, REMOTE_STRING_MAX, vw_rc));
@@ -10935,7 +10935,7 @@ size_t remote_domain_attach_device_args_size(const remote_domain_attach_device_a
 VIRTWIRE_DEFINE_TYPE(remote_domain_attach_device_args, 8388636u, 28u);
 
 /* struct remote_domain_attach_device_flags_args, remote_protocol.x:1341 */
-static inline unsigned char *vw_remote_domain_attach_device_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_attach_device_flags_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_attach_device_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_attach_device_flags_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->xml, REMOTE_STRING_MAX, vw_rc));
@@ -10982,7 +10982,7 @@ size_t remote_domain_attach_device_flags_args_size(const remote_domain_attach_de
 VIRTWIRE_DEFINE_TYPE(remote_domain_attach_device_flags_args, 8388640u, 32u);
 
 /* struct remote_domain_detach_device_args, remote_protocol.x:1347 */
-static inline unsigned char *vw_remote_domain_detach_device_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_detach_device_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_detach_device_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_detach_device_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->xml, REMOTE_STRING_MAX, vw_rc));
@@ -11025,7 +11025,7 @@ size_t remote_domain_detach_device_args_size(const remote_domain_detach_device_a
 VIRTWIRE_DEFINE_TYPE(remote_domain_detach_device_args, 8388636u, 28u);
 
 /* struct remote_domain_detach_device_flags_args, remote_protocol.x:1352 */
-static inline unsigned char *vw_remote_domain_detach_device_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_detach_device_flags_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_detach_device_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_detach_device_flags_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->xml, REMOTE_STRING_MAX, vw_rc));
@@ -11072,7 +11072,7 @@ size_t remote_domain_detach_device_flags_args_size(const remote_domain_detach_de
 VIRTWIRE_DEFINE_TYPE(remote_domain_detach_device_flags_args, 8388640u, 32u);
 
 /* struct remote_domain_update_device_flags_args, remote_protocol.x:1358 */
-static inline unsigned char *vw_remote_domain_update_device_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_update_device_flags_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_update_device_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_update_device_flags_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->xml, REMOTE_STRING_MAX, vw_rc));
@@ -11119,7 +11119,7 @@ size_t remote_domain_update_device_flags_args_size(const remote_domain_update_de
 VIRTWIRE_DEFINE_TYPE(remote_domain_update_device_flags_args, 8388640u, 32u);
 
 /* struct remote_domain_detach_device_alias_args, remote_protocol.x:1364 */
-static inline unsigned char *vw_remote_domain_detach_device_alias_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_detach_device_alias_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_detach_device_alias_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_detach_device_alias_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->alias, REMOTE_STRING_MAX, vw_rc));
@@ -11166,7 +11166,7 @@ size_t remote_domain_detach_device_alias_args_size(const remote_domain_detach_de
 VIRTWIRE_DEFINE_TYPE(remote_domain_detach_device_alias_args, 8388640u, 32u);
 
 /* struct remote_domain_get_autostart_args, remote_protocol.x:1370 */
-static inline unsigned char *vw_remote_domain_get_autostart_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_autostart_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_autostart_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_autostart_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     return vw_w;
@@ -11211,7 +11211,7 @@ static inline unsigned char *vw_remote_domain_get_autostart_ret_raw(unsigned cha
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_domain_get_autostart_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_autostart_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_autostart_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_autostart_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -11250,7 +11250,7 @@ size_t remote_domain_get_autostart_ret_size(const remote_domain_get_autostart_re
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_autostart_ret, 4u, 4u);
 
 /* struct remote_domain_set_autostart_args, remote_protocol.x:1378 */
-static inline unsigned char *vw_remote_domain_set_autostart_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_autostart_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_set_autostart_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_autostart_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -11293,7 +11293,7 @@ size_t remote_domain_set_autostart_args_size(const remote_domain_set_autostart_a
 VIRTWIRE_DEFINE_TYPE(remote_domain_set_autostart_args, 4194332u, 28u);
 
 /* struct remote_domain_set_metadata_args, remote_protocol.x:1383 */
-static inline unsigned char *vw_remote_domain_set_metadata_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_metadata_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_set_metadata_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_metadata_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -11352,7 +11352,7 @@ size_t remote_domain_set_metadata_args_size(const remote_domain_set_metadata_arg
 VIRTWIRE_DEFINE_TYPE(remote_domain_set_metadata_args, 16777272u, 44u);
 
 /* struct remote_domain_get_metadata_args, remote_protocol.x:1392 */
-static inline unsigned char *vw_remote_domain_get_metadata_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_metadata_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_metadata_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_metadata_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -11403,7 +11403,7 @@ size_t remote_domain_get_metadata_args_size(const remote_domain_get_metadata_arg
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_metadata_args, 8388648u, 36u);
 
 /* struct remote_domain_get_metadata_ret, remote_protocol.x:1399 */
-static inline unsigned char *vw_remote_domain_get_metadata_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_metadata_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_metadata_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_metadata_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->metadata, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -11442,7 +11442,7 @@ size_t remote_domain_get_metadata_ret_size(const remote_domain_get_metadata_ret 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_metadata_ret, 4194308u, 4u);
 
 /* struct remote_domain_block_job_abort_args, remote_protocol.x:1403 */
-static inline unsigned char *vw_remote_domain_block_job_abort_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_block_job_abort_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_block_job_abort_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_block_job_abort_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->path, REMOTE_STRING_MAX, vw_rc));
@@ -11489,7 +11489,7 @@ size_t remote_domain_block_job_abort_args_size(const remote_domain_block_job_abo
 VIRTWIRE_DEFINE_TYPE(remote_domain_block_job_abort_args, 8388640u, 32u);
 
 /* struct remote_domain_get_block_job_info_args, remote_protocol.x:1409 */
-static inline unsigned char *vw_remote_domain_get_block_job_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_block_job_info_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_block_job_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_block_job_info_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->path, REMOTE_STRING_MAX, vw_rc));
@@ -11546,7 +11546,7 @@ static inline unsigned char *vw_remote_domain_get_block_job_info_ret_raw(unsigne
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_domain_get_block_job_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_block_job_info_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_block_job_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_block_job_info_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 32u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -11589,7 +11589,7 @@ size_t remote_domain_get_block_job_info_ret_size(const remote_domain_get_block_j
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_block_job_info_ret, 32u, 32u);
 
 /* struct remote_domain_block_job_set_speed_args, remote_protocol.x:1423 */
-static inline unsigned char *vw_remote_domain_block_job_set_speed_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_block_job_set_speed_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_block_job_set_speed_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_block_job_set_speed_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->path, REMOTE_STRING_MAX, vw_rc));
@@ -11638,7 +11638,7 @@ size_t remote_domain_block_job_set_speed_args_size(const remote_domain_block_job
 VIRTWIRE_DEFINE_TYPE(remote_domain_block_job_set_speed_args, 8388648u, 40u);
 
 /* struct remote_domain_block_pull_args, remote_protocol.x:1430 */
-static inline unsigned char *vw_remote_domain_block_pull_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_block_pull_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_block_pull_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_block_pull_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->path, REMOTE_STRING_MAX, vw_rc));
@@ -11687,7 +11687,7 @@ size_t remote_domain_block_pull_args_size(const remote_domain_block_pull_args *v
 VIRTWIRE_DEFINE_TYPE(remote_domain_block_pull_args, 8388648u, 40u);
 
 /* struct remote_domain_block_rebase_args, remote_protocol.x:1436 */
-static inline unsigned char *vw_remote_domain_block_rebase_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_block_rebase_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_block_rebase_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_block_rebase_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->path, REMOTE_STRING_MAX, vw_rc));
@@ -11740,7 +11740,7 @@ size_t remote_domain_block_rebase_args_size(const remote_domain_block_rebase_arg
 VIRTWIRE_DEFINE_TYPE(remote_domain_block_rebase_args, 12582960u, 44u);
 
 /* struct remote_domain_block_copy_args, remote_protocol.x:1443 */
-static inline unsigned char *vw_remote_domain_block_copy_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_block_copy_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_block_copy_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_block_copy_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->path, REMOTE_STRING_MAX, vw_rc));
@@ -11812,7 +11812,7 @@ size_t remote_domain_block_copy_args_size(const remote_domain_block_copy_args *v
 VIRTWIRE_DEFINE_TYPE(remote_domain_block_copy_args, 146800872u, 40u);
 
 /* struct remote_domain_block_commit_args, remote_protocol.x:1450 */
-static inline unsigned char *vw_remote_domain_block_commit_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_block_commit_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_block_commit_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_block_commit_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->disk, REMOTE_STRING_MAX, vw_rc));
@@ -11869,7 +11869,7 @@ size_t remote_domain_block_commit_args_size(const remote_domain_block_commit_arg
 VIRTWIRE_DEFINE_TYPE(remote_domain_block_commit_args, 16777272u, 48u);
 
 /* struct remote_domain_set_block_io_tune_args, remote_protocol.x:1459 */
-static inline unsigned char *vw_remote_domain_set_block_io_tune_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_block_io_tune_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_set_block_io_tune_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_block_io_tune_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->disk, REMOTE_STRING_MAX, vw_rc));
@@ -11937,7 +11937,7 @@ size_t remote_domain_set_block_io_tune_args_size(const remote_domain_set_block_i
 VIRTWIRE_DEFINE_TYPE(remote_domain_set_block_io_tune_args, 276824484u, 36u);
 
 /* struct remote_domain_get_block_io_tune_args, remote_protocol.x:1466 */
-static inline unsigned char *vw_remote_domain_get_block_io_tune_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_block_io_tune_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_block_io_tune_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_block_io_tune_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, vw_remote_string_encode(vw_w, vw_end, &v->disk, vw_rc));
@@ -11986,7 +11986,7 @@ size_t remote_domain_get_block_io_tune_args_size(const remote_domain_get_block_i
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_block_io_tune_args, 8388648u, 36u);
 
 /* struct remote_domain_get_block_io_tune_ret, remote_protocol.x:1473 */
-static inline unsigned char *vw_remote_domain_get_block_io_tune_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_block_io_tune_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_block_io_tune_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_block_io_tune_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->params.params_len, v->params.params_val, REMOTE_DOMAIN_BLOCK_IO_TUNE_PARAMETERS_MAX, 0, vw_rc));
     {
@@ -12046,7 +12046,7 @@ size_t remote_domain_get_block_io_tune_ret_size(const remote_domain_get_block_io
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_block_io_tune_ret, 268435848u, 8u);
 
 /* struct remote_domain_set_throttle_group_args, remote_protocol.x:1478 */
-static inline unsigned char *vw_remote_domain_set_throttle_group_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_throttle_group_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_set_throttle_group_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_throttle_group_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->group, REMOTE_STRING_MAX, vw_rc));
@@ -12114,7 +12114,7 @@ size_t remote_domain_set_throttle_group_args_size(const remote_domain_set_thrott
 VIRTWIRE_DEFINE_TYPE(remote_domain_set_throttle_group_args, 276824484u, 36u);
 
 /* struct remote_domain_del_throttle_group_args, remote_protocol.x:1485 */
-static inline unsigned char *vw_remote_domain_del_throttle_group_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_del_throttle_group_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_del_throttle_group_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_del_throttle_group_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, vw_remote_string_encode(vw_w, vw_end, &v->group, vw_rc));
@@ -12161,7 +12161,7 @@ size_t remote_domain_del_throttle_group_args_size(const remote_domain_del_thrott
 VIRTWIRE_DEFINE_TYPE(remote_domain_del_throttle_group_args, 8388644u, 32u);
 
 /* struct remote_domain_get_cpu_stats_args, remote_protocol.x:1491 */
-static inline unsigned char *vw_remote_domain_get_cpu_stats_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_cpu_stats_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_cpu_stats_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_cpu_stats_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 16u))
@@ -12210,7 +12210,7 @@ size_t remote_domain_get_cpu_stats_args_size(const remote_domain_get_cpu_stats_a
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_cpu_stats_args, 4194344u, 40u);
 
 /* struct remote_domain_get_cpu_stats_ret, remote_protocol.x:1499 */
-static inline unsigned char *vw_remote_domain_get_cpu_stats_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_cpu_stats_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_cpu_stats_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_cpu_stats_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->params.params_len, v->params.params_val, REMOTE_DOMAIN_GET_CPU_STATS_MAX, 0, vw_rc));
     {
@@ -12270,7 +12270,7 @@ size_t remote_domain_get_cpu_stats_ret_size(const remote_domain_get_cpu_stats_re
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_cpu_stats_ret, 17179893768u, 8u);
 
 /* struct remote_domain_get_hostname_args, remote_protocol.x:1504 */
-static inline unsigned char *vw_remote_domain_get_hostname_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_hostname_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_hostname_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_hostname_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -12313,7 +12313,7 @@ size_t remote_domain_get_hostname_args_size(const remote_domain_get_hostname_arg
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_hostname_args, 4194332u, 28u);
 
 /* struct remote_domain_get_hostname_ret, remote_protocol.x:1509 */
-static inline unsigned char *vw_remote_domain_get_hostname_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_hostname_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_hostname_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_hostname_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->hostname, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -12358,7 +12358,7 @@ static inline unsigned char *vw_remote_connect_num_of_networks_ret_raw(unsigned 
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_connect_num_of_networks_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_num_of_networks_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_num_of_networks_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_num_of_networks_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -12403,7 +12403,7 @@ static inline unsigned char *vw_remote_connect_list_networks_args_raw(unsigned c
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_connect_list_networks_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_networks_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_networks_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_networks_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -12442,7 +12442,7 @@ size_t remote_connect_list_networks_args_size(const remote_connect_list_networks
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_networks_args, 4u, 4u);
 
 /* struct remote_connect_list_networks_ret, remote_protocol.x:1523 */
-static inline unsigned char *vw_remote_connect_list_networks_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_networks_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_networks_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_networks_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->names.names_len, v->names.names_val, REMOTE_NETWORK_LIST_MAX, 0, vw_rc));
     {
@@ -12504,7 +12504,7 @@ static inline unsigned char *vw_remote_connect_num_of_defined_networks_ret_raw(u
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_connect_num_of_defined_networks_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_num_of_defined_networks_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_num_of_defined_networks_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_num_of_defined_networks_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -12549,7 +12549,7 @@ static inline unsigned char *vw_remote_connect_list_defined_networks_args_raw(un
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_connect_list_defined_networks_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_defined_networks_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_defined_networks_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_defined_networks_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -12588,7 +12588,7 @@ size_t remote_connect_list_defined_networks_args_size(const remote_connect_list_
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_defined_networks_args, 4u, 4u);
 
 /* struct remote_connect_list_defined_networks_ret, remote_protocol.x:1535 */
-static inline unsigned char *vw_remote_connect_list_defined_networks_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_defined_networks_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_defined_networks_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_defined_networks_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->names.names_len, v->names.names_val, REMOTE_NETWORK_LIST_MAX, 0, vw_rc));
     {
@@ -12650,7 +12650,7 @@ static inline unsigned char *vw_remote_network_lookup_by_uuid_args_raw(unsigned 
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_network_lookup_by_uuid_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_lookup_by_uuid_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_lookup_by_uuid_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_lookup_by_uuid_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 16u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -12689,7 +12689,7 @@ size_t remote_network_lookup_by_uuid_args_size(const remote_network_lookup_by_uu
 VIRTWIRE_DEFINE_TYPE(remote_network_lookup_by_uuid_args, 16u, 16u);
 
 /* struct remote_network_lookup_by_uuid_ret, remote_protocol.x:1543 */
-static inline unsigned char *vw_remote_network_lookup_by_uuid_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_lookup_by_uuid_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_lookup_by_uuid_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_lookup_by_uuid_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_network_encode(vw_w, vw_end, &v->net, vw_rc));
     return vw_w;
@@ -12728,7 +12728,7 @@ size_t remote_network_lookup_by_uuid_ret_size(const remote_network_lookup_by_uui
 VIRTWIRE_DEFINE_TYPE(remote_network_lookup_by_uuid_ret, 4194324u, 20u);
 
 /* struct remote_network_lookup_by_name_args, remote_protocol.x:1547 */
-static inline unsigned char *vw_remote_network_lookup_by_name_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_lookup_by_name_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_lookup_by_name_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_lookup_by_name_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -12767,7 +12767,7 @@ size_t remote_network_lookup_by_name_args_size(const remote_network_lookup_by_na
 VIRTWIRE_DEFINE_TYPE(remote_network_lookup_by_name_args, 4194308u, 4u);
 
 /* struct remote_network_lookup_by_name_ret, remote_protocol.x:1551 */
-static inline unsigned char *vw_remote_network_lookup_by_name_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_lookup_by_name_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_lookup_by_name_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_lookup_by_name_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_network_encode(vw_w, vw_end, &v->net, vw_rc));
     return vw_w;
@@ -12806,7 +12806,7 @@ size_t remote_network_lookup_by_name_ret_size(const remote_network_lookup_by_nam
 VIRTWIRE_DEFINE_TYPE(remote_network_lookup_by_name_ret, 4194324u, 20u);
 
 /* struct remote_network_create_xml_args, remote_protocol.x:1555 */
-static inline unsigned char *vw_remote_network_create_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_create_xml_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_create_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_create_xml_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->xml, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -12845,7 +12845,7 @@ size_t remote_network_create_xml_args_size(const remote_network_create_xml_args 
 VIRTWIRE_DEFINE_TYPE(remote_network_create_xml_args, 4194308u, 4u);
 
 /* struct remote_network_create_xml_ret, remote_protocol.x:1559 */
-static inline unsigned char *vw_remote_network_create_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_create_xml_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_create_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_create_xml_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_network_encode(vw_w, vw_end, &v->net, vw_rc));
     return vw_w;
@@ -12884,7 +12884,7 @@ size_t remote_network_create_xml_ret_size(const remote_network_create_xml_ret *v
 VIRTWIRE_DEFINE_TYPE(remote_network_create_xml_ret, 4194324u, 20u);
 
 /* struct remote_network_create_xml_flags_args, remote_protocol.x:1563 */
-static inline unsigned char *vw_remote_network_create_xml_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_create_xml_flags_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_create_xml_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_create_xml_flags_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->xml, REMOTE_STRING_MAX, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -12927,7 +12927,7 @@ size_t remote_network_create_xml_flags_args_size(const remote_network_create_xml
 VIRTWIRE_DEFINE_TYPE(remote_network_create_xml_flags_args, 4194312u, 8u);
 
 /* struct remote_network_create_xml_flags_ret, remote_protocol.x:1568 */
-static inline unsigned char *vw_remote_network_create_xml_flags_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_create_xml_flags_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_create_xml_flags_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_create_xml_flags_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_network_encode(vw_w, vw_end, &v->net, vw_rc));
     return vw_w;
@@ -12966,7 +12966,7 @@ size_t remote_network_create_xml_flags_ret_size(const remote_network_create_xml_
 VIRTWIRE_DEFINE_TYPE(remote_network_create_xml_flags_ret, 4194324u, 20u);
 
 /* struct remote_network_define_xml_args, remote_protocol.x:1572 */
-static inline unsigned char *vw_remote_network_define_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_define_xml_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_define_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_define_xml_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->xml, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -13005,7 +13005,7 @@ size_t remote_network_define_xml_args_size(const remote_network_define_xml_args 
 VIRTWIRE_DEFINE_TYPE(remote_network_define_xml_args, 4194308u, 4u);
 
 /* struct remote_network_define_xml_ret, remote_protocol.x:1576 */
-static inline unsigned char *vw_remote_network_define_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_define_xml_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_define_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_define_xml_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_network_encode(vw_w, vw_end, &v->net, vw_rc));
     return vw_w;
@@ -13044,7 +13044,7 @@ size_t remote_network_define_xml_ret_size(const remote_network_define_xml_ret *v
 VIRTWIRE_DEFINE_TYPE(remote_network_define_xml_ret, 4194324u, 20u);
 
 /* struct remote_network_define_xml_flags_args, remote_protocol.x:1580 */
-static inline unsigned char *vw_remote_network_define_xml_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_define_xml_flags_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_define_xml_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_define_xml_flags_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->xml, REMOTE_STRING_MAX, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -13087,7 +13087,7 @@ size_t remote_network_define_xml_flags_args_size(const remote_network_define_xml
 VIRTWIRE_DEFINE_TYPE(remote_network_define_xml_flags_args, 4194312u, 8u);
 
 /* struct remote_network_define_xml_flags_ret, remote_protocol.x:1585 */
-static inline unsigned char *vw_remote_network_define_xml_flags_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_define_xml_flags_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_define_xml_flags_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_define_xml_flags_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_network_encode(vw_w, vw_end, &v->net, vw_rc));
     return vw_w;
@@ -13126,7 +13126,7 @@ size_t remote_network_define_xml_flags_ret_size(const remote_network_define_xml_
 VIRTWIRE_DEFINE_TYPE(remote_network_define_xml_flags_ret, 4194324u, 20u);
 
 /* struct remote_network_undefine_args, remote_protocol.x:1589 */
-static inline unsigned char *vw_remote_network_undefine_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_undefine_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_undefine_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_undefine_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_network_encode(vw_w, vw_end, &v->net, vw_rc));
     return vw_w;
@@ -13165,7 +13165,7 @@ size_t remote_network_undefine_args_size(const remote_network_undefine_args *v)
 VIRTWIRE_DEFINE_TYPE(remote_network_undefine_args, 4194324u, 20u);
 
 /* struct remote_network_update_args, remote_protocol.x:1593 */
-static inline unsigned char *vw_remote_network_update_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_update_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_update_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_update_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_network_encode(vw_w, vw_end, &v->net, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 12u))
@@ -13220,7 +13220,7 @@ size_t remote_network_update_args_size(const remote_network_update_args *v)
 VIRTWIRE_DEFINE_TYPE(remote_network_update_args, 8388648u, 40u);
 
 /* struct remote_network_create_args, remote_protocol.x:1602 */
-static inline unsigned char *vw_remote_network_create_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_create_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_create_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_create_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_network_encode(vw_w, vw_end, &v->net, vw_rc));
     return vw_w;
@@ -13259,7 +13259,7 @@ size_t remote_network_create_args_size(const remote_network_create_args *v)
 VIRTWIRE_DEFINE_TYPE(remote_network_create_args, 4194324u, 20u);
 
 /* struct remote_network_destroy_args, remote_protocol.x:1606 */
-static inline unsigned char *vw_remote_network_destroy_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_destroy_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_destroy_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_destroy_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_network_encode(vw_w, vw_end, &v->net, vw_rc));
     return vw_w;
@@ -13298,7 +13298,7 @@ size_t remote_network_destroy_args_size(const remote_network_destroy_args *v)
 VIRTWIRE_DEFINE_TYPE(remote_network_destroy_args, 4194324u, 20u);
 
 /* struct remote_network_get_xml_desc_args, remote_protocol.x:1610 */
-static inline unsigned char *vw_remote_network_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_get_xml_desc_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_get_xml_desc_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_network_encode(vw_w, vw_end, &v->net, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -13341,7 +13341,7 @@ size_t remote_network_get_xml_desc_args_size(const remote_network_get_xml_desc_a
 VIRTWIRE_DEFINE_TYPE(remote_network_get_xml_desc_args, 4194328u, 24u);
 
 /* struct remote_network_get_xml_desc_ret, remote_protocol.x:1615 */
-static inline unsigned char *vw_remote_network_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_get_xml_desc_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_get_xml_desc_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->xml, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -13380,7 +13380,7 @@ size_t remote_network_get_xml_desc_ret_size(const remote_network_get_xml_desc_re
 VIRTWIRE_DEFINE_TYPE(remote_network_get_xml_desc_ret, 4194308u, 4u);
 
 /* struct remote_network_get_bridge_name_args, remote_protocol.x:1619 */
-static inline unsigned char *vw_remote_network_get_bridge_name_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_get_bridge_name_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_get_bridge_name_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_get_bridge_name_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_network_encode(vw_w, vw_end, &v->net, vw_rc));
     return vw_w;
@@ -13419,7 +13419,7 @@ size_t remote_network_get_bridge_name_args_size(const remote_network_get_bridge_
 VIRTWIRE_DEFINE_TYPE(remote_network_get_bridge_name_args, 4194324u, 20u);
 
 /* struct remote_network_get_bridge_name_ret, remote_protocol.x:1623 */
-static inline unsigned char *vw_remote_network_get_bridge_name_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_get_bridge_name_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_get_bridge_name_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_get_bridge_name_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -13458,7 +13458,7 @@ size_t remote_network_get_bridge_name_ret_size(const remote_network_get_bridge_n
 VIRTWIRE_DEFINE_TYPE(remote_network_get_bridge_name_ret, 4194308u, 4u);
 
 /* struct remote_network_get_autostart_args, remote_protocol.x:1627 */
-static inline unsigned char *vw_remote_network_get_autostart_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_get_autostart_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_get_autostart_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_get_autostart_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_network_encode(vw_w, vw_end, &v->net, vw_rc));
     return vw_w;
@@ -13503,7 +13503,7 @@ static inline unsigned char *vw_remote_network_get_autostart_ret_raw(unsigned ch
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_network_get_autostart_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_get_autostart_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_get_autostart_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_get_autostart_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -13542,7 +13542,7 @@ size_t remote_network_get_autostart_ret_size(const remote_network_get_autostart_
 VIRTWIRE_DEFINE_TYPE(remote_network_get_autostart_ret, 4u, 4u);
 
 /* struct remote_network_set_autostart_args, remote_protocol.x:1635 */
-static inline unsigned char *vw_remote_network_set_autostart_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_set_autostart_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_set_autostart_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_set_autostart_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_network_encode(vw_w, vw_end, &v->net, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -13591,7 +13591,7 @@ static inline unsigned char *vw_remote_connect_num_of_nwfilters_ret_raw(unsigned
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_connect_num_of_nwfilters_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_num_of_nwfilters_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_num_of_nwfilters_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_num_of_nwfilters_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -13636,7 +13636,7 @@ static inline unsigned char *vw_remote_connect_list_nwfilters_args_raw(unsigned 
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_connect_list_nwfilters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_nwfilters_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_nwfilters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_nwfilters_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -13675,7 +13675,7 @@ size_t remote_connect_list_nwfilters_args_size(const remote_connect_list_nwfilte
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_nwfilters_args, 4u, 4u);
 
 /* struct remote_connect_list_nwfilters_ret, remote_protocol.x:1650 */
-static inline unsigned char *vw_remote_connect_list_nwfilters_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_nwfilters_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_nwfilters_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_nwfilters_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->names.names_len, v->names.names_val, REMOTE_NWFILTER_LIST_MAX, 0, vw_rc));
     {
@@ -13737,7 +13737,7 @@ static inline unsigned char *vw_remote_nwfilter_lookup_by_uuid_args_raw(unsigned
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_nwfilter_lookup_by_uuid_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_lookup_by_uuid_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nwfilter_lookup_by_uuid_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_lookup_by_uuid_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 16u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -13776,7 +13776,7 @@ size_t remote_nwfilter_lookup_by_uuid_args_size(const remote_nwfilter_lookup_by_
 VIRTWIRE_DEFINE_TYPE(remote_nwfilter_lookup_by_uuid_args, 16u, 16u);
 
 /* struct remote_nwfilter_lookup_by_uuid_ret, remote_protocol.x:1658 */
-static inline unsigned char *vw_remote_nwfilter_lookup_by_uuid_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_lookup_by_uuid_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nwfilter_lookup_by_uuid_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_lookup_by_uuid_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_nwfilter_encode(vw_w, vw_end, &v->nwfilter, vw_rc));
     return vw_w;
@@ -13815,7 +13815,7 @@ size_t remote_nwfilter_lookup_by_uuid_ret_size(const remote_nwfilter_lookup_by_u
 VIRTWIRE_DEFINE_TYPE(remote_nwfilter_lookup_by_uuid_ret, 4194324u, 20u);
 
 /* struct remote_nwfilter_lookup_by_name_args, remote_protocol.x:1662 */
-static inline unsigned char *vw_remote_nwfilter_lookup_by_name_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_lookup_by_name_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nwfilter_lookup_by_name_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_lookup_by_name_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -13854,7 +13854,7 @@ size_t remote_nwfilter_lookup_by_name_args_size(const remote_nwfilter_lookup_by_
 VIRTWIRE_DEFINE_TYPE(remote_nwfilter_lookup_by_name_args, 4194308u, 4u);
 
 /* struct remote_nwfilter_lookup_by_name_ret, remote_protocol.x:1666 */
-static inline unsigned char *vw_remote_nwfilter_lookup_by_name_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_lookup_by_name_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nwfilter_lookup_by_name_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_lookup_by_name_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_nwfilter_encode(vw_w, vw_end, &v->nwfilter, vw_rc));
     return vw_w;
@@ -13893,7 +13893,7 @@ size_t remote_nwfilter_lookup_by_name_ret_size(const remote_nwfilter_lookup_by_n
 VIRTWIRE_DEFINE_TYPE(remote_nwfilter_lookup_by_name_ret, 4194324u, 20u);
 
 /* struct remote_nwfilter_define_xml_args, remote_protocol.x:1670 */
-static inline unsigned char *vw_remote_nwfilter_define_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_define_xml_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nwfilter_define_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_define_xml_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->xml, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -13932,7 +13932,7 @@ size_t remote_nwfilter_define_xml_args_size(const remote_nwfilter_define_xml_arg
 VIRTWIRE_DEFINE_TYPE(remote_nwfilter_define_xml_args, 4194308u, 4u);
 
 /* struct remote_nwfilter_define_xml_ret, remote_protocol.x:1674 */
-static inline unsigned char *vw_remote_nwfilter_define_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_define_xml_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nwfilter_define_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_define_xml_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_nwfilter_encode(vw_w, vw_end, &v->nwfilter, vw_rc));
     return vw_w;
@@ -13971,7 +13971,7 @@ size_t remote_nwfilter_define_xml_ret_size(const remote_nwfilter_define_xml_ret 
 VIRTWIRE_DEFINE_TYPE(remote_nwfilter_define_xml_ret, 4194324u, 20u);
 
 /* struct remote_nwfilter_define_xml_flags_args, remote_protocol.x:1678 */
-static inline unsigned char *vw_remote_nwfilter_define_xml_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_define_xml_flags_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nwfilter_define_xml_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_define_xml_flags_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->xml, REMOTE_STRING_MAX, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -14014,7 +14014,7 @@ size_t remote_nwfilter_define_xml_flags_args_size(const remote_nwfilter_define_x
 VIRTWIRE_DEFINE_TYPE(remote_nwfilter_define_xml_flags_args, 4194312u, 8u);
 
 /* struct remote_nwfilter_define_xml_flags_ret, remote_protocol.x:1683 */
-static inline unsigned char *vw_remote_nwfilter_define_xml_flags_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_define_xml_flags_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nwfilter_define_xml_flags_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_define_xml_flags_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_nwfilter_encode(vw_w, vw_end, &v->nwfilter, vw_rc));
     return vw_w;
@@ -14053,7 +14053,7 @@ size_t remote_nwfilter_define_xml_flags_ret_size(const remote_nwfilter_define_xm
 VIRTWIRE_DEFINE_TYPE(remote_nwfilter_define_xml_flags_ret, 4194324u, 20u);
 
 /* struct remote_nwfilter_undefine_args, remote_protocol.x:1687 */
-static inline unsigned char *vw_remote_nwfilter_undefine_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_undefine_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nwfilter_undefine_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_undefine_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_nwfilter_encode(vw_w, vw_end, &v->nwfilter, vw_rc));
     return vw_w;
@@ -14092,7 +14092,7 @@ size_t remote_nwfilter_undefine_args_size(const remote_nwfilter_undefine_args *v
 VIRTWIRE_DEFINE_TYPE(remote_nwfilter_undefine_args, 4194324u, 20u);
 
 /* struct remote_nwfilter_get_xml_desc_args, remote_protocol.x:1691 */
-static inline unsigned char *vw_remote_nwfilter_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_get_xml_desc_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nwfilter_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_get_xml_desc_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_nwfilter_encode(vw_w, vw_end, &v->nwfilter, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -14135,7 +14135,7 @@ size_t remote_nwfilter_get_xml_desc_args_size(const remote_nwfilter_get_xml_desc
 VIRTWIRE_DEFINE_TYPE(remote_nwfilter_get_xml_desc_args, 4194328u, 24u);
 
 /* struct remote_nwfilter_get_xml_desc_ret, remote_protocol.x:1696 */
-static inline unsigned char *vw_remote_nwfilter_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_get_xml_desc_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nwfilter_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_get_xml_desc_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->xml, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -14180,7 +14180,7 @@ static inline unsigned char *vw_remote_connect_num_of_interfaces_ret_raw(unsigne
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_connect_num_of_interfaces_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_num_of_interfaces_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_num_of_interfaces_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_num_of_interfaces_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -14225,7 +14225,7 @@ static inline unsigned char *vw_remote_connect_list_interfaces_args_raw(unsigned
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_connect_list_interfaces_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_interfaces_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_interfaces_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_interfaces_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -14264,7 +14264,7 @@ size_t remote_connect_list_interfaces_args_size(const remote_connect_list_interf
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_interfaces_args, 4u, 4u);
 
 /* struct remote_connect_list_interfaces_ret, remote_protocol.x:1711 */
-static inline unsigned char *vw_remote_connect_list_interfaces_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_interfaces_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_interfaces_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_interfaces_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->names.names_len, v->names.names_val, REMOTE_INTERFACE_LIST_MAX, 0, vw_rc));
     {
@@ -14326,7 +14326,7 @@ static inline unsigned char *vw_remote_connect_num_of_defined_interfaces_ret_raw
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_connect_num_of_defined_interfaces_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_num_of_defined_interfaces_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_num_of_defined_interfaces_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_num_of_defined_interfaces_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -14371,7 +14371,7 @@ static inline unsigned char *vw_remote_connect_list_defined_interfaces_args_raw(
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_connect_list_defined_interfaces_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_defined_interfaces_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_defined_interfaces_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_defined_interfaces_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -14410,7 +14410,7 @@ size_t remote_connect_list_defined_interfaces_args_size(const remote_connect_lis
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_defined_interfaces_args, 4u, 4u);
 
 /* struct remote_connect_list_defined_interfaces_ret, remote_protocol.x:1723 */
-static inline unsigned char *vw_remote_connect_list_defined_interfaces_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_defined_interfaces_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_defined_interfaces_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_defined_interfaces_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->names.names_len, v->names.names_val, REMOTE_INTERFACE_LIST_MAX, 0, vw_rc));
     {
@@ -14466,7 +14466,7 @@ size_t remote_connect_list_defined_interfaces_ret_size(const remote_connect_list
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_defined_interfaces_ret, 68719542276u, 4u);
 
 /* struct remote_interface_lookup_by_name_args, remote_protocol.x:1727 */
-static inline unsigned char *vw_remote_interface_lookup_by_name_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_lookup_by_name_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_interface_lookup_by_name_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_lookup_by_name_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -14505,7 +14505,7 @@ size_t remote_interface_lookup_by_name_args_size(const remote_interface_lookup_b
 VIRTWIRE_DEFINE_TYPE(remote_interface_lookup_by_name_args, 4194308u, 4u);
 
 /* struct remote_interface_lookup_by_name_ret, remote_protocol.x:1731 */
-static inline unsigned char *vw_remote_interface_lookup_by_name_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_lookup_by_name_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_interface_lookup_by_name_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_lookup_by_name_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_interface_encode(vw_w, vw_end, &v->iface, vw_rc));
     return vw_w;
@@ -14544,7 +14544,7 @@ size_t remote_interface_lookup_by_name_ret_size(const remote_interface_lookup_by
 VIRTWIRE_DEFINE_TYPE(remote_interface_lookup_by_name_ret, 8388616u, 8u);
 
 /* struct remote_interface_lookup_by_mac_string_args, remote_protocol.x:1735 */
-static inline unsigned char *vw_remote_interface_lookup_by_mac_string_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_lookup_by_mac_string_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_interface_lookup_by_mac_string_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_lookup_by_mac_string_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->mac, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -14583,7 +14583,7 @@ size_t remote_interface_lookup_by_mac_string_args_size(const remote_interface_lo
 VIRTWIRE_DEFINE_TYPE(remote_interface_lookup_by_mac_string_args, 4194308u, 4u);
 
 /* struct remote_interface_lookup_by_mac_string_ret, remote_protocol.x:1739 */
-static inline unsigned char *vw_remote_interface_lookup_by_mac_string_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_lookup_by_mac_string_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_interface_lookup_by_mac_string_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_lookup_by_mac_string_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_interface_encode(vw_w, vw_end, &v->iface, vw_rc));
     return vw_w;
@@ -14622,7 +14622,7 @@ size_t remote_interface_lookup_by_mac_string_ret_size(const remote_interface_loo
 VIRTWIRE_DEFINE_TYPE(remote_interface_lookup_by_mac_string_ret, 8388616u, 8u);
 
 /* struct remote_interface_get_xml_desc_args, remote_protocol.x:1743 */
-static inline unsigned char *vw_remote_interface_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_get_xml_desc_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_interface_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_get_xml_desc_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_interface_encode(vw_w, vw_end, &v->iface, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -14665,7 +14665,7 @@ size_t remote_interface_get_xml_desc_args_size(const remote_interface_get_xml_de
 VIRTWIRE_DEFINE_TYPE(remote_interface_get_xml_desc_args, 8388620u, 12u);
 
 /* struct remote_interface_get_xml_desc_ret, remote_protocol.x:1748 */
-static inline unsigned char *vw_remote_interface_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_get_xml_desc_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_interface_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_get_xml_desc_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->xml, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -14704,7 +14704,7 @@ size_t remote_interface_get_xml_desc_ret_size(const remote_interface_get_xml_des
 VIRTWIRE_DEFINE_TYPE(remote_interface_get_xml_desc_ret, 4194308u, 4u);
 
 /* struct remote_interface_define_xml_args, remote_protocol.x:1752 */
-static inline unsigned char *vw_remote_interface_define_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_define_xml_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_interface_define_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_define_xml_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->xml, REMOTE_STRING_MAX, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -14747,7 +14747,7 @@ size_t remote_interface_define_xml_args_size(const remote_interface_define_xml_a
 VIRTWIRE_DEFINE_TYPE(remote_interface_define_xml_args, 4194312u, 8u);
 
 /* struct remote_interface_define_xml_ret, remote_protocol.x:1757 */
-static inline unsigned char *vw_remote_interface_define_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_define_xml_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_interface_define_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_define_xml_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_interface_encode(vw_w, vw_end, &v->iface, vw_rc));
     return vw_w;
@@ -14786,7 +14786,7 @@ size_t remote_interface_define_xml_ret_size(const remote_interface_define_xml_re
 VIRTWIRE_DEFINE_TYPE(remote_interface_define_xml_ret, 8388616u, 8u);
 
 /* struct remote_interface_undefine_args, remote_protocol.x:1761 */
-static inline unsigned char *vw_remote_interface_undefine_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_undefine_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_interface_undefine_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_undefine_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_interface_encode(vw_w, vw_end, &v->iface, vw_rc));
     return vw_w;
@@ -14825,7 +14825,7 @@ size_t remote_interface_undefine_args_size(const remote_interface_undefine_args 
 VIRTWIRE_DEFINE_TYPE(remote_interface_undefine_args, 8388616u, 8u);
 
 /* struct remote_interface_create_args, remote_protocol.x:1765 */
-static inline unsigned char *vw_remote_interface_create_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_create_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_interface_create_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_create_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_interface_encode(vw_w, vw_end, &v->iface, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -14868,7 +14868,7 @@ size_t remote_interface_create_args_size(const remote_interface_create_args *v)
 VIRTWIRE_DEFINE_TYPE(remote_interface_create_args, 8388620u, 12u);
 
 /* struct remote_interface_destroy_args, remote_protocol.x:1770 */
-static inline unsigned char *vw_remote_interface_destroy_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_destroy_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_interface_destroy_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_destroy_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_interface_encode(vw_w, vw_end, &v->iface, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -14917,7 +14917,7 @@ static inline unsigned char *vw_remote_interface_change_begin_args_raw(unsigned 
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_interface_change_begin_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_change_begin_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_interface_change_begin_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_change_begin_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -14962,7 +14962,7 @@ static inline unsigned char *vw_remote_interface_change_commit_args_raw(unsigned
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_interface_change_commit_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_change_commit_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_interface_change_commit_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_change_commit_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -15007,7 +15007,7 @@ static inline unsigned char *vw_remote_interface_change_rollback_args_raw(unsign
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_interface_change_rollback_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_change_rollback_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_interface_change_rollback_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_change_rollback_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -15046,7 +15046,7 @@ size_t remote_interface_change_rollback_args_size(const remote_interface_change_
 VIRTWIRE_DEFINE_TYPE(remote_interface_change_rollback_args, 4u, 4u);
 
 /* struct remote_auth_list_ret, remote_protocol.x:1790 */
-static inline unsigned char *vw_remote_auth_list_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_auth_list_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_auth_list_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_auth_list_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->types.types_len, v->types.types_val, REMOTE_AUTH_TYPE_LIST_MAX, 4, vw_rc));
     {
@@ -15098,7 +15098,7 @@ size_t remote_auth_list_ret_size(const remote_auth_list_ret *v)
 VIRTWIRE_DEFINE_TYPE(remote_auth_list_ret, 84u, 4u);
 
 /* struct remote_auth_sasl_init_ret, remote_protocol.x:1794 */
-static inline unsigned char *vw_remote_auth_sasl_init_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_auth_sasl_init_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_auth_sasl_init_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_auth_sasl_init_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->mechlist, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -15137,7 +15137,7 @@ size_t remote_auth_sasl_init_ret_size(const remote_auth_sasl_init_ret *v)
 VIRTWIRE_DEFINE_TYPE(remote_auth_sasl_init_ret, 4194308u, 4u);
 
 /* struct remote_auth_sasl_start_args, remote_protocol.x:1798 */
-static inline unsigned char *vw_remote_auth_sasl_start_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_auth_sasl_start_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_auth_sasl_start_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_auth_sasl_start_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->mech, REMOTE_STRING_MAX, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -15197,7 +15197,7 @@ size_t remote_auth_sasl_start_args_size(const remote_auth_sasl_start_args *v)
 VIRTWIRE_DEFINE_TYPE(remote_auth_sasl_start_args, 4456460u, 12u);
 
 /* struct remote_auth_sasl_start_ret, remote_protocol.x:1804 */
-static inline unsigned char *vw_remote_auth_sasl_start_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_auth_sasl_start_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_auth_sasl_start_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_auth_sasl_start_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -15255,7 +15255,7 @@ size_t remote_auth_sasl_start_ret_size(const remote_auth_sasl_start_ret *v)
 VIRTWIRE_DEFINE_TYPE(remote_auth_sasl_start_ret, 262156u, 12u);
 
 /* struct remote_auth_sasl_step_args, remote_protocol.x:1810 */
-static inline unsigned char *vw_remote_auth_sasl_step_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_auth_sasl_step_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_auth_sasl_step_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_auth_sasl_step_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -15311,7 +15311,7 @@ size_t remote_auth_sasl_step_args_size(const remote_auth_sasl_step_args *v)
 VIRTWIRE_DEFINE_TYPE(remote_auth_sasl_step_args, 262152u, 8u);
 
 /* struct remote_auth_sasl_step_ret, remote_protocol.x:1815 */
-static inline unsigned char *vw_remote_auth_sasl_step_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_auth_sasl_step_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_auth_sasl_step_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_auth_sasl_step_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -15375,7 +15375,7 @@ static inline unsigned char *vw_remote_auth_polkit_ret_raw(unsigned char *vw_w, 
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_auth_polkit_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_auth_polkit_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_auth_polkit_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_auth_polkit_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -15420,7 +15420,7 @@ static inline unsigned char *vw_remote_connect_num_of_storage_pools_ret_raw(unsi
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_connect_num_of_storage_pools_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_num_of_storage_pools_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_num_of_storage_pools_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_num_of_storage_pools_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -15465,7 +15465,7 @@ static inline unsigned char *vw_remote_connect_list_storage_pools_args_raw(unsig
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_connect_list_storage_pools_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_storage_pools_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_storage_pools_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_storage_pools_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -15504,7 +15504,7 @@ size_t remote_connect_list_storage_pools_args_size(const remote_connect_list_sto
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_storage_pools_args, 4u, 4u);
 
 /* struct remote_connect_list_storage_pools_ret, remote_protocol.x:1837 */
-static inline unsigned char *vw_remote_connect_list_storage_pools_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_storage_pools_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_storage_pools_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_storage_pools_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->names.names_len, v->names.names_val, REMOTE_STORAGE_POOL_LIST_MAX, 0, vw_rc));
     {
@@ -15566,7 +15566,7 @@ static inline unsigned char *vw_remote_connect_num_of_defined_storage_pools_ret_
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_connect_num_of_defined_storage_pools_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_num_of_defined_storage_pools_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_num_of_defined_storage_pools_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_num_of_defined_storage_pools_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -15611,7 +15611,7 @@ static inline unsigned char *vw_remote_connect_list_defined_storage_pools_args_r
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_connect_list_defined_storage_pools_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_defined_storage_pools_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_defined_storage_pools_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_defined_storage_pools_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -15650,7 +15650,7 @@ size_t remote_connect_list_defined_storage_pools_args_size(const remote_connect_
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_defined_storage_pools_args, 4u, 4u);
 
 /* struct remote_connect_list_defined_storage_pools_ret, remote_protocol.x:1849 */
-static inline unsigned char *vw_remote_connect_list_defined_storage_pools_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_defined_storage_pools_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_defined_storage_pools_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_defined_storage_pools_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->names.names_len, v->names.names_val, REMOTE_STORAGE_POOL_LIST_MAX, 0, vw_rc));
     {
@@ -15706,7 +15706,7 @@ size_t remote_connect_list_defined_storage_pools_ret_size(const remote_connect_l
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_defined_storage_pools_ret, 68719542276u, 4u);
 
 /* struct remote_connect_find_storage_pool_sources_args, remote_protocol.x:1853 */
-static inline unsigned char *vw_remote_connect_find_storage_pool_sources_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_find_storage_pool_sources_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_find_storage_pool_sources_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_find_storage_pool_sources_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->type, REMOTE_STRING_MAX, vw_rc));
     VIRTWIRE_WTRY(vw_w, vw_remote_string_encode(vw_w, vw_end, &v->srcSpec, vw_rc));
@@ -15753,7 +15753,7 @@ size_t remote_connect_find_storage_pool_sources_args_size(const remote_connect_f
 VIRTWIRE_DEFINE_TYPE(remote_connect_find_storage_pool_sources_args, 8388624u, 12u);
 
 /* struct remote_connect_find_storage_pool_sources_ret, remote_protocol.x:1859 */
-static inline unsigned char *vw_remote_connect_find_storage_pool_sources_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_find_storage_pool_sources_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_find_storage_pool_sources_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_find_storage_pool_sources_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->xml, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -15798,7 +15798,7 @@ static inline unsigned char *vw_remote_storage_pool_lookup_by_uuid_args_raw(unsi
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_storage_pool_lookup_by_uuid_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_lookup_by_uuid_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_lookup_by_uuid_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_lookup_by_uuid_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 16u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -15837,7 +15837,7 @@ size_t remote_storage_pool_lookup_by_uuid_args_size(const remote_storage_pool_lo
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_lookup_by_uuid_args, 16u, 16u);
 
 /* struct remote_storage_pool_lookup_by_uuid_ret, remote_protocol.x:1867 */
-static inline unsigned char *vw_remote_storage_pool_lookup_by_uuid_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_lookup_by_uuid_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_lookup_by_uuid_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_lookup_by_uuid_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_storage_pool_encode(vw_w, vw_end, &v->pool, vw_rc));
     return vw_w;
@@ -15876,7 +15876,7 @@ size_t remote_storage_pool_lookup_by_uuid_ret_size(const remote_storage_pool_loo
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_lookup_by_uuid_ret, 4194324u, 20u);
 
 /* struct remote_storage_pool_lookup_by_name_args, remote_protocol.x:1871 */
-static inline unsigned char *vw_remote_storage_pool_lookup_by_name_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_lookup_by_name_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_lookup_by_name_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_lookup_by_name_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -15915,7 +15915,7 @@ size_t remote_storage_pool_lookup_by_name_args_size(const remote_storage_pool_lo
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_lookup_by_name_args, 4194308u, 4u);
 
 /* struct remote_storage_pool_lookup_by_name_ret, remote_protocol.x:1875 */
-static inline unsigned char *vw_remote_storage_pool_lookup_by_name_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_lookup_by_name_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_lookup_by_name_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_lookup_by_name_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_storage_pool_encode(vw_w, vw_end, &v->pool, vw_rc));
     return vw_w;
@@ -15954,7 +15954,7 @@ size_t remote_storage_pool_lookup_by_name_ret_size(const remote_storage_pool_loo
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_lookup_by_name_ret, 4194324u, 20u);
 
 /* struct remote_storage_pool_lookup_by_volume_args, remote_protocol.x:1879 */
-static inline unsigned char *vw_remote_storage_pool_lookup_by_volume_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_lookup_by_volume_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_lookup_by_volume_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_lookup_by_volume_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_storage_vol_encode(vw_w, vw_end, &v->vol, vw_rc));
     return vw_w;
@@ -15993,7 +15993,7 @@ size_t remote_storage_pool_lookup_by_volume_args_size(const remote_storage_pool_
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_lookup_by_volume_args, 12582924u, 12u);
 
 /* struct remote_storage_pool_lookup_by_volume_ret, remote_protocol.x:1883 */
-static inline unsigned char *vw_remote_storage_pool_lookup_by_volume_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_lookup_by_volume_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_lookup_by_volume_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_lookup_by_volume_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_storage_pool_encode(vw_w, vw_end, &v->pool, vw_rc));
     return vw_w;
@@ -16032,7 +16032,7 @@ size_t remote_storage_pool_lookup_by_volume_ret_size(const remote_storage_pool_l
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_lookup_by_volume_ret, 4194324u, 20u);
 
 /* struct remote_storage_pool_lookup_by_target_path_args, remote_protocol.x:1887 */
-static inline unsigned char *vw_remote_storage_pool_lookup_by_target_path_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_lookup_by_target_path_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_lookup_by_target_path_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_lookup_by_target_path_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->path, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -16071,7 +16071,7 @@ size_t remote_storage_pool_lookup_by_target_path_args_size(const remote_storage_
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_lookup_by_target_path_args, 4194308u, 4u);
 
 /* struct remote_storage_pool_lookup_by_target_path_ret, remote_protocol.x:1891 */
-static inline unsigned char *vw_remote_storage_pool_lookup_by_target_path_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_lookup_by_target_path_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_lookup_by_target_path_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_lookup_by_target_path_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_storage_pool_encode(vw_w, vw_end, &v->pool, vw_rc));
     return vw_w;
@@ -16110,7 +16110,7 @@ size_t remote_storage_pool_lookup_by_target_path_ret_size(const remote_storage_p
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_lookup_by_target_path_ret, 4194324u, 20u);
 
 /* struct remote_storage_pool_create_xml_args, remote_protocol.x:1895 */
-static inline unsigned char *vw_remote_storage_pool_create_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_create_xml_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_create_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_create_xml_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->xml, REMOTE_STRING_MAX, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -16153,7 +16153,7 @@ size_t remote_storage_pool_create_xml_args_size(const remote_storage_pool_create
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_create_xml_args, 4194312u, 8u);
 
 /* struct remote_storage_pool_create_xml_ret, remote_protocol.x:1900 */
-static inline unsigned char *vw_remote_storage_pool_create_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_create_xml_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_create_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_create_xml_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_storage_pool_encode(vw_w, vw_end, &v->pool, vw_rc));
     return vw_w;
@@ -16192,7 +16192,7 @@ size_t remote_storage_pool_create_xml_ret_size(const remote_storage_pool_create_
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_create_xml_ret, 4194324u, 20u);
 
 /* struct remote_storage_pool_define_xml_args, remote_protocol.x:1904 */
-static inline unsigned char *vw_remote_storage_pool_define_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_define_xml_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_define_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_define_xml_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->xml, REMOTE_STRING_MAX, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -16235,7 +16235,7 @@ size_t remote_storage_pool_define_xml_args_size(const remote_storage_pool_define
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_define_xml_args, 4194312u, 8u);
 
 /* struct remote_storage_pool_define_xml_ret, remote_protocol.x:1909 */
-static inline unsigned char *vw_remote_storage_pool_define_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_define_xml_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_define_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_define_xml_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_storage_pool_encode(vw_w, vw_end, &v->pool, vw_rc));
     return vw_w;
@@ -16274,7 +16274,7 @@ size_t remote_storage_pool_define_xml_ret_size(const remote_storage_pool_define_
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_define_xml_ret, 4194324u, 20u);
 
 /* struct remote_storage_pool_build_args, remote_protocol.x:1913 */
-static inline unsigned char *vw_remote_storage_pool_build_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_build_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_build_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_build_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_storage_pool_encode(vw_w, vw_end, &v->pool, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -16317,7 +16317,7 @@ size_t remote_storage_pool_build_args_size(const remote_storage_pool_build_args 
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_build_args, 4194328u, 24u);
 
 /* struct remote_storage_pool_undefine_args, remote_protocol.x:1918 */
-static inline unsigned char *vw_remote_storage_pool_undefine_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_undefine_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_undefine_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_undefine_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_storage_pool_encode(vw_w, vw_end, &v->pool, vw_rc));
     return vw_w;
@@ -16356,7 +16356,7 @@ size_t remote_storage_pool_undefine_args_size(const remote_storage_pool_undefine
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_undefine_args, 4194324u, 20u);
 
 /* struct remote_storage_pool_create_args, remote_protocol.x:1922 */
-static inline unsigned char *vw_remote_storage_pool_create_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_create_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_create_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_create_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_storage_pool_encode(vw_w, vw_end, &v->pool, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -16399,7 +16399,7 @@ size_t remote_storage_pool_create_args_size(const remote_storage_pool_create_arg
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_create_args, 4194328u, 24u);
 
 /* struct remote_storage_pool_destroy_args, remote_protocol.x:1927 */
-static inline unsigned char *vw_remote_storage_pool_destroy_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_destroy_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_destroy_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_destroy_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_storage_pool_encode(vw_w, vw_end, &v->pool, vw_rc));
     return vw_w;
@@ -16438,7 +16438,7 @@ size_t remote_storage_pool_destroy_args_size(const remote_storage_pool_destroy_a
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_destroy_args, 4194324u, 20u);
 
 /* struct remote_storage_pool_delete_args, remote_protocol.x:1931 */
-static inline unsigned char *vw_remote_storage_pool_delete_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_delete_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_delete_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_delete_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_storage_pool_encode(vw_w, vw_end, &v->pool, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -16481,7 +16481,7 @@ size_t remote_storage_pool_delete_args_size(const remote_storage_pool_delete_arg
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_delete_args, 4194328u, 24u);
 
 /* struct remote_storage_pool_refresh_args, remote_protocol.x:1936 */
-static inline unsigned char *vw_remote_storage_pool_refresh_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_refresh_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_refresh_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_refresh_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_storage_pool_encode(vw_w, vw_end, &v->pool, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -16524,7 +16524,7 @@ size_t remote_storage_pool_refresh_args_size(const remote_storage_pool_refresh_a
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_refresh_args, 4194328u, 24u);
 
 /* struct remote_storage_pool_get_xml_desc_args, remote_protocol.x:1941 */
-static inline unsigned char *vw_remote_storage_pool_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_get_xml_desc_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_get_xml_desc_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_storage_pool_encode(vw_w, vw_end, &v->pool, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -16567,7 +16567,7 @@ size_t remote_storage_pool_get_xml_desc_args_size(const remote_storage_pool_get_
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_get_xml_desc_args, 4194328u, 24u);
 
 /* struct remote_storage_pool_get_xml_desc_ret, remote_protocol.x:1946 */
-static inline unsigned char *vw_remote_storage_pool_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_get_xml_desc_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_get_xml_desc_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->xml, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -16606,7 +16606,7 @@ size_t remote_storage_pool_get_xml_desc_ret_size(const remote_storage_pool_get_x
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_get_xml_desc_ret, 4194308u, 4u);
 
 /* struct remote_storage_pool_get_info_args, remote_protocol.x:1950 */
-static inline unsigned char *vw_remote_storage_pool_get_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_get_info_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_get_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_get_info_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_storage_pool_encode(vw_w, vw_end, &v->pool, vw_rc));
     return vw_w;
@@ -16654,7 +16654,7 @@ static inline unsigned char *vw_remote_storage_pool_get_info_ret_raw(unsigned ch
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_storage_pool_get_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_get_info_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_get_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_get_info_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 28u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -16696,7 +16696,7 @@ size_t remote_storage_pool_get_info_ret_size(const remote_storage_pool_get_info_
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_get_info_ret, 28u, 28u);
 
 /* struct remote_storage_pool_get_autostart_args, remote_protocol.x:1961 */
-static inline unsigned char *vw_remote_storage_pool_get_autostart_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_get_autostart_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_get_autostart_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_get_autostart_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_storage_pool_encode(vw_w, vw_end, &v->pool, vw_rc));
     return vw_w;
@@ -16741,7 +16741,7 @@ static inline unsigned char *vw_remote_storage_pool_get_autostart_ret_raw(unsign
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_storage_pool_get_autostart_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_get_autostart_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_get_autostart_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_get_autostart_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -16780,7 +16780,7 @@ size_t remote_storage_pool_get_autostart_ret_size(const remote_storage_pool_get_
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_get_autostart_ret, 4u, 4u);
 
 /* struct remote_storage_pool_set_autostart_args, remote_protocol.x:1969 */
-static inline unsigned char *vw_remote_storage_pool_set_autostart_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_set_autostart_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_set_autostart_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_set_autostart_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_storage_pool_encode(vw_w, vw_end, &v->pool, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -16823,7 +16823,7 @@ size_t remote_storage_pool_set_autostart_args_size(const remote_storage_pool_set
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_set_autostart_args, 4194328u, 24u);
 
 /* struct remote_storage_pool_num_of_volumes_args, remote_protocol.x:1974 */
-static inline unsigned char *vw_remote_storage_pool_num_of_volumes_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_num_of_volumes_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_num_of_volumes_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_num_of_volumes_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_storage_pool_encode(vw_w, vw_end, &v->pool, vw_rc));
     return vw_w;
@@ -16868,7 +16868,7 @@ static inline unsigned char *vw_remote_storage_pool_num_of_volumes_ret_raw(unsig
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_storage_pool_num_of_volumes_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_num_of_volumes_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_num_of_volumes_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_num_of_volumes_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -16907,7 +16907,7 @@ size_t remote_storage_pool_num_of_volumes_ret_size(const remote_storage_pool_num
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_num_of_volumes_ret, 4u, 4u);
 
 /* struct remote_storage_pool_list_volumes_args, remote_protocol.x:1982 */
-static inline unsigned char *vw_remote_storage_pool_list_volumes_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_list_volumes_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_list_volumes_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_list_volumes_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_storage_pool_encode(vw_w, vw_end, &v->pool, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -16950,7 +16950,7 @@ size_t remote_storage_pool_list_volumes_args_size(const remote_storage_pool_list
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_list_volumes_args, 4194328u, 24u);
 
 /* struct remote_storage_pool_list_volumes_ret, remote_protocol.x:1987 */
-static inline unsigned char *vw_remote_storage_pool_list_volumes_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_list_volumes_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_list_volumes_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_list_volumes_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->names.names_len, v->names.names_val, REMOTE_STORAGE_VOL_LIST_MAX, 0, vw_rc));
     {
@@ -17006,7 +17006,7 @@ size_t remote_storage_pool_list_volumes_ret_size(const remote_storage_pool_list_
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_list_volumes_ret, 68719542276u, 4u);
 
 /* struct remote_storage_vol_lookup_by_name_args, remote_protocol.x:1995 */
-static inline unsigned char *vw_remote_storage_vol_lookup_by_name_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_lookup_by_name_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_vol_lookup_by_name_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_lookup_by_name_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_storage_pool_encode(vw_w, vw_end, &v->pool, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, REMOTE_STRING_MAX, vw_rc));
@@ -17049,7 +17049,7 @@ size_t remote_storage_vol_lookup_by_name_args_size(const remote_storage_vol_look
 VIRTWIRE_DEFINE_TYPE(remote_storage_vol_lookup_by_name_args, 8388632u, 24u);
 
 /* struct remote_storage_vol_lookup_by_name_ret, remote_protocol.x:2000 */
-static inline unsigned char *vw_remote_storage_vol_lookup_by_name_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_lookup_by_name_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_vol_lookup_by_name_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_lookup_by_name_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_storage_vol_encode(vw_w, vw_end, &v->vol, vw_rc));
     return vw_w;
@@ -17088,7 +17088,7 @@ size_t remote_storage_vol_lookup_by_name_ret_size(const remote_storage_vol_looku
 VIRTWIRE_DEFINE_TYPE(remote_storage_vol_lookup_by_name_ret, 12582924u, 12u);
 
 /* struct remote_storage_vol_lookup_by_key_args, remote_protocol.x:2004 */
-static inline unsigned char *vw_remote_storage_vol_lookup_by_key_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_lookup_by_key_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_vol_lookup_by_key_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_lookup_by_key_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->key, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -17127,7 +17127,7 @@ size_t remote_storage_vol_lookup_by_key_args_size(const remote_storage_vol_looku
 VIRTWIRE_DEFINE_TYPE(remote_storage_vol_lookup_by_key_args, 4194308u, 4u);
 
 /* struct remote_storage_vol_lookup_by_key_ret, remote_protocol.x:2008 */
-static inline unsigned char *vw_remote_storage_vol_lookup_by_key_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_lookup_by_key_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_vol_lookup_by_key_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_lookup_by_key_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_storage_vol_encode(vw_w, vw_end, &v->vol, vw_rc));
     return vw_w;
@@ -17166,7 +17166,7 @@ size_t remote_storage_vol_lookup_by_key_ret_size(const remote_storage_vol_lookup
 VIRTWIRE_DEFINE_TYPE(remote_storage_vol_lookup_by_key_ret, 12582924u, 12u);
 
 /* struct remote_storage_vol_lookup_by_path_args, remote_protocol.x:2012 */
-static inline unsigned char *vw_remote_storage_vol_lookup_by_path_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_lookup_by_path_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_vol_lookup_by_path_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_lookup_by_path_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->path, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -17205,7 +17205,7 @@ size_t remote_storage_vol_lookup_by_path_args_size(const remote_storage_vol_look
 VIRTWIRE_DEFINE_TYPE(remote_storage_vol_lookup_by_path_args, 4194308u, 4u);
 
 /* struct remote_storage_vol_lookup_by_path_ret, remote_protocol.x:2016 */
-static inline unsigned char *vw_remote_storage_vol_lookup_by_path_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_lookup_by_path_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_vol_lookup_by_path_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_lookup_by_path_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_storage_vol_encode(vw_w, vw_end, &v->vol, vw_rc));
     return vw_w;
@@ -17244,7 +17244,7 @@ size_t remote_storage_vol_lookup_by_path_ret_size(const remote_storage_vol_looku
 VIRTWIRE_DEFINE_TYPE(remote_storage_vol_lookup_by_path_ret, 12582924u, 12u);
 
 /* struct remote_storage_vol_create_xml_args, remote_protocol.x:2020 */
-static inline unsigned char *vw_remote_storage_vol_create_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_create_xml_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_vol_create_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_create_xml_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_storage_pool_encode(vw_w, vw_end, &v->pool, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->xml, REMOTE_STRING_MAX, vw_rc));
@@ -17291,7 +17291,7 @@ size_t remote_storage_vol_create_xml_args_size(const remote_storage_vol_create_x
 VIRTWIRE_DEFINE_TYPE(remote_storage_vol_create_xml_args, 8388636u, 28u);
 
 /* struct remote_storage_vol_create_xml_ret, remote_protocol.x:2026 */
-static inline unsigned char *vw_remote_storage_vol_create_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_create_xml_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_vol_create_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_create_xml_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_storage_vol_encode(vw_w, vw_end, &v->vol, vw_rc));
     return vw_w;
@@ -17330,7 +17330,7 @@ size_t remote_storage_vol_create_xml_ret_size(const remote_storage_vol_create_xm
 VIRTWIRE_DEFINE_TYPE(remote_storage_vol_create_xml_ret, 12582924u, 12u);
 
 /* struct remote_storage_vol_create_xml_from_args, remote_protocol.x:2030 */
-static inline unsigned char *vw_remote_storage_vol_create_xml_from_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_create_xml_from_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_vol_create_xml_from_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_create_xml_from_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_storage_pool_encode(vw_w, vw_end, &v->pool, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->xml, REMOTE_STRING_MAX, vw_rc));
@@ -17381,7 +17381,7 @@ size_t remote_storage_vol_create_xml_from_args_size(const remote_storage_vol_cre
 VIRTWIRE_DEFINE_TYPE(remote_storage_vol_create_xml_from_args, 20971560u, 40u);
 
 /* struct remote_storage_vol_create_xml_from_ret, remote_protocol.x:2037 */
-static inline unsigned char *vw_remote_storage_vol_create_xml_from_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_create_xml_from_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_vol_create_xml_from_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_create_xml_from_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_storage_vol_encode(vw_w, vw_end, &v->vol, vw_rc));
     return vw_w;
@@ -17420,7 +17420,7 @@ size_t remote_storage_vol_create_xml_from_ret_size(const remote_storage_vol_crea
 VIRTWIRE_DEFINE_TYPE(remote_storage_vol_create_xml_from_ret, 12582924u, 12u);
 
 /* struct remote_storage_vol_delete_args, remote_protocol.x:2041 */
-static inline unsigned char *vw_remote_storage_vol_delete_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_delete_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_vol_delete_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_delete_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_storage_vol_encode(vw_w, vw_end, &v->vol, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -17463,7 +17463,7 @@ size_t remote_storage_vol_delete_args_size(const remote_storage_vol_delete_args 
 VIRTWIRE_DEFINE_TYPE(remote_storage_vol_delete_args, 12582928u, 16u);
 
 /* struct remote_storage_vol_wipe_args, remote_protocol.x:2046 */
-static inline unsigned char *vw_remote_storage_vol_wipe_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_wipe_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_vol_wipe_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_wipe_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_storage_vol_encode(vw_w, vw_end, &v->vol, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -17506,7 +17506,7 @@ size_t remote_storage_vol_wipe_args_size(const remote_storage_vol_wipe_args *v)
 VIRTWIRE_DEFINE_TYPE(remote_storage_vol_wipe_args, 12582928u, 16u);
 
 /* struct remote_storage_vol_wipe_pattern_args, remote_protocol.x:2051 */
-static inline unsigned char *vw_remote_storage_vol_wipe_pattern_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_wipe_pattern_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_vol_wipe_pattern_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_wipe_pattern_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_storage_vol_encode(vw_w, vw_end, &v->vol, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
@@ -17551,7 +17551,7 @@ size_t remote_storage_vol_wipe_pattern_args_size(const remote_storage_vol_wipe_p
 VIRTWIRE_DEFINE_TYPE(remote_storage_vol_wipe_pattern_args, 12582932u, 20u);
 
 /* struct remote_storage_vol_get_xml_desc_args, remote_protocol.x:2057 */
-static inline unsigned char *vw_remote_storage_vol_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_get_xml_desc_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_vol_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_get_xml_desc_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_storage_vol_encode(vw_w, vw_end, &v->vol, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -17594,7 +17594,7 @@ size_t remote_storage_vol_get_xml_desc_args_size(const remote_storage_vol_get_xm
 VIRTWIRE_DEFINE_TYPE(remote_storage_vol_get_xml_desc_args, 12582928u, 16u);
 
 /* struct remote_storage_vol_get_xml_desc_ret, remote_protocol.x:2062 */
-static inline unsigned char *vw_remote_storage_vol_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_get_xml_desc_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_vol_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_get_xml_desc_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->xml, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -17633,7 +17633,7 @@ size_t remote_storage_vol_get_xml_desc_ret_size(const remote_storage_vol_get_xml
 VIRTWIRE_DEFINE_TYPE(remote_storage_vol_get_xml_desc_ret, 4194308u, 4u);
 
 /* struct remote_storage_vol_get_info_args, remote_protocol.x:2066 */
-static inline unsigned char *vw_remote_storage_vol_get_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_get_info_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_vol_get_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_get_info_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_storage_vol_encode(vw_w, vw_end, &v->vol, vw_rc));
     return vw_w;
@@ -17680,7 +17680,7 @@ static inline unsigned char *vw_remote_storage_vol_get_info_ret_raw(unsigned cha
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_storage_vol_get_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_get_info_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_vol_get_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_get_info_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 20u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -17721,7 +17721,7 @@ size_t remote_storage_vol_get_info_ret_size(const remote_storage_vol_get_info_re
 VIRTWIRE_DEFINE_TYPE(remote_storage_vol_get_info_ret, 20u, 20u);
 
 /* struct remote_storage_vol_get_info_flags_args, remote_protocol.x:2076 */
-static inline unsigned char *vw_remote_storage_vol_get_info_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_get_info_flags_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_vol_get_info_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_get_info_flags_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_storage_vol_encode(vw_w, vw_end, &v->vol, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -17772,7 +17772,7 @@ static inline unsigned char *vw_remote_storage_vol_get_info_flags_ret_raw(unsign
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_storage_vol_get_info_flags_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_get_info_flags_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_vol_get_info_flags_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_get_info_flags_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 20u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -17813,7 +17813,7 @@ size_t remote_storage_vol_get_info_flags_ret_size(const remote_storage_vol_get_i
 VIRTWIRE_DEFINE_TYPE(remote_storage_vol_get_info_flags_ret, 20u, 20u);
 
 /* struct remote_storage_vol_get_path_args, remote_protocol.x:2087 */
-static inline unsigned char *vw_remote_storage_vol_get_path_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_get_path_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_vol_get_path_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_get_path_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_storage_vol_encode(vw_w, vw_end, &v->vol, vw_rc));
     return vw_w;
@@ -17852,7 +17852,7 @@ size_t remote_storage_vol_get_path_args_size(const remote_storage_vol_get_path_a
 VIRTWIRE_DEFINE_TYPE(remote_storage_vol_get_path_args, 12582924u, 12u);
 
 /* struct remote_storage_vol_get_path_ret, remote_protocol.x:2091 */
-static inline unsigned char *vw_remote_storage_vol_get_path_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_get_path_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_vol_get_path_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_get_path_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -17891,7 +17891,7 @@ size_t remote_storage_vol_get_path_ret_size(const remote_storage_vol_get_path_re
 VIRTWIRE_DEFINE_TYPE(remote_storage_vol_get_path_ret, 4194308u, 4u);
 
 /* struct remote_storage_vol_resize_args, remote_protocol.x:2095 */
-static inline unsigned char *vw_remote_storage_vol_resize_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_resize_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_vol_resize_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_resize_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_storage_vol_encode(vw_w, vw_end, &v->vol, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 12u))
@@ -17936,7 +17936,7 @@ size_t remote_storage_vol_resize_args_size(const remote_storage_vol_resize_args 
 VIRTWIRE_DEFINE_TYPE(remote_storage_vol_resize_args, 12582936u, 24u);
 
 /* struct remote_node_num_of_devices_args, remote_protocol.x:2103 */
-static inline unsigned char *vw_remote_node_num_of_devices_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_num_of_devices_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_num_of_devices_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_num_of_devices_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_string_encode(vw_w, vw_end, &v->cap, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -17985,7 +17985,7 @@ static inline unsigned char *vw_remote_node_num_of_devices_ret_raw(unsigned char
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_node_num_of_devices_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_num_of_devices_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_num_of_devices_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_num_of_devices_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -18024,7 +18024,7 @@ size_t remote_node_num_of_devices_ret_size(const remote_node_num_of_devices_ret 
 VIRTWIRE_DEFINE_TYPE(remote_node_num_of_devices_ret, 4u, 4u);
 
 /* struct remote_node_list_devices_args, remote_protocol.x:2112 */
-static inline unsigned char *vw_remote_node_list_devices_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_list_devices_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_list_devices_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_list_devices_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_string_encode(vw_w, vw_end, &v->cap, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
@@ -18069,7 +18069,7 @@ size_t remote_node_list_devices_args_size(const remote_node_list_devices_args *v
 VIRTWIRE_DEFINE_TYPE(remote_node_list_devices_args, 4194320u, 12u);
 
 /* struct remote_node_list_devices_ret, remote_protocol.x:2118 */
-static inline unsigned char *vw_remote_node_list_devices_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_list_devices_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_list_devices_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_list_devices_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->names.names_len, v->names.names_val, REMOTE_NODE_DEVICE_LIST_MAX, 0, vw_rc));
     {
@@ -18125,7 +18125,7 @@ size_t remote_node_list_devices_ret_size(const remote_node_list_devices_ret *v)
 VIRTWIRE_DEFINE_TYPE(remote_node_list_devices_ret, 274878169092u, 4u);
 
 /* struct remote_node_device_lookup_by_name_args, remote_protocol.x:2122 */
-static inline unsigned char *vw_remote_node_device_lookup_by_name_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_lookup_by_name_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_lookup_by_name_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_lookup_by_name_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -18164,7 +18164,7 @@ size_t remote_node_device_lookup_by_name_args_size(const remote_node_device_look
 VIRTWIRE_DEFINE_TYPE(remote_node_device_lookup_by_name_args, 4194308u, 4u);
 
 /* struct remote_node_device_lookup_by_name_ret, remote_protocol.x:2126 */
-static inline unsigned char *vw_remote_node_device_lookup_by_name_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_lookup_by_name_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_lookup_by_name_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_lookup_by_name_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_node_device_encode(vw_w, vw_end, &v->dev, vw_rc));
     return vw_w;
@@ -18203,7 +18203,7 @@ size_t remote_node_device_lookup_by_name_ret_size(const remote_node_device_looku
 VIRTWIRE_DEFINE_TYPE(remote_node_device_lookup_by_name_ret, 4194308u, 4u);
 
 /* struct remote_node_device_lookup_scsi_host_by_wwn_args, remote_protocol.x:2130 */
-static inline unsigned char *vw_remote_node_device_lookup_scsi_host_by_wwn_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_lookup_scsi_host_by_wwn_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_lookup_scsi_host_by_wwn_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_lookup_scsi_host_by_wwn_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->wwnn, REMOTE_STRING_MAX, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->wwpn, REMOTE_STRING_MAX, vw_rc));
@@ -18250,7 +18250,7 @@ size_t remote_node_device_lookup_scsi_host_by_wwn_args_size(const remote_node_de
 VIRTWIRE_DEFINE_TYPE(remote_node_device_lookup_scsi_host_by_wwn_args, 8388620u, 12u);
 
 /* struct remote_node_device_lookup_scsi_host_by_wwn_ret, remote_protocol.x:2136 */
-static inline unsigned char *vw_remote_node_device_lookup_scsi_host_by_wwn_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_lookup_scsi_host_by_wwn_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_lookup_scsi_host_by_wwn_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_lookup_scsi_host_by_wwn_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_node_device_encode(vw_w, vw_end, &v->dev, vw_rc));
     return vw_w;
@@ -18289,7 +18289,7 @@ size_t remote_node_device_lookup_scsi_host_by_wwn_ret_size(const remote_node_dev
 VIRTWIRE_DEFINE_TYPE(remote_node_device_lookup_scsi_host_by_wwn_ret, 4194308u, 4u);
 
 /* struct remote_node_device_get_xml_desc_args, remote_protocol.x:2140 */
-static inline unsigned char *vw_remote_node_device_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_get_xml_desc_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_get_xml_desc_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, REMOTE_STRING_MAX, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -18332,7 +18332,7 @@ size_t remote_node_device_get_xml_desc_args_size(const remote_node_device_get_xm
 VIRTWIRE_DEFINE_TYPE(remote_node_device_get_xml_desc_args, 4194312u, 8u);
 
 /* struct remote_node_device_get_xml_desc_ret, remote_protocol.x:2145 */
-static inline unsigned char *vw_remote_node_device_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_get_xml_desc_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_get_xml_desc_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->xml, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -18371,7 +18371,7 @@ size_t remote_node_device_get_xml_desc_ret_size(const remote_node_device_get_xml
 VIRTWIRE_DEFINE_TYPE(remote_node_device_get_xml_desc_ret, 4194308u, 4u);
 
 /* struct remote_node_device_get_parent_args, remote_protocol.x:2149 */
-static inline unsigned char *vw_remote_node_device_get_parent_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_get_parent_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_get_parent_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_get_parent_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -18410,7 +18410,7 @@ size_t remote_node_device_get_parent_args_size(const remote_node_device_get_pare
 VIRTWIRE_DEFINE_TYPE(remote_node_device_get_parent_args, 4194308u, 4u);
 
 /* struct remote_node_device_get_parent_ret, remote_protocol.x:2153 */
-static inline unsigned char *vw_remote_node_device_get_parent_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_get_parent_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_get_parent_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_get_parent_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_string_encode(vw_w, vw_end, &v->parentName, vw_rc));
     return vw_w;
@@ -18449,7 +18449,7 @@ size_t remote_node_device_get_parent_ret_size(const remote_node_device_get_paren
 VIRTWIRE_DEFINE_TYPE(remote_node_device_get_parent_ret, 4194312u, 4u);
 
 /* struct remote_node_device_num_of_caps_args, remote_protocol.x:2157 */
-static inline unsigned char *vw_remote_node_device_num_of_caps_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_num_of_caps_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_num_of_caps_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_num_of_caps_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -18494,7 +18494,7 @@ static inline unsigned char *vw_remote_node_device_num_of_caps_ret_raw(unsigned 
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_node_device_num_of_caps_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_num_of_caps_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_num_of_caps_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_num_of_caps_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -18533,7 +18533,7 @@ size_t remote_node_device_num_of_caps_ret_size(const remote_node_device_num_of_c
 VIRTWIRE_DEFINE_TYPE(remote_node_device_num_of_caps_ret, 4u, 4u);
 
 /* struct remote_node_device_list_caps_args, remote_protocol.x:2165 */
-static inline unsigned char *vw_remote_node_device_list_caps_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_list_caps_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_list_caps_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_list_caps_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, REMOTE_STRING_MAX, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -18576,7 +18576,7 @@ size_t remote_node_device_list_caps_args_size(const remote_node_device_list_caps
 VIRTWIRE_DEFINE_TYPE(remote_node_device_list_caps_args, 4194312u, 8u);
 
 /* struct remote_node_device_list_caps_ret, remote_protocol.x:2170 */
-static inline unsigned char *vw_remote_node_device_list_caps_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_list_caps_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_list_caps_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_list_caps_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->names.names_len, v->names.names_val, REMOTE_NODE_DEVICE_CAPS_LIST_MAX, 0, vw_rc));
     {
@@ -18632,7 +18632,7 @@ size_t remote_node_device_list_caps_ret_size(const remote_node_device_list_caps_
 VIRTWIRE_DEFINE_TYPE(remote_node_device_list_caps_ret, 274878169092u, 4u);
 
 /* struct remote_node_device_dettach_args, remote_protocol.x:2174 */
-static inline unsigned char *vw_remote_node_device_dettach_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_dettach_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_dettach_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_dettach_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -18671,7 +18671,7 @@ size_t remote_node_device_dettach_args_size(const remote_node_device_dettach_arg
 VIRTWIRE_DEFINE_TYPE(remote_node_device_dettach_args, 4194308u, 4u);
 
 /* struct remote_node_device_detach_flags_args, remote_protocol.x:2178 */
-static inline unsigned char *vw_remote_node_device_detach_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_detach_flags_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_detach_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_detach_flags_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, REMOTE_STRING_MAX, vw_rc));
     VIRTWIRE_WTRY(vw_w, vw_remote_string_encode(vw_w, vw_end, &v->driverName, vw_rc));
@@ -18718,7 +18718,7 @@ size_t remote_node_device_detach_flags_args_size(const remote_node_device_detach
 VIRTWIRE_DEFINE_TYPE(remote_node_device_detach_flags_args, 8388624u, 12u);
 
 /* struct remote_node_device_re_attach_args, remote_protocol.x:2184 */
-static inline unsigned char *vw_remote_node_device_re_attach_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_re_attach_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_re_attach_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_re_attach_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -18757,7 +18757,7 @@ size_t remote_node_device_re_attach_args_size(const remote_node_device_re_attach
 VIRTWIRE_DEFINE_TYPE(remote_node_device_re_attach_args, 4194308u, 4u);
 
 /* struct remote_node_device_reset_args, remote_protocol.x:2188 */
-static inline unsigned char *vw_remote_node_device_reset_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_reset_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_reset_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_reset_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -18796,7 +18796,7 @@ size_t remote_node_device_reset_args_size(const remote_node_device_reset_args *v
 VIRTWIRE_DEFINE_TYPE(remote_node_device_reset_args, 4194308u, 4u);
 
 /* struct remote_node_device_create_xml_args, remote_protocol.x:2192 */
-static inline unsigned char *vw_remote_node_device_create_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_create_xml_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_create_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_create_xml_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->xml_desc, REMOTE_STRING_MAX, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -18839,7 +18839,7 @@ size_t remote_node_device_create_xml_args_size(const remote_node_device_create_x
 VIRTWIRE_DEFINE_TYPE(remote_node_device_create_xml_args, 4194312u, 8u);
 
 /* struct remote_node_device_create_xml_ret, remote_protocol.x:2197 */
-static inline unsigned char *vw_remote_node_device_create_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_create_xml_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_create_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_create_xml_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_node_device_encode(vw_w, vw_end, &v->dev, vw_rc));
     return vw_w;
@@ -18878,7 +18878,7 @@ size_t remote_node_device_create_xml_ret_size(const remote_node_device_create_xm
 VIRTWIRE_DEFINE_TYPE(remote_node_device_create_xml_ret, 4194308u, 4u);
 
 /* struct remote_node_device_destroy_args, remote_protocol.x:2201 */
-static inline unsigned char *vw_remote_node_device_destroy_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_destroy_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_destroy_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_destroy_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -18917,7 +18917,7 @@ size_t remote_node_device_destroy_args_size(const remote_node_device_destroy_arg
 VIRTWIRE_DEFINE_TYPE(remote_node_device_destroy_args, 4194308u, 4u);
 
 /* struct remote_node_device_define_xml_args, remote_protocol.x:2205 */
-static inline unsigned char *vw_remote_node_device_define_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_define_xml_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_define_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_define_xml_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->xml_desc, REMOTE_STRING_MAX, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -18960,7 +18960,7 @@ size_t remote_node_device_define_xml_args_size(const remote_node_device_define_x
 VIRTWIRE_DEFINE_TYPE(remote_node_device_define_xml_args, 4194312u, 8u);
 
 /* struct remote_node_device_define_xml_ret, remote_protocol.x:2210 */
-static inline unsigned char *vw_remote_node_device_define_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_define_xml_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_define_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_define_xml_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_node_device_encode(vw_w, vw_end, &v->dev, vw_rc));
     return vw_w;
@@ -18999,7 +18999,7 @@ size_t remote_node_device_define_xml_ret_size(const remote_node_device_define_xm
 VIRTWIRE_DEFINE_TYPE(remote_node_device_define_xml_ret, 4194308u, 4u);
 
 /* struct remote_node_device_undefine_args, remote_protocol.x:2214 */
-static inline unsigned char *vw_remote_node_device_undefine_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_undefine_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_undefine_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_undefine_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, REMOTE_STRING_MAX, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -19042,7 +19042,7 @@ size_t remote_node_device_undefine_args_size(const remote_node_device_undefine_a
 VIRTWIRE_DEFINE_TYPE(remote_node_device_undefine_args, 4194312u, 8u);
 
 /* struct remote_node_device_create_args, remote_protocol.x:2219 */
-static inline unsigned char *vw_remote_node_device_create_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_create_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_create_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_create_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, REMOTE_STRING_MAX, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -19085,7 +19085,7 @@ size_t remote_node_device_create_args_size(const remote_node_device_create_args 
 VIRTWIRE_DEFINE_TYPE(remote_node_device_create_args, 4194312u, 8u);
 
 /* struct remote_node_device_get_autostart_args, remote_protocol.x:2224 */
-static inline unsigned char *vw_remote_node_device_get_autostart_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_get_autostart_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_get_autostart_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_get_autostart_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -19130,7 +19130,7 @@ static inline unsigned char *vw_remote_node_device_get_autostart_ret_raw(unsigne
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_node_device_get_autostart_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_get_autostart_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_get_autostart_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_get_autostart_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -19169,7 +19169,7 @@ size_t remote_node_device_get_autostart_ret_size(const remote_node_device_get_au
 VIRTWIRE_DEFINE_TYPE(remote_node_device_get_autostart_ret, 4u, 4u);
 
 /* struct remote_node_device_set_autostart_args, remote_protocol.x:2232 */
-static inline unsigned char *vw_remote_node_device_set_autostart_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_set_autostart_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_set_autostart_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_set_autostart_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, REMOTE_STRING_MAX, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -19212,7 +19212,7 @@ size_t remote_node_device_set_autostart_args_size(const remote_node_device_set_a
 VIRTWIRE_DEFINE_TYPE(remote_node_device_set_autostart_args, 4194312u, 8u);
 
 /* struct remote_node_device_is_persistent_args, remote_protocol.x:2237 */
-static inline unsigned char *vw_remote_node_device_is_persistent_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_is_persistent_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_is_persistent_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_is_persistent_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -19257,7 +19257,7 @@ static inline unsigned char *vw_remote_node_device_is_persistent_ret_raw(unsigne
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_node_device_is_persistent_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_is_persistent_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_is_persistent_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_is_persistent_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -19296,7 +19296,7 @@ size_t remote_node_device_is_persistent_ret_size(const remote_node_device_is_per
 VIRTWIRE_DEFINE_TYPE(remote_node_device_is_persistent_ret, 4u, 4u);
 
 /* struct remote_node_device_is_active_args, remote_protocol.x:2245 */
-static inline unsigned char *vw_remote_node_device_is_active_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_is_active_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_is_active_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_is_active_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -19341,7 +19341,7 @@ static inline unsigned char *vw_remote_node_device_is_active_ret_raw(unsigned ch
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_node_device_is_active_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_is_active_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_is_active_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_is_active_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -19380,7 +19380,7 @@ size_t remote_node_device_is_active_ret_size(const remote_node_device_is_active_
 VIRTWIRE_DEFINE_TYPE(remote_node_device_is_active_ret, 4u, 4u);
 
 /* struct remote_node_device_update_args, remote_protocol.x:2253 */
-static inline unsigned char *vw_remote_node_device_update_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_update_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_update_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_update_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, REMOTE_STRING_MAX, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->xml_desc, REMOTE_STRING_MAX, vw_rc));
@@ -19433,7 +19433,7 @@ static inline unsigned char *vw_remote_connect_domain_event_register_ret_raw(uns
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_connect_domain_event_register_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_domain_event_register_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_domain_event_register_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_domain_event_register_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -19478,7 +19478,7 @@ static inline unsigned char *vw_remote_connect_domain_event_deregister_ret_raw(u
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_connect_domain_event_deregister_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_domain_event_deregister_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_domain_event_deregister_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_domain_event_deregister_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -19517,7 +19517,7 @@ size_t remote_connect_domain_event_deregister_ret_size(const remote_connect_doma
 VIRTWIRE_DEFINE_TYPE(remote_connect_domain_event_deregister_ret, 4u, 4u);
 
 /* struct remote_domain_event_lifecycle_msg, remote_protocol.x:2274 */
-static inline unsigned char *vw_remote_domain_event_lifecycle_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_lifecycle_msg *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_lifecycle_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_lifecycle_msg *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
@@ -19562,7 +19562,7 @@ size_t remote_domain_event_lifecycle_msg_size(const remote_domain_event_lifecycl
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_lifecycle_msg, 4194336u, 32u);
 
 /* struct remote_domain_event_callback_lifecycle_msg, remote_protocol.x:2279 */
-static inline unsigned char *vw_remote_domain_event_callback_lifecycle_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_lifecycle_msg *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_callback_lifecycle_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_lifecycle_msg *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -19605,7 +19605,7 @@ size_t remote_domain_event_callback_lifecycle_msg_size(const remote_domain_event
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_callback_lifecycle_msg, 4194340u, 36u);
 
 /* struct remote_connect_domain_xml_from_native_args, remote_protocol.x:2285 */
-static inline unsigned char *vw_remote_connect_domain_xml_from_native_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_domain_xml_from_native_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_domain_xml_from_native_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_domain_xml_from_native_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->nativeFormat, REMOTE_STRING_MAX, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->nativeConfig, REMOTE_STRING_MAX, vw_rc));
@@ -19652,7 +19652,7 @@ size_t remote_connect_domain_xml_from_native_args_size(const remote_connect_doma
 VIRTWIRE_DEFINE_TYPE(remote_connect_domain_xml_from_native_args, 8388620u, 12u);
 
 /* struct remote_connect_domain_xml_from_native_ret, remote_protocol.x:2291 */
-static inline unsigned char *vw_remote_connect_domain_xml_from_native_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_domain_xml_from_native_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_domain_xml_from_native_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_domain_xml_from_native_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->domainXml, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -19691,7 +19691,7 @@ size_t remote_connect_domain_xml_from_native_ret_size(const remote_connect_domai
 VIRTWIRE_DEFINE_TYPE(remote_connect_domain_xml_from_native_ret, 4194308u, 4u);
 
 /* struct remote_connect_domain_xml_to_native_args, remote_protocol.x:2296 */
-static inline unsigned char *vw_remote_connect_domain_xml_to_native_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_domain_xml_to_native_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_domain_xml_to_native_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_domain_xml_to_native_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->nativeFormat, REMOTE_STRING_MAX, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->domainXml, REMOTE_STRING_MAX, vw_rc));
@@ -19738,7 +19738,7 @@ size_t remote_connect_domain_xml_to_native_args_size(const remote_connect_domain
 VIRTWIRE_DEFINE_TYPE(remote_connect_domain_xml_to_native_args, 8388620u, 12u);
 
 /* struct remote_connect_domain_xml_to_native_ret, remote_protocol.x:2302 */
-static inline unsigned char *vw_remote_connect_domain_xml_to_native_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_domain_xml_to_native_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_domain_xml_to_native_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_domain_xml_to_native_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->nativeConfig, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -19783,7 +19783,7 @@ static inline unsigned char *vw_remote_connect_num_of_secrets_ret_raw(unsigned c
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_connect_num_of_secrets_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_num_of_secrets_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_num_of_secrets_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_num_of_secrets_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -19828,7 +19828,7 @@ static inline unsigned char *vw_remote_connect_list_secrets_args_raw(unsigned ch
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_connect_list_secrets_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_secrets_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_secrets_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_secrets_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -19867,7 +19867,7 @@ size_t remote_connect_list_secrets_args_size(const remote_connect_list_secrets_a
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_secrets_args, 4u, 4u);
 
 /* struct remote_connect_list_secrets_ret, remote_protocol.x:2315 */
-static inline unsigned char *vw_remote_connect_list_secrets_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_secrets_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_secrets_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_secrets_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->uuids.uuids_len, v->uuids.uuids_val, REMOTE_SECRET_LIST_MAX, 0, vw_rc));
     {
@@ -19929,7 +19929,7 @@ static inline unsigned char *vw_remote_secret_lookup_by_uuid_args_raw(unsigned c
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_secret_lookup_by_uuid_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret_lookup_by_uuid_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_secret_lookup_by_uuid_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret_lookup_by_uuid_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 16u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -19968,7 +19968,7 @@ size_t remote_secret_lookup_by_uuid_args_size(const remote_secret_lookup_by_uuid
 VIRTWIRE_DEFINE_TYPE(remote_secret_lookup_by_uuid_args, 16u, 16u);
 
 /* struct remote_secret_lookup_by_uuid_ret, remote_protocol.x:2323 */
-static inline unsigned char *vw_remote_secret_lookup_by_uuid_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret_lookup_by_uuid_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_secret_lookup_by_uuid_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret_lookup_by_uuid_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_secret_encode(vw_w, vw_end, &v->secret, vw_rc));
     return vw_w;
@@ -20007,7 +20007,7 @@ size_t remote_secret_lookup_by_uuid_ret_size(const remote_secret_lookup_by_uuid_
 VIRTWIRE_DEFINE_TYPE(remote_secret_lookup_by_uuid_ret, 4194328u, 24u);
 
 /* struct remote_secret_define_xml_args, remote_protocol.x:2327 */
-static inline unsigned char *vw_remote_secret_define_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret_define_xml_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_secret_define_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret_define_xml_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->xml, REMOTE_STRING_MAX, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -20050,7 +20050,7 @@ size_t remote_secret_define_xml_args_size(const remote_secret_define_xml_args *v
 VIRTWIRE_DEFINE_TYPE(remote_secret_define_xml_args, 4194312u, 8u);
 
 /* struct remote_secret_define_xml_ret, remote_protocol.x:2332 */
-static inline unsigned char *vw_remote_secret_define_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret_define_xml_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_secret_define_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret_define_xml_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_secret_encode(vw_w, vw_end, &v->secret, vw_rc));
     return vw_w;
@@ -20089,7 +20089,7 @@ size_t remote_secret_define_xml_ret_size(const remote_secret_define_xml_ret *v)
 VIRTWIRE_DEFINE_TYPE(remote_secret_define_xml_ret, 4194328u, 24u);
 
 /* struct remote_secret_get_xml_desc_args, remote_protocol.x:2336 */
-static inline unsigned char *vw_remote_secret_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret_get_xml_desc_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_secret_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret_get_xml_desc_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_secret_encode(vw_w, vw_end, &v->secret, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -20132,7 +20132,7 @@ size_t remote_secret_get_xml_desc_args_size(const remote_secret_get_xml_desc_arg
 VIRTWIRE_DEFINE_TYPE(remote_secret_get_xml_desc_args, 4194332u, 28u);
 
 /* struct remote_secret_get_xml_desc_ret, remote_protocol.x:2341 */
-static inline unsigned char *vw_remote_secret_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret_get_xml_desc_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_secret_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret_get_xml_desc_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->xml, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -20171,7 +20171,7 @@ size_t remote_secret_get_xml_desc_ret_size(const remote_secret_get_xml_desc_ret 
 VIRTWIRE_DEFINE_TYPE(remote_secret_get_xml_desc_ret, 4194308u, 4u);
 
 /* struct remote_secret_set_value_args, remote_protocol.x:2345 */
-static inline unsigned char *vw_remote_secret_set_value_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret_set_value_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_secret_set_value_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret_set_value_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_secret_encode(vw_w, vw_end, &v->secret, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_opaque(vw_w, vw_end, v->value.value_val, v->value.value_len, REMOTE_SECRET_VALUE_MAX, vw_rc));
@@ -20220,7 +20220,7 @@ size_t remote_secret_set_value_args_size(const remote_secret_set_value_args *v)
 VIRTWIRE_DEFINE_TYPE(remote_secret_set_value_args, 4259872u, 32u);
 
 /* struct remote_secret_get_value_args, remote_protocol.x:2351 */
-static inline unsigned char *vw_remote_secret_get_value_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret_get_value_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_secret_get_value_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret_get_value_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_secret_encode(vw_w, vw_end, &v->secret, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -20263,7 +20263,7 @@ size_t remote_secret_get_value_args_size(const remote_secret_get_value_args *v)
 VIRTWIRE_DEFINE_TYPE(remote_secret_get_value_args, 4194332u, 28u);
 
 /* struct remote_secret_get_value_ret, remote_protocol.x:2356 */
-static inline unsigned char *vw_remote_secret_get_value_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret_get_value_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_secret_get_value_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret_get_value_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_opaque(vw_w, vw_end, v->value.value_val, v->value.value_len, REMOTE_SECRET_VALUE_MAX, vw_rc));
     return vw_w;
@@ -20304,7 +20304,7 @@ size_t remote_secret_get_value_ret_size(const remote_secret_get_value_ret *v)
 VIRTWIRE_DEFINE_TYPE(remote_secret_get_value_ret, 65540u, 4u);
 
 /* struct remote_secret_undefine_args, remote_protocol.x:2360 */
-static inline unsigned char *vw_remote_secret_undefine_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret_undefine_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_secret_undefine_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret_undefine_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_secret_encode(vw_w, vw_end, &v->secret, vw_rc));
     return vw_w;
@@ -20343,7 +20343,7 @@ size_t remote_secret_undefine_args_size(const remote_secret_undefine_args *v)
 VIRTWIRE_DEFINE_TYPE(remote_secret_undefine_args, 4194328u, 24u);
 
 /* struct remote_secret_lookup_by_usage_args, remote_protocol.x:2364 */
-static inline unsigned char *vw_remote_secret_lookup_by_usage_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret_lookup_by_usage_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_secret_lookup_by_usage_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret_lookup_by_usage_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -20386,7 +20386,7 @@ size_t remote_secret_lookup_by_usage_args_size(const remote_secret_lookup_by_usa
 VIRTWIRE_DEFINE_TYPE(remote_secret_lookup_by_usage_args, 4194312u, 8u);
 
 /* struct remote_secret_lookup_by_usage_ret, remote_protocol.x:2369 */
-static inline unsigned char *vw_remote_secret_lookup_by_usage_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret_lookup_by_usage_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_secret_lookup_by_usage_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret_lookup_by_usage_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_secret_encode(vw_w, vw_end, &v->secret, vw_rc));
     return vw_w;
@@ -20425,7 +20425,7 @@ size_t remote_secret_lookup_by_usage_ret_size(const remote_secret_lookup_by_usag
 VIRTWIRE_DEFINE_TYPE(remote_secret_lookup_by_usage_ret, 4194328u, 24u);
 
 /* struct remote_domain_migrate_prepare_tunnel_args, remote_protocol.x:2373 */
-static inline unsigned char *vw_remote_domain_migrate_prepare_tunnel_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_prepare_tunnel_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_prepare_tunnel_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_prepare_tunnel_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -20482,7 +20482,7 @@ static inline unsigned char *vw_remote_connect_is_secure_ret_raw(unsigned char *
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_connect_is_secure_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_is_secure_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_is_secure_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_is_secure_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -20521,7 +20521,7 @@ size_t remote_connect_is_secure_ret_size(const remote_connect_is_secure_ret *v)
 VIRTWIRE_DEFINE_TYPE(remote_connect_is_secure_ret, 4u, 4u);
 
 /* struct remote_domain_is_active_args, remote_protocol.x:2386 */
-static inline unsigned char *vw_remote_domain_is_active_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_is_active_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_is_active_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_is_active_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     return vw_w;
@@ -20566,7 +20566,7 @@ static inline unsigned char *vw_remote_domain_is_active_ret_raw(unsigned char *v
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_domain_is_active_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_is_active_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_is_active_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_is_active_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -20605,7 +20605,7 @@ size_t remote_domain_is_active_ret_size(const remote_domain_is_active_ret *v)
 VIRTWIRE_DEFINE_TYPE(remote_domain_is_active_ret, 4u, 4u);
 
 /* struct remote_domain_is_persistent_args, remote_protocol.x:2395 */
-static inline unsigned char *vw_remote_domain_is_persistent_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_is_persistent_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_is_persistent_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_is_persistent_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     return vw_w;
@@ -20650,7 +20650,7 @@ static inline unsigned char *vw_remote_domain_is_persistent_ret_raw(unsigned cha
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_domain_is_persistent_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_is_persistent_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_is_persistent_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_is_persistent_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -20689,7 +20689,7 @@ size_t remote_domain_is_persistent_ret_size(const remote_domain_is_persistent_re
 VIRTWIRE_DEFINE_TYPE(remote_domain_is_persistent_ret, 4u, 4u);
 
 /* struct remote_domain_is_updated_args, remote_protocol.x:2403 */
-static inline unsigned char *vw_remote_domain_is_updated_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_is_updated_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_is_updated_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_is_updated_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     return vw_w;
@@ -20734,7 +20734,7 @@ static inline unsigned char *vw_remote_domain_is_updated_ret_raw(unsigned char *
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_domain_is_updated_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_is_updated_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_is_updated_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_is_updated_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -20773,7 +20773,7 @@ size_t remote_domain_is_updated_ret_size(const remote_domain_is_updated_ret *v)
 VIRTWIRE_DEFINE_TYPE(remote_domain_is_updated_ret, 4u, 4u);
 
 /* struct remote_network_is_active_args, remote_protocol.x:2411 */
-static inline unsigned char *vw_remote_network_is_active_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_is_active_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_is_active_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_is_active_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_network_encode(vw_w, vw_end, &v->net, vw_rc));
     return vw_w;
@@ -20818,7 +20818,7 @@ static inline unsigned char *vw_remote_network_is_active_ret_raw(unsigned char *
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_network_is_active_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_is_active_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_is_active_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_is_active_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -20857,7 +20857,7 @@ size_t remote_network_is_active_ret_size(const remote_network_is_active_ret *v)
 VIRTWIRE_DEFINE_TYPE(remote_network_is_active_ret, 4u, 4u);
 
 /* struct remote_network_is_persistent_args, remote_protocol.x:2419 */
-static inline unsigned char *vw_remote_network_is_persistent_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_is_persistent_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_is_persistent_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_is_persistent_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_network_encode(vw_w, vw_end, &v->net, vw_rc));
     return vw_w;
@@ -20902,7 +20902,7 @@ static inline unsigned char *vw_remote_network_is_persistent_ret_raw(unsigned ch
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_network_is_persistent_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_is_persistent_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_is_persistent_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_is_persistent_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -20941,7 +20941,7 @@ size_t remote_network_is_persistent_ret_size(const remote_network_is_persistent_
 VIRTWIRE_DEFINE_TYPE(remote_network_is_persistent_ret, 4u, 4u);
 
 /* struct remote_storage_pool_is_active_args, remote_protocol.x:2428 */
-static inline unsigned char *vw_remote_storage_pool_is_active_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_is_active_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_is_active_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_is_active_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_storage_pool_encode(vw_w, vw_end, &v->pool, vw_rc));
     return vw_w;
@@ -20986,7 +20986,7 @@ static inline unsigned char *vw_remote_storage_pool_is_active_ret_raw(unsigned c
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_storage_pool_is_active_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_is_active_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_is_active_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_is_active_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -21025,7 +21025,7 @@ size_t remote_storage_pool_is_active_ret_size(const remote_storage_pool_is_activ
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_is_active_ret, 4u, 4u);
 
 /* struct remote_storage_pool_is_persistent_args, remote_protocol.x:2436 */
-static inline unsigned char *vw_remote_storage_pool_is_persistent_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_is_persistent_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_is_persistent_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_is_persistent_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_storage_pool_encode(vw_w, vw_end, &v->pool, vw_rc));
     return vw_w;
@@ -21070,7 +21070,7 @@ static inline unsigned char *vw_remote_storage_pool_is_persistent_ret_raw(unsign
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_storage_pool_is_persistent_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_is_persistent_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_is_persistent_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_is_persistent_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -21109,7 +21109,7 @@ size_t remote_storage_pool_is_persistent_ret_size(const remote_storage_pool_is_p
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_is_persistent_ret, 4u, 4u);
 
 /* struct remote_interface_is_active_args, remote_protocol.x:2445 */
-static inline unsigned char *vw_remote_interface_is_active_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_is_active_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_interface_is_active_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_is_active_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_interface_encode(vw_w, vw_end, &v->iface, vw_rc));
     return vw_w;
@@ -21154,7 +21154,7 @@ static inline unsigned char *vw_remote_interface_is_active_ret_raw(unsigned char
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_interface_is_active_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_is_active_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_interface_is_active_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_interface_is_active_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -21193,7 +21193,7 @@ size_t remote_interface_is_active_ret_size(const remote_interface_is_active_ret 
 VIRTWIRE_DEFINE_TYPE(remote_interface_is_active_ret, 4u, 4u);
 
 /* struct remote_connect_compare_cpu_args, remote_protocol.x:2454 */
-static inline unsigned char *vw_remote_connect_compare_cpu_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_compare_cpu_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_compare_cpu_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_compare_cpu_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->xml, REMOTE_STRING_MAX, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -21242,7 +21242,7 @@ static inline unsigned char *vw_remote_connect_compare_cpu_ret_raw(unsigned char
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_connect_compare_cpu_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_compare_cpu_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_compare_cpu_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_compare_cpu_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -21281,7 +21281,7 @@ size_t remote_connect_compare_cpu_ret_size(const remote_connect_compare_cpu_ret 
 VIRTWIRE_DEFINE_TYPE(remote_connect_compare_cpu_ret, 4u, 4u);
 
 /* struct remote_connect_baseline_cpu_args, remote_protocol.x:2464 */
-static inline unsigned char *vw_remote_connect_baseline_cpu_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_baseline_cpu_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_baseline_cpu_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_baseline_cpu_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->xmlCPUs.xmlCPUs_len, v->xmlCPUs.xmlCPUs_val, REMOTE_CPU_BASELINE_MAX, 0, vw_rc));
     {
@@ -21341,7 +21341,7 @@ size_t remote_connect_baseline_cpu_args_size(const remote_connect_baseline_cpu_a
 VIRTWIRE_DEFINE_TYPE(remote_connect_baseline_cpu_args, 1073742856u, 8u);
 
 /* struct remote_connect_baseline_cpu_ret, remote_protocol.x:2469 */
-static inline unsigned char *vw_remote_connect_baseline_cpu_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_baseline_cpu_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_baseline_cpu_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_baseline_cpu_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->cpu, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -21380,7 +21380,7 @@ size_t remote_connect_baseline_cpu_ret_size(const remote_connect_baseline_cpu_re
 VIRTWIRE_DEFINE_TYPE(remote_connect_baseline_cpu_ret, 4194308u, 4u);
 
 /* struct remote_domain_get_job_info_args, remote_protocol.x:2474 */
-static inline unsigned char *vw_remote_domain_get_job_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_job_info_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_job_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_job_info_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     return vw_w;
@@ -21436,7 +21436,7 @@ static inline unsigned char *vw_remote_domain_get_job_info_ret_raw(unsigned char
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_domain_get_job_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_job_info_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_job_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_job_info_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 92u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -21486,7 +21486,7 @@ size_t remote_domain_get_job_info_ret_size(const remote_domain_get_job_info_ret 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_job_info_ret, 92u, 92u);
 
 /* struct remote_domain_get_job_stats_args, remote_protocol.x:2498 */
-static inline unsigned char *vw_remote_domain_get_job_stats_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_job_stats_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_job_stats_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_job_stats_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -21529,7 +21529,7 @@ size_t remote_domain_get_job_stats_args_size(const remote_domain_get_job_stats_a
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_job_stats_args, 4194332u, 28u);
 
 /* struct remote_domain_get_job_stats_ret, remote_protocol.x:2503 */
-static inline unsigned char *vw_remote_domain_get_job_stats_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_job_stats_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_job_stats_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_job_stats_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -21589,7 +21589,7 @@ size_t remote_domain_get_job_stats_ret_size(const remote_domain_get_job_stats_re
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_job_stats_ret, 536871688u, 8u);
 
 /* struct remote_domain_abort_job_args, remote_protocol.x:2509 */
-static inline unsigned char *vw_remote_domain_abort_job_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_abort_job_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_abort_job_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_abort_job_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     return vw_w;
@@ -21628,7 +21628,7 @@ size_t remote_domain_abort_job_args_size(const remote_domain_abort_job_args *v)
 VIRTWIRE_DEFINE_TYPE(remote_domain_abort_job_args, 4194328u, 24u);
 
 /* struct remote_domain_abort_job_flags_args, remote_protocol.x:2514 */
-static inline unsigned char *vw_remote_domain_abort_job_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_abort_job_flags_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_abort_job_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_abort_job_flags_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -21671,7 +21671,7 @@ size_t remote_domain_abort_job_flags_args_size(const remote_domain_abort_job_fla
 VIRTWIRE_DEFINE_TYPE(remote_domain_abort_job_flags_args, 4194332u, 28u);
 
 /* struct remote_domain_migrate_get_max_downtime_args, remote_protocol.x:2520 */
-static inline unsigned char *vw_remote_domain_migrate_get_max_downtime_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_get_max_downtime_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_get_max_downtime_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_get_max_downtime_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -21720,7 +21720,7 @@ static inline unsigned char *vw_remote_domain_migrate_get_max_downtime_ret_raw(u
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_domain_migrate_get_max_downtime_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_get_max_downtime_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_get_max_downtime_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_get_max_downtime_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -21759,7 +21759,7 @@ size_t remote_domain_migrate_get_max_downtime_ret_size(const remote_domain_migra
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_get_max_downtime_ret, 8u, 8u);
 
 /* struct remote_domain_migrate_set_max_downtime_args, remote_protocol.x:2529 */
-static inline unsigned char *vw_remote_domain_migrate_set_max_downtime_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_set_max_downtime_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_set_max_downtime_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_set_max_downtime_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 12u))
@@ -21804,7 +21804,7 @@ size_t remote_domain_migrate_set_max_downtime_args_size(const remote_domain_migr
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_set_max_downtime_args, 4194340u, 36u);
 
 /* struct remote_domain_migrate_get_compression_cache_args, remote_protocol.x:2535 */
-static inline unsigned char *vw_remote_domain_migrate_get_compression_cache_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_get_compression_cache_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_get_compression_cache_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_get_compression_cache_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -21853,7 +21853,7 @@ static inline unsigned char *vw_remote_domain_migrate_get_compression_cache_ret_
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_domain_migrate_get_compression_cache_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_get_compression_cache_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_get_compression_cache_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_get_compression_cache_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -21892,7 +21892,7 @@ size_t remote_domain_migrate_get_compression_cache_ret_size(const remote_domain_
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_get_compression_cache_ret, 8u, 8u);
 
 /* struct remote_domain_migrate_set_compression_cache_args, remote_protocol.x:2544 */
-static inline unsigned char *vw_remote_domain_migrate_set_compression_cache_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_set_compression_cache_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_set_compression_cache_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_set_compression_cache_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 12u))
@@ -21937,7 +21937,7 @@ size_t remote_domain_migrate_set_compression_cache_args_size(const remote_domain
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_set_compression_cache_args, 4194340u, 36u);
 
 /* struct remote_domain_migrate_set_max_speed_args, remote_protocol.x:2550 */
-static inline unsigned char *vw_remote_domain_migrate_set_max_speed_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_set_max_speed_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_set_max_speed_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_set_max_speed_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 12u))
@@ -21982,7 +21982,7 @@ size_t remote_domain_migrate_set_max_speed_args_size(const remote_domain_migrate
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_set_max_speed_args, 4194340u, 36u);
 
 /* struct remote_domain_migrate_get_max_speed_args, remote_protocol.x:2556 */
-static inline unsigned char *vw_remote_domain_migrate_get_max_speed_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_get_max_speed_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_get_max_speed_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_get_max_speed_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -22031,7 +22031,7 @@ static inline unsigned char *vw_remote_domain_migrate_get_max_speed_ret_raw(unsi
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_domain_migrate_get_max_speed_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_get_max_speed_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_get_max_speed_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_get_max_speed_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -22076,7 +22076,7 @@ static inline unsigned char *vw_remote_connect_domain_event_register_any_args_ra
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_connect_domain_event_register_any_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_domain_event_register_any_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_domain_event_register_any_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_domain_event_register_any_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -22121,7 +22121,7 @@ static inline unsigned char *vw_remote_connect_domain_event_deregister_any_args_
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_connect_domain_event_deregister_any_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_domain_event_deregister_any_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_domain_event_deregister_any_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_domain_event_deregister_any_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -22160,7 +22160,7 @@ size_t remote_connect_domain_event_deregister_any_args_size(const remote_connect
 VIRTWIRE_DEFINE_TYPE(remote_connect_domain_event_deregister_any_args, 4u, 4u);
 
 /* struct remote_connect_domain_event_callback_register_any_args, remote_protocol.x:2574 */
-static inline unsigned char *vw_remote_connect_domain_event_callback_register_any_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_domain_event_callback_register_any_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_domain_event_callback_register_any_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_domain_event_callback_register_any_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -22209,7 +22209,7 @@ static inline unsigned char *vw_remote_connect_domain_event_callback_register_an
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_connect_domain_event_callback_register_any_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_domain_event_callback_register_any_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_domain_event_callback_register_any_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_domain_event_callback_register_any_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -22254,7 +22254,7 @@ static inline unsigned char *vw_remote_connect_domain_event_callback_deregister_
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_connect_domain_event_callback_deregister_any_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_domain_event_callback_deregister_any_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_domain_event_callback_deregister_any_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_domain_event_callback_deregister_any_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -22293,7 +22293,7 @@ size_t remote_connect_domain_event_callback_deregister_any_args_size(const remot
 VIRTWIRE_DEFINE_TYPE(remote_connect_domain_event_callback_deregister_any_args, 4u, 4u);
 
 /* struct remote_domain_event_reboot_msg, remote_protocol.x:2587 */
-static inline unsigned char *vw_remote_domain_event_reboot_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_reboot_msg *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_reboot_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_reboot_msg *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     return vw_w;
@@ -22332,7 +22332,7 @@ size_t remote_domain_event_reboot_msg_size(const remote_domain_event_reboot_msg 
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_reboot_msg, 4194328u, 24u);
 
 /* struct remote_domain_event_callback_reboot_msg, remote_protocol.x:2590 */
-static inline unsigned char *vw_remote_domain_event_callback_reboot_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_reboot_msg *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_callback_reboot_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_reboot_msg *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -22375,7 +22375,7 @@ size_t remote_domain_event_callback_reboot_msg_size(const remote_domain_event_ca
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_callback_reboot_msg, 4194332u, 28u);
 
 /* struct remote_domain_event_rtc_change_msg, remote_protocol.x:2595 */
-static inline unsigned char *vw_remote_domain_event_rtc_change_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_rtc_change_msg *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_rtc_change_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_rtc_change_msg *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
@@ -22418,7 +22418,7 @@ size_t remote_domain_event_rtc_change_msg_size(const remote_domain_event_rtc_cha
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_rtc_change_msg, 4194336u, 32u);
 
 /* struct remote_domain_event_callback_rtc_change_msg, remote_protocol.x:2599 */
-static inline unsigned char *vw_remote_domain_event_callback_rtc_change_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_rtc_change_msg *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_callback_rtc_change_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_rtc_change_msg *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -22461,7 +22461,7 @@ size_t remote_domain_event_callback_rtc_change_msg_size(const remote_domain_even
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_callback_rtc_change_msg, 4194340u, 36u);
 
 /* struct remote_domain_event_watchdog_msg, remote_protocol.x:2604 */
-static inline unsigned char *vw_remote_domain_event_watchdog_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_watchdog_msg *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_watchdog_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_watchdog_msg *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -22504,7 +22504,7 @@ size_t remote_domain_event_watchdog_msg_size(const remote_domain_event_watchdog_
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_watchdog_msg, 4194332u, 28u);
 
 /* struct remote_domain_event_callback_watchdog_msg, remote_protocol.x:2608 */
-static inline unsigned char *vw_remote_domain_event_callback_watchdog_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_watchdog_msg *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_callback_watchdog_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_watchdog_msg *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -22547,7 +22547,7 @@ size_t remote_domain_event_callback_watchdog_msg_size(const remote_domain_event_
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_callback_watchdog_msg, 4194336u, 32u);
 
 /* struct remote_domain_event_io_error_msg, remote_protocol.x:2613 */
-static inline unsigned char *vw_remote_domain_event_io_error_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_io_error_msg *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_io_error_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_io_error_msg *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->srcPath, REMOTE_STRING_MAX, vw_rc));
@@ -22598,7 +22598,7 @@ size_t remote_domain_event_io_error_msg_size(const remote_domain_event_io_error_
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_io_error_msg, 12582948u, 36u);
 
 /* struct remote_domain_event_callback_io_error_msg, remote_protocol.x:2619 */
-static inline unsigned char *vw_remote_domain_event_callback_io_error_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_io_error_msg *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_callback_io_error_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_io_error_msg *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -22641,7 +22641,7 @@ size_t remote_domain_event_callback_io_error_msg_size(const remote_domain_event_
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_callback_io_error_msg, 12582952u, 40u);
 
 /* struct remote_domain_event_io_error_reason_msg, remote_protocol.x:2624 */
-static inline unsigned char *vw_remote_domain_event_io_error_reason_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_io_error_reason_msg *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_io_error_reason_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_io_error_reason_msg *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->srcPath, REMOTE_STRING_MAX, vw_rc));
@@ -22696,7 +22696,7 @@ size_t remote_domain_event_io_error_reason_msg_size(const remote_domain_event_io
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_io_error_reason_msg, 16777256u, 40u);
 
 /* struct remote_domain_event_callback_io_error_reason_msg, remote_protocol.x:2631 */
-static inline unsigned char *vw_remote_domain_event_callback_io_error_reason_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_io_error_reason_msg *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_callback_io_error_reason_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_io_error_reason_msg *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -22739,7 +22739,7 @@ size_t remote_domain_event_callback_io_error_reason_msg_size(const remote_domain
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_callback_io_error_reason_msg, 16777260u, 44u);
 
 /* struct remote_domain_event_graphics_address, remote_protocol.x:2636 */
-static inline unsigned char *vw_remote_domain_event_graphics_address_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_graphics_address *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_graphics_address_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_graphics_address *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -22786,7 +22786,7 @@ size_t remote_domain_event_graphics_address_size(const remote_domain_event_graph
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_graphics_address, 8388620u, 12u);
 
 /* struct remote_domain_event_graphics_identity, remote_protocol.x:2644 */
-static inline unsigned char *vw_remote_domain_event_graphics_identity_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_graphics_identity *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_graphics_identity_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_graphics_identity *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->type, REMOTE_STRING_MAX, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, REMOTE_STRING_MAX, vw_rc));
@@ -22829,7 +22829,7 @@ size_t remote_domain_event_graphics_identity_size(const remote_domain_event_grap
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_graphics_identity, 8388616u, 8u);
 
 /* struct remote_domain_event_graphics_msg, remote_protocol.x:2649 */
-static inline unsigned char *vw_remote_domain_event_graphics_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_graphics_msg *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_graphics_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_graphics_msg *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -22905,7 +22905,7 @@ size_t remote_domain_event_graphics_msg_size(const remote_domain_event_graphics_
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_graphics_msg, 192938204u, 60u);
 
 /* struct remote_domain_event_callback_graphics_msg, remote_protocol.x:2657 */
-static inline unsigned char *vw_remote_domain_event_callback_graphics_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_graphics_msg *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_callback_graphics_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_graphics_msg *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -22948,7 +22948,7 @@ size_t remote_domain_event_callback_graphics_msg_size(const remote_domain_event_
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_callback_graphics_msg, 192938208u, 64u);
 
 /* struct remote_domain_event_block_job_msg, remote_protocol.x:2662 */
-static inline unsigned char *vw_remote_domain_event_block_job_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_block_job_msg *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_block_job_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_block_job_msg *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->path, REMOTE_STRING_MAX, vw_rc));
@@ -22997,7 +22997,7 @@ size_t remote_domain_event_block_job_msg_size(const remote_domain_event_block_jo
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_block_job_msg, 8388644u, 36u);
 
 /* struct remote_domain_event_callback_block_job_msg, remote_protocol.x:2668 */
-static inline unsigned char *vw_remote_domain_event_callback_block_job_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_block_job_msg *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_callback_block_job_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_block_job_msg *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -23040,7 +23040,7 @@ size_t remote_domain_event_callback_block_job_msg_size(const remote_domain_event
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_callback_block_job_msg, 8388648u, 40u);
 
 /* struct remote_domain_event_disk_change_msg, remote_protocol.x:2673 */
-static inline unsigned char *vw_remote_domain_event_disk_change_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_disk_change_msg *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_disk_change_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_disk_change_msg *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, vw_remote_string_encode(vw_w, vw_end, &v->oldSrcPath, vw_rc));
@@ -23095,7 +23095,7 @@ size_t remote_domain_event_disk_change_msg_size(const remote_domain_event_disk_c
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_disk_change_msg, 16777264u, 40u);
 
 /* struct remote_domain_event_callback_disk_change_msg, remote_protocol.x:2680 */
-static inline unsigned char *vw_remote_domain_event_callback_disk_change_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_disk_change_msg *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_callback_disk_change_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_disk_change_msg *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -23138,7 +23138,7 @@ size_t remote_domain_event_callback_disk_change_msg_size(const remote_domain_eve
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_callback_disk_change_msg, 16777268u, 44u);
 
 /* struct remote_domain_event_tray_change_msg, remote_protocol.x:2685 */
-static inline unsigned char *vw_remote_domain_event_tray_change_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_tray_change_msg *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_tray_change_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_tray_change_msg *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->devAlias, REMOTE_STRING_MAX, vw_rc));
@@ -23185,7 +23185,7 @@ size_t remote_domain_event_tray_change_msg_size(const remote_domain_event_tray_c
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_tray_change_msg, 8388640u, 32u);
 
 /* struct remote_domain_event_callback_tray_change_msg, remote_protocol.x:2690 */
-static inline unsigned char *vw_remote_domain_event_callback_tray_change_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_tray_change_msg *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_callback_tray_change_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_tray_change_msg *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -23228,7 +23228,7 @@ size_t remote_domain_event_callback_tray_change_msg_size(const remote_domain_eve
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_callback_tray_change_msg, 8388644u, 36u);
 
 /* struct remote_domain_event_pmwakeup_msg, remote_protocol.x:2695 */
-static inline unsigned char *vw_remote_domain_event_pmwakeup_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_pmwakeup_msg *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_pmwakeup_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_pmwakeup_msg *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     return vw_w;
@@ -23267,7 +23267,7 @@ size_t remote_domain_event_pmwakeup_msg_size(const remote_domain_event_pmwakeup_
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_pmwakeup_msg, 4194328u, 24u);
 
 /* struct remote_domain_event_callback_pmwakeup_msg, remote_protocol.x:2698 */
-static inline unsigned char *vw_remote_domain_event_callback_pmwakeup_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_pmwakeup_msg *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_callback_pmwakeup_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_pmwakeup_msg *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -23312,7 +23312,7 @@ size_t remote_domain_event_callback_pmwakeup_msg_size(const remote_domain_event_
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_callback_pmwakeup_msg, 4194336u, 32u);
 
 /* struct remote_domain_event_pmsuspend_msg, remote_protocol.x:2704 */
-static inline unsigned char *vw_remote_domain_event_pmsuspend_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_pmsuspend_msg *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_pmsuspend_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_pmsuspend_msg *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     return vw_w;
@@ -23351,7 +23351,7 @@ size_t remote_domain_event_pmsuspend_msg_size(const remote_domain_event_pmsuspen
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_pmsuspend_msg, 4194328u, 24u);
 
 /* struct remote_domain_event_callback_pmsuspend_msg, remote_protocol.x:2707 */
-static inline unsigned char *vw_remote_domain_event_callback_pmsuspend_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_pmsuspend_msg *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_callback_pmsuspend_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_pmsuspend_msg *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -23396,7 +23396,7 @@ size_t remote_domain_event_callback_pmsuspend_msg_size(const remote_domain_event
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_callback_pmsuspend_msg, 4194336u, 32u);
 
 /* struct remote_domain_event_balloon_change_msg, remote_protocol.x:2713 */
-static inline unsigned char *vw_remote_domain_event_balloon_change_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_balloon_change_msg *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_balloon_change_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_balloon_change_msg *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
@@ -23439,7 +23439,7 @@ size_t remote_domain_event_balloon_change_msg_size(const remote_domain_event_bal
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_balloon_change_msg, 4194336u, 32u);
 
 /* struct remote_domain_event_callback_balloon_change_msg, remote_protocol.x:2717 */
-static inline unsigned char *vw_remote_domain_event_callback_balloon_change_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_balloon_change_msg *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_callback_balloon_change_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_balloon_change_msg *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -23482,7 +23482,7 @@ size_t remote_domain_event_callback_balloon_change_msg_size(const remote_domain_
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_callback_balloon_change_msg, 4194340u, 36u);
 
 /* struct remote_domain_event_pmsuspend_disk_msg, remote_protocol.x:2722 */
-static inline unsigned char *vw_remote_domain_event_pmsuspend_disk_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_pmsuspend_disk_msg *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_pmsuspend_disk_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_pmsuspend_disk_msg *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     return vw_w;
@@ -23521,7 +23521,7 @@ size_t remote_domain_event_pmsuspend_disk_msg_size(const remote_domain_event_pms
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_pmsuspend_disk_msg, 4194328u, 24u);
 
 /* struct remote_domain_event_callback_pmsuspend_disk_msg, remote_protocol.x:2725 */
-static inline unsigned char *vw_remote_domain_event_callback_pmsuspend_disk_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_pmsuspend_disk_msg *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_callback_pmsuspend_disk_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_pmsuspend_disk_msg *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -23566,7 +23566,7 @@ size_t remote_domain_event_callback_pmsuspend_disk_msg_size(const remote_domain_
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_callback_pmsuspend_disk_msg, 4194336u, 32u);
 
 /* struct remote_domain_managed_save_args, remote_protocol.x:2731 */
-static inline unsigned char *vw_remote_domain_managed_save_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_managed_save_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_managed_save_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_managed_save_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -23609,7 +23609,7 @@ size_t remote_domain_managed_save_args_size(const remote_domain_managed_save_arg
 VIRTWIRE_DEFINE_TYPE(remote_domain_managed_save_args, 4194332u, 28u);
 
 /* struct remote_domain_has_managed_save_image_args, remote_protocol.x:2736 */
-static inline unsigned char *vw_remote_domain_has_managed_save_image_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_has_managed_save_image_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_has_managed_save_image_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_has_managed_save_image_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -23658,7 +23658,7 @@ static inline unsigned char *vw_remote_domain_has_managed_save_image_ret_raw(uns
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_domain_has_managed_save_image_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_has_managed_save_image_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_has_managed_save_image_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_has_managed_save_image_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -23697,7 +23697,7 @@ size_t remote_domain_has_managed_save_image_ret_size(const remote_domain_has_man
 VIRTWIRE_DEFINE_TYPE(remote_domain_has_managed_save_image_ret, 4u, 4u);
 
 /* struct remote_domain_managed_save_remove_args, remote_protocol.x:2745 */
-static inline unsigned char *vw_remote_domain_managed_save_remove_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_managed_save_remove_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_managed_save_remove_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_managed_save_remove_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -23740,7 +23740,7 @@ size_t remote_domain_managed_save_remove_args_size(const remote_domain_managed_s
 VIRTWIRE_DEFINE_TYPE(remote_domain_managed_save_remove_args, 4194332u, 28u);
 
 /* struct remote_domain_managed_save_get_xml_desc_args, remote_protocol.x:2750 */
-static inline unsigned char *vw_remote_domain_managed_save_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_managed_save_get_xml_desc_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_managed_save_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_managed_save_get_xml_desc_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -23783,7 +23783,7 @@ size_t remote_domain_managed_save_get_xml_desc_args_size(const remote_domain_man
 VIRTWIRE_DEFINE_TYPE(remote_domain_managed_save_get_xml_desc_args, 4194332u, 28u);
 
 /* struct remote_domain_managed_save_get_xml_desc_ret, remote_protocol.x:2755 */
-static inline unsigned char *vw_remote_domain_managed_save_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_managed_save_get_xml_desc_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_managed_save_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_managed_save_get_xml_desc_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->xml, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -23822,7 +23822,7 @@ size_t remote_domain_managed_save_get_xml_desc_ret_size(const remote_domain_mana
 VIRTWIRE_DEFINE_TYPE(remote_domain_managed_save_get_xml_desc_ret, 4194308u, 4u);
 
 /* struct remote_domain_managed_save_define_xml_args, remote_protocol.x:2759 */
-static inline unsigned char *vw_remote_domain_managed_save_define_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_managed_save_define_xml_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_managed_save_define_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_managed_save_define_xml_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, vw_remote_string_encode(vw_w, vw_end, &v->dxml, vw_rc));
@@ -23869,7 +23869,7 @@ size_t remote_domain_managed_save_define_xml_args_size(const remote_domain_manag
 VIRTWIRE_DEFINE_TYPE(remote_domain_managed_save_define_xml_args, 8388644u, 32u);
 
 /* struct remote_domain_snapshot_create_xml_args, remote_protocol.x:2765 */
-static inline unsigned char *vw_remote_domain_snapshot_create_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_create_xml_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_snapshot_create_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_create_xml_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->xml_desc, REMOTE_STRING_MAX, vw_rc));
@@ -23916,7 +23916,7 @@ size_t remote_domain_snapshot_create_xml_args_size(const remote_domain_snapshot_
 VIRTWIRE_DEFINE_TYPE(remote_domain_snapshot_create_xml_args, 8388640u, 32u);
 
 /* struct remote_domain_snapshot_create_xml_ret, remote_protocol.x:2771 */
-static inline unsigned char *vw_remote_domain_snapshot_create_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_create_xml_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_snapshot_create_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_create_xml_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_snapshot_encode(vw_w, vw_end, &v->snap, vw_rc));
     return vw_w;
@@ -23955,7 +23955,7 @@ size_t remote_domain_snapshot_create_xml_ret_size(const remote_domain_snapshot_c
 VIRTWIRE_DEFINE_TYPE(remote_domain_snapshot_create_xml_ret, 8388636u, 28u);
 
 /* struct remote_domain_snapshot_get_xml_desc_args, remote_protocol.x:2775 */
-static inline unsigned char *vw_remote_domain_snapshot_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_get_xml_desc_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_snapshot_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_get_xml_desc_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_snapshot_encode(vw_w, vw_end, &v->snap, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -23998,7 +23998,7 @@ size_t remote_domain_snapshot_get_xml_desc_args_size(const remote_domain_snapsho
 VIRTWIRE_DEFINE_TYPE(remote_domain_snapshot_get_xml_desc_args, 8388640u, 32u);
 
 /* struct remote_domain_snapshot_get_xml_desc_ret, remote_protocol.x:2780 */
-static inline unsigned char *vw_remote_domain_snapshot_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_get_xml_desc_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_snapshot_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_get_xml_desc_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->xml, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -24037,7 +24037,7 @@ size_t remote_domain_snapshot_get_xml_desc_ret_size(const remote_domain_snapshot
 VIRTWIRE_DEFINE_TYPE(remote_domain_snapshot_get_xml_desc_ret, 4194308u, 4u);
 
 /* struct remote_domain_snapshot_num_args, remote_protocol.x:2784 */
-static inline unsigned char *vw_remote_domain_snapshot_num_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_num_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_snapshot_num_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_num_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -24086,7 +24086,7 @@ static inline unsigned char *vw_remote_domain_snapshot_num_ret_raw(unsigned char
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_domain_snapshot_num_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_num_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_snapshot_num_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_num_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -24125,7 +24125,7 @@ size_t remote_domain_snapshot_num_ret_size(const remote_domain_snapshot_num_ret 
 VIRTWIRE_DEFINE_TYPE(remote_domain_snapshot_num_ret, 4u, 4u);
 
 /* struct remote_domain_snapshot_list_names_args, remote_protocol.x:2793 */
-static inline unsigned char *vw_remote_domain_snapshot_list_names_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_list_names_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_snapshot_list_names_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_list_names_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
@@ -24170,7 +24170,7 @@ size_t remote_domain_snapshot_list_names_args_size(const remote_domain_snapshot_
 VIRTWIRE_DEFINE_TYPE(remote_domain_snapshot_list_names_args, 4194336u, 32u);
 
 /* struct remote_domain_snapshot_list_names_ret, remote_protocol.x:2799 */
-static inline unsigned char *vw_remote_domain_snapshot_list_names_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_list_names_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_snapshot_list_names_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_list_names_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->names.names_len, v->names.names_val, REMOTE_DOMAIN_SNAPSHOT_LIST_MAX, 0, vw_rc));
     {
@@ -24226,7 +24226,7 @@ size_t remote_domain_snapshot_list_names_ret_size(const remote_domain_snapshot_l
 VIRTWIRE_DEFINE_TYPE(remote_domain_snapshot_list_names_ret, 68719542276u, 4u);
 
 /* struct remote_domain_list_all_snapshots_args, remote_protocol.x:2803 */
-static inline unsigned char *vw_remote_domain_list_all_snapshots_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_list_all_snapshots_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_list_all_snapshots_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_list_all_snapshots_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
@@ -24271,7 +24271,7 @@ size_t remote_domain_list_all_snapshots_args_size(const remote_domain_list_all_s
 VIRTWIRE_DEFINE_TYPE(remote_domain_list_all_snapshots_args, 4194336u, 32u);
 
 /* struct remote_domain_list_all_snapshots_ret, remote_protocol.x:2809 */
-static inline unsigned char *vw_remote_domain_list_all_snapshots_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_list_all_snapshots_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_list_all_snapshots_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_list_all_snapshots_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->snapshots.snapshots_len, v->snapshots.snapshots_val, REMOTE_DOMAIN_SNAPSHOT_LIST_MAX, 0, vw_rc));
     {
@@ -24331,7 +24331,7 @@ size_t remote_domain_list_all_snapshots_ret_size(const remote_domain_list_all_sn
 VIRTWIRE_DEFINE_TYPE(remote_domain_list_all_snapshots_ret, 137439412232u, 8u);
 
 /* struct remote_domain_snapshot_num_children_args, remote_protocol.x:2814 */
-static inline unsigned char *vw_remote_domain_snapshot_num_children_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_num_children_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_snapshot_num_children_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_num_children_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_snapshot_encode(vw_w, vw_end, &v->snap, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -24380,7 +24380,7 @@ static inline unsigned char *vw_remote_domain_snapshot_num_children_ret_raw(unsi
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_domain_snapshot_num_children_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_num_children_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_snapshot_num_children_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_num_children_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -24419,7 +24419,7 @@ size_t remote_domain_snapshot_num_children_ret_size(const remote_domain_snapshot
 VIRTWIRE_DEFINE_TYPE(remote_domain_snapshot_num_children_ret, 4u, 4u);
 
 /* struct remote_domain_snapshot_list_children_names_args, remote_protocol.x:2823 */
-static inline unsigned char *vw_remote_domain_snapshot_list_children_names_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_list_children_names_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_snapshot_list_children_names_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_list_children_names_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_snapshot_encode(vw_w, vw_end, &v->snap, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
@@ -24464,7 +24464,7 @@ size_t remote_domain_snapshot_list_children_names_args_size(const remote_domain_
 VIRTWIRE_DEFINE_TYPE(remote_domain_snapshot_list_children_names_args, 8388644u, 36u);
 
 /* struct remote_domain_snapshot_list_children_names_ret, remote_protocol.x:2829 */
-static inline unsigned char *vw_remote_domain_snapshot_list_children_names_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_list_children_names_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_snapshot_list_children_names_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_list_children_names_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->names.names_len, v->names.names_val, REMOTE_DOMAIN_SNAPSHOT_LIST_MAX, 0, vw_rc));
     {
@@ -24520,7 +24520,7 @@ size_t remote_domain_snapshot_list_children_names_ret_size(const remote_domain_s
 VIRTWIRE_DEFINE_TYPE(remote_domain_snapshot_list_children_names_ret, 68719542276u, 4u);
 
 /* struct remote_domain_snapshot_list_all_children_args, remote_protocol.x:2833 */
-static inline unsigned char *vw_remote_domain_snapshot_list_all_children_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_list_all_children_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_snapshot_list_all_children_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_list_all_children_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_snapshot_encode(vw_w, vw_end, &v->snapshot, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
@@ -24565,7 +24565,7 @@ size_t remote_domain_snapshot_list_all_children_args_size(const remote_domain_sn
 VIRTWIRE_DEFINE_TYPE(remote_domain_snapshot_list_all_children_args, 8388644u, 36u);
 
 /* struct remote_domain_snapshot_list_all_children_ret, remote_protocol.x:2839 */
-static inline unsigned char *vw_remote_domain_snapshot_list_all_children_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_list_all_children_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_snapshot_list_all_children_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_list_all_children_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->snapshots.snapshots_len, v->snapshots.snapshots_val, REMOTE_DOMAIN_SNAPSHOT_LIST_MAX, 0, vw_rc));
     {
@@ -24625,7 +24625,7 @@ size_t remote_domain_snapshot_list_all_children_ret_size(const remote_domain_sna
 VIRTWIRE_DEFINE_TYPE(remote_domain_snapshot_list_all_children_ret, 137439412232u, 8u);
 
 /* struct remote_domain_snapshot_lookup_by_name_args, remote_protocol.x:2844 */
-static inline unsigned char *vw_remote_domain_snapshot_lookup_by_name_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_lookup_by_name_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_snapshot_lookup_by_name_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_lookup_by_name_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, REMOTE_STRING_MAX, vw_rc));
@@ -24672,7 +24672,7 @@ size_t remote_domain_snapshot_lookup_by_name_args_size(const remote_domain_snaps
 VIRTWIRE_DEFINE_TYPE(remote_domain_snapshot_lookup_by_name_args, 8388640u, 32u);
 
 /* struct remote_domain_snapshot_lookup_by_name_ret, remote_protocol.x:2850 */
-static inline unsigned char *vw_remote_domain_snapshot_lookup_by_name_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_lookup_by_name_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_snapshot_lookup_by_name_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_lookup_by_name_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_snapshot_encode(vw_w, vw_end, &v->snap, vw_rc));
     return vw_w;
@@ -24711,7 +24711,7 @@ size_t remote_domain_snapshot_lookup_by_name_ret_size(const remote_domain_snapsh
 VIRTWIRE_DEFINE_TYPE(remote_domain_snapshot_lookup_by_name_ret, 8388636u, 28u);
 
 /* struct remote_domain_has_current_snapshot_args, remote_protocol.x:2854 */
-static inline unsigned char *vw_remote_domain_has_current_snapshot_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_has_current_snapshot_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_has_current_snapshot_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_has_current_snapshot_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -24760,7 +24760,7 @@ static inline unsigned char *vw_remote_domain_has_current_snapshot_ret_raw(unsig
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_domain_has_current_snapshot_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_has_current_snapshot_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_has_current_snapshot_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_has_current_snapshot_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -24799,7 +24799,7 @@ size_t remote_domain_has_current_snapshot_ret_size(const remote_domain_has_curre
 VIRTWIRE_DEFINE_TYPE(remote_domain_has_current_snapshot_ret, 4u, 4u);
 
 /* struct remote_domain_snapshot_get_parent_args, remote_protocol.x:2863 */
-static inline unsigned char *vw_remote_domain_snapshot_get_parent_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_get_parent_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_snapshot_get_parent_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_get_parent_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_snapshot_encode(vw_w, vw_end, &v->snap, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -24842,7 +24842,7 @@ size_t remote_domain_snapshot_get_parent_args_size(const remote_domain_snapshot_
 VIRTWIRE_DEFINE_TYPE(remote_domain_snapshot_get_parent_args, 8388640u, 32u);
 
 /* struct remote_domain_snapshot_get_parent_ret, remote_protocol.x:2868 */
-static inline unsigned char *vw_remote_domain_snapshot_get_parent_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_get_parent_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_snapshot_get_parent_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_get_parent_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_snapshot_encode(vw_w, vw_end, &v->snap, vw_rc));
     return vw_w;
@@ -24881,7 +24881,7 @@ size_t remote_domain_snapshot_get_parent_ret_size(const remote_domain_snapshot_g
 VIRTWIRE_DEFINE_TYPE(remote_domain_snapshot_get_parent_ret, 8388636u, 28u);
 
 /* struct remote_domain_snapshot_current_args, remote_protocol.x:2872 */
-static inline unsigned char *vw_remote_domain_snapshot_current_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_current_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_snapshot_current_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_current_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -24924,7 +24924,7 @@ size_t remote_domain_snapshot_current_args_size(const remote_domain_snapshot_cur
 VIRTWIRE_DEFINE_TYPE(remote_domain_snapshot_current_args, 4194332u, 28u);
 
 /* struct remote_domain_snapshot_current_ret, remote_protocol.x:2877 */
-static inline unsigned char *vw_remote_domain_snapshot_current_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_current_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_snapshot_current_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_current_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_snapshot_encode(vw_w, vw_end, &v->snap, vw_rc));
     return vw_w;
@@ -24963,7 +24963,7 @@ size_t remote_domain_snapshot_current_ret_size(const remote_domain_snapshot_curr
 VIRTWIRE_DEFINE_TYPE(remote_domain_snapshot_current_ret, 8388636u, 28u);
 
 /* struct remote_domain_snapshot_is_current_args, remote_protocol.x:2881 */
-static inline unsigned char *vw_remote_domain_snapshot_is_current_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_is_current_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_snapshot_is_current_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_is_current_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_snapshot_encode(vw_w, vw_end, &v->snap, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -25012,7 +25012,7 @@ static inline unsigned char *vw_remote_domain_snapshot_is_current_ret_raw(unsign
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_domain_snapshot_is_current_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_is_current_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_snapshot_is_current_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_is_current_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -25051,7 +25051,7 @@ size_t remote_domain_snapshot_is_current_ret_size(const remote_domain_snapshot_i
 VIRTWIRE_DEFINE_TYPE(remote_domain_snapshot_is_current_ret, 4u, 4u);
 
 /* struct remote_domain_snapshot_has_metadata_args, remote_protocol.x:2890 */
-static inline unsigned char *vw_remote_domain_snapshot_has_metadata_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_has_metadata_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_snapshot_has_metadata_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_has_metadata_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_snapshot_encode(vw_w, vw_end, &v->snap, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -25100,7 +25100,7 @@ static inline unsigned char *vw_remote_domain_snapshot_has_metadata_ret_raw(unsi
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_domain_snapshot_has_metadata_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_has_metadata_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_snapshot_has_metadata_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_has_metadata_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -25139,7 +25139,7 @@ size_t remote_domain_snapshot_has_metadata_ret_size(const remote_domain_snapshot
 VIRTWIRE_DEFINE_TYPE(remote_domain_snapshot_has_metadata_ret, 4u, 4u);
 
 /* struct remote_domain_revert_to_snapshot_args, remote_protocol.x:2899 */
-static inline unsigned char *vw_remote_domain_revert_to_snapshot_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_revert_to_snapshot_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_revert_to_snapshot_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_revert_to_snapshot_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_snapshot_encode(vw_w, vw_end, &v->snap, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -25182,7 +25182,7 @@ size_t remote_domain_revert_to_snapshot_args_size(const remote_domain_revert_to_
 VIRTWIRE_DEFINE_TYPE(remote_domain_revert_to_snapshot_args, 8388640u, 32u);
 
 /* struct remote_domain_snapshot_delete_args, remote_protocol.x:2904 */
-static inline unsigned char *vw_remote_domain_snapshot_delete_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_delete_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_snapshot_delete_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_snapshot_delete_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_snapshot_encode(vw_w, vw_end, &v->snap, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -25225,7 +25225,7 @@ size_t remote_domain_snapshot_delete_args_size(const remote_domain_snapshot_dele
 VIRTWIRE_DEFINE_TYPE(remote_domain_snapshot_delete_args, 8388640u, 32u);
 
 /* struct remote_domain_open_console_args, remote_protocol.x:2909 */
-static inline unsigned char *vw_remote_domain_open_console_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_open_console_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_open_console_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_open_console_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, vw_remote_string_encode(vw_w, vw_end, &v->dev_name, vw_rc));
@@ -25272,7 +25272,7 @@ size_t remote_domain_open_console_args_size(const remote_domain_open_console_arg
 VIRTWIRE_DEFINE_TYPE(remote_domain_open_console_args, 8388644u, 32u);
 
 /* struct remote_domain_open_channel_args, remote_protocol.x:2915 */
-static inline unsigned char *vw_remote_domain_open_channel_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_open_channel_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_open_channel_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_open_channel_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, vw_remote_string_encode(vw_w, vw_end, &v->name, vw_rc));
@@ -25319,7 +25319,7 @@ size_t remote_domain_open_channel_args_size(const remote_domain_open_channel_arg
 VIRTWIRE_DEFINE_TYPE(remote_domain_open_channel_args, 8388644u, 32u);
 
 /* struct remote_storage_vol_upload_args, remote_protocol.x:2921 */
-static inline unsigned char *vw_remote_storage_vol_upload_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_upload_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_vol_upload_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_upload_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_storage_vol_encode(vw_w, vw_end, &v->vol, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 20u))
@@ -25366,7 +25366,7 @@ size_t remote_storage_vol_upload_args_size(const remote_storage_vol_upload_args 
 VIRTWIRE_DEFINE_TYPE(remote_storage_vol_upload_args, 12582944u, 32u);
 
 /* struct remote_storage_vol_download_args, remote_protocol.x:2928 */
-static inline unsigned char *vw_remote_storage_vol_download_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_download_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_vol_download_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_vol_download_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_storage_vol_encode(vw_w, vw_end, &v->vol, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 20u))
@@ -25413,7 +25413,7 @@ size_t remote_storage_vol_download_args_size(const remote_storage_vol_download_a
 VIRTWIRE_DEFINE_TYPE(remote_storage_vol_download_args, 12582944u, 32u);
 
 /* struct remote_domain_get_state_args, remote_protocol.x:2935 */
-static inline unsigned char *vw_remote_domain_get_state_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_state_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_state_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_state_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -25463,7 +25463,7 @@ static inline unsigned char *vw_remote_domain_get_state_ret_raw(unsigned char *v
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_domain_get_state_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_state_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_state_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_state_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -25503,7 +25503,7 @@ size_t remote_domain_get_state_ret_size(const remote_domain_get_state_ret *v)
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_state_ret, 8u, 8u);
 
 /* struct remote_domain_migrate_begin3_args, remote_protocol.x:2945 */
-static inline unsigned char *vw_remote_domain_migrate_begin3_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_begin3_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_begin3_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_begin3_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, vw_remote_string_encode(vw_w, vw_end, &v->xmlin, vw_rc));
@@ -25558,7 +25558,7 @@ size_t remote_domain_migrate_begin3_args_size(const remote_domain_migrate_begin3
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_begin3_args, 12582968u, 48u);
 
 /* struct remote_domain_migrate_begin3_ret, remote_protocol.x:2953 */
-static inline unsigned char *vw_remote_domain_migrate_begin3_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_begin3_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_begin3_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_begin3_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_opaque(vw_w, vw_end, v->cookie_out.cookie_out_val, v->cookie_out.cookie_out_len, REMOTE_MIGRATE_COOKIE_MAX, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->xml, REMOTE_STRING_MAX, vw_rc));
@@ -25603,7 +25603,7 @@ size_t remote_domain_migrate_begin3_ret_size(const remote_domain_migrate_begin3_
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_begin3_ret, 8388616u, 8u);
 
 /* struct remote_domain_migrate_prepare3_args, remote_protocol.x:2958 */
-static inline unsigned char *vw_remote_domain_migrate_prepare3_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_prepare3_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_prepare3_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_prepare3_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_opaque(vw_w, vw_end, v->cookie_in.cookie_in_val, v->cookie_in.cookie_in_len, REMOTE_MIGRATE_COOKIE_MAX, vw_rc));
     VIRTWIRE_WTRY(vw_w, vw_remote_string_encode(vw_w, vw_end, &v->uri_in, vw_rc));
@@ -25664,7 +25664,7 @@ size_t remote_domain_migrate_prepare3_args_size(const remote_domain_migrate_prep
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_prepare3_args, 16777256u, 32u);
 
 /* struct remote_domain_migrate_prepare3_ret, remote_protocol.x:2967 */
-static inline unsigned char *vw_remote_domain_migrate_prepare3_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_prepare3_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_prepare3_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_prepare3_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_opaque(vw_w, vw_end, v->cookie_out.cookie_out_val, v->cookie_out.cookie_out_len, REMOTE_MIGRATE_COOKIE_MAX, vw_rc));
     VIRTWIRE_WTRY(vw_w, vw_remote_string_encode(vw_w, vw_end, &v->uri_out, vw_rc));
@@ -25709,7 +25709,7 @@ size_t remote_domain_migrate_prepare3_ret_size(const remote_domain_migrate_prepa
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_prepare3_ret, 8388620u, 8u);
 
 /* struct remote_domain_migrate_prepare_tunnel3_args, remote_protocol.x:2972 */
-static inline unsigned char *vw_remote_domain_migrate_prepare_tunnel3_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_prepare_tunnel3_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_prepare_tunnel3_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_prepare_tunnel3_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_opaque(vw_w, vw_end, v->cookie_in.cookie_in_val, v->cookie_in.cookie_in_len, REMOTE_MIGRATE_COOKIE_MAX, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
@@ -25766,7 +25766,7 @@ size_t remote_domain_migrate_prepare_tunnel3_args_size(const remote_domain_migra
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_prepare_tunnel3_args, 12582944u, 28u);
 
 /* struct remote_domain_migrate_prepare_tunnel3_ret, remote_protocol.x:2980 */
-static inline unsigned char *vw_remote_domain_migrate_prepare_tunnel3_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_prepare_tunnel3_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_prepare_tunnel3_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_prepare_tunnel3_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_opaque(vw_w, vw_end, v->cookie_out.cookie_out_val, v->cookie_out.cookie_out_len, REMOTE_MIGRATE_COOKIE_MAX, vw_rc));
     return vw_w;
@@ -25807,7 +25807,7 @@ size_t remote_domain_migrate_prepare_tunnel3_ret_size(const remote_domain_migrat
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_prepare_tunnel3_ret, 4194308u, 4u);
 
 /* struct remote_domain_migrate_perform3_args, remote_protocol.x:2984 */
-static inline unsigned char *vw_remote_domain_migrate_perform3_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_perform3_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_perform3_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_perform3_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, vw_remote_string_encode(vw_w, vw_end, &v->xmlin, vw_rc));
@@ -25876,7 +25876,7 @@ size_t remote_domain_migrate_perform3_args_size(const remote_domain_migrate_perf
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_perform3_args, 25165900u, 60u);
 
 /* struct remote_domain_migrate_perform3_ret, remote_protocol.x:2995 */
-static inline unsigned char *vw_remote_domain_migrate_perform3_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_perform3_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_perform3_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_perform3_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_opaque(vw_w, vw_end, v->cookie_out.cookie_out_val, v->cookie_out.cookie_out_len, REMOTE_MIGRATE_COOKIE_MAX, vw_rc));
     return vw_w;
@@ -25917,7 +25917,7 @@ size_t remote_domain_migrate_perform3_ret_size(const remote_domain_migrate_perfo
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_perform3_ret, 4194308u, 4u);
 
 /* struct remote_domain_migrate_finish3_args, remote_protocol.x:2999 */
-static inline unsigned char *vw_remote_domain_migrate_finish3_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_finish3_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_finish3_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_finish3_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->dname, REMOTE_STRING_MAX, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_opaque(vw_w, vw_end, v->cookie_in.cookie_in_val, v->cookie_in.cookie_in_len, REMOTE_MIGRATE_COOKIE_MAX, vw_rc));
@@ -25976,7 +25976,7 @@ size_t remote_domain_migrate_finish3_args_size(const remote_domain_migrate_finis
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_finish3_args, 16777252u, 28u);
 
 /* struct remote_domain_migrate_finish3_ret, remote_protocol.x:3008 */
-static inline unsigned char *vw_remote_domain_migrate_finish3_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_finish3_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_finish3_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_finish3_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_opaque(vw_w, vw_end, v->cookie_out.cookie_out_val, v->cookie_out.cookie_out_len, REMOTE_MIGRATE_COOKIE_MAX, vw_rc));
@@ -26021,7 +26021,7 @@ size_t remote_domain_migrate_finish3_ret_size(const remote_domain_migrate_finish
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_finish3_ret, 8388636u, 28u);
 
 /* struct remote_domain_migrate_confirm3_args, remote_protocol.x:3013 */
-static inline unsigned char *vw_remote_domain_migrate_confirm3_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_confirm3_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_confirm3_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_confirm3_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_opaque(vw_w, vw_end, v->cookie_in.cookie_in_val, v->cookie_in.cookie_in_len, REMOTE_MIGRATE_COOKIE_MAX, vw_rc));
@@ -26072,7 +26072,7 @@ size_t remote_domain_migrate_confirm3_args_size(const remote_domain_migrate_conf
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_confirm3_args, 8388648u, 40u);
 
 /* struct remote_domain_event_control_error_msg, remote_protocol.x:3020 */
-static inline unsigned char *vw_remote_domain_event_control_error_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_control_error_msg *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_control_error_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_control_error_msg *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     return vw_w;
@@ -26111,7 +26111,7 @@ size_t remote_domain_event_control_error_msg_size(const remote_domain_event_cont
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_control_error_msg, 4194328u, 24u);
 
 /* struct remote_domain_event_callback_control_error_msg, remote_protocol.x:3023 */
-static inline unsigned char *vw_remote_domain_event_callback_control_error_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_control_error_msg *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_callback_control_error_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_control_error_msg *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -26154,7 +26154,7 @@ size_t remote_domain_event_callback_control_error_msg_size(const remote_domain_e
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_callback_control_error_msg, 4194332u, 28u);
 
 /* struct remote_domain_get_control_info_args, remote_protocol.x:3028 */
-static inline unsigned char *vw_remote_domain_get_control_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_control_info_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_control_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_control_info_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -26205,7 +26205,7 @@ static inline unsigned char *vw_remote_domain_get_control_info_ret_raw(unsigned 
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_domain_get_control_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_control_info_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_control_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_control_info_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 16u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -26246,7 +26246,7 @@ size_t remote_domain_get_control_info_ret_size(const remote_domain_get_control_i
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_control_info_ret, 16u, 16u);
 
 /* struct remote_domain_open_graphics_args, remote_protocol.x:3039 */
-static inline unsigned char *vw_remote_domain_open_graphics_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_open_graphics_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_open_graphics_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_open_graphics_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
@@ -26291,7 +26291,7 @@ size_t remote_domain_open_graphics_args_size(const remote_domain_open_graphics_a
 VIRTWIRE_DEFINE_TYPE(remote_domain_open_graphics_args, 4194336u, 32u);
 
 /* struct remote_domain_open_graphics_fd_args, remote_protocol.x:3045 */
-static inline unsigned char *vw_remote_domain_open_graphics_fd_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_open_graphics_fd_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_open_graphics_fd_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_open_graphics_fd_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
@@ -26344,7 +26344,7 @@ static inline unsigned char *vw_remote_node_suspend_for_duration_args_raw(unsign
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_node_suspend_for_duration_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_suspend_for_duration_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_suspend_for_duration_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_suspend_for_duration_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 16u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -26385,7 +26385,7 @@ size_t remote_node_suspend_for_duration_args_size(const remote_node_suspend_for_
 VIRTWIRE_DEFINE_TYPE(remote_node_suspend_for_duration_args, 16u, 16u);
 
 /* struct remote_domain_shutdown_flags_args, remote_protocol.x:3057 */
-static inline unsigned char *vw_remote_domain_shutdown_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_shutdown_flags_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_shutdown_flags_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_shutdown_flags_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -26428,7 +26428,7 @@ size_t remote_domain_shutdown_flags_args_size(const remote_domain_shutdown_flags
 VIRTWIRE_DEFINE_TYPE(remote_domain_shutdown_flags_args, 4194332u, 28u);
 
 /* struct remote_domain_get_disk_errors_args, remote_protocol.x:3062 */
-static inline unsigned char *vw_remote_domain_get_disk_errors_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_disk_errors_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_disk_errors_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_disk_errors_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
@@ -26473,7 +26473,7 @@ size_t remote_domain_get_disk_errors_args_size(const remote_domain_get_disk_erro
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_disk_errors_args, 4194336u, 32u);
 
 /* struct remote_domain_get_disk_errors_ret, remote_protocol.x:3068 */
-static inline unsigned char *vw_remote_domain_get_disk_errors_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_disk_errors_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_disk_errors_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_disk_errors_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->errors.errors_len, v->errors.errors_val, REMOTE_DOMAIN_DISK_ERRORS_MAX, 0, vw_rc));
     {
@@ -26540,7 +26540,7 @@ static inline unsigned char *vw_remote_connect_list_all_domains_args_raw(unsigne
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_connect_list_all_domains_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_domains_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_all_domains_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_domains_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -26580,7 +26580,7 @@ size_t remote_connect_list_all_domains_args_size(const remote_connect_list_all_d
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_all_domains_args, 8u, 8u);
 
 /* struct remote_connect_list_all_domains_ret, remote_protocol.x:3078 */
-static inline unsigned char *vw_remote_connect_list_all_domains_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_domains_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_all_domains_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_domains_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->domains.domains_len, v->domains.domains_val, REMOTE_DOMAIN_LIST_MAX, 0, vw_rc));
     {
@@ -26647,7 +26647,7 @@ static inline unsigned char *vw_remote_connect_list_all_storage_pools_args_raw(u
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_connect_list_all_storage_pools_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_storage_pools_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_all_storage_pools_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_storage_pools_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -26687,7 +26687,7 @@ size_t remote_connect_list_all_storage_pools_args_size(const remote_connect_list
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_all_storage_pools_args, 8u, 8u);
 
 /* struct remote_connect_list_all_storage_pools_ret, remote_protocol.x:3088 */
-static inline unsigned char *vw_remote_connect_list_all_storage_pools_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_storage_pools_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_all_storage_pools_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_storage_pools_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->pools.pools_len, v->pools.pools_val, REMOTE_STORAGE_POOL_LIST_MAX, 0, vw_rc));
     {
@@ -26747,7 +26747,7 @@ size_t remote_connect_list_all_storage_pools_ret_size(const remote_connect_list_
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_all_storage_pools_ret, 68719804424u, 8u);
 
 /* struct remote_storage_pool_list_all_volumes_args, remote_protocol.x:3093 */
-static inline unsigned char *vw_remote_storage_pool_list_all_volumes_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_list_all_volumes_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_list_all_volumes_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_list_all_volumes_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_storage_pool_encode(vw_w, vw_end, &v->pool, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
@@ -26792,7 +26792,7 @@ size_t remote_storage_pool_list_all_volumes_args_size(const remote_storage_pool_
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_list_all_volumes_args, 4194332u, 28u);
 
 /* struct remote_storage_pool_list_all_volumes_ret, remote_protocol.x:3099 */
-static inline unsigned char *vw_remote_storage_pool_list_all_volumes_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_list_all_volumes_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_list_all_volumes_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_list_all_volumes_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->vols.vols_len, v->vols.vols_val, REMOTE_STORAGE_VOL_LIST_MAX, 0, vw_rc));
     {
@@ -26859,7 +26859,7 @@ static inline unsigned char *vw_remote_connect_list_all_networks_args_raw(unsign
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_connect_list_all_networks_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_networks_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_all_networks_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_networks_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -26899,7 +26899,7 @@ size_t remote_connect_list_all_networks_args_size(const remote_connect_list_all_
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_all_networks_args, 8u, 8u);
 
 /* struct remote_connect_list_all_networks_ret, remote_protocol.x:3109 */
-static inline unsigned char *vw_remote_connect_list_all_networks_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_networks_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_all_networks_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_networks_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->nets.nets_len, v->nets.nets_val, REMOTE_NETWORK_LIST_MAX, 0, vw_rc));
     {
@@ -26966,7 +26966,7 @@ static inline unsigned char *vw_remote_connect_list_all_interfaces_args_raw(unsi
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_connect_list_all_interfaces_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_interfaces_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_all_interfaces_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_interfaces_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -27006,7 +27006,7 @@ size_t remote_connect_list_all_interfaces_args_size(const remote_connect_list_al
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_all_interfaces_args, 8u, 8u);
 
 /* struct remote_connect_list_all_interfaces_ret, remote_protocol.x:3119 */
-static inline unsigned char *vw_remote_connect_list_all_interfaces_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_interfaces_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_all_interfaces_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_interfaces_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->ifaces.ifaces_len, v->ifaces.ifaces_val, REMOTE_INTERFACE_LIST_MAX, 0, vw_rc));
     {
@@ -27073,7 +27073,7 @@ static inline unsigned char *vw_remote_connect_list_all_node_devices_args_raw(un
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_connect_list_all_node_devices_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_node_devices_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_all_node_devices_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_node_devices_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -27113,7 +27113,7 @@ size_t remote_connect_list_all_node_devices_args_size(const remote_connect_list_
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_all_node_devices_args, 8u, 8u);
 
 /* struct remote_connect_list_all_node_devices_ret, remote_protocol.x:3129 */
-static inline unsigned char *vw_remote_connect_list_all_node_devices_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_node_devices_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_all_node_devices_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_node_devices_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->devices.devices_len, v->devices.devices_val, REMOTE_NODE_DEVICE_LIST_MAX, 0, vw_rc));
     {
@@ -27180,7 +27180,7 @@ static inline unsigned char *vw_remote_connect_list_all_nwfilters_args_raw(unsig
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_connect_list_all_nwfilters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_nwfilters_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_all_nwfilters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_nwfilters_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -27220,7 +27220,7 @@ size_t remote_connect_list_all_nwfilters_args_size(const remote_connect_list_all
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_all_nwfilters_args, 8u, 8u);
 
 /* struct remote_connect_list_all_nwfilters_ret, remote_protocol.x:3139 */
-static inline unsigned char *vw_remote_connect_list_all_nwfilters_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_nwfilters_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_all_nwfilters_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_nwfilters_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->filters.filters_len, v->filters.filters_val, REMOTE_NWFILTER_LIST_MAX, 0, vw_rc));
     {
@@ -27287,7 +27287,7 @@ static inline unsigned char *vw_remote_connect_list_all_secrets_args_raw(unsigne
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_connect_list_all_secrets_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_secrets_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_all_secrets_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_secrets_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -27327,7 +27327,7 @@ size_t remote_connect_list_all_secrets_args_size(const remote_connect_list_all_s
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_all_secrets_args, 8u, 8u);
 
 /* struct remote_connect_list_all_secrets_ret, remote_protocol.x:3149 */
-static inline unsigned char *vw_remote_connect_list_all_secrets_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_secrets_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_all_secrets_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_secrets_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->secrets.secrets_len, v->secrets.secrets_val, REMOTE_SECRET_LIST_MAX, 0, vw_rc));
     {
@@ -27387,7 +27387,7 @@ size_t remote_connect_list_all_secrets_ret_size(const remote_connect_list_all_se
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_all_secrets_ret, 68719869960u, 8u);
 
 /* struct remote_node_set_memory_parameters_args, remote_protocol.x:3154 */
-static inline unsigned char *vw_remote_node_set_memory_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_set_memory_parameters_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_set_memory_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_set_memory_parameters_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->params.params_len, v->params.params_val, REMOTE_NODE_MEMORY_PARAMETERS_MAX, 0, vw_rc));
     {
@@ -27454,7 +27454,7 @@ static inline unsigned char *vw_remote_node_get_memory_parameters_args_raw(unsig
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_node_get_memory_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_memory_parameters_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_get_memory_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_memory_parameters_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -27494,7 +27494,7 @@ size_t remote_node_get_memory_parameters_args_size(const remote_node_get_memory_
 VIRTWIRE_DEFINE_TYPE(remote_node_get_memory_parameters_args, 8u, 8u);
 
 /* struct remote_node_get_memory_parameters_ret, remote_protocol.x:3164 */
-static inline unsigned char *vw_remote_node_get_memory_parameters_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_memory_parameters_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_get_memory_parameters_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_memory_parameters_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->params.params_len, v->params.params_val, REMOTE_NODE_MEMORY_PARAMETERS_MAX, 0, vw_rc));
     {
@@ -27562,7 +27562,7 @@ static inline unsigned char *vw_remote_node_get_cpu_map_args_raw(unsigned char *
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_node_get_cpu_map_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_cpu_map_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_get_cpu_map_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_cpu_map_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 12u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -27603,7 +27603,7 @@ size_t remote_node_get_cpu_map_args_size(const remote_node_get_cpu_map_args *v)
 VIRTWIRE_DEFINE_TYPE(remote_node_get_cpu_map_args, 12u, 12u);
 
 /* struct remote_node_get_cpu_map_ret, remote_protocol.x:3175 */
-static inline unsigned char *vw_remote_node_get_cpu_map_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_cpu_map_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_get_cpu_map_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_cpu_map_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_opaque(vw_w, vw_end, v->cpumap.cpumap_val, v->cpumap.cpumap_len, REMOTE_CPUMAP_MAX, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
@@ -27650,7 +27650,7 @@ size_t remote_node_get_cpu_map_ret_size(const remote_node_get_cpu_map_ret *v)
 VIRTWIRE_DEFINE_TYPE(remote_node_get_cpu_map_ret, 2060u, 12u);
 
 /* struct remote_domain_fstrim_args, remote_protocol.x:3181 */
-static inline unsigned char *vw_remote_domain_fstrim_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_fstrim_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_fstrim_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_fstrim_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, vw_remote_string_encode(vw_w, vw_end, &v->mountPoint, vw_rc));
@@ -27699,7 +27699,7 @@ size_t remote_domain_fstrim_args_size(const remote_domain_fstrim_args *v)
 VIRTWIRE_DEFINE_TYPE(remote_domain_fstrim_args, 8388652u, 40u);
 
 /* struct remote_domain_get_time_args, remote_protocol.x:3188 */
-static inline unsigned char *vw_remote_domain_get_time_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_time_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_time_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_time_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -27749,7 +27749,7 @@ static inline unsigned char *vw_remote_domain_get_time_ret_raw(unsigned char *vw
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_domain_get_time_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_time_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_time_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_time_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 12u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -27789,7 +27789,7 @@ size_t remote_domain_get_time_ret_size(const remote_domain_get_time_ret *v)
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_time_ret, 12u, 12u);
 
 /* struct remote_domain_set_time_args, remote_protocol.x:3198 */
-static inline unsigned char *vw_remote_domain_set_time_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_time_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_set_time_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_time_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 16u))
@@ -27836,7 +27836,7 @@ size_t remote_domain_set_time_args_size(const remote_domain_set_time_args *v)
 VIRTWIRE_DEFINE_TYPE(remote_domain_set_time_args, 4194344u, 40u);
 
 /* struct remote_domain_migrate_begin3_params_args, remote_protocol.x:3205 */
-static inline unsigned char *vw_remote_domain_migrate_begin3_params_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_begin3_params_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_begin3_params_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_begin3_params_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->params.params_len, v->params.params_val, REMOTE_DOMAIN_MIGRATE_PARAM_LIST_MAX, 0, vw_rc));
@@ -27900,7 +27900,7 @@ size_t remote_domain_migrate_begin3_params_args_size(const remote_domain_migrate
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_begin3_params_args, 541066016u, 32u);
 
 /* struct remote_domain_migrate_begin3_params_ret, remote_protocol.x:3211 */
-static inline unsigned char *vw_remote_domain_migrate_begin3_params_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_begin3_params_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_begin3_params_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_begin3_params_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_opaque(vw_w, vw_end, v->cookie_out.cookie_out_val, v->cookie_out.cookie_out_len, REMOTE_MIGRATE_COOKIE_MAX, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->xml, REMOTE_STRING_MAX, vw_rc));
@@ -27945,7 +27945,7 @@ size_t remote_domain_migrate_begin3_params_ret_size(const remote_domain_migrate_
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_begin3_params_ret, 8388616u, 8u);
 
 /* struct remote_domain_migrate_prepare3_params_args, remote_protocol.x:3216 */
-static inline unsigned char *vw_remote_domain_migrate_prepare3_params_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_prepare3_params_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_prepare3_params_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_prepare3_params_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->params.params_len, v->params.params_val, REMOTE_DOMAIN_MIGRATE_PARAM_LIST_MAX, 0, vw_rc));
     {
@@ -28011,7 +28011,7 @@ size_t remote_domain_migrate_prepare3_params_args_size(const remote_domain_migra
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_prepare3_params_args, 541065996u, 12u);
 
 /* struct remote_domain_migrate_prepare3_params_ret, remote_protocol.x:3222 */
-static inline unsigned char *vw_remote_domain_migrate_prepare3_params_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_prepare3_params_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_prepare3_params_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_prepare3_params_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_opaque(vw_w, vw_end, v->cookie_out.cookie_out_val, v->cookie_out.cookie_out_len, REMOTE_MIGRATE_COOKIE_MAX, vw_rc));
     VIRTWIRE_WTRY(vw_w, vw_remote_string_encode(vw_w, vw_end, &v->uri_out, vw_rc));
@@ -28056,7 +28056,7 @@ size_t remote_domain_migrate_prepare3_params_ret_size(const remote_domain_migrat
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_prepare3_params_ret, 8388620u, 8u);
 
 /* struct remote_domain_migrate_prepare_tunnel3_params_args, remote_protocol.x:3227 */
-static inline unsigned char *vw_remote_domain_migrate_prepare_tunnel3_params_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_prepare_tunnel3_params_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_prepare_tunnel3_params_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_prepare_tunnel3_params_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->params.params_len, v->params.params_val, REMOTE_DOMAIN_MIGRATE_PARAM_LIST_MAX, 0, vw_rc));
     {
@@ -28122,7 +28122,7 @@ size_t remote_domain_migrate_prepare_tunnel3_params_args_size(const remote_domai
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_prepare_tunnel3_params_args, 541065996u, 12u);
 
 /* struct remote_domain_migrate_prepare_tunnel3_params_ret, remote_protocol.x:3233 */
-static inline unsigned char *vw_remote_domain_migrate_prepare_tunnel3_params_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_prepare_tunnel3_params_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_prepare_tunnel3_params_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_prepare_tunnel3_params_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_opaque(vw_w, vw_end, v->cookie_out.cookie_out_val, v->cookie_out.cookie_out_len, REMOTE_MIGRATE_COOKIE_MAX, vw_rc));
     return vw_w;
@@ -28163,7 +28163,7 @@ size_t remote_domain_migrate_prepare_tunnel3_params_ret_size(const remote_domain
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_prepare_tunnel3_params_ret, 4194308u, 4u);
 
 /* struct remote_domain_migrate_perform3_params_args, remote_protocol.x:3237 */
-static inline unsigned char *vw_remote_domain_migrate_perform3_params_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_perform3_params_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_perform3_params_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_perform3_params_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, vw_remote_string_encode(vw_w, vw_end, &v->dconnuri, vw_rc));
@@ -28237,7 +28237,7 @@ size_t remote_domain_migrate_perform3_params_args_size(const remote_domain_migra
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_perform3_params_args, 549454636u, 40u);
 
 /* struct remote_domain_migrate_perform3_params_ret, remote_protocol.x:3245 */
-static inline unsigned char *vw_remote_domain_migrate_perform3_params_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_perform3_params_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_perform3_params_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_perform3_params_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_opaque(vw_w, vw_end, v->cookie_out.cookie_out_val, v->cookie_out.cookie_out_len, REMOTE_MIGRATE_COOKIE_MAX, vw_rc));
     return vw_w;
@@ -28278,7 +28278,7 @@ size_t remote_domain_migrate_perform3_params_ret_size(const remote_domain_migrat
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_perform3_params_ret, 4194308u, 4u);
 
 /* struct remote_domain_migrate_finish3_params_args, remote_protocol.x:3249 */
-static inline unsigned char *vw_remote_domain_migrate_finish3_params_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_finish3_params_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_finish3_params_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_finish3_params_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->params.params_len, v->params.params_val, REMOTE_DOMAIN_MIGRATE_PARAM_LIST_MAX, 0, vw_rc));
     {
@@ -28346,7 +28346,7 @@ size_t remote_domain_migrate_finish3_params_args_size(const remote_domain_migrat
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_finish3_params_args, 541066000u, 16u);
 
 /* struct remote_domain_migrate_finish3_params_ret, remote_protocol.x:3256 */
-static inline unsigned char *vw_remote_domain_migrate_finish3_params_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_finish3_params_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_finish3_params_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_finish3_params_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_opaque(vw_w, vw_end, v->cookie_out.cookie_out_val, v->cookie_out.cookie_out_len, REMOTE_MIGRATE_COOKIE_MAX, vw_rc));
@@ -28391,7 +28391,7 @@ size_t remote_domain_migrate_finish3_params_ret_size(const remote_domain_migrate
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_finish3_params_ret, 8388636u, 28u);
 
 /* struct remote_domain_migrate_confirm3_params_args, remote_protocol.x:3261 */
-static inline unsigned char *vw_remote_domain_migrate_confirm3_params_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_confirm3_params_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_confirm3_params_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_confirm3_params_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->params.params_len, v->params.params_val, REMOTE_DOMAIN_MIGRATE_PARAM_LIST_MAX, 0, vw_rc));
@@ -28463,7 +28463,7 @@ size_t remote_domain_migrate_confirm3_params_args_size(const remote_domain_migra
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_confirm3_params_args, 545260328u, 40u);
 
 /* struct remote_domain_event_device_removed_msg, remote_protocol.x:3272 */
-static inline unsigned char *vw_remote_domain_event_device_removed_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_device_removed_msg *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_device_removed_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_device_removed_msg *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->devAlias, REMOTE_STRING_MAX, vw_rc));
@@ -28506,7 +28506,7 @@ size_t remote_domain_event_device_removed_msg_size(const remote_domain_event_dev
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_device_removed_msg, 8388636u, 28u);
 
 /* struct remote_domain_event_callback_device_removed_msg, remote_protocol.x:3276 */
-static inline unsigned char *vw_remote_domain_event_callback_device_removed_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_device_removed_msg *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_callback_device_removed_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_device_removed_msg *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -28549,7 +28549,7 @@ size_t remote_domain_event_callback_device_removed_msg_size(const remote_domain_
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_callback_device_removed_msg, 8388640u, 32u);
 
 /* struct remote_domain_event_block_job_2_msg, remote_protocol.x:3281 */
-static inline unsigned char *vw_remote_domain_event_block_job_2_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_block_job_2_msg *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_block_job_2_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_block_job_2_msg *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -28602,7 +28602,7 @@ size_t remote_domain_event_block_job_2_msg_size(const remote_domain_event_block_
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_block_job_2_msg, 8388648u, 40u);
 
 /* struct remote_domain_event_block_threshold_msg, remote_protocol.x:3289 */
-static inline unsigned char *vw_remote_domain_event_block_threshold_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_block_threshold_msg *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_block_threshold_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_block_threshold_msg *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -28659,7 +28659,7 @@ size_t remote_domain_event_block_threshold_msg_size(const remote_domain_event_bl
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_block_threshold_msg, 12582968u, 52u);
 
 /* struct remote_domain_event_callback_tunable_msg, remote_protocol.x:3298 */
-static inline unsigned char *vw_remote_domain_event_callback_tunable_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_tunable_msg *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_callback_tunable_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_tunable_msg *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -28723,7 +28723,7 @@ size_t remote_domain_event_callback_tunable_msg_size(const remote_domain_event_c
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_callback_tunable_msg, 17184088096u, 32u);
 
 /* struct remote_domain_event_callback_device_added_msg, remote_protocol.x:3304 */
-static inline unsigned char *vw_remote_domain_event_callback_device_added_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_device_added_msg *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_callback_device_added_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_device_added_msg *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -28776,7 +28776,7 @@ static inline unsigned char *vw_remote_connect_event_connection_closed_msg_raw(u
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_connect_event_connection_closed_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_event_connection_closed_msg *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_event_connection_closed_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_event_connection_closed_msg *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -28815,7 +28815,7 @@ size_t remote_connect_event_connection_closed_msg_size(const remote_connect_even
 VIRTWIRE_DEFINE_TYPE(remote_connect_event_connection_closed_msg, 4u, 4u);
 
 /* struct remote_connect_get_cpu_model_names_args, remote_protocol.x:3314 */
-static inline unsigned char *vw_remote_connect_get_cpu_model_names_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_cpu_model_names_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_get_cpu_model_names_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_cpu_model_names_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->arch, REMOTE_STRING_MAX, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
@@ -28860,7 +28860,7 @@ size_t remote_connect_get_cpu_model_names_args_size(const remote_connect_get_cpu
 VIRTWIRE_DEFINE_TYPE(remote_connect_get_cpu_model_names_args, 4194316u, 12u);
 
 /* struct remote_connect_get_cpu_model_names_ret, remote_protocol.x:3320 */
-static inline unsigned char *vw_remote_connect_get_cpu_model_names_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_cpu_model_names_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_get_cpu_model_names_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_cpu_model_names_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->models.models_len, v->models.models_val, REMOTE_CONNECT_CPU_MODELS_MAX, 0, vw_rc));
     {
@@ -28920,7 +28920,7 @@ size_t remote_connect_get_cpu_model_names_ret_size(const remote_connect_get_cpu_
 VIRTWIRE_DEFINE_TYPE(remote_connect_get_cpu_model_names_ret, 34359771144u, 8u);
 
 /* struct remote_connect_network_event_register_any_args, remote_protocol.x:3325 */
-static inline unsigned char *vw_remote_connect_network_event_register_any_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_network_event_register_any_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_network_event_register_any_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_network_event_register_any_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -28969,7 +28969,7 @@ static inline unsigned char *vw_remote_connect_network_event_register_any_ret_ra
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_connect_network_event_register_any_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_network_event_register_any_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_network_event_register_any_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_network_event_register_any_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -29014,7 +29014,7 @@ static inline unsigned char *vw_remote_connect_network_event_deregister_any_args
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_connect_network_event_deregister_any_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_network_event_deregister_any_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_network_event_deregister_any_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_network_event_deregister_any_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -29053,7 +29053,7 @@ size_t remote_connect_network_event_deregister_any_args_size(const remote_connec
 VIRTWIRE_DEFINE_TYPE(remote_connect_network_event_deregister_any_args, 4u, 4u);
 
 /* struct remote_network_event_lifecycle_msg, remote_protocol.x:3338 */
-static inline unsigned char *vw_remote_network_event_lifecycle_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_event_lifecycle_msg *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_event_lifecycle_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_event_lifecycle_msg *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -29102,7 +29102,7 @@ size_t remote_network_event_lifecycle_msg_size(const remote_network_event_lifecy
 VIRTWIRE_DEFINE_TYPE(remote_network_event_lifecycle_msg, 4194336u, 32u);
 
 /* struct remote_network_event_callback_metadata_change_msg, remote_protocol.x:3345 */
-static inline unsigned char *vw_remote_network_event_callback_metadata_change_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_event_callback_metadata_change_msg *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_event_callback_metadata_change_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_event_callback_metadata_change_msg *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -29153,7 +29153,7 @@ size_t remote_network_event_callback_metadata_change_msg_size(const remote_netwo
 VIRTWIRE_DEFINE_TYPE(remote_network_event_callback_metadata_change_msg, 8388644u, 32u);
 
 /* struct remote_network_set_metadata_args, remote_protocol.x:3352 */
-static inline unsigned char *vw_remote_network_set_metadata_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_set_metadata_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_set_metadata_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_set_metadata_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_network_encode(vw_w, vw_end, &v->network, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -29212,7 +29212,7 @@ size_t remote_network_set_metadata_args_size(const remote_network_set_metadata_a
 VIRTWIRE_DEFINE_TYPE(remote_network_set_metadata_args, 16777268u, 40u);
 
 /* struct remote_network_get_metadata_args, remote_protocol.x:3361 */
-static inline unsigned char *vw_remote_network_get_metadata_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_get_metadata_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_get_metadata_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_get_metadata_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_network_encode(vw_w, vw_end, &v->network, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -29263,7 +29263,7 @@ size_t remote_network_get_metadata_args_size(const remote_network_get_metadata_a
 VIRTWIRE_DEFINE_TYPE(remote_network_get_metadata_args, 8388644u, 32u);
 
 /* struct remote_network_get_metadata_ret, remote_protocol.x:3368 */
-static inline unsigned char *vw_remote_network_get_metadata_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_get_metadata_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_get_metadata_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_get_metadata_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->metadata, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -29302,7 +29302,7 @@ size_t remote_network_get_metadata_ret_size(const remote_network_get_metadata_re
 VIRTWIRE_DEFINE_TYPE(remote_network_get_metadata_ret, 4194308u, 4u);
 
 /* struct remote_connect_storage_pool_event_register_any_args, remote_protocol.x:3372 */
-static inline unsigned char *vw_remote_connect_storage_pool_event_register_any_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_storage_pool_event_register_any_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_storage_pool_event_register_any_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_storage_pool_event_register_any_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -29351,7 +29351,7 @@ static inline unsigned char *vw_remote_connect_storage_pool_event_register_any_r
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_connect_storage_pool_event_register_any_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_storage_pool_event_register_any_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_storage_pool_event_register_any_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_storage_pool_event_register_any_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -29396,7 +29396,7 @@ static inline unsigned char *vw_remote_connect_storage_pool_event_deregister_any
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_connect_storage_pool_event_deregister_any_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_storage_pool_event_deregister_any_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_storage_pool_event_deregister_any_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_storage_pool_event_deregister_any_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -29435,7 +29435,7 @@ size_t remote_connect_storage_pool_event_deregister_any_args_size(const remote_c
 VIRTWIRE_DEFINE_TYPE(remote_connect_storage_pool_event_deregister_any_args, 4u, 4u);
 
 /* struct remote_storage_pool_event_lifecycle_msg, remote_protocol.x:3385 */
-static inline unsigned char *vw_remote_storage_pool_event_lifecycle_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_event_lifecycle_msg *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_event_lifecycle_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_event_lifecycle_msg *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -29484,7 +29484,7 @@ size_t remote_storage_pool_event_lifecycle_msg_size(const remote_storage_pool_ev
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_event_lifecycle_msg, 4194336u, 32u);
 
 /* struct remote_storage_pool_event_refresh_msg, remote_protocol.x:3392 */
-static inline unsigned char *vw_remote_storage_pool_event_refresh_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_event_refresh_msg *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_storage_pool_event_refresh_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_storage_pool_event_refresh_msg *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -29527,7 +29527,7 @@ size_t remote_storage_pool_event_refresh_msg_size(const remote_storage_pool_even
 VIRTWIRE_DEFINE_TYPE(remote_storage_pool_event_refresh_msg, 4194328u, 24u);
 
 /* struct remote_connect_node_device_event_register_any_args, remote_protocol.x:3397 */
-static inline unsigned char *vw_remote_connect_node_device_event_register_any_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_node_device_event_register_any_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_node_device_event_register_any_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_node_device_event_register_any_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -29576,7 +29576,7 @@ static inline unsigned char *vw_remote_connect_node_device_event_register_any_re
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_connect_node_device_event_register_any_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_node_device_event_register_any_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_node_device_event_register_any_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_node_device_event_register_any_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -29621,7 +29621,7 @@ static inline unsigned char *vw_remote_connect_node_device_event_deregister_any_
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_connect_node_device_event_deregister_any_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_node_device_event_deregister_any_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_node_device_event_deregister_any_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_node_device_event_deregister_any_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -29660,7 +29660,7 @@ size_t remote_connect_node_device_event_deregister_any_args_size(const remote_co
 VIRTWIRE_DEFINE_TYPE(remote_connect_node_device_event_deregister_any_args, 4u, 4u);
 
 /* struct remote_node_device_event_lifecycle_msg, remote_protocol.x:3410 */
-static inline unsigned char *vw_remote_node_device_event_lifecycle_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_event_lifecycle_msg *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_event_lifecycle_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_event_lifecycle_msg *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -29709,7 +29709,7 @@ size_t remote_node_device_event_lifecycle_msg_size(const remote_node_device_even
 VIRTWIRE_DEFINE_TYPE(remote_node_device_event_lifecycle_msg, 4194320u, 16u);
 
 /* struct remote_node_device_event_update_msg, remote_protocol.x:3417 */
-static inline unsigned char *vw_remote_node_device_event_update_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_event_update_msg *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_device_event_update_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_device_event_update_msg *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -29752,7 +29752,7 @@ size_t remote_node_device_event_update_msg_size(const remote_node_device_event_u
 VIRTWIRE_DEFINE_TYPE(remote_node_device_event_update_msg, 4194312u, 8u);
 
 /* struct remote_domain_fsfreeze_args, remote_protocol.x:3422 */
-static inline unsigned char *vw_remote_domain_fsfreeze_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_fsfreeze_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_fsfreeze_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_fsfreeze_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->mountpoints.mountpoints_len, v->mountpoints.mountpoints_val, REMOTE_DOMAIN_FSFREEZE_MOUNTPOINTS_MAX, 0, vw_rc));
@@ -29822,7 +29822,7 @@ static inline unsigned char *vw_remote_domain_fsfreeze_ret_raw(unsigned char *vw
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_domain_fsfreeze_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_fsfreeze_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_fsfreeze_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_fsfreeze_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -29861,7 +29861,7 @@ size_t remote_domain_fsfreeze_ret_size(const remote_domain_fsfreeze_ret *v)
 VIRTWIRE_DEFINE_TYPE(remote_domain_fsfreeze_ret, 4u, 4u);
 
 /* struct remote_domain_fsthaw_args, remote_protocol.x:3432 */
-static inline unsigned char *vw_remote_domain_fsthaw_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_fsthaw_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_fsthaw_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_fsthaw_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->mountpoints.mountpoints_len, v->mountpoints.mountpoints_val, REMOTE_DOMAIN_FSFREEZE_MOUNTPOINTS_MAX, 0, vw_rc));
@@ -29931,7 +29931,7 @@ static inline unsigned char *vw_remote_domain_fsthaw_ret_raw(unsigned char *vw_w
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_domain_fsthaw_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_fsthaw_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_fsthaw_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_fsthaw_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -29970,7 +29970,7 @@ size_t remote_domain_fsthaw_ret_size(const remote_domain_fsthaw_ret *v)
 VIRTWIRE_DEFINE_TYPE(remote_domain_fsthaw_ret, 4u, 4u);
 
 /* struct remote_node_get_free_pages_args, remote_protocol.x:3442 */
-static inline unsigned char *vw_remote_node_get_free_pages_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_free_pages_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_get_free_pages_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_free_pages_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->pages.pages_len, v->pages.pages_val, REMOTE_NODE_MAX_CELLS, 4, vw_rc));
     {
@@ -30030,7 +30030,7 @@ size_t remote_node_get_free_pages_args_size(const remote_node_get_free_pages_arg
 VIRTWIRE_DEFINE_TYPE(remote_node_get_free_pages_args, 4112u, 16u);
 
 /* struct remote_node_get_free_pages_ret, remote_protocol.x:3449 */
-static inline unsigned char *vw_remote_node_get_free_pages_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_free_pages_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_get_free_pages_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_free_pages_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->counts.counts_len, v->counts.counts_val, REMOTE_NODE_MAX_CELLS, 8, vw_rc));
     {
@@ -30082,7 +30082,7 @@ size_t remote_node_get_free_pages_ret_size(const remote_node_get_free_pages_ret 
 VIRTWIRE_DEFINE_TYPE(remote_node_get_free_pages_ret, 8196u, 4u);
 
 /* struct remote_node_alloc_pages_args, remote_protocol.x:3453 */
-static inline unsigned char *vw_remote_node_alloc_pages_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_alloc_pages_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_alloc_pages_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_alloc_pages_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->pageSizes.pageSizes_len, v->pageSizes.pageSizes_val, REMOTE_NODE_MAX_CELLS, 4, vw_rc));
     {
@@ -30165,7 +30165,7 @@ static inline unsigned char *vw_remote_node_alloc_pages_ret_raw(unsigned char *v
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_node_alloc_pages_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_alloc_pages_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_alloc_pages_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_alloc_pages_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -30204,7 +30204,7 @@ size_t remote_node_alloc_pages_ret_size(const remote_node_alloc_pages_ret *v)
 VIRTWIRE_DEFINE_TYPE(remote_node_alloc_pages_ret, 4u, 4u);
 
 /* struct remote_network_dhcp_lease, remote_protocol.x:3465 */
-static inline unsigned char *vw_remote_network_dhcp_lease_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_dhcp_lease *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_dhcp_lease_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_dhcp_lease *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->iface, REMOTE_STRING_MAX, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 12u))
@@ -30273,7 +30273,7 @@ size_t remote_network_dhcp_lease_size(const remote_network_dhcp_lease *v)
 VIRTWIRE_DEFINE_TYPE(remote_network_dhcp_lease, 25165880u, 40u);
 
 /* struct remote_network_get_dhcp_leases_args, remote_protocol.x:3477 */
-static inline unsigned char *vw_remote_network_get_dhcp_leases_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_get_dhcp_leases_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_get_dhcp_leases_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_get_dhcp_leases_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_network_encode(vw_w, vw_end, &v->net, vw_rc));
     VIRTWIRE_WTRY(vw_w, vw_remote_string_encode(vw_w, vw_end, &v->mac, vw_rc));
@@ -30322,7 +30322,7 @@ size_t remote_network_get_dhcp_leases_args_size(const remote_network_get_dhcp_le
 VIRTWIRE_DEFINE_TYPE(remote_network_get_dhcp_leases_args, 8388644u, 32u);
 
 /* struct remote_network_get_dhcp_leases_ret, remote_protocol.x:3484 */
-static inline unsigned char *vw_remote_network_get_dhcp_leases_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_get_dhcp_leases_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_get_dhcp_leases_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_get_dhcp_leases_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->leases.leases_len, v->leases.leases_val, REMOTE_NETWORK_DHCP_LEASES_MAX, 0, vw_rc));
     {
@@ -30382,7 +30382,7 @@ size_t remote_network_get_dhcp_leases_ret_size(const remote_network_get_dhcp_lea
 VIRTWIRE_DEFINE_TYPE(remote_network_get_dhcp_leases_ret, 1649271111688u, 8u);
 
 /* struct remote_domain_stats_record, remote_protocol.x:3489 */
-static inline unsigned char *vw_remote_domain_stats_record_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_stats_record *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_stats_record_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_stats_record *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->params.params_len, v->params.params_val, REMOTE_CONNECT_GET_ALL_DOMAIN_STATS_MAX, 0, vw_rc));
@@ -30442,7 +30442,7 @@ size_t remote_domain_stats_record_size(const remote_domain_stats_record *v)
 VIRTWIRE_DEFINE_TYPE(remote_domain_stats_record, 2199030595612u, 28u);
 
 /* struct remote_connect_get_all_domain_stats_args, remote_protocol.x:3494 */
-static inline unsigned char *vw_remote_connect_get_all_domain_stats_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_all_domain_stats_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_get_all_domain_stats_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_all_domain_stats_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->doms.doms_len, v->doms.doms_val, REMOTE_DOMAIN_LIST_MAX, 0, vw_rc));
     {
@@ -30504,7 +30504,7 @@ size_t remote_connect_get_all_domain_stats_args_size(const remote_connect_get_al
 VIRTWIRE_DEFINE_TYPE(remote_connect_get_all_domain_stats_args, 68719869964u, 12u);
 
 /* struct remote_domain_event_callback_agent_lifecycle_msg, remote_protocol.x:3500 */
-static inline unsigned char *vw_remote_domain_event_callback_agent_lifecycle_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_agent_lifecycle_msg *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_callback_agent_lifecycle_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_agent_lifecycle_msg *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -30553,7 +30553,7 @@ size_t remote_domain_event_callback_agent_lifecycle_msg_size(const remote_domain
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_callback_agent_lifecycle_msg, 4194340u, 36u);
 
 /* struct remote_connect_get_all_domain_stats_ret, remote_protocol.x:3508 */
-static inline unsigned char *vw_remote_connect_get_all_domain_stats_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_all_domain_stats_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_get_all_domain_stats_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_all_domain_stats_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->retStats.retStats_len, v->retStats.retStats_val, REMOTE_DOMAIN_LIST_MAX, 0, vw_rc));
     {
@@ -30609,7 +30609,7 @@ size_t remote_connect_get_all_domain_stats_ret_size(const remote_connect_get_all
 VIRTWIRE_DEFINE_TYPE(remote_connect_get_all_domain_stats_ret, 36028917278507012u, 4u);
 
 /* struct remote_domain_fsinfo, remote_protocol.x:3512 */
-static inline unsigned char *vw_remote_domain_fsinfo_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_fsinfo *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_fsinfo_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_fsinfo *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->mountpoint, REMOTE_STRING_MAX, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, REMOTE_STRING_MAX, vw_rc));
@@ -30677,7 +30677,7 @@ size_t remote_domain_fsinfo_size(const remote_domain_fsinfo *v)
 VIRTWIRE_DEFINE_TYPE(remote_domain_fsinfo, 1086325776u, 16u);
 
 /* struct remote_domain_get_fsinfo_args, remote_protocol.x:3519 */
-static inline unsigned char *vw_remote_domain_get_fsinfo_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_fsinfo_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_fsinfo_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_fsinfo_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -30720,7 +30720,7 @@ size_t remote_domain_get_fsinfo_args_size(const remote_domain_get_fsinfo_args *v
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_fsinfo_args, 4194332u, 28u);
 
 /* struct remote_domain_get_fsinfo_ret, remote_protocol.x:3524 */
-static inline unsigned char *vw_remote_domain_get_fsinfo_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_fsinfo_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_fsinfo_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_fsinfo_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->info.info_len, v->info.info_val, REMOTE_DOMAIN_FSINFO_MAX, 0, vw_rc));
     {
@@ -30780,7 +30780,7 @@ size_t remote_domain_get_fsinfo_ret_size(const remote_domain_get_fsinfo_ret *v)
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_fsinfo_ret, 278099398664u, 8u);
 
 /* struct remote_domain_ip_addr, remote_protocol.x:3529 */
-static inline unsigned char *vw_remote_domain_ip_addr_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_ip_addr *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_ip_addr_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_ip_addr *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -30827,7 +30827,7 @@ size_t remote_domain_ip_addr_size(const remote_domain_ip_addr *v)
 VIRTWIRE_DEFINE_TYPE(remote_domain_ip_addr, 4194316u, 12u);
 
 /* struct remote_domain_interface, remote_protocol.x:3535 */
-static inline unsigned char *vw_remote_domain_interface_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_interface *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_interface_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_interface *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, REMOTE_STRING_MAX, vw_rc));
     VIRTWIRE_WTRY(vw_w, vw_remote_string_encode(vw_w, vw_end, &v->hwaddr, vw_rc));
@@ -30891,7 +30891,7 @@ size_t remote_domain_interface_size(const remote_domain_interface *v)
 VIRTWIRE_DEFINE_TYPE(remote_domain_interface, 8598347792u, 12u);
 
 /* struct remote_domain_interface_addresses_args, remote_protocol.x:3541 */
-static inline unsigned char *vw_remote_domain_interface_addresses_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_interface_addresses_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_interface_addresses_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_interface_addresses_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
@@ -30936,7 +30936,7 @@ size_t remote_domain_interface_addresses_args_size(const remote_domain_interface
 VIRTWIRE_DEFINE_TYPE(remote_domain_interface_addresses_args, 4194336u, 32u);
 
 /* struct remote_domain_interface_addresses_ret, remote_protocol.x:3547 */
-static inline unsigned char *vw_remote_domain_interface_addresses_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_interface_addresses_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_interface_addresses_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_interface_addresses_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->ifaces.ifaces_len, v->ifaces.ifaces_val, REMOTE_DOMAIN_INTERFACE_MAX, 0, vw_rc));
     {
@@ -30992,7 +30992,7 @@ size_t remote_domain_interface_addresses_ret_size(const remote_domain_interface_
 VIRTWIRE_DEFINE_TYPE(remote_domain_interface_addresses_ret, 17609416278020u, 4u);
 
 /* struct remote_domain_set_user_password_args, remote_protocol.x:3551 */
-static inline unsigned char *vw_remote_domain_set_user_password_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_user_password_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_set_user_password_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_user_password_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, vw_remote_string_encode(vw_w, vw_end, &v->user, vw_rc));
@@ -31043,7 +31043,7 @@ size_t remote_domain_set_user_password_args_size(const remote_domain_set_user_pa
 VIRTWIRE_DEFINE_TYPE(remote_domain_set_user_password_args, 12582956u, 36u);
 
 /* struct remote_domain_rename_args, remote_protocol.x:3558 */
-static inline unsigned char *vw_remote_domain_rename_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_rename_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_rename_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_rename_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, vw_remote_string_encode(vw_w, vw_end, &v->new_name, vw_rc));
@@ -31096,7 +31096,7 @@ static inline unsigned char *vw_remote_domain_rename_ret_raw(unsigned char *vw_w
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_domain_rename_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_rename_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_rename_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_rename_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -31135,7 +31135,7 @@ size_t remote_domain_rename_ret_size(const remote_domain_rename_ret *v)
 VIRTWIRE_DEFINE_TYPE(remote_domain_rename_ret, 4u, 4u);
 
 /* struct remote_domain_event_callback_migration_iteration_msg, remote_protocol.x:3568 */
-static inline unsigned char *vw_remote_domain_event_callback_migration_iteration_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_migration_iteration_msg *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_callback_migration_iteration_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_migration_iteration_msg *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -31182,7 +31182,7 @@ size_t remote_domain_event_callback_migration_iteration_msg_size(const remote_do
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_callback_migration_iteration_msg, 4194336u, 32u);
 
 /* struct remote_domain_event_callback_job_completed_msg, remote_protocol.x:3574 */
-static inline unsigned char *vw_remote_domain_event_callback_job_completed_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_job_completed_msg *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_callback_job_completed_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_job_completed_msg *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -31246,7 +31246,7 @@ size_t remote_domain_event_callback_job_completed_msg_size(const remote_domain_e
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_callback_job_completed_msg, 541066016u, 32u);
 
 /* struct remote_domain_migrate_start_post_copy_args, remote_protocol.x:3580 */
-static inline unsigned char *vw_remote_domain_migrate_start_post_copy_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_start_post_copy_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_migrate_start_post_copy_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_migrate_start_post_copy_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -31289,7 +31289,7 @@ size_t remote_domain_migrate_start_post_copy_args_size(const remote_domain_migra
 VIRTWIRE_DEFINE_TYPE(remote_domain_migrate_start_post_copy_args, 4194332u, 28u);
 
 /* struct remote_domain_event_callback_device_removal_failed_msg, remote_protocol.x:3585 */
-static inline unsigned char *vw_remote_domain_event_callback_device_removal_failed_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_device_removal_failed_msg *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_callback_device_removal_failed_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_device_removal_failed_msg *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -31336,7 +31336,7 @@ size_t remote_domain_event_callback_device_removal_failed_msg_size(const remote_
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_callback_device_removal_failed_msg, 8388640u, 32u);
 
 /* struct remote_domain_get_guest_vcpus_args, remote_protocol.x:3591 */
-static inline unsigned char *vw_remote_domain_get_guest_vcpus_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_guest_vcpus_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_guest_vcpus_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_guest_vcpus_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -31379,7 +31379,7 @@ size_t remote_domain_get_guest_vcpus_args_size(const remote_domain_get_guest_vcp
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_guest_vcpus_args, 4194332u, 28u);
 
 /* struct remote_domain_get_guest_vcpus_ret, remote_protocol.x:3596 */
-static inline unsigned char *vw_remote_domain_get_guest_vcpus_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_guest_vcpus_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_guest_vcpus_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_guest_vcpus_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->params.params_len, v->params.params_val, REMOTE_DOMAIN_GUEST_VCPU_PARAMS_MAX, 0, vw_rc));
     {
@@ -31435,7 +31435,7 @@ size_t remote_domain_get_guest_vcpus_ret_size(const remote_domain_get_guest_vcpu
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_guest_vcpus_ret, 536871684u, 4u);
 
 /* struct remote_domain_set_guest_vcpus_args, remote_protocol.x:3600 */
-static inline unsigned char *vw_remote_domain_set_guest_vcpus_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_guest_vcpus_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_set_guest_vcpus_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_guest_vcpus_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->cpumap, REMOTE_STRING_MAX, vw_rc));
@@ -31484,7 +31484,7 @@ size_t remote_domain_set_guest_vcpus_args_size(const remote_domain_set_guest_vcp
 VIRTWIRE_DEFINE_TYPE(remote_domain_set_guest_vcpus_args, 8388644u, 36u);
 
 /* struct remote_domain_set_vcpu_args, remote_protocol.x:3607 */
-static inline unsigned char *vw_remote_domain_set_vcpu_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_vcpu_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_set_vcpu_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_vcpu_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->cpumap, REMOTE_STRING_MAX, vw_rc));
@@ -31533,7 +31533,7 @@ size_t remote_domain_set_vcpu_args_size(const remote_domain_set_vcpu_args *v)
 VIRTWIRE_DEFINE_TYPE(remote_domain_set_vcpu_args, 8388644u, 36u);
 
 /* struct remote_domain_event_callback_metadata_change_msg, remote_protocol.x:3615 */
-static inline unsigned char *vw_remote_domain_event_callback_metadata_change_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_metadata_change_msg *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_callback_metadata_change_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_callback_metadata_change_msg *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -31584,7 +31584,7 @@ size_t remote_domain_event_callback_metadata_change_msg_size(const remote_domain
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_callback_metadata_change_msg, 8388648u, 36u);
 
 /* struct remote_domain_event_memory_failure_msg, remote_protocol.x:3622 */
-static inline unsigned char *vw_remote_domain_event_memory_failure_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_memory_failure_msg *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_memory_failure_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_memory_failure_msg *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -31635,7 +31635,7 @@ size_t remote_domain_event_memory_failure_msg_size(const remote_domain_event_mem
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_memory_failure_msg, 4194344u, 40u);
 
 /* struct remote_connect_secret_event_register_any_args, remote_protocol.x:3630 */
-static inline unsigned char *vw_remote_connect_secret_event_register_any_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_secret_event_register_any_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_secret_event_register_any_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_secret_event_register_any_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -31684,7 +31684,7 @@ static inline unsigned char *vw_remote_connect_secret_event_register_any_ret_raw
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_connect_secret_event_register_any_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_secret_event_register_any_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_secret_event_register_any_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_secret_event_register_any_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -31729,7 +31729,7 @@ static inline unsigned char *vw_remote_connect_secret_event_deregister_any_args_
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_connect_secret_event_deregister_any_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_secret_event_deregister_any_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_secret_event_deregister_any_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_secret_event_deregister_any_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -31768,7 +31768,7 @@ size_t remote_connect_secret_event_deregister_any_args_size(const remote_connect
 VIRTWIRE_DEFINE_TYPE(remote_connect_secret_event_deregister_any_args, 4u, 4u);
 
 /* struct remote_secret_event_lifecycle_msg, remote_protocol.x:3643 */
-static inline unsigned char *vw_remote_secret_event_lifecycle_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret_event_lifecycle_msg *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_secret_event_lifecycle_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret_event_lifecycle_msg *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -31817,7 +31817,7 @@ size_t remote_secret_event_lifecycle_msg_size(const remote_secret_event_lifecycl
 VIRTWIRE_DEFINE_TYPE(remote_secret_event_lifecycle_msg, 4194340u, 36u);
 
 /* struct remote_secret_event_value_changed_msg, remote_protocol.x:3650 */
-static inline unsigned char *vw_remote_secret_event_value_changed_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret_event_value_changed_msg *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_secret_event_value_changed_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_secret_event_value_changed_msg *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -31860,7 +31860,7 @@ size_t remote_secret_event_value_changed_msg_size(const remote_secret_event_valu
 VIRTWIRE_DEFINE_TYPE(remote_secret_event_value_changed_msg, 4194332u, 28u);
 
 /* struct remote_domain_set_block_threshold_args, remote_protocol.x:3655 */
-static inline unsigned char *vw_remote_domain_set_block_threshold_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_block_threshold_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_set_block_threshold_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_block_threshold_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->dev, REMOTE_STRING_MAX, vw_rc));
@@ -31909,7 +31909,7 @@ size_t remote_domain_set_block_threshold_args_size(const remote_domain_set_block
 VIRTWIRE_DEFINE_TYPE(remote_domain_set_block_threshold_args, 8388648u, 40u);
 
 /* struct remote_domain_set_lifecycle_action_args, remote_protocol.x:3662 */
-static inline unsigned char *vw_remote_domain_set_lifecycle_action_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_lifecycle_action_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_set_lifecycle_action_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_lifecycle_action_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 12u))
@@ -31956,7 +31956,7 @@ size_t remote_domain_set_lifecycle_action_args_size(const remote_domain_set_life
 VIRTWIRE_DEFINE_TYPE(remote_domain_set_lifecycle_action_args, 4194340u, 36u);
 
 /* struct remote_connect_compare_hypervisor_cpu_args, remote_protocol.x:3669 */
-static inline unsigned char *vw_remote_connect_compare_hypervisor_cpu_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_compare_hypervisor_cpu_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_compare_hypervisor_cpu_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_compare_hypervisor_cpu_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_string_encode(vw_w, vw_end, &v->emulator, vw_rc));
     VIRTWIRE_WTRY(vw_w, vw_remote_string_encode(vw_w, vw_end, &v->arch, vw_rc));
@@ -32021,7 +32021,7 @@ static inline unsigned char *vw_remote_connect_compare_hypervisor_cpu_ret_raw(un
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_connect_compare_hypervisor_cpu_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_compare_hypervisor_cpu_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_compare_hypervisor_cpu_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_compare_hypervisor_cpu_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -32060,7 +32060,7 @@ size_t remote_connect_compare_hypervisor_cpu_ret_size(const remote_connect_compa
 VIRTWIRE_DEFINE_TYPE(remote_connect_compare_hypervisor_cpu_ret, 4u, 4u);
 
 /* struct remote_connect_baseline_hypervisor_cpu_args, remote_protocol.x:3682 */
-static inline unsigned char *vw_remote_connect_baseline_hypervisor_cpu_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_baseline_hypervisor_cpu_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_baseline_hypervisor_cpu_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_baseline_hypervisor_cpu_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_string_encode(vw_w, vw_end, &v->emulator, vw_rc));
     VIRTWIRE_WTRY(vw_w, vw_remote_string_encode(vw_w, vw_end, &v->arch, vw_rc));
@@ -32136,7 +32136,7 @@ size_t remote_connect_baseline_hypervisor_cpu_args_size(const remote_connect_bas
 VIRTWIRE_DEFINE_TYPE(remote_connect_baseline_hypervisor_cpu_args, 1090520104u, 24u);
 
 /* struct remote_connect_baseline_hypervisor_cpu_ret, remote_protocol.x:3691 */
-static inline unsigned char *vw_remote_connect_baseline_hypervisor_cpu_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_baseline_hypervisor_cpu_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_baseline_hypervisor_cpu_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_baseline_hypervisor_cpu_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->cpu, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -32182,7 +32182,7 @@ static inline unsigned char *vw_remote_node_get_sev_info_args_raw(unsigned char 
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_node_get_sev_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_sev_info_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_get_sev_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_sev_info_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -32222,7 +32222,7 @@ size_t remote_node_get_sev_info_args_size(const remote_node_get_sev_info_args *v
 VIRTWIRE_DEFINE_TYPE(remote_node_get_sev_info_args, 8u, 8u);
 
 /* struct remote_node_get_sev_info_ret, remote_protocol.x:3700 */
-static inline unsigned char *vw_remote_node_get_sev_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_sev_info_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_node_get_sev_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_node_get_sev_info_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->params.params_len, v->params.params_val, REMOTE_NODE_SEV_INFO_MAX, 0, vw_rc));
     {
@@ -32282,7 +32282,7 @@ size_t remote_node_get_sev_info_ret_size(const remote_node_get_sev_info_ret *v)
 VIRTWIRE_DEFINE_TYPE(remote_node_get_sev_info_ret, 536871688u, 8u);
 
 /* struct remote_domain_get_launch_security_info_args, remote_protocol.x:3705 */
-static inline unsigned char *vw_remote_domain_get_launch_security_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_launch_security_info_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_launch_security_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_launch_security_info_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -32325,7 +32325,7 @@ size_t remote_domain_get_launch_security_info_args_size(const remote_domain_get_
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_launch_security_info_args, 4194332u, 28u);
 
 /* struct remote_domain_get_launch_security_info_ret, remote_protocol.x:3710 */
-static inline unsigned char *vw_remote_domain_get_launch_security_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_launch_security_info_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_launch_security_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_launch_security_info_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->params.params_len, v->params.params_val, REMOTE_DOMAIN_LAUNCH_SECURITY_INFO_PARAMS_MAX, 0, vw_rc));
     {
@@ -32381,7 +32381,7 @@ size_t remote_domain_get_launch_security_info_ret_size(const remote_domain_get_l
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_launch_security_info_ret, 536871684u, 4u);
 
 /* struct remote_domain_set_launch_security_state_args, remote_protocol.x:3714 */
-static inline unsigned char *vw_remote_domain_set_launch_security_state_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_launch_security_state_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_set_launch_security_state_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_launch_security_state_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->params.params_len, v->params.params_val, REMOTE_DOMAIN_LAUNCH_SECURITY_STATE_PARAMS_MAX, 0, vw_rc));
@@ -32445,7 +32445,7 @@ size_t remote_domain_set_launch_security_state_args_size(const remote_domain_set
 VIRTWIRE_DEFINE_TYPE(remote_domain_set_launch_security_state_args, 541066016u, 32u);
 
 /* struct remote_nwfilter_binding_lookup_by_port_dev_args, remote_protocol.x:3722 */
-static inline unsigned char *vw_remote_nwfilter_binding_lookup_by_port_dev_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_binding_lookup_by_port_dev_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nwfilter_binding_lookup_by_port_dev_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_binding_lookup_by_port_dev_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -32484,7 +32484,7 @@ size_t remote_nwfilter_binding_lookup_by_port_dev_args_size(const remote_nwfilte
 VIRTWIRE_DEFINE_TYPE(remote_nwfilter_binding_lookup_by_port_dev_args, 4194308u, 4u);
 
 /* struct remote_nwfilter_binding_lookup_by_port_dev_ret, remote_protocol.x:3726 */
-static inline unsigned char *vw_remote_nwfilter_binding_lookup_by_port_dev_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_binding_lookup_by_port_dev_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nwfilter_binding_lookup_by_port_dev_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_binding_lookup_by_port_dev_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_nwfilter_binding_encode(vw_w, vw_end, &v->nwfilter, vw_rc));
     return vw_w;
@@ -32523,7 +32523,7 @@ size_t remote_nwfilter_binding_lookup_by_port_dev_ret_size(const remote_nwfilter
 VIRTWIRE_DEFINE_TYPE(remote_nwfilter_binding_lookup_by_port_dev_ret, 8388616u, 8u);
 
 /* struct remote_nwfilter_binding_create_xml_args, remote_protocol.x:3730 */
-static inline unsigned char *vw_remote_nwfilter_binding_create_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_binding_create_xml_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nwfilter_binding_create_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_binding_create_xml_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->xml, REMOTE_STRING_MAX, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -32566,7 +32566,7 @@ size_t remote_nwfilter_binding_create_xml_args_size(const remote_nwfilter_bindin
 VIRTWIRE_DEFINE_TYPE(remote_nwfilter_binding_create_xml_args, 4194312u, 8u);
 
 /* struct remote_nwfilter_binding_create_xml_ret, remote_protocol.x:3735 */
-static inline unsigned char *vw_remote_nwfilter_binding_create_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_binding_create_xml_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nwfilter_binding_create_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_binding_create_xml_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_nwfilter_binding_encode(vw_w, vw_end, &v->nwfilter, vw_rc));
     return vw_w;
@@ -32605,7 +32605,7 @@ size_t remote_nwfilter_binding_create_xml_ret_size(const remote_nwfilter_binding
 VIRTWIRE_DEFINE_TYPE(remote_nwfilter_binding_create_xml_ret, 8388616u, 8u);
 
 /* struct remote_nwfilter_binding_delete_args, remote_protocol.x:3739 */
-static inline unsigned char *vw_remote_nwfilter_binding_delete_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_binding_delete_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nwfilter_binding_delete_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_binding_delete_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_nwfilter_binding_encode(vw_w, vw_end, &v->nwfilter, vw_rc));
     return vw_w;
@@ -32644,7 +32644,7 @@ size_t remote_nwfilter_binding_delete_args_size(const remote_nwfilter_binding_de
 VIRTWIRE_DEFINE_TYPE(remote_nwfilter_binding_delete_args, 8388616u, 8u);
 
 /* struct remote_nwfilter_binding_get_xml_desc_args, remote_protocol.x:3743 */
-static inline unsigned char *vw_remote_nwfilter_binding_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_binding_get_xml_desc_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nwfilter_binding_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_binding_get_xml_desc_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_nwfilter_binding_encode(vw_w, vw_end, &v->nwfilter, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -32687,7 +32687,7 @@ size_t remote_nwfilter_binding_get_xml_desc_args_size(const remote_nwfilter_bind
 VIRTWIRE_DEFINE_TYPE(remote_nwfilter_binding_get_xml_desc_args, 8388620u, 12u);
 
 /* struct remote_nwfilter_binding_get_xml_desc_ret, remote_protocol.x:3748 */
-static inline unsigned char *vw_remote_nwfilter_binding_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_binding_get_xml_desc_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_nwfilter_binding_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_nwfilter_binding_get_xml_desc_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->xml, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -32733,7 +32733,7 @@ static inline unsigned char *vw_remote_connect_list_all_nwfilter_bindings_args_r
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_connect_list_all_nwfilter_bindings_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_nwfilter_bindings_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_all_nwfilter_bindings_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_nwfilter_bindings_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -32773,7 +32773,7 @@ size_t remote_connect_list_all_nwfilter_bindings_args_size(const remote_connect_
 VIRTWIRE_DEFINE_TYPE(remote_connect_list_all_nwfilter_bindings_args, 8u, 8u);
 
 /* struct remote_connect_list_all_nwfilter_bindings_ret, remote_protocol.x:3757 */
-static inline unsigned char *vw_remote_connect_list_all_nwfilter_bindings_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_nwfilter_bindings_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_list_all_nwfilter_bindings_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_list_all_nwfilter_bindings_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->bindings.bindings_len, v->bindings.bindings_val, REMOTE_NWFILTER_BINDING_LIST_MAX, 0, vw_rc));
     {
@@ -32839,7 +32839,7 @@ static inline unsigned char *vw_remote_connect_get_storage_pool_capabilities_arg
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_connect_get_storage_pool_capabilities_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_storage_pool_capabilities_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_get_storage_pool_capabilities_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_storage_pool_capabilities_args *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -32878,7 +32878,7 @@ size_t remote_connect_get_storage_pool_capabilities_args_size(const remote_conne
 VIRTWIRE_DEFINE_TYPE(remote_connect_get_storage_pool_capabilities_args, 4u, 4u);
 
 /* struct remote_connect_get_storage_pool_capabilities_ret, remote_protocol.x:3766 */
-static inline unsigned char *vw_remote_connect_get_storage_pool_capabilities_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_storage_pool_capabilities_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_get_storage_pool_capabilities_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_get_storage_pool_capabilities_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->capabilities, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -32917,7 +32917,7 @@ size_t remote_connect_get_storage_pool_capabilities_ret_size(const remote_connec
 VIRTWIRE_DEFINE_TYPE(remote_connect_get_storage_pool_capabilities_ret, 4194308u, 4u);
 
 /* struct remote_network_list_all_ports_args, remote_protocol.x:3770 */
-static inline unsigned char *vw_remote_network_list_all_ports_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_list_all_ports_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_list_all_ports_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_list_all_ports_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_network_encode(vw_w, vw_end, &v->network, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
@@ -32962,7 +32962,7 @@ size_t remote_network_list_all_ports_args_size(const remote_network_list_all_por
 VIRTWIRE_DEFINE_TYPE(remote_network_list_all_ports_args, 4194332u, 28u);
 
 /* struct remote_network_list_all_ports_ret, remote_protocol.x:3776 */
-static inline unsigned char *vw_remote_network_list_all_ports_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_list_all_ports_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_list_all_ports_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_list_all_ports_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->ports.ports_len, v->ports.ports_val, REMOTE_NETWORK_PORT_LIST_MAX, 0, vw_rc));
     {
@@ -33022,7 +33022,7 @@ size_t remote_network_list_all_ports_ret_size(const remote_network_list_all_port
 VIRTWIRE_DEFINE_TYPE(remote_network_list_all_ports_ret, 68720066568u, 8u);
 
 /* struct remote_network_port_lookup_by_uuid_args, remote_protocol.x:3781 */
-static inline unsigned char *vw_remote_network_port_lookup_by_uuid_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_port_lookup_by_uuid_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_port_lookup_by_uuid_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_port_lookup_by_uuid_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_network_encode(vw_w, vw_end, &v->network, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 16u))
@@ -33065,7 +33065,7 @@ size_t remote_network_port_lookup_by_uuid_args_size(const remote_network_port_lo
 VIRTWIRE_DEFINE_TYPE(remote_network_port_lookup_by_uuid_args, 4194340u, 36u);
 
 /* struct remote_network_port_lookup_by_uuid_ret, remote_protocol.x:3786 */
-static inline unsigned char *vw_remote_network_port_lookup_by_uuid_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_port_lookup_by_uuid_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_port_lookup_by_uuid_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_port_lookup_by_uuid_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_network_port_encode(vw_w, vw_end, &v->port, vw_rc));
     return vw_w;
@@ -33104,7 +33104,7 @@ size_t remote_network_port_lookup_by_uuid_ret_size(const remote_network_port_loo
 VIRTWIRE_DEFINE_TYPE(remote_network_port_lookup_by_uuid_ret, 4194340u, 36u);
 
 /* struct remote_network_port_create_xml_args, remote_protocol.x:3790 */
-static inline unsigned char *vw_remote_network_port_create_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_port_create_xml_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_port_create_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_port_create_xml_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_network_encode(vw_w, vw_end, &v->network, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->xml, REMOTE_STRING_MAX, vw_rc));
@@ -33151,7 +33151,7 @@ size_t remote_network_port_create_xml_args_size(const remote_network_port_create
 VIRTWIRE_DEFINE_TYPE(remote_network_port_create_xml_args, 8388636u, 28u);
 
 /* struct remote_network_port_create_xml_ret, remote_protocol.x:3796 */
-static inline unsigned char *vw_remote_network_port_create_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_port_create_xml_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_port_create_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_port_create_xml_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_network_port_encode(vw_w, vw_end, &v->port, vw_rc));
     return vw_w;
@@ -33190,7 +33190,7 @@ size_t remote_network_port_create_xml_ret_size(const remote_network_port_create_
 VIRTWIRE_DEFINE_TYPE(remote_network_port_create_xml_ret, 4194340u, 36u);
 
 /* struct remote_network_port_set_parameters_args, remote_protocol.x:3800 */
-static inline unsigned char *vw_remote_network_port_set_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_port_set_parameters_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_port_set_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_port_set_parameters_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_network_port_encode(vw_w, vw_end, &v->port, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->params.params_len, v->params.params_val, REMOTE_NETWORK_PORT_PARAMETERS_MAX, 0, vw_rc));
@@ -33254,7 +33254,7 @@ size_t remote_network_port_set_parameters_args_size(const remote_network_port_se
 VIRTWIRE_DEFINE_TYPE(remote_network_port_set_parameters_args, 138412268u, 44u);
 
 /* struct remote_network_port_get_parameters_args, remote_protocol.x:3806 */
-static inline unsigned char *vw_remote_network_port_get_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_port_get_parameters_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_port_get_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_port_get_parameters_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_network_port_encode(vw_w, vw_end, &v->port, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
@@ -33299,7 +33299,7 @@ size_t remote_network_port_get_parameters_args_size(const remote_network_port_ge
 VIRTWIRE_DEFINE_TYPE(remote_network_port_get_parameters_args, 4194348u, 44u);
 
 /* struct remote_network_port_get_parameters_ret, remote_protocol.x:3812 */
-static inline unsigned char *vw_remote_network_port_get_parameters_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_port_get_parameters_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_port_get_parameters_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_port_get_parameters_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->params.params_len, v->params.params_val, REMOTE_NETWORK_PORT_PARAMETERS_MAX, 0, vw_rc));
     {
@@ -33359,7 +33359,7 @@ size_t remote_network_port_get_parameters_ret_size(const remote_network_port_get
 VIRTWIRE_DEFINE_TYPE(remote_network_port_get_parameters_ret, 134217928u, 8u);
 
 /* struct remote_network_port_get_xml_desc_args, remote_protocol.x:3817 */
-static inline unsigned char *vw_remote_network_port_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_port_get_xml_desc_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_port_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_port_get_xml_desc_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_network_port_encode(vw_w, vw_end, &v->port, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -33402,7 +33402,7 @@ size_t remote_network_port_get_xml_desc_args_size(const remote_network_port_get_
 VIRTWIRE_DEFINE_TYPE(remote_network_port_get_xml_desc_args, 4194344u, 40u);
 
 /* struct remote_network_port_get_xml_desc_ret, remote_protocol.x:3822 */
-static inline unsigned char *vw_remote_network_port_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_port_get_xml_desc_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_port_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_port_get_xml_desc_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->xml, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -33441,7 +33441,7 @@ size_t remote_network_port_get_xml_desc_ret_size(const remote_network_port_get_x
 VIRTWIRE_DEFINE_TYPE(remote_network_port_get_xml_desc_ret, 4194308u, 4u);
 
 /* struct remote_network_port_delete_args, remote_protocol.x:3826 */
-static inline unsigned char *vw_remote_network_port_delete_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_port_delete_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_network_port_delete_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_network_port_delete_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_network_port_encode(vw_w, vw_end, &v->port, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -33484,7 +33484,7 @@ size_t remote_network_port_delete_args_size(const remote_network_port_delete_arg
 VIRTWIRE_DEFINE_TYPE(remote_network_port_delete_args, 4194344u, 40u);
 
 /* struct remote_domain_checkpoint_create_xml_args, remote_protocol.x:3831 */
-static inline unsigned char *vw_remote_domain_checkpoint_create_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_checkpoint_create_xml_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_checkpoint_create_xml_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_checkpoint_create_xml_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->xml_desc, REMOTE_STRING_MAX, vw_rc));
@@ -33531,7 +33531,7 @@ size_t remote_domain_checkpoint_create_xml_args_size(const remote_domain_checkpo
 VIRTWIRE_DEFINE_TYPE(remote_domain_checkpoint_create_xml_args, 8388640u, 32u);
 
 /* struct remote_domain_checkpoint_create_xml_ret, remote_protocol.x:3837 */
-static inline unsigned char *vw_remote_domain_checkpoint_create_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_checkpoint_create_xml_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_checkpoint_create_xml_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_checkpoint_create_xml_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_checkpoint_encode(vw_w, vw_end, &v->checkpoint, vw_rc));
     return vw_w;
@@ -33570,7 +33570,7 @@ size_t remote_domain_checkpoint_create_xml_ret_size(const remote_domain_checkpoi
 VIRTWIRE_DEFINE_TYPE(remote_domain_checkpoint_create_xml_ret, 8388636u, 28u);
 
 /* struct remote_domain_checkpoint_get_xml_desc_args, remote_protocol.x:3841 */
-static inline unsigned char *vw_remote_domain_checkpoint_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_checkpoint_get_xml_desc_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_checkpoint_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_checkpoint_get_xml_desc_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_checkpoint_encode(vw_w, vw_end, &v->checkpoint, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -33613,7 +33613,7 @@ size_t remote_domain_checkpoint_get_xml_desc_args_size(const remote_domain_check
 VIRTWIRE_DEFINE_TYPE(remote_domain_checkpoint_get_xml_desc_args, 8388640u, 32u);
 
 /* struct remote_domain_checkpoint_get_xml_desc_ret, remote_protocol.x:3846 */
-static inline unsigned char *vw_remote_domain_checkpoint_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_checkpoint_get_xml_desc_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_checkpoint_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_checkpoint_get_xml_desc_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->xml, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -33652,7 +33652,7 @@ size_t remote_domain_checkpoint_get_xml_desc_ret_size(const remote_domain_checkp
 VIRTWIRE_DEFINE_TYPE(remote_domain_checkpoint_get_xml_desc_ret, 4194308u, 4u);
 
 /* struct remote_domain_list_all_checkpoints_args, remote_protocol.x:3850 */
-static inline unsigned char *vw_remote_domain_list_all_checkpoints_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_list_all_checkpoints_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_list_all_checkpoints_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_list_all_checkpoints_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
@@ -33697,7 +33697,7 @@ size_t remote_domain_list_all_checkpoints_args_size(const remote_domain_list_all
 VIRTWIRE_DEFINE_TYPE(remote_domain_list_all_checkpoints_args, 4194336u, 32u);
 
 /* struct remote_domain_list_all_checkpoints_ret, remote_protocol.x:3856 */
-static inline unsigned char *vw_remote_domain_list_all_checkpoints_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_list_all_checkpoints_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_list_all_checkpoints_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_list_all_checkpoints_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->checkpoints.checkpoints_len, v->checkpoints.checkpoints_val, REMOTE_DOMAIN_CHECKPOINT_LIST_MAX, 0, vw_rc));
     {
@@ -33757,7 +33757,7 @@ size_t remote_domain_list_all_checkpoints_ret_size(const remote_domain_list_all_
 VIRTWIRE_DEFINE_TYPE(remote_domain_list_all_checkpoints_ret, 137439412232u, 8u);
 
 /* struct remote_domain_checkpoint_list_all_children_args, remote_protocol.x:3861 */
-static inline unsigned char *vw_remote_domain_checkpoint_list_all_children_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_checkpoint_list_all_children_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_checkpoint_list_all_children_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_checkpoint_list_all_children_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_checkpoint_encode(vw_w, vw_end, &v->checkpoint, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
@@ -33802,7 +33802,7 @@ size_t remote_domain_checkpoint_list_all_children_args_size(const remote_domain_
 VIRTWIRE_DEFINE_TYPE(remote_domain_checkpoint_list_all_children_args, 8388644u, 36u);
 
 /* struct remote_domain_checkpoint_list_all_children_ret, remote_protocol.x:3867 */
-static inline unsigned char *vw_remote_domain_checkpoint_list_all_children_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_checkpoint_list_all_children_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_checkpoint_list_all_children_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_checkpoint_list_all_children_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->checkpoints.checkpoints_len, v->checkpoints.checkpoints_val, REMOTE_DOMAIN_CHECKPOINT_LIST_MAX, 0, vw_rc));
     {
@@ -33862,7 +33862,7 @@ size_t remote_domain_checkpoint_list_all_children_ret_size(const remote_domain_c
 VIRTWIRE_DEFINE_TYPE(remote_domain_checkpoint_list_all_children_ret, 137439412232u, 8u);
 
 /* struct remote_domain_checkpoint_lookup_by_name_args, remote_protocol.x:3872 */
-static inline unsigned char *vw_remote_domain_checkpoint_lookup_by_name_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_checkpoint_lookup_by_name_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_checkpoint_lookup_by_name_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_checkpoint_lookup_by_name_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, REMOTE_STRING_MAX, vw_rc));
@@ -33909,7 +33909,7 @@ size_t remote_domain_checkpoint_lookup_by_name_args_size(const remote_domain_che
 VIRTWIRE_DEFINE_TYPE(remote_domain_checkpoint_lookup_by_name_args, 8388640u, 32u);
 
 /* struct remote_domain_checkpoint_lookup_by_name_ret, remote_protocol.x:3878 */
-static inline unsigned char *vw_remote_domain_checkpoint_lookup_by_name_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_checkpoint_lookup_by_name_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_checkpoint_lookup_by_name_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_checkpoint_lookup_by_name_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_checkpoint_encode(vw_w, vw_end, &v->checkpoint, vw_rc));
     return vw_w;
@@ -33948,7 +33948,7 @@ size_t remote_domain_checkpoint_lookup_by_name_ret_size(const remote_domain_chec
 VIRTWIRE_DEFINE_TYPE(remote_domain_checkpoint_lookup_by_name_ret, 8388636u, 28u);
 
 /* struct remote_domain_checkpoint_get_parent_args, remote_protocol.x:3882 */
-static inline unsigned char *vw_remote_domain_checkpoint_get_parent_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_checkpoint_get_parent_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_checkpoint_get_parent_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_checkpoint_get_parent_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_checkpoint_encode(vw_w, vw_end, &v->checkpoint, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -33991,7 +33991,7 @@ size_t remote_domain_checkpoint_get_parent_args_size(const remote_domain_checkpo
 VIRTWIRE_DEFINE_TYPE(remote_domain_checkpoint_get_parent_args, 8388640u, 32u);
 
 /* struct remote_domain_checkpoint_get_parent_ret, remote_protocol.x:3887 */
-static inline unsigned char *vw_remote_domain_checkpoint_get_parent_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_checkpoint_get_parent_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_checkpoint_get_parent_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_checkpoint_get_parent_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_checkpoint_encode(vw_w, vw_end, &v->parent, vw_rc));
     return vw_w;
@@ -34030,7 +34030,7 @@ size_t remote_domain_checkpoint_get_parent_ret_size(const remote_domain_checkpoi
 VIRTWIRE_DEFINE_TYPE(remote_domain_checkpoint_get_parent_ret, 8388636u, 28u);
 
 /* struct remote_domain_checkpoint_delete_args, remote_protocol.x:3891 */
-static inline unsigned char *vw_remote_domain_checkpoint_delete_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_checkpoint_delete_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_checkpoint_delete_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_checkpoint_delete_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_checkpoint_encode(vw_w, vw_end, &v->checkpoint, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -34073,7 +34073,7 @@ size_t remote_domain_checkpoint_delete_args_size(const remote_domain_checkpoint_
 VIRTWIRE_DEFINE_TYPE(remote_domain_checkpoint_delete_args, 8388640u, 32u);
 
 /* struct remote_domain_get_guest_info_args, remote_protocol.x:3896 */
-static inline unsigned char *vw_remote_domain_get_guest_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_guest_info_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_guest_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_guest_info_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
@@ -34118,7 +34118,7 @@ size_t remote_domain_get_guest_info_args_size(const remote_domain_get_guest_info
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_guest_info_args, 4194336u, 32u);
 
 /* struct remote_domain_get_guest_info_ret, remote_protocol.x:3902 */
-static inline unsigned char *vw_remote_domain_get_guest_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_guest_info_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_guest_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_guest_info_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->params.params_len, v->params.params_val, REMOTE_DOMAIN_GUEST_INFO_PARAMS_MAX, 0, vw_rc));
     {
@@ -34174,7 +34174,7 @@ size_t remote_domain_get_guest_info_ret_size(const remote_domain_get_guest_info_
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_guest_info_ret, 17179893764u, 4u);
 
 /* struct remote_connect_set_identity_args, remote_protocol.x:3906 */
-static inline unsigned char *vw_remote_connect_set_identity_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_set_identity_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_connect_set_identity_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_connect_set_identity_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->params.params_len, v->params.params_val, REMOTE_CONNECT_IDENTITY_PARAMS_MAX, 0, vw_rc));
     {
@@ -34234,7 +34234,7 @@ size_t remote_connect_set_identity_args_size(const remote_connect_set_identity_a
 VIRTWIRE_DEFINE_TYPE(remote_connect_set_identity_args, 167772408u, 8u);
 
 /* struct remote_domain_agent_set_response_timeout_args, remote_protocol.x:3911 */
-static inline unsigned char *vw_remote_domain_agent_set_response_timeout_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_agent_set_response_timeout_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_agent_set_response_timeout_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_agent_set_response_timeout_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
@@ -34285,7 +34285,7 @@ static inline unsigned char *vw_remote_domain_agent_set_response_timeout_ret_raw
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_domain_agent_set_response_timeout_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_agent_set_response_timeout_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_agent_set_response_timeout_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_agent_set_response_timeout_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -34324,7 +34324,7 @@ size_t remote_domain_agent_set_response_timeout_ret_size(const remote_domain_age
 VIRTWIRE_DEFINE_TYPE(remote_domain_agent_set_response_timeout_ret, 4u, 4u);
 
 /* struct remote_domain_backup_begin_args, remote_protocol.x:3922 */
-static inline unsigned char *vw_remote_domain_backup_begin_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_backup_begin_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_backup_begin_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_backup_begin_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->backup_xml, REMOTE_STRING_MAX, vw_rc));
@@ -34375,7 +34375,7 @@ size_t remote_domain_backup_begin_args_size(const remote_domain_backup_begin_arg
 VIRTWIRE_DEFINE_TYPE(remote_domain_backup_begin_args, 12582952u, 36u);
 
 /* struct remote_domain_backup_get_xml_desc_args, remote_protocol.x:3929 */
-static inline unsigned char *vw_remote_domain_backup_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_backup_get_xml_desc_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_backup_get_xml_desc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_backup_get_xml_desc_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -34418,7 +34418,7 @@ size_t remote_domain_backup_get_xml_desc_args_size(const remote_domain_backup_ge
 VIRTWIRE_DEFINE_TYPE(remote_domain_backup_get_xml_desc_args, 4194332u, 28u);
 
 /* struct remote_domain_backup_get_xml_desc_ret, remote_protocol.x:3934 */
-static inline unsigned char *vw_remote_domain_backup_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_backup_get_xml_desc_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_backup_get_xml_desc_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_backup_get_xml_desc_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->xml, REMOTE_STRING_MAX, vw_rc));
     return vw_w;
@@ -34457,7 +34457,7 @@ size_t remote_domain_backup_get_xml_desc_ret_size(const remote_domain_backup_get
 VIRTWIRE_DEFINE_TYPE(remote_domain_backup_get_xml_desc_ret, 4194308u, 4u);
 
 /* struct remote_domain_authorized_ssh_keys_get_args, remote_protocol.x:3938 */
-static inline unsigned char *vw_remote_domain_authorized_ssh_keys_get_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_authorized_ssh_keys_get_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_authorized_ssh_keys_get_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_authorized_ssh_keys_get_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->user, REMOTE_STRING_MAX, vw_rc));
@@ -34504,7 +34504,7 @@ size_t remote_domain_authorized_ssh_keys_get_args_size(const remote_domain_autho
 VIRTWIRE_DEFINE_TYPE(remote_domain_authorized_ssh_keys_get_args, 8388640u, 32u);
 
 /* struct remote_domain_authorized_ssh_keys_get_ret, remote_protocol.x:3944 */
-static inline unsigned char *vw_remote_domain_authorized_ssh_keys_get_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_authorized_ssh_keys_get_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_authorized_ssh_keys_get_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_authorized_ssh_keys_get_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->keys.keys_len, v->keys.keys_val, REMOTE_DOMAIN_AUTHORIZED_SSH_KEYS_MAX, 0, vw_rc));
     {
@@ -34560,7 +34560,7 @@ size_t remote_domain_authorized_ssh_keys_get_ret_size(const remote_domain_author
 VIRTWIRE_DEFINE_TYPE(remote_domain_authorized_ssh_keys_get_ret, 8589942788u, 4u);
 
 /* struct remote_domain_authorized_ssh_keys_set_args, remote_protocol.x:3948 */
-static inline unsigned char *vw_remote_domain_authorized_ssh_keys_set_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_authorized_ssh_keys_set_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_authorized_ssh_keys_set_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_authorized_ssh_keys_set_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->user, REMOTE_STRING_MAX, vw_rc));
@@ -34628,7 +34628,7 @@ size_t remote_domain_authorized_ssh_keys_set_args_size(const remote_domain_autho
 VIRTWIRE_DEFINE_TYPE(remote_domain_authorized_ssh_keys_set_args, 8598331428u, 36u);
 
 /* struct remote_domain_get_messages_args, remote_protocol.x:3955 */
-static inline unsigned char *vw_remote_domain_get_messages_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_messages_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_messages_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_messages_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -34671,7 +34671,7 @@ size_t remote_domain_get_messages_args_size(const remote_domain_get_messages_arg
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_messages_args, 4194332u, 28u);
 
 /* struct remote_domain_get_messages_ret, remote_protocol.x:3960 */
-static inline unsigned char *vw_remote_domain_get_messages_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_messages_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_messages_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_messages_ret *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->msgs.msgs_len, v->msgs.msgs_val, REMOTE_DOMAIN_MESSAGES_MAX, 0, vw_rc));
     {
@@ -34727,7 +34727,7 @@ size_t remote_domain_get_messages_ret_size(const remote_domain_get_messages_ret 
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_messages_ret, 8589942788u, 4u);
 
 /* struct remote_domain_start_dirty_rate_calc_args, remote_protocol.x:3964 */
-static inline unsigned char *vw_remote_domain_start_dirty_rate_calc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_start_dirty_rate_calc_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_start_dirty_rate_calc_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_start_dirty_rate_calc_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
@@ -34772,7 +34772,7 @@ size_t remote_domain_start_dirty_rate_calc_args_size(const remote_domain_start_d
 VIRTWIRE_DEFINE_TYPE(remote_domain_start_dirty_rate_calc_args, 4194336u, 32u);
 
 /* struct remote_domain_graphics_reload_args, remote_protocol.x:3970 */
-static inline unsigned char *vw_remote_domain_graphics_reload_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_graphics_reload_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_graphics_reload_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_graphics_reload_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
@@ -34817,7 +34817,7 @@ size_t remote_domain_graphics_reload_args_size(const remote_domain_graphics_relo
 VIRTWIRE_DEFINE_TYPE(remote_domain_graphics_reload_args, 4194336u, 32u);
 
 /* struct remote_domain_event_memory_device_size_change_msg, remote_protocol.x:3976 */
-static inline unsigned char *vw_remote_domain_event_memory_device_size_change_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_memory_device_size_change_msg *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_memory_device_size_change_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_memory_device_size_change_msg *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -34868,7 +34868,7 @@ size_t remote_domain_event_memory_device_size_change_msg_size(const remote_domai
 VIRTWIRE_DEFINE_TYPE(remote_domain_event_memory_device_size_change_msg, 8388648u, 40u);
 
 /* struct remote_domain_fd_associate_args, remote_protocol.x:3984 */
-static inline unsigned char *vw_remote_domain_fd_associate_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_fd_associate_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_fd_associate_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_fd_associate_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, REMOTE_STRING_MAX, vw_rc));
@@ -34915,7 +34915,7 @@ size_t remote_domain_fd_associate_args_size(const remote_domain_fd_associate_arg
 VIRTWIRE_DEFINE_TYPE(remote_domain_fd_associate_args, 8388640u, 32u);
 
 /* struct remote_domain_get_autostart_once_args, remote_protocol.x:3990 */
-static inline unsigned char *vw_remote_domain_get_autostart_once_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_autostart_once_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_autostart_once_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_autostart_once_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     return vw_w;
@@ -34960,7 +34960,7 @@ static inline unsigned char *vw_remote_domain_get_autostart_once_ret_raw(unsigne
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_domain_get_autostart_once_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_autostart_once_ret *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_get_autostart_once_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_get_autostart_once_ret *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -34999,7 +34999,7 @@ size_t remote_domain_get_autostart_once_ret_size(const remote_domain_get_autosta
 VIRTWIRE_DEFINE_TYPE(remote_domain_get_autostart_once_ret, 4u, 4u);
 
 /* struct remote_domain_set_autostart_once_args, remote_protocol.x:3998 */
-static inline unsigned char *vw_remote_domain_set_autostart_once_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_autostart_once_args *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_set_autostart_once_args_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_set_autostart_once_args *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, vw_remote_nonnull_domain_encode(vw_w, vw_end, &v->dom, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
@@ -35042,7 +35042,7 @@ size_t remote_domain_set_autostart_once_args_size(const remote_domain_set_autost
 VIRTWIRE_DEFINE_TYPE(remote_domain_set_autostart_once_args, 4194332u, 28u);
 
 /* struct remote_domain_event_nic_mac_change_msg, remote_protocol.x:4003 */
-static inline unsigned char *vw_remote_domain_event_nic_mac_change_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_nic_mac_change_msg *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_domain_event_nic_mac_change_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_domain_event_nic_mac_change_msg *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -35108,7 +35108,7 @@ static inline unsigned char *vw_remote_procedure_raw(unsigned char *vw_w, const 
     return vw_w;
 }
 
-static inline unsigned char *vw_remote_procedure_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_procedure *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_remote_procedure_encode(unsigned char *vw_w, unsigned char *vw_end, const remote_procedure *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);

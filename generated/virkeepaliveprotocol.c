@@ -4,7 +4,7 @@
 
 /* The workers that nested values are encoded and decoded with. */
 static inline unsigned char *vw_keepalive_procedure_raw(unsigned char *vw_w, const keepalive_procedure *v);
-static inline unsigned char *vw_keepalive_procedure_encode(unsigned char *vw_w, unsigned char *vw_end, const keepalive_procedure *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_keepalive_procedure_encode(unsigned char *vw_w, unsigned char *vw_end, const keepalive_procedure *v, int *vw_rc);
 static inline int vw_keepalive_procedure_decode(virtwire_dec *d, keepalive_procedure *v);
 
 /* enum keepalive_procedure, virkeepaliveprotocol.x:4 */
@@ -19,7 +19,7 @@ static inline unsigned char *vw_keepalive_procedure_raw(unsigned char *vw_w, con
     return vw_w;
 }
 
-static inline unsigned char *vw_keepalive_procedure_encode(unsigned char *vw_w, unsigned char *vw_end, const keepalive_procedure *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_keepalive_procedure_encode(unsigned char *vw_w, unsigned char *vw_end, const keepalive_procedure *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);

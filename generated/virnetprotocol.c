@@ -4,33 +4,33 @@
 
 /* The workers that nested values are encoded and decoded with. */
 static inline unsigned char *vw_virNetMessageType_raw(unsigned char *vw_w, const virNetMessageType *v);
-static inline unsigned char *vw_virNetMessageType_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageType *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virNetMessageType_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageType *v, int *vw_rc);
 static inline int vw_virNetMessageType_decode(virtwire_dec *d, virNetMessageType *v);
 static inline unsigned char *vw_virNetMessageStatus_raw(unsigned char *vw_w, const virNetMessageStatus *v);
-static inline unsigned char *vw_virNetMessageStatus_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageStatus *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virNetMessageStatus_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageStatus *v, int *vw_rc);
 static inline int vw_virNetMessageStatus_decode(virtwire_dec *d, virNetMessageStatus *v);
 static inline unsigned char *vw_virNetMessageHeader_raw(unsigned char *vw_w, const virNetMessageHeader *v);
-static inline unsigned char *vw_virNetMessageHeader_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageHeader *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virNetMessageHeader_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageHeader *v, int *vw_rc);
 static inline int vw_virNetMessageHeader_decode(virtwire_dec *d, virNetMessageHeader *v);
 static inline unsigned char *vw_virNetMessageUUID_raw(unsigned char *vw_w, const virNetMessageUUID *v);
-static inline unsigned char *vw_virNetMessageUUID_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageUUID *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virNetMessageUUID_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageUUID *v, int *vw_rc);
 static inline int vw_virNetMessageUUID_decode(virtwire_dec *d, virNetMessageUUID *v);
-static inline unsigned char *vw_virNetMessageNonnullString_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageNonnullString *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virNetMessageNonnullString_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageNonnullString *v, int *vw_rc);
 static inline int vw_virNetMessageNonnullString_decode(virtwire_dec *d, virNetMessageNonnullString *v);
-static inline unsigned char *vw_virNetMessageString_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageString *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virNetMessageString_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageString *v, int *vw_rc);
 static inline int vw_virNetMessageString_decode(virtwire_dec *d, virNetMessageString *v);
-static inline unsigned char *vw_virNetMessageNonnullDomain_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageNonnullDomain *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virNetMessageNonnullDomain_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageNonnullDomain *v, int *vw_rc);
 static inline int vw_virNetMessageNonnullDomain_decode(virtwire_dec *d, virNetMessageNonnullDomain *v);
-static inline unsigned char *vw_virNetMessageNonnullNetwork_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageNonnullNetwork *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virNetMessageNonnullNetwork_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageNonnullNetwork *v, int *vw_rc);
 static inline int vw_virNetMessageNonnullNetwork_decode(virtwire_dec *d, virNetMessageNonnullNetwork *v);
-static inline unsigned char *vw_virNetMessageDomain_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageDomain *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virNetMessageDomain_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageDomain *v, int *vw_rc);
 static inline int vw_virNetMessageDomain_decode(virtwire_dec *d, virNetMessageDomain *v);
-static inline unsigned char *vw_virNetMessageNetwork_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageNetwork *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virNetMessageNetwork_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageNetwork *v, int *vw_rc);
 static inline int vw_virNetMessageNetwork_decode(virtwire_dec *d, virNetMessageNetwork *v);
-static inline unsigned char *vw_virNetMessageError_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageError *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virNetMessageError_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageError *v, int *vw_rc);
 static inline int vw_virNetMessageError_decode(virtwire_dec *d, virNetMessageError *v);
 static inline unsigned char *vw_virNetStreamHole_raw(unsigned char *vw_w, const virNetStreamHole *v);
-static inline unsigned char *vw_virNetStreamHole_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetStreamHole *v, int *vw_rc);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virNetStreamHole_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetStreamHole *v, int *vw_rc);
 static inline int vw_virNetStreamHole_decode(virtwire_dec *d, virNetStreamHole *v);
 
 /* enum virNetMessageType, virnetprotocol.x:153 */
@@ -45,7 +45,7 @@ static inline unsigned char *vw_virNetMessageType_raw(unsigned char *vw_w, const
     return vw_w;
 }
 
-static inline unsigned char *vw_virNetMessageType_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageType *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virNetMessageType_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageType *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -99,7 +99,7 @@ static inline unsigned char *vw_virNetMessageStatus_raw(unsigned char *vw_w, con
     return vw_w;
 }
 
-static inline unsigned char *vw_virNetMessageStatus_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageStatus *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virNetMessageStatus_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageStatus *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -153,7 +153,7 @@ static inline unsigned char *vw_virNetMessageHeader_raw(unsigned char *vw_w, con
     return vw_w;
 }
 
-static inline unsigned char *vw_virNetMessageHeader_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageHeader *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virNetMessageHeader_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageHeader *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 24u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -203,7 +203,7 @@ static inline unsigned char *vw_virNetMessageUUID_raw(unsigned char *vw_w, const
     return vw_w;
 }
 
-static inline unsigned char *vw_virNetMessageUUID_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageUUID *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virNetMessageUUID_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageUUID *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 16u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -242,7 +242,7 @@ size_t virNetMessageUUID_size(const virNetMessageUUID *v)
 VIRTWIRE_DEFINE_TYPE(virNetMessageUUID, 16u, 16u);
 
 /* typedef virNetMessageNonnullString, virnetprotocol.x:206 */
-static inline unsigned char *vw_virNetMessageNonnullString_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageNonnullString *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virNetMessageNonnullString_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageNonnullString *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, (*v), VIR_NET_MESSAGE_STRING_MAX, vw_rc));
     return vw_w;
@@ -282,7 +282,7 @@ size_t virNetMessageNonnullString_size(const virNetMessageNonnullString *v)
 VIRTWIRE_DEFINE_TYPE(virNetMessageNonnullString, 4194308u, 4u);
 
 /* typedef virNetMessageString, virnetprotocol.x:209 */
-static inline unsigned char *vw_virNetMessageString_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageString *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virNetMessageString_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageString *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -339,7 +339,7 @@ size_t virNetMessageString_size(const virNetMessageString *v)
 VIRTWIRE_DEFINE_TYPE(virNetMessageString, 4194312u, 4u);
 
 /* struct virNetMessageNonnullDomain, virnetprotocol.x:212 */
-static inline unsigned char *vw_virNetMessageNonnullDomain_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageNonnullDomain *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virNetMessageNonnullDomain_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageNonnullDomain *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, VIR_NET_MESSAGE_STRING_MAX, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 20u))
@@ -384,7 +384,7 @@ size_t virNetMessageNonnullDomain_size(const virNetMessageNonnullDomain *v)
 VIRTWIRE_DEFINE_TYPE(virNetMessageNonnullDomain, 4194328u, 24u);
 
 /* struct virNetMessageNonnullNetwork, virnetprotocol.x:219 */
-static inline unsigned char *vw_virNetMessageNonnullNetwork_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageNonnullNetwork *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virNetMessageNonnullNetwork_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageNonnullNetwork *v, int *vw_rc)
 {
     VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, VIR_NET_MESSAGE_STRING_MAX, vw_rc));
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 16u))
@@ -427,7 +427,7 @@ size_t virNetMessageNonnullNetwork_size(const virNetMessageNonnullNetwork *v)
 VIRTWIRE_DEFINE_TYPE(virNetMessageNonnullNetwork, 4194324u, 20u);
 
 /* typedef virNetMessageDomain, virnetprotocol.x:225 */
-static inline unsigned char *vw_virNetMessageDomain_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageDomain *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virNetMessageDomain_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageDomain *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -484,7 +484,7 @@ size_t virNetMessageDomain_size(const virNetMessageDomain *v)
 VIRTWIRE_DEFINE_TYPE(virNetMessageDomain, 4194332u, 4u);
 
 /* typedef virNetMessageNetwork, virnetprotocol.x:226 */
-static inline unsigned char *vw_virNetMessageNetwork_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageNetwork *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virNetMessageNetwork_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageNetwork *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -541,7 +541,7 @@ size_t virNetMessageNetwork_size(const virNetMessageNetwork *v)
 VIRTWIRE_DEFINE_TYPE(virNetMessageNetwork, 4194328u, 4u);
 
 /* struct virNetMessageError, virnetprotocol.x:234 */
-static inline unsigned char *vw_virNetMessageError_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageError *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virNetMessageError_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageError *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
@@ -623,7 +623,7 @@ static inline unsigned char *vw_virNetStreamHole_raw(unsigned char *vw_w, const 
     return vw_w;
 }
 
-static inline unsigned char *vw_virNetStreamHole_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetStreamHole *v, int *vw_rc)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virNetStreamHole_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetStreamHole *v, int *vw_rc)
 {
     if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 12u))
         return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);

@@ -504,9 +504,14 @@ class TypeEmitter:
         """Unchecked stores of a plain value (emit_enc.py)."""
         raise NotImplementedError
 
+    def enc_inline(self) -> str:
+        """How the encode worker is inlined: always, unless a value of the
+        type can contain another (a recursive function cannot be)."""
+        return "inline" if self.m.is_recursive(self.name) else "VIRTWIRE_ALWAYS_INLINE"
+
     def encoders(self) -> List[str]:
         n = self.name
-        sig = (f"static inline unsigned char *vw_{n}_encode(unsigned char *vw_w, unsigned char *vw_end, "
+        sig = (f"static {self.enc_inline()} unsigned char *vw_{n}_encode(unsigned char *vw_w, unsigned char *vw_end, "
                f"const {n} *v, int *vw_rc)")
         size = self.plain_size()
         out: List[str] = []
@@ -1065,7 +1070,7 @@ class ModuleEmitter:
                 if t.plain_size() is not None:
                     out.append(f"static inline unsigned char *vw_{t.name}_raw(unsigned char *vw_w, "
                                f"const {t.name} *v);")
-                out.append(f"static inline unsigned char *vw_{t.name}_encode(unsigned char *vw_w, "
+                out.append(f"static {t.enc_inline()} unsigned char *vw_{t.name}_encode(unsigned char *vw_w, "
                            f"unsigned char *vw_end, const {t.name} *v, int *vw_rc);")
                 out.append(f"static inline int vw_{t.name}_decode(virtwire_dec *d, {t.name} *v);")
             out.append("")
