@@ -3,93 +3,103 @@
 #include "admin_protocol.h"
 
 /* The workers that nested values are encoded and decoded with. */
-static inline int vw_admin_nonnull_string_encode(virtwire_enc *e, const admin_nonnull_string *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_nonnull_string_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_nonnull_string *v, int *vw_rc);
 static inline int vw_admin_nonnull_string_decode(virtwire_dec *d, admin_nonnull_string *v);
-static inline int vw_admin_string_encode(virtwire_enc *e, const admin_string *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_string_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_string *v, int *vw_rc);
 static inline int vw_admin_string_decode(virtwire_dec *d, admin_string *v);
-static inline int vw_admin_typed_param_value_encode(virtwire_enc *e, const admin_typed_param_value *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_typed_param_value_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_typed_param_value *v, int *vw_rc);
 static inline int vw_admin_typed_param_value_decode(virtwire_dec *d, admin_typed_param_value *v);
-static inline int vw_admin_typed_param_encode(virtwire_enc *e, const admin_typed_param *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_typed_param_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_typed_param *v, int *vw_rc);
 static inline int vw_admin_typed_param_decode(virtwire_dec *d, admin_typed_param *v);
-static inline int vw_admin_nonnull_server_encode(virtwire_enc *e, const admin_nonnull_server *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_nonnull_server_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_nonnull_server *v, int *vw_rc);
 static inline int vw_admin_nonnull_server_decode(virtwire_dec *d, admin_nonnull_server *v);
-static inline int vw_admin_nonnull_client_encode(virtwire_enc *e, const admin_nonnull_client *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_nonnull_client_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_nonnull_client *v, int *vw_rc);
 static inline int vw_admin_nonnull_client_decode(virtwire_dec *d, admin_nonnull_client *v);
-static inline int vw_admin_connect_open_args_encode(virtwire_enc *e, const admin_connect_open_args *v);
+static inline unsigned char *vw_admin_connect_open_args_raw(unsigned char *vw_w, const admin_connect_open_args *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_connect_open_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_open_args *v, int *vw_rc);
 static inline int vw_admin_connect_open_args_decode(virtwire_dec *d, admin_connect_open_args *v);
-static inline int vw_admin_connect_get_lib_version_ret_encode(virtwire_enc *e, const admin_connect_get_lib_version_ret *v);
+static inline unsigned char *vw_admin_connect_get_lib_version_ret_raw(unsigned char *vw_w, const admin_connect_get_lib_version_ret *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_connect_get_lib_version_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_get_lib_version_ret *v, int *vw_rc);
 static inline int vw_admin_connect_get_lib_version_ret_decode(virtwire_dec *d, admin_connect_get_lib_version_ret *v);
-static inline int vw_admin_connect_list_servers_args_encode(virtwire_enc *e, const admin_connect_list_servers_args *v);
+static inline unsigned char *vw_admin_connect_list_servers_args_raw(unsigned char *vw_w, const admin_connect_list_servers_args *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_connect_list_servers_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_list_servers_args *v, int *vw_rc);
 static inline int vw_admin_connect_list_servers_args_decode(virtwire_dec *d, admin_connect_list_servers_args *v);
-static inline int vw_admin_connect_list_servers_ret_encode(virtwire_enc *e, const admin_connect_list_servers_ret *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_connect_list_servers_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_list_servers_ret *v, int *vw_rc);
 static inline int vw_admin_connect_list_servers_ret_decode(virtwire_dec *d, admin_connect_list_servers_ret *v);
-static inline int vw_admin_connect_lookup_server_args_encode(virtwire_enc *e, const admin_connect_lookup_server_args *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_connect_lookup_server_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_lookup_server_args *v, int *vw_rc);
 static inline int vw_admin_connect_lookup_server_args_decode(virtwire_dec *d, admin_connect_lookup_server_args *v);
-static inline int vw_admin_connect_lookup_server_ret_encode(virtwire_enc *e, const admin_connect_lookup_server_ret *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_connect_lookup_server_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_lookup_server_ret *v, int *vw_rc);
 static inline int vw_admin_connect_lookup_server_ret_decode(virtwire_dec *d, admin_connect_lookup_server_ret *v);
-static inline int vw_admin_server_get_threadpool_parameters_args_encode(virtwire_enc *e, const admin_server_get_threadpool_parameters_args *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_server_get_threadpool_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_get_threadpool_parameters_args *v, int *vw_rc);
 static inline int vw_admin_server_get_threadpool_parameters_args_decode(virtwire_dec *d, admin_server_get_threadpool_parameters_args *v);
-static inline int vw_admin_server_get_threadpool_parameters_ret_encode(virtwire_enc *e, const admin_server_get_threadpool_parameters_ret *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_server_get_threadpool_parameters_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_get_threadpool_parameters_ret *v, int *vw_rc);
 static inline int vw_admin_server_get_threadpool_parameters_ret_decode(virtwire_dec *d, admin_server_get_threadpool_parameters_ret *v);
-static inline int vw_admin_server_set_threadpool_parameters_args_encode(virtwire_enc *e, const admin_server_set_threadpool_parameters_args *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_server_set_threadpool_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_set_threadpool_parameters_args *v, int *vw_rc);
 static inline int vw_admin_server_set_threadpool_parameters_args_decode(virtwire_dec *d, admin_server_set_threadpool_parameters_args *v);
-static inline int vw_admin_server_list_clients_args_encode(virtwire_enc *e, const admin_server_list_clients_args *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_server_list_clients_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_list_clients_args *v, int *vw_rc);
 static inline int vw_admin_server_list_clients_args_decode(virtwire_dec *d, admin_server_list_clients_args *v);
-static inline int vw_admin_server_list_clients_ret_encode(virtwire_enc *e, const admin_server_list_clients_ret *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_server_list_clients_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_list_clients_ret *v, int *vw_rc);
 static inline int vw_admin_server_list_clients_ret_decode(virtwire_dec *d, admin_server_list_clients_ret *v);
-static inline int vw_admin_server_lookup_client_args_encode(virtwire_enc *e, const admin_server_lookup_client_args *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_server_lookup_client_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_lookup_client_args *v, int *vw_rc);
 static inline int vw_admin_server_lookup_client_args_decode(virtwire_dec *d, admin_server_lookup_client_args *v);
-static inline int vw_admin_server_lookup_client_ret_encode(virtwire_enc *e, const admin_server_lookup_client_ret *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_server_lookup_client_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_lookup_client_ret *v, int *vw_rc);
 static inline int vw_admin_server_lookup_client_ret_decode(virtwire_dec *d, admin_server_lookup_client_ret *v);
-static inline int vw_admin_client_get_info_args_encode(virtwire_enc *e, const admin_client_get_info_args *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_client_get_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_client_get_info_args *v, int *vw_rc);
 static inline int vw_admin_client_get_info_args_decode(virtwire_dec *d, admin_client_get_info_args *v);
-static inline int vw_admin_client_get_info_ret_encode(virtwire_enc *e, const admin_client_get_info_ret *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_client_get_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_client_get_info_ret *v, int *vw_rc);
 static inline int vw_admin_client_get_info_ret_decode(virtwire_dec *d, admin_client_get_info_ret *v);
-static inline int vw_admin_client_close_args_encode(virtwire_enc *e, const admin_client_close_args *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_client_close_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_client_close_args *v, int *vw_rc);
 static inline int vw_admin_client_close_args_decode(virtwire_dec *d, admin_client_close_args *v);
-static inline int vw_admin_server_get_client_limits_args_encode(virtwire_enc *e, const admin_server_get_client_limits_args *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_server_get_client_limits_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_get_client_limits_args *v, int *vw_rc);
 static inline int vw_admin_server_get_client_limits_args_decode(virtwire_dec *d, admin_server_get_client_limits_args *v);
-static inline int vw_admin_server_get_client_limits_ret_encode(virtwire_enc *e, const admin_server_get_client_limits_ret *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_server_get_client_limits_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_get_client_limits_ret *v, int *vw_rc);
 static inline int vw_admin_server_get_client_limits_ret_decode(virtwire_dec *d, admin_server_get_client_limits_ret *v);
-static inline int vw_admin_server_set_client_limits_args_encode(virtwire_enc *e, const admin_server_set_client_limits_args *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_server_set_client_limits_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_set_client_limits_args *v, int *vw_rc);
 static inline int vw_admin_server_set_client_limits_args_decode(virtwire_dec *d, admin_server_set_client_limits_args *v);
-static inline int vw_admin_server_update_tls_files_args_encode(virtwire_enc *e, const admin_server_update_tls_files_args *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_server_update_tls_files_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_update_tls_files_args *v, int *vw_rc);
 static inline int vw_admin_server_update_tls_files_args_decode(virtwire_dec *d, admin_server_update_tls_files_args *v);
-static inline int vw_admin_connect_get_logging_outputs_args_encode(virtwire_enc *e, const admin_connect_get_logging_outputs_args *v);
+static inline unsigned char *vw_admin_connect_get_logging_outputs_args_raw(unsigned char *vw_w, const admin_connect_get_logging_outputs_args *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_connect_get_logging_outputs_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_get_logging_outputs_args *v, int *vw_rc);
 static inline int vw_admin_connect_get_logging_outputs_args_decode(virtwire_dec *d, admin_connect_get_logging_outputs_args *v);
-static inline int vw_admin_connect_get_logging_outputs_ret_encode(virtwire_enc *e, const admin_connect_get_logging_outputs_ret *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_connect_get_logging_outputs_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_get_logging_outputs_ret *v, int *vw_rc);
 static inline int vw_admin_connect_get_logging_outputs_ret_decode(virtwire_dec *d, admin_connect_get_logging_outputs_ret *v);
-static inline int vw_admin_connect_get_logging_filters_args_encode(virtwire_enc *e, const admin_connect_get_logging_filters_args *v);
+static inline unsigned char *vw_admin_connect_get_logging_filters_args_raw(unsigned char *vw_w, const admin_connect_get_logging_filters_args *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_connect_get_logging_filters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_get_logging_filters_args *v, int *vw_rc);
 static inline int vw_admin_connect_get_logging_filters_args_decode(virtwire_dec *d, admin_connect_get_logging_filters_args *v);
-static inline int vw_admin_connect_get_logging_filters_ret_encode(virtwire_enc *e, const admin_connect_get_logging_filters_ret *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_connect_get_logging_filters_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_get_logging_filters_ret *v, int *vw_rc);
 static inline int vw_admin_connect_get_logging_filters_ret_decode(virtwire_dec *d, admin_connect_get_logging_filters_ret *v);
-static inline int vw_admin_connect_set_logging_outputs_args_encode(virtwire_enc *e, const admin_connect_set_logging_outputs_args *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_connect_set_logging_outputs_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_set_logging_outputs_args *v, int *vw_rc);
 static inline int vw_admin_connect_set_logging_outputs_args_decode(virtwire_dec *d, admin_connect_set_logging_outputs_args *v);
-static inline int vw_admin_connect_set_logging_filters_args_encode(virtwire_enc *e, const admin_connect_set_logging_filters_args *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_connect_set_logging_filters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_set_logging_filters_args *v, int *vw_rc);
 static inline int vw_admin_connect_set_logging_filters_args_decode(virtwire_dec *d, admin_connect_set_logging_filters_args *v);
-static inline int vw_admin_connect_set_daemon_timeout_args_encode(virtwire_enc *e, const admin_connect_set_daemon_timeout_args *v);
+static inline unsigned char *vw_admin_connect_set_daemon_timeout_args_raw(unsigned char *vw_w, const admin_connect_set_daemon_timeout_args *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_connect_set_daemon_timeout_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_set_daemon_timeout_args *v, int *vw_rc);
 static inline int vw_admin_connect_set_daemon_timeout_args_decode(virtwire_dec *d, admin_connect_set_daemon_timeout_args *v);
-static inline int vw_admin_connect_daemon_shutdown_args_encode(virtwire_enc *e, const admin_connect_daemon_shutdown_args *v);
+static inline unsigned char *vw_admin_connect_daemon_shutdown_args_raw(unsigned char *vw_w, const admin_connect_daemon_shutdown_args *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_connect_daemon_shutdown_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_daemon_shutdown_args *v, int *vw_rc);
 static inline int vw_admin_connect_daemon_shutdown_args_decode(virtwire_dec *d, admin_connect_daemon_shutdown_args *v);
-static inline int vw_admin_procedure_encode(virtwire_enc *e, const admin_procedure *v);
+static inline unsigned char *vw_admin_procedure_raw(unsigned char *vw_w, const admin_procedure *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_procedure_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_procedure *v, int *vw_rc);
 static inline int vw_admin_procedure_decode(virtwire_dec *d, admin_procedure *v);
 
 /* typedef admin_nonnull_string, admin_protocol.x:50 */
-static inline int vw_admin_nonnull_string_encode(virtwire_enc *e, const admin_nonnull_string *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_nonnull_string_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_nonnull_string *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(virtwire_put_string(e, (*v), ADMIN_STRING_MAX));
-    return 0;
+    VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, (*v), ADMIN_STRING_MAX, vw_rc));
+    return vw_w;
+}
+
+int admin_nonnull_string_encode(virtwire_enc *e, const admin_nonnull_string *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_admin_nonnull_string_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_admin_nonnull_string_decode(virtwire_dec *d, admin_nonnull_string *v)
 {
     VIRTWIRE_TRY(virtwire_get_string(d, &(*v), ADMIN_STRING_MAX));
     return 0;
-}
-
-int admin_nonnull_string_encode(virtwire_enc *e, const admin_nonnull_string *v)
-{
-    return vw_admin_nonnull_string_encode(e, v);
 }
 
 int admin_nonnull_string_decode(virtwire_dec *d, admin_nonnull_string *v)
@@ -113,12 +123,22 @@ size_t admin_nonnull_string_size(const admin_nonnull_string *v)
 VIRTWIRE_DEFINE_TYPE(admin_nonnull_string, 4194308u, 4u);
 
 /* typedef admin_string, admin_protocol.x:53 */
-static inline int vw_admin_string_encode(virtwire_enc *e, const admin_string *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_string_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_string *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(virtwire_put_bool(e, (*v) != NULL));
-    if (*v)
-        VIRTWIRE_TRY(virtwire_put_string(e, (*(*v)), ADMIN_STRING_MAX));
-    return 0;
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    vw_w = virtwire_raw_bool(vw_w, (*v) != NULL);
+    if (*v) {
+        VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, (*(*v)), ADMIN_STRING_MAX, vw_rc));
+    }
+    return vw_w;
+}
+
+int admin_string_encode(virtwire_enc *e, const admin_string *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_admin_string_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_admin_string_decode(virtwire_dec *d, admin_string *v)
@@ -133,11 +153,6 @@ static inline int vw_admin_string_decode(virtwire_dec *d, admin_string *v)
         }
     }
     return 0;
-}
-
-int admin_string_encode(virtwire_enc *e, const admin_string *v)
-{
-    return vw_admin_string_encode(e, v);
 }
 
 int admin_string_decode(virtwire_dec *d, admin_string *v)
@@ -165,35 +180,62 @@ size_t admin_string_size(const admin_string *v)
 VIRTWIRE_DEFINE_TYPE(admin_string, 4194312u, 4u);
 
 /* union admin_typed_param_value, admin_protocol.x:55 */
-static inline int vw_admin_typed_param_value_encode(virtwire_enc *e, const admin_typed_param_value *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_typed_param_value_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_typed_param_value *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(virtwire_put_i32(e, v->type));
     switch (v->type) {
     case 1 /* VIR_TYPED_PARAM_INT */:
-        VIRTWIRE_TRY(virtwire_put_i32(e, v->admin_typed_param_value_u.i));
+        if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
+            return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+        vw_w = virtwire_raw_i32(vw_w, v->type);
+        vw_w = virtwire_raw_i32(vw_w, v->admin_typed_param_value_u.i);
         break;
     case 2 /* VIR_TYPED_PARAM_UINT */:
-        VIRTWIRE_TRY(virtwire_put_u32(e, v->admin_typed_param_value_u.ui));
+        if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
+            return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+        vw_w = virtwire_raw_i32(vw_w, v->type);
+        vw_w = virtwire_raw_u32(vw_w, v->admin_typed_param_value_u.ui);
         break;
     case 3 /* VIR_TYPED_PARAM_LLONG */:
-        VIRTWIRE_TRY(virtwire_put_i64(e, v->admin_typed_param_value_u.l));
+        if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 12u))
+            return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+        vw_w = virtwire_raw_i32(vw_w, v->type);
+        vw_w = virtwire_raw_i64(vw_w, v->admin_typed_param_value_u.l);
         break;
     case 4 /* VIR_TYPED_PARAM_ULLONG */:
-        VIRTWIRE_TRY(virtwire_put_u64(e, v->admin_typed_param_value_u.ul));
+        if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 12u))
+            return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+        vw_w = virtwire_raw_i32(vw_w, v->type);
+        vw_w = virtwire_raw_u64(vw_w, v->admin_typed_param_value_u.ul);
         break;
     case 5 /* VIR_TYPED_PARAM_DOUBLE */:
-        VIRTWIRE_TRY(virtwire_put_double(e, v->admin_typed_param_value_u.d));
+        if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 12u))
+            return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+        vw_w = virtwire_raw_i32(vw_w, v->type);
+        vw_w = virtwire_raw_double(vw_w, v->admin_typed_param_value_u.d);
         break;
     case 6 /* VIR_TYPED_PARAM_BOOLEAN */:
-        VIRTWIRE_TRY(virtwire_put_i32(e, v->admin_typed_param_value_u.b));
+        if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
+            return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+        vw_w = virtwire_raw_i32(vw_w, v->type);
+        vw_w = virtwire_raw_i32(vw_w, v->admin_typed_param_value_u.b);
         break;
     case 7 /* VIR_TYPED_PARAM_STRING */:
-        VIRTWIRE_TRY(virtwire_put_string(e, v->admin_typed_param_value_u.s, ADMIN_STRING_MAX));
+        if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
+            return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+        vw_w = virtwire_raw_i32(vw_w, v->type);
+        VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->admin_typed_param_value_u.s, ADMIN_STRING_MAX, vw_rc));
         break;
     default:
-        return VIRTWIRE_EUNION;
+        return virtwire_w_fail(vw_rc, (size_t)(vw_end - vw_w) < 4u ? VIRTWIRE_ENOSPACE : VIRTWIRE_EUNION);
     }
-    return 0;
+    return vw_w;
+}
+
+int admin_typed_param_value_encode(virtwire_enc *e, const admin_typed_param_value *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_admin_typed_param_value_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_admin_typed_param_value_decode(virtwire_dec *d, admin_typed_param_value *v)
@@ -225,11 +267,6 @@ static inline int vw_admin_typed_param_value_decode(virtwire_dec *d, admin_typed
         return VIRTWIRE_EUNION;
     }
     return 0;
-}
-
-int admin_typed_param_value_encode(virtwire_enc *e, const admin_typed_param_value *v)
-{
-    return vw_admin_typed_param_value_encode(e, v);
 }
 
 int admin_typed_param_value_decode(virtwire_dec *d, admin_typed_param_value *v)
@@ -294,11 +331,18 @@ size_t admin_typed_param_value_size(const admin_typed_param_value *v)
 VIRTWIRE_DEFINE_TYPE(admin_typed_param_value, 4194312u, 8u);
 
 /* struct admin_typed_param, admin_protocol.x:72 */
-static inline int vw_admin_typed_param_encode(virtwire_enc *e, const admin_typed_param *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_typed_param_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_typed_param *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(virtwire_put_string(e, v->field, ADMIN_STRING_MAX));
-    VIRTWIRE_TRY(vw_admin_typed_param_value_encode(e, &v->value));
-    return 0;
+    VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->field, ADMIN_STRING_MAX, vw_rc));
+    VIRTWIRE_WTRY(vw_w, vw_admin_typed_param_value_encode(vw_w, vw_end, &v->value, vw_rc));
+    return vw_w;
+}
+
+int admin_typed_param_encode(virtwire_enc *e, const admin_typed_param *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_admin_typed_param_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_admin_typed_param_decode(virtwire_dec *d, admin_typed_param *v)
@@ -306,11 +350,6 @@ static inline int vw_admin_typed_param_decode(virtwire_dec *d, admin_typed_param
     VIRTWIRE_TRY(virtwire_get_string(d, &v->field, ADMIN_STRING_MAX));
     VIRTWIRE_TRY(vw_admin_typed_param_value_decode(d, &v->value));
     return 0;
-}
-
-int admin_typed_param_encode(virtwire_enc *e, const admin_typed_param *v)
-{
-    return vw_admin_typed_param_encode(e, v);
 }
 
 int admin_typed_param_decode(virtwire_dec *d, admin_typed_param *v)
@@ -335,21 +374,23 @@ size_t admin_typed_param_size(const admin_typed_param *v)
 VIRTWIRE_DEFINE_TYPE(admin_typed_param, 8388620u, 12u);
 
 /* struct admin_nonnull_server, admin_protocol.x:78 */
-static inline int vw_admin_nonnull_server_encode(virtwire_enc *e, const admin_nonnull_server *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_nonnull_server_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_nonnull_server *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(virtwire_put_string(e, v->name, ADMIN_STRING_MAX));
-    return 0;
+    VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, ADMIN_STRING_MAX, vw_rc));
+    return vw_w;
+}
+
+int admin_nonnull_server_encode(virtwire_enc *e, const admin_nonnull_server *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_admin_nonnull_server_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_admin_nonnull_server_decode(virtwire_dec *d, admin_nonnull_server *v)
 {
     VIRTWIRE_TRY(virtwire_get_string(d, &v->name, ADMIN_STRING_MAX));
     return 0;
-}
-
-int admin_nonnull_server_encode(virtwire_enc *e, const admin_nonnull_server *v)
-{
-    return vw_admin_nonnull_server_encode(e, v);
 }
 
 int admin_nonnull_server_decode(virtwire_dec *d, admin_nonnull_server *v)
@@ -372,13 +413,22 @@ size_t admin_nonnull_server_size(const admin_nonnull_server *v)
 VIRTWIRE_DEFINE_TYPE(admin_nonnull_server, 4194308u, 4u);
 
 /* struct admin_nonnull_client, admin_protocol.x:83 */
-static inline int vw_admin_nonnull_client_encode(virtwire_enc *e, const admin_nonnull_client *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_nonnull_client_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_nonnull_client *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(vw_admin_nonnull_server_encode(e, &v->srv));
-    VIRTWIRE_TRY(virtwire_put_u64(e, v->id));
-    VIRTWIRE_TRY(virtwire_put_i64(e, v->timestamp));
-    VIRTWIRE_TRY(virtwire_put_u32(e, v->transport));
-    return 0;
+    VIRTWIRE_WTRY(vw_w, vw_admin_nonnull_server_encode(vw_w, vw_end, &v->srv, vw_rc));
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 20u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    vw_w = virtwire_raw_u64(vw_w, v->id);
+    vw_w = virtwire_raw_i64(vw_w, v->timestamp);
+    vw_w = virtwire_raw_u32(vw_w, v->transport);
+    return vw_w;
+}
+
+int admin_nonnull_client_encode(virtwire_enc *e, const admin_nonnull_client *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_admin_nonnull_client_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_admin_nonnull_client_decode(virtwire_dec *d, admin_nonnull_client *v)
@@ -388,11 +438,6 @@ static inline int vw_admin_nonnull_client_decode(virtwire_dec *d, admin_nonnull_
     VIRTWIRE_TRY(virtwire_get_i64(d, &v->timestamp));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->transport));
     return 0;
-}
-
-int admin_nonnull_client_encode(virtwire_enc *e, const admin_nonnull_client *v)
-{
-    return vw_admin_nonnull_client_encode(e, v);
 }
 
 int admin_nonnull_client_decode(virtwire_dec *d, admin_nonnull_client *v)
@@ -415,21 +460,30 @@ size_t admin_nonnull_client_size(const admin_nonnull_client *v)
 VIRTWIRE_DEFINE_TYPE(admin_nonnull_client, 4194328u, 24u);
 
 /* struct admin_connect_open_args, admin_protocol.x:92 */
-static inline int vw_admin_connect_open_args_encode(virtwire_enc *e, const admin_connect_open_args *v)
+static inline unsigned char *vw_admin_connect_open_args_raw(unsigned char *vw_w, const admin_connect_open_args *v)
 {
-    VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
-    return 0;
+    vw_w = virtwire_raw_u32(vw_w, v->flags);
+    return vw_w;
+}
+
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_connect_open_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_open_args *v, int *vw_rc)
+{
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    return vw_admin_connect_open_args_raw(vw_w, v);
+}
+
+int admin_connect_open_args_encode(virtwire_enc *e, const admin_connect_open_args *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_admin_connect_open_args_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_admin_connect_open_args_decode(virtwire_dec *d, admin_connect_open_args *v)
 {
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
-}
-
-int admin_connect_open_args_encode(virtwire_enc *e, const admin_connect_open_args *v)
-{
-    return vw_admin_connect_open_args_encode(e, v);
 }
 
 int admin_connect_open_args_decode(virtwire_dec *d, admin_connect_open_args *v)
@@ -451,21 +505,30 @@ size_t admin_connect_open_args_size(const admin_connect_open_args *v)
 VIRTWIRE_DEFINE_TYPE(admin_connect_open_args, 4u, 4u);
 
 /* struct admin_connect_get_lib_version_ret, admin_protocol.x:96 */
-static inline int vw_admin_connect_get_lib_version_ret_encode(virtwire_enc *e, const admin_connect_get_lib_version_ret *v)
+static inline unsigned char *vw_admin_connect_get_lib_version_ret_raw(unsigned char *vw_w, const admin_connect_get_lib_version_ret *v)
 {
-    VIRTWIRE_TRY(virtwire_put_u64(e, v->libVer));
-    return 0;
+    vw_w = virtwire_raw_u64(vw_w, v->libVer);
+    return vw_w;
+}
+
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_connect_get_lib_version_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_get_lib_version_ret *v, int *vw_rc)
+{
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    return vw_admin_connect_get_lib_version_ret_raw(vw_w, v);
+}
+
+int admin_connect_get_lib_version_ret_encode(virtwire_enc *e, const admin_connect_get_lib_version_ret *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_admin_connect_get_lib_version_ret_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_admin_connect_get_lib_version_ret_decode(virtwire_dec *d, admin_connect_get_lib_version_ret *v)
 {
     VIRTWIRE_TRY(virtwire_get_u64(d, &v->libVer));
     return 0;
-}
-
-int admin_connect_get_lib_version_ret_encode(virtwire_enc *e, const admin_connect_get_lib_version_ret *v)
-{
-    return vw_admin_connect_get_lib_version_ret_encode(e, v);
 }
 
 int admin_connect_get_lib_version_ret_decode(virtwire_dec *d, admin_connect_get_lib_version_ret *v)
@@ -487,11 +550,25 @@ size_t admin_connect_get_lib_version_ret_size(const admin_connect_get_lib_versio
 VIRTWIRE_DEFINE_TYPE(admin_connect_get_lib_version_ret, 8u, 8u);
 
 /* struct admin_connect_list_servers_args, admin_protocol.x:100 */
-static inline int vw_admin_connect_list_servers_args_encode(virtwire_enc *e, const admin_connect_list_servers_args *v)
+static inline unsigned char *vw_admin_connect_list_servers_args_raw(unsigned char *vw_w, const admin_connect_list_servers_args *v)
 {
-    VIRTWIRE_TRY(virtwire_put_u32(e, v->need_results));
-    VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
-    return 0;
+    vw_w = virtwire_raw_u32(vw_w, v->need_results);
+    vw_w = virtwire_raw_u32(vw_w, v->flags);
+    return vw_w;
+}
+
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_connect_list_servers_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_list_servers_args *v, int *vw_rc)
+{
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    return vw_admin_connect_list_servers_args_raw(vw_w, v);
+}
+
+int admin_connect_list_servers_args_encode(virtwire_enc *e, const admin_connect_list_servers_args *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_admin_connect_list_servers_args_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_admin_connect_list_servers_args_decode(virtwire_dec *d, admin_connect_list_servers_args *v)
@@ -499,11 +576,6 @@ static inline int vw_admin_connect_list_servers_args_decode(virtwire_dec *d, adm
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->need_results));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
-}
-
-int admin_connect_list_servers_args_encode(virtwire_enc *e, const admin_connect_list_servers_args *v)
-{
-    return vw_admin_connect_list_servers_args_encode(e, v);
 }
 
 int admin_connect_list_servers_args_decode(virtwire_dec *d, admin_connect_list_servers_args *v)
@@ -525,13 +597,26 @@ size_t admin_connect_list_servers_args_size(const admin_connect_list_servers_arg
 VIRTWIRE_DEFINE_TYPE(admin_connect_list_servers_args, 8u, 8u);
 
 /* struct admin_connect_list_servers_ret, admin_protocol.x:105 */
-static inline int vw_admin_connect_list_servers_ret_encode(virtwire_enc *e, const admin_connect_list_servers_ret *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_connect_list_servers_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_list_servers_ret *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(virtwire_put_array_len(e, v->servers.servers_len, v->servers.servers_val, ADMIN_SERVER_LIST_MAX));
-    for (unsigned int i = 0; i < v->servers.servers_len; i++)
-        VIRTWIRE_TRY(vw_admin_nonnull_server_encode(e, &v->servers.servers_val[i]));
-    VIRTWIRE_TRY(virtwire_put_u32(e, v->ret));
-    return 0;
+    VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->servers.servers_len, v->servers.servers_val, ADMIN_SERVER_LIST_MAX, 0, vw_rc));
+    {
+        const admin_nonnull_server *vw_a = v->servers.servers_val;
+        for (unsigned int i = 0, vw_n = v->servers.servers_len; i < vw_n; i++) {
+            VIRTWIRE_WTRY(vw_w, vw_admin_nonnull_server_encode(vw_w, vw_end, &vw_a[i], vw_rc));
+        }
+    }
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    vw_w = virtwire_raw_u32(vw_w, v->ret);
+    return vw_w;
+}
+
+int admin_connect_list_servers_ret_encode(virtwire_enc *e, const admin_connect_list_servers_ret *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_admin_connect_list_servers_ret_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_admin_connect_list_servers_ret_decode(virtwire_dec *d, admin_connect_list_servers_ret *v)
@@ -545,11 +630,6 @@ static inline int vw_admin_connect_list_servers_ret_decode(virtwire_dec *d, admi
         VIRTWIRE_TRY(vw_admin_nonnull_server_decode(d, &v->servers.servers_val[i]));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->ret));
     return 0;
-}
-
-int admin_connect_list_servers_ret_encode(virtwire_enc *e, const admin_connect_list_servers_ret *v)
-{
-    return vw_admin_connect_list_servers_ret_encode(e, v);
 }
 
 int admin_connect_list_servers_ret_decode(virtwire_dec *d, admin_connect_list_servers_ret *v)
@@ -577,11 +657,20 @@ size_t admin_connect_list_servers_ret_size(const admin_connect_list_servers_ret 
 VIRTWIRE_DEFINE_TYPE(admin_connect_list_servers_ret, 68719542280u, 8u);
 
 /* struct admin_connect_lookup_server_args, admin_protocol.x:110 */
-static inline int vw_admin_connect_lookup_server_args_encode(virtwire_enc *e, const admin_connect_lookup_server_args *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_connect_lookup_server_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_lookup_server_args *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(virtwire_put_string(e, v->name, ADMIN_STRING_MAX));
-    VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
-    return 0;
+    VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, ADMIN_STRING_MAX, vw_rc));
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    vw_w = virtwire_raw_u32(vw_w, v->flags);
+    return vw_w;
+}
+
+int admin_connect_lookup_server_args_encode(virtwire_enc *e, const admin_connect_lookup_server_args *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_admin_connect_lookup_server_args_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_admin_connect_lookup_server_args_decode(virtwire_dec *d, admin_connect_lookup_server_args *v)
@@ -589,11 +678,6 @@ static inline int vw_admin_connect_lookup_server_args_decode(virtwire_dec *d, ad
     VIRTWIRE_TRY(virtwire_get_string(d, &v->name, ADMIN_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
-}
-
-int admin_connect_lookup_server_args_encode(virtwire_enc *e, const admin_connect_lookup_server_args *v)
-{
-    return vw_admin_connect_lookup_server_args_encode(e, v);
 }
 
 int admin_connect_lookup_server_args_decode(virtwire_dec *d, admin_connect_lookup_server_args *v)
@@ -616,21 +700,23 @@ size_t admin_connect_lookup_server_args_size(const admin_connect_lookup_server_a
 VIRTWIRE_DEFINE_TYPE(admin_connect_lookup_server_args, 4194312u, 8u);
 
 /* struct admin_connect_lookup_server_ret, admin_protocol.x:115 */
-static inline int vw_admin_connect_lookup_server_ret_encode(virtwire_enc *e, const admin_connect_lookup_server_ret *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_connect_lookup_server_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_lookup_server_ret *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(vw_admin_nonnull_server_encode(e, &v->srv));
-    return 0;
+    VIRTWIRE_WTRY(vw_w, vw_admin_nonnull_server_encode(vw_w, vw_end, &v->srv, vw_rc));
+    return vw_w;
+}
+
+int admin_connect_lookup_server_ret_encode(virtwire_enc *e, const admin_connect_lookup_server_ret *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_admin_connect_lookup_server_ret_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_admin_connect_lookup_server_ret_decode(virtwire_dec *d, admin_connect_lookup_server_ret *v)
 {
     VIRTWIRE_TRY(vw_admin_nonnull_server_decode(d, &v->srv));
     return 0;
-}
-
-int admin_connect_lookup_server_ret_encode(virtwire_enc *e, const admin_connect_lookup_server_ret *v)
-{
-    return vw_admin_connect_lookup_server_ret_encode(e, v);
 }
 
 int admin_connect_lookup_server_ret_decode(virtwire_dec *d, admin_connect_lookup_server_ret *v)
@@ -653,11 +739,20 @@ size_t admin_connect_lookup_server_ret_size(const admin_connect_lookup_server_re
 VIRTWIRE_DEFINE_TYPE(admin_connect_lookup_server_ret, 4194308u, 4u);
 
 /* struct admin_server_get_threadpool_parameters_args, admin_protocol.x:119 */
-static inline int vw_admin_server_get_threadpool_parameters_args_encode(virtwire_enc *e, const admin_server_get_threadpool_parameters_args *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_server_get_threadpool_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_get_threadpool_parameters_args *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(vw_admin_nonnull_server_encode(e, &v->srv));
-    VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
-    return 0;
+    VIRTWIRE_WTRY(vw_w, vw_admin_nonnull_server_encode(vw_w, vw_end, &v->srv, vw_rc));
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    vw_w = virtwire_raw_u32(vw_w, v->flags);
+    return vw_w;
+}
+
+int admin_server_get_threadpool_parameters_args_encode(virtwire_enc *e, const admin_server_get_threadpool_parameters_args *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_admin_server_get_threadpool_parameters_args_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_admin_server_get_threadpool_parameters_args_decode(virtwire_dec *d, admin_server_get_threadpool_parameters_args *v)
@@ -665,11 +760,6 @@ static inline int vw_admin_server_get_threadpool_parameters_args_decode(virtwire
     VIRTWIRE_TRY(vw_admin_nonnull_server_decode(d, &v->srv));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
-}
-
-int admin_server_get_threadpool_parameters_args_encode(virtwire_enc *e, const admin_server_get_threadpool_parameters_args *v)
-{
-    return vw_admin_server_get_threadpool_parameters_args_encode(e, v);
 }
 
 int admin_server_get_threadpool_parameters_args_decode(virtwire_dec *d, admin_server_get_threadpool_parameters_args *v)
@@ -692,12 +782,23 @@ size_t admin_server_get_threadpool_parameters_args_size(const admin_server_get_t
 VIRTWIRE_DEFINE_TYPE(admin_server_get_threadpool_parameters_args, 4194312u, 8u);
 
 /* struct admin_server_get_threadpool_parameters_ret, admin_protocol.x:124 */
-static inline int vw_admin_server_get_threadpool_parameters_ret_encode(virtwire_enc *e, const admin_server_get_threadpool_parameters_ret *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_server_get_threadpool_parameters_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_get_threadpool_parameters_ret *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(virtwire_put_array_len(e, v->params.params_len, v->params.params_val, ADMIN_SERVER_THREADPOOL_PARAMETERS_MAX));
-    for (unsigned int i = 0; i < v->params.params_len; i++)
-        VIRTWIRE_TRY(vw_admin_typed_param_encode(e, &v->params.params_val[i]));
-    return 0;
+    VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->params.params_len, v->params.params_val, ADMIN_SERVER_THREADPOOL_PARAMETERS_MAX, 0, vw_rc));
+    {
+        const admin_typed_param *vw_a = v->params.params_val;
+        for (unsigned int i = 0, vw_n = v->params.params_len; i < vw_n; i++) {
+            VIRTWIRE_WTRY(vw_w, vw_admin_typed_param_encode(vw_w, vw_end, &vw_a[i], vw_rc));
+        }
+    }
+    return vw_w;
+}
+
+int admin_server_get_threadpool_parameters_ret_encode(virtwire_enc *e, const admin_server_get_threadpool_parameters_ret *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_admin_server_get_threadpool_parameters_ret_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_admin_server_get_threadpool_parameters_ret_decode(virtwire_dec *d, admin_server_get_threadpool_parameters_ret *v)
@@ -710,11 +811,6 @@ static inline int vw_admin_server_get_threadpool_parameters_ret_decode(virtwire_
     for (unsigned int i = 0; i < v->params.params_len; i++)
         VIRTWIRE_TRY(vw_admin_typed_param_decode(d, &v->params.params_val[i]));
     return 0;
-}
-
-int admin_server_get_threadpool_parameters_ret_encode(virtwire_enc *e, const admin_server_get_threadpool_parameters_ret *v)
-{
-    return vw_admin_server_get_threadpool_parameters_ret_encode(e, v);
 }
 
 int admin_server_get_threadpool_parameters_ret_decode(virtwire_dec *d, admin_server_get_threadpool_parameters_ret *v)
@@ -742,14 +838,27 @@ size_t admin_server_get_threadpool_parameters_ret_size(const admin_server_get_th
 VIRTWIRE_DEFINE_TYPE(admin_server_get_threadpool_parameters_ret, 268435844u, 4u);
 
 /* struct admin_server_set_threadpool_parameters_args, admin_protocol.x:128 */
-static inline int vw_admin_server_set_threadpool_parameters_args_encode(virtwire_enc *e, const admin_server_set_threadpool_parameters_args *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_server_set_threadpool_parameters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_set_threadpool_parameters_args *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(vw_admin_nonnull_server_encode(e, &v->srv));
-    VIRTWIRE_TRY(virtwire_put_array_len(e, v->params.params_len, v->params.params_val, ADMIN_SERVER_THREADPOOL_PARAMETERS_MAX));
-    for (unsigned int i = 0; i < v->params.params_len; i++)
-        VIRTWIRE_TRY(vw_admin_typed_param_encode(e, &v->params.params_val[i]));
-    VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
-    return 0;
+    VIRTWIRE_WTRY(vw_w, vw_admin_nonnull_server_encode(vw_w, vw_end, &v->srv, vw_rc));
+    VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->params.params_len, v->params.params_val, ADMIN_SERVER_THREADPOOL_PARAMETERS_MAX, 0, vw_rc));
+    {
+        const admin_typed_param *vw_a = v->params.params_val;
+        for (unsigned int i = 0, vw_n = v->params.params_len; i < vw_n; i++) {
+            VIRTWIRE_WTRY(vw_w, vw_admin_typed_param_encode(vw_w, vw_end, &vw_a[i], vw_rc));
+        }
+    }
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    vw_w = virtwire_raw_u32(vw_w, v->flags);
+    return vw_w;
+}
+
+int admin_server_set_threadpool_parameters_args_encode(virtwire_enc *e, const admin_server_set_threadpool_parameters_args *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_admin_server_set_threadpool_parameters_args_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_admin_server_set_threadpool_parameters_args_decode(virtwire_dec *d, admin_server_set_threadpool_parameters_args *v)
@@ -764,11 +873,6 @@ static inline int vw_admin_server_set_threadpool_parameters_args_decode(virtwire
         VIRTWIRE_TRY(vw_admin_typed_param_decode(d, &v->params.params_val[i]));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
-}
-
-int admin_server_set_threadpool_parameters_args_encode(virtwire_enc *e, const admin_server_set_threadpool_parameters_args *v)
-{
-    return vw_admin_server_set_threadpool_parameters_args_encode(e, v);
 }
 
 int admin_server_set_threadpool_parameters_args_decode(virtwire_dec *d, admin_server_set_threadpool_parameters_args *v)
@@ -798,12 +902,21 @@ size_t admin_server_set_threadpool_parameters_args_size(const admin_server_set_t
 VIRTWIRE_DEFINE_TYPE(admin_server_set_threadpool_parameters_args, 272630156u, 12u);
 
 /* struct admin_server_list_clients_args, admin_protocol.x:134 */
-static inline int vw_admin_server_list_clients_args_encode(virtwire_enc *e, const admin_server_list_clients_args *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_server_list_clients_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_list_clients_args *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(vw_admin_nonnull_server_encode(e, &v->srv));
-    VIRTWIRE_TRY(virtwire_put_u32(e, v->need_results));
-    VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
-    return 0;
+    VIRTWIRE_WTRY(vw_w, vw_admin_nonnull_server_encode(vw_w, vw_end, &v->srv, vw_rc));
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    vw_w = virtwire_raw_u32(vw_w, v->need_results);
+    vw_w = virtwire_raw_u32(vw_w, v->flags);
+    return vw_w;
+}
+
+int admin_server_list_clients_args_encode(virtwire_enc *e, const admin_server_list_clients_args *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_admin_server_list_clients_args_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_admin_server_list_clients_args_decode(virtwire_dec *d, admin_server_list_clients_args *v)
@@ -812,11 +925,6 @@ static inline int vw_admin_server_list_clients_args_decode(virtwire_dec *d, admi
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->need_results));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
-}
-
-int admin_server_list_clients_args_encode(virtwire_enc *e, const admin_server_list_clients_args *v)
-{
-    return vw_admin_server_list_clients_args_encode(e, v);
 }
 
 int admin_server_list_clients_args_decode(virtwire_dec *d, admin_server_list_clients_args *v)
@@ -839,13 +947,26 @@ size_t admin_server_list_clients_args_size(const admin_server_list_clients_args 
 VIRTWIRE_DEFINE_TYPE(admin_server_list_clients_args, 4194316u, 12u);
 
 /* struct admin_server_list_clients_ret, admin_protocol.x:140 */
-static inline int vw_admin_server_list_clients_ret_encode(virtwire_enc *e, const admin_server_list_clients_ret *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_server_list_clients_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_list_clients_ret *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(virtwire_put_array_len(e, v->clients.clients_len, v->clients.clients_val, ADMIN_CLIENT_LIST_MAX));
-    for (unsigned int i = 0; i < v->clients.clients_len; i++)
-        VIRTWIRE_TRY(vw_admin_nonnull_client_encode(e, &v->clients.clients_val[i]));
-    VIRTWIRE_TRY(virtwire_put_u32(e, v->ret));
-    return 0;
+    VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->clients.clients_len, v->clients.clients_val, ADMIN_CLIENT_LIST_MAX, 0, vw_rc));
+    {
+        const admin_nonnull_client *vw_a = v->clients.clients_val;
+        for (unsigned int i = 0, vw_n = v->clients.clients_len; i < vw_n; i++) {
+            VIRTWIRE_WTRY(vw_w, vw_admin_nonnull_client_encode(vw_w, vw_end, &vw_a[i], vw_rc));
+        }
+    }
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    vw_w = virtwire_raw_u32(vw_w, v->ret);
+    return vw_w;
+}
+
+int admin_server_list_clients_ret_encode(virtwire_enc *e, const admin_server_list_clients_ret *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_admin_server_list_clients_ret_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_admin_server_list_clients_ret_decode(virtwire_dec *d, admin_server_list_clients_ret *v)
@@ -859,11 +980,6 @@ static inline int vw_admin_server_list_clients_ret_decode(virtwire_dec *d, admin
         VIRTWIRE_TRY(vw_admin_nonnull_client_decode(d, &v->clients.clients_val[i]));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->ret));
     return 0;
-}
-
-int admin_server_list_clients_ret_encode(virtwire_enc *e, const admin_server_list_clients_ret *v)
-{
-    return vw_admin_server_list_clients_ret_encode(e, v);
 }
 
 int admin_server_list_clients_ret_decode(virtwire_dec *d, admin_server_list_clients_ret *v)
@@ -891,12 +1007,21 @@ size_t admin_server_list_clients_ret_size(const admin_server_list_clients_ret *v
 VIRTWIRE_DEFINE_TYPE(admin_server_list_clients_ret, 68719869960u, 8u);
 
 /* struct admin_server_lookup_client_args, admin_protocol.x:145 */
-static inline int vw_admin_server_lookup_client_args_encode(virtwire_enc *e, const admin_server_lookup_client_args *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_server_lookup_client_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_lookup_client_args *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(vw_admin_nonnull_server_encode(e, &v->srv));
-    VIRTWIRE_TRY(virtwire_put_u64(e, v->id));
-    VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
-    return 0;
+    VIRTWIRE_WTRY(vw_w, vw_admin_nonnull_server_encode(vw_w, vw_end, &v->srv, vw_rc));
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 12u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    vw_w = virtwire_raw_u64(vw_w, v->id);
+    vw_w = virtwire_raw_u32(vw_w, v->flags);
+    return vw_w;
+}
+
+int admin_server_lookup_client_args_encode(virtwire_enc *e, const admin_server_lookup_client_args *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_admin_server_lookup_client_args_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_admin_server_lookup_client_args_decode(virtwire_dec *d, admin_server_lookup_client_args *v)
@@ -905,11 +1030,6 @@ static inline int vw_admin_server_lookup_client_args_decode(virtwire_dec *d, adm
     VIRTWIRE_TRY(virtwire_get_u64(d, &v->id));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
-}
-
-int admin_server_lookup_client_args_encode(virtwire_enc *e, const admin_server_lookup_client_args *v)
-{
-    return vw_admin_server_lookup_client_args_encode(e, v);
 }
 
 int admin_server_lookup_client_args_decode(virtwire_dec *d, admin_server_lookup_client_args *v)
@@ -932,21 +1052,23 @@ size_t admin_server_lookup_client_args_size(const admin_server_lookup_client_arg
 VIRTWIRE_DEFINE_TYPE(admin_server_lookup_client_args, 4194320u, 16u);
 
 /* struct admin_server_lookup_client_ret, admin_protocol.x:151 */
-static inline int vw_admin_server_lookup_client_ret_encode(virtwire_enc *e, const admin_server_lookup_client_ret *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_server_lookup_client_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_lookup_client_ret *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(vw_admin_nonnull_client_encode(e, &v->clnt));
-    return 0;
+    VIRTWIRE_WTRY(vw_w, vw_admin_nonnull_client_encode(vw_w, vw_end, &v->clnt, vw_rc));
+    return vw_w;
+}
+
+int admin_server_lookup_client_ret_encode(virtwire_enc *e, const admin_server_lookup_client_ret *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_admin_server_lookup_client_ret_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_admin_server_lookup_client_ret_decode(virtwire_dec *d, admin_server_lookup_client_ret *v)
 {
     VIRTWIRE_TRY(vw_admin_nonnull_client_decode(d, &v->clnt));
     return 0;
-}
-
-int admin_server_lookup_client_ret_encode(virtwire_enc *e, const admin_server_lookup_client_ret *v)
-{
-    return vw_admin_server_lookup_client_ret_encode(e, v);
 }
 
 int admin_server_lookup_client_ret_decode(virtwire_dec *d, admin_server_lookup_client_ret *v)
@@ -969,11 +1091,20 @@ size_t admin_server_lookup_client_ret_size(const admin_server_lookup_client_ret 
 VIRTWIRE_DEFINE_TYPE(admin_server_lookup_client_ret, 4194328u, 24u);
 
 /* struct admin_client_get_info_args, admin_protocol.x:155 */
-static inline int vw_admin_client_get_info_args_encode(virtwire_enc *e, const admin_client_get_info_args *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_client_get_info_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_client_get_info_args *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(vw_admin_nonnull_client_encode(e, &v->clnt));
-    VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
-    return 0;
+    VIRTWIRE_WTRY(vw_w, vw_admin_nonnull_client_encode(vw_w, vw_end, &v->clnt, vw_rc));
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    vw_w = virtwire_raw_u32(vw_w, v->flags);
+    return vw_w;
+}
+
+int admin_client_get_info_args_encode(virtwire_enc *e, const admin_client_get_info_args *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_admin_client_get_info_args_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_admin_client_get_info_args_decode(virtwire_dec *d, admin_client_get_info_args *v)
@@ -981,11 +1112,6 @@ static inline int vw_admin_client_get_info_args_decode(virtwire_dec *d, admin_cl
     VIRTWIRE_TRY(vw_admin_nonnull_client_decode(d, &v->clnt));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
-}
-
-int admin_client_get_info_args_encode(virtwire_enc *e, const admin_client_get_info_args *v)
-{
-    return vw_admin_client_get_info_args_encode(e, v);
 }
 
 int admin_client_get_info_args_decode(virtwire_dec *d, admin_client_get_info_args *v)
@@ -1008,12 +1134,23 @@ size_t admin_client_get_info_args_size(const admin_client_get_info_args *v)
 VIRTWIRE_DEFINE_TYPE(admin_client_get_info_args, 4194332u, 28u);
 
 /* struct admin_client_get_info_ret, admin_protocol.x:160 */
-static inline int vw_admin_client_get_info_ret_encode(virtwire_enc *e, const admin_client_get_info_ret *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_client_get_info_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_client_get_info_ret *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(virtwire_put_array_len(e, v->params.params_len, v->params.params_val, ADMIN_CLIENT_INFO_PARAMETERS_MAX));
-    for (unsigned int i = 0; i < v->params.params_len; i++)
-        VIRTWIRE_TRY(vw_admin_typed_param_encode(e, &v->params.params_val[i]));
-    return 0;
+    VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->params.params_len, v->params.params_val, ADMIN_CLIENT_INFO_PARAMETERS_MAX, 0, vw_rc));
+    {
+        const admin_typed_param *vw_a = v->params.params_val;
+        for (unsigned int i = 0, vw_n = v->params.params_len; i < vw_n; i++) {
+            VIRTWIRE_WTRY(vw_w, vw_admin_typed_param_encode(vw_w, vw_end, &vw_a[i], vw_rc));
+        }
+    }
+    return vw_w;
+}
+
+int admin_client_get_info_ret_encode(virtwire_enc *e, const admin_client_get_info_ret *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_admin_client_get_info_ret_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_admin_client_get_info_ret_decode(virtwire_dec *d, admin_client_get_info_ret *v)
@@ -1026,11 +1163,6 @@ static inline int vw_admin_client_get_info_ret_decode(virtwire_dec *d, admin_cli
     for (unsigned int i = 0; i < v->params.params_len; i++)
         VIRTWIRE_TRY(vw_admin_typed_param_decode(d, &v->params.params_val[i]));
     return 0;
-}
-
-int admin_client_get_info_ret_encode(virtwire_enc *e, const admin_client_get_info_ret *v)
-{
-    return vw_admin_client_get_info_ret_encode(e, v);
 }
 
 int admin_client_get_info_ret_decode(virtwire_dec *d, admin_client_get_info_ret *v)
@@ -1058,11 +1190,20 @@ size_t admin_client_get_info_ret_size(const admin_client_get_info_ret *v)
 VIRTWIRE_DEFINE_TYPE(admin_client_get_info_ret, 536871684u, 4u);
 
 /* struct admin_client_close_args, admin_protocol.x:164 */
-static inline int vw_admin_client_close_args_encode(virtwire_enc *e, const admin_client_close_args *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_client_close_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_client_close_args *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(vw_admin_nonnull_client_encode(e, &v->clnt));
-    VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
-    return 0;
+    VIRTWIRE_WTRY(vw_w, vw_admin_nonnull_client_encode(vw_w, vw_end, &v->clnt, vw_rc));
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    vw_w = virtwire_raw_u32(vw_w, v->flags);
+    return vw_w;
+}
+
+int admin_client_close_args_encode(virtwire_enc *e, const admin_client_close_args *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_admin_client_close_args_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_admin_client_close_args_decode(virtwire_dec *d, admin_client_close_args *v)
@@ -1070,11 +1211,6 @@ static inline int vw_admin_client_close_args_decode(virtwire_dec *d, admin_clien
     VIRTWIRE_TRY(vw_admin_nonnull_client_decode(d, &v->clnt));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
-}
-
-int admin_client_close_args_encode(virtwire_enc *e, const admin_client_close_args *v)
-{
-    return vw_admin_client_close_args_encode(e, v);
 }
 
 int admin_client_close_args_decode(virtwire_dec *d, admin_client_close_args *v)
@@ -1097,11 +1233,20 @@ size_t admin_client_close_args_size(const admin_client_close_args *v)
 VIRTWIRE_DEFINE_TYPE(admin_client_close_args, 4194332u, 28u);
 
 /* struct admin_server_get_client_limits_args, admin_protocol.x:169 */
-static inline int vw_admin_server_get_client_limits_args_encode(virtwire_enc *e, const admin_server_get_client_limits_args *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_server_get_client_limits_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_get_client_limits_args *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(vw_admin_nonnull_server_encode(e, &v->srv));
-    VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
-    return 0;
+    VIRTWIRE_WTRY(vw_w, vw_admin_nonnull_server_encode(vw_w, vw_end, &v->srv, vw_rc));
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    vw_w = virtwire_raw_u32(vw_w, v->flags);
+    return vw_w;
+}
+
+int admin_server_get_client_limits_args_encode(virtwire_enc *e, const admin_server_get_client_limits_args *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_admin_server_get_client_limits_args_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_admin_server_get_client_limits_args_decode(virtwire_dec *d, admin_server_get_client_limits_args *v)
@@ -1109,11 +1254,6 @@ static inline int vw_admin_server_get_client_limits_args_decode(virtwire_dec *d,
     VIRTWIRE_TRY(vw_admin_nonnull_server_decode(d, &v->srv));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
-}
-
-int admin_server_get_client_limits_args_encode(virtwire_enc *e, const admin_server_get_client_limits_args *v)
-{
-    return vw_admin_server_get_client_limits_args_encode(e, v);
 }
 
 int admin_server_get_client_limits_args_decode(virtwire_dec *d, admin_server_get_client_limits_args *v)
@@ -1136,12 +1276,23 @@ size_t admin_server_get_client_limits_args_size(const admin_server_get_client_li
 VIRTWIRE_DEFINE_TYPE(admin_server_get_client_limits_args, 4194312u, 8u);
 
 /* struct admin_server_get_client_limits_ret, admin_protocol.x:174 */
-static inline int vw_admin_server_get_client_limits_ret_encode(virtwire_enc *e, const admin_server_get_client_limits_ret *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_server_get_client_limits_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_get_client_limits_ret *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(virtwire_put_array_len(e, v->params.params_len, v->params.params_val, ADMIN_SERVER_CLIENT_LIMITS_MAX));
-    for (unsigned int i = 0; i < v->params.params_len; i++)
-        VIRTWIRE_TRY(vw_admin_typed_param_encode(e, &v->params.params_val[i]));
-    return 0;
+    VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->params.params_len, v->params.params_val, ADMIN_SERVER_CLIENT_LIMITS_MAX, 0, vw_rc));
+    {
+        const admin_typed_param *vw_a = v->params.params_val;
+        for (unsigned int i = 0, vw_n = v->params.params_len; i < vw_n; i++) {
+            VIRTWIRE_WTRY(vw_w, vw_admin_typed_param_encode(vw_w, vw_end, &vw_a[i], vw_rc));
+        }
+    }
+    return vw_w;
+}
+
+int admin_server_get_client_limits_ret_encode(virtwire_enc *e, const admin_server_get_client_limits_ret *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_admin_server_get_client_limits_ret_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_admin_server_get_client_limits_ret_decode(virtwire_dec *d, admin_server_get_client_limits_ret *v)
@@ -1154,11 +1305,6 @@ static inline int vw_admin_server_get_client_limits_ret_decode(virtwire_dec *d, 
     for (unsigned int i = 0; i < v->params.params_len; i++)
         VIRTWIRE_TRY(vw_admin_typed_param_decode(d, &v->params.params_val[i]));
     return 0;
-}
-
-int admin_server_get_client_limits_ret_encode(virtwire_enc *e, const admin_server_get_client_limits_ret *v)
-{
-    return vw_admin_server_get_client_limits_ret_encode(e, v);
 }
 
 int admin_server_get_client_limits_ret_decode(virtwire_dec *d, admin_server_get_client_limits_ret *v)
@@ -1186,14 +1332,27 @@ size_t admin_server_get_client_limits_ret_size(const admin_server_get_client_lim
 VIRTWIRE_DEFINE_TYPE(admin_server_get_client_limits_ret, 268435844u, 4u);
 
 /* struct admin_server_set_client_limits_args, admin_protocol.x:178 */
-static inline int vw_admin_server_set_client_limits_args_encode(virtwire_enc *e, const admin_server_set_client_limits_args *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_server_set_client_limits_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_set_client_limits_args *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(vw_admin_nonnull_server_encode(e, &v->srv));
-    VIRTWIRE_TRY(virtwire_put_array_len(e, v->params.params_len, v->params.params_val, ADMIN_SERVER_CLIENT_LIMITS_MAX));
-    for (unsigned int i = 0; i < v->params.params_len; i++)
-        VIRTWIRE_TRY(vw_admin_typed_param_encode(e, &v->params.params_val[i]));
-    VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
-    return 0;
+    VIRTWIRE_WTRY(vw_w, vw_admin_nonnull_server_encode(vw_w, vw_end, &v->srv, vw_rc));
+    VIRTWIRE_WTRY(vw_w, virtwire_w_array_len(vw_w, vw_end, v->params.params_len, v->params.params_val, ADMIN_SERVER_CLIENT_LIMITS_MAX, 0, vw_rc));
+    {
+        const admin_typed_param *vw_a = v->params.params_val;
+        for (unsigned int i = 0, vw_n = v->params.params_len; i < vw_n; i++) {
+            VIRTWIRE_WTRY(vw_w, vw_admin_typed_param_encode(vw_w, vw_end, &vw_a[i], vw_rc));
+        }
+    }
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    vw_w = virtwire_raw_u32(vw_w, v->flags);
+    return vw_w;
+}
+
+int admin_server_set_client_limits_args_encode(virtwire_enc *e, const admin_server_set_client_limits_args *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_admin_server_set_client_limits_args_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_admin_server_set_client_limits_args_decode(virtwire_dec *d, admin_server_set_client_limits_args *v)
@@ -1208,11 +1367,6 @@ static inline int vw_admin_server_set_client_limits_args_decode(virtwire_dec *d,
         VIRTWIRE_TRY(vw_admin_typed_param_decode(d, &v->params.params_val[i]));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
-}
-
-int admin_server_set_client_limits_args_encode(virtwire_enc *e, const admin_server_set_client_limits_args *v)
-{
-    return vw_admin_server_set_client_limits_args_encode(e, v);
 }
 
 int admin_server_set_client_limits_args_decode(virtwire_dec *d, admin_server_set_client_limits_args *v)
@@ -1242,11 +1396,20 @@ size_t admin_server_set_client_limits_args_size(const admin_server_set_client_li
 VIRTWIRE_DEFINE_TYPE(admin_server_set_client_limits_args, 272630156u, 12u);
 
 /* struct admin_server_update_tls_files_args, admin_protocol.x:184 */
-static inline int vw_admin_server_update_tls_files_args_encode(virtwire_enc *e, const admin_server_update_tls_files_args *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_server_update_tls_files_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_server_update_tls_files_args *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(vw_admin_nonnull_server_encode(e, &v->srv));
-    VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
-    return 0;
+    VIRTWIRE_WTRY(vw_w, vw_admin_nonnull_server_encode(vw_w, vw_end, &v->srv, vw_rc));
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    vw_w = virtwire_raw_u32(vw_w, v->flags);
+    return vw_w;
+}
+
+int admin_server_update_tls_files_args_encode(virtwire_enc *e, const admin_server_update_tls_files_args *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_admin_server_update_tls_files_args_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_admin_server_update_tls_files_args_decode(virtwire_dec *d, admin_server_update_tls_files_args *v)
@@ -1254,11 +1417,6 @@ static inline int vw_admin_server_update_tls_files_args_decode(virtwire_dec *d, 
     VIRTWIRE_TRY(vw_admin_nonnull_server_decode(d, &v->srv));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
-}
-
-int admin_server_update_tls_files_args_encode(virtwire_enc *e, const admin_server_update_tls_files_args *v)
-{
-    return vw_admin_server_update_tls_files_args_encode(e, v);
 }
 
 int admin_server_update_tls_files_args_decode(virtwire_dec *d, admin_server_update_tls_files_args *v)
@@ -1281,21 +1439,30 @@ size_t admin_server_update_tls_files_args_size(const admin_server_update_tls_fil
 VIRTWIRE_DEFINE_TYPE(admin_server_update_tls_files_args, 4194312u, 8u);
 
 /* struct admin_connect_get_logging_outputs_args, admin_protocol.x:189 */
-static inline int vw_admin_connect_get_logging_outputs_args_encode(virtwire_enc *e, const admin_connect_get_logging_outputs_args *v)
+static inline unsigned char *vw_admin_connect_get_logging_outputs_args_raw(unsigned char *vw_w, const admin_connect_get_logging_outputs_args *v)
 {
-    VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
-    return 0;
+    vw_w = virtwire_raw_u32(vw_w, v->flags);
+    return vw_w;
+}
+
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_connect_get_logging_outputs_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_get_logging_outputs_args *v, int *vw_rc)
+{
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    return vw_admin_connect_get_logging_outputs_args_raw(vw_w, v);
+}
+
+int admin_connect_get_logging_outputs_args_encode(virtwire_enc *e, const admin_connect_get_logging_outputs_args *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_admin_connect_get_logging_outputs_args_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_admin_connect_get_logging_outputs_args_decode(virtwire_dec *d, admin_connect_get_logging_outputs_args *v)
 {
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
-}
-
-int admin_connect_get_logging_outputs_args_encode(virtwire_enc *e, const admin_connect_get_logging_outputs_args *v)
-{
-    return vw_admin_connect_get_logging_outputs_args_encode(e, v);
 }
 
 int admin_connect_get_logging_outputs_args_decode(virtwire_dec *d, admin_connect_get_logging_outputs_args *v)
@@ -1317,11 +1484,20 @@ size_t admin_connect_get_logging_outputs_args_size(const admin_connect_get_loggi
 VIRTWIRE_DEFINE_TYPE(admin_connect_get_logging_outputs_args, 4u, 4u);
 
 /* struct admin_connect_get_logging_outputs_ret, admin_protocol.x:193 */
-static inline int vw_admin_connect_get_logging_outputs_ret_encode(virtwire_enc *e, const admin_connect_get_logging_outputs_ret *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_connect_get_logging_outputs_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_get_logging_outputs_ret *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(virtwire_put_string(e, v->outputs, ADMIN_STRING_MAX));
-    VIRTWIRE_TRY(virtwire_put_u32(e, v->noutputs));
-    return 0;
+    VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->outputs, ADMIN_STRING_MAX, vw_rc));
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    vw_w = virtwire_raw_u32(vw_w, v->noutputs);
+    return vw_w;
+}
+
+int admin_connect_get_logging_outputs_ret_encode(virtwire_enc *e, const admin_connect_get_logging_outputs_ret *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_admin_connect_get_logging_outputs_ret_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_admin_connect_get_logging_outputs_ret_decode(virtwire_dec *d, admin_connect_get_logging_outputs_ret *v)
@@ -1329,11 +1505,6 @@ static inline int vw_admin_connect_get_logging_outputs_ret_decode(virtwire_dec *
     VIRTWIRE_TRY(virtwire_get_string(d, &v->outputs, ADMIN_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->noutputs));
     return 0;
-}
-
-int admin_connect_get_logging_outputs_ret_encode(virtwire_enc *e, const admin_connect_get_logging_outputs_ret *v)
-{
-    return vw_admin_connect_get_logging_outputs_ret_encode(e, v);
 }
 
 int admin_connect_get_logging_outputs_ret_decode(virtwire_dec *d, admin_connect_get_logging_outputs_ret *v)
@@ -1356,21 +1527,30 @@ size_t admin_connect_get_logging_outputs_ret_size(const admin_connect_get_loggin
 VIRTWIRE_DEFINE_TYPE(admin_connect_get_logging_outputs_ret, 4194312u, 8u);
 
 /* struct admin_connect_get_logging_filters_args, admin_protocol.x:198 */
-static inline int vw_admin_connect_get_logging_filters_args_encode(virtwire_enc *e, const admin_connect_get_logging_filters_args *v)
+static inline unsigned char *vw_admin_connect_get_logging_filters_args_raw(unsigned char *vw_w, const admin_connect_get_logging_filters_args *v)
 {
-    VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
-    return 0;
+    vw_w = virtwire_raw_u32(vw_w, v->flags);
+    return vw_w;
+}
+
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_connect_get_logging_filters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_get_logging_filters_args *v, int *vw_rc)
+{
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    return vw_admin_connect_get_logging_filters_args_raw(vw_w, v);
+}
+
+int admin_connect_get_logging_filters_args_encode(virtwire_enc *e, const admin_connect_get_logging_filters_args *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_admin_connect_get_logging_filters_args_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_admin_connect_get_logging_filters_args_decode(virtwire_dec *d, admin_connect_get_logging_filters_args *v)
 {
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
-}
-
-int admin_connect_get_logging_filters_args_encode(virtwire_enc *e, const admin_connect_get_logging_filters_args *v)
-{
-    return vw_admin_connect_get_logging_filters_args_encode(e, v);
 }
 
 int admin_connect_get_logging_filters_args_decode(virtwire_dec *d, admin_connect_get_logging_filters_args *v)
@@ -1392,11 +1572,20 @@ size_t admin_connect_get_logging_filters_args_size(const admin_connect_get_loggi
 VIRTWIRE_DEFINE_TYPE(admin_connect_get_logging_filters_args, 4u, 4u);
 
 /* struct admin_connect_get_logging_filters_ret, admin_protocol.x:202 */
-static inline int vw_admin_connect_get_logging_filters_ret_encode(virtwire_enc *e, const admin_connect_get_logging_filters_ret *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_connect_get_logging_filters_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_get_logging_filters_ret *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(vw_admin_string_encode(e, &v->filters));
-    VIRTWIRE_TRY(virtwire_put_u32(e, v->nfilters));
-    return 0;
+    VIRTWIRE_WTRY(vw_w, vw_admin_string_encode(vw_w, vw_end, &v->filters, vw_rc));
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    vw_w = virtwire_raw_u32(vw_w, v->nfilters);
+    return vw_w;
+}
+
+int admin_connect_get_logging_filters_ret_encode(virtwire_enc *e, const admin_connect_get_logging_filters_ret *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_admin_connect_get_logging_filters_ret_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_admin_connect_get_logging_filters_ret_decode(virtwire_dec *d, admin_connect_get_logging_filters_ret *v)
@@ -1404,11 +1593,6 @@ static inline int vw_admin_connect_get_logging_filters_ret_decode(virtwire_dec *
     VIRTWIRE_TRY(vw_admin_string_decode(d, &v->filters));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->nfilters));
     return 0;
-}
-
-int admin_connect_get_logging_filters_ret_encode(virtwire_enc *e, const admin_connect_get_logging_filters_ret *v)
-{
-    return vw_admin_connect_get_logging_filters_ret_encode(e, v);
 }
 
 int admin_connect_get_logging_filters_ret_decode(virtwire_dec *d, admin_connect_get_logging_filters_ret *v)
@@ -1431,11 +1615,20 @@ size_t admin_connect_get_logging_filters_ret_size(const admin_connect_get_loggin
 VIRTWIRE_DEFINE_TYPE(admin_connect_get_logging_filters_ret, 4194316u, 8u);
 
 /* struct admin_connect_set_logging_outputs_args, admin_protocol.x:207 */
-static inline int vw_admin_connect_set_logging_outputs_args_encode(virtwire_enc *e, const admin_connect_set_logging_outputs_args *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_connect_set_logging_outputs_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_set_logging_outputs_args *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(vw_admin_string_encode(e, &v->outputs));
-    VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
-    return 0;
+    VIRTWIRE_WTRY(vw_w, vw_admin_string_encode(vw_w, vw_end, &v->outputs, vw_rc));
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    vw_w = virtwire_raw_u32(vw_w, v->flags);
+    return vw_w;
+}
+
+int admin_connect_set_logging_outputs_args_encode(virtwire_enc *e, const admin_connect_set_logging_outputs_args *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_admin_connect_set_logging_outputs_args_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_admin_connect_set_logging_outputs_args_decode(virtwire_dec *d, admin_connect_set_logging_outputs_args *v)
@@ -1443,11 +1636,6 @@ static inline int vw_admin_connect_set_logging_outputs_args_decode(virtwire_dec 
     VIRTWIRE_TRY(vw_admin_string_decode(d, &v->outputs));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
-}
-
-int admin_connect_set_logging_outputs_args_encode(virtwire_enc *e, const admin_connect_set_logging_outputs_args *v)
-{
-    return vw_admin_connect_set_logging_outputs_args_encode(e, v);
 }
 
 int admin_connect_set_logging_outputs_args_decode(virtwire_dec *d, admin_connect_set_logging_outputs_args *v)
@@ -1470,11 +1658,20 @@ size_t admin_connect_set_logging_outputs_args_size(const admin_connect_set_loggi
 VIRTWIRE_DEFINE_TYPE(admin_connect_set_logging_outputs_args, 4194316u, 8u);
 
 /* struct admin_connect_set_logging_filters_args, admin_protocol.x:212 */
-static inline int vw_admin_connect_set_logging_filters_args_encode(virtwire_enc *e, const admin_connect_set_logging_filters_args *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_connect_set_logging_filters_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_set_logging_filters_args *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(vw_admin_string_encode(e, &v->filters));
-    VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
-    return 0;
+    VIRTWIRE_WTRY(vw_w, vw_admin_string_encode(vw_w, vw_end, &v->filters, vw_rc));
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    vw_w = virtwire_raw_u32(vw_w, v->flags);
+    return vw_w;
+}
+
+int admin_connect_set_logging_filters_args_encode(virtwire_enc *e, const admin_connect_set_logging_filters_args *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_admin_connect_set_logging_filters_args_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_admin_connect_set_logging_filters_args_decode(virtwire_dec *d, admin_connect_set_logging_filters_args *v)
@@ -1482,11 +1679,6 @@ static inline int vw_admin_connect_set_logging_filters_args_decode(virtwire_dec 
     VIRTWIRE_TRY(vw_admin_string_decode(d, &v->filters));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
-}
-
-int admin_connect_set_logging_filters_args_encode(virtwire_enc *e, const admin_connect_set_logging_filters_args *v)
-{
-    return vw_admin_connect_set_logging_filters_args_encode(e, v);
 }
 
 int admin_connect_set_logging_filters_args_decode(virtwire_dec *d, admin_connect_set_logging_filters_args *v)
@@ -1509,11 +1701,25 @@ size_t admin_connect_set_logging_filters_args_size(const admin_connect_set_loggi
 VIRTWIRE_DEFINE_TYPE(admin_connect_set_logging_filters_args, 4194316u, 8u);
 
 /* struct admin_connect_set_daemon_timeout_args, admin_protocol.x:217 */
-static inline int vw_admin_connect_set_daemon_timeout_args_encode(virtwire_enc *e, const admin_connect_set_daemon_timeout_args *v)
+static inline unsigned char *vw_admin_connect_set_daemon_timeout_args_raw(unsigned char *vw_w, const admin_connect_set_daemon_timeout_args *v)
 {
-    VIRTWIRE_TRY(virtwire_put_u32(e, v->timeout));
-    VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
-    return 0;
+    vw_w = virtwire_raw_u32(vw_w, v->timeout);
+    vw_w = virtwire_raw_u32(vw_w, v->flags);
+    return vw_w;
+}
+
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_connect_set_daemon_timeout_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_set_daemon_timeout_args *v, int *vw_rc)
+{
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    return vw_admin_connect_set_daemon_timeout_args_raw(vw_w, v);
+}
+
+int admin_connect_set_daemon_timeout_args_encode(virtwire_enc *e, const admin_connect_set_daemon_timeout_args *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_admin_connect_set_daemon_timeout_args_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_admin_connect_set_daemon_timeout_args_decode(virtwire_dec *d, admin_connect_set_daemon_timeout_args *v)
@@ -1521,11 +1727,6 @@ static inline int vw_admin_connect_set_daemon_timeout_args_decode(virtwire_dec *
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->timeout));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
-}
-
-int admin_connect_set_daemon_timeout_args_encode(virtwire_enc *e, const admin_connect_set_daemon_timeout_args *v)
-{
-    return vw_admin_connect_set_daemon_timeout_args_encode(e, v);
 }
 
 int admin_connect_set_daemon_timeout_args_decode(virtwire_dec *d, admin_connect_set_daemon_timeout_args *v)
@@ -1547,21 +1748,30 @@ size_t admin_connect_set_daemon_timeout_args_size(const admin_connect_set_daemon
 VIRTWIRE_DEFINE_TYPE(admin_connect_set_daemon_timeout_args, 8u, 8u);
 
 /* struct admin_connect_daemon_shutdown_args, admin_protocol.x:222 */
-static inline int vw_admin_connect_daemon_shutdown_args_encode(virtwire_enc *e, const admin_connect_daemon_shutdown_args *v)
+static inline unsigned char *vw_admin_connect_daemon_shutdown_args_raw(unsigned char *vw_w, const admin_connect_daemon_shutdown_args *v)
 {
-    VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
-    return 0;
+    vw_w = virtwire_raw_u32(vw_w, v->flags);
+    return vw_w;
+}
+
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_connect_daemon_shutdown_args_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_connect_daemon_shutdown_args *v, int *vw_rc)
+{
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    return vw_admin_connect_daemon_shutdown_args_raw(vw_w, v);
+}
+
+int admin_connect_daemon_shutdown_args_encode(virtwire_enc *e, const admin_connect_daemon_shutdown_args *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_admin_connect_daemon_shutdown_args_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_admin_connect_daemon_shutdown_args_decode(virtwire_dec *d, admin_connect_daemon_shutdown_args *v)
 {
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
-}
-
-int admin_connect_daemon_shutdown_args_encode(virtwire_enc *e, const admin_connect_daemon_shutdown_args *v)
-{
-    return vw_admin_connect_daemon_shutdown_args_encode(e, v);
 }
 
 int admin_connect_daemon_shutdown_args_decode(virtwire_dec *d, admin_connect_daemon_shutdown_args *v)
@@ -1588,10 +1798,24 @@ static int admin_procedure_valid(int32_t x)
     return x >= 1 && x <= 20;
 }
 
-static inline int vw_admin_procedure_encode(virtwire_enc *e, const admin_procedure *v)
+static inline unsigned char *vw_admin_procedure_raw(unsigned char *vw_w, const admin_procedure *v)
 {
-    VIRTWIRE_TRY(virtwire_put_i32(e, (int32_t)*v));
-    return 0;
+    vw_w = virtwire_raw_i32(vw_w, (int32_t)*v);
+    return vw_w;
+}
+
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_admin_procedure_encode(unsigned char *vw_w, unsigned char *vw_end, const admin_procedure *v, int *vw_rc)
+{
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    return vw_admin_procedure_raw(vw_w, v);
+}
+
+int admin_procedure_encode(virtwire_enc *e, const admin_procedure *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_admin_procedure_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_admin_procedure_decode(virtwire_dec *d, admin_procedure *v)
@@ -1602,11 +1826,6 @@ static inline int vw_admin_procedure_decode(virtwire_dec *d, admin_procedure *v)
         return VIRTWIRE_EENUM;
     *v = (admin_procedure)x;
     return 0;
-}
-
-int admin_procedure_encode(virtwire_enc *e, const admin_procedure *v)
-{
-    return vw_admin_procedure_encode(e, v);
 }
 
 int admin_procedure_decode(virtwire_dec *d, admin_procedure *v)

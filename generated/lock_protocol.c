@@ -3,49 +3,61 @@
 #include "lock_protocol.h"
 
 /* The workers that nested values are encoded and decoded with. */
-static inline int vw_virLockSpaceProtocolUUID_encode(virtwire_enc *e, const virLockSpaceProtocolUUID *v);
+static inline unsigned char *vw_virLockSpaceProtocolUUID_raw(unsigned char *vw_w, const virLockSpaceProtocolUUID *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLockSpaceProtocolUUID_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolUUID *v, int *vw_rc);
 static inline int vw_virLockSpaceProtocolUUID_decode(virtwire_dec *d, virLockSpaceProtocolUUID *v);
-static inline int vw_virLockSpaceProtocolNonNullString_encode(virtwire_enc *e, const virLockSpaceProtocolNonNullString *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLockSpaceProtocolNonNullString_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolNonNullString *v, int *vw_rc);
 static inline int vw_virLockSpaceProtocolNonNullString_decode(virtwire_dec *d, virLockSpaceProtocolNonNullString *v);
-static inline int vw_virLockSpaceProtocolString_encode(virtwire_enc *e, const virLockSpaceProtocolString *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLockSpaceProtocolString_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolString *v, int *vw_rc);
 static inline int vw_virLockSpaceProtocolString_decode(virtwire_dec *d, virLockSpaceProtocolString *v);
-static inline int vw_virLockSpaceProtocolOwner_encode(virtwire_enc *e, const virLockSpaceProtocolOwner *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLockSpaceProtocolOwner_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolOwner *v, int *vw_rc);
 static inline int vw_virLockSpaceProtocolOwner_decode(virtwire_dec *d, virLockSpaceProtocolOwner *v);
-static inline int vw_virLockSpaceProtocolRegisterArgs_encode(virtwire_enc *e, const virLockSpaceProtocolRegisterArgs *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLockSpaceProtocolRegisterArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolRegisterArgs *v, int *vw_rc);
 static inline int vw_virLockSpaceProtocolRegisterArgs_decode(virtwire_dec *d, virLockSpaceProtocolRegisterArgs *v);
-static inline int vw_virLockSpaceProtocolRestrictArgs_encode(virtwire_enc *e, const virLockSpaceProtocolRestrictArgs *v);
+static inline unsigned char *vw_virLockSpaceProtocolRestrictArgs_raw(unsigned char *vw_w, const virLockSpaceProtocolRestrictArgs *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLockSpaceProtocolRestrictArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolRestrictArgs *v, int *vw_rc);
 static inline int vw_virLockSpaceProtocolRestrictArgs_decode(virtwire_dec *d, virLockSpaceProtocolRestrictArgs *v);
-static inline int vw_virLockSpaceProtocolNewArgs_encode(virtwire_enc *e, const virLockSpaceProtocolNewArgs *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLockSpaceProtocolNewArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolNewArgs *v, int *vw_rc);
 static inline int vw_virLockSpaceProtocolNewArgs_decode(virtwire_dec *d, virLockSpaceProtocolNewArgs *v);
-static inline int vw_virLockSpaceProtocolCreateResourceArgs_encode(virtwire_enc *e, const virLockSpaceProtocolCreateResourceArgs *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLockSpaceProtocolCreateResourceArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolCreateResourceArgs *v, int *vw_rc);
 static inline int vw_virLockSpaceProtocolCreateResourceArgs_decode(virtwire_dec *d, virLockSpaceProtocolCreateResourceArgs *v);
-static inline int vw_virLockSpaceProtocolDeleteResourceArgs_encode(virtwire_enc *e, const virLockSpaceProtocolDeleteResourceArgs *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLockSpaceProtocolDeleteResourceArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolDeleteResourceArgs *v, int *vw_rc);
 static inline int vw_virLockSpaceProtocolDeleteResourceArgs_decode(virtwire_dec *d, virLockSpaceProtocolDeleteResourceArgs *v);
-static inline int vw_virLockSpaceProtocolAcquireResourceArgs_encode(virtwire_enc *e, const virLockSpaceProtocolAcquireResourceArgs *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLockSpaceProtocolAcquireResourceArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolAcquireResourceArgs *v, int *vw_rc);
 static inline int vw_virLockSpaceProtocolAcquireResourceArgs_decode(virtwire_dec *d, virLockSpaceProtocolAcquireResourceArgs *v);
-static inline int vw_virLockSpaceProtocolReleaseResourceArgs_encode(virtwire_enc *e, const virLockSpaceProtocolReleaseResourceArgs *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLockSpaceProtocolReleaseResourceArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolReleaseResourceArgs *v, int *vw_rc);
 static inline int vw_virLockSpaceProtocolReleaseResourceArgs_decode(virtwire_dec *d, virLockSpaceProtocolReleaseResourceArgs *v);
-static inline int vw_virLockSpaceProtocolCreateLockSpaceArgs_encode(virtwire_enc *e, const virLockSpaceProtocolCreateLockSpaceArgs *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLockSpaceProtocolCreateLockSpaceArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolCreateLockSpaceArgs *v, int *vw_rc);
 static inline int vw_virLockSpaceProtocolCreateLockSpaceArgs_decode(virtwire_dec *d, virLockSpaceProtocolCreateLockSpaceArgs *v);
-static inline int vw_virLockSpaceProtocolProcedure_encode(virtwire_enc *e, const virLockSpaceProtocolProcedure *v);
+static inline unsigned char *vw_virLockSpaceProtocolProcedure_raw(unsigned char *vw_w, const virLockSpaceProtocolProcedure *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLockSpaceProtocolProcedure_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolProcedure *v, int *vw_rc);
 static inline int vw_virLockSpaceProtocolProcedure_decode(virtwire_dec *d, virLockSpaceProtocolProcedure *v);
 
 /* typedef virLockSpaceProtocolUUID, lock_protocol.x:7 */
-static inline int vw_virLockSpaceProtocolUUID_encode(virtwire_enc *e, const virLockSpaceProtocolUUID *v)
+static inline unsigned char *vw_virLockSpaceProtocolUUID_raw(unsigned char *vw_w, const virLockSpaceProtocolUUID *v)
 {
-    VIRTWIRE_TRY(virtwire_put_fixed_opaque(e, (*v), 16 /* VIR_UUID_BUFLEN */));
-    return 0;
+    vw_w = virtwire_raw_fixed_opaque(vw_w, (*v), 16 /* VIR_UUID_BUFLEN */);
+    return vw_w;
+}
+
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLockSpaceProtocolUUID_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolUUID *v, int *vw_rc)
+{
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 16u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    return vw_virLockSpaceProtocolUUID_raw(vw_w, v);
+}
+
+int virLockSpaceProtocolUUID_encode(virtwire_enc *e, const virLockSpaceProtocolUUID *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_virLockSpaceProtocolUUID_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_virLockSpaceProtocolUUID_decode(virtwire_dec *d, virLockSpaceProtocolUUID *v)
 {
     VIRTWIRE_TRY(virtwire_get_fixed_opaque(d, (*v), 16 /* VIR_UUID_BUFLEN */));
     return 0;
-}
-
-int virLockSpaceProtocolUUID_encode(virtwire_enc *e, const virLockSpaceProtocolUUID *v)
-{
-    return vw_virLockSpaceProtocolUUID_encode(e, v);
 }
 
 int virLockSpaceProtocolUUID_decode(virtwire_dec *d, virLockSpaceProtocolUUID *v)
@@ -67,21 +79,23 @@ size_t virLockSpaceProtocolUUID_size(const virLockSpaceProtocolUUID *v)
 VIRTWIRE_DEFINE_TYPE(virLockSpaceProtocolUUID, 16u, 16u);
 
 /* typedef virLockSpaceProtocolNonNullString, lock_protocol.x:16 */
-static inline int vw_virLockSpaceProtocolNonNullString_encode(virtwire_enc *e, const virLockSpaceProtocolNonNullString *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLockSpaceProtocolNonNullString_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolNonNullString *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(virtwire_put_string(e, (*v), VIR_LOCK_SPACE_PROTOCOL_STRING_MAX));
-    return 0;
+    VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, (*v), VIR_LOCK_SPACE_PROTOCOL_STRING_MAX, vw_rc));
+    return vw_w;
+}
+
+int virLockSpaceProtocolNonNullString_encode(virtwire_enc *e, const virLockSpaceProtocolNonNullString *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_virLockSpaceProtocolNonNullString_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_virLockSpaceProtocolNonNullString_decode(virtwire_dec *d, virLockSpaceProtocolNonNullString *v)
 {
     VIRTWIRE_TRY(virtwire_get_string(d, &(*v), VIR_LOCK_SPACE_PROTOCOL_STRING_MAX));
     return 0;
-}
-
-int virLockSpaceProtocolNonNullString_encode(virtwire_enc *e, const virLockSpaceProtocolNonNullString *v)
-{
-    return vw_virLockSpaceProtocolNonNullString_encode(e, v);
 }
 
 int virLockSpaceProtocolNonNullString_decode(virtwire_dec *d, virLockSpaceProtocolNonNullString *v)
@@ -105,12 +119,22 @@ size_t virLockSpaceProtocolNonNullString_size(const virLockSpaceProtocolNonNullS
 VIRTWIRE_DEFINE_TYPE(virLockSpaceProtocolNonNullString, 65540u, 4u);
 
 /* typedef virLockSpaceProtocolString, lock_protocol.x:19 */
-static inline int vw_virLockSpaceProtocolString_encode(virtwire_enc *e, const virLockSpaceProtocolString *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLockSpaceProtocolString_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolString *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(virtwire_put_bool(e, (*v) != NULL));
-    if (*v)
-        VIRTWIRE_TRY(virtwire_put_string(e, (*(*v)), VIR_LOCK_SPACE_PROTOCOL_STRING_MAX));
-    return 0;
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    vw_w = virtwire_raw_bool(vw_w, (*v) != NULL);
+    if (*v) {
+        VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, (*(*v)), VIR_LOCK_SPACE_PROTOCOL_STRING_MAX, vw_rc));
+    }
+    return vw_w;
+}
+
+int virLockSpaceProtocolString_encode(virtwire_enc *e, const virLockSpaceProtocolString *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_virLockSpaceProtocolString_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_virLockSpaceProtocolString_decode(virtwire_dec *d, virLockSpaceProtocolString *v)
@@ -125,11 +149,6 @@ static inline int vw_virLockSpaceProtocolString_decode(virtwire_dec *d, virLockS
         }
     }
     return 0;
-}
-
-int virLockSpaceProtocolString_encode(virtwire_enc *e, const virLockSpaceProtocolString *v)
-{
-    return vw_virLockSpaceProtocolString_encode(e, v);
 }
 
 int virLockSpaceProtocolString_decode(virtwire_dec *d, virLockSpaceProtocolString *v)
@@ -157,13 +176,24 @@ size_t virLockSpaceProtocolString_size(const virLockSpaceProtocolString *v)
 VIRTWIRE_DEFINE_TYPE(virLockSpaceProtocolString, 65544u, 4u);
 
 /* struct virLockSpaceProtocolOwner, lock_protocol.x:21 */
-static inline int vw_virLockSpaceProtocolOwner_encode(virtwire_enc *e, const virLockSpaceProtocolOwner *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLockSpaceProtocolOwner_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolOwner *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(vw_virLockSpaceProtocolUUID_encode(e, &v->uuid));
-    VIRTWIRE_TRY(virtwire_put_string(e, v->name, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX));
-    VIRTWIRE_TRY(virtwire_put_u32(e, v->id));
-    VIRTWIRE_TRY(virtwire_put_u32(e, v->pid));
-    return 0;
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 16u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    vw_w = vw_virLockSpaceProtocolUUID_raw(vw_w, &v->uuid);
+    VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX, vw_rc));
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    vw_w = virtwire_raw_u32(vw_w, v->id);
+    vw_w = virtwire_raw_u32(vw_w, v->pid);
+    return vw_w;
+}
+
+int virLockSpaceProtocolOwner_encode(virtwire_enc *e, const virLockSpaceProtocolOwner *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_virLockSpaceProtocolOwner_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_virLockSpaceProtocolOwner_decode(virtwire_dec *d, virLockSpaceProtocolOwner *v)
@@ -173,11 +203,6 @@ static inline int vw_virLockSpaceProtocolOwner_decode(virtwire_dec *d, virLockSp
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->id));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->pid));
     return 0;
-}
-
-int virLockSpaceProtocolOwner_encode(virtwire_enc *e, const virLockSpaceProtocolOwner *v)
-{
-    return vw_virLockSpaceProtocolOwner_encode(e, v);
 }
 
 int virLockSpaceProtocolOwner_decode(virtwire_dec *d, virLockSpaceProtocolOwner *v)
@@ -200,11 +225,20 @@ size_t virLockSpaceProtocolOwner_size(const virLockSpaceProtocolOwner *v)
 VIRTWIRE_DEFINE_TYPE(virLockSpaceProtocolOwner, 65564u, 28u);
 
 /* struct virLockSpaceProtocolRegisterArgs, lock_protocol.x:28 */
-static inline int vw_virLockSpaceProtocolRegisterArgs_encode(virtwire_enc *e, const virLockSpaceProtocolRegisterArgs *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLockSpaceProtocolRegisterArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolRegisterArgs *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(vw_virLockSpaceProtocolOwner_encode(e, &v->owner));
-    VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
-    return 0;
+    VIRTWIRE_WTRY(vw_w, vw_virLockSpaceProtocolOwner_encode(vw_w, vw_end, &v->owner, vw_rc));
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    vw_w = virtwire_raw_u32(vw_w, v->flags);
+    return vw_w;
+}
+
+int virLockSpaceProtocolRegisterArgs_encode(virtwire_enc *e, const virLockSpaceProtocolRegisterArgs *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_virLockSpaceProtocolRegisterArgs_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_virLockSpaceProtocolRegisterArgs_decode(virtwire_dec *d, virLockSpaceProtocolRegisterArgs *v)
@@ -212,11 +246,6 @@ static inline int vw_virLockSpaceProtocolRegisterArgs_decode(virtwire_dec *d, vi
     VIRTWIRE_TRY(vw_virLockSpaceProtocolOwner_decode(d, &v->owner));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
-}
-
-int virLockSpaceProtocolRegisterArgs_encode(virtwire_enc *e, const virLockSpaceProtocolRegisterArgs *v)
-{
-    return vw_virLockSpaceProtocolRegisterArgs_encode(e, v);
 }
 
 int virLockSpaceProtocolRegisterArgs_decode(virtwire_dec *d, virLockSpaceProtocolRegisterArgs *v)
@@ -239,21 +268,30 @@ size_t virLockSpaceProtocolRegisterArgs_size(const virLockSpaceProtocolRegisterA
 VIRTWIRE_DEFINE_TYPE(virLockSpaceProtocolRegisterArgs, 65568u, 32u);
 
 /* struct virLockSpaceProtocolRestrictArgs, lock_protocol.x:33 */
-static inline int vw_virLockSpaceProtocolRestrictArgs_encode(virtwire_enc *e, const virLockSpaceProtocolRestrictArgs *v)
+static inline unsigned char *vw_virLockSpaceProtocolRestrictArgs_raw(unsigned char *vw_w, const virLockSpaceProtocolRestrictArgs *v)
 {
-    VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
-    return 0;
+    vw_w = virtwire_raw_u32(vw_w, v->flags);
+    return vw_w;
+}
+
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLockSpaceProtocolRestrictArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolRestrictArgs *v, int *vw_rc)
+{
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    return vw_virLockSpaceProtocolRestrictArgs_raw(vw_w, v);
+}
+
+int virLockSpaceProtocolRestrictArgs_encode(virtwire_enc *e, const virLockSpaceProtocolRestrictArgs *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_virLockSpaceProtocolRestrictArgs_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_virLockSpaceProtocolRestrictArgs_decode(virtwire_dec *d, virLockSpaceProtocolRestrictArgs *v)
 {
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
-}
-
-int virLockSpaceProtocolRestrictArgs_encode(virtwire_enc *e, const virLockSpaceProtocolRestrictArgs *v)
-{
-    return vw_virLockSpaceProtocolRestrictArgs_encode(e, v);
 }
 
 int virLockSpaceProtocolRestrictArgs_decode(virtwire_dec *d, virLockSpaceProtocolRestrictArgs *v)
@@ -275,11 +313,20 @@ size_t virLockSpaceProtocolRestrictArgs_size(const virLockSpaceProtocolRestrictA
 VIRTWIRE_DEFINE_TYPE(virLockSpaceProtocolRestrictArgs, 4u, 4u);
 
 /* struct virLockSpaceProtocolNewArgs, lock_protocol.x:37 */
-static inline int vw_virLockSpaceProtocolNewArgs_encode(virtwire_enc *e, const virLockSpaceProtocolNewArgs *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLockSpaceProtocolNewArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolNewArgs *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(virtwire_put_string(e, v->path, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX));
-    VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
-    return 0;
+    VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->path, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX, vw_rc));
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    vw_w = virtwire_raw_u32(vw_w, v->flags);
+    return vw_w;
+}
+
+int virLockSpaceProtocolNewArgs_encode(virtwire_enc *e, const virLockSpaceProtocolNewArgs *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_virLockSpaceProtocolNewArgs_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_virLockSpaceProtocolNewArgs_decode(virtwire_dec *d, virLockSpaceProtocolNewArgs *v)
@@ -287,11 +334,6 @@ static inline int vw_virLockSpaceProtocolNewArgs_decode(virtwire_dec *d, virLock
     VIRTWIRE_TRY(virtwire_get_string(d, &v->path, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
-}
-
-int virLockSpaceProtocolNewArgs_encode(virtwire_enc *e, const virLockSpaceProtocolNewArgs *v)
-{
-    return vw_virLockSpaceProtocolNewArgs_encode(e, v);
 }
 
 int virLockSpaceProtocolNewArgs_decode(virtwire_dec *d, virLockSpaceProtocolNewArgs *v)
@@ -314,12 +356,21 @@ size_t virLockSpaceProtocolNewArgs_size(const virLockSpaceProtocolNewArgs *v)
 VIRTWIRE_DEFINE_TYPE(virLockSpaceProtocolNewArgs, 65544u, 8u);
 
 /* struct virLockSpaceProtocolCreateResourceArgs, lock_protocol.x:42 */
-static inline int vw_virLockSpaceProtocolCreateResourceArgs_encode(virtwire_enc *e, const virLockSpaceProtocolCreateResourceArgs *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLockSpaceProtocolCreateResourceArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolCreateResourceArgs *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(virtwire_put_string(e, v->path, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX));
-    VIRTWIRE_TRY(virtwire_put_string(e, v->name, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX));
-    VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
-    return 0;
+    VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->path, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX, vw_rc));
+    VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX, vw_rc));
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    vw_w = virtwire_raw_u32(vw_w, v->flags);
+    return vw_w;
+}
+
+int virLockSpaceProtocolCreateResourceArgs_encode(virtwire_enc *e, const virLockSpaceProtocolCreateResourceArgs *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_virLockSpaceProtocolCreateResourceArgs_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_virLockSpaceProtocolCreateResourceArgs_decode(virtwire_dec *d, virLockSpaceProtocolCreateResourceArgs *v)
@@ -328,11 +379,6 @@ static inline int vw_virLockSpaceProtocolCreateResourceArgs_decode(virtwire_dec 
     VIRTWIRE_TRY(virtwire_get_string(d, &v->name, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
-}
-
-int virLockSpaceProtocolCreateResourceArgs_encode(virtwire_enc *e, const virLockSpaceProtocolCreateResourceArgs *v)
-{
-    return vw_virLockSpaceProtocolCreateResourceArgs_encode(e, v);
 }
 
 int virLockSpaceProtocolCreateResourceArgs_decode(virtwire_dec *d, virLockSpaceProtocolCreateResourceArgs *v)
@@ -357,12 +403,21 @@ size_t virLockSpaceProtocolCreateResourceArgs_size(const virLockSpaceProtocolCre
 VIRTWIRE_DEFINE_TYPE(virLockSpaceProtocolCreateResourceArgs, 131084u, 12u);
 
 /* struct virLockSpaceProtocolDeleteResourceArgs, lock_protocol.x:48 */
-static inline int vw_virLockSpaceProtocolDeleteResourceArgs_encode(virtwire_enc *e, const virLockSpaceProtocolDeleteResourceArgs *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLockSpaceProtocolDeleteResourceArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolDeleteResourceArgs *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(virtwire_put_string(e, v->path, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX));
-    VIRTWIRE_TRY(virtwire_put_string(e, v->name, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX));
-    VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
-    return 0;
+    VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->path, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX, vw_rc));
+    VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX, vw_rc));
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    vw_w = virtwire_raw_u32(vw_w, v->flags);
+    return vw_w;
+}
+
+int virLockSpaceProtocolDeleteResourceArgs_encode(virtwire_enc *e, const virLockSpaceProtocolDeleteResourceArgs *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_virLockSpaceProtocolDeleteResourceArgs_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_virLockSpaceProtocolDeleteResourceArgs_decode(virtwire_dec *d, virLockSpaceProtocolDeleteResourceArgs *v)
@@ -371,11 +426,6 @@ static inline int vw_virLockSpaceProtocolDeleteResourceArgs_decode(virtwire_dec 
     VIRTWIRE_TRY(virtwire_get_string(d, &v->name, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
-}
-
-int virLockSpaceProtocolDeleteResourceArgs_encode(virtwire_enc *e, const virLockSpaceProtocolDeleteResourceArgs *v)
-{
-    return vw_virLockSpaceProtocolDeleteResourceArgs_encode(e, v);
 }
 
 int virLockSpaceProtocolDeleteResourceArgs_decode(virtwire_dec *d, virLockSpaceProtocolDeleteResourceArgs *v)
@@ -400,12 +450,21 @@ size_t virLockSpaceProtocolDeleteResourceArgs_size(const virLockSpaceProtocolDel
 VIRTWIRE_DEFINE_TYPE(virLockSpaceProtocolDeleteResourceArgs, 131084u, 12u);
 
 /* struct virLockSpaceProtocolAcquireResourceArgs, lock_protocol.x:54 */
-static inline int vw_virLockSpaceProtocolAcquireResourceArgs_encode(virtwire_enc *e, const virLockSpaceProtocolAcquireResourceArgs *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLockSpaceProtocolAcquireResourceArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolAcquireResourceArgs *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(virtwire_put_string(e, v->path, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX));
-    VIRTWIRE_TRY(virtwire_put_string(e, v->name, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX));
-    VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
-    return 0;
+    VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->path, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX, vw_rc));
+    VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX, vw_rc));
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    vw_w = virtwire_raw_u32(vw_w, v->flags);
+    return vw_w;
+}
+
+int virLockSpaceProtocolAcquireResourceArgs_encode(virtwire_enc *e, const virLockSpaceProtocolAcquireResourceArgs *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_virLockSpaceProtocolAcquireResourceArgs_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_virLockSpaceProtocolAcquireResourceArgs_decode(virtwire_dec *d, virLockSpaceProtocolAcquireResourceArgs *v)
@@ -414,11 +473,6 @@ static inline int vw_virLockSpaceProtocolAcquireResourceArgs_decode(virtwire_dec
     VIRTWIRE_TRY(virtwire_get_string(d, &v->name, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
-}
-
-int virLockSpaceProtocolAcquireResourceArgs_encode(virtwire_enc *e, const virLockSpaceProtocolAcquireResourceArgs *v)
-{
-    return vw_virLockSpaceProtocolAcquireResourceArgs_encode(e, v);
 }
 
 int virLockSpaceProtocolAcquireResourceArgs_decode(virtwire_dec *d, virLockSpaceProtocolAcquireResourceArgs *v)
@@ -443,12 +497,21 @@ size_t virLockSpaceProtocolAcquireResourceArgs_size(const virLockSpaceProtocolAc
 VIRTWIRE_DEFINE_TYPE(virLockSpaceProtocolAcquireResourceArgs, 131084u, 12u);
 
 /* struct virLockSpaceProtocolReleaseResourceArgs, lock_protocol.x:60 */
-static inline int vw_virLockSpaceProtocolReleaseResourceArgs_encode(virtwire_enc *e, const virLockSpaceProtocolReleaseResourceArgs *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLockSpaceProtocolReleaseResourceArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolReleaseResourceArgs *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(virtwire_put_string(e, v->path, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX));
-    VIRTWIRE_TRY(virtwire_put_string(e, v->name, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX));
-    VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
-    return 0;
+    VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->path, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX, vw_rc));
+    VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX, vw_rc));
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    vw_w = virtwire_raw_u32(vw_w, v->flags);
+    return vw_w;
+}
+
+int virLockSpaceProtocolReleaseResourceArgs_encode(virtwire_enc *e, const virLockSpaceProtocolReleaseResourceArgs *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_virLockSpaceProtocolReleaseResourceArgs_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_virLockSpaceProtocolReleaseResourceArgs_decode(virtwire_dec *d, virLockSpaceProtocolReleaseResourceArgs *v)
@@ -457,11 +520,6 @@ static inline int vw_virLockSpaceProtocolReleaseResourceArgs_decode(virtwire_dec
     VIRTWIRE_TRY(virtwire_get_string(d, &v->name, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
-}
-
-int virLockSpaceProtocolReleaseResourceArgs_encode(virtwire_enc *e, const virLockSpaceProtocolReleaseResourceArgs *v)
-{
-    return vw_virLockSpaceProtocolReleaseResourceArgs_encode(e, v);
 }
 
 int virLockSpaceProtocolReleaseResourceArgs_decode(virtwire_dec *d, virLockSpaceProtocolReleaseResourceArgs *v)
@@ -486,21 +544,23 @@ size_t virLockSpaceProtocolReleaseResourceArgs_size(const virLockSpaceProtocolRe
 VIRTWIRE_DEFINE_TYPE(virLockSpaceProtocolReleaseResourceArgs, 131084u, 12u);
 
 /* struct virLockSpaceProtocolCreateLockSpaceArgs, lock_protocol.x:66 */
-static inline int vw_virLockSpaceProtocolCreateLockSpaceArgs_encode(virtwire_enc *e, const virLockSpaceProtocolCreateLockSpaceArgs *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLockSpaceProtocolCreateLockSpaceArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolCreateLockSpaceArgs *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(virtwire_put_string(e, v->path, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX));
-    return 0;
+    VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->path, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX, vw_rc));
+    return vw_w;
+}
+
+int virLockSpaceProtocolCreateLockSpaceArgs_encode(virtwire_enc *e, const virLockSpaceProtocolCreateLockSpaceArgs *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_virLockSpaceProtocolCreateLockSpaceArgs_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_virLockSpaceProtocolCreateLockSpaceArgs_decode(virtwire_dec *d, virLockSpaceProtocolCreateLockSpaceArgs *v)
 {
     VIRTWIRE_TRY(virtwire_get_string(d, &v->path, VIR_LOCK_SPACE_PROTOCOL_STRING_MAX));
     return 0;
-}
-
-int virLockSpaceProtocolCreateLockSpaceArgs_encode(virtwire_enc *e, const virLockSpaceProtocolCreateLockSpaceArgs *v)
-{
-    return vw_virLockSpaceProtocolCreateLockSpaceArgs_encode(e, v);
 }
 
 int virLockSpaceProtocolCreateLockSpaceArgs_decode(virtwire_dec *d, virLockSpaceProtocolCreateLockSpaceArgs *v)
@@ -528,10 +588,24 @@ static int virLockSpaceProtocolProcedure_valid(int32_t x)
     return x >= 1 && x <= 8;
 }
 
-static inline int vw_virLockSpaceProtocolProcedure_encode(virtwire_enc *e, const virLockSpaceProtocolProcedure *v)
+static inline unsigned char *vw_virLockSpaceProtocolProcedure_raw(unsigned char *vw_w, const virLockSpaceProtocolProcedure *v)
 {
-    VIRTWIRE_TRY(virtwire_put_i32(e, (int32_t)*v));
-    return 0;
+    vw_w = virtwire_raw_i32(vw_w, (int32_t)*v);
+    return vw_w;
+}
+
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLockSpaceProtocolProcedure_encode(unsigned char *vw_w, unsigned char *vw_end, const virLockSpaceProtocolProcedure *v, int *vw_rc)
+{
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    return vw_virLockSpaceProtocolProcedure_raw(vw_w, v);
+}
+
+int virLockSpaceProtocolProcedure_encode(virtwire_enc *e, const virLockSpaceProtocolProcedure *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_virLockSpaceProtocolProcedure_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_virLockSpaceProtocolProcedure_decode(virtwire_dec *d, virLockSpaceProtocolProcedure *v)
@@ -542,11 +616,6 @@ static inline int vw_virLockSpaceProtocolProcedure_decode(virtwire_dec *d, virLo
         return VIRTWIRE_EENUM;
     *v = (virLockSpaceProtocolProcedure)x;
     return 0;
-}
-
-int virLockSpaceProtocolProcedure_encode(virtwire_enc *e, const virLockSpaceProtocolProcedure *v)
-{
-    return vw_virLockSpaceProtocolProcedure_encode(e, v);
 }
 
 int virLockSpaceProtocolProcedure_decode(virtwire_dec *d, virLockSpaceProtocolProcedure *v)

@@ -3,53 +3,69 @@
 #include "log_protocol.h"
 
 /* The workers that nested values are encoded and decoded with. */
-static inline int vw_virLogManagerProtocolUUID_encode(virtwire_enc *e, const virLogManagerProtocolUUID *v);
+static inline unsigned char *vw_virLogManagerProtocolUUID_raw(unsigned char *vw_w, const virLogManagerProtocolUUID *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolUUID_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolUUID *v, int *vw_rc);
 static inline int vw_virLogManagerProtocolUUID_decode(virtwire_dec *d, virLogManagerProtocolUUID *v);
-static inline int vw_virLogManagerProtocolNonNullString_encode(virtwire_enc *e, const virLogManagerProtocolNonNullString *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolNonNullString_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolNonNullString *v, int *vw_rc);
 static inline int vw_virLogManagerProtocolNonNullString_decode(virtwire_dec *d, virLogManagerProtocolNonNullString *v);
-static inline int vw_virLogManagerProtocolString_encode(virtwire_enc *e, const virLogManagerProtocolString *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolString_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolString *v, int *vw_rc);
 static inline int vw_virLogManagerProtocolString_decode(virtwire_dec *d, virLogManagerProtocolString *v);
-static inline int vw_virLogManagerProtocolDomain_encode(virtwire_enc *e, const virLogManagerProtocolDomain *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolDomain_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomain *v, int *vw_rc);
 static inline int vw_virLogManagerProtocolDomain_decode(virtwire_dec *d, virLogManagerProtocolDomain *v);
-static inline int vw_virLogManagerProtocolLogFilePosition_encode(virtwire_enc *e, const virLogManagerProtocolLogFilePosition *v);
+static inline unsigned char *vw_virLogManagerProtocolLogFilePosition_raw(unsigned char *vw_w, const virLogManagerProtocolLogFilePosition *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolLogFilePosition_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolLogFilePosition *v, int *vw_rc);
 static inline int vw_virLogManagerProtocolLogFilePosition_decode(virtwire_dec *d, virLogManagerProtocolLogFilePosition *v);
-static inline int vw_virLogManagerProtocolDomainOpenLogFileFlags_encode(virtwire_enc *e, const virLogManagerProtocolDomainOpenLogFileFlags *v);
+static inline unsigned char *vw_virLogManagerProtocolDomainOpenLogFileFlags_raw(unsigned char *vw_w, const virLogManagerProtocolDomainOpenLogFileFlags *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolDomainOpenLogFileFlags_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomainOpenLogFileFlags *v, int *vw_rc);
 static inline int vw_virLogManagerProtocolDomainOpenLogFileFlags_decode(virtwire_dec *d, virLogManagerProtocolDomainOpenLogFileFlags *v);
-static inline int vw_virLogManagerProtocolDomainOpenLogFileArgs_encode(virtwire_enc *e, const virLogManagerProtocolDomainOpenLogFileArgs *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolDomainOpenLogFileArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomainOpenLogFileArgs *v, int *vw_rc);
 static inline int vw_virLogManagerProtocolDomainOpenLogFileArgs_decode(virtwire_dec *d, virLogManagerProtocolDomainOpenLogFileArgs *v);
-static inline int vw_virLogManagerProtocolDomainOpenLogFileRet_encode(virtwire_enc *e, const virLogManagerProtocolDomainOpenLogFileRet *v);
+static inline unsigned char *vw_virLogManagerProtocolDomainOpenLogFileRet_raw(unsigned char *vw_w, const virLogManagerProtocolDomainOpenLogFileRet *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolDomainOpenLogFileRet_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomainOpenLogFileRet *v, int *vw_rc);
 static inline int vw_virLogManagerProtocolDomainOpenLogFileRet_decode(virtwire_dec *d, virLogManagerProtocolDomainOpenLogFileRet *v);
-static inline int vw_virLogManagerProtocolDomainGetLogFilePositionArgs_encode(virtwire_enc *e, const virLogManagerProtocolDomainGetLogFilePositionArgs *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolDomainGetLogFilePositionArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomainGetLogFilePositionArgs *v, int *vw_rc);
 static inline int vw_virLogManagerProtocolDomainGetLogFilePositionArgs_decode(virtwire_dec *d, virLogManagerProtocolDomainGetLogFilePositionArgs *v);
-static inline int vw_virLogManagerProtocolDomainGetLogFilePositionRet_encode(virtwire_enc *e, const virLogManagerProtocolDomainGetLogFilePositionRet *v);
+static inline unsigned char *vw_virLogManagerProtocolDomainGetLogFilePositionRet_raw(unsigned char *vw_w, const virLogManagerProtocolDomainGetLogFilePositionRet *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolDomainGetLogFilePositionRet_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomainGetLogFilePositionRet *v, int *vw_rc);
 static inline int vw_virLogManagerProtocolDomainGetLogFilePositionRet_decode(virtwire_dec *d, virLogManagerProtocolDomainGetLogFilePositionRet *v);
-static inline int vw_virLogManagerProtocolDomainReadLogFileArgs_encode(virtwire_enc *e, const virLogManagerProtocolDomainReadLogFileArgs *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolDomainReadLogFileArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomainReadLogFileArgs *v, int *vw_rc);
 static inline int vw_virLogManagerProtocolDomainReadLogFileArgs_decode(virtwire_dec *d, virLogManagerProtocolDomainReadLogFileArgs *v);
-static inline int vw_virLogManagerProtocolDomainReadLogFileRet_encode(virtwire_enc *e, const virLogManagerProtocolDomainReadLogFileRet *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolDomainReadLogFileRet_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomainReadLogFileRet *v, int *vw_rc);
 static inline int vw_virLogManagerProtocolDomainReadLogFileRet_decode(virtwire_dec *d, virLogManagerProtocolDomainReadLogFileRet *v);
-static inline int vw_virLogManagerProtocolDomainAppendLogFileArgs_encode(virtwire_enc *e, const virLogManagerProtocolDomainAppendLogFileArgs *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolDomainAppendLogFileArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomainAppendLogFileArgs *v, int *vw_rc);
 static inline int vw_virLogManagerProtocolDomainAppendLogFileArgs_decode(virtwire_dec *d, virLogManagerProtocolDomainAppendLogFileArgs *v);
-static inline int vw_virLogManagerProtocolDomainAppendLogFileRet_encode(virtwire_enc *e, const virLogManagerProtocolDomainAppendLogFileRet *v);
+static inline unsigned char *vw_virLogManagerProtocolDomainAppendLogFileRet_raw(unsigned char *vw_w, const virLogManagerProtocolDomainAppendLogFileRet *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolDomainAppendLogFileRet_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomainAppendLogFileRet *v, int *vw_rc);
 static inline int vw_virLogManagerProtocolDomainAppendLogFileRet_decode(virtwire_dec *d, virLogManagerProtocolDomainAppendLogFileRet *v);
-static inline int vw_virLogManagerProtocolProcedure_encode(virtwire_enc *e, const virLogManagerProtocolProcedure *v);
+static inline unsigned char *vw_virLogManagerProtocolProcedure_raw(unsigned char *vw_w, const virLogManagerProtocolProcedure *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolProcedure_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolProcedure *v, int *vw_rc);
 static inline int vw_virLogManagerProtocolProcedure_decode(virtwire_dec *d, virLogManagerProtocolProcedure *v);
 
 /* typedef virLogManagerProtocolUUID, log_protocol.x:7 */
-static inline int vw_virLogManagerProtocolUUID_encode(virtwire_enc *e, const virLogManagerProtocolUUID *v)
+static inline unsigned char *vw_virLogManagerProtocolUUID_raw(unsigned char *vw_w, const virLogManagerProtocolUUID *v)
 {
-    VIRTWIRE_TRY(virtwire_put_fixed_opaque(e, (*v), 16 /* VIR_UUID_BUFLEN */));
-    return 0;
+    vw_w = virtwire_raw_fixed_opaque(vw_w, (*v), 16 /* VIR_UUID_BUFLEN */);
+    return vw_w;
+}
+
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolUUID_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolUUID *v, int *vw_rc)
+{
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 16u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    return vw_virLogManagerProtocolUUID_raw(vw_w, v);
+}
+
+int virLogManagerProtocolUUID_encode(virtwire_enc *e, const virLogManagerProtocolUUID *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_virLogManagerProtocolUUID_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_virLogManagerProtocolUUID_decode(virtwire_dec *d, virLogManagerProtocolUUID *v)
 {
     VIRTWIRE_TRY(virtwire_get_fixed_opaque(d, (*v), 16 /* VIR_UUID_BUFLEN */));
     return 0;
-}
-
-int virLogManagerProtocolUUID_encode(virtwire_enc *e, const virLogManagerProtocolUUID *v)
-{
-    return vw_virLogManagerProtocolUUID_encode(e, v);
 }
 
 int virLogManagerProtocolUUID_decode(virtwire_dec *d, virLogManagerProtocolUUID *v)
@@ -71,21 +87,23 @@ size_t virLogManagerProtocolUUID_size(const virLogManagerProtocolUUID *v)
 VIRTWIRE_DEFINE_TYPE(virLogManagerProtocolUUID, 16u, 16u);
 
 /* typedef virLogManagerProtocolNonNullString, log_protocol.x:16 */
-static inline int vw_virLogManagerProtocolNonNullString_encode(virtwire_enc *e, const virLogManagerProtocolNonNullString *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolNonNullString_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolNonNullString *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(virtwire_put_string(e, (*v), VIR_LOG_MANAGER_PROTOCOL_STRING_MAX));
-    return 0;
+    VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, (*v), VIR_LOG_MANAGER_PROTOCOL_STRING_MAX, vw_rc));
+    return vw_w;
+}
+
+int virLogManagerProtocolNonNullString_encode(virtwire_enc *e, const virLogManagerProtocolNonNullString *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_virLogManagerProtocolNonNullString_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_virLogManagerProtocolNonNullString_decode(virtwire_dec *d, virLogManagerProtocolNonNullString *v)
 {
     VIRTWIRE_TRY(virtwire_get_string(d, &(*v), VIR_LOG_MANAGER_PROTOCOL_STRING_MAX));
     return 0;
-}
-
-int virLogManagerProtocolNonNullString_encode(virtwire_enc *e, const virLogManagerProtocolNonNullString *v)
-{
-    return vw_virLogManagerProtocolNonNullString_encode(e, v);
 }
 
 int virLogManagerProtocolNonNullString_decode(virtwire_dec *d, virLogManagerProtocolNonNullString *v)
@@ -109,12 +127,22 @@ size_t virLogManagerProtocolNonNullString_size(const virLogManagerProtocolNonNul
 VIRTWIRE_DEFINE_TYPE(virLogManagerProtocolNonNullString, 4194308u, 4u);
 
 /* typedef virLogManagerProtocolString, log_protocol.x:19 */
-static inline int vw_virLogManagerProtocolString_encode(virtwire_enc *e, const virLogManagerProtocolString *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolString_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolString *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(virtwire_put_bool(e, (*v) != NULL));
-    if (*v)
-        VIRTWIRE_TRY(virtwire_put_string(e, (*(*v)), VIR_LOG_MANAGER_PROTOCOL_STRING_MAX));
-    return 0;
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    vw_w = virtwire_raw_bool(vw_w, (*v) != NULL);
+    if (*v) {
+        VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, (*(*v)), VIR_LOG_MANAGER_PROTOCOL_STRING_MAX, vw_rc));
+    }
+    return vw_w;
+}
+
+int virLogManagerProtocolString_encode(virtwire_enc *e, const virLogManagerProtocolString *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_virLogManagerProtocolString_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_virLogManagerProtocolString_decode(virtwire_dec *d, virLogManagerProtocolString *v)
@@ -129,11 +157,6 @@ static inline int vw_virLogManagerProtocolString_decode(virtwire_dec *d, virLogM
         }
     }
     return 0;
-}
-
-int virLogManagerProtocolString_encode(virtwire_enc *e, const virLogManagerProtocolString *v)
-{
-    return vw_virLogManagerProtocolString_encode(e, v);
 }
 
 int virLogManagerProtocolString_decode(virtwire_dec *d, virLogManagerProtocolString *v)
@@ -161,11 +184,20 @@ size_t virLogManagerProtocolString_size(const virLogManagerProtocolString *v)
 VIRTWIRE_DEFINE_TYPE(virLogManagerProtocolString, 4194312u, 4u);
 
 /* struct virLogManagerProtocolDomain, log_protocol.x:21 */
-static inline int vw_virLogManagerProtocolDomain_encode(virtwire_enc *e, const virLogManagerProtocolDomain *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolDomain_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomain *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(vw_virLogManagerProtocolUUID_encode(e, &v->uuid));
-    VIRTWIRE_TRY(virtwire_put_string(e, v->name, VIR_LOG_MANAGER_PROTOCOL_STRING_MAX));
-    return 0;
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 16u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    vw_w = vw_virLogManagerProtocolUUID_raw(vw_w, &v->uuid);
+    VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, VIR_LOG_MANAGER_PROTOCOL_STRING_MAX, vw_rc));
+    return vw_w;
+}
+
+int virLogManagerProtocolDomain_encode(virtwire_enc *e, const virLogManagerProtocolDomain *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_virLogManagerProtocolDomain_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_virLogManagerProtocolDomain_decode(virtwire_dec *d, virLogManagerProtocolDomain *v)
@@ -173,11 +205,6 @@ static inline int vw_virLogManagerProtocolDomain_decode(virtwire_dec *d, virLogM
     VIRTWIRE_TRY(vw_virLogManagerProtocolUUID_decode(d, &v->uuid));
     VIRTWIRE_TRY(virtwire_get_string(d, &v->name, VIR_LOG_MANAGER_PROTOCOL_STRING_MAX));
     return 0;
-}
-
-int virLogManagerProtocolDomain_encode(virtwire_enc *e, const virLogManagerProtocolDomain *v)
-{
-    return vw_virLogManagerProtocolDomain_encode(e, v);
 }
 
 int virLogManagerProtocolDomain_decode(virtwire_dec *d, virLogManagerProtocolDomain *v)
@@ -200,11 +227,25 @@ size_t virLogManagerProtocolDomain_size(const virLogManagerProtocolDomain *v)
 VIRTWIRE_DEFINE_TYPE(virLogManagerProtocolDomain, 4194324u, 20u);
 
 /* struct virLogManagerProtocolLogFilePosition, log_protocol.x:26 */
-static inline int vw_virLogManagerProtocolLogFilePosition_encode(virtwire_enc *e, const virLogManagerProtocolLogFilePosition *v)
+static inline unsigned char *vw_virLogManagerProtocolLogFilePosition_raw(unsigned char *vw_w, const virLogManagerProtocolLogFilePosition *v)
 {
-    VIRTWIRE_TRY(virtwire_put_u64(e, v->inode));
-    VIRTWIRE_TRY(virtwire_put_u64(e, v->offset));
-    return 0;
+    vw_w = virtwire_raw_u64(vw_w, v->inode);
+    vw_w = virtwire_raw_u64(vw_w, v->offset);
+    return vw_w;
+}
+
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolLogFilePosition_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolLogFilePosition *v, int *vw_rc)
+{
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 16u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    return vw_virLogManagerProtocolLogFilePosition_raw(vw_w, v);
+}
+
+int virLogManagerProtocolLogFilePosition_encode(virtwire_enc *e, const virLogManagerProtocolLogFilePosition *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_virLogManagerProtocolLogFilePosition_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_virLogManagerProtocolLogFilePosition_decode(virtwire_dec *d, virLogManagerProtocolLogFilePosition *v)
@@ -212,11 +253,6 @@ static inline int vw_virLogManagerProtocolLogFilePosition_decode(virtwire_dec *d
     VIRTWIRE_TRY(virtwire_get_u64(d, &v->inode));
     VIRTWIRE_TRY(virtwire_get_u64(d, &v->offset));
     return 0;
-}
-
-int virLogManagerProtocolLogFilePosition_encode(virtwire_enc *e, const virLogManagerProtocolLogFilePosition *v)
-{
-    return vw_virLogManagerProtocolLogFilePosition_encode(e, v);
 }
 
 int virLogManagerProtocolLogFilePosition_decode(virtwire_dec *d, virLogManagerProtocolLogFilePosition *v)
@@ -243,10 +279,24 @@ static int virLogManagerProtocolDomainOpenLogFileFlags_valid(int32_t x)
     return x >= 1 && x <= 1;
 }
 
-static inline int vw_virLogManagerProtocolDomainOpenLogFileFlags_encode(virtwire_enc *e, const virLogManagerProtocolDomainOpenLogFileFlags *v)
+static inline unsigned char *vw_virLogManagerProtocolDomainOpenLogFileFlags_raw(unsigned char *vw_w, const virLogManagerProtocolDomainOpenLogFileFlags *v)
 {
-    VIRTWIRE_TRY(virtwire_put_i32(e, (int32_t)*v));
-    return 0;
+    vw_w = virtwire_raw_i32(vw_w, (int32_t)*v);
+    return vw_w;
+}
+
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolDomainOpenLogFileFlags_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomainOpenLogFileFlags *v, int *vw_rc)
+{
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    return vw_virLogManagerProtocolDomainOpenLogFileFlags_raw(vw_w, v);
+}
+
+int virLogManagerProtocolDomainOpenLogFileFlags_encode(virtwire_enc *e, const virLogManagerProtocolDomainOpenLogFileFlags *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_virLogManagerProtocolDomainOpenLogFileFlags_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_virLogManagerProtocolDomainOpenLogFileFlags_decode(virtwire_dec *d, virLogManagerProtocolDomainOpenLogFileFlags *v)
@@ -257,11 +307,6 @@ static inline int vw_virLogManagerProtocolDomainOpenLogFileFlags_decode(virtwire
         return VIRTWIRE_EENUM;
     *v = (virLogManagerProtocolDomainOpenLogFileFlags)x;
     return 0;
-}
-
-int virLogManagerProtocolDomainOpenLogFileFlags_encode(virtwire_enc *e, const virLogManagerProtocolDomainOpenLogFileFlags *v)
-{
-    return vw_virLogManagerProtocolDomainOpenLogFileFlags_encode(e, v);
 }
 
 int virLogManagerProtocolDomainOpenLogFileFlags_decode(virtwire_dec *d, virLogManagerProtocolDomainOpenLogFileFlags *v)
@@ -283,13 +328,22 @@ size_t virLogManagerProtocolDomainOpenLogFileFlags_size(const virLogManagerProto
 VIRTWIRE_DEFINE_TYPE(virLogManagerProtocolDomainOpenLogFileFlags, 4u, 4u);
 
 /* struct virLogManagerProtocolDomainOpenLogFileArgs, log_protocol.x:38 */
-static inline int vw_virLogManagerProtocolDomainOpenLogFileArgs_encode(virtwire_enc *e, const virLogManagerProtocolDomainOpenLogFileArgs *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolDomainOpenLogFileArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomainOpenLogFileArgs *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(virtwire_put_string(e, v->driver, VIR_LOG_MANAGER_PROTOCOL_STRING_MAX));
-    VIRTWIRE_TRY(vw_virLogManagerProtocolDomain_encode(e, &v->dom));
-    VIRTWIRE_TRY(virtwire_put_string(e, v->path, VIR_LOG_MANAGER_PROTOCOL_STRING_MAX));
-    VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
-    return 0;
+    VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->driver, VIR_LOG_MANAGER_PROTOCOL_STRING_MAX, vw_rc));
+    VIRTWIRE_WTRY(vw_w, vw_virLogManagerProtocolDomain_encode(vw_w, vw_end, &v->dom, vw_rc));
+    VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->path, VIR_LOG_MANAGER_PROTOCOL_STRING_MAX, vw_rc));
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    vw_w = virtwire_raw_u32(vw_w, v->flags);
+    return vw_w;
+}
+
+int virLogManagerProtocolDomainOpenLogFileArgs_encode(virtwire_enc *e, const virLogManagerProtocolDomainOpenLogFileArgs *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_virLogManagerProtocolDomainOpenLogFileArgs_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_virLogManagerProtocolDomainOpenLogFileArgs_decode(virtwire_dec *d, virLogManagerProtocolDomainOpenLogFileArgs *v)
@@ -299,11 +353,6 @@ static inline int vw_virLogManagerProtocolDomainOpenLogFileArgs_decode(virtwire_
     VIRTWIRE_TRY(virtwire_get_string(d, &v->path, VIR_LOG_MANAGER_PROTOCOL_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
-}
-
-int virLogManagerProtocolDomainOpenLogFileArgs_encode(virtwire_enc *e, const virLogManagerProtocolDomainOpenLogFileArgs *v)
-{
-    return vw_virLogManagerProtocolDomainOpenLogFileArgs_encode(e, v);
 }
 
 int virLogManagerProtocolDomainOpenLogFileArgs_decode(virtwire_dec *d, virLogManagerProtocolDomainOpenLogFileArgs *v)
@@ -330,21 +379,30 @@ size_t virLogManagerProtocolDomainOpenLogFileArgs_size(const virLogManagerProtoc
 VIRTWIRE_DEFINE_TYPE(virLogManagerProtocolDomainOpenLogFileArgs, 12582944u, 32u);
 
 /* struct virLogManagerProtocolDomainOpenLogFileRet, log_protocol.x:45 */
-static inline int vw_virLogManagerProtocolDomainOpenLogFileRet_encode(virtwire_enc *e, const virLogManagerProtocolDomainOpenLogFileRet *v)
+static inline unsigned char *vw_virLogManagerProtocolDomainOpenLogFileRet_raw(unsigned char *vw_w, const virLogManagerProtocolDomainOpenLogFileRet *v)
 {
-    VIRTWIRE_TRY(vw_virLogManagerProtocolLogFilePosition_encode(e, &v->pos));
-    return 0;
+    vw_w = vw_virLogManagerProtocolLogFilePosition_raw(vw_w, &v->pos);
+    return vw_w;
+}
+
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolDomainOpenLogFileRet_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomainOpenLogFileRet *v, int *vw_rc)
+{
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 16u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    return vw_virLogManagerProtocolDomainOpenLogFileRet_raw(vw_w, v);
+}
+
+int virLogManagerProtocolDomainOpenLogFileRet_encode(virtwire_enc *e, const virLogManagerProtocolDomainOpenLogFileRet *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_virLogManagerProtocolDomainOpenLogFileRet_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_virLogManagerProtocolDomainOpenLogFileRet_decode(virtwire_dec *d, virLogManagerProtocolDomainOpenLogFileRet *v)
 {
     VIRTWIRE_TRY(vw_virLogManagerProtocolLogFilePosition_decode(d, &v->pos));
     return 0;
-}
-
-int virLogManagerProtocolDomainOpenLogFileRet_encode(virtwire_enc *e, const virLogManagerProtocolDomainOpenLogFileRet *v)
-{
-    return vw_virLogManagerProtocolDomainOpenLogFileRet_encode(e, v);
 }
 
 int virLogManagerProtocolDomainOpenLogFileRet_decode(virtwire_dec *d, virLogManagerProtocolDomainOpenLogFileRet *v)
@@ -366,11 +424,20 @@ size_t virLogManagerProtocolDomainOpenLogFileRet_size(const virLogManagerProtoco
 VIRTWIRE_DEFINE_TYPE(virLogManagerProtocolDomainOpenLogFileRet, 16u, 16u);
 
 /* struct virLogManagerProtocolDomainGetLogFilePositionArgs, log_protocol.x:49 */
-static inline int vw_virLogManagerProtocolDomainGetLogFilePositionArgs_encode(virtwire_enc *e, const virLogManagerProtocolDomainGetLogFilePositionArgs *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolDomainGetLogFilePositionArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomainGetLogFilePositionArgs *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(virtwire_put_string(e, v->path, VIR_LOG_MANAGER_PROTOCOL_STRING_MAX));
-    VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
-    return 0;
+    VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->path, VIR_LOG_MANAGER_PROTOCOL_STRING_MAX, vw_rc));
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    vw_w = virtwire_raw_u32(vw_w, v->flags);
+    return vw_w;
+}
+
+int virLogManagerProtocolDomainGetLogFilePositionArgs_encode(virtwire_enc *e, const virLogManagerProtocolDomainGetLogFilePositionArgs *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_virLogManagerProtocolDomainGetLogFilePositionArgs_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_virLogManagerProtocolDomainGetLogFilePositionArgs_decode(virtwire_dec *d, virLogManagerProtocolDomainGetLogFilePositionArgs *v)
@@ -378,11 +445,6 @@ static inline int vw_virLogManagerProtocolDomainGetLogFilePositionArgs_decode(vi
     VIRTWIRE_TRY(virtwire_get_string(d, &v->path, VIR_LOG_MANAGER_PROTOCOL_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
-}
-
-int virLogManagerProtocolDomainGetLogFilePositionArgs_encode(virtwire_enc *e, const virLogManagerProtocolDomainGetLogFilePositionArgs *v)
-{
-    return vw_virLogManagerProtocolDomainGetLogFilePositionArgs_encode(e, v);
 }
 
 int virLogManagerProtocolDomainGetLogFilePositionArgs_decode(virtwire_dec *d, virLogManagerProtocolDomainGetLogFilePositionArgs *v)
@@ -405,21 +467,30 @@ size_t virLogManagerProtocolDomainGetLogFilePositionArgs_size(const virLogManage
 VIRTWIRE_DEFINE_TYPE(virLogManagerProtocolDomainGetLogFilePositionArgs, 4194312u, 8u);
 
 /* struct virLogManagerProtocolDomainGetLogFilePositionRet, log_protocol.x:54 */
-static inline int vw_virLogManagerProtocolDomainGetLogFilePositionRet_encode(virtwire_enc *e, const virLogManagerProtocolDomainGetLogFilePositionRet *v)
+static inline unsigned char *vw_virLogManagerProtocolDomainGetLogFilePositionRet_raw(unsigned char *vw_w, const virLogManagerProtocolDomainGetLogFilePositionRet *v)
 {
-    VIRTWIRE_TRY(vw_virLogManagerProtocolLogFilePosition_encode(e, &v->pos));
-    return 0;
+    vw_w = vw_virLogManagerProtocolLogFilePosition_raw(vw_w, &v->pos);
+    return vw_w;
+}
+
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolDomainGetLogFilePositionRet_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomainGetLogFilePositionRet *v, int *vw_rc)
+{
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 16u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    return vw_virLogManagerProtocolDomainGetLogFilePositionRet_raw(vw_w, v);
+}
+
+int virLogManagerProtocolDomainGetLogFilePositionRet_encode(virtwire_enc *e, const virLogManagerProtocolDomainGetLogFilePositionRet *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_virLogManagerProtocolDomainGetLogFilePositionRet_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_virLogManagerProtocolDomainGetLogFilePositionRet_decode(virtwire_dec *d, virLogManagerProtocolDomainGetLogFilePositionRet *v)
 {
     VIRTWIRE_TRY(vw_virLogManagerProtocolLogFilePosition_decode(d, &v->pos));
     return 0;
-}
-
-int virLogManagerProtocolDomainGetLogFilePositionRet_encode(virtwire_enc *e, const virLogManagerProtocolDomainGetLogFilePositionRet *v)
-{
-    return vw_virLogManagerProtocolDomainGetLogFilePositionRet_encode(e, v);
 }
 
 int virLogManagerProtocolDomainGetLogFilePositionRet_decode(virtwire_dec *d, virLogManagerProtocolDomainGetLogFilePositionRet *v)
@@ -441,13 +512,22 @@ size_t virLogManagerProtocolDomainGetLogFilePositionRet_size(const virLogManager
 VIRTWIRE_DEFINE_TYPE(virLogManagerProtocolDomainGetLogFilePositionRet, 16u, 16u);
 
 /* struct virLogManagerProtocolDomainReadLogFileArgs, log_protocol.x:58 */
-static inline int vw_virLogManagerProtocolDomainReadLogFileArgs_encode(virtwire_enc *e, const virLogManagerProtocolDomainReadLogFileArgs *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolDomainReadLogFileArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomainReadLogFileArgs *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(virtwire_put_string(e, v->path, VIR_LOG_MANAGER_PROTOCOL_STRING_MAX));
-    VIRTWIRE_TRY(vw_virLogManagerProtocolLogFilePosition_encode(e, &v->pos));
-    VIRTWIRE_TRY(virtwire_put_u64(e, v->maxlen));
-    VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
-    return 0;
+    VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->path, VIR_LOG_MANAGER_PROTOCOL_STRING_MAX, vw_rc));
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 28u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    vw_w = vw_virLogManagerProtocolLogFilePosition_raw(vw_w, &v->pos);
+    vw_w = virtwire_raw_u64(vw_w, v->maxlen);
+    vw_w = virtwire_raw_u32(vw_w, v->flags);
+    return vw_w;
+}
+
+int virLogManagerProtocolDomainReadLogFileArgs_encode(virtwire_enc *e, const virLogManagerProtocolDomainReadLogFileArgs *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_virLogManagerProtocolDomainReadLogFileArgs_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_virLogManagerProtocolDomainReadLogFileArgs_decode(virtwire_dec *d, virLogManagerProtocolDomainReadLogFileArgs *v)
@@ -457,11 +537,6 @@ static inline int vw_virLogManagerProtocolDomainReadLogFileArgs_decode(virtwire_
     VIRTWIRE_TRY(virtwire_get_u64(d, &v->maxlen));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
-}
-
-int virLogManagerProtocolDomainReadLogFileArgs_encode(virtwire_enc *e, const virLogManagerProtocolDomainReadLogFileArgs *v)
-{
-    return vw_virLogManagerProtocolDomainReadLogFileArgs_encode(e, v);
 }
 
 int virLogManagerProtocolDomainReadLogFileArgs_decode(virtwire_dec *d, virLogManagerProtocolDomainReadLogFileArgs *v)
@@ -484,21 +559,23 @@ size_t virLogManagerProtocolDomainReadLogFileArgs_size(const virLogManagerProtoc
 VIRTWIRE_DEFINE_TYPE(virLogManagerProtocolDomainReadLogFileArgs, 4194336u, 32u);
 
 /* struct virLogManagerProtocolDomainReadLogFileRet, log_protocol.x:65 */
-static inline int vw_virLogManagerProtocolDomainReadLogFileRet_encode(virtwire_enc *e, const virLogManagerProtocolDomainReadLogFileRet *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolDomainReadLogFileRet_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomainReadLogFileRet *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(virtwire_put_string(e, v->data, VIR_LOG_MANAGER_PROTOCOL_STRING_MAX));
-    return 0;
+    VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->data, VIR_LOG_MANAGER_PROTOCOL_STRING_MAX, vw_rc));
+    return vw_w;
+}
+
+int virLogManagerProtocolDomainReadLogFileRet_encode(virtwire_enc *e, const virLogManagerProtocolDomainReadLogFileRet *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_virLogManagerProtocolDomainReadLogFileRet_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_virLogManagerProtocolDomainReadLogFileRet_decode(virtwire_dec *d, virLogManagerProtocolDomainReadLogFileRet *v)
 {
     VIRTWIRE_TRY(virtwire_get_string(d, &v->data, VIR_LOG_MANAGER_PROTOCOL_STRING_MAX));
     return 0;
-}
-
-int virLogManagerProtocolDomainReadLogFileRet_encode(virtwire_enc *e, const virLogManagerProtocolDomainReadLogFileRet *v)
-{
-    return vw_virLogManagerProtocolDomainReadLogFileRet_encode(e, v);
 }
 
 int virLogManagerProtocolDomainReadLogFileRet_decode(virtwire_dec *d, virLogManagerProtocolDomainReadLogFileRet *v)
@@ -521,14 +598,23 @@ size_t virLogManagerProtocolDomainReadLogFileRet_size(const virLogManagerProtoco
 VIRTWIRE_DEFINE_TYPE(virLogManagerProtocolDomainReadLogFileRet, 4194308u, 4u);
 
 /* struct virLogManagerProtocolDomainAppendLogFileArgs, log_protocol.x:69 */
-static inline int vw_virLogManagerProtocolDomainAppendLogFileArgs_encode(virtwire_enc *e, const virLogManagerProtocolDomainAppendLogFileArgs *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolDomainAppendLogFileArgs_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomainAppendLogFileArgs *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(virtwire_put_string(e, v->driver, VIR_LOG_MANAGER_PROTOCOL_STRING_MAX));
-    VIRTWIRE_TRY(vw_virLogManagerProtocolDomain_encode(e, &v->dom));
-    VIRTWIRE_TRY(virtwire_put_string(e, v->path, VIR_LOG_MANAGER_PROTOCOL_STRING_MAX));
-    VIRTWIRE_TRY(virtwire_put_string(e, v->message, VIR_LOG_MANAGER_PROTOCOL_STRING_MAX));
-    VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
-    return 0;
+    VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->driver, VIR_LOG_MANAGER_PROTOCOL_STRING_MAX, vw_rc));
+    VIRTWIRE_WTRY(vw_w, vw_virLogManagerProtocolDomain_encode(vw_w, vw_end, &v->dom, vw_rc));
+    VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->path, VIR_LOG_MANAGER_PROTOCOL_STRING_MAX, vw_rc));
+    VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->message, VIR_LOG_MANAGER_PROTOCOL_STRING_MAX, vw_rc));
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    vw_w = virtwire_raw_u32(vw_w, v->flags);
+    return vw_w;
+}
+
+int virLogManagerProtocolDomainAppendLogFileArgs_encode(virtwire_enc *e, const virLogManagerProtocolDomainAppendLogFileArgs *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_virLogManagerProtocolDomainAppendLogFileArgs_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_virLogManagerProtocolDomainAppendLogFileArgs_decode(virtwire_dec *d, virLogManagerProtocolDomainAppendLogFileArgs *v)
@@ -539,11 +625,6 @@ static inline int vw_virLogManagerProtocolDomainAppendLogFileArgs_decode(virtwir
     VIRTWIRE_TRY(virtwire_get_string(d, &v->message, VIR_LOG_MANAGER_PROTOCOL_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
-}
-
-int virLogManagerProtocolDomainAppendLogFileArgs_encode(virtwire_enc *e, const virLogManagerProtocolDomainAppendLogFileArgs *v)
-{
-    return vw_virLogManagerProtocolDomainAppendLogFileArgs_encode(e, v);
 }
 
 int virLogManagerProtocolDomainAppendLogFileArgs_decode(virtwire_dec *d, virLogManagerProtocolDomainAppendLogFileArgs *v)
@@ -572,21 +653,30 @@ size_t virLogManagerProtocolDomainAppendLogFileArgs_size(const virLogManagerProt
 VIRTWIRE_DEFINE_TYPE(virLogManagerProtocolDomainAppendLogFileArgs, 16777252u, 36u);
 
 /* struct virLogManagerProtocolDomainAppendLogFileRet, log_protocol.x:77 */
-static inline int vw_virLogManagerProtocolDomainAppendLogFileRet_encode(virtwire_enc *e, const virLogManagerProtocolDomainAppendLogFileRet *v)
+static inline unsigned char *vw_virLogManagerProtocolDomainAppendLogFileRet_raw(unsigned char *vw_w, const virLogManagerProtocolDomainAppendLogFileRet *v)
 {
-    VIRTWIRE_TRY(virtwire_put_i32(e, v->ret));
-    return 0;
+    vw_w = virtwire_raw_i32(vw_w, v->ret);
+    return vw_w;
+}
+
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolDomainAppendLogFileRet_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolDomainAppendLogFileRet *v, int *vw_rc)
+{
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    return vw_virLogManagerProtocolDomainAppendLogFileRet_raw(vw_w, v);
+}
+
+int virLogManagerProtocolDomainAppendLogFileRet_encode(virtwire_enc *e, const virLogManagerProtocolDomainAppendLogFileRet *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_virLogManagerProtocolDomainAppendLogFileRet_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_virLogManagerProtocolDomainAppendLogFileRet_decode(virtwire_dec *d, virLogManagerProtocolDomainAppendLogFileRet *v)
 {
     VIRTWIRE_TRY(virtwire_get_int(d, &v->ret));
     return 0;
-}
-
-int virLogManagerProtocolDomainAppendLogFileRet_encode(virtwire_enc *e, const virLogManagerProtocolDomainAppendLogFileRet *v)
-{
-    return vw_virLogManagerProtocolDomainAppendLogFileRet_encode(e, v);
 }
 
 int virLogManagerProtocolDomainAppendLogFileRet_decode(virtwire_dec *d, virLogManagerProtocolDomainAppendLogFileRet *v)
@@ -613,10 +703,24 @@ static int virLogManagerProtocolProcedure_valid(int32_t x)
     return x >= 1 && x <= 4;
 }
 
-static inline int vw_virLogManagerProtocolProcedure_encode(virtwire_enc *e, const virLogManagerProtocolProcedure *v)
+static inline unsigned char *vw_virLogManagerProtocolProcedure_raw(unsigned char *vw_w, const virLogManagerProtocolProcedure *v)
 {
-    VIRTWIRE_TRY(virtwire_put_i32(e, (int32_t)*v));
-    return 0;
+    vw_w = virtwire_raw_i32(vw_w, (int32_t)*v);
+    return vw_w;
+}
+
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLogManagerProtocolProcedure_encode(unsigned char *vw_w, unsigned char *vw_end, const virLogManagerProtocolProcedure *v, int *vw_rc)
+{
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    return vw_virLogManagerProtocolProcedure_raw(vw_w, v);
+}
+
+int virLogManagerProtocolProcedure_encode(virtwire_enc *e, const virLogManagerProtocolProcedure *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_virLogManagerProtocolProcedure_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_virLogManagerProtocolProcedure_decode(virtwire_dec *d, virLogManagerProtocolProcedure *v)
@@ -627,11 +731,6 @@ static inline int vw_virLogManagerProtocolProcedure_decode(virtwire_dec *d, virL
         return VIRTWIRE_EENUM;
     *v = (virLogManagerProtocolProcedure)x;
     return 0;
-}
-
-int virLogManagerProtocolProcedure_encode(virtwire_enc *e, const virLogManagerProtocolProcedure *v)
-{
-    return vw_virLogManagerProtocolProcedure_encode(e, v);
 }
 
 int virLogManagerProtocolProcedure_decode(virtwire_dec *d, virLogManagerProtocolProcedure *v)

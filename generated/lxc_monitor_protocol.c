@@ -3,13 +3,17 @@
 #include "lxc_monitor_protocol.h"
 
 /* The workers that nested values are encoded and decoded with. */
-static inline int vw_virLXCMonitorExitStatus_encode(virtwire_enc *e, const virLXCMonitorExitStatus *v);
+static inline unsigned char *vw_virLXCMonitorExitStatus_raw(unsigned char *vw_w, const virLXCMonitorExitStatus *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLXCMonitorExitStatus_encode(unsigned char *vw_w, unsigned char *vw_end, const virLXCMonitorExitStatus *v, int *vw_rc);
 static inline int vw_virLXCMonitorExitStatus_decode(virtwire_dec *d, virLXCMonitorExitStatus *v);
-static inline int vw_virLXCMonitorExitEventMsg_encode(virtwire_enc *e, const virLXCMonitorExitEventMsg *v);
+static inline unsigned char *vw_virLXCMonitorExitEventMsg_raw(unsigned char *vw_w, const virLXCMonitorExitEventMsg *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLXCMonitorExitEventMsg_encode(unsigned char *vw_w, unsigned char *vw_end, const virLXCMonitorExitEventMsg *v, int *vw_rc);
 static inline int vw_virLXCMonitorExitEventMsg_decode(virtwire_dec *d, virLXCMonitorExitEventMsg *v);
-static inline int vw_virLXCMonitorInitEventMsg_encode(virtwire_enc *e, const virLXCMonitorInitEventMsg *v);
+static inline unsigned char *vw_virLXCMonitorInitEventMsg_raw(unsigned char *vw_w, const virLXCMonitorInitEventMsg *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLXCMonitorInitEventMsg_encode(unsigned char *vw_w, unsigned char *vw_end, const virLXCMonitorInitEventMsg *v, int *vw_rc);
 static inline int vw_virLXCMonitorInitEventMsg_decode(virtwire_dec *d, virLXCMonitorInitEventMsg *v);
-static inline int vw_virLXCMonitorProcedure_encode(virtwire_enc *e, const virLXCMonitorProcedure *v);
+static inline unsigned char *vw_virLXCMonitorProcedure_raw(unsigned char *vw_w, const virLXCMonitorProcedure *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLXCMonitorProcedure_encode(unsigned char *vw_w, unsigned char *vw_end, const virLXCMonitorProcedure *v, int *vw_rc);
 static inline int vw_virLXCMonitorProcedure_decode(virtwire_dec *d, virLXCMonitorProcedure *v);
 
 /* enum virLXCMonitorExitStatus, lxc_monitor_protocol.x:9 */
@@ -18,10 +22,24 @@ static int virLXCMonitorExitStatus_valid(int32_t x)
     return (uint32_t)x <= 2u;
 }
 
-static inline int vw_virLXCMonitorExitStatus_encode(virtwire_enc *e, const virLXCMonitorExitStatus *v)
+static inline unsigned char *vw_virLXCMonitorExitStatus_raw(unsigned char *vw_w, const virLXCMonitorExitStatus *v)
 {
-    VIRTWIRE_TRY(virtwire_put_i32(e, (int32_t)*v));
-    return 0;
+    vw_w = virtwire_raw_i32(vw_w, (int32_t)*v);
+    return vw_w;
+}
+
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLXCMonitorExitStatus_encode(unsigned char *vw_w, unsigned char *vw_end, const virLXCMonitorExitStatus *v, int *vw_rc)
+{
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    return vw_virLXCMonitorExitStatus_raw(vw_w, v);
+}
+
+int virLXCMonitorExitStatus_encode(virtwire_enc *e, const virLXCMonitorExitStatus *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_virLXCMonitorExitStatus_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_virLXCMonitorExitStatus_decode(virtwire_dec *d, virLXCMonitorExitStatus *v)
@@ -32,11 +50,6 @@ static inline int vw_virLXCMonitorExitStatus_decode(virtwire_dec *d, virLXCMonit
         return VIRTWIRE_EENUM;
     *v = (virLXCMonitorExitStatus)x;
     return 0;
-}
-
-int virLXCMonitorExitStatus_encode(virtwire_enc *e, const virLXCMonitorExitStatus *v)
-{
-    return vw_virLXCMonitorExitStatus_encode(e, v);
 }
 
 int virLXCMonitorExitStatus_decode(virtwire_dec *d, virLXCMonitorExitStatus *v)
@@ -58,21 +71,30 @@ size_t virLXCMonitorExitStatus_size(const virLXCMonitorExitStatus *v)
 VIRTWIRE_DEFINE_TYPE(virLXCMonitorExitStatus, 4u, 4u);
 
 /* struct virLXCMonitorExitEventMsg, lxc_monitor_protocol.x:15 */
-static inline int vw_virLXCMonitorExitEventMsg_encode(virtwire_enc *e, const virLXCMonitorExitEventMsg *v)
+static inline unsigned char *vw_virLXCMonitorExitEventMsg_raw(unsigned char *vw_w, const virLXCMonitorExitEventMsg *v)
 {
-    VIRTWIRE_TRY(vw_virLXCMonitorExitStatus_encode(e, &v->status));
-    return 0;
+    vw_w = virtwire_raw_i32(vw_w, (int32_t)v->status);
+    return vw_w;
+}
+
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLXCMonitorExitEventMsg_encode(unsigned char *vw_w, unsigned char *vw_end, const virLXCMonitorExitEventMsg *v, int *vw_rc)
+{
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    return vw_virLXCMonitorExitEventMsg_raw(vw_w, v);
+}
+
+int virLXCMonitorExitEventMsg_encode(virtwire_enc *e, const virLXCMonitorExitEventMsg *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_virLXCMonitorExitEventMsg_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_virLXCMonitorExitEventMsg_decode(virtwire_dec *d, virLXCMonitorExitEventMsg *v)
 {
     VIRTWIRE_TRY(vw_virLXCMonitorExitStatus_decode(d, &v->status));
     return 0;
-}
-
-int virLXCMonitorExitEventMsg_encode(virtwire_enc *e, const virLXCMonitorExitEventMsg *v)
-{
-    return vw_virLXCMonitorExitEventMsg_encode(e, v);
 }
 
 int virLXCMonitorExitEventMsg_decode(virtwire_dec *d, virLXCMonitorExitEventMsg *v)
@@ -94,21 +116,30 @@ size_t virLXCMonitorExitEventMsg_size(const virLXCMonitorExitEventMsg *v)
 VIRTWIRE_DEFINE_TYPE(virLXCMonitorExitEventMsg, 4u, 4u);
 
 /* struct virLXCMonitorInitEventMsg, lxc_monitor_protocol.x:19 */
-static inline int vw_virLXCMonitorInitEventMsg_encode(virtwire_enc *e, const virLXCMonitorInitEventMsg *v)
+static inline unsigned char *vw_virLXCMonitorInitEventMsg_raw(unsigned char *vw_w, const virLXCMonitorInitEventMsg *v)
 {
-    VIRTWIRE_TRY(virtwire_put_u64(e, v->initpid));
-    return 0;
+    vw_w = virtwire_raw_u64(vw_w, v->initpid);
+    return vw_w;
+}
+
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLXCMonitorInitEventMsg_encode(unsigned char *vw_w, unsigned char *vw_end, const virLXCMonitorInitEventMsg *v, int *vw_rc)
+{
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    return vw_virLXCMonitorInitEventMsg_raw(vw_w, v);
+}
+
+int virLXCMonitorInitEventMsg_encode(virtwire_enc *e, const virLXCMonitorInitEventMsg *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_virLXCMonitorInitEventMsg_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_virLXCMonitorInitEventMsg_decode(virtwire_dec *d, virLXCMonitorInitEventMsg *v)
 {
     VIRTWIRE_TRY(virtwire_get_u64(d, &v->initpid));
     return 0;
-}
-
-int virLXCMonitorInitEventMsg_encode(virtwire_enc *e, const virLXCMonitorInitEventMsg *v)
-{
-    return vw_virLXCMonitorInitEventMsg_encode(e, v);
 }
 
 int virLXCMonitorInitEventMsg_decode(virtwire_dec *d, virLXCMonitorInitEventMsg *v)
@@ -135,10 +166,24 @@ static int virLXCMonitorProcedure_valid(int32_t x)
     return x >= 1 && x <= 2;
 }
 
-static inline int vw_virLXCMonitorProcedure_encode(virtwire_enc *e, const virLXCMonitorProcedure *v)
+static inline unsigned char *vw_virLXCMonitorProcedure_raw(unsigned char *vw_w, const virLXCMonitorProcedure *v)
 {
-    VIRTWIRE_TRY(virtwire_put_i32(e, (int32_t)*v));
-    return 0;
+    vw_w = virtwire_raw_i32(vw_w, (int32_t)*v);
+    return vw_w;
+}
+
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virLXCMonitorProcedure_encode(unsigned char *vw_w, unsigned char *vw_end, const virLXCMonitorProcedure *v, int *vw_rc)
+{
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    return vw_virLXCMonitorProcedure_raw(vw_w, v);
+}
+
+int virLXCMonitorProcedure_encode(virtwire_enc *e, const virLXCMonitorProcedure *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_virLXCMonitorProcedure_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_virLXCMonitorProcedure_decode(virtwire_dec *d, virLXCMonitorProcedure *v)
@@ -149,11 +194,6 @@ static inline int vw_virLXCMonitorProcedure_decode(virtwire_dec *d, virLXCMonito
         return VIRTWIRE_EENUM;
     *v = (virLXCMonitorProcedure)x;
     return 0;
-}
-
-int virLXCMonitorProcedure_encode(virtwire_enc *e, const virLXCMonitorProcedure *v)
-{
-    return vw_virLXCMonitorProcedure_encode(e, v);
 }
 
 int virLXCMonitorProcedure_decode(virtwire_dec *d, virLXCMonitorProcedure *v)

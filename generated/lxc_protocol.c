@@ -3,17 +3,32 @@
 #include "lxc_protocol.h"
 
 /* The workers that nested values are encoded and decoded with. */
-static inline int vw_lxc_domain_open_namespace_args_encode(virtwire_enc *e, const lxc_domain_open_namespace_args *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_lxc_domain_open_namespace_args_encode(unsigned char *vw_w, unsigned char *vw_end, const lxc_domain_open_namespace_args *v, int *vw_rc);
 static inline int vw_lxc_domain_open_namespace_args_decode(virtwire_dec *d, lxc_domain_open_namespace_args *v);
-static inline int vw_lxc_procedure_encode(virtwire_enc *e, const lxc_procedure *v);
+static inline unsigned char *vw_lxc_procedure_raw(unsigned char *vw_w, const lxc_procedure *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_lxc_procedure_encode(unsigned char *vw_w, unsigned char *vw_end, const lxc_procedure *v, int *vw_rc);
 static inline int vw_lxc_procedure_decode(virtwire_dec *d, lxc_procedure *v);
 
 /* struct lxc_domain_open_namespace_args, lxc_protocol.x:27 */
-static inline int vw_lxc_domain_open_namespace_args_encode(virtwire_enc *e, const lxc_domain_open_namespace_args *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_lxc_domain_open_namespace_args_encode(unsigned char *vw_w, unsigned char *vw_end, const lxc_domain_open_namespace_args *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
-    return 0;
+    {
+        virtwire_enc vw_e = { vw_w, vw_end };
+        if (VIRTWIRE_UNLIKELY((*vw_rc = remote_nonnull_domain_encode(&vw_e, &v->dom)) < 0))
+            return NULL;
+        vw_w = vw_e.p;
+    }
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    vw_w = virtwire_raw_u32(vw_w, v->flags);
+    return vw_w;
+}
+
+int lxc_domain_open_namespace_args_encode(virtwire_enc *e, const lxc_domain_open_namespace_args *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_lxc_domain_open_namespace_args_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_lxc_domain_open_namespace_args_decode(virtwire_dec *d, lxc_domain_open_namespace_args *v)
@@ -21,11 +36,6 @@ static inline int vw_lxc_domain_open_namespace_args_decode(virtwire_dec *d, lxc_
     VIRTWIRE_TRY(remote_nonnull_domain_decode(d, &v->dom));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
-}
-
-int lxc_domain_open_namespace_args_encode(virtwire_enc *e, const lxc_domain_open_namespace_args *v)
-{
-    return vw_lxc_domain_open_namespace_args_encode(e, v);
 }
 
 int lxc_domain_open_namespace_args_decode(virtwire_dec *d, lxc_domain_open_namespace_args *v)
@@ -53,10 +63,24 @@ static int lxc_procedure_valid(int32_t x)
     return x >= 1 && x <= 1;
 }
 
-static inline int vw_lxc_procedure_encode(virtwire_enc *e, const lxc_procedure *v)
+static inline unsigned char *vw_lxc_procedure_raw(unsigned char *vw_w, const lxc_procedure *v)
 {
-    VIRTWIRE_TRY(virtwire_put_i32(e, (int32_t)*v));
-    return 0;
+    vw_w = virtwire_raw_i32(vw_w, (int32_t)*v);
+    return vw_w;
+}
+
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_lxc_procedure_encode(unsigned char *vw_w, unsigned char *vw_end, const lxc_procedure *v, int *vw_rc)
+{
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    return vw_lxc_procedure_raw(vw_w, v);
+}
+
+int lxc_procedure_encode(virtwire_enc *e, const lxc_procedure *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_lxc_procedure_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_lxc_procedure_decode(virtwire_dec *d, lxc_procedure *v)
@@ -67,11 +91,6 @@ static inline int vw_lxc_procedure_decode(virtwire_dec *d, lxc_procedure *v)
         return VIRTWIRE_EENUM;
     *v = (lxc_procedure)x;
     return 0;
-}
-
-int lxc_procedure_encode(virtwire_enc *e, const lxc_procedure *v)
-{
-    return vw_lxc_procedure_encode(e, v);
 }
 
 int lxc_procedure_decode(virtwire_dec *d, lxc_procedure *v)

@@ -3,40 +3,58 @@
 #include "qemu_protocol.h"
 
 /* The workers that nested values are encoded and decoded with. */
-static inline int vw_qemu_domain_monitor_command_args_encode(virtwire_enc *e, const qemu_domain_monitor_command_args *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_qemu_domain_monitor_command_args_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_domain_monitor_command_args *v, int *vw_rc);
 static inline int vw_qemu_domain_monitor_command_args_decode(virtwire_dec *d, qemu_domain_monitor_command_args *v);
-static inline int vw_qemu_domain_monitor_command_ret_encode(virtwire_enc *e, const qemu_domain_monitor_command_ret *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_qemu_domain_monitor_command_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_domain_monitor_command_ret *v, int *vw_rc);
 static inline int vw_qemu_domain_monitor_command_ret_decode(virtwire_dec *d, qemu_domain_monitor_command_ret *v);
-static inline int vw_qemu_domain_attach_args_encode(virtwire_enc *e, const qemu_domain_attach_args *v);
+static inline unsigned char *vw_qemu_domain_attach_args_raw(unsigned char *vw_w, const qemu_domain_attach_args *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_qemu_domain_attach_args_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_domain_attach_args *v, int *vw_rc);
 static inline int vw_qemu_domain_attach_args_decode(virtwire_dec *d, qemu_domain_attach_args *v);
-static inline int vw_qemu_domain_attach_ret_encode(virtwire_enc *e, const qemu_domain_attach_ret *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_qemu_domain_attach_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_domain_attach_ret *v, int *vw_rc);
 static inline int vw_qemu_domain_attach_ret_decode(virtwire_dec *d, qemu_domain_attach_ret *v);
-static inline int vw_qemu_domain_agent_command_args_encode(virtwire_enc *e, const qemu_domain_agent_command_args *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_qemu_domain_agent_command_args_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_domain_agent_command_args *v, int *vw_rc);
 static inline int vw_qemu_domain_agent_command_args_decode(virtwire_dec *d, qemu_domain_agent_command_args *v);
-static inline int vw_qemu_domain_agent_command_ret_encode(virtwire_enc *e, const qemu_domain_agent_command_ret *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_qemu_domain_agent_command_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_domain_agent_command_ret *v, int *vw_rc);
 static inline int vw_qemu_domain_agent_command_ret_decode(virtwire_dec *d, qemu_domain_agent_command_ret *v);
-static inline int vw_qemu_connect_domain_monitor_event_register_args_encode(virtwire_enc *e, const qemu_connect_domain_monitor_event_register_args *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_qemu_connect_domain_monitor_event_register_args_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_connect_domain_monitor_event_register_args *v, int *vw_rc);
 static inline int vw_qemu_connect_domain_monitor_event_register_args_decode(virtwire_dec *d, qemu_connect_domain_monitor_event_register_args *v);
-static inline int vw_qemu_connect_domain_monitor_event_register_ret_encode(virtwire_enc *e, const qemu_connect_domain_monitor_event_register_ret *v);
+static inline unsigned char *vw_qemu_connect_domain_monitor_event_register_ret_raw(unsigned char *vw_w, const qemu_connect_domain_monitor_event_register_ret *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_qemu_connect_domain_monitor_event_register_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_connect_domain_monitor_event_register_ret *v, int *vw_rc);
 static inline int vw_qemu_connect_domain_monitor_event_register_ret_decode(virtwire_dec *d, qemu_connect_domain_monitor_event_register_ret *v);
-static inline int vw_qemu_connect_domain_monitor_event_deregister_args_encode(virtwire_enc *e, const qemu_connect_domain_monitor_event_deregister_args *v);
+static inline unsigned char *vw_qemu_connect_domain_monitor_event_deregister_args_raw(unsigned char *vw_w, const qemu_connect_domain_monitor_event_deregister_args *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_qemu_connect_domain_monitor_event_deregister_args_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_connect_domain_monitor_event_deregister_args *v, int *vw_rc);
 static inline int vw_qemu_connect_domain_monitor_event_deregister_args_decode(virtwire_dec *d, qemu_connect_domain_monitor_event_deregister_args *v);
-static inline int vw_qemu_domain_monitor_event_msg_encode(virtwire_enc *e, const qemu_domain_monitor_event_msg *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_qemu_domain_monitor_event_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_domain_monitor_event_msg *v, int *vw_rc);
 static inline int vw_qemu_domain_monitor_event_msg_decode(virtwire_dec *d, qemu_domain_monitor_event_msg *v);
-static inline int vw_qemu_domain_monitor_command_with_files_args_encode(virtwire_enc *e, const qemu_domain_monitor_command_with_files_args *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_qemu_domain_monitor_command_with_files_args_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_domain_monitor_command_with_files_args *v, int *vw_rc);
 static inline int vw_qemu_domain_monitor_command_with_files_args_decode(virtwire_dec *d, qemu_domain_monitor_command_with_files_args *v);
-static inline int vw_qemu_domain_monitor_command_with_files_ret_encode(virtwire_enc *e, const qemu_domain_monitor_command_with_files_ret *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_qemu_domain_monitor_command_with_files_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_domain_monitor_command_with_files_ret *v, int *vw_rc);
 static inline int vw_qemu_domain_monitor_command_with_files_ret_decode(virtwire_dec *d, qemu_domain_monitor_command_with_files_ret *v);
-static inline int vw_qemu_procedure_encode(virtwire_enc *e, const qemu_procedure *v);
+static inline unsigned char *vw_qemu_procedure_raw(unsigned char *vw_w, const qemu_procedure *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_qemu_procedure_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_procedure *v, int *vw_rc);
 static inline int vw_qemu_procedure_decode(virtwire_dec *d, qemu_procedure *v);
 
 /* struct qemu_domain_monitor_command_args, qemu_protocol.x:27 */
-static inline int vw_qemu_domain_monitor_command_args_encode(virtwire_enc *e, const qemu_domain_monitor_command_args *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_qemu_domain_monitor_command_args_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_domain_monitor_command_args *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(virtwire_put_string(e, v->cmd, REMOTE_STRING_MAX));
-    VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
-    return 0;
+    {
+        virtwire_enc vw_e = { vw_w, vw_end };
+        if (VIRTWIRE_UNLIKELY((*vw_rc = remote_nonnull_domain_encode(&vw_e, &v->dom)) < 0))
+            return NULL;
+        vw_w = vw_e.p;
+    }
+    VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->cmd, REMOTE_STRING_MAX, vw_rc));
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    vw_w = virtwire_raw_u32(vw_w, v->flags);
+    return vw_w;
+}
+
+int qemu_domain_monitor_command_args_encode(virtwire_enc *e, const qemu_domain_monitor_command_args *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_qemu_domain_monitor_command_args_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_qemu_domain_monitor_command_args_decode(virtwire_dec *d, qemu_domain_monitor_command_args *v)
@@ -45,11 +63,6 @@ static inline int vw_qemu_domain_monitor_command_args_decode(virtwire_dec *d, qe
     VIRTWIRE_TRY(virtwire_get_string(d, &v->cmd, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
-}
-
-int qemu_domain_monitor_command_args_encode(virtwire_enc *e, const qemu_domain_monitor_command_args *v)
-{
-    return vw_qemu_domain_monitor_command_args_encode(e, v);
 }
 
 int qemu_domain_monitor_command_args_decode(virtwire_dec *d, qemu_domain_monitor_command_args *v)
@@ -74,21 +87,23 @@ size_t qemu_domain_monitor_command_args_size(const qemu_domain_monitor_command_a
 VIRTWIRE_DEFINE_TYPE(qemu_domain_monitor_command_args, 8388640u, 32u);
 
 /* struct qemu_domain_monitor_command_ret, qemu_protocol.x:33 */
-static inline int vw_qemu_domain_monitor_command_ret_encode(virtwire_enc *e, const qemu_domain_monitor_command_ret *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_qemu_domain_monitor_command_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_domain_monitor_command_ret *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(virtwire_put_string(e, v->result, REMOTE_STRING_MAX));
-    return 0;
+    VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->result, REMOTE_STRING_MAX, vw_rc));
+    return vw_w;
+}
+
+int qemu_domain_monitor_command_ret_encode(virtwire_enc *e, const qemu_domain_monitor_command_ret *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_qemu_domain_monitor_command_ret_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_qemu_domain_monitor_command_ret_decode(virtwire_dec *d, qemu_domain_monitor_command_ret *v)
 {
     VIRTWIRE_TRY(virtwire_get_string(d, &v->result, REMOTE_STRING_MAX));
     return 0;
-}
-
-int qemu_domain_monitor_command_ret_encode(virtwire_enc *e, const qemu_domain_monitor_command_ret *v)
-{
-    return vw_qemu_domain_monitor_command_ret_encode(e, v);
 }
 
 int qemu_domain_monitor_command_ret_decode(virtwire_dec *d, qemu_domain_monitor_command_ret *v)
@@ -111,11 +126,25 @@ size_t qemu_domain_monitor_command_ret_size(const qemu_domain_monitor_command_re
 VIRTWIRE_DEFINE_TYPE(qemu_domain_monitor_command_ret, 4194308u, 4u);
 
 /* struct qemu_domain_attach_args, qemu_protocol.x:38 */
-static inline int vw_qemu_domain_attach_args_encode(virtwire_enc *e, const qemu_domain_attach_args *v)
+static inline unsigned char *vw_qemu_domain_attach_args_raw(unsigned char *vw_w, const qemu_domain_attach_args *v)
 {
-    VIRTWIRE_TRY(virtwire_put_u32(e, v->pid_value));
-    VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
-    return 0;
+    vw_w = virtwire_raw_u32(vw_w, v->pid_value);
+    vw_w = virtwire_raw_u32(vw_w, v->flags);
+    return vw_w;
+}
+
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_qemu_domain_attach_args_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_domain_attach_args *v, int *vw_rc)
+{
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    return vw_qemu_domain_attach_args_raw(vw_w, v);
+}
+
+int qemu_domain_attach_args_encode(virtwire_enc *e, const qemu_domain_attach_args *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_qemu_domain_attach_args_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_qemu_domain_attach_args_decode(virtwire_dec *d, qemu_domain_attach_args *v)
@@ -123,11 +152,6 @@ static inline int vw_qemu_domain_attach_args_decode(virtwire_dec *d, qemu_domain
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->pid_value));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
-}
-
-int qemu_domain_attach_args_encode(virtwire_enc *e, const qemu_domain_attach_args *v)
-{
-    return vw_qemu_domain_attach_args_encode(e, v);
 }
 
 int qemu_domain_attach_args_decode(virtwire_dec *d, qemu_domain_attach_args *v)
@@ -149,21 +173,28 @@ size_t qemu_domain_attach_args_size(const qemu_domain_attach_args *v)
 VIRTWIRE_DEFINE_TYPE(qemu_domain_attach_args, 8u, 8u);
 
 /* struct qemu_domain_attach_ret, qemu_protocol.x:43 */
-static inline int vw_qemu_domain_attach_ret_encode(virtwire_enc *e, const qemu_domain_attach_ret *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_qemu_domain_attach_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_domain_attach_ret *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(remote_nonnull_domain_encode(e, &v->dom));
-    return 0;
+    {
+        virtwire_enc vw_e = { vw_w, vw_end };
+        if (VIRTWIRE_UNLIKELY((*vw_rc = remote_nonnull_domain_encode(&vw_e, &v->dom)) < 0))
+            return NULL;
+        vw_w = vw_e.p;
+    }
+    return vw_w;
+}
+
+int qemu_domain_attach_ret_encode(virtwire_enc *e, const qemu_domain_attach_ret *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_qemu_domain_attach_ret_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_qemu_domain_attach_ret_decode(virtwire_dec *d, qemu_domain_attach_ret *v)
 {
     VIRTWIRE_TRY(remote_nonnull_domain_decode(d, &v->dom));
     return 0;
-}
-
-int qemu_domain_attach_ret_encode(virtwire_enc *e, const qemu_domain_attach_ret *v)
-{
-    return vw_qemu_domain_attach_ret_encode(e, v);
 }
 
 int qemu_domain_attach_ret_decode(virtwire_dec *d, qemu_domain_attach_ret *v)
@@ -186,13 +217,27 @@ size_t qemu_domain_attach_ret_size(const qemu_domain_attach_ret *v)
 VIRTWIRE_DEFINE_TYPE(qemu_domain_attach_ret, 4194328u, 24u);
 
 /* struct qemu_domain_agent_command_args, qemu_protocol.x:47 */
-static inline int vw_qemu_domain_agent_command_args_encode(virtwire_enc *e, const qemu_domain_agent_command_args *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_qemu_domain_agent_command_args_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_domain_agent_command_args *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(virtwire_put_string(e, v->cmd, REMOTE_STRING_MAX));
-    VIRTWIRE_TRY(virtwire_put_i32(e, v->timeout));
-    VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
-    return 0;
+    {
+        virtwire_enc vw_e = { vw_w, vw_end };
+        if (VIRTWIRE_UNLIKELY((*vw_rc = remote_nonnull_domain_encode(&vw_e, &v->dom)) < 0))
+            return NULL;
+        vw_w = vw_e.p;
+    }
+    VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->cmd, REMOTE_STRING_MAX, vw_rc));
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    vw_w = virtwire_raw_i32(vw_w, v->timeout);
+    vw_w = virtwire_raw_u32(vw_w, v->flags);
+    return vw_w;
+}
+
+int qemu_domain_agent_command_args_encode(virtwire_enc *e, const qemu_domain_agent_command_args *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_qemu_domain_agent_command_args_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_qemu_domain_agent_command_args_decode(virtwire_dec *d, qemu_domain_agent_command_args *v)
@@ -202,11 +247,6 @@ static inline int vw_qemu_domain_agent_command_args_decode(virtwire_dec *d, qemu
     VIRTWIRE_TRY(virtwire_get_int(d, &v->timeout));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
-}
-
-int qemu_domain_agent_command_args_encode(virtwire_enc *e, const qemu_domain_agent_command_args *v)
-{
-    return vw_qemu_domain_agent_command_args_encode(e, v);
 }
 
 int qemu_domain_agent_command_args_decode(virtwire_dec *d, qemu_domain_agent_command_args *v)
@@ -231,21 +271,28 @@ size_t qemu_domain_agent_command_args_size(const qemu_domain_agent_command_args 
 VIRTWIRE_DEFINE_TYPE(qemu_domain_agent_command_args, 8388644u, 36u);
 
 /* struct qemu_domain_agent_command_ret, qemu_protocol.x:54 */
-static inline int vw_qemu_domain_agent_command_ret_encode(virtwire_enc *e, const qemu_domain_agent_command_ret *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_qemu_domain_agent_command_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_domain_agent_command_ret *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(remote_string_encode(e, &v->result));
-    return 0;
+    {
+        virtwire_enc vw_e = { vw_w, vw_end };
+        if (VIRTWIRE_UNLIKELY((*vw_rc = remote_string_encode(&vw_e, &v->result)) < 0))
+            return NULL;
+        vw_w = vw_e.p;
+    }
+    return vw_w;
+}
+
+int qemu_domain_agent_command_ret_encode(virtwire_enc *e, const qemu_domain_agent_command_ret *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_qemu_domain_agent_command_ret_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_qemu_domain_agent_command_ret_decode(virtwire_dec *d, qemu_domain_agent_command_ret *v)
 {
     VIRTWIRE_TRY(remote_string_decode(d, &v->result));
     return 0;
-}
-
-int qemu_domain_agent_command_ret_encode(virtwire_enc *e, const qemu_domain_agent_command_ret *v)
-{
-    return vw_qemu_domain_agent_command_ret_encode(e, v);
 }
 
 int qemu_domain_agent_command_ret_decode(virtwire_dec *d, qemu_domain_agent_command_ret *v)
@@ -268,12 +315,31 @@ size_t qemu_domain_agent_command_ret_size(const qemu_domain_agent_command_ret *v
 VIRTWIRE_DEFINE_TYPE(qemu_domain_agent_command_ret, 4194312u, 4u);
 
 /* struct qemu_connect_domain_monitor_event_register_args, qemu_protocol.x:59 */
-static inline int vw_qemu_connect_domain_monitor_event_register_args_encode(virtwire_enc *e, const qemu_connect_domain_monitor_event_register_args *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_qemu_connect_domain_monitor_event_register_args_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_connect_domain_monitor_event_register_args *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(remote_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(remote_string_encode(e, &v->event));
-    VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
-    return 0;
+    {
+        virtwire_enc vw_e = { vw_w, vw_end };
+        if (VIRTWIRE_UNLIKELY((*vw_rc = remote_domain_encode(&vw_e, &v->dom)) < 0))
+            return NULL;
+        vw_w = vw_e.p;
+    }
+    {
+        virtwire_enc vw_e = { vw_w, vw_end };
+        if (VIRTWIRE_UNLIKELY((*vw_rc = remote_string_encode(&vw_e, &v->event)) < 0))
+            return NULL;
+        vw_w = vw_e.p;
+    }
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    vw_w = virtwire_raw_u32(vw_w, v->flags);
+    return vw_w;
+}
+
+int qemu_connect_domain_monitor_event_register_args_encode(virtwire_enc *e, const qemu_connect_domain_monitor_event_register_args *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_qemu_connect_domain_monitor_event_register_args_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_qemu_connect_domain_monitor_event_register_args_decode(virtwire_dec *d, qemu_connect_domain_monitor_event_register_args *v)
@@ -282,11 +348,6 @@ static inline int vw_qemu_connect_domain_monitor_event_register_args_decode(virt
     VIRTWIRE_TRY(remote_string_decode(d, &v->event));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
-}
-
-int qemu_connect_domain_monitor_event_register_args_encode(virtwire_enc *e, const qemu_connect_domain_monitor_event_register_args *v)
-{
-    return vw_qemu_connect_domain_monitor_event_register_args_encode(e, v);
 }
 
 int qemu_connect_domain_monitor_event_register_args_decode(virtwire_dec *d, qemu_connect_domain_monitor_event_register_args *v)
@@ -311,21 +372,30 @@ size_t qemu_connect_domain_monitor_event_register_args_size(const qemu_connect_d
 VIRTWIRE_DEFINE_TYPE(qemu_connect_domain_monitor_event_register_args, 8388648u, 12u);
 
 /* struct qemu_connect_domain_monitor_event_register_ret, qemu_protocol.x:65 */
-static inline int vw_qemu_connect_domain_monitor_event_register_ret_encode(virtwire_enc *e, const qemu_connect_domain_monitor_event_register_ret *v)
+static inline unsigned char *vw_qemu_connect_domain_monitor_event_register_ret_raw(unsigned char *vw_w, const qemu_connect_domain_monitor_event_register_ret *v)
 {
-    VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
-    return 0;
+    vw_w = virtwire_raw_i32(vw_w, v->callbackID);
+    return vw_w;
+}
+
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_qemu_connect_domain_monitor_event_register_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_connect_domain_monitor_event_register_ret *v, int *vw_rc)
+{
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    return vw_qemu_connect_domain_monitor_event_register_ret_raw(vw_w, v);
+}
+
+int qemu_connect_domain_monitor_event_register_ret_encode(virtwire_enc *e, const qemu_connect_domain_monitor_event_register_ret *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_qemu_connect_domain_monitor_event_register_ret_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_qemu_connect_domain_monitor_event_register_ret_decode(virtwire_dec *d, qemu_connect_domain_monitor_event_register_ret *v)
 {
     VIRTWIRE_TRY(virtwire_get_int(d, &v->callbackID));
     return 0;
-}
-
-int qemu_connect_domain_monitor_event_register_ret_encode(virtwire_enc *e, const qemu_connect_domain_monitor_event_register_ret *v)
-{
-    return vw_qemu_connect_domain_monitor_event_register_ret_encode(e, v);
 }
 
 int qemu_connect_domain_monitor_event_register_ret_decode(virtwire_dec *d, qemu_connect_domain_monitor_event_register_ret *v)
@@ -347,21 +417,30 @@ size_t qemu_connect_domain_monitor_event_register_ret_size(const qemu_connect_do
 VIRTWIRE_DEFINE_TYPE(qemu_connect_domain_monitor_event_register_ret, 4u, 4u);
 
 /* struct qemu_connect_domain_monitor_event_deregister_args, qemu_protocol.x:69 */
-static inline int vw_qemu_connect_domain_monitor_event_deregister_args_encode(virtwire_enc *e, const qemu_connect_domain_monitor_event_deregister_args *v)
+static inline unsigned char *vw_qemu_connect_domain_monitor_event_deregister_args_raw(unsigned char *vw_w, const qemu_connect_domain_monitor_event_deregister_args *v)
 {
-    VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
-    return 0;
+    vw_w = virtwire_raw_i32(vw_w, v->callbackID);
+    return vw_w;
+}
+
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_qemu_connect_domain_monitor_event_deregister_args_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_connect_domain_monitor_event_deregister_args *v, int *vw_rc)
+{
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    return vw_qemu_connect_domain_monitor_event_deregister_args_raw(vw_w, v);
+}
+
+int qemu_connect_domain_monitor_event_deregister_args_encode(virtwire_enc *e, const qemu_connect_domain_monitor_event_deregister_args *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_qemu_connect_domain_monitor_event_deregister_args_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_qemu_connect_domain_monitor_event_deregister_args_decode(virtwire_dec *d, qemu_connect_domain_monitor_event_deregister_args *v)
 {
     VIRTWIRE_TRY(virtwire_get_int(d, &v->callbackID));
     return 0;
-}
-
-int qemu_connect_domain_monitor_event_deregister_args_encode(virtwire_enc *e, const qemu_connect_domain_monitor_event_deregister_args *v)
-{
-    return vw_qemu_connect_domain_monitor_event_deregister_args_encode(e, v);
 }
 
 int qemu_connect_domain_monitor_event_deregister_args_decode(virtwire_dec *d, qemu_connect_domain_monitor_event_deregister_args *v)
@@ -383,15 +462,36 @@ size_t qemu_connect_domain_monitor_event_deregister_args_size(const qemu_connect
 VIRTWIRE_DEFINE_TYPE(qemu_connect_domain_monitor_event_deregister_args, 4u, 4u);
 
 /* struct qemu_domain_monitor_event_msg, qemu_protocol.x:73 */
-static inline int vw_qemu_domain_monitor_event_msg_encode(virtwire_enc *e, const qemu_domain_monitor_event_msg *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_qemu_domain_monitor_event_msg_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_domain_monitor_event_msg *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(virtwire_put_i32(e, v->callbackID));
-    VIRTWIRE_TRY(remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(virtwire_put_string(e, v->event, REMOTE_STRING_MAX));
-    VIRTWIRE_TRY(virtwire_put_i64(e, v->seconds));
-    VIRTWIRE_TRY(virtwire_put_u32(e, v->micros));
-    VIRTWIRE_TRY(remote_string_encode(e, &v->details));
-    return 0;
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    vw_w = virtwire_raw_i32(vw_w, v->callbackID);
+    {
+        virtwire_enc vw_e = { vw_w, vw_end };
+        if (VIRTWIRE_UNLIKELY((*vw_rc = remote_nonnull_domain_encode(&vw_e, &v->dom)) < 0))
+            return NULL;
+        vw_w = vw_e.p;
+    }
+    VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->event, REMOTE_STRING_MAX, vw_rc));
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 12u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    vw_w = virtwire_raw_i64(vw_w, v->seconds);
+    vw_w = virtwire_raw_u32(vw_w, v->micros);
+    {
+        virtwire_enc vw_e = { vw_w, vw_end };
+        if (VIRTWIRE_UNLIKELY((*vw_rc = remote_string_encode(&vw_e, &v->details)) < 0))
+            return NULL;
+        vw_w = vw_e.p;
+    }
+    return vw_w;
+}
+
+int qemu_domain_monitor_event_msg_encode(virtwire_enc *e, const qemu_domain_monitor_event_msg *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_qemu_domain_monitor_event_msg_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_qemu_domain_monitor_event_msg_decode(virtwire_dec *d, qemu_domain_monitor_event_msg *v)
@@ -403,11 +503,6 @@ static inline int vw_qemu_domain_monitor_event_msg_decode(virtwire_dec *d, qemu_
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->micros));
     VIRTWIRE_TRY(remote_string_decode(d, &v->details));
     return 0;
-}
-
-int qemu_domain_monitor_event_msg_encode(virtwire_enc *e, const qemu_domain_monitor_event_msg *v)
-{
-    return vw_qemu_domain_monitor_event_msg_encode(e, v);
 }
 
 int qemu_domain_monitor_event_msg_decode(virtwire_dec *d, qemu_domain_monitor_event_msg *v)
@@ -434,12 +529,26 @@ size_t qemu_domain_monitor_event_msg_size(const qemu_domain_monitor_event_msg *v
 VIRTWIRE_DEFINE_TYPE(qemu_domain_monitor_event_msg, 12582964u, 48u);
 
 /* struct qemu_domain_monitor_command_with_files_args, qemu_protocol.x:82 */
-static inline int vw_qemu_domain_monitor_command_with_files_args_encode(virtwire_enc *e, const qemu_domain_monitor_command_with_files_args *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_qemu_domain_monitor_command_with_files_args_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_domain_monitor_command_with_files_args *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(remote_nonnull_domain_encode(e, &v->dom));
-    VIRTWIRE_TRY(virtwire_put_string(e, v->cmd, REMOTE_STRING_MAX));
-    VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
-    return 0;
+    {
+        virtwire_enc vw_e = { vw_w, vw_end };
+        if (VIRTWIRE_UNLIKELY((*vw_rc = remote_nonnull_domain_encode(&vw_e, &v->dom)) < 0))
+            return NULL;
+        vw_w = vw_e.p;
+    }
+    VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->cmd, REMOTE_STRING_MAX, vw_rc));
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    vw_w = virtwire_raw_u32(vw_w, v->flags);
+    return vw_w;
+}
+
+int qemu_domain_monitor_command_with_files_args_encode(virtwire_enc *e, const qemu_domain_monitor_command_with_files_args *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_qemu_domain_monitor_command_with_files_args_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_qemu_domain_monitor_command_with_files_args_decode(virtwire_dec *d, qemu_domain_monitor_command_with_files_args *v)
@@ -448,11 +557,6 @@ static inline int vw_qemu_domain_monitor_command_with_files_args_decode(virtwire
     VIRTWIRE_TRY(virtwire_get_string(d, &v->cmd, REMOTE_STRING_MAX));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
-}
-
-int qemu_domain_monitor_command_with_files_args_encode(virtwire_enc *e, const qemu_domain_monitor_command_with_files_args *v)
-{
-    return vw_qemu_domain_monitor_command_with_files_args_encode(e, v);
 }
 
 int qemu_domain_monitor_command_with_files_args_decode(virtwire_dec *d, qemu_domain_monitor_command_with_files_args *v)
@@ -477,21 +581,23 @@ size_t qemu_domain_monitor_command_with_files_args_size(const qemu_domain_monito
 VIRTWIRE_DEFINE_TYPE(qemu_domain_monitor_command_with_files_args, 8388640u, 32u);
 
 /* struct qemu_domain_monitor_command_with_files_ret, qemu_protocol.x:88 */
-static inline int vw_qemu_domain_monitor_command_with_files_ret_encode(virtwire_enc *e, const qemu_domain_monitor_command_with_files_ret *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_qemu_domain_monitor_command_with_files_ret_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_domain_monitor_command_with_files_ret *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(virtwire_put_string(e, v->result, REMOTE_STRING_MAX));
-    return 0;
+    VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->result, REMOTE_STRING_MAX, vw_rc));
+    return vw_w;
+}
+
+int qemu_domain_monitor_command_with_files_ret_encode(virtwire_enc *e, const qemu_domain_monitor_command_with_files_ret *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_qemu_domain_monitor_command_with_files_ret_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_qemu_domain_monitor_command_with_files_ret_decode(virtwire_dec *d, qemu_domain_monitor_command_with_files_ret *v)
 {
     VIRTWIRE_TRY(virtwire_get_string(d, &v->result, REMOTE_STRING_MAX));
     return 0;
-}
-
-int qemu_domain_monitor_command_with_files_ret_encode(virtwire_enc *e, const qemu_domain_monitor_command_with_files_ret *v)
-{
-    return vw_qemu_domain_monitor_command_with_files_ret_encode(e, v);
 }
 
 int qemu_domain_monitor_command_with_files_ret_decode(virtwire_dec *d, qemu_domain_monitor_command_with_files_ret *v)
@@ -519,10 +625,24 @@ static int qemu_procedure_valid(int32_t x)
     return x >= 1 && x <= 7;
 }
 
-static inline int vw_qemu_procedure_encode(virtwire_enc *e, const qemu_procedure *v)
+static inline unsigned char *vw_qemu_procedure_raw(unsigned char *vw_w, const qemu_procedure *v)
 {
-    VIRTWIRE_TRY(virtwire_put_i32(e, (int32_t)*v));
-    return 0;
+    vw_w = virtwire_raw_i32(vw_w, (int32_t)*v);
+    return vw_w;
+}
+
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_qemu_procedure_encode(unsigned char *vw_w, unsigned char *vw_end, const qemu_procedure *v, int *vw_rc)
+{
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    return vw_qemu_procedure_raw(vw_w, v);
+}
+
+int qemu_procedure_encode(virtwire_enc *e, const qemu_procedure *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_qemu_procedure_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_qemu_procedure_decode(virtwire_dec *d, qemu_procedure *v)
@@ -533,11 +653,6 @@ static inline int vw_qemu_procedure_decode(virtwire_dec *d, qemu_procedure *v)
         return VIRTWIRE_EENUM;
     *v = (qemu_procedure)x;
     return 0;
-}
-
-int qemu_procedure_encode(virtwire_enc *e, const qemu_procedure *v)
-{
-    return vw_qemu_procedure_encode(e, v);
 }
 
 int qemu_procedure_decode(virtwire_dec *d, qemu_procedure *v)

@@ -3,7 +3,8 @@
 #include "virkeepaliveprotocol.h"
 
 /* The workers that nested values are encoded and decoded with. */
-static inline int vw_keepalive_procedure_encode(virtwire_enc *e, const keepalive_procedure *v);
+static inline unsigned char *vw_keepalive_procedure_raw(unsigned char *vw_w, const keepalive_procedure *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_keepalive_procedure_encode(unsigned char *vw_w, unsigned char *vw_end, const keepalive_procedure *v, int *vw_rc);
 static inline int vw_keepalive_procedure_decode(virtwire_dec *d, keepalive_procedure *v);
 
 /* enum keepalive_procedure, virkeepaliveprotocol.x:4 */
@@ -12,10 +13,24 @@ static int keepalive_procedure_valid(int32_t x)
     return x >= 1 && x <= 2;
 }
 
-static inline int vw_keepalive_procedure_encode(virtwire_enc *e, const keepalive_procedure *v)
+static inline unsigned char *vw_keepalive_procedure_raw(unsigned char *vw_w, const keepalive_procedure *v)
 {
-    VIRTWIRE_TRY(virtwire_put_i32(e, (int32_t)*v));
-    return 0;
+    vw_w = virtwire_raw_i32(vw_w, (int32_t)*v);
+    return vw_w;
+}
+
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_keepalive_procedure_encode(unsigned char *vw_w, unsigned char *vw_end, const keepalive_procedure *v, int *vw_rc)
+{
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    return vw_keepalive_procedure_raw(vw_w, v);
+}
+
+int keepalive_procedure_encode(virtwire_enc *e, const keepalive_procedure *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_keepalive_procedure_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_keepalive_procedure_decode(virtwire_dec *d, keepalive_procedure *v)
@@ -26,11 +41,6 @@ static inline int vw_keepalive_procedure_decode(virtwire_dec *d, keepalive_proce
         return VIRTWIRE_EENUM;
     *v = (keepalive_procedure)x;
     return 0;
-}
-
-int keepalive_procedure_encode(virtwire_enc *e, const keepalive_procedure *v)
-{
-    return vw_keepalive_procedure_encode(e, v);
 }
 
 int keepalive_procedure_decode(virtwire_dec *d, keepalive_procedure *v)

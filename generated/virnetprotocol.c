@@ -3,29 +3,34 @@
 #include "virnetprotocol.h"
 
 /* The workers that nested values are encoded and decoded with. */
-static inline int vw_virNetMessageType_encode(virtwire_enc *e, const virNetMessageType *v);
+static inline unsigned char *vw_virNetMessageType_raw(unsigned char *vw_w, const virNetMessageType *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virNetMessageType_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageType *v, int *vw_rc);
 static inline int vw_virNetMessageType_decode(virtwire_dec *d, virNetMessageType *v);
-static inline int vw_virNetMessageStatus_encode(virtwire_enc *e, const virNetMessageStatus *v);
+static inline unsigned char *vw_virNetMessageStatus_raw(unsigned char *vw_w, const virNetMessageStatus *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virNetMessageStatus_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageStatus *v, int *vw_rc);
 static inline int vw_virNetMessageStatus_decode(virtwire_dec *d, virNetMessageStatus *v);
-static inline int vw_virNetMessageHeader_encode(virtwire_enc *e, const virNetMessageHeader *v);
+static inline unsigned char *vw_virNetMessageHeader_raw(unsigned char *vw_w, const virNetMessageHeader *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virNetMessageHeader_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageHeader *v, int *vw_rc);
 static inline int vw_virNetMessageHeader_decode(virtwire_dec *d, virNetMessageHeader *v);
-static inline int vw_virNetMessageUUID_encode(virtwire_enc *e, const virNetMessageUUID *v);
+static inline unsigned char *vw_virNetMessageUUID_raw(unsigned char *vw_w, const virNetMessageUUID *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virNetMessageUUID_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageUUID *v, int *vw_rc);
 static inline int vw_virNetMessageUUID_decode(virtwire_dec *d, virNetMessageUUID *v);
-static inline int vw_virNetMessageNonnullString_encode(virtwire_enc *e, const virNetMessageNonnullString *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virNetMessageNonnullString_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageNonnullString *v, int *vw_rc);
 static inline int vw_virNetMessageNonnullString_decode(virtwire_dec *d, virNetMessageNonnullString *v);
-static inline int vw_virNetMessageString_encode(virtwire_enc *e, const virNetMessageString *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virNetMessageString_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageString *v, int *vw_rc);
 static inline int vw_virNetMessageString_decode(virtwire_dec *d, virNetMessageString *v);
-static inline int vw_virNetMessageNonnullDomain_encode(virtwire_enc *e, const virNetMessageNonnullDomain *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virNetMessageNonnullDomain_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageNonnullDomain *v, int *vw_rc);
 static inline int vw_virNetMessageNonnullDomain_decode(virtwire_dec *d, virNetMessageNonnullDomain *v);
-static inline int vw_virNetMessageNonnullNetwork_encode(virtwire_enc *e, const virNetMessageNonnullNetwork *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virNetMessageNonnullNetwork_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageNonnullNetwork *v, int *vw_rc);
 static inline int vw_virNetMessageNonnullNetwork_decode(virtwire_dec *d, virNetMessageNonnullNetwork *v);
-static inline int vw_virNetMessageDomain_encode(virtwire_enc *e, const virNetMessageDomain *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virNetMessageDomain_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageDomain *v, int *vw_rc);
 static inline int vw_virNetMessageDomain_decode(virtwire_dec *d, virNetMessageDomain *v);
-static inline int vw_virNetMessageNetwork_encode(virtwire_enc *e, const virNetMessageNetwork *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virNetMessageNetwork_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageNetwork *v, int *vw_rc);
 static inline int vw_virNetMessageNetwork_decode(virtwire_dec *d, virNetMessageNetwork *v);
-static inline int vw_virNetMessageError_encode(virtwire_enc *e, const virNetMessageError *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virNetMessageError_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageError *v, int *vw_rc);
 static inline int vw_virNetMessageError_decode(virtwire_dec *d, virNetMessageError *v);
-static inline int vw_virNetStreamHole_encode(virtwire_enc *e, const virNetStreamHole *v);
+static inline unsigned char *vw_virNetStreamHole_raw(unsigned char *vw_w, const virNetStreamHole *v);
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virNetStreamHole_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetStreamHole *v, int *vw_rc);
 static inline int vw_virNetStreamHole_decode(virtwire_dec *d, virNetStreamHole *v);
 
 /* enum virNetMessageType, virnetprotocol.x:153 */
@@ -34,10 +39,24 @@ static int virNetMessageType_valid(int32_t x)
     return (uint32_t)x <= 6u;
 }
 
-static inline int vw_virNetMessageType_encode(virtwire_enc *e, const virNetMessageType *v)
+static inline unsigned char *vw_virNetMessageType_raw(unsigned char *vw_w, const virNetMessageType *v)
 {
-    VIRTWIRE_TRY(virtwire_put_i32(e, (int32_t)*v));
-    return 0;
+    vw_w = virtwire_raw_i32(vw_w, (int32_t)*v);
+    return vw_w;
+}
+
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virNetMessageType_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageType *v, int *vw_rc)
+{
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    return vw_virNetMessageType_raw(vw_w, v);
+}
+
+int virNetMessageType_encode(virtwire_enc *e, const virNetMessageType *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_virNetMessageType_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_virNetMessageType_decode(virtwire_dec *d, virNetMessageType *v)
@@ -48,11 +67,6 @@ static inline int vw_virNetMessageType_decode(virtwire_dec *d, virNetMessageType
         return VIRTWIRE_EENUM;
     *v = (virNetMessageType)x;
     return 0;
-}
-
-int virNetMessageType_encode(virtwire_enc *e, const virNetMessageType *v)
-{
-    return vw_virNetMessageType_encode(e, v);
 }
 
 int virNetMessageType_decode(virtwire_dec *d, virNetMessageType *v)
@@ -79,10 +93,24 @@ static int virNetMessageStatus_valid(int32_t x)
     return (uint32_t)x <= 2u;
 }
 
-static inline int vw_virNetMessageStatus_encode(virtwire_enc *e, const virNetMessageStatus *v)
+static inline unsigned char *vw_virNetMessageStatus_raw(unsigned char *vw_w, const virNetMessageStatus *v)
 {
-    VIRTWIRE_TRY(virtwire_put_i32(e, (int32_t)*v));
-    return 0;
+    vw_w = virtwire_raw_i32(vw_w, (int32_t)*v);
+    return vw_w;
+}
+
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virNetMessageStatus_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageStatus *v, int *vw_rc)
+{
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    return vw_virNetMessageStatus_raw(vw_w, v);
+}
+
+int virNetMessageStatus_encode(virtwire_enc *e, const virNetMessageStatus *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_virNetMessageStatus_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_virNetMessageStatus_decode(virtwire_dec *d, virNetMessageStatus *v)
@@ -93,11 +121,6 @@ static inline int vw_virNetMessageStatus_decode(virtwire_dec *d, virNetMessageSt
         return VIRTWIRE_EENUM;
     *v = (virNetMessageStatus)x;
     return 0;
-}
-
-int virNetMessageStatus_encode(virtwire_enc *e, const virNetMessageStatus *v)
-{
-    return vw_virNetMessageStatus_encode(e, v);
 }
 
 int virNetMessageStatus_decode(virtwire_dec *d, virNetMessageStatus *v)
@@ -119,15 +142,29 @@ size_t virNetMessageStatus_size(const virNetMessageStatus *v)
 VIRTWIRE_DEFINE_TYPE(virNetMessageStatus, 4u, 4u);
 
 /* struct virNetMessageHeader, virnetprotocol.x:189 */
-static inline int vw_virNetMessageHeader_encode(virtwire_enc *e, const virNetMessageHeader *v)
+static inline unsigned char *vw_virNetMessageHeader_raw(unsigned char *vw_w, const virNetMessageHeader *v)
 {
-    VIRTWIRE_TRY(virtwire_put_u32(e, v->prog));
-    VIRTWIRE_TRY(virtwire_put_u32(e, v->vers));
-    VIRTWIRE_TRY(virtwire_put_i32(e, v->proc));
-    VIRTWIRE_TRY(vw_virNetMessageType_encode(e, &v->type));
-    VIRTWIRE_TRY(virtwire_put_u32(e, v->serial));
-    VIRTWIRE_TRY(vw_virNetMessageStatus_encode(e, &v->status));
-    return 0;
+    vw_w = virtwire_raw_u32(vw_w, v->prog);
+    vw_w = virtwire_raw_u32(vw_w, v->vers);
+    vw_w = virtwire_raw_i32(vw_w, v->proc);
+    vw_w = virtwire_raw_i32(vw_w, (int32_t)v->type);
+    vw_w = virtwire_raw_u32(vw_w, v->serial);
+    vw_w = virtwire_raw_i32(vw_w, (int32_t)v->status);
+    return vw_w;
+}
+
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virNetMessageHeader_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageHeader *v, int *vw_rc)
+{
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 24u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    return vw_virNetMessageHeader_raw(vw_w, v);
+}
+
+int virNetMessageHeader_encode(virtwire_enc *e, const virNetMessageHeader *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_virNetMessageHeader_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_virNetMessageHeader_decode(virtwire_dec *d, virNetMessageHeader *v)
@@ -139,11 +176,6 @@ static inline int vw_virNetMessageHeader_decode(virtwire_dec *d, virNetMessageHe
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->serial));
     VIRTWIRE_TRY(vw_virNetMessageStatus_decode(d, &v->status));
     return 0;
-}
-
-int virNetMessageHeader_encode(virtwire_enc *e, const virNetMessageHeader *v)
-{
-    return vw_virNetMessageHeader_encode(e, v);
 }
 
 int virNetMessageHeader_decode(virtwire_dec *d, virNetMessageHeader *v)
@@ -165,21 +197,30 @@ size_t virNetMessageHeader_size(const virNetMessageHeader *v)
 VIRTWIRE_DEFINE_TYPE(virNetMessageHeader, 24u, 24u);
 
 /* typedef virNetMessageUUID, virnetprotocol.x:205 */
-static inline int vw_virNetMessageUUID_encode(virtwire_enc *e, const virNetMessageUUID *v)
+static inline unsigned char *vw_virNetMessageUUID_raw(unsigned char *vw_w, const virNetMessageUUID *v)
 {
-    VIRTWIRE_TRY(virtwire_put_fixed_opaque(e, (*v), 16 /* VIR_UUID_BUFLEN */));
-    return 0;
+    vw_w = virtwire_raw_fixed_opaque(vw_w, (*v), 16 /* VIR_UUID_BUFLEN */);
+    return vw_w;
+}
+
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virNetMessageUUID_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageUUID *v, int *vw_rc)
+{
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 16u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    return vw_virNetMessageUUID_raw(vw_w, v);
+}
+
+int virNetMessageUUID_encode(virtwire_enc *e, const virNetMessageUUID *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_virNetMessageUUID_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_virNetMessageUUID_decode(virtwire_dec *d, virNetMessageUUID *v)
 {
     VIRTWIRE_TRY(virtwire_get_fixed_opaque(d, (*v), 16 /* VIR_UUID_BUFLEN */));
     return 0;
-}
-
-int virNetMessageUUID_encode(virtwire_enc *e, const virNetMessageUUID *v)
-{
-    return vw_virNetMessageUUID_encode(e, v);
 }
 
 int virNetMessageUUID_decode(virtwire_dec *d, virNetMessageUUID *v)
@@ -201,21 +242,23 @@ size_t virNetMessageUUID_size(const virNetMessageUUID *v)
 VIRTWIRE_DEFINE_TYPE(virNetMessageUUID, 16u, 16u);
 
 /* typedef virNetMessageNonnullString, virnetprotocol.x:206 */
-static inline int vw_virNetMessageNonnullString_encode(virtwire_enc *e, const virNetMessageNonnullString *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virNetMessageNonnullString_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageNonnullString *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(virtwire_put_string(e, (*v), VIR_NET_MESSAGE_STRING_MAX));
-    return 0;
+    VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, (*v), VIR_NET_MESSAGE_STRING_MAX, vw_rc));
+    return vw_w;
+}
+
+int virNetMessageNonnullString_encode(virtwire_enc *e, const virNetMessageNonnullString *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_virNetMessageNonnullString_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_virNetMessageNonnullString_decode(virtwire_dec *d, virNetMessageNonnullString *v)
 {
     VIRTWIRE_TRY(virtwire_get_string(d, &(*v), VIR_NET_MESSAGE_STRING_MAX));
     return 0;
-}
-
-int virNetMessageNonnullString_encode(virtwire_enc *e, const virNetMessageNonnullString *v)
-{
-    return vw_virNetMessageNonnullString_encode(e, v);
 }
 
 int virNetMessageNonnullString_decode(virtwire_dec *d, virNetMessageNonnullString *v)
@@ -239,12 +282,22 @@ size_t virNetMessageNonnullString_size(const virNetMessageNonnullString *v)
 VIRTWIRE_DEFINE_TYPE(virNetMessageNonnullString, 4194308u, 4u);
 
 /* typedef virNetMessageString, virnetprotocol.x:209 */
-static inline int vw_virNetMessageString_encode(virtwire_enc *e, const virNetMessageString *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virNetMessageString_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageString *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(virtwire_put_bool(e, (*v) != NULL));
-    if (*v)
-        VIRTWIRE_TRY(virtwire_put_string(e, (*(*v)), VIR_NET_MESSAGE_STRING_MAX));
-    return 0;
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    vw_w = virtwire_raw_bool(vw_w, (*v) != NULL);
+    if (*v) {
+        VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, (*(*v)), VIR_NET_MESSAGE_STRING_MAX, vw_rc));
+    }
+    return vw_w;
+}
+
+int virNetMessageString_encode(virtwire_enc *e, const virNetMessageString *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_virNetMessageString_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_virNetMessageString_decode(virtwire_dec *d, virNetMessageString *v)
@@ -259,11 +312,6 @@ static inline int vw_virNetMessageString_decode(virtwire_dec *d, virNetMessageSt
         }
     }
     return 0;
-}
-
-int virNetMessageString_encode(virtwire_enc *e, const virNetMessageString *v)
-{
-    return vw_virNetMessageString_encode(e, v);
 }
 
 int virNetMessageString_decode(virtwire_dec *d, virNetMessageString *v)
@@ -291,12 +339,21 @@ size_t virNetMessageString_size(const virNetMessageString *v)
 VIRTWIRE_DEFINE_TYPE(virNetMessageString, 4194312u, 4u);
 
 /* struct virNetMessageNonnullDomain, virnetprotocol.x:212 */
-static inline int vw_virNetMessageNonnullDomain_encode(virtwire_enc *e, const virNetMessageNonnullDomain *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virNetMessageNonnullDomain_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageNonnullDomain *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(virtwire_put_string(e, v->name, VIR_NET_MESSAGE_STRING_MAX));
-    VIRTWIRE_TRY(vw_virNetMessageUUID_encode(e, &v->uuid));
-    VIRTWIRE_TRY(virtwire_put_i32(e, v->id));
-    return 0;
+    VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, VIR_NET_MESSAGE_STRING_MAX, vw_rc));
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 20u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    vw_w = vw_virNetMessageUUID_raw(vw_w, &v->uuid);
+    vw_w = virtwire_raw_i32(vw_w, v->id);
+    return vw_w;
+}
+
+int virNetMessageNonnullDomain_encode(virtwire_enc *e, const virNetMessageNonnullDomain *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_virNetMessageNonnullDomain_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_virNetMessageNonnullDomain_decode(virtwire_dec *d, virNetMessageNonnullDomain *v)
@@ -305,11 +362,6 @@ static inline int vw_virNetMessageNonnullDomain_decode(virtwire_dec *d, virNetMe
     VIRTWIRE_TRY(vw_virNetMessageUUID_decode(d, &v->uuid));
     VIRTWIRE_TRY(virtwire_get_int(d, &v->id));
     return 0;
-}
-
-int virNetMessageNonnullDomain_encode(virtwire_enc *e, const virNetMessageNonnullDomain *v)
-{
-    return vw_virNetMessageNonnullDomain_encode(e, v);
 }
 
 int virNetMessageNonnullDomain_decode(virtwire_dec *d, virNetMessageNonnullDomain *v)
@@ -332,11 +384,20 @@ size_t virNetMessageNonnullDomain_size(const virNetMessageNonnullDomain *v)
 VIRTWIRE_DEFINE_TYPE(virNetMessageNonnullDomain, 4194328u, 24u);
 
 /* struct virNetMessageNonnullNetwork, virnetprotocol.x:219 */
-static inline int vw_virNetMessageNonnullNetwork_encode(virtwire_enc *e, const virNetMessageNonnullNetwork *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virNetMessageNonnullNetwork_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageNonnullNetwork *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(virtwire_put_string(e, v->name, VIR_NET_MESSAGE_STRING_MAX));
-    VIRTWIRE_TRY(vw_virNetMessageUUID_encode(e, &v->uuid));
-    return 0;
+    VIRTWIRE_WTRY(vw_w, virtwire_w_string(vw_w, vw_end, v->name, VIR_NET_MESSAGE_STRING_MAX, vw_rc));
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 16u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    vw_w = vw_virNetMessageUUID_raw(vw_w, &v->uuid);
+    return vw_w;
+}
+
+int virNetMessageNonnullNetwork_encode(virtwire_enc *e, const virNetMessageNonnullNetwork *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_virNetMessageNonnullNetwork_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_virNetMessageNonnullNetwork_decode(virtwire_dec *d, virNetMessageNonnullNetwork *v)
@@ -344,11 +405,6 @@ static inline int vw_virNetMessageNonnullNetwork_decode(virtwire_dec *d, virNetM
     VIRTWIRE_TRY(virtwire_get_string(d, &v->name, VIR_NET_MESSAGE_STRING_MAX));
     VIRTWIRE_TRY(vw_virNetMessageUUID_decode(d, &v->uuid));
     return 0;
-}
-
-int virNetMessageNonnullNetwork_encode(virtwire_enc *e, const virNetMessageNonnullNetwork *v)
-{
-    return vw_virNetMessageNonnullNetwork_encode(e, v);
 }
 
 int virNetMessageNonnullNetwork_decode(virtwire_dec *d, virNetMessageNonnullNetwork *v)
@@ -371,12 +427,22 @@ size_t virNetMessageNonnullNetwork_size(const virNetMessageNonnullNetwork *v)
 VIRTWIRE_DEFINE_TYPE(virNetMessageNonnullNetwork, 4194324u, 20u);
 
 /* typedef virNetMessageDomain, virnetprotocol.x:225 */
-static inline int vw_virNetMessageDomain_encode(virtwire_enc *e, const virNetMessageDomain *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virNetMessageDomain_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageDomain *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(virtwire_put_bool(e, (*v) != NULL));
-    if (*v)
-        VIRTWIRE_TRY(vw_virNetMessageNonnullDomain_encode(e, (*v)));
-    return 0;
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    vw_w = virtwire_raw_bool(vw_w, (*v) != NULL);
+    if (*v) {
+        VIRTWIRE_WTRY(vw_w, vw_virNetMessageNonnullDomain_encode(vw_w, vw_end, (*v), vw_rc));
+    }
+    return vw_w;
+}
+
+int virNetMessageDomain_encode(virtwire_enc *e, const virNetMessageDomain *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_virNetMessageDomain_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_virNetMessageDomain_decode(virtwire_dec *d, virNetMessageDomain *v)
@@ -391,11 +457,6 @@ static inline int vw_virNetMessageDomain_decode(virtwire_dec *d, virNetMessageDo
         }
     }
     return 0;
-}
-
-int virNetMessageDomain_encode(virtwire_enc *e, const virNetMessageDomain *v)
-{
-    return vw_virNetMessageDomain_encode(e, v);
 }
 
 int virNetMessageDomain_decode(virtwire_dec *d, virNetMessageDomain *v)
@@ -423,12 +484,22 @@ size_t virNetMessageDomain_size(const virNetMessageDomain *v)
 VIRTWIRE_DEFINE_TYPE(virNetMessageDomain, 4194332u, 4u);
 
 /* typedef virNetMessageNetwork, virnetprotocol.x:226 */
-static inline int vw_virNetMessageNetwork_encode(virtwire_enc *e, const virNetMessageNetwork *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virNetMessageNetwork_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageNetwork *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(virtwire_put_bool(e, (*v) != NULL));
-    if (*v)
-        VIRTWIRE_TRY(vw_virNetMessageNonnullNetwork_encode(e, (*v)));
-    return 0;
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    vw_w = virtwire_raw_bool(vw_w, (*v) != NULL);
+    if (*v) {
+        VIRTWIRE_WTRY(vw_w, vw_virNetMessageNonnullNetwork_encode(vw_w, vw_end, (*v), vw_rc));
+    }
+    return vw_w;
+}
+
+int virNetMessageNetwork_encode(virtwire_enc *e, const virNetMessageNetwork *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_virNetMessageNetwork_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_virNetMessageNetwork_decode(virtwire_dec *d, virNetMessageNetwork *v)
@@ -443,11 +514,6 @@ static inline int vw_virNetMessageNetwork_decode(virtwire_dec *d, virNetMessageN
         }
     }
     return 0;
-}
-
-int virNetMessageNetwork_encode(virtwire_enc *e, const virNetMessageNetwork *v)
-{
-    return vw_virNetMessageNetwork_encode(e, v);
 }
 
 int virNetMessageNetwork_decode(virtwire_dec *d, virNetMessageNetwork *v)
@@ -475,20 +541,33 @@ size_t virNetMessageNetwork_size(const virNetMessageNetwork *v)
 VIRTWIRE_DEFINE_TYPE(virNetMessageNetwork, 4194328u, 4u);
 
 /* struct virNetMessageError, virnetprotocol.x:234 */
-static inline int vw_virNetMessageError_encode(virtwire_enc *e, const virNetMessageError *v)
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virNetMessageError_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetMessageError *v, int *vw_rc)
 {
-    VIRTWIRE_TRY(virtwire_put_i32(e, v->code));
-    VIRTWIRE_TRY(virtwire_put_i32(e, v->domain));
-    VIRTWIRE_TRY(vw_virNetMessageString_encode(e, &v->message));
-    VIRTWIRE_TRY(virtwire_put_i32(e, v->level));
-    VIRTWIRE_TRY(vw_virNetMessageDomain_encode(e, &v->dom));
-    VIRTWIRE_TRY(vw_virNetMessageString_encode(e, &v->str1));
-    VIRTWIRE_TRY(vw_virNetMessageString_encode(e, &v->str2));
-    VIRTWIRE_TRY(vw_virNetMessageString_encode(e, &v->str3));
-    VIRTWIRE_TRY(virtwire_put_i32(e, v->int1));
-    VIRTWIRE_TRY(virtwire_put_i32(e, v->int2));
-    VIRTWIRE_TRY(vw_virNetMessageNetwork_encode(e, &v->net));
-    return 0;
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    vw_w = virtwire_raw_i32(vw_w, v->code);
+    vw_w = virtwire_raw_i32(vw_w, v->domain);
+    VIRTWIRE_WTRY(vw_w, vw_virNetMessageString_encode(vw_w, vw_end, &v->message, vw_rc));
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 4u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    vw_w = virtwire_raw_i32(vw_w, v->level);
+    VIRTWIRE_WTRY(vw_w, vw_virNetMessageDomain_encode(vw_w, vw_end, &v->dom, vw_rc));
+    VIRTWIRE_WTRY(vw_w, vw_virNetMessageString_encode(vw_w, vw_end, &v->str1, vw_rc));
+    VIRTWIRE_WTRY(vw_w, vw_virNetMessageString_encode(vw_w, vw_end, &v->str2, vw_rc));
+    VIRTWIRE_WTRY(vw_w, vw_virNetMessageString_encode(vw_w, vw_end, &v->str3, vw_rc));
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 8u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    vw_w = virtwire_raw_i32(vw_w, v->int1);
+    vw_w = virtwire_raw_i32(vw_w, v->int2);
+    VIRTWIRE_WTRY(vw_w, vw_virNetMessageNetwork_encode(vw_w, vw_end, &v->net, vw_rc));
+    return vw_w;
+}
+
+int virNetMessageError_encode(virtwire_enc *e, const virNetMessageError *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_virNetMessageError_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_virNetMessageError_decode(virtwire_dec *d, virNetMessageError *v)
@@ -505,11 +584,6 @@ static inline int vw_virNetMessageError_decode(virtwire_dec *d, virNetMessageErr
     VIRTWIRE_TRY(virtwire_get_int(d, &v->int2));
     VIRTWIRE_TRY(vw_virNetMessageNetwork_decode(d, &v->net));
     return 0;
-}
-
-int virNetMessageError_encode(virtwire_enc *e, const virNetMessageError *v)
-{
-    return vw_virNetMessageError_encode(e, v);
 }
 
 int virNetMessageError_decode(virtwire_dec *d, virNetMessageError *v)
@@ -542,11 +616,25 @@ size_t virNetMessageError_size(const virNetMessageError *v)
 VIRTWIRE_DEFINE_TYPE(virNetMessageError, 25165928u, 44u);
 
 /* struct virNetStreamHole, virnetprotocol.x:248 */
-static inline int vw_virNetStreamHole_encode(virtwire_enc *e, const virNetStreamHole *v)
+static inline unsigned char *vw_virNetStreamHole_raw(unsigned char *vw_w, const virNetStreamHole *v)
 {
-    VIRTWIRE_TRY(virtwire_put_i64(e, v->length));
-    VIRTWIRE_TRY(virtwire_put_u32(e, v->flags));
-    return 0;
+    vw_w = virtwire_raw_i64(vw_w, v->length);
+    vw_w = virtwire_raw_u32(vw_w, v->flags);
+    return vw_w;
+}
+
+static VIRTWIRE_ALWAYS_INLINE unsigned char *vw_virNetStreamHole_encode(unsigned char *vw_w, unsigned char *vw_end, const virNetStreamHole *v, int *vw_rc)
+{
+    if (VIRTWIRE_UNLIKELY((size_t)(vw_end - vw_w) < 12u))
+        return virtwire_w_fail(vw_rc, VIRTWIRE_ENOSPACE);
+    return vw_virNetStreamHole_raw(vw_w, v);
+}
+
+int virNetStreamHole_encode(virtwire_enc *e, const virNetStreamHole *v)
+{
+    int vw_rc = 0;
+    unsigned char *vw_w = vw_virNetStreamHole_encode(virtwire_enc_pos(e), virtwire_enc_lim(e), v, &vw_rc);
+    return virtwire_enc_commit(e, vw_w, vw_rc);
 }
 
 static inline int vw_virNetStreamHole_decode(virtwire_dec *d, virNetStreamHole *v)
@@ -554,11 +642,6 @@ static inline int vw_virNetStreamHole_decode(virtwire_dec *d, virNetStreamHole *
     VIRTWIRE_TRY(virtwire_get_i64(d, &v->length));
     VIRTWIRE_TRY(virtwire_get_uint(d, &v->flags));
     return 0;
-}
-
-int virNetStreamHole_encode(virtwire_enc *e, const virNetStreamHole *v)
-{
-    return vw_virNetStreamHole_encode(e, v);
 }
 
 int virNetStreamHole_decode(virtwire_dec *d, virNetStreamHole *v)

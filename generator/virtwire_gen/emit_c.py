@@ -18,11 +18,13 @@ in source order (dependencies first), tables sorted.
 from __future__ import annotations
 
 import os
+import re
 import textwrap
 from typing import List, Optional, Tuple
 
 from .ir import (Comment, Const, Decl, Loc, Enum, Program, Struct, TypeRef, Typedef, Union, Value,
                  XdrError)
+from .emit_enc import Encoder, room_check
 from .resolve import Model, U32_MAX
 
 C_PRIMITIVE = {
@@ -30,11 +32,6 @@ C_PRIMITIVE = {
     "float": "float", "double": "double", "bool": "int", "char": "char",
     "uchar": "unsigned char", "short": "short", "ushort": "unsigned short", "long": "long",
     "ulong": "unsigned long", "netobj": "netobj", "des_block": "des_block",
-}
-PUT = {
-    "int": "i32", "uint": "u32", "hyper": "i64", "uhyper": "u64", "float": "float",
-    "double": "double", "bool": "bool", "char": "i32", "uchar": "u32", "short": "i32",
-    "ushort": "u32", "long": "long", "ulong": "ulong",
 }
 GET = {
     "int": "int", "uint": "uint", "hyper": "i64", "uhyper": "u64", "float": "float",
@@ -233,6 +230,7 @@ class DeclCode:
     def __init__(self, model: Model):
         self.m = model
         self.local = {t.name for t in model.spec.types()}
+        self.enc = Encoder(model, self)
 
     def worker(self, name: str, op: str) -> str:
         """The function that encodes or decodes a nested value: the static
@@ -325,43 +323,6 @@ class DeclCode:
         if sd is not None:
             return f"a string of at most {self.bound_text(sd)} bytes"
         return origin(d.loc)
-
-    # -- encode -------------------------------------------------------------
-    def enc_elem(self, t: TypeRef, lv: str) -> str:
-        if t.kind in PUT:
-            return f"VIRTWIRE_TRY(virtwire_put_{PUT[t.kind]}(e, {lv}));"
-        if t.kind == "netobj":
-            return (f"VIRTWIRE_TRY(virtwire_put_opaque(e, {lv}.n_bytes, {lv}.n_len, "
-                    f"VIRTWIRE_NETOBJ_MAX));")
-        if t.kind == "des_block":
-            return f"VIRTWIRE_TRY(virtwire_put_fixed_opaque(e, {lv}.c, 8));"
-        sd = self.string_typedef(t)
-        if sd is not None:
-            return f"VIRTWIRE_TRY(virtwire_put_string(e, {lv}, {self.bound(sd)}));"
-        return f"VIRTWIRE_TRY({self.worker(t.name, 'encode')}(e, {addr(lv)}));"
-
-    def encode(self, d: Decl, a: Access) -> List[str]:
-        k = d.type.kind
-        if d.shape == "void":
-            return []
-        if d.shape == "optional":
-            return [f"VIRTWIRE_TRY(virtwire_put_bool(e, {a.lv} != NULL));",
-                    f"if ({cond(a.lv)})",
-                    "    " + self.enc_elem(d.type, f"(*{a.lv})")]
-        if d.shape == "fixed":
-            if k == "opaque":
-                return [f"VIRTWIRE_TRY(virtwire_put_fixed_opaque(e, {a.lv}, {self.bound(d)}));"]
-            return [f"for (unsigned int i = 0; i < {self.bound(d)}; i++)",
-                    "    " + self.enc_elem(d.type, f"{a.lv}[i]")]
-        if d.shape == "var":
-            if k == "string":
-                return [f"VIRTWIRE_TRY(virtwire_put_string(e, {a.lv}, {self.bound(d)}));"]
-            if k == "opaque":
-                return [f"VIRTWIRE_TRY(virtwire_put_opaque(e, {a.val}, {a.len}, {self.bound(d)}));"]
-            return [f"VIRTWIRE_TRY(virtwire_put_array_len(e, {a.len}, {a.val}, {self.bound(d)}));",
-                    f"for (unsigned int i = 0; i < {a.len}; i++)",
-                    "    " + self.enc_elem(d.type, f"{a.val}[i]")]
-        return [self.enc_elem(d.type, a.lv)]
 
     # -- decode -------------------------------------------------------------
     def dec_elem(self, t: TypeRef, lv: str) -> str:
@@ -491,6 +452,12 @@ class DeclCode:
         return 0, [f"n += {self.size_elem(d.type, a.lv)[1]};"]
 
 
+def unused(body: List[str], names: List[str]) -> List[str]:
+    """(void) casts for the parameters among names that body does not use."""
+    text = "\n".join(body)
+    return [f"(void){n};" for n in names if not re.search(rf"\b{n}\b", text)]
+
+
 def member_lines(code: "DeclCode", d: Decl) -> List[str]:
     """A struct or union member with its Doxygen comment: the .x comments
     before it (and its origin), or the one that ended its line, or what its
@@ -529,9 +496,42 @@ class TypeEmitter:
     def function(self, sig: str, body: List[str]) -> List[str]:
         return [sig, "{"] + indent(body) + ["}", ""]
 
+    def plain_size(self) -> Optional[int]:
+        """Bytes of this type when it is plain (emit_enc.py), else None."""
+        return self.code.enc.plain_type(self.name)
+
+    def raw_body(self) -> List[str]:
+        """Unchecked stores of a plain value (emit_enc.py)."""
+        raise NotImplementedError
+
+    def enc_inline(self) -> str:
+        """How the encode worker is inlined: always, unless a value of the
+        type can contain another (a recursive function cannot be)."""
+        return "inline" if self.m.is_recursive(self.name) else "VIRTWIRE_ALWAYS_INLINE"
+
+    def encoders(self) -> List[str]:
+        n = self.name
+        sig = (f"static {self.enc_inline()} unsigned char *vw_{n}_encode(unsigned char *vw_w, unsigned char *vw_end, "
+               f"const {n} *v, int *vw_rc)")
+        size = self.plain_size()
+        out: List[str] = []
+        if size is not None:
+            raw = self.raw_body()
+            out += self.function(f"static inline unsigned char *vw_{n}_raw(unsigned char *vw_w, const {n} *v)",
+                                 unused(raw, ["v"]) + raw + ["return vw_w;"])
+            body = (room_check(size) if size else []) + [f"return vw_{n}_raw(vw_w, v);"]
+        else:
+            body = self.encode_body() + ["return vw_w;"]
+        out += self.function(sig, unused(body, ["vw_end", "vw_rc"]) + body)
+        out += self.function(f"int {n}_encode(virtwire_enc *e, const {n} *v)",
+                             ["int vw_rc = 0;",
+                              f"unsigned char *vw_w = vw_{n}_encode(virtwire_enc_pos(e), "
+                              "virtwire_enc_lim(e), v, &vw_rc);",
+                              "return virtwire_enc_commit(e, vw_w, vw_rc);"])
+        return out
+
     def functions(self) -> List[str]:
         n = self.name
-        enc = self.encode_body() + ["return 0;"]
         dec = self.decode_body() + ["return 0;"]
         fre = self.free_body() or ["(void)v;"]
         const, stmts = self.size_body()
@@ -541,10 +541,8 @@ class TypeEmitter:
             size = ["(void)v;", f"return {const};"]
         mx = self.m.max_size(n)
         return (self.helpers()
-                + self.function(f"static inline int vw_{n}_encode(virtwire_enc *e, const {n} *v)", enc)
+                + self.encoders()
                 + self.function(f"static inline int vw_{n}_decode(virtwire_dec *d, {n} *v)", dec)
-                + self.function(f"int {n}_encode(virtwire_enc *e, const {n} *v)",
-                                [f"return vw_{n}_encode(e, v);"])
                 + self.function(f"int {n}_decode(virtwire_dec *d, {n} *v)",
                                 [f"return vw_{n}_decode(d, v);"])
                 + self.function(f"void {n}_free({n} *v)", fre)
@@ -584,9 +582,9 @@ class EnumEmitter(TypeEmitter):
     def helpers(self) -> List[str]:
         return self.function(f"static int {self.name}_valid(int32_t x)", self.valid_expr("x"))
 
-    def encode_body(self):
+    def raw_body(self):
         # Any value, as libtirpc encodes it (virtwire_xdr.h).
-        return ["VIRTWIRE_TRY(virtwire_put_i32(e, (int32_t)*v));"]
+        return ["vw_w = virtwire_raw_i32(vw_w, (int32_t)*v);"]
 
     def decode_body(self):
         # Any value, unless the decoder is strict about enums.
@@ -617,7 +615,10 @@ class StructEmitter(TypeEmitter):
         return out
 
     def encode_body(self):
-        return self.each(self.code.encode)
+        return self.code.enc.body(self.each(lambda f, a: self.code.enc.decl_items(f, a)))
+
+    def raw_body(self):
+        return self.each(lambda f, a: self.code.enc.raw_decl(f, a.lv))
 
     def decode_body(self):
         return self.each(self.code.decode)
@@ -674,8 +675,11 @@ class UnionEmitter(TypeEmitter):
         return out + ["}"]
 
     def encode_body(self):
-        return (self.code.encode(self.disc, Access(f"v->{self.disc.name}"))
-                + self.switch(self.code.encode, ["return VIRTWIRE_EUNION;"]))
+        def access(u, d):
+            if u is None:
+                return Access(f"v->{d.name}")
+            return Access.member(f"v->{u.name}_u.", d.name)
+        return self.code.enc.union_body(self.node, access)
 
     def decode_body(self):
         return (self.code.decode(self.disc, Access(f"v->{self.disc.name}"))
@@ -707,7 +711,10 @@ class TypedefEmitter(TypeEmitter):
         return Access.typedef(self.name)
 
     def encode_body(self):
-        return self.code.encode(self.node.decl, self.access())
+        return self.code.enc.body(self.code.enc.decl_items(self.node.decl, self.access()))
+
+    def raw_body(self):
+        return self.code.enc.raw_decl(self.node.decl, self.access().lv)
 
     def decode_body(self):
         return self.code.decode(self.node.decl, self.access())
@@ -1060,7 +1067,11 @@ class ModuleEmitter:
         if self.types:
             out.append("/* The workers that nested values are encoded and decoded with. */")
             for t in self.types:
-                out.append(f"static inline int vw_{t.name}_encode(virtwire_enc *e, const {t.name} *v);")
+                if t.plain_size() is not None:
+                    out.append(f"static inline unsigned char *vw_{t.name}_raw(unsigned char *vw_w, "
+                               f"const {t.name} *v);")
+                out.append(f"static {t.enc_inline()} unsigned char *vw_{t.name}_encode(unsigned char *vw_w, "
+                           f"unsigned char *vw_end, const {t.name} *v, int *vw_rc);")
                 out.append(f"static inline int vw_{t.name}_decode(virtwire_dec *d, {t.name} *v);")
             out.append("")
         for t in self.types:

@@ -77,9 +77,12 @@ extern "C" {
 #endif
 
 #if defined(__GNUC__) || defined(__clang__)
+#define VIRTWIRE_ALWAYS_INLINE inline __attribute__((always_inline))
 #define VIRTWIRE_LIKELY(x) __builtin_expect(!!(x), 1)
 #define VIRTWIRE_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #else
+/** A static function's inline that the compiler must follow. */
+#define VIRTWIRE_ALWAYS_INLINE inline
 /** Branch hint: x is usually true. */
 #define VIRTWIRE_LIKELY(x) (x)
 /** Branch hint: x is usually false. */
@@ -411,8 +414,12 @@ static inline void virtwire_copy_bytes(unsigned char *dst, const unsigned char *
         memcpy(dst, &a, 4);
         memcpy(dst + n - 4, &b, 4);
     } else if (n < 4) {
-        for (size_t i = 0; i < n; i++)
-            dst[i] = src[i];
+        /* 1 to 3 bytes: the first, the middle and the last cover them all. */
+        if (n) {
+            dst[0] = src[0];
+            dst[n / 2] = src[n / 2];
+            dst[n - 1] = src[n - 1];
+        }
     } else {
         memcpy(dst, src, n);
     }
@@ -421,6 +428,23 @@ static inline void virtwire_copy_bytes(unsigned char *dst, const unsigned char *
 /** Strings shorter than this take the inline path of virtwire_put_string(). */
 #define VIRTWIRE_SHORT_STRING 32u
 
+/**
+ * The length of s if below VIRTWIRE_SHORT_STRING, else that bound: no byte
+ * past the NUL or the bound is read.  glibc's strnlen() finds the end of a
+ * short string in fewer instructions than its memchr(); it is POSIX, not
+ * C11, so it is reached through the compiler's builtin where there is one.
+ */
+static inline size_t virtwire_short_strlen(const char *s)
+{
+#if defined(__has_builtin)
+#if __has_builtin(__builtin_strnlen)
+    return __builtin_strnlen(s, VIRTWIRE_SHORT_STRING);
+#endif
+#endif
+    const char *nul = (const char *)memchr(s, 0, VIRTWIRE_SHORT_STRING);
+    return nul ? (size_t)(nul - s) : VIRTWIRE_SHORT_STRING;
+}
+
 /** General case of virtwire_put_string(); not for direct use. */
 int virtwire_put_string_slow(virtwire_enc *e, const char *s, uint32_t max);
 
@@ -428,20 +452,18 @@ int virtwire_put_string_slow(virtwire_enc *e, const char *s, uint32_t max);
  * Writes a NUL-terminated string of at most max bytes.
  *
  * Inline path: when the output has room for any short string and max allows
- * one, a single bounded memchr() tells whether s is short; if so, it is
- * written here with no further check needed (its length is below max, and
- * length word, bytes and padding fit).  Every other case, errors included,
- * is left to virtwire_put_string_slow().
+ * one, a single bounded scan (virtwire_short_strlen()) tells whether s is
+ * short; if so, it is written here with no further check needed (its
+ * length is below max, and length word, bytes and padding fit).  Every
+ * other case, errors included, is left to virtwire_put_string_slow().
  */
 static inline int virtwire_put_string(virtwire_enc *e, const char *s, uint32_t max)
 {
     unsigned char *p = e->p;
     if (VIRTWIRE_LIKELY(s && max >= VIRTWIRE_SHORT_STRING &&
                         (size_t)(e->end - p) >= 4 + VIRTWIRE_SHORT_STRING)) {
-        /* C11 memchr reads no further than the match: never past the NUL. */
-        const char *nul = (const char *)memchr(s, 0, VIRTWIRE_SHORT_STRING);
-        if (VIRTWIRE_LIKELY(nul != NULL)) {
-            size_t len = (size_t)(nul - s);
+        size_t len = virtwire_short_strlen(s);
+        if (VIRTWIRE_LIKELY(len < VIRTWIRE_SHORT_STRING)) {
             virtwire_store_u32(p, (uint32_t)len);
             /* Zero the word holding the end of the string and its padding
              * (it is within the room checked above), then copy over it. */
@@ -469,6 +491,200 @@ static inline int virtwire_put_array_len(virtwire_enc *e, uint32_t len, const vo
     if (VIRTWIRE_UNLIKELY(len && !val))
         return VIRTWIRE_ENULL;
     return virtwire_put_u32(e, len);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Writers over a local position (generated encoders)                       */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Generated encoders keep the write position in a local, w, passed by value
+ * to the worker of each nested type and returned by it, with end beside it:
+ * the position stays in a register from the first byte of a message to the
+ * last instead of being stored to the virtwire_enc after every value.  A
+ * writer returns the new position, or NULL after storing its error code in
+ * *rc (the error codes are those of the virtwire_put_* writers above).
+ *
+ * The generator knows which runs of consecutive values have a size fixed by
+ * the .x file and no way to fail but room (numbers, enums, bools, fixed
+ * opaque data, structures of those): it checks the room for a whole run
+ * once, then writes its values with the unchecked virtwire_raw_* stores.
+ */
+
+/** Stores err in *rc; returns NULL, a writer's failure. */
+static inline unsigned char *virtwire_w_fail(int *rc, int err)
+{
+    *rc = err;
+    return NULL;
+}
+
+/** Assigns the writer call expr to the position w; returns NULL from the
+ *  enclosing writer when it fails. */
+#define VIRTWIRE_WTRY(w, expr)                                                 \
+    do {                                                                       \
+        if (VIRTWIRE_UNLIKELY(((w) = (expr)) == NULL))                         \
+            return NULL;                                                       \
+    } while (0)
+
+/** The position an encoder writes at: e->p, or for an encoder over no
+ *  buffer (NULL, 0) a stand-in with no room after it, so that NULL always
+ *  means failure. */
+static inline unsigned char *virtwire_enc_pos(const virtwire_enc *e)
+{
+    static unsigned char nowhere;
+    return e->p ? e->p : &nowhere;
+}
+
+/** The end that goes with virtwire_enc_pos(e). */
+static inline unsigned char *virtwire_enc_lim(const virtwire_enc *e)
+{
+    return e->p ? e->end : virtwire_enc_pos(e);
+}
+
+/** Ends a generated encode: e->p moves to w and 0 is returned, or, when the
+ *  writers failed (w NULL), rc is returned and e->p does not move. */
+static inline int virtwire_enc_commit(virtwire_enc *e, unsigned char *w, int rc)
+{
+    if (VIRTWIRE_UNLIKELY(!w))
+        return rc;
+    if (e->p)
+        e->p = w;
+    return 0;
+}
+
+/** Stores an unsigned int at w, room already checked; returns w + 4. */
+static inline unsigned char *virtwire_raw_u32(unsigned char *w, uint32_t v)
+{
+    virtwire_store_u32(w, v);
+    return w + 4;
+}
+
+/** Stores an int, room already checked. */
+static inline unsigned char *virtwire_raw_i32(unsigned char *w, int32_t v)
+{
+    return virtwire_raw_u32(w, (uint32_t)v);
+}
+
+/** Stores an unsigned hyper, room already checked; returns w + 8. */
+static inline unsigned char *virtwire_raw_u64(unsigned char *w, uint64_t v)
+{
+    virtwire_store_u64(w, v);
+    return w + 8;
+}
+
+/** Stores a hyper, room already checked. */
+static inline unsigned char *virtwire_raw_i64(unsigned char *w, int64_t v)
+{
+    return virtwire_raw_u64(w, (uint64_t)v);
+}
+
+/** Stores a bool (1 for any non-zero v), room already checked. */
+static inline unsigned char *virtwire_raw_bool(unsigned char *w, int v)
+{
+    return virtwire_raw_u32(w, v ? 1u : 0u);
+}
+
+/** Stores a float, room already checked. */
+static inline unsigned char *virtwire_raw_float(unsigned char *w, float v)
+{
+    uint32_t u;
+    memcpy(&u, &v, 4);
+    return virtwire_raw_u32(w, u);
+}
+
+/** Stores a double, room already checked. */
+static inline unsigned char *virtwire_raw_double(unsigned char *w, double v)
+{
+    uint64_t u;
+    memcpy(&u, &v, 8);
+    return virtwire_raw_u64(w, u);
+}
+
+/** Stores n bytes and their zero padding, room already checked. */
+static inline unsigned char *virtwire_raw_fixed_opaque(unsigned char *w, const void *src, size_t n)
+{
+    if (n)
+        memcpy(w, src, n);
+    return virtwire_store_pad(w + n, n);
+}
+
+/** virtwire_put_long() at w. */
+static inline unsigned char *virtwire_w_long(unsigned char *w, unsigned char *end, long v, int *rc)
+{
+#if LONG_MAX > 0x7fffffffL
+    if (VIRTWIRE_UNLIKELY(v < -0x7fffffffL - 1 || v > 0xffffffffL))
+        return virtwire_w_fail(rc, VIRTWIRE_ERANGE);
+#endif
+    if (VIRTWIRE_UNLIKELY((size_t)(end - w) < 4))
+        return virtwire_w_fail(rc, VIRTWIRE_ENOSPACE);
+    return virtwire_raw_u32(w, (uint32_t)v);
+}
+
+/** virtwire_put_ulong() at w. */
+static inline unsigned char *virtwire_w_ulong(unsigned char *w, unsigned char *end, unsigned long v,
+                                              int *rc)
+{
+#if ULONG_MAX > 0xffffffffUL
+    if (VIRTWIRE_UNLIKELY(v > 0xffffffffUL))
+        return virtwire_w_fail(rc, VIRTWIRE_ERANGE);
+#endif
+    if (VIRTWIRE_UNLIKELY((size_t)(end - w) < 4))
+        return virtwire_w_fail(rc, VIRTWIRE_ENOSPACE);
+    return virtwire_raw_u32(w, (uint32_t)v);
+}
+
+/** virtwire_put_opaque() at w. */
+static inline unsigned char *virtwire_w_opaque(unsigned char *w, unsigned char *end, const void *src,
+                                               uint32_t len, uint32_t max, int *rc)
+{
+    if (VIRTWIRE_UNLIKELY(len > max))
+        return virtwire_w_fail(rc, VIRTWIRE_ETOOLONG);
+    if (VIRTWIRE_UNLIKELY(len && !src))
+        return virtwire_w_fail(rc, VIRTWIRE_ENULL);
+    if (VIRTWIRE_UNLIKELY(4 + (size_t)len + virtwire_pad4(len) > (size_t)(end - w)))
+        return virtwire_w_fail(rc, VIRTWIRE_ENOSPACE);
+    virtwire_store_u32(w, len);
+    if (len)
+        memcpy(w + 4, src, len);
+    return virtwire_store_pad(w + 4 + len, len);
+}
+
+/** virtwire_put_string_slow() at w; not for direct use. */
+unsigned char *virtwire_w_string_slow(unsigned char *w, unsigned char *end, const char *s, uint32_t max,
+                                      int *rc);
+
+/** virtwire_put_string() at w: the same inline path for short strings. */
+static inline unsigned char *virtwire_w_string(unsigned char *w, unsigned char *end, const char *s,
+                                               uint32_t max, int *rc)
+{
+    if (VIRTWIRE_LIKELY(s && max >= VIRTWIRE_SHORT_STRING &&
+                        (size_t)(end - w) >= 4 + VIRTWIRE_SHORT_STRING)) {
+        size_t len = virtwire_short_strlen(s);
+        if (VIRTWIRE_LIKELY(len < VIRTWIRE_SHORT_STRING)) {
+            virtwire_store_u32(w, (uint32_t)len);
+            virtwire_store_u32(w + 4 + (len & ~(size_t)3), 0);
+            virtwire_copy_bytes(w + 4, (const unsigned char *)s, len);
+            return w + 4 + len + virtwire_pad4(len);
+        }
+    }
+    return virtwire_w_string_slow(w, end, s, max, rc);
+}
+
+/**
+ * virtwire_put_array_len() at w, with the room for the elements checked too
+ * when they have a fixed size, elem bytes each (0: checked one by one).
+ */
+static inline unsigned char *virtwire_w_array_len(unsigned char *w, unsigned char *end, uint32_t len,
+                                                  const void *val, uint32_t max, size_t elem, int *rc)
+{
+    if (VIRTWIRE_UNLIKELY(len > max))
+        return virtwire_w_fail(rc, VIRTWIRE_ETOOLONG);
+    if (VIRTWIRE_UNLIKELY(len && !val))
+        return virtwire_w_fail(rc, VIRTWIRE_ENULL);
+    size_t room = (size_t)(end - w);
+    if (VIRTWIRE_UNLIKELY(room < 4 || (elem && len > (room - 4) / elem)))
+        return virtwire_w_fail(rc, VIRTWIRE_ENOSPACE);
+    return virtwire_raw_u32(w, len);
 }
 
 /* ------------------------------------------------------------------------ */
