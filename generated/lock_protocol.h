@@ -16,7 +16,7 @@
 #include "virtwire_program.h"
 #include "virtwire_xdr.h"
 
-#if !defined(VIRTWIRE_CODEC_VERSION) || VIRTWIRE_CODEC_VERSION != 2
+#if !defined(VIRTWIRE_CODEC_VERSION) || VIRTWIRE_CODEC_VERSION != 3
 #error "lock_protocol.h was generated for another virtwire runtime: regenerate it"
 #endif
 

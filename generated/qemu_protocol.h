@@ -17,7 +17,7 @@
 #include "virtwire_xdr.h"
 #include "remote_protocol.h"
 
-#if !defined(VIRTWIRE_CODEC_VERSION) || VIRTWIRE_CODEC_VERSION != 2
+#if !defined(VIRTWIRE_CODEC_VERSION) || VIRTWIRE_CODEC_VERSION != 3
 #error "qemu_protocol.h was generated for another virtwire runtime: regenerate it"
 #endif
 

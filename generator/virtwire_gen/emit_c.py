@@ -1100,7 +1100,7 @@ class ModuleEmitter:
         return "\n".join(out)
 
 
-CODEC_VERSION = 2
+CODEC_VERSION = 3
 
 
 def descriptor_name(base: str) -> str:

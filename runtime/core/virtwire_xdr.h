@@ -70,7 +70,7 @@ extern "C" {
 
 /** Version of the interface between generated code and this runtime.
  *  Generated headers refuse to compile against another version. */
-#define VIRTWIRE_CODEC_VERSION 2
+#define VIRTWIRE_CODEC_VERSION 3
 
 #if UINT_MAX != 0xffffffffu
 #error "virtwire needs a 32-bit int"
