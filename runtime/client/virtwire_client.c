@@ -74,6 +74,7 @@ static virtwire_client *client_new(const virtwire_client_options *o)
     if (!c)
         return NULL;
     c->wake[0] = c->wake[1] = -1;
+    atomic_init(&c->args_hint, 0);
     if (pthread_mutex_init(&c->lock, NULL) != 0) {
         free(c);
         return NULL;

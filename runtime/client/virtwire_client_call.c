@@ -211,19 +211,24 @@ void vw_client_run_done(virtwire_client *c, pending *p)
 }
 
 /* The heap buffer a call that does not fit on the stack is encoded into
- * next: libvirt's first message buffer. */
+ * next, when no call of the client has been bigger: libvirt's first
+ * message buffer. */
 #define ARGS_HEAP_FIRST VIR_NET_MESSAGE_INITIAL
 
 /*
  * Encodes args for proc into *buf: straight into the caller's stack buffer,
- * which holds most calls, else into a heap buffer of ARGS_HEAP_FIRST bytes.
- * Only a call that fits in neither pays for the size function, then for a
- * heap buffer of exactly that size and one more encode.  A call over the
- * payload maximum fails with VIRTWIRE_EFRAME_LENGTH whatever else is wrong
- * with it, as when the size was always measured first.
+ * which holds most calls, else into a heap buffer of the size of the last
+ * call that did not fit on the stack (*hint; ARGS_HEAP_FIRST bytes at the
+ * least), so that calls of a size seen before are encoded once more, not
+ * measured.  Only a call bigger than that pays for the size function, then
+ * for a heap buffer of exactly that size and one more encode.  A call over
+ * the payload maximum fails with VIRTWIRE_EFRAME_LENGTH whatever else is
+ * wrong with it, as when the size was always measured first.  *hint is
+ * shared by the client's threads: a guess, read and written relaxed.
  */
 int vw_client_encode_args(const virtwire_proc *proc, const void *args, unsigned char *stack,
-                          size_t stack_len, unsigned char **buf, size_t *len)
+                          size_t stack_len, atomic_size_t *hint, unsigned char **buf,
+                          size_t *len)
 {
     *buf = stack;
     *len = 0;
@@ -235,13 +240,17 @@ int vw_client_encode_args(const virtwire_proc *proc, const void *args, unsigned 
     if (VIRTWIRE_LIKELY(rc == 0))
         return 0;
     *len = 0;
+    size_t guess = atomic_load_explicit(hint, memory_order_relaxed);
+    if (guess < ARGS_HEAP_FIRST)
+        guess = ARGS_HEAP_FIRST;
     unsigned char *heap = NULL;
-    if (rc == VIRTWIRE_ENOSPACE && stack_len < ARGS_HEAP_FIRST) {
-        heap = malloc(ARGS_HEAP_FIRST);
+    if (rc == VIRTWIRE_ENOSPACE && stack_len < guess) {
+        heap = malloc(guess);
         if (!heap)
             return VIRTWIRE_ENOMEM;
-        rc = virtwire_encode(proc->args, args, heap, ARGS_HEAP_FIRST, len);
+        rc = virtwire_encode(proc->args, args, heap, guess, len);
         if (rc == 0) {
+            atomic_store_explicit(hint, *len, memory_order_relaxed);
             *buf = heap;
             return 0;
         }
@@ -262,6 +271,7 @@ int vw_client_encode_args(const virtwire_proc *proc, const void *args, unsigned 
         *len = 0;
         return rc;
     }
+    atomic_store_explicit(hint, need, memory_order_relaxed);
     *buf = b;
     return 0;
 }
@@ -461,7 +471,7 @@ static int call_common(virtwire_client *c, const virtwire_program *prog, int32_t
 
     unsigned char stack[VW_CLIENT_ARGS_STACK], *buf;
     size_t len;
-    int rc = vw_client_encode_args(proc, args, stack, sizeof stack, &buf, &len);
+    int rc = vw_client_encode_args(proc, args, stack, sizeof stack, &c->args_hint, &buf, &len);
     if (rc < 0)
         return rc;
 
@@ -620,7 +630,7 @@ int virtwire_client_call_async(virtwire_client *c, const virtwire_program *prog,
 
     unsigned char stack[VW_CLIENT_ARGS_STACK], *buf;
     size_t len;
-    int rc = vw_client_encode_args(proc, args, stack, sizeof stack, &buf, &len);
+    int rc = vw_client_encode_args(proc, args, stack, sizeof stack, &c->args_hint, &buf, &len);
     if (rc == 0) {
         pthread_mutex_lock(&c->lock);
         p->deadline_ms = vw_client_deadline_for(c, opts->timeout_ms);

@@ -65,6 +65,7 @@
 #define VIRTWIRE_CLIENT_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -201,6 +202,10 @@ struct virtwire_client_stream {
 
 struct virtwire_client {
     pthread_mutex_t lock;
+    /* The encoded size of the last call too big for the stack buffer: the
+     * heap buffer the next such call tries first (vw_client_encode_args();
+     * any thread, no lock). */
+    atomic_size_t args_hint;
     virtwire_conn *conn;
     virtwire_transport *t;
     pthread_t thread;
@@ -343,10 +348,12 @@ void vw_client_run_done(virtwire_client *c, pending *p);
 #define VW_CLIENT_ARGS_STACK 1024
 
 /* Encodes args for proc into *buf: stack[0..stack_len) when they fit, else
- * a heap buffer the caller frees (*buf != stack).  What a call does before
- * it sends (virtwire_client_call.c); the codec benchmark times it. */
+ * a heap buffer the caller frees (*buf != stack), first of *hint bytes (the
+ * client's args_hint, which it updates).  What a call does before it sends
+ * (virtwire_client_call.c); the codec benchmark times it. */
 int vw_client_encode_args(const virtwire_proc *proc, const void *args, unsigned char *stack,
-                          size_t stack_len, unsigned char **buf, size_t *len);
+                          size_t stack_len, atomic_size_t *hint, unsigned char **buf,
+                          size_t *len);
 
 /* After a send failed with VIRTWIRE_ESEND (lock held): whether the
  * connection can no longer write (the peer hung up, or the socket failed),

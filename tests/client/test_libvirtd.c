@@ -362,7 +362,10 @@ static void define_large(virtwire_client *c, const char *name, const char *desc,
 }
 
 /* Calls of every size around the client's first encode buffer (1024 bytes)
- * and far past it reach libvirtd intact, synchronous and asynchronous; a
+ * and far past it reach libvirtd intact, synchronous and asynchronous, in
+ * an order that has each way of the heap encode (the buffer of the last big
+ * call's size holds the next call, or does not: 300000 then 70000 fits,
+ * then 200000 does not, 1100 does, 400000 does not); a
  * call beyond the largest payload fails with VIRTWIRE_EFRAME_LENGTH, sends
  * nothing and leaves the connection working. */
 static void test_large_calls(virtwire_client *c)
@@ -372,7 +375,7 @@ static void test_large_calls(virtwire_client *c)
     CHECK(desc != NULL);
     for (size_t i = 0; i < big; i++)
         desc[i] = (char)('a' + i % 26);
-    static const size_t sizes[] = { 10, 880, 900, 1200, 300000 };
+    static const size_t sizes[] = { 10, 880, 900, 1200, 300000, 70000, 200000, 1100, 400000 };
     for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
         char saved = desc[sizes[k]];
         desc[sizes[k]] = '\0';
