@@ -388,13 +388,22 @@ static void remove_stream(session *s, open_stream *st)
     *st = s->streams[--s->nstreams];
 }
 
-/* Queues a frame for a side, writing at once what its channel takes.
- * Takes the fds.  A write error is the side going away. */
+/* Frames up to this size, without fds, are only queued when they are
+ * handed on, and the queue is written after the read they came in: the
+ * frames of one read (pipelined calls, the replies of several threads)
+ * leave in one write, as a relay that only carries bytes would send them.
+ * Bigger frames (stream data) go straight out, without a copy. */
+#define BATCH_FRAME_MAX 4096
+
+/* Queues a frame for a side, writing at once what its channel takes
+ * (small frames: after the read, session_step()).  Takes the fds.  A write
+ * error is the side going away. */
 static void forward(proxy *px, session *s, side *to, const unsigned char *bytes, size_t len,
                     int *fds, size_t nfds)
 {
     struct iovec iov = { (void *)bytes, len };
-    virtwire_channel *ch = to->ch && to->ready ? to->ch : NULL;
+    int now = len > BATCH_FRAME_MAX || nfds;
+    virtwire_channel *ch = to->ch && to->ready && now ? to->ch : NULL;
     int rc = vp_out_send(&to->out, ch, &iov, 1, fds, nfds);
     if (rc == 0)
         return;
@@ -667,6 +676,11 @@ static void session_step(proxy *px, session *s, short cr, short dr)
         pump(px, s, 1);
     if (!s->dead && ((dr & IN_EVENTS) || s->d.stalled))
         pump(px, s, 0);
+    /* What the reads queued (small frames: forward()) goes out now. */
+    if (!s->dead) {
+        flush_side(px, s, &s->d);
+        flush_side(px, s, &s->c);
+    }
     if (!s->ending || s->dead)
         return;
     flush_side(px, s, &s->c);
